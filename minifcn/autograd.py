@@ -1,0 +1,501 @@
+"""A small define-by-run reverse-mode autograd.
+
+A :class:`Tensor` wraps an xp array (NumPy or CuPy). Calling a :class:`Function` on Tensors
+runs its ``forward`` on the arrays and, unless :func:`no_grad` is active, records itself as the
+``creator`` of its outputs. ``Tensor.backward()`` then visits the recorded functions from the
+output back to the inputs, latest first (by *generation*, a topological order), calls each
+one's ``backward`` on arrays and adds the results into the inputs' ``.grad``.
+
+``.grad`` is a plain xp array (not a Tensor): higher-order gradients are not a goal here.
+
+>>> import numpy as np
+>>> x = Tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
+>>> y = (x * x).sum()          # y = sum(x^2)
+>>> y.backward()
+>>> x.grad                      # dy/dx = 2x
+array([2., 4., 6.])
+"""
+from __future__ import annotations
+
+import contextlib
+import heapq
+
+import numpy as np
+
+from . import backend
+from .backend import get_array_module
+
+
+class _Config:
+    enable_grad = True
+
+
+@contextlib.contextmanager
+def no_grad():
+    """Inside this block no graph is recorded (evaluation, SGD updates).
+
+    >>> import numpy as np
+    >>> with no_grad():
+    ...     y = Tensor(np.ones(2), requires_grad=True) * 2
+    >>> y.requires_grad
+    False
+    """
+    old = _Config.enable_grad
+    _Config.enable_grad = False
+    try:
+        yield
+    finally:
+        _Config.enable_grad = old
+
+
+def is_grad_enabled() -> bool:
+    return _Config.enable_grad
+
+
+def _as_array(data, dtype=None):
+    """Arrays stay on their device; Python numbers and lists become float32 NumPy arrays."""
+    xp = get_array_module(data)
+    if isinstance(data, (np.ndarray, np.generic)) or xp is not np:
+        arr = data if isinstance(data, xp.ndarray) else xp.asarray(data)
+    else:  # Python scalars / lists: float32 by default, like torch.tensor
+        arr = np.asarray(data)
+        if arr.dtype == np.float64:
+            arr = arr.astype(np.float32)
+    if dtype is not None and arr.dtype != dtype:
+        arr = arr.astype(dtype)
+    return arr
+
+
+class Tensor:
+    """An n-d array with a gradient and a record of the Function that made it.
+
+    Shape: any; layout NCHW for images. float32 by default, float64 for gradient checks.
+
+    Args:
+        data: a NumPy/CuPy array, a Python number or a nested list.
+        requires_grad: whether ``backward`` should fill ``.grad`` for this tensor.
+    """
+
+    __array_priority__ = 1000  # so ndarray * Tensor calls Tensor.__rmul__
+
+    def __init__(self, data, requires_grad: bool = False, dtype=None, name: str | None = None):
+        if isinstance(data, Tensor):
+            data = data.data
+        self.data = _as_array(data, dtype)
+        self.grad = None
+        self.requires_grad = bool(requires_grad)
+        self.creator: Function | None = None
+        self.generation = 0
+        self.name = name
+        self.retains_grad = False
+
+    # ----------------------------------------------------------------- array-like
+    @property
+    def shape(self):
+        return self.data.shape
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def ndim(self):
+        return self.data.ndim
+
+    @property
+    def size(self):
+        return self.data.size
+
+    @property
+    def device(self) -> str:
+        return backend.device_of(self.data)
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.creator is None
+
+    def __len__(self):
+        return len(self.data)
+
+    def __repr__(self):
+        body = repr(backend.to_numpy(self.data)).replace("array", "tensor", 1)
+        extra = ", requires_grad=True" if self.requires_grad else ""
+        return body[:-1] + extra + ")" if extra else body
+
+    def numpy(self):
+        """The data as a NumPy array (copied from the GPU if needed)."""
+        return backend.to_numpy(self.data)
+
+    def item(self):
+        return self.data.item()
+
+    def to(self, device: str) -> "Tensor":
+        """A copy on ``device`` (``"cpu"`` or ``"cuda"``), detached from the graph."""
+        return Tensor(backend.to_device(self.data, device), requires_grad=self.requires_grad)
+
+    def detach(self) -> "Tensor":
+        return Tensor(self.data)
+
+    def astype(self, dtype) -> "Tensor":
+        return Tensor(self.data.astype(dtype), requires_grad=self.requires_grad)
+
+    def retain_grad(self):
+        """Keep ``.grad`` of this non-leaf tensor after backward (as in PyTorch)."""
+        self.retains_grad = True
+
+    def zero_grad(self):
+        self.grad = None
+
+    def set_creator(self, func: "Function", index: int = 0):
+        self.creator = func
+        self.output_index = index  # which of func's outputs this tensor is
+        self.generation = func.generation + 1
+
+    # ----------------------------------------------------------------- backprop
+    def backward(self, grad=None, retain_graph: bool = False):
+        """Fill ``.grad`` of every leaf that requires it with d(self)/d(leaf).
+
+        Args:
+            grad: the upstream gradient, same shape as ``self``; may be omitted for a scalar.
+            retain_graph: keep the graph (and saved arrays) for a second backward.
+        """
+        xp = get_array_module(self.data)
+        if grad is None:
+            if self.size != 1:
+                raise ValueError(f"backward() without a gradient needs a scalar, got shape {self.shape}")
+            grad = xp.ones_like(self.data)
+        else:
+            grad = _as_array(getattr(grad, "data", grad))
+            if grad.shape != self.shape:
+                raise ValueError(f"gradient shape {grad.shape} does not match tensor shape {self.shape}")
+        if self.creator is None or self.retains_grad:
+            self.grad = grad if self.grad is None else self.grad + grad
+        if self.creator is None:
+            return
+
+        # Gradients still to be handed to each function, one slot per output. Keeping them here,
+        # not on the intermediate tensors, lets those tensors (and their arrays) be freed early.
+        pending: dict[int, list] = {}
+        # Max-heap on generation: a function runs only after every function that used its
+        # outputs has run, so each of its output gradients is complete when it runs.
+        heap = []
+
+        def send(f, index, g):
+            if id(f) not in pending:
+                pending[id(f)] = [None] * f.n_outputs
+                heapq.heappush(heap, (-f.generation, len(pending), f))
+            slot = pending[id(f)]
+            # a = a + b, never +=: the array may be shared with another tensor's gradient
+            slot[index] = g if slot[index] is None else slot[index] + g
+
+        send(self.creator, self.output_index, grad)
+        while heap:
+            f = heapq.heappop(heap)[2]
+            gxs = f.backward(*pending.pop(id(f)))
+            if not isinstance(gxs, tuple):
+                gxs = (gxs,)
+            for x, gx in zip(f.inputs, gxs):
+                if gx is None or not x.requires_grad:
+                    continue
+                if x.creator is None or x.retains_grad:
+                    x.grad = gx if x.grad is None else x.grad + gx
+                if x.creator is not None:
+                    send(x.creator, x.output_index, gx)
+            if not retain_graph:
+                f.release()
+
+    # ----------------------------------------------------------------- operators
+    def __add__(self, other):
+        return add(self, other)
+
+    def __radd__(self, other):
+        return add(other, self)
+
+    def __sub__(self, other):
+        return sub(self, other)
+
+    def __rsub__(self, other):
+        return sub(other, self)
+
+    def __mul__(self, other):
+        return mul(self, other)
+
+    def __rmul__(self, other):
+        return mul(other, self)
+
+    def __truediv__(self, other):
+        return div(self, other)
+
+    def __rtruediv__(self, other):
+        return div(other, self)
+
+    def __neg__(self):
+        return neg(self)
+
+    def __pow__(self, exponent):
+        return pow(self, exponent)
+
+    def __matmul__(self, other):
+        return matmul(self, other)
+
+    def __getitem__(self, index):
+        return GetItem(index)(self)
+
+    def sum(self, axis=None, keepdims=False):
+        return Sum(axis, keepdims)(self)
+
+    def mean(self, axis=None, keepdims=False):
+        xp_count = self.size if axis is None else int(np.prod([self.shape[a] for a in np.atleast_1d(axis)]))
+        return Sum(axis, keepdims)(self) * (1.0 / xp_count)
+
+    def reshape(self, *shape):
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return Reshape(shape)(self)
+
+    def transpose(self, *axes):
+        return Transpose(axes or None)(self)
+
+    def exp(self):
+        return Exp()(self)
+
+    def log(self):
+        return Log()(self)
+
+    @property
+    def T(self):
+        return Transpose(None)(self)
+
+
+def as_tensor(x, like=None) -> Tensor:
+    """Wrap ``x`` as a Tensor; Python numbers take the dtype and device of ``like``."""
+    if isinstance(x, Tensor):
+        return x
+    if like is not None and np.isscalar(x):
+        xp = get_array_module(like.data)
+        return Tensor(xp.asarray(x, dtype=like.dtype))
+    return Tensor(x)
+
+
+class Function:
+    """One node of the graph. Subclasses write ``forward`` and ``backward`` on arrays.
+
+    ``forward(*arrays)`` returns an array or a tuple of arrays; ``backward(*gys)`` receives one
+    upstream gradient per output (``None`` for an output that received none) and returns one gradient
+    per input (``None`` where there is none). Whatever ``forward`` saves on ``self`` for
+    ``backward`` lives only as long as the graph.
+    """
+
+    def __call__(self, *inputs):
+        inputs = [as_tensor(x, like=next((t for t in inputs if isinstance(t, Tensor)), None))
+                  for x in inputs]
+        ys = self.forward(*[x.data for x in inputs])
+        multi = isinstance(ys, tuple)
+        ys = ys if multi else (ys,)
+        needs_grad = _Config.enable_grad and any(x.requires_grad for x in inputs)
+        outputs = [Tensor(y, requires_grad=needs_grad and _is_float(y)) for y in ys]
+        if needs_grad:
+            self.generation = max(x.generation for x in inputs)
+            for i, o in enumerate(outputs):
+                if o.requires_grad:
+                    o.set_creator(self, i)
+            self.inputs = inputs
+            self.n_outputs = len(outputs)
+        return tuple(outputs) if multi else outputs[0]
+
+    def forward(self, *xs):
+        raise NotImplementedError
+
+    def backward(self, *gys):
+        raise NotImplementedError
+
+    def release(self):
+        """Drop the inputs and whatever forward saved, once backward has used them."""
+        self.__dict__ = {"generation": self.generation, "n_outputs": self.n_outputs, "inputs": []}
+
+
+def _is_float(a) -> bool:
+    return a.dtype.kind == "f"
+
+
+def sum_to(x, shape):
+    """Sum ``x`` over the axes that broadcasting expanded to reach ``x.shape`` from ``shape``."""
+    if x.shape == tuple(shape):
+        return x
+    lead = x.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape) if s == 1 and x.shape[i + lead] != 1)
+    y = x.sum(axis=axes, keepdims=True)
+    return y.reshape(shape) if lead else y
+
+
+# --------------------------------------------------------------------- elementwise arithmetic
+class Add(Function):
+    def forward(self, a, b):
+        self.a_shape, self.b_shape = a.shape, b.shape
+        return a + b
+
+    def backward(self, gy):
+        return sum_to(gy, self.a_shape), sum_to(gy, self.b_shape)
+
+
+class Sub(Function):
+    def forward(self, a, b):
+        self.a_shape, self.b_shape = a.shape, b.shape
+        return a - b
+
+    def backward(self, gy):
+        return sum_to(gy, self.a_shape), sum_to(-gy, self.b_shape)
+
+
+class Mul(Function):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a * b
+
+    def backward(self, gy):
+        return sum_to(gy * self.b, self.a.shape), sum_to(gy * self.a, self.b.shape)
+
+
+class Div(Function):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a / b
+
+    def backward(self, gy):
+        ga = gy / self.b
+        return sum_to(ga, self.a.shape), sum_to(-ga * self.a / self.b, self.b.shape)
+
+
+class Neg(Function):
+    def forward(self, a):
+        return -a
+
+    def backward(self, gy):
+        return -gy
+
+
+class Pow(Function):
+    def __init__(self, exponent: float):
+        self.exponent = exponent
+
+    def forward(self, a):
+        self.a = a
+        return a ** self.exponent
+
+    def backward(self, gy):
+        return gy * self.exponent * self.a ** (self.exponent - 1)
+
+
+class Exp(Function):
+    def forward(self, a):
+        self.y = get_array_module(a).exp(a)
+        return self.y
+
+    def backward(self, gy):
+        return gy * self.y
+
+
+class Log(Function):
+    def forward(self, a):
+        self.a = a
+        return get_array_module(a).log(a)
+
+    def backward(self, gy):
+        return gy / self.a
+
+
+class MatMul(Function):
+    """(m, k) @ (k, n) -> (m, n)."""
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a @ b
+
+    def backward(self, gy):
+        return gy @ self.b.T, self.a.T @ gy
+
+
+# --------------------------------------------------------------------- shape ops
+class Sum(Function):
+    def __init__(self, axis=None, keepdims=False):
+        self.axis, self.keepdims = axis, keepdims
+
+    def forward(self, a):
+        self.a_shape = a.shape
+        return a.sum(axis=self.axis, keepdims=self.keepdims)
+
+    def backward(self, gy):
+        xp = get_array_module(gy)
+        if self.axis is not None and not self.keepdims:  # put the summed axes back as size 1
+            axes = [a % len(self.a_shape) for a in np.atleast_1d(self.axis)]
+            gy = xp.expand_dims(gy, tuple(sorted(axes)))
+        return xp.broadcast_to(gy, self.a_shape).copy()
+
+
+class Reshape(Function):
+    def __init__(self, shape):
+        self.shape = tuple(shape)
+
+    def forward(self, a):
+        self.a_shape = a.shape
+        return a.reshape(self.shape)
+
+    def backward(self, gy):
+        return gy.reshape(self.a_shape)
+
+
+class Transpose(Function):
+    def __init__(self, axes=None):
+        self.axes = None if axes is None else tuple(axes[0] if len(axes) == 1 and
+                                                     isinstance(axes[0], (tuple, list)) else axes)
+
+    def forward(self, a):
+        return a.transpose(self.axes)
+
+    def backward(self, gy):
+        if self.axes is None:
+            return gy.transpose()
+        return gy.transpose(tuple(np.argsort(self.axes)))
+
+
+class GetItem(Function):
+    def __init__(self, index):
+        self.index = index
+
+    def forward(self, a):
+        self.a_shape, self.a_dtype = a.shape, a.dtype
+        return a[self.index]
+
+    def backward(self, gy):
+        xp = get_array_module(gy)
+        gx = xp.zeros(self.a_shape, dtype=gy.dtype)
+        gx[self.index] = gy  # basic (non-repeating) indexing only: a plain assignment suffices
+        return gx
+
+
+def add(a, b):
+    return Add()(a, b)
+
+
+def sub(a, b):
+    return Sub()(a, b)
+
+
+def mul(a, b):
+    return Mul()(a, b)
+
+
+def div(a, b):
+    return Div()(a, b)
+
+
+def neg(a):
+    return Neg()(a)
+
+
+def pow(a, exponent):
+    return Pow(exponent)(a)
+
+
+def matmul(a, b):
+    return MatMul()(a, b)

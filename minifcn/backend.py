@@ -1,0 +1,91 @@
+"""The one module that knows about CuPy.
+
+Every kernel in minifcn starts with ``xp = get_array_module(x)`` and then calls ``xp.*``:
+the same code runs on NumPy arrays (CPU) and CuPy arrays (GPU). Nothing else imports cupy.
+
+The default device comes from the environment variable ``MINIFCN_DEVICE`` (``cpu`` or
+``cuda``); ``Tensor.to("cuda")`` and ``Module.to("cuda")`` move things explicitly.
+
+>>> import numpy as np
+>>> get_array_module(np.zeros(3)) is np
+True
+>>> device_of(np.zeros(3))
+'cpu'
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+try:  # importing cupy succeeds on machines without a GPU, so also ask whether one is there
+    import cupy as _cupy
+except Exception:  # ImportError, or a broken CUDA install
+    _cupy = None
+
+_gpu_available: bool | None = None
+
+
+def gpu_available() -> bool:
+    """True when CuPy is importable *and* a CUDA device answers."""
+    global _gpu_available
+    if _gpu_available is None:
+        try:
+            _gpu_available = _cupy is not None and bool(_cupy.cuda.is_available())
+        except Exception:
+            _gpu_available = False
+    return _gpu_available
+
+
+def get_array_module(*arrays):
+    """``cupy`` if any argument is a CuPy array, else ``numpy`` (Tensors are unwrapped)."""
+    if _cupy is not None:
+        for a in arrays:
+            if not isinstance(a, (np.ndarray, _cupy.ndarray)):
+                a = getattr(a, "data", a)  # a minifcn Tensor: look at the array inside
+            if isinstance(a, _cupy.ndarray):
+                return _cupy
+    return np
+
+
+def check_device(device: str) -> str:
+    """Normalise a device name (``"cpu"``, ``"cuda"``, ``"cuda:0"``) or raise ValueError."""
+    name = str(device).lower()
+    if name == "gpu" or name.startswith("cuda"):
+        if not gpu_available():
+            raise ValueError(f"device {device!r} asked for, but no CUDA GPU is usable "
+                             "(install cupy-cuda12x / cupy-cuda13x on a machine with a GPU)")
+        return "cuda"
+    if name == "cpu":
+        return "cpu"
+    raise ValueError(f"unknown device {device!r}: expected 'cpu' or 'cuda'")
+
+
+def default_device() -> str:
+    """The device named by ``MINIFCN_DEVICE`` (default ``cpu``)."""
+    return check_device(os.environ.get("MINIFCN_DEVICE", "cpu"))
+
+
+def xp_for(device: str | None = None):
+    """The array module of a device (``None`` = the default device)."""
+    return _cupy if check_device(device or default_device()) == "cuda" else np
+
+
+def device_of(array) -> str:
+    """``"cuda"`` for a CuPy array, ``"cpu"`` otherwise."""
+    return "cuda" if get_array_module(array) is not np else "cpu"
+
+
+def to_device(array, device: str | None = None):
+    """Copy ``array`` to ``device`` (no copy when it is already there)."""
+    device = check_device(device or default_device())
+    if device == "cuda":
+        return _cupy.asarray(array)
+    return to_numpy(array)
+
+
+def to_numpy(array):
+    """A NumPy array on the host, whatever ``array`` is."""
+    if _cupy is not None and isinstance(array, _cupy.ndarray):
+        return _cupy.asnumpy(array)
+    return np.asarray(array)
