@@ -165,7 +165,7 @@ class Tensor:
                 raise ValueError(f"backward() without a gradient needs a scalar, got shape {self.shape}")
             grad = xp.ones_like(self.data)
         else:
-            grad = _as_array(getattr(grad, "data", grad))
+            grad = _as_array(grad.data if isinstance(grad, Tensor) else grad)
             if grad.shape != self.shape:
                 raise ValueError(f"gradient shape {grad.shape} does not match tensor shape {self.shape}")
         if self.creator is None or self.retains_grad:

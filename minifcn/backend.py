@@ -89,3 +89,37 @@ def to_numpy(array):
     if _cupy is not None and isinstance(array, _cupy.ndarray):
         return _cupy.asnumpy(array)
     return np.asarray(array)
+
+
+# --------------------------------------------------------------------- random numbers
+# One generator per array module, so that dropout draws are reproducible from a seed and a
+# checkpoint can store (and resume) the CPU generator's state bit for bit.
+_rng = {"numpy": np.random.default_rng(0)}
+
+
+def manual_seed(seed: int):
+    """Seed the generators of both backends (dropout, random init, data shuffling helpers)."""
+    _rng["numpy"] = np.random.default_rng(seed)
+    if gpu_available():
+        _cupy.random.seed(seed)
+
+
+def numpy_rng() -> np.random.Generator:
+    """The host generator (parameter initialisation and CPU dropout draw from it)."""
+    return _rng["numpy"]
+
+
+def random_uniform(xp, shape, dtype):
+    """Uniform [0, 1) samples of ``shape`` and float ``dtype`` on the device of ``xp``."""
+    if xp is np:
+        return _rng["numpy"].random(shape, dtype=np.dtype(dtype))
+    return xp.random.random_sample(shape, dtype=dtype)
+
+
+def get_rng_state():
+    """The host generator's state (a dict), for checkpoints."""
+    return _rng["numpy"].bit_generator.state
+
+
+def set_rng_state(state):
+    _rng["numpy"].bit_generator.state = state

@@ -1,0 +1,543 @@
+"""Differentiable ops (imported as ``F``): autograd Functions around the array kernels.
+
+Each op checks its arguments once, at this public boundary, then calls array kernels from
+:mod:`minifcn.kernels`. Every backward pass is built from other forward kernels: convolution's
+input gradient is a transposed convolution and vice versa; max pooling's gradient is an
+unpooling scatter and unpooling's is a gather.
+
+All ops take and return :class:`~minifcn.Tensor` (arrays and numbers are wrapped).
+Layout NCHW; float32 or float64.
+
+>>> import numpy as np
+>>> import minifcn.functional as F
+>>> from minifcn import Tensor
+>>> x = Tensor(np.ones((1, 3, 8, 8), dtype=np.float32))
+>>> W = Tensor(np.ones((4, 3, 3, 3), dtype=np.float32))
+>>> F.conv2d(x, W, padding=1).shape
+(1, 4, 8, 8)
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import backend
+from .autograd import Function, Tensor, as_tensor
+from .backend import get_array_module
+from .im2col import _pair, conv_out_size
+from .kernels import conv as K
+from .kernels import loss as L
+from .kernels import norm as N
+from .kernels import pool as P
+
+__all__ = ["conv2d", "conv_transpose2d", "max_pool2d", "max_unpool2d", "relu", "dropout",
+           "batch_norm", "softmax", "log_softmax", "cross_entropy", "crop", "linear"]
+
+
+# --------------------------------------------------------------------- argument checks
+def _positive_pair(name, v, op, minimum=1):
+    pair = _pair(v)
+    if min(pair) < minimum:
+        raise ValueError(f"{op}: {name} must be >= {minimum}, got {v!r}")
+    return pair
+
+
+def _check_4d(op, name, t):
+    if t.ndim != 4:
+        raise ValueError(f"{op}: {name} must be 4-D (n, c, h, w), got shape {tuple(t.shape)}")
+    if t.dtype.kind != "f":
+        raise TypeError(f"{op}: {name} must be float32 or float64, got {t.dtype}")
+
+
+def _raw(v):
+    """The array inside a Tensor (numpy arrays have a ``.data`` too: do not unwrap those)."""
+    return v.data if isinstance(v, Tensor) else v
+
+
+def _check_same_dtype(op, *tensors):
+    dtypes = {t.dtype for t in tensors if t is not None}
+    if len(dtypes) > 1:
+        raise TypeError(f"{op}: all arrays must share one dtype, got {sorted(map(str, dtypes))}")
+
+
+# --------------------------------------------------------------------- convolution
+class Conv2d(Function):
+    def __init__(self, stride, padding, dilation):
+        self.stride, self.padding, self.dilation = stride, padding, dilation
+
+    def forward(self, x, W, b=None):
+        self.x, self.W, self.has_bias = x, W, b is not None
+        return K.conv2d(x, W, b, self.stride, self.padding, self.dilation)
+
+    def backward(self, gy):
+        x, W = self.x, self.W
+        kh, kw = W.shape[2:]
+        gx = K.conv2d_grad_input(gy, W, x.shape[2:], self.stride, self.padding, self.dilation)
+        gW = K.conv2d_grad_weight(x, gy, kh, kw, self.stride, self.padding, self.dilation)
+        gb = gy.sum(axis=(0, 2, 3)) if self.has_bias else None
+        return gx, gW, gb
+
+
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):
+    """2-D convolution (cross-correlation, as in every framework).
+
+    Shapes: x (n, in_c, h, w), weight (out_c, in_c, kh, kw), bias (out_c,) ->
+    (n, out_c, out_h, out_w) with ``out_h = (h + 2*ph - dy*(kh - 1) - 1) // sy + 1``.
+
+    Args:
+        stride, padding, dilation: an int or an (y, x) pair.
+
+    >>> import numpy as np
+    >>> from minifcn import Tensor
+    >>> conv2d(Tensor(np.ones((1, 1, 5, 5))), Tensor(np.ones((1, 1, 3, 3))), stride=2).numpy()[0, 0]
+    array([[9., 9.],
+           [9., 9.]])
+    """
+    x, weight = as_tensor(x), as_tensor(weight)
+    bias = None if bias is None else as_tensor(bias)
+    _check_4d("conv2d", "input", x)
+    _check_4d("conv2d", "weight", weight)
+    _check_same_dtype("conv2d", x, weight, bias)
+    stride = _positive_pair("stride", stride, "conv2d")
+    padding = _positive_pair("padding", padding, "conv2d", minimum=0)
+    dilation = _positive_pair("dilation", dilation, "conv2d")
+    n, c, h, w = x.shape
+    out_c, in_c, kh, kw = weight.shape
+    if c != in_c:
+        raise ValueError(f"conv2d: input has {c} channels but weight {tuple(weight.shape)} expects {in_c}")
+    if bias is not None and tuple(bias.shape) != (out_c,):
+        raise ValueError(f"conv2d: bias shape {tuple(bias.shape)} should be ({out_c},)")
+    eff_h, eff_w = dilation[0] * (kh - 1) + 1, dilation[1] * (kw - 1) + 1
+    if eff_h > h + 2 * padding[0] or eff_w > w + 2 * padding[1]:
+        raise ValueError(f"conv2d: kernel {eff_h}x{eff_w} (dilated) is larger than the padded input "
+                         f"{h + 2 * padding[0]}x{w + 2 * padding[1]}")
+    fn = Conv2d(stride, padding, dilation)
+    return fn(x, weight) if bias is None else fn(x, weight, bias)
+
+
+class ConvTranspose2d(Function):
+    def __init__(self, stride, padding, out_hw):
+        self.stride, self.padding, self.out_hw = stride, padding, out_hw
+
+    def forward(self, x, W, b=None):
+        self.x, self.W, self.has_bias = x, W, b is not None
+        return K.conv_transpose2d(x, W, b, self.out_hw, self.stride, self.padding)
+
+    def backward(self, gy):
+        x, W = self.x, self.W
+        kh, kw = W.shape[2:]
+        gx = K.conv_transpose2d_grad_input(gy, W, self.stride, self.padding)
+        gW = K.conv_transpose2d_grad_weight(x, gy, kh, kw, self.stride, self.padding)
+        gb = gy.sum(axis=(0, 2, 3)) if self.has_bias else None
+        return gx, gW, gb
+
+
+def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0):
+    """Transposed convolution: multiplication by the transpose of conv2d's matrix.
+
+    Shapes: x (n, in_c, h, w), weight (in_c, out_c, kh, kw), bias (out_c,) ->
+    (n, out_c, out_h, out_w) with ``out_h = (h - 1)*sy - 2*ph + kh + output_padding``.
+    ``output_padding`` (< stride) picks among the output sizes that a stride-``sy``
+    convolution maps onto the same ``h``.
+
+    >>> import numpy as np
+    >>> from minifcn import Tensor
+    >>> y = conv_transpose2d(Tensor(np.ones((1, 1, 2, 2))), Tensor(np.ones((1, 1, 3, 3))), stride=2)
+    >>> y.shape, y.numpy()[0, 0, 2]        # row 2 is covered by both input rows
+    ((1, 1, 5, 5), array([2., 2., 4., 2., 2.]))
+    """
+    x, weight = as_tensor(x), as_tensor(weight)
+    bias = None if bias is None else as_tensor(bias)
+    _check_4d("conv_transpose2d", "input", x)
+    _check_4d("conv_transpose2d", "weight", weight)
+    _check_same_dtype("conv_transpose2d", x, weight, bias)
+    stride = _positive_pair("stride", stride, "conv_transpose2d")
+    padding = _positive_pair("padding", padding, "conv_transpose2d", minimum=0)
+    oph, opw = _positive_pair("output_padding", output_padding, "conv_transpose2d", minimum=0)
+    if oph >= stride[0] or opw >= stride[1]:
+        raise ValueError(f"conv_transpose2d: output_padding {output_padding!r} must be smaller than "
+                         f"the stride {stride!r}")
+    n, c, h, w = x.shape
+    in_c, out_c, kh, kw = weight.shape
+    if c != in_c:
+        raise ValueError(f"conv_transpose2d: input has {c} channels but weight {tuple(weight.shape)} "
+                         f"expects {in_c} (weight is (in_c, out_c, kh, kw))")
+    if bias is not None and tuple(bias.shape) != (out_c,):
+        raise ValueError(f"conv_transpose2d: bias shape {tuple(bias.shape)} should be ({out_c},)")
+    out_h = (h - 1) * stride[0] - 2 * padding[0] + kh + oph
+    out_w = (w - 1) * stride[1] - 2 * padding[1] + kw + opw
+    if out_h < 1 or out_w < 1:
+        raise ValueError(f"conv_transpose2d: padding {padding!r} leaves an empty output ({out_h}x{out_w})")
+    fn = ConvTranspose2d(stride, padding, (out_h, out_w))
+    return fn(x, weight) if bias is None else fn(x, weight, bias)
+
+
+class Linear(Function):
+    def forward(self, x, W, b=None):
+        self.x, self.W, self.has_bias = x, W, b is not None
+        y = x @ W.T
+        if b is not None:
+            y += b
+        return y
+
+    def backward(self, gy):
+        return gy @ self.W, gy.T @ self.x, (gy.sum(axis=0) if self.has_bias else None)
+
+
+def linear(x, weight, bias=None):
+    """Fully connected layer: x (n, in_f) @ weight.T (in_f, out_f) + bias (out_f,) -> (n, out_f).
+
+    >>> import numpy as np
+    >>> linear(np.ones((2, 3)), np.ones((4, 3))).shape
+    (2, 4)
+    """
+    x, weight = as_tensor(x), as_tensor(weight)
+    if x.ndim != 2 or weight.ndim != 2 or x.shape[1] != weight.shape[1]:
+        raise ValueError(f"linear: input {tuple(x.shape)} and weight {tuple(weight.shape)} do not match "
+                         "(expected (n, in_f) and (out_f, in_f))")
+    return Linear()(x, weight) if bias is None else Linear()(x, weight, as_tensor(bias))
+
+
+# --------------------------------------------------------------------- pooling
+class MaxPool2d(Function):
+    def __init__(self, kernel, stride, padding, ceil_mode):
+        self.kernel, self.stride, self.padding, self.ceil_mode = kernel, stride, padding, ceil_mode
+
+    def forward(self, x):
+        y, self.indices = P.max_pool2d(x, self.kernel, self.stride, self.padding, self.ceil_mode)
+        self.hw = x.shape[2:]
+        return y, self.indices
+
+    def backward(self, gy, _gindices=None):
+        # overlapping windows can pick the same input twice: then the gradients must add up
+        overlap = self.kernel[0] > self.stride[0] or self.kernel[1] > self.stride[1]
+        return P.unpool_scatter(gy, self.indices, self.hw, accumulate=overlap)
+
+
+def max_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, return_indices=False):
+    """Max pooling; with ``return_indices`` also the flat index ``h * W + w`` of each maximum.
+
+    Shapes: x (n, c, h, w) -> (n, c, out_h, out_w) with
+    ``out_h = floor((h + 2*ph - kh) / sy) + 1`` (``ceil`` with ``ceil_mode``; a window must start
+    inside the input or its left padding). ``stride`` defaults to ``kernel_size``.
+
+    >>> import numpy as np
+    >>> x = np.arange(25.0).reshape(1, 1, 5, 5)
+    >>> max_pool2d(x, 2).shape, max_pool2d(x, 2, ceil_mode=True).shape
+    ((1, 1, 2, 2), (1, 1, 3, 3))
+    >>> y, idx = max_pool2d(x, 2, return_indices=True)
+    >>> idx.numpy()[0, 0]                      # bottom-right of each window wins
+    array([[ 6,  8],
+           [16, 18]])
+    """
+    x = as_tensor(x)
+    _check_4d("max_pool2d", "input", x)
+    kernel = _positive_pair("kernel_size", kernel_size, "max_pool2d")
+    stride = _positive_pair("stride", kernel_size if stride is None else stride, "max_pool2d")
+    padding = _positive_pair("padding", padding, "max_pool2d", minimum=0)
+    if padding[0] * 2 > kernel[0] or padding[1] * 2 > kernel[1]:
+        raise ValueError(f"max_pool2d: padding {padding} must be at most half the kernel {kernel}")
+    h, w = x.shape[2:]
+    if kernel[0] > h + 2 * padding[0] or kernel[1] > w + 2 * padding[1]:
+        raise ValueError(f"max_pool2d: kernel {kernel} is larger than the padded input "
+                         f"{h + 2 * padding[0]}x{w + 2 * padding[1]}")
+    y, indices = MaxPool2d(kernel, stride, padding, bool(ceil_mode))(x)
+    return (y, indices) if return_indices else y
+
+
+class MaxUnpool2d(Function):
+    def __init__(self, indices, out_hw):
+        self.indices, self.out_hw = indices, out_hw
+
+    def forward(self, x):
+        return P.unpool_scatter(x, self.indices, self.out_hw)
+
+    def backward(self, gy):
+        return P.unpool_gather(gy, self.indices)
+
+
+def max_unpool2d(x, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """Put each value back where max pooling found it; zeros elsewhere (SegNet's upsampling).
+
+    Shapes: x and indices (n, c, h, w) -> (n, c, out_h, out_w) with
+    ``out_h = (h - 1)*sy - 2*ph + kh`` unless ``output_size`` (h, w) (or a 4-D shape) says
+    otherwise, as it must when the pooled input had an odd size.
+
+    >>> import numpy as np
+    >>> x = np.arange(1.0, 5.0).reshape(1, 1, 2, 2)
+    >>> _, idx = max_pool2d(np.random.default_rng(0).random((1, 1, 4, 4)), 2, return_indices=True)
+    >>> max_unpool2d(x, idx, 2).shape
+    (1, 1, 4, 4)
+    """
+    x = as_tensor(x)
+    _check_4d("max_unpool2d", "input", x)
+    idx = _raw(indices)
+    if tuple(idx.shape) != tuple(x.shape):
+        raise ValueError(f"max_unpool2d: indices shape {tuple(idx.shape)} must equal input shape {tuple(x.shape)}")
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"max_unpool2d: indices must be integers, got {idx.dtype}")
+    kh, kw = _positive_pair("kernel_size", kernel_size, "max_unpool2d")
+    sy, sx = _positive_pair("stride", kernel_size if stride is None else stride, "max_unpool2d")
+    ph, pw = _positive_pair("padding", padding, "max_unpool2d", minimum=0)
+    h, w = x.shape[2:]
+    if output_size is None:
+        out_hw = ((h - 1) * sy - 2 * ph + kh, (w - 1) * sx - 2 * pw + kw)
+    else:
+        out_hw = tuple(int(v) for v in tuple(output_size)[-2:])
+    if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= out_hw[0] * out_hw[1]):
+        raise ValueError(f"max_unpool2d: indices must lie in [0, {out_hw[0] * out_hw[1]}) for an output of "
+                         f"{out_hw[0]}x{out_hw[1]}, got values in [{int(idx.min())}, {int(idx.max())}]")
+    return MaxUnpool2d(idx, out_hw)(x)
+
+
+# --------------------------------------------------------------------- pointwise
+class ReLU(Function):
+    def forward(self, x):
+        xp = get_array_module(x)
+        self.y = xp.maximum(x, 0)
+        return self.y
+
+    def backward(self, gy):
+        return gy * (self.y > 0)
+
+
+def relu(x):
+    """max(x, 0), elementwise. Any shape.
+
+    >>> relu([-1.0, 2.0]).numpy()
+    array([0., 2.], dtype=float32)
+    """
+    return ReLU()(as_tensor(x))
+
+
+class Dropout(Function):
+    def __init__(self, p):
+        self.p = p
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        self.mask = N.dropout_mask(xp, x.shape, self.p, x.dtype, backend.random_uniform)
+        return x * self.mask
+
+    def backward(self, gy):
+        return gy * self.mask
+
+
+def dropout(x, p=0.5, training=True):
+    """Inverted dropout: zero each value with probability ``p`` and scale the rest by 1/(1-p).
+
+    With ``training=False`` it is the identity. Monte-Carlo dropout (Bayesian SegNet) simply
+    keeps ``training=True`` at test time. Any shape.
+
+    >>> import numpy as np
+    >>> y = dropout(np.ones(10000, dtype=np.float32), p=0.5).numpy()
+    >>> sorted(set(y.tolist())), bool(0.45 < (y == 0).mean() < 0.55)
+    ([0.0, 2.0], True)
+    """
+    x = as_tensor(x)
+    if not 0.0 <= p < 1.0:
+        raise ValueError(f"dropout: p must be in [0, 1), got {p!r}")
+    if not training or p == 0.0:
+        return x
+    return Dropout(float(p))(x)
+
+
+class BatchNorm(Function):
+    def __init__(self, training, momentum, eps, running_mean=None, running_var=None):
+        self.training, self.momentum, self.eps = training, momentum, eps
+        self.running_mean, self.running_var = running_mean, running_var
+
+    def forward(self, x, gamma, beta):
+        self.gamma = gamma
+        rm, rv = self.running_mean, self.running_var
+        if not self.training:
+            self.x = x
+            y, self.inv_std = N.batch_norm_eval(x, rm, rv, gamma, beta, self.eps)
+            return y
+        y, (self.xhat, self.inv_std, mean, var) = N.batch_norm_train(x, gamma, beta, self.eps)
+        if rm is not None:  # running averages, updated in place (they are module buffers)
+            m, mo = x.size // x.shape[1], self.momentum
+            rm *= 1 - mo
+            rm += mo * mean.astype(rm.dtype)
+            rv *= 1 - mo
+            rv += mo * (var * (m / max(m - 1, 1))).astype(rv.dtype)  # unbiased, as PyTorch
+        return y
+
+    def backward(self, gy):
+        if self.training:
+            return N.batch_norm_train_backward(gy, self.gamma, self.xhat, self.inv_std)
+        return N.batch_norm_eval_backward(gy, self.x, self.running_mean, self.gamma, self.inv_std)
+
+
+def batch_norm(x, running_mean, running_var, weight, bias, training=False, momentum=0.1, eps=1e-5):
+    """Batch normalisation over (n, h, w) for each channel of x (n, c, h, w).
+
+    Training: normalise with the batch mean and (biased) variance and update the running
+    averages in place: ``running = (1 - momentum) * running + momentum * batch`` (the unbiased
+    variance, as PyTorch). Eval: normalise with the running averages. ``weight``/``bias`` are
+    the per-channel scale gamma and shift beta (c,).
+
+    >>> import numpy as np
+    >>> c = 3; rm, rv = np.zeros(c), np.ones(c)
+    >>> x = np.random.default_rng(0).standard_normal((2, c, 4, 4)) + 5
+    >>> y = batch_norm(x, rm, rv, np.ones(c), np.zeros(c), training=True)
+    >>> bool(abs(y.numpy().mean()) < 1e-8), bool(np.all(rm > 0.4))
+    (True, True)
+    """
+    x, weight, bias = as_tensor(x), as_tensor(weight), as_tensor(bias)
+    _check_4d("batch_norm", "input", x)
+    c = x.shape[1]
+    for name, v in (("weight", weight), ("bias", bias), ("running_mean", running_mean),
+                    ("running_var", running_var)):
+        if v is not None and tuple(v.shape) != (c,):
+            raise ValueError(f"batch_norm: {name} shape {tuple(v.shape)} should be ({c},) for {c} channels")
+    rm, rv = _raw(running_mean), _raw(running_var)
+    if not training and (rm is None or rv is None):
+        raise ValueError("batch_norm: eval mode needs running_mean and running_var")
+    return BatchNorm(bool(training), momentum, eps, rm, rv)(x, weight, bias)
+
+
+# --------------------------------------------------------------------- softmax and loss
+class LogSoftmax(Function):
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, x):
+        self.y = L.log_softmax(x, self.axis)
+        return self.y
+
+    def backward(self, gy):
+        xp = get_array_module(gy)
+        return gy - xp.exp(self.y) * gy.sum(axis=self.axis, keepdims=True)
+
+
+class Softmax(Function):
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, x):
+        self.y = L.softmax(x, self.axis)
+        return self.y
+
+    def backward(self, gy):
+        y = self.y
+        return y * (gy - (gy * y).sum(axis=self.axis, keepdims=True))
+
+
+def softmax(x, axis=1):
+    """exp(x) / sum(exp(x)) along ``axis`` (the class axis of NCHW scores by default).
+
+    >>> import numpy as np
+    >>> softmax(np.zeros((1, 4, 1, 1))).numpy().ravel()
+    array([0.25, 0.25, 0.25, 0.25])
+    """
+    return Softmax(axis)(as_tensor(x))
+
+
+def log_softmax(x, axis=1):
+    """x - log(sum(exp(x))) along ``axis``, stable for large scores.
+
+    >>> import numpy as np
+    >>> float(log_softmax(np.array([[0.0, 0.0]])).numpy()[0, 0]) == float(-np.log(2))
+    True
+    """
+    return LogSoftmax(axis)(as_tensor(x))
+
+
+class CrossEntropy(Function):
+    def __init__(self, target, weight, ignore_index, reduction):
+        self.target, self.weight = target, weight
+        self.ignore_index, self.reduction = ignore_index, reduction
+
+    def forward(self, logits):
+        loss, self.cache = L.cross_entropy(logits, self.target, self.weight, self.ignore_index, self.reduction)
+        return loss
+
+    def backward(self, gy):
+        return L.cross_entropy_backward(gy, self.cache)
+
+
+def cross_entropy(logits, target, weight=None, ignore_index=255, reduction="mean"):
+    """Softmax cross-entropy per pixel, fused (one pass forward, one backward).
+
+    Shapes: logits (n, C, h, w) (or (n, C)), target (n, h, w) integers in [0, C) or
+    ``ignore_index``, weight (C,) -> a scalar. ``"mean"`` averages over the non-ignored pixels
+    (weighted: divides by the summed weights), ``"sum"`` sums them (FCN's reference loss).
+
+    >>> import numpy as np
+    >>> logits = np.zeros((1, 3, 2, 2), dtype=np.float32)
+    >>> target = np.array([[[0, 1], [2, 255]]])
+    >>> round(cross_entropy(logits, target).item(), 4), round(cross_entropy(logits, target, reduction="sum").item(), 4)
+    (1.0986, 3.2958)
+    """
+    logits = as_tensor(logits)
+    xp = get_array_module(logits.data)
+    t = xp.asarray(_raw(target))
+    if reduction not in ("mean", "sum"):
+        raise ValueError(f"cross_entropy: reduction must be 'mean' or 'sum', got {reduction!r}")
+    if logits.ndim < 2 or tuple(t.shape) != (logits.shape[0],) + tuple(logits.shape[2:]):
+        raise ValueError(f"cross_entropy: target shape {tuple(t.shape)} does not match logits "
+                         f"{tuple(logits.shape)} (expected (n, *spatial) = "
+                         f"{(logits.shape[0],) + tuple(logits.shape[2:])})")
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"cross_entropy: target must hold integer class ids, got {t.dtype}")
+    C = logits.shape[1]
+    # NumPy and CuPy would silently wrap a label of -1 or C: refuse it here instead
+    bad = (t != ignore_index) & ((t < 0) | (t >= C))
+    if bool(bad.any()):
+        raise ValueError(f"cross_entropy: label {int(t[bad].ravel()[0])} is outside [0, {C}) and is not "
+                         f"the ignore index {ignore_index}")
+    w = None
+    if weight is not None:
+        w = xp.asarray(_raw(weight), dtype=logits.dtype)
+        if tuple(w.shape) != (C,):
+            raise ValueError(f"cross_entropy: weight shape {tuple(w.shape)} should be ({C},)")
+    return CrossEntropy(t.astype(xp.int64, copy=False), w, ignore_index, reduction)(logits)
+
+
+# --------------------------------------------------------------------- crop
+class Crop(Function):
+    def __init__(self, oy, ox, h, w):
+        self.oy, self.ox, self.h, self.w = oy, ox, h, w
+
+    def forward(self, x):
+        self.x_shape = x.shape
+        xp = get_array_module(x)
+        return xp.ascontiguousarray(x[:, :, self.oy:self.oy + self.h, self.ox:self.ox + self.w])
+
+    def backward(self, gy):
+        xp = get_array_module(gy)
+        gx = xp.zeros(self.x_shape, dtype=gy.dtype)
+        gx[:, :, self.oy:self.oy + self.h, self.ox:self.ox + self.w] = gy
+        return gx
+
+
+def crop(x, offset, size):
+    """Keep the window of ``size`` (h, w) whose top-left corner is at ``offset`` (oy, ox).
+
+    Top-left anchored like Caffe's Crop layer (FCN's crops 19; 5 and 27; 5, 9 and 31).
+    ``size`` may also be a 4-D shape or a Tensor whose last two dimensions give (h, w).
+
+    >>> import numpy as np
+    >>> crop(np.arange(16.0).reshape(1, 1, 4, 4), 1, (2, 2)).numpy()[0, 0]
+    array([[ 5.,  6.],
+           [ 9., 10.]])
+    """
+    x = as_tensor(x)
+    oy, ox = _positive_pair("offset", offset, "crop", minimum=0)
+    if isinstance(size, Tensor):
+        size = size.shape
+    h, w = (int(v) for v in tuple(size)[-2:])
+    H, W = x.shape[-2:]
+    if oy + h > H or ox + w > W:
+        raise ValueError(f"crop: a {h}x{w} window at offset ({oy}, {ox}) does not fit in the "
+                         f"{H}x{W} input")
+    return Crop(oy, ox, h, w)(x)
+
+
+def conv_output_size(size, kernel, stride=1, padding=0, dilation=1, ceil_mode=False):
+    """Re-exported for models: see :func:`minifcn.im2col.conv_out_size`.
+
+    >>> conv_output_size(500 + 200, 3, 1, 0)
+    698
+    """
+    return conv_out_size(size, kernel, stride, padding, dilation, ceil_mode)

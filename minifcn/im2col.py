@@ -1,0 +1,170 @@
+"""The unfolding operator of a convolution (im2col), its transpose (col2im), and the matrix itself.
+
+A convolution is linear in its input, so it *is* a matrix ``T`` (a block-Toeplitz matrix when
+stride is 1): ``conv2d(x).ravel() == T @ x.ravel()``. Nobody builds ``T`` for real images (it is
+mostly zeros); instead ``im2col`` copies, for every output position, the input patch it sees into
+one column, so that the convolution becomes one dense matrix product ``W @ col``. ``col2im`` is
+the transpose of ``im2col``: it adds every column back onto the patch it came from. That is both
+the input gradient of convolution and the forward pass of transposed convolution.
+
+Output size along one axis (``k`` kernel, ``s`` stride, ``p`` padding, ``d`` dilation)::
+
+    out = (size + 2p - d(k - 1) - 1) // s + 1
+
+Both kernels loop over the ``kh * kw`` kernel offsets, never over pixels: each offset is one
+strided slice of the (padded) image.
+
+>>> import numpy as np
+>>> x = np.arange(16.0).reshape(1, 1, 4, 4)
+>>> col = im2col(x, 2, 2, sy=2, sx=2)        # 2x2 patches, stride 2
+>>> col.shape                                  # (n, c, kh, kw, out_h, out_w)
+(1, 1, 2, 2, 2, 2)
+>>> col[0, 0, :, :, 0, 0]                      # the top-left patch
+array([[0., 1.],
+       [4., 5.]])
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .backend import get_array_module
+
+
+def conv_out_size(size: int, k: int, s: int, p: int, d: int = 1, ceil_mode: bool = False) -> int:
+    """Output length of a convolution or pooling along one axis.
+
+    ``floor((size + 2p - d(k-1) - 1) / s) + 1`` (``ceil`` with ``ceil_mode``, where, as in
+    Caffe and PyTorch, the last window must start inside the input or its left padding).
+
+    >>> conv_out_size(224, 3, 1, 1), conv_out_size(7, 2, 2, 0), conv_out_size(7, 2, 2, 0, ceil_mode=True)
+    (224, 3, 4)
+    """
+    span = size + 2 * p - d * (k - 1) - 1
+    if ceil_mode:
+        out = -(-span // s) + 1
+        if (out - 1) * s >= size + p:  # the last window would start in the right padding
+            out -= 1
+        return out
+    return span // s + 1
+
+
+def im2col(x, kh: int, kw: int, sy: int = 1, sx: int = 1, ph: int = 0, pw: int = 0,
+           dy: int = 1, dx: int = 1, out_h: int | None = None, out_w: int | None = None,
+           pad_value: float = 0.0):
+    """Unfold ``x`` (n, c, h, w) into columns (n, c, kh, kw, out_h, out_w).
+
+    ``col[:, :, i, j, oy, ox] = x_padded[:, :, oy*sy + i*dy, ox*sx + j*dx]``. ``out_h``/``out_w``
+    may be given larger than the floor formula (ceil-mode pooling); the padding then grows on
+    the bottom/right with ``pad_value``.
+
+    >>> import numpy as np
+    >>> im2col(np.ones((2, 3, 5, 5)), 3, 3, ph=1, pw=1).shape
+    (2, 3, 3, 3, 5, 5)
+    """
+    xp = get_array_module(x)
+    n, c, h, w = x.shape
+    out_h = conv_out_size(h, kh, sy, ph, dy) if out_h is None else out_h
+    out_w = conv_out_size(w, kw, sx, pw, dx) if out_w is None else out_w
+    # rows/cols the last window reaches: it may run past h + 2ph in ceil mode
+    need_h = (out_h - 1) * sy + (kh - 1) * dy + 1
+    need_w = (out_w - 1) * sx + (kw - 1) * dx + 1
+    extra_h, extra_w = max(0, need_h - h - 2 * ph), max(0, need_w - w - 2 * pw)
+    if ph or pw or extra_h or extra_w:
+        img = xp.pad(x, ((0, 0), (0, 0), (ph, ph + extra_h), (pw, pw + extra_w)),
+                     mode="constant", constant_values=pad_value)
+    else:
+        img = x
+    col = xp.empty((n, c, kh, kw, out_h, out_w), dtype=x.dtype)
+    for i in range(kh):
+        y0 = i * dy
+        for j in range(kw):
+            x0 = j * dx
+            col[:, :, i, j] = img[:, :, y0:y0 + sy * (out_h - 1) + 1:sy, x0:x0 + sx * (out_w - 1) + 1:sx]
+    return col
+
+
+def col2im(col, h: int, w: int, sy: int = 1, sx: int = 1, ph: int = 0, pw: int = 0,
+           dy: int = 1, dx: int = 1):
+    """Fold columns (n, c, kh, kw, out_h, out_w) back onto an image (n, c, h, w), adding overlaps.
+
+    The exact transpose (adjoint) of :func:`im2col`: ``<im2col(x), col> == <x, col2im(col)>``.
+    Values that fell on the padding are dropped.
+
+    >>> import numpy as np
+    >>> col2im(np.ones((1, 1, 3, 3, 2, 2)), 4, 4)[0, 0]   # how many windows cover each pixel
+    array([[1., 2., 2., 1.],
+           [2., 4., 4., 2.],
+           [2., 4., 4., 2.],
+           [1., 2., 2., 1.]])
+    """
+    xp = get_array_module(col)
+    n, c, kh, kw, out_h, out_w = col.shape
+    # big enough for every window, including ceil-mode windows that hang over the edge
+    full_h = max(h + 2 * ph, (out_h - 1) * sy + (kh - 1) * dy + 1)
+    full_w = max(w + 2 * pw, (out_w - 1) * sx + (kw - 1) * dx + 1)
+    img = xp.zeros((n, c, full_h, full_w), dtype=col.dtype)
+    for i in range(kh):
+        y0 = i * dy
+        for j in range(kw):
+            x0 = j * dx
+            img[:, :, y0:y0 + sy * (out_h - 1) + 1:sy, x0:x0 + sx * (out_w - 1) + 1:sx] += col[:, :, i, j]
+    return img[:, :, ph:ph + h, pw:pw + w]
+
+
+def conv_matrix(weight, input_hw, stride=1, padding=0, dilation=1, sparse: bool = False):
+    """The explicit matrix ``T`` of ``conv2d(., weight)`` on inputs of size ``input_hw``.
+
+    Shape: ``(out_c * out_h * out_w, in_c * h * w)`` so that, for one image,
+    ``conv2d(x, W).ravel() == T @ x.ravel()`` and ``conv_transpose2d(y, W).ravel() == T.T @ y.ravel()``
+    (the transposed convolution's weight is the same array, read as ``(in_c, out_c, kh, kw)``
+    with ``in_c`` = this convolution's ``out_c``).
+
+    Built entry by entry from the definition: row ``(o, oy, ox)``, column ``(ci, iy, ix)`` holds
+    ``W[o, ci, i, j]`` when ``iy = oy*sy - ph + i*dy`` and ``ix = ox*sx - pw + j*dx``. Dense by
+    default (for lessons and tests: keep sizes small); ``sparse=True`` returns a SciPy CSR matrix.
+
+    >>> import numpy as np
+    >>> T = conv_matrix(np.array([[[[1.0, 2.0]]]]), (1, 3))    # 1x2 kernel on a 1x3 image
+    >>> T
+    array([[1., 2., 0.],
+           [0., 1., 2.]])
+    """
+    xp = get_array_module(weight)
+    sy, sx = _pair(stride)
+    ph, pw = _pair(padding)
+    dy, dx = _pair(dilation)
+    out_c, in_c, kh, kw = weight.shape
+    h, w = input_hw
+    out_h, out_w = conv_out_size(h, kh, sy, ph, dy), conv_out_size(w, kw, sx, pw, dx)
+    o, ci, oy, ox = np.meshgrid(np.arange(out_c), np.arange(in_c), np.arange(out_h), np.arange(out_w),
+                                indexing="ij")
+    rows, cols, vals = [], [], []
+    for i in range(kh):
+        for j in range(kw):
+            iy, ix = oy * sy - ph + i * dy, ox * sx - pw + j * dx
+            inside = (iy >= 0) & (iy < h) & (ix >= 0) & (ix < w)  # taps on padding hit zeros
+            rows.append(((o * out_h + oy) * out_w + ox)[inside])
+            cols.append(((ci * h + iy) * w + ix)[inside])
+            vals.append(np.broadcast_to(np.arange(out_c * in_c).reshape(out_c, in_c, 1, 1),
+                                        o.shape)[inside] * (kh * kw) + i * kw + j)
+    rows, cols = np.concatenate(rows), np.concatenate(cols)
+    vals = weight.reshape(-1)[xp.asarray(np.concatenate(vals))]  # flat index into W
+    shape = (out_c * out_h * out_w, in_c * h * w)
+    if sparse:
+        try:
+            import scipy.sparse
+        except ImportError as e:
+            raise ImportError("conv_matrix(sparse=True) needs scipy: pip install scipy") from e
+        from .backend import to_numpy
+        return scipy.sparse.csr_matrix((to_numpy(vals), (rows, cols)), shape=shape)
+    T = xp.zeros(shape, dtype=weight.dtype)
+    T[xp.asarray(rows), xp.asarray(cols)] = vals  # each (row, col) pair gets one tap at most
+    return T
+
+
+def _pair(v):
+    if isinstance(v, (tuple, list)):
+        if len(v) != 2:
+            raise ValueError(f"expected an int or a pair of ints, got {v!r}")
+        return int(v[0]), int(v[1])
+    return int(v), int(v)

@@ -1,0 +1,83 @@
+"""Max pooling that records where each maximum came from, and unpooling that puts values back.
+
+Indices are PyTorch's: the flat position ``iy * w + ix`` of the winner inside its (n, c) plane
+of the *unpadded* input. Pooling's backward pass is an unpooling scatter of ``gy`` to those
+positions, and unpooling's backward pass is a gather from them: the two ops are each other's
+adjoint (``<unpool(x), g> == <x, gather(g)>``).
+
+>>> import numpy as np
+>>> x = np.array([[[[1., 5., 2., 0.],
+...                 [3., 4., 7., 1.]]]])
+>>> y, idx = max_pool2d(x, (2, 2), (2, 2), (0, 0))
+>>> y[0, 0], idx[0, 0]                  # maxima 5 at (0, 1) and 7 at (1, 2) -> flat 1 and 6
+(array([[5., 7.]]), array([[1, 6]]))
+>>> unpool_scatter(y, idx, (2, 4))[0, 0]
+array([[0., 5., 0., 0.],
+       [0., 0., 7., 0.]])
+"""
+from __future__ import annotations
+
+from ..backend import get_array_module
+from ..im2col import conv_out_size
+
+
+def max_pool2d(x, kernel, stride, padding, ceil_mode=False):
+    """x (n, c, h, w) -> (y, indices), both (n, c, out_h, out_w); indices int64.
+
+    ``out = floor_or_ceil((h + 2p - k) / s) + 1``. One pass per kernel offset keeps a running
+    maximum and which offset gave it; ties go to the first offset in row-major order.
+    """
+    xp = get_array_module(x)
+    n, c, h, w = x.shape
+    (kh, kw), (sy, sx), (ph, pw) = kernel, stride, padding
+    out_h = conv_out_size(h, kh, sy, ph, ceil_mode=ceil_mode)
+    out_w = conv_out_size(w, kw, sx, pw, ceil_mode=ceil_mode)
+    # pad with -inf: bottom/right by as much as the last (ceil-mode) window reaches past the edge
+    pad_b = max(ph, (out_h - 1) * sy + kh - h - ph)
+    pad_r = max(pw, (out_w - 1) * sx + kw - w - pw)
+    img = x
+    if ph or pw or pad_b or pad_r:
+        img = xp.pad(x, ((0, 0), (0, 0), (ph, pad_b), (pw, pad_r)), constant_values=-xp.inf)
+    y = arg = None
+    for i in range(kh):
+        for j in range(kw):
+            v = img[:, :, i:i + sy * (out_h - 1) + 1:sy, j:j + sx * (out_w - 1) + 1:sx]
+            if y is None:
+                y, arg = v.copy(), xp.zeros(v.shape, dtype=xp.int64)
+                continue
+            better = v > y
+            y = xp.where(better, v, y)
+            arg = xp.where(better, i * kw + j, arg)
+    # offset number -> flat position of the winner in the unpadded plane
+    iy = (xp.arange(out_h) * sy - ph).reshape(out_h, 1) + arg // kw
+    ix = (xp.arange(out_w) * sx - pw).reshape(1, out_w) + arg % kw
+    return y, iy * w + ix
+
+
+def unpool_scatter(x, indices, out_hw, accumulate=False):
+    """y (n, c, *out_hw): zeros, with ``x[n, c, i]`` placed at flat position ``indices[n, c, i]``.
+
+    With ``accumulate=False`` a repeated index keeps one of its values (PyTorch's max_unpool2d);
+    with ``accumulate=True`` repeated indices add up (the gradient of overlapping pools), done
+    with ``bincount`` rather than ``np.add.at``.
+    """
+    xp = get_array_module(x)
+    n, c = x.shape[:2]
+    size = out_hw[0] * out_hw[1]
+    flat = indices.reshape(n * c, -1)
+    vals = x.reshape(n * c, -1)
+    if accumulate:
+        planes = (xp.arange(n * c) * size).reshape(-1, 1)
+        y = xp.bincount((flat + planes).ravel(), weights=vals.ravel(), minlength=n * c * size)
+        return y.astype(x.dtype, copy=False).reshape(n, c, *out_hw)
+    y = xp.zeros((n * c, size), dtype=x.dtype)
+    y[xp.arange(n * c).reshape(-1, 1), flat] = vals
+    return y.reshape(n, c, *out_hw)
+
+
+def unpool_gather(gy, indices):
+    """g (n, c, *indices.shape[2:]) = gy at the flat positions ``indices``: unpool's adjoint."""
+    xp = get_array_module(gy)
+    n, c = gy.shape[:2]
+    flat = indices.reshape(n * c, -1)
+    return xp.take_along_axis(gy.reshape(n * c, -1), flat, axis=1).reshape(indices.shape)

@@ -1,0 +1,197 @@
+"""Loop-by-loop reference versions of every op: slow, obvious, and the oracle for the fast ones.
+
+Each function here follows the textbook definition with explicit Python loops over output
+pixels, on NumPy arrays (they accept CuPy arrays too, by copying them to the host). The tests
+compare the fast kernels of :mod:`minifcn.functional` with these in float64 to 1e-10, and the
+lessons import them to show the definition before the fast version.
+
+>>> import numpy as np
+>>> x = np.arange(9.0).reshape(1, 1, 3, 3)
+>>> conv2d(x, np.ones((1, 1, 2, 2)))[0, 0]       # sums of 2x2 windows
+array([[ 8., 12.],
+       [20., 24.]])
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .backend import to_numpy
+from .im2col import conv_out_size
+
+
+def conv2d(x, W, b=None, stride=1, padding=0, dilation=1):
+    """``y[n, o, oy, ox] = b[o] + sum_{c,i,j} W[o, c, i, j] * x_pad[n, c, oy*sy + i*dy, ox*sx + j*dx]``.
+
+    x (n, c, h, w), W (out_c, c, kh, kw) -> y (n, out_c, out_h, out_w).
+    """
+    x, W = to_numpy(x), to_numpy(W)
+    sy, sx = _pair(stride)
+    ph, pw = _pair(padding)
+    dy, dx = _pair(dilation)
+    n, c, h, w = x.shape
+    out_c, _, kh, kw = W.shape
+    out_h, out_w = conv_out_size(h, kh, sy, ph, dy), conv_out_size(w, kw, sx, pw, dx)
+    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    y = np.zeros((n, out_c, out_h, out_w), dtype=x.dtype)
+    for b_ in range(n):
+        for o in range(out_c):
+            for oy in range(out_h):
+                for ox in range(out_w):
+                    total = 0.0
+                    for ci in range(c):
+                        for i in range(kh):
+                            for j in range(kw):
+                                total += W[o, ci, i, j] * xpad[b_, ci, oy * sy + i * dy, ox * sx + j * dx]
+                    y[b_, o, oy, ox] = total + (0.0 if b is None else to_numpy(b)[o])
+    return y
+
+
+def conv_transpose2d(x, W, b=None, stride=1, padding=0, output_padding=0):
+    """Each input pixel *scatters* a copy of the kernel, scaled by its value, onto the output.
+
+    x (n, in_c, h, w), W (in_c, out_c, kh, kw) -> y (n, out_c, out_h, out_w) with
+    ``out_h = (h - 1)*sy - 2*ph + kh + output_padding``.
+    """
+    x, W = to_numpy(x), to_numpy(W)
+    sy, sx = _pair(stride)
+    ph, pw = _pair(padding)
+    oph, opw = _pair(output_padding)
+    n, in_c, h, w = x.shape
+    _, out_c, kh, kw = W.shape
+    full_h, full_w = (h - 1) * sy + kh + oph, (w - 1) * sx + kw + opw
+    y = np.zeros((n, out_c, full_h, full_w), dtype=x.dtype)
+    for b_ in range(n):
+        for ci in range(in_c):
+            for iy in range(h):
+                for ix in range(w):
+                    for o in range(out_c):
+                        for i in range(kh):
+                            for j in range(kw):
+                                y[b_, o, iy * sy + i, ix * sx + j] += x[b_, ci, iy, ix] * W[ci, o, i, j]
+    y = y[:, :, ph:full_h - ph, pw:full_w - pw]
+    if b is not None:
+        y = y + to_numpy(b).reshape(1, -1, 1, 1)
+    return y
+
+
+def max_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False):
+    """Max over each window and the flat index ``h * W + w`` (in the unpadded input) of the winner.
+
+    Ties go to the first maximum in row-major window order. Returns (y, indices).
+    """
+    x = to_numpy(x)
+    kh, kw = _pair(kernel_size)
+    sy, sx = _pair(stride if stride is not None else kernel_size)
+    ph, pw = _pair(padding)
+    n, c, h, w = x.shape
+    out_h = conv_out_size(h, kh, sy, ph, ceil_mode=ceil_mode)
+    out_w = conv_out_size(w, kw, sx, pw, ceil_mode=ceil_mode)
+    y = np.empty((n, c, out_h, out_w), dtype=x.dtype)
+    idx = np.empty((n, c, out_h, out_w), dtype=np.int64)
+    for b_ in range(n):
+        for ci in range(c):
+            for oy in range(out_h):
+                for ox in range(out_w):
+                    best, where = -math.inf, -1
+                    for i in range(kh):
+                        for j in range(kw):
+                            iy, ix = oy * sy - ph + i, ox * sx - pw + j
+                            if 0 <= iy < h and 0 <= ix < w and x[b_, ci, iy, ix] > best:
+                                best, where = x[b_, ci, iy, ix], iy * w + ix
+                    y[b_, ci, oy, ox], idx[b_, ci, oy, ox] = best, where
+    return y, idx
+
+
+def max_unpool2d(x, indices, output_hw):
+    """Put each value of ``x`` back at its recorded flat position; zeros elsewhere."""
+    x, indices = to_numpy(x), to_numpy(indices)
+    n, c, h, w = x.shape
+    out_h, out_w = output_hw
+    y = np.zeros((n, c, out_h, out_w), dtype=x.dtype)
+    for b_ in range(n):
+        for ci in range(c):
+            for oy in range(h):
+                for ox in range(w):
+                    k = indices[b_, ci, oy, ox]
+                    y[b_, ci, k // out_w, k % out_w] = x[b_, ci, oy, ox]
+    return y
+
+
+def batch_norm(x, mean, var, gamma, beta, eps=1e-5):
+    """``gamma[c] * (x - mean[c]) / sqrt(var[c] + eps) + beta[c]`` pixel by pixel."""
+    x = to_numpy(x)
+    y = np.empty_like(x)
+    for ci in range(x.shape[1]):
+        y[:, ci] = gamma[ci] * (x[:, ci] - mean[ci]) / math.sqrt(var[ci] + eps) + beta[ci]
+    return y
+
+
+def batch_stats(x):
+    """Per-channel mean and biased variance over (n, h, w), with two explicit passes."""
+    x = to_numpy(x)
+    n, c, h, w = x.shape
+    mean = np.array([sum(x[b_, ci, i, j] for b_ in range(n) for i in range(h) for j in range(w))
+                     for ci in range(c)]) / (n * h * w)
+    var = np.array([sum((x[b_, ci, i, j] - mean[ci]) ** 2 for b_ in range(n) for i in range(h) for j in range(w))
+                    for ci in range(c)]) / (n * h * w)
+    return mean, var
+
+
+def softmax(x, axis=1):
+    """``exp(x_k) / sum_j exp(x_j)`` along ``axis``, one vector at a time."""
+    x = np.moveaxis(to_numpy(x), axis, -1)
+    out = np.empty_like(x)
+    for pos in np.ndindex(x.shape[:-1]):
+        v = x[pos]
+        e = np.array([math.exp(t - v.max()) for t in v])
+        out[pos] = e / e.sum()
+    return np.moveaxis(out, -1, axis)
+
+
+def cross_entropy(logits, target, weight=None, ignore_index=255, reduction="mean"):
+    """Per-pixel ``-w[t] * log softmax(logits)[t]``; ignored pixels count for nothing.
+
+    ``"mean"`` divides by the summed weights of the valid pixels (PyTorch's rule), ``"sum"`` does not.
+    """
+    logits, target = to_numpy(logits), to_numpy(target)
+    n, C, h, w = logits.shape
+    total, wsum = 0.0, 0.0
+    for b_ in range(n):
+        for i in range(h):
+            for j in range(w):
+                t = int(target[b_, i, j])
+                if t == ignore_index:
+                    continue
+                v = logits[b_, :, i, j]
+                m = v.max()
+                logp = v[t] - m - math.log(sum(math.exp(u - m) for u in v))
+                wt = 1.0 if weight is None else float(to_numpy(weight)[t])
+                total -= wt * logp
+                wsum += wt
+    if reduction == "sum":
+        return total
+    return total / wsum if wsum > 0 else float("nan")
+
+
+def bilinear_upsample(x, factor):
+    """Upsample (n, c, h, w) by an integer ``factor`` the way FCN's bilinear-initialised
+    transposed convolution does (kernel ``2f - f % 2``, stride ``f``), before any crop, by
+    spreading each pixel with the bilinear tent weights ``(1 - |dy|/f)(1 - |dx|/f)``."""
+    x = to_numpy(x)
+    k = 2 * factor - factor % 2
+    center = (k - 1) / 2 if k % 2 == 1 else factor - 0.5
+    n, c, h, w = x.shape
+    y = np.zeros((n, c, (h - 1) * factor + k, (w - 1) * factor + k), dtype=x.dtype)
+    for iy in range(h):
+        for ix in range(w):
+            for i in range(k):
+                for j in range(k):
+                    wt = (1 - abs(i - center) / factor) * (1 - abs(j - center) / factor)
+                    y[:, :, iy * factor + i, ix * factor + j] += wt * x[:, :, iy, ix]
+    return y
+
+
+def _pair(v):
+    return (int(v[0]), int(v[1])) if isinstance(v, (tuple, list)) else (int(v), int(v))
