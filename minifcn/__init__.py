@@ -4,7 +4,8 @@
 >>> minifcn.Tensor([1.0, 2.0]).shape
 (2,)
 """
-from .autograd import Tensor, Function, no_grad, is_grad_enabled
-from .backend import gpu_available, default_device
+from . import functional, init, nn, optim
+from .autograd import Function, Tensor, no_grad, is_grad_enabled
+from .backend import default_device, gpu_available, manual_seed
 
 __version__ = "0.1.0"

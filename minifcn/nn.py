@@ -1,0 +1,310 @@
+"""Modules: layers that own their parameters, named and ordered, PyTorch-shaped.
+
+A :class:`Module` registers every :class:`Parameter`, buffer and sub-module assigned to it as an
+attribute, in order, so ``state_dict()`` keys read like the paper's Caffe net
+(``conv1_1.weight``, ``fc6.bias``, ``score_pool4.weight`` ...).
+
+>>> import numpy as np
+>>> from minifcn import Tensor
+>>> net = Sequential(Conv2d(3, 4, 3, padding=1), ReLU(), MaxPool2d(2))
+>>> net(Tensor(np.zeros((1, 3, 8, 8), dtype=np.float32))).shape
+(1, 4, 4, 4)
+>>> list(net.state_dict())
+['0.weight', '0.bias']
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+
+from . import backend, init
+from . import functional as F
+from .autograd import Tensor
+
+
+class Parameter(Tensor):
+    """A Tensor that a Module owns and an optimizer updates (``requires_grad=True``)."""
+
+    def __init__(self, data, requires_grad: bool = True):
+        super().__init__(data, requires_grad=requires_grad)
+
+
+class Module:
+    """Base class: assign Parameters, buffers (``register_buffer``) and Modules as attributes."""
+
+    def __init__(self):
+        object.__setattr__(self, "_params", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "training", True)
+
+    def __setattr__(self, name, value):
+        if "_params" not in self.__dict__:
+            raise AttributeError(f"{type(self).__name__}.__init__ must call super().__init__() "
+                                 f"before assigning {name!r}")
+        for table in (self._params, self._buffers, self._modules):
+            table.pop(name, None)
+        if isinstance(value, Parameter):
+            self._params[name] = value
+        elif isinstance(value, Module):
+            self._modules[name] = value
+        object.__setattr__(self, name, value)
+
+    def register_buffer(self, name, array):
+        """A non-trained array saved in the state dict (e.g. BN running averages)."""
+        self._buffers[name] = array
+        object.__setattr__(self, name, array)
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError
+
+    # ----------------------------------------------------------------- traversal
+    def named_modules(self, prefix=""):
+        yield prefix, self
+        for name, m in self._modules.items():
+            yield from m.named_modules(f"{prefix}.{name}" if prefix else name)
+
+    def children(self):
+        return iter(self._modules.values())
+
+    def named_parameters(self, prefix=""):
+        for mod_name, m in self.named_modules(prefix):
+            for name, p in m._params.items():
+                yield (f"{mod_name}.{name}" if mod_name else name), p
+
+    def parameters(self):
+        return [p for _, p in self.named_parameters()]
+
+    def named_buffers(self):
+        for mod_name, m in self.named_modules():
+            for name in m._buffers:
+                yield (f"{mod_name}.{name}" if mod_name else name), m, name
+
+    def num_parameters(self, trainable_only=False) -> int:
+        return sum(p.size for p in self.parameters() if p.requires_grad or not trainable_only)
+
+    def zero_grad(self):
+        for p in self.parameters():
+            p.grad = None
+
+    # ----------------------------------------------------------------- modes and devices
+    def train(self, mode: bool = True):
+        """Training mode: dropout drops, batch norm uses and updates batch statistics."""
+        for _, m in self.named_modules():
+            object.__setattr__(m, "training", mode)
+        return self
+
+    def eval(self):
+        return self.train(False)
+
+    def to(self, device: str):
+        """Move every parameter and buffer to ``device`` (``"cpu"`` or ``"cuda"``) in place."""
+        for p in self.parameters():
+            p.data = backend.to_device(p.data, device)
+            p.grad = None
+        for _, m, name in list(self.named_buffers()):
+            m.register_buffer(name, backend.to_device(m._buffers[name], device))
+        return self
+
+    def astype(self, dtype):
+        """Cast every parameter and buffer to ``dtype`` (float64 for gradient checks)."""
+        for p in self.parameters():
+            p.data = p.data.astype(dtype)
+        for _, m, name in list(self.named_buffers()):
+            m.register_buffer(name, m._buffers[name].astype(dtype))
+        return self
+
+    # ----------------------------------------------------------------- state
+    def state_dict(self) -> "OrderedDict[str, np.ndarray]":
+        """Name -> array (parameters and buffers), as NumPy copies on the host."""
+        state = OrderedDict((name, backend.to_numpy(p.data).copy()) for name, p in self.named_parameters())
+        for name, m, key in self.named_buffers():
+            state[name] = backend.to_numpy(m._buffers[key]).copy()
+        return state
+
+    def load_state_dict(self, state, strict: bool = True):
+        """Copy arrays into the parameters and buffers, checking names and shapes.
+
+        Raises ValueError naming the layer and the two shapes on a mismatch, and (when
+        ``strict``) listing missing and unexpected keys.
+        """
+        own = {name: p for name, p in self.named_parameters()}
+        bufs = {name: (m, key) for name, m, key in self.named_buffers()}
+        missing = [k for k in list(own) + list(bufs) if k not in state]
+        unexpected = [k for k in state if k not in own and k not in bufs]
+        if strict and (missing or unexpected):
+            raise ValueError(f"{type(self).__name__}.load_state_dict: missing keys {missing}, "
+                             f"unexpected keys {unexpected}")
+        for name, value in state.items():
+            value = backend.to_numpy(value)
+            if name in own:
+                p = own[name]
+                if tuple(value.shape) != tuple(p.shape):
+                    raise ValueError(f"{type(self).__name__}.load_state_dict: layer {name!r} expects shape "
+                                     f"{tuple(p.shape)} but the state has {tuple(value.shape)}")
+                xp = backend.get_array_module(p.data)
+                p.data = xp.asarray(value, dtype=p.dtype).copy()
+            elif name in bufs:
+                m, key = bufs[name]
+                old = m._buffers[key]
+                if tuple(value.shape) != tuple(old.shape):
+                    raise ValueError(f"{type(self).__name__}.load_state_dict: buffer {name!r} expects shape "
+                                     f"{tuple(old.shape)} but the state has {tuple(value.shape)}")
+                xp = backend.get_array_module(old)
+                m.register_buffer(key, xp.asarray(value, dtype=old.dtype).copy())
+        return self
+
+    def __repr__(self):
+        lines = [f"{type(self).__name__}("]
+        for name, m in self._modules.items():
+            lines.append(f"  ({name}): " + repr(m).replace("\n", "\n  "))
+        return "\n".join(lines) + ")" if self._modules else f"{type(self).__name__}({self.extra_repr()})"
+
+    def extra_repr(self):
+        return ""
+
+
+class Sequential(Module):
+    """Modules applied in order; named ``0, 1, ...`` or by the keywords given."""
+
+    def __init__(self, *modules, **named):
+        super().__init__()
+        for i, m in enumerate(modules):
+            setattr(self, str(i), m)
+        for name, m in named.items():
+            setattr(self, name, m)
+
+    def forward(self, x):
+        for m in self._modules.values():
+            x = m(x)
+        return x
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def __len__(self):
+        return len(self._modules)
+
+
+class Conv2d(Module):
+    """2-D convolution layer. weight (out_c, in_c, kh, kw) He-initialised, bias zeros.
+
+    Output size: ``(h + 2*padding - dilation*(k - 1) - 1) // stride + 1``.
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, bias=True):
+        super().__init__()
+        kh, kw = F._pair(kernel_size)
+        self.stride, self.padding, self.dilation = stride, padding, dilation
+        self.weight = Parameter(init.he_normal((out_channels, in_channels, kh, kw)))
+        self.bias = Parameter(init.zeros((out_channels,))) if bias else None
+
+    def forward(self, x):
+        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation)
+
+    def extra_repr(self):
+        out_c, in_c, kh, kw = self.weight.shape
+        return f"{in_c}, {out_c}, kernel_size=({kh}, {kw}), stride={self.stride}, padding={self.padding}"
+
+
+class ConvTranspose2d(Module):
+    """Transposed convolution layer. weight (in_c, out_c, kh, kw).
+
+    Output size: ``(h - 1)*stride - 2*padding + k + output_padding``. FCN's upsampling layers
+    use ``bias=False`` and a bilinear weight (:func:`minifcn.init.bilinear_kernel`).
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0,
+                 bias=True):
+        super().__init__()
+        kh, kw = F._pair(kernel_size)
+        self.stride, self.padding, self.output_padding = stride, padding, output_padding
+        self.weight = Parameter(init.he_normal((in_channels, out_channels, kh, kw), fan_in=in_channels * kh * kw))
+        self.bias = Parameter(init.zeros((out_channels,))) if bias else None
+
+    def forward(self, x):
+        return F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding, self.output_padding)
+
+    def extra_repr(self):
+        in_c, out_c, kh, kw = self.weight.shape
+        return f"{in_c}, {out_c}, kernel_size=({kh}, {kw}), stride={self.stride}"
+
+
+class Linear(Module):
+    """Fully connected layer. weight (out_f, in_f), bias (out_f,)."""
+
+    def __init__(self, in_features, out_features, bias=True):
+        super().__init__()
+        self.weight = Parameter(init.he_normal((out_features, in_features)))
+        self.bias = Parameter(init.zeros((out_features,))) if bias else None
+
+    def forward(self, x):
+        return F.linear(x, self.weight, self.bias)
+
+
+class ReLU(Module):
+    def forward(self, x):
+        return F.relu(x)
+
+
+class Dropout(Module):
+    """Inverted dropout; active in training mode, or always with ``always_on`` (MC dropout)."""
+
+    def __init__(self, p=0.5, always_on=False):
+        super().__init__()
+        self.p, self.always_on = p, always_on
+
+    def forward(self, x):
+        return F.dropout(x, self.p, training=self.training or self.always_on)
+
+    def extra_repr(self):
+        return f"p={self.p}"
+
+
+class MaxPool2d(Module):
+    """Max pooling; with ``return_indices`` the forward returns ``(y, indices)``."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, return_indices=False):
+        super().__init__()
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        self.ceil_mode, self.return_indices = ceil_mode, return_indices
+
+    def forward(self, x):
+        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.return_indices)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, ceil_mode={self.ceil_mode}"
+
+
+class MaxUnpool2d(Module):
+    """Unpooling with the indices of the matching pool, passed explicitly at each call."""
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__()
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+
+    def forward(self, x, indices, output_size=None):
+        return F.max_unpool2d(x, indices, self.kernel_size, self.stride, self.padding, output_size)
+
+
+class BatchNorm2d(Module):
+    """Batch norm with learnable gamma (``weight``) / beta (``bias``) and running averages."""
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1):
+        super().__init__()
+        self.eps, self.momentum = eps, momentum
+        self.weight = Parameter(init.ones((num_features,)))
+        self.bias = Parameter(init.zeros((num_features,)))
+        self.register_buffer("running_mean", init.zeros((num_features,)))
+        self.register_buffer("running_var", init.ones((num_features,)))
+
+    def forward(self, x):
+        return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                            self.training, self.momentum, self.eps)
+
+    def extra_repr(self):
+        return f"{self.weight.shape[0]}"

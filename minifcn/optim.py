@@ -1,0 +1,135 @@
+"""SGD with momentum, weight decay and parameter groups, and learning-rate schedules.
+
+The update, per parameter ``p`` with gradient ``g`` (Caffe's and PyTorch's form)::
+
+    g = g + weight_decay * p
+    v = momentum * v + g
+    p = p - lr * v
+
+FCN trains biases at twice the learning rate and without weight decay: give them their own
+group (:func:`fcn_param_groups`).
+
+>>> import numpy as np
+>>> from minifcn.nn import Parameter
+>>> p = Parameter(np.array([1.0]))
+>>> opt = SGD([p], lr=0.1, momentum=0.9)
+>>> p.grad = np.array([1.0]); opt.step(); p.data
+array([0.9])
+>>> p.grad = np.array([1.0]); opt.step(); p.data       # v = 0.9 * 1 + 1 = 1.9
+array([0.71])
+"""
+from __future__ import annotations
+
+from . import backend
+from .autograd import no_grad
+
+
+class SGD:
+    """Stochastic gradient descent.
+
+    Args:
+        params: a list of Parameters, or of dicts ``{"params": [...], "lr": ..., "weight_decay": ...}``
+            whose keys override the defaults for that group (``lr_mult`` scales the base lr).
+        lr, momentum, weight_decay: defaults for every group.
+    """
+
+    def __init__(self, params, lr, momentum=0.0, weight_decay=0.0):
+        if lr < 0 or momentum < 0 or weight_decay < 0:
+            raise ValueError(f"SGD: lr, momentum and weight_decay must be >= 0, got {lr}, {momentum}, {weight_decay}")
+        params = list(params)
+        groups = params if params and isinstance(params[0], dict) else [{"params": params}]
+        self.defaults = {"lr": lr, "momentum": momentum, "weight_decay": weight_decay, "lr_mult": 1.0}
+        self.param_groups = []
+        for g in groups:
+            group = dict(self.defaults, **g)
+            group["params"] = [p for p in group["params"] if p.requires_grad]
+            self.param_groups.append(group)
+        self.base_lr = lr
+        self.velocity = {}  # id(param) -> momentum buffer
+
+    def set_lr(self, lr):
+        """Set the base learning rate (each group uses ``lr * lr_mult`` unless it fixed its own)."""
+        self.base_lr = lr
+        for g in self.param_groups:
+            g["lr"] = lr
+
+    def zero_grad(self):
+        for g in self.param_groups:
+            for p in g["params"]:
+                p.grad = None
+
+    def step(self):
+        with no_grad():
+            for g in self.param_groups:
+                lr, mom, wd = g["lr"] * g["lr_mult"], g["momentum"], g["weight_decay"]
+                for p in g["params"]:
+                    if p.grad is None:
+                        continue
+                    grad = p.grad + wd * p.data if wd else p.grad
+                    if mom:
+                        v = self.velocity.get(id(p))
+                        if v is None:
+                            v = grad.copy()
+                        else:
+                            v *= mom
+                            v += grad
+                        self.velocity[id(p)] = v
+                        grad = v
+                    p.data -= (lr * grad).astype(p.dtype, copy=False)
+
+    def state_dict(self):
+        """Momentum buffers in parameter order (host arrays) and the groups' hyper-parameters."""
+        order = [p for g in self.param_groups for p in g["params"]]
+        return {"base_lr": self.base_lr,
+                "groups": [{k: v for k, v in g.items() if k != "params"} for g in self.param_groups],
+                "velocity": [None if id(p) not in self.velocity else backend.to_numpy(self.velocity[id(p)])
+                             for p in order]}
+
+    def load_state_dict(self, state):
+        order = [p for g in self.param_groups for p in g["params"]]
+        if len(state["velocity"]) != len(order) or len(state["groups"]) != len(self.param_groups):
+            raise ValueError(f"SGD.load_state_dict: the state has {len(state['velocity'])} parameters in "
+                             f"{len(state['groups'])} groups, this optimizer {len(order)} in {len(self.param_groups)}")
+        self.base_lr = state["base_lr"]
+        for g, saved in zip(self.param_groups, state["groups"]):
+            g.update(saved)
+        self.velocity = {}
+        for p, v in zip(order, state["velocity"]):
+            if v is not None:
+                xp = backend.get_array_module(p.data)
+                self.velocity[id(p)] = xp.asarray(v).copy()
+
+
+def fcn_param_groups(model, bias_lr_mult=2.0, weight_decay=5e-4):
+    """FCN's recipe: weights decayed, biases at ``bias_lr_mult`` x lr and no decay."""
+    weights, biases = [], []
+    for name, p in model.named_parameters():
+        (biases if name.endswith("bias") else weights).append(p)
+    return [{"params": weights, "weight_decay": weight_decay},
+            {"params": biases, "lr_mult": bias_lr_mult, "weight_decay": 0.0}]
+
+
+def lr_at(policy, base_lr, it, max_iter, step_size=None, gamma=0.1, power=0.9, warmup=0):
+    """Learning rate at iteration ``it`` under a Caffe-style policy.
+
+    ``fixed``: base_lr. ``step``: base_lr * gamma ** (it // step_size).
+    ``poly``: base_lr * (1 - it / max_iter) ** power. ``warmup`` iterations ramp linearly first.
+
+    >>> lr_at("poly", 0.1, 50, 100, power=1.0)
+    0.05
+    >>> lr_at("step", 1.0, 25, 100, step_size=10, gamma=0.5)
+    0.25
+    """
+    if policy == "fixed":
+        lr = base_lr
+    elif policy == "step":
+        if not step_size:
+            raise ValueError("lr policy 'step' needs step_size > 0")
+        lr = base_lr * gamma ** (it // step_size)
+    elif policy == "poly":
+        lr = base_lr * max(0.0, 1.0 - it / max(max_iter, 1)) ** power
+    else:
+        raise ValueError(f"unknown lr policy {policy!r}: expected 'fixed', 'step' or 'poly'")
+    if warmup and it < warmup:
+        lr *= (it + 1) / warmup
+    return lr

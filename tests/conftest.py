@@ -1,0 +1,33 @@
+"""Shared fixtures: every test body runs once per available backend through ``xp``.
+
+``xp`` is NumPy always, and CuPy too when a CUDA GPU answers (``MINIFCN_DEVICE=cuda`` or not):
+one test body, no per-device copies.
+"""
+import os
+
+import numpy as np
+import pytest
+
+from minifcn import backend
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+_BACKENDS = ["numpy"] + (["cupy"] if backend.gpu_available() else [])
+
+
+@pytest.fixture(params=_BACKENDS)
+def xp(request):
+    if request.param == "cupy":
+        import cupy
+        return cupy
+    return np
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
+
+
+def to_np(a):
+    """Host copy of an array or Tensor (for comparisons)."""
+    return backend.to_numpy(getattr(a, "data", a) if not isinstance(a, np.ndarray) else a)
