@@ -16,7 +16,7 @@ Design (why it is not a per-pixel colour lookup, and why FCN-8s's skips matter):
   blob is a disc or a square: only its *shape* (corners or not) decides, which needs context
   beyond a pixel, i.e. the coarse, wide-receptive-field layers.
 - Big shapes (disc/square/triangle, radius ~size/9..size/4.5, rotated) overlap each other; the
-  later one is on top. Thin bars (2-3 px wide at 64 px) and small dots (radius 2-3 px) are the
+  later one is on top. Thin bars (3-4 px wide at 64 px) and small dots (radius 3-4 px) are the
   kind of detail that FCN-32s's 32-pixel output stride smears away and the pool4/pool3 skips of
   FCN-16s/8s recover.
 - Each object has its own shading and noise; JPEG compression (quality 90) adds VOC-like
@@ -83,10 +83,10 @@ def _shape_mask(cls: int, yy, xx, size: int, rng) -> np.ndarray:
         return m
     if cls == 4:  # thin bar: points within w/2 of a segment of length L
         half_len = rng.uniform(10, 22) * s
-        half_w = rng.choice([1.0, 1.5]) * max(s, 0.75)
+        half_w = rng.uniform(1.5, 2.0) * max(s, 0.75)
         return (np.abs(u) <= half_len) & (np.abs(v) <= half_w)
     if cls == 5:  # small dot
-        r = rng.uniform(2.0, 3.2) * s
+        r = rng.uniform(3.0, 4.0) * s
         return u * u + v * v <= r * r
     raise ValueError(f"no shape for class {cls}")
 
@@ -112,10 +112,10 @@ def render_sample(rng, size: int = 64):
     tint = rng.normal(0, 12, size=3)
     gy, gx = rng.normal(0, 25, size=2)
     img = base + tint + (gy * (yy / size - 0.5) + gx * (xx / size - 0.5))[..., None]
-    coarse = rng.normal(0, 18, size=(size // 8 + 2, size // 8 + 2, 3))
+    coarse = rng.normal(0, 14, size=(size // 8 + 2, size // 8 + 2, 3))
     up = np.kron(coarse, np.ones((8, 8, 1)))[:size, :size]  # blocky low-frequency texture
     img = img + 0.5 * (up + np.roll(up, 4, axis=(0, 1)))  # soften the block edges
-    img = img + rng.normal(0, 10, size=(size, size, 3))
+    img = img + rng.normal(0, 8, size=(size, size, 3))
 
     label = np.zeros((size, size), dtype=np.uint8)
     z = np.zeros((size, size), dtype=np.int32)  # which object is on top (0 = background)
