@@ -1,0 +1,100 @@
+"""The synthetic dataset: VOC layout read by the VOC reader, determinism, content, speed."""
+import time
+
+import numpy as np
+import pytest
+
+from minifcn.data.synthetic import (SYNTHETIC_CLASSES, SyntheticSegmentation, make_synthetic_voc,
+                                    render_sample)
+from minifcn.data.voc import VOCSegmentation
+
+
+def test_written_in_voc_layout_and_read_by_voc_reader(tmp_path):
+    root = make_synthetic_voc(tmp_path, num_train=5, num_val=3, size=48)
+    d = tmp_path / "VOCdevkit" / "VOC2012"
+    assert len(list((d / "JPEGImages").glob("*.jpg"))) == 8
+    from PIL import Image
+    with Image.open(next((d / "SegmentationClass").glob("*.png"))) as im:
+        assert im.mode == "P"
+    tr = VOCSegmentation(root, "train", classes=SYNTHETIC_CLASSES)
+    va = VOCSegmentation(root, "val", classes=SYNTHETIC_CLASSES)
+    assert len(tr) == 5 and len(va) == 3 and not set(tr.ids) & set(va.ids)
+    assert tr.validate() == []
+    img, lab = tr[0]
+    assert img.shape == (48, 48, 3) and lab.shape == (48, 48)
+
+
+def test_deterministic_by_seed(tmp_path):
+    a = SyntheticSegmentation(tmp_path / "a", "train", num_train=3, num_val=1, size=32, seed=1)
+    b = SyntheticSegmentation(tmp_path / "b", "train", num_train=3, num_val=1, size=32, seed=1)
+    c = SyntheticSegmentation(tmp_path / "c", "train", num_train=3, num_val=1, size=32, seed=2)
+    for i in range(3):
+        np.testing.assert_array_equal(a[i][0], b[i][0])
+        np.testing.assert_array_equal(a[i][1], b[i][1])
+    assert not np.array_equal(a[0][1], c[0][1])
+    # generated once: a second call reuses the files, other parameters are refused
+    SyntheticSegmentation(tmp_path / "a", "val", num_train=3, num_val=1, size=32, seed=1)
+    with pytest.raises(ValueError, match="different dataset"):
+        make_synthetic_voc(tmp_path / "a", num_train=4, num_val=1, size=32, seed=1)
+    assert not [p for p in (tmp_path / "a" / "VOCdevkit").iterdir() if p.name.startswith(".")]
+
+
+def test_content_several_classes_thin_small_and_boundary_bands():
+    rng = np.random.default_rng(0)
+    seen = np.zeros(256, bool)
+    per_image = []
+    for _ in range(60):
+        img, lab = render_sample(rng, 64)
+        present = set(np.unique(lab).tolist()) - {0, 255}
+        per_image.append(len(present))
+        seen[list(np.unique(lab))] = True
+        assert 255 in lab  # every image has objects, so a band
+    assert seen[:6].all() and seen[255] and not seen[6:255].any()
+    assert np.mean(per_image) >= 2.0  # several classes per image on average
+    # dots are small (at most 3 of radius <= 4 px: <= 3 * 50 px); bars are thin (<= 4 px wide:
+    # no bar pixel survives an erosion by a 5x5 square, while disc pixels do)
+    dots, bar_core, disc_core = [], 0, 0
+    for s in range(40):
+        _, lab = render_sample(np.random.default_rng([9, s]), 64)
+        if (lab == 5).any():
+            dots.append((lab == 5).sum())
+        for c in (4, 1):
+            m = lab == c
+            core = m.copy()
+            for dy in range(-2, 3):
+                for dx in range(-2, 3):
+                    core &= np.roll(m, (dy, dx), axis=(0, 1))
+            if c == 4:
+                bar_core += core.sum()
+            else:
+                disc_core += core.sum()
+    assert 0 < max(dots) <= 150
+    assert bar_core == 0 < disc_core
+
+
+def test_colour_alone_is_ambiguous():
+    # disc and square share the orange family: the mean colours of some discs and some squares
+    # are closer to each other than to their own class's other family
+    rng = np.random.default_rng(3)
+    cols = {1: [], 2: []}
+    for _ in range(80):
+        img, lab = render_sample(rng, 64)
+        for c in (1, 2):
+            if (lab == c).sum() > 30:
+                cols[c].append(img[lab == c].mean(0))
+    d = np.array(cols[1])[:, None] - np.array(cols[2])[None]
+    assert np.min(np.linalg.norm(d, axis=-1)) < 25
+
+
+def test_default_generation_is_fast(tmp_path):
+    t = time.perf_counter()
+    make_synthetic_voc(tmp_path, num_train=60, num_val=10)
+    dt = time.perf_counter() - t
+    assert dt < 5.0  # the full default (480 images) is ~8x this
+
+
+def test_bad_arguments(tmp_path):
+    with pytest.raises(ValueError, match="size"):
+        render_sample(np.random.default_rng(0), 8)
+    with pytest.raises(ValueError, match="num_train"):
+        make_synthetic_voc(tmp_path, num_train=0, num_val=1)
