@@ -170,20 +170,21 @@ def check_state(expected, state, strict=True):
       fc.weight: got shape (4, 3), expected (3, 4)
       missing fc.bias (expected shape (3,))
     """
-    problems = []
+    mismatched, missing = [], []
     for name, want in expected.items():
         if name in state:
             got, want = _shape(state[name]), _shape(want)
             if got != want:
-                problems.append(f"{name}: got shape {_fmt(got)}, expected {_fmt(want)}")
+                mismatched.append(f"{name}: got shape {_fmt(got)}, expected {_fmt(want)}")
         elif strict:
-            problems.append(f"missing {name} (expected shape {_fmt(_shape(want))})")
-    if strict:
-        problems += [f"unexpected {name} (shape {_fmt(_shape(value))})"
-                     for name, value in state.items() if name not in expected]
-    if problems:
-        shown = problems[:12] + ([f"... and {len(problems) - 12} more"] if len(problems) > 12 else [])
-        raise ValueError("state does not match the expected layers:\n  " + "\n  ".join(shown))
+            missing.append(f"missing {name} (expected shape {_fmt(_shape(want))})")
+    unexpected = [f"unexpected {name} (shape {_fmt(_shape(value))})"
+                  for name, value in state.items() if strict and name not in expected]
+    lines = []
+    for group in (mismatched, unexpected, missing):   # the likeliest clue first
+        lines += group[:8] + ([f"... and {len(group) - 8} more"] if len(group) > 8 else [])
+    if lines:
+        raise ValueError("state does not match the expected layers:\n  " + "\n  ".join(lines))
 
 
 def vgg16_shapes(channels=(64, 128, 256, 512, 512), fc_dims=(4096, 4096), num_classes=1000,
@@ -432,7 +433,7 @@ def import_vgg16(path, expected=None):
         check_state(_vgg16_expected(state) if expected is None else expected, state)
     except ValueError as e:
         hint = ""
-        if any("running_mean" in k for k in state):
+        if any(k.startswith("features.") and k.endswith("running_mean") for k in state):
             hint = "\n(batch-norm statistics found: vgg16_bn is not supported)"
         raise ValueError(f"{path} is not a VGG16 {fmt} file: {e}{hint}") from None
     order = _vgg16_expected(state) if expected is None else expected
