@@ -1,0 +1,56 @@
+"""viz: colours, overlays, grids, curves and uncertainty figures (files written atomically)."""
+import numpy as np
+import pytest
+from PIL import Image
+
+from minifcn import viz
+from minifcn.data.synthetic import render_sample
+
+
+def test_colorize_and_overlay():
+    lab = np.array([[0, 1], [2, 255]])
+    c = viz.colorize(lab)
+    assert c[1, 1].tolist() == [255, 255, 255] and c[0, 1].tolist() == [128, 0, 0]
+    assert viz.colorize(lab, ignore_color=None)[1, 1].tolist() == [224, 224, 192]
+    with pytest.raises(ValueError, match="label values"):
+        viz.colorize(np.array([[300]]))
+    img = np.full((2, 2, 3), 200, np.uint8)
+    o = viz.overlay(img, lab, alpha=1.0)
+    assert o[0, 0].tolist() == [200] * 3 and o[1, 1].tolist() == [200] * 3  # bg, ignore kept
+    assert o[0, 1].tolist() == [128, 0, 0]
+    with pytest.raises(ValueError, match="alpha"):
+        viz.overlay(img, lab, alpha=2)
+
+
+def test_prediction_grid_layout(tmp_path):
+    imgs, labs = zip(*[render_sample(np.random.default_rng(i), 32) for i in range(3)])
+    preds = [np.where(l == 255, 0, l) for l in labs]
+    p = viz.save_prediction_grid(tmp_path / "grid.png", imgs, labs, preds)
+    g = np.asarray(Image.open(p).convert("RGB"))
+    assert g.shape == (3 * 32 + 4 * 2, 3 * 32 + 4 * 2, 3)
+    np.testing.assert_array_equal(g[2:34, 2:34], imgs[0])  # top-left tile is the image
+    np.testing.assert_array_equal(g[36:68, 2:34], viz.colorize(labs[0]))
+    assert [q.name for q in tmp_path.iterdir()] == ["grid.png"]  # no temp file left
+    with pytest.raises(ValueError, match="as many"):
+        viz.save_prediction_grid(tmp_path / "g2.png", imgs, labs[:2], preds)
+
+
+def test_plot_curves_and_uncertainty(tmp_path):
+    log = tmp_path / "log.csv"
+    rows = ["epoch,iteration,train_loss,val_loss,pixel_acc,mean_acc,mean_iou,fw_iou,lr,time"]
+    for k in range(1, 6):
+        rows.append(f"{k},{100 * k},{1 / k},{1.2 / k},{0.6 + 0.05 * k},0.5,{0.1 * k},0.5,0.01,{k}")
+    log.write_text("\n".join(rows) + "\n")
+    out = viz.plot_curves(log, tmp_path / "curves.png")
+    w, h = Image.open(out).size
+    assert (w, h) == (1000, 400)
+    img, lab = render_sample(np.random.default_rng(0), 48)
+    u = viz.save_uncertainty(tmp_path / "u.png", img, np.where(lab == 255, 0, lab),
+                             np.random.default_rng(0).random((48, 48)))
+    assert Image.open(u).size[0] > 0
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b\n1,2\n")
+    with pytest.raises(ValueError, match="lacks columns"):
+        viz.plot_curves(bad, tmp_path / "x.png")
+    with pytest.raises(FileNotFoundError):
+        viz.plot_curves(tmp_path / "none.csv", tmp_path / "x.png")
