@@ -1,0 +1,209 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+# ---
+
+# %% [markdown]
+# # Lesson 3: convolution is a matrix (Toeplitz), and im2col is how we multiply by it
+#
+# A convolution is linear in its input, so for a fixed input size it *is* a matrix `T`:
+# `conv2d(x).ravel() == T @ x.ravel()`. This lesson walks the three ways minifcn computes the
+# same convolution and checks that they agree:
+#
+# 1. the definition, one output pixel at a time: [`naive.conv2d`](../minifcn/naive.py);
+# 2. im2col: copy every input patch into a column, then one matrix product:
+#    [`im2col.im2col`](../minifcn/im2col.py), used by
+#    [`functional.conv2d`](../minifcn/functional.py) through
+#    [`kernels/conv.py`](../minifcn/kernels/conv.py);
+# 3. the explicit matrix `T`: [`im2col.conv_matrix`](../minifcn/im2col.py), block-Toeplitz
+#    with Toeplitz blocks, mostly zeros, and the key to lesson 4 (transposed convolution is `T.T`).
+#
+# Output size along one axis (kernel `k`, stride `s`, padding `p`):
+# `out = (size + 2p - k) // s + 1` ([`im2col.conv_out_size`](../minifcn/im2col.py)).
+
+# %%
+import numpy as np
+
+import minifcn.functional as F
+from minifcn import naive
+from minifcn.im2col import conv_matrix, conv_out_size, im2col
+
+from _common import FAST, best_time, plt, save
+
+rng = np.random.default_rng(0)
+n, c, h, w = 1, 2, 6, 6          # one image, 2 channels, 6x6
+out_c, kh, kw = 3, 3, 3          # 3 filters of 3x3
+x = rng.standard_normal((n, c, h, w))          # float64: equalities hold to ~1e-12
+W = rng.standard_normal((out_c, c, kh, kw))
+
+# %% [markdown]
+# ## 1. The definition, loop by loop
+#
+# `y[o, oy, ox] = sum_{ci, i, j} W[o, ci, i, j] * x[ci, oy + i, ox + j]`. The loop version and
+# the library's fast `conv2d` give the same numbers.
+
+# %%
+y_naive = naive.conv2d(x, W)
+y_fast = F.conv2d(x, W).numpy()
+out_h, out_w = conv_out_size(h, kh, 1, 0), conv_out_size(w, kw, 1, 0)
+print("output shape", y_fast.shape)
+assert y_fast.shape == (n, out_c, out_h, out_w) == (1, 3, 4, 4)
+assert np.allclose(y_naive, y_fast, rtol=0, atol=1e-12)
+
+# %% [markdown]
+# ## 2. im2col: patches as columns, then one matrix product
+#
+# `im2col(x, kh, kw)` returns `col` of shape `(n, c, kh, kw, out_h, out_w)`: for every output
+# position `(oy, ox)` the `c x kh x kw` patch that the kernel sees there. Flatten the patch axes
+# and the convolution is `W.reshape(out_c, c*kh*kw) @ col.reshape(c*kh*kw, out_h*out_w)`.
+
+# %%
+col = im2col(x, kh, kw)
+assert col.shape == (n, c, kh, kw, out_h, out_w)
+# the column at (oy, ox) is exactly the input patch under the kernel there
+for oy in range(out_h):
+    for ox in range(out_w):
+        assert np.array_equal(col[0, :, :, :, oy, ox], x[0, :, oy:oy + kh, ox:ox + kw])
+
+y_gemm = (W.reshape(out_c, -1) @ col.reshape(c * kh * kw, out_h * out_w)).reshape(1, out_c, out_h, out_w)
+assert np.allclose(y_gemm, y_fast, rtol=0, atol=1e-12)
+
+# %% [markdown]
+# The price: every input pixel is copied once per kernel position that covers it, so `col` is
+# almost `kh * kw` times larger than `x` (exactly `kh*kw*out_h*out_w / (h*w)` times).
+
+# %%
+blowup = col.size / x.size
+print(f"col holds {col.size} numbers for {x.size} inputs: {blowup:.2f}x")
+assert blowup == kh * kw * out_h * out_w / (h * w)
+assert 1 < blowup < kh * kw
+
+# %% [markdown]
+# In exchange the work becomes one dense matrix product, which BLAS (or cuBLAS) runs far faster
+# than Python loops over pixels. Timed on a larger layer:
+
+# %%
+size = 12 if FAST else 24
+xb = rng.standard_normal((1, 8, size, size))
+Wb = rng.standard_normal((8, 8, 3, 3))
+t_naive = best_time(lambda: naive.conv2d(xb, Wb, padding=1), repeat=1)
+t_fast = best_time(lambda: F.conv2d(xb, Wb, padding=1), repeat=5)
+print(f"{size}x{size}x8 -> 8 channels: naive {t_naive * 1e3:.1f} ms, im2col {t_fast * 1e3:.2f} ms, "
+      f"speed-up {t_naive / t_fast:.0f}x")
+assert np.allclose(naive.conv2d(xb, Wb, padding=1), F.conv2d(xb, Wb, padding=1).numpy(), atol=1e-10)
+assert t_naive / t_fast > 10   # hundreds of times in practice; 10 leaves room for a busy machine
+
+# %% [markdown]
+# ## 3. The explicit matrix T
+#
+# `conv_matrix(W, (h, w))` builds `T` entry by entry from the definition: row `(o, oy, ox)`,
+# column `(ci, iy, ix)` holds `W[o, ci, iy - oy, ix - ox]` when that kernel tap exists, else 0.
+# Shape `(out_c * out_h * out_w, c * h * w)`.
+
+# %%
+T = conv_matrix(W, (h, w))
+print("T shape", T.shape)
+assert T.shape == (out_c * out_h * out_w, c * h * w) == (48, 72)
+assert np.allclose(T @ x.ravel(), y_fast.ravel(), rtol=0, atol=1e-12)
+
+# %% [markdown]
+# Each row touches only one patch: at most `c * kh * kw` non-zeros out of `c * h * w`
+# (exactly that many without padding, since every tap lands inside the image).
+
+# %%
+nnz_per_row = (T != 0).sum(axis=1)
+assert np.all(nnz_per_row == c * kh * kw)
+print(f"non-zeros per row: {c * kh * kw} of {c * h * w} ({c * kh * kw / (c * h * w):.0%})")
+
+# %% [markdown]
+# ### Toeplitz structure
+#
+# With one channel and stride 1, read `T` as blocks: rows grouped by output row `oy`, columns by
+# input row `iy`. Block `(oy, iy)` holds the kernel row `iy - oy`, so it depends only on the
+# difference `iy - oy` (block-Toeplitz), and inside a block entry `(ox, ix)` depends only on
+# `ix - ox` (each block is Toeplitz). A matrix constant along its diagonals is a Toeplitz matrix:
+# that is what "convolution = Toeplitz matrix" means.
+
+# %%
+k1 = rng.standard_normal((1, 1, kh, kw))
+T1 = conv_matrix(k1, (h, w))
+blocks = T1.reshape(out_h, out_w, h, w).transpose(0, 2, 1, 3)   # (oy, iy, ox, ix)
+for oy in range(out_h):
+    for iy in range(h):
+        d = iy - oy
+        B = blocks[oy, iy]
+        if 0 <= d < kh:
+            # the same block wherever iy - oy is the same, and it is a Toeplitz band of kernel row d
+            assert np.array_equal(B, blocks[0, d])
+            for ox in range(out_w):
+                for ix in range(w):
+                    expect = k1[0, 0, d, ix - ox] if 0 <= ix - ox < kw else 0.0
+                    assert B[ox, ix] == expect
+        else:
+            assert not B.any()   # input rows the kernel cannot reach from output row oy
+print("block-Toeplitz with Toeplitz blocks: checked")
+
+# %% [markdown]
+# Stride and padding change the pattern in predictable ways: stride 2 shifts each row's band by
+# two columns instead of one; padding 1 adds output rows whose band is cut off at the border
+# (taps that land on the zero padding have no column).
+
+# %%
+T_s2 = conv_matrix(k1, (h, w), stride=2)
+T_p1 = conv_matrix(k1, (h, w), padding=1)
+assert T_s2.shape == (conv_out_size(h, 3, 2, 0) ** 2, h * w) == (4, 36)
+assert T_p1.shape == (h * w, h * w)
+first_col = lambda M: np.argmax(M != 0, axis=1)
+# stride 2: consecutive outputs in one row start 2 input columns apart
+assert first_col(T_s2)[1] - first_col(T_s2)[0] == 2
+assert first_col(T1)[1] - first_col(T1)[0] == 1
+# padding 1: a corner output sees only a 2x2 corner of the image
+assert (T_p1[0] != 0).sum() == 4 and (T_p1[h * w // 2 + w // 2] != 0).sum() == 9
+
+# %%
+fig, axes = plt.subplots(1, 4, figsize=(16, 4.2), gridspec_kw=dict(width_ratios=[36, 36, 36, 72]))
+for ax, M, title in [(axes[0], T1, "1 channel, 3x3, stride 1\n(16 x 36)"),
+                     (axes[1], T_s2, "stride 2 (4 x 36)"),
+                     (axes[2], T_p1, "padding 1 (36 x 36)"),
+                     (axes[3], T, "2 -> 3 channels (48 x 72)")]:
+    lim = np.abs(M).max()
+    cmap = plt.get_cmap("RdBu_r").copy()
+    cmap.set_bad("white")   # exact zeros drawn white, so the bands stand out
+    ax.imshow(np.ma.masked_equal(M, 0.0), cmap=cmap, vmin=-lim, vmax=lim, interpolation="nearest")
+    ax.set_title(title)
+    ax.set_xlabel("input pixel (c, iy, ix)")
+    ax.set_ylabel("output pixel (o, oy, ox)")
+fig.suptitle("conv_matrix: the convolution as a matrix. Diagonal bands = Toeplitz structure; "
+             "white = zero")
+save(fig, "03_toeplitz_band_structure.png")
+
+# %% [markdown]
+# ## 4. Why nobody builds T for real images
+#
+# For one VGG16 layer (64 -> 64 channels at 224x224) `T` would have `(64*224*224)^2` entries.
+# `conv_matrix(..., sparse=True)` builds it as a SciPy sparse matrix; its density is
+# `c*kh*kw / (c*h*w)`, tiny for real images. im2col multiplies by `T` without ever storing it.
+
+# %%
+side = 16 if FAST else 32
+Ts = conv_matrix(rng.standard_normal((4, 4, 3, 3)), (side, side), padding=1, sparse=True)
+density = Ts.nnz / (Ts.shape[0] * Ts.shape[1])
+print(f"{side}x{side}, 4 -> 4 channels: T is {Ts.shape}, density {density:.4f}")
+assert density <= 4 * 9 / (4 * side * side)
+vgg_entries = (64 * 224 * 224) ** 2
+print(f"dense T of one VGG16 conv1_2 layer: {vgg_entries:.2e} float32 = {vgg_entries * 4 / 1e12:.0f} TB")
+assert vgg_entries * 4 > 1e13
+
+# %% [markdown]
+# ## Summary
+#
+# - `naive.conv2d`, `F.conv2d` (im2col + matrix product) and `conv_matrix(W) @ x` are the same
+#   linear map.
+# - `T` is block-Toeplitz with Toeplitz blocks (one channel, stride 1), a band of width
+#   `kh * kw` non-zeros per row; stride spaces the bands, padding trims them at the border.
+# - im2col trades memory (about `kh*kw` copies of the input) for one fast matrix product.
+#
+# Next, lesson 4: multiply by `T.T` instead and you get transposed convolution.
