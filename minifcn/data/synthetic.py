@@ -23,7 +23,7 @@ Design (why it is not a per-pixel colour lookup, and why FCN-8s's skips matter):
   artefacts. Labels carry a 1-pixel 255 band just outside each object's visible outline (as VOC's
   boundary band; outside, so a 2-pixel bar keeps its pixels).
 
-Defaults: 64x64 images, 400 train + 80 val; generating them takes about a second on one core.
+Defaults: 64x64 images, 400 train + 80 val; generating them takes about 2.5 s on one core.
 
 >>> import tempfile
 >>> ds = SyntheticSegmentation(tempfile.mkdtemp(), "train", num_train=3, num_val=2, size=48)
