@@ -255,9 +255,9 @@ def _to_numpy(t, byteorder):
     if t.code != storage.code:
         flat = flat.view(np.uint8).view(_np_dtype(t.code, byteorder))  # untyped bytes -> dtype
     need = t.offset + sum((s - 1) * st for s, st in zip(t.size, t.stride)) + 1
-    if all(t.size) and need > flat.size:
+    if t.offset < 0 or min(t.size + t.stride, default=0) < 0 or (all(t.size) and need > flat.size):
         raise ValueError(f"tensor of size {t.size} stride {t.stride} offset {t.offset} "
-                         f"reads past its storage of {flat.size} elements")
+                         f"does not fit in its storage of {flat.size} elements")
     item = flat.itemsize
     out = np.lib.stride_tricks.as_strided(
         flat[t.offset:] if all(t.size) else flat[:0], shape=t.size,

@@ -165,7 +165,8 @@ def parse_net(buf):
 
     >>> layer = b"\\x0a\\x02fc" + b"\\x12\\x0cInnerProduct"          # name, type
     >>> blob = b"\\x2a\\x04" + bytes(4)                                # data [0.0]
-    >>> net = b"\\xa2\\x06" + bytes([len(layer) + 2 + len(blob)]) + layer + b"\\x3a" + bytes([len(blob)]) + blob
+    >>> layer += b"\\x3a" + bytes([len(blob)]) + blob                   # blobs (field 7)
+    >>> net = b"\\xa2\\x06" + bytes([len(layer)]) + layer              # layer (field 100)
     >>> parse_net(net)
     [('fc', 'InnerProduct', [array([0.], dtype=float32)])]
     """

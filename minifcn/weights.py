@@ -26,6 +26,7 @@ import zipfile
 import numpy as np
 
 from . import _pickle, _protobuf
+from ._pickle import UnsafePickleError  # noqa: F401  (raised by load_torch_state)
 
 #: How each source of VGG16 weights wants its input image prepared.
 INPUT_CONVENTIONS = {

@@ -5,7 +5,6 @@ The fixtures in tests/fixtures were written by tests/fixtures/make_fixtures.py (
 """
 import collections
 import importlib.util
-import io
 import os
 import pickle
 import subprocess
@@ -205,7 +204,8 @@ def test_import_vgg16_wrong_shapes_name_layer_and_shapes(tmp_path, ref):
     assert "bad.npz" in str(e.value)
     assert "conv2_1.weight: got shape (4, 5, 3, 3), expected (4, 2, 3, 3)" in str(e.value)
     # an explicit expectation: the paper's widths
-    with pytest.raises(ValueError, match=r"conv1_1.weight: got shape \(2, 3, 3, 3\), expected \(64, 3, 3, 3\)"):
+    paper = r"conv1_1.weight: got shape \(2, 3, 3, 3\), expected \(64, 3, 3, 3\)"
+    with pytest.raises(ValueError, match=paper):
         import_vgg16(fixture("vgg_tiny_zip.pth"), expected=vgg16_shapes())
     state, _ = import_vgg16(fixture("vgg_tiny_zip.pth"), expected=ref)
     assert_same_state(state, ref)
@@ -434,7 +434,35 @@ def test_torchvision_names_and_module_prefix(tmp_path, ref):
     assert ours_to_tv["conv2_1.weight"] == "features.5.weight"
     assert ours_to_tv["conv5_3.bias"] == "features.28.bias"
     assert ours_to_tv["fc7.weight"] == "classifier.3.weight"
-    wrapped = collections.OrderedDict(("module." + ours_to_tv[k], torch.from_numpy(v)) for k, v in ref.items())
+    wrapped = collections.OrderedDict(("module." + ours_to_tv[k], torch.from_numpy(v))
+                                      for k, v in ref.items())
     torch.save(wrapped, tmp_path / "dp.pth")
     state, meta = import_vgg16(tmp_path / "dp.pth")
     assert_same_state(state, ref)
+
+
+def hand_made_pth(path, numel, offset, size, stride):
+    """A zip .pth built opcode by opcode (no torch): {"w": tensor(size, stride, offset)}."""
+    def glob(module, name):
+        return b"c" + module + b"\n" + name + b"\n"
+
+    def s(text):
+        return b"X" + len(text).to_bytes(4, "little") + text
+    pid = (b"(" + s(b"storage") + glob(b"torch", b"FloatStorage") + s(b"0") + s(b"cpu")
+           + b"K" + bytes([numel]) + b"tQ")
+    args = (b"(" + pid + b"K" + bytes([offset]) + b"K" + bytes([size]) + b"\x85" + b"K" + bytes([stride])
+            + b"\x85" + b"\x89" + glob(b"collections", b"OrderedDict") + b")R" + b"t")
+    data_pkl = (b"\x80\x02" + glob(b"collections", b"OrderedDict") + b")R(" + s(b"w")
+                + glob(b"torch._utils", b"_rebuild_tensor_v2") + args + b"Ru.")
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("t/data.pkl", data_pkl)
+        z.writestr("t/byteorder", "little")
+        z.writestr("t/data/0", np.arange(numel, dtype="<f4").tobytes())
+
+
+def test_hand_made_pth_views_and_out_of_bounds(tmp_path):
+    hand_made_pth(tmp_path / "ok.pth", numel=6, offset=1, size=3, stride=2)
+    np.testing.assert_array_equal(load_torch_state(tmp_path / "ok.pth")["w"], [1.0, 3.0, 5.0])
+    hand_made_pth(tmp_path / "oob.pth", numel=6, offset=2, size=3, stride=2)   # would read [6]
+    with pytest.raises(ValueError, match=r"oob.pth: .*does not fit in its storage of 6 elements"):
+        load_torch_state(tmp_path / "oob.pth")
