@@ -1,0 +1,228 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+# ---
+
+# %% [markdown]
+# # Lesson 4: transposed convolution is multiplication by `T.T`
+#
+# Lesson 3 wrote a convolution as a matrix `T`. A *transposed* convolution ("deconvolution" in the
+# FCN paper, `ConvTranspose2d` in PyTorch) is multiplication by `T.T`: it maps the small output
+# space back to the large input space. It is not an inverse; it is the adjoint. That is also
+# exactly what backpropagation does through a convolution, so the same kernel serves both.
+#
+# Files explained:
+# [`functional.conv_transpose2d`](../minifcn/functional.py) and its array kernel in
+# [`kernels/conv.py`](../minifcn/kernels/conv.py) (built on
+# [`im2col.col2im`](../minifcn/im2col.py)), the scatter definition
+# [`naive.conv_transpose2d`](../minifcn/naive.py), the matrix
+# [`im2col.conv_matrix`](../minifcn/im2col.py), and the autograd
+# [`Tensor.backward`](../minifcn/autograd.py).
+#
+# Output size: `out = (h - 1) * s - 2p + k + output_padding`.
+
+# %%
+import numpy as np
+
+import minifcn.functional as F
+from minifcn import Tensor, naive
+from minifcn.im2col import conv_matrix, conv_out_size
+
+from _common import FAST, plt, save
+
+rng = np.random.default_rng(0)
+
+# %% [markdown]
+# ## 1. `conv_transpose2d(y, W) == T.T @ y`
+#
+# Take a stride-2 convolution from 3 channels at 7x7 to 2 channels at 3x3. Its matrix `T` is
+# `(2*3*3) x (3*7*7)`. The transposed convolution with the *same weight array* (read as
+# `(in_c, out_c, kh, kw)` = `(2, 3, 3, 3)`) goes from 2 channels at 3x3 to 3 channels at 7x7.
+
+# %%
+W = rng.standard_normal((2, 3, 3, 3))             # conv: 3 -> 2 channels
+h = w = 7
+stride = 2
+T = conv_matrix(W, (h, w), stride=stride)
+out_h = conv_out_size(h, 3, stride, 0)
+y = rng.standard_normal((1, 2, out_h, out_h))
+up = F.conv_transpose2d(y, W, stride=stride).numpy()
+print("T", T.shape, " y", y.shape, " -> conv_transpose2d(y)", up.shape)
+assert T.shape == (2 * 3 * 3, 3 * 7 * 7)
+assert up.shape == (1, 3, 7, 7)
+assert np.allclose(up.ravel(), T.T @ y.ravel(), rtol=0, atol=1e-12)
+
+# %% [markdown]
+# The loop definition says the same thing from the other side: every input pixel *scatters* a
+# copy of the kernel, scaled by its value, onto the output, `s` pixels apart.
+
+# %%
+assert np.allclose(naive.conv_transpose2d(y, W, stride=stride), up, rtol=0, atol=1e-12)
+
+# %% [markdown]
+# It is the adjoint, not the inverse: `<conv(x), y> == <x, conv_transpose(y)>` for every `x` and
+# `y`, yet `conv_transpose(conv(x))` is not `x`.
+
+# %%
+x = rng.standard_normal((1, 3, h, w))
+lhs = float((F.conv2d(x, W, stride=stride).numpy() * y).sum())
+rhs = float((x * up).sum())
+print(f"<conv(x), y> = {lhs:.10f}   <x, conv_T(y)> = {rhs:.10f}")
+assert abs(lhs - rhs) < 1e-10
+round_trip = F.conv_transpose2d(F.conv2d(x, W, stride=stride), W, stride=stride).numpy()
+assert not np.allclose(round_trip, x, atol=0.1)
+
+# %% [markdown]
+# ## 2. The same thing as the input gradient of a convolution
+#
+# If `out = T x` then `dL/dx = T.T dL/dout`. So backpropagating an upstream gradient `gy`
+# through `conv2d` must give `conv_transpose2d(gy)`. Ask the autograd:
+
+# %%
+xt = Tensor(x, requires_grad=True)
+out = F.conv2d(xt, W, stride=stride)
+gy = rng.standard_normal(out.shape)
+out.backward(gy)
+assert np.allclose(xt.grad, F.conv_transpose2d(gy, W, stride=stride).numpy(), rtol=0, atol=1e-12)
+assert np.allclose(xt.grad, (T.T @ gy.ravel()).reshape(x.shape), rtol=0, atol=1e-12)
+print("x.grad after conv2d backward == conv_transpose2d(gy) == T.T @ gy")
+
+# %% [markdown]
+# And the other way round: the input gradient of a transposed convolution is a convolution.
+
+# %%
+yt = Tensor(y, requires_grad=True)
+F.conv_transpose2d(yt, W, stride=stride).backward(x)
+assert np.allclose(yt.grad, F.conv2d(x, W, stride=stride).numpy(), rtol=0, atol=1e-12)
+
+# %% [markdown]
+# A picture of the two matrices: `T` (conv, 18 x 147) and `T.T` (transposed conv, 147 x 18).
+# Each column of `T.T` is one input pixel of the transposed conv spreading a kernel copy.
+
+# %%
+fig, axes = plt.subplots(1, 2, figsize=(12, 5), gridspec_kw=dict(width_ratios=[147, 18 * 2.2]))
+cmap = plt.get_cmap("RdBu_r").copy()
+cmap.set_bad("white")
+lim = np.abs(T).max()
+axes[0].imshow(np.ma.masked_equal(T, 0), cmap=cmap, vmin=-lim, vmax=lim, aspect="auto",
+               interpolation="nearest")
+axes[0].set_title("T: conv2d, stride 2\n(2*3*3 outputs) x (3*7*7 inputs)")
+axes[0].set_xlabel("input pixel")
+axes[0].set_ylabel("output pixel")
+axes[1].imshow(np.ma.masked_equal(T.T, 0), cmap=cmap, vmin=-lim, vmax=lim, aspect="auto",
+               interpolation="nearest")
+axes[1].set_title("T.T: conv_transpose2d\n147 x 18")
+axes[1].set_xlabel("input pixel (small map)")
+axes[1].set_ylabel("output pixel (large map)")
+save(fig, "04_transpose_matrix.png")
+
+# %% [markdown]
+# ## 3. Output-size algebra
+#
+# A stride-`s` convolution maps sizes `h -> (h + 2p - k) // s + 1`. The floor loses
+# information: `s` different input sizes map to the same output size. The transposed
+# convolution maps `h' -> (h' - 1) s - 2p + k`, the *smallest* of those sizes;
+# `output_padding = (h + 2p - k) % s` picks the one you started from. Checked for many
+# (size, kernel, stride, padding):
+
+# %%
+checked = 0
+for k in (1, 2, 3, 4, 5, 7):
+    for s in (1, 2, 3, 4):
+        for p in range(0, (k + 1) // 2):
+            for size in range(k, 20):
+                small = conv_out_size(size, k, s, p)
+                op = (size + 2 * p - k) % s
+                probe = F.conv_transpose2d(np.zeros((1, 1, small, 1)), np.zeros((1, 1, k, 1)),
+                                           stride=(s, 1), padding=(p, 0), output_padding=(op, 0))
+                assert probe.shape[2] == size, (k, s, p, size)
+                if op == 0:   # without output_padding we land on the smallest preimage
+                    assert (small - 1) * s - 2 * p + k == size
+                checked += 1
+print(f"transposed conv restores the input size in all {checked} cases")
+
+# %% [markdown]
+# FCN's upsampling layers use this algebra with `p = 0` (the crop that follows fixes the
+# alignment, lesson 7). On a 500x500 image, fc7 is 16x16:
+# FCN-32s `64/32` gives `(16-1)*32 + 64 = 544`; FCN-8s's `4/2` gives 34, and its final `16/8`
+# applied to 70x70 gives `(70-1)*8 + 16 = 568`, cropped back to 500.
+
+# %%
+for h_in, k, s, expect in [(16, 64, 32, 544), (16, 4, 2, 34), (34, 4, 2, 70), (70, 16, 8, 568)]:
+    got = F.conv_transpose2d(np.zeros((1, 1, h_in, h_in), np.float32),
+                             np.zeros((1, 1, k, k), np.float32), stride=s).shape[2]
+    print(f"{h_in} --(k={k}, s={s})--> {got}")
+    assert got == expect
+
+# %% [markdown]
+# ## 4. Checkerboard artifacts
+#
+# Each output pixel of a stride-`s` transposed convolution receives contributions from either
+# `floor(k/s)` or `ceil(k/s)` input pixels, depending on its position modulo `s`. When `k` is
+# not divisible by `s` those counts differ, so even a constant input and a constant kernel give
+# an uneven, periodic pattern: the checkerboard of
+# [Odena et al. 2016](https://distill.pub/2016/deconv-checkerboard/). FCN's kernels (4/2, 16/8,
+# 64/32) all have `k = 2s`, so each interior pixel gets exactly two contributions per axis.
+#
+# Count the contributions by running the library's transposed convolution on ones:
+
+# %%
+def coverage(k, s, n=12):
+    """How many (input pixel, kernel tap) pairs land on each output pixel, 1-D."""
+    return F.conv_transpose2d(np.ones((1, 1, 1, n)), np.ones((1, 1, 1, k)), stride=(1, s)).numpy()[0, 0, 0]
+
+
+for k in range(1, 9):
+    for s in range(1, 5):
+        inner = coverage(k, s)[k:-k]          # away from the borders
+        even = inner.min() == inner.max()
+        assert even == (k % s == 0), (k, s, inner)
+        assert set(inner.tolist()) <= {k // s, -(-k // s)}
+print("interior coverage is uniform exactly when s divides k")
+
+# %% [markdown]
+# What that looks like on an image: upsample a smooth ramp by 2 with a 3x3 box kernel (k=3, not
+# divisible by 2) and with a 4x4 box kernel (k=4), and upsample a constant with both.
+
+# %%
+n_small = 6 if FAST else 10
+ones = np.ones((1, 1, n_small, n_small))
+box3, box4 = np.ones((1, 1, 3, 3)), np.ones((1, 1, 4, 4))
+c3 = F.conv_transpose2d(ones, box3, stride=2).numpy()[0, 0]
+c4 = F.conv_transpose2d(ones, box4, stride=2).numpy()[0, 0]
+yy, xx = np.mgrid[0:n_small, 0:n_small]
+ramp = ((yy + xx) / (2 * n_small - 2))[None, None].astype(np.float64)
+r3 = F.conv_transpose2d(ramp, box3 / 2.25, stride=2).numpy()[0, 0]   # /2.25: mean gain 1
+r4 = F.conv_transpose2d(ramp, box4 / 4, stride=2).numpy()[0, 0]
+
+inner3, inner4 = c3[3:-3, 3:-3], c4[4:-4, 4:-4]
+print("k=3, s=2 interior values:", sorted(set(inner3.ravel().tolist())))
+print("k=4, s=2 interior values:", sorted(set(inner4.ravel().tolist())))
+assert sorted(set(inner3.ravel().tolist())) == [1.0, 2.0, 4.0]   # 1x1, 1x2, 2x2 overlaps
+assert set(inner4.ravel().tolist()) == {4.0}
+
+fig, axes = plt.subplots(2, 2, figsize=(9, 9))
+for ax, img, title in [(axes[0, 0], c3, "constant in, k=3 s=2: checkerboard\n(1, 2 or 4 overlaps)"),
+                       (axes[0, 1], c4, "constant in, k=4 s=2: uniform inside"),
+                       (axes[1, 0], r3, "smooth ramp, k=3 s=2"),
+                       (axes[1, 1], r4, "smooth ramp, k=4 s=2")]:
+    im = ax.imshow(img, cmap="magma", interpolation="nearest")
+    ax.set_title(title)
+    ax.axis("off")
+    fig.colorbar(im, ax=ax, fraction=0.046)
+fig.suptitle("Checkerboard artifacts: kernel size not divisible by stride")
+save(fig, "04_checkerboard.png")
+
+# %% [markdown]
+# ## Summary
+#
+# - `conv_transpose2d(y, W) == conv_matrix(W).T @ y`: the adjoint of convolution, not its inverse.
+# - It is the input gradient of `conv2d`, and `conv2d` is the input gradient of it: minifcn's
+#   backward passes call each other's kernels.
+# - Sizes: `(h - 1) s - 2p + k + output_padding`; `output_padding` resolves the floor of the
+#   forward size formula.
+# - If `s` does not divide `k`, output pixels get unequal numbers of contributions: checkerboards.
+#   FCN's `k = 2s` kernels avoid it; lesson 6 shows their bilinear initialisation.
