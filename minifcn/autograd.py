@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import heapq
+import itertools
 
 import numpy as np
 
@@ -179,11 +180,14 @@ class Tensor:
         # Max-heap on generation: a function runs only after every function that used its
         # outputs has run, so each of its output gradients is complete when it runs.
         heap = []
+        # unique tie-breaker: len(pending) can repeat as slots are popped, and two equal
+        # (generation, count) keys would make heapq compare Function objects (TypeError)
+        order = itertools.count()
 
         def send(f, index, g):
             if id(f) not in pending:
                 pending[id(f)] = [None] * f.n_outputs
-                heapq.heappush(heap, (-f.generation, len(pending), f))
+                heapq.heappush(heap, (-f.generation, next(order), f))
             slot = pending[id(f)]
             # a = a + b, never +=: the array may be shared with another tensor's gradient
             slot[index] = g if slot[index] is None else slot[index] + g

@@ -1,0 +1,202 @@
+"""The autograd core: graph order, accumulation, no_grad, memory, and every arithmetic op's gradient."""
+import gc
+import weakref
+
+import numpy as np
+import pytest
+
+from minifcn import Function, Tensor, no_grad
+from minifcn.testing import GradcheckError, gradcheck
+from oracle import to_np, torch_tensor
+
+
+# --------------------------------------------------------------------- graph order
+def test_diamond_graph_uses_both_paths(xp):
+    # x feeds two branches that meet again: dy/dx must add both, after both are complete
+    x = Tensor(xp.asarray([0.5, -1.0, 2.0]), requires_grad=True)
+    a = x * x
+    b = x * 3.0
+    y = (a * b).sum()          # y = 3 x^3
+    y.backward()
+    np.testing.assert_allclose(to_np(x.grad), 9 * to_np(x.data) ** 2, rtol=1e-12)
+
+
+def test_uneven_branches_run_in_topological_order(xp):
+    # exp(exp(x)) + exp(x): branches of different depth meeting at one add. This graph once
+    # made the backward heap compare two Function objects (equal generation and tie-breaker).
+    v = xp.asarray([0.1, 0.2, -0.3])
+    x = Tensor(v, requires_grad=True)
+    (x.exp().exp() + x.exp()).sum().backward()
+    e = np.exp(to_np(v))
+    np.testing.assert_allclose(to_np(x.grad), np.exp(e) * e + e, rtol=1e-12)
+
+
+def test_wide_graph_with_many_equal_generations(xp):
+    x = Tensor(xp.asarray([0.3, 0.7]), requires_grad=True)
+    branches = [x.exp() * float(k) for k in range(1, 6)]
+    total = branches[0]
+    for b in branches[1:]:
+        total = total + b.exp()
+    total.sum().backward()
+    e = np.exp(to_np(x.data))
+    expected = e + sum(np.exp(k * e) * k * e for k in range(2, 6))
+    np.testing.assert_allclose(to_np(x.grad), expected, rtol=1e-12)
+
+
+def test_grads_accumulate_across_backward_calls(xp):
+    x = Tensor(xp.asarray([1.0, 2.0]), requires_grad=True)
+    (x * x).sum().backward()
+    (x * 3.0).sum().backward()
+    np.testing.assert_allclose(to_np(x.grad), 2 * to_np(x.data) + 3, rtol=1e-12)
+    x.zero_grad()
+    assert x.grad is None
+
+
+def test_retain_graph_allows_a_second_backward(xp):
+    x = Tensor(xp.asarray([1.0, 2.0]), requires_grad=True)
+    y = (x * x).sum()
+    y.backward(retain_graph=True)
+    y.backward()
+    np.testing.assert_allclose(to_np(x.grad), 4 * to_np(x.data), rtol=1e-12)
+
+
+def test_no_grad_records_nothing(xp):
+    x = Tensor(xp.ones(3), requires_grad=True)
+    with no_grad():
+        y = (x * 2 + 1).sum()
+    assert y.creator is None and not y.requires_grad
+    z = x * 2  # recording is back on after the block
+    assert z.creator is not None and z.requires_grad
+
+
+def test_inputs_without_requires_grad_get_no_grad(xp):
+    a = Tensor(xp.ones(2), requires_grad=True)
+    b = Tensor(xp.ones(2))
+    (a * b).sum().backward()
+    assert b.grad is None and a.grad is not None
+    c = b * 2
+    assert c.creator is None and not c.requires_grad
+
+
+def test_intermediate_tensors_are_freed_after_backward(xp):
+    x = Tensor(xp.ones((4, 4)), requires_grad=True)
+    h = x * 2
+    alive = weakref.ref(h)
+    y = (h * h).sum()
+    del h
+    gc.collect()
+    assert alive() is not None  # the graph holds it until backward has used it
+    y.backward()
+    assert alive() is None      # no cycle keeps it: plain reference counting frees it
+
+
+def test_retain_graph_keeps_intermediates(xp):
+    x = Tensor(xp.ones(3), requires_grad=True)
+    h = x * 2
+    alive = weakref.ref(h)
+    y = (h * h).sum()
+    del h
+    y.backward(retain_graph=True)
+    assert alive() is not None
+
+
+def test_retain_grad_on_an_intermediate(xp):
+    x = Tensor(xp.asarray([1.0, -2.0]), requires_grad=True)
+    h = x * 3.0
+    h.retain_grad()
+    k = x * 5.0  # no retain_grad: stays None
+    (h * h + k).sum().backward()
+    np.testing.assert_allclose(to_np(h.grad), 2 * to_np(h.data), rtol=1e-12)
+    assert k.grad is None
+    np.testing.assert_allclose(to_np(x.grad), 18 * to_np(x.data) + 5, rtol=1e-12)
+
+
+def test_backward_of_a_non_scalar_needs_a_gradient(xp):
+    x = Tensor(xp.ones(3), requires_grad=True)
+    with pytest.raises(ValueError, match=r"scalar, got shape \(3,\)"):
+        (x * 2).backward()
+    with pytest.raises(ValueError, match=r"gradient shape \(2,\) does not match tensor shape \(3,\)"):
+        (x * 2).backward(xp.ones(2))
+
+
+# --------------------------------------------------------------------- op gradients
+OPS = {
+    "add_broadcast": (lambda a, b: a + b, [(2, 3, 4), (3, 1)]),
+    "sub_broadcast": (lambda a, b: a - b, [(2, 1, 4), (3, 4)]),
+    "mul_broadcast": (lambda a, b: a * b, [(2, 3, 4), (1, 3, 1)]),
+    "div_broadcast": (lambda a, b: a / (b * b + 1.0), [(2, 3), (3,)]),
+    "rops": (lambda a: 2.0 - a * 3.0 + 1.0 / (a * a + 1.0), [(3, 2)]),
+    "neg_pow": (lambda a: -(a * a + 1.0) ** 1.5, [(2, 3)]),
+    "exp_log": (lambda a: (a * a + 1.0).log() + a.exp(), [(4,)]),
+    "matmul": (lambda a, b: a @ b, [(3, 4), (4, 2)]),
+    "sum_axis": (lambda a: a.sum(axis=1), [(2, 3, 4)]),
+    "sum_keepdims": (lambda a: a.sum(axis=(0, 2), keepdims=True), [(2, 3, 4)]),
+    "mean_all": (lambda a: a.mean(), [(2, 3)]),
+    "mean_axes": (lambda a: a.mean(axis=(0, 2)), [(2, 3, 4)]),
+    "mean_neg_axis": (lambda a: a.mean(axis=-1), [(2, 3, 4)]),
+    "reshape": (lambda a: a.reshape(4, 6) * a.reshape((4, 6)), [(2, 3, 4)]),
+    "transpose_axes": (lambda a, b: a.transpose(2, 0, 1) * b, [(2, 3, 4), (4, 2, 3)]),
+    "T": (lambda a: a.T @ a, [(3, 2)]),
+    "getitem_slices": (lambda a: a[1:, ::2] * 2.0, [(3, 5)]),
+    "getitem_int": (lambda a: a[1] * a[2], [(3, 4)]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(OPS))
+def test_op_gradcheck(xp, rng, name):
+    fn, shapes = OPS[name]
+    assert gradcheck(fn, [xp.asarray(rng.standard_normal(s)) for s in shapes])
+
+
+@pytest.mark.parametrize("name", sorted(OPS))
+def test_op_vs_torch(rng, name):
+    torch = pytest.importorskip("torch")
+    fn, shapes = OPS[name]
+    arrays = [rng.standard_normal(s) for s in shapes]
+    ours = [Tensor(a, requires_grad=True) for a in arrays]
+    theirs = [torch_tensor(torch, a, requires_grad=True) for a in arrays]
+    if name == "transpose_axes":  # torch spells axis permutation .permute
+        y, yt = fn(*ours), theirs[0].permute(2, 0, 1) * theirs[1]
+    elif name == "T":
+        y, yt = fn(*ours), theirs[0].T @ theirs[0]
+    else:
+        y, yt = fn(*ours), fn(*theirs)
+    np.testing.assert_allclose(to_np(y), yt.detach().numpy(), rtol=1e-12, atol=1e-12)
+    g = rng.standard_normal(tuple(yt.shape))
+    y.backward(g)
+    yt.backward(torch.from_numpy(g))
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(to_np(a.grad), b.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_python_numbers_take_the_tensor_dtype(xp):
+    x = Tensor(xp.ones(2, dtype=xp.float32), requires_grad=True)
+    y = 2.0 * x + 1.0
+    assert y.dtype == np.float32
+
+
+# --------------------------------------------------------------------- gradcheck can fail
+class _WrongSquare(Function):
+    """y = x^2 with a backward that forgets the factor 2."""
+
+    def forward(self, x):
+        self.x = x
+        return x * x
+
+    def backward(self, gy):
+        return gy * self.x
+
+
+def test_gradcheck_catches_a_wrong_backward(xp, rng):
+    x = xp.asarray(rng.standard_normal((2, 3)))
+    with pytest.raises(GradcheckError, match="analytic .* vs numeric"):
+        gradcheck(lambda x: _WrongSquare()(x), [x])
+    assert gradcheck(lambda x: _WrongSquare()(x), [x], raise_exception=False) is False
+    big = xp.asarray(rng.standard_normal((20, 20)))
+    with pytest.raises(GradcheckError, match="random direction"):
+        gradcheck(lambda x: _WrongSquare()(x), [big], max_elements=10)
+
+
+def test_gradcheck_refuses_float32(xp):
+    with pytest.raises(TypeError, match="float64"):
+        gradcheck(lambda x: x * x, [xp.ones(3, dtype=xp.float32)])
