@@ -1,0 +1,180 @@
+"""conv2d and conv_transpose2d, four ways: naive loops, finite differences, adjointness, PyTorch."""
+import numpy as np
+import pytest
+
+import minifcn.functional as F
+from minifcn import Tensor
+from minifcn import naive
+from minifcn.init import bilinear_kernel
+from minifcn.testing import gradcheck
+from oracle import DTYPES, assert_close, to_np, torch_tensor
+
+# (n, in_c, h, w, out_c, kh, kw, stride, padding, dilation)
+CONV_CASES = [
+    (2, 3, 5, 5, 4, 3, 3, 1, 1, 1),
+    (1, 2, 7, 6, 3, 3, 2, 2, 0, 1),          # odd sizes, stride 2, rectangular kernel
+    (2, 2, 8, 7, 2, 2, 2, 3, 1, 1),          # stride > kernel
+    (1, 3, 9, 8, 2, 3, 3, (2, 1), (1, 2), 2),  # dilation, per-axis stride/padding
+    (1, 4, 4, 5, 3, 1, 1, 1, 0, 1),          # 1x1 (no unfolding)
+]
+
+# (n, in_c, h, w, out_c, kh, kw, stride, padding, output_padding)
+CONVT_CASES = [
+    (2, 3, 4, 4, 2, 3, 3, 1, 1, 0),
+    (1, 2, 3, 5, 3, 3, 3, 2, 1, 1),
+    (2, 2, 3, 3, 2, 4, 4, 2, 1, 0),          # FCN's 2x upsampling shape
+    (1, 2, 3, 4, 2, 2, 3, (3, 2), 0, (2, 1)),  # stride > kernel, output_padding per axis
+]
+
+
+def _conv_inputs(rng, case):
+    n, in_c, h, w, out_c, kh, kw = case[:7]
+    return (rng.standard_normal((n, in_c, h, w)), rng.standard_normal((out_c, in_c, kh, kw)),
+            rng.standard_normal(out_c))
+
+
+def _convt_inputs(rng, case):
+    n, in_c, h, w, out_c, kh, kw = case[:7]
+    return (rng.standard_normal((n, in_c, h, w)), rng.standard_normal((in_c, out_c, kh, kw)),
+            rng.standard_normal(out_c))
+
+
+# --------------------------------------------------------------------- 1. naive loops
+@pytest.mark.parametrize("case", CONV_CASES)
+def test_conv2d_matches_naive(xp, rng, case):
+    x, W, b = _conv_inputs(rng, case)
+    s, p, d = case[7:]
+    y = F.conv2d(xp.asarray(x), xp.asarray(W), xp.asarray(b), stride=s, padding=p, dilation=d)
+    np.testing.assert_allclose(to_np(y), naive.conv2d(x, W, b, s, p, d), atol=1e-10, rtol=0)
+
+
+@pytest.mark.parametrize("case", CONVT_CASES)
+def test_conv_transpose2d_matches_naive(xp, rng, case):
+    x, W, b = _convt_inputs(rng, case)
+    s, p, op = case[7:]
+    y = F.conv_transpose2d(xp.asarray(x), xp.asarray(W), xp.asarray(b), stride=s, padding=p, output_padding=op)
+    np.testing.assert_allclose(to_np(y), naive.conv_transpose2d(x, W, b, s, p, op), atol=1e-10, rtol=0)
+
+
+@pytest.mark.parametrize("factor", [2, 8])  # FCN's 4/2 and 16/8 upsamplings
+def test_bilinear_transposed_conv_matches_naive_bilinear(xp, rng, factor):
+    k = 2 * factor
+    x = rng.standard_normal((1, 3, 3, 4))
+    W = xp.asarray(bilinear_kernel(3, 3, k, dtype=np.float64))
+    y = F.conv_transpose2d(xp.asarray(x), W, stride=factor)
+    assert y.shape == (1, 3, 2 * factor + k, 3 * factor + k)
+    np.testing.assert_allclose(to_np(y), naive.bilinear_upsample(x, factor), atol=1e-10, rtol=0)
+
+
+def test_bilinear_upsampling_interpolates_linear_ramps(xp):
+    # a ramp is reproduced exactly away from the borders: bilinear interpolation of a linear function
+    f = 4
+    x = np.add.outer(np.arange(5.0), 2 * np.arange(5.0))[None, None]
+    y = to_np(F.conv_transpose2d(xp.asarray(x), xp.asarray(bilinear_kernel(1, 1, 2 * f, dtype=np.float64)),
+                                 stride=f))[0, 0]
+    # output index m sits at input coordinate (m - f + 0.5) / f; between the first and last input
+    # centres (m in [f, h*f)) the result is the ramp itself, so its slopes are 1/f and 2/f
+    inner = y[f:-f, f:-f]
+    np.testing.assert_allclose(np.diff(inner, axis=0), 1.0 / f, atol=1e-12)
+    np.testing.assert_allclose(np.diff(inner, axis=1), 2.0 / f, atol=1e-12)
+
+
+# --------------------------------------------------------------------- 2. finite differences
+@pytest.mark.parametrize("case", [CONV_CASES[1], CONV_CASES[2], CONV_CASES[3]])
+def test_conv2d_gradcheck_every_element(xp, rng, case):
+    x, W, b = _conv_inputs(rng, case)
+    s, p, d = case[7:]
+    # a tiny batch so x, W and b are all checked element by element
+    x = x[:1, :, :6, :6]
+    assert gradcheck(lambda x, W, b: F.conv2d(x, W, b, s, p, d), [xp.asarray(v) for v in (x, W, b)])
+
+
+def test_conv2d_gradcheck_random_directions(xp, rng):
+    x = rng.standard_normal((2, 4, 11, 10))
+    W = rng.standard_normal((5, 4, 3, 3))
+    b = rng.standard_normal(5)
+    assert gradcheck(lambda x, W, b: F.conv2d(x, W, b, stride=2, padding=1),
+                     [xp.asarray(v) for v in (x, W, b)], max_elements=64, directions=4)
+
+
+@pytest.mark.parametrize("case", CONVT_CASES[1:])
+def test_conv_transpose2d_gradcheck_every_element(xp, rng, case):
+    x, W, b = _convt_inputs(rng, case)
+    s, p, op = case[7:]
+    x = x[:1]
+    assert gradcheck(lambda x, W, b: F.conv_transpose2d(x, W, b, s, p, op), [xp.asarray(v) for v in (x, W, b)])
+
+
+def test_conv_transpose2d_gradcheck_random_directions(xp, rng):
+    x = rng.standard_normal((2, 3, 6, 5))
+    W = rng.standard_normal((3, 2, 4, 4))
+    assert gradcheck(lambda x, W: F.conv_transpose2d(x, W, stride=2, padding=1),
+                     [xp.asarray(x), xp.asarray(W)], max_elements=32, directions=4)
+
+
+# --------------------------------------------------------------------- 3. adjointness
+@pytest.mark.parametrize("h,w,k,s,p", [(7, 6, 3, 2, 1), (8, 8, 4, 2, 1), (9, 7, 2, 3, 0), (5, 5, 3, 1, 2)])
+def test_conv_and_transposed_conv_are_adjoint(xp, rng, h, w, k, s, p):
+    W = xp.asarray(rng.standard_normal((3, 2, k, k)))
+    x = xp.asarray(rng.standard_normal((2, 2, h, w)))
+    y_shape = F.conv2d(x, W, stride=s, padding=p).shape
+    y = xp.asarray(rng.standard_normal(y_shape))
+    # output_padding picks the input size among those the strided conv maps onto y's size
+    op = (h - ((y_shape[2] - 1) * s - 2 * p + k), w - ((y_shape[3] - 1) * s - 2 * p + k))
+    back = F.conv_transpose2d(y, W, stride=s, padding=p, output_padding=op)
+    assert back.shape == x.shape
+    lhs = float((F.conv2d(x, W, stride=s, padding=p).data * y).sum())
+    rhs = float((x * back.data).sum())
+    assert abs(lhs - rhs) <= 1e-10 * max(1.0, abs(lhs))
+
+
+# --------------------------------------------------------------------- 4. PyTorch
+def _torch_conv_check(torch, fn_ours, fn_torch, arrays, dtype, rng):
+    ours = [Tensor(a.astype(dtype), requires_grad=True) for a in arrays]
+    theirs = [torch_tensor(torch, a.astype(dtype), requires_grad=True) for a in arrays]
+    y, yt = fn_ours(*ours), fn_torch(*theirs)
+    assert_close(y, yt, dtype, "forward")
+    g = rng.standard_normal(tuple(yt.shape)).astype(dtype)
+    y.backward(g)
+    yt.backward(torch.from_numpy(g))
+    for name, a, b in zip("xWb", ours, theirs):
+        assert_close(a.grad, b.grad, dtype, f"grad {name}")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", CONV_CASES)
+def test_conv2d_vs_torch(rng, dtype, case):
+    torch = pytest.importorskip("torch")
+    s, p, d = case[7:]
+    _torch_conv_check(torch, lambda x, W, b: F.conv2d(x, W, b, s, p, d),
+                      lambda x, W, b: torch.nn.functional.conv2d(x, W, b, s, p, d),
+                      _conv_inputs(rng, case), dtype, rng)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_conv1_1_padding_100_vs_torch(rng, dtype):
+    # FCN's first layer: 3x3, padding 100, on an input much smaller than the padding
+    torch = pytest.importorskip("torch")
+    arrays = (rng.standard_normal((1, 3, 7, 5)), rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4))
+    _torch_conv_check(torch, lambda x, W, b: F.conv2d(x, W, b, padding=100),
+                      lambda x, W, b: torch.nn.functional.conv2d(x, W, b, padding=100), arrays, dtype, rng)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", CONVT_CASES)
+def test_conv_transpose2d_vs_torch(rng, dtype, case):
+    torch = pytest.importorskip("torch")
+    s, p, op = case[7:]
+    _torch_conv_check(torch, lambda x, W, b: F.conv_transpose2d(x, W, b, s, p, op),
+                      lambda x, W, b: torch.nn.functional.conv_transpose2d(x, W, b, s, p, op),
+                      _convt_inputs(rng, case), dtype, rng)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("k,s,c,hw", [(4, 2, 3, 5), (16, 8, 3, 4), (64, 32, 2, 3)])  # FCN's upsamplings
+def test_fcn_upsampling_vs_torch(rng, dtype, k, s, c, hw):
+    torch = pytest.importorskip("torch")
+    arrays = (rng.standard_normal((1, c, hw, hw + 1)), bilinear_kernel(c, c, k, dtype=np.float64)
+              + 0.1 * rng.standard_normal((c, c, k, k)))  # bias=False, as FCN's upscore layers
+    _torch_conv_check(torch, lambda x, W: F.conv_transpose2d(x, W, stride=s),
+                      lambda x, W: torch.nn.functional.conv_transpose2d(x, W, stride=s), arrays, dtype, rng)

@@ -1,0 +1,79 @@
+"""crop, linear and relu: definition, finite differences, PyTorch."""
+import numpy as np
+import pytest
+
+import minifcn.functional as F
+from minifcn import Tensor
+from minifcn.testing import gradcheck
+from oracle import DTYPES, assert_close, to_np, torch_tensor
+
+
+# --------------------------------------------------------------------- crop
+@pytest.mark.parametrize("offset,size", [(0, (3, 4)), (2, (3, 3)), ((1, 3), (4, 2)), (0, (6, 7))])
+def test_crop_is_a_top_left_anchored_window(xp, rng, offset, size):
+    x = rng.standard_normal((2, 3, 6, 7))
+    oy, ox = (offset, offset) if np.isscalar(offset) else offset
+    y = F.crop(xp.asarray(x), offset, size)
+    np.testing.assert_array_equal(to_np(y), x[:, :, oy:oy + size[0], ox:ox + size[1]])
+
+
+def test_crop_size_from_a_tensor_or_4d_shape(xp, rng):
+    x = xp.asarray(rng.standard_normal((1, 2, 9, 9)))
+    ref = Tensor(xp.zeros((1, 5, 4, 3)))
+    assert F.crop(x, 5, ref).shape == (1, 2, 4, 3)
+    assert F.crop(x, (1, 2), (1, 5, 4, 3)).shape == (1, 2, 4, 3)
+
+
+def test_crop_gradcheck(xp, rng):
+    x = xp.asarray(rng.standard_normal((1, 2, 5, 6)))
+    assert gradcheck(lambda x: F.crop(x, (1, 2), (3, 3)), [x])
+
+
+def test_fcn32s_crop_of_19_recovers_the_input_grid(xp):
+    # FCN-32s: a 500x500 image gives a 568x568 upscore map; offset 19 realigns it
+    y = F.crop(xp.zeros((1, 21, 568, 568)), 19, (500, 500))
+    assert y.shape == (1, 21, 500, 500)
+
+
+# --------------------------------------------------------------------- linear
+def test_linear_matches_definition(xp, rng):
+    x, W, b = rng.standard_normal((4, 5)), rng.standard_normal((3, 5)), rng.standard_normal(3)
+    y = F.linear(xp.asarray(x), xp.asarray(W), xp.asarray(b))
+    ref = np.array([[sum(x[i, k] * W[j, k] for k in range(5)) + b[j] for j in range(3)] for i in range(4)])
+    np.testing.assert_allclose(to_np(y), ref, atol=1e-10, rtol=0)
+
+
+def test_linear_gradcheck(xp, rng):
+    arrays = [rng.standard_normal((4, 5)), rng.standard_normal((3, 5)), rng.standard_normal(3)]
+    assert gradcheck(lambda x, W, b: F.linear(x, W, b), [xp.asarray(a) for a in arrays])
+    assert gradcheck(lambda x, W: F.linear(x, W), [xp.asarray(a) for a in arrays[:2]])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_linear_vs_torch(rng, dtype):
+    torch = pytest.importorskip("torch")
+    arrays = [a.astype(dtype) for a in (rng.standard_normal((4, 50)), rng.standard_normal((7, 50)),
+                                        rng.standard_normal(7))]
+    ours = [Tensor(a, requires_grad=True) for a in arrays]
+    theirs = [torch_tensor(torch, a, requires_grad=True) for a in arrays]
+    y, yt = F.linear(*ours), torch.nn.functional.linear(*theirs)
+    assert_close(y, yt, dtype, "forward")
+    g = rng.standard_normal(tuple(yt.shape)).astype(dtype)
+    y.backward(g)
+    yt.backward(torch.from_numpy(g))
+    for name, a, b in zip("xWb", ours, theirs):
+        assert_close(a.grad, b.grad, dtype, f"grad {name}")
+
+
+# --------------------------------------------------------------------- relu
+def test_relu_definition_and_gradcheck(xp, rng):
+    x = rng.standard_normal((2, 3, 4))
+    x[np.abs(x) < 1e-3] = 0.5  # keep clear of the kink at 0, where there is no derivative
+    np.testing.assert_array_equal(to_np(F.relu(xp.asarray(x))), np.maximum(x, 0))
+    assert gradcheck(F.relu, [xp.asarray(x)])
+
+
+def test_relu_gradient_at_zero_is_zero_like_torch(xp):
+    x = Tensor(xp.asarray([-1.0, 0.0, 2.0]), requires_grad=True)
+    F.relu(x).sum().backward()
+    np.testing.assert_array_equal(to_np(x.grad), [0.0, 0.0, 1.0])

@@ -1,0 +1,145 @@
+"""im2col / col2im and the explicit Toeplitz matrix: definition, adjointness, conv_matrix identities."""
+import numpy as np
+import pytest
+
+import minifcn.functional as F
+from minifcn import backend
+from minifcn.im2col import col2im, conv_matrix, conv_out_size, im2col
+from minifcn.kernels import conv as K
+from oracle import to_np
+
+# (kh, kw, sy, sx, ph, pw, dy, dx)
+GEOMETRIES = [
+    (3, 3, 1, 1, 0, 0, 1, 1),
+    (3, 2, 2, 1, 1, 0, 1, 1),
+    (2, 3, 3, 2, 1, 2, 1, 1),   # stride > kernel along y
+    (3, 3, 2, 2, 1, 1, 2, 2),   # dilation
+    (1, 1, 2, 3, 0, 0, 1, 1),
+]
+
+
+def _im2col_loops(x, kh, kw, sy, sx, ph, pw, dy, dx, out_h, out_w):
+    """col[n, c, i, j, oy, ox] = x_padded[n, c, oy*sy + i*dy, ox*sx + j*dx], zero outside."""
+    n, c, h, w = x.shape
+    col = np.zeros((n, c, kh, kw, out_h, out_w))
+    for i in range(kh):
+        for j in range(kw):
+            for oy in range(out_h):
+                for ox in range(out_w):
+                    iy, ix = oy * sy + i * dy - ph, ox * sx + j * dx - pw
+                    if 0 <= iy < h and 0 <= ix < w:
+                        col[:, :, i, j, oy, ox] = x[:, :, iy, ix]
+    return col
+
+
+@pytest.mark.parametrize("geom", GEOMETRIES)
+def test_im2col_matches_definition(xp, rng, geom):
+    kh, kw, sy, sx, ph, pw, dy, dx = geom
+    x = rng.standard_normal((2, 3, 7, 6))
+    col = im2col(xp.asarray(x), kh, kw, sy, sx, ph, pw, dy, dx)
+    out_h, out_w = conv_out_size(7, kh, sy, ph, dy), conv_out_size(6, kw, sx, pw, dx)
+    assert col.shape == (2, 3, kh, kw, out_h, out_w)
+    np.testing.assert_allclose(to_np(col), _im2col_loops(x, *geom, out_h, out_w), atol=0, rtol=0)
+
+
+@pytest.mark.parametrize("geom", GEOMETRIES)
+@pytest.mark.parametrize("extra", [0, 1])  # 1: one more output row/col than floor (ceil-mode pools)
+def test_im2col_col2im_adjoint(xp, rng, geom, extra):
+    kh, kw, sy, sx, ph, pw, dy, dx = geom
+    h, w = 7, 6
+    out_h = conv_out_size(h, kh, sy, ph, dy) + extra
+    out_w = conv_out_size(w, kw, sx, pw, dx) + extra
+    x = xp.asarray(rng.standard_normal((2, 3, h, w)))
+    c = xp.asarray(rng.standard_normal((2, 3, kh, kw, out_h, out_w)))
+    lhs = float((im2col(x, kh, kw, sy, sx, ph, pw, dy, dx, out_h=out_h, out_w=out_w) * c).sum())
+    rhs = float((x * col2im(c, h, w, sy, sx, ph, pw, dy, dx)).sum())
+    assert abs(lhs - rhs) <= 1e-10 * max(1.0, abs(lhs))
+
+
+def test_col2im_counts_coverage(xp):
+    # each pixel receives one 1 per window covering it: 3x3 windows, stride 2 on a 5x5 image
+    col = xp.ones((1, 1, 3, 3, 2, 2))
+    counts = to_np(col2im(col, 5, 5, 2, 2))[0, 0]
+    expected = np.zeros((5, 5))
+    for oy in range(2):
+        for ox in range(2):
+            expected[2 * oy:2 * oy + 3, 2 * ox:2 * ox + 3] += 1
+    np.testing.assert_array_equal(counts, expected)
+
+
+@pytest.mark.parametrize("size,k,s,p", [(7, 2, 2, 0), (8, 2, 2, 0), (5, 3, 2, 1), (6, 3, 3, 1),
+                                         (6, 2, 3, 1), (698, 2, 2, 0), (11, 3, 2, 1)])
+def test_conv_out_size_counts_windows(size, k, s, p):
+    # window i spans [i*s - p, i*s - p + k) in input coordinates.
+    # floor mode: windows that fit inside the padded input.
+    fits = sum(1 for i in range(size + 2 * p) if i * s + k <= size + 2 * p)
+    # ceil mode: windows that cover some of the padded input and may hang over its end by less
+    # than one stride, but must start inside the input or its left padding (Caffe, PyTorch).
+    ceil = sum(1 for i in range(size + 2 * p) if i * s <= size + 2 * p - k + s - 1 and i * s - p < size)
+    assert conv_out_size(size, k, s, p) == fits
+    assert conv_out_size(size, k, s, p, ceil_mode=True) == ceil
+
+
+CONV_MATRIX_CASES = [
+    # (out_c, in_c, kh, kw, h, w, stride, padding, dilation)
+    (2, 3, 3, 3, 5, 6, 2, 1, 1),
+    (3, 2, 3, 2, 6, 5, 1, (1, 0), 2),
+    (2, 2, 2, 2, 7, 7, 3, 0, 1),  # stride > kernel
+    (1, 1, 1, 1, 3, 4, 1, 0, 1),
+]
+
+
+def _output_padding_back_to(h, k, s, p, d):
+    """output_padding that makes conv_transpose2d map back onto exactly h (dilation 1 only)."""
+    out = conv_out_size(h, k, s, p, d)
+    return h - ((out - 1) * s - 2 * p + d * (k - 1) + 1)
+
+
+@pytest.mark.parametrize("case", CONV_MATRIX_CASES)
+def test_conv_matrix_identities(xp, rng, case):
+    out_c, in_c, kh, kw, h, w, stride, padding, dilation = case
+    W = xp.asarray(rng.standard_normal((out_c, in_c, kh, kw)))
+    x = xp.asarray(rng.standard_normal((1, in_c, h, w)))
+    T = conv_matrix(W, (h, w), stride, padding, dilation)
+    y = F.conv2d(x, W, stride=stride, padding=padding, dilation=dilation)
+    assert T.shape == (y.size, x.size)
+    np.testing.assert_allclose(to_np(T @ x.ravel()), to_np(y.data).ravel(), atol=1e-10)
+
+    g = xp.asarray(rng.standard_normal(y.shape))
+    # T.T is the transposed convolution / input gradient of conv2d (any dilation)
+    gx = K.conv2d_grad_input(g, W, (h, w), F._pair(stride), F._pair(padding), F._pair(dilation))
+    np.testing.assert_allclose(to_np(T.T @ g.ravel()), to_np(gx).ravel(), atol=1e-10)
+    if dilation == 1:  # the public conv_transpose2d has no dilation
+        sy, sx = F._pair(stride)
+        ph, pw = F._pair(padding)
+        op = (_output_padding_back_to(h, kh, sy, ph, 1),
+              _output_padding_back_to(w, kw, sx, pw, 1))
+        yt = F.conv_transpose2d(g, W, stride=stride, padding=padding, output_padding=op)
+        np.testing.assert_allclose(to_np(T.T @ g.ravel()), to_np(yt.data).ravel(), atol=1e-10)
+
+
+def test_conv_matrix_entries_by_hand():
+    # 1 channel, 2x2 kernel [[a, b], [c, d]] on a 2x3 image, stride 1: 1x2 outputs
+    W = np.array([[[[1.0, 2.0], [3.0, 4.0]]]])
+    T = conv_matrix(W, (2, 3))
+    np.testing.assert_array_equal(T, [[1, 2, 0, 3, 4, 0],
+                                      [0, 1, 2, 0, 3, 4]])
+
+
+@pytest.mark.parametrize("case", CONV_MATRIX_CASES)
+def test_conv_matrix_sparse_equals_dense(rng, case):
+    pytest.importorskip("scipy")
+    out_c, in_c, kh, kw, h, w, stride, padding, dilation = case
+    W = rng.standard_normal((out_c, in_c, kh, kw))
+    dense = conv_matrix(W, (h, w), stride, padding, dilation)
+    sparse = conv_matrix(W, (h, w), stride, padding, dilation, sparse=True)
+    assert sparse.shape == dense.shape
+    np.testing.assert_array_equal(sparse.toarray(), dense)
+    # the matrix really is sparse: at most kh*kw*in_c taps per row
+    assert sparse.nnz <= dense.shape[0] * in_c * kh * kw
+
+
+def test_conv_matrix_stays_on_device(xp, rng):
+    W = xp.asarray(rng.standard_normal((2, 1, 3, 3)))
+    T = conv_matrix(W, (4, 4), padding=1)
+    assert backend.get_array_module(T) is xp

@@ -1,0 +1,129 @@
+"""softmax, log_softmax and the fused per-pixel cross-entropy: naive loops, finite differences, PyTorch."""
+import numpy as np
+import pytest
+
+import minifcn.functional as F
+from minifcn import Tensor, naive
+from minifcn.testing import gradcheck
+from oracle import DTYPES, assert_close, to_np, torch_tensor
+
+
+def _targets(rng, n, C, h, w, ignore=255, frac_ignored=0.25):
+    t = rng.integers(0, C, size=(n, h, w))
+    t[rng.random((n, h, w)) < frac_ignored] = ignore
+    return t
+
+
+# --------------------------------------------------------------------- softmax
+@pytest.mark.parametrize("axis", [1, -1, 0])
+def test_softmax_and_log_softmax_match_naive(xp, rng, axis):
+    x = rng.standard_normal((2, 4, 3, 5)) * 3
+    ref = naive.softmax(x, axis)
+    np.testing.assert_allclose(to_np(F.softmax(xp.asarray(x), axis)), ref, atol=1e-10, rtol=0)
+    np.testing.assert_allclose(to_np(F.log_softmax(xp.asarray(x), axis)), np.log(ref), atol=1e-10, rtol=0)
+
+
+def test_softmax_is_stable_for_large_scores(xp):
+    x = xp.asarray([[1000.0, 0.0, -1000.0]])
+    np.testing.assert_allclose(to_np(F.softmax(x)), [[1.0, 0.0, 0.0]], atol=1e-12)
+    np.testing.assert_allclose(to_np(F.log_softmax(x)), [[0.0, -1000.0, -2000.0]], atol=1e-9)
+
+
+@pytest.mark.parametrize("op", [F.softmax, F.log_softmax])
+def test_softmax_gradcheck(xp, rng, op):
+    x = xp.asarray(rng.standard_normal((2, 3, 2, 3)))
+    assert gradcheck(lambda x: op(x, 1), [x])
+    assert gradcheck(lambda x: op(x, -1), [x])
+    big = xp.asarray(rng.standard_normal((2, 21, 9, 8)))
+    assert gradcheck(lambda x: op(x, 1), [big], directions=4)
+
+
+# --------------------------------------------------------------------- cross entropy
+CE_CASES = [(None, "mean"), (None, "sum"), ("weighted", "mean"), ("weighted", "sum")]
+
+
+@pytest.mark.parametrize("weighted,reduction", CE_CASES)
+def test_cross_entropy_matches_naive(xp, rng, weighted, reduction):
+    n, C, h, w = 2, 5, 4, 3
+    z = rng.standard_normal((n, C, h, w)) * 2
+    t = _targets(rng, n, C, h, w)
+    wt = 0.5 + rng.random(C) if weighted else None
+    loss = F.cross_entropy(xp.asarray(z), xp.asarray(t), None if wt is None else xp.asarray(wt),
+                           ignore_index=255, reduction=reduction)
+    ref = naive.cross_entropy(z, t, wt, 255, reduction)
+    assert abs(loss.item() - ref) <= 1e-10 * max(1.0, abs(ref))
+
+
+def test_cross_entropy_other_ignore_index_and_2d_logits(xp, rng):
+    z = rng.standard_normal((6, 4))
+    t = np.array([0, 3, -100, 1, -100, 2])
+    loss = F.cross_entropy(xp.asarray(z), xp.asarray(t), ignore_index=-100)
+    ref = naive.cross_entropy(z[:, :, None, None], t[:, None, None], None, -100, "mean")
+    assert abs(loss.item() - ref) <= 1e-10
+
+
+def test_cross_entropy_sum_is_mean_times_valid_pixels(xp, rng):
+    z = xp.asarray(rng.standard_normal((1, 3, 4, 4)))
+    t = _targets(rng, 1, 3, 4, 4)
+    valid = int((t != 255).sum())
+    mean = F.cross_entropy(z, xp.asarray(t)).item()
+    total = F.cross_entropy(z, xp.asarray(t), reduction="sum").item()
+    assert abs(total - mean * valid) <= 1e-10 * abs(total)
+
+
+@pytest.mark.parametrize("weighted,reduction", CE_CASES)
+def test_cross_entropy_gradcheck(xp, rng, weighted, reduction):
+    n, C, h, w = 2, 4, 3, 2
+    t = xp.asarray(_targets(rng, n, C, h, w))
+    wt = xp.asarray(0.5 + rng.random(C)) if weighted else None
+    z = xp.asarray(rng.standard_normal((n, C, h, w)))
+    assert gradcheck(lambda z: F.cross_entropy(z, t, wt, 255, reduction), [z])
+    # a bigger one along random directions
+    t2 = xp.asarray(_targets(rng, 2, 21, 9, 7))
+    z2 = xp.asarray(rng.standard_normal((2, 21, 9, 7)))
+    assert gradcheck(lambda z: F.cross_entropy(z, t2, None, 255, reduction), [z2], directions=4)
+
+
+def test_cross_entropy_ignored_pixels_get_zero_gradient(xp, rng):
+    t = _targets(rng, 1, 3, 4, 4, frac_ignored=0.5)
+    z = Tensor(xp.asarray(rng.standard_normal((1, 3, 4, 4))), requires_grad=True)
+    F.cross_entropy(z, xp.asarray(t)).backward()
+    g = to_np(z.grad)
+    assert np.all(g[:, :, t[0] == 255] == 0)
+    assert np.all(np.abs(g[:, :, t[0] != 255]).sum(axis=1) > 0)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("weighted,reduction", CE_CASES)
+def test_cross_entropy_vs_torch(rng, dtype, weighted, reduction):
+    torch = pytest.importorskip("torch")
+    n, C, h, w = 2, 21, 5, 7
+    z = (rng.standard_normal((n, C, h, w)) * 3).astype(dtype)
+    t = _targets(rng, n, C, h, w)
+    wt = (0.5 + rng.random(C)).astype(dtype) if weighted else None
+    ours = Tensor(z, requires_grad=True)
+    theirs = torch_tensor(torch, z, requires_grad=True)
+    loss = F.cross_entropy(ours, t, wt, 255, reduction)
+    losst = torch.nn.functional.cross_entropy(theirs, torch.from_numpy(t), None if wt is None else torch.from_numpy(wt),
+                                              ignore_index=255, reduction=reduction)
+    assert loss.dtype == dtype
+    assert_close(loss, losst, dtype, "loss")
+    loss.backward()
+    losst.backward()
+    assert_close(ours.grad, theirs.grad, dtype, "grad logits")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_softmax_vs_torch(rng, dtype, name):
+    torch = pytest.importorskip("torch")
+    x = (rng.standard_normal((2, 5, 3, 4)) * 4).astype(dtype)
+    ours = Tensor(x, requires_grad=True)
+    theirs = torch_tensor(torch, x, requires_grad=True)
+    y = getattr(F, name)(ours, 1)
+    yt = getattr(torch.nn.functional, name)(theirs, 1)
+    assert_close(y, yt, dtype, "forward")
+    g = rng.standard_normal(x.shape).astype(dtype)
+    y.backward(g)
+    yt.backward(torch.from_numpy(g))
+    assert_close(ours.grad, theirs.grad, dtype, "grad")

@@ -1,0 +1,149 @@
+"""batch_norm (training and eval) and dropout: naive loops, finite differences, PyTorch."""
+import numpy as np
+import pytest
+
+import minifcn
+import minifcn.functional as F
+from minifcn import Tensor, naive
+from minifcn.testing import gradcheck
+from oracle import DTYPES, assert_close, to_np, torch_tensor
+
+
+def _bn_inputs(rng, shape=(3, 4, 5, 3)):
+    c = shape[1]
+    x = rng.standard_normal(shape) * 2 + 3
+    return x, 1 + 0.5 * rng.standard_normal(c), rng.standard_normal(c)
+
+
+# --------------------------------------------------------------------- batch norm
+def test_batch_norm_train_matches_naive(xp, rng):
+    x, gamma, beta = _bn_inputs(rng)
+    rm, rv = xp.zeros(4), xp.ones(4)
+    y = F.batch_norm(xp.asarray(x), rm, rv, xp.asarray(gamma), xp.asarray(beta), training=True,
+                     momentum=0.1, eps=1e-5)
+    mean, var = naive.batch_stats(x)
+    np.testing.assert_allclose(to_np(y), naive.batch_norm(x, mean, var, gamma, beta, 1e-5), atol=1e-10, rtol=0)
+    # running averages: (1 - m) * old + m * batch, with the unbiased variance
+    m = x.size // 4
+    np.testing.assert_allclose(to_np(rm), 0.1 * mean, atol=1e-12)
+    np.testing.assert_allclose(to_np(rv), 0.9 + 0.1 * var * m / (m - 1), atol=1e-12)
+
+
+def test_batch_norm_eval_matches_naive(xp, rng):
+    x, gamma, beta = _bn_inputs(rng)
+    rm, rv = rng.standard_normal(4), 0.5 + rng.random(4)
+    rm_dev, rv_dev = xp.asarray(rm), xp.asarray(rv)
+    y = F.batch_norm(xp.asarray(x), rm_dev, rv_dev, xp.asarray(gamma), xp.asarray(beta), training=False, eps=1e-3)
+    np.testing.assert_allclose(to_np(y), naive.batch_norm(x, rm, rv, gamma, beta, 1e-3), atol=1e-10, rtol=0)
+    # eval mode leaves the running averages alone
+    np.testing.assert_array_equal(to_np(rm_dev), rm)
+    np.testing.assert_array_equal(to_np(rv_dev), rv)
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 2, 2), (3, 2, 3, 1)])
+def test_batch_norm_train_gradcheck_every_element(xp, rng, shape):
+    x, gamma, beta = _bn_inputs(rng, shape)
+    assert gradcheck(lambda x, g, b: F.batch_norm(x, None, None, g, b, training=True),
+                     [xp.asarray(v) for v in (x, gamma, beta)])
+
+
+def test_batch_norm_train_gradcheck_random_directions(xp, rng):
+    x, gamma, beta = _bn_inputs(rng, (4, 5, 7, 6))
+    assert gradcheck(lambda x, g, b: F.batch_norm(x, None, None, g, b, training=True),
+                     [xp.asarray(v) for v in (x, gamma, beta)], max_elements=4, directions=4)
+
+
+def test_batch_norm_eval_gradcheck(xp, rng):
+    x, gamma, beta = _bn_inputs(rng, (2, 3, 3, 2))
+    rm, rv = xp.asarray(rng.standard_normal(3)), xp.asarray(0.5 + rng.random(3))
+    assert gradcheck(lambda x, g, b: F.batch_norm(x, rm, rv, g, b, training=False),
+                     [xp.asarray(v) for v in (x, gamma, beta)])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_batch_norm_vs_torch(rng, dtype):
+    torch = pytest.importorskip("torch")
+    c = 4
+    rm, rv = np.zeros(c, dtype), np.ones(c, dtype)
+    rmt, rvt = torch.zeros(c, dtype=torch.from_numpy(rm).dtype), torch.ones(c, dtype=torch.from_numpy(rm).dtype)
+    for step in range(3):  # training steps: forward, every gradient, running averages
+        x, gamma, beta = (a.astype(dtype) for a in _bn_inputs(rng, (2, c, 5, 3)))
+        ours = [Tensor(a, requires_grad=True) for a in (x, gamma, beta)]
+        theirs = [torch_tensor(torch, a, requires_grad=True) for a in (x, gamma, beta)]
+        y = F.batch_norm(ours[0], rm, rv, ours[1], ours[2], training=True, momentum=0.1, eps=1e-5)
+        yt = torch.nn.functional.batch_norm(theirs[0], rmt, rvt, theirs[1], theirs[2], training=True,
+                                            momentum=0.1, eps=1e-5)
+        assert_close(y, yt, dtype, f"step {step} forward")
+        g = rng.standard_normal(x.shape).astype(dtype)
+        y.backward(g)
+        yt.backward(torch.from_numpy(g))
+        for name, a, b in zip(("x", "gamma", "beta"), ours, theirs):
+            assert_close(a.grad, b.grad, dtype, f"step {step} grad {name}")
+        assert_close(rm, rmt, dtype, f"step {step} running_mean")
+        assert_close(rv, rvt, dtype, f"step {step} running_var")
+    # eval mode with the running averages just learned
+    x, gamma, beta = (a.astype(dtype) for a in _bn_inputs(rng, (2, c, 4, 4)))
+    ours = [Tensor(a, requires_grad=True) for a in (x, gamma, beta)]
+    theirs = [torch_tensor(torch, a, requires_grad=True) for a in (x, gamma, beta)]
+    y = F.batch_norm(ours[0], rm, rv, ours[1], ours[2], training=False)
+    yt = torch.nn.functional.batch_norm(theirs[0], rmt, rvt, theirs[1], theirs[2], training=False)
+    assert_close(y, yt, dtype, "eval forward")
+    g = rng.standard_normal(x.shape).astype(dtype)
+    y.backward(g)
+    yt.backward(torch.from_numpy(g))
+    for name, a, b in zip(("x", "gamma", "beta"), ours, theirs):
+        assert_close(a.grad, b.grad, dtype, f"eval grad {name}")
+
+
+# --------------------------------------------------------------------- dropout
+def test_dropout_gradcheck_with_a_fixed_mask(xp, rng):
+    x = xp.asarray(rng.standard_normal((2, 3, 4, 4)))
+
+    def fn(x):
+        minifcn.manual_seed(123)  # the same mask on every call of fn
+        return F.dropout(x, p=0.4, training=True)
+    assert gradcheck(fn, [x])
+    # and the mask really drops something, so the check was not of the identity
+    y = to_np(fn(Tensor(x)))
+    assert 0 < (y == 0).sum() < y.size
+
+
+def test_dropout_values_and_statistics(xp):
+    minifcn.manual_seed(0)
+    p = 0.3
+    y = to_np(F.dropout(xp.ones((200, 500)), p=p))
+    kept = y[y != 0]
+    np.testing.assert_allclose(kept, 1 / (1 - p), rtol=1e-12)   # inverted dropout scale
+    # 100k Bernoulli draws: the fraction dropped has std sqrt(p(1-p)/N) ~ 0.0015
+    assert abs((y == 0).mean() - p) < 0.01
+    assert abs(y.mean() - 1.0) < 0.02  # expectation preserved
+
+
+def test_dropout_eval_and_p0_are_identity(xp, rng):
+    x = Tensor(xp.asarray(rng.standard_normal((2, 3))), requires_grad=True)
+    assert F.dropout(x, 0.5, training=False) is x
+    assert F.dropout(x, 0.0, training=True) is x
+
+
+def test_dropout_reproducible_from_seed(xp):
+    minifcn.manual_seed(7)
+    a = to_np(F.dropout(xp.ones((50, 50)), 0.5))
+    minifcn.manual_seed(7)
+    b = to_np(F.dropout(xp.ones((50, 50)), 0.5))
+    c = to_np(F.dropout(xp.ones((50, 50)), 0.5))  # the generator moved on
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+@pytest.mark.parametrize("p", [0.1, 0.5, 0.8])
+def test_dropout_statistics_vs_torch(xp, p):
+    # values are random in both libraries: compare what they promise, not the draws
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    minifcn.manual_seed(0)
+    n = 100_000
+    ours = to_np(F.dropout(xp.ones(n), p=p))
+    theirs = torch.nn.functional.dropout(torch.ones(n, dtype=torch.float64), p=p).numpy()
+    for y in (ours, theirs):
+        assert abs((y == 0).mean() - p) < 5 * np.sqrt(p * (1 - p) / n)
+    np.testing.assert_allclose(np.unique(ours[ours != 0]), np.unique(theirs[theirs != 0]), rtol=1e-12)

@@ -1,0 +1,171 @@
+"""max_pool2d (with indices) and max_unpool2d, four ways. Pooling inputs are tie-free
+(``distinct_values``) so the argmax is unique and a finite-difference step never flips it."""
+import numpy as np
+import pytest
+
+import minifcn.functional as F
+from minifcn import Tensor, naive
+from minifcn.kernels import pool as P
+from minifcn.testing import distinct_values, gradcheck
+from oracle import DTYPES, assert_close, to_np, torch_tensor
+
+# (n, c, h, w, kernel, stride, padding, ceil_mode)
+POOL_CASES = [
+    (2, 3, 6, 6, 2, 2, 0, False),
+    (1, 2, 7, 5, 2, 2, 0, True),     # odd sizes, ceil mode (FCN's pools)
+    (1, 2, 7, 8, 3, 2, 0, False),    # overlapping windows 3/2
+    (2, 2, 9, 7, 3, 2, 1, True),     # overlapping + padding + ceil
+    (1, 2, 8, 7, 2, 3, 0, True),     # stride > kernel, ceil
+    (1, 1, 5, 6, (3, 2), (1, 2), (1, 1), False),
+]
+
+
+def _pool(x, case, **kw):
+    k, s, p, ceil = case[4:]
+    return F.max_pool2d(x, k, s, p, ceil, **kw)
+
+
+# --------------------------------------------------------------------- 1. naive loops
+@pytest.mark.parametrize("case", POOL_CASES)
+def test_max_pool2d_matches_naive(xp, case):
+    x = distinct_values(case[:4], seed=1)
+    y, idx = _pool(xp.asarray(x), case, return_indices=True)
+    y_ref, idx_ref = naive.max_pool2d(x, *case[4:])
+    np.testing.assert_allclose(to_np(y), y_ref, atol=1e-10, rtol=0)
+    np.testing.assert_array_equal(to_np(idx), idx_ref)
+    # PyTorch's convention: flat index into the (h, w) plane of the unpadded input
+    n, c, h, w = case[:4]
+    flat = x.reshape(n, c, h * w)
+    np.testing.assert_array_equal(np.take_along_axis(flat, idx_ref.reshape(n, c, -1), 2).reshape(y_ref.shape), y_ref)
+
+
+@pytest.mark.parametrize("case", POOL_CASES)
+def test_max_unpool2d_matches_naive(xp, rng, case):
+    x = distinct_values(case[:4], seed=2)
+    k, s, p, _ = case[4:]
+    y, idx = _pool(xp.asarray(x), case, return_indices=True)
+    v = rng.standard_normal(y.shape)
+    out = F.max_unpool2d(xp.asarray(v), idx, k, s, p, output_size=x.shape)
+    assert out.shape == x.shape
+    if k == s:  # non-overlapping windows: every index is distinct, the scatter is unambiguous
+        np.testing.assert_allclose(to_np(out), naive.max_unpool2d(v, to_np(idx), x.shape[2:]), atol=1e-10, rtol=0)
+    else:  # overlapping windows may pick one pixel twice; each write carries that pixel's index
+        ref = naive.max_unpool2d(v, to_np(idx), x.shape[2:])
+        hit = ref != 0
+        assert np.array_equal(to_np(out) != 0, hit)
+
+
+def test_unpool_default_output_size_and_odd_sizes(xp):
+    x = distinct_values((1, 2, 7, 5), seed=3)
+    y, idx = F.max_pool2d(xp.asarray(x), 2, ceil_mode=True, return_indices=True)  # 4x3
+    assert F.max_unpool2d(y, idx, 2).shape == (1, 2, 8, 6)      # the formula (h - 1)*s + k
+    back = F.max_unpool2d(y, idx, 2, output_size=(7, 5))      # the size the pool saw
+    # every maximum goes back where it was, everything else is zero
+    ref = np.where(naive.max_unpool2d(to_np(y), to_np(idx), (7, 5)) != 0, x, 0)
+    np.testing.assert_array_equal(to_np(back), ref)
+
+
+# --------------------------------------------------------------------- 2. finite differences
+@pytest.mark.parametrize("case", POOL_CASES)
+def test_max_pool2d_gradcheck(xp, case):
+    x = xp.asarray(distinct_values(case[:4], seed=4))
+    assert gradcheck(lambda x: _pool(x, case), [x], max_elements=150)
+
+
+def test_max_pool2d_gradcheck_random_directions(xp):
+    x = xp.asarray(distinct_values((2, 3, 13, 11), seed=5))
+    assert gradcheck(lambda x: F.max_pool2d(x, 3, 2, 1, ceil_mode=True), [x], max_elements=64, directions=4)
+
+
+# non-overlapping windows only: with overlap two outputs can carry the same index, the scatter
+# keeps one of them (as PyTorch's does) and the map is not differentiable in the other
+@pytest.mark.parametrize("case", [POOL_CASES[1], POOL_CASES[4]])
+def test_max_unpool2d_gradcheck(xp, rng, case):
+    xin = xp.asarray(distinct_values(case[:4], seed=6))
+    k, s, p, _ = case[4:]
+    y, idx = _pool(xin, case, return_indices=True)
+    v = xp.asarray(rng.standard_normal(y.shape))
+    assert gradcheck(lambda v: F.max_unpool2d(v, idx, k, s, p, output_size=case[2:4]), [v])
+
+
+def test_pool_then_unpool_gradcheck(xp):
+    # SegNet's pattern: the decoder's unpool uses the encoder's indices
+    x = xp.asarray(distinct_values((1, 2, 6, 7), seed=7))
+
+    def fn(x):
+        y, idx = F.max_pool2d(x, 2, ceil_mode=True, return_indices=True)
+        return F.max_unpool2d(y * y, idx, 2, output_size=x.shape)
+    assert gradcheck(fn, [x])
+
+
+# --------------------------------------------------------------------- 3. adjointness
+@pytest.mark.parametrize("case", POOL_CASES)
+def test_unpool_scatter_and_gather_are_adjoint(xp, rng, case):
+    n, c, h, w = case[:4]
+    _, idx = _pool(xp.asarray(distinct_values(case[:4], seed=8)), case, return_indices=True)
+    idx = idx.data
+    x = xp.asarray(rng.standard_normal(idx.shape))
+    g = xp.asarray(rng.standard_normal((n, c, h, w)))
+    # accumulate=True is the linear map (repeated indices add up); it is what backprop uses
+    lhs = float((P.unpool_scatter(x, idx, (h, w), accumulate=True) * g).sum())
+    rhs = float((x * P.unpool_gather(g, idx)).sum())
+    assert abs(lhs - rhs) <= 1e-10 * max(1.0, abs(lhs))
+    if case[4] == case[5]:  # without overlap the plain scatter is the same linear map
+        lhs2 = float((P.unpool_scatter(x, idx, (h, w)) * g).sum())
+        assert abs(lhs2 - rhs) <= 1e-10 * max(1.0, abs(lhs))
+
+
+def test_overlapping_pool_gradient_adds_up(xp):
+    # 1x3 input [0, 5, 1], kernel 2 stride 1: the 5 wins both windows and gets both gradients
+    x = Tensor(xp.asarray([[[[0.0, 5.0, 1.0]]]]), requires_grad=True)
+    F.max_pool2d(x, (1, 2), (1, 1)).backward(xp.asarray([[[[2.0, 3.0]]]]))
+    np.testing.assert_array_equal(to_np(x.grad), [[[[0.0, 5.0, 0.0]]]])
+
+
+# --------------------------------------------------------------------- 4. PyTorch
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", POOL_CASES)
+def test_max_pool2d_vs_torch(rng, dtype, case):
+    torch = pytest.importorskip("torch")
+    k, s, p, ceil = case[4:]
+    x = distinct_values(case[:4], seed=9).astype(dtype)
+    ours = Tensor(x, requires_grad=True)
+    theirs = torch_tensor(torch, x, requires_grad=True)
+    y, idx = F.max_pool2d(ours, k, s, p, ceil, return_indices=True)
+    yt, idxt = torch.nn.functional.max_pool2d(theirs, k, s, p, ceil_mode=ceil, return_indices=True)
+    assert_close(y, yt, dtype, "forward")
+    np.testing.assert_array_equal(to_np(idx), to_np(idxt))
+    g = rng.standard_normal(tuple(yt.shape)).astype(dtype)
+    y.backward(g)
+    yt.backward(torch.from_numpy(g))
+    assert_close(ours.grad, theirs.grad, dtype, "grad x")
+
+
+@pytest.mark.parametrize("h", range(4, 12))
+@pytest.mark.parametrize("k,s,p", [(2, 2, 0), (3, 2, 1), (3, 3, 1), (2, 3, 1)])
+def test_ceil_mode_output_sizes_vs_torch(h, k, s, p):
+    torch = pytest.importorskip("torch")
+    x = np.zeros((1, 1, h, h + 1), dtype=np.float32)
+    for ceil in (False, True):
+        ours = F.max_pool2d(x, k, s, p, ceil)
+        theirs = torch.nn.functional.max_pool2d(torch.from_numpy(x), k, s, p, ceil_mode=ceil)
+        assert ours.shape == tuple(theirs.shape)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("hw", [(7, 5), (9, 9), (6, 8)])
+def test_max_unpool2d_vs_torch(rng, dtype, hw):
+    torch = pytest.importorskip("torch")
+    x = distinct_values((2, 3) + hw, seed=10).astype(dtype)
+    y, idx = F.max_pool2d(x, 2, ceil_mode=True, return_indices=True)
+    yt, idxt = torch.nn.functional.max_pool2d(torch.from_numpy(x), 2, ceil_mode=True, return_indices=True)
+    v = rng.standard_normal(y.shape).astype(dtype)
+    ours = Tensor(v, requires_grad=True)
+    theirs = torch_tensor(torch, v, requires_grad=True)
+    out = F.max_unpool2d(ours, idx, 2, output_size=hw)
+    outt = torch.nn.functional.max_unpool2d(theirs, idxt, 2, output_size=hw)
+    assert_close(out, outt, dtype, "forward")
+    g = rng.standard_normal(out.shape).astype(dtype)
+    out.backward(g)
+    outt.backward(torch.from_numpy(g))
+    assert_close(ours.grad, theirs.grad, dtype, "grad x")
