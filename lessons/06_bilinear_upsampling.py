@@ -1,0 +1,194 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+# ---
+
+# %% [markdown]
+# # Lesson 6: bilinear upsampling is a transposed convolution with a tent kernel
+#
+# FCN upsamples its coarse class scores with transposed convolutions (lesson 4) whose weights
+# start as bilinear interpolation: kernel `2f` and stride `f` for an upsampling factor `f`
+# (4/2, 16/8, 64/32). In the reference they stay fixed. This lesson shows that the
+# initialised layer *is* bilinear interpolation, exactly, away from the borders.
+#
+# Files explained: [`init.bilinear_kernel`](../minifcn/init.py) (the weight),
+# [`functional.conv_transpose2d`](../minifcn/functional.py) (the layer), and the loop
+# reference [`naive.bilinear_upsample`](../minifcn/naive.py), which spreads each pixel with
+# the tent weights `(1 - |dy|/f)(1 - |dx|/f)`.
+
+# %%
+import numpy as np
+
+import minifcn.functional as F
+from minifcn import init, naive
+from minifcn.data.synthetic import render_sample
+
+from _common import FAST, plt, save
+
+rng = np.random.default_rng(0)
+
+# %% [markdown]
+# ## 1. The kernel: a separable tent, one channel to itself
+#
+# `bilinear_kernel(c, c, k)` has shape `(c, c, k, k)`. Channel `i` maps to channel `i` only
+# (class scores must not mix), through `outer(tent, tent)` with `tent[j] = 1 - |j - centre| / f`.
+
+# %%
+K4 = init.bilinear_kernel(3, 3, 4, dtype=np.float64)
+print(K4[0, 0])
+assert K4.shape == (3, 3, 4, 4)
+off_diagonal = K4[~np.eye(3, dtype=bool)]
+assert not off_diagonal.any()
+tent = 1 - np.abs(np.arange(4) - 1.5) / 2          # f = 2, centre 1.5: [0.25, 0.75, 0.75, 0.25]
+for i in range(3):
+    assert np.allclose(K4[i, i], np.outer(tent, tent))
+# separable = rank one: a single non-zero singular value
+sv = np.linalg.svd(K4[0, 0], compute_uv=False)
+assert sv[1] < 1e-12 * sv[0]
+
+# %% [markdown]
+# Each input pixel spreads a total mass of `f * f` (the tent sums to `f` along each axis), and
+# the output has `f * f` pixels per input pixel: the average level is preserved.
+
+# %%
+for f in (2, 4, 8, 16, 32):
+    K = init.bilinear_kernel(1, 1, 2 * f, dtype=np.float64)
+    assert abs(K.sum() - f * f) < 1e-9, f
+
+# %% [markdown]
+# ## 2. The layer equals the loop definition
+#
+# `conv_transpose2d(x, bilinear_kernel(c, c, k), stride=f)` with `k = 2f - f % 2` against
+# `naive.bilinear_upsample(x, f)`, for even and odd factors.
+
+# %%
+x = rng.standard_normal((1, 3, 5, 6))
+for f in (2, 3, 4, 8):
+    k = 2 * f - f % 2
+    up = F.conv_transpose2d(x, init.bilinear_kernel(3, 3, k, dtype=np.float64), stride=f).numpy()
+    ref = naive.bilinear_upsample(x, f)
+    assert up.shape == ref.shape == (1, 3, (5 - 1) * f + k, (6 - 1) * f + k)
+    assert np.allclose(up, ref, rtol=0, atol=1e-12), f
+print("conv_transpose2d with bilinear_kernel == naive.bilinear_upsample for f = 2, 3, 4, 8")
+
+# %% [markdown]
+# ## 3. Inside, it is exact bilinear interpolation
+#
+# Output pixel `u` receives `x[i] * tent(u - f*i - centre)` from every input pixel `i`: that is
+# linear interpolation of `x` at the input coordinate `t = (u - centre) / f`. Where `t` lies in
+# `[0, n - 1]` both neighbours exist and the weights sum to one. We compare with NumPy's own
+# 1-D linear interpolation `np.interp`, applied along rows and then columns.
+#
+# For odd `f` the centre is an integer, so every `f`-th output pixel sits on an input pixel and
+# copies it. For even `f` (all of FCN's factors) the centre is `f - 0.5`: `t = (u - f + 0.5)/f`
+# is never an integer, the output grid sits half an output pixel off the input grid, and each
+# output pixel is a true blend of its neighbours.
+
+# %%
+def interp2d(img, t_rows, t_cols):
+    """Separable linear interpolation of a 2-D array at fractional coordinates."""
+    rows = np.stack([np.interp(t_cols, np.arange(img.shape[1]), r) for r in img])
+    return np.stack([np.interp(t_rows, np.arange(img.shape[0]), c) for c in rows.T], axis=1)
+
+
+for f in (2, 3, 4):
+    k = 2 * f - f % 2
+    centre = f - 1 if k % 2 else f - 0.5
+    up = F.conv_transpose2d(x, init.bilinear_kernel(3, 3, k, dtype=np.float64), stride=f).numpy()[0, 0]
+    t_rows = (np.arange(up.shape[0]) - centre) / f
+    t_cols = (np.arange(up.shape[1]) - centre) / f
+    inside_r = (t_rows >= 0) & (t_rows <= x.shape[2] - 1)
+    inside_c = (t_cols >= 0) & (t_cols <= x.shape[3] - 1)
+    expect = interp2d(x[0, 0], t_rows[inside_r], t_cols[inside_c])
+    assert np.allclose(up[np.ix_(inside_r, inside_c)], expect, rtol=0, atol=1e-12), f
+    grid_r = np.isclose(t_rows, np.round(t_rows)) & inside_r
+    grid_c = np.isclose(t_cols, np.round(t_cols)) & inside_c
+    if f % 2:   # odd f: every f-th output pixel sits on an input pixel and copies it
+        assert np.allclose(up[np.ix_(grid_r, grid_c)], x[0, 0], rtol=0, atol=1e-12)
+    else:       # even f: the output grid is shifted by half a pixel, none sits on an input pixel
+        assert not grid_r.any() and not grid_c.any()
+print("interior = np.interp bilinear interpolation at t = (u - centre) / f")
+
+# %% [markdown]
+# Two consequences: a constant stays constant inside (partition of unity), and a linear ramp
+# stays a linear ramp (second differences vanish), with slope divided by `f`. Near the borders
+# only one neighbour exists and the values fall off: this is why FCN crops its upsampled
+# output (lesson 7).
+
+# %%
+f = 4
+K8 = init.bilinear_kernel(1, 1, 8, dtype=np.float64)
+const = F.conv_transpose2d(np.ones((1, 1, 6, 6)), K8, stride=f).numpy()[0, 0]
+inner = const[f + 1:-f - 1, f + 1:-f - 1]
+assert np.allclose(inner, 1.0)
+assert const[0, 0] < 0.1 and const.min() < 0.5             # the border tapers off
+
+ramp = np.tile(np.arange(6.0) * 3.0, (6, 1))[None, None]     # slope 3 per input pixel
+ramp_up = F.conv_transpose2d(ramp, K8, stride=f).numpy()[0, 0]
+row = ramp_up[12, f + 1:-f - 1]
+assert np.allclose(np.diff(row, 2), 0, atol=1e-12)
+assert np.allclose(np.diff(row), 3.0 / f)
+
+# %% [markdown]
+# ## 4. Pictures
+#
+# First the three kernels FCN uses (4/2, 16/8, 64/32). Then a synthetic image, shrunk by a
+# 4x4 box filter (a stride-4 `conv2d` with weights 1/16) and brought back to full size with
+# two transposed convolutions: a box kernel of ones, 4/4 (nearest neighbour), and the bilinear
+# 8/4 with padding 2 (output size `(n - 1)*4 - 2*2 + 8 = 4n`).
+
+# %%
+fig, axes = plt.subplots(1, 4, figsize=(17, 4))
+for ax, k in zip(axes[:3], (4, 16, 64)):
+    ax.imshow(init.bilinear_kernel(1, 1, k)[0, 0], cmap="viridis", interpolation="nearest")
+    ax.set_title(f"bilinear_kernel, {k}x{k} (stride {k // 2})")
+    ax.axis("off")
+for k in (4, 16, 64):
+    K = init.bilinear_kernel(1, 1, k)[0, 0]
+    f = k // 2
+    profile = K.sum(axis=1) / f                    # = tent, since K = outer(tent, tent), sum(tent) = f
+    axes[3].plot((np.arange(k) - (f - 0.5)) / f, profile, "o" if k == 4 else ".", label=f"k={k}")
+d = np.linspace(-1, 1, 201)
+axes[3].plot(d, 1 - np.abs(d), "k-", lw=0.8, label="1 - |d|")
+axes[3].set_xlabel("d = offset from centre / stride")
+axes[3].set_title("every kernel samples the same tent")
+axes[3].legend()
+save(fig, "06_bilinear_kernels.png")
+
+# %%
+size = 32 if FAST else 64
+img, _ = render_sample(np.random.default_rng(3), size)
+img = img.astype(np.float64).transpose(2, 0, 1)[None] / 255.0          # (1, 3, size, size)
+box = np.zeros((3, 3, 4, 4))
+box[np.arange(3), np.arange(3)] = 1 / 16                               # per-channel 4x4 average
+small = F.conv2d(img, box, stride=4).numpy()
+nearest = F.conv_transpose2d(small, box * 16, stride=4).numpy()
+bilinear = F.conv_transpose2d(small, init.bilinear_kernel(3, 3, 8, dtype=np.float64),
+                              stride=4, padding=2).numpy()
+assert nearest.shape == bilinear.shape == img.shape
+# nearest neighbour is piecewise constant on 4x4 blocks; bilinear is not
+assert np.allclose(nearest[0, :, 0:4, 0:4], small[0, :, 0:1, 0:1])
+assert not np.allclose(bilinear[0, :, 4:8, 4:8], bilinear[0, :, 4:5, 4:5])
+
+show = lambda a: np.clip(a[0].transpose(1, 2, 0), 0, 1)
+fig, axes = plt.subplots(1, 4, figsize=(16, 4.4))
+for ax, im, title in [(axes[0], img, f"image {size}x{size}"),
+                      (axes[1], small, f"box-filtered to {size // 4}x{size // 4}"),
+                      (axes[2], nearest, "transposed conv, ones 4/4 (nearest)"),
+                      (axes[3], bilinear, "transposed conv, bilinear 8/4, pad 2\n(borders fade: FCN crops them)")]:
+    ax.imshow(show(im), interpolation="nearest")
+    ax.set_title(title)
+    ax.axis("off")
+save(fig, "06_bilinear_upsampling.png")
+
+# %% [markdown]
+# ## Summary
+#
+# - `bilinear_kernel(c, c, 2f)` is a separable tent per channel, channels never mixed; it
+#   sums to `f * f`.
+# - With stride `f`, `conv_transpose2d` with that kernel equals `naive.bilinear_upsample`, and
+#   inside the image it is exactly linear interpolation at `t = (u - centre) / f`.
+# - Near the borders the weights no longer sum to one; FCN crops those pixels away.
