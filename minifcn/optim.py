@@ -82,8 +82,8 @@ class SGD:
         order = [p for g in self.param_groups for p in g["params"]]
         return {"base_lr": self.base_lr,
                 "groups": [{k: v for k, v in g.items() if k != "params"} for g in self.param_groups],
-                "velocity": [None if id(p) not in self.velocity else backend.to_numpy(self.velocity[id(p)])
-                             for p in order]}
+                "velocity": [None if id(p) not in self.velocity else backend.to_numpy(self.velocity[id(p)]).copy()
+                             for p in order]}  # copies: step() updates the buffers in place
 
     def load_state_dict(self, state):
         order = [p for g in self.param_groups for p in g["params"]]
