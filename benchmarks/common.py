@@ -1,0 +1,165 @@
+"""Shared pieces of the benchmarks: thread setup, timing, the SGEMM peak, the machine report, tables.
+
+Import this module before NumPy or PyTorch are imported anywhere: it fixes the thread count of
+both libraries (``BENCH_THREADS``, default 2) through the environment, which BLAS and OpenMP
+read only when they load.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+THREADS = int(os.environ.get("BENCH_THREADS", "2"))
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = str(THREADS)
+
+import datetime  # noqa: E402
+import gc  # noqa: E402
+import platform  # noqa: E402
+import resource  # noqa: E402
+import subprocess  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+
+def load_torch():
+    """PyTorch with the same thread count, or None when it is not installed."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(THREADS)
+    return torch
+
+
+def time_pair(fns, min_repeats=5, min_time=1.0, max_repeats=30, warmup=1):
+    """Median seconds of each callable in ``fns``, run interleaved (a, b, a, b, ...).
+
+    Interleaving makes the ratio between them robust to other jobs on a shared machine: a
+    burst of load hits both. Repeats until each has run ``min_repeats`` times and ``min_time``
+    seconds have passed (at most ``max_repeats``). ``None`` entries are skipped.
+    """
+    times = [[] for _ in fns]
+    for _ in range(warmup):
+        for f in fns:
+            if f is not None:
+                f()
+    start = time.perf_counter()
+    while True:
+        for k, f in enumerate(fns):
+            if f is None:
+                continue
+            gc.collect()
+            t0 = time.perf_counter()
+            f()
+            times[k].append(time.perf_counter() - t0)
+        done = len(times[0]) if fns[0] is not None else len(times[-1])
+        if done >= max_repeats or (done >= min_repeats and time.perf_counter() - start >= min_time):
+            break
+    return [float(np.median(t)) if t else None for t in times]
+
+
+def sgemm_peak(sizes=(2048, 3072, 4096), repeats=5):
+    """Best float32 matmul rate of NumPy's BLAS on large squares, in GFLOP/s (2 n^3 per product)."""
+    best = 0.0
+    rng = np.random.default_rng(0)
+    for n in sizes:
+        a = rng.standard_normal((n, n), dtype=np.float32)
+        b = rng.standard_normal((n, n), dtype=np.float32)
+        a @ b
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            a @ b
+            best = max(best, 2 * n ** 3 / (time.perf_counter() - t0) / 1e9)
+    return best
+
+
+def _cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _blas():
+    try:
+        import threadpoolctl
+        info = [f"{d['internal_api']} {d['version']} ({d.get('architecture')}, {d['num_threads']} threads)"
+                for d in threadpoolctl.threadpool_info() if d["user_api"] == "blas"]
+        return "; ".join(info) or "unknown"
+    except ImportError:
+        cfg = np.show_config(mode="dicts") if np.lib.NumpyVersion(np.__version__) >= "1.25.0" else {}
+        blas = cfg.get("Build Dependencies", {}).get("blas", {})
+        return f"{blas.get('name', '?')} {blas.get('version', '?')} (threadpoolctl not installed)"
+
+
+def load_average():
+    return " ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
+def environment(torch=None):
+    """Lines describing the machine, the versions and the thread counts of this run."""
+    lines = [
+        f"date: {datetime.datetime.now().isoformat(timespec='seconds')}",
+        f"machine: {_cpu_model()}, {os.cpu_count()} logical CPUs, Linux {platform.release()}",
+        f"python {platform.python_version()}, numpy {np.__version__}, BLAS: {_blas()}",
+        f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}, "
+        f"threads: {THREADS} (BENCH_THREADS)",
+    ]
+    if torch is not None:
+        lines.append(f"torch {torch.__version__}, torch.get_num_threads() = {torch.get_num_threads()}")
+    else:
+        lines.append("torch: not installed (minifcn columns only)")
+    lines.append(f"load average at start (1, 5, 15 min): {load_average()}")
+    return lines
+
+
+def fmt(v, spec=".3f", none="-"):
+    return none if v is None else format(v, spec)
+
+
+def print_table(header, rows, out=sys.stdout):
+    """A Markdown table: ``header`` a list of names, ``rows`` lists of already formatted cells."""
+    widths = [max(len(str(h)), *(len(str(r[i])) for r in rows)) for i, h in enumerate(header)]
+    line = lambda cells: "| " + " | ".join(str(c).rjust(w) for c, w in zip(cells, widths)) + " |"  # noqa: E731
+    print(line(header), file=out)
+    print("|" + "|".join("-" * (w + 2) for w in widths) + "|", file=out)
+    for r in rows:
+        print(line(r), file=out)
+    out.flush()
+
+
+def peak_rss_mib():
+    """Peak resident memory of this process so far, MiB (Linux: VmHWM; else ru_maxrss)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def current_rss_mib():
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def run_child(args, timeout=900):
+    """Run ``python -m <args>`` in a fresh process; return its last stdout line (JSON by convention)."""
+    proc = subprocess.run([sys.executable, "-m", *args], capture_output=True, text=True, timeout=timeout)
+    if proc.returncode != 0:
+        raise RuntimeError(f"child {args} failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
+    return proc.stdout.strip().splitlines()[-1]

@@ -1,0 +1,221 @@
+"""Forward + backward time of single layers, minifcn vs PyTorch, side by side in one run.
+
+    python -m benchmarks.ops            # every case
+    python -m benchmarks.ops --quick    # fewer repeats
+    python -m benchmarks.ops --only conv3_3 fc6
+
+Cases (float32, batch 1): the distinct VGG16 convolution shapes at 224x224 input, fc6 as a
+7x7 convolution 512 -> 4096 on FCN's 22x22 pool5 map (500x500 input), FCN's transposed
+convolutions on 21 classes with the sizes they see at 500x500 input (4/2 on 16x16 and 34x34,
+16/8 on 70x70, 64/32 on 16x16), and 2x2 max pooling / unpooling on VGG16's feature maps.
+
+"fwd+bwd" is one forward pass and one backward pass producing every gradient a network needs:
+the input gradient (except for conv1_1, whose input is the image) and the weight and bias
+gradients. GFLOP/s counts 2 multiply-adds per weight tap for each of the three products
+(forward, input gradient, weight gradient) and is compared with NumPy's float32 matmul peak
+measured at the start of the same run. Each row also checks minifcn's output and gradients
+against PyTorch's (largest error relative to the largest magnitude).
+"""
+from __future__ import annotations
+
+import argparse
+
+from . import common  # sets the thread count before NumPy loads  # noqa: I001
+
+import numpy as np
+
+import minifcn.functional as F
+from minifcn import Tensor
+
+
+# ------------------------------------------------------------------ the cases
+# (name, in_c, out_c, k, size, padding, input needs a gradient)
+VGG_CONVS = [
+    ("conv1_1", 3, 64, 3, 224, 1, False),
+    ("conv1_2", 64, 64, 3, 224, 1, True),
+    ("conv2_1", 64, 128, 3, 112, 1, True),
+    ("conv2_2", 128, 128, 3, 112, 1, True),
+    ("conv3_1", 128, 256, 3, 56, 1, True),
+    ("conv3_3", 256, 256, 3, 56, 1, True),
+    ("conv4_1", 256, 512, 3, 28, 1, True),
+    ("conv4_3", 512, 512, 3, 28, 1, True),
+    ("conv5_3", 512, 512, 3, 14, 1, True),
+    ("fc6 7x7 @22", 512, 4096, 7, 22, 0, True),
+    ("fc7 1x1 @16", 4096, 4096, 1, 16, 0, True),
+]
+# (name, channels, kernel, stride, input size): FCN-8s / FCN-32s at 500x500
+UPSCORES = [
+    ("upscore2 4/2 @16", 21, 4, 2, 16),
+    ("upscore_pool4 4/2 @34", 21, 4, 2, 34),
+    ("upscore8 16/8 @70", 21, 16, 8, 70),
+    ("upscore 64/32 @16", 21, 64, 32, 16),
+]
+# (name, channels, input size)
+POOLS = [
+    ("pool1 64@224", 64, 224),
+    ("pool3 256@56", 256, 56),
+    ("pool5 512@14", 512, 14),
+    ("pool1 ceil 64@349", 64, 349),  # odd size, ceil mode: FCN's conv1 at padding 100 is 698
+]
+
+
+def _rng_arrays(*shapes, seed=0):
+    rng = np.random.default_rng(seed)
+    return [rng.standard_normal(s, dtype=np.float32) * np.float32(0.1) for s in shapes]
+
+
+def conv_case(in_c, out_c, k, size, pad, input_grad, torch):
+    x, W, b = _rng_arrays((1, in_c, size, size), (out_c, in_c, k, k), (out_c,))
+    out = size + 2 * pad - k + 1
+    gy, = _rng_arrays((1, out_c, out, out), seed=1)
+
+    def ours():
+        xt, Wt, bt = Tensor(x, requires_grad=input_grad), Tensor(W, requires_grad=True), Tensor(b, requires_grad=True)
+        y = F.conv2d(xt, Wt, bt, padding=pad)
+        y.backward(gy)
+        return [y.data, xt.grad, Wt.grad, bt.grad]
+
+    def theirs():
+        xt = torch.from_numpy(x).requires_grad_(input_grad)
+        Wt, bt = torch.from_numpy(W).requires_grad_(), torch.from_numpy(b).requires_grad_()
+        y = torch.nn.functional.conv2d(xt, Wt, bt, padding=pad)
+        y.backward(torch.from_numpy(gy))
+        return [y.detach().numpy(), None if xt.grad is None else xt.grad.numpy(), Wt.grad.numpy(), bt.grad.numpy()]
+
+    flops = 2 * out_c * in_c * k * k * out * out * (3 if input_grad else 2)
+    return ours, (theirs if torch else None), flops
+
+
+def upscore_case(c, k, s, size, torch):
+    x, W = _rng_arrays((1, c, size, size), (c, c, k, k))
+    out = (size - 1) * s + k
+    gy, = _rng_arrays((1, c, out, out), seed=1)
+
+    def ours():
+        xt, Wt = Tensor(x, requires_grad=True), Tensor(W, requires_grad=True)
+        y = F.conv_transpose2d(xt, Wt, stride=s)
+        y.backward(gy)
+        return [y.data, xt.grad, Wt.grad]
+
+    def theirs():
+        xt, Wt = torch.from_numpy(x).requires_grad_(), torch.from_numpy(W).requires_grad_()
+        y = torch.nn.functional.conv_transpose2d(xt, Wt, stride=s)
+        y.backward(torch.from_numpy(gy))
+        return [y.detach().numpy(), xt.grad.numpy(), Wt.grad.numpy()]
+
+    flops = 3 * 2 * c * c * k * k * size * size
+    return ours, (theirs if torch else None), flops
+
+
+def pool_case(c, size, torch, ceil_mode=False):
+    # distinct values: no ties, so both libraries pick the same maxima
+    x = np.random.default_rng(0).permutation(c * size * size).astype(np.float32).reshape(1, c, size, size)
+    out = -(-size // 2) if ceil_mode else size // 2
+    gy, = _rng_arrays((1, c, out, out), seed=1)
+
+    def ours():
+        xt = Tensor(x, requires_grad=True)
+        y = F.max_pool2d(xt, 2, 2, ceil_mode=ceil_mode)
+        y.backward(gy)
+        return [y.data, xt.grad]
+
+    def theirs():
+        xt = torch.from_numpy(x).requires_grad_()
+        y = torch.nn.functional.max_pool2d(xt, 2, 2, ceil_mode=ceil_mode)
+        y.backward(torch.from_numpy(gy))
+        return [y.detach().numpy(), xt.grad.numpy()]
+
+    return ours, (theirs if torch else None), None
+
+
+def unpool_case(c, size, torch):
+    x = np.random.default_rng(0).permutation(c * size * size).astype(np.float32).reshape(1, c, size, size)
+    _, idx = F.max_pool2d(x, 2, 2, return_indices=True)
+    idx = idx.data
+    v, = _rng_arrays(idx.shape)
+    gy, = _rng_arrays((1, c, size, size), seed=1)
+
+    def ours():
+        vt = Tensor(v, requires_grad=True)
+        y = F.max_unpool2d(vt, idx, 2, 2, output_size=(size, size))
+        y.backward(gy)
+        return [y.data, vt.grad]
+
+    def theirs():
+        vt = torch.from_numpy(v).requires_grad_()
+        y = torch.nn.functional.max_unpool2d(vt, torch.from_numpy(idx), 2, 2, output_size=(size, size))
+        y.backward(torch.from_numpy(gy))
+        return [y.detach().numpy(), vt.grad.numpy()]
+
+    return ours, (theirs if torch else None), None
+
+
+def all_cases(torch):
+    """(group, name, builder) in the order they are printed; builders are lazy (big arrays)."""
+    cases = []
+    for name, in_c, out_c, k, size, pad, ig in VGG_CONVS:
+        cases.append(("conv", name, lambda a=(in_c, out_c, k, size, pad, ig): conv_case(*a, torch)))
+    for name, c, k, s, size in UPSCORES:
+        cases.append(("conv_transpose", name, lambda a=(c, k, s, size): upscore_case(*a, torch)))
+    for name, c, size in POOLS:
+        ceil = "ceil" in name
+        cases.append(("max_pool 2/2", name, lambda a=(c, size, ceil): pool_case(a[0], a[1], torch, a[2])))
+    for name, c, size in POOLS[:3]:
+        cases.append(("max_unpool 2/2", name.replace("pool", "unpool"), lambda a=(c, size): unpool_case(*a, torch)))
+    return cases
+
+
+def max_rel_err(ours, theirs):
+    """Largest |a - b| over the largest |b|, across the outputs and gradients that both produced."""
+    worst = 0.0
+    for a, b in zip(ours, theirs):
+        if a is None or b is None:
+            continue
+        worst = max(worst, float(np.abs(a - b).max() / max(np.abs(b).max(), 1e-30)))
+    return worst
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="3 repeats, 0.3 s minimum per case")
+    parser.add_argument("--only", nargs="*", help="run only the cases whose name starts with one of these")
+    parser.add_argument("--no-torch", action="store_true", help="minifcn only")
+    args = parser.parse_args(argv)
+    torch = None if args.no_torch else common.load_torch()
+
+    for line in common.environment(torch):
+        print(line)
+    peak = common.sgemm_peak(sizes=(2048, 4096) if not args.quick else (2048,))
+    print(f"NumPy float32 matmul peak (large squares): {peak:.1f} GFLOP/s")
+    print()
+    reps = dict(min_repeats=3, min_time=0.3) if args.quick else dict(min_repeats=7, min_time=2.0)
+
+    rows = []
+    total = [0.0, 0.0]
+    for group, name, build in all_cases(torch):
+        if args.only and not any(name.startswith(o) for o in args.only):
+            continue
+        ours, theirs, flops = build()
+        err = max_rel_err(ours(), theirs()) if theirs else None
+        t_ours, t_theirs = common.time_pair([ours, theirs], **reps)
+        ratio = t_ours / t_theirs if t_theirs else None
+        gflops = flops / t_ours / 1e9 if flops else None
+        if t_theirs:
+            total[0] += t_ours
+            total[1] += t_theirs
+        rows.append([group, name, common.fmt(t_ours * 1e3, ".2f"), common.fmt(t_theirs and t_theirs * 1e3, ".2f"),
+                     common.fmt(ratio, ".2f"), common.fmt(gflops, ".1f"),
+                     common.fmt(gflops and 100 * gflops / peak, ".0f"),
+                     common.fmt(flops and t_theirs and flops / t_theirs / 1e9, ".1f"), common.fmt(err, ".1e")])
+        print(f"  {name}: {rows[-1][2]} ms vs {rows[-1][3]} ms ({rows[-1][4]}x)", flush=True)
+    print()
+    common.print_table(["op", "case", "minifcn ms", "torch ms", "ratio", "minifcn GFLOP/s",
+                        "% of peak", "torch GFLOP/s", "max rel err"], rows)
+    if total[1]:
+        print(f"\nsum over the cases: minifcn {total[0] * 1e3:.1f} ms, torch {total[1] * 1e3:.1f} ms, "
+              f"ratio {total[0] / total[1]:.2f}")
+    print(f"load average at end: {common.load_average()}")
+
+
+if __name__ == "__main__":
+    main()
