@@ -1,0 +1,233 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+# ---
+
+# %% [markdown]
+# # Lesson 9: the four segmentation metrics, by hand and by the library
+#
+# The FCN paper reports four numbers: pixel accuracy, mean (class) accuracy, mean IoU ("mean
+# IU") and frequency-weighted IoU. All four come from one confusion matrix `M`, accumulated over
+# the whole split, where `M[t, p]` counts pixels of true class `t` predicted as `p`; pixels
+# labelled 255 (VOC's boundary band) do not count.
+#
+# Files explained: [`metrics.confusion_matrix`](../minifcn/metrics.py),
+# [`metrics.ConfusionMatrix`](../minifcn/metrics.py) (accumulation over a split) and
+# [`metrics.segmentation_scores`](../minifcn/metrics.py); pictures with
+# [`viz.colorize`](../minifcn/viz.py).
+#
+# - pixel acc = `trace(M) / sum(M)`
+# - mean acc = mean over classes of `M[i, i] / row_i` (recall)
+# - mean IoU = mean over classes of `M[i, i] / (row_i + col_i - M[i, i])`
+# - f.w. IoU = `sum_i (row_i / sum(M)) * IoU_i`
+#
+# Means skip classes that are absent (0/0 = nan), as pytorch-fcn does.
+
+# %%
+import math
+
+import numpy as np
+
+from minifcn.metrics import ConfusionMatrix, confusion_matrix, format_scores, segmentation_scores
+from minifcn.viz import colorize
+
+from _common import FAST, plt, save
+
+NAMES = ["background", "road", "pole"]
+
+# %% [markdown]
+# ## 1. A worked example
+#
+# A 10x10 label map: 30 "road" pixels (the top three rows), a 2x2 "pole" (4 pixels), two
+# pixels of the 255 ignore band, the remaining 64 background.
+
+# %%
+gt = np.zeros((10, 10), dtype=np.int64)
+gt[0:3, :] = 1
+gt[6:8, 6:8] = 2
+gt[9, 0:2] = 255
+n_bg, n_road, n_pole = (gt == 0).sum(), (gt == 1).sum(), (gt == 2).sum()
+counted = n_bg + n_road + n_pole
+assert (n_bg, n_road, n_pole, counted) == (64, 30, 4, 98)
+
+# %% [markdown]
+# Two predictions, each wrong on exactly 4 pixels, both times calling them background:
+#
+# - **A** misses the whole pole (the 4 pole pixels become background);
+# - **B** gets the pole right but calls 4 road pixels background.
+#
+# Both predict something arbitrary on the ignored pixels.
+
+# %%
+pred_a = np.where(gt == 255, 1, gt)
+pred_a[gt == 2] = 0
+pred_b = np.where(gt == 255, 2, gt)
+pred_b[2, 0:4] = 0
+errors = 4
+assert (pred_a != gt)[gt != 255].sum() == (pred_b != gt)[gt != 255].sum() == errors
+
+cm_a = confusion_matrix(pred_a, gt, 3)
+cm_b = confusion_matrix(pred_b, gt, 3)
+print("confusion A (rows = truth, columns = prediction)\n", cm_a)
+print("confusion B\n", cm_b)
+assert cm_a.sum() == cm_b.sum() == counted           # the 255 pixels are left out
+assert cm_a[2, 0] == errors and cm_b[1, 0] == errors   # row = truth, column = prediction
+
+# %% [markdown]
+# Now the four scores by hand, from the pixel counts above, against the library.
+#
+# Pixel accuracy is the same for both: `(98 - 4) / 98`.
+#
+# - A: IoU(bg) = 64 / (64 + 4), IoU(road) = 1, IoU(pole) = 0 / 4 = 0
+# - B: IoU(bg) = 64 / (64 + 4), IoU(road) = 26 / 30, IoU(pole) = 1
+
+# %%
+sa, sb = segmentation_scores(cm_a), segmentation_scores(cm_b)
+iou_bg = n_bg / (n_bg + errors)
+by_hand = {
+    "A": dict(pixel_acc=(counted - errors) / counted,
+              mean_acc=(1 + 1 + 0) / 3,
+              mean_iou=(iou_bg + 1 + 0) / 3,
+              fw_iou=(n_bg * iou_bg + n_road * 1 + n_pole * 0) / counted),
+    "B": dict(pixel_acc=(counted - errors) / counted,
+              mean_acc=(1 + (n_road - errors) / n_road + 1) / 3,
+              mean_iou=(iou_bg + (n_road - errors) / n_road + 1) / 3,
+              fw_iou=(n_bg * iou_bg + (n_road - errors) + n_pole * 1) / counted),
+}
+for name, s in (("A", sa), ("B", sb)):
+    print(f"--- prediction {name}\n{format_scores(s, NAMES)}")
+    for key, value in by_hand[name].items():
+        assert math.isclose(s[key], value, rel_tol=1e-12), (name, key, s[key], value)
+
+# %% [markdown]
+# ## 2. Why mean IoU punishes errors on small classes
+#
+# The same four wrong pixels cost A and B the same pixel accuracy, but A loses a whole class:
+# the pole's IoU drops from 1 to 0 and that is a third of the mean. B spreads its four errors
+# over a 30-pixel class and loses little. Mean IoU (and mean accuracy) weigh every class
+# equally, whatever its size; pixel accuracy and f.w. IoU weigh every *pixel* equally, so they
+# barely notice a missed small object.
+
+# %%
+print(f"pixel acc  A {sa['pixel_acc']:.3f}  B {sb['pixel_acc']:.3f}")
+print(f"mean IoU   A {sa['mean_iou']:.3f}  B {sb['mean_iou']:.3f}")
+print(f"f.w. IoU   A {sa['fw_iou']:.3f}  B {sb['fw_iou']:.3f}")
+assert sa["pixel_acc"] == sb["pixel_acc"]
+assert sa["mean_iou"] < sb["mean_iou"] - 0.25
+assert sa["mean_acc"] < sb["mean_acc"] - 0.25
+assert abs(sa["fw_iou"] - sb["fw_iou"]) < 0.05
+
+# %% [markdown]
+# The same effect as a curve: move `e` pixels of the pole, or `e` pixels of the road, to
+# background, for `e = 0..4`. Pixel accuracy follows the same line in both cases; mean IoU falls
+# more than 5 times faster for the small class: each wrong pole pixel takes 1/4 off the pole's
+# IoU, each wrong road pixel 1/30 off the road's (background loses the same in both cases).
+
+# %%
+road_pixels = np.argwhere(gt == 1)
+pole_pixels = np.argwhere(gt == 2)
+curves = {"pole": [], "road": []}
+for e in range(0, 5):
+    for cls, where in (("pole", pole_pixels), ("road", road_pixels)):
+        p = np.where(gt == 255, 0, gt)
+        p[tuple(where[:e].T)] = 0
+        curves[cls].append(segmentation_scores(confusion_matrix(p, gt, 3)))
+for e in range(1, 5):
+    assert curves["pole"][e]["pixel_acc"] == curves["road"][e]["pixel_acc"]
+    assert curves["pole"][e]["mean_iou"] < curves["road"][e]["mean_iou"]
+drop = lambda c: curves[c][0]["mean_iou"] - curves[c][1]["mean_iou"]
+print(f"mean IoU lost per wrong pixel: pole {drop('pole'):.4f}, road {drop('road'):.4f}")
+assert drop("pole") > 5 * drop("road")
+
+fig, axes = plt.subplots(1, 2, figsize=(12, 4.3))
+es = np.arange(5)
+for key, ax in (("pixel_acc", axes[0]), ("mean_iou", axes[1])):
+    for cls, style in (("pole", "o-"), ("road", "s--")):
+        ax.plot(es, [s[key] for s in curves[cls]], style, label=f"errors on {cls} ({n_pole if cls == 'pole' else n_road} px)")
+    ax.set_xlabel("wrong pixels (called background)")
+    ax.set_xticks(es)
+    ax.set_title({"pixel_acc": "pixel accuracy", "mean_iou": "mean IoU"}[key])
+    ax.legend()
+    ax.grid(alpha=0.3)
+fig.suptitle("Same number of wrong pixels: pixel accuracy cannot tell; mean IoU punishes the small class")
+save(fig, "09_small_class_errors.png")
+
+# %% [markdown]
+# ## 3. Details that change the numbers
+#
+# **Ignored pixels** never count: whatever is predicted there, `M` is the same.
+
+# %%
+assert np.array_equal(confusion_matrix(np.where(gt == 255, 0, pred_a), gt, 3), cm_a)
+
+# %% [markdown]
+# **Absent classes** are skipped by the means (IoU 0/0 = nan), but a class predicted where it
+# does not exist counts with IoU 0. With a 4th class that appears nowhere, the scores of A do
+# not change; predict it on a single pixel and mean IoU falls by a quarter.
+
+# %%
+s4 = segmentation_scores(confusion_matrix(pred_a, gt, 4))
+assert math.isnan(s4["per_class_iou"][3])
+assert math.isclose(s4["mean_iou"], sa["mean_iou"], rel_tol=1e-12)
+pred_a4 = pred_a.copy()
+pred_a4[5, 0] = 3                                   # one background pixel called class 3
+s4b = segmentation_scores(confusion_matrix(pred_a4, gt, 4))
+assert s4b["per_class_iou"][3] == 0.0
+assert s4b["mean_iou"] < 0.8 * sa["mean_iou"]
+
+# %% [markdown]
+# **One matrix per split**, not a mean of per-image scores. `ConfusionMatrix` adds the images'
+# matrices and scores the sum (the paper's and pytorch-fcn's convention). Averaging per-image
+# mean IoUs gives a different number. Add a second image without any pole, predicted
+# perfectly: on its own its mean IoU is 1 (the pole is absent there, so it is skipped), which
+# hides half of the missed pole; over the split the pole's IoU is still 0, a third of the mean.
+
+# %%
+gt2 = np.where(gt == 2, 0, gt)
+acc = ConfusionMatrix(3)
+images = [(pred_a, gt), (gt2.copy(), gt2)]          # A, then a perfect image with no pole
+for p, t in images:
+    acc.update(p, t)
+assert np.array_equal(acc.matrix, cm_a + confusion_matrix(gt2, gt2, 3))
+assert acc.scores()["per_class_iou"][2] == 0.0
+split_miou = acc.scores()["mean_iou"]
+mean_of_images = np.mean([segmentation_scores(confusion_matrix(p, t, 3))["mean_iou"] for p, t in images])
+print(f"mean IoU of the split {split_miou:.4f} vs mean of per-image mean IoUs {mean_of_images:.4f}")
+assert split_miou < mean_of_images - 0.1
+
+# %% [markdown]
+# The worked example as a picture: truth, the two predictions (white = ignored), and their
+# confusion matrices.
+
+# %%
+fig, axes = plt.subplots(1, 5, figsize=(22, 4.4), gridspec_kw=dict(wspace=0.45))
+for ax, lab, title in [(axes[0], gt, "ground truth\n(black bg, red road, green pole)"),
+                       (axes[1], pred_a, f"A: pole missed\npixel acc {sa['pixel_acc']:.3f}, mIoU {sa['mean_iou']:.3f}"),
+                       (axes[2], pred_b, f"B: 4 road px missed\npixel acc {sb['pixel_acc']:.3f}, mIoU {sb['mean_iou']:.3f}")]:
+    shown = np.where(gt == 255, 255, lab)
+    ax.imshow(colorize(shown), interpolation="nearest")
+    ax.set_title(title)
+    ax.set_xticks([])
+    ax.set_yticks([])
+for ax, cm, title in [(axes[3], cm_a, "confusion A"), (axes[4], cm_b, "confusion B")]:
+    ax.imshow(np.log1p(cm), cmap="Blues")
+    for (i, j), v in np.ndenumerate(cm):
+        ax.text(j, i, str(v), ha="center", va="center", fontsize=12)
+    ax.set_xticks(range(3), NAMES, rotation=30)
+    ax.set_yticks(range(3), NAMES)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title)
+save(fig, "09_worked_example.png")
+
+# %% [markdown]
+# ## Summary
+#
+# - One confusion matrix per split; 255 pixels left out; rows are the truth.
+# - Pixel accuracy and f.w. IoU count pixels; mean accuracy and mean IoU count classes, so
+#   missing a small class entirely costs `1 / C` of the mean IoU, however few its pixels.
+# - That is why FCN-8s's finer outputs (thin and small objects) move mean IoU more than they
+#   move pixel accuracy.
