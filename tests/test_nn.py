@@ -1,0 +1,173 @@
+"""Modules: ordering and names, train/eval, BN running stats vs PyTorch, state dicts, dtype and device."""
+import numpy as np
+import pytest
+
+import minifcn
+import minifcn.functional as F
+from minifcn import Tensor, nn
+from minifcn.testing import distinct_values, gradcheck
+from oracle import to_np
+
+
+def _net():
+    minifcn.manual_seed(0)
+    return nn.Sequential(
+        features=nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU()),
+        drop=nn.Dropout(0.5),
+        score=nn.Conv2d(4, 2, 1),
+    )
+
+
+def test_sequential_applies_modules_in_order(xp, rng):
+    minifcn.manual_seed(0)
+    conv, pool = nn.Conv2d(2, 3, 3), nn.MaxPool2d(2)
+    net = nn.Sequential(conv, nn.ReLU(), pool).to("cuda" if xp is not np else "cpu")
+    x = xp.asarray(rng.standard_normal((1, 2, 8, 8)).astype(np.float32))
+    by_hand = F.max_pool2d(F.relu(F.conv2d(x, conv.weight, conv.bias)), 2)
+    np.testing.assert_array_equal(to_np(net(Tensor(x))), to_np(by_hand))
+    assert len(net) == 3 and list(net) == [net._modules[k] for k in ("0", "1", "2")]
+
+
+def test_state_dict_names_follow_registration_order():
+    net = _net()
+    # parameters in registration order, then the buffers (BN running averages)
+    assert list(net.state_dict()) == [
+        "features.0.weight", "features.0.bias", "features.1.weight", "features.1.bias",
+        "score.weight", "score.bias", "features.1.running_mean", "features.1.running_var"]
+    assert [n for n, _ in net.named_parameters()] == [
+        "features.0.weight", "features.0.bias", "features.1.weight", "features.1.bias",
+        "score.weight", "score.bias"]
+    assert net.num_parameters() == 4 * 3 * 9 + 4 + 4 + 4 + 4 * 2 + 2
+
+
+def test_conv_without_bias_has_no_bias_entry():
+    up = nn.ConvTranspose2d(3, 3, 4, stride=2, bias=False)
+    assert list(up.state_dict()) == ["weight"]
+    assert up(Tensor(np.zeros((1, 3, 5, 5), dtype=np.float32))).shape == (1, 3, 12, 12)  # (5-1)*2 + 4
+
+
+def test_train_and_eval_switch_dropout_and_batch_norm(rng):
+    net = _net()
+    x = Tensor(rng.standard_normal((2, 3, 6, 6)).astype(np.float32))
+    assert all(m.training for _, m in net.named_modules())
+    net.eval()
+    assert not any(m.training for _, m in net.named_modules())
+    bn = net.features._modules["1"]
+    before = bn.running_mean.copy()
+    a, b = net(x), net(x)
+    np.testing.assert_array_equal(to_np(a), to_np(b))      # deterministic: no dropout
+    np.testing.assert_array_equal(bn.running_mean, before)  # eval BN does not update
+    net.train()
+    h = net.features(x)
+    # training BN normalises with batch statistics: per-channel mean 0 before the ReLU
+    pre = F.batch_norm(net.features._modules["0"](x), None, None, bn.weight, bn.bias, training=True)
+    np.testing.assert_allclose(to_np(pre).mean(axis=(0, 2, 3)), 0, atol=1e-5)
+    assert not np.array_equal(bn.running_mean, before)
+    assert (to_np(net.drop(h)) == 0).mean() > 0.3  # dropout on in training
+
+
+def test_always_on_dropout_stays_on_in_eval():
+    d = nn.Dropout(0.5, always_on=True).eval()
+    y = to_np(d(Tensor(np.ones(1000, dtype=np.float32))))
+    assert 0.4 < (y == 0).mean() < 0.6
+
+
+def test_batchnorm2d_running_stats_match_torch(rng):
+    torch = pytest.importorskip("torch")
+    bn, tbn = nn.BatchNorm2d(3, momentum=0.2), torch.nn.BatchNorm2d(3, momentum=0.2)
+    for _ in range(4):
+        x = (rng.standard_normal((2, 3, 4, 5)) * 3 + 1).astype(np.float32)
+        y, yt = bn(Tensor(x)), tbn(torch.from_numpy(x))
+        np.testing.assert_allclose(to_np(y), yt.detach().numpy(), rtol=1e-4, atol=1e-4)
+    # float32 running averages: 1e-5 relative covers a few roundings of values ~1-10
+    np.testing.assert_allclose(bn.running_mean, tbn.running_mean.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(bn.running_var, tbn.running_var.numpy(), rtol=1e-5, atol=1e-6)
+    bn.eval(), tbn.eval()
+    x = rng.standard_normal((1, 3, 4, 4)).astype(np.float32)
+    np.testing.assert_allclose(to_np(bn(Tensor(x))), tbn(torch.from_numpy(x)).detach().numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_load_state_dict_round_trip(rng):
+    a = _net()
+    minifcn.manual_seed(1)
+    b = nn.Sequential(features=nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU()),
+                      drop=nn.Dropout(0.5), score=nn.Conv2d(4, 2, 1))
+    a.features(Tensor(rng.standard_normal((2, 3, 5, 5)).astype(np.float32)))  # move a's running stats
+    a.eval(), b.eval()
+    x = Tensor(rng.standard_normal((1, 3, 5, 5)).astype(np.float32))
+    assert not np.array_equal(to_np(a(x)), to_np(b(x)))
+    b.load_state_dict(a.state_dict())
+    np.testing.assert_array_equal(to_np(a(x)), to_np(b(x)))
+    for k, v in a.state_dict().items():
+        np.testing.assert_array_equal(b.state_dict()[k], v)
+
+
+def test_state_dict_returns_copies():
+    net = _net()
+    state = net.state_dict()
+    state["score.bias"][:] = 42.0
+    state["features.1.running_var"][:] = 42.0
+    assert not np.any(to_np(net.score.bias.data) == 42.0)
+    assert not np.any(net.features._modules["1"].running_var == 42.0)
+
+
+def test_non_strict_load_ignores_unknown_and_missing_keys():
+    net = _net()
+    state = net.state_dict()
+    del state["score.weight"]
+    state["extra.weight"] = np.zeros(3)
+    state["score.bias"] = np.array([1.0, 2.0])
+    net.load_state_dict(state, strict=False)
+    np.testing.assert_array_equal(to_np(net.score.bias.data), [1.0, 2.0])
+    assert net.score.bias.dtype == np.float32  # loaded values take the parameter's dtype
+
+
+def test_module_to_cpu_and_astype(rng):
+    net = _net().to("cpu").astype(np.float64)
+    assert all(p.dtype == np.float64 for p in net.parameters())
+    assert all(v.dtype == np.float64 for v in net.state_dict().values())
+    assert all(p.device == "cpu" for p in net.parameters())
+    x = rng.standard_normal((2, 3, 4, 4))
+    assert net.eval()(Tensor(x)).dtype == np.float64
+
+
+def test_float64_module_gradcheck(rng):
+    # a whole conv + BN (training) + ReLU + pool block, input and every parameter
+    minifcn.manual_seed(0)
+    conv, bn = nn.Conv2d(2, 3, 3, padding=1).astype(np.float64), nn.BatchNorm2d(3).astype(np.float64)
+    conv.bias.data = rng.standard_normal(3)
+
+    def block(x, W, b, g, beta):
+        h = F.conv2d(x, W, b, padding=1)
+        h = F.batch_norm(h, None, None, g, beta, training=True)
+        return F.max_pool2d(F.relu(h), 2)
+    x = distinct_values((2, 2, 4, 4), seed=3, gap=0.1)
+    arrays = [x, conv.weight.data, conv.bias.data, 1 + rng.random(3), rng.standard_normal(3)]
+    assert gradcheck(block, arrays, max_elements=60)
+
+
+def test_module_grads_reach_parameters_and_zero_grad(rng):
+    net = _net()
+    F.cross_entropy(net(Tensor(rng.standard_normal((1, 3, 4, 4)).astype(np.float32))),
+                    rng.integers(0, 2, size=(1, 4, 4))).backward()
+    assert all(p.grad is not None and p.grad.shape == p.shape for p in net.parameters())
+    net.zero_grad()
+    assert all(p.grad is None for p in net.parameters())
+
+
+def test_pool_and_unpool_modules_pass_indices_explicitly(xp):
+    pool, unpool = nn.MaxPool2d(2, ceil_mode=True, return_indices=True), nn.MaxUnpool2d(2)
+    x = Tensor(xp.asarray(distinct_values((1, 2, 5, 7), seed=4) + 10.0))  # positive: beat the zeros
+    y, idx = pool(x)
+    back = unpool(y, idx, output_size=x.shape)
+    assert back.shape == x.shape
+    # the maxima are back in place
+    np.testing.assert_array_equal(to_np(F.max_pool2d(back, 2, ceil_mode=True)), to_np(y))
+
+
+def test_module_must_call_super_init():
+    class Bad(nn.Module):
+        def __init__(self):
+            self.w = nn.Parameter(np.ones(1))
+    with pytest.raises(AttributeError, match=r"must call super\(\)\.__init__\(\) before assigning 'w'"):
+        Bad()
