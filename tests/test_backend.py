@@ -1,0 +1,94 @@
+"""backend: array-module dispatch, device names, GPU detection, seeds; the CuPy path when present."""
+import numpy as np
+import pytest
+
+import minifcn
+import minifcn.functional as F
+from minifcn import Tensor, backend, init
+
+
+def test_get_array_module_and_device_of(xp):
+    a = xp.zeros(3)
+    assert backend.get_array_module(a) is xp
+    assert backend.get_array_module(Tensor(a)) is xp            # Tensors are unwrapped
+    assert backend.get_array_module(np.zeros(1), a) is xp        # any device array wins
+    assert backend.get_array_module(1.0, [1, 2]) is np
+    assert backend.device_of(a) == ("cpu" if xp is np else "cuda")
+    assert Tensor(a).device == backend.device_of(a)
+
+
+def test_gpu_available_returns_a_bool():
+    assert isinstance(backend.gpu_available(), bool)
+
+
+@pytest.mark.parametrize("name", ["tpu", "mps", "", "cpu0"])
+def test_check_device_rejects_unknown_names(name):
+    with pytest.raises(ValueError, match=rf"unknown device {name!r}: expected 'cpu' or 'cuda'"):
+        backend.check_device(name)
+
+
+def test_check_device_normalises():
+    assert backend.check_device("CPU") == "cpu"
+    if backend.gpu_available():
+        assert backend.check_device("cuda:0") == "cuda" and backend.check_device("gpu") == "cuda"
+    else:
+        with pytest.raises(ValueError, match=r"device 'cuda' asked for, but no CUDA GPU is usable"):
+            backend.check_device("cuda")
+
+
+def test_default_device_from_environment(monkeypatch):
+    monkeypatch.setenv("MINIFCN_DEVICE", "cpu")
+    assert backend.default_device() == "cpu"
+    assert backend.xp_for() is np
+    monkeypatch.setenv("MINIFCN_DEVICE", "tpu")
+    with pytest.raises(ValueError, match="unknown device 'tpu'"):
+        backend.default_device()
+
+
+def test_to_numpy_and_tensor_to_cpu(xp):
+    a = xp.arange(4.0)
+    assert isinstance(backend.to_numpy(a), np.ndarray)
+    t = Tensor(a, requires_grad=True).to("cpu")
+    assert isinstance(t.data, np.ndarray) and t.requires_grad and t.creator is None
+    np.testing.assert_array_equal(t.numpy(), np.arange(4.0))
+
+
+def test_manual_seed_makes_init_and_dropout_reproducible():
+    minifcn.manual_seed(3)
+    w1, d1 = init.he_normal((4, 3, 3, 3)), F.dropout(np.ones(100), 0.5).numpy()
+    minifcn.manual_seed(3)
+    w2, d2 = init.he_normal((4, 3, 3, 3)), F.dropout(np.ones(100), 0.5).numpy()
+    np.testing.assert_array_equal(w1, w2)
+    np.testing.assert_array_equal(d1, d2)
+    minifcn.manual_seed(4)
+    assert not np.array_equal(w1, init.he_normal((4, 3, 3, 3)))
+
+
+def test_rng_state_round_trip():
+    minifcn.manual_seed(5)
+    state = backend.get_rng_state()
+    a = backend.numpy_rng().random(5)
+    backend.set_rng_state(state)
+    np.testing.assert_array_equal(a, backend.numpy_rng().random(5))
+
+
+def test_random_uniform_dtype_and_device(xp):
+    u = backend.random_uniform(xp, (1000,), np.float32)
+    assert backend.get_array_module(u) is xp and u.dtype == np.float32
+    assert 0.0 <= float(u.min()) and float(u.max()) < 1.0
+
+
+@pytest.mark.skipif(not backend.gpu_available(), reason="no CUDA GPU / CuPy")
+def test_cupy_round_trip_and_ops_agree_with_numpy():
+    import cupy
+    rng = np.random.default_rng(0)
+    x, W = rng.standard_normal((1, 2, 6, 6)), rng.standard_normal((3, 2, 3, 3))
+    t = Tensor(x).to("cuda")
+    assert isinstance(t.data, cupy.ndarray) and t.device == "cuda"
+    y_gpu = F.conv2d(t, Tensor(W).to("cuda"), padding=1)
+    np.testing.assert_allclose(y_gpu.numpy(), F.conv2d(x, W, padding=1).numpy(), atol=1e-10)
+    net = minifcn.nn.Conv2d(2, 3, 3).to("cuda")
+    assert all(isinstance(p.data, cupy.ndarray) for p in net.parameters())
+    assert all(isinstance(v, np.ndarray) for v in net.state_dict().values())  # host copies
+    net.to("cpu")
+    assert all(isinstance(p.data, np.ndarray) for p in net.parameters())

@@ -1,0 +1,179 @@
+"""Bad input gets a ValueError/TypeError that names the offending value and what was expected."""
+import re
+
+import numpy as np
+import pytest
+
+import minifcn.functional as F
+from minifcn import nn
+
+
+def _x(xp, shape=(1, 3, 5, 5), dtype=np.float64):
+    return xp.zeros(shape, dtype=dtype)
+
+
+# --------------------------------------------------------------------- convolution
+def test_conv_channel_mismatch(xp):
+    with pytest.raises(ValueError, match=r"input has 3 channels but weight \(4, 2, 3, 3\) expects 2"):
+        F.conv2d(_x(xp), xp.zeros((4, 2, 3, 3)))
+    with pytest.raises(ValueError, match=r"input has 3 channels but weight \(2, 4, 3, 3\) expects 2"):
+        F.conv_transpose2d(_x(xp), xp.zeros((2, 4, 3, 3)))
+
+
+def test_conv_kernel_larger_than_padded_input(xp):
+    with pytest.raises(ValueError, match=r"kernel 9x9 \(dilated\) is larger than the padded input 7x7"):
+        F.conv2d(_x(xp), xp.zeros((2, 3, 5, 5)), padding=1, dilation=2)
+    F.conv2d(_x(xp), xp.zeros((2, 3, 4, 4)), padding=1, dilation=2)  # 7x7 on 7x7: one output
+    with pytest.raises(ValueError, match=r"kernel 6x6 .* larger than the padded input 5x5"):
+        F.conv2d(_x(xp), xp.zeros((2, 3, 6, 6)))
+    F.conv2d(_x(xp), xp.zeros((2, 3, 6, 6)), padding=1)  # fits once padded: no error
+
+
+@pytest.mark.parametrize("stride", [0, -1, (1, 0)])
+def test_non_positive_stride(xp, stride):
+    with pytest.raises(ValueError, match=re.escape(f"conv2d: stride must be >= 1, got {stride!r}")):
+        F.conv2d(_x(xp), xp.zeros((2, 3, 3, 3)), stride=stride)
+    with pytest.raises(ValueError, match=r"conv_transpose2d: stride must be >= 1"):
+        F.conv_transpose2d(_x(xp), xp.zeros((3, 2, 3, 3)), stride=stride)
+    with pytest.raises(ValueError, match=r"max_pool2d: stride must be >= 1"):
+        F.max_pool2d(_x(xp), 2, stride=stride)
+
+
+def test_negative_padding_and_bad_pairs(xp):
+    with pytest.raises(ValueError, match=r"padding must be >= 0, got -1"):
+        F.conv2d(_x(xp), xp.zeros((2, 3, 3, 3)), padding=-1)
+    with pytest.raises(ValueError, match=r"expected an int or a pair of ints, got \(1, 2, 3\)"):
+        F.conv2d(_x(xp), xp.zeros((2, 3, 3, 3)), stride=(1, 2, 3))
+
+
+@pytest.mark.parametrize("op,stride", [(2, 2), (3, 2), ((0, 2), (2, 2))])
+def test_output_padding_must_be_below_stride(xp, op, stride):
+    with pytest.raises(ValueError, match=r"output_padding .* must be smaller than the stride"):
+        F.conv_transpose2d(_x(xp), xp.zeros((3, 2, 3, 3)), stride=stride, output_padding=op)
+
+
+def test_bias_shape(xp):
+    with pytest.raises(ValueError, match=r"bias shape \(3,\) should be \(2,\)"):
+        F.conv2d(_x(xp), xp.zeros((2, 3, 3, 3)), xp.zeros(3))
+
+
+def test_dtype_errors(xp):
+    with pytest.raises(TypeError, match=r"input must be float32 or float64, got int64"):
+        F.conv2d(xp.zeros((1, 3, 5, 5), dtype=xp.int64), xp.zeros((2, 3, 3, 3)))
+    with pytest.raises(TypeError, match=r"share one dtype, got \['float32', 'float64'\]"):
+        F.conv2d(_x(xp, dtype=np.float32), xp.zeros((2, 3, 3, 3)))
+    with pytest.raises(TypeError, match=r"max_pool2d: input must be float32 or float64, got int32"):
+        F.max_pool2d(xp.zeros((1, 1, 4, 4), dtype=xp.int32), 2)
+
+
+def test_not_4d(xp):
+    with pytest.raises(ValueError, match=r"conv2d: input must be 4-D \(n, c, h, w\), got shape \(3, 5, 5\)"):
+        F.conv2d(xp.zeros((3, 5, 5)), xp.zeros((2, 3, 3, 3)))
+
+
+# --------------------------------------------------------------------- pooling
+def test_pool_kernel_larger_than_input(xp):
+    with pytest.raises(ValueError, match=r"kernel \(7, 7\) is larger than the padded input 5x5"):
+        F.max_pool2d(_x(xp), 7)
+
+
+def test_pool_padding_over_half_kernel(xp):
+    with pytest.raises(ValueError, match=r"padding \(2, 2\) must be at most half the kernel \(3, 3\)"):
+        F.max_pool2d(_x(xp), 3, padding=2)
+
+
+def test_unpool_indices_wrong_shape(xp):
+    y, idx = F.max_pool2d(_x(xp, (1, 3, 6, 6)), 2, return_indices=True)
+    with pytest.raises(ValueError, match=r"indices shape \(1, 3, 2, 3\) must equal input shape \(1, 3, 3, 3\)"):
+        F.max_unpool2d(y, idx.data[:, :, :2], 2)
+
+
+def test_unpool_indices_out_of_range(xp):
+    y, idx = F.max_pool2d(_x(xp, (1, 1, 6, 6)), 2, return_indices=True)
+    bad = idx.data.copy()
+    bad[0, 0, 0, 0] = 36
+    with pytest.raises(ValueError, match=r"indices must lie in \[0, 36\) for an output of 6x6, got values in \[\d+, 36\]"):
+        F.max_unpool2d(y, bad, 2)
+    bad[0, 0, 0, 0] = -1
+    with pytest.raises(ValueError, match=r"got values in \[-1, "):
+        F.max_unpool2d(y, bad, 2)
+    # indices from a 7x7 input cannot go back into a 5x5 output
+    y7, idx7 = F.max_pool2d(xp.asarray(np.arange(49.0).reshape(1, 1, 7, 7)), 2, ceil_mode=True,
+                            return_indices=True)
+    with pytest.raises(ValueError, match=r"indices must lie in \[0, 25\) for an output of 5x5, got values in \[8, 48\]"):
+        F.max_unpool2d(y7, idx7, 2, output_size=(5, 5))
+    with pytest.raises(TypeError, match=r"indices must be integers, got float64"):
+        F.max_unpool2d(y, idx.data.astype(xp.float64), 2)
+
+
+# --------------------------------------------------------------------- loss
+@pytest.mark.parametrize("label", [-1, 4, 254, 256])
+def test_labels_outside_range_raise_never_wrap(xp, label):
+    logits = xp.zeros((1, 4, 2, 2))
+    t = np.array([[[0, 1], [2, 255]]])
+    t[0, 0, 0] = label
+    with pytest.raises(ValueError, match=rf"label {label} is outside \[0, 4\) and is not the ignore index 255"):
+        F.cross_entropy(logits, xp.asarray(t))
+
+
+def test_cross_entropy_target_errors(xp):
+    logits = xp.zeros((2, 3, 4, 4))
+    with pytest.raises(ValueError, match=r"target shape \(2, 4, 5\) does not match logits \(2, 3, 4, 4\)"):
+        F.cross_entropy(logits, xp.zeros((2, 4, 5), dtype=xp.int64))
+    with pytest.raises(TypeError, match=r"target must hold integer class ids, got float64"):
+        F.cross_entropy(logits, xp.zeros((2, 4, 4)))
+    with pytest.raises(ValueError, match=r"reduction must be 'mean' or 'sum', got 'none'"):
+        F.cross_entropy(logits, xp.zeros((2, 4, 4), dtype=xp.int64), reduction="none")
+    with pytest.raises(ValueError, match=r"weight shape \(4,\) should be \(3,\)"):
+        F.cross_entropy(logits, xp.zeros((2, 4, 4), dtype=xp.int64), weight=xp.ones(4))
+
+
+# --------------------------------------------------------------------- others
+def test_crop_not_fitting(xp):
+    with pytest.raises(ValueError, match=r"a 4x4 window at offset \(2, 2\) does not fit in the 5x5 input"):
+        F.crop(_x(xp), 2, (4, 4))
+    with pytest.raises(ValueError, match=r"offset must be >= 0"):
+        F.crop(_x(xp), -1, (2, 2))
+
+
+def test_batch_norm_shapes_and_eval_needs_stats(xp):
+    with pytest.raises(ValueError, match=r"batch_norm: weight shape \(2,\) should be \(3,\) for 3 channels"):
+        F.batch_norm(_x(xp), None, None, xp.ones(2), xp.zeros(3), training=True)
+    with pytest.raises(ValueError, match=r"eval mode needs running_mean and running_var"):
+        F.batch_norm(_x(xp), None, None, xp.ones(3), xp.zeros(3), training=False)
+
+
+@pytest.mark.parametrize("p", [-0.1, 1.0, 1.5])
+def test_dropout_p_range(xp, p):
+    with pytest.raises(ValueError, match=rf"p must be in \[0, 1\), got {p}"):
+        F.dropout(_x(xp), p)
+
+
+def test_linear_shape_mismatch(xp):
+    with pytest.raises(ValueError, match=r"input \(2, 3\) and weight \(4, 5\) do not match"):
+        F.linear(xp.zeros((2, 3)), xp.zeros((4, 5)))
+
+
+# --------------------------------------------------------------------- state dicts
+def _net():
+    return nn.Sequential(conv1_1=nn.Conv2d(3, 4, 3), bn=nn.BatchNorm2d(4))
+
+
+def test_load_state_dict_wrong_shape_names_layer_and_shapes():
+    state = _net().state_dict()
+    state["conv1_1.weight"] = np.zeros((4, 3, 5, 5), dtype=np.float32)
+    with pytest.raises(ValueError, match=r"layer 'conv1_1.weight' expects shape \(4, 3, 3, 3\) "
+                                         r"but the state has \(4, 3, 5, 5\)"):
+        _net().load_state_dict(state)
+    state = _net().state_dict()
+    state["bn.running_var"] = np.ones(5, dtype=np.float32)
+    with pytest.raises(ValueError, match=r"buffer 'bn.running_var' expects shape \(4,\) but the state has \(5,\)"):
+        _net().load_state_dict(state)
+
+
+def test_load_state_dict_missing_and_unexpected_keys():
+    state = _net().state_dict()
+    del state["conv1_1.bias"]
+    state["fc6.weight"] = np.zeros(1)
+    with pytest.raises(ValueError, match=r"missing keys \['conv1_1.bias'\], unexpected keys \['fc6.weight'\]"):
+        _net().load_state_dict(state)
