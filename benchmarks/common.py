@@ -34,11 +34,12 @@ def load_torch():
 
 
 def time_pair(fns, min_repeats=5, min_time=1.0, max_repeats=30, warmup=1):
-    """Median seconds of each callable in ``fns``, run interleaved (a, b, a, b, ...).
+    """Median and best seconds of each callable in ``fns``, run interleaved (a, b, a, b, ...).
 
     Interleaving makes the ratio between them robust to other jobs on a shared machine: a
     burst of load hits both. Repeats until each has run ``min_repeats`` times and ``min_time``
-    seconds have passed (at most ``max_repeats``). ``None`` entries are skipped.
+    seconds have passed (at most ``max_repeats``). ``None`` entries are skipped (None, None).
+    The best time is what the code costs on a quiet machine; the median what a user sees here.
     """
     times = [[] for _ in fns]
     for _ in range(warmup):
@@ -57,7 +58,7 @@ def time_pair(fns, min_repeats=5, min_time=1.0, max_repeats=30, warmup=1):
         done = len(times[0]) if fns[0] is not None else len(times[-1])
         if done >= max_repeats or (done >= min_repeats and time.perf_counter() - start >= min_time):
             break
-    return [float(np.median(t)) if t else None for t in times]
+    return [(float(np.median(t)), min(t)) if t else (None, None) for t in times]
 
 
 def sgemm_peak(sizes=(2048, 3072, 4096), repeats=5):

@@ -13,6 +13,16 @@ is :func:`conv2d_grad_input`, and its gradients are a convolution and a weight g
 Nothing is saved between forward and backward except the inputs: ``col`` is rebuilt when
 needed, so a big ``col`` lives only as long as one matrix product.
 
+Large stride-1 convolutions (VGG's early layers: ``col`` would be 9x the input, over 1 GB for
+conv1_2 at FCN's 698x698) skip ``col`` altogether. Pad the image, flatten each channel to one
+row of ``hp * wp`` values: the patch tap ``(i, j)`` of output ``(oy, ox)`` is then element
+``oy*wp + ox + (i*wp + j)`` of that row, so for a fixed tap the taps of *all* outputs form one
+plain slice of the row, ``flat[:, i*wp + j : i*wp + j + out_h*wp]``, a matrix BLAS reads in place.
+The convolution becomes a sum of ``kh*kw`` products ``W[:, :, i, j] @ slice``. Each output row
+gains ``wp - out_w`` junk columns (windows that wrap onto the next image row), cut at the end.
+The input gradient is the same correlation of ``gy`` (padded by ``k - 1 - p``) with the
+flipped kernel; the weight gradient of tap ``(i, j)`` is ``gy @ slice.T``.
+
 >>> import numpy as np
 >>> x = np.random.default_rng(0).standard_normal((1, 2, 5, 5))
 >>> W = np.random.default_rng(1).standard_normal((3, 2, 3, 3))
@@ -27,6 +37,59 @@ from __future__ import annotations
 
 from ..backend import get_array_module
 from ..im2col import col2im, conv_out_size, im2col
+
+
+# Above this size an unfolded ``col`` costs more than the products it feeds: allocating it
+# (page faults), filling it and reading it back outweigh the efficiency of one big product.
+# Stride-1 convolutions then use shifted slices of the flattened image (see the module doc).
+COL_MAX_BYTES = 32 * 2**20
+
+
+def _use_shifts(c, kh, kw, out_hw, stride, itemsize):
+    """Whether to convolve with shifted slices rather than im2col (stride 1, large ``col``)."""
+    col_bytes = c * kh * kw * out_hw[0] * out_hw[1] * itemsize
+    return tuple(stride) == (1, 1) and kh * kw > 1 and col_bytes > COL_MAX_BYTES
+
+
+def _flat_padded(x, pad_h, pad_w):
+    """x (n, c, h, w) padded by ``pad_h`` rows top and bottom and ``pad_w`` columns left and right
+    (negative: cropped), plus one spare zero row at the bottom so the last tap's slice fits;
+    returned flattened per channel, (n, c, (hp + 1) * wp), with ``wp``."""
+    xp = get_array_module(x)
+    n, c, h, w = x.shape
+    cy, cx = max(0, -pad_h), max(0, -pad_w)
+    x = x[:, :, cy:h - cy, cx:w - cx]
+    py, px = max(0, pad_h), max(0, pad_w)
+    hp, wp = x.shape[2] + 2 * py, x.shape[3] + 2 * px
+    img = xp.zeros((n, c, hp + 1, wp), dtype=x.dtype)
+    img[:, :, py:hp - py, px:wp - px] = x
+    return img.reshape(n, c, (hp + 1) * wp), wp
+
+
+def _correlate_shifted(flat, wp, W, out_hw, dilation):
+    """Stride-1 correlation of a flattened padded image (n, c, L') with W (out_c, c, kh, kw).
+
+    Returns (n, out_c, out_h, out_w): one product per tap, accumulated, then the junk columns
+    ``ox >= out_w`` of each row cut off.
+    """
+    xp = get_array_module(flat)
+    n = flat.shape[0]
+    out_c, c, kh, kw = W.shape
+    (out_h, out_w), (dy, dx) = out_hw, dilation
+    length = out_h * wp
+    taps = xp.ascontiguousarray(W.transpose(2, 3, 0, 1))  # (kh, kw, out_c, c): BLAS-ready blocks
+    y = xp.empty((n, out_c, length), dtype=flat.dtype)
+    tmp = xp.empty((out_c, length), dtype=flat.dtype)
+    for k in range(n):
+        for i in range(kh):
+            for j in range(kw):
+                off = i * dy * wp + j * dx
+                if i == j == 0:
+                    xp.matmul(taps[i, j], flat[k, :, off:off + length], out=y[k])
+                else:
+                    xp.matmul(taps[i, j], flat[k, :, off:off + length], out=tmp)
+                    y[k] += tmp
+    return xp.ascontiguousarray(y.reshape(n, out_c, out_h, wp)[:, :, :, :out_w])
 
 
 def _unfold(x, kh, kw, stride, padding, dilation):
@@ -60,8 +123,14 @@ def _bmm(a, b):
 
 def conv2d(x, W, b=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
     """y (n, out_c, out_h, out_w) = W (out_c, c, kh, kw) * x (n, c, h, w) + b (out_c,)."""
-    n = x.shape[0]
+    n, _, h, w = x.shape
     out_c, c, kh, kw = W.shape
+    out_hw = out_size(h, w, kh, kw, stride, padding, dilation)
+    if _use_shifts(c, kh, kw, out_hw, stride, x.itemsize):
+        y = _correlate_shifted(*_flat_padded(x, *padding), W, out_hw, dilation)
+        if b is not None:
+            y += b.reshape(1, out_c, 1, 1)
+        return y
     col, (out_h, out_w) = _unfold(x, kh, kw, stride, padding, dilation)
     y = _bmm(W.reshape(out_c, c * kh * kw), col)  # (n, out_c, out_h*out_w)
     del col
@@ -74,6 +143,12 @@ def conv2d_grad_input(gy, W, hw, stride=(1, 1), padding=(0, 0), dilation=(1, 1))
     """gx (n, c, h, w) = col2im(W.T @ gy): the input gradient of conv2d (a transposed conv)."""
     n, out_c, out_h, out_w = gy.shape
     _, c, kh, kw = W.shape
+    if _use_shifts(c, kh, kw, (out_h, out_w), stride, gy.itemsize):
+        # the full correlation of gy with the flipped kernel, seen through the padding
+        (ph, pw), (dy, dx) = padding, dilation
+        flat, wp = _flat_padded(gy, (kh - 1) * dy - ph, (kw - 1) * dx - pw)
+        flipped = W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)  # (c, out_c, kh, kw)
+        return _correlate_shifted(flat, wp, flipped, hw, dilation)
     col = _bmm(W.reshape(out_c, c * kh * kw).T, gy.reshape(n, out_c, out_h * out_w))
     return _fold(col, c, kh, kw, (out_h, out_w), hw, stride, padding, dilation)
 
@@ -82,7 +157,21 @@ def conv2d_grad_weight(x, gy, kh, kw, stride=(1, 1), padding=(0, 0), dilation=(1
     """gW (out_c, c, kh, kw) = sum over images of gy (out_c, L) @ col.T (L, c*kh*kw)."""
     xp = get_array_module(x)
     n, c = x.shape[:2]
-    out_c = gy.shape[1]
+    out_c, out_h, out_w = gy.shape[1:]
+    if _use_shifts(c, kh, kw, (out_h, out_w), stride, x.itemsize):
+        (ph, pw), (dy, dx) = padding, dilation
+        flat, wp = _flat_padded(x, ph, pw)
+        length = out_h * wp
+        g = xp.zeros((n, out_c, out_h, wp), dtype=gy.dtype)  # zeros on the junk columns
+        g[:, :, :, :out_w] = gy
+        g = g.reshape(n, out_c, length)
+        gW = xp.zeros((kh, kw, out_c, c), dtype=x.dtype)
+        for k in range(n):
+            for i in range(kh):
+                for j in range(kw):
+                    off = i * dy * wp + j * dx
+                    gW[i, j] += g[k] @ flat[k, :, off:off + length].T
+        return xp.ascontiguousarray(gW.transpose(2, 3, 0, 1))
     col, _ = _unfold(x, kh, kw, stride, padding, dilation)
     gy = gy.reshape(n, out_c, -1)
     if n == 1:

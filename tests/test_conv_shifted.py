@@ -1,0 +1,47 @@
+"""The two ways conv kernels compute a stride-1 convolution agree: im2col + one product, and
+shifted slices of the flattened padded image (used when ``col`` would be large)."""
+import numpy as np
+import pytest
+
+from minifcn.kernels import conv as K
+from oracle import to_np
+
+# (n, c, h, w, out_c, kh, kw, padding, dilation): odd sizes, rectangular kernels, dilation,
+# padding larger than the kernel (FCN's conv1_1 has padding 100 on a 3x3 kernel)
+CASES = [
+    (2, 3, 7, 6, 4, 3, 3, (1, 1), (1, 1)),
+    (1, 2, 9, 8, 3, 3, 2, (0, 2), (2, 1)),
+    (1, 2, 5, 6, 3, 3, 3, (4, 3), (1, 1)),
+    (1, 3, 6, 6, 2, 7, 7, (0, 0), (1, 1)),
+]
+
+
+def _both(monkeypatch, fn):
+    """fn() with im2col forced (huge limit) and with the shifted slices forced (limit 0)."""
+    monkeypatch.setattr(K, "COL_MAX_BYTES", 2**62)
+    via_col = fn()
+    monkeypatch.setattr(K, "COL_MAX_BYTES", 0)
+    return via_col, fn()
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_shifted_and_im2col_paths_agree(xp, rng, monkeypatch, case):
+    n, c, h, w, out_c, kh, kw, p, d = case
+    x = xp.asarray(rng.standard_normal((n, c, h, w)))
+    W = xp.asarray(rng.standard_normal((out_c, c, kh, kw)))
+    b = xp.asarray(rng.standard_normal(out_c))
+    out_hw = K.out_size(h, w, kh, kw, (1, 1), p, d)
+    gy = xp.asarray(rng.standard_normal((n, out_c) + out_hw))
+    for fn in (lambda: K.conv2d(x, W, b, (1, 1), p, d),
+               lambda: K.conv2d_grad_input(gy, W, (h, w), (1, 1), p, d),
+               lambda: K.conv2d_grad_weight(x, gy, kh, kw, (1, 1), p, d)):
+        a, s = _both(monkeypatch, fn)
+        assert a.shape == s.shape
+        np.testing.assert_allclose(to_np(s), to_np(a), atol=1e-10, rtol=0)
+
+
+def test_shifted_path_is_taken_for_large_col(monkeypatch):
+    monkeypatch.setattr(K, "COL_MAX_BYTES", 0)
+    assert K._use_shifts(64, 3, 3, (10, 10), (1, 1), 4)
+    assert not K._use_shifts(64, 3, 3, (10, 10), (2, 2), 4)   # strided: im2col
+    assert not K._use_shifts(64, 1, 1, (10, 10), (1, 1), 4)   # 1x1: no unfolding at all
