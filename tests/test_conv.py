@@ -1,4 +1,8 @@
-"""conv2d and conv_transpose2d, four ways: naive loops, finite differences, adjointness, PyTorch."""
+"""conv2d and conv_transpose2d, four ways: naive loops, finite differences, adjointness, PyTorch.
+
+Every test runs through both stride-1 code paths of the kernels: im2col + one product, and
+shifted slices of the flattened image (normally only for large ``col``; forced here).
+"""
 import numpy as np
 import pytest
 
@@ -6,6 +10,7 @@ import minifcn.functional as F
 from minifcn import Tensor
 from minifcn import naive
 from minifcn.init import bilinear_kernel
+from minifcn.kernels import conv as K
 from minifcn.testing import gradcheck
 from oracle import DTYPES, assert_close, to_np, torch_tensor
 
@@ -25,6 +30,13 @@ CONVT_CASES = [
     (2, 2, 3, 3, 2, 4, 4, 2, 1, 0),          # FCN's 2x upsampling shape
     (1, 2, 3, 4, 2, 2, 3, (3, 2), 0, (2, 1)),  # stride > kernel, output_padding per axis
 ]
+
+
+@pytest.fixture(autouse=True, params=["im2col", "shifted"])
+def conv_path(request, monkeypatch):
+    """Force one of the two stride-1 paths: a huge col limit keeps im2col, 0 forces the shifts."""
+    monkeypatch.setattr(K, "COL_MAX_BYTES", 2**62 if request.param == "im2col" else 0)
+    return request.param
 
 
 def _conv_inputs(rng, case):
