@@ -97,6 +97,7 @@ class _FCN(nn.Module):
 
     def _copy_from(self, other, names):
         """Copy the parameters of the named layers from ``other`` (same widths and classes)."""
+        self.astype(other.conv1_1.weight.dtype).to(other.conv1_1.weight.device)
         src = other.state_dict()
         state = {k: v for k, v in src.items() if k.split(".")[0] in names}
         own = self.state_dict()
@@ -138,7 +139,7 @@ class FCN32s(_FCN):
         """
         state = vgg.state_dict() if isinstance(vgg, nn.Module) else dict(vgg)
         width = vgg.width if isinstance(vgg, VGG16) else state["conv1_1.weight"].shape[0] / 64
-        net = cls(num_classes, width, learnable_upsampling)
+        net = cls(num_classes, width, learnable_upsampling).astype(state["conv1_1.weight"].dtype)
         state = convolutionalize_state(state)
         keep = {k: v for k, v in state.items() if not k.startswith("fc8.")}
         net.load_state_dict({**net.state_dict(), **keep})

@@ -134,8 +134,9 @@ class VGG16(nn.Module):
         The new net is in this net's mode (train/eval) and owns copies of the weights.
         """
         conv = FullyConvVGG16(self.num_classes, self.width, in_channels=self.conv1_1.weight.shape[1])
+        # dtype and device first: load_state_dict casts to the parameters' dtype
+        conv.astype(self.conv1_1.weight.dtype).to(self.conv1_1.weight.device)
         conv.load_state_dict(convolutionalize_state(self.state_dict()))
-        conv.to(self.conv1_1.weight.device).astype(self.conv1_1.weight.dtype)
         return conv.train(self.training)
 
 
