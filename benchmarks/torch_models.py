@@ -1,0 +1,139 @@
+"""PyTorch twins of minifcn's FCN-8s and SegNet: the same layers, shapes and parameter names.
+
+Only the benchmarks import this (PyTorch is a yardstick, never a dependency). Parameter names
+match minifcn's state dicts, so ``load_minifcn_state`` copies a minifcn model's weights in and
+``check_twin`` proves the two compute the same function before anything is timed.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+VGG_BLOCKS = (("conv1_1", "conv1_2"), ("conv2_1", "conv2_2"), ("conv3_1", "conv3_2", "conv3_3"),
+              ("conv4_1", "conv4_2", "conv4_3"), ("conv5_1", "conv5_2", "conv5_3"))
+VGG_CHANNELS = (64, 128, 256, 512, 512)
+
+
+def _bilinear(channels, k):
+    """FCN's fixed upsampling weight: a bilinear kernel on the channel diagonal (c, c, k, k)."""
+    factor = (k + 1) // 2
+    center = factor - 1 if k % 2 == 1 else factor - 0.5
+    og = np.ogrid[:k, :k]
+    filt = (1 - abs(og[0] - center) / factor) * (1 - abs(og[1] - center) / factor)
+    w = np.zeros((channels, channels, k, k), dtype=np.float32)
+    w[range(channels), range(channels)] = filt
+    return torch.from_numpy(w)
+
+
+class TorchFCN8s(nn.Module):
+    """FCN-8s (Caffe reference: conv1_1 padding 100, ceil pools, crops 5, 9, 31, fixed upsampling)."""
+
+    def __init__(self, num_classes=21, crops=(5, 9, 31)):
+        super().__init__()
+        c_in = 3
+        for b, block in enumerate(VGG_BLOCKS):
+            for name in block:
+                pad = 100 if name == "conv1_1" else 1
+                setattr(self, name, nn.Conv2d(c_in, VGG_CHANNELS[b], 3, padding=pad))
+                c_in = VGG_CHANNELS[b]
+        self.fc6 = nn.Conv2d(512, 4096, 7)
+        self.fc7 = nn.Conv2d(4096, 4096, 1)
+        self.score_fr = nn.Conv2d(4096, num_classes, 1)
+        self.score_pool4 = nn.Conv2d(512, num_classes, 1)
+        self.score_pool3 = nn.Conv2d(256, num_classes, 1)
+        for name, k, s in (("upscore2", 4, 2), ("upscore_pool4", 4, 2), ("upscore8", 16, 8)):
+            up = nn.ConvTranspose2d(num_classes, num_classes, k, s, bias=False)
+            up.weight.data.copy_(_bilinear(num_classes, k))
+            up.weight.requires_grad_(False)
+            setattr(self, name, up)
+        self.crops = crops
+
+    def forward(self, x):
+        h, pools = x, {}
+        for b, block in enumerate(VGG_BLOCKS, 1):
+            for name in block:
+                h = F.relu(getattr(self, name)(h))
+            h = pools[b] = F.max_pool2d(h, 2, 2, ceil_mode=True)
+        h = F.dropout(F.relu(self.fc6(h)), 0.5, self.training)
+        h = F.dropout(F.relu(self.fc7(h)), 0.5, self.training)
+        up2 = self.upscore2(self.score_fr(h))
+        c4, c3, c = self.crops
+        s4 = self.score_pool4(pools[4])[:, :, c4:c4 + up2.shape[2], c4:c4 + up2.shape[3]]
+        up4 = self.upscore_pool4(up2 + s4)
+        s3 = self.score_pool3(pools[3])[:, :, c3:c3 + up4.shape[2], c3:c3 + up4.shape[3]]
+        up8 = self.upscore8(up4 + s3)
+        return up8[:, :, c:c + x.shape[2], c:c + x.shape[3]].contiguous()
+
+
+class TorchSegNet(nn.Module):
+    """SegNet: 13 conv+BN+ReLU encoder, ceil pools with indices, mirrored decoder, conv1_1_D scores."""
+
+    def __init__(self, num_classes=21):
+        super().__init__()
+        c_in = 3
+        for b, block in enumerate(VGG_BLOCKS):
+            for name in block:
+                self._conv_bn(name, c_in, VGG_CHANNELS[b])
+                c_in = VGG_CHANNELS[b]
+        for b in range(5, 0, -1):
+            block = tuple(f"{n}_D" for n in reversed(VGG_BLOCKS[b - 1]))
+            for i, name in enumerate(block):
+                last = i == len(block) - 1
+                c_out = (VGG_CHANNELS[b - 2] if b > 1 else num_classes) if last else VGG_CHANNELS[b - 1]
+                if name == "conv1_1_D":
+                    setattr(self, name, nn.Conv2d(c_in, c_out, 3, padding=1))
+                else:
+                    self._conv_bn(name, c_in, c_out)
+                c_in = c_out
+
+    def _conv_bn(self, name, c_in, c_out):
+        setattr(self, name, nn.Conv2d(c_in, c_out, 3, padding=1))
+        setattr(self, f"{name}_bn", nn.BatchNorm2d(c_out))
+
+    def _cbr(self, name, h):
+        return F.relu(getattr(self, f"{name}_bn")(getattr(self, name)(h)))
+
+    def forward(self, x):
+        h, indices, sizes = x, {}, {}
+        for b, block in enumerate(VGG_BLOCKS, 1):
+            for name in block:
+                h = self._cbr(name, h)
+            sizes[b] = h.shape[2:]
+            h, indices[b] = F.max_pool2d(h, 2, 2, ceil_mode=True, return_indices=True)
+        for b in range(5, 0, -1):
+            h = F.max_unpool2d(h, indices[b], 2, 2, output_size=sizes[b])
+            for name in (f"{n}_D" for n in reversed(VGG_BLOCKS[b - 1])):
+                h = getattr(self, name)(h) if name == "conv1_1_D" else self._cbr(name, h)
+        return h
+
+
+def load_minifcn_state(tmodel, state):
+    """Copy a minifcn state dict (name -> array) into the twin; every name must match."""
+    own = tmodel.state_dict()
+    missing = [k for k in own if k not in state and not k.endswith("num_batches_tracked")]
+    extra = [k for k in state if k not in own]
+    if missing or extra:
+        raise ValueError(f"torch twin and minifcn model differ: missing {missing[:5]}, extra {extra[:5]}")
+    with torch.no_grad():
+        for k, v in state.items():
+            if tuple(own[k].shape) != tuple(v.shape):
+                raise ValueError(f"{k}: torch {tuple(own[k].shape)} vs minifcn {tuple(v.shape)}")
+            own[k].copy_(torch.from_numpy(np.ascontiguousarray(v)))
+
+
+def check_twin(model, tmodel, x):
+    """Largest relative difference of the two models' eval-mode outputs on x (n, 3, h, w)."""
+    from minifcn import Tensor, no_grad
+    model.eval()
+    tmodel.eval()
+    with no_grad():
+        ours = model(Tensor(x)).numpy()
+    with torch.no_grad():
+        theirs = tmodel(torch.from_numpy(x)).numpy()
+    model.train()
+    tmodel.train()
+    if ours.shape != theirs.shape:
+        raise ValueError(f"output shapes differ: minifcn {ours.shape}, torch {theirs.shape}")
+    return float(np.abs(ours - theirs).max() / max(np.abs(theirs).max(), 1e-30))
