@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from minifcn import backend
+from minifcn import Tensor, backend
 
 DTYPES = [np.float64, np.float32]
 
@@ -23,7 +23,9 @@ def to_np(a):
     """Host copy of a minifcn Tensor, an xp array or a torch tensor."""
     if type(a).__module__.startswith("torch"):
         return a.detach().cpu().numpy()
-    return backend.to_numpy(getattr(a, "data", a) if not isinstance(a, np.ndarray) else a)
+    if isinstance(a, Tensor):  # only Tensors: NumPy and CuPy arrays have a .data attribute too
+        a = a.data
+    return backend.to_numpy(a)
 
 
 def torch_tensor(torch, a, requires_grad=False):

@@ -72,7 +72,7 @@ def test_conv_transpose2d_matches_naive(xp, rng, case):
 def test_bilinear_transposed_conv_matches_naive_bilinear(xp, rng, factor):
     k = 2 * factor
     x = rng.standard_normal((1, 3, 3, 4))
-    W = xp.asarray(bilinear_kernel(3, 3, k, dtype=np.float64))
+    W = xp.asarray(bilinear_kernel(3, 3, k, dtype=np.float64, device="cpu"))
     y = F.conv_transpose2d(xp.asarray(x), W, stride=factor)
     assert y.shape == (1, 3, 2 * factor + k, 3 * factor + k)
     np.testing.assert_allclose(to_np(y), naive.bilinear_upsample(x, factor), atol=1e-10, rtol=0)
@@ -82,7 +82,7 @@ def test_bilinear_upsampling_interpolates_linear_ramps(xp):
     # a ramp is reproduced exactly away from the borders: bilinear interpolation of a linear function
     f = 4
     x = np.add.outer(np.arange(5.0), 2 * np.arange(5.0))[None, None]
-    y = to_np(F.conv_transpose2d(xp.asarray(x), xp.asarray(bilinear_kernel(1, 1, 2 * f, dtype=np.float64)),
+    y = to_np(F.conv_transpose2d(xp.asarray(x), xp.asarray(bilinear_kernel(1, 1, 2 * f, dtype=np.float64, device="cpu")),
                                  stride=f))[0, 0]
     # output index m sits at input coordinate (m - f + 0.5) / f; between the first and last input
     # centres (m in [f, h*f)) the result is the ramp itself, so its slopes are 1/f and 2/f
@@ -186,7 +186,7 @@ def test_conv_transpose2d_vs_torch(rng, dtype, case):
 @pytest.mark.parametrize("k,s,c,hw", [(4, 2, 3, 5), (16, 8, 3, 4), (64, 32, 2, 3)])  # FCN's upsamplings
 def test_fcn_upsampling_vs_torch(rng, dtype, k, s, c, hw):
     torch = pytest.importorskip("torch")
-    arrays = (rng.standard_normal((1, c, hw, hw + 1)), bilinear_kernel(c, c, k, dtype=np.float64)
+    arrays = (rng.standard_normal((1, c, hw, hw + 1)), bilinear_kernel(c, c, k, dtype=np.float64, device="cpu")
               + 0.1 * rng.standard_normal((c, c, k, k)))  # bias=False, as FCN's upscore layers
     _torch_conv_check(torch, lambda x, W: F.conv_transpose2d(x, W, stride=s),
                       lambda x, W: torch.nn.functional.conv_transpose2d(x, W, stride=s), arrays, dtype, rng)
