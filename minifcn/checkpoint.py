@@ -1,0 +1,95 @@
+"""Training checkpoints: model, optimizer and random-number state in one ``.npz``, written atomically.
+
+A checkpoint is a :func:`minifcn.weights.save_npz` file (no pickle anywhere):
+
+- arrays ``model/<name>`` (the model's ``state_dict``: parameters and BN buffers),
+  ``optim/velocity/<i>`` (SGD momentum buffers, in parameter order; absent before the first step)
+  and any extra arrays the trainer adds (``trainer/order``: the epoch's shuffled sample order);
+- one JSON ``meta`` dict: ``format``, ``version``, the optimizer's hyper-parameters
+  (``optim``: ``base_lr`` and the groups), and whatever the trainer stores (config, epoch,
+  iteration, the RNG states as ``bit_generator.state`` dicts, the last scores ...).
+
+``save_npz`` writes to a temporary name and renames it into place, so a crash while saving leaves
+the previous checkpoint intact. A truncated or foreign file raises ValueError naming the file.
+
+>>> import os, tempfile, numpy as np
+>>> from minifcn import nn, optim
+>>> net = nn.Conv2d(1, 2, 3)
+>>> opt = optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+>>> path = os.path.join(tempfile.mkdtemp(), "ckpt.npz")
+>>> save_checkpoint(path, net, opt, {"iteration": 7})
+>>> ck = load_checkpoint(path)
+>>> sorted(ck["model"]), ck["meta"]["iteration"]
+(['bias', 'weight'], 7)
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from .weights import load_npz, save_npz
+
+__all__ = ["save_checkpoint", "load_checkpoint", "CHECKPOINT_FORMAT"]
+
+CHECKPOINT_FORMAT = "minifcn-checkpoint"
+_VERSION = 1
+
+
+def save_checkpoint(path, model, optimizer=None, meta=None, arrays=None) -> None:
+    """Write ``model`` (+ ``optimizer``) state and a JSON-able ``meta`` dict to ``path`` atomically.
+
+    Args:
+        path: destination file (conventionally ``checkpoint.npz``).
+        model: a :class:`minifcn.nn.Module`; its ``state_dict()`` is saved under ``model/``.
+        optimizer: a :class:`minifcn.optim.SGD` or None.
+        meta: JSON-serialisable dict (ints of any size, floats round-trip exactly).
+        arrays: extra ``name -> array`` entries (e.g. ``{"trainer/order": order}``).
+    """
+    state = {f"model/{k}": v for k, v in model.state_dict().items()}
+    full_meta = {"format": CHECKPOINT_FORMAT, "version": _VERSION}
+    if optimizer is not None:
+        osd = optimizer.state_dict()
+        full_meta["optim"] = {"base_lr": osd["base_lr"], "groups": osd["groups"],
+                              "num_params": len(osd["velocity"])}
+        for i, v in enumerate(osd["velocity"]):
+            if v is not None:
+                state[f"optim/velocity/{i}"] = v
+    for k, v in (arrays or {}).items():
+        if k.startswith(("model/", "optim/")):
+            raise ValueError(f"extra array name {k!r} clashes with the model/optimizer entries")
+        state[k] = v
+    full_meta.update(meta or {})
+    save_npz(path, state, full_meta)
+
+
+def load_checkpoint(path) -> dict:
+    """Read a checkpoint; return ``{"model": state, "optim": sgd_state or None, "meta": dict,
+    "arrays": extra arrays}``.
+
+    ``optim`` has the layout of :meth:`minifcn.optim.SGD.state_dict` (feed it to
+    ``load_state_dict``). Raises FileNotFoundError for a missing file and ValueError naming the
+    file when it is truncated, corrupt, or not a minifcn checkpoint.
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"checkpoint {path} not found")
+    try:
+        state, meta = load_npz(path)
+    except ValueError as e:
+        raise ValueError(f"checkpoint {path} is truncated or corrupt and cannot be read ({e}); "
+                         "delete it, or resume from another checkpoint") from None
+    if meta.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(f"{path} is not a minifcn training checkpoint (meta format "
+                         f"{meta.get('format')!r}, expected {CHECKPOINT_FORMAT!r})")
+    model = {k[len("model/"):]: v for k, v in state.items() if k.startswith("model/")}
+    if not model:
+        raise ValueError(f"checkpoint {path} holds no model/* arrays")
+    arrays = {k: v for k, v in state.items() if not k.startswith(("model/", "optim/"))}
+    optim = None
+    if "optim" in meta:
+        n = int(meta["optim"]["num_params"])
+        velocity = [state.get(f"optim/velocity/{i}") for i in range(n)]
+        optim = {"base_lr": meta["optim"]["base_lr"], "groups": meta["optim"]["groups"],
+                 "velocity": [None if v is None else np.asarray(v) for v in velocity]}
+    return {"model": model, "optim": optim, "meta": meta, "arrays": arrays}

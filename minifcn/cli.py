@@ -1,0 +1,201 @@
+"""The ``minifcn`` command: ``train | eval | predict | data``.
+
+``minifcn train`` with no arguments is the main job: a narrow FCN-8s trained from scratch on the
+built-in synthetic dataset, on the CPU, ending with its metrics table and the paths it wrote under
+``runs/fcn8s-synthetic/``.
+
+::
+
+    minifcn train                                   # the main job
+    minifcn train --model segnet-basic --class-weights median-freq --iters 300
+    minifcn train --model fcn8s --staged            # 32s -> 16s -> 8s
+    minifcn train --resume runs/fcn8s-synthetic/checkpoint.npz
+    minifcn eval --checkpoint runs/fcn8s-synthetic/checkpoint.npz
+    minifcn predict --checkpoint CKPT --image photo.jpg [--samples 50]
+    minifcn data synthetic | voc | sbd [--root DIR] [--archive PATH]
+
+>>> build_parser().parse_args(["train", "--iters", "5"]).iters
+5
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from pathlib import Path
+
+__all__ = ["main", "build_parser"]
+
+# CLI option -> TrainConfig field, for the options that map one to one
+_TRAIN_FIELDS = ("model", "width", "dataset", "data_root", "epochs", "iters", "batch_size", "lr",
+                 "momentum", "weight_decay", "lr_policy", "loss_reduction", "class_weights",
+                 "device", "out", "seed", "subset_count", "image_size", "num_train", "num_val",
+                 "val_every", "crop", "convention", "val_split")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argparse parser of every sub-command (defaults None = "use the config's")."""
+    p = argparse.ArgumentParser(prog="minifcn", description="FCN and SegNet from scratch on NumPy/CuPy")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("train", help="train a model (no arguments: FCN-8s on the synthetic dataset)")
+    t.add_argument("--model", help="fcn32s | fcn16s | fcn8s | fcn8s-atonce | segnet | segnet-basic | bayesian-segnet")
+    t.add_argument("--width", type=float, help="channel multiplier (1.0 = the paper's channels)")
+    t.add_argument("--dataset", choices=("synthetic", "voc", "sbd"))
+    t.add_argument("--data-root", help="dataset directory (synthetic: default user cache)")
+    t.add_argument("--val-split", help="validation split (voc: val or seg11valid)")
+    t.add_argument("--epochs", type=int)
+    t.add_argument("--iters", type=int, help="training iterations (overrides --epochs)")
+    t.add_argument("--batch-size", type=int)
+    t.add_argument("--lr", type=float)
+    t.add_argument("--momentum", type=float)
+    t.add_argument("--weight-decay", type=float)
+    t.add_argument("--lr-policy", choices=("fixed", "step", "poly"))
+    t.add_argument("--loss-reduction", choices=("mean", "sum"))
+    t.add_argument("--class-weights", choices=("median-freq",))
+    t.add_argument("--device", choices=("cpu", "cuda"))
+    t.add_argument("--out", help="output directory (default runs/<model>-<dataset>)")
+    t.add_argument("--resume", metavar="CHECKPOINT", help="continue a run exactly where it stopped")
+    t.add_argument("--seed", type=int)
+    t.add_argument("--subset-count", type=int, help="train on this many images")
+    t.add_argument("--subset-classes", help="comma-separated class names, e.g. cat,dog")
+    t.add_argument("--staged", action="store_true", help="FCN recipe: train 32s, then 16s, then 8s")
+    t.add_argument("--image-size", type=int, help="synthetic image size")
+    t.add_argument("--num-train", type=int, help="synthetic training images")
+    t.add_argument("--num-val", type=int, help="synthetic validation images")
+    t.add_argument("--val-every", type=int, help="iterations between validations (default: an epoch)")
+    t.add_argument("--crop", type=int, help="random crop size (needed to batch VOC images)")
+    t.add_argument("--convention", choices=("unit", "caffe", "torchvision"))
+    t.add_argument("--no-flip", action="store_true", help="no random horizontal flips")
+    t.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    e = sub.add_parser("eval", help="score a checkpoint on a split (one confusion matrix)")
+    e.add_argument("--checkpoint", required=True)
+    e.add_argument("--split", help="default: the run's validation split")
+    e.add_argument("--data-root", help="default: the run's")
+    e.add_argument("--batch-size", type=int, default=None)
+    e.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    e.add_argument("--out", help="metrics JSON path (default: eval_<split>.json beside the checkpoint)")
+
+    r = sub.add_parser("predict", help="segment images: colour mask and overlay PNGs")
+    r.add_argument("--checkpoint", required=True)
+    r.add_argument("--image", required=True, nargs="+")
+    r.add_argument("--out", default="predictions", help="output directory (default ./predictions)")
+    r.add_argument("--samples", type=int, default=None,
+                   help="Monte-Carlo dropout samples (Bayesian SegNet; default 50 for it)")
+    r.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+
+    d = sub.add_parser("data", help="prepare a dataset")
+    d.add_argument("name", choices=("synthetic", "voc", "sbd"))
+    d.add_argument("--root", help="where to put it (synthetic: default user cache)")
+    d.add_argument("--archive", help="a local copy of the archive (md5-checked)")
+    d.add_argument("--image-size", type=int, default=64, help="synthetic image size")
+    d.add_argument("--num-train", type=int, default=400)
+    d.add_argument("--num-val", type=int, default=80)
+    d.add_argument("--seed", type=int, default=0)
+    return p
+
+
+def _print_files(files: dict):
+    print("wrote:")
+    for k, v in files.items():
+        print(f"  {k:<11} {v}")
+
+
+def _cmd_train(a) -> int:
+    from .metrics import format_scores
+    from .train import TrainConfig, Trainer, train_staged
+    given = {f: getattr(a, f) for f in _TRAIN_FIELDS if getattr(a, f) is not None}
+    if a.subset_classes:
+        given["subset_classes"] = [c.strip() for c in a.subset_classes.split(",") if c.strip()]
+    if a.no_flip:
+        given["flip"] = False
+    progress = not a.no_progress
+    if a.resume:
+        trainer = Trainer.from_checkpoint(a.resume, progress=progress, out=given.pop("out", None),
+                                          **given)
+        print(f"resuming {a.resume} at iteration {trainer.iteration} of {trainer.max_iter}")
+        trainer.run()
+    else:
+        cfg = TrainConfig(**given)
+        if a.staged:
+            trainer = train_staged(cfg, progress=progress)
+        else:
+            trainer = Trainer(cfg, progress=progress)
+            print(f"training {cfg.model} (width {cfg.width}) on {cfg.dataset}: "
+                  f"{len(trainer.train_set)} train / {len(trainer.val_set)} val images, "
+                  f"{trainer.max_iter} iterations of batch {cfg.batch_size}, device {trainer.device}")
+            trainer.run()
+    if trainer.last_scores:
+        print(f"\n{trainer.cfg.val_split} scores at iteration {trainer.iteration}:")
+        print(format_scores(trainer.last_scores, trainer.classes))
+    _print_files(trainer.written_files())
+    return 0
+
+
+def _cmd_eval(a) -> int:
+    from .metrics import format_scores
+    from .train import build_datasets, evaluate, load_model, save_metrics_json
+    model, cfg, classes, meta = load_model(a.checkpoint, a.device)
+    over = {"device": a.device}
+    if a.split:
+        over["val_split"] = a.split
+    if a.data_root:
+        over["data_root"] = a.data_root
+    cfg = dataclasses.replace(cfg, **over)
+    _, val = build_datasets(cfg)
+    bs = a.batch_size or (cfg.batch_size if cfg.dataset == "synthetic" or cfg.crop else 1)
+    scores, loss, confusion, _ = evaluate(model, val, bs, a.device, reduction=cfg.loss_reduction)
+    print(f"{cfg.model} on {cfg.dataset} {cfg.val_split} ({len(val)} images), "
+          f"checkpoint iteration {meta.get('iteration')}:")
+    print(format_scores(scores, classes))
+    out = Path(a.out) if a.out else Path(a.checkpoint).parent / f"eval_{cfg.val_split}.json"
+    save_metrics_json(out, scores, classes, confusion,
+                      {"checkpoint": str(a.checkpoint), "split": cfg.val_split, "dataset": cfg.dataset,
+                       "num_images": len(val), "loss": loss, "iteration": meta.get("iteration")})
+    _print_files({"metrics": out})
+    return 0
+
+
+def _cmd_predict(a) -> int:
+    from .predict import predict_file
+    from .train import load_model
+    model, cfg, classes, _ = load_model(a.checkpoint, a.device)
+    samples = a.samples
+    if samples is None and hasattr(model, "mc_predict"):
+        samples = 50  # Bayesian SegNet: the paper's 50 Monte-Carlo samples
+    for image in a.image:
+        files = predict_file(model, image, a.out, cfg.convention, a.device, samples)
+        print(f"{image}:")
+        _print_files(files)
+    return 0
+
+
+def _cmd_data(a) -> int:
+    if a.name == "synthetic":
+        from .data.synthetic import default_root, make_synthetic_voc
+        kw = dict(num_train=a.num_train, num_val=a.num_val, size=a.image_size, seed=a.seed)
+        root = Path(a.root) if a.root else default_root(**kw)
+        make_synthetic_voc(root, **kw)
+    else:
+        from .data.download import prepare
+        if not a.root:
+            raise ValueError(f"`minifcn data {a.name}` needs --root DIR (where to put it)")
+        root = prepare("voc2012" if a.name == "voc" else "sbd", a.root, archive=a.archive)
+    print(f"{a.name} dataset ready under {root}")
+    return 0
+
+
+def main(argv=None) -> int:
+    """Entry point of the ``minifcn`` console script and ``python -m minifcn``; returns the exit code."""
+    from .train import TrainingDiverged
+    args = build_parser().parse_args(argv)
+    cmd = {"train": _cmd_train, "eval": _cmd_eval, "predict": _cmd_predict, "data": _cmd_data}[args.command]
+    try:
+        return cmd(args)
+    except TrainingDiverged as e:
+        print(f"minifcn: {e}", file=sys.stderr)
+        return 1
+    except (ValueError, TypeError, FileNotFoundError, OSError) as e:
+        print(f"minifcn {args.command}: error: {e}", file=sys.stderr)
+        return 2

@@ -1,0 +1,606 @@
+"""The training loop: SGD on a segmentation model, validation, logs, pictures and exact resume.
+
+One :class:`Trainer` owns a model, an :class:`~minifcn.optim.SGD`, the datasets and two random
+generators: the backend's (parameter init, dropout) and a ``numpy.random.Generator`` that shuffles
+the training set and drives every random transform. Everything that changes during training (the
+parameters, BN running averages, momentum buffers, both generators, the epoch's sample order and
+the position in it) goes into the checkpoint, so ``Trainer.from_checkpoint(path).run()`` continues
+exactly where the saved run stopped: on the CPU its final parameters are bit for bit those of a run
+that never stopped.
+
+What a run writes under its ``out`` directory::
+
+    checkpoint.npz      model + optimizer + RNG state, rewritten (atomically) at every validation
+    log.csv             one row per validation, columns viz.LOG_COLUMNS
+    curves.png          loss and mean IoU against iteration (viz.plot_curves)
+    grids/iter_<k>.png  image / ground truth / prediction for the first val images
+    metrics.json        the last validation's scores (see :func:`save_metrics_json`)
+
+Learning rate and loss. The FCN reference sums the loss over every pixel of a 500x500 image
+(~2.5e5 terms) and uses lr 1e-10 with momentum 0.99 on a pretrained, full-width VGG16: the summed
+gradient is ~1e5 times the per-pixel mean, and pretrained weights need only small steps.
+Our default trains a narrow net from scratch on small images, so it averages the loss over pixels
+(``loss_reduction="mean"``), which makes the step size independent of image size, and uses an
+ordinary lr for He-initialised nets (0.05 with momentum 0.9, poly decay).
+
+>>> TrainConfig().model
+'fcn8s'
+"""
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import math
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import backend
+from . import functional as F
+from .autograd import Tensor, no_grad
+from .checkpoint import load_checkpoint, save_checkpoint
+from .metrics import ConfusionMatrix
+from .optim import SGD, fcn_param_groups, lr_at
+
+__all__ = ["TrainConfig", "Trainer", "TrainingDiverged", "build_datasets", "median_frequency_weights",
+           "evaluate", "save_metrics_json", "train_staged", "load_model", "STAGES"]
+
+#: FCN's staged recipe: each stage is initialised from the previous one.
+STAGES = ("fcn32s", "fcn16s", "fcn8s")
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """Every setting of a run; stored in the checkpoint, so a resumed run rebuilds the same one.
+
+    The defaults are the main job (``minifcn train``): a narrow FCN-8s trained from scratch on the
+    built-in synthetic dataset, on the CPU, in a few minutes.
+    """
+    model: str = "fcn8s"
+    width: float = 0.125
+    model_kwargs: dict = dataclasses.field(default_factory=dict)
+    dataset: str = "synthetic"          # synthetic | voc | sbd
+    data_root: str | None = None        # None: synthetic in the user cache; required for voc/sbd
+    val_split: str = "val"
+    image_size: int = 64                # synthetic images are image_size x image_size
+    num_train: int = 400                # synthetic training images
+    num_val: int = 80                   # synthetic validation images
+    data_seed: int = 0                  # the synthetic dataset's seed
+    subset_count: int | None = None     # keep this many training images
+    subset_classes: list | None = None  # keep images with these classes, remapped to bg + these
+    convention: str = "unit"            # input normalisation (transforms.Normalize)
+    crop: int | None = None             # random crop size for training (needed to batch VOC)
+    flip: bool = True                   # random horizontal flips
+    scale: list | None = None           # random scale range, e.g. [0.75, 1.25]
+    epochs: int = 10
+    iters: int | None = None            # overrides epochs when given
+    batch_size: int = 8
+    lr: float = 0.05
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    lr_policy: str = "poly"             # fixed | step | poly
+    lr_step: int | None = None          # step policy: iterations per decay
+    lr_gamma: float = 0.1
+    warmup: int = 0                     # iterations of linear warm-up
+    grad_clip: float | None = None      # rescale gradients whose global L2 norm exceeds this
+    loss_reduction: str = "mean"        # mean | sum (FCN reference: sum)
+    class_weights: str | None = None    # None | "median-freq"
+    val_every: int | None = None        # iterations between validations (default: one epoch)
+    grid_size: int = 8                  # val images in each prediction grid
+    device: str = "cpu"
+    seed: int = 0
+    out: str | None = None
+
+    def __post_init__(self):
+        if self.dataset not in ("synthetic", "voc", "sbd"):
+            raise ValueError(f"dataset must be 'synthetic', 'voc' or 'sbd', got {self.dataset!r}")
+        if self.loss_reduction not in ("mean", "sum"):
+            raise ValueError(f"loss_reduction must be 'mean' or 'sum', got {self.loss_reduction!r}")
+        if self.class_weights not in (None, "median-freq"):
+            raise ValueError(f"class_weights must be None or 'median-freq', got {self.class_weights!r}")
+        if self.lr_policy not in ("fixed", "step", "poly"):
+            raise ValueError(f"lr_policy must be 'fixed', 'step' or 'poly', got {self.lr_policy!r}")
+        if int(self.batch_size) < 1:
+            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
+        if self.iters is None and int(self.epochs) < 1:
+            raise ValueError(f"epochs must be >= 1 (or give iters), got {self.epochs}")
+        if self.iters is not None and int(self.iters) < 1:
+            raise ValueError(f"iters must be >= 1, got {self.iters}")
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        """Rebuild from ``dataclasses.asdict`` output, ignoring keys this version does not know."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or Inf; the message names the iteration and the last good checkpoint."""
+
+
+# ----------------------------------------------------------------------------- data
+def build_datasets(cfg: TrainConfig):
+    """``(train, val)`` datasets of a config, with their transforms and subsets applied.
+
+    Training: ``[RandomScale] [RandomCrop] [flip] Normalize ToCHW`` from the config; validation:
+    ``Normalize ToCHW``. ``subset_classes`` applies to both splits (so their ids agree),
+    ``subset_count`` to the training split only.
+    """
+    from .data.transforms import build_transform
+    from .data.voc import SBDSegmentation, VOCSegmentation, subset
+    train_tf = build_transform(cfg.convention, crop=cfg.crop, flip=cfg.flip,
+                               scale=tuple(cfg.scale) if cfg.scale else None)
+    val_tf = build_transform(cfg.convention)
+    if cfg.dataset == "synthetic":
+        from .data.synthetic import SyntheticSegmentation
+        kw = dict(num_train=cfg.num_train, num_val=cfg.num_val, size=cfg.image_size, seed=cfg.data_seed)
+        train = SyntheticSegmentation(cfg.data_root, "train", transform=train_tf, **kw)
+        val = SyntheticSegmentation(cfg.data_root, cfg.val_split, transform=val_tf, **kw)
+    else:
+        if not cfg.data_root:
+            raise ValueError(f"dataset {cfg.dataset!r} needs --data-root (run `minifcn data "
+                             f"{cfg.dataset}` to download it)")
+        if cfg.dataset == "voc":
+            train = VOCSegmentation(cfg.data_root, "train", transform=train_tf)
+            val = VOCSegmentation(cfg.data_root, cfg.val_split, transform=val_tf)
+        else:
+            train = SBDSegmentation(cfg.data_root, "train", transform=train_tf)
+            val = SBDSegmentation(cfg.data_root, cfg.val_split, transform=val_tf)
+    if cfg.subset_classes:
+        train = subset(train, cfg.subset_count, cfg.subset_classes, seed=cfg.seed)
+        val = subset(val, None, cfg.subset_classes)
+    elif cfg.subset_count is not None:
+        train = subset(train, cfg.subset_count, seed=cfg.seed)
+    if len(train) == 0 or len(val) == 0:
+        raise ValueError(f"empty dataset: {len(train)} training and {len(val)} validation images "
+                         "after the subset")
+    return train, val
+
+
+def median_frequency_weights(dataset, num_classes: int, ignore_index: int = 255) -> np.ndarray:
+    """SegNet's median-frequency class balancing, from a dataset's raw labels.
+
+    ``freq(c) = (pixels of class c) / (pixels of the images that contain c)`` and
+    ``w(c) = median(freq) / freq(c)`` (median over the classes present); rare classes weigh more.
+    A class absent from every label gets weight 1 (it never occurs in a target, so its weight
+    never counts). Ignored pixels (255) are left out of both counts. Returns ``(C,)`` float32.
+
+    >>> import numpy as np
+    >>> class Toy:                       # two 1x4 label maps
+    ...     labels = [np.array([[0, 0, 0, 1]]), np.array([[0, 0, 2, 2]])]
+    ...     def __len__(self): return 2
+    ...     def load(self, i): return None, self.labels[i]
+    >>> [round(float(w), 3) for w in median_frequency_weights(Toy(), 3)]   # freq 5/8, 1/4, 2/4
+    [0.8, 2.0, 1.0]
+    """
+    class_pixels = np.zeros(num_classes, np.int64)
+    image_pixels = np.zeros(num_classes, np.int64)
+    for i in range(len(dataset)):
+        lab = np.asarray(dataset.load(i)[1]).astype(np.int64).ravel()
+        lab = lab[lab != ignore_index]
+        if lab.size and (lab.min() < 0 or lab.max() >= num_classes):
+            raise ValueError(f"label of sample {i} holds a value outside [0, {num_classes})")
+        counts = np.bincount(lab, minlength=num_classes)
+        class_pixels += counts
+        image_pixels += np.where(counts > 0, lab.size, 0)
+    present = class_pixels > 0
+    if not present.any():
+        raise ValueError("no labelled pixels in the dataset: cannot compute class weights")
+    freq = np.where(present, class_pixels / np.maximum(image_pixels, 1), np.nan)
+    med = np.nanmedian(freq)
+    return np.where(present, med / np.where(present, freq, 1.0), 1.0).astype(np.float32)
+
+
+class _Ordered:
+    """A dataset view in a given order (the rest of an epoch), for ``iterate_batches``."""
+
+    def __init__(self, dataset, order):
+        self.dataset, self.order = dataset, list(order)
+
+    def __len__(self):
+        return len(self.order)
+
+    def get(self, i, rng=None):
+        return self.dataset.get(self.order[i], rng)
+
+
+# ----------------------------------------------------------------------------- evaluation
+def evaluate(model, dataset, batch_size: int = 1, device: str = "cpu", weight=None,
+             reduction: str = "mean", keep: int = 0):
+    """Run ``model`` over a whole split; one confusion matrix, as the FCN paper measures.
+
+    Shapes: the dataset yields ``(3, H, W)`` float32 images and ``(H, W)`` labels; the model maps
+    ``(N, 3, H, W)`` to scores ``(N, C, H, W)``. Returns ``(scores, loss, confusion, kept)``:
+    ``segmentation_scores`` of the matrix, the mean of the per-batch losses, the ``(C, C)``
+    matrix, and the predictions ``(H, W)`` of the first ``keep`` images (for the grids).
+    The model is put in eval mode (and left there).
+    """
+    from .data.voc import iterate_batches
+    model.eval()
+    num_classes = dataset.num_classes
+    cm = ConfusionMatrix(num_classes)
+    losses, kept = [], []
+    with no_grad():
+        for x, y in iterate_batches(dataset, batch_size):
+            xd, yd = backend.to_device(x, device), backend.to_device(y, device)
+            scores = model(Tensor(xd))
+            losses.append(F.cross_entropy(scores, yd, weight=weight, reduction=reduction).item())
+            pred = scores.data.argmax(axis=1)
+            cm.update(pred, yd)
+            for p in pred[:max(0, keep - len(kept))]:
+                kept.append(backend.to_numpy(p))
+    return cm.scores(), float(np.mean(losses)), cm.matrix, kept
+
+
+def _clean(v):
+    """JSON has no NaN: write null for absent classes."""
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if isinstance(v, (list, tuple)):
+        return [_clean(u) for u in v]
+    if isinstance(v, dict):
+        return {k: _clean(u) for k, u in v.items()}
+    return v
+
+
+def save_metrics_json(path, scores: dict, class_names, confusion=None, extra=None) -> Path:
+    """Write the scores as JSON atomically; NaN (a class absent from truth and prediction) -> null.
+
+    Keys: ``pixel_acc, mean_acc, mean_iou, fw_iou`` (floats), ``per_class_iou`` (class name ->
+    IoU or null), ``classes``, ``confusion`` (rows = ground truth) and any ``extra`` keys.
+
+    >>> import tempfile, os, json
+    >>> p = save_metrics_json(os.path.join(tempfile.mkdtemp(), "m.json"),
+    ...     {"pixel_acc": 1.0, "mean_acc": 1.0, "mean_iou": 0.5, "fw_iou": 1.0,
+    ...      "per_class_iou": [1.0, float("nan")]}, ["bg", "cat"])
+    >>> json.load(open(p))["per_class_iou"]
+    {'bg': 1.0, 'cat': None}
+    """
+    path = Path(path)
+    per = list(scores.get("per_class_iou", []))
+    names = [str(c) for c in class_names]
+    if len(names) != len(per):
+        raise ValueError(f"got {len(names)} class names for {len(per)} per-class IoUs")
+    doc = {k: scores[k] for k in ("pixel_acc", "mean_acc", "mean_iou", "fw_iou")}
+    doc["per_class_iou"] = dict(zip(names, per))
+    doc["classes"] = names
+    if confusion is not None:
+        doc["confusion"] = np.asarray(confusion).astype(int).tolist()
+    doc.update(extra or {})
+    _atomic_write_text(path, json.dumps(_clean(doc), indent=2) + "\n")
+    return path
+
+
+def _atomic_write_text(path, text: str):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+# ----------------------------------------------------------------------------- trainer
+def _make_model(cfg: TrainConfig, num_classes: int):
+    from .models import build_model
+    return build_model(cfg.model, num_classes, cfg.width, **(cfg.model_kwargs or {}))
+
+
+class Trainer:
+    """Train one model under a :class:`TrainConfig`; resumable bit for bit.
+
+    Args:
+        config: the run's settings.
+        model: a ready model (default: ``build_model(config.model, C, config.width)`` right after
+            ``manual_seed(config.seed)``, so the initial weights follow from the seed).
+        datasets: ``(train, val)`` (default: :func:`build_datasets`).
+        out: output directory (default ``config.out`` or ``runs/<model>-<dataset>``).
+        progress: show a tqdm bar.
+
+    ``run()`` trains to the end (or to ``until`` iterations), validating every ``val_every``
+    iterations: each validation appends to ``log.csv``, redraws ``curves.png``, writes a grid and
+    ``metrics.json``, and rewrites ``checkpoint.npz``.
+    """
+
+    def __init__(self, config: TrainConfig, model=None, datasets=None, out=None, progress: bool = True):
+        self.cfg = cfg = config
+        self.device = backend.check_device(cfg.device)
+        self.progress = progress
+        self.train_set, self.val_set = datasets if datasets is not None else build_datasets(cfg)
+        self.classes = tuple(self.train_set.classes)
+        self.num_classes = len(self.classes)
+        if model is None:
+            backend.manual_seed(cfg.seed)
+            model = _make_model(cfg, self.num_classes)
+        self.model = model.to(self.device)
+        self.optimizer = self._make_optimizer()
+        self.data_rng = np.random.default_rng([cfg.seed, 1])  # shuffling + random transforms
+        n = len(self.train_set)
+        self.iters_per_epoch = math.ceil(n / cfg.batch_size)
+        self.max_iter = int(cfg.iters) if cfg.iters is not None else int(cfg.epochs) * self.iters_per_epoch
+        self.val_every = int(cfg.val_every or self.iters_per_epoch)
+        self.out = Path(out or cfg.out or Path("runs") / f"{cfg.model}-{cfg.dataset}")
+        self.class_weight = None
+        if cfg.class_weights == "median-freq":
+            self.class_weight = median_frequency_weights(self.train_set, self.num_classes)
+        # position in training
+        self.iteration, self.epoch, self.pos = 0, 0, 0
+        self.order = None           # the current epoch's sample order
+        self.loss_sum, self.loss_count = 0.0, 0  # training loss since the last validation
+        self.last_scores = None
+        self.last_good = None       # (path, iteration) of the last checkpoint written
+
+    # ------------------------------------------------------------------ pieces
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.out / "checkpoint.npz"
+
+    def _make_optimizer(self) -> SGD:
+        cfg = self.cfg
+        if cfg.model.startswith("fcn"):  # FCN: biases at 2x lr, no decay
+            groups = fcn_param_groups(self.model, 2.0, cfg.weight_decay)
+        else:
+            groups = [{"params": self.model.parameters()}]
+        return SGD(groups, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+
+    def lr(self, it: int) -> float:
+        c = self.cfg
+        return lr_at(c.lr_policy, c.lr, it, self.max_iter, step_size=c.lr_step, gamma=c.lr_gamma,
+                     warmup=c.warmup)
+
+    def _batches(self):
+        """Yield ``(x, y)`` batches forever, epoch after epoch, from the saved position on."""
+        from .data.voc import iterate_batches
+        while True:
+            if self.order is None:
+                self.order = self.data_rng.permutation(len(self.train_set))
+                self.pos = 0
+            rest = _Ordered(self.train_set, self.order[self.pos:])
+            for x, y in iterate_batches(rest, self.cfg.batch_size, rng=self.data_rng):
+                self.pos += len(x)
+                yield x, y
+            self.order, self.pos = None, 0
+            self.epoch += 1
+
+    def train_step(self, x, y) -> float:
+        """One SGD step on a batch ``x`` (N, 3, H, W), ``y`` (N, H, W); returns the loss.
+
+        Raises :class:`TrainingDiverged` (before touching the parameters) if the loss is not finite.
+        """
+        self.model.train()
+        self.optimizer.set_lr(self.lr(self.iteration))
+        xd, yd = backend.to_device(x, self.device), backend.to_device(y, self.device)
+        weight = None if self.class_weight is None else backend.to_device(self.class_weight, self.device)
+        loss = F.cross_entropy(self.model(Tensor(xd)), yd, weight=weight,
+                               reduction=self.cfg.loss_reduction)
+        value = float(loss.item())
+        if not math.isfinite(value):
+            where = (f"the last good checkpoint, {self.last_good[0]} (iteration {self.last_good[1]}), "
+                     "is kept" if self.last_good else "no checkpoint was written yet")
+            raise TrainingDiverged(
+                f"training stopped: the loss is {value} at iteration {self.iteration + 1} "
+                f"(epoch {self.epoch}); {where}. Try a lower --lr (now {self.cfg.lr}) or "
+                "--loss-reduction mean.")
+        self.optimizer.zero_grad()
+        loss.backward()
+        if self.cfg.grad_clip:
+            self._clip_gradients(float(self.cfg.grad_clip))
+        self.optimizer.step()
+        return value
+
+    def _clip_gradients(self, max_norm: float):
+        """Scale every gradient by ``max_norm / norm`` when the global norm exceeds ``max_norm``."""
+        grads = [p.grad for p in self.model.parameters() if p.grad is not None]
+        if not grads:
+            return
+        xp = backend.get_array_module(grads[0])
+        norm = float(xp.sqrt(sum(xp.sum(g.astype(xp.float64) ** 2) for g in grads)))
+        if norm > max_norm:
+            for p in self.model.parameters():
+                if p.grad is not None:
+                    p.grad = p.grad * (max_norm / norm)
+
+    # ------------------------------------------------------------------ loop
+    def run(self, until: int | None = None):
+        """Train up to iteration ``min(until, max_iter)``; return the last validation scores.
+
+        Stopping at ``until`` (before the end) writes a checkpoint there, which is what an
+        interruption followed by ``--resume`` looks like.
+        """
+        from tqdm import tqdm
+        stop = self.max_iter if until is None else min(int(until), self.max_iter)
+        self.out.mkdir(parents=True, exist_ok=True)
+        bar = tqdm(total=self.max_iter, initial=self.iteration, disable=not self.progress,
+                   desc=f"{self.cfg.model} train", unit="it", dynamic_ncols=True, leave=True)
+        batches = self._batches()
+        busy, images = 0.0, 0
+        try:
+            while self.iteration < stop:
+                x, y = next(batches)
+                t = time.perf_counter()
+                value = self.train_step(x, y)
+                busy += time.perf_counter() - t  # training time only, for the speed shown
+                self.iteration += 1
+                self.loss_sum += value
+                self.loss_count += 1
+                images += len(x)
+                bar.update(1)
+                bar.set_postfix(loss=f"{value:.4f}", lr=f"{self.optimizer.base_lr:.2g}",
+                                img_s=f"{images / max(busy, 1e-9):.1f}")
+                if self.iteration % self.val_every == 0 or self.iteration == self.max_iter:
+                    self.validate()
+        finally:
+            bar.close()
+        if self.iteration < self.max_iter:
+            self.save()  # stopped early (``until``): save where we are
+        return self.last_scores
+
+    def validate(self) -> dict:
+        """Score the val split; append to log.csv, draw curves and a grid, save the checkpoint."""
+        cfg = self.cfg
+        bs = cfg.batch_size if cfg.dataset == "synthetic" or cfg.crop else 1  # VOC sizes differ
+        weight = None if self.class_weight is None else backend.to_device(self.class_weight, self.device)
+        scores, val_loss, confusion, preds = evaluate(self.model, self.val_set, bs, self.device,
+                                                      weight, cfg.loss_reduction, keep=cfg.grid_size)
+        if not math.isfinite(val_loss):
+            where = f"{self.last_good[0]} (iteration {self.last_good[1]})" if self.last_good else "none"
+            raise TrainingDiverged(f"training stopped: the validation loss is {val_loss} at iteration "
+                                   f"{self.iteration}; the last good checkpoint is kept: {where}")
+        train_loss = self.loss_sum / max(self.loss_count, 1)
+        self.loss_sum, self.loss_count = 0.0, 0
+        self.last_scores = scores
+        row = {"epoch": self.iteration / self.iters_per_epoch, "iteration": self.iteration,
+               "train_loss": train_loss, "val_loss": val_loss, "lr": self.optimizer.base_lr,
+               "time": round(time.time(), 3)}
+        row.update({k: scores[k] for k in ("pixel_acc", "mean_acc", "mean_iou", "fw_iou")})
+        self._append_log(row)
+        from . import viz
+        viz.plot_curves(self.out / "log.csv", self.out / "curves.png")
+        if preds:
+            raw = [self.val_set.load(i) for i in range(len(preds))]
+            viz.save_prediction_grid(self.out / "grids" / f"iter_{self.iteration:06d}.png",
+                                     [r[0] for r in raw], [r[1] for r in raw], preds)
+        save_metrics_json(self.out / "metrics.json", scores, self.classes, confusion,
+                          {"iteration": self.iteration, "split": cfg.val_split, "val_loss": val_loss,
+                           "checkpoint": str(self.checkpoint_path)})
+        self.save()
+        return scores
+
+    def _append_log(self, row: dict):
+        from .viz import LOG_COLUMNS
+        path = self.out / "log.csv"
+        new = not path.is_file()
+        with open(path, "a", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=LOG_COLUMNS)
+            if new:
+                w.writeheader()
+            w.writerow({k: row.get(k, "") for k in LOG_COLUMNS})
+
+    def _truncate_log(self):
+        """On resume: drop log rows written after the checkpoint's iteration."""
+        path = self.out / "log.csv"
+        if not path.is_file():
+            return
+        with open(path, newline="") as f:
+            rows = [r for r in csv.DictReader(f) if float(r["iteration"]) <= self.iteration]
+        from .viz import LOG_COLUMNS
+        lines = [",".join(LOG_COLUMNS)] + [",".join(r.get(k, "") for k in LOG_COLUMNS) for r in rows]
+        _atomic_write_text(path, "\n".join(lines) + "\n")
+
+    # ------------------------------------------------------------------ checkpoints
+    def save(self, path=None) -> Path:
+        """Write the full training state atomically (default ``out/checkpoint.npz``)."""
+        path = Path(path or self.checkpoint_path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        meta = {
+            "config": dataclasses.asdict(self.cfg), "classes": list(self.classes),
+            "iteration": self.iteration, "epoch": self.epoch, "pos": self.pos,
+            "max_iter": self.max_iter, "loss_acc": [self.loss_sum, self.loss_count],
+            "data_rng": self.data_rng.bit_generator.state,
+            "backend_rng": backend.get_rng_state(),
+            "class_weight": None if self.class_weight is None else self.class_weight.tolist(),
+            "scores": _clean(self.last_scores),
+        }
+        arrays = {} if self.order is None else {"trainer/order": np.asarray(self.order, np.int64)}
+        save_checkpoint(path, self.model, self.optimizer, meta, arrays)
+        self.last_good = (str(path), self.iteration)
+        return path
+
+    @classmethod
+    def from_checkpoint(cls, path, model=None, datasets=None, out=None, progress: bool = True,
+                        **overrides) -> "Trainer":
+        """A trainer in the exact state saved in ``path`` (``--resume``).
+
+        ``overrides`` replace config fields (e.g. ``device``, or a larger ``iters`` to train
+        longer); changing anything that shapes the run (model, data, batch size) breaks the
+        bit-for-bit guarantee.
+        """
+        ck = load_checkpoint(path)
+        meta = ck["meta"]
+        for key in ("config", "iteration", "data_rng", "backend_rng"):
+            if key not in meta:
+                raise ValueError(f"checkpoint {path} lacks {key!r}: it was not written by Trainer.save")
+        d = dict(meta["config"])
+        d.update(overrides)
+        cfg = TrainConfig.from_dict(d)
+        self = cls(cfg, model=model, datasets=datasets, out=out or Path(path).parent, progress=progress)
+        try:
+            self.model.load_state_dict(ck["model"])
+            if ck["optim"] is not None:
+                self.optimizer.load_state_dict(ck["optim"])
+        except ValueError as e:
+            raise ValueError(f"checkpoint {path} does not match the model it describes: {e}") from None
+        self.iteration, self.epoch, self.pos = int(meta["iteration"]), int(meta["epoch"]), int(meta["pos"])
+        self.loss_sum, self.loss_count = float(meta["loss_acc"][0]), int(meta["loss_acc"][1])
+        order = ck["arrays"].get("trainer/order")
+        self.order = None if order is None else order.astype(np.int64)
+        self.data_rng.bit_generator.state = meta["data_rng"]
+        backend.set_rng_state(meta["backend_rng"])
+        if meta.get("class_weight") is not None:
+            self.class_weight = np.asarray(meta["class_weight"], np.float32)
+        self.last_scores = meta.get("scores")
+        self.last_good = (str(path), self.iteration)
+        self._truncate_log()
+        return self
+
+    def written_files(self) -> dict:
+        """Paths of what the run wrote (for the CLI's summary)."""
+        grids = sorted((self.out / "grids").glob("iter_*.png"))
+        files = {"checkpoint": self.checkpoint_path, "log": self.out / "log.csv",
+                 "curves": self.out / "curves.png", "metrics": self.out / "metrics.json",
+                 "last grid": grids[-1] if grids else None}
+        return {k: v for k, v in files.items() if v is not None and Path(v).exists()}
+
+
+def load_model(path, device: str = "cpu"):
+    """``(model, config, classes, meta)`` from a checkpoint, the model in eval mode on ``device``."""
+    ck = load_checkpoint(path)
+    meta = ck["meta"]
+    if "config" not in meta or "classes" not in meta:
+        raise ValueError(f"checkpoint {path} lacks its config/classes: it was not written by Trainer.save")
+    cfg = TrainConfig.from_dict(meta["config"])
+    model = _make_model(cfg, len(meta["classes"]))
+    try:
+        model.load_state_dict(ck["model"])
+    except ValueError as e:
+        raise ValueError(f"checkpoint {path} does not match a {cfg.model} of width {cfg.width}: {e}") from None
+    return model.to(backend.check_device(device)).eval(), cfg, tuple(meta["classes"]), meta
+
+
+# ----------------------------------------------------------------------------- staged FCN
+def train_staged(cfg: TrainConfig, datasets=None, progress: bool = True):
+    """FCN's staged recipe: FCN-32s, then FCN-16s built from it, then FCN-8s from that.
+
+    The stages up to ``cfg.model`` run one after the other, each for ``iters`` (or ``epochs``)
+    of its own, under ``out/<stage>/``; each later net is made by the models' ``from_*``
+    constructor (its skip scores start at zero, so it starts where the previous stage ended).
+    Returns the last stage's :class:`Trainer`.
+    """
+    from . import models
+    if cfg.model not in STAGES:
+        raise ValueError(f"staged training needs an FCN model {STAGES}, got {cfg.model!r}")
+    base = Path(cfg.out or Path("runs") / f"{cfg.model}-{cfg.dataset}-staged")
+    datasets = datasets or build_datasets(cfg)
+    prev, trainer = None, None
+    for stage in STAGES[:STAGES.index(cfg.model) + 1]:
+        stage_cfg = dataclasses.replace(cfg, model=stage, out=str(base / stage))
+        if prev is None:
+            model = None
+        elif stage == "fcn16s":
+            model = models.FCN16s.from_fcn32s(prev)
+        else:
+            model = models.FCN8s.from_fcn16s(prev)
+        trainer = Trainer(stage_cfg, model=model, datasets=datasets, progress=progress)
+        trainer.run()
+        prev = trainer.model
+    return trainer
+

@@ -1,0 +1,64 @@
+"""Checkpoints: exact round trip of model + optimizer state, and clear errors for bad files."""
+import os
+
+import numpy as np
+import pytest
+
+from minifcn import Tensor, nn, optim
+from minifcn import functional as F
+from minifcn.checkpoint import load_checkpoint, save_checkpoint
+from minifcn.weights import save_npz
+
+
+def _net_and_opt():
+    net = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.Conv2d(4, 2, 1))
+    opt = optim.SGD(optim.fcn_param_groups(net), lr=0.1, momentum=0.9)
+    x = Tensor(np.random.default_rng(0).standard_normal((2, 3, 5, 5)).astype(np.float32))
+    F.cross_entropy(net(x), np.zeros((2, 5, 5), np.int64)).backward()
+    opt.step()  # momentum buffers now exist, BN running stats moved
+    return net, opt
+
+
+def test_round_trip_is_exact(tmp_path):
+    net, opt = _net_and_opt()
+    path = tmp_path / "ck.npz"
+    save_checkpoint(path, net, opt, {"iteration": 3, "big": 2 ** 100}, {"trainer/order": np.arange(5)})
+    ck = load_checkpoint(path)
+    for k, v in net.state_dict().items():
+        assert np.array_equal(ck["model"][k], v), k
+    saved = opt.state_dict()
+    assert ck["optim"]["base_lr"] == saved["base_lr"]
+    for a, b in zip(ck["optim"]["velocity"], saved["velocity"]):
+        assert np.array_equal(a, b)
+    assert ck["meta"]["iteration"] == 3 and ck["meta"]["big"] == 2 ** 100  # big ints (RNG states) survive
+    assert np.array_equal(ck["arrays"]["trainer/order"], np.arange(5))
+    # a fresh optimizer loaded from it continues with the same buffers
+    net2, opt2 = _net_and_opt()
+    opt2.load_state_dict(ck["optim"])
+    assert all(np.array_equal(a, b) for a, b in zip(opt2.state_dict()["velocity"], saved["velocity"]))
+    assert not [f for f in os.listdir(tmp_path) if f.endswith(".tmp")]  # no temporary left behind
+
+
+def test_truncated_checkpoint_names_the_file(tmp_path):
+    net, opt = _net_and_opt()
+    path = tmp_path / "ck.npz"
+    save_checkpoint(path, net, opt, {"iteration": 1})
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match=r"ck\.npz.*truncated or corrupt"):
+        load_checkpoint(path)
+
+
+def test_foreign_and_missing_files(tmp_path):
+    weights = tmp_path / "weights.npz"
+    save_npz(weights, {"conv.weight": np.ones((1, 1, 1, 1))})
+    with pytest.raises(ValueError, match="not a minifcn training checkpoint"):
+        load_checkpoint(weights)
+    with pytest.raises(FileNotFoundError, match="nope.npz"):
+        load_checkpoint(tmp_path / "nope.npz")
+
+
+def test_extra_array_names_cannot_clash(tmp_path):
+    net, opt = _net_and_opt()
+    with pytest.raises(ValueError, match="clashes"):
+        save_checkpoint(tmp_path / "ck.npz", net, opt, {}, {"model/x": np.zeros(1)})

@@ -1,0 +1,102 @@
+"""The ``minifcn`` command, called in-process through ``cli.main``, on tiny settings."""
+import csv
+import json
+import subprocess
+import sys
+
+import pytest
+
+from minifcn import cli
+from minifcn.viz import LOG_COLUMNS
+
+
+def tiny_args(tmp_path, out="run", *extra):
+    return ["train", "--model", "segnet-basic", "--width", "0.0625", "--image-size", "32",
+            "--num-train", "8", "--num-val", "4", "--batch-size", "2", "--iters", "4",
+            "--val-every", "2", "--data-root", str(tmp_path / "synthetic"),
+            "--out", str(tmp_path / out), "--no-progress", *extra]
+
+
+@pytest.fixture
+def trained(tmp_path, capsys):
+    assert cli.main(tiny_args(tmp_path)) == 0
+    return tmp_path / "run" / "checkpoint.npz", capsys.readouterr().out
+
+
+def test_train_prints_scores_and_paths(trained, tmp_path):
+    ckpt, out = trained
+    assert "mean_iou" in out and "background" in out  # the metrics table
+    for name in ("checkpoint.npz", "log.csv", "curves.png", "metrics.json", "iter_000004.png"):
+        assert name in out, name
+    with open(tmp_path / "run" / "log.csv", newline="") as f:
+        r = csv.DictReader(f)
+        rows = list(r)
+    assert tuple(r.fieldnames) == LOG_COLUMNS and len(rows) == 2
+
+
+def test_resume_extends_a_run(trained, tmp_path, capsys):
+    ckpt, _ = trained
+    assert cli.main(["train", "--resume", str(ckpt), "--iters", "6", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "resuming" in out and "iteration 4 of 6" in out
+    with open(tmp_path / "run" / "log.csv", newline="") as f:
+        assert [int(r["iteration"]) for r in csv.DictReader(f)] == [2, 4, 6]
+
+
+def test_eval_writes_json(trained, tmp_path, capsys):
+    ckpt, _ = trained
+    out_json = tmp_path / "eval.json"
+    assert cli.main(["eval", "--checkpoint", str(ckpt), "--out", str(out_json)]) == 0
+    printed = capsys.readouterr().out
+    doc = json.loads(out_json.read_text())
+    for key in ("pixel_acc", "mean_acc", "mean_iou", "fw_iou", "per_class_iou", "classes",
+                "confusion", "checkpoint", "split", "num_images"):
+        assert key in doc, key
+    assert doc["num_images"] == 4 and len(doc["confusion"]) == 6
+    assert sum(map(sum, doc["confusion"])) > 0
+    assert f"{doc['mean_iou']:.4f}" in printed
+    # the same scores as the run's last validation (same model, same split)
+    run_doc = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert doc["confusion"] == run_doc["confusion"]
+
+
+def test_predict_writes_pngs(trained, tmp_path, capsys):
+    ckpt, _ = trained
+    image = next((tmp_path / "synthetic").rglob("*.jpg"))
+    assert cli.main(["predict", "--checkpoint", str(ckpt), "--image", str(image),
+                     "--out", str(tmp_path / "pred")]) == 0
+    assert (tmp_path / "pred" / f"{image.stem}_mask.png").is_file()
+    assert (tmp_path / "pred" / f"{image.stem}_overlay.png").is_file()
+
+
+def test_bayesian_segnet_trains_and_predicts_uncertainty(tmp_path):
+    args = tiny_args(tmp_path, "bayes")
+    args[args.index("segnet-basic")] = "bayesian-segnet"
+    assert cli.main(args + ["--class-weights", "median-freq"]) == 0
+    image = next((tmp_path / "synthetic").rglob("*.jpg"))
+    assert cli.main(["predict", "--checkpoint", str(tmp_path / "bayes" / "checkpoint.npz"),
+                     "--image", str(image), "--out", str(tmp_path / "pred"), "--samples", "3"]) == 0
+    assert (tmp_path / "pred" / f"{image.stem}_uncertainty.png").is_file()
+
+
+def test_data_synthetic(tmp_path, capsys):
+    assert cli.main(["data", "synthetic", "--root", str(tmp_path / "d"), "--num-train", "2",
+                     "--num-val", "1", "--image-size", "16"]) == 0
+    assert (tmp_path / "d" / "VOCdevkit" / "VOC2012" / "ImageSets" / "Segmentation" / "val.txt").is_file()
+    assert "ready" in capsys.readouterr().out
+
+
+def test_errors_are_reported_with_the_file(tmp_path, capsys):
+    bad = tmp_path / "checkpoint.npz"
+    bad.write_bytes(b"PK\x03\x04 truncated")
+    assert cli.main(["eval", "--checkpoint", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert str(bad) in err and "truncated or corrupt" in err
+    assert cli.main(["train", "--dataset", "voc", "--no-progress"]) == 2
+    assert "--data-root" in capsys.readouterr().err
+
+
+def test_python_dash_m_help():
+    r = subprocess.run([sys.executable, "-m", "minifcn", "train", "--help"], capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0 and "--resume" in r.stdout and "--staged" in r.stdout
