@@ -409,7 +409,7 @@ class Log(Function):
 
 
 class MatMul(Function):
-    """(m, k) @ (k, n) -> (m, n)."""
+    """(m, k) @ (k, n) -> (m, n); 2-D only (the backward transposes with ``.T``)."""
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -502,4 +502,7 @@ def pow(a, exponent):
 
 
 def matmul(a, b):
+    a, b = as_tensor(a), as_tensor(b)
+    if a.ndim != 2 or b.ndim != 2:
+        raise ValueError(f"matmul: expected two 2-D operands, got shapes {tuple(a.shape)} and {tuple(b.shape)}")
     return MatMul()(a, b)

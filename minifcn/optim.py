@@ -48,7 +48,7 @@ class SGD:
         self.velocity = {}  # id(param) -> momentum buffer
 
     def set_lr(self, lr):
-        """Set the base learning rate (each group uses ``lr * lr_mult`` unless it fixed its own)."""
+        """Set the base learning rate of every group (each then steps with ``lr * lr_mult``)."""
         self.base_lr = lr
         for g in self.param_groups:
             g["lr"] = lr

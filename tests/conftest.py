@@ -29,5 +29,7 @@ def rng():
 
 
 def to_np(a):
-    """Host copy of an array or Tensor (for comparisons)."""
-    return backend.to_numpy(getattr(a, "data", a) if not isinstance(a, np.ndarray) else a)
+    """Host copy of an array or Tensor (for comparisons). CuPy arrays have a ``.data`` (a device
+    pointer) too, so only a Tensor is unwrapped."""
+    from minifcn import Tensor
+    return backend.to_numpy(a.data if isinstance(a, Tensor) else a)
