@@ -38,20 +38,27 @@ def max_pool2d(x, kernel, stride, padding, ceil_mode=False):
     img = x
     if ph or pw or pad_b or pad_r:
         img = xp.pad(x, ((0, 0), (0, 0), (ph, pad_b), (pw, pad_r)), constant_values=-xp.inf)
-    y = arg = None
-    for i in range(kh):
-        for j in range(kw):
-            v = img[:, :, i:i + sy * (out_h - 1) + 1:sy, j:j + sx * (out_w - 1) + 1:sx]
-            if y is None:
-                y, arg = v.copy(), xp.zeros(v.shape, dtype=xp.int64)
-                continue
-            better = v > y
-            y = xp.where(better, v, y)
-            arg = xp.where(better, i * kw + j, arg)
-    # offset number -> flat position of the winner in the unpadded plane
-    iy = (xp.arange(out_h) * sy - ph).reshape(out_h, 1) + arg // kw
-    ix = (xp.arange(out_w) * sx - pw).reshape(1, out_w) + arg % kw
-    return y, iy * w + ix
+    taps = [(i, j) for i in range(kh) for j in range(kw)]
+    y = arg = better = None
+    for k, (i, j) in enumerate(taps):
+        v = img[:, :, i:i + sy * (out_h - 1) + 1:sy, j:j + sx * (out_w - 1) + 1:sx]
+        if y is None:
+            y = v.copy()
+            # which tap won, as a small integer: a quarter of the memory traffic of int64
+            arg = xp.zeros(v.shape, dtype=xp.int8 if len(taps) < 128 else xp.int32)
+            better = xp.empty(v.shape, dtype=bool)
+            continue
+        # in place, no masked copies (slow): strict > so ties keep the earlier tap, and since
+        # k exceeds every earlier tap number, max(arg, k * better) sets arg = k where v won
+        xp.greater(v, y, out=better)
+        xp.maximum(y, v, out=y)
+        xp.maximum(arg, better.astype(arg.dtype) * arg.dtype.type(k), out=arg)
+    # tap number -> flat position in the unpadded plane: window origin + the tap's own offset
+    origin = ((xp.arange(out_h) * sy - ph) * w).reshape(out_h, 1) + (xp.arange(out_w) * sx - pw)
+    tap_offset = xp.asarray([i * w + j for i, j in taps], dtype=xp.int64)
+    indices = tap_offset[arg]
+    indices += origin
+    return y, indices
 
 
 def unpool_scatter(x, indices, out_hw, accumulate=False):
@@ -66,12 +73,12 @@ def unpool_scatter(x, indices, out_hw, accumulate=False):
     size = out_hw[0] * out_hw[1]
     flat = indices.reshape(n * c, -1)
     vals = x.reshape(n * c, -1)
+    planes = (xp.arange(n * c) * size).reshape(-1, 1)  # where each (n, c) plane starts
     if accumulate:
-        planes = (xp.arange(n * c) * size).reshape(-1, 1)
         y = xp.bincount((flat + planes).ravel(), weights=vals.ravel(), minlength=n * c * size)
         return y.astype(x.dtype, copy=False).reshape(n, c, *out_hw)
-    y = xp.zeros((n * c, size), dtype=x.dtype)
-    y[xp.arange(n * c).reshape(-1, 1), flat] = vals
+    y = xp.zeros(n * c * size, dtype=x.dtype)
+    y[(flat + planes).ravel()] = vals.ravel()  # one flat index per value: cheaper than 2-D fancy indexing
     return y.reshape(n, c, *out_hw)
 
 
