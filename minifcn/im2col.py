@@ -65,22 +65,41 @@ def im2col(x, kh: int, kw: int, sy: int = 1, sx: int = 1, ph: int = 0, pw: int =
     n, c, h, w = x.shape
     out_h = conv_out_size(h, kh, sy, ph, dy) if out_h is None else out_h
     out_w = conv_out_size(w, kw, sx, pw, dx) if out_w is None else out_w
-    # rows/cols the last window reaches: it may run past h + 2ph in ceil mode
-    need_h = (out_h - 1) * sy + (kh - 1) * dy + 1
-    need_w = (out_w - 1) * sx + (kw - 1) * dx + 1
-    extra_h, extra_w = max(0, need_h - h - 2 * ph), max(0, need_w - w - 2 * pw)
+    phases, (qh, qw) = _phase_shape(h + 2 * ph, w + 2 * pw, kh, kw, sy, sx, dy, dx, out_h, out_w)
+    # pad, growing bottom/right to a whole number of strides (ceil-mode windows may need it too)
+    extra_h, extra_w = qh * sy - h - 2 * ph, qw * sx - w - 2 * pw
     if ph or pw or extra_h or extra_w:
         img = xp.pad(x, ((0, 0), (0, 0), (ph, ph + extra_h), (pw, pw + extra_w)),
                      mode="constant", constant_values=pad_value)
     else:
         img = x
+    if phases:  # (n, c, sy, sx, qh, qw): every tap becomes a contiguous block (see _phase_shape)
+        img = xp.ascontiguousarray(img.reshape(n, c, qh, sy, qw, sx).transpose(0, 1, 3, 5, 2, 4))
     col = xp.empty((n, c, kh, kw, out_h, out_w), dtype=x.dtype)
     for i in range(kh):
         y0 = i * dy
         for j in range(kw):
             x0 = j * dx
-            col[:, :, i, j] = img[:, :, y0:y0 + sy * (out_h - 1) + 1:sy, x0:x0 + sx * (out_w - 1) + 1:sx]
+            if phases:
+                col[:, :, i, j] = img[:, :, y0 % sy, x0 % sx, y0 // sy:y0 // sy + out_h, x0 // sx:x0 // sx + out_w]
+            else:
+                col[:, :, i, j] = img[:, :, y0:y0 + sy * (out_h - 1) + 1:sy, x0:x0 + sx * (out_w - 1) + 1:sx]
     return col
+
+
+def _phase_shape(full_h, full_w, kh, kw, sy, sx, dy, dx, out_h, out_w):
+    """Whether to work on the stride phases of the image, and their size (qh, qw).
+
+    The rows a stride-``sy`` window grid reads at tap ``i`` are ``i*dy + sy*oy``: all in one
+    phase, the rows ``r`` with ``r % sy == i*dy % sy``, which taken alone form a sub-image whose
+    row ``r // sy`` is image row ``r``. Stored phase by phase, each tap is then a contiguous block
+    instead of a stride-``sy`` sieve: large strides (FCN's 16/8 and 64/32 upsamplings) stop
+    touching a whole cache line per value. Stride 1 has a single phase: the image itself.
+    """
+    need_h = max(full_h, (out_h - 1) * sy + (kh - 1) * dy + 1)
+    need_w = max(full_w, (out_w - 1) * sx + (kw - 1) * dx + 1)
+    qh, qw = -(-need_h // sy), -(-need_w // sx)
+    return (sy, sx) != (1, 1), (qh, qw)
 
 
 def col2im(col, h: int, w: int, sy: int = 1, sx: int = 1, ph: int = 0, pw: int = 0,
@@ -99,15 +118,21 @@ def col2im(col, h: int, w: int, sy: int = 1, sx: int = 1, ph: int = 0, pw: int =
     """
     xp = get_array_module(col)
     n, c, kh, kw, out_h, out_w = col.shape
-    # big enough for every window, including ceil-mode windows that hang over the edge
-    full_h = max(h + 2 * ph, (out_h - 1) * sy + (kh - 1) * dy + 1)
-    full_w = max(w + 2 * pw, (out_w - 1) * sx + (kw - 1) * dx + 1)
-    img = xp.zeros((n, c, full_h, full_w), dtype=col.dtype)
+    phases, (qh, qw) = _phase_shape(h + 2 * ph, w + 2 * pw, kh, kw, sy, sx, dy, dx, out_h, out_w)
+    if not phases:
+        img = xp.zeros((n, c, qh, qw), dtype=col.dtype)
+        for i in range(kh):
+            for j in range(kw):
+                img[:, :, i * dy:i * dy + out_h, j * dx:j * dx + out_w] += col[:, :, i, j]
+        return img[:, :, ph:ph + h, pw:pw + w]
+    # strided: add each tap into its phase as a contiguous block, then interleave the phases
+    img = xp.zeros((n, c, sy, sx, qh, qw), dtype=col.dtype)
     for i in range(kh):
         y0 = i * dy
         for j in range(kw):
             x0 = j * dx
-            img[:, :, y0:y0 + sy * (out_h - 1) + 1:sy, x0:x0 + sx * (out_w - 1) + 1:sx] += col[:, :, i, j]
+            img[:, :, y0 % sy, x0 % sx, y0 // sy:y0 // sy + out_h, x0 // sx:x0 // sx + out_w] += col[:, :, i, j]
+    img = img.transpose(0, 1, 4, 2, 5, 3).reshape(n, c, qh * sy, qw * sx)
     return img[:, :, ph:ph + h, pw:pw + w]
 
 
