@@ -25,7 +25,8 @@ EXPECTED_FIGURES = {
     "05_pooling_indices.py": ["05_unpool_vs_transposed_conv.png"],
     "06_bilinear_upsampling.py": ["06_bilinear_kernels.png", "06_bilinear_upsampling.png"],
     "07_fcn_skips_and_crops.py": ["07_coordinate_maps.png", "07_fcn32_vs_fcn8.png"],
-    "08_bayesian_segnet.py": ["08_mc_dropout_uncertainty.png"],
+    "08_bayesian_segnet.py": ["08_mc_dropout_uncertainty.png", "08_uncertainty_vs_distance.png",
+                              "08_save_uncertainty.png"],
     "09_metrics.py": ["09_worked_example.png", "09_small_class_errors.png"],
     "10_train_small_fcn.py": ["10_curves.png", "10_predictions.png"],
 }
