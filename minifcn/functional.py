@@ -59,6 +59,12 @@ def _check_same_dtype(op, *tensors):
         raise TypeError(f"{op}: all arrays must share one dtype, got {sorted(map(str, dtypes))}")
 
 
+def _wants_grad(fn, i):
+    """Whether input ``i`` of the Function ``fn`` needs a gradient (True if not run by autograd)."""
+    inputs = getattr(fn, "inputs", None)
+    return True if not inputs else inputs[i].requires_grad
+
+
 # --------------------------------------------------------------------- convolution
 class Conv2d(Function):
     def __init__(self, stride, padding, dilation):
@@ -71,8 +77,11 @@ class Conv2d(Function):
     def backward(self, gy):
         x, W = self.x, self.W
         kh, kw = W.shape[2:]
-        gx = K.conv2d_grad_input(gy, W, x.shape[2:], self.stride, self.padding, self.dilation)
-        gW = K.conv2d_grad_weight(x, gy, kh, kw, self.stride, self.padding, self.dilation)
+        gx = gW = None  # skipped when not wanted: the image needs no gradient, frozen weights neither
+        if _wants_grad(self, 0):
+            gx = K.conv2d_grad_input(gy, W, x.shape[2:], self.stride, self.padding, self.dilation)
+        if _wants_grad(self, 1):
+            gW = K.conv2d_grad_weight(x, gy, kh, kw, self.stride, self.padding, self.dilation)
         gb = gy.sum(axis=(0, 2, 3)) if self.has_bias else None
         return gx, gW, gb
 
@@ -125,8 +134,9 @@ class ConvTranspose2d(Function):
     def backward(self, gy):
         x, W = self.x, self.W
         kh, kw = W.shape[2:]
-        gx = K.conv_transpose2d_grad_input(gy, W, self.stride, self.padding)
-        gW = K.conv_transpose2d_grad_weight(x, gy, kh, kw, self.stride, self.padding)
+        gx = K.conv_transpose2d_grad_input(gy, W, self.stride, self.padding) if _wants_grad(self, 0) else None
+        # FCN's upsampling weights are frozen by default: their gradient would be wasted work
+        gW = K.conv_transpose2d_grad_weight(x, gy, kh, kw, self.stride, self.padding) if _wants_grad(self, 1) else None
         gb = gy.sum(axis=(0, 2, 3)) if self.has_bias else None
         return gx, gW, gb
 

@@ -69,8 +69,8 @@ def _flat_padded(x, pad_h, pad_w):
 def _correlate_shifted(flat, wp, W, out_hw, dilation):
     """Stride-1 correlation of a flattened padded image (n, c, L') with W (out_c, c, kh, kw).
 
-    Returns (n, out_c, out_h, out_w): one product per tap, accumulated, then the junk columns
-    ``ox >= out_w`` of each row cut off.
+    Returns (n, out_c, out_h, out_w), a strided view: one product per tap, accumulated, then the
+    junk columns ``ox >= out_w`` of each row cut off.
     """
     xp = get_array_module(flat)
     n = flat.shape[0]
@@ -89,7 +89,8 @@ def _correlate_shifted(flat, wp, W, out_hw, dilation):
                 else:
                     xp.matmul(taps[i, j], flat[k, :, off:off + length], out=tmp)
                     y[k] += tmp
-    return xp.ascontiguousarray(y.reshape(n, out_c, out_h, wp)[:, :, :, :out_w])
+    # a view without the junk columns: the next op (ReLU, batch norm, padding) copies it anyway
+    return y.reshape(n, out_c, out_h, wp)[:, :, :, :out_w]
 
 
 def _unfold(x, kh, kw, stride, padding, dilation):
