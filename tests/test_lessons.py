@@ -54,7 +54,10 @@ def test_lesson_is_a_linked_percent_script(name):
 @pytest.mark.parametrize("name", lesson_files())
 def test_lesson_runs_in_fast_mode(name, tmp_path):
     figures = tmp_path / "figures"
-    env = dict(os.environ, MINIFCN_FAST="1", MPLBACKEND="Agg", MINIFCN_FIGURES=str(figures),
+    # one BLAS thread: on a shared, loaded CI machine multi-threaded BLAS on these small matrices
+    # spends its time contending (SegNet training measured 2.5x slower); an explicit setting wins
+    threads = {k: os.environ.get(k, "1") for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+    env = dict(os.environ, **threads, MINIFCN_FAST="1", MPLBACKEND="Agg", MINIFCN_FIGURES=str(figures),
                MINIFCN_CACHE=str(tmp_path / "cache"), MINIFCN_DEVICE="cpu",
                PYTHONPATH=os.pathsep.join([str(LESSONS.parent), os.environ.get("PYTHONPATH", "")]))
     proc = subprocess.run([sys.executable, name], cwd=LESSONS, env=env, capture_output=True,
