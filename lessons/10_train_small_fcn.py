@@ -27,8 +27,7 @@
 # %%
 import csv
 import dataclasses
-import tempfile
-from pathlib import Path
+import shutil
 
 import numpy as np
 
@@ -51,7 +50,8 @@ from _common import FAST, FIGURES
 # momentum and poly decay, a validation every `val_every` iterations.
 
 # %%
-out = Path(tempfile.mkdtemp(prefix="minifcn-lesson10-"))
+out = FIGURES / "10_runs"                      # the runs' files, beside the figures (git-ignored)
+shutil.rmtree(out, ignore_errors=True)         # a fresh start: Trainer appends to an existing log.csv
 if FAST:
     settings = dict(width=1 / 32, image_size=32, num_train=16, num_val=4, batch_size=2, iters=12, val_every=4,
                     grid_size=4)
@@ -74,6 +74,7 @@ assert len(train_set) == cfg.num_train and len(val_set) == cfg.num_val
 # %%
 trainer = Trainer(cfg, datasets=(train_set, val_set), progress=False)
 scores = trainer.run()
+print("the run's files:", sorted(p.name for p in (out / "run").iterdir()), "in", out / "run")
 with open(out / "run" / "log.csv", newline="") as f:
     log = list(csv.DictReader(f))
 for row in log:
