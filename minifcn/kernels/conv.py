@@ -18,10 +18,12 @@ conv1_2 at FCN's 698x698) skip ``col`` altogether. Pad the image, flatten each c
 row of ``hp * wp`` values: the patch tap ``(i, j)`` of output ``(oy, ox)`` is then element
 ``oy*wp + ox + (i*wp + j)`` of that row, so for a fixed tap the taps of *all* outputs form one
 plain slice of the row, ``flat[:, i*wp + j : i*wp + j + out_h*wp]``, a matrix BLAS reads in place.
-The convolution becomes a sum of ``kh*kw`` products ``W[:, :, i, j] @ slice``. Each output row
-gains ``wp - out_w`` junk columns (windows that wrap onto the next image row), cut at the end.
+The convolution becomes a sum of products ``W[:, :, i, j] @ slice``. To give BLAS deeper
+products, the ``kw`` taps of a kernel row are stacked first (``_unfold_rows``: ``kw`` shifted
+copies, not ``kh*kw``), leaving ``kh`` products of depth ``kw*c``. Each output row gains
+``wp - out_w`` junk columns (windows that wrap onto the next image row), cut at the end.
 The input gradient is the same correlation of ``gy`` (padded by ``k - 1 - p``) with the
-flipped kernel; the weight gradient of tap ``(i, j)`` is ``gy @ slice.T``.
+flipped kernel; the weight gradient of kernel row ``i`` is ``gy @ rows_slice.T``.
 
 >>> import numpy as np
 >>> x = np.random.default_rng(0).standard_normal((1, 2, 5, 5))
@@ -66,29 +68,45 @@ def _flat_padded(x, pad_h, pad_w):
     return img.reshape(n, c, (hp + 1) * wp), wp
 
 
+def _unfold_rows(flat, kw, dx):
+    """(n, c, L') -> (n, kw*c, L' - (kw-1)*dx): block ``j`` is the image shifted by ``j*dx`` columns.
+
+    Unfolding the ``kw`` taps of a kernel row into the channels (a copy kw times the image, not
+    kh*kw times) leaves ``kh`` products of depth ``kw*c``: deep enough for BLAS to run well
+    where ``c`` alone (64 in VGG's first block) is not.
+    """
+    xp = get_array_module(flat)
+    n, c, length = flat.shape
+    span = length - (kw - 1) * dx
+    rows = xp.empty((n, kw, c, span), dtype=flat.dtype)
+    for j in range(kw):
+        rows[:, j] = flat[:, :, j * dx:j * dx + span]
+    return rows.reshape(n, kw * c, span)
+
+
 def _correlate_shifted(flat, wp, W, out_hw, dilation):
     """Stride-1 correlation of a flattened padded image (n, c, L') with W (out_c, c, kh, kw).
 
-    Returns (n, out_c, out_h, out_w), a strided view: one product per tap, accumulated, then the
-    junk columns ``ox >= out_w`` of each row cut off.
+    Returns (n, out_c, out_h, out_w), a strided view: one product per kernel row, accumulated,
+    then the junk columns ``ox >= out_w`` of each row cut off.
     """
     xp = get_array_module(flat)
     n = flat.shape[0]
     out_c, c, kh, kw = W.shape
     (out_h, out_w), (dy, dx) = out_hw, dilation
     length = out_h * wp
-    taps = xp.ascontiguousarray(W.transpose(2, 3, 0, 1))  # (kh, kw, out_c, c): BLAS-ready blocks
+    rows = _unfold_rows(flat, kw, dx)                               # (n, kw*c, span)
+    taps = xp.ascontiguousarray(W.transpose(2, 0, 3, 1)).reshape(kh, out_c, kw * c)
     y = xp.empty((n, out_c, length), dtype=flat.dtype)
-    tmp = xp.empty((out_c, length), dtype=flat.dtype)
+    tmp = xp.empty((out_c, length), dtype=flat.dtype) if kh > 1 else None
     for k in range(n):
         for i in range(kh):
-            for j in range(kw):
-                off = i * dy * wp + j * dx
-                if i == j == 0:
-                    xp.matmul(taps[i, j], flat[k, :, off:off + length], out=y[k])
-                else:
-                    xp.matmul(taps[i, j], flat[k, :, off:off + length], out=tmp)
-                    y[k] += tmp
+            off = i * dy * wp
+            if i == 0:
+                xp.matmul(taps[i], rows[k, :, off:off + length], out=y[k])
+            else:
+                xp.matmul(taps[i], rows[k, :, off:off + length], out=tmp)
+                y[k] += tmp
     # a view without the junk columns: the next op (ReLU, batch norm, padding) copies it anyway
     return y.reshape(n, out_c, out_h, wp)[:, :, :, :out_w]
 
@@ -166,13 +184,13 @@ def conv2d_grad_weight(x, gy, kh, kw, stride=(1, 1), padding=(0, 0), dilation=(1
         g = xp.zeros((n, out_c, out_h, wp), dtype=gy.dtype)  # zeros on the junk columns
         g[:, :, :, :out_w] = gy
         g = g.reshape(n, out_c, length)
-        gW = xp.zeros((kh, kw, out_c, c), dtype=x.dtype)
+        rows = _unfold_rows(flat, kw, dx)                           # (n, kw*c, span)
+        gW = xp.zeros((kh, out_c, kw * c), dtype=x.dtype)
         for k in range(n):
             for i in range(kh):
-                for j in range(kw):
-                    off = i * dy * wp + j * dx
-                    gW[i, j] += g[k] @ flat[k, :, off:off + length].T
-        return xp.ascontiguousarray(gW.transpose(2, 3, 0, 1))
+                off = i * dy * wp
+                gW[i] += g[k] @ rows[k, :, off:off + length].T
+        return xp.ascontiguousarray(gW.reshape(kh, out_c, kw, c).transpose(1, 3, 0, 2))
     col, _ = _unfold(x, kh, kw, stride, padding, dilation)
     gy = gy.reshape(n, out_c, -1)
     if n == 1:
