@@ -18,10 +18,14 @@ What a run writes under its ``out`` directory::
 
 Learning rate and loss. The FCN reference sums the loss over every pixel of a 500x500 image
 (~2.5e5 terms) and uses lr 1e-10 with momentum 0.99 on a pretrained, full-width VGG16: the summed
-gradient is ~1e5 times the per-pixel mean, and pretrained weights need only small steps.
-Our default trains a narrow net from scratch on small images, so it averages the loss over pixels
-(``loss_reduction="mean"``), which makes the step size independent of image size, and uses an
-ordinary lr for He-initialised nets (0.05 with momentum 0.9, poly decay).
+gradient is ~1e5 times the per-pixel mean, momentum 0.99 multiplies the step by ~100 more, and
+pretrained weights only need nudging. Our default trains a narrow net from scratch on small
+images, so it averages the loss over pixels (``loss_reduction="mean"``: the step no longer
+depends on the image size) and uses an ordinary lr for a He-initialised net: 0.05, momentum 0.9,
+poly decay, 20 warm-up iterations and the global gradient norm clipped at 2. A plain 15-layer
+VGG trunk has no batch norm; without warm-up and clipping, larger steps kill its ReLUs and the net
+collapses to "everything is background". Median-frequency class weights (SegNet's) keep the rare
+thin classes in the loss; they lifted mean IoU from ~0.38 to ~0.50 at 550 iterations in our sweep.
 
 >>> TrainConfig().model
 'fcn8s'
@@ -61,7 +65,7 @@ class TrainConfig:
     built-in synthetic dataset, on the CPU, in a few minutes.
     """
     model: str = "fcn8s"
-    width: float = 0.125
+    width: float = 0.0625
     model_kwargs: dict = dataclasses.field(default_factory=dict)
     dataset: str = "synthetic"          # synthetic | voc | sbd
     data_root: str | None = None        # None: synthetic in the user cache; required for voc/sbd
@@ -72,7 +76,7 @@ class TrainConfig:
     data_seed: int = 0                  # the synthetic dataset's seed
     subset_count: int | None = None     # keep this many training images
     subset_classes: list | None = None  # keep images with these classes, remapped to bg + these
-    convention: str = "unit"            # input normalisation (transforms.Normalize)
+    convention: str = "torchvision"     # input normalisation: centred, unit variance (transforms.Normalize)
     crop: int | None = None             # random crop size for training (needed to batch VOC)
     flip: bool = True                   # random horizontal flips
     scale: list | None = None           # random scale range, e.g. [0.75, 1.25]
@@ -85,10 +89,10 @@ class TrainConfig:
     lr_policy: str = "poly"             # fixed | step | poly
     lr_step: int | None = None          # step policy: iterations per decay
     lr_gamma: float = 0.1
-    warmup: int = 0                     # iterations of linear warm-up
-    grad_clip: float | None = None      # rescale gradients whose global L2 norm exceeds this
+    warmup: int = 20                    # iterations of linear warm-up
+    grad_clip: float | None = 2.0       # rescale gradients whose global L2 norm exceeds this
     loss_reduction: str = "mean"        # mean | sum (FCN reference: sum)
-    class_weights: str | None = None    # None | "median-freq"
+    class_weights: str | None = "median-freq"  # None | "median-freq"
     val_every: int | None = None        # iterations between validations (default: one epoch)
     grid_size: int = 8                  # val images in each prediction grid
     device: str = "cpu"
@@ -96,12 +100,14 @@ class TrainConfig:
     out: str | None = None
 
     def __post_init__(self):
+        if self.class_weights == "none":
+            self.class_weights = None
         if self.dataset not in ("synthetic", "voc", "sbd"):
             raise ValueError(f"dataset must be 'synthetic', 'voc' or 'sbd', got {self.dataset!r}")
         if self.loss_reduction not in ("mean", "sum"):
             raise ValueError(f"loss_reduction must be 'mean' or 'sum', got {self.loss_reduction!r}")
         if self.class_weights not in (None, "median-freq"):
-            raise ValueError(f"class_weights must be None or 'median-freq', got {self.class_weights!r}")
+            raise ValueError(f"class_weights must be 'median-freq' or 'none', got {self.class_weights!r}")
         if self.lr_policy not in ("fixed", "step", "poly"):
             raise ValueError(f"lr_policy must be 'fixed', 'step' or 'poly', got {self.lr_policy!r}")
         if int(self.batch_size) < 1:

@@ -69,7 +69,7 @@ def test_writes_log_curves_grids_metrics(tmp_path):
     assert tuple(reader.fieldnames) == LOG_COLUMNS
     assert [int(r["iteration"]) for r in rows] == [3, 6]
     assert float(rows[-1]["mean_iou"]) == pytest.approx(scores["mean_iou"])
-    assert float(rows[0]["lr"]) == pytest.approx(lr_at("poly", tr.cfg.lr, 2, 6))  # lr of the last step
+    assert float(rows[0]["lr"]) == pytest.approx(lr_at("poly", tr.cfg.lr, 2, 6, warmup=tr.cfg.warmup))  # last step's
     for name in ("curves.png", "metrics.json", "checkpoint.npz", "grids/iter_000003.png",
                  "grids/iter_000006.png"):
         assert (out / name).is_file(), name
