@@ -44,21 +44,25 @@ from _common import FAST, FIGURES
 # %% [markdown]
 # ## 1. The configuration
 #
-# `TrainConfig` holds every setting; the defaults are the `minifcn train` job. Here a narrow
-# FCN-8s (`width` scales every channel count), the loss averaged over pixels (the FCN
-# reference sums it and compensates with a tiny learning rate: see `train.py`), SGD with
-# momentum and poly decay, a validation every `val_every` iterations.
+# `TrainConfig` holds every setting; its defaults are the `minifcn train` job: a narrow FCN-8s
+# (`width` 1/16 scales every channel count) trained from scratch for 500 iterations, the loss
+# averaged over pixels with SegNet's median-frequency class weights (the FCN reference sums it
+# and compensates with a tiny learning rate: see `train.py`), SGD with momentum, a short
+# warm-up, gradient clipping and poly decay. Full mode runs exactly that job; fast mode shrinks
+# the data, the width and the number of iterations.
 
 # %%
 out = FIGURES / "10_runs"                      # the runs' files, beside the figures (git-ignored)
 shutil.rmtree(out, ignore_errors=True)         # a fresh start: Trainer appends to an existing log.csv
 if FAST:
+    # the whole fast run is 12 iterations: warm-up 2 (not 20), and no class weights, so that the
+    # loss visibly falls as the net learns the class frequencies (with balanced weights the
+    # best constant guess stays near log 6)
     settings = dict(width=1 / 32, image_size=32, num_train=16, num_val=4, batch_size=2, iters=12, val_every=4,
-                    grid_size=4)
+                    warmup=2, class_weights=None, grid_size=4)
 else:
-    settings = dict(width=1 / 8, image_size=64, num_train=400, num_val=80, batch_size=8, iters=500,
-                    val_every=50)          # the `minifcn train` defaults: 10 epochs of 50 batches
-cfg = TrainConfig(model="fcn8s", lr=0.05, momentum=0.9, seed=0, out=str(out / "run"), **settings)
+    settings = dict(iters=500, val_every=50)   # the defaults' 10 epochs of 50 batches, 10 validations
+cfg = TrainConfig(model="fcn8s", seed=0, out=str(out / "run"), **settings)
 train_set, val_set = build_datasets(cfg)
 print(f"{cfg.model}, width {cfg.width}: {len(train_set)} train / {len(val_set)} val images of "
       f"{cfg.image_size}x{cfg.image_size}, {cfg.iters} iterations of batch {cfg.batch_size}")
@@ -87,7 +91,9 @@ assert {p.name for p in (out / "run").iterdir()} >= {"log.csv", "curves.png", "m
 # %% [markdown]
 # The training loss falls. At the start every class is equally likely: `score_fr` and the skip
 # scores are zero-initialised, so every score is 0 and the loss of an untrained FCN is exactly
-# `log 6`. The net first learns the class frequencies, then colours and shapes.
+# `log 6`. Without class weights (fast mode) the net first learns the class frequencies, then
+# colours and shapes; with median-frequency weights (full mode) the frequencies earn nothing and
+# the loss falls only as the net learns what the pixels show.
 
 # %%
 fresh = build_model("fcn8s", len(SYNTHETIC_CLASSES), cfg.width).eval()
@@ -129,8 +135,9 @@ print("scores recomputed from the checkpoint match the run's:",
 
 # %% [markdown]
 # In full mode (500 iterations) the run learns more than the class frequencies: its mean IoU
-# and pixel accuracy beat the all-background answer. (The fast run is far too short for that
-# claim: there the net predicts background everywhere, as the grid below shows.)
+# and pixel accuracy beat the all-background answer (the README reports a measured run of this
+# job: mean IoU 0.52, pixel accuracy 0.88 against 0.83 for all background). The fast run is far
+# too short for that claim: there the net predicts background everywhere, as the grid shows.
 
 # %%
 val_labels = np.concatenate([np.asarray(val_set.load(i)[1]).ravel() for i in range(len(val_set))])
@@ -181,4 +188,4 @@ assert (FIGURES / "10_curves.png").is_file() and (FIGURES / "10_predictions.png"
 # - The scores are lesson 9's, from one confusion matrix over the split.
 # - Checkpoints hold the whole state (parameters, momentum, both random generators, the
 #   position in the epoch), so a resumed run is the uninterrupted run.
-# - From the command line: `minifcn train --model fcn8s --width 0.125`.
+# - From the command line: `minifcn train` runs the full-mode job.
