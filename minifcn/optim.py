@@ -65,17 +65,21 @@ class SGD:
                 for p in g["params"]:
                     if p.grad is None:
                         continue
-                    grad = p.grad + wd * p.data if wd else p.grad
+                    # two temporaries the size of p at most: the momentum buffer is updated in place
+                    grad = p.grad
+                    if wd:
+                        grad = p.data * p.dtype.type(wd)
+                        grad += p.grad
                     if mom:
                         v = self.velocity.get(id(p))
                         if v is None:
                             v = grad.copy()
+                            self.velocity[id(p)] = v
                         else:
-                            v *= mom
+                            v *= p.dtype.type(mom)
                             v += grad
-                        self.velocity[id(p)] = v
                         grad = v
-                    p.data -= (lr * grad).astype(p.dtype, copy=False)
+                    p.data -= grad * p.dtype.type(lr)
 
     def state_dict(self):
         """Momentum buffers in parameter order (host arrays) and the groups' hyper-parameters."""

@@ -133,11 +133,15 @@ def _fold(col, c, kh, kw, out_hw, hw, stride, padding, dilation):
 
 
 def _bmm(a, b):
-    """(m, k) @ (n, k, l) -> (n, m, l), one BLAS call per image."""
+    """(m, k) @ (n, k, l) -> (n, m, l), one plain 2-D BLAS call per image (no stacked-matmul
+    or transposed copies)."""
     xp = get_array_module(b)
     if b.shape[0] == 1:
         return (a @ b[0])[None]
-    return xp.matmul(a, b)
+    out = xp.empty((b.shape[0], a.shape[0], b.shape[2]), dtype=b.dtype)
+    for k in range(b.shape[0]):
+        xp.matmul(a, b[k], out=out[k])
+    return out
 
 
 def conv2d(x, W, b=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
@@ -193,10 +197,10 @@ def conv2d_grad_weight(x, gy, kh, kw, stride=(1, 1), padding=(0, 0), dilation=(1
         return xp.ascontiguousarray(gW.reshape(kh, out_c, kw, c).transpose(1, 3, 0, 2))
     col, _ = _unfold(x, kh, kw, stride, padding, dilation)
     gy = gy.reshape(n, out_c, -1)
-    if n == 1:
-        gW = gy[0] @ col[0].T
-    else:
-        gW = xp.tensordot(gy, col, axes=([0, 2], [0, 2]))
+    # one product per image, summed: tensordot over (n, L) would first copy col to (n*L, c*kh*kw)
+    gW = gy[0] @ col[0].T
+    for k in range(1, n):
+        gW += gy[k] @ col[k].T
     return gW.reshape(out_c, c, kh, kw)
 
 
