@@ -144,8 +144,9 @@ class FullyConvVGG16(nn.Module):
     """VGG16 after net surgery: x (n, 3, h, w) -> score map (n, num_classes, out_h, out_w).
 
     ``out = ceil-pooled size / 32 - 6``: a 224 input gives 1x1, 384 gives 6x6; cell (i, j) is
-    the classifier applied to the 224 window at (32 i, 32 j) when h - 224 and w - 224 are
-    multiples of 32.
+    the classifier's fc layers applied to the 7x7 window of pool5 at (i, j). That equals the
+    classifier on the 224 crop at (32 i, 32 j) only approximately: inside the big image the
+    crop's border convolutions see real neighbours where the crop alone sees zero padding.
     """
 
     def __init__(self, num_classes: int = 1000, width: float = 1.0, in_channels: int = 3):
