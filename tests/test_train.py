@@ -122,13 +122,14 @@ def test_staged_fcn_builds_each_stage_from_the_previous(tmp_path):
 
 @pytest.mark.parametrize("model", ["segnet-basic", "bayesian-segnet"])
 def test_segnets_lower_their_loss(tmp_path, model):
-    cfg = tiny(tmp_path, model=model, iters=40, val_every=10, lr=0.05, flip=False,
+    cfg = tiny(tmp_path, model=model, iters=60, val_every=15, lr=0.05, flip=False,
                class_weights="median-freq")
     tr = Trainer(cfg, progress=False)
     tr.run()
     with open(tmp_path / "run" / "log.csv", newline="") as f:
         losses = [float(r["train_loss"]) for r in csv.DictReader(f)]
-    # 40 tiny steps (Bayesian SegNet's dropout 0.5 on 4-channel blocks is noisy): the mean training
-    # loss of the last 10 steps is at least 10% under that of the first 10
+    # 60 tiny steps (Bayesian SegNet's dropout 0.5 on 4-channel blocks is noisy): the mean training
+    # loss of the last 15 steps is at least 10% under that of the first 15. (40 steps were enough on
+    # version 1 of the synthetic data; on version 2 the Bayesian net needs more: 8% at 40, 17% at 60.)
     assert len(losses) == 4 and losses[-1] < 0.9 * losses[0], losses
     assert tr.class_weight is not None
