@@ -86,13 +86,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Monte-Carlo dropout samples (Bayesian SegNet; default 50 for it)")
     r.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
 
+    from .train import TrainConfig  # the data defaults are the training defaults
     d = sub.add_parser("data", help="prepare a dataset")
     d.add_argument("name", choices=("synthetic", "voc", "sbd"))
     d.add_argument("--root", help="where to put it (synthetic: default user cache)")
     d.add_argument("--archive", help="a local copy of the archive (md5-checked)")
-    d.add_argument("--image-size", type=int, default=64, help="synthetic image size")
-    d.add_argument("--num-train", type=int, default=400)
-    d.add_argument("--num-val", type=int, default=80)
+    d.add_argument("--image-size", type=int, default=TrainConfig.image_size, help="synthetic image size")
+    d.add_argument("--num-train", type=int, default=TrainConfig.num_train)
+    d.add_argument("--num-val", type=int, default=TrainConfig.num_val)
     d.add_argument("--seed", type=int, default=0)
     return p
 

@@ -70,7 +70,7 @@ class TrainConfig:
     dataset: str = "synthetic"          # synthetic | voc | sbd
     data_root: str | None = None        # None: synthetic in the user cache; required for voc/sbd
     val_split: str = "val"
-    image_size: int = 64                # synthetic images are image_size x image_size
+    image_size: int = 96                # synthetic images are image_size x image_size
     num_train: int = 400                # synthetic training images
     num_val: int = 80                   # synthetic validation images
     data_seed: int = 0                  # the synthetic dataset's seed
@@ -80,7 +80,7 @@ class TrainConfig:
     crop: int | None = None             # random crop size for training (needed to batch VOC)
     flip: bool = True                   # random horizontal flips
     scale: list | None = None           # random scale range, e.g. [0.75, 1.25]
-    epochs: int = 10
+    epochs: int = 14
     iters: int | None = None            # overrides epochs when given
     batch_size: int = 8
     lr: float = 0.05
