@@ -66,7 +66,7 @@ def unpool_scatter(x, indices, out_hw, accumulate=False):
 
     With ``accumulate=False`` a repeated index keeps one of its values (PyTorch's max_unpool2d);
     with ``accumulate=True`` repeated indices add up (the gradient of overlapping pools), done
-    with ``bincount`` rather than ``np.add.at``.
+    with ``bincount`` rather than an unbuffered scatter-add (``add.at``), which is slow.
     """
     xp = get_array_module(x)
     n, c = x.shape[:2]
