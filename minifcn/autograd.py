@@ -249,8 +249,8 @@ class Tensor:
         return Sum(axis, keepdims)(self)
 
     def mean(self, axis=None, keepdims=False):
-        xp_count = self.size if axis is None else int(np.prod([self.shape[a] for a in np.atleast_1d(axis)]))
-        return Sum(axis, keepdims)(self) * (1.0 / xp_count)
+        count = self.size if axis is None else int(np.prod([self.shape[a] for a in np.atleast_1d(axis)]))
+        return Sum(axis, keepdims)(self) * (1.0 / count)
 
     def reshape(self, *shape):
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):

@@ -18,7 +18,7 @@ import math
 import numpy as np
 
 from .backend import to_numpy
-from .im2col import conv_out_size
+from .im2col import _pair, conv_out_size
 
 
 def conv2d(x, W, b=None, stride=1, padding=0, dilation=1):
@@ -192,6 +192,3 @@ def bilinear_upsample(x, factor):
                     y[:, :, iy * factor + i, ix * factor + j] += wt * x[:, :, iy, ix]
     return y
 
-
-def _pair(v):
-    return (int(v[0]), int(v[1])) if isinstance(v, (tuple, list)) else (int(v), int(v))

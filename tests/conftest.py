@@ -24,6 +24,13 @@ def xp(request):
 
 
 @pytest.fixture
+def host_default_device(monkeypatch):
+    """Pin the default device to the CPU even under MINIFCN_DEVICE=cuda, for tests that build
+    modules on the default device and feed them NumPy data (tests taking ``xp`` move things)."""
+    monkeypatch.setenv("MINIFCN_DEVICE", "cpu")
+
+
+@pytest.fixture
 def rng():
     return np.random.default_rng(0)
 

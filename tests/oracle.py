@@ -43,3 +43,17 @@ def assert_close(ours, theirs, dtype, what=""):
     else:
         scale = max(float(np.abs(b).max()), 1e-30) if b.size else 1.0
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4 * scale, err_msg=what)
+
+
+def check_vs_torch(torch, fn_ours, fn_torch, arrays, dtype, rng):
+    """Forward of ``fn_ours`` vs ``fn_torch`` on the same inputs (x, W[, b]), then the gradient
+    of every input for one random upstream gradient, each within ``assert_close``'s tolerance."""
+    ours = [Tensor(a.astype(dtype), requires_grad=True) for a in arrays]
+    theirs = [torch_tensor(torch, a.astype(dtype), requires_grad=True) for a in arrays]
+    y, yt = fn_ours(*ours), fn_torch(*theirs)
+    assert_close(y, yt, dtype, "forward")
+    g = rng.standard_normal(tuple(yt.shape)).astype(dtype)
+    y.backward(g)
+    yt.backward(torch.from_numpy(g))
+    for name, a, b in zip("xWb", ours, theirs):
+        assert_close(a.grad, b.grad, dtype, f"grad {name}")

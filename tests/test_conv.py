@@ -12,7 +12,7 @@ from minifcn import naive
 from minifcn.init import bilinear_kernel
 from minifcn.kernels import conv as K
 from minifcn.testing import gradcheck
-from oracle import DTYPES, assert_close, to_np, torch_tensor
+from oracle import DTYPES, check_vs_torch, to_np
 
 # (n, in_c, h, w, out_c, kh, kw, stride, padding, dilation)
 CONV_CASES = [
@@ -141,24 +141,12 @@ def test_conv_and_transposed_conv_are_adjoint(xp, rng, h, w, k, s, p):
 
 
 # --------------------------------------------------------------------- 4. PyTorch
-def _torch_conv_check(torch, fn_ours, fn_torch, arrays, dtype, rng):
-    ours = [Tensor(a.astype(dtype), requires_grad=True) for a in arrays]
-    theirs = [torch_tensor(torch, a.astype(dtype), requires_grad=True) for a in arrays]
-    y, yt = fn_ours(*ours), fn_torch(*theirs)
-    assert_close(y, yt, dtype, "forward")
-    g = rng.standard_normal(tuple(yt.shape)).astype(dtype)
-    y.backward(g)
-    yt.backward(torch.from_numpy(g))
-    for name, a, b in zip("xWb", ours, theirs):
-        assert_close(a.grad, b.grad, dtype, f"grad {name}")
-
-
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("case", CONV_CASES)
 def test_conv2d_vs_torch(rng, dtype, case):
     torch = pytest.importorskip("torch")
     s, p, d = case[7:]
-    _torch_conv_check(torch, lambda x, W, b: F.conv2d(x, W, b, s, p, d),
+    check_vs_torch(torch, lambda x, W, b: F.conv2d(x, W, b, s, p, d),
                       lambda x, W, b: torch.nn.functional.conv2d(x, W, b, s, p, d),
                       _conv_inputs(rng, case), dtype, rng)
 
@@ -168,7 +156,7 @@ def test_conv1_1_padding_100_vs_torch(rng, dtype):
     # FCN's first layer: 3x3, padding 100, on an input much smaller than the padding
     torch = pytest.importorskip("torch")
     arrays = (rng.standard_normal((1, 3, 7, 5)), rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4))
-    _torch_conv_check(torch, lambda x, W, b: F.conv2d(x, W, b, padding=100),
+    check_vs_torch(torch, lambda x, W, b: F.conv2d(x, W, b, padding=100),
                       lambda x, W, b: torch.nn.functional.conv2d(x, W, b, padding=100), arrays, dtype, rng)
 
 
@@ -177,7 +165,7 @@ def test_conv1_1_padding_100_vs_torch(rng, dtype):
 def test_conv_transpose2d_vs_torch(rng, dtype, case):
     torch = pytest.importorskip("torch")
     s, p, op = case[7:]
-    _torch_conv_check(torch, lambda x, W, b: F.conv_transpose2d(x, W, b, s, p, op),
+    check_vs_torch(torch, lambda x, W, b: F.conv_transpose2d(x, W, b, s, p, op),
                       lambda x, W, b: torch.nn.functional.conv_transpose2d(x, W, b, s, p, op),
                       _convt_inputs(rng, case), dtype, rng)
 
@@ -188,5 +176,5 @@ def test_fcn_upsampling_vs_torch(rng, dtype, k, s, c, hw):
     torch = pytest.importorskip("torch")
     arrays = (rng.standard_normal((1, c, hw, hw + 1)), bilinear_kernel(c, c, k, dtype=np.float64, device="cpu")
               + 0.1 * rng.standard_normal((c, c, k, k)))  # bias=False, as FCN's upscore layers
-    _torch_conv_check(torch, lambda x, W: F.conv_transpose2d(x, W, stride=s),
+    check_vs_torch(torch, lambda x, W: F.conv_transpose2d(x, W, stride=s),
                       lambda x, W: torch.nn.functional.conv_transpose2d(x, W, stride=s), arrays, dtype, rng)

@@ -5,7 +5,7 @@ import pytest
 import minifcn.functional as F
 from minifcn import Tensor
 from minifcn.testing import gradcheck
-from oracle import DTYPES, assert_close, to_np, torch_tensor
+from oracle import DTYPES, check_vs_torch, to_np
 
 
 # --------------------------------------------------------------------- crop
@@ -54,15 +54,7 @@ def test_linear_vs_torch(rng, dtype):
     torch = pytest.importorskip("torch")
     arrays = [a.astype(dtype) for a in (rng.standard_normal((4, 50)), rng.standard_normal((7, 50)),
                                         rng.standard_normal(7))]
-    ours = [Tensor(a, requires_grad=True) for a in arrays]
-    theirs = [torch_tensor(torch, a, requires_grad=True) for a in arrays]
-    y, yt = F.linear(*ours), torch.nn.functional.linear(*theirs)
-    assert_close(y, yt, dtype, "forward")
-    g = rng.standard_normal(tuple(yt.shape)).astype(dtype)
-    y.backward(g)
-    yt.backward(torch.from_numpy(g))
-    for name, a, b in zip("xWb", ours, theirs):
-        assert_close(a.grad, b.grad, dtype, f"grad {name}")
+    check_vs_torch(torch, F.linear, torch.nn.functional.linear, arrays, dtype, rng)
 
 
 # --------------------------------------------------------------------- relu

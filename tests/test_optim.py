@@ -9,12 +9,7 @@ from minifcn.optim import SGD, fcn_param_groups, lr_at
 from oracle import to_np
 
 
-@pytest.fixture(autouse=True)
-def _host_default_device(monkeypatch):
-    """These tests build modules from the default device and feed them NumPy data: pin it to
-    the CPU even under MINIFCN_DEVICE=cuda (tests taking ``xp`` move things explicitly)."""
-    monkeypatch.setenv("MINIFCN_DEVICE", "cpu")
-
+pytestmark = pytest.mark.usefixtures("host_default_device")
 
 def _tiny_net():
     minifcn.manual_seed(0)
