@@ -293,6 +293,10 @@ class Function:
     def __call__(self, *inputs):
         inputs = [as_tensor(x, like=next((t for t in inputs if isinstance(t, Tensor)), None))
                   for x in inputs]
+        if len({type(x.data) for x in inputs}) > 1:  # NumPy and CuPy arrays mixed in one op
+            devices = ", ".join(f"input {i} on {x.device}" for i, x in enumerate(inputs))
+            raise ValueError(f"{type(self).__name__}: all inputs must be on one device, got {devices}; "
+                             f"move them with .to(device)")
         ys = self.forward(*[x.data for x in inputs])
         multi = isinstance(ys, tuple)
         ys = ys if multi else (ys,)

@@ -99,3 +99,6 @@ def test_cupy_round_trip_and_ops_agree_with_numpy():
     assert all(isinstance(v, np.ndarray) for v in net.state_dict().values())  # host copies
     net.to("cpu")
     assert all(isinstance(p.data, np.ndarray) for p in net.parameters())
+    # mixing devices in one op is refused by name, not left to CuPy's TypeError
+    with pytest.raises(ValueError, match=r"Conv2d: all inputs must be on one device.*input 0 on cpu.*cuda"):
+        F.conv2d(Tensor(x), Tensor(W).to("cuda"), padding=1)

@@ -133,3 +133,19 @@ def test_segnets_lower_their_loss(tmp_path, model):
     # version 1 of the synthetic data; on version 2 the Bayesian net needs more: 8% at 40, 17% at 60.)
     assert len(losses) == 4 and losses[-1] < 0.9 * losses[0], losses
     assert tr.class_weight is not None
+
+
+@pytest.mark.skipif(not backend.gpu_available(), reason="needs a CUDA GPU (CuPy)")
+def test_training_on_the_gpu_follows_the_cpu(tmp_path):
+    # The whole loop on CuPy (data moves, loss, backward, SGD, validation, checkpoint): SegNet-Basic
+    # has no dropout, so a GPU run starting from the same weights must stay within float32
+    # rounding of the CPU run (summation order differs between BLAS and cuBLAS).
+    runs = {}
+    for device in ("cpu", "cuda"):
+        backend.manual_seed(0)
+        tr = Trainer(tiny(tmp_path, device=device, out=str(tmp_path / device), iters=4), progress=False)
+        tr.run()
+        runs[device] = {k: backend.to_numpy(v) for k, v in tr.model.state_dict().items()}
+    for k, v in runs["cpu"].items():
+        np.testing.assert_allclose(runs["cuda"][k], v, rtol=1e-3, atol=1e-4, err_msg=k)
+    assert list(runs["cuda"]) == list(runs["cpu"])
