@@ -1,6 +1,7 @@
 """Where a training step spends its time, kernel by kernel (CPU or GPU).
 
     python -m benchmarks.profile_kernels --model fcn8s --size 500            # NumPy
+    python -m benchmarks.profile_kernels --size 96 --batch 8 --width 0.0625  # the main job's step
     MINIFCN_DEVICE=cuda python -m benchmarks.profile_kernels --size 500      # CuPy
 
 Wraps every array kernel of ``minifcn.kernels`` and the unfolding operator with a timer (the
@@ -21,6 +22,9 @@ def main(argv=None):
     ap.add_argument("--size", default="500")
     ap.add_argument("--steps", type=int, default=3)
     ap.add_argument("--classes", type=int, default=21)
+    ap.add_argument("--batch", type=int, default=1)
+    ap.add_argument("--width", type=float, default=1.0, help="channel width multiplier")
+    ap.add_argument("--by-shape", action="store_true", help="one line per kernel and argument shapes")
     args = ap.parse_args(argv)
 
     import numpy as np
@@ -58,8 +62,11 @@ def main(argv=None):
                 return fn(*a, **k)
             finally:
                 sync()
-                totals[f"{mod.__name__.split('.')[-1]}.{name}"] += time.perf_counter() - t0
-                calls[f"{mod.__name__.split('.')[-1]}.{name}"] += 1
+                key = f"{mod.__name__.split('.')[-1]}.{name}"
+                if args.by_shape:
+                    key += " " + " ".join("x".join(map(str, v.shape)) for v in a[:2] if isinstance(getattr(v, "shape", None), tuple))
+                totals[key] += time.perf_counter() - t0
+                calls[key] += 1
                 depth[0] -= 1
         setattr(mod, name, timed)
 
@@ -71,14 +78,14 @@ def main(argv=None):
 
     h, w = (int(v) for v in args.size.split("x")) if "x" in args.size else (int(args.size),) * 2
     minifcn.manual_seed(0)
-    model = build_model(args.model, args.classes)
+    model = build_model(args.model, args.classes, args.width)
     device = "cuda" if on_gpu else "cpu"
     model.to(device)
     model.train()
     opt = SGD(model.parameters(), lr=1e-10, momentum=0.9)
     rng = np.random.default_rng(0)
-    x = backend.to_device(rng.standard_normal((1, 3, h, w), dtype=np.float32), device)
-    t = backend.to_device(rng.integers(0, args.classes, (1, h, w)), device)
+    x = backend.to_device(rng.standard_normal((args.batch, 3, h, w), dtype=np.float32), device)
+    t = backend.to_device(rng.integers(0, args.classes, (args.batch, h, w)), device)
 
     def step():
         opt.zero_grad()
@@ -98,8 +105,8 @@ def main(argv=None):
           f"(with a sync around every kernel)")
     inside = sum(totals.values()) / args.steps
     for name, tot in totals.most_common():
-        print(f"  {name:<40}{tot / args.steps * 1e3:>10.2f} ms {calls[name] // args.steps:>5} calls")
-    print(f"  {'(outside the kernels)':<40}{(wall - inside) * 1e3:>10.2f} ms")
+        print(f"  {name:<60}{tot / args.steps * 1e3:>10.2f} ms {calls[name] // args.steps:>5} calls")
+    print(f"  {'(outside the kernels)':<60}{(wall - inside) * 1e3:>10.2f} ms")
 
 
 if __name__ == "__main__":

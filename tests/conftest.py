@@ -2,11 +2,8 @@
 
 ``xp`` is NumPy always, and CuPy too when a CUDA GPU answers (``MINIFCN_DEVICE=cuda`` or not):
 one test body, no per-device copies.
-
-Under ``MINIFCN_DEVICE=cuda`` the tests that do not take ``xp`` build their modules on the
-default device yet feed them NumPy data by construction (checkpoints, datasets, the CLI), so
-they are pinned to the CPU; the GPU runs the ``xp`` tests, which cover every op and model, and
-the training tests that take ``xp`` run the whole loop on it.
+Tests without ``xp`` are pinned to the CPU even under ``MINIFCN_DEVICE=cuda`` (the root
+``conftest.py`` says why).
 """
 import os
 
@@ -26,12 +23,6 @@ def xp(request):
         import cupy
         return cupy
     return np
-
-
-@pytest.fixture(autouse=True)
-def _pin_default_device_unless_xp(request, monkeypatch):
-    if "xp" not in request.fixturenames:
-        monkeypatch.setenv("MINIFCN_DEVICE", "cpu")
 
 
 @pytest.fixture
