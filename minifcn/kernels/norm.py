@@ -19,31 +19,44 @@ from __future__ import annotations
 
 from ..backend import get_array_module
 
-_AXES = (0, 2, 3)
-
-
 def _per_channel(v):
     return v.reshape(1, -1, 1, 1)
+
+
+def _channel_sum(v):
+    """(n, c, h, w) -> (c,): sum each channel over the batch and the image.
+
+    Summing the contiguous last axis first, then the batch, is one fast pass on both backends;
+    ``sum(axis=(0, 2, 3))`` strides across channels (CuPy: 7 ms instead of <1 ms for SegNet's
+    64x360x480 maps on an H100).
+    """
+    n, c = v.shape[:2]
+    return v.reshape(n, c, -1).sum(axis=2).sum(axis=0)
 
 
 def batch_norm_train(x, gamma, beta, eps):
     """x (n, c, h, w) -> y, and a cache (xhat, inv_std, batch mean, biased batch var)."""
     xp = get_array_module(x)
-    mean = x.mean(axis=_AXES)
-    var = x.var(axis=_AXES)
+    m = x.size // x.shape[1]
+    mean = _channel_sum(x) / m
+    xhat = x - _per_channel(mean)                   # centred first: var = mean of squares, no cancellation
+    var = _channel_sum(xhat * xhat) / m
     inv_std = 1.0 / xp.sqrt(var + eps)
-    xhat = (x - _per_channel(mean)) * _per_channel(inv_std)
-    y = xhat * _per_channel(gamma) + _per_channel(beta)
+    xhat *= _per_channel(inv_std)
+    y = xhat * _per_channel(gamma)
+    y += _per_channel(beta)
     return y, (xhat, inv_std, mean, var)
 
 
 def batch_norm_train_backward(gy, gamma, xhat, inv_std):
     """(gx, ggamma, gbeta) for the training-mode forward (batch statistics)."""
     m = gy.size // gy.shape[1]
-    gbeta = gy.sum(axis=_AXES)
-    ggamma = (gy * xhat).sum(axis=_AXES)
-    scale = _per_channel(gamma * inv_std / m)
-    gx = scale * (m * gy - _per_channel(gbeta) - xhat * _per_channel(ggamma))
+    gbeta = _channel_sum(gy)
+    ggamma = _channel_sum(gy * xhat)
+    gx = xhat * _per_channel(ggamma)
+    gx += _per_channel(gbeta)
+    gx -= m * gy                                    # gx = -(m*g - gbeta - xhat*ggamma) so far
+    gx *= _per_channel(-gamma * inv_std / m)
     return gx, ggamma, gbeta
 
 
@@ -57,8 +70,8 @@ def batch_norm_eval(x, mean, var, gamma, beta, eps):
 def batch_norm_eval_backward(gy, x, mean, gamma, inv_std):
     """(gx, ggamma, gbeta) for the eval-mode forward (statistics are constants)."""
     gx = gy * _per_channel(gamma * inv_std)
-    ggamma = (gy * (x - _per_channel(mean)) * _per_channel(inv_std)).sum(axis=_AXES)
-    return gx, ggamma, gy.sum(axis=_AXES)
+    ggamma = _channel_sum(gy * (x - _per_channel(mean))) * inv_std
+    return gx, ggamma, _channel_sum(gy)
 
 
 def dropout_mask(xp, shape, p, dtype, rng_uniform):
