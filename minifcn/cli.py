@@ -52,8 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--weight-decay", type=float)
     t.add_argument("--lr-policy", choices=("fixed", "step", "poly"))
     t.add_argument("--loss-reduction", choices=("mean", "sum"))
-    t.add_argument("--class-weights", choices=("median-freq", "none"),
-                   help="median-freq (default): SegNet's class balancing; none: plain loss")
+    t.add_argument("--class-weights", choices=("median-freq", "median-freq-sqrt", "none"),
+                   help="median-freq (default): SegNet's class balancing; median-freq-sqrt: its "
+                        "square root (milder); none: plain loss")
     t.add_argument("--device", choices=("cpu", "cuda"))
     t.add_argument("--out", help="output directory (default runs/<model>-<dataset>)")
     t.add_argument("--resume", metavar="CHECKPOINT", help="continue a run exactly where it stopped")

@@ -92,7 +92,7 @@ class TrainConfig:
     warmup: int = 20                    # iterations of linear warm-up
     grad_clip: float | None = 2.0       # rescale gradients whose global L2 norm exceeds this
     loss_reduction: str = "mean"        # mean | sum (FCN reference: sum)
-    class_weights: str | None = "median-freq"  # None | "median-freq"
+    class_weights: str | None = "median-freq"  # None | "median-freq" | "median-freq-sqrt"
     val_every: int | None = None        # iterations between validations (default: one epoch)
     grid_size: int = 8                  # val images in each prediction grid
     device: str = "cpu"
@@ -106,8 +106,9 @@ class TrainConfig:
             raise ValueError(f"dataset must be 'synthetic', 'voc' or 'sbd', got {self.dataset!r}")
         if self.loss_reduction not in ("mean", "sum"):
             raise ValueError(f"loss_reduction must be 'mean' or 'sum', got {self.loss_reduction!r}")
-        if self.class_weights not in (None, "median-freq"):
-            raise ValueError(f"class_weights must be 'median-freq' or 'none', got {self.class_weights!r}")
+        if self.class_weights not in (None, "median-freq", "median-freq-sqrt"):
+            raise ValueError(f"class_weights must be 'median-freq', 'median-freq-sqrt' or 'none', "
+                             f"got {self.class_weights!r}")
         if self.lr_policy not in ("fixed", "step", "poly"):
             raise ValueError(f"lr_policy must be 'fixed', 'step' or 'poly', got {self.lr_policy!r}")
         if int(self.batch_size) < 1:
@@ -336,8 +337,10 @@ class Trainer:
         self.val_every = int(cfg.val_every or self.iters_per_epoch)
         self.out = Path(out or cfg.out or Path("runs") / f"{cfg.model}-{cfg.dataset}")
         self.class_weight = None
-        if cfg.class_weights == "median-freq":
+        if cfg.class_weights in ("median-freq", "median-freq-sqrt"):
             self.class_weight = median_frequency_weights(self.train_set, self.num_classes)
+            if cfg.class_weights == "median-freq-sqrt":  # a milder push: rare classes over-predicted less
+                self.class_weight = np.sqrt(self.class_weight)
         # position in training
         self.iteration, self.epoch, self.pos = 0, 0, 0
         self.order = None           # the current epoch's sample order

@@ -34,8 +34,10 @@ CONVT_CASES = [
 
 @pytest.fixture(autouse=True, params=["im2col", "shifted"])
 def conv_path(request, monkeypatch):
-    """Force one of the two stride-1 paths: a huge col limit keeps im2col, 0 forces the shifts."""
+    """Force one of the two stride-1 paths: a huge col limit (and no depth rule) keeps im2col,
+    0 forces the shifts."""
     monkeypatch.setattr(K, "COL_MAX_BYTES", 2**62 if request.param == "im2col" else 0)
+    monkeypatch.setattr(K, "SHIFTS_BELOW_DEPTH", 0)
     return request.param
 
 

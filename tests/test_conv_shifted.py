@@ -19,6 +19,7 @@ CASES = [
 def _both(monkeypatch, fn):
     """fn() with im2col forced (huge limit) and with the shifted slices forced (limit 0)."""
     monkeypatch.setattr(K, "COL_MAX_BYTES", 2**62)
+    monkeypatch.setattr(K, "SHIFTS_BELOW_DEPTH", 0)
     via_col = fn()
     monkeypatch.setattr(K, "COL_MAX_BYTES", 0)
     return via_col, fn()
@@ -45,3 +46,7 @@ def test_shifted_path_is_taken_for_large_col(monkeypatch):
     assert K._use_shifts(64, 3, 3, (10, 10), (1, 1), 4)
     assert not K._use_shifts(64, 3, 3, (10, 10), (2, 2), 4)   # strided: im2col
     assert not K._use_shifts(64, 1, 1, (10, 10), (1, 1), 4)   # 1x1: no unfolding at all
+    monkeypatch.setattr(K, "COL_MAX_BYTES", 32 * 2**20)
+    assert not K._use_shifts(64, 3, 3, (10, 10), (1, 1), 4)  # deep and small: im2col
+    assert K._use_shifts(3, 3, 3, (10, 10), (1, 1), 4)       # RGB input: shallow, shifts
+    assert K._use_shifts(64, 3, 3, (224, 224), (1, 1), 4)    # 64 x 9 x 224^2 floats = 115 MB

@@ -106,6 +106,11 @@ def test_median_frequency_weights_favour_rare_classes(tmp_path):
     assert w.shape == (6,) and w.dtype == np.float32
     assert w[0] < 1 < max(w[1:])  # background is frequent, some object class rarer than the median
     assert w[0] * bg == pytest.approx(np.median(w[0] * bg / w), rel=1e-5)  # median(freq) = w * freq
+    # the milder option is their square root, and it is what the trainer hands the loss
+    tr = Trainer(tiny(tmp_path, class_weights="median-freq-sqrt"), progress=False)
+    np.testing.assert_allclose(tr.class_weight, np.sqrt(w), rtol=1e-6)
+    with pytest.raises(ValueError, match="class_weights must be .*'median-freq-sqrt'.*got 'sqrt'"):
+        tiny(tmp_path, class_weights="sqrt")
 
 
 def test_staged_fcn_builds_each_stage_from_the_previous(tmp_path):

@@ -45,12 +45,18 @@ from ..im2col import col2im, conv_out_size, im2col
 # (page faults), filling it and reading it back outweigh the efficiency of one big product.
 # Stride-1 convolutions then use shifted slices of the flattened image (see the module doc).
 COL_MAX_BYTES = 32 * 2**20
+# With few input channels (RGB, narrow models) every product is shallow and memory-bound either
+# way, so the kw-fold copy of the shifted slices beats im2col's kh*kw-fold copy at any size.
+SHIFTS_BELOW_DEPTH = 64
 
 
 def _use_shifts(c, kh, kw, out_hw, stride, itemsize):
-    """Whether to convolve with shifted slices rather than im2col (stride 1, large ``col``)."""
+    """Whether to convolve with shifted slices rather than im2col: stride 1 and a large ``col``,
+    or products too shallow (``kw * c``) for im2col's deeper product to pay for its copy."""
+    if tuple(stride) != (1, 1) or kh * kw == 1:
+        return False
     col_bytes = c * kh * kw * out_hw[0] * out_hw[1] * itemsize
-    return tuple(stride) == (1, 1) and kh * kw > 1 and col_bytes > COL_MAX_BYTES
+    return col_bytes > COL_MAX_BYTES or kw * c < SHIFTS_BELOW_DEPTH
 
 
 def _flat_padded(x, pad_h, pad_w):
