@@ -78,6 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--batch-size", type=int, default=None)
     e.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     e.add_argument("--out", help="metrics JSON path (default: eval_<split>.json beside the checkpoint)")
+    e.add_argument("--samples", type=int, default=None,
+                   help="Monte-Carlo dropout samples per image (Bayesian SegNet: default 50, the "
+                        "paper's; 0 scores a single pass with dropout off)")
 
     r = sub.add_parser("predict", help="segment images: colour mask and overlay PNGs")
     r.add_argument("--checkpoint", required=True)
@@ -148,14 +151,23 @@ def _cmd_eval(a) -> int:
     cfg = dataclasses.replace(cfg, **over)
     _, val = build_datasets(cfg)
     bs = a.batch_size or (cfg.batch_size if cfg.dataset == "synthetic" or cfg.crop else 1)
-    scores, loss, confusion, _ = evaluate(model, val, bs, a.device, reduction=cfg.loss_reduction)
-    print(f"{cfg.model} on {cfg.dataset} {cfg.val_split} ({len(val)} images), "
+    samples = a.samples
+    if samples is None and hasattr(model, "mc_predict"):
+        samples = 50  # Bayesian SegNet is scored on its Monte-Carlo mean, as in the paper
+    if samples and not hasattr(model, "mc_predict"):
+        raise ValueError(f"--samples {samples} needs a Bayesian model (one with dropout to sample); "
+                         f"this checkpoint holds {cfg.model}")
+    scores, loss, confusion, _ = evaluate(model, val, bs, a.device, reduction=cfg.loss_reduction,
+                                          samples=samples)
+    mc = f", {samples} Monte-Carlo samples per image" if samples else ""
+    print(f"{cfg.model} on {cfg.dataset} {cfg.val_split} ({len(val)} images{mc}), "
           f"checkpoint iteration {meta.get('iteration')}:")
     print(format_scores(scores, classes))
     out = Path(a.out) if a.out else Path(a.checkpoint).parent / f"eval_{cfg.val_split}.json"
     save_metrics_json(out, scores, classes, confusion,
                       {"checkpoint": str(a.checkpoint), "split": cfg.val_split, "dataset": cfg.dataset,
-                       "num_images": len(val), "loss": loss, "iteration": meta.get("iteration")})
+                       "num_images": len(val), "loss": loss, "iteration": meta.get("iteration"),
+                       "mc_samples": samples or 0})
     _print_files({"metrics": out})
     return 0
 

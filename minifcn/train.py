@@ -217,7 +217,7 @@ class _Ordered:
 
 # ----------------------------------------------------------------------------- evaluation
 def evaluate(model, dataset, batch_size: int = 1, device: str = "cpu", weight=None,
-             reduction: str = "mean", keep: int = 0):
+             reduction: str = "mean", keep: int = 0, samples: int | None = None):
     """Run ``model`` over a whole split; one confusion matrix, as the FCN paper measures.
 
     Shapes: the dataset yields ``(3, H, W)`` float32 images and ``(H, W)`` labels; the model maps
@@ -225,6 +225,10 @@ def evaluate(model, dataset, batch_size: int = 1, device: str = "cpu", weight=No
     ``segmentation_scores`` of the matrix, the mean of the per-batch losses, the ``(C, C)``
     matrix, and the predictions ``(H, W)`` of the first ``keep`` images (for the grids).
     The model is put in eval mode (and left there).
+
+    With ``samples`` (Bayesian SegNet) each batch is scored by the model's ``mc_predict``: the
+    prediction is the argmax of the mean softmax of that many dropout samples, and the loss is
+    the cross-entropy of that mean (``log`` of probabilities is its own ``log_softmax``).
     """
     from .data.voc import iterate_batches
     model.eval()
@@ -234,9 +238,14 @@ def evaluate(model, dataset, batch_size: int = 1, device: str = "cpu", weight=No
     with no_grad():
         for x, y in iterate_batches(dataset, batch_size):
             xd, yd = backend.to_device(x, device), backend.to_device(y, device)
-            scores = model(Tensor(xd))
+            if samples:
+                probs, pred, _ = model.mc_predict(xd, int(samples))
+                xp = backend.get_array_module(probs)
+                scores = Tensor(xp.log(xp.maximum(probs, xp.finfo(probs.dtype).tiny)))
+            else:
+                scores = model(Tensor(xd))
+                pred = scores.data.argmax(axis=1)
             losses.append(F.cross_entropy(scores, yd, weight=weight, reduction=reduction).item())
-            pred = scores.data.argmax(axis=1)
             cm.update(pred, yd)
             for p in pred[:max(0, keep - len(kept))]:
                 kept.append(backend.to_numpy(p))

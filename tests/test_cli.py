@@ -77,6 +77,18 @@ def test_bayesian_segnet_trains_and_predicts_uncertainty(tmp_path):
     assert cli.main(["predict", "--checkpoint", str(tmp_path / "bayes" / "checkpoint.npz"),
                      "--image", str(image), "--out", str(tmp_path / "pred"), "--samples", "3"]) == 0
     assert (tmp_path / "pred" / f"{image.stem}_uncertainty.png").is_file()
+    # eval scores the Monte-Carlo mean (3 samples here), and says so in the JSON
+    out = tmp_path / "mc.json"
+    assert cli.main(["eval", "--checkpoint", str(tmp_path / "bayes" / "checkpoint.npz"), "--samples", "3",
+                     "--out", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    assert doc["mc_samples"] == 3 and 0.0 <= doc["mean_iou"] <= 1.0 and doc["loss"] > 0
+
+
+def test_eval_samples_need_a_bayesian_model(trained, capsys):
+    ckpt, _ = trained
+    assert cli.main(["eval", "--checkpoint", str(ckpt), "--samples", "2"]) != 0
+    assert "needs a Bayesian model" in capsys.readouterr().err
 
 
 def test_data_synthetic(tmp_path, capsys):
