@@ -45,11 +45,12 @@ from _common import FAST, FIGURES
 # ## 1. The configuration
 #
 # `TrainConfig` holds every setting; its defaults are the `minifcn train` job: a narrow FCN-8s
-# (`width` 1/16 scales every channel count) trained from scratch for 500 iterations, the loss
-# averaged over pixels with SegNet's median-frequency class weights (the FCN reference sums it
-# and compensates with a tiny learning rate: see `train.py`), SGD with momentum, a short
-# warm-up, gradient clipping and poly decay. Full mode runs exactly that job; fast mode shrinks
-# the data, the width and the number of iterations.
+# (`width` 1/16 scales every channel count) trained from scratch on 160x160 images for 12 epochs
+# (600 iterations), the loss averaged over pixels with the square root of SegNet's
+# median-frequency class weights (the FCN reference sums it and compensates with a tiny learning
+# rate: see `train.py`), SGD with momentum, a short warm-up, gradient clipping and poly decay.
+# Full mode runs exactly that job; fast mode shrinks the data, the width and the number of
+# iterations.
 
 # %%
 out = FIGURES / "10_runs"                      # the runs' files, beside the figures (git-ignored)
@@ -61,11 +62,12 @@ if FAST:
     settings = dict(width=1 / 32, image_size=32, num_train=16, num_val=4, batch_size=2, iters=12, val_every=4,
                     warmup=2, class_weights=None, grid_size=4)
 else:
-    settings = dict(iters=500, val_every=50)   # the defaults' 10 epochs of 50 batches, 10 validations
+    settings = dict(val_every=50)              # the defaults: 12 epochs of 50 batches, 12 validations
 cfg = TrainConfig(model="fcn8s", seed=0, out=str(out / "run"), **settings)
 train_set, val_set = build_datasets(cfg)
 print(f"{cfg.model}, width {cfg.width}: {len(train_set)} train / {len(val_set)} val images of "
-      f"{cfg.image_size}x{cfg.image_size}, {cfg.iters} iterations of batch {cfg.batch_size}")
+      f"{cfg.image_size}x{cfg.image_size}, {cfg.iters or cfg.epochs} {'iterations' if cfg.iters else 'epochs'} "
+      f"of batch {cfg.batch_size}")
 assert tuple(train_set.classes) == SYNTHETIC_CLASSES
 assert len(train_set) == cfg.num_train and len(val_set) == cfg.num_val
 
@@ -85,15 +87,16 @@ for row in log:
     print(f"iter {int(float(row['iteration'])):>5}  train loss {float(row['train_loss']):.3f}  "
           f"val loss {float(row['val_loss']):.3f}  pixel acc {float(row['pixel_acc']):.3f}  "
           f"mean IoU {float(row['mean_iou']):.3f}")
-assert len(log) == cfg.iters // cfg.val_every
+iters = cfg.iters or cfg.epochs * -(-cfg.num_train // cfg.batch_size)
+assert len(log) == iters // cfg.val_every
 assert {p.name for p in (out / "run").iterdir()} >= {"log.csv", "curves.png", "metrics.json", "checkpoint.npz", "grids"}
 
 # %% [markdown]
 # The training loss falls. At the start every class is equally likely: `score_fr` and the skip
 # scores are zero-initialised, so every score is 0 and the loss of an untrained FCN is exactly
 # `log 6`. Without class weights (fast mode) the net first learns the class frequencies, then
-# colours and shapes; with median-frequency weights (full mode) the frequencies earn nothing and
-# the loss falls only as the net learns what the pixels show.
+# colours and shapes; with class weights (full mode) the frequencies earn less and the loss
+# falls mostly as the net learns what the pixels show.
 
 # %%
 fresh = build_model("fcn8s", len(SYNTHETIC_CLASSES), cfg.width).eval()
@@ -134,10 +137,10 @@ print("scores recomputed from the checkpoint match the run's:",
       {k: round(scores[k], 3) for k in ("pixel_acc", "mean_iou")})
 
 # %% [markdown]
-# In full mode (500 iterations) the run learns more than the class frequencies: its mean IoU
-# and pixel accuracy beat the all-background answer (the README reports a measured run of this
-# job: mean IoU 0.52, pixel accuracy 0.88 against 0.83 for all background). The fast run is far
-# too short for that claim: there the net predicts background everywhere, as the grid shows.
+# In full mode (the 600 iterations of `minifcn train`) the run learns far more than the class
+# frequencies: its mean IoU and pixel accuracy beat the all-background answer, and its mean IoU
+# passes 0.85 (the README reports the measured run of this job). The fast run is far too short
+# for that claim: there the net predicts background everywhere, as the grid shows.
 
 # %%
 val_labels = np.concatenate([np.asarray(val_set.load(i)[1]).ravel() for i in range(len(val_set))])
@@ -146,6 +149,7 @@ print(f"all-background answer: pixel acc {bg_share:.3f}, mean IoU {bg_share / le
 if not FAST:
     assert scores["mean_iou"] > bg_share / len(classes) + 0.1
     assert scores["pixel_acc"] > bg_share
+    assert scores["mean_iou"] >= 0.85
 
 # %% [markdown]
 # ## 4. Resume is exact

@@ -53,8 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--lr-policy", choices=("fixed", "step", "poly"))
     t.add_argument("--loss-reduction", choices=("mean", "sum"))
     t.add_argument("--class-weights", choices=("median-freq", "median-freq-sqrt", "none"),
-                   help="median-freq (default): SegNet's class balancing; median-freq-sqrt: its "
-                        "square root (milder); none: plain loss")
+                   help="median-freq-sqrt (default): the square root of median-freq, SegNet's class "
+                        "balancing (which over-predicts rare classes); none: plain loss")
     t.add_argument("--device", choices=("cpu", "cuda"))
     t.add_argument("--out", help="output directory (default runs/<model>-<dataset>)")
     t.add_argument("--resume", metavar="CHECKPOINT", help="continue a run exactly where it stopped")

@@ -70,7 +70,7 @@ class TrainConfig:
     dataset: str = "synthetic"          # synthetic | voc | sbd
     data_root: str | None = None        # None: synthetic in the user cache; required for voc/sbd
     val_split: str = "val"
-    image_size: int = 96                # synthetic images are image_size x image_size
+    image_size: int = 160               # synthetic images are image_size x image_size
     num_train: int = 400                # synthetic training images
     num_val: int = 80                   # synthetic validation images
     data_seed: int = 0                  # the synthetic dataset's seed
@@ -80,7 +80,7 @@ class TrainConfig:
     crop: int | None = None             # random crop size for training (needed to batch VOC)
     flip: bool = True                   # random horizontal flips
     scale: list | None = None           # random scale range, e.g. [0.75, 1.25]
-    epochs: int = 14
+    epochs: int = 12
     iters: int | None = None            # overrides epochs when given
     batch_size: int = 8
     lr: float = 0.05
@@ -92,7 +92,7 @@ class TrainConfig:
     warmup: int = 20                    # iterations of linear warm-up
     grad_clip: float | None = 2.0       # rescale gradients whose global L2 norm exceeds this
     loss_reduction: str = "mean"        # mean | sum (FCN reference: sum)
-    class_weights: str | None = "median-freq"  # None | "median-freq" | "median-freq-sqrt"
+    class_weights: str | None = "median-freq-sqrt"  # None | "median-freq" | "median-freq-sqrt"
     val_every: int | None = None        # iterations between validations (default: one epoch)
     grid_size: int = 8                  # val images in each prediction grid
     device: str = "cpu"
