@@ -43,10 +43,11 @@ def test_shifted_and_im2col_paths_agree(xp, rng, monkeypatch, case):
 
 def test_shifted_path_is_taken_for_large_col(monkeypatch):
     monkeypatch.setattr(K, "COL_MAX_BYTES", 0)
-    assert K._use_shifts(64, 3, 3, (10, 10), (1, 1), 4)
-    assert not K._use_shifts(64, 3, 3, (10, 10), (2, 2), 4)   # strided: im2col
-    assert not K._use_shifts(64, 1, 1, (10, 10), (1, 1), 4)   # 1x1: no unfolding at all
+    assert K._use_shifts(64, 64, 3, 3, (10, 10), (1, 1), 4)
+    assert not K._use_shifts(64, 64, 3, 3, (10, 10), (2, 2), 4)   # strided: im2col
+    assert not K._use_shifts(64, 64, 1, 1, (10, 10), (1, 1), 4)   # 1x1: no unfolding at all
     monkeypatch.setattr(K, "COL_MAX_BYTES", 32 * 2**20)
-    assert not K._use_shifts(64, 3, 3, (10, 10), (1, 1), 4)  # deep and small: im2col
-    assert K._use_shifts(3, 3, 3, (10, 10), (1, 1), 4)       # RGB input: shallow, shifts
-    assert K._use_shifts(64, 3, 3, (224, 224), (1, 1), 4)    # 64 x 9 x 224^2 floats = 115 MB
+    assert not K._use_shifts(64, 64, 3, 3, (10, 10), (1, 1), 4)  # deep and small: im2col
+    assert K._use_shifts(3, 4, 3, 3, (10, 10), (1, 1), 4)        # 3 -> 4 channels: fewer bytes shifted
+    assert not K._use_shifts(3, 64, 3, 3, (10, 10), (1, 1), 4)   # 3 -> 64: the partial sums cost more
+    assert K._use_shifts(64, 64, 3, 3, (224, 224), (1, 1), 4)    # 64 x 9 x 224^2 floats = 115 MB

@@ -45,18 +45,27 @@ from ..im2col import col2im, conv_out_size, im2col
 # (page faults), filling it and reading it back outweigh the efficiency of one big product.
 # Stride-1 convolutions then use shifted slices of the flattened image (see the module doc).
 COL_MAX_BYTES = 32 * 2**20
-# With few input channels (RGB, narrow models) every product is shallow and memory-bound either
-# way, so the kw-fold copy of the shifted slices beats im2col's kh*kw-fold copy at any size.
+# Products shallower than this (``kw * c``: RGB input, narrow models) run far from the BLAS peak
+# on either path, so there the path that moves fewer bytes wins, whatever the size of ``col``.
 SHIFTS_BELOW_DEPTH = 64
 
 
-def _use_shifts(c, kh, kw, out_hw, stride, itemsize):
-    """Whether to convolve with shifted slices rather than im2col: stride 1 and a large ``col``,
-    or products too shallow (``kw * c``) for im2col's deeper product to pay for its copy."""
+def _use_shifts(c, out_c, kh, kw, out_hw, stride, itemsize):
+    """Whether a stride-1 product reading ``c`` channels and writing ``out_c`` should use shifted
+    slices rather than im2col.
+
+    Yes when ``col`` would be large (``COL_MAX_BYTES``). For shallow products, yes when that moves
+    fewer bytes per output pixel: im2col writes and reads ``kh*kw*c`` values; the shifts copy
+    ``kw*c`` and add ``kh - 1`` partial products of ``out_c`` rows (read, read, write), so they
+    win when ``3*out_c <= 2*kw*c`` (conv1_1 of the main job, 3 -> 4 channels: yes; VGG's conv1_1,
+    3 -> 64: no). A weight gradient adds no partial images but copies ``gy`` (``out_c`` rows) onto
+    the padded width, about as dear, so it takes the same rule.
+    """
     if tuple(stride) != (1, 1) or kh * kw == 1:
         return False
-    col_bytes = c * kh * kw * out_hw[0] * out_hw[1] * itemsize
-    return col_bytes > COL_MAX_BYTES or kw * c < SHIFTS_BELOW_DEPTH
+    if c * kh * kw * out_hw[0] * out_hw[1] * itemsize > COL_MAX_BYTES:
+        return True
+    return kw * c < SHIFTS_BELOW_DEPTH and 3 * out_c <= 2 * kw * c
 
 
 def _flat_padded(x, pad_h, pad_w):
@@ -155,7 +164,7 @@ def conv2d(x, W, b=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
     n, _, h, w = x.shape
     out_c, c, kh, kw = W.shape
     out_hw = out_size(h, w, kh, kw, stride, padding, dilation)
-    if _use_shifts(c, kh, kw, out_hw, stride, x.itemsize):
+    if _use_shifts(c, out_c, kh, kw, out_hw, stride, x.itemsize):
         y = _correlate_shifted(*_flat_padded(x, *padding), W, out_hw, dilation)
         if b is not None:
             y += b.reshape(1, out_c, 1, 1)
@@ -172,7 +181,8 @@ def conv2d_grad_input(gy, W, hw, stride=(1, 1), padding=(0, 0), dilation=(1, 1))
     """gx (n, c, h, w) = col2im(W.T @ gy): the input gradient of conv2d (a transposed conv)."""
     n, out_c, out_h, out_w = gy.shape
     _, c, kh, kw = W.shape
-    if _use_shifts(c, kh, kw, (out_h, out_w), stride, gy.itemsize):
+    # reads gy's out_c channels, writes c (the col it would unfold is the forward's size)
+    if _use_shifts(out_c, c, kh, kw, (out_h, out_w), stride, gy.itemsize):
         # the full correlation of gy with the flipped kernel, seen through the padding
         (ph, pw), (dy, dx) = padding, dilation
         flat, wp = _flat_padded(gy, (kh - 1) * dy - ph, (kw - 1) * dx - pw)
@@ -187,7 +197,7 @@ def conv2d_grad_weight(x, gy, kh, kw, stride=(1, 1), padding=(0, 0), dilation=(1
     xp = get_array_module(x)
     n, c = x.shape[:2]
     out_c, out_h, out_w = gy.shape[1:]
-    if _use_shifts(c, kh, kw, (out_h, out_w), stride, x.itemsize):
+    if _use_shifts(c, out_c, kh, kw, (out_h, out_w), stride, x.itemsize):  # gy copied with junk columns
         (ph, pw), (dy, dx) = padding, dilation
         flat, wp = _flat_padded(x, ph, pw)
         length = out_h * wp
