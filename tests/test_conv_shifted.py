@@ -51,3 +51,6 @@ def test_shifted_path_is_taken_for_large_col(monkeypatch):
     assert K._use_shifts(3, 4, 3, 3, (10, 10), (1, 1), 4)        # 3 -> 4 channels: fewer bytes shifted
     assert not K._use_shifts(3, 64, 3, 3, (10, 10), (1, 1), 4)   # 3 -> 64: the partial sums cost more
     assert K._use_shifts(64, 64, 3, 3, (224, 224), (1, 1), 4)    # 64 x 9 x 224^2 floats = 115 MB
+    # fc6's input gradient reads 4096 channels, but its col is the forward's: 512 x 49 x 8^2 floats
+    assert not K._use_shifts(512, 4096, 7, 7, (8, 8), (1, 1), 4, transposed=True)
+    assert K._use_shifts(4, 3, 3, 3, (10, 10), (1, 1), 4, transposed=True)  # reads 3, writes 4

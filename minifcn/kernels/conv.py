@@ -50,22 +50,24 @@ COL_MAX_BYTES = 32 * 2**20
 SHIFTS_BELOW_DEPTH = 64
 
 
-def _use_shifts(c, out_c, kh, kw, out_hw, stride, itemsize):
-    """Whether a stride-1 product reading ``c`` channels and writing ``out_c`` should use shifted
-    slices rather than im2col.
+def _use_shifts(c, out_c, kh, kw, out_hw, stride, itemsize, transposed=False):
+    """Whether a stride-1 product of the convolution ``c -> out_c`` should use shifted slices
+    rather than im2col (``transposed``: its input gradient, which reads ``out_c`` channels and
+    writes ``c``; its ``col`` is the same size).
 
     Yes when ``col`` would be large (``COL_MAX_BYTES``). For shallow products, yes when that moves
-    fewer bytes per output pixel: im2col writes and reads ``kh*kw*c`` values; the shifts copy
-    ``kw*c`` and add ``kh - 1`` partial products of ``out_c`` rows (read, read, write), so they
-    win when ``3*out_c <= 2*kw*c`` (conv1_1 of the main job, 3 -> 4 channels: yes; VGG's conv1_1,
-    3 -> 64: no). A weight gradient adds no partial images but copies ``gy`` (``out_c`` rows) onto
-    the padded width, about as dear, so it takes the same rule.
+    fewer bytes per output pixel: im2col writes and reads ``kh*kw*read`` values; the shifts copy
+    ``kw*read`` and add ``kh - 1`` partial products of ``write`` rows (read, read, write), so they
+    win about when ``3*write <= 2*kw*read`` (conv1_1 of the main job, 3 -> 4 channels: yes; VGG's
+    conv1_1, 3 -> 64: no). A weight gradient adds no partial images but copies ``gy`` (``out_c``
+    rows) onto the padded width, about as dear, so it takes the same rule.
     """
     if tuple(stride) != (1, 1) or kh * kw == 1:
         return False
     if c * kh * kw * out_hw[0] * out_hw[1] * itemsize > COL_MAX_BYTES:
         return True
-    return kw * c < SHIFTS_BELOW_DEPTH and 3 * out_c <= 2 * kw * c
+    read, write = (out_c, c) if transposed else (c, out_c)
+    return kw * read < SHIFTS_BELOW_DEPTH and 3 * write <= 2 * kw * read
 
 
 def _flat_padded(x, pad_h, pad_w):
@@ -181,8 +183,7 @@ def conv2d_grad_input(gy, W, hw, stride=(1, 1), padding=(0, 0), dilation=(1, 1))
     """gx (n, c, h, w) = col2im(W.T @ gy): the input gradient of conv2d (a transposed conv)."""
     n, out_c, out_h, out_w = gy.shape
     _, c, kh, kw = W.shape
-    # reads gy's out_c channels, writes c (the col it would unfold is the forward's size)
-    if _use_shifts(out_c, c, kh, kw, (out_h, out_w), stride, gy.itemsize):
+    if _use_shifts(c, out_c, kh, kw, (out_h, out_w), stride, gy.itemsize, transposed=True):
         # the full correlation of gy with the flipped kernel, seen through the padding
         (ph, pw), (dy, dx) = padding, dilation
         flat, wp = _flat_padded(gy, (kh - 1) * dy - ph, (kw - 1) * dx - pw)
