@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import heapq
 import itertools
+import weakref
 
 import numpy as np
 
@@ -307,7 +308,10 @@ class Function:
             for i, o in enumerate(outputs):
                 if o.requires_grad:
                     o.set_creator(self, i)
-            self.inputs = inputs
+            # leaves (parameters, inputs) are kept: backward fills their .grad. An intermediate
+            # tensor is reached through an edge instead, so its array is freed as soon as no
+            # function saved it (a conv output feeding batch norm, which keeps only xhat)
+            self.inputs = [x if x.creator is None else _Edge(x) for x in inputs]
             self.n_outputs = len(outputs)
         return tuple(outputs) if multi else outputs[0]
 
@@ -320,6 +324,32 @@ class Function:
     def release(self):
         """Drop the inputs and whatever forward saved, once backward has used them."""
         self.__dict__ = {"generation": self.generation, "n_outputs": self.n_outputs, "inputs": []}
+
+
+class _Edge:
+    """How a function reaches an intermediate input in backward, without holding its array:
+    the input's creator and output slot, and a weak reference for ``retain_grad``."""
+    __slots__ = ("ref", "creator", "output_index", "requires_grad")
+
+    def __init__(self, t: Tensor):
+        self.ref = weakref.ref(t)
+        self.creator, self.output_index, self.requires_grad = t.creator, t.output_index, t.requires_grad
+
+    @property
+    def retains_grad(self) -> bool:
+        t = self.ref()
+        return t is not None and t.retains_grad
+
+    @property
+    def grad(self):
+        t = self.ref()
+        return None if t is None else t.grad
+
+    @grad.setter
+    def grad(self, g):
+        t = self.ref()
+        if t is not None:
+            t.grad = g
 
 
 def _is_float(a) -> bool:

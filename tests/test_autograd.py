@@ -78,26 +78,42 @@ def test_inputs_without_requires_grad_get_no_grad(xp):
     assert c.creator is None and not c.requires_grad
 
 
-def test_intermediate_tensors_are_freed_after_backward(xp):
+def test_intermediate_arrays_are_freed_unless_a_function_saved_them(xp):
+    # the graph reaches intermediate tensors through edges (creator + slot), not the tensors:
+    # an intermediate lives on only where a function saved its array for backward
     x = Tensor(xp.ones((4, 4)), requires_grad=True)
-    h = x * 2
-    alive = weakref.ref(h)
-    y = (h * h).sum()
-    del h
+    h = x * 2                      # Mul saves x and 2, not its output
+    tensor_alive = weakref.ref(h)
+    array_alive = weakref.ref(h.data) if xp is np else None
+    z = h + 1                      # Add saves only shapes: h's array is not needed in backward
+    y = (z * z).sum()              # Mul saves z's array
+    del h, z
     gc.collect()
-    assert alive() is not None  # the graph holds it until backward has used it
+    assert tensor_alive() is None
+    assert array_alive is None or array_alive() is None
     y.backward()
-    assert alive() is None      # no cycle keeps it: plain reference counting frees it
+    np.testing.assert_allclose(to_np(x.grad), np.full((4, 4), 12.0))  # d/dx (2x + 1)^2 = 4(2x + 1)
 
 
-def test_retain_graph_keeps_intermediates(xp):
+def test_retain_graph_allows_a_second_backward(xp):
     x = Tensor(xp.ones(3), requires_grad=True)
     h = x * 2
-    alive = weakref.ref(h)
     y = (h * h).sum()
     del h
     y.backward(retain_graph=True)
-    assert alive() is not None
+    np.testing.assert_allclose(to_np(x.grad), np.full(3, 8.0))
+    y.backward()                   # the saved arrays are still there: gradients add up
+    np.testing.assert_allclose(to_np(x.grad), np.full(3, 16.0))
+
+
+def test_retain_grad_after_the_tensor_was_used(xp):
+    # the edge holds a weak reference, so retain_grad() still works when called after h was used
+    x = Tensor(xp.asarray([1.0, 2.0]), requires_grad=True)
+    h = x * 3.0
+    y = (h * h).sum()
+    h.retain_grad()
+    y.backward()
+    np.testing.assert_allclose(to_np(h.grad), [6.0, 12.0])
 
 
 def test_retain_grad_on_an_intermediate(xp):
