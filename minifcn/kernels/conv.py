@@ -23,7 +23,10 @@ products, the ``kw`` taps of a kernel row are stacked first (``_unfold_rows``: `
 copies, not ``kh*kw``), leaving ``kh`` products of depth ``kw*c``. Each output row gains
 ``wp - out_w`` junk columns (windows that wrap onto the next image row), cut at the end.
 The input gradient is the same correlation of ``gy`` (padded by ``k - 1 - p``) with the
-flipped kernel; the weight gradient of kernel row ``i`` is ``gy @ rows_slice.T``.
+flipped kernel; the weight gradient of kernel row ``i`` is ``gy @ rows_slice.T``. On the CPU all
+of this runs over chunks of whole output rows (``CHUNK_COLS``), so the stacked copies and the
+partial sums of a chunk stay in cache. Shallow convolutions (RGB input, narrow models) take this
+path too when it moves fewer bytes than im2col (``_use_shifts``).
 
 >>> import numpy as np
 >>> x = np.random.default_rng(0).standard_normal((1, 2, 5, 5))
