@@ -19,7 +19,7 @@ row of ``hp * wp`` values: the patch tap ``(i, j)`` of output ``(oy, ox)`` is th
 ``oy*wp + ox + (i*wp + j)`` of that row, so for a fixed tap the taps of *all* outputs form one
 plain slice of the row, ``flat[:, i*wp + j : i*wp + j + out_h*wp]``, a matrix BLAS reads in place.
 The convolution becomes a sum of products ``W[:, :, i, j] @ slice``. To give BLAS deeper
-products, the ``kw`` taps of a kernel row are stacked first (``_unfold_rows``: ``kw`` shifted
+products, the ``kw`` taps of a kernel row are stacked first (``_row_chunks``: ``kw`` shifted
 copies, not ``kh*kw``), leaving ``kh`` products of depth ``kw*c``. Each output row gains
 ``wp - out_w`` junk columns (windows that wrap onto the next image row), cut at the end.
 The input gradient is the same correlation of ``gy`` (padded by ``k - 1 - p``) with the
@@ -40,7 +40,7 @@ True
 """
 from __future__ import annotations
 
-from ..backend import get_array_module
+from ..backend import device_of, get_array_module
 from ..im2col import col2im, conv_out_size, im2col
 
 
@@ -95,23 +95,30 @@ def _flat_padded(x, pad_h, pad_w):
 CHUNK_COLS = 4096
 
 
-def _row_chunks(xp, out_h, wp):
-    """Output rows in chunks ``(r0, r1)`` of about ``CHUNK_COLS`` columns (one chunk on a GPU)."""
-    rows = out_h if xp.__name__ == "cupy" else max(1, CHUNK_COLS // wp)
-    return [(r0, min(out_h, r0 + rows)) for r0 in range(0, out_h, rows)]
+def _row_chunks(flat, wp, out_h, kh, kw, dilation):
+    """Walk the stride-1 products over images and chunks of whole output rows.
 
-
-def _unfold_rows(rows, flat, start, span, kw, dx):
-    """Fill ``rows`` (kw, c, >= span) from ``flat`` (c, L'): block ``j`` is ``span`` columns of
-    ``flat`` from ``start + j*dx``; returned as a (kw*c, span) view.
+    Yields ``(k, a, m, rows)``: image ``k``, the chunk's first output column ``a`` and its width
+    ``m`` (about ``CHUNK_COLS`` columns on the CPU, the whole image on a GPU), and the chunk's
+    unfolded rows (kw*c, m + (kh-1)*dy*wp): block ``j`` is ``flat[k]`` from ``a`` shifted by
+    ``j*dx`` columns. Kernel row ``i``'s taps of the chunk are ``rows[:, i*dy*wp : i*dy*wp + m]``.
 
     Unfolding the ``kw`` taps of a kernel row into the channels (a copy kw times the chunk, not
     kh*kw times) leaves ``kh`` products of depth ``kw*c``: deep enough for BLAS to run well
-    where ``c`` alone (64 in VGG's first block) is not.
+    where ``c`` alone (64 in VGG's first block) is not. One buffer serves every chunk.
     """
-    for j in range(kw):
-        rows[j, :, :span] = flat[:, start + j * dx:start + j * dx + span]
-    return rows.reshape(-1, rows.shape[2])[:, :span]
+    xp = get_array_module(flat)
+    n, c = flat.shape[:2]
+    dy, dx = dilation
+    per_chunk = out_h if device_of(flat) == "cuda" else max(1, CHUNK_COLS // wp)
+    reach = (kh - 1) * dy * wp                      # columns a chunk reads past its own outputs
+    buf = xp.empty((kw, c, min(per_chunk, out_h) * wp + reach), dtype=flat.dtype)
+    for k in range(n):
+        for r0 in range(0, out_h, per_chunk):
+            a, m = r0 * wp, (min(out_h, r0 + per_chunk) - r0) * wp
+            for j in range(kw):
+                buf[j, :, :m + reach] = flat[k, :, a + j * dx:a + j * dx + m + reach]
+            yield k, a, m, buf.reshape(kw * c, -1)[:, :m + reach]
 
 
 def _correlate_shifted(flat, wp, W, out_hw, dilation):
@@ -123,25 +130,18 @@ def _correlate_shifted(flat, wp, W, out_hw, dilation):
     xp = get_array_module(flat)
     n, c = flat.shape[:2]
     out_c, _, kh, kw = W.shape
-    (out_h, out_w), (dy, dx) = out_hw, dilation
-    chunks = _row_chunks(xp, out_h, wp)
-    most = (chunks[0][1] - chunks[0][0]) * wp                      # columns of the largest chunk
+    (out_h, out_w), step = out_hw, dilation[0] * wp
     taps = xp.ascontiguousarray(W.transpose(2, 0, 3, 1)).reshape(kh, out_c, kw * c)
     y = xp.empty((n, out_c, out_h * wp), dtype=flat.dtype)
-    rows = xp.empty((kw, c, most + (kh - 1) * dy * wp), dtype=flat.dtype)  # reused by every chunk
-    tmp = xp.empty((out_c, most), dtype=flat.dtype) if kh > 1 else None
-    for k in range(n):
-        for r0, r1 in chunks:
-            a, m = r0 * wp, (r1 - r0) * wp
-            unfolded = _unfold_rows(rows, flat[k], a, m + (kh - 1) * dy * wp, kw, dx)
-            out = y[k, :, a:a + m]
-            for i in range(kh):
-                src = unfolded[:, i * dy * wp:i * dy * wp + m]
-                if i == 0:
-                    xp.matmul(taps[0], src, out=out)
-                else:
-                    xp.matmul(taps[i], src, out=tmp[:, :m])
-                    out += tmp[:, :m]
+    tmp = None
+    for k, a, m, rows in _row_chunks(flat, wp, out_h, kh, kw, dilation):
+        out = y[k, :, a:a + m]
+        xp.matmul(taps[0], rows[:, :m], out=out)
+        for i in range(1, kh):
+            if tmp is None:
+                tmp = xp.empty((out_c, m), dtype=flat.dtype)   # the first chunk is the widest
+            xp.matmul(taps[i], rows[:, i * step:i * step + m], out=tmp[:, :m])
+            out += tmp[:, :m]
     # a view without the junk columns: the next op (ReLU, batch norm, padding) copies it anyway
     return y.reshape(n, out_c, out_h, wp)[:, :, :, :out_w]
 
@@ -217,20 +217,17 @@ def conv2d_grad_weight(x, gy, kh, kw, stride=(1, 1), padding=(0, 0), dilation=(1
     n, c = x.shape[:2]
     out_c, out_h, out_w = gy.shape[1:]
     if _use_shifts(c, out_c, kh, kw, (out_h, out_w), stride, x.itemsize):  # gy copied with junk columns
-        (ph, pw), (dy, dx) = padding, dilation
-        flat, wp = _flat_padded(x, ph, pw)
-        chunks = _row_chunks(xp, out_h, wp)
-        most = (chunks[0][1] - chunks[0][0]) * wp
-        g = xp.zeros((out_c, most), dtype=gy.dtype)                 # zeros on the junk columns
-        rows = xp.empty((kw, c, most + (kh - 1) * dy * wp), dtype=x.dtype)
+        flat, wp = _flat_padded(x, *padding)
+        step = dilation[0] * wp
+        g = None
         gW = xp.zeros((kh, out_c, kw * c), dtype=x.dtype)
-        for k in range(n):
-            for r0, r1 in chunks:
-                a, m = r0 * wp, (r1 - r0) * wp
-                g[:, :m].reshape(out_c, r1 - r0, wp)[:, :, :out_w] = gy[k, :, r0:r1]
-                unfolded = _unfold_rows(rows, flat[k], a, m + (kh - 1) * dy * wp, kw, dx)
-                for i in range(kh):
-                    gW[i] += g[:, :m] @ unfolded[:, i * dy * wp:i * dy * wp + m].T
+        for k, a, m, rows in _row_chunks(flat, wp, out_h, kh, kw, dilation):
+            if g is None:
+                g = xp.zeros((out_c, m), dtype=gy.dtype)           # zeros stay on the junk columns
+            r0, r1 = a // wp, (a + m) // wp
+            g[:, :m].reshape(out_c, r1 - r0, wp)[:, :, :out_w] = gy[k, :, r0:r1]
+            for i in range(kh):
+                gW[i] += g[:, :m] @ rows[:, i * step:i * step + m].T
         return xp.ascontiguousarray(gW.reshape(kh, out_c, kw, c).transpose(1, 3, 0, 2))
     col, _ = _unfold(x, kh, kw, stride, padding, dilation)
     gy = gy.reshape(n, out_c, -1)
