@@ -139,6 +139,14 @@ def _cmd_train(a) -> int:
     return 0
 
 
+def _mc_samples(model, requested):
+    """``--samples`` of eval and predict: unset means the paper's 50 Monte-Carlo samples for
+    Bayesian SegNet (a model with ``mc_predict``) and a single pass for any other model."""
+    if requested is None and hasattr(model, "mc_predict"):
+        return 50
+    return requested
+
+
 def _cmd_eval(a) -> int:
     from .metrics import format_scores
     from .train import build_datasets, evaluate, load_model, save_metrics_json
@@ -151,12 +159,7 @@ def _cmd_eval(a) -> int:
     cfg = dataclasses.replace(cfg, **over)
     _, val = build_datasets(cfg)
     bs = a.batch_size or (cfg.batch_size if cfg.dataset == "synthetic" or cfg.crop else 1)
-    samples = a.samples
-    if samples is None and hasattr(model, "mc_predict"):
-        samples = 50  # Bayesian SegNet is scored on its Monte-Carlo mean, as in the paper
-    if samples and not hasattr(model, "mc_predict"):
-        raise ValueError(f"--samples {samples} needs a Bayesian model (one with dropout to sample); "
-                         f"this checkpoint holds {cfg.model}")
+    samples = _mc_samples(model, a.samples)
     scores, loss, confusion, _ = evaluate(model, val, bs, a.device, reduction=cfg.loss_reduction,
                                           samples=samples)
     mc = f", {samples} Monte-Carlo samples per image" if samples else ""
@@ -176,9 +179,7 @@ def _cmd_predict(a) -> int:
     from .predict import predict_file
     from .train import load_model
     model, cfg, classes, _ = load_model(a.checkpoint, a.device)
-    samples = a.samples
-    if samples is None and hasattr(model, "mc_predict"):
-        samples = 50  # Bayesian SegNet: the paper's 50 Monte-Carlo samples
+    samples = _mc_samples(model, a.samples)
     for image in a.image:
         files = predict_file(model, image, a.out, cfg.convention, a.device, samples)
         print(f"{image}:")

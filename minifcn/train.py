@@ -231,6 +231,9 @@ def evaluate(model, dataset, batch_size: int = 1, device: str = "cpu", weight=No
     the cross-entropy of that mean (``log`` of probabilities is its own ``log_softmax``).
     """
     from .data.voc import iterate_batches
+    if samples and not hasattr(model, "mc_predict"):
+        raise ValueError(f"samples={samples} needs a Bayesian model with mc_predict (dropout to sample); "
+                         f"{type(model).__name__} has none")
     model.eval()
     num_classes = dataset.num_classes
     cm = ConfusionMatrix(num_classes)
