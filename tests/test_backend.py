@@ -7,11 +7,8 @@ import minifcn.functional as F
 from minifcn import Tensor, backend, init
 
 
-@pytest.fixture(autouse=True)
-def _host_default_device(monkeypatch):
-    """These tests build modules from the default device and feed them NumPy data: pin it to
-    the CPU even under MINIFCN_DEVICE=cuda (tests taking ``xp`` move things explicitly)."""
-    monkeypatch.setenv("MINIFCN_DEVICE", "cpu")
+# these tests build modules from the default device and feed them NumPy data
+pytestmark = pytest.mark.usefixtures("host_default_device")
 
 
 def test_get_array_module_and_device_of(xp):
