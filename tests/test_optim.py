@@ -4,7 +4,7 @@ import pytest
 
 import minifcn
 import minifcn.functional as F
-from minifcn import Tensor, nn
+from minifcn import Tensor, nn, optim
 from minifcn.optim import SGD, fcn_param_groups, lr_at
 from oracle import to_np
 
@@ -37,6 +37,30 @@ def test_sgd_by_hand(xp):
         v = 0.9 * v + d
         w = w - 0.1 * v
         np.testing.assert_allclose(to_np(p.data), w, rtol=1e-14)
+
+
+@pytest.mark.parametrize("mom, wd", [(0.9, 0.5), (0.9, 0.0), (0.0, 0.5), (0.0, 0.0)])
+def test_sgd_chunked_update_matches_whole_array_formula(xp, monkeypatch, mom, wd):
+    # chunks of 7 values: uneven over a (3, 5, 4) parameter; a transposed (non-contiguous) one
+    # must be updated in place too, not through a copy
+    monkeypatch.setattr(optim, "CHUNK", 7)
+    rng = np.random.default_rng(0)
+    w0 = [rng.standard_normal((3, 5, 4)), rng.standard_normal((4, 6)).T]
+    params = [nn.Parameter(xp.asarray(w)) for w in w0]
+    params[1].data = xp.asarray(w0[1].T.copy()).T
+    assert not params[1].data.flags.c_contiguous
+    opt = SGD(params, lr=0.1, momentum=mom, weight_decay=wd)
+    w, v = [a.copy() for a in w0], [np.zeros_like(a) for a in w0]
+    for _ in range(3):
+        grads = [rng.standard_normal(a.shape) for a in w0]
+        for p, g in zip(params, grads):
+            p.grad = xp.asarray(g)
+        opt.step()
+        for k, g in enumerate(grads):
+            v[k] = mom * v[k] + g + wd * w[k]
+            w[k] = w[k] - 0.1 * v[k]
+            np.testing.assert_allclose(to_np(params[k].data), w[k], rtol=1e-13, atol=1e-15)
+            np.testing.assert_array_equal(to_np(params[k].grad), g)  # the gradient is left as it was
 
 
 def test_sgd_skips_params_without_grad_and_frozen_params(xp):
