@@ -25,8 +25,10 @@ def _both(monkeypatch, fn):
     return via_col, fn()
 
 
+@pytest.mark.parametrize("chunk_cols", [4096, 1])  # one chunk per image; one output row a chunk
 @pytest.mark.parametrize("case", CASES)
-def test_shifted_and_im2col_paths_agree(xp, rng, monkeypatch, case):
+def test_shifted_and_im2col_paths_agree(xp, rng, monkeypatch, case, chunk_cols):
+    monkeypatch.setattr(K, "CHUNK_COLS", chunk_cols)
     n, c, h, w, out_c, kh, kw, p, d = case
     x = xp.asarray(rng.standard_normal((n, c, h, w)))
     W = xp.asarray(rng.standard_normal((out_c, c, kh, kw)))
@@ -39,6 +41,15 @@ def test_shifted_and_im2col_paths_agree(xp, rng, monkeypatch, case):
         a, s = _both(monkeypatch, fn)
         assert a.shape == s.shape
         np.testing.assert_allclose(to_np(s), to_np(a), atol=1e-10, rtol=0)
+
+
+@pytest.mark.parametrize("y0, x0", [(-2, -3), (1, 2), (4, -1), (-9, 0), (0, 7), (6, 6)])
+def test_window_is_the_zero_padded_crop(xp, y0, x0):
+    img = xp.asarray(np.arange(1.0, 2 * 5 * 6 + 1).reshape(2, 5, 6))
+    out = xp.full((2, 4, 5), np.nan)  # every value must be written, zeros included
+    K._window(out, img, y0, x0)
+    padded = np.pad(to_np(img), ((0, 0), (10, 10), (10, 10)))
+    np.testing.assert_array_equal(to_np(out), padded[:, 10 + y0:14 + y0, 10 + x0:15 + x0])
 
 
 def test_shifted_path_is_taken_for_large_col(monkeypatch):

@@ -21,11 +21,13 @@ plain slice of the row, ``flat[:, i*wp + j : i*wp + j + out_h*wp]``, a matrix BL
 The convolution becomes a sum of products ``W[:, :, i, j] @ slice``. To give BLAS deeper
 products, the ``kw`` taps of a kernel row are stacked first (``_row_chunks``: ``kw`` shifted
 copies, not ``kh*kw``), leaving ``kh`` products of depth ``kw*c``. Each output row gains
-``wp - out_w`` junk columns (windows that wrap onto the next image row), cut at the end.
+``wp - out_w`` junk columns (windows that run off the right edge), cut at the end.
 The input gradient is the same correlation of ``gy`` (padded by ``k - 1 - p``) with the
 flipped kernel; the weight gradient of kernel row ``i`` is ``gy @ rows_slice.T``. On the CPU all
 of this runs over chunks of whole output rows (``CHUNK_COLS``), so the stacked copies and the
-partial sums of a chunk stay in cache. Shallow convolutions (RGB input, narrow models) take this
+partial sums of a chunk stay in cache, and the padded image is never built whole: each chunk's
+shifted copies are cut straight from the input, with zeros where they fall on the padding
+(``_window``). Shallow convolutions (RGB input, narrow models) take this
 path too when it moves fewer bytes than im2col (``_use_shifts``).
 
 >>> import numpy as np
@@ -73,19 +75,20 @@ def _use_shifts(c, out_c, kh, kw, out_hw, stride, itemsize, transposed=False):
     return kw * read < SHIFTS_BELOW_DEPTH and 3 * write <= 2 * kw * read
 
 
-def _flat_padded(x, pad_h, pad_w):
-    """x (n, c, h, w) padded by ``pad_h`` rows top and bottom and ``pad_w`` columns left and right
-    (negative: cropped), plus one spare zero row at the bottom so the last tap's slice fits;
-    returned flattened per channel, (n, c, (hp + 1) * wp), with ``wp``."""
-    xp = get_array_module(x)
-    n, c, h, w = x.shape
-    cy, cx = max(0, -pad_h), max(0, -pad_w)
-    x = x[:, :, cy:h - cy, cx:w - cx]
-    py, px = max(0, pad_h), max(0, pad_w)
-    hp, wp = x.shape[2] + 2 * py, x.shape[3] + 2 * px
-    img = xp.zeros((n, c, hp + 1, wp), dtype=x.dtype)
-    img[:, :, py:hp - py, px:wp - px] = x
-    return img.reshape(n, c, (hp + 1) * wp), wp
+def _window(out, img, y0, x0):
+    """Fill ``out`` (c, rows, cols) with the window of ``img`` (c, h, w) whose top-left corner is
+    at row ``y0``, column ``x0`` (either may be negative), and zeros where it falls off ``img``."""
+    c, h, w = img.shape
+    rows, cols = out.shape[1:]
+    s0, s1 = min(rows, max(0, -y0)), max(0, min(rows, h - y0))
+    q0, q1 = min(cols, max(0, -x0)), max(0, min(cols, w - x0))
+    if s0 >= s1 or q0 >= q1:
+        out[...] = 0
+        return
+    for zeros in (out[:, :s0], out[:, s1:], out[:, s0:s1, :q0], out[:, s0:s1, q1:]):
+        if zeros.size:
+            zeros[...] = 0
+    out[:, s0:s1, q0:q1] = img[:, y0 + s0:y0 + s1, x0 + q0:x0 + q1]
 
 
 # The shifted products run over chunks of about this many output columns (whole output rows):
@@ -95,51 +98,60 @@ def _flat_padded(x, pad_h, pad_w):
 CHUNK_COLS = 4096
 
 
-def _row_chunks(flat, wp, out_h, kh, kw, dilation):
+def _row_chunks(x, pad, out_h, kh, kw, dilation):
     """Walk the stride-1 products over images and chunks of whole output rows.
 
-    Yields ``(k, a, m, rows)``: image ``k``, the chunk's first output column ``a`` and its width
-    ``m`` (about ``CHUNK_COLS`` columns on the CPU, the whole image on a GPU), and the chunk's
-    unfolded rows (kw*c, m + (kh-1)*dy*wp): block ``j`` is ``flat[k]`` from ``a`` shifted by
-    ``j*dx`` columns. Kernel row ``i``'s taps of the chunk are ``rows[:, i*dy*wp : i*dy*wp + m]``.
+    ``x`` (n, c, h, w) is read as padded by ``pad = (py, px)`` zeros on each side (negative:
+    cropped), ``wp = w + 2*px`` columns wide; nothing padded is ever built. Yields
+    ``(k, r0, r1, rows)``: image ``k``, the chunk's output rows ``r0 .. r1 - 1`` (about
+    ``CHUNK_COLS`` columns on the CPU, the whole image on a GPU), and its unfolded rows
+    (kw*c, (r1 - r0 + (kh-1)*dy) * wp): block ``j`` holds the padded rows the chunk reads, shifted
+    left by ``j*dx`` columns and flattened. With ``m = (r1 - r0) * wp``, kernel row ``i``'s taps
+    of the chunk are ``rows[:, i*dy*wp : i*dy*wp + m]``: output ``(oy, ox)`` meets tap ``(i, j)``
+    at column ``(oy - r0 + i*dy)*wp + ox`` of block ``j``. Columns ``ox >= out_w`` are junk
+    (windows that run off the row); the zeros shifted in at the right of a block feed only them.
 
     Unfolding the ``kw`` taps of a kernel row into the channels (a copy kw times the chunk, not
     kh*kw times) leaves ``kh`` products of depth ``kw*c``: deep enough for BLAS to run well
     where ``c`` alone (64 in VGG's first block) is not. One buffer serves every chunk.
     """
-    xp = get_array_module(flat)
-    n, c = flat.shape[:2]
-    dy, dx = dilation
-    per_chunk = out_h if device_of(flat) == "cuda" else max(1, CHUNK_COLS // wp)
-    reach = (kh - 1) * dy * wp                      # columns a chunk reads past its own outputs
-    buf = xp.empty((kw, c, min(per_chunk, out_h) * wp + reach), dtype=flat.dtype)
+    xp = get_array_module(x)
+    n, c, _, w = x.shape
+    (py, px), (dy, dx) = pad, dilation
+    wp = w + 2 * px
+    per_chunk = out_h if device_of(x) == "cuda" else max(1, CHUNK_COLS // wp)
+    reach = (kh - 1) * dy                           # padded rows a chunk reads past its outputs
+    buf = xp.empty((kw, c, (min(per_chunk, out_h) + reach) * wp), dtype=x.dtype)
     for k in range(n):
         for r0 in range(0, out_h, per_chunk):
-            a, m = r0 * wp, (min(out_h, r0 + per_chunk) - r0) * wp
+            r1 = min(out_h, r0 + per_chunk)
+            span = (r1 - r0 + reach) * wp
             for j in range(kw):
-                buf[j, :, :m + reach] = flat[k, :, a + j * dx:a + j * dx + m + reach]
-            yield k, a, m, buf.reshape(kw * c, -1)[:, :m + reach]
+                _window(buf[j, :, :span].reshape(c, -1, wp), x[k], r0 - py, j * dx - px)
+            yield k, r0, r1, buf.reshape(kw * c, -1)[:, :span]
 
 
-def _correlate_shifted(flat, wp, W, out_hw, dilation):
-    """Stride-1 correlation of a flattened padded image (n, c, L') with W (out_c, c, kh, kw).
+def _correlate_shifted(x, pad, W, out_hw, dilation):
+    """Stride-1 correlation of x (n, c, h, w), padded by ``pad``, with W (out_c, c, kh, kw).
 
     Returns (n, out_c, out_h, out_w), a strided view: per chunk of output rows, one product per
     kernel row, accumulated; then the junk columns ``ox >= out_w`` of each row cut off.
     """
-    xp = get_array_module(flat)
-    n, c = flat.shape[:2]
+    xp = get_array_module(x)
+    n, c = x.shape[:2]
     out_c, _, kh, kw = W.shape
-    (out_h, out_w), step = out_hw, dilation[0] * wp
+    (out_h, out_w), wp = out_hw, x.shape[3] + 2 * pad[1]
+    step = dilation[0] * wp
     taps = xp.ascontiguousarray(W.transpose(2, 0, 3, 1)).reshape(kh, out_c, kw * c)
-    y = xp.empty((n, out_c, out_h * wp), dtype=flat.dtype)
+    y = xp.empty((n, out_c, out_h * wp), dtype=x.dtype)
     tmp = None
-    for k, a, m, rows in _row_chunks(flat, wp, out_h, kh, kw, dilation):
-        out = y[k, :, a:a + m]
+    for k, r0, r1, rows in _row_chunks(x, pad, out_h, kh, kw, dilation):
+        m = (r1 - r0) * wp
+        out = y[k, :, r0 * wp:r1 * wp]
         xp.matmul(taps[0], rows[:, :m], out=out)
         for i in range(1, kh):
             if tmp is None:
-                tmp = xp.empty((out_c, m), dtype=flat.dtype)   # the first chunk is the widest
+                tmp = xp.empty((out_c, m), dtype=x.dtype)   # the first chunk is the widest
             xp.matmul(taps[i], rows[:, i * step:i * step + m], out=tmp[:, :m])
             out += tmp[:, :m]
     # a view without the junk columns: the next op (ReLU, batch norm, padding) copies it anyway
@@ -185,7 +197,7 @@ def conv2d(x, W, b=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
     out_c, c, kh, kw = W.shape
     out_hw = out_size(h, w, kh, kw, stride, padding, dilation)
     if _use_shifts(c, out_c, kh, kw, out_hw, stride, x.itemsize):
-        y = _correlate_shifted(*_flat_padded(x, *padding), W, out_hw, dilation)
+        y = _correlate_shifted(x, padding, W, out_hw, dilation)
         if b is not None:
             y += b.reshape(1, out_c, 1, 1)
         return y
@@ -204,9 +216,8 @@ def conv2d_grad_input(gy, W, hw, stride=(1, 1), padding=(0, 0), dilation=(1, 1))
     if _use_shifts(c, out_c, kh, kw, (out_h, out_w), stride, gy.itemsize, transposed=True):
         # the full correlation of gy with the flipped kernel, seen through the padding
         (ph, pw), (dy, dx) = padding, dilation
-        flat, wp = _flat_padded(gy, (kh - 1) * dy - ph, (kw - 1) * dx - pw)
         flipped = W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)  # (c, out_c, kh, kw)
-        return _correlate_shifted(flat, wp, flipped, hw, dilation)
+        return _correlate_shifted(gy, ((kh - 1) * dy - ph, (kw - 1) * dx - pw), flipped, hw, dilation)
     col = _bmm(W.reshape(out_c, c * kh * kw).T, gy.reshape(n, out_c, out_h * out_w))
     return _fold(col, c, kh, kw, (out_h, out_w), hw, stride, padding, dilation)
 
@@ -217,14 +228,14 @@ def conv2d_grad_weight(x, gy, kh, kw, stride=(1, 1), padding=(0, 0), dilation=(1
     n, c = x.shape[:2]
     out_c, out_h, out_w = gy.shape[1:]
     if _use_shifts(c, out_c, kh, kw, (out_h, out_w), stride, x.itemsize):  # gy copied with junk columns
-        flat, wp = _flat_padded(x, *padding)
+        wp = x.shape[3] + 2 * padding[1]
         step = dilation[0] * wp
         g = None
         gW = xp.zeros((kh, out_c, kw * c), dtype=x.dtype)
-        for k, a, m, rows in _row_chunks(flat, wp, out_h, kh, kw, dilation):
+        for k, r0, r1, rows in _row_chunks(x, padding, out_h, kh, kw, dilation):
+            m = (r1 - r0) * wp
             if g is None:
                 g = xp.zeros((out_c, m), dtype=gy.dtype)           # zeros stay on the junk columns
-            r0, r1 = a // wp, (a + m) // wp
             g[:, :m].reshape(out_c, r1 - r0, wp)[:, :, :out_w] = gy[k, :, r0:r1]
             for i in range(kh):
                 gW[i] += g[:, :m] @ rows[:, i * step:i * step + m].T
