@@ -82,7 +82,7 @@ class Conv2d(Function):
             gx = K.conv2d_grad_input(gy, W, x.shape[2:], self.stride, self.padding, self.dilation)
         if _wants_grad(self, 1):
             gW = K.conv2d_grad_weight(x, gy, kh, kw, self.stride, self.padding, self.dilation)
-        gb = gy.sum(axis=(0, 2, 3)) if self.has_bias else None
+        gb = K.conv2d_grad_bias(gy) if self.has_bias else None
         return gx, gW, gb
 
 
@@ -137,7 +137,7 @@ class ConvTranspose2d(Function):
         gx = K.conv_transpose2d_grad_input(gy, W, self.stride, self.padding) if _wants_grad(self, 0) else None
         # FCN's upsampling weights are frozen by default: their gradient would be wasted work
         gW = K.conv_transpose2d_grad_weight(x, gy, kh, kw, self.stride, self.padding) if _wants_grad(self, 1) else None
-        gb = gy.sum(axis=(0, 2, 3)) if self.has_bias else None
+        gb = K.conv2d_grad_bias(gy) if self.has_bias else None
         return gx, gW, gb
 
 

@@ -48,8 +48,16 @@ def test_window_is_the_zero_padded_crop(xp, y0, x0):
     img = xp.asarray(np.arange(1.0, 2 * 5 * 6 + 1).reshape(2, 5, 6))
     out = xp.full((2, 4, 5), np.nan)  # every value must be written, zeros included
     K._window(out, img, y0, x0)
-    padded = np.pad(to_np(img), ((0, 0), (10, 10), (10, 10)))
-    np.testing.assert_array_equal(to_np(out), padded[:, 10 + y0:14 + y0, 10 + x0:15 + x0])
+    padded = np.pad(to_np(img), ((0, 0), (20, 20), (20, 20)))
+    want = padded[:, 20 + y0:24 + y0, 20 + x0:25 + x0]
+    np.testing.assert_array_equal(to_np(out), want)
+    # into a buffer that held another window of the same columns: only its rows are redone
+    out = xp.array(padded[:, 17 + y0:21 + y0, 20 + x0:25 + x0])  # a copy: padded stays
+    K._window(out, img, y0, x0, zero="rows")
+    np.testing.assert_array_equal(to_np(out), want)
+    out = xp.zeros((2, 4, 5))
+    K._window(out, img, y0, x0, zero="none")
+    np.testing.assert_array_equal(to_np(out), want)
 
 
 def test_shifted_path_is_taken_for_large_col(monkeypatch):

@@ -44,6 +44,7 @@ from __future__ import annotations
 
 from ..backend import device_of, get_array_module
 from ..im2col import col2im, conv_out_size, im2col
+from .reduce import channel_sum
 
 
 # Above this size an unfolded ``col`` costs more than the products it feeds: allocating it
@@ -75,19 +76,28 @@ def _use_shifts(c, out_c, kh, kw, out_hw, stride, itemsize, transposed=False):
     return kw * read < SHIFTS_BELOW_DEPTH and 3 * write <= 2 * kw * read
 
 
-def _window(out, img, y0, x0):
+def _window(out, img, y0, x0, zero="all"):
     """Fill ``out`` (c, rows, cols) with the window of ``img`` (c, h, w) whose top-left corner is
-    at row ``y0``, column ``x0`` (either may be negative), and zeros where it falls off ``img``."""
+    at row ``y0``, column ``x0`` (either may be negative), and zeros where it falls off ``img``.
+
+    ``zero`` says which of those zeros to write: ``"all"``; ``"rows"``, when the columns left
+    and right of ``img`` hold zeros already (a reused buffer whose windows move only down);
+    ``"none"``, when ``out`` is all zeros already.
+    """
     c, h, w = img.shape
     rows, cols = out.shape[1:]
     s0, s1 = min(rows, max(0, -y0)), max(0, min(rows, h - y0))
     q0, q1 = min(cols, max(0, -x0)), max(0, min(cols, w - x0))
     if s0 >= s1 or q0 >= q1:
-        out[...] = 0
+        if zero != "none":
+            out[...] = 0
         return
-    for zeros in (out[:, :s0], out[:, s1:], out[:, s0:s1, :q0], out[:, s0:s1, q1:]):
-        if zeros.size:
-            zeros[...] = 0
+    zeros = [] if zero == "none" else [out[:, :s0], out[:, s1:]]
+    if zero == "all":
+        zeros += [out[:, s0:s1, :q0], out[:, s0:s1, q1:]]
+    for z in zeros:
+        if z.size:
+            z[...] = 0
     out[:, s0:s1, q0:q1] = img[:, y0 + s0:y0 + s1, x0 + q0:x0 + q1]
 
 
@@ -121,13 +131,19 @@ def _row_chunks(x, pad, out_h, kh, kw, dilation):
     wp = w + 2 * px
     per_chunk = out_h if device_of(x) == "cuda" else max(1, CHUNK_COLS // wp)
     reach = (kh - 1) * dy                           # padded rows a chunk reads past its outputs
-    buf = xp.empty((kw, c, (min(per_chunk, out_h) + reach) * wp), dtype=x.dtype)
+    # Zeros to start with: each block's copies then only ever write the same columns, so the
+    # zeros of its left and right padding are written once, and the first chunk needs no zeros
+    # at all (on a GPU, one chunk: one copy per block, a kernel launch each).
+    buf = xp.zeros((kw, c, (min(per_chunk, out_h) + reach) * wp), dtype=x.dtype)
+    first = True
     for k in range(n):
         for r0 in range(0, out_h, per_chunk):
             r1 = min(out_h, r0 + per_chunk)
             span = (r1 - r0 + reach) * wp
             for j in range(kw):
-                _window(buf[j, :, :span].reshape(c, -1, wp), x[k], r0 - py, j * dx - px)
+                _window(buf[j, :, :span].reshape(c, -1, wp), x[k], r0 - py, j * dx - px,
+                        zero="none" if first else "rows")
+            first = False
             yield k, r0, r1, buf.reshape(kw * c, -1)[:, :span]
 
 
@@ -247,6 +263,12 @@ def conv2d_grad_weight(x, gy, kh, kw, stride=(1, 1), padding=(0, 0), dilation=(1
     for k in range(1, n):
         gW += gy[k] @ col[k].T
     return gW.reshape(out_c, c, kh, kw)
+
+
+def conv2d_grad_bias(gy):
+    """gb (out_c,) = gy (n, out_c, out_h, out_w) summed over the batch and the image (also the
+    bias gradient of a transposed convolution)."""
+    return channel_sum(gy)
 
 
 def conv_transpose2d(x, W, b=None, out_hw=None, stride=(1, 1), padding=(0, 0)):

@@ -18,29 +18,20 @@ and, with ``g = gy``, its backward pass in the usual closed form::
 from __future__ import annotations
 
 from ..backend import get_array_module
+from .reduce import channel_sum
+
 
 def _per_channel(v):
     return v.reshape(1, -1, 1, 1)
-
-
-def _channel_sum(v):
-    """(n, c, h, w) -> (c,): sum each channel over the batch and the image.
-
-    Summing the contiguous last axis first, then the batch, is one fast pass on both backends;
-    ``sum(axis=(0, 2, 3))`` strides across channels (CuPy: 7 ms instead of <1 ms for SegNet's
-    64x360x480 maps on an H100).
-    """
-    n, c = v.shape[:2]
-    return v.reshape(n, c, -1).sum(axis=2).sum(axis=0)
 
 
 def batch_norm_train(x, gamma, beta, eps):
     """x (n, c, h, w) -> y, and a cache (xhat, inv_std, batch mean, biased batch var)."""
     xp = get_array_module(x)
     m = x.size // x.shape[1]
-    mean = _channel_sum(x) / m
+    mean = channel_sum(x) / m
     xhat = x - _per_channel(mean)                   # centred first: var = mean of squares, no cancellation
-    var = _channel_sum(xhat * xhat) / m
+    var = channel_sum(xhat * xhat) / m
     inv_std = 1.0 / xp.sqrt(var + eps)
     xhat *= _per_channel(inv_std)
     y = xhat * _per_channel(gamma)
@@ -51,8 +42,8 @@ def batch_norm_train(x, gamma, beta, eps):
 def batch_norm_train_backward(gy, gamma, xhat, inv_std):
     """(gx, ggamma, gbeta) for the training-mode forward (batch statistics)."""
     m = gy.size // gy.shape[1]
-    gbeta = _channel_sum(gy)
-    ggamma = _channel_sum(gy * xhat)
+    gbeta = channel_sum(gy)
+    ggamma = channel_sum(gy * xhat)
     gx = xhat * _per_channel(ggamma)
     gx += _per_channel(gbeta)
     gx -= m * gy                                    # gx = -(m*g - gbeta - xhat*ggamma) so far
@@ -70,8 +61,8 @@ def batch_norm_eval(x, mean, var, gamma, beta, eps):
 def batch_norm_eval_backward(gy, x, mean, gamma, inv_std):
     """(gx, ggamma, gbeta) for the eval-mode forward (statistics are constants)."""
     gx = gy * _per_channel(gamma * inv_std)
-    ggamma = _channel_sum(gy * (x - _per_channel(mean))) * inv_std
-    return gx, ggamma, _channel_sum(gy)
+    ggamma = channel_sum(gy * (x - _per_channel(mean))) * inv_std
+    return gx, ggamma, channel_sum(gy)
 
 
 def dropout_mask(xp, shape, p, dtype, rng_uniform):
