@@ -41,7 +41,10 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, wrt=None, max_elements
             ``directions`` random directions.
     """
     xp = get_array_module(*inputs)
-    rng = np.random.default_rng(seed)
+    # A stream of its own: from default_rng(seed) itself, u would repeat test data drawn with the
+    # same seed, and an upstream gradient equal to (an affine map of) the input is exactly what
+    # batch norm's input gradient projects away: that check would pass whatever the backward.
+    rng = np.random.default_rng([seed, 0x9C])
     for a in inputs:
         if a.dtype.kind == "f" and a.dtype != np.float64:
             raise TypeError(f"gradcheck needs float64 inputs, got {a.dtype}: float32 differences are too noisy")

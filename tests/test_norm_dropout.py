@@ -5,7 +5,8 @@ import pytest
 import minifcn
 import minifcn.functional as F
 from minifcn import Tensor, naive
-from minifcn.testing import gradcheck
+from minifcn.kernels import norm as N
+from minifcn.testing import GradcheckError, gradcheck
 from oracle import DTYPES, assert_close, to_np, torch_tensor
 
 
@@ -15,9 +16,17 @@ def _bn_inputs(rng, shape=(3, 4, 5, 3)):
     return x, 1 + 0.5 * rng.standard_normal(c), rng.standard_normal(c)
 
 
+def _blocks_of(monkeypatch, per, x_shape):
+    """Make the CPU kernels walk ``per`` channels a block (None: the default, one block here)."""
+    if per is not None:
+        monkeypatch.setattr(N, "CHUNK", per * int(np.prod(x_shape)) // x_shape[1])
+
+
 # --------------------------------------------------------------------- batch norm
-def test_batch_norm_train_matches_naive(xp, rng):
+@pytest.mark.parametrize("per", [None, 1, 3])  # one block; a channel a block; uneven blocks
+def test_batch_norm_train_matches_naive(xp, rng, monkeypatch, per):
     x, gamma, beta = _bn_inputs(rng)
+    _blocks_of(monkeypatch, per, x.shape)
     rm, rv = xp.zeros(4), xp.ones(4)
     y = F.batch_norm(xp.asarray(x), rm, rv, xp.asarray(gamma), xp.asarray(beta), training=True,
                      momentum=0.1, eps=1e-5)
@@ -47,10 +56,29 @@ def test_batch_norm_train_gradcheck_every_element(xp, rng, shape):
                      [xp.asarray(v) for v in (x, gamma, beta)])
 
 
-def test_batch_norm_train_gradcheck_random_directions(xp, rng):
+@pytest.mark.parametrize("per", [None, 2])
+def test_batch_norm_train_gradcheck_random_directions(xp, rng, monkeypatch, per):
     x, gamma, beta = _bn_inputs(rng, (4, 5, 7, 6))
+    _blocks_of(monkeypatch, per, x.shape)
     assert gradcheck(lambda x, g, b: F.batch_norm(x, None, None, g, b, training=True),
                      [xp.asarray(v) for v in (x, gamma, beta)], max_elements=4, directions=4)
+
+
+def test_gradcheck_catches_a_wrong_batch_norm_input_gradient(monkeypatch):
+    # data drawn from seed 0, gradcheck's default seed: its upstream gradient must not repeat
+    # them, or it would lie in what batch norm's input gradient projects away (zero gradient)
+    x, gamma, beta = _bn_inputs(np.random.default_rng(0), (4, 5, 7, 6))
+    right = N.batch_norm_train_backward
+
+    def wrong(*args):
+        gx, ggamma, gbeta = right(*args)
+        gx[:, 2] *= 1.5
+        return gx, ggamma, gbeta
+
+    monkeypatch.setattr(N, "batch_norm_train_backward", wrong)
+    with pytest.raises(GradcheckError, match="input 0"):
+        gradcheck(lambda x, g, b: F.batch_norm(x, None, None, g, b, training=True), [x, gamma, beta],
+                  max_elements=4, directions=4)
 
 
 def test_batch_norm_eval_gradcheck(xp, rng):

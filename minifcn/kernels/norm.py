@@ -17,7 +17,7 @@ and, with ``g = gy``, its backward pass in the usual closed form::
 """
 from __future__ import annotations
 
-from ..backend import get_array_module
+from ..backend import device_of, get_array_module
 from .reduce import channel_sum
 
 
@@ -25,29 +25,60 @@ def _per_channel(v):
     return v.reshape(1, -1, 1, 1)
 
 
+# Batch norm walks the channels in blocks of about this many values, whole channels each, so that
+# a block's temporaries stay in cache: a training forward then reads x twice and writes xhat and
+# y once, instead of about ten trips over memory (SegNet's 64x360x480 maps). A GPU takes all the
+# channels in one block: there a kernel launch costs more than a trip to memory.
+CHUNK = 2**18
+
+
+def _channel_blocks(x):
+    """Slices of the channels of x (n, c, h, w): whole channels, about ``CHUNK`` values a block."""
+    c = x.shape[1]
+    per = c if device_of(x) == "cuda" else max(1, CHUNK // max(1, x.size // c))
+    return [slice(c0, min(c, c0 + per)) for c0 in range(0, c, per)]
+
+
 def batch_norm_train(x, gamma, beta, eps):
     """x (n, c, h, w) -> y, and a cache (xhat, inv_std, batch mean, biased batch var)."""
     xp = get_array_module(x)
     m = x.size // x.shape[1]
     mean = channel_sum(x) / m
-    xhat = x - _per_channel(mean)                   # centred first: var = mean of squares, no cancellation
-    var = channel_sum(xhat * xhat) / m
-    inv_std = 1.0 / xp.sqrt(var + eps)
-    xhat *= _per_channel(inv_std)
-    y = xhat * _per_channel(gamma)
-    y += _per_channel(beta)
+    var, inv_std = xp.empty_like(mean), xp.empty_like(mean)
+    xhat, y = xp.empty(x.shape, dtype=x.dtype), xp.empty(x.shape, dtype=x.dtype)
+    tmp = None
+    for b in _channel_blocks(x):
+        xh = xhat[:, b]
+        xp.subtract(x[:, b], _per_channel(mean[b]), out=xh)  # centred first: no cancellation
+        if tmp is None:
+            tmp = xp.empty(xh.shape, dtype=x.dtype)          # the first block is the largest
+        sq = xp.multiply(xh, xh, out=tmp[:, :xh.shape[1]])
+        var[b] = channel_sum(sq) / m
+        inv_std[b] = 1.0 / xp.sqrt(var[b] + eps)
+        xh *= _per_channel(inv_std[b])
+        yb = xp.multiply(xh, _per_channel(gamma[b]), out=y[:, b])
+        yb += _per_channel(beta[b])
     return y, (xhat, inv_std, mean, var)
 
 
 def batch_norm_train_backward(gy, gamma, xhat, inv_std):
     """(gx, ggamma, gbeta) for the training-mode forward (batch statistics)."""
+    xp = get_array_module(gy)
     m = gy.size // gy.shape[1]
-    gbeta = channel_sum(gy)
-    ggamma = channel_sum(gy * xhat)
-    gx = xhat * _per_channel(ggamma)
-    gx += _per_channel(gbeta)
-    gx -= m * gy                                    # gx = -(m*g - gbeta - xhat*ggamma) so far
-    gx *= _per_channel(-gamma * inv_std / m)
+    gbeta, ggamma = xp.empty_like(inv_std), xp.empty_like(inv_std)
+    gx = xp.empty(gy.shape, dtype=gy.dtype)
+    tmp = None
+    for b in _channel_blocks(gy):
+        g, xh = gy[:, b], xhat[:, b]
+        if tmp is None:
+            tmp = xp.empty(g.shape, dtype=gy.dtype)          # the first block is the largest
+        t = tmp[:, :g.shape[1]]
+        gbeta[b] = channel_sum(g)
+        ggamma[b] = channel_sum(xp.multiply(g, xh, out=t))
+        gxb = xp.multiply(xh, _per_channel(ggamma[b]), out=gx[:, b])
+        gxb += _per_channel(gbeta[b])
+        gxb -= xp.multiply(g, gy.dtype.type(m), out=t)       # gx = -(m*g - gbeta - xhat*ggamma)
+        gxb *= _per_channel(-gamma[b] * inv_std[b] / m)
     return gx, ggamma, gbeta
 
 
