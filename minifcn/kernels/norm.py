@@ -33,10 +33,18 @@ CHUNK = 2**18
 
 
 def _channel_blocks(x):
-    """Slices of the channels of x (n, c, h, w): whole channels, about ``CHUNK`` values a block."""
+    """Slices of the channels of x (n, c, h, w): whole channels, about ``CHUNK`` values a block
+    (``slice(None)`` alone when one block holds them all)."""
     c = x.shape[1]
     per = c if device_of(x) == "cuda" else max(1, CHUNK // max(1, x.size // c))
+    if per >= c:
+        return [slice(None)]
     return [slice(c0, min(c, c0 + per)) for c0 in range(0, c, per)]
+
+
+def _joined(xp, parts):
+    """Per-block (c_b,) results as one (c,) array (no copy for a single block)."""
+    return parts[0] if len(parts) == 1 else xp.concatenate(parts)
 
 
 def batch_norm_train(x, gamma, beta, eps):
@@ -44,42 +52,38 @@ def batch_norm_train(x, gamma, beta, eps):
     xp = get_array_module(x)
     m = x.size // x.shape[1]
     mean = channel_sum(x) / m
-    var, inv_std = xp.empty_like(mean), xp.empty_like(mean)
     xhat, y = xp.empty(x.shape, dtype=x.dtype), xp.empty(x.shape, dtype=x.dtype)
-    tmp = None
+    var, inv_std, tmp = [], [], None
     for b in _channel_blocks(x):
-        xh = xhat[:, b]
-        xp.subtract(x[:, b], _per_channel(mean[b]), out=xh)  # centred first: no cancellation
+        xh = xp.subtract(x[:, b], _per_channel(mean[b]), out=xhat[:, b])  # centred first: no cancellation
         if tmp is None:
-            tmp = xp.empty(xh.shape, dtype=x.dtype)          # the first block is the largest
-        sq = xp.multiply(xh, xh, out=tmp[:, :xh.shape[1]])
-        var[b] = channel_sum(sq) / m
-        inv_std[b] = 1.0 / xp.sqrt(var[b] + eps)
-        xh *= _per_channel(inv_std[b])
+            tmp = xp.empty(xh.shape, dtype=x.dtype)            # the first block is the largest
+        var.append(channel_sum(xp.multiply(xh, xh, out=tmp[:, :xh.shape[1]])) / m)
+        inv_std.append(1.0 / xp.sqrt(var[-1] + eps))
+        xh *= _per_channel(inv_std[-1])
         yb = xp.multiply(xh, _per_channel(gamma[b]), out=y[:, b])
         yb += _per_channel(beta[b])
-    return y, (xhat, inv_std, mean, var)
+    return y, (xhat, _joined(xp, inv_std), mean, _joined(xp, var))
 
 
 def batch_norm_train_backward(gy, gamma, xhat, inv_std):
     """(gx, ggamma, gbeta) for the training-mode forward (batch statistics)."""
     xp = get_array_module(gy)
     m = gy.size // gy.shape[1]
-    gbeta, ggamma = xp.empty_like(inv_std), xp.empty_like(inv_std)
     gx = xp.empty(gy.shape, dtype=gy.dtype)
-    tmp = None
+    gbeta, ggamma, tmp = [], [], None
     for b in _channel_blocks(gy):
         g, xh = gy[:, b], xhat[:, b]
         if tmp is None:
-            tmp = xp.empty(g.shape, dtype=gy.dtype)          # the first block is the largest
+            tmp = xp.empty(g.shape, dtype=gy.dtype)             # the first block is the largest
         t = tmp[:, :g.shape[1]]
-        gbeta[b] = channel_sum(g)
-        ggamma[b] = channel_sum(xp.multiply(g, xh, out=t))
-        gxb = xp.multiply(xh, _per_channel(ggamma[b]), out=gx[:, b])
-        gxb += _per_channel(gbeta[b])
-        gxb -= xp.multiply(g, gy.dtype.type(m), out=t)       # gx = -(m*g - gbeta - xhat*ggamma)
+        gbeta.append(channel_sum(g))
+        ggamma.append(channel_sum(xp.multiply(g, xh, out=t)))
+        gxb = xp.multiply(xh, _per_channel(ggamma[-1]), out=gx[:, b])
+        gxb += _per_channel(gbeta[-1])
+        gxb -= xp.multiply(g, gy.dtype.type(m), out=t)          # gx = -(m*g - gbeta - xhat*ggamma)
         gxb *= _per_channel(-gamma[b] * inv_std[b] / m)
-    return gx, ggamma, gbeta
+    return gx, _joined(xp, ggamma), _joined(xp, gbeta)
 
 
 def batch_norm_eval(x, mean, var, gamma, beta, eps):
