@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import backend
-from .autograd import Function, Tensor, as_tensor
+from .autograd import Function, Tensor, as_tensor, is_grad_enabled
 from .backend import get_array_module
 from .im2col import _pair, conv_out_size
 from .kernels import conv as K
@@ -250,6 +250,9 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, return_i
     if kernel[0] > h + 2 * padding[0] or kernel[1] > w + 2 * padding[1]:
         raise ValueError(f"max_pool2d: kernel {kernel} is larger than the padded input "
                          f"{h + 2 * padding[0]}x{w + 2 * padding[1]}")
+    if not return_indices and not (is_grad_enabled() and x.requires_grad):
+        # inference: no gradient will flow back and nobody asked where the maxima were
+        return Tensor(P.max_pool2d(x.data, kernel, stride, padding, bool(ceil_mode), indices=False)[0])
     y, indices = MaxPool2d(kernel, stride, padding, bool(ceil_mode))(x)
     return (y, indices) if return_indices else y
 

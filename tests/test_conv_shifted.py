@@ -3,6 +3,7 @@ shifted slices of the flattened padded image (used when ``col`` would be large).
 import numpy as np
 import pytest
 
+from minifcn.im2col import fill_window
 from minifcn.kernels import conv as K
 from oracle import to_np
 
@@ -44,19 +45,19 @@ def test_shifted_and_im2col_paths_agree(xp, rng, monkeypatch, case, chunk_cols):
 
 
 @pytest.mark.parametrize("y0, x0", [(-2, -3), (1, 2), (4, -1), (-9, 0), (0, 7), (6, 6)])
-def test_window_is_the_zero_padded_crop(xp, y0, x0):
+def test_fill_window_is_the_zero_padded_crop(xp, y0, x0):
     img = xp.asarray(np.arange(1.0, 2 * 5 * 6 + 1).reshape(2, 5, 6))
     out = xp.full((2, 4, 5), np.nan)  # every value must be written, zeros included
-    K._window(out, img, y0, x0)
+    fill_window(out, img, y0, x0)
     padded = np.pad(to_np(img), ((0, 0), (20, 20), (20, 20)))
     want = padded[:, 20 + y0:24 + y0, 20 + x0:25 + x0]
     np.testing.assert_array_equal(to_np(out), want)
     # into a buffer that held another window of the same columns: only its rows are redone
     out = xp.array(padded[:, 17 + y0:21 + y0, 20 + x0:25 + x0])  # a copy: padded stays
-    K._window(out, img, y0, x0, zero="rows")
+    fill_window(out, img, y0, x0, fill="rows")
     np.testing.assert_array_equal(to_np(out), want)
     out = xp.zeros((2, 4, 5))
-    K._window(out, img, y0, x0, zero="none")
+    fill_window(out, img, y0, x0, fill="none")
     np.testing.assert_array_equal(to_np(out), want)
 
 

@@ -4,7 +4,7 @@ import pytest
 
 import minifcn.functional as F
 from minifcn import backend
-from minifcn.im2col import col2im, conv_matrix, conv_out_size, im2col
+from minifcn.im2col import col2im, conv_matrix, conv_out_size, im2col, pad2d
 from minifcn.kernels import conv as K
 from oracle import to_np
 
@@ -143,3 +143,13 @@ def test_conv_matrix_stays_on_device(xp, rng):
     W = xp.asarray(rng.standard_normal((2, 1, 3, 3)))
     T = conv_matrix(W, (4, 4), padding=1)
     assert backend.get_array_module(T) is xp
+
+
+@pytest.mark.parametrize("pads", [(0, 0, 0, 0), (1, 1, 1, 1), (0, 3, 2, 0), (4, 0, 0, 1)])
+@pytest.mark.parametrize("value", [0.0, -np.inf])
+def test_pad2d_matches_numpy_pad(xp, rng, pads, value):
+    x = rng.standard_normal((2, 3, 4, 5))
+    top, bottom, left, right = pads
+    want = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)), constant_values=value)
+    got = pad2d(xp.asarray(x), top, bottom, left, right, value)
+    np.testing.assert_array_equal(to_np(got), want)

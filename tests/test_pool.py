@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+import minifcn
 import minifcn.functional as F
 from minifcn import Tensor, naive
 from minifcn.kernels import pool as P
@@ -33,6 +34,10 @@ def test_max_pool2d_matches_naive(xp, case):
     y_ref, idx_ref = naive.max_pool2d(x, *case[4:])
     np.testing.assert_allclose(to_np(y), y_ref, atol=1e-10, rtol=0)
     np.testing.assert_array_equal(to_np(idx), idx_ref)
+    # without indices and without a graph (inference), the maxima alone: the same values
+    with minifcn.no_grad():
+        y_plain = _pool(xp.asarray(x), case)
+    np.testing.assert_array_equal(to_np(y_plain.data), to_np(y.data))
     # PyTorch's convention: flat index into the (h, w) plane of the unpadded input
     n, c, h, w = case[:4]
     flat = x.reshape(n, c, h * w)

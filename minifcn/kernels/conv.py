@@ -27,7 +27,7 @@ flipped kernel; the weight gradient of kernel row ``i`` is ``gy @ rows_slice.T``
 of this runs over chunks of whole output rows (``CHUNK_COLS``), so the stacked copies and the
 partial sums of a chunk stay in cache, and the padded image is never built whole: each chunk's
 shifted copies are cut straight from the input, with zeros where they fall on the padding
-(``_window``). Shallow convolutions (RGB input, narrow models) take this
+(``fill_window``). Shallow convolutions (RGB input, narrow models) take this
 path too when it moves fewer bytes than im2col (``_use_shifts``).
 
 >>> import numpy as np
@@ -43,7 +43,7 @@ True
 from __future__ import annotations
 
 from ..backend import device_of, get_array_module
-from ..im2col import col2im, conv_out_size, im2col
+from ..im2col import col2im, conv_out_size, fill_window, im2col
 from .reduce import channel_sum
 
 
@@ -74,31 +74,6 @@ def _use_shifts(c, out_c, kh, kw, out_hw, stride, itemsize, transposed=False):
         return True
     read, write = (out_c, c) if transposed else (c, out_c)
     return kw * read < SHIFTS_BELOW_DEPTH and 3 * write <= 2 * kw * read
-
-
-def _window(out, img, y0, x0, zero="all"):
-    """Fill ``out`` (c, rows, cols) with the window of ``img`` (c, h, w) whose top-left corner is
-    at row ``y0``, column ``x0`` (either may be negative), and zeros where it falls off ``img``.
-
-    ``zero`` says which of those zeros to write: ``"all"``; ``"rows"``, when the columns left
-    and right of ``img`` hold zeros already (a reused buffer whose windows move only down);
-    ``"none"``, when ``out`` is all zeros already.
-    """
-    c, h, w = img.shape
-    rows, cols = out.shape[1:]
-    s0, s1 = min(rows, max(0, -y0)), max(0, min(rows, h - y0))
-    q0, q1 = min(cols, max(0, -x0)), max(0, min(cols, w - x0))
-    if s0 >= s1 or q0 >= q1:
-        if zero != "none":
-            out[...] = 0
-        return
-    zeros = [] if zero == "none" else [out[:, :s0], out[:, s1:]]
-    if zero == "all":
-        zeros += [out[:, s0:s1, :q0], out[:, s0:s1, q1:]]
-    for z in zeros:
-        if z.size:
-            z[...] = 0
-    out[:, s0:s1, q0:q1] = img[:, y0 + s0:y0 + s1, x0 + q0:x0 + q1]
 
 
 # The shifted products run over chunks of about this many output columns (whole output rows):
@@ -141,8 +116,8 @@ def _row_chunks(x, pad, out_h, kh, kw, dilation):
             r1 = min(out_h, r0 + per_chunk)
             span = (r1 - r0 + reach) * wp
             for j in range(kw):
-                _window(buf[j, :, :span].reshape(c, -1, wp), x[k], r0 - py, j * dx - px,
-                        zero="none" if first else "rows")
+                fill_window(buf[j, :, :span].reshape(c, -1, wp), x[k], r0 - py, j * dx - px,
+                            fill="none" if first else "rows")
             first = False
             yield k, r0, r1, buf.reshape(kw * c, -1)[:, :span]
 

@@ -18,14 +18,16 @@ array([[0., 5., 0., 0.],
 from __future__ import annotations
 
 from ..backend import get_array_module
-from ..im2col import conv_out_size
+from ..im2col import conv_out_size, pad2d
 
 
-def max_pool2d(x, kernel, stride, padding, ceil_mode=False):
+def max_pool2d(x, kernel, stride, padding, ceil_mode=False, indices=True):
     """x (n, c, h, w) -> (y, indices), both (n, c, out_h, out_w); indices int64.
 
     ``out = floor_or_ceil((h + 2p - k) / s) + 1``. One pass per kernel offset keeps a running
-    maximum and which offset gave it; ties go to the first offset in row-major order.
+    maximum and which offset gave it; ties go to the first offset in row-major order. With
+    ``indices=False`` (inference: no gradient, no unpooling) only the maximum is kept, one
+    operation per offset instead of three, and ``indices`` is None.
     """
     xp = get_array_module(x)
     n, c, h, w = x.shape
@@ -37,22 +39,26 @@ def max_pool2d(x, kernel, stride, padding, ceil_mode=False):
     pad_r = max(pw, (out_w - 1) * sx + kw - w - pw)
     img = x
     if ph or pw or pad_b or pad_r:
-        img = xp.pad(x, ((0, 0), (0, 0), (ph, pad_b), (pw, pad_r)), constant_values=-xp.inf)
+        img = pad2d(x, ph, pad_b, pw, pad_r, -xp.inf)
     taps = [(i, j) for i in range(kh) for j in range(kw)]
     y = arg = better = None
     for k, (i, j) in enumerate(taps):
         v = img[:, :, i:i + sy * (out_h - 1) + 1:sy, j:j + sx * (out_w - 1) + 1:sx]
         if y is None:
             y = v.copy()
-            # which tap won, as a small integer: a quarter of the memory traffic of int64
-            arg = xp.zeros(v.shape, dtype=xp.int8 if len(taps) < 128 else xp.int32)
-            better = xp.empty(v.shape, dtype=bool)
-            continue
-        # in place, no masked copies (slow): strict > so ties keep the earlier tap, and since
-        # k exceeds every earlier tap number, max(arg, k * better) sets arg = k where v won
-        xp.greater(v, y, out=better)
-        xp.maximum(y, v, out=y)
-        xp.maximum(arg, better.astype(arg.dtype) * arg.dtype.type(k), out=arg)
+            if indices:  # which tap won, as a small integer: a quarter of the traffic of int64
+                arg = xp.zeros(v.shape, dtype=xp.int8 if len(taps) < 128 else xp.int32)
+                better = xp.empty(v.shape, dtype=bool)
+        elif not indices:
+            xp.maximum(y, v, out=y)
+        else:
+            # in place, no masked copies (slow): strict > so ties keep the earlier tap, and since
+            # k exceeds every earlier tap number, max(arg, k * better) sets arg = k where v won
+            xp.greater(v, y, out=better)
+            xp.maximum(y, v, out=y)
+            xp.maximum(arg, better.astype(arg.dtype) * arg.dtype.type(k), out=arg)
+    if not indices:
+        return y, None
     # tap number -> flat position in the unpadded plane: window origin + the tap's own offset
     origin = ((xp.arange(out_h) * sy - ph) * w).reshape(out_h, 1) + (xp.arange(out_w) * sx - pw)
     tap_offset = xp.asarray([i * w + j for i, j in taps], dtype=xp.int64)
