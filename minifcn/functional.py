@@ -27,6 +27,7 @@ from .im2col import _pair, conv_out_size
 from .kernels import conv as K
 from .kernels import loss as L
 from .kernels import norm as N
+from .kernels import pointwise as E
 from .kernels import pool as P
 
 __all__ = ["conv2d", "conv_transpose2d", "max_pool2d", "max_unpool2d", "relu", "dropout",
@@ -305,12 +306,11 @@ def max_unpool2d(x, indices, kernel_size, stride=None, padding=0, output_size=No
 # --------------------------------------------------------------------- pointwise
 class ReLU(Function):
     def forward(self, x):
-        xp = get_array_module(x)
-        self.y = xp.maximum(x, 0)
+        self.y = E.relu(x)
         return self.y
 
     def backward(self, gy):
-        return gy * (self.y > 0)
+        return E.relu_backward(gy, self.y)
 
 
 def relu(x):

@@ -58,8 +58,11 @@ def test_linear_vs_torch(rng, dtype):
 
 
 # --------------------------------------------------------------------- relu
-def test_relu_definition_and_gradcheck(xp, rng):
-    x = rng.standard_normal((2, 3, 4))
+@pytest.mark.parametrize("shape, threads", [((2, 3, 4), "2"), ((2, 5, 4, 3), "1"), ((2, 5, 4, 3), "3")])
+def test_relu_definition_and_gradcheck(xp, rng, monkeypatch, shape, threads):
+    # NCHW maps run in channel blocks, one per thread (3 threads: blocks of 2, 2 and 1 channels)
+    monkeypatch.setenv("MINIFCN_NUM_THREADS", threads)
+    x = rng.standard_normal(shape)
     x[np.abs(x) < 1e-3] = 0.5  # keep clear of the kink at 0, where there is no derivative
     np.testing.assert_array_equal(to_np(F.relu(xp.asarray(x))), np.maximum(x, 0))
     assert gradcheck(F.relu, [xp.asarray(x)])

@@ -17,8 +17,9 @@ and, with ``g = gy``, its backward pass in the usual closed form::
 """
 from __future__ import annotations
 
-from ..backend import device_of, get_array_module
+from ..backend import get_array_module
 from .reduce import channel_sum
+from .threads import channel_blocks, map_blocks
 
 
 def _per_channel(v):
@@ -27,19 +28,9 @@ def _per_channel(v):
 
 # Batch norm walks the channels in blocks of about this many values, whole channels each, so that
 # a block's temporaries stay in cache: a training forward then reads x twice and writes xhat and
-# y once, instead of about ten trips over memory (SegNet's 64x360x480 maps). A GPU takes all the
-# channels in one block: there a kernel launch costs more than a trip to memory.
+# y once, instead of about ten trips over memory (SegNet's 64x360x480 maps). The blocks are
+# spread over the CPU's cores (threads.map_blocks). A GPU takes all the channels in one block.
 CHUNK = 2**18
-
-
-def _channel_blocks(x):
-    """Slices of the channels of x (n, c, h, w): whole channels, about ``CHUNK`` values a block
-    (``slice(None)`` alone when one block holds them all)."""
-    c = x.shape[1]
-    per = c if device_of(x) == "cuda" else max(1, CHUNK // max(1, x.size // c))
-    if per >= c:
-        return [slice(None)]
-    return [slice(c0, min(c, c0 + per)) for c0 in range(0, c, per)]
 
 
 def _joined(xp, parts):
@@ -53,16 +44,17 @@ def batch_norm_train(x, gamma, beta, eps):
     m = x.size // x.shape[1]
     mean = channel_sum(x) / m
     xhat, y = xp.empty(x.shape, dtype=x.dtype), xp.empty(x.shape, dtype=x.dtype)
-    var, inv_std, tmp = [], [], None
-    for b in _channel_blocks(x):
+
+    def block(b):
         xh = xp.subtract(x[:, b], _per_channel(mean[b]), out=xhat[:, b])  # centred first: no cancellation
-        if tmp is None:
-            tmp = xp.empty(xh.shape, dtype=x.dtype)            # the first block is the largest
-        var.append(channel_sum(xp.multiply(xh, xh, out=tmp[:, :xh.shape[1]])) / m)
-        inv_std.append(1.0 / xp.sqrt(var[-1] + eps))
-        xh *= _per_channel(inv_std[-1])
+        var = channel_sum(xh * xh) / m
+        inv_std = 1.0 / xp.sqrt(var + eps)
+        xh *= _per_channel(inv_std)
         yb = xp.multiply(xh, _per_channel(gamma[b]), out=y[:, b])
         yb += _per_channel(beta[b])
+        return var, inv_std
+
+    var, inv_std = zip(*map_blocks(block, channel_blocks(x, CHUNK), x))
     return y, (xhat, _joined(xp, inv_std), mean, _joined(xp, var))
 
 
@@ -71,18 +63,17 @@ def batch_norm_train_backward(gy, gamma, xhat, inv_std):
     xp = get_array_module(gy)
     m = gy.size // gy.shape[1]
     gx = xp.empty(gy.shape, dtype=gy.dtype)
-    gbeta, ggamma, tmp = [], [], None
-    for b in _channel_blocks(gy):
+
+    def block(b):
         g, xh = gy[:, b], xhat[:, b]
-        if tmp is None:
-            tmp = xp.empty(g.shape, dtype=gy.dtype)             # the first block is the largest
-        t = tmp[:, :g.shape[1]]
-        gbeta.append(channel_sum(g))
-        ggamma.append(channel_sum(xp.multiply(g, xh, out=t)))
-        gxb = xp.multiply(xh, _per_channel(ggamma[-1]), out=gx[:, b])
-        gxb += _per_channel(gbeta[-1])
-        gxb -= xp.multiply(g, gy.dtype.type(m), out=t)          # gx = -(m*g - gbeta - xhat*ggamma)
+        gbeta, ggamma = channel_sum(g), channel_sum(g * xh)
+        gxb = xp.multiply(xh, _per_channel(ggamma), out=gx[:, b])
+        gxb += _per_channel(gbeta)
+        gxb -= g * gy.dtype.type(m)                         # gx = -(m*g - gbeta - xhat*ggamma)
         gxb *= _per_channel(-gamma[b] * inv_std[b] / m)
+        return ggamma, gbeta
+
+    ggamma, gbeta = zip(*map_blocks(block, channel_blocks(gy, CHUNK), gy))
     return gx, _joined(xp, ggamma), _joined(xp, gbeta)
 
 

@@ -1,0 +1,34 @@
+"""ReLU and its gradient, spread over the CPU's cores.
+
+Both are one pass over memory, and the biggest maps of FCN and SegNet (64 channels at 698x698 or
+360x480) make them a tenth of a CPU training step: on two cores they take 60 % of the time.
+
+>>> import numpy as np
+>>> y = relu(np.array([[[[-1.0, 2.0]]]]))
+>>> y, relu_backward(np.ones((1, 1, 1, 2)), y)
+(array([[[[0., 2.]]]]), array([[[[0., 1.]]]]))
+"""
+from __future__ import annotations
+
+from ..backend import get_array_module
+from .threads import channel_blocks, map_blocks
+
+
+def relu(x):
+    """y = max(x, 0), a new array of x's shape; (n, c, h, w) arrays in channel blocks."""
+    xp = get_array_module(x)
+    if x.ndim != 4:
+        return xp.maximum(x, 0)
+    y = xp.empty(x.shape, dtype=x.dtype)
+    map_blocks(lambda b: xp.maximum(x[:, b], 0, out=y[:, b]), channel_blocks(x), x)
+    return y
+
+
+def relu_backward(gy, y):
+    """gx = gy where y > 0, else 0 (y: relu's output)."""
+    xp = get_array_module(gy)
+    if gy.ndim != 4:
+        return gy * (y > 0)
+    gx = xp.empty(gy.shape, dtype=gy.dtype)
+    map_blocks(lambda b: xp.multiply(gy[:, b], y[:, b] > 0, out=gx[:, b]), channel_blocks(gy), gy)
+    return gx
