@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ..backend import device_of
 
-_pool = None
+_pool, _pool_threads = None, 0
 
 
 def num_threads() -> int:
@@ -38,9 +38,10 @@ def map_blocks(fn, blocks, like):
     blocks = list(blocks)
     if len(blocks) < 2 or device_of(like) == "cuda" or num_threads() < 2:
         return [fn(b) for b in blocks]
-    global _pool
-    if _pool is None or _pool._max_workers != num_threads():
-        _pool = ThreadPoolExecutor(num_threads(), thread_name_prefix="minifcn")
+    global _pool, _pool_threads
+    if _pool is None or _pool_threads != num_threads():  # made once, again if the setting changes
+        _pool_threads = num_threads()
+        _pool = ThreadPoolExecutor(_pool_threads, thread_name_prefix="minifcn")
     return list(_pool.map(fn, blocks))
 
 
