@@ -6,7 +6,8 @@
 Batch 1, float32, 21 classes, width 1.0 (the paper's nets). Both libraries get the same random
 weights (loaded into the PyTorch twin of ``torch_models.py``) and the outputs are compared
 before timing. Each time is the median of ``--repeats`` runs after warm-up, with the device
-synchronised around each run. PyTorch runs with ``cudnn.benchmark = True``; TF32 stays off in
+synchronised around each run; ``(host ms)`` is how long minifcn's call took to return, the
+Python side launching kernels (when it nears the total, the GPU waits for Python). PyTorch runs with ``cudnn.benchmark = True``; TF32 stays off in
 both (CuPy's default, and ``torch.backends.cuda.matmul.allow_tf32 = False``,
 ``cudnn.allow_tf32 = False``) so both compute in full float32.
 """
@@ -23,16 +24,20 @@ os.environ.setdefault("MINIFCN_DEVICE", "cuda")
 
 
 def _median_time(fn, sync, repeats, warmup=2):
+    """(median seconds per call with the device synchronised, median seconds until ``fn``
+    returns): the second is the host's share, Python launching kernels. When the two are
+    close, the GPU waits for the host."""
     for _ in range(warmup):
         fn()
     sync()
-    times = []
+    times, host = [], []
     for _ in range(repeats):
         t0 = time.perf_counter()
         fn()
+        host.append(time.perf_counter() - t0)
         sync()
         times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    return statistics.median(times), statistics.median(host)
 
 
 def main(argv=None):
@@ -58,7 +63,7 @@ def main(argv=None):
     dev = torch.device("cuda")
     print(f"GPU: {torch.cuda.get_device_name(0)}; CuPy {cupy.__version__}, PyTorch {torch.__version__}, "
           f"minifcn {minifcn.__version__}")
-    print(f"{'case':<16}{'what':<12}{'minifcn ms':>12}{'torch ms':>10}{'ratio':>8}  max |diff|")
+    print(f"{'case':<16}{'what':<12}{'minifcn ms':>12}{'(host ms)':>11}{'torch ms':>10}{'ratio':>8}  max |diff|")
     for case in args.cases:
         name, size = case.split(":")
         h, w = (int(v) for v in size.split("x")) if "x" in size else (int(size),) * 2
@@ -96,9 +101,9 @@ def main(argv=None):
             with torch.no_grad():
                 tmodel(xt)
 
-        tm = _median_time(infer_m, cupy.cuda.Device().synchronize, args.repeats)
-        tt_ = _median_time(infer_t, torch.cuda.synchronize, args.repeats)
-        print(f"{case:<16}{'inference':<12}{tm * 1e3:>12.1f}{tt_ * 1e3:>10.1f}{tm / tt_:>8.2f}  {diff:.2e}")
+        tm, hm = _median_time(infer_m, cupy.cuda.Device().synchronize, args.repeats)
+        tt_, _ = _median_time(infer_t, torch.cuda.synchronize, args.repeats)
+        print(f"{case:<16}{'inference':<12}{tm * 1e3:>12.1f}{hm * 1e3:>11.1f}{tt_ * 1e3:>10.1f}{tm / tt_:>8.2f}  {diff:.2e}")
 
         # training step: forward, loss, backward, SGD update
         model.train()
@@ -125,11 +130,11 @@ def main(argv=None):
             torch.nn.functional.cross_entropy(tmodel(xt), tt, ignore_index=255, reduction=red).backward()
             topt.step()
 
-        sm = _median_time(step_m, cupy.cuda.Device().synchronize, args.repeats)
-        st = _median_time(step_t, torch.cuda.synchronize, args.repeats)
-        print(f"{case:<16}{'train step':<12}{sm * 1e3:>12.1f}{st * 1e3:>10.1f}{sm / st:>8.2f}")
+        sm, hs = _median_time(step_m, cupy.cuda.Device().synchronize, args.repeats)
+        st, _ = _median_time(step_t, torch.cuda.synchronize, args.repeats)
+        print(f"{case:<16}{'train step':<12}{sm * 1e3:>12.1f}{hs * 1e3:>11.1f}{st * 1e3:>10.1f}{sm / st:>8.2f}")
         peak = cupy.get_default_memory_pool().total_bytes() / 2**30
-        print(f"{'':<16}{'memory':<12}{'CuPy pool ' + format(peak, '.2f') + ' GiB':>22}  "
+        print(f"{'':<16}{'memory':<12}{'CuPy pool ' + format(peak, '.2f') + ' GiB':>33}  "
               f"torch max allocated {torch.cuda.max_memory_allocated() / 2**30:.2f} GiB")
         del model, tmodel, opt, topt
         cupy.get_default_memory_pool().free_all_blocks()
