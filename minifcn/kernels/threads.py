@@ -26,6 +26,7 @@ _pool, _pool_threads = None, 0
 
 
 def num_threads() -> int:
+    """Threads for :func:`map_blocks` (see the module doc)."""
     for var in ("MINIFCN_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         if os.environ.get(var, "").strip().isdigit() and int(os.environ[var]) > 0:
             return int(os.environ[var])
