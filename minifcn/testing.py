@@ -8,7 +8,11 @@ differences ``(L(x + eps e) - L(x - eps e)) / 2 eps``:
 * large inputs: a few random unit directions ``d``, comparing ``<grad, d>`` with the
   directional difference, which tests every element at once.
 
-Use float64: in float32 the rounding error of a difference quotient swamps the tolerance.
+Use float64: in float32 the rounding error of a difference quotient swamps the tolerance. And
+keep ``u`` unrelated to the inputs: batch norm's input gradient removes, per channel, every part
+of ``u`` that is constant or proportional to the normalised input, so a ``u`` drawn from the same
+seed as ``x`` (an affine map of it) leaves a zero gradient that any backward "matches". ``u``
+therefore comes from a random stream of its own.
 
 >>> import numpy as np
 >>> from minifcn import functional as F
