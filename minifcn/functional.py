@@ -360,24 +360,23 @@ class BatchNorm(Function):
         self.running_mean, self.running_var = running_mean, running_var
 
     def forward(self, x, gamma, beta):
-        self.gamma = gamma
+        self.x, self.gamma = x, gamma  # x, not xhat: backward rebuilds xhat (no extra map kept)
         rm, rv = self.running_mean, self.running_var
         if not self.training:
-            self.x = x
             y, self.inv_std = N.batch_norm_eval(x, rm, rv, gamma, beta, self.eps)
             return y
-        y, (self.xhat, self.inv_std, mean, var) = N.batch_norm_train(x, gamma, beta, self.eps)
+        y, (self.mean, self.inv_std, var) = N.batch_norm_train(x, gamma, beta, self.eps)
         if rm is not None:  # running averages, updated in place (they are module buffers)
             m, mo = x.size // x.shape[1], self.momentum
             rm *= 1 - mo
-            rm += mo * mean.astype(rm.dtype)
+            rm += mo * self.mean.astype(rm.dtype)
             rv *= 1 - mo
             rv += mo * (var * (m / max(m - 1, 1))).astype(rv.dtype)  # unbiased, as PyTorch
         return y
 
     def backward(self, gy):
         if self.training:
-            return N.batch_norm_train_backward(gy, self.gamma, self.xhat, self.inv_std)
+            return N.batch_norm_train_backward(gy, self.x, self.gamma, self.mean, self.inv_std)
         return N.batch_norm_eval_backward(gy, self.x, self.running_mean, self.gamma, self.inv_std)
 
 

@@ -64,6 +64,25 @@ def test_batch_norm_train_gradcheck_random_directions(xp, rng, monkeypatch, per)
                      [xp.asarray(v) for v in (x, gamma, beta)], max_elements=4, directions=4)
 
 
+@pytest.mark.parametrize("per", [None, 1])
+def test_batch_norm_train_on_a_strided_view(xp, rng, monkeypatch, per):
+    # a conv output is a view with its junk columns cut: backward rebuilds xhat from that view
+    x, gamma, beta = _bn_inputs(rng, (2, 3, 5, 6))
+    wide = xp.asarray(np.concatenate([x, rng.standard_normal((2, 3, 5, 2)) * 1e3], axis=3))
+    view = wide[..., :6]
+    _blocks_of(monkeypatch, per, x.shape)
+    gy = xp.asarray(rng.standard_normal(x.shape))
+    g, b = xp.asarray(gamma), xp.asarray(beta)
+    y, (mean, inv_std, _) = N.batch_norm_train(view, g, b, 1e-5)
+    y_ref, (mean_ref, inv_ref, _) = N.batch_norm_train(xp.ascontiguousarray(view), g, b, 1e-5)
+    got = N.batch_norm_train_backward(gy, view, g, mean, inv_std)
+    ref = N.batch_norm_train_backward(gy, xp.ascontiguousarray(view), g, mean_ref, inv_ref)
+    np.testing.assert_allclose(to_np(y), to_np(y_ref), atol=1e-12)
+    for a, r in zip(got, ref):
+        np.testing.assert_allclose(to_np(a), to_np(r), atol=1e-12)
+    np.testing.assert_allclose(to_np(y), naive.batch_norm(x, *naive.batch_stats(x), gamma, beta, 1e-5), atol=1e-10)
+
+
 def test_gradcheck_catches_a_wrong_batch_norm_input_gradient(monkeypatch):
     # data drawn from seed 0, gradcheck's default seed: its upstream gradient must not repeat
     # them, or it would lie in what batch norm's input gradient projects away (zero gradient)

@@ -122,11 +122,13 @@ def _row_chunks(x, pad, out_h, kh, kw, dilation):
             yield k, r0, r1, buf.reshape(kw * c, -1)[:, :span]
 
 
-def _correlate_shifted(x, pad, W, out_hw, dilation):
-    """Stride-1 correlation of x (n, c, h, w), padded by ``pad``, with W (out_c, c, kh, kw).
+def _correlate_shifted(x, pad, W, out_hw, dilation, b=None):
+    """Stride-1 correlation of x (n, c, h, w), padded by ``pad``, with W (out_c, c, kh, kw),
+    plus the bias b (out_c,) if given.
 
     Returns (n, out_c, out_h, out_w), a strided view: per chunk of output rows, one product per
-    kernel row, accumulated; then the junk columns ``ox >= out_w`` of each row cut off.
+    kernel row, accumulated, and the bias added while the chunk is in cache; then the junk
+    columns ``ox >= out_w`` of each row cut off.
     """
     xp = get_array_module(x)
     n, c = x.shape[:2]
@@ -145,6 +147,8 @@ def _correlate_shifted(x, pad, W, out_hw, dilation):
                 tmp = xp.empty((out_c, m), dtype=x.dtype)   # the first chunk is the widest
             xp.matmul(taps[i], rows[:, i * step:i * step + m], out=tmp[:, :m])
             out += tmp[:, :m]
+        if b is not None:  # here, on whole rows: on the cut output it costs a pass over memory
+            out += b.reshape(out_c, 1)
     # a view without the junk columns: the next op (ReLU, batch norm, padding) copies it anyway
     return y.reshape(n, out_c, out_h, wp)[:, :, :, :out_w]
 
@@ -188,10 +192,7 @@ def conv2d(x, W, b=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
     out_c, c, kh, kw = W.shape
     out_hw = out_size(h, w, kh, kw, stride, padding, dilation)
     if _use_shifts(c, out_c, kh, kw, out_hw, stride, x.itemsize):
-        y = _correlate_shifted(x, padding, W, out_hw, dilation)
-        if b is not None:
-            y += b.reshape(1, out_c, 1, 1)
-        return y
+        return _correlate_shifted(x, padding, W, out_hw, dilation, b)
     col, (out_h, out_w) = _unfold(x, kh, kw, stride, padding, dilation)
     y = _bmm(W.reshape(out_c, c * kh * kw), col)  # (n, out_c, out_h*out_w)
     del col

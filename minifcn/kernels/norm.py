@@ -11,7 +11,7 @@ and, with ``g = gy``, its backward pass in the usual closed form::
 
 >>> import numpy as np
 >>> x = np.random.default_rng(0).standard_normal((4, 3, 2, 2))
->>> y, cache = batch_norm_train(x, np.ones(3), np.zeros(3), 1e-5)
+>>> y, (mean, inv_std, var) = batch_norm_train(x, np.ones(3), np.zeros(3), 1e-5)
 >>> bool(np.allclose(y.mean(axis=(0, 2, 3)), 0)), bool(np.allclose(y.var(axis=(0, 2, 3)), 1, atol=1e-4))
 (True, True)
 """
@@ -27,8 +27,8 @@ def _per_channel(v):
 
 
 # Batch norm walks the channels in blocks of about this many values, whole channels each, so that
-# a block's temporaries stay in cache: a training forward then reads x twice and writes xhat and
-# y once, instead of about ten trips over memory (SegNet's 64x360x480 maps). The blocks are
+# a block's temporaries stay in cache: a training forward then reads x and writes y once each,
+# instead of about ten trips over memory (SegNet's 64x360x480 maps). The blocks are
 # spread over the CPU's cores (threads.map_blocks). A GPU takes all the channels in one block.
 CHUNK = 2**18
 
@@ -39,38 +39,49 @@ def _joined(xp, parts):
 
 
 def batch_norm_train(x, gamma, beta, eps):
-    """x (n, c, h, w) -> y, and a cache (xhat, inv_std, batch mean, biased batch var)."""
+    """x (n, c, h, w) -> y, and the batch statistics (mean, inv_std, biased var), each (c,).
+
+    Each block of channels is read from memory once: its mean, its centred values, their
+    variance and y are all computed while the block is in cache. ``xhat`` is not kept: the
+    backward pass recomputes it from ``x``, which the graph holds anyway (as PyTorch does).
+    """
     xp = get_array_module(x)
     m = x.size // x.shape[1]
-    mean = channel_sum(x) / m
-    xhat, y = xp.empty(x.shape, dtype=x.dtype), xp.empty(x.shape, dtype=x.dtype)
+    y = xp.empty(x.shape, dtype=x.dtype)
 
     def block(b):
-        xh = xp.subtract(x[:, b], _per_channel(mean[b]), out=xhat[:, b])  # centred first: no cancellation
-        var = channel_sum(xh * xh) / m
+        xb = x[:, b]
+        mean = channel_sum(xb) / m
+        d = xb - _per_channel(mean)                         # centred first: no cancellation
+        var = channel_sum(d * d) / m
         inv_std = 1.0 / xp.sqrt(var + eps)
-        xh *= _per_channel(inv_std)
-        yb = xp.multiply(xh, _per_channel(gamma[b]), out=y[:, b])
-        yb += _per_channel(beta[b])
-        return var, inv_std
+        d *= _per_channel(gamma[b] * inv_std)
+        xp.add(d, _per_channel(beta[b]), out=y[:, b])
+        return mean, inv_std, var
 
-    var, inv_std = zip(*map_blocks(block, channel_blocks(x, CHUNK), x))
-    return y, (xhat, _joined(xp, inv_std), mean, _joined(xp, var))
+    mean, inv_std, var = zip(*map_blocks(block, channel_blocks(x, CHUNK), x))
+    return y, (_joined(xp, mean), _joined(xp, inv_std), _joined(xp, var))
 
 
-def batch_norm_train_backward(gy, gamma, xhat, inv_std):
-    """(gx, ggamma, gbeta) for the training-mode forward (batch statistics)."""
+def batch_norm_train_backward(gy, x, gamma, mean, inv_std):
+    """(gx, ggamma, gbeta) for the training-mode forward (batch statistics), from its input x.
+
+    ``xhat`` is rebuilt block by block in the block of ``gx`` that it then becomes, written as
+    ``gx = gamma * inv_std * (g - (gbeta + xhat * ggamma) / M)``: no temporary but ``g * xhat``.
+    """
     xp = get_array_module(gy)
     m = gy.size // gy.shape[1]
     gx = xp.empty(gy.shape, dtype=gy.dtype)
 
     def block(b):
-        g, xh = gy[:, b], xhat[:, b]
+        g = gy[:, b]
+        xh = xp.subtract(x[:, b], _per_channel(mean[b]), out=gx[:, b])
+        xh *= _per_channel(inv_std[b])
         gbeta, ggamma = channel_sum(g), channel_sum(g * xh)
-        gxb = xp.multiply(xh, _per_channel(ggamma), out=gx[:, b])
-        gxb += _per_channel(gbeta)
-        gxb -= g * gy.dtype.type(m)                         # gx = -(m*g - gbeta - xhat*ggamma)
-        gxb *= _per_channel(-gamma[b] * inv_std[b] / m)
+        xh *= _per_channel(ggamma / m)
+        xh += _per_channel(gbeta / m)
+        xh -= g                                             # -(g - (gbeta + xhat * ggamma) / M)
+        xh *= _per_channel(-gamma[b] * inv_std[b])
         return ggamma, gbeta
 
     ggamma, gbeta = zip(*map_blocks(block, channel_blocks(gy, CHUNK), gy))
