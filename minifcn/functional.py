@@ -31,7 +31,7 @@ from .kernels import pointwise as E
 from .kernels import pool as P
 
 __all__ = ["conv2d", "conv_transpose2d", "max_pool2d", "max_unpool2d", "relu", "dropout",
-           "batch_norm", "softmax", "log_softmax", "cross_entropy", "crop", "linear"]
+           "batch_norm", "local_response_norm", "softmax", "log_softmax", "cross_entropy", "crop", "linear"]
 
 
 # --------------------------------------------------------------------- argument checks
@@ -406,6 +406,39 @@ def batch_norm(x, running_mean, running_var, weight, bias, training=False, momen
     if not training and (rm is None or rv is None):
         raise ValueError("batch_norm: eval mode needs running_mean and running_var")
     return BatchNorm(bool(training), momentum, eps, rm, rv)(x, weight, bias)
+
+
+class LocalResponseNorm(Function):
+    def __init__(self, size, alpha, beta, k):
+        self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
+
+    def forward(self, x):
+        self.x = x
+        self.y, self.d = N.lrn(x, self.size, self.alpha, self.beta, self.k)
+        return self.y
+
+    def backward(self, gy):
+        return N.lrn_backward(gy, self.x, self.y, self.d, self.size, self.alpha, self.beta)
+
+
+def local_response_norm(x, size, alpha=1e-4, beta=0.75, k=1.0):
+    """Local response normalisation across channels of x (n, c, h, w), PyTorch's and Caffe's
+    (``ACROSS_CHANNELS``): each value divided by ``(k + alpha/size * s)**beta``, ``s`` the sum of
+    squares over the ``size`` neighbouring channels ``c - size//2 .. c + (size-1)//2`` (those that
+    exist). SegNet-Basic applies it to the input image (size 5). Same shape out.
+
+    >>> import numpy as np
+    >>> x = np.ones((1, 3, 1, 1))
+    >>> local_response_norm(x, 5, alpha=5.0, beta=1.0, k=1.0).numpy().ravel()   # 1 / (1 + 3)
+    array([0.25, 0.25, 0.25])
+    """
+    x = as_tensor(x)
+    _check_4d("local_response_norm", "input", x)
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
+        raise ValueError(f"local_response_norm: size must be a positive integer, got {size!r}")
+    if not k > 0 or not beta >= 0:
+        raise ValueError(f"local_response_norm: need k > 0 and beta >= 0, got k={k!r}, beta={beta!r}")
+    return LocalResponseNorm(int(size), float(alpha), float(beta), float(k))(x)
 
 
 # --------------------------------------------------------------------- softmax and loss

@@ -139,6 +139,21 @@ def batch_stats(x):
     return mean, var
 
 
+def local_response_norm(x, size, alpha=1e-4, beta=0.75, k=1.0):
+    """``x / (k + alpha/size * sum of squares over the channel window) ** beta``, value by value."""
+    x = to_numpy(x)
+    n, c, h, w = x.shape
+    y = np.empty_like(x)
+    for b_ in range(n):
+        for ci in range(c):
+            window = range(max(0, ci - size // 2), min(c, ci + (size - 1) // 2 + 1))
+            for i in range(h):
+                for j in range(w):
+                    s = sum(x[b_, cj, i, j] ** 2 for cj in window)
+                    y[b_, ci, i, j] = x[b_, ci, i, j] / (k + alpha / size * s) ** beta
+    return y
+
+
 def softmax(x, axis=1):
     """``exp(x_k) / sum_j exp(x_j)`` along ``axis``, one vector at a time."""
     x = np.moveaxis(to_numpy(x), axis, -1)

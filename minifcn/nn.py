@@ -291,6 +291,20 @@ class MaxUnpool2d(Module):
         return F.max_unpool2d(x, indices, self.kernel_size, self.stride, self.padding, output_size)
 
 
+class LocalResponseNorm(Module):
+    """Local response normalisation across channels (see :func:`F.local_response_norm`)."""
+
+    def __init__(self, size, alpha=1e-4, beta=0.75, k=1.0):
+        super().__init__()
+        self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
+
+    def forward(self, x):
+        return F.local_response_norm(x, self.size, self.alpha, self.beta, self.k)
+
+    def extra_repr(self):
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
+
+
 class BatchNorm2d(Module):
     """Batch norm with learnable gamma (``weight``) / beta (``bias``) and running averages."""
 

@@ -1,4 +1,4 @@
-"""Batch normalisation and dropout kernels.
+"""Batch normalisation, local response normalisation and dropout kernels.
 
 Batch norm, per channel ``c`` over the ``M = n*h*w`` values of a batch::
 
@@ -100,6 +100,44 @@ def batch_norm_eval_backward(gy, x, mean, gamma, inv_std):
     gx = gy * _per_channel(gamma * inv_std)
     ggamma = channel_sum(gy * (x - _per_channel(mean))) * inv_std
     return gx, ggamma, channel_sum(gy)
+
+
+def _window_sum(v, before, after):
+    """s[:, c] = v[:, c - before] + ... + v[:, c + after], the channels that exist: one shifted
+    slice added per offset, over whole (n, c, ...) arrays."""
+    s = v.copy()
+    c = v.shape[1]
+    for o in range(1, min(before, c - 1) + 1):
+        s[:, o:] += v[:, :c - o]
+    for o in range(1, min(after, c - 1) + 1):
+        s[:, :c - o] += v[:, o:]
+    return s
+
+
+def lrn(x, size, alpha, beta, k):
+    """Local response normalisation across channels (AlexNet; Caffe's LRN, PyTorch's
+    ``local_response_norm``): x (n, c, h, w) -> (y, d) with
+
+        d[c] = k + alpha / size * sum(x[c']**2 for c' in c - size//2 .. c + (size-1)//2)
+        y = x / d**beta
+    """
+    d = _window_sum(x * x, size // 2, (size - 1) // 2)
+    d *= x.dtype.type(alpha / size)
+    d += x.dtype.type(k)
+    return x * d ** x.dtype.type(-beta), d
+
+
+def lrn_backward(gy, x, y, d, size, alpha, beta):
+    """gx of :func:`lrn`. Channel j appears in the windows of channels j - (size-1)//2 ..
+    j + size//2, so
+
+        gx[j] = gy[j] / d[j]**beta - 2 * alpha * beta / size * x[j] * sum(gy[c] * y[c] / d[c])
+    """
+    t = gy * y / d
+    s = _window_sum(t, (size - 1) // 2, size // 2)           # the transposed window
+    s *= x
+    s *= gy.dtype.type(2 * alpha * beta / size)
+    return gy * d ** gy.dtype.type(-beta) - s
 
 
 def dropout_mask(xp, shape, p, dtype, rng_uniform):

@@ -120,25 +120,30 @@ class SegNet(nn.Module):
 class SegNetBasic(nn.Module):
     """SegNet-Basic: 4 encoder and 4 decoder blocks of 64 channels with 7x7 kernels.
 
-    Encoder ``conv1 ... conv4`` each with ``conv<i>_bn``, ReLU and ``pool<i>`` (indices kept);
-    decoder ``upsample4 ... upsample1``, ``conv_decode4 ... conv_decode1`` each with BN and, as in
-    the reference prototxt, *no* ReLU; then ``conv_classifier`` (1x1) to the classes. The
-    reference also normalises the input with an LRN layer; it is left out here (it only
-    rescales the input contrast, which the first BN makes moot). x (n, c, h, w), h, w >= 9.
+    The input first goes through ``norm``, a local response normalisation across the colour
+    channels (size 5, alpha 1e-4, beta 0.75, as the reference prototxt: each pixel divided by
+    a power of its own colour energy, a per-pixel contrast normalisation). Encoder
+    ``conv1 ... conv4`` each with ``conv<i>_bn``, ReLU and ``pool<i>`` (indices kept); decoder
+    ``upsample4 ... upsample1``, ``conv_decode4 ... conv_decode1`` each with BN and, as in the
+    reference prototxt, *no* ReLU; then ``conv_classifier`` (1x1) to the classes.
+    x (n, c, h, w), h, w >= 9.
 
     Args:
         num_classes: output classes (11 for CamVid).
         width: channel multiplier (1.0 = 64 channels).
         in_channels: image channels.
+        lrn: keep the input LRN (``False``: the image goes straight to ``conv1``). It has no
+            parameters, so checkpoints load either way.
     """
 
     _POOLS = 4
 
-    def __init__(self, num_classes: int, width: float = 1.0, in_channels: int = 3):
+    def __init__(self, num_classes: int, width: float = 1.0, in_channels: int = 3, lrn: bool = True):
         super().__init__()
         self.num_classes = check_num_classes(num_classes, "SegNetBasic")
         self.width = check_width(width, "SegNetBasic")
         c = scaled(64, self.width)
+        self.norm = nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75) if lrn else None
         for i in range(1, 5):
             setattr(self, f"conv{i}", nn.Conv2d(in_channels if i == 1 else c, c, 7, padding=3))
             setattr(self, f"conv{i}_bn", nn.BatchNorm2d(c))
@@ -151,6 +156,8 @@ class SegNetBasic(nn.Module):
 
     def forward(self, x):
         h = _check_input("SegNetBasic", x, self._POOLS)
+        if self.norm is not None:
+            h = self.norm(h)
         indices, sizes = {}, {}
         for i in range(1, 5):                           # encoder: stride 1/2**i after block i
             h = F.relu(getattr(self, f"conv{i}_bn")(getattr(self, f"conv{i}")(h)))
