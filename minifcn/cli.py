@@ -43,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--width", type=float, help="channel multiplier (1.0 = the paper's channels)")
     t.add_argument("--dataset", choices=("synthetic", "voc", "sbd"))
     t.add_argument("--data-root", help="dataset directory (synthetic: default user cache)")
-    t.add_argument("--val-split", help="validation split (voc: val or seg11valid)")
+    t.add_argument("--val-split", help="validation split (voc: val, or seg11valid: the FCN paper's 736 images, list shipped)")
     t.add_argument("--epochs", type=int)
     t.add_argument("--iters", type=int, help="training iterations (overrides --epochs)")
     t.add_argument("--batch-size", type=int)

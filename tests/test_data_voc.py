@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from minifcn.data.voc import (VOC_CLASSES, BadSampleError, SBDSegmentation, VOCSegmentation,
-                              iterate_batches, read_split_file, subset, voc_palette)
+from minifcn.data.voc import (SHIPPED_SPLITS, VOC_CLASSES, BadSampleError, SBDSegmentation,
+                              VOCSegmentation, iterate_batches, read_split_file, subset, voc_palette)
 from minifcn.data.transforms import build_transform
 
 
@@ -67,10 +67,23 @@ def test_palette_is_the_voc_colour_map():
     assert len({tuple(c) for c in pal.tolist()}) == 256
 
 
-def test_missing_split_file_and_seg11valid_hint(tmp_path):
+def test_seg11valid_ships_with_the_package(tmp_path):
+    ids = read_split_file(SHIPPED_SPLITS["seg11valid"])
+    assert len(ids) == len(set(ids)) == 736                   # the FCN paper's evaluation set
+    assert ids == sorted(ids) and {i[:4] for i in ids} == {"2007", "2008", "2009", "2010", "2011"}
+    assert ids[0] == "2007_000033" and ids[-1] == "2011_003271"
     make_voc(tmp_path)
-    with pytest.raises(FileNotFoundError, match="seg11valid.txt.*fcn.berkeleyvision.org"):
+    # not in ImageSets: the shipped list is read, and its first image is missing here
+    with pytest.raises(FileNotFoundError, match="2007_000033"):
         VOCSegmentation(tmp_path, "seg11valid")
+    # a seg11valid.txt in ImageSets/Segmentation takes precedence
+    own = tmp_path / "VOCdevkit" / "VOC2012" / "ImageSets" / "Segmentation" / "seg11valid.txt"
+    own.write_text("2007_000001\n")
+    assert VOCSegmentation(tmp_path, "seg11valid").ids == ["2007_000001"]
+
+
+def test_missing_split_file(tmp_path):
+    make_voc(tmp_path)
     with pytest.raises(FileNotFoundError, match="nope.txt"):
         VOCSegmentation(tmp_path, str(tmp_path / "nope.txt"))
     with pytest.raises(ValueError, match="unknown split 'tain'"):

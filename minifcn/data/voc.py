@@ -14,10 +14,10 @@ ignored by the loss and the metrics. Any other value outside ``[0, len(classes))
 
 Splits: ``train`` (1464 images), ``val`` (1449), ``trainval`` and ``seg11valid``. seg11valid is
 the FCN paper's evaluation set: VOC2011 segmentation val minus the images in SBD train (736
-images). It is not part of VOC; it comes from the FCN reference repository
-(github.com/shelhamer/fcn.berkeleyvision.org, file ``data/pascal/seg11valid.txt``). Put it in
-``ImageSets/Segmentation/seg11valid.txt`` or give its path as ``split``; every split may be
-given as a path to such a file. Its images are also in VOC2012, so it works with either year.
+images). It is not part of VOC: its list of ids comes from the FCN reference repository
+(``data/pascal/seg11valid.txt``) and ships with minifcn (``minifcn/data/splits/``); a file of
+that name in ``ImageSets/Segmentation`` takes precedence. Every split may also be given as a
+path to a file of ids. Its images are also in VOC2012, so it works with either year.
 
 Samples are ``(image, label)``: ``image`` ``(H, W, 3)`` RGB ``uint8``, ``label`` ``(H, W)``
 ``uint8`` class ids, before the dataset's ``transform`` (see ``transforms.py``), which usually
@@ -48,6 +48,8 @@ VOC_CLASSES = (
     "sheep", "sofa", "train", "tvmonitor",
 )
 SPLITS = ("train", "val", "trainval", "seg11valid")
+# splits that are not part of VOC, shipped with the package
+SHIPPED_SPLITS = {"seg11valid": Path(__file__).with_name("splits") / "seg11valid.txt"}
 
 
 def voc_palette(n: int = 256) -> np.ndarray:
@@ -261,16 +263,15 @@ class VOCSegmentation(SegmentationDataset):
         self.split = str(split)
         if str(split) in SPLITS:
             split_path = self.root / "ImageSets" / "Segmentation" / f"{split}.txt"
+            if not split_path.is_file() and str(split) in SHIPPED_SPLITS:
+                split_path = SHIPPED_SPLITS[str(split)]
         elif str(split).endswith(".txt") or os.sep in str(split):
             split_path = Path(split).expanduser()  # a split file given by path
         else:
             raise ValueError(f"unknown split {split!r}: expected one of {SPLITS} or a path to a "
                              "split file (one id per line)")
         if not split_path.is_file():
-            hint = (" (seg11valid.txt comes from the FCN reference repository, "
-                    "github.com/shelhamer/fcn.berkeleyvision.org, data/pascal/seg11valid.txt: "
-                    "copy it there or pass its path as split)") if split == "seg11valid" else ""
-            raise FileNotFoundError(f"split file {split_path} not found{hint}")
+            raise FileNotFoundError(f"split file {split_path} not found")
         self.split_path = split_path
         super().__init__(read_split_file(split_path), classes, transform, skip_bad)
 
