@@ -9,6 +9,7 @@ built-in synthetic dataset, on the CPU, ending with its metrics table and the pa
     minifcn train                                   # the main job
     minifcn train --model segnet-basic --class-weights median-freq --iters 300
     minifcn train --model fcn8s --staged            # 32s -> 16s -> 8s
+    minifcn train --model fcn32s --width 1 --init vgg16-397923af.pth --dataset voc ...
     minifcn train --resume runs/fcn8s-synthetic/checkpoint.npz
     minifcn eval --checkpoint runs/fcn8s-synthetic/checkpoint.npz
     minifcn predict --checkpoint CKPT --image photo.jpg [--samples 50]
@@ -30,7 +31,7 @@ __all__ = ["main", "build_parser"]
 _TRAIN_FIELDS = ("model", "width", "dataset", "data_root", "epochs", "iters", "batch_size", "lr",
                  "momentum", "weight_decay", "lr_policy", "loss_reduction", "class_weights",
                  "device", "out", "seed", "subset_count", "image_size", "num_train", "num_val",
-                 "val_every", "crop", "convention", "val_split")
+                 "val_every", "crop", "convention", "val_split", "init")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,7 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--num-val", type=int, help="synthetic validation images")
     t.add_argument("--val-every", type=int, help="iterations between validations (default: an epoch)")
     t.add_argument("--crop", type=int, help="random crop size (needed to batch VOC images)")
-    t.add_argument("--convention", choices=("unit", "caffe", "torchvision"))
+    t.add_argument("--convention", choices=("unit", "caffe", "torchvision"),
+                   help="input normalisation (default: the --init weights' own, else torchvision)")
+    t.add_argument("--init", metavar="VGG16_WEIGHTS",
+                   help="start from VGG16 weights (.pth, .caffemodel or .npz): FCN by net surgery, "
+                        "SegNet in its encoder; needs --width 1")
     t.add_argument("--no-flip", action="store_true", help="no random horizontal flips")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -123,6 +128,9 @@ def _cmd_train(a) -> int:
         print(f"resuming {a.resume} at iteration {trainer.iteration} of {trainer.max_iter}")
         trainer.run()
     else:
+        if a.init and a.convention is None:  # prepare images as the weights expect
+            from .weights import input_convention
+            given["convention"] = input_convention(a.init) or "torchvision"
         cfg = TrainConfig(**given)
         if a.staged:
             trainer = train_staged(cfg, progress=progress)

@@ -98,6 +98,7 @@ class TrainConfig:
     device: str = "cpu"
     seed: int = 0
     out: str | None = None
+    init: str | None = None             # VGG16 weights to start from (see init_from_vgg16)
 
     def __post_init__(self):
         if self.class_weights == "none":
@@ -314,6 +315,54 @@ def _make_model(cfg: TrainConfig, num_classes: int):
     return build_model(cfg.model, num_classes, cfg.width, **(cfg.model_kwargs or {}))
 
 
+def init_from_vgg16(model, state):
+    """Start ``model`` from VGG16 weights, ``state`` in our names (see
+    :func:`minifcn.weights.import_vgg16`), as the papers did:
+
+    * FCN-32s/16s/8s take the convolutionalized VGG16 (net surgery: fc6 and fc7 reshaped into
+      7x7 and 1x1 convolutions); fc8 is dropped, the score layers stay at zero and the
+      upsamplings bilinear;
+    * SegNet and Bayesian SegNet take VGG16's thirteen convolutions as their encoder; batch norm
+      and the decoder keep their own initialisation.
+
+    Returns the names copied. Raises ValueError for a model with no VGG16 trunk or a layer whose
+    shape differs (a width other than the weights').
+    """
+    from .models.vgg import VGG_BLOCKS
+    from .weights import convolutionalize_state
+    own = model.state_dict()
+    trunk = [f"{name}.{p}" for block in VGG_BLOCKS for name in block for p in ("weight", "bias")]
+    if "fc6.weight" in own and len(own["fc6.weight"].shape) == 4:       # an FCN
+        trunk += [f"{name}.{p}" for name in ("fc6", "fc7") for p in ("weight", "bias")]
+        state = convolutionalize_state(state)
+    if not all(k in own for k in trunk):
+        raise ValueError(f"init: {type(model).__name__} has no VGG16 trunk to start from "
+                         "(FCN-32s/16s/8s, SegNet and Bayesian SegNet have one)")
+    for k in trunk:
+        if k not in state:
+            raise ValueError(f"init: the weights lack {k}")
+        if tuple(state[k].shape) != tuple(own[k].shape):
+            raise ValueError(f"init: {k} is {tuple(state[k].shape)} in the weights but "
+                             f"{tuple(own[k].shape)} in the model: VGG16's weights fit width 1.0 "
+                             "(--width 1.0)")
+    xp = backend.get_array_module(own[trunk[0]])
+    model.load_state_dict({**own, **{k: xp.asarray(state[k], dtype=own[k].dtype) for k in trunk}})
+    return trunk
+
+
+def _init_weights(model, cfg: TrainConfig):
+    """Load ``cfg.init`` into ``model``, after checking the run prepares its images as the
+    weights expect."""
+    from .weights import import_vgg16
+    state, meta = import_vgg16(cfg.init)
+    wants = meta.get("input_convention")
+    if wants in ("caffe", "torchvision") and wants != cfg.convention:
+        raise ValueError(f"init: {cfg.init} ({meta['format']}) expects the {wants!r} input convention "
+                         f"({meta['channel_order']}, scale {meta['scale']:g}, mean {meta['mean']}); "
+                         f"this run uses {cfg.convention!r}: add --convention {wants}")
+    init_from_vgg16(model, state)
+
+
 class Trainer:
     """Train one model under a :class:`TrainConfig`; resumable bit for bit.
 
@@ -330,7 +379,8 @@ class Trainer:
     ``metrics.json``, and rewrites ``checkpoint.npz``.
     """
 
-    def __init__(self, config: TrainConfig, model=None, datasets=None, out=None, progress: bool = True):
+    def __init__(self, config: TrainConfig, model=None, datasets=None, out=None, progress: bool = True,
+                 *, initialise: bool = True):
         self.cfg = cfg = config
         self.device = backend.check_device(cfg.device)
         self.progress = progress
@@ -340,6 +390,8 @@ class Trainer:
         if model is None:
             backend.manual_seed(cfg.seed)
             model = _make_model(cfg, self.num_classes)
+            if cfg.init and initialise:  # not when resuming: the checkpoint holds the weights
+                _init_weights(model, cfg)
         self.model = model.to(self.device)
         self.optimizer = self._make_optimizer()
         self.data_rng = np.random.default_rng([cfg.seed, 1])  # shuffling + random transforms
@@ -553,7 +605,8 @@ class Trainer:
         d = dict(meta["config"])
         d.update(overrides)
         cfg = TrainConfig.from_dict(d)
-        self = cls(cfg, model=model, datasets=datasets, out=out or Path(path).parent, progress=progress)
+        self = cls(cfg, model=model, datasets=datasets, out=out or Path(path).parent, progress=progress,
+                   initialise=False)
         try:
             self.model.load_state_dict(ck["model"])
             if ck["optim"] is not None:

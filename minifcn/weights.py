@@ -140,6 +140,19 @@ def load_npz(path):
     return state, meta
 
 
+def input_convention(path):
+    """The input convention (``"caffe"``, ``"torchvision"`` or None: not recorded) that a VGG16
+    weights file expects, read from its format or, for an ``.npz``, from its meta entry alone."""
+    fmt = detect_format(path)
+    if fmt == "caffemodel":
+        return "caffe"
+    if fmt != "npz":
+        return "torchvision"
+    with np.load(os.fspath(path), allow_pickle=False) as z:
+        meta = json.loads(str(z[_META_KEY])) if _META_KEY in z.files else {}
+    return meta.get("input_convention")
+
+
 # --------------------------------------------------------------------------- checking
 
 

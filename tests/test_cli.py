@@ -112,3 +112,30 @@ def test_python_dash_m_help():
     r = subprocess.run([sys.executable, "-m", "minifcn", "train", "--help"], capture_output=True,
                        text=True, timeout=60)
     assert r.returncode == 0 and "--resume" in r.stdout and "--staged" in r.stdout
+
+
+@pytest.mark.parametrize("convention, flag, want", [("caffe", [], "caffe"),
+                                                    ("torchvision", [], "torchvision"),
+                                                    ("caffe", ["--convention", "caffe"], "caffe")])
+def test_train_init_takes_the_weights_convention(tmp_path, convention, flag, want):
+    from minifcn.checkpoint import load_checkpoint
+    from minifcn.models import VGG16
+    from minifcn.weights import save_npz
+    weights = tmp_path / "vgg.npz"
+    save_npz(weights, VGG16(10, width=1 / 32).state_dict(), {"input_convention": convention})
+    args = tiny_args(tmp_path, "init", "--init", str(weights), *flag)
+    args[args.index("segnet-basic")], args[args.index("0.0625")] = "fcn32s", "0.03125"
+    assert cli.main(args) == 0
+    cfg = load_checkpoint(tmp_path / "init" / "checkpoint.npz")["meta"]["config"]
+    assert cfg["init"] == str(weights) and cfg["convention"] == want
+
+
+def test_train_init_with_the_wrong_convention_says_which(tmp_path, capsys):
+    from minifcn.models import VGG16
+    from minifcn.weights import save_npz
+    weights = tmp_path / "vgg.npz"
+    save_npz(weights, VGG16(10, width=1 / 32).state_dict(), {"input_convention": "caffe"})
+    args = tiny_args(tmp_path, "init", "--init", str(weights), "--convention", "torchvision")
+    args[args.index("segnet-basic")], args[args.index("0.0625")] = "fcn32s", "0.03125"
+    assert cli.main(args) == 2
+    assert "expects the 'caffe' input convention" in capsys.readouterr().err

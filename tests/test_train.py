@@ -154,3 +154,53 @@ def test_training_on_the_gpu_follows_the_cpu(tmp_path):
     for k, v in runs["cpu"].items():
         np.testing.assert_allclose(runs["cuda"][k], v, rtol=1e-3, atol=1e-4, err_msg=k)
     assert list(runs["cuda"]) == list(runs["cpu"])
+
+
+# ----------------------------------------------------------------------------- VGG16 init
+def _vgg_file(tmp_path, width, convention="torchvision"):
+    """A width-scaled VGG16's weights saved as an .npz, as import_vgg16 would return them."""
+    from minifcn.models import VGG16
+    from minifcn.weights import save_npz
+    backend.manual_seed(7)
+    vgg = VGG16(num_classes=10, width=width)
+    path = tmp_path / f"vgg_{convention}.npz"
+    save_npz(path, vgg.state_dict(), {"input_convention": convention})
+    return path, vgg.state_dict()
+
+
+@pytest.mark.parametrize("model", ["fcn8s", "segnet"])
+def test_init_starts_from_vgg16(tmp_path, model):
+    path, vgg = _vgg_file(tmp_path, 1 / 32)
+    cfg = tiny(tmp_path, model=model, width=1 / 32, init=str(path))
+    tr = Trainer(cfg, progress=False)
+    got = tr.model.state_dict()
+    for name in ("conv1_1", "conv3_2", "conv5_3"):
+        assert np.array_equal(got[f"{name}.weight"], vgg[f"{name}.weight"]), name
+        assert np.array_equal(got[f"{name}.bias"], vgg[f"{name}.bias"]), name
+    if model == "fcn8s":   # net surgery: fc6/fc7 reshaped into convolutions, scores at zero
+        assert np.array_equal(got["fc6.weight"], vgg["fc6.weight"].reshape(got["fc6.weight"].shape))
+        assert np.array_equal(got["fc7.weight"][:, :, 0, 0], vgg["fc7.weight"])
+        assert not got["score_fr.weight"].any() and not got["score_pool3.weight"].any()
+    else:                  # the encoder only: the decoder keeps its own initialisation
+        assert got["conv5_3_D.weight"].shape == got["conv5_3.weight"].shape
+        assert not np.array_equal(got["conv5_3_D.weight"], vgg["conv5_3.weight"])
+    # a resumed run takes its weights from the checkpoint: the init file is not needed any more
+    tr.run(until=1)
+    path.unlink()
+    resumed = Trainer.from_checkpoint(tmp_path / "run" / "checkpoint.npz", progress=False)
+    assert resumed.cfg.init == str(path) and resumed.iteration == 1
+
+
+def test_init_refuses_wrong_widths_models_and_conventions(tmp_path):
+    path, _ = _vgg_file(tmp_path, 1 / 32)
+    with pytest.raises(ValueError, match=r"init: conv1_1.weight is \(2, 3, 3, 3\) in the weights but "
+                                         r"\(4, 3, 3, 3\) in the model.*--width 1.0"):
+        Trainer(tiny(tmp_path, model="fcn32s", width=1 / 16, init=str(path)), progress=False)
+    with pytest.raises(ValueError, match="SegNetBasic has no VGG16 trunk"):
+        Trainer(tiny(tmp_path, model="segnet-basic", width=1 / 32, init=str(path)), progress=False)
+    caffe, _ = _vgg_file(tmp_path, 1 / 32, convention="caffe")
+    with pytest.raises(ValueError, match="expects the 'caffe' input convention.*add --convention caffe"):
+        Trainer(tiny(tmp_path, model="fcn32s", width=1 / 32, init=str(caffe)), progress=False)
+    tr = Trainer(tiny(tmp_path, model="fcn32s", width=1 / 32, init=str(caffe), convention="caffe"),
+                 progress=False)
+    assert tr.model.state_dict()["conv1_1.weight"].shape == (2, 3, 3, 3)
