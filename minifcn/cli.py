@@ -1,4 +1,4 @@
-"""The ``minifcn`` command: ``train | eval | predict | data``.
+"""The ``minifcn`` command: ``train | eval | predict | data | import``.
 
 ``minifcn train`` with no arguments is the main job: a narrow FCN-8s trained from scratch on the
 built-in synthetic dataset, on the CPU, ending with its metrics table and the paths it wrote under
@@ -14,6 +14,7 @@ built-in synthetic dataset, on the CPU, ending with its metrics table and the pa
     minifcn eval --checkpoint runs/fcn8s-synthetic/checkpoint.npz
     minifcn predict --checkpoint CKPT --image photo.jpg [--samples 50]
     minifcn data synthetic | voc | sbd [--root DIR] [--archive PATH]
+    minifcn import fcn8s-heavy-pascal.caffemodel --model fcn8s --out fcn8s-heavy.npz
 
 >>> build_parser().parse_args(["train", "--iters", "5"]).iters
 5
@@ -104,6 +105,14 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--num-train", type=int, default=TrainConfig.num_train)
     d.add_argument("--num-val", type=int, default=TrainConfig.num_val)
     d.add_argument("--seed", type=int, default=0)
+
+    i = sub.add_parser("import", help="make trained FCN weights (the reference's .caffemodel) a "
+                                      "checkpoint for eval and predict")
+    i.add_argument("weights", help="e.g. fcn8s-heavy-pascal.caffemodel (or .pth / .npz in our names)")
+    i.add_argument("--model", required=True, choices=("fcn32s", "fcn16s", "fcn8s", "fcn8s-atonce"))
+    i.add_argument("--out", required=True, help="the checkpoint to write (.npz)")
+    i.add_argument("--data-root", help="the VOC directory eval will read (can be given to eval later)")
+    i.add_argument("--split", default="seg11valid", help="eval's default split (default seg11valid)")
     return p
 
 
@@ -210,11 +219,34 @@ def _cmd_data(a) -> int:
     return 0
 
 
+def _cmd_import(a) -> int:
+    from .checkpoint import save_checkpoint
+    from .data.voc import VOC_CLASSES
+    from .models import build_model
+    from .train import TrainConfig
+    from .weights import import_fcn, load_fcn_state
+    loaded = load_fcn_state(a.weights)  # the class count and width come from the file's layers
+    meta = loaded[1]
+    num_classes, width = meta["num_classes"], meta["width"]
+    model = build_model(a.model, num_classes, width)
+    import_fcn(a.weights, model, loaded)
+    classes = list(VOC_CLASSES) if num_classes == len(VOC_CLASSES) else [f"class{k}" for k in range(num_classes)]
+    cfg = TrainConfig(model=a.model, width=width, dataset="voc", data_root=a.data_root, val_split=a.split,
+                      convention=meta["input_convention"] or "torchvision")
+    save_checkpoint(a.out, model, None, {"config": dataclasses.asdict(cfg), "classes": classes,
+                                         "imported": meta})
+    print(f"{a.model} (width {width:g}, {num_classes} classes, input convention {cfg.convention}) "
+          f"from {a.weights}")
+    _print_files({"checkpoint": a.out})
+    return 0
+
+
 def main(argv=None) -> int:
     """Entry point of the ``minifcn`` console script and ``python -m minifcn``; returns the exit code."""
     from .train import TrainingDiverged
     args = build_parser().parse_args(argv)
-    cmd = {"train": _cmd_train, "eval": _cmd_eval, "predict": _cmd_predict, "data": _cmd_data}[args.command]
+    cmd = {"train": _cmd_train, "eval": _cmd_eval, "predict": _cmd_predict, "data": _cmd_data,
+           "import": _cmd_import}[args.command]
     try:
         return cmd(args)
     except TrainingDiverged as e:

@@ -560,7 +560,7 @@ def crop(x, offset, size):
     """Keep the window of ``size`` (h, w) whose top-left corner is at ``offset`` (oy, ox).
 
     Top-left anchored like Caffe's Crop layer (FCN's crops 19; 5 and 27; 5, 9 and 31).
-    ``size`` may also be a 4-D shape or a Tensor whose last two dimensions give (h, w).
+    ``size`` may also be a 4-D shape, or a Tensor or array whose last two dimensions give (h, w).
 
     >>> import numpy as np
     >>> crop(np.arange(16.0).reshape(1, 1, 4, 4), 1, (2, 2)).numpy()[0, 0]
@@ -569,7 +569,7 @@ def crop(x, offset, size):
     """
     x = as_tensor(x)
     oy, ox = _positive_pair("offset", offset, "crop", minimum=0)
-    if isinstance(size, Tensor):
+    if hasattr(size, "shape"):  # a Tensor or an array: its size (iterating it would read its values)
         size = size.shape
     h, w = (int(v) for v in tuple(size)[-2:])
     H, W = x.shape[-2:]

@@ -1,4 +1,5 @@
-"""Weights in and out: ``.npz`` checkpoints, and VGG16 weights from PyTorch and Caffe files.
+"""Weights in and out: ``.npz`` checkpoints, VGG16 weights from PyTorch and Caffe files, and the
+FCN reference's trained nets (:func:`import_fcn`).
 
 A *state* is a dict (in layer order) from parameter names to arrays, with the Caffe layer
 names the models use: ``conv1_1.weight`` ``(64, 3, 3, 3)``, ``conv1_1.bias`` ``(64,)``, ...,
@@ -138,6 +139,60 @@ def load_npz(path):
     except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile, json.JSONDecodeError) as e:
         raise ValueError(f"{path}: not a readable .npz weights file ({e})") from None
     return state, meta
+
+
+def load_fcn_state(path):
+    """Read trained FCN weights: ``(state, meta)``, ``meta`` holding ``format``, ``source``,
+    ``input_convention``, ``num_classes`` (score_fr's outputs) and ``width`` (conv1_1's
+    channels / 64). See :func:`import_fcn`."""
+    path = os.fspath(path)
+    fmt = detect_format(path)
+    meta = {}
+    if fmt == "caffemodel":
+        state, convention = load_caffe_state(path), "caffe"
+    elif fmt == "npz":
+        state, meta = load_npz(path)
+        convention = meta.get("input_convention")
+    else:
+        state, convention = load_torch_state(path), "torchvision"
+    for key in ("conv1_1.weight", "score_fr.weight"):
+        if key not in state:
+            raise ValueError(f"{path}: no {key}: not an FCN's weights")
+    return dict(state), {**meta, "format": fmt, "source": os.path.basename(path),
+                         "input_convention": convention,
+                         "num_classes": int(state["score_fr.weight"].shape[0]),
+                         "width": state["conv1_1.weight"].shape[0] / 64}
+
+
+def import_fcn(path, model, loaded=None):
+    """Load trained FCN weights into ``model``, an FCN-32s, 16s or 8s (at-once or not) of the
+    file's kind, width and class count; return the file's ``meta`` (:func:`load_fcn_state`).
+
+    The FCN reference's ``.caffemodel`` files (``fcn32s-heavy-pascal``, ``fcn8s-heavy-pascal``,
+    ``voc-fcn8s-atonce`` ...) use our layer names already: ``conv1_1`` ... ``fc7`` (as
+    convolutions), ``score_fr``, ``score_pool4``, ``upscore2`` ... A ``.pth`` or ``.npz`` in our
+    names works too. The at-once net's fixed ``Scale`` layers (``scale_pool4``, ``scale_pool3``)
+    must hold the constants the model multiplies by (0.01 and 0.0001). Every other parameter
+    must match the model's, name and shape (ValueError naming the file and the layers).
+    ``loaded``: the ``(state, meta)`` of the file, if already read.
+    """
+    path = os.fspath(path)
+    state, meta = loaded or load_fcn_state(path)
+    state = dict(state)
+    for name in ("scale_pool4", "scale_pool3"):
+        if f"{name}.weight" not in state:
+            continue
+        value = np.asarray(state.pop(f"{name}.weight"))
+        want = getattr(model, name, None) if getattr(model, "at_once", False) else None
+        if want is None or not np.allclose(value, want):
+            raise ValueError(f"{path}: layer {name} scales by {value.ravel()[:1].tolist()}, but "
+                             f"{type(model).__name__}{' (at once)' if want else ''} "
+                             f"{'scales by ' + repr(want) if want else 'has no such layer'}")
+    try:
+        model.load_state_dict(state)
+    except ValueError as e:
+        raise ValueError(f"{path}: {e}") from None
+    return meta
 
 
 def input_convention(path):

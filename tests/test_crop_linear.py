@@ -17,10 +17,11 @@ def test_crop_is_a_top_left_anchored_window(xp, rng, offset, size):
     np.testing.assert_array_equal(to_np(y), x[:, :, oy:oy + size[0], ox:ox + size[1]])
 
 
-def test_crop_size_from_a_tensor_or_4d_shape(xp, rng):
+def test_crop_size_from_a_tensor_array_or_4d_shape(xp, rng):
     x = xp.asarray(rng.standard_normal((1, 2, 9, 9)))
     ref = Tensor(xp.zeros((1, 5, 4, 3)))
     assert F.crop(x, 5, ref).shape == (1, 2, 4, 3)
+    assert F.crop(x, 5, ref.data).shape == (1, 2, 4, 3)   # a bare array: its shape, not its values
     assert F.crop(x, (1, 2), (1, 5, 4, 3)).shape == (1, 2, 4, 3)
 
 

@@ -466,3 +466,73 @@ def test_hand_made_pth_views_and_out_of_bounds(tmp_path):
     hand_made_pth(tmp_path / "oob.pth", numel=6, offset=2, size=3, stride=2)   # would read [6]
     with pytest.raises(ValueError, match=r"oob.pth: .*does not fit in its storage of 6 elements"):
         load_torch_state(tmp_path / "oob.pth")
+
+
+# --------------------------------------------------------------------------- trained FCNs
+def _fcn_caffemodel(path, model, scales=None):
+    """``model``'s parameters written as the FCN reference writes its nets (Convolution and
+    Deconvolution layers in our names), plus the at-once net's Scale layers if given."""
+    state = model.state_dict()
+    layers = [("data", "Data", [])]
+    for key in state:
+        if key.endswith(".weight"):
+            name = key[:-len(".weight")]
+            kind = "Deconvolution" if name.startswith("upscore") else "Convolution"
+            blobs = [state[key]] + ([state[name + ".bias"]] if name + ".bias" in state else [])
+            layers.append((name, kind, blobs))
+    for name, value in (scales or {}).items():
+        layers.append((name, "Scale", [np.full(1, value, np.float32)]))
+    with open(path, "wb") as f:
+        f.write(mf.net_proto("fcn", layers))
+
+
+@pytest.mark.parametrize("name, at_once", [("fcn32s", False), ("fcn8s", False), ("fcn8s-atonce", True)])
+def test_import_fcn_from_a_caffemodel(tmp_path, name, at_once):
+    from minifcn import backend
+    from minifcn.models import build_model
+    backend.manual_seed(3)
+    src = build_model(name, 21, 1 / 32)
+    for p in src.parameters():                      # scores and upsamplings away from their init
+        p.data = p.data + np.float32(0.01) * np.random.default_rng(1).standard_normal(p.shape, np.float32)
+    path = tmp_path / f"{name}.caffemodel"
+    _fcn_caffemodel(path, src, {"scale_pool4": 0.01, "scale_pool3": 1e-4} if at_once else None)
+    dst = build_model(name, 21, 1 / 32)
+    meta = weights.import_fcn(path, dst)
+    assert meta["input_convention"] == "caffe" and meta["num_classes"] == 21 and meta["width"] == 1 / 32
+    assert_same_state(dst.state_dict(), src.state_dict())
+    x = np.random.default_rng(0).standard_normal((1, 3, 40, 36)).astype(np.float32)
+    np.testing.assert_array_equal(dst.eval()(x).numpy(), src.eval()(x).numpy())
+
+
+def test_import_fcn_refuses_the_wrong_net(tmp_path):
+    from minifcn.models import build_model
+    path = tmp_path / "fcn8s.caffemodel"
+    _fcn_caffemodel(path, build_model("fcn8s", 21, 1 / 32))
+    with pytest.raises(ValueError, match=r"fcn8s.caffemodel: .*unexpected keys \['score_pool4.weight"):
+        weights.import_fcn(path, build_model("fcn32s", 21, 1 / 32))
+    with pytest.raises(ValueError, match=r"layer 'conv1_1.weight' expects shape \(4, 3, 3, 3\)"):
+        weights.import_fcn(path, build_model("fcn8s", 21, 1 / 16))
+    atonce = tmp_path / "atonce.caffemodel"
+    _fcn_caffemodel(atonce, build_model("fcn8s", 21, 1 / 32), {"scale_pool4": 0.01, "scale_pool3": 1e-4})
+    with pytest.raises(ValueError, match="layer scale_pool4 scales by .*FCN8s has no such layer"):
+        weights.import_fcn(atonce, build_model("fcn8s", 21, 1 / 32))
+    with pytest.raises(ValueError, match="no score_fr.weight: not an FCN"):
+        weights.load_fcn_state(fixture("vgg_tiny_v2.caffemodel"))
+
+
+def test_minifcn_import_makes_a_checkpoint_for_eval_and_predict(tmp_path, capsys):
+    from minifcn import cli
+    from minifcn.models import build_model
+    from minifcn.train import load_model
+    src = build_model("fcn16s", 21, 1 / 32)
+    path = tmp_path / "fcn16s-heavy.caffemodel"
+    _fcn_caffemodel(path, src)
+    out = tmp_path / "fcn16s.npz"
+    assert cli.main(["import", str(path), "--model", "fcn16s", "--out", str(out)]) == 0
+    assert "input convention caffe" in capsys.readouterr().out
+    model, cfg, classes, meta = load_model(out)
+    assert cfg.model == "fcn16s" and cfg.convention == "caffe" and cfg.val_split == "seg11valid"
+    assert classes[15] == "person" and meta["imported"]["format"] == "caffemodel"
+    assert_same_state(model.state_dict(), src.state_dict())
+    assert cli.main(["import", str(path), "--model", "fcn8s", "--out", str(tmp_path / "x.npz")]) == 2
+    assert "missing keys" in capsys.readouterr().err and not (tmp_path / "x.npz").exists()
