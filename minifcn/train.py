@@ -322,8 +322,9 @@ def init_from_vgg16(model, state):
     * FCN-32s/16s/8s take the convolutionalized VGG16 (net surgery: fc6 and fc7 reshaped into
       7x7 and 1x1 convolutions); fc8 is dropped, the score layers stay at zero and the
       upsamplings bilinear;
-    * SegNet and Bayesian SegNet take VGG16's thirteen convolutions as their encoder; batch norm
-      and the decoder keep their own initialisation.
+    * SegNet and Bayesian SegNet take VGG16's thirteen convolutions as their encoder, and from
+      ``vgg16_bn`` weights each convolution's batch norm too (``<conv>_bn``); the decoder keeps
+      its own initialisation.
 
     Returns the names copied. Raises ValueError for a model with no VGG16 trunk or a layer whose
     shape differs (a width other than the weights').
@@ -338,6 +339,12 @@ def init_from_vgg16(model, state):
     if not all(k in own for k in trunk):
         raise ValueError(f"init: {type(model).__name__} has no VGG16 trunk to start from "
                          "(FCN-32s/16s/8s, SegNet and Bayesian SegNet have one)")
+    norms = [k for k in state if "_bn." in k]          # vgg16_bn's batch norms
+    if norms and not all(k in own for k in norms):
+        raise ValueError(f"init: these are vgg16_bn weights, trained with batch norm after each "
+                         f"convolution, which {type(model).__name__} does not have: start it "
+                         "from plain VGG16 weights")
+    trunk += norms
     for k in trunk:
         if k not in state:
             raise ValueError(f"init: the weights lack {k}")

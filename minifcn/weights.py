@@ -50,6 +50,15 @@ _TV_INDEX = {**{f"features.{i}": n for i, n in zip(
     **{f"classifier.{i}": n for i, n in zip([0, 3, 6], FC_NAMES)}}
 TORCHVISION_NAMES = {f"{tv}.{p}": f"{ours}.{p}" for tv, ours in _TV_INDEX.items()
                      for p in ("weight", "bias")}
+# torchvision's vgg16_bn: (conv, batch norm, relu) triples, so conv k sits at 3k + (pools before
+# it), its batch norm right after; ours is named <conv>_bn, as SegNet's
+_BN_STATS = ("weight", "bias", "running_mean", "running_var")
+_TV_BN_CONVS = [0, 3, 7, 10, 14, 17, 20, 24, 27, 30, 34, 37, 40]
+TORCHVISION_BN_NAMES = {
+    **{f"features.{i}.{p}": f"{n}.{p}" for i, n in zip(_TV_BN_CONVS, CONV_NAMES) for p in ("weight", "bias")},
+    **{f"features.{i + 1}.{p}": f"{n}_bn.{p}" for i, n in zip(_TV_BN_CONVS, CONV_NAMES) for p in _BN_STATS},
+    **{f"classifier.{i}.{p}": f"{n}.{p}" for i, n in zip([0, 3, 6], FC_NAMES) for p in ("weight", "bias")},
+}
 
 _META_KEY = "__meta__"
 
@@ -453,7 +462,9 @@ def _vgg16_expected(state):
 
 
 def import_vgg16(path, expected=None):
-    """Import VGG16 weights from a torchvision ``.pth``, a Caffe ``.caffemodel`` or an ``.npz``.
+    """Import VGG16 weights from a torchvision ``.pth``, a Caffe ``.caffemodel`` or an ``.npz``,
+    or torchvision's VGG16 with batch norm (``vgg16_bn``: each conv's batch norm comes back as
+    ``<conv>_bn.weight``, ``.bias``, ``.running_mean`` and ``.running_var``, SegNet's names).
 
     Names are mapped to ours (torchvision ``features.0`` -> ``conv1_1``, ``features.2`` ->
     ``conv1_2``, ``features.5`` -> ``conv2_1``, ..., ``classifier.0/3/6`` -> ``fc6/7/8``; Caffe
@@ -489,25 +500,32 @@ def import_vgg16(path, expected=None):
         raw, convention = load_caffe_state(path), "caffe"
     else:
         raw, convention = load_torch_state(path), "torchvision"
+    # vgg16_bn: conv1_1's batch norm statistics, in torchvision's names or ours
+    bn = any(k in raw for k in ("features.1.running_mean", "module.features.1.running_mean",
+                                "conv1_1_bn.running_mean"))
+    names = TORCHVISION_BN_NAMES if bn else TORCHVISION_NAMES
     state = {}
     for name, value in raw.items():
         if name.startswith("module."):         # saved from nn.DataParallel
             name = name[len("module."):]
-        state[TORCHVISION_NAMES.get(name, name)] = value
+        if name.endswith("num_batches_tracked"):
+            continue
+        state[names.get(name, name)] = value
     for name in FC_NAMES:
         W = state.get(f"{name}.weight")
         if W is not None and W.ndim == 4:       # conv-shaped classifier: undo the surgery
             state[f"{name}.weight"] = W.reshape(W.shape[0], -1)
-    try:
-        check_state(_vgg16_expected(state) if expected is None else expected, state)
-    except ValueError as e:
-        hint = ""
-        if any(k.startswith("features.") and k.endswith("running_mean") for k in state):
-            hint = "\n(batch-norm statistics found: vgg16_bn is not supported)"
-        raise ValueError(f"{path} is not a VGG16 {fmt} file: {e}{hint}") from None
     order = _vgg16_expected(state) if expected is None else expected
+    if bn:   # each conv's batch norm: four (channels,) vectors, right after its bias
+        order = {name: shape for key, shape in order.items() for name, shape in
+                 [(key, shape)] + ([(f"{key[:-len('.bias')]}_bn.{p}", shape) for p in _BN_STATS]
+                                   if key.startswith("conv") and key.endswith(".bias") else [])}
+    try:
+        check_state(order, state)
+    except ValueError as e:
+        raise ValueError(f"{path} is not a {'vgg16_bn' if bn else 'VGG16'} {fmt} file: {e}") from None
     state = {name: state[name] for name in order}
-    meta = {**meta, "arch": "vgg16", "format": fmt, "source": os.path.basename(path),
+    meta = {**meta, "arch": "vgg16_bn" if bn else "vgg16", "format": fmt, "source": os.path.basename(path),
             "num_classes": int(state["fc8.weight"].shape[0]) if "fc8.weight" in state else None,
             "input_convention": convention}
     meta.update(INPUT_CONVENTIONS.get(convention, {}))

@@ -536,3 +536,70 @@ def test_minifcn_import_makes_a_checkpoint_for_eval_and_predict(tmp_path, capsys
     assert_same_state(model.state_dict(), src.state_dict())
     assert cli.main(["import", str(path), "--model", "fcn8s", "--out", str(tmp_path / "x.npz")]) == 2
     assert "missing keys" in capsys.readouterr().err and not (tmp_path / "x.npz").exists()
+
+
+# --------------------------------------------------------------------------- vgg16_bn
+def _vgg16_bn_torchvision_state(width=1 / 32, seed=0):
+    """A width-scaled vgg16_bn state in torchvision's names (features.0 conv, features.1 its
+    batch norm, ...), float32, with num_batches_tracked as torchvision saves it."""
+    from minifcn.models import VGG16
+    rng = np.random.default_rng(seed)
+    ours = VGG16(num_classes=10, width=width).state_dict()
+    out = collections.OrderedDict()
+    for tv, name in weights.TORCHVISION_BN_NAMES.items():
+        if name in ours:
+            out[tv] = ours[name]
+        else:                                               # a batch norm vector
+            conv = name.split("_bn.")[0]
+            c = ours[f"{conv}.bias"].shape[0]
+            out[tv] = (rng.random(c) + 0.5).astype(np.float32)
+            if name.endswith("running_var"):
+                out[tv.replace("running_var", "num_batches_tracked")] = np.array(7, np.int64)
+    return out
+
+
+def test_import_vgg16_bn(tmp_path):
+    raw = _vgg16_bn_torchvision_state()
+    path = tmp_path / "vgg16_bn.npz"
+    save_npz(path, raw)
+    state, meta = import_vgg16(path)
+    assert meta["arch"] == "vgg16_bn"
+    names = list(state)
+    assert names[:6] == ["conv1_1.weight", "conv1_1.bias", "conv1_1_bn.weight", "conv1_1_bn.bias",
+                         "conv1_1_bn.running_mean", "conv1_1_bn.running_var"]
+    assert not any("num_batches_tracked" in k for k in names) and names[-1] == "fc8.bias"
+    np.testing.assert_array_equal(state["conv2_1_bn.running_var"], raw["features.8.running_var"])
+    np.testing.assert_array_equal(state["conv5_3.weight"], raw["features.40.weight"])
+    del raw["features.41.running_mean"]
+    save_npz(path, raw)
+    with pytest.raises(ValueError, match=r"(?s)not a vgg16_bn npz file.*missing conv5_3_bn.running_mean"):
+        import_vgg16(path)
+
+
+def test_import_vgg16_bn_pth_written_by_torch(tmp_path):
+    torch = pytest.importorskip("torch")
+    raw = _vgg16_bn_torchvision_state()
+    path = tmp_path / "vgg16_bn.pth"
+    torch.save(collections.OrderedDict((k, torch.from_numpy(np.array(v))) for k, v in raw.items()), path)
+    state, meta = import_vgg16(path)
+    assert meta["arch"] == "vgg16_bn" and meta["input_convention"] == "torchvision"
+    np.testing.assert_array_equal(state["conv3_3_bn.weight"], raw["features.21.weight"])
+
+
+def test_segnet_starts_from_vgg16_bn_and_fcn_refuses_it(tmp_path):
+    from minifcn.models import build_model
+    from minifcn.train import init_from_vgg16
+    state, _ = import_vgg16(_save(tmp_path, _vgg16_bn_torchvision_state()))
+    net = build_model("segnet", 3, 1 / 32)
+    init_from_vgg16(net, state)
+    got = net.state_dict()
+    for key in ("conv1_1.weight", "conv4_2_bn.weight", "conv4_2_bn.running_mean", "conv5_3_bn.running_var"):
+        np.testing.assert_array_equal(got[key], state[key])
+    with pytest.raises(ValueError, match="vgg16_bn weights.*FCN8s does not have"):
+        init_from_vgg16(build_model("fcn8s", 3, 1 / 32), state)
+
+
+def _save(tmp_path, raw):
+    path = tmp_path / "w.npz"
+    save_npz(path, raw)
+    return path
