@@ -259,14 +259,16 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, return_i
 
 
 class MaxUnpool2d(Function):
-    def __init__(self, indices, out_hw):
+    def __init__(self, indices, out_hw, overlap):
         self.indices, self.out_hw = indices, out_hw
+        # only overlapping windows can repeat a position: then the last value of each repeat wins
+        self.keep = P.last_of_repeats(indices, out_hw) if overlap else None
 
     def forward(self, x):
-        return P.unpool_scatter(x, self.indices, self.out_hw)
+        return P.unpool_scatter(x, self.indices, self.out_hw, keep=self.keep)
 
     def backward(self, gy):
-        return P.unpool_gather(gy, self.indices)
+        return P.unpool_gather(gy, self.indices, self.keep)
 
 
 def max_unpool2d(x, indices, kernel_size, stride=None, padding=0, output_size=None):
@@ -274,7 +276,9 @@ def max_unpool2d(x, indices, kernel_size, stride=None, padding=0, output_size=No
 
     Shapes: x and indices (n, c, h, w) -> (n, c, out_h, out_w) with
     ``out_h = (h - 1)*sy - 2*ph + kh`` unless ``output_size`` (h, w) (or a 4-D shape) says
-    otherwise, as it must when the pooled input had an odd size.
+    otherwise, as it must when the pooled input had an odd size. Where overlapping windows
+    (kernel > stride) recorded one position twice, the last value in row-major order is kept,
+    as PyTorch's CPU kernel does, and the other gets no gradient.
 
     >>> import numpy as np
     >>> x = np.arange(1.0, 5.0).reshape(1, 1, 2, 2)
@@ -300,7 +304,7 @@ def max_unpool2d(x, indices, kernel_size, stride=None, padding=0, output_size=No
     if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= out_hw[0] * out_hw[1]):
         raise ValueError(f"max_unpool2d: indices must lie in [0, {out_hw[0] * out_hw[1]}) for an output of "
                          f"{out_hw[0]}x{out_hw[1]}, got values in [{int(idx.min())}, {int(idx.max())}]")
-    return MaxUnpool2d(idx, out_hw)(x)
+    return MaxUnpool2d(idx, out_hw, overlap=kh > sy or kw > sx)(x)
 
 
 # --------------------------------------------------------------------- pointwise

@@ -82,15 +82,29 @@ def test_max_pool2d_gradcheck_random_directions(xp):
     assert gradcheck(lambda x: F.max_pool2d(x, 3, 2, 1, ceil_mode=True), [x], max_elements=64, directions=4)
 
 
-# non-overlapping windows only: with overlap two outputs can carry the same index, the scatter
-# keeps one of them (as PyTorch's does) and the map is not differentiable in the other
-@pytest.mark.parametrize("case", [POOL_CASES[1], POOL_CASES[4]])
+# with overlapping windows two outputs can carry the same index: unpooling keeps the last value,
+# so the map is still linear, with a zero derivative in the overwritten one
+@pytest.mark.parametrize("case", POOL_CASES)
 def test_max_unpool2d_gradcheck(xp, rng, case):
     xin = xp.asarray(distinct_values(case[:4], seed=6))
     k, s, p, _ = case[4:]
     y, idx = _pool(xin, case, return_indices=True)
     v = xp.asarray(rng.standard_normal(y.shape))
     assert gradcheck(lambda v: F.max_unpool2d(v, idx, k, s, p, output_size=case[2:4]), [v])
+
+
+def test_overlapping_unpool_keeps_the_last_value_and_its_gradient_only(xp):
+    # 1x3 input [0, 5, 1], kernel 2 stride 1: both windows pick the 5 (index 1)
+    _, idx = F.max_pool2d(xp.asarray([[[[0.0, 5.0, 1.0]]]]), (1, 2), (1, 1), return_indices=True)
+    np.testing.assert_array_equal(to_np(idx.data), [[[[1, 1]]]])
+    v = Tensor(xp.asarray([[[[2.0, 3.0]]]]), requires_grad=True)
+    out = F.max_unpool2d(v, idx, (1, 2), (1, 1), output_size=(1, 3))
+    np.testing.assert_array_equal(to_np(out.data), [[[[0.0, 3.0, 0.0]]]])  # the last one wins
+    out.backward(xp.asarray([[[[10.0, 20.0, 30.0]]]]))
+    np.testing.assert_array_equal(to_np(v.grad), [[[[0.0, 20.0]]]])       # the lost one: none
+    keep = P.last_of_repeats(xp.asarray([[[3, 1, 3, 0, 1]], [[2, 2, 2, 0, 1]]]), (1, 4))
+    np.testing.assert_array_equal(to_np(keep), [[[False, False, True, True, True]],
+                                                [[False, False, True, True, True]]])
 
 
 def test_pool_then_unpool_gradcheck(xp):
@@ -118,6 +132,11 @@ def test_unpool_scatter_and_gather_are_adjoint(xp, rng, case):
     if case[4] == case[5]:  # without overlap the plain scatter is the same linear map
         lhs2 = float((P.unpool_scatter(x, idx, (h, w)) * g).sum())
         assert abs(lhs2 - rhs) <= 1e-10 * max(1.0, abs(lhs))
+    # unpooling that keeps the last of repeats, and the gather that zeroes the others
+    keep = P.last_of_repeats(idx, (h, w))
+    lhs3 = float((P.unpool_scatter(x, idx, (h, w), keep=keep) * g).sum())
+    rhs3 = float((x * P.unpool_gather(g, idx, keep)).sum())
+    assert abs(lhs3 - rhs3) <= 1e-10 * max(1.0, abs(lhs3))
 
 
 def test_overlapping_pool_gradient_adds_up(xp):
@@ -155,6 +174,19 @@ def test_ceil_mode_output_sizes_vs_torch(h, k, s, p):
         ours = F.max_pool2d(x, k, s, p, ceil)
         theirs = torch.nn.functional.max_pool2d(torch.from_numpy(x), k, s, p, ceil_mode=ceil)
         assert ours.shape == tuple(theirs.shape)
+
+
+def test_overlapping_unpool_forward_vs_torch(rng):
+    # PyTorch's CPU kernel writes in order, so the last of repeated indices wins, as ours
+    torch = pytest.importorskip("torch")
+    x = distinct_values((2, 3, 9, 10), seed=11)
+    _, idx = F.max_pool2d(x, 3, 2, return_indices=True)
+    _, idxt = torch.nn.functional.max_pool2d(torch.from_numpy(x), 3, 2, return_indices=True)
+    assert not P.last_of_repeats(idx.data, (9, 10)).all()          # some positions repeat
+    v = rng.standard_normal(idx.shape)
+    out = F.max_unpool2d(v, idx, 3, 2, output_size=(9, 10))
+    outt = torch.nn.functional.max_unpool2d(torch.from_numpy(v), idxt, 3, 2, output_size=(9, 10))
+    np.testing.assert_array_equal(to_np(out), outt.numpy())
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -75,28 +75,56 @@ def _global(indices, size):
     return (indices.reshape(n * c, -1) + planes).ravel()
 
 
-def unpool_scatter(x, indices, out_hw, accumulate=False):
+def last_of_repeats(indices, out_hw):
+    """A bool mask of ``indices``' shape: True where a position is the last of its repeats in its
+    (n, c) plane, in row-major order (every position that does not repeat is True).
+
+    Overlapping pools (kernel > stride) can pick the same input twice; unpooling then keeps the
+    last value, as PyTorch's CPU loop does, and only that value has a gradient. A stable sort
+    finds the repeats, the same on every backend (a scatter with repeats is undefined on CuPy).
+    """
+    xp = get_array_module(indices)
+    flat = _global(indices, out_hw[0] * out_hw[1])
+    order = xp.argsort(flat, kind="stable")
+    ranked = flat[order]
+    last = xp.ones(flat.size, dtype=bool)
+    last[:-1] = ranked[:-1] != ranked[1:]
+    keep = xp.empty(flat.size, dtype=bool)
+    keep[order] = last
+    return keep.reshape(indices.shape)
+
+
+def unpool_scatter(x, indices, out_hw, accumulate=False, keep=None):
     """y (n, c, *out_hw): zeros, with ``x[n, c, i]`` placed at flat position ``indices[n, c, i]``.
 
-    With ``accumulate=False`` a repeated index keeps one of its values (PyTorch's max_unpool2d);
-    with ``accumulate=True`` repeated indices add up (the gradient of overlapping pools), done
-    with ``bincount`` rather than an unbuffered scatter-add (``add.at``), which is slow.
+    With ``accumulate=True`` repeated indices add up (the gradient of overlapping pools), done
+    with ``bincount`` rather than an unbuffered scatter-add (``add.at``), which is slow. Else
+    indices must not repeat, or ``keep`` (:func:`last_of_repeats`) says which value of each
+    repeat to place (PyTorch's max_unpool2d).
     """
     xp = get_array_module(x)
     n, c = x.shape[:2]
     size = out_hw[0] * out_hw[1]
     flat = _global(indices, size)  # one flat index per value: cheaper than 2-D fancy indexing
+    values = x.ravel()
     if accumulate:
-        y = xp.bincount(flat, weights=x.ravel(), minlength=n * c * size)
+        y = xp.bincount(flat, weights=values, minlength=n * c * size)
         return y.astype(x.dtype, copy=False).reshape(n, c, *out_hw)
+    if keep is not None:
+        keep = keep.ravel()
+        flat, values = flat[keep], values[keep]
     y = xp.zeros(n * c * size, dtype=x.dtype)
-    y[flat] = x.ravel()
+    y[flat] = values
     return y.reshape(n, c, *out_hw)
 
 
-def unpool_gather(gy, indices):
-    """g (n, c, *indices.shape[2:]) = gy at the flat positions ``indices``: unpool's adjoint.
+def unpool_gather(gy, indices, keep=None):
+    """g (n, c, *indices.shape[2:]) = gy at the flat positions ``indices``: unpool's adjoint;
+    zero where ``keep`` is False (a value that unpooling overwrote has no effect, so no gradient).
     (``take`` on flat positions: twice as fast as ``take_along_axis`` on SegNet's maps.)"""
     xp = get_array_module(gy)
     flat = _global(indices, gy.shape[2] * gy.shape[3])
-    return xp.take(gy.reshape(-1), flat).reshape(indices.shape)
+    g = xp.take(gy.reshape(-1), flat).reshape(indices.shape)
+    if keep is not None:
+        g *= keep
+    return g
