@@ -352,8 +352,7 @@ def init_from_vgg16(model, state):
             raise ValueError(f"init: {k} is {tuple(state[k].shape)} in the weights but "
                              f"{tuple(own[k].shape)} in the model: VGG16's weights fit width 1.0 "
                              "(--width 1.0)")
-    xp = backend.get_array_module(own[trunk[0]])
-    model.load_state_dict({**own, **{k: xp.asarray(state[k], dtype=own[k].dtype) for k in trunk}})
+    model.load_state_dict({**own, **{k: state[k] for k in trunk}})   # cast to the model's dtype
     return trunk
 
 

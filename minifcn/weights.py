@@ -150,20 +150,26 @@ def load_npz(path):
     return state, meta
 
 
+# the input convention each foreign format's weights expect (an .npz records its own)
+_FORMAT_CONVENTION = {"caffemodel": "caffe", "torch-zip": "torchvision", "torch-legacy": "torchvision"}
+
+
+def _read_weights(path):
+    """``(state, meta, format, input convention)`` of a ``.pth``, ``.caffemodel`` or ``.npz``."""
+    fmt = detect_format(path)
+    if fmt == "npz":
+        state, meta = load_npz(path)
+        return state, meta, fmt, meta.get("input_convention")
+    state = load_caffe_state(path) if fmt == "caffemodel" else load_torch_state(path)
+    return state, {}, fmt, _FORMAT_CONVENTION[fmt]
+
+
 def load_fcn_state(path):
     """Read trained FCN weights: ``(state, meta)``, ``meta`` holding ``format``, ``source``,
     ``input_convention``, ``num_classes`` (score_fr's outputs) and ``width`` (conv1_1's
     channels / 64). See :func:`import_fcn`."""
     path = os.fspath(path)
-    fmt = detect_format(path)
-    meta = {}
-    if fmt == "caffemodel":
-        state, convention = load_caffe_state(path), "caffe"
-    elif fmt == "npz":
-        state, meta = load_npz(path)
-        convention = meta.get("input_convention")
-    else:
-        state, convention = load_torch_state(path), "torchvision"
+    state, meta, fmt, convention = _read_weights(path)
     for key in ("conv1_1.weight", "score_fr.weight"):
         if key not in state:
             raise ValueError(f"{path}: no {key}: not an FCN's weights")
@@ -208,10 +214,8 @@ def input_convention(path):
     """The input convention (``"caffe"``, ``"torchvision"`` or None: not recorded) that a VGG16
     weights file expects, read from its format or, for an ``.npz``, from its meta entry alone."""
     fmt = detect_format(path)
-    if fmt == "caffemodel":
-        return "caffe"
     if fmt != "npz":
-        return "torchvision"
+        return _FORMAT_CONVENTION[fmt]
     with np.load(os.fspath(path), allow_pickle=False) as z:
         meta = json.loads(str(z[_META_KEY])) if _META_KEY in z.files else {}
     return meta.get("input_convention")
@@ -491,15 +495,7 @@ def import_vgg16(path, expected=None):
     (['conv1_1.weight', 'conv1_1.bias', 'conv1_2.weight'], (8, 392), 'torchvision')
     """
     path = os.fspath(path)
-    fmt = detect_format(path)
-    meta = {}
-    if fmt == "npz":
-        raw, meta = load_npz(path)
-        convention = meta.get("input_convention")
-    elif fmt == "caffemodel":
-        raw, convention = load_caffe_state(path), "caffe"
-    else:
-        raw, convention = load_torch_state(path), "torchvision"
+    raw, meta, fmt, convention = _read_weights(path)
     # vgg16_bn: conv1_1's batch norm statistics, in torchvision's names or ours
     bn = any(k in raw for k in ("features.1.running_mean", "module.features.1.running_mean",
                                 "conv1_1_bn.running_mean"))
@@ -517,9 +513,12 @@ def import_vgg16(path, expected=None):
             state[f"{name}.weight"] = W.reshape(W.shape[0], -1)
     order = _vgg16_expected(state) if expected is None else expected
     if bn:   # each conv's batch norm: four (channels,) vectors, right after its bias
-        order = {name: shape for key, shape in order.items() for name, shape in
-                 [(key, shape)] + ([(f"{key[:-len('.bias')]}_bn.{p}", shape) for p in _BN_STATS]
-                                   if key.startswith("conv") and key.endswith(".bias") else [])}
+        with_bn = {}
+        for key, shape in order.items():
+            with_bn[key] = shape
+            if key.startswith("conv") and key.endswith(".bias"):
+                with_bn.update({f"{key[:-len('.bias')]}_bn.{p}": shape for p in _BN_STATS})
+        order = with_bn
     try:
         check_state(order, state)
     except ValueError as e:
