@@ -31,7 +31,8 @@ from .kernels import pointwise as E
 from .kernels import pool as P
 
 __all__ = ["conv2d", "conv_transpose2d", "max_pool2d", "max_unpool2d", "relu", "dropout",
-           "batch_norm", "local_response_norm", "softmax", "log_softmax", "cross_entropy", "crop", "linear"]
+           "batch_norm", "local_response_norm", "softmax", "log_softmax", "cross_entropy", "crop",
+           "linear"]
 
 
 # --------------------------------------------------------------------- argument checks
