@@ -45,7 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--width", type=float, help="channel multiplier (1.0 = the paper's channels)")
     t.add_argument("--dataset", choices=("synthetic", "voc", "sbd"))
     t.add_argument("--data-root", help="dataset directory (synthetic: default user cache)")
-    t.add_argument("--val-split", help="validation split (voc: val, or seg11valid: the FCN paper's 736 images, list shipped)")
+    t.add_argument("--val-split", help="validation split (voc: val, or seg11valid: the FCN paper's "
+                                       "736 images, list shipped)")
     t.add_argument("--epochs", type=int)
     t.add_argument("--iters", type=int, help="training iterations (overrides --epochs)")
     t.add_argument("--batch-size", type=int)
@@ -230,7 +231,8 @@ def _cmd_import(a) -> int:
     num_classes, width = meta["num_classes"], meta["width"]
     model = build_model(a.model, num_classes, width)
     import_fcn(a.weights, model, loaded)
-    classes = list(VOC_CLASSES) if num_classes == len(VOC_CLASSES) else [f"class{k}" for k in range(num_classes)]
+    classes = (list(VOC_CLASSES) if num_classes == len(VOC_CLASSES)
+               else [f"class{k}" for k in range(num_classes)])
     cfg = TrainConfig(model=a.model, width=width, dataset="voc", data_root=a.data_root, val_split=a.split,
                       convention=meta["input_convention"] or "torchvision")
     save_checkpoint(a.out, model, None, {"config": dataclasses.asdict(cfg), "classes": classes,
