@@ -118,12 +118,19 @@ class TrainConfig:
             raise ValueError(f"epochs must be >= 1 (or give iters), got {self.epochs}")
         if self.iters is not None and int(self.iters) < 1:
             raise ValueError(f"iters must be >= 1, got {self.iters}")
+        if self.model == "segnet-basic":  # recorded, so that checkpoints say which net they hold
+            self.model_kwargs = {"lrn": True, **(self.model_kwargs or {})}
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
         """Rebuild from ``dataclasses.asdict`` output, ignoring keys this version does not know."""
         names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
+        d = {k: v for k, v in d.items() if k in names}
+        if d.get("model") == "segnet-basic":
+            # SegNet-Basic gained its input LRN after checkpoints that do not record it were
+            # written: those hold the net without it, and must rebuild (and resume) that net
+            d["model_kwargs"] = {"lrn": False, **(d.get("model_kwargs") or {})}
+        return cls(**d)
 
 
 class TrainingDiverged(RuntimeError):

@@ -1,5 +1,6 @@
 """The training loop on tiny settings: exact resume, NaN stop, class weights, staged FCN, SegNets."""
 import csv
+import dataclasses
 import hashlib
 
 import numpy as np
@@ -204,3 +205,17 @@ def test_init_refuses_wrong_widths_models_and_conventions(tmp_path):
     tr = Trainer(tiny(tmp_path, model="fcn32s", width=1 / 32, init=str(caffe), convention="caffe"),
                  progress=False)
     assert tr.model.state_dict()["conv1_1.weight"].shape == (2, 3, 3, 3)
+
+
+def test_segnet_basic_checkpoints_say_whether_they_have_the_input_lrn(tmp_path):
+    from minifcn.train import load_model
+    tr = Trainer(tiny(tmp_path), progress=False)
+    assert tr.cfg.model_kwargs == {"lrn": True} and tr.model.norm is not None
+    tr.run(until=1)
+    model, cfg, _, _ = load_model(tmp_path / "run" / "checkpoint.npz")
+    assert cfg.model_kwargs == {"lrn": True} and model.norm is not None
+    # a checkpoint written before SegNet-Basic had its LRN records no "lrn": it holds the net without
+    old = dataclasses.asdict(tr.cfg)
+    old["model_kwargs"] = {}
+    assert TrainConfig.from_dict(old).model_kwargs == {"lrn": False}
+    assert TrainConfig.from_dict({**old, "model": "segnet"}).model_kwargs == {}
