@@ -443,14 +443,18 @@ class Log(Function):
 
 
 class MatMul(Function):
-    """(m, k) @ (k, n) -> (m, n); 2-D only (the backward transposes with ``.T``)."""
+    """(..., m, k) @ (..., k, n) -> (..., m, n), the leading (stack) axes broadcast as NumPy's:
+    ``ga = gy @ b^T`` and ``gb = a^T @ gy`` (transposing the last two axes), each summed back
+    over the stack axes its operand was broadcast along."""
 
     def forward(self, a, b):
         self.a, self.b = a, b
         return a @ b
 
     def backward(self, gy):
-        return gy @ self.b.T, self.a.T @ gy
+        a, b = self.a, self.b
+        return (sum_to(gy @ b.swapaxes(-1, -2), a.shape),
+                sum_to(a.swapaxes(-1, -2) @ gy, b.shape))
 
 
 # --------------------------------------------------------------------- shape ops
@@ -536,7 +540,16 @@ def pow(a, exponent):
 
 
 def matmul(a, b):
+    """``a @ b`` for operands of at least 2 dimensions (stacks of matrices broadcast).
+
+    >>> import numpy as np
+    >>> (Tensor(np.ones((2, 3, 4))) @ Tensor(np.ones((4, 5)))).shape
+    (2, 3, 5)
+    """
     a, b = as_tensor(a), as_tensor(b)
-    if a.ndim != 2 or b.ndim != 2:
-        raise ValueError(f"matmul: expected two 2-D operands, got shapes {tuple(a.shape)} and {tuple(b.shape)}")
+    if a.ndim < 2 or b.ndim < 2:
+        raise ValueError(f"matmul: expected operands of at least 2 dimensions, got shapes "
+                         f"{tuple(a.shape)} and {tuple(b.shape)}")
+    if a.shape[-1] != b.shape[-2]:
+        raise ValueError(f"matmul: inner dimensions differ: {tuple(a.shape)} @ {tuple(b.shape)}")
     return MatMul()(a, b)

@@ -145,6 +145,8 @@ OPS = {
     "neg_pow": (lambda a: -(a * a + 1.0) ** 1.5, [(2, 3)]),
     "exp_log": (lambda a: (a * a + 1.0).log() + a.exp(), [(4,)]),
     "matmul": (lambda a, b: a @ b, [(3, 4), (4, 2)]),
+    "matmul_stacked": (lambda a, b: a @ b, [(2, 3, 4), (2, 4, 2)]),
+    "matmul_broadcast": (lambda a, b: a @ b, [(2, 1, 3, 4), (3, 4, 2)]),
     "sum_axis": (lambda a: a.sum(axis=1), [(2, 3, 4)]),
     "sum_keepdims": (lambda a: a.sum(axis=(0, 2), keepdims=True), [(2, 3, 4)]),
     "mean_all": (lambda a: a.mean(), [(2, 3)]),
@@ -216,3 +218,11 @@ def test_gradcheck_catches_a_wrong_backward(xp, rng):
 def test_gradcheck_refuses_float32(xp):
     with pytest.raises(TypeError, match="float64"):
         gradcheck(lambda x: x * x, [xp.ones(3, dtype=xp.float32)])
+
+
+def test_matmul_bad_shapes_say_why(xp):
+    a = Tensor(xp.ones((2, 3)))
+    with pytest.raises(ValueError, match=r"at least 2 dimensions, got shapes \(2, 3\) and \(3,\)"):
+        a @ Tensor(xp.ones(3))
+    with pytest.raises(ValueError, match=r"inner dimensions differ: \(2, 3\) @ \(4, 2\)"):
+        a @ Tensor(xp.ones((4, 2)))
