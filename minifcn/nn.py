@@ -120,10 +120,15 @@ class Module:
 
     # ----------------------------------------------------------------- state
     def state_dict(self) -> "OrderedDict[str, np.ndarray]":
-        """Name -> array (parameters and buffers), as NumPy copies on the host."""
-        state = OrderedDict((name, backend.to_numpy(p.data).copy()) for name, p in self.named_parameters())
-        for name, m, key in self.named_buffers():
-            state[name] = backend.to_numpy(m._buffers[key]).copy()
+        """Name -> array, as NumPy copies on the host: module by module in registration order,
+        each module's parameters then its buffers (PyTorch's order)."""
+        state = OrderedDict()
+        for mod_name, m in self.named_modules():
+            prefix = f"{mod_name}." if mod_name else ""
+            for name, p in m._params.items():
+                state[prefix + name] = backend.to_numpy(p.data).copy()
+            for name, buf in m._buffers.items():
+                state[prefix + name] = backend.to_numpy(buf).copy()
         return state
 
     def load_state_dict(self, state, strict: bool = True):

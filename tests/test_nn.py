@@ -32,10 +32,10 @@ def test_sequential_applies_modules_in_order(xp, rng):
 
 def test_state_dict_names_follow_registration_order():
     net = _net()
-    # parameters in registration order, then the buffers (BN running averages)
+    # module by module, each one's parameters then its buffers (BN running averages): PyTorch's order
     assert list(net.state_dict()) == [
         "features.0.weight", "features.0.bias", "features.1.weight", "features.1.bias",
-        "score.weight", "score.bias", "features.1.running_mean", "features.1.running_var"]
+        "features.1.running_mean", "features.1.running_var", "score.weight", "score.bias"]
     assert [n for n, _ in net.named_parameters()] == [
         "features.0.weight", "features.0.bias", "features.1.weight", "features.1.bias",
         "score.weight", "score.bias"]
@@ -173,3 +173,11 @@ def test_module_must_call_super_init():
             self.w = nn.Parameter(np.ones(1))
     with pytest.raises(AttributeError, match=r"must call super\(\)\.__init__\(\) before assigning 'w'"):
         Bad()
+
+
+def test_segnet_state_dict_order_is_pytorchs():
+    torch = pytest.importorskip("torch")
+    from benchmarks.torch_models import TorchSegNet
+    from minifcn.models import SegNet
+    theirs = [k for k in TorchSegNet(5).state_dict() if not k.endswith("num_batches_tracked")]
+    assert list(SegNet(5).state_dict()) == theirs
