@@ -181,8 +181,9 @@ def _cmd_eval(a) -> int:
     scores, loss, confusion, _ = evaluate(model, val, bs, a.device, reduction=cfg.loss_reduction,
                                           samples=samples)
     mc = f", {samples} Monte-Carlo samples per image" if samples else ""
-    print(f"{cfg.model} on {cfg.dataset} {cfg.val_split} ({len(val)} images{mc}), "
-          f"checkpoint iteration {meta.get('iteration')}:")
+    origin = (f"weights imported from {meta['imported']['source']}" if "imported" in meta
+              else f"checkpoint iteration {meta.get('iteration')}")
+    print(f"{cfg.model} on {cfg.dataset} {cfg.val_split} ({len(val)} images{mc}), {origin}:")
     print(format_scores(scores, classes))
     out = Path(a.out) if a.out else Path(a.checkpoint).parent / f"eval_{cfg.val_split}.json"
     save_metrics_json(out, scores, classes, confusion,

@@ -536,6 +536,13 @@ def test_minifcn_import_makes_a_checkpoint_for_eval_and_predict(tmp_path, capsys
     assert_same_state(model.state_dict(), src.state_dict())
     assert cli.main(["import", str(path), "--model", "fcn8s", "--out", str(tmp_path / "x.npz")]) == 2
     assert "missing keys" in capsys.readouterr().err and not (tmp_path / "x.npz").exists()
+    # eval reads it like any checkpoint (a VOC-layout root: the synthetic dataset's)
+    from minifcn.data.synthetic import make_synthetic_voc
+    root = make_synthetic_voc(tmp_path / "voc", num_train=2, num_val=3, size=24)
+    assert cli.main(["eval", "--checkpoint", str(out), "--data-root", str(root), "--split", "val"]) == 0
+    printed = capsys.readouterr().out
+    assert "fcn16s on voc val (3 images), weights imported from fcn16s-heavy.caffemodel" in printed
+    assert "mean_iou" in printed
 
 
 # --------------------------------------------------------------------------- vgg16_bn
