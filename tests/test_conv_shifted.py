@@ -14,6 +14,7 @@ CASES = [
     (1, 2, 9, 8, 3, 3, 2, (0, 2), (2, 1)),
     (1, 2, 5, 6, 3, 3, 3, (4, 3), (1, 1)),
     (1, 3, 6, 6, 2, 7, 7, (0, 0), (1, 1)),
+    (2, 3, 5, 7, 4, 1, 3, (0, 1), (1, 1)),   # one kernel row: no stacked row blocks to add
 ]
 
 
@@ -30,6 +31,7 @@ def _both(monkeypatch, fn):
 @pytest.mark.parametrize("case", CASES)
 def test_shifted_and_im2col_paths_agree(xp, rng, monkeypatch, case, chunk_cols):
     monkeypatch.setattr(K, "CHUNK_COLS", chunk_cols)
+    monkeypatch.setattr(K, "STACKED_CHUNK_COLS", chunk_cols)
     n, c, h, w, out_c, kh, kw, p, d = case
     x = xp.asarray(rng.standard_normal((n, c, h, w)))
     W = xp.asarray(rng.standard_normal((out_c, c, kh, kw)))
