@@ -33,6 +33,16 @@ shifted copies are cut straight from the input, with zeros where they fall on th
 (``fill_window``). Shallow convolutions (RGB input, narrow models) take this
 path too when it moves fewer bytes than im2col (``_use_shifts``).
 
+A transposed convolution with stride ``s`` whose kernel overlaps (``k > s``: FCN's bilinear
+upsamplings, 4/2, 16/8, 64/32) is ``s*s`` stride-1 convolutions interleaved (the "sub-pixel"
+view): output row ``Y = q*s + r`` (before the padding is cut) only ever meets the kernel rows
+``r, r + s, r + 2s, ...``. So with the kernel split by phase, ``A = ceil(k/s)`` taps a side,
+one stride-1 convolution of ``x`` gives all ``s*s`` phases as channels, and a reshape and
+transpose (depth to space) interleaves them (``_phase_kernel``). im2col would instead write
+``k*k/(s*s)`` (4 for 16/8) times the output, and col2im add it back: the phases are 2-3x faster
+(upscore8 of FCN-8s at 500x500: 71 -> 23 ms alone). A strided convolution with such a kernel,
+the adjoint, is space to depth followed by the stride-1 transposed convolution.
+
 >>> import numpy as np
 >>> x = np.random.default_rng(0).standard_normal((1, 2, 5, 5))
 >>> W = np.random.default_rng(1).standard_normal((3, 2, 3, 3))
@@ -200,6 +210,68 @@ def _bmm(a, b):
     return out
 
 
+def _by_phases(kh, kw, stride, dilation):
+    """Whether a strided convolution (or its transpose) runs as stride-1 ones over phases: when
+    its kernel overlaps itself (``k > s`` on an axis) and is not dilated."""
+    (sy, sx) = stride
+    return tuple(dilation) == (1, 1) and (sy, sx) != (1, 1) and (kh > sy or kw > sx)
+
+
+def _phase_kernel(W, stride):
+    """W (out_c, c, kh, kw) of a stride-(s, t) convolution -> (s*t*c, out_c, A, B), A = ceil(kh/s),
+    B = ceil(kw/t): the stride-1 kernel that maps ``y`` (out_c channels) to the ``s*t`` phases of
+    the transposed convolution, channel ``(r*t + u)*c + i`` being phase ``(r, u)`` of channel ``i``.
+
+    Kernel row ``a*s + r`` (zero past ``kh``) reaches output row ``(oy + a)*s + r`` from ``y`` row
+    ``oy``: as a correlation over ``y`` padded by ``A - 1``, that is tap ``A - 1 - a``.
+    """
+    xp = get_array_module(W)
+    (s, t), (out_c, c, kh, kw) = stride, W.shape
+    A, B = -(-kh // s), -(-kw // t)
+    Wp = xp.zeros((out_c, c, A * s, B * t), dtype=W.dtype)
+    Wp[:, :, :kh, :kw] = W
+    Wp = Wp.reshape(out_c, c, A, s, B, t)[:, :, ::-1, :, ::-1, :]   # (o, i, A-1-a, r, B-1-b, u)
+    return xp.ascontiguousarray(Wp.transpose(3, 5, 1, 0, 2, 4)).reshape(s * t * c, out_c, A, B)
+
+
+def _grad_input_by_phases(gy, W, hw, stride, padding):
+    """conv2d_grad_input for an overlapping strided kernel: one stride-1 convolution of ``gy``
+    giving the ``s*t`` phases as channels, interleaved (depth to space), the padding cut."""
+    xp = get_array_module(gy)
+    n = gy.shape[0]
+    (s, t), (ph, pw), (h, w), c = stride, padding, hw, W.shape[1]
+    K = _phase_kernel(W, stride)
+    A, B = K.shape[2:]
+    z = conv2d(gy, K, None, (1, 1), (A - 1, B - 1))                 # (n, s*t*c, q, r)
+    q, r = z.shape[2:]
+    full = xp.ascontiguousarray(z.reshape(n, s, t, c, q, r).transpose(0, 3, 4, 1, 5, 2))
+    full = full.reshape(n, c, q * s, r * t)                          # before the padding is cut
+    if q * s >= ph + h and r * t >= pw + w:
+        return full[:, :, ph:ph + h, pw:pw + w]
+    # output_padding reaches past the kernel's last tap: those rows and columns get nothing
+    gx = xp.zeros((n, c, h, w), dtype=gy.dtype)
+    gx[:, :, :q * s - ph, :r * t - pw] = full[:, :, ph:, pw:]
+    return gx
+
+
+def _conv2d_by_phases(x, W, out_hw, stride, padding):
+    """conv2d for an overlapping strided kernel, the adjoint of :func:`_grad_input_by_phases`:
+    pad, split the image into its ``s*t`` phases as channels (space to depth), and run the
+    stride-1 transposed convolution of those channels with the phase kernel."""
+    xp = get_array_module(x)
+    n, c, h, w = x.shape
+    (s, t), (ph, pw), (oh, ow) = stride, padding, out_hw
+    K = _phase_kernel(W, stride)
+    A, B = K.shape[2:]
+    q, r = oh + A - 1, ow + B - 1
+    # the padded image, cut where no window reaches (the last window ends before row q*s)
+    hh, ww = min(h, q * s - ph), min(w, r * t - pw)
+    full = xp.zeros((n, c, q * s, r * t), dtype=x.dtype)
+    full[:, :, ph:ph + hh, pw:pw + ww] = x[:, :, :hh, :ww]
+    z = xp.ascontiguousarray(full.reshape(n, c, q, s, r, t).transpose(0, 3, 5, 1, 2, 4))
+    return conv2d_grad_input(z.reshape(n, s * t * c, q, r), K, (oh, ow), (1, 1), (A - 1, B - 1))
+
+
 def conv2d(x, W, b=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
     """y (n, out_c, out_h, out_w) = W (out_c, c, kh, kw) * x (n, c, h, w) + b (out_c,)."""
     n, _, h, w = x.shape
@@ -207,6 +279,11 @@ def conv2d(x, W, b=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
     out_hw = out_size(h, w, kh, kw, stride, padding, dilation)
     if _use_shifts(c, out_c, kh, kw, out_hw, stride, x.itemsize):
         return _correlate_shifted(x, padding, W, out_hw, dilation, b)
+    if _by_phases(kh, kw, stride, dilation):
+        y = _conv2d_by_phases(x, W, out_hw, stride, padding)
+        if b is not None:
+            y += b.reshape(1, out_c, 1, 1)
+        return y
     col, (out_h, out_w) = _unfold(x, kh, kw, stride, padding, dilation)
     y = _bmm(W.reshape(out_c, c * kh * kw), col)  # (n, out_c, out_h*out_w)
     del col
@@ -224,6 +301,8 @@ def conv2d_grad_input(gy, W, hw, stride=(1, 1), padding=(0, 0), dilation=(1, 1))
         (ph, pw), (dy, dx) = padding, dilation
         flipped = W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)  # (c, out_c, kh, kw)
         return _correlate_shifted(gy, ((kh - 1) * dy - ph, (kw - 1) * dx - pw), flipped, hw, dilation)
+    if _by_phases(kh, kw, stride, dilation):
+        return _grad_input_by_phases(gy, W, hw, stride, padding)
     col = _bmm(W.reshape(out_c, c * kh * kw).T, gy.reshape(n, out_c, out_h * out_w))
     return _fold(col, c, kh, kw, (out_h, out_w), hw, stride, padding, dilation)
 

@@ -1,0 +1,66 @@
+"""Strided convolutions whose kernel overlaps itself (FCN's 4/2, 16/8 and 64/32 upsamplings) run
+as stride-1 convolutions over the stride's phases (``kernels/conv.py``, "sub-pixel" view). They
+must agree with im2col/col2im, which the other tests check against the loops and PyTorch."""
+import numpy as np
+import pytest
+
+from minifcn import naive
+from minifcn.kernels import conv as K
+from oracle import to_np
+
+# (n, c, h, w, out_c, kh, kw, stride, padding): FCN's upsamplings (k = 2s), a kernel that is not
+# a multiple of the stride, unequal strides, one axis that does not overlap (kh <= sy), padding
+CASES = [
+    (1, 2, 9, 9, 3, 4, 4, (2, 2), (1, 1)),
+    (2, 3, 17, 16, 2, 16, 16, (8, 8), (0, 0)),
+    (1, 2, 11, 10, 3, 5, 3, (2, 2), (0, 0)),
+    (1, 2, 13, 11, 2, 6, 3, (3, 2), (2, 1)),
+    (1, 3, 12, 12, 2, 2, 5, (3, 2), (0, 2)),
+    (1, 1, 70, 70, 1, 64, 64, (32, 32), (3, 0)),
+]
+
+
+def _paths(monkeypatch, fn):
+    """fn() through im2col/col2im, then through the phases."""
+    monkeypatch.setattr(K, "_by_phases", lambda *a: False)
+    via_col = fn()
+    monkeypatch.undo()
+    return via_col, fn()
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_phases_agree_with_im2col(xp, rng, monkeypatch, case):
+    n, c, h, w, out_c, kh, kw, stride, p = case
+    assert K._by_phases(kh, kw, stride, (1, 1))
+    x = xp.asarray(rng.standard_normal((n, c, h, w)))
+    W = xp.asarray(rng.standard_normal((out_c, c, kh, kw)))
+    b = xp.asarray(rng.standard_normal(out_c))
+    out_hw = K.out_size(h, w, kh, kw, stride, p)
+    gy = xp.asarray(rng.standard_normal((n, out_c) + out_hw))
+    for fn in (lambda: K.conv2d(x, W, b, stride, p),
+               lambda: K.conv2d_grad_input(gy, W, (h, w), stride, p)):
+        a, s = _paths(monkeypatch, fn)
+        assert a.shape == s.shape
+        np.testing.assert_allclose(to_np(s), to_np(a), atol=1e-10, rtol=0)
+
+
+@pytest.mark.parametrize("output_padding", [0, 1, 2])
+def test_transposed_phases_with_output_padding_match_the_loops(xp, rng, output_padding):
+    """output_padding can reach past the kernel's last tap (k = s): those rows get only zeros
+    (plus the bias), which the phases must write, not leave out."""
+    x = rng.standard_normal((1, 2, 4, 5))
+    for k, s in ((6, 3), (3, 3), (4, 3)):
+        W = rng.standard_normal((2, 3, k, k))
+        b = rng.standard_normal(3)
+        hw = ((4 - 1) * s - 2 + k + output_padding, (5 - 1) * s - 2 + k + output_padding)
+        want = naive.conv_transpose2d(x, W, b, s, 1, output_padding)
+        got = K.conv_transpose2d(xp.asarray(x), xp.asarray(W), xp.asarray(b), hw, (s, s), (1, 1))
+        np.testing.assert_allclose(to_np(got), want, atol=1e-10, rtol=0)
+
+
+def test_phases_only_where_the_kernel_overlaps():
+    assert K._by_phases(4, 4, (2, 2), (1, 1))
+    assert K._by_phases(2, 3, (2, 2), (1, 1))       # one axis overlaps
+    assert not K._by_phases(2, 2, (2, 2), (1, 1))   # windows side by side: col2im adds nothing twice
+    assert not K._by_phases(3, 3, (1, 1), (1, 1))   # stride 1: the shifted slices or im2col
+    assert not K._by_phases(4, 4, (2, 2), (2, 1))   # dilated: taps of one phase are not adjacent
