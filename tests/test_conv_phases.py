@@ -38,7 +38,8 @@ def test_phases_agree_with_im2col(xp, rng, monkeypatch, case):
     out_hw = K.out_size(h, w, kh, kw, stride, p)
     gy = xp.asarray(rng.standard_normal((n, out_c) + out_hw))
     for fn in (lambda: K.conv2d(x, W, b, stride, p),
-               lambda: K.conv2d_grad_input(gy, W, (h, w), stride, p)):
+               lambda: K.conv2d_grad_input(gy, W, (h, w), stride, p),
+               lambda: K.conv2d_grad_weight(x, gy, kh, kw, stride, p)):
         a, s = _paths(monkeypatch, fn)
         assert a.shape == s.shape
         np.testing.assert_allclose(to_np(s), to_np(a), atol=1e-10, rtol=0)

@@ -234,6 +234,32 @@ def _phase_kernel(W, stride):
     return xp.ascontiguousarray(Wp.transpose(3, 5, 1, 0, 2, 4)).reshape(s * t * c, out_c, A, B)
 
 
+def _phase_kernel_grad(gK, kh, kw, stride):
+    """The adjoint of :func:`_phase_kernel` (which only moves and zero-pads taps): a gradient
+    (s*t*c, out_c, A, B) of the phase kernel -> the gradient (out_c, c, kh, kw) of W."""
+    xp = get_array_module(gK)
+    (s, t), (_, out_c, A, B) = stride, gK.shape
+    c = gK.shape[0] // (s * t)
+    g = gK.reshape(s, t, c, out_c, A, B).transpose(3, 2, 4, 0, 5, 1)[:, :, ::-1, :, ::-1, :]
+    return xp.ascontiguousarray(g.reshape(out_c, c, A * s, B * t)[:, :, :kh, :kw])
+
+
+def _space_to_depth(x, out_hw, kh, kw, stride, padding):
+    """x (n, c, h, w), as a stride-(s, t) convolution with a kh x kw kernel reads it, padded ->
+    (n, s*t*c, q, r) with q = out_h + A - 1: channel ``(r*t + u)*c + i`` holds the padded rows
+    ``r, r + s, ...`` and columns ``u, u + t, ...`` of channel ``i``."""
+    xp = get_array_module(x)
+    n, c, h, w = x.shape
+    (s, t), (ph, pw), (oh, ow) = stride, padding, out_hw
+    q, r = oh + -(-kh // s) - 1, ow + -(-kw // t) - 1
+    # the padded image, cut where no window reaches (the last window ends before row q*s)
+    hh, ww = min(h, q * s - ph), min(w, r * t - pw)
+    full = xp.zeros((n, c, q * s, r * t), dtype=x.dtype)
+    full[:, :, ph:ph + hh, pw:pw + ww] = x[:, :, :hh, :ww]
+    z = xp.ascontiguousarray(full.reshape(n, c, q, s, r, t).transpose(0, 3, 5, 1, 2, 4))
+    return z.reshape(n, s * t * c, q, r)
+
+
 def _grad_input_by_phases(gy, W, hw, stride, padding):
     """conv2d_grad_input for an overlapping strided kernel: one stride-1 convolution of ``gy``
     giving the ``s*t`` phases as channels, interleaved (depth to space), the padding cut."""
@@ -256,20 +282,12 @@ def _grad_input_by_phases(gy, W, hw, stride, padding):
 
 def _conv2d_by_phases(x, W, out_hw, stride, padding):
     """conv2d for an overlapping strided kernel, the adjoint of :func:`_grad_input_by_phases`:
-    pad, split the image into its ``s*t`` phases as channels (space to depth), and run the
+    split the padded image into its ``s*t`` phases as channels (space to depth), and run the
     stride-1 transposed convolution of those channels with the phase kernel."""
-    xp = get_array_module(x)
-    n, c, h, w = x.shape
-    (s, t), (ph, pw), (oh, ow) = stride, padding, out_hw
     K = _phase_kernel(W, stride)
     A, B = K.shape[2:]
-    q, r = oh + A - 1, ow + B - 1
-    # the padded image, cut where no window reaches (the last window ends before row q*s)
-    hh, ww = min(h, q * s - ph), min(w, r * t - pw)
-    full = xp.zeros((n, c, q * s, r * t), dtype=x.dtype)
-    full[:, :, ph:ph + hh, pw:pw + ww] = x[:, :, :hh, :ww]
-    z = xp.ascontiguousarray(full.reshape(n, c, q, s, r, t).transpose(0, 3, 5, 1, 2, 4))
-    return conv2d_grad_input(z.reshape(n, s * t * c, q, r), K, (oh, ow), (1, 1), (A - 1, B - 1))
+    z = _space_to_depth(x, out_hw, W.shape[2], W.shape[3], stride, padding)
+    return conv2d_grad_input(z, K, out_hw, (1, 1), (A - 1, B - 1))
 
 
 def conv2d(x, W, b=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
@@ -325,6 +343,13 @@ def conv2d_grad_weight(x, gy, kh, kw, stride=(1, 1), padding=(0, 0), dilation=(1
             for i in range(kh):
                 gW[i] += g[:, :m] @ rows[:, i * step:i * step + m].T
         return xp.ascontiguousarray(gW.reshape(kh, out_c, kw, c).transpose(1, 3, 0, 2))
+    if _by_phases(kh, kw, stride, dilation):
+        # y = (stride-1 conv of gy-shaped maps with the phase kernel K, pad A-1) transposed, read
+        # on the phases z of x; so gK is that convolution's weight gradient, with z as its gy
+        A, B = -(-kh // stride[0]), -(-kw // stride[1])
+        z = _space_to_depth(x, (out_h, out_w), kh, kw, stride, padding)
+        gK = conv2d_grad_weight(gy, z, A, B, (1, 1), (A - 1, B - 1))
+        return _phase_kernel_grad(gK, kh, kw, stride)
     col, _ = _unfold(x, kh, kw, stride, padding, dilation)
     gy = gy.reshape(n, out_c, -1)
     # one product per image, summed: tensordot over (n, L) would first copy col to (n*L, c*kh*kw)
