@@ -27,8 +27,10 @@ def _pool(x, case, **kw):
 
 
 # --------------------------------------------------------------------- 1. naive loops
+@pytest.mark.parametrize("block_values", [2**19, 1])  # all channels in one block; one per block
 @pytest.mark.parametrize("case", POOL_CASES)
-def test_max_pool2d_matches_naive(xp, case):
+def test_max_pool2d_matches_naive(xp, monkeypatch, case, block_values):
+    monkeypatch.setattr(P, "BLOCK_VALUES", block_values)
     x = distinct_values(case[:4], seed=1)
     y, idx = _pool(xp.asarray(x), case, return_indices=True)
     y_ref, idx_ref = naive.max_pool2d(x, *case[4:])

@@ -19,6 +19,14 @@ from __future__ import annotations
 
 from ..backend import get_array_module
 from ..im2col import conv_out_size, pad2d
+from .threads import channel_blocks, map_blocks
+
+
+# Pooling works block by block of whole channels, about this many input values each (2 MB of
+# float32): a block's running maximum, winner and mask stay in cache through the kernel's taps,
+# and the blocks run on every core. 1.5-2.3x faster than whole maps on one core (64x698x698:
+# 152 -> 85 ms).
+BLOCK_VALUES = 2**19
 
 
 def max_pool2d(x, kernel, stride, padding, ceil_mode=False, indices=True):
@@ -41,30 +49,40 @@ def max_pool2d(x, kernel, stride, padding, ceil_mode=False, indices=True):
     if ph or pw or pad_b or pad_r:
         img = pad2d(x, ph, pad_b, pw, pad_r, -xp.inf)
     taps = [(i, j) for i in range(kh) for j in range(kw)]
-    y = arg = better = None
-    for k, (i, j) in enumerate(taps):
-        v = img[:, :, i:i + sy * (out_h - 1) + 1:sy, j:j + sx * (out_w - 1) + 1:sx]
-        if y is None:
-            y = v.copy()
-            if indices:  # which tap won, as a small integer: a quarter of the traffic of int64
-                arg = xp.zeros(v.shape, dtype=xp.int8 if len(taps) < 128 else xp.int32)
-                better = xp.empty(v.shape, dtype=bool)
-        elif not indices:
-            xp.maximum(y, v, out=y)
-        else:
-            # in place, no masked copies (slow): strict > so ties keep the earlier tap, and since
-            # k exceeds every earlier tap number, max(arg, k * better) sets arg = k where v won
-            xp.greater(v, y, out=better)
-            xp.maximum(y, v, out=y)
-            xp.maximum(arg, better.astype(arg.dtype) * arg.dtype.type(k), out=arg)
-    if not indices:
-        return y, None
+    y = xp.empty((n, c, out_h, out_w), dtype=x.dtype)
+    flat = xp.empty(y.shape, dtype=xp.int64) if indices else None
+    # which tap won, as a small integer: a quarter of the traffic of int64
+    arg_type = xp.int8 if len(taps) < 128 else xp.int32
     # tap number -> flat position in the unpadded plane: window origin + the tap's own offset
     origin = ((xp.arange(out_h) * sy - ph) * w).reshape(out_h, 1) + (xp.arange(out_w) * sx - pw)
     tap_offset = xp.asarray([i * w + j for i, j in taps], dtype=xp.int64)
-    indices = tap_offset[arg]
-    indices += origin
-    return y, indices
+
+    def pool_block(b):
+        src, yb = img[:, b], y[:, b]
+        arg = better = None
+        for k, (i, j) in enumerate(taps):
+            v = src[:, :, i:i + sy * (out_h - 1) + 1:sy, j:j + sx * (out_w - 1) + 1:sx]
+            if k == 0:
+                yb[...] = v
+                if indices:
+                    arg = xp.zeros(v.shape, dtype=arg_type)
+                    better = xp.empty(v.shape, dtype=bool)
+            elif not indices:
+                xp.maximum(yb, v, out=yb)
+            else:
+                # in place, no masked copies (slow): strict > so ties keep the earlier tap, and
+                # since k exceeds every earlier tap number, max(arg, k * better) sets arg = k
+                # where v won
+                xp.greater(v, yb, out=better)
+                xp.maximum(yb, v, out=yb)
+                xp.maximum(arg, better.astype(arg_type) * arg_type(k), out=arg)
+        if indices:
+            fb = flat[:, b]
+            xp.take(tap_offset, arg, out=fb)
+            fb += origin
+
+    map_blocks(pool_block, channel_blocks(x, BLOCK_VALUES), x)
+    return y, flat
 
 
 def _global(indices, size):
