@@ -46,8 +46,10 @@ def test_max_pool2d_matches_naive(xp, monkeypatch, case, block_values):
     np.testing.assert_array_equal(np.take_along_axis(flat, idx_ref.reshape(n, c, -1), 2).reshape(y_ref.shape), y_ref)
 
 
+@pytest.mark.parametrize("block_values", [2**19, 1])
 @pytest.mark.parametrize("case", POOL_CASES)
-def test_max_unpool2d_matches_naive(xp, rng, case):
+def test_max_unpool2d_matches_naive(xp, rng, monkeypatch, case, block_values):
+    monkeypatch.setattr(P, "BLOCK_VALUES", block_values)
     x = distinct_values(case[:4], seed=2)
     k, s, p, _ = case[4:]
     y, idx = _pool(xp.asarray(x), case, return_indices=True)
@@ -120,8 +122,10 @@ def test_pool_then_unpool_gradcheck(xp):
 
 
 # --------------------------------------------------------------------- 3. adjointness
+@pytest.mark.parametrize("block_values", [2**19, 1])
 @pytest.mark.parametrize("case", POOL_CASES)
-def test_unpool_scatter_and_gather_are_adjoint(xp, rng, case):
+def test_unpool_scatter_and_gather_are_adjoint(xp, rng, monkeypatch, case, block_values):
+    monkeypatch.setattr(P, "BLOCK_VALUES", block_values)
     n, c, h, w = case[:4]
     _, idx = _pool(xp.asarray(distinct_values(case[:4], seed=8)), case, return_indices=True)
     idx = idx.data
