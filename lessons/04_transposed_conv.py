@@ -217,6 +217,36 @@ fig.suptitle("Checkerboard artifacts: kernel size not divisible by stride")
 save(fig, "04_checkerboard.png")
 
 # %% [markdown]
+# ## 5. Stride `s` is `s*s` stride-1 convolutions, interleaved
+#
+# Output row `Y = q*s + r` only ever meets the kernel rows `r, r + s, r + 2s, ...`. So each
+# output *phase* `(r, u)` (rows `r, r + s, ...`, columns `u, u + s, ...`) is an ordinary
+# stride-1 convolution of the input with that phase's taps, `ceil(k/s)` a side: no zeros
+# inserted between input pixels, no overlapping writes. Run the `s*s` of them and interleave
+# their outputs (a reshape and a transpose, "depth to space"), and that is the transposed
+# convolution. minifcn computes FCN's upsamplings this way, all phases in one product
+# ([`kernels/conv.py`](../minifcn/kernels/conv.py), `_phase_kernel`): im2col would write
+# `k*k/(s*s)` times the output (4x for FCN's `k = 2s`) and col2im add it back.
+
+# %%
+s, k = 2, 4
+W_up = rng.standard_normal((3, 2, k, k))          # transposed conv: 3 -> 2 channels
+y_small = rng.standard_normal((1, 3, 5, 5))
+up = F.conv_transpose2d(y_small, W_up, stride=s).numpy()
+taps = -(-k // s)                                  # ceil(k/s) = 2 taps a side per phase
+q = 5 + taps - 1                                   # each phase's height and width
+phases = np.zeros((1, 2, s, s, q, q))
+for r in range(s):
+    for u in range(s):
+        # taps r, r+s, ... reversed (tap a meets input row q - a), as a conv2d weight (out, in, ., .)
+        W_phase = np.ascontiguousarray(W_up[:, :, r::s, u::s][:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
+        phases[0, :, r, u] = F.conv2d(y_small, W_phase, padding=taps - 1).numpy()[0]
+interleaved = phases.transpose(0, 1, 4, 2, 5, 3).reshape(1, 2, q * s, q * s)
+print("phases", phases.shape[2:4], "of", phases.shape[4:], "-> interleaved", interleaved.shape[2:])
+assert up.shape == interleaved.shape == (1, 2, (5 - 1) * s + k, (5 - 1) * s + k)
+assert np.allclose(interleaved, up, rtol=0, atol=1e-12)
+
+# %% [markdown]
 # ## Summary
 #
 # - `conv_transpose2d(y, W) == conv_matrix(W).T @ y`: the adjoint of convolution, not its inverse.
@@ -226,3 +256,5 @@ save(fig, "04_checkerboard.png")
 #   forward size formula.
 # - If `s` does not divide `k`, output pixels get unequal numbers of contributions: checkerboards.
 #   FCN's `k = 2s` kernels avoid it; lesson 6 shows their bilinear initialisation.
+# - A stride-`s` transposed convolution is `s*s` stride-1 convolutions with `ceil(k/s)`-tap
+#   kernels, interleaved: how minifcn runs it.
