@@ -79,7 +79,7 @@ def max_pool2d(x, kernel, stride, padding, ceil_mode=False, indices=True):
                 xp.maximum(arg, better.astype(arg_type) * arg_type(k), out=arg)
         if indices:
             fb = flat[:, b]
-            xp.take(tap_offset, arg, out=fb)
+            fb[...] = tap_offset[arg]
             fb += origin
 
     map_blocks(pool_block, channel_blocks(x, BLOCK_VALUES), x)
