@@ -24,6 +24,7 @@ from . import backend
 from .autograd import Function, Tensor, as_tensor, is_grad_enabled
 from .backend import get_array_module
 from .im2col import _pair, conv_out_size
+from .kernels import cache
 from .kernels import conv as K
 from .kernels import loss as L
 from .kernels import norm as N
@@ -555,8 +556,7 @@ class Crop(Function):
         return xp.ascontiguousarray(x[:, :, self.oy:self.oy + self.h, self.ox:self.ox + self.w])
 
     def backward(self, gy):
-        xp = get_array_module(gy)
-        gx = xp.zeros(self.x_shape, dtype=gy.dtype)
+        gx = cache.zeros(self.x_shape, gy.dtype, like=gy)
         gx[:, :, self.oy:self.oy + self.h, self.ox:self.ox + self.w] = gy
         return gx
 

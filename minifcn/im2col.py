@@ -29,6 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from .backend import get_array_module
+from .kernels import cache
 
 
 def conv_out_size(size: int, k: int, s: int, p: int, d: int = 1, ceil_mode: bool = False) -> int:
@@ -97,7 +98,7 @@ def pad2d(x, top: int, bottom: int, left: int, right: int, value: float = 0.0):
     """
     xp = get_array_module(x)
     h, w = x.shape[-2:]
-    out = xp.empty(x.shape[:-2] + (top + h + bottom, left + w + right), dtype=x.dtype)
+    out = cache.empty(x.shape[:-2] + (top + h + bottom, left + w + right), x.dtype, like=x)
     fill_window(out, x, -top, -left, value)
     return out
 
@@ -128,7 +129,7 @@ def im2col(x, kh: int, kw: int, sy: int = 1, sx: int = 1, ph: int = 0, pw: int =
         img = x
     if phases:  # (n, c, sy, sx, qh, qw): every tap becomes a contiguous block (see _phase_shape)
         img = xp.ascontiguousarray(img.reshape(n, c, qh, sy, qw, sx).transpose(0, 1, 3, 5, 2, 4))
-    col = xp.empty((n, c, kh, kw, out_h, out_w), dtype=x.dtype)
+    col = cache.empty((n, c, kh, kw, out_h, out_w), x.dtype, like=x)
     if phases and dy == dx == 1:
         for (a, ma), (b, mb) in _tap_blocks(kh, kw, sy, sx):  # taps a*sy .. a*sy+ma-1 read phases 0..ma-1
             col[:, :, a * sy:a * sy + ma, b * sx:b * sx + mb] = img[:, :, :ma, :mb, a:a + out_h, b:b + out_w]
@@ -192,13 +193,13 @@ def col2im(col, h: int, w: int, sy: int = 1, sx: int = 1, ph: int = 0, pw: int =
     n, c, kh, kw, out_h, out_w = col.shape
     phases, (qh, qw) = _phase_shape(h + 2 * ph, w + 2 * pw, kh, kw, sy, sx, dy, dx, out_h, out_w)
     if not phases:
-        img = xp.zeros((n, c, qh, qw), dtype=col.dtype)
+        img = cache.zeros((n, c, qh, qw), col.dtype, like=col)
         for i in range(kh):
             for j in range(kw):
                 img[:, :, i * dy:i * dy + out_h, j * dx:j * dx + out_w] += col[:, :, i, j]
         return img[:, :, ph:ph + h, pw:pw + w]
     # strided: add each tap into its phase as a contiguous block, then interleave the phases
-    img = xp.zeros((n, c, sy, sx, qh, qw), dtype=col.dtype)
+    img = cache.zeros((n, c, sy, sx, qh, qw), col.dtype, like=col)
     if dy == dx == 1:  # one add per block of taps (see _tap_blocks), not per tap
         for (a, ma), (b, mb) in _tap_blocks(kh, kw, sy, sx):
             img[:, :, :ma, :mb, a:a + out_h, b:b + out_w] += col[:, :, a * sy:a * sy + ma, b * sx:b * sx + mb]

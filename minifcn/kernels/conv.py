@@ -57,6 +57,7 @@ from __future__ import annotations
 
 from ..backend import device_of, get_array_module
 from ..im2col import col2im, conv_out_size, fill_window, im2col
+from . import cache
 from .reduce import channel_sum
 
 
@@ -126,7 +127,7 @@ def _row_chunks(x, pad, out_h, kh, kw, dilation, chunk_cols=None):
     # Zeros to start with: each block's copies then only ever write the same columns, so the
     # zeros of its left and right padding are written once, and the first chunk needs no zeros
     # at all (on a GPU, one chunk: one copy per block, a kernel launch each).
-    buf = xp.zeros((kw, c, (min(per_chunk, out_h) + reach) * wp), dtype=x.dtype)
+    buf = cache.zeros((kw, c, (min(per_chunk, out_h) + reach) * wp), x.dtype, like=x)
     first = True
     for k in range(n):
         for r0 in range(0, out_h, per_chunk):
@@ -157,7 +158,7 @@ def _correlate_shifted(x, pad, W, out_hw, dilation, b=None):
     step = dilation[0] * wp
     # row block i, column block j: W[:, :, i, j], matching the tap order of ``rows``
     taps = xp.ascontiguousarray(W.transpose(2, 0, 3, 1)).reshape(kh * out_c, kw * c)
-    y = xp.empty((n, out_c, out_h * wp), dtype=x.dtype)
+    y = cache.empty((n, out_c, out_h * wp), x.dtype, like=x)
     z_buf = None
     for k, r0, r1, rows in _row_chunks(x, pad, out_h, kh, kw, dilation, STACKED_CHUNK_COLS):
         m = (r1 - r0) * wp
@@ -166,7 +167,7 @@ def _correlate_shifted(x, pad, W, out_hw, dilation, b=None):
             xp.matmul(taps, rows[:, :m], out=out)
         else:
             if z_buf is None:
-                z_buf = xp.empty((kh * out_c, rows.shape[1]), dtype=x.dtype)  # the first chunk is the widest
+                z_buf = cache.empty((kh * out_c, rows.shape[1]), x.dtype, like=x)  # the first chunk is the widest
             z = xp.matmul(taps, rows, out=z_buf[:, :rows.shape[1]])
             xp.add(z[:out_c, :m], z[out_c:2 * out_c, step:step + m], out=out)
             for i in range(2, kh):
@@ -204,7 +205,7 @@ def _bmm(a, b):
     xp = get_array_module(b)
     if b.shape[0] == 1:
         return (a @ b[0])[None]
-    out = xp.empty((b.shape[0], a.shape[0], b.shape[2]), dtype=b.dtype)
+    out = cache.empty((b.shape[0], a.shape[0], b.shape[2]), b.dtype, like=b)
     for k in range(b.shape[0]):
         xp.matmul(a, b[k], out=out[k])
     return out
@@ -254,7 +255,7 @@ def _space_to_depth(x, out_hw, kh, kw, stride, padding):
     q, r = oh + -(-kh // s) - 1, ow + -(-kw // t) - 1
     # the padded image, cut where no window reaches (the last window ends before row q*s)
     hh, ww = min(h, q * s - ph), min(w, r * t - pw)
-    full = xp.zeros((n, c, q * s, r * t), dtype=x.dtype)
+    full = cache.zeros((n, c, q * s, r * t), x.dtype, like=x)
     full[:, :, ph:ph + hh, pw:pw + ww] = x[:, :, :hh, :ww]
     z = xp.ascontiguousarray(full.reshape(n, c, q, s, r, t).transpose(0, 3, 5, 1, 2, 4))
     return z.reshape(n, s * t * c, q, r)

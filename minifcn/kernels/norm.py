@@ -18,6 +18,7 @@ and, with ``g = gy``, its backward pass in the usual closed form::
 from __future__ import annotations
 
 from ..backend import get_array_module
+from . import cache
 from .reduce import channel_sum
 from .threads import channel_blocks, map_blocks
 
@@ -47,7 +48,7 @@ def batch_norm_train(x, gamma, beta, eps):
     """
     xp = get_array_module(x)
     m = x.size // x.shape[1]
-    y = xp.empty(x.shape, dtype=x.dtype)
+    y = cache.empty(x.shape, x.dtype, like=x)
 
     def block(b):
         xb = x[:, b]
@@ -71,7 +72,7 @@ def batch_norm_train_backward(gy, x, gamma, mean, inv_std):
     """
     xp = get_array_module(gy)
     m = gy.size // gy.shape[1]
-    gx = xp.empty(gy.shape, dtype=gy.dtype)
+    gx = cache.empty(gy.shape, gy.dtype, like=gy)
 
     def block(b):
         g = gy[:, b]

@@ -11,6 +11,7 @@ Both are one pass over memory, and the biggest maps of FCN and SegNet (64 channe
 from __future__ import annotations
 
 from ..backend import get_array_module
+from . import cache
 from .threads import channel_blocks, map_blocks
 
 
@@ -19,7 +20,7 @@ def relu(x):
     xp = get_array_module(x)
     if x.ndim != 4:
         return xp.maximum(x, 0)
-    y = xp.empty(x.shape, dtype=x.dtype)
+    y = cache.empty(x.shape, x.dtype, like=x)
     map_blocks(lambda b: xp.maximum(x[:, b], 0, out=y[:, b]), channel_blocks(x), x)
     return y
 
@@ -29,6 +30,6 @@ def relu_backward(gy, y):
     xp = get_array_module(gy)
     if gy.ndim != 4:
         return gy * (y > 0)
-    gx = xp.empty(gy.shape, dtype=gy.dtype)
+    gx = cache.empty(gy.shape, gy.dtype, like=gy)
     map_blocks(lambda b: xp.multiply(gy[:, b], y[:, b] > 0, out=gx[:, b]), channel_blocks(gy), gy)
     return gx

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from ..backend import get_array_module
 from ..im2col import conv_out_size, pad2d
+from . import cache
 from .threads import channel_blocks, map_blocks
 
 
@@ -50,8 +51,8 @@ def max_pool2d(x, kernel, stride, padding, ceil_mode=False, indices=True):
     if ph or pw or pad_b or pad_r:
         img = pad2d(x, ph, pad_b, pw, pad_r, -xp.inf)
     taps = [(i, j) for i in range(kh) for j in range(kw)]
-    y = xp.empty((n, c, out_h, out_w), dtype=x.dtype)
-    flat = xp.empty(y.shape, dtype=xp.int64) if indices else None
+    y = cache.empty((n, c, out_h, out_w), x.dtype, like=x)
+    flat = cache.empty(y.shape, xp.int64, like=x) if indices else None
     # which tap won, as a small integer: a quarter of the traffic of int64
     arg_type = xp.int8 if len(taps) < 128 else xp.int32
     # tap number -> flat position in the unpadded plane: window origin + the tap's own offset
@@ -145,7 +146,7 @@ def unpool_scatter(x, indices, out_hw, accumulate=False, keep=None):
         flat = _global(indices, size)  # one flat index per value: cheaper than 2-D fancy indexing
         y = xp.bincount(flat, weights=x.ravel(), minlength=n * c * size)
         return y.astype(x.dtype, copy=False).reshape(n, c, *out_hw)
-    y = xp.empty((n * c, size), dtype=x.dtype)
+    y = cache.empty((n * c, size), x.dtype, like=x)
     values, idx = x.reshape(n * c, -1), indices.reshape(n * c, -1)
     keep = None if keep is None else keep.reshape(n * c, -1)
 
@@ -170,7 +171,7 @@ def unpool_gather(gy, indices, keep=None):
     xp = get_array_module(gy)
     n, c = indices.shape[:2]
     size = gy.shape[2] * gy.shape[3]
-    g = xp.empty((n * c, indices[0, 0].size), dtype=gy.dtype)
+    g = cache.empty((n * c, indices[0, 0].size), gy.dtype, like=gy)
     src, idx = gy.reshape(n * c, size), indices.reshape(n * c, -1)
 
     def gather_block(b):
