@@ -122,10 +122,13 @@ def test_pool_then_unpool_gradcheck(xp):
 
 
 # --------------------------------------------------------------------- 3. adjointness
-@pytest.mark.parametrize("block_values", [2**19, 1])
+@pytest.mark.parametrize("blocks", ["one", "per_channel", "gpu"])
 @pytest.mark.parametrize("case", POOL_CASES)
-def test_unpool_scatter_and_gather_are_adjoint(xp, rng, monkeypatch, case, block_values):
-    monkeypatch.setattr(P, "BLOCK_VALUES", block_values)
+def test_unpool_scatter_and_gather_are_adjoint(xp, rng, monkeypatch, case, blocks):
+    """Over one block, one channel per block, and the GPU's whole-batch block (forced here)."""
+    monkeypatch.setattr(P, "BLOCK_VALUES", 1 if blocks == "per_channel" else 2**19)
+    if blocks == "gpu":
+        monkeypatch.setattr(P, "device_of", lambda a: "cuda")
     n, c, h, w = case[:4]
     _, idx = _pool(xp.asarray(distinct_values(case[:4], seed=8)), case, return_indices=True)
     idx = idx.data

@@ -17,7 +17,7 @@ array([[0., 5., 0., 0.],
 """
 from __future__ import annotations
 
-from ..backend import get_array_module
+from ..backend import device_of, get_array_module
 from ..im2col import conv_out_size, pad2d
 from . import cache
 from .threads import channel_blocks, map_blocks
@@ -114,20 +114,25 @@ def last_of_repeats(indices, out_hw):
     return keep.reshape(indices.shape)
 
 
-def _plane_blocks(a):
-    """Slices of the n*c planes of a (n, c, ...) for :func:`map_blocks`, about ``BLOCK_VALUES``
-    values of ``a`` each (one block on a GPU; ``a``: the unpooled side, 4x the pooled one for
-    2x2 windows). Planes, not channels: a block of planes of a
-    contiguous (n*c, size) array is contiguous, so its flat positions index it in place."""
-    planes = a.shape[0] * a.shape[1]
-    return channel_blocks(a.reshape(1, planes, -1), BLOCK_VALUES)
+def _image_blocks(shape, like):
+    """(image k, channel slice) pairs for :func:`map_blocks` over unpooled maps of ``shape``
+    (n, c, h, w): about ``BLOCK_VALUES`` unpooled values each (4x the pooled ones for 2x2
+    windows); one block on a GPU. Inside one image a slice of channels of a contiguous array is
+    contiguous, so its flat positions index it in place, and only its block of a strided input
+    is ever copied."""
+    n, c = shape[:2]
+    if device_of(like) == "cuda":
+        return [(slice(None), slice(None))]   # the whole batch: one launch per operation
+    per = max(1, BLOCK_VALUES // max(1, shape[2] * shape[3]))
+    return [(k, slice(c0, min(c, c0 + per))) for k in range(n) for c0 in range(0, c, per)]
 
 
-def _in_block(indices, b, size):
-    """Flat positions, within block ``b`` of planes, of ``indices`` (n*c, m)."""
+def _in_block(indices, size):
+    """Flat positions, within a block of planes of ``size`` values each, of the block's
+    ``indices`` (..., h, w): plane ``p`` (leading axes flattened) offset by ``p * size``."""
     xp = get_array_module(indices)
-    block = indices[b]
-    return (block + (xp.arange(block.shape[0]) * size).reshape(-1, 1)).ravel()
+    per_plane = indices.reshape(-1, indices.shape[-2] * indices.shape[-1])
+    return (per_plane + (xp.arange(per_plane.shape[0]) * size).reshape(-1, 1)).ravel()
 
 
 def unpool_scatter(x, indices, out_hw, accumulate=False, keep=None):
@@ -136,7 +141,7 @@ def unpool_scatter(x, indices, out_hw, accumulate=False, keep=None):
     With ``accumulate=True`` repeated indices add up (the gradient of overlapping pools), done
     with ``bincount`` rather than an unbuffered scatter-add (``add.at``), which is slow. Else
     indices must not repeat, or ``keep`` (:func:`last_of_repeats`) says which value of each
-    repeat to place (PyTorch's max_unpool2d). That case runs in blocks of planes on every core
+    repeat to place (PyTorch's max_unpool2d). That case runs in blocks of channels on every core
     (64x698x698 from 349x349: 71-76 -> 48-53 ms; 64x360x480: 23 -> 15 ms).
     """
     xp = get_array_module(x)
@@ -146,38 +151,37 @@ def unpool_scatter(x, indices, out_hw, accumulate=False, keep=None):
         flat = _global(indices, size)  # one flat index per value: cheaper than 2-D fancy indexing
         y = xp.bincount(flat, weights=x.ravel(), minlength=n * c * size)
         return y.astype(x.dtype, copy=False).reshape(n, c, *out_hw)
-    y = cache.empty((n * c, size), x.dtype, like=x)
-    values, idx = x.reshape(n * c, -1), indices.reshape(n * c, -1)
-    keep = None if keep is None else keep.reshape(n * c, -1)
+    y = cache.empty((n, c, size), x.dtype, like=x)
 
-    def scatter_block(b):
-        yb = y[b]
+    def scatter_block(block):
+        k, cs = block
+        yb = y[k, cs]
         yb[...] = 0
-        flat, v = _in_block(idx, b, size), values[b].ravel()
+        flat, v = _in_block(indices[k, cs], size), x[k, cs].ravel()
         if keep is not None:
-            k = keep[b].ravel()
-            flat, v = flat[k], v[k]
+            kb = keep[k, cs].ravel()
+            flat, v = flat[kb], v[kb]
         yb.reshape(-1)[flat] = v
 
-    map_blocks(scatter_block, _plane_blocks(y.reshape(n, c, size)), x)
+    map_blocks(scatter_block, _image_blocks((n, c) + tuple(out_hw), x), x)
     return y.reshape(n, c, *out_hw)
 
 
 def unpool_gather(gy, indices, keep=None):
     """g (n, c, *indices.shape[2:]) = gy at the flat positions ``indices``: unpool's adjoint;
     zero where ``keep`` is False (a value that unpooling overwrote has no effect, so no gradient).
-    ``take`` on flat positions (twice as fast as ``take_along_axis``), in blocks of planes on
+    ``take`` on flat positions (twice as fast as ``take_along_axis``), in blocks of channels on
     every core."""
     xp = get_array_module(gy)
-    n, c = indices.shape[:2]
     size = gy.shape[2] * gy.shape[3]
-    g = cache.empty((n * c, indices[0, 0].size), gy.dtype, like=gy)
-    src, idx = gy.reshape(n * c, size), indices.reshape(n * c, -1)
+    g = cache.empty(indices.shape, gy.dtype, like=gy)
 
-    def gather_block(b):
-        xp.take(src[b].reshape(-1), _in_block(idx, b, size), out=g[b].reshape(-1))
+    def gather_block(block):
+        k, cs = block
+        # the block's planes of gy, copied (in cache) only where gy is a strided view
+        xp.take(gy[k, cs].reshape(-1), _in_block(indices[k, cs], size), out=g[k, cs].reshape(-1))
 
-    map_blocks(gather_block, _plane_blocks(gy), indices)
+    map_blocks(gather_block, _image_blocks(gy.shape, gy), gy)
     g = g.reshape(indices.shape)
     if keep is not None:
         g *= keep
