@@ -190,11 +190,13 @@ def main(argv=None):
     print()
     reps = dict(min_repeats=3, min_time=0.3) if args.quick else dict(min_repeats=7, min_time=2.0)
 
+    cases = [c for c in all_cases(torch) if not args.only or any(c[1].startswith(o) for o in args.only)]
+    if not cases:
+        names = ", ".join(repr(name) for _, name, _ in all_cases(torch))
+        raise SystemExit(f"ops: --only {' '.join(args.only)} matches no case; the cases are {names}")
     rows = []
     total = [0.0, 0.0]
-    for group, name, build in all_cases(torch):
-        if args.only and not any(name.startswith(o) for o in args.only):
-            continue
+    for group, name, build in cases:
         ours, theirs, flops = build()
         err = max_rel_err(ours(), theirs()) if theirs else None
         (t_ours, best_ours), (t_theirs, best_theirs) = common.time_pair([ours, theirs], **reps)
