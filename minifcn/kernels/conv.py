@@ -23,7 +23,7 @@ products, the ``kw`` taps of a kernel row are stacked first (``_row_chunks``: ``
 copies, not ``kh*kw``), leaving ``kh`` products of depth ``kw*c``; and to give it taller ones,
 the ``kh`` kernel rows are stacked too, into one product ``(kh*out_c, kw*c) @ rows`` whose ``kh``
 row blocks are then added, each shifted by its kernel row (VGG's 64- and 128-channel layers run
-10-17 % faster so than as ``kh`` products of ``out_c`` rows). Each output row gains
+10-17 % faster this way than as ``kh`` products of ``out_c`` rows). Each output row gains
 ``wp - out_w`` junk columns (windows that run off the right edge), cut at the end.
 The input gradient is the same correlation of ``gy`` (padded by ``k - 1 - p``) with the
 flipped kernel; the weight gradient of kernel row ``i`` is ``gy @ rows_slice.T``. On the CPU all
@@ -107,11 +107,11 @@ def _row_chunks(x, pad, out_h, kh, kw, dilation, chunk_cols=None):
     ``x`` (n, c, h, w) is read as padded by ``pad = (py, px)`` zeros on each side (negative:
     cropped), ``wp = w + 2*px`` columns wide; nothing padded is ever built. Yields
     ``(k, r0, r1, rows)``: image ``k``, the chunk's output rows ``r0 .. r1 - 1`` (about
-    ``chunk_cols`` columns, default ``CHUNK_COLS``, on the CPU; the whole image on a GPU), and its unfolded rows
-    (kw*c, (r1 - r0 + (kh-1)*dy) * wp): block ``j`` holds the padded rows the chunk reads, shifted
-    left by ``j*dx`` columns and flattened. With ``m = (r1 - r0) * wp``, kernel row ``i``'s taps
-    of the chunk are ``rows[:, i*dy*wp : i*dy*wp + m]``: output ``(oy, ox)`` meets tap ``(i, j)``
-    at column ``(oy - r0 + i*dy)*wp + ox`` of block ``j``. Columns ``ox >= out_w`` are junk
+    ``chunk_cols`` columns, default ``CHUNK_COLS``, on the CPU; the whole image on a GPU), and
+    its unfolded rows (kw*c, (r1 - r0 + (kh-1)*dy) * wp): block ``j`` holds the padded rows the
+    chunk reads, shifted left by ``j*dx`` columns and flattened. With ``m = (r1 - r0) * wp``,
+    kernel row ``i``'s taps of the chunk are ``rows[:, i*dy*wp : i*dy*wp + m]``: output
+    ``(oy, ox)`` meets tap ``(i, j)`` at column ``(oy - r0 + i*dy)*wp + ox`` of block ``j``. Columns ``ox >= out_w`` are junk
     (windows that run off the row); the zeros shifted in at the right of a block feed only them.
 
     Unfolding the ``kw`` taps of a kernel row into the channels (a copy kw times the chunk, not
@@ -166,8 +166,8 @@ def _correlate_shifted(x, pad, W, out_hw, dilation, b=None):
         if kh == 1:
             xp.matmul(taps, rows[:, :m], out=out)
         else:
-            if z_buf is None:
-                z_buf = cache.empty((kh * out_c, rows.shape[1]), x.dtype, like=x)  # the first chunk is the widest
+            if z_buf is None:  # the first chunk is the widest
+                z_buf = cache.empty((kh * out_c, rows.shape[1]), x.dtype, like=x)
             z = xp.matmul(taps, rows, out=z_buf[:, :rows.shape[1]])
             xp.add(z[:out_c, :m], z[out_c:2 * out_c, step:step + m], out=out)
             for i in range(2, kh):
