@@ -111,8 +111,9 @@ def _row_chunks(x, pad, out_h, kh, kw, dilation, chunk_cols=None):
     its unfolded rows (kw*c, (r1 - r0 + (kh-1)*dy) * wp): block ``j`` holds the padded rows the
     chunk reads, shifted left by ``j*dx`` columns and flattened. With ``m = (r1 - r0) * wp``,
     kernel row ``i``'s taps of the chunk are ``rows[:, i*dy*wp : i*dy*wp + m]``: output
-    ``(oy, ox)`` meets tap ``(i, j)`` at column ``(oy - r0 + i*dy)*wp + ox`` of block ``j``. Columns ``ox >= out_w`` are junk
-    (windows that run off the row); the zeros shifted in at the right of a block feed only them.
+    ``(oy, ox)`` meets tap ``(i, j)`` at column ``(oy - r0 + i*dy)*wp + ox`` of block ``j``.
+    Columns ``ox >= out_w`` are junk (windows that run off the row); the zeros shifted in at the
+    right of a block feed only them.
 
     Unfolding the ``kw`` taps of a kernel row into the channels (a copy kw times the chunk, not
     kh*kw times) leaves ``kh`` products of depth ``kw*c``: deep enough for BLAS to run well
