@@ -105,3 +105,15 @@ def test_training_with_the_cache_is_bit_for_bit_training_without(fresh, monkeypa
     assert plain[0] == cached[0]
     for a, b in zip(plain[1], cached[1]):
         np.testing.assert_array_equal(a, b)
+
+
+def test_the_default_cap_is_4_gib_or_a_quarter_of_the_memory(monkeypatch):
+    monkeypatch.delenv("MINIFCN_ARRAY_CACHE_MB", raising=False)
+    pages = {"SC_PAGE_SIZE": 4096, "SC_PHYS_PAGES": (8 << 30) // 4096}         # an 8 GiB laptop
+    monkeypatch.setattr(cache.os, "sysconf", lambda name: pages[name])
+    assert cache.cap_bytes() == 2 << 30
+    pages["SC_PHYS_PAGES"] = (64 << 30) // 4096
+    assert cache.cap_bytes() == 4 << 30
+    monkeypatch.setenv("MINIFCN_ARRAY_CACHE_MB", "100")
+    assert cache.cap_bytes() == 100 << 20
+

@@ -12,8 +12,9 @@ A block is free when only the cache refers to it. Every view of an array keeps t
 owns the memory alive (``view.base``), so the owner's reference count tells: it is measured
 once, on a block nobody else holds, and a block counting more has a live view somewhere.
 
-The cache keeps at most ``MINIFCN_ARRAY_CACHE_MB`` MiB of blocks (default 4096; 0 turns it
-off); past that, free blocks are let go, and arrays that still do not fit are plain ones.
+The cache keeps at most ``MINIFCN_ARRAY_CACHE_MB`` MiB of blocks (default 4096, or a quarter
+of the machine's memory if less; 0 turns it off); past that, free blocks are let go, and arrays
+that still do not fit are plain ones.
 
 >>> import numpy as np
 >>> a = empty((1024, 1024), np.float32, like=np.zeros(1))   # 4 MiB: from the cache
@@ -61,10 +62,19 @@ _ENABLED = getattr(sys, "_is_gil_enabled", lambda: True)()
 _FREE = _free_count()
 
 
+def _default_cap():
+    """4 GiB, or a quarter of the machine's memory if that is less (a laptop keeps its RAM)."""
+    try:
+        ram = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):   # no sysconf (Windows) or no such name
+        ram = 0
+    return min(4096 << 20, ram // 4) if ram > 0 else 4096 << 20
+
+
 def cap_bytes() -> int:
-    """The most the cache holds (``MINIFCN_ARRAY_CACHE_MB``, default 4096 MiB)."""
+    """The most the cache holds: ``MINIFCN_ARRAY_CACHE_MB`` MiB, else :func:`_default_cap`."""
     value = os.environ.get("MINIFCN_ARRAY_CACHE_MB", "").strip()
-    return (int(value) if value.isdigit() else 4096) << 20
+    return int(value) << 20 if value.isdigit() else _default_cap()
 
 
 def held_bytes() -> int:
