@@ -114,17 +114,16 @@ def last_of_repeats(indices, out_hw):
     return keep.reshape(indices.shape)
 
 
-def _image_blocks(shape, like):
-    """(image k, channel slice) pairs for :func:`map_blocks` over unpooled maps of ``shape``
-    (n, c, h, w): about ``BLOCK_VALUES`` unpooled values each (4x the pooled ones for 2x2
-    windows); one block on a GPU. Inside one image a slice of channels of a contiguous array is
-    contiguous, so its flat positions index it in place, and only its block of a strided input
-    is ever copied."""
-    n, c = shape[:2]
-    if device_of(like) == "cuda":
-        return [(slice(None), slice(None))]   # the whole batch: one launch per operation
-    per = max(1, BLOCK_VALUES // max(1, shape[2] * shape[3]))
-    return [(k, slice(c0, min(c, c0 + per))) for k in range(n) for c0 in range(0, c, per)]
+def _image_blocks(big):
+    """(image k, channel slice) pairs for :func:`map_blocks` over the unpooled side ``big``
+    (n, c, ...): about ``BLOCK_VALUES`` of its values each (4x the pooled ones for 2x2 windows);
+    on a GPU the whole batch as one block. Inside one image a slice of channels of a contiguous
+    array is contiguous, so its flat positions index it in place, and only its block of a
+    strided input is ever copied."""
+    if device_of(big) == "cuda":
+        return [(slice(None), slice(None))]   # one launch per operation
+    return [(k, cs) for k in range(big.shape[0])
+            for cs in channel_blocks(big[k:k + 1], BLOCK_VALUES)]
 
 
 def _in_block(indices, size):
@@ -163,7 +162,7 @@ def unpool_scatter(x, indices, out_hw, accumulate=False, keep=None):
             flat, v = flat[kb], v[kb]
         yb.reshape(-1)[flat] = v
 
-    map_blocks(scatter_block, _image_blocks((n, c) + tuple(out_hw), x), x)
+    map_blocks(scatter_block, _image_blocks(y), x)
     return y.reshape(n, c, *out_hw)
 
 
@@ -181,7 +180,7 @@ def unpool_gather(gy, indices, keep=None):
         # the block's planes of gy, copied (in cache) only where gy is a strided view
         xp.take(gy[k, cs].reshape(-1), _in_block(indices[k, cs], size), out=g[k, cs].reshape(-1))
 
-    map_blocks(gather_block, _image_blocks(gy.shape, gy), gy)
+    map_blocks(gather_block, _image_blocks(gy), gy)
     g = g.reshape(indices.shape)
     if keep is not None:
         g *= keep
