@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from ..backend import get_array_module
 from . import cache
-from .reduce import channel_sum
+from .reduce import channel_dot, channel_sum
 from .threads import channel_blocks, map_blocks
 
 
@@ -54,7 +54,7 @@ def batch_norm_train(x, gamma, beta, eps):
         xb = x[:, b]
         mean = channel_sum(xb) / m
         d = xb - _per_channel(mean)                         # centred first: no cancellation
-        var = channel_sum(d * d) / m
+        var = channel_dot(d, d) / m
         inv_std = 1.0 / xp.sqrt(var + eps)
         d *= _per_channel(gamma[b] * inv_std)
         xp.add(d, _per_channel(beta[b]), out=y[:, b])
@@ -68,7 +68,7 @@ def batch_norm_train_backward(gy, x, gamma, mean, inv_std):
     """(gx, ggamma, gbeta) for the training-mode forward (batch statistics), from its input x.
 
     ``xhat`` is rebuilt block by block in the block of ``gx`` that it then becomes, written as
-    ``gx = gamma * inv_std * (g - (gbeta + xhat * ggamma) / M)``: no temporary but ``g * xhat``.
+    ``gx = gamma * inv_std * (g - (gbeta + xhat * ggamma) / M)``: no temporary at all.
     """
     xp = get_array_module(gy)
     m = gy.size // gy.shape[1]
@@ -78,7 +78,7 @@ def batch_norm_train_backward(gy, x, gamma, mean, inv_std):
         g = gy[:, b]
         xh = xp.subtract(x[:, b], _per_channel(mean[b]), out=gx[:, b])
         xh *= _per_channel(inv_std[b])
-        gbeta, ggamma = channel_sum(g), channel_sum(g * xh)
+        gbeta, ggamma = channel_sum(g), channel_dot(g, xh)
         xh *= _per_channel(ggamma / m)
         xh += _per_channel(gbeta / m)
         xh -= g                                             # -(g - (gbeta + xhat * ggamma) / M)

@@ -1,0 +1,26 @@
+"""Per-channel reductions (``kernels/reduce.py``) against the plain NumPy sums they replace,
+on contiguous arrays, strided views (a convolution's output with its junk columns cut) and
+slices of channels of a batch."""
+import numpy as np
+import pytest
+
+from minifcn.kernels.reduce import channel_dot, channel_sum
+from oracle import to_np
+
+VIEWS = {"contiguous": np.s_[:, :, :, :],
+         "junk_columns": np.s_[:, :, :, :7],
+         "channel_slice": np.s_[:, 1:4, :, :]}
+
+
+@pytest.mark.parametrize("layout", list(VIEWS))
+def test_channel_sum_and_dot_match_numpy(xp, rng, layout):
+    full_a, full_b = rng.standard_normal((3, 5, 6, 9)), rng.standard_normal((3, 5, 6, 9))
+    view = VIEWS[layout]
+    a, b = full_a[view], full_b[view]
+    ga, gb = xp.asarray(full_a)[view], xp.asarray(full_b)[view]   # views on the device too
+    np.testing.assert_allclose(to_np(channel_sum(ga)), a.sum(axis=(0, 2, 3)), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(to_np(channel_dot(ga, gb)), (a * b).sum(axis=(0, 2, 3)),
+                               rtol=1e-12, atol=1e-12)
+    # one image: channel_sum's path that skips the batch reduction
+    np.testing.assert_allclose(to_np(channel_dot(ga[:1], gb[:1])), (a[:1] * b[:1]).sum(axis=(0, 2, 3)),
+                               rtol=1e-12, atol=1e-12)
