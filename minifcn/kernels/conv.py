@@ -204,8 +204,6 @@ def _bmm(a, b):
     """(m, k) @ (n, k, l) -> (n, m, l), one plain 2-D BLAS call per image (no stacked-matmul
     or transposed copies)."""
     xp = get_array_module(b)
-    if b.shape[0] == 1:
-        return (a @ b[0])[None]
     out = cache.empty((b.shape[0], a.shape[0], b.shape[2]), b.dtype, like=b)
     for k in range(b.shape[0]):
         xp.matmul(a, b[k], out=out[k])
@@ -354,8 +352,9 @@ def conv2d_grad_weight(x, gy, kh, kw, stride=(1, 1), padding=(0, 0), dilation=(1
         return _phase_kernel_grad(gK, kh, kw, stride)
     col, _ = _unfold(x, kh, kw, stride, padding, dilation)
     gy = gy.reshape(n, out_c, -1)
-    # one product per image, summed: tensordot over (n, L) would first copy col to (n*L, c*kh*kw)
-    gW = gy[0] @ col[0].T
+    # one product per image, summed: tensordot over (n, L) would first copy col to (n*L, c*kh*kw);
+    # into a cached block (fc6's is 411 MB: fresh, its pages cost more than its product)
+    gW = xp.matmul(gy[0], col[0].T, out=cache.empty((out_c, col.shape[1]), x.dtype, like=x))
     for k in range(1, n):
         gW += gy[k] @ col[k].T
     return gW.reshape(out_c, c, kh, kw)
