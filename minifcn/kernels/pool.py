@@ -26,8 +26,8 @@ from .threads import channel_blocks, map_blocks
 # Pooling works block by block of whole channels, about this many input values each (2 MB of
 # float32): a block's running maximum, winner and mask stay in cache through the kernel's taps,
 # and the blocks run on every core. 1.5-2.3x faster than whole maps on one core (64x698x698:
-# 152 -> 85 ms). Unpooling's scatter and gather take blocks of planes of this many unpooled
-# values (1.3-1.7x).
+# 152 -> 85 ms). Unpooling's scatter and gather take blocks of channels of one image, this
+# many unpooled values each (1.3-1.7x).
 BLOCK_VALUES = 2**19
 
 
@@ -87,12 +87,14 @@ def max_pool2d(x, kernel, stride, padding, ceil_mode=False, indices=True):
     return y, flat
 
 
-def _global(indices, size):
-    """Flat positions in the whole (n, c, size) array: plane k's indices offset by k * size."""
+def _flat_positions(indices, size):
+    """Flat positions of ``indices`` (..., h, w) in an array of planes of ``size`` values each
+    (the whole (n, c, size) array, or a block of its planes): plane ``p``, the leading axes
+    flattened, is offset by ``p * size``. One flat index per value: cheaper than 2-D fancy
+    indexing."""
     xp = get_array_module(indices)
-    n, c = indices.shape[:2]
-    planes = (xp.arange(n * c) * size).reshape(-1, 1)  # where each (n, c) plane starts
-    return (indices.reshape(n * c, -1) + planes).ravel()
+    per_plane = indices.reshape(-1, indices.shape[-2] * indices.shape[-1])
+    return (per_plane + (xp.arange(per_plane.shape[0]) * size).reshape(-1, 1)).ravel()
 
 
 def last_of_repeats(indices, out_hw):
@@ -104,7 +106,7 @@ def last_of_repeats(indices, out_hw):
     finds the repeats, the same on every backend (a scatter with repeats is undefined on CuPy).
     """
     xp = get_array_module(indices)
-    flat = _global(indices, out_hw[0] * out_hw[1])
+    flat = _flat_positions(indices, out_hw[0] * out_hw[1])
     order = xp.argsort(flat, kind="stable")
     ranked = flat[order]
     last = xp.ones(flat.size, dtype=bool)
@@ -126,14 +128,6 @@ def _image_blocks(big):
             for cs in channel_blocks(big[k:k + 1], BLOCK_VALUES)]
 
 
-def _in_block(indices, size):
-    """Flat positions, within a block of planes of ``size`` values each, of the block's
-    ``indices`` (..., h, w): plane ``p`` (leading axes flattened) offset by ``p * size``."""
-    xp = get_array_module(indices)
-    per_plane = indices.reshape(-1, indices.shape[-2] * indices.shape[-1])
-    return (per_plane + (xp.arange(per_plane.shape[0]) * size).reshape(-1, 1)).ravel()
-
-
 def unpool_scatter(x, indices, out_hw, accumulate=False, keep=None):
     """y (n, c, *out_hw): zeros, with ``x[n, c, i]`` placed at flat position ``indices[n, c, i]``.
 
@@ -147,7 +141,7 @@ def unpool_scatter(x, indices, out_hw, accumulate=False, keep=None):
     n, c = x.shape[:2]
     size = out_hw[0] * out_hw[1]
     if accumulate:
-        flat = _global(indices, size)  # one flat index per value: cheaper than 2-D fancy indexing
+        flat = _flat_positions(indices, size)
         y = xp.bincount(flat, weights=x.ravel(), minlength=n * c * size)
         return y.astype(x.dtype, copy=False).reshape(n, c, *out_hw)
     y = cache.empty((n, c, size), x.dtype, like=x)
@@ -156,7 +150,7 @@ def unpool_scatter(x, indices, out_hw, accumulate=False, keep=None):
         k, cs = block
         yb = y[k, cs]
         yb[...] = 0
-        flat, v = _in_block(indices[k, cs], size), x[k, cs].ravel()
+        flat, v = _flat_positions(indices[k, cs], size), x[k, cs].ravel()
         if keep is not None:
             kb = keep[k, cs].ravel()
             flat, v = flat[kb], v[kb]
@@ -178,7 +172,8 @@ def unpool_gather(gy, indices, keep=None):
     def gather_block(block):
         k, cs = block
         # the block's planes of gy, copied (in cache) only where gy is a strided view
-        xp.take(gy[k, cs].reshape(-1), _in_block(indices[k, cs], size), out=g[k, cs].reshape(-1))
+        flat = _flat_positions(indices[k, cs], size)
+        xp.take(gy[k, cs].reshape(-1), flat, out=g[k, cs].reshape(-1))
 
     map_blocks(gather_block, _image_blocks(gy), gy)
     g = g.reshape(indices.shape)
