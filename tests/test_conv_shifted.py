@@ -27,9 +27,11 @@ def _both(monkeypatch, fn):
     return via_col, fn()
 
 
+@pytest.mark.parametrize("threads", ["1", "3"])   # one group of chunks; three, over the images
 @pytest.mark.parametrize("chunk_cols", [4096, 1])  # one chunk per image; one output row a chunk
 @pytest.mark.parametrize("case", CASES)
-def test_shifted_and_im2col_paths_agree(xp, rng, monkeypatch, case, chunk_cols):
+def test_shifted_and_im2col_paths_agree(xp, rng, monkeypatch, case, chunk_cols, threads):
+    monkeypatch.setenv("MINIFCN_NUM_THREADS", threads)
     monkeypatch.setattr(K, "CHUNK_COLS", chunk_cols)
     monkeypatch.setattr(K, "STACKED_CHUNK_COLS", chunk_cols)
     n, c, h, w, out_c, kh, kw, p, d = case
@@ -44,6 +46,28 @@ def test_shifted_and_im2col_paths_agree(xp, rng, monkeypatch, case, chunk_cols):
         a, s = _both(monkeypatch, fn)
         assert a.shape == s.shape
         np.testing.assert_allclose(to_np(s), to_np(a), atol=1e-10, rtol=0)
+
+
+@pytest.mark.parametrize("n, out_h, threads", [(1, 7, 2), (3, 5, 2), (2, 4, 3), (1, 2, 4)])
+def test_chunk_groups_cover_every_row_once_in_shares_per_thread(monkeypatch, n, out_h, threads):
+    monkeypatch.setenv("MINIFCN_NUM_THREADS", str(threads))
+    wp, chunk_cols = 10, 20                       # two output rows a chunk
+    groups = K._chunk_groups(np.empty((n, 1, 1, 1)), out_h, wp, chunk_cols)
+    assert len(groups) == min(threads, n * out_h)
+    rows = [(k, r) for chunks in groups for k, r0, r1 in chunks for r in range(r0, r1)]
+    assert rows == [(k, r) for k in range(n) for r in range(out_h)]   # each once, in order
+    assert all(0 < r1 - r0 <= chunk_cols // wp for chunks in groups for _, r0, r1 in chunks)
+    shares = [sum(r1 - r0 for _, r0, r1 in chunks) for chunks in groups]
+    assert max(shares) - min(shares) <= 1
+
+
+def test_shifted_weight_gradient_sums_its_shares_the_same_way_every_time(rng):
+    x = rng.standard_normal((2, 8, 30, 30)).astype(np.float32)
+    gy = rng.standard_normal((2, 16, 30, 30)).astype(np.float32)
+    first = K.conv2d_grad_weight(x, gy, 3, 3, padding=(1, 1))
+    assert K._use_shifts(8, 16, 3, 3, (30, 30), (1, 1), 4)
+    for _ in range(3):
+        np.testing.assert_array_equal(K.conv2d_grad_weight(x, gy, 3, 3, padding=(1, 1)), first)
 
 
 @pytest.mark.parametrize("y0, x0", [(-2, -3), (1, 2), (4, -1), (-9, 0), (0, 7), (6, 6)])

@@ -1,7 +1,9 @@
 """map_blocks: results in order, blocks that cover the channels, and use from a forked child
-(a process that forks after minifcn ran, as data-loading workers do)."""
+(a process that forks after minifcn ran, as data-loading workers do); blas_threads: the count
+set inside, restored after, also when uses overlap."""
 import multiprocessing
 import sys
+import threading
 
 import numpy as np
 import pytest
@@ -40,3 +42,35 @@ def test_map_blocks_works_in_a_forked_child(monkeypatch):
         child.kill()
     assert not alive, "map_blocks hung in a forked child"
     assert q.get(timeout=5) == [8.0, 8.0]
+
+
+def test_row_groups_split_the_rows_evenly_and_never_return_an_empty_group():
+    assert threads.row_groups(7, 2) == [(0, 3), (3, 7)]
+    assert threads.row_groups(2, 4) == [(0, 1), (1, 2)]
+    assert threads.row_groups(0, 3) == []
+
+
+@pytest.mark.skipif(threads.blas_controls() is None, reason="NumPy's BLAS is not a known OpenBLAS")
+def test_blas_threads_sets_the_count_inside_and_restores_it_after_overlapping_uses():
+    _, get = threads.blas_controls()
+    before = get()
+    with threads.blas_threads(1):
+        assert get() == 1
+        inside, release = threading.Event(), threading.Event()
+
+        def other():   # a second use that starts inside the first and ends after it
+            with threads.blas_threads(1):
+                inside.set()
+                release.wait(10)
+
+        t = threading.Thread(target=other)
+        t.start()
+        inside.wait(10)
+    assert get() == 1          # the other use still runs: the count stays
+    release.set()
+    t.join(10)
+    assert get() == before     # the last use out restores it
+    with pytest.raises(RuntimeError):
+        with threads.blas_threads(1):
+            raise RuntimeError("inside")
+    assert get() == before

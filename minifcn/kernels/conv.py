@@ -59,6 +59,7 @@ from ..backend import device_of, get_array_module
 from ..im2col import col2im, conv_out_size, fill_window, im2col
 from . import cache
 from .reduce import channel_sum
+from .threads import blas_threads, map_blocks, num_threads, row_groups
 
 
 # Above this size an unfolded ``col`` costs more than the products it feeds: allocating it
@@ -101,14 +102,44 @@ CHUNK_COLS = 4096
 STACKED_CHUNK_COLS = 16384
 
 
-def _row_chunks(x, pad, out_h, kh, kw, dilation, chunk_cols=None):
-    """Walk the stride-1 products over images and chunks of whole output rows.
+def _chunk_groups(x, out_h, wp, chunk_cols):
+    """How the stride-1 products walk the images: chunks ``(k, r0, r1)``, output rows ``r0 ..
+    r1 - 1`` of image ``k``, about ``chunk_cols`` columns each (whole rows of the padded width
+    ``wp``), in one list per CPU thread, each list a contiguous share of all the rows. On a GPU,
+    one list of whole images: there a kernel launch costs more than a trip to memory."""
+    n = x.shape[0]
+    if device_of(x) == "cuda":
+        return [[(k, 0, out_h) for k in range(n)]]
+    per_chunk = max(1, chunk_cols // wp)
+    groups = []
+    for g0, g1 in row_groups(n * out_h, num_threads()):   # rows of all images, end to end
+        chunks, r = [], g0
+        while r < g1:
+            k, r0 = divmod(r, out_h)
+            r1 = min(out_h, r0 + per_chunk, r0 + g1 - r)
+            chunks.append((k, r0, r1))
+            r += r1 - r0
+        groups.append(chunks)
+    return groups
+
+
+def _over_groups(fn, groups, like):
+    """``[fn(chunks) for chunks in groups]``, the groups on the CPU's threads, each running BLAS
+    on one core: two one-core products beat one two-core product on these short, wide shapes
+    (see :mod:`.threads`), and the copies and sums between them run on both cores too."""
+    if len(groups) < 2:
+        return [fn(chunks) for chunks in groups]
+    with blas_threads(1):
+        return map_blocks(fn, groups, like)
+
+
+def _row_chunks(x, pad, chunks, kh, kw, dilation):
+    """Walk one thread's share of the stride-1 products: ``chunks`` from :func:`_chunk_groups`.
 
     ``x`` (n, c, h, w) is read as padded by ``pad = (py, px)`` zeros on each side (negative:
     cropped), ``wp = w + 2*px`` columns wide; nothing padded is ever built. Yields
-    ``(k, r0, r1, rows)``: image ``k``, the chunk's output rows ``r0 .. r1 - 1`` (about
-    ``chunk_cols`` columns, default ``CHUNK_COLS``, on the CPU; the whole image on a GPU), and
-    its unfolded rows (kw*c, (r1 - r0 + (kh-1)*dy) * wp): block ``j`` holds the padded rows the
+    ``(k, r0, r1, rows)``: image ``k``, the chunk's output rows ``r0 .. r1 - 1``, and its
+    unfolded rows (kw*c, (r1 - r0 + (kh-1)*dy) * wp): block ``j`` holds the padded rows the
     chunk reads, shifted left by ``j*dx`` columns and flattened. With ``m = (r1 - r0) * wp``,
     kernel row ``i``'s taps of the chunk are ``rows[:, i*dy*wp : i*dy*wp + m]``: output
     ``(oy, ox)`` meets tap ``(i, j)`` at column ``(oy - r0 + i*dy)*wp + ox`` of block ``j``.
@@ -117,28 +148,25 @@ def _row_chunks(x, pad, out_h, kh, kw, dilation, chunk_cols=None):
 
     Unfolding the ``kw`` taps of a kernel row into the channels (a copy kw times the chunk, not
     kh*kw times) leaves ``kh`` products of depth ``kw*c``: deep enough for BLAS to run well
-    where ``c`` alone (64 in VGG's first block) is not. One buffer serves every chunk.
+    where ``c`` alone (64 in VGG's first block) is not. One buffer serves all the chunks.
     """
-    xp = get_array_module(x)
-    n, c, _, w = x.shape
+    c, w = x.shape[1], x.shape[3]
     (py, px), (dy, dx) = pad, dilation
     wp = w + 2 * px
-    per_chunk = out_h if device_of(x) == "cuda" else max(1, (chunk_cols or CHUNK_COLS) // wp)
     reach = (kh - 1) * dy                           # padded rows a chunk reads past its outputs
     # Zeros to start with: each block's copies then only ever write the same columns, so the
     # zeros of its left and right padding are written once, and the first chunk needs no zeros
     # at all (on a GPU, one chunk: one copy per block, a kernel launch each).
-    buf = cache.zeros((kw, c, (min(per_chunk, out_h) + reach) * wp), x.dtype, like=x)
+    most = max(r1 - r0 for _, r0, r1 in chunks)
+    buf = cache.zeros((kw, c, (most + reach) * wp), x.dtype, like=x)
     first = True
-    for k in range(n):
-        for r0 in range(0, out_h, per_chunk):
-            r1 = min(out_h, r0 + per_chunk)
-            span = (r1 - r0 + reach) * wp
-            for j in range(kw):
-                fill_window(buf[j, :, :span].reshape(c, -1, wp), x[k], r0 - py, j * dx - px,
-                            fill="none" if first else "rows")
-            first = False
-            yield k, r0, r1, buf.reshape(kw * c, -1)[:, :span]
+    for k, r0, r1 in chunks:
+        span = (r1 - r0 + reach) * wp
+        for j in range(kw):
+            fill_window(buf[j, :, :span].reshape(c, -1, wp), x[k], r0 - py, j * dx - px,
+                        fill="none" if first else "rows")
+        first = False
+        yield k, r0, r1, buf.reshape(kw * c, -1)[:, :span]
 
 
 def _correlate_shifted(x, pad, W, out_hw, dilation, b=None):
@@ -160,21 +188,25 @@ def _correlate_shifted(x, pad, W, out_hw, dilation, b=None):
     # row block i, column block j: W[:, :, i, j], matching the tap order of ``rows``
     taps = xp.ascontiguousarray(W.transpose(2, 0, 3, 1)).reshape(kh * out_c, kw * c)
     y = cache.empty((n, out_c, out_h * wp), x.dtype, like=x)
-    z_buf = None
-    for k, r0, r1, rows in _row_chunks(x, pad, out_h, kh, kw, dilation, STACKED_CHUNK_COLS):
-        m = (r1 - r0) * wp
-        out = y[k, :, r0 * wp:r1 * wp]
-        if kh == 1:
-            xp.matmul(taps, rows[:, :m], out=out)
-        else:
-            if z_buf is None:  # the first chunk is the widest
-                z_buf = cache.empty((kh * out_c, rows.shape[1]), x.dtype, like=x)
-            z = xp.matmul(taps, rows, out=z_buf[:, :rows.shape[1]])
-            xp.add(z[:out_c, :m], z[out_c:2 * out_c, step:step + m], out=out)
-            for i in range(2, kh):
-                out += z[i * out_c:(i + 1) * out_c, i * step:i * step + m]
-        if b is not None:  # here, on whole rows: on the cut output it costs a pass over memory
-            out += b.reshape(out_c, 1)
+
+    def correlate(chunks):   # one thread's rows of y
+        if kh > 1:           # the kernel rows' partial sums of the widest chunk
+            most = max(r1 - r0 for _, r0, r1 in chunks)
+            z_buf = cache.empty((kh * out_c, (most + kh - 1) * step), x.dtype, like=x)
+        for k, r0, r1, rows in _row_chunks(x, pad, chunks, kh, kw, dilation):
+            m = (r1 - r0) * wp
+            out = y[k, :, r0 * wp:r1 * wp]
+            if kh == 1:
+                xp.matmul(taps, rows[:, :m], out=out)
+            else:
+                z = xp.matmul(taps, rows, out=z_buf[:, :rows.shape[1]])
+                xp.add(z[:out_c, :m], z[out_c:2 * out_c, step:step + m], out=out)
+                for i in range(2, kh):
+                    out += z[i * out_c:(i + 1) * out_c, i * step:i * step + m]
+            if b is not None:  # here, on whole rows: on the cut output it costs a pass over memory
+                out += b.reshape(out_c, 1)
+
+    _over_groups(correlate, _chunk_groups(x, out_h, wp, STACKED_CHUNK_COLS), x)
     # a view without the junk columns: the next op (ReLU, batch norm, padding) copies it anyway
     return y.reshape(n, out_c, out_h, wp)[:, :, :, :out_w]
 
@@ -333,15 +365,21 @@ def conv2d_grad_weight(x, gy, kh, kw, stride=(1, 1), padding=(0, 0), dilation=(1
     if _use_shifts(c, out_c, kh, kw, (out_h, out_w), stride, x.itemsize):  # gy copied with junk columns
         wp = x.shape[3] + 2 * padding[1]
         step = dilation[0] * wp
-        g = None
-        gW = xp.zeros((kh, out_c, kw * c), dtype=x.dtype)
-        for k, r0, r1, rows in _row_chunks(x, padding, out_h, kh, kw, dilation):
-            m = (r1 - r0) * wp
-            if g is None:
-                g = xp.zeros((out_c, m), dtype=gy.dtype)           # zeros stay on the junk columns
-            g[:, :m].reshape(out_c, r1 - r0, wp)[:, :, :out_w] = gy[k, :, r0:r1]
-            for i in range(kh):
-                gW[i] += g[:, :m] @ rows[:, i * step:i * step + m].T
+        def grad_weight(chunks):   # one thread's share of the sum over rows
+            most = max(r1 - r0 for _, r0, r1 in chunks)
+            g = xp.zeros((out_c, most * wp), dtype=gy.dtype)   # zeros stay on the junk columns
+            gW = xp.zeros((kh, out_c, kw * c), dtype=x.dtype)
+            for k, r0, r1, rows in _row_chunks(x, padding, chunks, kh, kw, dilation):
+                m = (r1 - r0) * wp
+                g[:, :m].reshape(out_c, r1 - r0, wp)[:, :, :out_w] = gy[k, :, r0:r1]
+                for i in range(kh):
+                    gW[i] += g[:, :m] @ rows[:, i * step:i * step + m].T
+            return gW
+
+        parts = _over_groups(grad_weight, _chunk_groups(x, out_h, wp, CHUNK_COLS), x)
+        gW = parts[0]
+        for part in parts[1:]:   # in a fixed order: the same sum on every run
+            gW += part
         return xp.ascontiguousarray(gW.reshape(kh, out_c, kw, c).transpose(1, 3, 0, 2))
     if _by_phases(kh, kw, stride, dilation):
         # y = (stride-1 conv of gy-shaped maps with the phase kernel K, pad A-1) transposed, read
