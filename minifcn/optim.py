@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from . import backend
 from .autograd import no_grad
+from .kernels.threads import map_blocks, num_threads, row_groups
 
 # The update walks each parameter in chunks of this many values, so that its temporaries stay in
 # cache: a step then reads p, g and v and writes p and v once each (5 trips over memory, not the
@@ -47,23 +48,29 @@ def _chunks(p, g, v):
 
 def _update(p, g, v, lr, mom, wd):
     """One SGD step of the array ``p`` in place: ``d = g + wd*p; v = mom*v + d; p -= lr*v``
-    (``v``: the momentum buffer, updated in place; None without momentum)."""
+    (``v``: the momentum buffer, updated in place; None without momentum). The chunks are
+    shared out among the CPU's threads (fc6, 103M weights: 217-224 -> 163-164 ms a step)."""
     xp = backend.get_array_module(p)
     scalar = p.dtype.type
-    tmp = None
-    for pc, gc, vc in _chunks(p, g, v):
-        if tmp is None:
-            tmp = xp.empty(pc.size, dtype=p.dtype)  # the first chunk is the largest
-        t = tmp[:pc.size].reshape(pc.shape)
-        d = gc
-        if wd:
-            d = xp.multiply(pc, scalar(wd), out=t)
-            d += gc
-        if mom:
-            vc *= scalar(mom)
-            vc += d
-            d = vc
-        pc -= xp.multiply(d, scalar(lr), out=t)
+    chunks = list(_chunks(p, g, v))
+
+    def update(share):
+        tmp = None
+        for pc, gc, vc in chunks[share[0]:share[1]]:
+            if tmp is None:
+                tmp = xp.empty(pc.size, dtype=p.dtype)  # the first chunk is the largest
+            t = tmp[:pc.size].reshape(pc.shape)
+            d = gc
+            if wd:
+                d = xp.multiply(pc, scalar(wd), out=t)
+                d += gc
+            if mom:
+                vc *= scalar(mom)
+                vc += d
+                d = vc
+            pc -= xp.multiply(d, scalar(lr), out=t)
+
+    map_blocks(update, row_groups(len(chunks), num_threads()), p)
 
 
 class SGD:

@@ -39,10 +39,12 @@ def test_sgd_by_hand(xp):
         np.testing.assert_allclose(to_np(p.data), w, rtol=1e-14)
 
 
+@pytest.mark.parametrize("threads", ["1", "3"])   # the chunks in one share; in three
 @pytest.mark.parametrize("mom, wd", [(0.9, 0.5), (0.9, 0.0), (0.0, 0.5), (0.0, 0.0)])
-def test_sgd_chunked_update_matches_whole_array_formula(xp, monkeypatch, mom, wd):
+def test_sgd_chunked_update_matches_whole_array_formula(xp, monkeypatch, mom, wd, threads):
     # chunks of 7 values: uneven over a (3, 5, 4) parameter; a transposed (non-contiguous) one
     # must be updated in place too, not through a copy
+    monkeypatch.setenv("MINIFCN_NUM_THREADS", threads)
     monkeypatch.setattr(optim, "CHUNK", 7)
     rng = np.random.default_rng(0)
     w0 = [rng.standard_normal((3, 5, 4)), rng.standard_normal((4, 6)).T]
