@@ -32,8 +32,10 @@ def _im2col_loops(x, kh, kw, sy, sx, ph, pw, dy, dx, out_h, out_w):
     return col
 
 
+@pytest.mark.parametrize("threads", ["1", "3"])   # the channels in one block; one per block
 @pytest.mark.parametrize("geom", GEOMETRIES)
-def test_im2col_matches_definition(xp, rng, geom):
+def test_im2col_matches_definition(xp, rng, geom, threads, monkeypatch):
+    monkeypatch.setenv("MINIFCN_NUM_THREADS", threads)
     kh, kw, sy, sx, ph, pw, dy, dx = geom
     x = rng.standard_normal((2, 3, 7, 6))
     col = im2col(xp.asarray(x), kh, kw, sy, sx, ph, pw, dy, dx)
@@ -42,9 +44,11 @@ def test_im2col_matches_definition(xp, rng, geom):
     np.testing.assert_allclose(to_np(col), _im2col_loops(x, *geom, out_h, out_w), atol=0, rtol=0)
 
 
+@pytest.mark.parametrize("threads", ["1", "3"])
 @pytest.mark.parametrize("geom", GEOMETRIES)
 @pytest.mark.parametrize("extra", [0, 1])  # 1: one more output row/col than floor (ceil-mode pools)
-def test_im2col_col2im_adjoint(xp, rng, geom, extra):
+def test_im2col_col2im_adjoint(xp, rng, geom, extra, threads, monkeypatch):
+    monkeypatch.setenv("MINIFCN_NUM_THREADS", threads)
     kh, kw, sy, sx, ph, pw, dy, dx = geom
     h, w = 7, 6
     out_h = conv_out_size(h, kh, sy, ph, dy) + extra
