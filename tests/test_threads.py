@@ -74,3 +74,23 @@ def test_blas_threads_sets_the_count_inside_and_restores_it_after_overlapping_us
         with threads.blas_threads(1):
             raise RuntimeError("inside")
     assert get() == before
+
+
+def _report_blas_count(q):
+    q.put(threads.blas_controls()[1]())
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="fork start method")
+@pytest.mark.skipif(threads.blas_controls() is None, reason="NumPy's BLAS is not a known OpenBLAS")
+def test_a_child_forked_inside_blas_threads_gets_the_count_back():
+    _, get = threads.blas_controls()
+    before = get()
+    if before < 2:
+        pytest.skip("BLAS runs on one thread here: nothing to restore")
+    ctx = multiprocessing.get_context("fork")
+    q = ctx.Queue()
+    with threads.blas_threads(1):
+        child = ctx.Process(target=_report_blas_count, args=(q,))
+        child.start()
+    child.join(timeout=30)
+    assert q.get(timeout=5) == before

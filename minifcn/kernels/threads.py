@@ -156,3 +156,17 @@ def blas_threads(n):
             _blas_users -= 1
             if _blas_users == 0:
                 set_(_blas_before)
+
+
+def _after_fork_in_child():
+    """A child forked inside :func:`blas_threads` (by another thread: data-loading workers)
+    gets its BLAS count back and a fresh lock: the thread that would restore them is not there."""
+    global _blas_lock, _blas_users
+    _blas_lock = threading.Lock()
+    if _blas_users and _blas:
+        _blas[0](_blas_before)
+    _blas_users = 0
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
