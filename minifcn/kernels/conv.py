@@ -30,7 +30,9 @@ flipped kernel; the weight gradient of kernel row ``i`` is ``gy @ rows_slice.T``
 of this runs over chunks of whole output rows (``CHUNK_COLS``), so the stacked copies and the
 partial sums of a chunk stay in cache, and the padded image is never built whole: each chunk's
 shifted copies are cut straight from the input, with zeros where they fall on the padding
-(``fill_window``). Shallow convolutions (RGB input, narrow models) take this
+(``fill_window``). The chunks are shared out among the CPU's threads in runs of whole rows,
+each thread with its own buffers and BLAS on one core (``_chunk_groups``, ``_on_threads``).
+Shallow convolutions (RGB input, narrow models) take this
 path too when it moves fewer bytes than im2col (``_use_shifts``).
 
 A transposed convolution with stride ``s`` whose kernel overlaps (``k > s``: FCN's bilinear
@@ -367,6 +369,7 @@ def conv2d_grad_weight(x, gy, kh, kw, stride=(1, 1), padding=(0, 0), dilation=(1
     if _use_shifts(c, out_c, kh, kw, (out_h, out_w), stride, x.itemsize):  # gy copied with junk columns
         wp = x.shape[3] + 2 * padding[1]
         step = dilation[0] * wp
+
         def grad_weight(chunks):   # one thread's share of the sum over rows
             most = max(r1 - r0 for _, r0, r1 in chunks)
             g = xp.zeros((out_c, most * wp), dtype=gy.dtype)   # zeros stay on the junk columns

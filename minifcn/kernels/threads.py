@@ -92,18 +92,19 @@ _blas_users, _blas_before = 0, None   # blocks inside blas_threads now; the coun
 
 
 def _loaded_libraries():
-    """Paths of the shared libraries this process has loaded that look like OpenBLAS."""
+    """Paths of the libraries that look like OpenBLAS: NumPy's own first (SciPy may have loaded
+    another copy, whose thread count would not be NumPy's), then any mapped into this process."""
+    import numpy
+    here = os.path.dirname(numpy.__file__)
     paths = []
+    for pattern in ("../numpy.libs/*openblas*", ".dylibs/*openblas*"):   # wheels: beside NumPy
+        paths += sorted(glob.glob(os.path.join(here, pattern)))
     try:
-        with open("/proc/self/maps") as maps:   # Linux: every mapped file
-            paths = [line.split(None, 5)[-1].strip() for line in maps if "openblas" in line.lower()]
+        with open("/proc/self/maps") as maps:   # Linux: every mapped file (a system OpenBLAS)
+            paths += [line.split(None, 5)[-1].strip() for line in maps if "openblas" in line.lower()]
     except OSError:
         pass
-    import numpy   # wheels elsewhere: the library NumPy ships beside itself
-    here = os.path.dirname(numpy.__file__)
-    for pattern in ("../numpy.libs/*openblas*", ".dylibs/*openblas*"):
-        paths += glob.glob(os.path.join(here, pattern))
-    return list(dict.fromkeys(p for p in paths if os.path.isfile(p)))
+    return list(dict.fromkeys(os.path.realpath(p) for p in paths if os.path.isfile(p)))
 
 
 def _find_blas_controls():
