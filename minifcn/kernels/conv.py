@@ -194,7 +194,7 @@ def _correlate_shifted(x, pad, W, out_hw, dilation, b=None):
     def correlate(chunks):   # one thread's rows of y
         if kh > 1:           # the kernel rows' partial sums of the widest chunk
             most = max(r1 - r0 for _, r0, r1 in chunks)
-            z_buf = cache.empty((kh * out_c, (most + kh - 1) * step), x.dtype, like=x)
+            z_buf = cache.empty((kh * out_c, most * wp + (kh - 1) * step), x.dtype, like=x)
         for k, r0, r1, rows in _row_chunks(x, pad, chunks, kh, kw, dilation):
             m = (r1 - r0) * wp
             out = y[k, :, r0 * wp:r1 * wp]
