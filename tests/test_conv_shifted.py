@@ -28,7 +28,9 @@ def _both(monkeypatch, fn):
 
 
 @pytest.mark.parametrize("threads", ["1", "3"])   # one group of chunks; three, over the images
-@pytest.mark.parametrize("chunk_cols", [4096, 1])  # one chunk per image; one output row a chunk
+# one chunk per image; one output row a chunk (fewer than the rows a kernel reaches past it);
+# two or three rows a chunk
+@pytest.mark.parametrize("chunk_cols", [4096, 1, 25])
 @pytest.mark.parametrize("case", CASES)
 def test_shifted_and_im2col_paths_agree(xp, rng, monkeypatch, case, chunk_cols, threads):
     monkeypatch.setenv("MINIFCN_NUM_THREADS", threads)

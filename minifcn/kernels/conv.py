@@ -98,9 +98,12 @@ def _use_shifts(c, out_c, kh, kw, out_hw, stride, itemsize, transposed=False):
 # to memory (conv1_2 at 224: 39 -> 28 ms forward). A GPU takes the image in one chunk: there a
 # kernel launch costs more than a trip to memory.
 CHUNK_COLS = 4096
-# The stacked product of a correlation also computes ``(kh - 1)*dy`` rows past each chunk that
-# only the next chunk's sums use, so its chunks are larger: on a 700-wide image (FCN's conv1 at
-# 500x500) 23 rows plus 2, not 5 plus 2. Measured best at 8192-16384 on every VGG shape.
+# The stacked product of a correlation reads ``(kh - 1)*dy`` rows past each chunk; the first
+# chunk of each thread multiplies them twice (the others take their products from the chunk
+# before), and its partial sums are ``kh`` times the chunk, so its chunks are larger: on a
+# 700-wide image (FCN's conv1 at 500x500) 23 rows. Measured best at 8192-16384 on VGG's shapes
+# when every chunk multiplied its extra rows; with them carried over, 4096-16384 are within 5 %
+# of each other.
 STACKED_CHUNK_COLS = 16384
 
 
@@ -135,18 +138,22 @@ def _on_threads(fn, groups, like):
         return map_blocks(fn, groups, like)
 
 
-def _row_chunks(x, pad, chunks, kh, kw, dilation):
+def _row_chunks(x, pad, chunks, kh, kw, dilation, carry=False):
     """Walk one thread's share of the stride-1 products: ``chunks`` from :func:`_chunk_groups`.
 
     ``x`` (n, c, h, w) is read as padded by ``pad = (py, px)`` zeros on each side (negative:
     cropped), ``wp = w + 2*px`` columns wide; nothing padded is ever built. Yields
-    ``(k, r0, r1, rows)``: image ``k``, the chunk's output rows ``r0 .. r1 - 1``, and its
+    ``(k, r0, r1, rows, new)``: image ``k``, the chunk's output rows ``r0 .. r1 - 1``, and its
     unfolded rows (kw*c, (r1 - r0 + (kh-1)*dy) * wp): block ``j`` holds the padded rows the
     chunk reads, shifted left by ``j*dx`` columns and flattened. With ``m = (r1 - r0) * wp``,
     kernel row ``i``'s taps of the chunk are ``rows[:, i*dy*wp : i*dy*wp + m]``: output
     ``(oy, ox)`` meets tap ``(i, j)`` at column ``(oy - r0 + i*dy)*wp + ox`` of block ``j``.
     Columns ``ox >= out_w`` are junk (windows that run off the row); the zeros shifted in at the
     right of a block feed only them.
+
+    With ``carry``, a chunk that goes on from the one before (same image, next rows) gets only
+    the padded rows that one did not read, ``r0 + (kh-1)*dy .. r1 + (kh-1)*dy - 1`` (``new``
+    is ``False``): :func:`_correlate_shifted` keeps the products of the others.
 
     Unfolding the ``kw`` taps of a kernel row into the channels (a copy kw times the chunk, not
     kh*kw times) leaves ``kh`` products of depth ``kw*c``: deep enough for BLAS to run well
@@ -161,14 +168,15 @@ def _row_chunks(x, pad, chunks, kh, kw, dilation):
     # at all (on a GPU, one chunk: one copy per block, a kernel launch each).
     most = max(r1 - r0 for _, r0, r1 in chunks)
     buf = cache.zeros((kw, c, (most + reach) * wp), x.dtype, like=x)
-    first = True
+    first, last = True, None
     for k, r0, r1 in chunks:
-        span = (r1 - r0 + reach) * wp
+        new = not (carry and last == (k, r0))
+        top, span = (r0, (r1 - r0 + reach) * wp) if new else (r0 + reach, (r1 - r0) * wp)
         for j in range(kw):
-            fill_window(buf[j, :, :span].reshape(c, -1, wp), x[k], r0 - py, j * dx - px,
+            fill_window(buf[j, :, :span].reshape(c, -1, wp), x[k], top - py, j * dx - px,
                         fill="none" if first else "rows")
-        first = False
-        yield k, r0, r1, buf.reshape(kw * c, -1)[:, :span]
+        first, last = False, (k, r1)
+        yield k, r0, r1, buf.reshape(kw * c, -1)[:, :span], new
 
 
 def _correlate_shifted(x, pad, W, out_hw, dilation, b=None):
@@ -181,12 +189,18 @@ def _correlate_shifted(x, pad, W, out_hw, dilation, b=None):
     ``i`` at column ``(oy - r0 + i*dy)*wp + ox``, so the ``kh`` blocks are summed each shifted by
     ``i*dy`` rows, and the bias added, while the chunk is in cache. At the end the junk columns
     ``ox >= out_w`` of each row are cut off.
+
+    Each padded row meets every kernel row once: the products of the last ``(kh-1)*dy`` rows a
+    chunk reads (the top rows of the next chunk's outputs) are moved to the front of ``z``, and
+    the next chunk multiplies only the rows it adds (``_row_chunks(carry=True)``). Computed
+    again per chunk, they cost 2 rows in 25 at FCN's conv1_2 (698 wide, 23-row chunks).
     """
     xp = get_array_module(x)
     n, c = x.shape[:2]
     out_c, _, kh, kw = W.shape
     (out_h, out_w), wp = out_hw, x.shape[3] + 2 * pad[1]
     step = dilation[0] * wp
+    tail = (kh - 1) * step                  # columns of z the next chunk's sums reuse
     # row block i, column block j: W[:, :, i, j], matching the tap order of ``rows``
     taps = xp.ascontiguousarray(W.transpose(2, 0, 3, 1)).reshape(kh * out_c, kw * c)
     y = cache.empty((n, out_c, out_h * wp), x.dtype, like=x)
@@ -194,14 +208,19 @@ def _correlate_shifted(x, pad, W, out_hw, dilation, b=None):
     def correlate(chunks):   # one thread's rows of y
         if kh > 1:           # the kernel rows' partial sums of the widest chunk
             most = max(r1 - r0 for _, r0, r1 in chunks)
-            z_buf = cache.empty((kh * out_c, most * wp + (kh - 1) * step), x.dtype, like=x)
-        for k, r0, r1, rows in _row_chunks(x, pad, chunks, kh, kw, dilation):
+            z_buf = cache.empty((kh * out_c, most * wp + tail), x.dtype, like=x)
+        for k, r0, r1, rows, new in _row_chunks(x, pad, chunks, kh, kw, dilation, carry=True):
             m = (r1 - r0) * wp
             out = y[k, :, r0 * wp:r1 * wp]
             if kh == 1:
                 xp.matmul(taps, rows[:, :m], out=out)
             else:
-                z = xp.matmul(taps, rows, out=z_buf[:, :rows.shape[1]])
+                if new:
+                    xp.matmul(taps, rows, out=z_buf[:, :m + tail])
+                else:        # the last chunk's products of the rows both read, then the rest
+                    z_buf[:, :tail] = z_buf[:, m_last:m_last + tail]
+                    xp.matmul(taps, rows, out=z_buf[:, tail:tail + m])
+                z, m_last = z_buf, m
                 xp.add(z[:out_c, :m], z[out_c:2 * out_c, step:step + m], out=out)
                 for i in range(2, kh):
                     out += z[i * out_c:(i + 1) * out_c, i * step:i * step + m]
@@ -374,7 +393,7 @@ def conv2d_grad_weight(x, gy, kh, kw, stride=(1, 1), padding=(0, 0), dilation=(1
             most = max(r1 - r0 for _, r0, r1 in chunks)
             g = xp.zeros((out_c, most * wp), dtype=gy.dtype)   # zeros stay on the junk columns
             gW = xp.zeros((kh, out_c, kw * c), dtype=x.dtype)
-            for k, r0, r1, rows in _row_chunks(x, padding, chunks, kh, kw, dilation):
+            for k, r0, r1, rows, _ in _row_chunks(x, padding, chunks, kh, kw, dilation):
                 m = (r1 - r0) * wp
                 g[:, :m].reshape(out_c, r1 - r0, wp)[:, :, :out_w] = gy[k, :, r0:r1]
                 for i in range(kh):
