@@ -24,3 +24,14 @@ def test_channel_sum_and_dot_match_numpy(xp, rng, layout):
     # one image: channel_sum's path that skips the batch reduction
     np.testing.assert_allclose(to_np(channel_dot(ga[:1], gb[:1])), (a[:1] * b[:1]).sum(axis=(0, 2, 3)),
                                rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("threads", ["1", "2", "3"])    # one block; blocks of 3 + 2; 2 + 2 + 1
+@pytest.mark.parametrize("layout", list(VIEWS))
+def test_bias_gradient_in_channel_blocks_is_the_whole_sum(xp, rng, monkeypatch, layout, threads):
+    from minifcn.kernels.conv import conv2d_grad_bias
+
+    monkeypatch.setenv("MINIFCN_NUM_THREADS", threads)
+    full = rng.standard_normal((3, 5, 6, 9))
+    got = conv2d_grad_bias(xp.asarray(full)[VIEWS[layout]])
+    np.testing.assert_allclose(to_np(got), full[VIEWS[layout]].sum(axis=(0, 2, 3)), rtol=1e-12, atol=1e-12)

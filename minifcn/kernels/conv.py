@@ -63,7 +63,7 @@ from ..backend import device_of, get_array_module
 from ..im2col import col2im, conv_out_size, fill_window, im2col
 from . import cache
 from .reduce import channel_sum
-from .threads import blas_threads, map_blocks, num_threads, row_groups
+from .threads import blas_threads, channel_blocks, map_blocks, num_threads, row_groups
 
 
 # Above this size an unfolded ``col`` costs more than the products it feeds: allocating it
@@ -453,8 +453,10 @@ def conv2d_grad_weight(x, gy, kh, kw, stride=(1, 1), padding=(0, 0), dilation=(1
 
 def conv2d_grad_bias(gy):
     """gb (out_c,) = gy (n, out_c, out_h, out_w) summed over the batch and the image (also the
-    bias gradient of a transposed convolution)."""
-    return channel_sum(gy)
+    bias gradient of a transposed convolution). On the CPU, in blocks of channels on the
+    threads (FCN's 64x698x698: 18 -> 9 ms)."""
+    parts = map_blocks(lambda b: channel_sum(gy[:, b]), channel_blocks(gy), gy)
+    return parts[0] if len(parts) == 1 else get_array_module(gy).concatenate(parts)
 
 
 def conv_transpose2d(x, W, b=None, out_hw=None, stride=(1, 1), padding=(0, 0)):
