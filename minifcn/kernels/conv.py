@@ -100,12 +100,11 @@ def _use_shifts(c, out_c, kh, kw, out_hw, stride, itemsize, transposed=False):
 # to memory (conv1_2 at 224: 39 -> 28 ms forward). A GPU takes the image in one chunk: there a
 # kernel launch costs more than a trip to memory.
 CHUNK_COLS = 4096
-# The stacked product of a correlation reads ``(kh - 1)*dy`` rows past each chunk; the first
-# chunk of each thread multiplies them twice (the others take their products from the chunk
-# before), and its partial sums are ``kh`` times the chunk, so its chunks are larger: on a
-# 700-wide image (FCN's conv1 at 500x500) 23 rows. Measured best at 8192-16384 on VGG's shapes
-# when every chunk multiplied its extra rows; with them carried over, 4096-16384 are within 5 %
-# of each other.
+# The stacked product of a correlation reads ``(kh - 1)*dy`` rows past each chunk (carried over
+# to the next chunk; only where two threads' shares meet are they multiplied twice), and its
+# partial sums are ``kh`` times the chunk: on a 700-wide image (FCN's conv1 at 500x500) 23 rows.
+# Measured best at 8192-16384 on VGG's shapes when every chunk multiplied its extra rows again;
+# with them carried over, 4096-16384 are within 5 % of each other.
 STACKED_CHUNK_COLS = 16384
 
 
@@ -247,7 +246,7 @@ def _grad_weight_shifted(x, gy, kh, kw, pad, dilation):
     (FCN's 64 -> 64 at 224: 3 products 51-57 GFLOP/s on one core, stacked 64-66).
     """
     xp = get_array_module(x)
-    n, c = x.shape[:2]
+    c = x.shape[1]
     out_c, out_h = gy.shape[1:3]
     dy, wp = dilation[0], x.shape[3] + 2 * pad[1]
     reach = (kh - 1) * dy
