@@ -12,6 +12,9 @@ import sys
 THREADS = int(os.environ.get("BENCH_THREADS", "2"))
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = str(THREADS)
+# OpenBLAS's idle workers sleep at once instead of spinning ~0.1 s after each product, as
+# ``import minifcn`` sets when it comes before NumPy (see minifcn/__init__.py)
+os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 
 import datetime  # noqa: E402
 import gc  # noqa: E402
@@ -110,6 +113,7 @@ def environment(torch=None):
         f"machine: {_cpu_model()}, {os.cpu_count()} logical CPUs, Linux {platform.release()}",
         f"python {platform.python_version()}, numpy {np.__version__}, BLAS: {_blas()}",
         f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}, "
+        f"OPENBLAS_THREAD_TIMEOUT={os.environ.get('OPENBLAS_THREAD_TIMEOUT', '(unset)')}, "
         f"threads: {THREADS} (BENCH_THREADS)",
     ]
     if torch is not None:

@@ -4,6 +4,18 @@
 >>> minifcn.Tensor([1.0, 2.0]).shape
 (2,)
 """
+import os as _os
+import sys as _sys
+
+# After each product on several threads, OpenBLAS's idle workers spin for about 2**28 cycles
+# (~0.1 s) before they sleep, and on a 2-core machine that takes a core from what minifcn runs
+# next on its own threads (the shifted products, ReLU, batch norm): 512 -> 512 at 45x60 after
+# an im2col layer took 118-141 ms instead of 76. OpenBLAS reads OPENBLAS_THREAD_TIMEOUT (log2
+# of the cycles, 4..30) only when NumPy loads it, so it is set here, before NumPy, unless the
+# user chose a value or NumPy came first (then import minifcn first, or set it yourself).
+if "numpy" not in _sys.modules:
+    _os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
+
 from . import functional, init, nn, optim
 from .autograd import Function, Tensor, no_grad, is_grad_enabled
 from .backend import default_device, gpu_available, manual_seed

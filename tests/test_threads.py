@@ -94,3 +94,24 @@ def test_a_child_forked_inside_blas_threads_gets_the_count_back():
         child.start()
     child.join(timeout=30)
     assert q.get(timeout=5) == before
+
+
+def _timeout_seen(code, **env):
+    """OPENBLAS_THREAD_TIMEOUT as a fresh interpreter sees it after running ``code``."""
+    import os
+    import subprocess
+    environ = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
+    environ.update(env)
+    code += "; import os; print(os.environ.get('OPENBLAS_THREAD_TIMEOUT', 'unset'))"
+    out = subprocess.run([sys.executable, "-c", code], env=environ, capture_output=True,
+                         text=True, check=True)
+    return out.stdout.strip()
+
+
+def test_import_sets_openblas_thread_timeout_before_numpy_loads():
+    # imported first: OpenBLAS's idle workers will sleep at once (read when NumPy loads it)
+    assert _timeout_seen("import minifcn") == "4"
+    # the user's own value wins
+    assert _timeout_seen("import minifcn", OPENBLAS_THREAD_TIMEOUT="12") == "12"
+    # NumPy first: too late to matter, so nothing is set behind the user's back
+    assert _timeout_seen("import numpy, minifcn") == "unset"
