@@ -12,9 +12,8 @@ import sys
 THREADS = int(os.environ.get("BENCH_THREADS", "2"))
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = str(THREADS)
-# OpenBLAS's idle workers sleep at once instead of spinning ~0.1 s after each product, as
-# ``import minifcn`` sets when it comes before NumPy (see minifcn/__init__.py)
-os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
+# before NumPy: minifcn then sets how long OpenBLAS's idle workers spin (minifcn/__init__.py)
+import minifcn  # noqa: E402,F401
 
 import datetime  # noqa: E402
 import gc  # noqa: E402

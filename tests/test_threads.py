@@ -2,6 +2,8 @@
 (a process that forks after minifcn ran, as data-loading workers do); blas_threads: the count
 set inside, restored after, also when uses overlap."""
 import multiprocessing
+import os
+import subprocess
 import sys
 import threading
 
@@ -98,8 +100,6 @@ def test_a_child_forked_inside_blas_threads_gets_the_count_back():
 
 def _timeout_seen(code, **env):
     """OPENBLAS_THREAD_TIMEOUT as a fresh interpreter sees it after running ``code``."""
-    import os
-    import subprocess
     environ = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
     environ.update(env)
     code += "; import os; print(os.environ.get('OPENBLAS_THREAD_TIMEOUT', 'unset'))"
