@@ -1,7 +1,8 @@
 """conv2d and conv_transpose2d, four ways: naive loops, finite differences, adjointness, PyTorch.
 
-Every test runs through both stride-1 code paths of the kernels: im2col + one product, and
-shifted slices of the flattened image (normally only for large ``col``; forced here).
+Every test runs through the three stride-1 code paths of the kernels: im2col + one product,
+shifted slices of the flattened image (normally only for large ``col``), and Winograd's
+F(2x2, 3x3) for 3x3 kernels (normally only for many channels); each forced here.
 """
 import numpy as np
 import pytest
@@ -32,12 +33,17 @@ CONVT_CASES = [
 ]
 
 
-@pytest.fixture(autouse=True, params=["im2col", "shifted"])
+@pytest.fixture(autouse=True, params=["im2col", "shifted", "winograd"])
 def conv_path(request, monkeypatch):
-    """Force one of the two stride-1 paths: a huge col limit (and no depth rule) keeps im2col,
-    0 forces the shifts."""
-    monkeypatch.setattr(K, "COL_MAX_BYTES", 2**62 if request.param == "im2col" else 0)
+    """Force one of the stride-1 paths: a huge col limit (and no depth rule) keeps im2col,
+    0 forces the shifts; no channel or tile minimum sends every 3x3 kernel Winograd's way
+    (on the CPU: on a GPU the cases run by im2col, and tests/test_winograd.py calls the
+    Winograd kernels on CuPy directly)."""
+    monkeypatch.setattr(K, "COL_MAX_BYTES", 0 if request.param == "shifted" else 2**62)
     monkeypatch.setattr(K, "SHIFTS_BELOW_DEPTH", 0)
+    if request.param == "winograd":
+        monkeypatch.setattr(K, "WINOGRAD_MIN_WIDTH", 0)
+        monkeypatch.setattr(K, "WINOGRAD_MIN_TILES", 0)
     return request.param
 
 

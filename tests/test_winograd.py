@@ -1,0 +1,140 @@
+"""Winograd's F(2x2, 3x3) kernels, four ways: against the loop convolution of ``naive.py`` and
+the im2col path (float64), by finite differences through ``F.conv2d`` with the path forced, by
+the adjoint identities of its transforms, and against PyTorch on a shape that takes this path
+by itself. Also: which convolutions take it."""
+import numpy as np
+import pytest
+
+import minifcn.functional as F
+from minifcn import Tensor, naive, nn
+from minifcn.kernels import conv as K
+from minifcn.kernels import winograd as Wg
+from minifcn.testing import gradcheck
+from oracle import DTYPES, check_vs_torch, to_np
+
+# (n, c, h, w, out_c, padding): odd and even output sizes, every padding the path takes
+CASES = [
+    (1, 2, 5, 6, 3, (1, 1)),
+    (2, 3, 7, 5, 4, (0, 1)),     # odd output rows: the last row of tiles is cut
+    (2, 3, 6, 9, 2, (2, 0)),
+    (1, 1, 3, 3, 1, (1, 2)),
+    (2, 5, 13, 11, 7, (1, 1)),
+]
+
+
+@pytest.fixture(params=["whole", "small pieces"])
+def pieces(request, monkeypatch):
+    """The default slabs and blocks, or one tile row a slab and one channel a block, on three
+    threads: every way of cutting the work must give the same sums."""
+    if request.param == "small pieces":
+        monkeypatch.setattr(Wg, "SLAB_BYTES", 1)
+        monkeypatch.setattr(Wg, "BLOCK_VALUES", 1)
+        monkeypatch.setenv("MINIFCN_NUM_THREADS", "3")
+    return request.param
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_forward_and_gradients_match_naive_and_im2col(xp, rng, pieces, monkeypatch, case):
+    n, c, h, w, out_c, p = case
+    x, W, b = rng.standard_normal((n, c, h, w)), rng.standard_normal((out_c, c, 3, 3)), rng.standard_normal(out_c)
+    y = Wg.conv2d(xp.asarray(x), xp.asarray(W), xp.asarray(b), p)
+    np.testing.assert_allclose(to_np(y), naive.conv2d(x, W, b, 1, p, 1), atol=1e-10, rtol=0)
+    gy = rng.standard_normal(y.shape)
+    gx = Wg.grad_input(xp.asarray(gy), xp.asarray(W), p)
+    gW = Wg.grad_weight(xp.asarray(x), xp.asarray(gy), p)
+    monkeypatch.setattr(K, "COL_MAX_BYTES", 2**62)   # the im2col path, for the gradients
+    monkeypatch.setattr(K, "SHIFTS_BELOW_DEPTH", 0)
+    monkeypatch.setattr(K, "WINOGRAD_MIN_TILES", 2**62)
+    np.testing.assert_allclose(to_np(gx), K.conv2d_grad_input(gy, W, (h, w), (1, 1), p), atol=1e-10, rtol=0)
+    np.testing.assert_allclose(to_np(gW), K.conv2d_grad_weight(x, gy, 3, 3, (1, 1), p), atol=1e-10, rtol=0)
+
+
+@pytest.fixture
+def forced(monkeypatch):
+    """Every eligible convolution through Winograd's path."""
+    monkeypatch.setattr(K, "WINOGRAD_MIN_WIDTH", 0)
+    monkeypatch.setattr(K, "WINOGRAD_MIN_TILES", 0)
+
+
+def test_gradcheck_every_element(rng, forced):
+    x, W, b = rng.standard_normal((2, 2, 5, 4)), rng.standard_normal((3, 2, 3, 3)), rng.standard_normal(3)
+    assert K._use_winograd(2, 3, 3, 3, (5, 4), (1, 1), (1, 1), (1, 1), x)
+    assert gradcheck(lambda x, W, b: F.conv2d(x, W, b, padding=1), [x, W, b])
+
+
+def test_gradcheck_random_directions(rng, forced):
+    x, W = rng.standard_normal((1, 6, 11, 10)), rng.standard_normal((5, 6, 3, 3))
+    assert gradcheck(lambda x, W: F.conv2d(x, W, padding=(2, 0)), [x, W], max_elements=0)
+
+
+def test_transforms_are_adjoint(xp, rng):
+    # <output_transform(M), y> = <M, output_transform_grad(y)>, and the same for the kernels
+    n, out_c, out_hw = 2, 3, (7, 6)
+    th, tw = Wg.tiles(out_hw)
+    gy = xp.asarray(rng.standard_normal((n, out_c) + out_hw))
+    y = xp.zeros((n, out_c, 2 * th, 2 * tw))
+    lhs = rhs = 0.0
+    for k in range(n):
+        M = xp.asarray(rng.standard_normal((16, out_c, th * tw)))
+        Wg.output_transform(M, y, (k, 0, th))
+        rhs += float((M * Wg.output_transform_grad(gy, (k, 0, th))).sum())
+    lhs = float((y[:, :, :out_hw[0], :out_hw[1]] * gy).sum())
+    assert abs(lhs - rhs) <= 1e-10 * max(1.0, abs(lhs))
+    W, gU = xp.asarray(rng.standard_normal((4, 3, 3, 3))), xp.asarray(rng.standard_normal((16, 4, 3)))
+    lhs = float((Wg.kernel_transform(W) * gU).sum())
+    rhs = float((W * Wg.kernel_transform_grad(gU)).sum())
+    assert abs(lhs - rhs) <= 1e-10 * max(1.0, abs(lhs))
+
+
+def test_one_tile_is_the_papers_formula(rng):
+    # Y = A^T [(G g G^T) * (B^T d B)] A for a single 4x4 tile, written with the matrices
+    d, g = rng.standard_normal((4, 4)), rng.standard_normal((3, 3))
+    Y = Wg.A_T @ ((Wg.G @ g @ Wg.G.T) * (Wg.B_T @ d @ Wg.B_T.T)) @ Wg.A_T.T
+    np.testing.assert_allclose(Y, naive.conv2d(d[None, None], g[None, None], None, 1, 0, 1)[0, 0], atol=1e-12)
+    np.testing.assert_allclose(Wg.conv2d(d[None, None], g[None, None], padding=(0, 0))[0, 0], Y, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_vs_torch_on_a_shape_that_takes_the_path(rng, dtype):
+    torch = pytest.importorskip("torch")
+    arrays = (rng.standard_normal((1, 128, 25, 24)) * 0.1, rng.standard_normal((256, 128, 3, 3)) * 0.1,
+              rng.standard_normal(256))
+    assert K._use_winograd(128, 256, 3, 3, (25, 24), (1, 1), (1, 1), (1, 1), arrays[0])
+    check_vs_torch(torch, lambda x, W, b: F.conv2d(x, W, b, padding=1),
+                   lambda x, W, b: torch.nn.functional.conv2d(x, W, b, padding=1), arrays, dtype, rng)
+
+
+@pytest.mark.parametrize("c, out_c, hw, kwargs, expected", [
+    (512, 512, (45, 60), {}, True),                      # SegNet's conv4 at 360x480
+    (128, 256, (56, 56), {}, True),                      # VGG's conv3_1 at 224
+    (128, 128, (112, 112), {}, False),                   # too few channels: transforms dominate
+    (64, 128, (180, 240), {}, False),
+    (512, 512, (14, 14), {}, False),                     # too few tiles (49)
+    (512, 512, (23, 30), {}, True),                      # 12 x 15 = 180 tiles
+    (512, 512, (45, 60), dict(stride=(2, 2)), False),
+    (512, 512, (45, 60), dict(dilation=(2, 2)), False),
+    (512, 512, (45, 60), dict(padding=(3, 3)), False),   # the input gradient would pad by -1
+    (512, 512, (45, 60), dict(k=5), False),
+])
+def test_which_convolutions_take_the_path(c, out_c, hw, kwargs, expected):
+    k = kwargs.get("k", 3)
+    args = (kwargs.get("stride", (1, 1)), kwargs.get("padding", (1, 1)), kwargs.get("dilation", (1, 1)))
+    assert K._use_winograd(c, out_c, k, k, hw, *args, np.empty(1)) is expected
+
+
+def test_a_module_uses_the_path_and_matches_im2col(rng, monkeypatch):
+    # float32 through the public API: the path's error is that of the direct product
+    x = Tensor(rng.standard_normal((1, 128, 26, 27), dtype=np.float32), requires_grad=True)
+    conv = nn.Conv2d(128, 256, 3, padding=1)
+    calls = []
+    monkeypatch.setattr(Wg, "input_transform", lambda *a, f=Wg.input_transform: calls.append(1) or f(*a))
+    y = conv(x)
+    y.backward(np.ones(y.shape, np.float32))
+    assert calls, "a 128 -> 256 convolution on 13 x 14 tiles should take Winograd's path"
+    got = [y.data, x.grad, conv.weight.grad]
+    monkeypatch.setattr(K, "WINOGRAD_MIN_TILES", 2**62)
+    x.grad = conv.weight.grad = conv.bias.grad = None
+    y = conv(x)
+    y.backward(np.ones(y.shape, np.float32))
+    for a, b in zip(got, [y.data, x.grad, conv.weight.grad]):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-5 * float(np.abs(b).max()))
