@@ -107,8 +107,8 @@ def test_vs_torch_on_a_shape_that_takes_the_path(rng, dtype):
 @pytest.mark.parametrize("c, out_c, hw, kwargs, expected", [
     (512, 512, (45, 60), {}, True),                      # SegNet's conv4 at 360x480
     (128, 256, (56, 56), {}, True),                      # VGG's conv3_1 at 224
-    (128, 128, (112, 112), {}, False),                   # too few channels: transforms dominate
-    (64, 128, (180, 240), {}, False),
+    (128, 128, (112, 112), {}, True),                    # the edge: c*out_c/(c + out_c) = 64
+    (64, 128, (180, 240), {}, False),                    # too few channels: transforms dominate
     (512, 512, (14, 14), {}, False),                     # too few tiles (49)
     (512, 512, (23, 30), {}, True),                      # 12 x 15 = 180 tiles
     (512, 512, (45, 60), dict(stride=(2, 2)), False),

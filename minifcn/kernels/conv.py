@@ -37,7 +37,7 @@ runs of whole rows, each thread with its own buffers and BLAS on one core (``_ch
 ``_on_threads``). Shallow convolutions (RGB input, narrow models) take this path too when it
 moves fewer bytes than im2col (``_use_shifts``).
 
-3x3 stride-1 convolutions with many channels on both sides (VGG's 256- and 512-channel layers)
+3x3 stride-1 convolutions with many channels on both sides (VGG's 128- to 512-channel layers)
 take a third path, Winograd's F(2x2, 3x3) (:mod:`.winograd`): 16 products of depth ``c`` per
 2x2 block of outputs where the products above do 36, at the price of additions over arrays 4x
 the input and the output (``_use_winograd`` says when that pays: SegNet's 512 -> 512 at 45x60
@@ -103,9 +103,10 @@ def _use_shifts(c, out_c, kh, kw, out_hw, stride, itemsize, transposed=False):
 
 # 3x3 stride-1 convolutions with many channels on both sides run by Winograd's F(2x2, 3x3)
 # (:mod:`.winograd`: 16 products where im2col needs 36 multiplications per 2x2 outputs): when
-# ``c*out_c/(c + out_c)`` is at least this (128 -> 256: 85; 128 -> 128 is 64, where the
-# transforms, at memory speed, eat the saving: 0.9-1.0x the time, 64 -> 128 1.1-1.3x) ...
-WINOGRAD_MIN_WIDTH = 80
+# ``c*out_c/(c + out_c)`` is at least this. 128 -> 128 (64) is the edge: alone 0.9-1.0x the
+# time of the shifted products, in SegNet's step at 180x240 0.85x; below it the transforms, at
+# memory speed, eat the saving (64 -> 128, 43: 1.1-1.3x; 64 -> 64: 1.1-1.3x) ...
+WINOGRAD_MIN_WIDTH = 64
 # ... and the image has at least this many 2x2 tiles (products of fewer columns run far from
 # the BLAS peak: 512 -> 512 at 14x14, 49 tiles, takes 1.5-1.8x the time; at 23x30 0.9x).
 WINOGRAD_MIN_TILES = 150

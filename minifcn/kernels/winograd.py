@@ -20,8 +20,9 @@ elementwise products become 16 matrix products, one per position ``(a, b)`` of t
 * ``y = A^T M A``                   (out_c, 2*tiles rows x 2*tiles cols)  the output transform
 
 The transforms are additions over arrays 4x the input and output, at memory speed, so this wins
-only where the products dominate: many channels on both sides (VGG's 256- and 512-channel layers:
-2.25x fewer FLOPs, 1.6-1.8x faster forward). Every piece is linear, so the input gradient is the
+only where the products dominate: many channels on both sides (2.25x fewer FLOPs; VGG's
+512-channel layers at 45x60 run 1.6-1.8x faster, its 128-channel ones about as fast: the
+rule is ``conv._use_winograd``). Every piece is linear, so the input gradient is the
 same algorithm on the flipped kernel, and the weight gradient is the adjoint read backwards:
 ``gU[ab] = gM[ab] @ V[ab].T`` with ``gM = A gY A^T`` per tile, and ``gW = G^T gU G``.
 The float32 error stays that of the direct product (the entries of B, G and A are 0, +-1, 1/2).
