@@ -57,9 +57,11 @@ A_T = np.array([[1, 1, 1, 0],
 _GG = np.kron(G, G)
 
 # The tiles are processed in slabs of whole tile rows of one image, the transformed input and
-# products of a slab (``16*(c + out_c)`` values a tile) at most this big: transient memory
-# stays bounded (whole, FCN's conv2_1 at 500x500 would need 376 MB) and a slab's rows are
-# reused while in cache. A GPU takes whole images: there a kernel launch costs more.
+# products of a slab (``16*(c + out_c)`` values a tile) at most this big, so that the transient
+# memory stays bounded (whole, FCN's conv2_2 at 500x500 would take 500 MB). Smaller slabs are
+# slower: at 4-16 MiB, 512 -> 512 at 45x60 took 46-69 ms instead of 40 (shorter products, and
+# ``U``, 16 MB there, read again per slab); 128-256 MiB gained nothing. A GPU takes whole
+# images: there a kernel launch costs more.
 SLAB_BYTES = 64 * 2**20
 # Within a slab, the transforms walk blocks of whole channels of about this many input values,
 # one block at a time on each CPU thread (smaller blocks: Python's cost per block shows; at 16K
