@@ -94,12 +94,19 @@ def kernel_transform(W):
 
 
 def kernel_transform_grad(gU):
-    """The adjoint of :func:`kernel_transform`: gU (16, out_c, c) -> gW (out_c, c, 3, 3)."""
+    """The adjoint of :func:`kernel_transform`: gU (16, out_c, c) -> gW (out_c, c, 3, 3).
+    As ``gU.T @ GG`` (out_c*c, 9), in W's own layout: ``GG.T @ gU`` would be (9, out_c*c), and
+    its transposed copy cost three times the product (512 -> 512: 6.5 against 2.2 ms)."""
     xp = get_array_module(gU)
     _, out_c, c = gU.shape
     GG = xp.asarray(_GG, dtype=gU.dtype)
-    gW = GG.T @ gU.reshape(16, out_c * c)                 # (9, out_c*c)
-    return xp.ascontiguousarray(gW.T).reshape(out_c, c, 3, 3)
+    return (gU.reshape(16, out_c * c).T @ GG).reshape(out_c, c, 3, 3)
+
+
+# Flipping the kernel (rows and columns reversed) swaps rows 0 and 3 of ``G g`` and leaves rows
+# 1 and 2 as they are (``G F = P G``, F the 3x3 flip, P that swap): so the transformed flipped
+# kernel is the transformed kernel read at positions ``(p(a), p(b))``.
+_FLIP = [[3, 1, 2, 0][a] * 4 + [3, 1, 2, 0][b] for a in range(4) for b in range(4)]
 
 
 def _channel_blocks(c, values_per_channel, like):
@@ -230,16 +237,17 @@ def _products(fn, like):
         map_blocks(lambda g: fn(range(*g)), row_groups(16, num_threads()), like)
 
 
-def conv2d(x, W, b=None, padding=(1, 1)):
+def conv2d(x, W, b=None, padding=(1, 1), U=None):
     """y (n, out_c, h + 2*py - 2, w + 2*px - 2) = the stride-1 convolution of x (n, c, h, w)
     with W (out_c, c, 3, 3), plus b (out_c,), by F(2x2, 3x3). A view that cuts the last row or
-    column of tiles when the output size is odd."""
+    column of tiles when the output size is odd. ``U``, if given, is W already transformed:
+    16 matrices (out_c, c), any strides (the products read them in place)."""
     xp = get_array_module(x)
     n, c, h, w = x.shape
     out_c = W.shape[0]
     out_hw = (h + 2 * padding[0] - 2, w + 2 * padding[1] - 2)
     th, tw = tiles(out_hw)
-    U = kernel_transform(W)
+    U = kernel_transform(W) if U is None else U
     y = cache.empty((n, out_c, 2 * th, 2 * tw), x.dtype, like=x)
     for slab in slabs(x, c, out_c, out_hw):
         V = input_transform(x, padding, out_hw, slab)
@@ -257,9 +265,12 @@ def conv2d(x, W, b=None, padding=(1, 1)):
 
 def grad_input(gy, W, padding=(1, 1)):
     """gx (n, c, h, w) of :func:`conv2d`: the correlation of gy with the flipped kernel, its
-    channels swapped, padded by ``2 - p`` (so ``0 <= p <= 2``)."""
+    channels swapped, padded by ``2 - p`` (so ``0 <= p <= 2``). The flipped kernel's transform
+    is W's, its positions permuted (``_FLIP``) and each (out_c, c) block read transposed: no
+    copy of the flipped kernel (that copy cost 3.5x the transform at 512 -> 512)."""
     flipped = W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
-    return conv2d(gy, flipped, None, (2 - padding[0], 2 - padding[1]))
+    U = kernel_transform(W)
+    return conv2d(gy, flipped, None, (2 - padding[0], 2 - padding[1]), U=[U[q].T for q in _FLIP])
 
 
 def grad_weight(x, gy, padding=(1, 1)):
