@@ -25,7 +25,8 @@ only where the products dominate: many channels on both sides (2.25x fewer FLOPs
 rule is ``conv._use_winograd``). Every piece is linear, so the input gradient is the
 same algorithm on the flipped kernel, and the weight gradient is the adjoint read backwards:
 ``gU[ab] = gM[ab] @ V[ab].T`` with ``gM = A gY A^T`` per tile, and ``gW = G^T gU G``.
-The float32 error stays that of the direct product (the entries of B, G and A are 0, +-1, 1/2).
+The entries of B, G and A are 0, +-1 and 1/2, so the float32 error stays close to the direct
+product's (256 -> 256 at 45x60, against float64: 7.0e-7 of the largest output, direct 4.8e-7).
 
 >>> import numpy as np
 >>> x = np.random.default_rng(0).standard_normal((1, 2, 5, 6))
