@@ -19,7 +19,11 @@
 #    [`functional.conv2d`](../minifcn/functional.py) through
 #    [`kernels/conv.py`](../minifcn/kernels/conv.py);
 # 3. the explicit matrix `T`: [`im2col.conv_matrix`](../minifcn/im2col.py), block-Toeplitz
-#    with Toeplitz blocks, mostly zeros, and the key to lesson 4 (transposed convolution is `T.T`).
+#    with Toeplitz blocks, mostly zeros, and the key to lesson 4 (transposed convolution is `T.T`);
+#
+# and, last, a fourth way to apply the same `T` with fewer multiplications, Winograd's
+# F(2x2, 3x3) ([`kernels/winograd.py`](../minifcn/kernels/winograd.py)), which minifcn uses for
+# its wide 3x3 layers.
 #
 # Output size along one axis (kernel `k`, stride `s`, padding `p`):
 # `out = (size + 2p - k) // s + 1` ([`im2col.conv_out_size`](../minifcn/im2col.py)).
@@ -30,6 +34,7 @@ import numpy as np
 import minifcn.functional as F
 from minifcn import naive
 from minifcn.im2col import conv_matrix, conv_out_size, im2col
+from minifcn.kernels import winograd
 
 from _common import FAST, best_time, plt, save
 
@@ -198,6 +203,36 @@ print(f"dense T of one VGG16 conv1_2 layer: {vgg_entries:.2e} float32 = {vgg_ent
 assert vgg_entries * 4 > 1e13
 
 # %% [markdown]
+# ## 5. The same map with fewer multiplications: Winograd's F(2x2, 3x3)
+#
+# A matrix product is not the only way to apply `T`. Two outputs of a 3-tap correlation,
+# `y0 = d0 g0 + d1 g1 + d2 g2` and `y1 = d1 g0 + d2 g1 + d3 g2`, take 6 multiplications; Winograd's
+# minimal filtering does it in 4, because the kernel's combinations `(g0 +- g1 + g2) / 2` can be
+# computed once per kernel, not once per output. Nested over rows and columns, a 2x2 block of
+# outputs takes 16 multiplications instead of 36, and over channels those 16 become 16 matrix
+# products (Lavin & Gray, 2016). minifcn runs its wide 3x3 layers this way
+# (`minifcn/kernels/winograd.py`): the additions around the products cost memory passes, so it
+# pays only with many channels.
+
+# %%
+d, g = rng.standard_normal(4), rng.standard_normal(3)
+m = [(d[0] - d[2]) * g[0], (d[1] + d[2]) * (g[0] + g[1] + g[2]) / 2,
+     (d[2] - d[1]) * (g[0] - g[1] + g[2]) / 2, (d[1] - d[3]) * g[2]]      # 4 multiplications
+y_direct = [d[0] * g[0] + d[1] * g[1] + d[2] * g[2], d[1] * g[0] + d[2] * g[1] + d[3] * g[2]]
+assert np.allclose([m[0] + m[1] + m[2], m[1] - m[2] - m[3]], y_direct)
+
+# one 4x4 tile, one 3x3 kernel: Y = A^T [(G g G^T) * (B^T d B)] A, 16 elementwise products
+d2, g2 = rng.standard_normal((4, 4)), rng.standard_normal((3, 3))
+U, V = winograd.G @ g2 @ winograd.G.T, winograd.B_T @ d2 @ winograd.B_T.T
+assert U.size == V.size == 16
+Y = winograd.A_T @ (U * V) @ winograd.A_T.T
+assert np.allclose(Y, naive.conv2d(d2[None, None], g2[None, None], None, 1, 0, 1)[0, 0])
+# a whole layer: the same numbers as the im2col product
+xw, Ww = rng.standard_normal((1, 3, 9, 8)), rng.standard_normal((4, 3, 3, 3))
+assert np.allclose(winograd.conv2d(xw, Ww, padding=(1, 1)), F.conv2d(xw, Ww, padding=1).numpy())
+print("F(2x2, 3x3): 16 multiplications per 2x2 outputs instead of 36, same result")
+
+# %% [markdown]
 # ## Summary
 #
 # - `naive.conv2d`, `F.conv2d` (im2col + matrix product) and `conv_matrix(W) @ x` are the same
@@ -205,5 +240,7 @@ assert vgg_entries * 4 > 1e13
 # - `T` is block-Toeplitz with Toeplitz blocks (one channel, stride 1), a band of width
 #   `kh * kw` non-zeros per row; stride spaces the bands, padding trims them at the border.
 # - im2col trades memory (about `kh*kw` copies of the input) for one fast matrix product.
+# - Winograd's F(2x2, 3x3) computes the same map with 16 multiplications per 2x2 outputs instead
+#   of 36, paying in additions: worth it for wide layers.
 #
 # Next, lesson 4: multiply by `T.T` instead and you get transposed convolution.
