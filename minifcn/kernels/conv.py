@@ -34,7 +34,7 @@ chunk's shifted copies are cut straight from the input, with zeros where they fa
 padding (``fill_window``); each padded row is copied and multiplied once, the products a
 chunk shares with the next carried over. The chunks are shared out among the CPU's threads in
 runs of whole rows, each thread with its own buffers and BLAS on one core (``_chunk_groups``,
-``_on_threads``). Shallow convolutions (RGB input, narrow models) take this path too when it
+``threads.products_on_cores``). Shallow convolutions (RGB input, narrow models) take this path too when it
 moves fewer bytes than im2col (``_use_shifts``).
 
 3x3 stride-1 convolutions with many channels on both sides (VGG's 128- to 512-channel layers)
@@ -69,7 +69,7 @@ from ..backend import device_of, get_array_module
 from ..im2col import col2im, conv_out_size, fill_window, im2col
 from . import cache, winograd
 from .reduce import channel_sum
-from .threads import blas_threads, channel_blocks, map_blocks, num_threads, row_groups
+from .threads import channel_blocks, map_blocks, num_threads, products_on_cores, row_groups
 
 
 # Above this size an unfolded ``col`` costs more than the products it feeds: allocating it
@@ -156,16 +156,6 @@ def _chunk_groups(x, out_h, wp, chunk_cols):
             r += r1 - r0
         groups.append(chunks)
     return groups
-
-
-def _on_threads(fn, groups, like):
-    """``[fn(g) for g in groups]``, the groups on the CPU's threads, each running BLAS
-    on one core: two one-core products beat one two-core product on these short, wide shapes
-    (see :mod:`.threads`), and the copies and sums between them run on both cores too."""
-    if len(groups) < 2:
-        return [fn(g) for g in groups]
-    with blas_threads(1):
-        return map_blocks(fn, groups, like)
 
 
 def _row_chunks(x, pad, chunks, kh, kw, dilation, carry=False):
@@ -257,7 +247,7 @@ def _correlate_shifted(x, pad, W, out_hw, dilation, b=None):
             if b is not None:  # here, on whole rows: on the cut output it costs a pass over memory
                 out += b.reshape(out_c, 1)
 
-    _on_threads(correlate, _chunk_groups(x, out_h, wp, STACKED_CHUNK_COLS), x)
+    products_on_cores(correlate, _chunk_groups(x, out_h, wp, STACKED_CHUNK_COLS), x)
     # a view without the junk columns: the next op (ReLU, batch norm, padding) copies it anyway
     return y.reshape(n, out_c, out_h, wp)[:, :, :, :out_w]
 
@@ -300,7 +290,7 @@ def _grad_weight_shifted(x, gy, kh, kw, pad, dilation):
             gW += G.reshape(kh * out_c, -1)[:, :span] @ rows.T
         return gW
 
-    parts = _on_threads(grad_weight, _chunk_groups(x, out_h, wp, CHUNK_COLS), x)
+    parts = products_on_cores(grad_weight, _chunk_groups(x, out_h, wp, CHUNK_COLS), x)
     gW = parts[0]
     for part in parts[1:]:   # in a fixed order: the same sum on every run
         gW += part

@@ -56,6 +56,17 @@ def map_blocks(fn, blocks, like):
     return list(_pool.map(fn, blocks))
 
 
+def products_on_cores(fn, groups, like):
+    """``[fn(g) for g in groups]`` for groups of matrix products, the groups on the CPU's
+    threads, each running BLAS on one core (:func:`blas_threads`): two one-core products beat
+    one two-core product on short, wide shapes (see the module doc), and the copies and sums
+    between them run on both cores too. A plain loop for a single group (and on a GPU)."""
+    if len(groups) < 2 or device_of(like) == "cuda":
+        return [fn(g) for g in groups]
+    with blas_threads(1):
+        return map_blocks(fn, groups, like)
+
+
 def channel_blocks(x, per_block=None):
     """Slices of the channels of x (n, c, h, w) for :func:`map_blocks`: whole channels, about
     ``per_block`` values a block (default: one block per thread); ``[slice(None)]`` when one

@@ -42,7 +42,7 @@ import numpy as np
 from ..backend import device_of, get_array_module
 from ..im2col import fill_window
 from . import cache
-from .threads import blas_threads, map_blocks, num_threads, row_groups
+from .threads import map_blocks, num_threads, products_on_cores, row_groups
 
 B_T = np.array([[1, 0, -1, 0],
                 [0, 1, 1, 0],
@@ -231,11 +231,8 @@ def output_transform_grad(gy, slab):
 def _products(fn, like):
     """``fn(positions)`` for the 16 tile positions, shared out among the CPU's threads, each
     running BLAS on one core (16 independent products: none needs splitting)."""
-    if device_of(like) == "cuda" or num_threads() < 2:
-        fn(range(16))
-        return
-    with blas_threads(1):
-        map_blocks(lambda g: fn(range(*g)), row_groups(16, num_threads()), like)
+    groups = [(0, 16)] if device_of(like) == "cuda" else row_groups(16, num_threads())
+    products_on_cores(lambda g: fn(range(*g)), groups, like)
 
 
 def conv2d(x, W, b=None, padding=(1, 1), U=None):
@@ -279,14 +276,17 @@ def grad_weight(x, gy, padding=(1, 1)):
     tiles of every slab, then ``G^T gU G``."""
     xp = get_array_module(x)
     c, out_c = x.shape[1], gy.shape[1]
-    gU = xp.zeros((16, out_c, c), dtype=x.dtype)
-    for slab in slabs(x, c, out_c, gy.shape[2:]):
+    gU = xp.empty((16, out_c, c), dtype=x.dtype)
+    for i, slab in enumerate(slabs(x, c, out_c, gy.shape[2:])):
         V = input_transform(x, padding, gy.shape[2:], slab)
         gM = output_transform_grad(gy, slab)
 
-        def multiply(positions):
+        def multiply(positions, first=i == 0):
             for ab in positions:
-                gU[ab] += gM[ab] @ V[ab].T
+                if first:
+                    xp.matmul(gM[ab], V[ab].T, out=gU[ab])
+                else:
+                    gU[ab] += gM[ab] @ V[ab].T
 
         _products(multiply, x)
     return kernel_transform_grad(gU)
