@@ -34,8 +34,8 @@ chunk's shifted copies are cut straight from the input, with zeros where they fa
 padding (``fill_window``); each padded row is copied and multiplied once, the products a
 chunk shares with the next carried over. The chunks are shared out among the CPU's threads in
 runs of whole rows, each thread with its own buffers and BLAS on one core (``_chunk_groups``,
-``threads.products_on_cores``). Shallow convolutions (RGB input, narrow models) take this path too when it
-moves fewer bytes than im2col (``_use_shifts``).
+``threads.products_on_cores``). Shallow convolutions (RGB input, narrow models) take this path
+too when it moves fewer bytes than im2col (``_use_shifts``).
 
 3x3 stride-1 convolutions with many channels on both sides (VGG's 128- to 512-channel layers)
 take a third path, Winograd's F(2x2, 3x3) (:mod:`.winograd`): 16 products of depth ``c`` per

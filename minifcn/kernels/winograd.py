@@ -231,8 +231,7 @@ def output_transform_grad(gy, slab):
 def _products(fn, like):
     """``fn(positions)`` for the 16 tile positions, shared out among the CPU's threads, each
     running BLAS on one core (16 independent products: none needs splitting)."""
-    groups = [(0, 16)] if device_of(like) == "cuda" else row_groups(16, num_threads())
-    products_on_cores(lambda g: fn(range(*g)), groups, like)
+    products_on_cores(lambda g: fn(range(*g)), row_groups(16, num_threads()), like)
 
 
 def conv2d(x, W, b=None, padding=(1, 1), U=None):
