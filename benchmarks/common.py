@@ -35,31 +35,53 @@ def load_torch():
     return torch
 
 
-def time_pair(fns, min_repeats=5, min_time=1.0, max_repeats=30, warmup=1):
-    """Median and best seconds of each callable in ``fns``, run interleaved (a, b, a, b, ...).
+def time_pair(fns, min_repeats=5, min_time=1.0, max_repeats=30, warmup=1, block=1, lead_in=False):
+    """Median and best seconds of each callable in ``fns``, run interleaved in rounds: each
+    round runs ``fns[0]`` ``block`` times back to back, then ``fns[1]`` as often, and so on.
 
     Interleaving makes the ratio between them robust to other jobs on a shared machine: a
     burst of load hits both. Repeats until each has run ``min_repeats`` times and ``min_time``
     seconds have passed (at most ``max_repeats``). ``None`` entries are skipped (None, None).
     The best time is what the code costs on a quiet machine; the median what a user sees here.
+
+    ``lead_in`` runs each block one extra, untimed call first. Calls of a few milliseconds
+    need it: the first one after the other library's pays for that switch, not for its own
+    work. PyTorch's OpenMP workers spin on the cores for a moment after each call, and cores
+    left idle a few tens of milliseconds (as a full garbage collection with PyTorch loaded
+    leaves them) wake slowly on a virtual machine: minifcn's ``conv3_1`` at 224 took 37-41 ms
+    (median) 2-10 ms after the previous call, 50 ms straight after PyTorch's and 50-54 ms after
+    30-80 ms of idling, while PyTorch's stayed at 33-40 ms. Inside a training loop every layer
+    follows another at once, so the timed calls are those of the steady state.
+
+    The objects alive at the start (PyTorch's modules, the cases' arrays) are frozen out of
+    the garbage collector's reach, so the collection before each block takes about a
+    millisecond, not the 70-90 ms it takes with PyTorch loaded.
     """
     times = [[] for _ in fns]
     for _ in range(warmup):
         for f in fns:
             if f is not None:
                 f()
-    start = time.perf_counter()
-    while True:
-        for k, f in enumerate(fns):
-            if f is None:
-                continue
-            gc.collect()
-            t0 = time.perf_counter()
-            f()
-            times[k].append(time.perf_counter() - t0)
-        done = len(times[0]) if fns[0] is not None else len(times[-1])
-        if done >= max_repeats or (done >= min_repeats and time.perf_counter() - start >= min_time):
-            break
+    gc.collect()
+    gc.freeze()
+    try:
+        start = time.perf_counter()
+        while True:
+            for k, f in enumerate(fns):
+                if f is None:
+                    continue
+                gc.collect()
+                if lead_in:
+                    f()
+                for _ in range(block):
+                    t0 = time.perf_counter()
+                    f()
+                    times[k].append(time.perf_counter() - t0)
+            done = len(times[0]) if fns[0] is not None else len(times[-1])
+            if done >= max_repeats or (done >= min_repeats and time.perf_counter() - start >= min_time):
+                break
+    finally:
+        gc.unfreeze()
     return [(float(np.median(t)), min(t)) if t else (None, None) for t in times]
 
 
