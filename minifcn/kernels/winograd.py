@@ -19,10 +19,11 @@ elementwise products become 16 matrix products, one per position ``(a, b)`` of t
 * ``M[ab] = U[ab] @ V[ab]``         (out_c, tiles)   16 products, 16/36 of the direct FLOPs
 * ``y = A^T M A``                   (out_c, 2*tiles rows x 2*tiles cols)  the output transform
 
-The transforms are additions over arrays 4x the input and output, at memory speed, so this wins
-only where the products dominate: many channels on both sides (2.25x fewer FLOPs; VGG's
-512-channel layers at 45x60 run 1.6-1.8x faster, its 128-channel ones about as fast: the
-rule is ``conv._use_winograd``). Every piece is linear, so the input gradient is the
+The transforms pass over arrays 4x the input and output, at memory speed, so this wins only
+where the products dominate: many channels on both sides (2.25x fewer FLOPs; VGG's 512-channel
+layers at 45x60 run 1.6-1.8x faster: the rule is ``conv._use_winograd``). The input transform
+is additions of plain slices; the output transform, 4 fixed sums of each tile's 16 values, is
+itself one small matrix product, ``(A^T (x) A^T) @ M`` (Kronecker product, (4, 16)). Every piece is linear, so the input gradient is the
 same algorithm on the flipped kernel, and the weight gradient is the adjoint read backwards:
 ``gU[ab] = gM[ab] @ V[ab].T`` with ``gM = A gY A^T`` per tile, and ``gW = G^T gU G``.
 The entries of B, G and A are 0, +-1 and 1/2, so the float32 error stays close to the direct
@@ -56,6 +57,8 @@ A_T = np.array([[1, 1, 1, 0],
                 [0, 1, -1, -1]], dtype=np.float64)
 # (G W G^T)[a, b] = sum over (i, j) of G[a, i] G[b, j] W[i, j]: row a*4 + b, column i*3 + j
 _GG = np.kron(G, G)
+# (A^T m A)[r, s] = sum over (a, b) of A^T[r, a] A^T[s, b] m[a, b]: row r*2 + s, column a*4 + b
+_AA = np.kron(A_T, A_T)
 
 # The tiles are processed in slabs of whole tile rows of one image, the transformed input and
 # products of a slab (``16*(c + out_c)`` values a tile) at most this big, so that the transient
@@ -68,6 +71,10 @@ SLAB_BYTES = 64 * 2**20
 # one block at a time on each CPU thread (smaller blocks: Python's cost per block shows; at 16K
 # values the input transform of 512 x 45 x 60 took 33 ms instead of 7).
 BLOCK_VALUES = 1 << 18
+# The output transforms are one product per block of channels, each block's M about this many
+# values (their Python cost per block is higher: at 64K values 128 -> 128 at 112x112 took 6.9 ms
+# instead of 3.7-4.0 at 256K-1M).
+OUT_BLOCK_VALUES = 1 << 20
 
 
 def tiles(out_hw):
@@ -110,12 +117,12 @@ def kernel_transform_grad(gU):
 _FLIP = [[3, 1, 2, 0][a] * 4 + [3, 1, 2, 0][b] for a in range(4) for b in range(4)]
 
 
-def _channel_blocks(c, values_per_channel, like):
-    """Slices of ``range(c)``, about BLOCK_VALUES values each, at least one channel; one slice
-    on a GPU (one kernel launch per operation)."""
+def _channel_blocks(c, values_per_channel, like, block_values=None):
+    """Slices of ``range(c)``, about ``block_values`` (default BLOCK_VALUES) values each, at
+    least one channel; one slice on a GPU (one kernel launch per operation)."""
     if device_of(like) == "cuda":
         return [slice(0, c)]
-    per = max(1, BLOCK_VALUES // max(1, values_per_channel))
+    per = max(1, (block_values or BLOCK_VALUES) // max(1, values_per_channel))
     return [slice(c0, min(c, c0 + per)) for c0 in range(0, c, per)]
 
 
@@ -163,68 +170,66 @@ def input_transform(x, padding, out_hw, slab):
     return V
 
 
+def _block_groups(c, values_per_channel, like):
+    """Blocks of channels (``OUT_BLOCK_VALUES`` values each) shared out in contiguous runs, one
+    run per CPU thread (for :func:`~.threads.products_on_cores`); one block on a GPU."""
+    blocks = _channel_blocks(c, values_per_channel, like, OUT_BLOCK_VALUES)
+    return [blocks[g0:g1] for g0, g1 in row_groups(len(blocks), num_threads())]
+
+
 def output_transform(M, y, slab, b=None):
     """Write ``A^T M A`` of each tile of M (16, out_c, rows*tw), plus the bias b (out_c,), into
-    the output rows ``2*r0 .. 2*r1 - 1`` of image ``k`` of y (n, out_c, 2*th, 2*tw)."""
+    the output rows ``2*r0 .. 2*r1 - 1`` of image ``k`` of y (n, out_c, 2*th, 2*tw).
+
+    The 2x2 outputs of a tile are 4 fixed combinations of its 16 values, so per block of
+    channels they are one product ``AA @ M`` (4, 16) @ (16, channels*tiles), ``AA = A^T (x) A^T``
+    (Kronecker), whose row ``2r + s`` holds output ``(r, s)`` of every tile; each row is then
+    copied into every second row and column of y. As additions over M's rows, written straight
+    into those strided places, it took 3-4x as long (128 -> 128 at 112x112: 4.8 against 1.6 ms).
+    """
     xp = get_array_module(M)
     out_c, tw = M.shape[1], y.shape[3] // 2
     k, r0, r1 = slab
     rows = r1 - r0
+    AA = xp.asarray(_AA, dtype=M.dtype)
 
-    def transform(ch):
-        cc = ch.stop - ch.start
-        m = M[:, ch].reshape(4, 4, cc, rows, tw)                # (a, b, channel, i, j)
-        # A^T along the rows: (m0 + m1 + m2, m1 - m2 - m3), for every b
-        s = xp.empty((2, 4, cc, rows, tw), dtype=M.dtype)
-        xp.add(m[0], m[1], out=s[0])
-        s[0] += m[2]
-        xp.subtract(m[1], m[2], out=s[1])
-        s[1] -= m[3]
-        if b is not None:    # each output gets s[r, 1] once (column 1 of A^T is (1, 1))
-            s[:, 1] += b[ch].reshape(1, cc, 1, 1)
-        # and A along the columns, into output rows 2i + r, columns 2j and 2j + 1
-        for r in range(2):
-            even = y[k, ch, 2 * r0 + r:2 * r1:2, 0::2]
-            odd = y[k, ch, 2 * r0 + r:2 * r1:2, 1::2]
-            xp.add(s[r, 0], s[r, 1], out=even)
-            even += s[r, 2]
-            xp.subtract(s[r, 1], s[r, 2], out=odd)
-            odd -= s[r, 3]
+    def transform(blocks):   # one thread's channel blocks
+        for ch in blocks:
+            cc = ch.stop - ch.start
+            Y = (AA @ M[:, ch].reshape(16, cc * rows * tw)).reshape(2, 2, cc, rows, tw)
+            for r in range(2):
+                for s in range(2):   # output rows 2i + r, columns 2j + s
+                    out = y[k, ch, 2 * r0 + r:2 * r1:2, s::2]
+                    if b is None:
+                        out[...] = Y[r, s]
+                    else:
+                        xp.add(Y[r, s], b[ch].reshape(cc, 1, 1), out=out)
 
-    map_blocks(transform, _channel_blocks(out_c, 16 * rows * tw, M), M)
+    products_on_cores(transform, _block_groups(out_c, 16 * rows * tw, M), M)
 
 
 def output_transform_grad(gy, slab):
     """The adjoint of :func:`output_transform`: gy (n, out_c, out_h, out_w) -> gM
     (16, out_c, rows*tw) for the slab's tiles, ``gM = A gY A^T`` per 2x2 tile of gy (zeros
-    past its edges)."""
+    past its edges): per block of channels, the 4 outputs of each tile gathered from every second
+    row and column of gy, then one product ``AA.T @ gY`` (16, 4) @ (4, channels*tiles)."""
     xp = get_array_module(gy)
     out_c = gy.shape[1]
     (_, tw), (k, r0, r1) = tiles(gy.shape[2:]), slab
     rows = r1 - r0
     gM = cache.empty((16, out_c, rows * tw), gy.dtype, like=gy)
+    AA_T = xp.asarray(np.ascontiguousarray(_AA.T), dtype=gy.dtype)
 
-    def transform(ch):
-        cc = ch.stop - ch.start
-        g = xp.empty((2, 2, cc, rows, tw), dtype=gy.dtype)        # g[r, s]: rows 2i + r, cols 2j + s
-        for r in range(2):
-            for s in range(2):
-                fill_window(g[r, s], gy[k, ch, r::2, s::2], r0, 0)
-        # A along the rows: (g0, g0 + g1, g0 - g1, -g1), for both column parities
-        t = xp.empty((4, 2, cc, rows, tw), dtype=gy.dtype)
-        t[0] = g[0]
-        xp.add(g[0], g[1], out=t[1])
-        xp.subtract(g[0], g[1], out=t[2])
-        xp.negative(g[1], out=t[3])
-        for a in range(4):
-            e0, e1 = t[a, 0], t[a, 1]
-            out = [gM[a * 4 + b, ch].reshape(cc, rows, tw) for b in range(4)]
-            out[0][...] = e0
-            xp.add(e0, e1, out=out[1])
-            xp.subtract(e0, e1, out=out[2])
-            xp.negative(e1, out=out[3])
+    def transform(blocks):   # one thread's channel blocks
+        for ch in blocks:
+            cc = ch.stop - ch.start
+            g = xp.empty((2, 2, cc, rows, tw), dtype=gy.dtype)   # g[r, s]: rows 2i + r, cols 2j + s
+            for r in range(2):
+                for s in range(2):
+                    fill_window(g[r, s], gy[k, ch, r::2, s::2], r0, 0)
+            xp.matmul(AA_T, g.reshape(4, cc * rows * tw), out=gM[:, ch].reshape(16, cc * rows * tw))
 
-    map_blocks(transform, _channel_blocks(out_c, 16 * rows * tw, gy), gy)
+    products_on_cores(transform, _block_groups(out_c, 16 * rows * tw, gy), gy)
     return gM
 
 
