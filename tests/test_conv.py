@@ -38,9 +38,12 @@ def conv_path(request, monkeypatch):
     """Force one of the stride-1 paths: a huge col limit (and no depth rule) keeps im2col,
     0 forces the shifts; no channel or tile minimum sends every 3x3 kernel Winograd's way
     (on the CPU: on a GPU the cases run by im2col, and tests/test_winograd.py calls the
-    Winograd kernels on CuPy directly)."""
+    Winograd kernels on CuPy directly). The im2col path also splits every weight gradient's
+    sum over the pixels among the threads (the other two leave it whole for 1x1 kernels)."""
     monkeypatch.setattr(K, "COL_MAX_BYTES", 0 if request.param == "shifted" else 2**62)
     monkeypatch.setattr(K, "SHIFTS_BELOW_DEPTH", 0)
+    if request.param == "im2col":
+        monkeypatch.setattr(K, "SPLIT_COLS", 1)
     if request.param == "winograd":
         monkeypatch.setattr(K, "WINOGRAD_MIN_WIDTH", 0)
         monkeypatch.setattr(K, "WINOGRAD_MIN_TILES", 0)
