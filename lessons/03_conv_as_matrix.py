@@ -227,6 +227,11 @@ U, V = winograd.G @ g2 @ winograd.G.T, winograd.B_T @ d2 @ winograd.B_T.T
 assert U.size == V.size == 16
 Y = winograd.A_T @ (U * V) @ winograd.A_T.T
 assert np.allclose(Y, naive.conv2d(d2[None, None], g2[None, None], None, 1, 0, 1)[0, 0])
+# each transform is a fixed linear map of the tile's values: a Kronecker product acting on the
+# flattened tile, e.g. the output's 4 values from the 16 products (minifcn runs it this way, one
+# (4, 16) @ (16, tiles) product for all the tiles of a block of channels)
+assert np.allclose(np.kron(winograd.A_T, winograd.A_T) @ (U * V).ravel(), Y.ravel())
+assert np.allclose(np.kron(winograd.B_T, winograd.B_T) @ d2.ravel(), V.ravel())
 # a whole layer: the same numbers as the im2col product
 xw, Ww = rng.standard_normal((1, 3, 9, 8)), rng.standard_normal((4, 3, 3, 3))
 assert np.allclose(winograd.conv2d(xw, Ww, padding=(1, 1)), F.conv2d(xw, Ww, padding=1).numpy())
