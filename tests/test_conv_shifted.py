@@ -102,3 +102,18 @@ def test_shifted_path_is_taken_for_large_col(monkeypatch):
     # fc6's input gradient reads 4096 channels, but its col is the forward's: 512 x 49 x 8^2 floats
     assert not K._use_shifts(512, 4096, 7, 7, (8, 8), (1, 1), 4, transposed=True)
     assert K._use_shifts(4, 3, 3, 3, (10, 10), (1, 1), 4, transposed=True)  # reads 3, writes 4
+
+
+def test_path_rule_on_the_models_shapes():
+    # FCN's conv1_1 at 500x500 input (698x698 out): col is 52 MB, but 27 values a pixel, fewer
+    # than the two maps' 67: im2col, forward and backward
+    assert not K._use_shifts(3, 64, 3, 3, (698, 698), (1, 1), 4)
+    assert not K._use_shifts(3, 64, 3, 3, (698, 698), (1, 1), 4, transposed=True)
+    # a shallow product whose col outgrows its maps (21 -> 43: 189 values a pixel) is capped
+    assert K._use_shifts(21, 43, 3, 3, (698, 698), (1, 1), 4)
+    assert not K._use_shifts(21, 43, 3, 3, (100, 100), (1, 1), 4)
+    # VGG's conv2_1 at 224 input: col 28.9 MB, past the cache, on a 112-wide output
+    assert K._use_shifts(64, 128, 3, 3, (112, 112), (1, 1), 4)
+    assert not K._use_shifts(64, 64, 3, 3, (56, 56), (1, 1), 4)     # 7.2 MB: in cache
+    # fc6 (7x7 to 16x16 on 22x22): col 25.7 MB, but 6 junk columns in 22: im2col
+    assert not K._use_shifts(512, 4096, 7, 7, (16, 16), (1, 1), 4)

@@ -76,6 +76,13 @@ from .threads import channel_blocks, map_blocks, num_threads, products_on_cores,
 # (page faults), filling it and reading it back outweigh the efficiency of one big product.
 # Stride-1 convolutions then use shifted slices of the flattened image (see the module doc).
 COL_MAX_BYTES = 32 * 2**20
+# Above this size ``col`` no longer sits in the last-level cache beside the image and the
+# product (32 MB here), while the shifted slices' chunks do: 64 -> 64 at 64x64 (col 9.4 MB) ran
+# 13-30 % faster shifted, at 56x56 (7.2 MB) the same either way; 64 -> 128 at 112x112 (VGG's
+# conv2_1, 28.9 MB) 7-13 % faster. Only for outputs at least SHIFTS_MIN_WIDTH wide: the shifted
+# products also compute ``kw - 1`` junk columns per row (fc6, 7x7 to 16x16: 6 in 22).
+COL_CACHE_BYTES = 8 * 2**20
+SHIFTS_MIN_WIDTH = 64
 # Products shallower than this (``kw * c``: RGB input, narrow models) run far from the BLAS peak
 # on either path, so there the path that moves fewer bytes wins, whatever the size of ``col``.
 SHIFTS_BELOW_DEPTH = 64
@@ -86,19 +93,33 @@ def _use_shifts(c, out_c, kh, kw, out_hw, stride, itemsize, transposed=False):
     rather than im2col (``transposed``: its input gradient, which reads ``out_c`` channels and
     writes ``c``; its ``col`` is the same size).
 
-    Yes when ``col`` would be large (``COL_MAX_BYTES``). For shallow products, yes when that moves
-    fewer bytes per output pixel: im2col writes and reads ``kh*kw*read`` values; the shifts copy
-    ``kw*read`` and add ``kh - 1`` partial products of ``write`` rows (read, read, write), so they
-    win about when ``3*write <= 2*kw*read`` (conv1_1 of the main job, 3 -> 4 channels: yes; VGG's
-    conv1_1, 3 -> 64: no). A weight gradient adds no partial images but copies ``gy`` (``out_c``
-    rows) onto the padded width, about as dear, so it takes the same rule.
+    When ``col`` holds no more values a pixel (``c*kh*kw``) than the two maps it joins
+    (``read + write``), its memory and its trips to memory cost no more than theirs: im2col,
+    unless the product is shallow and the shifts move fewer bytes (below). VGG's conv1_1,
+    3 -> 64 at FCN's 698x698: im2col took 34/38/35 ms forward, input and weight gradient,
+    the shifts 69/89/56.
+
+    Else, yes when ``col`` would be large (``COL_MAX_BYTES``), or larger than the cache on a
+    wide output (``COL_CACHE_BYTES``, ``SHIFTS_MIN_WIDTH``). For shallow products whose ``col``
+    is not large, yes when that moves fewer bytes per output pixel: im2col writes and reads
+    ``kh*kw*read`` values; the shifts copy ``kw*read`` and add ``kh - 1`` partial products of
+    ``write`` rows (read, read, write), so they win about when ``3*write <= 2*kw*read`` (conv1_1
+    of the main job, 3 -> 4 channels: yes; VGG's conv1_1, 3 -> 64: no). A weight gradient adds
+    no partial images but copies ``gy`` (``out_c`` rows) onto the padded width, about as dear,
+    so it takes the same rule.
     """
     if tuple(stride) != (1, 1) or kh * kw == 1:
         return False
-    if c * kh * kw * out_hw[0] * out_hw[1] * itemsize > COL_MAX_BYTES:
-        return True
     read, write = (out_c, c) if transposed else (c, out_c)
-    return kw * read < SHIFTS_BELOW_DEPTH and 3 * write <= 2 * kw * read
+    shallow, fewer_bytes = kw * read < SHIFTS_BELOW_DEPTH, 3 * write <= 2 * kw * read
+    if c * kh * kw <= read + write:
+        return shallow and fewer_bytes
+    col_bytes = c * kh * kw * out_hw[0] * out_hw[1] * itemsize
+    if col_bytes > COL_MAX_BYTES:
+        return True
+    if shallow:
+        return fewer_bytes
+    return col_bytes > COL_CACHE_BYTES and out_hw[1] >= SHIFTS_MIN_WIDTH
 
 
 # 3x3 stride-1 convolutions with many channels on both sides run by Winograd's F(2x2, 3x3)
