@@ -41,6 +41,7 @@ def conv_path(request, monkeypatch):
     Winograd kernels on CuPy directly). The im2col path also splits every weight gradient's
     sum over the pixels among the threads (the other two leave it whole for 1x1 kernels)."""
     monkeypatch.setattr(K, "COL_MAX_BYTES", 0 if request.param == "shifted" else 2**62)
+    monkeypatch.setattr(K, "COL_OVER_MAPS", 0)   # however small col is against the maps
     monkeypatch.setattr(K, "SHIFTS_BELOW_DEPTH", 0)
     if request.param == "im2col":
         monkeypatch.setattr(K, "SPLIT_COLS", 1)

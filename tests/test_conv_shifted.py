@@ -24,6 +24,7 @@ def _both(monkeypatch, fn):
     monkeypatch.setattr(K, "SHIFTS_BELOW_DEPTH", 0)
     via_col = fn()
     monkeypatch.setattr(K, "COL_MAX_BYTES", 0)
+    monkeypatch.setattr(K, "COL_OVER_MAPS", 0)
     return via_col, fn()
 
 
@@ -115,5 +116,6 @@ def test_path_rule_on_the_models_shapes():
     # VGG's conv2_1 at 224 input: col 28.9 MB, past the cache, on a 112-wide output
     assert K._use_shifts(64, 128, 3, 3, (112, 112), (1, 1), 4)
     assert not K._use_shifts(64, 64, 3, 3, (56, 56), (1, 1), 4)     # 7.2 MB: in cache
+    assert not K._use_shifts(64, 128, 3, 3, (112, 112), (1, 1), 4, on_gpu=True)  # a CPU cache rule
     # fc6 (7x7 to 16x16 on 22x22): col 25.7 MB, but 6 junk columns in 22: im2col
     assert not K._use_shifts(512, 4096, 7, 7, (16, 16), (1, 1), 4)

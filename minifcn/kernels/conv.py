@@ -83,24 +83,30 @@ COL_MAX_BYTES = 32 * 2**20
 # products also compute ``kw - 1`` junk columns per row (fc6, 7x7 to 16x16: 6 in 22).
 COL_CACHE_BYTES = 8 * 2**20
 SHIFTS_MIN_WIDTH = 64
+# While ``col`` holds at most this many times the values a pixel of the two maps it joins, it
+# costs no more memory and trips to memory than they do, so its size does not count (see
+# _use_shifts; 0: never, which the tests use to force the shifts).
+COL_OVER_MAPS = 1
 # Products shallower than this (``kw * c``: RGB input, narrow models) run far from the BLAS peak
 # on either path, so there the path that moves fewer bytes wins, whatever the size of ``col``.
 SHIFTS_BELOW_DEPTH = 64
 
 
-def _use_shifts(c, out_c, kh, kw, out_hw, stride, itemsize, transposed=False):
+def _use_shifts(c, out_c, kh, kw, out_hw, stride, itemsize, transposed=False, on_gpu=False):
     """Whether a stride-1 product of the convolution ``c -> out_c`` should use shifted slices
     rather than im2col (``transposed``: its input gradient, which reads ``out_c`` channels and
     writes ``c``; its ``col`` is the same size).
 
     When ``col`` holds no more values a pixel (``c*kh*kw``) than the two maps it joins
-    (``read + write``), its memory and its trips to memory cost no more than theirs: im2col,
+    (``read + write``; ``COL_OVER_MAPS``), its memory and its trips to memory cost no more than
+    theirs: im2col,
     unless the product is shallow and the shifts move fewer bytes (below). VGG's conv1_1,
     3 -> 64 at FCN's 698x698: im2col took 34/38/35 ms forward, input and weight gradient,
     the shifts 69/89/56.
 
-    Else, yes when ``col`` would be large (``COL_MAX_BYTES``), or larger than the cache on a
-    wide output (``COL_CACHE_BYTES``, ``SHIFTS_MIN_WIDTH``). For shallow products whose ``col``
+    Else, yes when ``col`` would be large (``COL_MAX_BYTES``), or, on the CPU, larger than the
+    cache on a wide output (``COL_CACHE_BYTES``, ``SHIFTS_MIN_WIDTH``; a GPU's cache is another
+    matter, not measured). For shallow products whose ``col``
     is not large, yes when that moves fewer bytes per output pixel: im2col writes and reads
     ``kh*kw*read`` values; the shifts copy ``kw*read`` and add ``kh - 1`` partial products of
     ``write`` rows (read, read, write), so they win about when ``3*write <= 2*kw*read`` (conv1_1
@@ -112,14 +118,14 @@ def _use_shifts(c, out_c, kh, kw, out_hw, stride, itemsize, transposed=False):
         return False
     read, write = (out_c, c) if transposed else (c, out_c)
     shallow, fewer_bytes = kw * read < SHIFTS_BELOW_DEPTH, 3 * write <= 2 * kw * read
-    if c * kh * kw <= read + write:
+    if c * kh * kw <= COL_OVER_MAPS * (read + write):
         return shallow and fewer_bytes
     col_bytes = c * kh * kw * out_hw[0] * out_hw[1] * itemsize
     if col_bytes > COL_MAX_BYTES:
         return True
     if shallow:
         return fewer_bytes
-    return col_bytes > COL_CACHE_BYTES and out_hw[1] >= SHIFTS_MIN_WIDTH
+    return not on_gpu and col_bytes > COL_CACHE_BYTES and out_hw[1] >= SHIFTS_MIN_WIDTH
 
 
 # 3x3 stride-1 convolutions with many channels on both sides run by Winograd's F(2x2, 3x3)
@@ -471,7 +477,7 @@ def conv2d(x, W, b=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
     out_hw = out_size(h, w, kh, kw, stride, padding, dilation)
     if _use_winograd(c, out_c, kh, kw, out_hw, stride, padding, dilation, x):
         return winograd.conv2d(x, W, b, padding)
-    if _use_shifts(c, out_c, kh, kw, out_hw, stride, x.itemsize):
+    if _use_shifts(c, out_c, kh, kw, out_hw, stride, x.itemsize, on_gpu=device_of(x) == "cuda"):
         return _correlate_shifted(x, padding, W, out_hw, dilation, b)
     if _by_phases(kh, kw, stride, dilation):
         y = _conv2d_by_phases(x, W, out_hw, stride, padding)
@@ -492,7 +498,8 @@ def conv2d_grad_input(gy, W, hw, stride=(1, 1), padding=(0, 0), dilation=(1, 1))
     _, c, kh, kw = W.shape
     if _use_winograd(c, out_c, kh, kw, hw, stride, padding, dilation, gy):
         return winograd.grad_input(gy, W, padding)
-    if _use_shifts(c, out_c, kh, kw, (out_h, out_w), stride, gy.itemsize, transposed=True):
+    if _use_shifts(c, out_c, kh, kw, (out_h, out_w), stride, gy.itemsize, transposed=True,
+                   on_gpu=device_of(gy) == "cuda"):
         # the full correlation of gy with the flipped kernel, seen through the padding
         (ph, pw), (dy, dx) = padding, dilation
         flipped = W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)  # (c, out_c, kh, kw)
@@ -509,7 +516,7 @@ def conv2d_grad_weight(x, gy, kh, kw, stride=(1, 1), padding=(0, 0), dilation=(1
     out_c, out_h, out_w = gy.shape[1:]
     if _use_winograd(c, out_c, kh, kw, (out_h, out_w), stride, padding, dilation, x):
         return winograd.grad_weight(x, gy, padding)
-    if _use_shifts(c, out_c, kh, kw, (out_h, out_w), stride, x.itemsize):
+    if _use_shifts(c, out_c, kh, kw, (out_h, out_w), stride, x.itemsize, on_gpu=device_of(x) == "cuda"):
         return _grad_weight_shifted(x, gy, kh, kw, padding, dilation)
     if _by_phases(kh, kw, stride, dilation):
         # y = (stride-1 conv of gy-shaped maps with the phase kernel K, pad A-1) transposed, read
