@@ -376,11 +376,11 @@ def _grad_weight_product(gy, col, out):
             out += gy[k] @ col[k].T
         return out
 
-    def multiply(cols):
-        part = None
-        for k in range(n):
-            p = gy[k][:, cols[0]:cols[1]] @ col[k][:, cols[0]:cols[1]].T
-            part = p if part is None else part + p
+    def multiply(cols):   # one thread's columns of every image
+        c0, c1 = cols
+        part = gy[0][:, c0:c1] @ col[0][:, c0:c1].T
+        for k in range(1, n):
+            part += gy[k][:, c0:c1] @ col[k][:, c0:c1].T
         return part
 
     parts = products_on_cores(multiply, row_groups(l, num_threads()), col)
