@@ -14,7 +14,7 @@ Nothing is saved between forward and backward except the inputs: ``col`` is rebu
 needed, so a big ``col`` lives only as long as one matrix product.
 
 Large stride-1 convolutions (VGG's early layers: ``col`` would be 9x the input, over 1 GB for
-conv1_2 at FCN's 698x698) skip ``col`` altogether. Pad the image, flatten each channel to one
+conv1_2 at FCN's 698x698; or past the cache on a wide image) skip ``col`` altogether. Pad the image, flatten each channel to one
 row of ``hp * wp`` values: the patch tap ``(i, j)`` of output ``(oy, ox)`` is then element
 ``oy*wp + ox + (i*wp + j)`` of that row, so for a fixed tap the taps of *all* outputs form one
 plain slice of the row, ``flat[:, i*wp + j : i*wp + j + out_h*wp]``, a matrix BLAS reads in place.
