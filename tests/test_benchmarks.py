@@ -1,0 +1,42 @@
+"""The benchmark harness's bookkeeping (not its timings: speed is measured in benchmarks/, never
+asserted in a test)."""
+import gc
+import os
+
+
+def _common():
+    # importing benchmarks.common fixes the thread variables for the benchmarks; keep them out
+    # of the rest of the test session
+    before = dict(os.environ)
+    from benchmarks import common
+    os.environ.clear()
+    os.environ.update(before)
+    return common
+
+
+def test_time_pair_times_blocks_after_an_untimed_lead_in():
+    common = _common()
+    calls = {"a": 0, "b": 0}
+
+    def a():
+        calls["a"] += 1
+
+    def b():
+        calls["b"] += 1
+
+    res = common.time_pair([a, None, b], min_repeats=6, min_time=0.0, max_repeats=6,
+                           warmup=1, block=3, lead_in=True)
+    # one warm-up call, then two rounds of one untimed and three timed calls each
+    assert calls == {"a": 9, "b": 9}
+    assert res[1] == (None, None)
+    (median, best), _, (median_b, best_b) = res
+    assert 0 <= best <= median and 0 <= best_b <= median_b
+    assert gc.get_freeze_count() == 0   # the collector gets the frozen objects back
+
+
+def test_time_pair_defaults_time_every_call():
+    common = _common()
+    calls = []
+    res = common.time_pair([lambda: calls.append(1)], min_repeats=4, min_time=0.0, max_repeats=4,
+                           warmup=2)
+    assert len(calls) == 2 + 4 and res[0][1] <= res[0][0]
