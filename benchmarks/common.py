@@ -44,14 +44,11 @@ def time_pair(fns, min_repeats=5, min_time=1.0, max_repeats=30, warmup=1, block=
     seconds have passed (at most ``max_repeats``). ``None`` entries are skipped (None, None).
     The best time is what the code costs on a quiet machine; the median what a user sees here.
 
-    ``lead_in`` runs each block one extra, untimed call first. Calls of a few milliseconds
-    need it: the first one after the other library's pays for that switch, not for its own
-    work. PyTorch's OpenMP workers spin on the cores for a moment after each call, and cores
-    left idle a few tens of milliseconds (as a full garbage collection with PyTorch loaded
-    leaves them) wake slowly on a virtual machine: minifcn's ``conv3_1`` at 224 took 37-41 ms
-    (median) 2-10 ms after the previous call, 50 ms straight after PyTorch's and 50-54 ms after
-    30-80 ms of idling, while PyTorch's stayed at 33-40 ms. Inside a training loop every layer
-    follows another at once, so the timed calls are those of the steady state.
+    ``lead_in`` runs each block one extra, untimed call first: for calls of a few milliseconds,
+    whose first one after the other library's pays for the switch (PyTorch's OpenMP workers
+    still spinning, cores woken from idle), not for its own work. The timed calls are then
+    those of the steady state, as in a training loop (benchmarks/README.md, "How the times are
+    taken", has the measurements).
 
     The objects alive at the start (PyTorch's modules, the cases' arrays) are frozen out of
     the garbage collector's reach, so the collection before each block takes about a
@@ -78,7 +75,8 @@ def time_pair(fns, min_repeats=5, min_time=1.0, max_repeats=30, warmup=1, block=
                     f()
                     times[k].append(time.perf_counter() - t0)
             done = len(times[0]) if fns[0] is not None else len(times[-1])
-            if done >= max_repeats or (done >= min_repeats and time.perf_counter() - start >= min_time):
+            enough = done >= min_repeats and time.perf_counter() - start >= min_time
+            if done >= max_repeats or enough:
                 break
     finally:
         gc.unfreeze()

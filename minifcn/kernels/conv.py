@@ -14,10 +14,11 @@ Nothing is saved between forward and backward except the inputs: ``col`` is rebu
 needed, so a big ``col`` lives only as long as one matrix product.
 
 Large stride-1 convolutions (VGG's early layers: ``col`` would be 9x the input, over 1 GB for
-conv1_2 at FCN's 698x698; or past the cache on a wide image) skip ``col`` altogether. Pad the image, flatten each channel to one
-row of ``hp * wp`` values: the patch tap ``(i, j)`` of output ``(oy, ox)`` is then element
-``oy*wp + ox + (i*wp + j)`` of that row, so for a fixed tap the taps of *all* outputs form one
-plain slice of the row, ``flat[:, i*wp + j : i*wp + j + out_h*wp]``, a matrix BLAS reads in place.
+conv1_2 at FCN's 698x698; or past the cache on a wide image) skip ``col`` altogether. Pad the
+image, flatten each channel to one row of ``hp * wp`` values: the patch tap ``(i, j)`` of
+output ``(oy, ox)`` is then element ``oy*wp + ox + (i*wp + j)`` of that row, so for a fixed
+tap the taps of *all* outputs form one plain slice of the row,
+``flat[:, i*wp + j : i*wp + j + out_h*wp]``, a matrix BLAS reads in place.
 The convolution becomes a sum of products ``W[:, :, i, j] @ slice``. To give BLAS deeper
 products, the ``kw`` taps of a kernel row are stacked first (``_row_chunks``: ``kw`` shifted
 copies, not ``kh*kw``), leaving ``kh`` products of depth ``kw*c``; and to give it taller ones,
@@ -516,7 +517,8 @@ def conv2d_grad_weight(x, gy, kh, kw, stride=(1, 1), padding=(0, 0), dilation=(1
     out_c, out_h, out_w = gy.shape[1:]
     if _use_winograd(c, out_c, kh, kw, (out_h, out_w), stride, padding, dilation, x):
         return winograd.grad_weight(x, gy, padding)
-    if _use_shifts(c, out_c, kh, kw, (out_h, out_w), stride, x.itemsize, on_gpu=device_of(x) == "cuda"):
+    if _use_shifts(c, out_c, kh, kw, (out_h, out_w), stride, x.itemsize,
+                   on_gpu=device_of(x) == "cuda"):
         return _grad_weight_shifted(x, gy, kh, kw, padding, dilation)
     if _by_phases(kh, kw, stride, dilation):
         # y = (stride-1 conv of gy-shaped maps with the phase kernel K, pad A-1) transposed, read
@@ -528,7 +530,8 @@ def conv2d_grad_weight(x, gy, kh, kw, stride=(1, 1), padding=(0, 0), dilation=(1
     col, _ = _unfold(x, kh, kw, stride, padding, dilation)
     # one product per image, summed: tensordot over (n, L) would first copy col to (n*L, c*kh*kw);
     # into a cached block (fc6's is 411 MB: fresh, its pages cost more than its product)
-    gW = _grad_weight_product(gy.reshape(n, out_c, -1), col, cache.empty((out_c, col.shape[1]), x.dtype, like=x))
+    gW = cache.empty((out_c, col.shape[1]), x.dtype, like=x)
+    gW = _grad_weight_product(gy.reshape(n, out_c, -1), col, gW)
     return gW.reshape(out_c, c, kh, kw)
 
 

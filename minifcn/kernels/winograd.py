@@ -220,7 +220,7 @@ def output_transform_grad(gy, slab):
     (_, tw), (k, r0, r1) = tiles(gy.shape[2:]), slab
     rows = r1 - r0
     gM = cache.empty((16, out_c, rows * tw), gy.dtype, like=gy)
-    AA_T = xp.asarray(np.ascontiguousarray(_AA.T), dtype=gy.dtype)
+    AA_T = xp.asarray(_AA.T, dtype=gy.dtype)
 
     def transform(blocks):   # one thread's channel blocks
         for ch in blocks:
