@@ -125,6 +125,13 @@ def load_average():
     return " ".join(f"{v:.2f}" for v in os.getloadavg())
 
 
+def _spin():
+    """The spin of OpenBLAS's idle workers as OpenBLAS itself reports it (0: its default)."""
+    from minifcn.kernels.threads import blas_spin
+    spin = blas_spin()
+    return "n/a, not OpenBLAS" if spin is None else spin
+
+
 def environment(torch=None):
     """Lines describing the machine, the versions and the thread counts of this run."""
     lines = [
@@ -132,7 +139,8 @@ def environment(torch=None):
         f"machine: {_cpu_model()}, {os.cpu_count()} logical CPUs, Linux {platform.release()}",
         f"python {platform.python_version()}, numpy {np.__version__}, BLAS: {_blas()}",
         f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}, "
-        f"OPENBLAS_THREAD_TIMEOUT={os.environ.get('OPENBLAS_THREAD_TIMEOUT', '(unset)')}, "
+        f"OPENBLAS_THREAD_TIMEOUT={os.environ.get('OPENBLAS_THREAD_TIMEOUT', '(unset)')} "
+        f"(OpenBLAS read {_spin()}), "
         f"threads: {THREADS} (BENCH_THREADS)",
     ]
     if torch is not None:

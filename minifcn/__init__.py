@@ -9,16 +9,24 @@ import sys as _sys
 
 # After each product on several threads, OpenBLAS's idle workers spin for about 2**28 cycles
 # (~0.1 s) before they sleep, and on a 2-core machine that takes a core from what minifcn runs
-# next on its own threads (the shifted products, ReLU, batch norm): 512 -> 512 at 45x60 after
-# an im2col layer took 118-141 ms instead of 76. OpenBLAS reads OPENBLAS_THREAD_TIMEOUT (log2
-# of the cycles, 4..30) only when NumPy loads it, so it is set here, before NumPy, unless the
-# user chose a value or NumPy came first (then import minifcn first, or set it yourself).
-if "numpy" not in _sys.modules:
-    _os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
+# next on its own threads (the shifted and Winograd products, ReLU, batch norm): 512 -> 512 at
+# 45x60 after an im2col layer took 118-141 ms instead of 76. OpenBLAS reads
+# OPENBLAS_THREAD_TIMEOUT (log2 of the cycles, 4..30) when NumPy loads it, so it is set here,
+# before NumPy, unless the user chose a value (``kernels.threads.SPIN_LOG2_CYCLES``) ...
+_user_spin = "OPENBLAS_THREAD_TIMEOUT" in _os.environ
+_numpy_first = "numpy" in _sys.modules
+if not _user_spin:
+    _os.environ["OPENBLAS_THREAD_TIMEOUT"] = "4"
 
 from . import functional, init, nn, optim
 from .autograd import Function, Tensor, no_grad, is_grad_enabled
 from .backend import default_device, gpu_available, manual_seed
 from . import models
+
+# ... and when NumPy came first (``import numpy as np`` above ``import minifcn``, as most
+# programs start), OpenBLAS is told again and its workers restarted with the short spin.
+if _numpy_first and not _user_spin:
+    from .kernels.threads import set_blas_spin as _set_blas_spin
+    _set_blas_spin(int(_os.environ["OPENBLAS_THREAD_TIMEOUT"]))
 
 __version__ = "0.1.0"

@@ -1,6 +1,7 @@
 """map_blocks: results in order, blocks that cover the channels, and use from a forked child
 (a process that forks after minifcn ran, as data-loading workers do); blas_threads: the count
-set inside, restored after, also when uses overlap."""
+set inside, restored after, also when uses overlap; OpenBLAS's idle workers told to
+sleep at once, whichever of NumPy and minifcn was imported first."""
 import multiprocessing
 import os
 import subprocess
@@ -110,8 +111,61 @@ def _timeout_seen(code, **env):
 
 def test_import_sets_openblas_thread_timeout_before_numpy_loads():
     # imported first: OpenBLAS's idle workers will sleep at once (read when NumPy loads it)
-    assert _timeout_seen("import minifcn") == "4"
+    assert _timeout_seen("import minifcn") == str(threads.SPIN_LOG2_CYCLES)
     # the user's own value wins
     assert _timeout_seen("import minifcn", OPENBLAS_THREAD_TIMEOUT="12") == "12"
-    # NumPy first: too late to matter, so nothing is set behind the user's back
-    assert _timeout_seen("import numpy, minifcn") == "unset"
+    # NumPy first: set all the same, and OpenBLAS told again (next test)
+    assert _timeout_seen("import numpy, minifcn") == str(threads.SPIN_LOG2_CYCLES)
+
+
+def _openblas_report(code, **env):
+    """What a fresh interpreter prints after ``code`` (run with OPENBLAS_THREAD_TIMEOUT unset
+    unless given): ``code`` prints what OpenBLAS itself reports."""
+    environ = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
+    environ.update(env)
+    out = subprocess.run([sys.executable, "-c", code], env=environ, capture_output=True,
+                         text=True, check=True)
+    return out.stdout.split()
+
+
+_SPIN = "from minifcn.kernels import threads; print(threads.blas_spin())"
+
+
+@pytest.mark.skipif(threads.blas_spin() is None, reason="NumPy's BLAS is not a known OpenBLAS")
+def test_openblas_spins_briefly_whichever_was_imported_first():
+    short = str(threads.SPIN_LOG2_CYCLES)
+    assert _openblas_report("import minifcn; " + _SPIN) == [short]
+    # the usual order: without set_blas_spin OpenBLAS would keep its default (reported as 0)
+    assert _openblas_report("import numpy; import minifcn; " + _SPIN) == [short]
+    # a value of the user's own is left as OpenBLAS read it
+    assert _openblas_report("import numpy; import minifcn; " + _SPIN,
+                            OPENBLAS_THREAD_TIMEOUT="9") == ["9"]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="threads counted in /proc/self/status")
+@pytest.mark.skipif(threads.blas_spin() is None, reason="NumPy's BLAS is not a known OpenBLAS")
+def test_set_blas_spin_restarts_openblas_workers_that_still_multiply_right():
+    if threads.blas_controls()[1]() < 2:
+        pytest.skip("BLAS runs on one thread here: no workers to restart")
+    code = """
+import numpy as np
+def count():
+    return int([l for l in open('/proc/self/status') if l.startswith('Threads')][0].split()[1])
+a = np.random.default_rng(0).standard_normal((512, 512)).astype(np.float32)
+a @ a
+before = count()               # NumPy's thread and OpenBLAS's workers
+from minifcn.kernels import threads
+assert threads.set_blas_spin(5)
+stopped = count()              # the workers stopped
+c = a @ a                      # started again, with the new spin
+err = np.abs(c - a.astype(np.float64) @ a).max() / np.abs(c).max()
+print(before, stopped, count(), threads.blas_spin(), err < 1e-5)
+"""
+    before, stopped, after, spin, right = _openblas_report(code)
+    assert int(stopped) < int(before) == int(after)
+    assert (spin, right) == ("5", "True")
+
+
+def test_set_blas_spin_rejects_a_spin_outside_openblas_range():
+    with pytest.raises(ValueError, match="4..30"):
+        threads.set_blas_spin(3)

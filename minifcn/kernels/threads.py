@@ -97,7 +97,7 @@ def row_groups(n_rows, groups):
 # suffix of the build (``scipy_openblas_set_num_threads64_`` in NumPy 2's wheels). With another
 # BLAS (MKL, Accelerate) nothing is found and :func:`blas_threads` changes nothing.
 
-_blas = None   # (set, get), or False once looked for and not found
+_blas = None   # (set, get, library), or False once looked for and not found
 _blas_lock = threading.Lock()
 _blas_users, _blas_before = 0, None   # blocks inside blas_threads now; the count they found
 
@@ -119,6 +119,7 @@ def _loaded_libraries():
 
 
 def _find_blas_controls():
+    """``(set_num_threads, get_num_threads, library)`` of the first OpenBLAS found, or False."""
     for path in _loaded_libraries():
         try:
             lib = ctypes.CDLL(path)
@@ -132,7 +133,7 @@ def _find_blas_controls():
                 except AttributeError:
                     continue
                 set_.argtypes, set_.restype, get_.restype = [ctypes.c_int], None, ctypes.c_int
-                return set_, get_
+                return set_, get_, lib
     return False
 
 
@@ -142,7 +143,53 @@ def blas_controls():
     global _blas
     if _blas is None:
         _blas = _find_blas_controls()
-    return _blas or None
+    return _blas[:2] if _blas else None
+
+
+# After a product on several threads OpenBLAS's workers spin, waiting for the next one, for
+# 2**OPENBLAS_THREAD_TIMEOUT cycles (default about 2**28, ~0.1 s) before they sleep: on a
+# 2-core machine that spin takes a core from whatever minifcn runs next on its own threads
+# (see minifcn/__init__.py). OpenBLAS reads the variable once, when NumPy loads it.
+SPIN_LOG2_CYCLES = 4
+
+
+def blas_spin():
+    """log2 of the cycles OpenBLAS's idle workers spin before they sleep, as OpenBLAS read it
+    (0: the variable was unset, OpenBLAS's own default applies); None when not OpenBLAS."""
+    blas_controls()
+    try:
+        read = _blas[2].openblas_thread_timeout
+    except (TypeError, AttributeError):   # no OpenBLAS, or one without the function
+        return None
+    read.restype = ctypes.c_int
+    return read()
+
+
+def set_blas_spin(log2_cycles=SPIN_LOG2_CYCLES):
+    """Make OpenBLAS's idle workers spin ``2**log2_cycles`` cycles (4..30) from now on, after
+    NumPy has loaded it: for a program that imported NumPy before minifcn.
+
+    OpenBLAS has no call for this; it reads ``OPENBLAS_THREAD_TIMEOUT`` into its settings when
+    it loads (``openblas_read_env``) and hands it to its workers when it starts them. So the
+    variable is set, the settings read again, and the workers stopped
+    (``blas_thread_shutdown_``, as OpenBLAS does itself before a ``fork``): the next product on
+    several threads starts them afresh, with the new spin. Call it while no product is
+    running. Returns whether OpenBLAS now reports that spin (False: not an OpenBLAS that
+    exports these functions; nothing was changed but the variable)."""
+    if not 4 <= int(log2_cycles) <= 30:
+        raise ValueError(f"log2_cycles must be in 4..30 (OpenBLAS's range), got {log2_cycles!r}")
+    os.environ["OPENBLAS_THREAD_TIMEOUT"] = str(int(log2_cycles))
+    if blas_spin() == int(log2_cycles):   # read so already: leave the workers be
+        return True
+    try:
+        read_env, shutdown = _blas[2].openblas_read_env, _blas[2].blas_thread_shutdown_
+    except (TypeError, AttributeError):
+        return False
+    read_env.restype, shutdown.restype = None, ctypes.c_int
+    with _blas_lock:
+        read_env()    # os.environ writes through to the C environment (putenv)
+        shutdown()
+    return blas_spin() == int(log2_cycles)
 
 
 @contextmanager
