@@ -148,7 +148,7 @@ def im2col(x, kh: int, kw: int, sy: int = 1, sx: int = 1, ph: int = 0, pw: int =
                 else:
                     col[:, b, i, j] = img[:, b, y0:y0 + sy * (out_h - 1) + 1:sy, x0:x0 + sx * (out_w - 1) + 1:sx]
 
-    map_blocks(unfold, channel_blocks(x), x)
+    map_blocks(unfold, channel_blocks(x, work=kh * kw), x)
     return col
 
 
@@ -207,7 +207,7 @@ def col2im(col, h: int, w: int, sy: int = 1, sx: int = 1, ph: int = 0, pw: int =
                 for j in range(kw):
                     img[:, b, i * dy:i * dy + out_h, j * dx:j * dx + out_w] += col[:, b, i, j]
 
-        map_blocks(fold, channel_blocks(img), img)
+        map_blocks(fold, channel_blocks(img, work=kh * kw), img)
         return img[:, :, ph:ph + h, pw:pw + w]
     # strided: add each tap into its phase as a contiguous block, then interleave the phases
     img = cache.zeros((n, c, sy, sx, qh, qw), col.dtype, like=col)
@@ -223,7 +223,7 @@ def col2im(col, h: int, w: int, sy: int = 1, sx: int = 1, ph: int = 0, pw: int =
                 x0 = j * dx
                 img[:, b, y0 % sy, x0 % sx, y0 // sy:y0 // sy + out_h, x0 // sx:x0 // sx + out_w] += col[:, b, i, j]
 
-    map_blocks(fold_phases, channel_blocks(img), img)
+    map_blocks(fold_phases, channel_blocks(img, work=kh * kw), img)
     img = img.transpose(0, 1, 4, 2, 5, 3).reshape(n, c, qh * sy, qw * sx)
     return img[:, :, ph:ph + h, pw:pw + w]
 

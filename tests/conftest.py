@@ -25,6 +25,15 @@ def xp(request):
     return np
 
 
+@pytest.fixture(autouse=True)
+def blocks_of_any_size(monkeypatch):
+    """Cut even the tests' tiny arrays into blocks on the CPU's threads, as the big maps of a
+    training step are (small ones stay on one thread: ``threads.MIN_BLOCK_VALUES``), so the
+    tests check the threaded block code. tests/test_threads.py checks the size rule itself."""
+    from minifcn.kernels import threads
+    monkeypatch.setattr(threads, "MIN_BLOCK_VALUES", 1)
+
+
 @pytest.fixture
 def host_default_device(monkeypatch):
     """Pin the default device to the CPU even under MINIFCN_DEVICE=cuda, for tests that build

@@ -25,6 +25,19 @@ def test_map_blocks_keeps_order_and_channel_blocks_cover_every_channel(monkeypat
     assert threads.channel_blocks(x, per_block=10**9) == [slice(None)]
 
 
+def test_channel_blocks_keep_small_arrays_on_one_thread(monkeypatch):
+    monkeypatch.setattr(threads, "MIN_BLOCK_VALUES", 1000)   # conftest sets 1
+    monkeypatch.setenv("MINIFCN_NUM_THREADS", "4")
+    assert threads.channel_blocks(np.empty((1, 10, 10, 10))) == [slice(None)]   # 1000 values
+    # 2000 values: two blocks of 1000, not four of 500
+    assert threads.channel_blocks(np.empty((1, 20, 10, 10))) == [slice(0, 10), slice(10, 20)]
+    # work 9 (an im2col 3x3): blocks of at least 1000 // 9 = 111 values, so 4 blocks of 5 channels
+    assert len(threads.channel_blocks(np.empty((1, 20, 10, 10)), work=9)) == 4
+    # a caller's block size (chosen for the cache) is kept once the array is big enough
+    assert len(threads.channel_blocks(np.empty((1, 20, 10, 10)), per_block=500)) == 4
+    assert threads.channel_blocks(np.empty((1, 19, 10, 10)), per_block=500) == [slice(None)]
+
+
 def _use_pool_in_child(q):
     x = np.ones((1, 4, 2, 2))
     q.put(threads.map_blocks(lambda b: float(x[:, b].sum()), threads.channel_blocks(x), x))

@@ -26,6 +26,7 @@ True
 """
 from __future__ import annotations
 
+import math
 import os
 import sys
 import threading
@@ -114,7 +115,8 @@ def empty(shape, dtype, like):
     taken from the cache when it is a big CPU array."""
     xp = get_array_module(like)
     dtype = np.dtype(dtype)
-    nbytes = int(np.prod(shape)) * dtype.itemsize
+    # math.prod, not np.prod: 3-5 us a call, and a layer makes about ten
+    nbytes = (math.prod(shape) if hasattr(shape, "__len__") else int(shape)) * dtype.itemsize
     if xp is not np or nbytes < MIN_BYTES or not _ENABLED:
         return xp.empty(shape, dtype=dtype)
     with _lock:

@@ -67,14 +67,36 @@ def products_on_cores(fn, groups, like):
         return map_blocks(fn, groups, like)
 
 
-def channel_blocks(x, per_block=None):
+# Handing a block to another thread costs that thread's wake-up: 100-250 us on the 2-core VM of
+# benchmarks/README.md even back to back, the time one core takes to write a few MB. So the
+# blocks of :func:`channel_blocks` hold at least this many values of the array they cut (2 MB
+# of float32), and smaller arrays stay on the calling thread: ReLU of 64x64x64 took 261 us in
+# two blocks and 144 in one, of 64x96x96 347 and 277; an im2col (3x3) of 64x64x64, 659 and 675.
+MIN_BLOCK_VALUES = 1 << 19
+
+
+def channel_blocks(x, per_block=None, work=1):
     """Slices of the channels of x (n, c, h, w) for :func:`map_blocks`: whole channels, about
-    ``per_block`` values a block (default: one block per thread); ``[slice(None)]`` when one
-    block holds them all (always on a GPU)."""
+    ``per_block`` values a block (default: one block per thread, each at least
+    ``MIN_BLOCK_VALUES / work`` values); ``[slice(None)]`` when x has fewer than twice that or
+    one block holds them all (always on a GPU). ``work``: values the operation writes per value
+    of x (an im2col: ``kh*kw``), so heavier work is shared out from smaller arrays.
+
+    >>> import numpy as np
+    >>> channel_blocks(np.empty((1, 64, 8, 8)))             # 4096 values: not worth a thread
+    [slice(None, None, None)]
+    >>> len(channel_blocks(np.empty((1, 64, 128, 128)))) == min(2, num_threads())   # 4 MB
+    True
+    """
     c = x.shape[1]
-    if device_of(x) == "cuda":
+    least = max(1, MIN_BLOCK_VALUES // work)
+    if device_of(x) == "cuda" or x.size < 2 * least:
         return [slice(None)]
-    per = -(-c // num_threads()) if per_block is None else max(1, per_block // max(1, x.size // c))
+    per_channel = max(1, x.size // c)
+    if per_block is None:
+        per = max(-(-c // num_threads()), -(-least // per_channel))
+    else:   # the caller's size (chosen for the cache) once the array is big enough to share
+        per = max(1, per_block // per_channel)
     if per >= c:
         return [slice(None)]
     return [slice(c0, min(c, c0 + per)) for c0 in range(0, c, per)]
