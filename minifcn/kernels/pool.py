@@ -29,6 +29,11 @@ from .threads import channel_blocks, map_blocks
 # 152 -> 85 ms). Unpooling's scatter and gather take blocks of channels of one image, this
 # many unpooled values each (1.3-1.7x).
 BLOCK_VALUES = 2**19
+# Pooling and unpooling cost a few passes per value (a compare, a maximum and a tap number per
+# tap; a scatter or gather by index), so arrays past a quarter of ``threads.MIN_BLOCK_VALUES``
+# a block are shared out: max pooling fwd+bwd of 256x56x56 took 2.0 ms in two blocks against 2.5
+# on one thread, of 256x28x28 0.55 ms on one thread against 0.65 in two.
+POOL_WORK = 4
 
 
 def max_pool2d(x, kernel, stride, padding, ceil_mode=False, indices=True):
@@ -83,7 +88,7 @@ def max_pool2d(x, kernel, stride, padding, ceil_mode=False, indices=True):
             fb[...] = tap_offset[arg]
             fb += origin
 
-    map_blocks(pool_block, channel_blocks(x, BLOCK_VALUES), x)
+    map_blocks(pool_block, channel_blocks(x, BLOCK_VALUES, work=POOL_WORK), x)
     return y, flat
 
 
@@ -125,7 +130,7 @@ def _image_blocks(big):
     if device_of(big) == "cuda":
         return [(slice(None), slice(None))]   # one launch per operation
     return [(k, cs) for k in range(big.shape[0])
-            for cs in channel_blocks(big[k:k + 1], BLOCK_VALUES)]
+            for cs in channel_blocks(big[k:k + 1], BLOCK_VALUES, work=POOL_WORK)]
 
 
 def unpool_scatter(x, indices, out_hw, accumulate=False, keep=None):
