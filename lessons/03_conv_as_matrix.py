@@ -238,6 +238,29 @@ assert np.allclose(winograd.conv2d(xw, Ww, padding=(1, 1)), F.conv2d(xw, Ww, pad
 print("F(2x2, 3x3): 16 multiplications per 2x2 outputs instead of 36, same result")
 
 # %% [markdown]
+# Bigger tiles save more: F(4x4, 3x3) makes a 4x4 block of outputs from a 6x6 tile with 36
+# multiplications instead of 144 (interpolating at 0, +-1, +-2 and infinity). The price is in
+# the matrices: entries up to 8 and 1/24, so float32 rounding grows about 20x (still 1e-5 of the
+# largest output), and the kernel transform is 36 matrices per layer. minifcn picks F(4x4) for
+# 64- to 256-channel layers on big maps, F(2x2) for 512-channel layers on small ones
+# (`conv._winograd_tile`).
+
+# %%
+d4, g4 = rng.standard_normal((6, 6)), rng.standard_normal((3, 3))
+U4, V4 = winograd.G4 @ g4 @ winograd.G4.T, winograd.B4_T @ d4 @ winograd.B4_T.T
+assert U4.size == V4.size == 36                     # 36 multiplications for 16 outputs
+Y4 = winograd.A4_T @ (U4 * V4) @ winograd.A4_T.T
+assert Y4.shape == (4, 4)
+assert np.allclose(Y4, naive.conv2d(d4[None, None], g4[None, None], None, 1, 0, 1)[0, 0])
+assert np.abs(winograd.A4_T).max() == 8 and np.abs(winograd.G4[winograd.G4 != 0]).min() == 1 / 24
+x32, W32 = xw.astype(np.float32), Ww.astype(np.float32)
+exact = F.conv2d(xw, Ww, padding=1).numpy()
+err2, err4 = (np.abs(winograd.conv2d(x32, W32, padding=(1, 1), m=m) - exact).max() / np.abs(exact).max()
+              for m in (2, 4))
+print(f"float32 error, largest output = 1: F(2x2) {err2:.1e}, F(4x4) {err4:.1e}")
+assert err2 < err4 < 1e-4          # bigger tiles, more rounding, still far below 1e-4
+
+# %% [markdown]
 # ## Summary
 #
 # - `naive.conv2d`, `F.conv2d` (im2col + matrix product) and `conv_matrix(W) @ x` are the same

@@ -33,13 +33,14 @@ CONVT_CASES = [
 ]
 
 
-@pytest.fixture(autouse=True, params=["im2col", "shifted", "winograd"])
+@pytest.fixture(autouse=True, params=["im2col", "shifted", "winograd", "winograd4"])
 def conv_path(request, monkeypatch):
     """Force one of the stride-1 paths: a huge col limit (and no depth rule) keeps im2col,
-    0 forces the shifts; no channel or tile minimum sends every 3x3 kernel Winograd's way
-    (on the CPU: on a GPU the cases run by im2col, and tests/test_winograd.py calls the
-    Winograd kernels on CuPy directly). The im2col path also splits every weight gradient's
-    sum over the pixels among the threads (the other two leave it whole for 1x1 kernels)."""
+    0 forces the shifts; no channel or tile minimum sends every 3x3 kernel Winograd's way,
+    F(2x2, 3x3) or F(4x4, 3x3) (on the CPU: on a GPU the cases run by im2col, and
+    tests/test_winograd.py calls the Winograd kernels on CuPy directly). The im2col path also
+    splits every weight gradient's sum over the pixels among the threads (the others leave it
+    whole for 1x1 kernels)."""
     monkeypatch.setattr(K, "COL_MAX_BYTES", 0 if request.param == "shifted" else 2**62)
     monkeypatch.setattr(K, "COL_OVER_MAPS", 0)   # however small col is against the maps
     monkeypatch.setattr(K, "SHIFTS_BELOW_DEPTH", 0)
@@ -48,6 +49,9 @@ def conv_path(request, monkeypatch):
     if request.param == "winograd":
         monkeypatch.setattr(K, "WINOGRAD_MIN_WIDTH", 0)
         monkeypatch.setattr(K, "WINOGRAD_MIN_TILES", 0)
+    if request.param == "winograd4":
+        monkeypatch.setattr(K, "WINOGRAD4_MIN_WIDTH", 0)
+        monkeypatch.setattr(K, "WINOGRAD4_MIN_TILES_PER_WIDTH", 0)
     return request.param
 
 

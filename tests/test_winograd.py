@@ -1,4 +1,4 @@
-"""Winograd's F(2x2, 3x3) kernels, four ways: against the loop convolution of ``naive.py`` and
+"""Winograd's F(2x2, 3x3) and F(4x4, 3x3) kernels, four ways: against the loop convolution of ``naive.py`` and
 the im2col path (float64), by finite differences through ``F.conv2d`` with the path forced, by
 the adjoint identities of its transforms, and against PyTorch on a shape that takes this path
 by itself. Also: which convolutions take it."""
@@ -34,32 +34,39 @@ def pieces(request, monkeypatch):
     return request.param
 
 
+@pytest.mark.parametrize("m", [2, 4])
 @pytest.mark.parametrize("case", CASES)
-def test_forward_and_gradients_match_naive_and_im2col(xp, rng, pieces, monkeypatch, case):
+def test_forward_and_gradients_match_naive_and_im2col(xp, rng, pieces, monkeypatch, case, m):
     n, c, h, w, out_c, p = case
     x, W, b = rng.standard_normal((n, c, h, w)), rng.standard_normal((out_c, c, 3, 3)), rng.standard_normal(out_c)
-    y = Wg.conv2d(xp.asarray(x), xp.asarray(W), xp.asarray(b), p)
+    y = Wg.conv2d(xp.asarray(x), xp.asarray(W), xp.asarray(b), p, m=m)
     np.testing.assert_allclose(to_np(y), naive.conv2d(x, W, b, 1, p, 1), atol=1e-10, rtol=0)
     gy = rng.standard_normal(y.shape)
-    gx = Wg.grad_input(xp.asarray(gy), xp.asarray(W), p)
-    gW = Wg.grad_weight(xp.asarray(x), xp.asarray(gy), p)
+    gx = Wg.grad_input(xp.asarray(gy), xp.asarray(W), p, m=m)
+    gW = Wg.grad_weight(xp.asarray(x), xp.asarray(gy), p, m=m)
     monkeypatch.setattr(K, "COL_MAX_BYTES", 2**62)   # the im2col path, for the gradients
     monkeypatch.setattr(K, "SHIFTS_BELOW_DEPTH", 0)
     monkeypatch.setattr(K, "WINOGRAD_MIN_TILES", 2**62)
+    monkeypatch.setattr(K, "WINOGRAD4_MIN_WIDTH", 2**62)
     np.testing.assert_allclose(to_np(gx), K.conv2d_grad_input(gy, W, (h, w), (1, 1), p), atol=1e-10, rtol=0)
     np.testing.assert_allclose(to_np(gW), K.conv2d_grad_weight(x, gy, 3, 3, (1, 1), p), atol=1e-10, rtol=0)
 
 
-@pytest.fixture
-def forced(monkeypatch):
-    """Every eligible convolution through Winograd's path."""
-    monkeypatch.setattr(K, "WINOGRAD_MIN_WIDTH", 0)
-    monkeypatch.setattr(K, "WINOGRAD_MIN_TILES", 0)
+@pytest.fixture(params=[2, 4])
+def forced(request, monkeypatch):
+    """Every eligible convolution through F(2x2, 3x3), or through F(4x4, 3x3)."""
+    if request.param == 2:
+        monkeypatch.setattr(K, "WINOGRAD_MIN_WIDTH", 0)
+        monkeypatch.setattr(K, "WINOGRAD_MIN_TILES", 0)
+    else:
+        monkeypatch.setattr(K, "WINOGRAD4_MIN_WIDTH", 0)
+        monkeypatch.setattr(K, "WINOGRAD4_MIN_TILES_PER_WIDTH", 0)
+    return request.param
 
 
 def test_gradcheck_every_element(rng, forced):
     x, W, b = rng.standard_normal((2, 2, 5, 4)), rng.standard_normal((3, 2, 3, 3)), rng.standard_normal(3)
-    assert K._use_winograd(2, 3, 3, 3, (5, 4), (1, 1), (1, 1), (1, 1), x)
+    assert K._winograd_tile(2, 3, 3, 3, (5, 4), (1, 1), (1, 1), (1, 1), x) == forced
     assert gradcheck(lambda x, W, b: F.conv2d(x, W, b, padding=1), [x, W, b])
 
 
@@ -68,21 +75,22 @@ def test_gradcheck_random_directions(rng, forced):
     assert gradcheck(lambda x, W: F.conv2d(x, W, padding=(2, 0)), [x, W], max_elements=0)
 
 
-def test_transforms_are_adjoint(xp, rng):
+@pytest.mark.parametrize("m", [2, 4])
+def test_transforms_are_adjoint(xp, rng, m):
     # <output_transform(M), y> = <M, output_transform_grad(y)>, and the same for the kernels
-    n, out_c, out_hw = 2, 3, (7, 6)
-    th, tw = Wg.tiles(out_hw)
+    n, out_c, out_hw, tt = 2, 3, (7, 6), (m + 2)**2
+    th, tw = Wg.tiles(out_hw, m)
     gy = xp.asarray(rng.standard_normal((n, out_c) + out_hw))
-    y = xp.zeros((n, out_c, 2 * th, 2 * tw))
+    y = xp.zeros((n, out_c, m * th, m * tw))
     lhs = rhs = 0.0
     for k in range(n):
-        M = xp.asarray(rng.standard_normal((16, out_c, th * tw)))
+        M = xp.asarray(rng.standard_normal((tt, out_c, th * tw)))
         Wg.output_transform(M, y, (k, 0, th))
-        rhs += float((M * Wg.output_transform_grad(gy, (k, 0, th))).sum())
+        rhs += float((M * Wg.output_transform_grad(gy, (k, 0, th), m)).sum())
     lhs = float((y[:, :, :out_hw[0], :out_hw[1]] * gy).sum())
     assert abs(lhs - rhs) <= 1e-10 * max(1.0, abs(lhs))
-    W, gU = xp.asarray(rng.standard_normal((4, 3, 3, 3))), xp.asarray(rng.standard_normal((16, 4, 3)))
-    lhs = float((Wg.kernel_transform(W) * gU).sum())
+    W, gU = xp.asarray(rng.standard_normal((4, 3, 3, 3))), xp.asarray(rng.standard_normal((tt, 4, 3)))
+    lhs = float((Wg.kernel_transform(W, m) * gU).sum())
     rhs = float((W * Wg.kernel_transform_grad(gU)).sum())
     assert abs(lhs - rhs) <= 1e-10 * max(1.0, abs(lhs))
 
@@ -95,50 +103,70 @@ def test_one_tile_is_the_papers_formula(rng):
     np.testing.assert_allclose(Wg.conv2d(d[None, None], g[None, None], padding=(0, 0))[0, 0], Y, atol=1e-12)
 
 
+def test_one_tile_of_f4x4_is_the_papers_formula(rng):
+    # the same for F(4x4, 3x3): a 6x6 tile, 36 products, a 4x4 output
+    d, g = rng.standard_normal((6, 6)), rng.standard_normal((3, 3))
+    Y = Wg.A4_T @ ((Wg.G4 @ g @ Wg.G4.T) * (Wg.B4_T @ d @ Wg.B4_T.T)) @ Wg.A4_T.T
+    np.testing.assert_allclose(Y, naive.conv2d(d[None, None], g[None, None], None, 1, 0, 1)[0, 0], atol=1e-12)
+    np.testing.assert_allclose(Wg.conv2d(d[None, None], g[None, None], padding=(0, 0), m=4)[0, 0], Y, atol=1e-12)
+
+
+# (x shape, out_c, the F(m x m, 3x3) the rule picks): 128 -> 256 with 7 x 6 4x4 tiles, under
+# half a tile per unit of c*out_c/(c + out_c) (85), and 64 -> 128 with 7 x 8
+@pytest.mark.parametrize("shape, out_c, m", [((1, 128, 25, 24), 256, 2), ((1, 64, 28, 30), 128, 4)])
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_vs_torch_on_a_shape_that_takes_the_path(rng, dtype):
+def test_vs_torch_on_a_shape_that_takes_the_path(rng, dtype, shape, out_c, m):
     torch = pytest.importorskip("torch")
-    arrays = (rng.standard_normal((1, 128, 25, 24)) * 0.1, rng.standard_normal((256, 128, 3, 3)) * 0.1,
-              rng.standard_normal(256))
-    assert K._use_winograd(128, 256, 3, 3, (25, 24), (1, 1), (1, 1), (1, 1), arrays[0])
+    c = shape[1]
+    arrays = (rng.standard_normal(shape) * 0.1, rng.standard_normal((out_c, c, 3, 3)) * 0.1,
+              rng.standard_normal(out_c))
+    assert K._winograd_tile(c, out_c, 3, 3, shape[2:], (1, 1), (1, 1), (1, 1), arrays[0]) == m
     check_vs_torch(torch, lambda x, W, b: F.conv2d(x, W, b, padding=1),
                    lambda x, W, b: torch.nn.functional.conv2d(x, W, b, padding=1), arrays, dtype, rng)
 
 
 @pytest.mark.parametrize("c, out_c, hw, kwargs, expected", [
-    (512, 512, (45, 60), {}, True),                      # SegNet's conv4 at 360x480
-    (128, 256, (56, 56), {}, True),                      # VGG's conv3_1 at 224
-    (128, 128, (112, 112), {}, True),                    # the edge: c*out_c/(c + out_c) = 64
-    (64, 128, (180, 240), {}, False),                    # too few channels: transforms dominate
-    (512, 512, (14, 14), {}, False),                     # too few tiles (49)
-    (512, 512, (23, 30), {}, True),                      # 12 x 15 = 180 tiles
-    (512, 512, (45, 60), dict(stride=(2, 2)), False),
-    (512, 512, (45, 60), dict(dilation=(2, 2)), False),
-    (512, 512, (45, 60), dict(padding=(3, 3)), False),   # the input gradient would pad by -1
-    (512, 512, (45, 60), dict(k=5), False),
+    (512, 512, (45, 60), {}, 4),                 # SegNet's conv4 at 360x480: 180 4x4 tiles
+    (128, 256, (56, 56), {}, 4),                 # VGG's conv3_1 at 224
+    (64, 128, (112, 112), {}, 4),                # VGG's conv2_1: c*out_c/(c + out_c) = 43
+    (64, 64, (224, 224), {}, 0),                 # VGG's conv1_2 (32): the transforms dominate
+    (256, 512, (28, 28), {}, 2),                 # VGG's conv4_1: 49 4x4 tiles, 196 2x2 ones
+    (512, 512, (23, 30), {}, 2),                 # 12 x 15 = 180 2x2 tiles
+    (512, 512, (14, 14), {}, 0),                 # too few tiles (49)
+    (512, 512, (45, 60), dict(stride=(2, 2)), 0),
+    (512, 512, (45, 60), dict(dilation=(2, 2)), 0),
+    (512, 512, (45, 60), dict(padding=(3, 3)), 0),   # the input gradient would pad by -1
+    (512, 512, (45, 60), dict(k=5), 0),
 ])
 def test_which_convolutions_take_the_path(c, out_c, hw, kwargs, expected):
     k = kwargs.get("k", 3)
     args = (kwargs.get("stride", (1, 1)), kwargs.get("padding", (1, 1)), kwargs.get("dilation", (1, 1)))
-    assert K._use_winograd(c, out_c, k, k, hw, *args, np.empty(1)) is expected
+    assert K._winograd_tile(c, out_c, k, k, hw, *args, np.empty(1)) == expected
 
 
-def test_a_module_uses_the_path_and_matches_im2col(rng, monkeypatch):
+# F(4x4, 3x3)'s float32 error is about 20x F(2x2)'s (entries up to 8 and 1/24 in its matrices,
+# see kernels/winograd.py): 0.8-1.4e-5 of the largest output on VGG's shapes against 4-8e-7, so
+# its bound is 1e-4 (that of the PyTorch comparisons in float32)
+@pytest.mark.parametrize("m, tol", [(2, 1e-5), (4, 1e-4)])
+def test_a_module_uses_the_path_and_matches_im2col(rng, monkeypatch, m, tol):
     # float32 through the public API: the path's error is that of the direct product
     x = Tensor(rng.standard_normal((1, 128, 26, 27), dtype=np.float32), requires_grad=True)
     conv = nn.Conv2d(128, 256, 3, padding=1)
+    if m == 2:   # 7 x 7 4x4 tiles would take F(4x4, 3x3)
+        monkeypatch.setattr(K, "WINOGRAD4_MIN_WIDTH", 2**62)
     calls = []
-    monkeypatch.setattr(Wg, "input_transform", lambda *a, f=Wg.input_transform: calls.append(1) or f(*a))
+    monkeypatch.setattr(Wg, "input_transform", lambda *a, f=Wg.input_transform: calls.append(a[4]) or f(*a))
     y = conv(x)
     y.backward(np.ones(y.shape, np.float32))
-    assert calls, "a 128 -> 256 convolution on 13 x 14 tiles should take Winograd's path"
+    assert calls and set(calls) == {m}, f"a 128 -> 256 convolution at 26x27 should take F({m}x{m}, 3x3)"
     got = [y.data, x.grad, conv.weight.grad]
     monkeypatch.setattr(K, "WINOGRAD_MIN_TILES", 2**62)
+    monkeypatch.setattr(K, "WINOGRAD4_MIN_WIDTH", 2**62)
     x.grad = conv.weight.grad = conv.bias.grad = None
     y = conv(x)
     y.backward(np.ones(y.shape, np.float32))
     for a, b in zip(got, [y.data, x.grad, conv.weight.grad]):
-        np.testing.assert_allclose(a, b, rtol=0, atol=1e-5 * float(np.abs(b).max()))
+        np.testing.assert_allclose(a, b, rtol=0, atol=tol * float(np.abs(b).max()))
 
 
 def test_the_flipped_kernel_transform_is_a_permutation_of_the_kernel_transform(rng):

@@ -38,11 +38,12 @@ runs of whole rows, each thread with its own buffers and BLAS on one core (``_ch
 ``threads.products_on_cores``). Shallow convolutions (RGB input, narrow models) take this path
 too when it moves fewer bytes than im2col (``_use_shifts``).
 
-3x3 stride-1 convolutions with many channels on both sides (VGG's 128- to 512-channel layers)
-take a third path, Winograd's F(2x2, 3x3) (:mod:`.winograd`): 16 products of depth ``c`` per
-2x2 block of outputs where the products above do 36, at the price of additions over arrays 4x
-the input and the output (``_use_winograd`` says when that pays: SegNet's 512 -> 512 at 45x60
-runs forward in 44-51 ms instead of 79-86).
+3x3 stride-1 convolutions with many channels on both sides (VGG's 64- to 512-channel layers)
+take a third path, Winograd's F(2x2, 3x3) or F(4x4, 3x3) (:mod:`.winograd`): 16 products of
+depth ``c`` per 2x2 block of outputs, or 36 per 4x4 block, where the products above do 36 per
+output, at the price of transforms over arrays 4x (2.25x) the input and the output
+(``_winograd_tile`` says when each pays: SegNet's 512 -> 512 at 45x60 runs forward in 44-51
+ms instead of 79-86).
 
 A transposed convolution with stride ``s`` whose kernel overlaps (``k > s``: FCN's bilinear
 upsamplings, 4/2, 16/8, 64/32) is ``s*s`` stride-1 convolutions interleaved (the "sub-pixel"
@@ -129,27 +130,44 @@ def _use_shifts(c, out_c, kh, kw, out_hw, stride, itemsize, transposed=False, on
     return not on_gpu and col_bytes > COL_CACHE_BYTES and out_hw[1] >= SHIFTS_MIN_WIDTH
 
 
-# 3x3 stride-1 convolutions with many channels on both sides run by Winograd's F(2x2, 3x3)
-# (:mod:`.winograd`: 16 products where im2col needs 36 multiplications per 2x2 outputs): when
-# ``c*out_c/(c + out_c)`` is at least this. 128 -> 128 (64) is the edge: alone 0.9-1.0x the
-# time of the shifted products, in SegNet's step at 180x240 0.85x; below it the transforms, at
-# memory speed, eat the saving (64 -> 128, 43: 1.1-1.3x; 64 -> 64: 1.1-1.3x) ...
+# 3x3 stride-1 convolutions with many channels on both sides run by Winograd's algorithm
+# (:mod:`.winograd`). F(2x2, 3x3), 16 products where im2col needs 36 multiplications per 2x2
+# outputs, when ``c*out_c/(c + out_c)`` is at least this. 128 -> 128 (64) is the edge: alone
+# 0.9-1.0x the time of the shifted products, in SegNet's step at 180x240 0.85x; below it the
+# transforms, at memory speed, eat the saving (64 -> 128, 43: 1.1-1.3x; 64 -> 64: 1.1-1.3x) ...
 WINOGRAD_MIN_WIDTH = 64
 # ... and the image has at least this many 2x2 tiles (products of fewer columns run far from
 # the BLAS peak: 512 -> 512 at 14x14, 49 tiles, takes 1.5-1.8x the time; at 23x30 0.9x).
 WINOGRAD_MIN_TILES = 150
+# F(4x4, 3x3), 36 products per 4x4 outputs where F(2x2, 3x3) makes 64, and transforms that
+# pass over 2.25x the input and output instead of 4x, wins from 64 -> 128 on (fwd + both
+# gradients, alternated, ms: 64 -> 128 at 112x112 38.2 against 45.0 direct; 128 -> 128 at
+# 112x112 54.6 against 63.8 by F(2x2); 256 -> 256 at 90x120 107 against 148) ...
+WINOGRAD4_MIN_WIDTH = 40
+# ... while its kernel transform, 36*c*out_c values made three times a step, stays small
+# against the tiles: at least this many 4x4 tiles per unit of ``c*out_c/(c + out_c)``
+# (512 -> 512 at 45x60, 0.70: 117 against 126 by F(2x2); 256 -> 512 at 28x28, 0.29: 34.4
+# against 32.5; 512 -> 512 at 28x28, 0.19: 67.6 against 46.4).
+WINOGRAD4_MIN_TILES_PER_WIDTH = 0.5
 
 
-def _use_winograd(c, out_c, kh, kw, out_hw, stride, padding, dilation, like):
-    """Whether a convolution ``c -> out_c`` (or its input gradient: the same, read backwards)
-    runs by :mod:`.winograd`: 3x3, stride 1, undilated, padding 0..2 (the input gradient pads by
-    ``2 - p``), enough channels and tiles; on the CPU (on a GPU it is not measured yet)."""
+def _winograd_tile(c, out_c, kh, kw, out_hw, stride, padding, dilation, like):
+    """The ``m`` of the F(m x m, 3x3) that runs a convolution ``c -> out_c`` (or its input
+    gradient: the same, read backwards), 4 or 2, or 0 for none: 3x3, stride 1, undilated,
+    padding 0..2 (the input gradient pads by ``2 - p``), enough channels and tiles; on the CPU
+    (on a GPU it is not measured yet)."""
     if (kh, kw) != (3, 3) or tuple(stride) != (1, 1) or tuple(dilation) != (1, 1):
-        return False
+        return 0
     if not all(0 <= p <= 2 for p in padding) or device_of(like) == "cuda":
-        return False
-    th, tw = winograd.tiles(out_hw)
-    return c * out_c >= WINOGRAD_MIN_WIDTH * (c + out_c) and th * tw >= WINOGRAD_MIN_TILES
+        return 0
+    width = c * out_c / (c + out_c)
+    th, tw = winograd.tiles(out_hw, 4)
+    if width >= WINOGRAD4_MIN_WIDTH and th * tw >= WINOGRAD4_MIN_TILES_PER_WIDTH * width:
+        return 4
+    th, tw = winograd.tiles(out_hw, 2)
+    if width >= WINOGRAD_MIN_WIDTH and th * tw >= WINOGRAD_MIN_TILES:
+        return 2
+    return 0
 
 
 # The shifted products run over chunks of about this many output columns (whole output rows):
@@ -476,8 +494,9 @@ def conv2d(x, W, b=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
     n, _, h, w = x.shape
     out_c, c, kh, kw = W.shape
     out_hw = out_size(h, w, kh, kw, stride, padding, dilation)
-    if _use_winograd(c, out_c, kh, kw, out_hw, stride, padding, dilation, x):
-        return winograd.conv2d(x, W, b, padding)
+    m = _winograd_tile(c, out_c, kh, kw, out_hw, stride, padding, dilation, x)
+    if m:
+        return winograd.conv2d(x, W, b, padding, m=m)
     if _use_shifts(c, out_c, kh, kw, out_hw, stride, x.itemsize, on_gpu=device_of(x) == "cuda"):
         return _correlate_shifted(x, padding, W, out_hw, dilation, b)
     if _by_phases(kh, kw, stride, dilation):
@@ -497,8 +516,9 @@ def conv2d_grad_input(gy, W, hw, stride=(1, 1), padding=(0, 0), dilation=(1, 1))
     """gx (n, c, h, w) = col2im(W.T @ gy): the input gradient of conv2d (a transposed conv)."""
     n, out_c, out_h, out_w = gy.shape
     _, c, kh, kw = W.shape
-    if _use_winograd(c, out_c, kh, kw, hw, stride, padding, dilation, gy):
-        return winograd.grad_input(gy, W, padding)
+    m = _winograd_tile(c, out_c, kh, kw, hw, stride, padding, dilation, gy)
+    if m:
+        return winograd.grad_input(gy, W, padding, m=m)
     if _use_shifts(c, out_c, kh, kw, (out_h, out_w), stride, gy.itemsize, transposed=True,
                    on_gpu=device_of(gy) == "cuda"):
         # the full correlation of gy with the flipped kernel, seen through the padding
@@ -515,8 +535,9 @@ def conv2d_grad_weight(x, gy, kh, kw, stride=(1, 1), padding=(0, 0), dilation=(1
     """gW (out_c, c, kh, kw) = sum over images of gy (out_c, L) @ col.T (L, c*kh*kw)."""
     n, c = x.shape[:2]
     out_c, out_h, out_w = gy.shape[1:]
-    if _use_winograd(c, out_c, kh, kw, (out_h, out_w), stride, padding, dilation, x):
-        return winograd.grad_weight(x, gy, padding)
+    m = _winograd_tile(c, out_c, kh, kw, (out_h, out_w), stride, padding, dilation, x)
+    if m:
+        return winograd.grad_weight(x, gy, padding, m=m)
     if _use_shifts(c, out_c, kh, kw, (out_h, out_w), stride, x.itemsize,
                    on_gpu=device_of(x) == "cuda"):
         return _grad_weight_shifted(x, gy, kh, kw, padding, dilation)

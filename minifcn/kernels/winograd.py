@@ -1,6 +1,6 @@
-"""Winograd's minimal filtering F(2x2, 3x3): a 3x3 stride-1 convolution with 16 multiplications
-per 2x2 block of outputs instead of 36 (Lavin & Gray, "Fast Algorithms for Convolutional Neural
-Networks", 2016).
+"""Winograd's minimal filtering F(2x2, 3x3) and F(4x4, 3x3): a 3x3 stride-1 convolution with
+16 multiplications per 2x2 block of outputs, or 36 per 4x4 block, instead of 9 per output
+(Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks", 2016).
 
 In one dimension, two outputs of a 3-tap correlation, ``y0 = d0 g0 + d1 g1 + d2 g2`` and
 ``y1 = d1 g0 + d2 g1 + d3 g2``, need 4 products, not 6::
@@ -19,22 +19,30 @@ elementwise products become 16 matrix products, one per position ``(a, b)`` of t
 * ``M[ab] = U[ab] @ V[ab]``         (out_c, tiles)   16 products, 16/36 of the direct FLOPs
 * ``y = A^T M A``                   (out_c, 2*tiles rows x 2*tiles cols)  the output transform
 
-The transforms pass over arrays 4x the input and output, at memory speed, so this wins only
-where the products dominate: many channels on both sides (2.25x fewer FLOPs; VGG's 512-channel
-layers at 45x60 run 1.6-1.8x faster: the rule is ``conv._use_winograd``). The input transform
-is additions of plain slices; the output transform, 4 fixed sums of each tile's 16 values, is
-itself one small matrix product, ``(A^T (x) A^T) @ M`` (a Kronecker product, (4, 16)). Every
-piece is linear, so the input gradient is the same algorithm on the flipped kernel, and the
-weight gradient is the adjoint read backwards: ``gU[ab] = gM[ab] @ V[ab].T`` with
-``gM = A gY A^T`` per tile, and ``gW = G^T gU G``. The entries of B, G and A are 0, +-1 and
-1/2, so the float32 error stays close to the direct product's (256 -> 256 at 45x60, against
-float64: 7.0e-7 of the largest output, direct 4.8e-7).
+F(4x4, 3x3) is the same with 6x6 input tiles (``B4_T``, ``G4``, ``A4_T``: 4 outputs from 6
+inputs with 6 products in one dimension): 36 products, 36/144 of the direct FLOPs, and
+transforms over arrays 2.25x the input and output instead of 4x; but its kernel transform is
+36 matrices, and its entries reach 8 and 1/24, so its float32 error is about 20x F(2x2)'s.
+
+The transforms pass over memory, so this wins only where the products dominate: many channels
+on both sides (VGG's 512-channel layers at 45x60 run 1.6-1.8x faster by F(2x2) than directly,
+its 128- and 256-channel layers 1.15-1.4x faster again by F(4x4): ``conv._winograd_tile``).
+F(2x2)'s input transform is additions of plain slices; the other transforms are each one small
+matrix product per block of channels, ``(A^T (x) A^T) @ M`` for the output (a Kronecker
+product, (4, 16) or (16, 36)), ``(B^T (x) B^T) @ D`` for F(4x4)'s input. Every piece is linear, so the input
+gradient is the same algorithm on the flipped kernel, and the weight gradient is the adjoint
+read backwards: ``gU[ab] = gM[ab] @ V[ab].T`` with ``gM = A gY A^T`` per tile, and
+``gW = G^T gU G``. F(2x2)'s entries are 0, +-1 and 1/2, so its float32 error stays close to
+the direct product's (256 -> 256 at 45x60, against float64: 7.0e-7 of the largest output,
+direct 4.8e-7).
 
 >>> import numpy as np
 >>> x = np.random.default_rng(0).standard_normal((1, 2, 5, 6))
 >>> W = np.random.default_rng(1).standard_normal((3, 2, 3, 3))
 >>> from minifcn import naive
 >>> bool(np.allclose(conv2d(x, W, padding=(1, 1)), naive.conv2d(x, W, None, 1, 1, 1)))
+True
+>>> bool(np.allclose(conv2d(x, W, padding=(1, 1), m=4), naive.conv2d(x, W, None, 1, 1, 1)))
 True
 """
 from __future__ import annotations
@@ -56,10 +64,33 @@ G = np.array([[1, 0, 0],
               [0, 0, 1]], dtype=np.float64)
 A_T = np.array([[1, 1, 1, 0],
                 [0, 1, -1, -1]], dtype=np.float64)
-# (G W G^T)[a, b] = sum over (i, j) of G[a, i] G[b, j] W[i, j]: row a*4 + b, column i*3 + j
-_GG = np.kron(G, G)
-# (A^T m A)[r, s] = sum over (a, b) of A^T[r, a] A^T[s, b] m[a, b]: row r*2 + s, column a*4 + b
-_AA = np.kron(A_T, A_T)
+# F(4x4, 3x3): 4 outputs of a 3-tap correlation from 6 inputs with 6 products, interpolating
+# at 0, 1, -1, 2, -2 and infinity (Lavin & Gray's matrices). 36 products per 4x4 outputs, 36/144
+# of the direct FLOPs; entries up to 8 and 1/24, so the float32 error grows (256 -> 256 at 56x56:
+# 1.4e-5 of the largest output against 8.0e-7 for F(2x2, 3x3), measured against float64).
+B4_T = np.array([[4, 0, -5, 0, 1, 0],
+                 [0, -4, -4, 1, 1, 0],
+                 [0, 4, -4, -1, 1, 0],
+                 [0, -2, -1, 2, 1, 0],
+                 [0, 2, -1, -2, 1, 0],
+                 [0, 4, 0, -5, 0, 1]], dtype=np.float64)
+G4 = np.array([[1 / 4, 0, 0],
+               [-1 / 6, -1 / 6, -1 / 6],
+               [-1 / 6, 1 / 6, -1 / 6],
+               [1 / 24, 1 / 12, 1 / 6],
+               [1 / 24, -1 / 12, 1 / 6],
+               [0, 0, 1]], dtype=np.float64)
+A4_T = np.array([[1, 1, 1, 1, 1, 0],
+                 [0, 1, -1, 2, -2, 0],
+                 [0, 1, 1, 4, 4, 0],
+                 [0, 1, -1, 8, -8, 1]], dtype=np.float64)
+# for F(m x m, 3x3), m = 2 or 4: the input tile is t = m + 2 wide, and
+# (G W G^T)[a, b] = sum over (i, j) of G[a, i] G[b, j] W[i, j]: row a*t + b, column i*3 + j;
+# (A^T m A)[r, s] = sum over (a, b) of A^T[r, a] A^T[s, b] m[a, b]: row r*m + s, column a*t + b;
+# (B^T d B) likewise, row a*t + b, column u*t + v
+_KRON = {m: {"GG": np.kron(g, g), "AA": np.kron(a, a), "BB": np.kron(b, b)}
+         for m, (b, g, a) in {2: (B_T, G, A_T), 4: (B4_T, G4, A4_T)}.items()}
+_GG, _AA = _KRON[2]["GG"], _KRON[2]["AA"]
 
 # The tiles are processed in slabs of whole tile rows of one image, the transformed input and
 # products of a slab (``16*(c + out_c)`` values a tile) at most this big, so that the transient
@@ -78,38 +109,44 @@ BLOCK_VALUES = 1 << 18
 OUT_BLOCK_VALUES = 1 << 20
 
 
-def tiles(out_hw):
-    """(tiles down, tiles across): 2x2 output tiles covering ``out_hw``, the last ones cut."""
-    return -(-out_hw[0] // 2), -(-out_hw[1] // 2)
+def tiles(out_hw, m=2):
+    """(tiles down, tiles across): m x m output tiles covering ``out_hw``, the last ones cut."""
+    return -(-out_hw[0] // m), -(-out_hw[1] // m)
 
 
-def slabs(x, c, out_c, out_hw):
+def slabs(x, c, out_c, out_hw, m=2):
     """The slabs ``(k, r0, r1)`` (image ``k``, tile rows ``r0 .. r1 - 1``) a convolution of x
-    (n, c, h, w) to ``out_c`` channels walks (see ``SLAB_BYTES``)."""
-    th, tw = tiles(out_hw)
+    (n, c, h, w) to ``out_c`` channels walks by F(m x m, 3x3) (see ``SLAB_BYTES``)."""
+    th, tw = tiles(out_hw, m)
     if device_of(x) == "cuda":
         rows = th
     else:
-        rows = max(1, min(th, SLAB_BYTES // (16 * (c + out_c) * tw * x.itemsize)))
+        rows = max(1, min(th, SLAB_BYTES // ((m + 2)**2 * (c + out_c) * tw * x.itemsize)))
     return [(k, r0, min(th, r0 + rows)) for k in range(x.shape[0]) for r0 in range(0, th, rows)]
 
 
-def kernel_transform(W):
-    """W (out_c, c, 3, 3) -> U (16, out_c, c): ``U[a*4 + b] = (G W G^T)[a, b]``, one product."""
+def kernel_transform(W, m=2):
+    """W (out_c, c, 3, 3) -> U (t*t, out_c, c), t = m + 2: ``U[a*t + b] = (G W G^T)[a, b]``,
+    one product."""
     xp = get_array_module(W)
     out_c, c = W.shape[:2]
-    GG = xp.asarray(_GG, dtype=W.dtype)
-    return (GG @ W.reshape(out_c * c, 9).T).reshape(16, out_c, c)
+    GG = xp.asarray(_KRON[m]["GG"], dtype=W.dtype)
+    return (GG @ W.reshape(out_c * c, 9).T).reshape(GG.shape[0], out_c, c)
 
 
 def kernel_transform_grad(gU):
-    """The adjoint of :func:`kernel_transform`: gU (16, out_c, c) -> gW (out_c, c, 3, 3).
+    """The adjoint of :func:`kernel_transform`: gU (t*t, out_c, c) -> gW (out_c, c, 3, 3).
     As ``gU.T @ GG`` (out_c*c, 9), in W's own layout: ``GG.T @ gU`` would be (9, out_c*c), and
     its transposed copy cost three times the product (512 -> 512: 6.5 against 2.2 ms)."""
     xp = get_array_module(gU)
-    _, out_c, c = gU.shape
-    GG = xp.asarray(_GG, dtype=gU.dtype)
-    return (gU.reshape(16, out_c * c).T @ GG).reshape(out_c, c, 3, 3)
+    tt, out_c, c = gU.shape
+    GG = xp.asarray(_KRON[_tile_m(tt)]["GG"], dtype=gU.dtype)
+    return (gU.reshape(tt, out_c * c).T @ GG).reshape(out_c, c, 3, 3)
+
+
+def _tile_m(tt):
+    """m of F(m x m, 3x3) from the t*t positions of a tile."""
+    return {16: 2, 36: 4}[tt]
 
 
 # Flipping the kernel (rows and columns reversed) swaps rows 0 and 3 of ``G g`` and leaves rows
@@ -127,7 +164,7 @@ def _channel_blocks(c, values_per_channel, like, block_values=None):
     return [slice(c0, min(c, c0 + per)) for c0 in range(0, c, per)]
 
 
-def input_transform(x, padding, out_hw, slab):
+def input_transform(x, padding, out_hw, slab, m=2):
     """x (n, c, h, w), read as padded by ``padding`` -> V (16, c, rows*tw) for the tile rows
     ``r0 .. r1 - 1`` of image ``k`` (``slab``): ``V[a*4 + b]`` holds ``(B^T d B)[a, b]`` of each
     4x4 input tile ``d`` (tile ``(i, j)`` reads padded rows ``2i .. 2i + 3``, columns
@@ -138,6 +175,8 @@ def input_transform(x, padding, out_hw, slab):
     with zeros where it falls on the padding: row ``2i + 2u + r`` of a tile is row ``i + u`` of
     ``q[r]``, so every operand of the additions below is a plain slice, not a stride-2 one.
     """
+    if m != 2:
+        return _input_transform_product(x, padding, out_hw, slab, m)
     xp = get_array_module(x)
     c = x.shape[1]
     (py, px), (_, tw), (k, r0, r1) = padding, tiles(out_hw), slab
@@ -171,6 +210,36 @@ def input_transform(x, padding, out_hw, slab):
     return V
 
 
+def _input_transform_product(x, padding, out_hw, slab, m):
+    """:func:`input_transform` for F(m x m, 3x3), any m: V (t*t, c, rows*tw), t = m + 2.
+
+    Tile ``(i, j)`` reads padded rows ``m*i .. m*i + t - 1`` (overlapping by 2), and row
+    ``m*i + u`` of the padded input is row ``i + (u - py) // m`` of x's rows of phase
+    ``(u - py) % m``: so per block of channels the t*t values of every tile are t*t plain
+    windows of those phases (``D``), and ``B^T d B`` of every tile is one product
+    ``(B^T (x) B^T) @ D``, (t*t, t*t) @ (t*t, channels*tiles): fewer passes over memory than
+    its 100-odd additions would make."""
+    xp = get_array_module(x)
+    c, t = x.shape[1], m + 2
+    (py, px), (_, tw), (k, r0, r1) = padding, tiles(out_hw, m), slab
+    rows = r1 - r0
+    V = cache.empty((t * t, c, rows * tw), x.dtype, like=x)
+    BB = xp.asarray(_KRON[m]["BB"], dtype=x.dtype)
+
+    def transform(blocks):   # one thread's channel blocks
+        for ch in blocks:
+            cc = ch.stop - ch.start
+            D = xp.empty((t, t, cc, rows, tw), dtype=x.dtype)
+            for u in range(t):
+                for v in range(t):
+                    img = x[k, ch, (u - py) % m::m, (v - px) % m::m]
+                    fill_window(D[u, v], img, r0 + (u - py) // m, (v - px) // m)
+            xp.matmul(BB, D.reshape(t * t, -1), out=V[:, ch].reshape(t * t, -1))
+
+    products_on_cores(transform, _block_groups(c, t * t * rows * tw, x), x)
+    return V
+
+
 def _block_groups(c, values_per_channel, like):
     """Blocks of channels (``OUT_BLOCK_VALUES`` values each) shared out in contiguous runs, one
     run per CPU thread (for :func:`~.threads.products_on_cores`); one block on a GPU."""
@@ -179,113 +248,124 @@ def _block_groups(c, values_per_channel, like):
 
 
 def output_transform(M, y, slab, b=None):
-    """Write ``A^T M A`` of each tile of M (16, out_c, rows*tw), plus the bias b (out_c,), into
-    the output rows ``2*r0 .. 2*r1 - 1`` of image ``k`` of y (n, out_c, 2*th, 2*tw).
+    """Write ``A^T M A`` of each tile of M (t*t, out_c, rows*tw), plus the bias b (out_c,),
+    into the output rows ``m*r0 .. m*r1 - 1`` of image ``k`` of y (n, out_c, m*th, m*tw)
+    (``t = m + 2``: 16 values a tile for F(2x2, 3x3), 36 for F(4x4, 3x3)).
 
-    The 2x2 outputs of a tile are 4 fixed combinations of its 16 values, so per block of
-    channels they are one product ``AA @ M`` (4, 16) @ (16, channels*tiles), ``AA = A^T (x) A^T``
-    (Kronecker), whose row ``2r + s`` holds output ``(r, s)`` of every tile; each row is then
-    copied into every second row and column of y. As additions over M's rows, written straight
-    into those strided places, it took 1.4-2x as long (128 -> 128 at 112x112: 6.9 against 4.0
-    ms; 512 -> 512 at 45x60: 6.9 against 3.5).
+    The m x m outputs of a tile are fixed combinations of its t*t values, so per block of
+    channels they are one product ``AA @ M`` (m*m, t*t) @ (t*t, channels*tiles),
+    ``AA = A^T (x) A^T`` (Kronecker), whose row ``m*r + s`` holds output ``(r, s)`` of every
+    tile; each row is then copied into every m-th row and column of y. As additions over M's
+    rows, written straight into those strided places, F(2x2, 3x3) took 1.4-2x as long
+    (128 -> 128 at 112x112: 6.9 against 4.0 ms; 512 -> 512 at 45x60: 6.9 against 3.5).
     """
     xp = get_array_module(M)
-    out_c, tw = M.shape[1], y.shape[3] // 2
+    tt, out_c = M.shape[:2]
+    m = _tile_m(tt)
+    tw = y.shape[3] // m
     k, r0, r1 = slab
     rows = r1 - r0
-    AA = xp.asarray(_AA, dtype=M.dtype)
+    AA = xp.asarray(_KRON[m]["AA"], dtype=M.dtype)
 
     def transform(blocks):   # one thread's channel blocks
         for ch in blocks:
             cc = ch.stop - ch.start
-            Y = (AA @ M[:, ch].reshape(16, cc * rows * tw)).reshape(2, 2, cc, rows, tw)
-            for r in range(2):
-                for s in range(2):   # output rows 2i + r, columns 2j + s
-                    out = y[k, ch, 2 * r0 + r:2 * r1:2, s::2]
+            Y = (AA @ M[:, ch].reshape(tt, cc * rows * tw)).reshape(m, m, cc, rows, tw)
+            for r in range(m):
+                for s in range(m):   # output rows m*i + r, columns m*j + s
+                    out = y[k, ch, m * r0 + r:m * r1:m, s::m]
                     if b is None:
                         out[...] = Y[r, s]
                     else:
                         xp.add(Y[r, s], b[ch].reshape(cc, 1, 1), out=out)
 
-    products_on_cores(transform, _block_groups(out_c, 16 * rows * tw, M), M)
+    products_on_cores(transform, _block_groups(out_c, tt * rows * tw, M), M)
 
 
-def output_transform_grad(gy, slab):
+def output_transform_grad(gy, slab, m=2):
     """The adjoint of :func:`output_transform`: gy (n, out_c, out_h, out_w) -> gM
-    (16, out_c, rows*tw) for the slab's tiles, ``gM = A gY A^T`` per 2x2 tile of gy (zeros
-    past its edges): per block of channels, the 4 outputs of each tile gathered from every second
-    row and column of gy, then one product ``AA.T @ gY`` (16, 4) @ (4, channels*tiles)."""
+    (t*t, out_c, rows*tw) for the slab's tiles, ``gM = A gY A^T`` per m x m tile of gy (zeros
+    past its edges): per block of channels, the m*m outputs of each tile gathered from every
+    m-th row and column of gy, then one product ``AA.T @ gY`` (t*t, m*m) @ (m*m, channels*tiles)."""
     xp = get_array_module(gy)
-    out_c = gy.shape[1]
-    (_, tw), (k, r0, r1) = tiles(gy.shape[2:]), slab
+    out_c, tt = gy.shape[1], (m + 2)**2
+    (_, tw), (k, r0, r1) = tiles(gy.shape[2:], m), slab
     rows = r1 - r0
-    gM = cache.empty((16, out_c, rows * tw), gy.dtype, like=gy)
-    AA_T = xp.asarray(_AA.T, dtype=gy.dtype)
+    gM = cache.empty((tt, out_c, rows * tw), gy.dtype, like=gy)
+    AA_T = xp.asarray(_KRON[m]["AA"].T, dtype=gy.dtype)
 
     def transform(blocks):   # one thread's channel blocks
         for ch in blocks:
             cc = ch.stop - ch.start
-            g = xp.empty((2, 2, cc, rows, tw), dtype=gy.dtype)   # g[r, s]: rows 2i + r, cols 2j + s
-            for r in range(2):
-                for s in range(2):
-                    fill_window(g[r, s], gy[k, ch, r::2, s::2], r0, 0)
-            xp.matmul(AA_T, g.reshape(4, cc * rows * tw), out=gM[:, ch].reshape(16, cc * rows * tw))
+            g = xp.empty((m, m, cc, rows, tw), dtype=gy.dtype)   # g[r, s]: rows m*i + r, cols m*j + s
+            for r in range(m):
+                for s in range(m):
+                    fill_window(g[r, s], gy[k, ch, r::m, s::m], r0, 0)
+            xp.matmul(AA_T, g.reshape(m * m, -1), out=gM[:, ch].reshape(tt, -1))
 
-    products_on_cores(transform, _block_groups(out_c, 16 * rows * tw, gy), gy)
+    products_on_cores(transform, _block_groups(out_c, tt * rows * tw, gy), gy)
     return gM
 
 
-def _products(fn, like):
-    """``fn(positions)`` for the 16 tile positions, shared out among the CPU's threads, each
-    running BLAS on one core (16 independent products: none needs splitting)."""
-    products_on_cores(lambda g: fn(range(*g)), row_groups(16, num_threads()), like)
+def _products(fn, like, count=16):
+    """``fn(positions)`` for the ``count`` tile positions, shared out among the CPU's threads,
+    each running BLAS on one core (independent products: none needs splitting)."""
+    products_on_cores(lambda g: fn(range(*g)), row_groups(count, num_threads()), like)
 
 
-def conv2d(x, W, b=None, padding=(1, 1), U=None):
+def conv2d(x, W, b=None, padding=(1, 1), U=None, m=2):
     """y (n, out_c, h + 2*py - 2, w + 2*px - 2) = the stride-1 convolution of x (n, c, h, w)
-    with W (out_c, c, 3, 3), plus b (out_c,), by F(2x2, 3x3). A view that cuts the last row or
-    column of tiles when the output size is odd. ``U``, if given, is W already transformed:
-    16 matrices (out_c, c), any strides (the products read them in place)."""
+    with W (out_c, c, 3, 3), plus b (out_c,), by F(m x m, 3x3), m = 2 or 4. A view that cuts
+    the last rows or columns of tiles when the output size is not a multiple of m. ``U``, if
+    given, is W already transformed: t*t matrices (out_c, c), any strides (the products read
+    them in place)."""
     xp = get_array_module(x)
     n, c, h, w = x.shape
     out_c = W.shape[0]
     out_hw = (h + 2 * padding[0] - 2, w + 2 * padding[1] - 2)
-    th, tw = tiles(out_hw)
-    U = kernel_transform(W) if U is None else U
-    y = cache.empty((n, out_c, 2 * th, 2 * tw), x.dtype, like=x)
-    for slab in slabs(x, c, out_c, out_hw):
-        V = input_transform(x, padding, out_hw, slab)
-        M = cache.empty((16, out_c, V.shape[2]), x.dtype, like=x)
+    th, tw = tiles(out_hw, m)
+    tt = (m + 2)**2
+    U = kernel_transform(W, m) if U is None else U
+    y = cache.empty((n, out_c, m * th, m * tw), x.dtype, like=x)
+    for slab in slabs(x, c, out_c, out_hw, m):
+        V = input_transform(x, padding, out_hw, slab, m)
+        M = cache.empty((tt, out_c, V.shape[2]), x.dtype, like=x)
 
         def multiply(positions):
             for ab in positions:
                 xp.matmul(U[ab], V[ab], out=M[ab])
 
-        _products(multiply, x)
+        _products(multiply, x, tt)
         del V
         output_transform(M, y, slab, b)
     return y[:, :, :out_hw[0], :out_hw[1]]
 
 
-def grad_input(gy, W, padding=(1, 1)):
+def grad_input(gy, W, padding=(1, 1), m=2):
     """gx (n, c, h, w) of :func:`conv2d`: the correlation of gy with the flipped kernel, its
-    channels swapped, padded by ``2 - p`` (so ``0 <= p <= 2``). The flipped kernel's transform
-    is W's, its positions permuted (``_FLIP``) and each (out_c, c) block read transposed: no
-    copy of the flipped kernel (that copy cost 3.5x the transform at 512 -> 512)."""
+    channels swapped, padded by ``2 - p`` (so ``0 <= p <= 2``). For F(2x2, 3x3) the flipped
+    kernel's transform is W's, its positions permuted (``_FLIP``) and each (out_c, c) block
+    read transposed: no copy of the flipped kernel (that copy cost 3.5x the transform at
+    512 -> 512). F(4x4, 3x3)'s G has no such symmetry (its rows are scaled unevenly), so there
+    the flipped kernel is transformed itself."""
     flipped = W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
+    pad = (2 - padding[0], 2 - padding[1])
+    if m != 2:
+        return conv2d(gy, flipped, None, pad, m=m)
     U = kernel_transform(W)
-    return conv2d(gy, flipped, None, (2 - padding[0], 2 - padding[1]), U=[U[q].T for q in _FLIP])
+    return conv2d(gy, flipped, None, pad, U=[U[q].T for q in _FLIP])
 
 
-def grad_weight(x, gy, padding=(1, 1)):
+def grad_weight(x, gy, padding=(1, 1), m=2):
     """gW (out_c, c, 3, 3) of :func:`conv2d`: ``gU[ab] = gM[ab] @ V[ab].T`` summed over the
     tiles of every slab, then ``G^T gU G``."""
     xp = get_array_module(x)
     c, out_c = x.shape[1], gy.shape[1]
-    gU = xp.empty((16, out_c, c), dtype=x.dtype)
-    for i, slab in enumerate(slabs(x, c, out_c, gy.shape[2:])):
-        V = input_transform(x, padding, gy.shape[2:], slab)
-        gM = output_transform_grad(gy, slab)
+    tt = (m + 2)**2
+    gU = xp.empty((tt, out_c, c), dtype=x.dtype)
+    for i, slab in enumerate(slabs(x, c, out_c, gy.shape[2:], m)):
+        V = input_transform(x, padding, gy.shape[2:], slab, m)
+        gM = output_transform_grad(gy, slab, m)
 
         def multiply(positions, first=i == 0):
             for ab in positions:
@@ -294,5 +374,5 @@ def grad_weight(x, gy, padding=(1, 1)):
                 else:
                     gU[ab] += gM[ab] @ V[ab].T
 
-        _products(multiply, x)
+        _products(multiply, x, tt)
     return kernel_transform_grad(gU)
