@@ -11,9 +11,10 @@ convolutions on 21 classes with the sizes they see at 500x500 input (4/2 on 16x1
 
 "fwd+bwd" is one forward pass and one backward pass producing every gradient a network needs:
 the input gradient (except for conv1_1, whose input is the image) and the weight and bias
-gradients. GFLOP/s counts 2 multiply-adds per weight tap for each of the three products
-(forward, input gradient, weight gradient) and is compared with NumPy's float32 matmul peak
-measured at the start of the same run. Each row also checks minifcn's output and gradients
+gradients. GFLOP/s counts 2 FLOPs per weight tap and output for each of the three products
+(forward, input gradient, weight gradient) of the direct convolution, whatever algorithm ran
+(Winograd's does fewer, so it can exceed the peak), and is compared with NumPy's float32 matmul
+peak measured at the start of the same run. Each row also checks minifcn's output and gradients
 against PyTorch's (largest error relative to the largest magnitude).
 """
 from __future__ import annotations

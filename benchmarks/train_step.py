@@ -112,6 +112,8 @@ def step_flops(tmodel, h, w, torch):
 
     Each convolution costs its forward product, its weight gradient and its input gradient;
     conv1_1 needs no input gradient (the image) and the fixed upsamplings no weight gradient.
+    These are the direct convolution's FLOPs, whatever algorithm runs (Winograd's layers do
+    fewer), so a step's GFLOP/s can pass the matmul peak.
     """
     total = [0]
 
