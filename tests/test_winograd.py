@@ -169,9 +169,10 @@ def test_a_module_uses_the_path_and_matches_im2col(rng, monkeypatch, m, tol):
         np.testing.assert_allclose(a, b, rtol=0, atol=tol * float(np.abs(b).max()))
 
 
-def test_the_flipped_kernel_transform_is_a_permutation_of_the_kernel_transform(rng):
-    # what grad_input relies on: G F = P G, F the 3x3 flip, P the swap of rows 0 and 3
+@pytest.mark.parametrize("m", [2, 4])
+def test_the_flipped_kernel_transform_comes_from_the_kernel_itself(rng, m):
+    # what grad_input relies on: (G R) W (G R)^T is the transform of W with its taps reversed
     W = rng.standard_normal((4, 3, 3, 3))
-    flipped = np.ascontiguousarray(W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
-    U = Wg.kernel_transform(W)
-    np.testing.assert_allclose(np.stack([U[q].T for q in Wg._FLIP]), Wg.kernel_transform(flipped), atol=1e-14)
+    flipped = np.ascontiguousarray(W[:, :, ::-1, ::-1])
+    np.testing.assert_allclose(Wg.kernel_transform(W, m, flipped=True), Wg.kernel_transform(flipped, m),
+                               atol=1e-14)

@@ -88,7 +88,11 @@ A4_T = np.array([[1, 1, 1, 1, 1, 0],
 # (G W G^T)[a, b] = sum over (i, j) of G[a, i] G[b, j] W[i, j]: row a*t + b, column i*3 + j;
 # (A^T m A)[r, s] = sum over (a, b) of A^T[r, a] A^T[s, b] m[a, b]: row r*m + s, column a*t + b;
 # (B^T d B) likewise, row a*t + b, column u*t + v
-_KRON = {m: {"GG": np.kron(g, g), "AA": np.kron(a, a), "BB": np.kron(b, b)}
+# The flipped kernel's (rows and columns reversed, as the input gradient needs) is
+# ``(G R) W (G R)^T``, R the reversal of the 3 taps: ``GG_flipped`` transforms it from W itself.
+_R = np.eye(3)[::-1]
+_KRON = {m: {"GG": np.kron(g, g), "GG_flipped": np.kron(g @ _R, g @ _R), "AA": np.kron(a, a),
+             "BB": np.kron(b, b)}
          for m, (b, g, a) in {2: (B_T, G, A_T), 4: (B4_T, G4, A4_T)}.items()}
 _GG, _AA = _KRON[2]["GG"], _KRON[2]["AA"]
 
@@ -125,13 +129,16 @@ def slabs(x, c, out_c, out_hw, m=2):
     return [(k, r0, min(th, r0 + rows)) for k in range(x.shape[0]) for r0 in range(0, th, rows)]
 
 
-def kernel_transform(W, m=2):
+def kernel_transform(W, m=2, flipped=False):
     """W (out_c, c, 3, 3) -> U (t*t, out_c, c), t = m + 2: ``U[a*t + b] = (G W G^T)[a, b]``,
-    one product."""
+    one product (into a reused block: fresh, 512 -> 512's 36 matrices took 6-10 ms against
+    4-5). ``flipped``: the transform of W's flipped kernel ``W[:, :, ::-1, ::-1]`` instead."""
     xp = get_array_module(W)
     out_c, c = W.shape[:2]
-    GG = xp.asarray(_KRON[m]["GG"], dtype=W.dtype)
-    return (GG @ W.reshape(out_c * c, 9).T).reshape(GG.shape[0], out_c, c)
+    GG = xp.asarray(_KRON[m]["GG_flipped" if flipped else "GG"], dtype=W.dtype)
+    U = cache.empty((GG.shape[0], out_c * c), W.dtype, like=W)
+    xp.matmul(GG, W.reshape(out_c * c, 9).T, out=U)
+    return U.reshape(GG.shape[0], out_c, c)
 
 
 def kernel_transform_grad(gU):
@@ -147,12 +154,6 @@ def kernel_transform_grad(gU):
 def _tile_m(tt):
     """m of F(m x m, 3x3) from the t*t positions of a tile."""
     return {16: 2, 36: 4}[tt]
-
-
-# Flipping the kernel (rows and columns reversed) swaps rows 0 and 3 of ``G g`` and leaves rows
-# 1 and 2 as they are (``G F = P G``, F the 3x3 flip, P that swap): so the transformed flipped
-# kernel is the transformed kernel read at positions ``(p(a), p(b))``.
-_FLIP = [[3, 1, 2, 0][a] * 4 + [3, 1, 2, 0][b] for a in range(4) for b in range(4)]
 
 
 def _channel_blocks(c, values_per_channel, like, block_values=None):
@@ -343,17 +344,13 @@ def conv2d(x, W, b=None, padding=(1, 1), U=None, m=2):
 
 def grad_input(gy, W, padding=(1, 1), m=2):
     """gx (n, c, h, w) of :func:`conv2d`: the correlation of gy with the flipped kernel, its
-    channels swapped, padded by ``2 - p`` (so ``0 <= p <= 2``). For F(2x2, 3x3) the flipped
-    kernel's transform is W's, its positions permuted (``_FLIP``) and each (out_c, c) block
-    read transposed: no copy of the flipped kernel (that copy cost 3.5x the transform at
-    512 -> 512). F(4x4, 3x3)'s G has no such symmetry (its rows are scaled unevenly), so there
-    the flipped kernel is transformed itself."""
-    flipped = W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
-    pad = (2 - padding[0], 2 - padding[1])
-    if m != 2:
-        return conv2d(gy, flipped, None, pad, m=m)
-    U = kernel_transform(W)
-    return conv2d(gy, flipped, None, pad, U=[U[q].T for q in _FLIP])
+    channels swapped, padded by ``2 - p`` (so ``0 <= p <= 2``). The flipped kernel's transform
+    comes from W itself (``kernel_transform(flipped=True)``), each (out_c, c) block read
+    transposed: no copy of the flipped kernel (that copy cost 3.5x the transform at
+    512 -> 512)."""
+    U = kernel_transform(W, m, flipped=True)
+    flipped = W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)   # its shape, for conv2d
+    return conv2d(gy, flipped, None, (2 - padding[0], 2 - padding[1]), U=[u.T for u in U], m=m)
 
 
 def grad_weight(x, gy, padding=(1, 1), m=2):
