@@ -22,8 +22,8 @@
 #    with Toeplitz blocks, mostly zeros, and the key to lesson 4 (transposed convolution is `T.T`);
 #
 # and, last, a fourth way to apply the same `T` with fewer multiplications, Winograd's
-# F(2x2, 3x3) ([`kernels/winograd.py`](../minifcn/kernels/winograd.py)), which minifcn uses for
-# its wide 3x3 layers.
+# F(2x2, 3x3) and F(4x4, 3x3) ([`kernels/winograd.py`](../minifcn/kernels/winograd.py)), which
+# minifcn uses for its wide 3x3 layers.
 #
 # Output size along one axis (kernel `k`, stride `s`, padding `p`):
 # `out = (size + 2p - k) // s + 1` ([`im2col.conv_out_size`](../minifcn/im2col.py)).
@@ -269,6 +269,7 @@ assert err2 < err4 < 1e-4          # bigger tiles, more rounding, still far belo
 #   `kh * kw` non-zeros per row; stride spaces the bands, padding trims them at the border.
 # - im2col trades memory (about `kh*kw` copies of the input) for one fast matrix product.
 # - Winograd's F(2x2, 3x3) computes the same map with 16 multiplications per 2x2 outputs instead
-#   of 36, paying in additions: worth it for wide layers.
+#   of 36, F(4x4, 3x3) with 36 per 4x4 instead of 144, paying in transforms (and, for F(4x4), in
+#   float32 rounding): worth it for wide layers.
 #
 # Next, lesson 4: multiply by `T.T` instead and you get transposed convolution.
