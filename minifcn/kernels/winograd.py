@@ -227,10 +227,12 @@ def _input_transform_product(x, padding, out_hw, slab, m):
     V = cache.empty((t * t, c, rows * tw), x.dtype, like=x)
     BB = xp.asarray(_KRON[m]["BB"], dtype=x.dtype)
 
-    def transform(blocks):   # one thread's channel blocks
+    def transform(blocks):   # one thread's channel blocks, through one reused buffer
+        most = max(ch.stop - ch.start for ch in blocks)
+        buf = cache.empty((t * t * most * rows * tw,), x.dtype, like=x)
         for ch in blocks:
             cc = ch.stop - ch.start
-            D = xp.empty((t, t, cc, rows, tw), dtype=x.dtype)
+            D = buf[:t * t * cc * rows * tw].reshape(t, t, cc, rows, tw)
             for u in range(t):
                 for v in range(t):
                     img = x[k, ch, (u - py) % m::m, (v - px) % m::m]
