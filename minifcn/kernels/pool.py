@@ -31,8 +31,8 @@ from .threads import channel_blocks, map_blocks
 BLOCK_VALUES = 2**19
 # Pooling and unpooling cost a few passes per value (a compare, a maximum and a tap number per
 # tap; a scatter or gather by index), so arrays past a quarter of ``threads.MIN_BLOCK_VALUES``
-# a block are shared out: max pooling fwd+bwd of 256x56x56 took 2.0 ms in two blocks against 2.5
-# on one thread, of 256x28x28 0.55 ms on one thread against 0.65 in two.
+# a block are shared out (one alternated run: max pooling fwd+bwd of 256x56x56 took 2.0 ms in
+# two blocks against 2.5 on one thread; of 256x28x28, 0.55 ms on one thread against 0.65 in two).
 POOL_WORK = 4
 
 

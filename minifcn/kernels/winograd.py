@@ -94,7 +94,6 @@ _R = np.eye(3)[::-1]
 _KRON = {m: {"GG": np.kron(g, g), "GG_flipped": np.kron(g @ _R, g @ _R), "AA": np.kron(a, a),
              "BB": np.kron(b, b)}
          for m, (b, g, a) in {2: (B_T, G, A_T), 4: (B4_T, G4, A4_T)}.items()}
-_GG, _AA = _KRON[2]["GG"], _KRON[2]["AA"]
 
 # The tiles are processed in slabs of whole tile rows of one image, the transformed input and
 # products of a slab (``16*(c + out_c)`` values a tile) at most this big, so that the transient
@@ -175,6 +174,7 @@ def input_transform(x, padding, out_hw, slab, m=2):
     (``q[r, s]`` holds rows ``r, r + 2, ...`` and columns ``s, s + 2, ...``), straight from ``x``
     with zeros where it falls on the padding: row ``2i + 2u + r`` of a tile is row ``i + u`` of
     ``q[r]``, so every operand of the additions below is a plain slice, not a stride-2 one.
+    That is F(2x2, 3x3); for F(4x4, 3x3) (``m=4``) see :func:`_input_transform_product`.
     """
     if m != 2:
         return _input_transform_product(x, padding, out_hw, slab, m)
