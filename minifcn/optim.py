@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from . import backend
 from .autograd import no_grad
-from .kernels.threads import map_blocks, num_threads, row_groups
 from .kernels import threads   # threads.MIN_BLOCK_VALUES read at each call (the tests lower it)
 
 # The update walks each parameter in chunks of this many values, so that its temporaries stay in
@@ -72,8 +71,8 @@ def _update(p, g, v, lr, mom, wd):
             pc -= xp.multiply(d, scalar(lr), out=t)
 
     # a share of at least MIN_BLOCK_VALUES values: a smaller one costs more to hand to a thread
-    shares = min(num_threads(), max(1, p.size // threads.MIN_BLOCK_VALUES))
-    map_blocks(update, row_groups(len(chunks), shares), p)
+    shares = min(threads.num_threads(), max(1, p.size // threads.MIN_BLOCK_VALUES))
+    threads.map_blocks(update, threads.row_groups(len(chunks), shares), p)
 
 
 class SGD:
