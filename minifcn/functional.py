@@ -79,12 +79,9 @@ class Conv2d(Function):
 
     def backward(self, gy):
         x, W = self.x, self.W
-        kh, kw = W.shape[2:]
-        gx = gW = None  # skipped when not wanted: the image needs no gradient, frozen weights neither
-        if _wants_grad(self, 0):
-            gx = K.conv2d_grad_input(gy, W, x.shape[2:], self.stride, self.padding, self.dilation)
-        if _wants_grad(self, 1):
-            gW = K.conv2d_grad_weight(x, gy, kh, kw, self.stride, self.padding, self.dilation)
+        # each skipped when not wanted: the image needs no gradient, frozen weights neither
+        gx, gW = K.conv2d_grads(x, gy, W, self.stride, self.padding, self.dilation,
+                                need_input=_wants_grad(self, 0), need_weight=_wants_grad(self, 1))
         gb = K.conv2d_grad_bias(gy) if self.has_bias else None
         return gx, gW, gb
 

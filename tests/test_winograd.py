@@ -44,6 +44,9 @@ def test_forward_and_gradients_match_naive_and_im2col(xp, rng, pieces, monkeypat
     gy = rng.standard_normal(y.shape)
     gx = Wg.grad_input(xp.asarray(gy), xp.asarray(W), p, m=m)
     gW = Wg.grad_weight(xp.asarray(x), xp.asarray(gy), p, m=m)
+    both = Wg.grads(xp.asarray(x), xp.asarray(gy), xp.asarray(W), p, m=m)   # sharing gM
+    np.testing.assert_array_equal(to_np(both[0]), to_np(gx))
+    np.testing.assert_array_equal(to_np(both[1]), to_np(gW))
     monkeypatch.setattr(K, "COL_MAX_BYTES", 2**62)   # the im2col path, for the gradients
     monkeypatch.setattr(K, "SHIFTS_BELOW_DEPTH", 0)
     monkeypatch.setattr(K, "WINOGRAD_MIN_TILES", 2**62)
@@ -88,6 +91,20 @@ def test_transforms_are_adjoint(xp, rng, m):
         Wg.output_transform(M, y, (k, 0, th))
         rhs += float((M * Wg.output_transform_grad(gy, (k, 0, th), m)).sum())
     lhs = float((y[:, :, :out_hw[0], :out_hw[1]] * gy).sum())
+    assert abs(lhs - rhs) <= 1e-10 * max(1.0, abs(lhs))
+    # <input_transform(x), gV> = <x, input_transform_grad(gV)>, over slabs of one tile row
+    # (the second and later add the row they share with the one before)
+    c, padding = 3, (1, 2)
+    hw = (out_hw[0] - 2 * padding[0] + 2, out_hw[1] - 2 * padding[1] + 2)
+    x = xp.asarray(rng.standard_normal((n, c) + hw))
+    gx = xp.full((n, c) + hw, np.nan)   # every pixel is written, none left as it was
+    lhs = 0.0
+    for k in range(n):
+        for r in range(th):
+            gV = xp.asarray(rng.standard_normal((tt, c, tw)))
+            lhs += float((Wg.input_transform(x, padding, out_hw, (k, r, r + 1), m) * gV).sum())
+            Wg.input_transform_grad(gV, gx, padding, (k, r, r + 1), m)
+    rhs = float((x * gx).sum())
     assert abs(lhs - rhs) <= 1e-10 * max(1.0, abs(lhs))
     W, gU = xp.asarray(rng.standard_normal((4, 3, 3, 3))), xp.asarray(rng.standard_normal((tt, 4, 3)))
     lhs = float((Wg.kernel_transform(W, m) * gU).sum())
@@ -169,10 +186,18 @@ def test_a_module_uses_the_path_and_matches_im2col(rng, monkeypatch, m, tol):
         np.testing.assert_allclose(a, b, rtol=0, atol=tol * float(np.abs(b).max()))
 
 
-@pytest.mark.parametrize("m", [2, 4])
-def test_the_flipped_kernel_transform_comes_from_the_kernel_itself(rng, m):
-    # what grad_input relies on: (G R) W (G R)^T is the transform of W with its taps reversed
-    W = rng.standard_normal((4, 3, 3, 3))
-    flipped = np.ascontiguousarray(W[:, :, ::-1, ::-1])
-    np.testing.assert_allclose(Wg.kernel_transform(W, m, flipped=True), Wg.kernel_transform(flipped, m),
-                               atol=1e-14)
+@pytest.mark.parametrize("wants", [(True, False), (False, True), (True, True)])
+def test_a_layer_makes_only_the_gradients_wanted(rng, forced, wants):
+    # the image needs no gradient, a frozen kernel neither; each alone equals its share of both
+    x, W = rng.standard_normal((2, 4, 9, 8)), rng.standard_normal((5, 4, 3, 3))
+    gy = rng.standard_normal((2, 5, 9, 8))
+    xt, Wt = Tensor(x, requires_grad=wants[0]), Tensor(W, requires_grad=wants[1])
+    F.conv2d(xt, Wt, padding=1).backward(gy)
+    # the transposed convolution of gy with W, and the correlation of x with gy, by the loops
+    want_gx = naive.conv_transpose2d(gy, W, None, 1, 1)
+    want_gW = naive.conv2d(x.transpose(1, 0, 2, 3), gy.transpose(1, 0, 2, 3), None, 1, 1).transpose(1, 0, 2, 3)
+    for got, wanted, want in [(xt.grad, wants[0], want_gx), (Wt.grad, wants[1], want_gW)]:
+        if wanted:
+            np.testing.assert_allclose(got, want, atol=1e-10, rtol=0)
+        else:
+            assert got is None

@@ -556,6 +556,20 @@ def conv2d_grad_weight(x, gy, kh, kw, stride=(1, 1), padding=(0, 0), dilation=(1
     return gW.reshape(out_c, c, kh, kw)
 
 
+def conv2d_grads(x, gy, W, stride=(1, 1), padding=(0, 0), dilation=(1, 1), need_input=True,
+                 need_weight=True):
+    """(gx, gW) of conv2d, each None when not needed. The same as :func:`conv2d_grad_input` and
+    :func:`conv2d_grad_weight`, except that a Winograd convolution makes both at once, sharing
+    the transform of gy that both read (:func:`.winograd.grads`; VGG's conv2_1: 17 ms against 22)."""
+    out_c, c, kh, kw = W.shape
+    m = _winograd_tile(c, out_c, kh, kw, x.shape[2:], stride, padding, dilation, x)
+    if m and need_input and need_weight:
+        return winograd.grads(x, gy, W, padding, m=m)
+    gx = conv2d_grad_input(gy, W, x.shape[2:], stride, padding, dilation) if need_input else None
+    gW = conv2d_grad_weight(x, gy, kh, kw, stride, padding, dilation) if need_weight else None
+    return gx, gW
+
+
 def conv2d_grad_bias(gy):
     """gb (out_c,) = gy (n, out_c, out_h, out_w) summed over the batch and the image (also the
     bias gradient of a transposed convolution). On the CPU, in blocks of channels on the

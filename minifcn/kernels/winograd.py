@@ -29,10 +29,11 @@ on both sides (VGG's 512-channel layers at 45x60 run 1.6-1.8x faster by F(2x2) t
 its 128- and 256-channel layers 1.15-1.4x faster again by F(4x4): ``conv._winograd_tile``).
 F(2x2)'s input transform is additions of plain slices; the other transforms are each one small
 matrix product per block of channels, ``(A^T (x) A^T) @ M`` for the output (a Kronecker
-product, (4, 16) or (16, 36)), ``(B^T (x) B^T) @ D`` for F(4x4)'s input. Every piece is linear, so the input
-gradient is the same algorithm on the flipped kernel, and the weight gradient is the adjoint
-read backwards: ``gU[ab] = gM[ab] @ V[ab].T`` with ``gM = A gY A^T`` per tile, and
-``gW = G^T gU G``. F(2x2)'s entries are 0, +-1 and 1/2, so its float32 error stays close to
+product, (4, 16) or (16, 36)), ``(B^T (x) B^T) @ D`` for F(4x4)'s input. Every piece is
+linear, so both gradients are the pieces' adjoints in reverse order, sharing
+``gM = A gY A^T`` per tile (:func:`grads`): ``gU[ab] = gM[ab] @ V[ab].T`` and
+``gW = G^T gU G`` for the weights, ``gV[ab] = U[ab].T @ gM[ab]`` and ``B gV B^T`` handed back
+to each tile's pixels for the input. F(2x2)'s entries are 0, +-1 and 1/2, so its float32 error stays close to
 the direct product's (256 -> 256 at 45x60, against float64: 7.0e-7 of the largest output,
 direct 4.8e-7).
 
@@ -88,11 +89,7 @@ A4_T = np.array([[1, 1, 1, 1, 1, 0],
 # (G W G^T)[a, b] = sum over (i, j) of G[a, i] G[b, j] W[i, j]: row a*t + b, column i*3 + j;
 # (A^T m A)[r, s] = sum over (a, b) of A^T[r, a] A^T[s, b] m[a, b]: row r*m + s, column a*t + b;
 # (B^T d B) likewise, row a*t + b, column u*t + v
-# The flipped kernel's (rows and columns reversed, as the input gradient needs) is
-# ``(G R) W (G R)^T``, R the reversal of the 3 taps: ``GG_flipped`` transforms it from W itself.
-_R = np.eye(3)[::-1]
-_KRON = {m: {"GG": np.kron(g, g), "GG_flipped": np.kron(g @ _R, g @ _R), "AA": np.kron(a, a),
-             "BB": np.kron(b, b)}
+_KRON = {m: {"GG": np.kron(g, g), "AA": np.kron(a, a), "BB": np.kron(b, b)}
          for m, (b, g, a) in {2: (B_T, G, A_T), 4: (B4_T, G4, A4_T)}.items()}
 
 # The tiles are processed in slabs of whole tile rows of one image, the transformed input and
@@ -128,13 +125,13 @@ def slabs(x, c, out_c, out_hw, m=2):
     return [(k, r0, min(th, r0 + rows)) for k in range(x.shape[0]) for r0 in range(0, th, rows)]
 
 
-def kernel_transform(W, m=2, flipped=False):
+def kernel_transform(W, m=2):
     """W (out_c, c, 3, 3) -> U (t*t, out_c, c), t = m + 2: ``U[a*t + b] = (G W G^T)[a, b]``,
     one product (into a reused block: fresh, 512 -> 512's 36 matrices took 6-10 ms against
-    4-5). ``flipped``: the transform of W's flipped kernel ``W[:, :, ::-1, ::-1]`` instead."""
+    4-5)."""
     xp = get_array_module(W)
     out_c, c = W.shape[:2]
-    GG = xp.asarray(_KRON[m]["GG_flipped" if flipped else "GG"], dtype=W.dtype)
+    GG = xp.asarray(_KRON[m]["GG"], dtype=W.dtype)
     U = cache.empty((GG.shape[0], out_c * c), W.dtype, like=W)
     xp.matmul(GG, W.reshape(out_c * c, 9).T, out=U)
     return U.reshape(GG.shape[0], out_c, c)
@@ -243,6 +240,70 @@ def _input_transform_product(x, padding, out_hw, slab, m):
     return V
 
 
+def input_transform_grad(gV, gx, padding, slab, m=2):
+    """The adjoint of :func:`input_transform`: gV (t*t, c, rows*tw), a gradient of the slab's
+    V -> its share of gx (n, c, h, w), written in place. Each tile hands ``B gV B^T`` (one
+    product ``BB.T @ gV`` per block of channels, as the forward) back to the t x t padded
+    pixels it read, and pixels read by two tiles (rows and columns ``m*i``, ``m*i + 1``: the
+    tiles overlap by 2) get both.
+
+    Padded row ``m*i + u`` is row ``i + u // m`` of the padded rows of phase ``p = u % m``, so
+    per phase ``(p, q)`` the tile positions ``(u, v)`` with ``u % m == p``, ``v % m == q`` (one,
+    two or four: ``u`` is ``p`` or ``p + m`` when that is below t) add up, each shifted by
+    ``(u // m, v // m)`` tiles, into one plane, written once into every m-th row and column of
+    gx (the forward's gather read backwards). Slabs after the first add their plane's first
+    row, which the slab before also reached; everything else is written, not added: no zeros
+    to fill first."""
+    xp = get_array_module(gV)
+    tt, c = gV.shape[:2]
+    t = m + 2
+    (py, px), (k, r0, r1) = padding, slab
+    rows = r1 - r0
+    tw = gV.shape[2] // rows
+    BB_T = xp.asarray(_KRON[m]["BB"].T, dtype=gV.dtype)
+
+    def transform(blocks):   # one thread's channel blocks
+        for ch in blocks:
+            cc = ch.stop - ch.start
+            gD = (BB_T @ gV[:, ch].reshape(tt, -1)).reshape(t, t, cc, rows, tw)
+            plane = xp.empty((cc, rows + 1, tw + 1), dtype=gV.dtype)
+            for p in range(m):
+                us = [u for u in (p, p + m) if u < t]
+                for q in range(m):
+                    vs = [v for v in (q, q + m) if v < t]
+                    P = plane[:, :rows + len(us) - 1, :tw + len(vs) - 1]
+                    if P.shape[1:] == (rows, tw):
+                        P = gD[p, q]
+                    else:   # a row and/or a column past the tiles, reached from the next tile
+                        P[:, :rows, :tw] = gD[p, q]
+                        P[:, rows:, :] = 0
+                        P[:, :rows, tw:] = 0
+                        for u in us:
+                            for v in vs:
+                                if (u, v) != (p, q):
+                                    P[:, u // m:u // m + rows, v // m:v // m + tw] += gD[u, v]
+                    _put_window(gx[k, ch, (p - py) % m::m, (q - px) % m::m], P,
+                                r0 + (p - py) // m, (q - px) // m, add_rows=int(r0 > 0 and len(us) > 1))
+
+    products_on_cores(transform, _block_groups(c, tt * rows * tw, gV), gV)
+
+
+def _put_window(out, plane, y0, x0, add_rows=0):
+    """``out[..., y0 + i, x0 + j] = plane[..., i, j]`` where that falls inside ``out``, added
+    instead for the plane's first ``add_rows`` rows."""
+    h, w = out.shape[-2:]
+    rows, cols = plane.shape[-2:]
+    s0, s1 = max(0, -y0), min(rows, h - y0)
+    q0, q1 = max(0, -x0), min(cols, w - x0)
+    if q0 >= q1:
+        return
+    split = min(max(s0, add_rows), s1)
+    if s0 < split:
+        out[..., y0 + s0:y0 + split, x0 + q0:x0 + q1] += plane[..., s0:split, q0:q1]
+    if split < s1:
+        out[..., y0 + split:y0 + s1, x0 + q0:x0 + q1] = plane[..., split:s1, q0:q1]
+
+
 def _block_groups(c, values_per_channel, like):
     """Blocks of channels (``OUT_BLOCK_VALUES`` values each) shared out in contiguous runs, one
     run per CPU thread (for :func:`~.threads.products_on_cores`); one block on a GPU."""
@@ -316,19 +377,17 @@ def _products(fn, like, count=16):
     products_on_cores(lambda g: fn(range(*g)), row_groups(count, num_threads()), like)
 
 
-def conv2d(x, W, b=None, padding=(1, 1), U=None, m=2):
+def conv2d(x, W, b=None, padding=(1, 1), m=2):
     """y (n, out_c, h + 2*py - 2, w + 2*px - 2) = the stride-1 convolution of x (n, c, h, w)
     with W (out_c, c, 3, 3), plus b (out_c,), by F(m x m, 3x3), m = 2 or 4. A view that cuts
-    the last rows or columns of tiles when the output size is not a multiple of m. ``U``, if
-    given, is W already transformed: t*t matrices (out_c, c), any strides (the products read
-    them in place)."""
+    the last rows or columns of tiles when the output size is not a multiple of m."""
     xp = get_array_module(x)
     n, c, h, w = x.shape
     out_c = W.shape[0]
     out_hw = (h + 2 * padding[0] - 2, w + 2 * padding[1] - 2)
     th, tw = tiles(out_hw, m)
     tt = (m + 2)**2
-    U = kernel_transform(W, m) if U is None else U
+    U = kernel_transform(W, m)
     y = cache.empty((n, out_c, m * th, m * tw), x.dtype, like=x)
     for slab in slabs(x, c, out_c, out_hw, m):
         V = input_transform(x, padding, out_hw, slab, m)
@@ -344,34 +403,53 @@ def conv2d(x, W, b=None, padding=(1, 1), U=None, m=2):
     return y[:, :, :out_hw[0], :out_hw[1]]
 
 
-def grad_input(gy, W, padding=(1, 1), m=2):
-    """gx (n, c, h, w) of :func:`conv2d`: the correlation of gy with the flipped kernel, its
-    channels swapped, padded by ``2 - p`` (so ``0 <= p <= 2``). The flipped kernel's transform
-    comes from W itself (``kernel_transform(flipped=True)``), each (out_c, c) block read
-    transposed: no copy of the flipped kernel (that copy cost 3.5x the transform at
-    512 -> 512)."""
-    U = kernel_transform(W, m, flipped=True)
-    flipped = W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)   # its shape, for conv2d
-    return conv2d(gy, flipped, None, (2 - padding[0], 2 - padding[1]), U=[u.T for u in U], m=m)
+def grads(x, gy, W, padding=(1, 1), m=2, need_input=True, need_weight=True):
+    """(gx, gW) of :func:`conv2d` for x (n, c, h, w), gy (n, out_c, out_h, out_w) and W
+    (out_c, c, 3, 3), each None when not needed: the forward read backwards, sharing its pieces.
 
-
-def grad_weight(x, gy, padding=(1, 1), m=2):
-    """gW (out_c, c, 3, 3) of :func:`conv2d`: ``gU[ab] = gM[ab] @ V[ab].T`` summed over the
-    tiles of every slab, then ``G^T gU G``."""
-    xp = get_array_module(x)
-    c, out_c = x.shape[1], gy.shape[1]
+    Per slab, ``gM = A gY A^T`` per tile (:func:`output_transform_grad`) feeds both:
+    ``gU[ab] = gM[ab] @ V[ab].T``, summed over the slabs, gives ``gW = G^T gU G``
+    (:func:`kernel_transform_grad`; V, the forward's input transform, made again), and
+    ``gV[ab] = U[ab].T @ gM[ab]``, the input transform's adjoint (:func:`input_transform_grad`),
+    gives gx. (Computing gx instead as the forward algorithm on the flipped kernel, over gy
+    padded, needs its own input transform of gy: 64 -> 128 at 112x112, both gradients took
+    21-22 ms that way against 17-18.)"""
+    xp = get_array_module(gy)
+    n, out_c = gy.shape[:2]
+    c = W.shape[1] if need_input else x.shape[1]
+    hw = (gy.shape[2] - 2 * padding[0] + 2, gy.shape[3] - 2 * padding[1] + 2)
     tt = (m + 2)**2
-    gU = xp.empty((tt, out_c, c), dtype=x.dtype)
-    for i, slab in enumerate(slabs(x, c, out_c, gy.shape[2:], m)):
-        V = input_transform(x, padding, gy.shape[2:], slab, m)
+    held = c * (need_input + need_weight)   # per tile, beside gM's out_c: gV and V
+    U = kernel_transform(W, m) if need_input else None
+    gx = cache.empty((n, c) + hw, gy.dtype, like=gy) if need_input else None
+    gU = xp.empty((tt, out_c, c), dtype=gy.dtype) if need_weight else None
+    for i, slab in enumerate(slabs(gy, held, out_c, gy.shape[2:], m)):
         gM = output_transform_grad(gy, slab, m)
+        V = input_transform(x, padding, gy.shape[2:], slab, m) if need_weight else None
+        gV = cache.empty((tt, c, gM.shape[2]), gy.dtype, like=gy) if need_input else None
 
         def multiply(positions, first=i == 0):
             for ab in positions:
-                if first:
+                if need_weight and first:
                     xp.matmul(gM[ab], V[ab].T, out=gU[ab])
-                else:
+                elif need_weight:
                     gU[ab] += gM[ab] @ V[ab].T
+                if need_input:
+                    xp.matmul(U[ab].T, gM[ab], out=gV[ab])
 
-        _products(multiply, x, tt)
-    return kernel_transform_grad(gU)
+        _products(multiply, gy, tt)
+        del gM, V
+        if need_input:
+            input_transform_grad(gV, gx, padding, slab, m)
+        del gV
+    return gx, (kernel_transform_grad(gU) if need_weight else None)
+
+
+def grad_input(gy, W, padding=(1, 1), m=2):
+    """gx (n, c, h, w) of :func:`conv2d` (see :func:`grads`)."""
+    return grads(None, gy, W, padding, m, need_weight=False)[0]
+
+
+def grad_weight(x, gy, padding=(1, 1), m=2):
+    """gW (out_c, c, 3, 3) of :func:`conv2d` (see :func:`grads`)."""
+    return grads(x, gy, None, padding, m, need_input=False)[1]
