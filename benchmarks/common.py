@@ -15,6 +15,36 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 # before NumPy: minifcn then sets how long OpenBLAS's idle workers spin (minifcn/__init__.py)
 import minifcn  # noqa: E402,F401
 
+import ctypes  # noqa: E402
+import ctypes.util  # noqa: E402
+
+# glibc serves allocations above its mmap threshold with fresh pages from the kernel (a page
+# fault on each first touch) and hands heap memory back past its trim threshold. Both
+# thresholds move as the process runs: freeing an mmap'd block of up to 32 MiB raises them to
+# its size (and twice that). So a library's times depended on what ran before: PyTorch's
+# conv1_1 (3 -> 64 at 224, forward and backward) took 16-20 ms in a fresh process or after
+# minifcn's calls, and 3.8-4.6 ms once the thresholds had risen (NumPy's 2048x2048 products
+# of the peak measurement raise them). Fixed at the values that rule settles on in a training
+# loop (32 MiB, 64 MiB), every case starts from the same state; minifcn's kernels take their
+# big arrays from their own cache (minifcn/kernels/cache.py) either way. Each benchmark's main
+# calls steady_malloc() first (not this import: the tests import this module too).
+MMAP_THRESHOLD, TRIM_THRESHOLD = 32 << 20, 64 << 20
+STEADY_MALLOC = False
+
+
+def steady_malloc():
+    """Fix glibc's mmap and trim thresholds for this process (see above); True if set, False
+    where the C library is not glibc."""
+    global STEADY_MALLOC
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3   # glibc's malloc.h
+    STEADY_MALLOC = mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1 and mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD) == 1
+    return STEADY_MALLOC
+
 import datetime  # noqa: E402
 import gc  # noqa: E402
 import platform  # noqa: E402
@@ -142,6 +172,8 @@ def environment(torch=None):
         f"OPENBLAS_THREAD_TIMEOUT={os.environ.get('OPENBLAS_THREAD_TIMEOUT', '(unset)')} "
         f"(OpenBLAS read {_spin()}), "
         f"threads: {THREADS} (BENCH_THREADS)",
+        "glibc malloc thresholds: " + (f"mmap {MMAP_THRESHOLD >> 20} MiB, trim {TRIM_THRESHOLD >> 20} MiB, fixed"
+                                       if STEADY_MALLOC else "not set (not glibc)"),
     ]
     if torch is not None:
         lines.append(f"torch {torch.__version__}, torch.get_num_threads() = {torch.get_num_threads()}")

@@ -177,6 +177,7 @@ def max_rel_err(ours, theirs):
 
 
 def main(argv=None):
+    common.steady_malloc()   # the same allocator state for every case (benchmarks/common.py)
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="3 repeats, 0.3 s minimum per case")
     parser.add_argument("--only", nargs="*", help="run only the cases whose name starts with one of these")

@@ -21,6 +21,7 @@ DEFAULT_OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "scaling.
 
 
 def main(argv=None):
+    common.steady_malloc()   # the same allocator state for every case (benchmarks/common.py)
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", default="fcn8s", choices=("fcn8s", "segnet"))
     parser.add_argument("--sizes", type=int, nargs="*", default=[160, 224, 288, 320, 384, 448, 500])

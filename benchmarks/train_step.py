@@ -173,6 +173,7 @@ def memory_table(cases, with_torch):
 
 # ------------------------------------------------------------------ main
 def main(argv=None):
+    common.steady_malloc()   # the same allocator state for every case (benchmarks/common.py)
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cases", nargs="*", default=CASES, help="model:size or model:HxW, e.g. segnet:360x480")
     parser.add_argument("--quick", action="store_true", help="2 timed steps per case")
