@@ -146,7 +146,8 @@ def test_vs_torch_on_a_shape_that_takes_the_path(rng, dtype, shape, out_c, m):
     (512, 512, (45, 60), {}, 4),                 # SegNet's conv4 at 360x480: 180 4x4 tiles
     (128, 256, (56, 56), {}, 4),                 # VGG's conv3_1 at 224
     (64, 128, (112, 112), {}, 4),                # VGG's conv2_1: c*out_c/(c + out_c) = 43
-    (64, 64, (224, 224), {}, 0),                 # VGG's conv1_2 (32): the transforms dominate
+    (64, 64, (224, 224), {}, 4),                 # VGG's conv1_2 (32)
+    (32, 32, (224, 224), {}, 0),                 # 16: the transforms dominate
     (256, 512, (28, 28), {}, 2),                 # VGG's conv4_1: 49 4x4 tiles, 196 2x2 ones
     (512, 512, (23, 30), {}, 2),                 # 12 x 15 = 180 2x2 tiles
     (512, 512, (14, 14), {}, 0),                 # too few tiles (49)

@@ -140,10 +140,12 @@ WINOGRAD_MIN_WIDTH = 64
 # the BLAS peak: 512 -> 512 at 14x14, 49 tiles, takes 1.5-1.8x the time; at 23x30 0.9x).
 WINOGRAD_MIN_TILES = 150
 # F(4x4, 3x3), 36 products per 4x4 outputs where F(2x2, 3x3) makes 64, and transforms that
-# pass over 2.25x the input and output instead of 4x, wins from 64 -> 128 on (fwd + both
-# gradients, alternated, ms: 64 -> 128 at 112x112 38.2 against 45.0 direct; 128 -> 128 at
-# 112x112 54.6 against 63.8 by F(2x2); 256 -> 256 at 90x120 107 against 148) ...
-WINOGRAD4_MIN_WIDTH = 40
+# pass over 2.25x the input and output instead of 4x, wins from 64 -> 64 on (fwd + both
+# gradients, alternated, ms: 64 -> 64 at 224x224 64-72 against 79-83 direct, at 360x480
+# 218-222 against 259-272; 64 -> 128 at 112x112 38.2 against 45.0; 128 -> 128 at 112x112 54.6
+# against 63.8 by F(2x2); 256 -> 256 at 90x120 107 against 148), not at 32 -> 32 (224x224:
+# 37-40 against 30 direct) ...
+WINOGRAD4_MIN_WIDTH = 32
 # ... while its kernel transform, 36*c*out_c values made three times a step, stays small
 # against the tiles: at least this many 4x4 tiles per unit of ``c*out_c/(c + out_c)``
 # (512 -> 512 at 45x60, 0.70: 117 against 126 by F(2x2); 256 -> 512 at 28x28, 0.29: 34.4
