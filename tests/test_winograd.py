@@ -29,7 +29,6 @@ def pieces(request, monkeypatch):
     if request.param == "small pieces":
         monkeypatch.setattr(Wg, "SLAB_BYTES", 1)
         monkeypatch.setattr(Wg, "BLOCK_VALUES", 1)
-        monkeypatch.setattr(Wg, "OUT_BLOCK_VALUES", 1)
         monkeypatch.setenv("MINIFCN_NUM_THREADS", "3")
     return request.param
 

@@ -100,14 +100,13 @@ _KRON = {m: {"GG": np.kron(g, g), "AA": np.kron(a, a), "BB": np.kron(b, b)}
 # ``U``, 16 MB there, read again per slab); 128-256 MiB gained nothing. A GPU takes whole
 # images: there a kernel launch costs more.
 SLAB_BYTES = 64 * 2**20
-# Within a slab, the transforms walk blocks of whole channels of about this many input values,
-# one block at a time on each CPU thread (smaller blocks: Python's cost per block shows; at 16K
-# values the input transform of 512 x 45 x 60 took 33 ms instead of 7).
-BLOCK_VALUES = 1 << 18
-# The output transforms are one product per block of channels, each block's M about this many
-# values (their Python cost per block is higher: at 64K values 128 -> 128 at 112x112 took 6.9 ms
-# instead of 3.7-4.0 at 256K-1M).
-OUT_BLOCK_VALUES = 1 << 20
+# Within a slab, the transforms walk blocks of whole channels of about this many values of
+# the transformed side (V or M), one block at a time on each CPU thread: smaller blocks, and
+# Python's cost per block shows (at 16K values F(2x2)'s input transform of 512 x 45 x 60 took
+# 33 ms instead of 7); bigger ones leave the cache (at 1M, F(4x4)'s input gradient transform
+# of 64 x 224 x 224 took 7-11 ms against 5-7; at 256K, both gradients of 64 -> 64 at 224x224
+# 35 ms against 29).
+BLOCK_VALUES = 1 << 19
 
 
 def tiles(out_hw, m=2):
@@ -153,12 +152,24 @@ def _tile_m(tt):
     return {16: 2, 36: 4}[tt]
 
 
-def _channel_blocks(c, values_per_channel, like, block_values=None):
-    """Slices of ``range(c)``, about ``block_values`` (default BLOCK_VALUES) values each, at
-    least one channel; one slice on a GPU (one kernel launch per operation)."""
+def _tiles_of(a, rows, tw, m, size, first=(0, 0)):
+    """The view (p, q, cc, rows, tw) of a (cc, H, W), ``size = (p, q)``, whose
+    ``[u, v, c, i, j]`` is ``a[c, first[0] + m*i + u, first[1] + m*j + v]``: the p x q values
+    of every tile at once, no copy (tiles overlap where p or q exceeds m). The caller keeps
+    the view inside ``a``: nothing checks it."""
+    xp = get_array_module(a)
+    sc, sr, sx = a.strides
+    return xp.lib.stride_tricks.as_strided(
+        a[:, first[0]:, first[1]:], shape=(size[0], size[1], a.shape[0], rows, tw),
+        strides=(sr, sx, sc, m * sr, m * sx))
+
+
+def _channel_blocks(c, values_per_channel, like):
+    """Slices of ``range(c)``, about ``BLOCK_VALUES`` values each, at least one channel; one
+    slice on a GPU (one kernel launch per operation)."""
     if device_of(like) == "cuda":
         return [slice(0, c)]
-    per = max(1, (block_values or BLOCK_VALUES) // max(1, values_per_channel))
+    per = max(1, BLOCK_VALUES // max(1, values_per_channel))
     return [slice(c0, min(c, c0 + per)) for c0 in range(0, c, per)]
 
 
@@ -236,62 +247,64 @@ def _input_transform_product(x, padding, out_hw, slab, m):
             n = cc * rows * tw
             p = pad[:cc]
             fill_window(p, x[k, ch], m * r0 - py, -px)
-            sc, sr, sx = p.strides
             d = D[:t * t * n].reshape(t, t, cc, rows, tw)
-            d[...] = xp.lib.stride_tricks.as_strided(
-                p, shape=(t, t, cc, rows, tw), strides=(sr, sx, sc, m * sr, m * sx))
+            d[...] = _tiles_of(p, rows, tw, m, (t, t))
             e = E[:t * t * n].reshape(t, t, n)
             xp.matmul(Bt, d.reshape(t, t * n), out=e.reshape(t, t * n))     # B^T d: along u
             xp.matmul(Bt, e, out=V[:, ch].reshape(t, t, n))                  # (B^T d) B: along v
 
-    products_on_cores(transform, _block_groups(c, t * t * rows * tw, x, BLOCK_VALUES), x)
+    products_on_cores(transform, _block_groups(c, t * t * rows * tw, x), x)
     return V
 
 
 def input_transform_grad(gV, gx, padding, slab, m=2):
     """The adjoint of :func:`input_transform`: gV (t*t, c, rows*tw), a gradient of the slab's
-    V -> its share of gx (n, c, h, w), written in place. Each tile hands ``B gV B^T`` (one
-    product ``BB.T @ gV`` per block of channels, as the forward) back to the t x t padded
-    pixels it read, and pixels read by two tiles (rows and columns ``m*i``, ``m*i + 1``: the
-    tiles overlap by 2) get both.
+    V -> its share of gx (n, c, h, w), written in place. Each tile hands ``B gV B^T`` (``B``
+    along each axis, two (t, t) products per block of channels, as the forward) back to the
+    t x t padded pixels it read, and pixels read by two tiles (the tiles overlap by 2) get both.
 
-    Padded row ``m*i + u`` is row ``i + u // m`` of the padded rows of phase ``p = u % m``, so
-    per phase ``(p, q)`` the tile positions ``(u, v)`` with ``u % m == p``, ``v % m == q`` (one,
-    two or four: ``u`` is ``p`` or ``p + m`` when that is below t) add up, each shifted by
-    ``(u // m, v // m)`` tiles, into one plane, written once into every m-th row and column of
-    gx (the forward's gather read backwards). Slabs after the first add their plane's first
-    row, which the slab before also reached; everything else is written, not added: no zeros
-    to fill first."""
+    Per block, into the slab's padded rows (``pad``, as the forward's): the first m x m values
+    of every tile cover each padded pixel once, so they are written through one strided view;
+    the last two rows and columns of every tile fall on the next tile's first ones, and are
+    added through three more (no two tiles of one view meet). ``pad`` is then written into gx,
+    except the first two rows of a slab after the first, which the slab before also reached:
+    those are added. So no zeros to fill first, and four strided passes, not t*t."""
     xp = get_array_module(gV)
     tt, c = gV.shape[:2]
     t = m + 2
     (py, px), (k, r0, r1) = padding, slab
     rows = r1 - r0
     tw = gV.shape[2] // rows
-    BB_T = xp.asarray(_KRON[m]["BB"].T, dtype=gV.dtype)
+    B = xp.asarray(_MATRICES[m][0].T, dtype=gV.dtype)
 
-    def transform(blocks):   # one thread's channel blocks
+    def transform(blocks):   # one thread's channel blocks, through its own buffers
+        most = max(ch.stop - ch.start for ch in blocks)
+        pad = xp.empty((most, m * rows + 2, m * tw + 2), dtype=gV.dtype)
+        E, gD = (xp.empty(tt * most * rows * tw, dtype=gV.dtype) for _ in range(2))
         for ch in blocks:
             cc = ch.stop - ch.start
-            gD = (BB_T @ gV[:, ch].reshape(tt, -1)).reshape(t, t, cc, rows, tw)
-            plane = xp.empty((cc, rows + 1, tw + 1), dtype=gV.dtype)
-            for p in range(m):
-                us = [u for u in (p, p + m) if u < t]
-                for q in range(m):
-                    vs = [v for v in (q, q + m) if v < t]
-                    P = plane[:, :rows + len(us) - 1, :tw + len(vs) - 1]
-                    if P.shape[1:] == (rows, tw):
-                        P = gD[p, q]
-                    else:   # a row and/or a column past the tiles, reached from the next tile
-                        P[:, :rows, :tw] = gD[p, q]
-                        P[:, rows:, :] = 0
-                        P[:, :rows, tw:] = 0
-                        for u in us:
-                            for v in vs:
-                                if (u, v) != (p, q):
-                                    P[:, u // m:u // m + rows, v // m:v // m + tw] += gD[u, v]
-                    _put_window(gx[k, ch, (p - py) % m::m, (q - px) % m::m], P,
-                                r0 + (p - py) // m, (q - px) // m, add_rows=int(r0 > 0 and len(us) > 1))
+            n = cc * rows * tw
+            e, d = E[:tt * n].reshape(t, t, n), gD[:tt * n].reshape(t, t * n)
+            xp.matmul(B, gV[:, ch].reshape(t, t, n), out=e)    # (gV B^T), along v
+            xp.matmul(B, e.reshape(t, t * n), out=d)           # B (gV B^T), along u
+            d = d.reshape(t, t, cc, rows, tw)
+            # a tile's last two rows (columns) fall on the next tile's first two: added to
+            # those first, in d itself (plain slices); the last tile's own are left for the edge
+            for w in range(t - m):
+                d[:, w, :, :, 1:] += d[:, w + m, :, :, :-1]   # columns, every row of the tile
+            for w in range(t - m):
+                d[w, :, :, 1:, :] += d[w + m, :, :, :-1, :]   # then rows
+            p = pad[:cc]
+            for u in range(m):     # one (channels, rows, tw) slice at a time: as one 5-D view,
+                for v in range(m):   # NumPy walks v innermost (m values), 2-3x slower
+                    p[:, u:m * rows:m, v:m * tw:m] = d[u, v]
+            for w in range(t - m):   # the last row and column of tiles reach past them
+                for v in range(m):
+                    p[:, m * rows + w, v:m * tw:m] = d[w + m, v, :, -1, :]
+                    p[:, v:m * rows:m, m * tw + w] = d[v, w + m, :, :, -1]
+                for v in range(t - m):
+                    p[:, m * rows + w, m * tw + v] = d[w + m, v + m, :, -1, -1]
+            _put_window(gx[k, ch], p, m * r0 - py, -px, add_rows=2 if r0 > 0 else 0)
 
     products_on_cores(transform, _block_groups(c, tt * rows * tw, gV), gV)
 
@@ -312,10 +325,10 @@ def _put_window(out, plane, y0, x0, add_rows=0):
         out[..., y0 + split:y0 + s1, x0 + q0:x0 + q1] = plane[..., split:s1, q0:q1]
 
 
-def _block_groups(c, values_per_channel, like, block_values=OUT_BLOCK_VALUES):
-    """Blocks of channels (``block_values`` values each) shared out in contiguous runs, one
+def _block_groups(c, values_per_channel, like):
+    """Blocks of channels (``BLOCK_VALUES`` values each) shared out in contiguous runs, one
     run per CPU thread (for :func:`~.threads.products_on_cores`); one block on a GPU."""
-    blocks = _channel_blocks(c, values_per_channel, like, block_values)
+    blocks = _channel_blocks(c, values_per_channel, like)
     return [blocks[g0:g1] for g0, g1 in row_groups(len(blocks), num_threads())]
 
 
@@ -324,32 +337,36 @@ def output_transform(M, y, slab, b=None):
     into the output rows ``m*r0 .. m*r1 - 1`` of image ``k`` of y (n, out_c, m*th, m*tw)
     (``t = m + 2``: 16 values a tile for F(2x2, 3x3), 36 for F(4x4, 3x3)).
 
-    The m x m outputs of a tile are fixed combinations of its t*t values, so per block of
-    channels they are one product ``AA @ M`` (m*m, t*t) @ (t*t, channels*tiles),
-    ``AA = A^T (x) A^T`` (Kronecker), whose row ``m*r + s`` holds output ``(r, s)`` of every
-    tile; each row is then copied into every m-th row and column of y. As additions over M's
-    rows, written straight into those strided places, F(2x2, 3x3) took 1.4-2x as long
-    (128 -> 128 at 112x112: 6.9 against 4.0 ms; 512 -> 512 at 45x60: 6.9 against 3.5).
+    Per block of channels: ``A^T`` along each axis, two small products ((m, t) @ (t, ...)), and
+    the m x m outputs of every tile written into y through one strided view (y's row
+    ``m*i + r``, column ``m*j + s`` of tile ``(i, j)``). As one ``(A^T (x) A^T)`` product and m*m
+    copies, 64 -> 64 at 224x224 took 5.7 ms against 3.3; as additions over M's rows, written
+    straight into those strided places, F(2x2, 3x3) took 1.4-2x as long again.
     """
     xp = get_array_module(M)
     tt, out_c = M.shape[:2]
     m = _tile_m(tt)
+    t = m + 2
     tw = y.shape[3] // m
     k, r0, r1 = slab
     rows = r1 - r0
-    AA = xp.asarray(_KRON[m]["AA"], dtype=M.dtype)
+    At = xp.asarray(_MATRICES[m][2], dtype=M.dtype)
 
-    def transform(blocks):   # one thread's channel blocks
+    def transform(blocks):   # one thread's channel blocks, through its own buffers
+        most = max(ch.stop - ch.start for ch in blocks)
+        E, Y = xp.empty(t * m * most * rows * tw, dtype=M.dtype), xp.empty(m * m * most * rows * tw, dtype=M.dtype)
         for ch in blocks:
             cc = ch.stop - ch.start
-            Y = (AA @ M[:, ch].reshape(tt, cc * rows * tw)).reshape(m, m, cc, rows, tw)
-            for r in range(m):
-                for s in range(m):   # output rows m*i + r, columns m*j + s
-                    out = y[k, ch, m * r0 + r:m * r1:m, s::m]
-                    if b is None:
-                        out[...] = Y[r, s]
-                    else:
-                        xp.add(Y[r, s], b[ch].reshape(cc, 1, 1), out=out)
+            n = cc * rows * tw
+            e, Yb = E[:t * m * n].reshape(t, m, n), Y[:m * m * n].reshape(m, m * n)
+            xp.matmul(At, M[:, ch].reshape(t, t, n), out=e)   # (M A), along b
+            xp.matmul(At, e.reshape(t, m * n), out=Yb)        # A^T (M A), along a
+            out = _tiles_of(y[k, ch, m * r0:m * r1], rows, tw, m, (m, m))
+            Yb = Yb.reshape(m, m, cc, rows, tw)
+            if b is None:
+                out[...] = Yb
+            else:
+                xp.add(Yb, b[ch].reshape(1, 1, cc, 1, 1), out=out)
 
     products_on_cores(transform, _block_groups(out_c, tt * rows * tw, M), M)
 
@@ -357,23 +374,33 @@ def output_transform(M, y, slab, b=None):
 def output_transform_grad(gy, slab, m=2):
     """The adjoint of :func:`output_transform`: gy (n, out_c, out_h, out_w) -> gM
     (t*t, out_c, rows*tw) for the slab's tiles, ``gM = A gY A^T`` per m x m tile of gy (zeros
-    past its edges): per block of channels, the m*m outputs of each tile gathered from every
-    m-th row and column of gy, then one product ``AA.T @ gY`` (t*t, m*m) @ (m*m, channels*tiles)."""
+    past its edges): per block of channels, the m*m values of every tile copied out of gy
+    through one strided view (first into a block padded with zeros where the tiles run past
+    gy's edges), then ``A`` along each axis, two small products."""
     xp = get_array_module(gy)
-    out_c, tt = gy.shape[1], (m + 2)**2
+    out_c, t = gy.shape[1], m + 2
+    tt = t * t
     (_, tw), (k, r0, r1) = tiles(gy.shape[2:], m), slab
     rows = r1 - r0
+    inside = m * r1 <= gy.shape[2] and m * tw <= gy.shape[3]   # no tile of the slab is cut
     gM = cache.empty((tt, out_c, rows * tw), gy.dtype, like=gy)
-    AA_T = xp.asarray(_KRON[m]["AA"].T, dtype=gy.dtype)
+    A = xp.asarray(_MATRICES[m][2].T, dtype=gy.dtype)
 
-    def transform(blocks):   # one thread's channel blocks
+    def transform(blocks):   # one thread's channel blocks, through its own buffers
+        most = max(ch.stop - ch.start for ch in blocks)
+        G, E = xp.empty(m * m * most * rows * tw, dtype=gy.dtype), xp.empty(t * m * most * rows * tw, dtype=gy.dtype)
+        pad = None if inside else xp.empty((most, m * rows, m * tw), dtype=gy.dtype)
         for ch in blocks:
             cc = ch.stop - ch.start
-            g = xp.empty((m, m, cc, rows, tw), dtype=gy.dtype)   # g[r, s]: rows m*i + r, cols m*j + s
-            for r in range(m):
-                for s in range(m):
-                    fill_window(g[r, s], gy[k, ch, r::m, s::m], r0, 0)
-            xp.matmul(AA_T, g.reshape(m * m, -1), out=gM[:, ch].reshape(tt, -1))
+            n = cc * rows * tw
+            src = gy[k, ch, m * r0:m * r1]
+            if not inside:
+                src = pad[:cc]
+                fill_window(src, gy[k, ch], m * r0, 0)
+            g, e = G[:m * m * n].reshape(m, m, cc, rows, tw), E[:t * m * n].reshape(t, m, n)
+            g[...] = _tiles_of(src, rows, tw, m, (m, m))            # g[r, s]: rows m*i + r, cols m*j + s
+            xp.matmul(A, g.reshape(m, m * n), out=e.reshape(t, m * n))   # A gY, along r
+            xp.matmul(A, e, out=gM[:, ch].reshape(t, t, n))              # (A gY) A^T, along s
 
     products_on_cores(transform, _block_groups(out_c, tt * rows * tw, gy), gy)
     return gM
