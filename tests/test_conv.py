@@ -51,6 +51,7 @@ def conv_path(request, monkeypatch):
         monkeypatch.setattr(K, "WINOGRAD_MIN_TILES", 0)
     if request.param == "winograd4":
         monkeypatch.setattr(K, "WINOGRAD4_MIN_WIDTH", 0)
+        monkeypatch.setattr(K, "WINOGRAD4_MIN_WORK", 0)
         monkeypatch.setattr(K, "WINOGRAD4_MIN_TILES_PER_WIDTH", 0)
     return request.param
 

@@ -62,6 +62,7 @@ def forced(request, monkeypatch):
         monkeypatch.setattr(K, "WINOGRAD_MIN_TILES", 0)
     else:
         monkeypatch.setattr(K, "WINOGRAD4_MIN_WIDTH", 0)
+        monkeypatch.setattr(K, "WINOGRAD4_MIN_WORK", 0)
         monkeypatch.setattr(K, "WINOGRAD4_MIN_TILES_PER_WIDTH", 0)
     return request.param
 
@@ -128,8 +129,9 @@ def test_one_tile_of_f4x4_is_the_papers_formula(rng):
 
 
 # (x shape, out_c, the F(m x m, 3x3) the rule picks): 128 -> 256 with 7 x 6 4x4 tiles, under
-# half a tile per unit of c*out_c/(c + out_c) (85), and 64 -> 128 with 7 x 8
-@pytest.mark.parametrize("shape, out_c, m", [((1, 128, 25, 24), 256, 2), ((1, 64, 28, 30), 128, 4)])
+# half a tile per unit of c*out_c/(c + out_c) (85), and 64 -> 128 with 12 x 13 (enough work:
+# 156 tiles x 43)
+@pytest.mark.parametrize("shape, out_c, m", [((1, 128, 25, 24), 256, 2), ((1, 64, 48, 52), 128, 4)])
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_vs_torch_on_a_shape_that_takes_the_path(rng, dtype, shape, out_c, m):
     torch = pytest.importorskip("torch")
@@ -146,7 +148,9 @@ def test_vs_torch_on_a_shape_that_takes_the_path(rng, dtype, shape, out_c, m):
     (128, 256, (56, 56), {}, 4),                 # VGG's conv3_1 at 224
     (64, 128, (112, 112), {}, 4),                # VGG's conv2_1: c*out_c/(c + out_c) = 43
     (64, 64, (224, 224), {}, 4),                 # VGG's conv1_2 (32)
-    (32, 32, (224, 224), {}, 0),                 # 16: the transforms dominate
+    (32, 32, (224, 224), {}, 4),                 # 16, 56 x 56 tiles
+    (32, 32, (56, 56), {}, 0),                   # 16 x 196 tiles: too little work
+    (16, 16, (224, 224), {}, 0),                 # 8: the transforms dominate
     (256, 512, (28, 28), {}, 2),                 # VGG's conv4_1: 49 4x4 tiles, 196 2x2 ones
     (512, 512, (23, 30), {}, 2),                 # 12 x 15 = 180 2x2 tiles
     (512, 512, (14, 14), {}, 0),                 # too few tiles (49)
@@ -167,15 +171,15 @@ def test_which_convolutions_take_the_path(c, out_c, hw, kwargs, expected):
 @pytest.mark.parametrize("m, tol", [(2, 1e-5), (4, 1e-4)])
 def test_a_module_uses_the_path_and_matches_im2col(rng, monkeypatch, m, tol):
     # float32 through the public API: the path's error is that of the direct product
-    x = Tensor(rng.standard_normal((1, 128, 26, 27), dtype=np.float32), requires_grad=True)
+    x = Tensor(rng.standard_normal((1, 128, 34, 35), dtype=np.float32), requires_grad=True)
     conv = nn.Conv2d(128, 256, 3, padding=1)
-    if m == 2:   # 7 x 7 4x4 tiles would take F(4x4, 3x3)
+    if m == 2:   # 9 x 9 4x4 tiles would take F(4x4, 3x3)
         monkeypatch.setattr(K, "WINOGRAD4_MIN_WIDTH", 2**62)
     calls = []
     monkeypatch.setattr(Wg, "input_transform", lambda *a, f=Wg.input_transform: calls.append(a[4]) or f(*a))
     y = conv(x)
     y.backward(np.ones(y.shape, np.float32))
-    assert calls and set(calls) == {m}, f"a 128 -> 256 convolution at 26x27 should take F({m}x{m}, 3x3)"
+    assert calls and set(calls) == {m}, f"a 128 -> 256 convolution at 34x35 should take F({m}x{m}, 3x3)"
     got = [y.data, x.grad, conv.weight.grad]
     monkeypatch.setattr(K, "WINOGRAD_MIN_TILES", 2**62)
     monkeypatch.setattr(K, "WINOGRAD4_MIN_WIDTH", 2**62)

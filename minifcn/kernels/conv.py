@@ -140,16 +140,20 @@ WINOGRAD_MIN_WIDTH = 64
 # the BLAS peak: 512 -> 512 at 14x14, 49 tiles, takes 1.5-1.8x the time; at 23x30 0.9x).
 WINOGRAD_MIN_TILES = 150
 # F(4x4, 3x3), 36 products per 4x4 outputs where F(2x2, 3x3) makes 64, and transforms that
-# pass over 2.25x the input and output instead of 4x, wins from 64 -> 64 on (fwd + both
-# gradients, alternated, ms: 64 -> 64 at 224x224 64-72 against 79-83 direct, at 360x480
-# 218-222 against 259-272; 64 -> 128 at 112x112 38.2 against 45.0; 128 -> 128 at 112x112 54.6
-# against 63.8 by F(2x2); 256 -> 256 at 90x120 107 against 148), not at 32 -> 32 (224x224:
-# 37-40 against 30 direct) ...
-WINOGRAD4_MIN_WIDTH = 32
-# ... while its kernel transform, 36*c*out_c values made three times a step, stays small
-# against the tiles: at least this many 4x4 tiles per unit of ``c*out_c/(c + out_c)``
-# (512 -> 512 at 45x60, 0.70: 117 against 126 by F(2x2); 256 -> 512 at 28x28, 0.29: 34.4
-# against 32.5; 512 -> 512 at 28x28, 0.19: 67.6 against 46.4).
+# pass over 2.25x the input and output instead of 4x, wins from 32 -> 32 on big maps (fwd +
+# both gradients, alternated, ms: 32 -> 32 at 224x224 18.7 against 24.3 direct; 64 -> 64 at
+# 224x224 44-46 of kernels against 79-83; 64 -> 128 at 112x112 and 256 -> 256 at 56x56 0.7x
+# and 0.6x PyTorch's time; not 16 -> 16 at 224x224: 11.6-13.0 against 10.0-10.6) ...
+WINOGRAD4_MIN_WIDTH = 16
+# ... when there is enough work to pay for the transforms' Python cost per block and their
+# passes over memory: 4x4 tiles times ``c*out_c/(c + out_c)`` at least this (32 -> 32 at
+# 56x56, 3136, and 64 -> 64 at 40x40, 3200: as fast as direct; 64 -> 64 at 56x56, 6272: 5.5-6.3
+# against 6.7-8.0) ...
+WINOGRAD4_MIN_WORK = 6400
+# ... and while its kernel transform, 36*c*out_c values made twice a step and read back once,
+# stays small against the tiles: at least this many 4x4 tiles per unit of that width
+# (512 -> 512 at 45x60, 0.70: 117 against 126 by F(2x2); 256 -> 512 at 28x28, 0.29: 25-26
+# against 23-25; 512 -> 512 at 28x28, 0.19: 56-62 against 46-51).
 WINOGRAD4_MIN_TILES_PER_WIDTH = 0.5
 
 
@@ -164,7 +168,8 @@ def _winograd_tile(c, out_c, kh, kw, out_hw, stride, padding, dilation, like):
         return 0
     width = c * out_c / (c + out_c)
     th, tw = winograd.tiles(out_hw, 4)
-    if width >= WINOGRAD4_MIN_WIDTH and th * tw >= WINOGRAD4_MIN_TILES_PER_WIDTH * width:
+    if (width >= WINOGRAD4_MIN_WIDTH and th * tw * width >= WINOGRAD4_MIN_WORK
+            and th * tw >= WINOGRAD4_MIN_TILES_PER_WIDTH * width):
         return 4
     th, tw = winograd.tiles(out_hw, 2)
     if width >= WINOGRAD_MIN_WIDTH and th * tw >= WINOGRAD_MIN_TILES:
