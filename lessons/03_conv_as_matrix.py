@@ -228,10 +228,16 @@ assert U.size == V.size == 16
 Y = winograd.A_T @ (U * V) @ winograd.A_T.T
 assert np.allclose(Y, naive.conv2d(d2[None, None], g2[None, None], None, 1, 0, 1)[0, 0])
 # each transform is a fixed linear map of the tile's values: a Kronecker product acting on the
-# flattened tile, e.g. the output's 4 values from the 16 products (minifcn runs it this way, one
-# (4, 16) @ (16, tiles) product for all the tiles of a block of channels)
+# flattened tile, e.g. the output's 4 values from the 16 products. It factors into one small
+# matrix along each axis, which is how minifcn runs it for all the tiles of a block of channels
+# at once: two (2, 4) @ (4, tiles) products do fewer multiplications than one (4, 16) @ (16, tiles)
 assert np.allclose(np.kron(winograd.A_T, winograd.A_T) @ (U * V).ravel(), Y.ravel())
 assert np.allclose(np.kron(winograd.B_T, winograd.B_T) @ d2.ravel(), V.ravel())
+# backward, every piece is read transposed and in reverse order: the gradient of V = B^T d B
+# with respect to d is B gV B^T (the adjoint identity <B^T d B, gV> = <d, B gV B^T>); minifcn's
+# input gradient hands these back to the pixels each tile read, adding where tiles overlap
+gV = rng.standard_normal((4, 4))
+assert np.isclose((V * gV).sum(), (d2 * (winograd.B_T.T @ gV @ winograd.B_T)).sum())
 # a whole layer: the same numbers as the im2col product
 xw, Ww = rng.standard_normal((1, 3, 9, 8)), rng.standard_normal((4, 3, 3, 3))
 assert np.allclose(winograd.conv2d(xw, Ww, padding=(1, 1)), F.conv2d(xw, Ww, padding=1).numpy())
@@ -242,7 +248,7 @@ print("F(2x2, 3x3): 16 multiplications per 2x2 outputs instead of 36, same resul
 # multiplications instead of 144 (interpolating at 0, +-1, +-2 and infinity). The price is in
 # the matrices: entries up to 8 and 1/24, so float32 rounding grows about 20x (still 1e-5 of the
 # largest output), and the kernel transform is 36 matrices per layer. minifcn picks F(4x4) for
-# 64- to 256-channel layers on big maps, F(2x2) for 512-channel layers on small ones
+# layers from 32 channels up on big maps, F(2x2) for 512-channel layers on small ones
 # (`conv._winograd_tile`).
 
 # %%

@@ -228,9 +228,10 @@ def _input_transform_product(x, padding, out_hw, slab, m):
     then one strided view of it, ``pad[c, m*i + u, m*j + v]`` at ``[u, v, c, i, j]``, copied
     once (``D``: tiles overlap by 2, so 2.25x the input for F(4x4)); and ``B^T d B`` of every
     tile is two products, ``B^T`` along the rows ``u`` (one ``(t, t) @ (t, ...)``) and then
-    along the columns ``v`` (one per row of the result). 64 -> 64 at 224x224: 5-6 ms against 12 for t*t window copies
-    and one ``(B^T (x) B^T)`` (36, 36) product, which is 3x the multiply-adds and whose
-    Python cost per block made blocks small enough for the cache too dear."""
+    along the columns ``v`` (one per row of the result). 64 -> 64 at 224x224: 5-7 ms, against
+    12 for t*t window copies and one ``(B^T (x) B^T)`` (36, 36) product, which makes 3x the
+    multiply-adds and whose Python cost per block made blocks small enough for the cache too
+    dear."""
     xp = get_array_module(x)
     c, t = x.shape[1], m + 2
     (py, px), (_, tw), (k, r0, r1) = padding, tiles(out_hw, m), slab
@@ -263,12 +264,14 @@ def input_transform_grad(gV, gx, padding, slab, m=2):
     along each axis, two (t, t) products per block of channels, as the forward) back to the
     t x t padded pixels it read, and pixels read by two tiles (the tiles overlap by 2) get both.
 
-    Per block, into the slab's padded rows (``pad``, as the forward's): the first m x m values
-    of every tile cover each padded pixel once, so they are written through one strided view;
-    the last two rows and columns of every tile fall on the next tile's first ones, and are
-    added through three more (no two tiles of one view meet). ``pad`` is then written into gx,
+    Per block, into the slab's padded rows (``pad``, as the forward's): the last two rows and
+    columns of every tile fall on the next tile's first two, so they are added there first, in
+    place (plain slices of the tiles' array); then the first m x m values of every tile cover
+    each padded pixel once and are written, one (channels, rows, tw) slice per position, and
+    the last tile row's and column's overhang after them. ``pad`` is then written into gx,
     except the first two rows of a slab after the first, which the slab before also reached:
-    those are added. So no zeros to fill first, and four strided passes, not t*t."""
+    those are added. So no zeros to fill first, and no strided additions (as additions into
+    every m-th row and column, 64 -> 64 at 224x224 took 8.8 ms against 5-7)."""
     xp = get_array_module(gV)
     tt, c = gV.shape[:2]
     t = m + 2
@@ -299,12 +302,12 @@ def input_transform_grad(gV, gx, padding, slab, m=2):
                 for v in range(m):   # NumPy walks v innermost (m values), 2-3x slower
                     p[:, u:m * rows:m, v:m * tw:m] = d[u, v]
             for w in range(t - m):   # the last row and column of tiles reach past them
-                for v in range(m):
-                    p[:, m * rows + w, v:m * tw:m] = d[w + m, v, :, -1, :]
-                    p[:, v:m * rows:m, m * tw + w] = d[v, w + m, :, :, -1]
+                for a in range(m):
+                    p[:, m * rows + w, a:m * tw:m] = d[w + m, a, :, -1, :]   # below
+                    p[:, a:m * rows:m, m * tw + w] = d[a, w + m, :, :, -1]   # to the right
                 for v in range(t - m):
                     p[:, m * rows + w, m * tw + v] = d[w + m, v + m, :, -1, -1]
-            _put_window(gx[k, ch], p, m * r0 - py, -px, add_rows=2 if r0 > 0 else 0)
+            _put_window(gx[k, ch], p, m * r0 - py, -px, add_rows=t - m if r0 > 0 else 0)
 
     products_on_cores(transform, _block_groups(c, tt * rows * tw, gV), gV)
 
