@@ -42,7 +42,8 @@ def steady_malloc():
     except (OSError, AttributeError):
         return False
     M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3   # glibc's malloc.h
-    STEADY_MALLOC = mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1 and mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD) == 1
+    STEADY_MALLOC = (mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1
+                     and mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD) == 1)
     return STEADY_MALLOC
 
 import datetime  # noqa: E402
@@ -172,8 +173,9 @@ def environment(torch=None):
         f"OPENBLAS_THREAD_TIMEOUT={os.environ.get('OPENBLAS_THREAD_TIMEOUT', '(unset)')} "
         f"(OpenBLAS read {_spin()}), "
         f"threads: {THREADS} (BENCH_THREADS)",
-        "glibc malloc thresholds: " + (f"mmap {MMAP_THRESHOLD >> 20} MiB, trim {TRIM_THRESHOLD >> 20} MiB, fixed"
-                                       if STEADY_MALLOC else "not set (not glibc)"),
+        "glibc malloc thresholds: " + (
+            f"mmap {MMAP_THRESHOLD >> 20} MiB, trim {TRIM_THRESHOLD >> 20} MiB, fixed" if STEADY_MALLOC
+            else "not set (not glibc, or not asked: common.steady_malloc)"),
     ]
     if torch is not None:
         lines.append(f"torch {torch.__version__}, torch.get_num_threads() = {torch.get_num_threads()}")

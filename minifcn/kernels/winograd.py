@@ -27,15 +27,16 @@ transforms over arrays 2.25x the input and output instead of 4x; but its kernel 
 The transforms pass over memory, so this wins only where the products dominate: many channels
 on both sides (VGG's 512-channel layers at 45x60 run 1.6-1.8x faster by F(2x2) than directly,
 its 128- and 256-channel layers 1.15-1.4x faster again by F(4x4): ``conv._winograd_tile``).
-F(2x2)'s input transform is additions of plain slices; the other transforms are each one small
-matrix product per block of channels, ``(A^T (x) A^T) @ M`` for the output (a Kronecker
-product, (4, 16) or (16, 36)), ``(B^T (x) B^T) @ D`` for F(4x4)'s input. Every piece is
-linear, so both gradients are the pieces' adjoints in reverse order, sharing
-``gM = A gY A^T`` per tile (:func:`grads`): ``gU[ab] = gM[ab] @ V[ab].T`` and
-``gW = G^T gU G`` for the weights, ``gV[ab] = U[ab].T @ gM[ab]`` and ``B gV B^T`` handed back
-to each tile's pixels for the input. F(2x2)'s entries are 0, +-1 and 1/2, so its float32 error stays close to
-the direct product's (256 -> 256 at 45x60, against float64: 7.0e-7 of the largest output,
-direct 4.8e-7).
+F(2x2)'s input transform is additions of plain slices; the other transforms apply their small
+matrix along each axis in turn, one product per axis for a whole block of channels (``A^T M A``
+as ``(m, t) @ (t, ...)`` twice: fewer multiply-adds than the Kronecker product ``A^T (x) A^T``
+acting on the flattened tile, which is the same map), the tiles' values read or written
+through strided views of the image. Every piece is linear, so both gradients are the pieces'
+adjoints in reverse order, sharing ``gM = A gY A^T`` per tile (:func:`grads`):
+``gU[ab] = gM[ab] @ V[ab].T`` and ``gW = G^T gU G`` for the weights, ``gV[ab] = U[ab].T @
+gM[ab]`` and ``B gV B^T`` handed back to each tile's pixels for the input. F(2x2)'s entries
+are 0, +-1 and 1/2, so its float32 error stays close to the direct product's (256 -> 256 at
+45x60, against float64: 7.0e-7 of the largest output, direct 4.8e-7).
 
 >>> import numpy as np
 >>> x = np.random.default_rng(0).standard_normal((1, 2, 5, 6))
@@ -85,13 +86,11 @@ A4_T = np.array([[1, 1, 1, 1, 1, 0],
                  [0, 1, -1, 2, -2, 0],
                  [0, 1, 1, 4, 4, 0],
                  [0, 1, -1, 8, -8, 1]], dtype=np.float64)
-# for F(m x m, 3x3), m = 2 or 4: the input tile is t = m + 2 wide, and
-# (G W G^T)[a, b] = sum over (i, j) of G[a, i] G[b, j] W[i, j]: row a*t + b, column i*3 + j;
-# (A^T m A)[r, s] = sum over (a, b) of A^T[r, a] A^T[s, b] m[a, b]: row r*m + s, column a*t + b;
-# (B^T d B) likewise, row a*t + b, column u*t + v
+# (B^T, G, A^T) of F(m x m, 3x3), m = 2 or 4: the input tile is t = m + 2 wide
 _MATRICES = {2: (B_T, G, A_T), 4: (B4_T, G4, A4_T)}
-_KRON = {m: {"GG": np.kron(g, g), "AA": np.kron(a, a), "BB": np.kron(b, b)}
-         for m, (b, g, a) in _MATRICES.items()}
+# the kernel transform as one product: (G W G^T)[a, b] = sum over (i, j) of G[a, i] G[b, j]
+# W[i, j], the Kronecker product's row a*t + b, column i*3 + j
+_GG = {m: np.kron(g, g) for m, (_, g, _) in _MATRICES.items()}
 
 # The tiles are processed in slabs of whole tile rows of one image, the transformed input and
 # products of a slab (``16*(c + out_c)`` values a tile) at most this big, so that the transient
@@ -131,7 +130,7 @@ def kernel_transform(W, m=2):
     4-5)."""
     xp = get_array_module(W)
     out_c, c = W.shape[:2]
-    GG = xp.asarray(_KRON[m]["GG"], dtype=W.dtype)
+    GG = xp.asarray(_GG[m], dtype=W.dtype)
     U = cache.empty((GG.shape[0], out_c * c), W.dtype, like=W)
     xp.matmul(GG, W.reshape(out_c * c, 9).T, out=U)
     return U.reshape(GG.shape[0], out_c, c)
@@ -143,7 +142,7 @@ def kernel_transform_grad(gU):
     its transposed copy cost three times the product (512 -> 512: 6.5 against 2.2 ms)."""
     xp = get_array_module(gU)
     tt, out_c, c = gU.shape
-    GG = xp.asarray(_KRON[_tile_m(tt)]["GG"], dtype=gU.dtype)
+    GG = xp.asarray(_GG[_tile_m(tt)], dtype=gU.dtype)
     return (gU.reshape(tt, out_c * c).T @ GG).reshape(out_c, c, 3, 3)
 
 
@@ -152,16 +151,14 @@ def _tile_m(tt):
     return {16: 2, 36: 4}[tt]
 
 
-def _tiles_of(a, rows, tw, m, size, first=(0, 0)):
-    """The view (p, q, cc, rows, tw) of a (cc, H, W), ``size = (p, q)``, whose
-    ``[u, v, c, i, j]`` is ``a[c, first[0] + m*i + u, first[1] + m*j + v]``: the p x q values
-    of every tile at once, no copy (tiles overlap where p or q exceeds m). The caller keeps
-    the view inside ``a``: nothing checks it."""
+def _tiles_of(a, rows, tw, m, size):
+    """The view (size, size, cc, rows, tw) of a (cc, H, W) whose ``[u, v, c, i, j]`` is
+    ``a[c, m*i + u, m*j + v]``: the size x size values of every tile at once, no copy (tiles
+    overlap where size exceeds m). The caller keeps the view inside ``a``: nothing checks it."""
     xp = get_array_module(a)
     sc, sr, sx = a.strides
-    return xp.lib.stride_tricks.as_strided(
-        a[:, first[0]:, first[1]:], shape=(size[0], size[1], a.shape[0], rows, tw),
-        strides=(sr, sx, sc, m * sr, m * sx))
+    return xp.lib.stride_tricks.as_strided(a, shape=(size, size, a.shape[0], rows, tw),
+                                           strides=(sr, sx, sc, m * sr, m * sx))
 
 
 def _channel_blocks(c, values_per_channel, like):
@@ -249,7 +246,7 @@ def _input_transform_product(x, padding, out_hw, slab, m):
             p = pad[:cc]
             fill_window(p, x[k, ch], m * r0 - py, -px)
             d = D[:t * t * n].reshape(t, t, cc, rows, tw)
-            d[...] = _tiles_of(p, rows, tw, m, (t, t))
+            d[...] = _tiles_of(p, rows, tw, m, t)
             e = E[:t * t * n].reshape(t, t, n)
             xp.matmul(Bt, d.reshape(t, t * n), out=e.reshape(t, t * n))     # B^T d: along u
             xp.matmul(Bt, e, out=V[:, ch].reshape(t, t, n))                  # (B^T d) B: along v
@@ -357,14 +354,15 @@ def output_transform(M, y, slab, b=None):
 
     def transform(blocks):   # one thread's channel blocks, through its own buffers
         most = max(ch.stop - ch.start for ch in blocks)
-        E, Y = xp.empty(t * m * most * rows * tw, dtype=M.dtype), xp.empty(m * m * most * rows * tw, dtype=M.dtype)
+        E = xp.empty(t * m * most * rows * tw, dtype=M.dtype)
+        Y = xp.empty(m * m * most * rows * tw, dtype=M.dtype)
         for ch in blocks:
             cc = ch.stop - ch.start
             n = cc * rows * tw
             e, Yb = E[:t * m * n].reshape(t, m, n), Y[:m * m * n].reshape(m, m * n)
             xp.matmul(At, M[:, ch].reshape(t, t, n), out=e)   # (M A), along b
             xp.matmul(At, e.reshape(t, m * n), out=Yb)        # A^T (M A), along a
-            out = _tiles_of(y[k, ch, m * r0:m * r1], rows, tw, m, (m, m))
+            out = _tiles_of(y[k, ch, m * r0:m * r1], rows, tw, m, m)
             Yb = Yb.reshape(m, m, cc, rows, tw)
             if b is None:
                 out[...] = Yb
@@ -391,7 +389,8 @@ def output_transform_grad(gy, slab, m=2):
 
     def transform(blocks):   # one thread's channel blocks, through its own buffers
         most = max(ch.stop - ch.start for ch in blocks)
-        G, E = xp.empty(m * m * most * rows * tw, dtype=gy.dtype), xp.empty(t * m * most * rows * tw, dtype=gy.dtype)
+        G = xp.empty(m * m * most * rows * tw, dtype=gy.dtype)
+        E = xp.empty(t * m * most * rows * tw, dtype=gy.dtype)
         pad = None if inside else xp.empty((most, m * rows, m * tw), dtype=gy.dtype)
         for ch in blocks:
             cc = ch.stop - ch.start
@@ -401,7 +400,7 @@ def output_transform_grad(gy, slab, m=2):
                 src = pad[:cc]
                 fill_window(src, gy[k, ch], m * r0, 0)
             g, e = G[:m * m * n].reshape(m, m, cc, rows, tw), E[:t * m * n].reshape(t, m, n)
-            g[...] = _tiles_of(src, rows, tw, m, (m, m))            # g[r, s]: rows m*i + r, cols m*j + s
+            g[...] = _tiles_of(src, rows, tw, m, m)   # g[r, s]: rows m*i + r, cols m*j + s
             xp.matmul(A, g.reshape(m, m * n), out=e.reshape(t, m * n))   # A gY, along r
             xp.matmul(A, e, out=gM[:, ch].reshape(t, t, n))              # (A gY) A^T, along s
 
