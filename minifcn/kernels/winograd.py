@@ -27,11 +27,10 @@ transforms over arrays 2.25x the input and output instead of 4x; but its kernel 
 The transforms pass over memory, so this wins only where the products dominate: many channels
 on both sides (VGG's 512-channel layers at 45x60 run 1.6-1.8x faster by F(2x2) than directly,
 its 128- and 256-channel layers 1.15-1.4x faster again by F(4x4): ``conv._winograd_tile``).
-F(2x2)'s input transform is additions of plain slices; the other transforms apply their small
-matrix along each axis in turn, one product per axis for a whole block of channels (``A^T M A``
-as ``(m, t) @ (t, ...)`` twice: fewer multiply-adds than the Kronecker product ``A^T (x) A^T``
-acting on the flattened tile, which is the same map), the tiles' values read or written
-through strided views of the image. Every piece is linear, so both gradients are the pieces'
+Every transform applies its small matrix along each axis in turn, one product per axis for a
+whole block of channels (``A^T M A`` as ``(m, t) @ (t, ...)`` twice: fewer multiply-adds than
+the Kronecker product ``A^T (x) A^T`` acting on the flattened tile, which is the same map),
+the tiles' values read or written through strided views of the image. Every piece is linear, so both gradients are the pieces'
 adjoints in reverse order, sharing ``gM = A gY A^T`` per tile (:func:`grads`):
 ``gU[ab] = gM[ab] @ V[ab].T`` and ``gW = G^T gU G`` for the weights, ``gV[ab] = U[ab].T @
 gM[ab]`` and ``B gV B^T`` handed back to each tile's pixels for the input. F(2x2)'s entries
@@ -54,7 +53,7 @@ import numpy as np
 from ..backend import device_of, get_array_module
 from ..im2col import fill_window
 from . import cache
-from .threads import map_blocks, num_threads, products_on_cores, row_groups
+from .threads import num_threads, products_on_cores, row_groups
 
 B_T = np.array([[1, 0, -1, 0],
                 [0, 1, 1, 0],
@@ -171,64 +170,22 @@ def _channel_blocks(c, values_per_channel, like):
 
 
 def input_transform(x, padding, out_hw, slab, m=2):
-    """x (n, c, h, w), read as padded by ``padding`` -> V (16, c, rows*tw) for the tile rows
-    ``r0 .. r1 - 1`` of image ``k`` (``slab``): ``V[a*4 + b]`` holds ``(B^T d B)[a, b]`` of each
-    4x4 input tile ``d`` (tile ``(i, j)`` reads padded rows ``2i .. 2i + 3``, columns
-    ``2j .. 2j + 3``; column ``(i - r0)*tw + j``).
-
-    Per block of channels, the padded input is first split by the parity of its rows and columns
-    (``q[r, s]`` holds rows ``r, r + 2, ...`` and columns ``s, s + 2, ...``), straight from ``x``
-    with zeros where it falls on the padding: row ``2i + 2u + r`` of a tile is row ``i + u`` of
-    ``q[r]``, so every operand of the additions below is a plain slice, not a stride-2 one.
-    That is F(2x2, 3x3); for F(4x4, 3x3) (``m=4``) see :func:`_input_transform_product`.
-    """
-    if m != 2:
-        return _input_transform_product(x, padding, out_hw, slab, m)
-    xp = get_array_module(x)
-    c = x.shape[1]
-    (py, px), (_, tw), (k, r0, r1) = padding, tiles(out_hw), slab
-    rows = r1 - r0
-    V = cache.empty((16, c, rows * tw), x.dtype, like=x)
-
-    def transform(ch):
-        cc = ch.stop - ch.start
-        q = xp.empty((2, 2, cc, rows + 1, tw + 1), dtype=x.dtype)
-        for r in range(2):
-            for s in range(2):   # padded row 2i + r is row 2i + r - py of x
-                img = x[k, ch, (r - py) % 2::2, (s - px) % 2::2]
-                fill_window(q[r, s], img, r0 + (r - py) // 2, (s - px) // 2)
-        # B^T along the rows: (d0 - d2, d1 + d2, d2 - d1, d1 - d3), for both column parities
-        t = xp.empty((4, 2, cc, rows, tw + 1), dtype=x.dtype)
-        d0, d1, d2, d3 = q[0, :, :, :-1], q[1, :, :, :-1], q[0, :, :, 1:], q[1, :, :, 1:]
-        xp.subtract(d0, d2, out=t[0])
-        xp.add(d1, d2, out=t[1])
-        xp.subtract(d2, d1, out=t[2])
-        xp.subtract(d1, d3, out=t[3])
-        # and B along the columns, into the 16 rows of V
-        for a in range(4):
-            e0, e1, e2, e3 = t[a, 0, ..., :-1], t[a, 1, ..., :-1], t[a, 0, ..., 1:], t[a, 1, ..., 1:]
-            out = [V[a * 4 + b, ch].reshape(cc, rows, tw) for b in range(4)]
-            xp.subtract(e0, e2, out=out[0])
-            xp.add(e1, e2, out=out[1])
-            xp.subtract(e2, e1, out=out[2])
-            xp.subtract(e1, e3, out=out[3])
-
-    map_blocks(transform, _channel_blocks(c, 4 * (rows + 1) * (tw + 1), x), x)
-    return V
-
-
-def _input_transform_product(x, padding, out_hw, slab, m):
-    """:func:`input_transform` for F(m x m, 3x3), any m: V (t*t, c, rows*tw), t = m + 2.
+    """x (n, c, h, w), read as padded by ``padding`` -> V (t*t, c, rows*tw), t = m + 2, for
+    the tile rows ``r0 .. r1 - 1`` of image ``k`` (``slab``): ``V[a*t + b]`` holds
+    ``(B^T d B)[a, b]`` of each t x t input tile ``d`` (tile ``(i, j)`` reads padded rows
+    ``m*i .. m*i + t - 1``, columns ``m*j .. m*j + t - 1``; column ``(i - r0)*tw + j``).
 
     Per block of channels: the slab's padded rows, ``m*rows + 2`` of them, ``m*tw + 2`` wide,
     are copied once (``pad``, zeros where they fall off x); the t*t values of every tile are
     then one strided view of it, ``pad[c, m*i + u, m*j + v]`` at ``[u, v, c, i, j]``, copied
-    once (``D``: tiles overlap by 2, so 2.25x the input for F(4x4)); and ``B^T d B`` of every
-    tile is two products, ``B^T`` along the rows ``u`` (one ``(t, t) @ (t, ...)``) and then
-    along the columns ``v`` (one per row of the result). 64 -> 64 at 224x224: 5-7 ms, against
-    12 for t*t window copies and one ``(B^T (x) B^T)`` (36, 36) product, which makes 3x the
-    multiply-adds and whose Python cost per block made blocks small enough for the cache too
-    dear."""
+    once (``D``: tiles overlap by 2, so 2.25x the input for F(4x4), 4x for F(2x2)); and
+    ``B^T d B`` of every tile is two products, ``B^T`` along the rows ``u`` (one
+    ``(t, t) @ (t, ...)``) and then along the columns ``v`` (one per row of the result).
+    F(4x4), 64 -> 64 at 224x224: 5-7 ms, against 12 for t*t window copies and one
+    ``(B^T (x) B^T)`` (36, 36) product, which makes 3x the multiply-adds and whose Python cost
+    per block made blocks small enough for the cache too dear. F(2x2), 512 at 45x60: 5.4-5.6 ms
+    against 7.4-7.8 as additions of plain slices of the input split by row and column parity.
+    """
     xp = get_array_module(x)
     c, t = x.shape[1], m + 2
     (py, px), (_, tw), (k, r0, r1) = padding, tiles(out_hw, m), slab
