@@ -17,6 +17,8 @@ array([[0., 5., 0., 0.],
 """
 from __future__ import annotations
 
+import numpy as np
+
 from ..backend import device_of, get_array_module
 from ..im2col import conv_out_size, pad2d
 from . import cache
@@ -173,12 +175,16 @@ def unpool_gather(gy, indices, keep=None):
     xp = get_array_module(gy)
     size = gy.shape[2] * gy.shape[3]
     g = cache.empty(indices.shape, gy.dtype, like=gy)
+    # NumPy's take into ``out`` goes through a buffer in its default mode ("raise"), not in
+    # "clip", which leaves valid positions as they are (F.max_unpool2d checks the range once):
+    # 64 x 224 x 224, the take alone 2.85 -> 1.97 ms. CuPy's take has no mode (and no check).
+    take_mode = {"mode": "clip"} if xp is np else {}
 
     def gather_block(block):
         k, cs = block
         # the block's planes of gy, copied (in cache) only where gy is a strided view
         flat = _flat_positions(indices[k, cs], size)
-        xp.take(gy[k, cs].reshape(-1), flat, out=g[k, cs].reshape(-1))
+        xp.take(gy[k, cs].reshape(-1), flat, out=g[k, cs].reshape(-1), **take_mode)
 
     map_blocks(gather_block, _image_blocks(gy), gy)
     g = g.reshape(indices.shape)
