@@ -160,15 +160,6 @@ def _tiles_of(a, rows, tw, m, size):
                                            strides=(sr, sx, sc, m * sr, m * sx))
 
 
-def _channel_blocks(c, values_per_channel, like):
-    """Slices of ``range(c)``, about ``BLOCK_VALUES`` values each, at least one channel; one
-    slice on a GPU (one kernel launch per operation)."""
-    if device_of(like) == "cuda":
-        return [slice(0, c)]
-    per = max(1, BLOCK_VALUES // max(1, values_per_channel))
-    return [slice(c0, min(c, c0 + per)) for c0 in range(0, c, per)]
-
-
 def input_transform(x, padding, out_hw, slab, m=2):
     """x (n, c, h, w), read as padded by ``padding`` -> V (t*t, c, rows*tw), t = m + 2, for
     the tile rows ``r0 .. r1 - 1`` of image ``k`` (``slab``): ``V[a*t + b]`` holds
@@ -283,9 +274,13 @@ def _put_window(out, plane, y0, x0, add_rows=0):
 
 
 def _block_groups(c, values_per_channel, like):
-    """Blocks of channels (``BLOCK_VALUES`` values each) shared out in contiguous runs, one
-    run per CPU thread (for :func:`~.threads.products_on_cores`); one block on a GPU."""
-    blocks = _channel_blocks(c, values_per_channel, like)
+    """Slices of ``range(c)``, about ``BLOCK_VALUES`` values each (at least one channel), shared
+    out in contiguous runs, one run per CPU thread (for :func:`~.threads.products_on_cores`);
+    one slice on a GPU (one kernel launch per operation)."""
+    if device_of(like) == "cuda":
+        return [[slice(0, c)]]
+    per = max(1, BLOCK_VALUES // max(1, values_per_channel))
+    blocks = [slice(c0, min(c, c0 + per)) for c0 in range(0, c, per)]
     return [blocks[g0:g1] for g0, g1 in row_groups(len(blocks), num_threads())]
 
 
