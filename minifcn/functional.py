@@ -75,15 +75,16 @@ class Conv2d(Function):
 
     def forward(self, x, W, b=None):
         self.x, self.W, self.has_bias = x, W, b is not None
-        return K.conv2d(x, W, b, self.stride, self.padding, self.dilation)
+        self.kept = {}   # a small unfolded x, for the weight gradient (K.conv2d's keep)
+        return K.conv2d(x, W, b, self.stride, self.padding, self.dilation, keep=self.kept)
 
     def backward(self, gy):
         x, W = self.x, self.W
         # each skipped when not wanted: the image needs no gradient, frozen weights neither
-        gx, gW = K.conv2d_grads(x, gy, W, self.stride, self.padding, self.dilation,
-                                need_input=_wants_grad(self, 0), need_weight=_wants_grad(self, 1))
-        gb = K.conv2d_grad_bias(gy) if self.has_bias else None
-        return gx, gW, gb
+        return K.conv2d_grads(x, gy, W, self.stride, self.padding, self.dilation,
+                              need_input=_wants_grad(self, 0), need_weight=_wants_grad(self, 1),
+                              need_bias=self.has_bias and _wants_grad(self, 2),
+                              kept=self.kept.get("col"))
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):

@@ -106,12 +106,13 @@ def pad2d(x, top: int, bottom: int, left: int, right: int, value: float = 0.0):
 
 def im2col(x, kh: int, kw: int, sy: int = 1, sx: int = 1, ph: int = 0, pw: int = 0,
            dy: int = 1, dx: int = 1, out_h: int | None = None, out_w: int | None = None,
-           pad_value: float = 0.0):
+           pad_value: float = 0.0, out=None):
     """Unfold ``x`` (n, c, h, w) into columns (n, c, kh, kw, out_h, out_w).
 
     ``col[:, :, i, j, oy, ox] = x_padded[:, :, oy*sy + i*dy, ox*sx + j*dx]``. ``out_h``/``out_w``
     may be given larger than the floor formula (ceil-mode pooling); the padding then grows on
-    the bottom/right with ``pad_value``. The copies run in blocks of channels on the CPU's
+    the bottom/right with ``pad_value``. ``out``: an array of that shape to write into (a view
+    of a bigger buffer: the convolutions put a row of ones under it) instead of a new one. The copies run in blocks of channels on the CPU's
     threads (:func:`~minifcn.kernels.threads.map_blocks`; VGG's conv3 at 56x56: 6.2 -> 3.8 ms),
     as do :func:`col2im`'s additions (11.0 -> 6.6 ms).
 
@@ -132,7 +133,10 @@ def im2col(x, kh: int, kw: int, sy: int = 1, sx: int = 1, ph: int = 0, pw: int =
         img = x
     if phases:  # (n, c, sy, sx, qh, qw): every tap becomes a contiguous block (see _phase_shape)
         img = xp.ascontiguousarray(img.reshape(n, c, qh, sy, qw, sx).transpose(0, 1, 3, 5, 2, 4))
-    col = cache.empty((n, c, kh, kw, out_h, out_w), x.dtype, like=x)
+    shape = (n, c, kh, kw, out_h, out_w)
+    if out is not None and tuple(out.shape) != shape:
+        raise ValueError(f"im2col: out has shape {tuple(out.shape)}, expected {shape}")
+    col = cache.empty(shape, x.dtype, like=x) if out is None else out
 
     def unfold(b):   # the channels b, every tap (the copies of each block on its own thread)
         if phases and dy == dx == 1:

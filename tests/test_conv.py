@@ -33,19 +33,23 @@ CONVT_CASES = [
 ]
 
 
-@pytest.fixture(autouse=True, params=["im2col", "shifted", "winograd", "winograd4"])
+@pytest.fixture(autouse=True, params=["im2col", "im2col-plain", "shifted", "winograd", "winograd4"])
 def conv_path(request, monkeypatch):
     """Force one of the stride-1 paths: a huge col limit (and no depth rule) keeps im2col,
     0 forces the shifts; no channel or tile minimum sends every 3x3 kernel Winograd's way,
     F(2x2, 3x3) or F(4x4, 3x3) (on the CPU: on a GPU the cases run by im2col, and
     tests/test_winograd.py calls the Winograd kernels on CuPy directly). The im2col path also
     splits every weight gradient's sum over the pixels among the threads (the others leave it
-    whole for 1x1 kernels)."""
+    whole for 1x1 kernels). Its cases are shallow, so their bias rides in the products, and
+    autograd's forward keeps col for the backward; "im2col-plain" does neither."""
     monkeypatch.setattr(K, "COL_MAX_BYTES", 0 if request.param == "shifted" else 2**62)
     monkeypatch.setattr(K, "COL_OVER_MAPS", 0)   # however small col is against the maps
     monkeypatch.setattr(K, "SHIFTS_BELOW_DEPTH", 0)
     if request.param == "im2col":
         monkeypatch.setattr(K, "SPLIT_COLS", 1)
+    if request.param == "im2col-plain":
+        monkeypatch.setattr(K, "BIAS_ROW_MAX_DEPTH", 0)
+        monkeypatch.setattr(K, "COL_KEEP_BYTES", 0)
     if request.param == "winograd":
         monkeypatch.setattr(K, "WINOGRAD_MIN_WIDTH", 0)
         monkeypatch.setattr(K, "WINOGRAD_MIN_TILES", 0)

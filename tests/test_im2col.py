@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import minifcn.functional as F
-from minifcn import backend
+from minifcn import backend, naive
 from minifcn.im2col import col2im, conv_matrix, conv_out_size, im2col, pad2d
 from minifcn.kernels import conv as K
 from oracle import to_np
@@ -157,3 +157,59 @@ def test_pad2d_matches_numpy_pad(xp, rng, pads, value):
     want = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)), constant_values=value)
     got = pad2d(xp.asarray(x), top, bottom, left, right, value)
     np.testing.assert_array_equal(to_np(got), want)
+
+
+# ------------------------------------------------ the unfolded convolution's bias row and kept col
+@pytest.mark.parametrize("split", [False, True])
+def test_shallow_conv_carries_its_bias_in_the_products(xp, rng, monkeypatch, split):
+    # RGB input, 27 deep: col gets a row of ones, y = [W | b] @ [col; 1], [gW | gb] = gy @ [col; 1].T
+    monkeypatch.setattr(K, "SPLIT_COLS", 1 if split else 2**62)   # the weight product split by pixels, or whole
+    x, W, b = rng.standard_normal((2, 3, 9, 8)), rng.standard_normal((8, 3, 3, 3)), rng.standard_normal(8)
+    gy = rng.standard_normal((2, 8, 9, 8))
+    X, Wx, B, G = (xp.asarray(v) for v in (x, W, b, gy))
+    assert K._bias_in_product(3, 3, 3, (1, 1), (1, 1)) and not K._use_shifts(3, 8, 3, 3, (9, 8), (1, 1), 8)
+    kept = {}
+    y = K.conv2d(X, Wx, B, padding=(1, 1), keep=kept)
+    col = kept["col"]
+    assert col.shape == (2, 28, 72) and bool((col[:, 27] == 1).all())   # the row of ones, kept
+    np.testing.assert_allclose(to_np(y), naive.conv2d(x, W, b, 1, 1, 1), atol=1e-10, rtol=0)
+    # the gradients from their definitions: gx by the loop transposed convolution, gW tap by tap
+    gx_ref = naive.conv_transpose2d(gy, W, None, 1, 1)
+    xpad = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    gW_ref = np.stack([np.stack([np.einsum("noyx,ncyx->oc", gy, xpad[:, :, i:i + 9, j:j + 8])
+                                 for j in range(3)], -1) for i in range(3)], -2)
+    gb_ref = gy.sum(axis=(0, 2, 3))
+    for given in (col, None):   # with the forward's col, and unfolded again
+        gx, gW, gb = K.conv2d_grads(X, G, Wx, padding=(1, 1), need_bias=True, kept=given)
+        np.testing.assert_allclose(to_np(gx), gx_ref, atol=1e-10, rtol=0)
+        np.testing.assert_allclose(to_np(gW), gW_ref, atol=1e-10, rtol=0)
+        np.testing.assert_allclose(to_np(gb), gb_ref, atol=1e-10, rtol=0)
+        assert gW.flags.c_contiguous and gb.shape == (8,)
+    # the kept col with its ones row still serves a layer whose bias is frozen
+    _, gW, gb = K.conv2d_grads(X, G, Wx, padding=(1, 1), need_input=False, kept=col)
+    assert gb is None
+    np.testing.assert_allclose(to_np(gW), gW_ref, atol=1e-10, rtol=0)
+
+
+def test_deep_or_big_col_is_neither_fused_nor_kept(xp, rng, monkeypatch):
+    monkeypatch.setattr(K, "BIAS_ROW_MAX_DEPTH", 26)   # 3 x 3 x 3 = 27: too deep now
+    x, W, b = rng.standard_normal((1, 3, 6, 7)), rng.standard_normal((8, 3, 3, 3)), rng.standard_normal(8)
+    kept = {}
+    y = K.conv2d(xp.asarray(x), xp.asarray(W), xp.asarray(b), padding=(1, 1), keep=kept)
+    assert kept["col"].shape == (1, 27, 42)   # no row of ones
+    np.testing.assert_allclose(to_np(y), naive.conv2d(x, W, b, 1, 1, 1), atol=1e-10, rtol=0)
+    monkeypatch.setattr(K, "COL_KEEP_BYTES", kept["col"].nbytes - 1)
+    kept = {}
+    K.conv2d(xp.asarray(x), xp.asarray(W), xp.asarray(b), padding=(1, 1), keep=kept)
+    assert kept == {}
+
+
+def test_im2col_into_a_view_of_a_bigger_buffer(xp, rng):
+    x = xp.asarray(rng.standard_normal((2, 3, 5, 4)))
+    buf = xp.full((2, 3 * 9 * 20 + 20), -7.0)
+    out = buf[:, :3 * 9 * 20].reshape(2, 3, 3, 3, 5, 4)
+    assert im2col(x, 3, 3, ph=1, pw=1, out=out) is out
+    np.testing.assert_array_equal(to_np(out), to_np(im2col(x, 3, 3, ph=1, pw=1)))
+    assert bool((buf[:, 3 * 9 * 20:] == -7.0).all())   # the rest untouched
+    with pytest.raises(ValueError, match=r"out has shape \(2, 3, 3, 3, 4, 4\), expected \(2, 3, 3, 3, 5, 4\)"):
+        im2col(x, 3, 3, ph=1, pw=1, out=xp.empty((2, 3, 3, 3, 4, 4)))

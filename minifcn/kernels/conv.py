@@ -350,22 +350,54 @@ def _grad_weight_shifted(x, gy, kh, kw, pad, dilation):
     return xp.ascontiguousarray(gW.reshape(kh, out_c, kw, c).transpose(1, 3, 0, 2))
 
 
-def _unfold(x, kh, kw, stride, padding, dilation):
-    """x (n, c, h, w) -> col (n, c*kh*kw, out_h*out_w), and (out_h, out_w)."""
+def _unfold(x, kh, kw, stride, padding, dilation, ones=False):
+    """x (n, c, h, w) -> col (n, c*kh*kw, out_h*out_w), and (out_h, out_w). With ``ones``, col
+    has one more row, all ones, at the bottom: (n, c*kh*kw + 1, out_h*out_w)."""
     n, c, h, w = x.shape
     (sy, sx), (ph, pw), (dy, dx) = stride, padding, dilation
-    if kh == kw == 1 and sy == sx == 1 and ph == pw == 0:
+    if _plain_1x1(kh, kw, stride, padding) and not ones:
         return x.reshape(n, c, h * w), (h, w)  # a 1x1 convolution needs no unfolding
-    col = im2col(x, kh, kw, sy, sx, ph, pw, dy, dx)
-    out_h, out_w = col.shape[-2:]
-    return col.reshape(n, c * kh * kw, out_h * out_w), (out_h, out_w)
+    out_h, out_w = out_size(h, w, kh, kw, stride, padding, dilation)
+    depth = c * kh * kw
+    col = cache.empty((n, (depth + ones) * out_h * out_w), x.dtype, like=x)
+    # the first depth rows, seen as im2col's (n, c, kh, kw, out_h, out_w): a view, filled in place
+    im2col(x, kh, kw, sy, sx, ph, pw, dy, dx,
+           out=col[:, :depth * out_h * out_w].reshape(n, c, kh, kw, out_h, out_w))
+    col = col.reshape(n, depth + ones, out_h * out_w)
+    if ones:
+        col[:, depth] = 1
+    return col, (out_h, out_w)
+
+
+def _plain_1x1(kh, kw, stride, padding):
+    """Whether the convolution is 1x1, stride 1, unpadded: its ``col`` is the image itself."""
+    return kh == kw == 1 and tuple(stride) == (1, 1) and tuple(padding) == (0, 0)
+
+
+# An im2col product this shallow (``c*kh*kw``: 27 for RGB input) runs far from the BLAS peak,
+# so a pass over its output costs nearly as much as the product: VGG's conv1_1 at 224
+# (64 x 27 @ 27 x 50176, 1.9-2.0 ms) took 0.25 ms more to add the bias to y, and 0.5-0.8 ms to
+# sum gy for the bias gradient. There the bias rides in the products instead, as one more row
+# of ones under ``col``: ``y = [W | b] @ [col; 1]`` and ``[gW | gb] = gy @ [col; 1].T``. (On a
+# deep product the forward would copy W to append b: fc6's is 411 MB.)
+BIAS_ROW_MAX_DEPTH = 64
+# A ``col`` no bigger than this is kept from the forward for the weight gradient rather than
+# unfolded again (:func:`conv2d`'s ``keep``): conv1_1 at 224 (5.4 MB, 0.4 ms saved) and
+# conv5_3 at 14x14 (3.6 MB, 0.5 ms); a big one is not worth its memory between the passes.
+COL_KEEP_BYTES = 8 * 2**20
+
+
+def _bias_in_product(c, kh, kw, stride, padding):
+    """Whether an im2col convolution carries its bias in its products (``BIAS_ROW_MAX_DEPTH``):
+    shallow, and unfolded anyway (a plain 1x1 convolution would need a copy of its input)."""
+    return c * kh * kw <= BIAS_ROW_MAX_DEPTH and not _plain_1x1(kh, kw, stride, padding)
 
 
 def _fold(col, c, kh, kw, out_hw, hw, stride, padding, dilation):
     """col (n, c*kh*kw, out_h*out_w) -> image (n, c, h, w), adding overlapping taps."""
     n = col.shape[0]
     (sy, sx), (ph, pw), (dy, dx) = stride, padding, dilation
-    if kh == kw == 1 and sy == sx == 1 and ph == pw == 0:
+    if _plain_1x1(kh, kw, stride, padding):
         return col.reshape(n, c, *hw)
     col = col.reshape(n, c, kh, kw, *out_hw)
     return col2im(col, hw[0], hw[1], sy, sx, ph, pw, dy, dx)
@@ -496,8 +528,13 @@ def _conv2d_by_phases(x, W, out_hw, stride, padding):
     return conv2d_grad_input(z, K, out_hw, (1, 1), (A - 1, B - 1))
 
 
-def conv2d(x, W, b=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
-    """y (n, out_c, out_h, out_w) = W (out_c, c, kh, kw) * x (n, c, h, w) + b (out_c,)."""
+def conv2d(x, W, b=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1), keep=None):
+    """y (n, out_c, out_h, out_w) = W (out_c, c, kh, kw) * x (n, c, h, w) + b (out_c,).
+
+    ``keep``: a dict, given by a forward pass whose backward will follow; an unfolded ``col``
+    small enough (``COL_KEEP_BYTES``) is left in it under ``"col"``, for
+    :func:`conv2d_grads` to reuse."""
+    xp = get_array_module(x)
     n, _, h, w = x.shape
     out_c, c, kh, kw = W.shape
     out_hw = out_size(h, w, kh, kw, stride, padding, dilation)
@@ -511,10 +548,16 @@ def conv2d(x, W, b=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
         if b is not None:
             y += b.reshape(1, out_c, 1, 1)
         return y
-    col, (out_h, out_w) = _unfold(x, kh, kw, stride, padding, dilation)
-    y = _bmm(W.reshape(out_c, c * kh * kw), col)  # (n, out_c, out_h*out_w)
+    fused = b is not None and _bias_in_product(c, kh, kw, stride, padding)
+    col, (out_h, out_w) = _unfold(x, kh, kw, stride, padding, dilation, ones=fused)
+    taps = W.reshape(out_c, c * kh * kw)
+    if fused:   # [W | b]: the row of ones under col adds b
+        taps = xp.concatenate([taps, b.reshape(out_c, 1)], axis=1)
+    y = _bmm(taps, col)  # (n, out_c, out_h*out_w)
+    if keep is not None and col.nbytes <= COL_KEEP_BYTES and not _plain_1x1(kh, kw, stride, padding):
+        keep["col"] = col
     del col
-    if b is not None:
+    if b is not None and not fused:
         y += b.reshape(1, out_c, 1)
     return y.reshape(n, out_c, out_h, out_w)
 
@@ -540,41 +583,63 @@ def conv2d_grad_input(gy, W, hw, stride=(1, 1), padding=(0, 0), dilation=(1, 1))
 
 def conv2d_grad_weight(x, gy, kh, kw, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
     """gW (out_c, c, kh, kw) = sum over images of gy (out_c, L) @ col.T (L, c*kh*kw)."""
+    return _grad_weight(x, gy, kh, kw, stride, padding, dilation)[0]
+
+
+def _grad_weight(x, gy, kh, kw, stride, padding, dilation, bias=False, col=None):
+    """(gW, gb) by the path the forward took; ``gb`` (out_c,) is made only where it rides in
+    the product (``bias``, and :func:`_bias_in_product`), else None. ``col``: the forward's,
+    when it kept it."""
     n, c = x.shape[:2]
     out_c, out_h, out_w = gy.shape[1:]
     m = _winograd_tile(c, out_c, kh, kw, (out_h, out_w), stride, padding, dilation, x)
     if m:
-        return winograd.grad_weight(x, gy, padding, m=m)
+        return winograd.grad_weight(x, gy, padding, m=m), None
     if _use_shifts(c, out_c, kh, kw, (out_h, out_w), stride, x.itemsize,
                    on_gpu=device_of(x) == "cuda"):
-        return _grad_weight_shifted(x, gy, kh, kw, padding, dilation)
+        return _grad_weight_shifted(x, gy, kh, kw, padding, dilation), None
     if _by_phases(kh, kw, stride, dilation):
         # y = (stride-1 conv of gy-shaped maps with the phase kernel K, pad A-1) transposed, read
         # on the phases z of x; so gK is that convolution's weight gradient, with z as its gy
         A, B = -(-kh // stride[0]), -(-kw // stride[1])
         z = _space_to_depth(x, (out_h, out_w), kh, kw, stride, padding)
         gK = conv2d_grad_weight(gy, z, A, B, (1, 1), (A - 1, B - 1))
-        return _phase_kernel_grad(gK, kh, kw, stride)
-    col, _ = _unfold(x, kh, kw, stride, padding, dilation)
-    # one product per image, summed: tensordot over (n, L) would first copy col to (n*L, c*kh*kw);
+        return _phase_kernel_grad(gK, kh, kw, stride), None
+    depth = c * kh * kw
+    fused = bias and _bias_in_product(c, kh, kw, stride, padding)
+    if col is None or col.shape[1:] != (depth + fused, out_h * out_w):
+        col, _ = _unfold(x, kh, kw, stride, padding, dilation, ones=fused)
+    # one product per image, summed: tensordot over (n, L) would first copy col to (n*L, depth);
     # into a cached block (fc6's is 411 MB: fresh, its pages cost more than its product)
-    gW = cache.empty((out_c, col.shape[1]), x.dtype, like=x)
+    gW = cache.empty((out_c, depth + fused), x.dtype, like=x)
     gW = _grad_weight_product(gy.reshape(n, out_c, -1), col, gW)
-    return gW.reshape(out_c, c, kh, kw)
+    if not fused:
+        return gW.reshape(out_c, c, kh, kw), None
+    xp = get_array_module(x)   # [gW | gb]: the row of ones summed gy
+    return xp.ascontiguousarray(gW[:, :depth]).reshape(out_c, c, kh, kw), gW[:, depth].copy()
 
 
 def conv2d_grads(x, gy, W, stride=(1, 1), padding=(0, 0), dilation=(1, 1), need_input=True,
-                 need_weight=True):
-    """(gx, gW) of conv2d, each None when not needed. The same as :func:`conv2d_grad_input` and
-    :func:`conv2d_grad_weight`, except that a Winograd convolution makes both at once, sharing
-    the transform of gy that both read (:func:`.winograd.grads`; VGG's conv2_1: 17 ms against 22)."""
+                 need_weight=True, need_bias=False, kept=None):
+    """(gx, gW, gb) of conv2d, each None when not needed. The same as :func:`conv2d_grad_input`,
+    :func:`conv2d_grad_weight` and :func:`conv2d_grad_bias`, except that a Winograd convolution
+    makes gx and gW at once, sharing the transform of gy that both read (:func:`.winograd.grads`;
+    VGG's conv2_1: 17 ms against 22), a shallow im2col one makes gb in gW's product
+    (``BIAS_ROW_MAX_DEPTH``), and ``kept``, the forward's ``col`` (:func:`conv2d`'s ``keep``),
+    spares unfolding x again."""
     out_c, c, kh, kw = W.shape
     m = _winograd_tile(c, out_c, kh, kw, x.shape[2:], stride, padding, dilation, x)
+    gx = gW = gb = None
     if m and need_input and need_weight:
-        return winograd.grads(x, gy, W, padding, m=m)
-    gx = conv2d_grad_input(gy, W, x.shape[2:], stride, padding, dilation) if need_input else None
-    gW = conv2d_grad_weight(x, gy, kh, kw, stride, padding, dilation) if need_weight else None
-    return gx, gW
+        gx, gW = winograd.grads(x, gy, W, padding, m=m)
+    else:
+        if need_input:
+            gx = conv2d_grad_input(gy, W, x.shape[2:], stride, padding, dilation)
+        if need_weight:
+            gW, gb = _grad_weight(x, gy, kh, kw, stride, padding, dilation, need_bias, kept)
+    if need_bias and gb is None:
+        gb = conv2d_grad_bias(gy)
+    return gx, gW, gb
 
 
 def conv2d_grad_bias(gy):
