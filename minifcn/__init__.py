@@ -18,6 +18,17 @@ _numpy_first = "numpy" in _sys.modules
 if not _user_spin:
     _os.environ["OPENBLAS_THREAD_TIMEOUT"] = "4"
 
+# OpenBLAS runs its AVX-512 kernels ("SkylakeX") on AMD's Zen 4, which executes each 512-bit
+# operation as two 256-bit halves. Its AVX2 kernels ("Haswell") reach the same peak there and
+# run shallow products far faster: VGG's conv1_1 at 224, forward and weight gradient, took 4.2
+# ms against 7.1-8.5; the other layers and whole training steps the same or a little faster
+# (benchmarks/README.md). OpenBLAS picks its kernels once, when NumPy loads it, so this too is
+# set before NumPy, unless the user chose; a program that imported NumPy first keeps its pick.
+if "OPENBLAS_CORETYPE" not in _os.environ and not _numpy_first:
+    from ._cpu import is_zen4 as _is_zen4
+    if _is_zen4():
+        _os.environ["OPENBLAS_CORETYPE"] = "Haswell"
+
 from . import functional, init, nn, optim
 from .autograd import Function, Tensor, no_grad, is_grad_enabled
 from .backend import default_device, gpu_available, manual_seed

@@ -182,3 +182,35 @@ print(before, stopped, count(), threads.blas_spin(), err < 1e-5)
 def test_set_blas_spin_rejects_a_spin_outside_openblas_range():
     with pytest.raises(ValueError, match="4..30"):
         threads.set_blas_spin(3)
+
+
+# ------------------------------------------------- OpenBLAS's kernels on AMD's Zen 4 (minifcn/_cpu.py)
+_AMD_ZEN4 = "processor : 0\nvendor_id : AuthenticAMD\ncpu family : 25\nflags : fpu avx2 avx512f avx512bw\n\n" \
+            "processor : 1\nvendor_id : AuthenticAMD\ncpu family : 25\nflags : fpu avx2 avx512f\n"
+
+
+@pytest.mark.parametrize("text,zen4", [
+    (_AMD_ZEN4, True),
+    (_AMD_ZEN4.replace(" avx512f avx512bw", ""), False),                 # Zen 3: family 25, no AVX-512
+    (_AMD_ZEN4.replace("cpu family : 25", "cpu family : 26", 1), False),  # Zen 5: full 512-bit units
+    (_AMD_ZEN4.replace("AuthenticAMD", "GenuineIntel", 1), False),
+    ("", False),
+])
+def test_is_zen4_reads_the_first_processor(text, zen4):
+    from minifcn._cpu import is_zen4
+    assert is_zen4(text) is zen4
+
+
+def _coretype_seen(code, **env):
+    environ = {k: v for k, v in os.environ.items() if k != "OPENBLAS_CORETYPE"}
+    environ.update(env)
+    code += "; import os; print(os.environ.get('OPENBLAS_CORETYPE', 'unset'))"
+    out = subprocess.run([sys.executable, "-c", code], env=environ, capture_output=True, text=True, check=True)
+    return out.stdout.strip()
+
+
+def test_import_asks_openblas_for_its_avx2_kernels_on_zen4_only():
+    from minifcn._cpu import is_zen4
+    assert _coretype_seen("import minifcn") == ("Haswell" if is_zen4() else "unset")
+    assert _coretype_seen("import minifcn", OPENBLAS_CORETYPE="SkylakeX") == "SkylakeX"   # the user's wins
+    assert _coretype_seen("import numpy, minifcn") == "unset"   # too late: OpenBLAS has picked
