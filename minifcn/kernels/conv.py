@@ -10,8 +10,10 @@ the same pieces:
 
 A transposed convolution is the same operator read backwards, so :func:`conv_transpose2d`
 is :func:`conv2d_grad_input`, and its gradients are a convolution and a weight gradient.
-Nothing is saved between forward and backward except the inputs: ``col`` is rebuilt when
-needed, so a big ``col`` lives only as long as one matrix product.
+Between forward and backward only the inputs are kept, and ``col`` when it is small
+(``COL_KEEP_BYTES``): a big one is rebuilt when needed, so it lives only as long as one matrix
+product. A shallow product (RGB input) also carries the bias, as a row of ones under ``col``
+(``BIAS_ROW_MAX_DEPTH``).
 
 Large stride-1 convolutions (VGG's early layers: ``col`` would be 9x the input, over 1 GB for
 conv1_2 at FCN's 698x698; or past the cache on a wide image) skip ``col`` altogether. Pad the
