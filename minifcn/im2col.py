@@ -112,9 +112,10 @@ def im2col(x, kh: int, kw: int, sy: int = 1, sx: int = 1, ph: int = 0, pw: int =
     ``col[:, :, i, j, oy, ox] = x_padded[:, :, oy*sy + i*dy, ox*sx + j*dx]``. ``out_h``/``out_w``
     may be given larger than the floor formula (ceil-mode pooling); the padding then grows on
     the bottom/right with ``pad_value``. ``out``: an array of that shape to write into (a view
-    of a bigger buffer: the convolutions put a row of ones under it) instead of a new one. The copies run in blocks of channels on the CPU's
-    threads (:func:`~minifcn.kernels.threads.map_blocks`; VGG's conv3 at 56x56: 6.2 -> 3.8 ms),
-    as do :func:`col2im`'s additions (11.0 -> 6.6 ms).
+    of a bigger buffer: the convolutions put a row of ones under it) instead of a new one. The
+    copies run in blocks of channels on the CPU's threads
+    (:func:`~minifcn.kernels.threads.map_blocks`; VGG's conv3 at 56x56: 6.2 -> 3.8 ms), as do
+    :func:`col2im`'s additions (11.0 -> 6.6 ms).
 
     >>> import numpy as np
     >>> im2col(np.ones((2, 3, 5, 5)), 3, 3, ph=1, pw=1).shape

@@ -185,7 +185,8 @@ def test_shallow_conv_carries_its_bias_in_the_products(xp, rng, monkeypatch, spl
         np.testing.assert_allclose(to_np(gW), gW_ref, atol=1e-10, rtol=0)
         np.testing.assert_allclose(to_np(gb), gb_ref, atol=1e-10, rtol=0)
         assert gW.flags.c_contiguous and gb.shape == (8,)
-    # the kept col with its ones row still serves a layer whose bias is frozen
+    # the kept col with its ones row still serves a layer whose bias is frozen, unfolded no more
+    monkeypatch.setattr(K, "_unfold", lambda *a, **k: pytest.fail("x unfolded again"))
     _, gW, gb = K.conv2d_grads(X, G, Wx, padding=(1, 1), need_input=False, kept=col)
     assert gb is None
     np.testing.assert_allclose(to_np(gW), gW_ref, atol=1e-10, rtol=0)

@@ -608,8 +608,11 @@ def _grad_weight(x, gy, kh, kw, stride, padding, dilation, bias=False, col=None)
         gK = conv2d_grad_weight(gy, z, A, B, (1, 1), (A - 1, B - 1))
         return _phase_kernel_grad(gK, kh, kw, stride), None
     depth = c * kh * kw
-    fused = bias and _bias_in_product(c, kh, kw, stride, padding)
-    if col is None or col.shape[1:] != (depth + fused, out_h * out_w):
+    if col is not None and col.shape[1:] in ((depth, out_h * out_w), (depth + 1, out_h * out_w)):
+        fused = bias and col.shape[1] == depth + 1   # the forward's col, with its ones row or not
+        col = col if fused else col[:, :depth]
+    else:
+        fused = bias and _bias_in_product(c, kh, kw, stride, padding)
         col, _ = _unfold(x, kh, kw, stride, padding, dilation, ones=fused)
     # one product per image, summed: tensordot over (n, L) would first copy col to (n*L, depth);
     # into a cached block (fc6's is 411 MB: fresh, its pages cost more than its product)
