@@ -18,7 +18,7 @@ def test_map_blocks_keeps_order_and_channel_blocks_cover_every_channel(monkeypat
     monkeypatch.setenv("MINIFCN_NUM_THREADS", "3")
     x = np.arange(2 * 7 * 2 * 2.0).reshape(2, 7, 2, 2)
     blocks = threads.channel_blocks(x)
-    assert len(blocks) == 3  # one per thread: 3, 3 and 1 channels
+    assert len(blocks) == 3  # one per thread: 2, 2 and 3 channels
     assert sorted(c for b in blocks for c in range(7)[b]) == list(range(7))
     sums = threads.map_blocks(lambda b: x[:, b].sum(axis=(0, 2, 3)), blocks, x)
     np.testing.assert_array_equal(np.concatenate(sums), x.sum(axis=(0, 2, 3)))
@@ -33,6 +33,10 @@ def test_channel_blocks_keep_small_arrays_on_one_thread(monkeypatch):
     assert threads.channel_blocks(np.empty((1, 20, 10, 10))) == [slice(0, 10), slice(10, 20)]
     # work 9 (an im2col 3x3): blocks of at least 1000 // 9 = 111 values, so 4 blocks of 5 channels
     assert len(threads.channel_blocks(np.empty((1, 20, 10, 10)), work=9)) == 4
+    # no block under the minimum: 3 channels of 400 values, at least 1000 a block, stay whole
+    # (split 2 + 1, the 1 would be under it; an RGB image's im2col)
+    assert threads.channel_blocks(np.empty((1, 3, 20, 20)), work=1) == [slice(None)]
+    assert threads.channel_blocks(np.empty((1, 7, 20, 20))) == [slice(0, 3), slice(3, 7)]   # 3 + 4, not 3 + 3 + 1
     # a caller's block size (chosen for the cache) is kept once the array is big enough
     assert len(threads.channel_blocks(np.empty((1, 20, 10, 10)), per_block=500)) == 4
     assert threads.channel_blocks(np.empty((1, 19, 10, 10)), per_block=500) == [slice(None)]

@@ -77,10 +77,12 @@ MIN_BLOCK_VALUES = 1 << 19
 
 def channel_blocks(x, per_block=None, work=1):
     """Slices of the channels of x (n, c, h, w) for :func:`map_blocks`: whole channels, about
-    ``per_block`` values a block (default: one block per thread, each at least
-    ``MIN_BLOCK_VALUES / work`` values); ``[slice(None)]`` when x has fewer than twice that or
-    one block holds them all (always on a GPU). ``work``: values the operation writes per value
-    of x (an im2col: ``kh*kw``), so heavier work is shared out from smaller arrays.
+    ``per_block`` values a block (default: at most one block per thread, as equal as whole
+    channels allow, each of at least ``MIN_BLOCK_VALUES / work`` values); ``[slice(None)]`` when
+    no two blocks of that size fit (always on a GPU). ``work``: values the operation writes per
+    value of x (an im2col: ``kh*kw``), so heavier work is shared out from smaller arrays. An RGB
+    image's im2col (3 x 224 x 224, 3x3) thus stays on one thread: its channels would split 2 + 1,
+    the 1 under the minimum, and the split took 0.51-0.65 ms against 0.29-0.31 on one thread.
 
     >>> import numpy as np
     >>> channel_blocks(np.empty((1, 64, 8, 8)))             # 4096 values: not worth a thread
@@ -93,10 +95,12 @@ def channel_blocks(x, per_block=None, work=1):
     if device_of(x) == "cuda" or x.size < 2 * least:
         return [slice(None)]
     per_channel = max(1, x.size // c)
-    if per_block is None:
-        per = max(-(-c // num_threads()), -(-least // per_channel))
-    else:   # the caller's size (chosen for the cache) once the array is big enough to share
-        per = max(1, per_block // per_channel)
+    if per_block is None:   # as many blocks as hold ``least`` values each in whole channels
+        blocks = min(num_threads(), c // -(-least // per_channel))
+        if blocks < 2:
+            return [slice(None)]
+        return [slice(c0, c1) for c0, c1 in row_groups(c, blocks)]
+    per = max(1, per_block // per_channel)   # the caller's size (chosen for the cache)
     if per >= c:
         return [slice(None)]
     return [slice(c0, min(c, c0 + per)) for c0 in range(0, c, per)]
