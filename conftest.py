@@ -4,7 +4,12 @@ Under ``MINIFCN_DEVICE=cuda``, tests that do not take the ``xp`` fixture (and ev
 modules on the default device yet feed them NumPy data by construction, so they are pinned to
 the CPU. The GPU runs the ``xp`` tests (every op and model, see ``tests/conftest.py``) and the
 training tests that ask for the GPU by name.
+
+minifcn is imported here, before anything loads NumPy, so that the suite runs on the BLAS
+kernels a user's program gets (``import minifcn`` may choose OpenBLAS's kernels, which it can
+only do before NumPy loads them: see ``minifcn/__init__.py``).
 """
+import minifcn  # noqa: F401  (first: see above)
 import pytest
 
 

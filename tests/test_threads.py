@@ -218,3 +218,15 @@ def test_import_asks_openblas_for_its_avx2_kernels_on_zen4_only():
     assert _coretype_seen("import minifcn") == ("Haswell" if is_zen4() else "unset")
     assert _coretype_seen("import minifcn", OPENBLAS_CORETYPE="SkylakeX") == "SkylakeX"   # the user's wins
     assert _coretype_seen("import numpy, minifcn") == "unset"   # too late: OpenBLAS has picked
+
+
+
+def test_the_suite_runs_the_kernels_a_user_gets():
+    """The root conftest imports minifcn before NumPy, so on Zen 4 these tests run on the
+    OpenBLAS kernels that ``import minifcn`` picks for a user's program, not NumPy's own pick."""
+    from minifcn._cpu import is_zen4
+    if not is_zen4() or threads.blas_kernels() is None:
+        pytest.skip("a kernel choice is made on Zen 4 with OpenBLAS only")
+    if os.environ.get("OPENBLAS_CORETYPE", "Haswell") != "Haswell":
+        pytest.skip("OPENBLAS_CORETYPE was set by whoever ran the suite")
+    assert threads.blas_kernels() == "Haswell"

@@ -172,6 +172,21 @@ def blas_controls():
     return _blas[:2] if _blas else None
 
 
+def blas_kernels():
+    """The name of the kernels OpenBLAS picked for this CPU when NumPy loaded it (``"Haswell"``,
+    ``"SkylakeX"``, ...: ``OPENBLAS_CORETYPE`` when set), or None when not OpenBLAS."""
+    blas_controls()
+    for prefix in ("scipy_openblas", "openblas"):
+        for suffix in ("64_", "_64", ""):
+            try:
+                name = getattr(_blas[2], f"{prefix}_get_corename{suffix}")
+            except (TypeError, AttributeError):   # no OpenBLAS, or not this build's name
+                continue
+            name.restype = ctypes.c_char_p
+            return name().decode().strip()
+    return None
+
+
 # After a product on several threads OpenBLAS's workers spin, waiting for the next one, for
 # 2**OPENBLAS_THREAD_TIMEOUT cycles (default about 2**28, ~0.1 s) before they sleep: on a
 # 2-core machine that spin takes a core from whatever minifcn runs next on its own threads
