@@ -41,13 +41,15 @@ def conv_path(request, monkeypatch):
     tests/test_winograd.py calls the Winograd kernels on CuPy directly). The im2col path also
     splits every weight gradient's sum over the pixels among the threads (the others leave it
     whole for 1x1 kernels). Its cases are shallow, so their bias rides in the products, and
-    autograd's forward keeps col for the backward; "im2col-plain" does neither."""
+    autograd's forward keeps col for the backward, and small, so their input gradient's col is
+    made pixels first (on the CPU); "im2col-plain" does none of these."""
     monkeypatch.setattr(K, "COL_MAX_BYTES", 0 if request.param == "shifted" else 2**62)
     monkeypatch.setattr(K, "COL_OVER_MAPS", 0)   # however small col is against the maps
     monkeypatch.setattr(K, "SHIFTS_BELOW_DEPTH", 0)
     if request.param == "im2col":
         monkeypatch.setattr(K, "SPLIT_COLS", 1)
     if request.param == "im2col-plain":
+        monkeypatch.setattr(K, "PIXELS_FIRST_MAX_PIXELS", 0)
         monkeypatch.setattr(K, "BIAS_ROW_MAX_DEPTH", 0)
         monkeypatch.setattr(K, "COL_KEEP_BYTES", 0)
     if request.param == "winograd":

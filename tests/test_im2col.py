@@ -214,3 +214,31 @@ def test_im2col_into_a_view_of_a_bigger_buffer(xp, rng):
     assert bool((buf[:, 3 * 9 * 20:] == -7.0).all())   # the rest untouched
     with pytest.raises(ValueError, match=r"out has shape \(2, 3, 3, 3, 4, 4\), expected \(2, 3, 3, 3, 5, 4\)"):
         im2col(x, 3, 3, ph=1, pw=1, out=xp.empty((2, 3, 3, 3, 4, 4)))
+
+
+def test_pixels_first_input_gradient_only_on_small_maps_within_the_cache():
+    """The rule of ``PIXELS_FIRST_MAX_PIXELS`` (the path itself is checked by every conv test,
+    on and off: tests/test_conv.py's ``im2col`` and ``im2col-plain``)."""
+    assert K._pixels_first(512 * 9, (14, 14), 4)                    # VGG's conv5_3 at 224
+    assert K._pixels_first(512 * 9, (20, 20), 4)
+    assert not K._pixels_first(512 * 9, (21, 20), 4)                # more than 400 pixels
+    assert not K._pixels_first(512 * 49, (16, 16), 4)               # fc6: a 26 MB col
+    assert not K._pixels_first(512 * 9, (14, 14), 4, on_gpu=True)
+
+
+def test_pixels_first_fold_reaches_past_the_padding(rng, monkeypatch):
+    """Stride 3 with a 2x2 kernel leaves input rows no window reads; padding 2 lets windows
+    hang over the edge, dilated: the pixels-first input gradient is the adjoint of the loops'
+    convolution there, and equals the channels-first fold."""
+    for xs, ws, s, p, d in [((1, 2, 8, 7), (3, 2, 2, 2), (3, 3), (0, 0), (1, 1)),
+                            ((2, 3, 5, 6), (4, 3, 3, 3), (1, 2), (2, 1), (2, 1))]:
+        x, W = rng.standard_normal(xs), rng.standard_normal(ws)
+        out_hw = K.out_size(*xs[2:], *ws[2:], s, p, d)
+        gy = rng.standard_normal((xs[0], ws[0]) + out_hw)
+        assert K._pixels_first(ws[1] * ws[2] * ws[3], out_hw, 8)
+        gx = K.conv2d_grad_input(gy, W, xs[2:], s, p, d)
+        np.testing.assert_allclose(np.vdot(gx, x), np.vdot(gy, naive.conv2d(x, W, None, s, p, d)),
+                                   rtol=1e-12)
+        monkeypatch.setattr(K, "PIXELS_FIRST_MAX_PIXELS", 0)
+        np.testing.assert_allclose(gx, K.conv2d_grad_input(gy, W, xs[2:], s, p, d), atol=1e-12, rtol=0)
+        monkeypatch.undo()
