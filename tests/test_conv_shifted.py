@@ -5,6 +5,7 @@ import pytest
 
 from minifcn.im2col import fill_window
 from minifcn.kernels import conv as K
+from minifcn.kernels import shifted
 from oracle import to_np
 
 # (n, c, h, w, out_c, kh, kw, padding, dilation): odd sizes, rectangular kernels, dilation,
@@ -35,8 +36,8 @@ def _both(monkeypatch, fn):
 @pytest.mark.parametrize("case", CASES)
 def test_shifted_and_im2col_paths_agree(xp, rng, monkeypatch, case, chunk_cols, threads):
     monkeypatch.setenv("MINIFCN_NUM_THREADS", threads)
-    monkeypatch.setattr(K, "CHUNK_COLS", chunk_cols)
-    monkeypatch.setattr(K, "STACKED_CHUNK_COLS", chunk_cols)
+    monkeypatch.setattr(shifted, "CHUNK_COLS", chunk_cols)
+    monkeypatch.setattr(shifted, "STACKED_CHUNK_COLS", chunk_cols)
     n, c, h, w, out_c, kh, kw, p, d = case
     x = xp.asarray(rng.standard_normal((n, c, h, w)))
     W = xp.asarray(rng.standard_normal((out_c, c, kh, kw)))
@@ -55,7 +56,7 @@ def test_shifted_and_im2col_paths_agree(xp, rng, monkeypatch, case, chunk_cols, 
 def test_chunk_groups_cover_every_row_once_in_shares_per_thread(monkeypatch, n, out_h, threads):
     monkeypatch.setenv("MINIFCN_NUM_THREADS", str(threads))
     wp, chunk_cols = 10, 20                       # two output rows a chunk
-    groups = K._chunk_groups(np.empty((n, 1, 1, 1)), out_h, wp, chunk_cols)
+    groups = shifted.chunk_groups(np.empty((n, 1, 1, 1)), out_h, wp, chunk_cols)
     assert len(groups) == min(threads, n * out_h)
     rows = [(k, r) for chunks in groups for k, r0, r1 in chunks for r in range(r0, r1)]
     assert rows == [(k, r) for k in range(n) for r in range(out_h)]   # each once, in order

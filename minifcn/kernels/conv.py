@@ -17,29 +17,10 @@ product. A shallow product (RGB input) also carries the bias, as a row of ones u
 (``BIAS_ROW_MAX_DEPTH``).
 
 Large stride-1 convolutions (VGG's early layers: ``col`` would be 9x the input, over 1 GB for
-conv1_2 at FCN's 698x698; or past the cache on a wide image) skip ``col`` altogether. Pad the
-image, flatten each channel to one row of ``hp * wp`` values: the patch tap ``(i, j)`` of
-output ``(oy, ox)`` is then element ``oy*wp + ox + (i*wp + j)`` of that row, so for a fixed
-tap the taps of *all* outputs form one plain slice of the row,
-``flat[:, i*wp + j : i*wp + j + out_h*wp]``, a matrix BLAS reads in place.
-The convolution becomes a sum of products ``W[:, :, i, j] @ slice``. To give BLAS deeper
-products, the ``kw`` taps of a kernel row are stacked first (``_row_chunks``: ``kw`` shifted
-copies, not ``kh*kw``), leaving ``kh`` products of depth ``kw*c``; and to give it taller ones,
-the ``kh`` kernel rows are stacked too, into one product ``(kh*out_c, kw*c) @ rows`` whose ``kh``
-row blocks are then added, each shifted by its kernel row (VGG's 64- and 128-channel layers run
-10-17 % faster this way than as ``kh`` products of ``out_c`` rows). Each output row gains
-``wp - out_w`` junk columns (windows that run off the right edge), cut at the end.
-The input gradient is the same correlation of ``gy`` (padded by ``k - 1 - p``) with the
-flipped kernel; the weight gradient is the stacked product read backwards: ``gy`` copied ``kh``
-times, block ``i`` shifted down ``i`` rows, times ``rows.T`` (``_grad_weight_shifted``). On the
-CPU all of this runs over chunks of whole output rows (``CHUNK_COLS``), so the stacked copies
-and the partial sums of a chunk stay in cache, and the padded image is never built whole: each
-chunk's shifted copies are cut straight from the input, with zeros where they fall on the
-padding (``fill_window``); each padded row is copied and multiplied once, the products a
-chunk shares with the next carried over. The chunks are shared out among the CPU's threads in
-runs of whole rows, each thread with its own buffers and BLAS on one core (``_chunk_groups``,
-``threads.products_on_cores``). Shallow convolutions (RGB input, narrow models) take this path
-too when it moves fewer bytes than im2col (``_use_shifts``).
+conv1_2 at FCN's 698x698; or past the cache on a wide image) skip ``col`` altogether: flattened
+padded rows read at shifted offsets, ``kw`` shifted copies instead of ``kh*kw``, over chunks of
+whole output rows that stay in cache (:mod:`.shifted`). Shallow convolutions (RGB input, narrow
+models) take this path too when it moves fewer bytes than im2col (``_use_shifts``).
 
 3x3 stride-1 convolutions with many channels on both sides (VGG's 64- to 512-channel layers)
 take a third path, Winograd's F(2x2, 3x3) or F(4x4, 3x3) (:mod:`.winograd`): 16 products of
@@ -71,8 +52,8 @@ True
 from __future__ import annotations
 
 from ..backend import device_of, get_array_module
-from ..im2col import col2im, conv_out_size, fill_window, im2col
-from . import cache, winograd
+from ..im2col import col2im, conv_out_size, im2col
+from . import cache, shifted, winograd
 from .reduce import channel_sum
 from .threads import channel_blocks, map_blocks, num_threads, products_on_cores, row_groups
 
@@ -178,179 +159,6 @@ def _winograd_tile(c, out_c, kh, kw, out_hw, stride, padding, dilation, like):
     if width >= WINOGRAD_MIN_WIDTH and th * tw >= WINOGRAD_MIN_TILES:
         return 2
     return 0
-
-
-# The shifted products run over chunks of about this many output columns (whole output rows):
-# a chunk's unfolded rows and partial products then stay in cache instead of making three trips
-# to memory (conv1_2 at 224: 39 -> 28 ms forward). A GPU takes the image in one chunk: there a
-# kernel launch costs more than a trip to memory.
-CHUNK_COLS = 4096
-# The stacked product of a correlation reads ``(kh - 1)*dy`` rows past each chunk (carried over
-# to the next chunk; only where two threads' shares meet are they multiplied twice), and its
-# partial sums are ``kh`` times the chunk: on a 700-wide image (FCN's conv1 at 500x500) 23 rows.
-# Measured best at 8192-16384 on VGG's shapes when every chunk multiplied its extra rows again;
-# with them carried over, 4096-16384 are within 5 % of each other.
-STACKED_CHUNK_COLS = 16384
-
-
-def _chunk_groups(x, out_h, wp, chunk_cols):
-    """How the stride-1 products walk the images: chunks ``(k, r0, r1)``, output rows ``r0 ..
-    r1 - 1`` of image ``k``, about ``chunk_cols`` columns each (whole rows of the padded width
-    ``wp``), in one list per CPU thread, each list a contiguous share of all the rows. On a GPU,
-    one list of whole images: there a kernel launch costs more than a trip to memory."""
-    n = x.shape[0]
-    if device_of(x) == "cuda":
-        return [[(k, 0, out_h) for k in range(n)]]
-    per_chunk = max(1, chunk_cols // wp)
-    groups = []
-    for g0, g1 in row_groups(n * out_h, num_threads()):   # rows of all images, end to end
-        chunks, r = [], g0
-        while r < g1:
-            k, r0 = divmod(r, out_h)
-            r1 = min(out_h, r0 + per_chunk, r0 + g1 - r)
-            chunks.append((k, r0, r1))
-            r += r1 - r0
-        groups.append(chunks)
-    return groups
-
-
-def _row_chunks(x, pad, chunks, kh, kw, dilation, carry=False):
-    """Walk one thread's share of the stride-1 products: ``chunks`` from :func:`_chunk_groups`.
-
-    ``x`` (n, c, h, w) is read as padded by ``pad = (py, px)`` zeros on each side (negative:
-    cropped), ``wp = w + 2*px`` columns wide; nothing padded is ever built. Yields
-    ``(k, r0, r1, rows, new)``: image ``k``, the chunk's output rows ``r0 .. r1 - 1``, and its
-    unfolded rows (kw*c, (r1 - r0 + (kh-1)*dy) * wp): block ``j`` holds the padded rows the
-    chunk reads, shifted left by ``j*dx`` columns and flattened. With ``m = (r1 - r0) * wp``,
-    kernel row ``i``'s taps of the chunk are ``rows[:, i*dy*wp : i*dy*wp + m]``: output
-    ``(oy, ox)`` meets tap ``(i, j)`` at column ``(oy - r0 + i*dy)*wp + ox`` of block ``j``.
-    Columns ``ox >= out_w`` are junk (windows that run off the row); the zeros shifted in at the
-    right of a block feed only them.
-
-    With ``carry``, a chunk that goes on from the one before (same image, next rows) gets only
-    the padded rows that one did not read, ``r0 + (kh-1)*dy .. r1 + (kh-1)*dy - 1`` (``new``
-    is ``False``): :func:`_correlate_shifted` keeps the products of the others.
-
-    Unfolding the ``kw`` taps of a kernel row into the channels (a copy kw times the chunk, not
-    kh*kw times) leaves ``kh`` products of depth ``kw*c``: deep enough for BLAS to run well
-    where ``c`` alone (64 in VGG's first block) is not. One buffer serves all the chunks.
-    """
-    c, w = x.shape[1], x.shape[3]
-    (py, px), (dy, dx) = pad, dilation
-    wp = w + 2 * px
-    reach = (kh - 1) * dy                           # padded rows a chunk reads past its outputs
-    # Zeros to start with: each block's copies then only ever write the same columns, so the
-    # zeros of its left and right padding are written once, and the first chunk needs no zeros
-    # at all (on a GPU, one chunk: one copy per block, a kernel launch each).
-    most = max(r1 - r0 for _, r0, r1 in chunks)
-    buf = cache.zeros((kw, c, (most + reach) * wp), x.dtype, like=x)
-    first, last = True, None
-    for k, r0, r1 in chunks:
-        new = not (carry and last == (k, r0))
-        top, span = (r0, (r1 - r0 + reach) * wp) if new else (r0 + reach, (r1 - r0) * wp)
-        for j in range(kw):
-            fill_window(buf[j, :, :span].reshape(c, -1, wp), x[k], top - py, j * dx - px,
-                        fill="none" if first else "rows")
-        first, last = False, (k, r1)
-        yield k, r0, r1, buf.reshape(kw * c, -1)[:, :span], new
-
-
-def _correlate_shifted(x, pad, W, out_hw, dilation, b=None):
-    """Stride-1 correlation of x (n, c, h, w), padded by ``pad``, with W (out_c, c, kh, kw),
-    plus the bias b (out_c,) if given.
-
-    Returns (n, out_c, out_h, out_w), a strided view. Per chunk of output rows: one product
-    ``z = taps @ rows``, (kh*out_c, kw*c) @ (kw*c, span), whose row block ``i`` is kernel row
-    ``i``'s share of every output the chunk's rows reach; output ``(oy, ox)`` then adds block
-    ``i`` at column ``(oy - r0 + i*dy)*wp + ox``, so the ``kh`` blocks are summed each shifted by
-    ``i*dy`` rows, and the bias added, while the chunk is in cache. At the end the junk columns
-    ``ox >= out_w`` of each row are cut off.
-
-    Each padded row meets every kernel row once: the products of the last ``(kh-1)*dy`` rows a
-    chunk reads (the top rows of the next chunk's outputs) are moved to the front of ``z``, and
-    the next chunk multiplies only the rows it adds (``_row_chunks(carry=True)``). Computed
-    again per chunk, they cost 2 rows in 25 at FCN's conv1_2 (698 wide, 23-row chunks).
-    """
-    xp = get_array_module(x)
-    n, c = x.shape[:2]
-    out_c, _, kh, kw = W.shape
-    (out_h, out_w), wp = out_hw, x.shape[3] + 2 * pad[1]
-    step = dilation[0] * wp
-    tail = (kh - 1) * step                  # columns of z the next chunk's sums reuse
-    # row block i, column block j: W[:, :, i, j], matching the tap order of ``rows``
-    taps = xp.ascontiguousarray(W.transpose(2, 0, 3, 1)).reshape(kh * out_c, kw * c)
-    y = cache.empty((n, out_c, out_h * wp), x.dtype, like=x)
-
-    def correlate(chunks):   # one thread's rows of y
-        if kh > 1:           # the kernel rows' partial sums of the widest chunk
-            most = max(r1 - r0 for _, r0, r1 in chunks)
-            z_buf = cache.empty((kh * out_c, most * wp + tail), x.dtype, like=x)
-        for k, r0, r1, rows, new in _row_chunks(x, pad, chunks, kh, kw, dilation, carry=True):
-            m = (r1 - r0) * wp
-            out = y[k, :, r0 * wp:r1 * wp]
-            if kh == 1:
-                xp.matmul(taps, rows[:, :m], out=out)
-            else:
-                if new:
-                    xp.matmul(taps, rows, out=z_buf[:, :m + tail])
-                else:        # the last chunk's products of the rows both read, then the rest
-                    z_buf[:, :tail] = z_buf[:, m_last:m_last + tail]
-                    xp.matmul(taps, rows, out=z_buf[:, tail:tail + m])
-                z, m_last = z_buf, m
-                xp.add(z[:out_c, :m], z[out_c:2 * out_c, step:step + m], out=out)
-                for i in range(2, kh):
-                    out += z[i * out_c:(i + 1) * out_c, i * step:i * step + m]
-            if b is not None:  # here, on whole rows: on the cut output it costs a pass over memory
-                out += b.reshape(out_c, 1)
-
-    products_on_cores(correlate, _chunk_groups(x, out_h, wp, STACKED_CHUNK_COLS), x)
-    # a view without the junk columns: the next op (ReLU, batch norm, padding) copies it anyway
-    return y.reshape(n, out_c, out_h, wp)[:, :, :, :out_w]
-
-
-def _grad_weight_shifted(x, gy, kh, kw, pad, dilation):
-    """conv2d_grad_weight by shifted slices: the adjoint of :func:`_correlate_shifted`.
-
-    The forward multiplies the unfolded rows by the kernel rows stacked, ``(kh*out_c, kw*c)``,
-    and adds row block ``i`` shifted up by ``i*dy`` rows. Its adjoint copies ``gy`` into ``kh``
-    blocks, block ``i`` shifted *down* by ``i*dy`` rows (``G``, zeros on the junk columns and
-    where the shift runs off the rows), and multiplies once: ``G @ rows.T`` is
-    (kh*out_c, kw*c), the weight gradient of every tap, padded row ``p`` meeting ``gy`` row
-    ``p - i*dy`` in block ``i``. Per chunk of padded rows, each read once (``_row_chunks`` with
-    ``carry``): one product of depth ``span`` rather than ``kh`` products of ``out_c`` rows
-    (FCN's 64 -> 64 at 224: 3 products 51-57 GFLOP/s on one core, stacked 64-66).
-    """
-    xp = get_array_module(x)
-    c = x.shape[1]
-    out_c, out_h = gy.shape[1:3]
-    dy, wp = dilation[0], x.shape[3] + 2 * pad[1]
-    reach = (kh - 1) * dy
-
-    def grad_weight(chunks):   # one thread's share of the sum over rows
-        own = {}               # the rows of gy this thread sums, per image: (lo, hi)
-        for k, r0, r1 in chunks:
-            lo, hi = own.get(k, (r0, r1))
-            own[k] = (min(lo, r0), max(hi, r1))
-        most = max(r1 - r0 for _, r0, r1 in chunks)
-        # zeros to start with: the junk columns stay zero, as in _row_chunks
-        G = cache.zeros((kh, out_c, (most + reach) * wp), gy.dtype, like=gy)
-        gW = xp.zeros((kh * out_c, kw * c), dtype=x.dtype)
-        first = True
-        for k, r0, r1, rows, new in _row_chunks(x, pad, chunks, kh, kw, dilation, carry=True):
-            top, span = (r0 if new else r0 + reach), rows.shape[1]   # rows: padded rows top ...
-            lo, hi = own[k]
-            for i in range(kh):
-                fill_window(G[i, :, :span].reshape(out_c, -1, wp), gy[k, :, lo:hi],
-                            top - i * dy - lo, 0, fill="none" if first else "rows")
-            first = False
-            gW += G.reshape(kh * out_c, -1)[:, :span] @ rows.T
-        return gW
-
-    parts = products_on_cores(grad_weight, _chunk_groups(x, out_h, wp, CHUNK_COLS), x)
-    gW = parts[0]
-    for part in parts[1:]:   # in a fixed order: the same sum on every run
-        gW += part
-    return xp.ascontiguousarray(gW.reshape(kh, out_c, kw, c).transpose(1, 3, 0, 2))
 
 
 def _unfold(x, kh, kw, stride, padding, dilation, ones=False):
@@ -591,7 +399,7 @@ def conv2d(x, W, b=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1), keep=No
     if m:
         return winograd.conv2d(x, W, b, padding, m=m)
     if _use_shifts(c, out_c, kh, kw, out_hw, stride, x.itemsize, on_gpu=device_of(x) == "cuda"):
-        return _correlate_shifted(x, padding, W, out_hw, dilation, b)
+        return shifted.correlate(x, padding, W, out_hw, dilation, b)
     if _by_phases(kh, kw, stride, dilation):
         y = _conv2d_by_phases(x, W, out_hw, stride, padding)
         if b is not None:
@@ -623,7 +431,7 @@ def conv2d_grad_input(gy, W, hw, stride=(1, 1), padding=(0, 0), dilation=(1, 1))
         # the full correlation of gy with the flipped kernel, seen through the padding
         (ph, pw), (dy, dx) = padding, dilation
         flipped = W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)  # (c, out_c, kh, kw)
-        return _correlate_shifted(gy, ((kh - 1) * dy - ph, (kw - 1) * dx - pw), flipped, hw, dilation)
+        return shifted.correlate(gy, ((kh - 1) * dy - ph, (kw - 1) * dx - pw), flipped, hw, dilation)
     if _by_phases(kh, kw, stride, dilation):
         return _grad_input_by_phases(gy, W, hw, stride, padding)
     if _pixels_first(c * kh * kw, (out_h, out_w), gy.itemsize, on_gpu=device_of(gy) == "cuda"):
@@ -648,7 +456,7 @@ def _grad_weight(x, gy, kh, kw, stride, padding, dilation, bias=False, col=None)
         return winograd.grad_weight(x, gy, padding, m=m), None
     if _use_shifts(c, out_c, kh, kw, (out_h, out_w), stride, x.itemsize,
                    on_gpu=device_of(x) == "cuda"):
-        return _grad_weight_shifted(x, gy, kh, kw, padding, dilation), None
+        return shifted.grad_weight(x, gy, kh, kw, padding, dilation), None
     if _by_phases(kh, kw, stride, dilation):
         # y = (stride-1 conv of gy-shaped maps with the phase kernel K, pad A-1) transposed, read
         # on the phases z of x; so gK is that convolution's weight gradient, with z as its gy
