@@ -21,9 +21,11 @@
 # 3. the explicit matrix `T`: [`im2col.conv_matrix`](../minifcn/im2col.py), block-Toeplitz
 #    with Toeplitz blocks, mostly zeros, and the key to lesson 4 (transposed convolution is `T.T`);
 #
-# and, last, a fourth way to apply the same `T` with fewer multiplications, Winograd's
-# F(2x2, 3x3) and F(4x4, 3x3) ([`kernels/winograd.py`](../minifcn/kernels/winograd.py)), which
-# minifcn uses for its wide 3x3 layers.
+# then a way that needs no `col` at all, shifted slices of the flattened image
+# ([`kernels/shifted.py`](../minifcn/kernels/shifted.py), for the large maps); and, last, a way
+# to apply the same `T` with fewer multiplications, Winograd's F(2x2, 3x3) and F(4x4, 3x3)
+# ([`kernels/winograd.py`](../minifcn/kernels/winograd.py)), which minifcn uses for its wide
+# 3x3 layers.
 #
 # Output size along one axis (kernel `k`, stride `s`, padding `p`):
 # `out = (size + 2p - k) // s + 1` ([`im2col.conv_out_size`](../minifcn/im2col.py)).
@@ -34,7 +36,7 @@ import numpy as np
 import minifcn.functional as F
 from minifcn import naive
 from minifcn.im2col import conv_matrix, conv_out_size, im2col
-from minifcn.kernels import winograd
+from minifcn.kernels import shifted, winograd
 
 from _common import FAST, best_time, plt, save
 
@@ -203,7 +205,46 @@ print(f"dense T of one VGG16 conv1_2 layer: {vgg_entries:.2e} float32 = {vgg_ent
 assert vgg_entries * 4 > 1e13
 
 # %% [markdown]
-# ## 5. The same map with fewer multiplications: Winograd's F(2x2, 3x3)
+# ## 5. No `col` at all: shifted slices of the flattened image
+#
+# im2col's `col` is `kh*kw` copies of the input: 9x for a 3x3 kernel, over 1 GB for VGG's
+# conv1_2 at FCN's 698x698. There is a way to read every tap in place. Pad the image, then
+# flatten each channel into one row of `hp * wp` values. Output `(oy, ox)` meets tap `(i, j)`
+# at element `(oy + i)*wp + (ox + j)` of that row, which is `oy*wp + ox` shifted by
+# `i*wp + j`. So, for one tap, the values that *all* the outputs read form one plain slice of
+# the row, `flat[:, i*wp + j : i*wp + j + out_h*wp]`: a matrix BLAS reads where it lies. The
+# convolution is then a sum of `kh*kw` products, `W[:, :, i, j] @ slice`. Each output row
+# gains `wp - out_w` junk columns (windows running off the right edge), cut at the end.
+# minifcn's [`kernels/shifted.py`](../minifcn/kernels/shifted.py) does this for the large
+# maps: it stacks the `kw` taps of a kernel row into the depth (`kw` shifted copies instead of
+# `kh*kw`, for deeper products), over chunks of output rows that stay in cache.
+
+# %%
+ph = pw = 1
+wp = w + 2 * pw                                  # the padded width
+oh, ow = conv_out_size(h, kh, 1, ph), conv_out_size(w, kw, 1, pw)
+# one zero row more at the bottom: the last tap's slice runs kw - 1 values past the last row
+flat = np.pad(x[0], ((0, 0), (ph, ph + 1), (pw, pw))).reshape(c, -1)
+y_rows = np.zeros((out_c, oh * wp))
+for i in range(kh):
+    for j in range(kw):
+        tap_slice = flat[:, i * wp + j:i * wp + j + oh * wp]     # (c, oh*wp): a view, no copy
+        assert np.shares_memory(tap_slice, flat)
+        y_rows += W[:, :, i, j] @ tap_slice
+y_shifted = y_rows.reshape(out_c, oh, wp)[:, :, :ow]          # junk columns cut
+assert np.allclose(y_shifted, naive.conv2d(x, W, None, 1, 1, 1)[0])
+# minifcn's own (kernel rows stacked, in chunks of rows) gives the same numbers
+assert np.allclose(shifted.correlate(x, (ph, pw), W, (oh, ow), (1, 1))[0], y_shifted)
+# the memory each way, in values, for VGG's conv1_2 (64 channels) at FCN's 698x698:
+big, ch = 698, 64
+col_values = ch * 9 * big * big                # im2col: 9 copies
+stacked_values = ch * 3 * (big + 2) * (big + 2)  # kernel rows stacked: 3 shifted copies
+print(f"conv1_2 at 698x698: col {col_values * 4 / 2**30:.2f} GiB, "
+      f"kw shifted copies {stacked_values * 4 / 2**30:.2f} GiB (and minifcn cuts them in chunks)")
+assert col_values * 4 > 2**30 and col_values / stacked_values > 2.9
+
+# %% [markdown]
+# ## 6. The same map with fewer multiplications: Winograd's F(2x2, 3x3)
 #
 # A matrix product is not the only way to apply `T`. Two outputs of a 3-tap correlation,
 # `y0 = d0 g0 + d1 g1 + d2 g2` and `y1 = d1 g0 + d2 g1 + d3 g2`, take 6 multiplications; Winograd's
@@ -274,6 +315,8 @@ assert err2 < err4 < 1e-4          # bigger tiles, more rounding, still far belo
 # - `T` is block-Toeplitz with Toeplitz blocks (one channel, stride 1), a band of width
 #   `kh * kw` non-zeros per row; stride spaces the bands, padding trims them at the border.
 # - im2col trades memory (about `kh*kw` copies of the input) for one fast matrix product.
+# - On a flattened padded image every tap of every output is one plain slice, so the same
+#   products can read the image in place: no `col`, at the price of junk columns.
 # - Winograd's F(2x2, 3x3) computes the same map with 16 multiplications per 2x2 outputs instead
 #   of 36, F(4x4, 3x3) with 36 per 4x4 instead of 144, paying in transforms (and, for F(4x4), in
 #   float32 rounding): worth it for wide layers.
