@@ -144,6 +144,18 @@ def _loaded_libraries():
     return list(dict.fromkeys(os.path.realpath(p) for p in paths if os.path.isfile(p)))
 
 
+def _openblas_function(lib, name):
+    """OpenBLAS's function ``openblas_<name>`` in ``lib`` under this build's prefix and suffix
+    (``scipy_openblas_<name>64_`` in NumPy 2's wheels), or None."""
+    for prefix in ("scipy_openblas", "openblas"):
+        for suffix in ("64_", "_64", ""):
+            try:
+                return getattr(lib, f"{prefix}_{name}{suffix}")
+            except AttributeError:
+                continue
+    return None
+
+
 def _find_blas_controls():
     """``(set_num_threads, get_num_threads, library)`` of the first OpenBLAS found, or False."""
     for path in _loaded_libraries():
@@ -151,15 +163,11 @@ def _find_blas_controls():
             lib = ctypes.CDLL(path)
         except OSError:
             continue
-        for prefix in ("scipy_openblas", "openblas"):
-            for suffix in ("64_", "_64", ""):
-                try:
-                    set_ = getattr(lib, f"{prefix}_set_num_threads{suffix}")
-                    get_ = getattr(lib, f"{prefix}_get_num_threads{suffix}")
-                except AttributeError:
-                    continue
-                set_.argtypes, set_.restype, get_.restype = [ctypes.c_int], None, ctypes.c_int
-                return set_, get_, lib
+        set_ = _openblas_function(lib, "set_num_threads")
+        get_ = _openblas_function(lib, "get_num_threads")
+        if set_ is not None and get_ is not None:
+            set_.argtypes, set_.restype, get_.restype = [ctypes.c_int], None, ctypes.c_int
+            return set_, get_, lib
     return False
 
 
@@ -175,16 +183,13 @@ def blas_controls():
 def blas_kernels():
     """The name of the kernels OpenBLAS picked for this CPU when NumPy loaded it (``"Haswell"``,
     ``"SkylakeX"``, ...: ``OPENBLAS_CORETYPE`` when set), or None when not OpenBLAS."""
-    blas_controls()
-    for prefix in ("scipy_openblas", "openblas"):
-        for suffix in ("64_", "_64", ""):
-            try:
-                name = getattr(_blas[2], f"{prefix}_get_corename{suffix}")
-            except (TypeError, AttributeError):   # no OpenBLAS, or not this build's name
-                continue
-            name.restype = ctypes.c_char_p
-            return name().decode().strip()
-    return None
+    if blas_controls() is None:
+        return None
+    name = _openblas_function(_blas[2], "get_corename")
+    if name is None:
+        return None
+    name.restype = ctypes.c_char_p
+    return name().decode().strip()
 
 
 # After a product on several threads OpenBLAS's workers spin, waiting for the next one, for
