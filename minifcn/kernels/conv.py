@@ -218,8 +218,8 @@ def _fold(col, c, kh, kw, out_hw, hw, stride, padding, dilation):
 # pixel, holding its ``c*kh*kw`` taps, so that the fold adds whole rows of ``c`` channels (onto
 # a channels-last image) instead of image rows ``out_w`` wide. On a small map with many
 # channels that is far fewer, longer additions, and the product runs a little faster too
-# (VGG's conv5_3, 512 -> 512 at 14x14: 6.97 ms against 7.87, faster in 35 of 40 alternated
-# pairs; at 7x7 2.19 against 3.04; at 18x18 10.5 against 11.4). From about 22x22 it gains
+# (VGG's conv5_3, 512 -> 512 at 14x14: 6.55 ms against 7.27, faster in 134 of 150 alternated
+# pairs; at 7x7 2.20 against 2.99; at 18x18 10.5 against 11.4). From about 22x22 it gains
 # nothing (32x32: 32.5 against 28.5 ms), nor past the cache (fc6, a 26 MB col at 16x16: 339
 # against 321 ms). So: at most this many output pixels, and ``col`` within COL_CACHE_BYTES.
 PIXELS_FIRST_MAX_PIXELS = 400
@@ -249,8 +249,9 @@ def _grad_input_pixels_first(gy, W, hw, stride, padding, dilation):
     for k in range(n):
         col = (gy[k].reshape(out_c, out_h * out_w).T @ taps).reshape(out_h, out_w, c, kh, kw)
         img = xp.zeros((hp, wp, c), gy.dtype)
+        # tap (i, j) of output (oy, ox) read the padded pixel (oy*sy + i*dy, ox*sx + j*dx)
         for i in range(kh):
-            for j in range(kw):   # tap (i, j) of output (oy, ox) fell on padded (oy*sy + i*dy, ox*sx + j*dx)
+            for j in range(kw):
                 img[i * dy:i * dy + (out_h - 1) * sy + 1:sy,
                     j * dx:j * dx + (out_w - 1) * sx + 1:sx] += col[:, :, :, i, j]
         gx[k] = img[ph:ph + h, pw:pw + w].transpose(2, 0, 1)

@@ -1,9 +1,10 @@
 """Stride-1 convolution by shifted slices of the flattened, padded image: no ``col``.
 
 An unfolded ``col`` is 9x a 3x3 convolution's input: over 1 GB for VGG's conv1_2 at FCN's
-698x698. This path never builds one. Pad the image, flatten each channel to one row of ``hp * wp`` values: the patch tap ``(i, j)`` of
-output ``(oy, ox)`` is then element ``oy*wp + ox + (i*wp + j)`` of that row, so for a fixed
-tap the taps of *all* outputs form one plain slice of the row,
+698x698. This path never builds one. Pad the image, flatten each channel to one row of
+``hp * wp`` values: the patch tap ``(i, j)`` of output ``(oy, ox)`` is then element
+``oy*wp + ox + (i*wp + j)`` of that row, so for a fixed tap the taps of *all* outputs form one
+plain slice of the row,
 ``flat[:, i*wp + j : i*wp + j + out_h*wp]``, a matrix BLAS reads in place.
 The convolution becomes a sum of products ``W[:, :, i, j] @ slice``. To give BLAS deeper
 products, the ``kw`` taps of a kernel row are stacked first (:func:`row_chunks`: ``kw`` shifted
