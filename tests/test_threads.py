@@ -25,6 +25,29 @@ def test_map_blocks_keeps_order_and_channel_blocks_cover_every_channel(monkeypat
     assert threads.channel_blocks(x, per_block=10**9) == [slice(None)]
 
 
+def test_map_blocks_nested_in_its_own_threads_runs_them_in_turn(monkeypatch):
+    """Every thread of the pool busy with a block that splits its own work again: those blocks
+    run on the thread itself (a wait on the pool would never end), with the same results."""
+    monkeypatch.setenv("MINIFCN_NUM_THREADS", "2")
+    x = np.arange(4 * 6 * 2 * 2.0).reshape(4, 6, 2, 2)
+    inner_threads = []
+
+    def outer(b):   # each of the two threads sums its images, channel block by channel block
+        def inner(c):
+            inner_threads.append(threading.current_thread().name)
+            return x[b, c].sum()
+        return sum(threads.map_blocks(inner, [slice(0, 3), slice(3, 6)], x))
+
+    done = []
+    runner = threading.Thread(target=lambda: done.append(
+        threads.map_blocks(outer, [slice(0, 2), slice(2, 4)], x)), daemon=True)
+    runner.start()
+    runner.join(timeout=30)
+    assert done, "map_blocks nested in its own threads hung"
+    assert done[0] == [x[:2].sum(), x[2:].sum()]
+    assert len(inner_threads) == 4 and all(t.startswith("minifcn_") for t in inner_threads)
+
+
 def test_channel_blocks_keep_small_arrays_on_one_thread(monkeypatch):
     monkeypatch.setattr(threads, "MIN_BLOCK_VALUES", 1000)   # conftest sets 1
     monkeypatch.setenv("MINIFCN_NUM_THREADS", "4")
@@ -43,8 +66,9 @@ def test_channel_blocks_keep_small_arrays_on_one_thread(monkeypatch):
 
 
 def _use_pool_in_child(q):
+    fresh = threads._pool is None   # the parent's pool came along, but none of its threads
     x = np.ones((1, 4, 2, 2))
-    q.put(threads.map_blocks(lambda b: float(x[:, b].sum()), threads.channel_blocks(x), x))
+    q.put((fresh, threads.map_blocks(lambda b: float(x[:, b].sum()), threads.channel_blocks(x), x)))
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="fork start method")
@@ -61,7 +85,7 @@ def test_map_blocks_works_in_a_forked_child(monkeypatch):
     if alive:
         child.kill()
     assert not alive, "map_blocks hung in a forked child"
-    assert q.get(timeout=5) == [8.0, 8.0]
+    assert q.get(timeout=5) == (True, [8.0, 8.0])   # a pool of its own (_after_fork_in_child)
 
 
 def test_row_groups_split_the_rows_evenly_and_never_return_an_empty_group():

@@ -43,16 +43,23 @@ def num_threads() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
+_POOL_PREFIX = "minifcn"
+
+
 def map_blocks(fn, blocks, like):
     """``[fn(b) for b in blocks]``, in order, the calls spread over the CPU's threads when
-    ``like`` (an array the blocks index) lives on the CPU. ``fn`` must only write its own block."""
+    ``like`` (an array the blocks index) lives on the CPU. ``fn`` must only write its own block.
+    Called from one of those threads (``fn`` itself splitting its block again), the blocks run
+    there, in turn: the other threads may all be busy, and one that waited on them would wait
+    for ever."""
     blocks = list(blocks)
-    if len(blocks) < 2 or device_of(like) == "cuda" or num_threads() < 2:
+    nested = threading.current_thread().name.startswith(_POOL_PREFIX + "_")
+    if len(blocks) < 2 or device_of(like) == "cuda" or num_threads() < 2 or nested:
         return [fn(b) for b in blocks]
     global _pool, _pool_threads
     if _pool is None or _pool_threads != num_threads():  # made once, again if the setting changes
         _pool_threads = num_threads()
-        _pool = ThreadPoolExecutor(_pool_threads, thread_name_prefix="minifcn")
+        _pool = ThreadPoolExecutor(_pool_threads, thread_name_prefix=_POOL_PREFIX)
     return list(_pool.map(fn, blocks))
 
 
@@ -264,9 +271,13 @@ def blas_threads(n):
 
 
 def _after_fork_in_child():
-    """A child forked inside :func:`blas_threads` (by another thread: data-loading workers)
-    gets its BLAS count back and a fresh lock: the thread that would restore them is not there."""
-    global _blas_lock, _blas_users
+    """A forked child (data-loading workers) starts its own pool of threads: it inherits the
+    parent's pool object but none of its threads, and a pool whose threads had all gone idle
+    believes they are there to take its blocks, so :func:`map_blocks` waited for ever. A child
+    forked inside :func:`blas_threads` (by another thread) also gets its BLAS count back and a
+    fresh lock: the thread that would restore them is not there."""
+    global _blas_lock, _blas_users, _pool, _pool_threads
+    _pool, _pool_threads = None, 0
     _blas_lock = threading.Lock()
     if _blas_users and _blas:
         _blas[0](_blas_before)
