@@ -233,6 +233,19 @@ def _pixels_first(depth, out_hw, itemsize, on_gpu=False):
             and depth * pixels * itemsize <= COL_CACHE_BYTES)
 
 
+def _side_by_side(c, out_c, kh, kw, gy, stride, dilation):
+    """Whether :func:`conv2d_grads` makes the input and the weight gradient side by side, one
+    CPU core each (BLAS on one core): im2col products on a small map (:func:`_pixels_first`),
+    too small to keep two threads busy each. VGG's conv5_3, 512 -> 512 at 14x14: both gradients
+    10.2-10.4 ms against 10.9-11.5, faster in 56 of 60 alternated pairs; fc6's big products
+    gain nothing (537-555 against 536-544 ms)."""
+    out_hw, on_gpu = gy.shape[2:], device_of(gy) == "cuda"
+    return (not on_gpu and not _by_phases(kh, kw, stride, dilation)
+            and not _use_shifts(c, out_c, kh, kw, out_hw, stride, gy.itemsize)
+            and not _use_shifts(c, out_c, kh, kw, out_hw, stride, gy.itemsize, transposed=True)
+            and _pixels_first(c * kh * kw, out_hw, gy.itemsize))
+
+
 def _grad_input_pixels_first(gy, W, hw, stride, padding, dilation):
     """conv2d_grad_input with ``col`` pixels first: per image, ``gy.T @ W`` (out_h*out_w,
     c*kh*kw), each tap's (out_h, out_w, c) block added onto a padded channels-last image, whose
@@ -488,13 +501,18 @@ def conv2d_grads(x, gy, W, stride=(1, 1), padding=(0, 0), dilation=(1, 1), need_
     :func:`conv2d_grad_weight` and :func:`conv2d_grad_bias`, except that a Winograd convolution
     makes gx and gW at once, sharing the transform of gy that both read (:func:`.winograd.grads`;
     VGG's conv2_1: 17 ms against 22), a shallow im2col one makes gb in gW's product
-    (``BIAS_ROW_MAX_DEPTH``), and ``kept``, the forward's ``col`` (:func:`conv2d`'s ``keep``),
-    spares unfolding x again."""
+    (``BIAS_ROW_MAX_DEPTH``), ``kept``, the forward's ``col`` (:func:`conv2d`'s ``keep``),
+    spares unfolding x again, and on a small map the two gradients run side by side, one CPU
+    core each (:func:`_side_by_side`)."""
     out_c, c, kh, kw = W.shape
     m = _winograd_tile(c, out_c, kh, kw, x.shape[2:], stride, padding, dilation, x)
     gx = gW = gb = None
     if m and need_input and need_weight:
         gx, gW = winograd.grads(x, gy, W, padding, m=m)
+    elif need_input and need_weight and _side_by_side(c, out_c, kh, kw, gy, stride, dilation):
+        gx, (gW, gb) = products_on_cores(lambda task: task(), [
+            lambda: conv2d_grad_input(gy, W, x.shape[2:], stride, padding, dilation),
+            lambda: _grad_weight(x, gy, kh, kw, stride, padding, dilation, need_bias, kept)], x)
     else:
         if need_input:
             gx = conv2d_grad_input(gy, W, x.shape[2:], stride, padding, dilation)
