@@ -254,6 +254,8 @@ def test_small_maps_make_their_two_gradients_side_by_side(rng, monkeypatch):
     gy16 = np.empty((1, 4096, 16, 16), np.float32)
     assert not K._side_by_side(512, 4096, 7, 7, gy16, (1, 1), (1, 1))
     assert not K._side_by_side(21, 21, 4, 4, np.empty((1, 21, 8, 8), np.float32), (2, 2), (1, 1))
+    monkeypatch.setenv("MINIFCN_NUM_THREADS", "1")   # one thread: one after the other, BLAS on all cores
+    assert not K._side_by_side(512, 512, 3, 3, gy14, (1, 1), (1, 1))
     monkeypatch.setenv("MINIFCN_NUM_THREADS", "2")
     seen = []
     for name in ("conv2d_grad_input", "_grad_weight"):
