@@ -235,10 +235,10 @@ def _pixels_first(depth, out_hw, itemsize, on_gpu=False):
 
 def _side_by_side(c, out_c, kh, kw, gy, stride, dilation):
     """Whether :func:`conv2d_grads` makes the input and the weight gradient side by side, one
-    CPU core each (BLAS on one core), given two threads or more: im2col products on a small
-    map (:func:`_pixels_first`), too small to keep two threads busy each. VGG's conv5_3, 512 -> 512 at 14x14: both gradients
-    10.2-10.4 ms against 10.9-11.5, faster in 56 of 60 alternated pairs; fc6's big products
-    gain nothing (537-555 against 536-544 ms)."""
+    CPU core each (BLAS on one core), given two threads or more: both by im2col products on a
+    small map (:func:`_pixels_first`), too small to keep two threads busy each. VGG's conv5_3,
+    512 -> 512 at 14x14: both gradients 10.2-10.4 ms against 10.9-11.5, faster in 56 of 60
+    alternated pairs; fc6's big products gain nothing (537-555 against 536-544 ms)."""
     out_hw, on_gpu = gy.shape[2:], device_of(gy) == "cuda"
     return (not on_gpu and num_threads() >= 2 and not _by_phases(kh, kw, stride, dilation)
             and not _use_shifts(c, out_c, kh, kw, out_hw, stride, gy.itemsize)

@@ -272,8 +272,8 @@ def blas_threads(n):
 
 def _after_fork_in_child():
     """A forked child (data-loading workers) starts its own pool of threads: it inherits the
-    parent's pool object but none of its threads, and a pool whose threads had all gone idle
-    believes they are there to take its blocks, so :func:`map_blocks` waited for ever. A child
+    parent's pool object but none of its threads, and that pool could hand its blocks to
+    threads that are not there (:func:`map_blocks` then waited for ever). A child
     forked inside :func:`blas_threads` (by another thread) also gets its BLAS count back and a
     fresh lock: the thread that would restore them is not there."""
     global _blas_lock, _blas_users, _pool, _pool_threads
