@@ -66,7 +66,14 @@ def load_torch():
     return torch
 
 
-def time_pair(fns, min_repeats=5, min_time=1.0, max_repeats=30, warmup=1, block=1, lead_in=False):
+# After each of its calls PyTorch's OpenMP worker spins on a core for 8-10 ms (its thread's CPU
+# time in the 0.2 s after a conv1_1 call, from /proc/self/task/*/schedstat: 7.9 and 10.4 ms;
+# minifcn's threads: none), so whatever runs next has one core less for that long. Blocks of
+# short calls start with this much untimed work (twice the spin), not with a single call.
+LEAD_IN_S = 0.02
+
+
+def time_pair(fns, min_repeats=5, min_time=1.0, max_repeats=30, warmup=1, block=1, lead_in=0.0):
     """Median and best seconds of each callable in ``fns``, run interleaved in rounds: each
     round runs ``fns[0]`` ``block`` times back to back, then ``fns[1]`` as often, and so on.
 
@@ -75,11 +82,12 @@ def time_pair(fns, min_repeats=5, min_time=1.0, max_repeats=30, warmup=1, block=
     seconds have passed (at most ``max_repeats``). ``None`` entries are skipped (None, None).
     The best time is what the code costs on a quiet machine; the median what a user sees here.
 
-    ``lead_in`` runs each block one extra, untimed call first: for calls of a few milliseconds,
-    whose first one after the other library's pays for the switch (PyTorch's OpenMP workers
-    still spinning, cores woken from idle), not for its own work. The timed calls are then
+    ``lead_in`` (seconds) starts each block with untimed calls, at least one, until that long
+    has passed: for calls of a few milliseconds, whose first ones after the other library's pay
+    for the switch (PyTorch's OpenMP worker spins on a core for 8-10 ms after each of its
+    calls; cores left idle wake slowly), not for their own work. The timed calls are then
     those of the steady state, as in a training loop (benchmarks/README.md, "How the times are
-    taken", has the measurements).
+    taken", has the measurements). ``LEAD_IN_S`` outlasts that spin.
 
     The objects alive at the start (PyTorch's modules, the cases' arrays) are frozen out of
     the garbage collector's reach, so the collection before each block takes about a
@@ -99,8 +107,11 @@ def time_pair(fns, min_repeats=5, min_time=1.0, max_repeats=30, warmup=1, block=
                 if f is None:
                     continue
                 gc.collect()
-                if lead_in:
+                if lead_in > 0:
+                    t0 = time.perf_counter()
                     f()
+                    while time.perf_counter() - t0 < lead_in:
+                        f()
                 for _ in range(block):
                     t0 = time.perf_counter()
                     f()

@@ -190,9 +190,9 @@ def main(argv=None):
     peak = common.sgemm_peak(sizes=(2048, 4096) if not args.quick else (2048,))
     print(f"NumPy float32 matmul peak (large squares, best of several): {peak:.1f} GFLOP/s")
     print()
-    # blocks of 3 back-to-back calls, after an untimed one (see common.time_pair)
+    # blocks of 3 back-to-back calls, after LEAD_IN_S of untimed ones (see common.time_pair)
     reps = dict(min_repeats=3, min_time=0.3) if args.quick else dict(min_repeats=9, min_time=2.0)
-    reps.update(block=3, lead_in=True)
+    reps.update(block=3, lead_in=common.LEAD_IN_S)
 
     cases = [c for c in all_cases(torch) if not args.only or any(c[1].startswith(o) for o in args.only)]
     if not cases:

@@ -14,23 +14,28 @@ def _common():
     return common
 
 
-def test_time_pair_times_blocks_after_an_untimed_lead_in():
+def test_time_pair_times_blocks_after_an_untimed_lead_in(monkeypatch):
     common = _common()
+    # a clock that only the calls move: "a" takes 2**-8 s (3.9 ms), "b" 2**-5 s (31 ms); powers
+    # of two, so the sums are exact
+    clock = [0.0]
+    monkeypatch.setattr(common.time, "perf_counter", lambda: clock[0])
     calls = {"a": 0, "b": 0}
 
     def a():
         calls["a"] += 1
+        clock[0] += 2**-8
 
     def b():
         calls["b"] += 1
+        clock[0] += 2**-5
 
     res = common.time_pair([a, None, b], min_repeats=6, min_time=0.0, max_repeats=6,
-                           warmup=1, block=3, lead_in=True)
-    # one warm-up call, then two rounds of one untimed and three timed calls each
-    assert calls == {"a": 9, "b": 9}
-    assert res[1] == (None, None)
-    (median, best), _, (median_b, best_b) = res
-    assert 0 <= best <= median and 0 <= best_b <= median_b
+                           warmup=1, block=3, lead_in=2**-6)
+    # one warm-up call, then two rounds of three timed calls, each after 2**-6 s of untimed ones:
+    # four calls of "a", a single call of "b" (one is always made)
+    assert calls == {"a": 1 + 2 * (4 + 3), "b": 1 + 2 * (1 + 3)}
+    assert res == [(2**-8, 2**-8), (None, None), (2**-5, 2**-5)]
     assert gc.get_freeze_count() == 0   # the collector gets the frozen objects back
 
 
