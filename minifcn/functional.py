@@ -133,11 +133,9 @@ class ConvTranspose2d(Function):
         return K.conv_transpose2d(x, W, b, self.out_hw, self.stride, self.padding)
 
     def backward(self, gy):
-        x, W = self.x, self.W
-        kh, kw = W.shape[2:]
-        gx = K.conv_transpose2d_grad_input(gy, W, self.stride, self.padding) if _wants_grad(self, 0) else None
         # FCN's upsampling weights are frozen by default: their gradient would be wasted work
-        gW = K.conv_transpose2d_grad_weight(x, gy, kh, kw, self.stride, self.padding) if _wants_grad(self, 1) else None
+        gx, gW = K.conv_transpose2d_grads(self.x, gy, self.W, self.stride, self.padding,
+                                          _wants_grad(self, 0), _wants_grad(self, 1))
         gb = K.conv2d_grad_bias(gy) if self.has_bias else None
         return gx, gW, gb
 

@@ -65,3 +65,46 @@ def test_phases_only_where_the_kernel_overlaps():
     assert not K._by_phases(2, 2, (2, 2), (1, 1))   # windows side by side: col2im adds nothing twice
     assert not K._by_phases(3, 3, (1, 1), (1, 1))   # stride 1: the shifted slices or im2col
     assert not K._by_phases(4, 4, (2, 2), (2, 1))   # dilated: taps of one phase are not adjacent
+
+
+@pytest.mark.parametrize("s, t, c, q, r", [(2, 2, 3, 5, 7), (2, 3, 2, 4, 4), (8, 8, 2, 3, 5), (1, 2, 1, 3, 3)])
+def test_depth_to_space_per_phase_and_as_one_copy_agree_with_the_layout(xp, monkeypatch, s, t, c, q, r):
+    z = xp.arange(2 * s * t * c * q * r, dtype=xp.float64).reshape(2, s * t * c, q, r)
+    got = []
+    for most in (0, 64):   # one transposed copy; one copy per phase (on a GPU always the first)
+        monkeypatch.setattr(K, "PHASE_COPIES_MAX", most)
+        got.append(to_np(K._depth_to_space(z, s, t)))
+    zn = to_np(z)
+    for full in got:
+        assert full.shape == (2, c, q * s, r * t)
+        for a in range(s):
+            for b in range(t):   # phase (a, b) of channel i is channel (a*t + b)*c + i
+                np.testing.assert_array_equal(full[:, :, a::s, b::t], zn[:, (a * t + b) * c:(a * t + b + 1) * c])
+
+
+@pytest.mark.parametrize("k, s, p", [(4, 2, 1), (4, 2, 0), (16, 8, 4), (5, 2, 1)])
+def test_transposed_conv_grads_share_the_phases_of_gy(xp, rng, k, s, p):
+    """conv_transpose2d_grads makes gy's phases once for both gradients: gx must be conv2d(gy, W)
+    (the adjoint), and gW the loops' sum over the taps: x[n, i, h, w] reached output pixel
+    (h*s + a - p, w*s + b - p) through W[i, o, a, b]; the same as the two gradients made apart."""
+    x = rng.standard_normal((2, 2, 5, 4))
+    W = rng.standard_normal((2, 3, k, k))
+    out_hw = ((5 - 1) * s - 2 * p + k, (4 - 1) * s - 2 * p + k)
+    gy = rng.standard_normal((2, 3) + out_hw)
+    assert K._by_phases(k, k, (s, s), (1, 1))
+    gx, gW = K.conv_transpose2d_grads(xp.asarray(x), xp.asarray(gy), xp.asarray(W), (s, s), (p, p))
+    np.testing.assert_allclose(to_np(gx), naive.conv2d(gy, W, None, s, p), atol=1e-10, rtol=0)
+    g = np.pad(gy, ((0, 0), (0, 0), (p, p), (p, p)))
+    want = np.zeros_like(W)
+    for a in range(k):
+        for b in range(k):
+            seen = g[:, :, a:a + s * 4 + 1:s, b:b + s * 3 + 1:s]   # (n, out_c, 5, 4)
+            want[:, :, a, b] = np.einsum("nihw,nohw->io", x, seen)
+    np.testing.assert_allclose(to_np(gW), want, atol=1e-9, rtol=0)
+    apart = (K.conv_transpose2d_grad_input(xp.asarray(gy), xp.asarray(W), (s, s), (p, p)),
+             K.conv_transpose2d_grad_weight(xp.asarray(x), xp.asarray(gy), k, k, (s, s), (p, p)))
+    np.testing.assert_allclose(to_np(gx), to_np(apart[0]), atol=1e-12, rtol=0)
+    np.testing.assert_allclose(to_np(gW), to_np(apart[1]), atol=1e-12, rtol=0)
+    only_x, none_w = K.conv_transpose2d_grads(xp.asarray(x), xp.asarray(gy), xp.asarray(W), (s, s), (p, p),
+                                              need_weight=False)
+    assert none_w is None and np.allclose(to_np(only_x), to_np(gx))
