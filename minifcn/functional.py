@@ -299,7 +299,10 @@ def max_unpool2d(x, indices, kernel_size, stride=None, padding=0, output_size=No
         out_hw = ((h - 1) * sy - 2 * ph + kh, (w - 1) * sx - 2 * pw + kw)
     else:
         out_hw = tuple(int(v) for v in tuple(output_size)[-2:])
-    if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= out_hw[0] * out_hw[1]):
+    # one pass over the indices, not two: read as unsigned, a negative index is larger than any
+    # valid one (SegNet's 64x112x112 indices: 90 against 250 us for their min and max)
+    unsigned = idx.view(f"u{idx.dtype.itemsize}") if idx.dtype.kind == "i" else idx
+    if idx.size and int(unsigned.max()) >= out_hw[0] * out_hw[1]:
         raise ValueError(f"max_unpool2d: indices must lie in [0, {out_hw[0] * out_hw[1]}) for an output of "
                          f"{out_hw[0]}x{out_hw[1]}, got values in [{int(idx.min())}, {int(idx.max())}]")
     return MaxUnpool2d(idx, out_hw, overlap=kh > sy or kw > sx)(x)

@@ -97,6 +97,10 @@ def test_unpool_indices_out_of_range(xp):
     bad[0, 0, 0, 0] = -1
     with pytest.raises(ValueError, match=r"got values in \[-1, "):
         F.max_unpool2d(y, bad, 2)
+    for dtype in (xp.int32, xp.int16):   # the one-pass check reads them unsigned, at their width
+        with pytest.raises(ValueError, match=r"got values in \[-1, "):
+            F.max_unpool2d(y, bad.astype(dtype), 2)
+    assert F.max_unpool2d(y, idx.data.astype(xp.uint16), 2).shape == (1, 1, 6, 6)
     # indices from a 7x7 input cannot go back into a 5x5 output
     y7, idx7 = F.max_pool2d(xp.asarray(np.arange(49.0).reshape(1, 1, 7, 7)), 2, ceil_mode=True,
                             return_indices=True)
