@@ -190,8 +190,10 @@ def main(argv=None):
     peak = common.sgemm_peak(sizes=(2048, 4096) if not args.quick else (2048,))
     print(f"NumPy float32 matmul peak (large squares, best of several): {peak:.1f} GFLOP/s")
     print()
-    # blocks of 3 back-to-back calls, after LEAD_IN_S of untimed ones (see common.time_pair)
-    reps = dict(min_repeats=3, min_time=0.3) if args.quick else dict(min_repeats=9, min_time=2.0)
+    # blocks of 3 back-to-back calls, after LEAD_IN_S of untimed ones (see common.time_pair);
+    # in full mode up to 90 timed calls, so that the cases of a few milliseconds also get their
+    # 2 s of rounds (30 calls, the default cap, took conv1_1 0.6 s: ten rounds)
+    reps = dict(min_repeats=3, min_time=0.3) if args.quick else dict(min_repeats=9, min_time=2.0, max_repeats=90)
     reps.update(block=3, lead_in=common.LEAD_IN_S)
 
     cases = [c for c in all_cases(torch) if not args.only or any(c[1].startswith(o) for o in args.only)]
