@@ -82,14 +82,14 @@ def test_depth_to_space_per_phase_and_as_one_copy_agree_with_the_layout(xp, monk
                 np.testing.assert_array_equal(full[:, :, a::s, b::t], zn[:, (a * t + b) * c:(a * t + b + 1) * c])
 
 
-@pytest.mark.parametrize("k, s, p", [(4, 2, 1), (4, 2, 0), (16, 8, 4), (5, 2, 1)])
-def test_transposed_conv_grads_share_the_phases_of_gy(xp, rng, k, s, p):
+@pytest.mark.parametrize("k, s, p, op", [(4, 2, 1, 0), (4, 2, 0, 1), (16, 8, 4, 0), (5, 2, 1, 1), (3, 2, 0, 1)])
+def test_transposed_conv_grads_share_the_phases_of_gy(xp, rng, k, s, p, op):
     """conv_transpose2d_grads makes gy's phases once for both gradients: gx must be conv2d(gy, W)
     (the adjoint), and gW the loops' sum over the taps: x[n, i, h, w] reached output pixel
     (h*s + a - p, w*s + b - p) through W[i, o, a, b]; the same as the two gradients made apart."""
     x = rng.standard_normal((2, 2, 5, 4))
     W = rng.standard_normal((2, 3, k, k))
-    out_hw = ((5 - 1) * s - 2 * p + k, (4 - 1) * s - 2 * p + k)
+    out_hw = ((5 - 1) * s - 2 * p + k + op, (4 - 1) * s - 2 * p + k + op)   # op: output_padding
     gy = rng.standard_normal((2, 3) + out_hw)
     assert K._by_phases(k, k, (s, s), (1, 1))
     gx, gW = K.conv_transpose2d_grads(xp.asarray(x), xp.asarray(gy), xp.asarray(W), (s, s), (p, p))
