@@ -225,7 +225,7 @@ save(fig, "04_checkerboard.png")
 # inserted between input pixels, no overlapping writes. Run the `s*s` of them and interleave
 # their outputs (a reshape and a transpose, "depth to space"), and that is the transposed
 # convolution. minifcn computes FCN's upsamplings this way, all phases in one product
-# ([`kernels/conv.py`](../minifcn/kernels/conv.py), `_phase_kernel`): im2col would write
+# ([`kernels/phases.py`](../minifcn/kernels/phases.py), `kernel`): im2col would write
 # `k*k/(s*s)` times the output (4x for FCN's `k = 2s`) and col2im add it back.
 
 # %%

@@ -1,11 +1,12 @@
 """Strided convolutions whose kernel overlaps itself (FCN's 4/2, 16/8 and 64/32 upsamplings) run
-as stride-1 convolutions over the stride's phases (``kernels/conv.py``, "sub-pixel" view). They
+as stride-1 convolutions over the stride's phases (``kernels/phases.py``, "sub-pixel" view). They
 must agree with im2col/col2im, which the other tests check against the loops and PyTorch."""
 import numpy as np
 import pytest
 
 from minifcn import naive
 from minifcn.kernels import conv as K
+from minifcn.kernels import phases as P
 from oracle import to_np
 
 # (n, c, h, w, out_c, kh, kw, stride, padding): FCN's upsamplings (k = 2s), a kernel that is not
@@ -22,7 +23,7 @@ CASES = [
 
 def _paths(monkeypatch, fn):
     """fn() through im2col/col2im, then through the phases."""
-    monkeypatch.setattr(K, "_by_phases", lambda *a: False)
+    monkeypatch.setattr(P, "by_phases", lambda *a: False)
     via_col = fn()
     monkeypatch.undo()
     return via_col, fn()
@@ -31,7 +32,7 @@ def _paths(monkeypatch, fn):
 @pytest.mark.parametrize("case", CASES)
 def test_phases_agree_with_im2col(xp, rng, monkeypatch, case):
     n, c, h, w, out_c, kh, kw, stride, p = case
-    assert K._by_phases(kh, kw, stride, (1, 1))
+    assert P.by_phases(kh, kw, stride, (1, 1))
     x = xp.asarray(rng.standard_normal((n, c, h, w)))
     W = xp.asarray(rng.standard_normal((out_c, c, kh, kw)))
     b = xp.asarray(rng.standard_normal(out_c))
@@ -60,11 +61,11 @@ def test_transposed_phases_with_output_padding_match_the_loops(xp, rng, output_p
 
 
 def test_phases_only_where_the_kernel_overlaps():
-    assert K._by_phases(4, 4, (2, 2), (1, 1))
-    assert K._by_phases(2, 3, (2, 2), (1, 1))       # one axis overlaps
-    assert not K._by_phases(2, 2, (2, 2), (1, 1))   # windows side by side: col2im adds nothing twice
-    assert not K._by_phases(3, 3, (1, 1), (1, 1))   # stride 1: the shifted slices or im2col
-    assert not K._by_phases(4, 4, (2, 2), (2, 1))   # dilated: taps of one phase are not adjacent
+    assert P.by_phases(4, 4, (2, 2), (1, 1))
+    assert P.by_phases(2, 3, (2, 2), (1, 1))       # one axis overlaps
+    assert not P.by_phases(2, 2, (2, 2), (1, 1))   # windows side by side: col2im adds nothing twice
+    assert not P.by_phases(3, 3, (1, 1), (1, 1))   # stride 1: the shifted slices or im2col
+    assert not P.by_phases(4, 4, (2, 2), (2, 1))   # dilated: taps of one phase are not adjacent
 
 
 @pytest.mark.parametrize("s, t, c, q, r", [(2, 2, 3, 5, 7), (2, 3, 2, 4, 4), (8, 8, 2, 3, 5), (1, 2, 1, 3, 3)])
@@ -72,8 +73,8 @@ def test_depth_to_space_per_phase_and_as_one_copy_agree_with_the_layout(xp, monk
     z = xp.arange(2 * s * t * c * q * r, dtype=xp.float64).reshape(2, s * t * c, q, r)
     got = []
     for most in (0, 64):   # one transposed copy; one copy per phase (on a GPU always the first)
-        monkeypatch.setattr(K, "PHASE_COPIES_MAX", most)
-        got.append(to_np(K._depth_to_space(z, s, t)))
+        monkeypatch.setattr(P, "PHASE_COPIES_MAX", most)
+        got.append(to_np(P.depth_to_space(z, s, t)))
     zn = to_np(z)
     for full in got:
         assert full.shape == (2, c, q * s, r * t)
@@ -91,7 +92,7 @@ def test_transposed_conv_grads_share_the_phases_of_gy(xp, rng, k, s, p, op):
     W = rng.standard_normal((2, 3, k, k))
     out_hw = ((5 - 1) * s - 2 * p + k + op, (4 - 1) * s - 2 * p + k + op)   # op: output_padding
     gy = rng.standard_normal((2, 3) + out_hw)
-    assert K._by_phases(k, k, (s, s), (1, 1))
+    assert P.by_phases(k, k, (s, s), (1, 1))
     gx, gW = K.conv_transpose2d_grads(xp.asarray(x), xp.asarray(gy), xp.asarray(W), (s, s), (p, p))
     np.testing.assert_allclose(to_np(gx), naive.conv2d(gy, W, None, s, p), atol=1e-10, rtol=0)
     g = np.pad(gy, ((0, 0), (0, 0), (p, p), (p, p)))

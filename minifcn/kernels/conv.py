@@ -34,7 +34,7 @@ upsamplings, 4/2, 16/8, 64/32) is ``s*s`` stride-1 convolutions interleaved (the
 view): output row ``Y = q*s + r`` (before the padding is cut) only ever meets the kernel rows
 ``r, r + s, r + 2s, ...``. So with the kernel split by phase, ``A = ceil(k/s)`` taps a side,
 one stride-1 convolution of ``x`` gives all ``s*s`` phases as channels, and a reshape and
-transpose (depth to space) interleaves them (``_phase_kernel``). im2col would instead write
+transpose (depth to space) interleaves them (:mod:`.phases`). im2col would instead write
 ``k*k/(s*s)`` (4 for 16/8) times the output, and col2im add it back: the phases are 2-3x faster
 (upscore8 of FCN-8s at 500x500: 71 -> 23 ms alone). A strided convolution with such a kernel,
 the adjoint, is space to depth followed by the stride-1 transposed convolution.
@@ -53,7 +53,7 @@ from __future__ import annotations
 
 from ..backend import device_of, get_array_module
 from ..im2col import col2im, conv_out_size, im2col
-from . import cache, shifted, winograd
+from . import cache, phases, shifted, winograd
 from .reduce import channel_sum
 from .threads import channel_blocks, map_blocks, num_threads, products_on_cores, row_groups
 
@@ -240,7 +240,7 @@ def _side_by_side(c, out_c, kh, kw, gy, stride, dilation):
     512 -> 512 at 14x14: both gradients 10.2-10.4 ms against 10.9-11.5, faster in 56 of 60
     alternated pairs; fc6's big products gain nothing (537-555 against 536-544 ms)."""
     out_hw, on_gpu = gy.shape[2:], device_of(gy) == "cuda"
-    return (not on_gpu and num_threads() >= 2 and not _by_phases(kh, kw, stride, dilation)
+    return (not on_gpu and num_threads() >= 2 and not phases.by_phases(kh, kw, stride, dilation)
             and not _use_shifts(c, out_c, kh, kw, out_hw, stride, gy.itemsize)
             and not _use_shifts(c, out_c, kh, kw, out_hw, stride, gy.itemsize, transposed=True)
             and _pixels_first(c * kh * kw, out_hw, gy.itemsize))
@@ -319,92 +319,16 @@ def _grad_weight_product(gy, col, out):
     return out
 
 
-def _by_phases(kh, kw, stride, dilation):
-    """Whether a strided convolution (or its transpose) runs as stride-1 ones over phases: when
-    its kernel overlaps itself (``k > s`` on an axis) and is not dilated."""
-    (sy, sx) = stride
-    return tuple(dilation) == (1, 1) and (sy, sx) != (1, 1) and (kh > sy or kw > sx)
-
-
-def _phase_kernel(W, stride):
-    """W (out_c, c, kh, kw) of a stride-(s, t) convolution -> (s*t*c, out_c, A, B), A = ceil(kh/s),
-    B = ceil(kw/t): the stride-1 kernel that maps ``y`` (out_c channels) to the ``s*t`` phases of
-    the transposed convolution, channel ``(r*t + u)*c + i`` being phase ``(r, u)`` of channel ``i``.
-
-    Kernel row ``a*s + r`` (zero past ``kh``) reaches output row ``(oy + a)*s + r`` from ``y`` row
-    ``oy``: as a correlation over ``y`` padded by ``A - 1``, that is tap ``A - 1 - a``.
-    """
-    xp = get_array_module(W)
-    (s, t), (out_c, c, kh, kw) = stride, W.shape
-    A, B = -(-kh // s), -(-kw // t)
-    Wp = xp.zeros((out_c, c, A * s, B * t), dtype=W.dtype)
-    Wp[:, :, :kh, :kw] = W
-    Wp = Wp.reshape(out_c, c, A, s, B, t)[:, :, ::-1, :, ::-1, :]   # (o, i, A-1-a, r, B-1-b, u)
-    return xp.ascontiguousarray(Wp.transpose(3, 5, 1, 0, 2, 4)).reshape(s * t * c, out_c, A, B)
-
-
-def _phase_kernel_grad(gK, kh, kw, stride):
-    """The adjoint of :func:`_phase_kernel` (which only moves and zero-pads taps): a gradient
-    (s*t*c, out_c, A, B) of the phase kernel -> the gradient (out_c, c, kh, kw) of W."""
-    xp = get_array_module(gK)
-    (s, t), (_, out_c, A, B) = stride, gK.shape
-    c = gK.shape[0] // (s * t)
-    g = gK.reshape(s, t, c, out_c, A, B).transpose(3, 2, 4, 0, 5, 1)[:, :, ::-1, :, ::-1, :]
-    return xp.ascontiguousarray(g.reshape(out_c, c, A * s, B * t)[:, :, :kh, :kw])
-
-
-def _space_to_depth(x, out_hw, kh, kw, stride, padding):
-    """x (n, c, h, w), as a stride-(s, t) convolution with a kh x kw kernel reads it, padded ->
-    (n, s*t*c, q, r) with q = out_h + A - 1: channel ``(r*t + u)*c + i`` holds the padded rows
-    ``r, r + s, ...`` and columns ``u, u + t, ...`` of channel ``i``."""
-    xp = get_array_module(x)
-    n, c, h, w = x.shape
-    (s, t), (ph, pw), (oh, ow) = stride, padding, out_hw
-    q, r = oh + -(-kh // s) - 1, ow + -(-kw // t) - 1
-    # the padded image, cut where no window reaches (the last window ends before row q*s)
-    hh, ww = min(h, q * s - ph), min(w, r * t - pw)
-    full = cache.zeros((n, c, q * s, r * t), x.dtype, like=x)
-    full[:, :, ph:ph + hh, pw:pw + ww] = x[:, :, :hh, :ww]
-    z = xp.ascontiguousarray(full.reshape(n, c, q, s, r, t).transpose(0, 3, 5, 1, 2, 4))
-    return z.reshape(n, s * t * c, q, r)
-
-
-# Depth to space copies the s*t phases of z into one image. As one transposed copy NumPy's
-# innermost loop runs over a phase's ``t`` columns (2 for FCN's 4/2 upsamplings); one copy per
-# phase runs over a row of ``r`` instead: 21 x 70 x 70 (upscore_pool4) 42 against 175 us, 21 x
-# 34 x 34 14 against 43. For s = 8 the two are even (5.2-6.6 against 5.8-6.1 ms: 64 strided
-# passes over 27 MB), for s = 32 the one copy wins (5.0-5.6 against 8.3-9.1 ms). So: per phase
-# up to this many phases, on the CPU (a GPU runs the one copy as one kernel).
-PHASE_COPIES_MAX = 4
-
-
-def _depth_to_space(z, s, t):
-    """z (n, s*t*c, q, r), channel ``(a*t + b)*c + i`` being phase ``(a, b)`` of channel ``i``
-    -> (n, c, q*s, r*t), phase ``(a, b)`` at rows ``a, a + s, ...`` and columns ``b, b + t, ...``
-    (the inverse of :func:`_space_to_depth`'s layout)."""
-    xp = get_array_module(z)
-    n, q, r = z.shape[0], z.shape[2], z.shape[3]
-    c = z.shape[1] // (s * t)
-    phases = z.reshape(n, s, t, c, q, r)
-    if s * t > PHASE_COPIES_MAX or device_of(z) == "cuda":
-        return xp.ascontiguousarray(phases.transpose(0, 3, 4, 1, 5, 2)).reshape(n, c, q * s, r * t)
-    full = cache.empty((n, c, q, s, r, t), z.dtype, like=z)
-    for a in range(s):
-        for b in range(t):
-            full[:, :, :, a, :, b] = phases[:, a, b]
-    return full.reshape(n, c, q * s, r * t)
-
-
 def _grad_input_by_phases(gy, W, hw, stride, padding):
     """conv2d_grad_input for an overlapping strided kernel: one stride-1 convolution of ``gy``
     giving the ``s*t`` phases as channels, interleaved (depth to space), the padding cut."""
     xp = get_array_module(gy)
     n = gy.shape[0]
     (s, t), (ph, pw), (h, w), c = stride, padding, hw, W.shape[1]
-    K = _phase_kernel(W, stride)
+    K = phases.kernel(W, stride)
     A, B = K.shape[2:]
     z = conv2d(gy, K, None, (1, 1), (A - 1, B - 1))                 # (n, s*t*c, q, r)
-    full = _depth_to_space(z, s, t)                  # (n, c, q*s, r*t), before the padding is cut
+    full = phases.depth_to_space(z, s, t)      # (n, c, q*s, r*t), before the padding is cut
     q, r = z.shape[2:]
     if q * s >= ph + h and r * t >= pw + w:
         return full[:, :, ph:ph + h, pw:pw + w]
@@ -418,9 +342,9 @@ def _conv2d_by_phases(x, W, out_hw, stride, padding):
     """conv2d for an overlapping strided kernel, the adjoint of :func:`_grad_input_by_phases`:
     split the padded image into its ``s*t`` phases as channels (space to depth), and run the
     stride-1 transposed convolution of those channels with the phase kernel."""
-    K = _phase_kernel(W, stride)
+    K = phases.kernel(W, stride)
     A, B = K.shape[2:]
-    z = _space_to_depth(x, out_hw, W.shape[2], W.shape[3], stride, padding)
+    z = phases.space_to_depth(x, out_hw, W.shape[2], W.shape[3], stride, padding)
     return conv2d_grad_input(z, K, out_hw, (1, 1), (A - 1, B - 1))
 
 
@@ -439,7 +363,7 @@ def conv2d(x, W, b=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1), keep=No
         return winograd.conv2d(x, W, b, padding, m=m)
     if _use_shifts(c, out_c, kh, kw, out_hw, stride, x.itemsize, on_gpu=device_of(x) == "cuda"):
         return shifted.correlate(x, padding, W, out_hw, dilation, b)
-    if _by_phases(kh, kw, stride, dilation):
+    if phases.by_phases(kh, kw, stride, dilation):
         y = _conv2d_by_phases(x, W, out_hw, stride, padding)
         if b is not None:
             y += b.reshape(1, out_c, 1, 1)
@@ -471,7 +395,7 @@ def conv2d_grad_input(gy, W, hw, stride=(1, 1), padding=(0, 0), dilation=(1, 1))
         (ph, pw), (dy, dx) = padding, dilation
         flipped = W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)  # (c, out_c, kh, kw)
         return shifted.correlate(gy, ((kh - 1) * dy - ph, (kw - 1) * dx - pw), flipped, hw, dilation)
-    if _by_phases(kh, kw, stride, dilation):
+    if phases.by_phases(kh, kw, stride, dilation):
         return _grad_input_by_phases(gy, W, hw, stride, padding)
     if _pixels_first(c * kh * kw, (out_h, out_w), gy.itemsize, on_gpu=device_of(gy) == "cuda"):
         return _grad_input_pixels_first(gy, W, hw, stride, padding, dilation)
@@ -496,13 +420,13 @@ def _grad_weight(x, gy, kh, kw, stride, padding, dilation, bias=False, col=None)
     if _use_shifts(c, out_c, kh, kw, (out_h, out_w), stride, x.itemsize,
                    on_gpu=device_of(x) == "cuda"):
         return shifted.grad_weight(x, gy, kh, kw, padding, dilation), None
-    if _by_phases(kh, kw, stride, dilation):
+    if phases.by_phases(kh, kw, stride, dilation):
         # y = (stride-1 conv of gy-shaped maps with the phase kernel K, pad A-1) transposed, read
         # on the phases z of x; so gK is that convolution's weight gradient, with z as its gy
         A, B = -(-kh // stride[0]), -(-kw // stride[1])
-        z = _space_to_depth(x, (out_h, out_w), kh, kw, stride, padding)
+        z = phases.space_to_depth(x, (out_h, out_w), kh, kw, stride, padding)
         gK = conv2d_grad_weight(gy, z, A, B, (1, 1), (A - 1, B - 1))
-        return _phase_kernel_grad(gK, kh, kw, stride), None
+        return phases.kernel_grad(gK, kh, kw, stride), None
     depth = c * kh * kw
     if col is not None and col.shape[1:] in ((depth, out_h * out_w), (depth + 1, out_h * out_w)):
         fused = bias and col.shape[1] == depth + 1   # the forward's col, with its ones row or not
@@ -573,19 +497,20 @@ def conv_transpose2d_grads(x, gy, W, stride=(1, 1), padding=(0, 0), need_input=T
                            need_weight=True):
     """(gx, gW) of :func:`conv_transpose2d`, each None when not needed: the same as
     :func:`conv_transpose2d_grad_input` and :func:`conv_transpose2d_grad_weight`, except that
-    by phases (``_by_phases``) both read the same phases of ``gy`` (:func:`_space_to_depth`),
-    made once (upscore_pool4 of FCN-8s at 500x500: 38 us of its 1.1 ms saved)."""
+    by phases (:func:`.phases.by_phases`) both read the same phases of ``gy``
+    (:func:`.phases.space_to_depth`), made once (upscore_pool4 of FCN-8s at 500x500: 38 us of
+    its 1.1 ms saved)."""
     kh, kw = W.shape[2:]
-    if not (need_input and need_weight and _by_phases(kh, kw, stride, (1, 1))):
+    if not (need_input and need_weight and phases.by_phases(kh, kw, stride, (1, 1))):
         return (conv_transpose2d_grad_input(gy, W, stride, padding) if need_input else None,
                 conv_transpose2d_grad_weight(x, gy, kh, kw, stride, padding) if need_weight else None)
     # gy is read as the input of the stride-s convolution whose output has x's size
-    z = _space_to_depth(gy, x.shape[2:], kh, kw, stride, padding)
-    K = _phase_kernel(W, stride)
+    z = phases.space_to_depth(gy, x.shape[2:], kh, kw, stride, padding)
+    K = phases.kernel(W, stride)
     A, B = K.shape[2:]
     gx = conv2d_grad_input(z, K, x.shape[2:], (1, 1), (A - 1, B - 1))      # = conv2d(gy, W)
     gK = conv2d_grad_weight(x, z, A, B, (1, 1), (A - 1, B - 1))           # see _grad_weight
-    return gx, _phase_kernel_grad(gK, kh, kw, stride)
+    return gx, phases.kernel_grad(gK, kh, kw, stride)
 
 
 def conv_transpose2d_grad_input(gy, W, stride=(1, 1), padding=(0, 0)):
