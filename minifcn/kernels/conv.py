@@ -338,14 +338,25 @@ def _grad_input_by_phases(gy, W, hw, stride, padding):
     return gx
 
 
-def _conv2d_by_phases(x, W, out_hw, stride, padding):
+def _conv2d_by_phases(x, W, out_hw, stride, padding, z=None):
     """conv2d for an overlapping strided kernel, the adjoint of :func:`_grad_input_by_phases`:
-    split the padded image into its ``s*t`` phases as channels (space to depth), and run the
-    stride-1 transposed convolution of those channels with the phase kernel."""
+    split the padded image into its ``s*t`` phases as channels (space to depth; ``z``, when
+    made already), and run the stride-1 transposed convolution of those channels with the
+    phase kernel."""
     K = phases.kernel(W, stride)
     A, B = K.shape[2:]
-    z = phases.space_to_depth(x, out_hw, W.shape[2], W.shape[3], stride, padding)
+    if z is None:
+        z = phases.space_to_depth(x, out_hw, W.shape[2], W.shape[3], stride, padding)
     return conv2d_grad_input(z, K, out_hw, (1, 1), (A - 1, B - 1))
+
+
+def _grad_weight_by_phases(z, gy, kh, kw, stride):
+    """conv2d_grad_weight for an overlapping strided kernel, from the phases ``z`` of x: y is
+    the stride-1 transposed convolution of z with the phase kernel K (pad A - 1), so gK is the
+    weight gradient of the stride-1 convolution of gy-shaped maps to z's, with z as its gy."""
+    A, B = -(-kh // stride[0]), -(-kw // stride[1])
+    gK = conv2d_grad_weight(gy, z, A, B, (1, 1), (A - 1, B - 1))
+    return phases.kernel_grad(gK, kh, kw, stride)
 
 
 def conv2d(x, W, b=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1), keep=None):
@@ -421,12 +432,8 @@ def _grad_weight(x, gy, kh, kw, stride, padding, dilation, bias=False, col=None)
                    on_gpu=device_of(x) == "cuda"):
         return shifted.grad_weight(x, gy, kh, kw, padding, dilation), None
     if phases.by_phases(kh, kw, stride, dilation):
-        # y = (stride-1 conv of gy-shaped maps with the phase kernel K, pad A-1) transposed, read
-        # on the phases z of x; so gK is that convolution's weight gradient, with z as its gy
-        A, B = -(-kh // stride[0]), -(-kw // stride[1])
         z = phases.space_to_depth(x, (out_h, out_w), kh, kw, stride, padding)
-        gK = conv2d_grad_weight(gy, z, A, B, (1, 1), (A - 1, B - 1))
-        return phases.kernel_grad(gK, kh, kw, stride), None
+        return _grad_weight_by_phases(z, gy, kh, kw, stride), None
     depth = c * kh * kw
     if col is not None and col.shape[1:] in ((depth, out_h * out_w), (depth + 1, out_h * out_w)):
         fused = bias and col.shape[1] == depth + 1   # the forward's col, with its ones row or not
@@ -506,11 +513,8 @@ def conv_transpose2d_grads(x, gy, W, stride=(1, 1), padding=(0, 0), need_input=T
                 conv_transpose2d_grad_weight(x, gy, kh, kw, stride, padding) if need_weight else None)
     # gy is read as the input of the stride-s convolution whose output has x's size
     z = phases.space_to_depth(gy, x.shape[2:], kh, kw, stride, padding)
-    K = phases.kernel(W, stride)
-    A, B = K.shape[2:]
-    gx = conv2d_grad_input(z, K, x.shape[2:], (1, 1), (A - 1, B - 1))      # = conv2d(gy, W)
-    gK = conv2d_grad_weight(x, z, A, B, (1, 1), (A - 1, B - 1))           # see _grad_weight
-    return gx, phases.kernel_grad(gK, kh, kw, stride)
+    return (_conv2d_by_phases(gy, W, x.shape[2:], stride, padding, z=z),   # conv2d(gy, W)
+            _grad_weight_by_phases(z, x, kh, kw, stride))       # conv2d_grad_weight(gy, x)
 
 
 def conv_transpose2d_grad_input(gy, W, stride=(1, 1), padding=(0, 0)):
