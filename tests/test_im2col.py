@@ -17,6 +17,11 @@ GEOMETRIES = [
     (2, 3, 3, 2, 1, 2, 1, 1),   # stride > kernel along y
     (3, 3, 2, 2, 1, 1, 2, 2),   # dilation
     (1, 1, 2, 3, 0, 0, 1, 1),
+    # stride 1, the output as wide as the image: each tap one shifted slice of the flat image
+    (3, 3, 1, 1, 1, 1, 1, 1),
+    (5, 3, 1, 1, 0, 1, 1, 1),   # fewer output rows than the image's
+    (3, 5, 1, 1, 3, 4, 2, 2),   # dilated, more output rows than the image's
+    (1, 15, 1, 1, 0, 7, 1, 1),  # padding wider than the image
 ]
 
 
@@ -270,3 +275,21 @@ def test_small_maps_make_their_two_gradients_side_by_side(rng, monkeypatch):
     monkeypatch.setattr(K, "PIXELS_FIRST_MAX_PIXELS", 0)   # one after the other
     for got, want in zip((gx, gW, gb), K.conv2d_grads(x, gy, W, padding=(1, 1), need_bias=True)):
         np.testing.assert_allclose(got, want, atol=1e-12, rtol=0)
+
+
+@pytest.mark.parametrize("geom", [g for g in GEOMETRIES if g[2:4] == (1, 1)])
+@pytest.mark.parametrize("pad_value", [0.0, -1.5])
+def test_im2col_flat_shifts_agree_with_the_padded_image(xp, rng, geom, pad_value):
+    """A stride-1 window whose output is as wide as the image unfolds by shifts of the flat image
+    (im2col._unfold_flat); an ``out`` whose planes are not contiguous takes the padded image."""
+    kh, kw, sy, sx, ph, pw, dy, dx = geom
+    x = xp.asarray(rng.standard_normal((2, 3, 7, 6)))
+    out_h, out_w = conv_out_size(7, kh, sy, ph, dy), conv_out_size(6, kw, sx, pw, dx)
+    flat = im2col(x, kh, kw, sy, sx, ph, pw, dy, dx, pad_value=pad_value)
+    wide = xp.empty((2, 3, kh, kw, out_h, out_w + 1))
+    padded = im2col(x, kh, kw, sy, sx, ph, pw, dy, dx, pad_value=pad_value, out=wide[..., :out_w])
+    np.testing.assert_array_equal(to_np(flat), to_np(padded))
+    if out_w == 6:   # the flat path ran: the value padding gave is where the loops found no pixel
+        inside = _im2col_loops(np.ones((2, 3, 7, 6)), *geom, out_h, out_w) == 1
+        assert (to_np(flat)[~inside] == pad_value).all() and (~inside).any()
+
