@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .backend import get_array_module
+from .backend import device_of, get_array_module
 from .kernels import cache
 from .kernels.threads import channel_blocks, map_blocks
 
@@ -131,7 +131,8 @@ def im2col(x, kh: int, kw: int, sy: int = 1, sx: int = 1, ph: int = 0, pw: int =
     if out is not None and tuple(out.shape) != shape:
         raise ValueError(f"im2col: out has shape {tuple(out.shape)}, expected {shape}")
     col = cache.empty(shape, x.dtype, like=x) if out is None else out
-    if (sy, sx) == (1, 1) and out_w == w <= FLAT_MAX_WIDTH and _rows_contiguous(col):
+    if ((sy, sx) == (1, 1) and out_w == w <= FLAT_MAX_WIDTH and _rows_contiguous(col)
+            and device_of(x) != "cuda"):
         # stride 1, the output as wide as the short rows of the image: no padded image
         map_blocks(lambda b: _unfold_flat(x[:, b], col[:, b], dy, dx, ph, pw, pad_value),
                    channel_blocks(x, work=kh * kw), x)
@@ -171,7 +172,8 @@ def im2col(x, kh: int, kw: int, sy: int = 1, sx: int = 1, ph: int = 0, pw: int =
 # 0.26-0.31. On wider rows it gains nothing (256 x 22 x 22 the same, 256 x 32 x 32 0.97 against
 # 0.89, 64 x 64 x 64 0.76 against 0.58) and can lose much: copying RGB's 224 x 224 planes
 # shifted by one value (tap (1, 0)) took 274 against 17 us, each store landing 4 bytes before
-# the next load modulo 4096 (4K aliasing: both planes start on a page boundary).
+# the next load modulo 4096 (4K aliasing: both planes start on a page boundary). On the CPU
+# only: on a GPU its four operations a tap would be four kernel launches (not measured).
 FLAT_MAX_WIDTH = 28
 
 
