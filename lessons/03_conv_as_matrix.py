@@ -244,6 +244,37 @@ print(f"conv1_2 at 698x698: col {col_values * 4 / 2**30:.2f} GiB, "
 assert col_values * 4 > 2**30 and col_values / stacked_values > 2.9
 
 # %% [markdown]
+# The same shifts also build `col` itself, straight from the *unpadded* image, when the output
+# is as wide as the image ("same" padding): tap `(i, j)` of output `p = oy*w + ox` reads flat
+# element `p + (i - ph)*w + (j - pw)`. Reading off either end of the flat row is the top or
+# bottom padding. But a tap that runs off the left or right edge does not fall off the row: it
+# wraps onto the row above or below, so those columns must be zeroed after the copy. On small
+# maps (VGG's conv5 at 14x14: rows of 14 values) one copy per tap beats one per image row, and
+# minifcn's `im2col` unfolds that way on rows up to `FLAT_MAX_WIDTH` values.
+
+# %%
+def unfold_by_shifts(x, ph, pw, zero_wrapped=True):
+    """col (c, kh, kw, h, w) of one image, each tap one shifted slice of the flattened image."""
+    flat_x = x[0].reshape(c, h * w)
+    col_flat = np.zeros((c, kh, kw, h * w))
+    for i in range(kh):
+        for j in range(kw):
+            d = (i - ph) * w + (j - pw)
+            lo, hi = max(0, -d), min(h * w, h * w - d)   # outputs whose source is on the row
+            col_flat[:, i, j, lo:hi] = flat_x[:, lo + d:hi + d]
+            plane = col_flat[:, i, j].reshape(c, h, w)
+            if zero_wrapped and j < pw:
+                plane[:, :, :pw - j] = 0                 # ran off the left edge
+            if zero_wrapped and j > pw:
+                plane[:, :, w - (j - pw):] = 0           # ran off the right edge
+    return col_flat.reshape(c, kh, kw, h, w)
+
+
+assert np.allclose(unfold_by_shifts(x, 1, 1), im2col(x, kh, kw, 1, 1, 1, 1)[0])
+# without the zeros, the edge columns hold pixels of the neighbouring rows
+assert not np.allclose(unfold_by_shifts(x, 1, 1, zero_wrapped=False), im2col(x, kh, kw, 1, 1, 1, 1)[0])
+
+# %% [markdown]
 # ## 6. The same map with fewer multiplications: Winograd's F(2x2, 3x3)
 #
 # A matrix product is not the only way to apply `T`. Two outputs of a 3-tap correlation,
@@ -316,7 +347,8 @@ assert err2 < err4 < 1e-4          # bigger tiles, more rounding, still far belo
 #   `kh * kw` non-zeros per row; stride spaces the bands, padding trims them at the border.
 # - im2col trades memory (about `kh*kw` copies of the input) for one fast matrix product.
 # - On a flattened padded image every tap of every output is one plain slice, so the same
-#   products can read the image in place: no `col`, at the price of junk columns.
+#   products can read the image in place: no `col`, at the price of junk columns. On the
+#   unpadded image the same shifts build `col` itself, once the wrapped edge columns are zeroed.
 # - Winograd's F(2x2, 3x3) computes the same map with 16 multiplications per 2x2 outputs instead
 #   of 36, F(4x4, 3x3) with 36 per 4x4 instead of 144, paying in transforms (and, for F(4x4), in
 #   float32 rounding): worth it for wide layers.
