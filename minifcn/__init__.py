@@ -22,12 +22,12 @@ if not _user_spin:
 # operation as two 256-bit halves. Its AVX2 kernels ("Haswell") reach the same peak there and
 # run shallow products far faster: VGG's conv1_1 at 224, forward and weight gradient, took 4.2
 # ms against 7.1-8.5; the other layers and whole training steps the same or a little faster
-# (benchmarks/README.md). OpenBLAS picks its kernels once, when NumPy loads it, so this too is
-# set before NumPy, unless the user chose; a program that imported NumPy first keeps its pick.
-if "OPENBLAS_CORETYPE" not in _os.environ and not _numpy_first:
-    from ._cpu import is_zen4 as _is_zen4
-    if _is_zen4():
-        _os.environ["OPENBLAS_CORETYPE"] = "Haswell"
+# (benchmarks/README.md). OpenBLAS picks its kernels when NumPy loads it, so this too is set
+# before NumPy, unless the user chose ...
+from ._cpu import is_zen4 as _is_zen4
+_avx2_kernels = "OPENBLAS_CORETYPE" not in _os.environ and _is_zen4()
+if _avx2_kernels and not _numpy_first:
+    _os.environ["OPENBLAS_CORETYPE"] = "Haswell"
 
 from . import functional, init, nn, optim
 from .autograd import Function, Tensor, no_grad, is_grad_enabled
@@ -35,9 +35,13 @@ from .backend import default_device, gpu_available, manual_seed
 from . import models
 
 # ... and when NumPy came first (``import numpy as np`` above ``import minifcn``, as most
-# programs start), OpenBLAS is told again and its workers restarted with the short spin.
+# programs start), OpenBLAS is told again: its workers restarted with the short spin, its
+# kernels picked again.
 if _numpy_first and not _user_spin:
     from .kernels.threads import set_blas_spin as _set_blas_spin
     _set_blas_spin(int(_os.environ["OPENBLAS_THREAD_TIMEOUT"]))
+if _numpy_first and _avx2_kernels:
+    from .kernels.threads import set_blas_kernels as _set_blas_kernels
+    _set_blas_kernels("Haswell")
 
 __version__ = "0.1.0"

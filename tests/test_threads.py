@@ -241,7 +241,41 @@ def test_import_asks_openblas_for_its_avx2_kernels_on_zen4_only():
     from minifcn._cpu import is_zen4
     assert _coretype_seen("import minifcn") == ("Haswell" if is_zen4() else "unset")
     assert _coretype_seen("import minifcn", OPENBLAS_CORETYPE="SkylakeX") == "SkylakeX"   # the user's wins
-    assert _coretype_seen("import numpy, minifcn") == "unset"   # too late: OpenBLAS has picked
+    # NumPy first: too late for the variable to be read at load, so set_blas_kernels re-picks
+    assert _coretype_seen("import numpy, minifcn") == ("Haswell" if is_zen4() else "unset")
+    assert _coretype_seen("import numpy, minifcn", OPENBLAS_CORETYPE="SkylakeX") == "SkylakeX"
+    if is_zen4() and _switches_kernels():   # and the kernels OpenBLAS runs are the ones asked for
+        kernels = "; from minifcn.kernels.threads import blas_kernels; print(blas_kernels())"
+        assert _coretype_seen("import numpy, minifcn" + kernels).split() == ["Haswell", "Haswell"]
+
+
+def _switches_kernels():
+    blas = threads.blas_controls() and threads._blas[2]
+    return bool(blas) and hasattr(blas, "gotoblas_dynamic_init") and threads.blas_kernels() is not None
+
+
+@pytest.mark.skipif(not _switches_kernels(), reason="NumPy's BLAS is not an OpenBLAS built for many CPUs")
+def test_set_blas_kernels_repicks_openblas_kernels_that_still_multiply_right():
+    code = """
+import numpy as np
+from minifcn.kernels import threads
+a = np.random.default_rng(0).standard_normal((300, 200)).astype(np.float32)
+b = np.random.default_rng(1).standard_normal((200, 500)).astype(np.float32)
+exact = a.astype(np.float64) @ b
+first = threads.blas_kernels()
+seen = []
+for name in ("Nehalem", "Sandybridge", first):   # SSE4.2, AVX, and back to the first pick
+    ok = threads.set_blas_kernels(name)
+    err = np.abs(a @ b - exact).max() / np.abs(exact).max()
+    seen.append(f"{ok},{threads.blas_kernels()},{err < 1e-5}")
+unknown = threads.set_blas_kernels("NoSuchCore")   # OpenBLAS falls back on a pick of its own
+print(first, *seen, unknown, np.abs(a @ b - exact).max() / np.abs(exact).max() < 1e-5)
+"""
+    environ = {k: v for k, v in os.environ.items() if k != "OPENBLAS_CORETYPE"}
+    out = subprocess.run([sys.executable, "-c", code], env=environ, capture_output=True, text=True, check=True)
+    first, *seen, unknown, right = out.stdout.split()
+    assert seen == ["True,Nehalem,True", "True,Sandybridge,True", f"True,{first},True"]
+    assert (unknown, right) == ("False", "True")
 
 
 

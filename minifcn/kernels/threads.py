@@ -245,6 +245,34 @@ def set_blas_spin(log2_cycles=SPIN_LOG2_CYCLES):
     return blas_spin() == int(log2_cycles)
 
 
+def set_blas_kernels(name):
+    """Make OpenBLAS run its ``name`` kernels (``"Haswell"``, ``"SkylakeX"``, ...: the names
+    ``OPENBLAS_CORETYPE`` takes) from now on, after NumPy has loaded it: for a program that
+    imported NumPy before minifcn (see minifcn/__init__.py).
+
+    A build for many CPUs (``DYNAMIC_ARCH``, as NumPy's wheels are) keeps its kernels and their
+    block sizes in one table, picked when it loads (``gotoblas_dynamic_init``, which reads
+    ``OPENBLAS_CORETYPE``). So the variable is set, the pick dropped
+    (``gotoblas_dynamic_quit``) and made again; each product reads the table when it starts.
+    Call it while no product is running. Returns whether OpenBLAS now reports those kernels
+    (False: not an OpenBLAS that exports these functions, or none of that name in this build,
+    in which case OpenBLAS picks by the CPU's instruction sets)."""
+    os.environ["OPENBLAS_CORETYPE"] = str(name)
+    current = blas_kernels()
+    if current is not None and current.lower() == str(name).lower():   # already: leave it be
+        return True
+    try:
+        quit_, init = _blas[2].gotoblas_dynamic_quit, _blas[2].gotoblas_dynamic_init
+    except (TypeError, AttributeError):
+        return False
+    quit_.restype, init.restype = None, None
+    with _blas_lock:
+        quit_()
+        init()    # os.environ writes through to the C environment (putenv)
+    current = blas_kernels()
+    return current is not None and current.lower() == str(name).lower()
+
+
 @contextmanager
 def blas_threads(n):
     """Run the block with BLAS limited to ``n`` threads, then restore its count. For products
