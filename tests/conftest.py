@@ -14,14 +14,20 @@ from minifcn import backend
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-_BACKENDS = ["numpy"] + (["cupy"] if backend.gpu_available() else [])
+# with no GPU, CuPy's part is played by NumPy (tests/fakecupy.py): minifcn's GPU code paths run
+_BACKENDS = ["numpy", "cupy" if backend.gpu_available() else "fakecupy"]
 
 
 @pytest.fixture(params=_BACKENDS)
-def xp(request):
+def xp(request, monkeypatch):
     if request.param == "cupy":
         import cupy
         return cupy
+    if request.param == "fakecupy":
+        import fakecupy   # tests/ is on the path, as for oracle.py
+        monkeypatch.setattr(backend, "_cupy", fakecupy)
+        monkeypatch.setattr(backend, "_gpu_available", True)
+        return fakecupy
     return np
 
 

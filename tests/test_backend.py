@@ -21,6 +21,23 @@ def test_get_array_module_and_device_of(xp):
     assert Tensor(a).device == backend.device_of(a)
 
 
+def test_device_arrays_take_the_gpu_code_paths(xp):
+    """The ``xp`` tests run the kernels' GPU paths on CuPy, or on its NumPy stand-in without a
+    GPU (tests/fakecupy.py), and the CPU's paths on NumPy."""
+    from minifcn.kernels import cache, pool, threads
+    on_gpu = xp is not np
+    maps = xp.zeros((2, 64, 64, 64), dtype=np.float32)
+    one_block = on_gpu or threads.num_threads() < 2
+    assert (threads.channel_blocks(maps) == [slice(None)]) is one_block   # blocks for threads
+    assert (pool._image_blocks(maps) == [(slice(None), slice(None))]) is on_gpu   # whole batch
+    if on_gpu:
+        held = cache.held_bytes()
+        big = cache.empty((1024, 1024), np.float32, like=maps)        # the GPU's own pool
+        assert isinstance(big, xp.ndarray) and cache.held_bytes() == held
+        with pytest.raises(TypeError):
+            xp.take(maps.ravel(), xp.arange(3), mode="clip")          # CuPy's take has no mode
+
+
 def test_gpu_available_returns_a_bool():
     assert isinstance(backend.gpu_available(), bool)
 
