@@ -65,6 +65,8 @@ class _Namespace(types.ModuleType):
         self.__dict__.update(own)
 
     def __getattr__(self, name):
+        if name.startswith("__"):   # a module's own attributes (``__path__``, ...) are not NumPy's
+            raise AttributeError(name)
         value = getattr(self._real, name)
         if isinstance(value, types.ModuleType):
             value = _Namespace(f"{self.__name__}.{name}", value)
