@@ -18,17 +18,32 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 _BACKENDS = ["numpy", "cupy" if backend.gpu_available() else "fakecupy"]
 
 
+def _stand_in_for_cupy(monkeypatch):
+    """Install CuPy's NumPy stand-in for this test: minifcn then takes its arrays for GPU arrays."""
+    import fakecupy   # tests/ is on the path, as for oracle.py
+    monkeypatch.setattr(backend, "_cupy", fakecupy)
+    monkeypatch.setattr(backend, "_gpu_available", True)
+    return fakecupy
+
+
 @pytest.fixture(params=_BACKENDS)
 def xp(request, monkeypatch):
     if request.param == "cupy":
         import cupy
         return cupy
     if request.param == "fakecupy":
-        import fakecupy   # tests/ is on the path, as for oracle.py
-        monkeypatch.setattr(backend, "_cupy", fakecupy)
-        monkeypatch.setattr(backend, "_gpu_available", True)
-        return fakecupy
+        return _stand_in_for_cupy(monkeypatch)
     return np
+
+
+@pytest.fixture
+def gpu(monkeypatch):
+    """CuPy when a GPU answers, else its NumPy stand-in, installed: device "cuda" then runs the
+    GPU code paths on the CPU."""
+    if backend.gpu_available():
+        import cupy
+        return cupy
+    return _stand_in_for_cupy(monkeypatch)
 
 
 @pytest.fixture(autouse=True)

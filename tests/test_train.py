@@ -141,17 +141,6 @@ def test_segnets_lower_their_loss(tmp_path, model):
     assert tr.class_weight is not None
 
 
-@pytest.fixture
-def gpu(monkeypatch):
-    """The GPU when one answers, else CuPy's NumPy stand-in (tests/fakecupy.py), installed as
-    the ``xp`` fixture does: then "cuda" runs the GPU code paths on the CPU."""
-    if not backend.gpu_available():
-        import fakecupy
-        monkeypatch.setattr(backend, "_cupy", fakecupy)
-        monkeypatch.setattr(backend, "_gpu_available", True)
-    return backend._cupy
-
-
 def test_training_on_the_gpu_follows_the_cpu(tmp_path, gpu):
     # The whole loop on CuPy (data moves, loss, backward, SGD, validation, checkpoint): SegNet-Basic
     # has no dropout, so a GPU run starting from the same weights must stay within float32

@@ -258,8 +258,11 @@ def set_blas_kernels(name):
     (False: not an OpenBLAS that exports these functions, or none of that name in this build,
     in which case OpenBLAS picks by the CPU's instruction sets)."""
     os.environ["OPENBLAS_CORETYPE"] = str(name)
-    current = blas_kernels()
-    if current is not None and current.lower() == str(name).lower():   # already: leave it be
+
+    def picked():
+        return (blas_kernels() or "").lower() == str(name).lower()
+
+    if picked():   # already: leave it be
         return True
     try:
         quit_, init = _blas[2].gotoblas_dynamic_quit, _blas[2].gotoblas_dynamic_init
@@ -269,8 +272,7 @@ def set_blas_kernels(name):
     with _blas_lock:
         quit_()
         init()    # os.environ writes through to the C environment (putenv)
-    current = blas_kernels()
-    return current is not None and current.lower() == str(name).lower()
+    return picked()
 
 
 @contextmanager
