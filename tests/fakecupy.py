@@ -35,7 +35,7 @@ class ndarray(np.ndarray):
     class (NumPy's subclass rules); :func:`asnumpy` and ``get`` hand a plain copy back."""
 
     def get(self):
-        return np.array(self, subok=False)
+        return asnumpy(self)
 
 
 def _device(result):
