@@ -22,10 +22,11 @@ CASES = [
 
 
 def _paths(monkeypatch, fn):
-    """fn() through im2col/col2im, then through the phases."""
-    monkeypatch.setattr(P, "by_phases", lambda *a: False)
-    via_col = fn()
-    monkeypatch.undo()
+    """fn() through im2col/col2im, then through the phases. (Patched in a context of its own:
+    ``monkeypatch.undo()`` would also take out the ``xp`` fixture's stand-in for CuPy.)"""
+    with monkeypatch.context() as m:
+        m.setattr(P, "by_phases", lambda *a: False)
+        via_col = fn()
     return via_col, fn()
 
 

@@ -246,9 +246,9 @@ def test_pixels_first_fold_reaches_past_the_padding(rng, monkeypatch):
         gx = K.conv2d_grad_input(gy, W, xs[2:], s, p, d)
         np.testing.assert_allclose(np.vdot(gx, x), np.vdot(gy, naive.conv2d(x, W, None, s, p, d)),
                                    rtol=1e-12)
-        monkeypatch.setattr(K, "PIXELS_FIRST_MAX_PIXELS", 0)
-        np.testing.assert_allclose(gx, K.conv2d_grad_input(gy, W, xs[2:], s, p, d), atol=1e-12, rtol=0)
-        monkeypatch.undo()
+        with monkeypatch.context() as m:   # not monkeypatch.undo(): the autouse fixtures' patches stay
+            m.setattr(K, "PIXELS_FIRST_MAX_PIXELS", 0)
+            np.testing.assert_allclose(gx, K.conv2d_grad_input(gy, W, xs[2:], s, p, d), atol=1e-12, rtol=0)
 
 
 def test_small_maps_make_their_two_gradients_side_by_side(rng, monkeypatch):

@@ -72,10 +72,9 @@ def test_npz_atomic_write_leaves_no_temp_file(tmp_path, monkeypatch):
     def broken_savez(f, **arrays):          # dies half-way through writing
         f.write(b"PK\x03\x04 partial")
         raise KeyboardInterrupt
-    monkeypatch.setattr(weights.np, "savez", broken_savez)
-    with pytest.raises(KeyboardInterrupt):
+    with monkeypatch.context() as m, pytest.raises(KeyboardInterrupt):
+        m.setattr(weights.np, "savez", broken_savez)
         save_npz(path, {"w": np.zeros(3)})
-    monkeypatch.undo()
     assert sorted(os.listdir(tmp_path)) == ["w.npz"]          # no temp file left behind
     assert np.array_equal(load_npz(path)[0]["w"], np.ones(3))  # the old file is intact
 
