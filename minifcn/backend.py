@@ -85,7 +85,11 @@ def to_device(array, device: str | None = None):
 
 
 def to_numpy(array):
-    """A NumPy array on the host, whatever ``array`` is."""
+    """A NumPy array on the host, whatever ``array`` is: a NumPy or CuPy array, a minifcn
+    Tensor (its data), a list or a number. CuPy's arrays are copied by ``asnumpy``: they
+    refuse ``np.asarray``."""
+    if hasattr(array, "requires_grad"):   # a minifcn Tensor (autograd imports this module)
+        array = array.data
     if _cupy is not None and isinstance(array, _cupy.ndarray):
         return _cupy.asnumpy(array)
     return np.asarray(array)

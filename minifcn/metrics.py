@@ -25,18 +25,9 @@ import math
 
 import numpy as np
 
-from .backend import get_array_module
+from .backend import get_array_module, to_numpy
 
 __all__ = ["confusion_matrix", "ConfusionMatrix", "segmentation_scores", "format_scores"]
-
-
-def _to_numpy(a):
-    """A host NumPy array from a NumPy array, a CuPy array or a minifcn Tensor."""
-    if hasattr(a, "requires_grad"):  # a minifcn Tensor
-        a = a.data
-    if not isinstance(a, np.ndarray) and hasattr(a, "get"):  # a CuPy array
-        return a.get()
-    return np.asarray(a)
 
 
 def confusion_matrix(pred, target, num_classes: int, ignore_index: int = 255) -> np.ndarray:
@@ -93,7 +84,7 @@ def confusion_matrix(pred, target, num_classes: int, ignore_index: int = 255) ->
         v = int(p[bad_p][0])
         raise ValueError(f"pred holds class {v}, outside [0, {num_classes})")
     counts = xp.bincount(num_classes * t + p, minlength=num_classes * num_classes)
-    return _to_numpy(counts).reshape(num_classes, num_classes).astype(np.int64)
+    return to_numpy(counts).reshape(num_classes, num_classes).astype(np.int64)
 
 
 class ConfusionMatrix:
@@ -144,7 +135,7 @@ def segmentation_scores(confusion) -> dict:
     >>> s["pixel_acc"], s["mean_acc"], s["per_class_iou"]
     (0.75, 0.75, [0.75, 0.0])
     """
-    hist = np.asarray(_to_numpy(confusion), dtype=np.float64)
+    hist = np.asarray(to_numpy(confusion), dtype=np.float64)
     if hist.ndim != 2 or hist.shape[0] != hist.shape[1]:
         raise ValueError(f"confusion must be a square (C, C) matrix, got shape {hist.shape}")
     total = hist.sum()

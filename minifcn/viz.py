@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from .backend import to_numpy
 from .data.voc import voc_palette
 
 __all__ = ["colorize", "overlay", "save_image", "save_prediction_grid", "plot_curves",
@@ -32,15 +33,6 @@ __all__ = ["colorize", "overlay", "save_image", "save_prediction_grid", "plot_cu
 
 LOG_COLUMNS = ("epoch", "iteration", "train_loss", "val_loss", "pixel_acc", "mean_acc",
                "mean_iou", "fw_iou", "lr", "time")
-
-
-def _host(a):
-    """NumPy array from NumPy / CuPy / a minifcn Tensor."""
-    if hasattr(a, "requires_grad"):
-        a = a.data
-    if not isinstance(a, np.ndarray) and hasattr(a, "get"):
-        a = a.get()
-    return np.asarray(a)
 
 
 def colorize(label, palette=None, ignore_color=(255, 255, 255)) -> np.ndarray:
@@ -53,7 +45,7 @@ def colorize(label, palette=None, ignore_color=(255, 255, 255)) -> np.ndarray:
     >>> colorize(np.array([[2, 255]]), ignore_color=(0, 0, 0)).tolist()
     [[[0, 128, 0], [0, 0, 0]]]
     """
-    label = _host(label)
+    label = to_numpy(label)
     if label.ndim != 2:
         raise ValueError(f"label must be (H, W), got shape {label.shape}")
     if label.dtype.kind not in "iu":
@@ -74,7 +66,7 @@ def colorize(label, palette=None, ignore_color=(255, 255, 255)) -> np.ndarray:
 
 def _rgb_uint8(image) -> np.ndarray:
     """Accept (H, W, 3) or (3, H, W), uint8 or float in [0, 1] / [0, 255]; return HWC uint8."""
-    image = _host(image)
+    image = to_numpy(image)
     if image.ndim == 3 and image.shape[0] == 3 and image.shape[2] != 3:
         image = image.transpose(1, 2, 0)
     if image.ndim != 3 or image.shape[2] != 3:
@@ -100,7 +92,7 @@ def overlay(image, label, alpha: float = 0.5, palette=None) -> np.ndarray:
     if not 0.0 <= alpha <= 1.0:
         raise ValueError(f"alpha must be in [0, 1], got {alpha}")
     image = _rgb_uint8(image)
-    label = _host(label)
+    label = to_numpy(label)
     if label.shape != image.shape[:2]:
         raise ValueError(f"label shape {label.shape} != image size {image.shape[:2]}")
     colour = colorize(label, palette).astype(np.float64)
@@ -176,7 +168,7 @@ def save_prediction_grid(path, images, labels, preds, palette=None, max_columns:
     cols = []
     for img, lab, pr in zip(images[:n], labels[:n], preds[:n]):
         img = _rgb_uint8(img)
-        lab, pr = _host(lab), _host(pr)
+        lab, pr = to_numpy(lab), to_numpy(pr)
         if lab.shape != img.shape[:2] or pr.shape != img.shape[:2]:
             raise ValueError(f"label {lab.shape} / prediction {pr.shape} do not match the image "
                              f"size {img.shape[:2]}")
@@ -269,7 +261,7 @@ def save_uncertainty(path, image, pred, uncertainty, palette=None) -> Path:
     """
     from matplotlib.figure import Figure
     image = _rgb_uint8(image)
-    pred, unc = _host(pred), _host(uncertainty).astype(np.float64)
+    pred, unc = to_numpy(pred), to_numpy(uncertainty).astype(np.float64)
     if pred.shape != image.shape[:2] or unc.shape != image.shape[:2]:
         raise ValueError(f"prediction {pred.shape} / uncertainty {unc.shape} do not match the "
                          f"image size {image.shape[:2]}")
