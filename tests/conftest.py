@@ -23,6 +23,7 @@ def _stand_in_for_cupy(monkeypatch):
     import fakecupy   # tests/ is on the path, as for oracle.py
     monkeypatch.setattr(backend, "_cupy", fakecupy)
     monkeypatch.setattr(backend, "_gpu_available", True)
+    fakecupy.refuse_host_conversions(monkeypatch)
     return fakecupy
 
 

@@ -11,15 +11,22 @@ module standing in for CuPy (``tests/conftest.py``'s ``xp`` fixture, parameter
 What it is: :class:`ndarray`, a NumPy array that :mod:`minifcn.backend` takes for a CuPy
 array, and a module whose functions are NumPy's, with the arrays they return made into that
 class. What it checks: the GPU paths' logic (shapes, indices, which path runs), against the
-same tests as the CPU's. What it cannot: that CuPy has every function NumPy has, or its speed;
-only a real GPU tells (``MINIFCN_DEVICE=cuda python -m pytest``, see the README).
+same tests as the CPU's; and the rules where CuPy is stricter than NumPy, so that code which
+runs on NumPy alone fails here as on a GPU: no host array beside a device one in an
+operation, no implicit copy to the host (``np.asarray`` of a device array raises; with
+:func:`refuse_host_conversions` installed, as the fixtures do), 0-d arrays where NumPy gives
+scalars. What it cannot: that CuPy has every function NumPy has, its other differences, or
+its speed; only a real GPU tells (``MINIFCN_DEVICE=cuda python -m pytest``, see the README).
 
 >>> cp = _module                       # as a test gets it: ``import cupy as cp``
 >>> a = cp.asarray([1.0, 2.0])
 >>> type(a) is cp.ndarray, type(a * 2) is cp.ndarray, type(cp.zeros(3)[1:]) is cp.ndarray
 (True, True, True)
->>> type(cp.asnumpy(a)) is np.ndarray
-True
+>>> type(cp.asnumpy(a)) is np.ndarray, type(a.sum()) is cp.ndarray, a.sum().shape
+(True, True, ())
+>>> a + np.ones(2)
+Traceback (most recent call last):
+TypeError: Unsupported type <class 'numpy.ndarray'>
 """
 from __future__ import annotations
 
@@ -32,16 +39,45 @@ import numpy as np
 
 class ndarray(np.ndarray):
     """A NumPy array standing for a CuPy one. Views, slices, arithmetic and ufuncs keep the
-    class (NumPy's subclass rules); :func:`asnumpy` and ``get`` hand a plain copy back."""
+    class (NumPy's subclass rules); :func:`asnumpy` and ``get`` hand a plain copy back.
+
+    Where CuPy differs from NumPy in a way that could hide a GPU bug, it does as CuPy does:
+    a ufunc (an operator too) refuses a host array among its inputs or outputs, Python and
+    NumPy scalars pass (CuPy's ``_preprocess_args``); reductions, ``argmax`` and indexing to
+    one element give 0-d arrays, not NumPy scalars."""
 
     def get(self):
         return asnumpy(self)
 
+    def __array_ufunc__(self, ufunc, method, *inputs, out=None, **kwargs):
+        for a in inputs + (out or ()):
+            if isinstance(a, np.ndarray) and not isinstance(a, ndarray):
+                raise TypeError(f"Unsupported type {type(a)}")
+        plain = [a.view(np.ndarray) if isinstance(a, ndarray) else a for a in inputs]
+        if out is not None:   # written in place, through plain views of the same memory
+            kwargs["out"] = tuple(o.view(np.ndarray) for o in out)
+        result = getattr(ufunc, method)(*plain, **kwargs)
+        if out is not None:
+            return out[0] if len(out) == 1 else out
+        return _device(result)
+
+    def argmax(self, *args, **kwargs):
+        return _device(super().argmax(*args, **kwargs))
+
+    def argmin(self, *args, **kwargs):
+        return _device(super().argmin(*args, **kwargs))
+
+    def __getitem__(self, key):
+        return _device(super().__getitem__(key))
+
 
 def _device(result):
-    """NumPy's plain arrays in ``result`` (an array, or a tuple or list of them) as ``ndarray``."""
+    """NumPy's plain arrays and scalars in ``result`` (one, or a tuple or list of them) as
+    ``ndarray``: a scalar becomes a 0-d array, as on CuPy."""
     if type(result) is np.ndarray:
         return result.view(ndarray)
+    if isinstance(result, np.generic):
+        return np.asarray(result).view(ndarray)
     if isinstance(result, (tuple, list)):
         return type(result)(_device(r) for r in result)
     return result
@@ -101,3 +137,34 @@ _numpy = _Namespace(__name__, np)
 
 def __getattr__(name):
     return getattr(_numpy, name)
+
+
+def _refusing(convert):
+    """NumPy's ``convert`` (``asarray``, ``array``, ...), refusing arrays of this module as
+    CuPy's ``__array__`` does (a NumPy subclass is taken without asking it)."""
+    @functools.wraps(convert)
+    def call(a, *args, **kwargs):
+        if _on_gpu(a) and not _numpy_inside(sys._getframe(1).f_globals.get("__name__", "")):
+            raise TypeError("Implicit conversion to a NumPy array is not allowed. "
+                            "Please use `.get()` to construct a NumPy array explicitly.")
+        return convert(a, *args, **kwargs)
+    return call
+
+
+def _numpy_inside(caller):
+    """Whether the conversion is made inside NumPy (``broadcast_to``, ``as_strided``: CuPy
+    has its own) or this module, not by minifcn or a test (``numpy.testing`` is a test's)."""
+    return caller == __name__ or (caller.startswith("numpy.") and not caller.startswith("numpy.testing"))
+
+
+def _on_gpu(a):
+    return isinstance(a, ndarray) or (isinstance(a, (list, tuple)) and any(map(_on_gpu, a)))
+
+
+def refuse_host_conversions(monkeypatch):
+    """Make ``np.asarray``, ``np.asanyarray``, ``np.array`` and ``np.ascontiguousarray`` refuse
+    this module's arrays, as CuPy's ``__array__`` does (for this test: ``monkeypatch``), when
+    called by minifcn or a test; NumPy's own functions that this module lends (``broadcast_to``,
+    ``as_strided``) still convert, as CuPy's own versions of them need not."""
+    for name in ("asarray", "asanyarray", "array", "ascontiguousarray"):
+        monkeypatch.setattr(np, name, _refusing(getattr(np, name)))

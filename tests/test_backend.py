@@ -38,6 +38,25 @@ def test_device_arrays_take_the_gpu_code_paths(xp):
             xp.take(maps.ravel(), xp.arange(3), mode="clip")          # CuPy's take has no mode
 
 
+def test_device_arrays_refuse_what_cupy_refuses(gpu):
+    """CuPy (or its stand-in, which must behave alike so that CI sees what a GPU would): no
+    host array in a device op, no implicit copy to the host, reductions stay 0-d arrays."""
+    a = gpu.asarray([1.0, 2.0])
+    with pytest.raises(TypeError, match="Unsupported type"):
+        a + np.ones(2)                                   # a host array beside a device one
+    with pytest.raises(TypeError):                       # CuPy's message names the output
+        gpu.multiply(a, 2.0, out=np.empty(2))
+    with pytest.raises(TypeError, match="Implicit conversion to a NumPy array"):
+        np.asarray(a)                                    # .get() or backend.to_numpy instead
+    with pytest.raises(TypeError, match="Implicit conversion to a NumPy array"):
+        np.array([a, a])
+    assert type(a * np.float32(2)) is gpu.ndarray and type(a + 1) is gpu.ndarray  # scalars pass
+    for r in (a.sum(), a.max(), a.argmax(), a[0], gpu.sum(a)):
+        assert type(r) is gpu.ndarray and r.shape == ()
+    assert float(a.sum()) == 3.0 and int(a.argmax()) == 1
+    assert type(backend.to_numpy(a)) is np.ndarray and type(backend.to_numpy(Tensor(a))) is np.ndarray
+
+
 def test_gpu_available_returns_a_bool():
     assert isinstance(backend.gpu_available(), bool)
 
