@@ -139,3 +139,26 @@ def test_train_init_with_the_wrong_convention_says_which(tmp_path, capsys):
     args[args.index("segnet-basic")], args[args.index("0.0625")] = "fcn32s", "0.03125"
     assert cli.main(args) == 2
     assert "expects the 'caffe' input convention" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("model", ["fcn8s", "bayesian-segnet"])
+def test_every_command_runs_on_the_gpu(tmp_path, gpu, model, capsys):
+    """train, resume, eval and predict with ``--device cuda``: on CuPy, or on its stand-in
+    without a GPU (tests/fakecupy.py), which refuses host arrays in device operations and
+    implicit copies to the host as CuPy does. FCN-8s: its crops, phases and dropout; Bayesian
+    SegNet: pooling indices, batch norm and Monte-Carlo samples."""
+    args = tiny_args(tmp_path, "gpu", "--device", "cuda", "--iters", "2")
+    args[args.index("segnet-basic")] = model
+    assert cli.main(args) == 0
+    ckpt = tmp_path / "gpu" / "checkpoint.npz"
+    assert cli.main(["train", "--resume", str(ckpt), "--iters", "4", "--no-progress"]) == 0
+    assert capsys.readouterr().out.count("device cuda") == 2   # the resumed run stays on the GPU
+    samples = ["--samples", "2"] if model == "bayesian-segnet" else []
+    out = tmp_path / "gpu.json"
+    assert cli.main(["eval", "--checkpoint", str(ckpt), "--device", "cuda", "--out", str(out), *samples]) == 0
+    assert 0.0 <= json.loads(out.read_text())["mean_iou"] <= 1.0
+    image = next((tmp_path / "synthetic").rglob("*.jpg"))
+    assert cli.main(["predict", "--checkpoint", str(ckpt), "--image", str(image), "--device", "cuda",
+                     "--out", str(tmp_path / "pred"), *samples]) == 0
+    assert (tmp_path / "pred" / f"{image.stem}_mask.png").is_file()
+    assert (tmp_path / "pred" / f"{image.stem}_uncertainty.png").is_file() == bool(samples)
