@@ -135,7 +135,8 @@ def _cmd_train(a) -> int:
     if a.resume:
         trainer = Trainer.from_checkpoint(a.resume, progress=progress, out=given.pop("out", None),
                                           **given)
-        print(f"resuming {a.resume} at iteration {trainer.iteration} of {trainer.max_iter}")
+        print(f"resuming {a.resume} at iteration {trainer.iteration} of {trainer.max_iter}, "
+              f"device {trainer.device}")
         trainer.run()
     else:
         if a.init and a.convention is None:  # prepare images as the weights expect
