@@ -247,7 +247,7 @@ def _cmd_import(a) -> int:
 
 def main(argv=None) -> int:
     """Entry point of the ``minifcn`` console script and ``python -m minifcn``; returns the exit code."""
-    from .train import TrainingDiverged
+    from .train import TrainingDiverged, TrainingInterrupted
     args = build_parser().parse_args(argv)
     cmd = {"train": _cmd_train, "eval": _cmd_eval, "predict": _cmd_predict, "data": _cmd_data,
            "import": _cmd_import}[args.command]
@@ -256,6 +256,10 @@ def main(argv=None) -> int:
     except TrainingDiverged as e:
         print(f"minifcn: {e}", file=sys.stderr)
         return 1
+    except TrainingInterrupted as e:   # Ctrl-C: exit as interrupted programs do (128 + SIGINT)
+        print(f"\nminifcn: stopped by Ctrl-C at iteration {e.iteration}; checkpoint written: "
+              f"{e.checkpoint}\ncontinue with: minifcn train --resume {e.checkpoint}", file=sys.stderr)
+        return 130
     except (ValueError, TypeError, FileNotFoundError, OSError) as e:
         print(f"minifcn {args.command}: error: {e}", file=sys.stderr)
         return 2

@@ -37,7 +37,9 @@ import dataclasses
 import json
 import math
 import os
+import signal
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -50,8 +52,9 @@ from .checkpoint import load_checkpoint, save_checkpoint
 from .metrics import ConfusionMatrix
 from .optim import SGD, fcn_param_groups, lr_at
 
-__all__ = ["TrainConfig", "Trainer", "TrainingDiverged", "build_datasets", "median_frequency_weights",
-           "evaluate", "save_metrics_json", "train_staged", "load_model", "STAGES"]
+__all__ = ["TrainConfig", "Trainer", "TrainingDiverged", "TrainingInterrupted", "build_datasets",
+           "median_frequency_weights", "evaluate", "save_metrics_json", "train_staged", "load_model",
+           "STAGES"]
 
 #: FCN's staged recipe: each stage is initialised from the previous one.
 STAGES = ("fcn32s", "fcn16s", "fcn8s")
@@ -135,6 +138,16 @@ class TrainConfig:
 
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or Inf; the message names the iteration and the last good checkpoint."""
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C during :meth:`Trainer.run`: the iteration under way was finished and a checkpoint
+    written at it (``checkpoint``, ``iteration``), from which ``--resume`` continues exactly.
+    A KeyboardInterrupt, so code that stops on Ctrl-C still does."""
+
+    def __init__(self, checkpoint, iteration: int):
+        super().__init__(f"interrupted at iteration {iteration}; checkpoint {checkpoint}")
+        self.checkpoint, self.iteration = str(checkpoint), iteration
 
 
 # ----------------------------------------------------------------------------- data
@@ -499,8 +512,10 @@ class Trainer:
     def run(self, until: int | None = None):
         """Train up to iteration ``min(until, max_iter)``; return the last validation scores.
 
-        Stopping at ``until`` (before the end) writes a checkpoint there, which is what an
-        interruption followed by ``--resume`` looks like.
+        Stopping at ``until`` (before the end) writes a checkpoint there. So does Ctrl-C (in
+        the main thread): the iteration under way is finished, the checkpoint written at it,
+        and :class:`TrainingInterrupted` raised; a second Ctrl-C stops at once, losing the
+        iterations since the last checkpoint. ``--resume`` continues either exactly.
         """
         from tqdm import tqdm
         stop = self.max_iter if until is None else min(int(until), self.max_iter)
@@ -509,8 +524,9 @@ class Trainer:
                    desc=f"{self.cfg.model} train", unit="it", dynamic_ncols=True, leave=True)
         batches = self._batches()
         busy, images = 0.0, 0
+        interrupted, restore = self._stop_on_ctrl_c(bar)
         try:
-            while self.iteration < stop:
+            while self.iteration < stop and not interrupted:
                 x, y = next(batches)
                 t = time.perf_counter()
                 value = self.train_step(x, y)
@@ -525,10 +541,36 @@ class Trainer:
                 if self.iteration % self.val_every == 0 or self.iteration == self.max_iter:
                     self.validate()
         finally:
+            restore()
             bar.close()
         if self.iteration < self.max_iter:
-            self.save()  # stopped early (``until``): save where we are
+            self.save()  # stopped early (``until``, Ctrl-C): save where we are
+        if interrupted and self.iteration < stop:
+            raise TrainingInterrupted(self.checkpoint_path, self.iteration)
         return self.last_scores
+
+    @staticmethod
+    def _stop_on_ctrl_c(bar):
+        """Catch SIGINT while :meth:`run` trains: ``(interrupted, restore)``, a list that the
+        first Ctrl-C appends to (the loop then stops between iterations, where the state is
+        whole) and the call that puts the previous handler back. The first Ctrl-C also puts it
+        back, so a second one raises KeyboardInterrupt at once. Nothing is installed off the
+        main thread (Python runs handlers there only) or where SIGINT is ignored."""
+        interrupted = []
+        if threading.current_thread() is not threading.main_thread():
+            return interrupted, lambda: None
+        previous = signal.getsignal(signal.SIGINT)
+        if previous in (signal.SIG_IGN, None):   # ignored, or set outside Python: leave it
+            return interrupted, lambda: None
+
+        def on_ctrl_c(signum, frame):
+            signal.signal(signal.SIGINT, previous)
+            interrupted.append(signum)
+            bar.write("Ctrl-C: finishing this iteration to write a checkpoint there "
+                      "(Ctrl-C again to stop at once)")
+
+        signal.signal(signal.SIGINT, on_ctrl_c)
+        return interrupted, lambda: signal.signal(signal.SIGINT, previous)
 
     def validate(self) -> dict:
         """Score the val split; append to log.csv, draw curves and a grid, save the checkpoint."""

@@ -43,6 +43,25 @@ def test_resume_extends_a_run(trained, tmp_path, capsys):
         assert [int(r["iteration"]) for r in csv.DictReader(f)] == [2, 4, 6]
 
 
+def test_ctrl_c_says_where_the_checkpoint_is_and_resume_finishes(tmp_path, capsys, monkeypatch):
+    import signal
+    from minifcn.train import Trainer
+    step = Trainer.train_step
+
+    def pressed(self, x, y):          # Ctrl-C in step 3 of 4
+        if self.iteration == 2:
+            signal.raise_signal(signal.SIGINT)
+        return step(self, x, y)
+    monkeypatch.setattr(Trainer, "train_step", pressed)
+    assert cli.main(tiny_args(tmp_path)) == 130          # 128 + SIGINT, as a shell reports it
+    ckpt = tmp_path / "run" / "checkpoint.npz"
+    assert f"stopped by Ctrl-C at iteration 3; checkpoint written: {ckpt}" in capsys.readouterr().err
+    monkeypatch.setattr(Trainer, "train_step", step)
+    assert cli.main(["train", "--resume", str(ckpt), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "at iteration 3 of 4" in out and "mean_iou" in out     # resumed there, and finished
+
+
 def test_eval_writes_json(trained, tmp_path, capsys):
     ckpt, _ = trained
     out_json = tmp_path / "eval.json"

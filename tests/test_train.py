@@ -2,6 +2,7 @@
 import csv
 import dataclasses
 import hashlib
+import signal
 
 import numpy as np
 import pytest
@@ -9,8 +10,8 @@ import pytest
 from minifcn import backend
 from minifcn.checkpoint import load_checkpoint
 from minifcn.optim import lr_at
-from minifcn.train import (TrainConfig, Trainer, TrainingDiverged, build_datasets,
-                           median_frequency_weights, train_staged)
+from minifcn.train import (TrainConfig, Trainer, TrainingDiverged, TrainingInterrupted,
+                           build_datasets, median_frequency_weights, train_staged)
 from minifcn.viz import LOG_COLUMNS
 
 
@@ -58,6 +59,51 @@ def test_resume_is_bit_identical(tmp_path):
         with open(tmp_path / d / "log.csv", newline="") as f:
             return [{k: r[k] for k in LOG_COLUMNS if k != "time"} for r in csv.DictReader(f)]
     assert rows("a") == rows("b") and len(rows("a")) == 2
+
+
+def _ctrl_c_during_steps(trainer, at, presses=1):
+    """Press Ctrl-C ``presses`` times during step ``at`` (1-based) of ``trainer``: SIGINT is
+    delivered to this process as a terminal would, while the step computes."""
+    step = trainer.train_step
+
+    def pressed(x, y):
+        if trainer.iteration + 1 == at:
+            for _ in range(presses):
+                signal.raise_signal(signal.SIGINT)
+        return step(x, y)
+    trainer.train_step = pressed
+
+
+def test_ctrl_c_finishes_the_step_writes_a_checkpoint_and_resumes_exactly(tmp_path):
+    # Ctrl-C in step 5 of 6 (after the validation and checkpoint at 3): the step completes,
+    # the checkpoint is written at 5, and the resumed run ends where the uninterrupted one does
+    full = Trainer(tiny(tmp_path, model="bayesian-segnet", out=str(tmp_path / "a")), progress=False)
+    full.run()
+    before = signal.getsignal(signal.SIGINT)
+    tr = Trainer(tiny(tmp_path, model="bayesian-segnet", out=str(tmp_path / "b")), progress=False)
+    _ctrl_c_during_steps(tr, at=5)
+    with pytest.raises(TrainingInterrupted) as stopped:
+        tr.run()
+    assert stopped.value.iteration == 5 and isinstance(stopped.value, KeyboardInterrupt)
+    assert signal.getsignal(signal.SIGINT) is before              # the handler is put back
+    ck = load_checkpoint(stopped.value.checkpoint)
+    assert ck["meta"]["iteration"] == 5
+    resumed = Trainer.from_checkpoint(stopped.value.checkpoint, progress=False)
+    resumed.run()
+    for k, v in _params(full.model).items():
+        assert np.array_equal(_params(resumed.model)[k], v), f"{k} differs after Ctrl-C and resume"
+
+
+def test_a_second_ctrl_c_stops_at_once(tmp_path):
+    before = signal.getsignal(signal.SIGINT)
+    tr = Trainer(tiny(tmp_path), progress=False)
+    _ctrl_c_during_steps(tr, at=5, presses=2)
+    with pytest.raises(KeyboardInterrupt) as stopped:
+        tr.run()
+    assert not isinstance(stopped.value, TrainingInterrupted)     # not waited for the step
+    assert tr.iteration == 4                                       # step 5 never finished
+    assert load_checkpoint(tmp_path / "run" / "checkpoint.npz")["meta"]["iteration"] == 3
+    assert signal.getsignal(signal.SIGINT) is before
 
 
 def test_writes_log_curves_grids_metrics(tmp_path):
