@@ -154,9 +154,10 @@ if not FAST:
 # %% [markdown]
 # ## 4. Resume is exact
 #
-# Stop a second run halfway (`run(until=...)` writes a checkpoint there, as an interruption
-# followed by `minifcn train --resume` would), rebuild it with `Trainer.from_checkpoint`, and
-# finish: the parameters equal those of the uninterrupted run bit for bit (on the CPU).
+# Stop a second run halfway (`run(until=...)` writes a checkpoint there, as Ctrl-C does: it
+# lets the iteration under way finish first), rebuild it with `Trainer.from_checkpoint` (what
+# `minifcn train --resume` does), and finish: the parameters equal those of the uninterrupted
+# run bit for bit (on the CPU).
 
 # %%
 short = dataclasses.replace(cfg, iters=4 if FAST else 12, val_every=2 if FAST else 6,
