@@ -30,7 +30,8 @@ __all__ = ["main", "build_parser"]
 
 # CLI option -> TrainConfig field, for the options that map one to one
 _TRAIN_FIELDS = ("model", "width", "dataset", "data_root", "epochs", "iters", "batch_size", "lr",
-                 "momentum", "weight_decay", "lr_policy", "loss_reduction", "class_weights",
+                 "momentum", "weight_decay", "lr_policy", "lr_step", "lr_gamma", "loss_reduction",
+                 "class_weights",
                  "device", "out", "seed", "subset_count", "image_size", "num_train", "num_val",
                  "val_every", "crop", "convention", "val_split", "init")
 
@@ -53,7 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--lr", type=float)
     t.add_argument("--momentum", type=float)
     t.add_argument("--weight-decay", type=float)
-    t.add_argument("--lr-policy", choices=("fixed", "step", "poly"))
+    t.add_argument("--lr-policy", choices=("fixed", "step", "poly"),
+                   help="poly (default): lr * (1 - it/iters)^0.9; step: lr * gamma^(it // lr-step)")
+    t.add_argument("--lr-step", type=int, help="step policy: iterations between decays")
+    t.add_argument("--lr-gamma", type=float, help="step policy: the factor of each decay (default 0.1)")
     t.add_argument("--loss-reduction", choices=("mean", "sum"))
     t.add_argument("--class-weights", choices=("median-freq", "median-freq-sqrt", "none"),
                    help="median-freq-sqrt (default): the square root of median-freq, SegNet's class "

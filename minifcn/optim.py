@@ -20,6 +20,8 @@ array([0.71])
 """
 from __future__ import annotations
 
+import math
+
 from . import backend
 from .autograd import no_grad
 from .kernels import threads   # threads.MIN_BLOCK_VALUES read at each call (the tests lower it)
@@ -85,8 +87,9 @@ class SGD:
     """
 
     def __init__(self, params, lr, momentum=0.0, weight_decay=0.0):
-        if lr < 0 or momentum < 0 or weight_decay < 0:
-            raise ValueError(f"SGD: lr, momentum and weight_decay must be >= 0, got {lr}, {momentum}, {weight_decay}")
+        if not all(math.isfinite(v) and v >= 0 for v in (lr, momentum, weight_decay)):
+            raise ValueError(f"SGD: lr, momentum and weight_decay must be finite and >= 0, got "
+                             f"{lr}, {momentum}, {weight_decay}")
         params = list(params)
         groups = params if params and isinstance(params[0], dict) else [{"params": params}]
         self.defaults = {"lr": lr, "momentum": momentum, "weight_decay": weight_decay, "lr_mult": 1.0}

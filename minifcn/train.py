@@ -121,6 +121,19 @@ class TrainConfig:
             raise ValueError(f"epochs must be >= 1 (or give iters), got {self.epochs}")
         if self.iters is not None and int(self.iters) < 1:
             raise ValueError(f"iters must be >= 1, got {self.iters}")
+        for name in ("val_every", "lr_step"):   # None: one epoch / no step policy
+            if getattr(self, name) is not None and int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.lr_policy == "step" and self.lr_step is None:
+            raise ValueError("lr_policy 'step' needs lr_step (iterations per decay)")
+        if int(self.warmup) < 0 or int(self.grid_size) < 0:
+            raise ValueError(f"warmup and grid_size must be >= 0, got {self.warmup}, {self.grid_size}")
+        if not (math.isfinite(self.lr_gamma) and self.lr_gamma > 0):
+            raise ValueError(f"lr_gamma must be a positive number, got {self.lr_gamma}")
+        if self.grad_clip is not None and not (math.isfinite(self.grad_clip) and self.grad_clip > 0):
+            raise ValueError(f"grad_clip must be a positive number (or None: no clipping), got {self.grad_clip}")
+        if self.scale is not None and not (len(self.scale) == 2 and 0 < self.scale[0] <= self.scale[1]):
+            raise ValueError(f"scale must be a range [low, high] with 0 < low <= high, got {self.scale}")
         if self.model == "segnet-basic":  # recorded, so that checkpoints say which net they hold
             self.model_kwargs = {"lrn": True, **(self.model_kwargs or {})}
 
@@ -520,6 +533,7 @@ class Trainer:
         from tqdm import tqdm
         stop = self.max_iter if until is None else min(int(until), self.max_iter)
         self.out.mkdir(parents=True, exist_ok=True)
+        self._drop_later_outputs()
         bar = tqdm(total=self.max_iter, initial=self.iteration, disable=not self.progress,
                    desc=f"{self.cfg.model} train", unit="it", dynamic_ncols=True, leave=True)
         batches = self._batches()
@@ -613,8 +627,14 @@ class Trainer:
                 w.writeheader()
             w.writerow({k: row.get(k, "") for k in LOG_COLUMNS})
 
-    def _truncate_log(self):
-        """On resume: drop log rows written after the checkpoint's iteration."""
+    def _drop_later_outputs(self):
+        """Before training from ``self.iteration``: drop the log rows and prediction grids of
+        later iterations, written after the checkpoint a resumed run starts from, or by an
+        earlier run into the same directory (a fresh run starts a fresh log, not one mixed
+        with the last run's)."""
+        for grid in (self.out / "grids").glob("iter_*.png"):
+            if grid.stem[5:].isdigit() and int(grid.stem[5:]) > self.iteration:
+                grid.unlink()
         path = self.out / "log.csv"
         if not path.is_file():
             return
@@ -678,7 +698,6 @@ class Trainer:
             self.class_weight = np.asarray(meta["class_weight"], np.float32)
         self.last_scores = meta.get("scores")
         self.last_good = (str(path), self.iteration)
-        self._truncate_log()
         return self
 
     def written_files(self) -> dict:

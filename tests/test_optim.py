@@ -174,8 +174,12 @@ def test_lr_policy_errors():
         lr_at("cosine", 0.1, 0, 10)
     with pytest.raises(ValueError, match="step_size"):
         lr_at("step", 0.1, 0, 10)
-    with pytest.raises(ValueError, match="must be >= 0"):
+    with pytest.raises(ValueError, match="must be finite and >= 0, got -1.0"):
         SGD([nn.Parameter(np.ones(1))], lr=-1.0)
+    with pytest.raises(ValueError, match="must be finite and >= 0, got inf"):   # NaN a step later
+        SGD([nn.Parameter(np.ones(1))], lr=float("inf"))
+    with pytest.raises(ValueError, match="must be finite and >= 0, got 0.1, nan"):
+        SGD([nn.Parameter(np.ones(1))], lr=0.1, momentum=float("nan"))
 
 
 def test_load_state_dict_refuses_a_different_optimizer():

@@ -106,6 +106,18 @@ def test_a_second_ctrl_c_stops_at_once(tmp_path):
     assert signal.getsignal(signal.SIGINT) is before
 
 
+def test_a_fresh_run_into_a_used_directory_starts_a_fresh_log(tmp_path):
+    # a first run of 6 iterations, then a fresh one of 3 into the same directory: the log and
+    # the grids are the second run's alone (the first's rows would mix into its curves)
+    Trainer(tiny(tmp_path), progress=False).run()
+    second = Trainer(tiny(tmp_path, iters=3), progress=False)
+    second.run()
+    with open(tmp_path / "run" / "log.csv", newline="") as f:
+        assert [int(r["iteration"]) for r in csv.DictReader(f)] == [3]
+    assert sorted(p.name for p in (tmp_path / "run" / "grids").iterdir()) == ["iter_000003.png"]
+    assert second.written_files()["last grid"].name == "iter_000003.png"
+
+
 def test_writes_log_curves_grids_metrics(tmp_path):
     tr = Trainer(tiny(tmp_path), progress=False)
     scores = tr.run()
@@ -158,6 +170,20 @@ def test_median_frequency_weights_favour_rare_classes(tmp_path):
     np.testing.assert_allclose(tr.class_weight, np.sqrt(w), rtol=1e-6)
     with pytest.raises(ValueError, match="class_weights must be .*'median-freq-sqrt'.*got 'sqrt'"):
         tiny(tmp_path, class_weights="sqrt")
+
+
+@pytest.mark.parametrize("bad, message", [
+    (dict(val_every=0), "val_every must be >= 1, got 0"),
+    (dict(lr_policy="step"), "lr_policy 'step' needs lr_step"),   # else it failed at step 1
+    (dict(lr_policy="step", lr_step=0), "lr_step must be >= 1, got 0"),
+    (dict(lr_gamma=0.0), "lr_gamma must be a positive number, got 0.0"),
+    (dict(grad_clip=0.0), r"grad_clip must be a positive number \(or None: no clipping\), got 0.0"),
+    (dict(warmup=-1), "warmup and grid_size must be >= 0, got -1, 2"),
+    (dict(scale=[1.5, 0.5]), r"scale must be a range \[low, high\] with 0 < low <= high, got \[1.5, 0.5\]"),
+])
+def test_bad_settings_are_refused_before_training(tmp_path, bad, message):
+    with pytest.raises(ValueError, match=message):
+        tiny(tmp_path, **bad)
 
 
 def test_staged_fcn_builds_each_stage_from_the_previous(tmp_path):
