@@ -77,8 +77,8 @@ def load_checkpoint(path) -> dict:
     try:
         state, meta = load_npz(path)
     except ValueError as e:
-        raise ValueError(f"checkpoint {path} is truncated or corrupt and cannot be read ({e}); "
-                         "delete it, or resume from another checkpoint") from None
+        raise ValueError(f"checkpoint {path} cannot be read ({e}): it is truncated or corrupt, or "
+                         "not a checkpoint; give another one") from None
     if meta.get("format") != CHECKPOINT_FORMAT:
         raise ValueError(f"{path} is not a minifcn training checkpoint (meta format "
                          f"{meta.get('format')!r}, expected {CHECKPOINT_FORMAT!r})")

@@ -133,6 +133,11 @@ def load_npz(path):
     path = os.fspath(path)
     state = {}
     meta = {}
+    with open(path, "rb") as f:   # FileNotFoundError as it is
+        head = f.read(6)
+    if not head.startswith((b"PK", b"\x93NUMPY")):   # else NumPy takes it for a pickle and says so
+        raise ValueError(f"{path}: not a readable .npz weights file (not a zip archive: it starts "
+                         f"with {head!r})")
     try:
         with np.load(path, allow_pickle=False) as z:
             if not hasattr(z, "files"):

@@ -56,6 +56,11 @@ def test_foreign_and_missing_files(tmp_path):
         load_checkpoint(weights)
     with pytest.raises(FileNotFoundError, match="nope.npz"):
         load_checkpoint(tmp_path / "nope.npz")
+    text = tmp_path / "log.csv"         # the wrong file of a run: named, and no pickle advice
+    text.write_text("epoch,iteration\n")
+    with pytest.raises(ValueError, match=r"log\.csv.*not a zip archive: it starts with b'epoch,'") as e:
+        load_checkpoint(text)
+    assert "pickle" not in str(e.value)
 
 
 def test_extra_array_names_cannot_clash(tmp_path):
