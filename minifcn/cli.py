@@ -36,6 +36,38 @@ _TRAIN_FIELDS = ("model", "width", "dataset", "data_root", "epochs", "iters", "b
                  "val_every", "crop", "convention", "val_split", "init")
 
 
+def _at_least(low):
+    """An argparse type: an int of at least ``low``, else the usage error naming the value."""
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be >= {low}, got {value}")
+        return value
+    return parse
+
+
+# what ``predict --image DIR`` segments: the image files in it
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+
+
+def _image_files(paths):
+    """``--image`` arguments with each directory replaced by its image files (sorted by name);
+    ValueError for a directory with none."""
+    files = []
+    for p in map(Path, paths):
+        if not p.is_dir():
+            files.append(p)
+            continue
+        inside = sorted(f for f in p.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file())
+        if not inside:
+            raise ValueError(f"image directory {p} holds no image files ({', '.join(IMAGE_SUFFIXES)})")
+        files += inside
+    return files
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argparse parser of every sub-command (defaults None = "use the config's")."""
     p = argparse.ArgumentParser(prog="minifcn", description="FCN and SegNet from scratch on NumPy/CuPy")
@@ -86,18 +118,18 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--checkpoint", required=True)
     e.add_argument("--split", help="default: the run's validation split")
     e.add_argument("--data-root", help="default: the run's")
-    e.add_argument("--batch-size", type=int, default=None)
+    e.add_argument("--batch-size", type=_at_least(1), default=None)
     e.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     e.add_argument("--out", help="metrics JSON path (default: eval_<split>.json beside the checkpoint)")
-    e.add_argument("--samples", type=int, default=None,
+    e.add_argument("--samples", type=_at_least(0), default=None,
                    help="Monte-Carlo dropout samples per image (Bayesian SegNet: default 50, the "
                         "paper's; 0 scores a single pass with dropout off)")
 
     r = sub.add_parser("predict", help="segment images: colour mask and overlay PNGs")
     r.add_argument("--checkpoint", required=True)
-    r.add_argument("--image", required=True, nargs="+")
+    r.add_argument("--image", required=True, nargs="+", help="image files, or directories of them")
     r.add_argument("--out", default="predictions", help="output directory (default ./predictions)")
-    r.add_argument("--samples", type=int, default=None,
+    r.add_argument("--samples", type=_at_least(0), default=None,
                    help="Monte-Carlo dropout samples (Bayesian SegNet; default 50 for it)")
     r.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
 
@@ -204,7 +236,7 @@ def _cmd_predict(a) -> int:
     from .train import load_model
     model, cfg, classes, _ = load_model(a.checkpoint, a.device)
     samples = _mc_samples(model, a.samples)
-    for image in a.image:
+    for image in _image_files(a.image):
         files = predict_file(model, image, a.out, cfg.convention, a.device, samples)
         print(f"{image}:")
         _print_files(files)

@@ -28,6 +28,8 @@ def read_image(path) -> np.ndarray:
     """An image file as ``(H, W, 3)`` RGB ``uint8``; ValueError naming the file if unreadable."""
     from PIL import Image, UnidentifiedImageError
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"image {path} is a directory, not an image file")
     if not path.is_file():
         raise FileNotFoundError(f"image {path} not found")
     try:

@@ -88,6 +88,35 @@ def test_predict_writes_pngs(trained, tmp_path, capsys):
     assert (tmp_path / "pred" / f"{image.stem}_overlay.png").is_file()
 
 
+def test_predict_takes_directories_of_images(trained, tmp_path, capsys):
+    ckpt, _ = trained
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    images = sorted((tmp_path / "synthetic").rglob("*.jpg"))[:2]
+    for im in images:
+        (photos / im.name).write_bytes(im.read_bytes())
+    (photos / "notes.txt").write_text("not an image: skipped")
+    assert cli.main(["predict", "--checkpoint", str(ckpt), "--image", str(photos),
+                     "--out", str(tmp_path / "pred")]) == 0
+    assert sorted(p.name for p in (tmp_path / "pred").iterdir()) == sorted(
+        f"{im.stem}_{kind}.png" for im in images for kind in ("mask", "overlay"))
+    for im in images:
+        (photos / im.name).unlink()
+    assert cli.main(["predict", "--checkpoint", str(ckpt), "--image", str(photos)]) == 2
+    assert f"image directory {photos} holds no image files" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args, message", [
+    (["eval", "--batch-size", "0"], "argument --batch-size: must be >= 1, got 0"),
+    (["eval", "--samples", "-1"], "argument --samples: must be >= 0, got -1"),
+    (["predict", "--image", "x.png", "--samples", "two"], "argument --samples: expected an integer, got 'two'"),
+])
+def test_eval_and_predict_numbers_are_checked_by_the_parser(args, message, capsys):
+    with pytest.raises(SystemExit) as e:
+        cli.main([args[0], "--checkpoint", "ck.npz", *args[1:]])
+    assert e.value.code == 2 and message in capsys.readouterr().err
+
+
 def test_bayesian_segnet_trains_and_predicts_uncertainty(tmp_path):
     args = tiny_args(tmp_path, "bayes")
     args[args.index("segnet-basic")] = "bayesian-segnet"

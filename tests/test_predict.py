@@ -52,5 +52,7 @@ def test_bad_images_are_named(tmp_path):
         read_image(bad)
     with pytest.raises(FileNotFoundError, match="missing.png"):
         read_image(tmp_path / "missing.png")
+    with pytest.raises(ValueError, match="is a directory, not an image file"):
+        read_image(tmp_path)
     with pytest.raises(ValueError, match=r"\(H, W, 3\) uint8"):
         predict_array(nn.Conv2d(3, 2, 1), np.zeros((4, 4), np.uint8))

@@ -229,7 +229,7 @@ def _voc_dir(root, year: str) -> Path:
     raise FileNotFoundError(f"no VOC{year} dataset under {root}: expected "
                             f"{root / 'VOCdevkit' / f'VOC{year}'} with JPEGImages/, "
                             "SegmentationClass/ and ImageSets/Segmentation/ "
-                            "(run `minifcn data voc2012 --root ...` to download it)")
+                            "(run `minifcn data voc --root ...` to download it)")
 
 
 class VOCSegmentation(SegmentationDataset):
