@@ -186,6 +186,10 @@ def _cmd_train(a) -> int:
             print(f"training {cfg.model} (width {cfg.width}) on {cfg.dataset}: "
                   f"{len(trainer.train_set)} train / {len(trainer.val_set)} val images, "
                   f"{trainer.max_iter} iterations of batch {cfg.batch_size}, device {trainer.device}")
+            if trainer.checkpoint_path.is_file():   # an earlier run's: say so before replacing it
+                print(f"note: {trainer.checkpoint_path} holds an earlier run, which this fresh run "
+                      f"replaces (continue that one with --resume {trainer.checkpoint_path}, or "
+                      "give --out)")
             trainer.run()
     if trainer.last_scores:
         print(f"\n{trainer.cfg.val_split} scores at iteration {trainer.iteration}:")

@@ -34,6 +34,13 @@ def test_train_prints_scores_and_paths(trained, tmp_path):
     assert tuple(r.fieldnames) == LOG_COLUMNS and len(rows) == 2
 
 
+def test_a_fresh_run_says_it_replaces_an_earlier_one(trained, tmp_path, capsys):
+    ckpt, out = trained
+    assert "holds an earlier run" not in out
+    assert cli.main(tiny_args(tmp_path)) == 0
+    assert f"note: {ckpt} holds an earlier run" in capsys.readouterr().out
+
+
 def test_resume_extends_a_run(trained, tmp_path, capsys):
     ckpt, _ = trained
     assert cli.main(["train", "--resume", str(ckpt), "--iters", "6", "--no-progress"]) == 0
