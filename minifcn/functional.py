@@ -56,10 +56,15 @@ def _raw(v):
     return v.data if isinstance(v, Tensor) else v
 
 
-def _check_same_dtype(op, *tensors):
-    dtypes = {t.dtype for t in tensors if t is not None}
-    if len(dtypes) > 1:
-        raise TypeError(f"{op}: all arrays must share one dtype, got {sorted(map(str, dtypes))}")
+def _check_same_dtype(op, x, weight, bias=None):
+    """The input, weight and bias of ``op`` share one float dtype; else TypeError naming each
+    (NumPy's ``np.random.rand`` gives float64, the models' parameters are float32)."""
+    named = {"input": x, "weight": weight, "bias": bias}
+    dtypes = {name: str(t.dtype) for name, t in named.items() if t is not None}
+    if len(set(dtypes.values())) > 1:
+        have = ", ".join(f"{name} {d}" for name, d in dtypes.items())
+        raise TypeError(f"{op}: input, weight and bias must share one dtype, got {have} (cast "
+                        f"the input, e.g. x.astype(np.{dtypes['weight']}))")
 
 
 def _wants_grad(fn, i):

@@ -60,8 +60,11 @@ def test_bias_shape(xp):
 def test_dtype_errors(xp):
     with pytest.raises(TypeError, match=r"input must be float32 or float64, got int64"):
         F.conv2d(xp.zeros((1, 3, 5, 5), dtype=xp.int64), xp.zeros((2, 3, 3, 3)))
-    with pytest.raises(TypeError, match=r"share one dtype, got \['float32', 'float64'\]"):
+    with pytest.raises(TypeError, match=r"share one dtype, got input float32, weight float64 "
+                                        r"\(cast the input, e.g. x.astype\(np.float64\)\)"):
         F.conv2d(_x(xp, dtype=np.float32), xp.zeros((2, 3, 3, 3)))
+    with pytest.raises(TypeError, match=r"conv_transpose2d: .* got input float64, weight float64, bias float32"):
+        F.conv_transpose2d(_x(xp), xp.zeros((3, 2, 2, 2)), xp.zeros(2, dtype=np.float32), stride=2)
     with pytest.raises(TypeError, match=r"max_pool2d: input must be float32 or float64, got int32"):
         F.max_pool2d(xp.zeros((1, 1, 4, 4), dtype=xp.int32), 2)
 
