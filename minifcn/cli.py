@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
+from fractions import Fraction
 from pathlib import Path
 
 __all__ = ["main", "build_parser"]
@@ -47,6 +48,14 @@ def _at_least(low):
             raise argparse.ArgumentTypeError(f"must be >= {low}, got {value}")
         return value
     return parse
+
+
+def _width(text):
+    """An argparse type for ``--width``: a number or a fraction (``0.0625``, ``1/16``)."""
+    try:
+        return float(Fraction(text))
+    except (ValueError, ZeroDivisionError):
+        raise argparse.ArgumentTypeError(f"expected a number or a fraction such as 1/16, got {text!r}") from None
 
 
 # what ``predict --image DIR`` segments: the image files in it
@@ -75,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("train", help="train a model (no arguments: FCN-8s on the synthetic dataset)")
     t.add_argument("--model", help="fcn32s | fcn16s | fcn8s | fcn8s-atonce | segnet | segnet-basic | bayesian-segnet")
-    t.add_argument("--width", type=float, help="channel multiplier (1.0 = the paper's channels)")
+    t.add_argument("--width", type=_width, help="channel multiplier, e.g. 1/16 or 0.125 (1 = the paper's channels)")
     t.add_argument("--dataset", choices=("synthetic", "voc", "sbd"))
     t.add_argument("--data-root", help="dataset directory (synthetic: default user cache)")
     t.add_argument("--val-split", help="validation split (voc: val, or seg11valid: the FCN paper's "

@@ -113,14 +113,21 @@ def test_predict_takes_directories_of_images(trained, tmp_path, capsys):
     assert f"image directory {photos} holds no image files" in capsys.readouterr().err
 
 
+def test_width_takes_fractions():
+    parser = cli.build_parser()
+    assert parser.parse_args(["train", "--width", "1/16"]).width == 0.0625
+    assert parser.parse_args(["train", "--width", "0.125"]).width == 0.125
+
+
 @pytest.mark.parametrize("args, message", [
+    (["train", "--width", "1/0"], "argument --width: expected a number or a fraction such as 1/16, got '1/0'"),
     (["eval", "--batch-size", "0"], "argument --batch-size: must be >= 1, got 0"),
     (["eval", "--samples", "-1"], "argument --samples: must be >= 0, got -1"),
     (["predict", "--image", "x.png", "--samples", "two"], "argument --samples: expected an integer, got 'two'"),
 ])
-def test_eval_and_predict_numbers_are_checked_by_the_parser(args, message, capsys):
+def test_numbers_are_checked_by_the_parser(args, message, capsys):
     with pytest.raises(SystemExit) as e:
-        cli.main([args[0], "--checkpoint", "ck.npz", *args[1:]])
+        cli.main(args if args[0] == "train" else [args[0], "--checkpoint", "ck.npz", *args[1:]])
     assert e.value.code == 2 and message in capsys.readouterr().err
 
 
