@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import shlex
 import sys
 from fractions import Fraction
 from pathlib import Path
@@ -105,7 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "balancing (which over-predicts rare classes); none: plain loss")
     t.add_argument("--device", choices=("cpu", "cuda"))
     t.add_argument("--out", help="output directory (default runs/<model>-<dataset>)")
-    t.add_argument("--resume", metavar="CHECKPOINT", help="continue a run exactly where it stopped")
+    t.add_argument("--resume", metavar="CHECKPOINT",
+                   help="continue a run exactly where it stopped (with --staged: the staged run's "
+                        "directory, and the options it was started with)")
     t.add_argument("--seed", type=int)
     t.add_argument("--subset-count", type=int, help="train on this many images")
     t.add_argument("--subset-classes", help="comma-separated class names, e.g. cat,dog")
@@ -177,7 +180,12 @@ def _cmd_train(a) -> int:
     if a.no_flip:
         given["flip"] = False
     progress = not a.no_progress
-    if a.resume:
+    if a.resume and a.staged:   # --resume names the staged run's directory; the options, its stages
+        given["out"] = a.resume
+        cfg = TrainConfig(**given)
+        print(f"resuming the staged run under {a.resume}")
+        trainer = train_staged(cfg, progress=progress, resume=True)
+    elif a.resume:
         trainer = Trainer.from_checkpoint(a.resume, progress=progress, out=given.pop("out", None),
                                           **given)
         print(f"resuming {a.resume} at iteration {trainer.iteration} of {trainer.max_iter}, "
@@ -294,6 +302,19 @@ def _cmd_import(a) -> int:
     return 0
 
 
+def _resume_command(args, argv, checkpoint):
+    """The command that continues an interrupted ``train``: ``--resume`` of its checkpoint, or
+    for a staged run the same command with ``--resume`` of its directory (the stages' parent)."""
+    if not args.staged:
+        return f"minifcn train --resume {shlex.quote(str(checkpoint))}"
+    words = list(sys.argv[1:] if argv is None else argv)
+    if "--resume" in words:   # resumed before: drop the old directory, the new one follows
+        i = words.index("--resume")
+        del words[i:i + 2]
+    words = [w for w in words if not w.startswith("--resume=")]
+    return shlex.join(["minifcn", *words, "--resume", str(Path(checkpoint).parent.parent)])
+
+
 def main(argv=None) -> int:
     """Entry point of the ``minifcn`` console script and ``python -m minifcn``; returns the exit code."""
     from .train import TrainingDiverged, TrainingInterrupted
@@ -307,7 +328,8 @@ def main(argv=None) -> int:
         return 1
     except TrainingInterrupted as e:   # Ctrl-C: exit as interrupted programs do (128 + SIGINT)
         print(f"\nminifcn: stopped by Ctrl-C at iteration {e.iteration}; checkpoint written: "
-              f"{e.checkpoint}\ncontinue with: minifcn train --resume {e.checkpoint}", file=sys.stderr)
+              f"{e.checkpoint}\ncontinue with: {_resume_command(args, argv, e.checkpoint)}",
+              file=sys.stderr)
         return 130
     except (ValueError, TypeError, FileNotFoundError, OSError) as e:
         print(f"minifcn {args.command}: error: {e}", file=sys.stderr)

@@ -725,13 +725,15 @@ def load_model(path, device: str = "cpu"):
 
 
 # ----------------------------------------------------------------------------- staged FCN
-def train_staged(cfg: TrainConfig, datasets=None, progress: bool = True):
+def train_staged(cfg: TrainConfig, datasets=None, progress: bool = True, resume: bool = False):
     """FCN's staged recipe: FCN-32s, then FCN-16s built from it, then FCN-8s from that.
 
     The stages up to ``cfg.model`` run one after the other, each for ``iters`` (or ``epochs``)
     of its own, under ``out/<stage>/``; each later net is made by the models' ``from_*``
     constructor (its skip scores start at zero, so it starts where the previous stage ended).
-    Returns the last stage's :class:`Trainer`.
+    With ``resume``, a stage whose checkpoint is there continues from it (or, finished, is
+    only loaded), after a check that it was trained with ``cfg``'s settings: an interrupted
+    staged run picks up where it stopped. Returns the last stage's :class:`Trainer`.
     """
     from . import models
     if cfg.model not in STAGES:
@@ -741,14 +743,32 @@ def train_staged(cfg: TrainConfig, datasets=None, progress: bool = True):
     prev, trainer = None, None
     for stage in STAGES[:STAGES.index(cfg.model) + 1]:
         stage_cfg = dataclasses.replace(cfg, model=stage, out=str(base / stage))
-        if prev is None:
-            model = None
-        elif stage == "fcn16s":
-            model = models.FCN16s.from_fcn32s(prev)
+        saved = base / stage / "checkpoint.npz"
+        if resume and saved.is_file():
+            trainer = Trainer.from_checkpoint(saved, datasets=datasets, progress=progress,
+                                              device=cfg.device)
+            _check_same_settings(trainer.cfg, stage_cfg, saved)
+            if trainer.iteration < trainer.max_iter:
+                trainer.run()
         else:
-            model = models.FCN8s.from_fcn16s(prev)
-        trainer = Trainer(stage_cfg, model=model, datasets=datasets, progress=progress)
-        trainer.run()
+            if prev is None:
+                model = None
+            elif stage == "fcn16s":
+                model = models.FCN16s.from_fcn32s(prev)
+            else:
+                model = models.FCN8s.from_fcn16s(prev)
+            trainer = Trainer(stage_cfg, model=model, datasets=datasets, progress=progress)
+            trainer.run()
         prev = trainer.model
     return trainer
+
+
+def _check_same_settings(saved: TrainConfig, wanted: TrainConfig, path):
+    """ValueError naming the first setting in which the run saved at ``path`` differs from
+    ``wanted`` (where it runs and writes aside)."""
+    a, b = dataclasses.asdict(saved), dataclasses.asdict(wanted)
+    for key in a:
+        if key not in ("out", "device") and a[key] != b.get(key):
+            raise ValueError(f"{path} was trained with {key}={a[key]!r}, not {b.get(key)!r}: give "
+                             "the options of the run to resume, or start afresh under another --out")
 

@@ -69,6 +69,30 @@ def test_ctrl_c_says_where_the_checkpoint_is_and_resume_finishes(tmp_path, capsy
     assert "at iteration 3 of 4" in out and "mean_iou" in out     # resumed there, and finished
 
 
+def test_a_staged_run_stopped_by_ctrl_c_prints_the_command_that_continues_it(tmp_path, capsys,
+                                                                             monkeypatch):
+    import shlex
+    import signal
+    from minifcn.train import Trainer
+    step = Trainer.train_step
+
+    def pressed(self, x, y):          # Ctrl-C in the FCN-16s stage's step 2
+        if self.cfg.model == "fcn16s" and self.iteration == 1:
+            signal.raise_signal(signal.SIGINT)
+        return step(self, x, y)
+    args = tiny_args(tmp_path, "staged", "--staged", "--iters", "3", "--num-val", "2")
+    args[args.index("segnet-basic")] = "fcn16s"
+    with monkeypatch.context() as m:
+        m.setattr(Trainer, "train_step", pressed)
+        assert cli.main(args) == 130
+    err = capsys.readouterr().err
+    command = err.split("continue with: ")[1].strip()
+    assert command == shlex.join(["minifcn", *args, "--resume", str(tmp_path / "staged")])
+    assert cli.main(shlex.split(command)[1:]) == 0
+    out = capsys.readouterr().out
+    assert "resuming the staged run" in out and "scores at iteration 3" in out
+
+
 def test_eval_writes_json(trained, tmp_path, capsys):
     ckpt, _ = trained
     out_json = tmp_path / "eval.json"

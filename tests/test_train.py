@@ -198,6 +198,34 @@ def test_staged_fcn_builds_each_stage_from_the_previous(tmp_path):
     assert "score_pool4.weight" in s16 and "score_pool3.weight" not in s16
 
 
+def test_an_interrupted_staged_run_resumes_where_it_stopped(tmp_path, monkeypatch):
+    # FCN-16s staged (32s, then 16s), 4 iterations a stage; Ctrl-C in the 16s stage's step 3:
+    # resumed, the finished 32s stage is only loaded, the 16s stage continues from its
+    # checkpoint, and the result is the uninterrupted run's, bit for bit
+    def cfg(out, **kw):
+        return tiny(tmp_path, model="fcn16s", width=1 / 32, iters=4, val_every=2, num_val=2,
+                    out=str(tmp_path / out), **kw)
+    want = _params(train_staged(cfg("straight"), progress=False).model)
+    step = Trainer.train_step
+
+    def pressed(self, x, y):
+        if self.cfg.model == "fcn16s" and self.iteration == 2:
+            signal.raise_signal(signal.SIGINT)
+        return step(self, x, y)
+    with monkeypatch.context() as m, pytest.raises(TrainingInterrupted) as stopped:
+        m.setattr(Trainer, "train_step", pressed)
+        train_staged(cfg("stopped"), progress=False)
+    assert stopped.value.checkpoint == str(tmp_path / "stopped" / "fcn16s" / "checkpoint.npz")
+    first = (tmp_path / "stopped" / "fcn32s" / "checkpoint.npz").read_bytes()
+    got = train_staged(cfg("stopped"), progress=False, resume=True)
+    assert (tmp_path / "stopped" / "fcn32s" / "checkpoint.npz").read_bytes() == first  # not retrained
+    assert got.iteration == 4 and list(_params(got.model)) == list(want)
+    for k, v in want.items():
+        assert np.array_equal(_params(got.model)[k], v), f"{k} differs after the staged resume"
+    with pytest.raises(ValueError, match=r"fcn32s/checkpoint.npz was trained with lr=0.05, not 0.1"):
+        train_staged(cfg("stopped", lr=0.1), progress=False, resume=True)
+
+
 @pytest.mark.parametrize("model", ["segnet-basic", "bayesian-segnet"])
 def test_segnets_lower_their_loss(tmp_path, model):
     cfg = tiny(tmp_path, model=model, iters=60, val_every=15, lr=0.05, flip=False,
