@@ -739,6 +739,9 @@ def train_staged(cfg: TrainConfig, datasets=None, progress: bool = True, resume:
     if cfg.model not in STAGES:
         raise ValueError(f"staged training needs an FCN model {STAGES}, got {cfg.model!r}")
     base = Path(cfg.out or Path("runs") / f"{cfg.model}-{cfg.dataset}-staged")
+    if resume and not (base / STAGES[0] / "checkpoint.npz").is_file():
+        raise FileNotFoundError(f"no staged run to resume under {base}: expected "
+                                f"{base / STAGES[0] / 'checkpoint.npz'}")
     datasets = datasets or build_datasets(cfg)
     prev, trainer = None, None
     for stage in STAGES[:STAGES.index(cfg.model) + 1]:

@@ -224,6 +224,8 @@ def test_an_interrupted_staged_run_resumes_where_it_stopped(tmp_path, monkeypatc
         assert np.array_equal(_params(got.model)[k], v), f"{k} differs after the staged resume"
     with pytest.raises(ValueError, match=r"fcn32s/checkpoint.npz was trained with lr=0.05, not 0.1"):
         train_staged(cfg("stopped", lr=0.1), progress=False, resume=True)
+    with pytest.raises(FileNotFoundError, match=r"no staged run to resume under .*typo"):
+        train_staged(cfg("typo"), progress=False, resume=True)
 
 
 @pytest.mark.parametrize("model", ["segnet-basic", "bayesian-segnet"])
