@@ -2,6 +2,7 @@
 
     python -m benchmarks.gpu                    # needs a CUDA GPU, CuPy and PyTorch
     python -m benchmarks.gpu --repeats 5
+    python -m benchmarks.gpu --winograd         # the wide 3x3 layers by Winograd, as on the CPU
 
 Batch 1, float32, 21 classes, width 1.0 (the paper's nets). Both libraries get the same random
 weights (loaded into the PyTorch twin of ``torch_models.py``) and the outputs are compared
@@ -44,6 +45,9 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=10)
     ap.add_argument("--cases", nargs="*", default=["fcn8s:500", "fcn8s:224", "segnet:360x480"])
+    ap.add_argument("--winograd", action="store_true",
+                    help="run the wide 3x3 layers by Winograd's algorithm on the GPU too, by the "
+                         "CPU's rule (kernels.conv.WINOGRAD_ON_GPU; off by default: not measured)")
     args = ap.parse_args(argv)
 
     import cupy
@@ -53,6 +57,7 @@ def main(argv=None):
     import minifcn.functional as F
     from minifcn import Tensor, backend
     from minifcn.models import FCN8s, SegNet
+    from minifcn.kernels import conv
     from minifcn.optim import SGD, fcn_param_groups
 
     from .torch_models import TorchFCN8s, TorchSegNet, load_minifcn_state
@@ -61,8 +66,9 @@ def main(argv=None):
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
     dev = torch.device("cuda")
+    conv.WINOGRAD_ON_GPU = args.winograd
     print(f"GPU: {torch.cuda.get_device_name(0)}; CuPy {cupy.__version__}, PyTorch {torch.__version__}, "
-          f"minifcn {minifcn.__version__}")
+          f"minifcn {minifcn.__version__}; Winograd on the GPU: {'on' if args.winograd else 'off'}")
     print(f"{'case':<16}{'what':<12}{'minifcn ms':>12}{'(host ms)':>11}{'torch ms':>10}{'ratio':>8}  max |diff|")
     for case in args.cases:
         name, size = case.split(":")

@@ -165,6 +165,31 @@ def test_which_convolutions_take_the_path(c, out_c, hw, kwargs, expected):
     assert K._winograd_tile(c, out_c, k, k, hw, *args, np.empty(1)) == expected
 
 
+@pytest.mark.parametrize("m", [2, 4])
+def test_on_a_gpu_the_path_runs_only_when_asked(gpu, rng, monkeypatch, m):
+    # CuPy (or its stand-in): im2col by default; with WINOGRAD_ON_GPU the same layer takes
+    # F(m x m, 3x3), and a training step's three results agree with im2col's
+    x = rng.standard_normal((1, 128, 40, 36), dtype=np.float32)
+    W = rng.standard_normal((256, 128, 3, 3), dtype=np.float32)
+    gy = rng.standard_normal((1, 256, 40, 36), dtype=np.float32)
+    if m == 2:
+        monkeypatch.setattr(K, "WINOGRAD4_MIN_WIDTH", 2**62)
+    assert K._winograd_tile(128, 256, 3, 3, (40, 36), (1, 1), (1, 1), (1, 1), gpu.asarray(x)) == 0
+
+    def step():
+        xd, Wd, gyd = gpu.asarray(x), gpu.asarray(W), gpu.asarray(gy)
+        return [to_np(a) for a in (K.conv2d(xd, Wd, padding=(1, 1)),
+                                   *K.conv2d_grads(xd, gyd, Wd, padding=(1, 1))[:2])]
+    direct = step()
+    monkeypatch.setattr(K, "WINOGRAD_ON_GPU", True)
+    assert K._winograd_tile(128, 256, 3, 3, (40, 36), (1, 1), (1, 1), (1, 1), gpu.asarray(x)) == m
+    calls = []
+    monkeypatch.setattr(Wg, "input_transform", lambda *a, f=Wg.input_transform: calls.append(a[4]) or f(*a))
+    for a, b in zip(step(), direct):
+        np.testing.assert_allclose(a, b, rtol=0, atol=(1e-5 if m == 2 else 1e-4) * float(np.abs(b).max()))
+    assert calls and set(calls) == {m}
+
+
 # F(4x4, 3x3)'s float32 error is about 20x F(2x2)'s (entries up to 8 and 1/24 in its matrices,
 # see kernels/winograd.py): 0.8-1.4e-5 of the largest output on VGG's shapes against 4-8e-7, so
 # its bound is 1e-4 (that of the PyTorch comparisons in float32)

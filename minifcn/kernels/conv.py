@@ -121,7 +121,9 @@ def _use_shifts(c, out_c, kh, kw, out_hw, stride, itemsize, transposed=False, on
 # transforms, at memory speed, eat the saving (64 -> 128, 43: 1.1-1.3x; 64 -> 64: 1.1-1.3x) ...
 WINOGRAD_MIN_WIDTH = 64
 # ... and the image has at least this many 2x2 tiles (products of fewer columns run far from
-# the BLAS peak: 512 -> 512 at 14x14, 49 tiles, takes 1.5-1.8x the time; at 23x30 0.9x).
+# the BLAS peak: 512 -> 512 at 14x14, 49 tiles, takes 1.5-1.8x the time, 1.1-1.3x with the
+# seventeenth session's transforms, the kernel transform then costing what the products save;
+# at 23x30 0.9x).
 WINOGRAD_MIN_TILES = 150
 # F(4x4, 3x3), 36 products per 4x4 outputs where F(2x2, 3x3) makes 64, and transforms that
 # pass over 2.25x the input and output instead of 4x, wins from 32 -> 32 on big maps (fwd +
@@ -139,16 +141,20 @@ WINOGRAD4_MIN_WORK = 6400
 # (512 -> 512 at 45x60, 0.70: 117 against 126 by F(2x2); 256 -> 512 at 28x28, 0.29: 25-26
 # against 23-25; 512 -> 512 at 28x28, 0.19: 56-62 against 46-51).
 WINOGRAD4_MIN_TILES_PER_WIDTH = 0.5
+# On a GPU these rules are not measured (no GPU was lent since Winograd came in): there the
+# 3x3 layers run as im2col products through cuBLAS. The kernels are the same xp code and pass
+# the tests on CuPy's stand-in; ``python -m benchmarks.gpu --winograd`` sets this to time them.
+WINOGRAD_ON_GPU = False
 
 
 def _winograd_tile(c, out_c, kh, kw, out_hw, stride, padding, dilation, like):
     """The ``m`` of the F(m x m, 3x3) that runs a convolution ``c -> out_c`` (or its input
     gradient: the same, read backwards), 4 or 2, or 0 for none: 3x3, stride 1, undilated,
     padding 0..2 (the input gradient pads by ``2 - p``), enough channels and tiles; on the CPU
-    (on a GPU it is not measured yet)."""
+    (on a GPU only with ``WINOGRAD_ON_GPU``)."""
     if (kh, kw) != (3, 3) or tuple(stride) != (1, 1) or tuple(dilation) != (1, 1):
         return 0
-    if not all(0 <= p <= 2 for p in padding) or device_of(like) == "cuda":
+    if not all(0 <= p <= 2 for p in padding) or (device_of(like) == "cuda" and not WINOGRAD_ON_GPU):
         return 0
     width = c * out_c / (c + out_c)
     th, tw = winograd.tiles(out_hw, 4)
