@@ -33,9 +33,8 @@ __all__ = ["main", "build_parser"]
 # CLI option -> TrainConfig field, for the options that map one to one
 _TRAIN_FIELDS = ("model", "width", "dataset", "data_root", "epochs", "iters", "batch_size", "lr",
                  "momentum", "weight_decay", "lr_policy", "lr_step", "lr_gamma", "loss_reduction",
-                 "class_weights",
-                 "device", "out", "seed", "subset_count", "image_size", "num_train", "num_val",
-                 "val_every", "crop", "convention", "val_split", "init")
+                 "class_weights", "device", "out", "seed", "subset_count", "image_size",
+                 "num_train", "num_val", "val_every", "crop", "convention", "val_split", "init")
 
 
 def _at_least(low):
