@@ -330,6 +330,9 @@ def main(argv=None) -> int:
               f"{e.checkpoint}\ncontinue with: {_resume_command(args, argv, e.checkpoint)}",
               file=sys.stderr)
         return 130
+    except KeyboardInterrupt:   # elsewhere (or a second Ctrl-C in training): no traceback
+        print(f"\nminifcn {args.command}: interrupted", file=sys.stderr)
+        return 130
     except (ValueError, TypeError, FileNotFoundError, OSError) as e:
         print(f"minifcn {args.command}: error: {e}", file=sys.stderr)
         return 2

@@ -93,6 +93,16 @@ def test_a_staged_run_stopped_by_ctrl_c_prints_the_command_that_continues_it(tmp
     assert "resuming the staged run" in out and "scores at iteration 3" in out
 
 
+def test_ctrl_c_elsewhere_exits_130_without_a_traceback(tmp_path, capsys, monkeypatch):
+    from minifcn.data import synthetic
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(synthetic, "make_synthetic_voc", interrupted)
+    assert cli.main(["data", "synthetic", "--root", str(tmp_path / "syn")]) == 130
+    assert capsys.readouterr().err.strip() == "minifcn data: interrupted"
+
+
 def test_eval_writes_json(trained, tmp_path, capsys):
     ckpt, _ = trained
     out_json = tmp_path / "eval.json"
