@@ -82,9 +82,13 @@ def fill_window(out, img, y0, x0, value=0.0, fill="all"):
     strips = [] if fill == "none" else [out[..., :s0, :], out[..., s1:, :]]
     if fill == "all":
         strips += [out[..., s0:s1, :q0], out[..., s0:s1, q1:]]
+    strips = [strip for strip in strips if strip.size]
+    if len(strips) > 1 and device_of(out) == "cuda":
+        # a GPU fills all of ``out`` in one launch (each costs more than the extra writes), where
+        # the CPU writes only the strips, so as not to write the inside twice
+        strips = [out]
     for strip in strips:
-        if strip.size:
-            strip[...] = value
+        strip[...] = value
     out[..., s0:s1, q0:q1] = img[..., y0 + s0:y0 + s1, x0 + q0:x0 + q1]
 
 
@@ -148,18 +152,17 @@ def im2col(x, kh: int, kw: int, sy: int = 1, sx: int = 1, ph: int = 0, pw: int =
         img = xp.ascontiguousarray(img.reshape(n, c, qh, sy, qw, sx).transpose(0, 1, 3, 5, 2, 4))
 
     def unfold(b):   # the channels b, every tap (the copies of each block on its own thread)
-        if phases and dy == dx == 1:
+        if not phases:   # stride 1: every window at once, one copy
+            col[:, b] = _windows(img[:, b], kh, kw, dy, dx, out_h, out_w)
+        elif dy == dx == 1:
             for (a, ma), (t, mb) in _tap_blocks(kh, kw, sy, sx):  # taps a*sy .. a*sy+ma-1 read phases 0..ma-1
                 col[:, b, a * sy:a * sy + ma, t * sx:t * sx + mb] = img[:, b, :ma, :mb, a:a + out_h, t:t + out_w]
-            return
-        for i in range(kh):
-            y0 = i * dy
-            for j in range(kw):
-                x0 = j * dx
-                if phases:
+        else:
+            for i in range(kh):
+                y0 = i * dy
+                for j in range(kw):
+                    x0 = j * dx
                     col[:, b, i, j] = img[:, b, y0 % sy, x0 % sx, y0 // sy:y0 // sy + out_h, x0 // sx:x0 // sx + out_w]
-                else:
-                    col[:, b, i, j] = img[:, b, y0:y0 + sy * (out_h - 1) + 1:sy, x0:x0 + sx * (out_w - 1) + 1:sx]
 
     map_blocks(unfold, channel_blocks(x, work=kh * kw), x)
     return col
@@ -175,6 +178,19 @@ def im2col(x, kh: int, kw: int, sy: int = 1, sx: int = 1, ph: int = 0, pw: int =
 # the next load modulo 4096 (4K aliasing: both planes start on a page boundary). On the CPU
 # only: on a GPU its four operations a tap would be four kernel launches (not measured).
 FLAT_MAX_WIDTH = 28
+
+
+def _windows(img, kh, kw, dy, dx, out_h, out_w):
+    """The view (n, c, kh, kw, out_h, out_w) of the padded image img (n, c, H, W) whose
+    ``[:, :, i, j, oy, ox]`` is ``img[:, :, oy + i*dy, ox + j*dx]``: every stride-1 window at
+    once, overlapping, no copy (``as_strided``). Copied into ``col`` it is one operation where
+    a copy per tap made ``kh*kw``: on a GPU one kernel launch instead of 9 for a 3x3 kernel
+    (49 for fc6), on the CPU as fast or faster (fc6's 512 x 22 x 22, 7x7: 1.5 against 2.4 ms;
+    512 x 32 x 32, 3x3: 0.9 against 1.5; 64 x 112 x 112 the same)."""
+    xp = get_array_module(img)
+    sn, sc, sh, sw = img.strides
+    return xp.lib.stride_tricks.as_strided(img, shape=img.shape[:2] + (kh, kw, out_h, out_w),
+                                           strides=(sn, sc, dy * sh, dx * sw, sh, sw))
 
 
 def _rows_contiguous(col):

@@ -47,6 +47,13 @@ def gpu(monkeypatch):
     return _stand_in_for_cupy(monkeypatch)
 
 
+@pytest.fixture
+def stand_in(monkeypatch):
+    """CuPy's NumPy stand-in, installed even when a GPU answers: for the tests that count a GPU
+    path's operations, which CuPy's own arrays do not let them patch."""
+    return _stand_in_for_cupy(monkeypatch)
+
+
 @pytest.fixture(autouse=True)
 def blocks_of_any_size(monkeypatch):
     """Cut even the tests' tiny arrays into blocks on the CPU's threads, as the big maps of a

@@ -166,6 +166,21 @@ def test_pad2d_matches_numpy_pad(xp, rng, pads, value):
     np.testing.assert_array_equal(to_np(got), want)
 
 
+def test_on_a_gpu_a_padded_unfold_is_three_copies(stand_in, rng, monkeypatch):
+    """Each array operation is a kernel launch on a GPU, dearer than the copy it makes on small
+    maps: padding is one fill and one copy (not a fill per border strip), and the stride-1
+    windows one copy (not one per tap: 9 for 3x3, 49 for fc6's 7x7)."""
+    x = stand_in.asarray(rng.standard_normal((1, 4, 6, 7)))
+    copies = []
+    set_item = stand_in.ndarray.__setitem__
+    monkeypatch.setattr(stand_in.ndarray, "__setitem__", lambda a, k, v: copies.append(k) or set_item(a, k, v))
+    for k, p in ((3, 1), (7, 3)):
+        copies.clear()
+        col = im2col(x, k, k, ph=p, pw=p)
+        np.testing.assert_array_equal(to_np(col), im2col(to_np(x), k, k, ph=p, pw=p))
+        assert len(copies) == 3, f"{k}x{k}: {len(copies)} copies"
+
+
 # ------------------------------------------------ the unfolded convolution's bias row and kept col
 @pytest.mark.parametrize("split", [False, True])
 def test_shallow_conv_carries_its_bias_in_the_products(xp, rng, monkeypatch, split):
