@@ -62,9 +62,9 @@ def max_pool2d(x, kernel, stride, padding, ceil_mode=False, indices=True):
     flat = cache.empty(y.shape, xp.int64, like=x) if indices else None
     # which tap won, as a small integer: a quarter of the traffic of int64
     arg_type = xp.int8 if len(taps) < 128 else xp.int32
-    # tap number -> flat position in the unpadded plane: window origin + the tap's own offset
-    origin = ((xp.arange(out_h) * sy - ph) * w).reshape(out_h, 1) + (xp.arange(out_w) * sx - pw)
-    tap_offset = xp.asarray([i * w + j for i, j in taps], dtype=xp.int64)
+    if indices:   # tap number -> flat position in the unpadded plane: window origin + tap offset
+        origin = ((xp.arange(out_h) * sy - ph) * w).reshape(out_h, 1) + (xp.arange(out_w) * sx - pw)
+        tap_offset = xp.asarray([i * w + j for i, j in taps], dtype=xp.int64)
 
     def pool_block(b):
         src, yb = img[:, b], y[:, b]
