@@ -5,9 +5,9 @@ modules on the default device yet feed them NumPy data by construction, so they 
 the CPU. The GPU runs the ``xp`` tests (every op and model, see ``tests/conftest.py``) and the
 training tests that ask for the GPU by name.
 
-minifcn is imported here, before anything loads NumPy, so that the suite runs on the BLAS
-kernels a user's program gets (``import minifcn`` may choose OpenBLAS's kernels, which it can
-only do before NumPy loads them: see ``minifcn/__init__.py``).
+minifcn is imported here, first, so that the whole suite runs on the BLAS settings a user's
+program gets (``import minifcn`` sets OpenBLAS's idle spin and may pick its kernels: see
+``minifcn/__init__.py``).
 """
 import minifcn  # noqa: F401  (first: see above)
 import pytest

@@ -18,30 +18,28 @@ _numpy_first = "numpy" in _sys.modules
 if not _user_spin:
     _os.environ["OPENBLAS_THREAD_TIMEOUT"] = "4"
 
-# OpenBLAS runs its AVX-512 kernels ("SkylakeX") on AMD's Zen 4, which executes each 512-bit
-# operation as two 256-bit halves. Its AVX2 kernels ("Haswell") reach the same peak there and
-# run shallow products far faster: VGG's conv1_1 at 224, forward and weight gradient, took 4.2
-# ms against 7.1-8.5; the other layers and whole training steps the same or a little faster
-# (benchmarks/README.md). OpenBLAS picks its kernels when NumPy loads it, so this too is set
-# before NumPy, unless the user chose ...
-from ._cpu import is_zen4 as _is_zen4
-_avx2_kernels = "OPENBLAS_CORETYPE" not in _os.environ and _is_zen4()
-if _avx2_kernels and not _numpy_first:
-    _os.environ["OPENBLAS_CORETYPE"] = "Haswell"
-
 from . import functional, init, nn, optim
 from .autograd import Function, Tensor, no_grad, is_grad_enabled
 from .backend import default_device, gpu_available, manual_seed
 from . import models
 
 # ... and when NumPy came first (``import numpy as np`` above ``import minifcn``, as most
-# programs start), OpenBLAS is told again: its workers restarted with the short spin, its
-# kernels picked again.
+# programs start), OpenBLAS is told again: its workers restarted with the short spin.
 if _numpy_first and not _user_spin:
     from .kernels.threads import set_blas_spin as _set_blas_spin
     _set_blas_spin(int(_os.environ["OPENBLAS_THREAD_TIMEOUT"]))
-if _numpy_first and _avx2_kernels:
-    from .kernels.threads import set_blas_kernels as _set_blas_kernels
-    _set_blas_kernels("Haswell")
+
+# OpenBLAS runs its AVX-512 kernels ("SkylakeX") on AMD's Zen 4, which executes each 512-bit
+# operation as two 256-bit halves. Its AVX2 kernels ("Haswell") reach the same peak there and
+# run shallow products far faster: VGG's conv1_1 at 224, forward and weight gradient, took 4.2
+# ms against 7.1-8.5; the other layers and whole training steps the same or a little faster
+# (benchmarks/README.md). So OpenBLAS, loaded by NumPy above, picks its kernels again, unless
+# the user chose them, or it is a version whose AVX2 kernels crash on Zen 4
+# (``kernels.threads.AVX2_KERNELS_BEFORE``: which is why this waits until OpenBLAS is loaded
+# and says its version, rather than set the variable before NumPy loads it).
+from ._cpu import is_zen4 as _is_zen4
+from .kernels import threads as _threads
+if _threads.wants_avx2_kernels(_is_zen4(), _threads.blas_version(), "OPENBLAS_CORETYPE" in _os.environ):
+    _threads.set_blas_kernels("Haswell")
 
 __version__ = "0.1.0"

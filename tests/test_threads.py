@@ -71,7 +71,13 @@ def _use_pool_in_child(q):
     q.put((fresh, threads.map_blocks(lambda b: float(x[:, b].sum()), threads.channel_blocks(x), x)))
 
 
+# Python 3.12+ warns that forking a process with threads may deadlock the child: forking one
+# with minifcn's threads alive is what these tests check is safe
+_FORK_WITH_THREADS = "ignore:This process .* is multi-threaded, use of fork:DeprecationWarning"
+
+
 @pytest.mark.skipif(sys.platform != "linux", reason="fork start method")
+@pytest.mark.filterwarnings(_FORK_WITH_THREADS)
 def test_map_blocks_works_in_a_forked_child(monkeypatch):
     monkeypatch.setenv("MINIFCN_NUM_THREADS", "2")
     x = np.ones((1, 4, 2, 2))
@@ -126,6 +132,7 @@ def _report_blas_count(q):
 
 @pytest.mark.skipif(sys.platform != "linux", reason="fork start method")
 @pytest.mark.skipif(threads.blas_controls() is None, reason="NumPy's BLAS is not a known OpenBLAS")
+@pytest.mark.filterwarnings(_FORK_WITH_THREADS)
 def test_a_child_forked_inside_blas_threads_gets_the_count_back():
     _, get = threads.blas_controls()
     before = get()
@@ -237,16 +244,42 @@ def _coretype_seen(code, **env):
     return out.stdout.strip()
 
 
-def test_import_asks_openblas_for_its_avx2_kernels_on_zen4_only():
+def _avx2_wanted():
+    """What ``import minifcn`` decides here: on a Zen 4 with an OpenBLAS old enough."""
     from minifcn._cpu import is_zen4
-    assert _coretype_seen("import minifcn") == ("Haswell" if is_zen4() else "unset")
+    return threads.wants_avx2_kernels(is_zen4(), threads.blas_version(), False)
+
+
+def test_import_asks_openblas_for_its_avx2_kernels_on_zen4_only():
+    want = "Haswell" if _avx2_wanted() else "unset"
+    assert _coretype_seen("import minifcn") == want
     assert _coretype_seen("import minifcn", OPENBLAS_CORETYPE="SkylakeX") == "SkylakeX"   # the user's wins
-    # NumPy first: too late for the variable to be read at load, so set_blas_kernels re-picks
-    assert _coretype_seen("import numpy, minifcn") == ("Haswell" if is_zen4() else "unset")
+    assert _coretype_seen("import numpy, minifcn") == want      # whichever was imported first
     assert _coretype_seen("import numpy, minifcn", OPENBLAS_CORETYPE="SkylakeX") == "SkylakeX"
-    if is_zen4() and _switches_kernels():   # and the kernels OpenBLAS runs are the ones asked for
+    if _avx2_wanted() and _switches_kernels():   # and the kernels OpenBLAS runs are the ones asked for
         kernels = "; from minifcn.kernels.threads import blas_kernels; print(blas_kernels())"
         assert _coretype_seen("import numpy, minifcn" + kernels).split() == ["Haswell", "Haswell"]
+
+
+@pytest.mark.parametrize("zen4, version, user_chose, want", [
+    (True, (0, 3, 31), False, True),      # NumPy 2.4's OpenBLAS: measured safe and faster
+    (True, (0, 3, 33), False, True),
+    (True, (0, 3, 34), False, False),     # NumPy 2.5's: its AVX2 float64 kernel crashes on Zen 4
+    (True, (0, 4, 0), False, False),      # newer: not known safe
+    (True, None, False, False),           # not OpenBLAS
+    (True, (0, 3, 31), True, False),      # the user's OPENBLAS_CORETYPE wins
+    (False, (0, 3, 31), False, False),    # not a Zen 4
+])
+def test_the_avx2_kernels_only_where_they_are_known_safe(zen4, version, user_chose, want):
+    assert threads.wants_avx2_kernels(zen4, version, user_chose) is want
+
+
+def test_blas_version_reads_openblas():
+    version = threads.blas_version()
+    if threads.blas_controls() is None:
+        assert version is None
+    else:
+        assert len(version) == 3 and version >= (0, 2, 0)
 
 
 def _switches_kernels():
@@ -280,11 +313,11 @@ print(first, *seen, unknown, np.abs(a @ b - exact).max() / np.abs(exact).max() <
 
 
 def test_the_suite_runs_the_kernels_a_user_gets():
-    """The root conftest imports minifcn before NumPy, so on Zen 4 these tests run on the
-    OpenBLAS kernels that ``import minifcn`` picks for a user's program, not NumPy's own pick."""
-    from minifcn._cpu import is_zen4
-    if not is_zen4() or threads.blas_kernels() is None:
-        pytest.skip("a kernel choice is made on Zen 4 with OpenBLAS only")
+    """The root conftest imports minifcn first, so on Zen 4 (with an OpenBLAS older than
+    0.3.34) these tests run on the OpenBLAS kernels that ``import minifcn`` picks for a user's
+    program, not NumPy's own pick."""
+    if not _avx2_wanted() or threads.blas_kernels() is None:
+        pytest.skip("a kernel choice is made on Zen 4 with an OpenBLAS older than 0.3.34 only")
     if os.environ.get("OPENBLAS_CORETYPE", "Haswell") != "Haswell":
         pytest.skip("OPENBLAS_CORETYPE was set by whoever ran the suite")
     assert threads.blas_kernels() == "Haswell"

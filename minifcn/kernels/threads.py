@@ -26,6 +26,7 @@ from __future__ import annotations
 import ctypes
 import glob
 import os
+import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -185,6 +186,40 @@ def blas_controls():
     if _blas is None:
         _blas = _find_blas_controls()
     return _blas[:2] if _blas else None
+
+
+def blas_version():
+    """OpenBLAS's version, ``(0, 3, 31)`` for "OpenBLAS 0.3.31.188.0 ..." (its
+    ``openblas_get_config``), or None when NumPy's BLAS is not a recognised OpenBLAS."""
+    if blas_controls() is None:
+        return None
+    config = _openblas_function(_blas[2], "get_config")
+    if config is None:
+        return None
+    config.restype = ctypes.c_char_p
+    found = re.match(r"OpenBLAS\s+(\d+)\.(\d+)\.(\d+)", config().decode(errors="replace"))
+    return tuple(int(v) for v in found.groups()) if found else None
+
+
+# OpenBLAS 0.3.34 sizes its blocks for Zen 4 whichever kernels it runs there: its Zen 4 values
+# (dgemm_q 512) override the table of kernels forced by OPENBLAS_CORETYPE, and its AVX2 float64
+# kernel, whose stack buffer holds 256 values of k, then writes past it: on a Zen 4, NumPy 2.5's
+# float64 products of more than 256 deep crash the process under OPENBLAS_CORETYPE=Haswell
+# ((64, 392) @ (392, 4) did, here; OpenMathLib/OpenBLAS#6013, #6021, #6026). So minifcn asks
+# for the AVX2 kernels only of an OpenBLAS older than this (0.3.31, NumPy 2.4's, measured safe
+# and faster: benchmarks/README.md); a newer one keeps its own pick.
+AVX2_KERNELS_BEFORE = (0, 3, 34)
+
+
+def wants_avx2_kernels(zen4, version, user_chose):
+    """Whether ``import minifcn`` asks OpenBLAS for its AVX2 kernels: on a Zen 4, an OpenBLAS
+    of a known ``version`` older than ``AVX2_KERNELS_BEFORE``, and no ``OPENBLAS_CORETYPE`` of
+    the user's.
+
+    >>> wants_avx2_kernels(True, (0, 3, 31), False), wants_avx2_kernels(True, (0, 3, 34), False)
+    (True, False)
+    """
+    return bool(zen4) and not user_chose and version is not None and tuple(version) < AVX2_KERNELS_BEFORE
 
 
 def blas_kernels():
