@@ -188,16 +188,22 @@ def blas_controls():
     return _blas[:2] if _blas else None
 
 
+def _openblas_text(name):
+    """The string that OpenBLAS's ``openblas_<name>()`` returns, or None when NumPy's BLAS is
+    not a recognised OpenBLAS or has no such function."""
+    if blas_controls() is None:
+        return None
+    fn = _openblas_function(_blas[2], name)
+    if fn is None:
+        return None
+    fn.restype = ctypes.c_char_p
+    return fn().decode(errors="replace").strip()
+
+
 def blas_version():
     """OpenBLAS's version, ``(0, 3, 31)`` for "OpenBLAS 0.3.31.188.0 ..." (its
     ``openblas_get_config``), or None when NumPy's BLAS is not a recognised OpenBLAS."""
-    if blas_controls() is None:
-        return None
-    config = _openblas_function(_blas[2], "get_config")
-    if config is None:
-        return None
-    config.restype = ctypes.c_char_p
-    found = re.match(r"OpenBLAS\s+(\d+)\.(\d+)\.(\d+)", config().decode(errors="replace"))
+    found = re.match(r"OpenBLAS\s+(\d+)\.(\d+)\.(\d+)", _openblas_text("get_config") or "")
     return tuple(int(v) for v in found.groups()) if found else None
 
 
@@ -225,13 +231,7 @@ def wants_avx2_kernels(zen4, version, user_chose):
 def blas_kernels():
     """The name of the kernels OpenBLAS picked for this CPU when NumPy loaded it (``"Haswell"``,
     ``"SkylakeX"``, ...: ``OPENBLAS_CORETYPE`` when set), or None when not OpenBLAS."""
-    if blas_controls() is None:
-        return None
-    name = _openblas_function(_blas[2], "get_corename")
-    if name is None:
-        return None
-    name.restype = ctypes.c_char_p
-    return name().decode().strip()
+    return _openblas_text("get_corename")
 
 
 # After a product on several threads OpenBLAS's workers spin, waiting for the next one, for
