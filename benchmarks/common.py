@@ -171,7 +171,7 @@ def _spin():
     """The spin of OpenBLAS's idle workers as OpenBLAS itself reports it (0: its default)."""
     from minifcn.kernels.threads import blas_spin
     spin = blas_spin()
-    return "n/a, not OpenBLAS" if spin is None else spin
+    return "n/a: not an OpenBLAS that says" if spin is None else spin
 
 
 def environment(torch=None):
