@@ -38,6 +38,7 @@ import json
 import math
 import os
 import signal
+import sys
 import tempfile
 import threading
 import time
@@ -538,7 +539,7 @@ class Trainer:
                    desc=f"{self.cfg.model} train", unit="it", dynamic_ncols=True, leave=True)
         batches = self._batches()
         busy, images = 0.0, 0
-        interrupted, restore = self._stop_on_ctrl_c(bar)
+        interrupted, restore = self._stop_on_ctrl_c()
         try:
             while self.iteration < stop and not interrupted:
                 x, y = next(batches)
@@ -564,7 +565,7 @@ class Trainer:
         return self.last_scores
 
     @staticmethod
-    def _stop_on_ctrl_c(bar):
+    def _stop_on_ctrl_c():
         """Catch SIGINT while :meth:`run` trains: ``(interrupted, restore)``, a list that the
         first Ctrl-C appends to (the loop then stops between iterations, where the state is
         whole) and the call that puts the previous handler back. The first Ctrl-C also puts it
@@ -576,12 +577,18 @@ class Trainer:
         previous = signal.getsignal(signal.SIGINT)
         if previous in (signal.SIG_IGN, None):   # ignored, or set outside Python: leave it
             return interrupted, lambda: None
+        try:   # a terminal hears at once; the handler writes to its descriptor, not through
+            # Python's buffered stream, which the interrupted code may be writing to
+            terminal = sys.stderr.fileno() if sys.stderr.isatty() else None
+        except (AttributeError, OSError, ValueError):
+            terminal = None
 
         def on_ctrl_c(signum, frame):
             signal.signal(signal.SIGINT, previous)
             interrupted.append(signum)
-            bar.write("Ctrl-C: finishing this iteration to write a checkpoint there "
-                      "(Ctrl-C again to stop at once)")
+            if terminal is not None:
+                os.write(terminal, b"\nCtrl-C: finishing this iteration to write a checkpoint "
+                                   b"there (Ctrl-C again to stop at once)\n")
 
         signal.signal(signal.SIGINT, on_ctrl_c)
         return interrupted, lambda: signal.signal(signal.SIGINT, previous)
