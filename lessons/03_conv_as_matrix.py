@@ -79,6 +79,22 @@ y_gemm = (W.reshape(out_c, -1) @ col.reshape(c * kh * kw, out_h * out_w)).reshap
 assert np.allclose(y_gemm, y_fast, rtol=0, atol=1e-12)
 
 # %% [markdown]
+# `col` needs no loop to describe. Its entry `[.., ci, i, j, oy, ox]` is pixel `(oy + i, ox + j)`
+# of channel `ci`, so stepping `i` or `oy` moves one image row in memory, and `j` or `ox` one
+# pixel: `col` is the image itself read with the strides `(row, pixel, row, pixel)` for its last
+# four axes. NumPy's `as_strided` makes that view without copying a number (the windows overlap
+# in memory); minifcn copies it once into `col` (`im2col._windows`), one operation where a copy
+# per kernel tap made `kh * kw` (on a GPU, one kernel launch instead of 9 for a 3x3 kernel).
+
+# %%
+s_n, s_c, s_row, s_px = x.strides
+view = np.lib.stride_tricks.as_strided(x, shape=(n, c, kh, kw, out_h, out_w),
+                                       strides=(s_n, s_c, s_row, s_px, s_row, s_px))
+assert np.shares_memory(view, x)                # no copy: the image itself, re-read
+assert np.array_equal(view, col)
+print(f"col as a view: {view.size} entries over {x.size} numbers of memory")
+
+# %% [markdown]
 # The price: every input pixel is copied once per kernel position that covers it, so `col` is
 # almost `kh * kw` times larger than `x` (exactly `kh*kw*out_h*out_w / (h*w)` times).
 
@@ -345,7 +361,8 @@ assert err2 < err4 < 1e-4          # bigger tiles, more rounding, still far belo
 #   linear map.
 # - `T` is block-Toeplitz with Toeplitz blocks (one channel, stride 1), a band of width
 #   `kh * kw` non-zeros per row; stride spaces the bands, padding trims them at the border.
-# - im2col trades memory (about `kh*kw` copies of the input) for one fast matrix product.
+# - im2col trades memory (about `kh*kw` copies of the input) for one fast matrix product; `col`
+#   is a strided view of the (padded) image, copied once.
 # - On a flattened padded image every tap of every output is one plain slice, so the same
 #   products can read the image in place: no `col`, at the price of junk columns. On the
 #   unpadded image the same shifts build `col` itself, once the wrapped edge columns are zeroed.
