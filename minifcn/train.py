@@ -52,6 +52,7 @@ from .autograd import Tensor, no_grad
 from .checkpoint import load_checkpoint, save_checkpoint
 from .metrics import ConfusionMatrix
 from .optim import SGD, fcn_param_groups, lr_at
+from .progress import progress_bar
 
 __all__ = ["TrainConfig", "Trainer", "TrainingDiverged", "TrainingInterrupted", "build_datasets",
            "median_frequency_weights", "evaluate", "save_metrics_json", "train_staged", "load_model",
@@ -531,12 +532,12 @@ class Trainer:
         and :class:`TrainingInterrupted` raised; a second Ctrl-C stops at once, losing the
         iterations since the last checkpoint. ``--resume`` continues either exactly.
         """
-        from tqdm import tqdm
         stop = self.max_iter if until is None else min(int(until), self.max_iter)
         self.out.mkdir(parents=True, exist_ok=True)
         self._drop_later_outputs()
-        bar = tqdm(total=self.max_iter, initial=self.iteration, disable=not self.progress,
-                   desc=f"{self.cfg.model} train", unit="it", dynamic_ncols=True, leave=True)
+        bar = progress_bar(total=self.max_iter, initial=self.iteration, disable=not self.progress,
+                           desc=f"{self.cfg.model} train", unit="it", dynamic_ncols=True,
+                           leave=True)
         batches = self._batches()
         busy, images = 0.0, 0
         interrupted, restore = self._stop_on_ctrl_c()

@@ -23,6 +23,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..progress import progress_bar
+
 __all__ = ["DatasetRecord", "VOC2012", "SBD", "DATASETS", "md5sum", "download", "extract_tar",
            "prepare", "DownloadError"]
 
@@ -110,9 +112,8 @@ def _fetch(source: str, tmp: Path, timeout: float, progress: bool) -> None:
         total = r.headers.get("Content-Length")
         bar = None
         if progress:
-            from tqdm import tqdm
-            bar = tqdm(total=int(total) if total else None, unit="B", unit_scale=True,
-                       desc=os.path.basename(urllib.parse.urlparse(source).path) or source)
+            bar = progress_bar(total=int(total) if total else None, unit="B", unit_scale=True,
+                               desc=os.path.basename(urllib.parse.urlparse(source).path) or source)
         try:
             for block in iter(lambda: r.read(1 << 20), b""):
                 f.write(block)
