@@ -1,6 +1,7 @@
 """map_blocks: results in order, blocks that cover the channels, and use from a forked child
 (a process that forks after minifcn ran, as data-loading workers do); blas_threads: the count
-set inside, restored after, also when uses overlap; OpenBLAS's idle workers told to
+set inside, restored after, also when uses overlap; products_on_cores: on the threads with one
+BLAS thread each, or in turn where BLAS's count cannot be set; OpenBLAS's idle workers told to
 sleep at once, whichever of NumPy and minifcn was imported first."""
 import multiprocessing
 import os
@@ -124,6 +125,27 @@ def test_blas_threads_sets_the_count_inside_and_restores_it_after_overlapping_us
         with threads.blas_threads(1):
             raise RuntimeError("inside")
     assert get() == before
+
+
+@pytest.mark.skipif(threads.blas_controls() is None, reason="NumPy's BLAS is not a known OpenBLAS")
+def test_products_on_cores_run_on_the_threads_with_one_blas_thread_each(monkeypatch):
+    monkeypatch.setenv("MINIFCN_NUM_THREADS", "2")
+    _, get = threads.blas_controls()
+    seen = threads.products_on_cores(lambda g: (g, threading.current_thread().name, get()),
+                                     [0, 1], np.empty(1))
+    assert [g for g, _, _ in seen] == [0, 1]
+    assert all(name.startswith("minifcn_") and count == 1 for _, name, count in seen), seen
+
+
+def test_products_on_cores_run_in_turn_where_the_blas_count_cannot_be_set(monkeypatch):
+    """MKL or Accelerate run each product on every core already and keep their count: two
+    products at once would put two BLAS teams on the cores."""
+    monkeypatch.setenv("MINIFCN_NUM_THREADS", "2")
+    monkeypatch.setattr(threads, "_blas", False)   # looked for, not found
+    here = threading.current_thread().name
+    seen = threads.products_on_cores(lambda g: (g, threading.current_thread().name), [0, 1, 2],
+                                     np.empty(1))
+    assert seen == [(0, here), (1, here), (2, here)]
 
 
 def _report_blas_count(q):

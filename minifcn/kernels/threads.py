@@ -68,8 +68,10 @@ def products_on_cores(fn, groups, like):
     """``[fn(g) for g in groups]`` for groups of matrix products, the groups on the CPU's
     threads, each running BLAS on one core (:func:`blas_threads`): two one-core products beat
     one two-core product on short, wide shapes (see the module doc), and the copies and sums
-    between them run on both cores too. A plain loop for a single group (and on a GPU)."""
-    if len(groups) < 2 or device_of(like) == "cuda":
+    between them run on both cores too. A plain loop for a single group, on a GPU, and with a
+    BLAS whose thread count cannot be set (MKL, Accelerate): there each product already runs
+    on every core, and two at once would put twice as many BLAS threads on the cores."""
+    if len(groups) < 2 or device_of(like) == "cuda" or blas_controls() is None:
         return [fn(g) for g in groups]
     with blas_threads(1):
         return map_blocks(fn, groups, like)
@@ -129,7 +131,8 @@ def row_groups(n_rows, groups):
 # OpenBLAS (NumPy's wheels bundle it) keeps one process-wide thread count, read and set through
 # ``openblas_set_num_threads`` / ``openblas_get_num_threads``, whose names carry the prefix and
 # suffix of the build (``scipy_openblas_set_num_threads64_`` in NumPy 2's wheels). With another
-# BLAS (MKL, Accelerate) nothing is found and :func:`blas_threads` changes nothing.
+# BLAS (MKL in conda's NumPy, Accelerate in the macOS arm64 wheels) nothing is found,
+# :func:`blas_threads` changes nothing, and :func:`products_on_cores` runs its groups in turn.
 
 _blas = None   # (set, get, library), or False once looked for and not found
 _blas_lock = threading.Lock()
