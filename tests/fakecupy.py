@@ -13,7 +13,7 @@ array, and a module whose functions are NumPy's, with the arrays they return mad
 class. What it checks: the GPU paths' logic (shapes, indices, which path runs), against the
 same tests as the CPU's; and the rules where CuPy is stricter than NumPy, so that code which
 runs on NumPy alone fails here as on a GPU: no host array beside a device one in an
-operation, no implicit copy to the host (``np.asarray`` of a device array raises; with
+operation or written into a slice of one, no implicit copy to the host (``np.asarray`` of a device array raises; with
 :func:`refuse_host_conversions` installed, as the fixtures do), 0-d arrays where NumPy gives
 scalars. What it cannot: that CuPy has every function NumPy has, its other differences, or
 its speed; only a real GPU tells (``MINIFCN_DEVICE=cuda python -m pytest``, see the README).
@@ -43,7 +43,8 @@ class ndarray(np.ndarray):
 
     Where CuPy differs from NumPy in a way that could hide a GPU bug, it does as CuPy does:
     a ufunc (an operator too) refuses a host array among its inputs or outputs, Python and
-    NumPy scalars pass (CuPy's ``_preprocess_args``); reductions, ``argmax`` and indexing to
+    NumPy scalars pass (CuPy's ``_preprocess_args``); a host array is no value for a slice
+    (``a[:] = host`` raises, as CuPy's ``fill`` does); reductions, ``argmax`` and indexing to
     one element give 0-d arrays, not NumPy scalars."""
 
     def get(self):
@@ -69,6 +70,20 @@ class ndarray(np.ndarray):
 
     def __getitem__(self, key):
         return _device(super().__getitem__(key))
+
+    def __setitem__(self, key, value):
+        # CuPy's basic indexing writes a value that is not a device array with ``fill``, which
+        # takes a host array of 0 dimensions only; index arrays (advanced indexing) copy it over
+        if (isinstance(value, np.ndarray) and not isinstance(value, ndarray) and value.ndim
+                and not _advanced(key)):
+            raise ValueError("non-scalar numpy.ndarray cannot be used for fill")
+        super().__setitem__(key, value)
+
+
+def _advanced(key):
+    """Whether an index takes NumPy's (and CuPy's) advanced indexing: an array, list or bool."""
+    return any(isinstance(k, (np.ndarray, list, bool, np.bool_))
+               for k in (key if isinstance(key, tuple) else (key,)))
 
 
 def _device(result):

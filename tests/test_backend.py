@@ -40,7 +40,8 @@ def test_device_arrays_take_the_gpu_code_paths(xp):
 
 def test_device_arrays_refuse_what_cupy_refuses(gpu):
     """CuPy (or its stand-in, which must behave alike so that CI sees what a GPU would): no
-    host array in a device op, no implicit copy to the host, reductions stay 0-d arrays."""
+    host array in a device op or in a slice of a device array, no implicit copy to the host,
+    reductions stay 0-d arrays."""
     a = gpu.asarray([1.0, 2.0])
     with pytest.raises(TypeError, match="Unsupported type"):
         a + np.ones(2)                                   # a host array beside a device one
@@ -50,6 +51,9 @@ def test_device_arrays_refuse_what_cupy_refuses(gpu):
         np.asarray(a)                                    # .get() or backend.to_numpy instead
     with pytest.raises(TypeError, match="Implicit conversion to a NumPy array"):
         np.array([a, a])
+    with pytest.raises(ValueError, match="non-scalar numpy.ndarray cannot be used for fill"):
+        a[:] = np.ones(2)                                # a host array into a slice
+    a[1] = np.float32(2.0)                               # a host scalar is a fill value
     assert type(a * np.float32(2)) is gpu.ndarray and type(a + 1) is gpu.ndarray  # scalars pass
     for r in (a.sum(), a.max(), a.argmax(), a[0], gpu.sum(a)):
         assert type(r) is gpu.ndarray and r.shape == ()
