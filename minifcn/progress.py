@@ -16,6 +16,22 @@ import sys
 
 FALLBACK_COLUMNS, FALLBACK_ROWS = 80, 24
 
+#: The training bar: tqdm's default, less its percentage (the count says it) and its ``it/s``
+#: (the postfix's images a second say it), so that model, count, times, loss, learning rate
+#: and speed fit 80 columns with room for the bar, for every model name:
+#: ``fcn8s |█████▉                | 171/600 [01:55<04:48, loss 0.355, lr 0.05, 13 img/s]``
+STEP_FORMAT = "{desc} |{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}{postfix}]"
+
+
+def step_postfix(loss: float, lr: float, images_per_s: float) -> str:
+    """The training bar's postfix, three significant digits each (short, and enough to see a
+    trend).
+
+    >>> step_postfix(0.3551, 0.05, 12.96)
+    'loss 0.355, lr 0.05, 13 img/s'
+    """
+    return f"loss {loss:.3g}, lr {lr:.2g}, {images_per_s:.3g} img/s"
+
 
 def fixed_width(stream=None) -> int | None:
     """``FALLBACK_COLUMNS`` where ``stream`` is a terminal that reports 0 columns, else None.

@@ -52,7 +52,7 @@ from .autograd import Tensor, no_grad
 from .checkpoint import load_checkpoint, save_checkpoint
 from .metrics import ConfusionMatrix
 from .optim import SGD, fcn_param_groups, lr_at
-from .progress import progress_bar
+from .progress import STEP_FORMAT, progress_bar, step_postfix
 
 __all__ = ["TrainConfig", "Trainer", "TrainingDiverged", "TrainingInterrupted", "build_datasets",
            "median_frequency_weights", "evaluate", "save_metrics_json", "train_staged", "load_model",
@@ -536,7 +536,7 @@ class Trainer:
         self.out.mkdir(parents=True, exist_ok=True)
         self._drop_later_outputs()
         bar = progress_bar(total=self.max_iter, initial=self.iteration, disable=not self.progress,
-                           desc=f"{self.cfg.model} train", unit="it", dynamic_ncols=True,
+                           desc=self.cfg.model, bar_format=STEP_FORMAT, dynamic_ncols=True,
                            leave=True)
         batches = self._batches()
         busy, images = 0.0, 0
@@ -551,9 +551,9 @@ class Trainer:
                 self.loss_sum += value
                 self.loss_count += 1
                 images += len(x)
-                bar.update(1)
-                bar.set_postfix(loss=f"{value:.4f}", lr=f"{self.optimizer.base_lr:.2g}",
-                                img_s=f"{images / max(busy, 1e-9):.1f}")
+                bar.set_postfix_str(step_postfix(value, self.optimizer.base_lr,
+                                                 images / max(busy, 1e-9)), refresh=False)
+                bar.update(1)   # draws the count and the postfix together
                 if self.iteration % self.val_every == 0 or self.iteration == self.max_iter:
                     self.validate()
         finally:

@@ -6,6 +6,7 @@ import sys
 import pytest
 
 from minifcn import progress
+from minifcn.models import MODEL_NAMES
 
 pty = pytest.importorskip("pty", reason="pseudo-terminals are POSIX-only")
 
@@ -72,3 +73,17 @@ def test_only_a_terminal_of_zero_columns_gets_a_fixed_width(tmp_path):
     finally:
         os.close(main)
         os.close(sub)
+
+
+@pytest.mark.parametrize("model", MODEL_NAMES)
+def test_the_training_bar_fits_80_columns_with_room_for_the_bar(model):
+    from tqdm import tqdm
+    # a run like the main job's (the longest name, bayesian-segnet, leaves the bar 7 columns),
+    # and one of 10000 iterations an hour in, whose longer count and times leave it 2
+    for (n, total, elapsed), least in [((171, 600, 115.0), 6), ((9171, 10000, 3900.0), 2)]:
+        line = tqdm.format_meter(n, total, elapsed, ncols=80, prefix=model,
+                                 bar_format=progress.STEP_FORMAT,
+                                 postfix=progress.step_postfix(0.05123, 1e-3, 12.96))
+        assert len(line) <= 80 and line.endswith("loss 0.0512, lr 0.001, 13 img/s]"), line
+        bar = line[line.index("|") + 1:line.rindex("|")]
+        assert len(bar) >= least and bar[0] == "\u2588", line   # its first block drawn
