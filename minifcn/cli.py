@@ -123,7 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="start from VGG16 weights (.pth, .caffemodel or .npz): FCN by net surgery, "
                         "SegNet in its encoder; needs --width 1")
     t.add_argument("--no-flip", action="store_true", help="no random horizontal flips")
-    t.add_argument("--no-progress", action="store_true", help="no progress bar")
+    t.add_argument("--no-progress", action="store_true",
+                   help="no progress bars and no line of scores after each validation (log.csv "
+                        "has them)")
 
     e = sub.add_parser("eval", help="score a checkpoint on a split (one confusion matrix)")
     e.add_argument("--checkpoint", required=True)
@@ -135,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--samples", type=_at_least(0), default=None,
                    help="Monte-Carlo dropout samples per image (Bayesian SegNet: default 50, the "
                         "paper's; 0 scores a single pass with dropout off)")
+    e.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     r = sub.add_parser("predict", help="segment images: colour mask and overlay PNGs")
     r.add_argument("--checkpoint", required=True)
@@ -236,7 +239,7 @@ def _cmd_eval(a) -> int:
     bs = a.batch_size or (cfg.batch_size if cfg.dataset == "synthetic" or cfg.crop else 1)
     samples = _mc_samples(model, a.samples)
     scores, loss, confusion, _ = evaluate(model, val, bs, a.device, reduction=cfg.loss_reduction,
-                                          samples=samples)
+                                          samples=samples, progress=not a.no_progress)
     mc = f", {samples} Monte-Carlo samples per image" if samples else ""
     origin = (f"weights imported from {meta['imported']['source']}" if "imported" in meta
               else f"checkpoint iteration {meta.get('iteration')}")

@@ -253,7 +253,8 @@ class _Ordered:
 
 # ----------------------------------------------------------------------------- evaluation
 def evaluate(model, dataset, batch_size: int = 1, device: str = "cpu", weight=None,
-             reduction: str = "mean", keep: int = 0, samples: int | None = None):
+             reduction: str = "mean", keep: int = 0, samples: int | None = None,
+             progress: bool = False):
     """Run ``model`` over a whole split; one confusion matrix, as the FCN paper measures.
 
     Shapes: the dataset yields ``(3, H, W)`` float32 images and ``(H, W)`` labels; the model maps
@@ -265,6 +266,7 @@ def evaluate(model, dataset, batch_size: int = 1, device: str = "cpu", weight=No
     With ``samples`` (Bayesian SegNet) each batch is scored by the model's ``mc_predict``: the
     prediction is the argmax of the mean softmax of that many dropout samples, and the loss is
     the cross-entropy of that mean (``log`` of probabilities is its own ``log_softmax``).
+    ``progress`` shows a bar of the batches, which is cleared when done.
     """
     from .data.voc import iterate_batches
     if samples and not hasattr(model, "mc_predict"):
@@ -274,7 +276,9 @@ def evaluate(model, dataset, batch_size: int = 1, device: str = "cpu", weight=No
     num_classes = dataset.num_classes
     cm = ConfusionMatrix(num_classes)
     losses, kept = [], []
-    with no_grad():
+    bar = progress_bar(total=math.ceil(len(dataset) / batch_size), desc="val", unit="batch",
+                       leave=False, disable=not progress, dynamic_ncols=True)
+    with no_grad(), bar:
         for x, y in iterate_batches(dataset, batch_size):
             xd, yd = backend.to_device(x, device), backend.to_device(y, device)
             if samples:
@@ -288,6 +292,7 @@ def evaluate(model, dataset, batch_size: int = 1, device: str = "cpu", weight=No
             cm.update(pred, yd)
             for p in pred[:max(0, keep - len(kept))]:
                 kept.append(backend.to_numpy(p))
+            bar.update(1)
     return cm.scores(), float(np.mean(losses)), cm.matrix, kept
 
 
@@ -413,7 +418,8 @@ class Trainer:
             ``manual_seed(config.seed)``, so the initial weights follow from the seed).
         datasets: ``(train, val)`` (default: :func:`build_datasets`).
         out: output directory (default ``config.out`` or ``runs/<model>-<dataset>``).
-        progress: show a tqdm bar.
+        progress: show a progress bar (a second one while validating) and, above it, a line of
+            scores after each validation.
 
     ``run()`` trains to the end (or to ``until`` iterations), validating every ``val_every``
     iterations: each validation appends to ``log.csv``, redraws ``curves.png``, writes a grid and
@@ -450,7 +456,7 @@ class Trainer:
         self.iteration, self.epoch, self.pos = 0, 0, 0
         self.order = None           # the current epoch's sample order
         self.loss_sum, self.loss_count = 0.0, 0  # training loss since the last validation
-        self.last_scores = None
+        self.last_scores, self.last_row = None, None
         self.last_good = None       # (path, iteration) of the last checkpoint written
 
     # ------------------------------------------------------------------ pieces
@@ -556,6 +562,8 @@ class Trainer:
                 bar.update(1)   # draws the count and the postfix together
                 if self.iteration % self.val_every == 0 or self.iteration == self.max_iter:
                     self.validate()
+                    if self.progress:   # above the bar, which tqdm draws again below it
+                        bar.write(self._validation_line())
         finally:
             restore()
             bar.close()
@@ -600,7 +608,8 @@ class Trainer:
         bs = cfg.batch_size if cfg.dataset == "synthetic" or cfg.crop else 1  # VOC sizes differ
         weight = None if self.class_weight is None else backend.to_device(self.class_weight, self.device)
         scores, val_loss, confusion, preds = evaluate(self.model, self.val_set, bs, self.device,
-                                                      weight, cfg.loss_reduction, keep=cfg.grid_size)
+                                                      weight, cfg.loss_reduction, keep=cfg.grid_size,
+                                                      progress=self.progress)
         if not math.isfinite(val_loss):
             where = f"{self.last_good[0]} (iteration {self.last_good[1]})" if self.last_good else "none"
             raise TrainingDiverged(f"training stopped: the validation loss is {val_loss} at iteration "
@@ -612,6 +621,7 @@ class Trainer:
                "train_loss": train_loss, "val_loss": val_loss, "lr": self.optimizer.base_lr,
                "time": round(time.time(), 3)}
         row.update({k: scores[k] for k in ("pixel_acc", "mean_acc", "mean_iou", "fw_iou")})
+        self.last_row = row
         self._append_log(row)
         from . import viz
         viz.plot_curves(self.out / "log.csv", self.out / "curves.png")
@@ -624,6 +634,14 @@ class Trainer:
                            "checkpoint": str(self.checkpoint_path)})
         self.save()
         return scores
+
+    def _validation_line(self) -> str:
+        """The last validation in one line, under 80 columns:
+        ``val at 50/600: loss 0.611 (train 0.912), pixel acc 0.912, mean IoU 0.401``."""
+        r = self.last_row
+        return (f"val at {r['iteration']}/{self.max_iter}: loss {r['val_loss']:.3f} "
+                f"(train {r['train_loss']:.3f}), pixel acc {r['pixel_acc']:.3f}, "
+                f"mean IoU {r['mean_iou']:.3f}")
 
     def _append_log(self, row: dict):
         from .viz import LOG_COLUMNS

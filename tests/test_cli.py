@@ -107,7 +107,7 @@ def test_eval_writes_json(trained, tmp_path, capsys):
     ckpt, _ = trained
     out_json = tmp_path / "eval.json"
     assert cli.main(["eval", "--checkpoint", str(ckpt), "--out", str(out_json)]) == 0
-    printed = capsys.readouterr().out
+    printed, bar = capsys.readouterr()
     doc = json.loads(out_json.read_text())
     for key in ("pixel_acc", "mean_acc", "mean_iou", "fw_iou", "per_class_iou", "classes",
                 "confusion", "checkpoint", "split", "num_images"):
@@ -118,6 +118,9 @@ def test_eval_writes_json(trained, tmp_path, capsys):
     # the same scores as the run's last validation (same model, same split)
     run_doc = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert doc["confusion"] == run_doc["confusion"]
+    assert "val:" in bar and "/2 [" in bar, bar     # the 4 images in 2 batches, on stderr
+    assert cli.main(["eval", "--checkpoint", str(ckpt), "--out", str(out_json), "--no-progress"]) == 0
+    assert "val:" not in capsys.readouterr().err
 
 
 def test_predict_writes_pngs(trained, tmp_path, capsys):

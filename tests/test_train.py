@@ -134,6 +134,21 @@ def test_writes_log_curves_grids_metrics(tmp_path):
         assert (out / name).is_file(), name
 
 
+def test_each_validation_prints_a_line_of_its_log_row(tmp_path, capsys):
+    tr = Trainer(tiny(tmp_path), progress=True)
+    tr.run()
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("val at")]
+    with open(tmp_path / "run" / "log.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(lines) == len(rows) == 2
+    for line, row in zip(lines, rows):
+        assert line == (f"val at {row['iteration']}/6: loss {float(row['val_loss']):.3f} "
+                        f"(train {float(row['train_loss']):.3f}), pixel acc "
+                        f"{float(row['pixel_acc']):.3f}, mean IoU {float(row['mean_iou']):.3f}")
+    Trainer(tiny(tmp_path, out=str(tmp_path / "quiet")), progress=False).run()
+    assert "val at" not in capsys.readouterr().out
+
+
 def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path):
     tr = Trainer(tiny(tmp_path, iters=8, val_every=3), progress=False)
     tr.run(until=3)  # validation at 3 writes the checkpoint
