@@ -92,7 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--epochs", type=int)
     t.add_argument("--iters", type=int, help="training iterations (overrides --epochs)")
     t.add_argument("--batch-size", type=int)
-    t.add_argument("--lr", type=float)
+    t.add_argument("--lr", type=float, help="base learning rate (default 0.05 for FCN, 0.2 for "
+                                            "the SegNets)")
     t.add_argument("--momentum", type=float)
     t.add_argument("--weight-decay", type=float)
     t.add_argument("--lr-policy", choices=("fixed", "step", "poly"),
@@ -204,7 +205,8 @@ def _cmd_train(a) -> int:
             trainer = Trainer(cfg, progress=progress)
             print(f"training {cfg.model} (width {cfg.width}) on {cfg.dataset}: "
                   f"{len(trainer.train_set)} train / {len(trainer.val_set)} val images, "
-                  f"{trainer.max_iter} iterations of batch {cfg.batch_size}, device {trainer.device}")
+                  f"{trainer.max_iter} iterations of batch {cfg.batch_size} at lr {cfg.lr:g}, "
+                  f"device {trainer.device}")
             if trainer.checkpoint_path.is_file():   # an earlier run's: say so before replacing it
                 print(f"note: {trainer.checkpoint_path} holds an earlier run, which this fresh run "
                       f"replaces (continue that one with --resume {trainer.checkpoint_path}, or "

@@ -134,6 +134,15 @@ def test_writes_log_curves_grids_metrics(tmp_path):
         assert (out / name).is_file(), name
 
 
+def test_the_learning_rate_defaults_by_model_and_a_saved_one_is_kept():
+    assert TrainConfig().lr == 0.05 and TrainConfig(model="fcn32s").lr == 0.05
+    assert TrainConfig(model="segnet").lr == TrainConfig(model="bayesian-segnet").lr == 0.2
+    assert TrainConfig(model="segnet", lr=0.01).lr == 0.01
+    # a checkpoint's settings hold the rate it trained with, whatever today's default
+    saved = dataclasses.asdict(TrainConfig(model="segnet-basic", lr=0.05))
+    assert TrainConfig.from_dict(saved).lr == 0.05
+
+
 def test_each_validation_prints_a_line_of_its_log_row(tmp_path, capsys):
     tr = Trainer(tiny(tmp_path), progress=True)
     tr.run()
