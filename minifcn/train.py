@@ -661,6 +661,7 @@ class Trainer:
 
     def _append_log(self, row: dict):
         from .viz import LOG_COLUMNS
+        self.out.mkdir(parents=True, exist_ok=True)   # validate() may come before run()
         path = self.out / "log.csv"
         new = not path.is_file()
         with open(path, "a", newline="") as f:

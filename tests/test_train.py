@@ -134,6 +134,14 @@ def test_writes_log_curves_grids_metrics(tmp_path):
         assert (out / name).is_file(), name
 
 
+def test_validate_before_training_scores_the_initial_net(tmp_path):
+    tr = Trainer(tiny(tmp_path), progress=False)
+    scores = tr.validate()   # no run() yet: the output directory is made here
+    assert 0 <= scores["mean_iou"] <= 1 and (tmp_path / "run" / "checkpoint.npz").is_file()
+    with open(tmp_path / "run" / "log.csv", newline="") as f:
+        assert [int(r["iteration"]) for r in csv.DictReader(f)] == [0]
+
+
 def test_the_learning_rate_defaults_by_model_and_a_saved_one_is_kept():
     assert TrainConfig().lr == 0.05 and TrainConfig(model="fcn32s").lr == 0.05
     assert TrainConfig(model="segnet").lr == TrainConfig(model="bayesian-segnet").lr == 0.2
