@@ -24,8 +24,8 @@ STEP_FORMAT = "{desc} |{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}{postfix
 
 
 def step_postfix(loss: float, lr: float, images_per_s: float) -> str:
-    """The training bar's postfix, three significant digits each (short, and enough to see a
-    trend).
+    """The training bar's postfix: loss and speed to three significant digits, the rate to
+    two (short, and enough to see a trend).
 
     >>> step_postfix(0.3551, 0.05, 12.96)
     'loss 0.355, lr 0.05, 13 img/s'

@@ -777,7 +777,9 @@ def train_staged(cfg: TrainConfig, datasets=None, progress: bool = True, resume:
     Every stage trains at ``cfg.lr``. The reference recipe lowers the rate 100x a stage (1e-10,
     1e-12, 1e-14), after an FCN-32s trained to convergence; on the main job's data, 200
     iterations a stage, FCN-8s ended at 0.85 mean IoU with one rate, and at 0.28 and 0.18 with
-    rates lowered 10x and 100x a stage: short stages need the full rate. With ``resume``, a stage whose checkpoint is there continues from it (or, finished, is
+    rates lowered 10x and 100x a stage: short stages need the full rate.
+
+    With ``resume``, a stage whose checkpoint is there continues from it (or, finished, is
     only loaded), after a check that it was trained with ``cfg``'s settings: an interrupted
     staged run picks up where it stopped. Returns the last stage's :class:`Trainer`.
     """
