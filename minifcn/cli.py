@@ -77,6 +77,25 @@ def _image_files(paths):
     return files
 
 
+def _output_names(images):
+    """A name for each image's output files: its stem, and for a stem seen before (``a.jpg``
+    beside ``a.png``, or in another directory) the stem with ``-2``, ``-3`` ... so that no
+    image's files overwrite another's.
+
+    >>> _output_names([Path("x/a.jpg"), Path("x/a.png"), Path("y/a.jpg"), Path("b.jpg")])
+    ['a', 'a-2', 'a-3', 'b']
+    """
+    names, seen = [], set()
+    for image in images:
+        name, k = image.stem, 1
+        while name in seen:
+            k += 1
+            name = f"{image.stem}-{k}"
+        seen.add(name)
+        names.append(name)
+    return names
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argparse parser of every sub-command (defaults None = "use the config's")."""
     p = argparse.ArgumentParser(prog="minifcn", description="FCN and SegNet from scratch on NumPy/CuPy")
@@ -261,11 +280,20 @@ def _cmd_predict(a) -> int:
     from .train import load_model
     model, cfg, classes, _ = load_model(a.checkpoint, a.device)
     samples = _mc_samples(model, a.samples)
-    for image in _image_files(a.image):
-        files = predict_file(model, image, a.out, cfg.convention, a.device, samples)
+    images, failed = _image_files(a.image), []
+    for image, name in zip(images, _output_names(images)):
+        try:
+            files = predict_file(model, image, a.out, cfg.convention, a.device, samples, name=name)
+        except (ValueError, OSError) as e:   # unreadable, or too small for the net: go on
+            print(f"minifcn predict: error: {e}", file=sys.stderr)
+            failed.append(str(image))
+            continue
         print(f"{image}:")
         _print_files(files)
-    return 0
+    if failed and len(images) > 1:
+        print(f"minifcn predict: {len(failed)} of {len(images)} images failed: {', '.join(failed)}",
+              file=sys.stderr)
+    return 2 if failed else 0
 
 
 def _cmd_data(a) -> int:

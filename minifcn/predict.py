@@ -70,16 +70,17 @@ def predict_array(model, image, convention: str = "unit", device: str = "cpu",
 
 
 def predict_file(model, image_path, out_dir, convention: str = "unit", device: str = "cpu",
-                 samples: int | None = None, alpha: float = 0.5) -> dict:
-    """Segment ``image_path``; write ``<stem>_mask.png``, ``<stem>_overlay.png`` (and
-    ``<stem>_uncertainty.png`` with ``samples``) into ``out_dir``; return their paths.
+                 samples: int | None = None, alpha: float = 0.5, name: str | None = None) -> dict:
+    """Segment ``image_path``; write ``<name>_mask.png``, ``<name>_overlay.png`` (and
+    ``<name>_uncertainty.png`` with ``samples``) into ``out_dir``; return their paths.
+    ``name`` defaults to the image's file name without its suffix.
     """
     from . import viz
     image = read_image(image_path)
     pred, unc = predict_array(model, image, convention, device, samples)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    stem = Path(image_path).stem
+    stem = name or Path(image_path).stem
     files = {"mask": viz.save_image(out / f"{stem}_mask.png", viz.colorize(pred)),
              "overlay": viz.save_image(out / f"{stem}_overlay.png", viz.overlay(image, pred, alpha))}
     if unc is not None:

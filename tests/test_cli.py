@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pytest
+from PIL import Image
 
 from minifcn import cli
 from minifcn.viz import LOG_COLUMNS
@@ -149,6 +150,25 @@ def test_predict_takes_directories_of_images(trained, tmp_path, capsys):
         (photos / im.name).unlink()
     assert cli.main(["predict", "--checkpoint", str(ckpt), "--image", str(photos)]) == 2
     assert f"image directory {photos} holds no image files" in capsys.readouterr().err
+
+
+def test_predict_goes_on_past_a_bad_image_and_overwrites_nothing(trained, tmp_path, capsys):
+    ckpt, _ = trained
+    image = next((tmp_path / "synthetic").rglob("*.jpg"))
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "a.jpg").write_bytes(image.read_bytes())
+    Image.open(image).save(photos / "a.png")           # the same stem: its files must not clash
+    (photos / "broken.jpg").write_bytes(b"not an image")
+    capsys.readouterr()
+    assert cli.main(["predict", "--checkpoint", str(ckpt), "--image", str(photos),
+                     "--out", str(tmp_path / "pred")]) == 2
+    out, err = capsys.readouterr()
+    assert "broken.jpg cannot be decoded" in err and "1 of 3 images failed" in err, err
+    assert sorted(p.name for p in (tmp_path / "pred").iterdir()) == sorted(
+        f"{stem}_{kind}.png" for stem in ("a", "a-2") for kind in ("mask", "overlay"))
+    # the listing says which image is which: a.png's files, named a-2, come under its name
+    assert out.index(f"{photos / 'a.png'}:") < out.index("a-2_mask.png"), out
 
 
 def test_width_takes_fractions():
