@@ -56,7 +56,7 @@ from .progress import STEP_FORMAT, progress_bar, step_postfix
 
 __all__ = ["TrainConfig", "Trainer", "TrainingDiverged", "TrainingInterrupted", "build_datasets",
            "median_frequency_weights", "evaluate", "save_metrics_json", "train_staged", "load_model",
-           "STAGES", "default_lr"]
+           "STAGES", "default_lr", "EvaluationStopped"]
 
 #: FCN's staged recipe: each stage is initialised from the previous one.
 STAGES = ("fcn32s", "fcn16s", "fcn8s")
@@ -171,6 +171,10 @@ class TrainingDiverged(RuntimeError):
     """The loss became NaN or Inf; the message names the iteration and the last good checkpoint."""
 
 
+class EvaluationStopped(Exception):
+    """:func:`evaluate` was asked to stop (its ``stop`` returned True) before the split's end."""
+
+
 class TrainingInterrupted(KeyboardInterrupt):
     """Ctrl-C during :meth:`Trainer.run`: the iteration under way was finished and a checkpoint
     written at it (``checkpoint``, ``iteration``), from which ``--resume`` continues exactly.
@@ -270,7 +274,7 @@ class _Ordered:
 # ----------------------------------------------------------------------------- evaluation
 def evaluate(model, dataset, batch_size: int = 1, device: str = "cpu", weight=None,
              reduction: str = "mean", keep: int = 0, samples: int | None = None,
-             progress: bool = False):
+             progress: bool = False, stop=None):
     """Run ``model`` over a whole split; one confusion matrix, as the FCN paper measures.
 
     Shapes: the dataset yields ``(3, H, W)`` float32 images and ``(H, W)`` labels; the model maps
@@ -282,7 +286,8 @@ def evaluate(model, dataset, batch_size: int = 1, device: str = "cpu", weight=No
     With ``samples`` (Bayesian SegNet) each batch is scored by the model's ``mc_predict``: the
     prediction is the argmax of the mean softmax of that many dropout samples, and the loss is
     the cross-entropy of that mean (``log`` of probabilities is its own ``log_softmax``).
-    ``progress`` shows a bar of the batches, which is cleared when done.
+    ``progress`` shows a bar of the batches, which is cleared when done. ``stop``, a callable
+    asked after each batch, abandons the pass with :class:`EvaluationStopped` when it says True.
     """
     from .data.voc import iterate_batches
     if samples and not hasattr(model, "mc_predict"):
@@ -309,6 +314,8 @@ def evaluate(model, dataset, batch_size: int = 1, device: str = "cpu", weight=No
             for p in pred[:max(0, keep - len(kept))]:
                 kept.append(backend.to_numpy(p))
             bar.update(1)
+            if stop is not None and stop():
+                raise EvaluationStopped(f"evaluation stopped after {bar.n} of {bar.total} batches")
     return cm.scores(), float(np.mean(losses)), cm.matrix, kept
 
 
@@ -473,6 +480,7 @@ class Trainer:
         self.order = None           # the current epoch's sample order
         self.loss_sum, self.loss_count = 0.0, 0  # training loss since the last validation
         self.last_scores, self.last_row = None, None
+        self.validation_owed = False   # a validation that Ctrl-C cut short: run() does it first
         self.last_good = None       # (path, iteration) of the last checkpoint written
 
     # ------------------------------------------------------------------ pieces
@@ -550,8 +558,9 @@ class Trainer:
         """Train up to iteration ``min(until, max_iter)``; return the last validation scores.
 
         Stopping at ``until`` (before the end) writes a checkpoint there. So does Ctrl-C (in
-        the main thread): the iteration under way is finished, the checkpoint written at it,
-        and :class:`TrainingInterrupted` raised; a second Ctrl-C stops at once, losing the
+        the main thread): the iteration under way is finished (a validation under way is left
+        for the resumed run to do first), the checkpoint written at it, and
+        :class:`TrainingInterrupted` raised; a second Ctrl-C stops at once, losing the
         iterations since the last checkpoint. ``--resume`` continues either exactly.
         """
         stop = self.max_iter if until is None else min(int(until), self.max_iter)
@@ -564,6 +573,8 @@ class Trainer:
         busy, images = 0.0, 0
         interrupted, restore = self._stop_on_ctrl_c()
         try:
+            if self.validation_owed:   # cut short by Ctrl-C before the checkpoint: done now
+                self._validate_unless_stopped(interrupted, bar)
             while self.iteration < stop and not interrupted:
                 x, y = next(batches)
                 t = time.perf_counter()
@@ -577,17 +588,28 @@ class Trainer:
                                                  images / max(busy, 1e-9)), refresh=False)
                 bar.update(1)   # draws the count and the postfix together
                 if self.iteration % self.val_every == 0 or self.iteration == self.max_iter:
-                    self.validate()
-                    if self.progress:   # above the bar, which tqdm draws again below it
-                        bar.write(self._validation_line())
+                    self._validate_unless_stopped(interrupted, bar)
         finally:
             restore()
             bar.close()
-        if self.iteration < self.max_iter:
+        if self.iteration < self.max_iter or self.validation_owed:
             self.save()  # stopped early (``until``, Ctrl-C): save where we are
-        if interrupted and self.iteration < stop:
+        if interrupted and (self.iteration < stop or self.validation_owed):
             raise TrainingInterrupted(self.checkpoint_path, self.iteration)
         return self.last_scores
+
+    def _validate_unless_stopped(self, interrupted, bar):
+        """:meth:`validate`, abandoned between batches once Ctrl-C has been pressed (a
+        validation of 1449 VOC images would keep the user waiting for minutes): it is then owed,
+        and the checkpoint written at this iteration says so, for the resumed run to do it
+        first. Its line of scores goes above the bar."""
+        try:
+            self.validate(stop=lambda: bool(interrupted))
+        except EvaluationStopped:
+            self.validation_owed = True
+            return
+        if self.progress:   # tqdm draws the bar again below it
+            bar.write(self._validation_line())
 
     @staticmethod
     def _stop_on_ctrl_c():
@@ -612,20 +634,23 @@ class Trainer:
             signal.signal(signal.SIGINT, previous)
             interrupted.append(signum)
             if terminal is not None:
-                os.write(terminal, b"\nCtrl-C: finishing this iteration to write a checkpoint "
-                                   b"there (Ctrl-C again to stop at once)\n")
+                os.write(terminal, b"\nCtrl-C: finishing this iteration (or leaving the "
+                                   b"validation under way to --resume) to write a checkpoint "
+                                   b"there; Ctrl-C again stops at once\n")
 
         signal.signal(signal.SIGINT, on_ctrl_c)
         return interrupted, lambda: signal.signal(signal.SIGINT, previous)
 
-    def validate(self) -> dict:
-        """Score the val split; append to log.csv, draw curves and a grid, save the checkpoint."""
+    def validate(self, stop=None) -> dict:
+        """Score the val split; append to log.csv, draw curves and a grid, save the checkpoint.
+        ``stop``: as :func:`evaluate`'s (then nothing is written)."""
         cfg = self.cfg
         bs = cfg.batch_size if cfg.dataset == "synthetic" or cfg.crop else 1  # VOC sizes differ
         weight = None if self.class_weight is None else backend.to_device(self.class_weight, self.device)
         scores, val_loss, confusion, preds = evaluate(self.model, self.val_set, bs, self.device,
                                                       weight, cfg.loss_reduction, keep=cfg.grid_size,
-                                                      progress=self.progress)
+                                                      progress=self.progress, stop=stop)
+        self.validation_owed = False
         if not math.isfinite(val_loss):
             where = f"{self.last_good[0]} (iteration {self.last_good[1]})" if self.last_good else "none"
             raise TrainingDiverged(f"training stopped: the validation loss is {val_loss} at iteration "
@@ -700,6 +725,7 @@ class Trainer:
             "backend_rng": backend.get_rng_state(),
             "class_weight": None if self.class_weight is None else self.class_weight.tolist(),
             "scores": _clean(self.last_scores),
+            "validation_owed": self.validation_owed,
         }
         arrays = {} if self.order is None else {"trainer/order": np.asarray(self.order, np.int64)}
         save_checkpoint(path, self.model, self.optimizer, meta, arrays)
@@ -740,6 +766,7 @@ class Trainer:
         if meta.get("class_weight") is not None:
             self.class_weight = np.asarray(meta["class_weight"], np.float32)
         self.last_scores = meta.get("scores")
+        self.validation_owed = bool(meta.get("validation_owed", False))
         self.last_good = (str(path), self.iteration)
         return self
 

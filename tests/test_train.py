@@ -94,6 +94,43 @@ def test_ctrl_c_finishes_the_step_writes_a_checkpoint_and_resumes_exactly(tmp_pa
         assert np.array_equal(_params(resumed.model)[k], v), f"{k} differs after Ctrl-C and resume"
 
 
+def test_ctrl_c_in_a_validation_leaves_it_to_the_resumed_run(tmp_path, monkeypatch):
+    # Ctrl-C in the first batch of the validation at 3: the checkpoint is written at 3 at once,
+    # owing that validation, which the resumed run does first; log and weights then match the
+    # uninterrupted run's
+    full = Trainer(tiny(tmp_path, model="bayesian-segnet", out=str(tmp_path / "a")), progress=False)
+    full.run()
+    tr = Trainer(tiny(tmp_path, model="bayesian-segnet", out=str(tmp_path / "b")), progress=False)
+    from minifcn.data import voc
+    real, batches_read = voc.iterate_batches, []
+
+    def pressed_in_validation(dataset, *args, **kw):
+        for batch in real(dataset, *args, **kw):
+            if dataset is tr.val_set:
+                batches_read.append(tr.iteration)
+                if len(batches_read) == 1:   # once: a second press would stop at once
+                    signal.raise_signal(signal.SIGINT)
+            yield batch
+    monkeypatch.setattr(voc, "iterate_batches", pressed_in_validation)
+    with pytest.raises(TrainingInterrupted) as stopped:
+        tr.run()
+    assert stopped.value.iteration == 3 and batches_read == [3]   # 1 of the 2 batches scored
+    assert not (tmp_path / "b" / "log.csv").exists()
+    meta = load_checkpoint(stopped.value.checkpoint)["meta"]
+    assert meta["iteration"] == 3 and meta["validation_owed"] is True
+    monkeypatch.setattr(voc, "iterate_batches", real)
+    resumed = Trainer.from_checkpoint(stopped.value.checkpoint, progress=False)
+    resumed.run()
+    assert not resumed.validation_owed
+    for k, v in _params(full.model).items():
+        assert np.array_equal(_params(resumed.model)[k], v), k
+
+    def rows(run):
+        with open(tmp_path / run / "log.csv", newline="") as f:
+            return [{k: r[k] for k in LOG_COLUMNS if k != "time"} for r in csv.DictReader(f)]
+    assert rows("a") == rows("b") and len(rows("b")) == 2
+
+
 def test_a_second_ctrl_c_stops_at_once(tmp_path):
     before = signal.getsignal(signal.SIGINT)
     tr = Trainer(tiny(tmp_path), progress=False)
