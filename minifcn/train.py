@@ -826,7 +826,7 @@ def train_staged(cfg: TrainConfig, datasets=None, progress: bool = True, resume:
             trainer = Trainer.from_checkpoint(saved, datasets=datasets, progress=progress,
                                               device=cfg.device)
             _check_same_settings(trainer.cfg, stage_cfg, saved)
-            if trainer.iteration < trainer.max_iter:
+            if trainer.iteration < trainer.max_iter or trainer.validation_owed:
                 trainer.run()
         else:
             if prev is None:

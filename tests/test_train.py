@@ -255,6 +255,30 @@ def test_bad_settings_are_refused_before_training(tmp_path, bad, message):
         tiny(tmp_path, **bad)
 
 
+def test_a_staged_run_stopped_in_a_stage_s_last_validation_does_it_on_resume(tmp_path, monkeypatch):
+    def cfg(out):
+        return tiny(tmp_path, model="fcn16s", width=1 / 32, iters=2, val_every=2, num_val=2,
+                    out=str(tmp_path / out))
+    want = _params(train_staged(cfg("straight"), progress=False).model)
+    from minifcn.data import voc
+    real = voc.iterate_batches
+
+    def pressed(dataset, *args, **kw):   # Ctrl-C in FCN-32s's only (and last) validation
+        validating = len(dataset) == 2      # the 2 val images, not the 8 training ones
+        if validating and not (tmp_path / "stopped" / "fcn32s" / "checkpoint.npz").exists():
+            signal.raise_signal(signal.SIGINT)
+        yield from real(dataset, *args, **kw)
+    with monkeypatch.context() as m, pytest.raises(TrainingInterrupted) as stopped:
+        m.setattr(voc, "iterate_batches", pressed)
+        train_staged(cfg("stopped"), progress=False)
+    assert stopped.value.iteration == 2      # the stage's last iteration, its validation owed
+    got = train_staged(cfg("stopped"), progress=False, resume=True)
+    with open(tmp_path / "stopped" / "fcn32s" / "log.csv", newline="") as f:
+        assert [r["iteration"] for r in csv.DictReader(f)] == ["2"]
+    for k, v in want.items():
+        assert np.array_equal(_params(got.model)[k], v), k
+
+
 def test_staged_fcn_builds_each_stage_from_the_previous(tmp_path):
     cfg = tiny(tmp_path, model="fcn8s", width=1 / 32, iters=1, val_every=1, num_val=2,
                out=str(tmp_path / "staged"))
