@@ -297,10 +297,11 @@ def evaluate(model, dataset, batch_size: int = 1, device: str = "cpu", weight=No
     num_classes = dataset.num_classes
     cm = ConfusionMatrix(num_classes)
     losses, kept = [], []
-    bar = progress_bar(total=math.ceil(len(dataset) / batch_size), desc="val", unit="batch",
-                       leave=False, disable=not progress, dynamic_ncols=True)
+    batches = math.ceil(len(dataset) / batch_size)
+    bar = progress_bar(total=batches, desc="val", unit="batch", leave=False, disable=not progress,
+                       dynamic_ncols=True)
     with no_grad(), bar:
-        for x, y in iterate_batches(dataset, batch_size):
+        for done, (x, y) in enumerate(iterate_batches(dataset, batch_size), 1):
             xd, yd = backend.to_device(x, device), backend.to_device(y, device)
             if samples:
                 probs, pred, _ = model.mc_predict(xd, int(samples))
@@ -315,7 +316,7 @@ def evaluate(model, dataset, batch_size: int = 1, device: str = "cpu", weight=No
                 kept.append(backend.to_numpy(p))
             bar.update(1)
             if stop is not None and stop():
-                raise EvaluationStopped(f"evaluation stopped after {bar.n} of {bar.total} batches")
+                raise EvaluationStopped(f"evaluation stopped after {done} of {batches} batches")
     return cm.scores(), float(np.mean(losses)), cm.matrix, kept
 
 
