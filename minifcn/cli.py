@@ -33,8 +33,9 @@ __all__ = ["main", "build_parser"]
 # CLI option -> TrainConfig field, for the options that map one to one
 _TRAIN_FIELDS = ("model", "width", "dataset", "data_root", "epochs", "iters", "batch_size", "lr",
                  "momentum", "weight_decay", "lr_policy", "lr_step", "lr_gamma", "loss_reduction",
-                 "class_weights", "device", "out", "seed", "subset_count", "image_size",
-                 "num_train", "num_val", "val_every", "crop", "convention", "val_split", "init")
+                 "class_weights", "device", "out", "seed", "subset_count", "val_count",
+                 "image_size", "num_train", "num_val", "val_every", "crop", "convention",
+                 "val_split", "init")
 
 
 def _at_least(low):
@@ -130,6 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "directory, and the options it was started with)")
     t.add_argument("--seed", type=int)
     t.add_argument("--subset-count", type=int, help="train on this many images")
+    t.add_argument("--val-count", type=int,
+                   help="validate on this many images of the val split (default all; the same "
+                        "images whatever --seed)")
     t.add_argument("--subset-classes", help="comma-separated class names, e.g. cat,dog")
     t.add_argument("--staged", action="store_true", help="FCN recipe: train 32s, then 16s, then 8s")
     t.add_argument("--image-size", type=int, help="synthetic image size")
@@ -157,6 +161,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--samples", type=_at_least(0), default=None,
                    help="Monte-Carlo dropout samples per image (Bayesian SegNet: default 50, the "
                         "paper's; 0 scores a single pass with dropout off)")
+    e.add_argument("--count", type=_at_least(1),
+                   help="score this many images of the split, drawn as --val-count draws them "
+                        "(default all, whatever the run validated on)")
     e.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     r = sub.add_parser("predict", help="segment images: colour mask and overlay PNGs")
@@ -250,7 +257,7 @@ def _cmd_eval(a) -> int:
     from .metrics import format_scores
     from .train import build_datasets, evaluate, load_model, save_metrics_json
     model, cfg, classes, meta = load_model(a.checkpoint, a.device)
-    over = {"device": a.device}
+    over = {"device": a.device, "val_count": a.count}
     if a.split:
         over["val_split"] = a.split
     if a.data_root:

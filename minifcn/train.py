@@ -94,6 +94,7 @@ class TrainConfig:
     num_val: int = 80                   # synthetic validation images
     data_seed: int = 0                  # the synthetic dataset's seed
     subset_count: int | None = None     # keep this many training images
+    val_count: int | None = None        # validate on this many val images (None: all)
     subset_classes: list | None = None  # keep images with these classes, remapped to bg + these
     convention: str = "torchvision"     # input normalisation: centred, unit variance (transforms.Normalize)
     crop: int | None = None             # random crop size for training (needed to batch VOC)
@@ -139,7 +140,7 @@ class TrainConfig:
             raise ValueError(f"epochs must be >= 1 (or give iters), got {self.epochs}")
         if self.iters is not None and int(self.iters) < 1:
             raise ValueError(f"iters must be >= 1, got {self.iters}")
-        for name in ("val_every", "lr_step"):   # None: one epoch / no step policy
+        for name in ("val_every", "lr_step", "subset_count", "val_count"):   # None: see above
             if getattr(self, name) is not None and int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.lr_policy == "step" and self.lr_step is None:
@@ -191,7 +192,9 @@ def build_datasets(cfg: TrainConfig):
 
     Training: ``[RandomScale] [RandomCrop] [flip] Normalize ToCHW`` from the config; validation:
     ``Normalize ToCHW``. ``subset_classes`` applies to both splits (so their ids agree),
-    ``subset_count`` to the training split only.
+    ``subset_count`` to the training split only, ``val_count`` to the validation split: that
+    many of its images, drawn with seed 0 whatever the run's seed (runs that differ in their
+    seed are scored on the same images), in the split's order.
     """
     from .data.transforms import build_transform
     from .data.voc import SBDSegmentation, VOCSegmentation, subset
@@ -215,9 +218,12 @@ def build_datasets(cfg: TrainConfig):
             val = SBDSegmentation(cfg.data_root, cfg.val_split, transform=val_tf)
     if cfg.subset_classes:
         train = subset(train, cfg.subset_count, cfg.subset_classes, seed=cfg.seed)
-        val = subset(val, None, cfg.subset_classes)
-    elif cfg.subset_count is not None:
-        train = subset(train, cfg.subset_count, seed=cfg.seed)
+        val = subset(val, cfg.val_count, cfg.subset_classes)
+    else:
+        if cfg.subset_count is not None:
+            train = subset(train, cfg.subset_count, seed=cfg.seed)
+        if cfg.val_count is not None:
+            val = subset(val, cfg.val_count)
     if len(train) == 0 or len(val) == 0:
         raise ValueError(f"empty dataset: {len(train)} training and {len(val)} validation images "
                          "after the subset")

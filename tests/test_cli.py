@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 
 from minifcn import cli
+from minifcn.checkpoint import load_checkpoint
 from minifcn.viz import LOG_COLUMNS
 
 
@@ -123,6 +124,8 @@ def test_eval_writes_json(trained, tmp_path, capsys):
     assert "val:" in bar and "/2 [" in bar, bar     # the 4 images in 2 batches, on stderr
     assert cli.main(["eval", "--checkpoint", str(ckpt), "--out", str(out_json), "--no-progress"]) == 0
     assert "val:" not in capsys.readouterr().err
+    assert cli.main(["eval", "--checkpoint", str(ckpt), "--out", str(out_json), "--count", "3"]) == 0
+    assert json.loads(out_json.read_text())["num_images"] == 3   # of the split's 4
 
 
 def test_predict_writes_pngs(trained, tmp_path, capsys):
@@ -169,6 +172,13 @@ def test_predict_goes_on_past_a_bad_image_and_overwrites_nothing(trained, tmp_pa
         f"{stem}_{kind}.png" for stem in ("a", "a-2") for kind in ("mask", "overlay"))
     # the listing says which image is which: a.png's files, named a-2, come under its name
     assert out.index(f"{photos / 'a.png'}:") < out.index("a-2_mask.png"), out
+
+
+def test_train_validates_on_val_count_images(tmp_path, capsys):
+    assert cli.main(tiny_args(tmp_path, "few", "--val-count", "3")) == 0
+    assert "8 train / 3 val images" in capsys.readouterr().out   # 3 of the split's 4
+    meta = load_checkpoint(tmp_path / "few" / "checkpoint.npz")["meta"]
+    assert meta["config"]["val_count"] == 3
 
 
 def test_width_takes_fractions():

@@ -241,6 +241,20 @@ def test_median_frequency_weights_favour_rare_classes(tmp_path):
         tiny(tmp_path, class_weights="sqrt")
 
 
+def test_val_count_scores_the_same_images_whatever_the_seed(tmp_path):
+    _, full = build_datasets(tiny(tmp_path, num_val=6))
+    _, a = build_datasets(tiny(tmp_path, num_val=6, val_count=3))
+    _, b = build_datasets(tiny(tmp_path, num_val=6, val_count=3, seed=7, subset_count=4))
+    assert len(full) == 6 and len(a) == len(b) == 3
+    for i in range(3):
+        assert np.array_equal(a.load(i)[1], b.load(i)[1])
+    picked = [j for j in range(6) if any(np.array_equal(full.load(j)[1], a.load(i)[1])
+                                         for i in range(3))]
+    assert len(picked) == 3   # three images of the split, in its order
+    _, bars = build_datasets(tiny(tmp_path, num_val=6, val_count=1, subset_classes=["bar"]))
+    assert len(bars) == 1 and bars.classes == ("background", "bar")
+
+
 @pytest.mark.parametrize("bad, message", [
     (dict(val_every=0), "val_every must be >= 1, got 0"),
     (dict(lr_policy="step"), "lr_policy 'step' needs lr_step"),   # else it failed at step 1
@@ -249,6 +263,8 @@ def test_median_frequency_weights_favour_rare_classes(tmp_path):
     (dict(grad_clip=0.0), r"grad_clip must be a positive number \(or None: no clipping\), got 0.0"),
     (dict(warmup=-1), "warmup and grid_size must be >= 0, got -1, 2"),
     (dict(scale=[1.5, 0.5]), r"scale must be a range \[low, high\] with 0 < low <= high, got \[1.5, 0.5\]"),
+    (dict(val_count=0), "val_count must be >= 1, got 0"),
+    (dict(subset_count=0), "subset_count must be >= 1, got 0"),
 ])
 def test_bad_settings_are_refused_before_training(tmp_path, bad, message):
     with pytest.raises(ValueError, match=message):
