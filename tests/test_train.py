@@ -179,13 +179,16 @@ def test_validate_before_training_scores_the_initial_net(tmp_path):
         assert [int(r["iteration"]) for r in csv.DictReader(f)] == [0]
 
 
-def test_the_learning_rate_defaults_by_model_and_a_saved_one_is_kept():
+def test_the_learning_rate_and_width_default_by_model_and_saved_ones_are_kept():
     assert TrainConfig().lr == 0.05 and TrainConfig(model="fcn32s").lr == 0.05
     assert TrainConfig(model="segnet").lr == TrainConfig(model="bayesian-segnet").lr == 0.2
     assert TrainConfig(model="segnet", lr=0.01).lr == 0.01
-    # a checkpoint's settings hold the rate it trained with, whatever today's default
-    saved = dataclasses.asdict(TrainConfig(model="segnet-basic", lr=0.05))
-    assert TrainConfig.from_dict(saved).lr == 0.05
+    assert TrainConfig().width == TrainConfig(model="segnet-basic").width == 1 / 16
+    assert TrainConfig(model="segnet").width == TrainConfig(model="bayesian-segnet").width == 1 / 8
+    assert TrainConfig(model="segnet", width=1.0).width == 1.0
+    # a checkpoint's settings hold the rate and width it trained with, whatever today's defaults
+    saved = dataclasses.asdict(TrainConfig(model="segnet", lr=0.05, width=1 / 16))
+    assert (TrainConfig.from_dict(saved).lr, TrainConfig.from_dict(saved).width) == (0.05, 1 / 16)
 
 
 def test_each_validation_prints_a_line_of_its_log_row(tmp_path, capsys):
