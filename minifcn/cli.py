@@ -25,6 +25,7 @@ import argparse
 import dataclasses
 import shlex
 import sys
+import time
 from fractions import Fraction
 from pathlib import Path
 
@@ -202,9 +203,24 @@ def _print_files(files: dict):
         print(f"  {k:<11} {v}")
 
 
+def _duration(seconds: float) -> str:
+    """A wall time as a person reads it.
+
+    >>> _duration(48.4), _duration(212.5), _duration(3725)
+    ('48 s', '3 min 32 s', '1 h 02 min')
+    """
+    s = round(seconds)
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60} s"
+    return f"{s // 3600} h {s % 3600 // 60:02d} min"
+
+
 def _cmd_train(a) -> int:
     from .metrics import format_scores
     from .train import TrainConfig, Trainer, train_staged
+    started = time.monotonic()
     given = {f: getattr(a, f) for f in _TRAIN_FIELDS if getattr(a, f) is not None}
     if a.subset_classes:
         given["subset_classes"] = [c.strip() for c in a.subset_classes.split(",") if c.strip()]
@@ -241,7 +257,8 @@ def _cmd_train(a) -> int:
                       "give --out)")
             trainer.run()
     if trainer.last_scores:
-        print(f"\n{trainer.cfg.val_split} scores at iteration {trainer.iteration}:")
+        print(f"\n{trainer.cfg.val_split} scores at iteration {trainer.iteration} "
+              f"(this command ran {_duration(time.monotonic() - started)}):")
         print(format_scores(trainer.last_scores, trainer.classes))
     _print_files(trainer.written_files())
     return 0

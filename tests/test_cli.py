@@ -1,6 +1,7 @@
 """The ``minifcn`` command, called in-process through ``cli.main``, on tiny settings."""
 import csv
 import json
+import re
 import subprocess
 import sys
 
@@ -28,6 +29,7 @@ def trained(tmp_path, capsys):
 def test_train_prints_scores_and_paths(trained, tmp_path):
     ckpt, out = trained
     assert "at lr 0.2, device cpu" in out   # no --lr: SegNet-Basic's default (default_lr)
+    assert re.search(r"val scores at iteration 4 \(this command ran \d+ s\):", out), out
     assert "mean_iou" in out and "background" in out  # the metrics table
     for name in ("checkpoint.npz", "log.csv", "curves.png", "metrics.json", "iter_000004.png"):
         assert name in out, name
