@@ -36,7 +36,7 @@ _TRAIN_FIELDS = ("model", "width", "dataset", "data_root", "epochs", "iters", "b
                  "momentum", "weight_decay", "lr_policy", "lr_step", "lr_gamma", "loss_reduction",
                  "class_weights", "device", "out", "seed", "subset_count", "val_count",
                  "image_size", "num_train", "num_val", "val_every", "crop", "convention",
-                 "val_split", "init")
+                 "val_split", "init", "warmup", "grad_clip", "scale")
 
 
 def _at_least(low):
@@ -50,6 +50,19 @@ def _at_least(low):
             raise argparse.ArgumentTypeError(f"must be >= {low}, got {value}")
         return value
     return parse
+
+
+def _clip(text):
+    """An argparse type for ``--grad-clip``: a positive number, or ``none`` (no clipping)."""
+    if text.strip().lower() == "none":
+        return "none"
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    if value is None or not (value > 0 and value != float("inf")):
+        raise argparse.ArgumentTypeError(f"expected a positive number or 'none', got {text!r}")
+    return value
 
 
 def _width(text):
@@ -123,6 +136,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="poly (default): lr * (1 - it/iters)^0.9; step: lr * gamma^(it // lr-step)")
     t.add_argument("--lr-step", type=int, help="step policy: iterations between decays")
     t.add_argument("--lr-gamma", type=float, help="step policy: the factor of each decay (default 0.1)")
+    t.add_argument("--warmup", type=_at_least(0),
+                   help="iterations of linear learning-rate warm-up (default 20; 0: none)")
+    t.add_argument("--grad-clip", type=_clip,
+                   help="rescale gradients whose global L2 norm exceeds this (default 2; none: "
+                        "never, as FCN's reference recipe with its summed loss needs)")
     t.add_argument("--loss-reduction", choices=("mean", "sum"))
     t.add_argument("--class-weights", choices=("median-freq", "median-freq-sqrt", "none"),
                    help="median-freq-sqrt (default): the square root of median-freq, SegNet's class "
@@ -144,6 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--num-val", type=int, help="synthetic validation images")
     t.add_argument("--val-every", type=int, help="iterations between validations (default: an epoch)")
     t.add_argument("--crop", type=int, help="random crop size (needed to batch VOC images)")
+    t.add_argument("--scale", type=float, nargs=2, metavar=("LOW", "HIGH"),
+                   help="rescale training images by a random factor in [LOW, HIGH], e.g. 0.75 1.25")
     t.add_argument("--convention", choices=("unit", "caffe", "torchvision"),
                    help="input normalisation (default: the --init weights' own, else torchvision)")
     t.add_argument("--init", metavar="VGG16_WEIGHTS",
@@ -226,6 +246,8 @@ def _cmd_train(a) -> int:
         given["subset_classes"] = [c.strip() for c in a.subset_classes.split(",") if c.strip()]
     if a.no_flip:
         given["flip"] = False
+    if given.get("grad_clip") == "none":
+        given["grad_clip"] = None
     progress = not a.no_progress
     if a.resume and a.staged:   # --resume names the staged run's directory; the options, its stages
         given["out"] = a.resume

@@ -176,6 +176,17 @@ def test_predict_goes_on_past_a_bad_image_and_overwrites_nothing(trained, tmp_pa
     assert out.index(f"{photos / 'a.png'}:") < out.index("a-2_mask.png"), out
 
 
+def test_the_reference_recipe_s_switches_reach_the_config(tmp_path):
+    # FCN's summed loss at lr 1e-10 needs no clipping and no warm-up; VOC training wants scales
+    args = tiny_args(tmp_path, "ref", "--grad-clip", "none", "--warmup", "0", "--scale", "0.9",
+                     "1.1", "--crop", "28", "--loss-reduction", "sum", "--momentum", "0.99",
+                     "--lr", "1e-6")   # a summed loss needs a rate to match, or it diverges
+    assert cli.main(args) == 0
+    cfg = load_checkpoint(tmp_path / "ref" / "checkpoint.npz")["meta"]["config"]
+    assert (cfg["grad_clip"], cfg["warmup"], cfg["scale"]) == (None, 0, [0.9, 1.1])
+    assert (cfg["loss_reduction"], cfg["momentum"]) == ("sum", 0.99)
+
+
 def test_train_validates_on_val_count_images(tmp_path, capsys):
     assert cli.main(tiny_args(tmp_path, "few", "--val-count", "3")) == 0
     assert "8 train / 3 val images" in capsys.readouterr().out   # 3 of the split's 4
@@ -191,6 +202,8 @@ def test_width_takes_fractions():
 
 @pytest.mark.parametrize("args, message", [
     (["train", "--width", "1/0"], "argument --width: expected a number or a fraction such as 1/16, got '1/0'"),
+    (["train", "--grad-clip", "0"], "argument --grad-clip: expected a positive number or 'none', got '0'"),
+    (["train", "--warmup", "-1"], "argument --warmup: must be >= 0, got -1"),
     (["eval", "--batch-size", "0"], "argument --batch-size: must be >= 1, got 0"),
     (["eval", "--samples", "-1"], "argument --samples: must be >= 0, got -1"),
     (["predict", "--image", "x.png", "--samples", "two"], "argument --samples: expected an integer, got 'two'"),
