@@ -82,6 +82,85 @@ def test_first_mirror_failing_second_used(server, tmp_path):
                     progress=False)
 
 
+@pytest.fixture
+def flaky_server():
+    """A loopback server of one file that honours byte ranges (or not: ``ranges``) and cuts its
+    first answer off after ``cut`` bytes, as a dropped connection does; ``seen`` records each
+    request's Range header."""
+    state = {"data": b"", "ranges": True, "cut": None, "seen": []}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            data, asked = state["data"], self.headers.get("Range")
+            state["seen"].append(asked)
+            start = int(asked[len("bytes="):-1]) if asked and state["ranges"] else 0
+            if start >= len(data) > 0:   # past the end: 416, as HTTP says
+                self.send_response(416)
+                self.send_header("Content-Range", f"bytes */{len(data)}")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            body = data[start:]
+            self.send_response(206 if start else 200)
+            if start:
+                self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if state["cut"] is not None:   # the connection drops partway, once
+                body, state["cut"] = body[:state["cut"]], None
+            self.wfile.write(body)
+
+        def log_message(self, *a):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    t = threading.Thread(target=httpd.serve_forever, daemon=True)
+    t.start()
+    try:
+        yield state, f"http://127.0.0.1:{httpd.server_address[1]}/big.tar"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        t.join(timeout=5)
+
+
+@pytest.mark.parametrize("ranges", [True, False])
+def test_a_broken_off_download_resumes_where_the_server_allows(flaky_server, tmp_path, ranges):
+    state, url = flaky_server
+    data = bytes(range(256)) * 400                       # 102400 bytes
+    state.update(data=data, ranges=ranges, cut=30000)
+    md5, dest = hashlib.md5(data).hexdigest(), tmp_path / "big.tar"
+    with pytest.raises(dl.DownloadError, match="connection closed after 30000 of 102400 bytes"):
+        dl.download(url, dest, md5=md5, timeout=5, progress=False)
+    part = tmp_path / ".big.tar.part"
+    assert not dest.exists() and part.read_bytes() == data[:30000]   # kept for the next try
+    assert dl.download(url, dest, md5=md5, timeout=5, progress=False).read_bytes() == data
+    assert state["seen"] == [None, "bytes=30000-"] and not part.exists()
+    # ranges=False: the server sent the whole file again (200), and it was taken from the start
+
+
+def test_a_part_past_the_file_s_end_starts_over(flaky_server, tmp_path):
+    state, url = flaky_server
+    state["data"] = b"small file"
+    (tmp_path / ".f.bin.part").write_bytes(b"x" * 50)    # longer than the file: the server says 416
+    out = dl.download(url, tmp_path / "f.bin", md5=hashlib.md5(b"small file").hexdigest(),
+                      timeout=5, progress=False)
+    assert out.read_bytes() == b"small file" and state["seen"] == ["bytes=50-", None]
+
+
+def test_a_wrong_part_is_dropped_by_the_md5_check(flaky_server, tmp_path):
+    state, url = flaky_server
+    data = b"the right bytes, all of them"
+    state["data"] = data
+    (tmp_path / ".g.bin.part").write_bytes(b"WRONG")     # resumed from, so the whole is wrong
+    with pytest.raises(dl.DownloadError, match="md5 mismatch"):
+        dl.download(url, tmp_path / "g.bin", md5=hashlib.md5(data).hexdigest(), timeout=5,
+                    progress=False)
+    assert not (tmp_path / ".g.bin.part").exists()       # dropped: the next call starts over
+    assert dl.download(url, tmp_path / "g.bin", md5=hashlib.md5(data).hexdigest(), timeout=5,
+                       progress=False).read_bytes() == data
+
+
 def test_local_path_and_file_url(tmp_path):
     src = tmp_path / "src.bin"
     src.write_bytes(b"local")
