@@ -113,7 +113,8 @@ def _open_from(source: str, have: int, timeout: float):
         if e.code != 416 or not have:
             raise
         return _open_from(source, 0, timeout)
-    if have and (r.status != 206 or not r.headers.get("Content-Range", "").startswith(f"bytes {have}-")):
+    ranged = r.status == 206 and r.headers.get("Content-Range", "").startswith(f"bytes {have}-")
+    if have and not ranged:
         return r, 0
     return r, have
 
