@@ -1,4 +1,5 @@
 """download/extract end to end over a loopback HTTP server (127.0.0.1 only) and local files."""
+import contextlib
 import hashlib
 import http.server
 import io
@@ -11,9 +12,24 @@ import pytest
 from minifcn.data import download as dl
 
 
+@contextlib.contextmanager
+def _serving(handler):
+    """Run ``handler`` on 127.0.0.1 (a random port) in a thread; yield the base URL."""
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd.timeout = 5
+    t = threading.Thread(target=httpd.serve_forever, daemon=True)
+    t.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        t.join(timeout=5)
+
+
 @pytest.fixture
 def server(tmp_path):
-    """Serve tmp_path/www on 127.0.0.1 (random port) in a thread; yield the base URL."""
+    """Serve tmp_path/www on 127.0.0.1; yield it and the base URL."""
     www = tmp_path / "www"
     www.mkdir()
 
@@ -24,16 +40,8 @@ def server(tmp_path):
         def log_message(self, *a):
             pass
 
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.timeout = 5
-    t = threading.Thread(target=httpd.serve_forever, daemon=True)
-    t.start()
-    try:
-        yield www, f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        t.join(timeout=5)
+    with _serving(Handler) as url:
+        yield www, url
 
 
 def _tar(path, members):
@@ -113,15 +121,8 @@ def flaky_server():
         def log_message(self, *a):
             pass
 
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    t = threading.Thread(target=httpd.serve_forever, daemon=True)
-    t.start()
-    try:
-        yield state, f"http://127.0.0.1:{httpd.server_address[1]}/big.tar"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        t.join(timeout=5)
+    with _serving(Handler) as url:
+        yield state, url + "/big.tar"
 
 
 @pytest.mark.parametrize("ranges", [True, False])
