@@ -331,7 +331,8 @@ def _cmd_predict(a) -> int:
     images, failed = _image_files(a.image), []
     for image, name in zip(images, _output_names(images)):
         try:
-            files = predict_file(model, image, a.out, cfg.convention, a.device, samples, name=name)
+            files = predict_file(model, image, a.out, cfg.convention, a.device, samples, name=name,
+                                 classes=classes)
         except (ValueError, OSError) as e:   # unreadable, or too small for the net: go on
             print(f"minifcn predict: error: {e}", file=sys.stderr)
             failed.append(str(image))

@@ -70,10 +70,12 @@ def predict_array(model, image, convention: str = "unit", device: str = "cpu",
 
 
 def predict_file(model, image_path, out_dir, convention: str = "unit", device: str = "cpu",
-                 samples: int | None = None, alpha: float = 0.5, name: str | None = None) -> dict:
+                 samples: int | None = None, alpha: float = 0.5, name: str | None = None,
+                 classes=None) -> dict:
     """Segment ``image_path``; write ``<name>_mask.png``, ``<name>_overlay.png`` (and
-    ``<name>_uncertainty.png`` with ``samples``) into ``out_dir``; return their paths.
-    ``name`` defaults to the image's file name without its suffix.
+    ``<name>_uncertainty.png`` with ``samples``, its legend naming ``classes`` when given)
+    into ``out_dir``; return their paths. ``name`` defaults to the image's file name without
+    its suffix.
     """
     from . import viz
     image = read_image(image_path)
@@ -84,5 +86,6 @@ def predict_file(model, image_path, out_dir, convention: str = "unit", device: s
     files = {"mask": viz.save_image(out / f"{stem}_mask.png", viz.colorize(pred)),
              "overlay": viz.save_image(out / f"{stem}_overlay.png", viz.overlay(image, pred, alpha))}
     if unc is not None:
-        files["uncertainty"] = viz.save_uncertainty(out / f"{stem}_uncertainty.png", image, pred, unc)
+        files["uncertainty"] = viz.save_uncertainty(out / f"{stem}_uncertainty.png", image, pred, unc,
+                                                    classes=classes)
     return files

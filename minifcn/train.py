@@ -693,7 +693,8 @@ class Trainer:
         if preds:
             raw = [self.val_set.load(i) for i in range(len(preds))]
             viz.save_prediction_grid(self.out / "grids" / f"iter_{self.iteration:06d}.png",
-                                     [r[0] for r in raw], [r[1] for r in raw], preds)
+                                     [r[0] for r in raw], [r[1] for r in raw], preds,
+                                     classes=self.classes)
         save_metrics_json(self.out / "metrics.json", scores, self.classes, confusion,
                           {"iteration": self.iteration, "split": cfg.val_split, "val_loss": val_loss,
                            "checkpoint": str(self.checkpoint_path)})

@@ -28,8 +28,8 @@ from PIL import Image
 from .backend import to_numpy
 from .data.voc import voc_palette
 
-__all__ = ["colorize", "overlay", "save_image", "save_prediction_grid", "plot_curves",
-           "save_uncertainty", "LOG_COLUMNS"]
+__all__ = ["colorize", "overlay", "save_image", "save_prediction_grid", "legend_strip",
+           "plot_curves", "save_uncertainty", "LOG_COLUMNS"]
 
 LOG_COLUMNS = ("epoch", "iteration", "train_loss", "val_loss", "pixel_acc", "mean_acc",
                "mean_iou", "fw_iou", "lr", "time")
@@ -146,12 +146,47 @@ def _save_figure(fig, path) -> Path:
     return path
 
 
-def save_prediction_grid(path, images, labels, preds, palette=None, max_columns: int = 8) -> Path:
+def legend_strip(classes, width: int, palette=None) -> np.ndarray:
+    """A white ``(h, width, 3)`` strip naming each class beside a swatch of its colour, in rows
+    as wide as ``width`` allows (a name wider than that is cut at the edge).
+
+    >>> strip = legend_strip(["background", "cat"], 120)
+    >>> strip.shape[1], strip.dtype.name
+    (120, 'uint8')
+    >>> int((strip == (128, 0, 0)).all(axis=-1).sum())   # cat's swatch, 8 x 8 inside its outline
+    64
+    """
+    from PIL import ImageDraw, ImageFont
+    font = ImageFont.load_default()
+    probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    boxes = [probe.textbbox((0, 0), str(name), font=font) for name in classes]
+    line = max([b[3] - min(b[1], 0) for b in boxes] + [10]) + 8   # a row: text or swatch, + gaps
+    spots, x, y = [], 4, 4
+    for box in boxes:   # swatch 10 px, 4 px, the name, 12 px to the next
+        step = 10 + 4 + (box[2] - box[0]) + 12
+        if x > 4 and x + step - 12 > width:
+            x, y = 4, y + line
+        spots.append((x, y))
+        x += step
+    strip = Image.new("RGB", (width, y + line), (255, 255, 255))
+    draw = ImageDraw.Draw(strip)
+    colors = colorize(np.arange(len(classes)).reshape(1, -1), palette)[0]
+    for (x, y), name, color, box in zip(spots, classes, colors, boxes):
+        draw.rectangle([x, y + 1, x + 9, y + 10], fill=tuple(int(c) for c in color),
+                       outline=(128, 128, 128))
+        draw.text((x + 14, y - box[1] + 1), str(name), fill=(0, 0, 0), font=font)
+    return np.asarray(strip)
+
+
+def save_prediction_grid(path, images, labels, preds, palette=None, max_columns: int = 8,
+                         classes=None) -> Path:
     """A grid of three rows: images, ground truths, predictions (one column per sample).
 
     ``images``: ``N`` images ``(H, W, 3)`` / ``(3, H, W)`` (displayable: uint8, or floats in
     [0, 1]; undo a ``Normalize`` with its ``inverse`` first); ``labels``, ``preds``: ``N``
     ``(H, W)`` id maps. At most ``max_columns`` samples are drawn. Written as a PNG, 2 px gaps.
+    With ``classes`` (the names of ids 0, 1, ...), a :func:`legend_strip` below says which
+    colour is which.
 
     >>> import tempfile, os, numpy as np
     >>> p = save_prediction_grid(os.path.join(tempfile.mkdtemp(), "g.png"),
@@ -181,6 +216,8 @@ def save_prediction_grid(path, images, labels, preds, palette=None, max_columns:
         for i, tile in enumerate(col):
             y, x = gap + i * (h + gap), gap + j * (w + gap)
             grid[y:y + tile.shape[0], x:x + tile.shape[1]] = tile
+    if classes is not None:
+        grid = np.concatenate([grid, legend_strip(classes, grid.shape[1], palette)], axis=0)
     return save_image(path, grid)
 
 
@@ -247,11 +284,12 @@ def plot_curves(log_csv_path, out_png) -> Path:
     return _save_figure(fig, out_png)
 
 
-def save_uncertainty(path, image, pred, uncertainty, palette=None) -> Path:
+def save_uncertainty(path, image, pred, uncertainty, palette=None, classes=None) -> Path:
     """Image | prediction | uncertainty (a heat map with a colour bar), side by side, as a PNG.
 
     ``image`` ``(H, W, 3)`` displayable, ``pred`` ``(H, W)`` ids, ``uncertainty`` ``(H, W)``
-    floats (Bayesian SegNet: the per-class softmax variance averaged over classes).
+    floats (Bayesian SegNet: the per-class softmax variance averaged over classes). With
+    ``classes`` (the names of ids 0, 1, ...), a legend names the colours the prediction uses.
 
     >>> import tempfile, os, numpy as np
     >>> p = save_uncertainty(os.path.join(tempfile.mkdtemp(), "u.png"),
@@ -276,5 +314,14 @@ def save_uncertainty(path, image, pred, uncertainty, palette=None) -> Path:
     fig.colorbar(im, ax=axes[2], fraction=0.046)
     for a in axes:
         a.set_axis_off()
-    fig.tight_layout()
+    if classes is None:
+        fig.tight_layout()
+    else:
+        from matplotlib.patches import Patch
+        shown = [int(k) for k in np.unique(pred) if k < len(classes)]
+        colors = colorize(np.array([shown]), palette)[0] / 255.0
+        fig.legend(handles=[Patch(facecolor=c, edgecolor="0.5", label=classes[k])
+                            for k, c in zip(shown, colors)],
+                   loc="lower center", ncol=min(len(shown), 7), frameon=False)
+        fig.tight_layout(rect=(0, 0.1 * math.ceil(len(shown) / 7), 1, 1))
     return _save_figure(fig, path)

@@ -35,6 +35,37 @@ def test_prediction_grid_layout(tmp_path):
         viz.save_prediction_grid(tmp_path / "g2.png", imgs, labs[:2], preds)
 
 
+def test_a_grid_with_classes_has_a_legend_of_every_class(tmp_path):
+    imgs, labs = zip(*[render_sample(np.random.default_rng(i), 160) for i in range(2)])
+    bare = np.asarray(Image.open(viz.save_prediction_grid(tmp_path / "a.png", imgs, labs, labs)))
+    names = ["background", "disc", "square", "triangle", "bar", "dot"]
+    g = np.asarray(Image.open(viz.save_prediction_grid(tmp_path / "b.png", imgs, labs, labs,
+                                                       classes=names)).convert("RGB"))
+    assert g.shape[1] == bare.shape[1] and g.shape[0] > bare.shape[0]
+    np.testing.assert_array_equal(g[:bare.shape[0]], bare)            # the grid as it was ...
+    strip = g[bare.shape[0]:]                                         # ... and the legend below
+    for k in range(len(names)):   # each class's swatch: 8 x 8 of its colour inside an outline
+        color = viz.colorize(np.array([[k]]))[0, 0]
+        assert (strip == color).all(axis=-1).sum() >= 64, names[k]
+
+
+def test_the_uncertainty_figure_names_the_predicted_classes(tmp_path):
+    pred = np.zeros((48, 48), int)
+    pred[:6, :6] = 4                     # background, and "bar" in the top corner: nothing else
+    image, unc = np.zeros((48, 48, 3), np.uint8), np.zeros((48, 48))
+    names = ["background", "disc", "square", "triangle", "bar", "dot"]
+    bare = np.asarray(Image.open(viz.save_uncertainty(tmp_path / "a.png", image, pred, unc))
+                      .convert("RGB"))
+    named = np.asarray(Image.open(viz.save_uncertainty(tmp_path / "b.png", image, pred, unc,
+                                                       classes=names)).convert("RGB"))
+
+    def low_pixels(picture, k):   # pixels of class k's colour in the figure's lower half
+        low = picture[picture.shape[0] // 2:]
+        return int((low == viz.colorize(np.array([[k]]))[0, 0]).all(axis=-1).sum())
+    assert low_pixels(bare, 4) == 0 and low_pixels(named, 4) > 50   # bar's legend patch
+    assert low_pixels(named, 1) == 0                                # disc: not predicted
+
+
 def test_plot_curves_and_uncertainty(tmp_path):
     log = tmp_path / "log.csv"
     rows = ["epoch,iteration,train_loss,val_loss,pixel_acc,mean_acc,mean_iou,fw_iou,lr,time"]
