@@ -200,7 +200,7 @@ ax.set_ylabel("mean uncertainty")
 ax.set_title("uncertainty vs distance to a boundary")
 save(fig, "08_uncertainty_vs_distance.png")
 save_uncertainty(FIGURES / "08_save_uncertainty.png", np.clip(xv[0].transpose(1, 2, 0) + 0.3, 0, 1),
-                 pred[0], unc[0])
+                 pred[0], unc[0], classes=["background", "disc"])
 
 # %% [markdown]
 # ## Summary

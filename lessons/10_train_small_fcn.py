@@ -182,7 +182,8 @@ print(f"stopped at {short.iters // 2}, resumed to {short.iters}: all {len(a)} ar
 # %%
 FIGURES.mkdir(parents=True, exist_ok=True)
 print("figure:", plot_curves(out / "run" / "log.csv", FIGURES / "10_curves.png"))
-print("figure:", save_prediction_grid(FIGURES / "10_predictions.png", images, labels, preds))
+print("figure:", save_prediction_grid(FIGURES / "10_predictions.png", images, labels, preds,
+                                     classes=train_set.classes))
 assert (FIGURES / "10_curves.png").is_file() and (FIGURES / "10_predictions.png").is_file()
 
 # %% [markdown]
