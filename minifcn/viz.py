@@ -146,6 +146,16 @@ def _save_figure(fig, path) -> Path:
     return path
 
 
+def _text_box(draw, text, font):
+    """``(left, top, right, bottom)`` of ``text`` drawn at the origin. Pillow before 9.2 has
+    no box for its built-in bitmap font (``textbbox`` raises), only a size."""
+    try:
+        return draw.textbbox((0, 0), text, font=font)
+    except ValueError:
+        width, height = font.getsize(text)
+        return 0, 0, width, height
+
+
 def legend_strip(classes, width: int, palette=None) -> np.ndarray:
     """A white ``(h, width, 3)`` strip naming each class beside a swatch of its colour, in rows
     as wide as ``width`` allows (a name wider than that is cut at the edge).
@@ -159,7 +169,7 @@ def legend_strip(classes, width: int, palette=None) -> np.ndarray:
     from PIL import ImageDraw, ImageFont
     font = ImageFont.load_default()
     probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
-    boxes = [probe.textbbox((0, 0), str(name), font=font) for name in classes]
+    boxes = [_text_box(probe, str(name), font) for name in classes]
     line = max([b[3] - min(b[1], 0) for b in boxes] + [10]) + 8   # a row: text or swatch, + gaps
     spots, x, y = [], 4, 4
     for box in boxes:   # swatch 10 px, 4 px, the name, 12 px to the next
