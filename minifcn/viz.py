@@ -324,14 +324,14 @@ def save_uncertainty(path, image, pred, uncertainty, palette=None, classes=None)
     fig.colorbar(im, ax=axes[2], fraction=0.046)
     for a in axes:
         a.set_axis_off()
-    if classes is None:
+    shown = [] if classes is None else [int(k) for k in np.unique(pred) if k < len(classes)]
+    if not shown:
         fig.tight_layout()
     else:
         from matplotlib.patches import Patch
-        shown = [int(k) for k in np.unique(pred) if k < len(classes)]
         colors = colorize(np.array([shown]), palette)[0] / 255.0
         fig.legend(handles=[Patch(facecolor=c, edgecolor="0.5", label=classes[k])
                             for k, c in zip(shown, colors)],
-                   loc="lower center", ncol=max(1, min(len(shown), 7)), frameon=False)
+                   loc="lower center", ncol=min(len(shown), 7), frameon=False)
         fig.tight_layout(rect=(0, 0.1 * math.ceil(len(shown) / 7), 1, 1))
     return _save_figure(fig, path)
