@@ -54,3 +54,38 @@ def progress_bar(**kwargs):
     if width is not None:
         kwargs.update(ncols=width, nrows=FALLBACK_ROWS, dynamic_ncols=False)
     return tqdm(**kwargs)
+
+
+def quiet_ctrl_c_echo(stream=None):
+    """Have the terminal of ``stream`` (default stdin) stop echoing ``^C``; returns the call that
+    puts its setting back (a no-op where there is nothing to change).
+
+    A terminal echoes Ctrl-C as ``^C`` where its cursor is: after a progress bar that fills the
+    line, the ``C`` wraps onto the next one, and the bar then redrawn leaves a half-drawn copy
+    behind. The training loop, which answers Ctrl-C itself, turns the echo off while it runs
+    (the terminal's ``ECHOCTL`` flag; POSIX terminals only).
+
+    >>> import io
+    >>> quiet_ctrl_c_echo(io.StringIO())()       # no terminal: nothing changed, nothing to undo
+    """
+    try:
+        import termios
+    except ImportError:   # Windows: no such setting
+        return lambda: None
+    try:
+        fd = (sys.stdin if stream is None else stream).fileno()
+        if not os.isatty(fd):
+            return lambda: None
+        before = termios.tcgetattr(fd)
+        quiet = list(before)
+        quiet[3] = before[3] & ~termios.ECHOCTL   # [3]: the local modes
+        termios.tcsetattr(fd, termios.TCSANOW, quiet)
+    except (AttributeError, ValueError, OSError, termios.error):   # no descriptor, closed, ...
+        return lambda: None
+
+    def restore():
+        try:
+            termios.tcsetattr(fd, termios.TCSANOW, before)
+        except (termios.error, OSError):   # the terminal went away meanwhile
+            pass
+    return restore

@@ -54,7 +54,7 @@ from .autograd import Tensor, no_grad
 from .checkpoint import load_checkpoint, save_checkpoint
 from .metrics import ConfusionMatrix
 from .optim import SGD, fcn_param_groups, lr_at
-from .progress import STEP_FORMAT, progress_bar, step_postfix
+from .progress import STEP_FORMAT, progress_bar, quiet_ctrl_c_echo, step_postfix
 
 __all__ = ["TrainConfig", "Trainer", "TrainingDiverged", "TrainingInterrupted", "build_datasets",
            "median_frequency_weights", "evaluate", "save_metrics_json", "train_staged", "load_model",
@@ -590,13 +590,14 @@ class Trainer:
         stop = self.max_iter if until is None else min(int(until), self.max_iter)
         self.out.mkdir(parents=True, exist_ok=True)
         self._drop_later_outputs()
-        bar = progress_bar(total=self.max_iter, initial=self.iteration, disable=not self.progress,
-                           desc=self.cfg.model, bar_format=STEP_FORMAT, dynamic_ncols=True,
-                           leave=True)
-        batches = self._batches()
-        busy, images = 0.0, 0
-        interrupted, restore = self._stop_on_ctrl_c()
+        interrupted, restore = self._stop_on_ctrl_c()   # before the bar: a ^C echo would mar it
+        bar = None
         try:
+            bar = progress_bar(total=self.max_iter, initial=self.iteration,
+                               disable=not self.progress, desc=self.cfg.model,
+                               bar_format=STEP_FORMAT, dynamic_ncols=True, leave=True)
+            batches = self._batches()
+            busy, images = 0.0, 0
             if self.validation_owed:   # cut short by Ctrl-C before the checkpoint: done now
                 self._validate_unless_stopped(interrupted, bar)
             while self.iteration < stop and not interrupted:
@@ -615,7 +616,8 @@ class Trainer:
                     self._validate_unless_stopped(interrupted, bar)
         finally:
             restore()
-            bar.close()
+            if bar is not None:
+                bar.close()
         if self.iteration < self.max_iter or self.validation_owed:
             self.save()  # stopped early (``until``, Ctrl-C): save where we are
         if interrupted and (self.iteration < stop or self.validation_owed):
@@ -654,16 +656,29 @@ class Trainer:
         except (AttributeError, OSError, ValueError):
             terminal = None
 
+        # Where the message goes: the cursor rests on the training bar's line (tqdm moves to a
+        # validation bar below it and back; the terminal's echo of ``^C``, which would wrap past
+        # a full-width bar, is off while the loop runs: ``quiet_ctrl_c_echo``). An ANSI terminal
+        # (tqdm's nested bars need one) has that line and the ones below it cleared (``\r
+        # ESC[J``), so no half-drawn bar is left behind: the bars come back below the message at
+        # their next update. Elsewhere the message takes a line of its own.
+        clear = b"\r\x1b[J" if os.name == "posix" else b"\n"
+
         def on_ctrl_c(signum, frame):
             signal.signal(signal.SIGINT, previous)
             interrupted.append(signum)
             if terminal is not None:
-                os.write(terminal, b"\nCtrl-C: finishing this iteration (or leaving the "
+                os.write(terminal, clear + b"Ctrl-C: finishing this iteration (or leaving the "
                                    b"validation under way to --resume) to write a checkpoint "
                                    b"there; Ctrl-C again stops at once\n")
 
         signal.signal(signal.SIGINT, on_ctrl_c)
-        return interrupted, lambda: signal.signal(signal.SIGINT, previous)
+        echo_back = quiet_ctrl_c_echo() if terminal is not None else (lambda: None)
+
+        def restore():
+            signal.signal(signal.SIGINT, previous)
+            echo_back()
+        return interrupted, restore
 
     def validate(self, stop=None) -> dict:
         """Score the val split; append to log.csv, draw curves and a grid, save the checkpoint.

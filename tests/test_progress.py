@@ -87,3 +87,68 @@ def test_the_training_bar_fits_80_columns_with_room_for_the_bar(model):
         assert len(line) <= 80 and line.endswith("loss 0.0512, lr 0.001, 13 img/s]"), line
         bar = line[line.index("|") + 1:line.rindex("|")]
         assert len(bar) >= least and bar[0] == "\u2588", line   # its first block drawn
+
+
+def test_ctrl_c_echo_is_turned_off_and_back_on_a_terminal():
+    import termios
+    main, sub = pty.openpty()
+    try:
+        with os.fdopen(os.dup(sub), "r") as stream:
+            assert termios.tcgetattr(sub)[3] & termios.ECHOCTL   # a new pty echoes ^C
+            restore = progress.quiet_ctrl_c_echo(stream)
+            assert not termios.tcgetattr(sub)[3] & termios.ECHOCTL
+            restore()
+            assert termios.tcgetattr(sub)[3] & termios.ECHOCTL
+    finally:
+        os.close(main)
+        os.close(sub)
+
+
+def test_ctrl_c_echo_is_left_alone_off_a_terminal(tmp_path):
+    with open(tmp_path / "f", "w") as stream:    # a file has no echo to change: no error either
+        progress.quiet_ctrl_c_echo(stream)()
+
+
+def test_ctrl_c_on_a_terminal_leaves_no_echo_and_the_terminal_as_it_was(tmp_path):
+    # the real thing: Ctrl-C typed on the terminal a training run draws on, as a user does
+    import fcntl
+    import select
+    import struct
+    import termios
+    import time
+    main, sub = pty.openpty()
+    fcntl.ioctl(sub, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+
+    def own_terminal():   # the child's session has the pty as its terminal: ^C signals it
+        os.setsid()
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+    args = ["train", "--model", "segnet-basic", "--image-size", "32", "--num-train", "8",
+            "--num-val", "4", "--batch-size", "2", "--iters", "100000", "--val-every", "50000",
+            "--data-root", str(tmp_path / "synthetic"), "--out", str(tmp_path / "run")]
+    child = subprocess.Popen([sys.executable, "-m", "minifcn", *args], stdin=sub, stdout=sub,
+                             stderr=sub, preexec_fn=own_terminal)
+    out, pressed, deadline = b"", False, time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline:
+            if not pressed and b"segnet-basic |" in out:   # the loop runs: press Ctrl-C
+                os.write(main, b"\x03")
+                pressed = True
+            if select.select([main], [], [], 0.5)[0]:
+                try:
+                    block = os.read(main, 4096)
+                except OSError:   # the child is gone and its end closed
+                    break
+                out += block
+            elif child.poll() is not None:
+                break
+        code = child.wait(timeout=60)
+        text = out.decode(errors="replace")
+        assert pressed and code == 130, text
+        assert "Ctrl-C: finishing this iteration" in text and "checkpoint written" in text
+        assert "^C" not in text                                   # the echo was off ...
+        assert termios.tcgetattr(sub)[3] & termios.ECHOCTL        # ... and is back on
+    finally:
+        if child.poll() is None:
+            child.kill()
+        os.close(main)
+        os.close(sub)
