@@ -54,6 +54,19 @@ CHUNK_COLS = 4096
 # Measured best at 8192-16384 on VGG's shapes when every chunk multiplied its extra rows again;
 # with them carried over, 4096-16384 are within 5 % of each other.
 STACKED_CHUNK_COLS = 16384
+# Narrow layers get longer chunks, of at least this many bytes of stacked rows and partial sums
+# (``kw*c + kh*out_c`` values a column): Python's cost per chunk (a few copies, one product)
+# otherwise outweighs a chunk's work. 4096 columns of VGG's 64 -> 64 hold 6 MB, of the main
+# job's 4 -> 4 at 358x358 (batch 8) 0.4 MB; at 6 MB (65536 columns) its weight gradient took
+# 15-18 ms instead of 30, its forward 6.2-7.7 instead of 7.8, and conv1_1's (3 -> 4, padding
+# 100) weight gradient 12-13 instead of 26 (alternated; 16 -> 16 at 90x90 and wider: the same).
+CHUNK_BYTES = 6 * 2**20
+
+
+def _chunk_cols(least, c, out_c, kh, kw, itemsize):
+    """Columns a chunk of the products takes: ``least``, or more for a narrow layer, whose
+    chunks then hold ``CHUNK_BYTES`` of stacked rows and partial sums."""
+    return max(least, CHUNK_BYTES // ((kw * c + kh * out_c) * itemsize))
 
 
 def chunk_groups(x, out_h, wp, chunk_cols):
@@ -166,7 +179,8 @@ def correlate(x, pad, W, out_hw, dilation, b=None):
             if b is not None:  # here, on whole rows: on the cut output it costs a pass over memory
                 out += b.reshape(out_c, 1)
 
-    products_on_cores(correlate, chunk_groups(x, out_h, wp, STACKED_CHUNK_COLS), x)
+    cols = _chunk_cols(STACKED_CHUNK_COLS, c, out_c, kh, kw, x.itemsize)
+    products_on_cores(correlate, chunk_groups(x, out_h, wp, cols), x)
     # a view without the junk columns: the next op (ReLU, batch norm, padding) copies it anyway
     return y.reshape(n, out_c, out_h, wp)[:, :, :, :out_w]
 
@@ -209,7 +223,8 @@ def grad_weight(x, gy, kh, kw, pad, dilation):
             gW += G.reshape(kh * out_c, -1)[:, :span] @ rows.T
         return gW
 
-    parts = products_on_cores(grad_weight, chunk_groups(x, out_h, wp, CHUNK_COLS), x)
+    cols = _chunk_cols(CHUNK_COLS, c, out_c, kh, kw, x.itemsize)
+    parts = products_on_cores(grad_weight, chunk_groups(x, out_h, wp, cols), x)
     gW = parts[0]
     for part in parts[1:]:   # in a fixed order: the same sum on every run
         gW += part
