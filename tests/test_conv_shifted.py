@@ -38,6 +38,7 @@ def test_shifted_and_im2col_paths_agree(xp, rng, monkeypatch, case, chunk_cols, 
     monkeypatch.setenv("MINIFCN_NUM_THREADS", threads)
     monkeypatch.setattr(shifted, "CHUNK_COLS", chunk_cols)
     monkeypatch.setattr(shifted, "STACKED_CHUNK_COLS", chunk_cols)
+    monkeypatch.setattr(shifted, "CHUNK_BYTES", 0)      # no longer chunks for narrow layers here
     n, c, h, w, out_c, kh, kw, p, d = case
     x = xp.asarray(rng.standard_normal((n, c, h, w)))
     W = xp.asarray(rng.standard_normal((out_c, c, kh, kw)))
@@ -50,6 +51,14 @@ def test_shifted_and_im2col_paths_agree(xp, rng, monkeypatch, case, chunk_cols, 
         a, s = _both(monkeypatch, fn)
         assert a.shape == s.shape
         np.testing.assert_allclose(to_np(s), to_np(a), atol=1e-10, rtol=0)
+
+
+def test_narrow_layers_take_chunks_of_chunk_bytes_and_wide_ones_the_columns_given():
+    # 3 -> 4 (RGB into the main job's 4 channels): 3*3 + 3*4 values a column
+    cols = shifted._chunk_cols(4096, 3, 4, 3, 3, 4)
+    assert cols * 21 * 4 <= shifted.CHUNK_BYTES < (cols + 1) * 21 * 4
+    assert shifted._chunk_cols(4096, 64, 64, 3, 3, 4) == 4096     # VGG's: 6 MB already
+    assert shifted._chunk_cols(4096, 512, 512, 3, 3, 4) == 4096
 
 
 @pytest.mark.parametrize("n, out_h, threads", [(1, 7, 2), (3, 5, 2), (2, 4, 3), (1, 2, 4)])
@@ -118,5 +127,11 @@ def test_path_rule_on_the_models_shapes():
     assert K._use_shifts(64, 128, 3, 3, (112, 112), (1, 1), 4)
     assert not K._use_shifts(64, 64, 3, 3, (56, 56), (1, 1), 4)     # 7.2 MB: in cache
     assert not K._use_shifts(64, 128, 3, 3, (112, 112), (1, 1), 4, on_gpu=True)  # a CPU cache rule
+    # the main job's conv4 (32 -> 32 at 45x45): 2.3 MB an image, but 8 images unfold at once
+    assert not K._use_shifts(32, 32, 3, 3, (45, 45), (1, 1), 4)
+    assert K._use_shifts(32, 32, 3, 3, (45, 45), (1, 1), 4, n=8)
+    assert K._use_shifts(32, 32, 3, 3, (45, 45), (1, 1), 4, transposed=True, n=8)
+    assert not K._use_shifts(32, 32, 3, 3, (23, 23), (1, 1), 4, n=8)  # 4.9 MB, and 2 junk in 25
+    assert not K._use_shifts(512, 4096, 7, 7, (16, 16), (1, 1), 4, n=2)   # fc6: 6 junk in 22
     # fc6 (7x7 to 16x16 on 22x22): col 25.7 MB, but 6 junk columns in 22: im2col
     assert not K._use_shifts(512, 4096, 7, 7, (16, 16), (1, 1), 4)

@@ -65,10 +65,14 @@ COL_MAX_BYTES = 32 * 2**20
 # Above this size ``col`` no longer sits in the last-level cache beside the image and the
 # product (32 MB here), while the shifted slices' chunks do: 64 -> 64 at 64x64 (col 9.4 MB) ran
 # 13-30 % faster shifted, at 56x56 (7.2 MB) the same either way; 64 -> 128 at 112x112 (VGG's
-# conv2_1, 28.9 MB) 7-13 % faster. Only for outputs at least SHIFTS_MIN_WIDTH wide: the shifted
-# products also compute ``kw - 1`` junk columns per row (fc6, 7x7 to 16x16: 6 in 22).
+# conv2_1, 28.9 MB) 7-13 % faster. The size is the whole batch's ``col``, unfolded at once: the
+# main job's 32 -> 32 at 45x45, 8 images (18.7 MB), took 7.9-8.2 ms shifted, forward and both
+# gradients, against 12.8-13.3 (faster in 9 of 9 alternated rounds); 16 -> 32 there (9.3 MB)
+# 5.2 against 7.9. Only where the junk columns the shifted products also compute (``kw - 1`` a
+# row) are at most SHIFTS_MAX_JUNK of them: fc6, 7x7 to 16x16, has 6 in 22, and took 3.4x as
+# long shifted (two images, 52 MB); a 3x3 layer qualifies from 30 columns.
 COL_CACHE_BYTES = 8 * 2**20
-SHIFTS_MIN_WIDTH = 64
+SHIFTS_MAX_JUNK = 1 / 16
 # While ``col`` holds at most this many times the values a pixel of the two maps it joins, it
 # costs no more memory and trips to memory than they do, so its size does not count (see
 # _use_shifts; 0: never, which the tests use to force the shifts).
@@ -78,7 +82,7 @@ COL_OVER_MAPS = 1
 SHIFTS_BELOW_DEPTH = 64
 
 
-def _use_shifts(c, out_c, kh, kw, out_hw, stride, itemsize, transposed=False, on_gpu=False):
+def _use_shifts(c, out_c, kh, kw, out_hw, stride, itemsize, transposed=False, on_gpu=False, n=1):
     """Whether a stride-1 product of the convolution ``c -> out_c`` should use shifted slices
     rather than im2col (``transposed``: its input gradient, which reads ``out_c`` channels and
     writes ``c``; its ``col`` is the same size).
@@ -90,9 +94,10 @@ def _use_shifts(c, out_c, kh, kw, out_hw, stride, itemsize, transposed=False, on
     3 -> 64 at FCN's 698x698: im2col took 34/38/35 ms forward, input and weight gradient,
     the shifts 69/89/56.
 
-    Else, yes when ``col`` would be large (``COL_MAX_BYTES``), or, on the CPU, larger than the
-    cache on a wide output (``COL_CACHE_BYTES``, ``SHIFTS_MIN_WIDTH``; a GPU's cache is another
-    matter, not measured). For shallow products whose ``col``
+    Else, yes when an image's ``col`` would be large (``COL_MAX_BYTES``), or, on the CPU, the
+    ``col`` of the batch's ``n`` images larger than the cache on a wide enough output
+    (``COL_CACHE_BYTES``, ``SHIFTS_MAX_JUNK``; a GPU's cache is another matter, not measured).
+    For shallow products whose ``col``
     is not large, yes when that moves fewer bytes per output pixel: im2col writes and reads
     ``kh*kw*read`` values; the shifts copy ``kw*read`` and add ``kh - 1`` partial products of
     ``write`` rows (read, read, write), so they win about when ``3*write <= 2*kw*read`` (conv1_1
@@ -111,7 +116,8 @@ def _use_shifts(c, out_c, kh, kw, out_hw, stride, itemsize, transposed=False, on
         return True
     if shallow:
         return fewer_bytes
-    return not on_gpu and col_bytes > COL_CACHE_BYTES and out_hw[1] >= SHIFTS_MIN_WIDTH
+    junk = (kw - 1) / (out_hw[1] + kw - 1)
+    return not on_gpu and n * col_bytes > COL_CACHE_BYTES and junk <= SHIFTS_MAX_JUNK
 
 
 # 3x3 stride-1 convolutions with many channels on both sides run by Winograd's algorithm
@@ -247,8 +253,9 @@ def _side_by_side(c, out_c, kh, kw, gy, stride, dilation):
     alternated pairs; fc6's big products gain nothing (537-555 against 536-544 ms)."""
     out_hw, on_gpu = gy.shape[2:], device_of(gy) == "cuda"
     return (not on_gpu and num_threads() >= 2 and not phases.by_phases(kh, kw, stride, dilation)
-            and not _use_shifts(c, out_c, kh, kw, out_hw, stride, gy.itemsize)
-            and not _use_shifts(c, out_c, kh, kw, out_hw, stride, gy.itemsize, transposed=True)
+            and not _use_shifts(c, out_c, kh, kw, out_hw, stride, gy.itemsize, n=len(gy))
+            and not _use_shifts(c, out_c, kh, kw, out_hw, stride, gy.itemsize, transposed=True,
+                                n=len(gy))
             and _pixels_first(c * kh * kw, out_hw, gy.itemsize))
 
 
@@ -378,7 +385,8 @@ def conv2d(x, W, b=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1), keep=No
     m = _winograd_tile(c, out_c, kh, kw, out_hw, stride, padding, dilation, x)
     if m:
         return winograd.conv2d(x, W, b, padding, m=m)
-    if _use_shifts(c, out_c, kh, kw, out_hw, stride, x.itemsize, on_gpu=device_of(x) == "cuda"):
+    if _use_shifts(c, out_c, kh, kw, out_hw, stride, x.itemsize, on_gpu=device_of(x) == "cuda",
+                   n=n):
         return shifted.correlate(x, padding, W, out_hw, dilation, b)
     if phases.by_phases(kh, kw, stride, dilation):
         y = _conv2d_by_phases(x, W, out_hw, stride, padding)
@@ -407,7 +415,7 @@ def conv2d_grad_input(gy, W, hw, stride=(1, 1), padding=(0, 0), dilation=(1, 1))
     if m:
         return winograd.grad_input(gy, W, padding, m=m)
     if _use_shifts(c, out_c, kh, kw, (out_h, out_w), stride, gy.itemsize, transposed=True,
-                   on_gpu=device_of(gy) == "cuda"):
+                   on_gpu=device_of(gy) == "cuda", n=n):
         # the full correlation of gy with the flipped kernel, seen through the padding
         (ph, pw), (dy, dx) = padding, dilation
         flipped = W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)  # (c, out_c, kh, kw)
@@ -435,7 +443,7 @@ def _grad_weight(x, gy, kh, kw, stride, padding, dilation, bias=False, col=None)
     if m:
         return winograd.grad_weight(x, gy, padding, m=m), None
     if _use_shifts(c, out_c, kh, kw, (out_h, out_w), stride, x.itemsize,
-                   on_gpu=device_of(x) == "cuda"):
+                   on_gpu=device_of(x) == "cuda", n=n):
         return shifted.grad_weight(x, gy, kh, kw, padding, dilation), None
     if phases.by_phases(kh, kw, stride, dilation):
         z = phases.space_to_depth(x, (out_h, out_w), kh, kw, stride, padding)
