@@ -27,22 +27,30 @@ def _bilinear(channels, k):
     return torch.from_numpy(w)
 
 
+def _channels(width):
+    """VGG's channels per block and fc width, scaled as minifcn scales them (``width`` 1: the
+    paper's)."""
+    from minifcn.models.vgg import VGG_FC, scaled
+    return tuple(scaled(c, width) for c in VGG_CHANNELS), scaled(VGG_FC, width)
+
+
 class TorchFCN8s(nn.Module):
     """FCN-8s (Caffe reference: conv1_1 padding 100, ceil pools, crops 5, 9, 31, fixed upsampling)."""
 
-    def __init__(self, num_classes=21, crops=(5, 9, 31)):
+    def __init__(self, num_classes=21, crops=(5, 9, 31), width=1.0):
         super().__init__()
+        channels, fc = _channels(width)
         c_in = 3
         for b, block in enumerate(VGG_BLOCKS):
             for name in block:
                 pad = 100 if name == "conv1_1" else 1
-                setattr(self, name, nn.Conv2d(c_in, VGG_CHANNELS[b], 3, padding=pad))
-                c_in = VGG_CHANNELS[b]
-        self.fc6 = nn.Conv2d(512, 4096, 7)
-        self.fc7 = nn.Conv2d(4096, 4096, 1)
-        self.score_fr = nn.Conv2d(4096, num_classes, 1)
-        self.score_pool4 = nn.Conv2d(512, num_classes, 1)
-        self.score_pool3 = nn.Conv2d(256, num_classes, 1)
+                setattr(self, name, nn.Conv2d(c_in, channels[b], 3, padding=pad))
+                c_in = channels[b]
+        self.fc6 = nn.Conv2d(c_in, fc, 7)
+        self.fc7 = nn.Conv2d(fc, fc, 1)
+        self.score_fr = nn.Conv2d(fc, num_classes, 1)
+        self.score_pool4 = nn.Conv2d(channels[3], num_classes, 1)
+        self.score_pool3 = nn.Conv2d(channels[2], num_classes, 1)
         for name, k, s in (("upscore2", 4, 2), ("upscore_pool4", 4, 2), ("upscore8", 16, 8)):
             up = nn.ConvTranspose2d(num_classes, num_classes, k, s, bias=False)
             up.weight.data.copy_(_bilinear(num_classes, k))
@@ -70,18 +78,19 @@ class TorchFCN8s(nn.Module):
 class TorchSegNet(nn.Module):
     """SegNet: 13 conv+BN+ReLU encoder, ceil pools with indices, mirrored decoder, conv1_1_D scores."""
 
-    def __init__(self, num_classes=21):
+    def __init__(self, num_classes=21, width=1.0):
         super().__init__()
+        channels, _ = _channels(width)
         c_in = 3
         for b, block in enumerate(VGG_BLOCKS):
             for name in block:
-                self._conv_bn(name, c_in, VGG_CHANNELS[b])
-                c_in = VGG_CHANNELS[b]
+                self._conv_bn(name, c_in, channels[b])
+                c_in = channels[b]
         for b in range(5, 0, -1):
             block = tuple(f"{n}_D" for n in reversed(VGG_BLOCKS[b - 1]))
             for i, name in enumerate(block):
                 last = i == len(block) - 1
-                c_out = (VGG_CHANNELS[b - 2] if b > 1 else num_classes) if last else VGG_CHANNELS[b - 1]
+                c_out = (channels[b - 2] if b > 1 else num_classes) if last else channels[b - 1]
                 if name == "conv1_1_D":
                     setattr(self, name, nn.Conv2d(c_in, c_out, 3, padding=1))
                 else:

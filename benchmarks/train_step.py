@@ -3,9 +3,12 @@
     python -m benchmarks.train_step                  # every case, timings then memory
     python -m benchmarks.train_step --quick          # 2 timed steps per case
     python -m benchmarks.train_step --cases fcn8s:500 segnet:360x480 --no-memory
+    python -m benchmarks.train_step --cases fcn8s:160 --width 1/16 --batch 8 --classes 6
+                                                     # the main job's step (``minifcn train``)
 
 A step is what a training loop does for one batch: forward, loss, backward, SGD update.
-Batch 1, float32, 21 classes, random image and labels. FCN-8s (Caffe reference: padding 100,
+Batch 1, float32, 21 classes, random image and labels (``--batch``, ``--classes``, and
+``--width`` for narrower models, as minifcn scales them). FCN-8s (Caffe reference: padding 100,
 fixed bilinear upsampling, loss summed over pixels, SGD momentum 0.99, weight decay 5e-4 on
 weights, biases at 2x lr) at 224, 320 and 500; SegNet (batch norm in training mode, mean loss,
 SGD momentum 0.9) at 224 and 360x480. The PyTorch model is a twin with the same layer names
@@ -40,28 +43,28 @@ def parse_case(case):
     return model, h, w
 
 
-def _data(h, w):
+def _data(h, w, batch=1, classes=NUM_CLASSES):
     rng = np.random.default_rng(0)
-    x = rng.standard_normal((1, 3, h, w), dtype=np.float32)
-    t = rng.integers(0, NUM_CLASSES, (1, h, w))
+    x = rng.standard_normal((batch, 3, h, w), dtype=np.float32)
+    t = rng.integers(0, classes, (batch, h, w))
     t[:, :4] = 255  # a few ignored pixels, as VOC's boundaries
     return x, t
 
 
-def minifcn_step(model_name, h, w):
+def minifcn_step(model_name, h, w, width=1.0, batch=1, classes=NUM_CLASSES):
     """(step function, model) for minifcn."""
     import minifcn.functional as F
     from minifcn import Tensor
     from minifcn.models import FCN8s, SegNet
     from minifcn.optim import SGD, fcn_param_groups
 
-    x, t = _data(h, w)
+    x, t = _data(h, w, batch, classes)
     if model_name == "fcn8s":
-        model = FCN8s(NUM_CLASSES)
+        model = FCN8s(classes, width=width)
         opt = SGD(fcn_param_groups(model), lr=1e-10, momentum=0.99)
         reduction = "sum"
     else:
-        model = SegNet(NUM_CLASSES)
+        model = SegNet(classes, width=width)
         opt = SGD(model.parameters(), lr=1e-3, momentum=0.9)
         reduction = "mean"
     model.train()
@@ -76,21 +79,21 @@ def minifcn_step(model_name, h, w):
     return step, model
 
 
-def torch_step(model_name, h, w, torch, state=None):
+def torch_step(model_name, h, w, torch, state=None, width=1.0, batch=1, classes=NUM_CLASSES):
     """(step function, model) for the PyTorch twin, loaded with ``state`` when given."""
     from .torch_models import TorchFCN8s, TorchSegNet, load_minifcn_state
 
-    x, t = _data(h, w)
+    x, t = _data(h, w, batch, classes)
     xt, tt = torch.from_numpy(x), torch.from_numpy(t)
     if model_name == "fcn8s":
-        model = TorchFCN8s(NUM_CLASSES)
+        model = TorchFCN8s(classes, width=width)
         named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
         groups = [{"params": [p for n, p in named if not n.endswith("bias")], "weight_decay": 5e-4},
                   {"params": [p for n, p in named if n.endswith("bias")], "lr": 2e-10, "weight_decay": 0.0}]
         opt = torch.optim.SGD(groups, lr=1e-10, momentum=0.99)
         reduction = "sum"
     else:
-        model = TorchSegNet(NUM_CLASSES)
+        model = TorchSegNet(classes, width=width)
         opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
         reduction = "mean"
     if state is not None:
@@ -107,7 +110,7 @@ def torch_step(model_name, h, w, torch, state=None):
     return step, model
 
 
-def step_flops(tmodel, h, w, torch):
+def step_flops(tmodel, h, w, torch, batch=1):
     """Multiply-adds x 2 of one training step, counted on the PyTorch twin with forward hooks.
 
     Each convolution costs its forward product, its weight gradient and its input gradient;
@@ -128,21 +131,22 @@ def step_flops(tmodel, h, w, torch):
 
     handles = [m.register_forward_hook(hook) for m in tmodel.modules()
                if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d))]
-    tmodel(torch.from_numpy(_data(h, w)[0]))
+    tmodel(torch.from_numpy(_data(h, w, batch)[0]))
     for hd in handles:
         hd.remove()
     return total[0]
 
 
 # ------------------------------------------------------------------ memory (child processes)
-def child(lib, case):
-    """Run in a fresh process: build, note the RSS, run two steps, print JSON with the peak."""
+def child(lib, case, shape):
+    """Run in a fresh process: build, note the RSS, run two steps, print JSON with the peak.
+    ``shape``: the width, batch and classes, as ``main`` passes them."""
     model_name, h, w = parse_case(case)
     if lib == "torch":
         torch = common.load_torch()
-        step, _ = torch_step(model_name, h, w, torch)
+        step, _ = torch_step(model_name, h, w, torch, **shape)
     else:
-        step, _ = minifcn_step(model_name, h, w)
+        step, _ = minifcn_step(model_name, h, w, **shape)
     base = common.current_rss_mib()
     t0 = time.perf_counter()
     step()
@@ -151,11 +155,12 @@ def child(lib, case):
                       "two_steps_s": time.perf_counter() - t0}))
 
 
-def memory_table(cases, with_torch):
+def memory_table(cases, with_torch, shape):
     rows = []
+    passed = [f"--width={shape['width']!r}", f"--batch={shape['batch']}", f"--classes={shape['classes']}"]
     for case in cases:
-        ours = json.loads(common.run_child(["benchmarks.train_step", "--child", "minifcn", case]))
-        theirs = json.loads(common.run_child(["benchmarks.train_step", "--child", "torch", case])) \
+        ours = json.loads(common.run_child(["benchmarks.train_step", *passed, "--child", "minifcn", case]))
+        theirs = json.loads(common.run_child(["benchmarks.train_step", *passed, "--child", "torch", case])) \
             if with_torch else None
         row = [case, f"{ours['peak_mib']:.0f}", f"{ours['peak_mib'] - ours['base_mib']:.0f}"]
         if theirs:
@@ -180,28 +185,35 @@ def main(argv=None):
     parser.add_argument("--no-memory", action="store_true", help="skip the per-process memory table")
     parser.add_argument("--memory-only", action="store_true", help="only the per-process memory table")
     parser.add_argument("--no-torch", action="store_true", help="minifcn only")
+    parser.add_argument("--width", type=_fraction, default=1.0,
+                        help="channel multiplier of both models, e.g. 1/16 (default 1: the paper's)")
+    parser.add_argument("--batch", type=int, default=1, help="images a step (default 1)")
+    parser.add_argument("--classes", type=int, default=NUM_CLASSES, help=f"default {NUM_CLASSES}")
     parser.add_argument("--child", nargs=2, metavar=("LIB", "CASE"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    shape = dict(width=args.width, batch=args.batch, classes=args.classes)
     if args.child:
-        return child(*args.child)
+        return child(*args.child, shape)
     for case in args.cases:
         parse_case(case)
     torch = None if args.no_torch else common.load_torch()
 
     for line in common.environment(torch):
         print(line)
+    if shape != dict(width=1.0, batch=1, classes=NUM_CLASSES):
+        print(f"width {args.width:g}, batch {args.batch}, {args.classes} classes")
     if not args.memory_only:
         peak = common.sgemm_peak(sizes=(2048, 4096))
         print(f"NumPy float32 matmul peak (large squares, best of several): {peak:.1f} GFLOP/s\n")
         rows = []
         for case in args.cases:
             model_name, h, w = parse_case(case)
-            ours, model = minifcn_step(model_name, h, w)
+            ours, model = minifcn_step(model_name, h, w, **shape)
             theirs = flops = err = None
             if torch is not None:
-                theirs, tmodel = torch_step(model_name, h, w, torch, model.state_dict())
+                theirs, tmodel = torch_step(model_name, h, w, torch, model.state_dict(), **shape)
                 err = _twin_error(model, tmodel)
-                flops = step_flops(tmodel, h, w, torch)
+                flops = step_flops(tmodel, h, w, torch, args.batch)
             reps = dict(min_repeats=2, min_time=0.0, max_repeats=2) if args.quick else \
                 dict(min_repeats=5, min_time=10.0, max_repeats=7)
             # two untimed steps each: minifcn's array cache holds blocks of every size only after
@@ -209,7 +221,7 @@ def main(argv=None):
             (t_ours, b_ours), (t_theirs, b_theirs) = common.time_pair([ours, theirs], warmup=2, **reps)
             gf = flops / t_ours / 1e9 if flops else None
             row = [case, f"{t_ours:.3f}", common.fmt(t_theirs), common.fmt(t_theirs and t_ours / t_theirs, ".2f"),
-                   common.fmt(t_theirs and b_ours / b_theirs, ".2f"), common.fmt(flops and flops / 1e9, ".0f"),
+                   common.fmt(t_theirs and b_ours / b_theirs, ".2f"), common.fmt(flops and flops / 1e9, ".0f" if flops and flops >= 1e11 else ".2f"),
                    common.fmt(gf, ".1f"), common.fmt(gf and 100 * gf / peak, ".0f"),
                    common.fmt(flops and t_theirs and flops / t_theirs / 1e9, ".1f"), common.fmt(err, ".1e")]
             rows.append(row)
@@ -221,8 +233,20 @@ def main(argv=None):
         print()
     if not args.no_memory:
         print("peak memory, one fresh process per library and case (two steps each):")
-        memory_table(args.cases, torch is not None)
+        memory_table(args.cases, torch is not None, shape)
     print(f"load average at end: {common.load_average()}")
+
+
+def _fraction(text):
+    """``--width``: a number or a fraction, ``0.0625`` or ``1/16``."""
+    num, _, den = text.partition("/")
+    try:
+        value = float(num) / float(den or 1)
+    except (ValueError, ZeroDivisionError):
+        raise argparse.ArgumentTypeError(f"expected a number or a fraction such as 1/16, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text!r}")
+    return value
 
 
 def _twin_error(model, tmodel):

@@ -59,3 +59,34 @@ def test_steady_malloc_fixes_glibcs_thresholds_in_a_child(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
     glibc = platform.libc_ver()[0] == "glibc"
     assert out.stdout.split() == ["False", str(glibc), str(glibc), str(glibc)]
+
+
+def _train_step():
+    before = dict(os.environ)   # as _common: the benchmarks' thread settings stay theirs
+    from benchmarks import train_step
+    os.environ.clear()
+    os.environ.update(before)
+    return train_step
+
+
+def test_the_step_benchmark_s_narrow_twins_compute_what_minifcn_does():
+    # --width / --batch / --classes (the main job's step): the PyTorch twins must scale their
+    # channels as minifcn does, or the run would time two different models
+    import pytest
+    torch = pytest.importorskip("torch")
+    train_step = _train_step()
+    for name in ("fcn8s", "segnet"):
+        _, model = train_step.minifcn_step(name, 64, 64, width=1 / 16, batch=2, classes=6)
+        _, tmodel = train_step.torch_step(name, 64, 64, torch, model.state_dict(), width=1 / 16,
+                                          batch=2, classes=6)
+        assert train_step._twin_error(model, tmodel) < 1e-4   # also: every parameter name matched
+
+
+def test_the_step_benchmark_takes_widths_as_fractions():
+    import argparse
+    import pytest
+    fraction = _train_step()._fraction
+    assert fraction("1/16") == fraction("0.0625") == 1 / 16
+    for bad in ("0", "-1/8", "1/0", "a/b"):
+        with pytest.raises(argparse.ArgumentTypeError, match="got"):
+            fraction(bad)
