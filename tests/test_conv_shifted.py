@@ -125,13 +125,16 @@ def test_path_rule_on_the_models_shapes():
     assert not K._use_shifts(21, 43, 3, 3, (100, 100), (1, 1), 4)
     # VGG's conv2_1 at 224 input: col 28.9 MB, past the cache, on a 112-wide output
     assert K._use_shifts(64, 128, 3, 3, (112, 112), (1, 1), 4)
-    assert not K._use_shifts(64, 64, 3, 3, (56, 56), (1, 1), 4)     # 7.2 MB: in cache
+    assert K._use_shifts(64, 64, 3, 3, (56, 56), (1, 1), 4)         # 7.2 MB: past 4 MB
+    assert not K._use_shifts(64, 64, 3, 3, (28, 28), (1, 1), 4)     # 1.8 MB: in cache
     assert not K._use_shifts(64, 128, 3, 3, (112, 112), (1, 1), 4, on_gpu=True)  # a CPU cache rule
     # the main job's conv4 (32 -> 32 at 45x45): 2.3 MB an image, but 8 images unfold at once
     assert not K._use_shifts(32, 32, 3, 3, (45, 45), (1, 1), 4)
     assert K._use_shifts(32, 32, 3, 3, (45, 45), (1, 1), 4, n=8)
     assert K._use_shifts(32, 32, 3, 3, (45, 45), (1, 1), 4, transposed=True, n=8)
-    assert not K._use_shifts(32, 32, 3, 3, (23, 23), (1, 1), 4, n=8)  # 4.9 MB, and 2 junk in 25
+    assert not K._use_shifts(64, 64, 3, 3, (20, 20), (1, 1), 4, n=4)  # 3.7 MB
+    assert not K._use_shifts(32, 32, 3, 3, (12, 12), (1, 1), 4, n=32)  # 5.3 MB, but 2 junk in 14
+    assert not K._use_shifts(512, 512, 3, 3, (14, 14), (1, 1), 4, n=2)   # conv5_3: 2 in 16
     assert not K._use_shifts(512, 4096, 7, 7, (16, 16), (1, 1), 4, n=2)   # fc6: 6 junk in 22
     # fc6 (7x7 to 16x16 on 22x22): col 25.7 MB, but 6 junk columns in 22: im2col
     assert not K._use_shifts(512, 4096, 7, 7, (16, 16), (1, 1), 4)

@@ -63,16 +63,22 @@ from .threads import channel_blocks, map_blocks, num_threads, products_on_cores,
 # Stride-1 convolutions then use shifted slices of the flattened image (see the module doc).
 COL_MAX_BYTES = 32 * 2**20
 # Above this size ``col`` no longer sits in the last-level cache beside the image and the
-# product (32 MB here), while the shifted slices' chunks do: 64 -> 64 at 64x64 (col 9.4 MB) ran
-# 13-30 % faster shifted, at 56x56 (7.2 MB) the same either way; 64 -> 128 at 112x112 (VGG's
-# conv2_1, 28.9 MB) 7-13 % faster. The size is the whole batch's ``col``, unfolded at once: the
-# main job's 32 -> 32 at 45x45, 8 images (18.7 MB), took 7.9-8.2 ms shifted, forward and both
-# gradients, against 12.8-13.3 (faster in 9 of 9 alternated rounds); 16 -> 32 there (9.3 MB)
-# 5.2 against 7.9. Only where the junk columns the shifted products also compute (``kw - 1`` a
-# row) are at most SHIFTS_MAX_JUNK of them: fc6, 7x7 to 16x16, has 6 in 22, and took 3.4x as
-# long shifted (two images, 52 MB); a 3x3 layer qualifies from 30 columns.
+# product (32 MB here), while the shifted slices' chunks do: 64 -> 128 at 112x112 (VGG's
+# conv2_1, 28.9 MB) ran 7-13 % faster shifted. Small maps' input gradients made pixels first
+# keep their ``col`` within it (``_pixels_first``).
 COL_CACHE_BYTES = 8 * 2**20
-SHIFTS_MAX_JUNK = 1 / 16
+# Above this size the batch's ``col``, unfolded at once, costs more than the shifted products'
+# chunks, which stay in cache; the nineteenth session measured (forward and both gradients,
+# alternated, medians of 9 rounds, ms; col / shifted): the main job's 32 -> 32 at 45x45, 8
+# images (18.7 MB), 13.3 / 8.2; SegNet's 64 -> 64 at 20x20 at 1/8 wide, 8 images (7.4 MB),
+# 7.7 / 6.9; 32 -> 32 at 23x23, 8 images (4.9 MB), 3.8 / 3.1; 64 -> 64 at 56x56, one image
+# (7.2 MB), 5.9 / 5.2; 32 -> 32 at 64x64 (4.7 MB) 3.4 / 2.6; but 64 -> 64 at 20x20, 4 images
+# (3.7 MB), 3.8 / 4.0, and 128 -> 128 at 10x10, 8 images (3.7 MB), 6.7 / 12.1. Only where the
+# junk columns the shifted products also compute (``kw - 1`` a row) are at most SHIFTS_MAX_JUNK
+# of them: 3x3 from 18 columns; 32 -> 32 at 12x12 (2 in 14), 8 images, 1.8 / 2.2; VGG's conv5_3
+# (2 in 16) 16.2 / 36.8; fc6, 7x7 to 16x16 (6 in 22), took 3.4x as long shifted (two images).
+COL_SHIFTS_BYTES = 4 * 2**20
+SHIFTS_MAX_JUNK = 1 / 10
 # While ``col`` holds at most this many times the values a pixel of the two maps it joins, it
 # costs no more memory and trips to memory than they do, so its size does not count (see
 # _use_shifts; 0: never, which the tests use to force the shifts).
@@ -96,7 +102,7 @@ def _use_shifts(c, out_c, kh, kw, out_hw, stride, itemsize, transposed=False, on
 
     Else, yes when an image's ``col`` would be large (``COL_MAX_BYTES``), or, on the CPU, the
     ``col`` of the batch's ``n`` images larger than the cache on a wide enough output
-    (``COL_CACHE_BYTES``, ``SHIFTS_MAX_JUNK``; a GPU's cache is another matter, not measured).
+    (``COL_SHIFTS_BYTES``, ``SHIFTS_MAX_JUNK``; a GPU's cache is another matter, not measured).
     For shallow products whose ``col``
     is not large, yes when that moves fewer bytes per output pixel: im2col writes and reads
     ``kh*kw*read`` values; the shifts copy ``kw*read`` and add ``kh - 1`` partial products of
@@ -117,7 +123,7 @@ def _use_shifts(c, out_c, kh, kw, out_hw, stride, itemsize, transposed=False, on
     if shallow:
         return fewer_bytes
     junk = (kw - 1) / (out_hw[1] + kw - 1)
-    return not on_gpu and n * col_bytes > COL_CACHE_BYTES and junk <= SHIFTS_MAX_JUNK
+    return not on_gpu and n * col_bytes > COL_SHIFTS_BYTES and junk <= SHIFTS_MAX_JUNK
 
 
 # 3x3 stride-1 convolutions with many channels on both sides run by Winograd's algorithm
