@@ -154,7 +154,14 @@ erf = np.abs(x.grad).mean(axis=(0, 1))               # (h, w): mean |gradient| p
 top, bottom, left, right = box
 inside = np.zeros_like(erf, dtype=bool)
 inside[top:bottom + 1, left:right + 1] = True
-assert not erf[~inside].any()                        # nothing outside the theoretical field
+# Nothing outside the theoretical field, up to rounding: at width 1/16 the 32-channel layers
+# run Winograd's algorithm (minifcn/kernels/winograd.py), whose transforms add and subtract
+# neighbouring values, so a gradient that is exactly zero in exact arithmetic comes out as a
+# residue of about 1e-17 of the peak (float64; 13184 such pixels here). The narrower fast mode
+# gives exact zeros.
+leak = erf[~inside].max() / erf.max()
+print(f"largest |gradient| outside the field: {leak:.1e} of the peak")
+assert leak < 1e-12
 
 
 def mass_in_central(fraction):
