@@ -51,19 +51,34 @@ def test_lesson_is_a_linked_percent_script(name):
     assert text.count("assert ") >= 3, "a lesson's claims are asserts"
 
 
-@pytest.mark.parametrize("name", lesson_files())
-def test_lesson_runs_in_fast_mode(name, tmp_path):
+def _run_lesson(name, tmp_path, fast):
+    """Run lesson ``name`` as a reader does (its own process, the lessons' directory), in fast or
+    full mode; assert it passed and wrote its figures."""
     figures = tmp_path / "figures"
     # one BLAS thread: on a shared, loaded CI machine multi-threaded BLAS on these small matrices
     # spends its time contending (SegNet training measured 2.5x slower); an explicit setting wins
     threads = {k: os.environ.get(k, "1") for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
-    env = dict(os.environ, **threads, MINIFCN_FAST="1", MPLBACKEND="Agg", MINIFCN_FIGURES=str(figures),
-               MINIFCN_CACHE=str(tmp_path / "cache"), MINIFCN_DEVICE="cpu",
+    env = dict(os.environ, **threads, MINIFCN_FAST="1" if fast else "0", MPLBACKEND="Agg",
+               MINIFCN_FIGURES=str(figures), MINIFCN_CACHE=str(tmp_path / "cache"), MINIFCN_DEVICE="cpu",
                PYTHONPATH=os.pathsep.join([str(LESSONS.parent), os.environ.get("PYTHONPATH", "")]))
     proc = subprocess.run([sys.executable, name], cwd=LESSONS, env=env, capture_output=True,
-                          text=True, timeout=600)
+                          text=True, timeout=600 if fast else 1800)
     assert proc.returncode == 0, f"{name} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
     for fig in EXPECTED_FIGURES[name]:
         path = figures / fig
         assert path.is_file(), f"{name} did not write {fig} (wrote {sorted(os.listdir(figures)) if figures.exists() else []})"
         assert path.stat().st_size > 5000, f"{fig} is suspiciously small ({path.stat().st_size} bytes)"
+
+
+@pytest.mark.parametrize("name", lesson_files())
+def test_lesson_runs_in_fast_mode(name, tmp_path):
+    _run_lesson(name, tmp_path, fast=True)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", lesson_files())
+def test_lesson_runs_in_full_mode(name, tmp_path):
+    # what a reader runs: bigger nets and more images, where other code paths run (lesson 1's
+    # field at width 1/16 goes through Winograd's layers, which fast mode never reaches); about
+    # 4 minutes for all ten on 2 cores
+    _run_lesson(name, tmp_path, fast=False)
