@@ -63,7 +63,9 @@ def quiet_ctrl_c_echo(stream=None):
     A terminal echoes Ctrl-C as ``^C`` where its cursor is: after a progress bar that fills the
     line, the ``C`` wraps onto the next one, and the bar then redrawn leaves a half-drawn copy
     behind. The training loop, which answers Ctrl-C itself, turns the echo off while it runs
-    (the terminal's ``ECHOCTL`` flag; POSIX terminals only).
+    (the terminal's ``ECHOCTL`` flag; POSIX terminals only). Not from a background job
+    (``minifcn train &``): the terminal is the shell's then, and changing it would stop the
+    process (``SIGTTOU``). Putting it back works from the background too (Ctrl-Z, ``bg``).
 
     >>> import io
     >>> quiet_ctrl_c_echo(io.StringIO())()       # no terminal: nothing changed, nothing to undo
@@ -74,7 +76,7 @@ def quiet_ctrl_c_echo(stream=None):
         return lambda: None
     try:
         fd = (sys.stdin if stream is None else stream).fileno()
-        if not os.isatty(fd):
+        if not os.isatty(fd) or not _in_foreground(fd):
             return lambda: None
         before = termios.tcgetattr(fd)
         quiet = list(before)
@@ -84,8 +86,25 @@ def quiet_ctrl_c_echo(stream=None):
         return lambda: None
 
     def restore():
+        import signal
+        try:   # SIGTTOU ignored: a job sent to the background meanwhile is not stopped by this
+            ttou = signal.signal(signal.SIGTTOU, signal.SIG_IGN)
+        except (AttributeError, ValueError):   # no such signal, or not the main thread
+            ttou = None
         try:
             termios.tcsetattr(fd, termios.TCSANOW, before)
         except (termios.error, OSError):   # the terminal went away meanwhile
             pass
+        finally:
+            if ttou is not None:
+                signal.signal(signal.SIGTTOU, ttou)
     return restore
+
+
+def _in_foreground(fd) -> bool:
+    """Whether this process's group owns the terminal ``fd`` (False: a background job). A
+    terminal that is not this process's controlling one has no job control: True."""
+    try:
+        return os.tcgetpgrp(fd) == os.getpgrp()
+    except OSError:
+        return True

@@ -152,3 +152,45 @@ def test_ctrl_c_on_a_terminal_leaves_no_echo_and_the_terminal_as_it_was(tmp_path
             child.kill()
         os.close(main)
         os.close(sub)
+
+
+def test_a_training_run_sent_to_the_background_is_not_stopped_by_its_terminal(tmp_path):
+    # `minifcn train &` from a shell with job control: the terminal is the shell's, and a
+    # background process that changes its settings is stopped (SIGTTOU) until brought back
+    import fcntl
+    import select
+    import shutil
+    import termios
+    import time
+    bash = shutil.which("bash")
+    if bash is None:
+        pytest.skip("needs bash for its job control")
+    main, sub = pty.openpty()
+
+    def own_terminal():
+        os.setsid()
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+    train = [sys.executable, "-m", "minifcn", "train", "--model", "segnet-basic", "--image-size",
+             "32", "--num-train", "8", "--num-val", "4", "--batch-size", "2", "--iters", "3",
+             "--data-root", str(tmp_path / "synthetic"), "--out", str(tmp_path / "run")]
+    # wait returns when the job ends or is stopped (128 + SIGTTOU's number)
+    script = "set -m; " + " ".join(train) + " & pid=$!; wait $pid; rc=$?; kill -9 $pid 2>/dev/null; echo exit=$rc"
+    child = subprocess.Popen([bash, "-c", script], stdin=sub, stdout=sub, stderr=sub,
+                             preexec_fn=own_terminal)
+    out, deadline = b"", time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline and b"exit=" not in out:
+            if select.select([main], [], [], 0.5)[0]:
+                try:
+                    out += os.read(main, 4096)
+                except OSError:
+                    break
+            elif child.poll() is not None:
+                break
+        child.wait(timeout=60)
+        assert "exit=0" in out.decode(errors="replace"), out.decode(errors="replace")
+    finally:
+        if child.poll() is None:
+            child.kill()
+        os.close(main)
+        os.close(sub)
