@@ -20,6 +20,18 @@ bar.close()
 """
 
 
+# Runs its arguments as a command whose controlling terminal is its standard input (a pty), so
+# that Ctrl-C typed there signals it and job control applies, as in a user's shell. Popen's
+# start_new_session makes the session (setsid, in C); this sets the terminal and execs. Not a
+# preexec_fn: that is unsafe in a process with threads (minifcn's pool, by then).
+_OWN_TERMINAL = ("import fcntl, os, sys, termios; fcntl.ioctl(0, termios.TIOCSCTTY, 0); "
+                 "os.execvp(sys.argv[1], sys.argv[1:])")
+
+
+def _on_own_terminal(cmd):
+    return [sys.executable, "-c", _OWN_TERMINAL, *cmd]
+
+
 def _run_on_a_terminal(columns):
     """Run ``_CHILD`` on a new pseudo-terminal ``columns`` wide; return what it drew, decoded."""
     import fcntl
@@ -119,14 +131,11 @@ def test_ctrl_c_on_a_terminal_leaves_no_echo_and_the_terminal_as_it_was(tmp_path
     main, sub = pty.openpty()
     fcntl.ioctl(sub, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
 
-    def own_terminal():   # the child's session has the pty as its terminal: ^C signals it
-        os.setsid()
-        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
     args = ["train", "--model", "segnet-basic", "--image-size", "32", "--num-train", "8",
             "--num-val", "4", "--batch-size", "2", "--iters", "100000", "--val-every", "50000",
             "--data-root", str(tmp_path / "synthetic"), "--out", str(tmp_path / "run")]
-    child = subprocess.Popen([sys.executable, "-m", "minifcn", *args], stdin=sub, stdout=sub,
-                             stderr=sub, preexec_fn=own_terminal)
+    child = subprocess.Popen(_on_own_terminal([sys.executable, "-m", "minifcn", *args]), stdin=sub,
+                             stdout=sub, stderr=sub, start_new_session=True)
     out, pressed, deadline = b"", False, time.monotonic() + 120
     try:
         while time.monotonic() < deadline:
@@ -157,26 +166,21 @@ def test_ctrl_c_on_a_terminal_leaves_no_echo_and_the_terminal_as_it_was(tmp_path
 def test_a_training_run_sent_to_the_background_is_not_stopped_by_its_terminal(tmp_path):
     # `minifcn train &` from a shell with job control: the terminal is the shell's, and a
     # background process that changes its settings is stopped (SIGTTOU) until brought back
-    import fcntl
     import select
     import shutil
-    import termios
     import time
     bash = shutil.which("bash")
     if bash is None:
         pytest.skip("needs bash for its job control")
     main, sub = pty.openpty()
 
-    def own_terminal():
-        os.setsid()
-        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
     train = [sys.executable, "-m", "minifcn", "train", "--model", "segnet-basic", "--image-size",
              "32", "--num-train", "8", "--num-val", "4", "--batch-size", "2", "--iters", "3",
              "--data-root", str(tmp_path / "synthetic"), "--out", str(tmp_path / "run")]
     # wait returns when the job ends or is stopped (128 + SIGTTOU's number)
     script = "set -m; " + " ".join(train) + " & pid=$!; wait $pid; rc=$?; kill -9 $pid 2>/dev/null; echo exit=$rc"
-    child = subprocess.Popen([bash, "-c", script], stdin=sub, stdout=sub, stderr=sub,
-                             preexec_fn=own_terminal)
+    child = subprocess.Popen(_on_own_terminal([bash, "-c", script]), stdin=sub, stdout=sub,
+                             stderr=sub, start_new_session=True)
     out, deadline = b"", time.monotonic() + 120
     try:
         while time.monotonic() < deadline and b"exit=" not in out:
