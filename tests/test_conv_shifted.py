@@ -138,3 +138,19 @@ def test_path_rule_on_the_models_shapes():
     assert not K._use_shifts(512, 4096, 7, 7, (16, 16), (1, 1), 4, n=2)   # fc6: 6 junk in 22
     # fc6 (7x7 to 16x16 on 22x22): col 25.7 MB, but 6 junk columns in 22: im2col
     assert not K._use_shifts(512, 4096, 7, 7, (16, 16), (1, 1), 4)
+
+
+def test_a_batch_takes_the_path_its_whole_col_calls_for(monkeypatch, rng):
+    # the rule must be told the batch: 8 images of 32 -> 32 at 45x45 unfold 18.7 MB at once
+    calls = []
+    correlate, grad_weight = shifted.correlate, shifted.grad_weight
+    monkeypatch.setattr(shifted, "correlate", lambda *a, **k: calls.append("correlate") or correlate(*a, **k))
+    monkeypatch.setattr(shifted, "grad_weight", lambda *a, **k: calls.append("grad_weight") or grad_weight(*a, **k))
+    W = rng.standard_normal((32, 32, 3, 3)).astype(np.float32)
+    for n, shifts in ((1, False), (8, True)):
+        calls.clear()
+        x = rng.standard_normal((n, 32, 45, 45)).astype(np.float32)
+        y = K.conv2d(x, W, None, (1, 1), (1, 1))
+        K.conv2d_grad_input(y, W, (45, 45), (1, 1), (1, 1))
+        K.conv2d_grad_weight(x, y, 3, 3, (1, 1), (1, 1))
+        assert calls == (["correlate", "correlate", "grad_weight"] if shifts else []), (n, calls)
