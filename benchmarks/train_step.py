@@ -31,6 +31,8 @@ from . import common  # sets the thread count before NumPy loads  # noqa: I001
 
 import numpy as np
 
+from minifcn.cli import _width as _fraction   # --width as minifcn's own parses it: 1/16, 0.0625
+
 CASES = ["fcn8s:224", "fcn8s:320", "fcn8s:500", "segnet:224", "segnet:360x480"]
 NUM_CLASSES = 21
 
@@ -235,18 +237,6 @@ def main(argv=None):
         print("peak memory, one fresh process per library and case (two steps each):")
         memory_table(args.cases, torch is not None, shape)
     print(f"load average at end: {common.load_average()}")
-
-
-def _fraction(text):
-    """``--width``: a number or a fraction, ``0.0625`` or ``1/16``."""
-    num, _, den = text.partition("/")
-    try:
-        value = float(num) / float(den or 1)
-    except (ValueError, ZeroDivisionError):
-        raise argparse.ArgumentTypeError(f"expected a number or a fraction such as 1/16, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {text!r}")
-    return value
 
 
 def _twin_error(model, tmodel):

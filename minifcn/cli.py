@@ -66,11 +66,14 @@ def _clip(text):
 
 
 def _width(text):
-    """An argparse type for ``--width``: a number or a fraction (``0.0625``, ``1/16``)."""
+    """An argparse type for ``--width``: a positive number or fraction (``0.0625``, ``1/16``)."""
     try:
-        return float(Fraction(text))
+        value = float(Fraction(text))
     except (ValueError, ZeroDivisionError):
         raise argparse.ArgumentTypeError(f"expected a number or a fraction such as 1/16, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text!r}")
+    return value
 
 
 # what ``predict --image DIR`` segments: the image files in it

@@ -202,6 +202,7 @@ def test_width_takes_fractions():
 
 @pytest.mark.parametrize("args, message", [
     (["train", "--width", "1/0"], "argument --width: expected a number or a fraction such as 1/16, got '1/0'"),
+    (["train", "--width", "0"], "argument --width: must be positive, got '0'"),
     (["train", "--grad-clip", "0"], "argument --grad-clip: expected a positive number or 'none', got '0'"),
     (["train", "--warmup", "-1"], "argument --warmup: must be >= 0, got -1"),
     (["eval", "--batch-size", "0"], "argument --batch-size: must be >= 1, got 0"),
