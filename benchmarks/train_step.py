@@ -31,7 +31,8 @@ from . import common  # sets the thread count before NumPy loads  # noqa: I001
 
 import numpy as np
 
-from minifcn.cli import _width as _fraction   # --width as minifcn's own parses it: 1/16, 0.0625
+# the numbers parsed as minifcn's own command line parses them (--width: 1/16 or 0.0625)
+from minifcn.cli import _at_least, _width as _fraction
 
 CASES = ["fcn8s:224", "fcn8s:320", "fcn8s:500", "segnet:224", "segnet:360x480"]
 NUM_CLASSES = 21
@@ -189,8 +190,8 @@ def main(argv=None):
     parser.add_argument("--no-torch", action="store_true", help="minifcn only")
     parser.add_argument("--width", type=_fraction, default=1.0,
                         help="channel multiplier of both models, e.g. 1/16 (default 1: the paper's)")
-    parser.add_argument("--batch", type=int, default=1, help="images a step (default 1)")
-    parser.add_argument("--classes", type=int, default=NUM_CLASSES, help=f"default {NUM_CLASSES}")
+    parser.add_argument("--batch", type=_at_least(1), default=1, help="images a step (default 1)")
+    parser.add_argument("--classes", type=_at_least(1), default=NUM_CLASSES, help=f"default {NUM_CLASSES}")
     parser.add_argument("--child", nargs=2, metavar=("LIB", "CASE"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     shape = dict(width=args.width, batch=args.batch, classes=args.classes)
