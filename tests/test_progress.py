@@ -32,6 +32,24 @@ def _on_own_terminal(cmd):
     return [sys.executable, "-c", _OWN_TERMINAL, *cmd]
 
 
+def _read_terminal(main, child, done, act=lambda out: None, timeout=120):
+    """What ``child`` writes on the pty whose main end is ``main``, read until ``done(out)``,
+    the child's end closes or it exits; ``act(out)`` is called before each read (to type)."""
+    import select
+    import time
+    out, deadline = b"", time.monotonic() + timeout
+    while time.monotonic() < deadline and not done(out):
+        act(out)
+        if select.select([main], [], [], 0.5)[0]:
+            try:
+                out += os.read(main, 4096)
+            except OSError:   # the child is gone and its end closed
+                break
+        elif child.poll() is not None:
+            break
+    return out
+
+
 def _run_on_a_terminal(columns):
     """Run ``_CHILD`` on a new pseudo-terminal ``columns`` wide; return what it drew, decoded."""
     import fcntl
@@ -124,10 +142,8 @@ def test_ctrl_c_echo_is_left_alone_off_a_terminal(tmp_path):
 def test_ctrl_c_on_a_terminal_leaves_no_echo_and_the_terminal_as_it_was(tmp_path):
     # the real thing: Ctrl-C typed on the terminal a training run draws on, as a user does
     import fcntl
-    import select
     import struct
     import termios
-    import time
     main, sub = pty.openpty()
     fcntl.ioctl(sub, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
 
@@ -136,20 +152,14 @@ def test_ctrl_c_on_a_terminal_leaves_no_echo_and_the_terminal_as_it_was(tmp_path
             "--data-root", str(tmp_path / "synthetic"), "--out", str(tmp_path / "run")]
     child = subprocess.Popen(_on_own_terminal([sys.executable, "-m", "minifcn", *args]), stdin=sub,
                              stdout=sub, stderr=sub, start_new_session=True)
-    out, pressed, deadline = b"", False, time.monotonic() + 120
+    pressed = []
+
+    def press_once_running(out):
+        if not pressed and b"segnet-basic |" in out:   # the loop runs: press Ctrl-C
+            os.write(main, b"\x03")
+            pressed.append(True)
     try:
-        while time.monotonic() < deadline:
-            if not pressed and b"segnet-basic |" in out:   # the loop runs: press Ctrl-C
-                os.write(main, b"\x03")
-                pressed = True
-            if select.select([main], [], [], 0.5)[0]:
-                try:
-                    block = os.read(main, 4096)
-                except OSError:   # the child is gone and its end closed
-                    break
-                out += block
-            elif child.poll() is not None:
-                break
+        out = _read_terminal(main, child, lambda out: False, press_once_running)
         code = child.wait(timeout=60)
         text = out.decode(errors="replace")
         assert pressed and code == 130, text
@@ -166,9 +176,8 @@ def test_ctrl_c_on_a_terminal_leaves_no_echo_and_the_terminal_as_it_was(tmp_path
 def test_a_training_run_sent_to_the_background_is_not_stopped_by_its_terminal(tmp_path):
     # `minifcn train &` from a shell with job control: the terminal is the shell's, and a
     # background process that changes its settings is stopped (SIGTTOU) until brought back
-    import select
+    import shlex
     import shutil
-    import time
     bash = shutil.which("bash")
     if bash is None:
         pytest.skip("needs bash for its job control")
@@ -178,19 +187,11 @@ def test_a_training_run_sent_to_the_background_is_not_stopped_by_its_terminal(tm
              "32", "--num-train", "8", "--num-val", "4", "--batch-size", "2", "--iters", "3",
              "--data-root", str(tmp_path / "synthetic"), "--out", str(tmp_path / "run")]
     # wait returns when the job ends or is stopped (128 + SIGTTOU's number)
-    script = "set -m; " + " ".join(train) + " & pid=$!; wait $pid; rc=$?; kill -9 $pid 2>/dev/null; echo exit=$rc"
+    script = f"set -m; {shlex.join(train)} & pid=$!; wait $pid; rc=$?; kill -9 $pid 2>/dev/null; echo exit=$rc"
     child = subprocess.Popen(_on_own_terminal([bash, "-c", script]), stdin=sub, stdout=sub,
                              stderr=sub, start_new_session=True)
-    out, deadline = b"", time.monotonic() + 120
     try:
-        while time.monotonic() < deadline and b"exit=" not in out:
-            if select.select([main], [], [], 0.5)[0]:
-                try:
-                    out += os.read(main, 4096)
-                except OSError:
-                    break
-            elif child.poll() is not None:
-                break
+        out = _read_terminal(main, child, lambda out: b"exit=" in out)
         child.wait(timeout=60)
         assert "exit=0" in out.decode(errors="replace"), out.decode(errors="replace")
     finally:
