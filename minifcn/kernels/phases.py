@@ -84,10 +84,13 @@ def space_to_depth(x, out_hw, kh, kw, stride, padding):
 # Depth to space copies the s*t phases of z into one image. As one transposed copy NumPy's
 # innermost loop runs over a phase's ``t`` columns (2 for FCN's 4/2 upsamplings); one copy per
 # phase runs over a row of ``r`` instead: 21 x 70 x 70 (upscore_pool4) 42 against 175 us, 21 x
-# 34 x 34 14 against 43. For s = 8 the two are even (5.2-6.6 against 5.8-6.1 ms: 64 strided
-# passes over 27 MB), for s = 32 the one copy wins (5.0-5.6 against 8.3-9.1 ms). So: per phase
-# up to this many phases, on the CPU (a GPU runs the one copy as one kernel).
-PHASE_COPIES_MAX = 4
+# 34 x 34 14 against 43. For s = 8 on one wide image the two are even (FCN-8s's upscore8 at
+# 500x500, 21 x 70 x 70: 16.2 against 16.3 ms for the whole transposed convolution), but on the
+# main job's batch of 8 narrow maps (6 x 30 x 30) the per-phase copies win, 6.9 against 10.0 ms
+# (five alternated rounds; the copy alone 2.4-3.0 against 7.4-7.7). For s = 32 the one copy
+# wins (5.0-5.6 against 8.3-9.1 ms). So: per phase up to this many phases (s = t = 8), on the
+# CPU (a GPU runs the one copy as one kernel).
+PHASE_COPIES_MAX = 64
 
 
 def depth_to_space(z, s, t):
