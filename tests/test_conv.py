@@ -1,6 +1,6 @@
 """conv2d and conv_transpose2d, four ways: naive loops, finite differences, adjointness, PyTorch.
 
-Every test runs through the three stride-1 code paths of the kernels: im2col + one product,
+Every test runs through the three stride-1 code paths of the kernels: im2col + products,
 shifted slices of the flattened image (normally only for large ``col``), and Winograd's
 F(2x2, 3x3) for 3x3 kernels (normally only for many channels); each forced here.
 """
@@ -42,7 +42,8 @@ def conv_path(request, monkeypatch):
     splits every weight gradient's sum over the pixels among the threads (the others leave it
     whole for 1x1 kernels). Its cases are shallow, so their bias rides in the products, and
     autograd's forward keeps col for the backward, and small, so their input gradient's col is
-    made pixels first (on the CPU); "im2col-plain" does none of these."""
+    made pixels first (on the CPU) and a batch's images are one product; "im2col-plain" does
+    none of these (on a GPU the batch is one product still)."""
     monkeypatch.setattr(K, "COL_MAX_BYTES", 0 if request.param == "shifted" else 2**62)
     monkeypatch.setattr(K, "COL_OVER_MAPS", 0)   # however small col is against the maps
     monkeypatch.setattr(K, "SHIFTS_BELOW_DEPTH", 0)
@@ -52,6 +53,7 @@ def conv_path(request, monkeypatch):
         monkeypatch.setattr(K, "PIXELS_FIRST_MAX_PIXELS", 0)
         monkeypatch.setattr(K, "BIAS_ROW_MAX_DEPTH", 0)
         monkeypatch.setattr(K, "COL_KEEP_BYTES", 0)
+        monkeypatch.setattr(K, "ONE_PRODUCT_MAX_COLS", 0)
     if request.param == "winograd":
         monkeypatch.setattr(K, "WINOGRAD_MIN_WIDTH", 0)
         monkeypatch.setattr(K, "WINOGRAD_MIN_TILES", 0)

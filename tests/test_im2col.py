@@ -193,7 +193,8 @@ def test_shallow_conv_carries_its_bias_in_the_products(xp, rng, monkeypatch, spl
     kept = {}
     y = K.conv2d(X, Wx, B, padding=(1, 1), keep=kept)
     col = kept["col"]
-    assert col.shape == (2, 28, 72) and bool((col[:, 27] == 1).all())   # the row of ones, kept
+    # the two images' columns side by side, and under them the row of ones, kept
+    assert col.shape == (28, 2, 72) and bool((col[27] == 1).all())
     np.testing.assert_allclose(to_np(y), naive.conv2d(x, W, b, 1, 1, 1), atol=1e-10, rtol=0)
     # the gradients from their definitions: gx by the loop transposed convolution, gW tap by tap
     gx_ref = naive.conv_transpose2d(gy, W, None, 1, 1)
@@ -219,7 +220,7 @@ def test_deep_or_big_col_is_neither_fused_nor_kept(xp, rng, monkeypatch):
     x, W, b = rng.standard_normal((1, 3, 6, 7)), rng.standard_normal((8, 3, 3, 3)), rng.standard_normal(8)
     kept = {}
     y = K.conv2d(xp.asarray(x), xp.asarray(W), xp.asarray(b), padding=(1, 1), keep=kept)
-    assert kept["col"].shape == (1, 27, 42)   # no row of ones
+    assert kept["col"].shape == (27, 1, 42)   # no row of ones
     np.testing.assert_allclose(to_np(y), naive.conv2d(x, W, b, 1, 1, 1), atol=1e-10, rtol=0)
     monkeypatch.setattr(K, "COL_KEEP_BYTES", kept["col"].nbytes - 1)
     kept = {}
@@ -238,6 +239,20 @@ def test_im2col_into_a_view_of_a_bigger_buffer(xp, rng):
         im2col(x, 3, 3, ph=1, pw=1, out=xp.empty((2, 3, 3, 3, 4, 4)))
 
 
+def test_a_batch_is_one_product_on_small_maps_and_one_image_is_never_copied(rng):
+    """``col`` holds the images side by side, (depth, n, L): one image's matrices are the
+    arrays themselves (no copy at batch 1, VGG's case), and a batch of small maps is one
+    product, of large ones one per image (``ONE_PRODUCT_MAX_COLS``)."""
+    gy1, x1 = rng.standard_normal((1, 4, 30)), rng.standard_normal((1, 3, 5, 6))
+    assert np.shares_memory(K._batch_columns(gy1), gy1)
+    col, _ = K._unfold(x1, 1, 1, (1, 1), (0, 0), (1, 1))          # a 1x1 convolution: x itself
+    assert col.shape == (3, 1, 30) and np.shares_memory(col, x1)
+    small, large = rng.standard_normal((3, 4, 400)), rng.standard_normal((3, 4, 401))
+    assert len(K._pairs(small, rng.standard_normal((5, 3, 400)))) == 1
+    pairs = K._pairs(large, rng.standard_normal((5, 3, 401)))
+    assert len(pairs) == 3 and all(np.shares_memory(g, large) for g, _ in pairs)
+
+
 def test_pixels_first_input_gradient_only_on_small_maps_within_the_cache():
     """The rule of ``PIXELS_FIRST_MAX_PIXELS`` (the path itself is checked by every conv test,
     on and off: tests/test_conv.py's ``im2col`` and ``im2col-plain``)."""
@@ -246,6 +261,9 @@ def test_pixels_first_input_gradient_only_on_small_maps_within_the_cache():
     assert not K._pixels_first(512 * 9, (21, 20), 4)                # more than 400 pixels
     assert not K._pixels_first(512 * 49, (16, 16), 4)               # fc6: a 26 MB col
     assert not K._pixels_first(512 * 9, (14, 14), 4, on_gpu=True)
+    # the batch's col is one product: 64 -> 64 at 10x10 on 8 images (1.8 MB) yes, conv5_3's (29 MB) no
+    assert K._pixels_first(64 * 9, (10, 10), 4, n=8)
+    assert not K._pixels_first(512 * 9, (14, 14), 4, n=8)
 
 
 def test_pixels_first_fold_reaches_past_the_padding(rng, monkeypatch):

@@ -1,8 +1,9 @@
 """Convolution and transposed convolution as matrix products with the unfolding operator.
 
-With ``col = im2col(x)`` reshaped to (n, c*kh*kw, out_h*out_w) and ``W`` reshaped to
-(out_c, c*kh*kw), a convolution is ``y = W @ col``. Its three gradients are three products of
-the same pieces:
+With ``col = im2col(x)`` laid out as (c*kh*kw, n, out_h*out_w), the batch's images side by
+side, and ``W`` reshaped to (out_c, c*kh*kw), a convolution is ``y = W @ col``: one product for
+the whole batch on small maps, one per image on large ones (``ONE_PRODUCT_MAX_COLS``). Its three
+gradients are three products of the same pieces:
 
 * ``gW = gy @ col.T``                    (summed over the batch)
 * ``gx = col2im(W.T @ gy)``              (the transposed convolution of ``gy``; on a small map
@@ -179,22 +180,83 @@ def _winograd_tile(c, out_c, kh, kw, out_hw, stride, padding, dilation, like):
     return 0
 
 
+# ``col`` is (c*kh*kw, n, L): the batch's images side by side, so that a small map's products can
+# be one product over the whole batch, (c*kh*kw, n*L). An image's are short (SegNet's 64 -> 64
+# at 10x10 is 64 x 576 @ 576 x 100), and OpenBLAS runs eight such far below the rate of one
+# eight times as wide. That costs a copy of ``y`` or ``gy`` between the layouts (n, m, L) and
+# (m, n*L): nothing beside a product that short, but a long one gains nothing to pay for it
+# (FCN's upscore8 by phases, 961 columns an image: its backward took 6.0 -> 11.7 ms). So one
+# product up to this many columns an image, else one per image (on a GPU always one: each
+# product is a kernel launch, not measured). Forward and both gradients, 8 images, medians of
+# 5 alternated rounds, ms, one product per image / one for the batch: the main job's fc6 (7x7,
+# 32 -> 256 on 12x12) 7.3 / 5.6, its fc7 (1x1 on 6x6) 1.43 / 1.19, SegNet's 32 -> 32 at 10x10
+# 1.37 / 1.21, 64 -> 64 at 5x5 1.20 / 1.13; one for the batch at every size: a 1x1 score layer
+# on 45x45 0.38 -> 0.62, the main job's upscore8 13.4 -> 16.6.
+ONE_PRODUCT_MAX_COLS = 400
+
+
+def _one_product(n, l, like):
+    """Whether the products of ``n`` images of ``l`` columns each run as one
+    (``ONE_PRODUCT_MAX_COLS``)."""
+    return n > 1 and (l <= ONE_PRODUCT_MAX_COLS or device_of(like) == "cuda")
+
+
+def _batch_columns(a):
+    """a (n, m, L) -> (m, n*L), image ``k``'s columns at ``k*L``: a view for one image, a copy
+    for more."""
+    n, m, l = a.shape
+    return a.reshape(m, l) if n == 1 else a.transpose(1, 0, 2).reshape(m, n * l)
+
+
+def _pairs(gy, col):
+    """The products of gy (n, m, L) with col (k, n, L) as pairs of matrices (m, L'), (k, L'):
+    one pair for the whole batch (:func:`_one_product`), or one per image."""
+    n, _, l = gy.shape
+    if n == 1 or _one_product(n, l, col):
+        return [(_batch_columns(gy), col.reshape(col.shape[0], n * l))]
+    return [(gy[k], col[:, k]) for k in range(n)]
+
+
+def _multiply(taps, col):
+    """y (n, m, L) = taps (m, k) @ col (k, n, L), each image's columns giving its map."""
+    xp = get_array_module(col)
+    (k, n, l), m = col.shape, taps.shape[0]
+    y = cache.empty((n, m, l), col.dtype, like=col)
+    if n == 1 or not _one_product(n, l, col):
+        for i in range(n):
+            xp.matmul(taps, col[:, i], out=y[i])
+        return y
+    y[...] = (taps @ col.reshape(k, n * l)).reshape(m, n, l).transpose(1, 0, 2)
+    return y
+
+
+def _multiply_back(taps_t, gy):
+    """col (k, n, L) = taps_t (k, m) @ gy (n, m, L), the images side by side."""
+    xp = get_array_module(gy)
+    n, _, l = gy.shape
+    if n == 1 or _one_product(n, l, gy):
+        return (taps_t @ _batch_columns(gy)).reshape(taps_t.shape[0], n, l)
+    col = cache.empty((taps_t.shape[0], n, l), gy.dtype, like=gy)
+    for i in range(n):
+        xp.matmul(taps_t, gy[i], out=col[:, i])
+    return col
+
+
 def _unfold(x, kh, kw, stride, padding, dilation, ones=False):
-    """x (n, c, h, w) -> col (n, c*kh*kw, out_h*out_w), and (out_h, out_w). With ``ones``, col
-    has one more row, all ones, at the bottom: (n, c*kh*kw + 1, out_h*out_w)."""
+    """x (n, c, h, w) -> col (c*kh*kw, n, out_h*out_w), the images side by side, and (out_h,
+    out_w). With ``ones``, col has one more row, all ones, at the bottom."""
     n, c, h, w = x.shape
     (sy, sx), (ph, pw), (dy, dx) = stride, padding, dilation
     if _plain_1x1(kh, kw, stride, padding) and not ones:
-        return x.reshape(n, c, h * w), (h, w)  # a 1x1 convolution needs no unfolding
+        return x.reshape(n, c, h * w).transpose(1, 0, 2), (h, w)  # 1x1: no unfolding, a view
     out_h, out_w = out_size(h, w, kh, kw, stride, padding, dilation)
     depth = c * kh * kw
-    col = cache.empty((n, (depth + ones) * out_h * out_w), x.dtype, like=x)
+    col = cache.empty((depth + ones, n, out_h * out_w), x.dtype, like=x)
     # the first depth rows, seen as im2col's (n, c, kh, kw, out_h, out_w): a view, filled in place
     im2col(x, kh, kw, sy, sx, ph, pw, dy, dx,
-           out=col[:, :depth * out_h * out_w].reshape(n, c, kh, kw, out_h, out_w))
-    col = col.reshape(n, depth + ones, out_h * out_w)
+           out=col[:depth].reshape(c, kh, kw, n, out_h, out_w).transpose(3, 0, 1, 2, 4, 5))
     if ones:
-        col[:, depth] = 1
+        col[depth] = 1
     return col, (out_h, out_w)
 
 
@@ -223,12 +285,13 @@ def _bias_in_product(c, kh, kw, stride, padding):
 
 
 def _fold(col, c, kh, kw, out_hw, hw, stride, padding, dilation):
-    """col (n, c*kh*kw, out_h*out_w) -> image (n, c, h, w), adding overlapping taps."""
-    n = col.shape[0]
+    """col (c*kh*kw, n, out_h*out_w), the images side by side -> image (n, c, h, w), adding
+    overlapping taps."""
+    n = col.shape[1]
     (sy, sx), (ph, pw), (dy, dx) = stride, padding, dilation
     if _plain_1x1(kh, kw, stride, padding):
-        return col.reshape(n, c, *hw)
-    col = col.reshape(n, c, kh, kw, *out_hw)
+        return col.transpose(1, 0, 2).reshape(n, c, *hw)
+    col = col.reshape(c, kh, kw, n, *out_hw).transpose(3, 0, 1, 2, 4, 5)
     return col2im(col, hw[0], hw[1], sy, sx, ph, pw, dy, dx)
 
 
@@ -239,16 +302,19 @@ def _fold(col, c, kh, kw, out_hw, hw, stride, padding, dilation):
 # (VGG's conv5_3, 512 -> 512 at 14x14: 6.55 ms against 7.27, faster in 134 of 150 alternated
 # pairs; at 7x7 2.20 against 2.99; at 18x18 10.5 against 11.4). From about 22x22 it gains
 # nothing (32x32: 32.5 against 28.5 ms), nor past the cache (fc6, a 26 MB col at 16x16: 339
-# against 321 ms). So: at most this many output pixels, and ``col`` within COL_CACHE_BYTES.
+# against 321 ms). So: at most this many output pixels, and the batch's ``col`` (one product:
+# :func:`_grad_input_pixels_first`) within COL_CACHE_BYTES. conv5_3's shape on 8 images (29 MB)
+# took 53.7 ms pixels first against 43.9, on 4 images 28.0 against 25.6 (medians of 5 rounds).
 PIXELS_FIRST_MAX_PIXELS = 400
 
 
-def _pixels_first(depth, out_hw, itemsize, on_gpu=False):
-    """Whether an im2col input gradient of ``depth = c*kh*kw`` taps per pixel makes its ``col``
-    pixels first (``PIXELS_FIRST_MAX_PIXELS``; on the CPU: a GPU folds otherwise, not measured)."""
+def _pixels_first(depth, out_hw, itemsize, on_gpu=False, n=1):
+    """Whether an im2col input gradient of ``depth = c*kh*kw`` taps per pixel, ``n`` images,
+    makes its ``col`` pixels first (``PIXELS_FIRST_MAX_PIXELS``; on the CPU: a GPU folds
+    otherwise, not measured)."""
     pixels = out_hw[0] * out_hw[1]
     return (not on_gpu and pixels <= PIXELS_FIRST_MAX_PIXELS
-            and depth * pixels * itemsize <= COL_CACHE_BYTES)
+            and n * depth * pixels * itemsize <= COL_CACHE_BYTES)
 
 
 def _side_by_side(c, out_c, kh, kw, gy, stride, dilation):
@@ -262,13 +328,13 @@ def _side_by_side(c, out_c, kh, kw, gy, stride, dilation):
             and not _use_shifts(c, out_c, kh, kw, out_hw, stride, gy.itemsize, n=len(gy))
             and not _use_shifts(c, out_c, kh, kw, out_hw, stride, gy.itemsize, transposed=True,
                                 n=len(gy))
-            and _pixels_first(c * kh * kw, out_hw, gy.itemsize))
+            and _pixels_first(c * kh * kw, out_hw, gy.itemsize, n=len(gy)))
 
 
 def _grad_input_pixels_first(gy, W, hw, stride, padding, dilation):
-    """conv2d_grad_input with ``col`` pixels first: per image, ``gy.T @ W`` (out_h*out_w,
-    c*kh*kw), each tap's (out_h, out_w, c) block added onto a padded channels-last image, whose
-    inside is then turned back to (c, h, w)."""
+    """conv2d_grad_input with ``col`` pixels first: ``gy.T @ W`` (n*out_h*out_w, c*kh*kw), one
+    product for the batch, each tap's (n, out_h, out_w, c) block added onto padded channels-last
+    images, whose inside is then turned back to (n, c, h, w)."""
     xp = get_array_module(gy)
     n, out_c, out_h, out_w = gy.shape
     _, c, kh, kw = W.shape
@@ -277,61 +343,51 @@ def _grad_input_pixels_first(gy, W, hw, stride, padding, dilation):
     hp = max(h + 2 * ph, (kh - 1) * dy + (out_h - 1) * sy + 1)
     wp = max(w + 2 * pw, (kw - 1) * dx + (out_w - 1) * sx + 1)
     taps = W.reshape(out_c, c * kh * kw)
+    # (n*out_h*out_w, out_c): for one image a transposed view, which BLAS reads as it is
+    pixels = gy.transpose(0, 2, 3, 1).reshape(n * out_h * out_w, out_c)
+    col = (pixels @ taps).reshape(n, out_h, out_w, c, kh, kw)
+    img = xp.zeros((n, hp, wp, c), gy.dtype)
+    # tap (i, j) of output (oy, ox) read the padded pixel (oy*sy + i*dy, ox*sx + j*dx)
+    for i in range(kh):
+        for j in range(kw):
+            img[:, i * dy:i * dy + (out_h - 1) * sy + 1:sy,
+                j * dx:j * dx + (out_w - 1) * sx + 1:sx] += col[..., i, j]
     gx = cache.empty((n, c, h, w), gy.dtype, like=gy)
-    for k in range(n):
-        col = (gy[k].reshape(out_c, out_h * out_w).T @ taps).reshape(out_h, out_w, c, kh, kw)
-        img = xp.zeros((hp, wp, c), gy.dtype)
-        # tap (i, j) of output (oy, ox) read the padded pixel (oy*sy + i*dy, ox*sx + j*dx)
-        for i in range(kh):
-            for j in range(kw):
-                img[i * dy:i * dy + (out_h - 1) * sy + 1:sy,
-                    j * dx:j * dx + (out_w - 1) * sx + 1:sx] += col[:, :, :, i, j]
-        gx[k] = img[ph:ph + h, pw:pw + w].transpose(2, 0, 1)
+    gx[...] = img[:, ph:ph + h, pw:pw + w].transpose(0, 3, 1, 2)
     return gx
 
 
-def _bmm(a, b):
-    """(m, k) @ (n, k, l) -> (n, m, l), one plain 2-D BLAS call per image (no stacked-matmul
-    or transposed copies). Not split over threads like the shifted products: OpenBLAS's own
-    two threads run these as well or better (split by halves, conv5 at 14x14 took 8.8 -> 15.5
-    ms; conv1_1 at 224, 27 deep and 50176 wide, 2.7 -> 2.9-3.2 ms in chunks, bias included)."""
-    xp = get_array_module(b)
-    out = cache.empty((b.shape[0], a.shape[0], b.shape[2]), b.dtype, like=b)
-    for k in range(b.shape[0]):
-        xp.matmul(a, b[k], out=out[k])
-    return out
-
-
-# A weight gradient summed over at least this many columns (an image's pixels: conv1_1's
+# A weight gradient summed over at least this many columns (pixels of the batch: conv1_1's
 # 224x224 is 50176) is split by columns among the CPU's threads (see _grad_weight_product).
 SPLIT_COLS = 16384
 
 
-def _grad_weight_product(gy, col, out):
-    """``out`` (m, k) = sum over images of gy (n, m, l) @ col (n, k, l).T; when ``l >= SPLIT_COLS``
-    on the CPU, each thread sums its own columns' products (BLAS on one core), then the threads'
-    sums are added in a fixed order (the same result on every run). One product of depth ``l``
-    on OpenBLAS's two threads runs far below its peak when ``m`` and ``k`` are small (conv1_1 at
-    224: 64 x 27, depth 50176: 2.8 ms, against 2.0 split this way). Each thread makes its sum
-    transposed, ``col @ gy.T`` (k, m), the form OpenBLAS runs faster when ``col`` is shallow
-    (conv1_1's 64 x 28: 2.09-2.15 ms against 2.32-2.40, faster in 95-97 % of 300 alternated
-    pairs; 577 deep, the same), and the sums are added through their transposes into ``out``."""
-    xp = get_array_module(col)
-    n, l = col.shape[0], col.shape[2]
-    if l < SPLIT_COLS or device_of(col) == "cuda":
-        xp.matmul(gy[0], col[0].T, out=out)
-        for k in range(1, n):
-            out += gy[k] @ col[k].T
+def _grad_weight_product(pairs, out):
+    """``out`` (m, k) = the sum of ``gy @ col.T`` over ``pairs`` of gy (m, l), col (k, l) (from
+    :func:`_pairs`); when ``l >= SPLIT_COLS`` on the CPU, each thread sums its own columns
+    (BLAS on one core), then the threads' sums are added in a fixed order (the same result on
+    every run). One product of depth ``l`` on OpenBLAS's two threads runs far below its peak
+    when ``m`` and ``k`` are small (conv1_1 at 224: 64 x 27, depth 50176: 2.8 ms, against 2.0
+    split this way). Each thread makes its sum transposed, ``col @ gy.T`` (k, m), the form
+    OpenBLAS runs faster when ``col`` is shallow (conv1_1's 64 x 28: 2.09-2.15 ms against
+    2.32-2.40, faster in 95-97 % of 300 alternated pairs; 577 deep, the same), and the sums are
+    added through their transposes into ``out``."""
+    xp = get_array_module(out)
+    l = pairs[0][1].shape[1]
+    if l < SPLIT_COLS or device_of(out) == "cuda":
+        xp.matmul(pairs[0][0], pairs[0][1].T, out=out)
+        for gy, col in pairs[1:]:
+            out += gy @ col.T
         return out
 
-    def multiply(cols):   # one thread's columns of every image, summed: (k, m)
+    def multiply(cols):   # one thread's columns of every pair, summed: (k, m)
         c0, c1 = cols
-        part = col[0][:, c0:c1] @ gy[0][:, c0:c1].T
-        for k in range(1, n):
-            part += col[k][:, c0:c1] @ gy[k][:, c0:c1].T
+        part = pairs[0][1][:, c0:c1] @ pairs[0][0][:, c0:c1].T
+        for gy, col in pairs[1:]:
+            part += col[:, c0:c1] @ gy[:, c0:c1].T
         return part
 
-    parts = products_on_cores(multiply, row_groups(l, num_threads()), col)
+    parts = products_on_cores(multiply, row_groups(l, num_threads()), out)
     xp.copyto(out, parts[0].T)
     for part in parts[1:]:
         out += part.T
@@ -404,7 +460,7 @@ def conv2d(x, W, b=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1), keep=No
     taps = W.reshape(out_c, c * kh * kw)
     if fused:   # [W | b]: the row of ones under col adds b
         taps = xp.concatenate([taps, b.reshape(out_c, 1)], axis=1)
-    y = _bmm(taps, col)  # (n, out_c, out_h*out_w)
+    y = _multiply(taps, col)  # (n, out_c, out_h*out_w)
     if keep is not None and col.nbytes <= COL_KEEP_BYTES and not _plain_1x1(kh, kw, stride, padding):
         keep["col"] = col
     del col
@@ -428,9 +484,10 @@ def conv2d_grad_input(gy, W, hw, stride=(1, 1), padding=(0, 0), dilation=(1, 1))
         return shifted.correlate(gy, ((kh - 1) * dy - ph, (kw - 1) * dx - pw), flipped, hw, dilation)
     if phases.by_phases(kh, kw, stride, dilation):
         return _grad_input_by_phases(gy, W, hw, stride, padding)
-    if _pixels_first(c * kh * kw, (out_h, out_w), gy.itemsize, on_gpu=device_of(gy) == "cuda"):
+    if _pixels_first(c * kh * kw, (out_h, out_w), gy.itemsize, on_gpu=device_of(gy) == "cuda",
+                     n=n):
         return _grad_input_pixels_first(gy, W, hw, stride, padding, dilation)
-    col = _bmm(W.reshape(out_c, c * kh * kw).T, gy.reshape(n, out_c, out_h * out_w))
+    col = _multiply_back(W.reshape(out_c, c * kh * kw).T, gy.reshape(n, out_c, out_h * out_w))
     return _fold(col, c, kh, kw, (out_h, out_w), hw, stride, padding, dilation)
 
 
@@ -454,17 +511,16 @@ def _grad_weight(x, gy, kh, kw, stride, padding, dilation, bias=False, col=None)
     if phases.by_phases(kh, kw, stride, dilation):
         z = phases.space_to_depth(x, (out_h, out_w), kh, kw, stride, padding)
         return _grad_weight_by_phases(z, gy, kh, kw, stride), None
-    depth = c * kh * kw
-    if col is not None and col.shape[1:] in ((depth, out_h * out_w), (depth + 1, out_h * out_w)):
-        fused = bias and col.shape[1] == depth + 1   # the forward's col, with its ones row or not
-        col = col if fused else col[:, :depth]
+    depth, cols = c * kh * kw, (n, out_h * out_w)
+    if col is not None and col.shape in ((depth, *cols), (depth + 1, *cols)):
+        fused = bias and col.shape[0] == depth + 1   # the forward's col, with its ones row or not
+        col = col if fused else col[:depth]
     else:
         fused = bias and _bias_in_product(c, kh, kw, stride, padding)
         col, _ = _unfold(x, kh, kw, stride, padding, dilation, ones=fused)
-    # one product per image, summed: tensordot over (n, L) would first copy col to (n*L, depth);
     # into a cached block (fc6's is 411 MB: fresh, its pages cost more than its product)
     gW = cache.empty((out_c, depth + fused), x.dtype, like=x)
-    gW = _grad_weight_product(gy.reshape(n, out_c, -1), col, gW)
+    gW = _grad_weight_product(_pairs(gy.reshape(n, out_c, -1), col), gW)
     if not fused:
         return gW.reshape(out_c, c, kh, kw), None
     xp = get_array_module(x)   # [gW | gb]: the row of ones summed gy
