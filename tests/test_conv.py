@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 import minifcn.functional as F
-from minifcn import Tensor
 from minifcn import naive
 from minifcn.init import bilinear_kernel
 from minifcn.kernels import conv as K
