@@ -95,7 +95,7 @@ def test_intermediate_arrays_are_freed_unless_a_function_saved_them(xp):
     np.testing.assert_allclose(to_np(x.grad), np.full((4, 4), 12.0))  # d/dx (2x + 1)^2 = 4(2x + 1)
 
 
-def test_retain_graph_allows_a_second_backward(xp):
+def test_retain_graph_keeps_what_a_dropped_intermediate_saved(xp):
     x = Tensor(xp.ones(3), requires_grad=True)
     h = x * 2
     y = (h * h).sum()

@@ -3,7 +3,6 @@ reference initialisation, staged constructors, gradients, and the width-1.0 para
 import numpy as np
 import pytest
 
-import minifcn
 from minifcn import Tensor, init, no_grad
 from minifcn.models import FCN8s, FCN16s, FCN32s, VGG16, build_model, coords
 from minifcn.models.vgg import scaled

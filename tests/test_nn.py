@@ -136,7 +136,7 @@ def test_module_to_cpu_and_astype(rng):
 def test_float64_module_gradcheck(rng):
     # a whole conv + BN (training) + ReLU + pool block, input and every parameter
     minifcn.manual_seed(0)
-    conv, bn = nn.Conv2d(2, 3, 3, padding=1).astype(np.float64), nn.BatchNorm2d(3).astype(np.float64)
+    conv = nn.Conv2d(2, 3, 3, padding=1).astype(np.float64)
     conv.bias.data = rng.standard_normal(3)
 
     def block(x, W, b, g, beta):
@@ -176,7 +176,7 @@ def test_module_must_call_super_init():
 
 
 def test_segnet_state_dict_order_is_pytorchs():
-    torch = pytest.importorskip("torch")
+    pytest.importorskip("torch")
     from benchmarks.torch_models import TorchSegNet
     from minifcn.models import SegNet
     theirs = [k for k in TorchSegNet(5).state_dict() if not k.endswith("num_batches_tracked")]
