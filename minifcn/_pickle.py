@@ -303,7 +303,7 @@ def load_zip(path):
         names = z.namelist()
         pkl = [n for n in names if n.endswith("data.pkl") and n.count("/") == 1]
         if not pkl:
-            raise ValueError(f"zip file without <prefix>/data.pkl; not a torch checkpoint")
+            raise ValueError("zip file without <prefix>/data.pkl; not a torch checkpoint")
         prefix = pkl[0][: -len("data.pkl")]
         byteorder = "<"
         if prefix + "byteorder" in names:
@@ -338,7 +338,7 @@ def load_legacy(path):
             raise ValueError(f"legacy protocol {protocol!r}, expected {LEGACY_PROTOCOL}")
         sys_info = header()
         if not sys_info.get("little_endian", True):
-            raise UnsupportedPickleError(f"big-endian legacy checkpoints are not supported")
+            raise UnsupportedPickleError("big-endian legacy checkpoints are not supported")
         unpickler = RestrictedUnpickler(f, legacy=True)
         obj = unpickler.load()
         keys = header()

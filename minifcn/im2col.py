@@ -104,7 +104,6 @@ def pad2d(x, top: int, bottom: int, left: int, right: int, value: float = 0.0):
     array([[-1.,  1.,  1.],
            [-1., -1., -1.]])
     """
-    xp = get_array_module(x)
     h, w = x.shape[-2:]
     out = cache.empty(x.shape[:-2] + (top + h + bottom, left + w + right), x.dtype, like=x)
     fill_window(out, x, -top, -left, value)
@@ -275,7 +274,6 @@ def col2im(col, h: int, w: int, sy: int = 1, sx: int = 1, ph: int = 0, pw: int =
            [2., 4., 4., 2.],
            [1., 2., 2., 1.]])
     """
-    xp = get_array_module(col)
     n, c, kh, kw, out_h, out_w = col.shape
     phases, (qh, qw) = _phase_shape(h + 2 * ph, w + 2 * pw, kh, kw, sy, sx, dy, dx, out_h, out_w)
     if not phases:
