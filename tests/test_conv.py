@@ -21,6 +21,8 @@ CONV_CASES = [
     (2, 2, 8, 7, 2, 2, 2, 3, 1, 1),          # stride > kernel
     (1, 3, 9, 8, 2, 3, 3, (2, 1), (1, 2), 2),  # dilation, per-axis stride/padding
     (1, 4, 4, 5, 3, 1, 1, 1, 0, 1),          # 1x1 (no unfolding)
+    (2, 2, 4, 5, 3, 3, 3, 1, (6, 5), 1),     # padded past the kernel's reach (FCN's conv1_1):
+    (1, 2, 5, 4, 2, 3, 2, 1, (5, 4), (2, 1)),  # a ring of outputs that see only padding
 ]
 
 # (n, in_c, h, w, out_c, kh, kw, stride, padding, output_padding)
@@ -29,6 +31,7 @@ CONVT_CASES = [
     (1, 2, 3, 5, 3, 3, 3, 2, 1, 1),
     (2, 2, 3, 3, 2, 4, 4, 2, 1, 0),          # FCN's 2x upsampling shape
     (1, 2, 3, 4, 2, 2, 3, (3, 2), 0, (2, 1)),  # stride > kernel, output_padding per axis
+    (1, 2, 14, 13, 3, 3, 3, 1, 5, 0),        # padding past the reach: the input's ring unread
 ]
 
 
@@ -41,18 +44,21 @@ def conv_path(request, monkeypatch):
     splits every weight gradient's sum over the pixels among the threads (the others leave it
     whole for 1x1 kernels). Its cases are shallow, so their bias rides in the products, and
     autograd's forward keeps col for the backward, and small, so their input gradient's col is
-    made pixels first (on the CPU) and a batch's images are one product; "im2col-plain" does
+    made pixels first (on the CPU) and a batch's images are one product, and a convolution
+    padded past its kernel's reach always computes only its inner outputs; "im2col-plain" does
     none of these (on a GPU the batch is one product still)."""
     monkeypatch.setattr(K, "COL_MAX_BYTES", 0 if request.param == "shifted" else 2**62)
     monkeypatch.setattr(K, "COL_OVER_MAPS", 0)   # however small col is against the maps
     monkeypatch.setattr(K, "SHIFTS_BELOW_DEPTH", 0)
     if request.param == "im2col":
         monkeypatch.setattr(K, "SPLIT_COLS", 1)
+        monkeypatch.setattr(K, "INNER_MAX_FRACTION", 1)
     if request.param == "im2col-plain":
         monkeypatch.setattr(K, "PIXELS_FIRST_MAX_PIXELS", 0)
         monkeypatch.setattr(K, "BIAS_ROW_MAX_DEPTH", 0)
         monkeypatch.setattr(K, "COL_KEEP_BYTES", 0)
         monkeypatch.setattr(K, "ONE_PRODUCT_MAX_COLS", 0)
+        monkeypatch.setattr(K, "INNER_MAX_FRACTION", 0)
     if request.param == "winograd":
         monkeypatch.setattr(K, "WINOGRAD_MIN_WIDTH", 0)
         monkeypatch.setattr(K, "WINOGRAD_MIN_TILES", 0)

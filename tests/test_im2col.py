@@ -253,6 +253,19 @@ def test_a_batch_is_one_product_on_small_maps_and_one_image_is_never_copied(rng)
     assert len(pairs) == 3 and all(np.shares_memory(g, large) for g, _ in pairs)
 
 
+def test_only_the_outputs_that_see_the_image_are_convolved_where_they_are_few():
+    """FCN's conv1_1 (3x3, padding 100): the outputs whose windows touch the image are those of
+    the convolution padded by 2, ringed by 98 that see only padding; worth it at the main job's
+    160x160 (0.20 of the outputs), not at 224x224 (0.29: ``INNER_MAX_FRACTION``)."""
+    assert K._inner((160, 160), 3, 3, (1, 1), (100, 100), (1, 1)) == ((2, 2), (98, 98))
+    assert K._inner((224, 224), 3, 3, (1, 1), (100, 100), (1, 1)) is None
+    assert K._inner((3, 40), 3, 3, (1, 1), (12, 1), (1, 1)) == ((2, 1), (10, 0))  # one axis only
+    assert K._inner((3, 3), 3, 3, (1, 1), (2, 2), (1, 1)) is None     # within reach: no ring
+    assert K._inner((3, 3), 3, 3, (2, 2), (9, 9), (1, 1)) is None     # strided: not done
+    assert K._inner((3, 3), 3, 3, (1, 1), (9, 9), (3, 3)) is None     # dilated, reach 6: 9x9 of 15x15
+    assert K._inner((3, 3), 3, 3, (1, 1), (20, 20), (3, 3)) == ((6, 6), (14, 14))
+
+
 def test_pixels_first_input_gradient_only_on_small_maps_within_the_cache():
     """The rule of ``PIXELS_FIRST_MAX_PIXELS`` (the path itself is checked by every conv test,
     on and off: tests/test_conv.py's ``im2col`` and ``im2col-plain``)."""
