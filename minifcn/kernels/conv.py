@@ -445,7 +445,7 @@ def _grad_weight_by_phases(z, gy, kh, kw, stride):
 # forward and weight and bias gradients, medians of 11 alternated rounds, whole / inner: at
 # 160x160 (inner 162x162 of 358x358, 0.20) 12.2 / 9.6 ms; at 224x224 (0.29) even, 19.2 / 18.9;
 # at 320x320 (0.39) 29.8 / 35.0 in one run of 5 rounds. The main job's (8 images, 3 -> 4 at
-# 160x160): 19.0 / 7.9 ms.
+# 160x160): 19.0 / 7.9 ms. The same on a GPU (not measured there).
 INNER_MAX_FRACTION = 1 / 4
 
 
@@ -489,7 +489,8 @@ def conv2d(x, W, b=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1), keep=No
         y = cache.empty((n, out_c) + out_hw, x.dtype, like=x)
         ih, iw = core.shape[2:]
         fill = 0 if b is None else b.reshape(1, out_c, 1, 1)
-        for ring in (y[:, :, :my], y[:, :, my + ih:], y[:, :, my:my + ih, :mx], y[:, :, my:my + ih, mx + iw:]):
+        inside = slice(my, my + ih)
+        for ring in (y[:, :, :my], y[:, :, my + ih:], y[:, :, inside, :mx], y[:, :, inside, mx + iw:]):
             ring[...] = fill
         y[:, :, my:my + ih, mx:mx + iw] = core
         return y
@@ -555,8 +556,8 @@ def _grad_weight(x, gy, kh, kw, stride, padding, dilation, bias=False, col=None)
     n, c = x.shape[:2]
     inner = _inner(x.shape[2:], kh, kw, stride, padding, dilation)
     if inner:   # the ring of outputs that saw only padding multiplied zeros
-        gW, _ = _grad_weight(x, _ring_cut(gy, inner[1]), kh, kw, stride, inner[0], dilation, False, col)
-        return gW, None
+        gy = _ring_cut(gy, inner[1])
+        return _grad_weight(x, gy, kh, kw, stride, inner[0], dilation, False, col)[0], None
     out_c, out_h, out_w = gy.shape[1:]
     m = _winograd_tile(c, out_c, kh, kw, (out_h, out_w), stride, padding, dilation, x)
     if m:
