@@ -123,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--model", help="fcn32s | fcn16s | fcn8s | fcn8s-atonce | segnet | segnet-basic | bayesian-segnet")
     t.add_argument("--width", type=_width,
                    help="channel multiplier, e.g. 1/16 or 0.125 (1 = the paper's channels; default "
-                        "1/16, and 1/8 for segnet and bayesian-segnet)")
+                        "1/16, and 1/8 for the segnets)")
     t.add_argument("--dataset", choices=("synthetic", "voc", "sbd"))
     t.add_argument("--data-root", help="dataset directory (synthetic: default user cache)")
     t.add_argument("--val-split", help="validation split (voc: val, or seg11valid: the FCN paper's "

@@ -66,15 +66,16 @@ STAGES = ("fcn32s", "fcn16s", "fcn8s")
 
 def default_width(model: str) -> float:
     """The channel width a run of ``model`` gets when none is given: 1/16 (FCN-8s's conv1 has
-    4 channels), but 1/8 for SegNet and Bayesian SegNet, whose 26 convolutions at 1/16 learn
-    too little in the main job's 600 iterations (at lr 0.2, mean IoU: SegNet 0.37 in 145 s at
-    1/16, 0.72 at 1/8; Bayesian SegNet 0.30 in 148 s, 0.78 in 205 s; SegNet-Basic's 8 layers
-    reach 0.73 at 1/16 in 80 s).
+    4 channels), but 1/8 for the SegNets, whose batch-normed layers at 1/16 learn too little in
+    the main job's 600 iterations (at lr 0.2, mean IoU: SegNet 0.37 in 145 s at 1/16, 0.72 at
+    1/8; Bayesian SegNet 0.30 in 148 s, 0.78 in 205 s), or too unevenly: SegNet-Basic's 8
+    layers of 4 channels gave 0.72 / 0.56 / 0.47 over seeds 0-2 in about 70 s each, of 8
+    channels 0.83 / 0.86 / 0.86 in about 2 min (twentieth session).
 
     >>> default_width("fcn8s"), default_width("segnet"), default_width("segnet-basic")
-    (0.0625, 0.125, 0.0625)
+    (0.0625, 0.125, 0.125)
     """
-    return 0.125 if model in ("segnet", "bayesian-segnet") else 0.0625
+    return 0.125 if "segnet" in model else 0.0625
 
 
 def default_lr(model: str) -> float:

@@ -183,8 +183,9 @@ def test_the_learning_rate_and_width_default_by_model_and_saved_ones_are_kept():
     assert TrainConfig().lr == 0.05 and TrainConfig(model="fcn32s").lr == 0.05
     assert TrainConfig(model="segnet").lr == TrainConfig(model="bayesian-segnet").lr == 0.2
     assert TrainConfig(model="segnet", lr=0.01).lr == 0.01
-    assert TrainConfig().width == TrainConfig(model="segnet-basic").width == 1 / 16
-    assert TrainConfig(model="segnet").width == TrainConfig(model="bayesian-segnet").width == 1 / 8
+    assert TrainConfig().width == TrainConfig(model="fcn32s").width == 1 / 16
+    for model in ("segnet", "segnet-basic", "bayesian-segnet"):
+        assert TrainConfig(model=model).width == 1 / 8, model
     assert TrainConfig(model="segnet", width=1.0).width == 1.0
     # a checkpoint's settings hold the rate and width it trained with, whatever today's defaults
     saved = dataclasses.asdict(TrainConfig(model="segnet", lr=0.05, width=1 / 16))
