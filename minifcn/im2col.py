@@ -57,7 +57,8 @@ def conv_out_size(size: int, k: int, s: int, p: int, d: int = 1, ceil_mode: bool
 def fill_window(out, img, y0, x0, value=0.0, fill="all"):
     """Fill ``out`` (..., rows, cols) with the window of ``img`` (..., h, w) whose top-left corner
     is at row ``y0``, column ``x0`` (either may be negative), and ``value`` where it falls off
-    ``img``. The leading axes of the two match.
+    ``img`` (a number, or an array that broadcasts against ``out``: a bias per channel). The
+    leading axes of the two match.
 
     ``fill`` says which of the ``value`` cells to write: ``"all"``; ``"rows"``, when the columns
     left and right of ``img`` hold ``value`` already (a reused buffer whose windows move only

@@ -53,7 +53,7 @@ True
 from __future__ import annotations
 
 from ..backend import device_of, get_array_module
-from ..im2col import col2im, conv_out_size, im2col
+from ..im2col import col2im, conv_out_size, fill_window, im2col
 from . import cache, phases, shifted, winograd
 from .reduce import channel_sum
 from .threads import channel_blocks, map_blocks, num_threads, products_on_cores, row_groups
@@ -485,14 +485,9 @@ def conv2d(x, W, b=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1), keep=No
     inner = _inner((h, w), kh, kw, stride, padding, dilation)
     if inner:   # the outputs that see the image, inside a ring of bias
         pad, (my, mx) = inner
-        core = conv2d(x, W, b, stride, pad, dilation, keep)
         y = cache.empty((n, out_c) + out_hw, x.dtype, like=x)
-        ih, iw = core.shape[2:]
-        fill = 0 if b is None else b.reshape(1, out_c, 1, 1)
-        inside = slice(my, my + ih)
-        for ring in (y[:, :, :my], y[:, :, my + ih:], y[:, :, inside, :mx], y[:, :, inside, mx + iw:]):
-            ring[...] = fill
-        y[:, :, my:my + ih, mx:mx + iw] = core
+        fill_window(y, conv2d(x, W, b, stride, pad, dilation, keep), -my, -mx,
+                    0 if b is None else b.reshape(1, out_c, 1, 1))
         return y
     m = _winograd_tile(c, out_c, kh, kw, out_hw, stride, padding, dilation, x)
     if m:
