@@ -589,11 +589,6 @@ def conv2d_grads(x, gy, W, stride=(1, 1), padding=(0, 0), dilation=(1, 1), need_
     spares unfolding x again, and on a small map the two gradients run side by side, one CPU
     core each (:func:`_side_by_side`)."""
     out_c, c, kh, kw = W.shape
-    inner = _inner(x.shape[2:], kh, kw, stride, padding, dilation)
-    if inner:   # the ring of outputs that saw only padding: gy there reaches the bias alone
-        gx, gW, _ = conv2d_grads(x, _ring_cut(gy, inner[1]), W, stride, inner[0], dilation,
-                                 need_input, need_weight, False, kept)
-        return gx, gW, conv2d_grad_bias(gy) if need_bias else None
     m = _winograd_tile(c, out_c, kh, kw, x.shape[2:], stride, padding, dilation, x)
     gx = gW = gb = None
     if m and need_input and need_weight:
