@@ -34,7 +34,7 @@ import numpy as np
 from minifcn.metrics import ConfusionMatrix, confusion_matrix, format_scores, segmentation_scores
 from minifcn.viz import colorize
 
-from _common import FAST, plt, save
+from _common import plt, save
 
 NAMES = ["background", "road", "pole"]
 

@@ -36,7 +36,7 @@ from minifcn import Tensor, no_grad
 from minifcn.models import build_model
 from minifcn.data.synthetic import SYNTHETIC_CLASSES
 from minifcn.metrics import ConfusionMatrix
-from minifcn.train import TrainConfig, Trainer, build_datasets, evaluate, load_model
+from minifcn.train import TrainConfig, Trainer, build_datasets, load_model
 from minifcn.viz import plot_curves, save_prediction_grid
 
 from _common import FAST, FIGURES
