@@ -199,3 +199,42 @@ def test_a_training_run_sent_to_the_background_is_not_stopped_by_its_terminal(tm
             child.kill()
         os.close(main)
         os.close(sub)
+
+
+def test_a_run_stopped_with_ctrl_z_and_continued_in_the_background_puts_the_echo_back(tmp_path):
+    # Ctrl-Z while the loop runs (its echo off), then `bg`: the run ends in the background, where
+    # changing the terminal would stop it (SIGTTOU) unless the restore ignores that signal
+    import shlex
+    import shutil
+    bash = shutil.which("bash")
+    if bash is None:
+        pytest.skip("needs bash for its job control")
+    main, sub = pty.openpty()
+    train = [sys.executable, "-m", "minifcn", "train", "--model", "segnet-basic", "--width", "1/16",
+             "--image-size", "32", "--num-train", "8", "--num-val", "4", "--batch-size", "2",
+             "--iters", "400", "--val-every", "100000", "--data-root", str(tmp_path / "synthetic"),
+             "--out", str(tmp_path / "run")]
+    # the run in the foreground; once stopped (148: 128 + SIGTSTP), continued in the background
+    # and waited for (150 if SIGTTOU stopped it); then the terminal's echo setting
+    script = (f"set -m; {shlex.join(train)}; stopped=$?; bg %1 >/dev/null; wait %1; rc=$?; "
+              "kill -9 %1 2>/dev/null; echo; stty -a | grep -o -- '-\\?echoctl'; "
+              "echo exit=$stopped/$rc")
+    child = subprocess.Popen(_on_own_terminal([bash, "-c", script]), stdin=sub, stdout=sub,
+                             stderr=sub, start_new_session=True)
+    pressed = []
+
+    def press_once_running(out):
+        if not pressed and b"segnet-basic |" in out:   # the loop runs: stop it
+            os.write(main, b"\x1a")
+            pressed.append(True)
+    try:
+        out = _read_terminal(main, child, lambda out: b"exit=" in out and out.endswith(b"\n"),
+                             press_once_running).decode(errors="replace")
+        child.wait(timeout=60)
+        assert pressed and "exit=148/0" in out, out
+        assert "\r\nechoctl\r\n" in out, out       # the echo is back on, not -echoctl
+    finally:
+        if child.poll() is None:
+            child.kill()
+        os.close(main)
+        os.close(sub)
