@@ -205,14 +205,14 @@ def _batch_columns(a):
     """a (n, m, L) -> (m, n*L), image ``k``'s columns at ``k*L``: a view for one image, a copy
     for more."""
     n, m, l = a.shape
-    return a.reshape(m, l) if n == 1 else a.transpose(1, 0, 2).reshape(m, n * l)
+    return a.transpose(1, 0, 2).reshape(m, n * l)
 
 
 def _pairs(gy, col):
     """The products of gy (n, m, L) with col (k, n, L) as pairs of matrices (m, L'), (k, L'):
     one pair for the whole batch (:func:`_one_product`), or one per image."""
     n, _, l = gy.shape
-    if n == 1 or _one_product(n, l, col):
+    if _one_product(n, l, col):
         return [(_batch_columns(gy), col.reshape(col.shape[0], n * l))]
     return [(gy[k], col[:, k]) for k in range(n)]
 
@@ -222,7 +222,7 @@ def _multiply(taps, col):
     xp = get_array_module(col)
     (k, n, l), m = col.shape, taps.shape[0]
     y = cache.empty((n, m, l), col.dtype, like=col)
-    if n == 1 or not _one_product(n, l, col):
+    if not _one_product(n, l, col):   # one image, or large maps: straight into y
         for i in range(n):
             xp.matmul(taps, col[:, i], out=y[i])
         return y
@@ -234,7 +234,7 @@ def _multiply_back(taps_t, gy):
     """col (k, n, L) = taps_t (k, m) @ gy (n, m, L), the images side by side."""
     xp = get_array_module(gy)
     n, _, l = gy.shape
-    if n == 1 or _one_product(n, l, gy):
+    if _one_product(n, l, gy):
         return (taps_t @ _batch_columns(gy)).reshape(taps_t.shape[0], n, l)
     col = cache.empty((taps_t.shape[0], n, l), gy.dtype, like=gy)
     for i in range(n):
