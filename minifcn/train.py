@@ -167,6 +167,11 @@ class TrainConfig:
             raise ValueError("lr_policy 'step' needs lr_step (iterations per decay)")
         if int(self.warmup) < 0 or int(self.grid_size) < 0:
             raise ValueError(f"warmup and grid_size must be >= 0, got {self.warmup}, {self.grid_size}")
+        for name in ("seed", "data_seed"):   # NumPy's own message would not name the option
+            if int(getattr(self, name)) < 0:
+                raise ValueError(f"{name} must be a non-negative integer, got {getattr(self, name)}")
+        if not 0 <= self.momentum < 1:   # at 1 or above the steps grow without bound
+            raise ValueError(f"momentum must be in [0, 1), got {self.momentum}")
         if not (math.isfinite(self.lr_gamma) and self.lr_gamma > 0):
             raise ValueError(f"lr_gamma must be a positive number, got {self.lr_gamma}")
         if self.grad_clip is not None and not (math.isfinite(self.grad_clip) and self.grad_clip > 0):
@@ -509,6 +514,11 @@ class Trainer:
         self.last_scores, self.last_row = None, None
         self.validation_owed = False   # a validation that Ctrl-C cut short: run() does it first
         self.last_good = None       # (path, iteration) of the last checkpoint written
+        # where this run's outputs begin: the earlier log rows and grids after it go at the
+        # run's first write (:meth:`_claim_outputs`), not at its start, so a run that fails
+        # before writing anything (an input too small for the net, a divergence in the first
+        # iterations) leaves the directory as it found it
+        self._outputs_from, self._outputs_claimed = None, False
 
     # ------------------------------------------------------------------ pieces
     @property
@@ -591,8 +601,8 @@ class Trainer:
         iterations since the last checkpoint. ``--resume`` continues either exactly.
         """
         stop = self.max_iter if until is None else min(int(until), self.max_iter)
-        self.out.mkdir(parents=True, exist_ok=True)
-        self._drop_later_outputs()
+        if self._outputs_from is None:
+            self._outputs_from = self.iteration
         interrupted, restore = self._stop_on_ctrl_c()   # before the bar: a ^C echo would mar it
         bar = None
         try:
@@ -705,6 +715,7 @@ class Trainer:
                "time": round(time.time(), 3)}
         row.update({k: scores[k] for k in ("pixel_acc", "mean_acc", "mean_iou", "fw_iou")})
         self.last_row = row
+        self._claim_outputs()
         self._append_log(row)
         from . import viz
         viz.plot_curves(self.out / "log.csv", self.out / "curves.png")
@@ -738,19 +749,24 @@ class Trainer:
                 w.writeheader()
             w.writerow({k: row.get(k, "") for k in LOG_COLUMNS})
 
-    def _drop_later_outputs(self):
-        """Before training from ``self.iteration``: drop the log rows and prediction grids of
-        later iterations, written after the checkpoint a resumed run starts from, or by an
-        earlier run into the same directory (a fresh run starts a fresh log, not one mixed
-        with the last run's)."""
+    def _claim_outputs(self):
+        """Before this run's first write into ``out``: drop the log rows and prediction grids
+        of iterations after the one it started from (``run``'s, else the current one), written
+        after the checkpoint a resumed run starts from, or by an earlier run into the same
+        directory (a fresh run starts a fresh log, not one mixed with the last run's)."""
+        if self._outputs_claimed:
+            return
+        self._outputs_claimed = True
+        self.out.mkdir(parents=True, exist_ok=True)
+        start = self.iteration if self._outputs_from is None else self._outputs_from
         for grid in (self.out / "grids").glob("iter_*.png"):
-            if grid.stem[5:].isdigit() and int(grid.stem[5:]) > self.iteration:
+            if grid.stem[5:].isdigit() and int(grid.stem[5:]) > start:
                 grid.unlink()
         path = self.out / "log.csv"
         if not path.is_file():
             return
         with open(path, newline="") as f:
-            rows = [r for r in csv.DictReader(f) if float(r["iteration"]) <= self.iteration]
+            rows = [r for r in csv.DictReader(f) if float(r["iteration"]) <= start]
         from .viz import LOG_COLUMNS
         lines = [",".join(LOG_COLUMNS)] + [",".join(r.get(k, "") for k in LOG_COLUMNS) for r in rows]
         _atomic_write_text(path, "\n".join(lines) + "\n")
@@ -759,6 +775,8 @@ class Trainer:
     def save(self, path=None) -> Path:
         """Write the full training state atomically (default ``out/checkpoint.npz``)."""
         path = Path(path or self.checkpoint_path)
+        if path == self.checkpoint_path:   # replaces the run's checkpoint: its log goes with it
+            self._claim_outputs()
         path.parent.mkdir(parents=True, exist_ok=True)
         meta = {
             "config": dataclasses.asdict(self.cfg), "classes": list(self.classes),

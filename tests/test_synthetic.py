@@ -100,3 +100,6 @@ def test_bad_arguments(tmp_path):
         render_sample(np.random.default_rng(0), 8)
     with pytest.raises(ValueError, match="num_train"):
         make_synthetic_voc(tmp_path, num_train=0, num_val=1)
+    with pytest.raises(ValueError, match="seed must be a non-negative integer, got -1"):
+        make_synthetic_voc(tmp_path, num_train=1, num_val=1, seed=-1)
+    assert not (tmp_path / "VOCdevkit").exists()   # refused before anything was written

@@ -155,6 +155,23 @@ def test_a_fresh_run_into_a_used_directory_starts_a_fresh_log(tmp_path):
     assert second.written_files()["last grid"].name == "iter_000003.png"
 
 
+def test_a_fresh_run_that_fails_before_writing_leaves_the_last_run_whole(tmp_path):
+    # the second run stops at its first step (as on an input too small for the net): the first
+    # run's log, grids and checkpoint must still agree with each other, none of them dropped
+    Trainer(tiny(tmp_path), progress=False).run()
+    out = tmp_path / "run"
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    second = Trainer(tiny(tmp_path, iters=3), progress=False)
+
+    def fails(x, y):
+        raise ValueError("input too small")
+    second.train_step = fails
+    with pytest.raises(ValueError, match="too small"):
+        second.run()
+    assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    assert len([p for p in before if p.parts[0] == "grids"]) == 2
+
+
 def test_writes_log_curves_grids_metrics(tmp_path):
     tr = Trainer(tiny(tmp_path), progress=False)
     scores = tr.run()
@@ -269,6 +286,9 @@ def test_val_count_scores_the_same_images_whatever_the_seed(tmp_path):
     (dict(scale=[1.5, 0.5]), r"scale must be a range \[low, high\] with 0 < low <= high, got \[1.5, 0.5\]"),
     (dict(val_count=0), "val_count must be >= 1, got 0"),
     (dict(subset_count=0), "subset_count must be >= 1, got 0"),
+    (dict(seed=-1), "seed must be a non-negative integer, got -1"),   # NumPy's said "expected
+    (dict(data_seed=-2), "data_seed must be a non-negative integer, got -2"),  # non-negative integer"
+    (dict(momentum=1.0), r"momentum must be in \[0, 1\), got 1.0"),   # 1.5 diverged at step 33
 ])
 def test_bad_settings_are_refused_before_training(tmp_path, bad, message):
     with pytest.raises(ValueError, match=message):

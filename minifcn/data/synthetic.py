@@ -181,6 +181,8 @@ def make_synthetic_voc(root, num_train: int = 400, num_val: int = 80, size: int 
     params = _params(num_train, num_val, size, seed)
     if min(params["num_train"], params["num_val"]) < 1:
         raise ValueError(f"num_train and num_val must be >= 1, got {num_train}, {num_val}")
+    if params["seed"] < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed}")
     final = root / "VOCdevkit" / "VOC2012"
     meta = final / "synthetic.json"
     if final.exists():
