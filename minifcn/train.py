@@ -36,12 +36,12 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import io
 import json
 import math
 import os
 import signal
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -49,6 +49,7 @@ from pathlib import Path
 import numpy as np
 
 from . import backend
+from ._files import write_text
 from . import functional as F
 from .autograd import Tensor, no_grad
 from .checkpoint import load_checkpoint, save_checkpoint
@@ -386,22 +387,8 @@ def save_metrics_json(path, scores: dict, class_names, confusion=None, extra=Non
     if confusion is not None:
         doc["confusion"] = np.asarray(confusion).astype(int).tolist()
     doc.update(extra or {})
-    _atomic_write_text(path, json.dumps(_clean(doc), indent=2) + "\n")
+    write_text(path, json.dumps(_clean(doc), indent=2) + "\n")
     return path
-
-
-def _atomic_write_text(path, text: str):
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 # ----------------------------------------------------------------------------- trainer
@@ -739,15 +726,18 @@ class Trainer:
                 f"mean IoU {r['mean_iou']:.3f}")
 
     def _append_log(self, row: dict):
+        """Add ``row`` to log.csv, rewritten whole (a row a validation: a few kB): a run killed
+        mid-write leaves the log as it was, never a half row."""
         from .viz import LOG_COLUMNS
-        self.out.mkdir(parents=True, exist_ok=True)   # validate() may come before run()
         path = self.out / "log.csv"
-        new = not path.is_file()
-        with open(path, "a", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=LOG_COLUMNS)
-            if new:
-                w.writeheader()
-            w.writerow({k: row.get(k, "") for k in LOG_COLUMNS})
+        text = io.StringIO()
+        if path.is_file():
+            text.write(path.read_text())
+        w = csv.DictWriter(text, fieldnames=LOG_COLUMNS, lineterminator="\n")
+        if not text.tell():
+            w.writeheader()
+        w.writerow({k: row.get(k, "") for k in LOG_COLUMNS})
+        write_text(path, text.getvalue())
 
     def _claim_outputs(self):
         """Before this run's first write into ``out``: drop the log rows and prediction grids
@@ -769,7 +759,7 @@ class Trainer:
             rows = [r for r in csv.DictReader(f) if float(r["iteration"]) <= start]
         from .viz import LOG_COLUMNS
         lines = [",".join(LOG_COLUMNS)] + [",".join(r.get(k, "") for k in LOG_COLUMNS) for r in rows]
-        _atomic_write_text(path, "\n".join(lines) + "\n")
+        write_text(path, "\n".join(lines) + "\n")
 
     # ------------------------------------------------------------------ checkpoints
     def save(self, path=None) -> Path:

@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import csv
 import math
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from ._files import replacing
 from .backend import to_numpy
 from .data.voc import voc_palette
 
@@ -102,14 +101,6 @@ def overlay(image, label, alpha: float = 0.5, palette=None) -> np.ndarray:
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
-def _atomic_target(path):
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    return path, tmp
-
-
 def save_image(path, array) -> Path:
     """Write an ``(H, W, 3)`` ``uint8`` (or ``(H, W)``) array as an image file, atomically.
 
@@ -118,13 +109,9 @@ def save_image(path, array) -> Path:
     >>> p.name
     'a.png'
     """
-    path, tmp = _atomic_target(path)
-    try:
+    path = Path(path)
+    with replacing(path, path.suffix) as tmp:
         Image.fromarray(np.asarray(array, dtype=np.uint8)).save(tmp, format=_fmt(path))
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return path
 
 
@@ -136,13 +123,9 @@ def _fmt(path: Path) -> str:
 def _save_figure(fig, path) -> Path:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     FigureCanvasAgg(fig)
-    path, tmp = _atomic_target(path)
-    try:
+    path = Path(path)
+    with replacing(path, path.suffix) as tmp:
         fig.savefig(tmp, format=path.suffix.lstrip(".").lower() or "png", dpi=100)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return path
 
 

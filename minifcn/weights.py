@@ -21,12 +21,12 @@ import json
 import os
 import pickle
 import struct
-import tempfile
 import zipfile
 
 import numpy as np
 
 from . import _pickle, _protobuf
+from ._files import replacing
 from ._pickle import UnsafePickleError  # noqa: F401  (raised by load_torch_state)
 
 #: How each source of VGG16 weights wants its input image prepared.
@@ -101,19 +101,10 @@ def save_npz(path, state, meta=None):
     except TypeError as e:
         raise TypeError(f"meta must be JSON-serialisable: {e}") from None
     arrays[_META_KEY] = np.array(meta_json)
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".",
-                               suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    with replacing(os.path.abspath(path)) as tmp, open(tmp, "wb") as f:
+        np.savez(f, **arrays)
+        f.flush()
+        os.fsync(f.fileno())   # on disk before the rename makes it the checkpoint
 
 
 def load_npz(path):

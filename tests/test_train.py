@@ -2,7 +2,9 @@
 import csv
 import dataclasses
 import hashlib
+import os
 import signal
+import stat
 
 import numpy as np
 import pytest
@@ -170,6 +172,25 @@ def test_a_fresh_run_that_fails_before_writing_leaves_the_last_run_whole(tmp_pat
         second.run()
     assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
     assert len([p for p in before if p.parts[0] == "grids"]) == 2
+
+
+@pytest.mark.skipif(os.name != "posix", reason="permission bits are POSIX's")
+@pytest.mark.parametrize("umask", [0o022, 0o027], ids=["umask022", "umask027"])
+def test_what_a_run_writes_has_the_permissions_of_a_plain_open(tmp_path, umask):
+    # written to a temporary name and renamed into place, yet readable as any file the user
+    # makes: tempfile.mkstemp had made every checkpoint, log and picture 0o600, and the
+    # synthetic dataset's directory 0o700
+    before = os.umask(umask)
+    try:
+        Trainer(tiny(tmp_path), progress=False).run()
+    finally:
+        os.umask(before)
+    made = [p for p in tmp_path.rglob("*") if p.name != "synthetic"]
+    assert {"checkpoint.npz", "log.csv", "curves.png", "metrics.json", "iter_000006.png",
+            "VOC2012", "synth_00000.jpg"} <= {p.name for p in made}
+    for p in made:
+        want = (0o777 if p.is_dir() else 0o666) & ~umask
+        assert stat.S_IMODE(p.stat().st_mode) == want, (p, oct(p.stat().st_mode))
 
 
 def test_writes_log_curves_grids_metrics(tmp_path):

@@ -36,12 +36,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from .._files import temporary_dir
 from .voc import VOCSegmentation, voc_palette
 
 __all__ = ["SYNTHETIC_CLASSES", "DEFAULTS", "render_sample", "make_synthetic_voc",
@@ -191,7 +191,7 @@ def make_synthetic_voc(root, num_train: int = 400, num_val: int = 80, size: int 
         raise ValueError(f"{final} already holds a different dataset (expected synthetic "
                          f"parameters {params}); choose another root or delete it")
     (root / "VOCdevkit").mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".synthetic-", dir=root / "VOCdevkit"))
+    tmp = temporary_dir(root / "VOCdevkit", ".synthetic-")   # renamed to VOC2012 when whole
     try:
         for sub in ("JPEGImages", "SegmentationClass", "ImageSets/Segmentation"):
             (tmp / sub).mkdir(parents=True)

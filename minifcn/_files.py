@@ -1,0 +1,60 @@
+"""Files written whole or not at all, with the permissions a plain ``open`` gives them.
+
+A file is written under a temporary name in its own directory and renamed into place
+(``os.replace``, atomic within one file system): a write cut short leaves the old file, or
+none, never half of one. The temporary file is made the way ``open`` makes files, mode 0o666
+less the umask (0o644 under the usual umask 022). ``tempfile.mkstemp`` makes it 0o600, and the
+rename keeps that: every checkpoint, picture and dataset would be readable by its writer alone.
+
+>>> import os, tempfile
+>>> path = os.path.join(tempfile.mkdtemp(), "notes.txt")
+>>> write_text(path, "hello\\n")
+>>> open(path).read(), sorted(os.listdir(os.path.dirname(path)))   # no temporary file left
+('hello\\n', ['notes.txt'])
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from contextlib import contextmanager
+from pathlib import Path
+
+
+def _fresh(parent: Path, prefix: str, suffix: str, make):
+    """``make(name)`` on a new random name in ``parent`` until one is free."""
+    while True:
+        name = parent / f"{prefix}{secrets.token_hex(6)}{suffix}"
+        try:
+            return name, make(name)
+        except FileExistsError:
+            continue
+
+
+@contextmanager
+def replacing(path, suffix: str = ".tmp"):
+    """``with replacing(path) as tmp:`` write the file ``tmp`` (a :class:`~pathlib.Path` beside
+    ``path``, made empty); when the block ends normally it is renamed to ``path``, when it
+    raises it is removed and ``path`` is left as it was."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    tmp, fd = _fresh(path.parent, f".{path.name}.", suffix, lambda name: os.open(name, flags, 0o666))
+    os.close(fd)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_text(path, text: str) -> None:
+    """Write ``text`` to ``path`` whole (see the module doc)."""
+    with replacing(path) as tmp:
+        tmp.write_text(text)
+
+
+def temporary_dir(parent, prefix: str) -> Path:
+    """A new empty directory in ``parent``, mode 0o777 less the umask (as ``mkdir`` makes
+    them; ``tempfile.mkdtemp``'s are 0o700), to be filled and renamed into place."""
+    return _fresh(Path(parent), prefix, "", lambda name: os.mkdir(name, 0o777))[0]
