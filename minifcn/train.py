@@ -789,15 +789,24 @@ class Trainer:
         """A trainer in the exact state saved in ``path`` (``--resume``).
 
         ``overrides`` replace config fields (e.g. ``device``, or a larger ``iters`` to train
-        longer); changing anything that shapes the run (model, data, batch size) breaks the
-        bit-for-bit guarantee.
+        longer); changing anything that shapes the run (data, batch size) breaks the bit-for-bit
+        guarantee. The net itself cannot change: a ``model`` name or a ``width`` other than the
+        saved ones raises ValueError (``model`` given as a string is the config's field, as
+        ``minifcn train --resume ... --model ...`` passes it; a module is a ready model).
         """
+        if isinstance(model, str):
+            overrides["model"], model = model, None
         ck = load_checkpoint(path)
         meta = ck["meta"]
         for key in ("config", "iteration", "data_rng", "backend_rng"):
             if key not in meta:
                 raise ValueError(f"checkpoint {path} lacks {key!r}: it was not written by Trainer.save")
         d = dict(meta["config"])
+        for key in ("model", "width"):
+            if overrides.get(key) is not None and overrides[key] != d.get(key):
+                raise ValueError(f"{path} holds a run of {key} {d.get(key)!r}, not {overrides[key]!r}: "
+                                 f"a resumed run trains the net it saved (start a fresh run, with "
+                                 f"another --out, for another one)")
         d.update(overrides)
         cfg = TrainConfig.from_dict(d)
         self = cls(cfg, model=model, datasets=datasets, out=out or Path(path).parent, progress=progress,

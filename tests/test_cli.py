@@ -55,6 +55,21 @@ def test_resume_extends_a_run(trained, tmp_path, capsys):
         assert [int(r["iteration"]) for r in csv.DictReader(f)] == [2, 4, 6]
 
 
+def test_resume_refuses_another_net_and_names_the_saved_one(trained, tmp_path, capsys):
+    # --model used to reach Trainer.from_checkpoint's ``model`` (a ready module): a traceback
+    ckpt, _ = trained
+    before = ckpt.read_bytes()
+    for option, value, saved in (("--model", "segnet", "'segnet-basic'"), ("--width", "1/8", "0.0625")):
+        assert cli.main(["train", "--resume", str(ckpt), option, value, "--no-progress"]) == 2
+        err = capsys.readouterr().err
+        assert f"holds a run of {option[2:]} {saved}, not" in err and "Traceback" not in err, err
+    assert ckpt.read_bytes() == before
+    # the saved net's own name and width are no change: the run goes on
+    assert cli.main(["train", "--resume", str(ckpt), "--model", "segnet-basic", "--width", "1/16",
+                     "--iters", "5", "--no-progress"]) == 0
+    assert "iteration 4 of 5" in capsys.readouterr().out
+
+
 def test_ctrl_c_says_where_the_checkpoint_is_and_resume_finishes(tmp_path, capsys, monkeypatch):
     import signal
     from minifcn.train import Trainer
