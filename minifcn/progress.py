@@ -1,26 +1,52 @@
-"""The progress bars of training and downloads: tqdm, with one width rule of our own.
+"""The progress bars of training and downloads, and the terminal's ``^C`` echo around them.
 
-tqdm sizes its bar from the terminal it writes to. A terminal can report a size of 0 x 0: a
-pseudo-terminal opened without one (Python's ``pty``, some ``docker run -t`` sessions before
-their first resize). tqdm then draws nothing at all, not even the counts: a bar below the
-screen's last row is hidden, and this screen has none. So where the terminal says 0 columns,
-the bar is drawn for an 80 x 24 screen, as ``shutil.get_terminal_size`` would assume.
+A bar is one line, redrawn in place (a carriage return, then the line, then "erase to the end
+of the line") at most every ``MIN_INTERVAL`` seconds:
 
->>> bar = progress_bar(total=3, disable=True)
->>> bar.update(3); bar.close()
+``fcn8s |█████▏            | 171/600 [01:55<04:48, loss 0.355, lr 0.05, 13 img/s]``
+
+Its width follows the terminal's as it is resized. A terminal can report 0 columns (a
+pseudo-terminal opened without a size: Python's ``pty``, some ``docker run -t`` sessions before
+their first resize); the bar is then drawn for ``FALLBACK_COLUMNS``, as
+``shutil.get_terminal_size`` would assume. A bar opened while another is shown (validation
+during training) goes on the line below it, and the cursor always returns to the first bar's
+line, so ``write`` (a line of text above the bars) and a Ctrl-C message know where they are.
+Off a terminal (a file, a pipe) a bar writes one plain line every ``FILE_INTERVAL`` seconds and,
+unless it does not stay (``leave=False``), its last one when it closes: not hundreds of carriage
+returns.
+
+>>> import io
+>>> out = io.StringIO()
+>>> bar = progress_bar(total=3, desc="val", unit="batch", file=out)
+>>> for _ in range(3):
+...     bar.update(1)
+>>> bar.close()
+>>> out.getvalue().startswith("val: 100%|")   # off a terminal: the last line only
+True
+>>> print(format_meter(171, 600, 115.0, 79, prefix="fcn8s", bar_format=STEP_FORMAT,
+...                    postfix="loss 0.355, lr 0.05, 13 img/s"))
+fcn8s |█████▏            | 171/600 [01:55<04:48, loss 0.355, lr 0.05, 13 img/s]
 """
 from __future__ import annotations
 
 import os
 import sys
+import time
 
 FALLBACK_COLUMNS, FALLBACK_ROWS = 80, 24
+MIN_INTERVAL = 0.1      # s between redraws on a terminal
+FILE_INTERVAL = 30.0    # s between lines off a terminal
 
-#: The training bar: tqdm's default, less its percentage (the count says it) and its ``it/s``
-#: (the postfix's images a second say it), so that model, count, times, loss, learning rate
-#: and speed fit 80 columns with room for the bar, for every model name:
-#: ``fcn8s |█████▉                | 171/600 [01:55<04:48, loss 0.355, lr 0.05, 13 img/s]``
+#: The training bar: the default, less its percentage (the count says it) and its rate (the
+#: postfix's images a second say it), so that model, count, times, loss, learning rate and
+#: speed fit 80 columns with room for the bar, for every model name.
 STEP_FORMAT = "{desc} |{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}{postfix}]"
+#: Every other bar: ``val:  40%|████      | 2/5 [00:01<00:01, 2.01 batch/s]``.
+DEFAULT_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}, {rate_fmt}{postfix}]"
+# the eighths of a cell, for the bar's last, partly filled one
+_BLOCKS = " \u258f\u258e\u258d\u258c\u258b\u258a\u2589\u2588"
+_ASCII_BLOCKS = " 1234567#"   # where the stream cannot encode them
+_ERASE_LINE, _ERASE_DOWN = "\x1b[K", "\x1b[J"
 
 
 def step_postfix(loss: float, lr: float, images_per_s: float) -> str:
@@ -33,27 +59,200 @@ def step_postfix(loss: float, lr: float, images_per_s: float) -> str:
     return f"loss {loss:.3g}, lr {lr:.2g}, {images_per_s:.3g} img/s"
 
 
-def fixed_width(stream=None) -> int | None:
-    """``FALLBACK_COLUMNS`` where ``stream`` is a terminal that reports 0 columns, else None.
+def format_interval(seconds: float) -> str:
+    """``MM:SS``, or ``H:MM:SS`` from an hour on.
 
-    None leaves the width to tqdm: the terminal's own, followed as it is resized, or tqdm's
-    default where the stream is no terminal (a file, a pipe).
+    >>> format_interval(115), format_interval(3900)
+    ('01:55', '1:05:00')
     """
-    stream = sys.stderr if stream is None else stream
+    m, s = divmod(int(seconds), 60)
+    h, m = divmod(m, 60)
+    return f"{h:d}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
+
+
+def format_size(x: float) -> str:
+    """A count in three significant figures with an SI prefix (bytes of a download).
+
+    >>> format_size(999), format_size(12_345_678), format_size(2.5e9)
+    ('999', '12.3M', '2.50G')
+    """
+    for prefix in ("", "k", "M", "G", "T"):
+        if abs(x) < 999.5:
+            break
+        x /= 1000
+    if not prefix or abs(x) >= 99.95:
+        return f"{x:.0f}{prefix}"
+    return f"{x:.1f}{prefix}" if abs(x) >= 9.995 else f"{x:.2f}{prefix}"
+
+
+def format_meter(n, total, elapsed, ncols, prefix="", bar_format=None, postfix="", unit="it",
+                 unit_scale=False, initial=0, ascii=False) -> str:
+    """The bar's line, at most ``ncols`` characters: ``bar_format``'s fields filled in
+    (``desc``, ``n_fmt``, ``total_fmt``, ``percentage``, ``elapsed``, ``remaining``,
+    ``rate_fmt``, ``postfix``: ", " and the postfix, or nothing), then ``{bar}`` given what is
+    left. The rate counts the ``n - initial`` steps of this ``elapsed`` (a resumed run's
+    earlier steps took another process's time)."""
+    fmt = DEFAULT_FORMAT if bar_format is None else bar_format
+    done = n - initial
+    rate = done / elapsed if elapsed > 0 and done > 0 else None
+    size = format_size if unit_scale else (lambda v: f"{v:d}" if float(v).is_integer() else f"{v:.3g}")
+    if rate is None:
+        rate_fmt = f"?{unit}/s"
+    elif rate < 1 and not unit_scale:   # slow steps: seconds a step
+        rate_fmt = f"{1 / rate:.3g}s/{unit}"
+    else:
+        rate_fmt = f"{format_size(rate) if rate >= 999.5 else f'{rate:.3g}'}{unit}/s"
+    remaining = "?" if total is None or rate is None else format_interval(max(total - n, 0) / rate)
+    fields = dict(desc=prefix, n_fmt=size(n), total_fmt="?" if total is None else size(total),
+                  percentage=0.0 if not total else 100.0 * n / total, elapsed=format_interval(elapsed),
+                  remaining=remaining, rate_fmt=rate_fmt, postfix=f", {postfix}" if postfix else "")
+    if not prefix and fmt.startswith("{desc}: "):
+        fmt = fmt[len("{desc}: "):]
+    head, _, tail = fmt.partition("{bar}")
+    head, tail = head.format(**fields), tail.format(**fields)
+    cells = ncols - len(head) - len(tail)
+    if cells <= 0 or total is None:   # no room, or no end to measure against: no bar
+        return (head + tail)[:ncols] if "{bar}" in fmt else head[:ncols]
+    blocks = _ASCII_BLOCKS if ascii else _BLOCKS
+    eighths = int(min(max(n / total, 0.0), 1.0) * cells * 8) if total else 0
+    full, part = divmod(eighths, 8)
+    bar = blocks[-1] * full + (blocks[part] if full < cells else "")
+    return head + bar.ljust(cells) + tail
+
+
+_shown = []   # the bars on the terminal, top to bottom; the cursor rests on the first one's line
+
+
+class ProgressBar:
+    """A progress bar on ``file`` (default stderr); see the module doc.
+
+    ``total`` steps (None: unknown), counted from ``initial``; ``desc`` names it; ``unit`` and
+    ``unit_scale`` (SI prefixes, for bytes) say what a step is; ``leave=False`` erases it when
+    closed; ``disable`` draws nothing; ``ncols`` fixes its width; ``bar_format`` as
+    :func:`format_meter`'s. Also a context manager that closes it.
+    """
+
+    def __init__(self, total=None, initial=0, desc="", unit="it", unit_scale=False, leave=True,
+                 disable=False, file=None, ncols=None, bar_format=None, **_ignored):
+        self.total, self.n, self.initial = total, initial, initial
+        self.desc, self.unit, self.unit_scale = desc or "", unit, unit_scale
+        self.leave, self.disable, self.ncols, self.bar_format = leave, disable, ncols, bar_format
+        self.file = sys.stderr if file is None else file
+        self.postfix = ""
+        self.start = self._last_draw = time.monotonic()
+        self.closed = disable
+        self.terminal = not disable and _is_terminal(self.file)
+        encoding = (getattr(self.file, "encoding", None) or "utf-8").lower()
+        self.ascii = not encoding.startswith("utf")   # no block characters to draw with
+        if self.terminal:
+            _shown.append(self)
+            self._draw()
+
+    # -- counting
+    def update(self, n=1):
+        """``n`` more steps done; redrawn if ``MIN_INTERVAL`` (``FILE_INTERVAL``) has passed."""
+        if self.closed:
+            return
+        self.n += n
+        now = time.monotonic()
+        if self.terminal and (now - self._last_draw >= MIN_INTERVAL or self.n == self.total):
+            self._draw(now)
+        elif not self.terminal and now - self._last_draw >= FILE_INTERVAL:
+            self._print_line(now)
+
+    def set_postfix_str(self, s="", refresh=True):
+        """Text after the times (the training loss, rate and speed)."""
+        self.postfix = str(s)
+        if refresh and self.terminal and not self.closed:
+            self._draw()
+
+    def set_postfix(self, refresh=True, **values):
+        """``key=value`` pairs after the times."""
+        self.set_postfix_str(", ".join(f"{k}={v}" for k, v in values.items()), refresh)
+
+    def write(self, line, file=None):
+        """``line`` on ``file`` (default stdout: a result, not progress) above the bars, which
+        are erased first and drawn again below it."""
+        shown = self.terminal and not self.closed
+        if shown:
+            self.file.write("\r" + _ERASE_DOWN)
+            self.file.flush()
+        out = sys.stdout if file is None else file
+        out.write(str(line) + "\n")
+        out.flush()
+        if shown:
+            for bar in list(_shown):
+                bar._draw()
+
+    def close(self):
+        """The last drawing (kept, or erased with ``leave=False``); the cursor goes below a
+        kept first bar."""
+        if self.closed:
+            return
+        self.closed = True
+        if self.terminal:
+            position = _shown.index(self)
+            if self.leave:
+                self._draw(position=position)
+            else:
+                self._put("\r" + _ERASE_LINE, position)
+            _shown.remove(self)
+            if self.leave and position == 0:
+                self.file.write("\n")
+                self.file.flush()
+        elif self.leave:
+            self._print_line()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    # -- drawing
+    def _line(self, width, now=None):
+        elapsed = (time.monotonic() if now is None else now) - self.start
+        return format_meter(self.n, self.total, elapsed, width, self.desc, self.bar_format,
+                            self.postfix, self.unit, self.unit_scale, self.initial, self.ascii)
+
+    def _width(self):
+        if self.ncols:
+            return int(self.ncols)
+        try:
+            columns = os.get_terminal_size(self.file.fileno()).columns
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+        # one short of the edge: a line that fills it leaves some terminals about to wrap
+        return (columns or FALLBACK_COLUMNS) - 1
+
+    def _draw(self, now=None, position=None):
+        self._last_draw = time.monotonic() if now is None else now
+        position = _shown.index(self) if position is None else position
+        self._put("\r" + self._line(self._width(), now) + _ERASE_LINE, position)
+
+    def _put(self, text, position):
+        """``text`` on the line ``position`` rows below the first bar's; back there after."""
+        down, up = ("\n" * position, f"\x1b[{position}A") if position else ("", "")
+        self.file.write(down + text + up)
+        self.file.flush()
+
+    def _print_line(self, now=None):
+        self._last_draw = time.monotonic() if now is None else now
+        self.file.write(self._line(FALLBACK_COLUMNS, now) + "\n")
+        self.file.flush()
+
+
+def _is_terminal(stream) -> bool:
     try:
-        columns = os.get_terminal_size(stream.fileno()).columns
-    except (AttributeError, ValueError, OSError):  # no descriptor, closed, or not a terminal
-        return None
-    return FALLBACK_COLUMNS if columns <= 0 else None
+        return os.isatty(stream.fileno())
+    except (AttributeError, ValueError, OSError):   # no descriptor (StringIO), or closed
+        return False
 
 
-def progress_bar(**kwargs):
-    """A ``tqdm`` bar on stderr with ``kwargs``, drawn even on a terminal 0 columns wide."""
-    from tqdm import tqdm
-    width = fixed_width(kwargs.get("file"))
-    if width is not None:
-        kwargs.update(ncols=width, nrows=FALLBACK_ROWS, dynamic_ncols=False)
-    return tqdm(**kwargs)
+def progress_bar(**kwargs) -> ProgressBar:
+    """A :class:`ProgressBar` with ``kwargs``."""
+    return ProgressBar(**kwargs)
 
 
 def quiet_ctrl_c_echo(stream=None):

@@ -634,7 +634,7 @@ class Trainer:
         except EvaluationStopped:
             self.validation_owed = True
             return
-        if self.progress:   # tqdm draws the bar again below it
+        if self.progress:   # the bar is drawn again below it
             bar.write(self._validation_line())
 
     @staticmethod
@@ -656,12 +656,13 @@ class Trainer:
         except (AttributeError, OSError, ValueError):
             terminal = None
 
-        # Where the message goes: the cursor rests on the training bar's line (tqdm moves to a
-        # validation bar below it and back; the terminal's echo of ``^C``, which would wrap past
-        # a full-width bar, is off while the loop runs: ``quiet_ctrl_c_echo``). An ANSI terminal
-        # (tqdm's nested bars need one) has that line and the ones below it cleared (``\r
-        # ESC[J``), so no half-drawn bar is left behind: the bars come back below the message at
-        # their next update. Elsewhere the message takes a line of its own.
+        # Where the message goes: the cursor rests on the training bar's line (a validation
+        # bar is drawn on the line below it, and the cursor brought back: progress.py; the
+        # terminal's echo of ``^C``, which would wrap past a full-width bar, is off while the
+        # loop runs: ``quiet_ctrl_c_echo``). An ANSI terminal (the bars' own escapes need one)
+        # has that line and the ones below it cleared (``\r ESC[J``), so no half-drawn bar is
+        # left behind: the bars come back below the message at their next update. Elsewhere
+        # the message takes a line of its own.
         clear = b"\r\x1b[J" if os.name == "posix" else b"\n"
 
         def on_ctrl_c(signum, frame):

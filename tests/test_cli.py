@@ -123,7 +123,9 @@ def test_ctrl_c_elsewhere_exits_130_without_a_traceback(tmp_path, capsys, monkey
     assert capsys.readouterr().err.strip() == "minifcn data: interrupted"
 
 
-def test_eval_writes_json(trained, tmp_path, capsys):
+def test_eval_writes_json(trained, tmp_path, capsys, monkeypatch):
+    from minifcn import progress
+    monkeypatch.setattr(progress, "FILE_INTERVAL", 0.0)   # off a terminal: a line every batch
     ckpt, _ = trained
     out_json = tmp_path / "eval.json"
     assert cli.main(["eval", "--checkpoint", str(ckpt), "--out", str(out_json)]) == 0
@@ -138,7 +140,7 @@ def test_eval_writes_json(trained, tmp_path, capsys):
     # the same scores as the run's last validation (same model, same split)
     run_doc = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert doc["confusion"] == run_doc["confusion"]
-    assert "val:" in bar and "/2 [" in bar, bar     # the 4 images in 2 batches, on stderr
+    assert "val:" in bar and "2/2 [" in bar, bar     # the 4 images in 2 batches, on stderr
     assert cli.main(["eval", "--checkpoint", str(ckpt), "--out", str(out_json), "--no-progress"]) == 0
     assert "val:" not in capsys.readouterr().err
     assert cli.main(["eval", "--checkpoint", str(ckpt), "--out", str(out_json), "--count", "3"]) == 0

@@ -85,33 +85,66 @@ def _last_line(text):
     return [line for line in text.replace("\r\n", "\r").split("\r") if line.strip()][-1]
 
 
+def _visible(line):
+    """A drawn line without its escape sequences (erase to the end of the line)."""
+    import re
+    return re.sub(r"\x1b\[[0-9]*[A-Za-z]", "", line)
+
+
 @pytest.mark.parametrize("columns", [None, 60])
 def test_the_bar_is_drawn_with_its_counts(columns):
-    # tqdm alone draws nothing at all on the sizeless terminal (the first case)
-    line = _last_line(_run_on_a_terminal(columns))
+    # the sizeless terminal (the first case) gets 80 columns: tqdm had drawn nothing at all there
+    line = _visible(_last_line(_run_on_a_terminal(columns)))
     assert "3/3" in line and "loss=0.5" in line, line
-    assert len(line) <= (columns or progress.FALLBACK_COLUMNS), line
+    assert len(line) < (columns or progress.FALLBACK_COLUMNS), line   # one short of the edge
+    bar = line.split("|")[1]
+    assert bar and set(bar) == {"\u2588"}, line   # the whole bar drawn
 
 
-def test_only_a_terminal_of_zero_columns_gets_a_fixed_width(tmp_path):
-    main, sub = pty.openpty()
-    try:
-        with open(sub, "w", closefd=False) as terminal:
-            assert progress.fixed_width(terminal) == progress.FALLBACK_COLUMNS
-        with open(tmp_path / "log", "w") as log:  # a file: tqdm's own default width
-            assert progress.fixed_width(log) is None
-    finally:
-        os.close(main)
-        os.close(sub)
+def test_off_a_terminal_a_bar_writes_plain_lines_not_carriage_returns(tmp_path, monkeypatch):
+    # a run's output sent to a file: its last line, and one every FILE_INTERVAL seconds
+    clock = [0.0]
+    monkeypatch.setattr(progress.time, "monotonic", lambda: clock[0])
+    with open(tmp_path / "log", "w") as log:
+        bar = progress.progress_bar(total=100, desc="train", file=log)
+        for _ in range(100):
+            clock[0] += 1.0
+            bar.update(1)
+        bar.close()
+        with progress.progress_bar(total=5, desc="val", leave=False, file=log) as val:
+            val.update(5)   # a bar that does not stay: no last line
+    lines = (tmp_path / "log").read_text().split("\n")
+    assert "\r" not in "".join(lines) and "\x1b" not in "".join(lines)
+    assert [line.split("|")[-1].split()[0] for line in lines if line] == ["30/100", "60/100", "90/100",
+                                                                         "100/100"]
+
+
+def test_a_bar_opened_under_another_goes_below_it_and_brings_the_cursor_back(monkeypatch):
+    # validation under training: drawn one line down, the cursor back on the training bar's
+    # line after each drawing, and erased when it closes
+    import io
+    out = io.StringIO()
+    monkeypatch.setattr(progress, "_is_terminal", lambda stream: True)
+    train = progress.progress_bar(total=10, desc="train", file=out, ncols=60)
+    out.truncate(0), out.seek(0)
+    val = progress.progress_bar(total=2, desc="val", file=out, ncols=60, leave=False)
+    assert out.getvalue().startswith("\n\r") and out.getvalue().endswith("\x1b[K\x1b[1A")
+    out.truncate(0), out.seek(0)
+    val.close()
+    assert out.getvalue() == "\n\r\x1b[K\x1b[1A"
+    out.truncate(0), out.seek(0)
+    train.write("val at 5/10: mean IoU 0.5", file=out)   # above the bar, which comes back below
+    assert out.getvalue().startswith("\r\x1b[Jval at 5/10: mean IoU 0.5\n\rtrain: ")
+    train.close()
+    assert out.getvalue().endswith("\n") and progress._shown == []
 
 
 @pytest.mark.parametrize("model", MODEL_NAMES)
 def test_the_training_bar_fits_80_columns_with_room_for_the_bar(model):
-    from tqdm import tqdm
     # a run like the main job's (the longest name, bayesian-segnet, leaves the bar 7 columns),
     # and one of 10000 iterations an hour in, whose longer count and times leave it 2
     for (n, total, elapsed), least in [((171, 600, 115.0), 6), ((9171, 10000, 3900.0), 2)]:
-        line = tqdm.format_meter(n, total, elapsed, ncols=80, prefix=model,
+        line = progress.format_meter(n, total, elapsed, ncols=80, prefix=model,
                                  bar_format=progress.STEP_FORMAT,
                                  postfix=progress.step_postfix(0.05123, 1e-3, 12.96))
         assert len(line) <= 80 and line.endswith("loss 0.0512, lr 0.001, 13 img/s]"), line
@@ -238,3 +271,12 @@ def test_a_run_stopped_with_ctrl_z_and_continued_in_the_background_puts_the_echo
             child.kill()
         os.close(main)
         os.close(sub)
+
+
+def test_no_module_of_the_package_needs_tqdm():
+    # the runtime dependencies are numpy, pillow and matplotlib; tqdm, once the bar, is gone
+    code = ("import sys, pkgutil, importlib; sys.modules['tqdm'] = None; import minifcn; "
+            "[importlib.import_module(m.name) for m in pkgutil.walk_packages(minifcn.__path__, 'minifcn.')]; "
+            "from minifcn.progress import progress_bar; bar = progress_bar(total=2); bar.update(2); bar.close()")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and "2/2" in r.stderr, r.stderr

@@ -162,7 +162,7 @@ def download(url_or_mirrors, dest, md5: str | None = None, timeout: float = 60.0
         dest: the file to create. If it already exists with the right md5, nothing is fetched.
         md5: expected hex digest (None skips the check: only for tests and trusted files).
         timeout: socket timeout per source, in seconds.
-        progress: show a tqdm bar for network downloads.
+        progress: show a progress bar for network downloads.
 
     Each attempt writes ``.<name>.part`` in ``dest``'s directory; the file is renamed to ``dest``
     only after the md5 matches. A wrong md5 is an error naming the source, the expected and the
