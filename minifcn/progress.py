@@ -90,8 +90,13 @@ def format_meter(n, total, elapsed, ncols, prefix="", bar_format=None, postfix="
     """The bar's line, at most ``ncols`` characters: ``bar_format``'s fields filled in
     (``desc``, ``n_fmt``, ``total_fmt``, ``percentage``, ``elapsed``, ``remaining``,
     ``rate_fmt``, ``postfix``: ", " and the postfix, or nothing), then ``{bar}`` given what is
-    left. The rate counts the ``n - initial`` steps of this ``elapsed`` (a resumed run's
-    earlier steps took another process's time)."""
+    left; with no ``total``, the count, the time and the rate alone. The rate counts the
+    ``n - initial`` steps of this ``elapsed`` (a resumed run's earlier steps took another
+    process's time).
+
+    >>> format_meter(12_345_678, None, 10.0, 79, "VOC.tar", unit="B", unit_scale=True)
+    'VOC.tar: 12.3M [00:10, 1.23MB/s]'
+    """
     fmt = DEFAULT_FORMAT if bar_format is None else bar_format
     done = n - initial
     rate = done / elapsed if elapsed > 0 and done > 0 else None
@@ -106,13 +111,17 @@ def format_meter(n, total, elapsed, ncols, prefix="", bar_format=None, postfix="
     fields = dict(desc=prefix, n_fmt=size(n), total_fmt="?" if total is None else size(total),
                   percentage=0.0 if not total else 100.0 * n / total, elapsed=format_interval(elapsed),
                   remaining=remaining, rate_fmt=rate_fmt, postfix=f", {postfix}" if postfix else "")
+    if total is None:   # no end to measure against: the count, the time and the rate
+        fmt = "{desc}: {n_fmt} [{elapsed}, {rate_fmt}{postfix}]"
     if not prefix and fmt.startswith("{desc}: "):
         fmt = fmt[len("{desc}: "):]
     head, _, tail = fmt.partition("{bar}")
     head, tail = head.format(**fields), tail.format(**fields)
     cells = ncols - len(head) - len(tail)
-    if cells <= 0 or total is None:   # no room, or no end to measure against: no bar
-        return (head + tail)[:ncols] if "{bar}" in fmt else head[:ncols]
+    if "{bar}" not in fmt:
+        return head[:ncols]
+    if cells <= 0:   # no room for a bar
+        return (head + tail)[:ncols]
     blocks = _ASCII_BLOCKS if ascii else _BLOCKS
     eighths = int(min(max(n / total, 0.0), 1.0) * cells * 8) if total else 0
     full, part = divmod(eighths, 8)
