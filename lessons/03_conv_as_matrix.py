@@ -207,14 +207,16 @@ save(fig, "03_toeplitz_band_structure.png")
 # ## 4. Why nobody builds T for real images
 #
 # For one VGG16 layer (64 -> 64 channels at 224x224) `T` would have `(64*224*224)^2` entries.
-# `conv_matrix(..., sparse=True)` builds it as a SciPy sparse matrix; its density is
-# `c*kh*kw / (c*h*w)`, tiny for real images. im2col multiplies by `T` without ever storing it.
+# Its density is at most `c*kh*kw / (c*h*w)`, tiny for real images: a row holds one output's
+# taps. (`conv_matrix(..., sparse=True)` builds it as a SciPy sparse matrix, when SciPy is
+# installed; a 16x16 map's dense `T`, 1024 x 1024, is small enough to count here.) im2col
+# multiplies by `T` without ever storing it.
 
 # %%
-side = 16 if FAST else 32
-Ts = conv_matrix(rng.standard_normal((4, 4, 3, 3)), (side, side), padding=1, sparse=True)
-density = Ts.nnz / (Ts.shape[0] * Ts.shape[1])
-print(f"{side}x{side}, 4 -> 4 channels: T is {Ts.shape}, density {density:.4f}")
+side = 16
+Td = conv_matrix(rng.standard_normal((4, 4, 3, 3)), (side, side), padding=1)
+density = np.count_nonzero(Td) / Td.size
+print(f"{side}x{side}, 4 -> 4 channels: T is {Td.shape}, density {density:.4f}")
 assert density <= 4 * 9 / (4 * side * side)
 vgg_entries = (64 * 224 * 224) ** 2
 print(f"dense T of one VGG16 conv1_2 layer: {vgg_entries:.2e} float32 = {vgg_entries * 4 / 1e12:.0f} TB")

@@ -55,12 +55,17 @@ def _run_lesson(name, tmp_path, fast):
     """Run lesson ``name`` as a reader does (its own process, the lessons' directory), in fast or
     full mode; assert it passed and wrote its figures."""
     figures = tmp_path / "figures"
+    # a reader's `pip install -e .` brings numpy, pillow and matplotlib alone: the lesson runs
+    # with SciPy and PyTorch hidden (lesson 3 had needed SciPy for a sparse matrix)
+    bare = tmp_path / "runtime-deps-only"
+    bare.mkdir(exist_ok=True)
+    (bare / "sitecustomize.py").write_text("import sys\nsys.modules.update(scipy=None, torch=None)\n")
     # one BLAS thread: on a shared, loaded CI machine multi-threaded BLAS on these small matrices
     # spends its time contending (SegNet training measured 2.5x slower); an explicit setting wins
     threads = {k: os.environ.get(k, "1") for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
     env = dict(os.environ, **threads, MINIFCN_FAST="1" if fast else "0", MPLBACKEND="Agg",
                MINIFCN_FIGURES=str(figures), MINIFCN_CACHE=str(tmp_path / "cache"), MINIFCN_DEVICE="cpu",
-               PYTHONPATH=os.pathsep.join([str(LESSONS.parent), os.environ.get("PYTHONPATH", "")]))
+               PYTHONPATH=os.pathsep.join([str(bare), str(LESSONS.parent), os.environ.get("PYTHONPATH", "")]))
     proc = subprocess.run([sys.executable, name], cwd=LESSONS, env=env, capture_output=True,
                           text=True, timeout=600 if fast else 1800)
     assert proc.returncode == 0, f"{name} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
