@@ -31,11 +31,16 @@ from .threads import channel_blocks, map_blocks
 # 152 -> 85 ms). Unpooling's scatter and gather take blocks of channels of one image, this
 # many unpooled values each (1.3-1.7x).
 BLOCK_VALUES = 2**19
-# Pooling and unpooling cost a few passes per value (a compare, a maximum and a tap number per
-# tap; a scatter or gather by index), so arrays past a quarter of ``threads.MIN_BLOCK_VALUES``
-# a block are shared out (one alternated run: max pooling fwd+bwd of 256x56x56 took 2.0 ms in
+# Pooling costs a few passes per value (a compare, a maximum and a tap number per tap), so
+# arrays past a quarter of ``threads.MIN_BLOCK_VALUES`` a block are shared out (one alternated run: max pooling fwd+bwd of 256x56x56 took 2.0 ms in
 # two blocks against 2.5 on one thread; of 256x28x28, 0.55 ms on one thread against 0.65 in two).
 POOL_WORK = 4
+# Unpooling's scatter or gather is about one pass per unpooled value (zeros, then a quarter of
+# them placed), so only maps of over ``2 * threads.MIN_BLOCK_VALUES`` unpooled values an image
+# are shared out: alternated, nine rounds, scatter and gather of one image (ms, 4 / 1): 256 x
+# 56 x 56 (0.8 M values) 1.17 / 0.75, 512 x 28 x 28 0.33 / 0.33, 64 x 224 x 224 (3.2 M, blocks
+# either way) 3.1 / 3.0.
+UNPOOL_WORK = 1
 
 
 def max_pool2d(x, kernel, stride, padding, ceil_mode=False, indices=True):
@@ -132,7 +137,7 @@ def _image_blocks(big):
     if device_of(big) == "cuda":
         return [(slice(None), slice(None))]   # one launch per operation
     return [(k, cs) for k in range(big.shape[0])
-            for cs in channel_blocks(big[k:k + 1], BLOCK_VALUES, work=POOL_WORK)]
+            for cs in channel_blocks(big[k:k + 1], BLOCK_VALUES, work=UNPOOL_WORK)]
 
 
 def unpool_scatter(x, indices, out_hw, accumulate=False, keep=None):
