@@ -33,7 +33,7 @@ import os
 import sys
 import time
 
-FALLBACK_COLUMNS, FALLBACK_ROWS = 80, 24
+FALLBACK_COLUMNS = 80
 MIN_INTERVAL = 0.1      # s between redraws on a terminal
 FILE_INTERVAL = 30.0    # s between lines off a terminal
 
@@ -41,7 +41,7 @@ FILE_INTERVAL = 30.0    # s between lines off a terminal
 #: postfix's images a second say it), so that model, count, times, loss, learning rate and
 #: speed fit 80 columns with room for the bar, for every model name.
 STEP_FORMAT = "{desc} |{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}{postfix}]"
-#: Every other bar: ``val:  40%|████      | 2/5 [00:01<00:01, 2.01 batch/s]``.
+#: Every other bar: ``val:  40%|████      | 2/5 [00:01<00:01, 2.01batch/s]``.
 DEFAULT_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}, {rate_fmt}{postfix}]"
 # the eighths of a cell, for the bar's last, partly filled one
 _BLOCKS = " \u258f\u258e\u258d\u258c\u258b\u258a\u2589\u2588"
@@ -100,7 +100,7 @@ def format_meter(n, total, elapsed, ncols, prefix="", bar_format=None, postfix="
     fmt = DEFAULT_FORMAT if bar_format is None else bar_format
     done = n - initial
     rate = done / elapsed if elapsed > 0 and done > 0 else None
-    size = format_size if unit_scale else (lambda v: f"{v:d}" if float(v).is_integer() else f"{v:.3g}")
+    size = format_size if unit_scale else (lambda v: f"{int(v)}" if float(v).is_integer() else f"{v:.3g}")
     if rate is None:
         rate_fmt = f"?{unit}/s"
     elif rate < 1 and not unit_scale:   # slow steps: seconds a step
@@ -137,12 +137,13 @@ class ProgressBar:
 
     ``total`` steps (None: unknown), counted from ``initial``; ``desc`` names it; ``unit`` and
     ``unit_scale`` (SI prefixes, for bytes) say what a step is; ``leave=False`` erases it when
-    closed; ``disable`` draws nothing; ``ncols`` fixes its width; ``bar_format`` as
-    :func:`format_meter`'s. Also a context manager that closes it.
+    closed; ``disable`` draws nothing; ``ncols`` fixes its width, as does ``dynamic_ncols=False``
+    at the terminal's first one; ``bar_format`` as :func:`format_meter`'s. Also a context
+    manager that closes it.
     """
 
     def __init__(self, total=None, initial=0, desc="", unit="it", unit_scale=False, leave=True,
-                 disable=False, file=None, ncols=None, bar_format=None, **_ignored):
+                 disable=False, file=None, ncols=None, dynamic_ncols=True, bar_format=None):
         self.total, self.n, self.initial = total, initial, initial
         self.desc, self.unit, self.unit_scale = desc or "", unit, unit_scale
         self.leave, self.disable, self.ncols, self.bar_format = leave, disable, ncols, bar_format
@@ -151,6 +152,8 @@ class ProgressBar:
         self.start = self._last_draw = time.monotonic()
         self.closed = disable
         self.terminal = not disable and _is_terminal(self.file)
+        if self.terminal and not dynamic_ncols and not ncols:
+            self.ncols = self._width()
         encoding = (getattr(self.file, "encoding", None) or "utf-8").lower()
         self.ascii = not encoding.startswith("utf")   # no block characters to draw with
         if self.terminal:
