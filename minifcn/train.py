@@ -59,7 +59,7 @@ from .progress import STEP_FORMAT, progress_bar, quiet_ctrl_c_echo, step_postfix
 
 __all__ = ["TrainConfig", "Trainer", "TrainingDiverged", "TrainingInterrupted", "build_datasets",
            "median_frequency_weights", "evaluate", "save_metrics_json", "train_staged", "load_model",
-           "STAGES", "default_lr", "default_width", "EvaluationStopped"]
+           "STAGES", "default_lr", "default_width", "EvaluationStopped", "global_norm"]
 
 #: FCN's staged recipe: each stage is initialised from the previous one.
 STAGES = ("fcn32s", "fcn16s", "fcn8s")
@@ -391,6 +391,28 @@ def save_metrics_json(path, scores: dict, class_names, confusion=None, extra=Non
     return path
 
 
+NORM_CHUNK = 1 << 20
+
+
+def global_norm(arrays) -> float:
+    """The L2 norm of all ``arrays`` together: float32 dot products of ``NORM_CHUNK`` values
+    summed in float64. No float64 copy of the arrays (fc6's gradient at full width: 822 MB, and
+    1.45 s for the whole FCN-8s); one float32 dot over fc6's 103 M values was 0.1 % off, these
+    chunks 1e-6.
+
+    >>> global_norm([np.full(3, 2.0, np.float32), np.full((2, 2), 1.0, np.float32)])
+    4.0
+    """
+    total = 0.0
+    for a in arrays:
+        xp = backend.get_array_module(a)
+        flat = a.reshape(-1)
+        for i in range(0, flat.size, NORM_CHUNK):
+            part = flat[i:i + NORM_CHUNK]
+            total = total + xp.dot(part, part).astype(xp.float64)   # stays on the device
+    return math.sqrt(float(total))
+
+
 # ----------------------------------------------------------------------------- trainer
 def _make_model(cfg: TrainConfig, num_classes: int):
     from .models import build_model
@@ -570,8 +592,7 @@ class Trainer:
         grads = [p.grad for p in self.model.parameters() if p.grad is not None]
         if not grads:
             return
-        xp = backend.get_array_module(grads[0])
-        norm = float(xp.sqrt(sum(xp.sum(g.astype(xp.float64) ** 2) for g in grads)))
+        norm = global_norm(grads)
         if norm > max_norm:
             for p in self.model.parameters():
                 if p.grad is not None:

@@ -12,7 +12,7 @@ import pytest
 from minifcn import backend
 from minifcn.checkpoint import load_checkpoint
 from minifcn.optim import lr_at
-from minifcn.train import (TrainConfig, Trainer, TrainingDiverged, TrainingInterrupted,
+from minifcn.train import (TrainConfig, Trainer, TrainingDiverged, TrainingInterrupted, global_norm,
                            build_datasets, median_frequency_weights, train_staged)
 from minifcn.viz import LOG_COLUMNS
 
@@ -191,6 +191,24 @@ def test_what_a_run_writes_has_the_permissions_of_a_plain_open(tmp_path, umask):
     for p in made:
         want = (0o777 if p.is_dir() else 0o666) & ~umask
         assert stat.S_IMODE(p.stat().st_mode) == want, (p, oct(p.stat().st_mode))
+
+
+def test_gradients_are_clipped_to_the_global_norm_summed_in_chunks(tmp_path, monkeypatch, rng):
+    import minifcn.train as T
+    monkeypatch.setattr(T, "NORM_CHUNK", 7)   # chunks that end mid-array, and a last short one
+    arrays = [rng.standard_normal(s).astype(np.float32) * 10 for s in [(3, 5, 2), (40,), (1,)]]
+    want = np.sqrt(sum(np.sum(a.astype(np.float64) ** 2) for a in arrays))
+    assert global_norm(arrays) == pytest.approx(want, rel=1e-6)
+    tr = Trainer(tiny(tmp_path), progress=False)
+    params = [p for p in tr.model.parameters()]
+    for p, g in zip(params, [rng.standard_normal(p.shape).astype(np.float32) for p in params]):
+        p.grad = g
+    before = global_norm([p.grad for p in params])
+    assert before > 2.0
+    tr._clip_gradients(2.0)
+    assert global_norm([p.grad for p in params]) == pytest.approx(2.0, rel=1e-5)
+    tr._clip_gradients(5.0)   # under the limit: left alone
+    assert global_norm([p.grad for p in params]) == pytest.approx(2.0, rel=1e-5)
 
 
 def test_writes_log_curves_grids_metrics(tmp_path):
