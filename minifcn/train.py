@@ -49,8 +49,8 @@ from pathlib import Path
 import numpy as np
 
 from . import backend
-from ._files import write_text
 from . import functional as F
+from ._files import write_text
 from .autograd import Tensor, no_grad
 from .checkpoint import load_checkpoint, save_checkpoint
 from .metrics import ConfusionMatrix
@@ -748,18 +748,26 @@ class Trainer:
                 f"mean IoU {r['mean_iou']:.3f}")
 
     def _append_log(self, row: dict):
-        """Add ``row`` to log.csv, rewritten whole (a row a validation: a few kB): a run killed
-        mid-write leaves the log as it was, never a half row."""
-        from .viz import LOG_COLUMNS
+        """Add ``row`` to log.csv."""
+        self._write_log(self._log_rows() + [row])
+
+    def _log_rows(self) -> list:
         path = self.out / "log.csv"
+        if not path.is_file():
+            return []
+        with open(path, newline="") as f:
+            return list(csv.DictReader(f))
+
+    def _write_log(self, rows):
+        """log.csv rewritten whole (a row a validation: a few kB), so a run killed mid-write
+        leaves the log as it was, never a half row."""
+        from .viz import LOG_COLUMNS
         text = io.StringIO()
-        if path.is_file():
-            text.write(path.read_text())
-        w = csv.DictWriter(text, fieldnames=LOG_COLUMNS, lineterminator="\n")
-        if not text.tell():
-            w.writeheader()
-        w.writerow({k: row.get(k, "") for k in LOG_COLUMNS})
-        write_text(path, text.getvalue())
+        w = csv.DictWriter(text, fieldnames=LOG_COLUMNS, restval="", extrasaction="ignore",
+                           lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+        write_text(self.out / "log.csv", text.getvalue())
 
     def _claim_outputs(self):
         """Before this run's first write into ``out``: drop the log rows and prediction grids
@@ -774,14 +782,8 @@ class Trainer:
         for grid in (self.out / "grids").glob("iter_*.png"):
             if grid.stem[5:].isdigit() and int(grid.stem[5:]) > start:
                 grid.unlink()
-        path = self.out / "log.csv"
-        if not path.is_file():
-            return
-        with open(path, newline="") as f:
-            rows = [r for r in csv.DictReader(f) if float(r["iteration"]) <= start]
-        from .viz import LOG_COLUMNS
-        lines = [",".join(LOG_COLUMNS)] + [",".join(r.get(k, "") for k in LOG_COLUMNS) for r in rows]
-        write_text(path, "\n".join(lines) + "\n")
+        if (self.out / "log.csv").is_file():
+            self._write_log([r for r in self._log_rows() if float(r["iteration"]) <= start])
 
     # ------------------------------------------------------------------ checkpoints
     def save(self, path=None) -> Path:
