@@ -55,6 +55,18 @@ def test_resume_extends_a_run(trained, tmp_path, capsys):
         assert [int(r["iteration"]) for r in csv.DictReader(f)] == [2, 4, 6]
 
 
+def test_running_out_of_memory_is_reported_without_a_traceback(tmp_path, capsys, monkeypatch):
+    from minifcn import train
+
+    def too_big(cfg):   # as `--image-size 100000` did: NumPy's _ArrayMemoryError, a MemoryError
+        raise MemoryError("Unable to allocate 149. GiB for an array with shape (2, 100000, 100000)")
+    monkeypatch.setattr(train, "build_datasets", too_big)
+    assert cli.main(tiny_args(tmp_path)) == 1
+    err = capsys.readouterr().err
+    assert "minifcn train: out of memory: Unable to allocate 149. GiB" in err and "--batch-size" in err
+    assert "Traceback" not in err
+
+
 def test_resume_refuses_another_net_and_names_the_saved_one(trained, tmp_path, capsys):
     # --model used to reach Trainer.from_checkpoint's ``model`` (a ready module): a traceback
     ckpt, _ = trained
