@@ -95,6 +95,28 @@ def test_default_generation_is_fast(tmp_path):
     assert dt < 5.0  # the full default (480 images) is ~8x this
 
 
+def test_a_failed_make_leaves_no_empty_dataset_directory(tmp_path, monkeypatch):
+    # as `--image-size 100000` did (out of memory in the first sample): nothing left behind,
+    # but a directory that held something else before keeps it
+    import minifcn.data.synthetic as S
+
+    def too_big(rng, size):
+        raise MemoryError("Unable to allocate 149. GiB")
+    monkeypatch.setattr(S, "render_sample", too_big)
+    with pytest.raises(MemoryError):
+        make_synthetic_voc(tmp_path / "new", num_train=1, num_val=1)
+    assert not (tmp_path / "new").exists()
+    (tmp_path / "used").mkdir()
+    (tmp_path / "used" / "notes.txt").write_text("mine")
+    with pytest.raises(MemoryError):
+        make_synthetic_voc(tmp_path / "used", num_train=1, num_val=1)
+    assert sorted(p.name for p in (tmp_path / "used").iterdir()) == ["notes.txt"]
+    (tmp_path / "empty").mkdir()   # made by the user for the dataset: it stays
+    with pytest.raises(MemoryError):
+        make_synthetic_voc(tmp_path / "empty", num_train=1, num_val=1)
+    assert (tmp_path / "empty").is_dir() and not any((tmp_path / "empty").iterdir())
+
+
 def test_bad_arguments(tmp_path):
     with pytest.raises(ValueError, match="size"):
         render_sample(np.random.default_rng(0), 8)

@@ -190,6 +190,7 @@ def make_synthetic_voc(root, num_train: int = 400, num_val: int = 80, size: int 
             return root
         raise ValueError(f"{final} already holds a different dataset (expected synthetic "
                          f"parameters {params}); choose another root or delete it")
+    made = [d for d in (root / "VOCdevkit", root) if not d.exists()]   # to undo on failure
     (root / "VOCdevkit").mkdir(parents=True, exist_ok=True)
     tmp = temporary_dir(root / "VOCdevkit", ".synthetic-")   # renamed to VOC2012 when whole
     try:
@@ -215,9 +216,24 @@ def make_synthetic_voc(root, num_train: int = 400, num_val: int = 80, size: int 
         except OSError:
             if not (meta.is_file() and json.loads(meta.read_text()) == params):
                 raise  # not a concurrent maker that finished first
+    except BaseException:
+        _remove_empty(made, tmp)
+        raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return root
+
+
+def _remove_empty(made, tmp: Path):
+    """After a failed make: ``tmp``, then the directories it ``made`` (innermost first) if
+    nothing else is in them: no empty dataset directory left in the cache, and another maker's
+    files, or a directory the user made, never touched."""
+    shutil.rmtree(tmp, ignore_errors=True)
+    for d in made:
+        try:
+            d.rmdir()   # only an empty directory goes
+        except OSError:
+            return
 
 
 def default_root(num_train=400, num_val=80, size=64, seed=0) -> Path:
