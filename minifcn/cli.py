@@ -422,7 +422,7 @@ def main(argv=None) -> int:
         print(f"minifcn {args.command}: error: {e}", file=sys.stderr)
         return 2
     except MemoryError as e:   # NumPy's and CuPy's out-of-memory errors are MemoryErrors
-        print(f"minifcn {args.command}: out of memory: {e or 'an array did not fit'}. A smaller "
+        print(f"minifcn {args.command}: out of memory: {str(e) or 'an array did not fit'}. A smaller "
               f"batch (--batch-size), smaller images (--crop, --image-size) or a narrower net "
               f"(--width) needs less.", file=sys.stderr)
         return 1

@@ -146,7 +146,7 @@ class ProgressBar:
                  disable=False, file=None, ncols=None, dynamic_ncols=True, bar_format=None):
         self.total, self.n, self.initial = total, initial, initial
         self.desc, self.unit, self.unit_scale = desc or "", unit, unit_scale
-        self.leave, self.disable, self.ncols, self.bar_format = leave, disable, ncols, bar_format
+        self.leave, self.ncols, self.bar_format = leave, ncols, bar_format
         self.file = sys.stderr if file is None else file
         self.postfix = ""
         self.start = self._last_draw = time.monotonic()

@@ -216,24 +216,15 @@ def make_synthetic_voc(root, num_train: int = 400, num_val: int = 80, size: int 
         except OSError:
             if not (meta.is_file() and json.loads(meta.read_text()) == params):
                 raise  # not a concurrent maker that finished first
-    except BaseException:
-        _remove_empty(made, tmp)
-        raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        if not final.exists():   # failed: the directories this call made go too, if empty
+            for d in made:   # (another maker's files, or a directory the user made, stay)
+                try:
+                    d.rmdir()
+                except OSError:
+                    break
     return root
-
-
-def _remove_empty(made, tmp: Path):
-    """After a failed make: ``tmp``, then the directories it ``made`` (innermost first) if
-    nothing else is in them: no empty dataset directory left in the cache, and another maker's
-    files, or a directory the user made, never touched."""
-    shutil.rmtree(tmp, ignore_errors=True)
-    for d in made:
-        try:
-            d.rmdir()   # only an empty directory goes
-        except OSError:
-            return
 
 
 def default_root(num_train=400, num_val=80, size=64, seed=0) -> Path:
