@@ -262,6 +262,9 @@ def _cmd_train(a) -> int:
                                           **given)
         print(f"resuming {a.resume} at iteration {trainer.iteration} of {trainer.max_iter}, "
               f"device {trainer.device}")
+        if trainer.resumed_changes:   # said, since the run no longer repeats an uninterrupted one
+            print("note: settings changed from the saved run: " + ", ".join(
+                f"{k} {old!r} -> {new!r}" for k, (old, new) in trainer.resumed_changes.items()))
         trainer.run()
     else:
         if a.init and a.convention is None:  # prepare images as the weights expect

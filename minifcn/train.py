@@ -474,6 +474,12 @@ def _init_weights(model, cfg: TrainConfig):
     init_from_vgg16(model, state)
 
 
+# the settings that choose the training images or their weighting: a resumed run that changes one
+# counts its class weights again (on the images it now trains on), not the saved ones
+CLASS_WEIGHT_FIELDS = frozenset({"class_weights", "dataset", "data_root", "image_size", "num_train",
+                                 "data_seed", "subset_count", "subset_classes", "seed"})
+
+
 class Trainer:
     """Train one model under a :class:`TrainConfig`; resumable bit for bit.
 
@@ -524,6 +530,7 @@ class Trainer:
         self.last_scores, self.last_row = None, None
         self.validation_owed = False   # a validation that Ctrl-C cut short: run() does it first
         self.last_good = None       # (path, iteration) of the last checkpoint written
+        self.resumed_changes = {}   # from_checkpoint: {setting: (saved, now)} that differ
         # where this run's outputs begin: the earlier log rows and grids after it go at the
         # run's first write (:meth:`_claim_outputs`), not at its start, so a run that fails
         # before writing anything (an input too small for the net, a divergence in the first
@@ -815,9 +822,13 @@ class Trainer:
 
         ``overrides`` replace config fields (e.g. ``device``, or a larger ``iters`` to train
         longer); changing anything that shapes the run (data, batch size) breaks the bit-for-bit
-        guarantee. The net itself cannot change: a ``model`` name or a ``width`` other than the
-        saved ones raises ValueError (``model`` given as a string is the config's field, as
-        ``minifcn train --resume ... --model ...`` passes it; a module is a ready model).
+        guarantee. ``resumed_changes`` then names each setting that differs, ``{name: (saved,
+        now)}``: the optimizer takes the new ``momentum`` and ``weight_decay``, a training set of
+        another size starts a new epoch, and other training images get their class weights
+        counted again. The net itself cannot change: a ``model`` name or a ``width`` other than the
+        saved ones, or settings that give other classes, raise ValueError (``model`` given as a
+        string is the config's field, as ``minifcn train --resume ... --model ...`` passes it; a
+        module is a ready model).
         """
         if isinstance(model, str):
             overrides["model"], model = model, None
@@ -832,23 +843,36 @@ class Trainer:
                 raise ValueError(f"{path} holds a run of {key} {d.get(key)!r}, not {overrides[key]!r}: "
                                  f"a resumed run trains the net it saved (start a fresh run, with "
                                  f"another --out, for another one)")
+        saved = TrainConfig.from_dict(d)
         d.update(overrides)
         cfg = TrainConfig.from_dict(d)
         self = cls(cfg, model=model, datasets=datasets, out=out or Path(path).parent, progress=progress,
                    initialise=False)
+        if "classes" in meta and tuple(meta["classes"]) != self.classes:
+            raise ValueError(f"{path} holds a run over the classes {', '.join(meta['classes'])}; these "
+                             f"settings give {', '.join(self.classes)}: a resumed run keeps its classes "
+                             f"(its last layer has one output each)")
+        self.resumed_changes = changes = {
+            f.name: (getattr(saved, f.name), getattr(cfg, f.name)) for f in dataclasses.fields(cfg)
+            if f.name not in ("out", "device") and getattr(saved, f.name) != getattr(cfg, f.name)}
+        built = [{k: g[k] for k in ("momentum", "weight_decay")} for g in self.optimizer.param_groups]
         try:
             self.model.load_state_dict(ck["model"])
             if ck["optim"] is not None:
                 self.optimizer.load_state_dict(ck["optim"])
         except ValueError as e:
             raise ValueError(f"checkpoint {path} does not match the model it describes: {e}") from None
+        for g, b in zip(self.optimizer.param_groups, built):   # the saved groups hold the old
+            g.update(b)                                          # --momentum and --weight-decay
         self.iteration, self.epoch, self.pos = int(meta["iteration"]), int(meta["epoch"]), int(meta["pos"])
         self.loss_sum, self.loss_count = float(meta["loss_acc"][0]), int(meta["loss_acc"][1])
         order = ck["arrays"].get("trainer/order")
         self.order = None if order is None else order.astype(np.int64)
+        if self.order is not None and len(self.order) != len(self.train_set):
+            self.order = None   # the epoch under way was over other images: a new one starts
         self.data_rng.bit_generator.state = meta["data_rng"]
         backend.set_rng_state(meta["backend_rng"])
-        if meta.get("class_weight") is not None:
+        if meta.get("class_weight") is not None and not changes.keys() & CLASS_WEIGHT_FIELDS:
             self.class_weight = np.asarray(meta["class_weight"], np.float32)
         self.last_scores = meta.get("scores")
         self.validation_owed = bool(meta.get("validation_owed", False))

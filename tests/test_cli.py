@@ -55,6 +55,16 @@ def test_resume_extends_a_run(trained, tmp_path, capsys):
         assert [int(r["iteration"]) for r in csv.DictReader(f)] == [2, 4, 6]
 
 
+def test_resume_names_the_settings_it_changes(trained, tmp_path, capsys):
+    ckpt, _ = trained
+    assert cli.main(["train", "--resume", str(ckpt), "--iters", "6", "--subset-count", "6",
+                     "--no-progress"]) == 0
+    assert "note: settings changed from the saved run: subset_count None -> 6, iters 4 -> 6" \
+        in capsys.readouterr().out
+    assert cli.main(["train", "--resume", str(ckpt), "--iters", "8", "--no-progress"]) == 0
+    assert "note: settings changed from the saved run: iters 6 -> 8\n" in capsys.readouterr().out
+
+
 def test_running_out_of_memory_is_reported_without_a_traceback(tmp_path, capsys, monkeypatch):
     from minifcn import train
 

@@ -63,6 +63,29 @@ def test_resume_is_bit_identical(tmp_path):
     assert rows("a") == rows("b") and len(rows("a")) == 2
 
 
+def test_a_resume_with_changed_settings_applies_them_and_says_which(tmp_path):
+    # --resume used to keep the saved momentum and weight decay (the optimizer's saved groups
+    # overwrote them) and the saved class weights, and a smaller training set met the saved
+    # epoch order: IndexError, "list index out of range"
+    first = Trainer(tiny(tmp_path, iters=1), progress=False)   # mid-epoch at 1
+    first.run()
+    path = tmp_path / "run" / "checkpoint.npz"
+    same = Trainer.from_checkpoint(path, progress=False)
+    assert same.resumed_changes == {} and same.order is not None
+    assert np.array_equal(same.class_weight, first.class_weight)
+    r = Trainer.from_checkpoint(path, progress=False, subset_count=6, iters=4, momentum=0.5,
+                                weight_decay=0.0, class_weights="none")
+    assert r.resumed_changes == {"subset_count": (None, 6), "iters": (1, 4), "momentum": (0.9, 0.5),
+                                 "weight_decay": (5e-4, 0.0), "class_weights": ("median-freq-sqrt", None)}
+    assert [(g["momentum"], g["weight_decay"]) for g in r.optimizer.param_groups] == [(0.5, 0.0)]
+    assert r.class_weight is None and r.order is None   # a new epoch over the 6 images
+    r.run()
+    assert r.iteration == 4 and r.pos == 6   # the new epoch: its 6 images in 3 steps
+    with pytest.raises(ValueError, match=r"over the classes background, disc, square.*these "
+                                         r"settings give background, disc: a resumed run keeps"):
+        Trainer.from_checkpoint(path, progress=False, subset_classes=["disc"])
+
+
 def _ctrl_c_during_steps(trainer, at, presses=1):
     """Press Ctrl-C ``presses`` times during step ``at`` (1-based) of ``trainer``: SIGINT is
     delivered to this process as a terminal would, while the step computes."""
