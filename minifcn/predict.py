@@ -24,9 +24,19 @@ from .autograd import Tensor, no_grad
 __all__ = ["predict_array", "predict_file", "read_image"]
 
 
+# Pillow's modes of 16-bit grey (and "I", 32-bit, which older Pillows give 16-bit PNGs)
+_SIXTEEN_BIT_GREY = ("I;16", "I;16B", "I;16L", "I;16N", "I")
+
+
 def read_image(path) -> np.ndarray:
-    """An image file as ``(H, W, 3)`` RGB ``uint8``; ValueError naming the file if unreadable."""
-    from PIL import Image, UnidentifiedImageError
+    """An image file as ``(H, W, 3)`` RGB ``uint8``, upright; ValueError naming the file if
+    unreadable.
+
+    Upright: a photo whose EXIF tag says the camera was turned is turned as a viewer shows it
+    (the net was trained on upright images). 16-bit grey is scaled to 8 bits (``v / 257``):
+    Pillow's ``convert("RGB")`` clips it, so a 16-bit PNG would come out nearly white.
+    """
+    from PIL import Image, ImageOps, UnidentifiedImageError
     path = Path(path)
     if path.is_dir():
         raise ValueError(f"image {path} is a directory, not an image file")
@@ -34,6 +44,13 @@ def read_image(path) -> np.ndarray:
         raise FileNotFoundError(f"image {path} not found")
     try:
         with Image.open(path) as im:
+            im = ImageOps.exif_transpose(im)
+            if im.mode == "F":
+                raise ValueError(f"image {path} holds floating-point pixels (Pillow mode 'F'), "
+                                 "whose range is unknown: save it with 8 or 16 bits per channel")
+            if im.mode in _SIXTEEN_BIT_GREY:
+                grey = np.clip(np.rint(np.asarray(im, dtype=np.float64) / 257), 0, 255)
+                return np.repeat(grey.astype(np.uint8)[:, :, None], 3, axis=2)
             return np.asarray(im.convert("RGB"))
     except (UnidentifiedImageError, OSError, SyntaxError) as e:
         raise ValueError(f"image {path} cannot be decoded ({e})") from None

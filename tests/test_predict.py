@@ -45,6 +45,31 @@ def test_samples_need_a_bayesian_model():
         predict_array(nn.Conv2d(3, 2, 1), _image(), samples=3)
 
 
+def test_16_bit_grey_is_scaled_not_clipped(tmp_path):
+    # Pillow's convert("RGB") clips 16-bit grey at 255: this image came out all but white
+    values = np.array([[0, 257 * 100, 65535], [128, 257 * 7, 40000]], np.uint16)
+    Image.fromarray(values).save(tmp_path / "grey16.png")
+    got = read_image(tmp_path / "grey16.png")
+    assert got.shape == (2, 3, 3) and got.dtype == np.uint8
+    want = np.array([[0, 100, 255], [0, 7, 156]], np.uint8)   # round(v / 257)
+    assert np.array_equal(got, np.repeat(want[:, :, None], 3, axis=2))
+    Image.fromarray(values.astype(np.float32)).save(tmp_path / "float.tif")
+    with pytest.raises(ValueError, match=r"float.tif holds floating-point pixels"):
+        read_image(tmp_path / "float.tif")
+
+
+def test_a_photo_is_turned_upright_by_its_exif_orientation(tmp_path):
+    pixels = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3) * 10
+    im = Image.fromarray(pixels)
+    exif = im.getexif()
+    exif[0x0112] = 6    # Orientation 6: the camera was turned; a viewer turns it 90 deg clockwise
+    im.save(tmp_path / "turned.png", exif=exif)
+    got = read_image(tmp_path / "turned.png")
+    assert np.array_equal(got, np.rot90(pixels, -1))   # (3, 2, 3), as a viewer shows it
+    im.save(tmp_path / "plain.png")
+    assert np.array_equal(read_image(tmp_path / "plain.png"), pixels)
+
+
 def test_bad_images_are_named(tmp_path):
     bad = tmp_path / "notes.jpg"
     bad.write_text("not an image")
