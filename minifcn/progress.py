@@ -13,7 +13,8 @@ during training) goes on the line below it, and the cursor always returns to the
 line, so ``write`` (a line of text above the bars) and a Ctrl-C message know where they are.
 Off a terminal (a file, a pipe) a bar writes one plain line every ``FILE_INTERVAL`` seconds and,
 unless it does not stay (``leave=False``), its last one when it closes: not hundreds of carriage
-returns.
+returns. On Windows the console is asked to draw the escape sequences (its VT mode, Windows 10
+and later); a console that cannot gets the plain lines too, not "<-[K" after every redraw.
 
 >>> import io
 >>> out = io.StringIO()
@@ -256,9 +257,34 @@ class ProgressBar:
 
 
 def _is_terminal(stream) -> bool:
+    """Whether ``stream`` is a terminal that draws the bar's escape sequences; off one, a bar
+    writes plain lines. Windows' console draws them only once asked to (:func:`_windows_vt`)."""
     try:
-        return os.isatty(stream.fileno())
+        if not os.isatty(stream.fileno()):
+            return False
     except (AttributeError, ValueError, OSError):   # no descriptor (StringIO), or closed
+        return False
+    return os.name != "nt" or _windows_vt(stream.fileno())
+
+
+# ENABLE_VIRTUAL_TERMINAL_PROCESSING, the console mode (Windows 10 and later) in which the
+# console interprets ESC [ sequences; without it cmd.exe's console prints them: "<-[K"
+_WINDOWS_VT = 0x0004
+
+
+def _windows_vt(fd: int) -> bool:
+    """Have the Windows console behind ``fd`` interpret escape sequences, as Windows Terminal
+    always does; False where it cannot (Windows before 10, or no console behind ``fd``)."""
+    try:
+        import ctypes
+        import msvcrt
+        kernel32 = ctypes.windll.kernel32
+        handle = msvcrt.get_osfhandle(fd)
+        mode = ctypes.c_uint32()
+        if not kernel32.GetConsoleMode(handle, ctypes.byref(mode)):
+            return False
+        return bool(mode.value & _WINDOWS_VT or kernel32.SetConsoleMode(handle, mode.value | _WINDOWS_VT))
+    except (ImportError, AttributeError, OSError, ValueError):   # not Windows: no msvcrt, windll
         return False
 
 

@@ -280,3 +280,57 @@ def test_no_module_of_the_package_needs_tqdm():
             "from minifcn.progress import progress_bar; bar = progress_bar(total=2); bar.update(2); bar.close()")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and "2/2" in r.stderr, r.stderr
+
+
+class _FakeConsole:
+    """kernel32's console-mode calls, for a console in ``mode`` (None: no console)."""
+
+    def __init__(self, mode, settable=True):
+        self.mode, self.settable, self.set = mode, settable, []
+
+    def GetConsoleMode(self, handle, ref):
+        if self.mode is None:
+            return 0
+        ref._obj.value = self.mode   # ref: ctypes.byref(c_uint32)
+        return 1
+
+    def SetConsoleMode(self, handle, mode):
+        self.set.append(mode)
+        return int(self.settable)
+
+
+def _on_windows(monkeypatch, console):
+    import ctypes
+    import sys
+    import types
+    monkeypatch.setitem(sys.modules, "msvcrt", types.SimpleNamespace(get_osfhandle=lambda fd: 1000 + fd))
+    monkeypatch.setattr(ctypes, "windll", types.SimpleNamespace(kernel32=console), raising=False)
+
+
+def test_windows_console_is_asked_to_draw_escape_sequences(monkeypatch):
+    # cmd.exe's console prints ESC [ K as "<-[K" unless the program turns on its VT mode
+    console = _FakeConsole(0x0003)
+    _on_windows(monkeypatch, console)
+    assert progress._windows_vt(2) and console.set == [0x0007]
+    console = _FakeConsole(0x0007)             # on already (Windows Terminal): left as it is
+    _on_windows(monkeypatch, console)
+    assert progress._windows_vt(2) and console.set == []
+    for console in (_FakeConsole(None), _FakeConsole(0x0003, settable=False)):   # no console; too old
+        _on_windows(monkeypatch, console)
+        assert not progress._windows_vt(2)
+
+
+def test_a_windows_console_without_escape_sequences_gets_plain_lines(monkeypatch):
+    import io
+    leader, follower = pty.openpty()
+    with open(follower, "w", closefd=True) as tty:
+        assert progress._is_terminal(tty)
+        monkeypatch.setattr(progress.os, "name", "nt")
+        monkeypatch.setattr(progress, "_windows_vt", lambda fd: False)
+        assert not progress._is_terminal(tty)
+        monkeypatch.setattr(progress, "_windows_vt", lambda fd: True)
+        assert progress._is_terminal(tty)
+        monkeypatch.undo()
+    os.close(leader)
+    assert not progress._windows_vt(0)          # here: no msvcrt, no windll
+    assert not progress._is_terminal(io.StringIO())
