@@ -826,7 +826,8 @@ class Trainer:
         now)}``: the optimizer takes the new ``momentum`` and ``weight_decay``, a training set of
         another size starts a new epoch, and other training images get their class weights
         counted again. The net itself cannot change: a ``model`` name or a ``width`` other than the
-        saved ones, or settings that give other classes, raise ValueError (``model`` given as a
+        saved ones, settings that give other classes, or weights to start from (``init``) raise
+        ValueError (``model`` given as a
         string is the config's field, as ``minifcn train --resume ... --model ...`` passes it; a
         module is a ready model).
         """
@@ -843,6 +844,9 @@ class Trainer:
                 raise ValueError(f"{path} holds a run of {key} {d.get(key)!r}, not {overrides[key]!r}: "
                                  f"a resumed run trains the net it saved (start a fresh run, with "
                                  f"another --out, for another one)")
+        if overrides.get("init") is not None and overrides["init"] != d.get("init"):
+            raise ValueError(f"--init {overrides['init']} starts a fresh run from those weights; a "
+                             f"resumed run goes on from the weights saved in {path}")
         saved = TrainConfig.from_dict(d)
         d.update(overrides)
         cfg = TrainConfig.from_dict(d)

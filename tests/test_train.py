@@ -84,6 +84,8 @@ def test_a_resume_with_changed_settings_applies_them_and_says_which(tmp_path):
     with pytest.raises(ValueError, match=r"over the classes background, disc, square.*these "
                                          r"settings give background, disc: a resumed run keeps"):
         Trainer.from_checkpoint(path, progress=False, subset_classes=["disc"])
+    with pytest.raises(ValueError, match=r"--init vgg16.pth starts a fresh run from those weights"):
+        Trainer.from_checkpoint(path, progress=False, init="vgg16.pth")
 
 
 def _ctrl_c_during_steps(trainer, at, presses=1):
