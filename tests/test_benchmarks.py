@@ -4,18 +4,19 @@ import gc
 import os
 
 
-def _common():
-    # importing benchmarks.common fixes the thread variables for the benchmarks; keep them out
-    # of the rest of the test session
+def _benchmark(name):
+    """``benchmarks.<name>``, imported without its thread settings: importing benchmarks.common
+    fixes the thread variables for the benchmarks; keep them out of the rest of the session."""
+    import importlib
     before = dict(os.environ)
-    from benchmarks import common
+    module = importlib.import_module(f"benchmarks.{name}")
     os.environ.clear()
     os.environ.update(before)
-    return common
+    return module
 
 
 def test_time_pair_times_blocks_after_an_untimed_lead_in(monkeypatch):
-    common = _common()
+    common = _benchmark("common")
     # a clock that only the calls move: "a" takes 2**-8 s (3.9 ms), "b" 2**-5 s (31 ms); powers
     # of two, so the sums are exact
     clock = [0.0]
@@ -40,7 +41,7 @@ def test_time_pair_times_blocks_after_an_untimed_lead_in(monkeypatch):
 
 
 def test_time_pair_defaults_time_every_call():
-    common = _common()
+    common = _benchmark("common")
     calls = []
     res = common.time_pair([lambda: calls.append(1)], min_repeats=4, min_time=0.0, max_repeats=4,
                            warmup=2)
@@ -61,20 +62,12 @@ def test_steady_malloc_fixes_glibcs_thresholds_in_a_child(tmp_path):
     assert out.stdout.split() == ["False", str(glibc), str(glibc), str(glibc)]
 
 
-def _train_step():
-    before = dict(os.environ)   # as _common: the benchmarks' thread settings stay theirs
-    from benchmarks import train_step
-    os.environ.clear()
-    os.environ.update(before)
-    return train_step
-
-
 def test_the_step_benchmark_s_narrow_twins_compute_what_minifcn_does():
     # --width / --batch / --classes (the main job's step): the PyTorch twins must scale their
     # channels as minifcn does, or the run would time two different models
     import pytest
     torch = pytest.importorskip("torch")
-    train_step = _train_step()
+    train_step = _benchmark("train_step")
     for name in ("fcn8s", "segnet"):
         _, model = train_step.minifcn_step(name, 64, 64, width=1 / 16, batch=2, classes=6)
         _, tmodel = train_step.torch_step(name, 64, 64, torch, model.state_dict(), width=1 / 16,
@@ -85,19 +78,11 @@ def test_the_step_benchmark_s_narrow_twins_compute_what_minifcn_does():
 def test_the_step_benchmark_takes_widths_as_fractions():
     import argparse
     import pytest
-    fraction = _train_step()._fraction
+    fraction = _benchmark("train_step")._fraction
     assert fraction("1/16") == fraction("0.0625") == 1 / 16
     for bad in ("0", "-1/8", "1/0", "a/b"):
         with pytest.raises(argparse.ArgumentTypeError, match="got"):
             fraction(bad)
-
-
-def _twin_train():
-    before = dict(os.environ)
-    from benchmarks import twin_train
-    os.environ.clear()
-    os.environ.update(before)
-    return twin_train
 
 
 def test_the_twin_trainer_takes_minifcn_s_steps_in_pytorch(tmp_path):
@@ -113,7 +98,7 @@ def test_the_twin_trainer_takes_minifcn_s_steps_in_pytorch(tmp_path):
     import pytest
     torch = pytest.importorskip("torch")
     from minifcn.train import TrainConfig, Trainer
-    twin_train = _twin_train()
+    twin_train = _benchmark("twin_train")
     cfg = TrainConfig(model="segnet", width=1 / 16, image_size=32, num_train=8, num_val=4,
                       batch_size=2, iters=3, val_every=3, grid_size=0, lr=0.02, warmup=0,
                       weight_decay=0.05, grad_clip=0.5, data_root=str(tmp_path / "data"),
@@ -139,7 +124,7 @@ def test_the_twin_trainer_mirrors_fcn_s_parameter_groups(tmp_path):
     import pytest
     torch = pytest.importorskip("torch")
     from minifcn.train import TrainConfig
-    twin_train = _twin_train()
+    twin_train = _benchmark("twin_train")
     cfg = TrainConfig(model="fcn8s", image_size=32, num_train=2, num_val=1, iters=1,
                       data_root=str(tmp_path / "data"), out=str(tmp_path / "torch"))
     t = twin_train.TwinTrainer(cfg, torch, progress=False)
