@@ -846,9 +846,8 @@ class Trainer:
         another size starts a new epoch, and other training images get their class weights
         counted again. The net itself cannot change: a ``model`` name or a ``width`` other than the
         saved ones, settings that give other classes, or weights to start from (``init``) raise
-        ValueError (``model`` given as a
-        string is the config's field, as ``minifcn train --resume ... --model ...`` passes it; a
-        module is a ready model).
+        ValueError (``model`` given as a string is the config's field, as ``minifcn train
+        --resume ... --model ...`` passes it; a module is a ready model).
         """
         if isinstance(model, str):
             overrides["model"], model = model, None
