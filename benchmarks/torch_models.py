@@ -76,10 +76,14 @@ class TorchFCN8s(nn.Module):
 
 
 class TorchSegNet(nn.Module):
-    """SegNet: 13 conv+BN+ReLU encoder, ceil pools with indices, mirrored decoder, conv1_1_D scores."""
+    """SegNet: 13 conv+BN+ReLU encoder, ceil pools with indices, mirrored decoder, conv1_1_D scores.
 
-    def __init__(self, num_classes=21, width=1.0):
+    ``dropout``: Bayesian SegNet, dropout of that rate after encoder blocks 3-5 (after their
+    pools) and decoder blocks 5-3, as minifcn's ``BayesianSegNet``."""
+
+    def __init__(self, num_classes=21, width=1.0, dropout=None):
         super().__init__()
+        self.dropout = dropout
         channels, _ = _channels(width)
         c_in = 3
         for b, block in enumerate(VGG_BLOCKS):
@@ -111,11 +115,18 @@ class TorchSegNet(nn.Module):
                 h = self._cbr(name, h)
             sizes[b] = h.shape[2:]
             h, indices[b] = F.max_pool2d(h, 2, 2, ceil_mode=True, return_indices=True)
+            h = self._drop(b, h)
         for b in range(5, 0, -1):
             h = F.max_unpool2d(h, indices[b], 2, 2, output_size=sizes[b])
             for name in (f"{n}_D" for n in reversed(VGG_BLOCKS[b - 1])):
                 h = getattr(self, name)(h) if name == "conv1_1_D" else self._cbr(name, h)
+            h = self._drop(b, h)
         return h
+
+    def _drop(self, block, h):
+        if self.dropout is None or block < 3:
+            return h
+        return F.dropout(h, self.dropout, self.training)
 
 
 def load_minifcn_state(tmodel, state):

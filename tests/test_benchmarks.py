@@ -135,3 +135,24 @@ def test_the_twin_trainer_mirrors_fcn_s_parameter_groups(tmp_path):
     theirs = [([tnames[id(p)] for p in g["params"]], g["lr_mult"], g["weight_decay"])
               for g in t.toptimizer.param_groups]
     assert ours == theirs and [g[1:] for g in ours] == [(1.0, 5e-4), (2.0, 0.0)]
+
+
+def test_the_bayesian_segnet_twin_drops_out_where_minifcn_does(monkeypatch):
+    # twin_train's Bayesian SegNet: dropout after encoder blocks 3-5 and decoder blocks 5-3, the
+    # same six places (the shapes each one sees, in order) as minifcn's BayesianSegNet
+    import numpy as np
+    import pytest
+    torch = pytest.importorskip("torch")
+    from minifcn import Tensor, nn
+    from minifcn.models import BayesianSegNet
+    torch_models = _benchmark("torch_models")
+    ours, theirs = [], []
+    forward = nn.Dropout.forward
+    monkeypatch.setattr(nn.Dropout, "forward", lambda self, x: ours.append(tuple(x.shape)) or forward(self, x))
+    dropout = torch_models.F.dropout
+    monkeypatch.setattr(torch_models.F, "dropout",
+                        lambda h, p, training: theirs.append((tuple(h.shape), p)) or dropout(h, p, training))
+    x = np.random.default_rng(0).standard_normal((1, 3, 45, 67)).astype(np.float32)
+    BayesianSegNet(4, width=1 / 16, p=0.3).train()(Tensor(x))
+    torch_models.TorchSegNet(4, width=1 / 16, dropout=0.3).train()(torch.from_numpy(x))
+    assert len(ours) == 6 and theirs == [(s, 0.3) for s in ours]
