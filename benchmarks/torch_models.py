@@ -1,4 +1,5 @@
-"""PyTorch twins of minifcn's FCN-8s and SegNet: the same layers, shapes and parameter names.
+"""PyTorch twins of minifcn's FCN-8s, SegNet (Bayesian SegNet too) and SegNet-Basic: the same
+layers, shapes and parameter names.
 
 Only the benchmarks import this (PyTorch is a yardstick, never a dependency). Parameter names
 match minifcn's state dicts, so ``load_minifcn_state`` copies a minifcn model's weights in and
@@ -127,6 +128,36 @@ class TorchSegNet(nn.Module):
         if self.dropout is None or block < 3:
             return h
         return F.dropout(h, self.dropout, self.training)
+
+
+class TorchSegNetBasic(nn.Module):
+    """SegNet-Basic: input LRN, 4 encoder blocks (7x7 conv, BN, ReLU, pool with indices) of 64
+    channels, 4 decoder blocks (unpool, 7x7 conv, BN, no ReLU), a 1x1 classifier."""
+
+    def __init__(self, num_classes=11, width=1.0, lrn=True):
+        super().__init__()
+        from minifcn.models.vgg import scaled
+        c = scaled(64, width)
+        self.norm = nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=1.0) if lrn else None
+        for i in range(1, 5):
+            setattr(self, f"conv{i}", nn.Conv2d(3 if i == 1 else c, c, 7, padding=3))
+            setattr(self, f"conv{i}_bn", nn.BatchNorm2d(c))
+        for i in range(4, 0, -1):
+            setattr(self, f"conv_decode{i}", nn.Conv2d(c, c, 7, padding=3))
+            setattr(self, f"conv_decode{i}_bn", nn.BatchNorm2d(c))
+        self.conv_classifier = nn.Conv2d(c, num_classes, 1)
+
+    def forward(self, x):
+        h = x if self.norm is None else self.norm(x)
+        indices, sizes = {}, {}
+        for i in range(1, 5):
+            h = F.relu(getattr(self, f"conv{i}_bn")(getattr(self, f"conv{i}")(h)))
+            sizes[i] = h.shape[2:]
+            h, indices[i] = F.max_pool2d(h, 2, 2, ceil_mode=True, return_indices=True)
+        for i in range(4, 0, -1):
+            h = F.max_unpool2d(h, indices[i], 2, 2, output_size=sizes[i])
+            h = getattr(self, f"conv_decode{i}_bn")(getattr(self, f"conv_decode{i}")(h))
+        return self.conv_classifier(h)
 
 
 def load_minifcn_state(tmodel, state):

@@ -33,16 +33,18 @@ import numpy as np  # noqa: E402
 from minifcn.cli import _width  # noqa: E402
 from minifcn.train import TrainConfig, Trainer  # noqa: E402
 
-MODELS = ("fcn8s", "segnet", "bayesian-segnet")   # the models torch_models.py has twins of
+MODELS = ("fcn8s", "segnet", "bayesian-segnet", "segnet-basic")   # the models torch_models.py has twins of
 
 
 def torch_twin(cfg: TrainConfig, num_classes: int, torch):
     """PyTorch's twin of ``cfg.model``, at ``cfg.width``."""
-    from benchmarks.torch_models import TorchFCN8s, TorchSegNet
+    from benchmarks.torch_models import TorchFCN8s, TorchSegNet, TorchSegNetBasic
     if cfg.model == "fcn8s":
         return TorchFCN8s(num_classes, width=cfg.width)
     if cfg.model == "segnet":
         return TorchSegNet(num_classes, width=cfg.width)
+    if cfg.model == "segnet-basic":
+        return TorchSegNetBasic(num_classes, width=cfg.width, lrn=cfg.model_kwargs.get("lrn", True))
     if cfg.model == "bayesian-segnet":
         return TorchSegNet(num_classes, width=cfg.width, dropout=float(cfg.model_kwargs.get("p", 0.5)))
     raise ValueError(f"no PyTorch twin of {cfg.model!r}: expected one of {', '.join(MODELS)}")

@@ -156,3 +156,20 @@ def test_the_bayesian_segnet_twin_drops_out_where_minifcn_does(monkeypatch):
     BayesianSegNet(4, width=1 / 16, p=0.3).train()(Tensor(x))
     torch_models.TorchSegNet(4, width=1 / 16, dropout=0.3).train()(torch.from_numpy(x))
     assert len(ours) == 6 and theirs == [(s, 0.3) for s in ours]
+
+
+def test_the_twin_trainer_has_a_twin_of_each_model_it_offers(tmp_path):
+    # TwinTrainer refuses a twin whose eval-mode output differs from minifcn's by 1e-4 or more
+    import pytest
+    torch = pytest.importorskip("torch")
+    from minifcn.train import TrainConfig
+    twin_train = _benchmark("twin_train")
+    for model in twin_train.MODELS:
+        cfg = TrainConfig(model=model, width=1 / 16, image_size=40, num_train=2, num_val=1, iters=1,
+                          data_root=str(tmp_path / "data"), out=str(tmp_path / model))
+        t = twin_train.TwinTrainer(cfg, torch, progress=False)
+        assert type(t.tmodel).__name__.lower().startswith("torch"), model
+    twin = twin_train.torch_twin(TrainConfig(model="segnet-basic", model_kwargs={"lrn": False}), 6, torch)
+    assert twin.norm is None
+    with pytest.raises(ValueError, match="no PyTorch twin of 'fcn32s'"):
+        twin_train.torch_twin(TrainConfig(model="fcn32s"), 6, torch)
