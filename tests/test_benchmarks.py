@@ -3,6 +3,8 @@ asserted in a test)."""
 import gc
 import os
 
+import pytest
+
 
 def _benchmark(name):
     """``benchmarks.<name>``, imported without its thread settings: importing benchmarks.common
@@ -85,30 +87,49 @@ def test_the_step_benchmark_takes_widths_as_fractions():
             fraction(bad)
 
 
-def test_the_twin_trainer_takes_minifcn_s_steps_in_pytorch(tmp_path):
+@pytest.mark.parametrize("model", ["segnet", "bayesian-segnet"])
+def test_the_twin_trainer_takes_minifcn_s_steps_in_pytorch(tmp_path, monkeypatch, model):
     # benchmarks/twin_train.py blames a poor run on the recipe only if PyTorch really ran the
     # same recipe: same initial weights, batches, schedule, decay, momentum and clipping. A
-    # large decay, no warm-up and a tight clip make each of them show in three steps of SegNet
-    # (no dropout, so nothing draws its own random numbers). At lr 0.02 the two libraries'
-    # weights then agree to 4e-5 of their change; at SegNet's lr 0.2 float32 rounding alone
-    # (1e-4 after one step) grows to 10-60 % of the change by the third: its trajectory is
-    # chaotic there, which is why the seed (or any other rounding) moves its final score
+    # large decay, no warm-up and a tight clip make each of them show in three steps of SegNet.
+    # At lr 0.02 the two libraries' weights then agree to 4e-5 of their change; at SegNet's lr
+    # 0.2 float32 rounding alone (1e-4 after one step) grows to 10-60 % of the change by the
+    # third: its trajectory is chaotic there, which is why the seed (or any other rounding)
+    # moves its final score. Bayesian SegNet's dropout draws its masks here from one stream for
+    # both libraries (each draws its own in twin_train), so its steps must agree as well
     import dataclasses
     import numpy as np
-    import pytest
     torch = pytest.importorskip("torch")
+    from minifcn import backend
     from minifcn.train import TrainConfig, Trainer
     twin_train = _benchmark("twin_train")
-    cfg = TrainConfig(model="segnet", width=1 / 16, image_size=32, num_train=8, num_val=4,
+    torch_models = _benchmark("torch_models")
+
+    def masks():   # uniform draws, as minifcn's backend.random_uniform gives them
+        rng = np.random.default_rng(7)
+        return lambda shape: rng.random(tuple(shape), dtype=np.float32)
+
+    cfg = TrainConfig(model=model, width=1 / 16, image_size=32, num_train=8, num_val=4,
                       batch_size=2, iters=3, val_every=3, grid_size=0, lr=0.02, warmup=0,
                       weight_decay=0.05, grad_clip=0.5, data_root=str(tmp_path / "data"),
                       out=str(tmp_path / "minifcn"))
     ours = Trainer(cfg, progress=False)
+    draw = masks()
+    monkeypatch.setattr(backend, "random_uniform", lambda xp, shape, dtype: draw(shape))
     ours.run()
     theirs = twin_train.TwinTrainer(dataclasses.replace(cfg, out=str(tmp_path / "torch")), torch,
                                     progress=False)
+    tdraw, drops = masks(), []
+
+    def dropout(h, p, training):   # minifcn's inverted dropout, on the same draws
+        if not training:
+            return h
+        drops.append(p)
+        return h * torch.from_numpy(tdraw(h.shape) >= p) / (1 - p)
+    monkeypatch.setattr(torch_models.F, "dropout", dropout)
     start = {k: v.copy() for k, v in theirs.model.state_dict().items()}
     theirs.run()
+    assert len(drops) == (0 if model == "segnet" else 6 * 3)   # six places, three steps
     a, b = ours.model.state_dict(), theirs.model.state_dict()
     assert a.keys() == b.keys()
     # a conv's bias before batch norm has a zero gradient but for rounding: nothing to compare
