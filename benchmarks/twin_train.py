@@ -1,7 +1,8 @@
 """Whole training runs, minifcn against PyTorch on minifcn's exact recipe, both scored by minifcn.
 
 When a run of ``minifcn train`` ends lower than expected, is it minifcn or the recipe? Here
-PyTorch trains its twin of the model (``torch_models.py``: same layers and parameter names) with
+PyTorch trains its twin of the model (FCN-8s or any SegNet; ``torch_models.py``: same layers
+and parameter names) with
 everything else taken from minifcn's :class:`~minifcn.train.Trainer`: the same initial weights
 (copied from minifcn's model, built from the seed), the same batches in the same order with the
 same flips, the same learning-rate schedule, parameter groups, momentum, weight decay, class
