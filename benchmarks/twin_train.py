@@ -6,9 +6,9 @@ and parameter names) with
 everything else taken from minifcn's :class:`~minifcn.train.Trainer`: the same initial weights
 (copied from minifcn's model, built from the seed), the same batches in the same order with the
 same flips, the same learning-rate schedule, parameter groups, momentum, weight decay, class
-weights and gradient clipping. After each step the twin's weights and batch-norm statistics are
-copied into minifcn's model, so the validations, log, grids and scores are minifcn's own code on
-PyTorch's weights. Only the arithmetic differs (and the dropout masks: each library draws its
+weights and gradient clipping. Before each validation and checkpoint the twin's weights and
+batch-norm statistics are copied into minifcn's model, so the validations, log, grids and
+scores are minifcn's own code on PyTorch's weights. Only the arithmetic differs (and the dropout masks: each library draws its
 own), so a gap larger than the spread between seeds would point at minifcn.
 
 ::
@@ -54,9 +54,9 @@ def torch_twin(cfg: TrainConfig, num_classes: int, torch):
 class TwinTrainer(Trainer):
     """A :class:`~minifcn.train.Trainer` whose steps PyTorch takes.
 
-    ``train_step`` runs the twin's forward, loss, backward, clipping and SGD step, then copies
-    its state into ``self.model``; all the rest (data, schedule, validation, files) is the
-    Trainer's own.
+    ``train_step`` runs the twin's forward, loss, backward, clipping and SGD step; its state is
+    copied into ``self.model`` before each validation and checkpoint. All the rest (data,
+    schedule, validation, files) is the Trainer's own.
     """
 
     def __init__(self, config: TrainConfig, torch, **kw):
@@ -102,10 +102,21 @@ class TwinTrainer(Trainer):
                 for g in grads:
                     g.mul_(self.cfg.grad_clip / norm)
         self.toptimizer.step()
+        return value
+
+    def _take_twin_state(self):
+        """The twin's weights and batch-norm statistics into minifcn's model."""
         self.model.load_state_dict({k: v.detach().numpy().copy()
                                     for k, v in self.tmodel.state_dict().items()
                                     if not k.endswith("num_batches_tracked")})
-        return value
+
+    def validate(self, stop=None) -> dict:
+        self._take_twin_state()
+        return super().validate(stop)
+
+    def save(self, path=None):
+        self._take_twin_state()
+        return super().save(path)
 
 
 def run(lib: str, cfg: TrainConfig, torch=None) -> dict:
@@ -117,7 +128,7 @@ def run(lib: str, cfg: TrainConfig, torch=None) -> dict:
     seconds = time.perf_counter() - started
     scores = json.loads((trainer.out / "metrics.json").read_text())
     return {"mean_iou": scores["mean_iou"], "per_class_iou": scores["per_class_iou"],
-            "seconds": seconds, "out": str(trainer.out)}
+            "seconds": seconds}
 
 
 def main(argv=None):
