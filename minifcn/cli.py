@@ -302,6 +302,8 @@ def _mc_samples(model, requested):
 
 
 def _cmd_eval(a) -> int:
+    import numpy as np
+    from . import backend
     from .metrics import format_scores
     from .train import build_datasets, evaluate, load_model, save_metrics_json
     model, cfg, classes, meta = load_model(a.checkpoint, a.device)
@@ -314,7 +316,11 @@ def _cmd_eval(a) -> int:
     _, val = build_datasets(cfg)
     bs = a.batch_size or (cfg.batch_size if cfg.dataset == "synthetic" or cfg.crop else 1)
     samples = _mc_samples(model, a.samples)
-    scores, loss, confusion, _ = evaluate(model, val, bs, a.device, reduction=cfg.loss_reduction,
+    # the loss the run was trained on, class weights and all: a checkpoint's own split then
+    # gives the val_loss of its log's last row
+    weight = meta.get("class_weight")
+    weight = None if weight is None else backend.to_device(np.asarray(weight, np.float32), a.device)
+    scores, loss, confusion, _ = evaluate(model, val, bs, a.device, weight, cfg.loss_reduction,
                                           samples=samples, progress=not a.no_progress)
     mc = f", {samples} Monte-Carlo samples per image" if samples else ""
     origin = (f"weights imported from {meta['imported']['source']}" if "imported" in meta

@@ -330,9 +330,14 @@ def evaluate(model, dataset, batch_size: int = 1, device: str = "cpu", weight=No
 
     Shapes: the dataset yields ``(3, H, W)`` float32 images and ``(H, W)`` labels; the model maps
     ``(N, 3, H, W)`` to scores ``(N, C, H, W)``. Returns ``(scores, loss, confusion, kept)``:
-    ``segmentation_scores`` of the matrix, the mean of the per-batch losses, the ``(C, C)``
-    matrix, and the predictions ``(H, W)`` of the first ``keep`` images (for the grids).
-    The model is put in eval mode (and left there).
+    ``segmentation_scores`` of the matrix, the split's loss, the ``(C, C)`` matrix, and the
+    predictions ``(H, W)`` of the first ``keep`` images (for the grids). The model is put in
+    eval mode (and left there).
+
+    The loss is the split's, whatever the batches: with ``reduction="mean"`` the summed
+    (``weight``-ed) cross-entropy of every labelled pixel over their summed weights (their count
+    when unweighted), with ``"sum"`` the summed loss per image. A mean of per-batch means would
+    change with ``batch_size``: a short last batch would count as much as a full one.
 
     With ``samples`` (Bayesian SegNet) each batch is scored by the model's ``mc_predict``: the
     prediction is the argmax of the mean softmax of that many dropout samples, and the loss is
@@ -347,7 +352,7 @@ def evaluate(model, dataset, batch_size: int = 1, device: str = "cpu", weight=No
     model.eval()
     num_classes = dataset.num_classes
     cm = ConfusionMatrix(num_classes)
-    losses, kept = [], []
+    total, norm, kept = 0.0, 0.0, []       # the split's summed loss, and what divides it
     batches = math.ceil(len(dataset) / batch_size)
     bar = progress_bar(total=batches, desc="val", unit="batch", leave=False, disable=not progress,
                        dynamic_ncols=True)
@@ -361,14 +366,28 @@ def evaluate(model, dataset, batch_size: int = 1, device: str = "cpu", weight=No
             else:
                 scores = model(Tensor(xd))
                 pred = scores.data.argmax(axis=1)
-            losses.append(F.cross_entropy(scores, yd, weight=weight, reduction=reduction).item())
+            total += F.cross_entropy(scores, yd, weight=weight, reduction="sum").item()
+            norm += _loss_norm(yd, weight, reduction)
             cm.update(pred, yd)
             for p in pred[:max(0, keep - len(kept))]:
                 kept.append(backend.to_numpy(p))
             bar.update(1)
             if stop is not None and stop():
                 raise EvaluationStopped(f"evaluation stopped after {done} of {batches} batches")
-    return cm.scores(), float(np.mean(losses)), cm.matrix, kept
+    loss = total / norm if norm > 0 else float("nan")   # nan: no labelled pixel to score
+    return cm.scores(), loss, cm.matrix, kept
+
+
+def _loss_norm(target, weight, reduction: str, ignore_index: int = 255) -> float:
+    """What a batch adds to the divisor of :func:`evaluate`'s loss: its images (``"sum"``),
+    or its labelled pixels' summed weights (``"mean"``, as ``cross_entropy`` divides)."""
+    if reduction == "sum":
+        return float(target.shape[0])
+    xp = backend.get_array_module(target)
+    labelled = target[target != ignore_index]
+    if weight is None:
+        return float(labelled.size)
+    return float(xp.asarray(weight)[labelled].sum(dtype=xp.float64))
 
 
 def _clean(v):

@@ -163,8 +163,14 @@ def test_eval_writes_json(trained, tmp_path, capsys, monkeypatch):
     run_doc = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert doc["confusion"] == run_doc["confusion"]
     assert "val:" in bar and "2/2 [" in bar, bar     # the 4 images in 2 batches, on stderr
-    assert cli.main(["eval", "--checkpoint", str(ckpt), "--out", str(out_json), "--no-progress"]) == 0
+    # ... and its loss, class weights and all, whatever the batches (4 images: 3 + 1)
+    with open(tmp_path / "run" / "log.csv", newline="") as f:
+        logged = float(list(csv.DictReader(f))[-1]["val_loss"])
+    assert doc["loss"] == pytest.approx(logged, rel=1e-5)
+    assert cli.main(["eval", "--checkpoint", str(ckpt), "--out", str(out_json), "--no-progress",
+                     "--batch-size", "3"]) == 0
     assert "val:" not in capsys.readouterr().err
+    assert json.loads(out_json.read_text())["loss"] == pytest.approx(logged, rel=1e-5)
     assert cli.main(["eval", "--checkpoint", str(ckpt), "--out", str(out_json), "--count", "3"]) == 0
     assert json.loads(out_json.read_text())["num_images"] == 3   # of the split's 4
 

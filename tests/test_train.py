@@ -525,3 +525,24 @@ def test_segnet_basic_checkpoints_say_whether_they_have_the_input_lrn(tmp_path):
     old["model_kwargs"] = {}
     assert TrainConfig.from_dict(old).model_kwargs == {"lrn": False}
     assert TrainConfig.from_dict({**old, "model": "segnet"}).model_kwargs == {}
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_evaluate_loss_is_the_splits_whatever_the_batches(tmp_path, reduction):
+    # 4 val images as 4 batches, 3 + 1, or 1 of 4, with void pixels and class weights: one loss,
+    # the summed per-pixel loss over the summed weights (mean) or over the images (sum)
+    from minifcn import functional as F
+    from minifcn.autograd import Tensor, no_grad
+    from minifcn.train import evaluate
+    trainer = Trainer(tiny(tmp_path), progress=False)
+    val = trainer.val_set
+    weight = np.linspace(0.5, 2.0, val.num_classes).astype(np.float32)
+    losses = [evaluate(trainer.model, val, bs, weight=weight, reduction=reduction)[1] for bs in (1, 3, 4)]
+    xs, ys = zip(*(val[i] for i in range(len(val))))
+    x, y = np.stack(xs), np.stack(ys)
+    assert (y == 255).any()                           # the synthetic labels' void borders
+    with no_grad():
+        pixels = F.cross_entropy(trainer.model(Tensor(x)), y, weight=weight, reduction="sum").item()
+    labelled = y[y != 255]
+    want = pixels / (weight[labelled].sum() if reduction == "mean" else len(val))
+    assert losses == pytest.approx([want] * 3, rel=1e-5)
