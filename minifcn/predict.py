@@ -89,10 +89,10 @@ def predict_array(model, image, convention: str = "unit", device: str = "cpu",
 def predict_file(model, image_path, out_dir, convention: str = "unit", device: str = "cpu",
                  samples: int | None = None, alpha: float = 0.5, name: str | None = None,
                  classes=None) -> dict:
-    """Segment ``image_path``; write ``<name>_mask.png``, ``<name>_overlay.png`` (and
-    ``<name>_uncertainty.png`` with ``samples``, its legend naming ``classes`` when given)
-    into ``out_dir``; return their paths. ``name`` defaults to the image's file name without
-    its suffix.
+    """Segment ``image_path``; write ``<name>_mask.png`` (an indexed PNG: the class ids, coloured
+    by VOC's palette), ``<name>_overlay.png`` (and ``<name>_uncertainty.png`` with ``samples``,
+    its legend naming ``classes`` when given) into ``out_dir``; return their paths. ``name``
+    defaults to the image's file name without its suffix.
     """
     from . import viz
     image = read_image(image_path)
@@ -100,7 +100,7 @@ def predict_file(model, image_path, out_dir, convention: str = "unit", device: s
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     stem = name or Path(image_path).stem
-    files = {"mask": viz.save_image(out / f"{stem}_mask.png", viz.colorize(pred)),
+    files = {"mask": viz.save_label_png(out / f"{stem}_mask.png", pred),
              "overlay": viz.save_image(out / f"{stem}_overlay.png", viz.overlay(image, pred, alpha))}
     if unc is not None:
         files["uncertainty"] = viz.save_uncertainty(out / f"{stem}_uncertainty.png", image, pred, unc,

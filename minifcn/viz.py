@@ -27,7 +27,7 @@ from ._files import replacing
 from .backend import to_numpy
 from .data.voc import voc_palette
 
-__all__ = ["colorize", "overlay", "save_image", "save_prediction_grid", "legend_strip",
+__all__ = ["colorize", "overlay", "save_image", "save_label_png", "save_prediction_grid", "legend_strip",
            "plot_curves", "save_uncertainty", "LOG_COLUMNS"]
 
 LOG_COLUMNS = ("epoch", "iteration", "train_loss", "val_loss", "pixel_acc", "mean_acc",
@@ -99,6 +99,33 @@ def overlay(image, label, alpha: float = 0.5, palette=None) -> np.ndarray:
     fg = ((label != 0) & (label != 255))[..., None]
     out = np.where(fg, (1 - alpha) * out + alpha * colour, out)
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
+def save_label_png(path, label, palette=None) -> Path:
+    """Write class ids ``(H, W)`` as an indexed PNG, atomically: each pixel's value is its class
+    id and the file's palette (default VOC's) colours it, as VOC's ``SegmentationClass`` files
+    and the VOC evaluation server's submissions are. A viewer shows the colour mask;
+    ``np.array(Image.open(path))`` gives the ids back. Ids must lie in [0, 255].
+
+    >>> import tempfile, os, numpy as np
+    >>> p = save_label_png(os.path.join(tempfile.mkdtemp(), "m.png"), np.array([[0, 1], [15, 255]]))
+    >>> im = Image.open(p); im.mode, np.array(im).tolist(), im.convert("RGB").getpixel((1, 0))
+    ('P', [[0, 1], [15, 255]], (128, 0, 0))
+    """
+    path = Path(path)
+    label = to_numpy(label)
+    if label.ndim != 2 or label.dtype.kind not in "iu":
+        raise ValueError(f"label must be (H, W) integer class ids, got shape {label.shape}, dtype {label.dtype}")
+    if label.size and (label.min() < 0 or label.max() > 255):
+        raise ValueError(f"an indexed PNG holds ids in [0, 255], got [{label.min()}, {label.max()}]")
+    pal = voc_palette() if palette is None else np.asarray(palette, dtype=np.uint8)
+    if pal.ndim != 2 or pal.shape[1] != 3 or len(pal) > 256:
+        raise ValueError(f"palette must be (K, 3) with K <= 256, got shape {pal.shape}")
+    im = Image.fromarray(label.astype(np.uint8))     # mode "L", the ids as they are
+    im.putpalette(pal.reshape(-1).tolist())           # "L" -> "P": the ids index the palette
+    with replacing(path, path.suffix) as tmp:
+        im.save(tmp, format="PNG")
+    return path
 
 
 def save_image(path, array) -> Path:

@@ -5,6 +5,7 @@ import re
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -180,8 +181,16 @@ def test_predict_writes_pngs(trained, tmp_path, capsys):
     image = next((tmp_path / "synthetic").rglob("*.jpg"))
     assert cli.main(["predict", "--checkpoint", str(ckpt), "--image", str(image),
                      "--out", str(tmp_path / "pred")]) == 0
-    assert (tmp_path / "pred" / f"{image.stem}_mask.png").is_file()
     assert (tmp_path / "pred" / f"{image.stem}_overlay.png").is_file()
+    # the mask is VOC's kind of label file: the class ids themselves, coloured by a palette
+    from minifcn.predict import predict_array, read_image
+    from minifcn.train import load_model
+    from minifcn.viz import colorize
+    model, cfg, _, _ = load_model(ckpt)
+    want, _ = predict_array(model, read_image(image), cfg.convention)
+    mask = Image.open(tmp_path / "pred" / f"{image.stem}_mask.png")
+    assert mask.mode == "P" and np.array_equal(np.array(mask), want)
+    assert np.array_equal(np.array(mask.convert("RGB")), colorize(want))
 
 
 def test_predict_takes_directories_of_images(trained, tmp_path, capsys):
