@@ -280,6 +280,9 @@ def _cmd_train(a) -> int:
                   f"{len(trainer.train_set)} train / {len(trainer.val_set)} val images, "
                   f"{trainer.max_iter} iterations of batch {cfg.batch_size} at lr {cfg.lr:g}, "
                   f"device {trainer.device}")
+            if cfg.batch_size > len(trainer.train_set):   # an epoch is one batch of them all
+                print(f"note: --batch-size {cfg.batch_size} is more than the {len(trainer.train_set)} "
+                      f"training images: each batch holds all {len(trainer.train_set)}")
             if trainer.checkpoint_path.is_file():   # an earlier run's: say so before replacing it
                 print(f"note: {trainer.checkpoint_path} holds an earlier run, which this fresh run "
                       f"replaces (continue that one with --resume {trainer.checkpoint_path}, or "

@@ -32,6 +32,7 @@ def test_train_prints_scores_and_paths(trained, tmp_path):
     assert "at lr 0.2, device cpu" in out   # no --lr: SegNet-Basic's default (default_lr)
     assert re.search(r"val scores at iteration 4 \(this command ran \d+ s\):", out), out
     assert "mean_iou" in out and "background" in out  # the metrics table
+    assert "note: --batch-size" not in out                # batch 2 of 8 images
     for name in ("checkpoint.npz", "log.csv", "curves.png", "metrics.json", "iter_000004.png"):
         assert name in out, name
     with open(tmp_path / "run" / "log.csv", newline="") as f:
@@ -174,6 +175,13 @@ def test_eval_writes_json(trained, tmp_path, capsys, monkeypatch):
     assert json.loads(out_json.read_text())["loss"] == pytest.approx(logged, rel=1e-5)
     assert cli.main(["eval", "--checkpoint", str(ckpt), "--out", str(out_json), "--count", "3"]) == 0
     assert json.loads(out_json.read_text())["num_images"] == 3   # of the split's 4
+
+
+def test_train_says_when_a_batch_is_the_whole_training_set(tmp_path, capsys):
+    assert cli.main(tiny_args(tmp_path, "run", "--subset-count", "3", "--batch-size", "16",
+                              "--iters", "1", "--val-every", "1")) == 0
+    assert "note: --batch-size 16 is more than the 3 training images: each batch holds all 3" in (
+        capsys.readouterr().out)
 
 
 def test_predict_writes_pngs(trained, tmp_path, capsys):
