@@ -7,7 +7,9 @@
 Cases (float32, batch 1): the distinct VGG16 convolution shapes at 224x224 input, fc6 as a
 7x7 convolution 512 -> 4096 on FCN's 22x22 pool5 map (500x500 input), FCN's transposed
 convolutions on 21 classes with the sizes they see at 500x500 input (4/2 on 16x16 and 34x34,
-16/8 on 70x70, 64/32 on 16x16), and 2x2 max pooling / unpooling on VGG16's feature maps.
+16/8 on 70x70, 64/32 on 16x16), 2x2 max pooling / unpooling on VGG16's feature maps, and the
+per-pixel softmax cross-entropy (class-weighted, mean over the labelled pixels) on FCN's 21
+classes at 500x500 and SegNet's 12 (CamVid's 11 and void) at 360x480.
 
 "fwd+bwd" is one forward pass and one backward pass producing every gradient a network needs:
 the input gradient (except for conv1_1, whose input is the image) and the weight and bias
@@ -57,6 +59,11 @@ POOLS = [
     ("pool3 256@56", 256, 56),
     ("pool5 512@14", 512, 14),
     ("pool1 ceil 64@349", 64, 349),  # odd size, ceil mode: FCN's conv1 at padding 100 is 698
+]
+# (name, classes, height, width): the scores a model's loss reads
+LOSSES = [
+    ("loss 21@500x500", 21, 500, 500),
+    ("loss 12@360x480", 12, 360, 480),
 ]
 
 
@@ -151,6 +158,31 @@ def unpool_case(c, size, torch):
     return ours, (theirs if torch else None), None
 
 
+def loss_case(classes, h, w, torch):
+    rng = np.random.default_rng(0)
+    z, = _rng_arrays((1, classes, h, w))
+    # labels in blobs, as in a segmentation (a class per 20 x 20 block), with a void border
+    blocks = rng.integers(0, classes, (1, -(-h // 20), -(-w // 20)))
+    t = np.repeat(np.repeat(blocks, 20, axis=1), 20, axis=2)[:, :h, :w].copy()
+    t[:, :4], t[:, :, :4] = 255, 255
+    weight = (0.5 + rng.random(classes)).astype(np.float32)
+
+    def ours():
+        zt = Tensor(z, requires_grad=True)
+        loss = F.cross_entropy(zt, t, weight=weight)
+        loss.backward()
+        return [loss.data, zt.grad]
+
+    def theirs():
+        zt = torch.from_numpy(z).requires_grad_()
+        loss = torch.nn.functional.cross_entropy(zt, torch.from_numpy(t), torch.from_numpy(weight),
+                                                 ignore_index=255)
+        loss.backward()
+        return [loss.detach().numpy(), zt.grad.numpy()]
+
+    return ours, (theirs if torch else None), None
+
+
 def all_cases(torch):
     """(group, name, builder) in the order they are printed; builders are lazy (big arrays)."""
     cases = []
@@ -163,6 +195,8 @@ def all_cases(torch):
         cases.append(("max_pool 2/2", name, lambda a=(c, size, ceil): pool_case(a[0], a[1], torch, a[2])))
     for name, c, size in POOLS[:3]:
         cases.append(("max_unpool 2/2", name.replace("pool", "unpool"), lambda a=(c, size): unpool_case(*a, torch)))
+    for name, classes, h, w in LOSSES:
+        cases.append(("cross_entropy", name, lambda a=(classes, h, w): loss_case(*a, torch)))
     return cases
 
 

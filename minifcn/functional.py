@@ -512,7 +512,8 @@ class CrossEntropy(Function):
 
 
 def cross_entropy(logits, target, weight=None, ignore_index=255, reduction="mean"):
-    """Softmax cross-entropy per pixel, fused (one pass forward, one backward).
+    """Softmax cross-entropy per pixel, fused: log-softmax is read only at the labels, and the
+    backward pass is one pass over the scores (kernels/loss.py).
 
     Shapes: logits (n, C, h, w) (or (n, C)), target (n, h, w) integers in [0, C) or
     ``ignore_index``, weight (C,) -> a scalar. ``"mean"`` averages over the non-ignored pixels

@@ -84,6 +84,23 @@ def test_cross_entropy_gradcheck(xp, rng, weighted, reduction):
     assert gradcheck(lambda z: F.cross_entropy(z, t2, None, 255, reduction), [z2], directions=4)
 
 
+@pytest.mark.parametrize("layout", ["channels last", "cropped"])
+def test_cross_entropy_of_strided_logits(xp, rng, layout):
+    # logits that are a view (NHWC memory, or FCN's crop of a bigger map): the loss and gradient
+    # are those of the contiguous copy, whose gradient gradcheck proves (the labelled entries
+    # are read and written by flat position, so they must address a C-ordered array)
+    t = xp.asarray(_targets(rng, 2, 5, 4, 3))
+    if layout == "channels last":
+        view = xp.asarray(rng.standard_normal((2, 4, 3, 5))).transpose(0, 3, 1, 2)
+    else:
+        view = xp.asarray(rng.standard_normal((2, 5, 7, 6)))[:, :, 2:6, 1:4]
+    got, want = Tensor(view, requires_grad=True), Tensor(xp.ascontiguousarray(view), requires_grad=True)
+    for z in (got, want):
+        F.cross_entropy(z, t).backward()
+    assert abs(F.cross_entropy(view, t).item() - F.cross_entropy(want.data, t).item()) <= 1e-12
+    assert np.allclose(to_np(got.grad), to_np(want.grad), rtol=0, atol=1e-12)
+
+
 def test_cross_entropy_ignored_pixels_get_zero_gradient(xp, rng):
     t = _targets(rng, 1, 3, 4, 4, frac_ignored=0.5)
     z = Tensor(xp.asarray(rng.standard_normal((1, 3, 4, 4))), requires_grad=True)
