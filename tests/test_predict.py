@@ -36,8 +36,8 @@ def test_bayesian_uncertainty_and_files(tmp_path):
     assert (unc >= 0).all() and unc.max() > 0  # dropout really sampled: the samples disagree
     files = predict_file(net, path, tmp_path / "out", samples=2)
     assert sorted(files) == ["mask", "overlay", "uncertainty"]
-    mask = np.asarray(Image.open(files["mask"]))
-    assert mask.shape == (19, 23, 3)
+    mask = Image.open(files["mask"])                  # class ids, coloured by a palette
+    assert mask.mode == "P" and np.asarray(mask).shape == (19, 23) and np.asarray(mask).max() < 3
 
 
 def test_samples_need_a_bayesian_model():
