@@ -200,6 +200,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--samples", type=_at_least(0), default=None,
                    help="Monte-Carlo dropout samples (Bayesian SegNet; default 50 for it)")
     r.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    r.add_argument("--max-size", type=_at_least(0), default=None, metavar="N",
+                   help="segment an image whose longer side exceeds N pixels shrunk to N (its "
+                        "files keep its size); default: the training images' longer side (500 "
+                        "for VOC and SBD); 0: every image at its own size")
 
     from .train import TrainConfig  # the data defaults are the training defaults
     d = sub.add_parser("data", help="prepare a dataset")
@@ -339,21 +343,34 @@ def _cmd_eval(a) -> int:
     return 0
 
 
+def _training_scale(cfg) -> int:
+    """The longer side of the images a run trained on: the synthetic images' size, or VOC's
+    (and SBD's) 500 pixels."""
+    return cfg.image_size if cfg.dataset == "synthetic" else 500
+
+
 def _cmd_predict(a) -> int:
+    from PIL import Image
+
     from .predict import predict_file
     from .train import load_model
     model, cfg, classes, _ = load_model(a.checkpoint, a.device)
     samples = _mc_samples(model, a.samples)
+    max_size = _training_scale(cfg) if a.max_size is None else a.max_size
     images, failed = _image_files(a.image), []
     for image, name in zip(images, _output_names(images)):
         try:
             files = predict_file(model, image, a.out, cfg.convention, a.device, samples, name=name,
-                                 classes=classes)
+                                 classes=classes, max_size=max_size)
         except (ValueError, OSError) as e:   # unreadable, or too small for the net: go on
             print(f"minifcn predict: error: {e}", file=sys.stderr)
             failed.append(str(image))
             continue
-        print(f"{image}:")
+        with Image.open(image) as im:        # the header only; turned or not, the same longer side
+            longer = max(im.size)
+        shrunk = (f" (segmented with its longer side at {max_size} pixels, not {longer}: "
+                  "--max-size 0 keeps it)") if max_size and longer > max_size else ""
+        print(f"{image}:{shrunk}")
         _print_files(files)
     if failed and len(images) > 1:
         print(f"minifcn predict: {len(failed)} of {len(images)} images failed: {', '.join(failed)}",

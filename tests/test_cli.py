@@ -201,6 +201,20 @@ def test_predict_writes_pngs(trained, tmp_path, capsys):
     assert np.array_equal(np.array(mask.convert("RGB")), colorize(want))
 
 
+def test_predict_shrinks_images_bigger_than_the_training_images(trained, tmp_path, capsys):
+    ckpt, _ = trained                                     # trained on 32 x 32 synthetic images
+    big = tmp_path / "big.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (90, 120, 3), np.uint8)).save(big)
+    assert cli.main(["predict", "--checkpoint", str(ckpt), "--image", str(big),
+                     "--out", str(tmp_path / "pred")]) == 0
+    out = capsys.readouterr().out
+    assert f"{big}: (segmented with its longer side at 32 pixels, not 120: --max-size 0 keeps it)" in out
+    assert Image.open(tmp_path / "pred" / "big_mask.png").size == (120, 90)   # the image's own
+    assert cli.main(["predict", "--checkpoint", str(ckpt), "--image", str(big),
+                     "--out", str(tmp_path / "pred"), "--max-size", "0"]) == 0
+    assert f"{big}:\n" in capsys.readouterr().out
+
+
 def test_predict_takes_directories_of_images(trained, tmp_path, capsys):
     ckpt, _ = trained
     photos = tmp_path / "photos"

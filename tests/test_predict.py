@@ -27,6 +27,30 @@ def test_prediction_is_the_argmax_of_the_model():
     assert np.array_equal(pred, scores.argmax(0))
 
 
+def test_a_big_image_is_segmented_shrunk_and_its_maps_scaled_back():
+    # four flat quadrants of distinct colours through per-pixel scores: at any scale each
+    # quadrant gets its own class, so shrunk 4x and scaled back, the map is the full-size one
+    # but for the pixels at the quadrants' borders
+    img = np.zeros((80, 120, 3), np.uint8)
+    img[:40, :60], img[:40, 60:], img[40:, :60], img[40:, 60:] = (250, 0, 0), (0, 250, 0), (0, 0, 250), (20, 20, 20)
+    class Seeing(nn.Conv2d):                          # remembers the size it was given
+        def forward(self, x):
+            self.seen = x.shape[2:]
+            return super().forward(x)
+
+    net = Seeing(3, 4, 1)
+    net.weight.data[:] = np.eye(4, 3, dtype=np.float32)[:, :, None, None] * 10
+    net.bias.data[:] = [0, 0, 0, 3]
+    full, _ = predict_array(net, img)
+    assert sorted(np.unique(full)) == [0, 1, 2, 3] and net.seen == (80, 120)
+    shrunk, _ = predict_array(net, img, max_size=30)
+    assert net.seen == (20, 30) and shrunk.shape == (80, 120) and (shrunk != full).mean() < 0.05
+    assert np.array_equal(predict_array(net, img, max_size=120)[0], full)   # fits: as it is
+    bayes = BayesianSegNet(3, width=1 / 32)
+    pred, unc = predict_array(bayes, _image(50, 70), samples=2, max_size=32)
+    assert pred.shape == unc.shape == (50, 70)
+
+
 def test_bayesian_uncertainty_and_files(tmp_path):
     path = tmp_path / "img.png"
     Image.fromarray(_image(19, 23)).save(path)
