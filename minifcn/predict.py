@@ -35,8 +35,8 @@ def read_image(path) -> np.ndarray:
     Upright: a photo whose EXIF tag says the camera was turned is turned as a viewer shows it
     (the net was trained on upright images). 16-bit grey is scaled to 8 bits (``v / 257``):
     Pillow's ``convert("RGB")`` clips it, so a 16-bit PNG would come out nearly white. An alpha
-    channel is dropped: the net sees the colours stored under transparent pixels, as torchvision's
-    and Pillow's RGB readers give them (often black, but whatever the file holds).
+    channel is dropped: the net sees the colours stored under transparent pixels, as Pillow's
+    ``convert("RGB")`` gives them (often black, but whatever the file holds).
     """
     from PIL import Image, ImageOps, UnidentifiedImageError
     path = Path(path)
