@@ -130,7 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
                                        "736 images, list shipped)")
     t.add_argument("--epochs", type=int)
     t.add_argument("--iters", type=int, help="training iterations (overrides --epochs)")
-    t.add_argument("--batch-size", type=int)
+    t.add_argument("--batch-size", type=int,
+                   help="images a step (default 8; 1 for VOC and SBD without --crop, whose images "
+                        "differ in size)")
     t.add_argument("--lr", type=float, help="base learning rate (default 0.05 for FCN, 0.2 for "
                                             "the SegNets)")
     t.add_argument("--momentum", type=float)

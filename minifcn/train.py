@@ -112,6 +112,18 @@ def default_warmup(model: str) -> int:
     return 100 if model in ("segnet", "bayesian-segnet") else 20
 
 
+def default_batch_size(dataset: str, crop: int | None, scale=None) -> int:
+    """The images a batch holds when none is given: 8, but 1 where the training images differ
+    in size and nothing cuts them to one (a batch is one array): VOC's and SBD's images (up to
+    500 x 500, each its own shape), or any image rescaled at random (``scale``), without a
+    ``crop``. One image at a time, uncropped, is also how FCN's reference recipe trains.
+
+    >>> default_batch_size("synthetic", None), default_batch_size("voc", None), default_batch_size("voc", 320)
+    (8, 1, 8)
+    """
+    return 1 if crop is None and (dataset != "synthetic" or scale is not None) else 8
+
+
 @dataclasses.dataclass
 class TrainConfig:
     """Every setting of a run; stored in the checkpoint, so a resumed run rebuilds the same one.
@@ -138,7 +150,7 @@ class TrainConfig:
     scale: list | None = None           # random scale range, e.g. [0.75, 1.25]
     epochs: int = 12
     iters: int | None = None            # overrides epochs when given
-    batch_size: int = 8
+    batch_size: int | None = None       # None: default_batch_size(dataset, crop, scale), 8 or 1
     lr: float | None = None             # None: default_lr(model), 0.05 for FCN, 0.2 for SegNet
     momentum: float = 0.9
     weight_decay: float = 5e-4
@@ -174,6 +186,8 @@ class TrainConfig:
                              f"got {self.class_weights!r}")
         if self.lr_policy not in ("fixed", "step", "poly"):
             raise ValueError(f"lr_policy must be 'fixed', 'step' or 'poly', got {self.lr_policy!r}")
+        if self.batch_size is None:
+            self.batch_size = default_batch_size(self.dataset, self.crop, self.scale)
         if int(self.batch_size) < 1:
             raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
         if self.iters is None and int(self.epochs) < 1:
@@ -198,6 +212,11 @@ class TrainConfig:
             raise ValueError(f"grad_clip must be a positive number (or None: no clipping), got {self.grad_clip}")
         if self.scale is not None and not (len(self.scale) == 2 and 0 < self.scale[0] <= self.scale[1]):
             raise ValueError(f"scale must be a range [low, high] with 0 < low <= high, got {self.scale}")
+        if int(self.batch_size) > 1 and default_batch_size(self.dataset, self.crop, self.scale) == 1:
+            which = f"{self.dataset}'s images" if self.dataset != "synthetic" else "images rescaled at random"
+            raise ValueError(f"batch_size {self.batch_size} needs crop: {which} differ in size, and a batch "
+                             "is one array, so give a crop size to cut them to one (--crop 320, say), or "
+                             "batch_size 1 (one image at a time, uncropped, as FCN's reference trains)")
         if self.model == "segnet-basic":  # recorded, so that checkpoints say which net they hold
             self.model_kwargs = {"lrn": True, **(self.model_kwargs or {})}
 

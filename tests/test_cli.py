@@ -330,6 +330,22 @@ def test_errors_are_reported_with_the_file(tmp_path, capsys):
     assert "--data-root" in capsys.readouterr().err
 
 
+def test_voc_trains_one_image_a_batch_unless_cropped(tmp_path, capsys):
+    from test_data_voc import make_voc   # tests/ is on the path, as for oracle.py
+    d, ids = make_voc(tmp_path / "voc", n=4, h=40, w=48)
+    for sub, suffix in (("JPEGImages", ".jpg"), ("SegmentationClass", ".png")):   # one other size
+        path = d / sub / f"{ids[0]}{suffix}"
+        with Image.open(path) as im:
+            im.resize((36, 44), Image.NEAREST).save(path)
+    args = ["train", "--dataset", "voc", "--data-root", str(tmp_path / "voc"), "--iters", "2",
+            "--width", "1/32", "--no-progress", "--out", str(tmp_path / "run")]
+    assert cli.main(args) == 0
+    assert "2 iterations of batch 1 at" in capsys.readouterr().out
+    assert cli.main(args + ["--batch-size", "2"]) == 2      # refused before any work, by name
+    assert "batch_size 2 needs crop: voc's images differ in size" in capsys.readouterr().err
+    assert cli.main(args + ["--batch-size", "2", "--crop", "32"]) == 0
+
+
 def test_python_dash_m_help():
     r = subprocess.run([sys.executable, "-m", "minifcn", "train", "--help"], capture_output=True,
                        text=True, timeout=60)

@@ -357,10 +357,21 @@ def test_val_count_scores_the_same_images_whatever_the_seed(tmp_path):
     (dict(seed=-1), "seed must be a non-negative integer, got -1"),   # NumPy's said "expected
     (dict(data_seed=-2), "data_seed must be a non-negative integer, got -2"),  # non-negative integer"
     (dict(momentum=1.0), r"momentum must be in \[0, 1\), got 1.0"),   # 1.5 diverged at step 33
+    # images of many sizes in one batch: it had failed at the first batch, naming RandomCrop
+    (dict(dataset="voc", data_root="x"), r"batch_size 2 needs crop: voc's images differ in size"),
+    (dict(scale=[0.5, 1.5]), "batch_size 2 needs crop: images rescaled at random differ in size"),
 ])
 def test_bad_settings_are_refused_before_training(tmp_path, bad, message):
     with pytest.raises(ValueError, match=message):
         tiny(tmp_path, **bad)
+
+
+def test_the_default_batch_holds_one_image_where_the_images_differ_in_size():
+    assert TrainConfig().batch_size == 8
+    assert TrainConfig(dataset="voc", data_root="x").batch_size == 1      # VOC's own sizes
+    assert TrainConfig(dataset="sbd", data_root="x", crop=320).batch_size == 8
+    assert TrainConfig(scale=[0.75, 1.25]).batch_size == 1
+    assert TrainConfig(scale=[0.75, 1.25], crop=128, batch_size=4).batch_size == 4
 
 
 def test_a_staged_run_stopped_in_a_stage_s_last_validation_does_it_on_resume(tmp_path, monkeypatch):
