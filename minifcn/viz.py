@@ -121,6 +121,8 @@ def save_label_png(path, label, palette=None) -> Path:
     pal = voc_palette() if palette is None else np.asarray(palette, dtype=np.uint8)
     if pal.ndim != 2 or pal.shape[1] != 3 or len(pal) > 256:
         raise ValueError(f"palette must be (K, 3) with K <= 256, got shape {pal.shape}")
+    if len(pal) < 256:   # as colorize: ids past the palette take VOC's colours
+        pal = np.concatenate([pal, voc_palette()[len(pal):]], axis=0)
     im = Image.fromarray(label.astype(np.uint8))     # mode "L", the ids as they are
     im.putpalette(pal.reshape(-1).tolist())           # "L" -> "P": the ids index the palette
     with replacing(path, path.suffix) as tmp:

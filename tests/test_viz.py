@@ -85,3 +85,16 @@ def test_plot_curves_and_uncertainty(tmp_path):
         viz.plot_curves(bad, tmp_path / "x.png")
     with pytest.raises(FileNotFoundError):
         viz.plot_curves(tmp_path / "none.csv", tmp_path / "x.png")
+
+
+def test_label_png_holds_the_ids_coloured_as_colorize_colours_them(tmp_path):
+    from PIL import Image
+    from minifcn.viz import colorize, save_label_png
+    lab = np.array([[0, 1, 2], [40, 255, 3]])
+    for palette in (None, [(10, 20, 30), (200, 0, 0)]):   # VOC's, and a short one VOC's pads
+        path = save_label_png(tmp_path / "m.png", lab, palette)
+        im = Image.open(path)
+        assert im.mode == "P" and np.array_equal(np.array(im), lab)
+        assert np.array_equal(np.array(im.convert("RGB")), colorize(lab, palette, ignore_color=None))
+    with pytest.raises(ValueError, match=r"holds ids in \[0, 255\], got \[0, 256\]"):
+        save_label_png(tmp_path / "m.png", np.array([[0, 256]]))
