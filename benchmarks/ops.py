@@ -9,7 +9,7 @@ Cases (float32, batch 1): the distinct VGG16 convolution shapes at 224x224 input
 convolutions on 21 classes with the sizes they see at 500x500 input (4/2 on 16x16 and 34x34,
 16/8 on 70x70, 64/32 on 16x16), 2x2 max pooling / unpooling on VGG16's feature maps, and the
 per-pixel softmax cross-entropy (class-weighted, mean over the labelled pixels) on FCN's 21
-classes at 500x500 and SegNet's 12 (CamVid's 11 and void) at 360x480.
+classes at 500x500 and SegNet's 11 (CamVid's) at 360x480.
 
 "fwd+bwd" is one forward pass and one backward pass producing every gradient a network needs:
 the input gradient (except for conv1_1, whose input is the image) and the weight and bias
@@ -63,7 +63,7 @@ POOLS = [
 # (name, classes, height, width): the scores a model's loss reads
 LOSSES = [
     ("loss 21@500x500", 21, 500, 500),
-    ("loss 12@360x480", 12, 360, 480),
+    ("loss 11@360x480", 11, 360, 480),
 ]
 
 
