@@ -56,7 +56,7 @@ from _common import FAST, FIGURES
 out = FIGURES / "10_runs"                      # the runs' files, beside the figures (git-ignored)
 shutil.rmtree(out, ignore_errors=True)         # a fresh start: Trainer appends to an existing log.csv
 if FAST:
-    # the whole fast run is 12 iterations: warm-up 2 (not 20), and no class weights, so that the
+    # the whole fast run is 12 iterations: warm-up 2 (not 100), and no class weights, so that the
     # loss visibly falls as the net learns the class frequencies (with balanced weights the
     # best constant guess stays near log 6)
     settings = dict(width=1 / 32, image_size=32, num_train=16, num_val=4, batch_size=2, iters=12, val_every=4,

@@ -269,8 +269,9 @@ def test_the_learning_rate_width_and_warm_up_default_by_model_and_saved_ones_are
         assert TrainConfig(model=model).width == 1 / 8, model
     assert TrainConfig(model="segnet", width=1.0).width == 1.0
     # a checkpoint's settings hold the rate and width it trained with, whatever today's defaults
-    assert TrainConfig(model="segnet").warmup == TrainConfig(model="bayesian-segnet").warmup == 100
-    assert TrainConfig().warmup == TrainConfig(model="segnet-basic").warmup == 20
+    assert TrainConfig().warmup == TrainConfig(model="segnet").warmup == 100
+    assert TrainConfig(model="bayesian-segnet").warmup == TrainConfig(model="fcn32s").warmup == 100
+    assert TrainConfig(model="segnet-basic").warmup == 20
     assert TrainConfig(model="segnet", warmup=0).warmup == 0
     saved = dataclasses.asdict(TrainConfig(model="segnet", lr=0.05, width=1 / 16, warmup=20))
     assert (TrainConfig.from_dict(saved).lr, TrainConfig.from_dict(saved).width,
