@@ -34,6 +34,17 @@ LOG_COLUMNS = ("epoch", "iteration", "train_loss", "val_loss", "pixel_acc", "mea
                "mean_iou", "fw_iou", "lr", "time")
 
 
+def _palette(palette=None) -> np.ndarray:
+    """``palette`` (K, 3) as ``uint8`` (default VOC's), padded to 256 colours with VOC's, so that
+    255 and any id below 256 can be looked up."""
+    pal = voc_palette() if palette is None else np.asarray(palette, dtype=np.uint8)
+    if pal.ndim != 2 or pal.shape[1] != 3:
+        raise ValueError(f"palette must be (K, 3), got shape {pal.shape}")
+    if pal.shape[0] < 256:
+        pal = np.concatenate([pal, voc_palette()[pal.shape[0]:]], axis=0)
+    return pal
+
+
 def colorize(label, palette=None, ignore_color=(255, 255, 255)) -> np.ndarray:
     """Class ids ``(H, W)`` -> RGB ``(H, W, 3)`` ``uint8`` through a palette (default VOC's).
 
@@ -49,11 +60,7 @@ def colorize(label, palette=None, ignore_color=(255, 255, 255)) -> np.ndarray:
         raise ValueError(f"label must be (H, W), got shape {label.shape}")
     if label.dtype.kind not in "iu":
         raise TypeError(f"label must hold integer class ids, got dtype {label.dtype}")
-    pal = voc_palette() if palette is None else np.asarray(palette, dtype=np.uint8)
-    if pal.ndim != 2 or pal.shape[1] != 3:
-        raise ValueError(f"palette must be (K, 3), got shape {pal.shape}")
-    if pal.shape[0] < 256:  # pad so 255 and any id < 256 can be looked up
-        pal = np.concatenate([pal, voc_palette()[pal.shape[0]:]], axis=0)
+    pal = _palette(palette)
     if label.min() < 0 or label.max() >= pal.shape[0]:
         raise ValueError(f"label values must be in [0, {pal.shape[0]}), got "
                          f"[{label.min()}, {label.max()}]")
@@ -118,11 +125,9 @@ def save_label_png(path, label, palette=None) -> Path:
         raise ValueError(f"label must be (H, W) integer class ids, got shape {label.shape}, dtype {label.dtype}")
     if label.size and (label.min() < 0 or label.max() > 255):
         raise ValueError(f"an indexed PNG holds ids in [0, 255], got [{label.min()}, {label.max()}]")
-    pal = voc_palette() if palette is None else np.asarray(palette, dtype=np.uint8)
-    if pal.ndim != 2 or pal.shape[1] != 3 or len(pal) > 256:
-        raise ValueError(f"palette must be (K, 3) with K <= 256, got shape {pal.shape}")
-    if len(pal) < 256:   # as colorize: ids past the palette take VOC's colours
-        pal = np.concatenate([pal, voc_palette()[len(pal):]], axis=0)
+    pal = _palette(palette)
+    if len(pal) > 256:
+        raise ValueError(f"an indexed PNG's palette holds at most 256 colours, got {len(pal)}")
     im = Image.fromarray(label.astype(np.uint8))     # mode "L", the ids as they are
     im.putpalette(pal.reshape(-1).tolist())           # "L" -> "P": the ids index the palette
     with replacing(path, path.suffix) as tmp:
