@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -27,16 +28,20 @@ def test_map_blocks_keeps_order_and_channel_blocks_cover_every_channel(monkeypat
 
 
 def test_map_blocks_nested_in_its_own_threads_runs_them_in_turn(monkeypatch):
-    """Every thread of the pool busy with a block that splits its own work again: those blocks
-    run on the thread itself (a wait on the pool would never end), with the same results."""
+    """Every thread busy with a block that splits its own work again: those blocks run on the
+    thread itself (a wait on the others would never end), with the same results."""
     monkeypatch.setenv("MINIFCN_NUM_THREADS", "2")
     x = np.arange(4 * 6 * 2 * 2.0).reshape(4, 6, 2, 2)
-    inner_threads = []
+    inner_threads = []   # (the thread of the outer block, the thread of an inner one)
+
+    both = threading.Barrier(2, timeout=10)   # each outer block waits for the other: two threads
 
     def outer(b):   # each of the two threads sums its images, channel block by channel block
         def inner(c):
-            inner_threads.append(threading.current_thread().name)
+            inner_threads.append((mine, threading.current_thread().name))
             return x[b, c].sum()
+        both.wait()
+        mine = threading.current_thread().name
         return sum(threads.map_blocks(inner, [slice(0, 3), slice(3, 6)], x))
 
     done = []
@@ -46,7 +51,52 @@ def test_map_blocks_nested_in_its_own_threads_runs_them_in_turn(monkeypatch):
     runner.join(timeout=30)
     assert done, "map_blocks nested in its own threads hung"
     assert done[0] == [x[:2].sum(), x[2:].sum()]
-    assert len(inner_threads) == 4 and all(t.startswith("minifcn_") for t in inner_threads)
+    assert len(inner_threads) == 4 and all(outer == inner for outer, inner in inner_threads)
+    assert {outer for outer, _ in inner_threads} == {"minifcn_0", runner.name}   # both worked
+
+
+def test_map_blocks_raises_the_first_failed_blocks_error_after_the_started_ones_finish(monkeypatch):
+    monkeypatch.setenv("MINIFCN_NUM_THREADS", "2")
+    finished = []
+
+    def block(b):
+        if b in (1, 3):
+            raise ValueError(f"block {b}")
+        finished.append(b)
+        return b
+
+    with pytest.raises(ValueError, match="block 1"):   # block 1 always runs: it is taken before 3
+        threads.map_blocks(block, range(6), np.empty(1))
+    assert 0 in finished
+    assert threads.map_blocks(block, [0, 2], np.empty(1)) == [0, 2]   # the helpers still work
+
+
+def test_map_blocks_does_its_blocks_itself_while_the_helpers_are_busy(monkeypatch):
+    """The caller takes blocks too and waits only for the blocks a helper has started: with the
+    helper held by another caller's long block, a second caller's map_blocks still returns (a
+    pool whose caller waits for its queued blocks would wait for the first caller)."""
+    monkeypatch.setenv("MINIFCN_NUM_THREADS", "2")
+    started, release = threading.Barrier(2, timeout=10), threading.Event()
+
+    def long_block(b):   # the first caller's two blocks: one on it, one on the helper
+        started.wait()
+        release.wait(timeout=30)
+        return b
+
+    first = []
+    holder = threading.Thread(target=lambda: first.append(
+        threads.map_blocks(long_block, [0, 1], np.empty(1))), daemon=True)
+    holder.start()
+    try:
+        time.sleep(0.05)   # both long blocks started: the only helper is busy
+        here = threading.current_thread().name
+        seen = threads.map_blocks(lambda b: (b, threading.current_thread().name), range(4), np.empty(1))
+        assert seen == [(b, here) for b in range(4)]
+        assert not first   # the first caller still waits for its helper's block
+    finally:
+        release.set()
+        holder.join(timeout=30)
+    assert first == [[0, 1]]
 
 
 def test_channel_blocks_keep_small_arrays_on_one_thread(monkeypatch):
@@ -67,7 +117,7 @@ def test_channel_blocks_keep_small_arrays_on_one_thread(monkeypatch):
 
 
 def _use_pool_in_child(q):
-    fresh = threads._pool is None   # the parent's pool came along, but none of its threads
+    fresh = threads._helpers == []   # the parent's helpers' inboxes came along, but no thread
     x = np.ones((1, 4, 2, 2))
     q.put((fresh, threads.map_blocks(lambda b: float(x[:, b].sum()), threads.channel_blocks(x), x)))
 
@@ -131,10 +181,16 @@ def test_blas_threads_sets_the_count_inside_and_restores_it_after_overlapping_us
 def test_products_on_cores_run_on_the_threads_with_one_blas_thread_each(monkeypatch):
     monkeypatch.setenv("MINIFCN_NUM_THREADS", "2")
     _, get = threads.blas_controls()
-    seen = threads.products_on_cores(lambda g: (g, threading.current_thread().name, get()),
-                                     [0, 1], np.empty(1))
+    both = threading.Barrier(2, timeout=10)   # each group waits for the other: two threads
+
+    def product(g):
+        both.wait()
+        return g, threading.current_thread().name, get()
+
+    seen = threads.products_on_cores(product, [0, 1], np.empty(1))
     assert [g for g, _, _ in seen] == [0, 1]
-    assert all(name.startswith("minifcn_") and count == 1 for _, name, count in seen), seen
+    assert {name for _, name, _ in seen} == {"MainThread", "minifcn_0"}   # the caller works too
+    assert all(count == 1 for _, _, count in seen), seen
 
 
 def test_products_on_cores_run_in_turn_where_the_blas_count_cannot_be_set(monkeypatch):

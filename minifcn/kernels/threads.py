@@ -26,15 +26,12 @@ from __future__ import annotations
 import ctypes
 import glob
 import os
+import queue
 import re
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 from ..backend import device_of
-
-_pool, _pool_threads = None, 0
-
 
 def num_threads() -> int:
     """Threads for :func:`map_blocks` (see the module doc)."""
@@ -45,23 +42,105 @@ def num_threads() -> int:
 
 
 _POOL_PREFIX = "minifcn"
+_helpers: list[queue.SimpleQueue] = []   # one inbox per helper thread
+_helpers_lock = threading.Lock()
+_inside = threading.local()   # .active: this thread is running a block of map_blocks
+
+
+class _Blocks:
+    """One :func:`map_blocks` call: its blocks, handed out one at a time to whichever thread
+    asks next (the caller and the helpers it woke), and their results, in order."""
+
+    def __init__(self, fn, blocks):
+        self.fn, self.blocks = fn, blocks
+        self.results = [None] * len(blocks)
+        self.errors = []              # (block index, exception)
+        self.taken = self.finished = 0
+        self.lock = threading.Lock()
+        self.all_finished = threading.Event()
+
+    def _claim(self):
+        """The index of the next block nobody has taken, or None. After a failed block the
+        rest are not started (counted as finished, so that nobody waits for them)."""
+        n = len(self.blocks)
+        with self.lock:
+            if self.errors and self.taken < n:
+                self.finished += n - self.taken
+                self.taken = n
+                if self.finished == n:
+                    self.all_finished.set()
+            if self.taken == n:
+                return None
+            self.taken += 1
+            return self.taken - 1
+
+    def run(self):
+        """Run blocks until none is left (on the caller, and on each helper it woke)."""
+        while (i := self._claim()) is not None:
+            try:
+                result, error = self.fn(self.blocks[i]), None
+            except BaseException as e:   # handed to the caller, which raises it
+                result, error = None, e
+            with self.lock:
+                self.results[i] = result
+                if error is not None:
+                    self.errors.append((i, error))
+                self.finished += 1
+                if self.finished == len(self.blocks):
+                    self.all_finished.set()
+
+
+def _helper(inbox):
+    while (job := inbox.get()) is not None:
+        job.run()
+
+
+def _start_helpers(count):
+    """``count`` helper threads, started once (again if ``num_threads()`` changes)."""
+    global _helpers
+    with _helpers_lock:
+        if len(_helpers) != count:
+            for inbox in _helpers:
+                inbox.put(None)        # the old ones end
+            _helpers = [queue.SimpleQueue() for _ in range(count)]
+            for k, inbox in enumerate(_helpers):
+                threading.Thread(target=_helper, args=(inbox,), name=f"{_POOL_PREFIX}_{k}",
+                                 daemon=True).start()
+        return _helpers
 
 
 def map_blocks(fn, blocks, like):
     """``[fn(b) for b in blocks]``, in order, the calls spread over the CPU's threads when
     ``like`` (an array the blocks index) lives on the CPU. ``fn`` must only write its own block.
-    Called from one of those threads (``fn`` itself splitting its block again), the blocks run
-    there, in turn: the other threads may all be busy, and one that waited on them would wait
-    for ever."""
+
+    The calling thread works too: it wakes up to ``num_threads() - 1`` helpers, then takes
+    blocks itself, each thread taking the next block nobody has, and it waits only for blocks
+    a helper has started. A helper that wakes late finds nothing left and goes back to sleep.
+    So a handoff costs the caller about 10 us, not a helper's wake-up, 50-100 us on the VM of
+    ``benchmarks/README.md``: ``concurrent.futures.ThreadPoolExecutor``, whose caller waits
+    for every block, took 50-100 us for two empty blocks and 160-200 us for two blocks of
+    13 us. An exception in a block is raised here, once the blocks started have finished (the
+    first block's, by position, when several fail); the blocks not started by then are not.
+
+    Called within a block (``fn`` itself splitting its block again), the blocks run there, in
+    turn: the other threads may all be busy, and one that waited on them would wait for ever."""
     blocks = list(blocks)
-    nested = threading.current_thread().name.startswith(_POOL_PREFIX + "_")
+    nested = getattr(_inside, "active", False) or threading.current_thread().name.startswith(
+        _POOL_PREFIX + "_")
     if len(blocks) < 2 or device_of(like) == "cuda" or num_threads() < 2 or nested:
         return [fn(b) for b in blocks]
-    global _pool, _pool_threads
-    if _pool is None or _pool_threads != num_threads():  # made once, again if the setting changes
-        _pool_threads = num_threads()
-        _pool = ThreadPoolExecutor(_pool_threads, thread_name_prefix=_POOL_PREFIX)
-    return list(_pool.map(fn, blocks))
+    job = _Blocks(fn, blocks)
+    for inbox in _start_helpers(num_threads() - 1)[:len(blocks) - 1]:
+        inbox.put(job)
+    _inside.active = True
+    try:
+        job.run()
+    finally:
+        _inside.active = False
+    job.all_finished.wait()
+    if job.errors:
+        raise min(job.errors, key=lambda e: e[0])[1]
+    return job.results
 
 
 def products_on_cores(fn, groups, like):
@@ -77,11 +156,13 @@ def products_on_cores(fn, groups, like):
         return map_blocks(fn, groups, like)
 
 
-# Handing a block to another thread costs that thread's wake-up: 100-250 us on the 2-core VM of
-# benchmarks/README.md even back to back, the time one core takes to write a few MB. So the
-# blocks of :func:`channel_blocks` hold at least this many values of the array they cut (2 MB
-# of float32), and smaller arrays stay on the calling thread: ReLU of 64x64x64 took 261 us in
-# two blocks and 144 in one, of 64x96x96 347 and 277; an im2col (3x3) of 64x64x64, 659 and 675.
+# A helper thread takes 50-100 us to wake on the 2-core VM of benchmarks/README.md, the time one
+# core takes to write a few MB. The caller of map_blocks does not wait for that (it takes the
+# blocks itself meanwhile), but a block only gains from a second thread once it takes longer.
+# So the blocks of :func:`channel_blocks` hold at least this many values of the array they cut
+# (2 MB of float32), and smaller arrays stay on the calling thread: ReLU of 64x64x64 took 105 us
+# in one block and 146 in two, of 64x96x96 230 and 223, of 64x128x128 394 and 284; an im2col
+# (3x3) of 64x64x64, with the thread pool before, 675 and 659.
 MIN_BLOCK_VALUES = 1 << 19
 
 
@@ -339,13 +420,13 @@ def blas_threads(n):
 
 
 def _after_fork_in_child():
-    """A forked child (data-loading workers) starts its own pool of threads: it inherits the
-    parent's pool object but none of its threads, and that pool could hand its blocks to
-    threads that are not there (:func:`map_blocks` then waited for ever). A child
+    """A forked child (data-loading workers) starts its own helper threads: it inherits the
+    parent's list of their inboxes but none of the threads, and a block handed to one would
+    wait for ever (and its locks may have been held by a thread that is not there). A child
     forked inside :func:`blas_threads` (by another thread) also gets its BLAS count back and a
     fresh lock: the thread that would restore them is not there."""
-    global _blas_lock, _blas_users, _pool, _pool_threads
-    _pool, _pool_threads = None, 0
+    global _blas_lock, _blas_users, _helpers, _helpers_lock
+    _helpers, _helpers_lock = [], threading.Lock()
     _blas_lock = threading.Lock()
     if _blas_users and _blas:
         _blas[0](_blas_before)
