@@ -69,6 +69,18 @@ def test_relu_definition_and_gradcheck(xp, rng, monkeypatch, shape, threads):
     assert gradcheck(F.relu, [xp.asarray(x)])
 
 
+@pytest.mark.parametrize("view", [np.s_[:, :, :, :5], np.s_[:, 1:4], np.s_[:, :, ::2]])
+def test_relu_of_strided_views_and_nan(xp, rng, monkeypatch, view):
+    """A convolution's output with its junk columns cut, a slice of channels, every other row:
+    relu compares against zeros laid out for x's rows or planes, whatever their strides; NaN
+    stays NaN, as in PyTorch."""
+    monkeypatch.setenv("MINIFCN_NUM_THREADS", "2")
+    full = rng.standard_normal((3, 5, 6, 7))
+    full[0, 1, 2, 3] = np.nan
+    got = to_np(F.relu(xp.asarray(full)[view]).data)
+    np.testing.assert_array_equal(got, np.maximum(full[view], 0))
+
+
 def test_relu_gradient_at_zero_is_zero_like_torch(xp):
     x = Tensor(xp.asarray([-1.0, 0.0, 2.0]), requires_grad=True)
     F.relu(x).sum().backward()

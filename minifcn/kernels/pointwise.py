@@ -16,12 +16,23 @@ from .threads import channel_blocks, map_blocks
 
 
 def relu(x):
-    """y = max(x, 0), a new array of x's shape; (n, c, h, w) arrays in channel blocks."""
+    """y = max(x, 0), a new array of x's shape; (n, c, h, w) arrays in channel blocks.
+
+    The zeros are an array the size of one image plane (of one row, when x's rows are not
+    contiguous: a convolution's output with its junk columns cut), not the scalar 0: NumPy's
+    vectorised ``maximum`` loop wants both inputs contiguous, and with a scalar takes a slower
+    one (SegNet's 8 x 8 x 160 x 160 maps, one core: 300 us against 112; strided, 393 against
+    260 with a row of zeros)."""
     xp = get_array_module(x)
     if x.ndim != 4:
         return xp.maximum(x, 0)
     y = cache.empty(x.shape, x.dtype, like=x)
-    map_blocks(lambda b: xp.maximum(x[:, b], 0, out=y[:, b]), channel_blocks(x), x)
+    n, c, h, w = x.shape
+    if x.strides[3] == x.itemsize and x.strides[2] == w * x.itemsize:   # planes contiguous
+        src, dst, zeros = x.reshape(n, c, h * w), y.reshape(n, c, h * w), xp.zeros(h * w, x.dtype)
+    else:
+        src, dst, zeros = x, y, xp.zeros(w, x.dtype)
+    map_blocks(lambda b: xp.maximum(src[:, b], zeros, out=dst[:, b]), channel_blocks(x), x)
     return y
 
 
