@@ -298,8 +298,9 @@ def test_pixels_first_fold_reaches_past_the_padding(rng, monkeypatch):
 
 
 def test_small_maps_make_their_two_gradients_side_by_side(rng, monkeypatch):
-    """conv5_3's shape: both gradients at once, one per pool thread, the same numbers as one
-    after the other; fc6 (a 26 MB col) and strided upsampling kernels do not."""
+    """conv5_3's shape: both gradients at once, one per thread (the caller and a helper), the
+    same numbers as one after the other; fc6 (a 26 MB col) and strided upsampling kernels do
+    not."""
     gy14 = np.empty((1, 512, 14, 14), np.float32)
     assert K._side_by_side(512, 512, 3, 3, gy14, (1, 1), (1, 1))
     gy16 = np.empty((1, 4096, 16, 16), np.float32)
@@ -308,16 +309,19 @@ def test_small_maps_make_their_two_gradients_side_by_side(rng, monkeypatch):
     monkeypatch.setenv("MINIFCN_NUM_THREADS", "1")   # one thread: one after the other, BLAS on all cores
     assert not K._side_by_side(512, 512, 3, 3, gy14, (1, 1), (1, 1))
     monkeypatch.setenv("MINIFCN_NUM_THREADS", "2")
-    seen = []
+    seen, both = [], threading.Barrier(2, timeout=10)   # each waits for the other: two threads
     for name in ("conv2d_grad_input", "_grad_weight"):
-        real = getattr(K, name)
-        monkeypatch.setattr(K, name, lambda *a, _f=real, _n=name, **k: seen.append(
-            (_n, threading.current_thread().name)) or _f(*a, **k))
+        def spy(*a, _f=getattr(K, name), _n=name, **k):
+            if len(seen) < 2:
+                both.wait()
+                seen.append((_n, threading.current_thread().name))
+            return _f(*a, **k)
+        monkeypatch.setattr(K, name, spy)
     x, W = rng.standard_normal((1, 32, 5, 5)), rng.standard_normal((8, 32, 3, 3))   # im2col, not shifts
     gy = rng.standard_normal((1, 8, 5, 5))
     gx, gW, gb = K.conv2d_grads(x, gy, W, padding=(1, 1), need_bias=True)
     assert sorted(n for n, _ in seen) == ["_grad_weight", "conv2d_grad_input"]
-    assert all(t.startswith("minifcn_") for _, t in seen)
+    assert {t for _, t in seen} == {threading.current_thread().name, "minifcn_0"}
     monkeypatch.setattr(K, "PIXELS_FIRST_MAX_PIXELS", 0)   # one after the other
     for got, want in zip((gx, gW, gb), K.conv2d_grads(x, gy, W, padding=(1, 1), need_bias=True)):
         np.testing.assert_allclose(got, want, atol=1e-12, rtol=0)
