@@ -33,6 +33,7 @@ from contextlib import contextmanager
 
 from ..backend import device_of
 
+
 def num_threads() -> int:
     """Threads for :func:`map_blocks` (see the module doc)."""
     for var in ("MINIFCN_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
