@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+import weakref
 
 import numpy as np
 import pytest
@@ -90,9 +91,15 @@ def test_map_blocks_does_its_blocks_itself_while_the_helpers_are_busy(monkeypatc
     try:
         time.sleep(0.05)   # both long blocks started: the only helper is busy
         here = threading.current_thread().name
-        seen = threads.map_blocks(lambda b: (b, threading.current_thread().name), range(4), np.empty(1))
-        assert seen == [(b, here) for b in range(4)]
+        big = np.empty(1000)
+        seen = threads.map_blocks(lambda b, big=big: (b, threading.current_thread().name, big.size),
+                                  range(4), np.empty(1))
+        assert seen == [(b, here, 1000) for b in range(4)]
         assert not first   # the first caller still waits for its helper's block
+        # the job waits in the busy helper's inbox, but lets go of what its blocks used
+        gone = weakref.ref(big)
+        del big
+        assert gone() is None
     finally:
         release.set()
         holder.join(timeout=30)
