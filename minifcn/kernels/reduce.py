@@ -25,7 +25,7 @@ def _flat(v):
     """v (n, c, h, w) as (n, c, h*w) without a copy, or None when h and w do not merge (a
     strided view: a convolution's output with its junk columns cut)."""
     h, w = v.shape[2:]
-    if w == 1 or v.strides[3] == v.itemsize and (h == 1 or v.strides[2] == w * v.itemsize):
+    if w == 1 or (v.strides[3] == v.itemsize and (h == 1 or v.strides[2] == w * v.itemsize)):
         return v.reshape(v.shape[0], v.shape[1], h * w)
     return None
 

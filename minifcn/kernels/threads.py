@@ -123,7 +123,7 @@ def map_blocks(fn, blocks, like):
     a helper has started. A helper that wakes late finds nothing left and goes back to sleep.
     So a handoff costs the caller about 10 us, not a helper's wake-up, 50-100 us on the VM of
     ``benchmarks/README.md``: ``concurrent.futures.ThreadPoolExecutor``, whose caller waits
-    for every block, took 50-100 us for two empty blocks and 160-200 us for two blocks of
+    for every block, took 50-100 us for two empty blocks and about 160 for two blocks of
     13 us. An exception in a block is raised here, once the blocks started have finished (the
     first block's, by position, when several fail); the blocks not started by then are not.
 
@@ -431,8 +431,9 @@ def blas_threads(n):
 
 def _after_fork_in_child():
     """A forked child (data-loading workers) starts its own helper threads: it inherits the
-    parent's list of their inboxes but none of the threads, and a block handed to one would
-    wait for ever (and its locks may have been held by a thread that is not there). A child
+    parent's list of their inboxes but none of the threads, so nothing handed to them would
+    ever run (the child would work on one thread while its inboxes filled up), and their locks
+    may have been held by a thread that is not there. A child
     forked inside :func:`blas_threads` (by another thread) also gets its BLAS count back and a
     fresh lock: the thread that would restore them is not there."""
     global _blas_lock, _blas_users, _helpers, _helpers_lock
