@@ -142,8 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--lr-step", type=int, help="step policy: iterations between decays")
     t.add_argument("--lr-gamma", type=float, help="step policy: the factor of each decay (default 0.1)")
     t.add_argument("--warmup", type=_at_least(0),
-                   help="iterations of linear learning-rate warm-up (default 100, and 20 for "
-                        "segnet-basic; 0: none)")
+                   help="iterations of linear learning-rate warm-up (default 100; 200 for segnet "
+                        "and bayesian-segnet, 20 for segnet-basic; 0: none)")
     t.add_argument("--grad-clip", type=_clip,
                    help="rescale gradients whose global L2 norm exceeds this (default 2; none: "
                         "never, as FCN's reference recipe with its summed loss needs)")

@@ -269,8 +269,8 @@ def test_the_learning_rate_width_and_warm_up_default_by_model_and_saved_ones_are
         assert TrainConfig(model=model).width == 1 / 8, model
     assert TrainConfig(model="segnet", width=1.0).width == 1.0
     # a checkpoint's settings hold the rate and width it trained with, whatever today's defaults
-    assert TrainConfig().warmup == TrainConfig(model="segnet").warmup == 100
-    assert TrainConfig(model="bayesian-segnet").warmup == TrainConfig(model="fcn32s").warmup == 100
+    assert TrainConfig().warmup == TrainConfig(model="fcn32s").warmup == 100
+    assert TrainConfig(model="segnet").warmup == TrainConfig(model="bayesian-segnet").warmup == 200
     assert TrainConfig(model="segnet-basic").warmup == 20
     assert TrainConfig(model="segnet", warmup=0).warmup == 0
     saved = dataclasses.asdict(TrainConfig(model="segnet", lr=0.05, width=1 / 16, warmup=20))
@@ -443,7 +443,7 @@ def test_an_interrupted_staged_run_resumes_where_it_stopped(tmp_path, monkeypatc
 
 @pytest.mark.parametrize("model", ["segnet-basic", "bayesian-segnet"])
 def test_segnets_lower_their_loss(tmp_path, model):
-    # warm-up 20, as when the loss drop below was measured (Bayesian SegNet's default of 100 is
+    # warm-up 20, as when the loss drop below was measured (Bayesian SegNet's default of 200 is
     # longer than these 60 steps)
     cfg = tiny(tmp_path, model=model, iters=60, val_every=15, lr=0.05, flip=False,
                class_weights="median-freq", warmup=20)
