@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from ..backend import get_array_module
 from . import cache
+from .reduce import flat_planes
 from .threads import channel_blocks, map_blocks
 
 
@@ -27,11 +28,11 @@ def relu(x):
     if x.ndim != 4:
         return xp.maximum(x, 0)
     y = cache.empty(x.shape, x.dtype, like=x)
-    n, c, h, w = x.shape
-    if x.strides[3] == x.itemsize and x.strides[2] == w * x.itemsize:   # planes contiguous
-        src, dst, zeros = x.reshape(n, c, h * w), y.reshape(n, c, h * w), xp.zeros(h * w, x.dtype)
+    src = flat_planes(x)   # (n, c, h*w) where each plane is contiguous, else None
+    if src is not None:
+        dst, zeros = y.reshape(src.shape), xp.zeros(src.shape[2], x.dtype)
     else:
-        src, dst, zeros = x, y, xp.zeros(w, x.dtype)
+        src, dst, zeros = x, y, xp.zeros(x.shape[3], x.dtype)
     map_blocks(lambda b: xp.maximum(src[:, b], zeros, out=dst[:, b]), channel_blocks(x), x)
     return y
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 from ..backend import get_array_module
 
 
-def _flat(v):
+def flat_planes(v):
     """v (n, c, h, w) as (n, c, h*w) without a copy, or None when h and w do not merge (a
     strided view: a convolution's output with its junk columns cut)."""
     h, w = v.shape[2:]
@@ -51,7 +51,7 @@ def channel_dot(a, b):
     variance and ``sum(g * xhat)``, whose arrays are its own contiguous temporaries)."""
     xp = get_array_module(a)
     n, c = a.shape[:2]
-    fa, fb = _flat(a), _flat(b)
+    fa, fb = flat_planes(a), flat_planes(b)
     if fa is None or fb is None:
         return xp.einsum("ncij,ncij->c", a, b)
     s = (fa[:, :, None, :] @ fb[:, :, :, None]).reshape(n, c)

@@ -92,12 +92,8 @@ class _Blocks:
 
 
 def _helper(inbox):
-    while True:
-        job = inbox.get()
-        if job is None:
-            return
+    while (job := inbox.get()) is not None:
         job.run()
-        del job   # not held while waiting: its closure and results may hold big arrays
 
 
 def _start_helpers(count):
