@@ -114,12 +114,12 @@ def default_warmup(model: str) -> int:
       / 0.69 -> 0.81 / 0.84 / 0.86; Bayesian SegNet 0.63 / 0.74 / 0.58 -> 0.64 / 0.74 / 0.63.
       But 100 did not hold: the twenty-fourth session's kernels, which round differently, gave
       SegNet 0.73 / 0.90 / 0.57 and Bayesian SegNet 0.72 / 0.61 / 0.77 with 100, and with 200
-      0.89 / 0.88 / 0.91 and 0.76 / 0.71 / 0.71, SegNet's PyTorch twin 0.89 / 0.90 / 0.87
-      (0.81 / 0.84 / 0.86 with 100). On the twenty-third session's kernels SegNet's
-      seeds 0 and 2 gave 0.72 and 0.79 with 200 (seed 0 0.81 with 100): the start stays
-      chaotic, and the longer warm-up narrows the spread (the seven runs with 100 across these
-      kernels: 0.57-0.90, mean 0.79; the five with 200: 0.72-0.91, mean 0.84), it does not
-      remove it;
+      0.89 / 0.88 / 0.91 and 0.76 / 0.71 / 0.71, their PyTorch twins 0.89 / 0.90 / 0.87 and
+      0.81 / 0.74 / 0.77 (0.81 / 0.84 / 0.86 and 0.80 / 0.90 / 0.57 with 100). On the
+      twenty-third session's kernels SegNet's seeds 0 and 2 gave 0.72 and 0.79 with 200 (seed
+      0 0.81 with 100): the start stays chaotic, and the longer warm-up narrows the spread (the
+      seven runs with 100 across these kernels: 0.57-0.90, mean 0.79; the five with 200:
+      0.72-0.91, mean 0.84), it does not remove it;
     - SegNet-Basic keeps 20: 0.83 / 0.86 / 0.86 there, 0.68 / 0.89 / 0.85 with 100.
 
     >>> default_warmup("fcn8s"), default_warmup("segnet"), default_warmup("segnet-basic")
