@@ -23,6 +23,7 @@ CONV_CASES = [
     (1, 4, 4, 5, 3, 1, 1, 1, 0, 1),          # 1x1 (no unfolding)
     (2, 2, 4, 5, 3, 3, 3, 1, (6, 5), 1),     # padded past the kernel's reach (FCN's conv1_1):
     (1, 2, 5, 4, 2, 3, 2, 1, (5, 4), (2, 1)),  # a ring of outputs that see only padding
+    (1, 2, 9, 5, 2, 3, 3, (3, 1), 1, 1),     # overlapping across, not down: no window reaches row 8
 ]
 
 # (n, in_c, h, w, out_c, kh, kw, stride, padding, output_padding)
@@ -32,6 +33,7 @@ CONVT_CASES = [
     (2, 2, 3, 3, 2, 4, 4, 2, 1, 0),          # FCN's 2x upsampling shape
     (1, 2, 3, 4, 2, 2, 3, (3, 2), 0, (2, 1)),  # stride > kernel, output_padding per axis
     (1, 2, 14, 13, 3, 3, 3, 1, 5, 0),        # padding past the reach: the input's ring unread
+    (1, 2, 3, 5, 2, 2, 5, 2, (0, 3), 1),     # output_padding past the last tap down, not across
 ]
 
 

@@ -404,12 +404,17 @@ def _grad_input_by_phases(gy, W, hw, stride, padding):
     A, B = K.shape[2:]
     z = conv2d(gy, K, None, (1, 1), (A - 1, B - 1))                 # (n, s*t*c, q, r)
     full = phases.depth_to_space(z, s, t)      # (n, c, q*s, r*t), before the padding is cut
+    # rows and columns of gx that the phases reach, on each axis on its own
     q, r = z.shape[2:]
-    if q * s >= ph + h and r * t >= pw + w:
+    reach_h, reach_w = min(h, q * s - ph), min(w, r * t - pw)
+    if (reach_h, reach_w) == (h, w):
         return full[:, :, ph:ph + h, pw:pw + w]
-    # output_padding reaches past the kernel's last tap: those rows and columns get nothing
+    # Past the kernel's last tap (a transposed convolution's output_padding, or the rows a
+    # strided convolution's windows never reach, such as the last of 9 rows with kernel 3,
+    # stride 3, padding 1): those rows and columns get nothing. One axis can fall short while
+    # the other reaches past the image.
     gx = xp.zeros((n, c, h, w), dtype=gy.dtype)
-    gx[:, :, :q * s - ph, :r * t - pw] = full[:, :, ph:, pw:]
+    gx[:, :, :reach_h, :reach_w] = full[:, :, ph:ph + reach_h, pw:pw + reach_w]
     return gx
 
 
