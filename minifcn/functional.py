@@ -38,7 +38,11 @@ __all__ = ["conv2d", "conv_transpose2d", "max_pool2d", "max_unpool2d", "relu", "
 
 # --------------------------------------------------------------------- argument checks
 def _positive_pair(name, v, op, minimum=1):
-    pair = _pair(v)
+    try:
+        pair = _pair(v)
+    except (TypeError, ValueError) as e:   # a float, a Tensor, three values: named here
+        got = f"a {type(v).__name__} of shape {tuple(v.shape)}" if hasattr(v, "shape") else repr(v)
+        raise type(e)(f"{op}: {name} must be an int or a pair of ints, got {got}") from None
     if min(pair) < minimum:
         raise ValueError(f"{op}: {name} must be >= {minimum}, got {v!r}")
     return pair
@@ -413,6 +417,10 @@ def batch_norm(x, running_mean, running_var, weight, bias, training=False, momen
         if v is not None and tuple(v.shape) != (c,):
             raise ValueError(f"batch_norm: {name} shape {tuple(v.shape)} should be ({c},) for {c} channels")
     rm, rv = _raw(running_mean), _raw(running_var)
+    if training and x.size == c:   # PyTorch refuses this too: the variance of one value is 0
+        raise ValueError(f"batch_norm: training needs more than one value per channel, got input "
+                         f"of shape {tuple(x.shape)} (one image whose map is 1x1: give a larger "
+                         f"image or batch, or use eval mode)")
     if not training and (rm is None or rv is None):
         raise ValueError("batch_norm: eval mode needs running_mean and running_var")
     return BatchNorm(bool(training), momentum, eps, rm, rv)(x, weight, bias)

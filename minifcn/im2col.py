@@ -29,6 +29,8 @@ array([[0., 1.],
 """
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from .backend import device_of, get_array_module
@@ -358,8 +360,12 @@ def conv_matrix(weight, input_hw, stride=1, padding=0, dilation=1, sparse: bool 
 
 
 def _pair(v):
-    if isinstance(v, (tuple, list)):
-        if len(v) != 2:
-            raise ValueError(f"expected an int or a pair of ints, got {v!r}")
-        return int(v[0]), int(v[1])
-    return int(v), int(v)
+    """An int or a pair of ints as a pair of ints; anything else (a float, whose ``int`` would
+    silently drop its fraction, a Tensor) raises TypeError naming it."""
+    pair = v if isinstance(v, (tuple, list)) else (v, v)
+    if len(pair) != 2:
+        raise ValueError(f"expected an int or a pair of ints, got {v!r}")
+    try:
+        return operator.index(pair[0]), operator.index(pair[1])
+    except TypeError:
+        raise TypeError(f"expected an int or a pair of ints, got {v!r}") from None

@@ -42,8 +42,34 @@ def test_non_positive_stride(xp, stride):
 def test_negative_padding_and_bad_pairs(xp):
     with pytest.raises(ValueError, match=r"padding must be >= 0, got -1"):
         F.conv2d(_x(xp), xp.zeros((2, 3, 3, 3)), padding=-1)
-    with pytest.raises(ValueError, match=r"expected an int or a pair of ints, got \(1, 2, 3\)"):
+    with pytest.raises(ValueError, match=r"conv2d: stride must be an int or a pair of ints, got \(1, 2, 3\)"):
         F.conv2d(_x(xp), xp.zeros((2, 3, 3, 3)), stride=(1, 2, 3))
+
+
+@pytest.mark.parametrize("stride", [1.5, 2.0, (1, 0.5)])
+def test_fractional_strides_are_refused_not_truncated(xp, stride):
+    # int(1.5) would run the convolution with stride 1 and say nothing
+    with pytest.raises(TypeError, match=re.escape(f"conv2d: stride must be an int or a pair of ints, got {stride!r}")):
+        F.conv2d(_x(xp), xp.zeros((2, 3, 3, 3)), stride=stride)
+    with pytest.raises(TypeError, match=r"max_pool2d: kernel_size must be an int or a pair of ints"):
+        F.max_pool2d(_x(xp), stride)
+
+
+def test_an_array_given_as_a_crop_offset_is_named_by_its_shape(xp):
+    x = _x(xp)
+    with pytest.raises(TypeError, match=re.escape(f"crop: offset must be an int or a pair of ints, got a "
+                                                  f"{type(x).__name__} of shape {tuple(x.shape)}")):
+        F.crop(x, x, (1, 1))
+
+
+def test_batch_norm_refuses_to_train_on_one_value_per_channel(xp):
+    # the batch variance of one value is 0 and the unbiased one undefined (PyTorch refuses too)
+    rm, rv, g, b = xp.zeros(3), xp.ones(3), xp.ones(3), xp.zeros(3)
+    with pytest.raises(ValueError, match=re.escape("batch_norm: training needs more than one value "
+                                                   "per channel, got input of shape (1, 3, 1, 1)")):
+        F.batch_norm(xp.ones((1, 3, 1, 1)), rm, rv, g, b, training=True)
+    assert F.batch_norm(xp.ones((2, 3, 1, 1)), rm, rv, g, b, training=True).shape == (2, 3, 1, 1)
+    assert F.batch_norm(xp.ones((1, 3, 1, 1)), rm, rv, g, b, training=False).shape == (1, 3, 1, 1)
 
 
 @pytest.mark.parametrize("op,stride", [(2, 2), (3, 2), ((0, 2), (2, 2))])
