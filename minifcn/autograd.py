@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import heapq
 import itertools
+import math
 import weakref
 
 import numpy as np
@@ -510,9 +511,24 @@ class GetItem(Function):
 
     def backward(self, gy):
         xp = get_array_module(gy)
-        gx = xp.zeros(self.a_shape, dtype=gy.dtype)
-        gx[self.index] = gy  # basic (non-repeating) indexing only: a plain assignment suffices
-        return gx
+        if _basic_index(self.index):   # ints, slices, None, ...: each element picked once at most
+            gx = xp.zeros(self.a_shape, dtype=gy.dtype)
+            gx[self.index] = gy
+            return gx
+        # An index array can pick an element twice (a[[0, 0]]), and then its gradient is the sum
+        # of both (an assignment would keep one). So: the flat position of every element picked,
+        # found by the same index on the array of positions, and a sum per position.
+        size = math.prod(self.a_shape)
+        picked = xp.arange(size).reshape(self.a_shape)[self.index]
+        gx = xp.bincount(picked.ravel(), weights=gy.ravel(), minlength=size)
+        return gx.astype(gy.dtype, copy=False).reshape(self.a_shape)
+
+
+def _basic_index(index):
+    """Whether ``a[index]`` is basic indexing (a view: ints, slices, None, Ellipsis), which never
+    picks an element twice; index arrays and lists are advanced indexing, which can."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(p is None or p is Ellipsis or isinstance(p, (int, slice, np.integer)) for p in parts)
 
 
 def add(a, b):

@@ -157,6 +157,10 @@ OPS = {
     "T": (lambda a: a.T @ a, [(3, 2)]),
     "getitem_slices": (lambda a: a[1:, ::2] * 2.0, [(3, 5)]),
     "getitem_int": (lambda a: a[1] * a[2], [(3, 4)]),
+    # index arrays that pick an element twice: its gradient is the sum of both picks
+    "getitem_repeated_rows": (lambda a: a[np.array([0, 0, 2, 0])] * 2.0, [(3, 4)]),
+    "getitem_repeated_pairs": (lambda a: a[np.array([1, 1, 0]), np.array([2, 2, 3])] * a[0, 0], [(3, 4)]),
+    "getitem_mask_and_slice": (lambda a: a[np.array([True, False, True]), 1:] * 3.0, [(3, 4)]),
 }
 
 
