@@ -197,6 +197,10 @@ class Tensor:
         send(self.creator, self.output_index, grad)
         while heap:
             f = heapq.heappop(heap)[2]
+            if f.released:
+                raise RuntimeError("backward: this part of the graph was freed by an earlier "
+                                   "backward(); pass retain_graph=True to that one to go back "
+                                   "through the graph again")
             gxs = f.backward(*pending.pop(id(f)))
             if not isinstance(gxs, tuple):
                 gxs = (gxs,)
@@ -322,9 +326,12 @@ class Function:
     def backward(self, *gys):
         raise NotImplementedError
 
+    released = False   # set by release(): what backward needs is gone
+
     def release(self):
         """Drop the inputs and whatever forward saved, once backward has used them."""
-        self.__dict__ = {"generation": self.generation, "n_outputs": self.n_outputs, "inputs": []}
+        self.__dict__ = {"generation": self.generation, "n_outputs": self.n_outputs, "inputs": [],
+                         "released": True}
 
 
 class _Edge:

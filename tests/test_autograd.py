@@ -60,6 +60,15 @@ def test_retain_graph_allows_a_second_backward(xp):
     np.testing.assert_allclose(to_np(x.grad), 4 * to_np(x.data), rtol=1e-12)
 
 
+def test_a_second_backward_through_a_freed_graph_says_so(xp):
+    x = Tensor(xp.asarray([1.0, 2.0]), requires_grad=True)
+    y = (x * x).sum()
+    y.backward()
+    with pytest.raises(RuntimeError, match="freed by an earlier backward"):
+        y.backward()
+    np.testing.assert_allclose(to_np(x.grad), 2 * to_np(x.data), rtol=1e-12)   # the first one's
+
+
 def test_no_grad_records_nothing(xp):
     x = Tensor(xp.ones(3), requires_grad=True)
     with no_grad():
