@@ -194,3 +194,22 @@ def test_the_twin_trainer_has_a_twin_of_each_model_it_offers(tmp_path):
     assert twin.norm is None
     with pytest.raises(ValueError, match="no PyTorch twin of 'fcn32s'"):
         twin_train.torch_twin(TrainConfig(model="fcn32s"), 6, torch)
+
+
+def test_the_kernel_profile_sets_pytorch_s_twin_beside_minifcn_s_step(capsys):
+    pytest.importorskip("torch")
+    profile = _benchmark("profile_kernels")
+    profile.main(["--model", "segnet", "--size", "32", "--width", "0.0625", "--classes", "3",
+                  "--steps", "1", "--warmup", "1", "--torch"])
+    out = capsys.readouterr().out
+    ours, theirs = out.split("PyTorch's twin")
+    assert "conv.conv2d_grads" in ours and "norm.batch_norm_train" in ours
+    assert "conv" in theirs and "batch_norm" in theirs   # aten:: names, which vary by size
+    from minifcn.kernels import conv
+    assert not hasattr(conv.conv2d, "__wrapped__"), "the kernels' timers were left in place"
+
+
+def test_the_kernel_profile_has_twins_of_two_models_only():
+    profile = _benchmark("profile_kernels")
+    with pytest.raises(SystemExit):
+        profile.main(["--model", "segnet-basic", "--torch"])
