@@ -53,6 +53,19 @@ def test_shifted_and_im2col_paths_agree(xp, rng, monkeypatch, case, chunk_cols, 
         np.testing.assert_allclose(to_np(s), to_np(a), atol=1e-10, rtol=0)
 
 
+@pytest.mark.parametrize("case", CASES)
+def test_the_shifted_correlation_writes_whole_planes_without_junk_columns(xp, rng, case):
+    n, c, h, w, out_c, kh, kw, p, d = case
+    x = xp.asarray(rng.standard_normal((n, c, h, w)))
+    W = xp.asarray(rng.standard_normal((out_c, c, kh, kw)))
+    out_hw = K.out_size(h, w, kh, kw, (1, 1), p, d)
+    y = shifted.correlate(x, p, W, out_hw, d)
+    # contiguous, so batch norm and ReLU read whole planes (the windows that run off each row
+    # were computed, and left out when the kernel rows' sums were added)
+    assert y.shape == (n, out_c) + out_hw and y.flags.c_contiguous
+    np.testing.assert_allclose(to_np(y), to_np(K.conv2d(x, W, None, (1, 1), p, d)), atol=1e-10)
+
+
 def test_narrow_layers_take_chunks_of_chunk_bytes_and_wide_ones_the_columns_given():
     # 3 -> 4 (RGB into the main job's 4 channels): 3*3 + 3*4 values a column
     cols = shifted._chunk_cols(4096, 3, 4, 3, 3, 4)

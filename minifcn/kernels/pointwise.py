@@ -20,7 +20,7 @@ def relu(x):
     """y = max(x, 0), a new array of x's shape; (n, c, h, w) arrays in channel blocks.
 
     The zeros are an array the size of one image plane (of one row, when x's rows are not
-    contiguous: a convolution's output with its junk columns cut), not the scalar 0: NumPy's
+    contiguous: a map cut out of a larger one), not the scalar 0: NumPy's
     vectorised ``maximum`` loop wants both inputs contiguous, and with a scalar takes a slower
     one (SegNet's 8 x 8 x 160 x 160 maps, one core: 300 us against 112; strided, 393 against
     260 with a row of zeros)."""

