@@ -155,6 +155,15 @@ def parse_blob(buf):
     return array.reshape(dims)
 
 
+def _text(value, what):
+    """A string field's bytes as text (protobuf strings are UTF-8; other bytes are corruption)."""
+    try:
+        return bytes(value).decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ProtobufError(f"{what} is not UTF-8 text ({e.reason} at byte {e.start}): "
+                            "the file is corrupt") from None
+
+
 def parse_net(buf):
     """Parse a NetParameter; return a list of ``(name, type, [blob arrays])`` per layer.
 
@@ -179,10 +188,10 @@ def parse_net(buf):
         name, kind, blobs = None, None, []
         for f, w, v in iter_fields(value):
             if f == name_f and w == LENGTH:
-                name = bytes(v).decode("utf-8")
+                name = _text(v, "a layer name")
             elif f == type_f:
                 if new and w == LENGTH:
-                    kind = bytes(v).decode("utf-8")
+                    kind = _text(v, f"layer {name!r}'s type")
                 elif not new and w == VARINT:
                     kind = V1_LAYER_TYPES.get(v, f"V1:{v}")
             elif f == blobs_f and w == LENGTH:

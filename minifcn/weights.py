@@ -141,7 +141,10 @@ def load_npz(path):
                     state[name] = value
     except FileNotFoundError:
         raise
-    except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile, json.JSONDecodeError) as e:
+    # zipfile's RuntimeError and NotImplementedError: a member flagged as encrypted, or packed by
+    # a method it does not know (a flipped bit in a header does either)
+    except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile, json.JSONDecodeError,
+            RuntimeError, NotImplementedError) as e:
         raise ValueError(f"{path}: not a readable .npz weights file ({e})") from None
     return state, meta
 
@@ -349,7 +352,8 @@ def detect_format(path):
         try:
             with zipfile.ZipFile(path) as z:
                 names = z.namelist()
-        except zipfile.BadZipFile as e:
+        # a member name that is not UTF-8, or a version field out of zipfile's range, too
+        except (zipfile.BadZipFile, UnicodeDecodeError, NotImplementedError) as e:
             raise ValueError(f"{path}: truncated or corrupt zip file ({e})") from None
         if any(n.endswith("/data.pkl") and n.count("/") == 1 for n in names):
             return "torch-zip"
@@ -388,12 +392,17 @@ def load_torch_state(path):
         obj = _pickle.load_zip(path) if fmt == "torch-zip" else _pickle.load_legacy(path)
     except (_pickle.UnsafePickleError, _pickle.UnsupportedPickleError) as e:
         raise type(e)(f"{path}: {e}") from None
-    except ValueError as e:
-        raise ValueError(f"{path}: {e}") from None
-    except (pickle.UnpicklingError, EOFError, struct.error, zipfile.BadZipFile,
-            KeyError, AttributeError, IndexError, TypeError) as e:
+    # what a corrupt byte makes of the pickle's opcodes and lengths: an opcode out of place, a
+    # length past the end of the file or past any memory (OverflowError, MemoryError at once,
+    # before anything is allocated), a string that is not UTF-8; and of the zip's headers: a
+    # member flagged as encrypted or packed by an unknown method
+    except (pickle.UnpicklingError, EOFError, struct.error, zipfile.BadZipFile, KeyError,
+            AttributeError, IndexError, TypeError, UnicodeDecodeError, OverflowError,
+            MemoryError, RuntimeError, NotImplementedError) as e:   # the last two: zipfile's
         raise ValueError(f"{path}: truncated or corrupt {fmt} file "
                          f"({type(e).__name__}: {e})") from None
+    except ValueError as e:
+        raise ValueError(f"{path}: {e}") from None
     if isinstance(obj, dict):
         for key in ("state_dict", "model"):
             if isinstance(obj.get(key), dict):
