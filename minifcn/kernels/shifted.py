@@ -168,16 +168,16 @@ def correlate(x, pad, W, out_hw, dilation, b=None):
     def correlate(chunks):   # one thread's rows of y
         most = max(r1 - r0 for _, r0, r1 in chunks)
         # the kernel rows' partial sums of the widest chunk
-        z_buf = cache.empty((kh * out_c, most * wp + tail), x.dtype, like=x)
+        z = cache.empty((kh * out_c, most * wp + tail), x.dtype, like=x)
         for k, r0, r1, rows, new in row_chunks(x, pad, chunks, kh, kw, dilation, carry=True):
             m = (r1 - r0) * wp
             out = y[k, :, r0:r1]              # (out_c, r1 - r0, out_w)
             if new:
-                xp.matmul(taps, rows, out=z_buf[:, :m + tail])
+                xp.matmul(taps, rows, out=z[:, :m + tail])
             else:            # the last chunk's products of the rows both read, then the rest
-                z_buf[:, :tail] = z_buf[:, m_last:m_last + tail]
-                xp.matmul(taps, rows, out=z_buf[:, tail:tail + m])
-            z, m_last = z_buf, m
+                z[:, :tail] = z[:, m_last:m_last + tail]
+                xp.matmul(taps, rows, out=z[:, tail:tail + m])
+            m_last = m
             if kh == 1:
                 out[...] = cut(z[:, :m], r1 - r0)
             else:            # row block 0 gathers the others', shifted; the last one adds into y
