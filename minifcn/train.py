@@ -649,14 +649,20 @@ class Trainer:
     def train_step(self, x, y) -> float:
         """One SGD step on a batch ``x`` (N, 3, H, W), ``y`` (N, H, W); returns the loss.
 
+        A batch with no labelled pixel (all ``255``) has no mean loss: 0 / 0. It counts as a loss
+        of 0 with zero gradients, as Caffe's SoftmaxWithLoss counts it (its divisor is at least
+        1), so the step still applies momentum and weight decay, as under ``reduction="sum"``.
+
         Raises :class:`TrainingDiverged` (before touching the parameters) if the loss is not finite.
         """
         self.model.train()
         self.optimizer.set_lr(self.lr(self.iteration))
+        reduction = self.cfg.loss_reduction
+        if reduction == "mean" and _loss_norm(np.asarray(y), self.class_weight, "mean") == 0:
+            reduction = "sum"   # nothing labelled: a sum of no terms, 0, not "mean"'s NaN
         xd, yd = backend.to_device(x, self.device), backend.to_device(y, self.device)
         weight = None if self.class_weight is None else backend.to_device(self.class_weight, self.device)
-        loss = F.cross_entropy(self.model(Tensor(xd)), yd, weight=weight,
-                               reduction=self.cfg.loss_reduction)
+        loss = F.cross_entropy(self.model(Tensor(xd)), yd, weight=weight, reduction=reduction)
         value = float(loss.item())
         if not math.isfinite(value):
             where = (f"the last good checkpoint, {self.last_good[0]} (iteration {self.last_good[1]}), "
@@ -797,7 +803,7 @@ class Trainer:
                                                       weight, cfg.loss_reduction, keep=cfg.grid_size,
                                                       progress=self.progress, stop=stop)
         self.validation_owed = False
-        if not math.isfinite(val_loss):
+        if not math.isfinite(val_loss) and confusion.sum() > 0:   # NaN with no pixel scored: no loss
             where = f"{self.last_good[0]} (iteration {self.last_good[1]})" if self.last_good else "none"
             raise TrainingDiverged(f"training stopped: the validation loss is {val_loss} at iteration "
                                    f"{self.iteration}; the last good checkpoint is kept: {where}")

@@ -297,7 +297,8 @@ def plot_curves(log_csv_path, out_png) -> Path:
     ax1.set_xlabel("iteration")
     ax1.set_ylabel("loss")
     ax1.set_title("loss")
-    ax1.legend()
+    if ax1.lines:   # none where every value is NaN (a split with no labelled pixel)
+        ax1.legend()
     for name in ("mean_iou", "pixel_acc"):
         if name in log and np.isfinite(log[name]).any():
             m = np.isfinite(log[name])
@@ -306,7 +307,8 @@ def plot_curves(log_csv_path, out_png) -> Path:
     ax2.set_ylim(0, 1)
     ax2.set_title("validation")
     ax2.grid(alpha=0.3)
-    ax2.legend()
+    if ax2.lines:
+        ax2.legend()
     fig.tight_layout()
     return _save_figure(fig, out_png)
 

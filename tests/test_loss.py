@@ -110,6 +110,20 @@ def test_cross_entropy_ignored_pixels_get_zero_gradient(xp, rng):
     assert np.all(np.abs(g[:, :, t[0] != 255]).sum(axis=1) > 0)
 
 
+def test_cross_entropy_with_every_pixel_ignored(xp, rng):
+    # "sum" adds no terms: +0.0 (it had been -0.0), with a zero gradient; "mean" divides
+    # that by no pixels: NaN, as PyTorch gives (the trainer counts such a batch as a "sum")
+    z = Tensor(xp.asarray(rng.standard_normal((2, 3, 4, 4)).astype(np.float32)), requires_grad=True)
+    t = xp.full((2, 4, 4), 255)
+    z.data[:, 0] += 50   # class 0 wins everywhere: each pixel's log softmax at class 0 is 0.0
+    loss = F.cross_entropy(z, t, reduction="sum")
+    assert float(loss.item()) == 0.0 and np.copysign(1.0, float(loss.item())) == 1.0
+    loss.backward()
+    assert not to_np(z.grad).any()
+    with np.errstate(invalid="ignore"):
+        assert np.isnan(float(F.cross_entropy(z, t).item()))
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("weighted,reduction", CE_CASES)
 def test_cross_entropy_vs_torch(rng, dtype, weighted, reduction):

@@ -2,6 +2,7 @@
 import csv
 import dataclasses
 import hashlib
+import math
 import os
 import signal
 import stat
@@ -305,6 +306,40 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path):
     ck = load_checkpoint(path)
     assert ck["meta"]["iteration"] == 3
     assert all(np.isfinite(v).all() for v in ck["model"].values())
+
+
+class _Unlabelled:
+    """A split whose labels are all 255 (void): nothing to score, no mean loss."""
+
+    def __init__(self, dataset):
+        self.dataset, self.num_classes = dataset, dataset.num_classes
+
+    def __len__(self):
+        return len(self.dataset)
+
+    def get(self, i, rng=None):
+        x, y = self.dataset.get(i, rng)
+        return x, np.full_like(y, 255)
+
+    def load(self, i):
+        x, y = self.dataset.load(i)
+        return x, np.full_like(np.asarray(y), 255)
+
+
+@pytest.mark.parametrize("weights", ["median-freq-sqrt", "none"])
+def test_a_batch_with_no_labelled_pixel_is_a_step_of_zero_loss_not_a_divergence(tmp_path, weights):
+    # its mean loss is 0 / 0: this stopped training with "the loss is nan ... try a lower --lr"
+    tr = Trainer(tiny(tmp_path, weight_decay=0.0, class_weights=weights), progress=False)
+    before = [p.data.copy() for p in tr.model.parameters()]
+    x, y = next(tr._batches())
+    loss = tr.train_step(x, np.full_like(y, 255))
+    assert loss == 0.0 and math.copysign(1.0, loss) == 1.0   # not -0.0, a sum of no terms
+    assert all(np.array_equal(a, p.data) for a, p in zip(before, tr.model.parameters()))
+    assert np.isfinite(tr.train_step(x, y)) and not all(
+        np.array_equal(a, p.data) for a, p in zip(before, tr.model.parameters()))
+    tr.val_set = _Unlabelled(tr.val_set)   # a split with nothing labelled is not a divergence either
+    scores = tr.validate()
+    assert np.isnan(scores["pixel_acc"]) and tr.iteration == 0
 
 
 def test_truncated_checkpoint_resume_names_the_file(tmp_path):

@@ -92,7 +92,7 @@ def cross_entropy(logits, target, weight, ignore_index, reduction):
     total = e.sum(axis=1)                                              # (n, *spatial), >= 1
     picked -= xp.log(total)                                            # log softmax(z)_t
     wt = valid.astype(logits.dtype) if weight is None else weight[t] * valid
-    loss = -(picked * wt).sum()
+    loss = 0 - (picked * wt).sum()   # not -(...): a sum of zeros may be -0.0 (no pixel labelled)
     denom = wt.sum() if reduction == "mean" else logits.dtype.type(1)
     return loss / denom, (e, total, flat, wt, denom)
 
