@@ -314,7 +314,8 @@ def _cmd_eval(a) -> int:
     import numpy as np
     from . import backend
     from .metrics import format_scores
-    from .train import build_datasets, evaluate, load_model, save_metrics_json
+    from .train import (build_datasets, evaluate, load_model, save_metrics_json,
+                        validation_batch_size)
     model, cfg, classes, meta = load_model(a.checkpoint, a.device)
     over = {"device": a.device, "val_count": a.count}
     if a.split:
@@ -323,7 +324,7 @@ def _cmd_eval(a) -> int:
         over["data_root"] = a.data_root
     cfg = dataclasses.replace(cfg, **over)
     _, val = build_datasets(cfg)
-    bs = a.batch_size or (cfg.batch_size if cfg.dataset == "synthetic" or cfg.crop else 1)
+    bs = a.batch_size or validation_batch_size(cfg.dataset, cfg.batch_size)
     samples = _mc_samples(model, a.samples)
     # the loss the run was trained on, class weights and all: a checkpoint's own split then
     # gives the val_loss of its log's last row

@@ -144,6 +144,17 @@ def default_batch_size(dataset: str, crop: int | None, scale=None) -> int:
     return 1 if crop is None and (dataset != "synthetic" or scale is not None) else 8
 
 
+def validation_batch_size(dataset: str, batch_size: int) -> int:
+    """The images a validation batch holds: the run's ``batch_size`` on the synthetic images,
+    which share one size, and 1 on VOC's and SBD's, which do not: a split is scored whole,
+    uncropped, whatever ``crop`` cut the training images to.
+
+    >>> validation_batch_size("synthetic", 8), validation_batch_size("voc", 8)
+    (8, 1)
+    """
+    return batch_size if dataset == "synthetic" else 1
+
+
 @dataclasses.dataclass
 class TrainConfig:
     """Every setting of a run; stored in the checkpoint, so a resumed run rebuilds the same one.
@@ -797,7 +808,7 @@ class Trainer:
         """Score the val split; append to log.csv, draw curves and a grid, save the checkpoint.
         ``stop``: as :func:`evaluate`'s (then nothing is written)."""
         cfg = self.cfg
-        bs = cfg.batch_size if cfg.dataset == "synthetic" or cfg.crop else 1  # VOC sizes differ
+        bs = validation_batch_size(cfg.dataset, cfg.batch_size)
         weight = None if self.class_weight is None else backend.to_device(self.class_weight, self.device)
         scores, val_loss, confusion, preds = evaluate(self.model, self.val_set, bs, self.device,
                                                       weight, cfg.loss_reduction, keep=cfg.grid_size,

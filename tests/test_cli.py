@@ -343,7 +343,13 @@ def test_voc_trains_one_image_a_batch_unless_cropped(tmp_path, capsys):
     assert "2 iterations of batch 1 at" in capsys.readouterr().out
     assert cli.main(args + ["--batch-size", "2"]) == 2      # refused before any work, by name
     assert "batch_size 2 needs crop: voc's images differ in size" in capsys.readouterr().err
+    # validation is not cropped: its images of two sizes are scored one at a time (a cropped
+    # run had stacked them 2 at a time, and failed at its first validation)
+    (d / "ImageSets" / "Segmentation" / "val.txt").write_text(f"{ids[0]}\n{ids[3]}\n")
     assert cli.main(args + ["--batch-size", "2", "--crop", "32"]) == 0
+    capsys.readouterr()
+    assert cli.main(["eval", "--checkpoint", str(tmp_path / "run" / "checkpoint.npz"), "--no-progress"]) == 0
+    assert "2 images" in capsys.readouterr().out
 
 
 def test_python_dash_m_help():
