@@ -90,6 +90,32 @@ def test_first_mirror_failing_second_used(server, tmp_path):
                     progress=False)
 
 
+@pytest.mark.parametrize("reply", [b"garbage\r\n",   # not HTTP: BadStatusLine
+                                   b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                   b"3e8\r\n" + b"a" * 100])   # a chunk cut off: IncompleteRead
+def test_a_reply_that_is_not_http_fails_that_mirror_only(tmp_path, reply):
+    # http.client's errors are not OSErrors: they had escaped download(), skipping the
+    # next mirror and leaving an empty part behind
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.wfile.write(reply)
+            self.close_connection = True
+
+        def log_message(self, *a):
+            pass
+
+    good = tmp_path / "good.bin"
+    good.write_bytes(b"abc")
+    dest = tmp_path / "dl" / "a.tar"
+    with _serving(Handler) as url:
+        got = dl.download([url + "/a.tar", str(good)], dest, md5="900150983CD24FB0D6963F7D28E17F72",
+                          timeout=5, progress=False)   # a digest in capitals is the same digest
+        assert got.read_bytes() == b"abc" and _no_partials(dest.parent)
+        with pytest.raises(dl.DownloadError, match="a.tar"):
+            dl.download(url + "/a.tar", tmp_path / "dl2" / "a.tar", timeout=5, progress=False)
+    assert _no_partials(tmp_path / "dl2")
+
+
 @pytest.fixture
 def flaky_server():
     """A loopback server of one file that honours byte ranges (or not: ``ranges``) and cuts its

@@ -15,6 +15,7 @@ server takes a byte range (VOC's tar is 1.9 GB), or starts over where it does no
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import shutil
 import tarfile
@@ -183,6 +184,7 @@ def download(url_or_mirrors, dest, md5: str | None = None, timeout: float = 60.0
         else list(url_or_mirrors)
     if not sources:
         raise ValueError("no source given: expected a URL, a local path or a list of mirrors")
+    md5 = None if md5 is None else md5.lower()   # hex digests are printed in either case
     dest = Path(dest).expanduser()
     if dest.is_file() and (md5 is None or md5sum(dest) == md5):
         return dest
@@ -199,7 +201,9 @@ def download(url_or_mirrors, dest, md5: str | None = None, timeout: float = 60.0
                                      f"{md5}, got {actual}")
             os.replace(part, dest)
             return dest
-        except (OSError, ValueError, urllib.error.URLError) as e:
+        # HTTPException: a reply that is not HTTP, or a chunked body cut off (IncompleteRead);
+        # neither is an OSError, and either is one source failing, not the whole download
+        except (OSError, ValueError, urllib.error.URLError, http.client.HTTPException) as e:
             failures.append(f"  {source}: {e}")
     if part.is_file() and not part.stat().st_size:
         part.unlink()
