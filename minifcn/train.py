@@ -241,8 +241,10 @@ class TrainConfig:
             raise ValueError(f"lr_gamma must be a positive number, got {self.lr_gamma}")
         if self.grad_clip is not None and not (math.isfinite(self.grad_clip) and self.grad_clip > 0):
             raise ValueError(f"grad_clip must be a positive number (or None: no clipping), got {self.grad_clip}")
-        if self.scale is not None and not (len(self.scale) == 2 and 0 < self.scale[0] <= self.scale[1]):
-            raise ValueError(f"scale must be a range [low, high] with 0 < low <= high, got {self.scale}")
+        if self.scale is not None and not (len(self.scale) == 2
+                                           and 0 < self.scale[0] <= self.scale[1] < math.inf):
+            raise ValueError(f"scale must be a range [low, high] with 0 < low <= high, both finite, "
+                             f"got {self.scale}")
         if int(self.batch_size) > 1 and default_batch_size(self.dataset, self.crop, self.scale) == 1:
             which = f"{self.dataset}'s images" if self.dataset != "synthetic" else "images rescaled at random"
             raise ValueError(f"batch_size {self.batch_size} needs crop: {which} differ in size, and a batch "

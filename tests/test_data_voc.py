@@ -221,6 +221,21 @@ def test_iterate_batches_refuses_mixed_sizes(tmp_path):
     assert len(list(iterate_batches(ds, 1))) == 3  # batch 1, as the FCN reference, always works
 
 
+@pytest.mark.parametrize("h, w", [(3, 5), (3, 3), (5, 3), (4, 6)])
+def test_iterate_batches_tells_raw_images_by_their_labels(h, w):
+    # the image's shape alone had decided: a raw image 3 rows high passed as CHW, unmoved
+    rng = np.random.default_rng(h * w)
+    raw = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+    lab = rng.integers(0, 4, (h, w)).astype(np.uint8)
+    chw = raw.transpose(2, 0, 1).astype(np.float32)
+    for image in (raw, chw):   # raw HWC uint8, or CHW float32 (what ToCHW gives)
+        x, y = next(iterate_batches([(image, lab)], 1))
+        assert x.shape == (1, 3, h, w) and np.array_equal(x[0], chw) and np.array_equal(y[0], lab)
+    with pytest.raises(ValueError, match=r"sample 0: an image of shape \(3, 4, 4\) for a label of "
+                                         r"shape \(3, 5\): expected \(3, H, W\) or \(H, W, 3\)"):
+        next(iterate_batches([(np.zeros((3, 4, 4)), np.zeros((3, 5)))], 1))
+
+
 def test_sbd_reader(tmp_path):
     scipy_io = pytest.importorskip("scipy.io")
     d = tmp_path / "benchmark_RELEASE" / "dataset"

@@ -387,7 +387,9 @@ def test_val_count_scores_the_same_images_whatever_the_seed(tmp_path):
     (dict(lr_gamma=0.0), "lr_gamma must be a positive number, got 0.0"),
     (dict(grad_clip=0.0), r"grad_clip must be a positive number \(or None: no clipping\), got 0.0"),
     (dict(warmup=-1), "warmup and grid_size must be >= 0, got -1, 2"),
-    (dict(scale=[1.5, 0.5]), r"scale must be a range \[low, high\] with 0 < low <= high, got \[1.5, 0.5\]"),
+    (dict(scale=[1.5, 0.5]), r"scale must be a range \[low, high\] with 0 < low <= high, both finite, "
+                             r"got \[1.5, 0.5\]"),
+    (dict(scale=[1, float("inf")]), r"both finite, got \[1, inf\]"),   # had failed in the first step
     (dict(val_count=0), "val_count must be >= 1, got 0"),
     (dict(subset_count=0), "subset_count must be >= 1, got 0"),
     (dict(seed=-1), "seed must be a non-negative integer, got -1"),   # NumPy's said "expected

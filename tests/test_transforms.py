@@ -73,6 +73,12 @@ def test_flip_and_scale():
     assert set(np.unique(y)) <= set(np.unique(lab255))
     with pytest.raises(ValueError, match="scale_range"):
         RandomScale((0, 1))
+    with pytest.raises(ValueError, match="both finite"):   # inf had failed in the generator
+        RandomScale((1, float("inf")))
+    with pytest.raises(ValueError, match=r"makes the 6x7 image \d+x\d+: too large"):   # PIL's limit
+        RandomScale((1e5, 1e5))(img, lab)
+    with pytest.raises(TypeError, match="uint8 images .* got float32"):   # 0..1 floats became black
+        RandomScale((2, 2))(img.astype(np.float32) / 255, lab)
     with pytest.raises(ValueError, match="label shape"):
         RandomHorizontalFlip()(img, lab[:3])
 

@@ -269,20 +269,25 @@ class RandomScale(_Random):
     def __init__(self, scale_range=(0.5, 2.0), seed: int = 0):
         super().__init__(seed)
         lo, hi = (float(v) for v in scale_range)
-        if not 0 < lo <= hi:
-            raise ValueError(f"scale_range must be (lo, hi) with 0 < lo <= hi, got {scale_range!r}")
+        if not 0 < lo <= hi < float("inf"):   # inf had passed, to fail in the generator
+            raise ValueError(f"scale_range must be (lo, hi) with 0 < lo <= hi, both finite, "
+                             f"got {scale_range!r}")
         self.scale_range = (lo, hi)
 
     def __call__(self, image, label, rng=None):
         image, label = _check_pair(image, label)
+        if image.dtype != np.uint8:   # a cast would clip (0..1 floats became black)
+            raise TypeError(f"RandomScale resizes uint8 images (before Normalize), got {image.dtype}")
         lo, hi = self.scale_range
         s = float(self._rng(rng).uniform(lo, hi))
         h, w = label.shape
         nh, nw = max(1, int(round(h * s))), max(1, int(round(w * s)))
         if (nh, nw) == (h, w):
             return image, label
-        img = np.asarray(Image.fromarray(np.asarray(image, np.uint8)).resize((nw, nh),
-                                                                            Image.BILINEAR))
+        if nh * nw >= 2 ** 31:   # past what PIL resizes (an OverflowError inside it)
+            raise ValueError(f"RandomScale: scale {s:.4g} makes the {h}x{w} image {nh}x{nw}: too "
+                             f"large (scale_range {self.scale_range})")
+        img = np.asarray(Image.fromarray(image).resize((nw, nh), Image.BILINEAR))
         if label.min() < 0 or label.max() > 255:
             raise ValueError(f"label values must be in [0, 255] to rescale, got "
                              f"[{label.min()}, {label.max()}]")

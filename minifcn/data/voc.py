@@ -437,6 +437,21 @@ def subset(dataset, count=None, classes=None, seed: int = 0, others: str = "back
     return Subset(dataset, indices, classes=names, lut=lut)
 
 
+def _chw_float32(x, size, i):
+    """Sample ``i``'s image as ``(3, H, W)`` ``float32``: as it is, or transposed from a raw
+    ``(H, W, 3)``. Its label's ``size`` ``(H, W)`` tells which (the image's shape alone cannot:
+    an image 3 rows high had been taken for CHW); where both fit, a 3 x 3 image, ``uint8`` is
+    raw, since ``ToCHW`` makes ``float32``."""
+    chw = x.shape == (3,) + tuple(size)
+    hwc = x.shape == tuple(size) + (3,)
+    if hwc and (not chw or x.dtype == np.uint8):
+        x = x.transpose(2, 0, 1)
+    elif not chw:
+        raise ValueError(f"sample {i}: an image of shape {x.shape} for a label of shape "
+                         f"{tuple(size)}: expected (3, H, W) or (H, W, 3)")
+    return x.astype(np.float32, copy=False)
+
+
 def iterate_batches(dataset, batch_size: int, shuffle: bool = False, rng=None,
                     drop_last: bool = False):
     """Yield ``(images, labels)`` batches: ``(N, 3, H, W)`` ``float32`` and ``(N, H, W)`` ``int64``.
@@ -475,11 +490,9 @@ def iterate_batches(dataset, batch_size: int, shuffle: bool = False, rng=None,
         xs, ys = [], []
         for i in idx:
             x, y = getter(i, rng) if getter is not None else dataset[i]
-            x = np.asarray(x)
-            if x.ndim == 3 and x.shape[2] == 3 and x.shape[0] != 3:
-                x = x.transpose(2, 0, 1)  # raw HWC -> CHW
-            xs.append(x.astype(np.float32, copy=False))
-            ys.append(np.asarray(y).astype(np.int64, copy=False))
+            y = np.asarray(y)
+            xs.append(_chw_float32(np.asarray(x), y.shape, i))
+            ys.append(y.astype(np.int64, copy=False))
         shapes = {x.shape for x in xs}
         if len(shapes) > 1:
             raise ValueError(f"cannot stack samples of different sizes {sorted(shapes)} into one "
