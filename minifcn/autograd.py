@@ -120,6 +120,9 @@ class Tensor:
     def __len__(self):
         return len(self.data)
 
+    def __bool__(self):   # the array's truth (one value; more is ambiguous), not "has a length"
+        return bool(self.data)
+
     def __repr__(self):
         body = repr(backend.to_numpy(self.data)).replace("array", "tensor", 1)
         extra = ", requires_grad=True" if self.requires_grad else ""
@@ -163,6 +166,9 @@ class Tensor:
             retain_graph: keep the graph (and saved arrays) for a second backward.
         """
         xp = get_array_module(self.data)
+        if not self.requires_grad:   # as PyTorch: nothing to differentiate is a mistake, not a no-op
+            raise RuntimeError("backward: this tensor does not require grad (made under no_grad(), "
+                               "or from tensors none of which requires grad)")
         if grad is None:
             if self.size != 1:
                 raise ValueError(f"backward() without a gradient needs a scalar, got shape {self.shape}")
@@ -171,6 +177,8 @@ class Tensor:
             grad = _as_array(grad.data if isinstance(grad, Tensor) else grad)
             if grad.shape != self.shape:
                 raise ValueError(f"gradient shape {grad.shape} does not match tensor shape {self.shape}")
+            if grad.dtype != self.dtype:   # as PyTorch: a float64 seed left float64 .grad on float32
+                grad = grad.astype(self.dtype)
         if self.creator is None or self.retains_grad:
             self.grad = grad if self.grad is None else self.grad + grad
         if self.creator is None:
@@ -207,6 +215,8 @@ class Tensor:
             for x, gx in zip(f.inputs, gxs):
                 if gx is None or not x.requires_grad:
                     continue
+                if gx.dtype != x.dtype:   # float32 * float64 array: x's gradient is float32, as x
+                    gx = gx.astype(x.dtype)
                 if x.creator is None or x.retains_grad:
                     x.grad = gx if x.grad is None else x.grad + gx
                 if x.creator is not None:
@@ -336,12 +346,13 @@ class Function:
 
 class _Edge:
     """How a function reaches an intermediate input in backward, without holding its array:
-    the input's creator and output slot, and a weak reference for ``retain_grad``."""
-    __slots__ = ("ref", "creator", "output_index", "requires_grad")
+    the input's creator and output slot, its dtype, and a weak reference for ``retain_grad``."""
+    __slots__ = ("ref", "creator", "output_index", "requires_grad", "dtype")
 
     def __init__(self, t: Tensor):
         self.ref = weakref.ref(t)
         self.creator, self.output_index, self.requires_grad = t.creator, t.output_index, t.requires_grad
+        self.dtype = t.dtype
 
     @property
     def retains_grad(self) -> bool:
@@ -422,13 +433,16 @@ class Neg(Function):
 
 class Pow(Function):
     def __init__(self, exponent: float):
-        self.exponent = exponent
+        # a Python number: NumPy's float64 scalar would make a float32 power float64
+        self.exponent = int(exponent) if float(exponent).is_integer() else float(exponent)
 
     def forward(self, a):
         self.a = a
         return a ** self.exponent
 
     def backward(self, gy):
+        if self.exponent == 0:   # a ** 0 is 1 everywhere; 0 * 0 ** -1 would be NaN at 0
+            return get_array_module(gy).zeros_like(gy)
         return gy * self.exponent * self.a ** (self.exponent - 1)
 
 
@@ -505,7 +519,8 @@ class Transpose(Function):
     def backward(self, gy):
         if self.axes is None:
             return gy.transpose()
-        return gy.transpose(tuple(np.argsort(self.axes)))
+        # the inverse permutation, of the axes counted from 0 (-1 would sort first)
+        return gy.transpose(tuple(np.argsort([a % gy.ndim for a in self.axes])))
 
 
 class GetItem(Function):
@@ -538,20 +553,55 @@ def _basic_index(index):
     return all(p is None or p is Ellipsis or isinstance(p, (int, slice, np.integer)) for p in parts)
 
 
+def _operands(a, b):
+    """``a`` and ``b`` as Tensors for an arithmetic op, promoted as PyTorch promotes them.
+
+    Where one operand is a Tensor and the other a number or an array, a floating Tensor keeps
+    its dtype against a number, an integer or bool array, or a 0-d array (NumPy alone would
+    make ``float32 + int64`` float64). An integer Tensor keeps its dtype against an integer,
+    and against a float follows NumPy (it had taken the Tensor's dtype: ``Tensor([1, 2]) *
+    0.5`` was ``[0, 0]``). Two Tensors, or a Tensor and a float array of one or more
+    dimensions, follow NumPy, as PyTorch does there.
+
+    >>> import numpy as np
+    >>> x = Tensor(np.ones(2, np.float32))
+    >>> (x + np.arange(2)).dtype, (x * np.float64(2)).dtype, (Tensor(np.arange(2)) * 0.5).data
+    (dtype('float32'), dtype('float32'), array([0. , 0.5]))
+    """
+    like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else None
+    if like is None:
+        return as_tensor(a), as_tensor(b)
+    floating = like.dtype.kind == "f"
+
+    def promote(x):
+        if isinstance(x, Tensor):
+            return x
+        xp = get_array_module(like.data)
+        if isinstance(x, (bool, int, float)) or (isinstance(x, np.generic) and not x.shape):
+            if floating or not isinstance(x, (float, np.floating)):
+                return Tensor(xp.asarray(x, dtype=like.dtype))
+            return Tensor(xp.asarray(x))
+        arr = _as_array(x)
+        if floating and (arr.dtype.kind in "biu" or (arr.ndim == 0 and arr.dtype.kind == "f")):
+            arr = arr.astype(like.dtype)
+        return Tensor(arr)
+    return promote(a), promote(b)
+
+
 def add(a, b):
-    return Add()(a, b)
+    return Add()(*_operands(a, b))
 
 
 def sub(a, b):
-    return Sub()(a, b)
+    return Sub()(*_operands(a, b))
 
 
 def mul(a, b):
-    return Mul()(a, b)
+    return Mul()(*_operands(a, b))
 
 
 def div(a, b):
-    return Div()(a, b)
+    return Div()(*_operands(a, b))
 
 
 def neg(a):

@@ -163,6 +163,8 @@ OPS = {
     "mean_neg_axis": (lambda a: a.mean(axis=-1), [(2, 3, 4)]),
     "reshape": (lambda a: a.reshape(4, 6) * a.reshape((4, 6)), [(2, 3, 4)]),
     "transpose_axes": (lambda a, b: a.transpose(2, 0, 1) * b, [(2, 3, 4), (4, 2, 3)]),
+    # axes counted from the end: the backward had sorted -1 first, a gradient of shape (4, 2, 3)
+    "transpose_negative_axes": (lambda a, b: a.transpose(0, -1, 1) * b, [(2, 3, 4), (2, 4, 3)]),
     "T": (lambda a: a.T @ a, [(3, 2)]),
     "getitem_slices": (lambda a: a[1:, ::2] * 2.0, [(3, 5)]),
     "getitem_int": (lambda a: a[1] * a[2], [(3, 4)]),
@@ -188,6 +190,8 @@ def test_op_vs_torch(rng, name):
     theirs = [torch_tensor(torch, a, requires_grad=True) for a in arrays]
     if name == "transpose_axes":  # torch spells axis permutation .permute
         y, yt = fn(*ours), theirs[0].permute(2, 0, 1) * theirs[1]
+    elif name == "transpose_negative_axes":
+        y, yt = fn(*ours), theirs[0].permute(0, -1, 1) * theirs[1]
     elif name == "T":
         y, yt = fn(*ours), theirs[0].T @ theirs[0]
     else:
@@ -204,6 +208,50 @@ def test_python_numbers_take_the_tensor_dtype(xp):
     x = Tensor(xp.ones(2, dtype=xp.float32), requires_grad=True)
     y = 2.0 * x + 1.0
     assert y.dtype == np.float32
+
+
+@pytest.mark.parametrize("other", ["int_array", "bool_array", "float64_0d", "numpy_float64",
+                                   "float64_array", "python_float", "int_tensor_x_float"])
+def test_arithmetic_promotes_as_pytorch(xp, other):
+    # NumPy alone made float32 + int64 (or + a 0-d float64) float64, silently, and the
+    # integer Tensor took a float's dtype: Tensor([1, 2, 3]) * 0.5 was [0, 0, 0]
+    torch = pytest.importorskip("torch")
+    x, xt = Tensor(xp.ones(3, dtype=xp.float32), requires_grad=True), torch.ones(3, requires_grad=True)
+    b = {"int_array": np.arange(3), "bool_array": np.array([True, False, True]),
+         "float64_0d": np.array(2.0), "numpy_float64": np.float64(2.0),
+         "float64_array": np.full(3, 2.0), "python_float": 2.5, "int_tensor_x_float": 0.5}[other]
+    if other == "int_tensor_x_float":
+        got = Tensor(xp.asarray([1, 2, 3])) * b
+        assert np.array_equal(to_np(got), [0.5, 1.0, 1.5])   # values; the dtype follows NumPy
+        return
+    bt = torch.from_numpy(np.asarray(b)) if isinstance(b, (np.ndarray, np.generic)) else b
+    for op in (lambda p, q: p * q, lambda p, q: q + p, lambda p, q: p / (q + 1)):
+        y, yt = op(x, b if isinstance(b, float) or other == "numpy_float64" else xp.asarray(b)), op(xt, bt)
+        assert str(y.dtype) == str(yt.dtype).replace("torch.", "")
+        y.sum().backward()
+        assert x.grad.dtype == np.float32   # a gradient has its input's dtype, as in PyTorch
+        x.grad = None
+
+
+def test_pow_keeps_float32_and_has_a_gradient_at_zero_for_exponent_zero(xp):
+    x = Tensor(xp.asarray([0.0, 2.0], dtype=xp.float32), requires_grad=True)
+    y = x ** np.float64(2)   # a NumPy float64 scalar had made the power float64
+    assert y.dtype == np.float32
+    (x ** 0).sum().backward()   # 0 * 0 ** -1 had been NaN at 0
+    assert np.array_equal(to_np(x.grad), [0.0, 0.0])
+
+
+def test_backward_checks_what_it_is_given(xp):
+    x = Tensor(xp.ones(2, dtype=xp.float32), requires_grad=True)
+    (x * 2).backward(xp.ones(2))   # a float64 seed: cast, as PyTorch (it left float64 .grad)
+    assert x.grad.dtype == np.float32
+    with no_grad():
+        y = (x * 2).sum()
+    with pytest.raises(RuntimeError, match="does not require grad"):   # had done nothing, silently
+        y.backward()
+    assert bool(Tensor(xp.zeros(1))) is False and bool(Tensor(xp.ones(()))) is True   # len() had decided
+    with pytest.raises(ValueError, match="ambiguous"):
+        bool(Tensor(xp.ones(2)))
 
 
 # --------------------------------------------------------------------- gradcheck can fail
