@@ -43,12 +43,26 @@ class Module:
         if "_params" not in self.__dict__:
             raise AttributeError(f"{type(self).__name__}.__init__ must call super().__init__() "
                                  f"before assigning {name!r}")
+        # As PyTorch: a Parameter or a sub-module is replaced only by its kind (or None, which
+        # drops it); an array over a Parameter had dropped it from the state dict, silently.
+        for table, kind, what in ((self._params, Parameter, "parameter"),
+                                  (self._modules, Module, "child module")):
+            if name in table and value is not None and not isinstance(value, kind):
+                raise TypeError(f"cannot assign {type(value).__name__} as {what} {name!r} of "
+                                f"{type(self).__name__}: {kind.__name__} or None expected")
+        buffer = name in self._buffers and value is not None and not isinstance(value, (Parameter, Module))
+        keep = {id(self._params): isinstance(value, Parameter), id(self._modules): isinstance(value, Module),
+                id(self._buffers): buffer}
         for table in (self._params, self._buffers, self._modules):
-            table.pop(name, None)
+            if name in table and not keep[id(table)]:
+                del table[name]
+        # assigned to a name it already has, an entry keeps its place in the state dict's order
         if isinstance(value, Parameter):
             self._params[name] = value
         elif isinstance(value, Module):
             self._modules[name] = value
+        elif buffer:
+            self._buffers[name] = value
         object.__setattr__(self, name, value)
 
     def register_buffer(self, name, array):
@@ -63,24 +77,44 @@ class Module:
         raise NotImplementedError
 
     # ----------------------------------------------------------------- traversal
-    def named_modules(self, prefix=""):
-        yield prefix, self
-        for name, m in self._modules.items():
-            yield from m.named_modules(f"{prefix}.{name}" if prefix else name)
+    def named_modules(self, prefix="", remove_duplicate=True):
+        """``(name, module)`` for this module and every one below it, depth first in
+        registration order; a module reached by two names (shared) comes once, under its first,
+        unless ``remove_duplicate`` is False (as PyTorch)."""
+        seen = set()
+
+        def walk(m, name):
+            if remove_duplicate:
+                if id(m) in seen:
+                    return
+                seen.add(id(m))
+            yield name, m
+            for child, sub in m._modules.items():
+                yield from walk(sub, f"{name}.{child}" if name else child)
+        yield from walk(self, prefix)
 
     def children(self):
         return iter(self._modules.values())
 
-    def named_parameters(self, prefix=""):
-        for mod_name, m in self.named_modules(prefix):
+    def named_parameters(self, prefix="", remove_duplicate=True):
+        """``(name, parameter)`` in the state dict's order; a parameter shared by two modules
+        comes once (an optimizer would otherwise step it twice), unless ``remove_duplicate`` is
+        False (as PyTorch)."""
+        seen = set()
+        for mod_name, m in self.named_modules(prefix, remove_duplicate):
             for name, p in m._params.items():
+                if remove_duplicate:
+                    if id(p) in seen:
+                        continue
+                    seen.add(id(p))
                 yield (f"{mod_name}.{name}" if mod_name else name), p
 
     def parameters(self):
         return [p for _, p in self.named_parameters()]
 
     def named_buffers(self):
-        for mod_name, m in self.named_modules():
+        """``(name, module, key)`` of every buffer under every name it has (the state dict's)."""
+        for mod_name, m in self.named_modules(remove_duplicate=False):
             for name in m._buffers:
                 yield (f"{mod_name}.{name}" if mod_name else name), m, name
 
@@ -123,7 +157,7 @@ class Module:
         """Name -> array, as NumPy copies on the host: module by module in registration order,
         each module's parameters then its buffers (PyTorch's order)."""
         state = OrderedDict()
-        for mod_name, m in self.named_modules():
+        for mod_name, m in self.named_modules(remove_duplicate=False):   # shared: under each name
             prefix = f"{mod_name}." if mod_name else ""
             for name, p in m._params.items():
                 state[prefix + name] = backend.to_numpy(p.data).copy()
@@ -137,7 +171,7 @@ class Module:
         Raises ValueError naming the layer and the two shapes on a mismatch, and (when
         ``strict``) listing missing and unexpected keys.
         """
-        own = {name: p for name, p in self.named_parameters()}
+        own = {name: p for name, p in self.named_parameters(remove_duplicate=False)}
         bufs = {name: (m, key) for name, m, key in self.named_buffers()}
         missing = [k for k in list(own) + list(bufs) if k not in state]
         unexpected = [k for k in state if k not in own and k not in bufs]

@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 
 from . import backend
-from .autograd import no_grad
+from .autograd import Tensor, no_grad
 from .kernels import threads   # threads.MIN_BLOCK_VALUES read at each call (the tests lower it)
 
 # The update walks each parameter in chunks of this many values, so that its temporaries stay in
@@ -90,8 +90,16 @@ class SGD:
         if not all(math.isfinite(v) and v >= 0 for v in (lr, momentum, weight_decay)):
             raise ValueError(f"SGD: lr, momentum and weight_decay must be finite and >= 0, got "
                              f"{lr}, {momentum}, {weight_decay}")
+        if isinstance(params, Tensor):   # list() would take its rows, which never get a gradient
+            raise TypeError("SGD: params must be an iterable of Parameters or of dicts, got one "
+                            f"{type(params).__name__}: wrap it in a list")
         params = list(params)
         groups = params if params and isinstance(params[0], dict) else [{"params": params}]
+        groups = [dict(g, params=[g["params"]] if isinstance(g["params"], Tensor) else list(g["params"]))
+                  for g in groups]
+        listed = [id(p) for g in groups for p in g["params"]]
+        if len(set(listed)) != len(listed):   # it would be stepped once per listing
+            raise ValueError("SGD: a parameter appears more than once in params (or in two groups)")
         self.defaults = {"lr": lr, "momentum": momentum, "weight_decay": weight_decay, "lr_mult": 1.0}
         self.param_groups = []
         for g in groups:

@@ -175,6 +175,59 @@ def test_module_must_call_super_init():
         Bad()
 
 
+class _Tied(nn.Module):
+    """One convolution applied twice, under two names (weights tied, as in a recurrent net)."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Conv2d(1, 1, 1)
+        self.b = self.a
+
+    def forward(self, x):
+        return self.b(self.a(x))
+
+
+def test_a_shared_module_is_one_set_of_parameters_as_in_pytorch():
+    # named_parameters() had listed a.weight and b.weight: an optimizer stepped the weight twice
+    torch = pytest.importorskip("torch")
+    from minifcn.optim import SGD
+    m = _Tied()
+    m.a.weight.data[...], m.a.bias.data[...] = 1.0, 0.0
+    assert [n for n, _ in m.named_parameters()] == ["a.weight", "a.bias"] and m.num_parameters() == 2
+    assert [n for n, _ in m.named_modules()] == ["", "a"]
+    assert list(m.state_dict()) == ["a.weight", "a.bias", "b.weight", "b.bias"]   # PyTorch's too
+    m.load_state_dict(m.state_dict())   # strict: every name it writes, it reads
+    opt = SGD(m.parameters(), lr=0.1)
+    m(Tensor(np.ones((1, 1, 1, 1), np.float32))).sum().backward()
+    opt.step()
+    t = torch.nn.Conv2d(1, 1, 1)
+    with torch.no_grad():
+        t.weight.fill_(1.0), t.bias.fill_(0.0)
+    tied = torch.nn.Module()
+    tied.a = tied.b = t
+    topt = torch.optim.SGD(tied.parameters(), lr=0.1)
+    tied.b(tied.a(torch.ones(1, 1, 1, 1))).sum().backward()
+    topt.step()
+    assert list(dict(tied.named_parameters())) == ["a.weight", "a.bias"]
+    assert list(tied.state_dict()) == list(m.state_dict())
+    np.testing.assert_allclose(m.a.weight.data.ravel(), t.weight.detach().numpy().ravel())   # 0.8
+
+
+def test_assigning_over_a_parameter_or_module_keeps_its_kind_and_place():
+    c = nn.Conv2d(1, 2, 3)
+    with pytest.raises(TypeError, match="cannot assign ndarray as parameter 'weight' of Conv2d"):
+        c.weight = c.weight.data * 2   # had dropped weight from the state dict, silently
+    c.weight = nn.Parameter(c.weight.data * 2)
+    assert list(c.state_dict()) == ["weight", "bias"]   # had moved weight after bias
+    net = nn.Sequential(nn.Conv2d(1, 1, 1), nn.ReLU())
+    with pytest.raises(TypeError, match="as child module '0'"):
+        setattr(net, "0", np.zeros(3))
+    bn = nn.BatchNorm2d(2)
+    bn.running_mean = np.full(2, 3.0, np.float32)   # an array on a buffer's name stays that buffer
+    assert list(bn.state_dict()) == ["weight", "bias", "running_mean", "running_var"]
+    assert bn.state_dict()["running_mean"].tolist() == [3.0, 3.0]
+
+
 def test_segnet_state_dict_order_is_pytorchs():
     pytest.importorskip("torch")
     from benchmarks.torch_models import TorchSegNet

@@ -74,6 +74,18 @@ def test_sgd_skips_params_without_grad_and_frozen_params(xp):
     np.testing.assert_array_equal(to_np(b.data), [1, 1])
 
 
+def test_sgd_refuses_one_bare_parameter_and_a_parameter_listed_twice():
+    p = nn.Parameter(np.ones((3, 2), np.float32))
+    with pytest.raises(TypeError, match="wrap it in a list"):   # had stepped its rows: nothing
+        SGD(p, lr=0.1)
+    with pytest.raises(ValueError, match="more than once"):   # would be stepped twice
+        SGD([{"params": [p]}, {"params": [p], "lr": 0.2}], lr=0.1)
+    opt = SGD([{"params": p}], lr=0.1)   # one Parameter as a group's params: PyTorch takes it too
+    p.grad = np.ones((3, 2), np.float32)
+    opt.step()
+    assert np.allclose(p.data, 0.9)
+
+
 def test_sgd_groups_match_torch_over_5_steps():
     torch = pytest.importorskip("torch")
     net = _tiny_net()
