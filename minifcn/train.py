@@ -453,6 +453,18 @@ def _clean(v):
     return v
 
 
+def _unclean(v):
+    """:func:`_clean` undone: null back to NaN, for the scores a checkpoint kept (a resumed run
+    that trains no further prints them: ``format_scores`` takes no None)."""
+    if v is None:
+        return math.nan
+    if isinstance(v, list):
+        return [_unclean(u) for u in v]
+    if isinstance(v, dict):
+        return {k: _unclean(u) for k, u in v.items()}
+    return v
+
+
 def save_metrics_json(path, scores: dict, class_names, confusion=None, extra=None) -> Path:
     """Write the scores as JSON atomically; NaN (a class absent from truth and prediction) -> null.
 
@@ -973,7 +985,7 @@ class Trainer:
         backend.set_rng_state(meta["backend_rng"])
         if meta.get("class_weight") is not None and not changes.keys() & CLASS_WEIGHT_FIELDS:
             self.class_weight = np.asarray(meta["class_weight"], np.float32)
-        self.last_scores = meta.get("scores")
+        self.last_scores = _unclean(meta.get("scores"))   # NaN, saved as null, is NaN again
         self.validation_owed = bool(meta.get("validation_owed", False))
         self.last_good = (str(path), self.iteration)
         return self

@@ -352,6 +352,18 @@ def test_voc_trains_one_image_a_batch_unless_cropped(tmp_path, capsys):
     assert "2 images" in capsys.readouterr().out
 
 
+def test_resuming_a_finished_run_prints_its_scores(trained, capsys):
+    # a class absent from the val split scores NaN, saved as null: the resumed run, with nothing
+    # left to train, printed "error: must be real number, not NoneType"
+    from minifcn.train import Trainer
+    path, _ = trained
+    tr = Trainer.from_checkpoint(path, progress=False)
+    tr.last_scores["per_class_iou"][1] = float("nan")   # class 1 absent from truth and prediction
+    tr.save()
+    assert cli.main(["train", "--resume", str(path), "--no-progress"]) == 0
+    assert re.search(r"\n\S+ +nan\n", capsys.readouterr().out)
+
+
 def test_python_dash_m_help():
     r = subprocess.run([sys.executable, "-m", "minifcn", "train", "--help"], capture_output=True,
                        text=True, timeout=60)
