@@ -72,6 +72,10 @@ def load_checkpoint(path) -> dict:
     file when it is truncated, corrupt, or not a minifcn checkpoint.
     """
     path = os.fspath(path)
+    if os.path.isdir(path):   # a run's directory: had been "not found"
+        inside = os.path.join(path, "checkpoint.npz")
+        hint = f": give the file in it, {inside}" if os.path.isfile(inside) else ", not a checkpoint file"
+        raise IsADirectoryError(f"checkpoint {path} is a directory{hint}")
     if not os.path.isfile(path):
         raise FileNotFoundError(f"checkpoint {path} not found")
     try:
@@ -88,8 +92,13 @@ def load_checkpoint(path) -> dict:
     arrays = {k: v for k, v in state.items() if not k.startswith(("model/", "optim/"))}
     optim = None
     if "optim" in meta:
-        n = int(meta["optim"]["num_params"])
+        try:
+            n = int(meta["optim"]["num_params"])
+            base_lr, groups = meta["optim"]["base_lr"], meta["optim"]["groups"]
+        except (KeyError, TypeError, ValueError) as e:
+            raise ValueError(f"checkpoint {path}: its optimizer record is incomplete or corrupt "
+                             f"({type(e).__name__}: {e})") from None
         velocity = [state.get(f"optim/velocity/{i}") for i in range(n)]
-        optim = {"base_lr": meta["optim"]["base_lr"], "groups": meta["optim"]["groups"],
+        optim = {"base_lr": base_lr, "groups": groups,
                  "velocity": [None if v is None else np.asarray(v) for v in velocity]}
     return {"model": model, "optim": optim, "meta": meta, "arrays": arrays}

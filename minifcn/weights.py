@@ -126,17 +126,20 @@ def load_npz(path):
     meta = {}
     with open(path, "rb") as f:   # FileNotFoundError as it is
         head = f.read(6)
-    if not head.startswith((b"PK", b"\x93NUMPY")):   # else NumPy takes it for a pickle and says so
+    if head.startswith(b"\x93NUMPY"):   # np.load would give an array, no archive to open
+        raise ValueError(f"{path}: not a readable .npz weights file (a single .npy array, not an "
+                         ".npz archive)")
+    if not head.startswith(b"PK"):   # else NumPy takes it for a pickle and says so
         raise ValueError(f"{path}: not a readable .npz weights file (not a zip archive: it starts "
                          f"with {head!r})")
     try:
         with np.load(path, allow_pickle=False) as z:
-            if not hasattr(z, "files"):
-                raise ValueError("a single .npy array, not an .npz archive")
             for name in z.files:
                 value = z[name]         # reading checks the zip CRC: truncation shows here
                 if name == _META_KEY:
                     meta = json.loads(str(value))
+                    if not isinstance(meta, dict):
+                        raise ValueError(f"its metadata is a JSON {type(meta).__name__}, not an object")
                 else:
                     state[name] = value
     except FileNotFoundError:

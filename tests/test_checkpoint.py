@@ -6,8 +6,8 @@ import pytest
 
 from minifcn import Tensor, nn, optim
 from minifcn import functional as F
-from minifcn.checkpoint import load_checkpoint, save_checkpoint
-from minifcn.weights import save_npz
+from minifcn.checkpoint import CHECKPOINT_FORMAT, load_checkpoint, save_checkpoint
+from minifcn.weights import _META_KEY, save_npz
 
 
 def _net_and_opt():
@@ -61,6 +61,22 @@ def test_foreign_and_missing_files(tmp_path):
     with pytest.raises(ValueError, match=r"log\.csv.*not a zip archive: it starts with b'epoch,'") as e:
         load_checkpoint(text)
     assert "pickle" not in str(e.value)
+    np.save(tmp_path / "a.npy", np.ones(2))   # had been "'numpy.ndarray' object does not support
+    with pytest.raises(ValueError, match=r"a\.npy.*a single \.npy array"):   # the context manager
+        load_checkpoint(tmp_path / "a.npy")                                 # protocol"
+    run = tmp_path / "run"
+    run.mkdir()
+    with pytest.raises(IsADirectoryError, match="is a directory, not a checkpoint file"):
+        load_checkpoint(run)   # had been "not found"
+    save_npz(run / "checkpoint.npz", {"model/w": np.ones(1)}, {"format": CHECKPOINT_FORMAT,
+                                                              "optim": {"base_lr": 0.1}})
+    with pytest.raises(IsADirectoryError, match=r"give the file in it, .*run/checkpoint\.npz"):
+        load_checkpoint(run)
+    with pytest.raises(ValueError, match="optimizer record is incomplete .*num_params"):   # KeyError
+        load_checkpoint(run / "checkpoint.npz")
+    np.savez(tmp_path / "list.npz", **{"model/w": np.ones(1), _META_KEY: np.array("[1, 2]")})
+    with pytest.raises(ValueError, match="metadata is a JSON list, not an object"):   # AttributeError
+        load_checkpoint(tmp_path / "list.npz")
 
 
 def test_extra_array_names_cannot_clash(tmp_path):
