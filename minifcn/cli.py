@@ -69,7 +69,7 @@ def _width(text):
     """An argparse type for ``--width``: a positive number or fraction (``0.0625``, ``1/16``)."""
     try:
         value = float(Fraction(text))
-    except (ValueError, ZeroDivisionError):
+    except (ValueError, ZeroDivisionError, OverflowError):   # OverflowError: 1e400
         raise argparse.ArgumentTypeError(f"expected a number or a fraction such as 1/16, got {text!r}") from None
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be positive, got {text!r}")
@@ -316,6 +316,8 @@ def _cmd_eval(a) -> int:
     from .metrics import format_scores
     from .train import (build_datasets, evaluate, load_model, save_metrics_json,
                         validation_batch_size)
+    if a.out and Path(a.out).is_dir():   # found before the evaluation, not after it
+        raise IsADirectoryError(f"--out {a.out} is a directory: expected the metrics JSON file's path")
     model, cfg, classes, meta = load_model(a.checkpoint, a.device)
     over = {"device": a.device, "val_count": a.count}
     if a.split:
@@ -357,6 +359,8 @@ def _cmd_predict(a) -> int:
 
     from .predict import predict_file
     from .train import load_model
+    if Path(a.out).exists() and not Path(a.out).is_dir():
+        raise NotADirectoryError(f"--out {a.out} is a file: expected a directory for the predictions")
     model, cfg, classes, _ = load_model(a.checkpoint, a.device)
     samples = _mc_samples(model, a.samples)
     max_size = _training_scale(cfg) if a.max_size is None else a.max_size

@@ -604,6 +604,9 @@ class Trainer:
         self.cfg = cfg = config
         self.device = backend.check_device(cfg.device)
         self.progress = progress
+        self.out = Path(out or cfg.out or Path("runs") / f"{cfg.model}-{cfg.dataset}")
+        if self.out.exists() and not self.out.is_dir():   # found before any work, not at the first save
+            raise NotADirectoryError(f"out {self.out} is a file: expected a directory for the run's files")
         self.train_set, self.val_set = datasets if datasets is not None else build_datasets(cfg)
         self.classes = tuple(self.train_set.classes)
         self.num_classes = len(self.classes)
@@ -619,7 +622,6 @@ class Trainer:
         self.iters_per_epoch = math.ceil(n / cfg.batch_size)
         self.max_iter = int(cfg.iters) if cfg.iters is not None else int(cfg.epochs) * self.iters_per_epoch
         self.val_every = int(cfg.val_every or self.iters_per_epoch)
-        self.out = Path(out or cfg.out or Path("runs") / f"{cfg.model}-{cfg.dataset}")
         self.class_weight = None
         if cfg.class_weights in ("median-freq", "median-freq-sqrt"):
             self.class_weight = median_frequency_weights(self.train_set, self.num_classes)

@@ -279,6 +279,8 @@ def test_width_takes_fractions():
 @pytest.mark.parametrize("args, message", [
     (["train", "--width", "1/0"], "argument --width: expected a number or a fraction such as 1/16, got '1/0'"),
     (["train", "--width", "0"], "argument --width: must be positive, got '0'"),
+    (["train", "--width", "1e400"], "argument --width: expected a number or a fraction such as 1/16, "
+                                    "got '1e400'"),   # had been an OverflowError's traceback
     (["train", "--grad-clip", "0"], "argument --grad-clip: expected a positive number or 'none', got '0'"),
     (["train", "--warmup", "-1"], "argument --warmup: must be >= 0, got -1"),
     (["eval", "--batch-size", "0"], "argument --batch-size: must be >= 1, got 0"),
@@ -328,6 +330,21 @@ def test_errors_are_reported_with_the_file(tmp_path, capsys):
     assert str(bad) in err and "truncated or corrupt" in err
     assert cli.main(["train", "--dataset", "voc", "--no-progress"]) == 2
     assert "--data-root" in capsys.readouterr().err
+
+
+def test_an_out_of_the_wrong_kind_is_refused_before_any_work(trained, tmp_path, capsys):
+    # a file as train's --out had failed at the first validation, an epoch in ("File exists"),
+    # and a directory as eval's --out after the whole evaluation
+    path, _ = trained
+    a_file = tmp_path / "a_file.txt"
+    a_file.write_text("x")
+    assert cli.main(tiny_args(tmp_path, "a_file.txt")) == 2
+    assert f"out {a_file} is a file: expected a directory" in capsys.readouterr().err
+    assert a_file.read_text() == "x"
+    assert cli.main(["predict", "--checkpoint", str(path), "--image", str(a_file), "--out", str(a_file)]) == 2
+    assert f"--out {a_file} is a file: expected a directory" in capsys.readouterr().err
+    assert cli.main(["eval", "--checkpoint", str(path), "--out", str(tmp_path), "--no-progress"]) == 2
+    assert f"--out {tmp_path} is a directory: expected the metrics JSON" in capsys.readouterr().err
 
 
 def test_voc_trains_one_image_a_batch_unless_cropped(tmp_path, capsys):
