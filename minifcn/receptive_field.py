@@ -8,10 +8,23 @@ the centre of output pixel 0's field (all along one axis; every layer here is sq
 
       rf += (K - 1) * jump;   start += ((K - 1)/2 - p) * jump;   jump *= s
 
-* transposed convolution: ``jump /= s``; each output sees at most ``ceil(K / s)`` inputs, so
-  ``rf += (ceil(K / s) - 1) * jump_in``; ``start`` follows the inverse map (see
+* transposed convolution: ``jump /= s``; output ``o`` reads the inputs ``i`` with
+  ``0 <= o + p - i*s <= K - 1``, at most ``ceil(K / s)`` of them, so while ``jump_in`` is a whole
+  number of pixels ``rf += (ceil(K / s) - 1) * jump_in``; ``start`` follows the inverse map (see
   :mod:`minifcn.models.coords`, which gives jump and start as the scale and offset of the
   composed coordinate map).
+
+Past a transposed convolution the fields are no longer all alike: an output's field depends on
+its phase (its position modulo the strides upsampled by). So ``rf`` is read from each output's
+exact input interval, which the walk also carries (``RFRow.bounds``): the largest over one
+period of phases. On convolution and pooling it is the recurrence's value. Two stride-2
+transposed convolutions show why the recurrence alone is not enough: it gives 2.5 pixels.
+
+>>> from minifcn import nn
+>>> up = nn.Sequential(nn.ConvTranspose2d(1, 1, 4, stride=2, padding=1),
+...                    nn.ConvTranspose2d(1, 1, 4, stride=2, padding=1))
+>>> [(r.rf, r.jump, r.bounds(5)) for r in receptive_field(up)]
+[(2, 0.5, (2, 3)), (3, 0.25, (0, 2))]
 
 FCN's fc7 / score_fr sees 404 pixels: 212 at pool5 (VGG16's), plus (7 - 1) * 32 for fc6.
 
@@ -30,12 +43,14 @@ import numpy as np
 
 from .autograd import Tensor
 from .backend import get_array_module, to_numpy
-from .im2col import conv_out_size
+from .im2col import _pair, conv_out_size
 from .models.coords import CoordMap, geometry, layer_map
 
 #: One row per spatial layer: rf, jump, start in input pixels; size the output length when
-#: ``input_size`` was given (else None).
-RFRow = namedtuple("RFRow", "name kernel stride padding rf jump start size")
+#: ``input_size`` was given (else None); bounds, when the walk made the row, the function
+#: ``o -> (first, last)``: the input pixels output ``o`` reads, on an unbounded input (None
+#: where it reads none: a transposed convolution of stride above its kernel leaves gaps).
+RFRow = namedtuple("RFRow", "name kernel stride padding rf jump start size bounds", defaults=(None,))
 #: A measured field: inclusive pixel bounds, its height and width, and the (h, w) boolean mask.
 EmpiricalRF = namedtuple("EmpiricalRF", "top bottom left right height width mask")
 
@@ -75,39 +90,93 @@ def receptive_field(model, input_size=None):
     [('0', 3, 1, 1), ('2', 4, 2, 1.5), ('3', 8, 2, 3.5)]
     """
     rows = []
-    rf, coord, size = 1, CoordMap(), input_size
+    coord, size, period = CoordMap(), input_size, 1
+    bounds = _Identity()
     for name, module in _layers(model):
         g = geometry(module)
         if g is None:
             continue
         K = g.dilation * (g.kernel - 1) + 1
-        jump_in = coord.scale
         if g.kind == "deconv":
-            rf = rf + (math.ceil(K / g.stride) - 1) * jump_in
-            size = None if size is None else (size - 1) * g.stride - 2 * g.padding + K
-        else:
-            rf = rf + (K - 1) * jump_in
-            size = None if size is None else conv_out_size(size, K, g.stride, g.padding, ceil_mode=g.ceil_mode)
+            size = None if size is None else ((size - 1) * g.stride - 2 * g.padding + K
+                                              + _pair(module.output_padding)[0])
+            period *= g.stride   # the fields repeat every `period` outputs
+        elif size is not None:
+            size = conv_out_size(size, K, g.stride, g.padding, ceil_mode=g.ceil_mode)
+        if size is not None and size < 1:
+            raise ValueError(f"receptive_field: layer {name!r} (kernel {g.kernel}, stride {g.stride}, "
+                             f"padding {g.padding}) has no output for input_size {input_size}")
+        bounds = _Bounds(bounds, g.kind, K, g.stride, g.padding)
+        spans = [b[1] - b[0] + 1 for b in map(bounds, range(period)) if b is not None]
         coord = coord.compose(layer_map(module))     # jump = scale, start = offset
-        rows.append(RFRow(name, g.kernel, g.stride, g.padding, _number(Fraction(rf)),
-                          _number(coord.scale), _number(coord.offset), size))
+        rows.append(RFRow(name, g.kernel, g.stride, g.padding, max(spans, default=0),
+                          _number(coord.scale), _number(coord.offset), size, bounds))
     return rows
+
+
+class _Identity:
+    """The input's own pixels: output ``o`` of no layer at all is input pixel ``o``."""
+
+    def first(self, o):
+        return o
+
+    last = first
+
+    def __call__(self, o):
+        return o, o
+
+
+class _Bounds:
+    """``o -> (first, last)``: the input pixels that output ``o`` of one more layer reads,
+    through the layers before it (``inner``); None where it reads none. Each end follows its
+    own end of the layer's window (the reach is monotone in ``o``), so a walk of L layers costs
+    L steps, not 2 ** L."""
+
+    def __init__(self, inner, kind, K, stride, padding):
+        self.inner, self.kind, self.K, self.s, self.p = inner, kind, K, stride, padding
+
+    def _window(self, o):
+        if self.kind == "deconv":   # the inputs i with 0 <= o + p - i*s <= K - 1
+            return -((self.K - 1 - o - self.p) // self.s), (o + self.p) // self.s
+        lo = self.s * o - self.p    # the window s*o - p ... s*o - p + K - 1
+        return lo, lo + self.K - 1
+
+    def first(self, o):
+        lo, hi = self._window(o)
+        return next((f for f in map(self.inner.first, range(lo, hi + 1)) if f is not None), None)
+
+    def last(self, o):
+        lo, hi = self._window(o)
+        return next((f for f in map(self.inner.last, range(hi, lo - 1, -1)) if f is not None), None)
+
+    def __call__(self, o):
+        first = self.first(o)
+        return None if first is None else (first, self.last(o))
 
 
 def analytic_box(row: RFRow, out_pos, input_hw):
     """The input pixels (top, bottom, left, right), inclusive, of output ``out_pos`` = (y, x)
     of the layer in ``row``, clipped to an input of ``input_hw`` = (h, w).
 
-    Centre ``start + jump * pos``, half-width ``(rf - 1) / 2``.
+    The row's ``bounds`` where :func:`receptive_field` made it (exact past transposed
+    convolutions too); else centre ``start + jump * pos``, half-width ``(rf - 1) / 2``, which
+    holds while every field is alike (convolution and pooling).
 
     >>> analytic_box(RFRow("fc7", 1, 1, 0, 404, 32, 12.5, None), (6, 0), (410, 300))
     (3, 406, 0, 214)
     """
     out = []
     for pos, n in zip(out_pos, input_hw):
-        centre = Fraction(row.start) + Fraction(row.jump) * pos
-        half = Fraction(row.rf - 1, 2)
-        out += [max(0, math.ceil(centre - half)), min(n - 1, math.floor(centre + half))]
+        if row.bounds is not None:
+            b = row.bounds(pos)
+            if b is None:
+                raise ValueError(f"analytic_box: output {pos} of layer {row.name!r} reads no input")
+            first, last = b
+        else:
+            centre = Fraction(row.start) + Fraction(row.jump) * pos
+            half = Fraction(row.rf - 1, 2)
+            first, last = math.ceil(centre - half), math.floor(centre + half)
+        out += [max(0, first), min(n - 1, last)]
     return tuple(out)
 
 

@@ -37,6 +37,10 @@ def test_unpooling_has_no_static_field():
     net = nn.Sequential(nn.Conv2d(1, 1, 3), nn.MaxUnpool2d(2))
     with pytest.raises(TypeError, match="MaxUnpool2d"):
         receptive_field(net)
+    # local response norm mixes channels only: pointwise here (it had raised "no coordinate
+    # map", and SegNet-Basic's input LRN hid its unpooling's message)
+    lrn = nn.Sequential(nn.Conv2d(3, 3, 3), nn.LocalResponseNorm(5), nn.Conv2d(3, 3, 3))
+    assert [r.rf for r in receptive_field(lrn)] == [3, 5]
 
 
 @pytest.fixture(scope="module")
@@ -77,3 +81,40 @@ def test_measured_field_of_a_conv_stack():
     assert measured[:4] == analytic_box(rows[-1], (5, 5), (24, 24))
     with pytest.raises(ValueError, match="outside"):
         empirical_receptive_field(net, (1, 1, 24, 24), (12, 0))
+
+
+@pytest.mark.parametrize("layers", [
+    [("deconv", 4, 2, 1), ("deconv", 4, 2, 1)],                 # the recurrence gave rf 2.5
+    [("deconv", 3, 2, 0), ("conv", 3, 1, 1), ("deconv", 5, 3, 2)],
+    [("conv", 3, 2, 1), ("deconv", 4, 2, 1), ("conv", 2, 2, 0), ("deconv", 2, 2, 0)],
+    [("deconv", 2, 3, 0), ("conv", 3, 1, 0)],                    # stride past the kernel: gaps
+    [("conv", 5, 1, 2), ("deconv", 7, 4, 1)],
+])
+def test_fields_through_transposed_convolutions_are_the_measured_ones(layers):
+    # past a transposed convolution each output's field depends on its phase: rf (the largest)
+    # and analytic_box must match what the autograd measures at every output
+    # (no max pooling: its gradient reaches one pixel of each window, not the whole field)
+    make = {"conv": lambda k, s, p: nn.Conv2d(1, 1, k, stride=s, padding=p),
+            "deconv": lambda k, s, p: nn.ConvTranspose2d(1, 1, k, stride=s, padding=p)}
+    net = nn.Sequential(*[make[kind](k, s, p) for kind, k, s, p in layers]).astype(np.float64)
+    for q in net.parameters():
+        q.data = np.ones_like(q.data)   # positive weights: every path shows in the gradient
+    rows = receptive_field(net, input_size=12)
+    out = rows[-1].size
+    assert out == net(np.ones((1, 1, 12, 12))).shape[-1]
+    widest = 0
+    for o in range(out):
+        measured = empirical_receptive_field(net, (1, 1, 12, 12), (o, o))
+        reads = rows[-1].bounds(o)
+        if not measured.mask.any():
+            assert reads is None
+            continue
+        assert measured[:4] == analytic_box(rows[-1], (o, o), (12, 12))
+        if reads[0] >= 0 and reads[1] <= 11:   # not clipped: the whole field
+            widest = max(widest, measured.height)
+    assert widest == rows[-1].rf and isinstance(rows[-1].rf, int)
+
+
+def test_a_layer_with_no_output_is_named():
+    with pytest.raises(ValueError, match="layer '0' .* no output for input_size 2"):   # had given size -2
+        receptive_field(nn.Sequential(nn.Conv2d(1, 1, 5)), input_size=2)

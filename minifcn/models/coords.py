@@ -38,8 +38,9 @@ from ..im2col import _pair
 #: The shape-changing parameters of one layer, along the height axis.
 Geometry = namedtuple("Geometry", "kind kernel stride padding dilation ceil_mode")
 
-# layers that act on each pixel alone: they keep coordinates as they are
-_POINTWISE = (nn.ReLU, nn.Dropout, nn.BatchNorm2d)
+# layers that act on each pixel alone (local response norm mixes channels, not pixels): they
+# keep coordinates as they are
+_POINTWISE = (nn.ReLU, nn.Dropout, nn.BatchNorm2d, nn.LocalResponseNorm)
 
 
 def geometry(module):
@@ -65,7 +66,8 @@ def geometry(module):
     if isinstance(module, _POINTWISE):
         return None
     raise TypeError(f"no coordinate map for {type(module).__name__}: expected Conv2d, MaxPool2d, "
-                    "ConvTranspose2d or a pointwise layer (ReLU, Dropout, BatchNorm2d)")
+                    "ConvTranspose2d or a pointwise layer (ReLU, Dropout, BatchNorm2d, "
+                    "LocalResponseNorm)")
 
 
 @dataclass(frozen=True)
