@@ -22,6 +22,7 @@ array([[1, 1],
 from __future__ import annotations
 
 import math
+import operator
 
 import numpy as np
 
@@ -46,8 +47,11 @@ def confusion_matrix(pred, target, num_classes: int, ignore_index: int = 255) ->
         ignore_index: label value to leave out (VOC's 255).
 
     Raises:
-        ValueError: shapes differ, or a target/pred value is outside ``[0, C)`` and is not the
-            ignore index (silently wrapping such values would corrupt the scores).
+        ValueError: shapes differ, a target value is outside ``[0, C)`` and is not the ignore
+            index, or a prediction at a pixel that counts is outside ``[0, C)`` (silently
+            wrapping such values would corrupt the scores; at an ignored pixel the prediction
+            is not read, as in pytorch-fcn).
+        TypeError: ``num_classes`` is not an integer, or the ids are not integers.
 
     >>> import numpy as np
     >>> confusion_matrix(np.array([0, 2, 2]), np.array([0, 2, 1]), 3)
@@ -55,9 +59,7 @@ def confusion_matrix(pred, target, num_classes: int, ignore_index: int = 255) ->
            [0, 0, 1],
            [0, 0, 1]])
     """
-    num_classes = int(num_classes)
-    if num_classes < 1:
-        raise ValueError(f"num_classes must be >= 1, got {num_classes}")
+    num_classes = _num_classes(num_classes)
     # a minifcn Tensor: count on the array inside
     pred = pred.data if hasattr(pred, "requires_grad") else pred
     target = target.data if hasattr(target, "requires_grad") else target
@@ -70,21 +72,33 @@ def confusion_matrix(pred, target, num_classes: int, ignore_index: int = 255) ->
     for name, a in (("pred", pred), ("target", target)):
         if a.dtype.kind not in "iub":
             raise TypeError(f"{name} must hold integer class ids, got dtype {a.dtype}")
-    target = target.astype(xp.int64).ravel()
-    pred = pred.astype(xp.int64).ravel()
+    given_t, given_p = target.ravel(), pred.ravel()   # the values named in an error: uint64's
+    target = given_t.astype(xp.int64)                   # 2**64 - 1 reads -1 as int64
+    pred = given_p.astype(xp.int64)
     valid = target != ignore_index
     bad_t = valid & ((target < 0) | (target >= num_classes))
     if bool(bad_t.any()):
-        v = int(target[bad_t][0])
+        v = int(given_t[bad_t][0])
         raise ValueError(f"target holds label {v}, outside [0, {num_classes}) and not the "
                          f"ignore index {ignore_index}")
     t, p = target[valid], pred[valid]
     bad_p = (p < 0) | (p >= num_classes)
     if bool(bad_p.any()):
-        v = int(p[bad_p][0])
+        v = int(given_p[valid][bad_p][0])
         raise ValueError(f"pred holds class {v}, outside [0, {num_classes})")
     counts = xp.bincount(num_classes * t + p, minlength=num_classes * num_classes)
     return to_numpy(counts).reshape(num_classes, num_classes).astype(np.int64)
+
+
+def _num_classes(value) -> int:
+    """``value`` as a class count: an integer of at least 1 (2.7 had counted 2 classes)."""
+    try:
+        n = operator.index(value)
+    except TypeError:
+        raise TypeError(f"num_classes must be an integer, got {value!r}") from None
+    if n < 1:
+        raise ValueError(f"num_classes must be >= 1, got {n}")
+    return n
 
 
 class ConfusionMatrix:
@@ -102,7 +116,7 @@ class ConfusionMatrix:
     """
 
     def __init__(self, num_classes: int, ignore_index: int = 255):
-        self.num_classes = int(num_classes)
+        self.num_classes = _num_classes(num_classes)
         self.ignore_index = ignore_index
         self.matrix = np.zeros((self.num_classes, self.num_classes), dtype=np.int64)
 
@@ -138,6 +152,9 @@ def segmentation_scores(confusion) -> dict:
     hist = np.asarray(to_numpy(confusion), dtype=np.float64)
     if hist.ndim != 2 or hist.shape[0] != hist.shape[1]:
         raise ValueError(f"confusion must be a square (C, C) matrix, got shape {hist.shape}")
+    if not (np.isfinite(hist).all() and (hist >= 0).all()):   # counts: else acc 1.5, IoU inf
+        bad = hist[~(np.isfinite(hist) & (hist >= 0))][0]
+        raise ValueError(f"confusion must hold pixel counts (finite, >= 0), got an entry {bad}")
     total = hist.sum()
     diag = np.diag(hist)
     rows, cols = hist.sum(axis=1), hist.sum(axis=0)

@@ -346,10 +346,15 @@ def median_frequency_weights(dataset, num_classes: int, ignore_index: int = 255)
     class_pixels = np.zeros(num_classes, np.int64)
     image_pixels = np.zeros(num_classes, np.int64)
     for i in range(len(dataset)):
-        lab = np.asarray(dataset.load(i)[1]).astype(np.int64).ravel()
+        lab = np.asarray(dataset.load(i)[1])
+        if lab.dtype.kind not in "iub":   # a cast would truncate 1.9 to class 1
+            raise TypeError(f"label of sample {i} must hold integer class ids, got dtype {lab.dtype}")
+        lab = lab.astype(np.int64).ravel()
         lab = lab[lab != ignore_index]
         if lab.size and (lab.min() < 0 or lab.max() >= num_classes):
-            raise ValueError(f"label of sample {i} holds a value outside [0, {num_classes})")
+            bad = lab[(lab < 0) | (lab >= num_classes)][0]
+            raise ValueError(f"label of sample {i} holds {bad}, outside [0, {num_classes}) and not "
+                             f"the ignore index {ignore_index}")
         counts = np.bincount(lab, minlength=num_classes)
         class_pixels += counts
         image_pixels += np.where(counts > 0, lab.size, 0)
@@ -398,6 +403,10 @@ def evaluate(model, dataset, batch_size: int = 1, device: str = "cpu", weight=No
     asked after each batch, abandons the pass with :class:`EvaluationStopped` when it says True.
     """
     from .data.voc import iterate_batches
+    if reduction not in ("mean", "sum"):   # any other had scored as "mean", silently
+        raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
     if samples and not hasattr(model, "mc_predict"):
         raise ValueError(f"samples={samples} needs a Bayesian model with mc_predict (dropout to sample); "
                          f"{type(model).__name__} has none")

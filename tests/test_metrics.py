@@ -114,6 +114,25 @@ def test_errors():
         confusion_matrix(np.zeros(3), np.zeros(3, int), 3)
     with pytest.raises(ValueError, match="square"):
         segmentation_scores(np.zeros((2, 3)))
+    # what had passed: a negative count (pixel acc 1.5, IoU inf), 2.7 classes (counted as 2),
+    # a uint64 label named as the int64 it wraps to
+    with pytest.raises(ValueError, match="pixel counts .* got an entry -1.0"):
+        segmentation_scores(np.array([[1, -1], [0, 2]]))
+    with pytest.raises(ValueError, match="got an entry nan"):
+        segmentation_scores(np.array([[1, np.nan], [0, 2]]))
+    for bad in (2.7, "3"):
+        with pytest.raises(TypeError, match="num_classes must be an integer"):
+            ConfusionMatrix(bad)
+        with pytest.raises(TypeError, match="num_classes must be an integer"):
+            confusion_matrix(np.zeros(2, int), np.zeros(2, int), bad)
+    with pytest.raises(ValueError, match="num_classes must be >= 1, got 0"):
+        ConfusionMatrix(0)
+    with pytest.raises(ValueError, match=f"label {2**64 - 1}, outside"):
+        confusion_matrix(np.array([0, 1]), np.array([2**64 - 1, 1], np.uint64), 2)
+    with pytest.raises(ValueError, match=f"pred holds class {2**64 - 2}"):
+        confusion_matrix(np.array([0, 2**64 - 2], np.uint64), np.array([255, 1]), 2)
+    # a prediction at an ignored pixel is not read (pytorch-fcn's rule), whatever it holds
+    assert confusion_matrix(np.array([-7, 1]), np.array([255, 1]), 2).sum() == 1
 
 
 def test_empty_matrix_gives_nan():

@@ -365,6 +365,20 @@ def test_median_frequency_weights_favour_rare_classes(tmp_path):
     with pytest.raises(ValueError, match="class_weights must be .*'median-freq-sqrt'.*got 'sqrt'"):
         tiny(tmp_path, class_weights="sqrt")
 
+    class Labels:   # one label map, as a dataset's load gives it
+        def __init__(self, lab):
+            self.lab = np.asarray(lab)
+
+        def __len__(self):
+            return 1
+
+        def load(self, i):
+            return None, self.lab
+    with pytest.raises(ValueError, match=r"sample 0 holds 7, outside \[0, 3\)"):   # had not said which
+        median_frequency_weights(Labels([[0, 7]]), 3)
+    with pytest.raises(TypeError, match="integer class ids, got dtype float64"):   # had truncated 1.9
+        median_frequency_weights(Labels([[0.4, 1.9, 2.5]]), 3)
+
 
 def test_val_count_scores_the_same_images_whatever_the_seed(tmp_path):
     _, full = build_datasets(tiny(tmp_path, num_val=6))
@@ -595,3 +609,8 @@ def test_evaluate_loss_is_the_splits_whatever_the_batches(tmp_path, reduction):
     labelled = y[y != 255]
     want = pixels / (weight[labelled].sum() if reduction == "mean" else len(val))
     assert losses == pytest.approx([want] * 3, rel=1e-5)
+    # what had passed: any other reduction scored as "mean"; batch 0 divided by zero
+    with pytest.raises(ValueError, match="reduction must be 'mean' or 'sum', got 'none'"):
+        evaluate(trainer.model, val, 2, reduction="none")
+    with pytest.raises(ValueError, match="batch_size must be an integer >= 1, got 0"):
+        evaluate(trainer.model, val, 0)
