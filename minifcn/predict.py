@@ -66,6 +66,9 @@ def scaled_size(hw, max_size: int | None):
     ((375, 500), (300, 400), (3000, 4000))
     """
     h, w = hw
+    if max_size is not None and (isinstance(max_size, bool) or not isinstance(max_size, (int, np.integer))
+                                 or max_size < 0):   # -5 had shrunk every image to one pixel
+        raise ValueError(f"max_size must be an integer >= 0 (0 or None: no limit), got {max_size!r}")
     if not max_size or max(h, w) <= max_size:
         return h, w
     scale = max_size / max(h, w)
@@ -115,7 +118,7 @@ def predict_array(model, image, convention: str = "unit", device: str = "cpu",
             if not hasattr(model, "mc_predict"):
                 raise ValueError(f"--samples needs a Bayesian model with mc_predict; "
                                  f"{type(model).__name__} has none")
-            _, pred, unc = model.mc_predict(xd, int(samples))  # mean probs, argmax, variance
+            _, pred, unc = model.mc_predict(xd, samples)  # mean probs, argmax, variance
             return (backend.to_numpy(pred)[0].astype(np.int64),
                     backend.to_numpy(unc)[0].astype(np.float32))
         scores = model(xd).data

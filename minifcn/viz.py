@@ -61,7 +61,7 @@ def colorize(label, palette=None, ignore_color=(255, 255, 255)) -> np.ndarray:
     if label.dtype.kind not in "iu":
         raise TypeError(f"label must hold integer class ids, got dtype {label.dtype}")
     pal = _palette(palette)
-    if label.min() < 0 or label.max() >= pal.shape[0]:
+    if label.size and (label.min() < 0 or label.max() >= pal.shape[0]):
         raise ValueError(f"label values must be in [0, {pal.shape[0]}), got "
                          f"[{label.min()}, {label.max()}]")
     pal = pal.copy()
@@ -79,7 +79,9 @@ def _rgb_uint8(image) -> np.ndarray:
         raise ValueError(f"image must be (H, W, 3) or (3, H, W), got shape {image.shape}")
     if image.dtype != np.uint8:
         x = image.astype(np.float64)
-        if x.max() <= 1.0:
+        if not np.isfinite(x).all():   # a cast would make NaN black, with a warning
+            raise ValueError("image holds values that are not finite (NaN or inf)")
+        if x.size and x.max() <= 1.0:
             x = x * 255.0
         image = np.clip(np.rint(x), 0, 255).astype(np.uint8)
     return image
@@ -144,14 +146,26 @@ def save_image(path, array) -> Path:
     'a.png'
     """
     path = Path(path)
+    array = np.asarray(array)
+    if array.dtype != np.uint8 or not (array.ndim == 2 or (array.ndim == 3 and array.shape[2] == 3)):
+        # a cast had wrapped 300 to 44 and made floats in [0, 1] black
+        raise ValueError(f"save_image: expected an (H, W, 3) or (H, W) uint8 array, got shape "
+                         f"{array.shape} dtype {array.dtype}")
+    fmt = _fmt(path)
     with replacing(path, path.suffix) as tmp:
-        Image.fromarray(np.asarray(array, dtype=np.uint8)).save(tmp, format=_fmt(path))
+        Image.fromarray(array).save(tmp, format=fmt)
     return path
 
 
 def _fmt(path: Path) -> str:
-    ext = path.suffix.lower().lstrip(".")
-    return {"jpg": "JPEG", "jpeg": "JPEG", "png": "PNG"}.get(ext, "PNG")
+    """The image format a file name asks for: PNG without a suffix; else Pillow's for it (a
+    .bmp had been written as PNG bytes)."""
+    if not path.suffix:
+        return "PNG"
+    fmt = Image.registered_extensions().get(path.suffix.lower())
+    if fmt is None:
+        raise ValueError(f"{path}: no image format has the suffix {path.suffix!r} (.png, .jpg ...)")
+    return fmt
 
 
 def _save_figure(fig, path) -> Path:
@@ -226,6 +240,8 @@ def save_prediction_grid(path, images, labels, preds, palette=None, max_columns:
     if not (len(images) == len(labels) == len(preds)) or not images:
         raise ValueError(f"need as many images, labels and predictions (got {len(images)}, "
                          f"{len(labels)}, {len(preds)}), at least one")
+    if isinstance(max_columns, bool) or not isinstance(max_columns, (int, np.integer)) or max_columns < 1:
+        raise ValueError(f"max_columns must be an integer >= 1, got {max_columns!r}")
     n = min(len(images), max_columns)
     cols = []
     for img, lab, pr in zip(images[:n], labels[:n], preds[:n]):
@@ -256,6 +272,9 @@ def _read_log(log_csv_path):
         rows = list(csv.DictReader(f))
     if not rows:
         raise ValueError(f"log file {path} has no rows")
+    long = next((i for i, r in enumerate(rows, 2) if None in r), None)   # csv keys extras by None
+    if long is not None:
+        raise ValueError(f"log file {path}: line {long} has more fields than the header")
     missing = [c for c in ("iteration", "train_loss", "mean_iou") if c not in rows[0]]
     if missing:
         raise ValueError(f"log file {path} lacks columns {missing}; expected {LOG_COLUMNS}")

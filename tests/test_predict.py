@@ -67,6 +67,12 @@ def test_bayesian_uncertainty_and_files(tmp_path):
 def test_samples_need_a_bayesian_model():
     with pytest.raises(ValueError, match="mc_predict"):
         predict_array(nn.Conv2d(3, 2, 1), _image(), samples=3)
+    # max_size -5 had segmented a one-pixel thumbnail; samples=2.7 had been cut to 2
+    with pytest.raises(ValueError, match="max_size must be an integer >= 0 .* got -5"):
+        predict_array(nn.Conv2d(3, 2, 1), _image(), max_size=-5)
+    net = BayesianSegNet(2, width=1 / 32)
+    with pytest.raises(ValueError, match="samples must be a positive int, got 2.7"):
+        predict_array(net, _image(), samples=2.7)
 
 
 def test_16_bit_grey_is_scaled_not_clipped(tmp_path):

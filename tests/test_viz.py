@@ -22,6 +22,30 @@ def test_colorize_and_overlay():
         viz.overlay(img, lab, alpha=2)
 
 
+def test_degenerate_and_wrong_inputs(tmp_path):
+    # each had crashed inside NumPy, or written something other than what was given
+    assert viz.colorize(np.zeros((0, 4), int)).shape == (0, 4, 3)
+    assert viz.legend_strip([], 50).shape[1] == 50
+    with pytest.raises(ValueError, match="max_columns must be an integer >= 1, got 0"):
+        viz.save_prediction_grid(tmp_path / "g.png", [np.zeros((2, 2, 3), np.uint8)],
+                                 [np.zeros((2, 2), int)], [np.zeros((2, 2), int)], max_columns=0)
+    for bad in (np.full((1, 1, 3), 300), np.full((1, 1, 3), 0.9), np.zeros((1, 1, 2), np.uint8)):
+        with pytest.raises(ValueError, match=r"expected an \(H, W, 3\) or \(H, W\) uint8 array"):
+            viz.save_image(tmp_path / "a.png", bad)   # 300 had wrapped to 44, 0.9 turned black
+    viz.save_image(tmp_path / "a.bmp", np.zeros((1, 1, 3), np.uint8))
+    assert (tmp_path / "a.bmp").read_bytes()[:2] == b"BM"   # had been PNG bytes
+    with pytest.raises(ValueError, match="no image format has the suffix '.xyz'"):
+        viz.save_image(tmp_path / "a.xyz", np.zeros((1, 1, 3), np.uint8))
+    with pytest.raises(ValueError, match="not finite"):
+        viz.overlay(np.full((1, 1, 3), np.nan), np.zeros((1, 1), int))
+    log = tmp_path / "log.csv"
+    log.write_text("epoch,iteration,train_loss,val_loss,pixel_acc,mean_acc,mean_iou,fw_iou,lr,time\n"
+                   "0,10,1.0,0.9,0.5,0.4,0.3,0.4,0.01,1,EXTRA\n")
+    with pytest.raises(ValueError, match="line 2 has more fields than the header"):
+        viz.plot_curves(log, tmp_path / "c.png")
+    assert not list(tmp_path.glob("*.png")) and not list(tmp_path.glob(".*"))
+
+
 def test_prediction_grid_layout(tmp_path):
     imgs, labs = zip(*[render_sample(np.random.default_rng(i), 32) for i in range(3)])
     preds = [np.where(l == 255, 0, l) for l in labs]
