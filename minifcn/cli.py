@@ -254,6 +254,9 @@ def _cmd_train(a) -> int:
     given = {f: getattr(a, f) for f in _TRAIN_FIELDS if getattr(a, f) is not None}
     if a.subset_classes:
         given["subset_classes"] = [c.strip() for c in a.subset_classes.split(",") if c.strip()]
+        if not given["subset_classes"]:   # had meant no subset at all, silently
+            raise ValueError(f"--subset-classes {a.subset_classes!r} names no class: expected names "
+                             "separated by commas, such as cat,dog")
     if a.no_flip:
         given["flip"] = False
     if given.get("grad_clip") == "none":

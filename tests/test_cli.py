@@ -330,6 +330,8 @@ def test_errors_are_reported_with_the_file(tmp_path, capsys):
     assert str(bad) in err and "truncated or corrupt" in err
     assert cli.main(["train", "--dataset", "voc", "--no-progress"]) == 2
     assert "--data-root" in capsys.readouterr().err
+    assert cli.main(["train", "--subset-classes", ",", "--no-progress"]) == 2   # had meant no subset
+    assert "--subset-classes ',' names no class" in capsys.readouterr().err
 
 
 def test_an_out_of_the_wrong_kind_is_refused_before_any_work(trained, tmp_path, capsys):

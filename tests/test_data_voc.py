@@ -192,6 +192,15 @@ def test_subset_other_classes_background_vs_ignore(tmp_path):
     bg = subset(ds, classes=["cat"])[0][1]
     ig = subset(ds, classes=["cat"], others="ignore")[0][1]
     assert bg[6, 6] == 0 and ig[6, 6] == 255 and bg[1, 1] == 1 == ig[1, 1]
+    # what had passed or failed obscurely: a NumPy integer as one class ("not iterable"),
+    # 2.5 images (NumPy's TypeError), a bad `others` without classes (not checked)
+    assert subset(ds, classes=np.int64(8)).classes == ("background", "cat")
+    with pytest.raises(TypeError, match="count must be an integer, got 2.5"):
+        subset(ds, count=2.5)
+    with pytest.raises(ValueError, match="others must be 'background' or 'ignore', got 'x'"):
+        subset(ds, count=1, others="x")
+    with pytest.raises(TypeError, match="a class is a name or an integer id, got 8.5"):
+        subset(ds, classes=[8.5])
 
 
 def test_iterate_batches_stacks_and_is_deterministic(tmp_path):
@@ -256,3 +265,13 @@ def test_sbd_reader(tmp_path):
         SBDSegmentation(tmp_path, "train")[0]
     with pytest.raises(FileNotFoundError, match="val.txt"):
         SBDSegmentation(tmp_path, "val")
+    # a float label that is not a whole number had been cut to a class (1.5 -> 1, NaN -> 0)
+    for bad in (1.5, np.nan):
+        scipy_io.savemat(d / "cls" / "2008_000002.mat", {"GTcls": {"Segmentation": np.where(lab > 0, bad, 0.0)}})
+        with pytest.raises(BadSampleError, match=f"holds {bad}, not a class id"):
+            SBDSegmentation(tmp_path, "train")[0]
+    scipy_io.savemat(d / "cls" / "2008_000002.mat", {"GTcls": {"Segmentation": lab.astype(np.float64)}})
+    np.testing.assert_array_equal(SBDSegmentation(tmp_path, "train")[0][1], lab)   # whole floats: ids
+    (d / "train.txt").write_bytes(b"\xff\xfe2008_000002\n")
+    with pytest.raises(ValueError, match=r"split file .*train\.txt is not text"):   # had not named it
+        SBDSegmentation(tmp_path, "train")

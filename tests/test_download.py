@@ -196,6 +196,10 @@ def test_local_path_and_file_url(tmp_path):
     assert dl.download(src.as_uri(), tmp_path / "o2", md5=md5).read_bytes() == b"local"
     with pytest.raises(dl.DownloadError, match="not found"):
         dl.download(str(tmp_path / "nope"), tmp_path / "o3", md5=md5)
+    with pytest.raises(dl.DownloadError, match="is a directory: expected the archive file"):
+        dl.download(str(tmp_path), tmp_path / "o4", md5=md5)   # had been "not found"
+    with pytest.raises(NotADirectoryError, match="root .*src.bin is a file"):   # had been Errno 17
+        dl.prepare("voc2012", src, archive=str(src), progress=False)
 
 
 def test_extract_refuses_escaping_members(tmp_path):

@@ -124,4 +124,7 @@ def test_bad_arguments(tmp_path):
         make_synthetic_voc(tmp_path, num_train=0, num_val=1)
     with pytest.raises(ValueError, match="seed must be a non-negative integer, got -1"):
         make_synthetic_voc(tmp_path, num_train=1, num_val=1, seed=-1)
+    for bad in (dict(size=31.9), dict(num_train=2.7)):   # had been cut to 31 and 2
+        with pytest.raises(TypeError, match=f"{next(iter(bad))} must be an integer, got"):
+            make_synthetic_voc(tmp_path, **{"num_train": 1, "num_val": 1, "size": 32, **bad})
     assert not (tmp_path / "VOCdevkit").exists()   # refused before anything was written

@@ -73,6 +73,8 @@ def test_flip_and_scale():
     assert set(np.unique(y)) <= set(np.unique(lab255))
     with pytest.raises(ValueError, match="scale_range"):
         RandomScale((0, 1))
+    with pytest.raises(ValueError, match=r"fill must be .* in \[0, 255\], got \(300, 0, 0\)"):
+        RandomCrop(4, fill=(300, 0, 0))   # had failed at the first pad, not naming the fill
     with pytest.raises(ValueError, match="both finite"):   # inf had failed in the generator
         RandomScale((1, float("inf")))
     with pytest.raises(ValueError, match=r"makes the 6x7 image \d+x\d+: too large"):   # PIL's limit

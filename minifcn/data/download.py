@@ -126,6 +126,8 @@ def _fetch(source: str, part: Path, timeout: float, progress: bool) -> None:
     doc), and ``part`` keeps what arrived when the transfer breaks off."""
     local = _local_path(source)
     if local is not None:
+        if local.is_dir():
+            raise IsADirectoryError(f"local archive {local} is a directory: expected the archive file")
         if not local.is_file():
             raise FileNotFoundError(f"local archive {local} not found")
         shutil.copyfile(local, part)
@@ -306,6 +308,8 @@ def prepare(name: str, root, archive=None, keep_archive: bool = True, progress: 
         raise ValueError(f"unknown dataset {name!r}: expected one of {sorted(DATASETS)}")
     rec = DATASETS[name]
     root = Path(root).expanduser()
+    if root.exists() and not root.is_dir():   # had been "[Errno 17] File exists"
+        raise NotADirectoryError(f"root {root} is a file: expected a directory for the dataset")
     if (root / rec.extracted).is_file():
         return root
     sources = [str(archive)] if archive is not None else list(mirrors or rec.mirrors)

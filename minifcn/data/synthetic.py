@@ -34,6 +34,7 @@ Defaults: 64x64 images, 400 train + 80 val; generating them takes about 2.5 s on
 from __future__ import annotations
 
 import json
+import operator
 import os
 import shutil
 from pathlib import Path
@@ -158,8 +159,13 @@ def render_sample(rng, size: int = 64):
 
 
 def _params(num_train, num_val, size, seed):
-    return {"num_train": int(num_train), "num_val": int(num_val), "size": int(size),
-            "seed": int(seed), "version": _FORMAT_VERSION}
+    given = {"num_train": num_train, "num_val": num_val, "size": size, "seed": seed}
+    for name, value in given.items():   # int() had made size 31.9 a 31-pixel dataset
+        try:
+            given[name] = operator.index(value)
+        except TypeError:
+            raise TypeError(f"synthetic dataset: {name} must be an integer, got {value!r}") from None
+    return {**given, "version": _FORMAT_VERSION}
 
 
 def make_synthetic_voc(root, num_train: int = 400, num_val: int = 80, size: int = 64,

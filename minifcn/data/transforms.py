@@ -227,8 +227,8 @@ class RandomCrop(_Random):
         if len(self.size) != 2 or min(self.size) < 1:
             raise ValueError(f"crop size must be a positive int or (h, w), got {size!r}")
         fill = (fill,) * 3 if np.isscalar(fill) else tuple(fill)
-        if len(fill) != 3:
-            raise ValueError(f"fill must be a number or an RGB triple, got {fill!r}")
+        if len(fill) != 3 or not all(0 <= f <= 255 for f in fill):   # it pads uint8 images
+            raise ValueError(f"fill must be a number or an RGB triple in [0, 255], got {fill!r}")
         self.fill = fill
         self.ignore_index = ignore_index
 

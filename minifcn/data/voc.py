@@ -30,6 +30,7 @@ ends with ``(3, H, W)`` ``float32`` and ``int64`` labels.
 """
 from __future__ import annotations
 
+import operator
 import os
 import warnings
 from pathlib import Path
@@ -89,7 +90,11 @@ def read_split_file(path) -> list:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"split file {path} not found")
-    ids = [line.strip().split()[0] for line in path.read_text().splitlines() if line.strip()]
+    try:
+        text = path.read_text()
+    except UnicodeDecodeError as e:   # had been the codec's message alone, no file named
+        raise ValueError(f"split file {path} is not text ({e})") from None
+    ids = [line.strip().split()[0] for line in text.splitlines() if line.strip()]
     if not ids:
         raise ValueError(f"split file {path} lists no image ids")
     return ids
@@ -333,7 +338,14 @@ class SBDSegmentation(SegmentationDataset):
         if seg.ndim != 2:
             raise BadSampleError(f"label {path}: GTcls.Segmentation has shape {seg.shape}, "
                                  "expected (H, W)")
-        if seg.min() < 0 or seg.max() > 255:
+        if seg.dtype.kind == "f":   # a cast would make 1.5 class 1 and NaN background
+            whole = np.isfinite(seg) & (seg == np.round(seg))
+            if not whole.all():
+                raise BadSampleError(f"label {path} holds {seg[~whole][0]}, not a class id (a whole "
+                                     "number)")
+        elif seg.dtype.kind not in "iub":
+            raise BadSampleError(f"label {path}: GTcls.Segmentation holds {seg.dtype}, not class ids")
+        if seg.size and (seg.min() < 0 or seg.max() > 255):
             raise BadSampleError(f"label {path} holds values outside [0, 255]")
         return seg.astype(np.uint8)
 
@@ -402,14 +414,25 @@ def subset(dataset, count=None, classes=None, seed: int = 0, others: str = "back
     indices = list(range(n))
     lut = None
     names = None
+    if others not in ("background", "ignore"):
+        raise ValueError(f"others must be 'background' or 'ignore', got {others!r}")
+    if count is not None:
+        try:
+            count = operator.index(count)   # 2.5 images had met NumPy's TypeError
+        except TypeError:
+            raise TypeError(f"count must be an integer, got {count!r}") from None
     if classes is not None:
         ids = []
-        for c in ([classes] if isinstance(classes, (str, int)) else list(classes)):
+        one = isinstance(classes, (str, int, np.integer))   # np.int64(8) is one id, not a list
+        for c in ([classes] if one else list(classes)):
             if isinstance(c, str):
                 if c not in dataset.classes:
                     raise ValueError(f"unknown class {c!r}: expected one of {dataset.classes}")
                 c = dataset.classes.index(c)
-            c = int(c)
+            try:
+                c = operator.index(c)
+            except TypeError:
+                raise TypeError(f"a class is a name or an integer id, got {c!r}") from None
             if not 0 < c < len(dataset.classes):
                 raise ValueError(f"class id {c} outside [1, {len(dataset.classes)}) "
                                  "(background cannot be selected)")
@@ -417,8 +440,6 @@ def subset(dataset, count=None, classes=None, seed: int = 0, others: str = "back
                 ids.append(c)
         if not ids:
             raise ValueError("classes is empty: give at least one class name or id")
-        if others not in ("background", "ignore"):
-            raise ValueError(f"others must be 'background' or 'ignore', got {others!r}")
         lut = np.full(256, 0 if others == "background" else 255, dtype=np.uint8)
         lut[0] = 0
         lut[255] = 255
