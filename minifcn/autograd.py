@@ -85,6 +85,8 @@ class Tensor:
         if isinstance(data, Tensor):
             data = data.data
         self.data = _as_array(data, dtype)
+        if requires_grad and self.data.dtype.kind != "f":   # as PyTorch: no gradient of an integer
+            raise TypeError(f"only floating-point tensors can require grad, got dtype {self.data.dtype}")
         self.grad = None
         self.requires_grad = bool(requires_grad)
         self.creator: Function | None = None
@@ -143,7 +145,9 @@ class Tensor:
         return Tensor(self.data)
 
     def astype(self, dtype) -> "Tensor":
-        return Tensor(self.data.astype(dtype), requires_grad=self.requires_grad)
+        """This tensor in ``dtype``, in the graph (its gradient flows back in the old dtype, as
+        PyTorch's ``.to(dtype)``; a detached copy had left the source's ``.grad`` empty)."""
+        return Cast(dtype)(self)
 
     def retain_grad(self):
         """Keep ``.grad`` of this non-leaf tensor after backward (as in PyTorch)."""
@@ -444,6 +448,20 @@ class Pow(Function):
         if self.exponent == 0:   # a ** 0 is 1 everywhere; 0 * 0 ** -1 would be NaN at 0
             return get_array_module(gy).zeros_like(gy)
         return gy * self.exponent * self.a ** (self.exponent - 1)
+
+
+class Cast(Function):
+    """``a`` in another dtype; the gradient goes back in ``a``'s."""
+
+    def __init__(self, dtype):
+        self.dtype = np.dtype(dtype)
+
+    def forward(self, a):
+        self.source = a.dtype
+        return a.astype(self.dtype)
+
+    def backward(self, gy):
+        return gy.astype(self.source)
 
 
 class Exp(Function):

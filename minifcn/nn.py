@@ -349,6 +349,9 @@ class BatchNorm2d(Module):
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1):
         super().__init__()
+        if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) or not 0 <= momentum <= 1:
+            # PyTorch's None (a cumulative average) would need a count of batches in the state
+            raise ValueError(f"BatchNorm2d: momentum must be a number in [0, 1], got {momentum!r}")
         self.eps, self.momentum = eps, momentum
         self.weight = Parameter(init.ones((num_features,)))
         self.bias = Parameter(init.zeros((num_features,)))

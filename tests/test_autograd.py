@@ -241,6 +241,17 @@ def test_pow_keeps_float32_and_has_a_gradient_at_zero_for_exponent_zero(xp):
     assert np.array_equal(to_np(x.grad), [0.0, 0.0])
 
 
+def test_astype_stays_in_the_graph_and_integers_need_no_grad(xp):
+    # astype had returned a detached copy: the source's .grad stayed None
+    w = Tensor(xp.asarray([1.0, 2.0], dtype=xp.float32), requires_grad=True)
+    y = w.astype(np.float64)
+    assert y.dtype == np.float64
+    (y * y).sum().backward()
+    assert w.grad.dtype == np.float32 and np.array_equal(to_np(w.grad), [2.0, 4.0])
+    with pytest.raises(TypeError, match="only floating-point tensors can require grad, got dtype int64"):
+        Tensor(xp.asarray([1, 2]), requires_grad=True)
+
+
 def test_backward_checks_what_it_is_given(xp):
     x = Tensor(xp.ones(2, dtype=xp.float32), requires_grad=True)
     (x * 2).backward(xp.ones(2))   # a float64 seed: cast, as PyTorch (it left float64 .grad)

@@ -167,6 +167,11 @@ def test_pool_and_unpool_modules_pass_indices_explicitly(xp):
     np.testing.assert_array_equal(to_np(F.max_pool2d(back, 2, ceil_mode=True)), to_np(y))
 
 
+def test_batch_norm_momentum_is_a_number():
+    with pytest.raises(ValueError, match=r"momentum must be a number in \[0, 1\], got None"):
+        nn.BatchNorm2d(4, momentum=None)   # had failed at the first training step
+
+
 def test_module_must_call_super_init():
     class Bad(nn.Module):
         def __init__(self):
