@@ -336,8 +336,9 @@ print("F(2x2, 3x3): 16 multiplications per 2x2 outputs instead of 36, same resul
 # %% [markdown]
 # Bigger tiles save more: F(4x4, 3x3) makes a 4x4 block of outputs from a 6x6 tile with 36
 # multiplications instead of 144 (interpolating at 0, +-1, +-2 and infinity). The price is in
-# the matrices: entries up to 8 and 1/24, so float32 rounding grows about 20x (still 1e-5 of the
-# largest output), and the kernel transform is 36 matrices per layer. minifcn picks F(4x4) for
+# the matrices: entries up to 8 and 1/24, so float32 rounding grows by an order of magnitude
+# (here from about 1e-7 to 1e-6 of the largest output), and the kernel transform is 36
+# matrices per layer. minifcn picks F(4x4) for
 # layers from 32 channels up on big maps, F(2x2) for 512-channel layers on small ones
 # (`conv._winograd_tile`).
 
@@ -354,7 +355,7 @@ exact = F.conv2d(xw, Ww, padding=1).numpy()
 err2, err4 = (np.abs(winograd.conv2d(x32, W32, padding=(1, 1), m=m) - exact).max() / np.abs(exact).max()
               for m in (2, 4))
 print(f"float32 error, largest output = 1: F(2x2) {err2:.1e}, F(4x4) {err4:.1e}")
-assert err2 < err4 < 1e-4          # bigger tiles, more rounding, still far below 1e-4
+assert 3 * err2 < err4 < 1e-5      # bigger tiles, about 10x the rounding, still below 1e-5
 
 # %% [markdown]
 # ## Summary

@@ -130,14 +130,17 @@ print(f"non-zero pixels: unpooling {fill_unpool:.1%}, transposed conv {fill_dens
 assert fill_unpool <= 0.25 and fill_dense > 2 * fill_unpool
 
 # %% [markdown]
-# The price of SegNet's trick is small: the indices are one integer per pooled value (a quarter
-# of the input's size), while an FCN skip connection keeps the whole encoder feature map for the
-# decoder. In SegNet the indices are passed explicitly from encoder to decoder, never hidden in a
-# layer.
+# The price of SegNet's trick is small: one index per pooled value (a quarter of the input's
+# size), and all it has to say is which of the four pixels of its 2x2 window won: two bits
+# (the SegNet paper's count). An FCN skip connection instead keeps an encoder feature map
+# (pool3, pool4) for the decoder: one float per value, 32 bits. minifcn stores each index as an
+# int64 flat position, for simplicity, not as two bits. In SegNet the indices are passed
+# explicitly from encoder to decoder, never hidden in a layer.
 
 # %%
 assert pidx.size == img.size // 4
 where = (pidx.numpy()[0, 0] % size) % 2 * 1 + (pidx.numpy()[0, 0] // size) % 2 * 2   # 0..3: which corner
+assert set(np.unique(where)) <= {0, 1, 2, 3}   # two bits say it all
 
 fig, axes = plt.subplots(1, 5, figsize=(22, 4.4), gridspec_kw=dict(wspace=0.45))
 corner_cmap = plt.matplotlib.colors.ListedColormap(["#4c72b0", "#dd8452", "#55a868", "#c44e52"])

@@ -11,7 +11,9 @@
 #
 # FCN upsamples its coarse class scores with transposed convolutions (lesson 4) whose weights
 # start as bilinear interpolation: kernel `2f` and stride `f` for an upsampling factor `f`
-# (4/2, 16/8, 64/32). In the reference they stay fixed. This lesson shows that the
+# (4/2, 16/8, 64/32). The paper fixes the final upsampling to bilinear and learns the
+# intermediate 2x ones from that start; the released Caffe nets, and minifcn by default
+# (`learnable_upsampling=False`), keep all of them fixed. This lesson shows that the
 # initialised layer *is* bilinear interpolation, exactly, away from the borders.
 #
 # Files explained: [`init.bilinear_kernel`](../minifcn/init.py) (the weight),
@@ -115,8 +117,8 @@ print("interior = np.interp bilinear interpolation at t = (u - centre) / f")
 # %% [markdown]
 # Two consequences: a constant stays constant inside (partition of unity), and a linear ramp
 # stays a linear ramp (second differences vanish), with slope divided by `f`. Near the borders
-# only one neighbour exists and the values fall off: this is why FCN crops its upsampled
-# output (lesson 7).
+# only one neighbour exists and the values fall off. FCN's crops (lesson 7) are there to undo
+# the padding of 100 and line the grids up; they also happen to discard these faded borders.
 
 # %%
 f = 4
@@ -178,7 +180,7 @@ fig, axes = plt.subplots(1, 4, figsize=(16, 4.4))
 for ax, im, title in [(axes[0], img, f"image {size}x{size}"),
                       (axes[1], small, f"box-filtered to {size // 4}x{size // 4}"),
                       (axes[2], nearest, "transposed conv, ones 4/4 (nearest)"),
-                      (axes[3], bilinear, "transposed conv, bilinear 8/4, pad 2\n(borders fade: FCN crops them)")]:
+                      (axes[3], bilinear, "transposed conv, bilinear 8/4, pad 2\n(the borders fade)")]:
     ax.imshow(show(im), interpolation="nearest")
     ax.set_title(title)
     ax.axis("off")
@@ -191,4 +193,5 @@ save(fig, "06_bilinear_upsampling.png")
 #   sums to `f * f`.
 # - With stride `f`, `conv_transpose2d` with that kernel equals `naive.bilinear_upsample`, and
 #   inside the image it is exactly linear interpolation at `t = (u - centre) / f`.
-# - Near the borders the weights no longer sum to one; FCN crops those pixels away.
+# - Near the borders the weights no longer sum to one; FCN's crop (made for the padding of
+#   100) happens to cut those pixels away.

@@ -80,7 +80,7 @@ print("mc_predict = mean / argmax / class-averaged variance of", T, "dropout pas
 # %% [markdown]
 # ## 2. Train a small Bayesian SegNet
 #
-# To keep the lesson fast, a task a small net learns in about a hundred iterations: one or two
+# To keep the lesson fast, a task a small net learns in a few hundred iterations: one or two
 # discs of random colour on a noisy background, label 1 inside the discs. Plain SGD with
 # momentum on the mean per-pixel cross-entropy, dropout active during training as usual.
 
@@ -156,11 +156,14 @@ def boundary_distance(label, max_d=6):
     reached = edge.copy()
     for d in range(max_d):
         dist[reached & (dist == max_d)] = d
-        grown = reached.copy()                         # 3x3 dilation by shifted copies
-        for dy in (-1, 0, 1):
-            for dx in (-1, 0, 1):
-                grown |= np.roll(reached, (dy, dx), axis=(1, 2))
-        reached = grown
+        # 3x3 dilation by shifted slices of a padded copy (np.roll would wrap a boundary at
+        # one edge of the image round to the other)
+        padded = np.pad(reached, ((0, 0), (1, 1), (1, 1)))
+        h, w = reached.shape[1:]
+        reached = np.zeros_like(reached)
+        for dy in range(3):
+            for dx in range(3):
+                reached |= padded[:, dy:dy + h, dx:dx + w]
     return dist
 
 
@@ -174,7 +177,7 @@ assert near > 2 * far
 assert max(profile[:2]) > max(profile[3:])
 wrong = pred != yv
 print(f"uncertainty on wrong pixels {unc[wrong].mean():.5f}, on right ones {unc[~wrong].mean():.5f}")
-assert unc[wrong].mean() > unc[~wrong].mean()
+assert unc[wrong].mean() > 3 * unc[~wrong].mean()   # "far more": 8x (fast) to 18x (full) here
 
 # %%
 show = 4
