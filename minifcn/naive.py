@@ -79,7 +79,10 @@ def conv_transpose2d(x, W, b=None, stride=1, padding=0, output_padding=0):
 def max_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False):
     """Max over each window and the flat index ``h * W + w`` (in the unpadded input) of the winner.
 
-    Ties go to the first maximum in row-major window order. Returns (y, indices).
+    PyTorch's rule, over the window's pixels inside the input in row-major order, from the
+    first: a pixel wins when it is greater than the maximum so far or is NaN. So ties go to the
+    first maximum, a window of -inf to its first pixel, and one with NaN to its last NaN.
+    Returns (y, indices).
     """
     x = to_numpy(x)
     kh, kw = _pair(kernel_size)
@@ -94,12 +97,15 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False):
         for ci in range(c):
             for oy in range(out_h):
                 for ox in range(out_w):
-                    best, where = -math.inf, -1
+                    best, where = -math.inf, None
                     for i in range(kh):
                         for j in range(kw):
                             iy, ix = oy * sy - ph + i, ox * sx - pw + j
-                            if 0 <= iy < h and 0 <= ix < w and x[b_, ci, iy, ix] > best:
-                                best, where = x[b_, ci, iy, ix], iy * w + ix
+                            if not (0 <= iy < h and 0 <= ix < w):
+                                continue
+                            v = x[b_, ci, iy, ix]
+                            if where is None or v > best or math.isnan(v):
+                                best, where = v, iy * w + ix
                     y[b_, ci, oy, ox], idx[b_, ci, oy, ox] = best, where
     return y, idx
 

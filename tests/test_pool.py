@@ -86,6 +86,30 @@ def test_max_pool2d_gradcheck_random_directions(xp):
     assert gradcheck(lambda x: F.max_pool2d(x, 3, 2, 1, ceil_mode=True), [x], max_elements=64, directions=4)
 
 
+@pytest.mark.parametrize("k, s, p, ceil", [(3, 1, 1, False), (2, 2, 1, False), (3, 2, 1, True),
+                                         (2, 2, 0, True), (3, 3, 1, True)])
+def test_windows_of_minus_inf_and_nan_point_where_pytorch_points(xp, rng, monkeypatch, k, s, p, ceil):
+    # a window of -inf had kept the padding's tap: an index outside it (negative, or another
+    # pixel's), so the gradient went astray and an all -inf map crashed its backward; a NaN
+    # window had pointed at an earlier pixel, not at its last NaN as PyTorch does
+    monkeypatch.setattr(P, "BLOCK_VALUES", 64)   # several blocks, each repaired on its own
+    x = rng.standard_normal((2, 3, 7, 8))
+    x[rng.random(x.shape) < 0.5] = -np.inf
+    x[rng.random(x.shape) < 0.05] = np.nan
+    x[1, 2] = -np.inf                               # one whole plane of -inf
+    y, idx = F.max_pool2d(Tensor(xp.asarray(x), requires_grad=True), k, s, p, ceil_mode=ceil,
+                          return_indices=True)
+    want_y, want_idx = naive.max_pool2d(x, k, s, p, ceil_mode=ceil)
+    assert np.array_equal(to_np(idx), want_idx)
+    np.testing.assert_array_equal(to_np(y), want_y)   # NaN where NaN
+    assert want_idx.min() >= 0 and want_idx.max() < 7 * 8
+    y.sum().backward()   # had raised in bincount: negative positions
+    torch = pytest.importorskip("torch")
+    _, t_idx = torch.nn.functional.max_pool2d(torch.from_numpy(x), k, s, p, ceil_mode=ceil,
+                                              return_indices=True)
+    assert np.array_equal(want_idx, t_idx.numpy())
+
+
 # with overlapping windows two outputs can carry the same index: unpooling keeps the last value,
 # so the map is still linear, with a zero derivative in the overwritten one
 @pytest.mark.parametrize("case", POOL_CASES)

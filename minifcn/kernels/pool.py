@@ -50,6 +50,10 @@ def max_pool2d(x, kernel, stride, padding, ceil_mode=False, indices=True):
     maximum and which offset gave it; ties go to the first offset in row-major order. With
     ``indices=False`` (inference: no gradient, no unpooling) only the maximum is kept, one
     operation per offset instead of three, and ``indices`` is None.
+
+    Two kinds of window escape the running maximum's rule and follow PyTorch's (see
+    :func:`_pytorch_winners`): one whose pixels are all -inf (its first pixel inside the image
+    wins, not a padding tap, which lies outside it), and one holding NaN (its last NaN wins).
     """
     xp = get_array_module(x)
     n, c, h, w = x.shape
@@ -94,9 +98,34 @@ def max_pool2d(x, kernel, stride, padding, ceil_mode=False, indices=True):
             fb = flat[:, b]
             fb[...] = tap_offset[arg]
             fb += origin
+            if not yb.min() > -xp.inf:   # a NaN or a -inf maximum: rare, and yb is in cache
+                _pytorch_winners(x[:, b], yb, fb, kernel, stride, padding)
 
     map_blocks(pool_block, channel_blocks(x, BLOCK_VALUES, work=POOL_WORK), x)
     return y, flat
+
+
+def _pytorch_winners(x, y, flat, kernel, stride, padding):
+    """Set ``flat`` where ``y`` is NaN or -inf by PyTorch's rule: ``val > max or isnan(val)``
+    over the window's pixels inside the image, starting from its first one. So a window of
+    -inf keeps its first pixel (the padding's -inf had won as tap 0: an index outside the
+    window, negative or another pixel's, which sent the gradient astray), and a NaN window
+    takes its last NaN (NaN compares false, so the running maximum had kept an earlier tap).
+    Window by window, over those windows only."""
+    xp = get_array_module(x)
+    n, c, h, w = x.shape
+    (kh, kw), (sy, sx), (ph, pw) = kernel, stride, padding
+    b, ch, oy, ox = xp.nonzero(~(y > -xp.inf))
+    nan = xp.isnan(y[b, ch, oy, ox])
+    pick = xp.full(b.shape, -1, dtype=xp.int64)
+    for i in range(kh):
+        for j in range(kw):
+            iy, ix = oy * sy - ph + i, ox * sx - pw + j
+            inside = (iy >= 0) & (iy < h) & (ix >= 0) & (ix < w)
+            v = x[b, ch, xp.clip(iy, 0, h - 1), xp.clip(ix, 0, w - 1)]
+            take = inside & xp.where(nan, xp.isnan(v), pick < 0)
+            pick = xp.where(take, iy * w + ix, pick)
+    flat[b, ch, oy, ox] = pick
 
 
 def _flat_positions(indices, size):
