@@ -51,7 +51,7 @@ def _positive_pair(name, v, op, minimum=1):
 def _check_4d(op, name, t):
     if t.ndim != 4:
         raise ValueError(f"{op}: {name} must be 4-D (n, c, h, w), got shape {tuple(t.shape)}")
-    if t.dtype.kind != "f":
+    if t.dtype not in (np.float32, np.float64):   # float16 had passed, to fail in dropout
         raise TypeError(f"{op}: {name} must be float32 or float64, got {t.dtype}")
 
 
@@ -409,14 +409,23 @@ def batch_norm(x, running_mean, running_var, weight, bias, training=False, momen
     >>> bool(abs(y.numpy().mean()) < 1e-8), bool(np.all(rm > 0.4))
     (True, True)
     """
-    x, weight, bias = as_tensor(x), as_tensor(weight), as_tensor(bias)
+    x = as_tensor(x)
     _check_4d("batch_norm", "input", x)
     c = x.shape[1]
+    xp = get_array_module(x.data)
+    # None: no scale or shift (PyTorch's affine=False); it had become a 0-d object array
+    weight = Tensor(xp.ones(c, x.dtype)) if weight is None else as_tensor(weight)
+    bias = Tensor(xp.zeros(c, x.dtype)) if bias is None else as_tensor(bias)
     for name, v in (("weight", weight), ("bias", bias), ("running_mean", running_mean),
                     ("running_var", running_var)):
         if v is not None and tuple(v.shape) != (c,):
             raise ValueError(f"batch_norm: {name} shape {tuple(v.shape)} should be ({c},) for {c} channels")
+    _check_same_dtype("batch_norm", x, weight, bias)   # float64 parameters had made eval float64
+    if not eps > 0:   # a negative eps made the output NaN
+        raise ValueError(f"batch_norm: eps must be positive, got {eps!r}")
     rm, rv = _raw(running_mean), _raw(running_var)
+    if x.size == 0:   # no values: nothing to normalise, no statistics to average (as PyTorch; the
+        return x * weight.reshape(1, c, 1, 1) + bias.reshape(1, c, 1, 1)   # mean of none was NaN)
     if training and x.size == c:   # PyTorch refuses this too: the variance of one value is 0
         raise ValueError(f"batch_norm: training needs more than one value per channel, got input "
                          f"of shape {tuple(x.shape)} (one image whose map is 1x1: give a larger "

@@ -146,6 +146,9 @@ class Module:
 
     def astype(self, dtype):
         """Cast every parameter and buffer to ``dtype`` (float64 for gradient checks)."""
+        if np.dtype(dtype) not in (np.float32, np.float64):   # int32 had truncated the weights
+            raise TypeError(f"{type(self).__name__}.astype: the layers run in float32 or float64, "
+                            f"got {np.dtype(dtype)}")
         for p in self.parameters():
             p.data = p.data.astype(dtype)
         for _, m, name in list(self.named_buffers()):

@@ -168,17 +168,22 @@ def _read_weights(path):
 
 def load_fcn_state(path):
     """Read trained FCN weights: ``(state, meta)``, ``meta`` holding ``format``, ``source``,
-    ``input_convention``, ``num_classes`` (score_fr's outputs) and ``width`` (conv1_1's
-    channels / 64). See :func:`import_fcn`."""
+    ``input_convention``, ``num_classes`` (score_fr's outputs) and ``width`` (the one its
+    layers' channel counts fit: :func:`minifcn.models.vgg.width_of_state`). See
+    :func:`import_fcn`."""
+    from .models.vgg import width_of_state   # models import this module: not at the top
     path = os.fspath(path)
     state, meta, fmt, convention = _read_weights(path)
     for key in ("conv1_1.weight", "score_fr.weight"):
         if key not in state:
             raise ValueError(f"{path}: no {key}: not an FCN's weights")
+    try:
+        width = width_of_state(state)
+    except ValueError as e:
+        raise ValueError(f"{path}: {e}") from None
     return dict(state), {**meta, "format": fmt, "source": os.path.basename(path),
                          "input_convention": convention,
-                         "num_classes": int(state["score_fr.weight"].shape[0]),
-                         "width": state["conv1_1.weight"].shape[0] / 64}
+                         "num_classes": int(state["score_fr.weight"].shape[0]), "width": width}
 
 
 def import_fcn(path, model, loaded=None):

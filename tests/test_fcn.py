@@ -150,8 +150,19 @@ def test_from_vgg16_refuses_a_mismatched_state():
     import os
     state, _ = import_vgg16(os.path.join(os.path.dirname(__file__), "fixtures", "vgg_tiny_zip.pth"))
     # the fixture's channels (2, 4, 4, 8, 8) are not VGG16's ratios at any width
-    with pytest.raises(ValueError, match=r"conv3_1\.weight.*\(8, 4, 3, 3\).*\(4, 4, 3, 3\)"):
+    with pytest.raises(ValueError, match=r"fit no single width of VGG16: conv1_1 2 of 64, .*conv3_1 4 of 256"):
         FCN32s.from_vgg16(state, num_classes=3)
+
+
+@pytest.mark.parametrize("width", [0.3, 1 / 3, 0.7, 1 / 7])
+def test_a_width_is_read_back_from_every_layer(width):
+    # conv1_1's channels / 64 had read 19 / 64 = 0.297 for a width-0.3 net, whose conv3 then
+    # came out 76 channels wide against the state's 77
+    from minifcn.models.vgg import width_of_state
+    state = VGG16(num_classes=5, width=width).state_dict()
+    assert width_of_state(state) == pytest.approx(width, rel=1e-12)
+    net = FCN32s.from_vgg16(state, num_classes=3)
+    assert net.conv3_1.weight.shape == VGG16(5, width).conv3_1.weight.shape
 
 
 def test_staged_constructors():

@@ -167,6 +167,14 @@ def test_pool_and_unpool_modules_pass_indices_explicitly(xp):
     np.testing.assert_array_equal(to_np(F.max_pool2d(back, 2, ceil_mode=True)), to_np(y))
 
 
+def test_astype_takes_the_float_dtypes_the_layers_run_in():
+    net = _net()
+    for bad in (np.int32, np.float16):   # int32 had truncated every weight, still requiring grad
+        with pytest.raises(TypeError, match=f"float32 or float64, got {np.dtype(bad)}"):
+            net.astype(bad)
+    assert net.astype(np.float64).score.weight.dtype == np.float64
+
+
 def test_batch_norm_momentum_is_a_number():
     with pytest.raises(ValueError, match=r"momentum must be a number in \[0, 1\], got None"):
         nn.BatchNorm2d(4, momentum=None)   # had failed at the first training step

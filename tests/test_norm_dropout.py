@@ -142,6 +142,27 @@ def test_batch_norm_vs_torch(rng, dtype):
         assert_close(a.grad, b.grad, dtype, f"eval grad {name}")
 
 
+def test_batch_norm_edge_arguments_as_pytorch(xp, rng):
+    torch = pytest.importorskip("torch")
+    x = rng.standard_normal((2, 3, 4, 4))
+    # weight and bias None: no scale or shift (it had been refused, "weight shape ()")
+    rm, rv = np.zeros(3), np.ones(3)
+    got = F.batch_norm(xp.asarray(x), xp.asarray(rm), xp.asarray(rv), None, None, training=True)
+    want = torch.nn.functional.batch_norm(torch.from_numpy(x), torch.zeros(3, dtype=torch.float64),
+                                          torch.ones(3, dtype=torch.float64), None, None, training=True)
+    np.testing.assert_allclose(to_np(got), want.numpy(), rtol=1e-10, atol=1e-10)
+    # an empty batch leaves the running statistics alone (they had become NaN for good)
+    rm, rv = xp.zeros(3), xp.ones(3)
+    y = F.batch_norm(xp.zeros((0, 3, 4, 4)), rm, rv, xp.ones(3), xp.zeros(3), training=True)
+    assert y.shape == (0, 3, 4, 4) and to_np(rm).tolist() == [0, 0, 0] and to_np(rv).tolist() == [1, 1, 1]
+    with pytest.raises(ValueError, match="eps must be positive, got -1"):   # had given NaN
+        F.batch_norm(xp.asarray(x), rm, rv, xp.ones(3), xp.zeros(3), eps=-1)
+    with pytest.raises(TypeError, match="input float32, weight float64"):   # eval had gone float64
+        F.batch_norm(xp.asarray(x, dtype=xp.float32), rm, rv, xp.ones(3), xp.zeros(3))
+    with pytest.raises(TypeError, match="float32 or float64, got float16"):   # had passed, to fail later
+        F.batch_norm(xp.asarray(x, dtype=xp.float16), rm, rv, xp.ones(3), xp.zeros(3))
+
+
 # --------------------------------------------------------------------- dropout
 def test_dropout_gradcheck_with_a_fixed_mask(xp, rng):
     x = xp.asarray(rng.standard_normal((2, 3, 4, 4)))

@@ -29,7 +29,7 @@ from .. import init, nn
 from ..weights import convolutionalize_state
 from . import coords
 from .vgg import (VGG_FC, VGG_LAYERS, VGG16, add_vgg_body, check_num_classes, check_width, scaled,
-                  vgg_body)
+                  vgg_body, width_of_state)
 
 _TO_POOL3 = VGG_LAYERS[:VGG_LAYERS.index("pool3") + 1]
 _TO_POOL4 = VGG_LAYERS[:VGG_LAYERS.index("pool4") + 1]
@@ -135,10 +135,11 @@ class FCN32s(_FCN):
         :func:`minifcn.weights.import_vgg16`): conv1_1 ... conv5_3 copied, fc6/fc7 reshaped into
         convolutions (net surgery); fc8 is dropped, score_fr starts at zero.
 
-        The width is read from ``vgg`` (``vgg.width``, or conv1_1's channels / 64 for a state).
+        The width is read from ``vgg`` (``vgg.width``, or for a state the width its layers'
+        channel counts fit: :func:`~minifcn.models.vgg.width_of_state`).
         """
         state = vgg.state_dict() if isinstance(vgg, nn.Module) else dict(vgg)
-        width = vgg.width if isinstance(vgg, VGG16) else state["conv1_1.weight"].shape[0] / 64
+        width = vgg.width if isinstance(vgg, VGG16) else width_of_state(state)
         net = cls(num_classes, width, learnable_upsampling).astype(state["conv1_1.weight"].dtype)
         state = convolutionalize_state(state)
         keep = {k: v for k, v in state.items() if not k.startswith("fc8.")}

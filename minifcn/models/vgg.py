@@ -23,6 +23,12 @@ versions train on a CPU.
 """
 from __future__ import annotations
 
+import math
+import numbers
+from fractions import Fraction
+
+import numpy as np
+
 from .. import functional as F
 from .. import nn
 from ..weights import convolutionalize_state
@@ -45,18 +51,47 @@ def scaled(channels: int, width: float) -> int:
     return max(1, int(round(channels * width)))
 
 
+def width_of_state(state) -> float:
+    """The width whose :func:`scaled` channel counts are those of ``state``'s VGG16 layers
+    (conv1_1 ... conv5_3, and fc6 / fc7 where present): the simplest fraction in the interval
+    that every layer's count allows. conv1_1's channels / 64 alone is not enough: a width-0.3
+    net has 19 of 64 there (0.297) but 77 of 256 in conv3, which 0.297 makes 76.
+
+    >>> width_of_state({"conv1_1.weight": np.zeros((19, 3, 3, 3)), "conv3_1.weight": np.zeros((77, 38, 3, 3))})
+    0.3
+    """
+    bases = {name: VGG_CHANNELS[b] for b, block in enumerate(VGG_BLOCKS) for name in block}
+    bases.update(fc6=VGG_FC, fc7=VGG_FC)
+    counts = {name: (state[f"{name}.weight"].shape[0], base) for name, base in bases.items()
+              if f"{name}.weight" in state}
+    if not counts:
+        raise ValueError("no VGG16 layer (conv1_1 ... conv5_3, fc6, fc7) to read a width from")
+    # round(base * w) == n  <=>  (n - 1/2) / base <= w < (n + 1/2) / base (n = 1 also below)
+    lo = max(Fraction(2 * n - 1, 2 * base) if n > 1 else Fraction(0) for n, base in counts.values())
+    hi = min(Fraction(2 * n + 1, 2 * base) for n, base in counts.values())
+    if not lo < hi:
+        have = ", ".join(f"{name} {n} of {base}" for name, (n, base) in counts.items())
+        raise ValueError(f"the layers' channel counts fit no single width of VGG16: {have}")
+    for den in range(1, 1 << 16):   # the simplest fraction strictly inside: 0.3, not 0.30004
+        w = Fraction(math.floor(lo * den) + 1, den)   # the least num / den above lo
+        if w < hi:
+            return float(w)
+    return float((lo + hi) / 2)
+
+
 def check_width(width, who: str) -> float:
-    """Validate a width multiplier (a positive number)."""
-    if isinstance(width, bool) or not isinstance(width, (int, float)) or not width > 0:
+    """Validate a width multiplier (a positive number, NumPy's included)."""
+    if isinstance(width, (bool, np.bool_)) or not isinstance(width, numbers.Real) or not 0 < width < math.inf:
         raise ValueError(f"{who}: width must be a positive number (1.0 = the paper), got {width!r}")
     return float(width)
 
 
 def check_num_classes(num_classes, who: str) -> int:
-    """Validate a class count (a positive int)."""
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
+    """Validate a class count (a positive int, NumPy's included)."""
+    if isinstance(num_classes, (bool, np.bool_)) or not isinstance(num_classes, numbers.Integral) \
+            or num_classes < 1:
         raise ValueError(f"{who}: num_classes must be a positive int, got {num_classes!r}")
-    return num_classes
+    return int(num_classes)
 
 
 def add_vgg_body(net, width: float, in_channels: int = 3, conv1_padding: int = 1) -> int:
