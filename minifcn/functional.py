@@ -212,7 +212,12 @@ def linear(x, weight, bias=None):
     if x.ndim != 2 or weight.ndim != 2 or x.shape[1] != weight.shape[1]:
         raise ValueError(f"linear: input {tuple(x.shape)} and weight {tuple(weight.shape)} do not match "
                          "(expected (n, in_f) and (out_f, in_f))")
-    return Linear()(x, weight) if bias is None else Linear()(x, weight, as_tensor(bias))
+    bias = None if bias is None else as_tensor(bias)
+    if bias is not None and tuple(bias.shape) != (weight.shape[0],):   # a (1,) bias had broadcast,
+        raise ValueError(f"linear: bias shape {tuple(bias.shape)} should be "   # and got a (out_f,)
+                         f"({weight.shape[0]},) for {weight.shape[0]} outputs")  # gradient
+    _check_same_dtype("linear", x, weight, bias)
+    return Linear()(x, weight) if bias is None else Linear()(x, weight, bias)
 
 
 # --------------------------------------------------------------------- pooling
@@ -304,10 +309,21 @@ def max_unpool2d(x, indices, kernel_size, stride=None, padding=0, output_size=No
     sy, sx = _positive_pair("stride", kernel_size if stride is None else stride, "max_unpool2d")
     ph, pw = _positive_pair("padding", padding, "max_unpool2d", minimum=0)
     h, w = x.shape[2:]
+    default = ((h - 1) * sy - 2 * ph + kh, (w - 1) * sx - 2 * pw + kw)
     if output_size is None:
-        out_hw = ((h - 1) * sy - 2 * ph + kh, (w - 1) * sx - 2 * pw + kw)
+        out_hw = default
     else:
-        out_hw = tuple(int(v) for v in tuple(output_size)[-2:])
+        # PyTorch's rule: (h, w) or a 4-D shape, each side within a stride of the default (the
+        # sizes whose pooling gives h x w). Any size had been taken (an 8 re-read a 6-wide
+        # plane's positions 8 wide, values landing elsewhere), fractions cut.
+        shape = output_size.shape if hasattr(output_size, "shape") else output_size
+        if not isinstance(shape, (tuple, list)) or len(shape) not in (2, 4):
+            raise ValueError(f"max_unpool2d: output_size must be (h, w) or (n, c, h, w), got {output_size!r}")
+        out_hw = _positive_pair("output_size", shape[-2:], "max_unpool2d", minimum=1)
+        for side, got, d, s_ in (("height", out_hw[0], default[0], sy), ("width", out_hw[1], default[1], sx)):
+            if not d - s_ < got < d + s_:
+                raise ValueError(f"max_unpool2d: output_size {side} {got} is not one that pools to "
+                                 f"{h}x{w}: expected {max(d - s_ + 1, 1)} to {d + s_ - 1}")
     # one pass over the indices, not two: read as unsigned, a negative index is larger than any
     # valid one (SegNet's 64x112x112 indices: 90 against 250 us for their min and max)
     unsigned = idx.view(f"u{idx.dtype.itemsize}") if idx.dtype.kind == "i" else idx
@@ -595,10 +611,14 @@ def crop(x, offset, size):
            [ 9., 10.]])
     """
     x = as_tensor(x)
+    if x.ndim != 4:
+        raise ValueError(f"crop: input must be 4-D (n, c, h, w), got shape {tuple(x.shape)}")
     oy, ox = _positive_pair("offset", offset, "crop", minimum=0)
     if hasattr(size, "shape"):  # a Tensor or an array: its size (iterating it would read its values)
         size = size.shape
-    h, w = (int(v) for v in tuple(size)[-2:])
+    if isinstance(size, (tuple, list)) and len(size) in (2, 4):
+        size = tuple(size)[-2:]
+    h, w = _positive_pair("size", size, "crop", minimum=0)   # -1 had sliced as Python does
     H, W = x.shape[-2:]
     if oy + h > H or ox + w > W:
         raise ValueError(f"crop: a {h}x{w} window at offset ({oy}, {ox}) does not fit in the "

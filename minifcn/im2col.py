@@ -365,6 +365,8 @@ def _pair(v):
     pair = v if isinstance(v, (tuple, list)) else (v, v)
     if len(pair) != 2:
         raise ValueError(f"expected an int or a pair of ints, got {v!r}")
+    if any(isinstance(p, (bool, np.bool_)) for p in pair):   # True is an int to Python: stride 1
+        raise TypeError(f"expected an int or a pair of ints, got {v!r}")
     try:
         return operator.index(pair[0]), operator.index(pair[1])
     except TypeError:

@@ -25,6 +25,24 @@ def test_crop_size_from_a_tensor_array_or_4d_shape(xp, rng):
     assert F.crop(x, (1, 2), (1, 5, 4, 3)).shape == (1, 2, 4, 3)
 
 
+def test_crop_and_linear_refuse_what_they_had_misread(xp):
+    x = xp.zeros((1, 1, 6, 6))
+    with pytest.raises(ValueError, match="crop: size must be >= 0"):   # -1 had sliced as Python does
+        F.crop(x, 0, (-1, 3))
+    with pytest.raises(TypeError, match="crop: size must be an int or a pair of ints, got"):
+        F.crop(x, 0, (2.9, 3.9))   # had been cut to (2, 3)
+    assert F.crop(x, 1, 3).shape == (1, 1, 3, 3)   # an int, as offset takes one
+    with pytest.raises(ValueError, match="crop: input must be 4-D"):
+        F.crop(x[0], 0, (3, 3))
+    with pytest.raises(TypeError, match="stride must be an int or a pair of ints, got True"):
+        F.conv2d(x, xp.zeros((1, 1, 3, 3)), stride=True)   # True had been stride 1
+    w = Tensor(xp.ones((4, 3)), requires_grad=True)
+    with pytest.raises(ValueError, match=r"linear: bias shape \(1,\) should be \(4,\)"):
+        F.linear(xp.ones((2, 3)), w, xp.zeros(1))   # had broadcast, its gradient (4,)
+    with pytest.raises(TypeError, match="input float32, weight float64"):
+        F.linear(xp.ones((2, 3), dtype=xp.float32), w)
+
+
 def test_crop_gradcheck(xp, rng):
     x = xp.asarray(rng.standard_normal((1, 2, 5, 6)))
     assert gradcheck(lambda x: F.crop(x, (1, 2), (3, 3)), [x])

@@ -72,6 +72,15 @@ def test_unpool_default_output_size_and_odd_sizes(xp):
     # every maximum goes back where it was, everything else is zero
     ref = np.where(naive.max_unpool2d(to_np(y), to_np(idx), (7, 5)) != 0, x, 0)
     np.testing.assert_array_equal(to_np(back), ref)
+    # PyTorch's rule for output_size: any had been taken (a wider plane re-reads the positions
+    # at another width, values landing elsewhere), fractions cut, a bare int not iterable
+    for bad, message in (((10, 6), "height 10 is not one that pools to 4x3: expected 7 to 9"),
+                         ((7, 4.5), "output_size must be an int or a pair of ints"),
+                         (7, r"output_size must be \(h, w\) or \(n, c, h, w\), got 7"),
+                         ((1, 2, 3, 7, 5), r"must be \(h, w\) or \(n, c, h, w\)")):
+        with pytest.raises((ValueError, TypeError), match=message):
+            F.max_unpool2d(y, idx, 2, output_size=bad)
+    assert F.max_unpool2d(y, idx, 2, output_size=(1, 2, 7, 5)).shape == (1, 2, 7, 5)
 
 
 # --------------------------------------------------------------------- 2. finite differences
