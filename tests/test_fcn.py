@@ -185,6 +185,12 @@ def test_staged_constructors():
         b16, b8 = m16.eval().blobs(x), m8.eval().blobs(x)
     np.testing.assert_allclose(to_np(b8["fuse_pool4"]), to_np(b16["fuse_pool4"]), rtol=1e-12)
     assert not to_np(b8["score_pool3"]).any()
+    # each stage from the one before it: an FCN-32s for FCN-8s had been taken, its score_pool4
+    # and upscore2 left fresh; a VGG16 had failed on a missing attribute
+    with pytest.raises(TypeError, match="from_fcn16s: expected a trained FCN16s, got FCN32s"):
+        FCN8s.from_fcn16s(m32)
+    with pytest.raises(TypeError, match="from_fcn32s: expected a trained FCN32s, got VGG16"):
+        FCN16s.from_fcn32s(VGG16(4, TINY))
 
 
 def test_load_state_dict_errors():

@@ -106,6 +106,14 @@ class _FCN(nn.Module):
         return self
 
 
+def _check_stage(who, net, kind):
+    """The staged recipe starts each stage from the one before: an FCN-32s for FCN-16s, an
+    FCN-16s for FCN-8s (an FCN-32s there had been taken, score_pool4 and upscore2 left fresh
+    although the docstring says they are copied; a VGG16 had failed on a missing attribute)."""
+    if type(net) is not kind:
+        raise TypeError(f"{who}: expected a trained {kind.__name__}, got {type(net).__name__}")
+
+
 class FCN32s(_FCN):
     """FCN-32s: score_fr upsampled 32x at once (``upscore``, kernel 64, stride 32), cropped at 19.
 
@@ -179,6 +187,7 @@ class FCN16s(_FCN):
     def from_fcn32s(cls, fcn32s: FCN32s, learnable_upsampling=None):
         """FCN-16s initialised from a trained FCN-32s (the staged recipe): conv1_1 ... fc7 and
         score_fr copied; score_pool4 zero; upsampling bilinear."""
+        _check_stage("from_fcn32s", fcn32s, FCN32s)
         learn = fcn32s.learnable_upsampling if learnable_upsampling is None else learnable_upsampling
         net = cls(fcn32s.num_classes, fcn32s.width, learn)
         return net._copy_from(fcn32s, set(VGG_LAYERS) | {"fc6", "fc7", "score_fr"})
@@ -234,6 +243,7 @@ class FCN8s(_FCN):
     def from_fcn16s(cls, fcn16s: FCN16s, learnable_upsampling=None):
         """FCN-8s initialised from a trained FCN-16s: conv1_1 ... fc7, score_fr, score_pool4 and
         upscore2 copied; score_pool3 zero; the other upsampling layers bilinear."""
+        _check_stage("from_fcn16s", fcn16s, FCN16s)
         learn = fcn16s.learnable_upsampling if learnable_upsampling is None else learnable_upsampling
         net = cls(fcn16s.num_classes, fcn16s.width, learn)
         return net._copy_from(fcn16s, set(VGG_LAYERS) | {"fc6", "fc7", "score_fr", "score_pool4", "upscore2"})
