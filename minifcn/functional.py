@@ -48,6 +48,14 @@ def _positive_pair(name, v, op, minimum=1):
     return pair
 
 
+def _flag(op, name, v) -> bool:
+    """A yes/no argument as a bool: a bool, NumPy's, or 0 / 1. ``bool("False")`` is True, so a
+    string had read as yes."""
+    if isinstance(v, (bool, np.bool_)) or (isinstance(v, (int, np.integer)) and v in (0, 1)):
+        return bool(v)
+    raise TypeError(f"{op}: {name} must be a bool, got {v!r}")
+
+
 def _check_4d(op, name, t):
     if t.ndim != 4:
         raise ValueError(f"{op}: {name} must be 4-D (n, c, h, w), got shape {tuple(t.shape)}")
@@ -254,6 +262,7 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, return_i
     """
     x = as_tensor(x)
     _check_4d("max_pool2d", "input", x)
+    ceil_mode = _flag("max_pool2d", "ceil_mode", ceil_mode)
     kernel = _positive_pair("kernel_size", kernel_size, "max_pool2d")
     stride = _positive_pair("stride", kernel_size if stride is None else stride, "max_pool2d")
     padding = _positive_pair("padding", padding, "max_pool2d", minimum=0)
@@ -265,8 +274,8 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, return_i
                          f"{h + 2 * padding[0]}x{w + 2 * padding[1]}")
     if not return_indices and not (is_grad_enabled() and x.requires_grad):
         # inference: no gradient will flow back and nobody asked where the maxima were
-        return Tensor(P.max_pool2d(x.data, kernel, stride, padding, bool(ceil_mode), indices=False)[0])
-    y, indices = MaxPool2d(kernel, stride, padding, bool(ceil_mode))(x)
+        return Tensor(P.max_pool2d(x.data, kernel, stride, padding, ceil_mode, indices=False)[0])
+    y, indices = MaxPool2d(kernel, stride, padding, ceil_mode)(x)
     return (y, indices) if return_indices else y
 
 
@@ -377,8 +386,9 @@ def dropout(x, p=0.5, training=True):
     ([0.0, 2.0], True)
     """
     x = as_tensor(x)
-    if not 0.0 <= p < 1.0:
-        raise ValueError(f"dropout: p must be in [0, 1), got {p!r}")
+    training = _flag("dropout", "training", training)
+    if isinstance(p, (bool, np.bool_)) or not isinstance(p, (int, float, np.floating)) or not 0.0 <= p < 1.0:
+        raise ValueError(f"dropout: p must be a number in [0, 1), got {p!r}")
     if not training or p == 0.0:
         return x
     return Dropout(float(p))(x)
@@ -427,6 +437,7 @@ def batch_norm(x, running_mean, running_var, weight, bias, training=False, momen
     """
     x = as_tensor(x)
     _check_4d("batch_norm", "input", x)
+    training = _flag("batch_norm", "training", training)
     c = x.shape[1]
     xp = get_array_module(x.data)
     # None: no scale or shift (PyTorch's affine=False); it had become a 0-d object array
@@ -448,7 +459,7 @@ def batch_norm(x, running_mean, running_var, weight, bias, training=False, momen
                          f"image or batch, or use eval mode)")
     if not training and (rm is None or rv is None):
         raise ValueError("batch_norm: eval mode needs running_mean and running_var")
-    return BatchNorm(bool(training), momentum, eps, rm, rv)(x, weight, bias)
+    return BatchNorm(training, momentum, eps, rm, rv)(x, weight, bias)
 
 
 class LocalResponseNorm(Function):

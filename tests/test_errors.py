@@ -178,7 +178,7 @@ def test_batch_norm_shapes_and_eval_needs_stats(xp):
 
 @pytest.mark.parametrize("p", [-0.1, 1.0, 1.5])
 def test_dropout_p_range(xp, p):
-    with pytest.raises(ValueError, match=rf"p must be in \[0, 1\), got {p}"):
+    with pytest.raises(ValueError, match=rf"p must be a number in \[0, 1\), got {p}"):
         F.dropout(_x(xp), p)
 
 
@@ -210,3 +210,17 @@ def test_load_state_dict_missing_and_unexpected_keys():
     state["fc6.weight"] = np.zeros(1)
     with pytest.raises(ValueError, match=r"missing keys \['conv1_1.bias'\], unexpected keys \['fc6.weight'\]"):
         _net().load_state_dict(state)
+
+
+def test_yes_no_arguments_are_bools(xp):
+    # bool("False") is True: a string had read as yes
+    x = xp.ones((1, 1, 4, 4))
+    with pytest.raises(TypeError, match="max_pool2d: ceil_mode must be a bool, got 'False'"):
+        F.max_pool2d(x, 2, ceil_mode="False")
+    with pytest.raises(TypeError, match="dropout: training must be a bool, got 'no'"):
+        F.dropout(x, 0.5, training="no")
+    with pytest.raises(TypeError, match="batch_norm: training must be a bool, got 'no'"):
+        F.batch_norm(x, xp.zeros(1), xp.ones(1), xp.ones(1), xp.zeros(1), training="no")
+    with pytest.raises(ValueError, match=r"dropout: p must be a number in \[0, 1\), got '0.5'"):
+        F.dropout(x, "0.5")
+    assert F.max_pool2d(x, 2, ceil_mode=np.True_).shape == (1, 1, 2, 2)
