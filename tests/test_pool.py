@@ -95,6 +95,19 @@ def test_max_pool2d_gradcheck_random_directions(xp):
     assert gradcheck(lambda x: F.max_pool2d(x, 3, 2, 1, ceil_mode=True), [x], max_elements=64, directions=4)
 
 
+def test_a_ceil_mode_window_may_hang_over_a_small_input_as_in_pytorch(xp):
+    # a kernel past a 1x1 or 2x3 input had been refused; PyTorch keeps the one window there
+    for shape, k, want in (((1, 1, 1, 1), 2, 0), ((1, 1, 2, 3), 3, 5)):
+        x = Tensor(xp.arange(float(np.prod(shape))).reshape(shape), requires_grad=True)
+        y, idx = F.max_pool2d(x, k, 2, ceil_mode=True, return_indices=True)
+        assert y.shape == (1, 1, 1, 1) and int(to_np(idx).ravel()[0]) == want
+        y.sum().backward()
+    with pytest.raises(ValueError, match="larger than the padded input"):   # no window at all
+        F.max_pool2d(xp.zeros((1, 1, 3, 3)), 5, 2, ceil_mode=True)
+    with pytest.raises(ValueError, match="larger than the padded input"):   # floor mode: none fits
+        F.max_pool2d(xp.zeros((1, 1, 1, 1)), 2, 2)
+
+
 @pytest.mark.parametrize("k, s, p, ceil", [(3, 1, 1, False), (2, 2, 1, False), (3, 2, 1, True),
                                          (2, 2, 0, True), (3, 3, 1, True)])
 def test_windows_of_minus_inf_and_nan_point_where_pytorch_points(xp, rng, monkeypatch, k, s, p, ceil):
