@@ -63,6 +63,14 @@ def _check_4d(op, name, t):
         raise TypeError(f"{op}: {name} must be float32 or float64, got {t.dtype}")
 
 
+def _check_not_empty(op, x, weight):
+    """An image of no rows or columns, or a kernel of none, has no convolution (PyTorch refuses
+    them too); the padding alone had made a map of the bias out of an image of 0 rows."""
+    if min(x.shape[2:]) < 1 or min(weight.shape) < 1:
+        raise ValueError(f"{op}: input {tuple(x.shape)} and weight {tuple(weight.shape)} must have "
+                         "at least one row, column and channel")
+
+
 def _raw(v):
     """The array inside a Tensor (numpy arrays have a ``.data`` too: do not unwrap those)."""
     return v.data if isinstance(v, Tensor) else v
@@ -123,6 +131,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):
     bias = None if bias is None else as_tensor(bias)
     _check_4d("conv2d", "input", x)
     _check_4d("conv2d", "weight", weight)
+    _check_not_empty("conv2d", x, weight)
     _check_same_dtype("conv2d", x, weight, bias)
     stride = _positive_pair("stride", stride, "conv2d")
     padding = _positive_pair("padding", padding, "conv2d", minimum=0)
@@ -175,6 +184,7 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     bias = None if bias is None else as_tensor(bias)
     _check_4d("conv_transpose2d", "input", x)
     _check_4d("conv_transpose2d", "weight", weight)
+    _check_not_empty("conv_transpose2d", x, weight)
     _check_same_dtype("conv_transpose2d", x, weight, bias)
     stride = _positive_pair("stride", stride, "conv_transpose2d")
     padding = _positive_pair("padding", padding, "conv_transpose2d", minimum=0)

@@ -224,3 +224,15 @@ def test_yes_no_arguments_are_bools(xp):
     with pytest.raises(ValueError, match=r"dropout: p must be a number in \[0, 1\), got '0.5'"):
         F.dropout(x, "0.5")
     assert F.max_pool2d(x, 2, ceil_mode=np.True_).shape == (1, 1, 2, 2)
+
+
+def test_a_convolution_of_nothing_is_refused(xp):
+    # padding had made a map of the bias out of an image of 0 rows, and a 0x3 kernel failed to
+    # reshape; a batch of 0 images is still fine
+    w = xp.ones((4, 3, 3, 3))
+    for op in (F.conv2d, lambda x, w, padding: F.conv_transpose2d(x, w.transpose(1, 0, 2, 3), padding=padding)):
+        with pytest.raises(ValueError, match="at least one row, column and channel"):
+            op(xp.ones((1, 3, 0, 5)), w, padding=2)
+    with pytest.raises(ValueError, match="at least one row, column and channel"):
+        F.conv2d(xp.ones((1, 3, 5, 5)), xp.ones((4, 3, 0, 3)))
+    assert F.conv2d(xp.ones((0, 3, 5, 5)), w, padding=1).shape == (0, 4, 5, 5)
