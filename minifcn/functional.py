@@ -94,6 +94,13 @@ def _wants_grad(fn, i):
 
 
 # --------------------------------------------------------------------- convolution
+def _empty_batch_grads(x, W, out_c):
+    """The gradients of a convolution of no image: zeros (sums over no images); ``out_c`` the
+    bias's length, None without one."""
+    xp = get_array_module(x)
+    return xp.zeros_like(x), xp.zeros_like(W), None if out_c is None else xp.zeros(out_c, W.dtype)
+
+
 class Conv2d(Function):
     def __init__(self, stride, padding, dilation):
         self.stride, self.padding, self.dilation = stride, padding, dilation
@@ -101,10 +108,17 @@ class Conv2d(Function):
     def forward(self, x, W, b=None):
         self.x, self.W, self.has_bias = x, W, b is not None
         self.kept = {}   # a small unfolded x, for the weight gradient (K.conv2d's keep)
+        if x.shape[0] == 0:   # no image: the kernels' blocks and products assume one
+            kh, kw = W.shape[2:]
+            out = [conv_out_size(n, k, s, p, d) for n, k, s, p, d in
+                   zip(x.shape[2:], (kh, kw), self.stride, self.padding, self.dilation)]
+            return get_array_module(x).zeros((0, W.shape[0], *out), x.dtype)
         return K.conv2d(x, W, b, self.stride, self.padding, self.dilation, keep=self.kept)
 
     def backward(self, gy):
         x, W = self.x, self.W
+        if x.shape[0] == 0:
+            return _empty_batch_grads(x, W, W.shape[0] if self.has_bias else None)
         # each skipped when not wanted: the image needs no gradient, frozen weights neither
         return K.conv2d_grads(x, gy, W, self.stride, self.padding, self.dilation,
                               need_input=_wants_grad(self, 0), need_weight=_wants_grad(self, 1),
@@ -156,9 +170,13 @@ class ConvTranspose2d(Function):
 
     def forward(self, x, W, b=None):
         self.x, self.W, self.has_bias = x, W, b is not None
+        if x.shape[0] == 0:   # no image: the kernels' blocks and products assume one
+            return get_array_module(x).zeros((0, W.shape[1], *self.out_hw), x.dtype)
         return K.conv_transpose2d(x, W, b, self.out_hw, self.stride, self.padding)
 
     def backward(self, gy):
+        if self.x.shape[0] == 0:
+            return _empty_batch_grads(self.x, self.W, self.W.shape[1] if self.has_bias else None)
         # FCN's upsampling weights are frozen by default: their gradient would be wasted work
         gx, gW = K.conv_transpose2d_grads(self.x, gy, self.W, self.stride, self.padding,
                                           _wants_grad(self, 0), _wants_grad(self, 1))

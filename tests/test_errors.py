@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 import minifcn.functional as F
-from minifcn import nn
+from minifcn import Tensor, nn
+from oracle import to_np
 
 
 def _x(xp, shape=(1, 3, 5, 5), dtype=np.float64):
@@ -236,3 +237,17 @@ def test_a_convolution_of_nothing_is_refused(xp):
     with pytest.raises(ValueError, match="at least one row, column and channel"):
         F.conv2d(xp.ones((1, 3, 5, 5)), xp.ones((4, 3, 0, 3)))
     assert F.conv2d(xp.ones((0, 3, 5, 5)), w, padding=1).shape == (0, 4, 5, 5)
+
+
+@pytest.mark.parametrize("model", ["fcn8s", "segnet", "segnet-basic", "bayesian-segnet"])
+def test_a_batch_of_no_images_runs_forward_and_backward(xp, model):
+    # the convolutions' backward had crashed on a batch of 0 (and the forward on the GPU's
+    # shifted path); pooling's NaN check read the minimum of no values
+    from minifcn.models import build_model
+    net = build_model(model, num_classes=3, width=1 / 32)
+    if xp is not np:
+        net.to("cuda")
+    y = net(Tensor(xp.zeros((0, 3, 48, 48), dtype=xp.float32)))
+    assert y.shape == (0, 3, 48, 48)
+    F.cross_entropy(y, xp.zeros((0, 48, 48), dtype=xp.int64), reduction="sum").backward()
+    assert all(not to_np(p.grad).any() for p in net.parameters() if p.requires_grad)

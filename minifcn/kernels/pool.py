@@ -98,7 +98,7 @@ def max_pool2d(x, kernel, stride, padding, ceil_mode=False, indices=True):
             fb = flat[:, b]
             fb[...] = tap_offset[arg]
             fb += origin
-            if not yb.min() > -xp.inf:   # a NaN or a -inf maximum: rare, and yb is in cache
+            if yb.size and not yb.min() > -xp.inf:   # a NaN or -inf maximum: rare; yb in cache
                 _pytorch_winners(x[:, b], yb, fb, kernel, stride, padding)
 
     map_blocks(pool_block, channel_blocks(x, BLOCK_VALUES, work=POOL_WORK), x)
