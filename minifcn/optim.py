@@ -84,6 +84,11 @@ class SGD:
         params: a list of Parameters, or of dicts ``{"params": [...], "lr": ..., "weight_decay": ...}``
             whose keys override the defaults for that group (``lr_mult`` scales the base lr).
         lr, momentum, weight_decay: defaults for every group.
+
+    Parameters that do not require grad when the optimizer is built (FCN's fixed upsampling)
+    are left out of its groups and its state dict: unlike PyTorch's SGD, which keeps them and
+    steps them once they require grad again, this one never steps a parameter unfrozen later.
+    Build the optimizer after unfreezing.
     """
 
     def __init__(self, params, lr, momentum=0.0, weight_decay=0.0):
