@@ -70,12 +70,15 @@ def forced(request, monkeypatch):
 def test_gradcheck_every_element(rng, forced):
     x, W, b = rng.standard_normal((2, 2, 5, 4)), rng.standard_normal((3, 2, 3, 3)), rng.standard_normal(3)
     assert K._winograd_tile(2, 3, 3, 3, (5, 4), (1, 1), (1, 1), (1, 1), x) == forced
-    assert gradcheck(lambda x, W, b: F.conv2d(x, W, b, padding=1), [x, W, b])
+    # eps 1e-3, not 1e-6: F(4x4)'s transforms (entries up to 8 and 1/24) round the loss ~100x
+    # more than a direct sum, and a difference quotient divides that by eps; the convolution is
+    # linear in each input, so a larger step adds no truncation error
+    assert gradcheck(lambda x, W, b: F.conv2d(x, W, b, padding=1), [x, W, b], eps=1e-3)
 
 
 def test_gradcheck_random_directions(rng, forced):
     x, W = rng.standard_normal((1, 6, 11, 10)), rng.standard_normal((5, 6, 3, 3))
-    assert gradcheck(lambda x, W: F.conv2d(x, W, padding=(2, 0)), [x, W], max_elements=0)
+    assert gradcheck(lambda x, W: F.conv2d(x, W, padding=(2, 0)), [x, W], max_elements=0, eps=1e-3)
 
 
 @pytest.mark.parametrize("m", [2, 4])
