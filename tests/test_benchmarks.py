@@ -209,7 +209,9 @@ def test_the_kernel_profile_sets_pytorch_s_twin_beside_minifcn_s_step(capsys):
     assert not hasattr(conv.conv2d, "__wrapped__"), "the kernels' timers were left in place"
 
 
-def test_the_kernel_profile_has_twins_of_two_models_only():
+def test_the_kernel_profile_has_twins_of_two_models_only(capsys):
     profile = _benchmark("profile_kernels")
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as e:   # a usage error, and this one (not any argparse error)
         profile.main(["--model", "segnet-basic", "--torch"])
+    assert e.value.code == 2
+    assert "twin of the step exists for fcn8s and segnet, not segnet-basic" in capsys.readouterr().err

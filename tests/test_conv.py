@@ -100,9 +100,9 @@ def test_conv_transpose2d_matches_naive(xp, rng, case):
     np.testing.assert_allclose(to_np(y), naive.conv_transpose2d(x, W, b, s, p, op), atol=1e-10, rtol=0)
 
 
-@pytest.mark.parametrize("factor", [2, 8])  # FCN's 4/2 and 16/8 upsamplings
+@pytest.mark.parametrize("factor", [2, 3, 8])  # FCN's 4/2 and 16/8 upsamplings; an odd one (its centre)
 def test_bilinear_transposed_conv_matches_naive_bilinear(xp, rng, factor):
-    k = 2 * factor
+    k = 2 * factor - factor % 2   # FCN's kernel: 2f, or 2f - 1 for an odd factor (a centre pixel)
     x = rng.standard_normal((1, 3, 3, 4))
     W = xp.asarray(bilinear_kernel(3, 3, k, dtype=np.float64, device="cpu"))
     y = F.conv_transpose2d(xp.asarray(x), W, stride=factor)

@@ -54,7 +54,7 @@ def test_reads_voc_layout(tmp_path):
     (tmp_path / "seg11valid.txt").write_text(ids[0] + "\n" + ids[2] + "\n")
     ds = VOCSegmentation(tmp_path, str(tmp_path / "seg11valid.txt"))
     assert ds.ids == [ids[0], ids[2]]
-    with pytest.raises(IndexError):
+    with pytest.raises(IndexError, match="index 2 out of range for a dataset of 2 samples"):
         ds[2]
 
 
@@ -90,7 +90,7 @@ def test_missing_split_file(tmp_path):
         VOCSegmentation(tmp_path, "tain")
     with pytest.raises(FileNotFoundError, match="no VOC2012 dataset"):
         VOCSegmentation(tmp_path / "elsewhere", "train")
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(FileNotFoundError, match=r"split file .*x\.txt not found"):
         read_split_file(tmp_path / "x.txt")
 
 

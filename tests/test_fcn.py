@@ -50,6 +50,8 @@ def test_blob_shapes_at_500():
     with no_grad():
         b = net.blobs(Tensor(np.zeros((1, 3, 500, 500), np.float32)))
     spatial = {k: v.shape[2:] for k, v in b.items()}
+    # 500 + 2*100 padding - 2 = 698 after conv1_1, halved (ceil) five times: 349, 175, 88, 44,
+    # 22; fc6 (7x7, no padding) 16; then (16-1)*2+4 = 34, (34-1)*2+4 = 70, (70-1)*8+16 = 568
     assert spatial["pool5"] == (22, 22)
     assert b["fc7"].shape == (1, scaled(4096, TINY), 16, 16)
     assert spatial["upscore2"] == (34, 34)

@@ -71,7 +71,7 @@ def test_lrn_bad_arguments(bad, match):
 
 
 def test_lrn_needs_4d():
-    with pytest.raises(ValueError, match="local_response_norm"):
+    with pytest.raises(ValueError, match="local_response_norm: input must be 4-D"):
         F.local_response_norm(np.ones((3, 2, 2)), 3)
 
 

@@ -12,6 +12,8 @@ def _row(rows, name):
 
 
 def test_vgg16_and_fcn_analytic():
+    # rf += (k - 1) * jump, jump *= stride: conv1_2 1 + 2 + 2 = 5; pool1 + 1 = 6 (jump 2);
+    # conv3_3 after pool2 (jump 4): 6 + 2*2*2 + 1*2 ... = 40; pool5 212 (jump 32); fc6 + 6*32 = 404
     vgg = receptive_field(VGG16(width=1 / 64).convolutionalize(), input_size=224)
     assert [(_row(vgg, n).rf, _row(vgg, n).jump) for n in ("conv1_2", "pool1", "conv3_3", "pool5")] == \
         [(5, 1), (6, 2), (40, 4), (212, 32)]

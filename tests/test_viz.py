@@ -107,7 +107,7 @@ def test_plot_curves_and_uncertainty(tmp_path):
     bad.write_text("a,b\n1,2\n")
     with pytest.raises(ValueError, match="lacks columns"):
         viz.plot_curves(bad, tmp_path / "x.png")
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(FileNotFoundError, match=r"log file .*none\.csv not found"):
         viz.plot_curves(tmp_path / "none.csv", tmp_path / "x.png")
 
 

@@ -218,17 +218,21 @@ def test_a_module_uses_the_path_and_matches_im2col(rng, monkeypatch, m, tol):
         np.testing.assert_allclose(a, b, rtol=0, atol=tol * float(np.abs(b).max()))
 
 
-@pytest.mark.parametrize("wants", [(True, False), (False, True), (True, True)])
+@pytest.mark.parametrize("wants", [(True, False, False), (False, True, False), (True, True, True),
+                                   (False, False, True), (True, False, True)])
 def test_a_layer_makes_only_the_gradients_wanted(rng, forced, wants):
-    # the image needs no gradient, a frozen kernel neither; each alone equals its share of both
-    x, W = rng.standard_normal((2, 4, 9, 8)), rng.standard_normal((5, 4, 3, 3))
+    # the image needs no gradient, a frozen kernel neither, a frozen bias neither; each alone
+    # equals its share of all three (a bias flag read from the weight's had passed every test)
+    x, W, b = rng.standard_normal((2, 4, 9, 8)), rng.standard_normal((5, 4, 3, 3)), rng.standard_normal(5)
     gy = rng.standard_normal((2, 5, 9, 8))
-    xt, Wt = Tensor(x, requires_grad=wants[0]), Tensor(W, requires_grad=wants[1])
-    F.conv2d(xt, Wt, padding=1).backward(gy)
+    xt, Wt, bt = (Tensor(a, requires_grad=w) for a, w in zip((x, W, b), wants))
+    F.conv2d(xt, Wt, bt, padding=1).backward(gy)
     # the transposed convolution of gy with W, and the correlation of x with gy, by the loops
     want_gx = naive.conv_transpose2d(gy, W, None, 1, 1)
     want_gW = naive.conv2d(x.transpose(1, 0, 2, 3), gy.transpose(1, 0, 2, 3), None, 1, 1).transpose(1, 0, 2, 3)
-    for got, wanted, want in [(xt.grad, wants[0], want_gx), (Wt.grad, wants[1], want_gW)]:
+    want_gb = gy.sum(axis=(0, 2, 3))
+    for got, wanted, want in [(xt.grad, wants[0], want_gx), (Wt.grad, wants[1], want_gW),
+                              (bt.grad, wants[2], want_gb)]:
         if wanted:
             np.testing.assert_allclose(got, want, atol=1e-10, rtol=0)
         else:
