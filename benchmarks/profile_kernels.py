@@ -23,6 +23,7 @@ import time
 
 
 def main(argv=None):
+    from minifcn.cli import _width   # fractions such as 1/8, as minifcn train takes them
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="fcn8s")
     ap.add_argument("--size", default="500")
@@ -31,7 +32,8 @@ def main(argv=None):
                     help="untimed steps first (the array cache holds blocks of every size after two)")
     ap.add_argument("--classes", type=int, default=21)
     ap.add_argument("--batch", type=int, default=1)
-    ap.add_argument("--width", type=float, default=1.0, help="channel width multiplier")
+    ap.add_argument("--width", type=_width, default=1.0,
+                    help="channel width multiplier, e.g. 1/8 or 0.125 (as minifcn train's)")
     ap.add_argument("--by-shape", action="store_true", help="one line per kernel and argument shapes")
     ap.add_argument("--torch", action="store_true",
                     help="then profile PyTorch's twin of the same step (CPU; fcn8s or segnet)")

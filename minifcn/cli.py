@@ -116,6 +116,7 @@ def _output_names(images):
 
 def build_parser() -> argparse.ArgumentParser:
     """The argparse parser of every sub-command (defaults None = "use the config's")."""
+    from .train import TrainConfig  # the defaults the help names (the import is lazy: --help is quick)
     p = argparse.ArgumentParser(prog="minifcn", description="FCN and SegNet from scratch on NumPy/CuPy")
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -128,15 +129,16 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--data-root", help="dataset directory (synthetic: default user cache)")
     t.add_argument("--val-split", help="validation split (voc: val, or seg11valid: the FCN paper's "
                                        "736 images, list shipped)")
-    t.add_argument("--epochs", type=int)
+    t.add_argument("--epochs", type=int, help=f"training epochs (default {TrainConfig.epochs})")
     t.add_argument("--iters", type=int, help="training iterations (overrides --epochs)")
     t.add_argument("--batch-size", type=int,
-                   help="images a step (default 8; 1 for VOC and SBD without --crop, whose images "
-                        "differ in size)")
+                   help="images a step (default 8; 1 without --crop for VOC and SBD, whose images "
+                        "differ in size, and with --scale)")
     t.add_argument("--lr", type=float, help="base learning rate (default 0.05 for FCN, 0.2 for "
                                             "the SegNets)")
-    t.add_argument("--momentum", type=float)
-    t.add_argument("--weight-decay", type=float)
+    t.add_argument("--momentum", type=float, help=f"SGD momentum (default {TrainConfig.momentum})")
+    t.add_argument("--weight-decay", type=float,
+                   help=f"L2 weight decay, not on FCN's biases (default {TrainConfig.weight_decay})")
     t.add_argument("--lr-policy", choices=("fixed", "step", "poly"),
                    help="poly (default): lr * (1 - it/iters)^0.9; step: lr * gamma^(it // lr-step)")
     t.add_argument("--lr-step", type=int, help="step policy: iterations between decays")
@@ -147,7 +149,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--grad-clip", type=_clip,
                    help="rescale gradients whose global L2 norm exceeds this (default 2; none: "
                         "never, as FCN's reference recipe with its summed loss needs)")
-    t.add_argument("--loss-reduction", choices=("mean", "sum"))
+    t.add_argument("--loss-reduction", choices=("mean", "sum"),
+                   help=f"the loss over the labelled pixels (default {TrainConfig.loss_reduction}; "
+                        "sum: FCN's reference recipe)")
     t.add_argument("--class-weights", choices=("median-freq", "median-freq-sqrt", "none"),
                    help="median-freq-sqrt (default): the square root of median-freq, SegNet's class "
                         "balancing (which over-predicts rare classes); none: plain loss")
@@ -156,16 +160,18 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--resume", metavar="CHECKPOINT",
                    help="continue a run exactly where it stopped (with --staged: the staged run's "
                         "directory, and the options it was started with)")
-    t.add_argument("--seed", type=int)
+    t.add_argument("--seed", type=int, help="seed of the initial weights, the order of the images, "
+                                            "their random transforms and --subset-count's choice "
+                                            f"(default {TrainConfig.seed})")
     t.add_argument("--subset-count", type=int, help="train on this many images")
     t.add_argument("--val-count", type=int,
                    help="validate on this many images of the val split (default all; the same "
                         "images whatever --seed)")
     t.add_argument("--subset-classes", help="comma-separated class names, e.g. cat,dog")
     t.add_argument("--staged", action="store_true", help="FCN recipe: train 32s, then 16s, then 8s")
-    t.add_argument("--image-size", type=int, help="synthetic image size")
-    t.add_argument("--num-train", type=int, help="synthetic training images")
-    t.add_argument("--num-val", type=int, help="synthetic validation images")
+    t.add_argument("--image-size", type=int, help=f"synthetic image size (default {TrainConfig.image_size})")
+    t.add_argument("--num-train", type=int, help=f"synthetic training images (default {TrainConfig.num_train})")
+    t.add_argument("--num-val", type=int, help=f"synthetic validation images (default {TrainConfig.num_val})")
     t.add_argument("--val-every", type=int, help="iterations between validations (default: an epoch)")
     t.add_argument("--crop", type=int, help="random crop size (needed to batch VOC images)")
     t.add_argument("--scale", type=float, nargs=2, metavar=("LOW", "HIGH"),
@@ -207,7 +213,6 @@ def build_parser() -> argparse.ArgumentParser:
                         "files keep its size); default: the training images' longer side (500 "
                         "for VOC and SBD); 0: every image at its own size")
 
-    from .train import TrainConfig  # the data defaults are the training defaults
     d = sub.add_parser("data", help="prepare a dataset")
     d.add_argument("name", choices=("synthetic", "voc", "sbd"))
     d.add_argument("--root", help="where to put it (synthetic: default user cache)")

@@ -987,6 +987,9 @@ class Trainer:
         for g, b in zip(self.optimizer.param_groups, built):   # the saved groups hold the old
             g.update(b)                                          # --momentum and --weight-decay
         self.iteration, self.epoch, self.pos = int(meta["iteration"]), int(meta["epoch"]), int(meta["pos"])
+        if self.max_iter < self.iteration:   # it had printed "iteration 7 of 3" and done nothing
+            raise ValueError(f"{path} is at iteration {self.iteration}, past the {self.max_iter} "
+                             f"these settings train for: give more iterations (--iters) to go on")
         self.loss_sum, self.loss_count = float(meta["loss_acc"][0]), int(meta["loss_acc"][1])
         order = ck["arrays"].get("trainer/order")
         self.order = None if order is None else order.astype(np.int64)

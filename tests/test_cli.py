@@ -57,6 +57,12 @@ def test_resume_extends_a_run(trained, tmp_path, capsys):
         assert [int(r["iteration"]) for r in csv.DictReader(f)] == [2, 4, 6]
 
 
+def test_resume_refuses_fewer_iterations_than_it_has_run(trained, capsys):
+    path, _ = trained   # at iteration 4
+    assert cli.main(["train", "--resume", str(path), "--iters", "3", "--no-progress"]) == 2
+    assert "is at iteration 4, past the 3 these settings train for" in capsys.readouterr().err
+
+
 def test_resume_names_the_settings_it_changes(trained, tmp_path, capsys):
     ckpt, _ = trained
     assert cli.main(["train", "--resume", str(ckpt), "--iters", "6", "--subset-count", "6",
