@@ -218,9 +218,9 @@ Td = conv_matrix(rng.standard_normal((4, 4, 3, 3)), (side, side), padding=1)
 density = np.count_nonzero(Td) / Td.size
 print(f"{side}x{side}, 4 -> 4 channels: T is {Td.shape}, density {density:.4f}")
 assert density <= 4 * 9 / (4 * side * side)
+assert Td.shape == (4 * side * side, 4 * side * side)   # (out_c * h * w, in_c * h * w): so for VGG
 vgg_entries = (64 * 224 * 224) ** 2
 print(f"dense T of one VGG16 conv1_2 layer: {vgg_entries:.2e} float32 = {vgg_entries * 4 / 1e12:.0f} TB")
-assert vgg_entries * 4 > 1e13
 
 # %% [markdown]
 # ## 5. No `col` at all: shifted slices of the flattened image
@@ -255,11 +255,12 @@ assert np.allclose(y_shifted, naive.conv2d(x, W, None, 1, 1, 1)[0])
 assert np.allclose(shifted.correlate(x, (ph, pw), W, (oh, ow), (1, 1))[0], y_shifted)
 # the memory each way, in values, for VGG's conv1_2 (64 channels) at FCN's 698x698:
 big, ch = 698, 64
+assert im2col(np.zeros((1, 2, 5, 5)), 3, 3, ph=1, pw=1).size == 2 * 9 * 5 * 5   # 9 copies: so for VGG
 col_values = ch * 9 * big * big                # im2col: 9 copies
 stacked_values = ch * 3 * (big + 2) * (big + 2)  # kernel rows stacked: 3 shifted copies
 print(f"conv1_2 at 698x698: col {col_values * 4 / 2**30:.2f} GiB, "
       f"kw shifted copies {stacked_values * 4 / 2**30:.2f} GiB (and minifcn cuts them in chunks)")
-assert col_values * 4 > 2**30 and col_values / stacked_values > 2.9
+assert col_values * 4 > 2**30
 
 # %% [markdown]
 # The same shifts also build `col` itself, straight from the *unpadded* image, when the output
