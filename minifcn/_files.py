@@ -30,6 +30,17 @@ def _fresh(parent: Path, prefix: str, suffix: str, make):
             continue
 
 
+def check_directory(path, what: str) -> None:
+    """Raise NotADirectoryError, naming ``what``, when ``path`` or the nearest of its parents
+    that exists is not a directory: a run would otherwise fail where it first writes, after
+    its work (``--out a_file/run`` as much as ``--out a_file``)."""
+    for p in (Path(path), *Path(path).parents):
+        if p.exists():
+            if not p.is_dir():
+                raise NotADirectoryError(f"{what} {path}: {p} is a file, expected a directory")
+            return
+
+
 @contextmanager
 def replacing(path, suffix: str = ".tmp"):
     """``with replacing(path) as tmp:`` write the file ``tmp`` (a :class:`~pathlib.Path` beside

@@ -437,8 +437,9 @@ class Neg(Function):
 
 class Pow(Function):
     def __init__(self, exponent: float):
-        # a Python number: NumPy's float64 scalar would make a float32 power float64
-        self.exponent = int(exponent) if float(exponent).is_integer() else float(exponent)
+        # a Python number: NumPy's float64 scalar would make a float32 power float64 (a Python
+        # float does not, and keeps an integer tensor's power a float one, as PyTorch's)
+        self.exponent = exponent.item() if isinstance(exponent, np.generic) else exponent
 
     def forward(self, a):
         self.a = a

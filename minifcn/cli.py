@@ -365,10 +365,10 @@ def _training_scale(cfg) -> int:
 def _cmd_predict(a) -> int:
     from PIL import Image
 
+    from ._files import check_directory
     from .predict import predict_file
     from .train import load_model
-    if Path(a.out).exists() and not Path(a.out).is_dir():
-        raise NotADirectoryError(f"--out {a.out} is a file: expected a directory for the predictions")
+    check_directory(a.out, "--out")   # before the model loads, not at the first image's files
     model, cfg, classes, _ = load_model(a.checkpoint, a.device)
     samples = _mc_samples(model, a.samples)
     max_size = _training_scale(cfg) if a.max_size is None else a.max_size

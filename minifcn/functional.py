@@ -18,6 +18,8 @@ Layout NCHW; float32 or float64.
 """
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from . import backend
@@ -54,6 +56,14 @@ def _flag(op, name, v) -> bool:
     if isinstance(v, (bool, np.bool_)) or (isinstance(v, (int, np.integer)) and v in (0, 1)):
         return bool(v)
     raise TypeError(f"{op}: {name} must be a bool, got {v!r}")
+
+
+def check_momentum(op, momentum):
+    """Batch norm's ``momentum``: a number in [0, 1] (PyTorch's None, a cumulative average,
+    would need a count of batches in the state dict)."""
+    if isinstance(momentum, (bool, np.bool_)) or not isinstance(momentum, numbers.Real) \
+            or not 0 <= momentum <= 1:
+        raise ValueError(f"{op}: momentum must be a number in [0, 1], got {momentum!r}")
 
 
 def _check_4d(op, name, t):
@@ -291,6 +301,7 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, return_i
     x = as_tensor(x)
     _check_4d("max_pool2d", "input", x)
     ceil_mode = _flag("max_pool2d", "ceil_mode", ceil_mode)
+    return_indices = _flag("max_pool2d", "return_indices", return_indices)
     kernel = _positive_pair("kernel_size", kernel_size, "max_pool2d")
     stride = _positive_pair("stride", kernel_size if stride is None else stride, "max_pool2d")
     padding = _positive_pair("padding", padding, "max_pool2d", minimum=0)
@@ -419,7 +430,7 @@ def dropout(x, p=0.5, training=True):
     """
     x = as_tensor(x)
     training = _flag("dropout", "training", training)
-    if isinstance(p, (bool, np.bool_)) or not isinstance(p, (int, float, np.floating)) or not 0.0 <= p < 1.0:
+    if isinstance(p, (bool, np.bool_)) or not isinstance(p, numbers.Real) or not 0.0 <= p < 1.0:
         raise ValueError(f"dropout: p must be a number in [0, 1), got {p!r}")
     if not training or p == 0.0:
         return x
@@ -470,6 +481,7 @@ def batch_norm(x, running_mean, running_var, weight, bias, training=False, momen
     x = as_tensor(x)
     _check_4d("batch_norm", "input", x)
     training = _flag("batch_norm", "training", training)
+    check_momentum("batch_norm", momentum)   # 5.0 had been taken, None failed in the kernel
     c = x.shape[1]
     xp = get_array_module(x.data)
     # None: no scale or shift (PyTorch's affine=False); it had become a 0-d object array

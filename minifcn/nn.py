@@ -51,6 +51,10 @@ class Module:
                 raise TypeError(f"cannot assign {type(value).__name__} as {what} {name!r} of "
                                 f"{type(self).__name__}: {kind.__name__} or None expected")
         buffer = name in self._buffers and value is not None and not isinstance(value, (Parameter, Module))
+        if buffer and not isinstance(value, backend.get_array_module(value).ndarray):
+            # 3.0 over a buffer had stayed in the state dict, where loading it back failed
+            raise TypeError(f"cannot assign {type(value).__name__} as buffer {name!r} of "
+                            f"{type(self).__name__}: an array or None expected")
         keep = {id(self._params): isinstance(value, Parameter), id(self._modules): isinstance(value, Module),
                 id(self._buffers): buffer}
         for table in (self._params, self._buffers, self._modules):
@@ -352,9 +356,7 @@ class BatchNorm2d(Module):
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1):
         super().__init__()
-        if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) or not 0 <= momentum <= 1:
-            # PyTorch's None (a cumulative average) would need a count of batches in the state
-            raise ValueError(f"BatchNorm2d: momentum must be a number in [0, 1], got {momentum!r}")
+        F.check_momentum("BatchNorm2d", momentum)
         self.eps, self.momentum = eps, momentum
         self.weight = Parameter(init.ones((num_features,)))
         self.bias = Parameter(init.zeros((num_features,)))

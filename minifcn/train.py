@@ -51,7 +51,7 @@ import numpy as np
 
 from . import backend
 from . import functional as F
-from ._files import write_text
+from ._files import check_directory, write_text
 from .autograd import Tensor, no_grad
 from .checkpoint import load_checkpoint, save_checkpoint
 from .metrics import ConfusionMatrix
@@ -421,7 +421,7 @@ def evaluate(model, dataset, batch_size: int = 1, device: str = "cpu", weight=No
         for done, (x, y) in enumerate(iterate_batches(dataset, batch_size), 1):
             xd, yd = backend.to_device(x, device), backend.to_device(y, device)
             if samples:
-                probs, pred, _ = model.mc_predict(xd, int(samples))
+                probs, pred, _ = model.mc_predict(xd, samples)   # it checks samples (2.5 had been 2)
                 xp = backend.get_array_module(probs)
                 scores = Tensor(xp.log(xp.maximum(probs, xp.finfo(probs.dtype).tiny)))
             else:
@@ -614,8 +614,7 @@ class Trainer:
         self.device = backend.check_device(cfg.device)
         self.progress = progress
         self.out = Path(out or cfg.out or Path("runs") / f"{cfg.model}-{cfg.dataset}")
-        if self.out.exists() and not self.out.is_dir():   # found before any work, not at the first save
-            raise NotADirectoryError(f"out {self.out} is a file: expected a directory for the run's files")
+        check_directory(self.out, "out")   # found before any work, not at the first save
         self.train_set, self.val_set = datasets if datasets is not None else build_datasets(cfg)
         self.classes = tuple(self.train_set.classes)
         self.num_classes = len(self.classes)
@@ -694,8 +693,10 @@ class Trainer:
         self.model.train()
         self.optimizer.set_lr(self.lr(self.iteration))
         reduction = self.cfg.loss_reduction
-        if reduction == "mean" and _loss_norm(np.asarray(y), self.class_weight, "mean") == 0:
-            reduction = "sum"   # nothing labelled: a sum of no terms, 0, not "mean"'s NaN
+        # nothing labelled: a sum of no terms, 0, not "mean"'s NaN (the class weights are
+        # positive, so "no weight" is "no labelled pixel"; the labels' range is the loss's check)
+        if reduction == "mean" and not bool((y != 255).any()):
+            reduction = "sum"
         xd, yd = backend.to_device(x, self.device), backend.to_device(y, self.device)
         weight = None if self.class_weight is None else backend.to_device(self.class_weight, self.device)
         loss = F.cross_entropy(self.model(Tensor(xd)), yd, weight=weight, reduction=reduction)
@@ -999,7 +1000,8 @@ class Trainer:
         backend.set_rng_state(meta["backend_rng"])
         if meta.get("class_weight") is not None and not changes.keys() & CLASS_WEIGHT_FIELDS:
             self.class_weight = np.asarray(meta["class_weight"], np.float32)
-        self.last_scores = _unclean(meta.get("scores"))   # NaN, saved as null, is NaN again
+        scores = meta.get("scores")   # None before the first validation
+        self.last_scores = None if scores is None else _unclean(scores)   # null back to NaN
         self.validation_owed = bool(meta.get("validation_owed", False))
         self.last_good = (str(path), self.iteration)
         return self
@@ -1048,6 +1050,7 @@ def train_staged(cfg: TrainConfig, datasets=None, progress: bool = True, resume:
     if cfg.model not in STAGES:
         raise ValueError(f"staged training needs an FCN model {STAGES}, got {cfg.model!r}")
     base = Path(cfg.out or Path("runs") / f"{cfg.model}-{cfg.dataset}-staged")
+    check_directory(base, "out")
     if resume and not (base / STAGES[0] / "checkpoint.npz").is_file():
         raise FileNotFoundError(f"no staged run to resume under {base}: expected "
                                 f"{base / STAGES[0] / 'checkpoint.npz'}")

@@ -242,6 +242,8 @@ def test_pow_keeps_float32_and_has_a_gradient_at_zero_for_exponent_zero(xp):
     assert y.dtype == np.float32
     (x ** 0).sum().backward()   # 0 * 0 ** -1 had been NaN at 0
     assert np.array_equal(to_np(x.grad), [0.0, 0.0])
+    n = Tensor(xp.asarray([2, 4]))   # an integer tensor to a float power is a float one (PyTorch)
+    assert np.array_equal(to_np(n ** -1.0), [0.5, 0.25]) and (n ** 2.0).dtype.kind == "f"
 
 
 def test_astype_stays_in_the_graph_and_integers_need_no_grad(xp):

@@ -347,10 +347,15 @@ def test_an_out_of_the_wrong_kind_is_refused_before_any_work(trained, tmp_path, 
     a_file = tmp_path / "a_file.txt"
     a_file.write_text("x")
     assert cli.main(tiny_args(tmp_path, "a_file.txt")) == 2
-    assert f"out {a_file} is a file: expected a directory" in capsys.readouterr().err
+    assert f"out {a_file}: {a_file} is a file, expected a directory" in capsys.readouterr().err
+    assert cli.main(tiny_args(tmp_path, "a_file.txt/run")) == 2   # a file above it: the same
+    assert f"out {a_file}/run: {a_file} is a file" in capsys.readouterr().err
+    assert cli.main(["train", "--model", "fcn8s", "--staged", "--out", str(a_file / "x"),
+                     "--no-progress"]) == 2   # a staged run's stages go in subdirectories
+    assert f"{a_file} is a file, expected a directory" in capsys.readouterr().err
     assert a_file.read_text() == "x"
     assert cli.main(["predict", "--checkpoint", str(path), "--image", str(a_file), "--out", str(a_file)]) == 2
-    assert f"--out {a_file} is a file: expected a directory" in capsys.readouterr().err
+    assert f"--out {a_file}: {a_file} is a file, expected a directory" in capsys.readouterr().err
     assert cli.main(["eval", "--checkpoint", str(path), "--out", str(tmp_path), "--no-progress"]) == 2
     assert f"--out {tmp_path} is a directory: expected the metrics JSON" in capsys.readouterr().err
 

@@ -251,3 +251,19 @@ def test_a_batch_of_no_images_runs_forward_and_backward(xp, model):
     assert y.shape == (0, 3, 48, 48)
     F.cross_entropy(y, xp.zeros((0, 48, 48), dtype=xp.int64), reduction="sum").backward()
     assert all(not to_np(p.grad).any() for p in net.parameters() if p.requires_grad)
+
+
+def test_siblings_check_as_their_twins(xp):
+    # checks added to one place and not to its twin: F.batch_norm's momentum (nn.BatchNorm2d's
+    # was), max_pool2d's return_indices (ceil_mode's was); NumPy numbers taken where Python's are
+    x = xp.ones((2, 2, 3, 3))
+    for bad in (5.0, None, -1):
+        with pytest.raises(ValueError, match="batch_norm: momentum must be a number in"):
+            F.batch_norm(x, xp.zeros(2), xp.ones(2), None, None, training=True, momentum=bad)
+    with pytest.raises(TypeError, match="return_indices must be a bool, got 'False'"):
+        F.max_pool2d(x, 2, return_indices="False")
+    assert nn.BatchNorm2d(2, momentum=np.float32(0.1)).momentum == np.float32(0.1)
+    assert F.dropout(x, np.int64(0)) is not None
+    bn = nn.BatchNorm2d(2)
+    with pytest.raises(TypeError, match="cannot assign float as buffer 'running_mean'"):
+        bn.running_mean = 3.0   # had stayed in the state dict, where loading it back failed

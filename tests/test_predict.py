@@ -73,6 +73,7 @@ def test_samples_need_a_bayesian_model():
     net = BayesianSegNet(2, width=1 / 32)
     with pytest.raises(ValueError, match="samples must be a positive int, got 2.7"):
         predict_array(net, _image(), samples=2.7)
+    assert predict_array(net, _image(), samples=np.int64(2))[1].shape == _image().shape[:2]
 
 
 def test_16_bit_grey_is_scaled_not_clipped(tmp_path):

@@ -337,9 +337,20 @@ def test_a_batch_with_no_labelled_pixel_is_a_step_of_zero_loss_not_a_divergence(
     assert all(np.array_equal(a, p.data) for a, p in zip(before, tr.model.parameters()))
     assert np.isfinite(tr.train_step(x, y)) and not all(
         np.array_equal(a, p.data) for a, p in zip(before, tr.model.parameters()))
+    bad = y.copy()
+    bad[0, 0, 0] = 9   # outside the 6 classes: the loss's own error, not an IndexError of the check
+    with pytest.raises(ValueError, match="label 9 is outside"):
+        tr.train_step(x, bad)
     tr.val_set = _Unlabelled(tr.val_set)   # a split with nothing labelled is not a divergence either
     scores = tr.validate()
     assert np.isnan(scores["pixel_acc"]) and tr.iteration == 0
+
+
+def test_a_checkpoint_before_any_validation_resumes_with_no_scores(tmp_path):
+    tr = Trainer(tiny(tmp_path, val_every=6), progress=False)
+    tr.run(until=1)   # a checkpoint at iteration 1, no validation yet: its scores are null
+    back = Trainer.from_checkpoint(tmp_path / "run" / "checkpoint.npz", progress=False)
+    assert back.last_scores is None   # had become NaN, which reads as true
 
 
 def test_truncated_checkpoint_resume_names_the_file(tmp_path):

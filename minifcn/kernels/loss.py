@@ -92,7 +92,9 @@ def cross_entropy(logits, target, weight, ignore_index, reduction):
     total = e.sum(axis=1)                                              # (n, *spatial), >= 1
     picked -= xp.log(total)                                            # log softmax(z)_t
     wt = valid.astype(logits.dtype) if weight is None else weight[t] * valid
-    loss = 0 - (picked * wt).sum()   # not -(...): a sum of zeros may be -0.0 (no pixel labelled)
+    # 0 - sum, not -sum: a sum of zeros may be -0.0 (no pixel labelled); a zero of the logits'
+    # dtype, as NumPy 1.x would make a Python 0 minus a float32 float64
+    loss = xp.subtract(logits.dtype.type(0), (picked * wt).sum())
     denom = wt.sum() if reduction == "mean" else logits.dtype.type(1)
     return loss / denom, (e, total, flat, wt, denom)
 

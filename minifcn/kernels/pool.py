@@ -98,7 +98,9 @@ def max_pool2d(x, kernel, stride, padding, ceil_mode=False, indices=True):
             fb = flat[:, b]
             fb[...] = tap_offset[arg]
             fb += origin
-            if yb.size and not yb.min() > -xp.inf:   # a NaN or -inf maximum: rare; yb in cache
+            # a NaN or -inf maximum: rare; yb is in cache (on a GPU, one wait for the device a
+            # call, as unpooling's range check makes)
+            if yb.size and not yb.min() > -xp.inf:
                 _pytorch_winners(x[:, b], yb, fb, kernel, stride, padding)
 
     map_blocks(pool_block, channel_blocks(x, BLOCK_VALUES, work=POOL_WORK), x)

@@ -18,6 +18,8 @@ exactly (pools round up, as Caffe's, so every pixel is seen by a pool window).
 """
 from __future__ import annotations
 
+import numbers
+
 from .. import backend, nn
 from .. import functional as F
 from ..autograd import as_tensor, no_grad
@@ -28,7 +30,9 @@ _DECODER_BLOCKS = tuple(tuple(f"{name}_D" for name in reversed(block)) for block
 
 
 def _min_size(num_pools):
-    """Smallest input side whose last pool still sees 2 pixels (ceil pooling): 2**(pools-1) + 1."""
+    """Smallest input side whose last pool still has 2 pixels to choose from (ceil pooling):
+    2**(pools-1) + 1. Below it the deepest pool picks from one pixel, records nothing worth
+    unpooling, and batch norm there has one value per channel for a single image."""
     return 2 ** (num_pools - 1) + 1
 
 
@@ -199,7 +203,7 @@ class BayesianSegNet(SegNet):
         >>> probs.shape, pred.shape, unc.shape
         ((1, 3, 17, 17), (1, 17, 17), (1, 17, 17))
         """
-        if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
+        if isinstance(samples, bool) or not isinstance(samples, numbers.Integral) or samples < 1:
             raise ValueError(f"mc_predict: samples must be a positive int, got {samples!r}")
         x = as_tensor(x)
         was_training = self.training
