@@ -308,11 +308,10 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, return_i
     if padding[0] * 2 > kernel[0] or padding[1] * 2 > kernel[1]:
         raise ValueError(f"max_pool2d: padding {padding} must be at most half the kernel {kernel}")
     h, w = x.shape[2:]
-    # ceil mode keeps a window that starts inside and hangs over the edge, as PyTorch does, so
-    # there a kernel past a 1x1 or 2x3 input still has one window
-    if not ceil_mode and (kernel[0] > h + 2 * padding[0] or kernel[1] > w + 2 * padding[1]) \
-            or min(conv_out_size(h, kernel[0], stride[0], padding[0], ceil_mode=True),
-                   conv_out_size(w, kernel[1], stride[1], padding[1], ceil_mode=True), h, w) < 1:
+    # at least one window (ceil mode keeps one that starts inside and hangs over the edge, as
+    # PyTorch does: a kernel past a 1x1 or 2x3 input has one there)
+    if min(h, w, conv_out_size(h, kernel[0], stride[0], padding[0], ceil_mode=ceil_mode),
+           conv_out_size(w, kernel[1], stride[1], padding[1], ceil_mode=ceil_mode)) < 1:
         raise ValueError(f"max_pool2d: kernel {kernel} is larger than the padded input "
                          f"{h + 2 * padding[0]}x{w + 2 * padding[1]}")
     if not return_indices and not (is_grad_enabled() and x.requires_grad):

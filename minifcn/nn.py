@@ -55,10 +55,9 @@ class Module:
             # 3.0 over a buffer had stayed in the state dict, where loading it back failed
             raise TypeError(f"cannot assign {type(value).__name__} as buffer {name!r} of "
                             f"{type(self).__name__}: an array or None expected")
-        keep = {id(self._params): isinstance(value, Parameter), id(self._modules): isinstance(value, Module),
-                id(self._buffers): buffer}
-        for table in (self._params, self._buffers, self._modules):
-            if name in table and not keep[id(table)]:
+        for table, keeps in ((self._params, isinstance(value, Parameter)),
+                             (self._modules, isinstance(value, Module)), (self._buffers, buffer)):
+            if name in table and not keeps:   # a name changes kind: it leaves its old table
                 del table[name]
         # assigned to a name it already has, an entry keeps its place in the state dict's order
         if isinstance(value, Parameter):
