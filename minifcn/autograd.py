@@ -173,18 +173,33 @@ class Tensor:
         if not self.requires_grad:   # as PyTorch: nothing to differentiate is a mistake, not a no-op
             raise RuntimeError("backward: this tensor does not require grad (made under no_grad(), "
                                "or from tensors none of which requires grad)")
+        # Arrays already some tensor's .grad (or the caller's own seed): storing one again gives
+        # a copy. a + b hands both inputs the same array, and an in-place change to a.grad would
+        # have changed b.grad (PyTorch's .grad are separate tensors).
+        stored = set()
         if grad is None:
             if self.size != 1:
                 raise ValueError(f"backward() without a gradient needs a scalar, got shape {self.shape}")
             grad = xp.ones_like(self.data)
         else:
             grad = _as_array(grad.data if isinstance(grad, Tensor) else grad)
+            stored.add(id(grad))
             if grad.shape != self.shape:
                 raise ValueError(f"gradient shape {grad.shape} does not match tensor shape {self.shape}")
             if grad.dtype != self.dtype:   # as PyTorch: a float64 seed left float64 .grad on float32
                 grad = grad.astype(self.dtype)
+
+        def keep(t, g):   # t.grad += g, a new array either way
+            if t.grad is not None:
+                t.grad = t.grad + g
+                return
+            if id(g) in stored:
+                g = g.copy()
+            stored.add(id(g))
+            t.grad = g
+
         if self.creator is None or self.retains_grad:
-            self.grad = grad if self.grad is None else self.grad + grad
+            keep(self, grad)
         if self.creator is None:
             return
 
@@ -222,7 +237,7 @@ class Tensor:
                 if gx.dtype != x.dtype:   # float32 * float64 array: x's gradient is float32, as x
                     gx = gx.astype(x.dtype)
                 if x.creator is None or x.retains_grad:
-                    x.grad = gx if x.grad is None else x.grad + gx
+                    keep(x, gx)
                 if x.creator is not None:
                     send(x.creator, x.output_index, gx)
             if not retain_graph:

@@ -246,6 +246,20 @@ def test_pow_keeps_float32_and_has_a_gradient_at_zero_for_exponent_zero(xp):
     assert np.array_equal(to_np(n ** -1.0), [0.5, 0.25]) and (n ** 2.0).dtype.kind == "f"
 
 
+def test_each_grad_is_an_array_of_its_own(xp):
+    # a + b hands both inputs one array, and the caller's seed reached x.grad itself: an
+    # in-place change to one .grad had changed the other, or the caller's array (PyTorch's
+    # .grad are separate tensors)
+    a, b = (Tensor(xp.ones(2), requires_grad=True) for _ in range(2))
+    (a + b).sum().backward()
+    a.grad *= 2
+    assert to_np(b.grad).tolist() == [1.0, 1.0]
+    x, seed = Tensor(xp.ones(2), requires_grad=True), xp.ones(2)
+    (x + 0).backward(seed)
+    x.grad *= 3
+    assert to_np(seed).tolist() == [1.0, 1.0]
+
+
 def test_astype_stays_in_the_graph_and_integers_need_no_grad(xp):
     # astype had returned a detached copy: the source's .grad stayed None
     w = Tensor(xp.asarray([1.0, 2.0], dtype=xp.float32), requires_grad=True)
