@@ -66,6 +66,12 @@ def check_momentum(op, momentum):
         raise ValueError(f"{op}: momentum must be a number in [0, 1], got {momentum!r}")
 
 
+def check_dropout_p(op, p):
+    """Dropout's probability: a number in [0, 1]."""
+    if isinstance(p, (bool, np.bool_)) or not isinstance(p, numbers.Real) or not 0.0 <= p <= 1.0:
+        raise ValueError(f"{op}: p must be a number in [0, 1], got {p!r}")
+
+
 def _check_4d(op, name, t):
     if t.ndim != 4:
         raise ValueError(f"{op}: {name} must be 4-D (n, c, h, w), got shape {tuple(t.shape)}")
@@ -429,10 +435,11 @@ def dropout(x, p=0.5, training=True):
     """
     x = as_tensor(x)
     training = _flag("dropout", "training", training)
-    if isinstance(p, (bool, np.bool_)) or not isinstance(p, numbers.Real) or not 0.0 <= p < 1.0:
-        raise ValueError(f"dropout: p must be a number in [0, 1), got {p!r}")
+    check_dropout_p("dropout", p)
     if not training or p == 0.0:
         return x
+    if p == 1.0:   # every value dropped: zeros, as PyTorch (the scale 1 / (1 - p) has no value)
+        return x * 0.0
     return Dropout(float(p))(x)
 
 

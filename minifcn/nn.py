@@ -301,6 +301,7 @@ class Dropout(Module):
 
     def __init__(self, p=0.5, always_on=False):
         super().__init__()
+        F.check_dropout_p("Dropout", p)   # 1.5 had been taken, to fail at the first training step
         self.p, self.always_on = p, always_on
 
     def forward(self, x):

@@ -177,10 +177,20 @@ def test_batch_norm_shapes_and_eval_needs_stats(xp):
         F.batch_norm(_x(xp), None, None, xp.ones(3), xp.zeros(3), training=False)
 
 
-@pytest.mark.parametrize("p", [-0.1, 1.0, 1.5])
+@pytest.mark.parametrize("p", [-0.1, 1.5])
 def test_dropout_p_range(xp, p):
-    with pytest.raises(ValueError, match=rf"p must be a number in \[0, 1\), got {p}"):
+    with pytest.raises(ValueError, match=rf"dropout: p must be a number in \[0, 1\], got {p}"):
         F.dropout(_x(xp), p)
+    with pytest.raises(ValueError, match=rf"Dropout: p must be a number in \[0, 1\], got {p}"):
+        nn.Dropout(p)   # had been taken, to fail at the first training step
+
+
+def test_dropout_of_everything_is_zeros_as_in_pytorch(xp):
+    x = Tensor(_x(xp), requires_grad=True)   # p = 1 had been refused
+    y = F.dropout(x, 1.0)
+    assert not to_np(y).any()
+    y.sum().backward()
+    assert not to_np(x.grad).any()
 
 
 def test_linear_shape_mismatch(xp):
@@ -222,7 +232,7 @@ def test_yes_no_arguments_are_bools(xp):
         F.dropout(x, 0.5, training="no")
     with pytest.raises(TypeError, match="batch_norm: training must be a bool, got 'no'"):
         F.batch_norm(x, xp.zeros(1), xp.ones(1), xp.ones(1), xp.zeros(1), training="no")
-    with pytest.raises(ValueError, match=r"dropout: p must be a number in \[0, 1\), got '0.5'"):
+    with pytest.raises(ValueError, match=r"dropout: p must be a number in \[0, 1\], got '0.5'"):
         F.dropout(x, "0.5")
     assert F.max_pool2d(x, 2, ceil_mode=np.True_).shape == (1, 1, 2, 2)
 
