@@ -186,7 +186,7 @@ def test_dropout_p_range(xp, p):
 
 
 def test_dropout_of_everything_is_zeros_as_in_pytorch(xp):
-    x = Tensor(_x(xp), requires_grad=True)   # p = 1 had been refused
+    x = Tensor(_x(xp) + 1, requires_grad=True)   # ones (p = 1 had been refused)
     y = F.dropout(x, 1.0)
     assert not to_np(y).any()
     y.sum().backward()
