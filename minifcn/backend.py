@@ -78,7 +78,7 @@ def device_of(array) -> str:
 
 def to_device(array, device: str | None = None):
     """Copy ``array`` to ``device`` (no copy when it is already there)."""
-    device = check_device(device or default_device())
+    device = check_device(default_device() if device is None else device)   # 0 had read as None
     if device == "cuda":
         return _cupy.asarray(array)
     return to_numpy(array)

@@ -277,3 +277,9 @@ def test_siblings_check_as_their_twins(xp):
     bn = nn.BatchNorm2d(2)
     with pytest.raises(TypeError, match="cannot assign float as buffer 'running_mean'"):
         bn.running_mean = 3.0   # had stayed in the state dict, where loading it back failed
+
+
+def test_a_device_is_named_not_guessed():
+    # to(0) had meant the default device; PyTorch reads it as cuda:0: either way, not silently
+    with pytest.raises(ValueError, match="unknown device 0: expected 'cpu' or 'cuda'"):
+        nn.Conv2d(1, 1, 1).to(0)
