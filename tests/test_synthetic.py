@@ -128,3 +128,8 @@ def test_bad_arguments(tmp_path):
         with pytest.raises(TypeError, match=f"{next(iter(bad))} must be an integer, got"):
             make_synthetic_voc(tmp_path, **{"num_train": 1, "num_val": 1, "size": 32, **bad})
     assert not (tmp_path / "VOCdevkit").exists()   # refused before anything was written
+    make_synthetic_voc(tmp_path, num_train=1, num_val=1, size=32)
+    with pytest.raises(ValueError, match="different dataset"):   # had reused the quality-90 files
+        make_synthetic_voc(tmp_path, num_train=1, num_val=1, size=32, jpeg_quality=50)
+    with pytest.raises(ValueError, match=r"jpeg_quality must be an integer in \[1, 100\], got 0"):
+        make_synthetic_voc(tmp_path / "q", num_train=1, num_val=1, size=32, jpeg_quality=0)

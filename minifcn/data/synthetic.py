@@ -185,6 +185,10 @@ def make_synthetic_voc(root, num_train: int = 400, num_val: int = 80, size: int 
     """
     root = Path(root).expanduser()
     params = _params(num_train, num_val, size, seed)
+    if isinstance(jpeg_quality, bool) or not isinstance(jpeg_quality, int) or not 1 <= jpeg_quality <= 100:
+        raise ValueError(f"jpeg_quality must be an integer in [1, 100], got {jpeg_quality!r}")
+    if jpeg_quality != 90:   # recorded when not the default (the datasets made so far keep their key):
+        params["jpeg_quality"] = jpeg_quality   # another quality had reused the dataset on disk
     if min(params["num_train"], params["num_val"]) < 1:
         raise ValueError(f"num_train and num_val must be >= 1, got {num_train}, {num_val}")
     if params["seed"] < 0:
