@@ -96,13 +96,14 @@ def to_numpy(array):
 
 
 # --------------------------------------------------------------------- random numbers
-# One generator per array module, so that dropout draws are reproducible from a seed and a
-# checkpoint can store (and resume) the CPU generator's state bit for bit.
+# The host's generator, kept here so that dropout draws are reproducible from a seed and a
+# checkpoint can store (and resume) its state bit for bit; CuPy draws from its own global one.
 _rng = {"numpy": np.random.default_rng(0)}
 
 
 def manual_seed(seed: int):
-    """Seed the generators of both backends (dropout, random init, data shuffling helpers)."""
+    """Seed the generators of both backends (dropout and weight initialisation; the data's
+    shuffling and augmentation draw from generators of their own)."""
     _rng["numpy"] = np.random.default_rng(seed)
     if gpu_available():
         _cupy.random.seed(seed)

@@ -686,11 +686,3 @@ def crop(x, offset, size):
                          f"{H}x{W} input")
     return Crop(oy, ox, h, w)(x)
 
-
-def conv_output_size(size, kernel, stride=1, padding=0, dilation=1, ceil_mode=False):
-    """Re-exported for models: see :func:`minifcn.im2col.conv_out_size`.
-
-    >>> conv_output_size(500 + 200, 3, 1, 0)
-    698
-    """
-    return conv_out_size(size, kernel, stride, padding, dilation, ceil_mode)

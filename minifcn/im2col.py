@@ -13,8 +13,9 @@ Output size along one axis (``k`` kernel, ``s`` stride, ``p`` padding, ``d`` dil
 
 Neither kernel loops over pixels. With stride 1, ``col`` is one strided view of the padded
 image, copied once (``_windows``); ``col2im`` adds one strided slice per kernel offset. With a
-stride, the taps that are a stride apart read the same stride phase, so they are moved in
-blocks: ``ceil(kh/sy) * ceil(kw/sx)`` slices in all.
+stride, the image is stored phase by phase (``_phase_shape``), and the ``sy`` consecutive taps
+``a*sy .. a*sy + sy - 1`` read all ``sy`` phases at the same shift ``a``: without dilation they
+are moved in blocks, ``ceil(kh/sy) * ceil(kw/sx)`` slices in all (``_tap_blocks``).
 With stride 1 on a small map ("same" padding across, short rows), each offset is one shifted
 slice of the flattened image, and the padding is written afterwards (``FLAT_MAX_WIDTH``).
 
@@ -119,8 +120,8 @@ def im2col(x, kh: int, kw: int, sy: int = 1, sx: int = 1, ph: int = 0, pw: int =
     """Unfold ``x`` (n, c, h, w) into columns (n, c, kh, kw, out_h, out_w).
 
     ``col[:, :, i, j, oy, ox] = x_padded[:, :, oy*sy + i*dy, ox*sx + j*dx]``. ``out_h``/``out_w``
-    may be given larger than the floor formula (ceil-mode pooling); the padding then grows on
-    the bottom/right with ``pad_value``. ``out``: an array of that shape to write into (a view
+    may be given larger than the floor formula (windows hanging over the bottom/right edge, as
+    a ceil-mode pooling's); the padding then grows there with ``pad_value``. ``out``: an array of that shape to write into (a view
     of a bigger buffer: the convolutions put a row of ones under it) instead of a new one. The
     copies run in blocks of channels on the CPU's threads
     (:func:`~minifcn.kernels.threads.map_blocks`; VGG's conv3 at 56x56: 6.2 -> 3.8 ms), as do
@@ -240,8 +241,9 @@ def _tap_blocks(kh, kw, sy, sx):
     Tap ``i = a*sy + p`` of output row ``oy`` reads padded row ``(oy + a)*sy + p``: row ``oy + a``
     of phase ``p``. So the taps of one block read *all* their phases at the same shift ``(a, b)``,
     and the col block ``col[:, :, a*sy:a*sy+ma, b*sx:b*sx+mb]`` (n, c, ma, mb, out_h, out_w) is one
-    slice of the phase-major image (n, c, sy, sx, qh, qw). FCN's 16/8 upsampling has 256 taps but
-    only 2x2 blocks: 4 copies instead of 256.
+    slice of the phase-major image (n, c, sy, sx, qh, qw). A 16x16 kernel at stride 8 (FCN's 16/8
+    upsampling, were it unfolded: the library runs it by phases, :mod:`.kernels.phases`) has
+    256 taps but only 2x2 blocks: 4 copies instead of 256.
     """
     rows = [(a, min(sy, kh - a * sy)) for a in range(-(-kh // sy))]
     cols = [(b, min(sx, kw - b * sx)) for b in range(-(-kw // sx))]
@@ -254,7 +256,7 @@ def _phase_shape(full_h, full_w, kh, kw, sy, sx, dy, dx, out_h, out_w):
     The rows a stride-``sy`` window grid reads at tap ``i`` are ``i*dy + sy*oy``: all in one
     phase, the rows ``r`` with ``r % sy == i*dy % sy``, which taken alone form a sub-image whose
     row ``r // sy`` is image row ``r``. Stored phase by phase, each tap is then a contiguous block
-    instead of a stride-``sy`` sieve: large strides (FCN's 16/8 and 64/32 upsamplings) stop
+    instead of a stride-``sy`` sieve: large strides (a 16/8 or 64/32 kernel unfolded) stop
     touching a whole cache line per value. Stride 1 has a single phase: the image itself.
     """
     need_h = max(full_h, (out_h - 1) * sy + (kh - 1) * dy + 1)
@@ -314,7 +316,8 @@ def conv_matrix(weight, input_hw, stride=1, padding=0, dilation=1, sparse: bool 
     Shape: ``(out_c * out_h * out_w, in_c * h * w)`` so that, for one image,
     ``conv2d(x, W).ravel() == T @ x.ravel()`` and ``conv_transpose2d(y, W).ravel() == T.T @ y.ravel()``
     (the transposed convolution's weight is the same array, read as ``(in_c, out_c, kh, kw)``
-    with ``in_c`` = this convolution's ``out_c``).
+    with ``in_c`` = this convolution's ``out_c``; with a stride, give it the ``output_padding``
+    that makes its output ``input_hw`` again, and no dilation, which it does not take).
 
     Built entry by entry from the definition: row ``(o, oy, ox)``, column ``(ci, iy, ix)`` holds
     ``W[o, ci, i, j]`` when ``iy = oy*sy - ph + i*dy`` and ``ix = ox*sx - pw + j*dx``. Dense by
@@ -361,7 +364,8 @@ def conv_matrix(weight, input_hw, stride=1, padding=0, dilation=1, sparse: bool 
 
 def _pair(v):
     """An int or a pair of ints as a pair of ints; anything else (a float, whose ``int`` would
-    silently drop its fraction, a Tensor) raises TypeError naming it."""
+    silently drop its fraction, a bool, a Tensor) raises TypeError naming it, and a sequence of
+    another length ValueError."""
     pair = v if isinstance(v, (tuple, list)) else (v, v)
     if len(pair) != 2:
         raise ValueError(f"expected an int or a pair of ints, got {v!r}")

@@ -1,4 +1,5 @@
-"""Loop-by-loop reference versions of every op: slow, obvious, and the oracle for the fast ones.
+"""Loop-by-loop reference versions of the main ops (convolutions, pooling and unpooling, batch
+norm, local response norm, softmax and the loss, bilinear upsampling): slow, obvious, and the oracle for the fast ones.
 
 Each function here follows the textbook definition with explicit Python loops over output
 pixels, on NumPy arrays (they accept CuPy arrays too, by copying them to the host). The tests

@@ -61,6 +61,17 @@ def test_transposed_phases_with_output_padding_match_the_loops(xp, rng, output_p
         np.testing.assert_allclose(to_np(got), want, atol=1e-10, rtol=0)
 
 
+def test_transposed_kernel_without_out_hw_gives_the_formula_s_size(xp, rng):
+    """out_hw left out: ``(h - 1)*s - 2p + k`` a side, PyTorch's size without output_padding."""
+    x = rng.standard_normal((1, 2, 4, 5))
+    for (kh, kw), s, p in (((3, 3), (1, 1), (1, 1)), ((4, 4), (2, 2), (1, 1)), ((2, 5), (2, 3), (0, 1))):
+        W = rng.standard_normal((2, 3, kh, kw))
+        want = naive.conv_transpose2d(x, W, None, s, p, 0)
+        got = K.conv_transpose2d(xp.asarray(x), xp.asarray(W), None, stride=s, padding=p)
+        assert got.shape == want.shape == (1, 3, 3 * s[0] - 2 * p[0] + kh, 4 * s[1] - 2 * p[1] + kw)
+        np.testing.assert_allclose(to_np(got), want, atol=1e-10, rtol=0)
+
+
 def test_phases_only_where_the_kernel_overlaps():
     assert P.by_phases(4, 4, (2, 2), (1, 1))
     assert P.by_phases(2, 3, (2, 2), (1, 1))       # one axis overlaps

@@ -17,18 +17,21 @@ Between forward and backward only the inputs are kept, and ``col`` when it is sm
 product. A shallow product (RGB input) also carries the bias, as a row of ones under ``col``
 (``BIAS_ROW_MAX_DEPTH``).
 
-Large stride-1 convolutions (VGG's early layers: ``col`` would be 9x the input, over 1 GB for
-conv1_2 at FCN's 698x698; or past the cache on a wide image) skip ``col`` altogether: flattened
-padded rows read at shifted offsets, ``kw`` shifted copies instead of ``kh*kw``, over chunks of
-whole output rows that stay in cache (:mod:`.shifted`). Shallow convolutions (RGB input, narrow
-models) take this path too when it moves fewer bytes than im2col (``_use_shifts``).
+Large stride-1 convolutions (``col`` would be 9x the input for a 3x3 kernel: over 1 GB for
+VGG's conv1_2 at FCN's 698x698; or past the cache on a wide image) skip ``col`` altogether:
+flattened padded rows read at shifted offsets, ``kw`` shifted copies instead of ``kh*kw``, over
+chunks of whole output rows that stay in cache (:mod:`.shifted`). Shallow convolutions (RGB
+input, narrow models) take this path too when it moves fewer bytes than im2col
+(``_use_shifts``).
 
 3x3 stride-1 convolutions with many channels on both sides (VGG's 64- to 512-channel layers)
-take a third path, Winograd's F(2x2, 3x3) or F(4x4, 3x3) (:mod:`.winograd`): 16 products of
-depth ``c`` per 2x2 block of outputs, or 36 per 4x4 block, where the products above do 36 per
-output, at the price of transforms over arrays 4x (2.25x) the input and the output
-(``_winograd_tile`` says when each pays: SegNet's 512 -> 512 at 45x60 runs forward in 44-51
-ms instead of 79-86).
+take a third path, tried before the other two: Winograd's F(2x2, 3x3) or F(4x4, 3x3)
+(:mod:`.winograd`), 16 products of depth ``c`` per 2x2 block of outputs, or 36 per 4x4 block,
+where the products above do 9 per output (36 per 2x2 block, 144 per 4x4 block), at the price
+of transforms over arrays 4x (2.25x) the input and the output. ``_winograd_tile`` says when
+each pays (SegNet's 512 -> 512 at 45x60 runs forward in 44-51 ms instead of 79-86); on the CPU
+it takes VGG's conv1_2 to conv5_3 at FCN's sizes, so the shifts serve the other layers, the
+narrow models and the GPU (where Winograd is off, ``WINOGRAD_ON_GPU``).
 
 A transposed convolution with stride ``s`` whose kernel overlaps (``k > s``: FCN's bilinear
 upsamplings, 4/2, 16/8, 64/32) is ``s*s`` stride-1 convolutions interleaved (the "sub-pixel"
@@ -146,8 +149,9 @@ WINOGRAD_MIN_TILES = 150
 WINOGRAD4_MIN_WIDTH = 16
 # ... when there is enough work to pay for the transforms' Python cost per block and their
 # passes over memory: 4x4 tiles times ``c*out_c/(c + out_c)`` at least this (32 -> 32 at
-# 56x56, 3136, and 64 -> 64 at 40x40, 3200: as fast as direct; 64 -> 64 at 56x56, 6272: 5.5-6.3
-# against 6.7-8.0) ...
+# 56x56, 3136, and 64 -> 64 at 40x40, 3200: as fast as direct; 64 -> 64 at 56x56, 6272, just
+# under the line: F(4x4) 5.5-6.3 ms against 6.7-8.0 direct in the twelfth session, measured
+# again below) ...
 WINOGRAD4_MIN_WORK = 6400
 # ... and while its kernel transform, 36*c*out_c values made twice a step and read back once,
 # stays small against the tiles: at least this many 4x4 tiles per unit of that width
@@ -357,8 +361,9 @@ def _grad_input_pixels_first(gy, W, hw, stride, padding, dilation):
     return gx
 
 
-# A weight gradient summed over at least this many columns (pixels of the batch: conv1_1's
-# 224x224 is 50176) is split by columns among the CPU's threads (see _grad_weight_product).
+# A weight gradient summed over at least this many columns of one product (one image's pixels,
+# or the batch's where small maps share a product: conv1_1's 224x224 is 50176) is split by
+# columns among the CPU's threads (see _grad_weight_product).
 SPLIT_COLS = 16384
 
 
@@ -624,9 +629,17 @@ def conv_transpose2d(x, W, b=None, out_hw=None, stride=(1, 1), padding=(0, 0)):
     """y (n, out_c, out_h, out_w) = the transpose of conv2d(., W) applied to x (n, in_c, h, w).
 
     ``W`` is (in_c, out_c, kh, kw): read as a convolution from out_c to in_c channels, this is
-    exactly that convolution's input gradient. ``out_hw`` fixes the output size
-    (``(h - 1)*sy - 2*ph + kh + output_padding``).
+    exactly that convolution's input gradient. ``out_hw``: the output size, by default
+    ``((h - 1)*sy - 2*ph + kh, (w - 1)*sx - 2*pw + kw)``; up to ``sy - 1`` (``sx - 1``) more
+    rows (columns) is PyTorch's ``output_padding``.
+
+    >>> import numpy as np
+    >>> conv_transpose2d(np.ones((1, 4, 3, 3)), np.ones((4, 2, 4, 4)), stride=(2, 2), padding=(1, 1)).shape
+    (1, 2, 6, 6)
     """
+    if out_hw is None:
+        (h, w), (kh, kw) = x.shape[2:], W.shape[2:]
+        out_hw = ((h - 1) * stride[0] - 2 * padding[0] + kh, (w - 1) * stride[1] - 2 * padding[1] + kw)
     y = conv2d_grad_input(x, W, out_hw, stride, padding)
     if b is not None:
         y += b.reshape(1, -1, 1, 1)

@@ -31,9 +31,11 @@ from .threads import channel_blocks, map_blocks
 # 152 -> 85 ms). Unpooling's scatter and gather take blocks of channels of one image, this
 # many unpooled values each (1.3-1.7x).
 BLOCK_VALUES = 2**19
-# Pooling costs a few passes per value (a compare, a maximum and a tap number per tap), so
-# arrays past a quarter of ``threads.MIN_BLOCK_VALUES`` a block are shared out (one alternated run: max pooling fwd+bwd of 256x56x56 took 2.0 ms in
-# two blocks against 2.5 on one thread; of 256x28x28, 0.55 ms on one thread against 0.65 in two).
+# Pooling costs a few passes per value (a compare, a maximum and a tap number per tap), so its
+# floor for a thread's share is a quarter of ``threads.MIN_BLOCK_VALUES``, below one block: any
+# array of more than ``BLOCK_VALUES`` values is cut into blocks that run on every core (one
+# alternated run: max pooling fwd+bwd of 256x56x56, 0.8 M values, took 2.0 ms in two blocks
+# against 2.5 on one thread; of 256x28x28, 0.2 M, 0.55 ms on one thread against 0.65 in two).
 POOL_WORK = 4
 # Unpooling's scatter or gather is about one pass per unpooled value (zeros, then a quarter of
 # them placed), so only maps of over ``2 * threads.MIN_BLOCK_VALUES`` unpooled values an image

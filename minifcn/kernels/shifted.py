@@ -14,10 +14,11 @@ row blocks are then added, each shifted by its kernel row (VGG's 64- and 128-cha
 10-17 % faster this way than as ``kh`` products of ``out_c`` rows). Each output row gains
 ``wp - out_w`` junk columns (windows that run off the right edge), left out when the kernel
 rows' partial sums are added into the output.
-The input gradient is the same correlation of ``gy`` (padded by ``k - 1 - p``) with the
+The input gradient is the same correlation of ``gy`` (padded by ``(k - 1)*d - p``) with the
 flipped kernel; the weight gradient is the stacked product read backwards: ``gy`` copied ``kh``
 times, block ``i`` shifted down ``i`` rows, times ``rows.T`` (:func:`grad_weight`). On the
-CPU all of this runs over chunks of whole output rows (``CHUNK_COLS``), so the stacked copies
+CPU all of this runs over chunks of whole output rows (``STACKED_CHUNK_COLS`` for the
+correlations, ``CHUNK_COLS`` for the weight gradient, more on narrow layers), so the stacked copies
 and the partial sums of a chunk stay in cache, and the padded image is never built whole: each
 chunk's shifted copies are cut straight from the input, with zeros where they fall on the
 padding (``fill_window``); each padded row is copied and multiplied once, the products a
@@ -44,7 +45,8 @@ from . import cache
 from .threads import num_threads, products_on_cores, row_groups
 
 
-# The shifted products run over chunks of about this many output columns (whole output rows):
+# The weight gradient's shifted products run over chunks of about this many output columns
+# (whole output rows; the correlations' chunks are STACKED_CHUNK_COLS, below):
 # a chunk's unfolded rows and partial products then stay in cache instead of making three trips
 # to memory (conv1_2 at 224: 39 -> 28 ms forward). A GPU takes the image in one chunk: there a
 # kernel launch costs more than a trip to memory.

@@ -184,7 +184,7 @@ def channel_blocks(x, per_block=None, work=1):
     >>> import numpy as np
     >>> channel_blocks(np.empty((1, 64, 8, 8)))             # 4096 values: not worth a thread
     [slice(None, None, None)]
-    >>> len(channel_blocks(np.empty((1, 64, 128, 128)))) == min(2, num_threads())   # 4 MB
+    >>> len(channel_blocks(np.empty((1, 64, 128, 128)))) == min(2, num_threads())   # 1 M values
     True
     """
     c = x.shape[1]

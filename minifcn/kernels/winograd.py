@@ -25,8 +25,9 @@ transforms over arrays 2.25x the input and output instead of 4x; but its kernel 
 36 matrices, and its entries reach 8 and 1/24, so its float32 error is about 20x F(2x2)'s.
 
 The transforms pass over memory, so this wins only where the products dominate: many channels
-on both sides (VGG's 512-channel layers at 45x60 run 1.6-1.8x faster by F(2x2) than directly,
-its 128- and 256-channel layers 1.15-1.4x faster again by F(4x4): ``conv._winograd_tile``).
+on both sides (VGG's 512-channel layers at 45x60 ran 1.6-1.8x faster by F(2x2) than directly,
+its 128- and 256-channel layers 1.15-1.4x faster again by F(4x4), which with faster transforms
+now takes the 512-channel layers at 45x60 too: ``conv._winograd_tile``).
 Every transform applies its small matrix along each axis in turn, one product per axis for a
 whole block of channels (``A^T M A`` as ``(m, t) @ (t, ...)`` twice: fewer multiply-adds than
 the Kronecker product ``A^T (x) A^T`` acting on the flattened tile, which is the same map),
@@ -92,7 +93,8 @@ _MATRICES = {2: (B_T, G, A_T), 4: (B4_T, G4, A4_T)}
 _GG = {m: np.kron(g, g) for m, (_, g, _) in _MATRICES.items()}
 
 # The tiles are processed in slabs of whole tile rows of one image, the transformed input and
-# products of a slab (``16*(c + out_c)`` values a tile) at most this big, so that the transient
+# products of a slab (``(m + 2)**2 * (c + out_c)`` values a tile: 16 for F(2x2), 36 for F(4x4))
+# at most this big, so that the transient
 # memory stays bounded (whole, FCN's conv2_2 at 500x500 would take 500 MB). Smaller slabs are
 # slower: at 4-16 MiB, 512 -> 512 at 45x60 took 46-69 ms instead of 40 (shorter products, and
 # ``U``, 16 MB there, read again per slab); 128-256 MiB gained nothing. A GPU takes whole
