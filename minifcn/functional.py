@@ -66,6 +66,13 @@ def check_momentum(op, momentum):
         raise ValueError(f"{op}: momentum must be a number in [0, 1], got {momentum!r}")
 
 
+def check_count(op, name, v) -> int:
+    """A count of channels or features: a positive int (NumPy's too; not a bool or a float)."""
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral) or v < 1:
+        raise ValueError(f"{op}: {name} must be a positive int, got {v!r}")
+    return int(v)
+
+
 def check_dropout_p(op, p):
     """Dropout's probability: a number in [0, 1]."""
     if isinstance(p, (bool, np.bool_)) or not isinstance(p, numbers.Real) or not 0.0 <= p <= 1.0:
@@ -288,8 +295,11 @@ class MaxPool2d(Function):
         return P.unpool_scatter(gy, self.indices, self.hw, accumulate=overlap)
 
 
-def max_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, return_indices=False):
+def max_pool2d(x, kernel_size, stride=None, padding=0, *, ceil_mode=False, return_indices=False):
     """Max pooling; with ``return_indices`` also the flat index ``h * W + w`` of each maximum.
+
+    ``ceil_mode`` and ``return_indices`` are keywords only: PyTorch's fourth argument is a
+    dilation, which this pooling does not take.
 
     Shapes: x (n, c, h, w) -> (n, c, out_h, out_w) with
     ``out_h = floor((h + 2*ph - kh) / sy) + 1`` (``ceil`` with ``ceil_mode``; a window must start

@@ -214,13 +214,20 @@ class Module:
 
 
 class Sequential(Module):
-    """Modules applied in order; named ``0, 1, ...`` or by the keywords given."""
+    """Modules applied in order; named ``0, 1, ...``, or by the keys of one ordered dict (as
+    PyTorch's), or by the keywords given.
+
+    >>> list(Sequential(OrderedDict(conv=Conv2d(1, 2, 3), relu=ReLU())).state_dict())
+    ['conv.weight', 'conv.bias']
+    """
 
     def __init__(self, *modules, **named):
         super().__init__()
-        for i, m in enumerate(modules):
-            setattr(self, str(i), m)
-        for name, m in named.items():
+        if len(modules) == 1 and isinstance(modules[0], OrderedDict):
+            named, modules = {**modules[0], **named}, ()
+        for name, m in [(str(i), m) for i, m in enumerate(modules)] + list(named.items()):
+            if not isinstance(m, Module):   # an attribute, not a layer: the net would skip it
+                raise TypeError(f"Sequential: {name!r} must be a Module, got {type(m).__name__}")
             setattr(self, name, m)
 
     def forward(self, x):
@@ -241,9 +248,11 @@ class Conv2d(Module):
     Output size: ``(h + 2*padding - dilation*(k - 1) - 1) // stride + 1``.
     """
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, bias=True):
-        super().__init__()
-        kh, kw = F._pair(kernel_size)
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, *, bias=True):
+        super().__init__()   # bias a keyword only: PyTorch's seventh argument is groups
+        in_channels = F.check_count("Conv2d", "in_channels", in_channels)
+        out_channels = F.check_count("Conv2d", "out_channels", out_channels)
+        kh, kw = F._positive_pair("kernel_size", kernel_size, "Conv2d")
         self.stride, self.padding, self.dilation = stride, padding, dilation
         self.weight = Parameter(init.he_normal((out_channels, in_channels, kh, kw)))
         self.bias = Parameter(init.zeros((out_channels,))) if bias else None
@@ -263,10 +272,12 @@ class ConvTranspose2d(Module):
     use ``bias=False`` and a bilinear weight (:func:`minifcn.init.bilinear_kernel`).
     """
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0,
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, *,
                  bias=True):
-        super().__init__()
-        kh, kw = F._pair(kernel_size)
+        super().__init__()   # bias a keyword only: PyTorch's seventh argument is groups
+        in_channels = F.check_count("ConvTranspose2d", "in_channels", in_channels)
+        out_channels = F.check_count("ConvTranspose2d", "out_channels", out_channels)
+        kh, kw = F._positive_pair("kernel_size", kernel_size, "ConvTranspose2d")
         self.stride, self.padding, self.output_padding = stride, padding, output_padding
         self.weight = Parameter(init.he_normal((in_channels, out_channels, kh, kw), fan_in=in_channels * kh * kw))
         self.bias = Parameter(init.zeros((out_channels,))) if bias else None
@@ -284,6 +295,8 @@ class Linear(Module):
 
     def __init__(self, in_features, out_features, bias=True):
         super().__init__()
+        in_features = F.check_count("Linear", "in_features", in_features)
+        out_features = F.check_count("Linear", "out_features", out_features)
         self.weight = Parameter(init.he_normal((out_features, in_features)))
         self.bias = Parameter(init.zeros((out_features,))) if bias else None
 
@@ -297,9 +310,10 @@ class ReLU(Module):
 
 
 class Dropout(Module):
-    """Inverted dropout; active in training mode, or always with ``always_on`` (MC dropout)."""
+    """Inverted dropout; active in training mode, or always with ``always_on`` (MC dropout), a
+    keyword only (PyTorch's second argument is ``inplace``)."""
 
-    def __init__(self, p=0.5, always_on=False):
+    def __init__(self, p=0.5, *, always_on=False):
         super().__init__()
         F.check_dropout_p("Dropout", p)   # 1.5 had been taken, to fail at the first training step
         self.p, self.always_on = p, always_on
@@ -312,15 +326,17 @@ class Dropout(Module):
 
 
 class MaxPool2d(Module):
-    """Max pooling; with ``return_indices`` the forward returns ``(y, indices)``."""
+    """Max pooling; with ``return_indices`` the forward returns ``(y, indices)``. ``ceil_mode``
+    and ``return_indices`` are keywords only (PyTorch's fourth argument is a dilation)."""
 
-    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, return_indices=False):
+    def __init__(self, kernel_size, stride=None, padding=0, *, ceil_mode=False, return_indices=False):
         super().__init__()
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
         self.ceil_mode, self.return_indices = ceil_mode, return_indices
 
     def forward(self, x):
-        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.return_indices)
+        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, ceil_mode=self.ceil_mode,
+                            return_indices=self.return_indices)
 
     def extra_repr(self):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, ceil_mode={self.ceil_mode}"
@@ -356,6 +372,7 @@ class BatchNorm2d(Module):
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1):
         super().__init__()
+        num_features = F.check_count("BatchNorm2d", "num_features", num_features)
         F.check_momentum("BatchNorm2d", momentum)
         self.eps, self.momentum = eps, momentum
         self.weight = Parameter(init.ones((num_features,)))

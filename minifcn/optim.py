@@ -91,7 +91,7 @@ class SGD:
     Build the optimizer after unfreezing.
     """
 
-    def __init__(self, params, lr, momentum=0.0, weight_decay=0.0):
+    def __init__(self, params, lr, momentum=0.0, *, weight_decay=0.0):   # PyTorch's 4th: dampening
         if not all(math.isfinite(v) and v >= 0 for v in (lr, momentum, weight_decay)):
             raise ValueError(f"SGD: lr, momentum and weight_decay must be finite and >= 0, got "
                              f"{lr}, {momentum}, {weight_decay}")
@@ -103,6 +103,8 @@ class SGD:
         groups = [dict(g, params=[g["params"]] if isinstance(g["params"], Tensor) else list(g["params"]))
                   for g in groups]
         listed = [id(p) for g in groups for p in g["params"]]
+        if not listed:   # as PyTorch: a run that trains nothing is a mistake
+            raise ValueError("SGD: got an empty parameter list")
         if len(set(listed)) != len(listed):   # it would be stepped once per listing
             raise ValueError("SGD: a parameter appears more than once in params (or in two groups)")
         self.defaults = {"lr": lr, "momentum": momentum, "weight_decay": weight_decay, "lr_mult": 1.0}

@@ -247,3 +247,46 @@ def test_segnet_state_dict_order_is_pytorchs():
     from minifcn.models import SegNet
     theirs = [k for k in TorchSegNet(5).state_dict() if not k.endswith("num_batches_tracked")]
     assert list(SegNet(5).state_dict()) == theirs
+
+
+def test_sequential_takes_an_ordered_dict_and_refuses_what_is_not_a_module():
+    """As PyTorch's: an OrderedDict names the layers. It had been stored as a plain attribute,
+    leaving a net with no layers that returned its input."""
+    from collections import OrderedDict
+    net = nn.Sequential(OrderedDict([("conv", nn.Conv2d(3, 4, 3, padding=1)), ("relu", nn.ReLU())]))
+    assert list(net.state_dict()) == ["conv.weight", "conv.bias"]
+    assert net(Tensor(np.zeros((1, 3, 5, 5), dtype=np.float32))).shape == (1, 4, 5, 5)
+    with pytest.raises(TypeError, match=r"'0' must be a Module, got list"):
+        nn.Sequential([nn.ReLU()])
+    with pytest.raises(TypeError, match=r"'act' must be a Module, got function"):
+        nn.Sequential(act=F.relu)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: nn.MaxPool2d(2, 2, 0, 1),             # PyTorch: dilation 1; here it had been ceil_mode
+    lambda: nn.Dropout(0.5, True),                # PyTorch: inplace; here it had been always_on
+    lambda: nn.Conv2d(4, 4, 3, 1, 1, 1, 4),       # PyTorch: groups 4; here it had been bias
+    lambda: nn.ConvTranspose2d(4, 4, 4, 2, 1, 0, 4),
+    lambda: F.max_pool2d(Tensor(np.zeros((1, 1, 5, 5))), 2, 2, 0, 1),
+])
+def test_arguments_whose_place_means_another_thing_in_pytorch_are_keywords(make):
+    with pytest.raises(TypeError, match="positional"):
+        make()
+
+
+@pytest.mark.parametrize("make,message", [
+    (lambda: nn.Conv2d(2.5, 4, 3), "Conv2d: in_channels must be a positive int, got 2.5"),
+    (lambda: nn.Conv2d(3, 0, 3), "Conv2d: out_channels must be a positive int, got 0"),
+    (lambda: nn.Conv2d(3, 4, 0), "Conv2d: kernel_size must be >= 1"),
+    (lambda: nn.ConvTranspose2d(True, 4, 3), "ConvTranspose2d: in_channels must be a positive int, got True"),
+    (lambda: nn.Linear(3, -1), "Linear: out_features must be a positive int, got -1"),
+    (lambda: nn.BatchNorm2d(0), "BatchNorm2d: num_features must be a positive int, got 0"),
+])
+def test_layer_sizes_are_positive_ints_named_in_the_error(make, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(")):
+        make()
+
+
+def test_layer_sizes_accept_numpy_ints():
+    conv = nn.Conv2d(np.int64(3), np.int32(4), np.int64(3))
+    assert conv.weight.shape == (4, 3, 3, 3) and type(conv.weight.shape[0]) is int

@@ -199,3 +199,14 @@ def test_load_state_dict_refuses_a_different_optimizer():
     b = SGD([nn.Parameter(np.ones(1))], lr=0.1)
     with pytest.raises(ValueError, match="2 parameters in 1 groups, this optimizer 1 in 1"):
         b.load_state_dict(a.state_dict())
+
+
+def test_an_empty_parameter_list_is_refused_and_weight_decay_is_a_keyword():
+    """As PyTorch: an optimizer of nothing trains nothing. And SGD's fourth argument is
+    PyTorch's dampening, so a weight decay given there is refused, not taken."""
+    with pytest.raises(ValueError, match="empty parameter list"):
+        SGD([], lr=0.1)
+    with pytest.raises(ValueError, match="empty parameter list"):
+        SGD([{"params": []}], lr=0.1)
+    with pytest.raises(TypeError, match="positional"):
+        SGD([nn.Parameter(np.zeros(2))], 0.1, 0.9, 0.1)

@@ -23,7 +23,7 @@ POOL_CASES = [
 
 def _pool(x, case, **kw):
     k, s, p, ceil = case[4:]
-    return F.max_pool2d(x, k, s, p, ceil, **kw)
+    return F.max_pool2d(x, k, s, p, ceil_mode=ceil, **kw)
 
 
 # --------------------------------------------------------------------- 1. naive loops
@@ -223,7 +223,7 @@ def test_max_pool2d_vs_torch(rng, dtype, case):
     x = distinct_values(case[:4], seed=9).astype(dtype)
     ours = Tensor(x, requires_grad=True)
     theirs = torch_tensor(torch, x, requires_grad=True)
-    y, idx = F.max_pool2d(ours, k, s, p, ceil, return_indices=True)
+    y, idx = F.max_pool2d(ours, k, s, p, ceil_mode=ceil, return_indices=True)
     yt, idxt = torch.nn.functional.max_pool2d(theirs, k, s, p, ceil_mode=ceil, return_indices=True)
     assert_close(y, yt, dtype, "forward")
     np.testing.assert_array_equal(to_np(idx), to_np(idxt))
@@ -239,7 +239,7 @@ def test_ceil_mode_output_sizes_vs_torch(h, k, s, p):
     torch = pytest.importorskip("torch")
     x = np.zeros((1, 1, h, h + 1), dtype=np.float32)
     for ceil in (False, True):
-        ours = F.max_pool2d(x, k, s, p, ceil)
+        ours = F.max_pool2d(x, k, s, p, ceil_mode=ceil)
         theirs = torch.nn.functional.max_pool2d(torch.from_numpy(x), k, s, p, ceil_mode=ceil)
         assert ours.shape == tuple(theirs.shape)
 

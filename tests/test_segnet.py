@@ -226,3 +226,12 @@ def test_gradcheck_parameters(layer):
         finally:
             object.__setattr__(module, "weight", old)
     assert gradcheck(fn, [module.weight.data.copy()], max_elements=0)
+
+
+@pytest.mark.parametrize("cls", [SegNet, SegNetBasic, BayesianSegNet])
+def test_width_is_the_second_argument_as_for_every_model(cls):
+    """(num_classes, width, in_channels): SegNet and Bayesian SegNet had taken in_channels
+    second, so SegNet(4, 0.125) failed where FCN8s(4, 0.125) and SegNetBasic(4, 0.125) built."""
+    net = cls(4, 1 / 16, 1)
+    first = net.conv1 if cls is SegNetBasic else net.conv1_1
+    assert net.width == 1 / 16 and first.weight.shape[1] == 1

@@ -56,13 +56,13 @@ class SegNet(nn.Module):
 
     Args:
         num_classes: output classes.
-        in_channels: image channels.
         width: channel multiplier (1.0 = the paper: 64, 128, 256, 512, 512).
+        in_channels: image channels.
     """
 
     _POOLS = 5
 
-    def __init__(self, num_classes: int, in_channels: int = 3, width: float = 1.0, _dropout=None):
+    def __init__(self, num_classes: int, width: float = 1.0, in_channels: int = 3, _dropout=None):
         super().__init__()
         self.num_classes = check_num_classes(num_classes, type(self).__name__)
         self.width = check_width(width, type(self).__name__)
@@ -181,10 +181,10 @@ class BayesianSegNet(SegNet):
     :meth:`mc_predict` keeps it on at test time, with batch norm on its running statistics.
     """
 
-    def __init__(self, num_classes: int, in_channels: int = 3, width: float = 1.0, p: float = 0.5):
+    def __init__(self, num_classes: int, width: float = 1.0, in_channels: int = 3, p: float = 0.5):
         if not 0.0 < p < 1.0:
             raise ValueError(f"BayesianSegNet: dropout p must be in (0, 1), got {p!r}")
-        super().__init__(num_classes, in_channels, width, _dropout=float(p))
+        super().__init__(num_classes, width, in_channels, _dropout=float(p))
 
     def _dropouts(self):
         return [m for _, m in self.named_modules() if isinstance(m, nn.Dropout)]
