@@ -21,6 +21,7 @@ import contextlib
 import heapq
 import itertools
 import math
+import operator
 import weakref
 
 import numpy as np
@@ -133,6 +134,15 @@ class Tensor:
     def numpy(self):
         """The data as a NumPy array (copied from the GPU if needed)."""
         return backend.to_numpy(self.data)
+
+    def __array__(self, dtype=None, copy=None):
+        """``np.asarray(t)``, ``plt.imshow(t)``: the data, as PyTorch gives it (without this NumPy
+        read a Tensor as a sequence of 0-d Tensors, an array of objects). A GPU tensor refuses,
+        as CuPy's arrays do: ``.numpy()`` copies it on purpose."""
+        if copy is False and dtype is not None and np.dtype(dtype) != self.data.dtype:
+            raise ValueError("a Tensor cannot be viewed as another dtype without a copy")
+        a = np.asarray(self.data) if dtype is None else np.asarray(self.data, dtype=dtype)
+        return a.copy() if copy else a
 
     def item(self):
         return self.data.item()
@@ -292,8 +302,24 @@ class Tensor:
             shape = tuple(shape[0])
         return Reshape(shape)(self)
 
-    def transpose(self, *axes):
-        return Transpose(axes or None)(self)
+    def permute(self, *dims):
+        """The axes reordered: axis ``i`` of the result is axis ``dims[i]`` of this tensor
+        (PyTorch's ``permute``; NumPy spells it ``transpose(dims)``)."""
+        return Transpose(dims)(self)
+
+    def transpose(self, dim0, dim1):
+        """Axes ``dim0`` and ``dim1`` swapped, as PyTorch's ``transpose`` (NumPy's
+        ``transpose(axes)`` is :meth:`permute`).
+
+        >>> Tensor(np.zeros((2, 3, 4))).transpose(0, -1).shape
+        (4, 3, 2)
+        """
+        axes = list(range(self.ndim))
+        for d in (dim0, dim1):
+            if not -self.ndim <= operator.index(d) < self.ndim:
+                raise IndexError(f"transpose: dimension {d} is out of range for a {self.ndim}-d tensor")
+        axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
+        return Transpose(axes)(self)
 
     def exp(self):
         return Exp()(self)

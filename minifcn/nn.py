@@ -15,12 +15,19 @@ attribute, in order, so ``state_dict()`` keys read like the paper's Caffe net
 from __future__ import annotations
 
 from collections import OrderedDict
+from typing import NamedTuple
 
 import numpy as np
 
 from . import backend, init
 from . import functional as F
 from .autograd import Tensor
+
+
+class IncompatibleKeys(NamedTuple):
+    """What :meth:`Module.load_state_dict` did not match (empty lists when strict)."""
+    missing_keys: list
+    unexpected_keys: list
 
 
 class Parameter(Tensor):
@@ -37,6 +44,7 @@ class Module:
         object.__setattr__(self, "_params", OrderedDict())
         object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "_non_persistent", set())   # buffers left out of the state dict
         object.__setattr__(self, "training", True)
 
     def __setattr__(self, name, value):
@@ -50,8 +58,8 @@ class Module:
             if name in table and value is not None and not isinstance(value, kind):
                 raise TypeError(f"cannot assign {type(value).__name__} as {what} {name!r} of "
                                 f"{type(self).__name__}: {kind.__name__} or None expected")
-        buffer = name in self._buffers and value is not None and not isinstance(value, (Parameter, Module))
-        if buffer and not isinstance(value, backend.get_array_module(value).ndarray):
+        buffer = name in self._buffers and not isinstance(value, (Parameter, Module))   # None stays one
+        if buffer and value is not None and not isinstance(value, backend.get_array_module(value).ndarray):
             # 3.0 over a buffer had stayed in the state dict, where loading it back failed
             raise TypeError(f"cannot assign {type(value).__name__} as buffer {name!r} of "
                             f"{type(self).__name__}: an array or None expected")
@@ -68,9 +76,24 @@ class Module:
             self._buffers[name] = value
         object.__setattr__(self, name, value)
 
-    def register_buffer(self, name, array):
-        """A non-trained array saved in the state dict (e.g. BN running averages)."""
+    def __delattr__(self, name):   # ``del m.bias`` takes it out of the state dict too
+        for table in (self._params, self._buffers, self._modules):
+            table.pop(name, None)
+        self._non_persistent.discard(name)
+        object.__delattr__(self, name)
+
+    def register_buffer(self, name, array, persistent: bool = True):
+        """A non-trained array saved in the state dict (e.g. BN running averages), as PyTorch's:
+        None holds the name without an array (left out of the state dict), and a buffer that is
+        not ``persistent`` moves with the module but is not saved."""
+        if name in self._params or name in self._modules:
+            raise KeyError(f"{type(self).__name__}.register_buffer: {name!r} is already a "
+                           f"{'parameter' if name in self._params else 'child module'}")
+        if array is not None and not isinstance(array, backend.get_array_module(array).ndarray):
+            raise TypeError(f"{type(self).__name__}.register_buffer: buffer {name!r} must be an array "
+                            f"or None, got {type(array).__name__}")
         self._buffers[name] = array
+        (self._non_persistent.discard if persistent else self._non_persistent.add)(name)
         object.__setattr__(self, name, array)
 
     def __call__(self, *args, **kwargs):
@@ -115,11 +138,13 @@ class Module:
     def parameters(self):
         return [p for _, p in self.named_parameters()]
 
-    def named_buffers(self):
-        """``(name, module, key)`` of every buffer under every name it has (the state dict's)."""
+    def named_buffers(self, persistent_only=False):
+        """``(name, module, key)`` of every buffer that holds an array, under every name it has
+        (the state dict's; with ``persistent_only``, the state dict's buffers alone)."""
         for mod_name, m in self.named_modules(remove_duplicate=False):
-            for name in m._buffers:
-                yield (f"{mod_name}.{name}" if mod_name else name), m, name
+            for name, buf in m._buffers.items():
+                if buf is not None and not (persistent_only and name in m._non_persistent):
+                    yield (f"{mod_name}.{name}" if mod_name else name), m, name
 
     def num_parameters(self, trainable_only=False) -> int:
         return sum(p.size for p in self.parameters() if p.requires_grad or not trainable_only)
@@ -144,7 +169,7 @@ class Module:
             p.data = backend.to_device(p.data, device)
             p.grad = None
         for _, m, name in list(self.named_buffers()):
-            m.register_buffer(name, backend.to_device(m._buffers[name], device))
+            m.register_buffer(name, backend.to_device(m._buffers[name], device), name not in m._non_persistent)
         return self
 
     def astype(self, dtype):
@@ -155,7 +180,7 @@ class Module:
         for p in self.parameters():
             p.data = p.data.astype(dtype)
         for _, m, name in list(self.named_buffers()):
-            m.register_buffer(name, m._buffers[name].astype(dtype))
+            m.register_buffer(name, m._buffers[name].astype(dtype), name not in m._non_persistent)
         return self
 
     # ----------------------------------------------------------------- state
@@ -168,19 +193,24 @@ class Module:
             for name, p in m._params.items():
                 state[prefix + name] = backend.to_numpy(p.data).copy()
             for name, buf in m._buffers.items():
-                state[prefix + name] = backend.to_numpy(buf).copy()
+                if buf is not None and name not in m._non_persistent:
+                    state[prefix + name] = backend.to_numpy(buf).copy()
         return state
 
     def load_state_dict(self, state, strict: bool = True):
         """Copy arrays into the parameters and buffers, checking names and shapes.
 
         Raises ValueError naming the layer and the two shapes on a mismatch, and (when
-        ``strict``) listing missing and unexpected keys.
+        ``strict``) listing missing and unexpected keys. Returns ``(missing_keys,
+        unexpected_keys)``, as PyTorch's. A PyTorch batch norm's ``num_batches_tracked`` is
+        read as known and left out: this one keeps no count (its momentum is never None).
         """
         own = {name: p for name, p in self.named_parameters(remove_duplicate=False)}
-        bufs = {name: (m, key) for name, m, key in self.named_buffers()}
+        bufs = {name: (m, key) for name, m, key in self.named_buffers(persistent_only=True)}
+        counts = {f"{name}.num_batches_tracked" if name else "num_batches_tracked"
+                  for name, m in self.named_modules(remove_duplicate=False) if isinstance(m, BatchNorm2d)}
         missing = [k for k in list(own) + list(bufs) if k not in state]
-        unexpected = [k for k in state if k not in own and k not in bufs]
+        unexpected = [k for k in state if k not in own and k not in bufs and k not in counts]
         if strict and (missing or unexpected):
             raise ValueError(f"{type(self).__name__}.load_state_dict: missing keys {missing}, "
                              f"unexpected keys {unexpected}")
@@ -201,7 +231,7 @@ class Module:
                                      f"{tuple(old.shape)} but the state has {tuple(value.shape)}")
                 xp = backend.get_array_module(old)
                 m.register_buffer(key, xp.asarray(value, dtype=old.dtype).copy())
-        return self
+        return IncompatibleKeys(missing, unexpected)
 
     def __repr__(self):
         lines = [f"{type(self).__name__}("]
@@ -237,6 +267,12 @@ class Sequential(Module):
 
     def __iter__(self):
         return iter(self._modules.values())
+
+    def __getitem__(self, index):
+        """The layer at ``index`` in order (whatever its name), or a Sequential of a slice."""
+        if isinstance(index, slice):
+            return Sequential(OrderedDict(list(self._modules.items())[index]))
+        return list(self._modules.values())[index]
 
     def __len__(self):
         return len(self._modules)

@@ -165,9 +165,12 @@ OPS = {
     "mean_axes": (lambda a: a.mean(axis=(0, 2)), [(2, 3, 4)]),
     "mean_neg_axis": (lambda a: a.mean(axis=-1), [(2, 3, 4)]),
     "reshape": (lambda a: a.reshape(4, 6) * a.reshape((4, 6)), [(2, 3, 4)]),
-    "transpose_axes": (lambda a, b: a.transpose(2, 0, 1) * b, [(2, 3, 4), (4, 2, 3)]),
+    "permute": (lambda a, b: a.permute(2, 0, 1) * b, [(2, 3, 4), (4, 2, 3)]),
     # axes counted from the end: the backward had sorted -1 first, a gradient of shape (4, 2, 3)
-    "transpose_negative_axes": (lambda a, b: a.transpose(0, -1, 1) * b, [(2, 3, 4), (2, 4, 3)]),
+    "permute_negative_axes": (lambda a, b: a.permute(0, -1, 1) * b, [(2, 3, 4), (2, 4, 3)]),
+    # two axes swapped, as PyTorch's transpose (it had read (0, 1) as NumPy's permutation: no change)
+    "transpose_2d": (lambda a, b: a.transpose(0, 1) * b, [(2, 3), (3, 2)]),
+    "transpose_swap": (lambda a, b: a.transpose(-1, 0) * b, [(2, 3, 4), (4, 3, 2)]),
     "T": (lambda a: a.T @ a, [(3, 2)]),
     "getitem_slices": (lambda a: a[1:, ::2] * 2.0, [(3, 5)]),
     "getitem_int": (lambda a: a[1] * a[2], [(3, 4)]),
@@ -191,11 +194,7 @@ def test_op_vs_torch(rng, name):
     arrays = [rng.standard_normal(s) for s in shapes]
     ours = [Tensor(a, requires_grad=True) for a in arrays]
     theirs = [torch_tensor(torch, a, requires_grad=True) for a in arrays]
-    if name == "transpose_axes":  # torch spells axis permutation .permute
-        y, yt = fn(*ours), theirs[0].permute(2, 0, 1) * theirs[1]
-    elif name == "transpose_negative_axes":
-        y, yt = fn(*ours), theirs[0].permute(0, -1, 1) * theirs[1]
-    elif name == "T":
+    if name == "T":
         y, yt = fn(*ours), theirs[0].T @ theirs[0]
     else:
         y, yt = fn(*ours), fn(*theirs)
@@ -317,3 +316,13 @@ def test_matmul_bad_shapes_say_why(xp):
         a @ Tensor(xp.ones(3))
     with pytest.raises(ValueError, match=r"inner dimensions differ: \(2, 3\) @ \(4, 2\)"):
         a @ Tensor(xp.ones((4, 2)))
+
+
+def test_numpy_reads_a_tensor_as_its_array():
+    """np.asarray(t), and so plt.imshow(t), see the data (NumPy had walked the Tensor as a
+    sequence: an array of 0-d Tensors, dtype object)."""
+    t = Tensor(np.arange(6.0, dtype=np.float32).reshape(2, 3), requires_grad=True)
+    a = np.asarray(t)
+    assert a.dtype == np.float32 and a.shape == (2, 3) and np.shares_memory(a, t.data)
+    assert np.asarray(t, dtype=np.float64).dtype == np.float64
+    assert isinstance(np.float32(2) * t, Tensor)        # arithmetic still stays in the graph

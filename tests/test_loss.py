@@ -120,8 +120,27 @@ def test_cross_entropy_with_every_pixel_ignored(xp, rng):
     assert float(loss.item()) == 0.0 and np.copysign(1.0, float(loss.item())) == 1.0
     loss.backward()
     assert not to_np(z.grad).any()
+    z.grad = None
     with np.errstate(invalid="ignore"):
-        assert np.isnan(float(F.cross_entropy(z, t).item()))
+        loss = F.cross_entropy(z, t)
+    assert np.isnan(float(loss.item()))
+    loss.backward()   # zero, as PyTorch's: a NaN gradient would spread to every weight in one step
+    assert not to_np(z.grad).any()
+
+
+def test_cross_entropy_of_no_labelled_pixel_vs_torch(rng):
+    torch = pytest.importorskip("torch")
+    x = rng.standard_normal((2, 3, 4, 4))
+    t = np.full((2, 4, 4), 255)
+    w = np.array([0.5, 1.0, 2.0])
+    for weight in (None, w):
+        z = Tensor(x, requires_grad=True)
+        zt = torch_tensor(torch, x, requires_grad=True)
+        with np.errstate(invalid="ignore"):
+            F.cross_entropy(z, t, weight=weight).backward()
+        torch.nn.functional.cross_entropy(zt, torch.from_numpy(t), ignore_index=255,
+                                          weight=None if weight is None else torch.from_numpy(w)).backward()
+        np.testing.assert_array_equal(to_np(z.grad), zt.grad.numpy())
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

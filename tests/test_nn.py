@@ -249,6 +249,13 @@ def test_segnet_state_dict_order_is_pytorchs():
     assert list(SegNet(5).state_dict()) == theirs
 
 
+def test_sequential_indexes_its_layers_in_order():
+    net = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Conv2d(2, 3, 1))
+    assert net[0] is getattr(net, "0") and net[-1] is getattr(net, "2")
+    assert list(net[1:]) == [getattr(net, "1"), getattr(net, "2")]
+    assert list(net[1:].state_dict()) == ["2.weight", "2.bias"]   # the names they had
+
+
 def test_sequential_takes_an_ordered_dict_and_refuses_what_is_not_a_module():
     """As PyTorch's: an OrderedDict names the layers. It had been stored as a plain attribute,
     leaving a net with no layers that returned its input."""
@@ -290,3 +297,47 @@ def test_layer_sizes_are_positive_ints_named_in_the_error(make, message):
 def test_layer_sizes_accept_numpy_ints():
     conv = nn.Conv2d(np.int64(3), np.int32(4), np.int64(3))
     assert conv.weight.shape == (4, 3, 3, 3) and type(conv.weight.shape[0]) is int
+
+
+def test_load_state_dict_returns_the_keys_it_did_not_match():
+    net = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2))
+    state = net.state_dict()
+    assert net.load_state_dict(state) == ([], [])
+    del state["0.bias"]
+    state["extra"] = np.zeros(1)
+    missing, unexpected = net.load_state_dict(state, strict=False)   # as PyTorch's
+    assert (missing, unexpected) == (["0.bias"], ["extra"])
+
+
+def test_a_pytorch_batch_norm_state_loads_strictly():
+    """PyTorch's BatchNorm2d saves a num_batches_tracked this one does not keep: known, not
+    unexpected (a strict load had failed on it)."""
+    torch = pytest.importorskip("torch")
+    theirs = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.BatchNorm2d(2))
+    theirs.train()(torch.randn(2, 1, 5, 5))   # running statistics off their start
+    ours = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2))
+    state = {k: v.numpy() for k, v in theirs.state_dict().items()}
+    assert "1.num_batches_tracked" in state
+    assert ours.load_state_dict(state) == ([], [])
+    np.testing.assert_array_equal(to_np(ours[1].running_mean), state["1.running_mean"])
+    with pytest.raises(ValueError, match=r"unexpected keys \['0.num_batches_tracked'\]"):
+        ours.load_state_dict({**state, "0.num_batches_tracked": state["1.num_batches_tracked"]})
+
+
+def test_buffers_none_not_persistent_deleted_and_over_a_parameter_as_in_pytorch():
+    m = nn.Conv2d(1, 2, 3)
+    m.register_buffer("mask", None)          # a name without an array: not saved
+    m.register_buffer("scratch", np.ones(2), persistent=False)
+    m.register_buffer("kept", np.zeros(2))
+    assert list(m.state_dict()) == ["weight", "bias", "kept"]
+    m.astype(np.float32)                     # moves and casts the scratch buffer, keeps it unsaved
+    assert m.scratch.dtype == np.float32 and "scratch" not in m.state_dict()
+    assert m.load_state_dict(m.state_dict()) == ([], [])
+    m.mask = np.ones(3)                      # an array over the None buffer: saved from now on
+    assert list(m.state_dict()) == ["weight", "bias", "mask", "kept"]   # in its registered place
+    del m.bias                               # it had stayed in the state dict
+    assert "bias" not in m.state_dict() and not hasattr(m, "bias")
+    with pytest.raises(KeyError, match="'weight' is already a parameter"):
+        m.register_buffer("weight", np.zeros(2))
+    with pytest.raises(TypeError, match="buffer 'x' must be an array or None, got float"):
+        m.register_buffer("x", 3.0)

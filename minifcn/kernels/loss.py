@@ -105,6 +105,9 @@ def cross_entropy_backward(gy, cache_):
     their pixel's scale, by flat position (one entry a pixel: no repeats)."""
     e, total, flat, wt, denom = cache_
     xp = get_array_module(e)
+    # A mean over no labelled pixel is 0 / 0, NaN; its gradient is zero, as PyTorch's (every
+    # weight w[t] is 0 there), not NaN, which one SGD step would spread to every weight.
+    denom = xp.where(denom == 0, denom.dtype.type(1), denom)
     scale = wt * (gy / denom)                                          # (n, *spatial)
     g = cache.empty(e.shape, e.dtype, like=e)
     xp.multiply(e, (scale / total)[:, None], out=g)
