@@ -54,7 +54,7 @@ from _common import FAST, FIGURES
 
 # %%
 out = FIGURES / "10_runs"                      # the runs' files, beside the figures (git-ignored)
-shutil.rmtree(out, ignore_errors=True)         # a fresh start: Trainer appends to an existing log.csv
+shutil.rmtree(out, ignore_errors=True)         # a fresh start: no file of an earlier run left beside it
 if FAST:
     # the whole fast run is 12 iterations: warm-up 2 (not 100), and no class weights, so that the
     # loss visibly falls as the net learns the class frequencies (with balanced weights the

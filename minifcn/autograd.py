@@ -57,7 +57,8 @@ def is_grad_enabled() -> bool:
 
 
 def _as_array(data, dtype=None):
-    """Arrays stay on their device; Python numbers and lists become float32 NumPy arrays."""
+    """Arrays stay on their device; Python floats (and lists of them) become float32 NumPy
+    arrays, as ``torch.tensor`` makes them; Python ints stay int64."""
     xp = get_array_module(data)
     if isinstance(data, (np.ndarray, np.generic)) or xp is not np:
         arr = data if isinstance(data, xp.ndarray) else xp.asarray(data)
@@ -76,8 +77,10 @@ class Tensor:
     Shape: any; layout NCHW for images. float32 by default, float64 for gradient checks.
 
     Args:
-        data: a NumPy/CuPy array, a Python number or a nested list.
+        data: a NumPy/CuPy array (kept, not copied), a Python number or a nested list.
         requires_grad: whether ``backward`` should fill ``.grad`` for this tensor.
+        dtype: cast the data to this dtype (a copy) when it has another.
+        name: a label of your own, for debugging (nothing in minifcn reads it).
     """
 
     __array_priority__ = 1000  # so ndarray * Tensor calls Tensor.__rmul__
@@ -148,7 +151,8 @@ class Tensor:
         return self.data.item()
 
     def to(self, device: str) -> "Tensor":
-        """A copy on ``device`` (``"cpu"`` or ``"cuda"``), detached from the graph."""
+        """This tensor's data on ``device`` (``"cpu"`` or ``"cuda"``): a copy when it moves, the
+        same array when it is there already; detached from the graph either way."""
         return Tensor(backend.to_device(self.data, device), requires_grad=self.requires_grad)
 
     def detach(self) -> "Tensor":
@@ -370,7 +374,7 @@ class Function:
                     o.set_creator(self, i)
             # leaves (parameters, inputs) are kept: backward fills their .grad. An intermediate
             # tensor is reached through an edge instead, so its array is freed as soon as no
-            # function saved it (a conv output feeding batch norm, which keeps only xhat)
+            # function saved it (a conv output read only by a ReLU, which keeps its own output)
             self.inputs = [x if x.creator is None else _Edge(x) for x in inputs]
             self.n_outputs = len(outputs)
         return tuple(outputs) if multi else outputs[0]

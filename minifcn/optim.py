@@ -1,10 +1,14 @@
 """SGD with momentum, weight decay and parameter groups, and learning-rate schedules.
 
-The update, per parameter ``p`` with gradient ``g`` (Caffe's and PyTorch's form)::
+The update, per parameter ``p`` with gradient ``g`` (PyTorch's form)::
 
     g = g + weight_decay * p
     v = momentum * v + g
     p = p - lr * v
+
+Caffe's SGD solver puts the rate inside the momentum (``v = momentum * v + lr * g; p = p - v``):
+the same steps while ``lr`` is fixed, but not under a schedule, where Caffe's momentum carries
+the older, larger rates a while longer.
 
 FCN trains biases at twice the learning rate and without weight decay: give them their own
 group (:func:`fcn_param_groups`).
@@ -83,6 +87,8 @@ class SGD:
     Args:
         params: a list of Parameters, or of dicts ``{"params": [...], "lr": ..., "weight_decay": ...}``
             whose keys override the defaults for that group (``lr_mult`` scales the base lr).
+            :meth:`set_lr`, which the trainer calls every step, sets every group's ``lr``: a
+            group that must keep its own rate under a schedule takes an ``lr_mult``.
         lr, momentum, weight_decay: defaults for every group.
 
     Parameters that do not require grad when the optimizer is built (FCN's fixed upsampling)
@@ -117,7 +123,8 @@ class SGD:
         self.velocity = {}  # id(param) -> momentum buffer
 
     def set_lr(self, lr):
-        """Set the base learning rate of every group (each then steps with ``lr * lr_mult``)."""
+        """Set the base learning rate of every group, a group's own ``lr`` included (each then
+        steps with ``lr * lr_mult``)."""
         self.base_lr = lr
         for g in self.param_groups:
             g["lr"] = lr

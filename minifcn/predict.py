@@ -2,8 +2,8 @@
 SegNet, a Monte-Carlo uncertainty map).
 
 The image is normalised as during training (the checkpoint's ``convention``) and run through
-the model at its own size: FCN crops its scores to the input, SegNet's unpooling is told the size
-before each pool, so neither needs padding.
+the model at its own size, or shrunk to ``max_size`` on its longer side: FCN crops its scores to
+the input, SegNet's unpooling is told the size before each pool, so neither needs padding.
 
 >>> import numpy as np
 >>> from minifcn import nn
@@ -95,7 +95,7 @@ def predict_array(model, image, convention: str = "unit", device: str = "cpu",
     (:func:`scaled_size`; Pillow's bilinear filter, which averages over the pixels it drops) and
     both maps are scaled back to ``(H, W)`` by nearest neighbour. A net sees objects at the
     scale it was trained at, and its memory grows with the pixels: a 4000 x 3000 phone photo
-    holds 48 times a 500 x 375 VOC image's.
+    holds 64 times a 500 x 375 VOC image's.
     """
     from .data.transforms import Normalize
     image = np.asarray(image)

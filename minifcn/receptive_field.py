@@ -81,8 +81,9 @@ def receptive_field(model, input_size=None):
             (``floor/ceil((size + 2p - K) / s) + 1``; ``(size - 1)*s - 2p + K`` for transposed).
 
     Returns:
-        A list of :data:`RFRow` ``(name, kernel, stride, padding, rf, jump, start, size)``;
-        ``jump`` and ``start`` are ints, or floats after a transposed convolution.
+        A list of :data:`RFRow` ``(name, kernel, stride, padding, rf, jump, start, size,
+        bounds)``; ``jump`` and ``start`` are ints where whole, else floats (a pool's centre
+        between two pixels, a jump below 1 after a transposed convolution).
 
     >>> from minifcn import nn
     >>> net = nn.Sequential(nn.Conv2d(1, 1, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(1, 1, 3))
@@ -190,7 +191,8 @@ def empirical_receptive_field(model_fn, input_shape, out_pos, seed=0, dtype=np.f
     Max pooling passes gradient only to each window's maximum and ReLU only through active
     units, so one input can light up fewer pixels than the theoretical field; a batch of random
     inputs (the union over ``n``) fills it in. Positive weights and inputs keep every ReLU
-    active. Use float64 and a small width: the measurement is exact, not approximate.
+    active. Use float64 and a small width: the measurement reads which gradients are non-zero,
+    so it is exact up to ``rtol``.
 
     Args:
         model_fn: Tensor (n, c, h, w) -> Tensor (n, C, out_h, out_w).

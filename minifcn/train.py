@@ -22,7 +22,8 @@ gradient is ~1e5 times the per-pixel mean, momentum 0.99 multiplies the step by 
 pretrained weights only need nudging. Our default trains a narrow net from scratch on small
 images, so it averages the loss over pixels (``loss_reduction="mean"``: the step no longer
 depends on the image size) and uses an ordinary lr for a He-initialised net: 0.05, momentum 0.9,
-poly decay, 100 warm-up iterations (200 for SegNet and Bayesian SegNet: :func:`default_warmup`)
+poly decay, 100 warm-up iterations (200 for SegNet and Bayesian SegNet, 20 for SegNet-Basic:
+:func:`default_warmup`)
 and the global gradient norm clipped at 2. A plain 15-layer VGG trunk has no batch norm; without
 warm-up and clipping, larger steps kill its ReLUs and the net collapses to "everything is
 background". Median-frequency class weights (SegNet's) keep the rare thin classes in the loss;

@@ -8,7 +8,7 @@ to a temporary name in the target directory and renamed into place (``os.replace
 
     epoch, iteration, train_loss, val_loss, pixel_acc, mean_acc, mean_iou, fw_iou, lr, time
 
-one row per validation (empty cells allowed, e.g. no val_loss on a training-only row).
+one row per validation; ``plot_curves`` reads an empty cell as NaN.
 
 >>> import numpy as np
 >>> colorize(np.array([[0, 1], [15, 255]])).tolist()

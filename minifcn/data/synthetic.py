@@ -24,7 +24,8 @@ Design (why FCN-8s's skips matter):
   artefacts. Labels carry a 1-pixel 255 band just outside each object's visible outline (as VOC's
   boundary band; outside, so a 2-pixel bar keeps its pixels).
 
-Defaults: 64x64 images, 400 train + 80 val; generating them takes about 2.5 s on one core.
+The functions here default to 64x64 images, 400 train + 80 val (about 2.5 s to generate on one
+core); ``minifcn train`` and ``minifcn data synthetic`` make 160x160 ones.
 
 >>> import tempfile
 >>> ds = SyntheticSegmentation(tempfile.mkdtemp(), "train", num_train=3, num_val=2, size=48)
@@ -45,11 +46,10 @@ from PIL import Image
 from .._files import temporary_dir
 from .voc import VOCSegmentation, voc_palette
 
-__all__ = ["SYNTHETIC_CLASSES", "DEFAULTS", "render_sample", "make_synthetic_voc",
+__all__ = ["SYNTHETIC_CLASSES", "render_sample", "make_synthetic_voc",
            "SyntheticSegmentation", "default_root"]
 
 SYNTHETIC_CLASSES = ("background", "disc", "square", "triangle", "bar", "dot")
-DEFAULTS = dict(num_train=400, num_val=80, size=64, seed=0)
 _FORMAT_VERSION = 2  # bump when the rendering changes, so caches are regenerated
 
 # hue families (RGB centres), two per class, no family shared between classes

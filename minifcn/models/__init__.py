@@ -1,7 +1,9 @@
 """The networks: VGG16, FCN-32s/16s/8s, SegNet, SegNet-Basic, Bayesian SegNet.
 
 Every model takes ``num_classes`` and a ``width`` multiplier (1.0 = the paper's channels), and
-maps x (n, 3, h, w) to class scores (n, num_classes, h, w) (VGG16: to (n, num_classes)).
+maps x (n, 3, h, w) to class scores (n, num_classes, h, w) (VGG16: to (n, num_classes);
+FullyConvVGG16, its fully convolutional form: to (n, num_classes, out_h, out_w), one score
+per 224x224 window, the windows 32 pixels apart).
 
 >>> net = build_model("fcn8s-atonce", num_classes=5, width=1 / 64)
 >>> type(net).__name__, net.at_once
@@ -32,7 +34,7 @@ def build_model(name: str, num_classes: int, width: float = 1.0, **kw):
 
     Names: ``fcn32s``, ``fcn16s``, ``fcn8s``, ``fcn8s-atonce``, ``segnet``, ``segnet-basic``,
     ``bayesian-segnet``. Extra keywords go to the constructor (``learnable_upsampling`` for the
-    FCNs, ``p`` for Bayesian SegNet, ``in_channels`` for SegNet).
+    FCNs, ``p`` for Bayesian SegNet, ``in_channels`` for the SegNets, ``lrn`` for SegNet-Basic).
 
     >>> build_model("segnet", 3, 1 / 32).num_classes
     3

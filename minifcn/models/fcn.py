@@ -76,7 +76,8 @@ class _FCN(nn.Module):
         return coords.path_map(getattr(self, name) for name in names)
 
     def _trunk(self, x, blobs):
-        """conv1_1 ... fc7 into ``blobs``; x (n, 3, h, w) -> fc7 (n, 4096w, ~h/32 + 1, ...)."""
+        """conv1_1 ... score_fr into ``blobs`` (returned): fc7 (n, 4096w, ~h/32 + 1, ...), from
+        x (n, 3, h, w)."""
         vgg_body(self, x, blobs)                           # pool3 1/8, pool4 1/16, pool5 1/32
         h = blobs["fc6"] = self.drop6(F.relu(self.fc6(blobs["pool5"])))   # 1/32, pool5 - 6
         h = blobs["fc7"] = self.drop7(F.relu(self.fc7(h)))                # 1/32
@@ -144,7 +145,9 @@ class FCN32s(_FCN):
         convolutions (net surgery); fc8 is dropped, score_fr starts at zero.
 
         The width is read from ``vgg`` (``vgg.width``, or for a state the width its layers'
-        channel counts fit: :func:`~minifcn.models.vgg.width_of_state`).
+        channel counts fit: :func:`~minifcn.models.vgg.width_of_state`). The trainer's ``--init``
+        does the same surgery on a model it has built, FCN or SegNet
+        (:func:`minifcn.train.init_from_vgg16`).
         """
         state = vgg.state_dict() if isinstance(vgg, nn.Module) else dict(vgg)
         width = vgg.width if isinstance(vgg, VGG16) else width_of_state(state)
