@@ -282,6 +282,31 @@ class Tensor:
     def __rtruediv__(self, other):
         return div(other, self)
 
+    # Comparisons are elementwise, as PyTorch's: a bool Tensor outside the graph (they have no
+    # gradient). A Tensor still hashes by identity, so it can key a dict or sit in a set.
+    __hash__ = object.__hash__
+
+    def _compare(self, other, op):
+        return Tensor(op(self.data, other.data if isinstance(other, Tensor) else other))
+
+    def __eq__(self, other):
+        return self._compare(other, operator.eq)
+
+    def __ne__(self, other):
+        return self._compare(other, operator.ne)
+
+    def __lt__(self, other):
+        return self._compare(other, operator.lt)
+
+    def __le__(self, other):
+        return self._compare(other, operator.le)
+
+    def __gt__(self, other):
+        return self._compare(other, operator.gt)
+
+    def __ge__(self, other):
+        return self._compare(other, operator.ge)
+
     def __neg__(self):
         return neg(self)
 

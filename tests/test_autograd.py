@@ -326,3 +326,18 @@ def test_numpy_reads_a_tensor_as_its_array():
     assert a.dtype == np.float32 and a.shape == (2, 3) and np.shares_memory(a, t.data)
     assert np.asarray(t, dtype=np.float64).dtype == np.float64
     assert isinstance(np.float32(2) * t, Tensor)        # arithmetic still stays in the graph
+
+
+def test_comparisons_are_elementwise_and_hashing_by_identity(xp):
+    """As PyTorch's: ``t == 2`` compares each value (it had compared the objects: False), a
+    bool Tensor with no gradient; a Tensor still keys a dict by identity."""
+    t = Tensor(xp.asarray([0.0, 1.0, 2.0, 3.0]), requires_grad=True)
+    u = Tensor(xp.asarray([0.0, 5.0, 2.0, 1.0]))
+    assert to_np((t == u).data).tolist() == [True, False, True, False]
+    assert to_np((t != 2).data).tolist() == [True, True, False, True]
+    assert to_np((t < u).data).tolist() == [False, True, False, False]
+    assert to_np((t <= 1).data).tolist() == [True, True, False, False]
+    assert to_np((t > u).data).tolist() == [False, False, False, True]
+    assert to_np((1 >= t).data).tolist() == [True, True, False, False]   # reflected
+    assert (t == u).dtype == np.bool_ and not (t == u).requires_grad
+    assert {t: "t", u: "u"}[t] == "t" and len({t, u, t}) == 2
