@@ -248,6 +248,9 @@ class Tensor:
             for x, gx in zip(f.inputs, gxs):
                 if gx is None or not x.requires_grad:
                     continue
+                if gx.shape != x.shape:   # as PyTorch checks: a wrong one would spread silently
+                    raise RuntimeError(f"{type(f).__name__}.backward returned a gradient of shape "
+                                       f"{tuple(gx.shape)} for an input of shape {tuple(x.shape)}")
                 if gx.dtype != x.dtype:   # float32 * float64 array: x's gradient is float32, as x
                     gx = gx.astype(x.dtype)
                 if x.creator is None or x.retains_grad:
@@ -420,13 +423,14 @@ class Function:
 
 class _Edge:
     """How a function reaches an intermediate input in backward, without holding its array:
-    the input's creator and output slot, its dtype, and a weak reference for ``retain_grad``."""
-    __slots__ = ("ref", "creator", "output_index", "requires_grad", "dtype")
+    the input's creator and output slot, its dtype and shape, and a weak reference for
+    ``retain_grad``."""
+    __slots__ = ("ref", "creator", "output_index", "requires_grad", "dtype", "shape")
 
     def __init__(self, t: Tensor):
         self.ref = weakref.ref(t)
         self.creator, self.output_index, self.requires_grad = t.creator, t.output_index, t.requires_grad
-        self.dtype = t.dtype
+        self.dtype, self.shape = t.dtype, t.shape
 
     @property
     def retains_grad(self) -> bool:

@@ -411,7 +411,9 @@ class ReLU(Function):
 
 
 def relu(x):
-    """max(x, 0), elementwise. Any shape.
+    """max(x, 0), elementwise. Any shape. NaN stays NaN; its gradient there is 0 (PyTorch's
+    passes the upstream gradient through a NaN: one comparison fewer here, and a net with a NaN
+    activation has diverged either way).
 
     >>> relu([-1.0, 2.0]).numpy()
     array([0., 2.], dtype=float32)

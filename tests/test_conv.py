@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import minifcn.functional as F
-from minifcn import naive
+from minifcn import Tensor, naive
 from minifcn.init import bilinear_kernel
 from minifcn.kernels import conv as K
 from minifcn.testing import gradcheck
@@ -20,7 +20,7 @@ CONV_CASES = [
     (1, 2, 7, 6, 3, 3, 2, 2, 0, 1),          # odd sizes, stride 2, rectangular kernel
     (2, 2, 8, 7, 2, 2, 2, 3, 1, 1),          # stride > kernel
     (1, 3, 9, 8, 2, 3, 3, (2, 1), (1, 2), 2),  # dilation, per-axis stride/padding
-    (1, 4, 4, 5, 3, 1, 1, 1, 0, 1),          # 1x1 (no unfolding)
+    (2, 4, 4, 5, 3, 1, 1, 1, 0, 1),          # 1x1 (no unfolding)
     (2, 2, 4, 5, 3, 3, 3, 1, (6, 5), 1),     # padded past the kernel's reach (FCN's conv1_1):
     (1, 2, 5, 4, 2, 3, 2, 1, (5, 4), (2, 1)),  # a ring of outputs that see only padding
     (1, 2, 9, 5, 2, 3, 3, (3, 1), 1, 1),     # overlapping across, not down: no window reaches row 8
@@ -124,13 +124,68 @@ def test_bilinear_upsampling_interpolates_linear_ramps(xp):
 
 
 # --------------------------------------------------------------------- 2. finite differences
-@pytest.mark.parametrize("case", [CONV_CASES[1], CONV_CASES[2], CONV_CASES[3]])
+@pytest.mark.parametrize("case", CONV_CASES[:7])   # stride 1 too: each forced path through autograd
 def test_conv2d_gradcheck_every_element(xp, rng, case):
     x, W, b = _conv_inputs(rng, case)
     s, p, d = case[7:]
     # a tiny batch so x, W and b are all checked element by element
     x = x[:1, :, :6, :6]
     assert gradcheck(lambda x, W, b: F.conv2d(x, W, b, s, p, d), [xp.asarray(v) for v in (x, W, b)])
+
+
+def test_fcn_conv1_1_gradcheck_padding_100(xp, rng):
+    # the outputs that see only padding (the inner path: the bias alone there) and the bias
+    # in the product, through autograd
+    x, W, b = rng.standard_normal((1, 3, 7, 5)), rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
+    assert gradcheck(lambda x, W, b: F.conv2d(x, W, b, padding=100), [xp.asarray(v) for v in (x, W, b)],
+                     max_elements=32, directions=4)
+
+
+def test_1x1_on_a_map_past_the_pixels_first_limit_with_a_batch(xp, rng):
+    # 420 output pixels an image: the input gradient is folded channels first, per image
+    x, W, b = rng.standard_normal((2, 4, 21, 20)), rng.standard_normal((3, 4, 1, 1)), rng.standard_normal(3)
+    gy = rng.standard_normal((2, 3, 21, 20))
+    xt, Wt, bt = (Tensor(xp.asarray(v), requires_grad=True) for v in (x, W, b))
+    F.conv2d(xt, Wt, bt).backward(xp.asarray(gy))
+    np.testing.assert_allclose(to_np(xt.grad), naive.conv_transpose2d(gy, W), atol=1e-10, rtol=0)
+    np.testing.assert_allclose(to_np(Wt.grad)[:, :, 0, 0], np.einsum("nohw,nchw->oc", gy, x), atol=1e-10, rtol=0)
+    np.testing.assert_allclose(to_np(bt.grad), gy.sum(axis=(0, 2, 3)), atol=1e-10, rtol=0)
+    assert gradcheck(lambda x, W, b: F.conv2d(x, W, b), [xp.asarray(v) for v in (x, W, b)],
+                     max_elements=16, directions=3)
+
+
+@pytest.mark.parametrize("wants", [(True, False, False), (False, True, False), (False, False, True),
+                                   (True, False, True), (True, True, True)])
+@pytest.mark.parametrize("transposed,k,s,p", [(False, 3, 1, 1), (False, 3, 2, 1),
+                                              (True, 4, 2, 1), (True, 3, 1, 1)])
+def test_a_layer_makes_only_the_gradients_wanted_on_every_path(xp, rng, wants, transposed, k, s, p):
+    """x, W and b each with or without requires_grad: each gradient wanted equals its share of
+    all three, the others stay None. FCN's upsamplings are frozen transposed convolutions
+    whose input alone needs a gradient: their two flags swapped had left the whole trunk
+    without one, and every op test had passed."""
+    x = rng.standard_normal((2, 3, 5, 4))
+    W = rng.standard_normal((3, 2, k, k) if transposed else (2, 3, k, k))
+    b = rng.standard_normal(2)
+    op = (lambda x, W, b: F.conv_transpose2d(x, W, b, s, p)) if transposed else \
+        (lambda x, W, b: F.conv2d(x, W, b, s, p))
+    every = [Tensor(xp.asarray(v), requires_grad=True) for v in (x, W, b)]
+    y = op(*every)
+    gy = rng.standard_normal(y.shape)
+    y.backward(xp.asarray(gy))
+    some = [Tensor(xp.asarray(v), requires_grad=w) for v, w in zip((x, W, b), wants)]
+    op(*some).backward(xp.asarray(gy))
+    for got, full, wanted in zip(some, every, wants):
+        if wanted:
+            np.testing.assert_allclose(to_np(got.grad), to_np(full.grad), atol=1e-10, rtol=0)
+        else:
+            assert got.grad is None
+    # and the input's gradient by the loops: a convolution's is the transposed one, and back
+    if transposed:
+        want_gx = naive.conv2d(gy, W, None, s, p)
+    else:   # output_padding: the rows and columns a strided window grid leaves unread
+        op = tuple(x.shape[i] - ((y.shape[i] - 1) * s - 2 * p + k) for i in (2, 3))
+        want_gx = naive.conv_transpose2d(gy, W, None, s, p, op)
+    np.testing.assert_allclose(to_np(every[0].grad), want_gx, atol=1e-10, rtol=0)
 
 
 def test_conv2d_gradcheck_random_directions(xp, rng):

@@ -53,6 +53,25 @@ def test_crop_gradcheck(xp, rng):
     assert gradcheck(lambda x: F.crop(x, (1, 2), (3, 3)), [x])
 
 
+def test_crop_and_its_backward_are_adjoint(xp, rng):
+    # crop is a selection matrix S; its backward must be S.T, which puts g back in the window
+    # and zeros around it: <crop(x), g> = <x, crop_backward(g)>
+    x = Tensor(xp.asarray(rng.standard_normal((2, 3, 6, 7))), requires_grad=True)
+    g = rng.standard_normal((2, 3, 3, 4))
+    y = F.crop(x, (1, 2), (3, 4))
+    y.backward(xp.asarray(g))
+    lhs, rhs = float((to_np(y.data) * g).sum()), float((to_np(x.data) * to_np(x.grad)).sum())
+    assert abs(lhs - rhs) <= 1e-12 * max(1.0, abs(lhs))
+    assert not to_np(x.grad)[:, :, :1].any() and not to_np(x.grad)[:, :, :, 6:].any()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_crop_vs_torch_slicing(rng, dtype):
+    torch = pytest.importorskip("torch")
+    check_vs_torch(torch, lambda x: F.crop(x, (2, 1), (3, 5)), lambda x: x[:, :, 2:5, 1:6],
+                   [rng.standard_normal((2, 3, 6, 7)).astype(dtype)], dtype, rng)
+
+
 def test_fcn32s_crop_of_19_recovers_the_input_grid(xp):
     # FCN-32s: a 500x500 image gives a 568x568 upscore map; offset 19 realigns it
     y = F.crop(xp.zeros((1, 21, 568, 568)), 19, (500, 500))
@@ -71,6 +90,18 @@ def test_linear_gradcheck(xp, rng):
     arrays = [rng.standard_normal((4, 5)), rng.standard_normal((3, 5)), rng.standard_normal(3)]
     assert gradcheck(lambda x, W, b: F.linear(x, W, b), [xp.asarray(a) for a in arrays])
     assert gradcheck(lambda x, W: F.linear(x, W), [xp.asarray(a) for a in arrays[:2]])
+
+
+def test_linear_and_its_gradients_are_adjoint(xp, rng):
+    # y = x W.T is linear in x (for a fixed W) and in W (for a fixed x): each gradient is the
+    # transpose of that map, <y, g> = <x, gx> = <W, gW>
+    x, W, g = rng.standard_normal((4, 5)), rng.standard_normal((3, 5)), rng.standard_normal((4, 3))
+    xt, Wt = Tensor(xp.asarray(x), requires_grad=True), Tensor(xp.asarray(W), requires_grad=True)
+    y = F.linear(xt, Wt)
+    y.backward(xp.asarray(g))
+    lhs = float((to_np(y.data) * g).sum())
+    for a, ga in ((x, xt.grad), (W, Wt.grad)):
+        assert abs(lhs - float((a * to_np(ga)).sum())) <= 1e-12 * max(1.0, abs(lhs))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -108,3 +139,25 @@ def test_relu_gradient_at_zero_is_zero_like_torch(xp):
     x = Tensor(xp.asarray([-1.0, 0.0, 2.0]), requires_grad=True)
     F.relu(x).sum().backward()
     np.testing.assert_array_equal(to_np(x.grad), [0.0, 0.0, 1.0])
+    torch = pytest.importorskip("torch")
+    xt = torch.tensor([-1.0, 0.0, 2.0], dtype=torch.float64, requires_grad=True)
+    torch.relu(xt).sum().backward()
+    np.testing.assert_array_equal(to_np(x.grad), xt.grad.numpy())
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_relu_vs_torch(rng, dtype):
+    torch = pytest.importorskip("torch")
+    x = rng.standard_normal((2, 5, 4, 3)).astype(dtype)
+    x[0, 0, 0] = [0.0, -0.0, np.nan]   # the kink and a negative zero, as PyTorch treats them
+    ours = Tensor(x, requires_grad=True)
+    theirs = torch.from_numpy(x.copy()).requires_grad_()
+    y, yt = F.relu(ours), torch.relu(theirs)
+    np.testing.assert_array_equal(to_np(y.data), yt.detach().numpy())
+    g = rng.standard_normal(x.shape).astype(dtype)
+    y.backward(g)
+    yt.backward(torch.from_numpy(g))
+    theirs_grad = theirs.grad.numpy().copy()
+    assert theirs_grad[0, 0, 0, 2] == g[0, 0, 0, 2] and ours.grad[0, 0, 0, 2] == 0   # at NaN: ours 0 (documented)
+    theirs_grad[0, 0, 0, 2] = 0
+    np.testing.assert_array_equal(to_np(ours.grad), theirs_grad)

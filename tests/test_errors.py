@@ -260,7 +260,34 @@ def test_a_batch_of_no_images_runs_forward_and_backward(xp, model):
     y = net(Tensor(xp.zeros((0, 3, 48, 48), dtype=xp.float32)))
     assert y.shape == (0, 3, 48, 48)
     F.cross_entropy(y, xp.zeros((0, 48, 48), dtype=xp.int64), reduction="sum").backward()
-    assert all(not to_np(p.grad).any() for p in net.parameters() if p.requires_grad)
+    assert all(p.grad.shape == p.shape and not to_np(p.grad).any() for p in net.parameters() if p.requires_grad)
+
+
+@pytest.mark.parametrize("transposed", [False, True])
+def test_the_gradients_of_no_images_have_their_inputs_shapes(xp, transposed):
+    x = Tensor(xp.zeros((0, 2, 3, 3)), requires_grad=True)
+    W = Tensor(xp.ones((2, 5, 4, 4) if transposed else (5, 2, 3, 3)), requires_grad=True)
+    b = Tensor(xp.ones(5), requires_grad=True)   # out_c 5, in_c 2: a bias of in_c had passed
+    y = (F.conv_transpose2d(x, W, b, stride=2) if transposed else F.conv2d(x, W, b, padding=1))
+    y.backward(xp.zeros(y.shape))
+    assert (x.grad.shape, W.grad.shape, b.grad.shape) == (x.shape, W.shape, (5,))
+
+
+def test_a_gradient_of_the_wrong_shape_is_named():
+    """A Function whose backward gives a gradient of another shape than its input is a bug,
+    caught where it happens (PyTorch checks it too), not three layers later or never."""
+    from minifcn.autograd import Function
+
+    class Bad(Function):
+        def forward(self, a):
+            return a * 2
+
+        def backward(self, gy):
+            return gy[:1]
+
+    x = Tensor(np.ones(3), requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"Bad.backward returned a gradient of shape \(1,\) for an input of shape \(3,\)"):
+        Bad()(x).sum().backward()
 
 
 def test_siblings_check_as_their_twins(xp):

@@ -62,6 +62,25 @@ def test_cross_entropy_other_ignore_index_and_2d_logits(xp, rng):
     assert abs(loss.item() - ref) <= 1e-10
 
 
+@pytest.mark.parametrize("weighted,reduction", CE_CASES)
+def test_cross_entropy_of_2d_logits_gradcheck_and_vs_torch(xp, rng, weighted, reduction):
+    # (n, C) logits, as a classifier's, with PyTorch's own ignore index
+    z = rng.standard_normal((6, 4))
+    t = np.array([0, 3, -100, 1, -100, 2])
+    wt = 0.5 + rng.random(4) if weighted else None
+    fn = lambda z: F.cross_entropy(z, xp.asarray(t), None if wt is None else xp.asarray(wt), -100, reduction)
+    assert gradcheck(fn, [xp.asarray(z)])
+    torch = pytest.importorskip("torch")
+    ours, theirs = Tensor(xp.asarray(z), requires_grad=True), torch_tensor(torch, z, requires_grad=True)
+    loss = fn(ours)
+    losst = torch.nn.functional.cross_entropy(theirs, torch.from_numpy(t), None if wt is None else torch.from_numpy(wt),
+                                              reduction=reduction)   # its default ignore index is -100
+    assert abs(loss.item() - losst.item()) <= 1e-12 * max(1.0, abs(losst.item()))
+    loss.backward()
+    losst.backward()
+    np.testing.assert_allclose(to_np(ours.grad), theirs.grad.numpy(), rtol=0, atol=1e-12)
+
+
 def test_cross_entropy_sum_is_mean_times_valid_pixels(xp, rng):
     z = xp.asarray(rng.standard_normal((1, 3, 4, 4)))
     t = _targets(rng, 1, 3, 4, 4)

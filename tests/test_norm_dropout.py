@@ -176,6 +176,21 @@ def test_dropout_gradcheck_with_a_fixed_mask(xp, rng):
     assert 0 < (y == 0).sum() < y.size
 
 
+def test_dropout_with_a_fixed_mask_is_its_own_adjoint(xp, rng):
+    # with its mask drawn, dropout is the diagonal map x -> m * x / (1 - p): <D x, g> = <x, D g>,
+    # its backward must be D again (the same mask, the same scale)
+    x = Tensor(xp.asarray(rng.standard_normal((2, 3, 4, 4))), requires_grad=True)
+    g = rng.standard_normal((2, 3, 4, 4))
+    minifcn.manual_seed(7)
+    y = F.dropout(x, p=0.3, training=True)
+    y.backward(xp.asarray(g))
+    lhs, rhs = float((to_np(y.data) * g).sum()), float((to_np(x.data) * to_np(x.grad)).sum())
+    assert abs(lhs - rhs) <= 1e-12 * max(1.0, abs(lhs))
+    minifcn.manual_seed(7)
+    np.testing.assert_allclose(to_np(x.grad), to_np(F.dropout(xp.asarray(g), p=0.3, training=True).data),
+                               rtol=0, atol=1e-12)
+
+
 def test_dropout_values_and_statistics(xp):
     minifcn.manual_seed(0)
     p = 0.3

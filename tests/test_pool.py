@@ -130,19 +130,22 @@ def test_windows_of_minus_inf_and_nan_point_where_pytorch_points(xp, rng, monkey
     x[rng.random(x.shape) < 0.5] = -np.inf
     x[rng.random(x.shape) < 0.05] = np.nan
     x[1, 2] = -np.inf                               # one whole plane of -inf
-    y, idx = F.max_pool2d(Tensor(xp.asarray(x), requires_grad=True), k, s, p, ceil_mode=ceil,
-                          return_indices=True)
+    x_t = Tensor(xp.asarray(x), requires_grad=True)
+    y, idx = F.max_pool2d(x_t, k, s, p, ceil_mode=ceil, return_indices=True)
     want_y, want_idx = naive.max_pool2d(x, k, s, p, ceil_mode=ceil)
     assert np.array_equal(to_np(idx), want_idx)
     np.testing.assert_array_equal(to_np(y), want_y)   # NaN where NaN
     assert to_np(idx).min() >= 0 and to_np(idx).max() < 7 * 8
     with minifcn.no_grad():   # inference keeps the maxima alone: NaN must survive there too
         np.testing.assert_array_equal(to_np(F.max_pool2d(xp.asarray(x), k, s, p, ceil_mode=ceil)), want_y)
-    y.sum().backward()   # had raised in bincount: negative positions
+    gy = rng.standard_normal(y.shape)
+    y.backward(xp.asarray(gy))   # had raised in bincount: negative positions
     torch = pytest.importorskip("torch")
-    _, t_idx = torch.nn.functional.max_pool2d(torch.from_numpy(x), k, s, p, ceil_mode=ceil,
-                                              return_indices=True)
+    xt = torch.from_numpy(x).requires_grad_()
+    yt, t_idx = torch.nn.functional.max_pool2d(xt, k, s, p, ceil_mode=ceil, return_indices=True)
     assert np.array_equal(want_idx, t_idx.numpy())
+    yt.backward(torch.from_numpy(gy))
+    np.testing.assert_allclose(to_np(x_t.grad), xt.grad.numpy(), rtol=0, atol=1e-12)   # each window's winner
 
 
 # with overlapping windows two outputs can carry the same index: unpooling keeps the last value,
