@@ -511,18 +511,30 @@ class Neg(Function):
 
 class Pow(Function):
     def __init__(self, exponent: float):
-        # a Python number: NumPy's float64 scalar would make a float32 power float64 (a Python
-        # float does not, and keeps an integer tensor's power a float one, as PyTorch's)
-        self.exponent = exponent.item() if isinstance(exponent, np.generic) else exponent
+        # a number becomes a Python one: NumPy's float64 scalar or 0-d array would make a
+        # float32 power float64 on NumPy 2 (a Python float does not, and keeps an integer
+        # tensor's power a float one, as PyTorch's). An array of exponents, one per value
+        # (broadcast), follows NumPy's types, as arrays do in arithmetic.
+        if isinstance(exponent, Tensor):
+            raise TypeError("pow: the exponent must be a number or an array (no gradient flows "
+                            "to it), got a Tensor: pass its .data")
+        if getattr(exponent, "ndim", None) == 0:
+            exponent = exponent.item()
+        self.exponent = exponent
 
     def forward(self, a):
         self.a = a
         return a ** self.exponent
 
     def backward(self, gy):
-        if self.exponent == 0:   # a ** 0 is 1 everywhere; 0 * 0 ** -1 would be NaN at 0
-            return get_array_module(gy).zeros_like(gy)
-        return gy * self.exponent * self.a ** (self.exponent - 1)
+        e, xp = self.exponent, get_array_module(gy)
+        if not hasattr(e, "ndim"):
+            if e == 0:   # a ** 0 is 1 everywhere; 0 * 0 ** -1 would be NaN at 0
+                return xp.zeros_like(gy)
+            return gy * e * self.a ** (e - 1)
+        with np.errstate(divide="ignore", invalid="ignore"):   # 0 ** -1 where e is 0, masked
+            g = xp.where(e == 0, 0, gy * e * self.a ** (e - 1))
+        return sum_to(g, self.a.shape)
 
 
 class Cast(Function):

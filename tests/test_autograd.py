@@ -5,6 +5,7 @@ import weakref
 import numpy as np
 import pytest
 
+import minifcn.functional as F
 from minifcn import Function, Tensor, no_grad
 from minifcn.testing import GradcheckError, gradcheck
 from oracle import to_np, torch_tensor
@@ -305,6 +306,26 @@ def test_gradcheck_catches_a_wrong_backward(xp, rng):
         gradcheck(lambda x: _WrongSquare()(x), [big], max_elements=10)
 
 
+class _SlightlyWrongLogSoftmax(Function):
+    """log_softmax over axis 1 whose backward is 1e-5 too big: a part in 100000."""
+
+    def forward(self, x):
+        self.y = x - np.log(np.exp(x).sum(axis=1, keepdims=True))
+        return self.y
+
+    def backward(self, gy):
+        return (gy - np.exp(self.y) * gy.sum(axis=1, keepdims=True)) * (1 + 1e-5)
+
+
+def test_gradcheck_on_a_big_output_still_catches_a_small_error(rng):
+    # a 21-class map of 2x9x8 pixels: its loss's rounding raises atol to about 1e-7, and a
+    # backward wrong by 1e-5 of itself is still far past that
+    big = rng.standard_normal((2, 21, 9, 8))
+    assert gradcheck(lambda x: F.log_softmax(x, 1), [big], directions=4)
+    with pytest.raises(GradcheckError, match="random direction"):
+        gradcheck(lambda x: _SlightlyWrongLogSoftmax()(x), [big], directions=4)
+
+
 def test_gradcheck_refuses_float32(xp):
     with pytest.raises(TypeError, match="float64"):
         gradcheck(lambda x: x * x, [xp.ones(3, dtype=xp.float32)])
@@ -341,3 +362,18 @@ def test_comparisons_are_elementwise_and_hashing_by_identity(xp):
     assert to_np((1 >= t).data).tolist() == [True, True, False, False]   # reflected
     assert (t == u).dtype == np.bool_ and not (t == u).requires_grad
     assert {t: "t", u: "u"}[t] == "t" and len({t, u, t}) == 2
+
+
+def test_pow_takes_a_0d_array_as_a_number_and_an_array_per_value():
+    x = Tensor(np.ones(3, np.float32), requires_grad=True)
+    # a 0-d float64 array had made a float32 power float64 on NumPy 2, as a number does not
+    assert (x ** np.array(2.0)).dtype == (x ** np.float64(2.0)).dtype == np.float32
+    e = np.array([[2.0], [0.0], [3.0]])   # broadcast against (1, 4): the gradient sums back
+    a = np.random.default_rng(0).random((1, 4)) + 0.5
+    assert gradcheck(lambda t: t ** e, [a])
+    a[0, 0] = 0.0                          # 0 ** 0 is 1 whatever 0 ** -1: no NaN in the gradient
+    t = Tensor(a, requires_grad=True)
+    (t ** e).sum().backward()
+    assert t.grad.shape == (1, 4) and np.isfinite(t.grad).all() and t.grad[0, 0] == 0
+    with pytest.raises(TypeError, match="pass its .data"):
+        x ** Tensor(2.0)
