@@ -150,8 +150,9 @@ WINOGRAD4_MIN_WIDTH = 16
 # ... when there is enough work to pay for the transforms' Python cost per block and their
 # passes over memory: 4x4 tiles times ``c*out_c/(c + out_c)`` at least this (32 -> 32 at
 # 56x56, 3136, and 64 -> 64 at 40x40, 3200: as fast as direct; 64 -> 64 at 56x56, 6272, just
-# under the line: F(4x4) 5.5-6.3 ms against 6.7-8.0 direct in the twelfth session, measured
-# again below) ...
+# under the line: F(4x4) 5.5-6.3 ms against 6.7-8.0 direct in the twelfth session, even in the
+# twenty-seventh, forward and both gradients 6.10 against 6.07, medians of 15 alternated rounds)
+# ...
 WINOGRAD4_MIN_WORK = 6400
 # ... and while its kernel transform, 36*c*out_c values made twice a step and read back once,
 # stays small against the tiles: at least this many 4x4 tiles per unit of that width
