@@ -158,6 +158,24 @@ class Tensor:
     def detach(self) -> "Tensor":
         return Tensor(self.data)
 
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        """Set ``requires_grad`` in place and return this tensor (PyTorch's way to freeze or
+        unfreeze a parameter: ``p.requires_grad_(False)``)."""
+        if requires_grad and self.data.dtype.kind != "f":
+            raise TypeError(f"only floating-point tensors can require grad, got dtype {self.data.dtype}")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def argmax(self, axis=None, keepdims=False) -> "Tensor":
+        """Indices of the maxima along ``axis`` (int64, outside the graph): a segmentation's
+        prediction is ``scores.argmax(axis=1)``.
+
+        >>> Tensor(np.array([[[[0.1]], [[0.7]], [[0.2]]]])).argmax(axis=1).numpy()
+        array([[[1]]])
+        """
+        xp = get_array_module(self.data)
+        return Tensor(xp.argmax(self.data, axis=axis, keepdims=keepdims))
+
     def astype(self, dtype) -> "Tensor":
         """This tensor in ``dtype``, in the graph (its gradient flows back in the old dtype, as
         PyTorch's ``.to(dtype)``; a detached copy had left the source's ``.grad`` empty)."""

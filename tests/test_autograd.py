@@ -377,3 +377,18 @@ def test_pow_takes_a_0d_array_as_a_number_and_an_array_per_value():
     assert t.grad.shape == (1, 4) and np.isfinite(t.grad).all() and t.grad[0, 0] == 0
     with pytest.raises(TypeError, match="pass its .data"):
         x ** Tensor(2.0)
+
+
+def test_argmax_and_requires_grad_as_pytorch_s(xp, rng):
+    scores = rng.standard_normal((2, 5, 3, 4))
+    t = Tensor(xp.asarray(scores), requires_grad=True)
+    pred = t.argmax(axis=1)
+    assert pred.shape == (2, 3, 4) and not pred.requires_grad
+    np.testing.assert_array_equal(to_np(pred.data), scores.argmax(axis=1))
+    assert t.argmax(axis=1, keepdims=True).shape == (2, 1, 3, 4) and int(t.argmax().item()) == scores.argmax()
+    w = Tensor(xp.ones(3), requires_grad=True)
+    assert w.requires_grad_(False) is w and not w.requires_grad
+    (w * 2.0 + t.sum()).sum().backward()   # a frozen tensor gets no gradient
+    assert w.grad is None and t.grad is not None
+    with pytest.raises(TypeError, match="floating-point"):
+        Tensor(xp.arange(3)).requires_grad_()
