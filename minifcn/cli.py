@@ -280,6 +280,7 @@ def _cmd_train(a) -> int:
         if trainer.resumed_changes:   # said, since the run no longer repeats an uninterrupted one
             print("note: settings changed from the saved run: " + ", ".join(
                 f"{k} {old!r} -> {new!r}" for k, (old, new) in trainer.resumed_changes.items()))
+        _say_lr_jump(trainer)
         trainer.run()
     else:
         if a.init and a.convention is None:  # prepare images as the weights expect
@@ -301,6 +302,11 @@ def _cmd_train(a) -> int:
                 print(f"note: {trainer.checkpoint_path} holds an earlier run, which this fresh run "
                       f"replaces (continue that one with --resume {trainer.checkpoint_path}, or "
                       "give --out)")
+            if trainer.cfg.warmup >= trainer.max_iter:
+                print(f"note: the warm-up ({trainer.cfg.warmup} iterations) outlasts the run "
+                      f"({trainer.max_iter}): the learning rate never reaches --lr "
+                      f"{trainer.cfg.lr:g} (its highest: {trainer.lr(trainer.max_iter - 1):.3g}); "
+                      "--warmup sets it")
             trainer.run()
     if trainer.last_scores:
         print(f"\n{trainer.cfg.val_split} scores at iteration {trainer.iteration} "
@@ -429,6 +435,21 @@ def _cmd_import(a) -> int:
           f"from {a.weights}")
     _print_files({"checkpoint": a.out})
     return 0
+
+
+def _say_lr_jump(trainer):
+    """A poly or step schedule stretched to new --iters restarts at a higher rate, with no
+    warm-up: say from what to what (a plain VGG trunk can collapse under a sudden large step)."""
+    it, c = trainer.iteration, trainer.cfg
+    old_iters = trainer.resumed_changes.get("iters", (None,))[0]
+    if not it or old_iters is None or c.lr_policy == "fixed":
+        return
+    from .optim import lr_at
+    last = lr_at(c.lr_policy, c.lr, it - 1, old_iters, step_size=c.lr_step, gamma=c.lr_gamma, warmup=c.warmup)
+    now = trainer.lr(it)
+    if now > 1.5 * last:
+        print(f"note: the {c.lr_policy} schedule now runs to {trainer.max_iter} iterations: the last "
+              f"step ran at lr {last:.3g}, the next runs at {now:.3g}, with no warm-up")
 
 
 def _resume_command(args, argv, checkpoint):

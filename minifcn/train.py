@@ -689,7 +689,8 @@ class Trainer:
         of 0 with zero gradients, as Caffe's SoftmaxWithLoss counts it (its divisor is at least
         1), so the step still applies momentum and weight decay, as under ``reduction="sum"``.
 
-        Raises :class:`TrainingDiverged` (before touching the parameters) if the loss is not finite.
+        Raises :class:`TrainingDiverged` (before touching the parameters) if the loss is not
+        finite, or (with clipping) the gradients' norm.
         """
         self.model.train()
         self.optimizer.set_lr(self.lr(self.iteration))
@@ -722,6 +723,12 @@ class Trainer:
         if not grads:
             return
         norm = global_norm(grads)
+        if not math.isfinite(norm):   # NaN had compared False and gone on into the weights
+            where = (f"the last good checkpoint, {self.last_good[0]} (iteration {self.last_good[1]}), "
+                     "is kept" if self.last_good else "no checkpoint was written yet")
+            raise TrainingDiverged(
+                f"training stopped: the gradients' norm is {norm} at iteration {self.iteration + 1} "
+                f"(a finite loss of non-finite gradients); {where}. Try a lower --lr (now {self.cfg.lr}).")
         if norm > max_norm:
             for p in self.model.parameters():
                 if p.grad is not None:
@@ -755,6 +762,8 @@ class Trainer:
                 t = time.perf_counter()
                 value = self.train_step(x, y)
                 busy += time.perf_counter() - t  # training time only, for the speed shown
+                if self.cfg.loss_reduction == "sum":   # per image, as the validation's loss
+                    value /= len(x)
                 self.iteration += 1
                 self.loss_sum += value
                 self.loss_count += 1
@@ -864,7 +873,10 @@ class Trainer:
                                      classes=self.classes)
         save_metrics_json(self.out / "metrics.json", scores, self.classes, confusion,
                           {"iteration": self.iteration, "split": cfg.val_split, "val_loss": val_loss,
-                           "checkpoint": str(self.checkpoint_path)})
+                           "checkpoint": str(self.checkpoint_path),
+                           # one pass, dropout off (Bayesian SegNet's "weight averaging"), as eval
+                           # --samples 0; eval's default for it is 50 Monte-Carlo samples
+                           "mc_samples": 0})
         self.save()
         return scores
 
@@ -908,6 +920,15 @@ class Trainer:
         self._outputs_claimed = True
         self.out.mkdir(parents=True, exist_ok=True)
         start = self.iteration if self._outputs_from is None else self._outputs_from
+        metrics = self.out / "metrics.json"
+        if metrics.is_file():   # an earlier run's, or one written past the checkpoint: it goes,
+            try:                # with its curves, until this run's next validation writes them
+                stale = json.loads(metrics.read_text()).get("iteration", start + 1) > start
+            except (ValueError, AttributeError):
+                stale = True
+            if stale:
+                metrics.unlink()
+                (self.out / "curves.png").unlink(missing_ok=True)
         for grid in (self.out / "grids").glob("iter_*.png"):
             if grid.stem[5:].isdigit() and int(grid.stem[5:]) > start:
                 grid.unlink()

@@ -33,6 +33,8 @@ def test_train_prints_scores_and_paths(trained, tmp_path):
     assert re.search(r"val scores at iteration 4 \(this command ran \d+ s\):", out), out
     assert "mean_iou" in out and "background" in out  # the metrics table
     assert "note: --batch-size" not in out                # batch 2 of 8 images
+    # SegNet-Basic warms up over 20 iterations: a run of 4 never reaches its lr, and says so
+    assert "note: the warm-up (20 iterations) outlasts the run (4): the learning rate never reaches" in out
     for name in ("checkpoint.npz", "log.csv", "curves.png", "metrics.json", "iter_000004.png"):
         assert name in out, name
     with open(tmp_path / "run" / "log.csv", newline="") as f:
@@ -55,6 +57,16 @@ def test_resume_extends_a_run(trained, tmp_path, capsys):
     assert "resuming" in out and "iteration 4 of 6" in out
     with open(tmp_path / "run" / "log.csv", newline="") as f:
         assert [int(r["iteration"]) for r in csv.DictReader(f)] == [2, 4, 6]
+
+
+def test_resume_with_more_iterations_says_the_learning_rate_jumps(trained, capsys):
+    # poly decay stretched from 4 to 40 iterations: the rate of the next step is far above the
+    # last one's, with no warm-up; said, since a plain VGG trunk can collapse under it
+    path, _ = trained
+    assert cli.main(["train", "--resume", str(path), "--iters", "40", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"note: the poly schedule now runs to 40 iterations: the last step ran at lr "
+                     r"\S+, the next runs at \S+, with no warm-up", out), out
 
 
 def test_resume_refuses_fewer_iterations_than_it_has_run(trained, capsys):

@@ -183,6 +183,45 @@ def test_a_fresh_run_into_a_used_directory_starts_a_fresh_log(tmp_path):
     assert second.written_files()["last grid"].name == "iter_000003.png"
 
 
+def test_a_fresh_run_takes_the_last_run_s_metrics_and_curves_away_until_it_writes_its_own(tmp_path):
+    # stopped before its first validation, a fresh run had left the last run's metrics.json
+    # (iteration 6) beside its own checkpoint (iteration 2) and empty log
+    Trainer(tiny(tmp_path), progress=False).run()
+    assert (tmp_path / "run" / "metrics.json").is_file()
+    second = Trainer(tiny(tmp_path, iters=6, val_every=3, seed=5), progress=False)
+    second.run(until=2)
+    assert not (tmp_path / "run" / "metrics.json").exists() and not (tmp_path / "run" / "curves.png").exists()
+    second.run()
+    import json
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["iteration"] == 6
+
+
+def test_a_nan_gradient_under_a_finite_loss_stops_before_the_step(tmp_path, monkeypatch):
+    tr = Trainer(tiny(tmp_path, iters=4), progress=False)
+    before = {k: p.data.copy() for k, p in tr.model.named_parameters()}
+    real = tr._clip_gradients
+
+    def poisoned(max_norm):   # a finite loss whose backward made a NaN (it had gone on, unclipped)
+        tr.model.parameters()[0].grad[...] = np.nan
+        real(max_norm)
+    monkeypatch.setattr(tr, "_clip_gradients", poisoned)
+    with pytest.raises(TrainingDiverged, match=r"gradients' norm is nan at iteration 1"):
+        tr.run()
+    assert all(np.array_equal(before[k], p.data) for k, p in tr.model.named_parameters())   # not stepped
+
+
+def test_a_summed_loss_is_logged_per_image_as_the_validation_s(tmp_path):
+    """Under --loss-reduction sum the training loss was the batch's sum, the validation loss
+    per image: a batch of 2 read as twice the validation's."""
+    tr = Trainer(tiny(tmp_path, iters=3, val_every=3, loss_reduction="sum", lr=1e-9, warmup=0,
+                      grad_clip=None), progress=False)
+    tr.run()
+    with open(tmp_path / "run" / "log.csv", newline="") as f:
+        row = next(csv.DictReader(f))
+    # lr 1e-9: the net barely moves, so the two losses are of the same images' kind and size
+    assert 0.5 < float(row["train_loss"]) / float(row["val_loss"]) < 1.5
+
+
 def test_a_fresh_run_that_fails_before_writing_leaves_the_last_run_whole(tmp_path):
     # the second run stops at its first step (as on an input too small for the net): the first
     # run's log, grids and checkpoint must still agree with each other, none of them dropped
