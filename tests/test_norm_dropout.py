@@ -49,6 +49,17 @@ def test_batch_norm_eval_matches_naive(xp, rng):
     np.testing.assert_array_equal(to_np(rv_dev), rv)
 
 
+def test_batch_norm_eval_centres_before_it_scales(xp, rng):
+    # a channel of mean 10 and spread 1e-3, in float32: x * scale + (beta - mean * scale) had
+    # cancelled two terms of 1e4 to an error of 1e-4 of y (PyTorch's: 7e-8)
+    x = (10 + 1e-3 * rng.standard_normal((2, 1, 8, 8))).astype(np.float32)
+    mean, var = np.float32([10.0]), np.float32([1e-6 - 1e-9])
+    y = F.batch_norm(xp.asarray(x), xp.asarray(mean), xp.asarray(var), xp.ones(1, np.float32),
+                     xp.zeros(1, np.float32), training=False, eps=1e-9)
+    want = (x.astype(np.float64) - 10) / np.sqrt(np.float64(var[0]) + 1e-9)
+    assert np.abs(to_np(y) - want).max() < 2e-6 * np.abs(want).max()
+
+
 @pytest.mark.parametrize("shape", [(2, 3, 2, 2), (3, 2, 3, 1)])
 def test_batch_norm_train_gradcheck_every_element(xp, rng, shape):
     x, gamma, beta = _bn_inputs(rng, shape)

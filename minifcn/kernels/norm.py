@@ -90,10 +90,16 @@ def batch_norm_train_backward(gy, x, gamma, mean, inv_std):
 
 
 def batch_norm_eval(x, mean, var, gamma, beta, eps):
-    """y = x * scale + shift with the running statistics: an affine map per channel."""
+    """y = (x - mean) * scale + beta with the running statistics: an affine map per channel.
+    Centred first: ``x * scale + (beta - mean * scale)`` is one pass fewer, but its two terms
+    cancel where a channel's mean is large against its spread (mean 10, std 1e-3: an error of
+    1e-4 of y, 2000x PyTorch's)."""
     xp = get_array_module(x)
     inv_std = 1.0 / xp.sqrt(var + eps)
-    return x * _per_channel(gamma * inv_std) + _per_channel(beta - mean * gamma * inv_std), inv_std
+    y = x - _per_channel(mean)
+    y *= _per_channel(gamma * inv_std)
+    y += _per_channel(beta)
+    return y, inv_std
 
 
 def batch_norm_eval_backward(gy, x, mean, gamma, inv_std):

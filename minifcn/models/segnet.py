@@ -213,9 +213,11 @@ class BayesianSegNet(SegNet):
             d.always_on = True                          # dropout: still sampling
         try:
             with no_grad():
+                # float64 sums: E[p^2] - E[p]^2 of a confident pixel (p near 1, variance 1e-9)
+                # is two near-equal numbers; in float32 their difference is noise
                 total = total_sq = None
                 for _ in range(samples):
-                    p = F.softmax(self(x), axis=1).data
+                    p = F.softmax(self(x), axis=1).data.astype("float64")
                     total = p if total is None else total + p
                     total_sq = p * p if total_sq is None else total_sq + p * p
         finally:
@@ -225,4 +227,5 @@ class BayesianSegNet(SegNet):
         xp = backend.get_array_module(total)
         mean = total / samples
         var = xp.maximum(total_sq / samples - mean * mean, 0)   # E[p^2] - E[p]^2, clipped at 0
-        return mean, mean.argmax(axis=1), var.mean(axis=1)
+        dtype = x.dtype   # handed back in the input's dtype, as the model's outputs
+        return mean.astype(dtype), mean.argmax(axis=1), var.mean(axis=1).astype(dtype)
