@@ -10,8 +10,8 @@ import os
 import sys
 
 THREADS = int(os.environ.get("BENCH_THREADS", "2"))
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_var] = str(THREADS)
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "MINIFCN_NUM_THREADS"):
+    os.environ[_var] = str(THREADS)   # minifcn's own threads read the last, before OMP_NUM_THREADS
 # before NumPy: minifcn then sets how long OpenBLAS's idle workers spin (minifcn/__init__.py)
 import minifcn  # noqa: E402,F401
 
@@ -221,6 +221,16 @@ def peak_rss_mib():
     except OSError:
         pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def reset_peak_rss():
+    """Reset VmHWM to the present resident size (Linux's ``clear_refs`` 5), so that the peak read
+    after it is the work's since; elsewhere a no-op (the peak then includes what came before)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass
 
 
 def current_rss_mib():

@@ -50,8 +50,11 @@ def main(argv=None):
                          "CPU's rule (kernels.conv.WINOGRAD_ON_GPU; off by default: not measured)")
     args = ap.parse_args(argv)
 
-    import cupy
-    import torch
+    try:
+        import cupy
+        import torch
+    except ImportError as e:   # a machine without the GPU stack: say what is missing
+        raise SystemExit(f"benchmarks.gpu needs CuPy and PyTorch with CUDA: {e}") from None
 
     import minifcn
     import minifcn.functional as F
@@ -141,7 +144,7 @@ def main(argv=None):
         print(f"{case:<16}{'train step':<12}{sm * 1e3:>12.1f}{hs * 1e3:>11.1f}{st * 1e3:>10.1f}{sm / st:>8.2f}")
         peak = cupy.get_default_memory_pool().total_bytes() / 2**30
         print(f"{'':<16}{'memory':<12}{'CuPy pool ' + format(peak, '.2f') + ' GiB':>33}  "
-              f"torch max allocated {torch.cuda.max_memory_allocated() / 2**30:.2f} GiB")
+              f"torch max reserved {torch.cuda.max_memory_reserved() / 2**30:.2f} GiB")   # both: held by the pool
         del model, tmodel, opt, topt
         cupy.get_default_memory_pool().free_all_blocks()
         torch.cuda.empty_cache()

@@ -16,6 +16,8 @@ both gradients of a convolution, ``clamp_min`` and ``threshold_backward`` are Re
 """
 from __future__ import annotations
 
+from . import common   # noqa: F401  before NumPy: the thread counts of both libraries
+
 import argparse
 import collections
 import functools

@@ -130,7 +130,7 @@ def step_flops(tmodel, h, w, torch, batch=1):
         else:
             macs = mod.weight.shape[0] * mod.weight.shape[1] * k * out.shape[2] * out.shape[3]
         products = 1 + int(mod.weight.requires_grad) + int(inp[0].requires_grad)
-        total[0] += 2 * macs * products
+        total[0] += 2 * macs * products * out.shape[0]   # per image, the batch's images
 
     handles = [m.register_forward_hook(hook) for m in tmodel.modules()
                if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d))]
@@ -151,6 +151,7 @@ def child(lib, case, shape):
     else:
         step, _ = minifcn_step(model_name, h, w, **shape)
     base = common.current_rss_mib()
+    common.reset_peak_rss()   # the build's own peak (float64 init temporaries) is not the step's
     t0 = time.perf_counter()
     step()
     step()
@@ -216,6 +217,9 @@ def main(argv=None):
             if torch is not None:
                 theirs, tmodel = torch_step(model_name, h, w, torch, model.state_dict(), **shape)
                 err = _twin_error(model, tmodel)
+                if not err < 1e-4:   # the docstring's promise: the same outputs, or no timing
+                    raise SystemExit(f"{case}: the PyTorch twin's outputs differ from minifcn's by "
+                                     f"{err:.1e} (relative): not the same network, not timed")
                 flops = step_flops(tmodel, h, w, torch, args.batch)
             reps = dict(min_repeats=2, min_time=0.0, max_repeats=2) if args.quick else \
                 dict(min_repeats=5, min_time=10.0, max_repeats=7)

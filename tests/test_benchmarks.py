@@ -215,3 +215,29 @@ def test_the_kernel_profile_has_twins_of_two_models_only(capsys):
         profile.main(["--model", "segnet-basic", "--torch"])
     assert e.value.code == 2
     assert "twin of the step exists for fcn8s and segnet, not segnet-basic" in capsys.readouterr().err
+
+
+def test_step_flops_count_every_image_of_the_batch():
+    # the FLOPs had been one image's whatever the batch: the main job's GFLOP/s read 8x too low
+    torch = pytest.importorskip("torch")
+    train_step = _benchmark("train_step")
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.ConvTranspose2d(4, 2, 4, 2))
+    net[1].weight.requires_grad_(False)          # frozen, as FCN's upsamplings: no weight gradient
+    conv = 2 * 4 * 3 * 9 * 16 * 20 * 2           # forward and weight gradient (the image needs none)
+    up = 2 * 4 * 2 * 16 * 16 * 20 * 2            # on the input's pixels: forward and input gradient
+    for batch in (1, 3):
+        assert train_step.step_flops(net, 16, 20, torch, batch) == batch * (conv + up)
+
+
+def test_the_peak_memory_can_be_reset_to_the_present():
+    common = _benchmark("common")
+    import numpy as np
+    big = np.ones(64 * 2**20 // 8)               # 64 MiB touched, then freed
+    del big
+    before = common.peak_rss_mib()
+    common.reset_peak_rss()
+    after = common.peak_rss_mib()
+    if os.path.exists("/proc/self/clear_refs"):
+        assert after <= before - 32
+    else:
+        assert after == before
