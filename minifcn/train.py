@@ -704,11 +704,9 @@ class Trainer:
         loss = F.cross_entropy(self.model(Tensor(xd)), yd, weight=weight, reduction=reduction)
         value = float(loss.item())
         if not math.isfinite(value):
-            where = (f"the last good checkpoint, {self.last_good[0]} (iteration {self.last_good[1]}), "
-                     "is kept" if self.last_good else "no checkpoint was written yet")
             raise TrainingDiverged(
                 f"training stopped: the loss is {value} at iteration {self.iteration + 1} "
-                f"(epoch {self.epoch}); {where}. Try a lower --lr (now {self.cfg.lr}) or "
+                f"(epoch {self.epoch}); {self._kept()}. Try a lower --lr (now {self.cfg.lr}) or "
                 "--loss-reduction mean.")
         self.optimizer.zero_grad()
         loss.backward()
@@ -717,6 +715,12 @@ class Trainer:
         self.optimizer.step()
         return value
 
+    def _kept(self) -> str:
+        """What a stopped run leaves: its last good checkpoint, or none yet."""
+        if self.last_good:
+            return f"the last good checkpoint, {self.last_good[0]} (iteration {self.last_good[1]}), is kept"
+        return "no checkpoint was written yet"
+
     def _clip_gradients(self, max_norm: float):
         """Scale every gradient by ``max_norm / norm`` when the global norm exceeds ``max_norm``."""
         grads = [p.grad for p in self.model.parameters() if p.grad is not None]
@@ -724,11 +728,9 @@ class Trainer:
             return
         norm = global_norm(grads)
         if not math.isfinite(norm):   # NaN had compared False and gone on into the weights
-            where = (f"the last good checkpoint, {self.last_good[0]} (iteration {self.last_good[1]}), "
-                     "is kept" if self.last_good else "no checkpoint was written yet")
             raise TrainingDiverged(
                 f"training stopped: the gradients' norm is {norm} at iteration {self.iteration + 1} "
-                f"(a finite loss of non-finite gradients); {where}. Try a lower --lr (now {self.cfg.lr}).")
+                f"(a finite loss of non-finite gradients); {self._kept()}. Try a lower --lr (now {self.cfg.lr}).")
         if norm > max_norm:
             for p in self.model.parameters():
                 if p.grad is not None:
@@ -851,9 +853,8 @@ class Trainer:
                                                       progress=self.progress, stop=stop)
         self.validation_owed = False
         if not math.isfinite(val_loss) and confusion.sum() > 0:   # NaN with no pixel scored: no loss
-            where = f"{self.last_good[0]} (iteration {self.last_good[1]})" if self.last_good else "none"
             raise TrainingDiverged(f"training stopped: the validation loss is {val_loss} at iteration "
-                                   f"{self.iteration}; the last good checkpoint is kept: {where}")
+                                   f"{self.iteration}; {self._kept()}")
         train_loss = self.loss_sum / max(self.loss_count, 1)
         self.loss_sum, self.loss_count = 0.0, 0
         self.last_scores = scores
@@ -911,8 +912,9 @@ class Trainer:
         write_text(self.out / "log.csv", text.getvalue())
 
     def _claim_outputs(self):
-        """Before this run's first write into ``out``: drop the log rows and prediction grids
-        of iterations after the one it started from (``run``'s, else the current one), written
+        """Before this run's first write into ``out``: drop the log rows, prediction grids
+        and last scores (``metrics.json``, with ``curves.png``) of iterations after the one it
+        started from (``run``'s, else the current one), written
         after the checkpoint a resumed run starts from, or by an earlier run into the same
         directory (a fresh run starts a fresh log, not one mixed with the last run's)."""
         if self._outputs_claimed:
@@ -924,7 +926,7 @@ class Trainer:
         if metrics.is_file():   # an earlier run's, or one written past the checkpoint: it goes,
             try:                # with its curves, until this run's next validation writes them
                 stale = json.loads(metrics.read_text()).get("iteration", start + 1) > start
-            except (ValueError, AttributeError):
+            except (ValueError, AttributeError, TypeError):
                 stale = True
             if stale:
                 metrics.unlink()
