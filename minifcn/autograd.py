@@ -166,13 +166,14 @@ class Tensor:
         self.requires_grad = bool(requires_grad)
         return self
 
-    def argmax(self, axis=None, keepdims=False) -> "Tensor":
+    def argmax(self, axis=None, keepdims=False, *, dim=None, keepdim=None) -> "Tensor":
         """Indices of the maxima along ``axis`` (int64, outside the graph): a segmentation's
         prediction is ``scores.argmax(axis=1)``.
 
         >>> Tensor(np.array([[[[0.1]], [[0.7]], [[0.2]]]])).argmax(axis=1).numpy()
         array([[[1]]])
         """
+        axis, keepdims = _dim_alias("argmax", axis, dim, keepdims, keepdim)
         xp = get_array_module(self.data)
         return Tensor(xp.argmax(self.data, axis=axis, keepdims=keepdims))
 
@@ -340,10 +341,12 @@ class Tensor:
     def __getitem__(self, index):
         return GetItem(index)(self)
 
-    def sum(self, axis=None, keepdims=False):
+    def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        axis, keepdims = _dim_alias("sum", axis, dim, keepdims, keepdim)
         return Sum(axis, keepdims)(self)
 
-    def mean(self, axis=None, keepdims=False):
+    def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        axis, keepdims = _dim_alias("mean", axis, dim, keepdims, keepdim)
         count = self.size if axis is None else int(np.prod([self.shape[a] for a in np.atleast_1d(axis)]))
         return Sum(axis, keepdims)(self) * (1.0 / count)
 
@@ -380,6 +383,19 @@ class Tensor:
     @property
     def T(self):
         return Transpose(None)(self)
+
+
+def _dim_alias(op, axis, dim, keepdims=False, keepdim=None):
+    """NumPy's ``axis``/``keepdims``, or PyTorch's ``dim``/``keepdim`` (one of each pair).
+
+    >>> _dim_alias("sum", None, 1, False, True)
+    (1, True)
+    """
+    if dim is not None:
+        if axis is not None:
+            raise TypeError(f"{op}: give axis or dim, not both")
+        axis = dim
+    return axis, keepdims if keepdim is None else keepdim
 
 
 def as_tensor(x, like=None) -> Tensor:

@@ -584,24 +584,25 @@ class Softmax(Function):
         return y * (gy - (gy * y).sum(axis=self.axis, keepdims=True))
 
 
-def softmax(x, axis=1):
-    """exp(x) / sum(exp(x)) along ``axis`` (the class axis of NCHW scores by default).
+def softmax(x, axis=1, *, dim=None):
+    """exp(x) / sum(exp(x)) along ``axis`` (the class axis of NCHW scores by default; PyTorch's
+    ``dim`` is taken too).
 
     >>> import numpy as np
     >>> softmax(np.zeros((1, 4, 1, 1))).numpy().ravel()
     array([0.25, 0.25, 0.25, 0.25])
     """
-    return Softmax(axis)(as_tensor(x))
+    return Softmax(axis if dim is None else dim)(as_tensor(x))
 
 
-def log_softmax(x, axis=1):
-    """x - log(sum(exp(x))) along ``axis``, stable for large scores.
+def log_softmax(x, axis=1, *, dim=None):
+    """x - log(sum(exp(x))) along ``axis`` (or PyTorch's ``dim``), stable for large scores.
 
     >>> import numpy as np
     >>> float(log_softmax(np.array([[0.0, 0.0]])).numpy()[0, 0]) == float(-np.log(2))
     True
     """
-    return LogSoftmax(axis)(as_tensor(x))
+    return LogSoftmax(axis if dim is None else dim)(as_tensor(x))
 
 
 class CrossEntropy(Function):

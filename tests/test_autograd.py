@@ -392,3 +392,17 @@ def test_argmax_and_requires_grad_as_pytorch_s(xp, rng):
     assert w.grad is None and t.grad is not None
     with pytest.raises(TypeError, match="floating-point"):
         Tensor(xp.arange(3)).requires_grad_()
+
+
+def test_pytorch_s_dim_and_keepdim_are_taken_beside_axis_and_keepdims(xp, rng):
+    a = rng.standard_normal((2, 3, 4))
+    t = Tensor(xp.asarray(a))
+    for op in ("sum", "mean"):
+        ours = getattr(t, op)(dim=1, keepdim=True)
+        np.testing.assert_allclose(to_np(ours.data), getattr(a, op)(axis=1, keepdims=True), rtol=1e-12)
+        np.testing.assert_array_equal(to_np(ours.data), to_np(getattr(t, op)(axis=1, keepdims=True).data))
+    assert to_np(t.argmax(dim=2).data).tolist() == a.argmax(axis=2).tolist()
+    np.testing.assert_array_equal(to_np(F.softmax(t, dim=2).data), to_np(F.softmax(t, axis=2).data))
+    np.testing.assert_array_equal(to_np(F.log_softmax(t, dim=0).data), to_np(F.log_softmax(t, axis=0).data))
+    with pytest.raises(TypeError, match="give axis or dim, not both"):
+        t.sum(axis=0, dim=1)
