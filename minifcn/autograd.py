@@ -89,10 +89,8 @@ class Tensor:
         if isinstance(data, Tensor):
             data = data.data
         self.data = _as_array(data, dtype)
-        if requires_grad and self.data.dtype.kind != "f":   # as PyTorch: no gradient of an integer
-            raise TypeError(f"only floating-point tensors can require grad, got dtype {self.data.dtype}")
         self.grad = None
-        self.requires_grad = bool(requires_grad)
+        self.requires_grad_(requires_grad)   # refuses an integer tensor, as PyTorch
         self.creator: Function | None = None
         self.generation = 0
         self.name = name
@@ -161,7 +159,7 @@ class Tensor:
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
         """Set ``requires_grad`` in place and return this tensor (PyTorch's way to freeze or
         unfreeze a parameter: ``p.requires_grad_(False)``)."""
-        if requires_grad and self.data.dtype.kind != "f":
+        if requires_grad and self.data.dtype.kind != "f":   # as PyTorch: no gradient of an integer
             raise TypeError(f"only floating-point tensors can require grad, got dtype {self.data.dtype}")
         self.requires_grad = bool(requires_grad)
         return self
