@@ -353,6 +353,22 @@ class Tensor:
             shape = tuple(shape[0])
         return Reshape(shape)(self)
 
+    def view(self, *shape):
+        """PyTorch's name for :meth:`reshape`. PyTorch's view refuses a tensor whose memory
+        does not allow one; here a reshape copies then, as ``reshape`` does in both."""
+        return self.reshape(*shape)
+
+    def clone(self) -> "Tensor":
+        """A copy of the data, in the graph: its gradient flows back to this tensor (PyTorch's
+        ``clone``; :meth:`detach` leaves the graph instead).
+
+        >>> a = Tensor(np.ones(2), requires_grad=True)
+        >>> b = a.clone(); b.data[0] = 5.0; (b * b).sum().backward()
+        >>> a.data, a.grad
+        (array([1., 1.]), array([10.,  2.]))
+        """
+        return Clone()(self)
+
     def permute(self, *dims):
         """The axes reordered: axis ``i`` of the result is axis ``dims[i]`` of this tensor
         (PyTorch's ``permute``; NumPy spells it ``transpose(dims)``)."""
@@ -567,6 +583,16 @@ class Pow(Function):
         with np.errstate(divide="ignore", invalid="ignore"):   # 0 ** -1 where e is 0, masked
             g = xp.where(e == 0, 0, gy * e * self.a ** (e - 1))
         return sum_to(g, self.a.shape)
+
+
+class Clone(Function):
+    """A copy of ``a``; the gradient passes through unchanged."""
+
+    def forward(self, a):
+        return a.copy()
+
+    def backward(self, gy):
+        return gy
 
 
 class Cast(Function):

@@ -24,6 +24,12 @@ from . import functional as F
 from .autograd import Tensor
 
 
+class StateDictError(ValueError, RuntimeError):
+    """A state dict that does not fit the module: names or shapes. A RuntimeError, as PyTorch
+    raises, and a ValueError, as this library's earlier releases did, so either ``except``
+    catches it."""
+
+
 class IncompatibleKeys(NamedTuple):
     """What :meth:`Module.load_state_dict` did not match (empty lists when strict)."""
     missing_keys: list
@@ -119,8 +125,39 @@ class Module:
                 yield from walk(sub, f"{name}.{child}" if name else child)
         yield from walk(self, prefix)
 
+    def modules(self):
+        """This module and every one below it, once each, depth first (PyTorch's order): the
+        loop a custom initialisation runs, ``for m in net.modules(): if isinstance(m, Conv2d): ...``."""
+        return (m for _, m in self.named_modules())
+
     def children(self):
+        """The modules assigned directly to this one, in order."""
         return iter(self._modules.values())
+
+    def named_children(self):
+        """``(name, module)`` of the direct children, in order; a child assigned under two
+        names comes once, under its first (as PyTorch)."""
+        seen = set()
+        for name, m in self._modules.items():
+            if id(m) not in seen:
+                seen.add(id(m))
+                yield name, m
+
+    def apply(self, fn):
+        """Call ``fn(module)`` on every child, depth first, then on this module; returns self.
+        As PyTorch's: a module reached by two names is visited under each.
+
+        >>> def zero_bias(m):
+        ...     if isinstance(m, Conv2d):
+        ...         m.bias.data[...] = 0
+        >>> net = Sequential(Conv2d(1, 2, 3), ReLU(), Conv2d(2, 2, 1)).apply(zero_bias)
+        >>> float(abs(net[2].bias.data).sum())
+        0.0
+        """
+        for m in self._modules.values():
+            m.apply(fn)
+        fn(self)
+        return self
 
     def named_parameters(self, prefix="", remove_duplicate=True):
         """``(name, parameter)`` in the state dict's order; a parameter shared by two modules
@@ -200,8 +237,8 @@ class Module:
     def load_state_dict(self, state, strict: bool = True):
         """Copy arrays into the parameters and buffers, checking names and shapes.
 
-        Raises ValueError naming the layer and the two shapes on a mismatch, and (when
-        ``strict``) listing missing and unexpected keys. Returns ``(missing_keys,
+        Raises :class:`StateDictError` (a ValueError and a RuntimeError) naming the layer and
+        the two shapes on a mismatch, and (when ``strict``) listing missing and unexpected keys. Returns ``(missing_keys,
         unexpected_keys)``, as PyTorch's. A PyTorch batch norm's ``num_batches_tracked`` is
         read as known and left out: this one keeps no count (its momentum is never None).
         """
@@ -212,14 +249,14 @@ class Module:
         missing = [k for k in list(own) + list(bufs) if k not in state]
         unexpected = [k for k in state if k not in own and k not in bufs and k not in counts]
         if strict and (missing or unexpected):
-            raise ValueError(f"{type(self).__name__}.load_state_dict: missing keys {missing}, "
+            raise StateDictError(f"{type(self).__name__}.load_state_dict: missing keys {missing}, "
                              f"unexpected keys {unexpected}")
         for name, value in state.items():
             value = backend.to_numpy(value)
             if name in own:
                 p = own[name]
                 if tuple(value.shape) != tuple(p.shape):
-                    raise ValueError(f"{type(self).__name__}.load_state_dict: layer {name!r} expects shape "
+                    raise StateDictError(f"{type(self).__name__}.load_state_dict: layer {name!r} expects shape "
                                      f"{tuple(p.shape)} but the state has {tuple(value.shape)}")
                 xp = backend.get_array_module(p.data)
                 p.data = xp.asarray(value, dtype=p.dtype).copy()
@@ -227,7 +264,7 @@ class Module:
                 m, key = bufs[name]
                 old = m._buffers[key]
                 if tuple(value.shape) != tuple(old.shape):
-                    raise ValueError(f"{type(self).__name__}.load_state_dict: buffer {name!r} expects shape "
+                    raise StateDictError(f"{type(self).__name__}.load_state_dict: buffer {name!r} expects shape "
                                      f"{tuple(old.shape)} but the state has {tuple(value.shape)}")
                 xp = backend.get_array_module(old)
                 m.register_buffer(key, xp.asarray(value, dtype=old.dtype).copy())
@@ -276,6 +313,73 @@ class Sequential(Module):
 
     def __len__(self):
         return len(self._modules)
+
+
+class ModuleList(Module):
+    """Modules held in a list, registered under ``0, 1, ...`` (their state-dict names), as
+    PyTorch's: for a model whose layers are built in a loop. It has no forward; the model that
+    holds it says how its layers are applied. A plain Python list would hide its layers from
+    ``parameters()`` and the state dict.
+
+    >>> blocks = ModuleList(Conv2d(2, 2, 3, padding=1) for _ in range(3))
+    >>> blocks = blocks.append(ReLU())   # returns the list, as PyTorch's
+    >>> len(blocks), [k for k in Sequential(blocks=blocks).state_dict()][:3]
+    (4, ['blocks.0.weight', 'blocks.0.bias', 'blocks.1.weight'])
+    """
+
+    def __init__(self, modules=None):
+        super().__init__()
+        if modules is not None:
+            self.extend(modules)
+
+    def _set(self, layers):   # renumber: after an insert or a delete, as PyTorch does
+        for layer in layers:
+            if not isinstance(layer, Module):
+                raise TypeError(f"ModuleList: items must be Modules, got {type(layer).__name__}")
+        for name in list(self._modules):
+            delattr(self, name)
+        for i, layer in enumerate(layers):
+            setattr(self, str(i), layer)
+
+    def __getitem__(self, index):
+        """The module at ``index``, or a ModuleList of a slice."""
+        layers = list(self._modules.values())
+        return ModuleList(layers[index]) if isinstance(index, slice) else layers[index]
+
+    def __setitem__(self, index, module):
+        layers = list(self._modules.values())
+        layers[index] = module
+        self._set(layers)
+
+    def __delitem__(self, index):
+        layers = list(self._modules.values())
+        del layers[index]
+        self._set(layers)
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def __iadd__(self, modules):
+        return self.extend(modules)
+
+    def append(self, module):
+        self._set(list(self._modules.values()) + [module])
+        return self
+
+    def extend(self, modules):
+        if isinstance(modules, Module) and not isinstance(modules, (ModuleList, Sequential)):
+            raise TypeError("ModuleList.extend takes an iterable of Modules, got one "
+                            f"{type(modules).__name__}: use append")
+        self._set(list(self._modules.values()) + list(modules))
+        return self
+
+    def insert(self, index, module):
+        layers = list(self._modules.values())
+        layers.insert(index, module)
+        self._set(layers)
 
 
 class Conv2d(Module):

@@ -166,6 +166,9 @@ OPS = {
     "mean_axes": (lambda a: a.mean(axis=(0, 2)), [(2, 3, 4)]),
     "mean_neg_axis": (lambda a: a.mean(axis=-1), [(2, 3, 4)]),
     "reshape": (lambda a: a.reshape(4, 6) * a.reshape((4, 6)), [(2, 3, 4)]),
+    "view": (lambda a: a.view(4, 6) * a.view((4, 6)), [(2, 3, 4)]),
+    # clone stays in the graph: both factors send their gradient back to a
+    "clone": (lambda a: a.clone() * a + a.clone().sum(), [(2, 3)]),
     "permute": (lambda a, b: a.permute(2, 0, 1) * b, [(2, 3, 4), (4, 2, 3)]),
     # axes counted from the end: the backward had sorted -1 first, a gradient of shape (4, 2, 3)
     "permute_negative_axes": (lambda a, b: a.permute(0, -1, 1) * b, [(2, 3, 4), (2, 4, 3)]),
@@ -205,6 +208,14 @@ def test_op_vs_torch(rng, name):
     yt.backward(torch.from_numpy(g))
     for a, b in zip(ours, theirs):
         np.testing.assert_allclose(to_np(a.grad), b.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_clone_is_a_copy_and_detach_leaves_the_graph(xp):
+    a = Tensor(xp.ones(3), requires_grad=True)
+    b, d = a.clone(), a.detach()
+    b.data[0] = 7.0   # the clone's memory is its own
+    assert float(a.data[0]) == 1.0 and b.requires_grad and not b.is_leaf
+    assert not d.requires_grad and d.is_leaf
 
 
 def test_python_numbers_take_the_tensor_dtype(xp):

@@ -341,3 +341,92 @@ def test_buffers_none_not_persistent_deleted_and_over_a_parameter_as_in_pytorch(
         m.register_buffer("weight", np.zeros(2))
     with pytest.raises(TypeError, match="buffer 'x' must be an array or None, got float"):
         m.register_buffer("x", 3.0)
+
+
+def test_a_state_dict_that_does_not_fit_raises_what_pytorch_raises_and_what_we_raised():
+    net = nn.Sequential(nn.Conv2d(1, 2, 3))
+    bad = {"0.weight": np.zeros((2, 1, 5, 5), np.float32), "0.bias": np.zeros(2, np.float32)}
+    with pytest.raises(RuntimeError, match=r"layer '0.weight' expects shape \(2, 1, 3, 3\)"):
+        net.load_state_dict(bad)   # PyTorch's type: code written for it catches this
+    with pytest.raises(ValueError, match="missing keys"):
+        net.load_state_dict({})    # ours before: code written for minifcn still catches it
+
+
+def _blocks_init(self, lib, depth):
+    """A model whose layers are built in a loop: PyTorch users' ModuleList."""
+    lib.nn.Module.__init__(self)
+    self.stem = lib.nn.Conv2d(1, 2, 3, padding=1)
+    self.blocks = lib.nn.ModuleList([lib.nn.Conv2d(2, 2, 3, padding=1) for _ in range(depth)])
+    self.head = lib.nn.Sequential(lib.nn.ReLU(), lib.nn.Conv2d(2, 3, 1))
+
+
+def _blocks(lib, depth=3):   # the same class for both libraries: its Module base set per call
+    cls = type("Blocks", (lib.nn.Module,), {"__init__": _blocks_init})
+    return cls(lib, depth)
+
+
+def test_module_list_registers_its_layers_as_pytorch():
+    m = _blocks(minifcn)
+    assert [k for k in m.state_dict()][:6] == ["stem.weight", "stem.bias", "blocks.0.weight",
+                                               "blocks.0.bias", "blocks.1.weight", "blocks.1.bias"]
+    assert m.num_parameters() == 3 * (2 * 2 * 9 + 2) + (2 * 9 + 2) + (2 * 3 + 3)
+    x = Tensor(np.ones((1, 1, 4, 4), np.float32))
+    y = m.stem(x)
+    for block in m.blocks:
+        y = block(y)
+    m.head(y).sum().backward()
+    assert all(p.grad is not None for p in m.parameters())
+    torch = pytest.importorskip("torch")
+    t = _blocks(torch)
+    assert list(m.state_dict()) == list(t.state_dict())
+    assert [type(a).__name__ for a in m.modules()] == [type(b).__name__ for b in t.modules()]
+    assert [n for n, _ in m.named_children()] == [n for n, _ in t.named_children()]
+
+
+def test_module_list_edits_renumber_as_pytorch():
+    torch = pytest.importorskip("torch")
+
+    def edit(lib):
+        ml = lib.nn.ModuleList([lib.nn.Conv2d(1, 1, 1), lib.nn.ReLU()])
+        ml.append(lib.nn.Conv2d(1, 2, 1))
+        ml.extend([lib.nn.Conv2d(2, 3, 1)])
+        ml.insert(1, lib.nn.Conv2d(1, 4, 1))
+        del ml[0]
+        ml[-1] = lib.nn.Conv2d(2, 5, 1)
+        ml += [lib.nn.ReLU()]
+        return ml, [(k, tuple(v.shape)) for k, v in ml.state_dict().items()]
+
+    (ours, keys), (theirs, tkeys) = edit(minifcn), edit(torch)
+    assert keys == tkeys and len(ours) == len(theirs) == 5
+    assert [type(m).__name__ for m in ours[1:3]] == ["ReLU", "Conv2d"]
+    assert isinstance(ours[1:3], nn.ModuleList)
+    with pytest.raises(TypeError, match="ModuleList: items must be Modules, got ndarray"):
+        ours.append(np.zeros(3))
+    with pytest.raises(TypeError, match="use append"):
+        ours.extend(nn.ReLU())
+
+
+def test_apply_visits_children_first_and_modules_once_each_as_pytorch():
+    torch = pytest.importorskip("torch")
+    seen = {}
+    for lib in (minifcn, torch):
+        m = _blocks(lib, depth=2)
+        m.shared = m.blocks[0]   # apply visits it under each name; modules() once
+        order = []
+        assert m.apply(lambda mod: order.append(type(mod).__name__)) is m
+        seen[lib.__name__] = (order, [type(a).__name__ for a in m.modules()],
+                              [n for n, _ in m.named_children()])
+    assert seen["minifcn"] == seen["torch"]
+    assert seen["minifcn"][0][-1] == "Blocks" and seen["minifcn"][0].count("Conv2d") == 5
+
+
+def test_apply_is_the_custom_initialisation_loop():
+    net = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Conv2d(2, 2, 1))
+
+    def init(m):
+        if isinstance(m, nn.Conv2d):
+            m.weight.data[...] = 0.5
+
+    net.apply(init)
+    assert all(float(m.weight.data.min()) == 0.5 for m in net.modules() if isinstance(m, nn.Conv2d))
+    assert sum(isinstance(m, nn.Conv2d) for m in net.modules()) == 2
