@@ -187,7 +187,7 @@ class BayesianSegNet(SegNet):
         super().__init__(num_classes, width, in_channels, _dropout=float(p))
 
     def _dropouts(self):
-        return [m for _, m in self.named_modules() if isinstance(m, nn.Dropout)]
+        return [m for m in self.modules() if isinstance(m, nn.Dropout)]
 
     def mc_predict(self, x, samples: int = 50):
         """Monte-Carlo dropout: ``samples`` stochastic passes in eval mode with dropout on.
