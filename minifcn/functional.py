@@ -606,37 +606,46 @@ def log_softmax(x, axis=1, *, dim=None):
 
 
 class CrossEntropy(Function):
-    def __init__(self, target, weight, ignore_index, reduction):
+    def __init__(self, target, weight, ignore_index, reduction, label_smoothing):
         self.target, self.weight = target, weight
-        self.ignore_index, self.reduction = ignore_index, reduction
+        self.ignore_index, self.reduction, self.label_smoothing = ignore_index, reduction, label_smoothing
 
     def forward(self, logits):
-        loss, self.cache = L.cross_entropy(logits, self.target, self.weight, self.ignore_index, self.reduction)
+        loss, self.cache = L.cross_entropy(logits, self.target, self.weight, self.ignore_index,
+                                           self.reduction, self.label_smoothing)
         return loss
 
     def backward(self, gy):
         return L.cross_entropy_backward(gy, self.cache)
 
 
-def cross_entropy(logits, target, weight=None, ignore_index=255, reduction="mean"):
+def cross_entropy(logits, target, weight=None, ignore_index=255, reduction="mean", label_smoothing=0.0):
     """Softmax cross-entropy per pixel, fused: log-softmax is read only at the labels, and the
     backward pass is one pass over the scores (kernels/loss.py).
 
-    Shapes: logits (n, C, h, w) (or (n, C)), target (n, h, w) integers in [0, C) or
-    ``ignore_index``, weight (C,) -> a scalar. ``"mean"`` averages over the non-ignored pixels
-    (weighted: divides by the summed weights), ``"sum"`` sums them (FCN's reference loss).
+    Shapes: logits (n, C, h, w) (or (n, C)), target (n, h, w) (or (n,)) integers in [0, C) or
+    ``ignore_index``, weight (C,). ``"mean"`` averages over the non-ignored pixels (weighted:
+    divides by the summed weights) and ``"sum"`` sums them (FCN's reference loss), each to a
+    scalar; ``"none"`` returns each pixel's ``w[t] * loss`` with the target's shape, 0 at
+    ignored pixels (its ``backward`` takes a gradient of that shape). ``label_smoothing`` in
+    [0, 1] aims at ``(1 - eps) onehot + eps / C``, as PyTorch's does (weights included).
 
     >>> import numpy as np
     >>> logits = np.zeros((1, 3, 2, 2), dtype=np.float32)
     >>> target = np.array([[[0, 1], [2, 255]]])
     >>> round(cross_entropy(logits, target).item(), 4), round(cross_entropy(logits, target, reduction="sum").item(), 4)
     (1.0986, 3.2958)
+    >>> cross_entropy(logits, target, reduction="none").numpy().round(4)     # log 3 a pixel, 0 if ignored
+    array([[[1.0986, 1.0986],
+            [1.0986, 0.    ]]], dtype=float32)
     """
     logits = as_tensor(logits)
     xp = get_array_module(logits.data)
     t = xp.asarray(_raw(target))
-    if reduction not in ("mean", "sum"):
-        raise ValueError(f"cross_entropy: reduction must be 'mean' or 'sum', got {reduction!r}")
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"cross_entropy: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing!r}")
     if logits.ndim < 2 or tuple(t.shape) != (logits.shape[0],) + tuple(logits.shape[2:]):
         raise ValueError(f"cross_entropy: target shape {tuple(t.shape)} does not match logits "
                          f"{tuple(logits.shape)} (expected (n, *spatial) = "
@@ -654,7 +663,8 @@ def cross_entropy(logits, target, weight=None, ignore_index=255, reduction="mean
         w = xp.asarray(_raw(weight), dtype=logits.dtype)
         if tuple(w.shape) != (C,):
             raise ValueError(f"cross_entropy: weight shape {tuple(w.shape)} should be ({C},)")
-    return CrossEntropy(t.astype(xp.int64, copy=False), w, ignore_index, reduction)(logits)
+    return CrossEntropy(t.astype(xp.int64, copy=False), w, ignore_index, reduction,
+                        float(label_smoothing))(logits)
 
 
 # --------------------------------------------------------------------- crop

@@ -172,14 +172,19 @@ def softmax(x, axis=1):
     return np.moveaxis(out, -1, axis)
 
 
-def cross_entropy(logits, target, weight=None, ignore_index=255, reduction="mean"):
+def cross_entropy(logits, target, weight=None, ignore_index=255, reduction="mean", label_smoothing=0.0):
     """Per-pixel ``-w[t] * log softmax(logits)[t]``; ignored pixels count for nothing.
 
-    ``"mean"`` divides by the summed weights of the valid pixels (PyTorch's rule), ``"sum"`` does not.
+    ``"mean"`` divides by the summed weights of the valid pixels (PyTorch's rule), ``"sum"`` does
+    not, ``"none"`` returns the (n, h, w) array of per-pixel losses, 0 where ignored. With
+    ``label_smoothing`` eps the target is ``(1 - eps) onehot(t) + eps / C``, each class's share
+    weighted by its own weight; ``"mean"`` still divides by the summed ``w[t]``.
     """
     logits, target = to_numpy(logits), to_numpy(target)
     n, C, h, w = logits.shape
-    total, wsum = 0.0, 0.0
+    cw = np.ones(C) if weight is None else to_numpy(weight).astype(float)
+    per = np.zeros((n, h, w))
+    wsum = 0.0
     for b_ in range(n):
         for i in range(h):
             for j in range(w):
@@ -188,10 +193,14 @@ def cross_entropy(logits, target, weight=None, ignore_index=255, reduction="mean
                     continue
                 v = logits[b_, :, i, j]
                 m = v.max()
-                logp = v[t] - m - math.log(sum(math.exp(u - m) for u in v))
-                wt = 1.0 if weight is None else float(to_numpy(weight)[t])
-                total -= wt * logp
-                wsum += wt
+                lse = m + math.log(sum(math.exp(u - m) for u in v))
+                # the target distribution, weighted class by class: w[t] alone without smoothing
+                aim = [(1 - label_smoothing) * (c == t) + label_smoothing / C for c in range(C)]
+                per[b_, i, j] = -sum(aim[c] * cw[c] * (v[c] - lse) for c in range(C))
+                wsum += cw[t]
+    if reduction == "none":
+        return per
+    total = float(per.sum())
     if reduction == "sum":
         return total
     return total / wsum if wsum > 0 else float("nan")

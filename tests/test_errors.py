@@ -156,8 +156,10 @@ def test_cross_entropy_target_errors(xp):
         F.cross_entropy(logits, xp.zeros((2, 4, 5), dtype=xp.int64))
     with pytest.raises(TypeError, match=r"target must hold integer class ids, got float64"):
         F.cross_entropy(logits, xp.zeros((2, 4, 4)))
-    with pytest.raises(ValueError, match=r"reduction must be 'mean' or 'sum', got 'none'"):
-        F.cross_entropy(logits, xp.zeros((2, 4, 4), dtype=xp.int64), reduction="none")
+    with pytest.raises(ValueError, match=r"reduction must be 'mean', 'sum' or 'none', got 'avg'"):
+        F.cross_entropy(logits, xp.zeros((2, 4, 4), dtype=xp.int64), reduction="avg")
+    with pytest.raises(ValueError, match=r"label_smoothing must be in \[0, 1\], got 1.5"):
+        F.cross_entropy(logits, xp.zeros((2, 4, 4), dtype=xp.int64), label_smoothing=1.5)
     with pytest.raises(ValueError, match=r"weight shape \(4,\) should be \(3,\)"):
         F.cross_entropy(logits, xp.zeros((2, 4, 4), dtype=xp.int64), weight=xp.ones(4))
 

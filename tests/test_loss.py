@@ -196,3 +196,159 @@ def test_softmax_vs_torch(rng, dtype, name):
     y.backward(g)
     yt.backward(torch.from_numpy(g))
     assert_close(ours.grad, theirs.grad, dtype, "grad")
+
+
+# --------------------------------------------------------------------- reduction="none", label smoothing
+def _class_weights(rng, C, weighted, dtype=np.float64):
+    return (0.5 + rng.random(C)).astype(dtype) if weighted else None
+
+
+def _maybe(xp, a):
+    return None if a is None else xp.asarray(a)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("eps", [0.0, 0.3])
+def test_cross_entropy_none_matches_naive(xp, rng, weighted, eps):
+    n, C, h, w = 2, 5, 4, 3
+    z = rng.standard_normal((n, C, h, w)) * 2
+    t = _targets(rng, n, C, h, w)
+    wt = _class_weights(rng, C, weighted)
+    per = F.cross_entropy(xp.asarray(z), xp.asarray(t), _maybe(xp, wt), 255, "none", eps)
+    ref = naive.cross_entropy(z, t, wt, 255, "none", eps)
+    assert per.shape == t.shape and ref.shape == t.shape
+    np.testing.assert_allclose(to_np(per), ref, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("weighted,reduction", CE_CASES)
+def test_cross_entropy_with_label_smoothing_matches_naive(xp, rng, weighted, reduction):
+    n, C, h, w = 2, 4, 3, 3
+    z = rng.standard_normal((n, C, h, w)) * 2
+    t = _targets(rng, n, C, h, w)
+    wt = _class_weights(rng, C, weighted)
+    loss = F.cross_entropy(xp.asarray(z), xp.asarray(t), _maybe(xp, wt), 255, reduction, label_smoothing=0.2)
+    ref = naive.cross_entropy(z, t, wt, 255, reduction, 0.2)
+    assert abs(loss.item() - ref) <= 1e-10 * max(1.0, abs(ref))
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("eps", [0.0, 0.3])
+def test_cross_entropy_none_gradcheck(xp, rng, weighted, eps):
+    # gradcheck seeds backward with a random upstream gradient of the loss's shape: one gy a
+    # pixel, ignored pixels included (a quarter of them)
+    n, C, h, w = 2, 4, 3, 2
+    t = xp.asarray(_targets(rng, n, C, h, w))
+    wt = _maybe(xp, _class_weights(rng, C, weighted))
+    z = xp.asarray(rng.standard_normal((n, C, h, w)))
+    assert gradcheck(lambda z: F.cross_entropy(z, t, wt, 255, "none", eps), [z])
+    t2 = np.array([0, 3, -100, 1, -100, 2])   # (n, C) logits
+    assert gradcheck(lambda z: F.cross_entropy(z, xp.asarray(t2), wt, -100, "none", eps),
+                     [xp.asarray(rng.standard_normal((6, 4)))])
+    t3 = xp.asarray(_targets(rng, 2, 21, 9, 7))
+    z3 = xp.asarray(rng.standard_normal((2, 21, 9, 7)))
+    assert gradcheck(lambda z: F.cross_entropy(z, t3, None, 255, "none", eps), [z3], directions=4)
+
+
+@pytest.mark.parametrize("weighted,reduction", CE_CASES)
+def test_cross_entropy_with_label_smoothing_gradcheck(xp, rng, weighted, reduction):
+    n, C, h, w = 2, 4, 3, 2
+    t = xp.asarray(_targets(rng, n, C, h, w))
+    wt = _maybe(xp, _class_weights(rng, C, weighted))
+    z = xp.asarray(rng.standard_normal((n, C, h, w)))
+    assert gradcheck(lambda z: F.cross_entropy(z, t, wt, 255, reduction, 0.25), [z])
+
+
+def _check_vs_torch(torch, rng, z, t, wt, ignore_index, reduction, eps):
+    """Loss and logits gradient against PyTorch's, in z's dtype; "none" is seeded with a random
+    gradient a pixel (nonzero at ignored pixels too)."""
+    dtype = z.dtype
+    ours, theirs = Tensor(z, requires_grad=True), torch_tensor(torch, z, requires_grad=True)
+    loss = F.cross_entropy(ours, t, wt, ignore_index, reduction, eps)
+    losst = torch.nn.functional.cross_entropy(theirs, torch.from_numpy(t), None if wt is None else torch.from_numpy(wt),
+                                              ignore_index=ignore_index, reduction=reduction, label_smoothing=eps)
+    assert loss.dtype == dtype and loss.shape == tuple(losst.shape)
+    assert_close(loss, losst, dtype, "loss")
+    gy = rng.standard_normal(t.shape).astype(dtype) if reduction == "none" else None
+    loss.backward(gy)
+    losst.backward(None if gy is None else torch.from_numpy(gy))
+    assert ours.grad.dtype == dtype
+    assert_close(ours.grad, theirs.grad, dtype, "grad logits")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("shape,ignore_index", [((2, 21, 5, 7), 255), ((9, 4), -100)])
+def test_cross_entropy_none_vs_torch(rng, dtype, weighted, shape, ignore_index):
+    torch = pytest.importorskip("torch")
+    n, C, spatial = shape[0], shape[1], shape[2:]
+    z = (rng.standard_normal(shape) * 3).astype(dtype)
+    t = rng.integers(0, C, size=(n,) + spatial)
+    t[rng.random(t.shape) < 0.25] = ignore_index
+    _check_vs_torch(torch, rng, z, t, _class_weights(rng, C, weighted, dtype), ignore_index, "none", 0.0)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("eps", [0.1, 1.0])
+def test_cross_entropy_with_label_smoothing_vs_torch(rng, dtype, weighted, reduction, eps):
+    torch = pytest.importorskip("torch")
+    n, C, h, w = 2, 21, 5, 7
+    z = (rng.standard_normal((n, C, h, w)) * 3).astype(dtype)
+    t = _targets(rng, n, C, h, w)
+    _check_vs_torch(torch, rng, z, t, _class_weights(rng, C, weighted, dtype), 255, reduction, eps)
+    z2, t2 = rng.standard_normal((6, 4)).astype(dtype), np.array([0, 3, -100, 1, -100, 2])   # (n, C) logits
+    _check_vs_torch(torch, rng, z2, t2, _class_weights(rng, 4, weighted, dtype), -100, reduction, eps)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("eps", [0.0, 0.3])
+def test_cross_entropy_none_sums_to_sum_and_weighted_mean(xp, rng, weighted, eps):
+    # the per-pixel losses add up to "sum", and over the labelled pixels' weights to "mean";
+    # seeded with 1 (or 1 / those weights) a pixel, their gradient is that of "sum" ("mean")
+    n, C, h, w = 2, 5, 6, 4
+    z = rng.standard_normal((n, C, h, w)) * 2
+    t = _targets(rng, n, C, h, w)
+    wt = _class_weights(rng, C, weighted)
+    labelled = np.where(t != 255, (np.ones(C) if wt is None else wt)[np.where(t != 255, t, 0)], 0).sum()
+    grads = {}
+    for reduction in ("none", "sum", "mean"):
+        x = Tensor(xp.asarray(z), requires_grad=True)
+        loss = F.cross_entropy(x, xp.asarray(t), _maybe(xp, wt), 255, reduction, eps)
+        if reduction == "none":
+            per = to_np(loss)
+            loss.backward(xp.full(t.shape, 1 / labelled))
+        else:
+            value = loss.item()
+            want = per.sum() if reduction == "sum" else per.sum() / labelled
+            assert abs(value - want) <= 1e-12 * abs(want), reduction
+            loss.backward()
+        grads[reduction] = to_np(x.grad)
+    np.testing.assert_allclose(grads["none"], grads["mean"], rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(grads["none"] * labelled, grads["sum"], rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("eps", [0.0, 0.3])
+def test_cross_entropy_none_is_exactly_zero_at_ignored_pixels(xp, rng, weighted, eps):
+    t = _targets(rng, 2, 3, 4, 4, frac_ignored=0.5)
+    t[0, 0, 0], t[1, 3, 3] = 255, 1   # some of each in any case
+    ignored = t == 255
+    wt = _maybe(xp, _class_weights(rng, 3, weighted))
+    x = rng.standard_normal((2, 3, 4, 4)) * 3
+    x[0, 0, 0, 0] += 50   # an ignored pixel whose log softmax at class 0 is 0.0: -(0 * 0.0) is -0.0
+    z = Tensor(xp.asarray(x), requires_grad=True)
+    per = F.cross_entropy(z, xp.asarray(t), wt, 255, "none", eps)
+    values = to_np(per)
+    assert np.all(values[ignored] == 0) and not np.signbit(values[ignored]).any()   # +0.0
+    assert np.all(values[~ignored] > 0)
+    per.backward(xp.asarray(rng.standard_normal(t.shape) + 2))   # a nonzero gy at every pixel
+    g = to_np(z.grad).transpose(0, 2, 3, 1)                        # (n, h, w, C)
+    assert not g[ignored].any()
+    assert np.all(np.abs(g[~ignored]).sum(axis=-1) > 0)
+
+
+@pytest.mark.parametrize("reduction", ["avg", "Mean", None])
+def test_cross_entropy_bad_reduction_names_it(xp, reduction):
+    with pytest.raises(ValueError, match=rf"reduction must be 'mean', 'sum' or 'none', got {reduction!r}"):
+        F.cross_entropy(xp.zeros((1, 3, 2, 2)), xp.zeros((1, 2, 2), dtype=xp.int64), reduction=reduction)
