@@ -526,3 +526,37 @@ class BatchNorm2d(Module):
 
     def extra_repr(self):
         return f"{self.weight.shape[0]}"
+
+
+class CrossEntropyLoss(Module):
+    """:func:`F.cross_entropy <minifcn.functional.cross_entropy>` as a module, PyTorch's
+    ``criterion``: ``loss = criterion(scores, target)``. The class weights are a buffer, so
+    they move with ``to`` and are saved in the state dict (as PyTorch's). ``ignore_index``
+    defaults to 255, PASCAL VOC's void label, where PyTorch's is -100.
+
+    >>> import numpy as np
+    >>> criterion = CrossEntropyLoss(weight=np.array([1.0, 2.0], np.float32))
+    >>> scores = Tensor(np.zeros((1, 2, 1, 2), np.float32))
+    >>> round(criterion(scores, np.array([[[0, 1]]])).item(), 4)   # ln 2, whatever the weights
+    0.6931
+    """
+
+    def __init__(self, weight=None, ignore_index=255, reduction="mean", label_smoothing=0.0):
+        super().__init__()
+        if reduction not in ("mean", "sum", "none"):   # said now, not at the first batch
+            raise ValueError(f"CrossEntropyLoss: reduction must be 'mean', 'sum' or 'none', "
+                             f"got {reduction!r}")
+        if isinstance(weight, Tensor):
+            weight = weight.data
+        if weight is not None:
+            weight = backend.get_array_module(weight).asarray(weight)
+        self.register_buffer("weight", weight)
+        self.ignore_index, self.reduction = ignore_index, reduction
+        self.label_smoothing = label_smoothing
+
+    def forward(self, scores, target):
+        return F.cross_entropy(scores, target, self.weight, self.ignore_index, self.reduction,
+                               self.label_smoothing)
+
+    def extra_repr(self):
+        return f"ignore_index={self.ignore_index}, reduction={self.reduction!r}"

@@ -430,3 +430,29 @@ def test_apply_is_the_custom_initialisation_loop():
     net.apply(init)
     assert all(float(m.weight.data.min()) == 0.5 for m in net.modules() if isinstance(m, nn.Conv2d))
     assert sum(isinstance(m, nn.Conv2d) for m in net.modules()) == 2
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_cross_entropy_loss_module_matches_pytorch(rng, reduction):
+    torch = pytest.importorskip("torch")
+    scores = rng.standard_normal((2, 3, 4, 5))
+    target = rng.integers(0, 3, (2, 4, 5))
+    target[0, 0, :2] = 255
+    weight = np.array([0.5, 2.0, 1.0])
+    ours = nn.CrossEntropyLoss(weight=weight, reduction=reduction, label_smoothing=0.1)
+    theirs = torch.nn.CrossEntropyLoss(weight=torch.from_numpy(weight), ignore_index=255,
+                                       reduction=reduction, label_smoothing=0.1)
+    x, xt = Tensor(scores, requires_grad=True), torch.from_numpy(scores).requires_grad_()
+    loss, loss_t = ours(x, target), theirs(xt, torch.from_numpy(target))
+    np.testing.assert_allclose(to_np(loss), loss_t.detach().numpy(), rtol=1e-12, atol=1e-14)
+    g = rng.standard_normal(loss_t.shape)
+    loss.backward(g)
+    loss_t.backward(torch.from_numpy(g))
+    np.testing.assert_allclose(to_np(x.grad), xt.grad.numpy(), rtol=1e-12, atol=1e-14)
+    assert list(ours.state_dict()) == list(theirs.state_dict()) == ["weight"]
+    assert list(nn.CrossEntropyLoss().state_dict()) == list(torch.nn.CrossEntropyLoss().state_dict())
+
+
+def test_cross_entropy_loss_module_refuses_a_bad_reduction_when_built():
+    with pytest.raises(ValueError, match="reduction must be 'mean', 'sum' or 'none', got 'avg'"):
+        nn.CrossEntropyLoss(reduction="avg")
