@@ -3,12 +3,18 @@
 The update, per parameter ``p`` with gradient ``g`` (PyTorch's form)::
 
     g = g + weight_decay * p
-    v = momentum * v + g
-    p = p - lr * v
+    v = g                                   on the first step (v is the momentum buffer)
+    v = momentum * v + (1 - dampening) * g  on the others
+    g = g + momentum * v  if nesterov, else  g = v
+    p = p - lr * g
 
 Caffe's SGD solver puts the rate inside the momentum (``v = momentum * v + lr * g; p = p - v``):
 the same steps while ``lr`` is fixed, but not under a schedule, where Caffe's momentum carries
 the older, larger rates a while longer.
+
+The schedules: :func:`lr_at` (Caffe's policies, which the trainer follows), and for a training
+loop of one's own PyTorch's schedulers :class:`~minifcn.lr_scheduler.StepLR`, ``PolynomialLR``
+and ``LambdaLR``, found where PyTorch keeps them: ``minifcn.optim.lr_scheduler``.
 
 FCN trains biases at twice the learning rate and without weight decay: give them their own
 group (:func:`fcn_param_groups`).
@@ -25,9 +31,11 @@ array([0.71])
 from __future__ import annotations
 
 import math
+import sys
 
 from . import backend
 from .autograd import Tensor, no_grad
+from .functional import _flag
 from .kernels import threads   # threads.MIN_BLOCK_VALUES read at each call (the tests lower it)
 
 # The update walks each parameter in chunks of this many values, so that its temporaries stay in
@@ -52,28 +60,44 @@ def _chunks(p, g, v):
         yield p[a:a + CHUNK], g[a:a + CHUNK], None if v is None else v[a:a + CHUNK]
 
 
-def _update(p, g, v, lr, mom, wd):
-    """One SGD step of the array ``p`` in place: ``d = g + wd*p; v = mom*v + d; p -= lr*v``
-    (``v``: the momentum buffer, updated in place; None without momentum). The chunks are
-    shared out among the CPU's threads (fc6, 103M weights: 217-224 -> 163-164 ms a step)."""
+def _update(p, g, v, lr, mom, wd, dampening=0.0, nesterov=False, first=False):
+    """One SGD step of the array ``p`` in place, PyTorch's::
+
+        d = g + wd*p
+        v = d  if first, else  v = mom*v + (1 - dampening)*d
+        d = d + mom*v  if nesterov, else  d = v
+        p -= lr*d
+
+    ``v``: the momentum buffer, written in place (None without momentum; on the ``first`` step
+    its values are not read). The chunks are shared out among the CPU's threads (fc6, 103M
+    weights: 217-224 -> 163-164 ms a step)."""
     xp = backend.get_array_module(p)
     scalar = p.dtype.type
     chunks = list(_chunks(p, g, v))
+    second = v is not None and (dampening or nesterov)   # a second temporary: d is still needed
 
     def update(share):
-        tmp = None
+        tmp = tmp2 = None
         for pc, gc, vc in chunks[share[0]:share[1]]:
-            if tmp is None:
-                tmp = xp.empty(pc.size, dtype=p.dtype)  # the first chunk is the largest
+            if tmp is None:   # the first chunk is the largest
+                tmp = xp.empty(pc.size, dtype=p.dtype)
+                tmp2 = xp.empty_like(tmp) if second else None
             t = tmp[:pc.size].reshape(pc.shape)
+            u = tmp2[:pc.size].reshape(pc.shape) if second else None
             d = gc
             if wd:
                 d = xp.multiply(pc, scalar(wd), out=t)
                 d += gc
-            if mom:
-                vc *= scalar(mom)
-                vc += d
-                d = vc
+            if vc is not None:
+                if first:   # PyTorch's buffer starts as d itself, not damped
+                    vc[...] = d
+                else:
+                    vc *= scalar(mom)
+                    vc += xp.multiply(d, scalar(1 - dampening), out=u) if dampening else d
+                if nesterov:
+                    d = xp.add(d, xp.multiply(vc, scalar(mom), out=u), out=u)
+                else:
+                    d = vc
             pc -= xp.multiply(d, scalar(lr), out=t)
 
     # a share of at least MIN_BLOCK_VALUES values: a smaller one costs more to hand to a thread
@@ -89,18 +113,26 @@ class SGD:
             whose keys override the defaults for that group (``lr_mult`` scales the base lr).
             :meth:`set_lr`, which the trainer calls every step, sets every group's ``lr``: a
             group that must keep its own rate under a schedule takes an ``lr_mult``.
-        lr, momentum, weight_decay: defaults for every group.
+        lr, momentum, dampening, weight_decay, nesterov: defaults for every group, as PyTorch's
+            (all but ``lr`` and ``momentum`` keyword-only). ``nesterov`` needs ``momentum > 0``
+            and ``dampening == 0``.
 
     Parameters that do not require grad when the optimizer is built (FCN's fixed upsampling)
     are left out of its groups and its state dict: unlike PyTorch's SGD, which keeps them and
     steps them once they require grad again, this one never steps a parameter unfrozen later.
     Build the optimizer after unfreezing.
+
+    >>> import numpy as np
+    >>> from minifcn.nn import Parameter
+    >>> p = Parameter(np.array([1.0]))
+    >>> opt = SGD([p], lr=0.1, momentum=0.5, nesterov=True)
+    >>> p.grad = np.array([1.0]); opt.step(); p.data     # v = 1; p -= 0.1 * (1 + 0.5 * v)
+    array([0.85])
     """
 
-    def __init__(self, params, lr, momentum=0.0, *, weight_decay=0.0):   # PyTorch's 4th: dampening
-        if not all(math.isfinite(v) and v >= 0 for v in (lr, momentum, weight_decay)):
-            raise ValueError(f"SGD: lr, momentum and weight_decay must be finite and >= 0, got "
-                             f"{lr}, {momentum}, {weight_decay}")
+    # keyword-only after momentum: PyTorch's 4th is dampening, its 5th weight_decay; a 4th given
+    # by place would mean one thing here and another there
+    def __init__(self, params, lr, momentum=0.0, *, dampening=0.0, weight_decay=0.0, nesterov=False):
         if isinstance(params, Tensor):   # list() would take its rows, which never get a gradient
             raise TypeError("SGD: params must be an iterable of Parameters or of dicts, got one "
                             f"{type(params).__name__}: wrap it in a list")
@@ -113,10 +145,13 @@ class SGD:
             raise ValueError("SGD: got an empty parameter list")
         if len(set(listed)) != len(listed):   # it would be stepped once per listing
             raise ValueError("SGD: a parameter appears more than once in params (or in two groups)")
-        self.defaults = {"lr": lr, "momentum": momentum, "weight_decay": weight_decay, "lr_mult": 1.0}
+        self.defaults = {"lr": lr, "momentum": momentum, "dampening": dampening,
+                         "weight_decay": weight_decay, "nesterov": nesterov, "lr_mult": 1.0}
+        _check_options(self.defaults, "SGD")
         self.param_groups = []
-        for g in groups:
+        for i, g in enumerate(groups):
             group = dict(self.defaults, **g)
+            _check_options(group, f"SGD (group {i})")
             group["params"] = [p for p in group["params"] if p.requires_grad]
             self.param_groups.append(group)
         self.base_lr = lr
@@ -141,12 +176,13 @@ class SGD:
                 for p in g["params"]:
                     if p.grad is None:
                         continue
-                    v = None
+                    v, first = None, False
                     if mom:
                         v = self.velocity.get(id(p))
-                        if v is None:  # the first step leaves v = d, as 0 * momentum + d does
-                            v = self.velocity[id(p)] = backend.get_array_module(p.data).zeros_like(p.data)
-                    _update(p.data, p.grad, v, lr, mom, wd)
+                        first = v is None
+                        if first:   # _update writes it whole
+                            v = self.velocity[id(p)] = backend.get_array_module(p.data).empty_like(p.data)
+                    _update(p.data, p.grad, v, lr, mom, wd, g["dampening"], g["nesterov"], first)
 
     def state_dict(self):
         """Momentum buffers in parameter order (host arrays) and the groups' hyper-parameters."""
@@ -161,14 +197,31 @@ class SGD:
         if len(state["velocity"]) != len(order) or len(state["groups"]) != len(self.param_groups):
             raise ValueError(f"SGD.load_state_dict: the state has {len(state['velocity'])} parameters in "
                              f"{len(state['groups'])} groups, this optimizer {len(order)} in {len(self.param_groups)}")
+        for i, (g, saved) in enumerate(zip(self.param_groups, state["groups"])):   # before any change
+            _check_options(dict(g, **saved), f"SGD.load_state_dict (group {i})")
         self.base_lr = state["base_lr"]
         for g, saved in zip(self.param_groups, state["groups"]):
-            g.update(saved)
+            g.update(saved)   # a state saved before dampening and nesterov keeps this one's
         self.velocity = {}
         for p, v in zip(order, state["velocity"]):
             if v is not None:
                 xp = backend.get_array_module(p.data)
                 self.velocity[id(p)] = xp.asarray(v).copy()
+
+
+def _check_options(g, where):
+    """Refuse a group's options that would train wrongly (NaN a step later, an ascent) or that
+    PyTorch refuses (nesterov without momentum, or with dampening); makes ``nesterov`` a bool."""
+    lr, mom, wd, damp = g["lr"], g["momentum"], g["weight_decay"], g["dampening"]
+    if not all(math.isfinite(v) and v >= 0 for v in (lr, mom, wd)):
+        raise ValueError(f"{where}: lr, momentum and weight_decay must be finite and >= 0, got "
+                         f"{lr}, {mom}, {wd}")
+    if not 0 <= damp <= 1:   # NaN too
+        raise ValueError(f"{where}: dampening must be a number in [0, 1], got {damp}")
+    g["nesterov"] = _flag(where, "nesterov", g["nesterov"])
+    if g["nesterov"] and (mom <= 0 or damp != 0):
+        raise ValueError(f"{where}: nesterov needs momentum > 0 and dampening 0 (as PyTorch's), "
+                         f"got momentum {mom} and dampening {damp}")
 
 
 def fcn_param_groups(model, bias_lr_mult=2.0, weight_decay=5e-4):
@@ -204,3 +257,12 @@ def lr_at(policy, base_lr, it, max_iter, step_size=None, gamma=0.1, power=0.9, w
     if warmup and it < warmup:
         lr *= (it + 1) / warmup
     return lr
+
+
+# PyTorch's schedulers live in torch.optim.lr_scheduler; these in minifcn/lr_scheduler.py, which
+# needs lr_at above, so they are imported last. Registered as a submodule of this module too, so
+# that ``from minifcn.optim.lr_scheduler import StepLR`` works (the standard library's os.path
+# is one the same way).
+from . import lr_scheduler   # noqa: E402
+
+sys.modules[__name__ + ".lr_scheduler"] = lr_scheduler

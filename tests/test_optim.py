@@ -1,11 +1,14 @@
-"""SGD (momentum, weight decay, parameter groups) against PyTorch and by hand; lr policies; resume."""
+"""SGD (momentum, dampening, Nesterov, weight decay, parameter groups) against PyTorch and by
+hand; lr policies and schedulers; resume."""
+import json
+
 import numpy as np
 import pytest
 
 import minifcn
 import minifcn.functional as F
 from minifcn import Tensor, nn, optim
-from minifcn.optim import SGD, fcn_param_groups, lr_at
+from minifcn.optim import SGD, fcn_param_groups, lr_at, lr_scheduler
 from oracle import to_np
 
 
@@ -25,6 +28,28 @@ def _loss(net, x, t):
     return F.cross_entropy(net(Tensor(x)), t, reduction="sum")
 
 
+def _torch_twin(torch, net):
+    """PyTorch's copy of _tiny_net's ``net``, and its parameters by name."""
+    tnet = torch.nn.Sequential(torch.nn.Conv2d(2, 3, 3, padding=1), torch.nn.ReLU(), torch.nn.Conv2d(3, 4, 1)).double()
+    with torch.no_grad():
+        for p, tp in zip(net.parameters(), tnet.parameters()):
+            tp.copy_(torch.from_numpy(to_np(p.data)))
+    return tnet, dict(tnet.named_parameters())
+
+
+def _train_both(torch, net, opt, tnet, topt, batches, scheds=()):
+    """The same steps on both nets (and ``scheds``' steps after each, as PyTorch's loops do)."""
+    for x, t in batches:
+        opt.zero_grad()
+        _loss(net, x, t).backward()
+        opt.step()
+        topt.zero_grad()
+        torch.nn.functional.cross_entropy(tnet(torch.from_numpy(x)), torch.from_numpy(t), reduction="sum").backward()
+        topt.step()
+        for s in scheds:
+            s.step()
+
+
 def test_sgd_by_hand(xp):
     p = nn.Parameter(xp.asarray([1.0, -2.0]))
     opt = SGD([p], lr=0.1, momentum=0.9, weight_decay=0.5)
@@ -40,8 +65,11 @@ def test_sgd_by_hand(xp):
 
 
 @pytest.mark.parametrize("threads", ["1", "3"])   # the chunks in one share; in three
-@pytest.mark.parametrize("mom, wd", [(0.9, 0.5), (0.9, 0.0), (0.0, 0.5), (0.0, 0.0)])
-def test_sgd_chunked_update_matches_whole_array_formula(xp, monkeypatch, mom, wd, threads):
+@pytest.mark.parametrize("mom, wd, damp, nesterov", [
+    (0.9, 0.5, 0.0, False), (0.9, 0.0, 0.0, False), (0.0, 0.5, 0.0, False), (0.0, 0.0, 0.0, False),
+    (0.9, 0.5, 0.3, False), (0.9, 0.0, 0.3, False), (0.9, 0.5, 0.0, True), (0.9, 0.0, 0.0, True),
+    (0.0, 0.5, 0.3, False)])   # dampening without momentum: nothing to damp
+def test_sgd_chunked_update_matches_whole_array_formula(xp, monkeypatch, mom, wd, damp, nesterov, threads):
     # chunks of 7 values: uneven over a (3, 5, 4) parameter; a transposed (non-contiguous) one
     # must be updated in place too, not through a copy
     monkeypatch.setenv("MINIFCN_NUM_THREADS", threads)
@@ -51,16 +79,19 @@ def test_sgd_chunked_update_matches_whole_array_formula(xp, monkeypatch, mom, wd
     params = [nn.Parameter(xp.asarray(w)) for w in w0]
     params[1].data = xp.asarray(w0[1].T.copy()).T
     assert not params[1].data.flags.c_contiguous
-    opt = SGD(params, lr=0.1, momentum=mom, weight_decay=wd)
-    w, v = [a.copy() for a in w0], [np.zeros_like(a) for a in w0]
+    opt = SGD(params, lr=0.1, momentum=mom, dampening=damp, weight_decay=wd, nesterov=nesterov)
+    w, v = [a.copy() for a in w0], [None for a in w0]
     for _ in range(3):
         grads = [rng.standard_normal(a.shape) for a in w0]
         for p, g in zip(params, grads):
             p.grad = xp.asarray(g)
         opt.step()
         for k, g in enumerate(grads):
-            v[k] = mom * v[k] + g + wd * w[k]
-            w[k] = w[k] - 0.1 * v[k]
+            d = g + wd * w[k]
+            if mom:   # the buffer starts as d, undamped
+                v[k] = d if v[k] is None else mom * v[k] + (1 - damp) * d
+                d = d + mom * v[k] if nesterov else v[k]
+            w[k] = w[k] - 0.1 * d
             np.testing.assert_allclose(to_np(params[k].data), w[k], rtol=1e-13, atol=1e-15)
             np.testing.assert_array_equal(to_np(params[k].grad), g)  # the gradient is left as it was
 
@@ -86,29 +117,43 @@ def test_sgd_refuses_one_bare_parameter_and_a_parameter_listed_twice():
     assert np.allclose(p.data, 0.9)
 
 
-def test_sgd_groups_match_torch_over_5_steps():
+def _fcn_groups_torch(tparams, lr, wd, **bias_options):
+    """fcn_param_groups' groups, PyTorch's way: the biases' 2x as their own lr."""
+    return [{"params": [p for n, p in tparams.items() if n.endswith("weight")], "weight_decay": wd},
+            {"params": [p for n, p in tparams.items() if n.endswith("bias")], "lr": 2 * lr,
+             "weight_decay": 0.0, **bias_options}]
+
+
+@pytest.mark.parametrize("options, bias_options", [
+    ({}, {}),
+    ({"nesterov": True}, {}),
+    ({"dampening": 0.3}, {}),   # the first step's buffer is d itself, undamped
+    ({"dampening": 1.0}, {}),   # the gradient enters on the first step only
+    ({"nesterov": True}, {"nesterov": False, "dampening": 0.5}),   # options per group
+    ({}, {"nesterov": True})])
+def test_sgd_groups_match_torch_over_5_steps(options, bias_options):
     torch = pytest.importorskip("torch")
     net = _tiny_net()
-    tnet = torch.nn.Sequential(torch.nn.Conv2d(2, 3, 3, padding=1), torch.nn.ReLU(), torch.nn.Conv2d(3, 4, 1)).double()
-    with torch.no_grad():
-        for (name, p), tp in zip(net.named_parameters(), tnet.parameters()):
-            tp.copy_(torch.from_numpy(to_np(p.data)))
+    tnet, tparams = _torch_twin(torch, net)
     lr, mom, wd = 1e-3, 0.9, 5e-4
     # FCN's recipe: weights decayed, biases at 2x lr without decay
-    opt = SGD(fcn_param_groups(net, bias_lr_mult=2.0, weight_decay=wd), lr=lr, momentum=mom)
-    tparams = list(tnet.named_parameters())
-    topt = torch.optim.SGD([{"params": [p for n, p in tparams if n.endswith("weight")], "weight_decay": wd},
-                            {"params": [p for n, p in tparams if n.endswith("bias")], "lr": 2 * lr,
-                             "weight_decay": 0.0}], lr=lr, momentum=mom)
-    for x, t in _batches(5):
-        opt.zero_grad()
-        _loss(net, x, t).backward()
-        opt.step()
-        topt.zero_grad()
-        torch.nn.functional.cross_entropy(tnet(torch.from_numpy(x)), torch.from_numpy(t), reduction="sum").backward()
-        topt.step()
+    groups = fcn_param_groups(net, bias_lr_mult=2.0, weight_decay=wd)
+    groups[1].update(bias_options)
+    opt = SGD(groups, lr=lr, momentum=mom, **options)
+    topt = torch.optim.SGD(_fcn_groups_torch(tparams, lr, wd, **bias_options), lr=lr, momentum=mom, **options)
+    _train_both(torch, net, opt, tnet, topt, _batches(5))
     for (name, p), tp in zip(net.named_parameters(), tnet.parameters()):
         np.testing.assert_allclose(to_np(p.data), tp.detach().numpy(), rtol=1e-10, atol=1e-12, err_msg=name)
+
+
+def test_sgd_first_step_with_dampening_by_hand(xp):
+    # PyTorch's buffer starts as the gradient itself: 0.9 * 0 + (1 - 0.5) * g would halve it
+    p = nn.Parameter(xp.asarray([0.0]))
+    opt = SGD([p], lr=1.0, momentum=0.9, dampening=0.5)
+    p.grad = xp.asarray([1.0])
+    opt.step()   # v = 1
+    opt.step()   # v = 0.9 + 0.5 = 1.4
+    np.testing.assert_allclose(to_np(p.data), [-2.4], rtol=1e-15)
 
 
 def test_fcn_param_groups_split_weights_and_biases():
@@ -156,6 +201,30 @@ def test_state_dict_round_trip_resumes_identically():
         np.testing.assert_array_equal(v, straight[k], err_msg=k)
 
 
+def test_state_dict_carries_dampening_and_nesterov(tmp_path):
+    """Per group, through a checkpoint's JSON too: a resumed run steps as the saved one."""
+    from minifcn.checkpoint import load_checkpoint, save_checkpoint
+    net = _tiny_net()
+    groups = fcn_param_groups(net)
+    groups[1].update(dampening=0.25, nesterov=False)
+    opt = SGD(groups, lr=1e-2, momentum=0.9, nesterov=True)
+    save_checkpoint(tmp_path / "ck.npz", net, opt)
+    opt2 = SGD(fcn_param_groups(_tiny_net()), lr=1e-2, momentum=0.9)
+    opt2.load_state_dict(load_checkpoint(tmp_path / "ck.npz")["optim"])
+    assert [(g["nesterov"], g["dampening"]) for g in opt2.param_groups] == [(True, 0.0), (False, 0.25)]
+
+
+def test_load_state_dict_refuses_nesterov_without_momentum_and_changes_nothing():
+    opt = SGD([nn.Parameter(np.ones(1))], lr=0.1, momentum=0.9, nesterov=True)
+    state = opt.state_dict()
+    state["groups"][0]["momentum"] = 0.0
+    state["base_lr"] = 0.5
+    with pytest.raises(ValueError, match=r"load_state_dict \(group 0\): nesterov needs momentum > 0 .* "
+                                         r"got momentum 0.0 and dampening 0.0"):
+        opt.load_state_dict(state)
+    assert opt.param_groups[0]["momentum"] == 0.9 and opt.base_lr == 0.1
+
+
 def test_optimizer_state_dict_is_a_snapshot():
     # step() updates momentum buffers in place; a saved state must not follow them
     p = nn.Parameter(np.array([1.0]))
@@ -194,6 +263,24 @@ def test_lr_policy_errors():
         SGD([nn.Parameter(np.ones(1))], lr=0.1, momentum=float("nan"))
 
 
+@pytest.mark.parametrize("kwargs, group, error, message", [
+    ({"momentum": 0.0, "nesterov": True}, {}, ValueError,
+     r"SGD: nesterov needs momentum > 0 and dampening 0 \(as PyTorch's\), got momentum 0.0 and dampening 0.0"),
+    ({"momentum": 0.9, "nesterov": True, "dampening": 0.1}, {}, ValueError,
+     r"SGD: nesterov .* got momentum 0.9 and dampening 0.1"),
+    ({"momentum": 0.9}, {"nesterov": True, "momentum": 0.0}, ValueError,   # a group's own options
+     r"SGD \(group 1\): nesterov needs momentum > 0 .* got momentum 0.0 and dampening 0.0"),
+    ({"momentum": 0.9}, {"lr": -1.0}, ValueError, r"SGD \(group 1\): .* must be finite and >= 0, got -1.0, 0.9, 0.0"),
+    ({"momentum": 0.9, "dampening": 1.5}, {}, ValueError, r"SGD: dampening must be a number in \[0, 1\], got 1.5"),
+    ({"momentum": 0.9, "dampening": float("nan")}, {}, ValueError, r"dampening must be a number in \[0, 1\], got nan"),
+    ({"momentum": 0.9, "nesterov": "False"}, {}, TypeError, r"SGD: nesterov must be a bool, got 'False'"),
+])
+def test_sgd_option_errors_name_the_values(kwargs, group, error, message):
+    groups = [{"params": [nn.Parameter(np.ones(1))]}, {"params": [nn.Parameter(np.ones(1))], **group}]
+    with pytest.raises(error, match=message):
+        SGD(groups, lr=0.1, **kwargs)
+
+
 def test_load_state_dict_refuses_a_different_optimizer():
     a = SGD([nn.Parameter(np.ones(1)), nn.Parameter(np.ones(1))], lr=0.1)
     b = SGD([nn.Parameter(np.ones(1))], lr=0.1)
@@ -203,10 +290,137 @@ def test_load_state_dict_refuses_a_different_optimizer():
 
 def test_an_empty_parameter_list_is_refused_and_weight_decay_is_a_keyword():
     """As PyTorch: an optimizer of nothing trains nothing. And SGD's fourth argument is
-    PyTorch's dampening, so a weight decay given there is refused, not taken."""
+    PyTorch's dampening, so dampening is keyword-only here, as weight decay is: a 4th given by
+    place is refused, not read as either."""
     with pytest.raises(ValueError, match="empty parameter list"):
         SGD([], lr=0.1)
     with pytest.raises(ValueError, match="empty parameter list"):
         SGD([{"params": []}], lr=0.1)
     with pytest.raises(TypeError, match="positional"):
         SGD([nn.Parameter(np.zeros(2))], 0.1, 0.9, 0.1)
+
+
+# --------------------------------------------------------------------- schedulers
+_SCHEDULERS = {   # name: (ours, PyTorch's): each builds the scheduler of an optimizer
+    "step": (lambda o: lr_scheduler.StepLR(o, step_size=7, gamma=0.5),
+             lambda torch, o: torch.optim.lr_scheduler.StepLR(o, step_size=7, gamma=0.5)),
+    "step-default-gamma": (lambda o: lr_scheduler.StepLR(o, 3),
+                           lambda torch, o: torch.optim.lr_scheduler.StepLR(o, 3)),
+    "poly-0.9": (lambda o: lr_scheduler.PolynomialLR(o, total_iters=40, power=0.9),   # past its end
+                 lambda torch, o: torch.optim.lr_scheduler.PolynomialLR(o, total_iters=40, power=0.9)),
+    "poly-1": (lambda o: lr_scheduler.PolynomialLR(o, 30),
+               lambda torch, o: torch.optim.lr_scheduler.PolynomialLR(o, 30)),
+    "lambda": (lambda o: lr_scheduler.LambdaLR(o, lambda e: 0.5 * 0.97 ** e),
+               lambda torch, o: torch.optim.lr_scheduler.LambdaLR(o, lambda e: 0.5 * 0.97 ** e)),
+    "lambdas": (lambda o: lr_scheduler.LambdaLR(o, [lambda e: 1 / (1 + e), lambda e: 0.9 ** e, lambda e: 1.0]),
+                lambda torch, o: torch.optim.lr_scheduler.LambdaLR(
+                    o, [lambda e: 1 / (1 + e), lambda e: 0.9 ** e, lambda e: 1.0])),
+}
+
+
+@pytest.mark.parametrize("name", list(_SCHEDULERS))
+def test_schedulers_match_torch_over_50_steps(name):
+    """Three groups: FCN's weights, its biases at 2x by lr_mult, and a group with its own lr
+    (PyTorch's way to give one). The rates are PyTorch's closed forms exactly; its step()
+    multiplies the last rate by a factor, so its own sequence may differ in the last bits."""
+    torch = pytest.importorskip("torch")
+    ours, theirs = _SCHEDULERS[name]
+    net = _tiny_net()
+    weights, biases = fcn_param_groups(net)
+    opt = SGD([weights, dict(biases, params=biases["params"][:1]), {"params": biases["params"][1:], "lr": 0.03}],
+              lr=0.01, momentum=0.9)
+    tp = [torch.nn.Parameter(torch.zeros(1)) for _ in range(3)]
+    topt = torch.optim.SGD([{"params": [tp[0]]}, {"params": [tp[1]], "lr": 0.02}, {"params": [tp[2]], "lr": 0.03}],
+                           lr=0.01, momentum=0.9)
+    sched, tsched = ours(opt), theirs(torch, topt)
+    for epoch in range(51):   # the rates as built, then after each of 50 steps
+        got = [lr * g["lr_mult"] for lr, g in zip(sched.get_last_lr(), opt.param_groups)]
+        assert [g["lr"] for g in opt.param_groups] == sched.get_last_lr(), epoch   # written into the groups
+        closed = tsched._get_closed_form_lr() if hasattr(tsched, "_get_closed_form_lr") else tsched.get_last_lr()
+        assert got == closed, epoch
+        np.testing.assert_allclose(got, tsched.get_last_lr(), rtol=1e-13, atol=1e-300, err_msg=str(epoch))
+        assert sched.last_epoch == tsched.last_epoch == epoch
+        topt.step()   # PyTorch warns of a scheduler stepped before its optimizer
+        sched.step()
+        tsched.step()
+
+
+def test_poly_scheduler_is_lr_at_and_reaches_the_optimizer():
+    # FCN's poly policy, as the trainer's lr_at gives it; and SGD steps with the written rate
+    p = nn.Parameter(np.zeros(1))
+    opt = SGD([{"params": [p], "lr_mult": 2.0}], lr=0.1)
+    sched = lr_scheduler.PolynomialLR(opt, total_iters=10, power=0.9)
+    expected = 0.0
+    for it in range(12):
+        assert sched.get_last_lr() == [lr_at("poly", 0.1, it, 10, power=0.9)]
+        expected -= 2 * sched.get_last_lr()[0]
+        p.grad = np.ones(1)
+        opt.step()
+        sched.step()
+        np.testing.assert_allclose(p.data, [expected], rtol=1e-15)
+
+
+@pytest.mark.parametrize("make, fresh", [
+    (lambda o: lr_scheduler.StepLR(o, step_size=2, gamma=0.5), lambda o: lr_scheduler.StepLR(o, 100)),
+    (lambda o: lr_scheduler.PolynomialLR(o, total_iters=8, power=0.9), lambda o: lr_scheduler.PolynomialLR(o, 1000)),
+    (lambda o: lr_scheduler.LambdaLR(o, lambda e: 0.8 ** e), lambda o: lr_scheduler.LambdaLR(o, lambda e: 0.8 ** e)),
+])
+def test_scheduler_state_dict_round_trip_resumes_identically(make, fresh):
+    """Saved after 3 steps, through JSON (a checkpoint's meta); a fresh optimizer and scheduler
+    with other rates and options, loaded, take the same 3 steps as the run that went on."""
+    batches = _batches(6)
+    net = _tiny_net()
+    opt = SGD(fcn_param_groups(net), lr=1e-2, momentum=0.9, nesterov=True)
+    sched = make(opt)
+
+    def train(net, opt, sched, batches):
+        lrs = []
+        for x, t in batches:
+            opt.zero_grad()
+            _loss(net, x, t).backward()
+            opt.step()
+            sched.step()
+            lrs.append(sched.get_last_lr())
+        return lrs
+
+    train(net, opt, sched, batches[:3])
+    model_state, opt_state = net.state_dict(), opt.state_dict()
+    sched_state = json.loads(json.dumps(sched.state_dict()))
+    lrs = train(net, opt, sched, batches[3:])
+    straight = net.state_dict()
+
+    net2 = _tiny_net()
+    net2.load_state_dict(model_state)
+    opt2 = SGD(fcn_param_groups(net2), lr=999.0, momentum=0.9)
+    sched2 = fresh(opt2)
+    opt2.load_state_dict(opt_state)
+    sched2.load_state_dict(sched_state)
+    assert train(net2, opt2, sched2, batches[3:]) == lrs
+    for k, v in net2.state_dict().items():
+        np.testing.assert_array_equal(v, straight[k], err_msg=k)
+
+
+def test_scheduler_errors_name_the_values():
+    opt = SGD([{"params": [nn.Parameter(np.ones(1))]}, {"params": [nn.Parameter(np.ones(1))]}], lr=0.1)
+    with pytest.raises(ValueError, match="StepLR: step_size must be a positive int, got 0"):
+        lr_scheduler.StepLR(opt, 0)
+    with pytest.raises(ValueError, match="StepLR: step_size must be a positive int, got 2.5"):
+        lr_scheduler.StepLR(opt, 2.5)
+    with pytest.raises(ValueError, match="StepLR: gamma must be a finite number >= 0, got inf"):
+        lr_scheduler.StepLR(opt, 2, gamma=float("inf"))
+    with pytest.raises(ValueError, match="PolynomialLR: total_iters must be a positive int, got 0"):
+        lr_scheduler.PolynomialLR(opt, 0)   # a division by 0
+    with pytest.raises(ValueError, match="PolynomialLR: power must be a finite number >= 0, got -1"):
+        lr_scheduler.PolynomialLR(opt, 10, power=-1)
+    with pytest.raises(ValueError, match="LambdaLR: expected 2 lr_lambdas, one per group, got 3"):
+        lr_scheduler.LambdaLR(opt, [abs, abs, abs])
+    with pytest.raises(TypeError, match="LambdaLR: lr_lambda must be a function of the epoch .* got 0.5"):
+        lr_scheduler.LambdaLR(opt, 0.5)
+    with pytest.raises(TypeError, match="StepLR: expected an optimizer, got a list"):
+        lr_scheduler.StepLR([nn.Parameter(np.ones(1))], 2)
+    step = lr_scheduler.StepLR(opt, 2)
+    with pytest.raises(ValueError, match="PolynomialLR.load_state_dict: the state lacks total_iters, power"):
+        lr_scheduler.PolynomialLR(opt, 10).load_state_dict(step.state_dict())
+    one_group = SGD([nn.Parameter(np.ones(1))], lr=0.1)
+    with pytest.raises(ValueError, match="StepLR.load_state_dict: the state has 2 groups, the optimizer 1"):
+        lr_scheduler.StepLR(one_group, 2).load_state_dict(step.state_dict())
