@@ -280,6 +280,14 @@ class Module:
         return ""
 
 
+def _check_child_name(owner, name):
+    """Refuse a container's child name as PyTorch's ``add_module`` does: a dot would split the
+    state dict's name, and a child named ``train`` would hide the method every trainer calls."""
+    if not name or "." in name or (hasattr(owner, name) and name not in owner._modules):
+        raise KeyError(f"{type(owner).__name__}: {name!r} cannot name a module (empty, holds a "
+                       f"dot, or is already an attribute of {type(owner).__name__})")
+
+
 class Sequential(Module):
     """Modules applied in order; named ``0, 1, ...``, or by the keys of one ordered dict (as
     PyTorch's), or by the keywords given.
@@ -295,6 +303,7 @@ class Sequential(Module):
         for name, m in [(str(i), m) for i, m in enumerate(modules)] + list(named.items()):
             if not isinstance(m, Module):   # an attribute, not a layer: the net would skip it
                 raise TypeError(f"Sequential: {name!r} must be a Module, got {type(m).__name__}")
+            _check_child_name(self, name)
             setattr(self, name, m)
 
     def forward(self, x):
@@ -380,6 +389,66 @@ class ModuleList(Module):
         layers = list(self._modules.values())
         layers.insert(index, module)
         self._set(layers)
+
+
+class ModuleDict(Module):
+    """Modules held by name, in the order they were put in, as PyTorch's: the names are their
+    state-dict prefixes. No forward, like :class:`ModuleList`.
+
+    >>> heads = ModuleDict({"score_fr": Conv2d(8, 21, 1), "score_pool4": Conv2d(4, 21, 1)})
+    >>> list(heads), [k for k in heads.state_dict()][:2]
+    (['score_fr', 'score_pool4'], ['score_fr.weight', 'score_fr.bias'])
+    """
+
+    def __init__(self, modules=None):
+        super().__init__()
+        if modules is not None:
+            self.update(modules)
+
+    def __getitem__(self, key):
+        return self._modules[key]
+
+    def __setitem__(self, key, module):
+        if not isinstance(key, str):
+            raise TypeError(f"ModuleDict: keys must be str, got {type(key).__name__}")
+        if not isinstance(module, Module):
+            raise TypeError(f"ModuleDict: {key!r} must be a Module, got {type(module).__name__}")
+        _check_child_name(self, key)
+        setattr(self, key, module)
+
+    def __delitem__(self, key):
+        if key not in self._modules:
+            raise KeyError(key)
+        delattr(self, key)
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules)
+
+    def __contains__(self, key):
+        return key in self._modules
+
+    def keys(self):
+        return self._modules.keys()
+
+    def values(self):
+        return self._modules.values()
+
+    def items(self):
+        return self._modules.items()
+
+    def pop(self, key):
+        module = self[key]
+        del self[key]
+        return module
+
+    def update(self, modules):
+        """Add or replace modules from a mapping, or from ``(name, module)`` pairs."""
+        pairs = modules.items() if hasattr(modules, "items") else modules
+        for key, module in pairs:
+            self[key] = module
 
 
 class Conv2d(Module):

@@ -1,4 +1,6 @@
 """Modules: ordering and names, train/eval, BN running stats vs PyTorch, state dicts, dtype and device."""
+from collections import OrderedDict
+
 import numpy as np
 import pytest
 
@@ -456,3 +458,32 @@ def test_cross_entropy_loss_module_matches_pytorch(rng, reduction):
 def test_cross_entropy_loss_module_refuses_a_bad_reduction_when_built():
     with pytest.raises(ValueError, match="reduction must be 'mean', 'sum' or 'none', got 'avg'"):
         nn.CrossEntropyLoss(reduction="avg")
+
+
+def test_module_dict_keeps_names_and_order_as_pytorch():
+    torch = pytest.importorskip("torch")
+
+    def build(lib):
+        d = lib.nn.ModuleDict({"score_fr": lib.nn.Conv2d(4, 3, 1), "relu": lib.nn.ReLU()})
+        d.update([("score_pool4", lib.nn.Conv2d(2, 3, 1))])
+        d["score_fr"] = lib.nn.Conv2d(4, 5, 1)   # replaced: keeps its place
+        popped = d.pop("relu")
+        return d, popped, [(k, tuple(v.shape)) for k, v in d.state_dict().items()]
+
+    (ours, popped, keys), (theirs, _, tkeys) = build(minifcn), build(torch)
+    assert keys == tkeys == [("score_fr.weight", (5, 4, 1, 1)), ("score_fr.bias", (5,)),
+                             ("score_pool4.weight", (3, 2, 1, 1)), ("score_pool4.bias", (3,))]
+    assert list(ours) == list(theirs) and "relu" not in ours and isinstance(popped, nn.ReLU)
+    assert [type(m).__name__ for m in ours.values()] == ["Conv2d", "Conv2d"]
+    with pytest.raises(TypeError, match="'x' must be a Module, got int"):
+        ours["x"] = 3
+    with pytest.raises(TypeError, match="keys must be str, got int"):
+        ours[0] = nn.ReLU()
+    for bad in ("train", "a.b", ""):   # PyTorch refuses these too
+        with pytest.raises(KeyError, match="cannot name a module"):
+            ours[bad] = nn.ReLU()
+        with pytest.raises(KeyError):
+            theirs[bad] = torch.nn.ReLU()
+    assert ours.train() is ours
+    with pytest.raises(KeyError, match="Sequential: 'eval' cannot name a module"):
+        nn.Sequential(OrderedDict(eval=nn.ReLU()))
