@@ -156,13 +156,18 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):
     (n, out_c, out_h, out_w) with ``out_h = (h + 2*ph - dy*(kh - 1) - 1) // sy + 1``.
 
     Args:
-        stride, padding, dilation: an int or an (y, x) pair.
+        stride, padding, dilation: an int or an (y, x) pair. ``padding`` may also be PyTorch's
+            ``"valid"`` (0) or ``"same"`` (stride 1: the output is the input's size; an even
+            kernel pads one more at the bottom and right, as PyTorch's, done here by padding
+            both sides that much and cutting the first row or column off the output).
 
     >>> import numpy as np
     >>> from minifcn import Tensor
     >>> conv2d(Tensor(np.ones((1, 1, 5, 5))), Tensor(np.ones((1, 1, 3, 3))), stride=2).numpy()[0, 0]
     array([[9., 9.],
            [9., 9.]])
+    >>> conv2d(Tensor(np.ones((1, 1, 5, 5))), Tensor(np.ones((1, 1, 2, 4))), padding="same").shape
+    (1, 1, 5, 5)
     """
     x, weight = as_tensor(x), as_tensor(weight)
     bias = None if bias is None else as_tensor(bias)
@@ -171,8 +176,10 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):
     _check_not_empty("conv2d", x, weight)
     _check_same_dtype("conv2d", x, weight, bias)
     stride = _positive_pair("stride", stride, "conv2d")
-    padding = _positive_pair("padding", padding, "conv2d", minimum=0)
     dilation = _positive_pair("dilation", dilation, "conv2d")
+    if isinstance(padding, str):
+        return _conv2d_named_padding(x, weight, bias, stride, padding, dilation)
+    padding = _positive_pair("padding", padding, "conv2d", minimum=0)
     n, c, h, w = x.shape
     out_c, in_c, kh, kw = weight.shape
     if c != in_c:
@@ -185,6 +192,22 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):
                          f"{h + 2 * padding[0]}x{w + 2 * padding[1]}")
     fn = Conv2d(stride, padding, dilation)
     return fn(x, weight) if bias is None else fn(x, weight, bias)
+
+
+def _conv2d_named_padding(x, weight, bias, stride, padding, dilation):
+    """conv2d with PyTorch's ``padding="valid"`` or ``"same"``."""
+    if padding == "valid":
+        return conv2d(x, weight, bias, stride, 0, dilation)
+    if padding != "same":
+        raise ValueError(f"conv2d: padding must be an int, a pair, 'valid' or 'same', got {padding!r}")
+    if stride != (1, 1):   # PyTorch refuses it too: 'same' has no one meaning for a stride
+        raise ValueError(f"conv2d: padding='same' needs stride 1, got stride {stride}")
+    # d*(k - 1) zeros in all per axis, the odd one after: pad both sides by the larger half,
+    # then the one extra output at the top (left) is the one to drop
+    total = [d * (k - 1) for d, k in zip(dilation, weight.shape[2:])]
+    y = conv2d(x, weight, bias, 1, [t - t // 2 for t in total], dilation)
+    extra_y, extra_x = (t % 2 for t in total)
+    return y[:, :, extra_y:, extra_x:] if extra_y or extra_x else y
 
 
 class ConvTranspose2d(Function):

@@ -454,7 +454,8 @@ class ModuleDict(Module):
 class Conv2d(Module):
     """2-D convolution layer. weight (out_c, in_c, kh, kw) He-initialised, bias zeros.
 
-    Output size: ``(h + 2*padding - dilation*(k - 1) - 1) // stride + 1``.
+    Output size: ``(h + 2*padding - dilation*(k - 1) - 1) // stride + 1``; ``padding="same"``
+    (stride 1) keeps ``h``, ``"valid"`` is 0 (:func:`minifcn.functional.conv2d`).
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, *, bias=True):
@@ -471,7 +472,7 @@ class Conv2d(Module):
 
     def extra_repr(self):
         out_c, in_c, kh, kw = self.weight.shape
-        return f"{in_c}, {out_c}, kernel_size=({kh}, {kw}), stride={self.stride}, padding={self.padding}"
+        return f"{in_c}, {out_c}, kernel_size=({kh}, {kw}), stride={self.stride}, padding={self.padding!r}"
 
 
 class ConvTranspose2d(Module):

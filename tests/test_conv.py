@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import minifcn.functional as F
-from minifcn import Tensor, naive
+from minifcn import Tensor, naive, nn
 from minifcn.init import bilinear_kernel
 from minifcn.kernels import conv as K
 from minifcn.testing import gradcheck
@@ -265,3 +265,47 @@ def test_fcn_upsampling_vs_torch(rng, dtype, k, s, c, hw):
               + 0.1 * rng.standard_normal((c, c, k, k)))  # bias=False, as FCN's upscore layers
     check_vs_torch(torch, lambda x, W: F.conv_transpose2d(x, W, stride=s),
                       lambda x, W: torch.nn.functional.conv_transpose2d(x, W, stride=s), arrays, dtype, rng)
+
+
+SAME_CASES = [((3, 3), (1, 1)), ((2, 4), (1, 1)), ((1, 5), (1, 1)), ((2, 3), (2, 1)), ((4, 4), (1, 2))]
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same'")   # PyTorch's note that it pads a copy
+@pytest.mark.parametrize("k, dilation", SAME_CASES)
+def test_padding_same_keeps_the_size_and_matches_pytorch(rng, k, dilation):
+    torch = pytest.importorskip("torch")
+    x, W, b = rng.standard_normal((2, 3, 7, 6)), rng.standard_normal((4, 3) + k), rng.standard_normal(4)
+    ours = [Tensor(a, requires_grad=True) for a in (x, W, b)]
+    theirs = [torch.from_numpy(a).requires_grad_() for a in (x, W, b)]
+    y = F.conv2d(*ours, padding="same", dilation=dilation)
+    yt = torch.nn.functional.conv2d(*theirs, padding="same", dilation=dilation)
+    assert y.shape == (2, 4, 7, 6)
+    np.testing.assert_allclose(to_np(y), yt.detach().numpy(), rtol=1e-10, atol=1e-12)
+    g = rng.standard_normal(y.shape)
+    y.backward(g)
+    yt.backward(torch.from_numpy(g))
+    for a, t in zip(ours, theirs):
+        np.testing.assert_allclose(to_np(a.grad), t.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("k, dilation", SAME_CASES[1:3])
+def test_padding_same_gradcheck_and_naive(xp, rng, k, dilation):
+    x, W = xp.asarray(rng.standard_normal((1, 2, 5, 6))), xp.asarray(rng.standard_normal((3, 2) + k))
+    assert gradcheck(lambda a, w: F.conv2d(a, w, padding="same", dilation=dilation), [x, W])
+    # the even kernel's extra zero row and column are after the image: the naive loop on the
+    # image padded that way, without padding
+    (kh, kw), (dy, dx) = k, dilation
+    ty, tx = dy * (kh - 1), dx * (kw - 1)
+    padded = np.pad(to_np(x), ((0, 0), (0, 0), (ty // 2, ty - ty // 2), (tx // 2, tx - tx // 2)))
+    np.testing.assert_allclose(to_np(F.conv2d(x, W, padding="same", dilation=dilation)),
+                               naive.conv2d(padded, to_np(W), None, 1, 0, dilation), rtol=1e-12, atol=1e-12)
+
+
+def test_named_padding_valid_and_errors():
+    x, W = np.ones((1, 1, 5, 5)), np.ones((1, 1, 3, 3))
+    np.testing.assert_array_equal(F.conv2d(x, W, padding="valid").numpy(), F.conv2d(x, W).numpy())
+    with pytest.raises(ValueError, match=r"padding='same' needs stride 1, got stride \(2, 2\)"):
+        F.conv2d(x, W, stride=2, padding="same")
+    with pytest.raises(ValueError, match="padding must be an int, a pair, 'valid' or 'same', got 'full'"):
+        F.conv2d(x, W, padding="full")
+    assert nn.Conv2d(1, 2, 4, padding="same")(Tensor(np.ones((1, 1, 6, 5), np.float32))).shape == (1, 2, 6, 5)
