@@ -321,8 +321,8 @@ _SCHEDULERS = {   # name: (ours, PyTorch's): each builds the scheduler of an opt
 @pytest.mark.parametrize("name", list(_SCHEDULERS))
 def test_schedulers_match_torch_over_50_steps(name):
     """Three groups: FCN's weights, its biases at 2x by lr_mult, and a group with its own lr
-    (PyTorch's way to give one). The rates are PyTorch's closed forms exactly; its step()
-    multiplies the last rate by a factor, so its own sequence may differ in the last bits."""
+    (PyTorch's way to give one). The rates are PyTorch's exactly: its step() multiplies the
+    last rate by a factor, as ours does; within a few units of the last bit of the closed forms."""
     torch = pytest.importorskip("torch")
     ours, theirs = _SCHEDULERS[name]
     net = _tiny_net()
@@ -336,9 +336,11 @@ def test_schedulers_match_torch_over_50_steps(name):
     for epoch in range(51):   # the rates as built, then after each of 50 steps
         got = [lr * g["lr_mult"] for lr, g in zip(sched.get_last_lr(), opt.param_groups)]
         assert [g["lr"] for g in opt.param_groups] == sched.get_last_lr(), epoch   # written into the groups
+        assert got == tsched.get_last_lr(), epoch
         closed = tsched._get_closed_form_lr() if hasattr(tsched, "_get_closed_form_lr") else tsched.get_last_lr()
-        assert got == closed, epoch
-        np.testing.assert_allclose(got, tsched.get_last_lr(), rtol=1e-13, atol=1e-300, err_msg=str(epoch))
+        ours_closed = [lr * g["lr_mult"] for lr, g in zip(sched.closed_form_lr(), opt.param_groups)]
+        assert ours_closed == closed, epoch
+        np.testing.assert_allclose(got, closed, rtol=1e-13, atol=1e-300, err_msg=str(epoch))
         assert sched.last_epoch == tsched.last_epoch == epoch
         topt.step()   # PyTorch warns of a scheduler stepped before its optimizer
         sched.step()
@@ -352,7 +354,8 @@ def test_poly_scheduler_is_lr_at_and_reaches_the_optimizer():
     sched = lr_scheduler.PolynomialLR(opt, total_iters=10, power=0.9)
     expected = 0.0
     for it in range(12):
-        assert sched.get_last_lr() == [lr_at("poly", 0.1, it, 10, power=0.9)]
+        np.testing.assert_allclose(sched.get_last_lr(), [lr_at("poly", 0.1, it, 10, power=0.9)],
+                                   rtol=1e-14, atol=1e-300)   # multiplied step by step, as PyTorch's
         expected -= 2 * sched.get_last_lr()[0]
         p.grad = np.ones(1)
         opt.step()
@@ -424,3 +427,56 @@ def test_scheduler_errors_name_the_values():
     one_group = SGD([nn.Parameter(np.ones(1))], lr=0.1)
     with pytest.raises(ValueError, match="StepLR.load_state_dict: the state has 2 groups, the optimizer 1"):
         lr_scheduler.StepLR(one_group, 2).load_state_dict(step.state_dict())
+
+
+def test_schedulers_compose_and_follow_a_rate_set_by_hand_as_pytorch():
+    """Two schedulers on one optimizer, a rate changed by hand between steps, a third
+    scheduler built later (from the groups' initial_lr, not their decayed rate): PyTorch's
+    chainable steps. Closed forms that overwrote the rate had given 0.5 where PyTorch gives 0.25."""
+    torch = pytest.importorskip("torch")
+    p, tp = nn.Parameter(np.ones(1)), torch.nn.Parameter(torch.ones(1))
+    opt, topt = SGD([p], lr=1.0), torch.optim.SGD([tp], lr=1.0)
+    ours = [lr_scheduler.StepLR(opt, 2, 0.5), lr_scheduler.PolynomialLR(opt, 6, 1.0)]
+    theirs = [torch.optim.lr_scheduler.StepLR(topt, 2, 0.5), torch.optim.lr_scheduler.PolynomialLR(topt, 6, 1.0)]
+    for epoch in range(8):
+        if epoch == 3:
+            opt.param_groups[0]["lr"] = topt.param_groups[0]["lr"] = 0.1
+        if epoch == 4:
+            ours.append(lr_scheduler.LambdaLR(opt, lambda e: 0.9 ** e))
+            theirs.append(torch.optim.lr_scheduler.LambdaLR(topt, lambda e: 0.9 ** e))
+        topt.step()   # before its schedulers, or PyTorch warns
+        for s in ours:
+            s.step()
+        for s in theirs:
+            s.step()
+        assert opt.param_groups[0]["lr"] == topt.param_groups[0]["lr"], epoch
+        assert ours[-1].base_lrs == theirs[-1].base_lrs == [1.0]
+
+
+def test_scheduler_arguments_pytorch_takes():
+    torch = pytest.importorskip("torch")
+    opt, topt = SGD([nn.Parameter(np.ones(1))], lr=1.0), torch.optim.SGD([torch.nn.Parameter(torch.ones(1))], lr=1.0)
+    ours, theirs = lr_scheduler.PolynomialLR(opt), torch.optim.lr_scheduler.PolynomialLR(topt)
+    assert ours.total_iters == theirs.total_iters == 5
+    assert lr_scheduler.PolynomialLR(SGD([nn.Parameter(np.ones(1))], lr=1.0), 3.0).total_iters == 3
+    # resuming by last_epoch needs the groups' initial_lr, as PyTorch's
+    with pytest.raises(KeyError, match=r"param_groups\[0\] has no 'initial_lr'"):
+        lr_scheduler.StepLR(SGD([nn.Parameter(np.ones(1))], lr=1.0), 2, last_epoch=4)
+    for lib, o in ((lr_scheduler, opt), (torch.optim.lr_scheduler, topt)):
+        o.param_groups[0]["lr"] = o.param_groups[0]["initial_lr"] = 1.0
+        s = lib.StepLR(o, 2, 0.5, last_epoch=4)
+        assert s.last_epoch == 5 and o.param_groups[0]["lr"] == 1.0   # one step from epoch 4, not a boundary
+    with pytest.warns(UserWarning, match="deprecated"):
+        ours.step(4)   # by the closed form, as PyTorch's
+    assert ours.get_last_lr() == [lr_at("poly", 1.0, 4, 5, power=1.0)]
+
+
+def test_scheduler_state_is_json_and_checked_when_loaded():
+    opt = SGD([nn.Parameter(np.ones(1))], lr=1.0)
+    step = lr_scheduler.StepLR(opt, 3, np.float32(0.5))
+    json.dumps(step.state_dict())   # a NumPy float32 gamma had made it unsaveable
+    with pytest.raises(ValueError, match=r"LambdaLR.load_state_dict: the state has step_size, gamma \(is it another"):
+        lr_scheduler.LambdaLR(opt, lambda e: 1.0).load_state_dict(step.state_dict())
+    poly = lr_scheduler.PolynomialLR(opt, 10)
+    with pytest.raises(ValueError, match="PolynomialLR: total_iters must be a positive int, got 0"):
+        poly.load_state_dict(dict(poly.state_dict(), total_iters=0))
