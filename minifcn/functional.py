@@ -73,6 +73,12 @@ def check_count(op, name, v) -> int:
     return int(v)
 
 
+def check_label_smoothing(op, eps):
+    """A number in [0, 1] (True had read as 1.0, a string failed a comparison unnamed)."""
+    if isinstance(eps, (bool, np.bool_)) or not isinstance(eps, numbers.Real) or not 0.0 <= eps <= 1.0:
+        raise ValueError(f"{op}: label_smoothing must be a number in [0, 1], got {eps!r}")
+
+
 def check_dropout_p(op, p):
     """Dropout's probability: a number in [0, 1]."""
     if isinstance(p, (bool, np.bool_)) or not isinstance(p, numbers.Real) or not 0.0 <= p <= 1.0:
@@ -642,16 +648,19 @@ class CrossEntropy(Function):
         return L.cross_entropy_backward(gy, self.cache)
 
 
-def cross_entropy(logits, target, weight=None, ignore_index=255, reduction="mean", label_smoothing=0.0):
+# keyword-only after weight: PyTorch's 4th argument is size_average, its 5th ignore_index
+def cross_entropy(logits, target, weight=None, *, ignore_index=255, reduction="mean", label_smoothing=0.0):
     """Softmax cross-entropy per pixel, fused: log-softmax is read only at the labels, and the
     backward pass is one pass over the scores (kernels/loss.py).
 
     Shapes: logits (n, C, h, w) (or (n, C)), target (n, h, w) (or (n,)) integers in [0, C) or
     ``ignore_index``, weight (C,). ``"mean"`` averages over the non-ignored pixels (weighted:
     divides by the summed weights) and ``"sum"`` sums them (FCN's reference loss), each to a
-    scalar; ``"none"`` returns each pixel's ``w[t] * loss`` with the target's shape, 0 at
-    ignored pixels (its ``backward`` takes a gradient of that shape). ``label_smoothing`` in
-    [0, 1] aims at ``(1 - eps) onehot + eps / C``, as PyTorch's does (weights included).
+    scalar; ``"none"`` returns each pixel's weighted loss (``w[t] * loss`` without smoothing)
+    with the target's shape, 0 at ignored pixels (its ``backward`` takes a gradient of that
+    shape). ``label_smoothing`` in [0, 1] aims at ``(1 - eps) onehot + eps / C``, as PyTorch's
+    does, each class's share weighted by its own weight. Over no labelled pixel (or only pixels
+    whose classes weigh 0) ``"mean"`` is NaN, as PyTorch's, and its gradient zero.
 
     >>> import numpy as np
     >>> logits = np.zeros((1, 3, 2, 2), dtype=np.float32)
@@ -667,8 +676,7 @@ def cross_entropy(logits, target, weight=None, ignore_index=255, reduction="mean
     t = xp.asarray(_raw(target))
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(f"cross_entropy: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
-    if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing!r}")
+    check_label_smoothing("cross_entropy", label_smoothing)
     if logits.ndim < 2 or tuple(t.shape) != (logits.shape[0],) + tuple(logits.shape[2:]):
         raise ValueError(f"cross_entropy: target shape {tuple(t.shape)} does not match logits "
                          f"{tuple(logits.shape)} (expected (n, *spatial) = "

@@ -14,6 +14,7 @@ attribute, in order, so ``state_dict()`` keys read like the paper's Caffe net
 """
 from __future__ import annotations
 
+import operator
 from collections import OrderedDict
 from typing import NamedTuple
 
@@ -131,8 +132,8 @@ class Module:
         return (m for _, m in self.named_modules())
 
     def children(self):
-        """The modules assigned directly to this one, in order."""
-        return iter(self._modules.values())
+        """The modules assigned directly to this one, in order, each once (as PyTorch's)."""
+        return (m for _, m in self.named_children())
 
     def named_children(self):
         """``(name, module)`` of the direct children, in order; a child assigned under two
@@ -145,7 +146,8 @@ class Module:
 
     def apply(self, fn):
         """Call ``fn(module)`` on every child, depth first, then on this module; returns self.
-        As PyTorch's: a module reached by two names is visited under each.
+        As PyTorch's: a child held twice by one module is visited once, one held by two
+        modules once under each.
 
         >>> def zero_bias(m):
         ...     if isinstance(m, Conv2d):
@@ -154,7 +156,7 @@ class Module:
         >>> float(abs(net[2].bias.data).sum())
         0.0
         """
-        for m in self._modules.values():
+        for m in self.children():
             m.apply(fn)
         fn(self)
         return self
@@ -350,19 +352,30 @@ class ModuleList(Module):
         for i, layer in enumerate(layers):
             setattr(self, str(i), layer)
 
+    def _index(self, index):
+        """``index`` as a position in range, or an IndexError that names it."""
+        n = len(self._modules)
+        i = operator.index(index)
+        if not -n <= i < n:
+            raise IndexError(f"ModuleList: index {i} is out of range for {n} modules")
+        return i % n
+
     def __getitem__(self, index):
         """The module at ``index``, or a ModuleList of a slice."""
         layers = list(self._modules.values())
-        return ModuleList(layers[index]) if isinstance(index, slice) else layers[index]
+        return ModuleList(layers[index]) if isinstance(index, slice) else layers[self._index(index)]
 
     def __setitem__(self, index, module):
         layers = list(self._modules.values())
-        layers[index] = module
+        if isinstance(index, slice):
+            layers[index] = module
+        else:
+            layers[self._index(index)] = module
         self._set(layers)
 
     def __delitem__(self, index):
         layers = list(self._modules.values())
-        del layers[index]
+        del layers[index if isinstance(index, slice) else self._index(index)]
         self._set(layers)
 
     def __len__(self):
@@ -374,15 +387,23 @@ class ModuleList(Module):
     def __iadd__(self, modules):
         return self.extend(modules)
 
+    def __add__(self, other):
+        """A new ModuleList of this one's modules, then ``other``'s (as PyTorch's)."""
+        return ModuleList(list(self) + list(other))
+
     def append(self, module):
-        self._set(list(self._modules.values()) + [module])
+        """Add ``module`` at the end, named ``len(self)`` (as PyTorch's: no renumbering)."""
+        if not isinstance(module, Module):
+            raise TypeError(f"ModuleList: items must be Modules, got {type(module).__name__}")
+        setattr(self, str(len(self)), module)
         return self
 
     def extend(self, modules):
         if isinstance(modules, Module) and not isinstance(modules, (ModuleList, Sequential)):
             raise TypeError("ModuleList.extend takes an iterable of Modules, got one "
                             f"{type(modules).__name__}: use append")
-        self._set(list(self._modules.values()) + list(modules))
+        for module in list(modules):   # a list first: extending a list by itself
+            self.append(module)
         return self
 
     def insert(self, index, module):
@@ -611,22 +632,30 @@ class CrossEntropyLoss(Module):
     0.6931
     """
 
-    def __init__(self, weight=None, ignore_index=255, reduction="mean", label_smoothing=0.0):
+    # keyword-only after weight: PyTorch's second argument is size_average
+    def __init__(self, weight=None, *, ignore_index=255, reduction="mean", label_smoothing=0.0):
         super().__init__()
-        if reduction not in ("mean", "sum", "none"):   # said now, not at the first batch
+        # said now, not at the first batch
+        if reduction not in ("mean", "sum", "none"):
             raise ValueError(f"CrossEntropyLoss: reduction must be 'mean', 'sum' or 'none', "
                              f"got {reduction!r}")
+        F.check_label_smoothing("CrossEntropyLoss", label_smoothing)
         if isinstance(weight, Tensor):
             weight = weight.data
         if weight is not None:
             weight = backend.get_array_module(weight).asarray(weight)
+            if weight.ndim != 1:
+                raise ValueError(f"CrossEntropyLoss: weight must hold one value a class, got shape "
+                                 f"{tuple(weight.shape)}")
         self.register_buffer("weight", weight)
         self.ignore_index, self.reduction = ignore_index, reduction
         self.label_smoothing = label_smoothing
 
     def forward(self, scores, target):
-        return F.cross_entropy(scores, target, self.weight, self.ignore_index, self.reduction,
-                               self.label_smoothing)
+        return F.cross_entropy(scores, target, self.weight, ignore_index=self.ignore_index,
+                               reduction=self.reduction, label_smoothing=self.label_smoothing)
 
     def extra_repr(self):
-        return f"ignore_index={self.ignore_index}, reduction={self.reduction!r}"
+        weight = "" if self.weight is None else f"weight of {len(self.weight)} classes, "
+        return (f"{weight}ignore_index={self.ignore_index}, reduction={self.reduction!r}, "
+                f"label_smoothing={self.label_smoothing}")

@@ -31,7 +31,10 @@ array([0.71])
 from __future__ import annotations
 
 import math
+import numbers
 import sys
+
+import numpy as np
 
 from . import backend
 from .autograd import Tensor, no_grad
@@ -212,10 +215,16 @@ class SGD:
 def _check_options(g, where):
     """Refuse a group's options that would train wrongly (NaN a step later, an ascent) or that
     PyTorch refuses (nesterov without momentum, or with dampening); makes ``nesterov`` a bool."""
+    for name in ("lr", "momentum", "weight_decay", "dampening", "lr_mult"):
+        v = g[name]   # a string or None had failed a comparison, naming nothing
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
+            raise TypeError(f"{where}: {name} must be a number, got {v!r}")
     lr, mom, wd, damp = g["lr"], g["momentum"], g["weight_decay"], g["dampening"]
     if not all(math.isfinite(v) and v >= 0 for v in (lr, mom, wd)):
         raise ValueError(f"{where}: lr, momentum and weight_decay must be finite and >= 0, got "
                          f"{lr}, {mom}, {wd}")
+    if not (math.isfinite(g["lr_mult"]) and g["lr_mult"] >= 0):   # below 0: an ascent
+        raise ValueError(f"{where}: lr_mult must be finite and >= 0, got {g['lr_mult']}")
     if not 0 <= damp <= 1:   # NaN too
         raise ValueError(f"{where}: dampening must be a number in [0, 1], got {damp}")
     g["nesterov"] = _flag(where, "nesterov", g["nesterov"])

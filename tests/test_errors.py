@@ -158,8 +158,11 @@ def test_cross_entropy_target_errors(xp):
         F.cross_entropy(logits, xp.zeros((2, 4, 4)))
     with pytest.raises(ValueError, match=r"reduction must be 'mean', 'sum' or 'none', got 'avg'"):
         F.cross_entropy(logits, xp.zeros((2, 4, 4), dtype=xp.int64), reduction="avg")
-    with pytest.raises(ValueError, match=r"label_smoothing must be in \[0, 1\], got 1.5"):
-        F.cross_entropy(logits, xp.zeros((2, 4, 4), dtype=xp.int64), label_smoothing=1.5)
+    for eps in (1.5, "0.1", None, True):   # a string had failed a comparison, True read as 1.0
+        with pytest.raises(ValueError, match=rf"label_smoothing must be a number in \[0, 1\], got {eps!r}"):
+            F.cross_entropy(logits, xp.zeros((2, 4, 4), dtype=xp.int64), label_smoothing=eps)
+    with pytest.raises(TypeError, match="positional"):   # PyTorch's 4th is size_average
+        F.cross_entropy(logits, xp.zeros((2, 4, 4), dtype=xp.int64), None, False)
     with pytest.raises(ValueError, match=r"weight shape \(4,\) should be \(3,\)"):
         F.cross_entropy(logits, xp.zeros((2, 4, 4), dtype=xp.int64), weight=xp.ones(4))
 

@@ -1,4 +1,6 @@
 """softmax, log_softmax and the fused per-pixel cross-entropy: naive loops, finite differences, PyTorch."""
+import warnings
+
 import numpy as np
 import pytest
 
@@ -68,7 +70,7 @@ def test_cross_entropy_of_2d_logits_gradcheck_and_vs_torch(xp, rng, weighted, re
     z = rng.standard_normal((6, 4))
     t = np.array([0, 3, -100, 1, -100, 2])
     wt = 0.5 + rng.random(4) if weighted else None
-    fn = lambda z: F.cross_entropy(z, xp.asarray(t), None if wt is None else xp.asarray(wt), -100, reduction)
+    fn = lambda z: F.cross_entropy(z, xp.asarray(t), None if wt is None else xp.asarray(wt), ignore_index=-100, reduction=reduction)
     assert gradcheck(fn, [xp.asarray(z)])
     torch = pytest.importorskip("torch")
     ours, theirs = Tensor(xp.asarray(z), requires_grad=True), torch_tensor(torch, z, requires_grad=True)
@@ -96,11 +98,11 @@ def test_cross_entropy_gradcheck(xp, rng, weighted, reduction):
     t = xp.asarray(_targets(rng, n, C, h, w))
     wt = xp.asarray(0.5 + rng.random(C)) if weighted else None
     z = xp.asarray(rng.standard_normal((n, C, h, w)))
-    assert gradcheck(lambda z: F.cross_entropy(z, t, wt, 255, reduction), [z])
+    assert gradcheck(lambda z: F.cross_entropy(z, t, wt, ignore_index=255, reduction=reduction), [z])
     # a bigger one along random directions
     t2 = xp.asarray(_targets(rng, 2, 21, 9, 7))
     z2 = xp.asarray(rng.standard_normal((2, 21, 9, 7)))
-    assert gradcheck(lambda z: F.cross_entropy(z, t2, None, 255, reduction), [z2], directions=4)
+    assert gradcheck(lambda z: F.cross_entropy(z, t2, None, ignore_index=255, reduction=reduction), [z2], directions=4)
 
 
 @pytest.mark.parametrize("layout", ["channels last", "cropped"])
@@ -140,11 +142,29 @@ def test_cross_entropy_with_every_pixel_ignored(xp, rng):
     loss.backward()
     assert not to_np(z.grad).any()
     z.grad = None
-    with np.errstate(invalid="ignore"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")   # NaN said without NumPy's warning of 0 / 0
         loss = F.cross_entropy(z, t)
     assert np.isnan(float(loss.item()))
     loss.backward()   # zero, as PyTorch's: a NaN gradient would spread to every weight in one step
     assert not to_np(z.grad).any()
+
+
+@pytest.mark.parametrize("eps", [0.0, 0.1])
+def test_cross_entropy_mean_over_pixels_whose_classes_weigh_nothing(xp, rng, eps):
+    # every labelled pixel is background, weighted 0: the mean is NaN (PyTorch's too); the
+    # gradient zero, smoothing's share included (it had been the "sum" gradient, the loss inf)
+    z = Tensor(xp.asarray(rng.standard_normal((1, 3, 6, 6))), requires_grad=True)
+    t = xp.zeros((1, 6, 6), dtype=xp.int64)
+    t[0, 0, :3] = 255
+    w = xp.asarray([0.0, 1.0, 2.0])
+    loss = F.cross_entropy(z, t, weight=w, label_smoothing=eps)
+    assert np.isnan(float(loss.item()))
+    loss.backward()
+    assert not to_np(z.grad).any()
+    z.grad = None
+    F.cross_entropy(z, t, weight=w, reduction="sum", label_smoothing=eps).backward()
+    assert bool(to_np(z.grad).any()) == (eps > 0)   # the sum still has smoothing's share
 
 
 def test_cross_entropy_of_no_labelled_pixel_vs_torch(rng):
@@ -172,7 +192,7 @@ def test_cross_entropy_vs_torch(rng, dtype, weighted, reduction):
     wt = (0.5 + rng.random(C)).astype(dtype) if weighted else None
     ours = Tensor(z, requires_grad=True)
     theirs = torch_tensor(torch, z, requires_grad=True)
-    loss = F.cross_entropy(ours, t, wt, 255, reduction)
+    loss = F.cross_entropy(ours, t, wt, ignore_index=255, reduction=reduction)
     losst = torch.nn.functional.cross_entropy(theirs, torch.from_numpy(t), None if wt is None else torch.from_numpy(wt),
                                               ignore_index=255, reduction=reduction)
     assert loss.dtype == dtype
@@ -214,7 +234,7 @@ def test_cross_entropy_none_matches_naive(xp, rng, weighted, eps):
     z = rng.standard_normal((n, C, h, w)) * 2
     t = _targets(rng, n, C, h, w)
     wt = _class_weights(rng, C, weighted)
-    per = F.cross_entropy(xp.asarray(z), xp.asarray(t), _maybe(xp, wt), 255, "none", eps)
+    per = F.cross_entropy(xp.asarray(z), xp.asarray(t), _maybe(xp, wt), ignore_index=255, reduction="none", label_smoothing=eps)
     ref = naive.cross_entropy(z, t, wt, 255, "none", eps)
     assert per.shape == t.shape and ref.shape == t.shape
     np.testing.assert_allclose(to_np(per), ref, rtol=1e-12, atol=1e-12)
@@ -226,7 +246,7 @@ def test_cross_entropy_with_label_smoothing_matches_naive(xp, rng, weighted, red
     z = rng.standard_normal((n, C, h, w)) * 2
     t = _targets(rng, n, C, h, w)
     wt = _class_weights(rng, C, weighted)
-    loss = F.cross_entropy(xp.asarray(z), xp.asarray(t), _maybe(xp, wt), 255, reduction, label_smoothing=0.2)
+    loss = F.cross_entropy(xp.asarray(z), xp.asarray(t), _maybe(xp, wt), ignore_index=255, reduction=reduction, label_smoothing=0.2)
     ref = naive.cross_entropy(z, t, wt, 255, reduction, 0.2)
     assert abs(loss.item() - ref) <= 1e-10 * max(1.0, abs(ref))
 
@@ -240,13 +260,13 @@ def test_cross_entropy_none_gradcheck(xp, rng, weighted, eps):
     t = xp.asarray(_targets(rng, n, C, h, w))
     wt = _maybe(xp, _class_weights(rng, C, weighted))
     z = xp.asarray(rng.standard_normal((n, C, h, w)))
-    assert gradcheck(lambda z: F.cross_entropy(z, t, wt, 255, "none", eps), [z])
+    assert gradcheck(lambda z: F.cross_entropy(z, t, wt, ignore_index=255, reduction="none", label_smoothing=eps), [z])
     t2 = np.array([0, 3, -100, 1, -100, 2])   # (n, C) logits
-    assert gradcheck(lambda z: F.cross_entropy(z, xp.asarray(t2), wt, -100, "none", eps),
+    assert gradcheck(lambda z: F.cross_entropy(z, xp.asarray(t2), wt, ignore_index=-100, reduction="none", label_smoothing=eps),
                      [xp.asarray(rng.standard_normal((6, 4)))])
     t3 = xp.asarray(_targets(rng, 2, 21, 9, 7))
     z3 = xp.asarray(rng.standard_normal((2, 21, 9, 7)))
-    assert gradcheck(lambda z: F.cross_entropy(z, t3, None, 255, "none", eps), [z3], directions=4)
+    assert gradcheck(lambda z: F.cross_entropy(z, t3, None, ignore_index=255, reduction="none", label_smoothing=eps), [z3], directions=4)
 
 
 @pytest.mark.parametrize("weighted,reduction", CE_CASES)
@@ -255,7 +275,7 @@ def test_cross_entropy_with_label_smoothing_gradcheck(xp, rng, weighted, reducti
     t = xp.asarray(_targets(rng, n, C, h, w))
     wt = _maybe(xp, _class_weights(rng, C, weighted))
     z = xp.asarray(rng.standard_normal((n, C, h, w)))
-    assert gradcheck(lambda z: F.cross_entropy(z, t, wt, 255, reduction, 0.25), [z])
+    assert gradcheck(lambda z: F.cross_entropy(z, t, wt, ignore_index=255, reduction=reduction, label_smoothing=0.25), [z])
 
 
 def _check_vs_torch(torch, rng, z, t, wt, ignore_index, reduction, eps):
@@ -263,7 +283,7 @@ def _check_vs_torch(torch, rng, z, t, wt, ignore_index, reduction, eps):
     gradient a pixel (nonzero at ignored pixels too)."""
     dtype = z.dtype
     ours, theirs = Tensor(z, requires_grad=True), torch_tensor(torch, z, requires_grad=True)
-    loss = F.cross_entropy(ours, t, wt, ignore_index, reduction, eps)
+    loss = F.cross_entropy(ours, t, wt, ignore_index=ignore_index, reduction=reduction, label_smoothing=eps)
     losst = torch.nn.functional.cross_entropy(theirs, torch.from_numpy(t), None if wt is None else torch.from_numpy(wt),
                                               ignore_index=ignore_index, reduction=reduction, label_smoothing=eps)
     assert loss.dtype == dtype and loss.shape == tuple(losst.shape)
@@ -314,7 +334,7 @@ def test_cross_entropy_none_sums_to_sum_and_weighted_mean(xp, rng, weighted, eps
     grads = {}
     for reduction in ("none", "sum", "mean"):
         x = Tensor(xp.asarray(z), requires_grad=True)
-        loss = F.cross_entropy(x, xp.asarray(t), _maybe(xp, wt), 255, reduction, eps)
+        loss = F.cross_entropy(x, xp.asarray(t), _maybe(xp, wt), ignore_index=255, reduction=reduction, label_smoothing=eps)
         if reduction == "none":
             per = to_np(loss)
             loss.backward(xp.full(t.shape, 1 / labelled))
@@ -338,7 +358,7 @@ def test_cross_entropy_none_is_exactly_zero_at_ignored_pixels(xp, rng, weighted,
     x = rng.standard_normal((2, 3, 4, 4)) * 3
     x[0, 0, 0, 0] += 50   # an ignored pixel whose log softmax at class 0 is 0.0: -(0 * 0.0) is -0.0
     z = Tensor(xp.asarray(x), requires_grad=True)
-    per = F.cross_entropy(z, xp.asarray(t), wt, 255, "none", eps)
+    per = F.cross_entropy(z, xp.asarray(t), wt, ignore_index=255, reduction="none", label_smoothing=eps)
     values = to_np(per)
     assert np.all(values[ignored] == 0) and not np.signbit(values[ignored]).any()   # +0.0
     assert np.all(values[~ignored] > 0)

@@ -487,3 +487,42 @@ def test_module_dict_keeps_names_and_order_as_pytorch():
     assert ours.train() is ours
     with pytest.raises(KeyError, match="Sequential: 'eval' cannot name a module"):
         nn.Sequential(OrderedDict(eval=nn.ReLU()))
+
+
+def test_a_child_held_twice_by_one_module_is_visited_once_as_pytorch():
+    torch = pytest.importorskip("torch")
+    counts = {}
+    for lib in (minifcn, torch):
+        c = lib.nn.Conv2d(1, 1, 1)
+        seen = []
+        for holder in (lib.nn.Sequential(c, c), lib.nn.ModuleList([c, c])):
+            holder.apply(lambda m: seen.append(type(m).__name__))   # apply had doubled c's init
+            seen.append(len(list(holder.children())))
+        counts[lib.__name__] = seen
+    assert counts["minifcn"] == counts["torch"] == ["Conv2d", "Sequential", 1, "Conv2d", "ModuleList", 1]
+
+
+def test_module_list_appends_after_named_children_and_adds_as_pytorch():
+    torch = pytest.importorskip("torch")
+    keys = {}
+    for lib in (minifcn, torch):
+        ml = lib.nn.ModuleList([lib.nn.Conv2d(1, 1, 1)])
+        ml.head = lib.nn.Conv2d(1, 2, 1)       # a subclass's own child, by attribute
+        ml.append(lib.nn.Conv2d(1, 3, 1))      # named len(ml): nothing renumbered
+        both = ml + lib.nn.ModuleList([lib.nn.ReLU()])
+        keys[lib.__name__] = (list(ml.state_dict()), len(both), type(both).__name__)
+    assert keys["minifcn"] == keys["torch"]
+    ml = nn.ModuleList([nn.ReLU(), nn.ReLU()])
+    for bad in (lambda: ml[5], lambda: ml.__setitem__(-3, nn.ReLU()), lambda: ml.__delitem__(2)):
+        with pytest.raises(IndexError, match=r"ModuleList: index -?\d is out of range for 2 modules"):
+            bad()
+
+
+def test_cross_entropy_loss_checks_what_it_is_built_with():
+    with pytest.raises(ValueError, match="CrossEntropyLoss: label_smoothing must be a number in"):
+        nn.CrossEntropyLoss(label_smoothing=-1)
+    with pytest.raises(ValueError, match=r"weight must hold one value a class, got shape \(2, 2\)"):
+        nn.CrossEntropyLoss(weight=np.ones((2, 2)))
+    with pytest.raises(TypeError, match="positional"):   # PyTorch's second is size_average
+        nn.CrossEntropyLoss(None, False)
+    assert "weight of 3 classes" in repr(nn.CrossEntropyLoss(weight=np.ones(3)))

@@ -274,6 +274,10 @@ def test_lr_policy_errors():
     ({"momentum": 0.9, "dampening": 1.5}, {}, ValueError, r"SGD: dampening must be a number in \[0, 1\], got 1.5"),
     ({"momentum": 0.9, "dampening": float("nan")}, {}, ValueError, r"dampening must be a number in \[0, 1\], got nan"),
     ({"momentum": 0.9, "nesterov": "False"}, {}, TypeError, r"SGD: nesterov must be a bool, got 'False'"),
+    # a string or None had failed a comparison, naming nothing
+    ({"dampening": "0.1"}, {}, TypeError, r"SGD: dampening must be a number, got '0.1'"),
+    ({}, {"lr": None}, TypeError, r"SGD \(group 1\): lr must be a number, got None"),
+    ({}, {"lr_mult": -2.0}, ValueError, r"SGD \(group 1\): lr_mult must be finite and >= 0, got -2.0"),   # an ascent
 ])
 def test_sgd_option_errors_name_the_values(kwargs, group, error, message):
     groups = [{"params": [nn.Parameter(np.ones(1))]}, {"params": [nn.Parameter(np.ones(1))], **group}]

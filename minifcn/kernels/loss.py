@@ -125,8 +125,14 @@ def cross_entropy(logits, target, weight, ignore_index, reduction, label_smoothi
     if reduction == "none":
         return xp.subtract(zero, per), (e, total, flat, wt, logits.dtype.type(1), smooth)
     loss = xp.subtract(zero, per.sum())
-    denom = wt.sum() if reduction == "mean" else logits.dtype.type(1)
-    return loss / denom, (e, total, flat, wt, denom, smooth)
+    if reduction == "sum":
+        return loss, (e, total, flat, wt, logits.dtype.type(1), smooth)
+    denom = wt.sum()
+    # over no labelled (or no weighted) pixel the mean is NaN, as PyTorch's, without NumPy's
+    # warning of 0 / 0; with label smoothing the sum is not 0 there, and had given inf
+    empty = denom == 0
+    loss = xp.where(empty, logits.dtype.type("nan"), loss / xp.where(empty, logits.dtype.type(1), denom))
+    return loss, (e, total, flat, wt, denom, smooth)
 
 
 def cross_entropy_backward(gy, cache_):
@@ -137,9 +143,12 @@ def cross_entropy_backward(gy, cache_):
     second pass, ``eps / C * w[c]`` off every class."""
     e, total, flat, wt, denom, smooth = cache_
     xp = get_array_module(e)
-    # A mean over no labelled pixel is 0 / 0, NaN; its gradient is zero, as PyTorch's (every
-    # weight w[t] is 0 there), not NaN, which one SGD step would spread to every weight.
-    denom = xp.where(denom == 0, denom.dtype.type(1), denom)
+    # A mean over no labelled pixel is NaN; its gradient is zero, as PyTorch's (every weight
+    # w[t] is 0 there), not NaN, which one SGD step would spread to every weight. So too over
+    # pixels whose classes all weigh 0 (PyTorch's is NaN there), label smoothing's share too.
+    empty = denom == 0
+    gy = gy * ~empty
+    denom = xp.where(empty, denom.dtype.type(1), denom)
     g = cache.empty(e.shape, e.dtype, like=e)
     if smooth is None:
         scale = wt * (gy / denom)                                      # (n, *spatial)
