@@ -139,7 +139,14 @@ class Tensor:
     def __array__(self, dtype=None, copy=None):
         """``np.asarray(t)``, ``plt.imshow(t)``: the data, as PyTorch gives it (without this NumPy
         read a Tensor as a sequence of 0-d Tensors, an array of objects). A GPU tensor refuses,
-        as CuPy's arrays do: ``.numpy()`` copies it on purpose."""
+        as CuPy's arrays do: ``.numpy()`` copies it on purpose. So does a tensor that requires
+        grad, as PyTorch's: ``np.exp(t)`` would leave the graph without a word, and
+        ``backward`` fail far from the cause."""
+        if self.requires_grad:
+            raise RuntimeError("a Tensor that requires grad cannot become a NumPy array: NumPy "
+                               "would compute outside the graph. Use the Tensor's own operations "
+                               "(t.exp(), t * t, ...) to stay in it, or t.detach() / t.numpy() "
+                               "to leave it on purpose")
         if copy is False and dtype is not None and np.dtype(dtype) != self.data.dtype:
             raise ValueError("a Tensor cannot be viewed as another dtype without a copy")
         a = np.asarray(self.data) if dtype is None else np.asarray(self.data, dtype=dtype)
@@ -147,6 +154,40 @@ class Tensor:
 
     def item(self):
         return self.data.item()
+
+    def tolist(self):
+        return self.data.tolist()
+
+    # one value as a Python number, as PyTorch's: float(loss), int(t.argmax()), f"{loss:.3f}"
+    def __float__(self):
+        return float(self._one("float"))
+
+    def __int__(self):
+        return int(self._one("int"))
+
+    def __index__(self):   # range(t), a list index: integers only, as PyTorch's
+        if self.data.dtype.kind not in "iu":
+            raise TypeError(f"only integer tensors of one value can be an index, got {self.data.dtype}")
+        return operator.index(self._one("index"))
+
+    def __format__(self, spec):
+        return format(self.item(), spec) if self.data.size == 1 else format(str(self), spec)
+
+    def _one(self, what):
+        if self.data.size != 1:
+            raise TypeError(f"only a tensor of one value converts to a Python {what}, this one has "
+                            f"shape {tuple(self.shape)}")
+        return self.data.item()
+
+    def numel(self) -> int:
+        """The number of values (PyTorch's name; :attr:`size` here is NumPy's, the same number)."""
+        return int(self.data.size)
+
+    def dim(self) -> int:
+        return self.data.ndim
+
+    def cpu(self) -> "Tensor":
+        return self.to("cpu")
 
     def to(self, device: str) -> "Tensor":
         """This tensor's data on ``device`` (``"cpu"`` or ``"cuda"``): a copy when it moves, the
@@ -174,6 +215,14 @@ class Tensor:
         axis, keepdims = _dim_alias("argmax", axis, dim, keepdims, keepdim)
         xp = get_array_module(self.data)
         return Tensor(xp.argmax(self.data, axis=axis, keepdims=keepdims))
+
+    def float(self) -> "Tensor":
+        """In float32, in the graph (PyTorch's ``.float()``)."""
+        return self.astype(np.float32)
+
+    def double(self) -> "Tensor":
+        """In float64, in the graph (PyTorch's ``.double()``)."""
+        return self.astype(np.float64)
 
     def astype(self, dtype) -> "Tensor":
         """This tensor in ``dtype``, in the graph (its gradient flows back in the old dtype, as
@@ -339,6 +388,43 @@ class Tensor:
     def __getitem__(self, index):
         return GetItem(index)(self)
 
+    # ----------------------------------------------------------------- in place
+    # ``p -= lr * p.grad`` under no_grad (an SGD step by hand), ``mask[...] = 0``: they change
+    # the data in place, as PyTorch's do. Without them Python made a new Tensor for ``-=`` and
+    # rebound the name: the parameter never moved. The graph records no in-place operation, so
+    # one on a tensor that requires grad is refused while it is being recorded; and as nothing
+    # counts versions here, changing an array that a graph still holds for its backward (a
+    # weight before backward) gives wrong gradients, where PyTorch would raise.
+    def _in_place(self, what):
+        if self.requires_grad and _Config.enable_grad:
+            raise RuntimeError(f"{what} on a tensor that requires grad is not recorded in the "
+                               "graph: run it under minifcn.no_grad() (an SGD step by hand), or "
+                               "make a new tensor (y = x - ...)")
+
+    def __iadd__(self, other):
+        self._in_place("+=")
+        self.data += _raw(other)
+        return self
+
+    def __isub__(self, other):
+        self._in_place("-=")
+        self.data -= _raw(other)
+        return self
+
+    def __imul__(self, other):
+        self._in_place("*=")
+        self.data *= _raw(other)
+        return self
+
+    def __itruediv__(self, other):
+        self._in_place("/=")
+        self.data /= _raw(other)
+        return self
+
+    def __setitem__(self, index, value):
+        self._in_place("item assignment")
+        self.data[_raw(index)] = _raw(value)
+
     def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
         axis, keepdims = _dim_alias("sum", axis, dim, keepdims, keepdim)
         return Sum(axis, keepdims)(self)
@@ -347,6 +433,33 @@ class Tensor:
         axis, keepdims = _dim_alias("mean", axis, dim, keepdims, keepdim)
         count = self.size if axis is None else int(np.prod([self.shape[a] for a in np.atleast_1d(axis)]))
         return Sum(axis, keepdims)(self) * (1.0 / count)
+
+    def unsqueeze(self, dim):
+        """A new axis of size 1 at ``dim`` (negative: counted from the end of the result)."""
+        dim = operator.index(dim)
+        if not -self.ndim - 1 <= dim <= self.ndim:
+            raise IndexError(f"unsqueeze: dimension {dim} is out of range for a {self.ndim}-d tensor")
+        dim %= self.ndim + 1
+        return self.reshape(self.shape[:dim] + (1,) + self.shape[dim:])
+
+    def squeeze(self, dim=None):
+        """Axes of size 1 removed: all of them, or ``dim`` if it is one (as PyTorch's)."""
+        if dim is None:
+            return self.reshape(tuple(n for n in self.shape if n != 1))
+        dim = operator.index(dim)
+        if not -self.ndim <= dim < self.ndim:
+            raise IndexError(f"squeeze: dimension {dim} is out of range for a {self.ndim}-d tensor")
+        dim %= self.ndim
+        return self if self.shape[dim] != 1 else self.reshape(self.shape[:dim] + self.shape[dim + 1:])
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        """Axes ``start_dim .. end_dim`` merged into one (``x.flatten(1)``: one row an image)."""
+        if self.ndim == 0:
+            return self.reshape(1)
+        a, b = start_dim % self.ndim, end_dim % self.ndim
+        if a > b:
+            raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+        return self.reshape(self.shape[:a] + (-1,) + self.shape[b + 1:])
 
     def reshape(self, *shape):
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
@@ -409,7 +522,14 @@ def _dim_alias(op, axis, dim, keepdims=False, keepdim=None):
         if axis is not None:
             raise TypeError(f"{op}: give axis or dim, not both")
         axis = dim
+    if isinstance(axis, list):   # PyTorch takes dim=[2, 3]; NumPy wants a tuple
+        axis = tuple(axis)
     return axis, keepdims if keepdim is None else keepdim
+
+
+def _raw(v):
+    """The array of a Tensor, anything else as it is."""
+    return v.data if isinstance(v, Tensor) else v
 
 
 def as_tensor(x, like=None) -> Tensor:

@@ -169,6 +169,11 @@ OPS = {
     "view": (lambda a: a.view(4, 6) * a.view((4, 6)), [(2, 3, 4)]),
     # clone stays in the graph: both factors send their gradient back to a
     "clone": (lambda a: a.clone() * a + a.clone().sum(), [(2, 3)]),
+    "unsqueeze_squeeze": (lambda a: a.unsqueeze(1).unsqueeze(-1).sum(dim=(1, 3)) * a.unsqueeze(0).squeeze(), [(2, 3)]),
+    "squeeze_dim": (lambda a: a.squeeze(1) * a.squeeze(-1).squeeze(0), [(1, 1, 4)]),
+    "flatten": (lambda a: a.flatten(1).sum(dim=1) * (a.flatten(0, 1) * a.flatten(0, 1)).sum(), [(2, 3, 4)]),
+    "sum_dim_list": (lambda a: a.sum(dim=[0, 2]) * a.mean(dim=[1, 2], keepdim=True).sum(), [(2, 3, 4)]),
+    "double": (lambda a: a.double() * a, [(2, 3)]),   # float() rounds: no finite differences through it
     "permute": (lambda a, b: a.permute(2, 0, 1) * b, [(2, 3, 4), (4, 2, 3)]),
     # axes counted from the end: the backward had sorted -1 first, a gradient of shape (4, 2, 3)
     "permute_negative_axes": (lambda a, b: a.permute(0, -1, 1) * b, [(2, 3, 4), (2, 4, 3)]),
@@ -353,11 +358,17 @@ def test_matmul_bad_shapes_say_why(xp):
 def test_numpy_reads_a_tensor_as_its_array():
     """np.asarray(t), and so plt.imshow(t), see the data (NumPy had walked the Tensor as a
     sequence: an array of 0-d Tensors, dtype object)."""
-    t = Tensor(np.arange(6.0, dtype=np.float32).reshape(2, 3), requires_grad=True)
+    t = Tensor(np.arange(6.0, dtype=np.float32).reshape(2, 3))
     a = np.asarray(t)
     assert a.dtype == np.float32 and a.shape == (2, 3) and np.shares_memory(a, t.data)
     assert np.asarray(t, dtype=np.float64).dtype == np.float64
+    t.requires_grad_()
     assert isinstance(np.float32(2) * t, Tensor)        # arithmetic still stays in the graph
+    # as PyTorch: NumPy would compute outside the graph (np.exp(t) had given a plain array,
+    # and backward failed later, far from the cause)
+    with pytest.raises(RuntimeError, match="requires grad cannot become a NumPy array"):
+        np.exp(t)
+    assert np.asarray(t.detach()).shape == (2, 3) and t.numpy().shape == (2, 3)
 
 
 def test_comparisons_are_elementwise_and_hashing_by_identity(xp):
@@ -417,3 +428,49 @@ def test_pytorch_s_dim_and_keepdim_are_taken_beside_axis_and_keepdims(xp, rng):
     np.testing.assert_array_equal(to_np(F.log_softmax(t, dim=0).data), to_np(F.log_softmax(t, axis=0).data))
     with pytest.raises(TypeError, match="give axis or dim, not both"):
         t.sum(axis=0, dim=1)
+
+
+def test_sgd_by_hand_in_place_under_no_grad_as_pytorch(rng):
+    """``p -= lr * p.grad`` had made a new Tensor and rebound the loop's name: the parameters
+    never moved. In place, as PyTorch's; refused while a graph is recorded."""
+    torch = pytest.importorskip("torch")
+    a = rng.standard_normal((3, 4))
+    p, tp = Tensor(a.copy(), requires_grad=True), torch.tensor(a.copy(), requires_grad=True)
+    for _ in range(3):
+        for q in (p, tp):
+            q.grad = None
+        (p * p * p).sum().backward()
+        (tp * tp * tp).sum().backward()
+        with no_grad():
+            for q in (p,):   # a loop variable: the case that had never moved the parameter
+                q -= 0.1 * q.grad
+                q *= 0.99
+        with torch.no_grad():
+            tp -= 0.1 * tp.grad
+            tp *= 0.99
+    np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=1e-12)
+    assert p.is_leaf and p.requires_grad
+    with pytest.raises(RuntimeError, match="-= on a tensor that requires grad is not recorded"):
+        p -= 1.0
+    with pytest.raises(RuntimeError, match="item assignment on a tensor that requires grad"):
+        p[0] = 1.0
+    mask = Tensor(np.ones(4))
+    mask[1:3] = Tensor(np.zeros(2))   # no gradient wanted: in place, as PyTorch's
+    mask /= 2
+    assert mask.data.tolist() == [0.5, 0.0, 0.0, 0.5]
+
+
+def test_one_value_tensors_are_python_numbers_as_pytorch(xp):
+    loss = Tensor(xp.asarray(0.123456, dtype=xp.float32))
+    assert f"{loss:.3f}" == "0.123" and abs(float(loss) - 0.123456) < 1e-7
+    k = Tensor(xp.asarray([[0.1, 0.9, 0.3]])).argmax()
+    assert int(k) == 1 and [10, 20, 30][k] == 20   # an index, as PyTorch's integer tensors
+    with pytest.raises(TypeError, match=r"only a tensor of one value converts to a Python float, this one has shape \(2,\)"):
+        float(Tensor(xp.ones(2)))
+    with pytest.raises(TypeError, match="only integer tensors of one value can be an index"):
+        [1, 2][Tensor(xp.asarray(1.0))]
+    t = Tensor(xp.ones((2, 3, 4)))
+    assert (t.numel(), t.dim(), t.cpu().device, t.tolist()[1][2]) == (24, 3, "cpu", [1.0] * 4)
+    assert t.float().dtype == np.float32 and t.double().dtype == np.float64
+    with pytest.raises(IndexError, match="unsqueeze: dimension 4 is out of range for a 3-d tensor"):
+        t.unsqueeze(4)
