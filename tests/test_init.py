@@ -36,3 +36,47 @@ def test_xavier_matches_pytorch_s_spread():
     minifcn.manual_seed(0)
     ours = init.xavier_normal(SHAPE)
     assert abs(float(ours.std()) / float(theirs.std()) - 1) < 0.01
+
+
+# PyTorch's in-place initialisers: (ours, theirs) with the same arguments; spreads compared
+_IN_PLACE = {
+    "kaiming_normal_": (lambda m, t: m.kaiming_normal_(t), lambda m, t: m.kaiming_normal_(t)),
+    "kaiming_normal_relu_fan_out": (lambda m, t: m.kaiming_normal_(t, mode="fan_out", nonlinearity="relu"),
+                                    lambda m, t: m.kaiming_normal_(t, mode="fan_out", nonlinearity="relu")),
+    "kaiming_uniform_sqrt5": (lambda m, t: m.kaiming_uniform_(t, a=math.sqrt(5)),   # PyTorch's layers' default
+                              lambda m, t: m.kaiming_uniform_(t, a=math.sqrt(5))),
+    "xavier_normal_": (lambda m, t: m.xavier_normal_(t, gain=2.0), lambda m, t: m.xavier_normal_(t, gain=2.0)),
+    "xavier_uniform_": (lambda m, t: m.xavier_uniform_(t), lambda m, t: m.xavier_uniform_(t)),
+    "normal_": (lambda m, t: m.normal_(t, 0.5, 0.01), lambda m, t: m.normal_(t, 0.5, 0.01)),
+    "uniform_": (lambda m, t: m.uniform_(t, -2, 1), lambda m, t: m.uniform_(t, -2, 1)),
+}
+
+
+@pytest.mark.parametrize("name", list(_IN_PLACE))
+def test_pytorch_s_in_place_initialisers_match_its_spread(name):
+    torch = pytest.importorskip("torch")
+    ours, theirs = _IN_PLACE[name]
+    minifcn.manual_seed(0)
+    torch.manual_seed(0)
+    p = minifcn.nn.Parameter(np.empty(SHAPE, np.float32))
+    array = p.data
+    assert ours(init, p) is p and p.data is array and p.dtype == np.float32   # in place
+    t = theirs(torch.nn.init, torch.empty(SHAPE))
+    # mean and spread; and a uniform draw's bounds, which its extremes reach (a normal's extremes
+    # are too noisy to compare)
+    for stat in (np.mean, np.std) + ((np.min, np.max) if "uniform" in name else ()):
+        a, b = float(stat(p.data)), float(stat(t.numpy()))
+        assert abs(a - b) <= 0.01 * max(abs(b), float(np.std(t.numpy()))), (stat.__name__, a, b)
+
+
+def test_constant_initialisers_and_gains():
+    torch = pytest.importorskip("torch")
+    p = minifcn.nn.Parameter(np.ones((2, 3), np.float64))
+    assert init.zeros_(p).data.sum() == 0 and init.constant_(p, 0.25).data.tolist() == [[0.25] * 3] * 2
+    assert init.ones_(p).data.sum() == 6
+    for args in (("relu",), ("leaky_relu", 0.2), ("tanh",), ("selu",), ("conv2d",), ("leaky_relu",)):
+        assert init.calculate_gain(*args) == pytest.approx(torch.nn.init.calculate_gain(*args), rel=1e-12)
+    with pytest.raises(ValueError, match="mode must be 'fan_in' or 'fan_out', got 'fan'"):
+        init.kaiming_normal_(p, mode="fan")
+    with pytest.raises(ValueError, match=r"fans need a weight of 2 dimensions or more, got shape \(3,\)"):
+        init.xavier_normal_(minifcn.nn.Parameter(np.ones(3)))
