@@ -31,6 +31,16 @@ class StateDictError(ValueError, RuntimeError):
     catches it."""
 
 
+def _clear_grad(p, set_to_none):
+    """``p.grad`` None, or zeros in place (a new array of zeros where there was none)."""
+    if set_to_none:
+        p.grad = None
+    elif p.grad is not None:
+        p.grad[...] = 0
+    else:
+        p.grad = backend.get_array_module(p.data).zeros_like(p.data)
+
+
 class IncompatibleKeys(NamedTuple):
     """What :meth:`Module.load_state_dict` did not match (empty lists when strict)."""
     missing_keys: list
@@ -177,7 +187,7 @@ class Module:
     def parameters(self):
         return [p for _, p in self.named_parameters()]
 
-    def named_buffers(self, persistent_only=False):
+    def _buffer_slots(self, persistent_only=False):
         """``(name, module, key)`` of every buffer that holds an array, under every name it has
         (the state dict's; with ``persistent_only``, the state dict's buffers alone)."""
         for mod_name, m in self.named_modules(remove_duplicate=False):
@@ -185,12 +195,40 @@ class Module:
                 if buf is not None and not (persistent_only and name in m._non_persistent):
                     yield (f"{mod_name}.{name}" if mod_name else name), m, name
 
+    def named_buffers(self):
+        """``(name, array)`` of every buffer that holds an array (BN's running statistics),
+        each once, as PyTorch's."""
+        seen = set()
+        for name, m, key in self._buffer_slots():
+            if id(m._buffers[key]) not in seen:
+                seen.add(id(m._buffers[key]))
+                yield name, m._buffers[key]
+
+    def buffers(self):
+        return [b for _, b in self.named_buffers()]
+
     def num_parameters(self, trainable_only=False) -> int:
         return sum(p.size for p in self.parameters() if p.requires_grad or not trainable_only)
 
-    def zero_grad(self):
+    def zero_grad(self, set_to_none: bool = True):
+        """Forget every parameter's gradient: None (the default, as PyTorch's), or zeros."""
         for p in self.parameters():
-            p.grad = None
+            _clear_grad(p, set_to_none)
+
+    def requires_grad_(self, requires_grad: bool = True):
+        """Freeze (False) or unfreeze every parameter; returns self (as PyTorch's). Build the
+        optimizer after unfreezing: :class:`~minifcn.optim.SGD` leaves out what is frozen then."""
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
+
+    def float(self):
+        """Every parameter and buffer in float32 (PyTorch's ``.float()``; :meth:`astype`)."""
+        return self.astype(np.float32)
+
+    def double(self):
+        """Every parameter and buffer in float64 (PyTorch's ``.double()``; :meth:`astype`)."""
+        return self.astype(np.float64)
 
     # ----------------------------------------------------------------- modes and devices
     def train(self, mode: bool = True):
@@ -207,7 +245,7 @@ class Module:
         for p in self.parameters():
             p.data = backend.to_device(p.data, device)
             p.grad = None
-        for _, m, name in list(self.named_buffers()):
+        for _, m, name in list(self._buffer_slots()):
             m.register_buffer(name, backend.to_device(m._buffers[name], device), name not in m._non_persistent)
         return self
 
@@ -218,7 +256,7 @@ class Module:
                             f"got {np.dtype(dtype)}")
         for p in self.parameters():
             p.data = p.data.astype(dtype)
-        for _, m, name in list(self.named_buffers()):
+        for _, m, name in list(self._buffer_slots()):
             m.register_buffer(name, m._buffers[name].astype(dtype), name not in m._non_persistent)
         return self
 
@@ -245,7 +283,7 @@ class Module:
         read as known and left out: this one keeps no count (its momentum is never None).
         """
         own = {name: p for name, p in self.named_parameters(remove_duplicate=False)}
-        bufs = {name: (m, key) for name, m, key in self.named_buffers(persistent_only=True)}
+        bufs = {name: (m, key) for name, m, key in self._buffer_slots(persistent_only=True)}
         counts = {f"{name}.num_batches_tracked" if name else "num_batches_tracked"
                   for name, m in self.named_modules(remove_duplicate=False) if isinstance(m, BatchNorm2d)}
         missing = [k for k in list(own) + list(bufs) if k not in state]
@@ -536,17 +574,36 @@ class Linear(Module):
 
 
 class ReLU(Module):
+    """max(x, 0). ``inplace`` is taken for PyTorch's code and changes nothing: the result is a
+    new array either way (the backward reads it, not x)."""
+
+    def __init__(self, inplace: bool = False):
+        super().__init__()
+        self.inplace = F._flag("ReLU", "inplace", inplace)
+
     def forward(self, x):
         return F.relu(x)
 
 
+class Identity(Module):
+    """Its input, unchanged (a placeholder where a model leaves a layer out, as PyTorch's)."""
+
+    def __init__(self, *args, **kwargs):   # PyTorch's takes and ignores any arguments
+        super().__init__()
+
+    def forward(self, x):
+        return x
+
+
 class Dropout(Module):
     """Inverted dropout; active in training mode, or always with ``always_on`` (MC dropout), a
-    keyword only (PyTorch's second argument is ``inplace``)."""
+    keyword only. ``inplace``, PyTorch's second argument, is taken and changes nothing (the
+    result is a new array either way)."""
 
-    def __init__(self, p=0.5, *, always_on=False):
+    def __init__(self, p=0.5, inplace: bool = False, *, always_on=False):
         super().__init__()
         F.check_dropout_p("Dropout", p)   # 1.5 had been taken, to fail at the first training step
+        self.inplace = F._flag("Dropout", "inplace", inplace)
         self.p, self.always_on = p, always_on
 
     def forward(self, x):

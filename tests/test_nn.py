@@ -273,7 +273,7 @@ def test_sequential_takes_an_ordered_dict_and_refuses_what_is_not_a_module():
 
 @pytest.mark.parametrize("make", [
     lambda: nn.MaxPool2d(2, 2, 0, 1),             # PyTorch: dilation 1; here it had been ceil_mode
-    lambda: nn.Dropout(0.5, True),                # PyTorch: inplace; here it had been always_on
+    lambda: nn.Dropout(0.5, True, True),          # PyTorch takes two; the third, always_on, a keyword
     lambda: nn.Conv2d(4, 4, 3, 1, 1, 1, 4),       # PyTorch: groups 4; here it had been bias
     lambda: nn.ConvTranspose2d(4, 4, 4, 2, 1, 0, 4),
     lambda: F.max_pool2d(Tensor(np.zeros((1, 1, 5, 5))), 2, 2, 0, 1),
@@ -526,3 +526,27 @@ def test_cross_entropy_loss_checks_what_it_is_built_with():
     with pytest.raises(TypeError, match="positional"):   # PyTorch's second is size_average
         nn.CrossEntropyLoss(None, False)
     assert "weight of 3 classes" in repr(nn.CrossEntropyLoss(weight=np.ones(3)))
+
+
+def test_pytorch_module_habits_work(rng):
+    """ReLU(inplace=True) and Dropout(p, True) as VGG code writes them (computed out of place
+    here); Identity; zero_grad(set_to_none=False); requires_grad_, float, double, buffers."""
+    torch = pytest.importorskip("torch")
+    x = rng.standard_normal((2, 3, 4, 4)).astype(np.float32)
+    for lib in (minifcn, torch):
+        lib.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU(inplace=True), nn.Identity(),
+                        nn.Dropout(0.5, True))
+    assert net[2].inplace and net[4].inplace
+    y = net.eval()(Tensor(x))
+    assert y.shape == (2, 4, 2, 2) and float(y.data.min()) >= 0
+    net.train()(Tensor(x)).sum().backward()
+    net.zero_grad(set_to_none=False)
+    assert all(p.grad is not None and not p.grad.any() for p in net.parameters())
+    net.zero_grad()
+    assert all(p.grad is None for p in net.parameters())
+    assert net.requires_grad_(False) is net and not any(p.requires_grad for p in net.parameters())
+    assert net.double()[0].weight.dtype == np.float64 and net.float()[1].running_mean.dtype == np.float32
+    t = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4))
+    assert [n for n, _ in net.named_buffers()] == [n for n, _ in t.named_buffers() if "num_batches" not in n]
+    assert len(net.buffers()) == 2
