@@ -33,6 +33,7 @@ from __future__ import annotations
 import math
 import numbers
 import sys
+import warnings
 
 import numpy as np
 
@@ -152,9 +153,11 @@ class SGD:
                          "weight_decay": weight_decay, "nesterov": nesterov, "lr_mult": 1.0}
         _check_options(self.defaults, "SGD")
         self.param_groups = []
+        self._left_out = []   # frozen when built: said at a step where one has a gradient
         for i, g in enumerate(groups):
             group = dict(self.defaults, **g)
             _check_options(group, f"SGD (group {i})")
+            self._left_out += [p for p in group["params"] if not p.requires_grad]
             group["params"] = [p for p in group["params"] if p.requires_grad]
             self.param_groups.append(group)
         self.base_lr = lr
@@ -167,12 +170,21 @@ class SGD:
         for g in self.param_groups:
             g["lr"] = lr
 
-    def zero_grad(self):
+    def zero_grad(self, set_to_none: bool = True):
+        """Forget the gradients of the parameters it steps: None (as PyTorch's), or zeros."""
+        from .nn import _clear_grad   # nn imports functional, which this module's import needs first
         for g in self.param_groups:
             for p in g["params"]:
-                p.grad = None
+                _clear_grad(p, set_to_none)
 
     def step(self):
+        unfrozen = [p for p in self._left_out if p.requires_grad and p.grad is not None]
+        if unfrozen:   # PyTorch's would step them: say so once, rather than train them silently not
+            warnings.warn(f"SGD: {len(unfrozen)} parameter(s) of shape {tuple(unfrozen[0].shape)}"
+                          f"{', ...' if len(unfrozen) > 1 else ''} were frozen when this optimizer "
+                          "was built and are left out: it does not step them. Build the optimizer "
+                          "after unfreezing", UserWarning, stacklevel=2)
+            self._left_out = [p for p in self._left_out if not any(p is q for q in unfrozen)]
         with no_grad():
             for g in self.param_groups:
                 lr, mom, wd = g["lr"] * g["lr_mult"], g["momentum"], g["weight_decay"]

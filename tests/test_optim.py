@@ -1,6 +1,7 @@
 """SGD (momentum, dampening, Nesterov, weight decay, parameter groups) against PyTorch and by
 hand; lr policies and schedulers; resume."""
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -484,3 +485,25 @@ def test_scheduler_state_is_json_and_checked_when_loaded():
     poly = lr_scheduler.PolynomialLR(opt, 10)
     with pytest.raises(ValueError, match="PolynomialLR: total_iters must be a positive int, got 0"):
         poly.load_state_dict(dict(poly.state_dict(), total_iters=0))
+
+
+def test_a_parameter_unfrozen_after_the_optimizer_was_built_is_said_not_stepped():
+    net = _tiny_net()
+    frozen = net.parameters()[0]
+    frozen.requires_grad_(False)
+    opt = SGD(net.parameters(), lr=0.1)
+    frozen.requires_grad_(True)   # PyTorch's SGD would now step it; this one left it out
+    before = frozen.data.copy()
+    for _ in range(2):
+        opt.zero_grad()
+        frozen.grad = np.ones_like(frozen.data)
+        if _ == 0:
+            with pytest.warns(UserWarning, match=r"1 parameter\(s\) of shape .* were frozen when this optimizer was built"):
+                opt.step()
+        else:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")   # said once
+                opt.step()
+    np.testing.assert_array_equal(frozen.data, before)
+    opt.zero_grad(set_to_none=False)
+    assert all(p.grad is not None and not p.grad.any() for g in opt.param_groups for p in g["params"])
