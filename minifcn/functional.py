@@ -113,7 +113,8 @@ def _check_same_dtype(op, x, weight, bias=None):
     if len(set(dtypes.values())) > 1:
         have = ", ".join(f"{name} {d}" for name, d in dtypes.items())
         raise TypeError(f"{op}: input, weight and bias must share one dtype, got {have} (cast "
-                        f"the input, e.g. x.astype(np.{dtypes['weight']}))")
+                        f"the input, e.g. x.astype(np.{dtypes['weight']}), or the model, "
+                        f"model.astype(np.{dtypes['input']}), if a weight was set in another)")
 
 
 def _wants_grad(fn, i):
@@ -678,9 +679,11 @@ def cross_entropy(logits, target, weight=None, *, ignore_index=255, reduction="m
         raise ValueError(f"cross_entropy: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
     check_label_smoothing("cross_entropy", label_smoothing)
     if logits.ndim < 2 or tuple(t.shape) != (logits.shape[0],) + tuple(logits.shape[2:]):
+        soft = (" Class probabilities as targets (PyTorch's soft labels) are not taken here: give "
+                "one class index a pixel.") if tuple(t.shape) == tuple(logits.shape) else ""
         raise ValueError(f"cross_entropy: target shape {tuple(t.shape)} does not match logits "
                          f"{tuple(logits.shape)} (expected (n, *spatial) = "
-                         f"{(logits.shape[0],) + tuple(logits.shape[2:])})")
+                         f"{(logits.shape[0],) + tuple(logits.shape[2:])}).{soft}")
     if t.dtype.kind not in "iu":
         raise TypeError(f"cross_entropy: target must hold integer class ids, got {t.dtype}")
     C = logits.shape[1]

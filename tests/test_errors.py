@@ -88,7 +88,8 @@ def test_dtype_errors(xp):
     with pytest.raises(TypeError, match=r"input must be float32 or float64, got int64"):
         F.conv2d(xp.zeros((1, 3, 5, 5), dtype=xp.int64), xp.zeros((2, 3, 3, 3)))
     with pytest.raises(TypeError, match=r"share one dtype, got input float32, weight float64 "
-                                        r"\(cast the input, e.g. x.astype\(np.float64\)\)"):
+                                        r"\(cast the input, e.g. x.astype\(np.float64\), or the "
+                                        r"model, model.astype\(np.float32\), if a weight was set in another\)"):
         F.conv2d(_x(xp, dtype=np.float32), xp.zeros((2, 3, 3, 3)))
     with pytest.raises(TypeError, match=r"conv_transpose2d: .* got input float64, weight float64, bias float32"):
         F.conv_transpose2d(_x(xp), xp.zeros((3, 2, 2, 2)), xp.zeros(2, dtype=np.float32), stride=2)
@@ -152,7 +153,9 @@ def test_labels_outside_range_raise_never_wrap(xp, label):
 
 def test_cross_entropy_target_errors(xp):
     logits = xp.zeros((2, 3, 4, 4))
-    with pytest.raises(ValueError, match=r"target shape \(2, 4, 5\) does not match logits \(2, 3, 4, 4\)"):
+    with pytest.raises(ValueError, match=r"\(2, 3, 4, 4\) does not match .* soft labels\) are not taken"):
+        F.cross_entropy(logits, xp.zeros((2, 3, 4, 4)))   # PyTorch's class probabilities
+    with pytest.raises(ValueError, match=r"target shape \(2, 4, 5\) does not match logits \(2, 3, 4, 4\) .*\(2, 4, 4\)\)\.$"):
         F.cross_entropy(logits, xp.zeros((2, 4, 5), dtype=xp.int64))
     with pytest.raises(TypeError, match=r"target must hold integer class ids, got float64"):
         F.cross_entropy(logits, xp.zeros((2, 4, 4)))

@@ -11,7 +11,8 @@ README = pathlib.Path(__file__).resolve().parent.parent / "README.md"
 
 
 @pytest.mark.usefixtures("host_default_device")
-def test_the_readme_python_examples_run_and_print_what_they_say():
+def test_the_readme_python_examples_run_and_print_what_they_say(tmp_path, monkeypatch):
+    monkeypatch.setenv("MINIFCN_CACHE", str(tmp_path))   # the synthetic data, made here
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
     assert len(blocks) >= 2, "the README's Python examples moved or lost their fences"
     out = io.StringIO()
@@ -20,10 +21,10 @@ def test_the_readme_python_examples_run_and_print_what_they_say():
         for block in blocks:
             exec(compile(block, str(README), "exec"), namespace)
     printed = out.getvalue().splitlines()
-    # each print(...) line's comment holds what it prints (rounded): check them in order
-    said = [line.split("#", 1)[1].strip() for block in blocks for line in block.splitlines()
-            if line.startswith("print(") and "#" in line]
-    assert len(said) == len(printed)
-    assert printed[0] == said[0]                                   # the crop offsets, exactly
-    lrs = [float(v) for v in printed[1].strip("[]").split(",")]
-    assert [f"{v:.3g}" for v in lrs] == re.findall(r"[\d.e-]+", said[1].split("]")[0])
+    # each print(...) line's comment starts with what it prints, then maybe ": why"
+    said = [line.split("  # ", 1)[1].strip() for block in blocks for line in block.splitlines()
+            if line.startswith("print(") and "  # " in line]
+    assert len(said) == len(printed) >= 3
+    for shown, comment in zip(printed, said):
+        assert comment.startswith(shown), (shown, comment)
+    assert any(tmp_path.rglob("*.png")), "the example's dataset was not made where MINIFCN_CACHE says"
