@@ -19,7 +19,7 @@ if not _user_spin:
     _os.environ["OPENBLAS_THREAD_TIMEOUT"] = "4"
 
 from . import functional, init, nn, optim
-from .autograd import Function, Tensor, no_grad, is_grad_enabled
+from .autograd import Function, Tensor, cat, no_grad, is_grad_enabled
 from .backend import default_device, gpu_available, manual_seed
 from . import models
 

@@ -705,6 +705,21 @@ class Pow(Function):
         return sum_to(g, self.a.shape)
 
 
+class Cat(Function):
+    """Arrays joined along ``axis``; each input's gradient is its slice of ``gy``."""
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, *arrays):
+        self.sizes = [a.shape[self.axis] for a in arrays]
+        return get_array_module(arrays[0]).concatenate(arrays, axis=self.axis)
+
+    def backward(self, gy):
+        cuts = np.cumsum(self.sizes)[:-1]
+        return tuple(g.copy() for g in get_array_module(gy).split(gy, cuts, axis=self.axis))
+
+
 class Clone(Function):
     """A copy of ``a``; the gradient passes through unchanged."""
 
@@ -909,3 +924,26 @@ def matmul(a, b):
     if a.shape[-1] != b.shape[-2]:
         raise ValueError(f"matmul: inner dimensions differ: {tuple(a.shape)} @ {tuple(b.shape)}")
     return MatMul()(a, b)
+
+
+def cat(tensors, dim=0):
+    """Tensors joined along ``dim``, in the graph (PyTorch's ``torch.cat``; a U-Net's skips):
+    every other axis must match.
+
+    >>> import numpy as np
+    >>> cat([Tensor(np.ones((1, 2, 4, 4))), Tensor(np.zeros((1, 3, 4, 4)))], dim=1).shape
+    (1, 5, 4, 4)
+    """
+    tensors = [as_tensor(t) for t in tensors]
+    if not tensors:
+        raise ValueError("cat: expected at least one tensor, got none")
+    first = tensors[0]
+    if not -first.ndim <= dim < first.ndim:
+        raise IndexError(f"cat: dimension {dim} is out of range for a {first.ndim}-d tensor")
+    dim %= first.ndim
+    for t in tensors[1:]:
+        if t.ndim != first.ndim or any(a != b for k, (a, b) in enumerate(zip(t.shape, first.shape)) if k != dim):
+            raise ValueError(f"cat: shapes {tuple(first.shape)} and {tuple(t.shape)} differ outside dimension {dim}")
+        if t.dtype != first.dtype:   # NumPy would promote silently; PyTorch's too, but not a graph's dtype
+            raise TypeError(f"cat: tensors must share one dtype, got {first.dtype} and {t.dtype}")
+    return Cat(dim)(*tensors)

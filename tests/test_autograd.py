@@ -5,6 +5,7 @@ import weakref
 import numpy as np
 import pytest
 
+import minifcn
 import minifcn.functional as F
 from minifcn import Function, Tensor, no_grad
 from minifcn.testing import GradcheckError, gradcheck
@@ -174,6 +175,8 @@ OPS = {
     "flatten": (lambda a: a.flatten(1).sum(dim=1) * (a.flatten(0, 1) * a.flatten(0, 1)).sum(), [(2, 3, 4)]),
     "sum_dim_list": (lambda a: a.sum(dim=[0, 2]) * a.mean(dim=[1, 2], keepdim=True).sum(), [(2, 3, 4)]),
     "double": (lambda a: a.double() * a, [(2, 3)]),   # float() rounds: no finite differences through it
+    "cat": (lambda a, b: _cat([a, b * b, a], dim=1) * 2.0, [(2, 3, 4), (2, 1, 4)]),
+    "cat_negative_dim": (lambda a, b: _cat([a, b], dim=-1).sum(dim=0), [(2, 3), (2, 2)]),
     "permute": (lambda a, b: a.permute(2, 0, 1) * b, [(2, 3, 4), (4, 2, 3)]),
     # axes counted from the end: the backward had sorted -1 first, a gradient of shape (4, 2, 3)
     "permute_negative_axes": (lambda a, b: a.permute(0, -1, 1) * b, [(2, 3, 4), (2, 4, 3)]),
@@ -188,6 +191,23 @@ OPS = {
     "getitem_repeated_pairs": (lambda a: a[np.array([1, 1, 0]), np.array([2, 2, 3])] * a[0, 0], [(3, 4)]),
     "getitem_mask_and_slice": (lambda a: a[np.array([True, False, True]), 1:] * 3.0, [(3, 4)]),
 }
+
+
+def _cat(tensors, dim):   # minifcn's or torch's, by the tensors' kind
+    if type(tensors[0]).__module__.startswith("torch"):
+        import torch
+        return torch.cat(tensors, dim=dim)
+    return minifcn.cat(tensors, dim=dim)
+
+
+def test_cat_refuses_what_it_cannot_join():
+    a = Tensor(np.ones((1, 2, 3)))
+    with pytest.raises(ValueError, match=r"cat: shapes \(1, 2, 3\) and \(2, 2, 3\) differ outside dimension 1"):
+        minifcn.cat([a, Tensor(np.ones((2, 2, 3)))], dim=1)
+    with pytest.raises(TypeError, match="cat: tensors must share one dtype, got float64 and float32"):
+        minifcn.cat([a, Tensor(np.ones((1, 2, 3), np.float32))])
+    with pytest.raises(IndexError, match="cat: dimension 3 is out of range for a 3-d tensor"):
+        minifcn.cat([a, a], dim=3)
 
 
 @pytest.mark.parametrize("name", sorted(OPS))
