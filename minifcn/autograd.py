@@ -56,6 +56,22 @@ def is_grad_enabled() -> bool:
     return _Config.enable_grad
 
 
+@contextlib.contextmanager
+def set_grad_enabled(mode: bool):
+    """Record the graph inside this block or not, as ``mode`` says (PyTorch's: ``with
+    set_grad_enabled(training): ...``)."""
+    old = _Config.enable_grad
+    _Config.enable_grad = bool(mode)
+    try:
+        yield
+    finally:
+        _Config.enable_grad = old
+
+
+# PyTorch's inference_mode is no_grad with less bookkeeping; here there is none to save
+inference_mode = no_grad
+
+
 def _as_array(data, dtype=None):
     """Arrays stay on their device; Python floats (and lists of them) become float32 NumPy
     arrays, as ``torch.tensor`` makes them; Python ints stay int64."""
@@ -504,6 +520,28 @@ class Tensor:
     def exp(self):
         return Exp()(self)
 
+    def abs(self):
+        return Abs()(self)
+
+    def clamp(self, min=None, max=None):
+        """Values held within [min, max] (either may be None); the gradient passes where a value
+        lies within them, bounds included, as PyTorch's."""
+        if min is None and max is None:
+            raise ValueError("clamp: give min, max or both")
+        return Clamp(min, max)(self)
+
+    def relu(self):
+        from . import functional   # it imports this module
+        return functional.relu(self)
+
+    def softmax(self, dim):
+        from . import functional
+        return functional.softmax(self, dim=dim)
+
+    def log_softmax(self, dim):
+        from . import functional
+        return functional.log_softmax(self, dim=dim)
+
     def log(self):
         return Log()(self)
 
@@ -751,6 +789,33 @@ class Exp(Function):
 
     def backward(self, gy):
         return gy * self.y
+
+
+class Abs(Function):
+    def forward(self, a):
+        self.a = a
+        return abs(a)
+
+    def backward(self, gy):
+        return gy * get_array_module(gy).sign(self.a)   # 0 at 0, as PyTorch's
+
+
+class Clamp(Function):
+    def __init__(self, low, high):
+        self.low, self.high = low, high
+
+    def forward(self, a):
+        xp = get_array_module(a)
+        keep = xp.ones(a.shape, dtype=bool)
+        if self.low is not None:
+            keep &= a >= self.low
+        if self.high is not None:
+            keep &= a <= self.high
+        self.keep = keep
+        return xp.clip(a, self.low, self.high).astype(a.dtype, copy=False)
+
+    def backward(self, gy):
+        return gy * self.keep
 
 
 class Log(Function):

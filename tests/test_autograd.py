@@ -177,6 +177,8 @@ OPS = {
     "double": (lambda a: a.double() * a, [(2, 3)]),   # float() rounds: no finite differences through it
     "cat": (lambda a, b: _cat([a, b * b, a], dim=1) * 2.0, [(2, 3, 4), (2, 1, 4)]),
     "cat_negative_dim": (lambda a, b: _cat([a, b], dim=-1).sum(dim=0), [(2, 3), (2, 2)]),
+    "abs_clamp": (lambda a: a.abs() * a.clamp(-0.5, 0.7) + a.clamp(min=0.1) + a.clamp(max=-0.2), [(3, 4)]),
+    "softmax_methods": (lambda a: a.softmax(1) * a.log_softmax(dim=0) + a.relu(), [(3, 4)]),
     "permute": (lambda a, b: a.permute(2, 0, 1) * b, [(2, 3, 4), (4, 2, 3)]),
     # axes counted from the end: the backward had sorted -1 first, a gradient of shape (4, 2, 3)
     "permute_negative_axes": (lambda a, b: a.permute(0, -1, 1) * b, [(2, 3, 4), (2, 4, 3)]),
@@ -494,3 +496,16 @@ def test_one_value_tensors_are_python_numbers_as_pytorch(xp):
     assert t.float().dtype == np.float32 and t.double().dtype == np.float64
     with pytest.raises(IndexError, match="unsqueeze: dimension 4 is out of range for a 3-d tensor"):
         t.unsqueeze(4)
+
+
+def test_set_grad_enabled_and_inference_mode():
+    x = Tensor(np.ones(2), requires_grad=True)
+    with minifcn.set_grad_enabled(False):
+        assert not (x * 2).requires_grad
+        with minifcn.set_grad_enabled(True):
+            assert (x * 2).requires_grad
+    with minifcn.inference_mode():
+        assert not (x * 2).requires_grad
+    assert (x * 2).requires_grad and minifcn.is_grad_enabled()
+    with pytest.raises(ValueError, match="clamp: give min, max or both"):
+        x.clamp()
