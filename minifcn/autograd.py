@@ -181,10 +181,13 @@ class Tensor:
     def __int__(self):
         return int(self._one("int"))
 
-    def __index__(self):   # range(t), a list index: integers only, as PyTorch's
-        if self.data.dtype.kind not in "iu":
-            raise TypeError(f"only integer tensors of one value can be an index, got {self.data.dtype}")
-        return operator.index(self._one("index"))
+    def __index__(self):   # range(t), a list index: 0-d integer tensors only
+        # NumPy asks an index for __index__ before reading it as an array: a (1,) tensor taken
+        # as one had dropped the axis it picks from (x[t] of shape () where PyTorch's is (1,))
+        if self.data.dtype.kind not in "iu" or self.data.ndim != 0:
+            raise TypeError(f"only a 0-d integer tensor can be an index, got {self.data.dtype} of "
+                            f"shape {tuple(self.shape)}")
+        return operator.index(self.data.item())
 
     def __format__(self, spec):
         return format(self.item(), spec) if self.data.size == 1 else format(str(self), spec)
@@ -203,12 +206,15 @@ class Tensor:
         return self.data.ndim
 
     def cpu(self) -> "Tensor":
+        """This tensor on the host: itself there, in the graph either way (:meth:`to`)."""
         return self.to("cpu")
 
     def to(self, device: str) -> "Tensor":
-        """This tensor's data on ``device`` (``"cpu"`` or ``"cuda"``): a copy when it moves, the
-        same array when it is there already; detached from the graph either way."""
-        return Tensor(backend.to_device(self.data, device), requires_grad=self.requires_grad)
+        """This tensor on ``device`` (``"cpu"`` or ``"cuda"``): itself when it is there already,
+        else a copy there, in the graph (its gradient goes back to this device), as PyTorch's."""
+        if backend.device_of(self.data) == device:
+            return self
+        return ToDevice(device)(self)
 
     def detach(self) -> "Tensor":
         return Tensor(self.data)
@@ -279,7 +285,7 @@ class Tensor:
             grad = xp.ones_like(self.data)
         else:
             grad = _as_array(grad.data if isinstance(grad, Tensor) else grad)
-            stored.add(id(grad))
+            stored.add(id(_memory(grad)))
             if grad.shape != self.shape:
                 raise ValueError(f"gradient shape {grad.shape} does not match tensor shape {self.shape}")
             if grad.dtype != self.dtype:   # as PyTorch: a float64 seed left float64 .grad on float32
@@ -289,9 +295,9 @@ class Tensor:
             if t.grad is not None:
                 t.grad = t.grad + g
                 return
-            if id(g) in stored:
+            if id(_memory(g)) in stored:   # a view of a stored array shares its memory too
                 g = g.copy()
-            stored.add(id(g))
+            stored.add(id(_memory(g)))
             t.grad = g
 
         if self.creator is None or self.retains_grad:
@@ -402,44 +408,63 @@ class Tensor:
         return matmul(self, other)
 
     def __getitem__(self, index):
-        return GetItem(index)(self)
+        return GetItem(_raw_index(index))(self)
 
     # ----------------------------------------------------------------- in place
     # ``p -= lr * p.grad`` under no_grad (an SGD step by hand), ``mask[...] = 0``: they change
-    # the data in place, as PyTorch's do. Without them Python made a new Tensor for ``-=`` and
-    # rebound the name: the parameter never moved. The graph records no in-place operation, so
-    # one on a tensor that requires grad is refused while it is being recorded; and as nothing
-    # counts versions here, changing an array that a graph still holds for its backward (a
-    # weight before backward) gives wrong gradients, where PyTorch would raise.
-    def _in_place(self, what):
-        if self.requires_grad and _Config.enable_grad:
-            raise RuntimeError(f"{what} on a tensor that requires grad is not recorded in the "
-                               "graph: run it under minifcn.no_grad() (an SGD step by hand), or "
-                               "make a new tensor (y = x - ...)")
+    # the data in place, as PyTorch's do (without them Python made a new Tensor for ``-=`` and
+    # rebound the name: the parameter never moved). The graph records no in-place operation:
+    # where one would enter the graph (grad mode on, and a tensor that requires grad on either
+    # side), ``x += y`` makes ``x + y`` and rebinds the name instead (other names for the old
+    # tensor do not see the change), a leaf that requires grad is refused (as PyTorch refuses
+    # it), and so is an item assignment. As nothing counts versions here, changing an array
+    # that a graph still holds for its backward (a weight before backward) gives wrong
+    # gradients, where PyTorch would raise.
+    def _in_place(self, what, other, out_of_place):
+        if _Config.enable_grad and (self.requires_grad or getattr(other, "requires_grad", False)):
+            if self.requires_grad and self.creator is None:
+                raise RuntimeError(f"{what} on a leaf tensor that requires grad (a parameter) while "
+                                   "the graph is recorded: run it under minifcn.no_grad() (an SGD "
+                                   "step by hand), or make a new tensor (y = x - ...)")
+            return out_of_place(self, other)
+        return None
 
     def __iadd__(self, other):
-        self._in_place("+=")
-        self.data += _raw(other)
-        return self
+        new = self._in_place("+=", other, add)
+        if new is None:
+            self.data += _raw(other)
+        return self if new is None else new
 
     def __isub__(self, other):
-        self._in_place("-=")
-        self.data -= _raw(other)
-        return self
+        new = self._in_place("-=", other, sub)
+        if new is None:
+            self.data -= _raw(other)
+        return self if new is None else new
 
     def __imul__(self, other):
-        self._in_place("*=")
-        self.data *= _raw(other)
-        return self
+        new = self._in_place("*=", other, mul)
+        if new is None:
+            self.data *= _raw(other)
+        return self if new is None else new
 
     def __itruediv__(self, other):
-        self._in_place("/=")
-        self.data /= _raw(other)
-        return self
+        new = self._in_place("/=", other, div)
+        if new is None:
+            self.data /= _raw(other)
+        return self if new is None else new
+
+    def __ipow__(self, exponent):
+        new = self._in_place("**=", exponent, pow)
+        if new is None:
+            self.data **= _raw(exponent)
+        return self if new is None else new
 
     def __setitem__(self, index, value):
-        self._in_place("item assignment")
-        self.data[_raw(index)] = _raw(value)
+        if _Config.enable_grad and (self.requires_grad or getattr(value, "requires_grad", False)):
+            raise RuntimeError("item assignment is not recorded in the graph: run it under "
+                               "minifcn.no_grad(), or build the tensor from its parts "
+                               "(minifcn.cat, arithmetic)")
+        self.data[_raw_index(index)] = _raw(value)
 
     def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
         axis, keepdims = _dim_alias("sum", axis, dim, keepdims, keepdim)
@@ -452,9 +477,7 @@ class Tensor:
 
     def unsqueeze(self, dim):
         """A new axis of size 1 at ``dim`` (negative: counted from the end of the result)."""
-        dim = operator.index(dim)
-        if not -self.ndim - 1 <= dim <= self.ndim:
-            raise IndexError(f"unsqueeze: dimension {dim} is out of range for a {self.ndim}-d tensor")
+        dim = _dim_index("unsqueeze", dim, self.ndim + 1)
         dim %= self.ndim + 1
         return self.reshape(self.shape[:dim] + (1,) + self.shape[dim:])
 
@@ -462,17 +485,17 @@ class Tensor:
         """Axes of size 1 removed: all of them, or ``dim`` if it is one (as PyTorch's)."""
         if dim is None:
             return self.reshape(tuple(n for n in self.shape if n != 1))
-        dim = operator.index(dim)
-        if not -self.ndim <= dim < self.ndim:
-            raise IndexError(f"squeeze: dimension {dim} is out of range for a {self.ndim}-d tensor")
-        dim %= self.ndim
-        return self if self.shape[dim] != 1 else self.reshape(self.shape[:dim] + self.shape[dim + 1:])
+        if self.ndim == 0:   # as PyTorch: nothing to take out
+            _dim_index("squeeze", dim, 1)
+            return self
+        dims = {_dim_index("squeeze", d, self.ndim) for d in (dim if isinstance(dim, tuple) else (dim,))}
+        return self.reshape(tuple(n for k, n in enumerate(self.shape) if not (k in dims and n == 1)))
 
     def flatten(self, start_dim=0, end_dim=-1):
         """Axes ``start_dim .. end_dim`` merged into one (``x.flatten(1)``: one row an image)."""
         if self.ndim == 0:
             return self.reshape(1)
-        a, b = start_dim % self.ndim, end_dim % self.ndim
+        a, b = _dim_index("flatten", start_dim, self.ndim), _dim_index("flatten", end_dim, self.ndim)
         if a > b:
             raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
         return self.reshape(self.shape[:a] + (-1,) + self.shape[b + 1:])
@@ -550,6 +573,16 @@ class Tensor:
         return Transpose(None)(self)
 
 
+def _dim_index(op, dim, ndim):
+    """``dim`` as an axis in ``range(ndim)`` (negative: from the end), else IndexError."""
+    if isinstance(dim, (bool, np.bool_)):
+        raise TypeError(f"{op}: a dimension must be an int, got {dim!r}")
+    dim = operator.index(dim)
+    if not -ndim <= dim < ndim:
+        raise IndexError(f"{op}: dimension {dim} is out of range [{-ndim}, {ndim - 1}]")
+    return dim % ndim
+
+
 def _dim_alias(op, axis, dim, keepdims=False, keepdim=None):
     """NumPy's ``axis``/``keepdims``, or PyTorch's ``dim``/``keepdim`` (one of each pair).
 
@@ -560,14 +593,27 @@ def _dim_alias(op, axis, dim, keepdims=False, keepdim=None):
         if axis is not None:
             raise TypeError(f"{op}: give axis or dim, not both")
         axis = dim
-    if isinstance(axis, list):   # PyTorch takes dim=[2, 3]; NumPy wants a tuple
-        axis = tuple(axis)
+    if isinstance(axis, list):   # PyTorch takes dim=[2, 3], and [] for every axis; NumPy a tuple
+        axis = tuple(axis) or None
     return axis, keepdims if keepdim is None else keepdim
+
+
+def _memory(a):
+    """The array that owns ``a``'s memory (``a`` itself, or the base of a view)."""
+    while getattr(a, "base", None) is not None and hasattr(a.base, "shape"):
+        a = a.base
+    return a
 
 
 def _raw(v):
     """The array of a Tensor, anything else as it is."""
     return v.data if isinstance(v, Tensor) else v
+
+
+def _raw_index(index):
+    """An index with its Tensors as their arrays (in a tuple too): NumPy then reads them as
+    index arrays, never through ``__index__``."""
+    return tuple(_raw(i) for i in index) if isinstance(index, tuple) else _raw(index)
 
 
 def as_tensor(x, like=None) -> Tensor:
@@ -756,6 +802,20 @@ class Cat(Function):
     def backward(self, gy):
         cuts = np.cumsum(self.sizes)[:-1]
         return tuple(g.copy() for g in get_array_module(gy).split(gy, cuts, axis=self.axis))
+
+
+class ToDevice(Function):
+    """``a`` copied to another device; the gradient goes back to ``a``'s."""
+
+    def __init__(self, device):
+        self.device = device
+
+    def forward(self, a):
+        self.source = backend.device_of(a)
+        return backend.to_device(a, self.device)
+
+    def backward(self, gy):
+        return backend.to_device(gy, self.source)
 
 
 class Clone(Function):

@@ -69,7 +69,7 @@ def bilinear_kernel(in_channels, out_channels, kernel_size, dtype=np.float32, de
 # Draws come from the same host generator as above.
 
 def _fill(tensor, values):
-    data = tensor.data
+    data = tensor if isinstance(tensor, backend.get_array_module(tensor).ndarray) else tensor.data
     data[...] = backend.to_device(np.asarray(values), backend.device_of(data))
     return tensor
 
@@ -93,6 +93,8 @@ def calculate_gain(nonlinearity, param=None):
     if nonlinearity == "relu":
         return math.sqrt(2.0)
     if nonlinearity == "leaky_relu":
+        if param is not None and (isinstance(param, bool) or not isinstance(param, (int, float))):
+            raise ValueError(f"calculate_gain: the negative slope must be a number, got {param!r}")
         slope = 0.01 if param is None else param
         return math.sqrt(2.0 / (1 + slope ** 2))
     if nonlinearity == "tanh":

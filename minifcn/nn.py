@@ -32,13 +32,11 @@ class StateDictError(ValueError, RuntimeError):
 
 
 def _clear_grad(p, set_to_none):
-    """``p.grad`` None, or zeros in place (a new array of zeros where there was none)."""
+    """``p.grad`` None, or zeroed in place (left None where it is None)."""
     if set_to_none:
         p.grad = None
-    elif p.grad is not None:
+    elif p.grad is not None:   # None stays None, as PyTorch's: SGD then skips the parameter
         p.grad[...] = 0
-    else:
-        p.grad = backend.get_array_module(p.data).zeros_like(p.data)
 
 
 class IncompatibleKeys(NamedTuple):

@@ -90,6 +90,7 @@ def save_npz(path, state, meta=None):
     for name, value in state.items():
         if name == _META_KEY:
             raise ValueError(f"state key {name!r} is reserved for the metadata")
+        value = getattr(value, "data", value) if type(value).__name__ in ("Tensor", "Parameter") else value
         if hasattr(value, "__cuda_array_interface__"):
             value = value.get()
         value = np.asarray(value)

@@ -472,10 +472,13 @@ def test_sgd_by_hand_in_place_under_no_grad_as_pytorch(rng):
             tp *= 0.99
     np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=1e-12)
     assert p.is_leaf and p.requires_grad
-    with pytest.raises(RuntimeError, match="-= on a tensor that requires grad is not recorded"):
-        p -= 1.0
-    with pytest.raises(RuntimeError, match="item assignment on a tensor that requires grad"):
+    with pytest.raises(RuntimeError, match=r"-= on a leaf tensor that requires grad \(a parameter\) while"):
+        p -= 1.0   # as PyTorch refuses it
+    with pytest.raises(RuntimeError, match="item assignment is not recorded in the graph"):
         p[0] = 1.0
+    with no_grad():
+        p **= 2   # **= too had rebound the name
+    np.testing.assert_allclose(p.data, tp.detach().numpy() ** 2, rtol=1e-12)
     mask = Tensor(np.ones(4))
     mask[1:3] = Tensor(np.zeros(2))   # no gradient wanted: in place, as PyTorch's
     mask /= 2
@@ -489,12 +492,15 @@ def test_one_value_tensors_are_python_numbers_as_pytorch(xp):
     assert int(k) == 1 and [10, 20, 30][k] == 20   # an index, as PyTorch's integer tensors
     with pytest.raises(TypeError, match=r"only a tensor of one value converts to a Python float, this one has shape \(2,\)"):
         float(Tensor(xp.ones(2)))
-    with pytest.raises(TypeError, match="only integer tensors of one value can be an index"):
+    with pytest.raises(TypeError, match=r"only a 0-d integer tensor can be an index, got float64 of shape \(\)"):
         [1, 2][Tensor(xp.asarray(1.0))]
+    # a (1,) index tensor picks along its axis, as PyTorch's: read as an integer it had dropped it
+    x = Tensor(xp.arange(10.0))
+    assert x[Tensor(xp.asarray([2]))].shape == (1,) and x[Tensor(xp.asarray(2))].shape == ()
     t = Tensor(xp.ones((2, 3, 4)))
     assert (t.numel(), t.dim(), t.cpu().device, t.tolist()[1][2]) == (24, 3, "cpu", [1.0] * 4)
     assert t.float().dtype == np.float32 and t.double().dtype == np.float64
-    with pytest.raises(IndexError, match="unsqueeze: dimension 4 is out of range for a 3-d tensor"):
+    with pytest.raises(IndexError, match=r"unsqueeze: dimension 4 is out of range \[-4, 3\]"):
         t.unsqueeze(4)
 
 
@@ -509,3 +515,57 @@ def test_set_grad_enabled_and_inference_mode():
     assert (x * 2).requires_grad and minifcn.is_grad_enabled()
     with pytest.raises(ValueError, match="clamp: give min, max or both"):
         x.clamp()
+
+
+def test_in_place_with_the_graph_on_is_recorded_as_a_new_tensor_as_pytorch_computes(rng):
+    """``reg += (w * w).sum()`` and ResNet's ``out += identity`` with the graph on: the sum
+    enters the graph (the in-place change of the data had dropped it: w.grad 2 where PyTorch's
+    is 4), and a non-leaf's += works (it had been refused)."""
+    torch = pytest.importorskip("torch")
+    a = rng.standard_normal(3)
+    w, tw = Tensor(a.copy(), requires_grad=True), torch.tensor(a.copy(), requires_grad=True)
+    reg, treg = Tensor(np.zeros(())), torch.zeros((), dtype=torch.float64)
+    reg += (w * w).sum()
+    treg += (tw * tw).sum()
+    out, tout = w * 3.0, tw * 3.0
+    out += w * w
+    tout += tw * tw
+    out *= 2.0
+    tout *= 2.0
+    (out.sum() + reg).backward()
+    (tout.sum() + treg).backward()
+    np.testing.assert_allclose(w.grad, tw.grad.numpy(), rtol=1e-12)
+    with pytest.raises(RuntimeError, match="item assignment is not recorded"):
+        Tensor(np.zeros(2))[0] = w.sum()   # it had written the value and left the graph
+
+
+def test_to_and_cpu_stay_in_the_graph_as_pytorch(xp):
+    w = Tensor(xp.ones(3), requires_grad=True)
+    assert w.cpu() is w if xp is np else w.cpu() is not w
+    (w.cpu() * 2.0 + w.to("cpu") if xp is np else w.cpu() * 2.0).sum().backward()
+    np.testing.assert_allclose(to_np(w.grad), [3.0] * 3 if xp is np else [2.0] * 3)
+
+
+def test_dim_lists_and_dimension_checks_as_pytorch():
+    torch = pytest.importorskip("torch")
+    x, t = Tensor(np.arange(6.0).reshape(2, 1, 3)), torch.arange(6.0, dtype=torch.float64).reshape(2, 1, 3)
+    assert float(x.sum(dim=[])) == float(t.sum(dim=[])) == 15.0   # an empty list: every axis
+    assert x.squeeze((0, 1)).shape == tuple(t.squeeze((0, 1)).shape) == (2, 3)
+    assert Tensor(np.ones(())).squeeze(0).shape == ()
+    for bad in (lambda a: a.flatten(-5), lambda a: a.flatten(0, 5), lambda a: a.unsqueeze(4)):
+        with pytest.raises(IndexError):
+            bad(t)
+        with pytest.raises(IndexError, match=r"dimension -?[45] is out of range \[-[34], [23]\]"):
+            bad(x)
+    with pytest.raises(TypeError, match="a dimension must be an int, got True"):
+        x.unsqueeze(True)
+
+
+def test_two_leaves_never_share_a_gradient_s_memory():
+    """``w1.reshape(3) + w2``: the add hands both the same array, w1's through a reshape view;
+    a copy was made only for the same array, so scaling w1.grad in place changed w2.grad."""
+    w1, w2 = Tensor(np.ones((3, 1)), requires_grad=True), Tensor(np.ones(3), requires_grad=True)
+    ((w1.reshape(3) + w2) * Tensor(np.arange(3.0))).sum().backward()
+    assert not np.shares_memory(w1.grad, w2.grad)
+    w1.grad *= 10
+    assert w2.grad.tolist() == [0.0, 1.0, 2.0]

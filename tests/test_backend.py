@@ -5,6 +5,7 @@ import pytest
 import minifcn
 import minifcn.functional as F
 from minifcn import Tensor, backend, init
+from oracle import to_np
 
 
 # these tests build modules from the default device and feed them NumPy data
@@ -92,9 +93,13 @@ def test_default_device_from_environment(monkeypatch):
 def test_to_numpy_and_tensor_to_cpu(xp):
     a = xp.arange(4.0)
     assert isinstance(backend.to_numpy(a), np.ndarray)
-    t = Tensor(a, requires_grad=True).to("cpu")
-    assert isinstance(t.data, np.ndarray) and t.requires_grad and t.creator is None
+    src = Tensor(a, requires_grad=True)
+    t = src.to("cpu")   # in the graph, as PyTorch's: the gradient goes back to the source's device
+    assert isinstance(t.data, np.ndarray) and t.requires_grad
+    assert (t is src) == (xp is np)   # already there: itself
     np.testing.assert_array_equal(t.numpy(), np.arange(4.0))
+    (t * 2.0).sum().backward()
+    assert type(src.grad) is type(a) and to_np(src.grad).tolist() == [2.0] * 4
 
 
 def test_manual_seed_makes_init_and_dropout_reproducible():

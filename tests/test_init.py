@@ -76,6 +76,10 @@ def test_constant_initialisers_and_gains():
     assert init.ones_(p).data.sum() == 6
     for args in (("relu",), ("leaky_relu", 0.2), ("tanh",), ("selu",), ("conv2d",), ("leaky_relu",)):
         assert init.calculate_gain(*args) == pytest.approx(torch.nn.init.calculate_gain(*args), rel=1e-12)
+    a = np.ones((4, 5))
+    assert init.zeros_(a) is a and not a.any()   # an array too
+    with pytest.raises(ValueError, match="negative slope must be a number, got True"):
+        init.calculate_gain("leaky_relu", True)
     with pytest.raises(ValueError, match="mode must be 'fan_in' or 'fan_out', got 'fan'"):
         init.kaiming_normal_(p, mode="fan")
     with pytest.raises(ValueError, match=r"fans need a weight of 2 dimensions or more, got shape \(3,\)"):

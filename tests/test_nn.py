@@ -543,6 +543,9 @@ def test_pytorch_module_habits_work(rng):
     net.train()(Tensor(x)).sum().backward()
     net.zero_grad(set_to_none=False)
     assert all(p.grad is not None and not p.grad.any() for p in net.parameters())
+    net[0].bias.grad = None
+    net.zero_grad(set_to_none=False)   # None stays None, as PyTorch's (SGD then skips it)
+    assert net[0].bias.grad is None
     net.zero_grad()
     assert all(p.grad is None for p in net.parameters())
     assert net.requires_grad_(False) is net and not any(p.requires_grad for p in net.parameters())

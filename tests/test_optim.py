@@ -505,5 +505,8 @@ def test_a_parameter_unfrozen_after_the_optimizer_was_built_is_said_not_stepped(
                 warnings.simplefilter("error")   # said once
                 opt.step()
     np.testing.assert_array_equal(frozen.data, before)
-    opt.zero_grad(set_to_none=False)
-    assert all(p.grad is not None and not p.grad.any() for g in opt.param_groups for p in g["params"])
+    stepped = [p for g in opt.param_groups for p in g["params"]]
+    for p in stepped[1:]:
+        p.grad = np.ones_like(p.data)
+    opt.zero_grad(set_to_none=False)   # zeros in place; None stays None, as PyTorch's
+    assert stepped[0].grad is None and all(not p.grad.any() for p in stepped[1:])
