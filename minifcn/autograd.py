@@ -87,6 +87,20 @@ def _as_array(data, dtype=None):
     return arr
 
 
+class _Count(int):
+    """An int (a tensor's number of values, NumPy's ``size``) that, called, gives the shape or
+    one axis's length, as PyTorch's ``size()`` does: code written for either reads right
+    (``x.size(0)`` had failed with "'int' object is not callable")."""
+
+    def __new__(cls, count, shape):
+        self = super().__new__(cls, count)
+        self.shape = tuple(shape)
+        return self
+
+    def __call__(self, dim=None):
+        return self.shape if dim is None else self.shape[dim]
+
+
 class Tensor:
     """An n-d array with a gradient and a record of the Function that made it.
 
@@ -127,7 +141,14 @@ class Tensor:
 
     @property
     def size(self):
-        return self.data.size
+        """The number of values, as NumPy's ``a.size``; called, the shape, as PyTorch's
+        ``t.size()`` and ``t.size(dim)`` (:class:`_Count`).
+
+        >>> t = Tensor(np.zeros((2, 3)))
+        >>> t.size, t.size(), t.size(-1)
+        (6, (2, 3), 3)
+        """
+        return _Count(self.data.size, self.data.shape)
 
     @property
     def device(self) -> str:

@@ -569,3 +569,11 @@ def test_two_leaves_never_share_a_gradient_s_memory():
     assert not np.shares_memory(w1.grad, w2.grad)
     w1.grad *= 10
     assert w2.grad.tolist() == [0.0, 1.0, 2.0]
+
+
+def test_size_is_numpy_s_count_and_pytorch_s_shape_when_called():
+    torch = pytest.importorskip("torch")
+    t, tt = Tensor(np.zeros((2, 3, 4))), torch.zeros(2, 3, 4)
+    assert t.size == t.numel() == tt.numel() == 24   # NumPy's a.size
+    assert t.size() == tuple(tt.size()) and t.size(0) == tt.size(0) and t.size(-1) == tt.size(-1)
+    assert t.size * 2 == 48 and type(t.size * 2) is int
