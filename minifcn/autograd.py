@@ -491,6 +491,29 @@ class Tensor:
         axis, keepdims = _dim_alias("sum", axis, dim, keepdims, keepdim)
         return Sum(axis, keepdims)(self)
 
+    def amax(self, dim=None, keepdim=False):
+        """The largest values along ``dim`` (all axes by default); the gradient is shared evenly
+        among the values that tie for it, as PyTorch's ``amax``."""
+        return Extreme("max", _dim_alias("amax", None, dim)[0], keepdim)(self)
+
+    def amin(self, dim=None, keepdim=False):
+        """The smallest values along ``dim`` (all axes by default); ties share the gradient."""
+        return Extreme("min", _dim_alias("amin", None, dim)[0], keepdim)(self)
+
+    def max(self, dim=None, keepdim=False):
+        """PyTorch's ``max``: without ``dim`` the largest value (ties share the gradient);
+        with it ``(values, indices)`` along that axis, the gradient going to each index.
+
+        >>> values, indices = Tensor(np.array([[1.0, 5.0], [7.0, 2.0]])).max(dim=1)
+        >>> values.numpy(), indices.numpy()
+        (array([5., 7.]), array([1, 0]))
+        """
+        return self.amax() if dim is None else _extreme_along(self, "max", dim, keepdim)
+
+    def min(self, dim=None, keepdim=False):
+        """PyTorch's ``min``: as :meth:`max`, for the smallest."""
+        return self.amin() if dim is None else _extreme_along(self, "min", dim, keepdim)
+
     def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
         axis, keepdims = _dim_alias("mean", axis, dim, keepdims, keepdim)
         count = self.size if axis is None else int(np.prod([self.shape[a] for a in np.atleast_1d(axis)]))
@@ -837,6 +860,60 @@ class ToDevice(Function):
 
     def backward(self, gy):
         return backend.to_device(gy, self.source)
+
+
+class Extreme(Function):
+    """The max or min over ``axis``; the gradient shared evenly among the ties (amax's rule)."""
+
+    def __init__(self, which, axis, keepdims):
+        self.which, self.axis, self.keepdims = which, axis, keepdims
+
+    def forward(self, a):
+        y = a.max(axis=self.axis, keepdims=True) if self.which == "max" else a.min(axis=self.axis, keepdims=True)
+        self.hit = a == y                                  # where the extreme is, ties included
+        self.shape = y.shape
+        return y if self.keepdims else y.reshape(_reduced_shape(a.shape, self.axis))
+
+    def backward(self, gy):
+        share = self.hit / self.hit.sum(axis=self.axis, keepdims=True)
+        return (gy.reshape(self.shape) * share).astype(gy.dtype, copy=False)
+
+
+def _reduced_shape(shape, axis):
+    axes = range(len(shape)) if axis is None else {a % len(shape) for a in np.atleast_1d(axis)}
+    return tuple(n for k, n in enumerate(shape) if k not in axes)
+
+
+class ExtremeAt(Function):
+    """Values picked at ``indices`` along ``axis`` (an argmax or argmin); the gradient goes to
+    each index alone."""
+
+    def __init__(self, indices, axis, keepdims):
+        self.indices, self.axis, self.keepdims = indices, axis, keepdims
+
+    def forward(self, a):
+        xp = get_array_module(a)
+        self.a_shape = a.shape
+        y = xp.take_along_axis(a, xp.expand_dims(self.indices, self.axis), axis=self.axis)
+        return y if self.keepdims else y.squeeze(self.axis)
+
+    def backward(self, gy):
+        xp = get_array_module(gy)
+        # one-hot along the axis, by comparing positions with the indices (CuPy has no
+        # put_along_axis), times gy spread back over it
+        positions = xp.arange(self.a_shape[self.axis]).reshape(
+            [-1 if k == self.axis else 1 for k in range(len(self.a_shape))])
+        hit = positions == xp.expand_dims(self.indices, self.axis)
+        return hit * (gy if self.keepdims else xp.expand_dims(gy, self.axis))
+
+
+def _extreme_along(t, which, dim, keepdim):
+    """(values, indices) of the max or min along ``dim``, as PyTorch's ``max(dim)``."""
+    xp = get_array_module(t.data)
+    axis = _dim_index(which, dim, t.ndim)
+    indices = (xp.argmax if which == "max" else xp.argmin)(t.data, axis=axis)
+    values = ExtremeAt(indices, axis, keepdim)(t)
+    return values, Tensor(xp.expand_dims(indices, axis) if keepdim else indices)
 
 
 class Clone(Function):

@@ -361,6 +361,13 @@ class Sequential(Module):
     def __len__(self):
         return len(self._modules)
 
+    def append(self, module):
+        """Add ``module`` at the end, named ``len(self)`` (as PyTorch's); returns self."""
+        if not isinstance(module, Module):
+            raise TypeError(f"Sequential: items must be Modules, got {type(module).__name__}")
+        setattr(self, str(len(self)), module)
+        return self
+
 
 class ModuleList(Module):
     """Modules held in a list, registered under ``0, 1, ...`` (their state-dict names), as

@@ -163,6 +163,22 @@ class SGD:
         self.base_lr = lr
         self.velocity = {}  # id(param) -> momentum buffer
 
+    def add_param_group(self, group):
+        """Step more parameters from now on, with their own options (PyTorch's: a layer
+        unfrozen for fine-tuning): ``{"params": [...], "lr": ...}``, the others the defaults."""
+        group = dict(group)
+        params = group["params"]
+        group["params"] = [params] if isinstance(params, Tensor) else list(params)
+        held = {id(p) for g in self.param_groups for p in g["params"]}
+        if any(id(p) in held for p in group["params"]):
+            raise ValueError("SGD.add_param_group: a parameter is already in another group")
+        group = dict(self.defaults, **group)
+        _check_options(group, f"SGD.add_param_group (group {len(self.param_groups)})")
+        self._left_out = [p for p in self._left_out if not any(p is q for q in group["params"])]
+        self._left_out += [p for p in group["params"] if not p.requires_grad]
+        group["params"] = [p for p in group["params"] if p.requires_grad]
+        self.param_groups.append(group)
+
     def set_lr(self, lr):
         """Set the base learning rate of every group, a group's own ``lr`` included (each then
         steps with ``lr * lr_mult``)."""

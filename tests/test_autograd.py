@@ -179,6 +179,8 @@ OPS = {
     "cat_negative_dim": (lambda a, b: _cat([a, b], dim=-1).sum(dim=0), [(2, 3), (2, 2)]),
     "abs_clamp": (lambda a: a.abs() * a.clamp(-0.5, 0.7) + a.clamp(min=0.1) + a.clamp(max=-0.2), [(3, 4)]),
     "softmax_methods": (lambda a: a.softmax(1) * a.log_softmax(dim=0) + a.relu(), [(3, 4)]),
+    "amax_amin": (lambda a: a.amax(dim=1) * a.amin(dim=(0, 2), keepdim=True).sum() + a.amax(), [(2, 3, 4)]),
+    "max_min_dim": (lambda a: a.max(dim=1)[0] * a.min(dim=-1, keepdim=True)[0].sum() + a.max() * a.min(), [(2, 3, 4)]),
     "permute": (lambda a, b: a.permute(2, 0, 1) * b, [(2, 3, 4), (4, 2, 3)]),
     # axes counted from the end: the backward had sorted -1 first, a gradient of shape (4, 2, 3)
     "permute_negative_axes": (lambda a, b: a.permute(0, -1, 1) * b, [(2, 3, 4), (2, 4, 3)]),
@@ -577,3 +579,18 @@ def test_size_is_numpy_s_count_and_pytorch_s_shape_when_called():
     assert t.size == t.numel() == tt.numel() == 24   # NumPy's a.size
     assert t.size() == tuple(tt.size()) and t.size(0) == tt.size(0) and t.size(-1) == tt.size(-1)
     assert t.size * 2 == 48 and type(t.size * 2) is int
+
+
+def test_max_with_ties_shares_or_picks_as_pytorch(xp):
+    """amax and max() share the gradient among tied values; max(dim) sends it to the index."""
+    torch = pytest.importorskip("torch")
+    a = np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 0.0]])
+    for fn in (lambda t: t.amax(dim=1), lambda t: t.max(), lambda t: t.max(dim=1)[0],
+               lambda t: t.min(dim=0, keepdim=True)[0], lambda t: t.amin()):
+        ours, theirs = Tensor(xp.asarray(a), requires_grad=True), torch.tensor(a, requires_grad=True)
+        fn(ours).sum().backward()
+        fn(theirs).sum().backward()
+        np.testing.assert_allclose(to_np(ours.grad), theirs.grad.numpy(), rtol=1e-12)
+    values, indices = Tensor(xp.asarray(a)).max(dim=1)
+    tv, ti = torch.tensor(a).max(dim=1)
+    assert to_np(values).tolist() == tv.tolist() and to_np(indices).tolist() == ti.tolist()

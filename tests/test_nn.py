@@ -553,3 +553,12 @@ def test_pytorch_module_habits_work(rng):
     t = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4))
     assert [n for n, _ in net.named_buffers()] == [n for n, _ in t.named_buffers() if "num_batches" not in n]
     assert len(net.buffers()) == 2
+
+
+def test_sequential_append_as_pytorch():
+    torch = pytest.importorskip("torch")
+    ours = nn.Sequential(nn.Conv2d(1, 2, 1)).append(nn.ReLU()).append(nn.Conv2d(2, 3, 1))
+    theirs = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 1)).append(torch.nn.ReLU()).append(torch.nn.Conv2d(2, 3, 1))
+    assert list(ours.state_dict()) == list(theirs.state_dict()) and len(ours) == 3
+    with pytest.raises(TypeError, match="Sequential: items must be Modules, got function"):
+        ours.append(F.relu)

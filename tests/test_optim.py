@@ -510,3 +510,25 @@ def test_a_parameter_unfrozen_after_the_optimizer_was_built_is_said_not_stepped(
         p.grad = np.ones_like(p.data)
     opt.zero_grad(set_to_none=False)   # zeros in place; None stays None, as PyTorch's
     assert stepped[0].grad is None and all(not p.grad.any() for p in stepped[1:])
+
+
+def test_add_param_group_steps_an_unfrozen_layer_as_pytorch():
+    torch = pytest.importorskip("torch")
+    a, b = np.ones(3), np.full(2, 2.0)
+    p, q = nn.Parameter(a.copy()), nn.Parameter(b.copy())
+    tp, tq = torch.nn.Parameter(torch.tensor(a)), torch.nn.Parameter(torch.tensor(b))
+    opt, topt = SGD([p], lr=0.1, momentum=0.9), torch.optim.SGD([tp], lr=0.1, momentum=0.9)
+    for step in range(4):
+        if step == 2:   # the second layer joins, at its own rate
+            opt.add_param_group({"params": [q], "lr": 0.5})
+            topt.add_param_group({"params": [tq], "lr": 0.5})
+        for x, tx in ((p, tp), (q, tq)):
+            x.grad, tx.grad = x.data * 1.0, tx.detach() * 1.0
+        opt.step()
+        topt.step()
+    np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(q.data, tq.detach().numpy(), rtol=1e-12)
+    with pytest.raises(ValueError, match="already in another group"):
+        opt.add_param_group({"params": [p]})
+    with pytest.raises(ValueError, match=r"add_param_group \(group 2\): lr, momentum and weight_decay must be"):
+        opt.add_param_group({"params": [nn.Parameter(np.ones(1))], "lr": -1.0})
