@@ -23,6 +23,7 @@ import itertools
 import math
 import operator
 import weakref
+from typing import NamedTuple
 
 import numpy as np
 
@@ -56,20 +57,25 @@ def is_grad_enabled() -> bool:
     return _Config.enable_grad
 
 
-@contextlib.contextmanager
-def set_grad_enabled(mode: bool):
-    """Record the graph inside this block or not, as ``mode`` says (PyTorch's: ``with
-    set_grad_enabled(training): ...``)."""
-    old = _Config.enable_grad
-    _Config.enable_grad = bool(mode)
-    try:
-        yield
-    finally:
-        _Config.enable_grad = old
+class set_grad_enabled:
+    """Record the graph or not, as ``mode`` says, as PyTorch's: called, from then on;
+    ``with set_grad_enabled(training): ...``, inside the block (the mode before comes back)."""
+
+    def __init__(self, mode: bool):
+        self.before = _Config.enable_grad
+        _Config.enable_grad = bool(mode)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        _Config.enable_grad = self.before
 
 
-# PyTorch's inference_mode is no_grad with less bookkeeping; here there is none to save
-inference_mode = no_grad
+def inference_mode(mode: bool = True):
+    """PyTorch's: no graph inside the block (``mode`` False: no change). It is no_grad with
+    less bookkeeping there; here there is none to save."""
+    return no_grad() if mode else contextlib.nullcontext()
 
 
 def _as_array(data, dtype=None):
@@ -85,20 +91,6 @@ def _as_array(data, dtype=None):
     if dtype is not None and arr.dtype != dtype:
         arr = arr.astype(dtype)
     return arr
-
-
-class _Count(int):
-    """An int (a tensor's number of values, NumPy's ``size``) that, called, gives the shape or
-    one axis's length, as PyTorch's ``size()`` does: code written for either reads right
-    (``x.size(0)`` had failed with "'int' object is not callable")."""
-
-    def __new__(cls, count, shape):
-        self = super().__new__(cls, count)
-        self.shape = tuple(shape)
-        return self
-
-    def __call__(self, dim=None):
-        return self.shape if dim is None else self.shape[dim]
 
 
 class Tensor:
@@ -141,14 +133,10 @@ class Tensor:
 
     @property
     def size(self):
-        """The number of values, as NumPy's ``a.size``; called, the shape, as PyTorch's
-        ``t.size()`` and ``t.size(dim)`` (:class:`_Count`).
-
-        >>> t = Tensor(np.zeros((2, 3)))
-        >>> t.size, t.size(), t.size(-1)
-        (6, (2, 3), 3)
-        """
-        return _Count(self.data.size, self.data.shape)
+        """The number of values, as NumPy's ``a.size`` (PyTorch's ``numel()``; its ``size()``
+        is the shape, here ``.shape``). A plain int: an int subclass callable as PyTorch's
+        ``size()`` was tried, and NumPy 2 promoted ``float32_array / t.size`` to float64 with it."""
+        return self.data.size
 
     @property
     def device(self) -> str:
@@ -233,6 +221,7 @@ class Tensor:
     def to(self, device: str) -> "Tensor":
         """This tensor on ``device`` (``"cpu"`` or ``"cuda"``): itself when it is there already,
         else a copy there, in the graph (its gradient goes back to this device), as PyTorch's."""
+        device = backend.check_device(device)   # "cuda:0", "GPU": as Module.to takes them
         if backend.device_of(self.data) == device:
             return self
         return ToDevice(device)(self)
@@ -434,20 +423,18 @@ class Tensor:
     # ----------------------------------------------------------------- in place
     # ``p -= lr * p.grad`` under no_grad (an SGD step by hand), ``mask[...] = 0``: they change
     # the data in place, as PyTorch's do (without them Python made a new Tensor for ``-=`` and
-    # rebound the name: the parameter never moved). The graph records no in-place operation:
-    # where one would enter the graph (grad mode on, and a tensor that requires grad on either
-    # side), ``x += y`` makes ``x + y`` and rebinds the name instead (other names for the old
-    # tensor do not see the change), a leaf that requires grad is refused (as PyTorch refuses
-    # it), and so is an item assignment. As nothing counts versions here, changing an array
-    # that a graph still holds for its backward (a weight before backward) gives wrong
-    # gradients, where PyTorch would raise.
+    # rebound the name: the parameter never moved). The graph records no in-place operation,
+    # so where one would enter it (grad mode on, and a tensor that requires grad on either
+    # side) it is refused, with the out-of-place form to write instead: PyTorch records it.
+    # As nothing counts versions here, changing an array that a graph still holds for its
+    # backward (a weight before backward) gives wrong gradients, where PyTorch would raise.
     def _in_place(self, what, other, out_of_place):
         if _Config.enable_grad and (self.requires_grad or getattr(other, "requires_grad", False)):
-            if self.requires_grad and self.creator is None:
-                raise RuntimeError(f"{what} on a leaf tensor that requires grad (a parameter) while "
-                                   "the graph is recorded: run it under minifcn.no_grad() (an SGD "
-                                   "step by hand), or make a new tensor (y = x - ...)")
-            return out_of_place(self, other)
+            # Made out of place and rebound, x += y would leave other names for x (ResNet's
+            # identity = out) with the old value in training and the new one under no_grad
+            raise RuntimeError(f"{what} with a tensor that requires grad is not recorded in the "
+                               "graph here: write it out of place (out = out + skip), or run it "
+                               "under minifcn.no_grad() (an SGD step by hand)")
         return None
 
     def __iadd__(self, other):
@@ -493,12 +480,12 @@ class Tensor:
 
     def amax(self, dim=None, keepdim=False):
         """The largest values along ``dim`` (all axes by default); the gradient is shared evenly
-        among the values that tie for it, as PyTorch's ``amax``."""
-        return Extreme("max", _dim_alias("amax", None, dim)[0], keepdim)(self)
+        among the values that tie for it, as PyTorch's ``amax`` (NaN wins, and takes it)."""
+        return Extreme("max", _reduce_axes("amax", dim, self.ndim), keepdim)(self)
 
     def amin(self, dim=None, keepdim=False):
         """The smallest values along ``dim`` (all axes by default); ties share the gradient."""
-        return Extreme("min", _dim_alias("amin", None, dim)[0], keepdim)(self)
+        return Extreme("min", _reduce_axes("amin", dim, self.ndim), keepdim)(self)
 
     def max(self, dim=None, keepdim=False):
         """PyTorch's ``max``: without ``dim`` the largest value (ties share the gradient);
@@ -619,8 +606,10 @@ class Tensor:
 
 def _dim_index(op, dim, ndim):
     """``dim`` as an axis in ``range(ndim)`` (negative: from the end), else IndexError."""
-    if isinstance(dim, (bool, np.bool_)):
-        raise TypeError(f"{op}: a dimension must be an int, got {dim!r}")
+    if isinstance(dim, (bool, np.bool_)) or not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"{op}: a dimension must be an int, got {type(dim).__name__} {dim!r}"
+                        if not isinstance(dim, Tensor) else f"{op}: a dimension must be an int, got "
+                        "a Tensor (an elementwise max of two tensors is not provided)")
     dim = operator.index(dim)
     if not -ndim <= dim < ndim:
         raise IndexError(f"{op}: dimension {dim} is out of range [{-ndim}, {ndim - 1}]")
@@ -870,13 +859,30 @@ class Extreme(Function):
 
     def forward(self, a):
         y = a.max(axis=self.axis, keepdims=True) if self.which == "max" else a.min(axis=self.axis, keepdims=True)
-        self.hit = a == y                                  # where the extreme is, ties included
+        xp = get_array_module(a)
+        # where the extreme is, ties included; a NaN is the extreme (as NumPy's max) and takes
+        # the gradient (PyTorch's max() too), rather than 0 / 0 everywhere
+        self.hit = (a == y) | (xp.isnan(a) & xp.isnan(y))
         self.shape = y.shape
         return y if self.keepdims else y.reshape(_reduced_shape(a.shape, self.axis))
 
     def backward(self, gy):
         share = self.hit / self.hit.sum(axis=self.axis, keepdims=True)
         return (gy.reshape(self.shape) * share).astype(gy.dtype, copy=False)
+
+
+def _reduce_axes(op, dim, ndim):
+    """``dim`` (None, an int, or a tuple or list of them) as NumPy's axis: checked, and None on a
+    0-d tensor, which has one value whatever the axis (as PyTorch takes dim 0 or -1 there)."""
+    if dim is None:
+        return None
+    dims = tuple(dim) if isinstance(dim, (tuple, list)) else (dim,)
+    if not dims:
+        return None
+    axes = tuple(_dim_index(op, d, max(ndim, 1)) for d in dims)
+    if len(set(axes)) != len(axes):
+        raise ValueError(f"{op}: dimension {dim} repeats an axis")
+    return None if ndim == 0 else (axes if isinstance(dim, (tuple, list)) else axes[0])
 
 
 def _reduced_shape(shape, axis):
@@ -907,13 +913,22 @@ class ExtremeAt(Function):
         return hit * (gy if self.keepdims else xp.expand_dims(gy, self.axis))
 
 
+class MaxMin(NamedTuple):
+    """What ``max(dim)`` and ``min(dim)`` give, as PyTorch's ``torch.return_types``."""
+    values: "Tensor"
+    indices: "Tensor"
+
+
 def _extreme_along(t, which, dim, keepdim):
     """(values, indices) of the max or min along ``dim``, as PyTorch's ``max(dim)``."""
     xp = get_array_module(t.data)
+    if t.ndim == 0:   # one value: itself, at index 0 (PyTorch takes dim 0 or -1 here)
+        _dim_index(which, dim, 1)
+        return MaxMin(t * 1.0, Tensor(xp.zeros((), dtype=xp.int64)))
     axis = _dim_index(which, dim, t.ndim)
     indices = (xp.argmax if which == "max" else xp.argmin)(t.data, axis=axis)
     values = ExtremeAt(indices, axis, keepdim)(t)
-    return values, Tensor(xp.expand_dims(indices, axis) if keepdim else indices)
+    return MaxMin(values, Tensor(xp.expand_dims(indices, axis) if keepdim else indices))
 
 
 class Clone(Function):

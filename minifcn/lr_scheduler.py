@@ -84,6 +84,11 @@ class LRScheduler:
         self.last_epoch = int(last_epoch)
         self.step()
 
+    def _groups(self):
+        """The groups a step sets: all of the optimizer's, those added after this scheduler too
+        (PyTorch's chainable schedulers multiply every group's rate)."""
+        return len(self.optimizer.param_groups)
+
     def _lr(self, k, epoch):
         """Group ``k``'s rate at ``epoch``: its current one times the step's factor."""
         return self.optimizer.param_groups[k]["lr"] * self._factor(epoch)
@@ -101,7 +106,7 @@ class LRScheduler:
         ``step(epoch)`` jumps to ``epoch`` by the closed form (PyTorch deprecates it, and warns)."""
         if epoch is None:
             self.last_epoch += 1
-            lrs = [self._lr(k, self.last_epoch) for k in range(len(self.base_lrs))]
+            lrs = [self._lr(k, self.last_epoch) for k in range(self._groups())]
         else:
             warnings.warn("scheduler.step(epoch) is deprecated in PyTorch: call step() once per "
                           "epoch", UserWarning, stacklevel=2)
@@ -109,7 +114,7 @@ class LRScheduler:
             lrs = self.closed_form_lr()
         for g, lr in zip(self.optimizer.param_groups, lrs):
             g["lr"] = lr
-        self._last_lr = [g["lr"] for g in self.optimizer.param_groups]
+        self._last_lr = [g["lr"] for g in self.optimizer.param_groups[:len(lrs)]]
 
     def get_last_lr(self):
         """The rates the last :meth:`step` wrote, one per group (before each group's ``lr_mult``)."""
@@ -132,7 +137,7 @@ class LRScheduler:
             raise ValueError(f"{name}.load_state_dict: the state "
                              + (f"lacks {', '.join(missing)}" if missing else f"has {', '.join(foreign)}")
                              + " (is it another scheduler's?)")
-        if len(state["base_lrs"]) != len(self.optimizer.param_groups):
+        if len(state["base_lrs"]) > len(self.optimizer.param_groups):   # fewer: groups added since
             raise ValueError(f"{name}.load_state_dict: the state has {len(state['base_lrs'])} groups, "
                              f"the optimizer {len(self.optimizer.param_groups)}")
         self._set_options(**{k: state[k] for k in self._options})   # checked as when built
@@ -236,6 +241,9 @@ class LambdaLR(LRScheduler):
             raise TypeError(f"LambdaLR: lr_lambda must be a function of the epoch (or a list of them), "
                             f"got {lr_lambda!r}")
         super().__init__(optimizer, last_epoch)
+
+    def _groups(self):   # the groups it was built with, as PyTorch's (one base, one lambda each)
+        return len(self.base_lrs)
 
     def _lr(self, k, epoch):
         return self.base_lrs[k] * float(self.lr_lambdas[k](epoch))

@@ -172,6 +172,8 @@ class SGD:
         held = {id(p) for g in self.param_groups for p in g["params"]}
         if any(id(p) in held for p in group["params"]):
             raise ValueError("SGD.add_param_group: a parameter is already in another group")
+        if len({id(p) for p in group["params"]}) != len(group["params"]):   # stepped twice
+            raise ValueError("SGD.add_param_group: a parameter appears more than once in the group")
         group = dict(self.defaults, **group)
         _check_options(group, f"SGD.add_param_group (group {len(self.param_groups)})")
         self._left_out = [p for p in self._left_out if not any(p is q for q in group["params"])]
@@ -247,6 +249,7 @@ def _check_options(g, where):
         v = g[name]   # a string or None had failed a comparison, naming nothing
         if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
             raise TypeError(f"{where}: {name} must be a number, got {v!r}")
+        g[name] = float(v)   # NumPy's float32 would not go into a checkpoint's JSON
     lr, mom, wd, damp = g["lr"], g["momentum"], g["weight_decay"], g["dampening"]
     if not all(math.isfinite(v) and v >= 0 for v in (lr, mom, wd)):
         raise ValueError(f"{where}: lr, momentum and weight_decay must be finite and >= 0, got "

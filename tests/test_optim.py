@@ -532,3 +532,23 @@ def test_add_param_group_steps_an_unfrozen_layer_as_pytorch():
         opt.add_param_group({"params": [p]})
     with pytest.raises(ValueError, match=r"add_param_group \(group 2\): lr, momentum and weight_decay must be"):
         opt.add_param_group({"params": [nn.Parameter(np.ones(1))], "lr": -1.0})
+
+
+def test_chainable_schedulers_set_groups_added_later_as_pytorch():
+    torch = pytest.importorskip("torch")
+    p, q = nn.Parameter(np.ones(1)), nn.Parameter(np.ones(1))
+    tp, tq = torch.nn.Parameter(torch.ones(1)), torch.nn.Parameter(torch.ones(1))
+    opt, topt = SGD([p], lr=1.0), torch.optim.SGD([tp], lr=1.0)
+    s, ts = lr_scheduler.StepLR(opt, 1, 0.5), torch.optim.lr_scheduler.StepLR(topt, 1, 0.5)
+    opt.add_param_group({"params": [q], "lr": np.float32(0.4)})   # float32: JSON-able once checked
+    topt.add_param_group({"params": [tq], "lr": 0.4})
+    for _ in range(3):
+        topt.step()
+        s.step()
+        ts.step()
+        assert [g["lr"] for g in opt.param_groups] == pytest.approx([g["lr"] for g in topt.param_groups], rel=1e-7)
+    json.dumps(opt.state_dict()["groups"])
+    lr_scheduler.StepLR(SGD([nn.Parameter(np.ones(1)), ], lr=1.0), 1).load_state_dict(
+        dict(s.state_dict(), base_lrs=[1.0], last_lr=[0.125]))
+    with pytest.raises(ValueError, match="appears more than once in the group"):
+        opt.add_param_group({"params": [nn.Parameter(np.ones(1))] * 2})
