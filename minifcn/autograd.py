@@ -428,44 +428,38 @@ class Tensor:
     # side) it is refused, with the out-of-place form to write instead: PyTorch records it.
     # As nothing counts versions here, changing an array that a graph still holds for its
     # backward (a weight before backward) gives wrong gradients, where PyTorch would raise.
-    def _in_place(self, what, other, out_of_place):
+    def _in_place(self, what, other):
         if _Config.enable_grad and (self.requires_grad or getattr(other, "requires_grad", False)):
             # Made out of place and rebound, x += y would leave other names for x (ResNet's
             # identity = out) with the old value in training and the new one under no_grad
             raise RuntimeError(f"{what} with a tensor that requires grad is not recorded in the "
                                "graph here: write it out of place (out = out + skip), or run it "
                                "under minifcn.no_grad() (an SGD step by hand)")
-        return None
 
     def __iadd__(self, other):
-        new = self._in_place("+=", other, add)
-        if new is None:
-            self.data += _raw(other)
-        return self if new is None else new
+        self._in_place("+=", other)
+        self.data += _raw(other)
+        return self
 
     def __isub__(self, other):
-        new = self._in_place("-=", other, sub)
-        if new is None:
-            self.data -= _raw(other)
-        return self if new is None else new
+        self._in_place("-=", other)
+        self.data -= _raw(other)
+        return self
 
     def __imul__(self, other):
-        new = self._in_place("*=", other, mul)
-        if new is None:
-            self.data *= _raw(other)
-        return self if new is None else new
+        self._in_place("*=", other)
+        self.data *= _raw(other)
+        return self
 
     def __itruediv__(self, other):
-        new = self._in_place("/=", other, div)
-        if new is None:
-            self.data /= _raw(other)
-        return self if new is None else new
+        self._in_place("/=", other)
+        self.data /= _raw(other)
+        return self
 
     def __ipow__(self, exponent):
-        new = self._in_place("**=", exponent, pow)
-        if new is None:
-            self.data **= _raw(exponent)
-        return self if new is None else new
+        self._in_place("**=", exponent)
+        self.data **= _raw(exponent)
+        return self
 
     def __setitem__(self, index, value):
         if _Config.enable_grad and (self.requires_grad or getattr(value, "requires_grad", False)):
@@ -629,6 +623,14 @@ def _dim_alias(op, axis, dim, keepdims=False, keepdim=None):
     if isinstance(axis, list):   # PyTorch takes dim=[2, 3], and [] for every axis; NumPy a tuple
         axis = tuple(axis) or None
     return axis, keepdims if keepdim is None else keepdim
+
+
+def clear_grad(p, set_to_none):
+    """``p.grad`` None, or zeroed in place (left None where it is None)."""
+    if set_to_none:
+        p.grad = None
+    elif p.grad is not None:   # None stays None, as PyTorch's: SGD then skips the parameter
+        p.grad[...] = 0
 
 
 def _memory(a):

@@ -22,21 +22,13 @@ import numpy as np
 
 from . import backend, init
 from . import functional as F
-from .autograd import Tensor
+from .autograd import Tensor, clear_grad
 
 
 class StateDictError(ValueError, RuntimeError):
     """A state dict that does not fit the module: names or shapes. A RuntimeError, as PyTorch
     raises, and a ValueError, as this library's earlier releases did, so either ``except``
     catches it."""
-
-
-def _clear_grad(p, set_to_none):
-    """``p.grad`` None, or zeroed in place (left None where it is None)."""
-    if set_to_none:
-        p.grad = None
-    elif p.grad is not None:   # None stays None, as PyTorch's: SGD then skips the parameter
-        p.grad[...] = 0
 
 
 class IncompatibleKeys(NamedTuple):
@@ -211,7 +203,7 @@ class Module:
     def zero_grad(self, set_to_none: bool = True):
         """Forget every parameter's gradient: None (the default, as PyTorch's), or zeros."""
         for p in self.parameters():
-            _clear_grad(p, set_to_none)
+            clear_grad(p, set_to_none)
 
     def requires_grad_(self, requires_grad: bool = True):
         """Freeze (False) or unfreeze every parameter; returns self (as PyTorch's). Build the

@@ -38,7 +38,7 @@ import warnings
 import numpy as np
 
 from . import backend
-from .autograd import Tensor, no_grad
+from .autograd import Tensor, clear_grad, no_grad
 from .functional import _flag
 from .kernels import threads   # threads.MIN_BLOCK_VALUES read at each call (the tests lower it)
 
@@ -190,10 +190,9 @@ class SGD:
 
     def zero_grad(self, set_to_none: bool = True):
         """Forget the gradients of the parameters it steps: None (as PyTorch's), or zeros."""
-        from .nn import _clear_grad   # nn imports functional, which this module's import needs first
         for g in self.param_groups:
             for p in g["params"]:
-                _clear_grad(p, set_to_none)
+                clear_grad(p, set_to_none)
 
     def step(self):
         unfrozen = [p for p in self._left_out if p.requires_grad and p.grad is not None]
