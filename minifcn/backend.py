@@ -49,7 +49,10 @@ def get_array_module(*arrays):
 
 
 def check_device(device: str) -> str:
-    """Normalise a device name (``"cpu"``, ``"cuda"``, ``"cuda:0"``) or raise ValueError."""
+    """Normalise a device name (``"cpu"``, ``"cuda"``, ``"cuda:0"``, or PyTorch's GPU index,
+    ``0``) or raise ValueError."""
+    if isinstance(device, int) and not isinstance(device, bool):   # .to(0), as PyTorch's
+        device = f"cuda:{device}"
     name = str(device).lower()
     if name == "gpu" or name.startswith("cuda"):
         if not gpu_available():

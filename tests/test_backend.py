@@ -143,3 +143,17 @@ def test_cupy_round_trip_and_ops_agree_with_numpy(gpu):
     # mixing devices in one op is refused by name, not left to CuPy's TypeError
     with pytest.raises(ValueError, match=r"Conv2d: all inputs must be on one device.*input 0 on cpu.*cuda"):
         F.conv2d(Tensor(x), Tensor(W).to("cuda"), padding=1)
+
+
+def test_a_gpu_index_is_pytorch_s_cuda(xp):
+    """``net.to(0)``, PyTorch's GPU 0 (it had been refused as an unknown device '0')."""
+    if xp is np:
+        if not backend.gpu_available():
+            with pytest.raises(ValueError, match=r"device 'cuda:0' asked for, but no CUDA GPU"):
+                backend.check_device(0)
+        return
+    assert backend.check_device(0) == "cuda"
+    net = minifcn.nn.Conv2d(1, 2, 3).to(0)
+    assert backend.device_of(net.weight.data) == "cuda"
+    with pytest.raises(ValueError, match="unknown device True"):
+        backend.check_device(True)
