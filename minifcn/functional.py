@@ -18,6 +18,7 @@ Layout NCHW; float32 or float64.
 """
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -35,7 +36,7 @@ from .kernels import pool as P
 
 __all__ = ["conv2d", "conv_transpose2d", "max_pool2d", "max_unpool2d", "relu", "dropout",
            "batch_norm", "local_response_norm", "softmax", "log_softmax", "cross_entropy", "crop",
-           "linear"]
+           "linear", "interpolate"]
 
 
 # --------------------------------------------------------------------- argument checks
@@ -743,3 +744,90 @@ def crop(x, offset, size):
                          f"{H}x{W} input")
     return Crop(oy, ox, h, w)(x)
 
+
+
+# --------------------------------------------------------------------- interpolate
+def _source_position(out_size, in_size, scale, align_corners):
+    """Where output pixel ``o`` reads the input, as PyTorch maps it: ``o * (in - 1) / (out - 1)``
+    with ``align_corners`` (corner pixels' centres on each other), else ``(o + 0.5) * s - 0.5``,
+    ``s`` being ``1 / scale_factor`` when one was given, ``in / out`` otherwise."""
+    o = np.arange(out_size, dtype=np.float64)
+    if align_corners:
+        return o * ((in_size - 1) / (out_size - 1) if out_size > 1 else 0.0)
+    s = 1.0 / scale if scale else in_size / out_size
+    return (o + 0.5) * s - 0.5
+
+
+def interpolation_matrix(in_size, out_size, mode="bilinear", align_corners=False, scale=None):
+    """The (out_size, in_size) matrix ``A`` of 1-D resampling, ``y = A @ x``: bilinear
+    interpolation is ``A_h @ x @ A_w.T`` on each (h, w) plane, a linear map like every layer
+    here, so its backward is the transposes, ``A_h.T @ gy @ A_w``.
+
+    >>> interpolation_matrix(2, 4)            # 2x bilinear, PyTorch's align_corners=False
+    array([[1.  , 0.  ],
+           [0.75, 0.25],
+           [0.25, 0.75],
+           [0.  , 1.  ]])
+    """
+    A = np.zeros((out_size, in_size))
+    rows = np.arange(out_size)
+    if mode == "nearest":   # PyTorch's: floor(o * s), s = in / out (or 1 / scale_factor)
+        s = 1.0 / scale if scale else in_size / out_size
+        A[rows, np.minimum(np.floor(rows * s).astype(int), in_size - 1)] = 1.0
+        return A
+    src = np.maximum(_source_position(out_size, in_size, scale, align_corners), 0.0)
+    left = np.minimum(np.floor(src).astype(int), in_size - 1)
+    right = np.minimum(left + 1, in_size - 1)
+    frac = src - left
+    np.add.at(A, (rows, left), 1.0 - frac)   # add: left and right are one pixel at the edge
+    np.add.at(A, (rows, right), frac)
+    return A
+
+
+class Interpolate(Function):
+    def __init__(self, A_h, A_w):
+        self.A_h, self.A_w = A_h, A_w
+
+    def forward(self, x):
+        return self.A_h @ (x @ self.A_w.T)       # (n, c, h, w) -> (n, c, out_h, out_w)
+
+    def backward(self, gy):
+        return self.A_h.T @ (gy @ self.A_w)      # the transposes: the adjoint of a linear map
+
+
+def interpolate(x, size=None, scale_factor=None, mode="nearest", align_corners=None):
+    """Resample x (n, c, h, w) to ``size`` (out_h, out_w) or by ``scale_factor``, as PyTorch's
+    ``F.interpolate``: ``"nearest"`` or ``"bilinear"`` (``align_corners`` False by default).
+    Output size ``floor(h * scale_factor)`` when a factor is given. Each axis is one
+    :func:`interpolation_matrix`; FCN upsamples with a transposed convolution initialised to the
+    same bilinear weights instead (lesson 6), which it can then learn.
+
+    >>> import numpy as np
+    >>> interpolate(np.ones((1, 1, 2, 3)), scale_factor=2, mode="bilinear").shape
+    (1, 1, 4, 6)
+    """
+    x = as_tensor(x)
+    _check_4d("interpolate", "input", x)
+    if mode not in ("nearest", "bilinear"):
+        raise ValueError(f"interpolate: mode must be 'nearest' or 'bilinear', got {mode!r}")
+    if align_corners is not None and mode == "nearest":   # as PyTorch refuses it
+        raise ValueError("interpolate: align_corners applies to 'bilinear' only")
+    if (size is None) == (scale_factor is None):
+        raise ValueError(f"interpolate: give size or scale_factor, one of them, got size={size!r} "
+                         f"and scale_factor={scale_factor!r}")
+    h, w = x.shape[2:]
+    if size is not None:
+        out_hw, scales = _positive_pair("size", size, "interpolate"), (None, None)
+    else:
+        scales = tuple(float(f) for f in (scale_factor if isinstance(scale_factor, (tuple, list))
+                                          else (scale_factor, scale_factor)))
+        if len(scales) != 2 or not all(math.isfinite(f) and f > 0 for f in scales):
+            raise ValueError(f"interpolate: scale_factor must be positive, got {scale_factor!r}")
+        out_hw = (int(math.floor(h * scales[0])), int(math.floor(w * scales[1])))
+        if min(out_hw) < 1:
+            raise ValueError(f"interpolate: scale_factor {scale_factor!r} leaves no pixel of {h}x{w}")
+    xp = get_array_module(x.data)
+    A_h, A_w = (xp.asarray(interpolation_matrix(n_in, n_out, mode, bool(align_corners), scale),
+                           dtype=x.dtype)
+                for n_in, n_out, scale in ((h, out_hw[0], scales[0]), (w, out_hw[1], scales[1])))
+    return Interpolate(A_h, A_w)(x)

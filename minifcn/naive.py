@@ -1,5 +1,5 @@
 """Loop-by-loop reference versions of the main ops (convolutions, pooling and unpooling, batch
-norm, local response norm, softmax and the loss, bilinear upsampling): slow, obvious, and the oracle for the fast ones.
+norm, local response norm, softmax and the loss, bilinear upsampling and interpolation): slow, obvious, and the oracle for the fast ones.
 
 Each function here follows the textbook definition with explicit Python loops over output
 pixels, on NumPy arrays (they accept CuPy arrays too, by copying them to the host). The tests
@@ -223,3 +223,28 @@ def bilinear_upsample(x, factor):
                     y[:, :, iy * factor + i, ix * factor + j] += wt * x[:, :, iy, ix]
     return y
 
+
+
+def interpolate_bilinear(x, out_h, out_w, align_corners=False):
+    """PyTorch's bilinear ``interpolate`` pixel by pixel: output ``(oy, ox)`` reads the input at
+    ``src = (o + 0.5) * in / out - 0.5`` (clamped at 0), or ``o * (in - 1) / (out - 1)`` with
+    ``align_corners``, and mixes its four neighbours by their distances."""
+    x = to_numpy(x)
+    n, c, h, w = x.shape
+    y = np.zeros((n, c, out_h, out_w), dtype=x.dtype)
+
+    def source(o, n_in, n_out):
+        if align_corners:
+            s = o * (n_in - 1) / (n_out - 1) if n_out > 1 else 0.0
+        else:
+            s = max((o + 0.5) * n_in / n_out - 0.5, 0.0)
+        i0 = min(int(math.floor(s)), n_in - 1)
+        return i0, min(i0 + 1, n_in - 1), s - i0
+
+    for oy in range(out_h):
+        y0, y1, fy = source(oy, h, out_h)
+        for ox in range(out_w):
+            x0, x1, fx = source(ox, w, out_w)
+            y[:, :, oy, ox] = ((1 - fy) * ((1 - fx) * x[:, :, y0, x0] + fx * x[:, :, y0, x1])
+                               + fy * ((1 - fx) * x[:, :, y1, x0] + fx * x[:, :, y1, x1]))
+    return y

@@ -582,6 +582,20 @@ class ReLU(Module):
         return F.relu(x)
 
 
+class Upsample(Module):
+    """:func:`F.interpolate <minifcn.functional.interpolate>` as a layer, as PyTorch's."""
+
+    def __init__(self, size=None, scale_factor=None, mode="nearest", align_corners=None):
+        super().__init__()
+        self.size, self.scale_factor, self.mode, self.align_corners = size, scale_factor, mode, align_corners
+
+    def forward(self, x):
+        return F.interpolate(x, self.size, self.scale_factor, self.mode, self.align_corners)
+
+    def extra_repr(self):
+        return f"size={self.size}, scale_factor={self.scale_factor}, mode={self.mode!r}"
+
+
 class Identity(Module):
     """Its input, unchanged (a placeholder where a model leaves a layer out, as PyTorch's)."""
 

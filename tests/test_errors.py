@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import minifcn.functional as F
-from minifcn import Tensor, nn
+from minifcn import Tensor, backend, nn
 from oracle import to_np
 
 
@@ -315,6 +315,8 @@ def test_siblings_check_as_their_twins(xp):
 
 
 def test_a_device_is_named_not_guessed():
-    # to(0) had meant the default device; PyTorch reads it as cuda:0: either way, not silently
-    with pytest.raises(ValueError, match="unknown device 0: expected 'cpu' or 'cuda'"):
-        nn.Conv2d(1, 1, 1).to(0)
+    # to(0) had meant the default device; it is now PyTorch's cuda:0 (test_backend.py), and
+    # without a GPU that is said, not taken for the CPU
+    if not backend.gpu_available():
+        with pytest.raises(ValueError, match="device 'cuda:0' asked for, but no CUDA GPU is usable"):
+            nn.Conv2d(1, 1, 1).to(0)
