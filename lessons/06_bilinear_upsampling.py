@@ -135,6 +135,28 @@ assert np.allclose(np.diff(row, 2), 0, atol=1e-12)
 assert np.allclose(np.diff(row), 3.0 / f)
 
 # %% [markdown]
+# The same map has a name in today's frameworks: `F.interpolate(x, scale_factor=f,
+# mode="bilinear")` (PyTorch's `align_corners=False`: output pixel `u` reads the input at
+# `(u + 0.5) / f - 0.5`, the centres of the pixels lined up). The transposed convolution 2f/f
+# with padding `f / 2` reads the input at `(u + f/2 - centre) / f`, the very same place: the two
+# agree everywhere but in the `f / 2` pixels of each border, where `interpolate` repeats the
+# edge pixel and the convolution fades to zero. FCN made it a convolution so that it is a layer
+# whose weights could go on learning from the bilinear start (the paper lets its 2x
+# upsamplings learn; its reference nets keep them all fixed, as minifcn's do by default).
+
+# %%
+for f in (2, 4, 8):
+    x_i = np.random.default_rng(f).standard_normal((1, 3, 6, 7))
+    deconv = F.conv_transpose2d(x_i, init.bilinear_kernel(3, 3, 2 * f, dtype=np.float64),
+                                stride=f, padding=f // 2).numpy()
+    interp = F.interpolate(x_i, scale_factor=f, mode="bilinear").numpy()
+    b = f // 2
+    assert deconv.shape == interp.shape == (1, 3, 6 * f, 7 * f)
+    assert np.allclose(deconv[..., b:-b, b:-b], interp[..., b:-b, b:-b], rtol=0, atol=1e-12), f
+    assert not np.allclose(deconv[..., 0, :], interp[..., 0, :])   # the borders differ
+print("transposed conv 2f/f, padding f/2 == F.interpolate(bilinear) inside a border of f/2")
+
+# %% [markdown]
 # ## 4. Pictures
 #
 # First the three kernels FCN uses (4/2, 16/8, 64/32). Then a synthetic image, shrunk by a
@@ -195,3 +217,5 @@ save(fig, "06_bilinear_upsampling.png")
 #   inside the image it is exactly linear interpolation at `t = (u - centre) / f`.
 # - Near the borders the weights no longer sum to one; FCN's crop (made for the padding of
 #   100) happens to cut those pixels away.
+# - With padding `f / 2` it is `F.interpolate(..., mode="bilinear")` inside a border of `f / 2`
+#   pixels: the same interpolation, as a layer that can learn.
