@@ -428,38 +428,31 @@ class Tensor:
     # side) it is refused, with the out-of-place form to write instead: PyTorch records it.
     # As nothing counts versions here, changing an array that a graph still holds for its
     # backward (a weight before backward) gives wrong gradients, where PyTorch would raise.
-    def _in_place(self, what, other):
+    def _in_place(self, what, op, other):
+        """``op`` (``operator.iadd``, ...) on the data, in place, outside any graph."""
         if _Config.enable_grad and (self.requires_grad or getattr(other, "requires_grad", False)):
             # Made out of place and rebound, x += y would leave other names for x (ResNet's
             # identity = out) with the old value in training and the new one under no_grad
             raise RuntimeError(f"{what} with a tensor that requires grad is not recorded in the "
                                "graph here: write it out of place (out = out + skip), or run it "
                                "under minifcn.no_grad() (an SGD step by hand)")
+        self.data = op(self.data, _raw(other))   # an array's in-place operator returns itself
+        return self
 
     def __iadd__(self, other):
-        self._in_place("+=", other)
-        self.data += _raw(other)
-        return self
+        return self._in_place("+=", operator.iadd, other)
 
     def __isub__(self, other):
-        self._in_place("-=", other)
-        self.data -= _raw(other)
-        return self
+        return self._in_place("-=", operator.isub, other)
 
     def __imul__(self, other):
-        self._in_place("*=", other)
-        self.data *= _raw(other)
-        return self
+        return self._in_place("*=", operator.imul, other)
 
     def __itruediv__(self, other):
-        self._in_place("/=", other)
-        self.data /= _raw(other)
-        return self
+        return self._in_place("/=", operator.itruediv, other)
 
     def __ipow__(self, exponent):
-        self._in_place("**=", exponent)
-        self.data **= _raw(exponent)
-        return self
+        return self._in_place("**=", operator.ipow, exponent)
 
     def __setitem__(self, index, value):
         if _Config.enable_grad and (self.requires_grad or getattr(value, "requires_grad", False)):

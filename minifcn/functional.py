@@ -779,8 +779,8 @@ def interpolation_matrix(in_size, out_size, mode="bilinear", align_corners=False
     left = np.minimum(np.floor(src).astype(int), in_size - 1)
     right = np.minimum(left + 1, in_size - 1)
     frac = src - left
-    np.add.at(A, (rows, left), 1.0 - frac)   # add: left and right are one pixel at the edge
-    np.add.at(A, (rows, right), frac)
+    A[rows, left] = 1.0 - frac   # one entry a row in each statement: no repeated index
+    A[rows, right] += frac       # +=: at the last pixel left and right are the same one
     return A
 
 
