@@ -118,6 +118,8 @@ class Tensor:
         self.name = name
         self.retains_grad = False
 
+    _grad_hooks = None   # {handle id: hook} of a leaf, once register_hook is called
+
     # ----------------------------------------------------------------- array-like
     @property
     def shape(self):
@@ -262,8 +264,50 @@ class Tensor:
         return Cast(dtype)(self)
 
     def retain_grad(self):
-        """Keep ``.grad`` of this non-leaf tensor after backward (as in PyTorch)."""
+        """Keep ``.grad`` of this non-leaf tensor after backward (as in PyTorch; a leaf keeps
+        its gradient anyway). The gradient kept is the one after this tensor's hooks."""
+        if not self.requires_grad:
+            raise RuntimeError("retain_grad: this tensor does not require grad")
+        if self.creator is None or self.retains_grad:
+            return
         self.retains_grad = True
+        # kept on the function that made this tensor, as hooks are: the weak reference lets
+        # the tensor (and its array) go while the graph still needs its creator
+        f = self.creator
+        if f.retained is None:
+            f.retained = {}
+        f.retained[self.output_index] = weakref.ref(self)
+
+    def register_hook(self, hook) -> "RemovableHandle":
+        """Call ``hook(grad)`` with this tensor's whole gradient in each backward; what it
+        returns (an array, or None for no change) goes on in its place.
+
+        As PyTorch's ``Tensor.register_hook``, except that the gradient is an array, as
+        ``.grad`` is here. A leaf's hook sees the gradient of this backward before it is added
+        to ``.grad``; an intermediate tensor's hook lives on the function that made it, so it
+        runs even after the tensor itself is gone. Returns a handle: ``handle.remove()``.
+
+        >>> import numpy as np
+        >>> x = Tensor(np.ones(3), requires_grad=True)
+        >>> h = x.register_hook(lambda g: g * 10)
+        >>> (x * 2).sum().backward()
+        >>> x.grad
+        array([20., 20., 20.])
+        >>> h.remove()
+        """
+        if not callable(hook):
+            raise TypeError(f"register_hook: expected a callable, got {type(hook).__name__}")
+        if not self.requires_grad:
+            raise RuntimeError("register_hook: cannot register a hook on a tensor that does "
+                               "not require grad")
+        if self.creator is None:
+            if self._grad_hooks is None:
+                self._grad_hooks = {}
+            return RemovableHandle(self._grad_hooks, hook)
+        f = self.creator
+        if f.hooks is None:
+            f.hooks = {}
+        return RemovableHandle(f.hooks.setdefault(self.output_index, {}), hook)
 
     def zero_grad(self):
         self.grad = None
@@ -310,10 +354,13 @@ class Tensor:
             stored.add(id(_memory(g)))
             t.grad = g
 
-        if self.creator is None or self.retains_grad:
-            keep(self, grad)
-        if self.creator is None:
+        if self.creator is None:   # backward() of a leaf: its own gradient, through its hooks
+            keep(self, _run_hooks(self._grad_hooks, grad))
             return
+
+        # A leaf with hooks: the hooks see its whole gradient of this backward, so its
+        # gradients are summed here and kept at the end (a leaf without hooks keeps each as it comes)
+        hooked_leaves: dict[int, list] = {}
 
         # Gradients still to be handed to each function, one slot per output. Keeping them here,
         # not on the intermediate tensors, lets those tensors (and their arrays) be freed early.
@@ -340,7 +387,10 @@ class Tensor:
                 raise RuntimeError("backward: this part of the graph was freed by an earlier "
                                    "backward(); pass retain_graph=True to that one to go back "
                                    "through the graph again")
-            gxs = f.backward(*pending.pop(id(f)))
+            gys = pending.pop(id(f))
+            if f.hooks or f.retained:   # every use of these outputs has sent its gradient
+                gys = _outputs_hooked(f, gys, keep)
+            gxs = f.backward(*gys)
             if not isinstance(gxs, tuple):
                 gxs = (gxs,)
             for x, gx in zip(f.inputs, gxs):
@@ -351,12 +401,17 @@ class Tensor:
                                        f"{tuple(gx.shape)} for an input of shape {tuple(x.shape)}")
                 if gx.dtype != x.dtype:   # float32 * float64 array: x's gradient is float32, as x
                     gx = gx.astype(x.dtype)
-                if x.creator is None or x.retains_grad:
-                    keep(x, gx)
                 if x.creator is not None:
                     send(x.creator, x.output_index, gx)
+                elif x._grad_hooks:
+                    slot = hooked_leaves.setdefault(id(x), [x, None])
+                    slot[1] = gx if slot[1] is None else slot[1] + gx
+                else:
+                    keep(x, gx)
             if not retain_graph:
                 f.release()
+        for x, g in hooked_leaves.values():
+            keep(x, _run_hooks(x._grad_hooks, g))
 
     # ----------------------------------------------------------------- operators
     def __add__(self, other):
@@ -694,6 +749,8 @@ class Function:
         raise NotImplementedError
 
     released = False   # set by release(): what backward needs is gone
+    hooks = None         # {output index: {handle id: hook}}, from the outputs' register_hook
+    retained = None      # {output index: weak reference}, from the outputs' retain_grad
 
     def release(self):
         """Drop the inputs and whatever forward saved, once backward has used them."""
@@ -703,30 +760,59 @@ class Function:
 
 class _Edge:
     """How a function reaches an intermediate input in backward, without holding its array:
-    the input's creator and output slot, its dtype and shape, and a weak reference for
-    ``retain_grad``."""
-    __slots__ = ("ref", "creator", "output_index", "requires_grad", "dtype", "shape")
+    the input's creator and output slot, its dtype and shape."""
+    __slots__ = ("creator", "output_index", "requires_grad", "dtype", "shape")
 
     def __init__(self, t: Tensor):
-        self.ref = weakref.ref(t)
         self.creator, self.output_index, self.requires_grad = t.creator, t.output_index, t.requires_grad
         self.dtype, self.shape = t.dtype, t.shape
 
-    @property
-    def retains_grad(self) -> bool:
-        t = self.ref()
-        return t is not None and t.retains_grad
 
-    @property
-    def grad(self):
-        t = self.ref()
-        return None if t is None else t.grad
+class RemovableHandle:
+    """What ``register_hook`` (and the modules' hook registrations) return, as PyTorch's:
+    ``handle.remove()`` takes the hook out again; as a context manager, at the block's end."""
+    _next_id = itertools.count()
 
-    @grad.setter
-    def grad(self, g):
-        t = self.ref()
+    def __init__(self, table: dict, hook):
+        self.table, self.id = table, next(RemovableHandle._next_id)
+        table[self.id] = hook
+
+    def remove(self):
+        self.table.pop(self.id, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
+def _run_hooks(hooks, g):
+    """``g`` through each hook in the order registered; a hook returning None leaves it."""
+    for hook in list((hooks or {}).values()):
+        out = hook(g)
+        if out is None:
+            continue
+        out = out.data if isinstance(out, Tensor) else out
+        if getattr(out, "shape", None) != g.shape:
+            raise RuntimeError(f"a gradient hook returned {type(out).__name__} of shape "
+                               f"{getattr(out, 'shape', None)}, expected an array of shape {g.shape}")
+        g = out if out.dtype == g.dtype else out.astype(g.dtype)
+    return g
+
+
+def _outputs_hooked(f, gys, keep):
+    """The whole gradient of each output of ``f`` through its hooks, then kept where the
+    output tensor asked for ``retain_grad``."""
+    gys = list(gys)
+    for i, g in enumerate(gys):
+        if g is None:
+            continue
+        gys[i] = g = _run_hooks((f.hooks or {}).get(i), g)
+        t = f.retained[i]() if f.retained and i in f.retained else None
         if t is not None:
-            t.grad = g
+            keep(t, g)
+    return gys
 
 
 def _is_float(a) -> bool:

@@ -22,7 +22,7 @@ import numpy as np
 
 from . import backend, init
 from . import functional as F
-from .autograd import Tensor, clear_grad
+from .autograd import RemovableHandle, Tensor, clear_grad
 
 
 class StateDictError(ValueError, RuntimeError):
@@ -103,8 +103,60 @@ class Module:
         (self._non_persistent.discard if persistent else self._non_persistent.add)(name)
         object.__setattr__(self, name, array)
 
+    # {handle id: hook}, made by the first registration (most modules never have one)
+    _forward_pre_hooks = None
+    _forward_hooks = None
+
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        if self._forward_pre_hooks:
+            for hook in list(self._forward_pre_hooks.values()):
+                out = hook(self, args)
+                if out is not None:   # new positional arguments (one, or a tuple of them)
+                    args = out if isinstance(out, tuple) else (out,)
+        y = self.forward(*args, **kwargs)
+        if self._forward_hooks:
+            for hook in list(self._forward_hooks.values()):
+                out = hook(self, args, y)
+                if out is not None:   # a new output
+                    y = out
+        return y
+
+    def register_forward_pre_hook(self, hook) -> RemovableHandle:
+        """Call ``hook(module, args)`` before each forward; if it returns something, that is
+        the new positional arguments (a tuple, or one value). As PyTorch's; returns a handle
+        whose ``remove()`` takes the hook out."""
+        return RemovableHandle(self._hook_table("_forward_pre_hooks", hook), hook)
+
+    def register_forward_hook(self, hook) -> RemovableHandle:
+        """Call ``hook(module, args, output)`` after each forward; if it returns something,
+        that is the new output. As PyTorch's: the way to look at the activations inside a
+        model without changing its code,
+
+            maps = {}
+            for name, m in net.named_modules():
+                if isinstance(m, nn.ReLU):
+                    m.register_forward_hook(lambda m, args, y, name=name: maps.update({name: y}))
+
+        Returns a handle whose ``remove()`` takes the hook out (or use it as a ``with`` block).
+
+        >>> import numpy as np
+        >>> net = Sequential(ReLU())
+        >>> seen = []
+        >>> with net[0].register_forward_hook(lambda m, args, y: seen.append(y.shape)):
+        ...     _ = net(Tensor(np.ones((1, 2, 3, 3))))
+        >>> _ = net(Tensor(np.ones((1, 2, 3, 3))))   # the hook is gone: nothing added
+        >>> seen
+        [(1, 2, 3, 3)]
+        """
+        return RemovableHandle(self._hook_table("_forward_hooks", hook), hook)
+
+    def _hook_table(self, attr, hook):
+        if not callable(hook):
+            raise TypeError(f"{type(self).__name__}.register_{attr[1:-1]}: expected a callable, "
+                            f"got {type(hook).__name__}")
+        if getattr(self, attr) is None:
+            object.__setattr__(self, attr, OrderedDict())
+        return getattr(self, attr)
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError

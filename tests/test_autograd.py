@@ -122,7 +122,7 @@ def test_retain_graph_keeps_what_a_dropped_intermediate_saved(xp):
 
 
 def test_retain_grad_after_the_tensor_was_used(xp):
-    # the edge holds a weak reference, so retain_grad() still works when called after h was used
+    # the creator holds a weak reference, so retain_grad() still works when called after h was used
     x = Tensor(xp.asarray([1.0, 2.0]), requires_grad=True)
     h = x * 3.0
     y = (h * h).sum()

@@ -1,0 +1,196 @@
+"""Gradient hooks on tensors (``Tensor.register_hook``) and forward hooks on modules
+(``register_forward_hook``, ``register_forward_pre_hook``): what each sees, what its return value
+changes, when it runs, and how its handle takes it out, against PyTorch's."""
+import numpy as np
+import pytest
+
+import minifcn.functional as F
+from minifcn import Tensor, nn
+from minifcn.models import FCN8s
+from oracle import to_np
+
+
+def _graph(lib, x, hooks):
+    """y = sum((h * h) + 3 h) with h = 2 x * x: x used twice, h used twice; ``hooks`` says
+    which tensors get which hooks, the same for both libraries."""
+    h = x * 2 * x
+    for where, hook in hooks:
+        (x if where == "x" else h).register_hook(hook)
+    return ((h * h) + h * 3).sum(), h
+
+
+@pytest.mark.parametrize("hooks", [
+    [("x", lambda g: g * 10)],                          # a leaf: its whole gradient, scaled
+    [("h", lambda g: g * 0.5)],                         # an intermediate: on to x, changed
+    [("h", lambda g: None), ("x", lambda g: g + 1)],    # None: no change
+    [("h", lambda g: g * 2), ("h", lambda g: g - 1)],   # in the order registered: (2 g) - 1
+])
+def test_tensor_hooks_change_gradients_as_pytorchs(xp, hooks):
+    torch = pytest.importorskip("torch")
+    data = np.array([1.0, -2.0, 0.5])
+    x = Tensor(xp.asarray(data), requires_grad=True)
+    y, _ = _graph(None, x, hooks)
+    y.backward()
+    xt = torch.tensor(data, requires_grad=True)
+    yt, _ = _graph(torch, xt, hooks)
+    yt.backward()
+    np.testing.assert_allclose(to_np(x.grad), xt.grad.numpy(), rtol=1e-12)
+
+
+def test_a_leaf_hook_sees_the_whole_gradient_once_per_backward(xp):
+    seen = []
+    x = Tensor(xp.asarray([1.0, 2.0]), requires_grad=True)
+    x.register_hook(lambda g: seen.append(to_np(g).copy()))
+    (x * 3 + x * x).sum().backward()   # two uses of x: one call with their sum, 3 + 2x
+    (x * 5).sum().backward()           # a second backward: the hook sees 5, not .grad's total
+    np.testing.assert_allclose(np.array(seen), [[5.0, 7.0], [5.0, 5.0]])
+    np.testing.assert_allclose(to_np(x.grad), [10.0, 12.0])
+
+
+def test_an_intermediate_hook_runs_after_the_tensor_is_gone(xp):
+    # as PyTorch: the hook lives on the function that made the tensor, not on the tensor
+    x = Tensor(xp.asarray([1.0, 2.0]), requires_grad=True)
+    h = x * 2
+    h.register_hook(lambda g: g * 0)
+    y = (h * h).sum()
+    del h
+    y.backward()
+    np.testing.assert_array_equal(to_np(x.grad), [0.0, 0.0])
+
+
+def test_retain_grad_keeps_the_gradient_after_the_hooks(xp):
+    # as PyTorch 2: .grad of an intermediate is what its hooks made of it, whatever the order
+    x = Tensor(xp.asarray([1.0, 2.0]), requires_grad=True)
+    h = x * 2
+    h.retain_grad()
+    h.register_hook(lambda g: g * 3)
+    (h * 1).sum().backward()
+    np.testing.assert_allclose(to_np(h.grad), [3.0, 3.0])
+    np.testing.assert_allclose(to_np(x.grad), [6.0, 6.0])
+
+
+def test_hook_on_the_tensor_backward_starts_from(xp):
+    x = Tensor(xp.asarray([1.0, 2.0]), requires_grad=True)
+    y = x * 4
+    y.register_hook(lambda g: g * 2)
+    y.retain_grad()
+    y.backward(xp.ones(2))
+    np.testing.assert_allclose(to_np(y.grad), [2.0, 2.0])
+    np.testing.assert_allclose(to_np(x.grad), [8.0, 8.0])
+    x.grad = None
+    x.backward(xp.ones(2))             # backward of a leaf: through the leaf's own hooks
+    assert x.grad is not None and to_np(x.grad).tolist() == [1.0, 1.0]
+    x.grad = None
+    x.register_hook(lambda g: g * 7)
+    x.backward(xp.ones(2))
+    assert to_np(x.grad).tolist() == [7.0, 7.0]
+
+
+def test_removed_hooks_do_not_run(xp):
+    calls = []
+    x = Tensor(xp.asarray([1.0]), requires_grad=True)
+    handle = x.register_hook(lambda g: calls.append(1))
+    handle.remove()
+    handle.remove()                    # twice is harmless, as PyTorch's
+    with (x * 2).register_hook(lambda g: calls.append(2)) as inner:
+        pass
+    assert inner.table == {}
+    (x * 2).sum().backward()
+    assert calls == []
+
+
+def test_hook_errors_name_what_was_expected(xp):
+    x = Tensor(xp.asarray([1.0, 2.0]), requires_grad=True)
+    with pytest.raises(TypeError, match="expected a callable, got int"):
+        x.register_hook(3)
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        Tensor(xp.ones(2)).register_hook(lambda g: g)
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        Tensor(xp.ones(2)).retain_grad()
+    h = x * 2
+    h.register_hook(lambda g: g[:1])
+    with pytest.raises(RuntimeError, match=r"shape \(1,\), expected an array of shape \(2,\)"):
+        h.sum().backward()
+
+
+def test_retain_grad_of_a_leaf_changes_nothing(xp):
+    x = Tensor(xp.asarray([1.0]), requires_grad=True)
+    x.retain_grad()                    # as PyTorch: a leaf keeps its gradient anyway
+    assert not x.retains_grad
+    (x * 2).sum().backward()
+    assert to_np(x.grad).tolist() == [2.0]
+
+
+# ------------------------------------------------------------------ module forward hooks
+def _twins(torch, rng):
+    ours = nn.Sequential(nn.Conv2d(2, 3, 3, padding=1), nn.ReLU(), nn.Conv2d(3, 2, 1))
+    theirs = torch.nn.Sequential(torch.nn.Conv2d(2, 3, 3, padding=1), torch.nn.ReLU(),
+                                 torch.nn.Conv2d(3, 2, 1)).double()
+    for m in ours.modules():
+        if isinstance(m, nn.Conv2d):
+            m.weight.data = rng.standard_normal(m.weight.shape)
+            m.bias.data = rng.standard_normal(m.bias.shape)
+    theirs.load_state_dict({k: torch.from_numpy(v) for k, v in ours.state_dict().items()})
+    return ours, theirs
+
+
+def test_forward_hooks_see_and_replace_as_pytorchs(rng):
+    torch = pytest.importorskip("torch")
+    ours, theirs = _twins(torch, rng)
+    x = rng.standard_normal((1, 2, 5, 5))
+    seen = {}
+    for net, key in ((ours, "ours"), (theirs, "theirs")):
+        net[0].register_forward_pre_hook(lambda m, args: (args[0] * 2,))      # a tuple of args
+        net[1].register_forward_pre_hook(lambda m, args: args[0] - 0.1)       # one value
+        net[1].register_forward_hook(lambda m, args, y, key=key: seen.update({key: (args, y)}))
+        net[2].register_forward_hook(lambda m, args, y: y * 3)                # a new output
+    y = ours(Tensor(x.copy()))
+    yt = theirs(torch.from_numpy(x.copy()))
+    np.testing.assert_allclose(to_np(y), yt.detach().numpy(), rtol=1e-10, atol=1e-12)
+    (args, out), (args_t, out_t) = seen["ours"], seen["theirs"]
+    assert isinstance(args, tuple) and len(args) == len(args_t) == 1
+    np.testing.assert_allclose(to_np(args[0]), args_t[0].detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(to_np(out), out_t.detach().numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_forward_hooks_collect_fcn_activations_and_come_out(rng):
+    net = FCN8s(num_classes=3, width=1 / 16)
+    shapes = {}
+    handles = [m.register_forward_hook(lambda m, args, y, name=name: shapes.update({name: y.shape}))
+               for name, m in net.named_modules() if name in ("pool3", "pool4", "score_fr", "upscore8")]
+    x = Tensor(rng.standard_normal((1, 3, 64, 64)).astype(np.float32))
+    y = net(x)
+    assert y.shape == (1, 3, 64, 64)
+    # pool3 is 1/8 and pool4 1/16 of conv1_1's padded output; score_fr sees fc7 (FCN's paper)
+    # 64 + 2 * 100 - 2 = 262 after conv1_1, halved rounding up by each pool: 131, 66, 33, 17, 9;
+    # fc6 (7x7) leaves 3; upscore2 (3 - 1) * 2 + 4 = 8, upscore_pool4 18, upscore8 (18 - 1) * 8 + 16
+    assert {k: v[2:] for k, v in shapes.items()} == {"pool3": (33, 33), "pool4": (17, 17),
+                                                     "score_fr": (3, 3), "upscore8": (152, 152)}
+    for h in handles:
+        h.remove()
+    shapes.clear()
+    net(x)
+    assert shapes == {}
+
+
+def test_forward_hook_errors(rng):
+    with pytest.raises(TypeError, match="register_forward_hook: expected a callable, got str"):
+        nn.ReLU().register_forward_hook("print")
+    with pytest.raises(TypeError, match="register_forward_pre_hook: expected a callable, got NoneType"):
+        nn.ReLU().register_forward_pre_hook(None)
+
+
+def test_hooked_grad_through_a_layer_matches_pytorch(rng):
+    # a learner's probe: the gradient reaching conv1's output, seen and halved by a hook
+    torch = pytest.importorskip("torch")
+    ours, theirs = _twins(torch, rng)
+    x = rng.standard_normal((1, 2, 4, 4))
+    probes = {}
+    for net, key in ((ours, "ours"), (theirs, "theirs")):
+        def grab(m, args, y, key=key):
+            y.register_hook(lambda g: (probes.update({key: g}), g * 0.5)[1])
+        net[0].register_forward_hook(grab)
+    F.relu(ours(Tensor(x))).sum().backward()
+    torch.relu(theirs(torch.from_numpy(x))).sum().backward()
+    np.testing.assert_allclose(to_np(probes["ours"]), probes["theirs"].numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(to_np(ours[0].weight.grad), theirs[0].weight.grad.numpy(), rtol=1e-10, atol=1e-12)
