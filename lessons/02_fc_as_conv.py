@@ -51,6 +51,7 @@ total = sum(int(np.prod(s)) for s in shapes.values())
 print(f"fc6.weight {fc6}: {np.prod(fc6) / 1e6:.1f} M of VGG16's {total / 1e6:.1f} M parameters")
 assert fc6 == (4096, 512 * 7 * 7)
 assert round(np.prod(fc6) / 1e6, 1) == 102.8 and round(total / 1e6, 1) == 138.4
+# conv5_3's weight comes along because its output channels (512) tell fc6's input channels
 conv_shapes = convolutionalize_state({k: np.empty(s, np.float32) for k, s in shapes.items()
                                       if k.startswith(("fc", "conv5_3"))})
 print("as convolutions:", {k: v.shape for k, v in conv_shapes.items() if k.startswith("fc")})

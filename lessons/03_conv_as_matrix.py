@@ -36,6 +36,7 @@ import numpy as np
 import minifcn.functional as F
 from minifcn import naive
 from minifcn.im2col import conv_matrix, conv_out_size, im2col
+from minifcn.kernels import conv as K
 from minifcn.kernels import shifted, winograd
 
 from _common import FAST, best_time, plt, save
@@ -96,13 +97,15 @@ print(f"col as a view: {view.size} entries over {x.size} numbers of memory")
 
 # %% [markdown]
 # The price: every input pixel is copied once per kernel position that covers it, so `col` is
-# almost `kh * kw` times larger than `x` (exactly `kh*kw*out_h*out_w / (h*w)` times).
+# up to `kh * kw` times larger than `x` (exactly `kh*kw*out_h*out_w / (h*w)` times): here, a
+# 6x6 image without padding, 4x; close to 9x for a 3x3 kernel on a big map or with "same" padding.
 
 # %%
 blowup = col.size / x.size
 print(f"col holds {col.size} numbers for {x.size} inputs: {blowup:.2f}x")
 assert blowup == kh * kw * out_h * out_w / (h * w)
 assert 1 < blowup < kh * kw
+assert (kh, kw, h, w, out_h, out_w) == (3, 3, 6, 6, 4, 4) and blowup == 4.0
 
 # %% [markdown]
 # In exchange the work becomes one dense matrix product, which BLAS (or cuBLAS) runs far faster
@@ -340,8 +343,8 @@ print("F(2x2, 3x3): 16 multiplications per 2x2 outputs instead of 36, same resul
 # the matrices: entries up to 8 and 1/24, so float32 rounding grows by an order of magnitude
 # (here from about 1e-7 to 1e-6 of the largest output), and the kernel transform is 36
 # matrices per layer. minifcn picks F(4x4) for
-# layers from 32 channels up on big maps, F(2x2) for 512-channel layers on small ones
-# (`conv._winograd_tile`).
+# layers from 32 channels up on big maps, F(2x2) for 512-channel layers on mid-size maps, and
+# neither for few channels or few tiles (`conv._winograd_tile`, asserted below for VGG16's shapes).
 
 # %%
 d4, g4 = rng.standard_normal((6, 6)), rng.standard_normal((3, 3))
@@ -353,10 +356,19 @@ assert np.allclose(Y4, naive.conv2d(d4[None, None], g4[None, None], None, 1, 0, 
 assert np.abs(winograd.A4_T).max() == 8 and np.abs(winograd.G4[winograd.G4 != 0]).min() == 1 / 24
 x32, W32 = xw.astype(np.float32), Ww.astype(np.float32)
 exact = F.conv2d(xw, Ww, padding=1).numpy()
-err2, err4 = (np.abs(winograd.conv2d(x32, W32, padding=(1, 1), m=m) - exact).max() / np.abs(exact).max()
-              for m in (2, 4))
+err2, err4 = (np.abs(winograd.conv2d(x32, W32, padding=(1, 1), m=tile) - exact).max() / np.abs(exact).max()
+              for tile in (2, 4))
 print(f"float32 error, largest output = 1: F(2x2) {err2:.1e}, F(4x4) {err4:.1e}")
 assert 3 * err2 < err4 < 1e-5      # bigger tiles, about 10x the rounding, still below 1e-5
+
+
+def tile_for(c, out_c, side):   # the tile conv._winograd_tile picks for a 3x3 padding-1 layer
+    return K._winograd_tile(c, out_c, 3, 3, (side, side), (1, 1), (1, 1), (1, 1), np.empty(1, np.float32))
+
+
+assert tile_for(64, 64, 224) == tile_for(256, 256, 56) == 4     # VGG16's conv1_2, conv3_x
+assert tile_for(512, 512, 44) == tile_for(512, 512, 28) == 2    # conv4_x at 224 and 352 input
+assert tile_for(512, 512, 14) == 0 and tile_for(3, 64, 224) == 0   # conv5_x at 224; conv1_1
 
 # %% [markdown]
 # ## Summary

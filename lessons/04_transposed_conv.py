@@ -30,6 +30,7 @@ import numpy as np
 import minifcn.functional as F
 from minifcn import Tensor, naive
 from minifcn.im2col import conv_matrix, conv_out_size
+from minifcn.kernels import phases as kernel_phases
 
 from _common import FAST, plt, save
 
@@ -139,8 +140,9 @@ for k in (1, 2, 3, 4, 5, 7):
                 probe = F.conv_transpose2d(np.zeros((1, 1, small, 1)), np.zeros((1, 1, k, 1)),
                                            stride=(s, 1), padding=(p, 0), output_padding=(op, 0))
                 assert probe.shape[2] == size, (k, s, p, size)
-                if op == 0:   # without output_padding we land on the smallest preimage
-                    assert (small - 1) * s - 2 * p + k == size
+                bare = F.conv_transpose2d(np.zeros((1, 1, small, 1)), np.zeros((1, 1, k, 1)),
+                                          stride=(s, 1), padding=(p, 0))
+                assert bare.shape[2] == size - op   # without output_padding: the smallest preimage
                 checked += 1
 print(f"transposed conv restores the input size in all {checked} cases")
 
@@ -181,6 +183,8 @@ for k in range(1, 9):
         even = inner.min() == inner.max()
         assert even == (k % s == 0), (k, s, inner)
         assert set(inner.tolist()) <= {k // s, -(-k // s)}
+for k, s in ((4, 2), (16, 8), (64, 32)):   # FCN's own: two contributions everywhere inside
+    assert set(coverage(k, s)[k:-k].tolist()) == {2.0}, (k, s)
 print("interior coverage is uniform exactly when s divides k")
 
 # %% [markdown]
@@ -203,6 +207,17 @@ print("k=3, s=2 interior values:", sorted(set(inner3.ravel().tolist())))
 print("k=4, s=2 interior values:", sorted(set(inner4.ravel().tolist())))
 assert sorted(set(inner3.ravel().tolist())) == [1.0, 2.0, 4.0]   # 1x1, 1x2, 2x2 overlaps
 assert set(inner4.ravel().tolist()) == {4.0}
+
+# %% [markdown]
+# On the ramp, an even coverage is not yet a smooth result. The 3x3 box stripes it with the
+# checkerboard. The 4x4 box has no checkerboard, but each output pixel averages a 2x2 block of
+# input pixels that changes only every second output row: the ramp becomes a staircase (its
+# second differences alternate instead of vanishing). Lesson 6's bilinear kernel, a tent instead
+# of a box, turns the same ramp into a ramp.
+
+# %%
+steps = np.diff(r4[2 * n_small // 2, 4:-4], 2)        # one interior row of the 4x4 box's ramp
+assert np.abs(steps).max() > 0.05 and np.allclose(steps[::2], -steps[1::2])   # a staircase
 
 fig, axes = plt.subplots(2, 2, figsize=(9, 9))
 for ax, img, title in [(axes[0, 0], c3, "constant in, k=3 s=2: checkerboard\n(1, 2 or 4 overlaps)"),
@@ -234,17 +249,29 @@ W_up = rng.standard_normal((3, 2, k, k))          # transposed conv: 3 -> 2 chan
 y_small = rng.standard_normal((1, 3, 5, 5))
 up = F.conv_transpose2d(y_small, W_up, stride=s).numpy()
 taps = -(-k // s)                                  # ceil(k/s) = 2 taps a side per phase
-q = 5 + taps - 1                                   # each phase's height and width
-phases = np.zeros((1, 2, s, s, q, q))
+side = 5 + taps - 1                                # each phase's height and width
+phases = np.zeros((1, 2, s, s, side, side))
 for r in range(s):
     for u in range(s):
         # taps r, r+s, ... reversed (tap a meets input row q - a), as a conv2d weight (out, in, ., .)
         W_phase = np.ascontiguousarray(W_up[:, :, r::s, u::s][:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
         phases[0, :, r, u] = F.conv2d(y_small, W_phase, padding=taps - 1).numpy()[0]
-interleaved = phases.transpose(0, 1, 4, 2, 5, 3).reshape(1, 2, q * s, q * s)
+interleaved = phases.transpose(0, 1, 4, 2, 5, 3).reshape(1, 2, side * s, side * s)
 print("phases", phases.shape[2:4], "of", phases.shape[4:], "-> interleaved", interleaved.shape[2:])
 assert up.shape == interleaved.shape == (1, 2, (5 - 1) * s + k, (5 - 1) * s + k)
 assert np.allclose(interleaved, up, rtol=0, atol=1e-12)
+
+# %% [markdown]
+# minifcn's own version stacks the `s*s` phase kernels as the output channels of one `conv2d`
+# weight (`phases.kernel`), so all phases are one product, and interleaves them with
+# `phases.depth_to_space`. FCN's 4/2, 16/8 and 64/32 all qualify (`phases.by_phases`).
+
+# %%
+stacked = kernel_phases.kernel(W_up, (s, s))       # (s*s*2, 3, taps, taps): phase (r, u), channel i
+assert stacked.shape == (s * s * 2, 3, taps, taps)
+by_product = kernel_phases.depth_to_space(F.conv2d(y_small, stacked, padding=taps - 1).numpy(), s, s)
+assert np.allclose(by_product, up, rtol=0, atol=1e-12)
+assert all(kernel_phases.by_phases(k_fcn, k_fcn, (k_fcn // 2, k_fcn // 2), (1, 1)) for k_fcn in (4, 16, 64))
 
 # %% [markdown]
 # ## Summary

@@ -118,7 +118,11 @@ print("interior = np.interp bilinear interpolation at t = (u - centre) / f")
 # Two consequences: a constant stays constant inside (partition of unity), and a linear ramp
 # stays a linear ramp (second differences vanish), with slope divided by `f`. Near the borders
 # only one neighbour exists and the values fall off. FCN's crops (lesson 7) are there to undo
-# the padding of 100 and line the grids up; they also happen to discard these faded borders.
+# the padding of 100 and line the grids up. At 500x500 the final crops of FCN-16s (27, after
+# 32/16) and FCN-8s (31, after 16/8) also cut every faded pixel away; FCN-32s's crop of 19,
+# after 64/32, keeps 13 faded columns on one side and 7 on the other, with gains down to 0.61
+# per axis; the 4/2 upsamplings inside FCN-16s/8s are not cropped and keep their two faded rows
+# and columns at each border (asserted after the next cell).
 
 # %%
 f = 4
@@ -133,6 +137,21 @@ ramp_up = F.conv_transpose2d(ramp, K8, stride=f).numpy()[0, 0]
 row = ramp_up[12, f + 1:-f - 1]
 assert np.allclose(np.diff(row, 2), 0, atol=1e-12)
 assert np.allclose(np.diff(row), 3.0 / f)
+
+
+def ones_up(n, k, s):   # an n x n map of ones through FCN's bilinear k/s: the gain per pixel
+    return F.conv_transpose2d(np.ones((1, 1, n, n)), init.bilinear_kernel(1, 1, k, dtype=np.float64),
+                              stride=s).numpy()[0, 0]
+
+
+# the sizes at 500x500 input (lesson 7): fc7 16x16 (FCN-32s), the fused scores 34x34 (FCN-16s)
+# and 70x70 (FCN-8s)
+assert np.allclose(ones_up(70, 16, 8)[31:531, 31:531], 1.0)          # FCN-8s: nothing faded is kept
+assert np.allclose(ones_up(34, 32, 16)[27:527, 27:527], 1.0)         # FCN-16s: nor here
+gain32 = ones_up(16, 64, 32)[300, 19:519]                            # FCN-32s: one row, cropped
+assert (~np.isclose(gain32, 1.0)).sum() == 13 + 7 and 0.6 < gain32.min() < 0.62
+gain2 = ones_up(16, 4, 2)[10]                                        # upscore2 4/2 (34 wide)
+assert np.flatnonzero(~np.isclose(gain2, 1.0)).tolist() == [0, 1, 32, 33]
 
 # %% [markdown]
 # The same map has a name in today's frameworks: `F.interpolate(x, scale_factor=f,
@@ -215,7 +234,7 @@ save(fig, "06_bilinear_upsampling.png")
 #   sums to `f * f`.
 # - With stride `f`, `conv_transpose2d` with that kernel equals `naive.bilinear_upsample`, and
 #   inside the image it is exactly linear interpolation at `t = (u - centre) / f`.
-# - Near the borders the weights no longer sum to one; FCN's crop (made for the padding of
-#   100) happens to cut those pixels away.
+# - Near the borders the weights no longer sum to one; FCN-16s's and FCN-8s's final crops
+#   (made for the padding of 100) happen to cut those pixels away, FCN-32s's keeps some.
 # - With padding `f / 2` it is `F.interpolate(..., mode="bilinear")` inside a border of `f / 2`
 #   pixels: the same interpolation, as a layer that can learn.

@@ -52,7 +52,7 @@ assert all(m.p == 0.5 for _, m in drops)
 # %% [markdown]
 # A plain evaluation pass is deterministic (dropout off, batch norm on its running averages).
 # `mc_predict` switches dropout back on (`always_on`) and runs `T` passes. Re-doing its `T`
-# passes by hand from the same random state reproduces its three outputs exactly:
+# passes by hand from the same random state reproduces its three outputs, to float32 rounding:
 # mean softmax, its argmax, and the per-class variance averaged over classes.
 
 # %%
@@ -133,12 +133,13 @@ mean, pred, unc = net.mc_predict(xv, samples=T)
 acc = float((pred == yv).mean())
 bg_share = float((yv == 0).mean())
 print(f"MC-dropout prediction, T = {T}: pixel acc {acc:.3f} (all background: {bg_share:.3f})")
-assert acc > bg_share + 0.05
+assert acc > bg_share + 0.5 * (1 - bg_share)   # more than half the way from "all background" to perfect
 
 # %% [markdown]
 # Now where the uncertainty sits. Measure each pixel's distance (in pixels, 8-neighbour steps)
 # to the nearest label boundary, and average the uncertainty per distance: it is highest on
-# the boundary and falls off inside objects and background. Wrongly classified pixels are
+# the boundary and within a few pixels drops to a floor inside objects and background (not
+# strictly monotonically: the floor wobbles). Wrongly classified pixels are
 # also far more uncertain than right ones: the uncertainty says where not to trust the map.
 
 # %%
@@ -174,7 +175,7 @@ for d, u in enumerate(profile):
 near, far = unc[dist <= 1].mean(), unc[dist >= 3].mean()
 print(f"near boundaries / away from them: {near / far:.1f}x")
 assert near > 2 * far
-assert max(profile[:2]) > max(profile[3:])
+assert profile[0] == max(profile) and max(profile[:2]) > max(profile[3:])
 wrong = pred != yv
 print(f"uncertainty on wrong pixels {unc[wrong].mean():.5f}, on right ones {unc[~wrong].mean():.5f}")
 assert unc[wrong].mean() > 3 * unc[~wrong].mean()   # "far more": 8x (fast) to 18x (full) here

@@ -19,8 +19,10 @@
 # FCN's per-group learning rates, poly decay), and the pictures of
 # [`viz.py`](../minifcn/viz.py) (`plot_curves`, `save_prediction_grid`).
 #
-# The synthetic dataset has 6 classes (background, disc, square, triangle, bar, dot) whose
-# colours overlap, so a pixel's colour alone does not decide its class: the net must use shape.
+# The synthetic dataset has 6 classes (background, disc, square, triangle, bar, dot). Each
+# object class has two colour families of its own over a desaturated, noisy background, so
+# colour mostly tells the objects apart from each other and from the background; the thin bars
+# and small dots test the resolution that FCN-8s's skips bring back (lesson 7).
 # In fast mode the run is tiny (a dozen iterations) and proves the mechanics; the full
 # mode trains long enough to learn the shapes.
 
@@ -79,6 +81,12 @@ assert len(train_set) == cfg.num_train and len(val_set) == cfg.num_val
 
 # %%
 trainer = Trainer(cfg, datasets=(train_set, val_set), progress=False)
+# FCN's recipe in two parameter groups (optim.fcn_param_groups): the weights decayed, the biases
+# at twice the learning rate and not decayed
+weights, biases = trainer.optimizer.param_groups
+assert (weights["lr_mult"], weights["weight_decay"]) == (1.0, cfg.weight_decay)
+assert (biases["lr_mult"], biases["weight_decay"]) == (2.0, 0.0)
+assert all(p.ndim == 4 for p in weights["params"]) and all(p.ndim == 1 for p in biases["params"])
 scores = trainer.run()
 print("the run's files:", sorted(p.name for p in (out / "run").iterdir()), "in", out / "run")
 with open(out / "run" / "log.csv", newline="") as f:
