@@ -928,10 +928,9 @@ def adaptive_avg_pool2d(x, output_size):
     h, w = x.shape[2:]
     if min(h, w) < 1:
         raise ValueError(f"adaptive_avg_pool2d: input of shape {tuple(x.shape)} has no values to average")
-    pair = tuple(output_size) if isinstance(output_size, (tuple, list)) else (output_size, output_size)
-    if len(pair) == 2:   # else _positive_pair names the value
-        pair = tuple(n if o is None else o for n, o in zip((h, w), pair))
-    out_h, out_w = _positive_pair("output_size", pair, "adaptive_avg_pool2d")
+    if isinstance(output_size, (tuple, list)) and len(output_size) == 2:   # else named below
+        output_size = tuple(n if o is None else o for n, o in zip((h, w), output_size))
+    out_h, out_w = _positive_pair("output_size", output_size, "adaptive_avg_pool2d")
     xp = get_array_module(x.data)
     A_h, A_w = (xp.asarray(adaptive_pool_matrix(n, o), dtype=x.dtype) for n, o in ((h, out_h), (w, out_w)))
     return Interpolate(A_h, A_w)(x)   # the same separable linear map as interpolate's, below
