@@ -36,7 +36,7 @@ from .kernels import pool as P
 
 __all__ = ["conv2d", "conv_transpose2d", "max_pool2d", "max_unpool2d", "relu", "dropout",
            "batch_norm", "local_response_norm", "softmax", "log_softmax", "cross_entropy", "crop",
-           "linear", "interpolate"]
+           "linear", "interpolate", "pad", "avg_pool2d", "adaptive_avg_pool2d"]
 
 
 # --------------------------------------------------------------------- argument checks
@@ -743,6 +743,197 @@ def crop(x, offset, size):
         raise ValueError(f"crop: a {h}x{w} window at offset ({oy}, {ox}) does not fit in the "
                          f"{H}x{W} input")
     return Crop(oy, ox, h, w)(x)
+
+
+# --------------------------------------------------------------------- padding
+PAD_MODES = ("constant", "reflect", "replicate", "circular")
+
+
+def pad_amounts(op, pad):
+    """PyTorch's ``pad`` tuple, (left, right) or (left, right, top, bottom) (the last axis
+    first), as (top, bottom, left, right)."""
+    if not isinstance(pad, (tuple, list)):
+        raise TypeError(f"{op}: pad must be a tuple of 2 or 4 ints (left, right[, top, bottom]), "
+                        f"got {pad!r}")
+    if len(pad) not in (2, 4):   # 6 or 8 would pad the channels and the batch: not taken here
+        raise ValueError(f"{op}: pad must hold 2 or 4 ints (left, right[, top, bottom]), got "
+                         f"{len(pad)}: {tuple(pad)!r}")
+    for a in pad:
+        if isinstance(a, (bool, np.bool_)) or not isinstance(a, numbers.Integral):
+            raise TypeError(f"{op}: pad must hold ints, got {a!r} in {tuple(pad)!r}")
+    left, right, top, bottom = tuple(int(a) for a in pad) + (0, 0) * (len(pad) == 2)
+    return top, bottom, left, right
+
+
+def _check_pad_fits(op, shape, pads, mode):
+    """Each mode's limits, side by side with the input's size (what PyTorch refuses, and a
+    circular crop past the input, where PyTorch reads memory that is not the input's)."""
+    top, bottom, left, right = pads
+    for name, size, before, after in (("height", shape[2], top, bottom), ("width", shape[3], left, right)):
+        kept = size - max(-before, 0) - max(-after, 0)   # after the crops
+        if mode in ("constant", "circular") and kept < 0:
+            raise ValueError(f"{op}: padding ({before}, {after}) crops more than the input's "
+                             f"{name} of {size}")
+        for a in (before, after):
+            if mode == "reflect" and a > 0 and a >= size:
+                raise ValueError(f"{op}: reflect padding {a} must be less than the input's {name} "
+                                 f"{size} (the mirror image leaves out the edge value)")
+            if mode == "circular" and a > kept:
+                raise ValueError(f"{op}: circular padding {a} is more than the {name} {kept} it "
+                                 f"wraps round (once at most)")
+            if mode == "replicate" and a > 0 and size == 0:
+                raise ValueError(f"{op}: replicate padding {a} of an input of {name} 0: no edge value")
+        if size + before + after < 0:
+            raise ValueError(f"{op}: padding ({before}, {after}) of the input's {name} {size} "
+                             f"leaves {size + before + after} values")
+
+
+class Pad(Function):
+    def __init__(self, pads, mode, value):
+        self.pads, self.mode, self.value = pads, mode, value
+
+    def forward(self, x):
+        return P.pad(x, self.pads, self.mode, self.value)
+
+    def backward(self, gy):
+        # the adjoint: each padded value's gradient goes back to the value it copied (none for
+        # a constant border; a cropped value gets zero)
+        return P.pad_backward(gy, self.pads, self.mode)
+
+
+def pad(x, pad, mode="constant", value=None):
+    """Pad the last two axes of x (n, c, h, w), as PyTorch's ``F.pad``; a negative amount crops.
+
+    ``pad`` is (left, right) or (left, right, top, bottom), PyTorch's order (the last axis first):
+    x (n, c, h, w) -> (n, c, h + top + bottom, w + left + right). Modes: ``"constant"`` (``value``,
+    0 when None; no other mode takes one), ``"reflect"`` (the mirror image without the edge
+    value: each amount less than the size), ``"replicate"`` (the edge value repeated),
+    ``"circular"`` (the other end's values: each amount at most the size). Every mode is a
+    linear map of x, and its backward is the transpose: a constant border's gradient is
+    dropped, the others' added back onto the values they copied.
+
+    >>> import numpy as np
+    >>> x = np.arange(1.0, 4.0).reshape(1, 1, 1, 3)
+    >>> pad(x, (2, 1), mode="reflect").numpy()[0, 0]
+    array([[3., 2., 1., 2., 3., 2.]])
+    >>> pad(x, (1, -1, 1, 0)).numpy()[0, 0]             # -1: the last column cropped
+    array([[0., 0., 0.],
+           [0., 1., 2.]])
+    """
+    x = as_tensor(x)
+    _check_4d("pad", "input", x)
+    pads = pad_amounts("pad", pad)
+    if mode not in PAD_MODES:
+        raise ValueError(f"pad: mode must be one of {', '.join(map(repr, PAD_MODES))}, got {mode!r}")
+    if value is not None and mode != "constant":   # as PyTorch refuses it
+        raise ValueError(f"pad: mode {mode!r} takes no value, got value={value!r}")
+    if value is not None and (isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real)):
+        raise TypeError(f"pad: value must be a number, got {value!r}")
+    _check_pad_fits("pad", x.shape, pads, mode)
+    return Pad(pads, mode, 0.0 if value is None else float(value))(x)
+
+
+# --------------------------------------------------------------------- average pooling
+class AvgPool2d(Function):
+    def __init__(self, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override):
+        self.kernel, self.stride, self.padding, self.ceil_mode = kernel, stride, padding, ceil_mode
+        self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
+
+    def forward(self, x):
+        self.hw = x.shape[2:]
+        return P.avg_pool2d(x, self.kernel, self.stride, self.padding, self.ceil_mode,
+                            self.count_include_pad, self.divisor_override)
+
+    def backward(self, gy):
+        return P.avg_pool2d_backward(gy, self.hw, self.kernel, self.stride, self.padding,
+                                     self.count_include_pad, self.divisor_override)
+
+
+def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    """Average pooling, as PyTorch's: each window's sum over its count.
+
+    Shapes: x (n, c, h, w) -> (n, c, out_h, out_w) with ``out_h = floor((h + 2*ph - kh) / sy) + 1``
+    (``ceil`` with ``ceil_mode``; a window must start inside the input or its left padding).
+    ``stride`` defaults to ``kernel_size``. The count of a window is, with
+    ``count_include_pad``, its cells inside the padded input (a ceil-mode window hanging past
+    the padding counts fewer than ``kh * kw``), else its cells inside the input;
+    ``divisor_override`` replaces it for every window. A linear map: the backward spreads each
+    gradient, over the same count, evenly back over its window.
+
+    >>> import numpy as np
+    >>> x = np.arange(1.0, 6.0).reshape(1, 1, 1, 5)
+    >>> avg_pool2d(x, (1, 2), ceil_mode=True).numpy()[0, 0]        # the last window holds 5 alone
+    array([[1.5, 3.5, 5. ]])
+    >>> avg_pool2d(x, (1, 3), 2, (0, 1)).numpy()[0, 0]             # zeros of the padding count
+    array([[1., 3., 3.]])
+    >>> avg_pool2d(x, (1, 3), 2, (0, 1), count_include_pad=False).numpy()[0, 0]
+    array([[1.5, 3. , 4.5]])
+    """
+    x = as_tensor(x)
+    _check_4d("avg_pool2d", "input", x)
+    ceil_mode = _flag("avg_pool2d", "ceil_mode", ceil_mode)
+    count_include_pad = _flag("avg_pool2d", "count_include_pad", count_include_pad)
+    kernel = _positive_pair("kernel_size", kernel_size, "avg_pool2d")
+    stride = _positive_pair("stride", kernel_size if stride is None else stride, "avg_pool2d")
+    padding = _positive_pair("padding", padding, "avg_pool2d", minimum=0)
+    if divisor_override is not None and (isinstance(divisor_override, (bool, np.bool_)) or
+                                         not isinstance(divisor_override, numbers.Integral) or
+                                         divisor_override == 0):
+        raise ValueError(f"avg_pool2d: divisor_override must be a non-zero int or None, got "
+                         f"{divisor_override!r}")
+    if padding[0] * 2 > kernel[0] or padding[1] * 2 > kernel[1]:
+        raise ValueError(f"avg_pool2d: padding {padding} must be at most half the kernel {kernel}")
+    h, w = x.shape[2:]
+    if min(h, w, conv_out_size(h, kernel[0], stride[0], padding[0], ceil_mode=ceil_mode),
+           conv_out_size(w, kernel[1], stride[1], padding[1], ceil_mode=ceil_mode)) < 1:
+        raise ValueError(f"avg_pool2d: kernel {kernel} is larger than the padded input "
+                         f"{h + 2 * padding[0]}x{w + 2 * padding[1]}")
+    divisor = None if divisor_override is None else int(divisor_override)
+    return AvgPool2d(kernel, stride, padding, ceil_mode, count_include_pad, divisor)(x)
+
+
+def adaptive_pool_matrix(in_size, out_size):
+    """The (out_size, in_size) matrix of 1-D adaptive average pooling, ``y = A @ x``: row ``i``
+    averages PyTorch's window ``[floor(i * in / out), ceil((i + 1) * in / out))``. Windows may
+    overlap by a value when ``out`` does not divide ``in``.
+
+    >>> adaptive_pool_matrix(4, 3)           # windows [0, 2), [1, 3), [2, 4)
+    array([[0.5, 0.5, 0. , 0. ],
+           [0. , 0.5, 0.5, 0. ],
+           [0. , 0. , 0.5, 0.5]])
+    """
+    i = np.arange(out_size).reshape(-1, 1)
+    start, end = i * in_size // out_size, -(-(i + 1) * in_size // out_size)
+    cols = np.arange(in_size)
+    return ((cols >= start) & (cols < end)) / (end - start)
+
+
+def adaptive_avg_pool2d(x, output_size):
+    """Average pooling to a given size, as PyTorch's: x (n, c, h, w) -> (n, c, *output_size).
+
+    ``output_size`` is an int or an (out_h, out_w) pair; None in it keeps that side's size.
+    Output row ``i`` averages input rows ``floor(i*h/out_h)`` to ``ceil((i+1)*h/out_h) - 1``,
+    and likewise the columns: each axis one :func:`adaptive_pool_matrix`, applied as
+    :func:`interpolate` applies its matrices (the backward is their transposes).
+
+    >>> import numpy as np
+    >>> adaptive_avg_pool2d(np.arange(16.0).reshape(1, 1, 4, 4), 1).numpy().ravel()   # global
+    array([7.5])
+    >>> adaptive_avg_pool2d(np.ones((1, 1, 7, 5)), (3, None)).shape
+    (1, 1, 3, 5)
+    """
+    x = as_tensor(x)
+    _check_4d("adaptive_avg_pool2d", "input", x)
+    h, w = x.shape[2:]
+    if min(h, w) < 1:
+        raise ValueError(f"adaptive_avg_pool2d: input of shape {tuple(x.shape)} has no values to average")
+    if isinstance(output_size, (tuple, list)) and len(output_size) == 2:   # else named below
+        output_size = tuple(n if o is None else o for n, o in zip((h, w), output_size))
+    out_h, out_w = _positive_pair("output_size", output_size, "adaptive_avg_pool2d")
+    xp = get_array_module(x.data)
+    A_h, A_w = (xp.asarray(adaptive_pool_matrix(n, o), dtype=x.dtype) for n, o in ((h, out_h), (w, out_w)))
+    return Interpolate(A_h, A_w)(x)   # the same separable linear map as interpolate's, below
 
 
 

@@ -248,3 +248,86 @@ def interpolate_bilinear(x, out_h, out_w, align_corners=False):
             y[:, :, oy, ox] = ((1 - fy) * ((1 - fx) * x[:, :, y0, x0] + fx * x[:, :, y0, x1])
                                + fy * ((1 - fx) * x[:, :, y1, x0] + fx * x[:, :, y1, x1]))
     return y
+
+
+def pad(x, pad, mode="constant", value=0.0):
+    """PyTorch's ``F.pad`` value by value: ``pad`` (left, right[, top, bottom]); output pixel
+    ``(oy, ox)`` reads input ``(oy - top, ox - left)`` and, where that falls outside the input,
+    ``value`` (constant), the mirror position without the edge (reflect), the nearest edge
+    (replicate) or the position modulo the size (circular). Negative amounts crop: for
+    circular, the size it wraps by is the cropped one, as PyTorch's."""
+    x = to_numpy(x)
+    left, right, top, bottom = tuple(pad) + (0, 0) * (len(pad) == 2)
+    n, c, h, w = x.shape
+    out_h, out_w = h + top + bottom, w + left + right
+
+    def source(o, before, after, size):
+        """The input index output ``o`` reads along one axis, or None for the constant."""
+        i = o - before
+        if 0 <= i < size:
+            return i
+        if mode == "constant":
+            return None
+        if mode == "reflect":
+            return -i if i < 0 else 2 * (size - 1) - i
+        if mode == "replicate":
+            return 0 if i < 0 else size - 1
+        lo, hi = max(-before, 0), size - max(-after, 0)   # circular: the cropped range
+        return lo + (i - lo) % (hi - lo)
+
+    y = np.empty((n, c, out_h, out_w), dtype=x.dtype)
+    for oy in range(out_h):
+        for ox in range(out_w):
+            iy, ix = source(oy, top, bottom, h), source(ox, left, right, w)
+            y[:, :, oy, ox] = value if iy is None or ix is None else x[:, :, iy, ix]
+    return y
+
+
+def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    """PyTorch's average pooling window by window: the sum of the window's pixels inside the
+    input, over the window's size clipped to the padded input ``[-p, size + p)``
+    (``count_include_pad``) or to the input, or over ``divisor_override``."""
+    x = to_numpy(x)
+    kh, kw = _pair(kernel_size)
+    sy, sx = _pair(stride if stride is not None else kernel_size)
+    ph, pw = _pair(padding)
+    n, c, h, w = x.shape
+    out_h = conv_out_size(h, kh, sy, ph, ceil_mode=ceil_mode)
+    out_w = conv_out_size(w, kw, sx, pw, ceil_mode=ceil_mode)
+    y = np.empty((n, c, out_h, out_w), dtype=x.dtype)
+    for oy in range(out_h):
+        for ox in range(out_w):
+            y0, x0 = oy * sy - ph, ox * sx - pw
+            y1, x1 = min(y0 + kh, h + ph), min(x0 + kw, w + pw)
+            count = (y1 - y0) * (x1 - x0)
+            y0, x0, y1, x1 = max(y0, 0), max(x0, 0), min(y1, h), min(x1, w)
+            if not count_include_pad:
+                count = (y1 - y0) * (x1 - x0)
+            if divisor_override is not None:
+                count = divisor_override
+            for b_ in range(n):
+                for ci in range(c):
+                    total = 0.0
+                    for iy in range(y0, y1):
+                        for ix in range(x0, x1):
+                            total += x[b_, ci, iy, ix]
+                    y[b_, ci, oy, ox] = total / count
+    return y
+
+
+def adaptive_avg_pool2d(x, out_h, out_w):
+    """PyTorch's adaptive average pooling: output ``(oy, ox)`` is the mean of input rows
+    ``floor(oy*h/out_h)`` to ``ceil((oy+1)*h/out_h) - 1`` and the columns likewise."""
+    x = to_numpy(x)
+    n, c, h, w = x.shape
+    y = np.empty((n, c, out_h, out_w), dtype=x.dtype)
+    for oy in range(out_h):
+        y0, y1 = math.floor(oy * h / out_h), math.ceil((oy + 1) * h / out_h)
+        for ox in range(out_w):
+            x0, x1 = math.floor(ox * w / out_w), math.ceil((ox + 1) * w / out_w)
+            for b_ in range(n):
+                for ci in range(c):
+                    y[b_, ci, oy, ox] = sum(x[b_, ci, iy, ix] for iy in range(y0, y1)
+                                            for ix in range(x0, x1)) / ((y1 - y0) * (x1 - x0))
+    return y

@@ -658,6 +658,98 @@ class Identity(Module):
         return x
 
 
+class _Pad2d(Module):
+    """F.pad as a layer, in one mode: ``padding`` an int (every side) or PyTorch's
+    (left, right, top, bottom), checked when the layer is built."""
+    mode = "constant"
+
+    def __init__(self, padding):
+        super().__init__()
+        if isinstance(padding, (int, np.integer)) and not isinstance(padding, (bool, np.bool_)):
+            padding = (int(padding),) * 4
+        F.pad_amounts(type(self).__name__, padding)
+        self.padding = tuple(padding)
+
+    def forward(self, x):
+        return F.pad(x, self.padding, self.mode)
+
+    def extra_repr(self):
+        return f"{self.padding}"
+
+
+class ConstantPad2d(_Pad2d):
+    """Pads with ``value`` (see :func:`F.pad <minifcn.functional.pad>`)."""
+
+    def __init__(self, padding, value):
+        super().__init__(padding)
+        self.value = value
+
+    def forward(self, x):
+        return F.pad(x, self.padding, "constant", self.value)
+
+    def extra_repr(self):
+        return f"padding={self.padding}, value={self.value}"
+
+
+class ZeroPad2d(ConstantPad2d):
+    """Pads with zeros."""
+
+    def __init__(self, padding):
+        super().__init__(padding, 0.0)
+
+    def extra_repr(self):
+        return f"{self.padding}"
+
+
+class ReflectionPad2d(_Pad2d):
+    """Pads with the mirror image of the input, its edge value left out (each side's padding
+    less than the input's size there)."""
+    mode = "reflect"
+
+
+class ReplicationPad2d(_Pad2d):
+    """Pads with the input's edge values, repeated."""
+    mode = "replicate"
+
+
+class CircularPad2d(_Pad2d):
+    """Pads with the values of the input's other end, as if it wrapped round."""
+    mode = "circular"
+
+
+class AvgPool2d(Module):
+    """Average pooling (see :func:`F.avg_pool2d <minifcn.functional.avg_pool2d>`), PyTorch's
+    arguments in PyTorch's order."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+                 divisor_override=None):
+        super().__init__()
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
+        self.divisor_override = divisor_override
+
+    def forward(self, x):
+        return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                            self.count_include_pad, self.divisor_override)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AdaptiveAvgPool2d(Module):
+    """Average pooling to ``output_size`` (an int or a pair; None keeps that side's size)."""
+
+    def __init__(self, output_size):
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, x):
+        return F.adaptive_avg_pool2d(x, self.output_size)
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"
+
+
 class Dropout(Module):
     """Inverted dropout; active in training mode, or always with ``always_on`` (MC dropout), a
     keyword only. ``inplace``, PyTorch's second argument, is taken and changes nothing (the

@@ -229,3 +229,210 @@ def unpool_gather(gy, indices, keep=None):
     if keep is not None:
         g *= keep
     return g
+
+
+# --------------------------------------------------------------------- average pooling
+def window_counts(size, k, s, p, out, count_include_pad=True):
+    """How many values each of ``out`` windows along one axis averages, PyTorch's way (a NumPy
+    int array): a window ``[o*s - p, o*s - p + k)`` clipped to the padded input ``[-p, size + p)``
+    with ``count_include_pad`` (so a ceil-mode window hanging past the padding counts less than
+    ``k``), else to the input ``[0, size)``. A rectangle's count is the product of its two axes'.
+
+    >>> window_counts(5, 2, 2, 0, 3)               # ceil mode: the last window holds one pixel
+    array([2, 2, 1])
+    >>> window_counts(5, 3, 2, 1, 3), window_counts(5, 3, 2, 1, 3, count_include_pad=False)
+    (array([3, 3, 3]), array([2, 3, 2]))
+    """
+    start = np.arange(out) * s - p
+    end = np.minimum(start + k, size + p)
+    if not count_include_pad:
+        start, end = np.maximum(start, 0), np.minimum(end, size)
+    return end - start
+
+
+def _avg_divisor(x_hw, out_hw, kernel, stride, padding, count_include_pad, divisor_override, like):
+    """(out_h, out_w) divisors of the windows' sums, in ``like``'s dtype and on its device."""
+    xp = get_array_module(like)
+    if divisor_override is not None:
+        return xp.full(out_hw, divisor_override, dtype=like.dtype)
+    count_h, count_w = (window_counts(*args, count_include_pad)
+                        for args in zip(x_hw, kernel, stride, padding, out_hw))
+    return xp.asarray(np.outer(count_h, count_w), dtype=like.dtype)
+
+
+def _avg_padding(x_hw, out_hw, kernel, stride, padding):
+    """(bottom, right) zeros under and right of the input: the padding, or as far as the last
+    (ceil-mode) window reaches past the edge."""
+    return tuple(max(p, (o - 1) * s + k - n - p)
+                 for n, o, k, s, p in zip(x_hw, out_hw, kernel, stride, padding))
+
+
+def avg_pool2d(x, kernel, stride, padding, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    """x (n, c, h, w) -> (n, c, out_h, out_w): each window's sum divided by its count.
+
+    ``out = floor_or_ceil((h + 2p - k) / s) + 1``. The sum is one strided slice of the
+    zero-padded input per kernel offset, added up; the divisor (:func:`window_counts`, or
+    ``divisor_override``) is one number per output position, the same for every channel.
+
+    >>> import numpy as np
+    >>> avg_pool2d(np.arange(16.0).reshape(1, 1, 4, 4), (2, 2), (2, 2), (0, 0))[0, 0]
+    array([[ 2.5,  4.5],
+           [10.5, 12.5]])
+    """
+    n, c, h, w = x.shape
+    (kh, kw), (sy, sx), (ph, pw) = kernel, stride, padding
+    out_h = conv_out_size(h, kh, sy, ph, ceil_mode=ceil_mode)
+    out_w = conv_out_size(w, kw, sx, pw, ceil_mode=ceil_mode)
+    pad_b, pad_r = _avg_padding((h, w), (out_h, out_w), kernel, stride, padding)
+    img = pad2d(x, ph, pad_b, pw, pad_r) if ph or pw or pad_b or pad_r else x
+    y = cache.zeros((n, c, out_h, out_w), x.dtype, like=x)
+    for i in range(kh):
+        for j in range(kw):
+            y += img[:, :, i:i + sy * (out_h - 1) + 1:sy, j:j + sx * (out_w - 1) + 1:sx]
+    y /= _avg_divisor((h, w), (out_h, out_w), kernel, stride, padding, count_include_pad,
+                      divisor_override, x)
+    return y
+
+
+def avg_pool2d_backward(gy, x_hw, kernel, stride, padding, count_include_pad=True,
+                        divisor_override=None):
+    """gx (n, c, *x_hw): the transpose of :func:`avg_pool2d`, each ``gy / count`` spread evenly
+    over its window, one strided slice added per kernel offset (overlapping windows add up)."""
+    n, c, out_h, out_w = gy.shape
+    (kh, kw), (sy, sx), (ph, pw) = kernel, stride, padding
+    h, w = x_hw
+    pad_b, pad_r = _avg_padding(x_hw, (out_h, out_w), kernel, stride, padding)
+    g = gy / _avg_divisor(x_hw, (out_h, out_w), kernel, stride, padding, count_include_pad,
+                          divisor_override, gy)
+    gx = cache.zeros((n, c, ph + h + pad_b, pw + w + pad_r), gy.dtype, like=gy)
+    for i in range(kh):
+        for j in range(kw):
+            gx[:, :, i:i + sy * (out_h - 1) + 1:sy, j:j + sx * (out_w - 1) + 1:sx] += g
+    # the padding's share is dropped: the zeros there were constants
+    return get_array_module(gy).ascontiguousarray(gx[:, :, ph:ph + h, pw:pw + w])
+
+
+# --------------------------------------------------------------------- padding
+# F.pad along one axis at a time, -1 (width) then -2 (height): every mode is separable, each
+# corner being the padding of the padding. The backward of each step is its adjoint, a fold:
+# every padded value's gradient is added back onto the input value it copied, one slice a side.
+def _on_axis(axis, sl):
+    """An index that applies the slice ``sl`` to ``axis`` (-1 or -2) and keeps the rest whole."""
+    return (Ellipsis, sl) if axis == -1 else (Ellipsis, sl, slice(None))
+
+
+def _flip(a, axis):
+    return a[_on_axis(axis, slice(None, None, -1))]
+
+
+def pad_axis(x, axis, before, after, mode, value=0.0):
+    """x padded along ``axis`` (-1 or -2) with ``before`` and ``after`` (>= 0) values in ``mode``:
+    ``"constant"`` (``value``), ``"reflect"`` (the mirror image without the edge value, so each
+    pad must be less than the size), ``"replicate"`` (the edge value repeated) or
+    ``"circular"`` (the other end's values, so each pad is at most the size).
+
+    >>> import numpy as np
+    >>> x = np.arange(4.0).reshape(1, 4)
+    >>> for mode in ("reflect", "replicate", "circular"):
+    ...     print(pad_axis(x, -1, 2, 1, mode)[0])
+    [2. 1. 0. 1. 2. 3. 2.]
+    [0. 0. 0. 1. 2. 3. 3.]
+    [2. 3. 0. 1. 2. 3. 0.]
+    """
+    size = x.shape[axis]
+    shape = list(x.shape)
+    shape[axis] = before + size + after
+    out = cache.empty(tuple(shape), x.dtype, like=x)
+    out[_on_axis(axis, slice(before, before + size))] = x
+    left = out[_on_axis(axis, slice(0, before))]
+    right = out[_on_axis(axis, slice(before + size, before + size + after))]
+    if mode == "constant":
+        left[...] = value
+        right[...] = value
+    elif mode == "reflect":     # x[before], ..., x[1] | x | x[size - 2], ..., x[size - 1 - after]
+        left[...] = _flip(x[_on_axis(axis, slice(1, before + 1))], axis)
+        right[...] = _flip(x[_on_axis(axis, slice(size - 1 - after, size - 1))], axis)
+    elif mode == "replicate":   # broadcast: the edge's slice of width 1 fills the whole side
+        left[...] = x[_on_axis(axis, slice(0, 1))]
+        right[...] = x[_on_axis(axis, slice(size - 1, size))]
+    else:                       # circular: x[size - before:] | x | x[:after]
+        left[...] = x[_on_axis(axis, slice(size - before, size))]
+        right[...] = x[_on_axis(axis, slice(0, after))]
+    return out
+
+
+def fold_axis(gy, axis, before, after, mode):
+    """The adjoint of :func:`pad_axis`: the middle of ``gy`` plus, for every padded value, its
+    gradient added onto the value it copied (a constant border has none: it is dropped)."""
+    size = gy.shape[axis] - before - after
+    g = gy[_on_axis(axis, slice(before, before + size))].copy()
+    left = gy[_on_axis(axis, slice(0, before))]
+    right = gy[_on_axis(axis, slice(before + size, before + size + after))]
+    # each statement adds onto distinct positions; the two sides may overlap (a pad past half
+    # the size), which is why they are two statements
+    if mode == "reflect":
+        g[_on_axis(axis, slice(1, before + 1))] += _flip(left, axis)
+        g[_on_axis(axis, slice(size - 1 - after, size - 1))] += _flip(right, axis)
+    elif mode == "replicate":
+        if before:
+            g[_on_axis(axis, slice(0, 1))] += left.sum(axis=axis, keepdims=True)
+        if after:
+            g[_on_axis(axis, slice(size - 1, size))] += right.sum(axis=axis, keepdims=True)
+    elif mode == "circular":
+        g[_on_axis(axis, slice(size - before, size))] += left
+        g[_on_axis(axis, slice(0, after))] += right
+    return g
+
+
+def _pad_steps(pads, mode):
+    """F.pad's two steps, in PyTorch's order: ``("crop", (top, bottom, left, right))`` for the
+    negative amounts and ``("grow", ...)`` for the positive ones. Constant and circular
+    padding crop first (circular wraps the cropped rows round); reflect and replicate grow
+    first, as PyTorch's kernels read the whole input (a crop on the left, a mirror on the
+    right: the mirror starts at the input's own edge)."""
+    crop = tuple(max(-a, 0) for a in pads)
+    grow = tuple(max(a, 0) for a in pads)
+    steps = [("crop", crop), ("grow", grow)]
+    return steps if mode in ("constant", "circular") else steps[::-1]
+
+
+def pad(x, pads, mode="constant", value=0.0):
+    """x (n, c, h, w) -> (n, c, h + top + bottom, w + left + right), ``pads`` being
+    (top, bottom, left, right); a negative amount crops that side.
+
+    >>> import numpy as np
+    >>> pad(np.arange(6.0).reshape(1, 1, 2, 3), (1, 0, -1, 2), "reflect")[0, 0]
+    array([[4., 5., 4., 3.],
+           [1., 2., 1., 0.],
+           [4., 5., 4., 3.]])
+    """
+    xp = get_array_module(x)
+    if not any(pads):   # a new array all the same, as every other case gives
+        return x.copy()
+    for step, (t, b, l, r) in _pad_steps(pads, mode):
+        if not (t or b or l or r):
+            continue
+        if step == "crop":
+            x = x[:, :, t:x.shape[2] - b, l:x.shape[3] - r]
+        elif mode == "constant":
+            x = pad2d(x, t, b, l, r, value)
+        else:
+            x = pad_axis(pad_axis(x, -1, l, r, mode), -2, t, b, mode)
+    return xp.ascontiguousarray(x)
+
+
+def pad_backward(gy, pads, mode):
+    """gx: the adjoint of :func:`pad`, its steps' adjoints in reverse order: a crop's is a
+    zero padding, a padding's is :func:`fold_axis` (constant: the middle alone)."""
+    xp = get_array_module(gy)
+    for step, (t, b, l, r) in reversed(_pad_steps(pads, mode)):
+        if not (t or b or l or r):
+            continue
+        if step == "crop":
+            gy = pad2d(gy, t, b, l, r)
+        elif mode == "constant":
+            gy = gy[:, :, t:gy.shape[2] - b, l:gy.shape[3] - r]
+        else:
+            gy = fold_axis(fold_axis(gy, -2, t, b, mode), -1, l, r, mode)
+    return xp.ascontiguousarray(gy)
