@@ -293,7 +293,8 @@ def _cmd_train(a) -> int:
             trainer = Trainer(cfg, progress=progress)
             print(f"training {cfg.model} (width {cfg.width}) on {cfg.dataset}: "
                   f"{len(trainer.train_set)} train / {len(trainer.val_set)} val images, "
-                  f"{trainer.max_iter} iterations of batch {cfg.batch_size} at lr {cfg.lr:g}, "
+                  f"{trainer.max_iter} iteration{'s' if trainer.max_iter != 1 else ''} of batch "
+                  f"{cfg.batch_size} at lr {cfg.lr:g}, "
                   f"device {trainer.device}")
             if cfg.batch_size > len(trainer.train_set):   # an epoch is one batch of them all
                 print(f"note: --batch-size {cfg.batch_size} is more than the {len(trainer.train_set)} "
@@ -305,7 +306,8 @@ def _cmd_train(a) -> int:
             if trainer.cfg.warmup >= trainer.max_iter:
                 print(f"note: the warm-up ({trainer.cfg.warmup} iterations) outlasts the run "
                       f"({trainer.max_iter}): the learning rate never reaches --lr "
-                      f"{trainer.cfg.lr:g} (its highest: {trainer.lr(trainer.max_iter - 1):.3g}); "
+                      f"{trainer.cfg.lr:g} (its highest: "
+                      f"{max(trainer.lr(i) for i in range(trainer.max_iter)):.3g}); "
                       "--warmup sets it")
             trainer.run()
     if trainer.last_scores:

@@ -35,6 +35,10 @@ def test_train_prints_scores_and_paths(trained, tmp_path):
     assert "note: --batch-size" not in out                # batch 2 of 8 images
     # SegNet-Basic warms up over 20 iterations: a run of 4 never reaches its lr, and says so
     assert "note: the warm-up (20 iterations) outlasts the run (4): the learning rate never reaches" in out
+    # its highest rate, the largest of the run's (it had printed the last: the lowest, under poly decay)
+    from minifcn.optim import lr_at
+    highest = max(lr_at("poly", 0.2, i, 4, warmup=20) for i in range(4))
+    assert f"(its highest: {highest:.3g})" in out
     for name in ("checkpoint.npz", "log.csv", "curves.png", "metrics.json", "iter_000004.png"):
         assert name in out, name
     with open(tmp_path / "run" / "log.csv", newline="") as f:
