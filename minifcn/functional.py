@@ -35,8 +35,8 @@ from .kernels import pointwise as E
 from .kernels import pool as P
 
 __all__ = ["conv2d", "conv_transpose2d", "max_pool2d", "max_unpool2d", "relu", "dropout",
-           "batch_norm", "local_response_norm", "softmax", "log_softmax", "cross_entropy", "crop",
-           "linear", "interpolate"]
+           "batch_norm", "local_response_norm", "softmax", "log_softmax", "cross_entropy", "nll_loss",
+           "crop", "linear", "interpolate"]
 
 
 # --------------------------------------------------------------------- argument checks
@@ -636,6 +636,36 @@ def log_softmax(x, axis=1, *, dim=None):
     return LogSoftmax(axis if dim is None else dim)(as_tensor(x))
 
 
+def _check_labels(op, name, x, target, weight, ignore_index, reduction):
+    """The checks that cross_entropy and nll_loss share, on scores ``x`` (n, C, *spatial) named
+    ``name``: the reduction, the target's shape, dtype and range, the weight's shape. Returns
+    the target as int64 and the weight as an array of x's dtype (or None)."""
+    xp = get_array_module(x.data)
+    t = xp.asarray(_raw(target))
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    if x.ndim < 2 or tuple(t.shape) != (x.shape[0],) + tuple(x.shape[2:]):
+        soft = (" Class probabilities as targets (PyTorch's soft labels) are not taken here: give "
+                "one class index a pixel.") if tuple(t.shape) == tuple(x.shape) else ""
+        raise ValueError(f"{op}: target shape {tuple(t.shape)} does not match {name} "
+                         f"{tuple(x.shape)} (expected (n, *spatial) = "
+                         f"{(x.shape[0],) + tuple(x.shape[2:])}).{soft}")
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"{op}: target must hold integer class ids, got {t.dtype}")
+    C = x.shape[1]
+    # NumPy and CuPy would silently wrap a label of -1 or C: refuse it here instead
+    bad = (t != ignore_index) & ((t < 0) | (t >= C))
+    if bool(bad.any()):
+        raise ValueError(f"{op}: label {int(t[bad].ravel()[0])} is outside [0, {C}) and is not "
+                         f"the ignore index {ignore_index}")
+    w = None
+    if weight is not None:
+        w = xp.asarray(_raw(weight), dtype=x.dtype)
+        if tuple(w.shape) != (C,):
+            raise ValueError(f"{op}: weight shape {tuple(w.shape)} should be ({C},)")
+    return t.astype(xp.int64, copy=False), w
+
+
 class CrossEntropy(Function):
     def __init__(self, target, weight, ignore_index, reduction, label_smoothing):
         self.target, self.weight = target, weight
@@ -674,32 +704,47 @@ def cross_entropy(logits, target, weight=None, *, ignore_index=255, reduction="m
             [1.0986, 0.    ]]], dtype=float32)
     """
     logits = as_tensor(logits)
-    xp = get_array_module(logits.data)
-    t = xp.asarray(_raw(target))
-    if reduction not in ("mean", "sum", "none"):
-        raise ValueError(f"cross_entropy: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
     check_label_smoothing("cross_entropy", label_smoothing)
-    if logits.ndim < 2 or tuple(t.shape) != (logits.shape[0],) + tuple(logits.shape[2:]):
-        soft = (" Class probabilities as targets (PyTorch's soft labels) are not taken here: give "
-                "one class index a pixel.") if tuple(t.shape) == tuple(logits.shape) else ""
-        raise ValueError(f"cross_entropy: target shape {tuple(t.shape)} does not match logits "
-                         f"{tuple(logits.shape)} (expected (n, *spatial) = "
-                         f"{(logits.shape[0],) + tuple(logits.shape[2:])}).{soft}")
-    if t.dtype.kind not in "iu":
-        raise TypeError(f"cross_entropy: target must hold integer class ids, got {t.dtype}")
-    C = logits.shape[1]
-    # NumPy and CuPy would silently wrap a label of -1 or C: refuse it here instead
-    bad = (t != ignore_index) & ((t < 0) | (t >= C))
-    if bool(bad.any()):
-        raise ValueError(f"cross_entropy: label {int(t[bad].ravel()[0])} is outside [0, {C}) and is not "
-                         f"the ignore index {ignore_index}")
-    w = None
-    if weight is not None:
-        w = xp.asarray(_raw(weight), dtype=logits.dtype)
-        if tuple(w.shape) != (C,):
-            raise ValueError(f"cross_entropy: weight shape {tuple(w.shape)} should be ({C},)")
-    return CrossEntropy(t.astype(xp.int64, copy=False), w, ignore_index, reduction,
-                        float(label_smoothing))(logits)
+    t, w = _check_labels("cross_entropy", "logits", logits, target, weight, ignore_index, reduction)
+    return CrossEntropy(t, w, ignore_index, reduction, float(label_smoothing))(logits)
+
+
+class NLLLoss(Function):
+    def __init__(self, target, weight, ignore_index, reduction):
+        self.target, self.weight = target, weight
+        self.ignore_index, self.reduction = ignore_index, reduction
+
+    def forward(self, logp):
+        loss, self.cache = L.nll(logp, self.target, self.weight, self.ignore_index, self.reduction)
+        return loss
+
+    def backward(self, gy):
+        return L.nll_backward(gy, self.cache)
+
+
+# keyword-only after weight, as cross_entropy's (PyTorch's 4th argument is size_average)
+def nll_loss(input, target, weight=None, *, ignore_index=255, reduction="mean"):
+    """The negative log-likelihood per pixel: ``-w[t] * input[t]``, for ``input`` holding
+    log-probabilities, e.g. :func:`log_softmax`'s. ``nll_loss(log_softmax(x), t)`` is
+    ``cross_entropy(x, t)``, in two ops (cross_entropy fuses them).
+
+    Shapes: input (n, C, h, w) (or (n, C)), target (n, h, w) (or (n,)) integers in [0, C) or
+    ``ignore_index``, weight (C,). Labels, weights and reductions as :func:`cross_entropy`'s:
+    ``"mean"`` divides by the summed weights of the non-ignored pixels (NaN over none, with a
+    zero gradient), ``"sum"`` sums, ``"none"`` keeps each pixel's ``-w[t] * input[t]`` (0
+    where ignored) in the target's shape. The gradient is ``-w[t] / denom`` at each pixel's
+    labelled entry and 0 at the other C - 1.
+
+    >>> import numpy as np
+    >>> logp = np.log(np.full((1, 3, 1, 2), 1 / 3, dtype=np.float32))
+    >>> round(nll_loss(logp, np.array([[[2, 255]]])).item(), 4)       # ln 3: one pixel labelled
+    1.0986
+    >>> nll_loss(logp, np.array([[[2, 255]]]), reduction="none").numpy().round(4)
+    array([[[1.0986, 0.    ]]], dtype=float32)
+    """
+    input = as_tensor(input)
+    t, w = _check_labels("nll_loss", "input", input, target, weight, ignore_index, reduction)
+    return NLLLoss(t, w, ignore_index, reduction)(input)
 
 
 # --------------------------------------------------------------------- crop

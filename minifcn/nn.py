@@ -687,6 +687,20 @@ class BatchNorm2d(Module):
         return f"{self.weight.shape[0]}"
 
 
+def _loss_weight(who, weight, reduction):
+    """A loss module's class weights as an array (or None), its reduction checked: said when
+    the module is built, not at the first batch."""
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{who}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    if isinstance(weight, Tensor):
+        weight = weight.data
+    if weight is not None:
+        weight = backend.get_array_module(weight).asarray(weight)
+        if weight.ndim != 1:
+            raise ValueError(f"{who}: weight must hold one value a class, got shape {tuple(weight.shape)}")
+    return weight
+
+
 class CrossEntropyLoss(Module):
     """:func:`F.cross_entropy <minifcn.functional.cross_entropy>` as a module, PyTorch's
     ``criterion``: ``loss = criterion(scores, target)``. The class weights are a buffer, so
@@ -703,19 +717,8 @@ class CrossEntropyLoss(Module):
     # keyword-only after weight: PyTorch's second argument is size_average
     def __init__(self, weight=None, *, ignore_index=255, reduction="mean", label_smoothing=0.0):
         super().__init__()
-        # said now, not at the first batch
-        if reduction not in ("mean", "sum", "none"):
-            raise ValueError(f"CrossEntropyLoss: reduction must be 'mean', 'sum' or 'none', "
-                             f"got {reduction!r}")
         F.check_label_smoothing("CrossEntropyLoss", label_smoothing)
-        if isinstance(weight, Tensor):
-            weight = weight.data
-        if weight is not None:
-            weight = backend.get_array_module(weight).asarray(weight)
-            if weight.ndim != 1:
-                raise ValueError(f"CrossEntropyLoss: weight must hold one value a class, got shape "
-                                 f"{tuple(weight.shape)}")
-        self.register_buffer("weight", weight)
+        self.register_buffer("weight", _loss_weight("CrossEntropyLoss", weight, reduction))
         self.ignore_index, self.reduction = ignore_index, reduction
         self.label_smoothing = label_smoothing
 
@@ -727,3 +730,30 @@ class CrossEntropyLoss(Module):
         weight = "" if self.weight is None else f"weight of {len(self.weight)} classes, "
         return (f"{weight}ignore_index={self.ignore_index}, reduction={self.reduction!r}, "
                 f"label_smoothing={self.label_smoothing}")
+
+
+class NLLLoss(Module):
+    """:func:`F.nll_loss <minifcn.functional.nll_loss>` as a module, PyTorch's: the loss of
+    log-probabilities, ``criterion(F.log_softmax(scores), target)``. The class weights are a
+    buffer, as :class:`CrossEntropyLoss`'s; ``ignore_index`` defaults to 255 (PyTorch's: -100).
+
+    >>> import numpy as np
+    >>> criterion = NLLLoss()
+    >>> logp = F.log_softmax(Tensor(np.zeros((1, 2, 1, 2), np.float32)))
+    >>> round(criterion(logp, np.array([[[0, 255]]])).item(), 4)       # ln 2
+    0.6931
+    """
+
+    # keyword-only after weight: PyTorch's second argument is size_average
+    def __init__(self, weight=None, *, ignore_index=255, reduction="mean"):
+        super().__init__()
+        self.register_buffer("weight", _loss_weight("NLLLoss", weight, reduction))
+        self.ignore_index, self.reduction = ignore_index, reduction
+
+    def forward(self, input, target):
+        return F.nll_loss(input, target, self.weight, ignore_index=self.ignore_index,
+                          reduction=self.reduction)
+
+    def extra_repr(self):
+        weight = "" if self.weight is None else f"weight of {len(self.weight)} classes, "
+        return f"{weight}ignore_index={self.ignore_index}, reduction={self.reduction!r}"

@@ -170,6 +170,34 @@ def test_cross_entropy_target_errors(xp):
         F.cross_entropy(logits, xp.zeros((2, 4, 4), dtype=xp.int64), weight=xp.ones(4))
 
 
+@pytest.mark.parametrize("label", [-1, 4, 254, 256])
+def test_nll_loss_labels_outside_range_raise_never_wrap(xp, label):
+    t = np.array([[[0, 1], [2, 255]]])
+    t[0, 1, 1] = label
+    with pytest.raises(ValueError, match=rf"nll_loss: label {label} is outside \[0, 4\) and is not the ignore index 255"):
+        F.nll_loss(xp.zeros((1, 4, 2, 2)), xp.asarray(t))
+    with pytest.raises(ValueError, match=rf"nll_loss: label {label} is outside"):
+        nn.NLLLoss()(xp.zeros((1, 4, 2, 2)), xp.asarray(t))
+
+
+def test_nll_loss_target_errors(xp):
+    x = xp.zeros((2, 3, 4, 4))
+    with pytest.raises(ValueError, match=r"nll_loss: target shape \(2, 4, 5\) does not match input \(2, 3, 4, 4\)"):
+        F.nll_loss(x, xp.zeros((2, 4, 5), dtype=xp.int64))
+    with pytest.raises(TypeError, match=r"nll_loss: target must hold integer class ids, got float64"):
+        F.nll_loss(x, xp.zeros((2, 4, 4)))
+    with pytest.raises(ValueError, match=r"nll_loss: reduction must be 'mean', 'sum' or 'none', got 'avg'"):
+        F.nll_loss(x, xp.zeros((2, 4, 4), dtype=xp.int64), reduction="avg")
+    with pytest.raises(ValueError, match=r"nll_loss: weight shape \(4,\) should be \(3,\)"):
+        F.nll_loss(x, xp.zeros((2, 4, 4), dtype=xp.int64), weight=xp.ones(4))
+    with pytest.raises(TypeError, match="positional"):   # PyTorch's 4th is size_average
+        F.nll_loss(x, xp.zeros((2, 4, 4), dtype=xp.int64), None, False)
+    with pytest.raises(ValueError, match=r"NLLLoss: reduction must be 'mean', 'sum' or 'none', got 'avg'"):
+        nn.NLLLoss(reduction="avg")   # said when built
+    with pytest.raises(ValueError, match=r"NLLLoss: weight must hold one value a class, got shape \(2, 2\)"):
+        nn.NLLLoss(weight=np.ones((2, 2)))
+
+
 # --------------------------------------------------------------------- others
 def test_crop_not_fitting(xp):
     with pytest.raises(ValueError, match=r"a 4x4 window at offset \(2, 2\) does not fit in the 5x5 input"):

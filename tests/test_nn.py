@@ -7,6 +7,7 @@ import pytest
 import minifcn
 import minifcn.functional as F
 from minifcn import Tensor, nn
+from minifcn.naive import softmax as naive_softmax
 from minifcn.testing import distinct_values, gradcheck
 from oracle import to_np
 
@@ -458,6 +459,29 @@ def test_cross_entropy_loss_module_matches_pytorch(rng, reduction):
 def test_cross_entropy_loss_module_refuses_a_bad_reduction_when_built():
     with pytest.raises(ValueError, match="reduction must be 'mean', 'sum' or 'none', got 'avg'"):
         nn.CrossEntropyLoss(reduction="avg")
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_nll_loss_module_matches_pytorch(xp, rng, reduction):
+    torch = pytest.importorskip("torch")
+    logp = np.log(naive_softmax(rng.standard_normal((2, 3, 4, 5))))
+    target = rng.integers(0, 3, (2, 4, 5))
+    target[0, 0, :2] = 255
+    weight = np.array([0.5, 2.0, 1.0])
+    ours = nn.NLLLoss(weight=weight, reduction=reduction)
+    theirs = torch.nn.NLLLoss(weight=torch.from_numpy(weight), ignore_index=255, reduction=reduction)
+    if xp is not np:
+        ours.to("cuda")   # the weight is a buffer: it moves with the module
+    x, xt = Tensor(xp.asarray(logp), requires_grad=True), torch.from_numpy(logp).requires_grad_()
+    loss, loss_t = ours(x, xp.asarray(target)), theirs(xt, torch.from_numpy(target))
+    np.testing.assert_allclose(to_np(loss), loss_t.detach().numpy(), rtol=1e-12, atol=1e-14)
+    g = rng.standard_normal(loss_t.shape)
+    loss.backward(xp.asarray(g))
+    loss_t.backward(torch.from_numpy(g))
+    np.testing.assert_allclose(to_np(x.grad), xt.grad.numpy(), rtol=1e-12, atol=1e-14)
+    assert list(ours.state_dict()) == list(theirs.state_dict()) == ["weight"]
+    assert list(nn.NLLLoss().state_dict()) == list(torch.nn.NLLLoss().state_dict()) == []
+    assert "weight of 3 classes" in repr(ours) and "ignore_index=255" in repr(ours)
 
 
 def test_module_dict_keeps_names_and_order_as_pytorch():
