@@ -35,8 +35,8 @@ from .kernels import pointwise as E
 from .kernels import pool as P
 
 __all__ = ["conv2d", "conv_transpose2d", "max_pool2d", "max_unpool2d", "relu", "dropout",
-           "batch_norm", "local_response_norm", "softmax", "log_softmax", "cross_entropy", "nll_loss",
-           "crop", "linear", "interpolate"]
+           "dropout2d", "batch_norm", "local_response_norm", "softmax", "log_softmax", "cross_entropy",
+           "nll_loss", "crop", "linear", "interpolate"]
 
 
 # --------------------------------------------------------------------- argument checks
@@ -484,6 +484,44 @@ def dropout(x, p=0.5, training=True):
     if p == 1.0:   # every value dropped: zeros, as PyTorch (the scale 1 / (1 - p) has no value)
         return x * 0.0
     return Dropout(float(p))(x)
+
+
+class Dropout2d(Dropout):
+    """Dropout's Function with one draw a channel: the mask is (n, c, 1, 1), broadcast over
+    the pixels forward and backward."""
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        self.mask = N.dropout_mask(xp, x.shape[:2] + (1, 1), self.p, x.dtype, backend.random_uniform)
+        return x * self.mask
+
+
+def dropout2d(x, p=0.5, training=True):
+    """Spatial dropout, as PyTorch's: zero each whole channel of x (n, c, h, w) with
+    probability ``p`` (one draw per image and channel) and scale the channels kept by
+    1/(1-p). Neighbouring pixels of a feature map are strongly correlated, so dropping
+    pixels one by one hardly regularises a convolutional layer; dropping its maps does.
+
+    With ``training=False``, or ``p=0``, it is the identity; ``p=1`` gives zeros. The draws
+    come from the generator :func:`minifcn.manual_seed` seeds, as :func:`dropout`'s.
+
+    >>> import numpy as np, minifcn
+    >>> minifcn.manual_seed(0)
+    >>> y = dropout2d(np.ones((1, 1000, 2, 2), dtype=np.float32), p=0.5).numpy()
+    >>> np.unique(y).tolist(), bool((y == y[:, :, :1, :1]).all())   # each channel all 0 or all 2
+    ([0.0, 2.0], True)
+    >>> bool(0.45 < (y[0, :, 0, 0] == 0).mean() < 0.55)              # about half the channels
+    True
+    """
+    x = as_tensor(x)
+    _check_4d("dropout2d", "input", x)   # PyTorch's 3-D inputs read as (n, c, l) or (c, h, w): not here
+    training = _flag("dropout2d", "training", training)
+    check_dropout_p("dropout2d", p)
+    if not training or p == 0.0:
+        return x
+    if p == 1.0:   # every channel dropped: zeros, as PyTorch
+        return x * 0.0
+    return Dropout2d(float(p))(x)
 
 
 class BatchNorm(Function):

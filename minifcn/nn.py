@@ -613,8 +613,9 @@ class Dropout(Module):
 
     def __init__(self, p=0.5, inplace: bool = False, *, always_on=False):
         super().__init__()
-        F.check_dropout_p("Dropout", p)   # 1.5 had been taken, to fail at the first training step
-        self.inplace = F._flag("Dropout", "inplace", inplace)
+        who = type(self).__name__   # Dropout2d's too
+        F.check_dropout_p(who, p)   # 1.5 had been taken, to fail at the first training step
+        self.inplace = F._flag(who, "inplace", inplace)
         self.p, self.always_on = p, always_on
 
     def forward(self, x):
@@ -622,6 +623,22 @@ class Dropout(Module):
 
     def extra_repr(self):
         return f"p={self.p}"
+
+
+class Dropout2d(Dropout):
+    """Spatial dropout (:func:`F.dropout2d <minifcn.functional.dropout2d>`): whole channels of
+    (n, c, h, w) zeroed, one draw per image and channel, the rest scaled by 1/(1-p). Arguments
+    as :class:`Dropout`'s, ``always_on`` (Monte-Carlo sampling) included. A kind of Dropout
+    here (PyTorch's two are siblings), so code that finds the dropout layers finds these too.
+
+    >>> import numpy as np
+    >>> drop = Dropout2d(0.5).eval()                                  # eval: the identity
+    >>> bool((drop(Tensor(np.ones((1, 4, 2, 2)))).numpy() == 1).all())
+    True
+    """
+
+    def forward(self, x):
+        return F.dropout2d(x, self.p, training=self.training or self.always_on)
 
 
 class MaxPool2d(Module):

@@ -221,6 +221,25 @@ def test_dropout_p_range(xp, p):
         nn.Dropout(p)   # had been taken, to fail at the first training step
 
 
+@pytest.mark.parametrize("p", [-0.1, 1.5, "0.5", True, None])
+def test_dropout2d_p_range(xp, p):
+    with pytest.raises(ValueError, match=rf"dropout2d: p must be a number in \[0, 1\], got {re.escape(repr(p))}"):
+        F.dropout2d(_x(xp), p)
+    with pytest.raises(ValueError, match=rf"Dropout2d: p must be a number in \[0, 1\], got {re.escape(repr(p))}"):
+        nn.Dropout2d(p)   # said when built, not at the first training step
+
+
+def test_dropout2d_input_and_flags(xp):
+    with pytest.raises(ValueError, match=r"dropout2d: input must be 4-D \(n, c, h, w\), got shape \(3, 5, 5\)"):
+        F.dropout2d(xp.zeros((3, 5, 5)), 0.5)
+    with pytest.raises(TypeError, match="dropout2d: input must be float32 or float64, got float16"):
+        F.dropout2d(xp.zeros((1, 3, 5, 5), dtype=xp.float16), 0.5)
+    with pytest.raises(TypeError, match="dropout2d: training must be a bool, got 'no'"):
+        F.dropout2d(_x(xp), 0.5, training="no")
+    with pytest.raises(TypeError, match="Dropout2d: inplace must be a bool, got 'yes'"):
+        nn.Dropout2d(0.5, "yes")
+
+
 def test_dropout_of_everything_is_zeros_as_in_pytorch(xp):
     x = Tensor(_x(xp) + 1, requires_grad=True)   # ones (p = 1 had been refused)
     y = F.dropout(x, 1.0)
