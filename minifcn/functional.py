@@ -59,12 +59,16 @@ def _flag(op, name, v) -> bool:
     raise TypeError(f"{op}: {name} must be a bool, got {v!r}")
 
 
-def check_momentum(op, momentum):
-    """Batch norm's ``momentum``: a number in [0, 1] (PyTorch's None, a cumulative average,
-    would need a count of batches in the state dict)."""
+def check_momentum(op, momentum, none_ok=False):
+    """Batch norm's ``momentum``: a number in [0, 1]; or None where ``none_ok`` (the module's
+    cumulative average, which passes :func:`batch_norm` 1 / its count of batches, as
+    PyTorch's: its ``F.batch_norm`` refuses None too)."""
+    if momentum is None and none_ok:
+        return
     if isinstance(momentum, (bool, np.bool_)) or not isinstance(momentum, numbers.Real) \
             or not 0 <= momentum <= 1:
-        raise ValueError(f"{op}: momentum must be a number in [0, 1], got {momentum!r}")
+        raise ValueError(f"{op}: momentum must be a number in [0, 1]{' or None' if none_ok else ''}, "
+                         f"got {momentum!r}")
 
 
 def check_count(op, name, v) -> int:
@@ -556,7 +560,10 @@ def batch_norm(x, running_mean, running_var, weight, bias, training=False, momen
     Training: normalise with the batch mean and (biased) variance and update the running
     averages in place: ``running = (1 - momentum) * running + momentum * batch`` (the unbiased
     variance, as PyTorch). Eval: normalise with the running averages. ``weight``/``bias`` are
-    the per-channel scale gamma and shift beta (c,).
+    the per-channel scale gamma and shift beta (c,). As PyTorch's ``F.batch_norm``: either may
+    be None (no scale, no shift); the running averages may be None in training (nothing is
+    updated), not in eval; ``momentum`` is a number (:class:`~minifcn.nn.BatchNorm2d`'s None,
+    a cumulative average, passes 1 / its count of batches).
 
     >>> import numpy as np
     >>> c = 3; rm, rv = np.zeros(c), np.ones(c)

@@ -361,6 +361,15 @@ def test_siblings_check_as_their_twins(xp):
         bn.running_mean = 3.0   # had stayed in the state dict, where loading it back failed
 
 
+def test_batch_norm_module_flags_are_bools():
+    # bool("no") is True: a string had read as yes
+    for name in ("affine", "track_running_stats", "bias"):
+        with pytest.raises(TypeError, match=f"BatchNorm2d: {name} must be a bool, got 'no'"):
+            nn.BatchNorm2d(2, **{name: "no"})
+    with pytest.raises(ValueError, match=r"BatchNorm2d: momentum must be a number in \[0, 1\] or None, got 5.0"):
+        nn.BatchNorm2d(2, momentum=5.0)
+
+
 def test_a_device_is_named_not_guessed():
     # to(0) had meant the default device; it is now PyTorch's cuda:0 (test_backend.py), and
     # without a GPU that is said, not taken for the CPU

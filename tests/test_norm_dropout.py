@@ -174,6 +174,32 @@ def test_batch_norm_edge_arguments_as_pytorch(xp, rng):
         F.batch_norm(xp.asarray(x, dtype=xp.float16), rm, rv, xp.ones(3), xp.zeros(3))
 
 
+@pytest.mark.parametrize("affine", [True, False])
+def test_batch_norm_without_running_statistics_as_pytorch(xp, rng, affine):
+    # training with no running averages (BatchNorm2d(track_running_stats=False)), with or without
+    # a scale and shift: output and gradients as PyTorch's; eval without them is refused by both
+    torch = pytest.importorskip("torch")
+    x, gamma, beta = _bn_inputs(rng, (2, 3, 4, 5))
+    params = (gamma, beta) if affine else (None, None)
+    ours = [Tensor(xp.asarray(x), requires_grad=True)] + [None if p is None else Tensor(xp.asarray(p), requires_grad=True)
+                                                          for p in params]
+    theirs = [torch_tensor(torch, x, requires_grad=True)] + [None if p is None else torch_tensor(torch, p, requires_grad=True)
+                                                             for p in params]
+    y = F.batch_norm(ours[0], None, None, ours[1], ours[2], training=True)
+    yt = torch.nn.functional.batch_norm(theirs[0], None, None, theirs[1], theirs[2], training=True)
+    assert_close(y, yt, np.float64, "forward")
+    g = rng.standard_normal(x.shape)
+    y.backward(xp.asarray(g))
+    yt.backward(torch.from_numpy(g))
+    for name, a, b in zip(("x", "gamma", "beta"), ours, theirs):
+        if a is not None:
+            assert_close(a.grad, b.grad, np.float64, f"grad {name}")
+    with pytest.raises(ValueError, match="eval mode needs running_mean and running_var"):
+        F.batch_norm(ours[0], None, None, ours[1], ours[2], training=False)
+    with pytest.raises(RuntimeError, match="running_mean must be defined in evaluation mode"):
+        torch.nn.functional.batch_norm(theirs[0], None, None, theirs[1], theirs[2], training=False)
+
+
 # --------------------------------------------------------------------- dropout
 def test_dropout_gradcheck_with_a_fixed_mask(xp, rng):
     x = xp.asarray(rng.standard_normal((2, 3, 4, 4)))
