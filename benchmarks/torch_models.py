@@ -171,7 +171,7 @@ def load_minifcn_state(tmodel, state):
         for k, v in state.items():
             if tuple(own[k].shape) != tuple(v.shape):
                 raise ValueError(f"{k}: torch {tuple(own[k].shape)} vs minifcn {tuple(v.shape)}")
-            own[k].copy_(torch.from_numpy(np.ascontiguousarray(v)))
+            own[k].copy_(torch.from_numpy(np.array(v, order="C")))   # ascontiguousarray makes 0-d 1-d
 
 
 def check_twin(model, tmodel, x):

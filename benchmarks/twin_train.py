@@ -105,10 +105,8 @@ class TwinTrainer(Trainer):
         return value
 
     def _take_twin_state(self):
-        """The twin's weights and batch-norm statistics into minifcn's model."""
-        self.model.load_state_dict({k: v.detach().numpy().copy()
-                                    for k, v in self.tmodel.state_dict().items()
-                                    if not k.endswith("num_batches_tracked")})
+        """The twin's weights and batch-norm statistics (and counts) into minifcn's model."""
+        self.model.load_state_dict({k: v.detach().numpy().copy() for k, v in self.tmodel.state_dict().items()})
 
     def validate(self, stop=None) -> dict:
         self._take_twin_state()

@@ -35,8 +35,8 @@ from .kernels import pointwise as E
 from .kernels import pool as P
 
 __all__ = ["conv2d", "conv_transpose2d", "max_pool2d", "max_unpool2d", "relu", "dropout",
-           "batch_norm", "local_response_norm", "softmax", "log_softmax", "cross_entropy", "crop",
-           "linear", "interpolate", "pad", "avg_pool2d", "adaptive_avg_pool2d"]
+           "dropout2d", "batch_norm", "local_response_norm", "softmax", "log_softmax", "cross_entropy",
+           "nll_loss", "crop", "linear", "interpolate", "pad", "avg_pool2d", "adaptive_avg_pool2d"]
 
 
 # --------------------------------------------------------------------- argument checks
@@ -59,12 +59,16 @@ def _flag(op, name, v) -> bool:
     raise TypeError(f"{op}: {name} must be a bool, got {v!r}")
 
 
-def check_momentum(op, momentum):
-    """Batch norm's ``momentum``: a number in [0, 1] (PyTorch's None, a cumulative average,
-    would need a count of batches in the state dict)."""
+def check_momentum(op, momentum, none_ok=False):
+    """Batch norm's ``momentum``: a number in [0, 1]; or None where ``none_ok`` (the module's
+    cumulative average, which passes :func:`batch_norm` 1 / its count of batches, as
+    PyTorch's: its ``F.batch_norm`` refuses None too)."""
+    if momentum is None and none_ok:
+        return
     if isinstance(momentum, (bool, np.bool_)) or not isinstance(momentum, numbers.Real) \
             or not 0 <= momentum <= 1:
-        raise ValueError(f"{op}: momentum must be a number in [0, 1], got {momentum!r}")
+        raise ValueError(f"{op}: momentum must be a number in [0, 1]{' or None' if none_ok else ''}, "
+                         f"got {momentum!r}")
 
 
 def check_count(op, name, v) -> int:
@@ -486,6 +490,44 @@ def dropout(x, p=0.5, training=True):
     return Dropout(float(p))(x)
 
 
+class Dropout2d(Dropout):
+    """Dropout's Function with one draw a channel: the mask is (n, c, 1, 1), broadcast over
+    the pixels forward and backward."""
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        self.mask = N.dropout_mask(xp, x.shape[:2] + (1, 1), self.p, x.dtype, backend.random_uniform)
+        return x * self.mask
+
+
+def dropout2d(x, p=0.5, training=True):
+    """Spatial dropout, as PyTorch's: zero each whole channel of x (n, c, h, w) with
+    probability ``p`` (one draw per image and channel) and scale the channels kept by
+    1/(1-p). Neighbouring pixels of a feature map are strongly correlated, so dropping
+    pixels one by one hardly regularises a convolutional layer; dropping its maps does.
+
+    With ``training=False``, or ``p=0``, it is the identity; ``p=1`` gives zeros. The draws
+    come from the generator :func:`minifcn.manual_seed` seeds, as :func:`dropout`'s.
+
+    >>> import numpy as np, minifcn
+    >>> minifcn.manual_seed(0)
+    >>> y = dropout2d(np.ones((1, 1000, 2, 2), dtype=np.float32), p=0.5).numpy()
+    >>> np.unique(y).tolist(), bool((y == y[:, :, :1, :1]).all())   # each channel all 0 or all 2
+    ([0.0, 2.0], True)
+    >>> bool(0.45 < (y[0, :, 0, 0] == 0).mean() < 0.55)              # about half the channels
+    True
+    """
+    x = as_tensor(x)
+    _check_4d("dropout2d", "input", x)   # PyTorch's 3-D inputs read as (n, c, l) or (c, h, w): not here
+    training = _flag("dropout2d", "training", training)
+    check_dropout_p("dropout2d", p)
+    if not training or p == 0.0:
+        return x
+    if p == 1.0:   # every channel dropped: zeros, as PyTorch
+        return x * 0.0
+    return Dropout2d(float(p))(x)
+
+
 class BatchNorm(Function):
     def __init__(self, training, momentum, eps, running_mean=None, running_var=None):
         self.training, self.momentum, self.eps = training, momentum, eps
@@ -518,7 +560,10 @@ def batch_norm(x, running_mean, running_var, weight, bias, training=False, momen
     Training: normalise with the batch mean and (biased) variance and update the running
     averages in place: ``running = (1 - momentum) * running + momentum * batch`` (the unbiased
     variance, as PyTorch). Eval: normalise with the running averages. ``weight``/``bias`` are
-    the per-channel scale gamma and shift beta (c,).
+    the per-channel scale gamma and shift beta (c,). As PyTorch's ``F.batch_norm``: either may
+    be None (no scale, no shift); the running averages may be None in training (nothing is
+    updated), not in eval; ``momentum`` is a number (:class:`~minifcn.nn.BatchNorm2d`'s None,
+    a cumulative average, passes 1 / its count of batches).
 
     >>> import numpy as np
     >>> c = 3; rm, rv = np.zeros(c), np.ones(c)
@@ -636,6 +681,36 @@ def log_softmax(x, axis=1, *, dim=None):
     return LogSoftmax(axis if dim is None else dim)(as_tensor(x))
 
 
+def _check_labels(op, name, x, target, weight, ignore_index, reduction):
+    """The checks that cross_entropy and nll_loss share, on scores ``x`` (n, C, *spatial) named
+    ``name``: the reduction, the target's shape, dtype and range, the weight's shape. Returns
+    the target as int64 and the weight as an array of x's dtype (or None)."""
+    xp = get_array_module(x.data)
+    t = xp.asarray(_raw(target))
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    if x.ndim < 2 or tuple(t.shape) != (x.shape[0],) + tuple(x.shape[2:]):
+        soft = (" Class probabilities as targets (PyTorch's soft labels) are not taken here: give "
+                "one class index a pixel.") if tuple(t.shape) == tuple(x.shape) else ""
+        raise ValueError(f"{op}: target shape {tuple(t.shape)} does not match {name} "
+                         f"{tuple(x.shape)} (expected (n, *spatial) = "
+                         f"{(x.shape[0],) + tuple(x.shape[2:])}).{soft}")
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"{op}: target must hold integer class ids, got {t.dtype}")
+    C = x.shape[1]
+    # NumPy and CuPy would silently wrap a label of -1 or C: refuse it here instead
+    bad = (t != ignore_index) & ((t < 0) | (t >= C))
+    if bool(bad.any()):
+        raise ValueError(f"{op}: label {int(t[bad].ravel()[0])} is outside [0, {C}) and is not "
+                         f"the ignore index {ignore_index}")
+    w = None
+    if weight is not None:
+        w = xp.asarray(_raw(weight), dtype=x.dtype)
+        if tuple(w.shape) != (C,):
+            raise ValueError(f"{op}: weight shape {tuple(w.shape)} should be ({C},)")
+    return t.astype(xp.int64, copy=False), w
+
+
 class CrossEntropy(Function):
     def __init__(self, target, weight, ignore_index, reduction, label_smoothing):
         self.target, self.weight = target, weight
@@ -674,32 +749,47 @@ def cross_entropy(logits, target, weight=None, *, ignore_index=255, reduction="m
             [1.0986, 0.    ]]], dtype=float32)
     """
     logits = as_tensor(logits)
-    xp = get_array_module(logits.data)
-    t = xp.asarray(_raw(target))
-    if reduction not in ("mean", "sum", "none"):
-        raise ValueError(f"cross_entropy: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
     check_label_smoothing("cross_entropy", label_smoothing)
-    if logits.ndim < 2 or tuple(t.shape) != (logits.shape[0],) + tuple(logits.shape[2:]):
-        soft = (" Class probabilities as targets (PyTorch's soft labels) are not taken here: give "
-                "one class index a pixel.") if tuple(t.shape) == tuple(logits.shape) else ""
-        raise ValueError(f"cross_entropy: target shape {tuple(t.shape)} does not match logits "
-                         f"{tuple(logits.shape)} (expected (n, *spatial) = "
-                         f"{(logits.shape[0],) + tuple(logits.shape[2:])}).{soft}")
-    if t.dtype.kind not in "iu":
-        raise TypeError(f"cross_entropy: target must hold integer class ids, got {t.dtype}")
-    C = logits.shape[1]
-    # NumPy and CuPy would silently wrap a label of -1 or C: refuse it here instead
-    bad = (t != ignore_index) & ((t < 0) | (t >= C))
-    if bool(bad.any()):
-        raise ValueError(f"cross_entropy: label {int(t[bad].ravel()[0])} is outside [0, {C}) and is not "
-                         f"the ignore index {ignore_index}")
-    w = None
-    if weight is not None:
-        w = xp.asarray(_raw(weight), dtype=logits.dtype)
-        if tuple(w.shape) != (C,):
-            raise ValueError(f"cross_entropy: weight shape {tuple(w.shape)} should be ({C},)")
-    return CrossEntropy(t.astype(xp.int64, copy=False), w, ignore_index, reduction,
-                        float(label_smoothing))(logits)
+    t, w = _check_labels("cross_entropy", "logits", logits, target, weight, ignore_index, reduction)
+    return CrossEntropy(t, w, ignore_index, reduction, float(label_smoothing))(logits)
+
+
+class NLLLoss(Function):
+    def __init__(self, target, weight, ignore_index, reduction):
+        self.target, self.weight = target, weight
+        self.ignore_index, self.reduction = ignore_index, reduction
+
+    def forward(self, logp):
+        loss, self.cache = L.nll(logp, self.target, self.weight, self.ignore_index, self.reduction)
+        return loss
+
+    def backward(self, gy):
+        return L.nll_backward(gy, self.cache)
+
+
+# keyword-only after weight, as cross_entropy's (PyTorch's 4th argument is size_average)
+def nll_loss(input, target, weight=None, *, ignore_index=255, reduction="mean"):
+    """The negative log-likelihood per pixel: ``-w[t] * input[t]``, for ``input`` holding
+    log-probabilities, e.g. :func:`log_softmax`'s. ``nll_loss(log_softmax(x), t)`` is
+    ``cross_entropy(x, t)``, in two ops (cross_entropy fuses them).
+
+    Shapes: input (n, C, h, w) (or (n, C)), target (n, h, w) (or (n,)) integers in [0, C) or
+    ``ignore_index``, weight (C,). Labels, weights and reductions as :func:`cross_entropy`'s:
+    ``"mean"`` divides by the summed weights of the non-ignored pixels (NaN over none, with a
+    zero gradient), ``"sum"`` sums, ``"none"`` keeps each pixel's ``-w[t] * input[t]`` (0
+    where ignored) in the target's shape. The gradient is ``-w[t] / denom`` at each pixel's
+    labelled entry and 0 at the other C - 1.
+
+    >>> import numpy as np
+    >>> logp = np.log(np.full((1, 3, 1, 2), 1 / 3, dtype=np.float32))
+    >>> round(nll_loss(logp, np.array([[[2, 255]]])).item(), 4)       # ln 3: one pixel labelled
+    1.0986
+    >>> nll_loss(logp, np.array([[[2, 255]]]), reduction="none").numpy().round(4)
+    array([[[1.0986, 0.    ]]], dtype=float32)
+    """
+    input = as_tensor(input)
+    t, w = _check_labels("nll_loss", "input", input, target, weight, ignore_index, reduction)
+    return NLLLoss(t, w, ignore_index, reduction)(input)
 
 
 # --------------------------------------------------------------------- crop

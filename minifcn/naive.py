@@ -206,6 +206,30 @@ def cross_entropy(logits, target, weight=None, ignore_index=255, reduction="mean
     return total / wsum if wsum > 0 else float("nan")
 
 
+def nll_loss(logp, target, weight=None, ignore_index=255, reduction="mean"):
+    """Per-pixel ``-w[t] * logp[t]`` of log-probabilities (n, C, h, w); ignored pixels count
+    for nothing. Reductions as :func:`cross_entropy`'s."""
+    logp, target = to_numpy(logp), to_numpy(target)
+    n, C, h, w = logp.shape
+    cw = np.ones(C) if weight is None else to_numpy(weight).astype(float)
+    per = np.zeros((n, h, w))
+    wsum = 0.0
+    for b_ in range(n):
+        for i in range(h):
+            for j in range(w):
+                t = int(target[b_, i, j])
+                if t == ignore_index:
+                    continue
+                per[b_, i, j] = -cw[t] * logp[b_, t, i, j]
+                wsum += cw[t]
+    if reduction == "none":
+        return per
+    total = float(per.sum())
+    if reduction == "sum":
+        return total
+    return total / wsum if wsum > 0 else float("nan")
+
+
 def bilinear_upsample(x, factor):
     """Upsample (n, c, h, w) by an integer ``factor`` the way FCN's bilinear-initialised
     transposed convolution does (kernel ``2f - f % 2``, stride ``f``), before any crop, by

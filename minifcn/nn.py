@@ -299,7 +299,8 @@ class Module:
         for p in self.parameters():
             p.data = p.data.astype(dtype)
         for _, m, name in list(self._buffer_slots()):
-            m.register_buffer(name, m._buffers[name].astype(dtype), name not in m._non_persistent)
+            if m._buffers[name].dtype.kind == "f":   # a count (num_batches_tracked) stays an int
+                m.register_buffer(name, m._buffers[name].astype(dtype), name not in m._non_persistent)
         return self
 
     # ----------------------------------------------------------------- state
@@ -321,15 +322,16 @@ class Module:
 
         Raises :class:`StateDictError` (a ValueError and a RuntimeError) naming the layer and
         the two shapes on a mismatch, and (when ``strict``) listing missing and unexpected keys. Returns ``(missing_keys,
-        unexpected_keys)``, as PyTorch's. A PyTorch batch norm's ``num_batches_tracked`` is
-        read as known and left out: this one keeps no count (its momentum is never None).
+        unexpected_keys)``, as PyTorch's. A batch norm's ``num_batches_tracked`` may be missing
+        (state dicts saved before this library kept one): the count stays as it is, as
+        PyTorch's does for its older files.
         """
         own = {name: p for name, p in self.named_parameters(remove_duplicate=False)}
         bufs = {name: (m, key) for name, m, key in self._buffer_slots(persistent_only=True)}
-        counts = {f"{name}.num_batches_tracked" if name else "num_batches_tracked"
-                  for name, m in self.named_modules(remove_duplicate=False) if isinstance(m, BatchNorm2d)}
-        missing = [k for k in list(own) + list(bufs) if k not in state]
-        unexpected = [k for k in state if k not in own and k not in bufs and k not in counts]
+        optional = {name for name, (m, key) in bufs.items()
+                    if isinstance(m, BatchNorm2d) and key == "num_batches_tracked"}
+        missing = [k for k in list(own) + list(bufs) if k not in state and k not in optional]
+        unexpected = [k for k in state if k not in own and k not in bufs]
         if strict and (missing or unexpected):
             raise StateDictError(f"{type(self).__name__}.load_state_dict: missing keys {missing}, "
                              f"unexpected keys {unexpected}")
@@ -757,8 +759,9 @@ class Dropout(Module):
 
     def __init__(self, p=0.5, inplace: bool = False, *, always_on=False):
         super().__init__()
-        F.check_dropout_p("Dropout", p)   # 1.5 had been taken, to fail at the first training step
-        self.inplace = F._flag("Dropout", "inplace", inplace)
+        who = type(self).__name__   # Dropout2d's too
+        F.check_dropout_p(who, p)   # 1.5 had been taken, to fail at the first training step
+        self.inplace = F._flag(who, "inplace", inplace)
         self.p, self.always_on = p, always_on
 
     def forward(self, x):
@@ -766,6 +769,22 @@ class Dropout(Module):
 
     def extra_repr(self):
         return f"p={self.p}"
+
+
+class Dropout2d(Dropout):
+    """Spatial dropout (:func:`F.dropout2d <minifcn.functional.dropout2d>`): whole channels of
+    (n, c, h, w) zeroed, one draw per image and channel, the rest scaled by 1/(1-p). Arguments
+    as :class:`Dropout`'s, ``always_on`` (Monte-Carlo sampling) included. A kind of Dropout
+    here (PyTorch's two are siblings), so code that finds the dropout layers finds these too.
+
+    >>> import numpy as np
+    >>> drop = Dropout2d(0.5).eval()                                  # eval: the identity
+    >>> bool((drop(Tensor(np.ones((1, 4, 2, 2)))).numpy() == 1).all())
+    True
+    """
+
+    def forward(self, x):
+        return F.dropout2d(x, self.p, training=self.training or self.always_on)
 
 
 class MaxPool2d(Module):
@@ -811,24 +830,80 @@ class LocalResponseNorm(Module):
 
 
 class BatchNorm2d(Module):
-    """Batch norm with learnable gamma (``weight``) / beta (``bias``) and running averages."""
+    """Batch norm over (n, h, w) for each channel of (n, c, h, w) (:func:`F.batch_norm
+    <minifcn.functional.batch_norm>`), with PyTorch's options and state-dict names:
 
-    def __init__(self, num_features, eps=1e-5, momentum=0.1):
-        super().__init__()
+    * ``affine``: a learnable scale gamma (``weight``, ones) and shift beta (``bias``, zeros);
+      False: neither, nor their state-dict entries. ``bias=False`` (a keyword, as in recent
+      PyTorch) keeps the scale alone.
+    * ``track_running_stats``: buffers ``running_mean`` (zeros), ``running_var`` (ones) and
+      ``num_batches_tracked`` (a 0-d int64 count of training batches), updated in training and
+      used in eval; False: no buffers, and the batch's own statistics in eval too.
+    * ``momentum``: ``running = (1 - momentum) * running + momentum * batch``; None: the
+      cumulative average of all batches so far, ``momentum = 1 / num_batches_tracked``.
+
+    A state dict saved without ``num_batches_tracked`` (this library's before it kept one)
+    still loads: the count stays as it was, as PyTorch's does for its older files.
+
+    >>> import numpy as np
+    >>> bn = BatchNorm2d(1, momentum=None)
+    >>> for mean in (1.0, 3.0):                                   # two batches of two values
+    ...     _ = bn(Tensor(np.array([[[[mean - 1, mean + 1]]]], np.float32)))
+    >>> bn.running_mean.tolist(), int(bn.num_batches_tracked)   # the plain mean of the two
+    ([2.0], 2)
+    >>> list(BatchNorm2d(2, affine=False).state_dict())
+    ['running_mean', 'running_var', 'num_batches_tracked']
+    """
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, *,
+                 bias=True):
+        super().__init__()   # bias a keyword only: PyTorch's sixth and seventh are device and dtype
         num_features = F.check_count("BatchNorm2d", "num_features", num_features)
-        F.check_momentum("BatchNorm2d", momentum)
-        self.eps, self.momentum = eps, momentum
-        self.weight = Parameter(init.ones((num_features,)))
-        self.bias = Parameter(init.zeros((num_features,)))
-        self.register_buffer("running_mean", init.zeros((num_features,)))
-        self.register_buffer("running_var", init.ones((num_features,)))
+        F.check_momentum("BatchNorm2d", momentum, none_ok=True)   # None: a cumulative average
+        self.affine = F._flag("BatchNorm2d", "affine", affine)
+        self.track_running_stats = F._flag("BatchNorm2d", "track_running_stats", track_running_stats)
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        # None holds the name, as PyTorch's register_parameter(name, None): no state-dict entry
+        self.weight = Parameter(init.ones((num_features,))) if self.affine else None
+        with_bias = self.affine and F._flag("BatchNorm2d", "bias", bias)
+        self.bias = Parameter(init.zeros((num_features,))) if with_bias else None
+        track = self.track_running_stats
+        self.register_buffer("running_mean", init.zeros((num_features,)) if track else None)
+        self.register_buffer("running_var", init.ones((num_features,)) if track else None)
+        self.register_buffer("num_batches_tracked", init.zeros((), dtype=np.int64) if track else None)
 
     def forward(self, x):
-        return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
-                            self.training, self.momentum, self.eps)
+        count = self.training and self.track_running_stats and self.num_batches_tracked is not None
+        momentum = 0.0 if self.momentum is None else self.momentum
+        if count and self.momentum is None:   # the cumulative average: this batch weighs 1 / count
+            momentum = 1.0 / (int(self.num_batches_tracked) + 1)
+        # batch statistics in training, and in eval without running ones (PyTorch's rule); the
+        # running ones are updated only when tracked
+        use_batch = self.training or (self.running_mean is None and self.running_var is None)
+        stats = not self.training or self.track_running_stats
+        y = F.batch_norm(x, self.running_mean if stats else None, self.running_var if stats else None,
+                         self.weight, self.bias, use_batch, momentum, self.eps)
+        if count:   # after the batch went through: one that was refused is not counted
+            self.num_batches_tracked += 1   # in place: a 0-d array, on the module's device
+        return y
 
     def extra_repr(self):
-        return f"{self.weight.shape[0]}"
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+                f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
+
+
+def _loss_weight(who, weight, reduction):
+    """A loss module's class weights as an array (or None), its reduction checked: said when
+    the module is built, not at the first batch."""
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{who}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    if isinstance(weight, Tensor):
+        weight = weight.data
+    if weight is not None:
+        weight = backend.get_array_module(weight).asarray(weight)
+        if weight.ndim != 1:
+            raise ValueError(f"{who}: weight must hold one value a class, got shape {tuple(weight.shape)}")
+    return weight
 
 
 class CrossEntropyLoss(Module):
@@ -847,19 +922,8 @@ class CrossEntropyLoss(Module):
     # keyword-only after weight: PyTorch's second argument is size_average
     def __init__(self, weight=None, *, ignore_index=255, reduction="mean", label_smoothing=0.0):
         super().__init__()
-        # said now, not at the first batch
-        if reduction not in ("mean", "sum", "none"):
-            raise ValueError(f"CrossEntropyLoss: reduction must be 'mean', 'sum' or 'none', "
-                             f"got {reduction!r}")
         F.check_label_smoothing("CrossEntropyLoss", label_smoothing)
-        if isinstance(weight, Tensor):
-            weight = weight.data
-        if weight is not None:
-            weight = backend.get_array_module(weight).asarray(weight)
-            if weight.ndim != 1:
-                raise ValueError(f"CrossEntropyLoss: weight must hold one value a class, got shape "
-                                 f"{tuple(weight.shape)}")
-        self.register_buffer("weight", weight)
+        self.register_buffer("weight", _loss_weight("CrossEntropyLoss", weight, reduction))
         self.ignore_index, self.reduction = ignore_index, reduction
         self.label_smoothing = label_smoothing
 
@@ -871,3 +935,30 @@ class CrossEntropyLoss(Module):
         weight = "" if self.weight is None else f"weight of {len(self.weight)} classes, "
         return (f"{weight}ignore_index={self.ignore_index}, reduction={self.reduction!r}, "
                 f"label_smoothing={self.label_smoothing}")
+
+
+class NLLLoss(Module):
+    """:func:`F.nll_loss <minifcn.functional.nll_loss>` as a module, PyTorch's: the loss of
+    log-probabilities, ``criterion(F.log_softmax(scores), target)``. The class weights are a
+    buffer, as :class:`CrossEntropyLoss`'s; ``ignore_index`` defaults to 255 (PyTorch's: -100).
+
+    >>> import numpy as np
+    >>> criterion = NLLLoss()
+    >>> logp = F.log_softmax(Tensor(np.zeros((1, 2, 1, 2), np.float32)))
+    >>> round(criterion(logp, np.array([[[0, 255]]])).item(), 4)       # ln 2
+    0.6931
+    """
+
+    # keyword-only after weight: PyTorch's second argument is size_average
+    def __init__(self, weight=None, *, ignore_index=255, reduction="mean"):
+        super().__init__()
+        self.register_buffer("weight", _loss_weight("NLLLoss", weight, reduction))
+        self.ignore_index, self.reduction = ignore_index, reduction
+
+    def forward(self, input, target):
+        return F.nll_loss(input, target, self.weight, ignore_index=self.ignore_index,
+                          reduction=self.reduction)
+
+    def extra_repr(self):
+        weight = "" if self.weight is None else f"weight of {len(self.weight)} classes, "
+        return f"{weight}ignore_index={self.ignore_index}, reduction={self.reduction!r}"

@@ -170,6 +170,34 @@ def test_cross_entropy_target_errors(xp):
         F.cross_entropy(logits, xp.zeros((2, 4, 4), dtype=xp.int64), weight=xp.ones(4))
 
 
+@pytest.mark.parametrize("label", [-1, 4, 254, 256])
+def test_nll_loss_labels_outside_range_raise_never_wrap(xp, label):
+    t = np.array([[[0, 1], [2, 255]]])
+    t[0, 1, 1] = label
+    with pytest.raises(ValueError, match=rf"nll_loss: label {label} is outside \[0, 4\) and is not the ignore index 255"):
+        F.nll_loss(xp.zeros((1, 4, 2, 2)), xp.asarray(t))
+    with pytest.raises(ValueError, match=rf"nll_loss: label {label} is outside"):
+        nn.NLLLoss()(xp.zeros((1, 4, 2, 2)), xp.asarray(t))
+
+
+def test_nll_loss_target_errors(xp):
+    x = xp.zeros((2, 3, 4, 4))
+    with pytest.raises(ValueError, match=r"nll_loss: target shape \(2, 4, 5\) does not match input \(2, 3, 4, 4\)"):
+        F.nll_loss(x, xp.zeros((2, 4, 5), dtype=xp.int64))
+    with pytest.raises(TypeError, match=r"nll_loss: target must hold integer class ids, got float64"):
+        F.nll_loss(x, xp.zeros((2, 4, 4)))
+    with pytest.raises(ValueError, match=r"nll_loss: reduction must be 'mean', 'sum' or 'none', got 'avg'"):
+        F.nll_loss(x, xp.zeros((2, 4, 4), dtype=xp.int64), reduction="avg")
+    with pytest.raises(ValueError, match=r"nll_loss: weight shape \(4,\) should be \(3,\)"):
+        F.nll_loss(x, xp.zeros((2, 4, 4), dtype=xp.int64), weight=xp.ones(4))
+    with pytest.raises(TypeError, match="positional"):   # PyTorch's 4th is size_average
+        F.nll_loss(x, xp.zeros((2, 4, 4), dtype=xp.int64), None, False)
+    with pytest.raises(ValueError, match=r"NLLLoss: reduction must be 'mean', 'sum' or 'none', got 'avg'"):
+        nn.NLLLoss(reduction="avg")   # said when built
+    with pytest.raises(ValueError, match=r"NLLLoss: weight must hold one value a class, got shape \(2, 2\)"):
+        nn.NLLLoss(weight=np.ones((2, 2)))
+
+
 # --------------------------------------------------------------------- others
 def test_crop_not_fitting(xp):
     with pytest.raises(ValueError, match=r"a 4x4 window at offset \(2, 2\) does not fit in the 5x5 input"):
@@ -191,6 +219,25 @@ def test_dropout_p_range(xp, p):
         F.dropout(_x(xp), p)
     with pytest.raises(ValueError, match=rf"Dropout: p must be a number in \[0, 1\], got {p}"):
         nn.Dropout(p)   # had been taken, to fail at the first training step
+
+
+@pytest.mark.parametrize("p", [-0.1, 1.5, "0.5", True, None])
+def test_dropout2d_p_range(xp, p):
+    with pytest.raises(ValueError, match=rf"dropout2d: p must be a number in \[0, 1\], got {re.escape(repr(p))}"):
+        F.dropout2d(_x(xp), p)
+    with pytest.raises(ValueError, match=rf"Dropout2d: p must be a number in \[0, 1\], got {re.escape(repr(p))}"):
+        nn.Dropout2d(p)   # said when built, not at the first training step
+
+
+def test_dropout2d_input_and_flags(xp):
+    with pytest.raises(ValueError, match=r"dropout2d: input must be 4-D \(n, c, h, w\), got shape \(3, 5, 5\)"):
+        F.dropout2d(xp.zeros((3, 5, 5)), 0.5)
+    with pytest.raises(TypeError, match="dropout2d: input must be float32 or float64, got float16"):
+        F.dropout2d(xp.zeros((1, 3, 5, 5), dtype=xp.float16), 0.5)
+    with pytest.raises(TypeError, match="dropout2d: training must be a bool, got 'no'"):
+        F.dropout2d(_x(xp), 0.5, training="no")
+    with pytest.raises(TypeError, match="Dropout2d: inplace must be a bool, got 'yes'"):
+        nn.Dropout2d(0.5, "yes")
 
 
 def test_dropout_of_everything_is_zeros_as_in_pytorch(xp):
@@ -312,6 +359,15 @@ def test_siblings_check_as_their_twins(xp):
     bn = nn.BatchNorm2d(2)
     with pytest.raises(TypeError, match="cannot assign float as buffer 'running_mean'"):
         bn.running_mean = 3.0   # had stayed in the state dict, where loading it back failed
+
+
+def test_batch_norm_module_flags_are_bools():
+    # bool("no") is True: a string had read as yes
+    for name in ("affine", "track_running_stats", "bias"):
+        with pytest.raises(TypeError, match=f"BatchNorm2d: {name} must be a bool, got 'no'"):
+            nn.BatchNorm2d(2, **{name: "no"})
+    with pytest.raises(ValueError, match=r"BatchNorm2d: momentum must be a number in \[0, 1\] or None, got 5.0"):
+        nn.BatchNorm2d(2, momentum=5.0)
 
 
 def test_a_device_is_named_not_guessed():

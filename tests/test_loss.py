@@ -372,3 +372,101 @@ def test_cross_entropy_none_is_exactly_zero_at_ignored_pixels(xp, rng, weighted,
 def test_cross_entropy_bad_reduction_names_it(xp, reduction):
     with pytest.raises(ValueError, match=rf"reduction must be 'mean', 'sum' or 'none', got {reduction!r}"):
         F.cross_entropy(xp.zeros((1, 3, 2, 2)), xp.zeros((1, 2, 2), dtype=xp.int64), reduction=reduction)
+
+
+# --------------------------------------------------------------------- nll_loss
+NLL_CASES = [(w, r) for w in (False, True) for r in ("mean", "sum", "none")]
+
+
+@pytest.mark.parametrize("weighted,reduction", NLL_CASES)
+def test_nll_of_log_softmax_is_cross_entropy(xp, rng, weighted, reduction):
+    # the two-op loss and the fused one: the same values, and the same gradient of the scores
+    # through log_softmax's backward (seeded with one random gy a pixel for "none")
+    n, C, h, w = 2, 5, 4, 3
+    z = rng.standard_normal((n, C, h, w)) * 2
+    t = xp.asarray(_targets(rng, n, C, h, w))
+    wt = _maybe(xp, _class_weights(rng, C, weighted))
+    gy = xp.asarray(rng.standard_normal(t.shape)) if reduction == "none" else None
+    a, b = Tensor(xp.asarray(z), requires_grad=True), Tensor(xp.asarray(z), requires_grad=True)
+    two = F.nll_loss(F.log_softmax(a), t, wt, reduction=reduction)
+    fused = F.cross_entropy(b, t, wt, reduction=reduction)
+    assert two.shape == fused.shape
+    np.testing.assert_allclose(to_np(two), to_np(fused), rtol=1e-12, atol=1e-14)
+    two.backward(gy)
+    fused.backward(gy)
+    np.testing.assert_allclose(to_np(a.grad), to_np(b.grad), rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("weighted,reduction", NLL_CASES)
+def test_nll_loss_matches_naive(xp, rng, weighted, reduction):
+    n, C, h, w = 2, 5, 4, 3
+    logp = np.log(naive.softmax(rng.standard_normal((n, C, h, w)) * 2))
+    t = _targets(rng, n, C, h, w)
+    wt = _class_weights(rng, C, weighted)
+    loss = F.nll_loss(xp.asarray(logp), xp.asarray(t), _maybe(xp, wt), reduction=reduction)
+    np.testing.assert_allclose(to_np(loss), naive.nll_loss(logp, t, wt, 255, reduction), rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("weighted,reduction", NLL_CASES)
+def test_nll_loss_gradcheck(xp, rng, weighted, reduction):
+    # any real input, not only log-probabilities: the loss is linear in it
+    t = xp.asarray(_targets(rng, 2, 4, 3, 2))
+    wt = _maybe(xp, _class_weights(rng, 4, weighted))
+    assert gradcheck(lambda x: F.nll_loss(x, t, wt, reduction=reduction), [xp.asarray(rng.standard_normal((2, 4, 3, 2)))])
+    t2 = xp.asarray(np.array([0, 3, -100, 1, -100, 2]))   # (n, C) input
+    assert gradcheck(lambda x: F.nll_loss(x, t2, wt, ignore_index=-100, reduction=reduction),
+                     [xp.asarray(rng.standard_normal((6, 4)))])
+
+
+def test_nll_loss_of_a_strided_input(xp, rng):
+    # a channels-last view: the labelled entries are found by logical position, not memory order
+    t = xp.asarray(_targets(rng, 2, 5, 4, 3))
+    view = xp.asarray(rng.standard_normal((2, 4, 3, 5))).transpose(0, 3, 1, 2)
+    got, want = Tensor(view, requires_grad=True), Tensor(xp.ascontiguousarray(view), requires_grad=True)
+    losses = [F.nll_loss(v, t, reduction="sum") for v in (got, want)]
+    assert losses[0].item() == losses[1].item()
+    for loss in losses:
+        loss.backward()
+    np.testing.assert_array_equal(to_np(got.grad), to_np(want.grad))
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_nll_loss_over_no_labelled_pixel(xp, rng, weighted):
+    # as cross_entropy: "mean" is NaN with a zero gradient, "sum" is +0.0; "none" is +0.0 a pixel
+    x = Tensor(xp.asarray(rng.standard_normal((2, 3, 2, 2))), requires_grad=True)
+    t = xp.full((2, 2, 2), 255)
+    wt = _maybe(xp, _class_weights(rng, 3, weighted))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")   # no NumPy warning of 0 / 0
+        loss = F.nll_loss(x, t, wt)
+    assert np.isnan(loss.item())
+    loss.backward()
+    assert not to_np(x.grad).any()
+    x.grad = None
+    total = F.nll_loss(x, t, wt, reduction="sum")
+    assert total.item() == 0.0 and not np.signbit(total.item())
+    per = F.nll_loss(x, t, wt, reduction="none")
+    per.backward(xp.full(t.shape, -1.0))
+    assert not np.signbit(to_np(per)).any() and not np.signbit(to_np(x.grad)).any()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("weighted,reduction", NLL_CASES)
+@pytest.mark.parametrize("shape,ignore_index", [((2, 21, 5, 7), 255), ((9, 4), -100)])
+def test_nll_loss_vs_torch(rng, dtype, weighted, reduction, shape, ignore_index):
+    torch = pytest.importorskip("torch")
+    n, C, spatial = shape[0], shape[1], shape[2:]
+    x = (rng.standard_normal(shape) * 3).astype(dtype)
+    t = rng.integers(0, C, size=(n,) + spatial)
+    t[rng.random(t.shape) < 0.25] = ignore_index
+    wt = _class_weights(rng, C, weighted, dtype)
+    ours, theirs = Tensor(x, requires_grad=True), torch_tensor(torch, x, requires_grad=True)
+    loss = F.nll_loss(ours, t, wt, ignore_index=ignore_index, reduction=reduction)
+    losst = torch.nn.functional.nll_loss(theirs, torch.from_numpy(t), None if wt is None else torch.from_numpy(wt),
+                                         ignore_index=ignore_index, reduction=reduction)
+    assert loss.dtype == dtype and loss.shape == tuple(losst.shape)
+    assert_close(loss, losst, dtype, "loss")
+    gy = rng.standard_normal(t.shape).astype(dtype) if reduction == "none" else None
+    loss.backward(gy)
+    losst.backward(None if gy is None else torch.from_numpy(gy))
+    assert_close(ours.grad, theirs.grad, dtype, "grad input")

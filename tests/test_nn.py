@@ -7,6 +7,7 @@ import pytest
 import minifcn
 import minifcn.functional as F
 from minifcn import Tensor, nn
+from minifcn.naive import softmax as naive_softmax
 from minifcn.testing import distinct_values, gradcheck
 from oracle import to_np
 
@@ -37,7 +38,8 @@ def test_state_dict_names_follow_registration_order():
     # module by module, each one's parameters then its buffers (BN running averages): PyTorch's order
     assert list(net.state_dict()) == [
         "features.0.weight", "features.0.bias", "features.1.weight", "features.1.bias",
-        "features.1.running_mean", "features.1.running_var", "score.weight", "score.bias"]
+        "features.1.running_mean", "features.1.running_var", "features.1.num_batches_tracked",
+        "score.weight", "score.bias"]
     assert [n for n, _ in net.named_parameters()] == [
         "features.0.weight", "features.0.bias", "features.1.weight", "features.1.bias",
         "score.weight", "score.bias"]
@@ -91,6 +93,108 @@ def test_batchnorm2d_running_stats_match_torch(rng):
     np.testing.assert_allclose(to_np(bn(Tensor(x))), tbn(torch.from_numpy(x)).detach().numpy(), rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("momentum", [0.1, None])
+@pytest.mark.parametrize("track", [True, False])
+@pytest.mark.parametrize("affine", [True, False])
+def test_batchnorm2d_options_match_torch(xp, rng, affine, track, momentum):
+    """Each of PyTorch's option combinations, in float64: four training steps (the output, every
+    gradient, the whole state dict after each), then eval (batch statistics there too when
+    untracked). The batches drift, so a cumulative average (momentum None) and an exponential
+    one end in different places."""
+    torch = pytest.importorskip("torch")
+    ours = nn.BatchNorm2d(3, momentum=momentum, affine=affine, track_running_stats=track).double()
+    theirs = torch.nn.BatchNorm2d(3, momentum=momentum, affine=affine, track_running_stats=track).double()
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert [n for n, _ in ours.named_parameters()] == [n for n, _ in theirs.named_parameters()]
+    assert [n for n, _ in ours.named_buffers()] == [n for n, _ in theirs.named_buffers()]
+    assert repr(ours) == (f"BatchNorm2d(3, eps=1e-05, momentum={momentum}, affine={affine}, bias={affine}, "
+                          f"track_running_stats={track})")   # PyTorch's (2.13's: bias= too)
+    if affine:   # a scale and shift off ones and zeros, the same in both
+        gamma, beta = 1 + 0.3 * rng.standard_normal(3), rng.standard_normal(3)
+        ours.load_state_dict({**ours.state_dict(), "weight": gamma, "bias": beta})
+        theirs.load_state_dict({**theirs.state_dict(), "weight": torch.from_numpy(gamma), "bias": torch.from_numpy(beta)})
+    if xp is not np:
+        ours.to("cuda")
+
+    def step(what):
+        x = rng.standard_normal((2, 3, 4, 5)) * 3 + 2 * len(seen)
+        seen.append(what)
+        a, b = Tensor(xp.asarray(x), requires_grad=True), torch.from_numpy(x).requires_grad_()
+        y, yt = ours(a), theirs(b)
+        np.testing.assert_allclose(to_np(y), yt.detach().numpy(), rtol=1e-10, atol=1e-10, err_msg=what)
+        g = rng.standard_normal(x.shape)
+        y.backward(xp.asarray(g))
+        yt.backward(torch.from_numpy(g))
+        np.testing.assert_allclose(to_np(a.grad), b.grad.numpy(), rtol=1e-10, atol=1e-10, err_msg=what)
+        for (name, p), (_, pt) in zip(ours.named_parameters(), theirs.named_parameters()):
+            np.testing.assert_allclose(to_np(p.grad), pt.grad.numpy(), rtol=1e-10, atol=1e-10, err_msg=f"{what} {name}")
+        state, tstate = ours.state_dict(), theirs.state_dict()
+        assert list(state) == list(tstate)
+        for k, v in tstate.items():
+            assert state[k].dtype == v.numpy().dtype, f"{what} {k}"
+            np.testing.assert_allclose(state[k], v.numpy(), rtol=1e-12, atol=1e-12, err_msg=f"{what} {k}")
+
+    seen = []
+    for i in range(4):
+        step(f"training step {i}")
+    ours.eval(), theirs.eval()
+    step("eval")   # the count and the running statistics stay where training left them
+    if track:
+        assert int(ours.num_batches_tracked) == 4
+
+
+def test_batchnorm2d_scale_without_a_shift_as_recent_pytorch(rng):
+    torch = pytest.importorskip("torch")
+    ours = nn.BatchNorm2d(3, bias=False)
+    assert ours.bias is None and list(ours.state_dict())[:2] == ["weight", "running_mean"]
+    with pytest.raises(TypeError, match="positional"):   # PyTorch's sixth argument is a device
+        nn.BatchNorm2d(3, 1e-5, 0.1, True, True, False)
+    if "bias" not in torch.nn.BatchNorm2d.__init__.__code__.co_varnames:
+        pytest.skip("this PyTorch's BatchNorm2d has no bias argument")
+    theirs = torch.nn.BatchNorm2d(3, bias=False)
+    assert list(ours.state_dict()) == list(theirs.state_dict()) and repr(ours) == repr(theirs)
+    x = rng.standard_normal((2, 3, 4, 4)).astype(np.float32)
+    np.testing.assert_allclose(to_np(ours(Tensor(x))), theirs(torch.from_numpy(x)).detach().numpy(), rtol=1e-4, atol=1e-4)
+
+
+def test_batchnorm2d_state_without_a_count_still_loads(rng):
+    """A state dict saved before BatchNorm2d kept num_batches_tracked loads strictly, the
+    count left as it was (PyTorch's rule for its older files); a count given to a batch norm
+    that tracks nothing is unexpected, in PyTorch too."""
+    torch = pytest.importorskip("torch")
+    trained = nn.BatchNorm2d(2)
+    trained(Tensor(rng.standard_normal((2, 2, 3, 3)).astype(np.float32)))
+    old = {k: v for k, v in trained.state_dict().items() if k != "num_batches_tracked"}
+    fresh = nn.BatchNorm2d(2)
+    assert fresh.load_state_dict(old) == ([], [])
+    np.testing.assert_array_equal(fresh.running_mean, trained.running_mean)
+    assert int(fresh.num_batches_tracked) == 0 and fresh.num_batches_tracked.dtype == np.int64
+    fresh.load_state_dict(trained.state_dict())
+    assert int(fresh.num_batches_tracked) == 1
+    theirs = torch.nn.BatchNorm2d(2)
+    assert theirs.load_state_dict({k: torch.from_numpy(v) for k, v in old.items()}) is not None
+    counted = {"weight": np.ones(2, np.float32), "bias": np.zeros(2, np.float32), "num_batches_tracked": np.array(3)}
+    with pytest.raises(ValueError, match=r"unexpected keys \['num_batches_tracked'\]"):
+        nn.BatchNorm2d(2, track_running_stats=False).load_state_dict(counted)
+    with pytest.raises(RuntimeError, match="num_batches_tracked"):
+        torch.nn.BatchNorm2d(2, track_running_stats=False).load_state_dict({k: torch.from_numpy(v) for k, v in counted.items()})
+
+
+def test_batchnorm2d_count_survives_to_astype_and_a_refused_batch(xp):
+    bn = nn.BatchNorm2d(2, momentum=None).double()
+    if xp is not np:
+        bn.to("cuda")
+    assert bn.num_batches_tracked.dtype == np.int64
+    bn(Tensor(xp.ones((2, 2, 2, 2))))
+    with pytest.raises(ValueError, match="more than one value per channel"):
+        bn(Tensor(xp.ones((1, 2, 1, 1))))   # refused: not counted
+    assert int(bn.num_batches_tracked) == 1
+    bn.eval()(Tensor(xp.ones((1, 2, 1, 1))))   # eval: not counted
+    assert int(bn.num_batches_tracked) == 1
+    bn.astype(np.float32)
+    assert bn.running_mean.dtype == np.float32 and bn.num_batches_tracked.dtype == np.int64
+
+
 def test_load_state_dict_round_trip(rng):
     a = _net()
     minifcn.manual_seed(1)
@@ -129,7 +233,9 @@ def test_non_strict_load_ignores_unknown_and_missing_keys():
 def test_module_to_cpu_and_astype(rng):
     net = _net().to("cpu").astype(np.float64)
     assert all(p.dtype == np.float64 for p in net.parameters())
-    assert all(v.dtype == np.float64 for v in net.state_dict().values())
+    # every float array; the batch count stays an int, as PyTorch's .double() leaves it
+    assert {k: v.dtype for k, v in net.state_dict().items() if v.dtype != np.float64} == \
+        {"features.1.num_batches_tracked": np.int64}
     assert all(p.device == "cpu" for p in net.parameters())
     x = rng.standard_normal((2, 3, 4, 4))
     assert net.eval()(Tensor(x)).dtype == np.float64
@@ -177,9 +283,11 @@ def test_astype_takes_the_float_dtypes_the_layers_run_in():
     assert net.astype(np.float64).score.weight.dtype == np.float64
 
 
-def test_batch_norm_momentum_is_a_number():
-    with pytest.raises(ValueError, match=r"momentum must be a number in \[0, 1\], got None"):
-        nn.BatchNorm2d(4, momentum=None)   # had failed at the first training step
+def test_batch_norm_momentum_is_a_number_or_none():
+    for bad in (1.5, "0.1", True):
+        with pytest.raises(ValueError, match=r"BatchNorm2d: momentum must be a number in \[0, 1\] or None, got"):
+            nn.BatchNorm2d(4, momentum=bad)   # said when built, not at the first training step
+    assert nn.BatchNorm2d(4, momentum=None).momentum is None   # PyTorch's cumulative average
 
 
 def test_module_must_call_super_init():
@@ -239,7 +347,7 @@ def test_assigning_over_a_parameter_or_module_keeps_its_kind_and_place():
         setattr(net, "0", np.zeros(3))
     bn = nn.BatchNorm2d(2)
     bn.running_mean = np.full(2, 3.0, np.float32)   # an array on a buffer's name stays that buffer
-    assert list(bn.state_dict()) == ["weight", "bias", "running_mean", "running_var"]
+    assert list(bn.state_dict()) == ["weight", "bias", "running_mean", "running_var", "num_batches_tracked"]
     assert bn.state_dict()["running_mean"].tolist() == [3.0, 3.0]
 
 
@@ -247,8 +355,7 @@ def test_segnet_state_dict_order_is_pytorchs():
     pytest.importorskip("torch")
     from benchmarks.torch_models import TorchSegNet
     from minifcn.models import SegNet
-    theirs = [k for k in TorchSegNet(5).state_dict() if not k.endswith("num_batches_tracked")]
-    assert list(SegNet(5).state_dict()) == theirs
+    assert list(SegNet(5).state_dict()) == list(TorchSegNet(5).state_dict())
 
 
 def test_sequential_indexes_its_layers_in_order():
@@ -312,8 +419,8 @@ def test_load_state_dict_returns_the_keys_it_did_not_match():
 
 
 def test_a_pytorch_batch_norm_state_loads_strictly():
-    """PyTorch's BatchNorm2d saves a num_batches_tracked this one does not keep: known, not
-    unexpected (a strict load had failed on it)."""
+    """PyTorch's BatchNorm2d state loads strictly, its num_batches_tracked included (before this
+    library kept one, a strict load had failed on it)."""
     torch = pytest.importorskip("torch")
     theirs = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.BatchNorm2d(2))
     theirs.train()(torch.randn(2, 1, 5, 5))   # running statistics off their start
@@ -322,6 +429,7 @@ def test_a_pytorch_batch_norm_state_loads_strictly():
     assert "1.num_batches_tracked" in state
     assert ours.load_state_dict(state) == ([], [])
     np.testing.assert_array_equal(to_np(ours[1].running_mean), state["1.running_mean"])
+    assert int(ours[1].num_batches_tracked) == 1
     with pytest.raises(ValueError, match=r"unexpected keys \['0.num_batches_tracked'\]"):
         ours.load_state_dict({**state, "0.num_batches_tracked": state["1.num_batches_tracked"]})
 
@@ -460,6 +568,29 @@ def test_cross_entropy_loss_module_refuses_a_bad_reduction_when_built():
         nn.CrossEntropyLoss(reduction="avg")
 
 
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_nll_loss_module_matches_pytorch(xp, rng, reduction):
+    torch = pytest.importorskip("torch")
+    logp = np.log(naive_softmax(rng.standard_normal((2, 3, 4, 5))))
+    target = rng.integers(0, 3, (2, 4, 5))
+    target[0, 0, :2] = 255
+    weight = np.array([0.5, 2.0, 1.0])
+    ours = nn.NLLLoss(weight=weight, reduction=reduction)
+    theirs = torch.nn.NLLLoss(weight=torch.from_numpy(weight), ignore_index=255, reduction=reduction)
+    if xp is not np:
+        ours.to("cuda")   # the weight is a buffer: it moves with the module
+    x, xt = Tensor(xp.asarray(logp), requires_grad=True), torch.from_numpy(logp).requires_grad_()
+    loss, loss_t = ours(x, xp.asarray(target)), theirs(xt, torch.from_numpy(target))
+    np.testing.assert_allclose(to_np(loss), loss_t.detach().numpy(), rtol=1e-12, atol=1e-14)
+    g = rng.standard_normal(loss_t.shape)
+    loss.backward(xp.asarray(g))
+    loss_t.backward(torch.from_numpy(g))
+    np.testing.assert_allclose(to_np(x.grad), xt.grad.numpy(), rtol=1e-12, atol=1e-14)
+    assert list(ours.state_dict()) == list(theirs.state_dict()) == ["weight"]
+    assert list(nn.NLLLoss().state_dict()) == list(torch.nn.NLLLoss().state_dict()) == []
+    assert "weight of 3 classes" in repr(ours) and "ignore_index=255" in repr(ours)
+
+
 def test_module_dict_keeps_names_and_order_as_pytorch():
     torch = pytest.importorskip("torch")
 
@@ -551,8 +682,8 @@ def test_pytorch_module_habits_work(rng):
     assert net.requires_grad_(False) is net and not any(p.requires_grad for p in net.parameters())
     assert net.double()[0].weight.dtype == np.float64 and net.float()[1].running_mean.dtype == np.float32
     t = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4))
-    assert [n for n, _ in net.named_buffers()] == [n for n, _ in t.named_buffers() if "num_batches" not in n]
-    assert len(net.buffers()) == 2
+    assert [n for n, _ in net.named_buffers()] == [n for n, _ in t.named_buffers()]
+    assert len(net.buffers()) == 3 and net[1].num_batches_tracked.dtype == np.int64
 
 
 def test_sequential_append_as_pytorch():

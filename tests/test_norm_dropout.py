@@ -174,6 +174,32 @@ def test_batch_norm_edge_arguments_as_pytorch(xp, rng):
         F.batch_norm(xp.asarray(x, dtype=xp.float16), rm, rv, xp.ones(3), xp.zeros(3))
 
 
+@pytest.mark.parametrize("affine", [True, False])
+def test_batch_norm_without_running_statistics_as_pytorch(xp, rng, affine):
+    # training with no running averages (BatchNorm2d(track_running_stats=False)), with or without
+    # a scale and shift: output and gradients as PyTorch's; eval without them is refused by both
+    torch = pytest.importorskip("torch")
+    x, gamma, beta = _bn_inputs(rng, (2, 3, 4, 5))
+    params = (gamma, beta) if affine else (None, None)
+    ours = [Tensor(xp.asarray(x), requires_grad=True)] + [None if p is None else Tensor(xp.asarray(p), requires_grad=True)
+                                                          for p in params]
+    theirs = [torch_tensor(torch, x, requires_grad=True)] + [None if p is None else torch_tensor(torch, p, requires_grad=True)
+                                                             for p in params]
+    y = F.batch_norm(ours[0], None, None, ours[1], ours[2], training=True)
+    yt = torch.nn.functional.batch_norm(theirs[0], None, None, theirs[1], theirs[2], training=True)
+    assert_close(y, yt, np.float64, "forward")
+    g = rng.standard_normal(x.shape)
+    y.backward(xp.asarray(g))
+    yt.backward(torch.from_numpy(g))
+    for name, a, b in zip(("x", "gamma", "beta"), ours, theirs):
+        if a is not None:
+            assert_close(a.grad, b.grad, np.float64, f"grad {name}")
+    with pytest.raises(ValueError, match="eval mode needs running_mean and running_var"):
+        F.batch_norm(ours[0], None, None, ours[1], ours[2], training=False)
+    with pytest.raises(RuntimeError, match="running_mean must be defined in evaluation mode"):
+        torch.nn.functional.batch_norm(theirs[0], None, None, theirs[1], theirs[2], training=False)
+
+
 # --------------------------------------------------------------------- dropout
 def test_dropout_gradcheck_with_a_fixed_mask(xp, rng):
     x = xp.asarray(rng.standard_normal((2, 3, 4, 4)))
@@ -240,4 +266,113 @@ def test_dropout_statistics_vs_torch(xp, p):
     theirs = torch.nn.functional.dropout(torch.ones(n, dtype=torch.float64), p=p).numpy()
     for y in (ours, theirs):
         assert abs((y == 0).mean() - p) < 5 * np.sqrt(p * (1 - p) / n)
+    np.testing.assert_allclose(np.unique(ours[ours != 0]), np.unique(theirs[theirs != 0]), rtol=1e-12)
+
+
+# --------------------------------------------------------------------- dropout2d
+def _channel_mask(x, y):
+    """The (n, c) mask that y = dropout2d(x) applied, 0 or 1/(1-p), from one pixel a channel."""
+    return to_np(y)[:, :, 0, 0] / to_np(x)[:, :, 0, 0]
+
+
+@pytest.mark.parametrize("p", [0.2, 0.5, 0.9])
+def test_dropout2d_zeros_whole_channels_and_scales_the_rest(xp, rng, p):
+    x = rng.standard_normal((4, 16, 3, 5)) + 10   # no zero: a zero of y is a dropped value
+    minifcn.manual_seed(3)
+    y = to_np(F.dropout2d(xp.asarray(x), p=p))
+    dropped = (y == 0).all(axis=(2, 3))                                   # (n, c)
+    kept = np.isclose(y, x / (1 - p), rtol=1e-12, atol=0).all(axis=(2, 3))
+    assert (dropped ^ kept).all()          # every channel all zero or all x / (1 - p), none mixed
+    assert dropped.any() and kept.any()
+
+
+@pytest.mark.parametrize("p", [0.1, 0.5, 0.8])
+def test_dropout2d_keeps_about_1_minus_p_of_the_channels(xp, p):
+    # 20000 (n, c) draws, each kept with probability 1 - p: the fraction kept has the binomial
+    # standard deviation sqrt(p (1 - p) / 20000), at most 0.0035 (p = 0.5); 5 of them is a
+    # bound a correct draw crosses once in about 1.7 million runs (and the seed is fixed)
+    minifcn.manual_seed(0)
+    n, c = 40, 500
+    y = to_np(F.dropout2d(xp.ones((n, c, 2, 3)), p=p))
+    kept = (y[:, :, 0, 0] != 0).mean()
+    assert abs(kept - (1 - p)) < 5 * np.sqrt(p * (1 - p) / (n * c))
+    assert abs(y.mean() - 1.0) < 5 * np.sqrt(p / (1 - p) / (n * c))   # the expectation kept: E y = x
+
+
+def test_dropout2d_backward_multiplies_by_the_same_mask(xp, rng):
+    x = Tensor(xp.asarray(rng.standard_normal((3, 8, 4, 5)) + 10), requires_grad=True)
+    g = rng.standard_normal((3, 8, 4, 5))
+    minifcn.manual_seed(11)
+    y = F.dropout2d(x, p=0.4)
+    y.backward(xp.asarray(g))
+    mask = _channel_mask(x, y)[:, :, None, None]                    # (n, c, 1, 1)
+    assert set(np.unique(mask).round(12)) == {0.0, round(1 / 0.6, 12)}
+    np.testing.assert_allclose(to_np(x.grad), g * mask, rtol=1e-12, atol=0)
+    # and <D x, g> = <x, D g>: the backward is the same diagonal map
+    lhs, rhs = float((to_np(y) * g).sum()), float((to_np(x) * to_np(x.grad)).sum())
+    assert abs(lhs - rhs) <= 1e-12 * max(1.0, abs(lhs))
+
+
+def test_dropout2d_gradcheck_with_a_fixed_mask(xp, rng):
+    x = xp.asarray(rng.standard_normal((2, 6, 3, 3)))
+
+    def fn(x):
+        minifcn.manual_seed(5)   # the same mask on every call of fn
+        return F.dropout2d(x, p=0.5)
+    assert gradcheck(fn, [x])
+    y = to_np(fn(Tensor(x)))
+    assert 0 < (y == 0).all(axis=(2, 3)).sum() < 12   # some channels dropped, not all
+
+
+def test_dropout2d_eval_p0_and_p1(xp, rng):
+    x = Tensor(xp.asarray(rng.standard_normal((2, 3, 4, 4))), requires_grad=True)
+    assert F.dropout2d(x, 0.5, training=False) is x
+    assert F.dropout2d(x, 0.0) is x
+    y = F.dropout2d(x, 1.0)   # every channel dropped: zeros, and a zero gradient, as PyTorch
+    assert y.shape == x.shape and not to_np(y).any()
+    y.sum().backward()
+    assert not to_np(x.grad).any()
+
+
+def test_dropout2d_reproducible_from_seed_and_draws_a_channel_once(xp):
+    minifcn.manual_seed(7)
+    a = to_np(F.dropout2d(xp.ones((4, 50, 3, 3)), 0.5))
+    minifcn.manual_seed(7)
+    b = to_np(F.dropout2d(xp.ones((4, 50, 3, 3)), 0.5))
+    c = to_np(F.dropout2d(xp.ones((4, 50, 3, 3)), 0.5))   # the generator moved on
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+    # one uniform draw per (n, c), as dropout would make for an (n, c, 1, 1) input
+    minifcn.manual_seed(7)
+    d = to_np(F.dropout(xp.ones((4, 50, 1, 1)), 0.5))
+    np.testing.assert_array_equal(a[:, :, :1, :1], d)
+
+
+def test_dropout2d_module_train_eval_and_always_on(rng):
+    x = Tensor(rng.standard_normal((2, 64, 3, 3)).astype(np.float32) + 5)
+    drop = minifcn.nn.Dropout2d(0.5)
+    assert isinstance(drop, minifcn.nn.Dropout) and repr(drop) == "Dropout2d(p=0.5)"
+    y = to_np(drop(x))
+    assert 0 < (y == 0).all(axis=(2, 3)).sum() < 128 and ((y == 0).all(axis=(2, 3)) | (y != 0).all(axis=(2, 3))).all()
+    assert drop.eval()(x) is x
+    drop.always_on = True   # Monte-Carlo sampling, as Dropout's
+    assert (to_np(drop(x)) == 0).any()
+    assert minifcn.nn.Dropout2d(0.3, True).inplace   # PyTorch's second argument, taken
+    assert list(drop.state_dict()) == []
+
+
+@pytest.mark.parametrize("p", [0.2, 0.5])
+def test_dropout2d_vs_torch(p):
+    # random in both libraries: compare what they promise (whole channels, the scale, the rate)
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    minifcn.manual_seed(0)
+    n, c = 50, 400
+    ours = to_np(F.dropout2d(np.ones((n, c, 2, 2)), p=p))
+    theirs = torch.nn.functional.dropout2d(torch.ones(n, c, 2, 2, dtype=torch.float64), p=p).numpy()
+    ttheirs = torch.nn.Dropout2d(p)(torch.ones(n, c, 2, 2, dtype=torch.float64)).numpy()
+    for y in (ours, theirs, ttheirs):
+        per_channel = y.reshape(n, c, -1)
+        assert (per_channel == per_channel[..., :1]).all()                        # whole channels
+        assert abs((per_channel[..., 0] == 0).mean() - p) < 5 * np.sqrt(p * (1 - p) / (n * c))
     np.testing.assert_allclose(np.unique(ours[ours != 0]), np.unique(theirs[theirs != 0]), rtol=1e-12)

@@ -165,3 +165,54 @@ def cross_entropy_backward(gy, cache_):
     spread = spread[:, None]
     g -= spread if weight is None else weight.reshape((-1,) + (1,) * (e.ndim - 2)) * spread
     return g
+
+
+def nll(logp, target, weight, ignore_index, reduction):
+    """The negative log-likelihood of log-probabilities ``logp`` (n, C, *spatial) at the labels
+    ``target`` (n, *spatial): ``loss = -w[t] * logp[t]`` a pixel, reduced as
+    :func:`cross_entropy` does. Returns (loss, cache for the backward pass).
+
+    One read of each pixel's labelled entry, by flat position (``reshape(-1)`` is the C-ordered
+    flattening whatever the memory order, a copy only for a strided view); the other C - 1
+    entries are never read.
+
+    >>> import numpy as np
+    >>> logp = np.log(np.full((1, 4, 1, 2), 0.25)); t = np.array([[[0, 255]]])
+    >>> loss, _ = nll(logp, t, None, 255, "sum")
+    >>> round(float(loss), 6) == round(float(np.log(4)), 6)      # one labelled pixel
+    True
+    """
+    xp = get_array_module(logp)
+    n, C = logp.shape[:2]
+    valid = target != ignore_index
+    t = xp.where(valid, target, 0)  # any class id will do where ignored: its weight is 0
+    flat = _flat_positions(t, C)
+    per = logp.reshape(-1).take(flat).reshape(t.shape)                # logp_t, (n, *spatial)
+    wt = valid.astype(logp.dtype) if weight is None else weight[t] * valid
+    per *= wt                                                          # -loss, a new array
+    zero = logp.dtype.type(0)                                          # 0 - x: no -0.0
+    cache_ = (logp.shape, flat, wt, logp.dtype.type(1))
+    if reduction == "none":
+        return xp.subtract(zero, per), cache_
+    loss = xp.subtract(zero, per.sum())
+    if reduction == "sum":
+        return loss, cache_
+    denom = wt.sum()
+    empty = denom == 0      # the mean over no (weighted) pixel: NaN, as cross_entropy's
+    loss = xp.where(empty, logp.dtype.type("nan"), loss / xp.where(empty, logp.dtype.type(1), denom))
+    return loss, (logp.shape, flat, wt, denom)
+
+
+def nll_backward(gy, cache_):
+    """d loss / d logp: ``-w[t] * gy / denom`` at each pixel's labelled entry, zero elsewhere
+    (one write a pixel, by flat position). Over no labelled or weighted pixel the ``"mean"``
+    gradient is zero, not NaN, as :func:`cross_entropy_backward`'s."""
+    shape, flat, wt, denom = cache_
+    xp = get_array_module(wt)
+    empty = denom == 0
+    gy = gy * ~empty
+    denom = xp.where(empty, denom.dtype.type(1), denom)
+    g = cache.zeros(shape, wt.dtype, like=wt)
+    # 0 - scale: +0.0 at ignored pixels (w = 0) whatever the sign of gy
+    g.reshape(-1)[flat] = xp.subtract(wt.dtype.type(0), wt * (gy / denom)).reshape(-1)
+    return g
