@@ -22,6 +22,7 @@ from . import functional, init, nn, optim
 from .autograd import (Function, Tensor, cat, inference_mode, is_grad_enabled, no_grad,
                        set_grad_enabled)
 from .backend import default_device, gpu_available, manual_seed
+from .checkpoint import load, save
 from . import models
 
 # ... and when NumPy came first (``import numpy as np`` above ``import minifcn``, as most

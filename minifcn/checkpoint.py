@@ -30,7 +30,7 @@ import numpy as np
 
 from .weights import load_npz, save_npz
 
-__all__ = ["save_checkpoint", "load_checkpoint", "CHECKPOINT_FORMAT"]
+__all__ = ["save_checkpoint", "load_checkpoint", "CHECKPOINT_FORMAT", "save", "load"]
 
 CHECKPOINT_FORMAT = "minifcn-checkpoint"
 _VERSION = 1
@@ -72,10 +72,12 @@ def load_checkpoint(path) -> dict:
     file when it is truncated, corrupt, or not a minifcn checkpoint.
     """
     path = os.fspath(path)
-    if os.path.isdir(path):   # a run's directory: had been "not found"
+    if os.path.isdir(path):   # a run's directory (--out): its checkpoint, as `minifcn train` writes it
         inside = os.path.join(path, "checkpoint.npz")
-        hint = f": give the file in it, {inside}" if os.path.isfile(inside) else ", not a checkpoint file"
-        raise IsADirectoryError(f"checkpoint {path} is a directory{hint}")
+        if not os.path.isfile(inside):
+            raise IsADirectoryError(f"checkpoint {path} is a directory, not a checkpoint file "
+                                    "(nor a run's directory: no checkpoint.npz in it)")
+        path = inside
     if not os.path.isfile(path):
         raise FileNotFoundError(f"checkpoint {path} not found")
     try:
@@ -84,8 +86,13 @@ def load_checkpoint(path) -> dict:
         raise ValueError(f"checkpoint {path} cannot be read ({e}): it is truncated or corrupt, or "
                          "not a checkpoint; give another one") from None
     if meta.get("format") != CHECKPOINT_FORMAT:
+        # a bare state dict (minifcn.save, save_npz) knows no model name, classes or config
+        hint = ("; it holds bare weights (minifcn.save or weights.save_npz), without the model, "
+                "classes and settings a checkpoint records: load them in Python with "
+                "net.load_state_dict(minifcn.load(path)), or bring FCN weights in with "
+                "`minifcn import`") if state and not meta.get("format") else ""
         raise ValueError(f"{path} is not a minifcn training checkpoint (meta format "
-                         f"{meta.get('format')!r}, expected {CHECKPOINT_FORMAT!r})")
+                         f"{meta.get('format')!r}, expected {CHECKPOINT_FORMAT!r}){hint}")
     model = {k[len("model/"):]: v for k, v in state.items() if k.startswith("model/")}
     if not model:
         raise ValueError(f"checkpoint {path} holds no model/* arrays")
@@ -102,3 +109,37 @@ def load_checkpoint(path) -> dict:
         optim = {"base_lr": base_lr, "groups": groups,
                  "velocity": [None if v is None else np.asarray(v) for v in velocity]}
     return {"model": model, "optim": optim, "meta": meta, "arrays": arrays}
+
+
+# ------------------------------------------------------------------ state dicts alone
+def save(state, f) -> None:
+    """Save a state dict to the file ``f``, as ``torch.save(net.state_dict(), f)`` is used: an
+    uncompressed ``.npz`` of its arrays (no pickle), written to a temporary name and renamed
+    into place. Only state dicts: a module itself is rebuilt by its constructor, then loaded.
+
+    >>> import os, tempfile
+    >>> import minifcn
+    >>> from minifcn import nn
+    >>> net = nn.Conv2d(1, 2, 3)
+    >>> path = os.path.join(tempfile.mkdtemp(), "net.npz")
+    >>> minifcn.save(net.state_dict(), path)
+    >>> nn.Conv2d(1, 2, 3).load_state_dict(minifcn.load(path))
+    IncompatibleKeys(missing_keys=[], unexpected_keys=[])
+    """
+    from collections.abc import Mapping
+    if not isinstance(state, Mapping):
+        what = type(state).__name__
+        hint = (": save its state_dict(), and load it into a model built the same way"
+                if hasattr(state, "state_dict") else "")
+        raise TypeError(f"minifcn.save: expected a state dict (names to arrays), got {what}{hint}")
+    save_npz(f, state)
+
+
+def load(f) -> dict:
+    """The state dict in the file ``f``: one written by :func:`save` (or ``weights.save_npz``),
+    or the model's of a training checkpoint (``minifcn train``'s ``checkpoint.npz``, or its run
+    directory), ready for ``net.load_state_dict``. Arrays on the CPU, as saved."""
+    path = os.fspath(f)
+    if os.path.isdir(path) or load_npz(path)[1].get("format") == CHECKPOINT_FORMAT:
+        return load_checkpoint(path)["model"]
+    return load_npz(path)[0]

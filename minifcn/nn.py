@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import operator
 from collections import OrderedDict
+from collections.abc import Mapping
 from typing import NamedTuple
 
 import numpy as np
@@ -326,6 +327,13 @@ class Module:
         (state dicts saved before this library kept one): the count stays as it is, as
         PyTorch's does for its older files.
         """
+        if not isinstance(state, Mapping):
+            # load_npz's (state, meta) pair had failed as "unhashable type: 'dict'"
+            pair = isinstance(state, tuple) and len(state) == 2 and isinstance(state[0], Mapping)
+            hint = (": weights.load_npz returns (state, meta), pass its first item (or use "
+                    "minifcn.load, which returns the state dict alone)") if pair else ""
+            raise TypeError(f"{type(self).__name__}.load_state_dict: expected a mapping of names "
+                            f"to arrays, got {type(state).__name__}{hint}")
         own = {name: p for name, p in self.named_parameters(remove_duplicate=False)}
         bufs = {name: (m, key) for name, m, key in self._buffer_slots(persistent_only=True)}
         optional = {name for name, (m, key) in bufs.items()

@@ -7,7 +7,7 @@ import pytest
 from minifcn import Tensor, nn, optim
 from minifcn import functional as F
 from minifcn.checkpoint import CHECKPOINT_FORMAT, load_checkpoint, save_checkpoint
-from minifcn.weights import _META_KEY, save_npz
+from minifcn.weights import _META_KEY, load_npz, save_npz
 
 
 def _net_and_opt():
@@ -66,14 +66,13 @@ def test_foreign_and_missing_files(tmp_path):
         load_checkpoint(tmp_path / "a.npy")                                 # protocol"
     run = tmp_path / "run"
     run.mkdir()
-    with pytest.raises(IsADirectoryError, match="is a directory, not a checkpoint file"):
+    with pytest.raises(IsADirectoryError, match="is a directory, not a checkpoint file .*no checkpoint.npz"):
         load_checkpoint(run)   # had been "not found"
     save_npz(run / "checkpoint.npz", {"model/w": np.ones(1)}, {"format": CHECKPOINT_FORMAT,
                                                               "optim": {"base_lr": 0.1}})
-    with pytest.raises(IsADirectoryError, match=r"give the file in it, .*run/checkpoint\.npz"):
+    # a run's directory stands for its checkpoint.npz (--resume runs/x, as --out wrote it)
+    with pytest.raises(ValueError, match=r"run/checkpoint\.npz: its optimizer record is incomplete .*num_params"):
         load_checkpoint(run)
-    with pytest.raises(ValueError, match="optimizer record is incomplete .*num_params"):   # KeyError
-        load_checkpoint(run / "checkpoint.npz")
     np.savez(tmp_path / "list.npz", **{"model/w": np.ones(1), _META_KEY: np.array("[1, 2]")})
     with pytest.raises(ValueError, match="metadata is a JSON list, not an object"):   # AttributeError
         load_checkpoint(tmp_path / "list.npz")
@@ -83,3 +82,38 @@ def test_extra_array_names_cannot_clash(tmp_path):
     net, opt = _net_and_opt()
     with pytest.raises(ValueError, match="clashes"):
         save_checkpoint(tmp_path / "ck.npz", net, opt, {}, {"model/x": np.zeros(1)})
+
+
+def test_save_and_load_state_dicts_as_torch_save_and_load(tmp_path):
+    import minifcn
+    from minifcn.models import SegNetBasic
+    net = SegNetBasic(num_classes=3, width=1 / 16)
+    path = tmp_path / "net.npz"
+    minifcn.save(net.state_dict(), path)
+    again = SegNetBasic(num_classes=3, width=1 / 16)
+    assert any(not np.array_equal(a, b) for a, b in zip(again.state_dict().values(), net.state_dict().values()))
+    again.load_state_dict(minifcn.load(path))
+    for (k, a), (k2, b) in zip(again.state_dict().items(), net.state_dict().items()):
+        assert k == k2 and np.array_equal(a, b) and a.dtype == b.dtype, k
+    # a training checkpoint, or its run's directory: the model's state dict
+    run = tmp_path / "run"
+    run.mkdir()
+    save_checkpoint(run / "checkpoint.npz", net, meta={"iteration": 3})
+    for where in (run, run / "checkpoint.npz"):
+        state = minifcn.load(where)
+        assert list(state) == list(net.state_dict()), where
+    with pytest.raises(TypeError, match="got SegNetBasic: save its state_dict()"):
+        minifcn.save(net, path)
+
+
+def test_load_state_dict_names_what_it_was_given(tmp_path):
+    from minifcn import nn
+    net = nn.Conv2d(1, 2, 3)
+    save_npz(tmp_path / "w.npz", net.state_dict())
+    with pytest.raises(TypeError, match=r"got tuple: weights.load_npz returns \(state, meta\)"):
+        net.load_state_dict(load_npz(tmp_path / "w.npz"))   # had been "unhashable type: 'dict'"
+    with pytest.raises(TypeError, match="expected a mapping of names to arrays, got list"):
+        net.load_state_dict([1, 2])
+    # a bare state dict where a training checkpoint is wanted: the error says how to use it
+    with pytest.raises(ValueError, match=r"bare weights .*net.load_state_dict\(minifcn.load\(path\)\)"):
+        load_checkpoint(tmp_path / "w.npz")

@@ -13,6 +13,7 @@ README = pathlib.Path(__file__).resolve().parent.parent / "README.md"
 @pytest.mark.usefixtures("host_default_device")
 def test_the_readme_python_examples_run_and_print_what_they_say(tmp_path, monkeypatch):
     monkeypatch.setenv("MINIFCN_CACHE", str(tmp_path))   # the synthetic data, made here
+    monkeypatch.chdir(tmp_path)                           # and the files the examples save
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
     assert len(blocks) >= 2, "the README's Python examples moved or lost their fences"
     out = io.StringIO()
@@ -28,3 +29,4 @@ def test_the_readme_python_examples_run_and_print_what_they_say(tmp_path, monkey
     for shown, comment in zip(printed, said):
         assert comment.startswith(shown), (shown, comment)
     assert any(tmp_path.rglob("*.png")), "the example's dataset was not made where MINIFCN_CACHE says"
+    assert (tmp_path / "fcn8s.npz").is_file()
