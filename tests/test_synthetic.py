@@ -34,7 +34,7 @@ def test_deterministic_by_seed(tmp_path):
     assert not np.array_equal(a[0][1], c[0][1])
     # generated once: a second call reuses the files, other parameters are refused
     SyntheticSegmentation(tmp_path / "a", "val", num_train=3, num_val=1, size=32, seed=1)
-    with pytest.raises(ValueError, match="different dataset"):
+    with pytest.raises(ValueError, match="made with other parameters"):
         make_synthetic_voc(tmp_path / "a", num_train=4, num_val=1, size=32, seed=1)
     assert not [p for p in (tmp_path / "a" / "VOCdevkit").iterdir() if p.name.startswith(".")]
 
@@ -129,7 +129,19 @@ def test_bad_arguments(tmp_path):
             make_synthetic_voc(tmp_path, **{"num_train": 1, "num_val": 1, "size": 32, **bad})
     assert not (tmp_path / "VOCdevkit").exists()   # refused before anything was written
     make_synthetic_voc(tmp_path, num_train=1, num_val=1, size=32)
-    with pytest.raises(ValueError, match="different dataset"):   # had reused the quality-90 files
+    with pytest.raises(ValueError, match="made with other parameters"):   # had reused the quality-90 files
         make_synthetic_voc(tmp_path, num_train=1, num_val=1, size=32, jpeg_quality=50)
     with pytest.raises(ValueError, match=r"jpeg_quality must be an integer in \[1, 100\], got 0"):
         make_synthetic_voc(tmp_path / "q", num_train=1, num_val=1, size=32, jpeg_quality=0)
+
+
+def test_a_root_holding_another_dataset_is_refused_without_advice_to_delete_a_real_one(tmp_path):
+    from minifcn.data.synthetic import make_synthetic_voc
+    make_synthetic_voc(tmp_path / "a", num_train=2, num_val=1, size=32)
+    with pytest.raises(ValueError, match=r"synthetic dataset made with other parameters .*delete that one"):
+        make_synthetic_voc(tmp_path / "a", num_train=3, num_val=1, size=32)
+    voc = tmp_path / "voc" / "VOCdevkit" / "VOC2012"   # a real VOC tree: no synthetic.json
+    (voc / "JPEGImages").mkdir(parents=True)
+    with pytest.raises(ValueError, match="did not generate") as e:
+        make_synthetic_voc(tmp_path / "voc", num_train=2, num_val=1, size=32)
+    assert "delete" not in str(e.value) and "--dataset voc" in str(e.value)

@@ -196,10 +196,15 @@ def make_synthetic_voc(root, num_train: int = 400, num_val: int = 80, size: int 
     final = root / "VOCdevkit" / "VOC2012"
     meta = final / "synthetic.json"
     if final.exists():
-        if meta.is_file() and json.loads(meta.read_text()) == params:
+        if not meta.is_file():   # a real VOC tree, or someone's own: never suggest deleting it
+            raise ValueError(f"{final} holds a dataset that minifcn did not generate (no "
+                             f"synthetic.json): the synthetic dataset needs a root of its own "
+                             f"(this one may be PASCAL VOC's; read it with --dataset voc)")
+        if json.loads(meta.read_text()) == params:
             return root
-        raise ValueError(f"{final} already holds a different dataset (expected synthetic "
-                         f"parameters {params}); choose another root or delete it")
+        raise ValueError(f"{final} already holds a synthetic dataset made with other parameters "
+                         f"({json.loads(meta.read_text())}, expected {params}); choose another "
+                         "root, or delete that one to make it again")
     made = [d for d in (root / "VOCdevkit", root) if not d.exists()]   # to undo on failure
     (root / "VOCdevkit").mkdir(parents=True, exist_ok=True)
     tmp = temporary_dir(root / "VOCdevkit", ".synthetic-")   # renamed to VOC2012 when whole
