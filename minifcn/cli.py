@@ -207,6 +207,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", default="predictions", help="output directory (default ./predictions)")
     r.add_argument("--samples", type=_at_least(0), default=None,
                    help="Monte-Carlo dropout samples (Bayesian SegNet; default 50 for it)")
+    r.add_argument("--uncertainty-max", type=float, default=None, metavar="U",
+                   help="with --samples: the uncertainty maps' colours span 0..U, the same for "
+                        "every image (default: each map's own largest value); the values "
+                        "themselves go to <name>_uncertainty.npy")
     r.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     r.add_argument("--max-size", type=_at_least(0), default=None, metavar="N",
                    help="segment an image whose longer side exceeds N pixels shrunk to N (its "
@@ -234,8 +238,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _print_files(files: dict):
     print("wrote:")
+    width = max([11] + [len(k) for k in files])
     for k, v in files.items():
-        print(f"  {k:<11} {v}")
+        print(f"  {k:<{width}} {v}")
 
 
 def _duration(seconds: float) -> str:
@@ -377,14 +382,19 @@ def _cmd_predict(a) -> int:
     from .predict import predict_file
     from .train import load_model
     check_directory(a.out, "--out")   # before the model loads, not at the first image's files
+    if a.uncertainty_max is not None and not a.uncertainty_max > 0:
+        raise ValueError(f"--uncertainty-max must be > 0, got {a.uncertainty_max:g}")
     model, cfg, classes, _ = load_model(a.checkpoint, a.device)
     samples = _mc_samples(model, a.samples)
+    if samples and not hasattr(model, "mc_predict"):   # once, not once per image
+        raise ValueError(f"--samples {samples} needs a Bayesian model (dropout to sample); "
+                         f"{a.checkpoint} holds {cfg.model}")
     max_size = _training_scale(cfg) if a.max_size is None else a.max_size
     images, failed = _image_files(a.image), []
     for image, name in zip(images, _output_names(images)):
         try:
             files = predict_file(model, image, a.out, cfg.convention, a.device, samples, name=name,
-                                 classes=classes, max_size=max_size)
+                                 classes=classes, max_size=max_size, uncertainty_max=a.uncertainty_max)
         except (ValueError, OSError) as e:   # unreadable, or too small for the net: go on
             print(f"minifcn predict: error: {e}", file=sys.stderr)
             failed.append(str(image))

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from . import backend
+from ._files import replacing
 from .autograd import Tensor, no_grad
 
 __all__ = ["predict_array", "predict_file", "read_image", "scaled_size"]
@@ -128,10 +129,12 @@ def predict_array(model, image, convention: str = "unit", device: str = "cpu",
 
 def predict_file(model, image_path, out_dir, convention: str = "unit", device: str = "cpu",
                  samples: int | None = None, alpha: float = 0.5, name: str | None = None,
-                 classes=None, max_size: int | None = None) -> dict:
+                 classes=None, max_size: int | None = None, uncertainty_max: float | None = None) -> dict:
     """Segment ``image_path``; write ``<name>_mask.png`` (an indexed PNG: the class ids, coloured
-    by VOC's palette), ``<name>_overlay.png`` (and ``<name>_uncertainty.png`` with ``samples``,
-    its legend naming ``classes`` when given) into ``out_dir``; return their paths. ``name``
+    by VOC's palette), ``<name>_overlay.png`` and, with ``samples``, ``<name>_uncertainty.png``
+    (its legend naming ``classes`` when given; colours from 0 to ``uncertainty_max``, default
+    the map's largest value) and ``<name>_uncertainty.npy`` (the values, (H, W) float32, for
+    thresholds and statistics across images) into ``out_dir``; return their paths. ``name``
     defaults to the image's file name without its suffix. ``max_size``: as
     :func:`predict_array`'s (the files keep the image's own size).
     """
@@ -145,5 +148,9 @@ def predict_file(model, image_path, out_dir, convention: str = "unit", device: s
              "overlay": viz.save_image(out / f"{stem}_overlay.png", viz.overlay(image, pred, alpha))}
     if unc is not None:
         files["uncertainty"] = viz.save_uncertainty(out / f"{stem}_uncertainty.png", image, pred, unc,
-                                                    classes=classes)
+                                                    classes=classes, vmax=uncertainty_max)
+        values = out / f"{stem}_uncertainty.npy"
+        with replacing(values, ".npy") as tmp:
+            np.save(tmp, np.asarray(unc, np.float32))
+        files["uncertainty values"] = values
     return files

@@ -332,12 +332,15 @@ def plot_curves(log_csv_path, out_png) -> Path:
     return _save_figure(fig, out_png)
 
 
-def save_uncertainty(path, image, pred, uncertainty, palette=None, classes=None) -> Path:
+def save_uncertainty(path, image, pred, uncertainty, palette=None, classes=None,
+                     vmax: float | None = None) -> Path:
     """Image | prediction | uncertainty (a heat map with a colour bar), side by side, as a PNG.
 
     ``image`` ``(H, W, 3)`` displayable, ``pred`` ``(H, W)`` ids, ``uncertainty`` ``(H, W)``
     floats (Bayesian SegNet: the per-class softmax variance averaged over classes). With
     ``classes`` (the names of ids 0, 1, ...), a legend names the colours the prediction uses.
+    The colours span 0 to ``vmax`` (default: this map's largest value, so two images' maps
+    are comparable only with one ``vmax`` given to both).
 
     >>> import tempfile, os, numpy as np
     >>> p = save_uncertainty(os.path.join(tempfile.mkdtemp(), "u.png"),
@@ -357,7 +360,9 @@ def save_uncertainty(path, image, pred, uncertainty, palette=None, classes=None)
     axes[0].set_title("image")
     axes[1].imshow(colorize(pred, palette))
     axes[1].set_title("prediction")
-    im = axes[2].imshow(unc, cmap="inferno")
+    if vmax is not None and not vmax > 0:
+        raise ValueError(f"save_uncertainty: vmax must be > 0, got {vmax!r}")
+    im = axes[2].imshow(unc, cmap="inferno", vmin=0.0 if vmax else None, vmax=vmax)
     axes[2].set_title("uncertainty")
     # the bar in an inset beside the map, not carved out of its panel: the three panels keep
     # one size, and the bar the map's height

@@ -321,8 +321,11 @@ def test_bayesian_segnet_trains_and_predicts_uncertainty(tmp_path):
     assert cli.main(args + ["--class-weights", "median-freq"]) == 0
     image = next((tmp_path / "synthetic").rglob("*.jpg"))
     assert cli.main(["predict", "--checkpoint", str(tmp_path / "bayes" / "checkpoint.npz"),
-                     "--image", str(image), "--out", str(tmp_path / "pred"), "--samples", "3"]) == 0
+                     "--image", str(image), "--out", str(tmp_path / "pred"), "--samples", "3",
+                     "--uncertainty-max", "0.1"]) == 0
     assert (tmp_path / "pred" / f"{image.stem}_uncertainty.png").is_file()
+    values = np.load(tmp_path / "pred" / f"{image.stem}_uncertainty.npy")
+    assert values.shape == np.asarray(Image.open(image)).shape[:2] and values.max() > 0
     # eval scores the Monte-Carlo mean (3 samples here), and says so in the JSON
     out = tmp_path / "mc.json"
     assert cli.main(["eval", "--checkpoint", str(tmp_path / "bayes" / "checkpoint.npz"), "--samples", "3",
@@ -464,3 +467,16 @@ def test_every_command_runs_on_the_gpu(tmp_path, gpu, model, capsys):
                      "--out", str(tmp_path / "pred"), *samples]) == 0
     assert (tmp_path / "pred" / f"{image.stem}_mask.png").is_file()
     assert (tmp_path / "pred" / f"{image.stem}_uncertainty.png").is_file() == bool(samples)
+
+
+def test_predict_samples_without_dropout_is_refused_once(trained, tmp_path, capsys):
+    ckpt, _ = trained                      # SegNet-Basic: nothing to sample
+    images = sorted((tmp_path / "synthetic").rglob("*.jpg"))[:3]
+    code = cli.main(["predict", "--checkpoint", str(ckpt), "--image", *map(str, images),
+                     "--out", str(tmp_path / "pred"), "--samples", "5"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("needs a Bayesian model") == 1, err   # had been once per image
+    assert not (tmp_path / "pred").exists() or not any((tmp_path / "pred").iterdir())
+    assert cli.main(["predict", "--checkpoint", str(ckpt), "--image", str(images[0]),
+                     "--uncertainty-max", "0"]) == 2
+    assert "--uncertainty-max must be > 0, got 0" in capsys.readouterr().err

@@ -59,7 +59,10 @@ def test_bayesian_uncertainty_and_files(tmp_path):
     assert pred.shape == unc.shape == (19, 23)
     assert (unc >= 0).all() and unc.max() > 0  # dropout really sampled: the samples disagree
     files = predict_file(net, path, tmp_path / "out", samples=2)
-    assert sorted(files) == ["mask", "overlay", "uncertainty"]
+    assert sorted(files) == ["mask", "overlay", "uncertainty", "uncertainty values"]
+    values = np.load(files["uncertainty values"])     # the map itself, for statistics across images
+    assert values.shape == (19, 23) and values.dtype == np.float32 and (values >= 0).all()
+    assert files["uncertainty values"].name == "img_uncertainty.npy"
     mask = Image.open(files["mask"])                  # class ids, coloured by a palette
     assert mask.mode == "P" and np.asarray(mask).shape == (19, 23) and np.asarray(mask).max() < 3
 
@@ -112,3 +115,18 @@ def test_bad_images_are_named(tmp_path):
         read_image(tmp_path)
     with pytest.raises(ValueError, match=r"\(H, W, 3\) uint8"):
         predict_array(nn.Conv2d(3, 2, 1), np.zeros((4, 4), np.uint8))
+
+
+def test_uncertainty_colours_on_a_fixed_range(tmp_path):
+    from minifcn import viz
+    image, pred = np.zeros((6, 8, 3), np.uint8), np.zeros((6, 8), np.int64)
+    low = np.full((6, 8), 0.01)
+    low[0, 0] = 0.02
+    # each map on its own scale: a low map's peak is as bright as any map's; on one scale, not
+    colours = []
+    for vmax in (None, 0.25):
+        path = viz.save_uncertainty(tmp_path / f"u{vmax}.png", image, pred, low, vmax=vmax)
+        colours.append(np.asarray(Image.open(path).convert("RGB"), np.float64).sum())
+    assert colours[0] != colours[1]
+    with pytest.raises(ValueError, match="vmax must be > 0, got 0"):
+        viz.save_uncertainty(tmp_path / "bad.png", image, pred, low, vmax=0)
