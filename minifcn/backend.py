@@ -66,7 +66,11 @@ def check_device(device: str) -> str:
 
 def default_device() -> str:
     """The device named by ``MINIFCN_DEVICE`` (default ``cpu``)."""
-    return check_device(os.environ.get("MINIFCN_DEVICE", "cpu"))
+    try:
+        return check_device(os.environ.get("MINIFCN_DEVICE", "cpu"))
+    except ValueError as e:   # say where the name came from: no argument of the user's gave it
+        raise ValueError(f"MINIFCN_DEVICE={os.environ['MINIFCN_DEVICE']!r} (the default device): "
+                         f"{e}") from None
 
 
 def xp_for(device: str | None = None):

@@ -129,9 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--data-root", help="dataset directory (synthetic: default user cache)")
     t.add_argument("--val-split", help="validation split (voc: val, or seg11valid: the FCN paper's "
                                        "736 images, list shipped)")
-    t.add_argument("--epochs", type=int, help=f"training epochs (default {TrainConfig.epochs})")
-    t.add_argument("--iters", type=int, help="training iterations (overrides --epochs)")
-    t.add_argument("--batch-size", type=int,
+    t.add_argument("--epochs", type=_at_least(1), help=f"training epochs (default {TrainConfig.epochs})")
+    t.add_argument("--iters", type=_at_least(1), help="training iterations (overrides --epochs)")
+    t.add_argument("--batch-size", type=_at_least(1),
                    help="images a step (default 8; 1 without --crop for VOC and SBD, whose images "
                         "differ in size, and with --scale)")
     t.add_argument("--lr", type=float, help="base learning rate (default 0.05 for FCN, 0.2 for "
@@ -141,7 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"L2 weight decay, not on FCN's biases (default {TrainConfig.weight_decay})")
     t.add_argument("--lr-policy", choices=("fixed", "step", "poly"),
                    help="poly (default): lr * (1 - it/iters)^0.9; step: lr * gamma^(it // lr-step)")
-    t.add_argument("--lr-step", type=int, help="step policy: iterations between decays")
+    t.add_argument("--lr-step", type=_at_least(1), help="step policy: iterations between decays")
     t.add_argument("--lr-gamma", type=float, help="step policy: the factor of each decay (default 0.1)")
     t.add_argument("--warmup", type=_at_least(0),
                    help="iterations of linear learning-rate warm-up (default 100; 200 for segnet "
@@ -160,20 +160,24 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--resume", metavar="CHECKPOINT",
                    help="continue a run exactly where it stopped (with --staged: the staged run's "
                         "directory, and the options it was started with)")
-    t.add_argument("--seed", type=int, help="seed of the initial weights, the order of the images, "
+    t.add_argument("--seed", type=_at_least(0), help="seed of the initial weights, the order of the images, "
                                             "their random transforms and --subset-count's choice "
                                             f"(default {TrainConfig.seed})")
-    t.add_argument("--subset-count", type=int, help="train on this many images")
-    t.add_argument("--val-count", type=int,
+    t.add_argument("--subset-count", type=_at_least(1), help="train on this many images")
+    t.add_argument("--val-count", type=_at_least(1),
                    help="validate on this many images of the val split (default all; the same "
                         "images whatever --seed)")
     t.add_argument("--subset-classes", help="comma-separated class names, e.g. cat,dog")
     t.add_argument("--staged", action="store_true", help="FCN recipe: train 32s, then 16s, then 8s")
-    t.add_argument("--image-size", type=int, help=f"synthetic image size (default {TrainConfig.image_size})")
-    t.add_argument("--num-train", type=int, help=f"synthetic training images (default {TrainConfig.num_train})")
-    t.add_argument("--num-val", type=int, help=f"synthetic validation images (default {TrainConfig.num_val})")
-    t.add_argument("--val-every", type=int, help="iterations between validations (default: an epoch)")
-    t.add_argument("--crop", type=int, help="random crop size (needed to batch VOC images)")
+    t.add_argument("--image-size", type=_at_least(16),
+                   help=f"synthetic image size (default {TrainConfig.image_size})")
+    t.add_argument("--num-train", type=_at_least(1),
+                   help=f"synthetic training images (default {TrainConfig.num_train})")
+    t.add_argument("--num-val", type=_at_least(1),
+                   help=f"synthetic validation images (default {TrainConfig.num_val})")
+    t.add_argument("--val-every", type=_at_least(1),
+                   help="iterations between validations (default: an epoch)")
+    t.add_argument("--crop", type=_at_least(1), help="random crop size (needed to batch VOC images)")
     t.add_argument("--scale", type=float, nargs=2, metavar=("LOW", "HIGH"),
                    help="rescale training images by a random factor in [LOW, HIGH], e.g. 0.75 1.25")
     t.add_argument("--convention", choices=("unit", "caffe", "torchvision"),
@@ -221,10 +225,11 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("name", choices=("synthetic", "voc", "sbd"))
     d.add_argument("--root", help="where to put it (synthetic: default user cache)")
     d.add_argument("--archive", help="a local copy of the archive (md5-checked)")
-    d.add_argument("--image-size", type=int, default=TrainConfig.image_size, help="synthetic image size")
-    d.add_argument("--num-train", type=int, default=TrainConfig.num_train)
-    d.add_argument("--num-val", type=int, default=TrainConfig.num_val)
-    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--image-size", type=_at_least(16), default=TrainConfig.image_size,
+                   help="synthetic image size")
+    d.add_argument("--num-train", type=_at_least(1), default=TrainConfig.num_train)
+    d.add_argument("--num-val", type=_at_least(1), default=TrainConfig.num_val)
+    d.add_argument("--seed", type=_at_least(0), default=0)
 
     i = sub.add_parser("import", help="make trained FCN weights (the reference's .caffemodel) a "
                                       "checkpoint for eval and predict")
@@ -288,6 +293,9 @@ def _cmd_train(a) -> int:
         _say_lr_jump(trainer)
         trainer.run()
     else:
+        if a.init and not Path(a.init).is_file():   # before anything reads it
+            raise FileNotFoundError(f"--init {a.init}: no such file (the VGG16 weights to start "
+                                    "from: a torchvision .pth or a Caffe .caffemodel)")
         if a.init and a.convention is None:  # prepare images as the weights expect
             from .weights import input_convention
             given["convention"] = input_convention(a.init) or "torchvision"
@@ -301,6 +309,16 @@ def _cmd_train(a) -> int:
                   f"{trainer.max_iter} iteration{'s' if trainer.max_iter != 1 else ''} of batch "
                   f"{cfg.batch_size} at lr {cfg.lr:g}, "
                   f"device {trainer.device}")
+            for flag, asked, split in (("--subset-count", cfg.subset_count, trainer.train_set),
+                                       ("--val-count", cfg.val_count, trainer.val_set)):
+                if asked and asked > len(split):   # the subset had been cut silently
+                    print(f"note: {flag} {asked} is more than the {len(split)} images there are: "
+                          f"all {len(split)} are used")
+            largest = int(_training_scale(cfg) * (max(cfg.scale) if cfg.scale else 1))   # --scale'd
+            if cfg.crop and cfg.crop > largest:
+                print(f"note: --crop {cfg.crop} is larger than the images (at most {largest} "
+                      "pixels a side): they are padded with void (255) to that size, which costs "
+                      "time and teaches nothing")
             if cfg.batch_size > len(trainer.train_set):   # an epoch is one batch of them all
                 print(f"note: --batch-size {cfg.batch_size} is more than the {len(trainer.train_set)} "
                       f"training images: each batch holds all {len(trainer.train_set)}")

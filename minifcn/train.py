@@ -577,6 +577,9 @@ def _init_weights(model, cfg: TrainConfig):
     """Load ``cfg.init`` into ``model``, after checking the run prepares its images as the
     weights expect."""
     from .weights import import_vgg16
+    if not os.path.isfile(cfg.init):   # open()'s own message would not say which option named it
+        raise FileNotFoundError(f"--init {cfg.init}: no such file (the VGG16 weights to start from: "
+                                "a torchvision .pth or a Caffe .caffemodel)")
     state, meta = import_vgg16(cfg.init)
     wants = meta.get("input_convention")
     if wants in ("caffe", "torchvision") and wants != cfg.convention:

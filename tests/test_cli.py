@@ -480,3 +480,35 @@ def test_predict_samples_without_dropout_is_refused_once(trained, tmp_path, caps
     assert cli.main(["predict", "--checkpoint", str(ckpt), "--image", str(images[0]),
                      "--uncertainty-max", "0"]) == 2
     assert "--uncertainty-max must be > 0, got 0" in capsys.readouterr().err
+
+
+def test_train_notes_what_it_changed_or_wastes(tmp_path, capsys):
+    # more images asked for than there are, and a crop larger than the images: said, not silent
+    args = tiny_args(tmp_path, "notes", "--subset-count", "50", "--val-count", "40", "--crop", "64",
+                     "--iters", "2")
+    assert cli.main(args) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"note: --subset-count 50 is more than the \d+ images there are", out), out
+    assert re.search(r"note: --val-count 40 is more than the \d+ images there are", out), out
+    assert "note: --crop 64 is larger than the images (at most 32 pixels a side)" in out
+
+
+@pytest.mark.parametrize("flag, value, message", [
+    ("--iters", "0", "argument --iters: must be >= 1, got 0"),
+    ("--image-size", "8", "argument --image-size: must be >= 16, got 8"),
+    ("--num-val", "0", "argument --num-val: must be >= 1, got 0"),
+    ("--crop", "0", "argument --crop: must be >= 1, got 0"),
+    ("--init", "nothere.pth", "--init nothere.pth: no such file"),   # had been open()'s Errno 2
+])
+def test_train_errors_name_the_flag(flag, value, message, capsys):
+    try:
+        code = cli.main(["train", flag, value, "--no-progress"])
+    except SystemExit as e:   # the parser's own: usage and exit 2
+        code = e.code
+    assert code == 2 and message in capsys.readouterr().err
+
+
+def test_import_of_a_training_checkpoint_says_what_it_is(trained, capsys):
+    ckpt, _ = trained
+    assert cli.main(["import", str(ckpt), "--model", "fcn8s", "--out", str(ckpt.parent / "x.npz")]) == 2
+    assert "is already a minifcn training checkpoint: give it to `minifcn eval`" in capsys.readouterr().err
