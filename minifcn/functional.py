@@ -1065,15 +1065,34 @@ def interpolation_matrix(in_size, out_size, mode="bilinear", align_corners=False
     return A
 
 
+def _separable(A, x, B):
+    """``A @ x @ B`` on each (h, w) plane of ``x`` (non-negative ``A`` and ``B``), an inf or a
+    NaN reaching only the outputs whose weights touch it, as a window's sum would: the matrix
+    product also multiplies it by every zero weight, and 0 * inf is NaN everywhere."""
+    xp = get_array_module(x)
+    finite = xp.isfinite(x)
+    if bool(finite.all()):
+        return A @ (x @ B)
+    y = A @ (xp.where(finite, x, 0) @ B)
+    touch_a, touch_b = (A != 0).astype(x.dtype), (B != 0).astype(x.dtype)
+
+    def reached(mask):   # outputs whose window holds a value of the mask
+        return (touch_a @ (mask.astype(x.dtype) @ touch_b)) > 0
+
+    up, down, nan = reached(x == xp.inf), reached(x == -xp.inf), reached(xp.isnan(x))
+    y = xp.where(up, xp.inf, xp.where(down, -xp.inf, y))
+    return xp.where(nan | (up & down), xp.nan, y).astype(x.dtype, copy=False)
+
+
 class Interpolate(Function):
     def __init__(self, A_h, A_w):
         self.A_h, self.A_w = A_h, A_w
 
     def forward(self, x):
-        return self.A_h @ (x @ self.A_w.T)       # (n, c, h, w) -> (n, c, out_h, out_w)
+        return _separable(self.A_h, x, self.A_w.T)    # (n, c, h, w) -> (n, c, out_h, out_w)
 
     def backward(self, gy):
-        return self.A_h.T @ (gy @ self.A_w)      # the transposes: the adjoint of a linear map
+        return _separable(self.A_h.T, gy, self.A_w)   # the transposes: the adjoint of a linear map
 
 
 def interpolate(x, size=None, scale_factor=None, mode="nearest", align_corners=None):

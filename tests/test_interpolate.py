@@ -67,3 +67,37 @@ def test_interpolate_keeps_float32_and_upsample_is_the_layer(rng):
 def test_interpolate_errors_name_the_values(kw, message):
     with pytest.raises(ValueError, match=message):
         F.interpolate(np.ones((1, 1, 3, 3)), **kw)
+
+
+@pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan])
+@pytest.mark.parametrize("op", ["adaptive", "bilinear", "nearest"])
+def test_an_inf_or_nan_stays_where_its_window_is(xp, bad, op):
+    # as PyTorch: a window's sum holds it, the other windows do not (a product of matrices had
+    # multiplied it by every zero weight, and 0 * inf spread NaN over the whole map)
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(0).standard_normal((1, 2, 4, 6))
+    x[0, 1, 0, 0] = bad
+    gy_bad = np.zeros((1, 2, 3, 5))
+    gy_bad[0, 0, 2, 4] = bad
+
+    size = (3, 5)
+    if op == "adaptive":
+        ours_fn, theirs_fn = (lambda t: F.adaptive_avg_pool2d(t, size),
+                              lambda t: torch.nn.functional.adaptive_avg_pool2d(t, size))
+    else:
+        ours_fn, theirs_fn = (lambda t: F.interpolate(t, size=size, mode=op),
+                              lambda t: torch.nn.functional.interpolate(t, size=size, mode=op))
+    t = Tensor(xp.asarray(x), requires_grad=True)
+    y = ours_fn(t)
+    y.backward(xp.asarray(gy_bad))
+    y, gx = to_np(y), to_np(t.grad)
+    tt = torch.tensor(x, requires_grad=True)
+    yt = theirs_fn(tt)
+    yt.backward(torch.tensor(gy_bad))
+    yt, gxt = yt.detach().numpy(), tt.grad.numpy()
+    for a, b in ((y, yt), (gx, gxt)):
+        np.testing.assert_array_equal(np.isnan(a), np.isnan(b))
+        np.testing.assert_array_equal(np.isinf(a), np.isinf(b))
+        np.testing.assert_array_equal(a[np.isinf(b)], b[np.isinf(b)])   # the signs too
+        finite = np.isfinite(b)
+        np.testing.assert_allclose(a[finite], b[finite], rtol=1e-12, atol=1e-12)
