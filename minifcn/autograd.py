@@ -789,15 +789,21 @@ class RemovableHandle:
 
 def _run_hooks(hooks, g):
     """``g`` through each hook in the order registered; a hook returning None leaves it."""
-    for hook in list((hooks or {}).values()):
+    if not hooks:
+        return g
+    # the hooks get a copy: a gradient array may be shared (Add hands both inputs the same
+    # one), and a hook that clips in place must change this tensor's gradient only
+    g = g.copy()
+    for hook in list(hooks.values()):
         out = hook(g)
         if out is None:
             continue
         out = out.data if isinstance(out, Tensor) else out
-        if getattr(out, "shape", None) != g.shape:
+        if getattr(out, "shape", None) != g.shape or getattr(out, "dtype", None) != g.dtype:
             raise RuntimeError(f"a gradient hook returned {type(out).__name__} of shape "
-                               f"{getattr(out, 'shape', None)}, expected an array of shape {g.shape}")
-        g = out if out.dtype == g.dtype else out.astype(g.dtype)
+                               f"{getattr(out, 'shape', None)} and dtype {getattr(out, 'dtype', None)}, "
+                               f"expected an array of shape {g.shape} and dtype {g.dtype}")
+        g = out
     return g
 
 

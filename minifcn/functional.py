@@ -689,7 +689,10 @@ def _check_labels(op, name, x, target, weight, ignore_index, reduction):
     t = xp.asarray(_raw(target))
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
-    if x.ndim < 2 or tuple(t.shape) != (x.shape[0],) + tuple(x.shape[2:]):
+    if x.ndim < 2:   # PyTorch also takes one unbatched (C,) score vector; here a batch is needed
+        raise ValueError(f"{op}: {name} must have at least 2 dimensions, (n, C, *spatial), got "
+                         f"shape {tuple(x.shape)}: add the batch axis, x[None], and target[None]")
+    if tuple(t.shape) != (x.shape[0],) + tuple(x.shape[2:]):
         soft = (" Class probabilities as targets (PyTorch's soft labels) are not taken here: give "
                 "one class index a pixel.") if tuple(t.shape) == tuple(x.shape) else ""
         raise ValueError(f"{op}: target shape {tuple(t.shape)} does not match {name} "
@@ -915,7 +918,7 @@ def pad(x, pad, mode="constant", value=None):
     pads = pad_amounts("pad", pad)
     if mode not in PAD_MODES:
         raise ValueError(f"pad: mode must be one of {', '.join(map(repr, PAD_MODES))}, got {mode!r}")
-    if value is not None and mode != "constant":   # as PyTorch refuses it
+    if value is not None and value != 0 and mode != "constant":   # as PyTorch: 0 is let pass
         raise ValueError(f"pad: mode {mode!r} takes no value, got value={value!r}")
     if value is not None and (isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real)):
         raise TypeError(f"pad: value must be a number, got {value!r}")

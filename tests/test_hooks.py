@@ -109,8 +109,31 @@ def test_hook_errors_name_what_was_expected(xp):
         Tensor(xp.ones(2)).retain_grad()
     h = x * 2
     h.register_hook(lambda g: g[:1])
-    with pytest.raises(RuntimeError, match=r"shape \(1,\), expected an array of shape \(2,\)"):
+    with pytest.raises(RuntimeError, match=r"shape \(1,\) and dtype float64, expected an array of shape \(2,\)"):
         h.sum().backward()
+    k = x * 3
+    k.register_hook(lambda g: g.astype(np.float32))   # as PyTorch: another dtype is refused
+    with pytest.raises(RuntimeError, match="dtype float32, expected an array of shape \\(2,\\) and dtype float64"):
+        k.sum().backward()
+
+
+def test_a_hook_changing_its_gradient_in_place_changes_that_tensor_s_only(xp):
+    # Add hands both inputs one array: a hook clipping a's in place had zeroed b's too
+    torch = pytest.importorskip("torch")
+    grads = []
+    for lib, make in ((None, lambda d: Tensor(xp.asarray(d), requires_grad=True)),
+                      (torch, lambda d: torch.tensor(d, requires_grad=True))):
+        x = make(np.ones(3))
+        a, b = x * 1, x * 1
+
+        def clip(g):
+            g[:] = 0
+        a.register_hook(clip)
+        w = np.array([1.0, 2.0, 3.0])
+        ((a + b) * (torch.tensor(w) if lib else Tensor(xp.asarray(w)))).sum().backward()
+        grads.append(to_np(x.grad))
+    np.testing.assert_array_equal(grads[0], grads[1])
+    np.testing.assert_array_equal(grads[0], [1.0, 2.0, 3.0])
 
 
 def test_retain_grad_of_a_leaf_changes_nothing(xp):

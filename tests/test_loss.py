@@ -470,3 +470,10 @@ def test_nll_loss_vs_torch(rng, dtype, weighted, reduction, shape, ignore_index)
     loss.backward(gy)
     losst.backward(None if gy is None else torch.from_numpy(gy))
     assert_close(ours.grad, theirs.grad, dtype, "grad input")
+
+
+@pytest.mark.parametrize("loss", [F.cross_entropy, F.nll_loss])
+def test_one_dimensional_scores_ask_for_the_batch_axis(loss):
+    # the message had contradicted itself: "target shape (3,) does not match input (3,)"
+    with pytest.raises(ValueError, match=r"must have at least 2 dimensions, \(n, C, \*spatial\), got shape \(3,\)"):
+        loss(Tensor(np.zeros(3)), np.array([0, 1, 2]))

@@ -117,6 +117,14 @@ def test_pad_errors_name_the_values(xp, pad, kw, error, message):
         F.pad(xp.zeros((1, 1, 4, 5)), pad, **kw)
 
 
+def test_pad_takes_value_zero_in_every_mode_as_pytorch(xp):
+    # PyTorch refuses only a non-zero value in the modes that copy values; generic code passes 0
+    x = xp.asarray(np.arange(20.0).reshape(1, 1, 4, 5))
+    for mode in ("reflect", "replicate", "circular"):
+        np.testing.assert_array_equal(to_np(F.pad(x, (1, 1, 1, 1), mode, value=0)),
+                                      to_np(F.pad(x, (1, 1, 1, 1), mode)))
+
+
 def test_pad_modules_check_their_padding_when_built():
     with pytest.raises(ValueError, match=r"ReflectionPad2d: pad must hold 2 or 4 ints .* got 3"):
         nn.ReflectionPad2d((1, 2, 3))
@@ -276,3 +284,9 @@ def test_adaptive_avg_pool2d_matches_pytorch(rng, hw, size, dtype):
 def test_adaptive_avg_pool2d_errors_name_the_values(xp, size, error, message):
     with pytest.raises(error, match="adaptive_avg_pool2d: " + re.escape(message)):
         F.adaptive_avg_pool2d(xp.zeros((1, 1, 5, 5)), size)
+
+
+def test_pooling_modules_keep_the_kernel_as_their_default_stride():
+    torch = pytest.importorskip("torch")
+    assert nn.AvgPool2d(3).stride == 3 and nn.MaxPool2d(2).stride == 2   # had been None
+    assert repr(nn.AvgPool2d(3)) == repr(torch.nn.AvgPool2d(3))
