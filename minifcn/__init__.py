@@ -19,8 +19,8 @@ if not _user_spin:
     _os.environ["OPENBLAS_THREAD_TIMEOUT"] = "4"
 
 from . import functional, init, nn, optim
-from .autograd import (Function, Tensor, cat, inference_mode, is_grad_enabled, no_grad,
-                       set_grad_enabled)
+from .autograd import (Function, Tensor, cat, inference_mode, is_grad_enabled, maximum, minimum,
+                       no_grad, set_grad_enabled, where)
 from .backend import default_device, gpu_available, manual_seed
 from .checkpoint import load, save
 from . import models

@@ -873,6 +873,51 @@ class Div(Function):
         return sum_to(ga, self.a.shape), sum_to(-ga * self.a / self.b, self.b.shape)
 
 
+class Maximum(Function):
+    """The larger of ``a`` and ``b`` at each position (broadcast); the gradient goes to the
+    larger, half to each where they tie, as PyTorch's. ``Minimum`` is the same with the
+    comparison turned round. A NaN wins (NumPy's and PyTorch's rule), and both get the whole
+    gradient there, as PyTorch's formula gives (neither ``<`` nor ``==`` holds)."""
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return get_array_module(a).maximum(a, b)
+
+    def _loses(self, a, b):
+        return a < b
+
+    def backward(self, gy):
+        xp, a, b = get_array_module(gy), self.a, self.b
+        split = xp.where(a == b, gy / 2, gy)   # a tie: half to each
+        ga = xp.where(self._loses(a, b), 0, split)
+        gb = xp.where(self._loses(b, a), 0, split)
+        return sum_to(ga.astype(gy.dtype, copy=False), a.shape), sum_to(gb.astype(gy.dtype, copy=False), b.shape)
+
+
+class Minimum(Maximum):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return get_array_module(a).minimum(a, b)
+
+    def _loses(self, a, b):
+        return a > b
+
+
+class Where(Function):
+    """``a`` where ``condition`` holds, ``b`` elsewhere (all three broadcast); the gradient goes
+    the same way: to ``a`` where the condition holds, to ``b`` elsewhere. The condition gets none."""
+
+    def forward(self, condition, a, b):
+        self.condition, self.a_shape, self.b_shape = condition, a.shape, b.shape
+        return get_array_module(a).where(condition, a, b)
+
+    def backward(self, gy):
+        xp, c = get_array_module(gy), self.condition
+        ga = xp.where(c, gy, 0).astype(gy.dtype, copy=False)
+        gb = xp.where(c, 0, gy).astype(gy.dtype, copy=False)
+        return None, sum_to(ga, self.a_shape), sum_to(gb, self.b_shape)
+
+
 class Neg(Function):
     def forward(self, a):
         return -a
@@ -1211,6 +1256,14 @@ def _operands(a, b):
     return promote(a), promote(b)
 
 
+def _array_operands(a, b):
+    """``_operands`` for functions that take arrays as well as Tensors: where neither is a
+    Tensor, an array is taken as one, so that a number beside it takes its dtype and device."""
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        a, b = (v if np.isscalar(v) else as_tensor(v) for v in (a, b))
+    return _operands(a, b)
+
+
 def add(a, b):
     return Add()(*_operands(a, b))
 
@@ -1229,6 +1282,65 @@ def div(a, b):
 
 def neg(a):
     return Neg()(a)
+
+
+def maximum(a, b):
+    """The larger of ``a`` and ``b`` at each position, in the graph (PyTorch's ``torch.maximum``).
+
+    Shapes broadcast as in ``a + b``; ``a`` or ``b`` may be a number or an array. The gradient
+    goes to the larger of the two, and half to each where they are equal, as PyTorch's; a NaN
+    wins. (``max(dim)`` is the reduction along an axis.)
+
+    >>> import numpy as np
+    >>> a = Tensor(np.array([1.0, 5.0, 3.0]), requires_grad=True)
+    >>> b = Tensor(np.array([2.0, 4.0, 3.0]), requires_grad=True)
+    >>> y = maximum(a, b)
+    >>> y.backward(np.ones(3))
+    >>> y.numpy(), a.grad, b.grad
+    (array([2., 5., 3.]), array([0. , 1. , 0.5]), array([1. , 0. , 0.5]))
+    """
+    return Maximum()(*_array_operands(a, b))
+
+
+def minimum(a, b):
+    """The smaller of ``a`` and ``b`` at each position, in the graph (PyTorch's ``torch.minimum``).
+
+    As :func:`maximum`: broadcast, numbers and arrays taken, the gradient to the smaller and
+    half to each on a tie, a NaN wins.
+
+    >>> import numpy as np
+    >>> x = Tensor(np.array([[-1.0, 0.5, 2.0]]), requires_grad=True)
+    >>> y = minimum(x, np.array([[0.0], [1.0]]))     # (1, 3) against (2, 1): (2, 3)
+    >>> y.sum().backward()
+    >>> y.numpy().tolist(), x.grad.tolist()
+    ([[-1.0, 0.0, 0.0], [-1.0, 0.5, 1.0]], [[2.0, 1.0, 0.0]])
+    """
+    return Minimum()(*_array_operands(a, b))
+
+
+def where(condition, a, b):
+    """``a`` where ``condition`` is True, else ``b``, in the graph (PyTorch's ``torch.where``).
+
+    Shapes: ``condition`` (bool), ``a`` and ``b`` broadcast together to the output's. ``a`` or
+    ``b`` may be a number or an array; a number takes the dtype of the other (or, two numbers,
+    float32 for floats, as PyTorch's). The gradient goes to ``a`` where the condition holds and
+    to ``b`` elsewhere, summed back over the axes each was broadcast along.
+
+    >>> import numpy as np
+    >>> x = Tensor(np.array([-2.0, 0.5, 3.0]), requires_grad=True)
+    >>> y = where(x > 0, x, 0.1 * x)                 # a leaky ReLU
+    >>> y.sum().backward()
+    >>> y.numpy(), x.grad
+    (array([-0.2,  0.5,  3. ]), array([0.1, 1. , 1. ]))
+    """
+    if not isinstance(condition, Tensor):
+        condition = Tensor(_as_array(condition))
+    if condition.dtype != np.bool_:   # NumPy would read any number as a truth value
+        raise TypeError(f"where: condition must be bool (a comparison such as x > 0), got {condition.dtype}")
+    if np.isscalar(a) and np.isscalar(b):   # two numbers: one dtype, on the condition's device
+        pair = get_array_module(condition.data).asarray(_as_array([a, b]))
+        a, b = pair[0], pair[1]
+    return Where()(condition, *_array_operands(a, b))
 
 
 def pow(a, exponent):

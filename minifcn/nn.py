@@ -23,7 +23,8 @@ import numpy as np
 
 from . import backend, init
 from . import functional as F
-from .autograd import RemovableHandle, Tensor, clear_grad
+from .autograd import RemovableHandle, Tensor, as_tensor, clear_grad
+from .im2col import _pair
 
 
 class StateDictError(ValueError, RuntimeError):
@@ -598,6 +599,18 @@ class ConvTranspose2d(Module):
 
     Output size: ``(h - 1)*stride - 2*padding + k + output_padding``. FCN's upsampling layers
     use ``bias=False`` and a bilinear weight (:func:`minifcn.init.bilinear_kernel`).
+
+    ``forward(x, output_size)`` asks for a size instead, as PyTorch's: a stride-``s``
+    convolution maps ``s`` input sizes onto the same ``h``, so the transpose may give any of
+    ``(h - 1)*s - 2*padding + k`` up to ``s - 1`` more; ``output_size`` ``(out_h, out_w)`` (or a
+    4-D shape, of which the last two count) picks one, and the layer's ``output_padding`` is
+    then not used. A size outside that range is a ValueError naming the range.
+
+    >>> import numpy as np
+    >>> up = ConvTranspose2d(1, 1, 3, stride=2, padding=1)
+    >>> x = np.zeros((1, 1, 4, 4), np.float32)
+    >>> up(x).shape, up(x, output_size=(8, 7)).shape, up(x, output_size=(2, 1, 8, 8)).shape
+    ((1, 1, 7, 7), (1, 1, 8, 7), (1, 1, 8, 8))
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, *,
@@ -610,8 +623,33 @@ class ConvTranspose2d(Module):
         self.weight = Parameter(init.he_normal((in_channels, out_channels, kh, kw), fan_in=in_channels * kh * kw))
         self.bias = Parameter(init.zeros((out_channels,))) if bias else None
 
-    def forward(self, x):
-        return F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding, self.output_padding)
+    def forward(self, x, output_size=None):
+        output_padding = self.output_padding if output_size is None else self._output_padding(x, output_size)
+        return F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding, output_padding)
+
+    def _output_padding(self, x, output_size):
+        """The ``(oph, opw)`` that make ``x``'s output ``output_size``: PyTorch's rule, each side
+        within ``[min, min + stride - 1]``, ``min = (h - 1)*stride - 2*padding + k``."""
+        x = as_tensor(x)
+        F._check_4d("ConvTranspose2d", "input", x)
+        shape = output_size.shape if hasattr(output_size, "shape") else output_size
+        if not isinstance(shape, (tuple, list)) or len(shape) not in (2, 4):
+            raise ValueError(f"ConvTranspose2d: output_size must be (h, w) or (n, c, h, w), got "
+                             f"{output_size!r}")
+        try:   # any two ints (a negative one too: the range check below names what is possible)
+            want = _pair(tuple(shape[-2:]))
+        except TypeError:
+            raise TypeError(f"ConvTranspose2d: output_size must hold ints, got {output_size!r}") from None
+        sy, sx = F._positive_pair("stride", self.stride, "ConvTranspose2d")
+        ph, pw = F._positive_pair("padding", self.padding, "ConvTranspose2d", minimum=0)
+        _, _, kh, kw = self.weight.shape
+        h, w = x.shape[2:]
+        low = ((h - 1) * sy - 2 * ph + kh, (w - 1) * sx - 2 * pw + kw)
+        high = (low[0] + sy - 1, low[1] + sx - 1)
+        if not all(lo <= n <= hi for n, lo, hi in zip(want, low, high)):
+            raise ValueError(f"ConvTranspose2d: requested an output size of {want}, but valid sizes "
+                             f"range from {low} to {high} (for an input of {h}x{w})")
+        return want[0] - low[0], want[1] - low[1]
 
     def extra_repr(self):
         in_c, out_c, kh, kw = self.weight.shape

@@ -623,3 +623,101 @@ def test_set_grad_enabled_called_as_pytorch():
         minifcn.set_grad_enabled(True)
     with minifcn.inference_mode(False):   # mode False: no change
         assert minifcn.is_grad_enabled()
+
+
+# --------------------------------------------------------------------- maximum, minimum, where
+def _tie_free(*shapes):
+    """float64 arrays of ``shapes`` whose values all differ by at least 0.01, across arrays too:
+    a finite-difference step never changes which of two wins."""
+    from minifcn.testing import distinct_values
+    sizes = [int(np.prod(s)) for s in shapes]
+    flat = distinct_values((sum(sizes),), seed=len(shapes))
+    return [a.reshape(s) for a, s in zip(np.split(flat, np.cumsum(sizes)[:-1]), shapes)]
+
+
+ELEMENTWISE = {   # name: (fn(minifcn or torch, *inputs), float shapes, bool condition shape or None)
+    "maximum": (lambda m, a, b: m.maximum(a, b), [(3, 4), (3, 4)], None),
+    "maximum_broadcast": (lambda m, a, b: m.maximum(a, b), [(3, 4), (4,)], None),
+    "minimum_broadcast_both": (lambda m, a, b: m.minimum(a, b), [(2, 1, 3), (4, 1)], None),
+    "min_max_chain": (lambda m, a, b: m.minimum(m.maximum(a, b) * 2.0, b + 0.015), [(2, 3), (2, 3)], None),
+    "where": (lambda m, c, a, b: m.where(c, a, b), [(3, 4), (3, 4)], (3, 4)),
+    "where_broadcast": (lambda m, c, a, b: m.where(c, a, b), [(1, 4), (3, 1)], (3, 4)),
+    "where_condition_broadcast": (lambda m, c, a, b: m.where(c, a, b), [(2, 3, 4), (4,)], (3, 1)),
+}
+
+
+def _torch_or_minifcn(t):
+    if type(t).__module__.startswith("torch"):
+        import torch
+        return torch
+    return minifcn
+
+
+def _run(name, inputs):
+    fn, _, cond = ELEMENTWISE[name]
+    return fn(_torch_or_minifcn(inputs[-1]), *inputs)
+
+
+@pytest.mark.parametrize("name", sorted(ELEMENTWISE))
+def test_elementwise_gradcheck(xp, rng, name):
+    _, shapes, cond = ELEMENTWISE[name]
+    arrays = [xp.asarray(a) for a in _tie_free(*shapes)]
+    if cond is not None:
+        arrays.insert(0, xp.asarray(rng.random(cond) < 0.5))
+    assert gradcheck(lambda *t: _run(name, t), arrays)
+
+
+@pytest.mark.parametrize("name", sorted(ELEMENTWISE))
+def test_elementwise_vs_torch_with_ties(xp, rng, name):
+    # values drawn from {0, 1, 2}: many ties, where PyTorch's maximum and minimum give each
+    # side half the gradient; and a NaN, which wins and gives both sides all of it
+    torch = pytest.importorskip("torch")
+    _, shapes, cond = ELEMENTWISE[name]
+    arrays = [rng.integers(0, 3, s).astype(np.float64) for s in shapes]
+    arrays[0].flat[1] = np.nan
+    if cond is not None:
+        arrays.insert(0, rng.random(cond) < 0.5)
+    ours = [Tensor(xp.asarray(a), requires_grad=a.dtype.kind == "f") for a in arrays]
+    theirs = [torch_tensor(torch, a, requires_grad=a.dtype.kind == "f") for a in arrays]
+    y, yt = _run(name, ours), _run(name, theirs)
+    np.testing.assert_array_equal(to_np(y), yt.detach().numpy())
+    g = rng.standard_normal(tuple(yt.shape))
+    y.backward(xp.asarray(g))
+    yt.backward(torch.from_numpy(g))
+    for a, b in zip(ours, theirs):
+        if b.requires_grad:
+            np.testing.assert_allclose(to_np(a.grad), b.grad.numpy(), rtol=1e-12, atol=1e-12)
+        else:
+            assert a.grad is None
+
+
+def test_elementwise_with_numbers_and_arrays(xp):
+    torch = pytest.importorskip("torch")
+    x = Tensor(xp.asarray([-2.0, 0.5, 3.0], dtype=xp.float32), requires_grad=True)
+    xt = torch.tensor([-2.0, 0.5, 3.0], requires_grad=True)
+    y = minifcn.maximum(x, 0.25) + minifcn.minimum(1.0, x) + minifcn.where(x > 0, x, 0.25)
+    yt = torch.clamp(xt, min=0.25) + torch.clamp(xt, max=1.0) + torch.where(xt > 0, xt, 0.25)
+    y.sum().backward()
+    yt.sum().backward()   # clamp's gradient at a tie is 1, maximum's 1/2: no tie in this data
+    assert y.dtype == np.float32 and x.grad.dtype == np.float32
+    np.testing.assert_allclose(to_np(y), yt.detach().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(to_np(x.grad), xt.grad.numpy(), rtol=1e-6)
+    # the dtypes of torch.where's numbers: two floats float32, two ints int64, against a Tensor its own
+    c, ct = Tensor(xp.asarray([True, False])), torch.tensor([True, False])
+    for a, b in ((1.0, 0.0), (1, 0), (2, 0.5), (True, False)):
+        got, want = minifcn.where(c, a, b), torch.where(ct, a, b)
+        assert str(got.dtype) == str(want.dtype).replace("torch.", "") and type(got.data) is type(c.data)
+        assert to_np(got).tolist() == want.tolist()
+    h = Tensor(xp.asarray([1.0, 2.0], dtype=xp.float64))
+    assert minifcn.where(c, h, 7).dtype == np.float64 and minifcn.where(c.data, 7.5, h.data).dtype == np.float64
+    assert to_np(minifcn.maximum(xp.asarray([1.0, 3.0]), xp.asarray([2.0, 2.0]))).tolist() == [2.0, 3.0]
+    low = minifcn.minimum(2.5, xp.asarray([1.0, 3.0], dtype=xp.float32))   # an array's device and dtype
+    assert type(low.data) is type(c.data) and low.dtype == np.float32 and to_np(low).tolist() == [1.0, 2.5]
+
+
+def test_where_refuses_a_condition_that_is_not_bool():
+    x = Tensor(np.ones(3))
+    with pytest.raises(TypeError, match=r"where: condition must be bool \(a comparison such as x > 0\), got int64"):
+        minifcn.where(np.array([1, 0, 1]), x, 0.0)
+    with pytest.raises(TypeError, match="got float64"):
+        minifcn.where(x, x, 0.0)

@@ -693,3 +693,83 @@ def test_sequential_append_as_pytorch():
     assert list(ours.state_dict()) == list(theirs.state_dict()) and len(ours) == 3
     with pytest.raises(TypeError, match="Sequential: items must be Modules, got function"):
         ours.append(F.relu)
+
+
+def _transpose_pair(torch, stride, padding, kernel=3, output_padding=0):
+    """A float64 ConvTranspose2d of ours and torch's with the same weight and bias."""
+    minifcn.manual_seed(0)
+    ours = nn.ConvTranspose2d(2, 3, kernel, stride, padding, output_padding).astype(np.float64)
+    ours.bias.data[...] = np.arange(3.0)
+    theirs = torch.nn.ConvTranspose2d(2, 3, kernel, stride, padding, output_padding).double()
+    with torch.no_grad():
+        theirs.weight.copy_(torch.from_numpy(to_np(ours.weight)))
+        theirs.bias.copy_(torch.from_numpy(to_np(ours.bias)))
+    return ours, theirs
+
+
+@pytest.mark.parametrize("stride", [1, 2, 3, (3, 2)])
+@pytest.mark.parametrize("padding", [0, 1, (2, 0)])
+def test_conv_transpose2d_output_size_as_pytorch(xp, rng, stride, padding):
+    # every output size the stride allows, both ends of the range included, on each side; the
+    # layer's own output_padding (1 where the stride allows it) is not used, as in PyTorch
+    torch = pytest.importorskip("torch")
+    sy, sx = (stride, stride) if isinstance(stride, int) else stride
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    ours, theirs = _transpose_pair(torch, stride, padding, 4, output_padding=int(min(sy, sx) > 1))
+    ours.to("cuda" if xp is not np else "cpu")
+    x = rng.standard_normal((2, 2, 4, 5))
+    low = ((4 - 1) * sy - 2 * ph + 4, (5 - 1) * sx - 2 * pw + 4)
+    for out_h in range(low[0], low[0] + sy):
+        for out_w in range(low[1], low[1] + sx):
+            for size in ((out_h, out_w), [2, 3, out_h, out_w], torch.Size([2, 3, out_h, out_w])):
+                xt = torch.from_numpy(x.copy()).requires_grad_()
+                yt = theirs(xt, output_size=size)
+                ours.zero_grad()
+                xo = Tensor(xp.asarray(x), requires_grad=True)
+                y = ours(xo, output_size=size)
+                assert y.shape == tuple(yt.shape) == (2, 3, out_h, out_w)
+                np.testing.assert_allclose(to_np(y), yt.detach().numpy(), rtol=1e-10, atol=1e-10)
+                g = rng.standard_normal(y.shape)
+                y.backward(xp.asarray(g))
+                yt.backward(torch.from_numpy(g))
+                np.testing.assert_allclose(to_np(xo.grad), xt.grad.numpy(), rtol=1e-10, atol=1e-10)
+                np.testing.assert_allclose(to_np(ours.weight.grad), theirs.weight.grad.numpy(),
+                                           rtol=1e-10, atol=1e-10)
+                theirs.zero_grad()
+
+
+@pytest.mark.parametrize("stride, padding, size", [
+    (1, 0, (7, 8)), (1, 0, (5, 6)), (2, 1, (9, 9)), (2, 1, (6, 8)), (3, 0, (15, 16)),
+    (3, 0, (13, 12)), (2, 0, (-1, 10)),
+])
+def test_conv_transpose2d_output_size_out_of_range_as_pytorch(stride, padding, size):
+    # an input of 4x5, kernel 3: sizes from (h - 1)*s - 2p + 3 up to s - 1 more
+    torch = pytest.importorskip("torch")
+    ours, theirs = _transpose_pair(torch, stride, padding)
+    x = np.zeros((1, 2, 4, 5))
+    low = (3 * stride - 2 * padding + 3, 4 * stride - 2 * padding + 3)
+    high = (low[0] + stride - 1, low[1] + stride - 1)
+    with pytest.raises(ValueError, match="valid sizes range from"):
+        theirs(torch.from_numpy(x), output_size=size)
+    message = (f"ConvTranspose2d: requested an output size of {size}, but valid sizes range from "
+               f"{low} to {high} (for an input of 4x5)")
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        ours(x, output_size=size)
+
+
+def test_conv_transpose2d_output_size_of_another_length_or_kind_is_refused():
+    torch = pytest.importorskip("torch")
+    ours, theirs = _transpose_pair(torch, 2, 1)
+    x = np.zeros((1, 2, 4, 5))
+    for size in ((7,), (1, 7, 9), (1, 3, 7, 9, 9)):   # PyTorch takes 2 or 4 for a 4-D input
+        with pytest.raises(ValueError, match="output_size must have 2 or 4 elements"):
+            theirs(torch.from_numpy(x), output_size=size)
+        with pytest.raises(ValueError, match=r"output_size must be \(h, w\) or \(n, c, h, w\), got"):
+            ours(x, output_size=size)
+    with pytest.raises(ValueError, match="output_size must be"):
+        ours(x, output_size=7)
+    with pytest.raises(TypeError, match=r"output_size must hold ints, got \(7.0, 9\)"):
+        ours(x, output_size=(7.0, 9))
+    with pytest.raises(ValueError, match="input must be 4-D"):
+        ours(np.zeros((2, 4, 5)), output_size=(7, 9))
+    assert ours(x, output_size=np.zeros((1, 3, 8, 10))).shape == (1, 3, 8, 10)   # a shape's owner

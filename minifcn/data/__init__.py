@@ -9,4 +9,5 @@ from .voc import (VOC_CLASSES, BadSampleError, SBDSegmentation, VOCSegmentation,
 from .synthetic import SYNTHETIC_CLASSES, SyntheticSegmentation, make_synthetic_voc
 from .transforms import (Compose, Normalize, RandomCrop, RandomHorizontalFlip, RandomScale,
                          ToCHW, build_transform)
+from .loader import DataLoader
 from .download import DATASETS, extract_tar, prepare  # download() stays in .download: the name is the module
