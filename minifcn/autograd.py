@@ -220,13 +220,20 @@ class Tensor:
         """This tensor on the host: itself there, in the graph either way (:meth:`to`)."""
         return self.to("cpu")
 
-    def to(self, device: str) -> "Tensor":
-        """This tensor on ``device`` (``"cpu"`` or ``"cuda"``): itself when it is there already,
-        else a copy there, in the graph (its gradient goes back to this device), as PyTorch's."""
-        device = backend.check_device(device)   # "cuda:0", "GPU": as Module.to takes them
-        if backend.device_of(self.data) == device:
-            return self
-        return ToDevice(device)(self)
+    def to(self, *args, device=None, dtype=None) -> "Tensor":
+        """This tensor on ``device`` (``"cpu"`` or ``"cuda"``) and in ``dtype``, as PyTorch's
+        ``to``: ``t.to("cuda")``, ``t.to(np.float64)``, ``t.to("cuda", np.float64)``,
+        ``t.to(other)`` (other's device and dtype). Itself when nothing changes, else a copy, in
+        the graph (its gradient goes back to this device and dtype)."""
+        device, dtype = to_arguments(args, device, dtype)
+        out = self
+        if device is not None:
+            device = backend.check_device(device)   # "cuda:0", "GPU": as Module.to takes them
+            if backend.device_of(self.data) != device:
+                out = ToDevice(device)(out)
+        if dtype is not None and np.dtype(dtype) != out.dtype:
+            out = out.astype(dtype)
+        return out
 
     def detach(self) -> "Tensor":
         return Tensor(self.data)
@@ -785,6 +792,30 @@ class RemovableHandle:
 
     def __exit__(self, *exc):
         self.remove()
+
+
+def to_arguments(args, device=None, dtype=None):
+    """``(device, dtype)`` from ``to``'s arguments, read as PyTorch reads them: a device name
+    (``"cpu"``, ``"cuda:0"``, a GPU index) or a dtype (``np.float64``, ``"float64"``), in any
+    order, or a Tensor (its device and dtype); either may be None."""
+    for a in args:
+        if isinstance(a, Tensor):
+            device, dtype = a.device, a.dtype
+        elif isinstance(a, (np.dtype, type)) or (isinstance(a, str) and _names_dtype(a)):
+            dtype = a
+        else:
+            device = a
+    return device, dtype
+
+
+def _names_dtype(name: str) -> bool:
+    if name.lower() in ("cpu", "gpu") or name.lower().startswith("cuda"):
+        return False
+    try:
+        np.dtype(name)
+    except TypeError:
+        return False
+    return True
 
 
 def _run_hooks(hooks, g):

@@ -23,7 +23,7 @@ import numpy as np
 
 from . import backend, init
 from . import functional as F
-from .autograd import RemovableHandle, Tensor, as_tensor, clear_grad
+from .autograd import RemovableHandle, Tensor, as_tensor, clear_grad, to_arguments
 from .im2col import _pair
 
 
@@ -105,31 +105,49 @@ class Module:
         (self._non_persistent.discard if persistent else self._non_persistent.add)(name)
         object.__setattr__(self, name, array)
 
-    # {handle id: hook}, made by the first registration (most modules never have one)
+    # {handle id: hook}, made by the first registration (most modules never have one), and the
+    # ids of the hooks registered with_kwargs / always_call
     _forward_pre_hooks = None
     _forward_hooks = None
+    _hook_flags = None
 
     def __call__(self, *args, **kwargs):
-        if self._forward_pre_hooks:
-            for hook in list(self._forward_pre_hooks.values()):
-                out = hook(self, args)
-                if out is not None:   # new positional arguments (one, or a tuple of them)
-                    args = out if isinstance(out, tuple) else (out,)
-        y = self.forward(*args, **kwargs)
-        if self._forward_hooks:
-            for hook in list(self._forward_hooks.values()):
-                out = hook(self, args, y)
-                if out is not None:   # a new output
-                    y = out
+        if not (self._forward_pre_hooks or self._forward_hooks):
+            return self.forward(*args, **kwargs)
+        flags = self._hook_flags
+        for hid, hook in list((self._forward_pre_hooks or {}).items()):
+            if hid in flags["with_kwargs"]:
+                out = hook(self, args, kwargs)
+                if out is not None:   # (args, kwargs), both new
+                    args, kwargs = out
+                continue
+            out = hook(self, args)
+            if out is not None:   # new positional arguments (one, or a tuple of them)
+                args = out if isinstance(out, tuple) else (out,)
+        try:
+            y = self.forward(*args, **kwargs)
+        except BaseException:
+            for hid, hook in list((self._forward_hooks or {}).items()):   # always_call: with no output
+                if hid in flags["always_call"]:
+                    hook(self, args, kwargs, None) if hid in flags["with_kwargs"] else hook(self, args, None)
+            raise
+        for hid, hook in list((self._forward_hooks or {}).items()):
+            out = hook(self, args, kwargs, y) if hid in flags["with_kwargs"] else hook(self, args, y)
+            if out is not None:   # a new output
+                y = out
         return y
 
-    def register_forward_pre_hook(self, hook) -> RemovableHandle:
+    def register_forward_pre_hook(self, hook, *, prepend: bool = False,
+                                  with_kwargs: bool = False) -> RemovableHandle:
         """Call ``hook(module, args)`` before each forward; if it returns something, that is
-        the new positional arguments (a tuple, or one value). As PyTorch's; returns a handle
-        whose ``remove()`` takes the hook out."""
-        return RemovableHandle(self._hook_table("_forward_pre_hooks", hook), hook)
+        the new positional arguments (a tuple, or one value). As PyTorch's: ``with_kwargs``
+        calls ``hook(module, args, kwargs)``, which may return ``(args, kwargs)``; ``prepend``
+        runs it before the hooks already there. Returns a handle whose ``remove()`` takes the
+        hook out."""
+        return self._add_hook("_forward_pre_hooks", hook, prepend, with_kwargs=with_kwargs)
 
-    def register_forward_hook(self, hook) -> RemovableHandle:
+    def register_forward_hook(self, hook, *, prepend: bool = False, with_kwargs: bool = False,
+                              always_call: bool = False) -> RemovableHandle:
         """Call ``hook(module, args, output)`` after each forward; if it returns something,
         that is the new output. As PyTorch's: the way to look at the activations inside a
         model without changing its code,
@@ -139,7 +157,10 @@ class Module:
                 if isinstance(m, nn.ReLU):
                     m.register_forward_hook(lambda m, args, y, name=name: maps.update({name: y}))
 
-        Returns a handle whose ``remove()`` takes the hook out (or use it as a ``with`` block).
+        ``with_kwargs`` calls ``hook(module, args, kwargs, output)``; ``prepend`` runs it before
+        the hooks already there; ``always_call`` runs it even when forward raises (with output
+        None), before the error goes on. Returns a handle whose ``remove()`` takes the hook out
+        (or use it as a ``with`` block).
 
         >>> import numpy as np
         >>> net = Sequential(ReLU())
@@ -150,15 +171,25 @@ class Module:
         >>> seen
         [(1, 2, 3, 3)]
         """
-        return RemovableHandle(self._hook_table("_forward_hooks", hook), hook)
+        return self._add_hook("_forward_hooks", hook, prepend, with_kwargs=with_kwargs,
+                              always_call=always_call)
 
-    def _hook_table(self, attr, hook):
+    def _add_hook(self, attr, hook, prepend, **flags):
         if not callable(hook):
             raise TypeError(f"{type(self).__name__}.register_{attr[1:-1]}: expected a callable, "
                             f"got {type(hook).__name__}")
         if getattr(self, attr) is None:
             object.__setattr__(self, attr, OrderedDict())
-        return getattr(self, attr)
+        if self._hook_flags is None:
+            object.__setattr__(self, "_hook_flags", {"with_kwargs": set(), "always_call": set()})
+        table = getattr(self, attr)
+        handle = RemovableHandle(table, hook)
+        if prepend:
+            table.move_to_end(handle.id, last=False)
+        for name, on in flags.items():
+            if on:
+                self._hook_flags[name].add(handle.id)
+        return handle
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError
@@ -284,8 +315,18 @@ class Module:
     def eval(self):
         return self.train(False)
 
-    def to(self, device: str):
-        """Move every parameter and buffer to ``device`` (``"cpu"`` or ``"cuda"``) in place."""
+    def to(self, *args, device=None, dtype=None):
+        """Move every parameter and buffer to ``device`` (``"cpu"`` or ``"cuda"``) and cast them
+        to ``dtype`` (:meth:`astype`), in place, as PyTorch's: ``net.to("cuda")``,
+        ``net.to(np.float64)``, ``net.to("cuda", np.float64)``."""
+        device, dtype = to_arguments(args, device, dtype)
+        if device is not None:
+            self._to_device(device)
+        if dtype is not None:
+            self.astype(dtype)
+        return self
+
+    def _to_device(self, device):
         for p in self.parameters():
             p.data = backend.to_device(p.data, device)
             p.grad = None

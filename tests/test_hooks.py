@@ -217,3 +217,38 @@ def test_hooked_grad_through_a_layer_matches_pytorch(rng):
     torch.relu(theirs(torch.from_numpy(x))).sum().backward()
     np.testing.assert_allclose(to_np(probes["ours"]), probes["theirs"].numpy(), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(to_np(ours[0].weight.grad), theirs[0].weight.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+class _Scale(nn.Module):   # a forward with a keyword argument
+    def forward(self, x, scale=1.0):
+        if scale == 0:
+            raise ValueError("scale 0")
+        return x * scale
+
+
+def test_forward_hook_options_as_pytorchs():
+    torch = pytest.importorskip("torch")
+
+    class TorchScale(torch.nn.Module):
+        def forward(self, x, scale=1.0):
+            if scale == 0:
+                raise ValueError("scale 0")
+            return x * scale
+
+    logs = {}
+    for key, m, make in (("ours", _Scale(), lambda v: Tensor(np.array(v))),
+                         ("theirs", TorchScale(), lambda v: torch.tensor(v))):
+        log = logs[key] = []
+        m.register_forward_pre_hook(lambda mod, args, kwargs: (args, {**kwargs, "scale": kwargs.get("scale", 1.0) * 10}),
+                                    with_kwargs=True)
+        m.register_forward_hook(lambda mod, args, y: log.append("second"))
+        m.register_forward_hook(lambda mod, args, y: log.append("first"), prepend=True)
+        m.register_forward_hook(lambda mod, args, kwargs, y: log.append(("kw", kwargs["scale"])), with_kwargs=True)
+        m.register_forward_hook(lambda mod, args, y: log.append(("always", y is None)), always_call=True)
+        y = m(make([1.0, 2.0]), scale=0.5)
+        log.append(("y", to_np(y).tolist()))
+        with pytest.raises(ValueError, match="scale 0"):
+            m(make([1.0]), scale=0.0)
+    assert logs["ours"] == logs["theirs"]
+    assert logs["ours"][:4] == ["first", "second", ("kw", 5.0), ("always", False)]
+    assert logs["ours"][-1] == ("always", True)   # forward raised: only always_call ran, output None

@@ -773,3 +773,19 @@ def test_conv_transpose2d_output_size_of_another_length_or_kind_is_refused():
     with pytest.raises(ValueError, match="input must be 4-D"):
         ours(np.zeros((2, 4, 5)), output_size=(7, 9))
     assert ours(x, output_size=np.zeros((1, 3, 8, 10))).shape == (1, 3, 8, 10)   # a shape's owner
+
+
+def test_to_takes_a_dtype_as_pytorchs():
+    # .to(np.float64) had been read as a device: "unknown device <class 'numpy.float64'>"
+    bn = nn.BatchNorm2d(2).to(np.float64)
+    assert bn.weight.dtype == bn.running_mean.dtype == np.float64 and bn.num_batches_tracked.dtype == np.int64
+    assert nn.Conv2d(1, 2, 3).to("cpu", dtype="float64").weight.dtype == np.float64
+    t = Tensor(np.ones(2, np.float32), requires_grad=True)
+    assert t.to("cpu") is t and t.to(np.float32) is t
+    u = t.to(np.float64)
+    assert u.dtype == np.float64
+    (u * 2).sum().backward()                       # in the graph: the gradient comes back in float32
+    assert t.grad.dtype == np.float32 and t.grad.tolist() == [2.0, 2.0]
+    assert Tensor(np.ones(2)).to(t).dtype == np.float32   # another tensor's device and dtype
+    with pytest.raises(TypeError, match="float32 or float64"):
+        nn.Conv2d(1, 2, 3).to(np.int32)
