@@ -24,6 +24,7 @@ import numpy as np
 from . import backend, init
 from . import functional as F
 from .autograd import RemovableHandle, Tensor, as_tensor, clear_grad, to_arguments
+from .hooks import BackwardHookCall
 from .im2col import _pair
 
 
@@ -109,10 +110,13 @@ class Module:
     # ids of the hooks registered with_kwargs / always_call
     _forward_pre_hooks = None
     _forward_hooks = None
+    _backward_pre_hooks = None
+    _backward_hooks = None
     _hook_flags = None
 
     def __call__(self, *args, **kwargs):
-        if not (self._forward_pre_hooks or self._forward_hooks):
+        if not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks
+                or self._backward_pre_hooks):
             return self.forward(*args, **kwargs)
         flags = self._hook_flags
         for hid, hook in list((self._forward_pre_hooks or {}).items()):
@@ -124,6 +128,10 @@ class Module:
             out = hook(self, args)
             if out is not None:   # new positional arguments (one, or a tuple of them)
                 args = out if isinstance(out, tuple) else (out,)
+        backward = None
+        if self._backward_hooks or self._backward_pre_hooks:   # identities around the call
+            backward = BackwardHookCall(self)
+            args = backward.wrap_inputs(args)
         try:
             y = self.forward(*args, **kwargs)
         except BaseException:
@@ -135,7 +143,7 @@ class Module:
             out = hook(self, args, kwargs, y) if hid in flags["with_kwargs"] else hook(self, args, y)
             if out is not None:   # a new output
                 y = out
-        return y
+        return y if backward is None else backward.wrap_outputs(y)
 
     def register_forward_pre_hook(self, hook, *, prepend: bool = False,
                                   with_kwargs: bool = False) -> RemovableHandle:
@@ -173,6 +181,20 @@ class Module:
         """
         return self._add_hook("_forward_hooks", hook, prepend, with_kwargs=with_kwargs,
                               always_call=always_call)
+
+    def register_full_backward_hook(self, hook, *, prepend: bool = False) -> RemovableHandle:
+        """Call ``hook(module, grad_input, grad_output)`` when the gradients of this module's
+        inputs are computed: ``grad_input`` one entry per positional Tensor argument (None for
+        one that needs no gradient), ``grad_output`` one per Tensor output. If it returns a
+        tuple, that is the new ``grad_input``. As PyTorch's (how: :mod:`minifcn.hooks`); the
+        gradients are arrays, as ``.grad`` is. Returns a handle whose ``remove()`` takes it out."""
+        return self._add_hook("_backward_hooks", hook, prepend)
+
+    def register_full_backward_pre_hook(self, hook, *, prepend: bool = False) -> RemovableHandle:
+        """Call ``hook(module, grad_output)`` when the gradients of this module's outputs are
+        known, before they go through it; if it returns a tuple, that is the new
+        ``grad_output``. As PyTorch's; returns a handle whose ``remove()`` takes it out."""
+        return self._add_hook("_backward_pre_hooks", hook, prepend)
 
     def _add_hook(self, attr, hook, prepend, **flags):
         if not callable(hook):

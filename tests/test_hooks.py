@@ -252,3 +252,63 @@ def test_forward_hook_options_as_pytorchs():
     assert logs["ours"] == logs["theirs"]
     assert logs["ours"][:4] == ["first", "second", ("kw", 5.0), ("always", False)]
     assert logs["ours"][-1] == ("always", True)   # forward raised: only always_call ran, output None
+
+
+# ------------------------------------------------------------------ module backward hooks
+def test_backward_hooks_see_and_replace_as_pytorchs(rng):
+    torch = pytest.importorskip("torch")
+    ours, theirs = _twins(torch, rng)
+    x = rng.standard_normal((1, 2, 4, 4))
+    seen = {}
+    for net, key in ((ours, "ours"), (theirs, "theirs")):
+        log = seen[key] = []
+        # conv1: look; relu: halve what reaches its input; conv2: double what reaches its output
+        net[0].register_full_backward_hook(lambda m, gin, gout, log=log: log.append((gin, gout)))
+        net[1].register_full_backward_hook(lambda m, gin, gout: tuple(g * 0.5 for g in gin))
+        net[2].register_full_backward_pre_hook(lambda m, gout: tuple(g * 2 for g in gout))
+    xt = Tensor(x.copy(), requires_grad=True)
+    (ours(xt) ** 2).sum().backward()
+    xt_t = torch.tensor(x.copy(), requires_grad=True)
+    (theirs(xt_t) ** 2).sum().backward()
+    np.testing.assert_allclose(to_np(xt.grad), xt_t.grad.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(to_np(ours[0].weight.grad), theirs[0].weight.grad.numpy(), rtol=1e-10, atol=1e-12)
+    (gin, gout), (gin_t, gout_t) = seen["ours"][0], seen["theirs"][0]
+    assert len(gin) == len(gin_t) == 1 and len(gout) == len(gout_t) == 1
+    np.testing.assert_allclose(to_np(gin[0]), gin_t[0].numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(to_np(gout[0]), gout_t[0].numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_backward_hook_of_a_first_layer_gets_no_input_gradient(rng):
+    # the image needs no gradient: grad_input is (None,), as PyTorch's, and grad_output is there
+    torch = pytest.importorskip("torch")
+    ours, theirs = _twins(torch, rng)
+    x = rng.standard_normal((1, 2, 4, 4))
+    got = []
+    for net in (ours, theirs):
+        net[0].register_full_backward_hook(lambda m, gin, gout: got.append((gin, to_np(gout[0]))))
+    ours(Tensor(x)).sum().backward()
+    with pytest.warns(UserWarning, match="no inputs require gradients"):   # PyTorch's note of it
+        theirs(torch.tensor(x)).sum().backward()
+    assert got[0][0] == (None,) and got[1][0] == (None,)
+    np.testing.assert_allclose(got[0][1], got[1][1], rtol=1e-10, atol=1e-12)
+
+
+def test_backward_hooks_on_a_whole_model_and_removed(rng):
+    net = FCN8s(num_classes=3, width=1 / 32)
+    norms = {}
+    handles = [m.register_full_backward_hook(lambda m, gin, gout, name=name: norms.update(
+        {name: float(np.abs(gout[0]).sum())})) for name, m in net.named_modules() if name.startswith("conv")]
+    F.cross_entropy(net(Tensor(rng.standard_normal((1, 3, 40, 40)).astype(np.float32))),
+                    np.ones((1, 40, 40), np.int64)).backward()
+    assert set(norms) == {name for name, _ in net.named_modules() if name.startswith("conv")}
+    # FCN's score layers start at zero, so nothing reaches the convolutions below them yet
+    assert all(v == 0 for v in norms.values())
+    for h in handles:
+        h.remove()
+    norms.clear()
+    F.cross_entropy(net(Tensor(np.zeros((1, 3, 40, 40), np.float32))), np.ones((1, 40, 40), np.int64)).backward()
+    assert norms == {}
+    with pytest.raises(RuntimeError, match="expected a tuple of 1 gradients"):
+        layer = nn.Conv2d(1, 1, 1)
+        layer.register_full_backward_hook(lambda m, gin, gout: gin[0])   # not a tuple
+        layer(Tensor(np.ones((1, 1, 2, 2), np.float32), requires_grad=True)).sum().backward()
