@@ -109,36 +109,27 @@ def _update(p, g, v, lr, mom, wd, dampening=0.0, nesterov=False, first=False):
     threads.map_blocks(update, threads.row_groups(len(chunks), shares), p)
 
 
-class SGD:
-    """Stochastic gradient descent.
-
-    Args:
-        params: a list of Parameters, or of dicts ``{"params": [...], "lr": ..., "weight_decay": ...}``
-            whose keys override the defaults for that group (``lr_mult`` scales the base lr).
-            :meth:`set_lr`, which the trainer calls every step, sets every group's ``lr``: a
-            group that must keep its own rate under a schedule takes an ``lr_mult``.
-        lr, momentum, dampening, weight_decay, nesterov: defaults for every group, as PyTorch's
-            (all but ``lr`` and ``momentum`` keyword-only). ``nesterov`` needs ``momentum > 0``
-            and ``dampening == 0``.
+class Optimizer:
+    """The base of :class:`SGD`, :class:`Adam` and :class:`AdamW`, as PyTorch's
+    ``torch.optim.Optimizer``: parameter groups with their own options, ``lr_mult``,
+    :meth:`add_param_group`, :meth:`zero_grad`, :meth:`step` (each parameter with a gradient,
+    under ``no_grad``) and a state dict. A subclass gives its options' checks
+    (``_check_options(group, where)``) and one parameter's update (``_update(p, group, state)``,
+    ``state`` a dict of its own, empty at the parameter's first step).
 
     Parameters that do not require grad when the optimizer is built (FCN's fixed upsampling)
-    are left out of its groups and its state dict: unlike PyTorch's SGD, which keeps them and
-    steps them once they require grad again, this one never steps a parameter unfrozen later.
-    Build the optimizer after unfreezing.
-
-    >>> import numpy as np
-    >>> from minifcn.nn import Parameter
-    >>> p = Parameter(np.array([1.0]))
-    >>> opt = SGD([p], lr=0.1, momentum=0.5, nesterov=True)
-    >>> p.grad = np.array([1.0]); opt.step(); p.data     # v = 1; p -= 0.1 * (1 + 0.5 * v)
-    array([0.85])
+    are left out of its groups and its state dict: unlike PyTorch's optimizers, which keep them
+    and step them once they require grad again, this one never steps a parameter unfrozen
+    later, and warns at the first step where one has a gradient. Build the optimizer after
+    unfreezing.
     """
 
-    # keyword-only after momentum: PyTorch's 4th is dampening, its 5th weight_decay; a 4th given
-    # by place would mean one thing here and another there
-    def __init__(self, params, lr, momentum=0.0, *, dampening=0.0, weight_decay=0.0, nesterov=False):
+    _state_key = "state"   # the name of the per-parameter list in the state dict
+
+    def __init__(self, params, defaults):
+        name = type(self).__name__
         if isinstance(params, Tensor):   # list() would take its rows, which never get a gradient
-            raise TypeError("SGD: params must be an iterable of Parameters or of dicts, got one "
+            raise TypeError(f"{name}: params must be an iterable of Parameters or of dicts, got one "
                             f"{type(params).__name__}: wrap it in a list")
         params = list(params)
         groups = params if params and isinstance(params[0], dict) else [{"params": params}]
@@ -146,36 +137,36 @@ class SGD:
                   for g in groups]
         listed = [id(p) for g in groups for p in g["params"]]
         if not listed:   # as PyTorch: a run that trains nothing is a mistake
-            raise ValueError("SGD: got an empty parameter list")
+            raise ValueError(f"{name}: got an empty parameter list")
         if len(set(listed)) != len(listed):   # it would be stepped once per listing
-            raise ValueError("SGD: a parameter appears more than once in params (or in two groups)")
-        self.defaults = {"lr": lr, "momentum": momentum, "dampening": dampening,
-                         "weight_decay": weight_decay, "nesterov": nesterov, "lr_mult": 1.0}
-        _check_options(self.defaults, "SGD")
+            raise ValueError(f"{name}: a parameter appears more than once in params (or in two groups)")
+        self.defaults = dict(defaults, lr_mult=1.0)
+        self._check_options(self.defaults, name)
         self.param_groups = []
         self._left_out = []   # frozen when built: said at a step where one has a gradient
         for i, g in enumerate(groups):
             group = dict(self.defaults, **g)
-            _check_options(group, f"SGD (group {i})")
+            self._check_options(group, f"{name} (group {i})")
             self._left_out += [p for p in group["params"] if not p.requires_grad]
             group["params"] = [p for p in group["params"] if p.requires_grad]
             self.param_groups.append(group)
-        self.base_lr = lr
-        self.velocity = {}  # id(param) -> momentum buffer
+        self.base_lr = self.defaults["lr"]
+        self.state = {}   # id(param) -> that parameter's state (a dict), from its first step on
 
     def add_param_group(self, group):
         """Step more parameters from now on, with their own options (PyTorch's: a layer
         unfrozen for fine-tuning): ``{"params": [...], "lr": ...}``, the others the defaults."""
+        name = type(self).__name__
         group = dict(group)
         params = group["params"]
         group["params"] = [params] if isinstance(params, Tensor) else list(params)
         held = {id(p) for g in self.param_groups for p in g["params"]}
         if any(id(p) in held for p in group["params"]):
-            raise ValueError("SGD.add_param_group: a parameter is already in another group")
+            raise ValueError(f"{name}.add_param_group: a parameter is already in another group")
         if len({id(p) for p in group["params"]}) != len(group["params"]):   # stepped twice
-            raise ValueError("SGD.add_param_group: a parameter appears more than once in the group")
+            raise ValueError(f"{name}.add_param_group: a parameter appears more than once in the group")
         group = dict(self.defaults, **group)
-        _check_options(group, f"SGD.add_param_group (group {len(self.param_groups)})")
+        self._check_options(group, f"{name}.add_param_group (group {len(self.param_groups)})")
         self._left_out = [p for p in self._left_out if not any(p is q for q in group["params"])]
         self._left_out += [p for p in group["params"] if not p.requires_grad]
         group["params"] = [p for p in group["params"] if p.requires_grad]
@@ -195,50 +186,125 @@ class SGD:
                 clear_grad(p, set_to_none)
 
     def step(self):
+        """Update every parameter that has a gradient; one whose ``grad`` is None is skipped
+        (its state, its count of steps included, waits), as PyTorch's."""
         unfrozen = [p for p in self._left_out if p.requires_grad and p.grad is not None]
         if unfrozen:   # PyTorch's would step them: say so once, rather than train them silently not
-            warnings.warn(f"SGD: {len(unfrozen)} parameter(s) of shape {tuple(unfrozen[0].shape)}"
-                          f"{', ...' if len(unfrozen) > 1 else ''} were frozen when this optimizer "
-                          "was built and are left out: it does not step them. Build the optimizer "
-                          "after unfreezing", UserWarning, stacklevel=2)
+            warnings.warn(f"{type(self).__name__}: {len(unfrozen)} parameter(s) of shape "
+                          f"{tuple(unfrozen[0].shape)}{', ...' if len(unfrozen) > 1 else ''} were "
+                          "frozen when this optimizer was built and are left out: it does not step "
+                          "them. Build the optimizer after unfreezing", UserWarning, stacklevel=2)
             self._left_out = [p for p in self._left_out if not any(p is q for q in unfrozen)]
         with no_grad():
             for g in self.param_groups:
-                lr, mom, wd = g["lr"] * g["lr_mult"], g["momentum"], g["weight_decay"]
                 for p in g["params"]:
-                    if p.grad is None:
-                        continue
-                    v, first = None, False
-                    if mom:
-                        v = self.velocity.get(id(p))
-                        first = v is None
-                        if first:   # _update writes it whole
-                            v = self.velocity[id(p)] = backend.get_array_module(p.data).empty_like(p.data)
-                    _update(p.data, p.grad, v, lr, mom, wd, g["dampening"], g["nesterov"], first)
+                    if p.grad is not None:
+                        self._update(p, g, self.state.setdefault(id(p), {}))
+
+    def _params(self):
+        return [p for g in self.param_groups for p in g["params"]]
+
+    def _pack(self, state):
+        """One parameter's state as the state dict holds it: host copies of its arrays (step()
+        updates them in place), None before its first step."""
+        if not state:
+            return None
+        return {k: v if isinstance(v, int) else backend.to_numpy(v).copy() for k, v in state.items()}
+
+    def _unpack(self, saved, p):
+        """The inverse of :meth:`_pack`: arrays copied to ``p``'s device, in its dtype."""
+        xp = backend.get_array_module(p.data)
+        return {k: v if isinstance(v, int) else xp.array(v, dtype=p.data.dtype) for k, v in (saved or {}).items()}
 
     def state_dict(self):
-        """Momentum buffers in parameter order (host arrays) and the groups' hyper-parameters."""
-        order = [p for g in self.param_groups for p in g["params"]]
+        """The base lr, the groups' options (plain numbers: JSON-able) and each parameter's
+        state in parameter order (host arrays)."""
         return {"base_lr": self.base_lr,
                 "groups": [{k: v for k, v in g.items() if k != "params"} for g in self.param_groups],
-                "velocity": [None if id(p) not in self.velocity else backend.to_numpy(self.velocity[id(p)]).copy()
-                             for p in order]}  # copies: step() updates the buffers in place
+                self._state_key: [self._pack(self.state.get(id(p))) for p in self._params()]}
 
     def load_state_dict(self, state):
-        order = [p for g in self.param_groups for p in g["params"]]
-        if len(state["velocity"]) != len(order) or len(state["groups"]) != len(self.param_groups):
-            raise ValueError(f"SGD.load_state_dict: the state has {len(state['velocity'])} parameters in "
+        """Go on from a saved state: the groups' options and each parameter's state. Checked
+        whole before anything changes."""
+        name, key = type(self).__name__, self._state_key
+        if key not in state:
+            raise ValueError(f"{name}.load_state_dict: the state has no {key!r} (is it another "
+                             f"optimizer's? it has {', '.join(map(repr, state))})")
+        order = self._params()
+        if len(state[key]) != len(order) or len(state["groups"]) != len(self.param_groups):
+            raise ValueError(f"{name}.load_state_dict: the state has {len(state[key])} parameters in "
                              f"{len(state['groups'])} groups, this optimizer {len(order)} in {len(self.param_groups)}")
         for i, (g, saved) in enumerate(zip(self.param_groups, state["groups"])):   # before any change
-            _check_options(dict(g, **saved), f"SGD.load_state_dict (group {i})")
+            self._check_options(dict(g, **saved), f"{name}.load_state_dict (group {i})")
+        loaded = [self._unpack(saved, p) for p, saved in zip(order, state[key])]
+        for i, (p, s) in enumerate(zip(order, loaded)):
+            for k, v in s.items():
+                if not isinstance(v, int) and v.shape != p.shape:
+                    raise ValueError(f"{name}.load_state_dict: parameter {i}'s {k} has shape "
+                                     f"{tuple(v.shape)}, the parameter {tuple(p.shape)}")
         self.base_lr = state["base_lr"]
-        for g, saved in zip(self.param_groups, state["groups"]):
-            g.update(saved)   # a state saved before dampening and nesterov keeps this one's
-        self.velocity = {}
-        for p, v in zip(order, state["velocity"]):
-            if v is not None:
-                xp = backend.get_array_module(p.data)
-                self.velocity[id(p)] = xp.asarray(v).copy()
+        for i, (g, saved) in enumerate(zip(self.param_groups, state["groups"])):
+            g.update(saved)   # a state saved before an option existed keeps this one's
+            self._check_options(g, f"{name}.load_state_dict (group {i})")   # as when built: floats, bools
+        self.state = {id(p): s for p, s in zip(order, loaded) if s}
+
+    def _check_options(self, group, where):
+        raise NotImplementedError
+
+    def _update(self, p, group, state):
+        raise NotImplementedError
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent.
+
+    Args:
+        params: a list of Parameters, or of dicts ``{"params": [...], "lr": ..., "weight_decay": ...}``
+            whose keys override the defaults for that group (``lr_mult`` scales the base lr).
+            :meth:`set_lr`, which the trainer calls every step, sets every group's ``lr``: a
+            group that must keep its own rate under a schedule takes an ``lr_mult``.
+        lr, momentum, dampening, weight_decay, nesterov: defaults for every group, as PyTorch's
+            (all but ``lr`` and ``momentum`` keyword-only). ``nesterov`` needs ``momentum > 0``
+            and ``dampening == 0``.
+
+    Parameters frozen when it is built are left out (:class:`Optimizer` says why): build it
+    after unfreezing. Its state dict keeps the momentum buffers as ``"velocity"``, one array
+    (or None) per parameter, as the trainer's checkpoints hold them.
+
+    >>> import numpy as np
+    >>> from minifcn.nn import Parameter
+    >>> p = Parameter(np.array([1.0]))
+    >>> opt = SGD([p], lr=0.1, momentum=0.5, nesterov=True)
+    >>> p.grad = np.array([1.0]); opt.step(); p.data     # v = 1; p -= 0.1 * (1 + 0.5 * v)
+    array([0.85])
+    """
+
+    _state_key = "velocity"
+
+    # keyword-only after momentum: PyTorch's 4th is dampening, its 5th weight_decay; a 4th given
+    # by place would mean one thing here and another there
+    def __init__(self, params, lr, momentum=0.0, *, dampening=0.0, weight_decay=0.0, nesterov=False):
+        super().__init__(params, {"lr": lr, "momentum": momentum, "dampening": dampening,
+                                  "weight_decay": weight_decay, "nesterov": nesterov})
+
+    def _check_options(self, group, where):
+        _check_options(group, where)
+
+    def _update(self, p, g, state):
+        v, first = None, False
+        if g["momentum"]:
+            v = state.get("momentum_buffer")
+            first = v is None
+            if first:   # _update writes it whole
+                v = state["momentum_buffer"] = backend.get_array_module(p.data).empty_like(p.data)
+        _update(p.data, p.grad, v, g["lr"] * g["lr_mult"], g["momentum"], g["weight_decay"],
+                g["dampening"], g["nesterov"], first)
+
+    def _pack(self, state):   # the buffer alone: the checkpoint's layout
+        return None if not state else backend.to_numpy(state["momentum_buffer"]).copy()
+
+    def _unpack(self, v, p):
+        return {} if v is None else {"momentum_buffer": backend.get_array_module(p.data).asarray(v).copy()}
 
 
 def _check_options(g, where):
