@@ -1,6 +1,6 @@
-"""SGD with momentum, weight decay and parameter groups, and learning-rate schedules.
+"""SGD with momentum, weight decay and parameter groups; Adam and AdamW; learning-rate schedules.
 
-The update, per parameter ``p`` with gradient ``g`` (PyTorch's form)::
+SGD's update, per parameter ``p`` with gradient ``g`` (PyTorch's form)::
 
     g = g + weight_decay * p
     v = g                                   on the first step (v is the momentum buffer)
@@ -12,9 +12,22 @@ Caffe's SGD solver puts the rate inside the momentum (``v = momentum * v + lr * 
 the same steps while ``lr`` is fixed, but not under a schedule, where Caffe's momentum carries
 the older, larger rates a while longer.
 
+Adam's, at the parameter's ``t``-th step (``m``, ``v`` start at 0; PyTorch's form)::
+
+    g = -g  if maximize
+    g = g + weight_decay * p            Adam;  AdamW instead: p = p * (1 - lr * weight_decay)
+    m = beta1 * m + (1 - beta1) * g     a running mean of the gradient...
+    v = beta2 * v + (1 - beta2) * g**2  ...and of its square
+    v = vmax = max(vmax, v)             if amsgrad: the largest v so far
+    p = p - lr / (1 - beta1**t) * m / (sqrt(v) / sqrt(1 - beta2**t) + eps)
+
+The divisions by ``1 - beta**t`` undo the start at zero (the bias correction); ``eps`` is added
+after the square root is corrected, as in PyTorch (the paper's ``eps`` is the same).
+
 The schedules: :func:`lr_at` (Caffe's policies, which the trainer follows), and for a training
-loop of one's own PyTorch's schedulers :class:`~minifcn.lr_scheduler.StepLR`, ``PolynomialLR``
-and ``LambdaLR``, found where PyTorch keeps them: ``minifcn.optim.lr_scheduler``.
+loop of one's own PyTorch's schedulers (:class:`~minifcn.lr_scheduler.StepLR`, ``MultiStepLR``,
+``ExponentialLR``, ``PolynomialLR``, ``CosineAnnealingLR``, ``LinearLR``, ``LambdaLR``,
+``SequentialLR``), found where PyTorch keeps them: ``minifcn.optim.lr_scheduler``.
 
 FCN trains biases at twice the learning rate and without weight decay: give them their own
 group (:func:`fcn_param_groups`).
@@ -307,14 +320,134 @@ class SGD(Optimizer):
         return {} if v is None else {"momentum_buffer": backend.get_array_module(p.data).asarray(v).copy()}
 
 
+def _adam_update(p, g, m, v, vmax, t, lr, beta1, beta2, eps, wd, decoupled):
+    """One Adam step of the array ``p`` in place, PyTorch's (``t`` counts this step)::
+
+        p = p * (1 - lr*wd)  if decoupled (AdamW), else  g = g + wd*p
+        m = beta1*m + (1 - beta1)*g
+        v = beta2*v + (1 - beta2)*g*g
+        v = vmax = max(vmax, v)  if amsgrad (``vmax`` not None)
+        p = p - lr / (1 - beta1**t) * m / (sqrt(v) / sqrt(1 - beta2**t) + eps)
+
+    ``m``, ``v`` and ``vmax`` are written in place. The scalars are cast to ``p``'s dtype, so a
+    float32 parameter is stepped in float32, as PyTorch's."""
+    xp = backend.get_array_module(p)
+    s = p.dtype.type
+    if wd and decoupled:
+        p *= s(1 - lr * wd)
+    elif wd:
+        g = g + s(wd) * p
+    m += s(1 - beta1) * (g - m)   # = beta1*m + (1 - beta1)*g: PyTorch's lerp, one product
+    v *= s(beta2)
+    v += s(1 - beta2) * g * g
+    if vmax is not None:
+        v = xp.maximum(vmax, v, out=vmax)
+    denom = xp.sqrt(v) / s((1 - beta2 ** t) ** 0.5) + s(eps)
+    p -= s(lr / (1 - beta1 ** t)) * m / denom
+
+
+class Adam(Optimizer):
+    """Adam (Kingma and Ba, 2015), PyTorch's algorithm (the module docstring shows the update).
+
+    Args:
+        params: a list of Parameters, or of dicts of groups, as :class:`SGD`'s (``lr_mult``
+            too: :func:`fcn_param_groups` gives FCN's groups here as well).
+        lr, betas, eps, weight_decay, amsgrad: defaults for every group, as PyTorch's;
+            ``maximize`` and ``decoupled_weight_decay`` (AdamW's decay: :class:`AdamW`) keyword-only.
+
+    Each parameter keeps its own state from its first step with a gradient, as PyTorch's:
+    ``step`` (an int; a parameter skipped at some step counts fewer), ``exp_avg`` (m),
+    ``exp_avg_sq`` (v) and, with amsgrad, ``max_exp_avg_sq``, in the parameter's dtype and on
+    its device. The state dict holds them as ``"state"``, one dict (or None) per parameter in
+    parameter order, host arrays; the groups' options are plain numbers (JSON-able).
+
+    Each step moves a parameter by about ``lr``, whatever the gradient's scale:
+
+    >>> import numpy as np
+    >>> from minifcn.nn import Parameter
+    >>> p = Parameter(np.array([1.0, 1.0]))
+    >>> opt = Adam([p], lr=0.1)
+    >>> p.grad = np.array([1.0, 1000.0]); opt.step(); p.data   # m / sqrt(v) = 1 at the first step
+    array([0.9, 0.9])
+    >>> opt.state_dict()["state"][0]["step"]
+    1
+    """
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False, *,
+                 maximize=False, decoupled_weight_decay=False):
+        super().__init__(params, {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
+                                  "amsgrad": amsgrad, "maximize": maximize,
+                                  "decoupled_weight_decay": decoupled_weight_decay})
+
+    def _check_options(self, group, where):
+        _check_adam_options(group, where)
+
+    def _update(self, p, group, state):
+        xp = backend.get_array_module(p.data)
+        if not state:   # PyTorch's: made at the parameter's first step, zeros
+            state.update(step=0, exp_avg=xp.zeros_like(p.data), exp_avg_sq=xp.zeros_like(p.data))
+        if group["amsgrad"] and "max_exp_avg_sq" not in state:
+            state["max_exp_avg_sq"] = xp.zeros_like(p.data)
+        state["step"] += 1
+        beta1, beta2 = group["betas"]
+        _adam_update(p.data, -p.grad if group["maximize"] else p.grad,
+                     state["exp_avg"], state["exp_avg_sq"], state["max_exp_avg_sq"] if group["amsgrad"] else None,
+                     state["step"], group["lr"] * group["lr_mult"], beta1, beta2, group["eps"],
+                     group["weight_decay"], group["decoupled_weight_decay"])
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov and Hutter, 2019), PyTorch's ``AdamW``:
+    each step first shrinks the parameter, ``p = p * (1 - lr * weight_decay)``, where Adam adds
+    ``weight_decay * p`` to the gradient (which the division by ``sqrt(v)`` then rescales).
+    ``weight_decay`` defaults to 1e-2; the rest is :class:`Adam`.
+
+    >>> import numpy as np
+    >>> from minifcn.nn import Parameter
+    >>> p = Parameter(np.array([2.0]))
+    >>> opt = AdamW([p], lr=0.1, weight_decay=0.5)
+    >>> p.grad = np.array([0.0]); opt.step(); p.data        # 2 * (1 - 0.1 * 0.5); m = 0
+    array([1.9])
+    """
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, *,
+                 maximize=False):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
+                         decoupled_weight_decay=True)
+
+
+def _number(where, name, v):
+    """``v`` as a float, or a TypeError naming it (a string or None had failed a comparison,
+    naming nothing; NumPy's float32 would not go into a checkpoint's JSON)."""
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
+        raise TypeError(f"{where}: {name} must be a number, got {v!r}")
+    return float(v)
+
+
+def _check_adam_options(g, where):
+    """Refuse an Adam group's options that PyTorch refuses (a negative lr, eps or weight decay,
+    betas outside [0, 1)) or that would train wrongly (inf, NaN); makes the flags bools and
+    ``betas`` a pair of floats (a list after JSON)."""
+    for name in ("lr", "eps", "weight_decay", "lr_mult"):
+        g[name] = _number(where, name, g[name])
+        if not (math.isfinite(g[name]) and g[name] >= 0):
+            raise ValueError(f"{where}: {name} must be finite and >= 0, got {g[name]}")
+    betas = g["betas"]
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise TypeError(f"{where}: betas must be a pair of numbers (beta1, beta2), got {betas!r}")
+    betas = tuple(_number(where, "betas", b) for b in betas)
+    if not all(0 <= b < 1 for b in betas):   # NaN too; beta2 = 1 never forgets, and divides by 0
+        raise ValueError(f"{where}: betas must be in [0, 1), got {betas}")
+    g["betas"] = betas
+    for name in ("amsgrad", "maximize", "decoupled_weight_decay"):
+        g[name] = _flag(where, name, g[name])
+
+
 def _check_options(g, where):
     """Refuse a group's options that would train wrongly (NaN a step later, an ascent) or that
     PyTorch refuses (nesterov without momentum, or with dampening); makes ``nesterov`` a bool."""
     for name in ("lr", "momentum", "weight_decay", "dampening", "lr_mult"):
-        v = g[name]   # a string or None had failed a comparison, naming nothing
-        if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
-            raise TypeError(f"{where}: {name} must be a number, got {v!r}")
-        g[name] = float(v)   # NumPy's float32 would not go into a checkpoint's JSON
+        g[name] = _number(where, name, g[name])
     lr, mom, wd, damp = g["lr"], g["momentum"], g["weight_decay"], g["dampening"]
     if not all(math.isfinite(v) and v >= 0 for v in (lr, mom, wd)):
         raise ValueError(f"{where}: lr, momentum and weight_decay must be finite and >= 0, got "
