@@ -22,7 +22,8 @@ Adam's, at the parameter's ``t``-th step (``m``, ``v`` start at 0; PyTorch's for
     p = p - lr / (1 - beta1**t) * m / (sqrt(v) / sqrt(1 - beta2**t) + eps)
 
 The divisions by ``1 - beta**t`` undo the start at zero (the bias correction); ``eps`` is added
-after the square root is corrected, as in PyTorch (the paper's ``eps`` is the same).
+after the square root is corrected, as in the paper and PyTorch (Keras adds it before, to
+``sqrt(v)``, which makes its ``eps`` a different number).
 
 The schedules: :func:`lr_at` (Caffe's policies, which the trainer follows), and for a training
 loop of one's own PyTorch's schedulers (:class:`~minifcn.lr_scheduler.StepLR`, ``MultiStepLR``,
@@ -128,7 +129,8 @@ class Optimizer:
     :meth:`add_param_group`, :meth:`zero_grad`, :meth:`step` (each parameter with a gradient,
     under ``no_grad``) and a state dict. A subclass gives its options' checks
     (``_check_options(group, where)``) and one parameter's update (``_update(p, group, state)``,
-    ``state`` a dict of its own, empty at the parameter's first step).
+    ``state`` a dict of its own, empty at the parameter's first step). ``optimizer.state`` holds
+    those dicts by ``id(param)`` (PyTorch's by the parameter itself).
 
     Parameters that do not require grad when the optimizer is built (FCN's fixed upsampling)
     are left out of its groups and its state dict: unlike PyTorch's optimizers, which keep them
