@@ -7,13 +7,17 @@ Found where PyTorch keeps them too: ``from minifcn.optim.lr_scheduler import Ste
 A scheduler works as PyTorch's: when built it notes each group's ``lr`` as that group's
 ``initial_lr`` (kept in the group, so a second scheduler on the same optimizer starts from the
 same base), and each :meth:`~LRScheduler.step` changes the group's ``lr`` as PyTorch's
-``step()`` does: :class:`StepLR` and :class:`PolynomialLR` multiply the current rate by a factor
-(so they compose, and a rate set by hand carries on), :class:`LambdaLR` writes ``base *
-lr_lambda(epoch)``. A group's ``lr_mult`` still applies on top, so FCN's biases
-(:func:`~minifcn.optim.fcn_param_groups`) keep twice the weights' rate. The closed forms
-(PyTorch's ``_get_closed_form_lr``, :meth:`~LRScheduler.closed_form_lr`) are the numbers
-:func:`~minifcn.optim.lr_at` gives; left alone, the multiplied rates stay within a few units of
-the last bit of them.
+``step()`` does: :class:`StepLR`, :class:`MultiStepLR`, :class:`ExponentialLR`,
+:class:`PolynomialLR` and :class:`LinearLR` multiply the current rate by a factor (so they
+compose, and a rate set by hand carries on), :class:`CosineAnnealingLR` moves it along the
+cosine from where it is, :class:`LambdaLR` writes ``base * lr_lambda(epoch)``;
+:class:`SequentialLR` hands over from one scheduler to the next (a warm-up, then a decay). They
+work on any of :mod:`minifcn.optim`'s optimizers (SGD, Adam, AdamW). A group's ``lr_mult``
+still applies on top, so FCN's biases (:func:`~minifcn.optim.fcn_param_groups`) keep twice the
+weights' rate. The closed forms (PyTorch's ``_get_closed_form_lr``,
+:meth:`~LRScheduler.closed_form_lr`) are the rates as a function of the epoch alone (StepLR's
+and PolynomialLR's are the numbers :func:`~minifcn.optim.lr_at` gives); left alone, the stepped
+rates stay within a few units of the last bit of them.
 
 FCN's "poly" policy, over 4 iterations here (power 0.9 in the paper)::
 
@@ -33,6 +37,7 @@ FCN's "poly" policy, over 4 iterations here (power 0.9 in the paper)::
 """
 from __future__ import annotations
 
+import bisect
 import math
 import numbers
 import warnings
@@ -54,11 +59,42 @@ def _check_iters(op, name, v):
     return check_count(op, name, v)
 
 
+def _check_in(op, name, v, low_open, high=1.0):
+    """A number in ``(0, high]`` (``low_open``) or ``[0, high]``: LinearLR's factors."""
+    ok = (isinstance(v, numbers.Real) and not isinstance(v, bool)
+          and (0 < v if low_open else 0 <= v) and v <= high)   # NaN fails both
+    if not ok:
+        raise ValueError(f"{op}: {name} must be a number in {'(' if low_open else '['}0, {high:g}], got {v!r}")
+    return float(v)
+
+
+def _check_milestones(op, v, ordered=False):
+    """Epochs: a list of ints >= 0 (floats that are ints too), sorted; as given if ``ordered``,
+    which must then be non-decreasing (SequentialLR's are searched in the order given)."""
+    try:
+        v = [int(m) if isinstance(m, float) and m.is_integer() else m for m in v]
+    except TypeError:
+        raise TypeError(f"{op}: milestones must be a list of epochs, got {v!r}") from None
+    if not all(isinstance(m, numbers.Integral) and not isinstance(m, bool) and m >= 0 for m in v):
+        raise ValueError(f"{op}: milestones must be ints >= 0, got {v!r}")
+    if ordered and v != sorted(v):
+        raise ValueError(f"{op}: milestones must be in increasing order, got {v!r}")
+    return sorted(int(m) for m in v)
+
+
+def _check_last_epoch(op, v):
+    if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < -1:
+        raise ValueError(f"{op}: last_epoch must be an int >= -1, got {v!r}")
+    return int(v)
+
+
 class LRScheduler:
-    """The base of the schedulers: a subclass gives ``_factor(epoch)``, the number the group's
-    current rate is multiplied by at that epoch (PyTorch's chainable form), or ``_lr(k, epoch)``,
-    group ``k``'s rate outright; and ``closed_form_lr``, the rates as a function of the epoch
-    alone. It names its options in ``_options`` (its state dict keeps them).
+    """The base of the schedulers: a subclass gives ``_factor(epoch, initial)``, the number the
+    group's current rate is multiplied by at that epoch (PyTorch's chainable form), or
+    ``_lr(k, epoch, initial)``, group ``k``'s rate outright; and ``closed_form_lr``, the rates as
+    a function of the epoch alone. ``initial`` is true at the step building it takes (PyTorch's
+    ``_is_initial``: most schedulers leave the rates as they are there, whatever the epoch). It
+    names its options in ``_options`` (its state dict keeps them).
 
     Attributes, as PyTorch's: ``optimizer``, ``base_lrs`` (each group's ``initial_lr``),
     ``last_epoch`` (0 once built: building it applies epoch 0's rates, as PyTorch's does).
@@ -71,8 +107,7 @@ class LRScheduler:
         name = type(self).__name__
         if not hasattr(optimizer, "param_groups"):
             raise TypeError(f"{name}: expected an optimizer, got a {type(optimizer).__name__}")
-        if isinstance(last_epoch, bool) or not isinstance(last_epoch, numbers.Integral) or last_epoch < -1:
-            raise ValueError(f"{name}: last_epoch must be an int >= -1, got {last_epoch!r}")
+        last_epoch = _check_last_epoch(name, last_epoch)
         for i, g in enumerate(optimizer.param_groups):
             if last_epoch == -1:
                 g.setdefault("initial_lr", g["lr"])
@@ -81,19 +116,38 @@ class LRScheduler:
                                f"(last_epoch {last_epoch}): build it with last_epoch=-1")
         self.optimizer = optimizer
         self.base_lrs = [g["initial_lr"] for g in optimizer.param_groups]
-        self.last_epoch = int(last_epoch)
-        self.step()
+        self.last_epoch = last_epoch
+        self._initial_step()
+
+    def _initial_step(self):
+        """The step building it takes: to epoch ``last_epoch + 1`` (0 for a new schedule)."""
+        self._advance(initial=True)
+
+    def _advance(self, initial=False):
+        """One epoch on, by the chainable form (PyTorch's ``step()``)."""
+        self.last_epoch += 1
+        self._write([self._lr(k, self.last_epoch, initial) for k in range(self._groups())])
+
+    def _jump(self, epoch):
+        """To ``epoch``, by the closed form (PyTorch's ``_update_lr(epoch)``)."""
+        self.last_epoch = int(epoch)
+        self._write(self.closed_form_lr())
+
+    def _write(self, lrs):
+        for g, lr in zip(self.optimizer.param_groups, lrs):
+            g["lr"] = lr
+        self._last_lr = [g["lr"] for g in self.optimizer.param_groups[:len(lrs)]]
 
     def _groups(self):
         """The groups a step sets: all of the optimizer's, those added after this scheduler too
         (PyTorch's chainable schedulers multiply every group's rate)."""
         return len(self.optimizer.param_groups)
 
-    def _lr(self, k, epoch):
+    def _lr(self, k, epoch, initial):
         """Group ``k``'s rate at ``epoch``: its current one times the step's factor."""
-        return self.optimizer.param_groups[k]["lr"] * self._factor(epoch)
+        return self.optimizer.param_groups[k]["lr"] * self._factor(epoch, initial)
 
-    def _factor(self, epoch):
+    def _factor(self, epoch, initial):
         raise NotImplementedError
 
     def closed_form_lr(self, epoch=None):
@@ -105,16 +159,11 @@ class LRScheduler:
         each group's rate for it. Call it after ``optimizer.step()``, as in PyTorch.
         ``step(epoch)`` jumps to ``epoch`` by the closed form (PyTorch deprecates it, and warns)."""
         if epoch is None:
-            self.last_epoch += 1
-            lrs = [self._lr(k, self.last_epoch) for k in range(self._groups())]
+            self._advance()
         else:
             warnings.warn("scheduler.step(epoch) is deprecated in PyTorch: call step() once per "
                           "epoch", UserWarning, stacklevel=2)
-            self.last_epoch = int(epoch)
-            lrs = self.closed_form_lr()
-        for g, lr in zip(self.optimizer.param_groups, lrs):
-            g["lr"] = lr
-        self._last_lr = [g["lr"] for g in self.optimizer.param_groups[:len(lrs)]]
+            self._jump(epoch)
 
     def get_last_lr(self):
         """The rates the last :meth:`step` wrote, one per group (before each group's ``lr_mult``)."""
@@ -175,13 +224,49 @@ class StepLR(LRScheduler):
         self.step_size = _check_iters("StepLR", "step_size", step_size)
         self.gamma = _check_factor("StepLR", "gamma", gamma)
 
-    def _factor(self, epoch):
+    def _factor(self, epoch, initial):   # at the initial step too, as PyTorch's (a resumed schedule)
         return self.gamma if epoch > 0 and epoch % self.step_size == 0 else 1.0
 
     def closed_form_lr(self, epoch=None):   # "step" has no last iteration: lr_at's max_iter unused
         epoch = self.last_epoch if epoch is None else epoch
         return [lr_at("step", base, epoch, None, step_size=self.step_size, gamma=self.gamma)
                 for base in self.base_lrs]
+
+
+class MultiStepLR(LRScheduler):
+    """The rate falls by ``gamma`` at each of the ``milestones`` (epochs, in any order; one
+    listed twice falls twice): ``base * gamma ** (the number of milestones <= epoch)`` when
+    nothing else moves it.
+
+    >>> import numpy as np
+    >>> from minifcn.nn import Parameter
+    >>> from minifcn.optim import SGD
+    >>> opt = SGD([Parameter(np.zeros(1))], lr=1.0)
+    >>> sched = MultiStepLR(opt, milestones=[2, 3], gamma=0.5)
+    >>> for _ in range(4):
+    ...     sched.step(); print(sched.get_last_lr())
+    [1.0]
+    [0.5]
+    [0.25]
+    [0.25]
+    """
+
+    _options = ("milestones", "gamma")
+
+    def __init__(self, optimizer, milestones, gamma=0.1, last_epoch=-1):
+        self._set_options(milestones, gamma)
+        super().__init__(optimizer, last_epoch)
+
+    def _set_options(self, milestones, gamma):
+        self.milestones = _check_milestones("MultiStepLR", milestones)   # sorted: JSON-able
+        self.gamma = _check_factor("MultiStepLR", "gamma", gamma)
+
+    def _factor(self, epoch, initial):   # at the initial step too, as PyTorch's
+        return self.gamma ** self.milestones.count(epoch)
+
+    def closed_form_lr(self, epoch=None):
+        epoch = self.last_epoch if epoch is None else epoch
+        return [base * self.gamma ** bisect.bisect_right(self.milestones, epoch) for base in self.base_lrs]
 
 
 class PolynomialLR(LRScheduler):
@@ -208,8 +293,8 @@ class PolynomialLR(LRScheduler):
         self.total_iters = _check_iters("PolynomialLR", "total_iters", total_iters)
         self.power = _check_factor("PolynomialLR", "power", power)
 
-    def _factor(self, epoch):
-        if epoch == 0 or epoch > self.total_iters:
+    def _factor(self, epoch, initial):
+        if initial or epoch > self.total_iters:
             return 1.0
         t = self.total_iters   # the ratio of this epoch's closed form to the last one's
         return ((1.0 - epoch / t) / (1.0 - (epoch - 1) / t)) ** self.power
@@ -217,6 +302,140 @@ class PolynomialLR(LRScheduler):
     def closed_form_lr(self, epoch=None):
         epoch = self.last_epoch if epoch is None else epoch
         return [lr_at("poly", base, epoch, self.total_iters, power=self.power) for base in self.base_lrs]
+
+
+class ExponentialLR(LRScheduler):
+    """The rate falls by ``gamma`` every step: ``base * gamma ** epoch`` when nothing else
+    moves it.
+
+    >>> import numpy as np
+    >>> from minifcn.nn import Parameter
+    >>> from minifcn.optim import Adam
+    >>> opt = Adam([Parameter(np.zeros(1))], lr=1.0)
+    >>> sched = ExponentialLR(opt, gamma=0.5)
+    >>> sched.step(); sched.step(); sched.get_last_lr()
+    [0.25]
+    """
+
+    _options = ("gamma",)
+
+    def __init__(self, optimizer, gamma, last_epoch=-1):
+        self._set_options(gamma)
+        super().__init__(optimizer, last_epoch)
+
+    def _set_options(self, gamma):
+        self.gamma = _check_factor("ExponentialLR", "gamma", gamma)
+
+    def _factor(self, epoch, initial):
+        return 1.0 if initial else self.gamma
+
+    def closed_form_lr(self, epoch=None):
+        epoch = self.last_epoch if epoch is None else epoch
+        return [base * self.gamma ** epoch for base in self.base_lrs]
+
+
+class CosineAnnealingLR(LRScheduler):
+    """Half a cosine from the base rate down to ``eta_min`` over ``T_max`` steps, then back up
+    over the next ``T_max`` (PyTorch's goes on as a cosine of period ``2 * T_max``, without
+    restarts)::
+
+        eta_min + (base - eta_min) * (1 + cos(pi * epoch / T_max)) / 2
+
+    is the closed form; each :meth:`step` moves the current rate along the cosine instead
+    (PyTorch's recursive form: ``(lr - eta_min)`` times the ratio of this epoch's ``1 + cos``
+    to the last one's, plus ``eta_min``; an added step where that ratio would divide by zero),
+    so it chains with other schedulers. It sets the groups it was built with. ``eta_min`` is a
+    rate before each group's ``lr_mult``: a group with ``lr_mult`` 2 ends at ``2 * eta_min``
+    (give it its own ``lr`` instead to end at PyTorch's ``eta_min``).
+
+    >>> import numpy as np
+    >>> from minifcn.nn import Parameter
+    >>> from minifcn.optim import Adam
+    >>> opt = Adam([Parameter(np.zeros(1))], lr=1.0)
+    >>> sched = CosineAnnealingLR(opt, T_max=4)
+    >>> for _ in range(5):
+    ...     sched.step(); print(round(sched.get_last_lr()[0], 4))
+    0.8536
+    0.5
+    0.1464
+    0.0
+    0.1464
+    """
+
+    _options = ("T_max", "eta_min")
+
+    def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
+        self._set_options(T_max, eta_min)
+        super().__init__(optimizer, last_epoch)
+
+    def _set_options(self, T_max, eta_min):
+        self.T_max = _check_iters("CosineAnnealingLR", "T_max", T_max)
+        self.eta_min = _check_factor("CosineAnnealingLR", "eta_min", eta_min)
+
+    def _groups(self):   # the groups it has a base for (PyTorch's fails at the bottom on others)
+        return len(self.base_lrs)
+
+    def _lr(self, k, epoch, initial):
+        lr, base, eta, t = self.optimizer.param_groups[k]["lr"], self.base_lrs[k], self.eta_min, self.T_max
+        if initial:
+            return lr
+        if (epoch - 1 - t) % (2 * t) == 0:   # up from the bottom: the ratio below would be x / 0
+            return lr + (base - eta) * (1 - math.cos(math.pi / t)) / 2
+        return (1 + math.cos(math.pi * epoch / t)) / (1 + math.cos(math.pi * (epoch - 1) / t)) * (lr - eta) + eta
+
+    def closed_form_lr(self, epoch=None):
+        epoch = self.last_epoch if epoch is None else epoch
+        return [self.eta_min + (base - self.eta_min) * (1 + math.cos(math.pi * epoch / self.T_max)) / 2
+                for base in self.base_lrs]
+
+
+class LinearLR(LRScheduler):
+    """A straight line from ``start_factor * base`` at epoch 0 to ``end_factor * base`` at
+    ``total_iters``, then constant: a warm-up with the defaults (a third of the rate, up to all
+    of it in 5 steps, as PyTorch's)::
+
+        base * (start_factor + (end_factor - start_factor) * min(epoch, total_iters) / total_iters)
+
+    when nothing else moves it.
+
+    >>> import numpy as np
+    >>> from minifcn.nn import Parameter
+    >>> from minifcn.optim import SGD
+    >>> opt = SGD([Parameter(np.zeros(1))], lr=1.0)
+    >>> sched = LinearLR(opt, start_factor=0.25, total_iters=3)
+    >>> sched.get_last_lr()                            # building it applies epoch 0
+    [0.25]
+    >>> for _ in range(4):
+    ...     sched.step(); print(sched.get_last_lr())
+    [0.5]
+    [0.75]
+    [1.0]
+    [1.0]
+    """
+
+    _options = ("start_factor", "end_factor", "total_iters")
+
+    def __init__(self, optimizer, start_factor=1.0 / 3, end_factor=1.0, total_iters=5, last_epoch=-1):
+        self._set_options(start_factor, end_factor, total_iters)
+        super().__init__(optimizer, last_epoch)
+
+    def _set_options(self, start_factor, end_factor, total_iters):
+        self.start_factor = _check_in("LinearLR", "start_factor", start_factor, low_open=True)
+        self.end_factor = _check_in("LinearLR", "end_factor", end_factor, low_open=False)
+        self.total_iters = _check_iters("LinearLR", "total_iters", total_iters)
+
+    def _factor(self, epoch, initial):
+        s, e, t = self.start_factor, self.end_factor, self.total_iters
+        if epoch == 0:
+            return s
+        if initial or epoch > t:
+            return 1.0
+        return 1.0 + (e - s) / (t * s + (epoch - 1) * (e - s))   # this epoch's line over the last's
+
+    def closed_form_lr(self, epoch=None):
+        epoch = self.last_epoch if epoch is None else epoch
+        s, e, t = self.start_factor, self.end_factor, self.total_iters
+        return [base * (s + (e - s) * min(t, epoch) / t) for base in self.base_lrs]
 
 
 class LambdaLR(LRScheduler):
@@ -245,9 +464,100 @@ class LambdaLR(LRScheduler):
     def _groups(self):   # the groups it was built with, as PyTorch's (one base, one lambda each)
         return len(self.base_lrs)
 
-    def _lr(self, k, epoch):
+    def _lr(self, k, epoch, initial=False):
         return self.base_lrs[k] * float(self.lr_lambdas[k](epoch))
 
     def closed_form_lr(self, epoch=None):
         epoch = self.last_epoch if epoch is None else epoch
         return [self._lr(k, epoch) for k in range(len(self.base_lrs))]
+
+
+
+class SequentialLR(LRScheduler):
+    """One scheduler after another: ``schedulers[0]`` until epoch ``milestones[0]``, then
+    ``schedulers[1]``, started afresh from the groups' initial rates (its closed form at its
+    own epoch 0), and so on; PyTorch's. The schedulers are built on the same optimizer first;
+    building this one undoes what their building did and starts the first again.
+
+    A warm-up of 2 steps, then a cosine over 4:
+
+    >>> import numpy as np
+    >>> from minifcn.nn import Parameter
+    >>> from minifcn.optim import AdamW
+    >>> opt = AdamW([Parameter(np.zeros(1))], lr=1.0)
+    >>> warmup = LinearLR(opt, start_factor=0.5, total_iters=2)
+    >>> decay = CosineAnnealingLR(opt, T_max=4)
+    >>> sched = SequentialLR(opt, [warmup, decay], milestones=[2])
+    >>> lrs = [sched.get_last_lr()[0]]
+    >>> for _ in range(6):
+    ...     sched.step(); lrs.append(round(sched.get_last_lr()[0], 4))
+    >>> lrs
+    [0.5, 0.75, 1.0, 0.8536, 0.5, 0.1464, 0.0]
+    """
+
+    def __init__(self, optimizer, schedulers, milestones, last_epoch=-1):
+        name = "SequentialLR"
+        if not hasattr(optimizer, "param_groups"):
+            raise TypeError(f"{name}: expected an optimizer, got a {type(optimizer).__name__}")
+        schedulers = list(schedulers)
+        if not schedulers:
+            raise ValueError(f"{name}: expected at least one scheduler, got none")
+        for i, s in enumerate(schedulers):
+            if not isinstance(s, LRScheduler) or isinstance(s, SequentialLR):
+                raise TypeError(f"{name}: schedulers[{i}] must be a scheduler other than SequentialLR, "
+                                f"got a {type(s).__name__}")
+            if s.optimizer is not optimizer:
+                raise ValueError(f"{name}: schedulers[{i}] ({type(s).__name__}) sets another optimizer's rates")
+        milestones = _check_milestones(name, milestones, ordered=True)
+        if len(milestones) != len(schedulers) - 1:
+            raise ValueError(f"{name}: expected {len(schedulers) - 1} milestones (one fewer than the "
+                             f"schedulers), got {len(milestones)}")
+        self.optimizer, self._schedulers, self.milestones = optimizer, schedulers, milestones
+        self.last_epoch = _check_last_epoch(name, last_epoch) + 1
+        self.base_lrs = [g["initial_lr"] for g in optimizer.param_groups]
+        for g in optimizer.param_groups:   # undo the schedulers' building...
+            g["lr"] = g["initial_lr"]
+        for s in schedulers:
+            s.last_epoch -= 1
+        first = schedulers[bisect.bisect_right(milestones, 0)]
+        first._initial_step()   # ...and build the first again
+        self._last_lr = first.get_last_lr()
+
+    def step(self):
+        """Go on to the next epoch: the scheduler whose turn it is steps, or, at a milestone,
+        starts from its epoch 0. (PyTorch's takes no epoch either.)"""
+        self.last_epoch += 1
+        i = bisect.bisect_right(self.milestones, self.last_epoch)
+        s = self._schedulers[i]
+        if i > 0 and self.milestones[i - 1] == self.last_epoch:
+            s._jump(0)
+        else:
+            s.step()
+        self._last_lr = s.get_last_lr()
+
+    def closed_form_lr(self, epoch=None):
+        """The rates at ``epoch`` of the scheduler whose turn it is then, by its closed form at
+        its own epoch (not in PyTorch)."""
+        epoch = self.last_epoch if epoch is None else epoch
+        i = bisect.bisect_right(self.milestones, epoch)
+        return self._schedulers[i].closed_form_lr(epoch - (self.milestones[i - 1] if i else 0))
+
+    def state_dict(self):
+        """Its epoch, milestones, bases and last rates, and each scheduler's state dict."""
+        return {"last_epoch": self.last_epoch, "milestones": list(self.milestones),
+                "base_lrs": [float(v) for v in self.base_lrs], "last_lr": [float(v) for v in self._last_lr],
+                "schedulers": [s.state_dict() for s in self._schedulers]}
+
+    def load_state_dict(self, state):
+        known = ("last_epoch", "milestones", "base_lrs", "last_lr", "schedulers")
+        if sorted(state) != sorted(known) or len(state["schedulers"]) != len(self._schedulers):
+            raise ValueError(f"SequentialLR.load_state_dict: expected {', '.join(known)} with "
+                             f"{len(self._schedulers)} schedulers' states, got {', '.join(state)}"
+                             + (f" with {len(state['schedulers'])}" if "schedulers" in state else ""))
+        milestones = _check_milestones("SequentialLR", state["milestones"], ordered=True)
+        for s, saved in zip(self._schedulers, state["schedulers"]):
+            s.load_state_dict(saved)
+        self.milestones, self.last_epoch = milestones, int(state["last_epoch"])
+        self.base_lrs, self._last_lr = list(state["base_lrs"]), list(state["last_lr"])
+        for g, lr in zip(self.optimizer.param_groups, self._last_lr):   # the one whose turn it is
+            g["lr"] = lr

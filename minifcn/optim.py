@@ -1,6 +1,6 @@
-"""SGD with momentum, weight decay and parameter groups, and learning-rate schedules.
+"""SGD with momentum, weight decay and parameter groups; Adam and AdamW; learning-rate schedules.
 
-The update, per parameter ``p`` with gradient ``g`` (PyTorch's form)::
+SGD's update, per parameter ``p`` with gradient ``g`` (PyTorch's form)::
 
     g = g + weight_decay * p
     v = g                                   on the first step (v is the momentum buffer)
@@ -12,9 +12,23 @@ Caffe's SGD solver puts the rate inside the momentum (``v = momentum * v + lr * 
 the same steps while ``lr`` is fixed, but not under a schedule, where Caffe's momentum carries
 the older, larger rates a while longer.
 
+Adam's, at the parameter's ``t``-th step (``m``, ``v`` start at 0; PyTorch's form)::
+
+    g = -g  if maximize
+    g = g + weight_decay * p            Adam;  AdamW instead: p = p * (1 - lr * weight_decay)
+    m = beta1 * m + (1 - beta1) * g     a running mean of the gradient...
+    v = beta2 * v + (1 - beta2) * g**2  ...and of its square
+    v = vmax = max(vmax, v)             if amsgrad: the largest v so far
+    p = p - lr / (1 - beta1**t) * m / (sqrt(v) / sqrt(1 - beta2**t) + eps)
+
+The divisions by ``1 - beta**t`` undo the start at zero (the bias correction); ``eps`` is added
+after the square root is corrected, as in the paper and PyTorch (Keras adds it before, to
+``sqrt(v)``, which makes its ``eps`` a different number).
+
 The schedules: :func:`lr_at` (Caffe's policies, which the trainer follows), and for a training
-loop of one's own PyTorch's schedulers :class:`~minifcn.lr_scheduler.StepLR`, ``PolynomialLR``
-and ``LambdaLR``, found where PyTorch keeps them: ``minifcn.optim.lr_scheduler``.
+loop of one's own PyTorch's schedulers (:class:`~minifcn.lr_scheduler.StepLR`, ``MultiStepLR``,
+``ExponentialLR``, ``PolynomialLR``, ``CosineAnnealingLR``, ``LinearLR``, ``LambdaLR``,
+``SequentialLR``), found where PyTorch keeps them: ``minifcn.optim.lr_scheduler``.
 
 FCN trains biases at twice the learning rate and without weight decay: give them their own
 group (:func:`fcn_param_groups`).
@@ -109,36 +123,28 @@ def _update(p, g, v, lr, mom, wd, dampening=0.0, nesterov=False, first=False):
     threads.map_blocks(update, threads.row_groups(len(chunks), shares), p)
 
 
-class SGD:
-    """Stochastic gradient descent.
-
-    Args:
-        params: a list of Parameters, or of dicts ``{"params": [...], "lr": ..., "weight_decay": ...}``
-            whose keys override the defaults for that group (``lr_mult`` scales the base lr).
-            :meth:`set_lr`, which the trainer calls every step, sets every group's ``lr``: a
-            group that must keep its own rate under a schedule takes an ``lr_mult``.
-        lr, momentum, dampening, weight_decay, nesterov: defaults for every group, as PyTorch's
-            (all but ``lr`` and ``momentum`` keyword-only). ``nesterov`` needs ``momentum > 0``
-            and ``dampening == 0``.
+class Optimizer:
+    """The base of :class:`SGD`, :class:`Adam` and :class:`AdamW`, as PyTorch's
+    ``torch.optim.Optimizer``: parameter groups with their own options, ``lr_mult``,
+    :meth:`add_param_group`, :meth:`zero_grad`, :meth:`step` (each parameter with a gradient,
+    under ``no_grad``) and a state dict. A subclass gives its options' checks
+    (``_check_options(group, where)``) and one parameter's update (``_update(p, group, state)``,
+    ``state`` a dict of its own, empty at the parameter's first step). ``optimizer.state`` holds
+    those dicts by ``id(param)`` (PyTorch's by the parameter itself).
 
     Parameters that do not require grad when the optimizer is built (FCN's fixed upsampling)
-    are left out of its groups and its state dict: unlike PyTorch's SGD, which keeps them and
-    steps them once they require grad again, this one never steps a parameter unfrozen later.
-    Build the optimizer after unfreezing.
-
-    >>> import numpy as np
-    >>> from minifcn.nn import Parameter
-    >>> p = Parameter(np.array([1.0]))
-    >>> opt = SGD([p], lr=0.1, momentum=0.5, nesterov=True)
-    >>> p.grad = np.array([1.0]); opt.step(); p.data     # v = 1; p -= 0.1 * (1 + 0.5 * v)
-    array([0.85])
+    are left out of its groups and its state dict: unlike PyTorch's optimizers, which keep them
+    and step them once they require grad again, this one never steps a parameter unfrozen
+    later, and warns at the first step where one has a gradient. Build the optimizer after
+    unfreezing.
     """
 
-    # keyword-only after momentum: PyTorch's 4th is dampening, its 5th weight_decay; a 4th given
-    # by place would mean one thing here and another there
-    def __init__(self, params, lr, momentum=0.0, *, dampening=0.0, weight_decay=0.0, nesterov=False):
+    _state_key = "state"   # the name of the per-parameter list in the state dict
+
+    def __init__(self, params, defaults):
+        name = type(self).__name__
         if isinstance(params, Tensor):   # list() would take its rows, which never get a gradient
-            raise TypeError("SGD: params must be an iterable of Parameters or of dicts, got one "
+            raise TypeError(f"{name}: params must be an iterable of Parameters or of dicts, got one "
                             f"{type(params).__name__}: wrap it in a list")
         params = list(params)
         groups = params if params and isinstance(params[0], dict) else [{"params": params}]
@@ -146,36 +152,36 @@ class SGD:
                   for g in groups]
         listed = [id(p) for g in groups for p in g["params"]]
         if not listed:   # as PyTorch: a run that trains nothing is a mistake
-            raise ValueError("SGD: got an empty parameter list")
+            raise ValueError(f"{name}: got an empty parameter list")
         if len(set(listed)) != len(listed):   # it would be stepped once per listing
-            raise ValueError("SGD: a parameter appears more than once in params (or in two groups)")
-        self.defaults = {"lr": lr, "momentum": momentum, "dampening": dampening,
-                         "weight_decay": weight_decay, "nesterov": nesterov, "lr_mult": 1.0}
-        _check_options(self.defaults, "SGD")
+            raise ValueError(f"{name}: a parameter appears more than once in params (or in two groups)")
+        self.defaults = dict(defaults, lr_mult=1.0)
+        self._check_options(self.defaults, name)
         self.param_groups = []
         self._left_out = []   # frozen when built: said at a step where one has a gradient
         for i, g in enumerate(groups):
             group = dict(self.defaults, **g)
-            _check_options(group, f"SGD (group {i})")
+            self._check_options(group, f"{name} (group {i})")
             self._left_out += [p for p in group["params"] if not p.requires_grad]
             group["params"] = [p for p in group["params"] if p.requires_grad]
             self.param_groups.append(group)
-        self.base_lr = lr
-        self.velocity = {}  # id(param) -> momentum buffer
+        self.base_lr = self.defaults["lr"]
+        self.state = {}   # id(param) -> that parameter's state (a dict), from its first step on
 
     def add_param_group(self, group):
         """Step more parameters from now on, with their own options (PyTorch's: a layer
         unfrozen for fine-tuning): ``{"params": [...], "lr": ...}``, the others the defaults."""
+        name = type(self).__name__
         group = dict(group)
         params = group["params"]
         group["params"] = [params] if isinstance(params, Tensor) else list(params)
         held = {id(p) for g in self.param_groups for p in g["params"]}
         if any(id(p) in held for p in group["params"]):
-            raise ValueError("SGD.add_param_group: a parameter is already in another group")
+            raise ValueError(f"{name}.add_param_group: a parameter is already in another group")
         if len({id(p) for p in group["params"]}) != len(group["params"]):   # stepped twice
-            raise ValueError("SGD.add_param_group: a parameter appears more than once in the group")
+            raise ValueError(f"{name}.add_param_group: a parameter appears more than once in the group")
         group = dict(self.defaults, **group)
-        _check_options(group, f"SGD.add_param_group (group {len(self.param_groups)})")
+        self._check_options(group, f"{name}.add_param_group (group {len(self.param_groups)})")
         self._left_out = [p for p in self._left_out if not any(p is q for q in group["params"])]
         self._left_out += [p for p in group["params"] if not p.requires_grad]
         group["params"] = [p for p in group["params"] if p.requires_grad]
@@ -195,60 +201,255 @@ class SGD:
                 clear_grad(p, set_to_none)
 
     def step(self):
+        """Update every parameter that has a gradient; one whose ``grad`` is None is skipped
+        (its state, its count of steps included, waits), as PyTorch's."""
         unfrozen = [p for p in self._left_out if p.requires_grad and p.grad is not None]
         if unfrozen:   # PyTorch's would step them: say so once, rather than train them silently not
-            warnings.warn(f"SGD: {len(unfrozen)} parameter(s) of shape {tuple(unfrozen[0].shape)}"
-                          f"{', ...' if len(unfrozen) > 1 else ''} were frozen when this optimizer "
-                          "was built and are left out: it does not step them. Build the optimizer "
-                          "after unfreezing", UserWarning, stacklevel=2)
+            warnings.warn(f"{type(self).__name__}: {len(unfrozen)} parameter(s) of shape "
+                          f"{tuple(unfrozen[0].shape)}{', ...' if len(unfrozen) > 1 else ''} were "
+                          "frozen when this optimizer was built and are left out: it does not step "
+                          "them. Build the optimizer after unfreezing", UserWarning, stacklevel=2)
             self._left_out = [p for p in self._left_out if not any(p is q for q in unfrozen)]
         with no_grad():
             for g in self.param_groups:
-                lr, mom, wd = g["lr"] * g["lr_mult"], g["momentum"], g["weight_decay"]
                 for p in g["params"]:
-                    if p.grad is None:
-                        continue
-                    v, first = None, False
-                    if mom:
-                        v = self.velocity.get(id(p))
-                        first = v is None
-                        if first:   # _update writes it whole
-                            v = self.velocity[id(p)] = backend.get_array_module(p.data).empty_like(p.data)
-                    _update(p.data, p.grad, v, lr, mom, wd, g["dampening"], g["nesterov"], first)
+                    if p.grad is not None:
+                        self._update(p, g, self.state.setdefault(id(p), {}))
+
+    def _params(self):
+        return [p for g in self.param_groups for p in g["params"]]
+
+    def _pack(self, state):
+        """One parameter's state as the state dict holds it: host copies of its arrays (step()
+        updates them in place), None before its first step."""
+        if not state:
+            return None
+        return {k: v if isinstance(v, int) else backend.to_numpy(v).copy() for k, v in state.items()}
+
+    def _unpack(self, saved, p):
+        """The inverse of :meth:`_pack`: arrays copied to ``p``'s device, in its dtype."""
+        xp = backend.get_array_module(p.data)
+        return {k: v if isinstance(v, int) else xp.array(v, dtype=p.data.dtype) for k, v in (saved or {}).items()}
 
     def state_dict(self):
-        """Momentum buffers in parameter order (host arrays) and the groups' hyper-parameters."""
-        order = [p for g in self.param_groups for p in g["params"]]
+        """The base lr, the groups' options (plain numbers: JSON-able) and each parameter's
+        state in parameter order (host arrays)."""
         return {"base_lr": self.base_lr,
                 "groups": [{k: v for k, v in g.items() if k != "params"} for g in self.param_groups],
-                "velocity": [None if id(p) not in self.velocity else backend.to_numpy(self.velocity[id(p)]).copy()
-                             for p in order]}  # copies: step() updates the buffers in place
+                self._state_key: [self._pack(self.state.get(id(p))) for p in self._params()]}
 
     def load_state_dict(self, state):
-        order = [p for g in self.param_groups for p in g["params"]]
-        if len(state["velocity"]) != len(order) or len(state["groups"]) != len(self.param_groups):
-            raise ValueError(f"SGD.load_state_dict: the state has {len(state['velocity'])} parameters in "
+        """Go on from a saved state: the groups' options and each parameter's state. Checked
+        whole before anything changes."""
+        name, key = type(self).__name__, self._state_key
+        if key not in state:
+            raise ValueError(f"{name}.load_state_dict: the state has no {key!r} (is it another "
+                             f"optimizer's? it has {', '.join(map(repr, state))})")
+        order = self._params()
+        if len(state[key]) != len(order) or len(state["groups"]) != len(self.param_groups):
+            raise ValueError(f"{name}.load_state_dict: the state has {len(state[key])} parameters in "
                              f"{len(state['groups'])} groups, this optimizer {len(order)} in {len(self.param_groups)}")
         for i, (g, saved) in enumerate(zip(self.param_groups, state["groups"])):   # before any change
-            _check_options(dict(g, **saved), f"SGD.load_state_dict (group {i})")
+            self._check_options(dict(g, **saved), f"{name}.load_state_dict (group {i})")
+        loaded = [self._unpack(saved, p) for p, saved in zip(order, state[key])]
+        for i, (p, s) in enumerate(zip(order, loaded)):
+            for k, v in s.items():
+                if not isinstance(v, int) and v.shape != p.shape:
+                    raise ValueError(f"{name}.load_state_dict: parameter {i}'s {k} has shape "
+                                     f"{tuple(v.shape)}, the parameter {tuple(p.shape)}")
         self.base_lr = state["base_lr"]
-        for g, saved in zip(self.param_groups, state["groups"]):
-            g.update(saved)   # a state saved before dampening and nesterov keeps this one's
-        self.velocity = {}
-        for p, v in zip(order, state["velocity"]):
-            if v is not None:
-                xp = backend.get_array_module(p.data)
-                self.velocity[id(p)] = xp.asarray(v).copy()
+        for i, (g, saved) in enumerate(zip(self.param_groups, state["groups"])):
+            g.update(saved)   # a state saved before an option existed keeps this one's
+            self._check_options(g, f"{name}.load_state_dict (group {i})")   # as when built: floats, bools
+        self.state = {id(p): s for p, s in zip(order, loaded) if s}
+
+    def _check_options(self, group, where):
+        raise NotImplementedError
+
+    def _update(self, p, group, state):
+        raise NotImplementedError
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent.
+
+    Args:
+        params: a list of Parameters, or of dicts ``{"params": [...], "lr": ..., "weight_decay": ...}``
+            whose keys override the defaults for that group (``lr_mult`` scales the base lr).
+            :meth:`set_lr`, which the trainer calls every step, sets every group's ``lr``: a
+            group that must keep its own rate under a schedule takes an ``lr_mult``.
+        lr, momentum, dampening, weight_decay, nesterov: defaults for every group, as PyTorch's
+            (all but ``lr`` and ``momentum`` keyword-only). ``nesterov`` needs ``momentum > 0``
+            and ``dampening == 0``.
+
+    Parameters frozen when it is built are left out (:class:`Optimizer` says why): build it
+    after unfreezing. Its state dict keeps the momentum buffers as ``"velocity"``, one array
+    (or None) per parameter, as the trainer's checkpoints hold them.
+
+    >>> import numpy as np
+    >>> from minifcn.nn import Parameter
+    >>> p = Parameter(np.array([1.0]))
+    >>> opt = SGD([p], lr=0.1, momentum=0.5, nesterov=True)
+    >>> p.grad = np.array([1.0]); opt.step(); p.data     # v = 1; p -= 0.1 * (1 + 0.5 * v)
+    array([0.85])
+    """
+
+    _state_key = "velocity"
+
+    # keyword-only after momentum: PyTorch's 4th is dampening, its 5th weight_decay; a 4th given
+    # by place would mean one thing here and another there
+    def __init__(self, params, lr, momentum=0.0, *, dampening=0.0, weight_decay=0.0, nesterov=False):
+        super().__init__(params, {"lr": lr, "momentum": momentum, "dampening": dampening,
+                                  "weight_decay": weight_decay, "nesterov": nesterov})
+
+    def _check_options(self, group, where):
+        _check_options(group, where)
+
+    def _update(self, p, g, state):
+        v, first = None, False
+        if g["momentum"]:
+            v = state.get("momentum_buffer")
+            first = v is None
+            if first:   # _update writes it whole
+                v = state["momentum_buffer"] = backend.get_array_module(p.data).empty_like(p.data)
+        _update(p.data, p.grad, v, g["lr"] * g["lr_mult"], g["momentum"], g["weight_decay"],
+                g["dampening"], g["nesterov"], first)
+
+    def _pack(self, state):   # the buffer alone: the checkpoint's layout
+        return None if not state else backend.to_numpy(state["momentum_buffer"]).copy()
+
+    def _unpack(self, v, p):
+        return {} if v is None else {"momentum_buffer": backend.get_array_module(p.data).asarray(v).copy()}
+
+
+def _adam_update(p, g, m, v, vmax, t, lr, beta1, beta2, eps, wd, decoupled):
+    """One Adam step of the array ``p`` in place, PyTorch's (``t`` counts this step)::
+
+        p = p * (1 - lr*wd)  if decoupled (AdamW), else  g = g + wd*p
+        m = beta1*m + (1 - beta1)*g
+        v = beta2*v + (1 - beta2)*g*g
+        v = vmax = max(vmax, v)  if amsgrad (``vmax`` not None)
+        p = p - lr / (1 - beta1**t) * m / (sqrt(v) / sqrt(1 - beta2**t) + eps)
+
+    ``m``, ``v`` and ``vmax`` are written in place. The scalars are cast to ``p``'s dtype, so a
+    float32 parameter is stepped in float32, as PyTorch's."""
+    xp = backend.get_array_module(p)
+    s = p.dtype.type
+    if wd and decoupled:
+        p *= s(1 - lr * wd)
+    elif wd:
+        g = g + s(wd) * p
+    m += s(1 - beta1) * (g - m)   # = beta1*m + (1 - beta1)*g: PyTorch's lerp, one product
+    v *= s(beta2)
+    v += s(1 - beta2) * g * g
+    if vmax is not None:
+        v = xp.maximum(vmax, v, out=vmax)
+    denom = xp.sqrt(v) / s((1 - beta2 ** t) ** 0.5) + s(eps)
+    p -= s(lr / (1 - beta1 ** t)) * m / denom
+
+
+class Adam(Optimizer):
+    """Adam (Kingma and Ba, 2015), PyTorch's algorithm (the module docstring shows the update).
+
+    Args:
+        params: a list of Parameters, or of dicts of groups, as :class:`SGD`'s (``lr_mult``
+            too: :func:`fcn_param_groups` gives FCN's groups here as well).
+        lr, betas, eps, weight_decay, amsgrad: defaults for every group, as PyTorch's;
+            ``maximize`` and ``decoupled_weight_decay`` (AdamW's decay: :class:`AdamW`) keyword-only.
+
+    Each parameter keeps its own state from its first step with a gradient, as PyTorch's:
+    ``step`` (an int; a parameter skipped at some step counts fewer), ``exp_avg`` (m),
+    ``exp_avg_sq`` (v) and, with amsgrad, ``max_exp_avg_sq``, in the parameter's dtype and on
+    its device. The state dict holds them as ``"state"``, one dict (or None) per parameter in
+    parameter order, host arrays; the groups' options are plain numbers (JSON-able).
+
+    Each step moves a parameter by about ``lr``, whatever the gradient's scale:
+
+    >>> import numpy as np
+    >>> from minifcn.nn import Parameter
+    >>> p = Parameter(np.array([1.0, 1.0]))
+    >>> opt = Adam([p], lr=0.1)
+    >>> p.grad = np.array([1.0, 1000.0]); opt.step(); p.data   # m / sqrt(v) = 1 at the first step
+    array([0.9, 0.9])
+    >>> opt.state_dict()["state"][0]["step"]
+    1
+    """
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False, *,
+                 maximize=False, decoupled_weight_decay=False):
+        super().__init__(params, {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
+                                  "amsgrad": amsgrad, "maximize": maximize,
+                                  "decoupled_weight_decay": decoupled_weight_decay})
+
+    def _check_options(self, group, where):
+        _check_adam_options(group, where)
+
+    def _update(self, p, group, state):
+        xp = backend.get_array_module(p.data)
+        if not state:   # PyTorch's: made at the parameter's first step, zeros
+            state.update(step=0, exp_avg=xp.zeros_like(p.data), exp_avg_sq=xp.zeros_like(p.data))
+        if group["amsgrad"] and "max_exp_avg_sq" not in state:
+            state["max_exp_avg_sq"] = xp.zeros_like(p.data)
+        state["step"] += 1
+        beta1, beta2 = group["betas"]
+        _adam_update(p.data, -p.grad if group["maximize"] else p.grad,
+                     state["exp_avg"], state["exp_avg_sq"], state["max_exp_avg_sq"] if group["amsgrad"] else None,
+                     state["step"], group["lr"] * group["lr_mult"], beta1, beta2, group["eps"],
+                     group["weight_decay"], group["decoupled_weight_decay"])
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov and Hutter, 2019), PyTorch's ``AdamW``:
+    each step first shrinks the parameter, ``p = p * (1 - lr * weight_decay)``, where Adam adds
+    ``weight_decay * p`` to the gradient (which the division by ``sqrt(v)`` then rescales).
+    ``weight_decay`` defaults to 1e-2; the rest is :class:`Adam`.
+
+    >>> import numpy as np
+    >>> from minifcn.nn import Parameter
+    >>> p = Parameter(np.array([2.0]))
+    >>> opt = AdamW([p], lr=0.1, weight_decay=0.5)
+    >>> p.grad = np.array([0.0]); opt.step(); p.data        # 2 * (1 - 0.1 * 0.5); m = 0
+    array([1.9])
+    """
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, *,
+                 maximize=False):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
+                         decoupled_weight_decay=True)
+
+
+def _number(where, name, v):
+    """``v`` as a float, or a TypeError naming it (a string or None had failed a comparison,
+    naming nothing; NumPy's float32 would not go into a checkpoint's JSON)."""
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
+        raise TypeError(f"{where}: {name} must be a number, got {v!r}")
+    return float(v)
+
+
+def _check_adam_options(g, where):
+    """Refuse an Adam group's options that PyTorch refuses (a negative lr, eps or weight decay,
+    betas outside [0, 1)) or that would train wrongly (inf, NaN); makes the flags bools and
+    ``betas`` a pair of floats (a list after JSON)."""
+    for name in ("lr", "eps", "weight_decay", "lr_mult"):
+        g[name] = _number(where, name, g[name])
+        if not (math.isfinite(g[name]) and g[name] >= 0):
+            raise ValueError(f"{where}: {name} must be finite and >= 0, got {g[name]}")
+    betas = g["betas"]
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise TypeError(f"{where}: betas must be a pair of numbers (beta1, beta2), got {betas!r}")
+    betas = tuple(_number(where, "betas", b) for b in betas)
+    if not all(0 <= b < 1 for b in betas):   # NaN too; beta2 = 1 never forgets, and divides by 0
+        raise ValueError(f"{where}: betas must be in [0, 1), got {betas}")
+    g["betas"] = betas
+    for name in ("amsgrad", "maximize", "decoupled_weight_decay"):
+        g[name] = _flag(where, name, g[name])
 
 
 def _check_options(g, where):
     """Refuse a group's options that would train wrongly (NaN a step later, an ascent) or that
     PyTorch refuses (nesterov without momentum, or with dampening); makes ``nesterov`` a bool."""
     for name in ("lr", "momentum", "weight_decay", "dampening", "lr_mult"):
-        v = g[name]   # a string or None had failed a comparison, naming nothing
-        if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
-            raise TypeError(f"{where}: {name} must be a number, got {v!r}")
-        g[name] = float(v)   # NumPy's float32 would not go into a checkpoint's JSON
+        g[name] = _number(where, name, g[name])
     lr, mom, wd, damp = g["lr"], g["momentum"], g["weight_decay"], g["dampening"]
     if not all(math.isfinite(v) and v >= 0 for v in (lr, mom, wd)):
         raise ValueError(f"{where}: lr, momentum and weight_decay must be finite and >= 0, got "

@@ -9,7 +9,7 @@ import pytest
 import minifcn
 import minifcn.functional as F
 from minifcn import Tensor, nn, optim
-from minifcn.optim import SGD, fcn_param_groups, lr_at, lr_scheduler
+from minifcn.optim import SGD, Adam, fcn_param_groups, lr_at, lr_scheduler
 from oracle import to_np
 
 
@@ -320,23 +320,44 @@ _SCHEDULERS = {   # name: (ours, PyTorch's): each builds the scheduler of an opt
     "lambdas": (lambda o: lr_scheduler.LambdaLR(o, [lambda e: 1 / (1 + e), lambda e: 0.9 ** e, lambda e: 1.0]),
                 lambda torch, o: torch.optim.lr_scheduler.LambdaLR(
                     o, [lambda e: 1 / (1 + e), lambda e: 0.9 ** e, lambda e: 1.0])),
+    # milestones unsorted, one twice (it falls twice there), one past the end
+    "multistep": (lambda o: lr_scheduler.MultiStepLR(o, [30, 5, 12, 12, 60], gamma=0.5),
+                  lambda torch, o: torch.optim.lr_scheduler.MultiStepLR(o, [30, 5, 12, 12, 60], gamma=0.5)),
+    "multistep-at-0": (lambda o: lr_scheduler.MultiStepLR(o, [0, 4]),   # applied as built
+                       lambda torch, o: torch.optim.lr_scheduler.MultiStepLR(o, [0, 4])),
+    "exponential": (lambda o: lr_scheduler.ExponentialLR(o, 0.9),
+                    lambda torch, o: torch.optim.lr_scheduler.ExponentialLR(o, 0.9)),
+    # down to 0 at 10, up again to 20 (the added step at 11), down at 30, ...
+    "cosine": (lambda o: lr_scheduler.CosineAnnealingLR(o, T_max=10),
+               lambda torch, o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=10)),
+    "cosine-odd": (lambda o: lr_scheduler.CosineAnnealingLR(o, 7.0),
+                   lambda torch, o: torch.optim.lr_scheduler.CosineAnnealingLR(o, 7)),
+    "linear-warmup": (lambda o: lr_scheduler.LinearLR(o),
+                      lambda torch, o: torch.optim.lr_scheduler.LinearLR(o)),
+    "linear-down": (lambda o: lr_scheduler.LinearLR(o, start_factor=1.0, end_factor=0.0, total_iters=30),
+                    lambda torch, o: torch.optim.lr_scheduler.LinearLR(o, start_factor=1.0, end_factor=0.0, total_iters=30)),
+    "linear-both": (lambda o: lr_scheduler.LinearLR(o, start_factor=0.9, end_factor=0.1, total_iters=20),
+                    lambda torch, o: torch.optim.lr_scheduler.LinearLR(o, start_factor=0.9, end_factor=0.1, total_iters=20)),
 }
 
 
+@pytest.mark.parametrize("optimizer", ["SGD", "Adam"])
 @pytest.mark.parametrize("name", list(_SCHEDULERS))
-def test_schedulers_match_torch_over_50_steps(name):
+def test_schedulers_match_torch_over_50_steps(name, optimizer):
     """Three groups: FCN's weights, its biases at 2x by lr_mult, and a group with its own lr
     (PyTorch's way to give one). The rates are PyTorch's exactly: its step() multiplies the
-    last rate by a factor, as ours does; within a few units of the last bit of the closed forms."""
+    last rate by a factor (or moves it along the cosine), as ours does; within a few units of
+    the last bit of the closed forms. On SGD and on Adam."""
     torch = pytest.importorskip("torch")
     ours, theirs = _SCHEDULERS[name]
     net = _tiny_net()
     weights, biases = fcn_param_groups(net)
-    opt = SGD([weights, dict(biases, params=biases["params"][:1]), {"params": biases["params"][1:], "lr": 0.03}],
-              lr=0.01, momentum=0.9)
+    options = {"momentum": 0.9} if optimizer == "SGD" else {}
+    opt = getattr(optim, optimizer)([weights, dict(biases, params=biases["params"][:1]),
+                                     {"params": biases["params"][1:], "lr": 0.03}], lr=0.01, **options)
     tp = [torch.nn.Parameter(torch.zeros(1)) for _ in range(3)]
-    topt = torch.optim.SGD([{"params": [tp[0]]}, {"params": [tp[1]], "lr": 0.02}, {"params": [tp[2]], "lr": 0.03}],
-                           lr=0.01, momentum=0.9)
+    topt = getattr(torch.optim, optimizer)([{"params": [tp[0]]}, {"params": [tp[1]], "lr": 0.02},
+                                            {"params": [tp[2]], "lr": 0.03}], lr=0.01, **options)
     sched, tsched = ours(opt), theirs(torch, topt)
     for epoch in range(51):   # the rates as built, then after each of 50 steps
         got = [lr * g["lr_mult"] for lr, g in zip(sched.get_last_lr(), opt.param_groups)]
@@ -372,6 +393,14 @@ def test_poly_scheduler_is_lr_at_and_reaches_the_optimizer():
     (lambda o: lr_scheduler.StepLR(o, step_size=2, gamma=0.5), lambda o: lr_scheduler.StepLR(o, 100)),
     (lambda o: lr_scheduler.PolynomialLR(o, total_iters=8, power=0.9), lambda o: lr_scheduler.PolynomialLR(o, 1000)),
     (lambda o: lr_scheduler.LambdaLR(o, lambda e: 0.8 ** e), lambda o: lr_scheduler.LambdaLR(o, lambda e: 0.8 ** e)),
+    (lambda o: lr_scheduler.MultiStepLR(o, [2, 4], 0.5), lambda o: lr_scheduler.MultiStepLR(o, [100])),
+    (lambda o: lr_scheduler.ExponentialLR(o, 0.7), lambda o: lr_scheduler.ExponentialLR(o, 0.99)),
+    (lambda o: lr_scheduler.CosineAnnealingLR(o, 4, eta_min=1e-4), lambda o: lr_scheduler.CosineAnnealingLR(o, 100)),
+    (lambda o: lr_scheduler.LinearLR(o, 0.1, total_iters=5), lambda o: lr_scheduler.LinearLR(o, 0.9, 0.5, 100)),
+    (lambda o: lr_scheduler.SequentialLR(o, [lr_scheduler.LinearLR(o, 0.1, total_iters=2),
+                                             lr_scheduler.CosineAnnealingLR(o, 5)], [4]),
+     lambda o: lr_scheduler.SequentialLR(o, [lr_scheduler.LinearLR(o, 0.5, total_iters=50),
+                                             lr_scheduler.CosineAnnealingLR(o, 50)], [30])),
 ])
 def test_scheduler_state_dict_round_trip_resumes_identically(make, fresh):
     """Saved after 3 steps, through JSON (a checkpoint's meta); a fresh optimizer and scheduler
@@ -552,3 +581,138 @@ def test_chainable_schedulers_set_groups_added_later_as_pytorch():
         dict(s.state_dict(), base_lrs=[1.0], last_lr=[0.125]))
     with pytest.raises(ValueError, match="appears more than once in the group"):
         opt.add_param_group({"params": [nn.Parameter(np.ones(1))] * 2})
+
+
+_RESUMABLE = {   # class, options: as PyTorch's, built with last_epoch
+    "StepLR": {"step_size": 3, "gamma": 0.5},
+    "MultiStepLR": {"milestones": [4, 5], "gamma": 0.5},
+    "ExponentialLR": {"gamma": 0.8},
+    "PolynomialLR": {"total_iters": 8, "power": 0.9},
+    "CosineAnnealingLR": {"T_max": 5, "eta_min": 0.001},
+    "LinearLR": {"start_factor": 0.25, "total_iters": 6},
+}
+
+
+@pytest.mark.parametrize("last_epoch", [0, 3, 4, 5, 11])
+@pytest.mark.parametrize("name", list(_RESUMABLE))
+def test_schedulers_resumed_by_last_epoch_and_stepped_to_an_epoch_as_torch(name, last_epoch):
+    """Built with ``last_epoch`` (the groups holding their initial_lr), then stepped: the
+    step building it is PyTorch's initial one, which leaves the rate as it is for most (a
+    resumed PolynomialLR had decayed it once more). Then ``step(epoch)``, the closed form."""
+    torch = pytest.importorskip("torch")
+    opt = Adam([{"params": [nn.Parameter(np.ones(1))]}, {"params": [nn.Parameter(np.ones(1))], "lr": 0.3}], lr=0.1)
+    topt = torch.optim.Adam([{"params": [torch.nn.Parameter(torch.ones(1))]},
+                             {"params": [torch.nn.Parameter(torch.ones(1))], "lr": 0.3}], lr=0.1)
+    for o in (opt, topt):
+        for g, base in zip(o.param_groups, (0.2, 0.5)):
+            g["initial_lr"] = base
+    s = getattr(lr_scheduler, name)(opt, **_RESUMABLE[name], last_epoch=last_epoch)
+    ts = getattr(torch.optim.lr_scheduler, name)(topt, **_RESUMABLE[name], last_epoch=last_epoch)
+    for step in range(15):
+        assert s.get_last_lr() == ts.get_last_lr() == [g["lr"] for g in opt.param_groups], step
+        assert s.last_epoch == ts.last_epoch
+        topt.step()
+        s.step()
+        ts.step()
+    for epoch in (2, 7, 3):
+        with pytest.warns(UserWarning, match="deprecated"):
+            s.step(epoch)
+        with pytest.warns(UserWarning):
+            ts.step(epoch)
+        assert s.get_last_lr() == ts.get_last_lr() == s.closed_form_lr(epoch), epoch
+
+
+def test_sequential_lr_matches_torch():
+    """A warm-up, a cosine from the initial rates at epoch 5, a MultiStepLR from them again at
+    25 (its milestones counted from there), on Adam with two groups: PyTorch's rates exactly.
+    Its closed form is the scheduler's whose turn it is, at its own epoch."""
+    torch = pytest.importorskip("torch")
+    L, TL = lr_scheduler, torch.optim.lr_scheduler
+    opt = Adam([{"params": [nn.Parameter(np.ones(1))]}, {"params": [nn.Parameter(np.ones(1))], "lr": 0.3}], lr=0.1)
+    topt = torch.optim.Adam([{"params": [torch.nn.Parameter(torch.ones(1))]},
+                             {"params": [torch.nn.Parameter(torch.ones(1))], "lr": 0.3}], lr=0.1)
+    s = L.SequentialLR(opt, [L.LinearLR(opt, 0.1, total_iters=5), L.CosineAnnealingLR(opt, 20, 0.001),
+                             L.MultiStepLR(opt, [3, 6])], milestones=[5, 25])
+    ts = TL.SequentialLR(topt, [TL.LinearLR(topt, 0.1, total_iters=5), TL.CosineAnnealingLR(topt, 20, 0.001),
+                                TL.MultiStepLR(topt, [3, 6])], milestones=[5, 25])
+    lrs = []
+    for epoch in range(40):
+        assert s.get_last_lr() == ts.get_last_lr() == [g["lr"] for g in opt.param_groups], epoch
+        assert s.last_epoch == ts.last_epoch == epoch
+        np.testing.assert_allclose(s.closed_form_lr(), s.get_last_lr(), rtol=1e-13, err_msg=str(epoch))
+        lrs.append(s.get_last_lr()[0])
+        topt.step()
+        s.step()
+        ts.step()
+    assert lrs[0] == pytest.approx(0.01) and lrs[5] == lrs[25] == 0.1 and lrs[31] == pytest.approx(0.001)
+
+
+def test_sequential_lr_with_one_scheduler_and_a_milestone_at_0_as_torch():
+    torch = pytest.importorskip("torch")
+    L, TL = lr_scheduler, torch.optim.lr_scheduler
+    for build in (lambda L, o: L.SequentialLR(o, [L.ExponentialLR(o, 0.5)], []),
+                  lambda L, o: L.SequentialLR(o, [L.LinearLR(o, 0.5), L.ExponentialLR(o, 0.5)], [0])):
+        opt, topt = SGD([nn.Parameter(np.ones(1))], lr=1.0), torch.optim.SGD([torch.nn.Parameter(torch.ones(1))], lr=1.0)
+        s, ts = build(L, opt), build(TL, topt)
+        for step in range(6):
+            assert s.get_last_lr() == ts.get_last_lr() == [opt.param_groups[0]["lr"]], step
+            topt.step()
+            s.step()
+            ts.step()
+
+
+def test_scheduler_option_errors_name_the_values():
+    L = lr_scheduler
+    opt = Adam([nn.Parameter(np.ones(1))], lr=0.1)
+    cases = [
+        (lambda: L.MultiStepLR(opt, [3, -1]), ValueError, r"MultiStepLR: milestones must be ints >= 0, got \[3, -1\]"),
+        (lambda: L.MultiStepLR(opt, [2.5]), ValueError, r"MultiStepLR: milestones must be ints >= 0, got \[2.5\]"),
+        (lambda: L.MultiStepLR(opt, 3), TypeError, r"MultiStepLR: milestones must be a list of epochs, got 3"),
+        (lambda: L.MultiStepLR(opt, [3], gamma=-0.5), ValueError, r"MultiStepLR: gamma must be a finite number >= 0, got -0.5"),
+        (lambda: L.ExponentialLR(opt, float("nan")), ValueError, r"ExponentialLR: gamma must be a finite number >= 0, got nan"),
+        (lambda: L.CosineAnnealingLR(opt, 0), ValueError, r"CosineAnnealingLR: T_max must be a positive int, got 0"),
+        (lambda: L.CosineAnnealingLR(opt, 10, eta_min=-1e-3), ValueError,
+         r"CosineAnnealingLR: eta_min must be a finite number >= 0, got -0.001"),
+        (lambda: L.LinearLR(opt, start_factor=0), ValueError, r"LinearLR: start_factor must be a number in \(0, 1\], got 0"),
+        (lambda: L.LinearLR(opt, start_factor=1.5), ValueError, r"LinearLR: start_factor must be a number in \(0, 1\], got 1.5"),
+        (lambda: L.LinearLR(opt, end_factor=-0.1), ValueError, r"LinearLR: end_factor must be a number in \[0, 1\], got -0.1"),
+        (lambda: L.LinearLR(opt, total_iters=0), ValueError, r"LinearLR: total_iters must be a positive int, got 0"),
+        (lambda: L.ExponentialLR(opt, 0.5, last_epoch=-2), ValueError, r"ExponentialLR: last_epoch must be an int >= -1, got -2"),
+    ]
+    for build, error, message in cases:
+        with pytest.raises(error, match=message):
+            build()
+
+
+def test_sequential_lr_errors_name_the_values():
+    L = lr_scheduler
+    opt, other = SGD([nn.Parameter(np.ones(1))], lr=0.1), SGD([nn.Parameter(np.ones(1))], lr=0.1)
+    a, b = L.LinearLR(opt), L.ExponentialLR(opt, 0.9)
+    with pytest.raises(ValueError, match="SequentialLR: expected at least one scheduler, got none"):
+        L.SequentialLR(opt, [], [])
+    with pytest.raises(ValueError, match=r"SequentialLR: expected 1 milestones \(one fewer than the schedulers\), got 2"):
+        L.SequentialLR(opt, [a, b], [3, 5])
+    with pytest.raises(ValueError, match=r"SequentialLR: schedulers\[1\] \(StepLR\) sets another optimizer's rates"):
+        L.SequentialLR(opt, [a, L.StepLR(other, 2)], [3])
+    with pytest.raises(ValueError, match=r"SequentialLR: milestones must be in increasing order, got \[5, 3\]"):
+        L.SequentialLR(opt, [a, b, a], [5, 3])
+    with pytest.raises(TypeError, match=r"SequentialLR: schedulers\[0\] must be a scheduler other than SequentialLR, got a str"):
+        L.SequentialLR(opt, ["LinearLR"], [])
+    with pytest.raises(TypeError, match="SequentialLR: expected an optimizer, got a list"):
+        L.SequentialLR([], [a], [])
+    seq = L.SequentialLR(opt, [a, b], [3])
+    with pytest.raises(TypeError, match=r"schedulers\[0\] must be a scheduler other than SequentialLR, got a SequentialLR"):
+        L.SequentialLR(opt, [seq, b], [3])
+    with pytest.raises(ValueError, match=r"SequentialLR.load_state_dict: expected .* with 2 schedulers' states, got .* with 1"):
+        seq.load_state_dict(dict(seq.state_dict(), schedulers=[a.state_dict()]))
+
+
+def test_cosine_sets_the_groups_it_was_built_with():
+    """A group added later has no base to anneal from: left at its rate (PyTorch's multiplies
+    it by the cosine's ratios, then fails at the bottom of the cosine, where it needs the base)."""
+    opt = Adam([nn.Parameter(np.ones(1))], lr=1.0)
+    sched = lr_scheduler.CosineAnnealingLR(opt, 2)
+    opt.add_param_group({"params": [nn.Parameter(np.ones(1))], "lr": 0.5})
+    for _ in range(4):   # through the bottom, at step 2
+        sched.step()
+    assert [g["lr"] for g in opt.param_groups] == [1.0, 0.5] and sched.get_last_lr() == [1.0]
