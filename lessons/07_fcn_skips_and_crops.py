@@ -28,7 +28,7 @@ from fractions import Fraction
 import numpy as np
 
 import minifcn.functional as F
-from minifcn import Tensor, init, manual_seed, nn, no_grad
+from minifcn import Tensor, init, manual_seed, nn, no_grad, optim
 from minifcn.data.synthetic import SYNTHETIC_CLASSES, render_sample
 from minifcn.kernels import conv as K
 from minifcn.metrics import ConfusionMatrix
@@ -154,6 +154,43 @@ for big, small, offset in (("upscore8", "score", net.crop_offsets["score"]),   #
 # %%
 assert np.array_equal(blobs["fuse_pool4"].numpy(), blobs["upscore2"].numpy())
 assert np.array_equal(blobs["fuse_pool3"].numpy(), blobs["upscore_pool4"].numpy())
+
+# %% [markdown]
+# The zeros matter in the backward pass too. The gradient at a layer's output goes back through
+# its weights, and `score_fr`, `score_pool4` and `score_pool3` have none yet: at the first step
+# only these three score layers learn, and the whole VGG trunk (conv1_1 to fc7) gets exactly
+# zero. Their step makes them non-zero, so from the second step on the trunk learns too, at
+# first with far smaller gradients. A backward hook on each layer shows it
+# (`register_full_backward_hook`, PyTorch's; [`hooks.py`](../minifcn/hooks.py) says how it
+# sees a layer's gradients): it is called with the gradients at the layer's input and output.
+
+# %%
+learner = FCN8s(num_classes=3, width=1 / 64)
+reaching = {}                                                   # layer -> largest |gradient| at its output
+for name, layer in learner.named_children():
+    if hasattr(layer, "weight"):
+        layer.register_full_backward_hook(
+            lambda m, grad_input, grad_output, name=name: reaching.update({name: float(np.abs(grad_output[0]).max())}))
+opt = optim.SGD(learner.parameters(), lr=0.01, momentum=0.9)
+rng = np.random.default_rng(3)
+x_small = Tensor(rng.standard_normal((2, 3, 64, 64)).astype(np.float32))
+y_small = rng.integers(0, 3, (2, 64, 64))
+score_layers = ("score_fr", "score_pool4", "score_pool3")
+trunk = [name for name, layer in learner.named_children() if name.startswith(("conv", "fc"))]   # conv1_1 .. fc7
+for step in (1, 2):
+    reaching.clear()
+    opt.zero_grad()
+    F.cross_entropy(learner(x_small), y_small).backward()
+    top_score = min(reaching[n] for n in score_layers)
+    top_trunk = max(reaching[n] for n in trunk)
+    print(f"step {step}: gradient at the score layers' outputs >= {top_score:.1e}, at the trunk's <= {top_trunk:.1e}")
+    if step == 1:
+        assert top_score > 0 and top_trunk == 0.0                # the trunk gets nothing
+        assert all(np.abs(p.grad).max() == 0 for n, p in learner.named_parameters() if n.startswith(("conv", "fc")))
+    else:
+        assert min(reaching[n] for n in trunk) > 0                # now every layer learns
+        assert top_trunk < top_score / 10                        # but the trunk far less at first
+    opt.step()
 
 # %% [markdown]
 # ## 4. Why conv1_1 pads by 100
@@ -330,5 +367,7 @@ save(fig, "07_coordinate_maps.png")
 # - Crop offsets are differences of the maps' offsets divided by their common scale: 5, 9, 31
 #   for FCN-8s (19 for 32s; 5, 27 for 16s), computed by `crop_offset`, used by the models.
 # - Padding 100 lets fc6 fit on any input size; the crops then remove the extra border.
+# - The score layers start at zero: the fused scores start as the coarser net's, and at the
+#   first step only the score layers learn (the trunk's gradient is exactly zero).
 # - Stride 32 cannot draw thin or small objects even with perfect scores; the pool4/pool3 skips
 #   of 16s/8s bring the stride down to 8.
