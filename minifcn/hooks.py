@@ -62,6 +62,8 @@ class BackwardHookCall:
         self.tensor_args = 0      # how many positional arguments are Tensors (grad_input's length)
         self.live = []            # which of those require grad: the ones the identity carries
         self.inputs_wrapped = False
+        self.outputs = []         # which outputs are Tensors (grad_output's entries)
+        self.out_live = []        # which of those require grad: the ones the identity carries
 
     def wrap_inputs(self, args):
         where = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
@@ -81,13 +83,12 @@ class BackwardHookCall:
         if not isinstance(ys, (tuple, list)):
             return y
         self.outputs = [k for k, t in enumerate(ys) if isinstance(t, Tensor)]
-        live = [k for k in self.outputs if ys[k].requires_grad]
-        if not live or not is_grad_enabled():
+        self.out_live = [k for k in self.outputs if ys[k].requires_grad]
+        if not self.out_live or not is_grad_enabled():
             return y
-        self.out_live = live
-        outs = _Identity(self._outputs_backward)(*[ys[k] for k in live])
+        outs = _Identity(self._outputs_backward)(*[ys[k] for k in self.out_live])
         ys = list(ys)
-        for k, o in zip(live, outs):
+        for k, o in zip(self.out_live, outs):
             ys[k] = o
         return ys[0] if isinstance(y, Tensor) else type(y)(ys)
 
