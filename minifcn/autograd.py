@@ -400,6 +400,12 @@ class Tensor:
             gxs = f.backward(*gys)
             if not isinstance(gxs, tuple):
                 gxs = (gxs,)
+            # zip would drop the rest: too few froze an input, silently; more are let pass when
+            # they are None (a bias the call had none of), as PyTorch lets them
+            if len(gxs) < len(f.inputs) or any(g is not None for g in gxs[len(f.inputs):]):
+                raise RuntimeError(f"{type(f).__name__}.backward returned {len(gxs)} gradient"
+                                   f"{'s' if len(gxs) != 1 else ''} for {len(f.inputs)} inputs "
+                                   "(one per input of forward, None where there is none)")
             for x, gx in zip(f.inputs, gxs):
                 if gx is None or not x.requires_grad:
                     continue
@@ -736,6 +742,12 @@ class Function:
         multi = isinstance(ys, tuple)
         ys = ys if multi else (ys,)
         needs_grad = _Config.enable_grad and any(x.requires_grad for x in inputs)
+        if needs_grad and ("inputs" in self.__dict__ or self.released):
+            # one object is one node: a second call would overwrite what the first saved for
+            # its backward, and the first's gradients would come out wrong, silently
+            raise RuntimeError(f"{type(self).__name__}: this Function object is already a node of "
+                               f"a graph; make a new one for each call, {type(self).__name__}()(x) "
+                               f"(or {type(self).__name__}.apply(x))")
         outputs = [Tensor(y, requires_grad=needs_grad and _is_float(y)) for y in ys]
         if needs_grad:
             self.generation = max(x.generation for x in inputs)
@@ -748,6 +760,12 @@ class Function:
             self.inputs = [x if x.creator is None else _Edge(x) for x in inputs]
             self.n_outputs = len(outputs)
         return tuple(outputs) if multi else outputs[0]
+
+    @classmethod
+    def apply(cls, *inputs):
+        """``cls()(*inputs)``: a new node for each call, as PyTorch's ``Function.apply`` is
+        called (for a Function whose constructor takes no arguments)."""
+        return cls()(*inputs)
 
     def forward(self, *xs):
         raise NotImplementedError

@@ -48,11 +48,15 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-8, rtol=1e-6, wrt=None, max_elements
 
     Args:
         fn: takes Tensors (one per input) and returns a Tensor.
-        inputs: float64 arrays (NumPy or CuPy).
+        inputs: float64 arrays (NumPy or CuPy), or Tensors holding them (as
+            ``torch.autograd.gradcheck`` takes them; only their data is read).
         wrt: indices of the inputs to check (default: all floating ones).
         max_elements: inputs up to this size are checked element by element, larger ones along
             ``directions`` random directions.
     """
+    if isinstance(inputs, (Tensor, np.ndarray)) or not isinstance(inputs, (tuple, list)):
+        inputs = (inputs,)   # one input, as torch's gradcheck takes it too
+    inputs = [a.data if isinstance(a, Tensor) else a for a in inputs]
     xp = get_array_module(*inputs)
     # A stream of its own: from default_rng(seed) itself, u would repeat test data drawn with the
     # same seed, and an upstream gradient equal to (an affine map of) the input is exactly what
@@ -94,7 +98,8 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-8, rtol=1e-6, wrt=None, max_elements
             bad = ~np.isclose(analytic, numeric, atol=atol, rtol=rtol)
             if bad.any():
                 k = int(np.argmax(bad.reshape(-1)))
-                msg = (f"gradcheck: input {i} element {np.unravel_index(k, numeric.shape)}: analytic "
+                where = tuple(int(j) for j in np.unravel_index(k, numeric.shape))
+                msg = (f"gradcheck: input {i} element {where}: analytic "
                        f"{analytic.reshape(-1)[k]:.10g} vs numeric {numeric.reshape(-1)[k]:.10g} "
                        f"({int(bad.sum())} of {bad.size} elements differ)")
                 if raise_exception:

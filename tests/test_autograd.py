@@ -721,3 +721,66 @@ def test_where_refuses_a_condition_that_is_not_bool():
         minifcn.where(np.array([1, 0, 1]), x, 0.0)
     with pytest.raises(TypeError, match="got float64"):
         minifcn.where(x, x, 0.0)
+
+
+class _Square(Function):
+    def forward(self, x):
+        self.x = x
+        return x * x
+
+    def backward(self, gy):
+        return 2 * self.x * gy
+
+
+def test_a_function_object_is_one_node():
+    # reusing one object had overwritten what its first call saved: a's gradient came out None
+    # and b's wrong (12 for 6), with no error
+    a, b = Tensor(np.array([1.0]), requires_grad=True), Tensor(np.array([3.0]), requires_grad=True)
+    sq = _Square()
+    sq(a)
+    with pytest.raises(RuntimeError, match=r"already a node of a graph; make a new one for each call, _Square\(\)\(x\)"):
+        sq(b)
+    (_Square.apply(a) + _Square.apply(b)).sum().backward()   # PyTorch's spelling: a new node each time
+    assert a.grad.tolist() == [2.0] and b.grad.tolist() == [6.0]
+    with no_grad():                     # no graph: nothing saved for a backward, reuse is harmless
+        sq2 = _Square()
+        assert sq2(a).tolist() == [1.0] and sq2(b).tolist() == [9.0]
+
+
+class _Scale(Function):
+    def __init__(self, returns):
+        self.returns = returns
+
+    def forward(self, x, k):
+        self.k = k
+        return x * k
+
+    def backward(self, gy):
+        return self.returns(gy, self.k)
+
+
+@pytest.mark.parametrize("returns, message", [
+    (lambda gy, k: gy * k, r"returned 1 gradient for 2 inputs"),          # k frozen, silently, before
+    (lambda gy, k: (gy * k, gy, gy), r"returned 3 gradients for 2 inputs"),
+])
+def test_backward_must_return_a_gradient_per_input(returns, message):
+    x, k = Tensor(np.array([2.0]), requires_grad=True), Tensor(np.array([3.0]), requires_grad=True)
+    with pytest.raises(RuntimeError, match="_Scale.backward " + message):
+        _Scale(returns)(x, k).sum().backward()
+    # extra Nones pass, as PyTorch lets them (a bias the call had none of)
+    x.grad = k.grad = None
+    _Scale(lambda gy, kk: (gy * kk, gy * 2.0, None))(x, k).sum().backward()
+    assert x.grad.tolist() == [3.0] and k.grad.tolist() == [2.0]
+
+
+def test_gradcheck_takes_tensors_as_torch_does():
+    from minifcn.testing import GradcheckError, gradcheck
+    x = Tensor(np.array([0.5, -1.5, 2.0]))
+    assert gradcheck(lambda t: _Square.apply(t), (x,))
+    assert gradcheck(lambda t: _Square.apply(t), x)          # one input, not in a tuple
+
+    class Wrong(_Square):
+        def backward(self, gy):
+            return 2.001 * self.x * gy
+    with pytest.raises(GradcheckError, match=r"input 0 element \(0,\): analytic"):   # plain ints
+        gradcheck(lambda t: Wrong.apply(t), x)
