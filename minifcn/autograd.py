@@ -827,13 +827,12 @@ def to_arguments(args, device=None, dtype=None):
 
 
 def _names_dtype(name: str) -> bool:
-    if name.lower() in ("cpu", "gpu") or name.lower().startswith("cuda"):
-        return False
+    """Whether ``to``'s string argument is a number type (``"float64"``), not a device: NumPy
+    also reads ``"c"`` and ``"S"`` as dtypes (bytes), which no tensor here takes."""
     try:
-        np.dtype(name)
+        return np.dtype(name).kind in "biuf"
     except TypeError:
         return False
-    return True
 
 
 def _run_hooks(hooks, g):

@@ -59,7 +59,7 @@ def check_device(device: str) -> str:
             raise ValueError(f"device {device!r} asked for, but no CUDA GPU is usable "
                              "(install cupy-cuda12x / cupy-cuda13x on a machine with a GPU)")
         return "cuda"
-    if name == "cpu":
+    if name in ("cpu", "cpu:0"):   # PyTorch's spelling of the one CPU device too
         return "cpu"
     raise ValueError(f"unknown device {device!r}: expected 'cpu' or 'cuda'")
 

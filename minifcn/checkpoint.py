@@ -63,6 +63,14 @@ def save_checkpoint(path, model, optimizer=None, meta=None, arrays=None) -> None
     save_npz(path, state, full_meta)
 
 
+def checkpoint_file(path) -> str:
+    """The checkpoint file ``path`` names: itself, or a run's directory's ``checkpoint.npz``
+    (``minifcn train --out DIR`` writes it there), so a resumed run goes on in that directory."""
+    path = os.fspath(path)
+    inside = os.path.join(path, "checkpoint.npz")
+    return inside if os.path.isdir(path) and os.path.isfile(inside) else path
+
+
 def load_checkpoint(path) -> dict:
     """Read a checkpoint; return ``{"model": state, "optim": sgd_state or None, "meta": dict,
     "arrays": extra arrays}``.
@@ -71,13 +79,10 @@ def load_checkpoint(path) -> dict:
     ``load_state_dict``). Raises FileNotFoundError for a missing file and ValueError naming the
     file when it is truncated, corrupt, or not a minifcn checkpoint.
     """
-    path = os.fspath(path)
-    if os.path.isdir(path):   # a run's directory (--out): its checkpoint, as `minifcn train` writes it
-        inside = os.path.join(path, "checkpoint.npz")
-        if not os.path.isfile(inside):
-            raise IsADirectoryError(f"checkpoint {path} is a directory, not a checkpoint file "
-                                    "(nor a run's directory: no checkpoint.npz in it)")
-        path = inside
+    path = checkpoint_file(path)   # a run's directory (--out): its checkpoint
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"checkpoint {path} is a directory, not a checkpoint file "
+                                "(nor a run's directory: no checkpoint.npz in it)")
     if not os.path.isfile(path):
         raise FileNotFoundError(f"checkpoint {path} not found")
     try:

@@ -353,6 +353,7 @@ def _cmd_eval(a) -> int:
     import numpy as np
     from . import backend
     from .metrics import format_scores
+    from .checkpoint import checkpoint_file
     from .train import (build_datasets, evaluate, load_model, save_metrics_json,
                         validation_batch_size)
     if a.out and Path(a.out).is_dir():   # found before the evaluation, not after it
@@ -378,7 +379,7 @@ def _cmd_eval(a) -> int:
               else f"checkpoint iteration {meta.get('iteration')}")
     print(f"{cfg.model} on {cfg.dataset} {cfg.val_split} ({len(val)} images{mc}), {origin}:")
     print(format_scores(scores, classes))
-    out = Path(a.out) if a.out else Path(a.checkpoint).parent / f"eval_{cfg.val_split}.json"
+    out = Path(a.out) if a.out else Path(checkpoint_file(a.checkpoint)).parent / f"eval_{cfg.val_split}.json"
     save_metrics_json(out, scores, classes, confusion,
                       {"checkpoint": str(a.checkpoint), "split": cfg.val_split, "dataset": cfg.dataset,
                        "num_images": len(val), "loss": loss, "iteration": meta.get("iteration"),

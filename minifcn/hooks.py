@@ -23,6 +23,7 @@ hooks see and may replace.
 from __future__ import annotations
 
 from .autograd import Function, Tensor, is_grad_enabled
+from .backend import get_array_module
 
 
 class _Identity(Function):
@@ -52,12 +53,26 @@ def _check(what, new, old):
     return new
 
 
+def _like(t):
+    """What zeros in place of ``t``'s gradient need (not its array: that may be freed early)."""
+    return get_array_module(t.data), t.shape, t.dtype
+
+
+def _zeros_if_none(g, like):
+    xp, shape, dtype = like
+    return xp.zeros(shape, dtype) if g is None else g
+
+
 class BackwardHookCall:
     """The backward hooks of one call of ``module``: :meth:`wrap_inputs` before its forward,
     :meth:`wrap_outputs` after it."""
 
     def __init__(self, module):
         self.module = module
+        # the hooks there are at this call, as PyTorch's: one removed before the backward
+        # still runs for it, one added after does not
+        self.pre_hooks = list((module._backward_pre_hooks or {}).values())
+        self.hooks = list((module._backward_hooks or {}).values())
         self.grad_output = None
         self.tensor_args = 0      # how many positional arguments are Tensors (grad_input's length)
         self.live = []            # which of those require grad: the ones the identity carries
@@ -71,6 +86,7 @@ class BackwardHookCall:
         self.live = [k for k, i in enumerate(where) if args[i].requires_grad]
         if not self.live or not is_grad_enabled():
             return args
+        self.in_like = [_like(args[where[k]]) for k in self.live]   # for zeros where no gradient came
         outs = _Identity(self._inputs_backward)(*[args[where[k]] for k in self.live])
         args = list(args)
         for k, o in zip(self.live, outs):
@@ -90,18 +106,20 @@ class BackwardHookCall:
         ys = list(ys)
         for k, o in zip(self.out_live, outs):
             ys[k] = o
-        return ys[0] if isinstance(y, Tensor) else type(y)(ys)
+        if isinstance(y, Tensor):
+            return ys[0]
+        return type(y)(*ys) if hasattr(y, "_fields") else type(y)(ys)   # a named tuple: by field
 
     def _outputs_backward(self, gys):
-        given = dict(zip(self.out_live, gys))
+        given = dict(zip(self.out_live, gys))   # None for an output the loss did not reach, as PyTorch
         grad_output = [given.get(k) for k in self.outputs]
-        for hook in list((self.module._backward_pre_hooks or {}).values()):
+        for hook in self.pre_hooks:
             new = hook(self.module, tuple(grad_output))
             if new is not None:
                 grad_output = _check("grad_output", new, grad_output)
         self.grad_output = tuple(grad_output)
         if not self.inputs_wrapped:   # no input needs a gradient: the hooks are called here
-            for hook in list((self.module._backward_hooks or {}).values()):
+            for hook in self.hooks:
                 if hook(self.module, (None,) * self.tensor_args, self.grad_output) is not None:
                     raise RuntimeError("a backward hook returned grad_input for a module none of "
                                        "whose inputs requires grad: return None")
@@ -109,10 +127,12 @@ class BackwardHookCall:
         return [grad_output[position[k]] for k in self.out_live]
 
     def _inputs_backward(self, gxs):
+        if self.grad_output is None:   # outputs the hooks cannot name (a dict): skipped, as PyTorch
+            return gxs
         grad_input = [None] * self.tensor_args
-        for k, g in zip(self.live, gxs):
-            grad_input[k] = g
-        for hook in list((self.module._backward_hooks or {}).values()):
+        for k, g, like in zip(self.live, gxs, self.in_like):   # zeros where none came, as PyTorch
+            grad_input[k] = _zeros_if_none(g, like)
+        for hook in self.hooks:
             new = hook(self.module, tuple(grad_input), self.grad_output)
             if new is not None:
                 grad_input = _check("grad_input", new, grad_input)

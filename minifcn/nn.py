@@ -695,7 +695,9 @@ class ConvTranspose2d(Module):
         within ``[min, min + stride - 1]``, ``min = (h - 1)*stride - 2*padding + k``."""
         x = as_tensor(x)
         F._check_4d("ConvTranspose2d", "input", x)
-        shape = output_size.shape if hasattr(output_size, "shape") else output_size
+        # the sizes themselves: an array or a Tensor holding them gives its values (its .shape
+        # would be the shape of the sizes)
+        shape = output_size.tolist() if hasattr(output_size, "tolist") else output_size
         if not isinstance(shape, (tuple, list)) or len(shape) not in (2, 4):
             raise ValueError(f"ConvTranspose2d: output_size must be (h, w) or (n, c, h, w), got "
                              f"{output_size!r}")

@@ -229,7 +229,9 @@ class Optimizer:
     def _unpack(self, saved, p):
         """The inverse of :meth:`_pack`: arrays copied to ``p``'s device, in its dtype."""
         xp = backend.get_array_module(p.data)
-        return {k: v if isinstance(v, int) else xp.array(v, dtype=p.data.dtype) for k, v in (saved or {}).items()}
+        # a count (Adam's step) stays an int, however it was stored (np.int64, a 0-d array)
+        return {k: int(v) if np.ndim(v) == 0 and np.asarray(v).dtype.kind in "iu" else
+                xp.array(v, dtype=p.data.dtype) for k, v in (saved or {}).items()}
 
     def state_dict(self):
         """The base lr, the groups' options (plain numbers: JSON-able) and each parameter's

@@ -54,7 +54,7 @@ from . import backend
 from . import functional as F
 from ._files import check_directory, write_text
 from .autograd import Tensor, no_grad
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import checkpoint_file, load_checkpoint, save_checkpoint
 from .metrics import ConfusionMatrix
 from .optim import SGD, fcn_param_groups, lr_at
 from .progress import STEP_FORMAT, progress_bar, quiet_ctrl_c_echo, step_postfix
@@ -996,8 +996,9 @@ class Trainer:
         saved = TrainConfig.from_dict(d)
         d.update(overrides)
         cfg = TrainConfig.from_dict(d)
-        self = cls(cfg, model=model, datasets=datasets, out=out or Path(path).parent, progress=progress,
-                   initialise=False)
+        # the run goes on where its checkpoint is (path may name the run's directory)
+        self = cls(cfg, model=model, datasets=datasets, out=out or Path(checkpoint_file(path)).parent,
+                   progress=progress, initialise=False)
         if "classes" in meta and tuple(meta["classes"]) != self.classes:
             raise ValueError(f"{path} holds a run over the classes {', '.join(meta['classes'])}; these "
                              f"settings give {', '.join(self.classes)}: a resumed run keeps its classes "

@@ -399,3 +399,20 @@ def test_two_schedulers_chained_on_adam_as_torch():
             s.step()
         assert opt.param_groups[0]["lr"] == topt.param_groups[0]["lr"], step
         _assert_close(params, tparams, 1e-12, f"step {step}")
+
+
+def test_a_step_count_stored_as_a_numpy_integer_loads():
+    # a state saved through .npz gives the step back as np.int64 or a 0-d array: it had been
+    # refused as "step has shape (), the parameter (3,)"
+    from minifcn.nn import Parameter
+    from minifcn.optim import Adam
+    p = Parameter(np.ones(3))
+    opt = Adam([p], lr=0.1)
+    p.grad = np.ones(3)
+    opt.step()
+    state = opt.state_dict()
+    for step in (np.int64(1), np.array(1)):
+        state["state"][0]["step"] = step
+        again = Adam([Parameter(np.ones(3))], lr=0.1)
+        again.load_state_dict(state)
+        assert again.state_dict()["state"][0]["step"] == 1

@@ -512,3 +512,14 @@ def test_import_of_a_training_checkpoint_says_what_it_is(trained, capsys):
     ckpt, _ = trained
     assert cli.main(["import", str(ckpt), "--model", "fcn8s", "--out", str(ckpt.parent / "x.npz")]) == 2
     assert "is already a minifcn training checkpoint: give it to `minifcn eval`" in capsys.readouterr().err
+
+
+def test_resume_and_eval_of_a_run_directory_stay_in_it(trained, tmp_path):
+    # --resume runs/x had written the resumed run's files into runs/ (the directory's parent)
+    ckpt, _ = trained
+    run = ckpt.parent
+    assert cli.main(["train", "--resume", str(run), "--iters", "6", "--no-progress"]) == 0
+    assert load_checkpoint(ckpt)["meta"]["iteration"] == 6
+    assert not (run.parent / "checkpoint.npz").exists() and not (run.parent / "log.csv").exists()
+    assert cli.main(["eval", "--checkpoint", str(run), "--no-progress"]) == 0
+    assert (run / "eval_val.json").is_file() and not (run.parent / "eval_val.json").exists()

@@ -312,3 +312,54 @@ def test_backward_hooks_on_a_whole_model_and_removed(rng):
         layer = nn.Conv2d(1, 1, 1)
         layer.register_full_backward_hook(lambda m, gin, gout: gin[0])   # not a tuple
         layer(Tensor(np.ones((1, 1, 2, 2), np.float32), requires_grad=True)).sum().backward()
+
+
+def test_backward_hooks_on_named_tuples_dicts_and_unused_outputs(rng):
+    torch = pytest.importorskip("torch")
+    from typing import NamedTuple
+
+    class Out(NamedTuple):
+        a: object
+        b: object
+
+    class Two(nn.Module):        # two inputs, a named tuple out (its rebuilding had failed)
+        def forward(self, x, y):
+            return Out(x * 2, y * 3)
+
+    class TorchTwo(torch.nn.Module):
+        def forward(self, x, y):
+            return Out(x * 2, y * 3)
+
+    got = []
+    for m, make in ((Two(), lambda v: Tensor(v, requires_grad=True)),
+                    (TorchTwo(), lambda v: torch.tensor(v, requires_grad=True))):
+        m.register_full_backward_hook(lambda mod, gin, gout: got.append((
+            [to_np(g) for g in gin], [None if g is None else to_np(g) for g in gout])))
+        x, y = make(np.ones(2)), make(np.ones(2))
+        out = m(x, y)
+        assert isinstance(out, Out)
+        out.b.sum().backward()   # a gets no gradient: zeros in both libraries' hooks
+    (gin, gout), (gin_t, gout_t) = got
+    assert gout[0] is None and gout_t[0] is None          # the output the loss did not reach
+    for a, b in zip(gin + gout[1:], gin_t + gout_t[1:]):
+        np.testing.assert_array_equal(a, b)
+    assert gin[0].tolist() == [0.0, 0.0]                  # its input: zeros, as PyTorch's
+
+    class Dict(nn.Module):       # an output the hooks cannot name: no call, as PyTorch
+        def forward(self, x):
+            return {"o": x * 2}
+    calls = []
+    d = Dict()
+    d.register_full_backward_hook(lambda mod, gin, gout: calls.append(1))
+    d(Tensor(np.ones(2), requires_grad=True))["o"].sum().backward()
+    assert calls == []
+
+
+def test_backward_hooks_are_those_of_the_forward_call():
+    # as PyTorch: a hook removed between forward and backward still runs for that call
+    calls = []
+    m = nn.ReLU()
+    handle = m.register_full_backward_hook(lambda mod, gin, gout: (calls.append(1), handle.remove())[0])
+    x = Tensor(np.ones(3), requires_grad=True)
+    m(m(x)).sum().backward()
+    assert len(calls) == 2

@@ -772,7 +772,9 @@ def test_conv_transpose2d_output_size_of_another_length_or_kind_is_refused():
         ours(x, output_size=(7.0, 9))
     with pytest.raises(ValueError, match="input must be 4-D"):
         ours(np.zeros((2, 4, 5)), output_size=(7, 9))
-    assert ours(x, output_size=np.zeros((1, 3, 8, 10))).shape == (1, 3, 8, 10)   # a shape's owner
+    # an array holds the sizes, as PyTorch reads one (not an array whose shape is the size)
+    assert ours(x, output_size=np.array([8, 10])).shape == (1, 3, 8, 10)
+    assert tuple(theirs(torch.from_numpy(x), output_size=np.array([8, 10])).shape) == (1, 3, 8, 10)
 
 
 def test_to_takes_a_dtype_as_pytorchs():
@@ -789,3 +791,13 @@ def test_to_takes_a_dtype_as_pytorchs():
     assert Tensor(np.ones(2)).to(t).dtype == np.float32   # another tensor's device and dtype
     with pytest.raises(TypeError, match="float32 or float64"):
         nn.Conv2d(1, 2, 3).to(np.int32)
+
+
+def test_small_readings_of_to_and_output_size():
+    t = Tensor(np.ones(2))
+    assert t.to("cpu:0") is t                      # PyTorch's name for the CPU too
+    with pytest.raises(ValueError, match="unknown device 'c'"):   # NumPy reads "c" as a bytes dtype
+        t.to("c")
+    up = nn.ConvTranspose2d(1, 1, 3, stride=2)
+    x = Tensor(np.ones((1, 1, 4, 4), np.float32))
+    assert up(x, output_size=np.array([10, 10])).shape == (1, 1, 10, 10)   # its values, not its .shape
