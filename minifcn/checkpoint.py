@@ -42,13 +42,24 @@ def save_checkpoint(path, model, optimizer=None, meta=None, arrays=None) -> None
     Args:
         path: destination file (conventionally ``checkpoint.npz``).
         model: a :class:`minifcn.nn.Module`; its ``state_dict()`` is saved under ``model/``.
-        optimizer: a :class:`minifcn.optim.SGD` or None.
+        optimizer: a :class:`minifcn.optim.SGD` or None. Another optimizer (Adam, AdamW) is
+            refused with a TypeError: this layout holds SGD's momentum buffers alone; save such
+            a run with ``minifcn.save({"model": ..., "optimizer": opt.state_dict()}, path)``.
         meta: JSON-serialisable dict (ints of any size, floats round-trip exactly).
         arrays: extra ``name -> array`` entries (e.g. ``{"trainer/order": order}``).
     """
     state = {f"model/{k}": v for k, v in model.state_dict().items()}
     full_meta = {"format": CHECKPOINT_FORMAT, "version": _VERSION}
     if optimizer is not None:
+        from .optim import SGD
+        if not isinstance(optimizer, SGD):   # its state dict has no "velocity": a KeyError had said so
+            name = type(optimizer).__name__
+            raise TypeError(
+                f"save_checkpoint: the trainer's checkpoint holds an SGD optimizer's momentum buffers, "
+                f"got a {name}: save a run with a {name} as a tree of state dicts, "
+                f"minifcn.save({{'model': model.state_dict(), 'optimizer': optimizer.state_dict()}}, path), "
+                f"and go on from it with ck = minifcn.load(path); "
+                f"optimizer.load_state_dict(ck['optimizer'])")
         osd = optimizer.state_dict()
         full_meta["optim"] = {"base_lr": osd["base_lr"], "groups": osd["groups"],
                               "num_params": len(osd["velocity"])}
