@@ -79,6 +79,36 @@ def test_npz_atomic_write_leaves_no_temp_file(tmp_path, monkeypatch):
     assert np.array_equal(load_npz(path)[0]["w"], np.ones(3))  # the old file is intact
 
 
+def test_npz_to_and_from_open_file_objects(tmp_path):
+    import io
+    state = {"w": np.arange(6, dtype=np.float32).reshape(2, 3), "n": np.int64(7)}
+    buf = io.BytesIO(b"head")                     # written from where it stands
+    buf.seek(4)
+    save_npz(buf, state, {"arch": "toy"})
+    buf.seek(4)
+    got, meta = load_npz(buf)
+    assert meta == {"arch": "toy"} and got["w"].dtype == np.float32 and np.array_equal(got["w"], state["w"])
+    with open(tmp_path / "w.npz", "wb") as f:   # a real file, left open for the caller to close
+        save_npz(f, state)
+        assert not f.closed
+    assert sorted(os.listdir(tmp_path)) == ["w.npz"]
+    with open(tmp_path / "w.npz", "rb") as f:
+        assert np.array_equal(load_npz(f)[0]["w"], state["w"])
+
+    class Pipe(io.RawIOBase):                     # cannot seek: read whole first
+        def __init__(self, data):
+            self._data = io.BytesIO(data)
+
+        def readable(self):
+            return True
+
+        def readinto(self, b):
+            return self._data.readinto(b)
+    assert np.array_equal(load_npz(Pipe(buf.getvalue()[4:]))[0]["w"], state["w"])
+    with pytest.raises(ValueError, match=r"<BytesIO>: not a readable .npz .*not a zip archive"):
+        load_npz(io.BytesIO(b"epoch,loss\n"))
+
+
 def test_npz_refuses_pickled_objects_and_bad_input(tmp_path):
     path = tmp_path / "obj.npz"
     np.savez(path, w=np.array([{"a": 1}], dtype=object))      # needs pickle to load
