@@ -106,13 +106,23 @@ def save_npz(path, state, meta=None):
         raise TypeError(f"meta must be JSON-serialisable: {e}") from None
     arrays[_META_KEY] = np.array(meta_json)
     if hasattr(path, "write"):   # the caller's file: where it goes is the caller's to say
-        np.savez(path, **arrays)
+        _savez(path, arrays)
         path.flush()
         return
     with replacing(os.path.abspath(path)) as tmp, open(tmp, "wb") as f:
-        np.savez(f, **arrays)
+        _savez(f, arrays)
         f.flush()
         os.fsync(f.fileno())   # on disk before the rename makes it the checkpoint
+
+
+def _savez(f, arrays):
+    """``np.savez(f, **arrays)``, member for member (``<name>.npy``, stored uncompressed, zip64),
+    for any names: savez's own parameters take the names ``file`` (a TypeError) and
+    ``allow_pickle`` (the array silently left out)."""
+    with zipfile.ZipFile(f, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as z:
+        for name, value in arrays.items():
+            with z.open(name + ".npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, value, allow_pickle=False)
 
 
 def load_npz(path):
