@@ -1,4 +1,6 @@
-"""Training checkpoints: model, optimizer and random-number state in one ``.npz``, written atomically.
+"""Training checkpoints: model, optimizer and random-number state in one ``.npz``, written
+atomically; and :func:`save` / :func:`load` (``minifcn.save``, ``minifcn.load``), PyTorch's
+``torch.save`` / ``torch.load`` for a state dict or any tree of them, without pickle.
 
 A checkpoint is a :func:`minifcn.weights.save_npz` file (no pickle anywhere):
 
@@ -206,8 +208,9 @@ def load(f, map_location=None, *, weights_only=None):
         weights_only: PyTorch's keyword, accepted for PyTorch's sake (None, True or False):
             nothing is ever unpickled here, so either way only arrays and plain data are read.
 
-    A dict saved with non-str keys or any mapping type comes back a plain dict (save refuses
-    the first); an array saved twice comes back as two arrays.
+    Any mapping (an ``OrderedDict``) comes back a plain dict, in its order; an array saved twice
+    comes back as two arrays. A corrupt file, or one a newer minifcn wrote, is a ValueError
+    naming it.
 
     >>> import io, numpy as np
     >>> import minifcn
