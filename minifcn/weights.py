@@ -17,6 +17,7 @@ The two sources expect differently prepared images, so :func:`import_vgg16` reco
 torchvision's RGB in [0, 1] normalised by mean and std.
 """
 import collections
+import io
 import json
 import os
 import pickle
@@ -74,7 +75,8 @@ def save_npz(path, state, meta=None):
     given (no ``.npz`` is appended). CuPy arrays are copied to the host.
 
     Args:
-        path: destination file.
+        path: destination file, or an open binary file object, which is written directly
+            (from where it stands, not atomically; left open).
         state: dict name -> array (any shape, any non-object dtype).
         meta: optional dict, stored as one JSON string (e.g. ``{"arch": "vgg16"}``).
 
@@ -85,7 +87,8 @@ def save_npz(path, state, meta=None):
     >>> state["conv.weight"].shape, meta
     ((2, 1, 3, 3), {'arch': 'toy'})
     """
-    path = os.fspath(path)
+    if not hasattr(path, "write"):
+        path = os.fspath(path)
     arrays = {}
     for name, value in state.items():
         if name == _META_KEY:
@@ -102,16 +105,31 @@ def save_npz(path, state, meta=None):
     except TypeError as e:
         raise TypeError(f"meta must be JSON-serialisable: {e}") from None
     arrays[_META_KEY] = np.array(meta_json)
+    if hasattr(path, "write"):   # the caller's file: where it goes is the caller's to say
+        _savez(path, arrays)
+        path.flush()
+        return
     with replacing(os.path.abspath(path)) as tmp, open(tmp, "wb") as f:
-        np.savez(f, **arrays)
+        _savez(f, arrays)
         f.flush()
         os.fsync(f.fileno())   # on disk before the rename makes it the checkpoint
+
+
+def _savez(f, arrays):
+    """``np.savez(f, **arrays)``, member for member (``<name>.npy``, stored uncompressed, zip64),
+    for any names: savez's own parameters take the names ``file`` (a TypeError) and
+    ``allow_pickle`` (the array silently left out)."""
+    with zipfile.ZipFile(f, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as z:
+        for name, value in arrays.items():
+            with z.open(name + ".npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, value, allow_pickle=False)
 
 
 def load_npz(path):
     """Load a file written by :func:`save_npz`; return ``(state, meta)``.
 
-    Pickled objects are refused (``allow_pickle=False``); a truncated or corrupt file raises
+    ``path`` may be an open binary file object (read from where it stands; one that cannot seek
+    is read whole first). Pickled objects are refused (``allow_pickle=False``); a truncated or corrupt file raises
     ValueError naming it. ``state`` keeps the saved order; ``meta`` is ``{}`` when absent.
 
     >>> import os, tempfile
@@ -122,11 +140,19 @@ def load_npz(path):
     ...
     ValueError: .../bad.npz: not a readable .npz weights file (...)
     """
-    path = os.fspath(path)
     state = {}
     meta = {}
-    with open(path, "rb") as f:   # FileNotFoundError as it is
-        head = f.read(6)
+    if hasattr(path, "read"):
+        source, path = path, _file_name(path)
+        if not (hasattr(source, "seekable") and source.seekable()):   # a pipe, a socket
+            source = io.BytesIO(source.read())
+        start = source.tell()
+        head = source.read(6)
+        source.seek(start)
+    else:
+        source = path = os.fspath(path)
+        with open(path, "rb") as f:   # FileNotFoundError as it is
+            head = f.read(6)
     if head.startswith(b"\x93NUMPY"):   # np.load would give an array, no archive to open
         raise ValueError(f"{path}: not a readable .npz weights file (a single .npy array, not an "
                          ".npz archive)")
@@ -134,7 +160,7 @@ def load_npz(path):
         raise ValueError(f"{path}: not a readable .npz weights file (not a zip archive: it starts "
                          f"with {head!r})")
     try:
-        with np.load(path, allow_pickle=False) as z:
+        with np.load(source, allow_pickle=False) as z:
             for name in z.files:
                 value = z[name]         # reading checks the zip CRC: truncation shows here
                 if name == _META_KEY:
@@ -151,6 +177,12 @@ def load_npz(path):
             RuntimeError, NotImplementedError) as e:
         raise ValueError(f"{path}: not a readable .npz weights file ({e})") from None
     return state, meta
+
+
+def _file_name(f):
+    """What to call an open file object in a message: its name, else its type."""
+    name = getattr(f, "name", None)
+    return name if isinstance(name, str) else f"<{type(f).__name__}>"
 
 
 # the input convention each foreign format's weights expect (an .npz records its own)

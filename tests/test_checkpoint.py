@@ -102,7 +102,7 @@ def test_save_and_load_state_dicts_as_torch_save_and_load(tmp_path):
     for where in (run, run / "checkpoint.npz"):
         state = minifcn.load(where)
         assert list(state) == list(net.state_dict()), where
-    with pytest.raises(TypeError, match="got SegNetBasic: save its state_dict()"):
+    with pytest.raises(TypeError, match=r"state is a SegNetBasic: save its state_dict\(\)"):
         minifcn.save(net, path)
 
 
@@ -117,3 +117,14 @@ def test_load_state_dict_names_what_it_was_given(tmp_path):
     # a bare state dict where a training checkpoint is wanted: the error says how to use it
     with pytest.raises(ValueError, match=r"bare weights .*net.load_state_dict\(minifcn.load\(path\)\)"):
         load_checkpoint(tmp_path / "w.npz")
+
+
+def test_save_checkpoint_refuses_other_optimizers_and_says_what_to_use(tmp_path):
+    net = nn.Conv2d(1, 2, 3)
+    for make in (optim.Adam, optim.AdamW):
+        opt = make(net.parameters(), lr=1e-3)
+        with pytest.raises(TypeError, match=rf"momentum buffers, got a {make.__name__}: .*"
+                                            r"minifcn.save\(\{'model': model.state_dict\(\), "
+                                            r"'optimizer': optimizer.state_dict\(\)\}, path\)"):
+            save_checkpoint(tmp_path / "ck.npz", net, opt)   # had been KeyError: 'velocity'
+    assert not list(tmp_path.iterdir())

@@ -69,14 +69,59 @@ def test_npz_atomic_write_leaves_no_temp_file(tmp_path, monkeypatch):
     save_npz(path, {"w": np.ones(3)})
     assert sorted(os.listdir(tmp_path)) == ["w.npz"]
 
-    def broken_savez(f, **arrays):          # dies half-way through writing
-        f.write(b"PK\x03\x04 partial")
+    def broken_write_array(f, array, **kwargs):   # dies half-way through writing
+        f.write(b"\x93NUMPY partial")
         raise KeyboardInterrupt
     with monkeypatch.context() as m, pytest.raises(KeyboardInterrupt):
-        m.setattr(weights.np, "savez", broken_savez)
+        m.setattr(weights.np.lib.format, "write_array", broken_write_array)
         save_npz(path, {"w": np.zeros(3)})
     assert sorted(os.listdir(tmp_path)) == ["w.npz"]          # no temp file left behind
     assert np.array_equal(load_npz(path)[0]["w"], np.ones(3))  # the old file is intact
+
+
+def test_npz_to_and_from_open_file_objects(tmp_path):
+    import io
+    state = {"w": np.arange(6, dtype=np.float32).reshape(2, 3), "n": np.int64(7)}
+    buf = io.BytesIO(b"head")                     # written from where it stands
+    buf.seek(4)
+    save_npz(buf, state, {"arch": "toy"})
+    buf.seek(4)
+    got, meta = load_npz(buf)
+    assert meta == {"arch": "toy"} and got["w"].dtype == np.float32 and np.array_equal(got["w"], state["w"])
+    with open(tmp_path / "w.npz", "wb") as f:   # a real file, left open for the caller to close
+        save_npz(f, state)
+        assert not f.closed
+    assert sorted(os.listdir(tmp_path)) == ["w.npz"]
+    with open(tmp_path / "w.npz", "rb") as f:
+        assert np.array_equal(load_npz(f)[0]["w"], state["w"])
+
+    class Pipe(io.RawIOBase):                     # cannot seek: read whole first
+        def __init__(self, data):
+            self._data = io.BytesIO(data)
+
+        def readable(self):
+            return True
+
+        def readinto(self, b):
+            return self._data.readinto(b)
+    assert np.array_equal(load_npz(Pipe(buf.getvalue()[4:]))[0]["w"], state["w"])
+    with pytest.raises(ValueError, match=r"<BytesIO>: not a readable .npz .*not a zip archive"):
+        load_npz(io.BytesIO(b"epoch,loss\n"))
+
+
+def test_npz_entries_may_take_any_name_and_are_those_np_savez_writes(tmp_path):
+    # np.savez's own parameters: "file" had been a TypeError, "allow_pickle" silently dropped
+    state = {"file": np.ones(2), "allow_pickle": np.arange(3), "a/b": np.zeros((1, 2), np.float32)}
+    save_npz(tmp_path / "w.npz", state)
+    with np.load(tmp_path / "w.npz", allow_pickle=False) as z:
+        assert z.files == [*state, "__meta__"]
+        assert all(np.array_equal(z[k], v) and z[k].dtype == v.dtype for k, v in state.items())
+    plain = {"a/b": state["a/b"], "n": np.int64(3)}   # names np.savez can take: the same members
+    np.savez(tmp_path / "np.npz", **plain, __meta__=np.array("{}"))
+    save_npz(tmp_path / "ours.npz", plain)
+    with zipfile.ZipFile(tmp_path / "np.npz") as a, zipfile.ZipFile(tmp_path / "ours.npz") as b:
+        assert [(i.filename, i.compress_type, i.file_size, i.CRC) for i in a.infolist()] == \
+               [(i.filename, i.compress_type, i.file_size, i.CRC) for i in b.infolist()]
 
 
 def test_npz_refuses_pickled_objects_and_bad_input(tmp_path):
