@@ -125,6 +125,10 @@ def _savez(f, arrays):
                 np.lib.format.write_array(member, value, allow_pickle=False)
 
 
+class _NotNpz(Exception):
+    """A zip whose members are not .npy arrays (said apart from a corrupt .npz)."""
+
+
 def load_npz(path):
     """Load a file written by :func:`save_npz`; return ``(state, meta)``.
 
@@ -161,6 +165,12 @@ def load_npz(path):
                          f"with {head!r})")
     try:
         with np.load(source, allow_pickle=False) as z:
+            members = z.zip.namelist()
+            if any(not m.endswith(".npy") for m in members):   # NumPy would hand them over as bytes
+                torch_file = any(m.endswith("/data.pkl") for m in members)
+                raise _NotNpz("a PyTorch file (torch.save's zip): read its weights with "
+                              "weights.load_torch_state, or `minifcn import` for FCN weights"
+                              if torch_file else f"a zip whose members are not .npy arrays: {members[:5]}")
             for name in z.files:
                 value = z[name]         # reading checks the zip CRC: truncation shows here
                 if name == _META_KEY:
@@ -171,6 +181,8 @@ def load_npz(path):
                     state[name] = value
     except FileNotFoundError:
         raise
+    except _NotNpz as e:
+        raise ValueError(f"{path}: not an .npz weights file ({e})") from None
     # zipfile's RuntimeError and NotImplementedError: a member flagged as encrypted, or packed by
     # a method it does not know (a flipped bit in a header does either)
     except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile, json.JSONDecodeError,

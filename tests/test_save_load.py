@@ -314,3 +314,14 @@ def test_a_corrupt_or_newer_tree_record_is_named(tmp_path):
     with pytest.raises(ValueError, match=r"not a minifcn training checkpoint .*minifcn.save wrote it .*"
                                          r"ck = minifcn.load\(path\)"):
         load_checkpoint(tmp_path / "t.npz")
+
+
+def test_loading_a_torch_save_file_names_it(tmp_path):
+    # it had come back as the zip's raw members ('c/data.pkl': bytes), which load_state_dict
+    # then called unexpected keys
+    torch = pytest.importorskip("torch")
+    import minifcn
+    path = tmp_path / "m.pth"
+    torch.save(torch.nn.Conv2d(1, 2, 3).state_dict(), path)
+    with pytest.raises(ValueError, match=r"m\.pth: not an \.npz weights file \(a PyTorch file .*load_torch_state"):
+        minifcn.load(path)
