@@ -15,6 +15,7 @@ attribute, in order, so ``state_dict()`` keys read like the paper's Caffe net
 from __future__ import annotations
 
 import operator
+import sys
 from collections import OrderedDict
 from collections.abc import Mapping
 from typing import NamedTuple
@@ -23,9 +24,14 @@ import numpy as np
 
 from . import backend, init
 from . import functional as F
+from . import nn_utils as utils
 from .autograd import RemovableHandle, Tensor, as_tensor, clear_grad, to_arguments
 from .hooks import BackwardHookCall
 from .im2col import _pair
+
+# ``import minifcn.nn.utils`` and ``from minifcn.nn.utils import clip_grad_norm_``, as in
+# PyTorch, though this module is a file, not a package: the import system finds the name here
+sys.modules[__name__ + ".utils"] = utils
 
 
 class StateDictError(ValueError, RuntimeError):
