@@ -656,17 +656,21 @@ class Tensor:
     # Kept together, as one block (their Functions are at the end of this file), so that they
     # read as a list of what a PyTorch user finds here, and edits elsewhere in the class stay
     # apart. Each is PyTorch's, checked against it in tests/test_tensor_utils.py.
-    def all(self, dim=None, keepdim=False) -> "Tensor":
+    # (all, any, var and std also take the keywords NumPy passes: np.all(t) and np.var(t)
+    # call the method of that name, with axis=, keepdims=, out= and ddof=)
+    def all(self, dim=None, keepdim=False, *, axis=None, keepdims=None, out=None) -> "Tensor":
         """Whether every value is nonzero (along ``dim``: an int or a tuple), a bool Tensor
         outside the graph, as PyTorch's.
 
         >>> Tensor(np.array([[1, 0], [2, 3]])).all(dim=1).numpy()
         array([False,  True])
         """
+        dim, keepdim = _numpy_keywords("all", dim, keepdim, axis, keepdims, out)
         return _all_or_any(self, "all", dim, keepdim)
 
-    def any(self, dim=None, keepdim=False) -> "Tensor":
+    def any(self, dim=None, keepdim=False, *, axis=None, keepdims=None, out=None) -> "Tensor":
         """Whether some value is nonzero (along ``dim``), a bool Tensor outside the graph."""
+        dim, keepdim = _numpy_keywords("any", dim, keepdim, axis, keepdims, out)
         return _all_or_any(self, "any", dim, keepdim)
 
     def eq(self, other) -> "Tensor":
@@ -722,7 +726,8 @@ class Tensor:
             return self.abs().sum(axis=axis, keepdims=keepdim)
         return Norm(p, axis, keepdim)(self)
 
-    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None) -> "Tensor":
+    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
+            keepdims=None, ddof=None, dtype=None, out=None) -> "Tensor":
         """The variance along ``dim`` (all values by default), in the graph, as PyTorch's:
         ``sum((x - mean)^2) / (N - correction)``, ``correction`` 1 by default (Bessel's, the
         sample variance); ``unbiased=False`` is ``correction=0``, the population variance.
@@ -734,6 +739,9 @@ class Tensor:
         """
         if isinstance(dim, bool):   # var(False): PyTorch's older form, unbiased first
             dim, unbiased = None, dim
+        dim, keepdim = _numpy_keywords("var", dim, keepdim, axis, keepdims, out, dtype)
+        if ddof is not None:   # NumPy's name of the correction (np.var(t) passes 0)
+            correction = ddof if correction is None else correction
         if unbiased is not None and correction is not None:
             raise TypeError("var: give unbiased or correction, not both")
         if correction is None:
@@ -746,9 +754,9 @@ class Tensor:
         with np.errstate(divide="ignore", invalid="ignore"):   # no degrees of freedom left
             return squares / max(0, n - correction)
 
-    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None) -> "Tensor":
+    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None, **numpy_keywords) -> "Tensor":
         """The standard deviation, ``sqrt`` of :meth:`var` (same arguments), in the graph."""
-        return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
+        return self.var(dim, unbiased, keepdim, correction=correction, **numpy_keywords).sqrt()
 
     def long(self) -> "Tensor":
         """In int64 (PyTorch's ``.long()``): floats rounded toward zero; no gradient flows."""
@@ -1614,6 +1622,14 @@ def _sizes(sizes):
     if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
         sizes = sizes[0]
     return tuple(operator.index(n) for n in sizes)
+
+
+def _numpy_keywords(op, dim, keepdim, axis, keepdims, out, dtype=None):
+    """``dim`` and ``keepdim`` from PyTorch's names or NumPy's (``axis``, ``keepdims``: what
+    ``np.all(t)`` or ``np.var(t)`` passes to the method); ``out`` and ``dtype`` must be None."""
+    if out is not None or dtype is not None:
+        raise TypeError(f"{op}: out= and dtype= are not taken")
+    return _dim_alias(op, axis, dim, keepdim, keepdims)
 
 
 def _all_or_any(t, op, dim, keepdim):

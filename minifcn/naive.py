@@ -164,7 +164,8 @@ def local_response_norm(x, size, alpha=1e-4, beta=0.75, k=1.0):
 def leaky_relu(x, negative_slope=0.01):
     """``v if v > 0 else negative_slope * v``, value by value."""
     x = to_numpy(x)
-    return np.array([v if v > 0 else negative_slope * v for v in x.ravel()], x.dtype).reshape(x.shape)
+    slope = x.dtype.type(negative_slope)   # the product in x's dtype, as the array op's
+    return np.array([v if v > 0 else slope * v for v in x.ravel()], x.dtype).reshape(x.shape)
 
 
 def softmax(x, axis=1):

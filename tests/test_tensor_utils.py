@@ -227,6 +227,16 @@ def test_all_any_eq_ne_as_pytorch(xp, rng):
     assert Tensor(xp.asarray(2.0)).all().item() is True
 
 
+def test_numpy_s_reductions_of_a_tensor_still_work(rng):
+    # np.all(t), np.var(t) call the Tensor's method of that name, with NumPy's keywords
+    a = rng.standard_normal((3, 4))
+    t = Tensor(a)
+    assert bool(np.all(t == t)) and not bool(np.any(t != t))
+    np.testing.assert_array_equal(to_np(np.any(t > 1, axis=1, keepdims=True)), np.any(a > 1, axis=1, keepdims=True))
+    np.testing.assert_allclose(to_np(np.var(t)), np.var(a), rtol=1e-12)   # NumPy's ddof=0 passed on
+    np.testing.assert_allclose(to_np(np.std(t, axis=0, ddof=1)), np.std(a, axis=0, ddof=1), rtol=1e-12)
+
+
 def test_casts_as_pytorch(xp):
     torch = pytest.importorskip("torch")
     a = np.array([-1.7, -0.5, 0.0, 2.9])
