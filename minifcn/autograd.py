@@ -658,6 +658,203 @@ class Tensor:
     def T(self):
         return Transpose(None)(self)
 
+    # ----------------------------------------------------------------- PyTorch's smaller methods
+    # Kept together, as one block (their Functions are at the end of this file), so that they
+    # read as a list of what a PyTorch user finds here, and edits elsewhere in the class stay
+    # apart. Each is PyTorch's, checked against it in tests/test_tensor_utils.py.
+    # (all, any, var and std also take the keywords NumPy passes: np.all(t) and np.var(t)
+    # call the method of that name, with axis=, keepdims=, out= and ddof=)
+    def all(self, dim=None, keepdim=False, *, axis=None, keepdims=None, out=None) -> "Tensor":
+        """Whether every value is nonzero (along ``dim``: an int or a tuple), a bool Tensor
+        outside the graph, as PyTorch's.
+
+        >>> Tensor(np.array([[1, 0], [2, 3]])).all(dim=1).numpy()
+        array([False,  True])
+        """
+        dim, keepdim = _numpy_keywords("all", dim, keepdim, axis, keepdims, out)
+        return _all_or_any(self, "all", dim, keepdim)
+
+    def any(self, dim=None, keepdim=False, *, axis=None, keepdims=None, out=None) -> "Tensor":
+        """Whether some value is nonzero (along ``dim``), a bool Tensor outside the graph."""
+        dim, keepdim = _numpy_keywords("any", dim, keepdim, axis, keepdims, out)
+        return _all_or_any(self, "any", dim, keepdim)
+
+    def eq(self, other) -> "Tensor":
+        """``self == other``, elementwise: a bool Tensor outside the graph."""
+        return self == other
+
+    def ne(self, other) -> "Tensor":
+        """``self != other``, elementwise: a bool Tensor outside the graph."""
+        return self != other
+
+    def equal(self, other) -> bool:
+        """:func:`equal`: the same shape and the same values."""
+        return equal(self, other)
+
+    def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
+        """:func:`allclose`: ``|self - other| <= atol + rtol * |other|`` everywhere."""
+        return allclose(self, other, rtol, atol, equal_nan)
+
+    def sqrt(self) -> "Tensor":
+        """The square root, in the graph: the gradient is ``gy / (2 sqrt(x))`` (inf at 0)."""
+        return Sqrt()(self)
+
+    def sigmoid(self) -> "Tensor":
+        """``1 / (1 + exp(-x))``, in the graph, without overflow for large ``|x|``; the
+        gradient is ``gy * y * (1 - y)``.
+
+        >>> Tensor(np.array([-1000.0, 0.0, 1000.0])).sigmoid().numpy()
+        array([0. , 0.5, 1. ])
+        """
+        return Sigmoid()(self)
+
+    def tanh(self) -> "Tensor":
+        """The hyperbolic tangent, in the graph; the gradient is ``gy * (1 - y^2)``."""
+        return Tanh()(self)
+
+    def norm(self, p=2, dim=None, keepdim=False) -> "Tensor":
+        """The ``p``-norm of the values (along ``dim``: an int or a tuple), in the graph, as
+        PyTorch's ``norm`` and ``torch.linalg.vector_norm``: ``p`` > 0, ``inf`` (the largest
+        ``|x|``) or ``"fro"`` (2). A zero vector's 2-norm has the gradient 0, as PyTorch's
+        (``sqrt`` of a sum of squares would give NaN there); ties for the inf-norm share it.
+
+        >>> Tensor(np.array([[3.0, 4.0], [0.0, 1.0]])).norm(dim=1).numpy()
+        array([5., 1.])
+        """
+        _check_floating("norm", self)
+        p = 2.0 if isinstance(p, str) and p == "fro" else float(p)
+        if p == math.inf:
+            return self.abs().amax(dim=dim, keepdim=keepdim)
+        if not p > 0:   # PyTorch's 0 counts nonzeros, its -inf is the smallest |x|: not here
+            raise ValueError(f"norm: p must be positive, inf or 'fro', got {p}")
+        axis = _reduce_axes("norm", dim, self.ndim)
+        if p == 1.0:
+            return self.abs().sum(axis=axis, keepdims=keepdim)
+        return Norm(p, axis, keepdim)(self)
+
+    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
+            keepdims=None, ddof=None, dtype=None, out=None) -> "Tensor":
+        """The variance along ``dim`` (all values by default), in the graph, as PyTorch's:
+        ``sum((x - mean)^2) / (N - correction)``, ``correction`` 1 by default (Bessel's, the
+        sample variance); ``unbiased=False`` is ``correction=0``, the population variance.
+        ``N - correction <= 0`` gives inf or NaN, as there (one value: NaN).
+
+        >>> x = Tensor(np.array([1.0, 2.0, 3.0, 4.0]))
+        >>> x.var().item(), x.var(unbiased=False).item(), x.var(correction=2).item()
+        (1.6666666666666667, 1.25, 2.5)
+        """
+        if isinstance(dim, bool):   # var(False): PyTorch's older form, unbiased first
+            dim, unbiased = None, dim
+        dim, keepdim = _numpy_keywords("var", dim, keepdim, axis, keepdims, out, dtype)
+        if ddof is not None:   # NumPy's name of the correction (np.var(t) passes 0)
+            correction = ddof if correction is None else correction
+        if unbiased is not None and correction is not None:
+            raise TypeError("var: give unbiased or correction, not both")
+        if correction is None:
+            correction = 1 if unbiased is None or unbiased else 0
+        _check_floating("var", self)
+        axis = _reduce_axes("var", dim, self.ndim)
+        n = self.size if axis is None else math.prod(self.shape[a] for a in np.atleast_1d(axis))
+        d = self - self.mean(axis=axis, keepdims=True)
+        squares = (d * d).sum(axis=axis, keepdims=keepdim)
+        with np.errstate(divide="ignore", invalid="ignore"):   # no degrees of freedom left
+            return squares / max(0, n - correction)
+
+    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None, **numpy_keywords) -> "Tensor":
+        """The standard deviation, ``sqrt`` of :meth:`var` (same arguments), in the graph."""
+        return self.var(dim, unbiased, keepdim, correction=correction, **numpy_keywords).sqrt()
+
+    def long(self) -> "Tensor":
+        """In int64 (PyTorch's ``.long()``): floats rounded toward zero; no gradient flows."""
+        return self.astype(np.int64)
+
+    def int(self) -> "Tensor":
+        """In int32, as PyTorch's ``.int()`` (``int(t)``, one value as a Python int, is
+        ``__int__``); no gradient flows."""
+        return self.astype(np.int32)
+
+    def bool(self) -> "Tensor":
+        """In bool, as PyTorch's ``.bool()``: nonzero is True."""
+        return self.astype(np.bool_)
+
+    def expand(self, *sizes) -> "Tensor":
+        """This tensor broadcast to ``sizes``, in the graph, as PyTorch's: axes of size 1 grow,
+        -1 keeps an axis, new leading axes may be added. A read-only view, no copy (PyTorch's
+        expanded tensors refuse writes too); the gradient is summed back over the broadcast.
+
+        >>> Tensor(np.array([[1.0], [2.0]])).expand(2, -1, 3).shape
+        (2, 2, 3)
+        """
+        sizes = _sizes(sizes)
+        lead = len(sizes) - self.ndim
+        if lead < 0:
+            raise ValueError(f"expand: {len(sizes)} sizes for a {self.ndim}-d tensor; give at least {self.ndim}")
+        shape = []
+        for k, n in enumerate(sizes):
+            own = self.shape[k - lead] if k >= lead else None
+            if n == -1 and own is not None:
+                n = own
+            if n < 0 or (own is not None and own != 1 and n != own):
+                raise ValueError(f"expand: size {sizes[k]} at dimension {k} does not fit shape "
+                                 f"{tuple(self.shape)} (only a size-1 axis grows; -1 keeps one)")
+            shape.append(n)
+        return Expand(tuple(shape))(self)
+
+    def repeat(self, *sizes) -> "Tensor":
+        """This tensor tiled ``sizes[i]`` times along axis ``i``, in the graph, as PyTorch's
+        ``repeat`` (NumPy's ``tile``; more sizes than axes add leading axes).
+
+        >>> Tensor(np.array([1, 2])).repeat(2, 2).numpy()
+        array([[1, 2, 1, 2],
+               [1, 2, 1, 2]])
+        """
+        sizes = _sizes(sizes)
+        if len(sizes) < self.ndim or any(n < 0 for n in sizes):
+            raise ValueError(f"repeat: expected {self.ndim} or more counts >= 0 for shape "
+                             f"{tuple(self.shape)}, got {sizes}")
+        return Repeat(sizes)(self)
+
+    def split(self, split_size_or_sections, dim=0) -> tuple:
+        """Pieces along ``dim``, in the graph, as PyTorch's ``split``: of ``split_size`` each
+        (the last one smaller), or of the sizes listed (which add up to the axis).
+
+        >>> [t.shape for t in Tensor(np.zeros((5, 2))).split(2)]
+        [(2, 2), (2, 2), (1, 2)]
+        """
+        if self.ndim == 0:
+            raise ValueError("split: a 0-d tensor has no axis to split")
+        axis = _dim_index("split", dim, self.ndim)
+        n = self.shape[axis]
+        if isinstance(split_size_or_sections, (list, tuple)):
+            sizes = [operator.index(s) for s in split_size_or_sections]
+            if sum(sizes) != n or any(s < 0 for s in sizes):
+                raise ValueError(f"split: sizes {sizes} do not add up to {n}, the size of dimension {dim}")
+        else:
+            size = operator.index(split_size_or_sections)
+            if size < 1:
+                raise ValueError(f"split: split_size must be >= 1, got {size}")
+            sizes = [size] * (n // size) + ([n % size] if n % size or n == 0 else [])
+        return Split(sizes, axis)(self)
+
+    def chunk(self, chunks, dim=0) -> tuple:
+        """At most ``chunks`` pieces along ``dim``, in the graph, as PyTorch's ``chunk``: each
+        of ``ceil(n / chunks)`` (the last smaller), so there can be fewer than asked.
+
+        >>> [t.shape[0] for t in Tensor(np.zeros(6)).chunk(4)]
+        [2, 2, 2]
+        """
+        chunks = operator.index(chunks)
+        if chunks < 1:
+            raise ValueError(f"chunk: chunks must be >= 1, got {chunks}")
+        n = self.shape[_dim_index("chunk", dim, self.ndim)] if self.ndim else 0
+        if self.ndim and n == 0:   # an empty axis: as many empty pieces as asked, as PyTorch
+            return self.split([0] * chunks, dim)
+        return self.split(max(-(-n // chunks), 1), dim)
+
+    def contiguous(self) -> "Tensor":
+        """Itself (PyTorch's ``contiguous``): nothing here needs a layout in memory."""
+        return self
+
 
 def _dim_index(op, dim, ndim):
     """``dim`` as an axis in ``range(ndim)`` (negative: from the end), else IndexError."""
@@ -1432,3 +1629,218 @@ def cat(tensors, dim=0):
         if t.dtype != first.dtype:   # NumPy would promote silently; PyTorch's too, but not a graph's dtype
             raise TypeError(f"cat: tensors must share one dtype, got {first.dtype} and {t.dtype}")
     return Cat(dim)(*tensors)
+
+
+# --------------------------------------------------------------------- PyTorch's smaller ops
+# The Functions behind the block of PyTorch's smaller Tensor methods, and stack, equal and
+# allclose (package level, as torch.stack, torch.equal and torch.allclose).
+def _sizes(sizes):
+    """``f(2, 3)`` or ``f((2, 3))`` (PyTorch takes both) as a tuple of ints."""
+    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+        sizes = sizes[0]
+    return tuple(operator.index(n) for n in sizes)
+
+
+def _numpy_keywords(op, dim, keepdim, axis, keepdims, out, dtype=None):
+    """``dim`` and ``keepdim`` from PyTorch's names or NumPy's (``axis``, ``keepdims``: what
+    ``np.all(t)`` or ``np.var(t)`` passes to the method); ``out`` and ``dtype`` must be None."""
+    if out is not None or dtype is not None:
+        raise TypeError(f"{op}: out= and dtype= are not taken")
+    return _dim_alias(op, axis, dim, keepdim, keepdims)
+
+
+def _all_or_any(t, op, dim, keepdim):
+    if isinstance(dim, (tuple, list)) and not dim:   # PyTorch's all(dim=()) reduces no axis
+        return Tensor(t.data != 0)
+    xp = get_array_module(t.data)
+    return Tensor(getattr(xp, op)(t.data, axis=_reduce_axes(op, dim, t.ndim), keepdims=keepdim))
+
+
+def _check_floating(op, t):
+    if t.dtype.kind != "f":   # as PyTorch: NumPy would compute an integer tensor's in float64
+        raise TypeError(f"{op}: expected a floating-point tensor, got {t.dtype}")
+
+
+class Sqrt(Function):
+    def forward(self, a):
+        self.y = get_array_module(a).sqrt(a)
+        return self.y
+
+    def backward(self, gy):
+        return gy / (2 * self.y)
+
+
+class Sigmoid(Function):
+    """``1 / (1 + exp(-x))``, written with ``e = exp(-|x|)`` (never overflows): ``1 / (1 + e)``
+    for ``x >= 0``, ``e / (1 + e)`` below."""
+
+    def forward(self, a):
+        xp = get_array_module(a)
+        e = xp.exp(-abs(a))
+        self.y = xp.where(a >= 0, 1, e) / (1 + e)
+        return self.y
+
+    def backward(self, gy):
+        return gy * self.y * (1 - self.y)
+
+
+class Tanh(Function):
+    def forward(self, a):
+        self.y = get_array_module(a).tanh(a)
+        return self.y
+
+    def backward(self, gy):
+        return gy * (1 - self.y * self.y)
+
+
+class Norm(Function):
+    """The ``p``-norm over ``axis`` (``p`` > 0, not 1 or inf: those are composed of ``abs``);
+    the gradient is ``gy * sign(x) |x|^(p-1) / norm^(p-1)``, 0 where the norm is 0."""
+
+    def __init__(self, p, axis, keepdims):
+        self.p, self.axis, self.keepdims = p, axis, keepdims
+
+    def forward(self, a):
+        xp, p = get_array_module(a), self.p
+        self.a = a
+        if p == 2.0:
+            self.y = xp.sqrt((a * a).sum(axis=self.axis, keepdims=True))
+        else:
+            self.y = (abs(a) ** p).sum(axis=self.axis, keepdims=True) ** (1 / p)
+        return self.y if self.keepdims else self.y.reshape(_reduced_shape(a.shape, self.axis))
+
+    def backward(self, gy):
+        xp, p, a, y = get_array_module(gy), self.p, self.a, self.y
+        gy = gy.reshape(y.shape)
+        with np.errstate(divide="ignore", invalid="ignore"):   # y == 0 is masked
+            scale = xp.where(y == 0, 0, gy / (y if p == 2.0 else y ** (p - 1)))
+        g = a * scale if p == 2.0 else xp.sign(a) * abs(a) ** (p - 1) * scale
+        return g.astype(gy.dtype, copy=False)
+
+
+class Expand(Function):
+    """``a`` broadcast to ``shape`` (a read-only view); the gradient summed back to ``a``'s."""
+
+    def __init__(self, shape):
+        self.shape = shape
+
+    def forward(self, a):
+        self.a_shape = a.shape
+        return get_array_module(a).broadcast_to(a, self.shape)
+
+    def backward(self, gy):
+        return sum_to(gy, self.a_shape)
+
+
+class Repeat(Function):
+    """``a`` tiled ``reps[i]`` times along axis ``i``. Backward: ``gy`` seen as
+    (r0, n0, r1, n1, ...), summed over the copies r0, r1, ..."""
+
+    def __init__(self, reps):
+        self.reps = reps
+
+    def forward(self, a):
+        self.a_shape = a.shape
+        return get_array_module(a).tile(a, self.reps)
+
+    def backward(self, gy):
+        own = (1,) * (len(self.reps) - len(self.a_shape)) + tuple(self.a_shape)
+        pairs = [n for r, s in zip(self.reps, own) for n in (r, s)]
+        g = gy.reshape(pairs).sum(axis=tuple(range(0, len(pairs), 2)))
+        return g.reshape(self.a_shape)
+
+
+class Split(Function):
+    """``a`` cut along ``axis`` into pieces of ``sizes`` (views, as PyTorch's); the gradient is
+    the pieces' gradients joined again, zeros for a piece that got none."""
+
+    def __init__(self, sizes, axis):
+        self.sizes, self.axis = sizes, axis
+
+    def forward(self, a):
+        self.a_shape = a.shape
+        cuts = [int(c) for c in np.cumsum(self.sizes)[:-1]]
+        return tuple(get_array_module(a).split(a, cuts, axis=self.axis))
+
+    def backward(self, *gys):
+        some = next(g for g in gys if g is not None)
+        xp = get_array_module(some)
+        parts = [g if g is not None else
+                 xp.zeros(self.a_shape[:self.axis] + (n,) + self.a_shape[self.axis + 1:], some.dtype)
+                 for g, n in zip(gys, self.sizes)]
+        return xp.concatenate(parts, axis=self.axis)
+
+
+class Stack(Function):
+    """Arrays of one shape stacked along a new ``axis``; each input's gradient is its slice."""
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, *arrays):
+        return get_array_module(arrays[0]).stack(arrays, axis=self.axis)
+
+    def backward(self, gy):
+        pieces = get_array_module(gy).split(gy, gy.shape[self.axis], axis=self.axis)
+        return tuple(g.squeeze(self.axis).copy() for g in pieces)
+
+
+def stack(tensors, dim=0):
+    """Tensors of one shape stacked along a new axis ``dim``, in the graph (PyTorch's
+    ``torch.stack``): ``dim`` counts in the result, from -(ndim + 1) to ndim. One dtype, as
+    :func:`cat`.
+
+    >>> import numpy as np
+    >>> stack([Tensor(np.ones((2, 3))), Tensor(np.zeros((2, 3)))], dim=-1).shape
+    (2, 3, 2)
+    """
+    tensors = [as_tensor(t) for t in tensors]
+    if not tensors:
+        raise ValueError("stack: expected at least one tensor, got none")
+    first = tensors[0]
+    if not -first.ndim - 1 <= dim <= first.ndim:
+        raise IndexError(f"stack: dimension {dim} is out of range for stacking {first.ndim}-d "
+                         f"tensors (expected [{-first.ndim - 1}, {first.ndim}])")
+    dim %= first.ndim + 1
+    for t in tensors[1:]:
+        if t.shape != first.shape:
+            raise ValueError(f"stack: every tensor must have one shape, got {tuple(first.shape)} "
+                             f"and {tuple(t.shape)}")
+        if t.dtype != first.dtype:   # as cat: no silent promotion inside a graph
+            raise TypeError(f"stack: tensors must share one dtype, got {first.dtype} and {t.dtype}")
+    return Stack(dim)(*tensors)
+
+
+def _same_device(op, a, b):
+    """``a`` and ``b`` as Tensors, refused (ValueError) on two devices."""
+    a, b = as_tensor(a), as_tensor(b, like=a if isinstance(a, Tensor) else None)
+    if a.device != b.device:
+        raise ValueError(f"{op}: the tensors are on {a.device} and {b.device}; move one with .to()")
+    return a, b
+
+
+def equal(a, b) -> bool:
+    """True when ``a`` and ``b`` have the same shape and the same values (PyTorch's
+    ``torch.equal``): an int and a float tensor of equal values are equal; NaN equals nothing.
+
+    >>> import numpy as np
+    >>> equal(Tensor(np.array([1, 2])), Tensor(np.array([1.0, 2.0]))), equal(Tensor(np.ones(2)), Tensor(np.ones((1, 2))))
+    (True, False)
+    """
+    a, b = _same_device("equal", a, b)
+    return a.shape == b.shape and bool(get_array_module(a.data).all(a.data == b.data))
+
+
+def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
+    """True when ``|a - b| <= atol + rtol * |b|`` at every position (shapes broadcast), as
+    PyTorch's ``torch.allclose``; one dtype, as there (NumPy's would compare across dtypes).
+
+    >>> import numpy as np
+    >>> allclose(Tensor(np.array([1.0, 2.0])), Tensor(np.array([1.0, 2.0 + 1e-6])))
+    True
+    """
+    a, b = _same_device("allclose", a, b)
+    if a.dtype != b.dtype:
+        raise TypeError(f"allclose: the tensors' dtypes differ, {a.dtype} and {b.dtype}; cast one (.to)")
+    xp = get_array_module(a.data)
+    return bool(xp.allclose(a.data, b.data, rtol=rtol, atol=atol, equal_nan=equal_nan))

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import operator
 
 import numpy as np
 
@@ -36,7 +37,8 @@ from .kernels import pool as P
 
 __all__ = ["conv2d", "conv_transpose2d", "max_pool2d", "max_unpool2d", "relu", "dropout",
            "dropout2d", "batch_norm", "local_response_norm", "softmax", "log_softmax", "cross_entropy",
-           "nll_loss", "crop", "linear", "interpolate", "pad", "avg_pool2d", "adaptive_avg_pool2d"]
+           "nll_loss", "crop", "linear", "interpolate", "pad", "avg_pool2d", "adaptive_avg_pool2d",
+           "leaky_relu", "mse_loss", "one_hot"]
 
 
 # --------------------------------------------------------------------- argument checks
@@ -456,6 +458,32 @@ def relu(x):
     return ReLU()(as_tensor(x))
 
 
+class LeakyReLU(Function):
+    def __init__(self, slope):
+        self.slope = slope
+
+    def forward(self, x):
+        self.positive = x > 0   # a bool mask: all the backward needs
+        return get_array_module(x).where(self.positive, x, x * self.slope)
+
+    def backward(self, gy):
+        return get_array_module(gy).where(self.positive, gy, gy * self.slope)
+
+
+def leaky_relu(x, negative_slope=0.01, inplace=False):
+    """``x`` where ``x > 0``, else ``negative_slope * x``, elementwise, as PyTorch's (the
+    gradient at 0 is the slope's, as there). Any shape. ``inplace`` is taken for PyTorch's
+    code and changes nothing: the result is a new array.
+
+    >>> leaky_relu([-2.0, 0.0, 3.0], 0.1).numpy()
+    array([-0.2,  0. ,  3. ], dtype=float32)
+    """
+    _flag("leaky_relu", "inplace", inplace)
+    if isinstance(negative_slope, bool) or not isinstance(negative_slope, numbers.Real):
+        raise TypeError(f"leaky_relu: negative_slope must be a number, got {negative_slope!r}")
+    return LeakyReLU(float(negative_slope))(as_tensor(x))
+
+
 class Dropout(Function):
     def __init__(self, p):
         self.p = p
@@ -793,6 +821,60 @@ def nll_loss(input, target, weight=None, *, ignore_index=255, reduction="mean"):
     input = as_tensor(input)
     t, w = _check_labels("nll_loss", "input", input, target, weight, ignore_index, reduction)
     return NLLLoss(t, w, ignore_index, reduction)(input)
+
+
+# keyword-only after target: PyTorch's third argument is size_average
+def mse_loss(input, target, *, reduction="mean"):
+    """The mean squared error ``(input - target)^2``, averaged (``"mean"``), summed (``"sum"``)
+    or kept per value (``"none"``), as PyTorch's. Shapes: ``input`` and ``target`` alike (any);
+    both may require grad. An integer target is read in ``input``'s dtype.
+
+    >>> mse_loss([1.0, 2.0, 4.0, 3.0], [1.0, 0.0, 2.0, 3.0]).item(), mse_loss([1.0, 3.0], [0.0, 1.0], reduction="sum").item()
+    (2.0, 5.0)
+    """
+    input, target = as_tensor(input), as_tensor(target)
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"mse_loss: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    if tuple(target.shape) != tuple(input.shape):   # PyTorch broadcasts them, with a warning
+        raise ValueError(f"mse_loss: target shape {tuple(target.shape)} differs from input shape "
+                         f"{tuple(input.shape)}")
+    if target.dtype.kind in "biu":   # float32 - int64 would be float64 in NumPy, float32 in PyTorch
+        target = Tensor(target.data.astype(input.dtype))
+    d = input - target
+    squares = d * d
+    if reduction == "none":
+        return squares
+    # "mean" divides, as PyTorch's (Tensor.mean multiplies by 1 / N: a last bit apart in float32)
+    return squares.sum() if reduction == "sum" else squares.sum() / squares.size
+
+
+def one_hot(tensor, num_classes=-1):
+    """Class indices as one-hot vectors, as PyTorch's: shape (*, C) from (*), int64, outside the
+    graph. ``num_classes=-1`` takes the largest index + 1; an index below 0 or from C up is an
+    error (NumPy would compare it silently to nothing).
+
+    >>> import numpy as np
+    >>> one_hot(np.array([0, 2]), 3).numpy()
+    array([[1, 0, 0],
+           [0, 0, 1]])
+    """
+    t = _raw(tensor)
+    xp = get_array_module(t)
+    t = xp.asarray(t)
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: expected integer class indices, got {t.dtype}")
+    num_classes = operator.index(num_classes)
+    if num_classes == -1:
+        if t.size == 0:
+            raise ValueError("one_hot: cannot take the number of classes from an empty tensor: give num_classes")
+        num_classes = int(t.max()) + 1
+    if num_classes < 0:
+        raise ValueError(f"one_hot: num_classes must be -1 or >= 0, got {num_classes}")
+    if t.size and int(t.min()) < 0:
+        raise ValueError(f"one_hot: class values must be >= 0, got {int(t.min())}")
+    if t.size and int(t.max()) >= num_classes:
+        raise ValueError(f"one_hot: class value {int(t.max())} is not below num_classes {num_classes}")
+    return Tensor((t[..., None] == xp.arange(num_classes)).astype(xp.int64))
 
 
 # --------------------------------------------------------------------- crop

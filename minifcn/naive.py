@@ -1,5 +1,5 @@
 """Loop-by-loop reference versions of the main ops (convolutions, pooling and unpooling, batch
-norm, local response norm, softmax and the loss, bilinear upsampling and interpolation): slow, obvious, and the oracle for the fast ones.
+norm, local response norm, leaky ReLU, softmax and the loss, bilinear upsampling and interpolation): slow, obvious, and the oracle for the fast ones.
 
 Each function here follows the textbook definition with explicit Python loops over output
 pixels, on NumPy arrays (they accept CuPy arrays too, by copying them to the host). The tests
@@ -159,6 +159,13 @@ def local_response_norm(x, size, alpha=1e-4, beta=0.75, k=1.0):
                     s = sum(x[b_, cj, i, j] ** 2 for cj in window)
                     y[b_, ci, i, j] = x[b_, ci, i, j] / (k + alpha / size * s) ** beta
     return y
+
+
+def leaky_relu(x, negative_slope=0.01):
+    """``v if v > 0 else negative_slope * v``, value by value."""
+    x = to_numpy(x)
+    slope = x.dtype.type(negative_slope)   # the product in x's dtype, as the array op's
+    return np.array([v if v > 0 else slope * v for v in x.ravel()], x.dtype).reshape(x.shape)
 
 
 def softmax(x, axis=1):

@@ -15,6 +15,8 @@ attribute, in order, so ``state_dict()`` keys read like the paper's Caffe net
 from __future__ import annotations
 
 import operator
+import sys
+import warnings
 from collections import OrderedDict
 from collections.abc import Mapping
 from typing import NamedTuple
@@ -23,9 +25,14 @@ import numpy as np
 
 from . import backend, init
 from . import functional as F
+from . import nn_utils as utils
 from .autograd import RemovableHandle, Tensor, as_tensor, clear_grad, to_arguments
 from .hooks import BackwardHookCall
 from .im2col import _pair
+
+# ``import minifcn.nn.utils`` and ``from minifcn.nn.utils import clip_grad_norm_``, as in
+# PyTorch, though this module is a file, not a package: the import system finds the name here
+sys.modules[__name__ + ".utils"] = utils
 
 
 class StateDictError(ValueError, RuntimeError):
@@ -730,9 +737,13 @@ class Linear(Module):
         out_features = F.check_count("Linear", "out_features", out_features)
         self.weight = Parameter(init.he_normal((out_features, in_features)))
         self.bias = Parameter(init.zeros((out_features,))) if bias else None
+        self.in_features, self.out_features = in_features, out_features
 
     def forward(self, x):
         return F.linear(x, self.weight, self.bias)
+
+    def extra_repr(self):
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
 
 class ReLU(Module):
@@ -745,6 +756,93 @@ class ReLU(Module):
 
     def forward(self, x):
         return F.relu(x)
+
+
+class LeakyReLU(Module):
+    """:func:`F.leaky_relu <minifcn.functional.leaky_relu>` as a layer: ``x`` above 0, else
+    ``negative_slope * x``. ``inplace`` is taken for PyTorch's code, as ReLU's."""
+
+    def __init__(self, negative_slope: float = 0.01, inplace: bool = False):
+        super().__init__()
+        self.negative_slope, self.inplace = negative_slope, F._flag("LeakyReLU", "inplace", inplace)
+
+    def forward(self, x):
+        return F.leaky_relu(x, self.negative_slope)
+
+    def extra_repr(self):
+        return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
+
+
+class Sigmoid(Module):
+    """``1 / (1 + exp(-x))``, elementwise (:meth:`Tensor.sigmoid <minifcn.Tensor.sigmoid>`)."""
+
+    def forward(self, x):
+        return as_tensor(x).sigmoid()
+
+
+class Tanh(Module):
+    """The hyperbolic tangent, elementwise (:meth:`Tensor.tanh <minifcn.Tensor.tanh>`)."""
+
+    def forward(self, x):
+        return as_tensor(x).tanh()
+
+
+def _softmax_dim(who, dim, ndim):
+    """``dim``, or PyTorch's old implicit choice when it is None (0 for 0-, 1- and 3-d inputs,
+    else 1), with PyTorch's warning."""
+    if dim is not None:
+        return dim
+    warnings.warn(f"{who}: implicit dimension choice for softmax has been deprecated (PyTorch's "
+                  "rule); give dim=", UserWarning, stacklevel=3)
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+class Softmax(Module):
+    """:func:`F.softmax <minifcn.functional.softmax>` along ``dim`` as a layer, as PyTorch's.
+
+    >>> import numpy as np
+    >>> Softmax(dim=1)(Tensor(np.zeros((1, 4)))).numpy()
+    array([[0.25, 0.25, 0.25, 0.25]])
+    """
+
+    def __init__(self, dim=None):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x):
+        x = as_tensor(x)
+        return F.softmax(x, dim=_softmax_dim("Softmax", self.dim, x.ndim))
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+
+class LogSoftmax(Softmax):
+    """:func:`F.log_softmax <minifcn.functional.log_softmax>` along ``dim`` as a layer."""
+
+    def forward(self, x):
+        x = as_tensor(x)
+        return F.log_softmax(x, dim=_softmax_dim("LogSoftmax", self.dim, x.ndim))
+
+
+class Flatten(Module):
+    """Axes ``start_dim .. end_dim`` merged into one, as PyTorch's: (n, c, h, w) -> (n, c*h*w)
+    by default, the batch axis kept.
+
+    >>> import numpy as np
+    >>> Flatten()(Tensor(np.zeros((2, 3, 4, 5)))).shape
+    (2, 60)
+    """
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1):
+        super().__init__()
+        self.start_dim, self.end_dim = start_dim, end_dim
+
+    def forward(self, x):
+        return as_tensor(x).flatten(self.start_dim, self.end_dim)
+
+    def extra_repr(self):
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
 
 class Upsample(Module):
@@ -1074,3 +1172,25 @@ class NLLLoss(Module):
     def extra_repr(self):
         weight = "" if self.weight is None else f"weight of {len(self.weight)} classes, "
         return f"{weight}ignore_index={self.ignore_index}, reduction={self.reduction!r}"
+
+
+class MSELoss(Module):
+    """:func:`F.mse_loss <minifcn.functional.mse_loss>` as a module, PyTorch's ``criterion``:
+    the squared error averaged, summed or kept per value (``reduction``).
+
+    >>> import numpy as np
+    >>> MSELoss()(Tensor(np.array([1.0, 3.0])), np.array([0.0, 1.0])).item()   # (1 + 4) / 2
+    2.5
+    """
+
+    # keyword-only: PyTorch's first argument is size_average
+    def __init__(self, *, reduction="mean"):
+        super().__init__()
+        _loss_weight("MSELoss", None, reduction)   # the reduction checked when built
+        self.reduction = reduction
+
+    def forward(self, input, target):
+        return F.mse_loss(input, target, reduction=self.reduction)
+
+    def extra_repr(self):
+        return f"reduction={self.reduction!r}"

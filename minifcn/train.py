@@ -56,6 +56,7 @@ from ._files import check_directory, write_text
 from .autograd import Tensor, no_grad
 from .checkpoint import checkpoint_file, load_checkpoint, save_checkpoint
 from .metrics import ConfusionMatrix
+from .nn_utils import global_norm   # the norm that grad_clip tests (also train.global_norm)
 from .optim import SGD, fcn_param_groups, lr_at
 from .progress import STEP_FORMAT, progress_bar, quiet_ctrl_c_echo, step_postfix
 
@@ -503,29 +504,6 @@ def save_metrics_json(path, scores: dict, class_names, confusion=None, extra=Non
     return path
 
 
-NORM_CHUNK = 1 << 20
-
-
-def global_norm(arrays) -> float:
-    """The L2 norm of all ``arrays`` together, squared and summed in float64 over chunks of
-    ``NORM_CHUNK`` values: the same sums as over whole float64 copies (an array of at most a
-    chunk gives the very same bits), without those copies (fc6's gradient at full width: 822
-    MB; the whole FCN-8s took 198-1450 ms, 138 ms in chunks). A float32 dot product would take
-    20 ms, but was 0.1 % off over fc6, and the main job, whose first steps are clipped, ended
-    at 0.893 mean IoU instead of 0.920: another trajectory.
-
-    >>> global_norm([np.full(3, 2.0, np.float32), np.full((2, 2), 1.0, np.float32)])
-    4.0
-    """
-    total = 0.0
-    for a in arrays:
-        xp = backend.get_array_module(a)
-        flat = a.reshape(-1)
-        for i in range(0, flat.size, NORM_CHUNK):
-            total = total + xp.sum(xp.square(flat[i:i + NORM_CHUNK], dtype=xp.float64))
-    return math.sqrt(float(total))   # one transfer from a GPU, at the end
-
-
 # ----------------------------------------------------------------------------- trainer
 def _make_model(cfg: TrainConfig, num_classes: int):
     from .models import build_model
@@ -725,7 +703,11 @@ class Trainer:
         return "no checkpoint was written yet"
 
     def _clip_gradients(self, max_norm: float):
-        """Scale every gradient by ``max_norm / norm`` when the global norm exceeds ``max_norm``."""
+        """Scale every gradient by ``max_norm / norm`` when the global norm exceeds ``max_norm``.
+
+        The norm is :func:`~minifcn.nn.utils.clip_grad_norm_`'s, but not its factor: PyTorch's
+        ``max_norm / (norm + 1e-6)`` would move every clipped step (and the recorded runs) by a
+        few parts in 10^7; and a non-finite norm stops the run here rather than scale by NaN."""
         grads = [p.grad for p in self.model.parameters() if p.grad is not None]
         if not grads:
             return

@@ -259,8 +259,8 @@ def test_what_a_run_writes_has_the_permissions_of_a_plain_open(tmp_path, umask):
 
 
 def test_gradients_are_clipped_to_the_global_norm_summed_in_chunks(tmp_path, monkeypatch, rng):
-    import minifcn.train as T
-    monkeypatch.setattr(T, "NORM_CHUNK", 7)   # chunks that end mid-array, and a last short one
+    import minifcn.nn_utils as U   # the trainer's norm is clip_grad_norm_'s
+    monkeypatch.setattr(U, "NORM_CHUNK", 7)   # chunks that end mid-array, and a last short one
     arrays = [rng.standard_normal(s).astype(np.float32) * 10 for s in [(3, 5, 2), (40,), (1,)]]
     want = np.sqrt(sum(np.sum(a.astype(np.float64) ** 2) for a in arrays))
     assert global_norm(arrays) == pytest.approx(want, rel=1e-6)
