@@ -317,6 +317,26 @@ def linear(x, weight, bias=None):
 
 
 # --------------------------------------------------------------------- pooling
+def _pool_arguments(op, x, kernel_size, stride, padding, ceil_mode):
+    """A pooling's (kernel, stride, padding, ceil_mode), checked as PyTorch checks them: stride
+    defaults to the kernel, padding at most half the kernel, at least one window."""
+    _check_4d(op, "input", x)
+    ceil_mode = _flag(op, "ceil_mode", ceil_mode)
+    kernel = _positive_pair("kernel_size", kernel_size, op)
+    stride = _positive_pair("stride", kernel_size if stride is None else stride, op)
+    padding = _positive_pair("padding", padding, op, minimum=0)
+    if padding[0] * 2 > kernel[0] or padding[1] * 2 > kernel[1]:
+        raise ValueError(f"{op}: padding {padding} must be at most half the kernel {kernel}")
+    h, w = x.shape[2:]
+    # at least one window (ceil mode keeps one that starts inside and hangs over the edge, as
+    # PyTorch does: a kernel past a 1x1 or 2x3 input has one there)
+    if min(h, w, conv_out_size(h, kernel[0], stride[0], padding[0], ceil_mode=ceil_mode),
+           conv_out_size(w, kernel[1], stride[1], padding[1], ceil_mode=ceil_mode)) < 1:
+        raise ValueError(f"{op}: kernel {kernel} is larger than the padded input "
+                         f"{h + 2 * padding[0]}x{w + 2 * padding[1]}")
+    return kernel, stride, padding, ceil_mode
+
+
 class MaxPool2d(Function):
     def __init__(self, kernel, stride, padding, ceil_mode):
         self.kernel, self.stride, self.padding, self.ceil_mode = kernel, stride, padding, ceil_mode
@@ -352,21 +372,9 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, *, ceil_mode=False, retur
            [16, 18]])
     """
     x = as_tensor(x)
-    _check_4d("max_pool2d", "input", x)
-    ceil_mode = _flag("max_pool2d", "ceil_mode", ceil_mode)
+    kernel, stride, padding, ceil_mode = _pool_arguments("max_pool2d", x, kernel_size, stride,
+                                                         padding, ceil_mode)
     return_indices = _flag("max_pool2d", "return_indices", return_indices)
-    kernel = _positive_pair("kernel_size", kernel_size, "max_pool2d")
-    stride = _positive_pair("stride", kernel_size if stride is None else stride, "max_pool2d")
-    padding = _positive_pair("padding", padding, "max_pool2d", minimum=0)
-    if padding[0] * 2 > kernel[0] or padding[1] * 2 > kernel[1]:
-        raise ValueError(f"max_pool2d: padding {padding} must be at most half the kernel {kernel}")
-    h, w = x.shape[2:]
-    # at least one window (ceil mode keeps one that starts inside and hangs over the edge, as
-    # PyTorch does: a kernel past a 1x1 or 2x3 input has one there)
-    if min(h, w, conv_out_size(h, kernel[0], stride[0], padding[0], ceil_mode=ceil_mode),
-           conv_out_size(w, kernel[1], stride[1], padding[1], ceil_mode=ceil_mode)) < 1:
-        raise ValueError(f"max_pool2d: kernel {kernel} is larger than the padded input "
-                         f"{h + 2 * padding[0]}x{w + 2 * padding[1]}")
     if not return_indices and not (is_grad_enabled() and x.requires_grad):
         # inference: no gradient will flow back and nobody asked where the maxima were
         return Tensor(P.max_pool2d(x.data, kernel, stride, padding, ceil_mode, indices=False)[0])
@@ -1046,24 +1054,14 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
     array([[1.5, 3. , 4.5]])
     """
     x = as_tensor(x)
-    _check_4d("avg_pool2d", "input", x)
-    ceil_mode = _flag("avg_pool2d", "ceil_mode", ceil_mode)
+    kernel, stride, padding, ceil_mode = _pool_arguments("avg_pool2d", x, kernel_size, stride,
+                                                         padding, ceil_mode)
     count_include_pad = _flag("avg_pool2d", "count_include_pad", count_include_pad)
-    kernel = _positive_pair("kernel_size", kernel_size, "avg_pool2d")
-    stride = _positive_pair("stride", kernel_size if stride is None else stride, "avg_pool2d")
-    padding = _positive_pair("padding", padding, "avg_pool2d", minimum=0)
     if divisor_override is not None and (isinstance(divisor_override, (bool, np.bool_)) or
                                          not isinstance(divisor_override, numbers.Integral) or
                                          divisor_override == 0):
         raise ValueError(f"avg_pool2d: divisor_override must be a non-zero int or None, got "
                          f"{divisor_override!r}")
-    if padding[0] * 2 > kernel[0] or padding[1] * 2 > kernel[1]:
-        raise ValueError(f"avg_pool2d: padding {padding} must be at most half the kernel {kernel}")
-    h, w = x.shape[2:]
-    if min(h, w, conv_out_size(h, kernel[0], stride[0], padding[0], ceil_mode=ceil_mode),
-           conv_out_size(w, kernel[1], stride[1], padding[1], ceil_mode=ceil_mode)) < 1:
-        raise ValueError(f"avg_pool2d: kernel {kernel} is larger than the padded input "
-                         f"{h + 2 * padding[0]}x{w + 2 * padding[1]}")
     divisor = None if divisor_override is None else int(divisor_override)
     return AvgPool2d(kernel, stride, padding, ceil_mode, count_include_pad, divisor)(x)
 
