@@ -8,7 +8,7 @@ names the models use: ``conv1_1.weight`` ``(64, 3, 3, 3)``, ``conv1_1.bias`` ``(
 
 Reading other frameworks' files needs neither torch nor caffe:
 
-* ``.pth`` (torchvision): a pickle, read by the restricted unpickler of :mod:`minifcn._pickle`,
+* ``.pth`` (torchvision): a pickle, read by the restricted unpickler of :mod:`minifcn.torch_unpickler`,
   which refuses every global except tensors, storages and ``OrderedDict``;
 * ``.caffemodel``: a protobuf message, read by the wire-format reader of :mod:`minifcn._protobuf`.
 
@@ -26,9 +26,9 @@ import zipfile
 
 import numpy as np
 
-from . import _pickle, _protobuf
+from . import _protobuf, torch_unpickler
 from ._files import replacing
-from ._pickle import UnsafePickleError  # noqa: F401  (raised by load_torch_state)
+from .torch_unpickler import UnsafePickleError  # noqa: F401  (raised by load_torch_state)
 
 #: How each source of VGG16 weights wants its input image prepared.
 INPUT_CONVENTIONS = {
@@ -445,8 +445,8 @@ def load_torch_state(path):
     if fmt not in ("torch-zip", "torch-legacy"):
         raise ValueError(f"{path}: a {fmt} file, expected a PyTorch .pth")
     try:
-        obj = _pickle.load_zip(path) if fmt == "torch-zip" else _pickle.load_legacy(path)
-    except (_pickle.UnsafePickleError, _pickle.UnsupportedPickleError) as e:
+        obj = torch_unpickler.load_zip(path) if fmt == "torch-zip" else torch_unpickler.load_legacy(path)
+    except (torch_unpickler.UnsafePickleError, torch_unpickler.UnsupportedPickleError) as e:
         raise type(e)(f"{path}: {e}") from None
     # what a corrupt byte makes of the pickle's opcodes and lengths: an opcode out of place, a
     # length past the end of the file or past any memory (OverflowError, MemoryError at once,

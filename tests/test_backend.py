@@ -157,3 +157,16 @@ def test_a_gpu_index_is_pytorch_s_cuda(xp):
     assert backend.device_of(net.weight.data) == "cuda"
     with pytest.raises(ValueError, match="unknown device True"):
         backend.check_device(True)
+
+
+def test_no_module_of_the_package_hides_one_of_the_standard_library():
+    # minifcn/_pickle.py had: Python run inside minifcn/ (cd minifcn; python ...) imported it
+    # for the standard library's _pickle, and NumPy's import failed
+    import pathlib
+    import sys
+    names = getattr(sys, "stdlib_module_names", None)
+    if names is None:
+        pytest.skip("sys.stdlib_module_names is Python 3.10+")
+    root = pathlib.Path(__file__).resolve().parent.parent / "minifcn"
+    clashes = sorted(str(p.relative_to(root)) for p in root.rglob("*.py") if p.stem in names)
+    assert clashes == [], clashes

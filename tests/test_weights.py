@@ -14,7 +14,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from minifcn import _pickle, weights
+from minifcn import torch_unpickler, weights
 from minifcn.weights import (check_state, convolutionalize_state, detect_format, import_vgg16,
                              load_caffe_state, load_npz, load_torch_state, save_npz, vgg16_shapes)
 
@@ -370,7 +370,7 @@ class Evil:
 def legacy_stream(obj_pickle):
     """A legacy .pth stream whose object pickle is ``obj_pickle`` (header pickles are genuine)."""
     head = b"".join(pickle.dumps(x, protocol=2) for x in
-                    (_pickle.LEGACY_MAGIC, _pickle.LEGACY_PROTOCOL,
+                    (torch_unpickler.LEGACY_MAGIC, torch_unpickler.LEGACY_PROTOCOL,
                      {"protocol_version": 1001, "little_endian": True, "type_sizes": {}}))
     return head + obj_pickle + pickle.dumps([], protocol=2)
 
@@ -392,7 +392,7 @@ def test_malicious_pickle_is_refused_without_running(tmp_path, how, protocol, gl
     else:
         with zipfile.ZipFile(path, "w") as z:
             z.writestr("evil/data.pkl", payload)
-    with pytest.raises(_pickle.UnsafePickleError) as e:
+    with pytest.raises(torch_unpickler.UnsafePickleError) as e:
         load_torch_state(path)
     assert global_name in str(e.value) and "evil.pth" in str(e.value)
     assert not marker.exists()
@@ -406,7 +406,7 @@ def test_pickle_cannot_rewrite_the_allow_list(tmp_path, attack):
     (tmp_path / "a.pth").write_bytes(attack)
     with pytest.raises(ValueError, match="a.pth"):
         load_torch_state(tmp_path / "a.pth")
-    assert _pickle.ALLOWED_GLOBALS[("torch", "FloatStorage")].dtype == "f4"
+    assert torch_unpickler.ALLOWED_GLOBALS[("torch", "FloatStorage")].dtype == "f4"
 
 
 def test_plain_pickle_that_is_not_a_checkpoint(tmp_path):
@@ -493,7 +493,7 @@ def test_reader_bfloat16_parameters_and_checkpoints(tmp_path, zip_format):
 def test_whole_module_pickle_is_refused(tmp_path):
     torch = pytest.importorskip("torch")
     torch.save(torch.nn.Conv2d(1, 1, 1), tmp_path / "m.pth")
-    with pytest.raises(_pickle.UnsafePickleError, match="torch.nn.modules.conv.Conv2d"):
+    with pytest.raises(torch_unpickler.UnsafePickleError, match="torch.nn.modules.conv.Conv2d"):
         load_torch_state(tmp_path / "m.pth")
 
 
