@@ -479,6 +479,9 @@ class Tensor:
     def __neg__(self):
         return neg(self)
 
+    def __abs__(self):   # abs(t), as t.abs()
+        return self.abs()
+
     def __pow__(self, exponent):
         return pow(self, exponent)
 

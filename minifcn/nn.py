@@ -99,6 +99,19 @@ class Module:
         self._non_persistent.discard(name)
         object.__delattr__(self, name)
 
+    def add_module(self, name: str, module) -> None:
+        """``setattr(self, name, module)`` with a name made at run time, as PyTorch's (also
+        ``register_module``): a child module, or None (an attribute, no child)."""
+        if not isinstance(name, str) or not name or "." in name:
+            raise KeyError(f"{type(self).__name__}.add_module: a module name must be a non-empty "
+                           f"string without '.', got {name!r}")
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{type(self).__name__}.add_module: {name!r} must be a Module or None, "
+                            f"got {type(module).__name__}")
+        setattr(self, name, module)
+
+    register_module = add_module
+
     def register_buffer(self, name, array, persistent: bool = True):
         """A non-trained array saved in the state dict (e.g. BN running averages), as PyTorch's:
         None holds the name without an array (left out of the state dict), and a buffer that is

@@ -801,3 +801,21 @@ def test_small_readings_of_to_and_output_size():
     up = nn.ConvTranspose2d(1, 1, 3, stride=2)
     x = Tensor(np.ones((1, 1, 4, 4), np.float32))
     assert up(x, output_size=np.array([10, 10])).shape == (1, 1, 10, 10)   # its values, not its .shape
+
+
+def test_add_module_and_abs_as_pytorchs():
+    torch = pytest.importorskip("torch")
+    ours, theirs = nn.Module(), torch.nn.Module()
+    for i in range(2):   # names made at run time
+        ours.add_module(f"conv{i}", nn.Conv2d(1, 2, 3))
+        theirs.add_module(f"conv{i}", torch.nn.Conv2d(1, 2, 3))
+    ours.register_module("relu", nn.ReLU())
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert [n for n, _ in ours.named_children()] == ["conv0", "conv1", "relu"]
+    with pytest.raises(KeyError, match="without '.', got 'a.b'"):
+        ours.add_module("a.b", nn.ReLU())
+    with pytest.raises(TypeError, match="must be a Module or None, got int"):
+        ours.add_module("x", 3)
+    t = Tensor(np.array([-1.5, 2.0]), requires_grad=True)
+    abs(t).sum().backward()                       # abs(t) had been a TypeError
+    assert t.grad.tolist() == [-1.0, 1.0]
