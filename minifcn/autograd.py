@@ -587,7 +587,8 @@ class Tensor:
         a, b = _dim_index("flatten", start_dim, self.ndim), _dim_index("flatten", end_dim, self.ndim)
         if a > b:
             raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
-        return self.reshape(self.shape[:a] + (-1,) + self.shape[b + 1:])
+        # the merged length written out: -1 cannot be solved for when an axis is empty
+        return self.reshape(self.shape[:a] + (math.prod(self.shape[a:b + 1]),) + self.shape[b + 1:])
 
     def reshape(self, *shape):
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
@@ -699,8 +700,9 @@ class Tensor:
         return allclose(self, other, rtol, atol, equal_nan)
 
     def sqrt(self) -> "Tensor":
-        """The square root, in the graph: the gradient is ``gy / (2 sqrt(x))`` (inf at 0)."""
-        return Sqrt()(self)
+        """The square root, in the graph: the gradient is ``gy / (2 sqrt(x))`` (inf at 0).
+        Integers and bools give float32, as PyTorch's."""
+        return Sqrt()(_floating(self))
 
     def sigmoid(self) -> "Tensor":
         """``1 / (1 + exp(-x))``, in the graph, without overflow for large ``|x|``; the
@@ -709,11 +711,11 @@ class Tensor:
         >>> Tensor(np.array([-1000.0, 0.0, 1000.0])).sigmoid().numpy()
         array([0. , 0.5, 1. ])
         """
-        return Sigmoid()(self)
+        return Sigmoid()(_floating(self))
 
     def tanh(self) -> "Tensor":
         """The hyperbolic tangent, in the graph; the gradient is ``gy * (1 - y^2)``."""
-        return Tanh()(self)
+        return Tanh()(_floating(self))
 
     def norm(self, p=2, dim=None, keepdim=False) -> "Tensor":
         """The ``p``-norm of the values (along ``dim``: an int or a tuple), in the graph, as
@@ -758,14 +760,18 @@ class Tensor:
         _check_floating("var", self)
         axis = _reduce_axes("var", dim, self.ndim)
         n = self.size if axis is None else math.prod(self.shape[a] for a in np.atleast_1d(axis))
+        if n == 0:   # no values: NaN, as PyTorch's (the mean would divide by zero)
+            return self.sum(axis=axis, keepdims=keepdim) * math.nan
         d = self - self.mean(axis=axis, keepdims=True)
         squares = (d * d).sum(axis=axis, keepdims=keepdim)
         with np.errstate(divide="ignore", invalid="ignore"):   # no degrees of freedom left
             return squares / max(0, n - correction)
 
     def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None, **numpy_keywords) -> "Tensor":
-        """The standard deviation, ``sqrt`` of :meth:`var` (same arguments), in the graph."""
-        return self.var(dim, unbiased, keepdim, correction=correction, **numpy_keywords).sqrt()
+        """The standard deviation, ``sqrt`` of :meth:`var` (same arguments), in the graph;
+        where the values do not vary its gradient is 0, as PyTorch's (not 0 / 0)."""
+        return Sqrt(zero_at_zero=True)(self.var(dim, unbiased, keepdim, correction=correction,
+                                                **numpy_keywords))
 
     def long(self) -> "Tensor":
         """In int64 (PyTorch's ``.long()``): floats rounded toward zero; no gradient flows."""
@@ -938,16 +944,16 @@ class Function:
             devices = ", ".join(f"input {i} on {x.device}" for i, x in enumerate(inputs))
             raise ValueError(f"{type(self).__name__}: all inputs must be on one device, got {devices}; "
                              f"move them with .to(device)")
+        if "inputs" in self.__dict__ or self.released:
+            # one object is one node: a second call (with a graph or not) would overwrite what
+            # the first saved for its backward, and its gradients would come out wrong, silently
+            raise RuntimeError(f"{type(self).__name__}: this Function object is already a node of "
+                               f"a graph; make a new one for each call, {type(self).__name__}()(x) "
+                               f"(or {type(self).__name__}.apply(x))")
         ys = self.forward(*[x.data for x in inputs])
         multi = isinstance(ys, tuple)
         ys = ys if multi else (ys,)
         needs_grad = _Config.enable_grad and any(x.requires_grad for x in inputs)
-        if needs_grad and ("inputs" in self.__dict__ or self.released):
-            # one object is one node: a second call would overwrite what the first saved for
-            # its backward, and the first's gradients would come out wrong, silently
-            raise RuntimeError(f"{type(self).__name__}: this Function object is already a node of "
-                               f"a graph; make a new one for each call, {type(self).__name__}()(x) "
-                               f"(or {type(self).__name__}.apply(x))")
         outputs = [Tensor(y, requires_grad=needs_grad and _is_float(y)) for y in ys]
         if needs_grad:
             self.generation = max(x.generation for x in inputs)
@@ -1664,13 +1670,28 @@ def _check_floating(op, t):
         raise TypeError(f"{op}: expected a floating-point tensor, got {t.dtype}")
 
 
+def _floating(t):
+    """``t`` itself when it holds floats, else in float32 (PyTorch's result of ``sqrt``,
+    ``sigmoid`` and ``tanh`` on integers and bools)."""
+    return t if t.dtype.kind == "f" else t.astype(np.float32)
+
+
 class Sqrt(Function):
+    """``sqrt(a)``; the gradient ``gy / (2 sqrt(a))``, inf at 0, or 0 there with
+    ``zero_at_zero`` (a standard deviation's, as PyTorch's)."""
+
+    def __init__(self, zero_at_zero=False):
+        self.zero_at_zero = zero_at_zero
+
     def forward(self, a):
         self.y = get_array_module(a).sqrt(a)
         return self.y
 
     def backward(self, gy):
-        return gy / (2 * self.y)
+        if not self.zero_at_zero:
+            return gy / (2 * self.y)
+        with np.errstate(divide="ignore", invalid="ignore"):   # y == 0 is masked
+            return get_array_module(gy).where(self.y == 0, 0, gy / (2 * self.y)).astype(gy.dtype, copy=False)
 
 
 class Sigmoid(Function):
@@ -1717,7 +1738,11 @@ class Norm(Function):
         gy = gy.reshape(y.shape)
         with np.errstate(divide="ignore", invalid="ignore"):   # y == 0 is masked
             scale = xp.where(y == 0, 0, gy / (y if p == 2.0 else y ** (p - 1)))
-        g = a * scale if p == 2.0 else xp.sign(a) * abs(a) ** (p - 1) * scale
+        if p == 2.0:
+            g = a * scale
+        else:   # |a|^(p-1) is inf at 0 for p < 1: a zero value's gradient is 0, as PyTorch's
+            with np.errstate(divide="ignore", invalid="ignore"):
+                g = xp.where(a == 0, 0, xp.sign(a) * abs(a) ** (p - 1) * scale)
         return g.astype(gy.dtype, copy=False)
 
 

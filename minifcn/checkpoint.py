@@ -284,6 +284,9 @@ def _put(arrays, parts, array):
     return name
 
 
+MAX_DEPTH = 100   # containers within containers: far beyond any state dict's, far below Python's limit
+
+
 def _pack(x, where, parts, arrays, inside):
     """``x`` as JSON, its arrays and NumPy scalars entered in ``arrays``. ``where`` is its path
     as Python would write it (``state['optimizer']['state'][0]``), for the errors; ``parts``
@@ -295,6 +298,9 @@ def _pack(x, where, parts, arrays, inside):
     if x is None or type(x) in (bool, int, float, str):   # JSON's own (ints any size, floats exact)
         return x
     if isinstance(x, Mapping) or type(x) in (list, tuple):
+        if len(inside) >= MAX_DEPTH:   # load's JSON and rebuilding would overflow Python's stack
+            raise ValueError(f"minifcn.save: {where} is nested {len(inside)} containers deep; "
+                             f"at most {MAX_DEPTH} are stored")
         if id(x) in inside:
             raise ValueError(f"minifcn.save: {where} is a {type(x).__name__} it sits in (a cycle): "
                              "a tree cannot hold itself")

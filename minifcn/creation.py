@@ -130,7 +130,9 @@ def ones_like(input, *, dtype=None, device=None, requires_grad=False) -> Tensor:
 def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False) -> Tensor:
     """``start, start + step, ...`` up to ``end`` (excluded), as ``torch.arange``: ``arange(n)``
     counts from 0. int64 when every argument is an int, else float32; ``ceil((end - start) /
-    step)`` values, each ``start + i * step`` computed in float64 (as PyTorch does) then cast.
+    step)`` values, each ``start + i * step`` computed in float64 then cast (PyTorch computes
+    in the result's dtype, so float32 values may differ from its by one unit in the last place,
+    and an integer dtype with fractional arguments casts its own way: give ints there).
 
     >>> arange(1, 2.5, 0.5).numpy(), arange(5, 0, -2).numpy()
     (array([1. , 1.5, 2. ], dtype=float32), array([5, 3, 1]))

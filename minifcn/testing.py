@@ -49,13 +49,17 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-8, rtol=1e-6, wrt=None, max_elements
     Args:
         fn: takes Tensors (one per input) and returns a Tensor.
         inputs: float64 arrays (NumPy or CuPy), or Tensors holding them (as
-            ``torch.autograd.gradcheck`` takes them; only their data is read).
+            ``torch.autograd.gradcheck`` takes them: where some require grad, those alone are
+            checked, unless ``wrt`` says otherwise).
         wrt: indices of the inputs to check (default: all floating ones).
         max_elements: inputs up to this size are checked element by element, larger ones along
             ``directions`` random directions.
     """
     if isinstance(inputs, (Tensor, np.ndarray)) or not isinstance(inputs, (tuple, list)):
         inputs = (inputs,)   # one input, as torch's gradcheck takes it too
+    if wrt is None and any(isinstance(a, Tensor) and a.requires_grad for a in inputs):
+        # Tensors say which inputs to check, as torch's gradcheck reads them
+        wrt = [i for i, a in enumerate(inputs) if isinstance(a, Tensor) and a.requires_grad]
     inputs = [a.data if isinstance(a, Tensor) else a for a in inputs]
     xp = get_array_module(*inputs)
     # A stream of its own: from default_rng(seed) itself, u would repeat test data drawn with the

@@ -93,6 +93,8 @@ def save_npz(path, state, meta=None):
     for name, value in state.items():
         if name == _META_KEY:
             raise ValueError(f"state key {name!r} is reserved for the metadata")
+        if not isinstance(name, str) or "\x00" in name:   # a zip member's name ends at a NUL
+            raise ValueError(f"state key {name!r}: expected a str without NUL characters")
         value = getattr(value, "data", value) if type(value).__name__ in ("Tensor", "Parameter") else value
         if hasattr(value, "__cuda_array_interface__"):
             value = value.get()
@@ -171,8 +173,11 @@ def load_npz(path):
                 raise _NotNpz("a PyTorch file (torch.save's zip): read its weights with "
                               "weights.load_torch_state, or `minifcn import` for FCN weights"
                               if torch_file else f"a zip whose members are not .npy arrays: {members[:5]}")
-            for name in z.files:
-                value = z[name]         # reading checks the zip CRC: truncation shows here
+            for member in members:
+                # by the member's own name: NpzFile's z["a.npy"] is key "a"'s member, not key
+                # "a.npy"'s ("a.npy.npy"), and one key would have shadowed the other
+                name = member[:-len(".npy")]
+                value = z[member]       # reading checks the zip CRC: truncation shows here
                 if name == _META_KEY:
                     meta = json.loads(str(value))
                     if not isinstance(meta, dict):

@@ -740,6 +740,8 @@ def test_a_function_object_is_one_node():
     sq(a)
     with pytest.raises(RuntimeError, match=r"already a node of a graph; make a new one for each call, _Square\(\)\(x\)"):
         sq(b)
+    with pytest.raises(RuntimeError, match="already a node"):   # no graph either: forward would
+        sq(Tensor(np.array([10.0])))                          # overwrite what backward reads
     (_Square.apply(a) + _Square.apply(b)).sum().backward()   # PyTorch's spelling: a new node each time
     assert a.grad.tolist() == [2.0] and b.grad.tolist() == [6.0]
     with no_grad():                     # no graph: nothing saved for a backward, reuse is harmless
@@ -784,3 +786,16 @@ def test_gradcheck_takes_tensors_as_torch_does():
             return 2.001 * self.x * gy
     with pytest.raises(GradcheckError, match=r"input 0 element \(0,\): analytic"):   # plain ints
         gradcheck(lambda t: Wrong.apply(t), x)
+
+
+def test_gradcheck_checks_the_tensors_that_require_grad():
+    # as torch's: a constant Tensor beside them is not checked (its None gradient had failed)
+    class MulConst(Function):
+        def forward(self, a, b):
+            self.b = b
+            return a * b
+
+        def backward(self, gy):
+            return gy * self.b, None
+    x = Tensor(np.array([0.5, -1.0]), requires_grad=True)
+    assert gradcheck(lambda a, b: MulConst()(a, b), (x, Tensor(np.array([3.0, 3.0]))))

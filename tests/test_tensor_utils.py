@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import minifcn
-from minifcn import Tensor
+from minifcn import Tensor, nn
 from minifcn.testing import gradcheck
 from oracle import to_np, torch_tensor
 
@@ -304,3 +304,35 @@ def test_stack_refuses_what_it_cannot_join():
         minifcn.stack([a, a], dim=3)
     with pytest.raises(ValueError, match="stack: expected at least one tensor"):
         minifcn.stack([])
+
+
+def test_review_edge_cases_as_pytorchs():
+    torch = pytest.importorskip("torch")
+    # a constant's std has the gradient 0 (sqrt's 1 / 0 times 0 had been NaN), as PyTorch's
+    t = Tensor(np.ones(3), requires_grad=True)
+    t.std().backward()
+    assert t.grad.tolist() == [0.0, 0.0, 0.0]
+    u, ut = Tensor(np.array([0.0, 1.0]), requires_grad=True), torch.tensor([0.0, 1.0], requires_grad=True)
+    u.norm(0.5).backward()
+    ut.norm(0.5).backward()
+    np.testing.assert_array_equal(u.grad, ut.grad.numpy())        # 0 at the zero value, not NaN
+    assert np.isnan(Tensor(np.zeros(0)).var().item())              # no values: NaN, not a crash
+    assert nn.Flatten()(Tensor(np.zeros((0, 2, 3)))).shape == (0, 6)   # an empty batch
+    assert Tensor(np.array([1, 4])).sqrt().dtype == np.float32     # integers give float32
+    assert Tensor(np.array([True])).sigmoid().dtype == np.float32  # bools too (had crashed)
+
+
+def test_save_keys_that_npz_names_could_confuse(tmp_path):
+    import minifcn
+    path = tmp_path / "k.npz"
+    minifcn.save({"a": np.array(1.0), "a.npy": np.array(2.0)}, path)   # "a.npy" had read back 1.0
+    back = minifcn.load(path)
+    assert back["a"] == 1.0 and back["a.npy"] == 2.0
+    with pytest.raises(ValueError, match="without NUL"):
+        minifcn.save({"a\x00b": np.array(1.0)}, path)
+    deep = leaf = {}
+    for _ in range(150):
+        leaf["k"] = {}
+        leaf = leaf["k"]
+    with pytest.raises(ValueError, match="containers deep; at most 100"):   # load could not rebuild it
+        minifcn.save(deep, path)
