@@ -6,6 +6,7 @@ The fixtures in tests/fixtures were written by tests/fixtures/make_fixtures.py (
 import collections
 import importlib.util
 import os
+import pathlib
 import pickle
 import subprocess
 import sys
@@ -155,7 +156,7 @@ def test_a_corrupt_weights_file_raises_a_value_error_that_names_it(tmp_path, nam
     # formats cannot see (a flipped bit inside a float) loads, as it would anywhere.
     import random
     draw = random.Random(name)
-    data = open(fixture(name), "rb").read()
+    data = pathlib.Path(fixture(name)).read_bytes()
     path = tmp_path / f"corrupt_{name}"
     for _ in range(150):
         b = bytearray(data)
@@ -328,7 +329,7 @@ def test_caffemodel_unpacked_and_double_blobs(tmp_path, v1, blob_kw):
 @pytest.mark.parametrize("name", ["vgg_tiny_v1.caffemodel", "vgg_tiny_v2.caffemodel"])
 @pytest.mark.parametrize("keep", [0.01, 0.5, 0.999])
 def test_caffemodel_truncated_names_the_file(tmp_path, name, keep):
-    data = open(fixture(name), "rb").read()
+    data = pathlib.Path(fixture(name)).read_bytes()
     (tmp_path / "cut.caffemodel").write_bytes(data[: int(len(data) * keep)])
     with pytest.raises(ValueError, match="cut.caffemodel"):
         load_caffe_state(tmp_path / "cut.caffemodel")
@@ -418,7 +419,7 @@ def test_plain_pickle_that_is_not_a_checkpoint(tmp_path):
 @pytest.mark.parametrize("name", ["vgg_tiny_zip.pth", "vgg_tiny_legacy.pth"])
 @pytest.mark.parametrize("keep", [0.002, 0.02, 0.5, 0.999])
 def test_pth_truncated_names_the_file(tmp_path, name, keep):
-    data = open(fixture(name), "rb").read()
+    data = pathlib.Path(fixture(name)).read_bytes()
     (tmp_path / "cut.pth").write_bytes(data[: int(len(data) * keep)])
     with pytest.raises(ValueError, match="cut.pth"):
         load_torch_state(tmp_path / "cut.pth")
