@@ -139,8 +139,8 @@ def _empty_batch_grads(x, W, out_c):
 
 
 class Conv2d(Function):
-    def __init__(self, stride, padding, dilation):
-        self.stride, self.padding, self.dilation = stride, padding, dilation
+    def __init__(self, stride, padding, dilation, groups=1):
+        self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
 
     def forward(self, x, W, b=None):
         self.x, self.W, self.has_bias = x, W, b is not None
@@ -150,6 +150,8 @@ class Conv2d(Function):
             out = [conv_out_size(n, k, s, p, d) for n, k, s, p, d in
                    zip(x.shape[2:], (kh, kw), self.stride, self.padding, self.dilation)]
             return get_array_module(x).zeros((0, W.shape[0], *out), x.dtype)
+        if self.groups > 1:   # a loop over the groups (K.grouped_conv2d: why)
+            return K.grouped_conv2d(x, W, b, self.groups, self.stride, self.padding, self.dilation)
         return K.conv2d(x, W, b, self.stride, self.padding, self.dilation, keep=self.kept)
 
     def backward(self, gy):
@@ -157,16 +159,20 @@ class Conv2d(Function):
         if x.shape[0] == 0:
             return _empty_batch_grads(x, W, W.shape[0] if self.has_bias else None)
         # each skipped when not wanted: the image needs no gradient, frozen weights neither
+        if self.groups > 1:
+            return K.grouped_conv2d_grads(x, gy, W, self.groups, self.stride, self.padding,
+                                          self.dilation, _wants_grad(self, 0), _wants_grad(self, 1),
+                                          self.has_bias and _wants_grad(self, 2))
         return K.conv2d_grads(x, gy, W, self.stride, self.padding, self.dilation,
                               need_input=_wants_grad(self, 0), need_weight=_wants_grad(self, 1),
                               need_bias=self.has_bias and _wants_grad(self, 2),
                               kept=self.kept.get("col"))
 
 
-def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """2-D convolution (cross-correlation, as in every framework).
 
-    Shapes: x (n, in_c, h, w), weight (out_c, in_c, kh, kw), bias (out_c,) ->
+    Shapes: x (n, in_c, h, w), weight (out_c, in_c/groups, kh, kw), bias (out_c,) ->
     (n, out_c, out_h, out_w) with ``out_h = (h + 2*ph - dy*(kh - 1) - 1) // sy + 1``.
 
     Args:
@@ -174,6 +180,9 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):
             ``"valid"`` (0) or ``"same"`` (stride 1: the output is the input's size; an even
             kernel pads one more at the bottom and right, as PyTorch's, done here by padding
             both sides that much and cutting the first row or column off the output).
+        groups: the channels split into this many equal parts, output part i computed from
+            input part i alone (``groups = in_c``: a depthwise convolution); out_c must be a
+            multiple of it.
 
     >>> import numpy as np
     >>> from minifcn import Tensor
@@ -182,6 +191,8 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):
            [9., 9.]])
     >>> conv2d(Tensor(np.ones((1, 1, 5, 5))), Tensor(np.ones((1, 1, 2, 4))), padding="same").shape
     (1, 1, 5, 5)
+    >>> conv2d(Tensor(np.ones((1, 4, 3, 3))), Tensor(np.ones((6, 2, 3, 3))), groups=2).shape
+    (1, 6, 1, 1)
     """
     x, weight = as_tensor(x), as_tensor(weight)
     bias = None if bias is None else as_tensor(bias)
@@ -191,27 +202,32 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):
     _check_same_dtype("conv2d", x, weight, bias)
     stride = _positive_pair("stride", stride, "conv2d")
     dilation = _positive_pair("dilation", dilation, "conv2d")
+    groups = check_count("conv2d", "groups", groups)
     if isinstance(padding, str):
-        return _conv2d_named_padding(x, weight, bias, stride, padding, dilation)
+        return _conv2d_named_padding(x, weight, bias, stride, padding, dilation, groups)
     padding = _positive_pair("padding", padding, "conv2d", minimum=0)
     n, c, h, w = x.shape
     out_c, in_c, kh, kw = weight.shape
-    if c != in_c:
-        raise ValueError(f"conv2d: input has {c} channels but weight {tuple(weight.shape)} expects {in_c}")
+    if out_c % groups:
+        raise ValueError(f"conv2d: weight {tuple(weight.shape)} has {out_c} output channels, not "
+                         f"a multiple of groups={groups}")
+    if c != in_c * groups:
+        raise ValueError(f"conv2d: input has {c} channels but weight {tuple(weight.shape)} expects "
+                         f"{in_c * groups}" + (f" ({in_c} per group, groups={groups})" if groups > 1 else ""))
     if bias is not None and tuple(bias.shape) != (out_c,):
         raise ValueError(f"conv2d: bias shape {tuple(bias.shape)} should be ({out_c},)")
     eff_h, eff_w = dilation[0] * (kh - 1) + 1, dilation[1] * (kw - 1) + 1
     if eff_h > h + 2 * padding[0] or eff_w > w + 2 * padding[1]:
         raise ValueError(f"conv2d: kernel {eff_h}x{eff_w} (dilated) is larger than the padded input "
                          f"{h + 2 * padding[0]}x{w + 2 * padding[1]}")
-    fn = Conv2d(stride, padding, dilation)
+    fn = Conv2d(stride, padding, dilation, groups)
     return fn(x, weight) if bias is None else fn(x, weight, bias)
 
 
-def _conv2d_named_padding(x, weight, bias, stride, padding, dilation):
+def _conv2d_named_padding(x, weight, bias, stride, padding, dilation, groups=1):
     """conv2d with PyTorch's ``padding="valid"`` or ``"same"``."""
     if padding == "valid":
-        return conv2d(x, weight, bias, stride, 0, dilation)
+        return conv2d(x, weight, bias, stride, 0, dilation, groups)
     if padding != "same":
         raise ValueError(f"conv2d: padding must be an int, a pair, 'valid' or 'same', got {padding!r}")
     if stride != (1, 1):   # PyTorch refuses it too: 'same' has no one meaning for a stride
@@ -219,44 +235,57 @@ def _conv2d_named_padding(x, weight, bias, stride, padding, dilation):
     # d*(k - 1) zeros in all per axis, the odd one after: pad both sides by the larger half,
     # then the one extra output at the top (left) is the one to drop
     total = [d * (k - 1) for d, k in zip(dilation, weight.shape[2:])]
-    y = conv2d(x, weight, bias, 1, [t - t // 2 for t in total], dilation)
+    y = conv2d(x, weight, bias, 1, [t - t // 2 for t in total], dilation, groups)
     extra_y, extra_x = (t % 2 for t in total)
     return y[:, :, extra_y:, extra_x:] if extra_y or extra_x else y
 
 
 class ConvTranspose2d(Function):
-    def __init__(self, stride, padding, out_hw):
-        self.stride, self.padding, self.out_hw = stride, padding, out_hw
+    def __init__(self, stride, padding, out_hw, groups=1):
+        self.stride, self.padding, self.out_hw, self.groups = stride, padding, out_hw, groups
 
     def forward(self, x, W, b=None):
         self.x, self.W, self.has_bias = x, W, b is not None
         if x.shape[0] == 0:   # no image: the kernels' blocks and products assume one
-            return get_array_module(x).zeros((0, W.shape[1], *self.out_hw), x.dtype)
+            return get_array_module(x).zeros((0, W.shape[1] * self.groups, *self.out_hw), x.dtype)
+        if self.groups > 1:   # a loop over the groups (K.grouped_conv2d: why)
+            return K.grouped_conv_transpose2d(x, W, b, self.groups, self.out_hw, self.stride,
+                                              self.padding)
         return K.conv_transpose2d(x, W, b, self.out_hw, self.stride, self.padding)
 
     def backward(self, gy):
         if self.x.shape[0] == 0:
-            return _empty_batch_grads(self.x, self.W, self.W.shape[1] if self.has_bias else None)
+            return _empty_batch_grads(self.x, self.W,
+                                      self.W.shape[1] * self.groups if self.has_bias else None)
         # FCN's upsampling weights are frozen by default: their gradient would be wasted work
-        gx, gW = K.conv_transpose2d_grads(self.x, gy, self.W, self.stride, self.padding,
-                                          _wants_grad(self, 0), _wants_grad(self, 1))
+        if self.groups > 1:
+            gx, gW = K.grouped_conv_transpose2d_grads(self.x, gy, self.W, self.groups, self.stride,
+                                                      self.padding, _wants_grad(self, 0),
+                                                      _wants_grad(self, 1))
+        else:
+            gx, gW = K.conv_transpose2d_grads(self.x, gy, self.W, self.stride, self.padding,
+                                              _wants_grad(self, 0), _wants_grad(self, 1))
         gb = K.conv2d_grad_bias(gy) if self.has_bias else None
         return gx, gW, gb
 
 
-def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0):
+def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1):
     """Transposed convolution: multiplication by the transpose of conv2d's matrix.
 
-    Shapes: x (n, in_c, h, w), weight (in_c, out_c, kh, kw), bias (out_c,) ->
+    Shapes: x (n, in_c, h, w), weight (in_c, out_c/groups, kh, kw), bias (out_c,) ->
     (n, out_c, out_h, out_w) with ``out_h = (h - 1)*sy - 2*ph + kh + output_padding``.
     ``output_padding`` (< stride) picks among the output sizes that a stride-``sy``
-    convolution maps onto the same ``h``.
+    convolution maps onto the same ``h``. ``groups``: as :func:`conv2d`'s (in_c a multiple of
+    it), the transpose of the grouped convolution with the same weight. PyTorch's eighth
+    argument, ``dilation``, is not here.
 
     >>> import numpy as np
     >>> from minifcn import Tensor
     >>> y = conv_transpose2d(Tensor(np.ones((1, 1, 2, 2))), Tensor(np.ones((1, 1, 3, 3))), stride=2)
     >>> y.shape, y.numpy()[0, 0, 2]        # row 2 is covered by both input rows
     ((1, 1, 5, 5), array([2., 2., 4., 2., 2.]))
+    >>> conv_transpose2d(Tensor(np.ones((1, 4, 2, 2))), Tensor(np.ones((4, 3, 2, 2))), groups=2).shape
+    (1, 6, 3, 3)
     """
     x, weight = as_tensor(x), as_tensor(weight)
     bias = None if bias is None else as_tensor(bias)
@@ -267,6 +296,7 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     stride = _positive_pair("stride", stride, "conv_transpose2d")
     padding = _positive_pair("padding", padding, "conv_transpose2d", minimum=0)
     oph, opw = _positive_pair("output_padding", output_padding, "conv_transpose2d", minimum=0)
+    groups = check_count("conv_transpose2d", "groups", groups)
     if oph >= stride[0] or opw >= stride[1]:
         raise ValueError(f"conv_transpose2d: output_padding {output_padding!r} must be smaller than "
                          f"the stride {stride!r}")
@@ -274,14 +304,18 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     in_c, out_c, kh, kw = weight.shape
     if c != in_c:
         raise ValueError(f"conv_transpose2d: input has {c} channels but weight {tuple(weight.shape)} "
-                         f"expects {in_c} (weight is (in_c, out_c, kh, kw))")
+                         f"expects {in_c} (weight is (in_c, out_c/groups, kh, kw))")
+    if in_c % groups:
+        raise ValueError(f"conv_transpose2d: input has {in_c} channels, not a multiple of "
+                         f"groups={groups}")
+    out_c *= groups
     if bias is not None and tuple(bias.shape) != (out_c,):
         raise ValueError(f"conv_transpose2d: bias shape {tuple(bias.shape)} should be ({out_c},)")
     out_h = (h - 1) * stride[0] - 2 * padding[0] + kh + oph
     out_w = (w - 1) * stride[1] - 2 * padding[1] + kw + opw
     if out_h < 1 or out_w < 1:
         raise ValueError(f"conv_transpose2d: padding {padding!r} leaves an empty output ({out_h}x{out_w})")
-    fn = ConvTranspose2d(stride, padding, (out_h, out_w))
+    fn = ConvTranspose2d(stride, padding, (out_h, out_w), groups)
     return fn(x, weight) if bias is None else fn(x, weight, bias)
 
 

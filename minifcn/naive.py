@@ -22,17 +22,19 @@ from .backend import to_numpy
 from .im2col import _pair, conv_out_size
 
 
-def conv2d(x, W, b=None, stride=1, padding=0, dilation=1):
-    """``y[n, o, oy, ox] = b[o] + sum_{c,i,j} W[o, c, i, j] * x_pad[n, c, oy*sy + i*dy, ox*sx + j*dx]``.
+def conv2d(x, W, b=None, stride=1, padding=0, dilation=1, groups=1):
+    """``y[n, o, oy, ox] = b[o] + sum_{c,i,j} W[o, c, i, j] * x_pad[n, g*cg + c, oy*sy + i*dy, ox*sx + j*dx]``
+    with ``g = o // (out_c/groups)`` the group of output channel o, ``cg = c_in/groups``.
 
-    x (n, c, h, w), W (out_c, c, kh, kw) -> y (n, out_c, out_h, out_w).
+    x (n, c_in, h, w), W (out_c, c_in/groups, kh, kw) -> y (n, out_c, out_h, out_w).
     """
     x, W = to_numpy(x), to_numpy(W)
     sy, sx = _pair(stride)
     ph, pw = _pair(padding)
     dy, dx = _pair(dilation)
     n, c, h, w = x.shape
-    out_c, _, kh, kw = W.shape
+    out_c, cg, kh, kw = W.shape
+    og = out_c // groups   # output channels per group
     out_h, out_w = conv_out_size(h, kh, sy, ph, dy), conv_out_size(w, kw, sx, pw, dx)
     xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
     y = np.zeros((n, out_c, out_h, out_w), dtype=x.dtype)
@@ -41,18 +43,20 @@ def conv2d(x, W, b=None, stride=1, padding=0, dilation=1):
             for oy in range(out_h):
                 for ox in range(out_w):
                     total = 0.0
-                    for ci in range(c):
+                    for ci in range(cg):   # the input channels of o's group
+                        c_in = (o // og) * cg + ci
                         for i in range(kh):
                             for j in range(kw):
-                                total += W[o, ci, i, j] * xpad[b_, ci, oy * sy + i * dy, ox * sx + j * dx]
+                                total += W[o, ci, i, j] * xpad[b_, c_in, oy * sy + i * dy, ox * sx + j * dx]
                     y[b_, o, oy, ox] = total + (0.0 if b is None else to_numpy(b)[o])
     return y
 
 
-def conv_transpose2d(x, W, b=None, stride=1, padding=0, output_padding=0):
-    """Each input pixel *scatters* a copy of the kernel, scaled by its value, onto the output.
+def conv_transpose2d(x, W, b=None, stride=1, padding=0, output_padding=0, groups=1):
+    """Each input pixel *scatters* a copy of the kernel, scaled by its value, onto the output
+    channels of its group.
 
-    x (n, in_c, h, w), W (in_c, out_c, kh, kw) -> y (n, out_c, out_h, out_w) with
+    x (n, in_c, h, w), W (in_c, out_c/groups, kh, kw) -> y (n, out_c, out_h, out_w) with
     ``out_h = (h - 1)*sy - 2*ph + kh + output_padding``.
     """
     x, W = to_numpy(x), to_numpy(W)
@@ -60,17 +64,19 @@ def conv_transpose2d(x, W, b=None, stride=1, padding=0, output_padding=0):
     ph, pw = _pair(padding)
     oph, opw = _pair(output_padding)
     n, in_c, h, w = x.shape
-    _, out_c, kh, kw = W.shape
+    _, og, kh, kw = W.shape   # og output channels per group
+    ig, out_c = in_c // groups, og * groups
     full_h, full_w = (h - 1) * sy + kh + oph, (w - 1) * sx + kw + opw
     y = np.zeros((n, out_c, full_h, full_w), dtype=x.dtype)
     for b_ in range(n):
         for ci in range(in_c):
             for iy in range(h):
                 for ix in range(w):
-                    for o in range(out_c):
+                    for o in range(og):   # channel o of ci's group
                         for i in range(kh):
                             for j in range(kw):
-                                y[b_, o, iy * sy + i, ix * sx + j] += x[b_, ci, iy, ix] * W[ci, o, i, j]
+                                y[b_, (ci // ig) * og + o, iy * sy + i, ix * sx + j] += \
+                                    x[b_, ci, iy, ix] * W[ci, o, i, j]
     y = y[:, :, ph:full_h - ph, pw:full_w - pw]
     if b is not None:
         y = y + to_numpy(b).reshape(1, -1, 1, 1)

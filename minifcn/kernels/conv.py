@@ -678,3 +678,79 @@ def out_size(h, w, kh, kw, stride, padding, dilation=(1, 1)):
     """(out_h, out_w) of a convolution."""
     return (conv_out_size(h, kh, stride[0], padding[0], dilation[0]),
             conv_out_size(w, kw, stride[1], padding[1], dilation[1]))
+
+
+# --------------------------------------------------------------------- grouped convolutions
+# groups > 1 (PyTorch's ``groups=``): the channels split into ``groups`` equal parts, and part i
+# of the output sees only part i of the input. Each part is an ordinary convolution, so these
+# loop over the groups and call the kernels above on channel slices: every path (im2col,
+# shifts, Winograd, phases) and every gradient is reused as it is, and groups=1 never comes
+# here, so FCN and SegNet pay nothing for it. The price: a depthwise convolution
+# (groups = channels, as MobileNet's) runs one small convolution per channel, a long Python
+# loop of tiny products; a teaching library accepts that for the clarity of one loop.
+def _group(a, i, size, axis):
+    """Part ``i`` (of ``size`` channels) of ``a`` along ``axis``, contiguous for the kernels."""
+    xp = get_array_module(a)
+    index = [slice(None)] * a.ndim
+    index[axis] = slice(i * size, (i + 1) * size)
+    return xp.ascontiguousarray(a[tuple(index)])
+
+
+def _joined(parts, axis):
+    """The parts of each group, side by side along ``axis``; None if none were made."""
+    if parts[0] is None:
+        return None
+    return get_array_module(parts[0]).concatenate(parts, axis=axis)
+
+
+def grouped_conv2d(x, W, b, groups, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
+    """y (n, out_c, out_h, out_w) of ``groups`` convolutions side by side: x (n, groups*c, h, w),
+    W (out_c, c, kh, kw) with out_c = groups*og, b (out_c,). Group i maps input channels
+    ``[i*c, (i+1)*c)`` onto output channels ``[i*og, (i+1)*og)``.
+
+    >>> import numpy as np
+    >>> grouped_conv2d(np.ones((1, 4, 3, 3)), np.ones((6, 2, 3, 3)), None, 2).shape
+    (1, 6, 1, 1)
+    """
+    c, og = W.shape[1], W.shape[0] // groups
+    return _joined([conv2d(_group(x, i, c, 1), _group(W, i, og, 0),
+                           None if b is None else _group(b, i, og, 0), stride, padding, dilation)
+                    for i in range(groups)], axis=1)
+
+
+def grouped_conv2d_grads(x, gy, W, groups, stride=(1, 1), padding=(0, 0), dilation=(1, 1),
+                         need_input=True, need_weight=True, need_bias=False):
+    """(gx, gW, gb) of :func:`grouped_conv2d`, each None when not needed: each group's
+    :func:`conv2d_grads`, joined (gx along the channels, gW along its first axis)."""
+    c, og = W.shape[1], W.shape[0] // groups
+    grads = [conv2d_grads(_group(x, i, c, 1), _group(gy, i, og, 1), _group(W, i, og, 0), stride,
+                          padding, dilation, need_input, need_weight, need_bias=False)
+             for i in range(groups)]
+    gb = conv2d_grad_bias(gy) if need_bias else None   # per output channel: no groups in it
+    return _joined([g[0] for g in grads], axis=1), _joined([g[1] for g in grads], axis=0), gb
+
+
+def grouped_conv_transpose2d(x, W, b, groups, out_hw=None, stride=(1, 1), padding=(0, 0)):
+    """y (n, groups*og, out_h, out_w) of ``groups`` transposed convolutions side by side:
+    x (n, in_c, h, w), W (in_c, og, kh, kw) with in_c = groups*ic, b (groups*og,).
+
+    >>> import numpy as np
+    >>> grouped_conv_transpose2d(np.ones((1, 4, 2, 2)), np.ones((4, 3, 2, 2)), None, 2,
+    ...                          stride=(2, 2)).shape
+    (1, 6, 4, 4)
+    """
+    ic, og = W.shape[0] // groups, W.shape[1]
+    return _joined([conv_transpose2d(_group(x, i, ic, 1), _group(W, i, ic, 0),
+                                     None if b is None else _group(b, i, og, 0), out_hw, stride,
+                                     padding)
+                    for i in range(groups)], axis=1)
+
+
+def grouped_conv_transpose2d_grads(x, gy, W, groups, stride=(1, 1), padding=(0, 0),
+                                   need_input=True, need_weight=True):
+    """(gx, gW) of :func:`grouped_conv_transpose2d`, each None when not needed."""
+    ic, og = W.shape[0] // groups, W.shape[1]
+    grads = [conv_transpose2d_grads(_group(x, i, ic, 1), _group(gy, i, og, 1), _group(W, i, ic, 0),
+                                    stride, padding, need_input, need_weight)
+             for i in range(groups)]
+    return _joined([g[0] for g in grads], axis=1), _joined([g[1] for g in grads], axis=0)
