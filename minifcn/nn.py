@@ -653,32 +653,53 @@ class ModuleDict(Module):
             self[key] = module
 
 
+def _check_groups(op, in_channels, out_channels, groups):
+    """groups: a positive int dividing both channel counts (PyTorch's three checks), named."""
+    groups = F.check_count(op, "groups", groups)
+    for name, count in (("in_channels", in_channels), ("out_channels", out_channels)):
+        if count % groups:
+            raise ValueError(f"{op}: {name} ({count}) must be divisible by groups ({groups})")
+    return groups
+
+
 class Conv2d(Module):
-    """2-D convolution layer. weight (out_c, in_c, kh, kw) He-initialised, bias zeros.
+    """2-D convolution layer. weight (out_c, in_c/groups, kh, kw) He-initialised, bias zeros.
 
     Output size: ``(h + 2*padding - dilation*(k - 1) - 1) // stride + 1``; ``padding="same"``
-    (stride 1) keeps ``h``, ``"valid"`` is 0 (:func:`minifcn.functional.conv2d`).
+    (stride 1) keeps ``h``, ``"valid"`` is 0 (:func:`minifcn.functional.conv2d`). ``groups``
+    splits the channels into that many independent convolutions (``groups = in_channels``: a
+    depthwise one); both channel counts must be multiples of it.
+
+    >>> Conv2d(4, 8, 3, padding=1, groups=2)
+    Conv2d(4, 8, kernel_size=(3, 3), stride=1, padding=1, groups=2)
+    >>> Conv2d(4, 8, 3, groups=2).weight.shape
+    (8, 2, 3, 3)
     """
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, *, bias=True):
-        super().__init__()   # bias a keyword only: PyTorch's seventh argument is groups
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
+                 bias=True):
+        super().__init__()
         in_channels = F.check_count("Conv2d", "in_channels", in_channels)
         out_channels = F.check_count("Conv2d", "out_channels", out_channels)
         kh, kw = F._positive_pair("kernel_size", kernel_size, "Conv2d")
+        self.groups = _check_groups("Conv2d", in_channels, out_channels, groups)
         self.stride, self.padding, self.dilation = stride, padding, dilation
-        self.weight = Parameter(init.he_normal((out_channels, in_channels, kh, kw)))
+        self.weight = Parameter(init.he_normal((out_channels, in_channels // self.groups, kh, kw)))
         self.bias = Parameter(init.zeros((out_channels,))) if bias else None
 
     def forward(self, x):
-        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation)
+        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
     def extra_repr(self):
         out_c, in_c, kh, kw = self.weight.shape
-        return f"{in_c}, {out_c}, kernel_size=({kh}, {kw}), stride={self.stride}, padding={self.padding!r}"
+        groups = self.groups
+        return (f"{in_c * groups}, {out_c}, kernel_size=({kh}, {kw}), stride={self.stride}, "
+                f"padding={self.padding!r}" + (f", groups={groups}" if groups != 1 else ""))
 
 
 class ConvTranspose2d(Module):
-    """Transposed convolution layer. weight (in_c, out_c, kh, kw).
+    """Transposed convolution layer. weight (in_c, out_c/groups, kh, kw); ``groups`` as
+    :class:`Conv2d`'s.
 
     Output size: ``(h - 1)*stride - 2*padding + k + output_padding``. FCN's upsampling layers
     use ``bias=False`` and a bilinear weight (:func:`minifcn.init.bilinear_kernel`).
@@ -696,19 +717,22 @@ class ConvTranspose2d(Module):
     ((1, 1, 7, 7), (1, 1, 8, 7), (1, 1, 8, 8))
     """
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, *,
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
                  bias=True):
-        super().__init__()   # bias a keyword only: PyTorch's seventh argument is groups
+        super().__init__()   # PyTorch's ninth argument, dilation, is not here
         in_channels = F.check_count("ConvTranspose2d", "in_channels", in_channels)
         out_channels = F.check_count("ConvTranspose2d", "out_channels", out_channels)
         kh, kw = F._positive_pair("kernel_size", kernel_size, "ConvTranspose2d")
+        self.groups = g = _check_groups("ConvTranspose2d", in_channels, out_channels, groups)
         self.stride, self.padding, self.output_padding = stride, padding, output_padding
-        self.weight = Parameter(init.he_normal((in_channels, out_channels, kh, kw), fan_in=in_channels * kh * kw))
+        self.weight = Parameter(init.he_normal((in_channels, out_channels // g, kh, kw),
+                                               fan_in=in_channels // g * kh * kw))
         self.bias = Parameter(init.zeros((out_channels,))) if bias else None
 
     def forward(self, x, output_size=None):
         output_padding = self.output_padding if output_size is None else self._output_padding(x, output_size)
-        return F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding, output_padding)
+        return F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding, output_padding,
+                                  self.groups)
 
     def _output_padding(self, x, output_size):
         """The ``(oph, opw)`` that make ``x``'s output ``output_size``: PyTorch's rule, each side
@@ -738,7 +762,9 @@ class ConvTranspose2d(Module):
 
     def extra_repr(self):
         in_c, out_c, kh, kw = self.weight.shape
-        return f"{in_c}, {out_c}, kernel_size=({kh}, {kw}), stride={self.stride}"
+        groups = self.groups
+        return (f"{in_c}, {out_c * groups}, kernel_size=({kh}, {kw}), stride={self.stride}"
+                + (f", groups={groups}" if groups != 1 else ""))
 
 
 class Linear(Module):

@@ -381,8 +381,6 @@ def test_sequential_takes_an_ordered_dict_and_refuses_what_is_not_a_module():
 @pytest.mark.parametrize("make", [
     lambda: nn.MaxPool2d(2, 2, 0, 1),             # PyTorch: dilation 1; here it had been ceil_mode
     lambda: nn.Dropout(0.5, True, True),          # PyTorch takes two; the third, always_on, a keyword
-    lambda: nn.Conv2d(4, 4, 3, 1, 1, 1, 4),       # PyTorch: groups 4; here it had been bias
-    lambda: nn.ConvTranspose2d(4, 4, 4, 2, 1, 0, 4),
     lambda: F.max_pool2d(Tensor(np.zeros((1, 1, 5, 5))), 2, 2, 0, 1),
 ])
 def test_arguments_whose_place_means_another_thing_in_pytorch_are_keywords(make):
