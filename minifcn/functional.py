@@ -742,12 +742,36 @@ def _check_labels(op, name, x, target, weight, ignore_index, reduction):
     if bool(bad.any()):
         raise ValueError(f"{op}: label {int(t[bad].ravel()[0])} is outside [0, {C}) and is not "
                          f"the ignore index {ignore_index}")
-    w = None
-    if weight is not None:
-        w = xp.asarray(_raw(weight), dtype=x.dtype)
-        if tuple(w.shape) != (C,):
-            raise ValueError(f"{op}: weight shape {tuple(w.shape)} should be ({C},)")
-    return t.astype(xp.int64, copy=False), w
+    return t.astype(xp.int64, copy=False), _check_class_weight(op, x, weight)
+
+
+def _check_class_weight(op, x, weight):
+    """The class weights as an array of x's dtype, shape (C,) for scores x (n, C, ...); or None."""
+    if weight is None:
+        return None
+    w = get_array_module(x.data).asarray(_raw(weight), dtype=x.dtype)
+    if tuple(w.shape) != (x.shape[1],):
+        raise ValueError(f"{op}: weight shape {tuple(w.shape)} should be ({x.shape[1]},)")
+    return w
+
+
+def _check_probs(op, x, target, weight, reduction):
+    """The checks of a target of the scores' own shape, class probabilities: float, and of x's
+    dtype where it requires grad (its gradient has that dtype); cast to it otherwise. Returns
+    the target as a Tensor and the weight as an array of x's dtype (or None)."""
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    target = as_tensor(target, like=x)
+    if target.dtype.kind != "f":
+        raise TypeError(f"{op}: a target of the logits' shape {tuple(x.shape)} holds class "
+                        f"probabilities and must be float, got {target.dtype}; class ids go in "
+                        f"shape (n, *spatial) = {(x.shape[0],) + tuple(x.shape[2:])}")
+    if target.dtype != x.dtype:
+        if target.requires_grad:
+            raise TypeError(f"{op}: a target that requires grad must have the logits' dtype "
+                            f"{x.dtype}, got {target.dtype}")
+        target = Tensor(target.data.astype(x.dtype))
+    return target, _check_class_weight(op, x, weight)
 
 
 class CrossEntropy(Function):
@@ -762,6 +786,23 @@ class CrossEntropy(Function):
 
     def backward(self, gy):
         return L.cross_entropy_backward(gy, self.cache)
+
+
+class CrossEntropyProbs(Function):
+    """The cross-entropy against class probabilities, differentiable in both the logits and the
+    target (as PyTorch's): ``forward(logits, probs)``, kernels/loss.py."""
+
+    def __init__(self, weight, reduction, label_smoothing):
+        self.weight, self.reduction, self.label_smoothing = weight, reduction, label_smoothing
+
+    def forward(self, logits, probs):
+        loss, self.cache = L.cross_entropy_probs(logits, probs, self.weight, self.reduction,
+                                                 self.label_smoothing)
+        return loss
+
+    def backward(self, gy):
+        # the target's gradient only where it asks for one (most targets are data)
+        return L.cross_entropy_probs_backward(gy, self.cache, self.inputs[1].requires_grad)
 
 
 # keyword-only after weight: PyTorch's 4th argument is size_average, its 5th ignore_index
@@ -789,6 +830,10 @@ def cross_entropy(logits, target, weight=None, *, ignore_index=255, reduction="m
     """
     logits = as_tensor(logits)
     check_label_smoothing("cross_entropy", label_smoothing)
+    if logits.ndim >= 2 and tuple(getattr(target, "shape", ())) == tuple(logits.shape):
+        # class probabilities (no ignore_index: every pixel counts)
+        p, w = _check_probs("cross_entropy", logits, target, weight, reduction)
+        return CrossEntropyProbs(w, reduction, float(label_smoothing))(logits, p)
     t, w = _check_labels("cross_entropy", "logits", logits, target, weight, ignore_index, reduction)
     return CrossEntropy(t, w, ignore_index, reduction, float(label_smoothing))(logits)
 
