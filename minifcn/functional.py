@@ -729,8 +729,9 @@ def _check_labels(op, name, x, target, weight, ignore_index, reduction):
         raise ValueError(f"{op}: {name} must have at least 2 dimensions, (n, C, *spatial), got "
                          f"shape {tuple(x.shape)}: add the batch axis, x[None], and target[None]")
     if tuple(t.shape) != (x.shape[0],) + tuple(x.shape[2:]):
-        soft = (" Class probabilities as targets (PyTorch's soft labels) are not taken here: give "
-                "one class index a pixel.") if tuple(t.shape) == tuple(x.shape) else ""
+        soft = (f" Class probabilities as targets (PyTorch's soft labels) are not taken by {op}: "
+                "give one class index a pixel, or the logits and the probabilities to "
+                "cross_entropy.") if tuple(t.shape) == tuple(x.shape) else ""
         raise ValueError(f"{op}: target shape {tuple(t.shape)} does not match {name} "
                          f"{tuple(x.shape)} (expected (n, *spatial) = "
                          f"{(x.shape[0],) + tuple(x.shape[2:])}).{soft}")
@@ -819,6 +820,22 @@ def cross_entropy(logits, target, weight=None, *, ignore_index=255, reduction="m
     does, each class's share weighted by its own weight. Over no labelled pixel (or only pixels
     whose classes weigh 0) ``"mean"`` is NaN, as PyTorch's, and its gradient zero.
 
+    Class probabilities (PyTorch's soft labels): a float ``target`` of the logits' own shape
+    (n, C, *spatial) gives each pixel ``-sum_c w_c q_c log softmax(z)_c`` with
+    ``q = (1 - eps) p + eps / C`` (``q = p`` without smoothing). Every pixel counts:
+    ``ignore_index`` does not apply (PyTorch refuses a non-negative one there; 255, the default
+    here, is simply not read) and ``"mean"`` divides by the number of pixels, n * prod(spatial),
+    not by the weights; ``"none"`` gives (n, *spatial). ``p`` is taken as given (neither its
+    range nor its sums are checked, as PyTorch's are not) and cast to the logits' dtype, unless
+    it requires grad: it is differentiable too, as in PyTorch (distillation, mixup of targets)::
+
+        d loss / d z = (softmax(z) * sum_c w_c q_c - w * q) * s
+        d loss / d p = -(1 - eps) * w * log softmax(z) * s
+
+    with ``s`` the upstream gradient over the pixel count for ``"mean"`` (kernels/loss.py).
+    A one-hot ``p`` gives the labels' loss for ``"sum"`` and ``"none"``; the ``"mean"`` of
+    labels divides by the summed ``w[t]`` of the labelled pixels instead.
+
     >>> import numpy as np
     >>> logits = np.zeros((1, 3, 2, 2), dtype=np.float32)
     >>> target = np.array([[[0, 1], [2, 255]]])
@@ -827,6 +844,9 @@ def cross_entropy(logits, target, weight=None, *, ignore_index=255, reduction="m
     >>> cross_entropy(logits, target, reduction="none").numpy().round(4)     # log 3 a pixel, 0 if ignored
     array([[[1.0986, 1.0986],
             [1.0986, 0.    ]]], dtype=float32)
+    >>> p = np.array([[[[1.0, 0.5]], [[0.0, 0.5]], [[0.0, 0.0]]]], np.float32)   # (1, 3, 1, 2)
+    >>> cross_entropy(logits[:, :, :1], p, reduction="none").numpy().round(4)    # log 3 each
+    array([[[1.0986, 1.0986]]], dtype=float32)
     """
     logits = as_tensor(logits)
     check_label_smoothing("cross_entropy", label_smoothing)

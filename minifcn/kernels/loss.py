@@ -17,6 +17,10 @@ each class's share weighted by its own weight::
 
 ``"mean"`` still divides by the summed ``w[t]`` of the valid pixels, as PyTorch does.
 
+Class probabilities ``p`` (n, C, *spatial) in place of labels (:func:`cross_entropy_probs`)
+aim at ``q = (1 - eps) p + eps / C``: ``loss = -sum_c w[c] q[c] log softmax(z)[c]``, every
+pixel counted, ``"mean"`` dividing by the number of pixels.
+
 >>> import numpy as np
 >>> z = np.zeros((1, 4, 1, 1)); t = np.zeros((1, 1, 1), dtype=np.int64)
 >>> loss, _ = cross_entropy(z, t, None, 255, "mean")
