@@ -763,8 +763,9 @@ def _check_labels(op, name, x, target, weight, ignore_index, reduction):
         raise ValueError(f"{op}: {name} must have at least 2 dimensions, (n, C, *spatial), got "
                          f"shape {tuple(x.shape)}: add the batch axis, x[None], and target[None]")
     if tuple(t.shape) != (x.shape[0],) + tuple(x.shape[2:]):
-        soft = (" Class probabilities as targets (PyTorch's soft labels) are not taken here: give "
-                "one class index a pixel.") if tuple(t.shape) == tuple(x.shape) else ""
+        soft = (f" Class probabilities as targets (PyTorch's soft labels) are not taken by {op}: "
+                "give one class index a pixel, or the logits and the probabilities to "
+                "cross_entropy.") if tuple(t.shape) == tuple(x.shape) else ""
         raise ValueError(f"{op}: target shape {tuple(t.shape)} does not match {name} "
                          f"{tuple(x.shape)} (expected (n, *spatial) = "
                          f"{(x.shape[0],) + tuple(x.shape[2:])}).{soft}")
@@ -776,12 +777,36 @@ def _check_labels(op, name, x, target, weight, ignore_index, reduction):
     if bool(bad.any()):
         raise ValueError(f"{op}: label {int(t[bad].ravel()[0])} is outside [0, {C}) and is not "
                          f"the ignore index {ignore_index}")
-    w = None
-    if weight is not None:
-        w = xp.asarray(_raw(weight), dtype=x.dtype)
-        if tuple(w.shape) != (C,):
-            raise ValueError(f"{op}: weight shape {tuple(w.shape)} should be ({C},)")
-    return t.astype(xp.int64, copy=False), w
+    return t.astype(xp.int64, copy=False), _check_class_weight(op, x, weight)
+
+
+def _check_class_weight(op, x, weight):
+    """The class weights as an array of x's dtype, shape (C,) for scores x (n, C, ...); or None."""
+    if weight is None:
+        return None
+    w = get_array_module(x.data).asarray(_raw(weight), dtype=x.dtype)
+    if tuple(w.shape) != (x.shape[1],):
+        raise ValueError(f"{op}: weight shape {tuple(w.shape)} should be ({x.shape[1]},)")
+    return w
+
+
+def _check_probs(op, x, target, weight, reduction):
+    """The checks of a target of the scores' own shape, class probabilities: float, and of x's
+    dtype where it requires grad (its gradient has that dtype); cast to it otherwise. Returns
+    the target as a Tensor and the weight as an array of x's dtype (or None)."""
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    target = as_tensor(target, like=x)
+    if target.dtype.kind != "f":
+        raise TypeError(f"{op}: a target of the logits' shape {tuple(x.shape)} holds class "
+                        f"probabilities and must be float, got {target.dtype}; class ids go in "
+                        f"shape (n, *spatial) = {(x.shape[0],) + tuple(x.shape[2:])}")
+    if target.dtype != x.dtype:
+        if target.requires_grad:
+            raise TypeError(f"{op}: a target that requires grad must have the logits' dtype "
+                            f"{x.dtype}, got {target.dtype}")
+        target = Tensor(target.data.astype(x.dtype))
+    return target, _check_class_weight(op, x, weight)
 
 
 class CrossEntropy(Function):
@@ -798,6 +823,23 @@ class CrossEntropy(Function):
         return L.cross_entropy_backward(gy, self.cache)
 
 
+class CrossEntropyProbs(Function):
+    """The cross-entropy against class probabilities, differentiable in both the logits and the
+    target (as PyTorch's): ``forward(logits, probs)``, kernels/loss.py."""
+
+    def __init__(self, weight, reduction, label_smoothing):
+        self.weight, self.reduction, self.label_smoothing = weight, reduction, label_smoothing
+
+    def forward(self, logits, probs):
+        loss, self.cache = L.cross_entropy_probs(logits, probs, self.weight, self.reduction,
+                                                 self.label_smoothing)
+        return loss
+
+    def backward(self, gy):
+        # the target's gradient only where it asks for one (most targets are data)
+        return L.cross_entropy_probs_backward(gy, self.cache, self.inputs[1].requires_grad)
+
+
 # keyword-only after weight: PyTorch's 4th argument is size_average, its 5th ignore_index
 def cross_entropy(logits, target, weight=None, *, ignore_index=255, reduction="mean", label_smoothing=0.0):
     """Softmax cross-entropy per pixel, fused: log-softmax is read only at the labels, and the
@@ -812,6 +854,22 @@ def cross_entropy(logits, target, weight=None, *, ignore_index=255, reduction="m
     does, each class's share weighted by its own weight. Over no labelled pixel (or only pixels
     whose classes weigh 0) ``"mean"`` is NaN, as PyTorch's, and its gradient zero.
 
+    Class probabilities (PyTorch's soft labels): a float ``target`` of the logits' own shape
+    (n, C, *spatial) gives each pixel ``-sum_c w_c q_c log softmax(z)_c`` with
+    ``q = (1 - eps) p + eps / C`` (``q = p`` without smoothing). Every pixel counts:
+    ``ignore_index`` does not apply (PyTorch refuses a non-negative one there; 255, the default
+    here, is simply not read) and ``"mean"`` divides by the number of pixels, n * prod(spatial),
+    not by the weights; ``"none"`` gives (n, *spatial). ``p`` is taken as given (neither its
+    range nor its sums are checked, as PyTorch's are not) and cast to the logits' dtype, unless
+    it requires grad: it is differentiable too, as in PyTorch (distillation, mixup of targets)::
+
+        d loss / d z = (softmax(z) * sum_c w_c q_c - w * q) * s
+        d loss / d p = -(1 - eps) * w * log softmax(z) * s
+
+    with ``s`` the upstream gradient over the pixel count for ``"mean"`` (kernels/loss.py).
+    A one-hot ``p`` gives the labels' loss for ``"sum"`` and ``"none"``; the ``"mean"`` of
+    labels divides by the summed ``w[t]`` of the labelled pixels instead.
+
     >>> import numpy as np
     >>> logits = np.zeros((1, 3, 2, 2), dtype=np.float32)
     >>> target = np.array([[[0, 1], [2, 255]]])
@@ -820,9 +878,16 @@ def cross_entropy(logits, target, weight=None, *, ignore_index=255, reduction="m
     >>> cross_entropy(logits, target, reduction="none").numpy().round(4)     # log 3 a pixel, 0 if ignored
     array([[[1.0986, 1.0986],
             [1.0986, 0.    ]]], dtype=float32)
+    >>> p = np.array([[[[1.0, 0.5]], [[0.0, 0.5]], [[0.0, 0.0]]]], np.float32)   # (1, 3, 1, 2)
+    >>> cross_entropy(logits[:, :, :1], p, reduction="none").numpy().round(4)    # log 3 each
+    array([[[1.0986, 1.0986]]], dtype=float32)
     """
     logits = as_tensor(logits)
     check_label_smoothing("cross_entropy", label_smoothing)
+    if logits.ndim >= 2 and tuple(getattr(target, "shape", ())) == tuple(logits.shape):
+        # class probabilities (no ignore_index: every pixel counts)
+        p, w = _check_probs("cross_entropy", logits, target, weight, reduction)
+        return CrossEntropyProbs(w, reduction, float(label_smoothing))(logits, p)
     t, w = _check_labels("cross_entropy", "logits", logits, target, weight, ignore_index, reduction)
     return CrossEntropy(t, w, ignore_index, reduction, float(label_smoothing))(logits)
 

@@ -219,6 +219,33 @@ def cross_entropy(logits, target, weight=None, ignore_index=255, reduction="mean
     return total / wsum if wsum > 0 else float("nan")
 
 
+def cross_entropy_probs(logits, probs, weight=None, reduction="mean", label_smoothing=0.0):
+    """Per-pixel ``-sum_c w[c] q[c] log softmax(logits)[c]`` against class probabilities
+    ``probs`` of the logits' shape (n, C, h, w), ``q = (1 - eps) probs + eps / C``. Every pixel
+    counts (no ignore index); ``"mean"`` divides by the number of pixels, n * h * w, whatever
+    the weights (PyTorch's rule for probabilities), ``"sum"`` does not, ``"none"`` returns the
+    (n, h, w) array.
+    """
+    logits, probs = to_numpy(logits), to_numpy(probs)
+    n, C, h, w = logits.shape
+    cw = np.ones(C) if weight is None else to_numpy(weight).astype(float)
+    per = np.zeros((n, h, w))
+    for b_ in range(n):
+        for i in range(h):
+            for j in range(w):
+                v = logits[b_, :, i, j]
+                m = v.max()
+                lse = m + math.log(sum(math.exp(u - m) for u in v))
+                aim = [(1 - label_smoothing) * probs[b_, c, i, j] + label_smoothing / C for c in range(C)]
+                per[b_, i, j] = -sum(aim[c] * cw[c] * (v[c] - lse) for c in range(C))
+    if reduction == "none":
+        return per
+    total = float(per.sum())
+    if reduction == "sum":
+        return total
+    return total / (n * h * w) if n * h * w else float("nan")
+
+
 def nll_loss(logp, target, weight=None, ignore_index=255, reduction="mean"):
     """Per-pixel ``-w[t] * logp[t]`` of log-probabilities (n, C, h, w); ignored pixels count
     for nothing. Reductions as :func:`cross_entropy`'s."""

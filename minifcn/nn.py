@@ -1159,12 +1159,16 @@ class CrossEntropyLoss(Module):
     """:func:`F.cross_entropy <minifcn.functional.cross_entropy>` as a module, PyTorch's
     ``criterion``: ``loss = criterion(scores, target)``. The class weights are a buffer, so
     they move with ``to`` and are saved in the state dict (as PyTorch's). ``ignore_index``
-    defaults to 255, PASCAL VOC's void label, where PyTorch's is -100.
+    defaults to 255, PASCAL VOC's void label, where PyTorch's is -100. The target is class ids
+    (n, *spatial), or class probabilities of the scores' own shape (n, C, *spatial), float, as
+    PyTorch's (no pixel ignored; ``"mean"`` divides by the number of pixels).
 
     >>> import numpy as np
     >>> criterion = CrossEntropyLoss(weight=np.array([1.0, 2.0], np.float32))
     >>> scores = Tensor(np.zeros((1, 2, 1, 2), np.float32))
     >>> round(criterion(scores, np.array([[[0, 1]]])).item(), 4)   # ln 2, whatever the weights
+    0.6931
+    >>> round(CrossEntropyLoss()(scores, np.full((1, 2, 1, 2), 0.5, np.float32)).item(), 4)   # probabilities
     0.6931
     """
 

@@ -17,6 +17,10 @@ each class's share weighted by its own weight::
 
 ``"mean"`` still divides by the summed ``w[t]`` of the valid pixels, as PyTorch does.
 
+Class probabilities ``p`` (n, C, *spatial) in place of labels (:func:`cross_entropy_probs`)
+aim at ``q = (1 - eps) p + eps / C``: ``loss = -sum_c w[c] q[c] log softmax(z)[c]``, every
+pixel counted, ``"mean"`` dividing by the number of pixels.
+
 >>> import numpy as np
 >>> z = np.zeros((1, 4, 1, 1)); t = np.zeros((1, 1, 1), dtype=np.int64)
 >>> loss, _ = cross_entropy(z, t, None, 255, "mean")
@@ -216,3 +220,77 @@ def nll_backward(gy, cache_):
     # 0 - scale: +0.0 at ignored pixels (w = 0) whatever the sign of gy
     g.reshape(-1)[flat] = xp.subtract(wt.dtype.type(0), wt * (gy / denom)).reshape(-1)
     return g
+
+
+def cross_entropy_probs(logits, probs, weight, reduction, label_smoothing=0.0):
+    """The cross-entropy against class probabilities (PyTorch's "soft labels"). Returns (loss,
+    cache for the backward pass): a 0-d array for ``"mean"`` and ``"sum"``, one value a pixel,
+    shaped (n, *spatial), for ``"none"``.
+
+    logits and probs (n, C, *spatial), weight (C,) or None. With ``q = (1 - eps) p + eps / C``
+    (``q = p`` without smoothing) and ``a_c = w_c q_c``, pixel by pixel::
+
+        loss = -sum_c a_c log softmax(z)_c
+
+    ``"sum"`` adds the pixels, ``"mean"`` divides that sum by their number, n * prod(spatial),
+    whatever the weights (PyTorch's rule for probabilities; labels divide by the summed
+    ``w[t]``). ``log softmax`` subtracts each pixel's max first, as :func:`log_softmax`. No
+    pixel is ignored, and ``p`` is read as given: neither its range nor its sum is checked.
+
+    >>> import numpy as np
+    >>> z = np.zeros((1, 4, 1, 1)); p = np.full((1, 4, 1, 1), 0.25)
+    >>> loss, _ = cross_entropy_probs(z, p, None, "mean")
+    >>> round(float(loss), 6) == round(float(np.log(4)), 6)      # uniform against uniform
+    True
+    """
+    xp = get_array_module(logits)
+    C = logits.shape[1]
+    logp = log_softmax(logits, 1)                                      # (n, C, *spatial), <= 0
+    keep = 1.0 - label_smoothing
+    a = probs * keep + label_smoothing / C if label_smoothing else probs
+    if weight is not None:
+        a = a * weight.reshape((1, C) + (1,) * (logits.ndim - 2))      # w as (1, C, 1, ...)
+    zero = logits.dtype.type(0)                                        # 0 - x: no -0.0
+    per = xp.subtract(zero, (a * logp).sum(axis=1))                    # (n, *spatial)
+    count = per.size                                                   # the pixels, n * prod(spatial)
+    # in the logits' dtype: NumPy 1.x made a float32 scalar over a Python number a float64
+    denom = logits.dtype.type(max(count, 1) if reduction == "mean" else 1)
+    cache_ = (logp, a, weight, logits.dtype.type(keep), denom)
+    if reduction == "none":
+        return per, cache_
+    loss = per.sum()
+    if reduction == "mean":
+        # no pixel at all (n = 0): NaN, as PyTorch's 0 / 0, without NumPy's warning
+        loss = loss / denom if count else xp.asarray(float("nan"), dtype=logits.dtype)
+    return loss, cache_
+
+
+def cross_entropy_probs_backward(gy, cache_, probs_grad=False):
+    """The gradients of :func:`cross_entropy_probs`: (d loss / d logits, d loss / d probs, the
+    latter None unless ``probs_grad``). ``gy`` is a 0-d array, or one value a pixel for
+    ``"none"``; ``s = gy / denom`` (denom: the pixel count for ``"mean"``, else 1).
+
+    From ``loss = -sum_c a_c (z_c - logsumexp(z))`` and ``d logsumexp(z) / d z_j = softmax_j``::
+
+        d loss / d z_j = softmax(z)_j * sum_c a_c - a_j       (times s)
+        d loss / d p_j = -(1 - eps) w_j log softmax(z)_j      (times s)
+
+    Without smoothing or weights ``sum_c a_c = sum_c p_c``: 1 for a distribution, which gives
+    the familiar ``softmax - p``; it is kept general, as PyTorch's is, for targets that do not
+    sum to 1.
+    """
+    logp, a, weight, keep, denom = cache_
+    xp = get_array_module(logp)
+    s = gy / denom
+    if s.ndim:                                                         # "none": (n, *spatial)
+        s = xp.expand_dims(s, 1)                                       # -> (n, 1, *spatial)
+    gx = xp.exp(logp)                                                  # softmax, a new array
+    gx *= a.sum(axis=1, keepdims=True)
+    gx -= a
+    gx *= s
+    if not probs_grad:
+        return gx, None
+    gp = logp * (s * -keep)
+    if weight is not None:
+        gp *= weight.reshape((1, -1) + (1,) * (logp.ndim - 2))
+    return gx, gp
