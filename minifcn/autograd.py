@@ -735,6 +735,8 @@ class Tensor:
         axis = _reduce_axes("norm", dim, self.ndim)
         if p == 1.0:
             return self.abs().sum(axis=axis, keepdims=keepdim)
+        if p == 2.0:   # sqrt of the sum of squares; a zero vector's gradient 0, as std's
+            return Sqrt(zero_at_zero=True)((self * self).sum(axis=axis, keepdims=keepdim))
         return Norm(p, axis, keepdim)(self)
 
     def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
@@ -944,7 +946,7 @@ class Function:
             devices = ", ".join(f"input {i} on {x.device}" for i, x in enumerate(inputs))
             raise ValueError(f"{type(self).__name__}: all inputs must be on one device, got {devices}; "
                              f"move them with .to(device)")
-        if "inputs" in self.__dict__ or self.released:
+        if "inputs" in self.__dict__:   # release() keeps the key: a used node is refused too
             # one object is one node: a second call (with a graph or not) would overwrite what
             # the first saved for its backward, and its gradients would come out wrong, silently
             raise RuntimeError(f"{type(self).__name__}: this Function object is already a node of "
@@ -1718,8 +1720,9 @@ class Tanh(Function):
 
 
 class Norm(Function):
-    """The ``p``-norm over ``axis`` (``p`` > 0, not 1 or inf: those are composed of ``abs``);
-    the gradient is ``gy * sign(x) |x|^(p-1) / norm^(p-1)``, 0 where the norm is 0."""
+    """The ``p``-norm over ``axis`` (``p`` > 0, not 1, 2 or inf: those are composed of ``abs``,
+    squares and ``sqrt``); the gradient is ``gy * sign(x) |x|^(p-1) / norm^(p-1)``, 0 where the
+    norm is 0."""
 
     def __init__(self, p, axis, keepdims):
         self.p, self.axis, self.keepdims = p, axis, keepdims
@@ -1727,22 +1730,17 @@ class Norm(Function):
     def forward(self, a):
         xp, p = get_array_module(a), self.p
         self.a = a
-        if p == 2.0:
-            self.y = xp.sqrt((a * a).sum(axis=self.axis, keepdims=True))
-        else:
-            self.y = (abs(a) ** p).sum(axis=self.axis, keepdims=True) ** (1 / p)
+        self.y = (abs(a) ** p).sum(axis=self.axis, keepdims=True) ** (1 / p)
         return self.y if self.keepdims else self.y.reshape(_reduced_shape(a.shape, self.axis))
 
     def backward(self, gy):
         xp, p, a, y = get_array_module(gy), self.p, self.a, self.y
         gy = gy.reshape(y.shape)
-        with np.errstate(divide="ignore", invalid="ignore"):   # y == 0 is masked
-            scale = xp.where(y == 0, 0, gy / (y if p == 2.0 else y ** (p - 1)))
-        if p == 2.0:
-            g = a * scale
-        else:   # |a|^(p-1) is inf at 0 for p < 1: a zero value's gradient is 0, as PyTorch's
-            with np.errstate(divide="ignore", invalid="ignore"):
-                g = xp.where(a == 0, 0, xp.sign(a) * abs(a) ** (p - 1) * scale)
+        # y == 0 is masked; |a|^(p-1) is inf at 0 for p < 1: a zero value's gradient is 0, as
+        # PyTorch's
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = xp.where(y == 0, 0, gy / y ** (p - 1))
+            g = xp.where(a == 0, 0, xp.sign(a) * abs(a) ** (p - 1) * scale)
         return g.astype(gy.dtype, copy=False)
 
 
@@ -1799,20 +1797,6 @@ class Split(Function):
         return xp.concatenate(parts, axis=self.axis)
 
 
-class Stack(Function):
-    """Arrays of one shape stacked along a new ``axis``; each input's gradient is its slice."""
-
-    def __init__(self, axis):
-        self.axis = axis
-
-    def forward(self, *arrays):
-        return get_array_module(arrays[0]).stack(arrays, axis=self.axis)
-
-    def backward(self, gy):
-        pieces = get_array_module(gy).split(gy, gy.shape[self.axis], axis=self.axis)
-        return tuple(g.squeeze(self.axis).copy() for g in pieces)
-
-
 def stack(tensors, dim=0):
     """Tensors of one shape stacked along a new axis ``dim``, in the graph (PyTorch's
     ``torch.stack``): ``dim`` counts in the result, from -(ndim + 1) to ndim. One dtype, as
@@ -1836,7 +1820,7 @@ def stack(tensors, dim=0):
                              f"and {tuple(t.shape)}")
         if t.dtype != first.dtype:   # as cat: no silent promotion inside a graph
             raise TypeError(f"stack: tensors must share one dtype, got {first.dtype} and {t.dtype}")
-    return Stack(dim)(*tensors)
+    return cat([t.unsqueeze(dim) for t in tensors], dim)   # a new axis of size 1 each, joined
 
 
 def _same_device(op, a, b):

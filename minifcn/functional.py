@@ -80,6 +80,12 @@ def check_count(op, name, v) -> int:
     return int(v)
 
 
+def check_reduction(op, reduction):
+    """A loss's ``reduction``: one of PyTorch's three, else the ValueError naming it."""
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
 def check_label_smoothing(op, eps):
     """A number in [0, 1] (True had read as 1.0, a string failed a comparison unnamed)."""
     if isinstance(eps, (bool, np.bool_)) or not isinstance(eps, numbers.Real) or not 0.0 <= eps <= 1.0:
@@ -757,8 +763,7 @@ def _check_labels(op, name, x, target, weight, ignore_index, reduction):
     the target as int64 and the weight as an array of x's dtype (or None)."""
     xp = get_array_module(x.data)
     t = xp.asarray(_raw(target))
-    if reduction not in ("mean", "sum", "none"):
-        raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    check_reduction(op, reduction)
     if x.ndim < 2:   # PyTorch also takes one unbatched (C,) score vector; here a batch is needed
         raise ValueError(f"{op}: {name} must have at least 2 dimensions, (n, C, *spatial), got "
                          f"shape {tuple(x.shape)}: add the batch axis, x[None], and target[None]")
@@ -794,8 +799,7 @@ def _check_probs(op, x, target, weight, reduction):
     """The checks of a target of the scores' own shape, class probabilities: float, and of x's
     dtype where it requires grad (its gradient has that dtype); cast to it otherwise. Returns
     the target as a Tensor and the weight as an array of x's dtype (or None)."""
-    if reduction not in ("mean", "sum", "none"):
-        raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    check_reduction(op, reduction)
     target = as_tensor(target, like=x)
     if target.dtype.kind != "f":
         raise TypeError(f"{op}: a target of the logits' shape {tuple(x.shape)} holds class "
@@ -857,11 +861,12 @@ def cross_entropy(logits, target, weight=None, *, ignore_index=255, reduction="m
     Class probabilities (PyTorch's soft labels): a float ``target`` of the logits' own shape
     (n, C, *spatial) gives each pixel ``-sum_c w_c q_c log softmax(z)_c`` with
     ``q = (1 - eps) p + eps / C`` (``q = p`` without smoothing). Every pixel counts:
-    ``ignore_index`` does not apply (PyTorch refuses a non-negative one there; 255, the default
-    here, is simply not read) and ``"mean"`` divides by the number of pixels, n * prod(spatial),
+    ``ignore_index`` does not apply (PyTorch refuses a non-negative one there; here one other
+    than the default 255 is refused, and 255 is not read) and ``"mean"`` divides by the number of pixels, n * prod(spatial),
     not by the weights; ``"none"`` gives (n, *spatial). ``p`` is taken as given (neither its
-    range nor its sums are checked, as PyTorch's are not) and cast to the logits' dtype, unless
-    it requires grad: it is differentiable too, as in PyTorch (distillation, mixup of targets)::
+    range nor its sums are checked, as PyTorch's are not) and cast to the logits' dtype; one
+    that requires grad must already have it (PyTorch would promote). It is differentiable too,
+    as in PyTorch (distillation, mixup of targets)::
 
         d loss / d z = (softmax(z) * sum_c w_c q_c - w * q) * s
         d loss / d p = -(1 - eps) * w * log softmax(z) * s
@@ -884,8 +889,14 @@ def cross_entropy(logits, target, weight=None, *, ignore_index=255, reduction="m
     """
     logits = as_tensor(logits)
     check_label_smoothing("cross_entropy", label_smoothing)
+    if isinstance(target, (list, tuple)):   # nested lists: their shape and kind, as an array's
+        target = np.asarray(target)
     if logits.ndim >= 2 and tuple(getattr(target, "shape", ())) == tuple(logits.shape):
         # class probabilities (no ignore_index: every pixel counts)
+        if ignore_index != 255:   # one given on purpose would mask nothing: say so, as PyTorch
+            raise ValueError(f"cross_entropy: ignore_index={ignore_index} is not read with class "
+                             "probabilities as the target (every pixel counts): give a pixel "
+                             "that should not count all-zero probabilities")
         p, w = _check_probs("cross_entropy", logits, target, weight, reduction)
         return CrossEntropyProbs(w, reduction, float(label_smoothing))(logits, p)
     t, w = _check_labels("cross_entropy", "logits", logits, target, weight, ignore_index, reduction)
@@ -940,8 +951,7 @@ def mse_loss(input, target, *, reduction="mean"):
     (2.0, 5.0)
     """
     input, target = as_tensor(input), as_tensor(target)
-    if reduction not in ("mean", "sum", "none"):
-        raise ValueError(f"mse_loss: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    check_reduction("mse_loss", reduction)
     if tuple(target.shape) != tuple(input.shape):   # PyTorch broadcasts them, with a warning
         raise ValueError(f"mse_loss: target shape {tuple(target.shape)} differs from input shape "
                          f"{tuple(input.shape)}")

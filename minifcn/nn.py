@@ -102,9 +102,10 @@ class Module:
     def add_module(self, name: str, module) -> None:
         """``setattr(self, name, module)`` with a name made at run time, as PyTorch's (also
         ``register_module``): a child module, or None (an attribute, no child)."""
-        if not isinstance(name, str) or not name or "." in name:
-            raise KeyError(f"{type(self).__name__}.add_module: a module name must be a non-empty "
-                           f"string without '.', got {name!r}")
+        if not isinstance(name, str):
+            raise TypeError(f"{type(self).__name__}.add_module: a module name must be a str, "
+                            f"got {type(name).__name__}")
+        _check_child_name(self, name)   # not empty, no dot, not an attribute already
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"{type(self).__name__}.add_module: {name!r} must be a Module or None, "
                             f"got {type(module).__name__}")
@@ -126,21 +127,21 @@ class Module:
         (self._non_persistent.discard if persistent else self._non_persistent.add)(name)
         object.__setattr__(self, name, array)
 
-    # {handle id: hook}, made by the first registration (most modules never have one), and the
-    # ids of the hooks registered with_kwargs / always_call
+    # {handle id: hook}, made by the first registration (most modules never have one)
+    # buffers a state dict may lack (saved before the module kept them): loading leaves them
+    _optional_buffers = ()
+
     _forward_pre_hooks = None
     _forward_hooks = None
     _backward_pre_hooks = None
     _backward_hooks = None
-    _hook_flags = None
 
     def __call__(self, *args, **kwargs):
         if not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks
                 or self._backward_pre_hooks):
             return self.forward(*args, **kwargs)
-        flags = self._hook_flags
-        for hid, hook in list((self._forward_pre_hooks or {}).items()):
-            if hid in flags["with_kwargs"]:
+        for hook, with_kwargs, _ in list((self._forward_pre_hooks or {}).values()):
+            if with_kwargs:
                 out = hook(self, args, kwargs)
                 if out is not None:   # (args, kwargs), both new
                     args, kwargs = out
@@ -155,12 +156,12 @@ class Module:
         try:
             y = self.forward(*args, **kwargs)
         except BaseException:
-            for hid, hook in list((self._forward_hooks or {}).items()):   # always_call: with no output
-                if hid in flags["always_call"]:
-                    hook(self, args, kwargs, None) if hid in flags["with_kwargs"] else hook(self, args, None)
+            for hook, with_kwargs, always_call in list((self._forward_hooks or {}).values()):
+                if always_call:   # called with no output, then the error goes on
+                    hook(self, args, kwargs, None) if with_kwargs else hook(self, args, None)
             raise
-        for hid, hook in list((self._forward_hooks or {}).items()):
-            out = hook(self, args, kwargs, y) if hid in flags["with_kwargs"] else hook(self, args, y)
+        for hook, with_kwargs, _ in list((self._forward_hooks or {}).values()):
+            out = hook(self, args, kwargs, y) if with_kwargs else hook(self, args, y)
             if out is not None:   # a new output
                 y = out
         return y if backward is None else backward.wrap_outputs(y)
@@ -222,15 +223,13 @@ class Module:
                             f"got {type(hook).__name__}")
         if getattr(self, attr) is None:
             object.__setattr__(self, attr, OrderedDict())
-        if self._hook_flags is None:
-            object.__setattr__(self, "_hook_flags", {"with_kwargs": set(), "always_call": set()})
         table = getattr(self, attr)
-        handle = RemovableHandle(table, hook)
+        # forward hooks go in with their options, (hook, with_kwargs, always_call); backward
+        # hooks alone (hooks.py calls them)
+        entry = (hook, flags.get("with_kwargs", False), flags.get("always_call", False)) if flags else hook
+        handle = RemovableHandle(table, entry)
         if prepend:
             table.move_to_end(handle.id, last=False)
-        for name, on in flags.items():
-            if on:
-                self._hook_flags[name].add(handle.id)
         return handle
 
     def forward(self, *args, **kwargs):
@@ -420,8 +419,7 @@ class Module:
                             f"to arrays, got {type(state).__name__}{hint}")
         own = {name: p for name, p in self.named_parameters(remove_duplicate=False)}
         bufs = {name: (m, key) for name, m, key in self._buffer_slots(persistent_only=True)}
-        optional = {name for name, (m, key) in bufs.items()
-                    if isinstance(m, BatchNorm2d) and key == "num_batches_tracked"}
+        optional = {name for name, (m, key) in bufs.items() if key in m._optional_buffers}
         missing = [k for k in list(own) + list(bufs) if k not in state and k not in optional]
         unexpected = [k for k in state if k not in own and k not in bufs]
         if strict and (missing or unexpected):
@@ -1104,6 +1102,8 @@ class BatchNorm2d(Module):
     ['running_mean', 'running_var', 'num_batches_tracked']
     """
 
+    _optional_buffers = ("num_batches_tracked",)   # state dicts from before this session lack it
+
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, *,
                  bias=True):
         super().__init__()   # bias a keyword only: PyTorch's sixth and seventh are device and dtype
@@ -1144,8 +1144,7 @@ class BatchNorm2d(Module):
 def _loss_weight(who, weight, reduction):
     """A loss module's class weights as an array (or None), its reduction checked: said when
     the module is built, not at the first batch."""
-    if reduction not in ("mean", "sum", "none"):
-        raise ValueError(f"{who}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    F.check_reduction(who, reduction)
     if isinstance(weight, Tensor):
         weight = weight.data
     if weight is not None:
@@ -1229,7 +1228,7 @@ class MSELoss(Module):
     # keyword-only: PyTorch's first argument is size_average
     def __init__(self, *, reduction="mean"):
         super().__init__()
-        _loss_weight("MSELoss", None, reduction)   # the reduction checked when built
+        F.check_reduction("MSELoss", reduction)   # when built, not at the first batch
         self.reduction = reduction
 
     def forward(self, input, target):

@@ -205,3 +205,12 @@ def test_probability_target_checks(xp):
         F.cross_entropy(logits, p, label_smoothing=2.0)
     with pytest.raises(TypeError, match=r"requires grad must have the logits' dtype float32, got float64"):
         F.cross_entropy(logits.astype(xp.float32), Tensor(p, requires_grad=True))
+
+
+def test_soft_targets_review_cases():
+    z = np.zeros((2, 3, 2), np.float32)
+    p = np.full((2, 3, 2), 1 / 3, np.float32)
+    # nested lists are read by their shape and kind, as an array (the list had gone the labels' way)
+    assert abs(F.cross_entropy(z, p.tolist()).item() - np.log(3)) < 1e-6
+    with pytest.raises(ValueError, match="ignore_index=1 is not read with class probabilities"):
+        F.cross_entropy(z, p, ignore_index=1)   # had masked nothing, silently
