@@ -326,11 +326,11 @@ def _flip(a, axis):
     return a[_on_axis(axis, slice(None, None, -1))]
 
 
-def pad_axis(x, axis, before, after, mode, value=0.0):
+def pad_axis(x, axis, before, after, mode):
     """x padded along ``axis`` (-1 or -2) with ``before`` and ``after`` (>= 0) values in ``mode``:
-    ``"constant"`` (``value``), ``"reflect"`` (the mirror image without the edge value, so each
-    pad must be less than the size), ``"replicate"`` (the edge value repeated) or
-    ``"circular"`` (the other end's values, so each pad is at most the size).
+    ``"reflect"`` (the mirror image without the edge value, so each pad must be less than the
+    size), ``"replicate"`` (the edge value repeated) or ``"circular"`` (the other end's values,
+    so each pad is at most the size). (Constant padding is :func:`~minifcn.im2col.pad2d`'s.)
 
     >>> import numpy as np
     >>> x = np.arange(4.0).reshape(1, 4)
@@ -347,10 +347,7 @@ def pad_axis(x, axis, before, after, mode, value=0.0):
     out[_on_axis(axis, slice(before, before + size))] = x
     left = out[_on_axis(axis, slice(0, before))]
     right = out[_on_axis(axis, slice(before + size, before + size + after))]
-    if mode == "constant":
-        left[...] = value
-        right[...] = value
-    elif mode == "reflect":     # x[before], ..., x[1] | x | x[size - 2], ..., x[size - 1 - after]
+    if mode == "reflect":       # x[before], ..., x[1] | x | x[size - 2], ..., x[size - 1 - after]
         left[...] = _flip(x[_on_axis(axis, slice(1, before + 1))], axis)
         right[...] = _flip(x[_on_axis(axis, slice(size - 1 - after, size - 1))], axis)
     elif mode == "replicate":   # broadcast: the edge's slice of width 1 fills the whole side
@@ -386,15 +383,15 @@ def fold_axis(gy, axis, before, after, mode):
 
 
 def _pad_steps(pads, mode):
-    """F.pad's two steps, in PyTorch's order: ``("crop", (top, bottom, left, right))`` for the
-    negative amounts and ``("grow", ...)`` for the positive ones. Constant and circular
-    padding crop first (circular wraps the cropped rows round); reflect and replicate grow
+    """F.pad's two steps in the copying modes, in PyTorch's order: ``("crop", (top, bottom,
+    left, right))`` for the negative amounts and ``("grow", ...)`` for the positive ones.
+    Circular padding crops first (it wraps the cropped rows round); reflect and replicate grow
     first, as PyTorch's kernels read the whole input (a crop on the left, a mirror on the
     right: the mirror starts at the input's own edge)."""
     crop = tuple(max(-a, 0) for a in pads)
     grow = tuple(max(a, 0) for a in pads)
     steps = [("crop", crop), ("grow", grow)]
-    return steps if mode in ("constant", "circular") else steps[::-1]
+    return steps if mode == "circular" else steps[::-1]
 
 
 def pad(x, pads, mode="constant", value=0.0):
@@ -408,6 +405,8 @@ def pad(x, pads, mode="constant", value=0.0):
            [4., 5., 4., 3.]])
     """
     xp = get_array_module(x)
+    if mode == "constant":   # pad2d pads and crops at once (a negative amount crops)
+        return pad2d(x, *pads, value)
     if not any(pads):   # a new array all the same, as every other case gives
         return x.copy()
     for step, (t, b, l, r) in _pad_steps(pads, mode):
@@ -415,8 +414,6 @@ def pad(x, pads, mode="constant", value=0.0):
             continue
         if step == "crop":
             x = x[:, :, t:x.shape[2] - b, l:x.shape[3] - r]
-        elif mode == "constant":
-            x = pad2d(x, t, b, l, r, value)
         else:
             x = pad_axis(pad_axis(x, -1, l, r, mode), -2, t, b, mode)
     return xp.ascontiguousarray(x)
@@ -426,13 +423,13 @@ def pad_backward(gy, pads, mode):
     """gx: the adjoint of :func:`pad`, its steps' adjoints in reverse order: a crop's is a
     zero padding, a padding's is :func:`fold_axis` (constant: the middle alone)."""
     xp = get_array_module(gy)
+    if mode == "constant":   # its adjoint: the same with every amount negated
+        return pad2d(gy, *(-a for a in pads))
     for step, (t, b, l, r) in reversed(_pad_steps(pads, mode)):
         if not (t or b or l or r):
             continue
         if step == "crop":
             gy = pad2d(gy, t, b, l, r)
-        elif mode == "constant":
-            gy = gy[:, :, t:gy.shape[2] - b, l:gy.shape[3] - r]
         else:
             gy = fold_axis(fold_axis(gy, -2, t, b, mode), -1, l, r, mode)
     return xp.ascontiguousarray(gy)
