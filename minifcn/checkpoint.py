@@ -33,6 +33,7 @@ import numpy as np
 
 from . import backend
 from .autograd import Tensor
+from .optim import SGD
 from .weights import _META_KEY, _file_name, load_npz, save_npz
 
 __all__ = ["save_checkpoint", "load_checkpoint", "CHECKPOINT_FORMAT", "TREE_FORMAT", "save", "load"]
@@ -56,7 +57,6 @@ def save_checkpoint(path, model, optimizer=None, meta=None, arrays=None) -> None
     state = {f"model/{k}": v for k, v in model.state_dict().items()}
     full_meta = {"format": CHECKPOINT_FORMAT, "version": _VERSION}
     if optimizer is not None:
-        from .optim import SGD
         if not isinstance(optimizer, SGD):   # its state dict has no "velocity": a KeyError had said so
             name = type(optimizer).__name__
             raise TypeError(

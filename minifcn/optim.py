@@ -251,8 +251,10 @@ class Optimizer:
         if len(state[key]) != len(order) or len(state["groups"]) != len(self.param_groups):
             raise ValueError(f"{name}.load_state_dict: the state has {len(state[key])} parameters in "
                              f"{len(state['groups'])} groups, this optimizer {len(order)} in {len(self.param_groups)}")
-        for i, (g, saved) in enumerate(zip(self.param_groups, state["groups"])):   # before any change
-            self._check_options(dict(g, **saved), f"{name}.load_state_dict (group {i})")
+        # each group's options checked (and made floats, bools, as when built) before any change
+        merged = [dict(g, **saved) for g, saved in zip(self.param_groups, state["groups"])]
+        for i, m in enumerate(merged):
+            self._check_options(m, f"{name}.load_state_dict (group {i})")
         loaded = [self._unpack(saved, p) for p, saved in zip(order, state[key])]
         for i, (p, s) in enumerate(zip(order, loaded)):
             for k, v in s.items():
@@ -260,9 +262,8 @@ class Optimizer:
                     raise ValueError(f"{name}.load_state_dict: parameter {i}'s {k} has shape "
                                      f"{tuple(v.shape)}, the parameter {tuple(p.shape)}")
         self.base_lr = state["base_lr"]
-        for i, (g, saved) in enumerate(zip(self.param_groups, state["groups"])):
-            g.update(saved)   # a state saved before an option existed keeps this one's
-            self._check_options(g, f"{name}.load_state_dict (group {i})")   # as when built: floats, bools
+        for g, m in zip(self.param_groups, merged):
+            g.update(m)   # a state saved before an option existed keeps this one's
         self.state = {id(p): s for p, s in zip(order, loaded) if s}
 
     def _check_options(self, group, where):

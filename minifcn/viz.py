@@ -351,6 +351,8 @@ def save_uncertainty(path, image, pred, uncertainty, palette=None, classes=None,
     from matplotlib.figure import Figure
     image = _rgb_uint8(image)
     pred, unc = to_numpy(pred), to_numpy(uncertainty).astype(np.float64)
+    if vmax is not None and not vmax > 0:   # before any drawing
+        raise ValueError(f"save_uncertainty: vmax must be > 0, got {vmax!r}")
     if pred.shape != image.shape[:2] or unc.shape != image.shape[:2]:
         raise ValueError(f"prediction {pred.shape} / uncertainty {unc.shape} do not match the "
                          f"image size {image.shape[:2]}")
@@ -360,8 +362,6 @@ def save_uncertainty(path, image, pred, uncertainty, palette=None, classes=None,
     axes[0].set_title("image")
     axes[1].imshow(colorize(pred, palette))
     axes[1].set_title("prediction")
-    if vmax is not None and not vmax > 0:
-        raise ValueError(f"save_uncertainty: vmax must be > 0, got {vmax!r}")
     im = axes[2].imshow(unc, cmap="inferno", vmin=0.0 if vmax else None, vmax=vmax)
     axes[2].set_title("uncertainty")
     # the bar in an inset beside the map, not carved out of its panel: the three panels keep

@@ -224,7 +224,8 @@ def load_fcn_state(path):
     from .models.vgg import width_of_state   # models import this module: not at the top
     path = os.fspath(path)
     state, meta, fmt, convention = _read_weights(path)
-    if meta.get("format") == "minifcn-checkpoint":   # its arrays are model/*: "no conv1_1" misled
+    from .checkpoint import CHECKPOINT_FORMAT   # checkpoint imports this module: not at the top
+    if meta.get("format") == CHECKPOINT_FORMAT:   # its arrays are model/*: "no conv1_1" misled
         raise ValueError(f"{path} is already a minifcn training checkpoint: give it to "
                          "`minifcn eval` or `minifcn predict` as it is")
     for key in ("conv1_1.weight", "score_fr.weight"):
