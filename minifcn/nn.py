@@ -811,14 +811,25 @@ class LeakyReLU(Module):
 
 
 class Sigmoid(Module):
-    """``1 / (1 + exp(-x))``, elementwise (:meth:`Tensor.sigmoid <minifcn.Tensor.sigmoid>`)."""
+    """``1 / (1 + exp(-x))``, elementwise, any shape (:meth:`Tensor.sigmoid
+    <minifcn.Tensor.sigmoid>`).
+
+    >>> import numpy as np
+    >>> Sigmoid()(np.array([0.0])).numpy()
+    array([0.5])
+    """
 
     def forward(self, x):
         return as_tensor(x).sigmoid()
 
 
 class Tanh(Module):
-    """The hyperbolic tangent, elementwise (:meth:`Tensor.tanh <minifcn.Tensor.tanh>`)."""
+    """The hyperbolic tangent, elementwise, any shape (:meth:`Tensor.tanh <minifcn.Tensor.tanh>`).
+
+    >>> import numpy as np
+    >>> Tanh()(np.array([0.0])).numpy()
+    array([0.])
+    """
 
     def forward(self, x):
         return as_tensor(x).tanh()
@@ -940,7 +951,16 @@ class ConstantPad2d(_Pad2d):
 
 
 class ZeroPad2d(ConstantPad2d):
-    """Pads with zeros."""
+    """Pads with zeros: (n, c, h, w) -> (n, c, top + h + bottom, left + w + right), ``padding``
+    an int (every side) or ``(left, right, top, bottom)``.
+
+    >>> import numpy as np
+    >>> ZeroPad2d((1, 0, 0, 2))(np.ones((1, 1, 2, 2))).numpy()[0, 0]
+    array([[0., 1., 1.],
+           [0., 1., 1.],
+           [0., 0., 0.],
+           [0., 0., 0.]])
+    """
 
     def __init__(self, padding):
         super().__init__(padding, 0.0)
@@ -951,23 +971,46 @@ class ZeroPad2d(ConstantPad2d):
 
 class ReflectionPad2d(_Pad2d):
     """Pads with the mirror image of the input, its edge value left out (each side's padding
-    less than the input's size there)."""
+    less than the input's size there); shapes as :class:`ZeroPad2d`'s.
+
+    >>> import numpy as np
+    >>> ReflectionPad2d((2, 1, 0, 0))(np.arange(4.0).reshape(1, 1, 1, 4)).numpy()[0, 0]
+    array([[2., 1., 0., 1., 2., 3., 2.]])
+    """
     mode = "reflect"
 
 
 class ReplicationPad2d(_Pad2d):
-    """Pads with the input's edge values, repeated."""
+    """Pads with the input's edge values, repeated; shapes as :class:`ZeroPad2d`'s.
+
+    >>> import numpy as np
+    >>> ReplicationPad2d((2, 1, 0, 0))(np.arange(4.0).reshape(1, 1, 1, 4)).numpy()[0, 0]
+    array([[0., 0., 0., 1., 2., 3., 3.]])
+    """
     mode = "replicate"
 
 
 class CircularPad2d(_Pad2d):
-    """Pads with the values of the input's other end, as if it wrapped round."""
+    """Pads with the values of the input's other end, as if it wrapped round; shapes as
+    :class:`ZeroPad2d`'s.
+
+    >>> import numpy as np
+    >>> CircularPad2d((2, 1, 0, 0))(np.arange(4.0).reshape(1, 1, 1, 4)).numpy()[0, 0]
+    array([[2., 3., 0., 1., 2., 3., 0.]])
+    """
     mode = "circular"
 
 
 class AvgPool2d(Module):
     """Average pooling (see :func:`F.avg_pool2d <minifcn.functional.avg_pool2d>`), PyTorch's
-    arguments in PyTorch's order."""
+    arguments in PyTorch's order: (n, c, h, w) -> (n, c, out_h, out_w), ``out = floor((h + 2p -
+    k) / s) + 1`` (ceil with ``ceil_mode``), the stride the kernel's size unless given.
+
+    >>> import numpy as np
+    >>> AvgPool2d(2)(np.arange(16.0).reshape(1, 1, 4, 4)).numpy()[0, 0]
+    array([[ 2.5,  4.5],
+           [10.5, 12.5]])
+    """
 
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                  divisor_override=None):
@@ -986,7 +1029,14 @@ class AvgPool2d(Module):
 
 
 class AdaptiveAvgPool2d(Module):
-    """Average pooling to ``output_size`` (an int or a pair; None keeps that side's size)."""
+    """Average pooling to ``output_size`` (an int or a pair; None keeps that side's size):
+    (n, c, h, w) -> (n, c, out_h, out_w), output row ``i`` averaging input rows
+    ``floor(i h / out_h)`` to ``ceil((i + 1) h / out_h)`` (excluded), as PyTorch's.
+
+    >>> import numpy as np
+    >>> AdaptiveAvgPool2d(1)(np.arange(8.0).reshape(1, 2, 2, 2)).numpy().ravel()   # global
+    array([1.5, 5.5])
+    """
 
     def __init__(self, output_size):
         super().__init__()
