@@ -77,6 +77,46 @@ def _flat_positions(t, C):
     return flat.reshape(-1)
 
 
+def _labelled(target, C, weight, ignore_index, dtype):
+    """What the label losses read of ``target`` (n, *spatial): (the labelled pixels, each
+    pixel's flat position of its label's entry in (n, C, *spatial), its weight ``w[t]``, 0
+    where ignored)."""
+    xp = get_array_module(target)
+    valid = target != ignore_index
+    t = xp.where(valid, target, 0)  # any class id will do where ignored: its weight is 0
+    wt = valid.astype(dtype) if weight is None else weight[t] * valid
+    return valid, _flat_positions(t, C), wt
+
+
+def _reduce(neg, wt, reduction):
+    """(loss, denominator) from ``neg``, minus the loss of each pixel: ``"none"`` the pixels'
+    losses, ``"sum"`` their sum, ``"mean"`` that over the summed weights ``wt`` (the
+    denominator 1 for the other two)."""
+    xp, dtype = get_array_module(neg), neg.dtype
+    # 0 - x, not -x: no -0.0 (a sum of zeros may be -0.0: no pixel labelled); a zero of the
+    # loss's dtype, as NumPy 1.x would make a Python 0 minus a float32 float64
+    zero = dtype.type(0)
+    if reduction == "none":
+        return xp.subtract(zero, neg), dtype.type(1)
+    loss = xp.subtract(zero, neg.sum())
+    if reduction == "sum":
+        return loss, dtype.type(1)
+    denom = wt.sum()
+    # over no labelled (or no weighted) pixel the mean is NaN, as PyTorch's, without NumPy's
+    # warning of 0 / 0; with label smoothing the sum is not 0 there, and had given inf
+    empty = denom == 0
+    return xp.where(empty, dtype.type("nan"), loss / xp.where(empty, dtype.type(1), denom)), denom
+
+
+def _mean_guard(xp, gy, denom):
+    """``(gy, denom)`` for a backward: a mean over no labelled pixel is NaN, its gradient zero,
+    as PyTorch's (every weight w[t] is 0 there), not NaN, which one SGD step would spread to
+    every weight. So too over pixels whose classes all weigh 0 (PyTorch's is NaN there), label
+    smoothing's share too."""
+    empty = denom == 0
+    return gy * ~empty, xp.where(empty, denom.dtype.type(1), denom)
+
+
 def cross_entropy(logits, target, weight, ignore_index, reduction, label_smoothing=0.0):
     """Returns (loss, cache for the backward pass): the loss a 0-d array for ``"mean"`` and
     ``"sum"``, one value a pixel, shaped as ``target``, for ``"none"``.
@@ -96,14 +136,12 @@ def cross_entropy(logits, target, weight, ignore_index, reduction, label_smoothi
     """
     xp = get_array_module(logits)
     n, C = logits.shape[:2]
-    valid = target != ignore_index
-    t = xp.where(valid, target, 0)  # any class id will do where ignored: its weight is 0
-    flat = _flat_positions(t, C)
+    valid, flat, wt = _labelled(target, C, weight, ignore_index, logits.dtype)
     # C-ordered, as the flat positions assume (``logits - max`` would keep the memory order of
     # its input: channels-last logits would give a channels-last result)
     e = cache.empty(logits.shape, logits.dtype, like=logits)
     xp.subtract(logits, logits.max(axis=1, keepdims=True), out=e)     # (n, C, *spatial), <= 0
-    picked = e.reshape(-1).take(flat).reshape(t.shape)                 # z_t - max
+    picked = e.reshape(-1).take(flat).reshape(target.shape)            # z_t - max
     if label_smoothing:
         # sum_c w[c] (z_c - max), (n, *spatial). einsum writes no (n, C, *spatial) temporary
         # (21 x 500 x 500: 0.7-1.4 ms, as e.sum; e * w summed, 1.8); BLAS's matmul took 0.2
@@ -112,7 +150,6 @@ def cross_entropy(logits, target, weight, ignore_index, reduction, label_smoothi
     xp.exp(e, out=e)
     total = e.sum(axis=1)                                              # (n, *spatial), >= 1
     picked -= xp.log(total)                                            # log softmax(z)_t
-    wt = valid.astype(logits.dtype) if weight is None else weight[t] * valid
     per = picked                                                       # becomes -loss, in place
     per *= wt
     smooth = None
@@ -123,19 +160,7 @@ def cross_entropy(logits, target, weight, ignore_index, reduction, label_smoothi
         per *= 1 - label_smoothing
         per += (label_smoothing / C) * spread
         smooth = (label_smoothing, weight, weight_sum, valid)
-    # 0 - x, not -x: no -0.0 (a sum of zeros may be -0.0: no pixel labelled); a zero of the
-    # logits' dtype, as NumPy 1.x would make a Python 0 minus a float32 float64
-    zero = logits.dtype.type(0)
-    if reduction == "none":
-        return xp.subtract(zero, per), (e, total, flat, wt, logits.dtype.type(1), smooth)
-    loss = xp.subtract(zero, per.sum())
-    if reduction == "sum":
-        return loss, (e, total, flat, wt, logits.dtype.type(1), smooth)
-    denom = wt.sum()
-    # over no labelled (or no weighted) pixel the mean is NaN, as PyTorch's, without NumPy's
-    # warning of 0 / 0; with label smoothing the sum is not 0 there, and had given inf
-    empty = denom == 0
-    loss = xp.where(empty, logits.dtype.type("nan"), loss / xp.where(empty, logits.dtype.type(1), denom))
+    loss, denom = _reduce(per, wt, reduction)
     return loss, (e, total, flat, wt, denom, smooth)
 
 
@@ -147,12 +172,7 @@ def cross_entropy_backward(gy, cache_):
     second pass, ``eps / C * w[c]`` off every class."""
     e, total, flat, wt, denom, smooth = cache_
     xp = get_array_module(e)
-    # A mean over no labelled pixel is NaN; its gradient is zero, as PyTorch's (every weight
-    # w[t] is 0 there), not NaN, which one SGD step would spread to every weight. So too over
-    # pixels whose classes all weigh 0 (PyTorch's is NaN there), label smoothing's share too.
-    empty = denom == 0
-    gy = gy * ~empty
-    denom = xp.where(empty, denom.dtype.type(1), denom)
+    gy, denom = _mean_guard(xp, gy, denom)
     g = cache.empty(e.shape, e.dtype, like=e)
     if smooth is None:
         scale = wt * (gy / denom)                                      # (n, *spatial)
@@ -186,24 +206,11 @@ def nll(logp, target, weight, ignore_index, reduction):
     >>> round(float(loss), 6) == round(float(np.log(4)), 6)      # one labelled pixel
     True
     """
-    xp = get_array_module(logp)
-    n, C = logp.shape[:2]
-    valid = target != ignore_index
-    t = xp.where(valid, target, 0)  # any class id will do where ignored: its weight is 0
-    flat = _flat_positions(t, C)
-    per = logp.reshape(-1).take(flat).reshape(t.shape)                # logp_t, (n, *spatial)
-    wt = valid.astype(logp.dtype) if weight is None else weight[t] * valid
+    C = logp.shape[1]
+    _, flat, wt = _labelled(target, C, weight, ignore_index, logp.dtype)
+    per = logp.reshape(-1).take(flat).reshape(target.shape)           # logp_t, (n, *spatial)
     per *= wt                                                          # -loss, a new array
-    zero = logp.dtype.type(0)                                          # 0 - x: no -0.0
-    cache_ = (logp.shape, flat, wt, logp.dtype.type(1))
-    if reduction == "none":
-        return xp.subtract(zero, per), cache_
-    loss = xp.subtract(zero, per.sum())
-    if reduction == "sum":
-        return loss, cache_
-    denom = wt.sum()
-    empty = denom == 0      # the mean over no (weighted) pixel: NaN, as cross_entropy's
-    loss = xp.where(empty, logp.dtype.type("nan"), loss / xp.where(empty, logp.dtype.type(1), denom))
+    loss, denom = _reduce(per, wt, reduction)
     return loss, (logp.shape, flat, wt, denom)
 
 
@@ -213,9 +220,7 @@ def nll_backward(gy, cache_):
     gradient is zero, not NaN, as :func:`cross_entropy_backward`'s."""
     shape, flat, wt, denom = cache_
     xp = get_array_module(wt)
-    empty = denom == 0
-    gy = gy * ~empty
-    denom = xp.where(empty, denom.dtype.type(1), denom)
+    gy, denom = _mean_guard(xp, gy, denom)
     g = cache.zeros(shape, wt.dtype, like=wt)
     # 0 - scale: +0.0 at ignored pixels (w = 0) whatever the sign of gy
     g.reshape(-1)[flat] = xp.subtract(wt.dtype.type(0), wt * (gy / denom)).reshape(-1)
