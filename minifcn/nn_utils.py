@@ -41,13 +41,19 @@ def global_norm(arrays) -> float:
     >>> global_norm([np.full(3, 2.0, np.float32), np.full((2, 2), 1.0, np.float32)])
     4.0
     """
+    return math.sqrt(_chunked_sum(arrays, lambda xp, c: xp.square(c, dtype=xp.float64)))
+
+
+def _chunked_sum(arrays, term) -> float:
+    """The sum of ``term(xp, chunk)`` (float64 values) over every ``NORM_CHUNK`` values of
+    ``arrays``: no float64 copy of a whole array, one transfer from a GPU, at the end."""
     total = 0.0
     for a in arrays:
         xp = backend.get_array_module(a)
         flat = a.reshape(-1)
         for i in range(0, flat.size, NORM_CHUNK):
-            total = total + xp.sum(xp.square(flat[i:i + NORM_CHUNK], dtype=xp.float64))
-    return math.sqrt(float(total))   # one transfer from a GPU, at the end
+            total = total + xp.sum(term(xp, flat[i:i + NORM_CHUNK]))
+    return float(total)
 
 
 def _norm_type(norm_type) -> float:
@@ -67,14 +73,10 @@ def _total_norm(arrays, p: float) -> float:
         return global_norm(arrays)
     if p == math.inf:   # np.max, not Python's max: a NaN wins wherever it stands
         return float(np.max([float(abs(a).max()) for a in arrays if a.size] or [0.0]))
-    total = 0.0
-    for a in arrays:
-        xp = backend.get_array_module(a)
-        flat = a.reshape(-1)
-        for i in range(0, flat.size, NORM_CHUNK):
-            part = xp.abs(flat[i:i + NORM_CHUNK].astype(xp.float64))
-            total = total + xp.sum(part if p == 1.0 else part ** p)
-    return float(total) ** (1.0 / p)
+    def term(xp, chunk):
+        part = xp.abs(chunk.astype(xp.float64))
+        return part if p == 1.0 else part ** p
+    return _chunked_sum(arrays, term) ** (1.0 / p)
 
 
 def _with_grads(parameters):
