@@ -314,6 +314,23 @@ def interpolate_bilinear(x, out_h, out_w, align_corners=False):
     return y
 
 
+def interpolate_nearest(x, out_h, out_w, scale_factor=None):
+    """PyTorch's nearest ``interpolate`` pixel by pixel: output ``(oy, ox)`` copies input
+    ``(floor(oy * sy), floor(ox * sx))`` (at most the last row and column), ``s`` being
+    ``in / out``, or ``1 / scale_factor`` (a number or an (y, x) pair) when one is given."""
+    x = to_numpy(x)
+    n, c, h, w = x.shape
+    sf = scale_factor if isinstance(scale_factor, (tuple, list)) else (scale_factor, scale_factor)
+    sy = 1.0 / sf[0] if sf[0] else h / out_h
+    sx = 1.0 / sf[1] if sf[1] else w / out_w
+    y = np.zeros((n, c, out_h, out_w), dtype=x.dtype)
+    for oy in range(out_h):
+        iy = min(int(math.floor(oy * sy)), h - 1)
+        for ox in range(out_w):
+            y[:, :, oy, ox] = x[:, :, iy, min(int(math.floor(ox * sx)), w - 1)]
+    return y
+
+
 def pad(x, pad, mode="constant", value=0.0):
     """PyTorch's ``F.pad`` value by value: ``pad`` (left, right[, top, bottom]); output pixel
     ``(oy, ox)`` reads input ``(oy - top, ox - left)`` and, where that falls outside the input,
