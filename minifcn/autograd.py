@@ -534,7 +534,7 @@ class Tensor:
 
     def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
         axis, keepdims = _dim_alias("sum", axis, dim, keepdims, keepdim)
-        return Sum(axis, keepdims)(self)
+        return Sum(_every_axis_if_empty(axis), keepdims)(self)
 
     def amax(self, dim=None, keepdim=False):
         """The largest values along ``dim`` (all axes by default); the gradient is shared evenly
@@ -561,6 +561,7 @@ class Tensor:
 
     def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
         axis, keepdims = _dim_alias("mean", axis, dim, keepdims, keepdim)
+        axis = _every_axis_if_empty(axis)
         count = self.size if axis is None else int(np.prod([self.shape[a] for a in np.atleast_1d(axis)]))
         return Sum(axis, keepdims)(self) * (1.0 / count)
 
@@ -892,6 +893,12 @@ def _dim_alias(op, axis, dim, keepdims=False, keepdim=None):
     if isinstance(axis, list):   # PyTorch takes dim=[2, 3], and [] for every axis; NumPy a tuple
         axis = tuple(axis) or None
     return axis, keepdims if keepdim is None else keepdim
+
+
+def _every_axis_if_empty(axis):
+    """None (every axis) for an empty tuple of axes: PyTorch's ``sum(dim=())`` and ``mean(dim=())``
+    reduce all, as its ``dim=[]`` does (NumPy's ``axis=()`` would reduce none)."""
+    return None if isinstance(axis, tuple) and not axis else axis
 
 
 def clear_grad(p, set_to_none):

@@ -179,3 +179,22 @@ def test_a_passive_backward_hook_leaves_every_gradient_as_it_was(rng):
     x = distinct_values((1, 2, 4, 4), seed=4)
     assert gradcheck(lambda t: layer(t), [x])
     assert seen and seen[0] == "pre" and (1, 2, 4, 4) in seen   # the hooks did run
+
+
+# --------------------------------------------------------------------- a fault the audit found
+@pytest.mark.parametrize("dim", [(), []])
+@pytest.mark.parametrize("op", ["sum", "mean"])
+def test_sum_and_mean_over_an_empty_dim_reduce_every_axis_as_pytorch(xp, rng, op, dim):
+    """PyTorch's sum(dim=()) and mean(dim=()) reduce every axis, as dim=[] does (and as amax,
+    var and norm here did already); sum(dim=()) had reduced none, NumPy's meaning of axis=(),
+    and a scalar loss's gradient of shape () then did not fit it."""
+    torch = pytest.importorskip("torch")
+    a = rng.standard_normal((2, 3, 4))
+    x, xt = Tensor(xp.asarray(a), requires_grad=True), torch.tensor(a, requires_grad=True)
+    y, yt = getattr(x, op)(dim=dim), getattr(xt, op)(dim=dim)
+    assert y.shape == tuple(yt.shape) == ()
+    np.testing.assert_allclose(to_np(y), yt.detach().numpy(), rtol=1e-12)
+    y.backward()
+    yt.backward()
+    np.testing.assert_allclose(to_np(x.grad), xt.grad.numpy(), rtol=1e-12)
+    assert_adjoint(xp, rng, lambda t: getattr(t, op)(dim=dim, keepdim=True), [(2, 3, 4)])
