@@ -167,6 +167,30 @@ def test_the_adjoint_check_catches_an_untransposed_backward(rng):
     assert abs(lhs - rhs) > 1e-3 * max(1.0, abs(lhs))
 
 
+def test_to_device_gradcheck(xp, rng):
+    # off NumPy (the CuPy stand-in, or CuPy) to("cpu") is a ToDevice node, and back again a
+    # second one (gradcheck's upstream gradient lives on the inputs' device); on NumPy, itself
+    a = xp.asarray(rng.standard_normal((3, 4)))
+    assert gradcheck(lambda t: t.to("cpu").to(t.device) * 2.0, [a])
+
+
+def test_pow_with_an_array_of_exponents_vs_pytorch(xp, rng):
+    # Pow with one exponent per value (broadcast, summed back), a 0 among them at a 0 base:
+    # PyTorch's gradient is 0 there too; it had been checked by finite differences only
+    torch = pytest.importorskip("torch")
+    e = np.array([[2.0], [0.0], [3.0], [0.5]])                # (4, 1) against (1, 5)
+    a = rng.random((1, 5)) + 0.5
+    a[0, 0] = 0.0
+    x, xt = Tensor(xp.asarray(a), requires_grad=True), torch.tensor(a, requires_grad=True)
+    y, yt = x ** xp.asarray(e), xt ** torch.from_numpy(e)
+    np.testing.assert_allclose(to_np(y), yt.detach().numpy(), rtol=1e-12)
+    g = rng.standard_normal((4, 5))
+    y.backward(xp.asarray(g))
+    yt.backward(torch.from_numpy(g))
+    np.testing.assert_allclose(to_np(x.grad), xt.grad.numpy(), rtol=1e-12)   # inf at 0 ** -0.5 in both
+    assert gradcheck(lambda t: t ** xp.asarray(e), [xp.asarray(a[:, 1:])])
+
+
 # --------------------------------------------------------------------- hooks.py's _Identity
 def test_a_passive_backward_hook_leaves_every_gradient_as_it_was(rng):
     """hooks._Identity wraps a module's inputs and outputs when it has backward hooks: hooks
