@@ -196,7 +196,7 @@ def group_norm(x, gamma, beta, eps):
     """
     xp = get_array_module(x)
     n, g, k, l = x.shape
-    m = k * l
+    m = max(k * l, 1)                                       # empty slabs: sums of nothing, not 0 / 0
     mean = channel_sum(_slabs(x)) / m
     y = x - _per_slab(mean, n, g)                           # centred first: no cancellation
     var = channel_dot(_slabs(y), _slabs(y)) / m
@@ -222,7 +222,7 @@ def group_norm_backward(gy, x, gamma, mean, inv_std, need_gamma=True, need_beta=
     """
     xp = get_array_module(gy)
     n, g, k, l = x.shape
-    m = k * l
+    m = max(k * l, 1)
     xh = x - _per_slab(mean, n, g)
     xh *= _per_slab(inv_std, n, g)
     ggamma = xp.einsum("ngkl,ngkl->gk", gy, xh) if need_gamma and gamma is not None else None
