@@ -752,7 +752,7 @@ class GroupNorm(Function):
 
     def backward(self, gy):
         need_weight = self.has_weight and _wants_grad(self, 1)
-        need_bias = self.has_bias and _wants_grad(self, 1 + self.has_weight)
+        need_bias = self.has_bias and _wants_grad(self, 2 if self.has_weight else 1)
         gx, gw, gb = N.group_norm_backward(gy.reshape(self.view), self.x, self.gamma, self.mean,
                                            self.inv_std, need_weight, need_bias)
         grads = [gx.reshape(self.x_shape)]
@@ -765,7 +765,8 @@ class GroupNorm(Function):
 def _slab_norm(x, view, weight, bias, eps, running_mean=None, running_var=None, momentum=0.0):
     """x normalised by :class:`GroupNorm` over the slabs of ``view``, with the parameters given."""
     params = [p for p in (weight, bias) if p is not None]
-    fn = GroupNorm(view, float(eps), weight is not None, bias is not None, running_mean, running_var, momentum)
+    fn = GroupNorm(view, float(eps), weight is not None, bias is not None, running_mean, running_var,
+                   momentum)
     return fn(x, *params)
 
 
