@@ -28,10 +28,6 @@ def _data(rng, shape, param_shape):
     return x, 1 + 0.5 * rng.standard_normal(param_shape), rng.standard_normal(param_shape)
 
 
-def _torch_fns(torch):
-    return torch.nn.functional
-
-
 # --------------------------------------------------------------------- naive loops
 @pytest.mark.parametrize("shape, groups", GROUP_CASES)
 @pytest.mark.parametrize("affine", [True, False])
@@ -365,7 +361,8 @@ def test_channels_not_divisible_by_groups():
 
 def test_shape_mismatches_are_named():
     x = np.zeros((2, 3, 4))
-    with pytest.raises(ValueError, match=r"normalized_shape \(3,\) expects an input of shape \(\*, 3\), got \(2, 3, 4\)"):
+    with pytest.raises(ValueError, match=r"normalized_shape \(3,\) expects an input of shape "
+                                         r"\(\*, 3\), got \(2, 3, 4\)"):
         F.layer_norm(x, 3)
     with pytest.raises(ValueError, match=r"normalized_shape \(1, 2, 3, 4\) expects .* got \(2, 3, 4\)"):
         F.layer_norm(x, (1, 2, 3, 4))
