@@ -36,7 +36,8 @@ from .kernels import pointwise as E
 from .kernels import pool as P
 
 __all__ = ["conv2d", "conv_transpose2d", "max_pool2d", "max_unpool2d", "relu", "dropout",
-           "dropout2d", "batch_norm", "local_response_norm", "softmax", "log_softmax", "cross_entropy",
+           "dropout2d", "batch_norm", "group_norm", "layer_norm", "instance_norm",
+           "local_response_norm", "softmax", "log_softmax", "cross_entropy",
            "nll_loss", "crop", "linear", "interpolate", "pad", "avg_pool2d", "adaptive_avg_pool2d",
            "leaky_relu", "mse_loss", "one_hot"]
 
@@ -125,8 +126,9 @@ def _check_same_dtype(op, x, weight, bias=None):
     dtypes = {name: str(t.dtype) for name, t in named.items() if t is not None}
     if len(set(dtypes.values())) > 1:
         have = ", ".join(f"{name} {d}" for name, d in dtypes.items())
+        param = dtypes.get("weight", dtypes.get("bias"))   # group/layer norm's weight may be None
         raise TypeError(f"{op}: input, weight and bias must share one dtype, got {have} (cast "
-                        f"the input, e.g. x.astype(np.{dtypes['weight']}), or the model, "
+                        f"the input, e.g. x.astype(np.{param}), or the model, "
                         f"model.astype(np.{dtypes['input']}), if a weight was set in another)")
 
 
@@ -674,6 +676,207 @@ def batch_norm(x, running_mean, running_var, weight, bias, training=False, momen
     if not training and (rm is None or rv is None):
         raise ValueError("batch_norm: eval mode needs running_mean and running_var")
     return BatchNorm(training, momentum, eps, rm, rv)(x, weight, bias)
+
+
+# --------------------------------------------------------------------- group, instance, layer norm
+def _check_float_input(op, x, min_ndim, layout):
+    """A float32 or float64 input of at least ``min_ndim`` axes (``layout`` names them)."""
+    if x.ndim < min_ndim:
+        raise ValueError(f"{op}: input must have at least {min_ndim} dimensions {layout}, got shape "
+                         f"{tuple(x.shape)}")
+    if x.dtype not in (np.float32, np.float64):
+        raise TypeError(f"{op}: input must be float32 or float64, got {x.dtype}")
+
+
+def _check_eps(op, eps):
+    """A positive number (a negative one makes the output NaN, as in :func:`batch_norm`)."""
+    if isinstance(eps, (bool, np.bool_)) or not isinstance(eps, numbers.Real) or not eps > 0:
+        raise ValueError(f"{op}: eps must be a positive number, got {eps!r}")
+
+
+def _affine_params(op, x, weight, bias, shape):
+    """``weight`` and ``bias`` as Tensors of ``shape`` and x's dtype, or None (no scale, no
+    shift): else the error naming the one that is not."""
+    weight = None if weight is None else as_tensor(weight)
+    bias = None if bias is None else as_tensor(bias)
+    for name, v in (("weight", weight), ("bias", bias)):
+        if v is not None and tuple(v.shape) != shape:
+            raise ValueError(f"{op}: {name} shape {tuple(v.shape)} should be {shape} for input of "
+                             f"shape {tuple(x.shape)}")
+    _check_same_dtype(op, x, weight, bias)
+    return weight, bias
+
+
+def check_normalized_shape(op, normalized_shape) -> tuple:
+    """LayerNorm's ``normalized_shape``: an int or a non-empty sequence of ints >= 0, as a tuple."""
+    shape = (normalized_shape,) if isinstance(normalized_shape, numbers.Integral) else normalized_shape
+    try:
+        shape = tuple(shape)
+    except TypeError:
+        shape = None
+    if not shape or not all(isinstance(d, numbers.Integral) and not isinstance(d, (bool, np.bool_))
+                            and d >= 0 for d in shape):
+        raise ValueError(f"{op}: normalized_shape must be an int or a non-empty sequence of ints "
+                         f">= 0 (the input's trailing dimensions), got {normalized_shape!r}")
+    return tuple(int(d) for d in shape)
+
+
+class GroupNorm(Function):
+    """Group, instance and layer norm: each slab of the 4-D view ``view`` (n, g, k, l) of x
+    normalised over its k*l values, then scaled and shifted per (g, k)
+    (:mod:`minifcn.kernels.norm` gives each norm's view). With running averages (instance
+    norm's), they are updated in place from the slabs' mean and unbiased variance, averaged over
+    the batch, as PyTorch's."""
+
+    def __init__(self, view, eps, has_weight, has_bias, running_mean=None, running_var=None, momentum=0.0):
+        self.view, self.eps, self.has_weight, self.has_bias = view, eps, has_weight, has_bias
+        self.running_mean, self.running_var, self.momentum = running_mean, running_var, momentum
+
+    def forward(self, x, *params):
+        n, g, k, l = self.view
+        weight = params[0] if self.has_weight else None
+        bias = params[-1] if self.has_bias else None
+        self.x_shape, self.param_shape = x.shape, params[0].shape if params else None
+        self.x = x.reshape(self.view)   # a view of a contiguous x: nothing kept that the graph lacks
+        self.gamma = None if weight is None else weight.reshape(g, k)
+        beta = None if bias is None else bias.reshape(g, k)
+        y, (self.mean, self.inv_std, var) = N.group_norm(self.x, self.gamma, beta, self.eps)
+        rm, rv = self.running_mean, self.running_var
+        if rm is not None and n > 0:   # an empty batch leaves them alone (its mean is NaN)
+            m, mo = k * l, self.momentum
+            rm *= 1 - mo
+            rm += mo * self.mean.reshape(n, g).mean(axis=0).astype(rm.dtype)
+            rv *= 1 - mo
+            rv += mo * (var.reshape(n, g).mean(axis=0) * (m / max(m - 1, 1))).astype(rv.dtype)
+        return y.reshape(x.shape)
+
+    def backward(self, gy):
+        need_weight = self.has_weight and _wants_grad(self, 1)
+        need_bias = self.has_bias and _wants_grad(self, 2 if self.has_weight else 1)
+        gx, gw, gb = N.group_norm_backward(gy.reshape(self.view), self.x, self.gamma, self.mean,
+                                           self.inv_std, need_weight, need_bias)
+        grads = [gx.reshape(self.x_shape)]
+        for has, gp in ((self.has_weight, gw), (self.has_bias, gb)):
+            if has:
+                grads.append(None if gp is None else gp.reshape(self.param_shape))
+        return tuple(grads)
+
+
+def _slab_norm(x, view, weight, bias, eps, running_mean=None, running_var=None, momentum=0.0):
+    """x normalised by :class:`GroupNorm` over the slabs of ``view``, with the parameters given."""
+    params = [p for p in (weight, bias) if p is not None]
+    fn = GroupNorm(view, float(eps), weight is not None, bias is not None, running_mean, running_var,
+                   momentum)
+    return fn(x, *params)
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+    """Group normalisation (Wu and He, 2018) of x (n, c, *): the c channels split into
+    ``num_groups`` groups of consecutive channels, each image's group normalised over all its
+    channels and positions together (mean 0, biased variance 1), then scaled by ``weight`` and
+    shifted by ``bias``, each (c,) or None (none). Same shape out.
+
+    ``num_groups=1`` normalises each image as a whole; ``num_groups=c`` is
+    :func:`instance_norm` (without running statistics). No statistic crosses images, so a
+    batch of one is normalised as well as a large one, and training and eval are the same.
+
+    >>> import numpy as np
+    >>> x = np.arange(8.0).reshape(1, 4, 2, 1)     # groups: channels 0-1 and 2-3, values 0-3, 4-7
+    >>> group_norm(x, 2).numpy()[0, :, :, 0].round(4)
+    array([[-1.3416, -0.4472],
+           [ 0.4472,  1.3416],
+           [-1.3416, -0.4472],
+           [ 0.4472,  1.3416]])
+    """
+    x = as_tensor(input)
+    _check_float_input("group_norm", x, 2, "(n, c, *)")
+    num_groups = check_count("group_norm", "num_groups", num_groups)
+    n, c = x.shape[:2]
+    if c % num_groups:
+        raise ValueError(f"group_norm: input of shape {tuple(x.shape)} has {c} channels, not "
+                         f"divisible by num_groups={num_groups}")
+    weight, bias = _affine_params("group_norm", x, weight, bias, (c,))
+    _check_eps("group_norm", eps)
+    l = math.prod(x.shape[2:])
+    if n * (c // num_groups) * l == 1:   # PyTorch's rule: the batch holds one value a group
+        raise ValueError(f"group_norm: input of shape {tuple(x.shape)} with num_groups={num_groups} "
+                         f"holds one value per group: expected more than one (a larger batch or map)")
+    return _slab_norm(x, (n, num_groups, c // num_groups, l), weight, bias, eps)
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """Layer normalisation (Ba et al., 2016): x (*, *normalized_shape) normalised over its
+    trailing ``normalized_shape`` dimensions, each of the leading positions on its own (mean 0,
+    biased variance 1), then multiplied by ``weight`` and shifted by ``bias``, each of shape
+    ``normalized_shape`` (one value per normalised element) or None. Same shape out.
+
+    Over (c, h, w) of an (n, c, h, w) map it is :func:`group_norm` with one group, except that
+    its parameters are per element rather than per channel.
+
+    >>> import numpy as np
+    >>> x = np.array([[1.0, 2.0, 3.0], [10.0, 10.0, 40.0]])
+    >>> layer_norm(x, 3).numpy().round(4)                         # each row on its own
+    array([[-1.2247,  0.    ,  1.2247],
+           [-0.7071, -0.7071,  1.4142]])
+    """
+    x = as_tensor(input)
+    shape = check_normalized_shape("layer_norm", normalized_shape)
+    k = len(shape)
+    if x.ndim < k or tuple(x.shape[x.ndim - k:]) != shape:
+        raise ValueError(f"layer_norm: normalized_shape {shape} expects an input of shape "
+                         f"(*, {', '.join(map(str, shape))}), got {tuple(x.shape)}")
+    _check_float_input("layer_norm", x, k, "(*, *normalized_shape)")
+    weight, bias = _affine_params("layer_norm", x, weight, bias, shape)
+    _check_eps("layer_norm", eps)
+    m = math.prod(shape)
+    return _slab_norm(x, (math.prod(x.shape[:x.ndim - k]), 1, m, 1), weight, bias, eps)
+
+
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
+                  use_input_stats=True, momentum=0.1, eps=1e-5):
+    """Instance normalisation (Ulyanov et al., 2016) of x (n, c, *spatial): each channel of
+    each image normalised over its positions (mean 0, biased variance 1), then scaled and
+    shifted per channel by ``weight`` and ``bias`` (c,) or None: :func:`group_norm` with one
+    channel a group, which computes it.
+
+    ``use_input_stats`` (PyTorch's default True): the statistics of each image's channel, and
+    the running averages (c,), when given, updated in place as batch norm's are,
+    ``running = (1 - momentum) * running + momentum * stat``, ``stat`` the batch's mean of
+    the per-image means and unbiased variances. False: normalise with the running averages
+    instead (:func:`batch_norm`'s eval).
+
+    >>> import numpy as np
+    >>> x = np.array([[[[1.0, 3.0]], [[0.0, 10.0]]]])               # (1, 2, 1, 2)
+    >>> rm, rv = np.zeros(2), np.ones(2)
+    >>> instance_norm(x, rm, rv, momentum=0.5).numpy().round(4).tolist()
+    [[[[-1.0, 1.0]], [[-1.0, 1.0]]]]
+    >>> rm.tolist(), rv.tolist()                     # halfway to (2, 5) and to (2, 50)
+    ([1.0, 2.5], [1.5, 25.5])
+    """
+    x = as_tensor(input)
+    _check_float_input("instance_norm", x, 3, "(n, c, *spatial)")
+    use_input_stats = _flag("instance_norm", "use_input_stats", use_input_stats)
+    check_momentum("instance_norm", momentum)
+    n, c = x.shape[:2]
+    weight, bias = _affine_params("instance_norm", x, weight, bias, (c,))
+    rm, rv = _raw(running_mean), _raw(running_var)
+    for name, v in (("running_mean", rm), ("running_var", rv)):
+        if v is not None and tuple(v.shape) != (c,):
+            raise ValueError(f"instance_norm: {name} shape {tuple(v.shape)} should be ({c},) for "
+                             f"{c} channels")
+    if (rm is None) != (rv is None):
+        raise ValueError("instance_norm: give running_mean and running_var together, or neither")
+    _check_eps("instance_norm", eps)
+    l = math.prod(x.shape[2:])
+    if not use_input_stats:   # per-channel constants: batch norm's eval, on an (n, c, l, 1) view
+        if rm is None:
+            raise ValueError("instance_norm: use_input_stats=False needs running_mean and running_var")
+        return batch_norm(x.reshape(n, c, l, 1), rm, rv, weight, bias, training=False,
+                          eps=eps).reshape(x.shape)
+    if l == 1:   # PyTorch refuses it too: each channel's variance is 0, y is the bias alone
+        raise ValueError(f"instance_norm: input of shape {tuple(x.shape)} has one value per channel "
+                         f"of an image: expected more than one spatial element (or use_input_stats=False)")
+    return _slab_norm(x, (n, c, 1, l), weight, bias, eps, rm, rv, momentum)
 
 
 class LocalResponseNorm(Function):

@@ -1,5 +1,6 @@
-"""Loop-by-loop reference versions of the main ops (convolutions, pooling and unpooling, batch
-norm, local response norm, leaky ReLU, softmax and the loss, bilinear upsampling and interpolation): slow, obvious, and the oracle for the fast ones.
+"""Loop-by-loop reference versions of the main ops (convolutions, pooling and unpooling, batch,
+group, instance and layer norm, local response norm, leaky ReLU, softmax and the loss, bilinear
+upsampling and interpolation): slow, obvious, and the oracle for the fast ones.
 
 Each function here follows the textbook definition with explicit Python loops over output
 pixels, on NumPy arrays (they accept CuPy arrays too, by copying them to the host). The tests
@@ -411,4 +412,54 @@ def adaptive_avg_pool2d(x, out_h, out_w):
                 for ci in range(c):
                     y[b_, ci, oy, ox] = sum(x[b_, ci, iy, ix] for iy in range(y0, y1)
                                             for ix in range(x0, x1)) / ((y1 - y0) * (x1 - x0))
+    return y
+
+
+def _normalise(values, eps):
+    """A list of numbers -> (mean, biased variance, the values normalised), in two explicit passes."""
+    mean = sum(values) / len(values)
+    var = sum((v - mean) ** 2 for v in values) / len(values)
+    return mean, var, [(v - mean) / math.sqrt(var + eps) for v in values]
+
+
+def group_norm(x, num_groups, gamma=None, beta=None, eps=1e-5):
+    """Image by image, group by group: the values of channels ``g*c/G .. (g+1)*c/G - 1`` at every
+    position, normalised together, then ``gamma[c] * v + beta[c]`` (None: 1 and 0). x (n, c, *).
+    Instance norm is this with ``num_groups = c``."""
+    x = to_numpy(x)
+    n, c = x.shape[:2]
+    cg = c // num_groups
+    y = np.empty_like(x)
+    for b_ in range(n):
+        for g in range(num_groups):
+            channels = range(g * cg, (g + 1) * cg)
+            where = [(ci, pos) for ci in channels for pos in np.ndindex(*x.shape[2:])]
+            _, _, normed = _normalise([x[(b_, ci) + pos] for ci, pos in where], eps)
+            for (ci, pos), v in zip(where, normed):
+                scale, shift = 1.0 if gamma is None else gamma[ci], 0.0 if beta is None else beta[ci]
+                y[(b_, ci) + pos] = scale * v + shift
+    return y
+
+
+def instance_stats(x):
+    """Per image and channel of x (n, c, *): the mean and the biased variance over the positions,
+    each (n, c), with two explicit passes."""
+    x = to_numpy(x)
+    n, c = x.shape[:2]
+    stats = [[_normalise([x[(b_, ci) + pos] for pos in np.ndindex(*x.shape[2:])], 0.0)[:2]
+              for ci in range(c)] for b_ in range(n)]
+    return np.array([[s[0] for s in row] for row in stats]), np.array([[s[1] for s in row] for row in stats])
+
+
+def layer_norm(x, normalized_shape, gamma=None, beta=None, eps=1e-5):
+    """Position by leading position: the ``prod(normalized_shape)`` trailing values normalised
+    together, then ``gamma[e] * v + beta[e]`` element by element (None: 1 and 0)."""
+    x = to_numpy(x)
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    y = np.empty_like(x)
+    for lead in np.ndindex(*x.shape[:x.ndim - len(shape)]):
+        elements = list(np.ndindex(*shape))
+        _, _, normed = _normalise([x[lead + e] for e in elements], eps)
+        for e, v in zip(elements, normed):
+            y[lead + e] = (1.0 if gamma is None else gamma[e]) * v + (0.0 if beta is None else beta[e])
     return y

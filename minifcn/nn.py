@@ -540,19 +540,9 @@ class BatchNorm2d(Module):
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, *,
                  bias=True):
         super().__init__()   # bias a keyword only: PyTorch's sixth and seventh are device and dtype
-        num_features = F.check_count("BatchNorm2d", "num_features", num_features)
         F.check_momentum("BatchNorm2d", momentum, none_ok=True)   # None: a cumulative average
-        self.affine = F._flag("BatchNorm2d", "affine", affine)
-        self.track_running_stats = F._flag("BatchNorm2d", "track_running_stats", track_running_stats)
-        self.num_features, self.eps, self.momentum = num_features, eps, momentum
-        # None holds the name, as PyTorch's register_parameter(name, None): no state-dict entry
-        self.weight = Parameter(init.ones((num_features,))) if self.affine else None
-        with_bias = self.affine and F._flag("BatchNorm2d", "bias", bias)
-        self.bias = Parameter(init.zeros((num_features,))) if with_bias else None
-        track = self.track_running_stats
-        self.register_buffer("running_mean", init.zeros((num_features,)) if track else None)
-        self.register_buffer("running_var", init.ones((num_features,)) if track else None)
-        self.register_buffer("num_batches_tracked", init.zeros((), dtype=np.int64) if track else None)
+        _affine_and_running(self, "BatchNorm2d", num_features, affine, bias, track_running_stats)
+        self.eps, self.momentum = eps, momentum
 
     def forward(self, x):
         count = self.training and self.track_running_stats and self.num_batches_tracked is not None
@@ -572,6 +562,150 @@ class BatchNorm2d(Module):
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
                 f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
+
+
+def _affine_and_running(module, who, num_features, affine, bias, track_running_stats):
+    """Batch and instance norm's parameters and buffers, PyTorch's ``_NormBase``: ``weight``
+    (ones) and ``bias`` (zeros) when ``affine`` (``bias=False``: the scale alone), and
+    ``running_mean`` (zeros), ``running_var`` (ones) and ``num_batches_tracked`` (0, int64)
+    when ``track_running_stats``. One left out holds its name with None (PyTorch's
+    ``register_parameter(name, None)``): no state-dict entry."""
+    num_features = F.check_count(who, "num_features", num_features)
+    module.affine = F._flag(who, "affine", affine)
+    module.track_running_stats = F._flag(who, "track_running_stats", track_running_stats)
+    module.num_features = num_features
+    module.weight = Parameter(init.ones((num_features,))) if module.affine else None
+    with_bias = module.affine and F._flag(who, "bias", bias)
+    module.bias = Parameter(init.zeros((num_features,))) if with_bias else None
+    track = module.track_running_stats
+    module.register_buffer("running_mean", init.zeros((num_features,)) if track else None)
+    module.register_buffer("running_var", init.ones((num_features,)) if track else None)
+    module.register_buffer("num_batches_tracked", init.zeros((), dtype=np.int64) if track else None)
+
+
+class InstanceNorm2d(Module):
+    """Instance norm (:func:`F.instance_norm <minifcn.functional.instance_norm>`): each channel
+    of each image normalised over its (h, w), for (n, c, h, w) or one image (c, h, w). It is
+    :class:`GroupNorm` with ``num_groups = num_channels``, but with PyTorch's defaults and
+    state-dict names, which differ from GroupNorm's:
+
+    * ``affine=False``: no parameters; True: ``weight`` (ones) and ``bias`` (zeros), (c,).
+    * ``track_running_stats=False``: the image's own statistics in training and eval alike;
+      True: buffers ``running_mean``, ``running_var`` and ``num_batches_tracked``, updated in
+      training, used in eval. As PyTorch's, the count stays 0 and ``momentum=None`` leaves the
+      averages where they are (PyTorch's instance norm passes momentum 0 then).
+
+    Without ``affine``, an input whose channels are not ``num_features`` is normalised all the
+    same, with a warning, as PyTorch's.
+
+    >>> import numpy as np
+    >>> norm = InstanceNorm2d(2, track_running_stats=True)
+    >>> list(norm.state_dict()), list(InstanceNorm2d(2).state_dict())
+    (['running_mean', 'running_var', 'num_batches_tracked'], [])
+    >>> x = Tensor(np.array([[[[1.0, 3.0]], [[0.0, 10.0]]]], np.float32))   # (1, 2, 1, 2)
+    >>> norm(x).numpy().round(3).tolist()
+    [[[[-1.0, 1.0]], [[-1.0, 1.0]]]]
+    >>> [round(v, 4) for v in norm.running_mean.tolist()]     # 0.1 of the way to (2, 5)
+    [0.2, 0.5]
+    """
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False, track_running_stats=False, *,
+                 bias=True):
+        super().__init__()   # bias a keyword only: PyTorch's sixth and seventh are device and dtype
+        F.check_momentum("InstanceNorm2d", momentum, none_ok=True)
+        _affine_and_running(self, "InstanceNorm2d", num_features, affine, bias, track_running_stats)
+        self.eps, self.momentum = eps, momentum
+
+    def forward(self, x):
+        x = as_tensor(x)
+        if x.ndim not in (3, 4):
+            raise ValueError(f"InstanceNorm2d: input must be 3-D (c, h, w) or 4-D (n, c, h, w), got "
+                             f"shape {tuple(x.shape)}")
+        c = x.shape[-3]
+        if c != self.num_features:
+            if self.affine:
+                raise ValueError(f"InstanceNorm2d: input of shape {tuple(x.shape)} has {c} channels, "
+                                 f"expected num_features={self.num_features}")
+            warnings.warn(f"InstanceNorm2d: input of shape {tuple(x.shape)} has {c} channels, not "
+                          f"num_features={self.num_features} (unused without affine)", stacklevel=2)
+        batch = x if x.ndim == 4 else x.unsqueeze(0)
+        # the image's statistics unless eval with running ones (PyTorch's rule)
+        y = F.instance_norm(batch, self.running_mean, self.running_var, self.weight, self.bias,
+                            self.training or not self.track_running_stats,
+                            0.0 if self.momentum is None else self.momentum, self.eps)
+        return y if x.ndim == 4 else y.squeeze(0)
+
+    def extra_repr(self):
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+                f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
+
+
+class GroupNorm(Module):
+    """Group norm (:func:`F.group_norm <minifcn.functional.group_norm>`): the channels of
+    (n, c, *) in ``num_groups`` groups, each image's group normalised on its own; ``weight``
+    (ones) and ``bias`` (zeros) per channel, (c,), when ``affine`` (``bias=False``: the scale
+    alone). The same in training and eval: no running statistics. ``num_groups = 1`` normalises
+    each image as a whole, ``num_groups = num_channels`` is :class:`InstanceNorm2d` (affine).
+
+    >>> import numpy as np
+    >>> GroupNorm(2, 4)
+    GroupNorm(2, 4, eps=1e-05, affine=True, bias=True)
+    >>> x = Tensor(np.arange(8.0, dtype=np.float32).reshape(1, 4, 2, 1))
+    >>> GroupNorm(2, 4)(x).numpy()[0, :2, :, 0].round(4)      # channels 0-1: values 0-3
+    array([[-1.3416, -0.4472],
+           [ 0.4472,  1.3416]], dtype=float32)
+    """
+
+    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, *, bias=True):
+        super().__init__()   # bias a keyword only: PyTorch's fifth and sixth are device and dtype
+        self.num_groups = F.check_count("GroupNorm", "num_groups", num_groups)
+        self.num_channels = F.check_count("GroupNorm", "num_channels", num_channels)
+        if self.num_channels % self.num_groups:
+            raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible by "
+                             f"num_groups ({num_groups})")
+        self.eps, self.affine = eps, F._flag("GroupNorm", "affine", affine)
+        self.weight = Parameter(init.ones((self.num_channels,))) if self.affine else None
+        with_bias = self.affine and F._flag("GroupNorm", "bias", bias)
+        self.bias = Parameter(init.zeros((self.num_channels,))) if with_bias else None
+
+    def forward(self, x):
+        return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
+                f"bias={self.bias is not None}")
+
+
+class LayerNorm(Module):
+    """Layer norm (:func:`F.layer_norm <minifcn.functional.layer_norm>`): each input of shape
+    (*, *normalized_shape) normalised over its trailing ``normalized_shape`` dimensions (an int:
+    the last one); ``weight`` (ones) and ``bias`` (zeros) of shape ``normalized_shape``, one
+    value per element, when ``elementwise_affine`` (``bias=False``: the scale alone).
+
+    >>> import numpy as np
+    >>> norm = LayerNorm((4, 2))
+    >>> norm, norm.weight.shape
+    (LayerNorm((4, 2), eps=1e-05, elementwise_affine=True, bias=True), (4, 2))
+    >>> y = norm(Tensor(np.arange(24.0, dtype=np.float32).reshape(3, 4, 2))).numpy()
+    >>> np.allclose(y.mean(axis=(1, 2)), 0, atol=1e-6), np.allclose(y.var(axis=(1, 2)), 1, atol=1e-4)
+    (True, True)
+    """
+
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True):
+        super().__init__()   # PyTorch's fifth and sixth are device and dtype
+        self.normalized_shape = F.check_normalized_shape("LayerNorm", normalized_shape)
+        self.eps = eps
+        self.elementwise_affine = F._flag("LayerNorm", "elementwise_affine", elementwise_affine)
+        affine, shape = self.elementwise_affine, self.normalized_shape
+        self.weight = Parameter(init.ones(shape)) if affine else None
+        self.bias = Parameter(init.zeros(shape)) if affine and F._flag("LayerNorm", "bias", bias) else None
+
+    def forward(self, x):
+        return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
+                f"bias={self.bias is not None}")
 
 
 def _loss_weight(who, weight, reduction):

@@ -1,4 +1,5 @@
-"""Batch normalisation, local response normalisation and dropout kernels.
+"""Batch normalisation, group, instance and layer normalisation, local response normalisation
+and dropout kernels.
 
 Batch norm, per channel ``c`` over the ``M = n*h*w`` values of a batch::
 
@@ -151,3 +152,87 @@ def dropout_mask(xp, shape, p, dtype, rng_uniform):
     """A mask of 0 and 1/(1-p) (inverted dropout: no rescaling at test time)."""
     keep = rng_uniform(xp, shape, dtype) >= p
     return keep.astype(dtype) * dtype.type(1.0 / (1.0 - p))
+
+
+# --------------------------------------------------------------------- group, instance, layer norm
+# All three normalise slabs of a 4-D view (n, g, k, l) of their input: each (n, g) slab over its
+# k*l values, then scale and shift per (g, k), the same for every n and l:
+#
+#   group norm      (N, C, *s) -> (N, G, C/G, prod(s))     gamma, beta (C,) as (G, C/G)
+#   instance norm   (N, C, *s) -> (N, C, 1, prod(s))       group norm with G = C
+#   layer norm      (*lead, *shape) -> (prod(lead), 1, prod(shape), 1)   gamma, beta as (1, prod(shape))
+#
+# So one forward and one backward serve the three; the views cost no copy for a contiguous input.
+
+def _slabs(v):
+    """(n, g, k, l) -> (1, n*g, k*l, 1): each slab a channel of one image (a view where ``v`` is
+    contiguous), so that :func:`channel_sum` and :func:`channel_dot` give per-slab sums."""
+    n, g, k, l = v.shape
+    return v.reshape(1, n * g, k * l, 1)
+
+
+def _per_slab(s, n, g):
+    """A per-slab (n*g,) result as (n, g, 1, 1), to broadcast over the slab's values."""
+    return s.reshape(n, g, 1, 1)
+
+
+def _per_feature(p):
+    """gamma or beta (g, k) as (1, g, k, 1)."""
+    return p[None, :, :, None]
+
+
+def group_norm(x, gamma, beta, eps):
+    """x (n, g, k, l) -> y (n, g, k, l), and (mean, inv_std, var), each (n*g,), biased variance:
+
+        xhat = (x - mean[n, g]) * inv_std[n, g]      y = gamma[g, k] * xhat + beta[g, k]
+
+    ``gamma``, ``beta``: (g, k), or None for no scale, no shift.
+
+    >>> import numpy as np
+    >>> x = np.arange(8.0).reshape(1, 2, 2, 2)                       # two groups of four values
+    >>> y, (mean, inv_std, var) = group_norm(x, None, None, 0.0)
+    >>> mean.tolist(), var.tolist(), y[0, 0].ravel().round(4).tolist()
+    ([1.5, 5.5], [1.25, 1.25], [-1.3416, -0.4472, 0.4472, 1.3416])
+    """
+    xp = get_array_module(x)
+    n, g, k, l = x.shape
+    m = max(k * l, 1)                                       # empty slabs: sums of nothing, not 0 / 0
+    mean = channel_sum(_slabs(x)) / m
+    y = x - _per_slab(mean, n, g)                           # centred first: no cancellation
+    var = channel_dot(_slabs(y), _slabs(y)) / m
+    inv_std = 1.0 / xp.sqrt(var + eps)
+    y *= _per_slab(inv_std, n, g)
+    if gamma is not None:
+        y *= _per_feature(gamma)
+    if beta is not None:
+        y += _per_feature(beta)
+    return y, (mean, inv_std, var)
+
+
+def group_norm_backward(gy, x, gamma, mean, inv_std, need_gamma=True, need_beta=True):
+    """(gx, ggamma, gbeta) of :func:`group_norm`, from its input x (n, g, k, l); ggamma and
+    gbeta (g, k), None where not needed. With ``g = gy * gamma``, the gradient that reaches
+    xhat, and ``mean_s`` the mean over a slab's k*l values (batch norm's closed form, a slab for
+    a channel)::
+
+        gx = inv_std * (g - mean_s(g) - xhat * mean_s(g * xhat))
+        ggamma = sum over n, l of gy * xhat        gbeta = sum over n, l of gy
+
+    ``xhat`` is rebuilt from x, as batch norm's backward does, in the array ``gx`` then becomes.
+    """
+    xp = get_array_module(gy)
+    n, g, k, l = x.shape
+    m = max(k * l, 1)
+    xh = x - _per_slab(mean, n, g)
+    xh *= _per_slab(inv_std, n, g)
+    ggamma = xp.einsum("ngkl,ngkl->gk", gy, xh) if need_gamma and gamma is not None else None
+    gbeta = gy.sum(axis=(0, 3)) if need_beta else None
+    gxh = gy if gamma is None else gy * _per_feature(gamma)
+    a = channel_sum(_slabs(gxh)) / m
+    b = channel_dot(_slabs(gxh), _slabs(xh)) / m
+    gx = xh                                                 # xhat's array, overwritten in place
+    gx *= _per_slab(b, n, g)
+    gx += _per_slab(a, n, g)
+    gx -= gxh                                               # -(g - mean_s(g) - xhat * mean_s(g * xhat))
+    gx *= _per_slab(-inv_std, n, g)
+    return gx, ggamma, gbeta
