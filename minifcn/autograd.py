@@ -676,13 +676,11 @@ class Tensor:
         >>> Tensor(np.array([[1, 0], [2, 3]])).all(dim=1).numpy()
         array([False,  True])
         """
-        dim, keepdim = _numpy_keywords("all", dim, keepdim, axis, keepdims, out)
-        return _all_or_any(self, "all", dim, keepdim)
+        return _all_or_any(self, "all", dim, keepdim, axis, keepdims, out)
 
     def any(self, dim=None, keepdim=False, *, axis=None, keepdims=None, out=None) -> "Tensor":
         """Whether some value is nonzero (along ``dim``), a bool Tensor outside the graph."""
-        dim, keepdim = _numpy_keywords("any", dim, keepdim, axis, keepdims, out)
-        return _all_or_any(self, "any", dim, keepdim)
+        return _all_or_any(self, "any", dim, keepdim, axis, keepdims, out)
 
     def eq(self, other) -> "Tensor":
         """``self == other``, elementwise: a bool Tensor outside the graph."""
@@ -1667,8 +1665,12 @@ def _numpy_keywords(op, dim, keepdim, axis, keepdims, out, dtype=None):
     return _dim_alias(op, axis, dim, keepdim, keepdims)
 
 
-def _all_or_any(t, op, dim, keepdim):
-    if isinstance(dim, (tuple, list)) and not dim:   # PyTorch's all(dim=()) reduces no axis
+def _all_or_any(t, op, dim, keepdim, axis, keepdims, out):
+    empty = next((d for d in (dim, axis) if d is not None), None)
+    dim, keepdim = _numpy_keywords(op, dim, keepdim, axis, keepdims, out)
+    # PyTorch's all(dim=()) and all(dim=[]) reduce no axis (looked at before _numpy_keywords,
+    # which reads [] as every axis, sum's meaning)
+    if isinstance(empty, (tuple, list)) and not empty:
         return Tensor(t.data != 0)
     xp = get_array_module(t.data)
     return Tensor(getattr(xp, op)(t.data, axis=_reduce_axes(op, dim, t.ndim), keepdims=keepdim))

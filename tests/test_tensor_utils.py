@@ -216,7 +216,8 @@ def test_all_any_eq_ne_as_pytorch(xp, rng):
     torch = pytest.importorskip("torch")
     a = rng.integers(0, 3, (2, 3, 4))
     x, xt = Tensor(xp.asarray(a)), torch.from_numpy(a)
-    for dim, keepdim in [(None, False), (1, False), (-1, True), ((0, 2), False), ((), False)]:
+    for dim, keepdim in [(None, False), (1, False), (-1, True), ((0, 2), False), ((), False), ([], True)]:
+        # dim=[] as (): no axis (where sum's [] reduces every axis)
         for op in ("all", "any"):
             kwargs = {} if dim is None else {"dim": dim, "keepdim": keepdim}
             ours, theirs = getattr(x, op)(**kwargs), getattr(xt, op)(**kwargs)
