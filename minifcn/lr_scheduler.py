@@ -505,10 +505,12 @@ class SequentialLR(LRScheduler):
         if not schedulers:
             raise ValueError(f"{name}: expected at least one scheduler, got none")
         for i, s in enumerate(schedulers):
-            # ReduceLROnPlateau's step needs a metric, which SequentialLR's has not to give
-            if not isinstance(s, LRScheduler) or isinstance(s, (SequentialLR, ReduceLROnPlateau)):
-                raise TypeError(f"{name}: schedulers[{i}] must be a scheduler other than SequentialLR "
-                                f"and ReduceLROnPlateau, got a {type(s).__name__}")
+            if not isinstance(s, LRScheduler) or isinstance(s, SequentialLR):
+                raise TypeError(f"{name}: schedulers[{i}] must be a scheduler other than SequentialLR, "
+                                f"got a {type(s).__name__}")
+            if isinstance(s, ReduceLROnPlateau):   # PyTorch's fails at its first step instead
+                raise TypeError(f"{name}: schedulers[{i}] is a ReduceLROnPlateau, whose step needs a metric "
+                                "that SequentialLR's step has not to give: step it by itself")
             if s.optimizer is not optimizer:
                 raise ValueError(f"{name}: schedulers[{i}] ({type(s).__name__}) sets another optimizer's rates")
         milestones = _check_milestones(name, milestones, ordered=True)
