@@ -363,6 +363,20 @@ def test_reduce_lr_on_plateau_by_hand():
     assert sched.best == 7.6
 
 
+@pytest.mark.parametrize("eps", [0.25, 0.2499])
+def test_reduce_lr_on_plateau_makes_only_changes_larger_than_eps_as_torch(eps):
+    """1.0 * 0.75 is a change of exactly 0.25: not made with eps 0.25 (it must be larger),
+    made with 0.2499."""
+    torch = pytest.importorskip("torch")
+    opt, topt = SGD([nn.Parameter(np.ones(1))], lr=1.0), torch.optim.SGD([torch.nn.Parameter(torch.ones(1))], lr=1.0)
+    sched = lr_scheduler.ReduceLROnPlateau(opt, factor=0.75, patience=0, eps=eps)
+    tsched = torch.optim.lr_scheduler.ReduceLROnPlateau(topt, factor=0.75, patience=0, eps=eps)
+    for m in (1.0, 2.0):
+        sched.step(m)
+        tsched.step(m)
+    assert sched.get_last_lr() == tsched.get_last_lr() == [1.0 if eps == 0.25 else 0.75]
+
+
 def test_reduce_lr_on_plateau_min_lr_and_groups_added_later_as_torch():
     """One min_lr applies to a group added after the scheduler was built; a list of one per
     group raises at the next reduction (PyTorch's RuntimeError), until min_lrs is set."""
@@ -635,8 +649,7 @@ def test_one_cycle_lr_state_dict_round_trip_continues_identically(tmp_path, name
 
     for sched_state in (via_json, via_file["scheduler"]):
         params2 = [nn.Parameter(w.copy()) for w in saved]
-        _, _, opt2, _ = _one_cycle_pair(torch, name, groups_lr=(5.0, 6.0))
-        opt2 = type(opt2)([{"params": params2[:2]}, {"params": params2[2:], "lr": 6.0}], lr=5.0)
+        opt2 = _OURS[name]([{"params": params2[:2]}, {"params": params2[2:], "lr": 6.0}], lr=5.0)
         sched2 = lr_scheduler.OneCycleLR(opt2, max_lr=9.0, total_steps=100, max_momentum=0.5, base_momentum=0.1)
         opt2.load_state_dict(via_file["optimizer"])
         before = _momenta(opt2)
@@ -648,12 +661,11 @@ def test_one_cycle_lr_state_dict_round_trip_continues_identically(tmp_path, name
         assert train(params2, opt2, sched2, range(at, total)) == went_on
         for p, q in zip(params, params2):
             np.testing.assert_array_equal(q.data, p.data)
-        with pytest.raises(ValueError, match=f"past total_steps {total}"):
-            sched2.step()
+        with pytest.raises(ValueError, match=f"tried to step to step {total + 1}, past total_steps {total}"):
             sched2.step()
 
 
-@pytest.mark.filterwarnings("ignore:Detected call of `lr_scheduler.step\(\)` before")   # PyTorch's, stepped without training
+@pytest.mark.filterwarnings(r"ignore:Detected call of `lr_scheduler.step\(\)` before")   # PyTorch's, stepped without training
 def test_one_cycle_lr_resumed_by_last_epoch_as_torch():
     """PyTorch's other way to resume: groups that hold initial_lr (from the first run), a
     scheduler built with last_epoch; the steps after are the first run's."""
