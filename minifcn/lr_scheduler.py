@@ -16,8 +16,8 @@ cosine from where it is, :class:`LambdaLR` writes ``base * lr_lambda(epoch)``;
 :class:`ReduceLROnPlateau` lowers the rate when a metric given to its ``step(metrics)`` stops
 improving. They work on any of :mod:`minifcn.optim`'s optimizers (SGD, Adam, AdamW,
 RMSprop). A group's ``lr_mult`` still applies on top, so FCN's biases
-(:func:`~minifcn.optim.fcn_param_groups`) keep twice the weights' rate. The closed forms (PyTorch's ``_get_closed_form_lr``,
-:meth:`~LRScheduler.closed_form_lr`) are the rates as a function of the epoch alone (StepLR's
+(:func:`~minifcn.optim.fcn_param_groups`) keep twice the weights' rate. The closed forms
+(PyTorch's ``_get_closed_form_lr``, :meth:`~LRScheduler.closed_form_lr`) are the rates as a function of the epoch alone (StepLR's
 and PolynomialLR's are the numbers :func:`~minifcn.optim.lr_at` gives); left alone, the stepped
 rates stay within a few units of the last bit of them.
 

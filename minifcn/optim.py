@@ -137,9 +137,9 @@ def _update(p, g, v, lr, mom, wd, dampening=0.0, nesterov=False, first=False):
 class Optimizer:
     """The base of :class:`SGD`, :class:`Adam`, :class:`AdamW` and :class:`RMSprop`, as PyTorch's
     ``torch.optim.Optimizer``: parameter groups with their own options, ``lr_mult``,
-    :meth:`add_param_group`, :meth:`zero_grad`, :meth:`step` (each parameter with a gradient,
-    under ``no_grad``; a closure first, if given) and a state dict. A subclass gives its options' checks
-    (``_check_options(group, where)``) and one parameter's update (``_update(p, group, state)``,
+    :meth:`add_param_group`, :meth:`zero_grad`, :meth:`step` (a closure first, if given; then
+    each parameter with a gradient, under ``no_grad``) and a state dict. A subclass gives its
+    options' checks (``_check_options(group, where)``) and one parameter's update (``_update(p, group, state)``,
     ``state`` a dict of its own, empty at the parameter's first step). ``optimizer.state`` holds
     those dicts by ``id(param)`` (PyTorch's by the parameter itself).
 
@@ -221,7 +221,6 @@ class Optimizer:
         what the closure returned (None without one), as PyTorch's.
 
         >>> import numpy as np
-        >>> from minifcn import Tensor
         >>> from minifcn.nn import Parameter
         >>> p = Parameter(np.array([3.0]))
         >>> opt = SGD([p], lr=0.25)

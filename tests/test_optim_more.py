@@ -382,7 +382,8 @@ def test_reduce_lr_on_plateau_min_lr_and_groups_added_later_as_torch():
     group raises at the next reduction (PyTorch's RuntimeError), until min_lrs is set."""
     torch = pytest.importorskip("torch")
     for min_lr in (0.3, [0.3]):
-        opt, topt = SGD([nn.Parameter(np.ones(1))], lr=1.0), torch.optim.SGD([torch.nn.Parameter(torch.ones(1))], lr=1.0)
+        opt = SGD([nn.Parameter(np.ones(1))], lr=1.0)
+        topt = torch.optim.SGD([torch.nn.Parameter(torch.ones(1))], lr=1.0)
         sched = lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=0, min_lr=min_lr)
         tsched = torch.optim.lr_scheduler.ReduceLROnPlateau(topt, factor=0.5, patience=0, min_lr=min_lr)
         sched.step(1.0)
@@ -481,7 +482,8 @@ def test_reduce_lr_on_plateau_errors_name_the_values():
     sched = R(opt)
     with pytest.raises(TypeError, match="ReduceLROnPlateau.step: metrics must be a number, got '0.5'"):
         sched.step("0.5")
-    with pytest.raises(TypeError, match=r"ReduceLROnPlateau.step: metrics must be a number \(or a Tensor or array of one value\)"):
+    with pytest.raises(TypeError, match=r"ReduceLROnPlateau.step: metrics must be a number \(or a Tensor or "
+                                        r"array of one value\), got array\(\[0.5, 0.4\]\)"):
         sched.step(np.array([0.5, 0.4]))
     assert sched.last_epoch == 0   # refused before anything changed
     with pytest.raises(ValueError, match=r"ReduceLROnPlateau.load_state_dict: the state lacks .* \(is it another"):
@@ -562,7 +564,8 @@ def test_one_cycle_lr_matches_torch_over_its_whole_schedule(name, options):
             sched.step()
             tsched.step()
     for g, tg in zip(opt.param_groups, topt.param_groups):
-        for key in ("initial_lr", "max_lr", "min_lr") + (("max_momentum", "base_momentum") if sched.cycle_momentum else ()):
+        momenta = ("max_momentum", "base_momentum") if sched.cycle_momentum else ()
+        for key in ("initial_lr", "max_lr", "min_lr", *momenta):
             assert g[key] == tg[key], key
     if not sched.cycle_momentum:
         assert _momenta(opt) == before
@@ -665,7 +668,8 @@ def test_one_cycle_lr_state_dict_round_trip_continues_identically(tmp_path, name
             sched2.step()
 
 
-@pytest.mark.filterwarnings(r"ignore:Detected call of `lr_scheduler.step\(\)` before")   # PyTorch's, stepped without training
+# PyTorch's, for a scheduler stepped without training
+@pytest.mark.filterwarnings(r"ignore:Detected call of `lr_scheduler.step\(\)` before")
 def test_one_cycle_lr_resumed_by_last_epoch_as_torch():
     """PyTorch's other way to resume: groups that hold initial_lr (from the first run), a
     scheduler built with last_epoch; the steps after are the first run's."""
@@ -706,7 +710,8 @@ def test_one_cycle_lr_errors_name_the_values():
                             ({"total_steps": -5}, "total_steps must be a positive int, got -5"),
                             ({"epochs": 0, "steps_per_epoch": 5}, "epochs must be a positive int, got 0"),
                             ({"total_steps": 10, "pct_start": 1.5}, r"pct_start must be a number in \[0, 1\], got 1.5"),
-                            ({"total_steps": 10, "anneal_strategy": "exp"}, "anneal_strategy must be 'cos' or 'linear', got 'exp'")]:
+                            ({"total_steps": 10, "anneal_strategy": "exp"},
+                             "anneal_strategy must be 'cos' or 'linear', got 'exp'")]:
         with pytest.raises(ValueError):
             TO(topt, max_lr=1.0, **kwargs)
         with pytest.raises(ValueError, match="OneCycleLR: " + message):
