@@ -11,11 +11,13 @@ same base), and each :meth:`~LRScheduler.step` changes the group's ``lr`` as PyT
 :class:`PolynomialLR` and :class:`LinearLR` multiply the current rate by a factor (so they
 compose, and a rate set by hand carries on), :class:`CosineAnnealingLR` moves it along the
 cosine from where it is, :class:`LambdaLR` writes ``base * lr_lambda(epoch)``;
-:class:`SequentialLR` hands over from one scheduler to the next (a warm-up, then a decay). They
-work on any of :mod:`minifcn.optim`'s optimizers (SGD, Adam, AdamW). A group's ``lr_mult``
-still applies on top, so FCN's biases (:func:`~minifcn.optim.fcn_param_groups`) keep twice the
-weights' rate. The closed forms (PyTorch's ``_get_closed_form_lr``,
-:meth:`~LRScheduler.closed_form_lr`) are the rates as a function of the epoch alone (StepLR's
+:class:`SequentialLR` hands over from one scheduler to the next (a warm-up, then a decay);
+:class:`OneCycleLR` writes its closed form (the rate and the momentum of the 1cycle policy);
+:class:`ReduceLROnPlateau` lowers the rate when a metric given to its ``step(metrics)`` stops
+improving. They work on any of :mod:`minifcn.optim`'s optimizers (SGD, Adam, AdamW,
+RMSprop). A group's ``lr_mult`` still applies on top, so FCN's biases
+(:func:`~minifcn.optim.fcn_param_groups`) keep twice the weights' rate. The closed forms
+(PyTorch's ``_get_closed_form_lr``, :meth:`~LRScheduler.closed_form_lr`) are the rates as a function of the epoch alone (StepLR's
 and PolynomialLR's are the numbers :func:`~minifcn.optim.lr_at` gives); left alone, the stepped
 rates stay within a few units of the last bit of them.
 
@@ -42,7 +44,7 @@ import math
 import numbers
 import warnings
 
-from .functional import check_count
+from .functional import _flag, check_count
 from .optim import lr_at   # optim imports this module at its end, once lr_at is defined
 
 
@@ -506,6 +508,9 @@ class SequentialLR(LRScheduler):
             if not isinstance(s, LRScheduler) or isinstance(s, SequentialLR):
                 raise TypeError(f"{name}: schedulers[{i}] must be a scheduler other than SequentialLR, "
                                 f"got a {type(s).__name__}")
+            if isinstance(s, ReduceLROnPlateau):   # PyTorch's fails at its first step instead
+                raise TypeError(f"{name}: schedulers[{i}] is a ReduceLROnPlateau, whose step needs a metric "
+                                "that SequentialLR's step has not to give: step it by itself")
             if s.optimizer is not optimizer:
                 raise ValueError(f"{name}: schedulers[{i}] ({type(s).__name__}) sets another optimizer's rates")
         milestones = _check_milestones(name, milestones, ordered=True)
@@ -561,3 +566,379 @@ class SequentialLR(LRScheduler):
         self.base_lrs, self._last_lr = list(state["base_lrs"]), list(state["last_lr"])
         for g, lr in zip(self.optimizer.param_groups, self._last_lr):   # the one whose turn it is
             g["lr"] = lr
+
+
+def _check_nonnegative_int(op, name, v):
+    """A count that may be 0 (a patience, a cooldown): an int, or a float that is one."""
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 0:
+        raise ValueError(f"{op}: {name} must be an int >= 0, got {v!r}")
+    return int(v)
+
+
+def _check_choice(op, name, v, choices):
+    if not isinstance(v, str) or v not in choices:
+        raise ValueError(f"{op}: {name} must be {' or '.join(map(repr, choices))}, got {v!r}")
+    return v
+
+
+def _per_group(op, name, v, groups):
+    """One value for every group, or a list (a tuple) of one per group, as PyTorch's
+    ``_format_param``: a list of ``groups`` values, not yet checked."""
+    if isinstance(v, (list, tuple)):
+        if len(v) != groups:
+            raise ValueError(f"{op}: {name} must be one number or one per group ({groups}), got {len(v)}: {list(v)!r}")
+        return list(v)
+    return [v] * groups
+
+
+class ReduceLROnPlateau(LRScheduler):
+    """The rate falls by ``factor`` when a metric (a validation loss, a mean IoU) has stopped
+    improving for more than ``patience`` steps, PyTorch's: :meth:`step` takes the metric.
+
+    A step improves when its metric beats the best so far by more than ``threshold``: in
+    ``mode`` "min", below ``best * (1 - threshold)`` ("rel") or ``best - threshold``
+    ("abs"); in "max", above ``best * (1 + threshold)`` or ``best + threshold``. The others
+    are bad steps; after ``patience + 1`` of them in a row (the first step always improves on
+    the start), each group's rate becomes ``max(lr * factor, min_lr)``, unless that changes it
+    by ``eps`` or less, and then ``cooldown`` steps follow in which no step counts as bad.
+
+    Args:
+        optimizer: any of :mod:`minifcn.optim`'s.
+        mode: "min" or "max": whether the metric is to fall or to rise.
+        factor: in [0, 1) (PyTorch takes a negative one, which sets the rate to ``min_lr``).
+        patience, cooldown: ints >= 0 (steps).
+        threshold: a number >= 0; threshold_mode: "rel" or "abs".
+        min_lr: a rate below which it never goes: one for every group, or a list of one per
+            group. A single one applies to groups added later too; a list does not (a
+            reduction then raises, as PyTorch's).
+        eps: a change of rate this small or smaller is not made.
+
+    Attributes, as PyTorch's: ``best``, ``num_bad_epochs``, ``cooldown_counter``,
+    ``last_epoch`` (the count of steps), ``min_lrs``. It writes no ``initial_lr``.
+
+    >>> import numpy as np
+    >>> from minifcn.nn import Parameter
+    >>> from minifcn.optim import SGD
+    >>> opt = SGD([Parameter(np.zeros(1))], lr=1.0)
+    >>> sched = ReduceLROnPlateau(opt, factor=0.5, patience=1)
+    >>> for val_loss in [1.0, 0.9, 0.95, 0.92, 0.91, 0.95]:   # best 0.9; 2 bad steps: halved
+    ...     sched.step(val_loss); print(sched.get_last_lr())
+    [1.0]
+    [1.0]
+    [1.0]
+    [0.5]
+    [0.5]
+    [0.25]
+    """
+    # the options (checked again when loaded) and the counters its state dict holds
+    _options = ("mode", "factor", "patience", "threshold", "threshold_mode", "cooldown", "min_lrs",
+                "default_min_lr", "eps")
+    _counters = ("last_epoch", "best", "num_bad_epochs", "cooldown_counter", "last_lr")
+
+    def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4, threshold_mode="rel",
+                 cooldown=0, min_lr=0.0, eps=1e-8):
+        if not hasattr(optimizer, "param_groups"):
+            raise TypeError(f"ReduceLROnPlateau: expected an optimizer, got a {type(optimizer).__name__}")
+        self.optimizer = optimizer
+        groups = len(optimizer.param_groups)
+        per_group = isinstance(min_lr, (list, tuple))
+        self._set_options(mode, factor, patience, threshold, threshold_mode, cooldown,
+                          min_lrs=_per_group("ReduceLROnPlateau", "min_lr", min_lr, groups),
+                          default_min_lr=None if per_group else min_lr, eps=eps)
+        self.last_epoch = 0   # PyTorch's: no step at building, and none of its rates changed
+        self._last_lr = [g["lr"] for g in optimizer.param_groups]
+        self.best = self._worst()
+        self.num_bad_epochs = self.cooldown_counter = 0
+
+    def _set_options(self, mode, factor, patience, threshold, threshold_mode, cooldown, min_lrs,
+                     default_min_lr, eps):
+        op = "ReduceLROnPlateau"
+        self.mode = _check_choice(op, "mode", mode, ("min", "max"))
+        self.factor = _check_factor(op, "factor", factor)
+        if not self.factor < 1:   # PyTorch's check too: the rate would never fall
+            raise ValueError(f"{op}: factor must be a number in [0, 1), got {factor!r}")
+        self.patience = _check_nonnegative_int(op, "patience", patience)
+        self.threshold = _check_factor(op, "threshold", threshold)
+        self.threshold_mode = _check_choice(op, "threshold_mode", threshold_mode, ("rel", "abs"))
+        self.cooldown = _check_nonnegative_int(op, "cooldown", cooldown)
+        self.min_lrs = [_check_factor(op, "min_lr", v) for v in min_lrs]
+        self.default_min_lr = None if default_min_lr is None else _check_factor(op, "min_lr", default_min_lr)
+        self.eps = _check_factor(op, "eps", eps)
+
+    def _worst(self):
+        """The best metric before the first step: one that any metric improves on."""
+        return math.inf if self.mode == "min" else -math.inf
+
+    @property
+    def in_cooldown(self):
+        return self.cooldown_counter > 0
+
+    def _is_better(self, a, best):
+        """Whether the metric ``a`` improves on ``best`` by more than the threshold."""
+        if self.mode == "min":
+            return a < (best * (1.0 - self.threshold) if self.threshold_mode == "rel" else best - self.threshold)
+        return a > (best * (self.threshold + 1.0) if self.threshold_mode == "rel" else best + self.threshold)
+
+    def step(self, metrics, epoch=None):
+        """Take this step's metric (a number, or a Tensor or array of one value); count it as an
+        improvement or a bad step, and lower the rates after too many bad ones. ``epoch``
+        sets the count of steps (deprecated in PyTorch, which warns)."""
+        if isinstance(metrics, (str, bytes, bool)):   # float("0.5") and float(True) would pass
+            raise TypeError(f"ReduceLROnPlateau.step: metrics must be a number, got {metrics!r}")
+        try:
+            current = float(metrics)
+        except (TypeError, ValueError):
+            raise TypeError(f"ReduceLROnPlateau.step: metrics must be a number (or a Tensor or array "
+                            f"of one value), got {metrics!r}") from None
+        if epoch is None:
+            epoch = self.last_epoch + 1
+        else:
+            warnings.warn("scheduler.step(metrics, epoch) is deprecated in PyTorch: call step(metrics) "
+                          "once per epoch", UserWarning, stacklevel=2)
+        self.last_epoch = epoch
+        if self._is_better(current, self.best):   # NaN never is: a bad step, as PyTorch's
+            self.best, self.num_bad_epochs = current, 0
+        else:
+            self.num_bad_epochs += 1
+        if self.in_cooldown:   # bad steps in the cooldown do not count
+            self.cooldown_counter -= 1
+            self.num_bad_epochs = 0
+        if self.num_bad_epochs > self.patience:
+            self._reduce_lr()
+            self.cooldown_counter, self.num_bad_epochs = self.cooldown, 0
+        self._last_lr = [g["lr"] for g in self.optimizer.param_groups]
+
+    def _reduce_lr(self):
+        groups = self.optimizer.param_groups
+        if len(groups) != len(self.min_lrs):   # a group added since it was built
+            if self.default_min_lr is None:
+                raise RuntimeError(f"ReduceLROnPlateau: the optimizer has {len(groups)} groups, "
+                                   f"min_lr {len(self.min_lrs)} values (one per group when it was "
+                                   "built): set sched.min_lrs to one per group")
+            self.min_lrs = [self.default_min_lr] * len(groups)
+        for g, low in zip(groups, self.min_lrs):
+            old = float(g["lr"])
+            new = max(old * self.factor, low)
+            if old - new > self.eps:
+                g["lr"] = new
+
+    def closed_form_lr(self, epoch=None):
+        raise NotImplementedError("ReduceLROnPlateau: its rates depend on the metrics, not on the epoch alone")
+
+    def state_dict(self):
+        """The options, the best metric so far (inf or -inf before the first step: Python's
+        JSON writes them), the counters and the last rates: plain numbers."""
+        return {**{k: getattr(self, k) for k in self._options if k != "min_lrs"},
+                "min_lrs": list(self.min_lrs), "last_epoch": self.last_epoch, "best": float(self.best),
+                "num_bad_epochs": self.num_bad_epochs, "cooldown_counter": self.cooldown_counter,
+                "last_lr": [float(v) for v in self._last_lr]}
+
+    def load_state_dict(self, state):
+        """Go on from a saved state: its options (checked as when built), counters and last
+        rates, which it writes into the optimizer's groups."""
+        name = "ReduceLROnPlateau"
+        known = (*self._options, *self._counters)
+        missing, foreign = [k for k in known if k not in state], [k for k in state if k not in known]
+        if missing or foreign:
+            raise ValueError(f"{name}.load_state_dict: the state "
+                             + (f"lacks {', '.join(missing)}" if missing else f"has {', '.join(foreign)}")
+                             + " (is it another scheduler's?)")
+        if len(state["last_lr"]) > len(self.optimizer.param_groups):
+            raise ValueError(f"{name}.load_state_dict: the state has {len(state['last_lr'])} groups, "
+                             f"the optimizer {len(self.optimizer.param_groups)}")
+        self._set_options(**{k: state[k] for k in self._options})
+        for k in ("last_epoch", "num_bad_epochs", "cooldown_counter"):
+            setattr(self, k, _check_nonnegative_int(f"{name}.load_state_dict", k, state[k]))
+        self.best, self._last_lr = float(state["best"]), [float(v) for v in state["last_lr"]]
+        for g, lr in zip(self.optimizer.param_groups, self._last_lr):
+            g["lr"] = lr
+
+
+class OneCycleLR(LRScheduler):
+    """The 1cycle policy (Smith and Topin, 2019), PyTorch's: the rate climbs from
+    ``max_lr / div_factor`` to ``max_lr`` over the first ``pct_start`` of ``total_steps``,
+    then anneals down to ``max_lr / div_factor / final_div_factor``; the momentum (SGD's and
+    RMSprop's ``momentum``, Adam's and AdamW's ``beta1``) moves the other way, from
+    ``max_momentum`` down to ``base_momentum`` and back. Step it after every batch.
+
+    Each phase goes from its start to its end along ``anneal_strategy``: "cos"
+    (``end + (start - end) * (1 + cos(pi * pct)) / 2``) or "linear", ``pct`` the fraction of
+    the phase gone by. The phases end at steps ``pct_start * total_steps - 1`` and
+    ``total_steps - 1``; with ``three_phase`` the rate first comes back down to its start, by
+    ``2 * pct_start * total_steps - 2``, and then anneals to its minimum (fast.ai's form)
+    while the momentum stays at ``max_momentum``.
+
+    Args:
+        optimizer: any of :mod:`minifcn.optim`'s.
+        max_lr: the peak rate, one for every group or a list of one per group. Building it
+            sets each group's ``initial_lr`` (``max_lr / div_factor``), ``max_lr``, ``min_lr``
+            and, with ``cycle_momentum``, ``max_momentum`` and ``base_momentum``, as PyTorch's.
+        total_steps: the number of steps of the schedule; or give ``epochs`` and
+            ``steps_per_epoch``, whose product it then is. Building it takes step 0; a
+            :meth:`step` past step ``total_steps`` raises a ValueError, as PyTorch's.
+        pct_start: in [0, 1]; anneal_strategy: "cos" or "linear".
+        cycle_momentum, base_momentum, max_momentum: the momentum's cycle (ones per group
+            too), which needs an optimizer with a ``momentum`` or ``betas`` option.
+        div_factor, final_div_factor: numbers > 0. three_phase: above.
+
+    It schedules the groups it was built with, from its own copies of their peaks and
+    minima (PyTorch's reads the groups' keys at each step); its state dict holds them, so a
+    loaded one goes on as the saved one did. A phase with no length (``pct_start *
+    total_steps`` 1: a climb that ends at step 0) raises a ValueError at the step that falls
+    in it, where PyTorch's divides by zero.
+
+    >>> import numpy as np
+    >>> from minifcn.nn import Parameter
+    >>> from minifcn.optim import SGD
+    >>> opt = SGD([Parameter(np.zeros(1))], lr=1.0, momentum=0.9)
+    >>> sched = OneCycleLR(opt, max_lr=1.0, total_steps=4, pct_start=0.5, anneal_strategy="linear",
+    ...                    div_factor=4.0, final_div_factor=2.0)
+    >>> for _ in range(4):   # step 0 (building it), then 3 steps: up to the peak in 1, down in 2
+    ...     print(sched.get_last_lr(), round(opt.param_groups[0]["momentum"], 4))
+    ...     sched.step()
+    [0.25] 0.95
+    [1.0] 0.85
+    [0.5625] 0.9
+    [0.125] 0.95
+    """
+
+    _options = ("total_steps", "pct_start", "anneal_strategy", "three_phase", "max_lrs", "final_div_factor",
+                "cycle_momentum", "base_momentums", "max_momentums")
+
+    def __init__(self, optimizer, max_lr, total_steps=None, epochs=None, steps_per_epoch=None, pct_start=0.3,
+                 anneal_strategy="cos", cycle_momentum=True, base_momentum=0.85, max_momentum=0.95,
+                 div_factor=25.0, final_div_factor=1e4, three_phase=False, last_epoch=-1):
+        op = "OneCycleLR"
+        if not hasattr(optimizer, "param_groups"):
+            raise TypeError(f"{op}: expected an optimizer, got a {type(optimizer).__name__}")
+        self.optimizer = optimizer
+        if total_steps is not None:
+            total_steps = _check_iters(op, "total_steps", total_steps)
+        elif epochs is not None and steps_per_epoch is not None:
+            total_steps = _check_iters(op, "epochs", epochs) * _check_iters(op, "steps_per_epoch", steps_per_epoch)
+        else:
+            raise ValueError(f"{op}: give total_steps, or epochs and steps_per_epoch, got total_steps None, "
+                             f"epochs {epochs!r} and steps_per_epoch {steps_per_epoch!r}")
+        div_factor = _check_positive(op, "div_factor", div_factor)
+        groups = len(optimizer.param_groups)
+        self._set_options(total_steps, pct_start, anneal_strategy, three_phase,
+                          _per_group(op, "max_lr", max_lr, groups), final_div_factor, cycle_momentum,
+                          _per_group(op, "base_momentum", base_momentum, groups),
+                          _per_group(op, "max_momentum", max_momentum, groups))
+        if _check_last_epoch(op, last_epoch) == -1:   # PyTorch's: a group's own lr is not used
+            for g, top in zip(optimizer.param_groups, self.max_lrs):
+                g["initial_lr"] = top / div_factor
+        super().__init__(optimizer, last_epoch)
+
+    def _set_options(self, total_steps, pct_start, anneal_strategy, three_phase, max_lrs, final_div_factor,
+                     cycle_momentum, base_momentums, max_momentums):
+        op = "OneCycleLR"
+        self.total_steps = _check_iters(op, "total_steps", total_steps)
+        self.pct_start = _check_in(op, "pct_start", pct_start, low_open=False)
+        self.anneal_strategy = _check_choice(op, "anneal_strategy", anneal_strategy, ("cos", "linear"))
+        self.three_phase = _flag(op, "three_phase", three_phase)
+        self.max_lrs = [_check_factor(op, "max_lr", v) for v in max_lrs]
+        self.final_div_factor = _check_positive(op, "final_div_factor", final_div_factor)
+        self.cycle_momentum = _flag(op, "cycle_momentum", cycle_momentum)
+        defaults = getattr(self.optimizer, "defaults", {})
+        if self.cycle_momentum and "momentum" not in defaults and "betas" not in defaults:
+            raise ValueError(f"{op}: cycle_momentum needs an optimizer with a momentum or betas option, "
+                             f"got a {type(self.optimizer).__name__}: pass cycle_momentum=False")
+        self.use_beta1 = "betas" in defaults   # PyTorch's name: Adam's beta1 is the momentum
+        # beta1 = 1 would divide by 1 - beta1**t = 0 in Adam's bias correction
+        beta1 = self.cycle_momentum and self.use_beta1
+        self.base_momentums = [_check_momentum(op, "base_momentum", v, beta1) for v in base_momentums]
+        self.max_momentums = [_check_momentum(op, "max_momentum", v, beta1) for v in max_momentums]
+        if not len(self.max_lrs) == len(self.base_momentums) == len(self.max_momentums):
+            raise ValueError(f"{op}: max_lr, base_momentum and max_momentum must have one value per group, got "
+                             f"{len(self.max_lrs)}, {len(self.base_momentums)} and {len(self.max_momentums)}")
+
+    def _phases(self):
+        """``(end step, start, end)`` of each phase: the names of its rates and momenta at its
+        ends, as PyTorch's ``_schedule_phases`` (the same sums, for the same bits)."""
+        up = float(self.pct_start * self.total_steps) - 1
+        if self.three_phase:
+            return [(up, ("initial", "max"), ("max", "base")),
+                    (float(2 * self.pct_start * self.total_steps) - 2, ("max", "initial"), ("base", "max")),
+                    (self.total_steps - 1, ("initial", "min"), ("max", "max"))]
+        return [(up, ("initial", "max"), ("max", "base")), (self.total_steps - 1, ("max", "min"), ("base", "max"))]
+
+    def _anneal(self, start, end, pct):
+        if self.anneal_strategy == "cos":
+            return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
+        return (end - start) * pct + start
+
+    def _at(self, k, epoch):
+        """Group ``k``'s rate and momentum at step ``epoch``."""
+        lrs = {"initial": self.base_lrs[k], "max": self.max_lrs[k],
+               "min": self.base_lrs[k] / self.final_div_factor}
+        momenta = {"base": self.base_momentums[k], "max": self.max_momentums[k]}
+        phases, start = self._phases(), 0.0
+        for i, (end, (lr0, lr1), (m0, m1)) in enumerate(phases):
+            if epoch <= end or i == len(phases) - 1:
+                if end == start:
+                    raise ValueError(f"OneCycleLR: step {epoch} falls in phase {i + 1}, which has no length "
+                                     f"(from step {start:g} to step {end:g}) with pct_start {self.pct_start} and "
+                                     f"total_steps {self.total_steps} (PyTorch's divides by zero here): "
+                                     "choose another pct_start")
+                pct = (epoch - start) / (end - start)
+                return self._anneal(lrs[lr0], lrs[lr1], pct), self._anneal(momenta[m0], momenta[m1], pct)
+            start = end
+
+    def _advance(self, initial=False):
+        self._go_to(self.last_epoch + 1)
+
+    def _jump(self, epoch):
+        self._go_to(int(epoch))
+
+    def _go_to(self, epoch):
+        """Write each group's rate and momentum at step ``epoch``; past the end, raise first."""
+        if epoch > self.total_steps:
+            raise ValueError(f"OneCycleLR: tried to step to step {epoch}, past total_steps {self.total_steps} "
+                             "(PyTorch's raises too): build it with more total_steps, or stop stepping it")
+        at = [self._at(k, epoch) for k in range(len(self.base_lrs))]   # all computed before any is written
+        self.last_epoch = epoch
+        self._write([lr for lr, _ in at])
+        self._write_momenta([m for _, m in at])
+
+    def _write_momenta(self, momenta):
+        """The groups' keys PyTorch's sets, and with ``cycle_momentum`` their momentum."""
+        for k, (g, m) in enumerate(zip(self.optimizer.param_groups, momenta)):
+            g["max_lr"], g["min_lr"] = self.max_lrs[k], self.base_lrs[k] / self.final_div_factor
+            if self.cycle_momentum:
+                g["max_momentum"], g["base_momentum"] = self.max_momentums[k], self.base_momentums[k]
+                if self.use_beta1:
+                    g["betas"] = (m, *g["betas"][1:])
+                else:
+                    g["momentum"] = m
+
+    def closed_form_lr(self, epoch=None):
+        epoch = self.last_epoch if epoch is None else epoch
+        return [self._at(k, epoch)[0] for k in range(len(self.base_lrs))]
+
+    def load_state_dict(self, state):
+        """Go on from a saved schedule (:meth:`LRScheduler.load_state_dict`), and write the
+        groups' peaks, minima and momenta at its step, so that it needs no optimizer state."""
+        if "max_lrs" in state and "base_lrs" in state and len(state["max_lrs"]) != len(state["base_lrs"]):
+            raise ValueError(f"OneCycleLR.load_state_dict: the state has {len(state.get('max_lrs', ()))} "
+                             f"max_lrs for {len(state.get('base_lrs', ()))} groups (is it another scheduler's?)")
+        super().load_state_dict(state)
+        self._write_momenta([self._at(k, self.last_epoch)[1] for k in range(len(self.base_lrs))])
+
+
+def _check_positive(op, name, v):
+    """A finite number > 0: a divisor."""
+    if isinstance(v, bool) or not isinstance(v, numbers.Real) or not (math.isfinite(v) and v > 0):
+        raise ValueError(f"{op}: {name} must be a finite number > 0, got {v!r}")
+    return float(v)
+
+
+def _check_momentum(op, name, v, beta1):
+    """A finite number >= 0; below 1 if it is Adam's ``beta1``."""
+    v = _check_factor(op, name, v)
+    if beta1 and not v < 1:
+        raise ValueError(f"{op}: {name} must be in [0, 1) for an optimizer whose momentum is "
+                         f"beta1 (Adam's, AdamW's), got {v!r}")
+    return v

@@ -1,4 +1,5 @@
-"""SGD with momentum, weight decay and parameter groups; Adam and AdamW; learning-rate schedules.
+"""SGD with momentum, weight decay and parameter groups; Adam, AdamW and RMSprop; learning-rate
+schedules.
 
 SGD's update, per parameter ``p`` with gradient ``g`` (PyTorch's form)::
 
@@ -25,10 +26,20 @@ The divisions by ``1 - beta**t`` undo the start at zero (the bias correction); `
 after the square root is corrected, as in the paper and PyTorch (Keras adds it before, to
 ``sqrt(v)``, which makes its ``eps`` a different number).
 
+RMSprop's (``s``, ``a``, ``b`` start at 0; PyTorch's form, which has no bias correction)::
+
+    g = -g  if maximize
+    g = g + weight_decay * p
+    s = alpha * s + (1 - alpha) * g**2      a running mean of the gradient's square
+    a = alpha * a + (1 - alpha) * g         if centered: of the gradient too...
+    d = sqrt(s - a**2) + eps  if centered, else  sqrt(s) + eps   ...whose square it takes off
+    b = momentum * b + g / d;  p = p - lr * b   with momentum; else  p = p - lr * g / d
+
 The schedules: :func:`lr_at` (Caffe's policies, which the trainer follows), and for a training
 loop of one's own PyTorch's schedulers (:class:`~minifcn.lr_scheduler.StepLR`, ``MultiStepLR``,
 ``ExponentialLR``, ``PolynomialLR``, ``CosineAnnealingLR``, ``LinearLR``, ``LambdaLR``,
-``SequentialLR``), found where PyTorch keeps them: ``minifcn.optim.lr_scheduler``.
+``SequentialLR``, ``ReduceLROnPlateau``, ``OneCycleLR``), found where PyTorch keeps them:
+``minifcn.optim.lr_scheduler``.
 
 FCN trains biases at twice the learning rate and without weight decay: give them their own
 group (:func:`fcn_param_groups`).
@@ -52,7 +63,7 @@ import warnings
 import numpy as np
 
 from . import backend
-from .autograd import Tensor, clear_grad, no_grad
+from .autograd import Tensor, clear_grad, no_grad, set_grad_enabled
 from .functional import _flag
 from .kernels import threads   # threads.MIN_BLOCK_VALUES read at each call (the tests lower it)
 
@@ -124,11 +135,11 @@ def _update(p, g, v, lr, mom, wd, dampening=0.0, nesterov=False, first=False):
 
 
 class Optimizer:
-    """The base of :class:`SGD`, :class:`Adam` and :class:`AdamW`, as PyTorch's
+    """The base of :class:`SGD`, :class:`Adam`, :class:`AdamW` and :class:`RMSprop`, as PyTorch's
     ``torch.optim.Optimizer``: parameter groups with their own options, ``lr_mult``,
-    :meth:`add_param_group`, :meth:`zero_grad`, :meth:`step` (each parameter with a gradient,
-    under ``no_grad``) and a state dict. A subclass gives its options' checks
-    (``_check_options(group, where)``) and one parameter's update (``_update(p, group, state)``,
+    :meth:`add_param_group`, :meth:`zero_grad`, :meth:`step` (a closure first, if given; then
+    each parameter with a gradient, under ``no_grad``) and a state dict. A subclass gives its
+    options' checks (``_check_options(group, where)``) and one parameter's update (``_update(p, group, state)``,
     ``state`` a dict of its own, empty at the parameter's first step). ``optimizer.state`` holds
     those dicts by ``id(param)`` (PyTorch's by the parameter itself).
 
@@ -200,9 +211,34 @@ class Optimizer:
             for p in g["params"]:
                 clear_grad(p, set_to_none)
 
-    def step(self):
+    def step(self, closure=None):
         """Update every parameter that has a gradient; one whose ``grad`` is None is skipped
-        (its state, its count of steps included, waits), as PyTorch's."""
+        (its state, its count of steps included, waits), as PyTorch's.
+
+        ``closure``, if given, is called first, with the graph recorded (even inside
+        ``no_grad``, as PyTorch's ``enable_grad`` there): a function that zeroes the
+        gradients, computes the loss, calls its ``backward()`` and returns it. The step returns
+        what the closure returned (None without one), as PyTorch's.
+
+        >>> import numpy as np
+        >>> from minifcn.nn import Parameter
+        >>> p = Parameter(np.array([3.0]))
+        >>> opt = SGD([p], lr=0.25)
+        >>> def closure():
+        ...     opt.zero_grad()
+        ...     loss = (p * p).sum()                 # gradient 2p
+        ...     loss.backward()
+        ...     return loss
+        >>> float(opt.step(closure)), p.data         # the loss before the step; 3 - 0.25 * 6
+        (9.0, array([1.5]))
+        """
+        loss = None
+        if closure is not None:
+            if not callable(closure):
+                raise TypeError(f"{type(self).__name__}.step: closure must be a function that computes "
+                                f"the loss and its gradients and returns the loss, got {closure!r}")
+            with set_grad_enabled(True):   # the closure's backward needs the graph
+                loss = closure()
         unfrozen = [p for p in self._left_out if p.requires_grad and p.grad is not None]
         if unfrozen:   # PyTorch's would step them: say so once, rather than train them silently not
             warnings.warn(f"{type(self).__name__}: {len(unfrozen)} parameter(s) of shape "
@@ -215,6 +251,7 @@ class Optimizer:
                 for p in g["params"]:
                     if p.grad is not None:
                         self._update(p, g, self.state.setdefault(id(p), {}))
+        return loss
 
     def _params(self):
         return [p for g in self.param_groups for p in g["params"]]
@@ -500,6 +537,104 @@ def lr_at(policy, base_lr, it, max_iter, step_size=None, gamma=0.1, power=0.9, w
     if warmup and it < warmup:
         lr *= (it + 1) / warmup
     return lr
+
+
+def _rmsprop_update(p, g, s, a, b, lr, alpha, eps, wd, momentum):
+    """One RMSprop step of the array ``p`` in place, PyTorch's::
+
+        g = g + wd*p
+        s = alpha*s + (1 - alpha)*g*g
+        a = alpha*a + (1 - alpha)*g           if centered (``a`` not None)
+        d = sqrt(s - a*a) + eps  if centered, else  sqrt(s) + eps
+        b = momentum*b + g/d; p = p - lr*b    if ``b`` is not None, else  p = p - lr*g/d
+
+    ``s``, ``a`` and ``b`` are written in place; the scalars are cast to ``p``'s dtype, as in
+    :func:`_adam_update`."""
+    xp = backend.get_array_module(p)
+    c = p.dtype.type
+    if wd:
+        g = g + c(wd) * p
+    s *= c(alpha)
+    s += c(1 - alpha) * g * g
+    if a is not None:
+        a += c(1 - alpha) * (g - a)   # = alpha*a + (1 - alpha)*g: PyTorch's lerp, one product
+        d = xp.sqrt(s - a * a)   # the variance of g: >= 0, as a mean of squares minus a squared mean
+    else:
+        d = xp.sqrt(s)
+    d += c(eps)
+    if b is not None:
+        b *= c(momentum)
+        b += g / d
+        p -= c(lr) * b
+    else:
+        p -= c(lr) * (g / d)
+
+
+class RMSprop(Optimizer):
+    """RMSprop (Hinton's lecture 6e; centered: Graves, 2013), PyTorch's algorithm (the module
+    docstring shows the update): each step divides the gradient by the root of a running mean
+    of its square, so that every weight moves at about the same pace.
+
+    Args:
+        params: a list of Parameters, or of dicts of groups, as :class:`SGD`'s (``lr_mult`` too).
+        lr, alpha, eps, weight_decay, momentum, centered: defaults for every group, as
+            PyTorch's (``lr`` 1e-2, ``alpha`` 0.99: the running mean's memory, in [0, 1]);
+            ``maximize`` keyword-only.
+
+    Each parameter keeps its own state from its first step with a gradient, PyTorch's names:
+    ``step`` (an int), ``square_avg`` (s), ``momentum_buffer`` (b, with momentum) and
+    ``grad_avg`` (a, when centered), in the parameter's dtype and on its device; one that a
+    group's options ask for later (a momentum that :class:`~minifcn.lr_scheduler.OneCycleLR`
+    turns on) starts at zeros then. The state dict holds them as Adam's does.
+
+    The first step divides by ``sqrt(1 - alpha) |g|``: 10x the gradient's sign, with the
+    default alpha:
+
+    >>> import numpy as np
+    >>> from minifcn.nn import Parameter
+    >>> p = Parameter(np.array([1.0, 1.0]))
+    >>> opt = RMSprop([p], lr=0.01, eps=0.0)
+    >>> p.grad = np.array([2.0, -1000.0]); opt.step(); p.data
+    array([0.9, 1.1])
+    """
+
+    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False,
+                 *, maximize=False):
+        super().__init__(params, {"lr": lr, "alpha": alpha, "eps": eps, "weight_decay": weight_decay,
+                                  "momentum": momentum, "centered": centered, "maximize": maximize})
+
+    def _check_options(self, group, where):
+        _check_rmsprop_options(group, where)
+
+    def _update(self, p, group, state):
+        xp = backend.get_array_module(p.data)
+        if not state:   # PyTorch's: made at the parameter's first step, zeros
+            state.update(step=0, square_avg=xp.zeros_like(p.data))
+        if group["momentum"] > 0 and "momentum_buffer" not in state:
+            state["momentum_buffer"] = xp.zeros_like(p.data)
+        if group["centered"] and "grad_avg" not in state:
+            state["grad_avg"] = xp.zeros_like(p.data)
+        state["step"] += 1
+        _rmsprop_update(p.data, -p.grad if group["maximize"] else p.grad, state["square_avg"],
+                        state["grad_avg"] if group["centered"] else None,
+                        state["momentum_buffer"] if group["momentum"] > 0 else None,
+                        group["lr"] * group["lr_mult"], group["alpha"], group["eps"],
+                        group["weight_decay"], group["momentum"])
+
+
+def _check_rmsprop_options(g, where):
+    """Refuse an RMSprop group's options that PyTorch refuses (a negative lr, alpha, eps,
+    momentum or weight decay), or that would train wrongly: inf, NaN, and an alpha above 1,
+    which gives the square a negative weight (a square root of a negative mean, NaN);
+    makes the flags bools."""
+    for name in ("lr", "alpha", "eps", "weight_decay", "momentum", "lr_mult"):
+        g[name] = _number(where, name, g[name])
+        if not (math.isfinite(g[name]) and g[name] >= 0):
+            raise ValueError(f"{where}: {name} must be finite and >= 0, got {g[name]}")
+    if g["alpha"] > 1:
+        raise ValueError(f"{where}: alpha must be in [0, 1], got {g['alpha']}")
+    for name in ("centered", "maximize"):
+        g[name] = _flag(where, name, g[name])
 
 
 # PyTorch's schedulers live in torch.optim.lr_scheduler; these in minifcn/lr_scheduler.py, which
