@@ -299,12 +299,16 @@ class Module:
         if not isinstance(target, str):
             raise TypeError(f"{type(self).__name__}.get_submodule: target must be a dotted str "
                             f"path, got {type(target).__name__}")
-        mod, path = self, ""
-        for item in target.split(".") if target else ():
-            value = self._attribute(mod, path, item, target)
-            path = f"{path}.{item}" if path else item
+        return self._walk(target, target)
+
+    def _walk(self, path, target):
+        """The module at ``path``, on the way to ``target`` (which the errors name)."""
+        mod, walked = self, ""
+        for item in path.split(".") if path else ():
+            value = self._attribute(mod, walked, item, target)
+            walked = f"{walked}.{item}" if walked else item
             if not isinstance(value, Module):
-                raise AttributeError(f"`{item}` is not an nn.Module: {path!r} is a "
+                raise AttributeError(f"`{item}` is not an nn.Module: {walked!r} is a "
                                      f"{type(value).__name__} (looking for {target!r} in "
                                      f"{type(self).__name__})")
             mod = value
@@ -337,7 +341,7 @@ class Module:
             raise TypeError(f"{type(self).__name__}.{op}: target must be a dotted str path, got "
                             f"{type(target).__name__}")
         path, _, name = target.rpartition(".")
-        return self.get_submodule(path), path, name
+        return self._walk(path, target), path, name
 
     def _attribute(self, mod, path, name, target):
         """``getattr(mod, name)``, or PyTorch's AttributeError saying where it was looked for
