@@ -249,8 +249,9 @@ def _conv2d_named_padding(x, weight, bias, stride, padding, dilation, groups=1):
 
 
 class ConvTranspose2d(Function):
-    def __init__(self, stride, padding, out_hw, groups=1):
+    def __init__(self, stride, padding, out_hw, groups=1, dilation=(1, 1)):
         self.stride, self.padding, self.out_hw, self.groups = stride, padding, out_hw, groups
+        self.dilation = dilation
 
     def forward(self, x, W, b=None):
         self.x, self.W, self.has_bias = x, W, b is not None
@@ -258,8 +259,8 @@ class ConvTranspose2d(Function):
             return get_array_module(x).zeros((0, W.shape[1] * self.groups, *self.out_hw), x.dtype)
         if self.groups > 1:   # a loop over the groups (K.grouped_conv2d: why)
             return K.grouped_conv_transpose2d(x, W, b, self.groups, self.out_hw, self.stride,
-                                              self.padding)
-        return K.conv_transpose2d(x, W, b, self.out_hw, self.stride, self.padding)
+                                              self.padding, self.dilation)
+        return K.conv_transpose2d(x, W, b, self.out_hw, self.stride, self.padding, self.dilation)
 
     def backward(self, gy):
         if self.x.shape[0] == 0:
@@ -269,23 +270,25 @@ class ConvTranspose2d(Function):
         if self.groups > 1:
             gx, gW = K.grouped_conv_transpose2d_grads(self.x, gy, self.W, self.groups, self.stride,
                                                       self.padding, _wants_grad(self, 0),
-                                                      _wants_grad(self, 1))
+                                                      _wants_grad(self, 1), self.dilation)
         else:
             gx, gW = K.conv_transpose2d_grads(self.x, gy, self.W, self.stride, self.padding,
-                                              _wants_grad(self, 0), _wants_grad(self, 1))
+                                              _wants_grad(self, 0), _wants_grad(self, 1),
+                                              self.dilation)
         gb = K.conv2d_grad_bias(gy) if self.has_bias else None
         return gx, gW, gb
 
 
-def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1):
+def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
     """Transposed convolution: multiplication by the transpose of conv2d's matrix.
 
     Shapes: x (n, in_c, h, w), weight (in_c, out_c/groups, kh, kw), bias (out_c,) ->
-    (n, out_c, out_h, out_w) with ``out_h = (h - 1)*sy - 2*ph + kh + output_padding``.
-    ``output_padding`` (< stride) picks among the output sizes that a stride-``sy``
-    convolution maps onto the same ``h``. ``groups``: as :func:`conv2d`'s (in_c a multiple of
-    it), the transpose of the grouped convolution with the same weight. PyTorch's eighth
-    argument, ``dilation``, is not here.
+    (n, out_c, out_h, out_w) with ``out_h = (h - 1)*sy - 2*ph + dy*(kh - 1) + output_padding + 1``
+    (PyTorch's). ``output_padding`` picks among the output sizes that a stride-``sy``
+    convolution maps onto the same ``h``; as PyTorch's, it must be smaller than the stride or
+    the dilation, on each axis. ``groups``: as :func:`conv2d`'s (in_c a multiple of it), the
+    transpose of the grouped convolution with the same weight. ``dilation``: the kernel's taps
+    ``dy`` rows apart, the transpose of :func:`conv2d`'s dilated convolution.
 
     >>> import numpy as np
     >>> from minifcn import Tensor
@@ -294,6 +297,8 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     ((1, 1, 5, 5), array([2., 2., 4., 2., 2.]))
     >>> conv_transpose2d(Tensor(np.ones((1, 4, 2, 2))), Tensor(np.ones((4, 3, 2, 2))), groups=2).shape
     (1, 6, 3, 3)
+    >>> conv_transpose2d(Tensor(np.ones((1, 1, 1, 2))), Tensor(np.ones((1, 1, 1, 2))), dilation=2).numpy()[0, 0]
+    array([[1., 1., 1., 1.]])
     """
     x, weight = as_tensor(x), as_tensor(weight)
     bias = None if bias is None else as_tensor(bias)
@@ -305,9 +310,10 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     padding = _positive_pair("padding", padding, "conv_transpose2d", minimum=0)
     oph, opw = _positive_pair("output_padding", output_padding, "conv_transpose2d", minimum=0)
     groups = check_count("conv_transpose2d", "groups", groups)
-    if oph >= stride[0] or opw >= stride[1]:
+    dilation = _positive_pair("dilation", dilation, "conv_transpose2d")
+    if not (oph < max(stride[0], dilation[0]) and opw < max(stride[1], dilation[1])):
         raise ValueError(f"conv_transpose2d: output_padding {output_padding!r} must be smaller than "
-                         f"the stride {stride!r}")
+                         f"the stride {stride!r} or the dilation {dilation!r}, on each axis")
     n, c, h, w = x.shape
     in_c, out_c, kh, kw = weight.shape
     if c != in_c:
@@ -319,11 +325,11 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     out_c *= groups
     if bias is not None and tuple(bias.shape) != (out_c,):
         raise ValueError(f"conv_transpose2d: bias shape {tuple(bias.shape)} should be ({out_c},)")
-    out_h = (h - 1) * stride[0] - 2 * padding[0] + kh + oph
-    out_w = (w - 1) * stride[1] - 2 * padding[1] + kw + opw
+    out_h = (h - 1) * stride[0] - 2 * padding[0] + dilation[0] * (kh - 1) + oph + 1
+    out_w = (w - 1) * stride[1] - 2 * padding[1] + dilation[1] * (kw - 1) + opw + 1
     if out_h < 1 or out_w < 1:
         raise ValueError(f"conv_transpose2d: padding {padding!r} leaves an empty output ({out_h}x{out_w})")
-    fn = ConvTranspose2d(stride, padding, (out_h, out_w), groups)
+    fn = ConvTranspose2d(stride, padding, (out_h, out_w), groups, dilation)
     return fn(x, weight) if bias is None else fn(x, weight, bias)
 
 

@@ -61,8 +61,9 @@ class Module:
         if "_params" not in self.__dict__:
             raise AttributeError(f"{type(self).__name__}.__init__ must call super().__init__() "
                                  f"before assigning {name!r}")
-        # As PyTorch: a Parameter or a sub-module is replaced only by its kind (or None, which
-        # drops it); an array over a Parameter had dropped it from the state dict, silently.
+        # As PyTorch: a Parameter or a sub-module is replaced only by its kind or None (a
+        # parameter's name then stays, empty, in its place: register_parameter's None; a
+        # module's is dropped); an array over a Parameter had dropped it from the state dict.
         for table, kind, what in ((self._params, Parameter, "parameter"),
                                   (self._modules, Module, "child module")):
             if name in table and value is not None and not isinstance(value, kind):
@@ -73,12 +74,13 @@ class Module:
             # 3.0 over a buffer had stayed in the state dict, where loading it back failed
             raise TypeError(f"cannot assign {type(value).__name__} as buffer {name!r} of "
                             f"{type(self).__name__}: an array or None expected")
-        for table, keeps in ((self._params, isinstance(value, Parameter)),
+        empty_param = value is None and name in self._params
+        for table, keeps in ((self._params, isinstance(value, Parameter) or empty_param),
                              (self._modules, isinstance(value, Module)), (self._buffers, buffer)):
             if name in table and not keeps:   # a name changes kind: it leaves its old table
                 del table[name]
         # assigned to a name it already has, an entry keeps its place in the state dict's order
-        if isinstance(value, Parameter):
+        if isinstance(value, Parameter) or empty_param:
             self._params[name] = value
         elif isinstance(value, Module):
             self._modules[name] = value
@@ -105,6 +107,36 @@ class Module:
         setattr(self, name, module)
 
     register_module = add_module
+
+    def register_parameter(self, name: str, param) -> None:
+        """``setattr(self, name, param)`` with a name made at run time, as PyTorch's: a
+        :class:`Parameter`, or None, which holds the name in the parameters' order without one
+        (left out of ``parameters()`` and the state dict: PyTorch's ``bias=False``), for a
+        Parameter assigned later to take.
+
+        >>> import numpy as np
+        >>> m = Module()
+        >>> m.register_parameter("weight", Parameter(np.ones(2)))
+        >>> m.register_parameter("bias", None)
+        >>> [name for name, _ in m.named_parameters()], m.bias
+        (['weight'], None)
+        >>> m.bias = Parameter(np.zeros(2))
+        >>> list(m.state_dict())
+        ['weight', 'bias']
+        """
+        if "_params" not in self.__dict__:
+            raise AttributeError(f"{type(self).__name__}.__init__ must call super().__init__() "
+                                 f"before registering parameter {name!r}")
+        if not isinstance(name, str):
+            raise TypeError(f"{type(self).__name__}.register_parameter: a parameter name must be "
+                            f"a str, got {type(name).__name__}")
+        _check_child_name(self, name, self._params, "a parameter")
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"{type(self).__name__}.register_parameter: {name!r} must be a "
+                            f"Parameter or None, got {type(param).__name__}")
+        if param is None:   # the empty slot (__setattr__ keeps one that is there already)
+            self._params[name] = None
+        setattr(self, name, param)
 
     def register_buffer(self, name, array, persistent: bool = True):
         """A non-trained array saved in the state dict (e.g. BN running averages), as PyTorch's:
@@ -230,21 +262,95 @@ class Module:
         raise NotImplementedError
 
     # ----------------------------------------------------------------- traversal
-    def named_modules(self, prefix="", remove_duplicate=True):
+    def named_modules(self, memo=None, prefix="", remove_duplicate=True):
         """``(name, module)`` for this module and every one below it, depth first in
         registration order; a module reached by two names (shared) comes once, under its first,
-        unless ``remove_duplicate`` is False (as PyTorch)."""
-        seen = set()
+        unless ``remove_duplicate`` is False. As PyTorch's, with its arguments: ``memo``, a set
+        of modules to leave out (with their children), which the walk adds to; ``prefix``,
+        put before every name."""
+        memo = set() if memo is None else memo
 
         def walk(m, name):
+            if m in memo:
+                return
             if remove_duplicate:
-                if id(m) in seen:
-                    return
-                seen.add(id(m))
+                memo.add(m)
             yield name, m
             for child, sub in m._modules.items():
                 yield from walk(sub, f"{name}.{child}" if name else child)
         yield from walk(self, prefix)
+
+    def get_submodule(self, target: str) -> "Module":
+        """The module at the dotted path ``target`` (``"score_fr"``, ``"block.0"``; ``""``: this
+        one), as PyTorch's: a walk down the names, as long as the path, not a search of
+        :meth:`named_modules`. An AttributeError, with PyTorch's words, names the step that
+        failed, the module it was looked for in and the whole path.
+
+        >>> from minifcn.nn import Conv2d, ReLU
+        >>> net = Sequential(OrderedDict(block=Sequential(Conv2d(1, 2, 3), ReLU())))
+        >>> net.get_submodule("block.1")
+        ReLU()
+        >>> net.get_parameter("block.0.bias").shape
+        (2,)
+        >>> net.get_submodule("block.2")
+        Traceback (most recent call last):
+        AttributeError: Sequential at 'block' has no attribute `2` (looking for 'block.2' in Sequential)
+        """
+        if not isinstance(target, str):
+            raise TypeError(f"{type(self).__name__}.get_submodule: target must be a dotted str "
+                            f"path, got {type(target).__name__}")
+        return self._walk(target, target)
+
+    def _walk(self, path, target):
+        """The module at ``path``, on the way to ``target`` (which the errors name)."""
+        mod, walked = self, ""
+        for item in path.split(".") if path else ():
+            value = self._attribute(mod, walked, item, target)
+            walked = f"{walked}.{item}" if walked else item
+            if not isinstance(value, Module):
+                raise AttributeError(f"`{item}` is not an nn.Module: {walked!r} is a "
+                                     f"{type(value).__name__} (looking for {target!r} in "
+                                     f"{type(self).__name__})")
+            mod = value
+        return mod
+
+    def get_parameter(self, target: str) -> Parameter:
+        """The :class:`Parameter` at the dotted path ``target`` (``"score_fr.weight"``), as
+        PyTorch's: :meth:`get_submodule` of all but the last name, then that attribute, which
+        must be a Parameter (an empty slot, ``bias=False``'s None, is not one)."""
+        mod, path, name = self._path_parent("get_parameter", target)
+        value = self._attribute(mod, path, name, target)
+        if not isinstance(value, Parameter):
+            raise AttributeError(f"`{name}` is not an nn.Parameter: {target!r} is a "
+                                 f"{type(value).__name__} (in {type(self).__name__})")
+        return value
+
+    def get_buffer(self, target: str):
+        """The buffer (an array, or None where one is registered empty) at the dotted path
+        ``target`` (``"bn.running_mean"``), as PyTorch's :meth:`get_parameter` for buffers."""
+        mod, path, name = self._path_parent("get_buffer", target)
+        value = self._attribute(mod, path, name, target)
+        if name not in mod._buffers:
+            raise AttributeError(f"`{name}` is not a buffer: {target!r} is a "
+                                 f"{type(value).__name__} (in {type(self).__name__})")
+        return value
+
+    def _path_parent(self, op, target):
+        """(module, its path, last name) of a dotted path to a parameter or buffer."""
+        if not isinstance(target, str):
+            raise TypeError(f"{type(self).__name__}.{op}: target must be a dotted str path, got "
+                            f"{type(target).__name__}")
+        path, _, name = target.rpartition(".")
+        return self._walk(path, target), path, name
+
+    def _attribute(self, mod, path, name, target):
+        """``getattr(mod, name)``, or PyTorch's AttributeError saying where it was looked for
+        (``mod`` is at ``path`` under self)."""
+        if not hasattr(mod, name):
+            where = type(mod).__name__ + (f" at {path!r}" if path else "")
+            raise AttributeError(f"{where} has no attribute `{name}` (looking for {target!r} in "
+                                 f"{type(self).__name__})")
+        return getattr(mod, name)
 
     def modules(self):
         """This module and every one below it, once each, depth first (PyTorch's order): the
@@ -282,21 +388,40 @@ class Module:
         fn(self)
         return self
 
-    def named_parameters(self, prefix="", remove_duplicate=True):
+    def _named_members(self, members, prefix, recurse, remove_duplicate):
+        """``(name, value)`` of the ``members(module)`` pairs of this module (and, with
+        ``recurse``, every one below it), None skipped; a value met twice (shared) comes once,
+        under its first name, unless ``remove_duplicate`` is False (PyTorch's walk)."""
+        seen = set()
+        modules = (self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate)
+                   if recurse else [(prefix, self)])
+        for mod_name, m in modules:
+            for name, v in members(m):
+                if v is None or id(v) in seen:
+                    continue
+                if remove_duplicate:
+                    seen.add(id(v))
+                yield (f"{mod_name}.{name}" if mod_name else name), v
+
+    def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
         """``(name, parameter)`` in the state dict's order; a parameter shared by two modules
         comes once (an optimizer would otherwise step it twice), unless ``remove_duplicate`` is
-        False (as PyTorch)."""
-        seen = set()
-        for mod_name, m in self.named_modules(prefix, remove_duplicate):
-            for name, p in m._params.items():
-                if remove_duplicate:
-                    if id(p) in seen:
-                        continue
-                    seen.add(id(p))
-                yield (f"{mod_name}.{name}" if mod_name else name), p
+        False. As PyTorch's: ``recurse=False`` gives this module's own alone, ``prefix`` goes
+        before every name.
 
-    def parameters(self):
-        return [p for _, p in self.named_parameters()]
+        >>> from minifcn.nn import Conv2d
+        >>> net = Sequential(Conv2d(1, 2, 3), Conv2d(2, 2, 1, bias=False))
+        >>> [name for name, _ in net.named_parameters(prefix="net")]
+        ['net.0.weight', 'net.0.bias', 'net.1.weight']
+        >>> [name for name, _ in net[0].named_parameters(recurse=False)]
+        ['weight', 'bias']
+        """
+        return self._named_members(lambda m: m._params.items(), prefix, recurse, remove_duplicate)
+
+    def parameters(self, recurse=True):
+        """Every parameter once (:meth:`named_parameters`' order), in a list; ``recurse=False``:
+        this module's own."""
+        return [p for _, p in self.named_parameters(recurse=recurse)]
 
     def _buffer_slots(self, persistent_only=False):
         """``(name, module, key)`` of every buffer that holds an array, under every name it has
@@ -306,17 +431,14 @@ class Module:
                 if buf is not None and not (persistent_only and name in m._non_persistent):
                     yield (f"{mod_name}.{name}" if mod_name else name), m, name
 
-    def named_buffers(self):
+    def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
         """``(name, array)`` of every buffer that holds an array (BN's running statistics),
-        each once, as PyTorch's."""
-        seen = set()
-        for name, m, key in self._buffer_slots():
-            if id(m._buffers[key]) not in seen:
-                seen.add(id(m._buffers[key]))
-                yield name, m._buffers[key]
+        each once unless ``remove_duplicate`` is False; ``prefix`` and ``recurse`` as
+        :meth:`named_parameters`' (PyTorch's)."""
+        return self._named_members(lambda m: m._buffers.items(), prefix, recurse, remove_duplicate)
 
-    def buffers(self):
-        return [b for _, b in self.named_buffers()]
+    def buffers(self, recurse=True):
+        return [b for _, b in self.named_buffers(recurse=recurse)]
 
     def num_parameters(self, trainable_only=False) -> int:
         return sum(p.size for p in self.parameters() if p.requires_grad or not trainable_only)
@@ -390,7 +512,8 @@ class Module:
         for mod_name, m in self.named_modules(remove_duplicate=False):   # shared: under each name
             prefix = f"{mod_name}." if mod_name else ""
             for name, p in m._params.items():
-                state[prefix + name] = backend.to_numpy(p.data).copy()
+                if p is not None:   # an empty slot (register_parameter's None) is left out
+                    state[prefix + name] = backend.to_numpy(p.data).copy()
             for name, buf in m._buffers.items():
                 if buf is not None and name not in m._non_persistent:
                     state[prefix + name] = backend.to_numpy(buf).copy()
@@ -449,11 +572,13 @@ class Module:
         return ""
 
 
-def _check_child_name(owner, name):
-    """Refuse a container's child name as PyTorch's ``add_module`` does: a dot would split the
-    state dict's name, and a child named ``train`` would hide the method every trainer calls."""
-    if not name or "." in name or (hasattr(owner, name) and name not in owner._modules):
-        raise KeyError(f"{type(owner).__name__}: {name!r} cannot name a module (empty, holds a "
+def _check_child_name(owner, name, table=None, what="a module"):
+    """Refuse a child's name (in ``table``, the owner's modules by default) as PyTorch's
+    ``add_module`` and ``register_parameter`` do: a dot would split the state dict's name, and a
+    child named ``train`` would hide the method every trainer calls."""
+    table = owner._modules if table is None else table
+    if not name or "." in name or (hasattr(owner, name) and name not in table):
+        raise KeyError(f"{type(owner).__name__}: {name!r} cannot name {what} (empty, holds a "
                        f"dot, or is already an attribute of {type(owner).__name__})")
 
 

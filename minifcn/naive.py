@@ -53,21 +53,23 @@ def conv2d(x, W, b=None, stride=1, padding=0, dilation=1, groups=1):
     return y
 
 
-def conv_transpose2d(x, W, b=None, stride=1, padding=0, output_padding=0, groups=1):
-    """Each input pixel *scatters* a copy of the kernel, scaled by its value, onto the output
-    channels of its group.
+def conv_transpose2d(x, W, b=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """Each input pixel *scatters* a copy of the kernel, its taps ``dilation`` apart, scaled by
+    its value, onto the output channels of its group; the output is that full map cut by
+    ``padding`` (and ``output_padding`` rows of zeros past its end).
 
     x (n, in_c, h, w), W (in_c, out_c/groups, kh, kw) -> y (n, out_c, out_h, out_w) with
-    ``out_h = (h - 1)*sy - 2*ph + kh + output_padding``.
+    ``out_h = (h - 1)*sy - 2*ph + dy*(kh - 1) + output_padding + 1``.
     """
     x, W = to_numpy(x), to_numpy(W)
     sy, sx = _pair(stride)
     ph, pw = _pair(padding)
     oph, opw = _pair(output_padding)
+    dy, dx = _pair(dilation)
     n, in_c, h, w = x.shape
     _, og, kh, kw = W.shape   # og output channels per group
     ig, out_c = in_c // groups, og * groups
-    full_h, full_w = (h - 1) * sy + kh + oph, (w - 1) * sx + kw + opw
+    full_h, full_w = (h - 1) * sy + dy * (kh - 1) + 1 + oph, (w - 1) * sx + dx * (kw - 1) + 1 + opw
     y = np.zeros((n, out_c, full_h, full_w), dtype=x.dtype)
     for b_ in range(n):
         for ci in range(in_c):
@@ -76,7 +78,7 @@ def conv_transpose2d(x, W, b=None, stride=1, padding=0, output_padding=0, groups
                     for o in range(og):   # channel o of ci's group
                         for i in range(kh):
                             for j in range(kw):
-                                y[b_, (ci // ig) * og + o, iy * sy + i, ix * sx + j] += \
+                                y[b_, (ci // ig) * og + o, iy * sy + i * dy, ix * sx + j * dx] += \
                                     x[b_, ci, iy, ix] * W[ci, o, i, j]
     y = y[:, :, ph:full_h - ph, pw:full_w - pw]
     if b is not None:

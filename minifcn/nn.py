@@ -43,81 +43,152 @@ def _check_groups(op, in_channels, out_channels, groups):
     return groups
 
 
+PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+
+
+def _check_padding_mode(op, padding_mode):
+    if padding_mode not in PADDING_MODES:
+        raise ValueError(f"{op}: padding_mode must be one of {', '.join(map(repr, PADDING_MODES))}, "
+                         f"got {padding_mode!r}")
+    return padding_mode
+
+
+def _not_one(v):
+    """Whether a dilation (an int or a pair) is other than 1, for a repr (which never raises)."""
+    return v not in (1, (1, 1), [1, 1])
+
+
 class Conv2d(Module):
     """2-D convolution layer. weight (out_c, in_c/groups, kh, kw) He-initialised, bias zeros.
 
     Output size: ``(h + 2*padding - dilation*(k - 1) - 1) // stride + 1``; ``padding="same"``
     (stride 1) keeps ``h``, ``"valid"`` is 0 (:func:`minifcn.functional.conv2d`). ``groups``
     splits the channels into that many independent convolutions (``groups = in_channels``: a
-    depthwise one); both channel counts must be multiples of it.
+    depthwise one); both channel counts must be multiples of it. ``padding_mode``, as
+    PyTorch's: ``"zeros"``, or ``"reflect"``, ``"replicate"``, ``"circular"``, for which the
+    input is padded by :func:`F.pad <minifcn.functional.pad>` in that mode (``"same"``: the
+    odd one at the bottom and right), then convolved unpadded.
 
     >>> Conv2d(4, 8, 3, padding=1, groups=2)
     Conv2d(4, 8, kernel_size=(3, 3), stride=1, padding=1, groups=2)
     >>> Conv2d(4, 8, 3, groups=2).weight.shape
     (8, 2, 3, 3)
+    >>> import numpy as np
+    >>> conv = Conv2d(1, 1, 3, padding=1, bias=False, padding_mode="circular")
+    >>> conv.weight.data[...] = 0
+    >>> conv.weight.data[0, 0, 1, 0] = 1                       # y[i, j] = x[i, j - 1], wrapped
+    >>> conv(np.arange(4.0, dtype=np.float32).reshape(1, 1, 1, 4)).numpy()[0, 0]
+    array([[3., 0., 1., 2.]], dtype=float32)
+    >>> conv
+    Conv2d(1, 1, kernel_size=(3, 3), stride=1, padding=1, bias=False, padding_mode='circular')
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
-                 bias=True):
+                 bias=True, padding_mode="zeros"):
         super().__init__()
         in_channels = F.check_count("Conv2d", "in_channels", in_channels)
         out_channels = F.check_count("Conv2d", "out_channels", out_channels)
         kh, kw = F._positive_pair("kernel_size", kernel_size, "Conv2d")
         self.groups = _check_groups("Conv2d", in_channels, out_channels, groups)
         self.stride, self.padding, self.dilation = stride, padding, dilation
+        self.padding_mode = _check_padding_mode("Conv2d", padding_mode)
         self.weight = Parameter(init.he_normal((out_channels, in_channels // self.groups, kh, kw)))
-        self.bias = Parameter(init.zeros((out_channels,))) if bias else None
+        if bias:
+            self.bias = Parameter(init.zeros((out_channels,)))
+        else:
+            self.register_parameter("bias", None)   # as PyTorch's: the name, empty
+        if padding_mode != "zeros":
+            self._pad_amounts()   # a padding that cannot be, refused now (as PyTorch)
 
     def forward(self, x):
-        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+        if self.padding_mode == "zeros":
+            return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+        return F.conv2d(F.pad(x, self._pad_amounts(), self.padding_mode), self.weight, self.bias,
+                        self.stride, 0, self.dilation, self.groups)
+
+    def _pad_amounts(self):
+        """``F.pad``'s (left, right, top, bottom) for a padding mode other than zeros: the
+        padding on both sides; for ``"same"`` ``dilation*(k - 1)`` in all, the odd one after
+        (PyTorch's ``_reversed_padding_repeated_twice``)."""
+        padding = self.padding
+        if isinstance(padding, str):
+            if padding not in ("same", "valid"):
+                raise ValueError(f"Conv2d: padding must be an int, a pair, 'valid' or 'same', got {padding!r}")
+            if padding == "valid":
+                return (0, 0, 0, 0)
+            stride = F._positive_pair("stride", self.stride, "Conv2d")
+            if stride != (1, 1):   # as conv2d's: 'same' has no one meaning for a stride
+                raise ValueError(f"Conv2d: padding='same' needs stride 1, got stride {stride}")
+            dy, dx = F._positive_pair("dilation", self.dilation, "Conv2d")
+            ty, tx = dy * (self.weight.shape[2] - 1), dx * (self.weight.shape[3] - 1)
+            return (tx // 2, tx - tx // 2, ty // 2, ty - ty // 2)
+        ph, pw = F._positive_pair("padding", padding, "Conv2d", minimum=0)
+        return (pw, pw, ph, ph)
 
     def extra_repr(self):
         out_c, in_c, kh, kw = self.weight.shape
         groups = self.groups
         return (f"{in_c * groups}, {out_c}, kernel_size=({kh}, {kw}), stride={self.stride}, "
-                f"padding={self.padding!r}" + (f", groups={groups}" if groups != 1 else ""))
+                f"padding={self.padding!r}"
+                + (f", dilation={self.dilation!r}" if _not_one(self.dilation) else "")
+                + (f", groups={groups}" if groups != 1 else "")
+                + (", bias=False" if self.bias is None else "")
+                + (f", padding_mode={self.padding_mode!r}" if self.padding_mode != "zeros" else ""))
 
 
 class ConvTranspose2d(Module):
     """Transposed convolution layer. weight (in_c, out_c/groups, kh, kw); ``groups`` as
     :class:`Conv2d`'s.
 
-    Output size: ``(h - 1)*stride - 2*padding + k + output_padding``. FCN's upsampling layers
-    use ``bias=False`` and a bilinear weight (:func:`minifcn.init.bilinear_kernel`).
+    Output size: ``(h - 1)*stride - 2*padding + dilation*(k - 1) + output_padding + 1``. FCN's
+    upsampling layers use ``bias=False`` and a bilinear weight
+    (:func:`minifcn.init.bilinear_kernel`). ``padding_mode`` is ``"zeros"`` alone, as PyTorch's.
 
     ``forward(x, output_size)`` asks for a size instead, as PyTorch's: a stride-``s``
     convolution maps ``s`` input sizes onto the same ``h``, so the transpose may give any of
-    ``(h - 1)*s - 2*padding + k`` up to ``s - 1`` more; ``output_size`` ``(out_h, out_w)`` (or a
-    4-D shape, of which the last two count) picks one, and the layer's ``output_padding`` is
-    then not used. A size outside that range is a ValueError naming the range.
+    ``(h - 1)*s - 2*padding + dilation*(k - 1) + 1`` up to ``s - 1`` more; ``output_size``
+    ``(out_h, out_w)`` (or a 4-D shape, of which the last two count) picks one, and the layer's
+    ``output_padding`` is then not used. A size outside that range is a ValueError naming the
+    range.
 
     >>> import numpy as np
     >>> up = ConvTranspose2d(1, 1, 3, stride=2, padding=1)
     >>> x = np.zeros((1, 1, 4, 4), np.float32)
     >>> up(x).shape, up(x, output_size=(8, 7)).shape, up(x, output_size=(2, 1, 8, 8)).shape
     ((1, 1, 7, 7), (1, 1, 8, 7), (1, 1, 8, 8))
+    >>> ConvTranspose2d(1, 1, 3, dilation=2)(x).shape
+    (1, 1, 8, 8)
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
-                 bias=True):
-        super().__init__()   # PyTorch's ninth argument, dilation, is not here
+                 bias=True, dilation=1, padding_mode="zeros"):
+        super().__init__()
         in_channels = F.check_count("ConvTranspose2d", "in_channels", in_channels)
         out_channels = F.check_count("ConvTranspose2d", "out_channels", out_channels)
         kh, kw = F._positive_pair("kernel_size", kernel_size, "ConvTranspose2d")
         self.groups = g = _check_groups("ConvTranspose2d", in_channels, out_channels, groups)
+        if _check_padding_mode("ConvTranspose2d", padding_mode) != "zeros":
+            raise ValueError(f'ConvTranspose2d: only "zeros" padding mode is supported (as '
+                             f"PyTorch's), got padding_mode={padding_mode!r}")
+        self.padding_mode = padding_mode
         self.stride, self.padding, self.output_padding = stride, padding, output_padding
+        self.dilation = dilation
         self.weight = Parameter(init.he_normal((in_channels, out_channels // g, kh, kw),
                                                fan_in=in_channels // g * kh * kw))
-        self.bias = Parameter(init.zeros((out_channels,))) if bias else None
+        if bias:
+            self.bias = Parameter(init.zeros((out_channels,)))
+        else:
+            self.register_parameter("bias", None)   # as PyTorch's: the name, empty
 
     def forward(self, x, output_size=None):
         output_padding = self.output_padding if output_size is None else self._output_padding(x, output_size)
         return F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding, output_padding,
-                                  self.groups)
+                                  self.groups, self.dilation)
 
     def _output_padding(self, x, output_size):
         """The ``(oph, opw)`` that make ``x``'s output ``output_size``: PyTorch's rule, each side
-        within ``[min, min + stride - 1]``, ``min = (h - 1)*stride - 2*padding + k``."""
+        within ``[min, min + stride - 1]``, ``min = (h - 1)*stride - 2*padding + dilation*(k - 1)
+        + 1``."""
         x = as_tensor(x)
         F._check_4d("ConvTranspose2d", "input", x)
         # the sizes themselves: an array or a Tensor holding them gives its values (its .shape
@@ -132,9 +203,10 @@ class ConvTranspose2d(Module):
             raise TypeError(f"ConvTranspose2d: output_size must hold ints, got {output_size!r}") from None
         sy, sx = F._positive_pair("stride", self.stride, "ConvTranspose2d")
         ph, pw = F._positive_pair("padding", self.padding, "ConvTranspose2d", minimum=0)
+        dy, dx = F._positive_pair("dilation", self.dilation, "ConvTranspose2d")
         _, _, kh, kw = self.weight.shape
         h, w = x.shape[2:]
-        low = ((h - 1) * sy - 2 * ph + kh, (w - 1) * sx - 2 * pw + kw)
+        low = ((h - 1) * sy - 2 * ph + dy * (kh - 1) + 1, (w - 1) * sx - 2 * pw + dx * (kw - 1) + 1)
         high = (low[0] + sy - 1, low[1] + sx - 1)
         if not all(lo <= n <= hi for n, lo, hi in zip(want, low, high)):
             raise ValueError(f"ConvTranspose2d: requested an output size of {want}, but valid sizes "
@@ -145,6 +217,7 @@ class ConvTranspose2d(Module):
         in_c, out_c, kh, kw = self.weight.shape
         groups = self.groups
         return (f"{in_c}, {out_c * groups}, kernel_size=({kh}, {kw}), stride={self.stride}"
+                + (f", dilation={self.dilation!r}" if _not_one(self.dilation) else "")
                 + (f", groups={groups}" if groups != 1 else ""))
 
 

@@ -56,7 +56,7 @@ True
 from __future__ import annotations
 
 from ..backend import device_of, get_array_module
-from ..im2col import col2im, conv_out_size, fill_window, im2col
+from ..im2col import col2im, conv_out_size, fill_window, im2col, pad2d
 from . import cache, phases, shifted, winograd
 from .reduce import channel_sum
 from .threads import channel_blocks, map_blocks, num_threads, products_on_cores, row_groups
@@ -626,52 +626,83 @@ def conv2d_grad_bias(gy):
     return parts[0] if len(parts) == 1 else get_array_module(gy).concatenate(parts)
 
 
-def conv_transpose2d(x, W, b=None, out_hw=None, stride=(1, 1), padding=(0, 0)):
+def conv_transpose2d(x, W, b=None, out_hw=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
     """y (n, out_c, out_h, out_w) = the transpose of conv2d(., W) applied to x (n, in_c, h, w).
 
     ``W`` is (in_c, out_c, kh, kw): read as a convolution from out_c to in_c channels, this is
     exactly that convolution's input gradient. ``out_hw``: the output size, by default
-    ``((h - 1)*sy - 2*ph + kh, (w - 1)*sx - 2*pw + kw)``; up to ``sy - 1`` (``sx - 1``) more
-    rows (columns) is PyTorch's ``output_padding``.
+    ``((h - 1)*sy - 2*ph + dy*(kh - 1) + 1, ...)``; up to ``sy - 1`` (``sx - 1``) more rows
+    (columns) is PyTorch's ``output_padding``, or up to ``dy - 1`` where the dilation is larger
+    (:func:`_past_stride`).
 
     >>> import numpy as np
     >>> conv_transpose2d(np.ones((1, 4, 3, 3)), np.ones((4, 2, 4, 4)), stride=(2, 2), padding=(1, 1)).shape
     (1, 2, 6, 6)
+    >>> conv_transpose2d(np.ones((1, 4, 3, 3)), np.ones((4, 2, 3, 3)), dilation=(2, 2)).shape
+    (1, 2, 7, 7)
     """
     if out_hw is None:
-        (h, w), (kh, kw) = x.shape[2:], W.shape[2:]
-        out_hw = ((h - 1) * stride[0] - 2 * padding[0] + kh, (w - 1) * stride[1] - 2 * padding[1] + kw)
-    y = conv2d_grad_input(x, W, out_hw, stride, padding)
+        (h, w), (kh, kw), (dy, dx) = x.shape[2:], W.shape[2:], dilation
+        out_hw = ((h - 1) * stride[0] - 2 * padding[0] + dy * (kh - 1) + 1,
+                  (w - 1) * stride[1] - 2 * padding[1] + dx * (kw - 1) + 1)
+    full = _past_stride(x.shape[2:], out_hw, W.shape[2:], stride, padding, dilation)
+    if full:   # unpadded into the full map, then the output's window of it
+        (ph, pw), (oh, ow) = padding, out_hw
+        y = pad2d(conv2d_grad_input(x, W, full, stride, (0, 0), dilation),
+                  -ph, oh + ph - full[0], -pw, ow + pw - full[1])
+    else:
+        y = conv2d_grad_input(x, W, out_hw, stride, padding, dilation)
     if b is not None:
         y += b.reshape(1, -1, 1, 1)
     return y
 
 
+# PyTorch lets a transposed convolution's output_padding reach up to its dilation, where that
+# is larger than the stride (stride 1, dilation 2, output_padding 1: one more row). The output
+# then has more rows than any stride-s convolution maps back onto the input's: the convolution
+# of its gradient would be a row longer than x, and the kernels above take gy and x to be such a
+# pair. Such a transposed convolution runs unpadded instead, into the full map every tap
+# reaches, of which the output is a window (hanging past the full map's end, there zero): the
+# crop of pad2d, whose adjoint, for the gradients, pads gy out to the full map.
+def _past_stride(hw, out_hw, k, stride, padding, dilation):
+    """The full unpadded size ``((h - 1)*sy + dy*(kh - 1) + 1, ...)`` of a transposed
+    convolution of an (h, w) input with kernel ``k = (kh, kw)`` whose output ``out_hw`` is
+    longer than its stride allows (see above); None for every other (every undilated one)."""
+    if tuple(dilation) == (1, 1) or out_size(*out_hw, *k, stride, padding, dilation) == tuple(hw):
+        return None
+    return tuple((n - 1) * s + d * (kn - 1) + 1 for n, kn, s, d in zip(hw, k, stride, dilation))
+
+
 def conv_transpose2d_grads(x, gy, W, stride=(1, 1), padding=(0, 0), need_input=True,
-                           need_weight=True):
+                           need_weight=True, dilation=(1, 1)):
     """(gx, gW) of :func:`conv_transpose2d`, each None when not needed: the same as
     :func:`conv_transpose2d_grad_input` and :func:`conv_transpose2d_grad_weight`, except that
     by phases (:func:`.phases.by_phases`) both read the same phases of ``gy``
     (:func:`.phases.space_to_depth`), made once (upscore_pool4 of FCN-8s at 500x500: 38 us of
     its 1.1 ms saved)."""
     kh, kw = W.shape[2:]
-    if not (need_input and need_weight and phases.by_phases(kh, kw, stride, (1, 1))):
-        return (conv_transpose2d_grad_input(gy, W, stride, padding) if need_input else None,
-                conv_transpose2d_grad_weight(x, gy, kh, kw, stride, padding) if need_weight else None)
+    full = _past_stride(x.shape[2:], gy.shape[2:], (kh, kw), stride, padding, dilation)
+    if full:   # gy padded out to the unpadded full map (the adjoint of the forward's window)
+        (ph, pw), (oh, ow) = padding, gy.shape[2:]
+        gy, padding = pad2d(gy, ph, full[0] - ph - oh, pw, full[1] - pw - ow), (0, 0)
+    if not (need_input and need_weight and phases.by_phases(kh, kw, stride, dilation)):
+        return (conv_transpose2d_grad_input(gy, W, stride, padding, dilation) if need_input else None,
+                conv_transpose2d_grad_weight(x, gy, kh, kw, stride, padding, dilation)
+                if need_weight else None)
     # gy is read as the input of the stride-s convolution whose output has x's size
     z = phases.space_to_depth(gy, x.shape[2:], kh, kw, stride, padding)
     return (_conv2d_by_phases(gy, W, x.shape[2:], stride, padding, z=z),   # conv2d(gy, W)
             _grad_weight_by_phases(z, x, kh, kw, stride))       # conv2d_grad_weight(gy, x)
 
 
-def conv_transpose2d_grad_input(gy, W, stride=(1, 1), padding=(0, 0)):
+def conv_transpose2d_grad_input(gy, W, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
     """gx (n, in_c, h, w) = conv2d(gy, W): the adjoint of the adjoint is the convolution."""
-    return conv2d(gy, W, None, stride, padding)
+    return conv2d(gy, W, None, stride, padding, dilation)
 
 
-def conv_transpose2d_grad_weight(x, gy, kh, kw, stride=(1, 1), padding=(0, 0)):
+def conv_transpose2d_grad_weight(x, gy, kh, kw, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
     """gW (in_c, out_c, kh, kw): conv2d's weight gradient with the roles of x and gy swapped."""
-    return conv2d_grad_weight(gy, x, kh, kw, stride, padding)
+    return conv2d_grad_weight(gy, x, kh, kw, stride, padding, dilation)
 
 
 def out_size(h, w, kh, kw, stride, padding, dilation=(1, 1)):
@@ -730,7 +761,8 @@ def grouped_conv2d_grads(x, gy, W, groups, stride=(1, 1), padding=(0, 0), dilati
     return _joined([g[0] for g in grads], axis=1), _joined([g[1] for g in grads], axis=0), gb
 
 
-def grouped_conv_transpose2d(x, W, b, groups, out_hw=None, stride=(1, 1), padding=(0, 0)):
+def grouped_conv_transpose2d(x, W, b, groups, out_hw=None, stride=(1, 1), padding=(0, 0),
+                             dilation=(1, 1)):
     """y (n, groups*og, out_h, out_w) of ``groups`` transposed convolutions side by side:
     x (n, in_c, h, w), W (in_c, og, kh, kw) with in_c = groups*ic, b (groups*og,).
 
@@ -742,15 +774,15 @@ def grouped_conv_transpose2d(x, W, b, groups, out_hw=None, stride=(1, 1), paddin
     ic, og = W.shape[0] // groups, W.shape[1]
     return _joined([conv_transpose2d(_group(x, i, ic, 1), _group(W, i, ic, 0),
                                      None if b is None else _group(b, i, og, 0), out_hw, stride,
-                                     padding)
+                                     padding, dilation)
                     for i in range(groups)], axis=1)
 
 
 def grouped_conv_transpose2d_grads(x, gy, W, groups, stride=(1, 1), padding=(0, 0),
-                                   need_input=True, need_weight=True):
+                                   need_input=True, need_weight=True, dilation=(1, 1)):
     """(gx, gW) of :func:`grouped_conv_transpose2d`, each None when not needed."""
     ic, og = W.shape[0] // groups, W.shape[1]
     grads = [conv_transpose2d_grads(_group(x, i, ic, 1), _group(gy, i, og, 1), _group(W, i, ic, 0),
-                                    stride, padding, need_input, need_weight)
+                                    stride, padding, need_input, need_weight, dilation)
              for i in range(groups)]
     return _joined([g[0] for g in grads], axis=1), _joined([g[1] for g in grads], axis=0)

@@ -62,7 +62,7 @@ def geometry(module):
         return Geometry("pool", k, s, _pair(module.padding)[0], 1, bool(module.ceil_mode))
     if isinstance(module, nn.ConvTranspose2d):
         return Geometry("deconv", module.weight.shape[2], _pair(module.stride)[0],
-                        _pair(module.padding)[0], 1, False)
+                        _pair(module.padding)[0], _pair(module.dilation)[0], False)
     if isinstance(module, _POINTWISE):
         return None
     raise TypeError(f"no coordinate map for {type(module).__name__}: expected Conv2d, MaxPool2d, "
