@@ -336,95 +336,18 @@ class Tensor:
         if not self.requires_grad:   # as PyTorch: nothing to differentiate is a mistake, not a no-op
             raise RuntimeError("backward: this tensor does not require grad (made under no_grad(), "
                                "or from tensors none of which requires grad)")
-        # Arrays already some tensor's .grad (or the caller's own seed): storing one again gives
-        # a copy. a + b hands both inputs the same array, and an in-place change to a.grad would
-        # have changed b.grad (PyTorch's .grad are separate tensors).
-        stored = set()
+        given = grad is not None
         if grad is None:
             if self.size != 1:
                 raise ValueError(f"backward() without a gradient needs a scalar, got shape {self.shape}")
             grad = xp.ones_like(self.data)
         else:
             grad = _as_array(grad.data if isinstance(grad, Tensor) else grad)
-            stored.add(id(_memory(grad)))
             if grad.shape != self.shape:
                 raise ValueError(f"gradient shape {grad.shape} does not match tensor shape {self.shape}")
             if grad.dtype != self.dtype:   # as PyTorch: a float64 seed left float64 .grad on float32
                 grad = grad.astype(self.dtype)
-
-        def keep(t, g):   # t.grad += g, a new array either way
-            if t.grad is not None:
-                t.grad = t.grad + g
-                return
-            if id(_memory(g)) in stored:   # a view of a stored array shares its memory too
-                g = g.copy()
-            stored.add(id(_memory(g)))
-            t.grad = g
-
-        if self.creator is None:   # backward() of a leaf: its own gradient, through its hooks
-            keep(self, _run_hooks(self._grad_hooks, grad))
-            return
-
-        # A leaf with hooks: the hooks see its whole gradient of this backward, so its
-        # gradients are summed here and kept at the end (a leaf without hooks keeps each as it comes)
-        hooked_leaves: dict[int, list] = {}
-
-        # Gradients still to be handed to each function, one slot per output. Keeping them here,
-        # not on the intermediate tensors, lets those tensors (and their arrays) be freed early.
-        pending: dict[int, list] = {}
-        # Max-heap on generation: a function runs only after every function that used its
-        # outputs has run, so each of its output gradients is complete when it runs.
-        heap = []
-        # unique tie-breaker: len(pending) can repeat as slots are popped, and two equal
-        # (generation, count) keys would make heapq compare Function objects (TypeError)
-        order = itertools.count()
-
-        def send(f, index, g):
-            if id(f) not in pending:
-                pending[id(f)] = [None] * f.n_outputs
-                heapq.heappush(heap, (-f.generation, next(order), f))
-            slot = pending[id(f)]
-            # a = a + b, never +=: the array may be shared with another tensor's gradient
-            slot[index] = g if slot[index] is None else slot[index] + g
-
-        send(self.creator, self.output_index, grad)
-        while heap:
-            f = heapq.heappop(heap)[2]
-            if f.released:
-                raise RuntimeError("backward: this part of the graph was freed by an earlier "
-                                   "backward(); pass retain_graph=True to that one to go back "
-                                   "through the graph again")
-            gys = pending.pop(id(f))
-            if f.hooks or f.retained:   # every use of these outputs has sent its gradient
-                gys = _outputs_hooked(f, gys, keep)
-            gxs = f.backward(*gys)
-            if not isinstance(gxs, tuple):
-                gxs = (gxs,)
-            # zip would drop the rest: too few froze an input, silently; more are let pass when
-            # they are None (a bias the call had none of), as PyTorch lets them
-            if len(gxs) < len(f.inputs) or any(g is not None for g in gxs[len(f.inputs):]):
-                raise RuntimeError(f"{type(f).__name__}.backward returned {len(gxs)} gradient"
-                                   f"{'s' if len(gxs) != 1 else ''} for {len(f.inputs)} inputs "
-                                   "(one per input of forward, None where there is none)")
-            for x, gx in zip(f.inputs, gxs):
-                if gx is None or not x.requires_grad:
-                    continue
-                if gx.shape != x.shape:   # as PyTorch checks: a wrong one would spread silently
-                    raise RuntimeError(f"{type(f).__name__}.backward returned a gradient of shape "
-                                       f"{tuple(gx.shape)} for an input of shape {tuple(x.shape)}")
-                if gx.dtype != x.dtype:   # float32 * float64 array: x's gradient is float32, as x
-                    gx = gx.astype(x.dtype)
-                if x.creator is not None:
-                    send(x.creator, x.output_index, gx)
-                elif x._grad_hooks:
-                    slot = hooked_leaves.setdefault(id(x), [x, None])
-                    slot[1] = gx if slot[1] is None else slot[1] + gx
-                else:
-                    keep(x, gx)
-            if not retain_graph:
-                f.release()
-        for x, g in hooked_leaves.values():
-            keep(x, _run_hooks(x._grad_hooks, g))
+        _backprop([(self, grad, given)], retain_graph)
 
     # ----------------------------------------------------------------- operators
     def __add__(self, other):
@@ -1075,6 +998,292 @@ def _outputs_hooked(f, gys, keep):
         if t is not None:
             keep(t, g)
     return gys
+
+
+def _backprop(seeds, retain_graph, inputs=None):
+    """The backward pass of :meth:`Tensor.backward` and :func:`grad`: one walk of the graph.
+
+    ``seeds`` are ``(tensor, gradient, given)`` triples: the gradients start there (summed where
+    a tensor comes twice); ``given`` marks one the caller passed in, which is never stored as
+    it is. ``inputs`` None: every leaf that requires grad gets its gradient added into
+    ``.grad`` (backward). A list of tensors: their gradients are returned instead, one array (or
+    None, for one the walk did not reach) each, and no leaf's ``.grad`` changes (grad); only the
+    functions on a path to one of them run, as in PyTorch's engine. Returns None, or
+    ``(gradients, freed)``, ``freed`` telling whether the walk met a part of the graph that an
+    earlier backward had freed (what lay behind it is unknown).
+    """
+    # Arrays already some tensor's .grad (or the caller's own seed): storing one again gives
+    # a copy. a + b hands both inputs the same array, and an in-place change to a.grad would
+    # have changed b.grad (PyTorch's .grad are separate tensors).
+    stored = {id(_memory(g)) for _, g, given in seeds if given}
+
+    def keep(t, g):   # t.grad += g, a new array either way
+        if t.grad is not None:
+            t.grad = t.grad + g
+            return
+        if id(_memory(g)) in stored:   # a view of a stored array shares its memory too
+            g = g.copy()
+        stored.add(id(_memory(g)))
+        t.grad = g
+
+    # Leaves whose gradient is summed here and handed on at the end: a leaf with hooks (the
+    # hooks see its whole gradient of this pass), and in grad every leaf asked for
+    summed: dict[int, list] = {}
+
+    def add_up(x, g):
+        slot = summed.setdefault(id(x), [x, None])
+        slot[1] = g if slot[1] is None else slot[1] + g
+
+    if inputs is None:
+        reach = needed = captures = None
+
+        def to_leaf(x, g):   # a leaf without hooks keeps each gradient as it comes
+            if x._grad_hooks:
+                add_up(x, g)
+            else:
+                keep(x, g)
+    else:
+        wanted = {id(t) for t in inputs if t.creator is None}
+        # an intermediate tensor asked for: its gradient is read off its creator's pending
+        # slot (after its hooks), as PyTorch captures it at the function that receives it
+        captures: dict[int, set] = {}
+        for t in inputs:
+            if t.creator is not None:
+                captures.setdefault(id(t.creator), set()).add(t.output_index)
+        needed, freed = _needed([t.creator for t, _, _ in seeds if t.creator is not None],
+                                wanted, captures)
+        reach = needed | captures.keys()
+        captured: dict = {}
+
+        def to_leaf(x, g):   # any other leaf's gradient goes nowhere
+            if id(x) in wanted:
+                add_up(x, g)
+
+    # Gradients still to be handed to each function, one slot per output. Keeping them here,
+    # not on the intermediate tensors, lets those tensors (and their arrays) be freed early.
+    pending: dict[int, list] = {}
+    # Max-heap on generation: a function runs only after every function that used its
+    # outputs has run, so each of its output gradients is complete when it runs.
+    heap = []
+    # unique tie-breaker: len(pending) can repeat as slots are popped, and two equal
+    # (generation, count) keys would make heapq compare Function objects (TypeError)
+    order = itertools.count()
+
+    def send(f, index, g):
+        if id(f) not in pending:
+            pending[id(f)] = [None] * f.n_outputs
+            heapq.heappush(heap, (-f.generation, next(order), f))
+        slot = pending[id(f)]
+        # a = a + b, never +=: the array may be shared with another tensor's gradient
+        slot[index] = g if slot[index] is None else slot[index] + g
+
+    if reach is not None:   # grad: nothing goes to a function with no path to an input asked for
+        send_any = send
+
+        def send(f, index, g):
+            if id(f) in reach:
+                send_any(f, index, g)
+
+    for t, g, _ in seeds:
+        if t.creator is None:   # backward() of a leaf, grad(x, x): its own gradient, through its hooks
+            to_leaf(t, g)
+        else:
+            send(t.creator, t.output_index, g)
+    while heap:
+        f = heapq.heappop(heap)[2]
+        gys = pending.pop(id(f))
+        runs = needed is None or id(f) in needed   # else f is only read for an input asked for
+        if f.released and runs:
+            raise RuntimeError("backward: this part of the graph was freed by an earlier "
+                               "backward(); pass retain_graph=True to that one to go back "
+                               "through the graph again")
+        if f.hooks or f.retained:   # every use of these outputs has sent its gradient
+            gys = _outputs_hooked(f, gys, keep)
+        if captures and id(f) in captures:
+            for i in captures[id(f)]:
+                captured[id(f), i] = gys[i]
+        if not runs:
+            continue
+        gxs = f.backward(*gys)
+        if not isinstance(gxs, tuple):
+            gxs = (gxs,)
+        # zip would drop the rest: too few froze an input, silently; more are let pass when
+        # they are None (a bias the call had none of), as PyTorch lets them
+        if len(gxs) < len(f.inputs) or any(g is not None for g in gxs[len(f.inputs):]):
+            raise RuntimeError(f"{type(f).__name__}.backward returned {len(gxs)} gradient"
+                               f"{'s' if len(gxs) != 1 else ''} for {len(f.inputs)} inputs "
+                               "(one per input of forward, None where there is none)")
+        for x, gx in zip(f.inputs, gxs):
+            if gx is None or not x.requires_grad:
+                continue
+            if gx.shape != x.shape:   # as PyTorch checks: a wrong one would spread silently
+                raise RuntimeError(f"{type(f).__name__}.backward returned a gradient of shape "
+                                   f"{tuple(gx.shape)} for an input of shape {tuple(x.shape)}")
+            if gx.dtype != x.dtype:   # float32 * float64 array: x's gradient is float32, as x
+                gx = gx.astype(x.dtype)
+            if x.creator is not None:
+                send(x.creator, x.output_index, gx)
+            else:
+                to_leaf(x, gx)
+        if not retain_graph:
+            f.release()
+    if inputs is None:
+        for x, g in summed.values():
+            keep(x, _run_hooks(x._grad_hooks, g))
+        return None
+    for x, g in summed.values():
+        captured[id(x)] = _run_hooks(x._grad_hooks, g)
+    grads = []
+    for t in inputs:
+        g = captured.get(id(t) if t.creator is None else (id(t.creator), t.output_index))
+        if g is not None and id(_memory(g)) in stored:   # a seed, a retained .grad, an input twice
+            g = g.copy()
+        if g is not None:
+            stored.add(id(_memory(g)))
+        grads.append(g)
+    return grads, freed
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         allow_unused=None, materialize_grads=False):
+    """The gradients of ``outputs`` with respect to ``inputs``, returned rather than added into
+    ``.grad`` (PyTorch's ``torch.autograd.grad``): a vector-Jacobian product.
+
+    The same backward pass as :meth:`Tensor.backward`, with two changes: only the functions on
+    a path to one of ``inputs`` run, and no leaf's ``.grad`` changes. Several outputs' gradients
+    are summed. An input may be an intermediate tensor (the gradient arriving there, after its
+    hooks) or an output itself (its ``grad_outputs``).
+
+    Args:
+        outputs: a Tensor or a sequence of them, each requiring grad.
+        inputs: a Tensor, a sequence of them, or a dict of them (``dict(net.named_parameters())``:
+            the answer is then a dict with the same keys), each requiring grad.
+        grad_outputs: one upstream gradient per output (a Tensor or an array of its shape), or
+            None for a one-valued output (ones); all None when omitted.
+        retain_graph: keep the graph for another pass (default ``create_graph``, so False).
+        create_graph: refused: the gradients here are arrays, the graph first-order only.
+        allow_unused: give None for an input the outputs do not depend on, rather than raise
+            (default ``materialize_grads``).
+        materialize_grads: give zeros of its shape there instead of None.
+
+    Returns:
+        A tuple of Tensors (or a dict), one per input, of the input's shape and dtype, which do
+        not require grad.
+
+    As PyTorch's: a tensor hook on the way (``register_hook``) runs and changes what flows on,
+    an input's own hooks included (its gradient is returned after them); ``retain_grad`` keeps
+    ``.grad`` of the intermediate tensors the pass goes through; a module's backward hooks run
+    when its graph is on the way (its full backward hook when the gradient goes through the
+    module's input, as there). Unlike PyTorch: a function that runs computes the gradients of
+    all its inputs (PyTorch skips those not needed: only time differs), and an input behind a
+    part of the graph freed by an earlier pass is reported as unused (the error says that it
+    may be the cause), where PyTorch says the graph was freed. ``is_grads_batched``,
+    ``only_inputs`` and gradient edges are not taken.
+
+    >>> import numpy as np
+    >>> x = Tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
+    >>> h = x * x
+    >>> y = (h * 3.0).sum()
+    >>> grad(y, [x, h])          # d(3 sum x^2)/dx = 6x; d(3 sum h)/dh = 3
+    (tensor([ 6., 12., 18.]), tensor([3., 3., 3.]))
+    >>> x.grad is None
+    True
+    """
+    if create_graph:
+        raise NotImplementedError("grad: create_graph=True (a graph of the gradient, for second "
+                                  "derivatives) is not supported: gradients here are arrays and "
+                                  "the graph is first-order only")
+    if materialize_grads and allow_unused is False:
+        raise ValueError("grad: materialize_grads=True gives zeros for unused inputs; it needs "
+                         "allow_unused True or not given, got allow_unused=False")
+    if allow_unused is None:
+        allow_unused = materialize_grads
+    if retain_graph is None:
+        retain_graph = create_graph
+    keys = None
+    if isinstance(inputs, dict):
+        keys, inputs = list(inputs), list(inputs.values())
+    outputs = (outputs,) if isinstance(outputs, Tensor) else tuple(outputs)
+    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    if not inputs:
+        raise RuntimeError("grad: inputs cannot be empty")
+    for what, ts in (("outputs", outputs), ("inputs", inputs)):
+        for i, t in enumerate(ts):
+            if not isinstance(t, Tensor):
+                raise TypeError(f"grad: {what}[{i}] is a {type(t).__name__}, expected a Tensor")
+            if not t.requires_grad:   # PyTorch's two errors, with the tensor's position
+                raise RuntimeError(f"grad: {what}[{i}] does not require grad (made under "
+                                   "no_grad(), or from tensors none of which requires grad)")
+    if grad_outputs is None or isinstance(grad_outputs, Tensor):
+        grad_outputs = (grad_outputs,) * len(outputs) if grad_outputs is None else (grad_outputs,)
+    grad_outputs = tuple(grad_outputs)
+    if len(grad_outputs) != len(outputs):
+        raise RuntimeError(f"grad: got {len(outputs)} outputs and {len(grad_outputs)} grad_outputs; "
+                           "give one gradient (or None) per output")
+    seeds = []
+    for i, (t, g) in enumerate(zip(outputs, grad_outputs)):
+        given = g is not None
+        if g is None:
+            if t.size != 1:
+                raise RuntimeError(f"grad: grad_outputs[{i}] can be left None only for an output "
+                                   f"of one value, outputs[{i}] has shape {tuple(t.shape)}")
+            g = get_array_module(t.data).ones_like(t.data)
+        else:
+            g = _raw(g)
+            if not hasattr(g, "shape") or not hasattr(g, "dtype"):
+                raise TypeError(f"grad: grad_outputs[{i}] is a {type(g).__name__}, expected a "
+                                "Tensor, an array or None")
+            if g.shape != t.shape:
+                raise RuntimeError(f"grad: grad_outputs[{i}] has shape {tuple(g.shape)}, "
+                                   f"outputs[{i}] has shape {tuple(t.shape)}")
+            if type(g) is not type(t.data):   # a host array for a GPU output, or the reverse
+                raise ValueError(f"grad: grad_outputs[{i}] is on {backend.device_of(g)}, outputs[{i}] "
+                                 f"on {t.device}")
+            if g.dtype != t.dtype:   # as backward: the gradients keep the tensors' dtypes
+                g = g.astype(t.dtype)
+        seeds.append((t, g, given))
+    grads, freed = _backprop(seeds, retain_graph, inputs)
+    result = []
+    for i, (t, g) in enumerate(zip(inputs, grads)):
+        if g is None and not allow_unused:
+            raise RuntimeError(
+                f"grad: inputs[{i}] appears not to have been used in the graph of the outputs (no "
+                "gradient reached it); pass allow_unused=True to get None for it"
+                + (" (or it lies behind a part of the graph freed by an earlier pass, which "
+                   "needed retain_graph=True)" if freed else ""))
+        if g is None and materialize_grads:
+            g = get_array_module(t.data).zeros_like(t.data)
+        result.append(None if g is None else Tensor(g))
+    return dict(zip(keys, result)) if keys is not None else tuple(result)
+
+
+def _needed(roots, leaves, captures):
+    """The ids of the functions whose backward :func:`grad` must run: those with an input
+    asked for (a leaf in ``leaves``, by id; an output ``i`` of a function ``c`` with ``i`` in
+    ``captures[id(c)]``) or made by a needed function. Also whether a freed function was met.
+
+    Every input of a function was made by a function of a lower generation, so one pass in
+    increasing generation decides each function after all those it reads from.
+    """
+    seen, found, stack = set(), [], list(roots)
+    while stack:
+        f = stack.pop()
+        if id(f) in seen:
+            continue
+        seen.add(id(f))
+        found.append(f)
+        stack.extend(x.creator for x in f.inputs if x.creator is not None and x.requires_grad)
+    needed = set()
+    for f in sorted(found, key=lambda f: f.generation):
+        for x in f.inputs:
+            c = x.creator
+            if not x.requires_grad:
+                continue
+            if (id(x) in leaves if c is None else
+                    id(c) in needed or x.output_index in captures.get(id(c), ())):
+                needed.add(id(f))
+                break
+    return needed, any(f.released for f in found)
 
 
 def _is_float(a) -> bool:
