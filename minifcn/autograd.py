@@ -1097,12 +1097,14 @@ def _backprop(seeds, retain_graph, inputs=None):
             raise RuntimeError("backward: this part of the graph was freed by an earlier "
                                "backward(); pass retain_graph=True to that one to go back "
                                "through the graph again")
+        # An input asked for is read off here, before its hooks when the pass goes on through
+        # f, after them when it ends at f: PyTorch's engine does the same (its "hooks ordering")
+        if runs and captures and id(f) in captures:
+            captured.update({(id(f), i): gys[i] for i in captures[id(f)]})
         if f.hooks or f.retained:   # every use of these outputs has sent its gradient
             gys = _outputs_hooked(f, gys, keep)
-        if captures and id(f) in captures:
-            for i in captures[id(f)]:
-                captured[id(f), i] = gys[i]
-        if not runs:
+        if not runs:   # f is on the way only for the inputs it made
+            captured.update({(id(f), i): gys[i] for i in captures[id(f)]})
             continue
         gxs = f.backward(*gys)
         if not isinstance(gxs, tuple):
@@ -1151,8 +1153,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 
     The same backward pass as :meth:`Tensor.backward`, with two changes: only the functions on
     a path to one of ``inputs`` run, and no leaf's ``.grad`` changes. Several outputs' gradients
-    are summed. An input may be an intermediate tensor (the gradient arriving there, after its
-    hooks) or an output itself (its ``grad_outputs``).
+    are summed. An input may be an intermediate tensor (the gradient arriving there) or an
+    output itself (its ``grad_outputs``).
 
     Args:
         outputs: a Tensor or a sequence of them, each requiring grad.
@@ -1170,15 +1172,17 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         A tuple of Tensors (or a dict), one per input, of the input's shape and dtype, which do
         not require grad.
 
-    As PyTorch's: a tensor hook on the way (``register_hook``) runs and changes what flows on,
-    an input's own hooks included (its gradient is returned after them); ``retain_grad`` keeps
-    ``.grad`` of the intermediate tensors the pass goes through; a module's backward hooks run
-    when its graph is on the way (its full backward hook when the gradient goes through the
-    module's input, as there). Unlike PyTorch: a function that runs computes the gradients of
-    all its inputs (PyTorch skips those not needed: only time differs), and an input behind a
-    part of the graph freed by an earlier pass is reported as unused (the error says that it
-    may be the cause), where PyTorch says the graph was freed. ``is_grads_batched``,
-    ``only_inputs`` and gradient edges are not taken.
+    As PyTorch's: a tensor hook on the way (``register_hook``) runs and changes what flows on;
+    hooks off the way do not run. An input's gradient is returned after its own hooks, except
+    an intermediate tensor's when the pass goes on through it to another input: then the one
+    before them (PyTorch's engine reads it off there). ``retain_grad`` keeps ``.grad`` of the
+    intermediate tensors on the way; a module's backward hooks run when its graph is on the way
+    (its full backward hook when the gradient goes through the module's input, as there).
+    Unlike PyTorch: a function that runs computes the gradients of all its inputs (PyTorch
+    skips those not needed: only time differs), and an input behind a part of the graph freed
+    by an earlier pass is reported as unused (the error says that it may be the cause), where
+    PyTorch says the graph was freed. ``is_grads_batched``, ``only_inputs`` and gradient edges
+    are not taken.
 
     >>> import numpy as np
     >>> x = Tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
@@ -1214,8 +1218,10 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             if not t.requires_grad:   # PyTorch's two errors, with the tensor's position
                 raise RuntimeError(f"grad: {what}[{i}] does not require grad (made under "
                                    "no_grad(), or from tensors none of which requires grad)")
-    if grad_outputs is None or isinstance(grad_outputs, Tensor):
-        grad_outputs = (grad_outputs,) * len(outputs) if grad_outputs is None else (grad_outputs,)
+    if grad_outputs is None:
+        grad_outputs = (None,) * len(outputs)
+    elif isinstance(grad_outputs, Tensor) or hasattr(grad_outputs, "shape"):   # one, for one output
+        grad_outputs = (grad_outputs,)
     grad_outputs = tuple(grad_outputs)
     if len(grad_outputs) != len(outputs):
         raise RuntimeError(f"grad: got {len(outputs)} outputs and {len(grad_outputs)} grad_outputs; "
