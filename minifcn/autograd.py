@@ -4,7 +4,8 @@ A :class:`Tensor` wraps an xp array (NumPy or CuPy). Calling a :class:`Function`
 runs its ``forward`` on the arrays and, unless :func:`no_grad` is active, records itself as the
 ``creator`` of its outputs. ``Tensor.backward()`` then visits the recorded functions from the
 output back to the inputs, latest first (by *generation*, a topological order), calls each
-one's ``backward`` on arrays and adds the results into the inputs' ``.grad``.
+one's ``backward`` on arrays and adds the results into the inputs' ``.grad``. :func:`grad`
+makes the same pass and returns the gradients of the tensors it is asked for instead.
 
 ``.grad`` is a plain xp array (not a Tensor): higher-order gradients are not a goal here.
 
@@ -1886,7 +1887,8 @@ def cat(tensors, dim=0):
 
 # --------------------------------------------------------------------- PyTorch's smaller ops
 # The Functions behind the block of PyTorch's smaller Tensor methods, and stack, equal and
-# allclose (package level, as torch.stack, torch.equal and torch.allclose).
+# allclose (package level, as torch.stack, torch.equal and torch.allclose); at the end gather,
+# scatter, scatter_add, sort, argsort and topk, package level too.
 def _sizes(sizes):
     """``f(2, 3)`` or ``f((2, 3))`` (PyTorch takes both) as a tuple of ints."""
     if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
@@ -2313,11 +2315,11 @@ def scatter(input, dim, index, src=None, *, value=None):
         if not isinstance(value, (int, float, bool, np.number)):
             raise TypeError(f"scatter: value must be a number, got {type(value).__name__}")
         _, _, flat = _along("scatter", input, dim, index)
-        return Scatter(flat.reshape(index.shape), value)(input).reshape(input.shape)
+        return Scatter(flat, value)(input)
     src = _scatter_source("scatter", input, src)
     _, _, flat = _along("scatter", input, dim, index, src.shape)
-    a, s = input.reshape(input.shape or (1,)), src.reshape(src.shape or (1,))
-    return Scatter(flat.reshape(index.shape or (1,)))(a, s).reshape(input.shape)
+    # flat is at least 1-d (_along's view of a 0-d index), and so must src be, to be cut to it
+    return Scatter(flat)(input, src.reshape(src.shape or (1,)))
 
 
 def scatter_add(input, dim, index, src):
@@ -2333,8 +2335,7 @@ def scatter_add(input, dim, index, src):
     index = _index_array("scatter_add", index, input)
     src = _scatter_source("scatter_add", input, src)
     _, _, flat = _along("scatter_add", input, dim, index, src.shape)
-    a, s = input.reshape(input.shape or (1,)), src.reshape(src.shape or (1,))
-    return ScatterAdd(flat.reshape(index.shape or (1,)))(a, s).reshape(input.shape)
+    return ScatterAdd(flat)(input, src.reshape(src.shape or (1,)))
 
 
 def _scatter_source(op, input, src):

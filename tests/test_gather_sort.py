@@ -66,13 +66,18 @@ def test_gather_and_scatter_add_are_adjoint(xp, rng, in_shape, dim, idx_shape):
     assert abs(lhs - rhs) <= 1e-10 * max(1.0, abs(lhs))
 
 
-def test_gather_of_0d_and_integer_tensors_as_pytorch():
+def test_gather_and_scatter_of_0d_and_integer_tensors_as_pytorch():
     torch = pytest.importorskip("torch")
     five = Tensor(np.array(5.0))
     assert minifcn.gather(five, 0, np.array([0, 0])).tolist() == torch.gather(
         torch.tensor(5.0), 0, torch.tensor([0, 0])).tolist() == [5.0, 5.0]
     g = minifcn.gather(five, 0, np.array(0))
     assert g.shape == () and g.item() == 5.0
+    for op in ("scatter", "scatter_add"):   # a 0-d input, index and src count as 1-d too
+        ours = getattr(minifcn, op)(Tensor(np.array(2.0)), 0, np.array(0), Tensor(np.array(5.0)))
+        theirs = getattr(torch, op)(torch.tensor(2.0, dtype=torch.float64), 0, torch.tensor(0),
+                                    torch.tensor(5.0, dtype=torch.float64))
+        assert ours.shape == tuple(theirs.shape) == () and ours.item() == theirs.item()
     ints = Tensor(np.array([[4, 7, 1]]))
     picked = ints.gather(1, np.array([[2, 0]], np.int32))    # an int32 index too, as PyTorch 2
     assert picked.dtype == np.int64 and picked.tolist() == [[1, 4]] and not picked.requires_grad
@@ -172,7 +177,8 @@ def test_sort_matches_pytorch_s_stable_sort(rng, shape, dim, descending):
     torch = pytest.importorskip("torch")
     x = _with_ties(rng, shape)
     t, tt = Tensor(x, requires_grad=True), torch_tensor(torch, x, requires_grad=True)
-    (values, indices), (vt, it) = t.sort(dim, descending, stable=True), torch.sort(tt, dim=dim, descending=descending, stable=True)
+    values, indices = t.sort(dim, descending, stable=True)
+    vt, it = torch.sort(tt, dim=dim, descending=descending, stable=True)
     np.testing.assert_array_equal(to_np(indices), to_np(it))
     np.testing.assert_array_equal(to_np(values), to_np(vt))
     np.testing.assert_array_equal(to_np(t.argsort(dim, descending, stable=True)),
