@@ -19,8 +19,9 @@ if not _user_spin:
     _os.environ["OPENBLAS_THREAD_TIMEOUT"] = "4"
 
 from . import functional, init, nn, optim
-from .autograd import (Function, Tensor, allclose, cat, equal, inference_mode, is_grad_enabled,
-                       maximum, minimum, no_grad, set_grad_enabled, stack, where)
+from .autograd import (Function, Tensor, allclose, argsort, cat, equal, gather, inference_mode,
+                       is_grad_enabled, maximum, minimum, no_grad, scatter, scatter_add,
+                       set_grad_enabled, sort, stack, topk, where)
 from .backend import default_device, gpu_available, manual_seed
 from .checkpoint import load, save
 from .creation import arange, from_numpy, full, ones, ones_like, tensor, zeros, zeros_like

@@ -4,7 +4,8 @@ A :class:`Tensor` wraps an xp array (NumPy or CuPy). Calling a :class:`Function`
 runs its ``forward`` on the arrays and, unless :func:`no_grad` is active, records itself as the
 ``creator`` of its outputs. ``Tensor.backward()`` then visits the recorded functions from the
 output back to the inputs, latest first (by *generation*, a topological order), calls each
-one's ``backward`` on arrays and adds the results into the inputs' ``.grad``.
+one's ``backward`` on arrays and adds the results into the inputs' ``.grad``. :func:`grad`
+makes the same pass and returns the gradients of the tensors it is asked for instead.
 
 ``.grad`` is a plain xp array (not a Tensor): higher-order gradients are not a goal here.
 
@@ -336,95 +337,18 @@ class Tensor:
         if not self.requires_grad:   # as PyTorch: nothing to differentiate is a mistake, not a no-op
             raise RuntimeError("backward: this tensor does not require grad (made under no_grad(), "
                                "or from tensors none of which requires grad)")
-        # Arrays already some tensor's .grad (or the caller's own seed): storing one again gives
-        # a copy. a + b hands both inputs the same array, and an in-place change to a.grad would
-        # have changed b.grad (PyTorch's .grad are separate tensors).
-        stored = set()
+        given = grad is not None
         if grad is None:
             if self.size != 1:
                 raise ValueError(f"backward() without a gradient needs a scalar, got shape {self.shape}")
             grad = xp.ones_like(self.data)
         else:
             grad = _as_array(grad.data if isinstance(grad, Tensor) else grad)
-            stored.add(id(_memory(grad)))
             if grad.shape != self.shape:
                 raise ValueError(f"gradient shape {grad.shape} does not match tensor shape {self.shape}")
             if grad.dtype != self.dtype:   # as PyTorch: a float64 seed left float64 .grad on float32
                 grad = grad.astype(self.dtype)
-
-        def keep(t, g):   # t.grad += g, a new array either way
-            if t.grad is not None:
-                t.grad = t.grad + g
-                return
-            if id(_memory(g)) in stored:   # a view of a stored array shares its memory too
-                g = g.copy()
-            stored.add(id(_memory(g)))
-            t.grad = g
-
-        if self.creator is None:   # backward() of a leaf: its own gradient, through its hooks
-            keep(self, _run_hooks(self._grad_hooks, grad))
-            return
-
-        # A leaf with hooks: the hooks see its whole gradient of this backward, so its
-        # gradients are summed here and kept at the end (a leaf without hooks keeps each as it comes)
-        hooked_leaves: dict[int, list] = {}
-
-        # Gradients still to be handed to each function, one slot per output. Keeping them here,
-        # not on the intermediate tensors, lets those tensors (and their arrays) be freed early.
-        pending: dict[int, list] = {}
-        # Max-heap on generation: a function runs only after every function that used its
-        # outputs has run, so each of its output gradients is complete when it runs.
-        heap = []
-        # unique tie-breaker: len(pending) can repeat as slots are popped, and two equal
-        # (generation, count) keys would make heapq compare Function objects (TypeError)
-        order = itertools.count()
-
-        def send(f, index, g):
-            if id(f) not in pending:
-                pending[id(f)] = [None] * f.n_outputs
-                heapq.heappush(heap, (-f.generation, next(order), f))
-            slot = pending[id(f)]
-            # a = a + b, never +=: the array may be shared with another tensor's gradient
-            slot[index] = g if slot[index] is None else slot[index] + g
-
-        send(self.creator, self.output_index, grad)
-        while heap:
-            f = heapq.heappop(heap)[2]
-            if f.released:
-                raise RuntimeError("backward: this part of the graph was freed by an earlier "
-                                   "backward(); pass retain_graph=True to that one to go back "
-                                   "through the graph again")
-            gys = pending.pop(id(f))
-            if f.hooks or f.retained:   # every use of these outputs has sent its gradient
-                gys = _outputs_hooked(f, gys, keep)
-            gxs = f.backward(*gys)
-            if not isinstance(gxs, tuple):
-                gxs = (gxs,)
-            # zip would drop the rest: too few froze an input, silently; more are let pass when
-            # they are None (a bias the call had none of), as PyTorch lets them
-            if len(gxs) < len(f.inputs) or any(g is not None for g in gxs[len(f.inputs):]):
-                raise RuntimeError(f"{type(f).__name__}.backward returned {len(gxs)} gradient"
-                                   f"{'s' if len(gxs) != 1 else ''} for {len(f.inputs)} inputs "
-                                   "(one per input of forward, None where there is none)")
-            for x, gx in zip(f.inputs, gxs):
-                if gx is None or not x.requires_grad:
-                    continue
-                if gx.shape != x.shape:   # as PyTorch checks: a wrong one would spread silently
-                    raise RuntimeError(f"{type(f).__name__}.backward returned a gradient of shape "
-                                       f"{tuple(gx.shape)} for an input of shape {tuple(x.shape)}")
-                if gx.dtype != x.dtype:   # float32 * float64 array: x's gradient is float32, as x
-                    gx = gx.astype(x.dtype)
-                if x.creator is not None:
-                    send(x.creator, x.output_index, gx)
-                elif x._grad_hooks:
-                    slot = hooked_leaves.setdefault(id(x), [x, None])
-                    slot[1] = gx if slot[1] is None else slot[1] + gx
-                else:
-                    keep(x, gx)
-            if not retain_graph:
-                f.release()
-        for x, g in hooked_leaves.values():
-            keep(x, _run_hooks(x._grad_hooks, g))
+        _backprop([(self, grad, given)], retain_graph)
 
     # ----------------------------------------------------------------- operators
     def __add__(self, other):
@@ -865,6 +789,33 @@ class Tensor:
         """Itself (PyTorch's ``contiguous``): nothing here needs a layout in memory."""
         return self
 
+    def gather(self, dim, index) -> "Tensor":
+        """Values picked along ``dim`` at ``index`` (PyTorch's ``gather``): :func:`gather`."""
+        return gather(self, dim, index)
+
+    def scatter(self, dim, index, src=None, *, value=None) -> "Tensor":
+        """A copy with ``src`` (or ``value``) written along ``dim`` at ``index`` (PyTorch's
+        out-of-place ``scatter``): :func:`scatter`."""
+        return scatter(self, dim, index, src, value=value)
+
+    def scatter_add(self, dim, index, src) -> "Tensor":
+        """A copy with ``src`` added along ``dim`` at ``index`` (PyTorch's ``scatter_add``):
+        :func:`scatter_add`."""
+        return scatter_add(self, dim, index, src)
+
+    def sort(self, dim=-1, descending=False, *, stable=False) -> "Sorted":
+        """``(values, indices)`` sorted along ``dim`` (PyTorch's ``sort``): :func:`sort`."""
+        return sort(self, dim, descending, stable=stable)
+
+    def argsort(self, dim=-1, descending=False, stable=False) -> "Tensor":
+        """The indices that sort along ``dim`` (PyTorch's ``argsort``): :func:`argsort`."""
+        return argsort(self, dim, descending, stable)
+
+    def topk(self, k, dim=-1, largest=True, sorted=True) -> "Sorted":
+        """``(values, indices)`` of the ``k`` largest (or smallest) along ``dim`` (PyTorch's
+        ``topk``): :func:`topk`."""
+        return topk(self, k, dim, largest, sorted)
+
 
 def _dim_index(op, dim, ndim):
     """``dim`` as an axis in ``range(ndim)`` (negative: from the end), else IndexError."""
@@ -1080,6 +1031,298 @@ def _outputs_hooked(f, gys, keep):
         if t is not None:
             keep(t, g)
     return gys
+
+
+def _backprop(seeds, retain_graph, inputs=None):
+    """The backward pass of :meth:`Tensor.backward` and :func:`grad`: one walk of the graph.
+
+    ``seeds`` are ``(tensor, gradient, given)`` triples: the gradients start there (summed where
+    a tensor comes twice); ``given`` marks one the caller passed in, which is never stored as
+    it is. ``inputs`` None: every leaf that requires grad gets its gradient added into
+    ``.grad`` (backward). A list of tensors: their gradients are returned instead, one array (or
+    None, for one the walk did not reach) each, and no leaf's ``.grad`` changes (grad); only the
+    functions on a path to one of them run, as in PyTorch's engine. Returns None, or
+    ``(gradients, freed)``, ``freed`` telling whether the walk met a part of the graph that an
+    earlier backward had freed (what lay behind it is unknown).
+    """
+    # Arrays already some tensor's .grad (or the caller's own seed): storing one again gives
+    # a copy. a + b hands both inputs the same array, and an in-place change to a.grad would
+    # have changed b.grad (PyTorch's .grad are separate tensors).
+    stored = {id(_memory(g)) for _, g, given in seeds if given}
+
+    def keep(t, g):   # t.grad += g, a new array either way
+        if t.grad is not None:
+            t.grad = t.grad + g
+            return
+        if id(_memory(g)) in stored:   # a view of a stored array shares its memory too
+            g = g.copy()
+        stored.add(id(_memory(g)))
+        t.grad = g
+
+    # Leaves whose gradient is summed here and handed on at the end: a leaf with hooks (the
+    # hooks see its whole gradient of this pass), and in grad every leaf asked for
+    summed: dict[int, list] = {}
+
+    def add_up(x, g):
+        slot = summed.setdefault(id(x), [x, None])
+        slot[1] = g if slot[1] is None else slot[1] + g
+
+    if inputs is None:
+        reach = needed = captures = None
+
+        def to_leaf(x, g):   # a leaf without hooks keeps each gradient as it comes
+            if x._grad_hooks:
+                add_up(x, g)
+            else:
+                keep(x, g)
+    else:
+        wanted = {id(t) for t in inputs if t.creator is None}
+        # an intermediate tensor asked for: its gradient is read off its creator's pending
+        # slot (after its hooks), as PyTorch captures it at the function that receives it
+        captures: dict[int, set] = {}
+        for t in inputs:
+            if t.creator is not None:
+                captures.setdefault(id(t.creator), set()).add(t.output_index)
+        needed, freed = _needed([t.creator for t, _, _ in seeds if t.creator is not None],
+                                wanted, captures)
+        reach = needed | captures.keys()
+        captured: dict = {}
+
+        def to_leaf(x, g):   # any other leaf's gradient goes nowhere
+            if id(x) in wanted:
+                add_up(x, g)
+
+    # Gradients still to be handed to each function, one slot per output. Keeping them here,
+    # not on the intermediate tensors, lets those tensors (and their arrays) be freed early.
+    pending: dict[int, list] = {}
+    # Max-heap on generation: a function runs only after every function that used its
+    # outputs has run, so each of its output gradients is complete when it runs.
+    heap = []
+    # unique tie-breaker: len(pending) can repeat as slots are popped, and two equal
+    # (generation, count) keys would make heapq compare Function objects (TypeError)
+    order = itertools.count()
+
+    def send(f, index, g):
+        if id(f) not in pending:
+            pending[id(f)] = [None] * f.n_outputs
+            heapq.heappush(heap, (-f.generation, next(order), f))
+        slot = pending[id(f)]
+        # a = a + b, never +=: the array may be shared with another tensor's gradient
+        slot[index] = g if slot[index] is None else slot[index] + g
+
+    if reach is not None:   # grad: nothing goes to a function with no path to an input asked for
+        send_any = send
+
+        def send(f, index, g):
+            if id(f) in reach:
+                send_any(f, index, g)
+
+    for t, g, _ in seeds:
+        if t.creator is None:   # backward() of a leaf, grad(x, x): its own gradient, through its hooks
+            to_leaf(t, g)
+        else:
+            send(t.creator, t.output_index, g)
+    while heap:
+        f = heapq.heappop(heap)[2]
+        gys = pending.pop(id(f))
+        runs = needed is None or id(f) in needed   # else f is only read for an input asked for
+        if f.released and runs:
+            raise RuntimeError("backward: this part of the graph was freed by an earlier "
+                               "backward(); pass retain_graph=True to that one to go back "
+                               "through the graph again")
+        # An input asked for is read off here, before its hooks when the pass goes on through
+        # f, after them when it ends at f: PyTorch's engine does the same (its "hooks ordering")
+        if runs and captures and id(f) in captures:
+            captured.update({(id(f), i): gys[i] for i in captures[id(f)]})
+        if f.hooks or f.retained:   # every use of these outputs has sent its gradient
+            gys = _outputs_hooked(f, gys, keep)
+        if not runs:   # f is on the way only for the inputs it made
+            captured.update({(id(f), i): gys[i] for i in captures[id(f)]})
+            continue
+        gxs = f.backward(*gys)
+        if not isinstance(gxs, tuple):
+            gxs = (gxs,)
+        # zip would drop the rest: too few froze an input, silently; more are let pass when
+        # they are None (a bias the call had none of), as PyTorch lets them
+        if len(gxs) < len(f.inputs) or any(g is not None for g in gxs[len(f.inputs):]):
+            raise RuntimeError(f"{type(f).__name__}.backward returned {len(gxs)} gradient"
+                               f"{'s' if len(gxs) != 1 else ''} for {len(f.inputs)} inputs "
+                               "(one per input of forward, None where there is none)")
+        for x, gx in zip(f.inputs, gxs):
+            if gx is None or not x.requires_grad:
+                continue
+            if gx.shape != x.shape:   # as PyTorch checks: a wrong one would spread silently
+                raise RuntimeError(f"{type(f).__name__}.backward returned a gradient of shape "
+                                   f"{tuple(gx.shape)} for an input of shape {tuple(x.shape)}")
+            if gx.dtype != x.dtype:   # float32 * float64 array: x's gradient is float32, as x
+                gx = gx.astype(x.dtype)
+            if x.creator is not None:
+                send(x.creator, x.output_index, gx)
+            else:
+                to_leaf(x, gx)
+        if not retain_graph:
+            f.release()
+    if inputs is None:
+        for x, g in summed.values():
+            keep(x, _run_hooks(x._grad_hooks, g))
+        return None
+    for x, g in summed.values():
+        captured[id(x)] = _run_hooks(x._grad_hooks, g)
+    grads = []
+    for t in inputs:
+        g = captured.get(id(t) if t.creator is None else (id(t.creator), t.output_index))
+        if g is not None and id(_memory(g)) in stored:   # a seed, a retained .grad, an input twice
+            g = g.copy()
+        if g is not None:
+            stored.add(id(_memory(g)))
+        grads.append(g)
+    return grads, freed
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         allow_unused=None, materialize_grads=False):
+    """The gradients of ``outputs`` with respect to ``inputs``, returned rather than added into
+    ``.grad`` (PyTorch's ``torch.autograd.grad``): a vector-Jacobian product.
+
+    The same backward pass as :meth:`Tensor.backward`, with two changes: only the functions on
+    a path to one of ``inputs`` run, and no leaf's ``.grad`` changes. Several outputs' gradients
+    are summed. An input may be an intermediate tensor (the gradient arriving there) or an
+    output itself (its ``grad_outputs``).
+
+    Args:
+        outputs: a Tensor or a sequence of them, each requiring grad.
+        inputs: a Tensor, a sequence of them, or a dict of them (``dict(net.named_parameters())``:
+            the answer is then a dict with the same keys), each requiring grad.
+        grad_outputs: one upstream gradient per output (a Tensor or an array of its shape), or
+            None for a one-valued output (ones); all None when omitted.
+        retain_graph: keep the graph for another pass (default ``create_graph``, so False).
+        create_graph: refused: the gradients here are arrays, the graph first-order only.
+        allow_unused: give None for an input the outputs do not depend on, rather than raise
+            (default ``materialize_grads``).
+        materialize_grads: give zeros of its shape there instead of None.
+
+    Returns:
+        A tuple of Tensors (or a dict), one per input, of the input's shape and dtype, which do
+        not require grad.
+
+    As PyTorch's: a tensor hook on the way (``register_hook``) runs and changes what flows on;
+    hooks off the way do not run. An input's gradient is returned after its own hooks, except
+    an intermediate tensor's when the pass goes on through it to another input: then the one
+    before them (PyTorch's engine reads it off there). ``retain_grad`` keeps ``.grad`` of the
+    intermediate tensors on the way; a module's backward hooks run when its graph is on the way
+    (its full backward hook when the gradient goes through the module's input, as there).
+    Unlike PyTorch: a function that runs computes the gradients of all its inputs (PyTorch
+    skips those not needed: only time differs), and an input behind a part of the graph freed
+    by an earlier pass is reported as unused (the error says that it may be the cause), where
+    PyTorch says the graph was freed. ``is_grads_batched``, ``only_inputs`` and gradient edges
+    are not taken.
+
+    >>> import numpy as np
+    >>> x = Tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
+    >>> h = x * x
+    >>> y = (h * 3.0).sum()
+    >>> grad(y, [x, h])          # d(3 sum x^2)/dx = 6x; d(3 sum h)/dh = 3
+    (tensor([ 6., 12., 18.]), tensor([3., 3., 3.]))
+    >>> x.grad is None
+    True
+    """
+    if create_graph:
+        raise NotImplementedError("grad: create_graph=True (a graph of the gradient, for second "
+                                  "derivatives) is not supported: gradients here are arrays and "
+                                  "the graph is first-order only")
+    if materialize_grads and allow_unused is False:
+        raise ValueError("grad: materialize_grads=True gives zeros for unused inputs; it needs "
+                         "allow_unused True or not given, got allow_unused=False")
+    if allow_unused is None:
+        allow_unused = materialize_grads
+    if retain_graph is None:
+        retain_graph = create_graph
+    keys = None
+    if isinstance(inputs, dict):
+        keys, inputs = list(inputs), list(inputs.values())
+    outputs = (outputs,) if isinstance(outputs, Tensor) else tuple(outputs)
+    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    if not inputs:
+        raise RuntimeError("grad: inputs cannot be empty")
+    for what, ts in (("outputs", outputs), ("inputs", inputs)):
+        for i, t in enumerate(ts):
+            if not isinstance(t, Tensor):
+                raise TypeError(f"grad: {what}[{i}] is a {type(t).__name__}, expected a Tensor")
+            if not t.requires_grad:   # PyTorch's two errors, with the tensor's position
+                raise RuntimeError(f"grad: {what}[{i}] does not require grad (made under "
+                                   "no_grad(), or from tensors none of which requires grad)")
+    if grad_outputs is None:
+        grad_outputs = (None,) * len(outputs)
+    elif isinstance(grad_outputs, Tensor) or hasattr(grad_outputs, "shape"):   # one, for one output
+        grad_outputs = (grad_outputs,)
+    grad_outputs = tuple(grad_outputs)
+    if len(grad_outputs) != len(outputs):
+        raise RuntimeError(f"grad: got {len(outputs)} outputs and {len(grad_outputs)} grad_outputs; "
+                           "give one gradient (or None) per output")
+    seeds = []
+    for i, (t, g) in enumerate(zip(outputs, grad_outputs)):
+        given = g is not None
+        if g is None:
+            if t.size != 1:
+                raise RuntimeError(f"grad: grad_outputs[{i}] can be left None only for an output "
+                                   f"of one value, outputs[{i}] has shape {tuple(t.shape)}")
+            g = get_array_module(t.data).ones_like(t.data)
+        else:
+            g = _raw(g)
+            if not hasattr(g, "shape") or not hasattr(g, "dtype"):
+                raise TypeError(f"grad: grad_outputs[{i}] is a {type(g).__name__}, expected a "
+                                "Tensor, an array or None")
+            if g.shape != t.shape:
+                raise RuntimeError(f"grad: grad_outputs[{i}] has shape {tuple(g.shape)}, "
+                                   f"outputs[{i}] has shape {tuple(t.shape)}")
+            if type(g) is not type(t.data):   # a host array for a GPU output, or the reverse
+                raise ValueError(f"grad: grad_outputs[{i}] is on {backend.device_of(g)}, outputs[{i}] "
+                                 f"on {t.device}")
+            if g.dtype != t.dtype:   # as backward: the gradients keep the tensors' dtypes
+                g = g.astype(t.dtype)
+        seeds.append((t, g, given))
+    grads, freed = _backprop(seeds, retain_graph, inputs)
+    result = []
+    for i, (t, g) in enumerate(zip(inputs, grads)):
+        if g is None and not allow_unused:
+            raise RuntimeError(
+                f"grad: inputs[{i}] appears not to have been used in the graph of the outputs (no "
+                "gradient reached it); pass allow_unused=True to get None for it"
+                + (" (or it lies behind a part of the graph freed by an earlier pass, which "
+                   "needed retain_graph=True)" if freed else ""))
+        if g is None and materialize_grads:
+            g = get_array_module(t.data).zeros_like(t.data)
+        result.append(None if g is None else Tensor(g))
+    return dict(zip(keys, result)) if keys is not None else tuple(result)
+
+
+def _needed(roots, leaves, captures):
+    """The ids of the functions whose backward :func:`grad` must run: those with an input
+    asked for (a leaf in ``leaves``, by id; an output ``i`` of a function ``c`` with ``i`` in
+    ``captures[id(c)]``) or made by a needed function. Also whether a freed function was met.
+
+    Every input of a function was made by a function of a lower generation, so one pass in
+    increasing generation decides each function after all those it reads from.
+    """
+    seen, found, stack = set(), [], list(roots)
+    while stack:
+        f = stack.pop()
+        if id(f) in seen:
+            continue
+        seen.add(id(f))
+        found.append(f)
+        stack.extend(x.creator for x in f.inputs if x.creator is not None and x.requires_grad)
+    needed = set()
+    for f in sorted(found, key=lambda f: f.generation):
+        for x in f.inputs:
+            c = x.creator
+            if not x.requires_grad:
+                continue
+            if (id(x) in leaves if c is None else
+                    id(c) in needed or x.output_index in captures.get(id(c), ())):
+                needed.add(id(f))
+                break
+    return needed, any(f.released for f in found)
 
 
 def _is_float(a) -> bool:
@@ -1649,7 +1892,8 @@ def cat(tensors, dim=0):
 
 # --------------------------------------------------------------------- PyTorch's smaller ops
 # The Functions behind the block of PyTorch's smaller Tensor methods, and stack, equal and
-# allclose (package level, as torch.stack, torch.equal and torch.allclose).
+# allclose (package level, as torch.stack, torch.equal and torch.allclose); at the end gather,
+# scatter, scatter_add, sort, argsort and topk, package level too.
 def _sizes(sizes):
     """``f(2, 3)`` or ``f((2, 3))`` (PyTorch takes both) as a tuple of ints."""
     if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
@@ -1865,3 +2109,337 @@ def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
         raise TypeError(f"allclose: the tensors' dtypes differ, {a.dtype} and {b.dtype}; cast one (.to)")
     xp = get_array_module(a.data)
     return bool(xp.allclose(a.data, b.data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+# --------------------------------------------------------------------- gather, scatter, sort
+# PyTorch's indexing along one axis: gather reads a[index] along it, scatter writes there, and
+# each one's backward is the other (gather's the scatter-add, as an index read twice sums).
+# sort and topk are an order of indices (no gradient) and a gather of the values by it.
+def _index_array(op, index, t):
+    """``index`` (a Tensor or an array) as an int64 array on ``t``'s device; else TypeError."""
+    index = _raw(index)
+    if not hasattr(index, "dtype") or index.dtype.kind not in "iu":
+        what = f"dtype {index.dtype}" if hasattr(index, "dtype") else type(index).__name__
+        raise TypeError(f"{op}: index must be an integer tensor (int64, as PyTorch's), got {what}")
+    if backend.device_of(index) != t.device:
+        raise ValueError(f"{op}: index is on {backend.device_of(index)}, the input on {t.device}; "
+                         "move one with .to()")
+    return index.astype(np.int64, copy=False)
+
+
+def _along(op, t, dim, index, src_shape=None):
+    """The checks PyTorch makes of ``gather(t, dim, index)`` and ``scatter(t, dim, index, src)``,
+    and what both need: (axis, the index at least 1-d, the flat position in ``t`` of each of its
+    elements). A 0-d tensor or index counts as 1-d, as there.
+
+    The index has ``t``'s number of dimensions and is no larger than ``t`` on any other axis than
+    ``dim`` (nor than ``src`` on any axis); its values lie in ``[0, t.shape[dim])``, negative
+    ones refused, as PyTorch's.
+    """
+    shape = t.shape or (1,)
+    axis = _dim_index(op, dim, len(shape))
+    index = index.reshape(index.shape or (1,))
+    if index.ndim != len(shape):
+        raise ValueError(f"{op}: index has {index.ndim} dimensions and the input {len(shape)}; "
+                         "they must have the same number")
+    for d, (i, n) in enumerate(zip(index.shape, shape)):
+        if d != axis and i > n:
+            raise ValueError(f"{op}: index of shape {tuple(index.shape)} is larger than the input "
+                             f"{tuple(shape)} at dimension {d} (only dimension {axis}, the one "
+                             "indexed along, may be larger)")
+    if src_shape is not None:
+        src_shape = src_shape or (1,)
+        if len(src_shape) != index.ndim or any(i > n for i, n in zip(index.shape, src_shape)):
+            raise ValueError(f"{op}: index of shape {tuple(index.shape)} is larger than src "
+                             f"{tuple(src_shape)} (src is read at index's positions)")
+    if index.size:
+        lo, hi = int(index.min()), int(index.max())
+        if lo < 0 or hi >= shape[axis]:
+            raise IndexError(f"{op}: index {lo if lo < 0 else hi} is out of range for dimension "
+                             f"{axis} of size {shape[axis]} (expected 0 <= index < {shape[axis]})")
+    return axis, index, _flat_positions(index, axis, shape)
+
+
+def _flat_positions(index, axis, shape):
+    """The flat (C-order) position in an array of ``shape`` of each element of ``index``: its
+    own coordinates, with the one along ``axis`` replaced by its value.
+
+    >>> _flat_positions(np.array([[2, 0]]), 1, (2, 3))    # (0, 2) and (0, 0) of a 2x3 array
+    array([[2, 0]])
+    """
+    xp = get_array_module(index)
+    strides = [math.prod(shape[d + 1:]) for d in range(len(shape))]
+    flat = index * strides[axis]
+    for d, n in enumerate(index.shape):
+        if d != axis:
+            flat = flat + xp.arange(n).reshape([-1 if k == d else 1 for k in range(index.ndim)]) * strides[d]
+    return flat
+
+
+def _scatter_add(flat, values, shape):
+    """Zeros of ``shape`` with each of ``values`` added at its flat position (repeats sum), by
+    ``bincount`` rather than an unbuffered ``add.at`` (as GetItem's backward)."""
+    xp = get_array_module(values)
+    y = xp.bincount(flat.reshape(-1), weights=values.reshape(-1), minlength=math.prod(shape))
+    return y.astype(values.dtype, copy=False).reshape(shape)
+
+
+def _last_of_repeats(flat):
+    """True where a flat position is the last of its repeats in row-major order (True where it
+    does not repeat): which of the values written to one place stays. A stable sort finds the
+    repeats, the same on every backend (CuPy leaves a scatter with repeats undefined)."""
+    xp = get_array_module(flat)
+    flat = flat.reshape(-1)
+    order = xp.argsort(flat, kind="stable")
+    ranked = flat[order]
+    last = xp.ones(flat.size, dtype=bool)
+    last[:-1] = ranked[:-1] != ranked[1:]
+    keep = xp.empty(flat.size, dtype=bool)
+    keep[order] = last
+    return keep
+
+
+def _within(src, shape):
+    """The corner of ``src`` of ``shape`` (PyTorch's scatter reads src at index's positions)."""
+    return src if src.shape == tuple(shape) else src[tuple(slice(0, n) for n in shape)]
+
+
+def _into(g, shape):
+    """``g`` in the corner of zeros of ``shape``: the gradient of :func:`_within`."""
+    if g.shape == tuple(shape):
+        return g
+    out = get_array_module(g).zeros(shape, g.dtype)
+    out[tuple(slice(0, n) for n in g.shape)] = g
+    return out
+
+
+class Gather(Function):
+    """``a``'s values at flat positions ``flat`` (from :func:`_along`), in ``flat``'s shape.
+    Backward: the scatter-add of ``gy`` into zeros of ``a``'s shape (a value read twice gets
+    both gradients)."""
+
+    def __init__(self, flat, shape):
+        self.flat, self.shape = flat, shape
+
+    def forward(self, a):
+        self.a_shape = a.shape
+        # take reads the flat positions of a in C order, whatever a's layout
+        return get_array_module(a).take(a, self.flat).reshape(self.shape)
+
+    def backward(self, gy):
+        return _scatter_add(self.flat, gy, self.a_shape)
+
+
+class Scatter(Function):
+    """A copy of ``a`` with ``src``'s corner of ``flat``'s shape (or one ``value``) written at
+    the flat positions ``flat``; where a position comes twice, the last in row-major order of
+    the index stays. Backward: ``a``'s gradient is ``gy`` with the written positions zeroed,
+    ``src``'s is ``gy`` read at them (gather), zero where a value was overwritten or not read."""
+
+    def __init__(self, flat, value=None):
+        self.flat, self.value = flat, value
+
+    def forward(self, a, src=None):
+        out = a.copy()   # C-ordered: its flat view is the positions' frame
+        self.keep = _last_of_repeats(self.flat)
+        at = self.flat.reshape(-1)[self.keep]
+        if src is None:
+            out.reshape(-1)[at] = self.value
+        else:
+            self.src_shape = src.shape
+            out.reshape(-1)[at] = _within(src, self.flat.shape).reshape(-1)[self.keep]
+        return out
+
+    def backward(self, gy):
+        xp = get_array_module(gy)
+        ga = gy.copy()
+        ga.reshape(-1)[self.flat.reshape(-1)] = 0
+        if self.value is not None:
+            return ga
+        gs = xp.take(gy, self.flat) * self.keep.reshape(self.flat.shape)
+        return ga, _into(gs.astype(gy.dtype, copy=False), self.src_shape)
+
+
+class ScatterAdd(Function):
+    """A copy of ``a`` with ``src``'s corner of ``flat``'s shape added at the flat positions
+    ``flat`` (repeats sum). Backward: ``gy`` for ``a``; ``gy`` read at the positions for
+    ``src`` (gather: the adjoint of the scatter-add)."""
+
+    def __init__(self, flat):
+        self.flat = flat
+
+    def forward(self, a, src):
+        self.src_shape = src.shape
+        return a + _scatter_add(self.flat, _within(src, self.flat.shape), a.shape)
+
+    def backward(self, gy):
+        return gy, _into(get_array_module(gy).take(gy, self.flat), self.src_shape)
+
+
+def gather(input, dim, index):
+    """The values of ``input`` along ``dim`` at ``index`` (PyTorch's ``torch.gather``); for a
+    3-d input and ``dim`` 1, ``out[i, j, k] = input[i, index[i, j, k], k]``.
+
+    Shapes: ``index`` has ``input``'s number of dimensions and no larger size on any axis but
+    ``dim``; ``out`` has ``index``'s shape. Values in ``[0, input.shape[dim])`` (negative ones
+    are refused, as PyTorch's). In the graph; the gradient is the scatter-add of the upstream
+    one (an index named twice gets both gradients).
+
+    >>> t = Tensor(np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]))
+    >>> gather(t, 1, np.array([[2, 0], [1, 1]])).numpy()
+    array([[3., 1.],
+           [5., 5.]])
+    """
+    input = as_tensor(input)
+    index = _index_array("gather", index, input)
+    _, _, flat = _along("gather", input, dim, index)
+    return Gather(flat.reshape(index.shape), index.shape)(input)
+
+
+def scatter(input, dim, index, src=None, *, value=None):
+    """A copy of ``input`` with ``src`` written along ``dim`` at ``index`` (PyTorch's
+    out-of-place ``torch.scatter``); for 2-d and ``dim`` 0,
+    ``out[index[i, j], j] = src[i, j]``.
+
+    Shapes: ``index`` as :func:`gather`'s, and no larger than ``src`` on any axis (src is read
+    at index's positions only). ``src`` is a Tensor of ``input``'s dtype, or one number
+    (``value``, or ``src`` given a number). Where ``index`` names one position twice, the value
+    last in its row-major order stays, on every device (PyTorch's is left unspecified; its CPU
+    loop keeps that one too). In the graph: ``input``'s gradient is the upstream one with the
+    written positions zeroed, ``src``'s that gradient read at ``index`` (gather), zero for a
+    value that was overwritten (PyTorch's gives it the gradient too) or that ``index`` does not
+    read (PyTorch's backward refuses a ``src`` larger than ``index``).
+
+    >>> scatter(Tensor(np.zeros((2, 3))), 1, np.array([[2], [0]]), Tensor(np.array([[7.0], [8.0]]))).numpy()
+    array([[0., 0., 7.],
+           [8., 0., 0.]])
+    """
+    input = as_tensor(input)
+    if (src is None) == (value is None):
+        raise TypeError("scatter: give src (a Tensor or a number) or value, one of them")
+    if value is None and not isinstance(src, Tensor) and not hasattr(src, "shape"):
+        src, value = None, src   # scatter(dim, index, 1.5): a number, as PyTorch takes it
+    index = _index_array("scatter", index, input)
+    if value is not None:
+        if not isinstance(value, (int, float, bool, np.number)):
+            raise TypeError(f"scatter: value must be a number, got {type(value).__name__}")
+        _, _, flat = _along("scatter", input, dim, index)
+        return Scatter(flat, value)(input)
+    src = _scatter_source("scatter", input, src)
+    _, _, flat = _along("scatter", input, dim, index, src.shape)
+    # flat is at least 1-d (_along's view of a 0-d index), and so must src be, to be cut to it
+    return Scatter(flat)(input, src.reshape(src.shape or (1,)))
+
+
+def scatter_add(input, dim, index, src):
+    """A copy of ``input`` with ``src`` added along ``dim`` at ``index`` (PyTorch's out-of-place
+    ``torch.scatter_add``): as :func:`scatter`, but a position named twice receives the sum. The
+    adjoint of :func:`gather`: ``gather``'s gradient is this, and this one's gradient for ``src``
+    is a ``gather``.
+
+    >>> scatter_add(Tensor(np.zeros(3)), 0, np.array([0, 2, 0]), Tensor(np.array([1.0, 2.0, 3.0]))).numpy()
+    array([4., 0., 2.])
+    """
+    input = as_tensor(input)
+    index = _index_array("scatter_add", index, input)
+    src = _scatter_source("scatter_add", input, src)
+    _, _, flat = _along("scatter_add", input, dim, index, src.shape)
+    return ScatterAdd(flat)(input, src.reshape(src.shape or (1,)))
+
+
+def _scatter_source(op, input, src):
+    """``src`` as a Tensor on ``input``'s device and of its dtype, else the error saying which."""
+    src = as_tensor(src)
+    if src.device != input.device:
+        raise ValueError(f"{op}: src is on {src.device}, the input on {input.device}; move one with .to()")
+    if src.dtype != input.dtype:   # as PyTorch: no silent cast inside a graph
+        raise TypeError(f"{op}: src must have the input's dtype {input.dtype}, got {src.dtype}")
+    return src
+
+
+class Sorted(NamedTuple):
+    """What :func:`sort` and :func:`topk` give, as PyTorch's ``torch.return_types``."""
+    values: "Tensor"
+    indices: "Tensor"
+
+
+def _order(a, axis, descending):
+    """int64 indices that sort ``a`` along ``axis``, stable in both directions: equal values
+    keep their order, the lower index first. NaN is the largest value (last ascending, first
+    descending), as PyTorch's. Descending is the ascending stable sort of ``a`` reversed, read
+    backwards: reversing twice puts equal values back in their own order."""
+    xp = get_array_module(a)
+    if not descending:
+        return xp.argsort(a, axis=axis, kind="stable").astype(np.int64, copy=False)
+    backwards = xp.argsort(xp.flip(a, axis), axis=axis, kind="stable")
+    return ((a.shape[axis] - 1) - xp.flip(backwards, axis)).astype(np.int64, copy=False)
+
+
+def _sorted_by(t, axis, order):
+    """``(values, indices)``: ``t``'s values gathered along ``axis`` in ``order`` (in the graph,
+    the gradient scattered back), and the order; both in ``order``'s shape."""
+    shape = t.shape or (1,)
+    flat = _flat_positions(order, axis, shape)
+    values = Gather(flat, order.shape)(t)
+    return values, Tensor(order)
+
+
+def sort(input, dim=-1, descending=False, *, stable=False):
+    """``(values, indices)`` of ``input`` sorted along ``dim`` (PyTorch's ``torch.sort``).
+
+    Always stable (``stable`` is taken, and changes nothing): equal values keep their order,
+    the lower index first, ascending or descending, as PyTorch's ``stable=True`` (its default
+    order of ties is unspecified). NaN sorts as the largest value. The values are in the graph
+    (each one's gradient goes back to where it came from); the indices are int64.
+
+    >>> values, indices = sort(Tensor(np.array([3.0, 1.0, 2.0, 1.0])), descending=True)
+    >>> values.numpy(), indices.numpy()
+    (array([3., 2., 1., 1.]), array([0, 2, 1, 3]))
+    """
+    input = as_tensor(input)
+    axis = _dim_index("sort", dim, max(input.ndim, 1))
+    t = input.reshape(input.shape or (1,))
+    values, indices = _sorted_by(t, axis, _order(t.data, axis, descending))
+    return Sorted(values.reshape(input.shape), indices.reshape(input.shape))
+
+
+def argsort(input, dim=-1, descending=False, stable=False):
+    """The int64 indices that sort ``input`` along ``dim`` (PyTorch's ``torch.argsort``): those
+    of :func:`sort`, whose order of ties they share.
+
+    >>> argsort(Tensor(np.array([[2.0, 0.5, 1.0]]))).numpy()
+    array([[1, 2, 0]])
+    """
+    input = as_tensor(input)
+    axis = _dim_index("argsort", dim, max(input.ndim, 1))
+    data = input.data.reshape(input.shape or (1,))
+    return Tensor(_order(data, axis, descending).reshape(input.shape))
+
+
+def topk(input, k, dim=-1, largest=True, sorted=True):
+    """``(values, indices)`` of the ``k`` largest (``largest=False``: smallest) values of
+    ``input`` along ``dim`` (PyTorch's ``torch.topk``); the output has ``k`` along ``dim``.
+
+    In :func:`sort`'s order, whatever ``sorted`` says (PyTorch's ``sorted=False`` leaves the
+    order unspecified): largest first (smallest first), ties the lower index first (PyTorch
+    leaves that unspecified too). NaN counts as the largest value. The values are in the graph.
+
+    >>> values, indices = topk(Tensor(np.array([1.0, 3.0, 1.0, 3.0, 2.0])), 3)
+    >>> values.numpy(), indices.numpy()
+    (array([3., 3., 2.]), array([1, 3, 4]))
+    """
+    input = as_tensor(input)
+    axis = _dim_index("topk", dim, max(input.ndim, 1))
+    t = input.reshape(input.shape or (1,))
+    n = t.shape[axis]
+    if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)):
+        raise TypeError(f"topk: k must be an int, got {type(k).__name__} {k!r}")
+    if not 0 <= k <= n:
+        raise ValueError(f"topk: k={k} is out of range for dimension {axis} of size {n} "
+                         f"(expected 0 <= k <= {n})")
+    order = _order(t.data, axis, descending=largest)
+    first = order[(slice(None),) * axis + (slice(0, k),)]
+    values, indices = _sorted_by(t, axis, get_array_module(first).ascontiguousarray(first))
+    if input.ndim == 0:   # one value: itself, at index 0 (or nothing, for k = 0)
+        return Sorted(values.reshape(() if k else (0,)), indices.reshape(() if k else (0,)))
+    return Sorted(values, indices)

@@ -1,6 +1,7 @@
 """Loop-by-loop reference versions of the main ops (convolutions, pooling and unpooling, batch,
 group, instance and layer norm, local response norm, leaky ReLU, softmax and the loss, bilinear
-upsampling and interpolation): slow, obvious, and the oracle for the fast ones.
+upsampling and interpolation, gather, scatter and sort): slow, obvious, and the oracle for the
+fast ones.
 
 Each function here follows the textbook definition with explicit Python loops over output
 pixels, on NumPy arrays (they accept CuPy arrays too, by copying them to the host). The tests
@@ -465,3 +466,51 @@ def layer_norm(x, normalized_shape, gamma=None, beta=None, eps=1e-5):
         for e, v in zip(elements, normed):
             y[lead + e] = (1.0 if gamma is None else gamma[e]) * v + (0.0 if beta is None else beta[e])
     return y
+
+
+def gather(x, dim, index):
+    """PyTorch's gather element by element: ``out[p] = x[p with p[dim] replaced by index[p]]``
+    for every position ``p`` of ``index``."""
+    x, index = to_numpy(x), to_numpy(index)
+    out = np.empty(index.shape, dtype=x.dtype)
+    for p in np.ndindex(*index.shape):
+        q = list(p)
+        q[dim] = index[p]
+        out[p] = x[tuple(q)]
+    return out
+
+
+def scatter(x, dim, index, src, add=False):
+    """PyTorch's scatter (``add``: scatter_add) element by element: a copy of ``x`` with
+    ``src[p]`` written (added) at ``p with p[dim] replaced by index[p]``, for every position
+    ``p`` of ``index`` in row-major order, so of two writes to one place the later stays.
+    ``src`` may be one number."""
+    x, index = to_numpy(x), to_numpy(index)
+    out = x.copy()
+    for p in np.ndindex(*index.shape):
+        q = list(p)
+        q[dim] = index[p]
+        v = src if np.isscalar(src) else to_numpy(src)[p]
+        out[tuple(q)] = out[tuple(q)] + v if add else v
+    return out
+
+
+def sort(x, dim=-1, descending=False):
+    """``(values, indices)`` of each line of ``x`` along ``dim`` sorted by Python's stable
+    ``sorted`` (``reverse=True`` keeps equal values in their order too), NaN the largest."""
+    x = to_numpy(x)
+    indices = np.empty(x.shape, dtype=np.int64)
+    moved, moved_idx = np.moveaxis(x, dim, -1), np.moveaxis(indices, dim, -1)   # views
+    for p in np.ndindex(*moved.shape[:-1]):
+        line = moved[p]
+        key = [(math.isnan(v), 0.0 if math.isnan(v) else v) for v in line.tolist()]
+        moved_idx[p] = sorted(range(len(line)), key=lambda i: key[i], reverse=descending)
+    return np.take_along_axis(x, indices, axis=dim), indices
+
+
+def topk(x, k, dim=-1, largest=True):
+    """The first ``k`` of :func:`sort` along ``dim``, largest first (or smallest)."""
+    values, indices = sort(x, dim, descending=largest)
+    first = [slice(None)] * values.ndim
+    first[dim] = slice(0, k)
+    return values[tuple(first)], indices[tuple(first)]
