@@ -19,9 +19,9 @@ if not _user_spin:
     _os.environ["OPENBLAS_THREAD_TIMEOUT"] = "4"
 
 from . import functional, init, nn, optim
-from .autograd import (Function, Tensor, allclose, argsort, cat, equal, gather, inference_mode,
-                       is_grad_enabled, maximum, minimum, no_grad, scatter, scatter_add,
-                       set_grad_enabled, sort, stack, topk, where)
+from .autograd import Function, Tensor, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from .indexing import argsort, gather, scatter, scatter_add, sort, topk
+from .ops import allclose, cat, equal, maximum, minimum, stack, where
 from .backend import default_device, gpu_available, manual_seed
 from .checkpoint import load, save
 from .creation import arange, from_numpy, full, ones, ones_like, tensor, zeros, zeros_like

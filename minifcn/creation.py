@@ -18,7 +18,8 @@ import numbers
 import numpy as np
 
 from . import backend
-from .autograd import Tensor, _as_array, _sizes
+from .autograd import Tensor, _as_array
+from .ops import _sizes
 
 __all__ = ["tensor", "from_numpy", "zeros", "ones", "full", "zeros_like", "ones_like", "arange"]
 

@@ -1,0 +1,801 @@
+"""The autograd Functions behind the Tensor's own operations: elementwise arithmetic (``+ - * /
+**``, maximum, where, exp, log, clamp, ...), the shape ops (sum, reshape, transpose, indexing,
+cat) and PyTorch's smaller Tensor methods (sqrt, sigmoid, norm, expand, repeat, split, stack,
+...), with the free functions that call them (``add``, ``matmul``, ``cat``, ...).
+
+Each :class:`~minifcn.autograd.Function` here works on arrays: ``forward`` computes the output
+and keeps what the backward will need on ``self``, ``backward`` returns one gradient per input
+(an array, or None). :class:`~minifcn.autograd.Tensor`'s operators and methods call them; the
+pass that runs them backwards is :func:`minifcn.autograd._backprop`.
+
+>>> import numpy as np
+>>> from minifcn import Tensor
+>>> x = Tensor(np.array([1.0, 4.0]), requires_grad=True)
+>>> y = Sqrt()(x)                # y = sqrt(x): Function(...)(tensors) records it
+>>> y.sum().backward()
+>>> x.grad                       # d sqrt(x) / dx = 1 / (2 sqrt(x))
+array([0.5 , 0.25])
+"""
+from __future__ import annotations
+
+import math
+import operator
+from typing import NamedTuple
+
+import numpy as np
+
+from . import backend
+from .autograd import Function, Tensor, _as_array, _dim_alias, _dim_index, as_tensor, sum_to
+from .backend import get_array_module
+
+
+# --------------------------------------------------------------------- elementwise arithmetic
+class Add(Function):
+    def forward(self, a, b):
+        self.a_shape, self.b_shape = a.shape, b.shape
+        return a + b
+
+    def backward(self, gy):
+        return sum_to(gy, self.a_shape), sum_to(gy, self.b_shape)
+
+
+class Sub(Function):
+    def forward(self, a, b):
+        self.a_shape, self.b_shape = a.shape, b.shape
+        return a - b
+
+    def backward(self, gy):
+        return sum_to(gy, self.a_shape), sum_to(-gy, self.b_shape)
+
+
+class Mul(Function):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a * b
+
+    def backward(self, gy):
+        return sum_to(gy * self.b, self.a.shape), sum_to(gy * self.a, self.b.shape)
+
+
+class Div(Function):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a / b
+
+    def backward(self, gy):
+        ga = gy / self.b
+        return sum_to(ga, self.a.shape), sum_to(-ga * self.a / self.b, self.b.shape)
+
+
+class Maximum(Function):
+    """The larger of ``a`` and ``b`` at each position (broadcast); the gradient goes to the
+    larger, half to each where they tie, as PyTorch's. ``Minimum`` is the same with the
+    comparison turned round. A NaN wins (NumPy's and PyTorch's rule), and both get the whole
+    gradient there, as PyTorch's formula gives (neither ``<`` nor ``==`` holds)."""
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return get_array_module(a).maximum(a, b)
+
+    def _loses(self, a, b):
+        return a < b
+
+    def backward(self, gy):
+        xp, a, b = get_array_module(gy), self.a, self.b
+        split = xp.where(a == b, gy / 2, gy)   # a tie: half to each
+        ga = xp.where(self._loses(a, b), 0, split)
+        gb = xp.where(self._loses(b, a), 0, split)
+        return sum_to(ga.astype(gy.dtype, copy=False), a.shape), sum_to(gb.astype(gy.dtype, copy=False), b.shape)
+
+
+class Minimum(Maximum):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return get_array_module(a).minimum(a, b)
+
+    def _loses(self, a, b):
+        return a > b
+
+
+class Where(Function):
+    """``a`` where ``condition`` holds, ``b`` elsewhere (all three broadcast); the gradient goes
+    the same way: to ``a`` where the condition holds, to ``b`` elsewhere. The condition gets none."""
+
+    def forward(self, condition, a, b):
+        self.condition, self.a_shape, self.b_shape = condition, a.shape, b.shape
+        return get_array_module(a).where(condition, a, b)
+
+    def backward(self, gy):
+        xp, c = get_array_module(gy), self.condition
+        ga = xp.where(c, gy, 0).astype(gy.dtype, copy=False)
+        gb = xp.where(c, 0, gy).astype(gy.dtype, copy=False)
+        return None, sum_to(ga, self.a_shape), sum_to(gb, self.b_shape)
+
+
+class Neg(Function):
+    def forward(self, a):
+        return -a
+
+    def backward(self, gy):
+        return -gy
+
+
+class Pow(Function):
+    def __init__(self, exponent: float):
+        # a number becomes a Python one: NumPy's float64 scalar or 0-d array would make a
+        # float32 power float64 on NumPy 2 (a Python float does not, and keeps an integer
+        # tensor's power a float one, as PyTorch's). An array of exponents, one per value
+        # (broadcast), follows NumPy's types, as arrays do in arithmetic.
+        if isinstance(exponent, Tensor):
+            raise TypeError("pow: the exponent must be a number or an array (no gradient flows "
+                            "to it), got a Tensor: pass its .data")
+        if getattr(exponent, "ndim", None) == 0:
+            exponent = exponent.item()
+        self.exponent = exponent
+
+    def forward(self, a):
+        self.a = a
+        return a ** self.exponent
+
+    def backward(self, gy):
+        e, xp = self.exponent, get_array_module(gy)
+        if not hasattr(e, "ndim"):
+            if e == 0:   # a ** 0 is 1 everywhere; 0 * 0 ** -1 would be NaN at 0
+                return xp.zeros_like(gy)
+            return gy * e * self.a ** (e - 1)
+        with np.errstate(divide="ignore", invalid="ignore"):   # 0 ** -1 where e is 0, masked
+            g = xp.where(e == 0, 0, gy * e * self.a ** (e - 1))
+        return sum_to(g, self.a.shape)
+
+
+class Cat(Function):
+    """Arrays joined along ``axis``; each input's gradient is its slice of ``gy``."""
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, *arrays):
+        self.sizes = [a.shape[self.axis] for a in arrays]
+        return get_array_module(arrays[0]).concatenate(arrays, axis=self.axis)
+
+    def backward(self, gy):
+        cuts = np.cumsum(self.sizes)[:-1]
+        return tuple(g.copy() for g in get_array_module(gy).split(gy, cuts, axis=self.axis))
+
+
+class ToDevice(Function):
+    """``a`` copied to another device; the gradient goes back to ``a``'s."""
+
+    def __init__(self, device):
+        self.device = device
+
+    def forward(self, a):
+        self.source = backend.device_of(a)
+        return backend.to_device(a, self.device)
+
+    def backward(self, gy):
+        return backend.to_device(gy, self.source)
+
+
+class Extreme(Function):
+    """The max or min over ``axis``; the gradient shared evenly among the ties (amax's rule)."""
+
+    def __init__(self, which, axis, keepdims):
+        self.which, self.axis, self.keepdims = which, axis, keepdims
+
+    def forward(self, a):
+        y = a.max(axis=self.axis, keepdims=True) if self.which == "max" else a.min(axis=self.axis, keepdims=True)
+        xp = get_array_module(a)
+        # where the extreme is, ties included; a NaN is the extreme (as NumPy's max) and takes
+        # the gradient (PyTorch's max() too), rather than 0 / 0 everywhere
+        self.hit = (a == y) | (xp.isnan(a) & xp.isnan(y))
+        self.shape = y.shape
+        return y if self.keepdims else y.reshape(_reduced_shape(a.shape, self.axis))
+
+    def backward(self, gy):
+        share = self.hit / self.hit.sum(axis=self.axis, keepdims=True)
+        return (gy.reshape(self.shape) * share).astype(gy.dtype, copy=False)
+
+
+def _reduce_axes(op, dim, ndim):
+    """``dim`` (None, an int, or a tuple or list of them) as NumPy's axis: checked, and None on a
+    0-d tensor, which has one value whatever the axis (as PyTorch takes dim 0 or -1 there)."""
+    if dim is None:
+        return None
+    dims = tuple(dim) if isinstance(dim, (tuple, list)) else (dim,)
+    if not dims:
+        return None
+    axes = tuple(_dim_index(op, d, max(ndim, 1)) for d in dims)
+    if len(set(axes)) != len(axes):
+        raise ValueError(f"{op}: dimension {dim} repeats an axis")
+    return None if ndim == 0 else (axes if isinstance(dim, (tuple, list)) else axes[0])
+
+
+def _reduced_shape(shape, axis):
+    axes = range(len(shape)) if axis is None else {a % len(shape) for a in np.atleast_1d(axis)}
+    return tuple(n for k, n in enumerate(shape) if k not in axes)
+
+
+class ExtremeAt(Function):
+    """Values picked at ``indices`` along ``axis`` (an argmax or argmin); the gradient goes to
+    each index alone."""
+
+    def __init__(self, indices, axis, keepdims):
+        self.indices, self.axis, self.keepdims = indices, axis, keepdims
+
+    def forward(self, a):
+        xp = get_array_module(a)
+        self.a_shape = a.shape
+        y = xp.take_along_axis(a, xp.expand_dims(self.indices, self.axis), axis=self.axis)
+        return y if self.keepdims else y.squeeze(self.axis)
+
+    def backward(self, gy):
+        xp = get_array_module(gy)
+        # one-hot along the axis, by comparing positions with the indices (CuPy has no
+        # put_along_axis), times gy spread back over it
+        positions = xp.arange(self.a_shape[self.axis]).reshape(
+            [-1 if k == self.axis else 1 for k in range(len(self.a_shape))])
+        hit = positions == xp.expand_dims(self.indices, self.axis)
+        return hit * (gy if self.keepdims else xp.expand_dims(gy, self.axis))
+
+
+class MaxMin(NamedTuple):
+    """What ``max(dim)`` and ``min(dim)`` give, as PyTorch's ``torch.return_types``."""
+    values: "Tensor"
+    indices: "Tensor"
+
+
+def _extreme_along(t, which, dim, keepdim):
+    """(values, indices) of the max or min along ``dim``, as PyTorch's ``max(dim)``."""
+    xp = get_array_module(t.data)
+    if t.ndim == 0:   # one value: itself, at index 0 (PyTorch takes dim 0 or -1 here)
+        _dim_index(which, dim, 1)
+        return MaxMin(t * 1.0, Tensor(xp.zeros((), dtype=xp.int64)))
+    axis = _dim_index(which, dim, t.ndim)
+    indices = (xp.argmax if which == "max" else xp.argmin)(t.data, axis=axis)
+    values = ExtremeAt(indices, axis, keepdim)(t)
+    return MaxMin(values, Tensor(xp.expand_dims(indices, axis) if keepdim else indices))
+
+
+class Clone(Function):
+    """A copy of ``a``; the gradient passes through unchanged."""
+
+    def forward(self, a):
+        return a.copy()
+
+    def backward(self, gy):
+        return gy
+
+
+class Cast(Function):
+    """``a`` in another dtype; the gradient goes back in ``a``'s."""
+
+    def __init__(self, dtype):
+        self.dtype = np.dtype(dtype)
+
+    def forward(self, a):
+        self.source = a.dtype
+        return a.astype(self.dtype)
+
+    def backward(self, gy):
+        return gy.astype(self.source)
+
+
+class Exp(Function):
+    def forward(self, a):
+        self.y = get_array_module(a).exp(a)
+        return self.y
+
+    def backward(self, gy):
+        return gy * self.y
+
+
+class Abs(Function):
+    def forward(self, a):
+        self.a = a
+        return abs(a)
+
+    def backward(self, gy):
+        return gy * get_array_module(gy).sign(self.a)   # 0 at 0, as PyTorch's
+
+
+class Clamp(Function):
+    def __init__(self, low, high):
+        self.low, self.high = low, high
+
+    def forward(self, a):
+        xp = get_array_module(a)
+        keep = xp.ones(a.shape, dtype=bool)
+        if self.low is not None:
+            keep &= a >= self.low
+        if self.high is not None:
+            keep &= a <= self.high
+        self.keep = keep
+        return xp.clip(a, self.low, self.high).astype(a.dtype, copy=False)
+
+    def backward(self, gy):
+        return gy * self.keep
+
+
+class Log(Function):
+    def forward(self, a):
+        self.a = a
+        return get_array_module(a).log(a)
+
+    def backward(self, gy):
+        return gy / self.a
+
+
+class MatMul(Function):
+    """(..., m, k) @ (..., k, n) -> (..., m, n), the leading (stack) axes broadcast as NumPy's:
+    ``ga = gy @ b^T`` and ``gb = a^T @ gy`` (transposing the last two axes), each summed back
+    over the stack axes its operand was broadcast along."""
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a @ b
+
+    def backward(self, gy):
+        a, b = self.a, self.b
+        return (sum_to(gy @ b.swapaxes(-1, -2), a.shape),
+                sum_to(a.swapaxes(-1, -2) @ gy, b.shape))
+
+
+# --------------------------------------------------------------------- shape ops
+class Sum(Function):
+    def __init__(self, axis=None, keepdims=False):
+        self.axis, self.keepdims = axis, keepdims
+
+    def forward(self, a):
+        self.a_shape = a.shape
+        return a.sum(axis=self.axis, keepdims=self.keepdims)
+
+    def backward(self, gy):
+        xp = get_array_module(gy)
+        if self.axis is not None and not self.keepdims:  # put the summed axes back as size 1
+            axes = [a % len(self.a_shape) for a in np.atleast_1d(self.axis)]
+            gy = xp.expand_dims(gy, tuple(sorted(axes)))
+        return xp.broadcast_to(gy, self.a_shape).copy()
+
+
+class Reshape(Function):
+    def __init__(self, shape):
+        self.shape = tuple(shape)
+
+    def forward(self, a):
+        self.a_shape = a.shape
+        return a.reshape(self.shape)
+
+    def backward(self, gy):
+        return gy.reshape(self.a_shape)
+
+
+class Transpose(Function):
+    def __init__(self, axes=None):
+        self.axes = None if axes is None else tuple(axes[0] if len(axes) == 1 and
+                                                     isinstance(axes[0], (tuple, list)) else axes)
+
+    def forward(self, a):
+        return a.transpose(self.axes)
+
+    def backward(self, gy):
+        if self.axes is None:
+            return gy.transpose()
+        # the inverse permutation, of the axes counted from 0 (-1 would sort first)
+        return gy.transpose(tuple(np.argsort([a % gy.ndim for a in self.axes])))
+
+
+class GetItem(Function):
+    def __init__(self, index):
+        self.index = index
+
+    def forward(self, a):
+        self.a_shape, self.a_dtype = a.shape, a.dtype
+        return a[self.index]
+
+    def backward(self, gy):
+        xp = get_array_module(gy)
+        if _basic_index(self.index):   # ints, slices, None, ...: each element picked once at most
+            gx = xp.zeros(self.a_shape, dtype=gy.dtype)
+            gx[self.index] = gy
+            return gx
+        # An index array can pick an element twice (a[[0, 0]]), and then its gradient is the sum
+        # of both (an assignment would keep one). So: the flat position of every element picked,
+        # found by the same index on the array of positions, and a sum per position.
+        size = math.prod(self.a_shape)
+        picked = xp.arange(size).reshape(self.a_shape)[self.index]
+        gx = xp.bincount(picked.ravel(), weights=gy.ravel(), minlength=size)
+        return gx.astype(gy.dtype, copy=False).reshape(self.a_shape)
+
+
+def _basic_index(index):
+    """Whether ``a[index]`` is basic indexing (a view: ints, slices, None, Ellipsis), which never
+    picks an element twice; index arrays and lists are advanced indexing, which can."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(p is None or p is Ellipsis or isinstance(p, (int, slice, np.integer)) for p in parts)
+
+
+def _operands(a, b):
+    """``a`` and ``b`` as Tensors for an arithmetic op, promoted as PyTorch promotes them.
+
+    Where one operand is a Tensor and the other a number or an array, a floating Tensor keeps
+    its dtype against a number, an integer or bool array, or a 0-d array (NumPy alone would
+    make ``float32 + int64`` float64). An integer Tensor keeps its dtype against an integer,
+    and against a float follows NumPy (it had taken the Tensor's dtype: ``Tensor([1, 2]) *
+    0.5`` was ``[0, 0]``). Two Tensors, or a Tensor and a float array of one or more
+    dimensions, follow NumPy, as PyTorch does there.
+
+    >>> import numpy as np
+    >>> x = Tensor(np.ones(2, np.float32))
+    >>> (x + np.arange(2)).dtype, (x * np.float64(2)).dtype, (Tensor(np.arange(2)) * 0.5).data
+    (dtype('float32'), dtype('float32'), array([0. , 0.5]))
+    """
+    like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else None
+    if like is None:
+        return as_tensor(a), as_tensor(b)
+    floating = like.dtype.kind == "f"
+
+    def promote(x):
+        if isinstance(x, Tensor):
+            return x
+        xp = get_array_module(like.data)
+        if isinstance(x, (bool, int, float)) or (isinstance(x, np.generic) and not x.shape):
+            if floating or not isinstance(x, (float, np.floating)):
+                return Tensor(xp.asarray(x, dtype=like.dtype))
+            return Tensor(xp.asarray(x))
+        arr = _as_array(x)
+        if floating and (arr.dtype.kind in "biu" or (arr.ndim == 0 and arr.dtype.kind == "f")):
+            arr = arr.astype(like.dtype)
+        return Tensor(arr)
+    return promote(a), promote(b)
+
+
+def _array_operands(a, b):
+    """``_operands`` for functions that take arrays as well as Tensors: where neither is a
+    Tensor, an array is taken as one, so that a number beside it takes its dtype and device."""
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        a, b = (v if np.isscalar(v) else as_tensor(v) for v in (a, b))
+    return _operands(a, b)
+
+
+def add(a, b):
+    return Add()(*_operands(a, b))
+
+
+def sub(a, b):
+    return Sub()(*_operands(a, b))
+
+
+def mul(a, b):
+    return Mul()(*_operands(a, b))
+
+
+def div(a, b):
+    return Div()(*_operands(a, b))
+
+
+def neg(a):
+    return Neg()(a)
+
+
+def maximum(a, b):
+    """The larger of ``a`` and ``b`` at each position, in the graph (PyTorch's ``torch.maximum``).
+
+    Shapes broadcast as in ``a + b``; ``a`` or ``b`` may be a number or an array. The gradient
+    goes to the larger of the two, and half to each where they are equal, as PyTorch's; a NaN
+    wins. (``max(dim)`` is the reduction along an axis.)
+
+    >>> import numpy as np
+    >>> a = Tensor(np.array([1.0, 5.0, 3.0]), requires_grad=True)
+    >>> b = Tensor(np.array([2.0, 4.0, 3.0]), requires_grad=True)
+    >>> y = maximum(a, b)
+    >>> y.backward(np.ones(3))
+    >>> y.numpy(), a.grad, b.grad
+    (array([2., 5., 3.]), array([0. , 1. , 0.5]), array([1. , 0. , 0.5]))
+    """
+    return Maximum()(*_array_operands(a, b))
+
+
+def minimum(a, b):
+    """The smaller of ``a`` and ``b`` at each position, in the graph (PyTorch's ``torch.minimum``).
+
+    As :func:`maximum`: broadcast, numbers and arrays taken, the gradient to the smaller and
+    half to each on a tie, a NaN wins.
+
+    >>> import numpy as np
+    >>> x = Tensor(np.array([[-1.0, 0.5, 2.0]]), requires_grad=True)
+    >>> y = minimum(x, np.array([[0.0], [1.0]]))     # (1, 3) against (2, 1): (2, 3)
+    >>> y.sum().backward()
+    >>> y.numpy().tolist(), x.grad.tolist()
+    ([[-1.0, 0.0, 0.0], [-1.0, 0.5, 1.0]], [[2.0, 1.0, 0.0]])
+    """
+    return Minimum()(*_array_operands(a, b))
+
+
+def where(condition, a, b):
+    """``a`` where ``condition`` is True, else ``b``, in the graph (PyTorch's ``torch.where``).
+
+    Shapes: ``condition`` (bool), ``a`` and ``b`` broadcast together to the output's. ``a`` or
+    ``b`` may be a number or an array; a number takes the dtype of the other (or, two numbers,
+    float32 for floats, as PyTorch's). The gradient goes to ``a`` where the condition holds and
+    to ``b`` elsewhere, summed back over the axes each was broadcast along.
+
+    >>> import numpy as np
+    >>> x = Tensor(np.array([-2.0, 0.5, 3.0]), requires_grad=True)
+    >>> y = where(x > 0, x, 0.1 * x)                 # a leaky ReLU
+    >>> y.sum().backward()
+    >>> y.numpy(), x.grad
+    (array([-0.2,  0.5,  3. ]), array([0.1, 1. , 1. ]))
+    """
+    if not isinstance(condition, Tensor):
+        condition = Tensor(_as_array(condition))
+    if condition.dtype != np.bool_:   # NumPy would read any number as a truth value
+        raise TypeError(f"where: condition must be bool (a comparison such as x > 0), got {condition.dtype}")
+    if np.isscalar(a) and np.isscalar(b):   # two numbers: one dtype, on the condition's device
+        pair = get_array_module(condition.data).asarray(_as_array([a, b]))
+        a, b = pair[0], pair[1]
+    return Where()(condition, *_array_operands(a, b))
+
+
+def pow(a, exponent):
+    return Pow(exponent)(a)
+
+
+def matmul(a, b):
+    """``a @ b`` for operands of at least 2 dimensions (stacks of matrices broadcast).
+
+    >>> import numpy as np
+    >>> (Tensor(np.ones((2, 3, 4))) @ Tensor(np.ones((4, 5)))).shape
+    (2, 3, 5)
+    """
+    a, b = as_tensor(a), as_tensor(b)
+    if a.ndim < 2 or b.ndim < 2:
+        raise ValueError(f"matmul: expected operands of at least 2 dimensions, got shapes "
+                         f"{tuple(a.shape)} and {tuple(b.shape)}")
+    if a.shape[-1] != b.shape[-2]:
+        raise ValueError(f"matmul: inner dimensions differ: {tuple(a.shape)} @ {tuple(b.shape)}")
+    return MatMul()(a, b)
+
+
+def cat(tensors, dim=0):
+    """Tensors joined along ``dim``, in the graph (PyTorch's ``torch.cat``; a U-Net's skips):
+    every other axis must match.
+
+    >>> import numpy as np
+    >>> cat([Tensor(np.ones((1, 2, 4, 4))), Tensor(np.zeros((1, 3, 4, 4)))], dim=1).shape
+    (1, 5, 4, 4)
+    """
+    tensors = [as_tensor(t) for t in tensors]
+    if not tensors:
+        raise ValueError("cat: expected at least one tensor, got none")
+    first = tensors[0]
+    if not -first.ndim <= dim < first.ndim:
+        raise IndexError(f"cat: dimension {dim} is out of range for a {first.ndim}-d tensor")
+    dim %= first.ndim
+    for t in tensors[1:]:
+        if t.ndim != first.ndim or any(a != b for k, (a, b) in enumerate(zip(t.shape, first.shape)) if k != dim):
+            raise ValueError(f"cat: shapes {tuple(first.shape)} and {tuple(t.shape)} differ outside dimension {dim}")
+        if t.dtype != first.dtype:   # NumPy would promote silently; PyTorch's too, but not a graph's dtype
+            raise TypeError(f"cat: tensors must share one dtype, got {first.dtype} and {t.dtype}")
+    return Cat(dim)(*tensors)
+
+
+# --------------------------------------------------------------------- PyTorch's smaller ops
+# The Functions behind the block of PyTorch's smaller Tensor methods, and stack, equal and
+# allclose (package level, as torch.stack, torch.equal and torch.allclose); gather, scatter,
+# scatter_add, sort, argsort and topk are in indexing.py.
+def _sizes(sizes):
+    """``f(2, 3)`` or ``f((2, 3))`` (PyTorch takes both) as a tuple of ints."""
+    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+        sizes = sizes[0]
+    return tuple(operator.index(n) for n in sizes)
+
+
+def _numpy_keywords(op, dim, keepdim, axis, keepdims, out, dtype=None):
+    """``dim`` and ``keepdim`` from PyTorch's names or NumPy's (``axis``, ``keepdims``: what
+    ``np.all(t)`` or ``np.var(t)`` passes to the method); ``out`` and ``dtype`` must be None."""
+    if out is not None or dtype is not None:
+        raise TypeError(f"{op}: out= and dtype= are not taken")
+    return _dim_alias(op, axis, dim, keepdim, keepdims)
+
+
+def _all_or_any(t, op, dim, keepdim, axis, keepdims, out):
+    empty = next((d for d in (dim, axis) if d is not None), None)
+    dim, keepdim = _numpy_keywords(op, dim, keepdim, axis, keepdims, out)
+    # PyTorch's all(dim=()) and all(dim=[]) reduce no axis (looked at before _numpy_keywords,
+    # which reads [] as every axis, sum's meaning)
+    if isinstance(empty, (tuple, list)) and not empty:
+        return Tensor(t.data != 0)
+    xp = get_array_module(t.data)
+    return Tensor(getattr(xp, op)(t.data, axis=_reduce_axes(op, dim, t.ndim), keepdims=keepdim))
+
+
+def _check_floating(op, t):
+    if t.dtype.kind != "f":   # as PyTorch: NumPy would compute an integer tensor's in float64
+        raise TypeError(f"{op}: expected a floating-point tensor, got {t.dtype}")
+
+
+def _floating(t):
+    """``t`` itself when it holds floats, else in float32 (PyTorch's result of ``sqrt``,
+    ``sigmoid`` and ``tanh`` on integers and bools)."""
+    return t if t.dtype.kind == "f" else t.astype(np.float32)
+
+
+class Sqrt(Function):
+    """``sqrt(a)``; the gradient ``gy / (2 sqrt(a))``, inf at 0, or 0 there with
+    ``zero_at_zero`` (a standard deviation's, as PyTorch's)."""
+
+    def __init__(self, zero_at_zero=False):
+        self.zero_at_zero = zero_at_zero
+
+    def forward(self, a):
+        self.y = get_array_module(a).sqrt(a)
+        return self.y
+
+    def backward(self, gy):
+        if not self.zero_at_zero:
+            return gy / (2 * self.y)
+        with np.errstate(divide="ignore", invalid="ignore"):   # y == 0 is masked
+            return get_array_module(gy).where(self.y == 0, 0, gy / (2 * self.y)).astype(gy.dtype, copy=False)
+
+
+class Sigmoid(Function):
+    """``1 / (1 + exp(-x))``, written with ``e = exp(-|x|)`` (never overflows): ``1 / (1 + e)``
+    for ``x >= 0``, ``e / (1 + e)`` below."""
+
+    def forward(self, a):
+        xp = get_array_module(a)
+        e = xp.exp(-abs(a))
+        self.y = xp.where(a >= 0, 1, e) / (1 + e)
+        return self.y
+
+    def backward(self, gy):
+        return gy * self.y * (1 - self.y)
+
+
+class Tanh(Function):
+    def forward(self, a):
+        self.y = get_array_module(a).tanh(a)
+        return self.y
+
+    def backward(self, gy):
+        return gy * (1 - self.y * self.y)
+
+
+class Norm(Function):
+    """The ``p``-norm over ``axis`` (``p`` > 0, not 1, 2 or inf: those are composed of ``abs``,
+    squares and ``sqrt``); the gradient is ``gy * sign(x) |x|^(p-1) / norm^(p-1)``, 0 where the
+    norm is 0."""
+
+    def __init__(self, p, axis, keepdims):
+        self.p, self.axis, self.keepdims = p, axis, keepdims
+
+    def forward(self, a):
+        p = self.p
+        self.a = a
+        self.y = (abs(a) ** p).sum(axis=self.axis, keepdims=True) ** (1 / p)
+        return self.y if self.keepdims else self.y.reshape(_reduced_shape(a.shape, self.axis))
+
+    def backward(self, gy):
+        xp, p, a, y = get_array_module(gy), self.p, self.a, self.y
+        gy = gy.reshape(y.shape)
+        # y == 0 is masked; |a|^(p-1) is inf at 0 for p < 1: a zero value's gradient is 0, as
+        # PyTorch's
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = xp.where(y == 0, 0, gy / y ** (p - 1))
+            g = xp.where(a == 0, 0, xp.sign(a) * abs(a) ** (p - 1) * scale)
+        return g.astype(gy.dtype, copy=False)
+
+
+class Expand(Function):
+    """``a`` broadcast to ``shape`` (a read-only view); the gradient summed back to ``a``'s."""
+
+    def __init__(self, shape):
+        self.shape = shape
+
+    def forward(self, a):
+        self.a_shape = a.shape
+        return get_array_module(a).broadcast_to(a, self.shape)
+
+    def backward(self, gy):
+        return sum_to(gy, self.a_shape)
+
+
+class Repeat(Function):
+    """``a`` tiled ``reps[i]`` times along axis ``i``. Backward: ``gy`` seen as
+    (r0, n0, r1, n1, ...), summed over the copies r0, r1, ..."""
+
+    def __init__(self, reps):
+        self.reps = reps
+
+    def forward(self, a):
+        self.a_shape = a.shape
+        return get_array_module(a).tile(a, self.reps)
+
+    def backward(self, gy):
+        own = (1,) * (len(self.reps) - len(self.a_shape)) + tuple(self.a_shape)
+        pairs = [n for r, s in zip(self.reps, own) for n in (r, s)]
+        g = gy.reshape(pairs).sum(axis=tuple(range(0, len(pairs), 2)))
+        return g.reshape(self.a_shape)
+
+
+class Split(Function):
+    """``a`` cut along ``axis`` into pieces of ``sizes`` (views, as PyTorch's); the gradient is
+    the pieces' gradients joined again, zeros for a piece that got none."""
+
+    def __init__(self, sizes, axis):
+        self.sizes, self.axis = sizes, axis
+
+    def forward(self, a):
+        self.a_shape = a.shape
+        cuts = [int(c) for c in np.cumsum(self.sizes)[:-1]]
+        return tuple(get_array_module(a).split(a, cuts, axis=self.axis))
+
+    def backward(self, *gys):
+        some = next(g for g in gys if g is not None)
+        xp = get_array_module(some)
+        parts = [g if g is not None else
+                 xp.zeros(self.a_shape[:self.axis] + (n,) + self.a_shape[self.axis + 1:], some.dtype)
+                 for g, n in zip(gys, self.sizes)]
+        return xp.concatenate(parts, axis=self.axis)
+
+
+def stack(tensors, dim=0):
+    """Tensors of one shape stacked along a new axis ``dim``, in the graph (PyTorch's
+    ``torch.stack``): ``dim`` counts in the result, from -(ndim + 1) to ndim. One dtype, as
+    :func:`cat`.
+
+    >>> import numpy as np
+    >>> stack([Tensor(np.ones((2, 3))), Tensor(np.zeros((2, 3)))], dim=-1).shape
+    (2, 3, 2)
+    """
+    tensors = [as_tensor(t) for t in tensors]
+    if not tensors:
+        raise ValueError("stack: expected at least one tensor, got none")
+    first = tensors[0]
+    if not -first.ndim - 1 <= dim <= first.ndim:
+        raise IndexError(f"stack: dimension {dim} is out of range for stacking {first.ndim}-d "
+                         f"tensors (expected [{-first.ndim - 1}, {first.ndim}])")
+    dim %= first.ndim + 1
+    for t in tensors[1:]:
+        if t.shape != first.shape:
+            raise ValueError(f"stack: every tensor must have one shape, got {tuple(first.shape)} "
+                             f"and {tuple(t.shape)}")
+        if t.dtype != first.dtype:   # as cat: no silent promotion inside a graph
+            raise TypeError(f"stack: tensors must share one dtype, got {first.dtype} and {t.dtype}")
+    return cat([t.unsqueeze(dim) for t in tensors], dim)   # a new axis of size 1 each, joined
+
+
+def _same_device(op, a, b):
+    """``a`` and ``b`` as Tensors, refused (ValueError) on two devices."""
+    a, b = as_tensor(a), as_tensor(b, like=a if isinstance(a, Tensor) else None)
+    if a.device != b.device:
+        raise ValueError(f"{op}: the tensors are on {a.device} and {b.device}; move one with .to()")
+    return a, b
+
+
+def equal(a, b) -> bool:
+    """True when ``a`` and ``b`` have the same shape and the same values (PyTorch's
+    ``torch.equal``): an int and a float tensor of equal values are equal; NaN equals nothing.
+
+    >>> import numpy as np
+    >>> equal(Tensor(np.array([1, 2])), Tensor(np.array([1.0, 2.0]))), equal(Tensor(np.ones(2)), Tensor(np.ones((1, 2))))
+    (True, False)
+    """
+    a, b = _same_device("equal", a, b)
+    return a.shape == b.shape and bool(get_array_module(a.data).all(a.data == b.data))
+
+
+def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
+    """True when ``|a - b| <= atol + rtol * |b|`` at every position (shapes broadcast), as
+    PyTorch's ``torch.allclose``; one dtype, as there (NumPy's would compare across dtypes).
+
+    >>> import numpy as np
+    >>> allclose(Tensor(np.array([1.0, 2.0])), Tensor(np.array([1.0, 2.0 + 1e-6])))
+    True
+    """
+    a, b = _same_device("allclose", a, b)
+    if a.dtype != b.dtype:
+        raise TypeError(f"allclose: the tensors' dtypes differ, {a.dtype} and {b.dtype}; cast one (.to)")
+    xp = get_array_module(a.data)
+    return bool(xp.allclose(a.data, b.data, rtol=rtol, atol=atol, equal_nan=equal_nan))
