@@ -1217,10 +1217,11 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     intermediate tensors on the way; a module's backward hooks run when its graph is on the way
     (its full backward hook when the gradient goes through the module's input, as there).
     Unlike PyTorch: a function that runs computes the gradients of all its inputs (PyTorch
-    skips those not needed: only time differs), and an input behind a part of the graph freed
-    by an earlier pass is reported as unused (the error says that it may be the cause), where
-    PyTorch says the graph was freed. ``is_grads_batched``, ``only_inputs`` and gradient edges
-    are not taken.
+    skips those not needed: only time differs), and a part of the graph freed by an earlier
+    pass (``backward`` without ``retain_graph``) that the gradient reaches raises, as
+    ``backward`` does, even where it leads to no input asked for (a freed function forgets its
+    inputs, so nothing tells; PyTorch raises only where it does). ``is_grads_batched``,
+    ``only_inputs`` and gradient edges are not taken.
 
     >>> import numpy as np
     >>> x = Tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
@@ -1319,6 +1320,9 @@ def _needed(roots, leaves, captures):
         stack.extend(x.creator for x in f.inputs if x.creator is not None and x.requires_grad)
     needed = set()
     for f in sorted(found, key=lambda f: f.generation):
+        if f.released:   # its inputs are gone: it may lead to one asked for, so it must run
+            needed.add(id(f))   # (and raise, as backward does), not drop what flows through it
+            continue
         for x in f.inputs:
             c = x.creator
             if not x.requires_grad:

@@ -157,12 +157,29 @@ def test_retain_graph_keeps_the_graph_and_its_default_frees_it(xp):
             lib.autograd.grad(y, x)
 
 
-def test_a_freed_graph_in_the_way_is_named_in_the_unused_error(xp):
+def test_a_freed_graph_in_the_way_raises_as_backward_does(xp):
     x = Tensor(xp.asarray([1.0, 2.0]), requires_grad=True)
     b = (x * 2).exp()
-    b.sum().backward()                   # frees exp and the product: x is no longer reachable
-    with pytest.raises(RuntimeError, match=r"inputs\[0\] appears not to have been used .*freed by an earlier pass"):
+    b.sum().backward()                   # frees exp and the product: x lies behind them
+    with pytest.raises(RuntimeError, match="freed by an earlier backward"):
         grad((b * 3.0).sum(), x)
+
+
+@pytest.mark.parametrize("inputs", ["a", "b", "a and h"])
+def test_a_freed_part_beside_a_live_path_raises_not_drops_its_share(xp, inputs):
+    """h = a * b, freed by a backward; a reaches the new output both through h and directly.
+    Dropping h's share silently gave a gradient of 1 for a (2b + 1 is right): it raises, as
+    PyTorch's (which says the graph is gone) and as backward() here."""
+    torch = pytest.importorskip("torch")
+    for lib, make in ((None, lambda v: Tensor(xp.asarray(v), requires_grad=True)),
+                      (torch, lambda v: torch.tensor(v, dtype=torch.float64, requires_grad=True))):
+        a, b = make([1.0, 2.0, 3.0]), make([4.0, 5.0, 6.0])
+        h = a * b
+        h.sum().backward()
+        out = (h * 2 + a).sum() + (b * b).sum()
+        asked = {"a": [a], "b": [b], "a and h": [a, h]}[inputs]
+        with pytest.raises(RuntimeError, match="freed|second time"):
+            (grad if lib is None else torch.autograd.grad)(out, asked, allow_unused=True)
 
 
 # --------------------------------------------------------------------- hooks, against PyTorch
