@@ -95,10 +95,34 @@ def _flat_positions(index, axis, shape):
 
 def _scatter_add(flat, values, shape):
     """Zeros of ``shape`` with each of ``values`` added at its flat position (repeats sum), by
-    ``bincount`` rather than an unbuffered ``add.at`` (as GetItem's backward)."""
+    ``bincount`` rather than an unbuffered ``add.at`` (as GetItem's backward). Integers and
+    bools by a running sum instead (:func:`_scatter_add_exact`)."""
     xp = get_array_module(values)
+    if values.dtype.kind not in "fc":
+        return _scatter_add_exact(flat, values, shape)
     y = xp.bincount(flat.reshape(-1), weights=values.reshape(-1), minlength=math.prod(shape))
     return y.astype(values.dtype, copy=False).reshape(shape)
+
+
+def _scatter_add_exact(flat, values, shape):
+    """:func:`_scatter_add` for integers and bools: ``bincount`` adds in float64, which drops
+    bits past 2**53 and does not wrap as an int32 sum does (PyTorch's: 2 * (2**31 - 1) gives
+    -2). So the values are sorted by position and summed by one running sum in their own
+    dtype; each position's total is the running sum at its last value less that at the last
+    value before it. Bools add up as "any", as PyTorch's."""
+    xp = get_array_module(values)
+    if values.dtype.kind == "b":
+        return _scatter_add_exact(flat, values.astype(xp.int64), shape) != 0
+    flat, values = flat.reshape(-1), values.reshape(-1)
+    y = xp.zeros(math.prod(shape), values.dtype)
+    if flat.size:
+        order = xp.argsort(flat, kind="stable")
+        at, run = flat[order], xp.cumsum(values[order], dtype=values.dtype)
+        ends = xp.concatenate([xp.flatnonzero(at[1:] != at[:-1]), xp.asarray([at.size - 1])])
+        totals = run[ends]
+        totals[1:] -= run[ends[:-1]]
+        y[at[ends]] = totals
+    return y.reshape(shape)
 
 
 def _last_of_repeats(flat):
@@ -169,7 +193,7 @@ class Scatter(Function):
 
     def backward(self, gy):
         xp = get_array_module(gy)
-        ga = gy.copy()
+        ga = xp.array(gy)   # a copy, and an array where gy of a 0-d result is a NumPy scalar
         ga.reshape(-1)[self.flat.reshape(-1)] = 0
         if self.value is not None:
             return ga
@@ -238,6 +262,8 @@ def scatter(input, dim, index, src=None, *, value=None):
         src, value = None, src   # scatter(dim, index, 1.5): a number, as PyTorch takes it
     index = _index_array("scatter", index, input)
     if value is not None:
+        if isinstance(value, Tensor) and value.ndim == 0:   # a 0-d Tensor, as PyTorch takes
+            value = value.item()                             # it (no gradient goes to it)
         if not isinstance(value, (int, float, bool, np.number)):
             raise TypeError(f"scatter: value must be a number, got {type(value).__name__}")
         _, _, flat = _along("scatter", input, dim, index)

@@ -158,6 +158,36 @@ def _with_ties(rng, shape):
     return x
 
 
+@pytest.mark.parametrize("dtype, values", [("int32", [2**31 - 1, 2**31 - 1, 5]),
+                                             ("int64", [2**53 + 1, 0, 2**62]),
+                                             ("uint8", [200, 100, 7]), ("bool", [True, True, False])])
+def test_scatter_add_of_integers_is_exact_and_wraps_as_pytorch(xp, dtype, values):
+    """bincount adds in float64: 2**53 + 1 came back as 2**53, and two int32 maxima were not
+    wrapped to -2 (with a warning) as PyTorch's are; bools add up as "any"."""
+    torch = pytest.importorskip("torch")
+    src, index = np.array(values, dtype), np.array([1, 1, 0])
+    ours = minifcn.scatter_add(Tensor(xp.zeros(3, dtype)), 0, xp.asarray(index), Tensor(xp.asarray(src)))
+    theirs = torch.zeros(3, dtype=getattr(torch, dtype)).scatter_add(0, torch.from_numpy(index),
+                                                                     torch.from_numpy(src))
+    assert ours.dtype == np.dtype(dtype)
+    np.testing.assert_array_equal(to_np(ours), theirs.numpy())
+
+
+def test_scatter_of_a_0d_tensor_zeroes_the_overwritten_gradient_as_pytorch(xp):
+    """A 0-d result's upstream gradient can arrive as a NumPy scalar; zeroing the written place
+    in place had landed on a copy, and x kept a gradient of 3 where PyTorch's is 0."""
+    torch = pytest.importorskip("torch")
+    x, s = Tensor(xp.asarray(1.0), requires_grad=True), Tensor(xp.asarray(2.0), requires_grad=True)
+    xt, st = (torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in (1.0, 2.0))
+    (minifcn.scatter(x, 0, xp.asarray(0), s) * 3).backward()
+    (xt.scatter(0, torch.tensor(0), st) * 3).backward()
+    assert float(to_np(x.grad)) == xt.grad.item() == 0.0
+    assert float(to_np(s.grad)) == st.grad.item() == 3.0
+    y = Tensor(xp.asarray(1.0), requires_grad=True)
+    (minifcn.scatter(y, 0, xp.asarray(0), value=Tensor(xp.asarray(5.0))) * 3).backward()   # value=: a 0-d Tensor too
+    assert float(to_np(y.grad)) == 0.0
+
+
 @pytest.mark.parametrize("shape, dim", [((7,), 0), ((3, 6), 1), ((5, 2, 3), 0), ((2, 4, 5), -2)])
 @pytest.mark.parametrize("descending", [False, True])
 def test_sort_matches_the_stable_loop_ties_and_nans_included(xp, rng, shape, dim, descending):
