@@ -29,9 +29,12 @@ from .im2col import _pair
 from .module import (IncompatibleKeys, Module, ModuleDict, ModuleList, Parameter,  # noqa: F401
                      Sequential, StateDictError)   # the base and the containers, re-exported
 
-# ``import minifcn.nn.utils`` and ``from minifcn.nn.utils import clip_grad_norm_``, as in
-# PyTorch, though this module is a file, not a package: the import system finds the name here
+# ``import minifcn.nn.utils`` and ``from minifcn.nn.utils import clip_grad_norm_``, and
+# ``import minifcn.nn.functional as F`` (minifcn.functional itself), as in PyTorch, though this
+# module is a file, not a package: the import system finds the names here
+functional = F
 sys.modules[__name__ + ".utils"] = utils
+sys.modules[__name__ + ".functional"] = functional
 
 
 def _check_groups(op, in_channels, out_channels, groups):
@@ -56,6 +59,11 @@ def _check_padding_mode(op, padding_mode):
 def _not_one(v):
     """Whether a dilation (an int or a pair) is other than 1, for a repr (which never raises)."""
     return v not in (1, (1, 1), [1, 1])
+
+
+def _not_zero(v):
+    """Whether a padding (an int or a pair) is other than 0, for a repr."""
+    return v not in (0, (0, 0), [0, 0])
 
 
 class Conv2d(Module):
@@ -216,9 +224,14 @@ class ConvTranspose2d(Module):
     def extra_repr(self):
         in_c, out_c, kh, kw = self.weight.shape
         groups = self.groups
+        # as PyTorch's: padding, output padding, dilation, groups and the bias where they are
+        # not the defaults (two upsamplings that differ print differently)
         return (f"{in_c}, {out_c * groups}, kernel_size=({kh}, {kw}), stride={self.stride}"
+                + (f", padding={self.padding!r}" if _not_zero(self.padding) else "")
+                + (f", output_padding={self.output_padding!r}" if _not_zero(self.output_padding) else "")
                 + (f", dilation={self.dilation!r}" if _not_one(self.dilation) else "")
-                + (f", groups={groups}" if groups != 1 else ""))
+                + (f", groups={groups}" if groups != 1 else "")
+                + (", bias=False" if self.bias is None else ""))
 
 
 class Linear(Module):

@@ -169,7 +169,7 @@ def test_layer_shapes_and_reprs():
     assert repr(nn.Conv2d(4, 8, 3)) == "Conv2d(4, 8, kernel_size=(3, 3), stride=1, padding=0)"
     up = nn.ConvTranspose2d(4, 6, 4, 2, 1, 0, 2, False)   # PyTorch's order: groups, then bias
     assert up.weight.shape == (4, 3, 4, 4) and up.bias is None
-    assert repr(up) == "ConvTranspose2d(4, 6, kernel_size=(4, 4), stride=2, groups=2)"
+    assert repr(up) == "ConvTranspose2d(4, 6, kernel_size=(4, 4), stride=2, padding=1, groups=2, bias=False)"
     assert up(np.zeros((1, 4, 3, 3), np.float32)).shape == (1, 6, 6, 6)
     assert nn.Conv2d(4, 8, 3, 1, 0, 1, 2, False).bias is None
 

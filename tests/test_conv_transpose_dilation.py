@@ -186,6 +186,15 @@ def test_layer_repr_and_padding_mode():
     assert repr(nn.ConvTranspose2d(2, 4, 3, 2, dilation=2)) == \
         "ConvTranspose2d(2, 4, kernel_size=(3, 3), stride=2, dilation=2)"
     assert repr(nn.ConvTranspose2d(2, 4, 3, 2)) == "ConvTranspose2d(2, 4, kernel_size=(3, 3), stride=2)"
+    # padding, output padding and bias=False shown where set, as PyTorch's (they had been left
+    # out: two different upsamplings printed the same); PyTorch writes the stride as a pair
+    up = nn.ConvTranspose2d(4, 6, 3, stride=2, padding=1, output_padding=1, bias=False)
+    assert repr(up) == ("ConvTranspose2d(4, 6, kernel_size=(3, 3), stride=2, padding=1, "
+                        "output_padding=1, bias=False)")
+    torch = pytest.importorskip("torch")
+    theirs = torch.nn.ConvTranspose2d(4, 6, 3, stride=2, padding=1, output_padding=1, bias=False)
+    assert repr(up).replace("stride=2, padding=1, output_padding=1",
+                            "stride=(2, 2), padding=(1, 1), output_padding=(1, 1)") == repr(theirs)
     assert nn.ConvTranspose2d(2, 4, 3, padding_mode="zeros").padding_mode == "zeros"
     up = nn.ConvTranspose2d(2, 4, 3, bias=False)
     assert up.bias is None and list(up.state_dict()) == ["weight"]

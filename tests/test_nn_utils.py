@@ -97,6 +97,20 @@ def test_nn_utils_imports_as_pytorch_s():
     assert utils.clip_grad_norm_ is clip_grad_norm_ and nn.utils.clip_grad_value_ is clip_grad_value_
 
 
+def test_nn_functional_imports_as_pytorch_s_in_a_fresh_interpreter():
+    """``import torch.nn.functional as F`` is how PyTorch programs start; here it had failed
+    ("'minifcn.nn' is not a package"). A fresh process: nothing of minifcn imported before."""
+    import subprocess
+    import sys
+    code = ("import minifcn.nn.functional as F\n"
+            "from minifcn.nn.functional import conv2d\n"
+            "from minifcn.nn import functional\n"
+            "import minifcn\n"
+            "assert F is functional is minifcn.functional and conv2d is minifcn.functional.conv2d\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+
+
 # --------------------------------------------------------------------- modules and functions
 LAYERS = {   # name: (ours, PyTorch's by name, input shape)
     "flatten": (lambda: nn.Flatten(), lambda t: t.nn.Flatten(), (2, 3, 4, 5)),

@@ -40,7 +40,9 @@ class DataLoader:
     where the last left it, so each epoch has a new order. Given neither ``generator`` nor
     ``seed``, the loader seeds its own with ``DEFAULT_SEED`` (0): runs are reproducible by
     default, where PyTorch's draws from the global torch seed. Two loaders built alike give the
-    same batches; give each its own ``seed`` for different streams.
+    same batches; give each its own ``seed`` for different streams. To resume between epochs
+    where a run stopped, save ``loader.generator.bit_generator.state`` with the model and set
+    it back before the next epoch (an epoch cut in the middle starts a new order).
 
     Args:
         dataset: anything with ``len`` and ``get(i, rng)`` or ``[i]`` giving ``(image, label)``
