@@ -1,5 +1,5 @@
-"""SGD with momentum, weight decay and parameter groups; Adam, AdamW and RMSprop; learning-rate
-schedules.
+"""SGD with momentum, weight decay and parameter groups; Adam, AdamW, RMSprop and Adagrad;
+learning-rate schedules.
 
 SGD's update, per parameter ``p`` with gradient ``g`` (PyTorch's form)::
 
@@ -35,10 +35,13 @@ RMSprop's (``s``, ``a``, ``b`` start at 0; PyTorch's form, which has no bias cor
     d = sqrt(s - a**2) + eps  if centered, else  sqrt(s) + eps   ...whose square it takes off
     b = momentum * b + g / d;  p = p - lr * b   with momentum; else  p = p - lr * g / d
 
+Adagrad's (:class:`Adagrad`: a sum of the squared gradients, and a decaying rate).
+
 The schedules: :func:`lr_at` (Caffe's policies, which the trainer follows), and for a training
 loop of one's own PyTorch's schedulers (:class:`~minifcn.lr_scheduler.StepLR`, ``MultiStepLR``,
 ``ExponentialLR``, ``PolynomialLR``, ``CosineAnnealingLR``, ``LinearLR``, ``LambdaLR``,
-``SequentialLR``, ``ReduceLROnPlateau``, ``OneCycleLR``), found where PyTorch keeps them:
+``SequentialLR``, ``ReduceLROnPlateau``, ``OneCycleLR``, ``CosineAnnealingWarmRestarts``,
+``CyclicLR``, ``ConstantLR``, ``ChainedScheduler``, ``MultiplicativeLR``), found where PyTorch keeps them:
 ``minifcn.optim.lr_scheduler``.
 
 FCN trains biases at twice the learning rate and without weight decay: give them their own
@@ -135,7 +138,7 @@ def _update(p, g, v, lr, mom, wd, dampening=0.0, nesterov=False, first=False):
 
 
 class Optimizer:
-    """The base of :class:`SGD`, :class:`Adam`, :class:`AdamW` and :class:`RMSprop`, as PyTorch's
+    """The base of :class:`SGD`, :class:`Adam`, :class:`AdamW`, :class:`RMSprop` and :class:`Adagrad`, as PyTorch's
     ``torch.optim.Optimizer``: parameter groups with their own options, ``lr_mult``,
     :meth:`add_param_group`, :meth:`zero_grad`, :meth:`step` (a closure first, if given; then
     each parameter with a gradient, under ``no_grad``) and a state dict. A subclass gives its
@@ -636,6 +639,90 @@ def _check_rmsprop_options(g, where):
     for name in ("centered", "maximize"):
         g[name] = _flag(where, name, g[name])
 
+
+
+def _adagrad_update(p, g, s, clr, eps, wd):
+    """One Adagrad step of the array ``p`` in place, PyTorch's::
+
+        g = g + wd*p
+        s = s + g*g
+        p = p - clr * g / (sqrt(s) + eps)
+
+    ``s`` is written in place; ``clr`` is the step's rate, already decayed. The scalars are cast
+    to ``p``'s dtype, as in :func:`_adam_update`."""
+    xp = backend.get_array_module(p)
+    c = p.dtype.type
+    if wd:
+        g = g + c(wd) * p
+    s += g * g
+    d = xp.sqrt(s)
+    d += c(eps)
+    p += c(-clr) * g / d   # PyTorch's addcdiv: (value * g) / d, in that order
+
+
+class Adagrad(Optimizer):
+    """Adagrad (Duchi, Hazan and Singer, 2011), PyTorch's algorithm: each weight's step is
+    divided by the root of the sum of all its squared gradients so far, so that a weight that
+    has had large gradients slows down for good. At the parameter's ``t``-th step::
+
+        g = -g  if maximize
+        g = g + weight_decay * p
+        clr = lr / (1 + (t - 1) * lr_decay)
+        s = s + g**2                        (s starts at initial_accumulator_value)
+        p = p - clr * g / (sqrt(s) + eps)
+
+    Args:
+        params: a list of Parameters, or of dicts of groups, as :class:`SGD`'s (``lr_mult`` too).
+        lr, lr_decay, weight_decay, initial_accumulator_value, eps: defaults for every group, as
+            PyTorch's (``lr`` 1e-2, ``eps`` 1e-10), all finite and >= 0; ``maximize``
+            keyword-only.
+
+    Each parameter keeps its own state from its first step with a gradient, PyTorch's names:
+    ``step`` (an int) and ``sum`` (s), in the parameter's dtype and on its device; the state dict
+    holds them as Adam's does. ``sum`` starts at the parameter's group's
+    ``initial_accumulator_value`` (PyTorch's starts every group's at the optimizer's default,
+    whatever the group says). It has no momentum: :class:`~minifcn.lr_scheduler.OneCycleLR`
+    and ``CyclicLR`` need ``cycle_momentum=False`` with it.
+
+    The first step divides by ``|g|``: a step of ``lr`` against the gradient's sign:
+
+    >>> import numpy as np
+    >>> from minifcn.nn import Parameter
+    >>> p = Parameter(np.array([1.0, 1.0]))
+    >>> opt = Adagrad([p], lr=0.5, eps=0.0)
+    >>> p.grad = np.array([4.0, -1000.0]); opt.step(); p.data
+    array([0.5, 1.5])
+    >>> p.grad = np.array([3.0, 0.0]); opt.step(); p.data     # 0.5 - 0.5 * 3 / sqrt(16 + 9)
+    array([0.2, 1.5])
+    """
+
+    def __init__(self, params, lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0, eps=1e-10,
+                 *, maximize=False):
+        super().__init__(params, {"lr": lr, "lr_decay": lr_decay, "weight_decay": weight_decay,
+                                  "initial_accumulator_value": initial_accumulator_value, "eps": eps,
+                                  "maximize": maximize})
+
+    def _check_options(self, group, where):
+        _check_adagrad_options(group, where)
+
+    def _update(self, p, group, state):
+        if not state:   # made at the parameter's first step (PyTorch's at building: the same numbers)
+            state.update(step=0, sum=backend.get_array_module(p.data).full_like(
+                p.data, group["initial_accumulator_value"]))
+        state["step"] += 1
+        clr = group["lr"] * group["lr_mult"] / (1 + (state["step"] - 1) * group["lr_decay"])
+        _adagrad_update(p.data, -p.grad if group["maximize"] else p.grad, state["sum"], clr,
+                        group["eps"], group["weight_decay"])
+
+
+def _check_adagrad_options(g, where):
+    """Refuse an Adagrad group's options that PyTorch refuses (any of them negative) or that
+    would train wrongly (inf, NaN); makes ``maximize`` a bool."""
+    for name in ("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps", "lr_mult"):
+        g[name] = _number(where, name, g[name])
+        if not (math.isfinite(g[name]) and g[name] >= 0):
+            raise ValueError(f"{where}: {name} must be finite and >= 0, got {g[name]}")
+    g["maximize"] = _flag(where, "maximize", g["maximize"])
 
 # PyTorch's schedulers live in torch.optim.lr_scheduler; these in minifcn/lr_scheduler.py, which
 # needs lr_at above, so they are imported last. Registered as a submodule of this module too, so
