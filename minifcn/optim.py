@@ -41,8 +41,8 @@ The schedules: :func:`lr_at` (Caffe's policies, which the trainer follows), and 
 loop of one's own PyTorch's schedulers (:class:`~minifcn.lr_scheduler.StepLR`, ``MultiStepLR``,
 ``ExponentialLR``, ``PolynomialLR``, ``CosineAnnealingLR``, ``LinearLR``, ``LambdaLR``,
 ``SequentialLR``, ``ReduceLROnPlateau``, ``OneCycleLR``, ``CosineAnnealingWarmRestarts``,
-``CyclicLR``, ``ConstantLR``, ``ChainedScheduler``, ``MultiplicativeLR``), found where PyTorch keeps them:
-``minifcn.optim.lr_scheduler``.
+``CyclicLR``, ``ConstantLR``, ``ChainedScheduler``, ``MultiplicativeLR``), found where PyTorch
+keeps them: ``minifcn.optim.lr_scheduler``.
 
 FCN trains biases at twice the learning rate and without weight decay: give them their own
 group (:func:`fcn_param_groups`).
