@@ -14,8 +14,10 @@ cosine from where it is, :class:`LambdaLR` writes ``base * lr_lambda(epoch)``;
 :class:`SequentialLR` hands over from one scheduler to the next (a warm-up, then a decay);
 :class:`OneCycleLR` writes its closed form (the rate and the momentum of the 1cycle policy);
 :class:`ReduceLROnPlateau` lowers the rate when a metric given to its ``step(metrics)`` stops
-improving. They work on any of :mod:`minifcn.optim`'s optimizers (SGD, Adam, AdamW,
-RMSprop). A group's ``lr_mult`` still applies on top, so FCN's biases
+improving; :class:`ConstantLR` and :class:`MultiplicativeLR` multiply it too,
+:class:`CosineAnnealingWarmRestarts` and :class:`CyclicLR` write theirs (the latter the
+momentum too), and :class:`ChainedScheduler` steps several at once. They work on any of
+:mod:`minifcn.optim`'s optimizers (SGD, Adam, AdamW, RMSprop, Adagrad). A group's ``lr_mult`` still applies on top, so FCN's biases
 (:func:`~minifcn.optim.fcn_param_groups`) keep twice the weights' rate. The closed forms
 (PyTorch's ``_get_closed_form_lr``, :meth:`~LRScheduler.closed_form_lr`) are the rates as a function of the epoch alone (StepLR's
 and PolynomialLR's are the numbers :func:`~minifcn.optim.lr_at` gives); left alone, the stepped
@@ -511,6 +513,9 @@ class SequentialLR(LRScheduler):
             if isinstance(s, ReduceLROnPlateau):   # PyTorch's fails at its first step instead
                 raise TypeError(f"{name}: schedulers[{i}] is a ReduceLROnPlateau, whose step needs a metric "
                                 "that SequentialLR's step has not to give: step it by itself")
+            if isinstance(s, ChainedScheduler):   # no epoch to undo or jump to (PyTorch's fails at a milestone)
+                raise TypeError(f"{name}: schedulers[{i}] is a ChainedScheduler, which has no epoch to start "
+                                "from at a milestone: put the SequentialLR in the ChainedScheduler instead")
             if s.optimizer is not optimizer:
                 raise ValueError(f"{name}: schedulers[{i}] ({type(s).__name__}) sets another optimizer's rates")
         milestones = _check_milestones(name, milestones, ordered=True)
@@ -942,3 +947,457 @@ def _check_momentum(op, name, v, beta1):
         raise ValueError(f"{op}: {name} must be in [0, 1) for an optimizer whose momentum is "
                          f"beta1 (Adam's, AdamW's), got {v!r}")
     return v
+
+
+class ConstantLR(LRScheduler):
+    """The rate at ``factor`` times its base for the first ``total_iters`` steps, then at its
+    base again (a warm-up at a constant rate): ``base * factor`` while ``epoch < total_iters``,
+    ``base`` after, when nothing else moves it. The defaults are PyTorch's: a third, 5 steps.
+    It multiplies the current rate by ``factor`` at epoch 0 and divides it by ``factor`` at
+    ``total_iters``, so it chains with other schedulers (:class:`ChainedScheduler`).
+
+    ``factor`` is in (0, 1]: PyTorch's takes 0, and divides by it at ``total_iters``.
+
+    >>> import numpy as np
+    >>> from minifcn.nn import Parameter
+    >>> from minifcn.optim import SGD
+    >>> opt = SGD([Parameter(np.zeros(1))], lr=1.0)
+    >>> sched = ConstantLR(opt, factor=0.5, total_iters=2)
+    >>> sched.get_last_lr()                            # building it applies epoch 0
+    [0.5]
+    >>> for _ in range(3):
+    ...     sched.step(); print(sched.get_last_lr())
+    [0.5]
+    [1.0]
+    [1.0]
+    """
+
+    _options = ("factor", "total_iters")
+
+    def __init__(self, optimizer, factor=1.0 / 3, total_iters=5, last_epoch=-1):
+        self._set_options(factor, total_iters)
+        super().__init__(optimizer, last_epoch)
+
+    def _set_options(self, factor, total_iters):
+        self.factor = _check_in("ConstantLR", "factor", factor, low_open=True)
+        self.total_iters = _check_iters("ConstantLR", "total_iters", total_iters)
+
+    def _factor(self, epoch, initial):   # at the initial step too, as PyTorch's (a resumed schedule)
+        if epoch == 0:
+            return self.factor
+        return 1.0 / self.factor if epoch == self.total_iters else 1.0
+
+    def closed_form_lr(self, epoch=None):
+        epoch = self.last_epoch if epoch is None else epoch
+        f = self.factor   # PyTorch's sum, for its bits
+        return [base * (f + (epoch >= self.total_iters) * (1 - f)) for base in self.base_lrs]
+
+
+def _lr_lambdas(op, optimizer, lr_lambda):
+    """One function of the epoch per group: ``lr_lambda`` for every group, or its list of one per group."""
+    groups = len(getattr(optimizer, "param_groups", ()))
+    lambdas = list(lr_lambda) if isinstance(lr_lambda, (list, tuple)) else [lr_lambda] * groups
+    if len(lambdas) != groups:
+        raise ValueError(f"{op}: expected {groups} lr_lambdas, one per group, got {len(lambdas)}")
+    if not all(callable(f) for f in lambdas):
+        raise TypeError(f"{op}: lr_lambda must be a function of the epoch (or a list of them), got {lr_lambda!r}")
+    return lambdas
+
+
+class MultiplicativeLR(LRScheduler):
+    """Each step multiplies the rate by ``lr_lambda(epoch)`` (one function for every group, or a
+    list of one per group): ``base * lr_lambda(1) * ... * lr_lambda(epoch)`` when nothing else
+    moves it. Building it leaves the rates as they are, as PyTorch's. ``step(epoch)``
+    multiplies by ``lr_lambda(epoch)`` once, as PyTorch's (it has no closed form to jump by).
+
+    >>> import numpy as np
+    >>> from minifcn.nn import Parameter
+    >>> from minifcn.optim import SGD
+    >>> opt = SGD([Parameter(np.zeros(1))], lr=1.0)
+    >>> sched = MultiplicativeLR(opt, lambda epoch: 0.5 if epoch % 2 else 1.0)
+    >>> for _ in range(4):
+    ...     sched.step(); print(sched.get_last_lr())
+    [0.5]
+    [0.5]
+    [0.25]
+    [0.25]
+    """
+
+    def __init__(self, optimizer, lr_lambda, last_epoch=-1):
+        self.lr_lambdas = _lr_lambdas("MultiplicativeLR", optimizer, lr_lambda)
+        super().__init__(optimizer, last_epoch)
+
+    def _groups(self):   # the groups it was built with, as PyTorch's (one lambda each)
+        return len(self.base_lrs)
+
+    def _lr(self, k, epoch, initial):
+        lr = self.optimizer.param_groups[k]["lr"]
+        return lr if initial else lr * float(self.lr_lambdas[k](epoch))
+
+    def _jump(self, epoch):   # PyTorch's step(epoch): get_lr at that epoch, from the current rate
+        self.last_epoch = int(epoch)
+        self._write([self._lr(k, self.last_epoch, False) for k in range(self._groups())])
+
+    def closed_form_lr(self, epoch=None):
+        """The product of the factors of epochs 1 to ``epoch`` times the base (not in PyTorch)."""
+        epoch = self.last_epoch if epoch is None else epoch
+        rates = []
+        for base, f in zip(self.base_lrs, self.lr_lambdas):
+            for e in range(1, epoch + 1):
+                base *= float(f(e))
+            rates.append(base)
+        return rates
+
+
+class CosineAnnealingWarmRestarts(LRScheduler):
+    """SGDR (Loshchilov and Hutter, 2017), PyTorch's: a cosine from the base rate down to
+    ``eta_min`` over ``T_i`` steps, then back at the base at once (a warm restart), the next
+    cycle ``T_mult`` times longer (``T_i`` is ``T_0``, then ``T_0 * T_mult``, ...)::
+
+        eta_min + (base - eta_min) * (1 + cos(pi * T_cur / T_i)) / 2
+
+    ``T_cur`` the steps since the last restart. Step it after every epoch, or after every batch
+    with the fraction of the epoch gone by: ``step(epoch + i / iters)`` (a float epoch, as
+    PyTorch's, and without its warning: this one is meant to take one); a :meth:`step`
+    without one after it goes on by 1 from there. Not chainable: it writes its rates outright.
+
+    Args:
+        optimizer: any of :mod:`minifcn.optim`'s.
+        T_0: the first cycle's length, a positive int. T_mult: an int >= 1.
+        eta_min: the lowest rate, a number >= 0 (before each group's ``lr_mult``).
+
+    Attributes, as PyTorch's: ``T_0``, ``T_i``, ``T_mult``, ``T_cur``, ``eta_min``, ``base_lrs``,
+    ``last_epoch`` (the whole epochs: ``floor`` of the last one given). Where PyTorch's finds
+    the cycle of a given epoch by a logarithm, this one counts the cycles: at an epoch where a
+    cycle starts (``T_0`` 1, ``T_mult`` 3, epoch 121) PyTorch's rounds down into the cycle
+    before and gives ``eta_min``, this one the base. A schedule resumed by ``last_epoch``
+    starts in the cycle of that epoch (PyTorch's in the first, with ``T_mult`` above 1).
+
+    >>> import numpy as np
+    >>> from minifcn.nn import Parameter
+    >>> from minifcn.optim import SGD
+    >>> opt = SGD([Parameter(np.zeros(1))], lr=1.0)
+    >>> sched = CosineAnnealingWarmRestarts(opt, T_0=2, T_mult=2)
+    >>> lrs = [sched.get_last_lr()[0]]
+    >>> for _ in range(7):
+    ...     sched.step(); lrs.append(round(sched.get_last_lr()[0], 4))
+    >>> lrs                                            # cycles of 2, then 4 steps; restarts at 2 and 6
+    [1.0, 0.5, 1.0, 0.8536, 0.5, 0.1464, 1.0, 0.9619]
+    >>> sched.step(2.5); round(sched.get_last_lr()[0], 4), sched.T_cur, sched.last_epoch
+    (0.9619, 0.5, 2)
+    """
+
+    _options = ("T_0", "T_mult", "eta_min")
+    _counters = ("T_i", "T_cur")
+
+    def __init__(self, optimizer, T_0, T_mult=1, eta_min=0.0, last_epoch=-1):
+        self._set_options(T_0, T_mult, eta_min)
+        super().__init__(optimizer, last_epoch)
+
+    def _set_options(self, T_0, T_mult, eta_min):
+        op = "CosineAnnealingWarmRestarts"
+        self.T_0 = _check_iters(op, "T_0", T_0)
+        self.T_mult = _check_iters(op, "T_mult", T_mult)
+        self.eta_min = _check_factor(op, "eta_min", eta_min)
+
+    def _cycle(self, epoch):
+        """``(T_cur, T_i)`` at ``epoch``: where it falls in its cycle, and the cycle's length."""
+        if epoch < self.T_0:
+            return epoch, self.T_0
+        if self.T_mult == 1:
+            return epoch % self.T_0, self.T_0
+        start, length = 0, self.T_0   # a cycle T_mult times the last: log(epoch / T_0) of them
+        while epoch >= start + length:
+            start, length = start + length, length * self.T_mult
+        return epoch - start, length
+
+    def _initial_step(self):
+        self._go_to(self.last_epoch + 1)
+
+    def _go_to(self, epoch):
+        self.T_cur, self.T_i = self._cycle(epoch)
+        self.last_epoch = math.floor(epoch)
+        self._write(self.closed_form_lr())
+
+    def _advance(self, initial=False):   # PyTorch's count: on by 1 from a fractional T_cur too
+        self.T_cur += 1
+        if self.T_cur >= self.T_i:
+            self.T_cur, self.T_i = self.T_cur % self.T_i, self.T_i * self.T_mult
+        self.last_epoch += 1
+        self._write(self.closed_form_lr())
+
+    def _jump(self, epoch):
+        self._go_to(epoch)
+
+    def step(self, epoch=None):
+        """On by one step, or to ``epoch`` (a number >= 0; a float falls inside a cycle)."""
+        if epoch is None:
+            self._advance()
+            return
+        if isinstance(epoch, bool) or not isinstance(epoch, numbers.Real) or not (math.isfinite(epoch) and epoch >= 0):
+            raise ValueError(f"CosineAnnealingWarmRestarts.step: epoch must be a finite number >= 0, got {epoch!r}")
+        # a Python number: a NumPy one would not go into a checkpoint's JSON
+        self._go_to(int(epoch) if isinstance(epoch, numbers.Integral) else float(epoch))
+
+    def closed_form_lr(self, epoch=None):
+        """The rates at ``epoch`` (a float too; default: where the schedule is now)."""
+        t_cur, t_i = (self.T_cur, self.T_i) if epoch is None else self._cycle(epoch)
+        return [self.eta_min + (base - self.eta_min) * (1 + math.cos(math.pi * t_cur / t_i)) / 2
+                for base in self.base_lrs]
+
+    def state_dict(self):
+        """:meth:`LRScheduler.state_dict`, and where the schedule is in its cycle: ``T_i``, ``T_cur``."""
+        return {**super().state_dict(), "T_i": self.T_i, "T_cur": self.T_cur}
+
+    def load_state_dict(self, state):
+        name = "CosineAnnealingWarmRestarts.load_state_dict"
+        missing = [k for k in self._counters if k not in state]
+        if missing:
+            raise ValueError(f"{name}: the state lacks {', '.join(missing)} (is it another scheduler's?)")
+        t_i = _check_iters(name, "T_i", state["T_i"])
+        t_cur = state["T_cur"]
+        if isinstance(t_cur, bool) or not isinstance(t_cur, numbers.Real) or not 0 <= t_cur < t_i:
+            raise ValueError(f"{name}: T_cur must be a number in [0, T_i {t_i}), got {t_cur!r}")
+        super().load_state_dict({k: v for k, v in state.items() if k not in self._counters})
+        self.T_i, self.T_cur = t_i, t_cur
+
+
+class CyclicLR(LRScheduler):
+    """Cyclical learning rates (Smith, 2017), PyTorch's: the rate goes up from ``base_lr`` to
+    ``max_lr`` in ``step_size_up`` steps and back down in ``step_size_down`` (default: the same),
+    over and over; the momentum (SGD's and RMSprop's ``momentum``, Adam's and AdamW's ``beta1``)
+    goes the other way, from ``max_momentum`` down to ``base_momentum`` and back. Step it after
+    every batch. At step ``epoch``, with ``cycle = floor(1 + epoch / (up + down))`` and
+    ``h`` the height in the triangle (0 at its ends, 1 at its top)::
+
+        lr = base_lr + (max_lr - base_lr) * h * scale_fn(cycle  or  epoch)
+        momentum = max_momentum - (max_momentum - base_momentum) * h * scale_fn(...)
+
+    ``mode`` picks ``scale_fn``: "triangular" (1), "triangular2" (halved each cycle:
+    ``1 / 2 ** (cycle - 1)``) or "exp_range" (``gamma ** epoch``, of the steps); or give your
+    own ``scale_fn`` (a function of a number, into [0, 1]) and ``scale_mode``, "cycle" or
+    "iterations" (whether it takes the cycle or the step).
+
+    Args:
+        optimizer: any of :mod:`minifcn.optim`'s. Building it writes ``base_lr`` into each
+            group's ``lr`` (and its ``initial_lr`` if it has none) and, with ``cycle_momentum``,
+            the groups' ``max_momentum`` and ``base_momentum``, as PyTorch's.
+        base_lr, max_lr: numbers >= 0, one for every group or a list of one per group.
+        step_size_up, step_size_down: numbers of steps > 0 (a float too, as PyTorch's).
+        gamma: a number >= 0. cycle_momentum, base_momentum, max_momentum: as
+            :class:`OneCycleLR`'s (PyTorch's defaults here: 0.8 and 0.9).
+
+    ``mode`` and ``scale_mode`` are checked even where ``scale_fn`` makes one unused (PyTorch's
+    takes any then). The state dict says whether a ``scale_fn`` of one's own was given, not
+    the function: build the loading one with the same, as for :class:`LambdaLR`.
+
+    >>> import numpy as np
+    >>> from minifcn.nn import Parameter
+    >>> from minifcn.optim import SGD
+    >>> opt = SGD([Parameter(np.zeros(1))], lr=123.0, momentum=0.9)
+    >>> sched = CyclicLR(opt, base_lr=0.1, max_lr=0.5, step_size_up=2, step_size_down=1, mode="triangular2")
+    >>> for _ in range(7):
+    ...     print(round(sched.get_last_lr()[0], 4), round(opt.param_groups[0]["momentum"], 4))
+    ...     sched.step()
+    0.1 0.9
+    0.3 0.85
+    0.5 0.8
+    0.1 0.9
+    0.2 0.875
+    0.3 0.85
+    0.1 0.9
+    """
+
+    _options = ("max_lrs", "step_size_up", "step_size_down", "mode", "gamma", "scale_mode", "custom_scale_fn",
+                "cycle_momentum", "base_momentums", "max_momentums")
+
+    def __init__(self, optimizer, base_lr, max_lr, step_size_up=2000, step_size_down=None, mode="triangular",
+                 gamma=1.0, scale_fn=None, scale_mode="cycle", cycle_momentum=True, base_momentum=0.8,
+                 max_momentum=0.9, last_epoch=-1):
+        op = "CyclicLR"
+        if not hasattr(optimizer, "param_groups"):
+            raise TypeError(f"{op}: expected an optimizer, got a {type(optimizer).__name__}")
+        if scale_fn is not None and not callable(scale_fn):
+            raise TypeError(f"{op}: scale_fn must be a function of a number (or None), got {scale_fn!r}")
+        self.optimizer, self._scale_fn_custom = optimizer, scale_fn
+        groups = len(optimizer.param_groups)
+        base_lrs = [_check_factor(op, "base_lr", v) for v in _per_group(op, "base_lr", base_lr, groups)]
+        self._set_options(_per_group(op, "max_lr", max_lr, groups), step_size_up,
+                          step_size_up if step_size_down is None else step_size_down, mode, gamma, scale_mode,
+                          scale_fn is not None, cycle_momentum, _per_group(op, "base_momentum", base_momentum, groups),
+                          _per_group(op, "max_momentum", max_momentum, groups))
+        if _check_last_epoch(op, last_epoch) == -1:
+            for g, lr in zip(optimizer.param_groups, base_lrs):
+                g["lr"] = lr
+        self._given_base_lrs = base_lrs
+        super().__init__(optimizer, last_epoch)
+
+    def _set_options(self, max_lrs, step_size_up, step_size_down, mode, gamma, scale_mode, custom_scale_fn,
+                     cycle_momentum, base_momentums, max_momentums):
+        op = "CyclicLR"
+        self.max_lrs = [_check_factor(op, "max_lr", v) for v in max_lrs]
+        self.step_size_up = _check_positive(op, "step_size_up", step_size_up)
+        self.step_size_down = _check_positive(op, "step_size_down", step_size_down)
+        self.mode = _check_choice(op, "mode", mode, ("triangular", "triangular2", "exp_range"))
+        self.gamma = _check_factor(op, "gamma", gamma)
+        self.scale_mode = _check_choice(op, "scale_mode", scale_mode, ("cycle", "iterations"))
+        self.custom_scale_fn = _flag(op, "custom_scale_fn", custom_scale_fn)
+        if self.custom_scale_fn != (self._scale_fn_custom is not None):   # only a loaded state can differ
+            raise ValueError(f"{op}: the state was saved by a CyclicLR {'with' if self.custom_scale_fn else 'without'} "
+                             f"a scale_fn of its own, this one is built {'with' if self._scale_fn_custom else 'without'}"
+                             ": build it as the saved one was")
+        if not self.custom_scale_fn:   # the mode's own, as PyTorch's
+            self.scale_mode = "iterations" if self.mode == "exp_range" else "cycle"
+        self.cycle_momentum = _flag(op, "cycle_momentum", cycle_momentum)
+        defaults = getattr(self.optimizer, "defaults", {})
+        if self.cycle_momentum and "momentum" not in defaults and "betas" not in defaults:
+            raise ValueError(f"{op}: cycle_momentum needs an optimizer with a momentum or betas option, "
+                             f"got a {type(self.optimizer).__name__}: pass cycle_momentum=False")
+        self.use_beta1 = "betas" in defaults
+        beta1 = self.cycle_momentum and self.use_beta1
+        self.base_momentums = [_check_momentum(op, "base_momentum", v, beta1) for v in base_momentums]
+        self.max_momentums = [_check_momentum(op, "max_momentum", v, beta1) for v in max_momentums]
+        if not len(self.max_lrs) == len(self.base_momentums) == len(self.max_momentums):
+            raise ValueError(f"{op}: max_lr, base_momentum and max_momentum must have one value per group, got "
+                             f"{len(self.max_lrs)}, {len(self.base_momentums)} and {len(self.max_momentums)}")
+
+    def scale_fn(self, x):
+        """The amplitude's scale at ``x`` (the cycle, or the step): the mode's, or the one given."""
+        if self._scale_fn_custom is not None:
+            return float(self._scale_fn_custom(x))
+        if self.mode == "triangular":
+            return 1.0
+        if self.mode == "triangular2":
+            return 1 / (2.0 ** (x - 1))
+        return self.gamma ** x
+
+    def _initial_step(self):
+        # PyTorch's steps from the groups' initial_lr here, and from base_lr after: base_lr here too
+        self.base_lrs = list(self._given_base_lrs)
+        self._go_to(self.last_epoch + 1)
+
+    def _at(self, epoch):
+        """Each group's rate and momentum at step ``epoch``: PyTorch's sums, for its bits."""
+        total = self.step_size_up + self.step_size_down
+        ratio = self.step_size_up / total
+        cycle = math.floor(1 + epoch / total)
+        x = 1.0 + epoch / total - cycle   # how far into the cycle, in [0, 1)
+        height = x / ratio if x <= ratio else (x - 1) / (ratio - 1)
+        scale = self.scale_fn(cycle if self.scale_mode == "cycle" else epoch)
+        lrs = [base + (top - base) * height * scale for base, top in zip(self.base_lrs, self.max_lrs)]
+        momenta = [top - (top - low) * height * scale for low, top in zip(self.base_momentums, self.max_momentums)]
+        return lrs, momenta
+
+    def _advance(self, initial=False):
+        self._go_to(self.last_epoch + 1)
+
+    def _jump(self, epoch):
+        self._go_to(int(epoch))
+
+    def _go_to(self, epoch):
+        lrs, momenta = self._at(epoch)
+        self.last_epoch = epoch
+        self._write(lrs)
+        self._write_momenta(momenta)
+
+    def _write_momenta(self, momenta):
+        if not self.cycle_momentum:
+            return
+        for k, (g, m) in enumerate(zip(self.optimizer.param_groups, momenta)):
+            g["max_momentum"], g["base_momentum"] = self.max_momentums[k], self.base_momentums[k]
+            if self.use_beta1:
+                g["betas"] = (m, *g["betas"][1:])
+            else:
+                g["momentum"] = m
+
+    def closed_form_lr(self, epoch=None):
+        return self._at(self.last_epoch if epoch is None else epoch)[0]
+
+    def load_state_dict(self, state):
+        """Go on from a saved schedule (:meth:`LRScheduler.load_state_dict`), and write the
+        groups' momenta at its step, so that it needs no optimizer state."""
+        if "max_lrs" in state and "base_lrs" in state and len(state["max_lrs"]) != len(state["base_lrs"]):
+            raise ValueError(f"CyclicLR.load_state_dict: the state has {len(state['max_lrs'])} max_lrs for "
+                             f"{len(state['base_lrs'])} groups (is it another scheduler's?)")
+        super().load_state_dict(state)
+        self._write_momenta(self._at(self.last_epoch)[1])
+
+
+class ChainedScheduler(LRScheduler):
+    """Several schedulers stepped as one, PyTorch's: each :meth:`step` steps each of them in
+    turn, so that their factors multiply (a :class:`ConstantLR` warm-up under an
+    :class:`ExponentialLR` decay). They are built on the same optimizer first. It has no epoch
+    of its own, as PyTorch's; its state dict holds theirs.
+
+    Args:
+        schedulers: a list of schedulers of one optimizer (not :class:`ReduceLROnPlateau`,
+            whose step needs a metric).
+        optimizer: theirs (default: the first one's), checked.
+
+    >>> import numpy as np
+    >>> from minifcn.nn import Parameter
+    >>> from minifcn.optim import SGD
+    >>> opt = SGD([Parameter(np.zeros(1))], lr=1.0)
+    >>> warmup = ConstantLR(opt, factor=0.1, total_iters=2)
+    >>> decay = ExponentialLR(opt, gamma=0.5)
+    >>> sched = ChainedScheduler([warmup, decay])
+    >>> lrs = [sched.get_last_lr()[0]]
+    >>> for _ in range(3):
+    ...     sched.step(); lrs.append(round(sched.get_last_lr()[0], 4))
+    >>> lrs
+    [0.1, 0.05, 0.25, 0.125]
+    """
+
+    def __init__(self, schedulers, optimizer=None):
+        name = "ChainedScheduler"
+        try:
+            schedulers = list(schedulers)
+        except TypeError:
+            raise TypeError(f"{name}: schedulers must be a list of schedulers, got {schedulers!r}") from None
+        if not schedulers:
+            raise ValueError(f"{name}: expected at least one scheduler, got none")
+        for i, s in enumerate(schedulers):
+            if not isinstance(s, LRScheduler):
+                raise TypeError(f"{name}: schedulers[{i}] must be a scheduler, got a {type(s).__name__}")
+            if isinstance(s, ReduceLROnPlateau):   # PyTorch's ValueError
+                raise ValueError(f"{name}: schedulers[{i}] is a ReduceLROnPlateau, whose step needs a metric "
+                                 "that ChainedScheduler's step has not to give: step it by itself")
+        optimizer = schedulers[0].optimizer if optimizer is None else optimizer
+        if not hasattr(optimizer, "param_groups"):
+            raise TypeError(f"{name}: expected an optimizer, got a {type(optimizer).__name__}")
+        for i, s in enumerate(schedulers):
+            if s.optimizer is not optimizer:
+                raise ValueError(f"{name}: schedulers[{i}] ({type(s).__name__}) sets another optimizer's rates")
+        self.optimizer, self._schedulers = optimizer, schedulers
+        self._last_lr = [g["lr"] for g in optimizer.param_groups]
+
+    def step(self):
+        """Step each scheduler in turn. (PyTorch's takes no epoch either.)"""
+        for s in self._schedulers:
+            s.step()
+        self._last_lr = [g["lr"] for g in self.optimizer.param_groups]
+
+    def closed_form_lr(self, epoch=None):
+        raise NotImplementedError("ChainedScheduler: its rates are its schedulers' factors multiplied step "
+                                  "by step; it has no closed form")
+
+    def state_dict(self):
+        """The last rates and each scheduler's state dict."""
+        return {"last_lr": [float(v) for v in self._last_lr], "schedulers": [s.state_dict() for s in self._schedulers]}
+
+    def load_state_dict(self, state):
+        """Go on from a saved chain: each scheduler's state, then the chain's last rates
+        written into the optimizer's groups."""
+        known = ("last_lr", "schedulers")
+        if sorted(state) != sorted(known) or len(state["schedulers"]) != len(self._schedulers):
+            raise ValueError(f"ChainedScheduler.load_state_dict: expected {', '.join(known)} with "
+                             f"{len(self._schedulers)} schedulers' states, got {', '.join(state)}"
+                             + (f" with {len(state['schedulers'])}" if "schedulers" in state else ""))
+        if len(state["last_lr"]) > len(self.optimizer.param_groups):
+            raise ValueError(f"ChainedScheduler.load_state_dict: the state has {len(state['last_lr'])} groups, "
+                             f"the optimizer {len(self.optimizer.param_groups)}")
+        for s, saved in zip(self._schedulers, state["schedulers"]):
+            s.load_state_dict(saved)
+        self._last_lr = [float(v) for v in state["last_lr"]]
+        for g, lr in zip(self.optimizer.param_groups, self._last_lr):
+            g["lr"] = lr
