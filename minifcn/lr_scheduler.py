@@ -1071,7 +1071,8 @@ class CosineAnnealingWarmRestarts(LRScheduler):
     the cycle of a given epoch by a logarithm, this one counts the cycles: at an epoch where a
     cycle starts (``T_0`` 1, ``T_mult`` 3, epoch 121) PyTorch's rounds down into the cycle
     before and gives ``eta_min``, this one the base. A schedule resumed by ``last_epoch``
-    starts in the cycle of that epoch (PyTorch's in the first, with ``T_mult`` above 1).
+    starts in the cycle of that epoch (PyTorch's counts as if it were in the first, which is
+    wrong from epoch ``2 * T_0`` on with ``T_mult`` above 1).
 
     >>> import numpy as np
     >>> from minifcn.nn import Parameter
