@@ -1244,9 +1244,9 @@ class CyclicLR(LRScheduler):
         self.scale_mode = _check_choice(op, "scale_mode", scale_mode, ("cycle", "iterations"))
         self.custom_scale_fn = _flag(op, "custom_scale_fn", custom_scale_fn)
         if self.custom_scale_fn != (self._scale_fn_custom is not None):   # only a loaded state can differ
-            raise ValueError(f"{op}: the state was saved by a CyclicLR {'with' if self.custom_scale_fn else 'without'} "
-                             f"a scale_fn of its own, this one is built {'with' if self._scale_fn_custom else 'without'}"
-                             ": build it as the saved one was")
+            saved, built = ("with" if v else "without" for v in (self.custom_scale_fn, self._scale_fn_custom))
+            raise ValueError(f"{op}: the state was saved by a CyclicLR {saved} a scale_fn of its own, this one "
+                             f"is built {built}: build it as the saved one was")
         if not self.custom_scale_fn:   # the mode's own, as PyTorch's
             self.scale_mode = "iterations" if self.mode == "exp_range" else "cycle"
         self.cycle_momentum = _flag(op, "cycle_momentum", cycle_momentum)

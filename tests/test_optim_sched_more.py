@@ -216,7 +216,8 @@ _SCHEDULES = [
      lambda L, o: L.MultiplicativeLR(o, [_halve_odd, lambda e: 1.0 / (1 + e)]), 20),
     ("warm-restarts", "SGD", lambda L, o: L.CosineAnnealingWarmRestarts(o, T_0=5), 23),
     ("warm-restarts-mult2", "Adam", lambda L, o: L.CosineAnnealingWarmRestarts(o, T_0=3, T_mult=2, eta_min=0.01), 40),
-    ("warm-restarts-mult3", "RMSprop", lambda L, o: L.CosineAnnealingWarmRestarts(o, T_0=1, T_mult=3, eta_min=0.001), 45),
+    ("warm-restarts-mult3", "RMSprop",
+     lambda L, o: L.CosineAnnealingWarmRestarts(o, T_0=1, T_mult=3, eta_min=0.001), 45),
     ("cyclic", "SGD", lambda L, o: L.CyclicLR(o, base_lr=0.01, max_lr=[0.1, 0.5], step_size_up=4), 30),
     ("cyclic-triangular2", "SGD",
      lambda L, o: L.CyclicLR(o, base_lr=[0.01, 0.02], max_lr=0.2, step_size_up=3, step_size_down=5,
@@ -405,7 +406,8 @@ def test_multiplicative_lr_closed_form_is_the_product():
     sched = lr_scheduler.MultiplicativeLR(opt, lambda e: 1.0 - 0.1 * e)
     for epoch in range(6):
         assert sched.closed_form_lr()[0] == pytest.approx(sched.get_last_lr()[0], rel=1e-15)
-        assert sched.closed_form_lr(epoch)[0] == pytest.approx(3.0 * math.prod(1 - 0.1 * e for e in range(1, epoch + 1)))
+        product = math.prod(1 - 0.1 * e for e in range(1, epoch + 1))
+        assert sched.closed_form_lr(epoch)[0] == pytest.approx(3.0 * product)
         sched.step()
 
 
@@ -521,9 +523,12 @@ def _sgd(momentum=0.9, groups=1):
 
 
 @pytest.mark.parametrize("build, error, message", [
-    (lambda o: lr_scheduler.ConstantLR(o, factor=0.0), ValueError, r"ConstantLR: factor must be a number in \(0, 1\], got 0.0"),
-    (lambda o: lr_scheduler.ConstantLR(o, factor=1.5), ValueError, r"ConstantLR: factor must be a number in \(0, 1\], got 1.5"),
-    (lambda o: lr_scheduler.ConstantLR(o, total_iters=0), ValueError, "ConstantLR: total_iters must be a positive int, got 0"),
+    (lambda o: lr_scheduler.ConstantLR(o, factor=0.0), ValueError,
+     r"ConstantLR: factor must be a number in \(0, 1\], got 0.0"),
+    (lambda o: lr_scheduler.ConstantLR(o, factor=1.5), ValueError,
+     r"ConstantLR: factor must be a number in \(0, 1\], got 1.5"),
+    (lambda o: lr_scheduler.ConstantLR(o, total_iters=0), ValueError,
+     "ConstantLR: total_iters must be a positive int, got 0"),
     (lambda o: lr_scheduler.MultiplicativeLR(o, 0.9), TypeError,
      "MultiplicativeLR: lr_lambda must be a function of the epoch .* got 0.9"),
     (lambda o: lr_scheduler.MultiplicativeLR(o, [_halve_odd] * 2), ValueError,
@@ -554,8 +559,10 @@ def _sgd(momentum=0.9, groups=1):
      "CyclicLR: cycle_momentum must be a bool, got 'yes'"),
     (lambda o: lr_scheduler.CyclicLR(o, base_lr=0.1, max_lr=1.0, gamma=float("nan")), ValueError,
      "CyclicLR: gamma must be a finite number >= 0, got nan"),
-    (lambda o: lr_scheduler.ChainedScheduler([]), ValueError, "ChainedScheduler: expected at least one scheduler, got none"),
-    (lambda o: lr_scheduler.ChainedScheduler([o]), TypeError, "ChainedScheduler: schedulers\\[0\\] must be a scheduler, got a SGD"),
+    (lambda o: lr_scheduler.ChainedScheduler([]), ValueError,
+     "ChainedScheduler: expected at least one scheduler, got none"),
+    (lambda o: lr_scheduler.ChainedScheduler([o]), TypeError,
+     r"ChainedScheduler: schedulers\[0\] must be a scheduler, got a SGD"),
     (lambda o: lr_scheduler.ChainedScheduler([lr_scheduler.ReduceLROnPlateau(o)]), ValueError,
      r"ChainedScheduler: schedulers\[0\] is a ReduceLROnPlateau"),
     (lambda o: lr_scheduler.ChainedScheduler([lr_scheduler.StepLR(o, 2), lr_scheduler.StepLR(_sgd(), 2)]), ValueError,
