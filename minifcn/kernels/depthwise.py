@@ -42,6 +42,7 @@ from __future__ import annotations
 from ..backend import get_array_module
 from ..im2col import conv_out_size, pad2d
 from . import cache
+from .reduce import channel_dot
 from .threads import channel_blocks, map_blocks
 
 # The channels run in blocks of about this many values of the padded input: with the block's
@@ -50,11 +51,71 @@ from .threads import channel_blocks, map_blocks
 BLOCK_VALUES = 1 << 16
 
 
-def _tap(a, i, j, out_hw, stride, dilation):
-    """The values tap ``(i, j)`` meets at every output: ``a[..., oy*sy + i*dy, ox*sx + j*dx]`` for
-    all ``oy < out_h``, ``ox < out_w``, a strided view (..., out_h, out_w) of the padded ``a``."""
-    (oh, ow), (sy, sx), (dy, dx) = out_hw, stride, dilation
-    return a[..., i * dy: i * dy + (oh - 1) * sy + 1: sy, j * dx: j * dx + (ow - 1) * sx + 1: sx]
+class _Layout:
+    """Where the taps of a depthwise convolution of an (h, w) map read.
+
+    The padded map is split by stride phase into ``sy*sx`` planes of (hq, wq): plane ``(a, b)``
+    holds padded rows ``a, a + sy, ...`` and columns ``b, b + sx, ...`` (stride 1: one plane, the
+    padded map). Flattened, each plane is one row of ``hq*wq`` values, and tap ``(i, j)``'s
+    values for *all* outputs are the contiguous run ``plane[off : off + out_h*wq]`` of plane
+    ``(i*dy % sy, j*dx % sx)``, ``off = (i*dy // sy)*wq + j*dx // sx``: output ``(oy, ox)`` at
+    ``oy*wq + ox``. Columns ``ox >= out_w`` of each row are junk (windows wrapping onto the
+    next row); ``hq`` has one row of zeros more than the map needs, so the last row's junk reads
+    stay inside. Contiguous runs are why: NumPy multiplies them 2-2.5x as fast as the strided
+    (out_h, out_w) views of the same values (256 x 56 x 56, 9 taps: 2.6 ms against 6.6).
+    """
+
+    def __init__(self, hw, k, stride, padding, dilation):
+        (h, w), (kh, kw), (sy, sx), (ph, pw), (dy, dx) = hw, k, stride, padding, dilation
+        self.stride, self.padding, self.hw = (sy, sx), (ph, pw), (h, w)
+        self.out = (conv_out_size(h, kh, sy, ph, dy), conv_out_size(w, kw, sx, pw, dx))
+        self.hq, self.wq = -(-(h + 2 * ph) // sy) + 1, -(-(w + 2 * pw) // sx)
+        self.length = self.out[0] * self.wq   # an output plane, junk columns included
+        # per tap t = i*kw + j: (plane a, plane b, offset of its run)
+        self.taps = [((i * dy) % sy, (j * dx) % sx, (i * dy) // sy * self.wq + (j * dx) // sx)
+                     for i in range(kh) for j in range(kw)]
+
+    def planes(self, x):
+        """x (n, c, h, w) -> (sy, sx, n, c, hq*wq): padded (pad2d), split by phase, flattened."""
+        (sy, sx), (ph, pw), (h, w) = self.stride, self.padding, self.hw
+        n, c = x.shape[:2]
+        xpad = pad2d(x, ph, self.hq * sy - h - ph, pw, self.wq * sx - w - pw)
+        if (sy, sx) == (1, 1):
+            return xpad.reshape(1, 1, n, c, self.hq * self.wq)
+        split = xpad.reshape(n, c, self.hq, sy, self.wq, sx).transpose(3, 5, 0, 1, 2, 4)
+        return get_array_module(x).ascontiguousarray(split).reshape(sy, sx, n, c, -1)
+
+    def run(self, planes, t):
+        """Tap ``t``'s values for every output: (n, c, out_h*wq), a view of ``planes``."""
+        a, b, off = self.taps[t]
+        return planes[a, b, :, :, off:off + self.length]
+
+    def wide(self, gy):
+        """gy (n, c, out_h, out_w) -> (n, c, out_h*wq), zeros in the junk columns (so that
+        they add nothing where they wrap onto real pixels)."""
+        n, c, oh, ow = gy.shape
+        out = get_array_module(gy).zeros((n, c, oh, self.wq), gy.dtype)
+        out[..., :ow] = gy
+        return out.reshape(n, c, self.length)
+
+    def narrow(self, run):
+        """(n, c, out_h*wq) -> (n, c, out_h, out_w), a view without the junk columns."""
+        n, c = run.shape[:2]
+        return run.reshape(n, c, self.out[0], self.wq)[..., :self.out[1]]
+
+    def unsplit(self, g, gx):
+        """Write into gx (n, c, h, w) the pixels of g (sy, sx, n, c, hq*wq), the planes of a
+        padded map, leaving out the padding: pixel row r sits in plane ``(r + ph) % sy``, at
+        row ``(r + ph) // sy``."""
+        (sy, sx), (ph, pw), (h, w) = self.stride, self.padding, self.hw
+        n, c = g.shape[2:4]
+        g = g.reshape(sy, sx, n, c, self.hq, self.wq)
+        for r0 in range(min(sy, h)):
+            for c0 in range(min(sx, w)):
+                q, p = (r0 + ph) // sy, (c0 + pw) // sx
+                rows, cols = len(range(r0, h, sy)), len(range(c0, w, sx))
+                gx[:, :, r0::sy, c0::sx] = g[(r0 + ph) % sy, (c0 + pw) % sx, :, :,
+                                             q:q + rows, p:p + cols]
 
 
 def _check(x, W):
@@ -67,21 +128,15 @@ def _check(x, W):
 
 
 def _weights(W, c, k):
-    """W (c*k, 1, kh, kw) -> (k, kh*kw, c, 1, 1): ``[m, t]`` is tap ``t``'s weight of every
-    channel's ``m``-th filter, shaped to broadcast against a block (n, c, out_h, out_w)."""
+    """W (c*k, 1, kh, kw) -> (k, kh*kw, c, 1): ``[m, t]`` is tap ``t``'s weight of every
+    channel's ``m``-th filter, shaped to broadcast against a block's runs (n, c, L)."""
     kh, kw = W.shape[2:]
-    return W.reshape(c, k, kh * kw).transpose(1, 2, 0)[..., None, None]
+    return W.reshape(c, k, kh * kw).transpose(1, 2, 0)[..., None]
 
 
 def _blocks(x):
     """Slices of x's channels for :func:`.threads.map_blocks` (``BLOCK_VALUES``; a GPU: one)."""
     return channel_blocks(x, per_block=BLOCK_VALUES)
-
-
-def out_hw(x, W, stride, padding, dilation):
-    """(out_h, out_w) of the depthwise convolution of x by W."""
-    return tuple(conv_out_size(n, kn, s, p, d) for n, kn, s, p, d in
-                 zip(x.shape[2:], W.shape[2:], stride, padding, dilation))
 
 
 def depthwise_conv2d(x, W, b=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
@@ -95,20 +150,21 @@ def depthwise_conv2d(x, W, b=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1
     """
     xp = get_array_module(x)
     k, (n, c), (kh, kw) = _check(x, W), x.shape[:2], W.shape[2:]
-    (ph, pw), size = padding, out_hw(x, W, stride, padding, dilation)
-    y = cache.empty((n, c * k) + size, x.dtype, like=x)
-    y5, taps = y.reshape(n, c, k, *size), _weights(W, c, k)
+    lay = _Layout(x.shape[2:], (kh, kw), stride, padding, dilation)
+    y = cache.empty((n, c * k) + lay.out, x.dtype, like=x)
+    y5, taps = y.reshape(n, c, k, *lay.out), _weights(W, c, k)
 
     def block(chans):
-        xpad = pad2d(x[:, chans], ph, ph, pw, pw)
-        slices = [_tap(xpad, i, j, size, stride, dilation) for i in range(kh) for j in range(kw)]
-        product = xp.empty(slices[0].shape, x.dtype)
+        planes = lay.planes(x[:, chans])
+        acc = xp.empty(planes.shape[2:4] + (lay.length,), x.dtype)
+        product = xp.empty_like(acc)
         for m in range(k):
-            out, w = y5[:, chans, m], taps[m, :, chans]
-            xp.multiply(slices[0], w[0], out=out)
-            for t in range(1, kh * kw):   # y += w_t * tap_t, without a fresh array per tap
-                xp.multiply(slices[t], w[t], out=product)
-                out += product
+            w = taps[m, :, chans]
+            xp.multiply(lay.run(planes, 0), w[0], out=acc)
+            for t in range(1, kh * kw):   # acc += w_t * tap_t, without a fresh array per tap
+                xp.multiply(lay.run(planes, t), w[t], out=product)
+                acc += product
+            y5[:, chans, m] = lay.narrow(acc)
 
     map_blocks(block, _blocks(x), x)
     if b is not None:
@@ -121,10 +177,11 @@ def depthwise_conv2d_grads(x, gy, W, stride=(1, 1), padding=(0, 0), dilation=(1,
     """(gx, gW) of :func:`depthwise_conv2d`, each None when not needed: gx (n, c, h, w), gW
     (k*c, 1, kh, kw), for gy (n, k*c, out_h, out_w).
 
-    ``gx`` is ``gy`` times each tap's weight, added into that tap's slice of a zero padded map
-    whose padding is then cut off; ``gW[c*k + m, 0, i, j]`` is the sum over the batch and the
-    image of ``gy[:, c*k + m]`` times tap ``(i, j)``'s slice of channel ``c``. Both walk the same
-    blocks of channels, so each block's ``gy`` is read from the cache the second time.
+    ``gx`` is ``gy`` times each tap's weight, added into that tap's run of zero padded planes,
+    whose padding is then left out; ``gW[c*k + m, 0, i, j]`` is the dot product, over the batch
+    and the image, of ``gy[:, c*k + m]`` with tap ``(i, j)``'s run of channel ``c`` (one
+    (1, L) @ (L, 1) product a plane: 3-4x as fast as multiplying, then summing). Both read
+    ``gy`` with zeros in the junk columns, made once a block.
 
     >>> import numpy as np
     >>> gx, gW = depthwise_conv2d_grads(np.ones((1, 1, 3, 3)), np.ones((1, 1, 3, 3)),
@@ -139,31 +196,30 @@ def depthwise_conv2d_grads(x, gy, W, stride=(1, 1), padding=(0, 0), dilation=(1,
            [4., 6., 4.]])
     """
     xp = get_array_module(x)
-    k, (n, c, h, w), (kh, kw) = _check(x, W), x.shape, W.shape[2:]
-    (ph, pw), size = padding, tuple(gy.shape[2:])
-    gy5, taps = gy.reshape(n, c, k, *size), _weights(W, c, k)
+    k, (n, c), (kh, kw) = _check(x, W), x.shape[:2], W.shape[2:]
+    lay = _Layout(x.shape[2:], (kh, kw), stride, padding, dilation)
+    gy5, taps = gy.reshape(n, c, k, *gy.shape[2:]), _weights(W, c, k)
     gx = cache.empty(x.shape, x.dtype, like=x) if need_input else None
     gW = xp.empty((c, k, kh * kw), x.dtype) if need_weight else None
 
     def block(chans):
-        cb = len(range(c)[chans])
-        product = xp.empty((n, cb) + size, x.dtype)
+        wide = [lay.wide(gy5[:, chans, m]) for m in range(k)]
         if need_weight:
-            xpad = pad2d(x[:, chans], ph, ph, pw, pw)
+            planes = lay.planes(x[:, chans])
             for t in range(kh * kw):
-                tap = _tap(xpad, t // kw, t % kw, size, stride, dilation)
-                for m in range(k):   # one dot product a channel, over the batch and the image
-                    xp.multiply(gy5[:, chans, m], tap, out=product)
-                    s = product.sum(axis=(2, 3))
-                    gW[chans, m, t] = s[0] if n == 1 else s.sum(axis=0)
+                run = lay.run(planes, t)[:, :, None]
+                for m in range(k):
+                    gW[chans, m, t] = channel_dot(wide[m][:, :, None], run)
         if need_input:
-            gpad = xp.zeros((n, cb, h + 2 * ph, w + 2 * pw), x.dtype)
+            sy, sx = lay.stride
+            g = xp.zeros((sy, sx) + wide[0].shape[:2] + (lay.hq * lay.wq,), x.dtype)
+            product = xp.empty_like(wide[0])
             for t in range(kh * kw):
-                into = _tap(gpad, t // kw, t % kw, size, stride, dilation)
-                for m in range(k):   # a tap's slices do not overlap: += adds each value once
-                    xp.multiply(gy5[:, chans, m], taps[m, t, chans], out=product)
-                    into += product
-            gx[:, chans] = gpad[:, :, ph:ph + h, pw:pw + w]
+                run = lay.run(g, t)
+                for m in range(k):   # runs of one tap do not overlap: += adds each value once
+                    xp.multiply(wide[m], taps[m, t, chans], out=product)
+                    run += product
+            lay.unsplit(g, gx[:, chans])
 
     map_blocks(block, _blocks(x), x)
     return gx, None if gW is None else gW.reshape(c * k, 1, kh, kw)
