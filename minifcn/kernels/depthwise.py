@@ -22,10 +22,26 @@ On the CPU the channels run in blocks of about ``BLOCK_VALUES`` values (a block'
 input, output and product then stay in the core's cache across the taps instead of making a
 trip to memory each) spread over the threads (:func:`.threads.map_blocks`); on a GPU, one block.
 
-Measured on the 2-core VM of ``benchmarks/README.md``, 3x3, padding 1, float32, forward and
-then input + weight gradient, ms, medians of alternated rounds, against
-``torch.nn.functional.conv2d(..., groups=c)`` (see :func:`depthwise_conv2d`'s note for the
-figures).
+Measured on the 2-core VM of ``benchmarks/README.md`` (shared, so noisy), 3x3, padding 1,
+float32, ms, medians of 7 rounds alternated with ``torch.nn.functional.conv2d(..., groups=c)``
+(forward; then input + weight gradient, torch's backward alone on a kept graph); the loop over
+the groups before it in brackets:
+
+=================  ===============================  ===============================
+c x h x w, batch   forward: ours [loop] / torch     backward: ours [loop] / torch
+=================  ===============================  ===============================
+32x112x112, 1      0.99 [5.9] / 0.57                1.60 [14.5] / 0.6-2.8
+64x56x56, 8        3.10 [50.7] / 0.73               6.05 [94.0] / 2.00
+256x56x56, 1       2.00 [39.6] / 0.31               4.28 [70.4] / 0.71
+256x56x56, 8       8.35 [100] / 4.6-27              22.5 [237] / 25-43
+256x28x28, 8       6.82 [66.6] / 0.90               8.24 [154] / 1.68
+512x14x14, 1       0.58 [49.2] / 0.10               0.96 [129] / 0.23
+512x14x14, 8       3.91 [143] / 0.36                5.41 [340] / 0.82
+=================  ===============================  ===============================
+
+So 5-60x the loop's speed, and 2-11x PyTorch's time (stride 2 alike: 0.33-7.0 ms forward):
+NumPy has no fused multiply-add, so each tap is two passes over a block where PyTorch's
+kernel makes one vectorised pass for all nine, and small maps pay Python's cost per operation.
 
 >>> import numpy as np
 >>> from minifcn import naive
