@@ -57,7 +57,7 @@ from __future__ import annotations
 
 from ..backend import device_of, get_array_module
 from ..im2col import col2im, conv_out_size, fill_window, im2col, pad2d
-from . import cache, phases, shifted, winograd
+from . import cache, depthwise, phases, shifted, winograd
 from .reduce import channel_sum
 from .threads import channel_blocks, map_blocks, num_threads, products_on_cores, row_groups
 
@@ -716,9 +716,9 @@ def out_size(h, w, kh, kw, stride, padding, dilation=(1, 1)):
 # of the output sees only part i of the input. Each part is an ordinary convolution, so these
 # loop over the groups and call the kernels above on channel slices: every path (im2col,
 # shifts, Winograd, phases) and every gradient is reused as it is, and groups=1 never comes
-# here, so FCN and SegNet pay nothing for it. The price: a depthwise convolution
-# (groups = channels, as MobileNet's) runs one small convolution per channel, a long Python
-# loop of tiny products; a teaching library accepts that for the clarity of one loop.
+# here, so FCN and SegNet pay nothing for it. A depthwise convolution (groups = channels, as
+# MobileNet's) would be one tiny convolution per channel, a long Python loop: it has its own
+# kernel instead, a sum over the taps of shifted slices (:mod:`.depthwise`).
 def _group(a, i, size, axis):
     """Part ``i`` (of ``size`` channels) of ``a`` along ``axis``, contiguous for the kernels."""
     xp = get_array_module(a)
@@ -743,6 +743,8 @@ def grouped_conv2d(x, W, b, groups, stride=(1, 1), padding=(0, 0), dilation=(1, 
     >>> grouped_conv2d(np.ones((1, 4, 3, 3)), np.ones((6, 2, 3, 3)), None, 2).shape
     (1, 6, 1, 1)
     """
+    if groups == x.shape[1]:   # depthwise: one multiply-add a tap, not a loop over the channels
+        return depthwise.depthwise_conv2d(x, W, b, stride, padding, dilation)
     c, og = W.shape[1], W.shape[0] // groups
     return _joined([conv2d(_group(x, i, c, 1), _group(W, i, og, 0),
                            None if b is None else _group(b, i, og, 0), stride, padding, dilation)
@@ -753,11 +755,14 @@ def grouped_conv2d_grads(x, gy, W, groups, stride=(1, 1), padding=(0, 0), dilati
                          need_input=True, need_weight=True, need_bias=False):
     """(gx, gW, gb) of :func:`grouped_conv2d`, each None when not needed: each group's
     :func:`conv2d_grads`, joined (gx along the channels, gW along its first axis)."""
+    gb = conv2d_grad_bias(gy) if need_bias else None   # per output channel: no groups in it
+    if groups == x.shape[1]:   # depthwise (see grouped_conv2d)
+        return (*depthwise.depthwise_conv2d_grads(x, gy, W, stride, padding, dilation, need_input,
+                                                  need_weight), gb)
     c, og = W.shape[1], W.shape[0] // groups
     grads = [conv2d_grads(_group(x, i, c, 1), _group(gy, i, og, 1), _group(W, i, og, 0), stride,
                           padding, dilation, need_input, need_weight, need_bias=False)
              for i in range(groups)]
-    gb = conv2d_grad_bias(gy) if need_bias else None   # per output channel: no groups in it
     return _joined([g[0] for g in grads], axis=1), _joined([g[1] for g in grads], axis=0), gb
 
 
