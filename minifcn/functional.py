@@ -461,7 +461,8 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     """
     x = as_tensor(input)
     if x.ndim not in (3, 4):
-        raise ValueError(f"unfold: input must be 3-D (c, h, w) or 4-D (n, c, h, w), got shape {tuple(x.shape)}")
+        raise ValueError(f"unfold: input must be 3-D (c, h, w) or 4-D (n, c, h, w), got shape "
+                         f"{tuple(x.shape)}")
     _check_float_dtype("unfold", x)
     if min(x.shape[-3:]) < 1:   # the batch alone may be empty, as PyTorch's
         raise ValueError(f"unfold: input {tuple(x.shape)} must have at least one channel, row and column")

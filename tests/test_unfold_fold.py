@@ -9,7 +9,7 @@ import minifcn.nn as nn
 from minifcn import Tensor, naive
 from minifcn.im2col import conv_out_size
 from minifcn.testing import gradcheck
-from oracle import DTYPES, assert_close, check_vs_torch, to_np
+from oracle import DTYPES, check_vs_torch, to_np
 
 # (c, h, w, kernel_size, dilation, padding, stride)
 GEOMETRIES = [
@@ -152,7 +152,8 @@ def test_row_order_is_channel_then_kernel_row_then_column():
 
 def test_modules(xp, rng):
     x = Tensor(xp.asarray(rng.standard_normal((2, 3, 6, 5))))
-    unfold, fold = nn.Unfold((2, 3), padding=1, stride=(2, 1)), nn.Fold((6, 5), (2, 3), padding=1, stride=(2, 1))
+    unfold = nn.Unfold((2, 3), padding=1, stride=(2, 1))
+    fold = nn.Fold((6, 5), (2, 3), padding=1, stride=(2, 1))
     col = unfold(x)
     np.testing.assert_array_equal(to_np(col), to_np(F.unfold(x, (2, 3), padding=1, stride=(2, 1))))
     np.testing.assert_array_equal(to_np(fold(col)), to_np(F.fold(col, (6, 5), (2, 3), 1, 1, (2, 1))))
@@ -166,12 +167,13 @@ def test_reprs_as_pytorch():
         assert repr(eval(call, vars(nn))) == repr(eval(call, vars(torch.nn))), call
 
 
-def test_empty_batch_as_torch(rng):
+def test_empty_batch_as_torch():
     torch = pytest.importorskip("torch")
-    x = np.zeros((0, 3, 5, 6))
-    assert F.unfold(x, 2, padding=1).shape == tuple(torch.nn.functional.unfold(torch.from_numpy(x), 2, padding=1).shape)
-    col = np.zeros((0, 12, 20))
-    assert F.fold(col, (5, 6), 2).shape == tuple(torch.nn.functional.fold(torch.from_numpy(col), (5, 6), 2).shape)
+    x, col = np.zeros((0, 3, 5, 6)), np.zeros((0, 12, 20))
+    theirs = torch.nn.functional.unfold(torch.from_numpy(x), 2, padding=1)
+    assert F.unfold(x, 2, padding=1).shape == tuple(theirs.shape) == (0, 12, 42)
+    theirs = torch.nn.functional.fold(torch.from_numpy(col), (5, 6), 2)
+    assert F.fold(col, (5, 6), 2).shape == tuple(theirs.shape) == (0, 3, 5, 6)
 
 
 def test_float32_in_float32_out(rng):
@@ -216,5 +218,6 @@ def test_errors():
     # the modules check their arguments when built, not at their first input
     with pytest.raises(ValueError, match="Unfold: dilation must be >= 1, got 0"):
         nn.Unfold(2, dilation=0)
-    with pytest.raises(ValueError, match=r"Fold: output_size must be an int or a pair of ints, got \(1, 2, 3\)"):
+    with pytest.raises(ValueError, match=r"Fold: output_size must be an int or a pair of ints, "
+                                         r"got \(1, 2, 3\)"):
         nn.Fold((1, 2, 3), 2)
