@@ -80,6 +80,17 @@ y_gemm = (W.reshape(out_c, -1) @ col.reshape(c * kh * kw, out_h * out_w)).reshap
 assert np.allclose(y_gemm, y_fast, rtol=0, atol=1e-12)
 
 # %% [markdown]
+# PyTorch calls this operator `F.unfold`, and minifcn has it under that name too
+# ([`functional.unfold`](../minifcn/functional.py), one call of `im2col`): the same `col` with
+# its patch axes already flattened, `(n, c*kh*kw, out_h*out_w)`, rows channel first, then kernel
+# row, then kernel column. So `W.reshape(out_c, -1) @ F.unfold(x, (kh, kw))` is the convolution
+# above, and `F.fold`, which adds the columns back onto their patches, is `col2im`: the
+# transpose, lesson 4's subject.
+
+# %%
+assert np.array_equal(F.unfold(x, (kh, kw)).numpy(), col.reshape(n, c * kh * kw, out_h * out_w))
+
+# %% [markdown]
 # `col` needs no loop to describe. Its entry `[.., ci, i, j, oy, ox]` is pixel `(oy + i, ox + j)`
 # of channel `ci`, so stepping `i` or `oy` moves one image row in memory, and `j` or `ox` one
 # pixel: `col` is the image itself read with the strides `(row, pixel, row, pixel)` for its last

@@ -27,7 +27,7 @@ import numpy as np
 from . import backend
 from .autograd import Function, Tensor, as_tensor, is_grad_enabled
 from .backend import get_array_module
-from .im2col import _pair, conv_out_size
+from .im2col import _pair, col2im, conv_out_size, im2col
 from .kernels import cache
 from .kernels import conv as K
 from .kernels import loss as L
@@ -39,7 +39,7 @@ __all__ = ["conv2d", "conv_transpose2d", "max_pool2d", "max_unpool2d", "relu", "
            "dropout2d", "batch_norm", "group_norm", "layer_norm", "instance_norm",
            "local_response_norm", "softmax", "log_softmax", "cross_entropy",
            "nll_loss", "crop", "linear", "interpolate", "pad", "avg_pool2d", "adaptive_avg_pool2d",
-           "leaky_relu", "mse_loss", "one_hot"]
+           "leaky_relu", "mse_loss", "one_hot", "unfold", "fold"]
 
 
 # --------------------------------------------------------------------- argument checks
@@ -362,6 +362,151 @@ def linear(x, weight, bias=None):
                          f"({weight.shape[0]},) for {weight.shape[0]} outputs")  # gradient
     _check_same_dtype("linear", x, weight, bias)
     return Linear()(x, weight) if bias is None else Linear()(x, weight, bias)
+
+
+# --------------------------------------------------------------------- unfold and fold
+# im2col and col2im as ops of their own, in PyTorch's layout: the sliding blocks of an image as
+# the columns of a matrix (n, c*kh*kw, L), and back. im2col's (n, c, kh, kw, out_h, out_w) is
+# already in PyTorch's row order (channel, then kernel row, then kernel column), so each op is
+# one kernel call and a reshape; each one's backward is the other, as each is the other's
+# transpose.
+def _block_arguments(op, kernel_size, dilation, padding, stride):
+    """``(kernel, dilation, padding, stride)``, each a pair, checked as PyTorch checks them."""
+    return (_positive_pair("kernel_size", kernel_size, op), _positive_pair("dilation", dilation, op),
+            _positive_pair("padding", padding, op, minimum=0), _positive_pair("stride", stride, op))
+
+
+def _block_grid(op, hw, blocks):
+    """(out_h, out_w): how many sliding blocks fit along each axis of an image of size ``hw``;
+    ValueError naming the image and the arguments when it is none."""
+    (kh, kw), (dy, dx), (ph, pw), (sy, sx) = blocks
+    grid = (conv_out_size(hw[0], kh, sy, ph, dy), conv_out_size(hw[1], kw, sx, pw, dx))
+    if min(grid) < 1:
+        raise ValueError(f"{op}: an image of size {tuple(hw)} with kernel_size={(kh, kw)}, "
+                         f"dilation={(dy, dx)}, padding={(ph, pw)}, stride={(sy, sx)} has "
+                         f"{grid[0]} x {grid[1]} sliding blocks; expected at least one along each axis")
+    return grid
+
+
+def _unfold_array(x, blocks):
+    """x (n, c, h, w) -> col (n, c*kh*kw, out_h*out_w), by :func:`~minifcn.im2col.im2col`."""
+    (kh, kw), (dy, dx), (ph, pw), (sy, sx) = blocks
+    n, c = x.shape[:2]
+    col = im2col(x, kh, kw, sy, sx, ph, pw, dy, dx)    # (n, c, kh, kw, out_h, out_w)
+    return col.reshape(n, c * kh * kw, col.shape[4] * col.shape[5])   # a view: the same order
+
+
+def _fold_array(col, hw, blocks):
+    """col (n, c*kh*kw, out_h*out_w) -> image (n, c, h, w), overlaps added, by
+    :func:`~minifcn.im2col.col2im`."""
+    (kh, kw), (dy, dx), (ph, pw), (sy, sx) = blocks
+    out_h, out_w = conv_out_size(hw[0], kh, sy, ph, dy), conv_out_size(hw[1], kw, sx, pw, dx)
+    n, depth = col.shape[:2]
+    col = col.reshape(n, depth // (kh * kw), kh, kw, out_h, out_w)
+    return col2im(col, hw[0], hw[1], sy, sx, ph, pw, dy, dx)
+
+
+class Unfold(Function):
+    def __init__(self, blocks, batched=True):
+        self.blocks, self.batched = blocks, batched
+
+    def forward(self, x):
+        x = x if self.batched else x[None]   # one image (c, h, w): a batch of one, then its col
+        self.hw = x.shape[2:]
+        col = _unfold_array(x, self.blocks)
+        return col if self.batched else col[0]
+
+    def backward(self, gy):
+        gx = _fold_array(gy if self.batched else gy[None], self.hw, self.blocks)
+        return gx if self.batched else gx[0]
+
+
+class Fold(Function):
+    def __init__(self, hw, blocks, batched=True):
+        self.hw, self.blocks, self.batched = hw, blocks, batched
+
+    def forward(self, col):
+        y = _fold_array(col if self.batched else col[None], self.hw, self.blocks)
+        return y if self.batched else y[0]
+
+    def backward(self, gy):
+        gcol = _unfold_array(gy if self.batched else gy[None], self.blocks)
+        return gcol if self.batched else gcol[0]
+
+
+def _check_float_dtype(op, x):
+    if x.dtype not in (np.float32, np.float64):
+        raise TypeError(f"{op}: input must be float32 or float64, got {x.dtype}")
+
+
+def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
+    """The sliding blocks of an image as columns (im2col), PyTorch's ``F.unfold``.
+
+    Shapes: (n, c, h, w) -> (n, c*kh*kw, L), or one image (c, h, w) -> (c*kh*kw, L), with
+    ``L = out_h * out_w`` blocks, ``out_h = (h + 2*ph - dy*(kh - 1) - 1) // sy + 1``. Column
+    ``l = oy*out_w + ox`` is the block under the kernel at output ``(oy, ox)``; its row
+    ``(ci*kh + i)*kw + j`` is channel ``ci`` at kernel tap ``(i, j)`` (zero on the padding). So
+    ``conv2d(x, W)`` is ``(W.view(out_c, -1) @ unfold(x)).view(n, out_c, out_h, out_w)``:
+    the lesson ``lessons/03_conv_as_matrix.py``. Its transpose is :func:`fold` (and its gradient).
+
+    Args:
+        kernel_size, dilation, stride: an int or an (y, x) pair, >= 1; padding: >= 0.
+
+    >>> import numpy as np
+    >>> col = unfold(np.arange(9.0).reshape(1, 1, 3, 3), 2)   # four 2x2 blocks
+    >>> col.shape
+    (1, 4, 4)
+    >>> col.numpy()[0, :, 0]                                   # the top-left one
+    array([0., 1., 3., 4.])
+    """
+    x = as_tensor(input)
+    if x.ndim not in (3, 4):
+        raise ValueError(f"unfold: input must be 3-D (c, h, w) or 4-D (n, c, h, w), got shape "
+                         f"{tuple(x.shape)}")
+    _check_float_dtype("unfold", x)
+    if min(x.shape[-3:]) < 1:   # the batch alone may be empty, as PyTorch's
+        raise ValueError(f"unfold: input {tuple(x.shape)} must have at least one channel, row and column")
+    blocks = _block_arguments("unfold", kernel_size, dilation, padding, stride)
+    _block_grid("unfold", x.shape[-2:], blocks)
+    return Unfold(blocks, batched=x.ndim == 4)(x)
+
+
+def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    """Columns summed back onto an image (col2im), PyTorch's ``F.fold``: the transpose of
+    :func:`unfold`, so overlapping blocks add up (``fold(unfold(x))`` is ``x`` times the number
+    of blocks covering each pixel) and values on the padding are dropped.
+
+    Shapes: (n, c*kh*kw, L) -> (n, c, h, w), or (c*kh*kw, L) -> (c, h, w), with
+    ``(h, w) = output_size`` and ``L`` the number of blocks :func:`unfold` makes of that image.
+
+    Args:
+        output_size: (h, w), or an int for both.
+        kernel_size, dilation, padding, stride: as :func:`unfold`'s.
+
+    >>> import numpy as np
+    >>> fold(np.ones((1, 4, 4)), (3, 3), 2).numpy()[0, 0]    # how many 2x2 blocks cover each pixel
+    array([[1., 2., 1.],
+           [2., 4., 2.],
+           [1., 2., 1.]])
+    """
+    col = as_tensor(input)
+    if col.ndim not in (2, 3):
+        raise ValueError(f"fold: input must be 2-D (c*kh*kw, L) or 3-D (n, c*kh*kw, L), got shape "
+                         f"{tuple(col.shape)}")
+    _check_float_dtype("fold", col)
+    hw = _positive_pair("output_size", output_size, "fold")
+    blocks = _block_arguments("fold", kernel_size, dilation, padding, stride)
+    depth, length = col.shape[-2:]
+    kh, kw = blocks[0]
+    if depth < 1 or depth % (kh * kw):
+        raise ValueError(f"fold: input's dimension {col.ndim - 2} ({depth}) must be a positive multiple "
+                         f"of the product of kernel_size {(kh, kw)}, {kh * kw}")
+    out_h, out_w = _block_grid("fold", hw, blocks)
+    if length != out_h * out_w:
+        raise ValueError(f"fold: input has L={length} blocks (its last dimension), but output_size={hw} "
+                         f"with kernel_size={(kh, kw)}, dilation={blocks[1]}, padding={blocks[2]}, "
+                         f"stride={blocks[3]} has {out_h} x {out_w} = {out_h * out_w}")
+    return Fold(hw, blocks, batched=col.ndim == 3)(col)
 
 
 # --------------------------------------------------------------------- pooling

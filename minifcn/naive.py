@@ -514,3 +514,56 @@ def topk(x, k, dim=-1, largest=True):
     first = [slice(None)] * values.ndim
     first[dim] = slice(0, k)
     return values[tuple(first)], indices[tuple(first)]
+
+
+def unfold(x, kernel_size, dilation=1, padding=0, stride=1):
+    """PyTorch's ``F.unfold`` block by block: column ``l = oy*out_w + ox`` holds the block under
+    the kernel at output ``(oy, ox)``, its row ``(ci*kh + i)*kw + j`` the value
+    ``x_pad[n, ci, oy*sy + i*dy, ox*sx + j*dx]`` (zero on the padding).
+
+    x (n, c, h, w) -> (n, c*kh*kw, out_h*out_w).
+    """
+    x = to_numpy(x)
+    kh, kw = _pair(kernel_size)
+    dy, dx = _pair(dilation)
+    ph, pw = _pair(padding)
+    sy, sx = _pair(stride)
+    n, c, h, w = x.shape
+    out_h, out_w = conv_out_size(h, kh, sy, ph, dy), conv_out_size(w, kw, sx, pw, dx)
+    col = np.zeros((n, c * kh * kw, out_h * out_w), dtype=x.dtype)
+    for oy in range(out_h):
+        for ox in range(out_w):
+            for ci in range(c):
+                for i in range(kh):
+                    for j in range(kw):
+                        iy, ix = oy * sy + i * dy - ph, ox * sx + j * dx - pw
+                        if 0 <= iy < h and 0 <= ix < w:
+                            col[:, (ci * kh + i) * kw + j, oy * out_w + ox] = x[:, ci, iy, ix]
+    return col
+
+
+def fold(col, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    """PyTorch's ``F.fold`` block by block: every entry of :func:`unfold`'s layout is added back
+    onto the pixel it was read from, values that fell on the padding dropped.
+
+    col (n, c*kh*kw, L) -> (n, c, h, w), ``(h, w) = output_size``.
+    """
+    col = to_numpy(col)
+    h, w = _pair(output_size)
+    kh, kw = _pair(kernel_size)
+    dy, dx = _pair(dilation)
+    ph, pw = _pair(padding)
+    sy, sx = _pair(stride)
+    n, depth, _ = col.shape
+    c = depth // (kh * kw)
+    out_h, out_w = conv_out_size(h, kh, sy, ph, dy), conv_out_size(w, kw, sx, pw, dx)
+    y = np.zeros((n, c, h, w), dtype=col.dtype)
+    for oy in range(out_h):
+        for ox in range(out_w):
+            for ci in range(c):
+                for i in range(kh):
+                    for j in range(kw):
+                        iy, ix = oy * sy + i * dy - ph, ox * sx + j * dx - pw
+                        if 0 <= iy < h and 0 <= ix < w:
+                            y[:, ci, iy, ix] += col[:, (ci * kh + i) * kw + j, oy * out_w + ox]
+    return y

@@ -252,6 +252,57 @@ class Linear(Module):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
 
+class Unfold(Module):
+    """The sliding blocks of an image as columns, :func:`F.unfold <minifcn.functional.unfold>` as
+    a layer (no parameters): (n, c, h, w) -> (n, c*kh*kw, L), rows channel-major as PyTorch's.
+    The arguments are checked when the layer is built and kept as given (the repr shows them).
+
+    >>> import numpy as np
+    >>> Unfold(kernel_size=(2, 3), padding=1)(np.zeros((1, 2, 4, 4))).shape   # 5 x 4 blocks
+    (1, 12, 20)
+    """
+
+    def __init__(self, kernel_size, dilation=1, padding=0, stride=1):
+        super().__init__()
+        F._block_arguments("Unfold", kernel_size, dilation, padding, stride)
+        self.kernel_size, self.dilation, self.padding, self.stride = kernel_size, dilation, padding, stride
+
+    def forward(self, x):
+        return F.unfold(x, self.kernel_size, self.dilation, self.padding, self.stride)
+
+    def extra_repr(self):
+        return (f"kernel_size={self.kernel_size}, dilation={self.dilation}, padding={self.padding}, "
+                f"stride={self.stride}")
+
+
+class Fold(Module):
+    """Columns summed back onto an image of ``output_size``, :func:`F.fold
+    <minifcn.functional.fold>` as a layer (no parameters): (n, c*kh*kw, L) -> (n, c, h, w), the
+    transpose of :class:`Unfold` with the same arguments.
+
+    >>> import numpy as np
+    >>> Fold((4, 4), 2, stride=2)(np.ones((1, 4, 4))).numpy()[0, 0]   # blocks side by side
+    array([[1., 1., 1., 1.],
+           [1., 1., 1., 1.],
+           [1., 1., 1., 1.],
+           [1., 1., 1., 1.]])
+    """
+
+    def __init__(self, output_size, kernel_size, dilation=1, padding=0, stride=1):
+        super().__init__()
+        F._positive_pair("output_size", output_size, "Fold")
+        F._block_arguments("Fold", kernel_size, dilation, padding, stride)
+        self.output_size = output_size
+        self.kernel_size, self.dilation, self.padding, self.stride = kernel_size, dilation, padding, stride
+
+    def forward(self, x):
+        return F.fold(x, self.output_size, self.kernel_size, self.dilation, self.padding, self.stride)
+
+    def extra_repr(self):
+        return (f"output_size={self.output_size}, kernel_size={self.kernel_size}, "
+                f"dilation={self.dilation}, padding={self.padding}, stride={self.stride}")
+
+
 class ReLU(Module):
     """max(x, 0). ``inplace`` is taken for PyTorch's code and changes nothing: the result is a
     new array either way (the backward reads it, not x)."""
