@@ -1,7 +1,7 @@
 """Loop-by-loop reference versions of the main ops (convolutions, pooling and unpooling, batch,
 group, instance and layer norm, local response norm, leaky ReLU, softmax and the loss, bilinear
-upsampling and interpolation, gather, scatter and sort): slow, obvious, and the oracle for the
-fast ones.
+upsampling and interpolation, unfold and fold, gather, scatter and sort): slow, obvious, and
+the oracle for the fast ones.
 
 Each function here follows the textbook definition with explicit Python loops over output
 pixels, on NumPy arrays (they accept CuPy arrays too, by copying them to the host). The tests
