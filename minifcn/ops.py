@@ -1155,8 +1155,10 @@ def round(input, *, decimals=0):   # PyTorch's name; this module's code never ca
     zero gradient. ``decimals`` < 0 rounds to tens, hundreds, ...; integers need decimals 0.
 
     >>> import numpy as np
-    >>> round(Tensor(np.array([0.5, 1.5, 2.5, -0.5]))).numpy(), round(Tensor(np.array([1234.5])), decimals=-2).numpy()
-    (array([ 0.,  2.,  2., -0.]), array([1200.]))
+    >>> round(Tensor(np.array([0.5, 1.5, 2.5, -0.5]))).numpy()
+    array([ 0.,  2.,  2., -0.])
+    >>> round(Tensor(np.array([1234.5, 0.125])), decimals=-2).numpy()
+    array([1200.,    0.])
     """
     return _rounding("round", input, decimals)
 
