@@ -1,7 +1,9 @@
 """The autograd Functions behind the Tensor's own operations: elementwise arithmetic (``+ - * /
 **``, maximum, where, exp, log, clamp, ...), the shape ops (sum, reshape, transpose, indexing,
-cat) and PyTorch's smaller Tensor methods (sqrt, sigmoid, norm, expand, repeat, split, stack,
-...), with the free functions that call them (``add``, ``matmul``, ``cat``, ...).
+cat), PyTorch's smaller Tensor methods (sqrt, sigmoid, norm, expand, repeat, split, stack,
+...) and the ops segmentation code reaches for (flip, roll, masked_fill, cumsum, prod, sign,
+round, floor, ceil, logsumexp, argmin, argmax), with the free functions that call them (``add``,
+``matmul``, ``cat``, ``flip``, ...).
 
 Each :class:`~minifcn.autograd.Function` here works on arrays: ``forward`` computes the output
 and keeps what the backward will need on ``self``, ``backward`` returns one gradient per input
