@@ -260,8 +260,17 @@ class Tensor:
         array([[[1]]])
         """
         axis, keepdims = _dim_alias("argmax", axis, dim, keepdims, keepdim)
-        xp = get_array_module(self.data)
-        return Tensor(xp.argmax(self.data, axis=axis, keepdims=keepdims))
+        return argmax(self, axis, keepdims)
+
+    def argmin(self, axis=None, keepdims=False, *, dim=None, keepdim=None) -> "Tensor":
+        """Indices of the minima along ``axis`` (int64, outside the graph), as :meth:`argmax`
+        (PyTorch's ``argmin``: :func:`~minifcn.ops.argmin`).
+
+        >>> Tensor(np.array([[2.0, 0.5, 1.0]])).argmin(dim=1).numpy()
+        array([1])
+        """
+        axis, keepdims = _dim_alias("argmin", axis, dim, keepdims, keepdim)
+        return argmin(self, axis, keepdims)
 
     def float(self) -> "Tensor":
         """In float32, in the graph (PyTorch's ``.float()``)."""
@@ -821,6 +830,54 @@ class Tensor:
         ``topk``): :func:`topk`."""
         return topk(self, k, dim, largest, sorted)
 
+    # segmentation's tensor ops, PyTorch's (their functions and Functions: the end of ops.py)
+    def flip(self, *dims) -> "Tensor":
+        """Reversed along ``dims`` (``t.flip(-1)``, ``t.flip((2, 3))``), in the graph, a copy
+        (PyTorch's ``flip``): :func:`~minifcn.ops.flip`."""
+        return flip(self, dims[0] if len(dims) == 1 else dims)
+
+    def roll(self, shifts, dims=None) -> "Tensor":
+        """Shifted cyclically along ``dims``, in the graph (PyTorch's ``roll``):
+        :func:`~minifcn.ops.roll`."""
+        return roll(self, shifts, dims)
+
+    def masked_fill(self, mask, value) -> "Tensor":
+        """A copy with ``value`` where ``mask`` is True, in the graph (PyTorch's out-of-place
+        ``masked_fill``): :func:`~minifcn.ops.masked_fill`."""
+        return masked_fill(self, mask, value)
+
+    def cumsum(self, dim, *, dtype=None) -> "Tensor":
+        """The running sum along ``dim``, in the graph (PyTorch's ``cumsum``):
+        :func:`~minifcn.ops.cumsum`."""
+        return cumsum(self, dim, dtype=dtype)
+
+    def prod(self, dim=None, keepdim=False, *, dtype=None) -> "Tensor":
+        """The product of the values (along ``dim``), in the graph, zeros included (PyTorch's
+        ``prod``): :func:`~minifcn.ops.prod`."""
+        return prod(self, dim, keepdim, dtype=dtype)
+
+    def sign(self) -> "Tensor":
+        """-1, 0 or 1 by sign, zero gradient (PyTorch's ``sign``): :func:`~minifcn.ops.sign`."""
+        return sign(self)
+
+    def round(self, *, decimals=0) -> "Tensor":
+        """Rounded, halves to even, zero gradient (PyTorch's ``round``):
+        :func:`~minifcn.ops.round`."""
+        return round_(self, decimals=decimals)
+
+    def floor(self) -> "Tensor":
+        """Rounded down, zero gradient (PyTorch's ``floor``): :func:`~minifcn.ops.floor`."""
+        return floor(self)
+
+    def ceil(self) -> "Tensor":
+        """Rounded up, zero gradient (PyTorch's ``ceil``): :func:`~minifcn.ops.ceil`."""
+        return ceil(self)
+
+    def logsumexp(self, dim, keepdim=False) -> "Tensor":
+        """``log(sum(exp(x)))`` along ``dim``, stable, in the graph (PyTorch's ``logsumexp``):
+        :func:`~minifcn.ops.logsumexp`."""
+        return logsumexp(self, dim, keepdim)
+
 
 def _dim_index(op, dim, ndim):
     """``dim`` as an axis in ``range(ndim)`` (negative: from the end), else IndexError."""
@@ -1355,4 +1412,7 @@ from .ops import (_all_or_any, _check_floating, _extreme_along, _floating, _nump
     _reduce_axes, _sizes, Abs, add, allclose, Cast, Clamp, Clone, div, equal, Exp, Expand,
     Extreme, GetItem, Log, matmul, mul, neg, Norm, pow, Repeat, Reshape, Sigmoid, Split, Sqrt,
     sub, Sum, Tanh, ToDevice, Transpose)  # noqa: E402
+# round as round_: the builtin keeps its name in this module
+from .ops import (argmax, argmin, ceil, cumsum, flip, floor, logsumexp, masked_fill, prod,  # noqa: E402
+    roll, round as round_, sign)
 from .indexing import Sorted, argsort, gather, scatter, scatter_add, sort, topk  # noqa: E402

@@ -1,7 +1,9 @@
 """The autograd Functions behind the Tensor's own operations: elementwise arithmetic (``+ - * /
 **``, maximum, where, exp, log, clamp, ...), the shape ops (sum, reshape, transpose, indexing,
-cat) and PyTorch's smaller Tensor methods (sqrt, sigmoid, norm, expand, repeat, split, stack,
-...), with the free functions that call them (``add``, ``matmul``, ``cat``, ...).
+cat), PyTorch's smaller Tensor methods (sqrt, sigmoid, norm, expand, repeat, split, stack,
+...) and the ops segmentation code reaches for (flip, roll, masked_fill, cumsum, prod, sign,
+round, floor, ceil, logsumexp, argmin, argmax), with the free functions that call them (``add``,
+``matmul``, ``cat``, ``flip``, ...).
 
 Each :class:`~minifcn.autograd.Function` here works on arrays: ``forward`` computes the output
 and keeps what the backward will need on ``self``, ``backward`` returns one gradient per input
@@ -799,3 +801,460 @@ def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
         raise TypeError(f"allclose: the tensors' dtypes differ, {a.dtype} and {b.dtype}; cast one (.to)")
     xp = get_array_module(a.data)
     return bool(xp.allclose(a.data, b.data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+# --------------------------------------------------------------------- segmentation's tensor ops
+# flip, roll, masked_fill, cumsum, prod, sign, round / floor / ceil, logsumexp, argmin and argmax
+# as PyTorch's functions (and the Tensor's methods, which call them): test-time augmentation
+# flips a prediction back, a mask fills the void pixels, logsumexp is a stable log of a sum.
+def _axes_of(op, dims, ndim):
+    """``dims`` (an int, a tuple or list of ints) as a tuple of axes in ``range(ndim)``, each
+    once; a 0-d tensor takes dims 0 and -1 (PyTorch's rule) and gives ``()``."""
+    dims = tuple(dims) if isinstance(dims, (tuple, list)) else (dims,)
+    axes = tuple(_dim_index(op, d, max(ndim, 1)) for d in dims)
+    if len(set(axes)) != len(axes):
+        raise ValueError(f"{op}: dimension {dims} names an axis twice; expected each once")
+    return axes if ndim else ()
+
+
+class Flip(Function):
+    """``a`` reversed along ``axes`` (a copy, as PyTorch's); the gradient is ``gy`` reversed
+    along the same axes (a flip is its own inverse, and its own transpose)."""
+
+    def __init__(self, axes):
+        self.axes = axes
+
+    def forward(self, a):
+        return (get_array_module(a).flip(a, axis=self.axes) if self.axes else a).copy()
+
+    def backward(self, gy):
+        return get_array_module(gy).flip(gy, axis=self.axes) if self.axes else gy
+
+
+def flip(input, dims):
+    """``input`` reversed along each axis in ``dims``, in the graph (PyTorch's ``torch.flip``):
+    test-time augmentation flips an image horizontally (``dims=-1``), runs the net and flips
+    the prediction back. A copy; any dtype; a 0-d tensor takes dims 0 and -1 (and is itself).
+
+    Shape: the input's. ``dims``: an int (a convenience: PyTorch's function wants a tuple, its
+    method takes ints) or a tuple or list of ints, each once.
+
+    >>> import numpy as np
+    >>> flip(Tensor(np.array([[1, 2, 3], [4, 5, 6]])), dims=(-1,)).numpy()
+    array([[3, 2, 1],
+           [6, 5, 4]])
+    """
+    input = as_tensor(input)
+    return Flip(_axes_of("flip", dims, input.ndim))(input)
+
+
+class Roll(Function):
+    """``a`` shifted cyclically by ``shifts[i]`` along ``axes[i]`` (``axes`` None: the values in
+    order, the shape kept); the gradient is ``gy`` rolled back by ``-shifts``."""
+
+    def __init__(self, shifts, axes):
+        self.shifts, self.axes = shifts, axes
+
+    def _roll(self, a, sign):
+        xp = get_array_module(a)
+        shifts = tuple(sign * s for s in self.shifts)
+        if self.axes is None:   # the flat order rolled, as PyTorch's dims=None
+            return xp.roll(a.reshape(-1), shifts[0]).reshape(a.shape)
+        return xp.roll(a, shifts, axis=self.axes)
+
+    def forward(self, a):
+        return self._roll(a, 1)
+
+    def backward(self, gy):
+        return self._roll(gy, -1)
+
+
+def _ints(op, name, values):
+    """An int or a tuple or list of them as a tuple of ints (bools and floats refused)."""
+    values = tuple(values) if isinstance(values, (tuple, list)) else (values,)
+    for v in values:
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
+            raise TypeError(f"{op}: {name} must be ints, got {type(v).__name__} {v!r}")
+    return tuple(int(v) for v in values)
+
+
+def roll(input, shifts, dims=None):
+    """``input`` shifted cyclically along ``dims``, in the graph (PyTorch's ``torch.roll``): what
+    leaves one end comes back at the other. ``dims`` None rolls the values in their flat order
+    (one shift). A repeated dim rolls twice. Any dtype.
+
+    Shape: the input's. ``shifts`` and ``dims``: ints, or tuples of one length.
+
+    >>> import numpy as np
+    >>> x = Tensor(np.array([[1, 2, 3], [4, 5, 6]]))
+    >>> roll(x, 1, dims=1).numpy(), roll(x, 1).numpy()
+    (array([[3, 1, 2],
+           [6, 4, 5]]), array([[6, 1, 2],
+           [3, 4, 5]]))
+    """
+    input = as_tensor(input)
+    shifts = _ints("roll", "shifts", shifts)
+    if not shifts:
+        raise ValueError("roll: shifts is empty; expected at least one shift")
+    if dims is None:
+        if len(shifts) != 1:
+            raise ValueError(f"roll: {len(shifts)} shifts {shifts} without dims; expected one "
+                             "shift (the flat order), or dims of the same length")
+        return Roll(shifts, None)(input)
+    dims = _ints("roll", "dims", dims)
+    if len(dims) != len(shifts):
+        raise ValueError(f"roll: {len(shifts)} shifts {shifts} and {len(dims)} dims {dims}; "
+                         "expected one shift per dim")
+    if input.ndim == 0:
+        raise IndexError(f"roll: a 0-d tensor has no dimension {dims[0]} to roll along")
+    return Roll(shifts, tuple(_dim_index("roll", d, input.ndim) for d in dims))(input)
+
+
+class MaskedFill(Function):
+    """``value`` where ``mask`` holds, ``a`` elsewhere (``a`` and ``mask`` broadcast; ``value``
+    0-d, in ``a``'s dtype). The gradient: ``gy`` to ``a`` where the mask is False (summed back
+    over a broadcast), and the sum of ``gy`` where it is True to ``value``."""
+
+    def forward(self, a, mask, value):
+        self.mask, self.a_shape, self.value_dtype = mask, a.shape, value.dtype
+        return get_array_module(a).where(mask, value.astype(a.dtype), a)
+
+    def backward(self, gy):
+        xp, mask = get_array_module(gy), self.mask
+        ga = sum_to(xp.where(mask, 0, gy).astype(gy.dtype, copy=False), self.a_shape)
+        gv = xp.where(mask, gy, 0).sum().astype(self.value_dtype)
+        return ga, None, gv
+
+
+def masked_fill(input, mask, value):
+    """A copy of ``input`` with ``value`` wherever ``mask`` is True, in the graph (PyTorch's
+    out-of-place ``masked_fill``): the void pixels of a label map, the scores of a class that
+    must not win (``-inf``).
+
+    Shapes: ``mask`` (bool) broadcasts with ``input``; the result has their broadcast shape.
+    ``value``: a number, or a 0-d Tensor (its gradient is the sum of the output's gradient
+    where the mask holds; moved to ``input``'s device). It takes ``input``'s dtype: 2.7 fills
+    an integer tensor with 2, as PyTorch's; a value that does not fit is refused.
+
+    >>> import numpy as np
+    >>> x = Tensor(np.array([[1.0, 2.0], [3.0, 4.0]]), requires_grad=True)
+    >>> y = masked_fill(x, np.array([True, False]), -1.0)   # column 0, in every row
+    >>> y.sum().backward()
+    >>> y.numpy(), x.grad
+    (array([[-1.,  2.],
+           [-1.,  4.]]), array([[0., 1.],
+           [0., 1.]]))
+    """
+    input = as_tensor(input)
+    mask = as_tensor(mask)
+    if mask.dtype != np.bool_:   # NumPy would read any number as a truth value
+        raise TypeError(f"masked_fill: mask must be bool (a comparison such as labels == 255), "
+                        f"got {mask.dtype}")
+    try:
+        np.broadcast_shapes(input.shape, mask.shape)
+    except ValueError:
+        raise ValueError(f"masked_fill: mask of shape {tuple(mask.shape)} does not broadcast with "
+                         f"the input's {tuple(input.shape)}") from None
+    if isinstance(value, Tensor) or hasattr(value, "shape") and hasattr(value, "dtype"):
+        value = as_tensor(value)
+        if value.ndim != 0:
+            raise ValueError(f"masked_fill: value must be a number or a 0-d tensor, got shape "
+                             f"{tuple(value.shape)}")
+        if value.device != input.device:   # a host scalar beside a GPU tensor, as PyTorch takes it
+            value = value.to(input.device)
+        if input.dtype.kind in "iu":
+            _check_fits("masked_fill", value.item(), input.dtype)
+    else:
+        if not isinstance(value, (bool, int, float, np.bool_, np.number)):
+            raise TypeError(f"masked_fill: value must be a number or a 0-d tensor, got "
+                            f"{type(value).__name__} {value!r}")
+        _check_fits("masked_fill", value, input.dtype)
+        value = Tensor(get_array_module(input.data).asarray(value, dtype=input.dtype))
+    return MaskedFill()(input, mask, value)
+
+
+def _check_fits(op, value, dtype):
+    """Refuse a number an integer ``dtype`` cannot hold (inf, NaN, out of range), as PyTorch does
+    (NumPy would wrap it or leave an arbitrary integer)."""
+    if np.dtype(dtype).kind not in "iu" or isinstance(value, (bool, np.bool_)):
+        return
+    info = np.iinfo(dtype)
+    if not (math.isfinite(value) and info.min <= math.trunc(value) <= info.max):
+        raise ValueError(f"{op}: value {value!r} does not fit {np.dtype(dtype)} (expected a "
+                         f"finite number in [{info.min}, {info.max}])")
+
+
+def _accumulating(t, dtype):
+    """``t`` cast to ``dtype`` when given, else integers and bools to int64, as PyTorch sums
+    and multiplies them (NumPy would give uint64 for uint8)."""
+    if dtype is not None:
+        return t.astype(dtype) if np.dtype(dtype) != t.dtype else t
+    return t.astype(np.int64) if t.dtype.kind in "biu" and t.dtype != np.int64 else t
+
+
+class Cumsum(Function):
+    """The running sum along ``axis`` (None: a 0-d tensor, itself). Backward: each value
+    counts in every running sum from its place on, so its gradient is the sum of ``gy`` from
+    there to the end, a running sum of ``gy`` taken backwards."""
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, a):
+        return a.copy() if self.axis is None else get_array_module(a).cumsum(a, axis=self.axis)
+
+    def backward(self, gy):
+        if self.axis is None:
+            return gy
+        xp, k = get_array_module(gy), self.axis
+        return xp.flip(xp.cumsum(xp.flip(gy, axis=k), axis=k), axis=k)
+
+
+def cumsum(input, dim, *, dtype=None):
+    """The running sum along ``dim``, in the graph (PyTorch's ``torch.cumsum``):
+    ``y[..., i, ...] = x[..., 0, ...] + ... + x[..., i, ...]``. Integers and bools sum in int64,
+    as PyTorch's; ``dtype`` casts the input first.
+
+    Shape: the input's.
+
+    >>> import numpy as np
+    >>> cumsum(Tensor(np.array([[1, 2, 3], [4, 5, 6]])), dim=1).numpy()
+    array([[ 1,  3,  6],
+           [ 4,  9, 15]])
+    """
+    input = as_tensor(input)
+    axis = _dim_index("cumsum", dim, max(input.ndim, 1))
+    return Cumsum(axis if input.ndim else None)(_accumulating(input, dtype))
+
+
+class Prod(Function):
+    """The product over ``axis`` (None: every value). Backward: each value's gradient is the
+    product of the others, made without dividing (``y / x`` fails at zeros) from two running
+    products, one from each end, that leave the value itself out: with one zero, only the
+    zero gets a gradient (the product of the rest); with two, none does, as PyTorch's."""
+
+    def __init__(self, axis, keepdims):
+        self.axis, self.keepdims = axis, keepdims
+
+    def forward(self, a):
+        self.a = a
+        y = a.prod(axis=self.axis, keepdims=True)
+        self.kept_shape = y.shape
+        return y if self.keepdims else y.reshape(_reduced_shape(a.shape, self.axis))
+
+    def backward(self, gy):
+        xp, a = get_array_module(gy), self.a
+        if a.size == 0:
+            return xp.zeros_like(a)
+        # the axis last (every value in one row when all are multiplied)
+        b = a.reshape(1, -1) if self.axis is None else xp.moveaxis(a, self.axis, -1)
+        ones = xp.ones(b.shape[:-1] + (1,), a.dtype)
+        before = xp.concatenate([ones, xp.cumprod(b, axis=-1)[..., :-1]], axis=-1)
+        after = xp.concatenate([xp.cumprod(b[..., ::-1], axis=-1)[..., -2::-1], ones], axis=-1)
+        others = before * after
+        others = others.reshape(a.shape) if self.axis is None else xp.moveaxis(others, -1, self.axis)
+        return gy.reshape(self.kept_shape) * others
+
+
+def prod(input, dim=None, keepdim=False, *, dtype=None):
+    """The product of the values (along ``dim``, one int), in the graph (PyTorch's
+    ``torch.prod``); the gradient is right at zeros too (see :class:`Prod`). Integers and bools
+    multiply in int64, as PyTorch's; ``dtype`` casts the input first. An empty product is 1.
+
+    Shapes: ``dim`` None gives one value (with ``keepdim``, every axis kept as 1, as NumPy's:
+    PyTorch takes no keepdim without a dim); else the input's without ``dim`` (kept as 1 with
+    ``keepdim``).
+
+    >>> import numpy as np
+    >>> x = Tensor(np.array([2.0, 0.0, 3.0]), requires_grad=True)
+    >>> y = prod(x)
+    >>> y.backward()
+    >>> y.item(), x.grad                # only the zero moves the product
+    (0.0, array([0., 6., 0.]))
+    """
+    input = as_tensor(input)
+    if dim is not None and (isinstance(dim, (tuple, list)) or not isinstance(dim, (int, np.integer))):
+        raise TypeError(f"prod: dim must be one int or None, got {dim!r} (a product over several "
+                        "axes: prod one after another)")
+    axis = _reduce_axes("prod", dim, input.ndim)
+    if input.ndim == 0:   # one value, whatever the dim: itself
+        keepdim = False
+    return Prod(axis, bool(keepdim))(_accumulating(input, dtype))
+
+
+class Rounding(Function):
+    """``sign``, ``floor``, ``ceil`` or ``round`` (half to even, as NumPy's and PyTorch's), with
+    ``decimals`` as PyTorch's (``rint(x * 10^d) / 10^d``; for ``d < 0``,
+    ``rint(x / 10^-d) * 10^-d``). The output is flat almost everywhere, so the gradient is 0,
+    as PyTorch's (it still flows as zeros, so a graph through it stays whole)."""
+
+    def __init__(self, kind, decimals=0):
+        self.kind, self.decimals = kind, decimals
+
+    def forward(self, a):
+        xp, d = get_array_module(a), self.decimals
+        if self.kind == "sign":   # (a > 0) - (a < 0): 0 at NaN and at -0.0, as PyTorch's
+            return a.copy() if a.dtype == np.bool_ else (a > 0).astype(a.dtype) - (a < 0).astype(a.dtype)
+        if a.dtype.kind in "iu":   # already whole: a copy, in its own dtype (NumPy's floor gives floats)
+            return a.copy()
+        if self.kind != "round" or d == 0:
+            return getattr(xp, {"floor": "floor", "ceil": "ceil", "round": "rint"}[self.kind])(a)
+        scale = a.dtype.type(10.0 ** abs(d))   # in a's dtype, as PyTorch computes it
+        with np.errstate(over="ignore"):       # x * 10^d past the dtype's range is inf there too
+            return xp.rint(a * scale) / scale if d > 0 else xp.rint(a / scale) * scale
+
+    def backward(self, gy):
+        return get_array_module(gy).zeros_like(gy)
+
+
+def _rounding(kind, input, decimals=0):
+    input = as_tensor(input)
+    if kind != "sign" and input.dtype == np.bool_:
+        raise TypeError(f"{kind}: a bool tensor has nothing to round; expected numbers (as "
+                        "PyTorch, which refuses it too)")
+    decimals = operator.index(decimals)
+    if decimals and input.dtype.kind != "f":
+        raise TypeError(f"round: decimals={decimals} needs a floating-point tensor, got "
+                        f"{input.dtype} (as PyTorch's)")
+    return Rounding(kind, decimals)(input)
+
+
+def sign(input):
+    """-1, 0 or 1 by the sign of each value, in the input's dtype (bool stays bool), in the
+    graph with a zero gradient (PyTorch's ``torch.sign``). NaN gives 0, as PyTorch's (NumPy's
+    sign gives NaN).
+
+    >>> import numpy as np
+    >>> sign(Tensor(np.array([-2.5, 0.0, 3.0, np.nan]))).numpy()
+    array([-1.,  0.,  1.,  0.])
+    """
+    return _rounding("sign", input)
+
+
+def floor(input):
+    """The largest whole number <= each value (PyTorch's ``torch.floor``), zero gradient;
+    integers come back as they are (a copy), bools are refused.
+
+    >>> import numpy as np
+    >>> floor(Tensor(np.array([-1.5, 0.5, 2.0]))).numpy()
+    array([-2.,  0.,  2.])
+    """
+    return _rounding("floor", input)
+
+
+def ceil(input):
+    """The smallest whole number >= each value (PyTorch's ``torch.ceil``), zero gradient.
+
+    >>> import numpy as np
+    >>> ceil(Tensor(np.array([-1.5, 0.5, 2.0]))).numpy()
+    array([-1.,  1.,  2.])
+    """
+    return _rounding("ceil", input)
+
+
+def round(input, *, decimals=0):   # PyTorch's name; this module's code never calls the builtin
+    """Each value rounded to ``decimals`` places, halves to even (PyTorch's ``torch.round``),
+    zero gradient. ``decimals`` < 0 rounds to tens, hundreds, ...; integers need decimals 0.
+
+    >>> import numpy as np
+    >>> round(Tensor(np.array([0.5, 1.5, 2.5, -0.5]))).numpy()
+    array([ 0.,  2.,  2., -0.])
+    >>> round(Tensor(np.array([1234.5, 0.125])), decimals=-2).numpy()
+    array([1200.,    0.])
+    """
+    return _rounding("round", input, decimals)
+
+
+class LogSumExp(Function):
+    """``log(sum(exp(a)))`` over ``axis``, as ``m + log(sum(exp(a - m)))`` with ``m`` the
+    largest value (set to 0 where it is infinite, so that all ``-inf`` gives ``-inf`` and a
+    ``+inf`` gives ``inf``, not NaN): nothing overflows. The gradient is the softmax,
+    ``gy * exp(a - y)``."""
+
+    def __init__(self, axis, keepdims):
+        self.axis, self.keepdims = axis, keepdims
+
+    def forward(self, a):
+        xp = get_array_module(a)
+        kept = (1,) * a.ndim if self.axis is None else tuple(
+            1 if k in np.atleast_1d(self.axis) else n for k, n in enumerate(a.shape))
+        # an empty sum has no largest value: 0 there, and the log of 0 is -inf, as PyTorch's
+        m = a.max(axis=self.axis, keepdims=True) if a.size else xp.zeros(kept, a.dtype)
+        m = xp.where(xp.isfinite(m), m, 0).astype(a.dtype, copy=False)
+        with np.errstate(divide="ignore"):   # log(0): every value -inf, or none
+            y = xp.log(xp.exp(a - m).sum(axis=self.axis, keepdims=True)) + m
+        self.a, self.y = a, y
+        return y if self.keepdims else y.reshape(_reduced_shape(a.shape, self.axis))
+
+    def backward(self, gy):
+        xp = get_array_module(gy)
+        with np.errstate(invalid="ignore"):   # inf - inf: NaN, as PyTorch's gradient there
+            return gy.reshape(self.y.shape) * xp.exp(self.a - self.y)
+
+
+def logsumexp(input, dim, keepdim=False):
+    """``log(sum(exp(x)))`` along ``dim`` (an int, a tuple or list), in the graph, without
+    overflow (PyTorch's ``torch.logsumexp``): ``logsumexp([1000, 1000]) = 1000 + log 2``.
+    Integers and bools give float32, as PyTorch's. The gradient is the softmax along ``dim``.
+
+    Shape: the input's without ``dim`` (kept as 1 with ``keepdim``).
+
+    >>> import numpy as np
+    >>> logsumexp(Tensor(np.array([[1000.0, 1000.0], [0.0, -np.inf]])), dim=1).numpy()
+    array([1000.69314718,    0.        ])
+    """
+    input = as_tensor(input)
+    if isinstance(dim, (tuple, list)) and not dim:
+        raise ValueError("logsumexp: dim is empty; expected at least one dimension (PyTorch "
+                         "refuses it too)")
+    axis = _reduce_axes("logsumexp", dim, input.ndim)
+    return LogSumExp(axis, bool(keepdim) and input.ndim > 0)(_floating(input))
+
+
+def _arg_extreme(op, input, dim, keepdim):
+    """The index of the first largest (argmax) or smallest (argmin) value along ``dim`` (None:
+    in the flat order), int64, outside the graph, as PyTorch's; NaN counts as the extreme."""
+    input = as_tensor(input)
+    xp = get_array_module(input.data)
+    if input.dtype == np.bool_:
+        raise TypeError(f"{op}: expected numbers, got a bool tensor (as PyTorch, which refuses "
+                        "it too); cast it first (.int())")
+    if dim is None:
+        if input.size == 0:
+            raise IndexError(f"{op}: an empty tensor of shape {tuple(input.shape)} has no "
+                             "extreme; give a dim whose size is not 0")
+        axis = None
+    else:
+        if isinstance(dim, (tuple, list)):
+            raise TypeError(f"{op}: dim must be one int or None, got {dim!r}")
+        axis = _dim_index(op, dim, max(input.ndim, 1))
+        if input.ndim == 0:   # one value: index 0, and no axis to keep
+            return Tensor(xp.zeros((), xp.int64))
+        if input.shape[axis] == 0:
+            raise IndexError(f"{op}: dimension {dim} has size 0; expected a non-empty one")
+    found = getattr(xp, op)(input.data, axis=axis, keepdims=bool(keepdim))
+    return Tensor(xp.asarray(found).astype(xp.int64, copy=False))
+
+
+def argmax(input, dim=None, keepdim=False):
+    """The index of the largest value along ``dim`` (None: in the flat order), int64, outside
+    the graph (PyTorch's ``torch.argmax``): a segmentation's prediction is
+    ``argmax(scores, dim=1)``. Ties give the first; NaN counts as the largest.
+
+    >>> import numpy as np
+    >>> argmax(Tensor(np.array([[0.1, 0.7, 0.2]])), dim=1).numpy()
+    array([1])
+    """
+    return _arg_extreme("argmax", input, dim, keepdim)
+
+
+def argmin(input, dim=None, keepdim=False):
+    """The index of the smallest value along ``dim`` (None: in the flat order), int64, outside
+    the graph (PyTorch's ``torch.argmin``). Ties give the first; NaN counts as the smallest.
+
+    >>> import numpy as np
+    >>> argmin(Tensor(np.array([[3, 1, 1], [0, 5, 2]])), dim=1, keepdim=True).numpy()
+    array([[1],
+           [0]])
+    """
+    return _arg_extreme("argmin", input, dim, keepdim)
