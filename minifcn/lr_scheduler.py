@@ -106,6 +106,11 @@ class LRScheduler:
     """
 
     _options: tuple[str, ...] = ()
+    # Whether a step refuses an optimizer with more groups than it was built with: schedulers
+    # with something of their own per group (a lambda, a peak) have nothing for a group added
+    # later. PyTorch's raise there too (a ValueError from zip): leaving it unscheduled silently
+    # would train it at a rate nobody chose.
+    _built_groups_only = False
 
     def __init__(self, optimizer, last_epoch=-1):
         name = type(self).__name__
@@ -162,12 +167,20 @@ class LRScheduler:
         """Go on to the next epoch (or iteration: whatever the loop steps it after) and write
         each group's rate for it. Call it after ``optimizer.step()``, as in PyTorch.
         ``step(epoch)`` jumps to ``epoch`` by the closed form (PyTorch deprecates it, and warns)."""
+        self._check_groups()
         if epoch is None:
             self._advance()
         else:
             warnings.warn("scheduler.step(epoch) is deprecated in PyTorch: call step() once per "
                           "epoch", UserWarning, stacklevel=2)
             self._jump(epoch)
+
+    def _check_groups(self):
+        built, now = len(self.base_lrs), len(self.optimizer.param_groups)
+        if self._built_groups_only and now != built:
+            raise ValueError(f"{type(self).__name__}: the optimizer has {now} param groups, this "
+                             f"scheduler was built for {built}: build the scheduler after "
+                             "add_param_group (as PyTorch's, it has no rate for a group added later)")
 
     def get_last_lr(self):
         """The rates the last :meth:`step` wrote, one per group (before each group's ``lr_mult``)."""
@@ -465,7 +478,9 @@ class LambdaLR(LRScheduler):
                             f"got {lr_lambda!r}")
         super().__init__(optimizer, last_epoch)
 
-    def _groups(self):   # the groups it was built with, as PyTorch's (one base, one lambda each)
+    _built_groups_only = True   # one lambda each
+
+    def _groups(self):
         return len(self.base_lrs)
 
     def _lr(self, k, epoch, initial=False):
@@ -811,6 +826,7 @@ class OneCycleLR(LRScheduler):
 
     _options = ("total_steps", "pct_start", "anneal_strategy", "three_phase", "max_lrs", "final_div_factor",
                 "cycle_momentum", "base_momentums", "max_momentums")
+    _built_groups_only = True   # a base (and a peak) of its own per group
 
     def __init__(self, optimizer, max_lr, total_steps=None, epochs=None, steps_per_epoch=None, pct_start=0.3,
                  anneal_strategy="cos", cycle_momentum=True, base_momentum=0.85, max_momentum=0.95,
@@ -1027,7 +1043,9 @@ class MultiplicativeLR(LRScheduler):
         self.lr_lambdas = _lr_lambdas("MultiplicativeLR", optimizer, lr_lambda)
         super().__init__(optimizer, last_epoch)
 
-    def _groups(self):   # the groups it was built with, as PyTorch's (one lambda each)
+    _built_groups_only = True   # one lambda each
+
+    def _groups(self):
         return len(self.base_lrs)
 
     def _lr(self, k, epoch, initial):
@@ -1090,6 +1108,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
 
     _options = ("T_0", "T_mult", "eta_min")
     _counters = ("T_i", "T_cur")
+    _built_groups_only = True   # a base of its own per group
 
     def __init__(self, optimizer, T_0, T_mult=1, eta_min=0.0, last_epoch=-1):
         self._set_options(T_0, T_mult, eta_min)
@@ -1132,6 +1151,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
 
     def step(self, epoch=None):
         """On by one step, or to ``epoch`` (a number >= 0; a float falls inside a cycle)."""
+        self._check_groups()
         if epoch is None:
             self._advance()
             return
@@ -1184,7 +1204,8 @@ class CyclicLR(LRScheduler):
             group's ``lr`` (and its ``initial_lr`` if it has none) and, with ``cycle_momentum``,
             the groups' ``max_momentum`` and ``base_momentum``, as PyTorch's.
         base_lr, max_lr: numbers >= 0, one for every group or a list of one per group.
-        step_size_up, step_size_down: numbers of steps > 0 (a float too, as PyTorch's).
+        step_size_up, step_size_down: numbers of steps > 0 (a float too, as PyTorch's);
+            ``step_size_down`` 0 too, a sawtooth.
         gamma: a number >= 0. cycle_momentum, base_momentum, max_momentum: as
             :class:`OneCycleLR`'s (PyTorch's defaults here: 0.8 and 0.9).
 
@@ -1211,6 +1232,7 @@ class CyclicLR(LRScheduler):
 
     _options = ("max_lrs", "step_size_up", "step_size_down", "mode", "gamma", "scale_mode", "custom_scale_fn",
                 "cycle_momentum", "base_momentums", "max_momentums")
+    _built_groups_only = True   # a base (and a peak) of its own per group
 
     def __init__(self, optimizer, base_lr, max_lr, step_size_up=2000, step_size_down=None, mode="triangular",
                  gamma=1.0, scale_fn=None, scale_mode="cycle", cycle_momentum=True, base_momentum=0.8,
@@ -1238,7 +1260,11 @@ class CyclicLR(LRScheduler):
         op = "CyclicLR"
         self.max_lrs = [_check_factor(op, "max_lr", v) for v in max_lrs]
         self.step_size_up = _check_positive(op, "step_size_up", step_size_up)
-        self.step_size_down = _check_positive(op, "step_size_down", step_size_down)
+        # 0 down: a sawtooth, the rate falling back to base_lr at once (PyTorch's takes it)
+        if isinstance(step_size_down, numbers.Real) and not isinstance(step_size_down, bool) and step_size_down == 0:
+            self.step_size_down = 0.0
+        else:
+            self.step_size_down = _check_positive(op, "step_size_down", step_size_down)
         self.mode = _check_choice(op, "mode", mode, ("triangular", "triangular2", "exp_range"))
         self.gamma = _check_factor(op, "gamma", gamma)
         self.scale_mode = _check_choice(op, "scale_mode", scale_mode, ("cycle", "iterations"))

@@ -253,6 +253,10 @@ class Optimizer:
             for g in self.param_groups:
                 for p in g["params"]:
                     if p.grad is not None:
+                        if p.grad.shape != p.shape:   # it would broadcast into every row
+                            raise ValueError(f"{type(self).__name__}.step: a parameter of shape "
+                                             f"{tuple(p.shape)} has a gradient of shape "
+                                             f"{tuple(p.grad.shape)}; expected the parameter's")
                         self._update(p, g, self.state.setdefault(id(p), {}))
         return loss
 

@@ -651,3 +651,60 @@ def test_the_new_names_are_where_pytorch_keeps_them():
     for cls in (ChainedScheduler, ConstantLR, CosineAnnealingWarmRestarts, CyclicLR, MultiplicativeLR):
         assert issubclass(cls, LRScheduler)
     assert isinstance(Adagrad([nn.Parameter(np.ones(1))]), minifcn.optim.Optimizer)
+
+
+# --------------------------------------------------------------------- a reviewer's findings
+SCHEDULERS_OF_THEIR_GROUPS = {   # name: (ours, PyTorch's) built on an optimizer of one group
+    "LambdaLR": lambda L, o: L.LambdaLR(o, lambda e: 0.5 ** e),
+    "MultiplicativeLR": lambda L, o: L.MultiplicativeLR(o, lambda e: 0.5),
+    "CosineAnnealingWarmRestarts": lambda L, o: L.CosineAnnealingWarmRestarts(o, 4),
+    "CyclicLR": lambda L, o: L.CyclicLR(o, 0.01, 0.1, 2),
+    "OneCycleLR": lambda L, o: L.OneCycleLR(o, 0.1, total_steps=10),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SCHEDULERS_OF_THEIR_GROUPS))
+def test_a_group_added_after_a_scheduler_of_its_own_per_group_is_refused_as_pytorch(name):
+    """These keep a lambda or a base per group: a group added later had been left at its own
+    rate, silently; PyTorch's raise at the step (a ValueError from zip, OneCycleLR's KeyError)."""
+    torch = pytest.importorskip("torch")
+    make = SCHEDULERS_OF_THEIR_GROUPS[name]
+    opt = SGD([nn.Parameter(np.ones(1))], lr=0.1, momentum=0.9)
+    sched = make(lr_scheduler, opt)
+    sched.step()                                  # one group: fine
+    opt.add_param_group({"params": [nn.Parameter(np.ones(1))], "lr": 0.1})
+    with pytest.raises(ValueError, match=rf"{name}: the optimizer has 2 param groups, this scheduler was built for 1"):
+        sched.step()
+    topt = torch.optim.SGD([torch.nn.Parameter(torch.ones(1))], lr=0.1, momentum=0.9)
+    tsched = make(torch.optim.lr_scheduler, topt)
+    topt.add_param_group({"params": [torch.nn.Parameter(torch.ones(1))], "lr": 0.1})
+    with pytest.raises((ValueError, KeyError)):
+        tsched.step()
+        tsched.step()
+
+
+def test_cyclic_lr_with_no_way_down_is_a_sawtooth_as_pytorch():
+    torch = pytest.importorskip("torch")
+    opt = SGD([nn.Parameter(np.ones(1))], lr=0.1, momentum=0.9)
+    topt = torch.optim.SGD([torch.nn.Parameter(torch.ones(1))], lr=0.1, momentum=0.9)
+    sched = lr_scheduler.CyclicLR(opt, 0.01, 0.1, step_size_up=3, step_size_down=0)
+    tsched = torch.optim.lr_scheduler.CyclicLR(topt, 0.01, 0.1, step_size_up=3, step_size_down=0)
+    ours, theirs = [], []
+    for _ in range(8):
+        opt.step(), topt.step()
+        sched.step(), tsched.step()
+        ours.append(sched.get_last_lr()[0]), theirs.append(tsched.get_last_lr()[0])
+    assert ours == pytest.approx(theirs, rel=1e-12, abs=0)
+    assert min(ours) == pytest.approx(0.01) and ours[2] == pytest.approx(0.01)   # back at once
+
+
+@pytest.mark.parametrize("make", [lambda ps: SGD(ps, lr=0.1, momentum=0.9), lambda ps: Adam(ps),
+                                  lambda ps: RMSprop(ps), lambda ps: Adagrad(ps)])
+def test_a_gradient_of_another_shape_is_refused_not_broadcast(make):
+    """p.grad of shape (4,) on a (3, 4) parameter had been broadcast into every row by RMSprop,
+    Adagrad and Adam (SGD failed with NumPy's message); PyTorch refuses it when assigned."""
+    p = nn.Parameter(np.zeros((3, 4), np.float32))
+    p.grad = np.ones(4, np.float32)
+    with pytest.raises(ValueError, match=r"a parameter of shape \(3, 4\) has a gradient of shape \(4,\)"):
+        make([p]).step()
+    assert not p.data.any()
