@@ -831,10 +831,12 @@ class Tensor:
         return topk(self, k, dim, largest, sorted)
 
     # segmentation's tensor ops, PyTorch's (their functions and Functions: the end of ops.py)
-    def flip(self, *dims) -> "Tensor":
-        """Reversed along ``dims`` (``t.flip(-1)``, ``t.flip((2, 3))``), in the graph, a copy
-        (PyTorch's ``flip``): :func:`~minifcn.ops.flip`."""
-        return flip(self, dims[0] if len(dims) == 1 else dims)
+    def flip(self, *args, dims=None) -> "Tensor":
+        """Reversed along ``dims`` (``t.flip(-1)``, ``t.flip(2, 3)``, ``t.flip(dims=(2, 3))``), in
+        the graph, a copy (PyTorch's ``flip``): :func:`~minifcn.ops.flip`."""
+        if dims is not None and args:
+            raise TypeError(f"flip: give dims by position or as dims=, not both (got {args} and dims={dims!r})")
+        return flip(self, dims if dims is not None else args[0] if len(args) == 1 else args)
 
     def roll(self, shifts, dims=None) -> "Tensor":
         """Shifted cyclically along ``dims``, in the graph (PyTorch's ``roll``):

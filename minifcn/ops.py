@@ -992,6 +992,15 @@ def _accumulating(t, dtype):
     return t.astype(np.int64) if t.dtype.kind in "biu" and t.dtype != np.int64 else t
 
 
+def _in_own_dtype(op, a, **kwargs):
+    """``op`` (NumPy's cumsum or prod) with the result in ``a``'s dtype: NumPy's widens int8 to
+    int32 to int64, where PyTorch's ``dtype=`` keeps the one asked for (int8's 720 wraps to
+    -48); bools go through int64, then back to bool (nonzero: a running "any", or "all")."""
+    if a.dtype == np.bool_:
+        return op(a, dtype=np.int64, **kwargs) != 0
+    return op(a, dtype=a.dtype, **kwargs)
+
+
 class Cumsum(Function):
     """The running sum along ``axis`` (None: a 0-d tensor, itself). Backward: each value
     counts in every running sum from its place on, so its gradient is the sum of ``gy`` from
@@ -1001,7 +1010,9 @@ class Cumsum(Function):
         self.axis = axis
 
     def forward(self, a):
-        return a.copy() if self.axis is None else get_array_module(a).cumsum(a, axis=self.axis)
+        if self.axis is None:
+            return a.copy()
+        return _in_own_dtype(get_array_module(a).cumsum, a, axis=self.axis)
 
     def backward(self, gy):
         if self.axis is None:
@@ -1038,7 +1049,7 @@ class Prod(Function):
 
     def forward(self, a):
         self.a = a
-        y = a.prod(axis=self.axis, keepdims=True)
+        y = _in_own_dtype(get_array_module(a).prod, a, axis=self.axis, keepdims=True)
         self.kept_shape = y.shape
         return y if self.keepdims else y.reshape(_reduced_shape(a.shape, self.axis))
 
@@ -1099,9 +1110,13 @@ class Rounding(Function):
             return a.copy()
         if self.kind != "round" or d == 0:
             return getattr(xp, {"floor": "floor", "ceil": "ceil", "round": "rint"}[self.kind])(a)
-        scale = a.dtype.type(10.0 ** abs(d))   # in a's dtype, as PyTorch computes it
+        # in a's dtype, as PyTorch computes it; float16 in float32, as PyTorch's (its 65504
+        # would overflow at x * 10^d: 1234.5 to 2 places gave inf)
+        b = a.astype(np.float32) if a.dtype == np.float16 else a
+        scale = b.dtype.type(10.0 ** abs(d))
         with np.errstate(over="ignore"):       # x * 10^d past the dtype's range is inf there too
-            return xp.rint(a * scale) / scale if d > 0 else xp.rint(a / scale) * scale
+            y = xp.rint(b * scale) / scale if d > 0 else xp.rint(b / scale) * scale
+        return y.astype(a.dtype, copy=False)
 
     def backward(self, gy):
         return get_array_module(gy).zeros_like(gy)
@@ -1181,7 +1196,8 @@ class LogSumExp(Function):
         # an empty sum has no largest value: 0 there, and the log of 0 is -inf, as PyTorch's
         m = a.max(axis=self.axis, keepdims=True) if a.size else xp.zeros(kept, a.dtype)
         m = xp.where(xp.isfinite(m), m, 0).astype(a.dtype, copy=False)
-        with np.errstate(divide="ignore"):   # log(0): every value -inf, or none
+        # log(0): every value -inf, or none; a - m past the range (-1e308 - 1e308): -inf, exp 0
+        with np.errstate(divide="ignore", over="ignore"):
             y = xp.log(xp.exp(a - m).sum(axis=self.axis, keepdims=True)) + m
         self.a, self.y = a, y
         return y if self.keepdims else y.reshape(_reduced_shape(a.shape, self.axis))

@@ -4,6 +4,7 @@ against plain loops (written here), against PyTorch (values, dtypes, gradients; 
 the linear ones (flip, roll, cumsum, masked_fill in its input), and their errors."""
 import itertools
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -543,3 +544,55 @@ def test_a_host_value_goes_to_the_input_s_device_and_a_mask_elsewhere_is_refused
     assert v.grad.item() == 4.0 and isinstance(v.grad, np.ndarray)
     with pytest.raises(ValueError, match="MaskedFill: all inputs must be on one device"):
         t.masked_fill(np.array([True, False, True]), 1.0)
+
+
+# --------------------------------------------------------------------- a reviewer's findings
+@pytest.mark.parametrize("dtype", ["int32", "int16", "int8", "uint8", "float32"])
+@pytest.mark.parametrize("op", ["cumsum", "prod"])
+def test_dtype_is_the_result_s_dtype_as_pytorch(op, dtype):
+    """NumPy's cumsum and prod widen int8 to int64: dtype=int8 came back int64, and prod of
+    1..6 as 720 where PyTorch's int8 wraps to -48."""
+    torch = pytest.importorskip("torch")
+    a = np.arange(1, 7).reshape(2, 3)
+    args = {"cumsum": (1,), "prod": ()}[op]
+    ours = getattr(minifcn, op)(Tensor(a), *args, dtype=np.dtype(dtype))
+    theirs = getattr(torch, op)(torch.from_numpy(a), *args, dtype=getattr(torch, dtype))
+    assert ours.dtype == np.dtype(dtype)
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_prod_as_bool_is_all_as_pytorch():
+    torch = pytest.importorskip("torch")
+    a = np.arange(1, 7).reshape(2, 3)
+    for mask in (a > 2, a > 0):
+        ours = minifcn.prod(Tensor(mask), dtype=np.bool_)
+        assert ours.dtype == np.bool_
+        assert ours.item() == torch.prod(torch.from_numpy(mask), dtype=torch.bool).item()
+
+
+def test_flip_method_takes_dims_by_keyword_as_pytorch():
+    torch = pytest.importorskip("torch")
+    a = np.arange(24.0).reshape(2, 3, 4)
+    t, tt = Tensor(a), torch.from_numpy(a)
+    for dims in ((0,), [0, 2], (-1,)):
+        np.testing.assert_array_equal(t.flip(dims=dims).numpy(), tt.flip(dims=dims).numpy())
+    np.testing.assert_array_equal(t.flip(0, 2).numpy(), tt.flip(0, 2).numpy())
+    with pytest.raises(TypeError, match="not both"):
+        t.flip(0, dims=(1,))
+
+
+def test_round_of_float16_does_not_overflow_as_pytorch():
+    """x * 10^d in float16 overflowed past 65504: 1234.5678 to 2 places gave inf (5: NaN)."""
+    torch = pytest.importorskip("torch")
+    h = np.array([1234.5678, 3.14159, -0.125], np.float16)
+    for d in (1, 2, 5, -1):
+        ours = minifcn.round(Tensor(h), decimals=d)
+        assert ours.dtype == np.float16
+        np.testing.assert_array_equal(ours.numpy(), torch.round(torch.from_numpy(h), decimals=d).numpy())
+
+
+def test_logsumexp_across_the_whole_range_warns_nothing():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y = minifcn.logsumexp(Tensor(np.array([1e308, -1e308])), 0)
+    assert y.item() == 1e308
