@@ -26,6 +26,7 @@ import numpy as np
 from . import backend
 from .autograd import Function, Tensor, _dim_index, _raw, as_tensor
 from .backend import get_array_module
+from .kernels.pool import last_of_repeats_flat
 
 
 # --------------------------------------------------------------------- gather, scatter, sort
@@ -125,21 +126,6 @@ def _scatter_add_exact(flat, values, shape):
     return y.reshape(shape)
 
 
-def _last_of_repeats(flat):
-    """True where a flat position is the last of its repeats in row-major order (True where it
-    does not repeat): which of the values written to one place stays. A stable sort finds the
-    repeats, the same on every backend (CuPy leaves a scatter with repeats undefined)."""
-    xp = get_array_module(flat)
-    flat = flat.reshape(-1)
-    order = xp.argsort(flat, kind="stable")
-    ranked = flat[order]
-    last = xp.ones(flat.size, dtype=bool)
-    last[:-1] = ranked[:-1] != ranked[1:]
-    keep = xp.empty(flat.size, dtype=bool)
-    keep[order] = last
-    return keep
-
-
 def _within(src, shape):
     """The corner of ``src`` of ``shape`` (PyTorch's scatter reads src at index's positions)."""
     return src if src.shape == tuple(shape) else src[tuple(slice(0, n) for n in shape)]
@@ -182,7 +168,8 @@ class Scatter(Function):
 
     def forward(self, a, src=None):
         out = a.copy()   # C-ordered: its flat view is the positions' frame
-        self.keep = _last_of_repeats(self.flat)
+        # which of the values written to one place stays: the last, as unpooling's rule
+        self.keep = last_of_repeats_flat(self.flat.reshape(-1))
         at = self.flat.reshape(-1)[self.keep]
         if src is None:
             out.reshape(-1)[at] = self.value

@@ -150,15 +150,21 @@ def last_of_repeats(indices, out_hw):
     last value, as PyTorch's CPU loop does, and only that value has a gradient. A stable sort
     finds the repeats, the same on every backend (a scatter with repeats is undefined on CuPy).
     """
-    xp = get_array_module(indices)
-    flat = _flat_positions(indices, out_hw[0] * out_hw[1])
+    return last_of_repeats_flat(_flat_positions(indices, out_hw[0] * out_hw[1])).reshape(indices.shape)
+
+
+def last_of_repeats_flat(flat):
+    """True where a value of the 1-d ``flat`` is the last of its repeats (True where it does
+    not repeat): a stable sort brings the repeats together in their order (also
+    :func:`minifcn.indexing.scatter`'s rule)."""
+    xp = get_array_module(flat)
     order = xp.argsort(flat, kind="stable")
     ranked = flat[order]
     last = xp.ones(flat.size, dtype=bool)
     last[:-1] = ranked[:-1] != ranked[1:]
     keep = xp.empty(flat.size, dtype=bool)
     keep[order] = last
-    return keep.reshape(indices.shape)
+    return keep
 
 
 def _image_blocks(big):
