@@ -11,6 +11,7 @@ import minifcn.functional as F
 from minifcn import Tensor, nn
 from minifcn.optim import SGD, Adam, AdamW, fcn_param_groups, lr_scheduler
 from oracle import to_np
+from optim_twins import assert_twins_close, give_grads
 
 
 pytestmark = pytest.mark.usefixtures("host_default_device")
@@ -24,24 +25,6 @@ def _pair(torch, dtype, seed=0):
     rng = np.random.default_rng(seed)
     w0 = [rng.standard_normal(s).astype(dtype) for s in _SHAPES]
     return [nn.Parameter(w.copy()) for w in w0], [torch.nn.Parameter(torch.tensor(w)) for w in w0]
-
-
-def _give_grads(torch, params, tparams, rng, skip=()):
-    """A gradient that depends on the parameter (0.5 p, as a quadratic's) plus noise of a scale
-    that changes every step (over 6 decades: the steps then differ from lr * sign(g)), the
-    same for both; None for the parameters in ``skip``, which both optimizers then pass over."""
-    for k, (p, tp) in enumerate(zip(params, tparams)):
-        noise = (rng.standard_normal(p.shape) * 10.0 ** rng.integers(-4, 2)).astype(p.dtype)
-        if k in skip:
-            p.grad = tp.grad = None
-        else:
-            p.grad = 0.5 * p.data + noise
-            tp.grad = 0.5 * tp.detach() + torch.from_numpy(noise)
-
-
-def _assert_close(params, tparams, rtol, msg="", atol=0.0):
-    for k, (p, tp) in enumerate(zip(params, tparams)):
-        np.testing.assert_allclose(to_np(p.data), tp.detach().numpy(), rtol=rtol, atol=atol, err_msg=f"{msg} param {k}")
 
 
 def _assert_state_like_torch(opt, topt, params, tparams, rtol, atol=0.0):
@@ -82,10 +65,10 @@ def test_adam_matches_torch_over_40_steps(name, options, dtype, rtol, atol):
     topt = getattr(torch.optim, name)(tparams, lr=0.01, **options)
     rng = np.random.default_rng(1)
     for step in range(40):
-        _give_grads(torch, params, tparams, rng, skip={1} if step in (3, 4, 17) else ())
+        give_grads(torch, params, tparams, rng, skip={1} if step in (3, 4, 17) else ())
         opt.step()
         topt.step()
-        _assert_close(params, tparams, rtol, f"step {step}", atol)
+        assert_twins_close(params, tparams, rtol, f"step {step}", atol)
         assert all(p.data.dtype == dtype for p in params)
     _assert_state_like_torch(opt, topt, params, tparams, rtol, atol)
     assert opt.state[id(params[1])]["step"] == 37 and opt.state[id(params[0])]["step"] == 40
@@ -106,10 +89,10 @@ def test_adam_groups_with_their_own_options_match_torch(name):
                                        {"params": tparams[2:], "lr": 0.05, "eps": 1e-2, "maximize": True}], lr=0.01)
     rng = np.random.default_rng(2)
     for step in range(30):
-        _give_grads(torch, params, tparams, rng, skip={2} if step == 0 else ())   # group 2 starts late
+        give_grads(torch, params, tparams, rng, skip={2} if step == 0 else ())   # group 2 starts late
         opt.step()
         topt.step()
-        _assert_close(params, tparams, 1e-12, f"step {step}")
+        assert_twins_close(params, tparams, 1e-12, f"step {step}")
     _assert_state_like_torch(opt, topt, params, tparams, 1e-12)
 
 
@@ -196,7 +179,7 @@ def test_adam_state_dict_round_trip_resumes_identically():
     rng = np.random.default_rng(4)
     grads = []
     for step in range(6):   # parameter 2 gets its first gradient at step 3
-        _give_grads(torch, params, tparams, rng, skip={2} if step < 3 else {1} if step == 4 else ())
+        give_grads(torch, params, tparams, rng, skip={2} if step < 3 else {1} if step == 4 else ())
         grads.append([None if p.grad is None else p.grad.copy() for p in params])
 
     def train(params, opt, steps):
@@ -337,10 +320,10 @@ def test_adam_add_param_group_and_set_lr_as_torch():
             opt.set_lr(0.002)
             for g in topt.param_groups:
                 g["lr"] = 0.002
-        _give_grads(torch, params, tparams, rng, skip={2} if step < 3 else ())
+        give_grads(torch, params, tparams, rng, skip={2} if step < 3 else ())
         opt.step()
         topt.step()
-        _assert_close(params, tparams, 1e-12, f"step {step}")
+        assert_twins_close(params, tparams, 1e-12, f"step {step}")
     with pytest.raises(ValueError, match=r"Adam.add_param_group \(group 2\): eps must be finite and >= 0, got -1.0"):
         opt.add_param_group({"params": [nn.Parameter(np.ones(1))], "eps": -1.0})
 
@@ -370,12 +353,12 @@ def test_schedulers_drive_adam_as_torch(opt_name, name):
     rng = np.random.default_rng(6)
     for step in range(15):
         assert sched.get_last_lr() == tsched.get_last_lr() == [g["lr"] for g in opt.param_groups], step
-        _give_grads(torch, params, tparams, rng)
+        give_grads(torch, params, tparams, rng)
         opt.step()
         topt.step()
         sched.step()
         tsched.step()
-        _assert_close(params, tparams, 1e-12, f"step {step}")
+        assert_twins_close(params, tparams, 1e-12, f"step {step}")
 
 
 def test_two_schedulers_chained_on_adam_as_torch():
@@ -392,13 +375,13 @@ def test_two_schedulers_chained_on_adam_as_torch():
         if step == 6:
             ours.append(lr_scheduler.MultiStepLR(opt, [8, 12], 0.5))
             theirs.append(torch.optim.lr_scheduler.MultiStepLR(topt, [8, 12], 0.5))
-        _give_grads(torch, params, tparams, rng)
+        give_grads(torch, params, tparams, rng)
         opt.step()
         topt.step()
         for s in ours + theirs:
             s.step()
         assert opt.param_groups[0]["lr"] == topt.param_groups[0]["lr"], step
-        _assert_close(params, tparams, 1e-12, f"step {step}")
+        assert_twins_close(params, tparams, 1e-12, f"step {step}")
 
 
 def test_a_step_count_stored_as_a_numpy_integer_loads():

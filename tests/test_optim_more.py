@@ -14,6 +14,7 @@ import minifcn.functional as F
 from minifcn import Tensor, nn, no_grad
 from minifcn.optim import SGD, Adam, AdamW, RMSprop, lr_scheduler
 from oracle import to_np
+from optim_twins import assert_twins_close, give_grads, momenta, save_load
 
 
 pytestmark = pytest.mark.usefixtures("host_default_device")
@@ -27,36 +28,6 @@ def _pair(torch, dtype=np.float64, seed=0):
     rng = np.random.default_rng(seed)
     w0 = [rng.standard_normal(s).astype(dtype) for s in _SHAPES]
     return [nn.Parameter(w.copy()) for w in w0], [torch.nn.Parameter(torch.tensor(w)) for w in w0]
-
-
-def _give_grads(torch, params, tparams, rng, skip=()):
-    """A gradient that depends on the parameter (0.5 p, a quadratic's) plus noise whose scale
-    changes every step over 6 decades (so a step is not lr * sign(g)); the same for both;
-    None for the parameters in ``skip``, which both optimizers then pass over."""
-    for k, (p, tp) in enumerate(zip(params, tparams)):
-        noise = (rng.standard_normal(p.shape) * 10.0 ** rng.integers(-4, 2)).astype(p.dtype)
-        if k in skip:
-            p.grad = tp.grad = None
-        else:
-            p.grad = 0.5 * p.data + noise
-            tp.grad = 0.5 * tp.detach() + torch.from_numpy(noise)
-
-
-def _assert_close(params, tparams, rtol, msg="", atol=0.0):
-    for k, (p, tp) in enumerate(zip(params, tparams)):
-        np.testing.assert_allclose(to_np(p.data), tp.detach().numpy(), rtol=rtol, atol=atol, err_msg=f"{msg} param {k}")
-
-
-def _momenta(opt):
-    """Each group's momentum: SGD's and RMSprop's ``momentum``, Adam's ``beta1``."""
-    return [g["betas"][0] if "betas" in g else g["momentum"] for g in opt.param_groups]
-
-
-def _save_load(tree, tmp_path, name):
-    """``tree`` written by minifcn.save and read back by minifcn.load."""
-    path = tmp_path / name
-    minifcn.save(tree, path)
-    return minifcn.load(path)
 
 
 # ------------------------------------------------------------------------- step(closure)
@@ -159,10 +130,10 @@ def test_rmsprop_matches_torch_over_40_steps(options, dtype, rtol, atol):
     topt = torch.optim.RMSprop(tparams, lr=lr, **options)
     rng = np.random.default_rng(1)
     for step in range(40):
-        _give_grads(torch, params, tparams, rng, skip={1} if step in (3, 4, 17) else ())
+        give_grads(torch, params, tparams, rng, skip={1} if step in (3, 4, 17) else ())
         opt.step()
         topt.step()
-        _assert_close(params, tparams, rtol, f"step {step}", atol)
+        assert_twins_close(params, tparams, rtol, f"step {step}", atol)
         assert all(p.data.dtype == dtype for p in params)
     for k, (p, tp) in enumerate(zip(params, tparams)):
         ours, theirs = opt.state[id(p)], topt.state[tp]
@@ -186,10 +157,10 @@ def test_rmsprop_groups_with_their_own_options_match_torch():
                                 {"params": tparams[2:], **last}], lr=0.01)
     rng = np.random.default_rng(2)
     for step in range(30):
-        _give_grads(torch, params, tparams, rng, skip={2} if step == 0 else ())   # group 2 starts late
+        give_grads(torch, params, tparams, rng, skip={2} if step == 0 else ())   # group 2 starts late
         opt.step()
         topt.step()
-        _assert_close(params, tparams, 1e-12, f"step {step}")
+        assert_twins_close(params, tparams, 1e-12, f"step {step}")
 
 
 @pytest.mark.parametrize("centered, momentum", [(False, 0.0), (True, 0.9)])
@@ -225,7 +196,7 @@ def test_rmsprop_state_dict_round_trip_resumes_identically(tmp_path):
     rng = np.random.default_rng(4)
     grads = []
     for step in range(6):   # parameter 2 gets its first gradient at step 3
-        _give_grads(torch, params, tparams, rng, skip={2} if step < 3 else ())
+        give_grads(torch, params, tparams, rng, skip={2} if step < 3 else ())
         grads.append([None if p.grad is None else p.grad.copy() for p in params])
 
     def train(params, opt, steps):
@@ -236,7 +207,7 @@ def test_rmsprop_state_dict_round_trip_resumes_identically(tmp_path):
 
     train(params, opt, range(3))
     saved = [p.data.copy() for p in params]
-    state = _save_load({"optimizer": opt.state_dict()}, tmp_path, "rms.npz")["optimizer"]
+    state = save_load({"optimizer": opt.state_dict()}, tmp_path, "rms.npz")["optimizer"]
     assert state["state"][2] is None and state["state"][0]["step"] == 3
     train(params, opt, range(3, 6))
 
@@ -335,7 +306,7 @@ def test_reduce_lr_on_plateau_matches_torch_on_scripted_metrics(mode, options):
     # the metric as a float, a NumPy scalar and a 0-d Tensor, in turn
     kinds = [float, np.float64, lambda v: Tensor(np.array(v))]
     for i, metric in enumerate(_metrics(mode)):
-        _give_grads(torch, params, tparams, rng)
+        give_grads(torch, params, tparams, rng)
         opt.step()
         topt.step()
         sched.step(kinds[i % 3](metric))
@@ -344,7 +315,7 @@ def test_reduce_lr_on_plateau_matches_torch_on_scripted_metrics(mode, options):
         assert [g["lr"] for g in opt.param_groups] == sched.get_last_lr(), i
         assert (sched.best, sched.num_bad_epochs, sched.cooldown_counter, sched.last_epoch) == \
                (tsched.best, tsched.num_bad_epochs, tsched.cooldown_counter, tsched.last_epoch), i
-        _assert_close(params, tparams, 1e-12, f"step {i}")
+        assert_twins_close(params, tparams, 1e-12, f"step {i}")
     assert sched.get_last_lr()[0] < 1.0
 
 
@@ -414,7 +385,7 @@ def test_reduce_lr_on_plateau_state_dict_round_trip_continues_identically(tmp_pa
     rng = np.random.default_rng(6)
     grads = []
     for _ in metrics:
-        _give_grads(torch, params, tparams, rng)
+        give_grads(torch, params, tparams, rng)
         grads.append([p.grad.copy() for p in params])
 
     def train(params, opt, sched, steps):
@@ -437,7 +408,7 @@ def test_reduce_lr_on_plateau_state_dict_round_trip_continues_identically(tmp_pa
     saved = [p.data.copy() for p in params]
     state = {"optimizer": opt.state_dict(), "scheduler": sched.state_dict()}
     via_json = json.loads(json.dumps(state["scheduler"]))
-    via_file = _save_load(state, tmp_path, "plateau.npz")
+    via_file = save_load(state, tmp_path, "plateau.npz")
     went_on = train(params, opt, sched, range(at, len(metrics)))
     assert any(lrs != went_on[0][0] for lrs, *_ in went_on)   # a reduction after the save
 
@@ -542,7 +513,7 @@ def test_one_cycle_lr_matches_torch_over_its_whole_schedule(name, options):
     too. One step more raises in both, and changes nothing here."""
     torch = pytest.importorskip("torch")
     params, tparams, opt, topt = _one_cycle_pair(torch, name)
-    before = _momenta(opt)
+    before = momenta(opt)
     sched = lr_scheduler.OneCycleLR(opt, max_lr=[0.1, 0.4], **options)
     tsched = torch.optim.lr_scheduler.OneCycleLR(topt, max_lr=[0.1, 0.4], **options)
     total = options.get("total_steps") or options["epochs"] * options["steps_per_epoch"]
@@ -552,23 +523,23 @@ def test_one_cycle_lr_matches_torch_over_its_whole_schedule(name, options):
     for step in range(total + 1):
         assert sched.last_epoch == tsched.last_epoch == step
         assert sched.get_last_lr() == tsched.get_last_lr() == [g["lr"] for g in opt.param_groups], step
-        assert _momenta(opt) == _momenta(topt), step
+        assert momenta(opt) == momenta(topt), step
         lrs.append(sched.get_last_lr()[1])
-        _give_grads(torch, params, tparams, rng)
+        give_grads(torch, params, tparams, rng)
         opt.step()
         topt.step()
         # an ulp of a unit-sized value, absolute, where a parameter passes near 0: PyTorch's
         # updates round in another order (its add_ with alpha)
-        _assert_close(params, tparams, 1e-12, f"step {step}", atol=1e-15)
+        assert_twins_close(params, tparams, 1e-12, f"step {step}", atol=1e-15)
         if step < total:
             sched.step()
             tsched.step()
     for g, tg in zip(opt.param_groups, topt.param_groups):
-        momenta = ("max_momentum", "base_momentum") if sched.cycle_momentum else ()
-        for key in ("initial_lr", "max_lr", "min_lr", *momenta):
+        momentum_keys = ("max_momentum", "base_momentum") if sched.cycle_momentum else ()
+        for key in ("initial_lr", "max_lr", "min_lr", *momentum_keys):
             assert g[key] == tg[key], key
     if not sched.cycle_momentum:
-        assert _momenta(opt) == before
+        assert momenta(opt) == before
     # up to the peak (near max_lr: it may fall between two steps), then down to min_lr at the
     # last step (the step past it goes on along the anneal: below min_lr, as PyTorch's)
     peak = int(np.argmax(lrs))
@@ -630,7 +601,7 @@ def test_one_cycle_lr_state_dict_round_trip_continues_identically(tmp_path, name
     rng = np.random.default_rng(8)
     grads = []
     for _ in range(total):
-        _give_grads(torch, params, tparams, rng)
+        give_grads(torch, params, tparams, rng)
         grads.append([p.grad.copy() for p in params])
 
     def train(params, opt, sched, steps):
@@ -640,14 +611,14 @@ def test_one_cycle_lr_state_dict_round_trip_continues_identically(tmp_path, name
                 p.grad = g
             opt.step()
             sched.step()
-            seen.append((sched.get_last_lr(), _momenta(opt)))
+            seen.append((sched.get_last_lr(), momenta(opt)))
         return seen
 
     train(params, opt, sched, range(at))
     saved = [p.data.copy() for p in params]
     state = {"optimizer": opt.state_dict(), "scheduler": sched.state_dict()}
     via_json = json.loads(json.dumps(state["scheduler"]))
-    via_file = _save_load(state, tmp_path, "cycle.npz")
+    via_file = save_load(state, tmp_path, "cycle.npz")
     went_on = train(params, opt, sched, range(at, total))
 
     for sched_state in (via_json, via_file["scheduler"]):
@@ -655,12 +626,12 @@ def test_one_cycle_lr_state_dict_round_trip_continues_identically(tmp_path, name
         opt2 = _OURS[name]([{"params": params2[:2]}, {"params": params2[2:], "lr": 6.0}], lr=5.0)
         sched2 = lr_scheduler.OneCycleLR(opt2, max_lr=9.0, total_steps=100, max_momentum=0.5, base_momentum=0.1)
         opt2.load_state_dict(via_file["optimizer"])
-        before = _momenta(opt2)
+        before = momenta(opt2)
         sched2.load_state_dict(sched_state)
-        assert _momenta(opt2) == before   # the optimizer's state had them; the scheduler's writes the same
+        assert momenta(opt2) == before   # the optimizer's state had them; the scheduler's writes the same
         opt2.param_groups[0]["betas" if name == "Adam" else "momentum"] = (0.0, 0.999) if name == "Adam" else 0.0
         sched2.load_state_dict(sched_state)   # ...and alone brings them back
-        assert _momenta(opt2) == before
+        assert momenta(opt2) == before
         assert train(params2, opt2, sched2, range(at, total)) == went_on
         for p, q in zip(params, params2):
             np.testing.assert_array_equal(q.data, p.data)

@@ -13,6 +13,7 @@ import minifcn
 from minifcn import nn
 from minifcn.optim import SGD, Adagrad, Adam, AdamW, RMSprop, lr_scheduler
 from oracle import to_np
+from optim_twins import assert_twins_close, give_grads, momenta, save_load
 
 
 pytestmark = pytest.mark.usefixtures("host_default_device")
@@ -26,34 +27,6 @@ def _pair(torch, dtype=np.float64, seed=0):
     rng = np.random.default_rng(seed)
     w0 = [rng.standard_normal(s).astype(dtype) for s in _SHAPES]
     return [nn.Parameter(w.copy()) for w in w0], [torch.nn.Parameter(torch.tensor(w)) for w in w0]
-
-
-def _give_grads(torch, params, tparams, rng, skip=()):
-    """0.5 p (a quadratic's gradient) plus noise whose scale changes every step over 6 decades;
-    the same for both; None for the parameters in ``skip``."""
-    for k, (p, tp) in enumerate(zip(params, tparams)):
-        noise = (rng.standard_normal(p.shape) * 10.0 ** rng.integers(-4, 2)).astype(p.dtype)
-        if k in skip:
-            p.grad = tp.grad = None
-        else:
-            p.grad = 0.5 * p.data + noise
-            tp.grad = 0.5 * tp.detach() + torch.from_numpy(noise)
-
-
-def _assert_close(params, tparams, rtol, msg="", atol=0.0):
-    for k, (p, tp) in enumerate(zip(params, tparams)):
-        np.testing.assert_allclose(to_np(p.data), tp.detach().numpy(), rtol=rtol, atol=atol, err_msg=f"{msg} param {k}")
-
-
-def _momenta(opt):
-    """Each group's momentum: SGD's and RMSprop's ``momentum``, Adam's ``beta1``; None without."""
-    return [g["betas"][0] if "betas" in g else g.get("momentum") for g in opt.param_groups]
-
-
-def _save_load(tree, tmp_path, name):
-    path = tmp_path / name
-    minifcn.save(tree, path)
-    return minifcn.load(path)
 
 
 # ------------------------------------------------------------------------------ Adagrad
@@ -81,10 +54,10 @@ def test_adagrad_matches_torch_over_40_steps(options, dtype, rtol, atol):
     topt = torch.optim.Adagrad(tparams, lr=0.1, **options)
     rng = np.random.default_rng(1)
     for step in range(40):
-        _give_grads(torch, params, tparams, rng, skip={1} if step in (3, 4, 17) else ())
+        give_grads(torch, params, tparams, rng, skip={1} if step in (3, 4, 17) else ())
         opt.step()
         topt.step()
-        _assert_close(params, tparams, rtol, f"step {step}", atol)
+        assert_twins_close(params, tparams, rtol, f"step {step}", atol)
         assert all(p.data.dtype == dtype for p in params)
     for k, (p, tp) in enumerate(zip(params, tparams)):
         ours, theirs = opt.state[id(p)], topt.state[tp]
@@ -106,10 +79,10 @@ def test_adagrad_groups_with_their_own_options_match_torch():
                                 {"params": tparams[2:], **last}], lr=0.05, initial_accumulator_value=0.5)
     rng = np.random.default_rng(2)
     for step in range(30):
-        _give_grads(torch, params, tparams, rng, skip={2} if step < 2 else ())
+        give_grads(torch, params, tparams, rng, skip={2} if step < 2 else ())
         opt.step()
         topt.step()
-        _assert_close(params, tparams, 1e-12, f"step {step}")
+        assert_twins_close(params, tparams, 1e-12, f"step {step}")
 
 
 def test_adagrad_by_hand(xp):
@@ -142,7 +115,7 @@ def test_adagrad_state_dict_round_trip_resumes_identically(tmp_path):
     rng = np.random.default_rng(4)
     grads = []
     for step in range(7):   # parameter 2 gets its first gradient at step 3
-        _give_grads(torch, params, tparams, rng, skip={2} if step < 3 else ())
+        give_grads(torch, params, tparams, rng, skip={2} if step < 3 else ())
         grads.append([None if p.grad is None else p.grad.copy() for p in params])
 
     def train(params, opt, steps):
@@ -153,7 +126,7 @@ def test_adagrad_state_dict_round_trip_resumes_identically(tmp_path):
 
     train(params, opt, range(3))
     saved = [p.data.copy() for p in params]
-    state = _save_load({"optimizer": opt.state_dict()}, tmp_path, "adagrad.npz")["optimizer"]
+    state = save_load({"optimizer": opt.state_dict()}, tmp_path, "adagrad.npz")["optimizer"]
     assert state["state"][2] is None and state["state"][0]["step"] == 3
     train(params, opt, range(3, 7))
 
@@ -266,14 +239,14 @@ def test_scheduler_matches_torch_over_its_schedule(name, build, steps):
     seen = set()
     for step in range(steps + 1):
         assert sched.get_last_lr() == tsched.get_last_lr() == [g["lr"] for g in opt.param_groups], step
-        assert _momenta(opt) == _momenta(topt), step
+        assert momenta(opt) == momenta(topt), step
         seen.add(tuple(sched.get_last_lr()))
-        _give_grads(torch, params, tparams, rng)
+        give_grads(torch, params, tparams, rng)
         opt.step()
         topt.step()
         # an ulp of a unit-sized value, absolute, where a parameter passes near 0 (PyTorch's
         # updates round in another order: test_optim_more's OneCycleLR's reason)
-        _assert_close(params, tparams, 1e-12, f"step {step}", atol=1e-15)
+        assert_twins_close(params, tparams, 1e-12, f"step {step}", atol=1e-15)
         sched.step()
         tsched.step()
     assert len(seen) > 1   # ConstantLR has two rates
@@ -460,7 +433,7 @@ def test_scheduler_state_dict_round_trip_continues_identically(tmp_path, name, b
     rng = np.random.default_rng(8)
     grads = []
     for _ in range(steps):
-        _give_grads(torch, params, tparams, rng)
+        give_grads(torch, params, tparams, rng)
         grads.append([p.grad.copy() for p in params])
 
     def train(params, opt, sched, steps):
@@ -470,14 +443,14 @@ def test_scheduler_state_dict_round_trip_continues_identically(tmp_path, name, b
                 p.grad = g
             opt.step()
             sched.step()
-            seen.append((sched.get_last_lr(), _momenta(opt)))
+            seen.append((sched.get_last_lr(), momenta(opt)))
         return seen
 
     train(params, opt, sched, range(at))
     saved = [p.data.copy() for p in params]
     state = {"optimizer": opt.state_dict(), "scheduler": sched.state_dict()}
     via_json = json.loads(json.dumps(state["scheduler"]))
-    via_file = _save_load(state, tmp_path, "sched.npz")
+    via_file = save_load(state, tmp_path, "sched.npz")
     went_on = train(params, opt, sched, range(at, steps))
     assert len({tuple(lr) for lr, _ in went_on}) > 1   # the rates moved after the save
 
