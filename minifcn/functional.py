@@ -39,7 +39,8 @@ __all__ = ["conv2d", "conv_transpose2d", "max_pool2d", "max_unpool2d", "relu", "
            "dropout2d", "batch_norm", "group_norm", "layer_norm", "instance_norm",
            "local_response_norm", "softmax", "log_softmax", "cross_entropy",
            "nll_loss", "crop", "linear", "interpolate", "pad", "avg_pool2d", "adaptive_avg_pool2d",
-           "leaky_relu", "mse_loss", "one_hot", "unfold", "fold"]
+           "leaky_relu", "mse_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
+           "l1_loss", "smooth_l1_loss", "huber_loss", "one_hot", "unfold", "fold"]
 
 
 # --------------------------------------------------------------------- argument checks
@@ -1318,6 +1319,321 @@ def mse_loss(input, target, *, reduction="mean"):
     # "mean" divides, as PyTorch's (Tensor.mean multiplies by 1 / N: a last bit apart in float32)
     return squares.sum() if reduction == "sum" else squares.sum() / squares.size
 
+
+
+# --------------------------------------------------------------------- elementwise losses
+def _check_pair(op, input, target, reduction):
+    """The checks the elementwise losses share: the reduction; a float32 or float64 input; a
+    target of its very shape (PyTorch broadcasts other shapes, with a warning or an error),
+    read in the input's dtype (an integer mask too; a float target that requires grad must
+    already have it: its gradient has that dtype). Returns both as Tensors."""
+    check_reduction(op, reduction)
+    input = as_tensor(input)
+    target = as_tensor(target, like=input)
+    if input.dtype not in (np.float32, np.float64):
+        raise TypeError(f"{op}: input must be float32 or float64, got {input.dtype}")
+    if tuple(target.shape) != tuple(input.shape):
+        raise ValueError(f"{op}: target shape {tuple(target.shape)} differs from input shape "
+                         f"{tuple(input.shape)}")
+    if target.dtype != input.dtype:
+        if target.requires_grad:
+            raise TypeError(f"{op}: a target that requires grad must have the input's dtype "
+                            f"{input.dtype}, got {target.dtype}")
+        target = Tensor(target.data.astype(input.dtype))
+    return input, target
+
+
+def _check_elementwise_weight(op, name, weight, x):
+    """A ``weight`` (or ``pos_weight``) of the BCE losses as an array of x's dtype that
+    broadcasts to x's shape (NumPy's rules, as PyTorch's: a class weight of (n, C, h, w) scores
+    is (C, 1, 1)); or None. It is no leaf to learn: PyTorch refuses one that requires grad."""
+    if weight is None:
+        return None
+    if isinstance(weight, Tensor) and weight.requires_grad:
+        raise ValueError(f"{op}: {name} must not require grad (the loss is not differentiable "
+                         f"in it, as PyTorch's is not): pass {name}.detach()")
+    w = get_array_module(x.data).asarray(_raw(weight), dtype=x.dtype)
+    try:
+        fits = np.broadcast_shapes(w.shape, x.shape) == tuple(x.shape)
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(f"{op}: {name} shape {tuple(w.shape)} does not broadcast to the input "
+                         f"shape {tuple(x.shape)}")
+    return w
+
+
+def _check_probabilities(op, name, a):
+    """Values in [0, 1], as PyTorch checks them (NaN fails too): a log of a negative number
+    would be NaN and one of 1.5's complement too, silently."""
+    bad = ~((a >= 0) & (a <= 1))
+    if bool(bad.any()):
+        raise ValueError(f"{op}: every {name} value must be a probability in [0, 1], got "
+                         f"{float(a[bad].ravel()[0])!r}")
+
+
+def _check_nonnegative(op, name, v, positive=False):
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real) or not (
+            v > 0 if positive else v >= 0):
+        raise ValueError(f"{op}: {name} must be a {'positive' if positive else 'non-negative'} "
+                         f"number, got {v!r}")
+    return float(v)
+
+
+class ElementwiseLoss(Function):
+    """A loss ``l(x, t)`` of each input value and its target, then reduced: ``forward(x, t)``.
+
+    A subclass gives ``values(x, t)`` and ``partials(x, t, want_x, want_t)``: the closed forms
+    of ``l``, ``dl/dx`` and ``dl/dt`` on arrays (None for a partial not wanted). This class
+    reduces them, as PyTorch does: ``"sum"``, ``"mean"`` (the sum divided by the count), or
+    ``"none"`` (the values of ``x``'s shape), and scales the partials by the upstream gradient.
+    """
+
+    def __init__(self, reduction):
+        self.reduction = reduction
+
+    def forward(self, x, t):
+        self.x, self.t = x, t
+        loss = self.values(x, t)
+        if self.reduction == "none":
+            return loss
+        total = loss.sum()
+        if self.reduction == "sum":
+            return total
+        if loss.size == 0:   # NaN, as PyTorch's mean of nothing, without NumPy's 0 / 0 warning
+            return get_array_module(x).full((), np.nan, dtype=x.dtype)
+        return total / loss.size   # divided, as PyTorch's (a * (1 / N) is a last bit apart)
+
+    def backward(self, gy):
+        if self.reduction == "mean":
+            gy = gy / self.x.size
+        gx, gt = self.partials(self.x, self.t, _wants_grad(self, 0), _wants_grad(self, 1))
+        return (None if gx is None else gx * gy), (None if gt is None else gt * gy)
+
+
+def _weighted(a, w):
+    return a if w is None or a is None else a * w
+
+
+class BinaryCrossEntropy(ElementwiseLoss):
+    """``-w (t log x + (1 - t) log(1 - x))``, each log clamped at -100 (PyTorch's). Partials:
+    ``dl/dx = w (x - t) / max(x (1 - x), 1e-12)`` (PyTorch's floor: 0 and 1 give +-1e12 where
+    they are wrong, not inf) and ``dl/dt = w (log(1 - x) - log x)``, the clamped logs (PyTorch's
+    ``-logit(x)`` is +-inf at 0 and 1; the clamped logs are the forward's own slope in t)."""
+
+    def __init__(self, weight, reduction):
+        super().__init__(reduction)
+        self.weight = weight
+
+    @staticmethod
+    def _logs(x):
+        xp = get_array_module(x)
+        # log 0 is -inf (and a NumPy warning) before the clamp: take it of 1 there instead
+        log_x = xp.where(x > 0, xp.maximum(xp.log(xp.where(x > 0, x, 1)), -100), -100)
+        log_1mx = xp.where(x < 1, xp.maximum(xp.log1p(-xp.where(x < 1, x, 0)), -100), -100)
+        return log_x.astype(x.dtype, copy=False), log_1mx.astype(x.dtype, copy=False)
+
+    def values(self, x, t):
+        log_x, log_1mx = self._logs(x)
+        return _weighted((t - 1) * log_1mx - t * log_x, self.weight)
+
+    def partials(self, x, t, want_x, want_t):
+        gx = gt = None
+        if want_x:
+            gx = (x - t) / get_array_module(x).maximum((1 - x) * x, x.dtype.type(1e-12))
+        if want_t:
+            log_x, log_1mx = self._logs(x)
+            gt = log_1mx - log_x
+        return _weighted(gx, self.weight), _weighted(gt, self.weight)
+
+
+class BinaryCrossEntropyWithLogits(ElementwiseLoss):
+    """``w ((1 - t) x - (1 + (p - 1) t) log sigmoid(x))``: the BCE of ``sigmoid(x)``, with
+    ``p`` the positives' weight, written with ``log sigmoid(x) = min(x, 0) - log(1 + e^-|x|)``
+    so no exp overflows (logits of +-100 and more are exact). Partials, as PyTorch's:
+    ``dl/dx = w ((1 + (p - 1) t) sigmoid(x) - p t)`` and
+    ``dl/dt = w (log sigmoid(-x) - p log sigmoid(x))`` (``-w x`` without ``p``)."""
+
+    def __init__(self, weight, pos_weight, reduction):
+        super().__init__(reduction)
+        self.weight, self.pos_weight = weight, pos_weight
+
+    @staticmethod
+    def _log_sigmoids(x):
+        """log sigmoid(x) and log sigmoid(-x), from one exp of -|x| (at most 1)."""
+        xp = get_array_module(x)
+        soft = xp.log1p(xp.exp(-xp.abs(x)))
+        return xp.minimum(x, 0) - soft, xp.minimum(-x, 0) - soft
+
+    def values(self, x, t):
+        log_sig, _ = self._log_sigmoids(x)
+        p = self.pos_weight
+        log_weight = 1 if p is None else 1 + (p - 1) * t
+        return _weighted((1 - t) * x - log_weight * log_sig, self.weight)
+
+    def partials(self, x, t, want_x, want_t):
+        xp = get_array_module(x)
+        p = self.pos_weight
+        gx = gt = None
+        if want_x:
+            e = xp.exp(-xp.abs(x))   # sigmoid(x) without overflow on either side
+            sig = xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+            gx = sig - t if p is None else (1 + (p - 1) * t) * sig - p * t
+        if want_t:
+            if p is None:
+                gt = -x
+            else:
+                log_sig, log_sig_neg = self._log_sigmoids(x)
+                gt = log_sig_neg - p * log_sig
+        return _weighted(gx, self.weight), _weighted(gt, self.weight)
+
+
+class L1(ElementwiseLoss):
+    """``|x - t|``; partials ``sign(x - t)`` and its negative (0 where they are equal, as
+    PyTorch's)."""
+
+    def values(self, x, t):
+        return abs(x - t)
+
+    def partials(self, x, t, want_x, want_t):
+        s = get_array_module(x).sign(x - t)
+        return s, -s
+
+
+class SmoothL1(ElementwiseLoss):
+    """With ``d = x - t``: ``d^2 / (2 beta)`` where ``|d| < beta``, ``|d| - beta / 2``
+    elsewhere; partials ``d / beta`` and ``sign(d)`` there (negated for t). ``beta = 0`` is
+    the L1 loss (PyTorch's switch: no 0 / 0)."""
+
+    def __init__(self, beta, reduction):
+        super().__init__(reduction)
+        self.beta = beta
+
+    def values(self, x, t):
+        d, b = x - t, self.beta
+        a = abs(d)
+        return a if b == 0 else get_array_module(x).where(a < b, 0.5 * d * d / b, a - 0.5 * b)
+
+    def partials(self, x, t, want_x, want_t):
+        xp = get_array_module(x)
+        d, b = x - t, self.beta
+        g = xp.sign(d) if b == 0 else xp.where(abs(d) < b, d / b, xp.sign(d))
+        return g, -g
+
+
+class Huber(ElementwiseLoss):
+    """With ``d = x - t``: ``d^2 / 2`` where ``|d| < delta``, ``delta (|d| - delta / 2)``
+    elsewhere (``delta`` times SmoothL1's with ``beta = delta``); partials ``d`` and
+    ``delta sign(d)`` there (negated for t)."""
+
+    def __init__(self, delta, reduction):
+        super().__init__(reduction)
+        self.delta = delta
+
+    def values(self, x, t):
+        d, c = x - t, self.delta
+        a = abs(d)
+        return get_array_module(x).where(a < c, 0.5 * d * d, c * (a - 0.5 * c))
+
+    def partials(self, x, t, want_x, want_t):
+        xp = get_array_module(x)
+        d, c = x - t, self.delta
+        g = xp.where(abs(d) < c, d, c * xp.sign(d))
+        return g, -g
+
+
+# keyword-only after weight: PyTorch's 4th and 5th arguments are size_average and reduce
+def binary_cross_entropy(input, target, weight=None, *, reduction="mean"):
+    """The binary cross-entropy of probabilities ``x`` (a sigmoid's output) and targets ``t``,
+    value by value, as PyTorch's: ``-w (t log x + (1 - t) log(1 - x))``, each log clamped at
+    -100 so a probability of exactly 0 or 1 costs at most 100, not inf.
+
+    Shapes: input and target alike (any), both in [0, 1] (else ValueError); weight broadcasts
+    to them (e.g. (C, 1, 1) for one weight a class of (n, C, h, w)). ``reduction``
+    ``"mean"`` (over every value, weighted or not), ``"sum"`` or ``"none"``. Both input and
+    target are differentiable: ``dl/dx = w (x - t) / max(x (1 - x), 1e-12)`` (PyTorch's
+    floor) and ``dl/dt = w (log(1 - x) - log x)`` with the clamped logs (PyTorch gives +-inf
+    at x = 0 or 1). An integer target (a 0/1 mask) is read in input's dtype (PyTorch refuses
+    it). :func:`binary_cross_entropy_with_logits` takes the scores instead, stabler.
+
+    >>> binary_cross_entropy([0.5, 0.0], [1.0, 1.0], reduction="none").numpy().round(4)   # ln 2; clamped
+    array([  0.6931, 100.    ], dtype=float32)
+    """
+    input, target = _check_pair("binary_cross_entropy", input, target, reduction)
+    _check_probabilities("binary_cross_entropy", "input", input.data)
+    _check_probabilities("binary_cross_entropy", "target", target.data)
+    w = _check_elementwise_weight("binary_cross_entropy", "weight", weight, input)
+    return BinaryCrossEntropy(w, reduction)(input, target)
+
+
+# keyword-only after weight, as binary_cross_entropy's
+def binary_cross_entropy_with_logits(input, target, weight=None, *, reduction="mean", pos_weight=None):
+    """:func:`binary_cross_entropy` of ``sigmoid(x)``, fused and stable, as PyTorch's:
+    ``w ((1 - t) x - (1 + (p - 1) t) log sigmoid(x))``, with ``log sigmoid(x)`` taken as
+    ``min(x, 0) - log(1 + e^-|x|)`` (no exp of a large logit, no log of 0: logits of +-100
+    give PyTorch's values, no clamp needed). Each pixel of a multi-label map is its own yes/no.
+
+    Shapes: input (the logits) and target alike (any), the target in [0, 1] (not checked, as
+    PyTorch does not); ``weight`` and ``pos_weight`` broadcast to them by NumPy's rules, as
+    PyTorch's: a weight of the positives a class for (n, C, h, w) logits is (C, 1, 1) (a (C,)
+    one would meet the last axis, w). ``pos_weight = n_neg / n_pos`` evens out rare positives.
+    Gradients: ``dl/dx = w ((1 + (p - 1) t) sigmoid(x) - p t)`` (``w (sigmoid(x) - t)``
+    without ``p``) and ``dl/dt = w (log sigmoid(-x) - p log sigmoid(x))`` (``-w x``).
+
+    >>> binary_cross_entropy_with_logits([0.0, 100.0, -100.0], [1.0, 1.0, 1.0], reduction="none").numpy().round(4)
+    array([  0.6931,   0.    , 100.    ], dtype=float32)
+    """
+    op = "binary_cross_entropy_with_logits"
+    input, target = _check_pair(op, input, target, reduction)
+    w = _check_elementwise_weight(op, "weight", weight, input)
+    p = _check_elementwise_weight(op, "pos_weight", pos_weight, input)
+    return BinaryCrossEntropyWithLogits(w, p, reduction)(input, target)
+
+
+# keyword-only after target: PyTorch's third argument is size_average
+def l1_loss(input, target, *, reduction="mean"):
+    """The absolute error ``|input - target|``, averaged, summed or kept per value, as
+    PyTorch's. Shapes: input and target alike (any); both may require grad (the gradient is
+    ``sign(input - target)``, 0 where they are equal). An integer target is read in input's
+    dtype.
+
+    >>> l1_loss([1.0, 2.0, 4.0], [1.0, 0.0, 3.0]).item()   # (0 + 2 + 1) / 3
+    1.0
+    """
+    input, target = _check_pair("l1_loss", input, target, reduction)
+    return L1(reduction)(input, target)
+
+
+# keyword-only after target: PyTorch's third argument is size_average
+def smooth_l1_loss(input, target, *, reduction="mean", beta=1.0):
+    """PyTorch's smooth L1 loss (Fast R-CNN's): with ``d = input - target``,
+    ``0.5 d^2 / beta`` where ``|d| < beta`` and ``|d| - 0.5 beta`` elsewhere: squared near
+    0, so its gradient ``d / beta`` fades to 0, and the L1 loss's slope 1 far off, so one
+    outlier does not dominate. ``beta`` >= 0; 0 is :func:`l1_loss`. Shapes and reductions as
+    :func:`l1_loss`'s.
+
+    >>> smooth_l1_loss([0.0, 0.0], [0.5, 3.0], reduction="none").numpy()   # 0.5 * 0.25, 3 - 0.5
+    array([0.125, 2.5  ], dtype=float32)
+    """
+    beta = _check_nonnegative("smooth_l1_loss", "beta", beta)
+    input, target = _check_pair("smooth_l1_loss", input, target, reduction)
+    return SmoothL1(beta, reduction)(input, target)
+
+
+# reduction second, as PyTorch's huber_loss (it has no size_average)
+def huber_loss(input, target, reduction="mean", delta=1.0):
+    """The Huber loss, as PyTorch's: with ``d = input - target``, ``0.5 d^2`` where
+    ``|d| < delta`` and ``delta (|d| - 0.5 delta)`` elsewhere, ``delta`` > 0: the squared
+    error near 0, a slope of ``delta`` far off. It is ``delta`` times
+    :func:`smooth_l1_loss` with ``beta = delta`` (the same for ``delta = 1``). Shapes and
+    reductions as :func:`l1_loss`'s.
+
+    >>> huber_loss([0.0, 0.0], [0.5, 3.0], reduction="none", delta=2.0).numpy()   # 0.5 * 0.25, 2 * (3 - 1)
+    array([0.125, 4.   ], dtype=float32)
+    """
+    delta = _check_nonnegative("huber_loss", "delta", delta, positive=True)
+    input, target = _check_pair("huber_loss", input, target, reduction)
+    return Huber(delta, reduction)(input, target)
 
 def one_hot(tensor, num_classes=-1):
     """Class indices as one-hot vectors, as PyTorch's: shape (*, C) from (*), int64, outside the

@@ -940,3 +940,131 @@ class MSELoss(Module):
 
     def extra_repr(self):
         return f"reduction={self.reduction!r}"
+
+
+def _elementwise_weight(weight):
+    """A BCE module's ``weight`` or ``pos_weight`` as an array (or None), for a buffer: it
+    broadcasts to the input (checked by the function, where the input's shape is known)."""
+    if isinstance(weight, Tensor):
+        weight = weight.data
+    return None if weight is None else backend.get_array_module(weight).asarray(weight)
+
+
+class BCELoss(Module):
+    """:func:`F.binary_cross_entropy <minifcn.functional.binary_cross_entropy>` as a module,
+    PyTorch's: the loss of probabilities (a sigmoid's output) against targets in [0, 1]. The
+    ``weight`` (broadcast to the input) is a buffer, as PyTorch's.
+
+    >>> import numpy as np
+    >>> round(BCELoss()(Tensor(np.array([0.5, 0.5])), np.array([0.0, 1.0])).item(), 4)   # ln 2
+    0.6931
+    """
+
+    # keyword-only after weight: PyTorch's second argument is size_average
+    def __init__(self, weight=None, *, reduction="mean"):
+        super().__init__()
+        F.check_reduction("BCELoss", reduction)   # when built, not at the first batch
+        self.register_buffer("weight", _elementwise_weight(weight))
+        self.reduction = reduction
+
+    def forward(self, input, target):
+        return F.binary_cross_entropy(input, target, self.weight, reduction=self.reduction)
+
+    def extra_repr(self):
+        return f"reduction={self.reduction!r}"
+
+
+class BCEWithLogitsLoss(Module):
+    """:func:`F.binary_cross_entropy_with_logits
+    <minifcn.functional.binary_cross_entropy_with_logits>` as a module, PyTorch's: sigmoid and
+    BCE fused, stable for any logit. ``weight`` and ``pos_weight`` are buffers (both in the
+    state dict, as PyTorch's); for (n, C, h, w) logits a weight of the positives a class is
+    (C, 1, 1).
+
+    >>> import numpy as np
+    >>> criterion = BCEWithLogitsLoss(pos_weight=np.array([3.0]))
+    >>> round(criterion(Tensor(np.zeros(2)), np.array([1.0, 0.0])).item(), 4)   # (3 + 1) ln 2 / 2
+    1.3863
+    """
+
+    # keyword-only after weight: PyTorch's second argument is size_average
+    def __init__(self, weight=None, *, reduction="mean", pos_weight=None):
+        super().__init__()
+        F.check_reduction("BCEWithLogitsLoss", reduction)
+        self.register_buffer("weight", _elementwise_weight(weight))
+        self.register_buffer("pos_weight", _elementwise_weight(pos_weight))
+        self.reduction = reduction
+
+    def forward(self, input, target):
+        return F.binary_cross_entropy_with_logits(input, target, self.weight,
+                                                  reduction=self.reduction, pos_weight=self.pos_weight)
+
+    def extra_repr(self):
+        return f"reduction={self.reduction!r}"
+
+
+class L1Loss(Module):
+    """:func:`F.l1_loss <minifcn.functional.l1_loss>` as a module, PyTorch's: the absolute
+    error averaged, summed or kept per value (``reduction``).
+
+    >>> import numpy as np
+    >>> L1Loss()(Tensor(np.array([1.0, 3.0])), np.array([0.0, 1.0])).item()   # (1 + 2) / 2
+    1.5
+    """
+
+    # keyword-only: PyTorch's first argument is size_average
+    def __init__(self, *, reduction="mean"):
+        super().__init__()
+        F.check_reduction("L1Loss", reduction)
+        self.reduction = reduction
+
+    def forward(self, input, target):
+        return F.l1_loss(input, target, reduction=self.reduction)
+
+    def extra_repr(self):
+        return f"reduction={self.reduction!r}"
+
+
+class SmoothL1Loss(Module):
+    """:func:`F.smooth_l1_loss <minifcn.functional.smooth_l1_loss>` as a module, PyTorch's:
+    squared below ``beta``, L1 above.
+
+    >>> import numpy as np
+    >>> SmoothL1Loss(beta=0.5)(Tensor(np.array([0.0, 0.0])), np.array([0.25, 2.0])).item()   # (0.0625 + 1.75) / 2
+    0.90625
+    """
+
+    # keyword-only: PyTorch's first argument is size_average
+    def __init__(self, *, reduction="mean", beta=1.0):
+        super().__init__()
+        F.check_reduction("SmoothL1Loss", reduction)
+        self.reduction, self.beta = reduction, F._check_nonnegative("SmoothL1Loss", "beta", beta)
+
+    def forward(self, input, target):
+        return F.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
+
+    def extra_repr(self):
+        return f"reduction={self.reduction!r}, beta={self.beta}"
+
+
+class HuberLoss(Module):
+    """:func:`F.huber_loss <minifcn.functional.huber_loss>` as a module, PyTorch's: squared
+    below ``delta``, a slope of ``delta`` above.
+
+    >>> import numpy as np
+    >>> HuberLoss(delta=2.0)(Tensor(np.array([0.0, 0.0])), np.array([1.0, 3.0])).item()   # (0.5 + 4) / 2
+    2.25
+    """
+
+    # positional, as PyTorch's (it has no size_average)
+    def __init__(self, reduction="mean", delta=1.0):
+        super().__init__()
+        F.check_reduction("HuberLoss", reduction)
+        self.reduction = reduction
+        self.delta = F._check_nonnegative("HuberLoss", "delta", delta, positive=True)
+
+    def forward(self, input, target):
+        return F.huber_loss(input, target, reduction=self.reduction, delta=self.delta)
+
+    def extra_repr(self):
+        return f"reduction={self.reduction!r}, delta={self.delta}"
