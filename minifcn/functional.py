@@ -1372,7 +1372,9 @@ def _check_probabilities(op, name, a):
                          f"{float(a[bad].ravel()[0])!r}")
 
 
-def _check_nonnegative(op, name, v, positive=False):
+def check_nonnegative(op, name, v, positive=False):
+    """SmoothL1's ``beta`` (>= 0) or Huber's ``delta`` (> 0, ``positive``): a real number (not
+    a bool), as a float; else the ValueError naming it (PyTorch's RuntimeError)."""
     if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real) or not (
             v > 0 if positive else v >= 0):
         raise ValueError(f"{op}: {name} must be a {'positive' if positive else 'non-negative'} "
@@ -1406,7 +1408,7 @@ class ElementwiseLoss(Function):
 
     def backward(self, gy):
         if self.reduction == "mean":
-            gy = gy / self.x.size
+            gy = gy / max(self.x.size, 1)   # of nothing: an empty gradient, no 1 / 0
         gx, gt = self.partials(self.x, self.t, _wants_grad(self, 0), _wants_grad(self, 1))
         return (None if gx is None else gx * gy), (None if gt is None else gt * gy)
 
@@ -1440,7 +1442,9 @@ class BinaryCrossEntropy(ElementwiseLoss):
     def partials(self, x, t, want_x, want_t):
         gx = gt = None
         if want_x:
-            gx = (x - t) / get_array_module(x).maximum((1 - x) * x, x.dtype.type(1e-12))
+            # PyTorch's floor is the float32 1e-12 (9.99999996e-13) in float64 too
+            floor = x.dtype.type(np.float32(1e-12))
+            gx = (x - t) / get_array_module(x).maximum((1 - x) * x, floor)
         if want_t:
             log_x, log_1mx = self._logs(x)
             gt = log_1mx - log_x
@@ -1615,7 +1619,7 @@ def smooth_l1_loss(input, target, *, reduction="mean", beta=1.0):
     >>> smooth_l1_loss([0.0, 0.0], [0.5, 3.0], reduction="none").numpy()   # 0.5 * 0.25, 3 - 0.5
     array([0.125, 2.5  ], dtype=float32)
     """
-    beta = _check_nonnegative("smooth_l1_loss", "beta", beta)
+    beta = check_nonnegative("smooth_l1_loss", "beta", beta)
     input, target = _check_pair("smooth_l1_loss", input, target, reduction)
     return SmoothL1(beta, reduction)(input, target)
 
@@ -1631,7 +1635,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
     >>> huber_loss([0.0, 0.0], [0.5, 3.0], reduction="none", delta=2.0).numpy()   # 0.5 * 0.25, 2 * (3 - 1)
     array([0.125, 4.   ], dtype=float32)
     """
-    delta = _check_nonnegative("huber_loss", "delta", delta, positive=True)
+    delta = check_nonnegative("huber_loss", "delta", delta, positive=True)
     input, target = _check_pair("huber_loss", input, target, reduction)
     return Huber(delta, reduction)(input, target)
 

@@ -1038,7 +1038,7 @@ class SmoothL1Loss(Module):
     def __init__(self, *, reduction="mean", beta=1.0):
         super().__init__()
         F.check_reduction("SmoothL1Loss", reduction)
-        self.reduction, self.beta = reduction, F._check_nonnegative("SmoothL1Loss", "beta", beta)
+        self.reduction, self.beta = reduction, F.check_nonnegative("SmoothL1Loss", "beta", beta)
 
     def forward(self, input, target):
         return F.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
@@ -1061,7 +1061,7 @@ class HuberLoss(Module):
         super().__init__()
         F.check_reduction("HuberLoss", reduction)
         self.reduction = reduction
-        self.delta = F._check_nonnegative("HuberLoss", "delta", delta, positive=True)
+        self.delta = F.check_nonnegative("HuberLoss", "delta", delta, positive=True)
 
     def forward(self, input, target):
         return F.huber_loss(input, target, reduction=self.reduction, delta=self.delta)
