@@ -181,15 +181,16 @@ def test_bce_with_logits_stays_finite_and_exact_at_large_logits(xp, rng, dtype, 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 def test_bce_at_probabilities_0_and_1_as_pytorch(xp, rng, dtype, reduction):
-    """Values, PyTorch's: each log clamped at -100. The input gradient, PyTorch's: 1e12 for a
-    0 or 1 that is wrong (its floor of x (1 - x) at 1e-12), 0 for one that is right. The
-    target gradient: PyTorch's -logit(x) wherever it is finite; +-100 (the clamped logs, the
-    forward's slope in t) where PyTorch's is +-inf."""
+    """Values, PyTorch's: each log clamped at -100 (1e-42's log, -96.7, is not; 1e-44's, -101.3,
+    is). The input gradient, PyTorch's: 1e12 for a 0 or 1 that is wrong (its floor of
+    x (1 - x) at 1e-12), 0 for one that is right. The target gradient: the slope of the clamped
+    logs, log(1 - x) - log(x), which is PyTorch's -logit(x) while both logs are above -100,
+    and +-100 past that, where PyTorch's goes on (to +-inf at 0 and 1)."""
     torch = pytest.importorskip("torch")
-    a = np.array([0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 0.5, 1e-30, 0.999])
-    b = np.array([0.0, 1.0, 1.0, 0.0, 0.5, 0.5, 0.3, 1.0, 1.0])
+    a = np.array([0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 0.5, 1e-30, 0.999, 1e-42, 1e-44])
+    b = np.array([0.0, 1.0, 1.0, 0.0, 0.5, 0.5, 0.3, 1.0, 1.0, 1.0, 1.0])
     if dtype == np.float32:
-        a[7] = 1e-6   # 1e-30 is below float32's normal range
+        a[7] = 1e-6   # 1e-30 is no float32 (1e-42 and 1e-44 are, subnormal)
     x = Tensor(xp.asarray(a.astype(dtype)), requires_grad=True)
     t = Tensor(xp.asarray(b.astype(dtype)), requires_grad=True)
     xt = torch_tensor(torch, a.astype(dtype), requires_grad=True)
@@ -197,17 +198,20 @@ def test_bce_at_probabilities_0_and_1_as_pytorch(xp, rng, dtype, reduction):
     y = F.binary_cross_entropy(x, t, reduction=reduction)
     yt = torch.nn.functional.binary_cross_entropy(xt, tt, reduction=reduction)
     assert_close(y, yt, dtype, "forward")
+    assert np.isfinite(to_np(y)).all()
     y.backward(xp.ones(y.shape, dtype=dtype))
     yt.backward(torch.ones(yt.shape, dtype=yt.dtype))
     assert_close(x.grad, xt.grad, dtype, "input gradient")
     scale = 1 / a.size if reduction == "mean" else 1
     np.testing.assert_allclose(to_np(x.grad)[:4], np.array([0, 0, -1e12, 1e12]) * scale, rtol=1e-7)
     gt, want = to_np(t.grad), to_np(tt.grad)
-    finite = np.isfinite(want)
-    assert list(np.flatnonzero(~finite)) == [0, 1, 2, 3, 4, 5]   # x = 0 or 1
-    assert_close(gt[finite], want[finite], dtype, "target gradient")
-    np.testing.assert_allclose(gt[~finite], np.sign(want[~finite]) * 100 * scale, rtol=1e-6)
-    assert np.isfinite(to_np(y)).all()
+    with np.errstate(divide="ignore"):
+        a32 = a.astype(dtype).astype(np.float64)
+        logs_clamped = (np.log(a32) > -100) & (np.log1p(-a32) > -100)
+    assert list(np.flatnonzero(~logs_clamped)) == [0, 1, 2, 3, 4, 5, 10]
+    assert_close(gt[logs_clamped], want[logs_clamped], dtype, "target gradient")
+    np.testing.assert_allclose(gt[~logs_clamped], np.sign(want[~logs_clamped]) * 100 * scale, rtol=1e-6)
+    assert np.isinf(want[:6]).all() and np.isfinite(want[6:]).all()
 
 
 def test_bce_gradient_in_the_target_is_the_slope_of_the_clamped_forward():
