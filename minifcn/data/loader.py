@@ -169,9 +169,10 @@ class _Epoch:
     """What the workers of one threaded epoch share, all guarded by one condition ``cv``.
 
     Workers claim batches in order (``claimed``), up to ``allowed`` (the caller's position
-    plus the prefetch), and put ``(images, labels, error, state)`` in ``results[b]``. Sample
-    ``p`` of the epoch (counting across batches) draws from the generator only when
-    ``turn == p``: the draws come in the order of ``num_workers=0`` whichever thread is first.
+    plus the prefetch), and put ``(images, labels, error, state)`` in ``results[b]``. The
+    samples of batch ``b`` draw from the generator only when ``turn == b``, one after the
+    other: the draws come in the order of ``num_workers=0`` whichever thread is first. (A
+    turn per batch, not per sample: a hand-over costs about a sample's transform at 64 x 64.)
     ``state`` is the generator's state ``num_workers=0`` would have there (None: untouched).
     Workers hold this, never the iterator, so a dropped iterator is freed and stops them.
     """
@@ -181,7 +182,6 @@ class _Epoch:
         self.cv = threading.Condition()
         self.claimed, self.allowed, self.turn = 0, ahead, 0
         self.results, self.stop = {}, False
-        self.starts = np.cumsum([0] + [len(b) for b in batches]).tolist()   # first p of each batch
         getter = getattr(dataset, "get", None)
         if getter is not None and getattr(type(dataset), "get", None) is SegmentationDataset.get:
             self.mode = "load"      # load(i) in parallel, then transform(image, label, rng) in turn
@@ -190,9 +190,9 @@ class _Epoch:
         else:
             self.mode = "index"     # dataset[i] never sees the generator: all in parallel
 
-    def wait_turn(self, p):
+    def wait_turn(self, b):
         with self.cv:
-            while self.turn != p and not self.stop:
+            while self.turn != b and not self.stop:
                 self.cv.wait()
             if self.stop:
                 raise _Stopped
@@ -216,6 +216,8 @@ class _Epoch:
                 result = self.load_batch(b)
             except _Stopped:
                 return
+            except BaseException as e:   # not the dataset's (those come back named): still the caller's
+                result = None, None, (e, self.batches[b]), None
             with self.cv:
                 self.results[b] = result
                 self.cv.notify_all()
@@ -231,10 +233,9 @@ class _Epoch:
                 raw.append(e)
                 break   # num_workers=0 would not load past it
         xs, ys = [], []
-        for k, (i, sample) in enumerate(zip(idx, raw)):
-            p = self.starts[b] + k
-            if self.mode != "index":
-                self.wait_turn(p)   # the samples before p have drawn: now p may
+        if self.mode != "index":
+            self.wait_turn(b)   # the batches before b have drawn: now b's samples may
+        for i, sample in zip(idx, raw):
             try:
                 if isinstance(sample, BaseException):
                     raise sample
@@ -242,15 +243,15 @@ class _Epoch:
                     sample = ds.get(i, rng)
                 elif self.mode == "load" and ds.transform is not None:
                     sample = ds.transform(*sample, rng)
+                x, y = sample
+                y = np.asarray(y)
+                xs.append(_chw_float32(np.asarray(x), y.shape, i))   # as iterate_batches does
+                ys.append(y.astype(np.int64, copy=False))
             except BaseException as e:   # the turn stays here: no later sample draws
                 return None, None, (e, i), self.state()
-            if self.mode != "index":
-                self.pass_turn()
-            x, y = sample
-            y = np.asarray(y)
-            xs.append(_chw_float32(np.asarray(x), y.shape, i))   # as iterate_batches does
-            ys.append(y.astype(np.int64, copy=False))
         state = self.state()
+        if self.mode != "index":
+            self.pass_turn()
         shapes = {x.shape for x in xs}
         if len(shapes) > 1:
             e = ValueError(f"cannot stack samples of different sizes {sorted(shapes)} into one "
