@@ -1434,7 +1434,8 @@ class Einsum(Function):
             g = xp.broadcast_to(g, [own[c] for c in letters])
             if len(letters) < len(s):
                 g = _place_on_diagonal(g, s, shape)
-            grads.append(xp.ascontiguousarray(g).astype(gy.dtype, copy=False))
+            # ascontiguousarray: a broadcast view made whole (and 0-d made 1-d: reshaped back)
+            grads.append(xp.ascontiguousarray(g).reshape(shape).astype(gy.dtype, copy=False))
         return tuple(grads)
 
 
