@@ -1315,7 +1315,8 @@ def _einsum_parse(equation, shapes):
     (['Aij', 'jk'], 'Aik', {'A': 5, 'i': 2, 'j': 3, 'k': 4})
     """
     if not isinstance(equation, str):
-        raise TypeError(f"einsum: the equation must be a str, got {type(equation).__name__}")
+        raise TypeError(f"einsum: the equation must be a str, got {type(equation).__name__} (PyTorch's "
+                        "other form, einsum(a, [0, 1], b, [1, 2]), is not taken)")
     eq = equation.replace(" ", "")
     if eq.count("->") > 1:
         raise ValueError(f"einsum: {equation!r} has more than one '->'")

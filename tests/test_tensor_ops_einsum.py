@@ -164,6 +164,8 @@ def test_einsum_refuses_two_dtypes_bool_no_operands_and_a_non_str():
         minifcn.einsum("i")
     with pytest.raises(TypeError, match="must be a str"):
         minifcn.einsum(["i"], Tensor(np.ones(3)))
+    with pytest.raises(TypeError, match=r"must be a str, got Tensor \(PyTorch's other form"):
+        minifcn.einsum(Tensor(np.ones(3)), [0], Tensor(np.ones(3)), [0])
 
 
 def test_einsum_refuses_an_ellipsis_past_the_spare_letters():
