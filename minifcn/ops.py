@@ -1314,9 +1314,6 @@ def _einsum_parse(equation, shapes):
     >>> _einsum_parse("...ij,jk", [(5, 2, 3), (3, 4)])
     (['Aij', 'jk'], 'Aik', {'A': 5, 'i': 2, 'j': 3, 'k': 4})
     """
-    if not isinstance(equation, str):
-        raise TypeError(f"einsum: the equation must be a str, got {type(equation).__name__} (PyTorch's "
-                        "other form, einsum(a, [0, 1], b, [1, 2]), is not taken)")
     eq = equation.replace(" ", "")
     if eq.count("->") > 1:
         raise ValueError(f"einsum: {equation!r} has more than one '->'")
@@ -1466,6 +1463,9 @@ def einsum(equation, *operands):
     >>> einsum("ii", Tensor(np.eye(3) * 2)).item()       # a trace
     6.0
     """
+    if not isinstance(equation, str):
+        raise TypeError(f"einsum: the equation must be a str, got {type(equation).__name__} (PyTorch's "
+                        "other form, einsum(a, [0, 1], b, [1, 2]), is not taken)")
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])   # einsum(eq, [a, b]), as PyTorch takes them too
     if not operands:
