@@ -20,10 +20,11 @@ if not _user_spin:
 
 from . import functional, init, nn, optim
 from .autograd import Function, Tensor, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
-from .indexing import argsort, gather, scatter, scatter_add, sort, topk
-from .ops import allclose, cat, equal, maximum, minimum, stack, where
-from .ops import (argmax, argmin, ceil, cumsum, flip, floor, logsumexp, masked_fill, prod,
-                  roll, round, sign)
+from .indexing import (argsort, gather, index_select, nonzero, scatter, scatter_add, sort, topk,
+                       unique)
+from .ops import allclose, cat, einsum, equal, maximum, minimum, stack, where
+from .ops import (argmax, argmin, ceil, cumprod, cumsum, flip, floor, logsumexp, masked_fill,
+                  prod, roll, round, sign)
 from .backend import default_device, gpu_available, manual_seed
 from .checkpoint import load, save
 from .creation import arange, from_numpy, full, ones, ones_like, tensor, zeros, zeros_like

@@ -853,6 +853,26 @@ class Tensor:
         :func:`~minifcn.ops.cumsum`."""
         return cumsum(self, dim, dtype=dtype)
 
+    def cumprod(self, dim, *, dtype=None) -> "Tensor":
+        """The running product along ``dim``, in the graph, its gradient right at zeros
+        (PyTorch's ``cumprod``): :func:`~minifcn.ops.cumprod`."""
+        return cumprod(self, dim, dtype=dtype)
+
+    def index_select(self, dim, index) -> "Tensor":
+        """The slices along ``dim`` at ``index`` (1-d), in the graph (PyTorch's
+        ``index_select``): :func:`~minifcn.indexing.index_select`."""
+        return index_select(self, dim, index)
+
+    def nonzero(self, *, as_tuple=False):
+        """The coordinates of the nonzero values, int64 (PyTorch's ``nonzero``):
+        :func:`~minifcn.indexing.nonzero`."""
+        return nonzero(self, as_tuple=as_tuple)
+
+    def unique(self, sorted=True, return_inverse=False, return_counts=False, dim=None):
+        """The distinct values (or slices along ``dim``), sorted, with the inverse and the
+        counts when asked (PyTorch's ``unique``): :func:`~minifcn.indexing.unique`."""
+        return unique(self, sorted, return_inverse, return_counts, dim)
+
     def prod(self, dim=None, keepdim=False, *, dtype=None) -> "Tensor":
         """The product of the values (along ``dim``), in the graph, zeros included (PyTorch's
         ``prod``): :func:`~minifcn.ops.prod`."""
@@ -1415,6 +1435,7 @@ from .ops import (_all_or_any, _check_floating, _extreme_along, _floating, _nump
     Extreme, GetItem, Log, matmul, mul, neg, Norm, pow, Repeat, Reshape, Sigmoid, Split, Sqrt,
     sub, Sum, Tanh, ToDevice, Transpose)  # noqa: E402
 # round as round_: the builtin keeps its name in this module
-from .ops import (argmax, argmin, ceil, cumsum, flip, floor, logsumexp, masked_fill, prod,  # noqa: E402
-    roll, round as round_, sign)
-from .indexing import Sorted, argsort, gather, scatter, scatter_add, sort, topk  # noqa: E402
+from .ops import (argmax, argmin, ceil, cumprod, cumsum, flip, floor, logsumexp, masked_fill,  # noqa: E402
+    prod, roll, round as round_, sign)
+from .indexing import (Sorted, argsort, gather, index_select, nonzero, scatter, scatter_add,  # noqa: E402
+    sort, topk, unique)

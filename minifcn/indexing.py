@@ -373,3 +373,142 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
     if input.ndim == 0:   # one value: itself, at index 0 (or nothing, for k = 0)
         return Sorted(values.reshape(() if k else (0,)), indices.reshape(() if k else (0,)))
     return Sorted(values, indices)
+
+
+# --------------------------------------------------------------------- index_select, nonzero, unique
+class IndexSelect(Function):
+    """``a``'s slices along ``axis`` at ``index`` (1-d), in its order, repeats allowed.
+    Backward: a scatter-add along ``axis``: each slice of ``gy`` added back onto the slice it
+    was read from (a slice read twice gets both)."""
+
+    def __init__(self, axis, index):
+        self.axis, self.index = axis, index
+
+    def forward(self, a):
+        self.a_shape = a.shape
+        return get_array_module(a).take(a, self.index, axis=self.axis)
+
+    def backward(self, gy):
+        xp = get_array_module(gy)
+        # the index broadcast to gy's shape, as gather's would be; then gather's backward
+        along = xp.broadcast_to(self.index.reshape([-1 if d == self.axis else 1 for d in range(gy.ndim)]),
+                                gy.shape)
+        return _scatter_add(_flat_positions(along, self.axis, self.a_shape), gy, self.a_shape)
+
+
+def index_select(input, dim, index):
+    """The slices of ``input`` along ``dim`` at ``index``, in its order (PyTorch's
+    ``torch.index_select``): ``index_select(x, 1, [2, 0])`` is ``x[:, [2, 0]]``.
+
+    Shapes: ``index`` is 1-d (or 0-d: one slice, the axis kept), an integer tensor with values
+    in ``[0, input.shape[dim])`` (negative ones are refused, as PyTorch's); the output is the
+    input's shape with ``dim``'s size replaced by ``len(index)``. A 0-d input takes one index 0
+    and gives itself. In the graph: the gradient is the scatter-add of the upstream one along
+    ``dim`` (a slice picked twice gets both).
+
+    >>> t = Tensor(np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]))
+    >>> index_select(t, 1, np.array([2, 0, 2])).numpy()
+    array([[3., 1., 3.],
+           [6., 4., 6.]])
+    """
+    input = as_tensor(input)
+    index = _index_array("index_select", index, input)
+    if index.ndim > 1:
+        raise ValueError(f"index_select: index must be 1-d (or 0-d), got shape {tuple(index.shape)}")
+    axis = _dim_index("index_select", dim, max(input.ndim, 1))
+    n = input.shape[axis] if input.ndim else 1
+    if index.size:
+        lo, hi = int(index.min()), int(index.max())
+        if lo < 0 or hi >= n:
+            raise IndexError(f"index_select: index {lo if lo < 0 else hi} is out of range for "
+                             f"dimension {axis} of size {n} (expected 0 <= index < {n})")
+    if input.ndim == 0:   # one value: PyTorch takes one index, and gives the 0-d value back
+        if index.size != 1:
+            raise ValueError(f"index_select: a 0-d input takes one index, got {index.size}")
+        return IndexSelect(0, index.reshape(1))(input.reshape(1)).reshape(())
+    return IndexSelect(axis, index.reshape(-1))(input)
+
+
+def nonzero(input, *, as_tuple=False):
+    """Where ``input`` is not zero (PyTorch's ``torch.nonzero``): an int64 tensor of shape
+    ``(count, input.ndim)``, one row of coordinates per nonzero value in row-major order; with
+    ``as_tuple``, one 1-d tensor per axis instead (NumPy's ``nonzero``, what ``x[...]`` takes).
+    NaN is not zero. Outside the graph. A 0-d input counts as 1-d for ``as_tuple`` (one
+    tensor), as PyTorch's; its rows have no coordinates: shape ``(count, 0)``.
+
+    >>> nonzero(Tensor(np.array([[0.0, 1.5], [2.0, 0.0]]))).numpy()
+    array([[0, 1],
+           [1, 0]])
+    >>> [t.tolist() for t in nonzero(Tensor(np.array([0, 3, 4])), as_tuple=True)]
+    [[1, 2]]
+    """
+    input = as_tensor(input)
+    xp = get_array_module(input.data)
+    # NumPy refuses the nonzero of a 0-d array: its one value as 1-d
+    where = xp.nonzero(input.data.reshape(input.shape or (1,)))
+    where = [w.astype(np.int64, copy=False) for w in where]
+    if as_tuple:
+        return tuple(Tensor(w) for w in where)
+    if input.ndim == 0:
+        return Tensor(xp.zeros((where[0].size, 0), np.int64))
+    return Tensor(xp.stack(where, axis=1))
+
+
+def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
+    """The distinct values of ``input`` in ascending order (PyTorch's ``torch.unique``), or
+    with ``dim`` the distinct slices along it, in lexicographic order. Outside the graph.
+
+    Returns the values (flat, or the input with ``dim``'s size the number of distinct slices),
+    and when asked, as a tuple after them: ``inverse`` (int64: where each value of the input
+    went, of the input's shape; with ``dim``, one per slice) and ``counts`` (int64, how many
+    times each one came).
+
+    Always sorted (``sorted=False`` is taken and changes nothing: PyTorch leaves that order
+    unspecified, and its CPU's sorts too). As PyTorch's, NaN is not equal to itself: each
+    NaN is a value (a slice holding one a slice) of its own, last; 0.0 and -0.0 are one.
+
+    >>> values, inverse, counts = unique(Tensor(np.array([3, 1, 3, 2])), return_inverse=True,
+    ...                                  return_counts=True)
+    >>> values.tolist(), inverse.tolist(), counts.tolist()
+    ([1, 2, 3], [2, 0, 2, 1], [1, 1, 2])
+    """
+    input = as_tensor(input)
+    xp = get_array_module(input.data)
+    if dim is None:
+        rows = input.data.reshape(-1, 1)
+        axis = None
+    else:
+        if input.ndim == 0:
+            raise IndexError(f"unique: dim={dim} given, but the input has no dimensions")
+        axis = _dim_index("unique", dim, input.ndim)
+        moved = xp.moveaxis(input.data, axis, 0)
+        if moved.size == 0 and moved.shape[0] != 0:
+            raise ValueError(f"unique: the input of shape {tuple(input.shape)} has a dimension of "
+                             f"size 0 other than dim={dim}: no slice has values to compare "
+                             "(PyTorch refuses it too)")
+        rows = moved.reshape(moved.shape[0], math.prod(moved.shape[1:]))   # -1 fails on 0 rows
+    n = rows.shape[0]
+    # rows in lexicographic order, stable (lexsort's last key is the first column);
+    # then a new value wherever a row differs from the one before it (NaN != NaN: its own)
+    if n and rows.shape[1]:
+        order = xp.lexsort(rows.T[::-1]).astype(np.int64, copy=False)
+    else:
+        order = xp.arange(n, dtype=np.int64)
+    ranked = rows[order]
+    new = xp.ones(n, dtype=bool)
+    new[1:] = (ranked[1:] != ranked[:-1]).any(axis=1)
+    starts = xp.flatnonzero(new)
+    values = ranked[starts]
+    if axis is None:
+        values = values.reshape(-1)
+    else:
+        values = xp.moveaxis(values.reshape((starts.size,) + moved.shape[1:]), 0, axis)
+    out = [Tensor(xp.ascontiguousarray(values))]
+    if return_inverse:
+        inverse = xp.empty(n, np.int64)
+        inverse[order] = xp.cumsum(new) - 1   # the rank of each row's value, back in its place
+        out.append(Tensor(inverse.reshape(input.shape) if axis is None else inverse))
+    if return_counts:
+        ends = xp.concatenate([starts[1:], xp.asarray([n], dtype=starts.dtype)]) if n else starts
+        out.append(Tensor((ends - starts).astype(np.int64, copy=False)))
+    return out[0] if len(out) == 1 else tuple(out)

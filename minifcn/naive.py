@@ -1,7 +1,7 @@
 """Loop-by-loop reference versions of the main ops (convolutions, pooling and unpooling, batch,
 group, instance and layer norm, local response norm, leaky ReLU, softmax and the loss, bilinear
-upsampling and interpolation, unfold and fold, gather, scatter and sort): slow, obvious, and
-the oracle for the fast ones.
+upsampling and interpolation, unfold and fold, gather, scatter, sort, einsum, cumprod and
+index_select): slow, obvious, and the oracle for the fast ones.
 
 Each function here follows the textbook definition with explicit Python loops over output
 pixels, on NumPy arrays (they accept CuPy arrays too, by copying them to the host). The tests
@@ -567,3 +567,63 @@ def fold(col, output_size, kernel_size, dilation=1, padding=0, stride=1):
                         if 0 <= iy < h and 0 <= ix < w:
                             y[:, ci, iy, ix] += col[:, (ci * kh + i) * kw + j, oy * out_w + ox]
     return y
+
+
+def einsum(equation, *operands):
+    """Einstein summation by one loop over every assignment of values to the letters:
+    ``out[output letters] += product of operand k at its letters``. A ``...`` is written out
+    as digits, each operand's aligned from the right; an axis of size 1 broadcasts (read at
+    0). The equation must have ``->``.
+    """
+    operands = [to_numpy(a) for a in operands]
+    lhs, rhs = equation.replace(" ", "").split("->")
+    terms = lhs.split(",")
+    E = max(a.ndim - len(t.replace("...", "")) for t, a in zip(terms, operands))
+    dots = "".join(str(d) for d in range(E))
+    terms = [t.replace("...", dots[E - (a.ndim - len(t.replace("...", ""))):]) for t, a in zip(terms, operands)]
+    rhs = rhs.replace("...", dots)
+    size = {}
+    for t, a in zip(terms, operands):
+        for c, n in zip(t, a.shape):
+            size[c] = max(size.get(c, n), n) if n else 0
+    letters = sorted(size)
+    out = np.zeros([size[c] for c in rhs], dtype=np.result_type(*operands))
+    for values in np.ndindex(*[size[c] for c in letters]):
+        at = dict(zip(letters, values))
+        term = 1
+        for t, a in zip(terms, operands):
+            term = term * a[tuple(at[c] if n > 1 else 0 for c, n in zip(t, a.shape))]
+        out[tuple(at[c] for c in rhs)] += term
+    return out
+
+
+def cumprod(x, dim):
+    """``y[..., i, ...] = x[..., 0, ...] * ... * x[..., i, ...]``, one product at a time, and
+    the gradient for an upstream ``gy`` as its definition says, without dividing:
+    ``gx[k] = sum over i >= k of gy[i] * prod(x[j] for j <= i, j != k)``. Returns (y, a
+    function of gy giving gx)."""
+    x = to_numpy(x)
+    moved = np.moveaxis(x, dim, -1)
+    y = np.empty_like(moved)
+    for p in np.ndindex(*moved.shape):
+        y[p] = math.prod(moved[p[:-1]][:p[-1] + 1].tolist())
+
+    def grad(gy):
+        g = np.moveaxis(to_numpy(gy), dim, -1)
+        gx = np.zeros_like(moved)
+        for p in np.ndindex(*moved.shape):
+            line, k = moved[p[:-1]].tolist(), p[-1]
+            gx[p] = sum(g[p[:-1] + (i,)] * math.prod(line[j] for j in range(i + 1) if j != k)
+                        for i in range(k, len(line)))
+        return np.moveaxis(gx, -1, dim)
+
+    return np.moveaxis(y, -1, dim), grad
+
+
+def index_select(x, dim, index):
+    """``out`` with ``out[..., i, ...] = x[..., index[i], ...]`` along ``dim``, slice by slice."""
+    x = to_numpy(x)
+    out = np.empty(x.shape[:dim] + (len(index),) + x.shape[dim + 1:], dtype=x.dtype)
+    for i, j in enumerate(to_numpy(index).tolist()):
+        out[(slice(None),) * dim + (i,)] = x[(slice(None),) * dim + (j,)]
+    return out

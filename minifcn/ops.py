@@ -1274,3 +1274,269 @@ def argmin(input, dim=None, keepdim=False):
            [0]])
     """
     return _arg_extreme("argmin", input, dim, keepdim)
+
+
+# --------------------------------------------------------------------- einsum, cumprod
+# The letters einsum takes, in ASCII order: the implicit output's order, as PyTorch's and NumPy's.
+_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def _einsum_terms(term, where):
+    """One side's subscripts as a list of letters, ``"..."`` as one item ``...``; else the
+    error PyTorch gives, naming the character."""
+    if term.count("...") > 1:
+        raise ValueError(f"einsum: {where} has more than one ellipsis ('...') in {term!r}")
+    parts = []
+    for piece in term.split("..."):
+        for c in piece:
+            if c == ".":
+                raise ValueError(f"einsum: found '.' in {where} ({term!r}) that is not part of an "
+                                 "ellipsis ('...')")
+            if c not in _LETTERS:
+                raise ValueError(f"einsum: invalid subscript {c!r} in {where} ({term!r}); "
+                                 "subscripts must be letters a-z, A-Z")
+            parts.append(c)
+        parts.append("...")
+    return parts[:-1]   # the last "..." stood for no ellipsis
+
+
+def _einsum_parse(equation, shapes):
+    """PyTorch's einsum equation with each ``...`` written out, read against the operands'
+    shapes: (one string of letters per operand, the output's letters, each letter's size).
+
+    An operand's ``...`` becomes the last of ``E`` letters the equation does not use (``E``
+    the most axes any ``...`` stands for), so that the ellipses line up from the right, as
+    broadcasting aligns shapes. Without ``->`` the output is the ellipsis's letters, then the
+    letters seen exactly once, in ASCII order (uppercase first). A letter's size is the one
+    its operands agree on, a size of 1 broadcasting to the others (PyTorch's rule, ellipsis
+    or not).
+
+    >>> _einsum_parse("...ij,jk", [(5, 2, 3), (3, 4)])
+    (['Aij', 'jk'], 'Aik', {'A': 5, 'i': 2, 'j': 3, 'k': 4})
+    """
+    eq = equation.replace(" ", "")
+    if eq.count("->") > 1:
+        raise ValueError(f"einsum: {equation!r} has more than one '->'")
+    lhs, arrow, rhs = eq.partition("->")
+    terms = lhs.split(",")
+    if len(terms) != len(shapes):
+        raise ValueError(f"einsum: the equation {equation!r} names {len(terms)} operand"
+                         f"{'s' if len(terms) != 1 else ''}, {len(shapes)} were given")
+    terms = [_einsum_terms(t, f"operand {k}") for k, t in enumerate(terms)]
+    out_terms = _einsum_terms(rhs, "the output") if arrow else None
+    # the axes each operand's ellipsis stands for, checked against its shape
+    spans = []
+    for k, (t, shape) in enumerate(zip(terms, shapes)):
+        named = len(t) - t.count("...")
+        if "..." not in t and named != len(shape):
+            raise ValueError(f"einsum: operand {k} has {len(shape)} dimensions and {named} "
+                             f"subscripts in the equation, and no ellipsis ('...') for the rest")
+        if named > len(shape):
+            raise ValueError(f"einsum: operand {k} has {len(shape)} dimensions, fewer than its "
+                             f"{named} subscripts")
+        spans.append(len(shape) - named)
+    E = max(spans, default=0)
+    used = set(eq)
+    spare = [c for c in _LETTERS if c not in used][:E]
+    if len(spare) < E:
+        raise ValueError(f"einsum: {equation!r} leaves {len(spare)} unused letters for the "
+                         f"{E} axes of its ellipsis (52 letters in all)")
+    subs = ["".join("".join(spare[E - e:]) if c == "..." else c for c in t) for t, e in zip(terms, spans)]
+    sizes = {}
+    for k, (s, shape) in enumerate(zip(subs, shapes)):
+        own = {}
+        for c, n in zip(s, shape):
+            if own.setdefault(c, n) != n:   # a diagonal needs a square
+                raise ValueError(f"einsum: subscript {c} is repeated for operand {k} but the "
+                                 f"sizes don't match, {own[c]} != {n}")
+        for c, n in own.items():
+            seen = sizes.setdefault(c, n)
+            if seen != n and 1 not in (seen, n):
+                raise ValueError(f"einsum: subscript {c} has size {n} for operand {k}, which does "
+                                 f"not broadcast with the size {seen} before it")
+            sizes[c] = max(seen, n) if 0 not in (seen, n) else 0
+    if out_terms is None:
+        letters = "".join(c for t in terms for c in t if c != "...")
+        out = "".join(spare) + "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+    else:
+        out = "".join("".join(spare) if c == "..." else c for c in out_terms)
+        for c in out_terms:
+            if c != "..." and c not in sizes:
+                raise ValueError(f"einsum: output subscript {c} does not appear in the equation "
+                                 "for any input operand")
+            if c != "..." and out_terms.count(c) > 1:
+                raise ValueError(f"einsum: output subscript {c} appears more than once in the output")
+    return subs, out, sizes
+
+
+def _place_on_diagonal(g, s, shape):
+    """Zeros of ``shape`` (whose axes ``s`` names, a letter repeated for a diagonal) with ``g``
+    (one axis per distinct letter of ``s``, in the order first seen) on the diagonal: each
+    value of ``g`` at the flat position where the repeated axes share its index. Distinct
+    positions, so one assignment writes them all."""
+    xp = get_array_module(g)
+    letters = list(dict.fromkeys(s))
+    strides = [math.prod(shape[d + 1:]) for d in range(len(shape))]
+    flat = xp.zeros((1,) * len(letters), np.int64)
+    for p, c in enumerate(letters):   # a letter's step: the sum of its axes' strides
+        step = sum(st for st, l in zip(strides, s) if l == c)
+        flat = flat + xp.arange(g.shape[p]).reshape([-1 if q == p else 1 for q in range(len(letters))]) * step
+    out = xp.zeros(math.prod(shape), g.dtype)
+    out[flat.reshape(-1)] = g.reshape(-1)
+    return out.reshape(shape)
+
+
+class Einsum(Function):
+    """The sum over the letters not in the output of the product of the operands, each read at
+    its letters (:func:`einsum`), on equations with every ``...`` written out in letters.
+
+    Backward: the output is linear in each operand, so operand k's gradient is an einsum too:
+    of ``gy`` (at the output's letters) with the other operands, onto k's letters. Three of
+    k's letters cannot be there: one on no other term (its values only summed: the gradient
+    is the same all along it), one where k has size 1 and the rest more (broadcast: summed
+    over it) and a repeated one (a diagonal: the gradient lies on it, zeros elsewhere). So the
+    einsum gives the letters seen elsewhere at full size, once each, and the gradient is
+    broadcast along the rest and put on the diagonal after.
+    """
+
+    def __init__(self, subs, out, sizes):
+        self.subs, self.out, self.sizes = subs, out, sizes
+
+    def _full(self, a, s):   # broadcast a's size-1 axes to the letters' sizes (a view)
+        return get_array_module(a).broadcast_to(a, tuple(self.sizes[c] for c in s))
+
+    def forward(self, *arrays):
+        xp = get_array_module(arrays[0])
+        self.arrays = [self._full(a, s) for a, s in zip(arrays, self.subs)]
+        self.shapes = [a.shape for a in arrays]
+        # optimize: pairwise contractions in a good order, through BLAS where they fit
+        y = xp.einsum(",".join(self.subs) + "->" + self.out, *self.arrays, optimize=len(arrays) > 1)
+        # with one operand einsum may give a view of it ("ij->ji", "ii->i"): a copy, as every op here
+        return xp.array(y) if len(arrays) == 1 else xp.asarray(y)
+
+    def backward(self, gy):
+        xp = get_array_module(gy)
+        grads = []
+        for k, (s, shape) in enumerate(zip(self.subs, self.shapes)):
+            if not getattr(self.inputs[k], "requires_grad", True):
+                grads.append(None)
+                continue
+            others = [(t, a) for j, (t, a) in enumerate(zip(self.subs, self.arrays)) if j != k]
+            elsewhere = set(self.out).union(*[t for t, _ in others])
+            own = dict(zip(s, shape))
+            letters = list(dict.fromkeys(s))
+            kept = "".join(c for c in letters if c in elsewhere and own[c] == self.sizes[c])
+            eq = ",".join([self.out] + [t for t, _ in others]) + "->" + kept
+            g = xp.einsum(eq, gy, *[a for _, a in others], optimize=len(others) > 0)
+            g = g.reshape([own[c] if c in kept else 1 for c in letters])
+            g = xp.broadcast_to(g, [own[c] for c in letters])
+            if len(letters) < len(s):
+                g = _place_on_diagonal(g, s, shape)
+            # ascontiguousarray: a broadcast view made whole (and 0-d made 1-d: reshaped back)
+            grads.append(xp.ascontiguousarray(g).reshape(shape).astype(gy.dtype, copy=False))
+        return tuple(grads)
+
+
+def einsum(equation, *operands):
+    """Einstein summation, PyTorch's ``torch.einsum``: each output value is the sum, over the
+    letters not in the output, of the product of the operands read at their letters.
+    ``einsum("ij,jk->ik", a, b)`` is ``a @ b``; ``"ii->i"`` a diagonal, ``"ii"`` a trace,
+    ``"bchw,oc->bohw"`` a 1x1 convolution.
+
+    Args:
+        equation: one comma-separated term of letters (a-z, A-Z) per operand, then optionally
+            ``->`` and the output's letters (without it: the letters seen once, in ASCII
+            order). A letter repeated in one term reads its diagonal. ``...`` stands for the
+            axes not named, aligned from the right and broadcast across the operands, as
+            PyTorch's; a size of 1 broadcasts for a named letter too. Spaces are ignored.
+        operands: Tensors (or arrays), one per term, as arguments or in one list; one dtype,
+            one device. bool is refused, as PyTorch's.
+
+    Shape: one axis per output letter, of that letter's size. In the graph: each operand's
+    gradient is an einsum of the upstream one with the others (:class:`Einsum`).
+
+    >>> import numpy as np
+    >>> a, b = Tensor(np.arange(6.0).reshape(2, 3)), Tensor(np.ones((3, 2)))
+    >>> einsum("ij,jk->ik", a, b).numpy()
+    array([[ 3.,  3.],
+           [12., 12.]])
+    >>> einsum("ii", Tensor(np.eye(3) * 2)).item()       # a trace
+    6.0
+    """
+    if not isinstance(equation, str):
+        raise TypeError(f"einsum: the equation must be a str, got {type(equation).__name__} (PyTorch's "
+                        "other form, einsum(a, [0, 1], b, [1, 2]), is not taken)")
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])   # einsum(eq, [a, b]), as PyTorch takes them too
+    if not operands:
+        raise ValueError("einsum: no operands given; expected at least one Tensor")
+    operands = [as_tensor(x) for x in operands]
+    for k, x in enumerate(operands):
+        if x.device != operands[0].device:
+            raise ValueError(f"einsum: operand {k} is on {x.device}, operand 0 on "
+                             f"{operands[0].device}; move one with .to()")
+        if x.dtype != operands[0].dtype:   # as PyTorch: no promotion inside the products
+            raise TypeError(f"einsum: operand {k} has dtype {x.dtype}, operand 0 {operands[0].dtype}; "
+                            "expected one dtype (cast with .to(dtype))")
+    if operands[0].dtype == np.bool_:
+        raise TypeError("einsum: bool operands are refused (as PyTorch's); cast them to a number type")
+    subs, out, sizes = _einsum_parse(equation, [x.shape for x in operands])
+    return Einsum(subs, out, sizes)(*operands)
+
+
+class Cumprod(Function):
+    """The running product along ``axis`` (None: a 0-d tensor, itself).
+
+    Backward, PyTorch's way, right at zeros: ``y[i]`` is the product of ``x[:i+1]``, so
+    ``dL/dx[k] = sum over i >= k of gy[i] * y[i] / x[k]``, a backward running sum divided by
+    ``x[k]``, and that holds before a line's first zero. After it every term holds that zero:
+    0. At it the division fails, and the sum is taken on the products with that one zero read
+    as 1 instead: ``sum over i >= z of gy[i] * prod(x[:i+1] with x[z] = 1)``.
+    """
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, a):
+        if self.axis is None:
+            return a.copy()
+        self.a = a
+        self.y = _in_own_dtype(get_array_module(a).cumprod, a, axis=self.axis)
+        return self.y
+
+    def backward(self, gy):
+        if self.axis is None:
+            return gy
+        xp, k = get_array_module(gy), self.axis
+        # the axis last: each line a row
+        x, y, g = (xp.moveaxis(v, k, -1) for v in (self.a, self.y, gy))
+        zeros_so_far = xp.cumsum(x == 0, axis=-1)
+        with np.errstate(divide="ignore", invalid="ignore"):   # x = 0: replaced below
+            gx = xp.flip(xp.cumsum(xp.flip(g * y, -1), axis=-1), -1) / x
+        gx = xp.where(zeros_so_far == 0, gx, 0)
+        first = (x == 0) & (zeros_so_far == 1)   # each line's first zero
+        if bool(first.any()):
+            w = xp.cumprod(xp.where(first, 1, x).astype(x.dtype, copy=False), axis=-1)
+            at = xp.where(zeros_so_far > 0, g * w, 0).sum(axis=-1, keepdims=True)
+            gx = xp.where(first, at, gx)
+        return xp.ascontiguousarray(xp.moveaxis(gx, -1, k)).astype(gy.dtype, copy=False)
+
+
+def cumprod(input, dim, *, dtype=None):
+    """The running product along ``dim``, in the graph (PyTorch's ``torch.cumprod``):
+    ``y[..., i, ...] = x[..., 0, ...] * ... * x[..., i, ...]``. Integers and bools multiply in
+    int64, as PyTorch's; ``dtype`` casts the input first. The gradient is right at zeros too,
+    without dividing by them (:class:`Cumprod`).
+
+    Shape: the input's.
+
+    >>> import numpy as np
+    >>> x = Tensor(np.array([2.0, 0.0, 3.0]), requires_grad=True)
+    >>> y = cumprod(x, dim=0)
+    >>> y.sum().backward()
+    >>> y.numpy(), x.grad          # d(2 + 0 + 0)/dx, and through the zero: 2 + 2 * 3
+    (array([2., 0., 0.]), array([1., 8., 0.]))
+    """
+    input = as_tensor(input)
+    axis = _dim_index("cumprod", dim, max(input.ndim, 1))
+    return Cumprod(axis if input.ndim else None)(_accumulating(input, dtype))

@@ -142,6 +142,18 @@ def take(a, indices, axis=None, out=None):
     return _device(np.take(a, indices, axis=axis, out=out))
 
 
+def einsum(*operands, **kwargs):
+    """NumPy's ``einsum`` on plain views of the device arrays: with ``optimize`` it multiplies
+    arrays of its own making (a diagonal, a reshape: plain ones) by its inputs in a ufunc,
+    which :class:`ndarray` would refuse as a host array (CuPy's einsum is its own code). A
+    host array among the operands is refused still, as CuPy's."""
+    arrays = [a for a in operands if isinstance(a, np.ndarray)]
+    if any(not isinstance(a, ndarray) for a in arrays):
+        raise TypeError(f"Unsupported type {np.ndarray}")
+    return _device(np.einsum(*[a.view(np.ndarray) if isinstance(a, ndarray) else a
+                               for a in operands], **kwargs))
+
+
 random = _Namespace(f"{__name__}.random", np.random, random_sample=_random_sample)
 cuda = types.SimpleNamespace(is_available=lambda: True)
 
