@@ -1497,11 +1497,20 @@ class L1(ElementwiseLoss):
     PyTorch's)."""
 
     def values(self, x, t):
-        return abs(x - t)
+        with np.errstate(invalid="ignore"):   # inf - inf: NaN, as PyTorch's, without a warning
+            return abs(x - t)
 
     def partials(self, x, t, want_x, want_t):
-        s = get_array_module(x).sign(x - t)
+        s = _sign_or_zero(x, t)
         return s, -s
+
+
+def _sign_or_zero(x, t):
+    """sign(x - t), 0 where it is NaN (a NaN or inf - inf), as PyTorch's: NumPy's sign would
+    spread the NaN into the gradient."""
+    with np.errstate(invalid="ignore"):
+        d = x - t
+    return (d > 0).astype(d.dtype) - (d < 0).astype(d.dtype)
 
 
 class SmoothL1(ElementwiseLoss):
@@ -1514,14 +1523,17 @@ class SmoothL1(ElementwiseLoss):
         self.beta = beta
 
     def values(self, x, t):
-        d, b = x - t, self.beta
+        with np.errstate(invalid="ignore"):   # inf - inf: NaN, as PyTorch's, without a warning
+            d, b = x - t, self.beta
         a = abs(d)
         return a if b == 0 else get_array_module(x).where(a < b, 0.5 * d * d / b, a - 0.5 * b)
 
     def partials(self, x, t, want_x, want_t):
         xp = get_array_module(x)
-        d, b = x - t, self.beta
-        g = xp.sign(d) if b == 0 else xp.where(abs(d) < b, d / b, xp.sign(d))
+        with np.errstate(invalid="ignore"):
+            d, b = x - t, self.beta
+        # beta 0 is the L1 loss, PyTorch's too: 0 at a NaN there, NaN past beta otherwise
+        g = _sign_or_zero(x, t) if b == 0 else xp.where(abs(d) < b, d / b, xp.sign(d))
         return g, -g
 
 

@@ -1478,9 +1478,14 @@ def einsum(equation, *operands):
         if x.dtype != operands[0].dtype:   # as PyTorch: no promotion inside the products
             raise TypeError(f"einsum: operand {k} has dtype {x.dtype}, operand 0 {operands[0].dtype}; "
                             "expected one dtype (cast with .to(dtype))")
-    if operands[0].dtype == np.bool_:
-        raise TypeError("einsum: bool operands are refused (as PyTorch's); cast them to a number type")
     subs, out, sizes = _einsum_parse(equation, [x.shape for x in operands])
+    dtype = operands[0].dtype
+    if len(operands) == 1 and dtype.kind in "biu" and dtype != np.int64 and set(subs[0]) - set(out):
+        # one operand summed over an index: a sum, in int64 as PyTorch's (uint8 would wrap)
+        operands = [operands[0].astype(np.int64)]
+    elif dtype == np.bool_ and len(operands) > 1:
+        raise TypeError("einsum: bool operands are refused with several operands (PyTorch's "
+                        "refuses their products); cast them to a number type")
     return Einsum(subs, out, sizes)(*operands)
 
 

@@ -350,3 +350,22 @@ def test_errors_name_the_bad_value():
             M(reduction="avg")
     with pytest.raises(ValueError, match="HuberLoss: reduction must be 'mean', 'sum' or 'none', got 'avg'"):
         nn.HuberLoss("avg")
+
+
+@pytest.mark.parametrize("loss", ["l1", "smooth_l1_beta0"])
+def test_a_nan_or_inf_difference_gives_a_zero_gradient_as_pytorch(loss):
+    """sign(NaN) is NaN in NumPy: the L1 loss's gradient had been NaN where PyTorch's is 0 (a
+    NaN input, inf - inf), with NumPy's 'invalid value' warnings."""
+    import warnings
+    torch = pytest.importorskip("torch")
+    xs, ts = np.array([np.nan, 1.0, np.inf, -2.0]), np.array([0.0, 0.0, np.inf, 3.0])
+    call = {"l1": lambda f, x, t: f.l1_loss(x, t, reduction="sum"),
+            "smooth_l1_beta0": lambda f, x, t: f.smooth_l1_loss(x, t, reduction="sum", beta=0.0)}[loss]
+    x, t = Tensor(xs, requires_grad=True), Tensor(ts, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        call(F, x, t).backward()
+    xt, tt = (torch.tensor(v, requires_grad=True) for v in (xs, ts))
+    call(torch.nn.functional, xt, tt).backward()
+    np.testing.assert_array_equal(to_np(x.grad), xt.grad.numpy())
+    np.testing.assert_array_equal(to_np(t.grad), tt.grad.numpy())

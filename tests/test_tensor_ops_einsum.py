@@ -362,3 +362,17 @@ def test_the_new_names_are_exported():
         assert callable(getattr(minifcn, name))
     for name in ("cumprod", "index_select", "nonzero", "unique"):
         assert callable(getattr(Tensor, name))
+
+
+@pytest.mark.parametrize("equation, dtype", [("ij->", "uint8"), ("ij->i", "int32"), ("ij->", "int16"),
+                                             ("ij->", "bool"), ("ij->ji", "bool"), ("ii->i", "bool"),
+                                             ("ij->ji", "int16")])
+def test_einsum_of_one_small_integer_or_bool_operand_as_pytorch(equation, dtype):
+    """A sum over an index of one operand is a sum: in int64, as PyTorch's (uint8 had wrapped,
+    750 read as 238); bools are taken there, and kept where nothing is summed."""
+    torch = pytest.importorskip("torch")
+    a = np.arange(9).reshape(3, 3) * 50
+    a = (a > 100) if dtype == "bool" else a.astype(dtype)
+    ours, theirs = minifcn.einsum(equation, Tensor(a)), torch.einsum(equation, torch.from_numpy(a))
+    assert str(ours.dtype) == str(theirs.dtype).replace("torch.", "")
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
