@@ -1187,19 +1187,14 @@ def _backprop(seeds, retain_graph, inputs=None):
     order = itertools.count()
 
     def send(f, index, g):
+        if reach is not None and id(f) not in reach:   # grad: f leads to no input asked for
+            return
         if id(f) not in pending:
             pending[id(f)] = [None] * f.n_outputs
             heapq.heappush(heap, (-f.generation, next(order), f))
         slot = pending[id(f)]
         # a = a + b, never +=: the array may be shared with another tensor's gradient
         slot[index] = g if slot[index] is None else slot[index] + g
-
-    if reach is not None:   # grad: nothing goes to a function with no path to an input asked for
-        send_any = send
-
-        def send(f, index, g):
-            if id(f) in reach:
-                send_any(f, index, g)
 
     for t, g, _ in seeds:
         if t.creator is None:   # backward() of a leaf, grad(x, x): its own gradient, through its hooks
