@@ -23,7 +23,7 @@ import threading
 
 import numpy as np
 
-from .voc import SegmentationDataset, _chw_float32, iterate_batches
+from .voc import SegmentationDataset, batch_order, batch_pair, iterate_batches, stack_batch
 
 __all__ = ["DataLoader", "DEFAULT_SEED"]
 
@@ -243,21 +243,18 @@ class _Epoch:
                     sample = ds.get(i, rng)
                 elif self.mode == "load" and ds.transform is not None:
                     sample = ds.transform(*sample, rng)
-                x, y = sample
-                y = np.asarray(y)
-                xs.append(_chw_float32(np.asarray(x), y.shape, i))   # as iterate_batches does
-                ys.append(y.astype(np.int64, copy=False))
+                x, y = batch_pair(*sample, i)   # as iterate_batches does
+                xs.append(x)
+                ys.append(y)
             except BaseException as e:   # the turn stays here: no later sample draws
                 return None, None, (e, i), self.state()
         state = self.state()
         if self.mode != "index":
             self.pass_turn()
-        shapes = {x.shape for x in xs}
-        if len(shapes) > 1:
-            e = ValueError(f"cannot stack samples of different sizes {sorted(shapes)} into one "
-                           "batch: add a RandomCrop to the transform or use batch_size=1")
+        try:
+            return (*stack_batch(xs, ys), None, state)
+        except ValueError as e:
             return None, None, (e, idx), state
-        return np.stack(xs), np.stack(ys), None, state
 
     def state(self):
         # read by the thread whose turn it is: no other thread draws meanwhile
@@ -274,14 +271,8 @@ class _ThreadedBatches:
     """
 
     def __init__(self, dataset, batch_size, shuffle, rng, drop_last, num_workers, prefetch_factor):
-        n = len(dataset)
-        if shuffle:   # the same draw as iterate_batches', before any sample's
-            order = rng.permutation(n).tolist()
-        else:
-            order = list(range(n))
-        batches = [order[s:s + batch_size] for s in range(0, n, batch_size)]
-        if drop_last and batches and len(batches[-1]) < batch_size:
-            batches.pop()
+        # the same draw as iterate_batches', before any sample's
+        batches = batch_order(len(dataset), batch_size, shuffle, rng, drop_last)
         self._epoch = _Epoch(dataset, batches, rng, num_workers * prefetch_factor)
         self._next = 0                       # the batch the caller gets next
         self._state = rng.bit_generator.state   # the generator after the batches handed out

@@ -473,6 +473,41 @@ def _chw_float32(x, size, i):
     return x.astype(np.float32, copy=False)
 
 
+def batch_order(n: int, batch_size: int, shuffle: bool, rng, drop_last: bool) -> list:
+    """The samples of each batch of one epoch, as lists of indices: ``rng.permutation(n)`` with
+    ``shuffle`` (one draw, before any sample's), else ``0 .. n-1``; the short last batch left
+    out with ``drop_last``. (:func:`iterate_batches` and ``DataLoader``'s workers share it.)
+
+    >>> batch_order(5, 2, False, None, drop_last=True)
+    [[0, 1], [2, 3]]
+    """
+    if shuffle:
+        if rng is None:
+            raise ValueError("shuffle=True needs an explicit rng (numpy.random.Generator)")
+        order = rng.permutation(n).tolist()
+    else:
+        order = list(range(n))
+    batches = [order[s:s + batch_size] for s in range(0, n, batch_size)]
+    if drop_last and batches and len(batches[-1]) < batch_size:
+        batches.pop()
+    return batches
+
+
+def batch_pair(x, y, i):
+    """One sample as a batch holds it: the image (3, H, W) ``float32``, the label ``int64``."""
+    y = np.asarray(y)
+    return _chw_float32(np.asarray(x), y.shape, i), y.astype(np.int64, copy=False)
+
+
+def stack_batch(xs, ys):
+    """``(images, labels)`` of a batch from its samples, which must share one size."""
+    shapes = {x.shape for x in xs}
+    if len(shapes) > 1:
+        raise ValueError(f"cannot stack samples of different sizes {sorted(shapes)} into one "
+                         "batch: add a RandomCrop to the transform or use batch_size=1")
+    return np.stack(xs), np.stack(ys)
+
+
 def iterate_batches(dataset, batch_size: int, shuffle: bool = False, rng=None,
                     drop_last: bool = False):
     """Yield ``(images, labels)`` batches: ``(N, 3, H, W)`` ``float32`` and ``(N, H, W)`` ``int64``.
@@ -496,26 +531,8 @@ def iterate_batches(dataset, batch_size: int, shuffle: bool = False, rng=None,
     """
     if int(batch_size) < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    n = len(dataset)
-    if shuffle:
-        if rng is None:
-            raise ValueError("shuffle=True needs an explicit rng (numpy.random.Generator)")
-        order = rng.permutation(n).tolist()
-    else:
-        order = list(range(n))
     getter = getattr(dataset, "get", None)
-    for start in range(0, n, batch_size):
-        idx = order[start:start + batch_size]
-        if drop_last and len(idx) < batch_size:
-            return
-        xs, ys = [], []
-        for i in idx:
-            x, y = getter(i, rng) if getter is not None else dataset[i]
-            y = np.asarray(y)
-            xs.append(_chw_float32(np.asarray(x), y.shape, i))
-            ys.append(y.astype(np.int64, copy=False))
-        shapes = {x.shape for x in xs}
-        if len(shapes) > 1:
-            raise ValueError(f"cannot stack samples of different sizes {sorted(shapes)} into one "
-                             "batch: add a RandomCrop to the transform or use batch_size=1")
-        yield np.stack(xs), np.stack(ys)
+    for idx in batch_order(len(dataset), batch_size, shuffle, rng, drop_last):
+        xs, ys = zip(*(batch_pair(*(getter(i, rng) if getter is not None else dataset[i]), i)
+                       for i in idx))
+        yield stack_batch(xs, ys)
