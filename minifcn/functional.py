@@ -270,12 +270,11 @@ class ConvTranspose2d(Function):
         # FCN's upsampling weights are frozen by default: their gradient would be wasted work
         if self.groups > 1:
             gx, gW = K.grouped_conv_transpose2d_grads(self.x, gy, self.W, self.groups, self.stride,
-                                                      self.padding, _wants_grad(self, 0),
-                                                      _wants_grad(self, 1), self.dilation)
+                                                      self.padding, self.dilation,
+                                                      _wants_grad(self, 0), _wants_grad(self, 1))
         else:
             gx, gW = K.conv_transpose2d_grads(self.x, gy, self.W, self.stride, self.padding,
-                                              _wants_grad(self, 0), _wants_grad(self, 1),
-                                              self.dilation)
+                                              self.dilation, _wants_grad(self, 0), _wants_grad(self, 1))
         gb = K.conv2d_grad_bias(gy) if self.has_bias else None
         return gx, gW, gb
 

@@ -673,8 +673,8 @@ def _past_stride(hw, out_hw, k, stride, padding, dilation):
     return tuple((n - 1) * s + d * (kn - 1) + 1 for n, kn, s, d in zip(hw, k, stride, dilation))
 
 
-def conv_transpose2d_grads(x, gy, W, stride=(1, 1), padding=(0, 0), need_input=True,
-                           need_weight=True, dilation=(1, 1)):
+def conv_transpose2d_grads(x, gy, W, stride=(1, 1), padding=(0, 0), dilation=(1, 1),
+                           need_input=True, need_weight=True):
     """(gx, gW) of :func:`conv_transpose2d`, each None when not needed: the same as
     :func:`conv_transpose2d_grad_input` and :func:`conv_transpose2d_grad_weight`, except that
     by phases (:func:`.phases.by_phases`) both read the same phases of ``gy``
@@ -784,10 +784,10 @@ def grouped_conv_transpose2d(x, W, b, groups, out_hw=None, stride=(1, 1), paddin
 
 
 def grouped_conv_transpose2d_grads(x, gy, W, groups, stride=(1, 1), padding=(0, 0),
-                                   need_input=True, need_weight=True, dilation=(1, 1)):
+                                   dilation=(1, 1), need_input=True, need_weight=True):
     """(gx, gW) of :func:`grouped_conv_transpose2d`, each None when not needed."""
     ic, og = W.shape[0] // groups, W.shape[1]
     grads = [conv_transpose2d_grads(_group(x, i, ic, 1), _group(gy, i, og, 1), _group(W, i, ic, 0),
-                                    stride, padding, need_input, need_weight, dilation)
+                                    stride, padding, dilation, need_input, need_weight)
              for i in range(groups)]
     return _joined([g[0] for g in grads], axis=1), _joined([g[1] for g in grads], axis=0)
