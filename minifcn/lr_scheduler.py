@@ -469,13 +469,7 @@ class LambdaLR(LRScheduler):
     """
 
     def __init__(self, optimizer, lr_lambda, last_epoch=-1):
-        groups = len(getattr(optimizer, "param_groups", ()))
-        self.lr_lambdas = list(lr_lambda) if isinstance(lr_lambda, (list, tuple)) else [lr_lambda] * groups
-        if len(self.lr_lambdas) != groups:
-            raise ValueError(f"LambdaLR: expected {groups} lr_lambdas, one per group, got {len(self.lr_lambdas)}")
-        if not all(callable(f) for f in self.lr_lambdas):
-            raise TypeError(f"LambdaLR: lr_lambda must be a function of the epoch (or a list of them), "
-                            f"got {lr_lambda!r}")
+        self.lr_lambdas = _lr_lambdas("LambdaLR", optimizer, lr_lambda)
         super().__init__(optimizer, last_epoch)
 
     _built_groups_only = True   # one lambda each
