@@ -46,21 +46,27 @@ import math
 import numbers
 import warnings
 
-from .functional import _flag, check_count
+from .functional import _flag
 from .optim import lr_at   # optim imports this module at its end, once lr_at is defined
 
 
-def _check_factor(op, name, v):
-    if isinstance(v, bool) or not isinstance(v, numbers.Real) or not (math.isfinite(v) and v >= 0):
-        raise ValueError(f"{op}: {name} must be a finite number >= 0, got {v!r}")
+def _check_factor(op, name, v, positive=False):
+    """A finite number >= 0, or > 0 if ``positive`` (a divisor)."""
+    if isinstance(v, bool) or not isinstance(v, numbers.Real) or not (
+            math.isfinite(v) and (v > 0 if positive else v >= 0)):
+        raise ValueError(f"{op}: {name} must be a finite number {'>' if positive else '>='} 0, got {v!r}")
     return float(v)   # NumPy's float32 would not go into a checkpoint's JSON
 
 
-def _check_iters(op, name, v):
-    """A positive count of steps: an int, or a float that is one (PyTorch takes ``3.0``)."""
+def _check_iters(op, name, v, minimum=1):
+    """A count of steps, ``minimum`` or more (0 for a patience, a cooldown): an int, or a float
+    that is one (PyTorch takes ``3.0``)."""
     if isinstance(v, float) and v.is_integer():
         v = int(v)
-    return check_count(op, name, v)
+    if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < minimum:
+        least = "a positive int" if minimum == 1 else f"an int >= {minimum}"
+        raise ValueError(f"{op}: {name} must be {least}, got {v!r}")
+    return int(v)
 
 
 def _check_in(op, name, v, low_open, high=1.0):
@@ -90,6 +96,42 @@ def _check_last_epoch(op, v):
     if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < -1:
         raise ValueError(f"{op}: last_epoch must be an int >= -1, got {v!r}")
     return int(v)
+
+
+def _check_momentum(op, name, v, beta1):
+    """A finite number >= 0; below 1 if it is Adam's ``beta1``."""
+    v = _check_factor(op, name, v)
+    if beta1 and not v < 1:
+        raise ValueError(f"{op}: {name} must be in [0, 1) for an optimizer whose momentum is "
+                         f"beta1 (Adam's, AdamW's), got {v!r}")
+    return v
+
+
+def _check_choice(op, name, v, choices):
+    if not isinstance(v, str) or v not in choices:
+        raise ValueError(f"{op}: {name} must be {' or '.join(map(repr, choices))}, got {v!r}")
+    return v
+
+
+def _per_group(op, name, v, groups):
+    """One value for every group, or a list (a tuple) of one per group, as PyTorch's
+    ``_format_param``: a list of ``groups`` values, not yet checked."""
+    if isinstance(v, (list, tuple)):
+        if len(v) != groups:
+            raise ValueError(f"{op}: {name} must be one number or one per group ({groups}), got {len(v)}: {list(v)!r}")
+        return list(v)
+    return [v] * groups
+
+
+def _lr_lambdas(op, optimizer, lr_lambda):
+    """One function of the epoch per group: ``lr_lambda`` for every group, or its list of one per group."""
+    groups = len(getattr(optimizer, "param_groups", ()))
+    lambdas = list(lr_lambda) if isinstance(lr_lambda, (list, tuple)) else [lr_lambda] * groups
+    if len(lambdas) != groups:
+        raise ValueError(f"{op}: expected {groups} lr_lambdas, one per group, got {len(lambdas)}")
+    if not all(callable(f) for f in lambdas):
+        raise TypeError(f"{op}: lr_lambda must be a function of the epoch (or a list of them), got {lr_lambda!r}")
+    return lambdas
 
 
 class LRScheduler:
@@ -485,7 +527,6 @@ class LambdaLR(LRScheduler):
         return [self._lr(k, epoch) for k in range(len(self.base_lrs))]
 
 
-
 class SequentialLR(LRScheduler):
     """One scheduler after another: ``schedulers[0]`` until epoch ``milestones[0]``, then
     ``schedulers[1]``, started afresh from the groups' initial rates (its closed form at its
@@ -582,31 +623,6 @@ class SequentialLR(LRScheduler):
             g["lr"] = lr
 
 
-def _check_nonnegative_int(op, name, v):
-    """A count that may be 0 (a patience, a cooldown): an int, or a float that is one."""
-    if isinstance(v, float) and v.is_integer():
-        v = int(v)
-    if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 0:
-        raise ValueError(f"{op}: {name} must be an int >= 0, got {v!r}")
-    return int(v)
-
-
-def _check_choice(op, name, v, choices):
-    if not isinstance(v, str) or v not in choices:
-        raise ValueError(f"{op}: {name} must be {' or '.join(map(repr, choices))}, got {v!r}")
-    return v
-
-
-def _per_group(op, name, v, groups):
-    """One value for every group, or a list (a tuple) of one per group, as PyTorch's
-    ``_format_param``: a list of ``groups`` values, not yet checked."""
-    if isinstance(v, (list, tuple)):
-        if len(v) != groups:
-            raise ValueError(f"{op}: {name} must be one number or one per group ({groups}), got {len(v)}: {list(v)!r}")
-        return list(v)
-    return [v] * groups
-
-
 class ReduceLROnPlateau(LRScheduler):
     """The rate falls by ``factor`` when a metric (a validation loss, a mean IoU) has stopped
     improving for more than ``patience`` steps, PyTorch's: :meth:`step` takes the metric.
@@ -673,10 +689,10 @@ class ReduceLROnPlateau(LRScheduler):
         self.factor = _check_factor(op, "factor", factor)
         if not self.factor < 1:   # PyTorch's check too: the rate would never fall
             raise ValueError(f"{op}: factor must be a number in [0, 1), got {factor!r}")
-        self.patience = _check_nonnegative_int(op, "patience", patience)
+        self.patience = _check_iters(op, "patience", patience, minimum=0)
         self.threshold = _check_factor(op, "threshold", threshold)
         self.threshold_mode = _check_choice(op, "threshold_mode", threshold_mode, ("rel", "abs"))
-        self.cooldown = _check_nonnegative_int(op, "cooldown", cooldown)
+        self.cooldown = _check_iters(op, "cooldown", cooldown, minimum=0)
         self.min_lrs = [_check_factor(op, "min_lr", v) for v in min_lrs]
         self.default_min_lr = None if default_min_lr is None else _check_factor(op, "min_lr", default_min_lr)
         self.eps = _check_factor(op, "eps", eps)
@@ -764,7 +780,7 @@ class ReduceLROnPlateau(LRScheduler):
                              f"the optimizer {len(self.optimizer.param_groups)}")
         self._set_options(**{k: state[k] for k in self._options})
         for k in ("last_epoch", "num_bad_epochs", "cooldown_counter"):
-            setattr(self, k, _check_nonnegative_int(f"{name}.load_state_dict", k, state[k]))
+            setattr(self, k, _check_iters(f"{name}.load_state_dict", k, state[k], minimum=0))
         self.best, self._last_lr = float(state["best"]), [float(v) for v in state["last_lr"]]
         for g, lr in zip(self.optimizer.param_groups, self._last_lr):
             g["lr"] = lr
@@ -836,7 +852,7 @@ class OneCycleLR(LRScheduler):
         else:
             raise ValueError(f"{op}: give total_steps, or epochs and steps_per_epoch, got total_steps None, "
                              f"epochs {epochs!r} and steps_per_epoch {steps_per_epoch!r}")
-        div_factor = _check_positive(op, "div_factor", div_factor)
+        div_factor = _check_factor(op, "div_factor", div_factor, positive=True)
         groups = len(optimizer.param_groups)
         self._set_options(total_steps, pct_start, anneal_strategy, three_phase,
                           _per_group(op, "max_lr", max_lr, groups), final_div_factor, cycle_momentum,
@@ -855,7 +871,7 @@ class OneCycleLR(LRScheduler):
         self.anneal_strategy = _check_choice(op, "anneal_strategy", anneal_strategy, ("cos", "linear"))
         self.three_phase = _flag(op, "three_phase", three_phase)
         self.max_lrs = [_check_factor(op, "max_lr", v) for v in max_lrs]
-        self.final_div_factor = _check_positive(op, "final_div_factor", final_div_factor)
+        self.final_div_factor = _check_factor(op, "final_div_factor", final_div_factor, positive=True)
         self.cycle_momentum = _flag(op, "cycle_momentum", cycle_momentum)
         defaults = getattr(self.optimizer, "defaults", {})
         if self.cycle_momentum and "momentum" not in defaults and "betas" not in defaults:
@@ -943,22 +959,6 @@ class OneCycleLR(LRScheduler):
         self._write_momenta([self._at(k, self.last_epoch)[1] for k in range(len(self.base_lrs))])
 
 
-def _check_positive(op, name, v):
-    """A finite number > 0: a divisor."""
-    if isinstance(v, bool) or not isinstance(v, numbers.Real) or not (math.isfinite(v) and v > 0):
-        raise ValueError(f"{op}: {name} must be a finite number > 0, got {v!r}")
-    return float(v)
-
-
-def _check_momentum(op, name, v, beta1):
-    """A finite number >= 0; below 1 if it is Adam's ``beta1``."""
-    v = _check_factor(op, name, v)
-    if beta1 and not v < 1:
-        raise ValueError(f"{op}: {name} must be in [0, 1) for an optimizer whose momentum is "
-                         f"beta1 (Adam's, AdamW's), got {v!r}")
-    return v
-
-
 class ConstantLR(LRScheduler):
     """The rate at ``factor`` times its base for the first ``total_iters`` steps, then at its
     base again (a warm-up at a constant rate): ``base * factor`` while ``epoch < total_iters``,
@@ -1001,17 +1001,6 @@ class ConstantLR(LRScheduler):
         epoch = self.last_epoch if epoch is None else epoch
         f = self.factor   # PyTorch's sum, for its bits
         return [base * (f + (epoch >= self.total_iters) * (1 - f)) for base in self.base_lrs]
-
-
-def _lr_lambdas(op, optimizer, lr_lambda):
-    """One function of the epoch per group: ``lr_lambda`` for every group, or its list of one per group."""
-    groups = len(getattr(optimizer, "param_groups", ()))
-    lambdas = list(lr_lambda) if isinstance(lr_lambda, (list, tuple)) else [lr_lambda] * groups
-    if len(lambdas) != groups:
-        raise ValueError(f"{op}: expected {groups} lr_lambdas, one per group, got {len(lambdas)}")
-    if not all(callable(f) for f in lambdas):
-        raise TypeError(f"{op}: lr_lambda must be a function of the epoch (or a list of them), got {lr_lambda!r}")
-    return lambdas
 
 
 class MultiplicativeLR(LRScheduler):
@@ -1253,12 +1242,12 @@ class CyclicLR(LRScheduler):
                      cycle_momentum, base_momentums, max_momentums):
         op = "CyclicLR"
         self.max_lrs = [_check_factor(op, "max_lr", v) for v in max_lrs]
-        self.step_size_up = _check_positive(op, "step_size_up", step_size_up)
+        self.step_size_up = _check_factor(op, "step_size_up", step_size_up, positive=True)
         # 0 down: a sawtooth, the rate falling back to base_lr at once (PyTorch's takes it)
         if isinstance(step_size_down, numbers.Real) and not isinstance(step_size_down, bool) and step_size_down == 0:
             self.step_size_down = 0.0
         else:
-            self.step_size_down = _check_positive(op, "step_size_down", step_size_down)
+            self.step_size_down = _check_factor(op, "step_size_down", step_size_down, positive=True)
         self.mode = _check_choice(op, "mode", mode, ("triangular", "triangular2", "exp_range"))
         self.gamma = _check_factor(op, "gamma", gamma)
         self.scale_mode = _check_choice(op, "scale_mode", scale_mode, ("cycle", "iterations"))
