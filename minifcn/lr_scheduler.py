@@ -786,7 +786,53 @@ class ReduceLROnPlateau(LRScheduler):
             g["lr"] = lr
 
 
-class OneCycleLR(LRScheduler):
+class _MomentumCycle(LRScheduler):
+    """The base of :class:`OneCycleLR` and :class:`CyclicLR`: schedulers that write each group's
+    rate and momentum at a step outright, the momentum moving against the rate. A subclass
+    gives ``_schedule_at(epoch)``, the rates and the momenta at step ``epoch``."""
+
+    def _set_momenta(self, op, cycle_momentum, base_momentums, max_momentums):
+        """Check and set ``cycle_momentum`` and the momenta's bounds, one per group (after ``max_lrs``)."""
+        self.cycle_momentum = _flag(op, "cycle_momentum", cycle_momentum)
+        defaults = getattr(self.optimizer, "defaults", {})
+        if self.cycle_momentum and "momentum" not in defaults and "betas" not in defaults:
+            raise ValueError(f"{op}: cycle_momentum needs an optimizer with a momentum or betas option, "
+                             f"got a {type(self.optimizer).__name__}: pass cycle_momentum=False")
+        self.use_beta1 = "betas" in defaults   # PyTorch's name: Adam's beta1 is the momentum
+        # beta1 = 1 would divide by 1 - beta1**t = 0 in Adam's bias correction
+        beta1 = self.cycle_momentum and self.use_beta1
+        self.base_momentums = [_check_momentum(op, "base_momentum", v, beta1) for v in base_momentums]
+        self.max_momentums = [_check_momentum(op, "max_momentum", v, beta1) for v in max_momentums]
+        if not len(self.max_lrs) == len(self.base_momentums) == len(self.max_momentums):
+            raise ValueError(f"{op}: max_lr, base_momentum and max_momentum must have one value per group, got "
+                             f"{len(self.max_lrs)}, {len(self.base_momentums)} and {len(self.max_momentums)}")
+
+    def _advance(self, initial=False):
+        self._go_to(self.last_epoch + 1)
+
+    def _jump(self, epoch):
+        self._go_to(int(epoch))
+
+    def _go_to(self, epoch):
+        """Write each group's rate and momentum at step ``epoch`` (all computed before any is written)."""
+        lrs, momenta = self._schedule_at(epoch)
+        self.last_epoch = epoch
+        self._write(lrs)
+        self._write_momenta(momenta)
+
+    def _write_momenta(self, momenta):
+        """With ``cycle_momentum``, each group's momentum (Adam's ``beta1``) and its bounds."""
+        if not self.cycle_momentum:
+            return
+        for k, (g, m) in enumerate(zip(self.optimizer.param_groups, momenta)):
+            g["max_momentum"], g["base_momentum"] = self.max_momentums[k], self.base_momentums[k]
+            if self.use_beta1:
+                g["betas"] = (m, *g["betas"][1:])
+            else:
+                g["momentum"] = m
+
+
+class OneCycleLR(_MomentumCycle):
     """The 1cycle policy (Smith and Topin, 2019), PyTorch's: the rate climbs from
     ``max_lr / div_factor`` to ``max_lr`` over the first ``pct_start`` of ``total_steps``,
     then anneals down to ``max_lr / div_factor / final_div_factor``; the momentum (SGD's and
@@ -872,19 +918,7 @@ class OneCycleLR(LRScheduler):
         self.three_phase = _flag(op, "three_phase", three_phase)
         self.max_lrs = [_check_factor(op, "max_lr", v) for v in max_lrs]
         self.final_div_factor = _check_factor(op, "final_div_factor", final_div_factor, positive=True)
-        self.cycle_momentum = _flag(op, "cycle_momentum", cycle_momentum)
-        defaults = getattr(self.optimizer, "defaults", {})
-        if self.cycle_momentum and "momentum" not in defaults and "betas" not in defaults:
-            raise ValueError(f"{op}: cycle_momentum needs an optimizer with a momentum or betas option, "
-                             f"got a {type(self.optimizer).__name__}: pass cycle_momentum=False")
-        self.use_beta1 = "betas" in defaults   # PyTorch's name: Adam's beta1 is the momentum
-        # beta1 = 1 would divide by 1 - beta1**t = 0 in Adam's bias correction
-        beta1 = self.cycle_momentum and self.use_beta1
-        self.base_momentums = [_check_momentum(op, "base_momentum", v, beta1) for v in base_momentums]
-        self.max_momentums = [_check_momentum(op, "max_momentum", v, beta1) for v in max_momentums]
-        if not len(self.max_lrs) == len(self.base_momentums) == len(self.max_momentums):
-            raise ValueError(f"{op}: max_lr, base_momentum and max_momentum must have one value per group, got "
-                             f"{len(self.max_lrs)}, {len(self.base_momentums)} and {len(self.max_momentums)}")
+        self._set_momenta(op, cycle_momentum, base_momentums, max_momentums)
 
     def _phases(self):
         """``(end step, start, end)`` of each phase: the names of its rates and momenta at its
@@ -918,32 +952,19 @@ class OneCycleLR(LRScheduler):
                 return self._anneal(lrs[lr0], lrs[lr1], pct), self._anneal(momenta[m0], momenta[m1], pct)
             start = end
 
-    def _advance(self, initial=False):
-        self._go_to(self.last_epoch + 1)
-
-    def _jump(self, epoch):
-        self._go_to(int(epoch))
-
-    def _go_to(self, epoch):
-        """Write each group's rate and momentum at step ``epoch``; past the end, raise first."""
+    def _schedule_at(self, epoch):
+        """Each group's rate and momentum at step ``epoch``; past the end, raise."""
         if epoch > self.total_steps:
             raise ValueError(f"OneCycleLR: tried to step to step {epoch}, past total_steps {self.total_steps} "
                              "(PyTorch's raises too): build it with more total_steps, or stop stepping it")
-        at = [self._at(k, epoch) for k in range(len(self.base_lrs))]   # all computed before any is written
-        self.last_epoch = epoch
-        self._write([lr for lr, _ in at])
-        self._write_momenta([m for _, m in at])
+        at = [self._at(k, epoch) for k in range(len(self.base_lrs))]
+        return [lr for lr, _ in at], [m for _, m in at]
 
     def _write_momenta(self, momenta):
-        """The groups' keys PyTorch's sets, and with ``cycle_momentum`` their momentum."""
-        for k, (g, m) in enumerate(zip(self.optimizer.param_groups, momenta)):
+        """The groups' peaks and minima (PyTorch's sets them), and with ``cycle_momentum`` their momentum."""
+        for k, g in enumerate(self.optimizer.param_groups[:len(momenta)]):
             g["max_lr"], g["min_lr"] = self.max_lrs[k], self.base_lrs[k] / self.final_div_factor
-            if self.cycle_momentum:
-                g["max_momentum"], g["base_momentum"] = self.max_momentums[k], self.base_momentums[k]
-                if self.use_beta1:
-                    g["betas"] = (m, *g["betas"][1:])
-                else:
-                    g["momentum"] = m
+        super()._write_momenta(momenta)
 
     def closed_form_lr(self, epoch=None):
         epoch = self.last_epoch if epoch is None else epoch
@@ -1166,7 +1187,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         self.T_i, self.T_cur = t_i, t_cur
 
 
-class CyclicLR(LRScheduler):
+class CyclicLR(_MomentumCycle):
     """Cyclical learning rates (Smith, 2017), PyTorch's: the rate goes up from ``base_lr`` to
     ``max_lr`` in ``step_size_up`` steps and back down in ``step_size_down`` (default: the same),
     over and over; the momentum (SGD's and RMSprop's ``momentum``, Adam's and AdamW's ``beta1``)
@@ -1258,18 +1279,7 @@ class CyclicLR(LRScheduler):
                              f"is built {built}: build it as the saved one was")
         if not self.custom_scale_fn:   # the mode's own, as PyTorch's
             self.scale_mode = "iterations" if self.mode == "exp_range" else "cycle"
-        self.cycle_momentum = _flag(op, "cycle_momentum", cycle_momentum)
-        defaults = getattr(self.optimizer, "defaults", {})
-        if self.cycle_momentum and "momentum" not in defaults and "betas" not in defaults:
-            raise ValueError(f"{op}: cycle_momentum needs an optimizer with a momentum or betas option, "
-                             f"got a {type(self.optimizer).__name__}: pass cycle_momentum=False")
-        self.use_beta1 = "betas" in defaults
-        beta1 = self.cycle_momentum and self.use_beta1
-        self.base_momentums = [_check_momentum(op, "base_momentum", v, beta1) for v in base_momentums]
-        self.max_momentums = [_check_momentum(op, "max_momentum", v, beta1) for v in max_momentums]
-        if not len(self.max_lrs) == len(self.base_momentums) == len(self.max_momentums):
-            raise ValueError(f"{op}: max_lr, base_momentum and max_momentum must have one value per group, got "
-                             f"{len(self.max_lrs)}, {len(self.base_momentums)} and {len(self.max_momentums)}")
+        self._set_momenta(op, cycle_momentum, base_momentums, max_momentums)
 
     def scale_fn(self, x):
         """The amplitude's scale at ``x`` (the cycle, or the step): the mode's, or the one given."""
@@ -1286,7 +1296,7 @@ class CyclicLR(LRScheduler):
         self.base_lrs = list(self._given_base_lrs)
         self._go_to(self.last_epoch + 1)
 
-    def _at(self, epoch):
+    def _schedule_at(self, epoch):
         """Each group's rate and momentum at step ``epoch``: PyTorch's sums, for its bits."""
         total = self.step_size_up + self.step_size_down
         ratio = self.step_size_up / total
@@ -1298,30 +1308,8 @@ class CyclicLR(LRScheduler):
         momenta = [top - (top - low) * height * scale for low, top in zip(self.base_momentums, self.max_momentums)]
         return lrs, momenta
 
-    def _advance(self, initial=False):
-        self._go_to(self.last_epoch + 1)
-
-    def _jump(self, epoch):
-        self._go_to(int(epoch))
-
-    def _go_to(self, epoch):
-        lrs, momenta = self._at(epoch)
-        self.last_epoch = epoch
-        self._write(lrs)
-        self._write_momenta(momenta)
-
-    def _write_momenta(self, momenta):
-        if not self.cycle_momentum:
-            return
-        for k, (g, m) in enumerate(zip(self.optimizer.param_groups, momenta)):
-            g["max_momentum"], g["base_momentum"] = self.max_momentums[k], self.base_momentums[k]
-            if self.use_beta1:
-                g["betas"] = (m, *g["betas"][1:])
-            else:
-                g["momentum"] = m
-
     def closed_form_lr(self, epoch=None):
-        return self._at(self.last_epoch if epoch is None else epoch)[0]
+        return self._schedule_at(self.last_epoch if epoch is None else epoch)[0]
 
     def load_state_dict(self, state):
         """Go on from a saved schedule (:meth:`LRScheduler.load_state_dict`), and write the
@@ -1330,7 +1318,7 @@ class CyclicLR(LRScheduler):
             raise ValueError(f"CyclicLR.load_state_dict: the state has {len(state['max_lrs'])} max_lrs for "
                              f"{len(state['base_lrs'])} groups (is it another scheduler's?)")
         super().load_state_dict(state)
-        self._write_momenta(self._at(self.last_epoch)[1])
+        self._write_momenta(self._schedule_at(self.last_epoch)[1])
 
 
 class ChainedScheduler(LRScheduler):
