@@ -46,21 +46,27 @@ import math
 import numbers
 import warnings
 
-from .functional import _flag, check_count
+from .functional import _flag
 from .optim import lr_at   # optim imports this module at its end, once lr_at is defined
 
 
-def _check_factor(op, name, v):
-    if isinstance(v, bool) or not isinstance(v, numbers.Real) or not (math.isfinite(v) and v >= 0):
-        raise ValueError(f"{op}: {name} must be a finite number >= 0, got {v!r}")
+def _check_factor(op, name, v, positive=False):
+    """A finite number >= 0, or > 0 if ``positive`` (a divisor)."""
+    if isinstance(v, bool) or not isinstance(v, numbers.Real) or not (
+            math.isfinite(v) and (v > 0 if positive else v >= 0)):
+        raise ValueError(f"{op}: {name} must be a finite number {'>' if positive else '>='} 0, got {v!r}")
     return float(v)   # NumPy's float32 would not go into a checkpoint's JSON
 
 
-def _check_iters(op, name, v):
-    """A positive count of steps: an int, or a float that is one (PyTorch takes ``3.0``)."""
+def _check_iters(op, name, v, minimum=1):
+    """A count of steps, ``minimum`` or more (0 for a patience, a cooldown): an int, or a float
+    that is one (PyTorch takes ``3.0``)."""
     if isinstance(v, float) and v.is_integer():
         v = int(v)
-    return check_count(op, name, v)
+    if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < minimum:
+        least = "a positive int" if minimum == 1 else f"an int >= {minimum}"
+        raise ValueError(f"{op}: {name} must be {least}, got {v!r}")
+    return int(v)
 
 
 def _check_in(op, name, v, low_open, high=1.0):
@@ -90,6 +96,42 @@ def _check_last_epoch(op, v):
     if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < -1:
         raise ValueError(f"{op}: last_epoch must be an int >= -1, got {v!r}")
     return int(v)
+
+
+def _check_momentum(op, name, v, beta1):
+    """A finite number >= 0; below 1 if it is Adam's ``beta1``."""
+    v = _check_factor(op, name, v)
+    if beta1 and not v < 1:
+        raise ValueError(f"{op}: {name} must be in [0, 1) for an optimizer whose momentum is "
+                         f"beta1 (Adam's, AdamW's), got {v!r}")
+    return v
+
+
+def _check_choice(op, name, v, choices):
+    if not isinstance(v, str) or v not in choices:
+        raise ValueError(f"{op}: {name} must be {' or '.join(map(repr, choices))}, got {v!r}")
+    return v
+
+
+def _per_group(op, name, v, groups):
+    """One value for every group, or a list (a tuple) of one per group, as PyTorch's
+    ``_format_param``: a list of ``groups`` values, not yet checked."""
+    if isinstance(v, (list, tuple)):
+        if len(v) != groups:
+            raise ValueError(f"{op}: {name} must be one number or one per group ({groups}), got {len(v)}: {list(v)!r}")
+        return list(v)
+    return [v] * groups
+
+
+def _lr_lambdas(op, optimizer, lr_lambda):
+    """One function of the epoch per group: ``lr_lambda`` for every group, or its list of one per group."""
+    groups = len(getattr(optimizer, "param_groups", ()))
+    lambdas = list(lr_lambda) if isinstance(lr_lambda, (list, tuple)) else [lr_lambda] * groups
+    if len(lambdas) != groups:
+        raise ValueError(f"{op}: expected {groups} lr_lambdas, one per group, got {len(lambdas)}")
+    if not all(callable(f) for f in lambdas):
+        raise TypeError(f"{op}: lr_lambda must be a function of the epoch (or a list of them), got {lr_lambda!r}")
+    return lambdas
 
 
 class LRScheduler:
@@ -469,13 +511,7 @@ class LambdaLR(LRScheduler):
     """
 
     def __init__(self, optimizer, lr_lambda, last_epoch=-1):
-        groups = len(getattr(optimizer, "param_groups", ()))
-        self.lr_lambdas = list(lr_lambda) if isinstance(lr_lambda, (list, tuple)) else [lr_lambda] * groups
-        if len(self.lr_lambdas) != groups:
-            raise ValueError(f"LambdaLR: expected {groups} lr_lambdas, one per group, got {len(self.lr_lambdas)}")
-        if not all(callable(f) for f in self.lr_lambdas):
-            raise TypeError(f"LambdaLR: lr_lambda must be a function of the epoch (or a list of them), "
-                            f"got {lr_lambda!r}")
+        self.lr_lambdas = _lr_lambdas("LambdaLR", optimizer, lr_lambda)
         super().__init__(optimizer, last_epoch)
 
     _built_groups_only = True   # one lambda each
@@ -489,7 +525,6 @@ class LambdaLR(LRScheduler):
     def closed_form_lr(self, epoch=None):
         epoch = self.last_epoch if epoch is None else epoch
         return [self._lr(k, epoch) for k in range(len(self.base_lrs))]
-
 
 
 class SequentialLR(LRScheduler):
@@ -588,31 +623,6 @@ class SequentialLR(LRScheduler):
             g["lr"] = lr
 
 
-def _check_nonnegative_int(op, name, v):
-    """A count that may be 0 (a patience, a cooldown): an int, or a float that is one."""
-    if isinstance(v, float) and v.is_integer():
-        v = int(v)
-    if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 0:
-        raise ValueError(f"{op}: {name} must be an int >= 0, got {v!r}")
-    return int(v)
-
-
-def _check_choice(op, name, v, choices):
-    if not isinstance(v, str) or v not in choices:
-        raise ValueError(f"{op}: {name} must be {' or '.join(map(repr, choices))}, got {v!r}")
-    return v
-
-
-def _per_group(op, name, v, groups):
-    """One value for every group, or a list (a tuple) of one per group, as PyTorch's
-    ``_format_param``: a list of ``groups`` values, not yet checked."""
-    if isinstance(v, (list, tuple)):
-        if len(v) != groups:
-            raise ValueError(f"{op}: {name} must be one number or one per group ({groups}), got {len(v)}: {list(v)!r}")
-        return list(v)
-    return [v] * groups
-
-
 class ReduceLROnPlateau(LRScheduler):
     """The rate falls by ``factor`` when a metric (a validation loss, a mean IoU) has stopped
     improving for more than ``patience`` steps, PyTorch's: :meth:`step` takes the metric.
@@ -679,10 +689,10 @@ class ReduceLROnPlateau(LRScheduler):
         self.factor = _check_factor(op, "factor", factor)
         if not self.factor < 1:   # PyTorch's check too: the rate would never fall
             raise ValueError(f"{op}: factor must be a number in [0, 1), got {factor!r}")
-        self.patience = _check_nonnegative_int(op, "patience", patience)
+        self.patience = _check_iters(op, "patience", patience, minimum=0)
         self.threshold = _check_factor(op, "threshold", threshold)
         self.threshold_mode = _check_choice(op, "threshold_mode", threshold_mode, ("rel", "abs"))
-        self.cooldown = _check_nonnegative_int(op, "cooldown", cooldown)
+        self.cooldown = _check_iters(op, "cooldown", cooldown, minimum=0)
         self.min_lrs = [_check_factor(op, "min_lr", v) for v in min_lrs]
         self.default_min_lr = None if default_min_lr is None else _check_factor(op, "min_lr", default_min_lr)
         self.eps = _check_factor(op, "eps", eps)
@@ -770,13 +780,59 @@ class ReduceLROnPlateau(LRScheduler):
                              f"the optimizer {len(self.optimizer.param_groups)}")
         self._set_options(**{k: state[k] for k in self._options})
         for k in ("last_epoch", "num_bad_epochs", "cooldown_counter"):
-            setattr(self, k, _check_nonnegative_int(f"{name}.load_state_dict", k, state[k]))
+            setattr(self, k, _check_iters(f"{name}.load_state_dict", k, state[k], minimum=0))
         self.best, self._last_lr = float(state["best"]), [float(v) for v in state["last_lr"]]
         for g, lr in zip(self.optimizer.param_groups, self._last_lr):
             g["lr"] = lr
 
 
-class OneCycleLR(LRScheduler):
+class _MomentumCycle(LRScheduler):
+    """The base of :class:`OneCycleLR` and :class:`CyclicLR`: schedulers that write each group's
+    rate and momentum at a step outright, the momentum moving against the rate. A subclass
+    gives ``_schedule_at(epoch)``, the rates and the momenta at step ``epoch``."""
+
+    def _set_momenta(self, op, cycle_momentum, base_momentums, max_momentums):
+        """Check and set ``cycle_momentum`` and the momenta's bounds, one per group (after ``max_lrs``)."""
+        self.cycle_momentum = _flag(op, "cycle_momentum", cycle_momentum)
+        defaults = getattr(self.optimizer, "defaults", {})
+        if self.cycle_momentum and "momentum" not in defaults and "betas" not in defaults:
+            raise ValueError(f"{op}: cycle_momentum needs an optimizer with a momentum or betas option, "
+                             f"got a {type(self.optimizer).__name__}: pass cycle_momentum=False")
+        self.use_beta1 = "betas" in defaults   # PyTorch's name: Adam's beta1 is the momentum
+        # beta1 = 1 would divide by 1 - beta1**t = 0 in Adam's bias correction
+        beta1 = self.cycle_momentum and self.use_beta1
+        self.base_momentums = [_check_momentum(op, "base_momentum", v, beta1) for v in base_momentums]
+        self.max_momentums = [_check_momentum(op, "max_momentum", v, beta1) for v in max_momentums]
+        if not len(self.max_lrs) == len(self.base_momentums) == len(self.max_momentums):
+            raise ValueError(f"{op}: max_lr, base_momentum and max_momentum must have one value per group, got "
+                             f"{len(self.max_lrs)}, {len(self.base_momentums)} and {len(self.max_momentums)}")
+
+    def _advance(self, initial=False):
+        self._go_to(self.last_epoch + 1)
+
+    def _jump(self, epoch):
+        self._go_to(int(epoch))
+
+    def _go_to(self, epoch):
+        """Write each group's rate and momentum at step ``epoch`` (all computed before any is written)."""
+        lrs, momenta = self._schedule_at(epoch)
+        self.last_epoch = epoch
+        self._write(lrs)
+        self._write_momenta(momenta)
+
+    def _write_momenta(self, momenta):
+        """With ``cycle_momentum``, each group's momentum (Adam's ``beta1``) and its bounds."""
+        if not self.cycle_momentum:
+            return
+        for k, (g, m) in enumerate(zip(self.optimizer.param_groups, momenta)):
+            g["max_momentum"], g["base_momentum"] = self.max_momentums[k], self.base_momentums[k]
+            if self.use_beta1:
+                g["betas"] = (m, *g["betas"][1:])
+            else:
+                g["momentum"] = m
+
+
+class OneCycleLR(_MomentumCycle):
     """The 1cycle policy (Smith and Topin, 2019), PyTorch's: the rate climbs from
     ``max_lr / div_factor`` to ``max_lr`` over the first ``pct_start`` of ``total_steps``,
     then anneals down to ``max_lr / div_factor / final_div_factor``; the momentum (SGD's and
@@ -842,7 +898,7 @@ class OneCycleLR(LRScheduler):
         else:
             raise ValueError(f"{op}: give total_steps, or epochs and steps_per_epoch, got total_steps None, "
                              f"epochs {epochs!r} and steps_per_epoch {steps_per_epoch!r}")
-        div_factor = _check_positive(op, "div_factor", div_factor)
+        div_factor = _check_factor(op, "div_factor", div_factor, positive=True)
         groups = len(optimizer.param_groups)
         self._set_options(total_steps, pct_start, anneal_strategy, three_phase,
                           _per_group(op, "max_lr", max_lr, groups), final_div_factor, cycle_momentum,
@@ -861,20 +917,8 @@ class OneCycleLR(LRScheduler):
         self.anneal_strategy = _check_choice(op, "anneal_strategy", anneal_strategy, ("cos", "linear"))
         self.three_phase = _flag(op, "three_phase", three_phase)
         self.max_lrs = [_check_factor(op, "max_lr", v) for v in max_lrs]
-        self.final_div_factor = _check_positive(op, "final_div_factor", final_div_factor)
-        self.cycle_momentum = _flag(op, "cycle_momentum", cycle_momentum)
-        defaults = getattr(self.optimizer, "defaults", {})
-        if self.cycle_momentum and "momentum" not in defaults and "betas" not in defaults:
-            raise ValueError(f"{op}: cycle_momentum needs an optimizer with a momentum or betas option, "
-                             f"got a {type(self.optimizer).__name__}: pass cycle_momentum=False")
-        self.use_beta1 = "betas" in defaults   # PyTorch's name: Adam's beta1 is the momentum
-        # beta1 = 1 would divide by 1 - beta1**t = 0 in Adam's bias correction
-        beta1 = self.cycle_momentum and self.use_beta1
-        self.base_momentums = [_check_momentum(op, "base_momentum", v, beta1) for v in base_momentums]
-        self.max_momentums = [_check_momentum(op, "max_momentum", v, beta1) for v in max_momentums]
-        if not len(self.max_lrs) == len(self.base_momentums) == len(self.max_momentums):
-            raise ValueError(f"{op}: max_lr, base_momentum and max_momentum must have one value per group, got "
-                             f"{len(self.max_lrs)}, {len(self.base_momentums)} and {len(self.max_momentums)}")
+        self.final_div_factor = _check_factor(op, "final_div_factor", final_div_factor, positive=True)
+        self._set_momenta(op, cycle_momentum, base_momentums, max_momentums)
 
     def _phases(self):
         """``(end step, start, end)`` of each phase: the names of its rates and momenta at its
@@ -908,32 +952,19 @@ class OneCycleLR(LRScheduler):
                 return self._anneal(lrs[lr0], lrs[lr1], pct), self._anneal(momenta[m0], momenta[m1], pct)
             start = end
 
-    def _advance(self, initial=False):
-        self._go_to(self.last_epoch + 1)
-
-    def _jump(self, epoch):
-        self._go_to(int(epoch))
-
-    def _go_to(self, epoch):
-        """Write each group's rate and momentum at step ``epoch``; past the end, raise first."""
+    def _schedule_at(self, epoch):
+        """Each group's rate and momentum at step ``epoch``; past the end, raise."""
         if epoch > self.total_steps:
             raise ValueError(f"OneCycleLR: tried to step to step {epoch}, past total_steps {self.total_steps} "
                              "(PyTorch's raises too): build it with more total_steps, or stop stepping it")
-        at = [self._at(k, epoch) for k in range(len(self.base_lrs))]   # all computed before any is written
-        self.last_epoch = epoch
-        self._write([lr for lr, _ in at])
-        self._write_momenta([m for _, m in at])
+        at = [self._at(k, epoch) for k in range(len(self.base_lrs))]
+        return [lr for lr, _ in at], [m for _, m in at]
 
     def _write_momenta(self, momenta):
-        """The groups' keys PyTorch's sets, and with ``cycle_momentum`` their momentum."""
-        for k, (g, m) in enumerate(zip(self.optimizer.param_groups, momenta)):
+        """The groups' peaks and minima (PyTorch's sets them), and with ``cycle_momentum`` their momentum."""
+        for k, g in enumerate(self.optimizer.param_groups[:len(momenta)]):
             g["max_lr"], g["min_lr"] = self.max_lrs[k], self.base_lrs[k] / self.final_div_factor
-            if self.cycle_momentum:
-                g["max_momentum"], g["base_momentum"] = self.max_momentums[k], self.base_momentums[k]
-                if self.use_beta1:
-                    g["betas"] = (m, *g["betas"][1:])
-                else:
-                    g["momentum"] = m
+        super()._write_momenta(momenta)
 
     def closed_form_lr(self, epoch=None):
         epoch = self.last_epoch if epoch is None else epoch
@@ -947,22 +978,6 @@ class OneCycleLR(LRScheduler):
                              f"max_lrs for {len(state.get('base_lrs', ()))} groups (is it another scheduler's?)")
         super().load_state_dict(state)
         self._write_momenta([self._at(k, self.last_epoch)[1] for k in range(len(self.base_lrs))])
-
-
-def _check_positive(op, name, v):
-    """A finite number > 0: a divisor."""
-    if isinstance(v, bool) or not isinstance(v, numbers.Real) or not (math.isfinite(v) and v > 0):
-        raise ValueError(f"{op}: {name} must be a finite number > 0, got {v!r}")
-    return float(v)
-
-
-def _check_momentum(op, name, v, beta1):
-    """A finite number >= 0; below 1 if it is Adam's ``beta1``."""
-    v = _check_factor(op, name, v)
-    if beta1 and not v < 1:
-        raise ValueError(f"{op}: {name} must be in [0, 1) for an optimizer whose momentum is "
-                         f"beta1 (Adam's, AdamW's), got {v!r}")
-    return v
 
 
 class ConstantLR(LRScheduler):
@@ -1007,17 +1022,6 @@ class ConstantLR(LRScheduler):
         epoch = self.last_epoch if epoch is None else epoch
         f = self.factor   # PyTorch's sum, for its bits
         return [base * (f + (epoch >= self.total_iters) * (1 - f)) for base in self.base_lrs]
-
-
-def _lr_lambdas(op, optimizer, lr_lambda):
-    """One function of the epoch per group: ``lr_lambda`` for every group, or its list of one per group."""
-    groups = len(getattr(optimizer, "param_groups", ()))
-    lambdas = list(lr_lambda) if isinstance(lr_lambda, (list, tuple)) else [lr_lambda] * groups
-    if len(lambdas) != groups:
-        raise ValueError(f"{op}: expected {groups} lr_lambdas, one per group, got {len(lambdas)}")
-    if not all(callable(f) for f in lambdas):
-        raise TypeError(f"{op}: lr_lambda must be a function of the epoch (or a list of them), got {lr_lambda!r}")
-    return lambdas
 
 
 class MultiplicativeLR(LRScheduler):
@@ -1183,7 +1187,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         self.T_i, self.T_cur = t_i, t_cur
 
 
-class CyclicLR(LRScheduler):
+class CyclicLR(_MomentumCycle):
     """Cyclical learning rates (Smith, 2017), PyTorch's: the rate goes up from ``base_lr`` to
     ``max_lr`` in ``step_size_up`` steps and back down in ``step_size_down`` (default: the same),
     over and over; the momentum (SGD's and RMSprop's ``momentum``, Adam's and AdamW's ``beta1``)
@@ -1259,12 +1263,12 @@ class CyclicLR(LRScheduler):
                      cycle_momentum, base_momentums, max_momentums):
         op = "CyclicLR"
         self.max_lrs = [_check_factor(op, "max_lr", v) for v in max_lrs]
-        self.step_size_up = _check_positive(op, "step_size_up", step_size_up)
+        self.step_size_up = _check_factor(op, "step_size_up", step_size_up, positive=True)
         # 0 down: a sawtooth, the rate falling back to base_lr at once (PyTorch's takes it)
         if isinstance(step_size_down, numbers.Real) and not isinstance(step_size_down, bool) and step_size_down == 0:
             self.step_size_down = 0.0
         else:
-            self.step_size_down = _check_positive(op, "step_size_down", step_size_down)
+            self.step_size_down = _check_factor(op, "step_size_down", step_size_down, positive=True)
         self.mode = _check_choice(op, "mode", mode, ("triangular", "triangular2", "exp_range"))
         self.gamma = _check_factor(op, "gamma", gamma)
         self.scale_mode = _check_choice(op, "scale_mode", scale_mode, ("cycle", "iterations"))
@@ -1275,18 +1279,7 @@ class CyclicLR(LRScheduler):
                              f"is built {built}: build it as the saved one was")
         if not self.custom_scale_fn:   # the mode's own, as PyTorch's
             self.scale_mode = "iterations" if self.mode == "exp_range" else "cycle"
-        self.cycle_momentum = _flag(op, "cycle_momentum", cycle_momentum)
-        defaults = getattr(self.optimizer, "defaults", {})
-        if self.cycle_momentum and "momentum" not in defaults and "betas" not in defaults:
-            raise ValueError(f"{op}: cycle_momentum needs an optimizer with a momentum or betas option, "
-                             f"got a {type(self.optimizer).__name__}: pass cycle_momentum=False")
-        self.use_beta1 = "betas" in defaults
-        beta1 = self.cycle_momentum and self.use_beta1
-        self.base_momentums = [_check_momentum(op, "base_momentum", v, beta1) for v in base_momentums]
-        self.max_momentums = [_check_momentum(op, "max_momentum", v, beta1) for v in max_momentums]
-        if not len(self.max_lrs) == len(self.base_momentums) == len(self.max_momentums):
-            raise ValueError(f"{op}: max_lr, base_momentum and max_momentum must have one value per group, got "
-                             f"{len(self.max_lrs)}, {len(self.base_momentums)} and {len(self.max_momentums)}")
+        self._set_momenta(op, cycle_momentum, base_momentums, max_momentums)
 
     def scale_fn(self, x):
         """The amplitude's scale at ``x`` (the cycle, or the step): the mode's, or the one given."""
@@ -1303,7 +1296,7 @@ class CyclicLR(LRScheduler):
         self.base_lrs = list(self._given_base_lrs)
         self._go_to(self.last_epoch + 1)
 
-    def _at(self, epoch):
+    def _schedule_at(self, epoch):
         """Each group's rate and momentum at step ``epoch``: PyTorch's sums, for its bits."""
         total = self.step_size_up + self.step_size_down
         ratio = self.step_size_up / total
@@ -1315,30 +1308,8 @@ class CyclicLR(LRScheduler):
         momenta = [top - (top - low) * height * scale for low, top in zip(self.base_momentums, self.max_momentums)]
         return lrs, momenta
 
-    def _advance(self, initial=False):
-        self._go_to(self.last_epoch + 1)
-
-    def _jump(self, epoch):
-        self._go_to(int(epoch))
-
-    def _go_to(self, epoch):
-        lrs, momenta = self._at(epoch)
-        self.last_epoch = epoch
-        self._write(lrs)
-        self._write_momenta(momenta)
-
-    def _write_momenta(self, momenta):
-        if not self.cycle_momentum:
-            return
-        for k, (g, m) in enumerate(zip(self.optimizer.param_groups, momenta)):
-            g["max_momentum"], g["base_momentum"] = self.max_momentums[k], self.base_momentums[k]
-            if self.use_beta1:
-                g["betas"] = (m, *g["betas"][1:])
-            else:
-                g["momentum"] = m
-
     def closed_form_lr(self, epoch=None):
-        return self._at(self.last_epoch if epoch is None else epoch)[0]
+        return self._schedule_at(self.last_epoch if epoch is None else epoch)[0]
 
     def load_state_dict(self, state):
         """Go on from a saved schedule (:meth:`LRScheduler.load_state_dict`), and write the
@@ -1347,7 +1318,7 @@ class CyclicLR(LRScheduler):
             raise ValueError(f"CyclicLR.load_state_dict: the state has {len(state['max_lrs'])} max_lrs for "
                              f"{len(state['base_lrs'])} groups (is it another scheduler's?)")
         super().load_state_dict(state)
-        self._write_momenta(self._at(self.last_epoch)[1])
+        self._write_momenta(self._schedule_at(self.last_epoch)[1])
 
 
 class ChainedScheduler(LRScheduler):

@@ -473,14 +473,20 @@ def _number(where, name, v):
     return float(v)
 
 
+def _nonnegative_options(g, where, names):
+    """Make each of group ``g``'s options ``names`` a float, or raise: a TypeError if one is not
+    a number, a ValueError if it is not finite and >= 0."""
+    for name in names:
+        g[name] = _number(where, name, g[name])
+        if not (math.isfinite(g[name]) and g[name] >= 0):
+            raise ValueError(f"{where}: {name} must be finite and >= 0, got {g[name]}")
+
+
 def _check_adam_options(g, where):
     """Refuse an Adam group's options that PyTorch refuses (a negative lr, eps or weight decay,
     betas outside [0, 1)) or that would train wrongly (inf, NaN); makes the flags bools and
     ``betas`` a pair of floats (a list after JSON)."""
-    for name in ("lr", "eps", "weight_decay", "lr_mult"):
-        g[name] = _number(where, name, g[name])
-        if not (math.isfinite(g[name]) and g[name] >= 0):
-            raise ValueError(f"{where}: {name} must be finite and >= 0, got {g[name]}")
+    _nonnegative_options(g, where, ("lr", "eps", "weight_decay", "lr_mult"))
     betas = g["betas"]
     if not isinstance(betas, (tuple, list)) or len(betas) != 2:
         raise TypeError(f"{where}: betas must be a pair of numbers (beta1, beta2), got {betas!r}")
@@ -634,15 +640,11 @@ def _check_rmsprop_options(g, where):
     momentum or weight decay), or that would train wrongly: inf, NaN, and an alpha above 1,
     which gives the square a negative weight (a square root of a negative mean, NaN);
     makes the flags bools."""
-    for name in ("lr", "alpha", "eps", "weight_decay", "momentum", "lr_mult"):
-        g[name] = _number(where, name, g[name])
-        if not (math.isfinite(g[name]) and g[name] >= 0):
-            raise ValueError(f"{where}: {name} must be finite and >= 0, got {g[name]}")
+    _nonnegative_options(g, where, ("lr", "alpha", "eps", "weight_decay", "momentum", "lr_mult"))
     if g["alpha"] > 1:
         raise ValueError(f"{where}: alpha must be in [0, 1], got {g['alpha']}")
     for name in ("centered", "maximize"):
         g[name] = _flag(where, name, g[name])
-
 
 
 def _adagrad_update(p, g, s, clr, eps, wd):
@@ -722,11 +724,9 @@ class Adagrad(Optimizer):
 def _check_adagrad_options(g, where):
     """Refuse an Adagrad group's options that PyTorch refuses (any of them negative) or that
     would train wrongly (inf, NaN); makes ``maximize`` a bool."""
-    for name in ("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps", "lr_mult"):
-        g[name] = _number(where, name, g[name])
-        if not (math.isfinite(g[name]) and g[name] >= 0):
-            raise ValueError(f"{where}: {name} must be finite and >= 0, got {g[name]}")
+    _nonnegative_options(g, where, ("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps", "lr_mult"))
     g["maximize"] = _flag(where, "maximize", g["maximize"])
+
 
 # PyTorch's schedulers live in torch.optim.lr_scheduler; these in minifcn/lr_scheduler.py, which
 # needs lr_at above, so they are imported last. Registered as a submodule of this module too, so
