@@ -34,6 +34,7 @@ from .kernels import loss as L
 from .kernels import norm as N
 from .kernels import pointwise as E
 from .kernels import pool as P
+from .ops import _sigmoid
 
 __all__ = ["conv2d", "conv_transpose2d", "max_pool2d", "max_unpool2d", "relu", "dropout",
            "dropout2d", "batch_norm", "group_norm", "layer_norm", "instance_norm",
@@ -1476,12 +1477,10 @@ class BinaryCrossEntropyWithLogits(ElementwiseLoss):
         return _weighted((1 - t) * x - log_weight * log_sig, self.weight)
 
     def partials(self, x, t, want_x, want_t):
-        xp = get_array_module(x)
         p = self.pos_weight
         gx = gt = None
         if want_x:
-            e = xp.exp(-xp.abs(x))   # sigmoid(x) without overflow on either side
-            sig = xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+            sig = _sigmoid(x)   # without overflow on either side
             gx = sig - t if p is None else (1 + (p - 1) * t) * sig - p * t
         if want_t:
             if p is None:
