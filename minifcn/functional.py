@@ -101,11 +101,16 @@ def check_dropout_p(op, p):
         raise ValueError(f"{op}: p must be a number in [0, 1], got {p!r}")
 
 
+def _check_float(op, t, name="input"):
+    """``t`` (``name`` in the error) float32 or float64, else TypeError."""
+    if t.dtype not in (np.float32, np.float64):
+        raise TypeError(f"{op}: {name} must be float32 or float64, got {t.dtype}")
+
+
 def _check_4d(op, name, t):
     if t.ndim != 4:
         raise ValueError(f"{op}: {name} must be 4-D (n, c, h, w), got shape {tuple(t.shape)}")
-    if t.dtype not in (np.float32, np.float64):   # float16 had passed, to fail in dropout
-        raise TypeError(f"{op}: {name} must be float32 or float64, got {t.dtype}")
+    _check_float(op, t, name)   # float16 had passed, to fail in dropout
 
 
 def _check_not_empty(op, x, weight):
@@ -436,11 +441,6 @@ class Fold(Function):
         return gcol if self.batched else gcol[0]
 
 
-def _check_float_dtype(op, x):
-    if x.dtype not in (np.float32, np.float64):
-        raise TypeError(f"{op}: input must be float32 or float64, got {x.dtype}")
-
-
 def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     """The sliding blocks of an image as columns (im2col), PyTorch's ``F.unfold``.
 
@@ -465,7 +465,7 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     if x.ndim not in (3, 4):
         raise ValueError(f"unfold: input must be 3-D (c, h, w) or 4-D (n, c, h, w), got shape "
                          f"{tuple(x.shape)}")
-    _check_float_dtype("unfold", x)
+    _check_float("unfold", x)
     if min(x.shape[-3:]) < 1:   # the batch alone may be empty, as PyTorch's
         raise ValueError(f"unfold: input {tuple(x.shape)} must have at least one channel, row and column")
     blocks = _block_arguments("unfold", kernel_size, dilation, padding, stride)
@@ -495,7 +495,7 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
     if col.ndim not in (2, 3):
         raise ValueError(f"fold: input must be 2-D (c*kh*kw, L) or 3-D (n, c*kh*kw, L), got shape "
                          f"{tuple(col.shape)}")
-    _check_float_dtype("fold", col)
+    _check_float("fold", col)
     hw = _positive_pair("output_size", output_size, "fold")
     blocks = _block_arguments("fold", kernel_size, dilation, padding, stride)
     depth, length = col.shape[-2:]
@@ -837,8 +837,7 @@ def _check_float_input(op, x, min_ndim, layout):
     if x.ndim < min_ndim:
         raise ValueError(f"{op}: input must have at least {min_ndim} dimensions {layout}, got shape "
                          f"{tuple(x.shape)}")
-    if x.dtype not in (np.float32, np.float64):
-        raise TypeError(f"{op}: input must be float32 or float64, got {x.dtype}")
+    _check_float(op, x)
 
 
 def _check_eps(op, eps):
@@ -1331,8 +1330,7 @@ def _check_pair(op, input, target, reduction):
     check_reduction(op, reduction)
     input = as_tensor(input)
     target = as_tensor(target, like=input)
-    if input.dtype not in (np.float32, np.float64):
-        raise TypeError(f"{op}: input must be float32 or float64, got {input.dtype}")
+    _check_float(op, input)
     if tuple(target.shape) != tuple(input.shape):
         raise ValueError(f"{op}: target shape {tuple(target.shape)} differs from input shape "
                          f"{tuple(input.shape)}")
