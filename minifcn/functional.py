@@ -1489,13 +1489,18 @@ class BinaryCrossEntropyWithLogits(ElementwiseLoss):
         return _weighted(gx, self.weight), _weighted(gt, self.weight)
 
 
+def _difference(x, t):
+    """``x - t``, NaN at inf - inf as PyTorch's, without NumPy's warning."""
+    with np.errstate(invalid="ignore"):
+        return x - t
+
+
 class L1(ElementwiseLoss):
     """``|x - t|``; partials ``sign(x - t)`` and its negative (0 where they are equal, as
     PyTorch's)."""
 
     def values(self, x, t):
-        with np.errstate(invalid="ignore"):   # inf - inf: NaN, as PyTorch's, without a warning
-            return abs(x - t)
+        return abs(_difference(x, t))
 
     def partials(self, x, t, want_x, want_t):
         s = _sign_or_zero(x, t)
@@ -1505,8 +1510,7 @@ class L1(ElementwiseLoss):
 def _sign_or_zero(x, t):
     """sign(x - t), 0 where it is NaN (a NaN or inf - inf), as PyTorch's: NumPy's sign would
     spread the NaN into the gradient."""
-    with np.errstate(invalid="ignore"):
-        d = x - t
+    d = _difference(x, t)
     return (d > 0).astype(d.dtype) - (d < 0).astype(d.dtype)
 
 
@@ -1520,15 +1524,13 @@ class SmoothL1(ElementwiseLoss):
         self.beta = beta
 
     def values(self, x, t):
-        with np.errstate(invalid="ignore"):   # inf - inf: NaN, as PyTorch's, without a warning
-            d, b = x - t, self.beta
+        d, b = _difference(x, t), self.beta
         a = abs(d)
         return a if b == 0 else get_array_module(x).where(a < b, 0.5 * d * d / b, a - 0.5 * b)
 
     def partials(self, x, t, want_x, want_t):
         xp = get_array_module(x)
-        with np.errstate(invalid="ignore"):
-            d, b = x - t, self.beta
+        d, b = _difference(x, t), self.beta
         # beta 0 is the L1 loss, PyTorch's too: 0 at a NaN there, NaN past beta otherwise
         g = _sign_or_zero(x, t) if b == 0 else xp.where(abs(d) < b, d / b, xp.sign(d))
         return g, -g
@@ -1544,13 +1546,13 @@ class Huber(ElementwiseLoss):
         self.delta = delta
 
     def values(self, x, t):
-        d, c = x - t, self.delta
+        d, c = _difference(x, t), self.delta
         a = abs(d)
         return get_array_module(x).where(a < c, 0.5 * d * d, c * (a - 0.5 * c))
 
     def partials(self, x, t, want_x, want_t):
         xp = get_array_module(x)
-        d, c = x - t, self.delta
+        d, c = _difference(x, t), self.delta
         g = xp.where(abs(d) < c, d, c * xp.sign(d))
         return g, -g
 
