@@ -873,7 +873,7 @@ def check_normalized_shape(op, normalized_shape) -> tuple:
     return tuple(int(d) for d in shape)
 
 
-class GroupNorm(Function):
+class SlabNorm(Function):
     """Group, instance and layer norm: each slab of the 4-D view ``view`` (n, g, k, l) of x
     normalised over its k*l values, then scaled and shifted per (g, k)
     (:mod:`minifcn.kernels.norm` gives each norm's view). With running averages (instance
@@ -915,10 +915,10 @@ class GroupNorm(Function):
 
 
 def _slab_norm(x, view, weight, bias, eps, running_mean=None, running_var=None, momentum=0.0):
-    """x normalised by :class:`GroupNorm` over the slabs of ``view``, with the parameters given."""
+    """x normalised by :class:`SlabNorm` over the slabs of ``view``, with the parameters given."""
     params = [p for p in (weight, bias) if p is not None]
-    fn = GroupNorm(view, float(eps), weight is not None, bias is not None, running_mean, running_var,
-                   momentum)
+    fn = SlabNorm(view, float(eps), weight is not None, bias is not None, running_mean, running_var,
+                  momentum)
     return fn(x, *params)
 
 
@@ -1320,7 +1320,6 @@ def mse_loss(input, target, *, reduction="mean"):
     return squares.sum() if reduction == "sum" else squares.sum() / squares.size
 
 
-
 # --------------------------------------------------------------------- elementwise losses
 def _check_pair(op, input, target, reduction):
     """The checks the elementwise losses share: the reduction; a float32 or float64 input; a
@@ -1650,6 +1649,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
     input, target = _check_pair("huber_loss", input, target, reduction)
     return Huber(delta, reduction)(input, target)
 
+
 def one_hot(tensor, num_classes=-1):
     """Class indices as one-hot vectors, as PyTorch's: shape (*, C) from (*), int64, outside the
     graph. ``num_classes=-1`` takes the largest index + 1; an index below 0 or from C up is an
@@ -1901,7 +1901,6 @@ def adaptive_avg_pool2d(x, output_size):
     xp = get_array_module(x.data)
     A_h, A_w = (xp.asarray(adaptive_pool_matrix(n, o), dtype=x.dtype) for n, o in ((h, out_h), (w, out_w)))
     return Interpolate(A_h, A_w)(x)   # the same separable linear map as interpolate's, below
-
 
 
 # --------------------------------------------------------------------- interpolate
