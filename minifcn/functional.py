@@ -239,6 +239,13 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return fn(x, weight) if bias is None else fn(x, weight, bias)
 
 
+def _same_padding(kernel_size, dilation):
+    """``padding="same"``'s zeros, PyTorch's: per axis ``dilation*(k - 1)`` in all, the odd
+    one after, as ``((top, bottom), (left, right))``."""
+    totals = (d * (k - 1) for d, k in zip(dilation, kernel_size))
+    return tuple((t // 2, t - t // 2) for t in totals)
+
+
 def _conv2d_named_padding(x, weight, bias, stride, padding, dilation, groups=1):
     """conv2d with PyTorch's ``padding="valid"`` or ``"same"``."""
     if padding == "valid":
@@ -247,11 +254,11 @@ def _conv2d_named_padding(x, weight, bias, stride, padding, dilation, groups=1):
         raise ValueError(f"conv2d: padding must be an int, a pair, 'valid' or 'same', got {padding!r}")
     if stride != (1, 1):   # PyTorch refuses it too: 'same' has no one meaning for a stride
         raise ValueError(f"conv2d: padding='same' needs stride 1, got stride {stride}")
-    # d*(k - 1) zeros in all per axis, the odd one after: pad both sides by the larger half,
-    # then the one extra output at the top (left) is the one to drop
-    total = [d * (k - 1) for d, k in zip(dilation, weight.shape[2:])]
-    y = conv2d(x, weight, bias, 1, [t - t // 2 for t in total], dilation, groups)
-    extra_y, extra_x = (t % 2 for t in total)
+    # pad both sides by the larger half (after), then the one extra output at the top (left)
+    # is the one to drop
+    pads = _same_padding(weight.shape[2:], dilation)
+    y = conv2d(x, weight, bias, 1, [after for _, after in pads], dilation, groups)
+    extra_y, extra_x = (after - before for before, after in pads)
     return y[:, :, extra_y:, extra_x:] if extra_y or extra_x else y
 
 
