@@ -34,6 +34,7 @@ from .kernels import loss as L
 from .kernels import norm as N
 from .kernels import pointwise as E
 from .kernels import pool as P
+from .ops import _sigmoid
 
 __all__ = ["conv2d", "conv_transpose2d", "max_pool2d", "max_unpool2d", "relu", "dropout",
            "dropout2d", "batch_norm", "group_norm", "layer_norm", "instance_norm",
@@ -100,11 +101,16 @@ def check_dropout_p(op, p):
         raise ValueError(f"{op}: p must be a number in [0, 1], got {p!r}")
 
 
+def _check_float(op, t, name="input"):
+    """``t`` (``name`` in the error) float32 or float64, else TypeError."""
+    if t.dtype not in (np.float32, np.float64):
+        raise TypeError(f"{op}: {name} must be float32 or float64, got {t.dtype}")
+
+
 def _check_4d(op, name, t):
     if t.ndim != 4:
         raise ValueError(f"{op}: {name} must be 4-D (n, c, h, w), got shape {tuple(t.shape)}")
-    if t.dtype not in (np.float32, np.float64):   # float16 had passed, to fail in dropout
-        raise TypeError(f"{op}: {name} must be float32 or float64, got {t.dtype}")
+    _check_float(op, t, name)   # float16 had passed, to fail in dropout
 
 
 def _check_not_empty(op, x, weight):
@@ -233,6 +239,13 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return fn(x, weight) if bias is None else fn(x, weight, bias)
 
 
+def _same_padding(kernel_size, dilation):
+    """``padding="same"``'s zeros, PyTorch's: per axis ``dilation*(k - 1)`` in all, the odd
+    one after, as ``((top, bottom), (left, right))``."""
+    totals = (d * (k - 1) for d, k in zip(dilation, kernel_size))
+    return tuple((t // 2, t - t // 2) for t in totals)
+
+
 def _conv2d_named_padding(x, weight, bias, stride, padding, dilation, groups=1):
     """conv2d with PyTorch's ``padding="valid"`` or ``"same"``."""
     if padding == "valid":
@@ -241,11 +254,11 @@ def _conv2d_named_padding(x, weight, bias, stride, padding, dilation, groups=1):
         raise ValueError(f"conv2d: padding must be an int, a pair, 'valid' or 'same', got {padding!r}")
     if stride != (1, 1):   # PyTorch refuses it too: 'same' has no one meaning for a stride
         raise ValueError(f"conv2d: padding='same' needs stride 1, got stride {stride}")
-    # d*(k - 1) zeros in all per axis, the odd one after: pad both sides by the larger half,
-    # then the one extra output at the top (left) is the one to drop
-    total = [d * (k - 1) for d, k in zip(dilation, weight.shape[2:])]
-    y = conv2d(x, weight, bias, 1, [t - t // 2 for t in total], dilation, groups)
-    extra_y, extra_x = (t % 2 for t in total)
+    # pad both sides by the larger half (after), then the one extra output at the top (left)
+    # is the one to drop
+    pads = _same_padding(weight.shape[2:], dilation)
+    y = conv2d(x, weight, bias, 1, [after for _, after in pads], dilation, groups)
+    extra_y, extra_x = (after - before for before, after in pads)
     return y[:, :, extra_y:, extra_x:] if extra_y or extra_x else y
 
 
@@ -434,11 +447,6 @@ class Fold(Function):
         return gcol if self.batched else gcol[0]
 
 
-def _check_float_dtype(op, x):
-    if x.dtype not in (np.float32, np.float64):
-        raise TypeError(f"{op}: input must be float32 or float64, got {x.dtype}")
-
-
 def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     """The sliding blocks of an image as columns (im2col), PyTorch's ``F.unfold``.
 
@@ -463,7 +471,7 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     if x.ndim not in (3, 4):
         raise ValueError(f"unfold: input must be 3-D (c, h, w) or 4-D (n, c, h, w), got shape "
                          f"{tuple(x.shape)}")
-    _check_float_dtype("unfold", x)
+    _check_float("unfold", x)
     if min(x.shape[-3:]) < 1:   # the batch alone may be empty, as PyTorch's
         raise ValueError(f"unfold: input {tuple(x.shape)} must have at least one channel, row and column")
     blocks = _block_arguments("unfold", kernel_size, dilation, padding, stride)
@@ -493,7 +501,7 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
     if col.ndim not in (2, 3):
         raise ValueError(f"fold: input must be 2-D (c*kh*kw, L) or 3-D (n, c*kh*kw, L), got shape "
                          f"{tuple(col.shape)}")
-    _check_float_dtype("fold", col)
+    _check_float("fold", col)
     hw = _positive_pair("output_size", output_size, "fold")
     blocks = _block_arguments("fold", kernel_size, dilation, padding, stride)
     depth, length = col.shape[-2:]
@@ -835,8 +843,7 @@ def _check_float_input(op, x, min_ndim, layout):
     if x.ndim < min_ndim:
         raise ValueError(f"{op}: input must have at least {min_ndim} dimensions {layout}, got shape "
                          f"{tuple(x.shape)}")
-    if x.dtype not in (np.float32, np.float64):
-        raise TypeError(f"{op}: input must be float32 or float64, got {x.dtype}")
+    _check_float(op, x)
 
 
 def _check_eps(op, eps):
@@ -872,7 +879,7 @@ def check_normalized_shape(op, normalized_shape) -> tuple:
     return tuple(int(d) for d in shape)
 
 
-class GroupNorm(Function):
+class SlabNorm(Function):
     """Group, instance and layer norm: each slab of the 4-D view ``view`` (n, g, k, l) of x
     normalised over its k*l values, then scaled and shifted per (g, k)
     (:mod:`minifcn.kernels.norm` gives each norm's view). With running averages (instance
@@ -914,10 +921,10 @@ class GroupNorm(Function):
 
 
 def _slab_norm(x, view, weight, bias, eps, running_mean=None, running_var=None, momentum=0.0):
-    """x normalised by :class:`GroupNorm` over the slabs of ``view``, with the parameters given."""
+    """x normalised by :class:`SlabNorm` over the slabs of ``view``, with the parameters given."""
     params = [p for p in (weight, bias) if p is not None]
-    fn = GroupNorm(view, float(eps), weight is not None, bias is not None, running_mean, running_var,
-                   momentum)
+    fn = SlabNorm(view, float(eps), weight is not None, bias is not None, running_mean, running_var,
+                  momentum)
     return fn(x, *params)
 
 
@@ -1319,7 +1326,6 @@ def mse_loss(input, target, *, reduction="mean"):
     return squares.sum() if reduction == "sum" else squares.sum() / squares.size
 
 
-
 # --------------------------------------------------------------------- elementwise losses
 def _check_pair(op, input, target, reduction):
     """The checks the elementwise losses share: the reduction; a float32 or float64 input; a
@@ -1329,8 +1335,7 @@ def _check_pair(op, input, target, reduction):
     check_reduction(op, reduction)
     input = as_tensor(input)
     target = as_tensor(target, like=input)
-    if input.dtype not in (np.float32, np.float64):
-        raise TypeError(f"{op}: input must be float32 or float64, got {input.dtype}")
+    _check_float(op, input)
     if tuple(target.shape) != tuple(input.shape):
         raise ValueError(f"{op}: target shape {tuple(target.shape)} differs from input shape "
                          f"{tuple(input.shape)}")
@@ -1475,12 +1480,10 @@ class BinaryCrossEntropyWithLogits(ElementwiseLoss):
         return _weighted((1 - t) * x - log_weight * log_sig, self.weight)
 
     def partials(self, x, t, want_x, want_t):
-        xp = get_array_module(x)
         p = self.pos_weight
         gx = gt = None
         if want_x:
-            e = xp.exp(-xp.abs(x))   # sigmoid(x) without overflow on either side
-            sig = xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+            sig = _sigmoid(x)   # without overflow on either side
             gx = sig - t if p is None else (1 + (p - 1) * t) * sig - p * t
         if want_t:
             if p is None:
@@ -1491,13 +1494,18 @@ class BinaryCrossEntropyWithLogits(ElementwiseLoss):
         return _weighted(gx, self.weight), _weighted(gt, self.weight)
 
 
+def _difference(x, t):
+    """``x - t``, NaN at inf - inf as PyTorch's, without NumPy's warning."""
+    with np.errstate(invalid="ignore"):
+        return x - t
+
+
 class L1(ElementwiseLoss):
     """``|x - t|``; partials ``sign(x - t)`` and its negative (0 where they are equal, as
     PyTorch's)."""
 
     def values(self, x, t):
-        with np.errstate(invalid="ignore"):   # inf - inf: NaN, as PyTorch's, without a warning
-            return abs(x - t)
+        return abs(_difference(x, t))
 
     def partials(self, x, t, want_x, want_t):
         s = _sign_or_zero(x, t)
@@ -1507,8 +1515,7 @@ class L1(ElementwiseLoss):
 def _sign_or_zero(x, t):
     """sign(x - t), 0 where it is NaN (a NaN or inf - inf), as PyTorch's: NumPy's sign would
     spread the NaN into the gradient."""
-    with np.errstate(invalid="ignore"):
-        d = x - t
+    d = _difference(x, t)
     return (d > 0).astype(d.dtype) - (d < 0).astype(d.dtype)
 
 
@@ -1522,15 +1529,13 @@ class SmoothL1(ElementwiseLoss):
         self.beta = beta
 
     def values(self, x, t):
-        with np.errstate(invalid="ignore"):   # inf - inf: NaN, as PyTorch's, without a warning
-            d, b = x - t, self.beta
+        d, b = _difference(x, t), self.beta
         a = abs(d)
         return a if b == 0 else get_array_module(x).where(a < b, 0.5 * d * d / b, a - 0.5 * b)
 
     def partials(self, x, t, want_x, want_t):
         xp = get_array_module(x)
-        with np.errstate(invalid="ignore"):
-            d, b = x - t, self.beta
+        d, b = _difference(x, t), self.beta
         # beta 0 is the L1 loss, PyTorch's too: 0 at a NaN there, NaN past beta otherwise
         g = _sign_or_zero(x, t) if b == 0 else xp.where(abs(d) < b, d / b, xp.sign(d))
         return g, -g
@@ -1546,13 +1551,13 @@ class Huber(ElementwiseLoss):
         self.delta = delta
 
     def values(self, x, t):
-        d, c = x - t, self.delta
+        d, c = _difference(x, t), self.delta
         a = abs(d)
         return get_array_module(x).where(a < c, 0.5 * d * d, c * (a - 0.5 * c))
 
     def partials(self, x, t, want_x, want_t):
         xp = get_array_module(x)
-        d, c = x - t, self.delta
+        d, c = _difference(x, t), self.delta
         g = xp.where(abs(d) < c, d, c * xp.sign(d))
         return g, -g
 
@@ -1649,6 +1654,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
     delta = check_nonnegative("huber_loss", "delta", delta, positive=True)
     input, target = _check_pair("huber_loss", input, target, reduction)
     return Huber(delta, reduction)(input, target)
+
 
 def one_hot(tensor, num_classes=-1):
     """Class indices as one-hot vectors, as PyTorch's: shape (*, C) from (*), int64, outside the
@@ -1901,7 +1907,6 @@ def adaptive_avg_pool2d(x, output_size):
     xp = get_array_module(x.data)
     A_h, A_w = (xp.asarray(adaptive_pool_matrix(n, o), dtype=x.dtype) for n, o in ((h, out_h), (w, out_w)))
     return Interpolate(A_h, A_w)(x)   # the same separable linear map as interpolate's, below
-
 
 
 # --------------------------------------------------------------------- interpolate

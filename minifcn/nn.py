@@ -56,14 +56,10 @@ def _check_padding_mode(op, padding_mode):
     return padding_mode
 
 
-def _not_one(v):
-    """Whether a dilation (an int or a pair) is other than 1, for a repr (which never raises)."""
-    return v not in (1, (1, 1), [1, 1])
-
-
-def _not_zero(v):
-    """Whether a padding (an int or a pair) is other than 0, for a repr."""
-    return v not in (0, (0, 0), [0, 0])
+def _not_default(v, d):
+    """Whether ``v`` (an int or a pair: a padding, a dilation) is other than ``d`` (or
+    ``(d, d)``), for a repr (which never raises)."""
+    return v not in (d, (d, d), [d, d])
 
 
 class Conv2d(Module):
@@ -127,9 +123,9 @@ class Conv2d(Module):
             stride = F._positive_pair("stride", self.stride, "Conv2d")
             if stride != (1, 1):   # as conv2d's: 'same' has no one meaning for a stride
                 raise ValueError(f"Conv2d: padding='same' needs stride 1, got stride {stride}")
-            dy, dx = F._positive_pair("dilation", self.dilation, "Conv2d")
-            ty, tx = dy * (self.weight.shape[2] - 1), dx * (self.weight.shape[3] - 1)
-            return (tx // 2, tx - tx // 2, ty // 2, ty - ty // 2)
+            dilation = F._positive_pair("dilation", self.dilation, "Conv2d")
+            (top, bottom), (left, right) = F._same_padding(self.weight.shape[2:], dilation)
+            return (left, right, top, bottom)
         ph, pw = F._positive_pair("padding", padding, "Conv2d", minimum=0)
         return (pw, pw, ph, ph)
 
@@ -138,7 +134,7 @@ class Conv2d(Module):
         groups = self.groups
         return (f"{in_c * groups}, {out_c}, kernel_size=({kh}, {kw}), stride={self.stride}, "
                 f"padding={self.padding!r}"
-                + (f", dilation={self.dilation!r}" if _not_one(self.dilation) else "")
+                + (f", dilation={self.dilation!r}" if _not_default(self.dilation, 1) else "")
                 + (f", groups={groups}" if groups != 1 else "")
                 + (", bias=False" if self.bias is None else "")
                 + (f", padding_mode={self.padding_mode!r}" if self.padding_mode != "zeros" else ""))
@@ -227,9 +223,9 @@ class ConvTranspose2d(Module):
         # as PyTorch's: padding, output padding, dilation, groups and the bias where they are
         # not the defaults (two upsamplings that differ print differently)
         return (f"{in_c}, {out_c * groups}, kernel_size=({kh}, {kw}), stride={self.stride}"
-                + (f", padding={self.padding!r}" if _not_zero(self.padding) else "")
-                + (f", output_padding={self.output_padding!r}" if _not_zero(self.output_padding) else "")
-                + (f", dilation={self.dilation!r}" if _not_one(self.dilation) else "")
+                + (f", padding={self.padding!r}" if _not_default(self.padding, 0) else "")
+                + (f", output_padding={self.output_padding!r}" if _not_default(self.output_padding, 0) else "")
+                + (f", dilation={self.dilation!r}" if _not_default(self.dilation, 1) else "")
                 + (f", groups={groups}" if groups != 1 else "")
                 + (", bias=False" if self.bias is None else ""))
 
@@ -711,13 +707,19 @@ def _affine_and_running(module, who, num_features, affine, bias, track_running_s
     module.affine = F._flag(who, "affine", affine)
     module.track_running_stats = F._flag(who, "track_running_stats", track_running_stats)
     module.num_features = num_features
-    module.weight = Parameter(init.ones((num_features,))) if module.affine else None
-    with_bias = module.affine and F._flag(who, "bias", bias)
-    module.bias = Parameter(init.zeros((num_features,))) if with_bias else None
+    _affine(module, who, (num_features,), module.affine, bias)
     track = module.track_running_stats
     module.register_buffer("running_mean", init.zeros((num_features,)) if track else None)
     module.register_buffer("running_var", init.ones((num_features,)) if track else None)
     module.register_buffer("num_batches_tracked", init.zeros((), dtype=np.int64) if track else None)
+
+
+def _affine(module, who, shape, affine, bias):
+    """A norm's ``weight`` (ones) and ``bias`` (zeros) of ``shape`` when ``affine``
+    (``bias=False``: the scale alone); one left out is None."""
+    module.weight = Parameter(init.ones(shape)) if affine else None
+    with_bias = affine and F._flag(who, "bias", bias)
+    module.bias = Parameter(init.zeros(shape)) if with_bias else None
 
 
 class InstanceNorm2d(Module):
@@ -801,9 +803,7 @@ class GroupNorm(Module):
             raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible by "
                              f"num_groups ({num_groups})")
         self.eps, self.affine = eps, F._flag("GroupNorm", "affine", affine)
-        self.weight = Parameter(init.ones((self.num_channels,))) if self.affine else None
-        with_bias = self.affine and F._flag("GroupNorm", "bias", bias)
-        self.bias = Parameter(init.zeros((self.num_channels,))) if with_bias else None
+        _affine(self, "GroupNorm", (self.num_channels,), self.affine, bias)
 
     def forward(self, x):
         return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
@@ -833,9 +833,7 @@ class LayerNorm(Module):
         self.normalized_shape = F.check_normalized_shape("LayerNorm", normalized_shape)
         self.eps = eps
         self.elementwise_affine = F._flag("LayerNorm", "elementwise_affine", elementwise_affine)
-        affine, shape = self.elementwise_affine, self.normalized_shape
-        self.weight = Parameter(init.ones(shape)) if affine else None
-        self.bias = Parameter(init.zeros(shape)) if affine and F._flag("LayerNorm", "bias", bias) else None
+        _affine(self, "LayerNorm", self.normalized_shape, self.elementwise_affine, bias)
 
     def forward(self, x):
         return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)

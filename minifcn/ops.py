@@ -641,14 +641,19 @@ class Sqrt(Function):
             return get_array_module(gy).where(self.y == 0, 0, gy / (2 * self.y)).astype(gy.dtype, copy=False)
 
 
+def _sigmoid(a):
+    """The array ``1 / (1 + exp(-a))``, written with ``e = exp(-|a|)`` (never overflows):
+    ``1 / (1 + e)`` for ``a >= 0``, ``e / (1 + e)`` below."""
+    xp = get_array_module(a)
+    e = xp.exp(-abs(a))
+    return xp.where(a >= 0, 1, e) / (1 + e)
+
+
 class Sigmoid(Function):
-    """``1 / (1 + exp(-x))``, written with ``e = exp(-|x|)`` (never overflows): ``1 / (1 + e)``
-    for ``x >= 0``, ``e / (1 + e)`` below."""
+    """``1 / (1 + exp(-x))``, without overflow (:func:`_sigmoid`)."""
 
     def forward(self, a):
-        xp = get_array_module(a)
-        e = xp.exp(-abs(a))
-        self.y = xp.where(a >= 0, 1, e) / (1 + e)
+        self.y = _sigmoid(a)
         return self.y
 
     def backward(self, gy):
