@@ -1408,7 +1408,9 @@ class ElementwiseLoss(Function):
             return total
         if loss.size == 0:   # NaN, as PyTorch's mean of nothing, without NumPy's 0 / 0 warning
             return get_array_module(x).full((), np.nan, dtype=x.dtype)
-        return total / loss.size   # divided, as PyTorch's (a * (1 / N) is a last bit apart)
+        # divided, as PyTorch's (a * (1 / N) is a last bit apart), in the loss's dtype: NumPy
+        # 1.x would divide a float32 scalar by an int in float64
+        return get_array_module(x).true_divide(total, loss.size, dtype=loss.dtype)
 
     def backward(self, gy):
         if self.reduction == "mean":

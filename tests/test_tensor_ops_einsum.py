@@ -169,6 +169,8 @@ def test_einsum_refuses_two_dtypes_bool_no_operands_and_a_non_str():
 
 
 def test_einsum_refuses_an_ellipsis_past_the_spare_letters():
+    if np.lib.NumpyVersion(np.__version__) < "2.0.0":   # an array of 53 axes: NumPy 1.x stops at 32
+        pytest.skip("NumPy 1.x holds at most 32 axes")
     eq = "".join(chr(c) for c in range(ord("a"), ord("z") + 1)) + "ABCDEFGHIJKLMNOPQRSTUVWXY..."
     with pytest.raises(ValueError, match="leaves 1 unused letters for the 2 axes"):
         minifcn.einsum(eq, Tensor(np.ones((1,) * 53)))
