@@ -940,10 +940,14 @@ class MSELoss(Module):
         return f"reduction={self.reduction!r}"
 
 
-def _elementwise_weight(weight):
+def _elementwise_weight(module, name, weight):
     """A BCE module's ``weight`` or ``pos_weight`` as an array (or None), for a buffer: it
-    broadcasts to the input (checked by the function, where the input's shape is known)."""
+    broadcasts to the input (checked by the function, where the input's shape is known). One
+    that requires grad is refused, as the functions refuse it (a buffer would drop its grad)."""
     if isinstance(weight, Tensor):
+        if weight.requires_grad:
+            raise ValueError(f"{module}: {name} must not require grad (the loss is not "
+                             f"differentiable in it, as PyTorch's is not): pass {name}.detach()")
         weight = weight.data
     return None if weight is None else backend.get_array_module(weight).asarray(weight)
 
@@ -962,7 +966,7 @@ class BCELoss(Module):
     def __init__(self, weight=None, *, reduction="mean"):
         super().__init__()
         F.check_reduction("BCELoss", reduction)   # when built, not at the first batch
-        self.register_buffer("weight", _elementwise_weight(weight))
+        self.register_buffer("weight", _elementwise_weight("BCELoss", "weight", weight))
         self.reduction = reduction
 
     def forward(self, input, target):
@@ -989,8 +993,8 @@ class BCEWithLogitsLoss(Module):
     def __init__(self, weight=None, *, reduction="mean", pos_weight=None):
         super().__init__()
         F.check_reduction("BCEWithLogitsLoss", reduction)
-        self.register_buffer("weight", _elementwise_weight(weight))
-        self.register_buffer("pos_weight", _elementwise_weight(pos_weight))
+        for name, w in (("weight", weight), ("pos_weight", pos_weight)):
+            self.register_buffer(name, _elementwise_weight("BCEWithLogitsLoss", name, w))
         self.reduction = reduction
 
     def forward(self, input, target):

@@ -369,3 +369,14 @@ def test_a_nan_or_inf_difference_gives_a_zero_gradient_as_pytorch(loss):
     call(torch.nn.functional, xt, tt).backward()
     np.testing.assert_array_equal(to_np(x.grad), xt.grad.numpy())
     np.testing.assert_array_equal(to_np(t.grad), tt.grad.numpy())
+
+
+@pytest.mark.parametrize("make", [lambda w: nn.BCELoss(weight=w), lambda w: nn.BCEWithLogitsLoss(weight=w),
+                                  lambda w: nn.BCEWithLogitsLoss(pos_weight=w)])
+def test_a_module_s_weight_that_requires_grad_is_refused_as_the_function_s(make):
+    """The module stores its weights as buffers (arrays): one requiring grad had lost its grad
+    silently, where the functions refuse it (and PyTorch's module raises when called)."""
+    w = Tensor(np.ones(3), requires_grad=True)
+    with pytest.raises(ValueError, match="must not require grad"):
+        make(w)
+    assert make(w.detach()) is not None
