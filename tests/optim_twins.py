@@ -35,3 +35,26 @@ def save_load(tree, tmp_path, name):
     path = tmp_path / name
     minifcn.save(tree, path)
     return minifcn.load(path)
+
+
+def recorded_grads(torch, params, tparams, rng, steps):
+    """``steps`` rounds of :func:`give_grads`, each round's gradients (of ``params``) kept, to
+    be given again to a run resumed from a save."""
+    grads = []
+    for _ in range(steps):
+        give_grads(torch, params, tparams, rng)
+        grads.append([p.grad.copy() for p in params])
+    return grads
+
+
+def step_through(params, opt, sched, grads, steps):
+    """Steps ``steps`` of a run with the recorded ``grads``: the optimizer, then the scheduler;
+    each step's rates and momenta."""
+    seen = []
+    for i in steps:
+        for p, g in zip(params, grads[i]):
+            p.grad = g
+        opt.step()
+        sched.step()
+        seen.append((sched.get_last_lr(), momenta(opt)))
+    return seen

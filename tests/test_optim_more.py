@@ -14,7 +14,7 @@ import minifcn.functional as F
 from minifcn import Tensor, nn, no_grad
 from minifcn.optim import SGD, Adam, AdamW, RMSprop, lr_scheduler
 from oracle import to_np
-from optim_twins import assert_twins_close, give_grads, momenta, save_load
+from optim_twins import assert_twins_close, give_grads, momenta, recorded_grads, save_load, step_through
 
 
 pytestmark = pytest.mark.usefixtures("host_default_device")
@@ -383,12 +383,9 @@ def test_reduce_lr_on_plateau_state_dict_round_trip_continues_identically(tmp_pa
     metrics = _metrics("max")[:25]
     params, tparams = _pair(torch)
     rng = np.random.default_rng(6)
-    grads = []
-    for _ in metrics:
-        give_grads(torch, params, tparams, rng)
-        grads.append([p.grad.copy() for p in params])
+    grads = recorded_grads(torch, params, tparams, rng, len(metrics))
 
-    def train(params, opt, sched, steps):
+    def train_on_metrics(params, opt, sched, steps):
         seen = []
         for i in steps:
             for p, g in zip(params, grads[i]):
@@ -404,12 +401,12 @@ def test_reduce_lr_on_plateau_state_dict_round_trip_continues_identically(tmp_pa
 
     opt, sched = build(params, mode="max", factor=0.5, patience=1, cooldown=2, min_lr=[0.01, 0.02],
                        threshold=1e-2, threshold_mode="abs")
-    train(params, opt, sched, range(at))
+    train_on_metrics(params, opt, sched, range(at))
     saved = [p.data.copy() for p in params]
     state = {"optimizer": opt.state_dict(), "scheduler": sched.state_dict()}
     via_json = json.loads(json.dumps(state["scheduler"]))
     via_file = save_load(state, tmp_path, "plateau.npz")
-    went_on = train(params, opt, sched, range(at, len(metrics)))
+    went_on = train_on_metrics(params, opt, sched, range(at, len(metrics)))
     assert any(lrs != went_on[0][0] for lrs, *_ in went_on)   # a reduction after the save
 
     for sched_state in (via_json, via_file["scheduler"]):
@@ -418,7 +415,7 @@ def test_reduce_lr_on_plateau_state_dict_round_trip_continues_identically(tmp_pa
         opt2.load_state_dict(via_file["optimizer"])
         sched2.load_state_dict(sched_state)
         assert (sched2.mode, sched2.threshold_mode, sched2.min_lrs) == ("max", "abs", [0.01, 0.02])
-        assert train(params2, opt2, sched2, range(at, len(metrics))) == went_on
+        assert train_on_metrics(params2, opt2, sched2, range(at, len(metrics))) == went_on
         for p, q in zip(params, params2):
             np.testing.assert_array_equal(q.data, p.data)
 
@@ -599,27 +596,14 @@ def test_one_cycle_lr_state_dict_round_trip_continues_identically(tmp_path, name
     sched = lr_scheduler.OneCycleLR(opt, max_lr=[0.1, 0.4], total_steps=total, three_phase=True,
                                     anneal_strategy="linear", base_momentum=[0.8, 0.7])
     rng = np.random.default_rng(8)
-    grads = []
-    for _ in range(total):
-        give_grads(torch, params, tparams, rng)
-        grads.append([p.grad.copy() for p in params])
+    grads = recorded_grads(torch, params, tparams, rng, total)
 
-    def train(params, opt, sched, steps):
-        seen = []
-        for i in steps:
-            for p, g in zip(params, grads[i]):
-                p.grad = g
-            opt.step()
-            sched.step()
-            seen.append((sched.get_last_lr(), momenta(opt)))
-        return seen
-
-    train(params, opt, sched, range(at))
+    step_through(params, opt, sched, grads, range(at))
     saved = [p.data.copy() for p in params]
     state = {"optimizer": opt.state_dict(), "scheduler": sched.state_dict()}
     via_json = json.loads(json.dumps(state["scheduler"]))
     via_file = save_load(state, tmp_path, "cycle.npz")
-    went_on = train(params, opt, sched, range(at, total))
+    went_on = step_through(params, opt, sched, grads, range(at, total))
 
     for sched_state in (via_json, via_file["scheduler"]):
         params2 = [nn.Parameter(w.copy()) for w in saved]
@@ -632,7 +616,7 @@ def test_one_cycle_lr_state_dict_round_trip_continues_identically(tmp_path, name
         opt2.param_groups[0]["betas" if name == "Adam" else "momentum"] = (0.0, 0.999) if name == "Adam" else 0.0
         sched2.load_state_dict(sched_state)   # ...and alone brings them back
         assert momenta(opt2) == before
-        assert train(params2, opt2, sched2, range(at, total)) == went_on
+        assert step_through(params2, opt2, sched2, grads, range(at, total)) == went_on
         for p, q in zip(params, params2):
             np.testing.assert_array_equal(q.data, p.data)
         with pytest.raises(ValueError, match=f"tried to step to step {total + 1}, past total_steps {total}"):

@@ -13,7 +13,7 @@ import minifcn
 from minifcn import nn
 from minifcn.optim import SGD, Adagrad, Adam, AdamW, RMSprop, lr_scheduler
 from oracle import to_np
-from optim_twins import assert_twins_close, give_grads, momenta, save_load
+from optim_twins import assert_twins_close, give_grads, momenta, recorded_grads, save_load, step_through
 
 
 pytestmark = pytest.mark.usefixtures("host_default_device")
@@ -431,27 +431,14 @@ def test_scheduler_state_dict_round_trip_continues_identically(tmp_path, name, b
     params, tparams, opt, _ = _optimizers(torch, name)
     sched = build(opt)
     rng = np.random.default_rng(8)
-    grads = []
-    for _ in range(steps):
-        give_grads(torch, params, tparams, rng)
-        grads.append([p.grad.copy() for p in params])
+    grads = recorded_grads(torch, params, tparams, rng, steps)
 
-    def train(params, opt, sched, steps):
-        seen = []
-        for i in steps:
-            for p, g in zip(params, grads[i]):
-                p.grad = g
-            opt.step()
-            sched.step()
-            seen.append((sched.get_last_lr(), momenta(opt)))
-        return seen
-
-    train(params, opt, sched, range(at))
+    step_through(params, opt, sched, grads, range(at))
     saved = [p.data.copy() for p in params]
     state = {"optimizer": opt.state_dict(), "scheduler": sched.state_dict()}
     via_json = json.loads(json.dumps(state["scheduler"]))
     via_file = save_load(state, tmp_path, "sched.npz")
-    went_on = train(params, opt, sched, range(at, steps))
+    went_on = step_through(params, opt, sched, grads, range(at, steps))
     assert len({tuple(lr) for lr, _ in went_on}) > 1   # the rates moved after the save
 
     for sched_state in (via_json, via_file["scheduler"]):
@@ -460,7 +447,7 @@ def test_scheduler_state_dict_round_trip_continues_identically(tmp_path, name, b
         sched2 = build_other(opt2)
         opt2.load_state_dict(via_file["optimizer"])
         sched2.load_state_dict(sched_state)
-        assert train(params2, opt2, sched2, range(at, steps)) == went_on
+        assert step_through(params2, opt2, sched2, grads, range(at, steps)) == went_on
         for p, q in zip(params, params2):
             np.testing.assert_array_equal(q.data, p.data)
 
