@@ -449,7 +449,8 @@ class BoundaryF1:
 
 
 def format_scores(scores: dict, class_names=None) -> str:
-    """A printable table: the four summary scores, then one IoU line per class.
+    """A printable table: the four summary scores (and ``bf``, the boundary F1 score, where
+    ``scores`` has it), then one IoU line per class.
 
     >>> print(format_scores(segmentation_scores([[3, 1], [0, 0]]), ["bg", "cat"]))
     pixel_acc  0.7500
@@ -466,7 +467,8 @@ def format_scores(scores: dict, class_names=None) -> str:
     class_names = [str(c) for c in class_names]
     if len(class_names) != len(per):
         raise ValueError(f"got {len(class_names)} class names for {len(per)} classes")
-    lines = [f"{k:<10} {scores[k]:.4f}" for k in ("pixel_acc", "mean_acc", "mean_iou", "fw_iou")]
+    names = ("pixel_acc", "mean_acc", "mean_iou", "fw_iou") + (("bf",) if "bf" in scores else ())
+    lines = [f"{k:<10} {scores[k]:.4f}" for k in names]
     width = max([5] + [len(c) for c in class_names])
     lines.append(f"{'class':<{width}}  IoU")
     for name, v in zip(class_names, per):

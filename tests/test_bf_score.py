@@ -245,3 +245,40 @@ def test_bad_input_is_refused(xp):
         BoundaryF1(2.5)
     with pytest.raises(ValueError, match="theta must be a finite distance > 0 in pixels, got 0"):
         within_distance(t == 0, 0)
+
+
+# ----------------------------------------------------------------------------- minifcn eval --bf
+def test_eval_bf_flag(tmp_path, capsys):
+    import json
+
+    from minifcn import cli, no_grad
+    from minifcn.train import build_datasets, evaluate, load_model
+
+    assert cli.main(["train", "--model", "segnet-basic", "--width", "0.0625", "--image-size", "32",
+                     "--num-train", "4", "--num-val", "4", "--batch-size", "2", "--iters", "2",
+                     "--val-every", "2", "--data-root", str(tmp_path / "synthetic"),
+                     "--out", str(tmp_path / "run"), "--no-progress"]) == 0
+    ckpt = tmp_path / "run" / "checkpoint.npz"
+    out_json = tmp_path / "eval.json"
+    assert cli.main(["eval", "--checkpoint", str(ckpt), "--out", str(out_json), "--no-progress"]) == 0
+    plain = capsys.readouterr().out
+    assert "bf" not in json.loads(out_json.read_text()) and "\nbf " not in plain
+    assert cli.main(["eval", "--checkpoint", str(ckpt), "--out", str(out_json), "--no-progress",
+                     "--bf"]) == 0
+    printed = capsys.readouterr().out
+    doc = json.loads(out_json.read_text())
+    assert set(doc["per_class_bf"]) == set(doc["classes"])
+    assert f"\nbf         {doc['bf']:.4f}\n" in printed     # beside the four, before the classes
+
+    # the split's BF: the mean of its images' BF, whatever the batches
+    model, cfg, _, _ = load_model(ckpt)
+    _, val = build_datasets(cfg)
+    per_image = []
+    with no_grad():
+        for i in range(len(val)):
+            x, y = val[i]
+            pred = model(Tensor(x[None])).data.argmax(axis=1)[0]
+            per_image.append(boundary_f1(pred, y, val.num_classes)["bf"])
+    assert doc["bf"] == pytest.approx(np.mean(per_image), abs=1e-12)
+    for bs in (1, 3):
+        assert evaluate(model, val, bs, bf=True)[0]["bf"] == pytest.approx(doc["bf"], abs=1e-12)
