@@ -198,12 +198,19 @@ def mask_boundary(mask):
            [0, 0, 0, 0, 0]])
     """
     xp = get_array_module(mask)
-    mask = xp.asarray(mask, dtype=bool)
+    mask = _image_axes(xp.asarray(mask, dtype=bool), "mask")
     # zero padding: the frame's outside is outside every mask
     m = xp.pad(mask, [(0, 0)] * (mask.ndim - 2) + [(1, 1), (1, 1)])
     interior = (m[..., 1:-1, 1:-1] & m[..., :-2, 1:-1] & m[..., 2:, 1:-1]
                 & m[..., 1:-1, :-2] & m[..., 1:-1, 2:])
     return mask & ~interior
+
+
+def _image_axes(a, name: str):
+    """``a`` itself, once it is known to have the two image axes ``(..., H, W)``."""
+    if a.ndim < 2:
+        raise ValueError(f"{name} must be an image (..., H, W), got shape {tuple(a.shape)}")
+    return a
 
 
 def _or_shifted(out, src, dy: int, dx: int) -> None:
@@ -246,7 +253,7 @@ def within_distance(feature, theta: float):
     """
     theta = _theta(theta)
     xp = get_array_module(feature)
-    feature = xp.asarray(feature, dtype=bool)
+    feature = _image_axes(xp.asarray(feature, dtype=bool), "feature")
     h, w = feature.shape[-2:]
     t2 = theta * theta
     r = min(math.ceil(theta) - 1, max(h, w))   # offsets of at least max(h, w) shift nothing in

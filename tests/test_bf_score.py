@@ -245,6 +245,10 @@ def test_bad_input_is_refused(xp):
         BoundaryF1(2.5)
     with pytest.raises(ValueError, match="theta must be a finite distance > 0 in pixels, got 0"):
         within_distance(t == 0, 0)
+    with pytest.raises(ValueError, match=r"feature must be an image \(..., H, W\), got shape \(5,\)"):
+        within_distance(t[0] == 0, 1.0)
+    with pytest.raises(ValueError, match=r"mask must be an image \(..., H, W\), got shape \(\)"):
+        mask_boundary(t[0, 0] == 0)
 
 
 # ----------------------------------------------------------------------------- minifcn eval --bf
