@@ -518,50 +518,77 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
 
 
 # --------------------------------------------------------------------- pooling
-def _pool_arguments(op, x, kernel_size, stride, padding, ceil_mode):
+def _pool_arguments(op, x, kernel_size, stride, padding, ceil_mode, dilation=(1, 1)):
     """A pooling's (kernel, stride, padding, ceil_mode), checked as PyTorch checks them: stride
-    defaults to the kernel, padding at most half the kernel, at least one window."""
+    defaults to the kernel, padding at most half the kernel, at least one window. ``dilation``
+    (a checked pair) spaces the kernel's taps apart: the window spans ``d(k - 1) + 1``."""
     _check_4d(op, "input", x)
     ceil_mode = _flag(op, "ceil_mode", ceil_mode)
     kernel = _positive_pair("kernel_size", kernel_size, op)
     stride = _positive_pair("stride", kernel_size if stride is None else stride, op)
     padding = _positive_pair("padding", padding, op, minimum=0)
+    # half the kernel itself, not the dilated span: PyTorch's CPU check (its message names the
+    # "effective kernel", but kernel 2, dilation 3, padding 2 is refused there too)
     if padding[0] * 2 > kernel[0] or padding[1] * 2 > kernel[1]:
         raise ValueError(f"{op}: padding {padding} must be at most half the kernel {kernel}")
     h, w = x.shape[2:]
+    out = [conv_out_size(n, k, s, p, d, ceil_mode=ceil_mode)
+           for n, k, s, p, d in zip((h, w), kernel, stride, padding, dilation)]
     # at least one window (ceil mode keeps one that starts inside and hangs over the edge, as
     # PyTorch does: a kernel past a 1x1 or 2x3 input has one there)
-    if min(h, w, conv_out_size(h, kernel[0], stride[0], padding[0], ceil_mode=ceil_mode),
-           conv_out_size(w, kernel[1], stride[1], padding[1], ceil_mode=ceil_mode)) < 1:
-        raise ValueError(f"{op}: kernel {kernel} is larger than the padded input "
+    if min(h, w, *out) < 1:
+        dilated = "" if dilation == (1, 1) else (
+            f" with dilation {dilation} (a span of {tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))})")
+        raise ValueError(f"{op}: kernel {kernel}{dilated} is larger than the padded input "
                          f"{h + 2 * padding[0]}x{w + 2 * padding[1]}")
+    if dilation != (1, 1):   # undilated, every window holds a pixel (padding <= half the kernel)
+        for side, n, o, k, s, p, d in zip(("row", "column"), (h, w), out, kernel, stride, padding, dilation):
+            _check_windows_hold_pixels(op, side, n, o, k, s, p, d)
     return kernel, stride, padding, ceil_mode
 
 
+def _check_windows_hold_pixels(op, side, size, out, k, s, p, d):
+    """Refuse a dilated window whose taps along one axis all fall on the padding (they can step
+    over a small input): PyTorch gives -inf there and an index past the input, which would send
+    the gradient out of the image."""
+    taps = (np.arange(out) * s - p).reshape(-1, 1) + np.arange(k) * d
+    empty = np.flatnonzero(~((taps >= 0) & (taps < size)).any(axis=1))
+    if empty.size:
+        o = int(empty[0])
+        raise ValueError(f"{op}: the window at output {side} {o} holds no input pixel: its taps "
+                         f"{taps[o].tolist()} (kernel {k}, dilation {d}, padding {p}) all fall outside "
+                         f"the input's {size} {side}s")
+
+
 class MaxPool2d(Function):
-    def __init__(self, kernel, stride, padding, ceil_mode):
+    def __init__(self, kernel, stride, padding, ceil_mode, dilation=(1, 1)):
         self.kernel, self.stride, self.padding, self.ceil_mode = kernel, stride, padding, ceil_mode
+        self.dilation = dilation
 
     def forward(self, x):
-        y, self.indices = P.max_pool2d(x, self.kernel, self.stride, self.padding, self.ceil_mode)
+        y, self.indices = P.max_pool2d(x, self.kernel, self.stride, self.padding, self.ceil_mode,
+                                       dilation=self.dilation)
         self.hw = x.shape[2:]
         return y, self.indices
 
     def backward(self, gy, _gindices=None):
-        # overlapping windows can pick the same input twice: then the gradients must add up
-        overlap = self.kernel[0] > self.stride[0] or self.kernel[1] > self.stride[1]
+        # windows wider than the stride (dilation spreads them) can pick the same input twice:
+        # then the gradients must add up
+        overlap = any(d * (k - 1) + 1 > s for k, s, d in zip(self.kernel, self.stride, self.dilation))
         return P.unpool_scatter(gy, self.indices, self.hw, accumulate=overlap)
 
 
-def max_pool2d(x, kernel_size, stride=None, padding=0, *, ceil_mode=False, return_indices=False):
+def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
     """Max pooling; with ``return_indices`` also the flat index ``h * W + w`` of each maximum.
 
-    ``ceil_mode`` and ``return_indices`` are keywords only: PyTorch's fourth argument is a
-    dilation, which this pooling does not take.
-
-    Shapes: x (n, c, h, w) -> (n, c, out_h, out_w) with
-    ``out_h = floor((h + 2*ph - kh) / sy) + 1`` (``ceil`` with ``ceil_mode``; a window must start
-    inside the input or its left padding). ``stride`` defaults to ``kernel_size``.
+    Arguments in PyTorch's order. Shapes: x (n, c, h, w) -> (n, c, out_h, out_w) with
+    ``out_h = floor((h + 2*ph - dy*(kh - 1) - 1) / sy) + 1`` (``ceil`` with ``ceil_mode``; a
+    window must start inside the input or its left padding). ``stride`` defaults to
+    ``kernel_size``; ``dilation`` (int or pair) spaces the window's ``kh x kw`` taps ``dy``
+    rows and ``dx`` columns apart. Ties go to the first maximum in the window's row-major
+    order. Padding may be at most half of ``kernel_size``; a dilated window whose taps all
+    fall on the padding is refused (PyTorch gives -inf and an index outside the input there).
 
     >>> import numpy as np
     >>> x = np.arange(25.0).reshape(1, 1, 5, 5)
@@ -571,15 +598,20 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, *, ceil_mode=False, retur
     >>> idx.numpy()[0, 0]                      # bottom-right of each window wins
     array([[ 6,  8],
            [16, 18]])
+    >>> max_pool2d(x, 2, 1, dilation=3).numpy()[0, 0]    # taps 3 apart: rows and columns {0, 3}, {1, 4}
+    array([[18., 19.],
+           [23., 24.]])
     """
     x = as_tensor(x)
+    dilation = _positive_pair("dilation", dilation, "max_pool2d")
     kernel, stride, padding, ceil_mode = _pool_arguments("max_pool2d", x, kernel_size, stride,
-                                                         padding, ceil_mode)
+                                                         padding, ceil_mode, dilation)
     return_indices = _flag("max_pool2d", "return_indices", return_indices)
     if not return_indices and not (is_grad_enabled() and x.requires_grad):
         # inference: no gradient will flow back and nobody asked where the maxima were
-        return Tensor(P.max_pool2d(x.data, kernel, stride, padding, ceil_mode, indices=False)[0])
-    y, indices = MaxPool2d(kernel, stride, padding, ceil_mode)(x)
+        return Tensor(P.max_pool2d(x.data, kernel, stride, padding, ceil_mode, indices=False,
+                                   dilation=dilation)[0])
+    y, indices = MaxPool2d(kernel, stride, padding, ceil_mode, dilation)(x)
     return (y, indices) if return_indices else y
 
 
@@ -603,7 +635,9 @@ def max_unpool2d(x, indices, kernel_size, stride=None, padding=0, output_size=No
     ``out_h = (h - 1)*sy - 2*ph + kh`` unless ``output_size`` (h, w) (or a 4-D shape) says
     otherwise, as it must when the pooled input had an odd size. Where overlapping windows
     (kernel > stride) recorded one position twice, the last value in row-major order is kept,
-    as PyTorch's CPU kernel does, and the other gets no gradient.
+    as PyTorch's CPU kernel does, and the other gets no gradient. There is no ``dilation``
+    (nor in PyTorch): to unpool a dilated pooling give ``kernel_size`` its span
+    ``d*(k - 1) + 1``, which sets the default size and tells whether windows overlap.
 
     >>> import numpy as np
     >>> x = np.arange(1.0, 5.0).reshape(1, 1, 2, 2)

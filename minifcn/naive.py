@@ -87,21 +87,22 @@ def conv_transpose2d(x, W, b=None, stride=1, padding=0, output_padding=0, groups
     return y
 
 
-def max_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False):
+def max_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, dilation=1):
     """Max over each window and the flat index ``h * W + w`` (in the unpadded input) of the winner.
 
-    PyTorch's rule, over the window's pixels inside the input in row-major order, from the
-    first: a pixel wins when it is greater than the maximum so far or is NaN. So ties go to the
-    first maximum, a window of -inf to its first pixel, and one with NaN to its last NaN.
-    Returns (y, indices).
+    Window ``(oy, ox)`` holds pixels ``(oy*sy - ph + i*dy, ox*sx - pw + j*dx)``. PyTorch's rule,
+    over the window's pixels inside the input in row-major order, from the first: a pixel wins
+    when it is greater than the maximum so far or is NaN. So ties go to the first maximum, a
+    window of -inf to its first pixel, and one with NaN to its last NaN. Returns (y, indices).
     """
     x = to_numpy(x)
     kh, kw = _pair(kernel_size)
     sy, sx = _pair(stride if stride is not None else kernel_size)
     ph, pw = _pair(padding)
+    dy, dx = _pair(dilation)
     n, c, h, w = x.shape
-    out_h = conv_out_size(h, kh, sy, ph, ceil_mode=ceil_mode)
-    out_w = conv_out_size(w, kw, sx, pw, ceil_mode=ceil_mode)
+    out_h = conv_out_size(h, kh, sy, ph, dy, ceil_mode=ceil_mode)
+    out_w = conv_out_size(w, kw, sx, pw, dx, ceil_mode=ceil_mode)
     y = np.empty((n, c, out_h, out_w), dtype=x.dtype)
     idx = np.empty((n, c, out_h, out_w), dtype=np.int64)
     for b_ in range(n):
@@ -111,7 +112,7 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False):
                     best, where = -math.inf, None
                     for i in range(kh):
                         for j in range(kw):
-                            iy, ix = oy * sy - ph + i, ox * sx - pw + j
+                            iy, ix = oy * sy - ph + i * dy, ox * sx - pw + j * dx
                             if not (0 <= iy < h and 0 <= ix < w):
                                 continue
                             v = x[b_, ci, iy, ix]

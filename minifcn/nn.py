@@ -601,20 +601,31 @@ class Dropout2d(Dropout):
 
 
 class MaxPool2d(Module):
-    """Max pooling; with ``return_indices`` the forward returns ``(y, indices)``. ``ceil_mode``
-    and ``return_indices`` are keywords only (PyTorch's fourth argument is a dilation)."""
+    """Max pooling (see :func:`F.max_pool2d <minifcn.functional.max_pool2d>`), PyTorch's
+    arguments in PyTorch's order (``return_indices`` before ``ceil_mode``, unlike the
+    function's); with ``return_indices`` the forward returns ``(y, indices)``. No state: the
+    indices go back to the caller, never onto the layer.
 
-    def __init__(self, kernel_size, stride=None, padding=0, *, ceil_mode=False, return_indices=False):
+    >>> import numpy as np
+    >>> MaxPool2d(2, 1, dilation=2)
+    MaxPool2d(kernel_size=2, stride=1, padding=0, dilation=2, ceil_mode=False)
+    >>> MaxPool2d(2, 1, dilation=2)(np.arange(9.0).reshape(1, 1, 3, 3)).numpy()[0, 0]
+    array([[8.]])
+    """
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
+                 ceil_mode=False):
         super().__init__()
         self.kernel_size, self.stride, self.padding = kernel_size, kernel_size if stride is None else stride, padding
-        self.ceil_mode, self.return_indices = ceil_mode, return_indices
+        self.dilation, self.ceil_mode, self.return_indices = dilation, ceil_mode, return_indices
 
     def forward(self, x):
-        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, ceil_mode=self.ceil_mode,
-                            return_indices=self.return_indices)
+        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation,
+                            ceil_mode=self.ceil_mode, return_indices=self.return_indices)
 
     def extra_repr(self):
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, ceil_mode={self.ceil_mode}"
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
 
 
 class MaxUnpool2d(Module):
