@@ -40,6 +40,7 @@ __all__ = ["conv2d", "conv_transpose2d", "max_pool2d", "max_unpool2d", "relu", "
            "dropout2d", "batch_norm", "group_norm", "layer_norm", "instance_norm",
            "local_response_norm", "softmax", "log_softmax", "cross_entropy",
            "nll_loss", "crop", "linear", "interpolate", "pad", "avg_pool2d", "adaptive_avg_pool2d",
+           "adaptive_max_pool2d", "lp_pool2d",
            "leaky_relu", "mse_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
            "l1_loss", "smooth_l1_loss", "huber_loss", "one_hot", "unfold", "fold"]
 
@@ -1902,6 +1903,56 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
     return AvgPool2d(kernel, stride, padding, ceil_mode, count_include_pad, divisor)(x)
 
 
+class LPPool2d(Function):
+    def __init__(self, p, kernel, stride, ceil_mode):
+        self.p, self.kernel, self.stride, self.ceil_mode = p, kernel, stride, ceil_mode
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        self.x, area = x, self.kernel[0] * self.kernel[1]
+        # PyTorch's formula, step by step: the average of x**p times the window's area
+        with np.errstate(invalid="ignore", divide="ignore"):   # NaN, inf where PyTorch has them
+            self.s = P.avg_pool2d(xp.power(x, self.p), self.kernel, self.stride, (0, 0),
+                                  self.ceil_mode) * area
+            return xp.power(self.s, 1.0 / self.p)
+
+    def backward(self, gy):
+        xp = get_array_module(gy)
+        p, area = self.p, self.kernel[0] * self.kernel[1]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            gs = gy * ((1.0 / p) * xp.power(self.s, 1.0 / p - 1.0))
+            # PyTorch's sign(a) * relu(|a|) has a zero gradient at a zero sum (relu's), where
+            # the root's is infinite: a window of zeros passes nothing back, not NaN
+            ga = xp.where(self.s == 0, 0, gs * area).astype(gy.dtype, copy=False)
+            gpow = P.avg_pool2d_backward(ga, self.x.shape[2:], self.kernel, self.stride, (0, 0))
+            return gpow * (p * xp.power(self.x, p - 1.0))
+
+
+def lp_pool2d(x, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """Power-average pooling, as PyTorch's: ``(sum over the window of x**p) ** (1/p)``, ``p =
+    norm_type`` (``p = 1``: the window's sum; large ``p`` nears the maximum of ``|x|``).
+
+    Shapes: x (n, c, h, w) -> (n, c, out_h, out_w), ``out_h = floor((h - kh) / sy) + 1``
+    (``ceil`` with ``ceil_mode``); no padding; ``stride`` defaults to ``kernel_size``.
+    Computed as PyTorch does, :func:`avg_pool2d` of ``x**p`` times ``kh*kw``, so a ceil-mode
+    window hanging past the edge has its sum scaled by ``kh*kw`` over its pixels, as there;
+    a negative ``x`` or sum to a fractional power is NaN, as there; and a window whose sum is
+    0 passes back a zero gradient, as there (the root's derivative is infinite at 0).
+    ``norm_type`` must be a positive finite number (PyTorch takes any, with meaningless
+    results for ``p <= 0`` or ``inf``).
+
+    >>> import numpy as np
+    >>> lp_pool2d(np.array([[[[3., 4., 1., 2.]]]]), 2, (1, 2)).numpy()[0, 0]   # sqrt(9 + 16)
+    array([[5.        , 2.23606798]])
+    """
+    x = as_tensor(x)
+    if (isinstance(norm_type, (bool, np.bool_)) or not isinstance(norm_type, numbers.Real)
+            or not 0 < norm_type < math.inf):
+        raise ValueError(f"lp_pool2d: norm_type must be a positive finite number, got {norm_type!r}")
+    kernel, stride, _, ceil_mode = _pool_arguments("lp_pool2d", x, kernel_size, stride, 0, ceil_mode)
+    return LPPool2d(float(norm_type), kernel, stride, ceil_mode)(x)
+
+
 def adaptive_pool_matrix(in_size, out_size):
     """The (out_size, in_size) matrix of 1-D adaptive average pooling, ``y = A @ x``: row ``i``
     averages PyTorch's window ``[floor(i * in / out), ceil((i + 1) * in / out))``. Windows may
@@ -1943,6 +1994,52 @@ def adaptive_avg_pool2d(x, output_size):
     xp = get_array_module(x.data)
     A_h, A_w = (xp.asarray(adaptive_pool_matrix(n, o), dtype=x.dtype) for n, o in ((h, out_h), (w, out_w)))
     return Interpolate(A_h, A_w)(x)   # the same separable linear map as interpolate's, below
+
+
+class AdaptiveMaxPool2d(Function):
+    def __init__(self, out_hw):
+        self.out_hw = out_hw
+
+    def forward(self, x):
+        out_hw = self.out_hw
+        y, self.indices = P.adaptive_max_pool2d(x, out_hw)
+        self.hw = x.shape[2:]
+        # bins share a row or column where the output does not divide the input: one input can
+        # win two of them, and its gradients must add up
+        self.overlap = bool(self.hw[0] % out_hw[0] or self.hw[1] % out_hw[1])
+        return y, self.indices
+
+    def backward(self, gy, _gindices=None):
+        return P.unpool_scatter(gy, self.indices, self.hw, accumulate=self.overlap)
+
+
+def adaptive_max_pool2d(x, output_size, return_indices=False):
+    """Max pooling to a given size, as PyTorch's: x (n, c, h, w) -> (n, c, *output_size); with
+    ``return_indices`` also the flat index ``iy * w + ix`` of each maximum (for
+    :func:`max_unpool2d` with ``output_size`` the input's).
+
+    ``output_size`` is an int or an (out_h, out_w) pair; None in it keeps that side's size.
+    Output ``(i, j)`` is the maximum over rows ``floor(i*h/out_h)`` to
+    ``ceil((i+1)*h/out_h) - 1`` and the columns likewise (:func:`adaptive_avg_pool2d`'s bins);
+    ties go to the first maximum in row-major order. The gradient goes to each maximum.
+
+    >>> import numpy as np
+    >>> y, idx = adaptive_max_pool2d(np.arange(20.0).reshape(1, 1, 4, 5), (2, None), True)
+    >>> y.shape, idx.numpy()[0, 0]
+    ((1, 1, 2, 5), array([[ 5,  6,  7,  8,  9],
+           [15, 16, 17, 18, 19]]))
+    """
+    x = as_tensor(x)
+    _check_4d("adaptive_max_pool2d", "input", x)
+    h, w = x.shape[2:]
+    if min(h, w) < 1:
+        raise ValueError(f"adaptive_max_pool2d: input of shape {tuple(x.shape)} has no values to pool")
+    if isinstance(output_size, (tuple, list)) and len(output_size) == 2:   # else named below
+        output_size = tuple(n if o is None else o for n, o in zip((h, w), output_size))
+    out_hw = _positive_pair("output_size", output_size, "adaptive_max_pool2d")
+    return_indices = _flag("adaptive_max_pool2d", "return_indices", return_indices)
+    y, indices = AdaptiveMaxPool2d(out_hw)(x)
+    return (y, indices) if return_indices else y
 
 
 # --------------------------------------------------------------------- interpolate

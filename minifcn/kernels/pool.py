@@ -139,6 +139,60 @@ def _pytorch_winners(x, y, flat, kernel, stride, padding, dilation=(1, 1)):
     flat[b, ch, oy, ox] = pick
 
 
+def adaptive_bins(size, out):
+    """PyTorch's adaptive pooling windows along one axis: ``[floor(i * size / out),
+    ceil((i + 1) * size / out))`` for ``i < out``, as two NumPy int arrays (start, end).
+    Neighbours share a value when ``out`` does not divide ``size``.
+
+    >>> adaptive_bins(5, 3)                   # [0, 2), [1, 4), [3, 5)
+    (array([0, 1, 3]), array([2, 4, 5]))
+    """
+    i = np.arange(out)
+    return i * size // out, -(-(i + 1) * size // out)
+
+
+def _max_over_bins(x, out):
+    """Max and argmax of ``x`` (..., size) over its last axis' adaptive bins -> two (..., out)
+    arrays, the maxima and their positions along that axis. One pass per offset into the
+    widest bin; a narrower bin re-reads its last value, which changes nothing. PyTorch's rule:
+    a value wins if greater than the maximum so far or NaN (so ties keep the first, NaN the
+    last NaN, and a bin of -inf its first value)."""
+    xp = get_array_module(x)
+    start, end = adaptive_bins(x.shape[-1], out)
+    best = x[..., xp.asarray(start)]
+    arg = xp.broadcast_to(xp.asarray(start), best.shape)
+    for t in range(1, int((end - start).max())):
+        pos = xp.asarray(np.minimum(start + t, end - 1))
+        v = x[..., pos]
+        better = (v > best) | xp.isnan(v)
+        best, arg = xp.where(better, v, best), xp.where(better, pos, arg)
+    return best, arg
+
+
+def adaptive_max_pool2d(x, out_hw):
+    """x (n, c, h, w) -> (y, indices), both (n, c, *out_hw); indices int64, flat ``iy * w + ix``.
+
+    Output ``(i, j)`` is the maximum over rows ``[floor(i h / oh), ceil((i + 1) h / oh))`` and
+    the columns likewise, PyTorch's bins. Max is separable and so is its first winner: each
+    row's maximum over every column bin (its first winning column), then the maximum of those
+    over every row bin (the first row that holds it) is the first maximum in row-major order,
+    as PyTorch's loop finds it (and its last NaN, and the first of a window of -inf).
+
+    >>> x = np.array([[[[1., 5., 2.],
+    ...                 [3., 4., 7.]]]])
+    >>> y, idx = adaptive_max_pool2d(x, (1, 2))       # column bins [0, 2) and [1, 3)
+    >>> y[0, 0], idx[0, 0]
+    (array([[5., 7.]]), array([[1, 5]]))
+    """
+    xp = get_array_module(x)
+    (out_h, out_w), w = out_hw, x.shape[3]
+    rows, cols = _max_over_bins(x, out_w)                    # (n, c, h, out_w)
+    y, r = _max_over_bins(rows.swapaxes(2, 3), out_h)        # (n, c, out_w, out_h)
+    y, r = y.swapaxes(2, 3), r.swapaxes(2, 3)
+    flat = r.astype(xp.int64) * w + xp.take_along_axis(cols, r, axis=2)
+    return xp.ascontiguousarray(y), flat
+
+
 def _flat_positions(indices, size):
     """Flat positions of ``indices`` (..., h, w) in an array of planes of ``size`` values each
     (the whole (n, c, size) array, or a block of its planes): plane ``p``, the leading axes
