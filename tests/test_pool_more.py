@@ -450,7 +450,7 @@ def test_lp_pool2d_vs_torch(rng, dtype, hw, p, k, s, ceil):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_a_window_of_zeros_passes_back_zero_as_in_pytorch(rng, dtype):
+def test_an_lp_pool_window_of_zeros_passes_back_zero_as_in_pytorch(rng, dtype):
     # the root's derivative is infinite at a zero sum; PyTorch's sign * relu gives 0 there
     torch = pytest.importorskip("torch")
     x = rng.standard_normal((1, 2, 4, 6)).astype(dtype)
