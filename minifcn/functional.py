@@ -528,8 +528,8 @@ def _pool_arguments(op, x, kernel_size, stride, padding, ceil_mode, dilation=(1,
     kernel = _positive_pair("kernel_size", kernel_size, op)
     stride = _positive_pair("stride", kernel_size if stride is None else stride, op)
     padding = _positive_pair("padding", padding, op, minimum=0)
-    # half the kernel itself, not the dilated span: PyTorch's CPU check (its message names the
-    # "effective kernel", but kernel 2, dilation 3, padding 2 is refused there too)
+    # half the kernel itself, not its dilated span, as PyTorch's CPU check has it (kernel 2,
+    # dilation 3, padding 2 is refused there, though the span is 4)
     if padding[0] * 2 > kernel[0] or padding[1] * 2 > kernel[1]:
         raise ValueError(f"{op}: padding {padding} must be at most half the kernel {kernel}")
     h, w = x.shape[2:]
@@ -2001,12 +2001,12 @@ class AdaptiveMaxPool2d(Function):
         self.out_hw = out_hw
 
     def forward(self, x):
-        out_hw = self.out_hw
-        y, self.indices = P.adaptive_max_pool2d(x, out_hw)
-        self.hw = x.shape[2:]
+        (h, w), (out_h, out_w) = x.shape[2:], self.out_hw
+        y, self.indices = P.adaptive_max_pool2d(x, self.out_hw)
+        self.hw = (h, w)
         # bins share a row or column where the output does not divide the input: one input can
         # win two of them, and its gradients must add up
-        self.overlap = bool(self.hw[0] % out_hw[0] or self.hw[1] % out_hw[1])
+        self.overlap = bool(h % out_h or w % out_w)
         return y, self.indices
 
     def backward(self, gy, _gindices=None):
@@ -2015,8 +2015,7 @@ class AdaptiveMaxPool2d(Function):
 
 def adaptive_max_pool2d(x, output_size, return_indices=False):
     """Max pooling to a given size, as PyTorch's: x (n, c, h, w) -> (n, c, *output_size); with
-    ``return_indices`` also the flat index ``iy * w + ix`` of each maximum (for
-    :func:`max_unpool2d` with ``output_size`` the input's).
+    ``return_indices`` also the flat index ``iy * w + ix`` of each maximum.
 
     ``output_size`` is an int or an (out_h, out_w) pair; None in it keeps that side's size.
     Output ``(i, j)`` is the maximum over rows ``floor(i*h/out_h)`` to
