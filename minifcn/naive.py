@@ -87,21 +87,22 @@ def conv_transpose2d(x, W, b=None, stride=1, padding=0, output_padding=0, groups
     return y
 
 
-def max_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False):
+def max_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, dilation=1):
     """Max over each window and the flat index ``h * W + w`` (in the unpadded input) of the winner.
 
-    PyTorch's rule, over the window's pixels inside the input in row-major order, from the
-    first: a pixel wins when it is greater than the maximum so far or is NaN. So ties go to the
-    first maximum, a window of -inf to its first pixel, and one with NaN to its last NaN.
-    Returns (y, indices).
+    Window ``(oy, ox)`` holds pixels ``(oy*sy - ph + i*dy, ox*sx - pw + j*dx)``. PyTorch's rule,
+    over the window's pixels inside the input in row-major order, from the first: a pixel wins
+    when it is greater than the maximum so far or is NaN. So ties go to the first maximum, a
+    window of -inf to its first pixel, and one with NaN to its last NaN. Returns (y, indices).
     """
     x = to_numpy(x)
     kh, kw = _pair(kernel_size)
     sy, sx = _pair(stride if stride is not None else kernel_size)
     ph, pw = _pair(padding)
+    dy, dx = _pair(dilation)
     n, c, h, w = x.shape
-    out_h = conv_out_size(h, kh, sy, ph, ceil_mode=ceil_mode)
-    out_w = conv_out_size(w, kw, sx, pw, ceil_mode=ceil_mode)
+    out_h = conv_out_size(h, kh, sy, ph, dy, ceil_mode=ceil_mode)
+    out_w = conv_out_size(w, kw, sx, pw, dx, ceil_mode=ceil_mode)
     y = np.empty((n, c, out_h, out_w), dtype=x.dtype)
     idx = np.empty((n, c, out_h, out_w), dtype=np.int64)
     for b_ in range(n):
@@ -111,7 +112,7 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False):
                     best, where = -math.inf, None
                     for i in range(kh):
                         for j in range(kw):
-                            iy, ix = oy * sy - ph + i, ox * sx - pw + j
+                            iy, ix = oy * sy - ph + i * dy, ox * sx - pw + j * dx
                             if not (0 <= iy < h and 0 <= ix < w):
                                 continue
                             v = x[b_, ci, iy, ix]
@@ -473,6 +474,31 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
     return y
 
 
+def lp_pool2d(x, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """PyTorch's power-average pooling window by window: ``(sum x**p * kh*kw / count)**(1/p)``
+    over the window's pixels inside the input, ``count`` their number (so it is the plain
+    ``(sum x**p)**(1/p)`` except for a ceil-mode window hanging past the edge, scaled up as
+    PyTorch's average-pooling formula scales it). No padding."""
+    x = to_numpy(x)
+    kh, kw = _pair(kernel_size)
+    sy, sx = _pair(stride if stride is not None else kernel_size)
+    n, c, h, w = x.shape
+    out_h = conv_out_size(h, kh, sy, 0, ceil_mode=ceil_mode)
+    out_w = conv_out_size(w, kw, sx, 0, ceil_mode=ceil_mode)
+    y = np.empty((n, c, out_h, out_w), dtype=x.dtype)
+    for b_ in range(n):
+        for ci in range(c):
+            for oy in range(out_h):
+                for ox in range(out_w):
+                    rows = range(oy * sy, min(oy * sy + kh, h))
+                    cols = range(ox * sx, min(ox * sx + kw, w))
+                    # a negative value or sum to a fractional power: NaN, as PyTorch's
+                    with np.errstate(invalid="ignore"):
+                        total = sum(x[b_, ci, iy, ix] ** norm_type for iy in rows for ix in cols)
+                        y[b_, ci, oy, ox] = (total * (kh * kw) / (len(rows) * len(cols))) ** (1.0 / norm_type)
+    return y
+
+
 def adaptive_avg_pool2d(x, out_h, out_w):
     """PyTorch's adaptive average pooling: output ``(oy, ox)`` is the mean of input rows
     ``floor(oy*h/out_h)`` to ``ceil((oy+1)*h/out_h) - 1`` and the columns likewise."""
@@ -488,6 +514,31 @@ def adaptive_avg_pool2d(x, out_h, out_w):
                     y[b_, ci, oy, ox] = sum(x[b_, ci, iy, ix] for iy in range(y0, y1)
                                             for ix in range(x0, x1)) / ((y1 - y0) * (x1 - x0))
     return y
+
+
+def adaptive_max_pool2d(x, out_h, out_w):
+    """PyTorch's adaptive max pooling: output ``(oy, ox)`` is the maximum over input rows
+    ``floor(oy*h/out_h)`` to ``ceil((oy+1)*h/out_h) - 1`` and the columns likewise, with the
+    flat index ``iy * w + ix`` of its winner by :func:`max_pool2d`'s rule (the first maximum in
+    row-major order; a NaN, the last NaN). Returns (y, indices)."""
+    x = to_numpy(x)
+    n, c, h, w = x.shape
+    y = np.empty((n, c, out_h, out_w), dtype=x.dtype)
+    idx = np.empty((n, c, out_h, out_w), dtype=np.int64)
+    for oy in range(out_h):
+        y0, y1 = math.floor(oy * h / out_h), math.ceil((oy + 1) * h / out_h)
+        for ox in range(out_w):
+            x0, x1 = math.floor(ox * w / out_w), math.ceil((ox + 1) * w / out_w)
+            for b_ in range(n):
+                for ci in range(c):
+                    best, where = -math.inf, y0 * w + x0
+                    for iy in range(y0, y1):
+                        for ix in range(x0, x1):
+                            v = x[b_, ci, iy, ix]
+                            if v > best or math.isnan(v):
+                                best, where = v, iy * w + ix
+                    y[b_, ci, oy, ox], idx[b_, ci, oy, ox] = best, where
+    return y, idx
 
 
 def _normalise(values, eps):
