@@ -33,8 +33,6 @@
 # `empirical_receptive_field`), which places each output at the centre of its field.
 
 # %%
-import inspect
-
 import numpy as np
 
 import minifcn
@@ -198,10 +196,11 @@ assert far_from(finer_out, dense, 0.1 * np.abs(dense).max())
 # the product of the strides removed below it.
 #
 # A dilated max pool is `k*k` shifted slices of the input and their elementwise maximum
-# (`minifcn.maximum`, in the graph, so it backpropagates).
+# (`minifcn.maximum`, in the graph, so it backpropagates). The library's form is
+# `F.max_pool2d(t, k, stride=1, dilation=d)` (as PyTorch's), whose kernel also records the
+# indices; the few lines below show there is nothing more to it, and are checked against it.
 
 # %%
-HAS_POOL_DILATION = "dilation" in inspect.signature(F.max_pool2d).parameters
 
 
 def max_pool2d_dilated(t, k, dilation):
@@ -225,10 +224,9 @@ def max_pool2d_dilated(t, k, dilation):
 probe = Tensor(rng.standard_normal((2, 3, 11, 13)))
 assert np.array_equal(max_pool2d_dilated(probe, 2, 1).numpy(), F.max_pool2d(probe, 2, stride=1).numpy())
 assert np.array_equal(max_pool2d_dilated(probe, 3, 1).numpy(), F.max_pool2d(probe, 3, stride=1).numpy())
-if HAS_POOL_DILATION:      # the library's own form, where it has one
-    assert np.array_equal(max_pool2d_dilated(probe, 2, 2).numpy(),
-                          F.max_pool2d(probe, 2, stride=1, dilation=2).numpy())
-print("F.max_pool2d takes dilation=:", HAS_POOL_DILATION)
+for k, d in ((2, 2), (3, 2), (2, 3)):   # the library's dilated pooling, taps d apart
+    assert np.array_equal(max_pool2d_dilated(probe, k, d).numpy(),
+                          F.max_pool2d(probe, k, stride=1, dilation=d).numpy())
 
 # %% [markdown]
 # The two nets as functions of one set of weights `P` (so part 4 can rerun them with other
@@ -265,7 +263,7 @@ def rarefied4(img, P=P, blobs=None, pool2_dilation=2):
     return b["conv3"]
 
 
-# the same net as layers, for receptive_field (a dilated pool has no layer to walk)
+# the strided net as layers, for receptive_field (which walks modules, not functions)
 rf4 = receptive_field(nn.Sequential(nn.Conv2d(c0, c1, 3), nn.MaxPool2d(2, 2), nn.Conv2d(c1, c1, 3),
                                     nn.MaxPool2d(2, 2), nn.Conv2d(c1, c3, 3)))[-1]
 assert (rf4.rf, rf4.jump) == (18, 4)
