@@ -22,7 +22,7 @@ import numbers
 
 import numpy as np
 
-from .autograd import Function, Tensor, as_tensor, is_grad_enabled
+from .autograd import Function, Tensor, as_tensor
 from .backend import get_array_module
 from .functional import (MaxUnpool2d, _check_float, _check_same_dtype, _flag, adaptive_avg_pool2d,
                          avg_pool2d, check_count, conv2d, conv_transpose2d, max_pool2d, pad)

@@ -436,7 +436,10 @@ def _in_channels(m):
 def test_state_dict_round_trips(rng):
     for m in (nn.Conv1d(3, 4, 3), nn.ConvTranspose1d(3, 4, 3, stride=2), nn.BatchNorm1d(3),
               nn.Embedding(7, 2, padding_idx=3)):
-        x = rng.integers(0, 7, (2, 5)) if isinstance(m, nn.Embedding) else rng.standard_normal((2, 3, 8)).astype(np.float32)
+        if isinstance(m, nn.Embedding):
+            x = rng.integers(0, 7, (2, 5))
+        else:
+            x = rng.standard_normal((2, 3, 8)).astype(np.float32)
         if isinstance(m, nn.BatchNorm1d):
             m(x)   # the running statistics move off their start
         twin = type(m)(*_args(m))
@@ -490,7 +493,8 @@ def test_embedding_from_pretrained(rng):
 
 def test_conv_transpose1d_module_output_size(rng):
     torch = pytest.importorskip("torch")
-    ours, theirs = nn.ConvTranspose1d(2, 3, 3, stride=3, padding=1), torch.nn.ConvTranspose1d(2, 3, 3, stride=3, padding=1)
+    ours = nn.ConvTranspose1d(2, 3, 3, stride=3, padding=1)
+    theirs = torch.nn.ConvTranspose1d(2, 3, 3, stride=3, padding=1)
     ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
     x = rng.standard_normal((1, 2, 4)).astype(np.float32)
     for size in ([10], [12], (1, 3, 11)):   # the least output is 10: up to 12
@@ -509,10 +513,10 @@ def test_layers_compose_in_a_sequential(rng):
     ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
     x = rng.standard_normal((2, 3, 11)).astype(np.float32)
     assert_close(ours(x), theirs(torch.from_numpy(x)), np.float32, "forward")
-    for m in (nn.MaxPool1d(3, 2, 1, ceil_mode=True), nn.MaxUnpool1d(2), nn.AvgPool1d(3, 2, 1), nn.AdaptiveAvgPool1d(5)):
-        twin = getattr(tnn, type(m).__name__)
-        assert repr(m) == repr({"MaxPool1d": lambda: twin(3, 2, 1, ceil_mode=True), "MaxUnpool1d": lambda: twin(2),
-                                "AvgPool1d": lambda: twin(3, 2, 1), "AdaptiveAvgPool1d": lambda: twin(5)}[type(m).__name__]())
+    for call in ("MaxPool1d(3, 2, 1, ceil_mode=True)", "MaxPool1d(2)", "MaxUnpool1d(2)", "MaxUnpool1d(3, 1)",
+                 "AvgPool1d(3, 2, 1)", "AvgPool1d(2)", "AdaptiveAvgPool1d(5)", "BatchNorm1d(3, momentum=None)",
+                 "Embedding(4, 2, max_norm=1.0, norm_type=1.0)"):
+        assert repr(eval(call, vars(nn))) == repr(eval(call, vars(tnn))), call
 
 
 def test_max_pool1d_module_returns_indices_for_unpool1d():
@@ -525,24 +529,27 @@ def test_max_pool1d_module_returns_indices_for_unpool1d():
 
 
 # --------------------------------------------------------------------- 6. errors
+SIG, W3 = np.ones((1, 2, 5)), np.ones((3, 2, 3))   # a signal and a weight that fit; none of the calls changes them
+
+
 @pytest.mark.parametrize("call, error, match", [
-    (lambda: F.conv1d(np.ones((1, 2, 5)), np.ones((3, 2, 1, 3))), ValueError, r"conv1d: weight must be 3-D .*\(3, 2, 1, 3\)"),
-    (lambda: F.conv2d(np.ones((1, 2, 5, 5)), np.ones((3, 2, 3))), ValueError, r"conv2d: weight must be 4-D .*\(3, 2, 3\)"),
-    (lambda: F.conv1d(np.ones((1, 2, 5, 5)), np.ones((3, 2, 3))), ValueError, r"conv1d: input must be 3-D .*\(1, 2, 5, 5\)"),
+    (lambda: F.conv1d(SIG, np.ones((3, 2, 1, 3))), ValueError, r"conv1d: weight must be 3-D .*\(3, 2, 1, 3\)"),
+    (lambda: F.conv2d(np.ones((1, 2, 5, 5)), W3), ValueError, r"conv2d: weight must be 4-D .*\(3, 2, 3\)"),
+    (lambda: F.conv1d(np.ones((1, 2, 5, 5)), W3), ValueError, r"conv1d: input must be 3-D .*\(1, 2, 5, 5\)"),
     (lambda: F.conv1d(np.ones((1, 3, 5)), np.ones((4, 2, 3))), ValueError, r"input has 3 channels .* expects 2"),
-    (lambda: F.conv1d(np.ones((1, 4, 5)), np.ones((3, 2, 3)), groups=2), ValueError, r"3 output channels, not a multiple of groups=2"),
-    (lambda: F.conv1d(np.ones((1, 2, 5)), np.ones((3, 2, 3)), np.ones(4)), ValueError, r"bias shape \(4,\) should be \(3,\)"),
-    (lambda: F.conv1d(np.ones((1, 2, 5)), np.ones((3, 2, 3)), padding="full"), ValueError, r"'full'"),
-    (lambda: F.conv1d(np.ones((1, 2, 5)), np.ones((3, 2, 3)), stride=2, padding="same"), ValueError, r"'same' needs stride 1, got stride 2"),
-    (lambda: F.conv1d(np.ones((1, 2, 5)), np.ones((3, 2, 4)), dilation=2), ValueError, r"kernel of 7 taps .* longer than the padded input, 5"),
-    (lambda: F.conv1d(np.ones((1, 2, 5)), np.ones((3, 2, 3)), stride=(1, 2)), TypeError, r"stride must be an int"),
-    (lambda: F.conv1d(np.ones((1, 2, 5), np.float32), np.ones((3, 2, 3))), TypeError, r"share one dtype"),
-    (lambda: F.conv_transpose1d(np.ones((1, 2, 5)), np.ones((2, 3, 3)), stride=2, output_padding=2), ValueError,
+    (lambda: F.conv1d(np.ones((1, 4, 5)), W3, groups=2), ValueError, r"3 output channels, not a multiple of groups=2"),
+    (lambda: F.conv1d(SIG, W3, np.ones(4)), ValueError, r"bias shape \(4,\) should be \(3,\)"),
+    (lambda: F.conv1d(SIG, W3, padding="full"), ValueError, r"'full'"),
+    (lambda: F.conv1d(SIG, W3, stride=2, padding="same"), ValueError, r"'same' needs stride 1, got stride 2"),
+    (lambda: F.conv1d(SIG, np.ones((3, 2, 4)), dilation=2), ValueError, r"kernel of 7 taps .* longer than the padded input, 5"),
+    (lambda: F.conv1d(SIG, W3, stride=(1, 2)), TypeError, r"stride must be an int"),
+    (lambda: F.conv1d(np.ones((1, 2, 5), np.float32), W3), TypeError, r"share one dtype"),
+    (lambda: F.conv_transpose1d(SIG, np.ones((2, 3, 3)), stride=2, output_padding=2), ValueError,
      r"output_padding 2 must be smaller than the stride 2"),
     (lambda: F.conv_transpose1d(np.ones((1, 3, 5)), np.ones((2, 3, 3))), ValueError, r"input has 3 channels"),
-    (lambda: F.max_pool1d(np.ones((1, 2, 5)), 2, dilation=2), ValueError, r"dilation 2 is not supported: expected 1"),
+    (lambda: F.max_pool1d(SIG, 2, dilation=2), ValueError, r"dilation 2 is not supported: expected 1"),
     (lambda: nn.MaxPool1d(2, dilation=2), ValueError, r"dilation 2 is not supported"),
-    (lambda: F.max_pool1d(np.ones((1, 2, 5)), 2, padding=2), ValueError, r"padding 2 must be at most half the kernel 2"),
+    (lambda: F.max_pool1d(SIG, 2, padding=2), ValueError, r"padding 2 must be at most half the kernel 2"),
     (lambda: F.avg_pool1d(np.ones((1, 2, 2)), 4), ValueError, r"kernel 4 is longer than the padded input 2"),
     (lambda: F.max_unpool1d(np.ones((1, 1, 2)), np.array([[[0, 5]]]), 2), ValueError, r"\[0, 4\) .* got values in \[0, 5\]"),
     (lambda: F.max_unpool1d(np.ones((1, 1, 2)), np.array([[[0, -1]]]), 2), ValueError, r"got values in \[-1, 0\]"),
@@ -577,3 +584,20 @@ def test_embedding_refuses_out_of_range_indices_before_reading(xp):
     with pytest.raises(IndexError, match=r"index -1"):
         F.embedding(xp.asarray(np.array([[0, -1]])), W)
     assert W.grad is None
+
+
+def test_modules_on_every_backend(xp, rng):
+    # the layers moved to the device compute what they compute on the host
+    device = "cpu" if xp is np else "cuda"
+    x = rng.standard_normal((2, 4, 9)).astype(np.float32)
+    for m in (nn.Conv1d(4, 6, 3, padding="same", groups=2, padding_mode="reflect"),
+              nn.ConvTranspose1d(4, 2, 3, stride=2), nn.BatchNorm1d(4), nn.AvgPool1d(3, 2, 1)):
+        expected = to_np(m.eval()(x))
+        np.testing.assert_allclose(to_np(m.to(device)(xp.asarray(x))), expected, rtol=1e-5, atol=1e-6)
+    table = np.arange(1.0, 19.0, dtype=np.float32).reshape(6, 3)   # every row's norm over 0.5
+    emb = nn.Embedding.from_pretrained(table.copy(), max_norm=0.5)
+    idx = np.array([[1, 5], [5, 0]])
+    emb.to(device)(xp.asarray(idx))
+    renormed = to_np(emb.weight)
+    np.testing.assert_allclose(np.linalg.norm(renormed[[0, 1, 5]], axis=1), 0.5, rtol=1e-5)
+    np.testing.assert_array_equal(renormed[[2, 3, 4]], table[[2, 3, 4]])
