@@ -12,12 +12,16 @@ from minifcn import Tensor, naive, nn
 from minifcn.testing import distinct_values, gradcheck
 from oracle import DTYPES, assert_close, check_vs_torch, to_np, torch_tensor
 
+# torch's note that its own "same" with an even kernel copies the input: not about minifcn
+pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel:UserWarning")
+
 # (n, in_c, L, out_c, k, stride, padding, dilation, groups)
 CONV_CASES = [
     (2, 3, 11, 4, 3, 1, 1, 1, 1),          # odd length
     (1, 4, 13, 6, 3, 4, 0, 1, 2),          # stride > kernel, groups
     (2, 4, 9, 4, 2, 2, 2, 3, 4),           # depthwise, dilated, an even kernel
-    (1, 2, 7, 3, 4, 1, "same", 2, 1),      # "same" with an odd total (the extra zero at the end)
+    (1, 2, 7, 3, 4, 1, "same", 1, 1),      # "same" with an odd total (the extra zero at the end)
+    (2, 2, 8, 4, 3, 1, "same", 3, 2),      # "same", dilated, grouped
     (2, 2, 6, 3, 3, 1, "valid", 1, 1),
 ]
 
@@ -405,6 +409,9 @@ def _torch_modules(torch):
          tnn.Conv1d(2, 3, 3, padding=2, padding_mode="circular")),
         (nn.Conv1d(2, 3, 3, padding=1, padding_mode="replicate"),
          tnn.Conv1d(2, 3, 3, padding=1, padding_mode="replicate")),
+        (nn.Conv1d(2, 3, 4, padding="same", padding_mode="circular"),     # an odd total: 1 left, 2 right
+         tnn.Conv1d(2, 3, 4, padding="same", padding_mode="circular")),
+        (nn.Conv1d(2, 3, 4, padding="same"), tnn.Conv1d(2, 3, 4, padding="same")),
         (nn.ConvTranspose1d(4, 6, 3, stride=2, padding=1, output_padding=1, groups=2),
          tnn.ConvTranspose1d(4, 6, 3, stride=2, padding=1, output_padding=1, groups=2)),
         (nn.ConvTranspose1d(2, 2, 2, dilation=3, bias=False), tnn.ConvTranspose1d(2, 2, 2, dilation=3, bias=False)),
