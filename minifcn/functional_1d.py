@@ -237,13 +237,13 @@ def max_unpool1d(x, indices, kernel_size, stride=None, padding=0, output_size=No
     array([[[3., 0., 4., 0., 0.]]])
     """
     x4, batched = _as_row("max_unpool1d", x)
+    x_shape = (x4.shape[0],) * batched + (x4.shape[1], x4.shape[3])   # as given: (n, c, L) or (c, L)
     idx = indices.data if isinstance(indices, Tensor) else indices
     if not hasattr(idx, "dtype") or idx.dtype.kind not in "iu":
         what = idx.dtype if hasattr(idx, "dtype") else type(idx).__name__
         raise TypeError(f"max_unpool1d: indices must be an integer tensor, got {what}")
-    if tuple(idx.shape) != tuple(as_tensor(x).shape):
-        raise ValueError(f"max_unpool1d: indices shape {tuple(idx.shape)} must equal input shape "
-                         f"{tuple(as_tensor(x).shape)}")
+    if tuple(idx.shape) != x_shape:
+        raise ValueError(f"max_unpool1d: indices shape {tuple(idx.shape)} must equal input shape {x_shape}")
     k = _single("max_unpool1d", "kernel_size", kernel_size)
     s = k if stride is None else _single("max_unpool1d", "stride", stride)
     p = _single("max_unpool1d", "padding", padding, minimum=0)
@@ -255,7 +255,7 @@ def max_unpool1d(x, indices, kernel_size, stride=None, padding=0, output_size=No
         # PyTorch's rule: the length alone, or the whole output shape whose last counts
         shape = tuple(output_size.shape if hasattr(output_size, "shape") else output_size) \
             if not isinstance(output_size, numbers.Integral) else (output_size,)
-        if len(shape) not in (1, as_tensor(x).ndim):
+        if len(shape) not in (1, len(x_shape)):
             raise ValueError(f"max_unpool1d: output_size must be (L,) or the output's whole shape, "
                              f"got {output_size!r}")
         out_length = _single("max_unpool1d", "output_size", shape[-1])
