@@ -16,7 +16,8 @@
 #
 # Files explained: [`metrics.confusion_matrix`](../minifcn/metrics.py),
 # [`metrics.ConfusionMatrix`](../minifcn/metrics.py) (accumulation over a split) and
-# [`metrics.segmentation_scores`](../minifcn/metrics.py); pictures with
+# [`metrics.segmentation_scores`](../minifcn/metrics.py); section 4, the boundary F1 score,
+# [`metrics.boundary_f1`](../minifcn/metrics.py); pictures with
 # [`viz.colorize`](../minifcn/viz.py).
 #
 # - pixel acc = `trace(M) / sum(M)`
@@ -34,7 +35,8 @@ import math
 
 import numpy as np
 
-from minifcn.metrics import ConfusionMatrix, confusion_matrix, format_scores, segmentation_scores
+from minifcn.metrics import (ConfusionMatrix, boundary_f1, confusion_matrix, format_scores,
+                             segmentation_scores)
 from minifcn.viz import colorize
 
 from _common import plt, save
@@ -228,6 +230,59 @@ for ax, cm, title in [(axes[3], cm_a, "confusion A"), (axes[4], cm_b, "confusion
 save(fig, "09_worked_example.png")
 
 # %% [markdown]
+# ## 4. The fifth measure: boundary F1 (BF)
+#
+# The confusion matrix counts pixels, wherever they are. The SegNet paper adds a fifth measure,
+# after Csurka et al. (BMVC 2013), that looks at outlines:
+# [`metrics.boundary_f1`](../minifcn/metrics.py). For each class in an image's ground truth,
+# take the boundary pixels of its predicted and true masks (pixels with a 4-neighbour outside the
+# mask); precision is the fraction of predicted boundary pixels closer than `theta` to a true
+# one, recall the converse, F1 = 2PR / (P + R); `theta` is 0.75 % of the image diagonal. The
+# image's BF is the mean F1 over its classes, the split's the mean over its images
+# ([`metrics.BoundaryF1`](../minifcn/metrics.py); `minifcn eval --bf`).
+#
+# Two predictions of a 200 x 200 square in a 375 x 500 image (theta = 4.69), each missing the
+# same 1584 of its pixels: **C** is the square shrunk by 2 pixels all round, **D** the square with
+# a 36 x 44 bite out of one corner. Their confusion matrices are the same matrix, so all four
+# scores above are equal; BF tells them apart.
+
+# %%
+h, w, side = 375, 500, 200
+truth = np.zeros((h, w), np.int64)
+truth[80:80 + side, 150:150 + side] = 1
+pred_c = np.zeros_like(truth)
+pred_c[82:78 + side, 152:148 + side] = 1            # shrunk by 2 pixels on every side
+pred_d = truth.copy()
+pred_d[80 + side - 36:80 + side, 150 + side - 44:150 + side] = 0   # a 36 x 44 bite
+missing = side * side - (side - 4) ** 2
+assert missing == 36 * 44 == 1584
+assert np.array_equal(confusion_matrix(pred_c, truth, 2), confusion_matrix(pred_d, truth, 2))
+sc, sd = (segmentation_scores(confusion_matrix(p, truth, 2)) for p in (pred_c, pred_d))
+assert sc == sd                                      # the four scores cannot tell C from D
+bc, bd = boundary_f1(pred_c, truth, 2), boundary_f1(pred_d, truth, 2)
+print(f"mean IoU  C {sc['mean_iou']:.4f}  D {sd['mean_iou']:.4f}")
+print(f"BF        C {bc['bf']:.4f}  D {bd['bf']:.4f}")
+assert math.isclose(0.0075 * math.hypot(h, w), 4.6875)   # diagonal 625
+
+# %% [markdown]
+# C's outline is everywhere 2 pixels from the true one, inside the tolerance: BF 1. D's outline
+# is exact except along the bite, whose two inner edges run 36 and 44 pixels from the true
+# outline, and the stretch of true outline it cut away: both precision and recall fall below 1,
+# for the square and for the background (whose outline is the square's, seen from outside,
+# plus the image frame).
+
+# %%
+assert bc["bf"] == 1.0
+for c in (0, 1):
+    assert bd["per_class_precision"][c] < 1 and bd["per_class_recall"][c] < 1
+assert bd["bf"] < 0.95
+# within the tolerance or not is all that counts: shrunk by 5 pixels (> 4.69), C's outline
+# matches nowhere
+pred_c5 = np.zeros_like(truth)
+pred_c5[85:75 + side, 155:145 + side] = 1
+assert boundary_f1(pred_c5, truth, 2)["per_class_f1"][1] == 0.0
+
+# %% [markdown]
 # ## Summary
 #
 # - One confusion matrix per split; 255 pixels left out; rows are the truth.
@@ -235,3 +290,6 @@ save(fig, "09_worked_example.png")
 #   missing a small class entirely costs `1 / C` of the mean IoU, however few its pixels.
 # - That is why FCN-8s's finer outputs (thin and small objects) move mean IoU more than they
 #   move pixel accuracy.
+# - BF (SegNet's fifth measure) scores outlines, per image: errors of the same size score the
+#   same mean IoU whether they hug the outline (BF 1 within 0.75 % of the diagonal) or bite a
+#   piece out of the object (BF below 1).

@@ -11,7 +11,7 @@ built-in synthetic dataset, on the CPU, ending with its metrics table and the pa
     minifcn train --model fcn8s --staged            # 32s -> 16s -> 8s
     minifcn train --model fcn32s --width 1 --init vgg16-397923af.pth --dataset voc ...
     minifcn train --resume runs/fcn8s-synthetic/checkpoint.npz
-    minifcn eval --checkpoint runs/fcn8s-synthetic/checkpoint.npz
+    minifcn eval --checkpoint runs/fcn8s-synthetic/checkpoint.npz [--bf]
     minifcn predict --checkpoint CKPT --image photo.jpg [--samples 50]
     minifcn data synthetic | voc | sbd [--root DIR] [--archive PATH]
     minifcn import fcn8s-heavy-pascal.caffemodel --model fcn8s --out fcn8s-heavy.npz
@@ -203,6 +203,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--count", type=_at_least(1),
                    help="score this many images of the split, drawn as --val-count draws them "
                         "(default all, whatever the run validated on)")
+    e.add_argument("--bf", action="store_true",
+                   help="also the boundary F1 score (BF, the SegNet paper's fifth measure): "
+                        "per image, outlines matched within 0.75%% of its diagonal")
     e.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     r = sub.add_parser("predict", help="segment images: colour mask and overlay PNGs")
@@ -373,7 +376,7 @@ def _cmd_eval(a) -> int:
     weight = meta.get("class_weight")
     weight = None if weight is None else backend.to_device(np.asarray(weight, np.float32), a.device)
     scores, loss, confusion, _ = evaluate(model, val, bs, a.device, weight, cfg.loss_reduction,
-                                          samples=samples, progress=not a.no_progress)
+                                          samples=samples, progress=not a.no_progress, bf=a.bf)
     mc = f", {samples} Monte-Carlo samples per image" if samples else ""
     origin = (f"weights imported from {meta['imported']['source']}" if "imported" in meta
               else f"checkpoint iteration {meta.get('iteration')}")

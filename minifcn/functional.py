@@ -40,6 +40,7 @@ __all__ = ["conv2d", "conv_transpose2d", "max_pool2d", "max_unpool2d", "relu", "
            "dropout2d", "batch_norm", "group_norm", "layer_norm", "instance_norm",
            "local_response_norm", "softmax", "log_softmax", "cross_entropy",
            "nll_loss", "crop", "linear", "interpolate", "pad", "avg_pool2d", "adaptive_avg_pool2d",
+           "adaptive_max_pool2d", "lp_pool2d",
            "leaky_relu", "mse_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
            "l1_loss", "smooth_l1_loss", "huber_loss", "one_hot", "unfold", "fold"]
 
@@ -518,50 +519,77 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
 
 
 # --------------------------------------------------------------------- pooling
-def _pool_arguments(op, x, kernel_size, stride, padding, ceil_mode):
+def _pool_arguments(op, x, kernel_size, stride, padding, ceil_mode, dilation=(1, 1)):
     """A pooling's (kernel, stride, padding, ceil_mode), checked as PyTorch checks them: stride
-    defaults to the kernel, padding at most half the kernel, at least one window."""
+    defaults to the kernel, padding at most half the kernel, at least one window. ``dilation``
+    (a checked pair) spaces the kernel's taps apart: the window spans ``d(k - 1) + 1``."""
     _check_4d(op, "input", x)
     ceil_mode = _flag(op, "ceil_mode", ceil_mode)
     kernel = _positive_pair("kernel_size", kernel_size, op)
     stride = _positive_pair("stride", kernel_size if stride is None else stride, op)
     padding = _positive_pair("padding", padding, op, minimum=0)
+    # half the kernel itself, not its dilated span, as PyTorch's CPU check has it (kernel 2,
+    # dilation 3, padding 2 is refused there, though the span is 4)
     if padding[0] * 2 > kernel[0] or padding[1] * 2 > kernel[1]:
         raise ValueError(f"{op}: padding {padding} must be at most half the kernel {kernel}")
     h, w = x.shape[2:]
+    out = [conv_out_size(n, k, s, p, d, ceil_mode=ceil_mode)
+           for n, k, s, p, d in zip((h, w), kernel, stride, padding, dilation)]
     # at least one window (ceil mode keeps one that starts inside and hangs over the edge, as
     # PyTorch does: a kernel past a 1x1 or 2x3 input has one there)
-    if min(h, w, conv_out_size(h, kernel[0], stride[0], padding[0], ceil_mode=ceil_mode),
-           conv_out_size(w, kernel[1], stride[1], padding[1], ceil_mode=ceil_mode)) < 1:
-        raise ValueError(f"{op}: kernel {kernel} is larger than the padded input "
+    if min(h, w, *out) < 1:
+        dilated = "" if dilation == (1, 1) else (
+            f" with dilation {dilation} (a span of {tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))})")
+        raise ValueError(f"{op}: kernel {kernel}{dilated} is larger than the padded input "
                          f"{h + 2 * padding[0]}x{w + 2 * padding[1]}")
+    if dilation != (1, 1):   # undilated, every window holds a pixel (padding <= half the kernel)
+        for side, n, o, k, s, p, d in zip(("row", "column"), (h, w), out, kernel, stride, padding, dilation):
+            _check_windows_hold_pixels(op, side, n, o, k, s, p, d)
     return kernel, stride, padding, ceil_mode
 
 
+def _check_windows_hold_pixels(op, side, size, out, k, s, p, d):
+    """Refuse a dilated window whose taps along one axis all fall on the padding (they can step
+    over a small input): PyTorch gives -inf there and an index past the input, which would send
+    the gradient out of the image."""
+    taps = (np.arange(out) * s - p).reshape(-1, 1) + np.arange(k) * d
+    empty = np.flatnonzero(~((taps >= 0) & (taps < size)).any(axis=1))
+    if empty.size:
+        o = int(empty[0])
+        raise ValueError(f"{op}: the window at output {side} {o} holds no input pixel: its taps "
+                         f"{taps[o].tolist()} (kernel {k}, dilation {d}, padding {p}) all fall outside "
+                         f"the input's {size} {side}s")
+
+
 class MaxPool2d(Function):
-    def __init__(self, kernel, stride, padding, ceil_mode):
+    def __init__(self, kernel, stride, padding, ceil_mode, dilation=(1, 1)):
         self.kernel, self.stride, self.padding, self.ceil_mode = kernel, stride, padding, ceil_mode
+        self.dilation = dilation
 
     def forward(self, x):
-        y, self.indices = P.max_pool2d(x, self.kernel, self.stride, self.padding, self.ceil_mode)
+        y, self.indices = P.max_pool2d(x, self.kernel, self.stride, self.padding, self.ceil_mode,
+                                       dilation=self.dilation)
         self.hw = x.shape[2:]
         return y, self.indices
 
     def backward(self, gy, _gindices=None):
-        # overlapping windows can pick the same input twice: then the gradients must add up
-        overlap = self.kernel[0] > self.stride[0] or self.kernel[1] > self.stride[1]
+        # windows wider than the stride (dilation spreads them) can pick the same input twice:
+        # then the gradients must add up
+        overlap = any(d * (k - 1) + 1 > s for k, s, d in zip(self.kernel, self.stride, self.dilation))
         return P.unpool_scatter(gy, self.indices, self.hw, accumulate=overlap)
 
 
-def max_pool2d(x, kernel_size, stride=None, padding=0, *, ceil_mode=False, return_indices=False):
+def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
     """Max pooling; with ``return_indices`` also the flat index ``h * W + w`` of each maximum.
 
-    ``ceil_mode`` and ``return_indices`` are keywords only: PyTorch's fourth argument is a
-    dilation, which this pooling does not take.
-
-    Shapes: x (n, c, h, w) -> (n, c, out_h, out_w) with
-    ``out_h = floor((h + 2*ph - kh) / sy) + 1`` (``ceil`` with ``ceil_mode``; a window must start
-    inside the input or its left padding). ``stride`` defaults to ``kernel_size``.
+    Arguments in PyTorch's order. Shapes: x (n, c, h, w) -> (n, c, out_h, out_w) with
+    ``out_h = floor((h + 2*ph - dy*(kh - 1) - 1) / sy) + 1`` (``ceil`` with ``ceil_mode``; a
+    window must start inside the input or its left padding). ``stride`` defaults to
+    ``kernel_size``; ``dilation`` (int or pair) spaces the window's ``kh x kw`` taps ``dy``
+    rows and ``dx`` columns apart. Ties go to the first maximum in the window's row-major
+    order. Padding may be at most half of ``kernel_size``; a dilated window whose taps all
+    fall on the padding is refused (PyTorch gives -inf and an index outside the input there).
 
     >>> import numpy as np
     >>> x = np.arange(25.0).reshape(1, 1, 5, 5)
@@ -571,15 +599,20 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, *, ceil_mode=False, retur
     >>> idx.numpy()[0, 0]                      # bottom-right of each window wins
     array([[ 6,  8],
            [16, 18]])
+    >>> max_pool2d(x, 2, 1, dilation=3).numpy()[0, 0]    # taps 3 apart: rows and columns {0, 3}, {1, 4}
+    array([[18., 19.],
+           [23., 24.]])
     """
     x = as_tensor(x)
+    dilation = _positive_pair("dilation", dilation, "max_pool2d")
     kernel, stride, padding, ceil_mode = _pool_arguments("max_pool2d", x, kernel_size, stride,
-                                                         padding, ceil_mode)
+                                                         padding, ceil_mode, dilation)
     return_indices = _flag("max_pool2d", "return_indices", return_indices)
     if not return_indices and not (is_grad_enabled() and x.requires_grad):
         # inference: no gradient will flow back and nobody asked where the maxima were
-        return Tensor(P.max_pool2d(x.data, kernel, stride, padding, ceil_mode, indices=False)[0])
-    y, indices = MaxPool2d(kernel, stride, padding, ceil_mode)(x)
+        return Tensor(P.max_pool2d(x.data, kernel, stride, padding, ceil_mode, indices=False,
+                                   dilation=dilation)[0])
+    y, indices = MaxPool2d(kernel, stride, padding, ceil_mode, dilation)(x)
     return (y, indices) if return_indices else y
 
 
@@ -603,7 +636,9 @@ def max_unpool2d(x, indices, kernel_size, stride=None, padding=0, output_size=No
     ``out_h = (h - 1)*sy - 2*ph + kh`` unless ``output_size`` (h, w) (or a 4-D shape) says
     otherwise, as it must when the pooled input had an odd size. Where overlapping windows
     (kernel > stride) recorded one position twice, the last value in row-major order is kept,
-    as PyTorch's CPU kernel does, and the other gets no gradient.
+    as PyTorch's CPU kernel does, and the other gets no gradient. There is no ``dilation``
+    (nor in PyTorch): to unpool a dilated pooling give ``kernel_size`` its span
+    ``d*(k - 1) + 1``, which sets the default size and tells whether windows overlap.
 
     >>> import numpy as np
     >>> x = np.arange(1.0, 5.0).reshape(1, 1, 2, 2)
@@ -1868,6 +1903,56 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
     return AvgPool2d(kernel, stride, padding, ceil_mode, count_include_pad, divisor)(x)
 
 
+class LPPool2d(Function):
+    def __init__(self, p, kernel, stride, ceil_mode):
+        self.p, self.kernel, self.stride, self.ceil_mode = p, kernel, stride, ceil_mode
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        self.x, area = x, self.kernel[0] * self.kernel[1]
+        # PyTorch's formula, step by step: the average of x**p times the window's area
+        with np.errstate(invalid="ignore", divide="ignore"):   # NaN, inf where PyTorch has them
+            self.s = P.avg_pool2d(xp.power(x, self.p), self.kernel, self.stride, (0, 0),
+                                  self.ceil_mode) * area
+            return xp.power(self.s, 1.0 / self.p)
+
+    def backward(self, gy):
+        xp = get_array_module(gy)
+        p, area = self.p, self.kernel[0] * self.kernel[1]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            gs = gy * ((1.0 / p) * xp.power(self.s, 1.0 / p - 1.0))
+            # PyTorch's sign(a) * relu(|a|) has a zero gradient at a zero sum (relu's), where
+            # the root's is infinite: a window of zeros passes nothing back, not NaN
+            ga = xp.where(self.s == 0, 0, gs * area).astype(gy.dtype, copy=False)
+            gpow = P.avg_pool2d_backward(ga, self.x.shape[2:], self.kernel, self.stride, (0, 0))
+            return gpow * (p * xp.power(self.x, p - 1.0))
+
+
+def lp_pool2d(x, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """Power-average pooling, as PyTorch's: ``(sum over the window of x**p) ** (1/p)``, ``p =
+    norm_type`` (``p = 1``: the window's sum; large ``p`` nears the maximum of ``|x|``).
+
+    Shapes: x (n, c, h, w) -> (n, c, out_h, out_w), ``out_h = floor((h - kh) / sy) + 1``
+    (``ceil`` with ``ceil_mode``); no padding; ``stride`` defaults to ``kernel_size``.
+    Computed as PyTorch does, :func:`avg_pool2d` of ``x**p`` times ``kh*kw``, so a ceil-mode
+    window hanging past the edge has its sum scaled by ``kh*kw`` over its pixels, as there;
+    a negative ``x`` or sum to a fractional power is NaN, as there; and a window whose sum is
+    0 passes back a zero gradient, as there (the root's derivative is infinite at 0).
+    ``norm_type`` must be a positive finite number (PyTorch takes any, with meaningless
+    results for ``p <= 0`` or ``inf``).
+
+    >>> import numpy as np
+    >>> lp_pool2d(np.array([[[[3., 4., 1., 2.]]]]), 2, (1, 2)).numpy()[0, 0]   # sqrt(9 + 16)
+    array([[5.        , 2.23606798]])
+    """
+    x = as_tensor(x)
+    if (isinstance(norm_type, (bool, np.bool_)) or not isinstance(norm_type, numbers.Real)
+            or not 0 < norm_type < math.inf):
+        raise ValueError(f"lp_pool2d: norm_type must be a positive finite number, got {norm_type!r}")
+    kernel, stride, _, ceil_mode = _pool_arguments("lp_pool2d", x, kernel_size, stride, 0, ceil_mode)
+    return LPPool2d(float(norm_type), kernel, stride, ceil_mode)(x)
+
+
 def adaptive_pool_matrix(in_size, out_size):
     """The (out_size, in_size) matrix of 1-D adaptive average pooling, ``y = A @ x``: row ``i``
     averages PyTorch's window ``[floor(i * in / out), ceil((i + 1) * in / out))``. Windows may
@@ -1909,6 +1994,51 @@ def adaptive_avg_pool2d(x, output_size):
     xp = get_array_module(x.data)
     A_h, A_w = (xp.asarray(adaptive_pool_matrix(n, o), dtype=x.dtype) for n, o in ((h, out_h), (w, out_w)))
     return Interpolate(A_h, A_w)(x)   # the same separable linear map as interpolate's, below
+
+
+class AdaptiveMaxPool2d(Function):
+    def __init__(self, out_hw):
+        self.out_hw = out_hw
+
+    def forward(self, x):
+        (h, w), (out_h, out_w) = x.shape[2:], self.out_hw
+        y, self.indices = P.adaptive_max_pool2d(x, self.out_hw)
+        self.hw = (h, w)
+        # bins share a row or column where the output does not divide the input: one input can
+        # win two of them, and its gradients must add up
+        self.overlap = bool(h % out_h or w % out_w)
+        return y, self.indices
+
+    def backward(self, gy, _gindices=None):
+        return P.unpool_scatter(gy, self.indices, self.hw, accumulate=self.overlap)
+
+
+def adaptive_max_pool2d(x, output_size, return_indices=False):
+    """Max pooling to a given size, as PyTorch's: x (n, c, h, w) -> (n, c, *output_size); with
+    ``return_indices`` also the flat index ``iy * w + ix`` of each maximum.
+
+    ``output_size`` is an int or an (out_h, out_w) pair; None in it keeps that side's size.
+    Output ``(i, j)`` is the maximum over rows ``floor(i*h/out_h)`` to
+    ``ceil((i+1)*h/out_h) - 1`` and the columns likewise (:func:`adaptive_avg_pool2d`'s bins);
+    ties go to the first maximum in row-major order. The gradient goes to each maximum.
+
+    >>> import numpy as np
+    >>> y, idx = adaptive_max_pool2d(np.arange(20.0).reshape(1, 1, 4, 5), (2, None), True)
+    >>> y.shape, idx.numpy()[0, 0]
+    ((1, 1, 2, 5), array([[ 5,  6,  7,  8,  9],
+           [15, 16, 17, 18, 19]]))
+    """
+    x = as_tensor(x)
+    _check_4d("adaptive_max_pool2d", "input", x)
+    h, w = x.shape[2:]
+    if min(h, w) < 1:
+        raise ValueError(f"adaptive_max_pool2d: input of shape {tuple(x.shape)} has no values to pool")
+    if isinstance(output_size, (tuple, list)) and len(output_size) == 2:   # else named below
+        output_size = tuple(n if o is None else o for n, o in zip((h, w), output_size))
+    out_hw = _positive_pair("output_size", output_size, "adaptive_max_pool2d")
+    return_indices = _flag("adaptive_max_pool2d", "return_indices", return_indices)
+    y, indices = AdaptiveMaxPool2d(out_hw)(x)
+    return (y, indices) if return_indices else y
 
 
 # --------------------------------------------------------------------- interpolate

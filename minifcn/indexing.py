@@ -36,9 +36,11 @@ from .kernels.pool import last_of_repeats_flat
 def _index_array(op, index, t):
     """``index`` (a Tensor or an array) as an int64 array on ``t``'s device; else TypeError."""
     index = _raw(index)
-    if not hasattr(index, "dtype") or index.dtype.kind not in "iu":
+    # signed only: PyTorch refuses uint8 (once its boolean mask type) and the other unsigned ones
+    if not hasattr(index, "dtype") or index.dtype.kind != "i":
         what = f"dtype {index.dtype}" if hasattr(index, "dtype") else type(index).__name__
-        raise TypeError(f"{op}: index must be an integer tensor (int64, as PyTorch's), got {what}")
+        raise TypeError(f"{op}: index must be a signed integer tensor (int64 or int32, as "
+                        f"PyTorch's), got {what}")
     if backend.device_of(index) != t.device:
         raise ValueError(f"{op}: index is on {backend.device_of(index)}, the input on {t.device}; "
                          "move one with .to()")

@@ -132,21 +132,22 @@ def conv_transpose1d(x, W, b=None, stride=1, padding=0, output_padding=0, groups
     return y if b is None else y + to_numpy(b).reshape(1, -1, 1)
 
 
-def max_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False):
+def max_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, dilation=1):
     """Max over each window and the flat index ``h * W + w`` (in the unpadded input) of the winner.
 
-    PyTorch's rule, over the window's pixels inside the input in row-major order, from the
-    first: a pixel wins when it is greater than the maximum so far or is NaN. So ties go to the
-    first maximum, a window of -inf to its first pixel, and one with NaN to its last NaN.
-    Returns (y, indices).
+    Window ``(oy, ox)`` holds pixels ``(oy*sy - ph + i*dy, ox*sx - pw + j*dx)``. PyTorch's rule,
+    over the window's pixels inside the input in row-major order, from the first: a pixel wins
+    when it is greater than the maximum so far or is NaN. So ties go to the first maximum, a
+    window of -inf to its first pixel, and one with NaN to its last NaN. Returns (y, indices).
     """
     x = to_numpy(x)
     kh, kw = _pair(kernel_size)
     sy, sx = _pair(stride if stride is not None else kernel_size)
     ph, pw = _pair(padding)
+    dy, dx = _pair(dilation)
     n, c, h, w = x.shape
-    out_h = conv_out_size(h, kh, sy, ph, ceil_mode=ceil_mode)
-    out_w = conv_out_size(w, kw, sx, pw, ceil_mode=ceil_mode)
+    out_h = conv_out_size(h, kh, sy, ph, dy, ceil_mode=ceil_mode)
+    out_w = conv_out_size(w, kw, sx, pw, dx, ceil_mode=ceil_mode)
     y = np.empty((n, c, out_h, out_w), dtype=x.dtype)
     idx = np.empty((n, c, out_h, out_w), dtype=np.int64)
     for b_ in range(n):
@@ -156,7 +157,7 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False):
                     best, where = -math.inf, None
                     for i in range(kh):
                         for j in range(kw):
-                            iy, ix = oy * sy - ph + i, ox * sx - pw + j
+                            iy, ix = oy * sy - ph + i * dy, ox * sx - pw + j * dx
                             if not (0 <= iy < h and 0 <= ix < w):
                                 continue
                             v = x[b_, ci, iy, ix]
@@ -317,6 +318,78 @@ def nll_loss(logp, target, weight=None, ignore_index=255, reduction="mean"):
     if reduction == "sum":
         return total
     return total / wsum if wsum > 0 else float("nan")
+
+
+def distance_sq(feature):
+    """Squared Euclidean distance from each pixel to the nearest ``True`` pixel of ``feature``,
+    by trying every pair of pixels: ``d2[y, x] = min over (v, u) with feature[v, u] of
+    (y - v)^2 + (x - u)^2``, ``inf`` where ``feature`` has no True pixel.
+
+    feature (h, w) bool -> d2 (h, w) float64.
+    """
+    feature = to_numpy(feature).astype(bool)
+    h, w = feature.shape
+    pts = [(v, u) for v in range(h) for u in range(w) if feature[v, u]]
+    d2 = np.full((h, w), np.inf)
+    for y in range(h):
+        for x in range(w):
+            for v, u in pts:
+                d2[y, x] = min(d2[y, x], float((y - v) ** 2 + (x - u) ** 2))
+    return d2
+
+
+def boundary_pixels(mask):
+    """The pixels ``(y, x)`` of a boolean (h, w) mask with a 4-neighbour outside it, where
+    beyond the frame is outside: a list, row by row."""
+    mask = to_numpy(mask).astype(bool)
+    h, w = mask.shape
+    out = []
+    for y in range(h):
+        for x in range(w):
+            if not mask[y, x]:
+                continue
+            for v, u in ((y - 1, x), (y + 1, x), (y, x - 1), (y, x + 1)):
+                if not (0 <= v < h and 0 <= u < w) or not mask[v, u]:
+                    out.append((y, x))
+                    break
+    return out
+
+
+def boundary_f1(pred, target, num_classes, theta=None, ignore_index=255):
+    """The boundary F1 score of one image by brute force: every predicted boundary pixel against
+    every true one by explicit distance, in float64.
+
+    For each class c of the ground truth: masks ``pred == c`` and ``target == c``, ignored
+    pixels outside both; P = matched predicted boundary pixels / predicted boundary pixels
+    (0 when there are none), a pixel matched when some true boundary pixel is at distance
+    ``< theta``; R the converse; F1 = 2PR / (P + R) (0 when P + R = 0). The image's BF is the
+    mean F1 over those classes. theta defaults to ``0.0075 * sqrt(h^2 + w^2)``.
+
+    pred, target (h, w) -> (bf, per-class F1 list, per-class P list, per-class R list), nan for
+    classes absent from the truth.
+    """
+    pred, target = to_numpy(pred), to_numpy(target)
+    h, w = target.shape
+    if theta is None:
+        theta = 0.0075 * math.sqrt(h * h + w * w)
+    f1s, ps, rs = [math.nan] * num_classes, [math.nan] * num_classes, [math.nan] * num_classes
+    for c in range(num_classes):
+        if not (target == c).any():
+            continue
+        true_mask = target == c
+        pred_mask = (pred == c) & (target != ignore_index)
+        tb, pb = boundary_pixels(true_mask), boundary_pixels(pred_mask)
+
+        def matched(a, b):   # pixels of a with some pixel of b closer than theta
+            return sum(1 for (y, x) in a
+                       if any(math.sqrt(float((y - v) ** 2 + (x - u) ** 2)) < theta for (v, u) in b))
+        p = matched(pb, tb) / len(pb) if pb else 0.0
+        r = matched(tb, pb) / len(tb)
+        ps[c], rs[c] = p, r
+        f1s[c] = 2 * p * r / (p + r) if p + r > 0 else 0.0
+    present = [v for v in f1s if not math.isnan(v)]
+    bf = sum(present) / len(present) if present else math.nan
+    return bf, f1s, ps, rs
 
 
 def bilinear_upsample(x, factor):
@@ -486,6 +559,31 @@ def avg_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
     return y
 
 
+def lp_pool2d(x, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """PyTorch's power-average pooling window by window: ``(sum x**p * kh*kw / count)**(1/p)``
+    over the window's pixels inside the input, ``count`` their number (so it is the plain
+    ``(sum x**p)**(1/p)`` except for a ceil-mode window hanging past the edge, scaled up as
+    PyTorch's average-pooling formula scales it). No padding."""
+    x = to_numpy(x)
+    kh, kw = _pair(kernel_size)
+    sy, sx = _pair(stride if stride is not None else kernel_size)
+    n, c, h, w = x.shape
+    out_h = conv_out_size(h, kh, sy, 0, ceil_mode=ceil_mode)
+    out_w = conv_out_size(w, kw, sx, 0, ceil_mode=ceil_mode)
+    y = np.empty((n, c, out_h, out_w), dtype=x.dtype)
+    for b_ in range(n):
+        for ci in range(c):
+            for oy in range(out_h):
+                for ox in range(out_w):
+                    rows = range(oy * sy, min(oy * sy + kh, h))
+                    cols = range(ox * sx, min(ox * sx + kw, w))
+                    # a negative value or sum to a fractional power: NaN, as PyTorch's
+                    with np.errstate(invalid="ignore"):
+                        total = sum(x[b_, ci, iy, ix] ** norm_type for iy in rows for ix in cols)
+                        y[b_, ci, oy, ox] = (total * (kh * kw) / (len(rows) * len(cols))) ** (1.0 / norm_type)
+    return y
+
+
 def adaptive_avg_pool2d(x, out_h, out_w):
     """PyTorch's adaptive average pooling: output ``(oy, ox)`` is the mean of input rows
     ``floor(oy*h/out_h)`` to ``ceil((oy+1)*h/out_h) - 1`` and the columns likewise."""
@@ -501,6 +599,31 @@ def adaptive_avg_pool2d(x, out_h, out_w):
                     y[b_, ci, oy, ox] = sum(x[b_, ci, iy, ix] for iy in range(y0, y1)
                                             for ix in range(x0, x1)) / ((y1 - y0) * (x1 - x0))
     return y
+
+
+def adaptive_max_pool2d(x, out_h, out_w):
+    """PyTorch's adaptive max pooling: output ``(oy, ox)`` is the maximum over input rows
+    ``floor(oy*h/out_h)`` to ``ceil((oy+1)*h/out_h) - 1`` and the columns likewise, with the
+    flat index ``iy * w + ix`` of its winner by :func:`max_pool2d`'s rule (the first maximum in
+    row-major order; a NaN, the last NaN). Returns (y, indices)."""
+    x = to_numpy(x)
+    n, c, h, w = x.shape
+    y = np.empty((n, c, out_h, out_w), dtype=x.dtype)
+    idx = np.empty((n, c, out_h, out_w), dtype=np.int64)
+    for oy in range(out_h):
+        y0, y1 = math.floor(oy * h / out_h), math.ceil((oy + 1) * h / out_h)
+        for ox in range(out_w):
+            x0, x1 = math.floor(ox * w / out_w), math.ceil((ox + 1) * w / out_w)
+            for b_ in range(n):
+                for ci in range(c):
+                    best, where = -math.inf, y0 * w + x0
+                    for iy in range(y0, y1):
+                        for ix in range(x0, x1):
+                            v = x[b_, ci, iy, ix]
+                            if v > best or math.isnan(v):
+                                best, where = v, iy * w + ix
+                    y[b_, ci, oy, ox], idx[b_, ci, oy, ox] = best, where
+    return y, idx
 
 
 def _normalise(values, eps):

@@ -544,6 +544,29 @@ class AvgPool2d(Module):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
+class LPPool2d(Module):
+    """Power-average pooling (see :func:`F.lp_pool2d <minifcn.functional.lp_pool2d>`):
+    ``(sum over the window of x**p) ** (1/p)``, PyTorch's arguments in PyTorch's order; the
+    stride stays None until the forward takes the kernel's size for it (as PyTorch's repr shows).
+
+    >>> import numpy as np
+    >>> LPPool2d(1, 2)(np.arange(16.0).reshape(1, 1, 4, 4)).numpy()[0, 0]    # p = 1: sums
+    array([[10., 18.],
+           [42., 50.]])
+    """
+
+    def __init__(self, norm_type, kernel_size, stride=None, ceil_mode=False):
+        super().__init__()
+        self.norm_type, self.kernel_size, self.stride, self.ceil_mode = norm_type, kernel_size, stride, ceil_mode
+
+    def forward(self, x):
+        return F.lp_pool2d(x, self.norm_type, self.kernel_size, self.stride, self.ceil_mode)
+
+    def extra_repr(self):
+        return (f"norm_type={self.norm_type}, kernel_size={self.kernel_size}, stride={self.stride}, "
+                f"ceil_mode={self.ceil_mode}")
+
+
 class AdaptiveAvgPool2d(Module):
     """Average pooling to ``output_size`` (an int or a pair; None keeps that side's size):
     (n, c, h, w) -> (n, c, out_h, out_w), output row ``i`` averaging input rows
@@ -560,6 +583,27 @@ class AdaptiveAvgPool2d(Module):
 
     def forward(self, x):
         return F.adaptive_avg_pool2d(x, self.output_size)
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveMaxPool2d(Module):
+    """Max pooling to ``output_size`` (an int or a pair; None keeps that side's size), see
+    :func:`F.adaptive_max_pool2d <minifcn.functional.adaptive_max_pool2d>`; with
+    ``return_indices`` the forward returns ``(y, indices)``, as PyTorch's.
+
+    >>> import numpy as np
+    >>> AdaptiveMaxPool2d(1)(np.arange(8.0).reshape(1, 2, 2, 2)).numpy().ravel()   # global
+    array([3., 7.])
+    """
+
+    def __init__(self, output_size, return_indices=False):
+        super().__init__()
+        self.output_size, self.return_indices = output_size, return_indices
+
+    def forward(self, x):
+        return F.adaptive_max_pool2d(x, self.output_size, self.return_indices)
 
     def extra_repr(self):
         return f"output_size={self.output_size}"
@@ -601,20 +645,31 @@ class Dropout2d(Dropout):
 
 
 class MaxPool2d(Module):
-    """Max pooling; with ``return_indices`` the forward returns ``(y, indices)``. ``ceil_mode``
-    and ``return_indices`` are keywords only (PyTorch's fourth argument is a dilation)."""
+    """Max pooling (see :func:`F.max_pool2d <minifcn.functional.max_pool2d>`), PyTorch's
+    arguments in PyTorch's order (``return_indices`` before ``ceil_mode``, unlike the
+    function's); with ``return_indices`` the forward returns ``(y, indices)``. No state: the
+    indices go back to the caller, never onto the layer.
 
-    def __init__(self, kernel_size, stride=None, padding=0, *, ceil_mode=False, return_indices=False):
+    >>> import numpy as np
+    >>> MaxPool2d(2, 1, dilation=2)
+    MaxPool2d(kernel_size=2, stride=1, padding=0, dilation=2, ceil_mode=False)
+    >>> MaxPool2d(2, 1, dilation=2)(np.arange(9.0).reshape(1, 1, 3, 3)).numpy()[0, 0]
+    array([[8.]])
+    """
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
+                 ceil_mode=False):
         super().__init__()
         self.kernel_size, self.stride, self.padding = kernel_size, kernel_size if stride is None else stride, padding
-        self.ceil_mode, self.return_indices = ceil_mode, return_indices
+        self.dilation, self.ceil_mode, self.return_indices = dilation, ceil_mode, return_indices
 
     def forward(self, x):
-        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, ceil_mode=self.ceil_mode,
-                            return_indices=self.return_indices)
+        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation,
+                            ceil_mode=self.ceil_mode, return_indices=self.return_indices)
 
     def extra_repr(self):
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, ceil_mode={self.ceil_mode}"
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
 
 
 class MaxUnpool2d(Module):

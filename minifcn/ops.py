@@ -901,7 +901,7 @@ def roll(input, shifts, dims=None):
     shifts = _ints("roll", "shifts", shifts)
     if not shifts:
         raise ValueError("roll: shifts is empty; expected at least one shift")
-    if dims is None:
+    if dims is None or (isinstance(dims, (tuple, list)) and not dims):   # () as None, as PyTorch's
         if len(shifts) != 1:
             raise ValueError(f"roll: {len(shifts)} shifts {shifts} without dims; expected one "
                              "shift (the flat order), or dims of the same length")
@@ -1118,8 +1118,10 @@ class Rounding(Function):
         # in a's dtype, as PyTorch computes it; float16 in float32, as PyTorch's (its 65504
         # would overflow at x * 10^d: 1234.5 to 2 places gave inf)
         b = a.astype(np.float32) if a.dtype == np.float16 else a
-        scale = b.dtype.type(10.0 ** abs(d))
-        with np.errstate(over="ignore"):       # x * 10^d past the dtype's range is inf there too
+        # x * 10^d past the dtype's range is inf there too; a 10^d past it is inf, and every
+        # value NaN (inf / inf, 0 * inf), as PyTorch's: float32 to 39 places, float64 to 309
+        with np.errstate(over="ignore", invalid="ignore"):
+            scale = b.dtype.type(10.0 ** abs(d) if abs(d) <= 308 else np.inf)
             y = xp.rint(b * scale) / scale if d > 0 else xp.rint(b / scale) * scale
         return y.astype(a.dtype, copy=False)
 

@@ -55,7 +55,7 @@ from . import functional as F
 from ._files import check_directory, write_text
 from .autograd import Tensor, no_grad
 from .checkpoint import checkpoint_file, load_checkpoint, save_checkpoint
-from .metrics import ConfusionMatrix
+from .metrics import BoundaryF1, ConfusionMatrix
 from .nn_utils import global_norm   # the norm that grad_clip tests (also train.global_norm)
 from .optim import SGD, fcn_param_groups, lr_at
 from .progress import STEP_FORMAT, progress_bar, quiet_ctrl_c_echo, step_postfix
@@ -384,7 +384,7 @@ class _Ordered:
 # ----------------------------------------------------------------------------- evaluation
 def evaluate(model, dataset, batch_size: int = 1, device: str = "cpu", weight=None,
              reduction: str = "mean", keep: int = 0, samples: int | None = None,
-             progress: bool = False, stop=None):
+             progress: bool = False, stop=None, bf: bool = False):
     """Run ``model`` over a whole split; one confusion matrix, as the FCN paper measures.
 
     Shapes: the dataset yields ``(3, H, W)`` float32 images and ``(H, W)`` labels; the model maps
@@ -403,6 +403,9 @@ def evaluate(model, dataset, batch_size: int = 1, device: str = "cpu", weight=No
     the cross-entropy of that mean (``log`` of probabilities is its own ``log_softmax``).
     ``progress`` shows a bar of the batches, which is cleared when done. ``stop``, a callable
     asked after each batch, abandons the pass with :class:`EvaluationStopped` when it says True.
+    With ``bf`` the scores also hold ``bf`` and ``per_class_bf``, the boundary F1 score
+    (:class:`~minifcn.metrics.BoundaryF1`: per image, theta 0.75 % of each image's diagonal, so
+    score VOC's images in batches of 1, uncropped, as ``validation_batch_size`` gives).
     """
     from .data.voc import iterate_batches
     if reduction not in ("mean", "sum"):   # any other had scored as "mean", silently
@@ -415,6 +418,7 @@ def evaluate(model, dataset, batch_size: int = 1, device: str = "cpu", weight=No
     model.eval()
     num_classes = dataset.num_classes
     cm = ConfusionMatrix(num_classes)
+    boundary = BoundaryF1(num_classes) if bf else None
     total, norm, kept = 0.0, 0.0, []       # the split's summed loss, and what divides it
     batches = math.ceil(len(dataset) / batch_size)
     bar = progress_bar(total=batches, desc="val", unit="batch", leave=False, disable=not progress,
@@ -432,13 +436,19 @@ def evaluate(model, dataset, batch_size: int = 1, device: str = "cpu", weight=No
             total += F.cross_entropy(scores, yd, weight=weight, reduction="sum").item()
             norm += _loss_norm(yd, weight, reduction)
             cm.update(pred, yd)
+            if boundary is not None:
+                boundary.update(pred, yd)
             for p in pred[:max(0, keep - len(kept))]:
                 kept.append(backend.to_numpy(p))
             bar.update(1)
             if stop is not None and stop():
                 raise EvaluationStopped(f"evaluation stopped after {done} of {batches} batches")
     loss = total / norm if norm > 0 else float("nan")   # nan: no labelled pixel to score
-    return cm.scores(), loss, cm.matrix, kept
+    scores = cm.scores()
+    if boundary is not None:
+        b = boundary.scores()
+        scores.update(bf=b["bf"], per_class_bf=b["per_class_bf"])
+    return scores, loss, cm.matrix, kept
 
 
 def _loss_norm(target, weight, reduction: str, ignore_index: int = 255) -> float:
@@ -480,7 +490,8 @@ def save_metrics_json(path, scores: dict, class_names, confusion=None, extra=Non
     """Write the scores as JSON atomically; NaN (a class absent from truth and prediction) -> null.
 
     Keys: ``pixel_acc, mean_acc, mean_iou, fw_iou`` (floats), ``per_class_iou`` (class name ->
-    IoU or null), ``classes``, ``confusion`` (rows = ground truth) and any ``extra`` keys.
+    IoU or null), ``bf`` and ``per_class_bf`` where the scores have them, ``classes``,
+    ``confusion`` (rows = ground truth) and any ``extra`` keys.
 
     >>> import tempfile, os, json
     >>> p = save_metrics_json(os.path.join(tempfile.mkdtemp(), "m.json"),
@@ -496,6 +507,9 @@ def save_metrics_json(path, scores: dict, class_names, confusion=None, extra=Non
         raise ValueError(f"got {len(names)} class names for {len(per)} per-class IoUs")
     doc = {k: scores[k] for k in ("pixel_acc", "mean_acc", "mean_iou", "fw_iou")}
     doc["per_class_iou"] = dict(zip(names, per))
+    if "bf" in scores:   # evaluate(bf=True): the boundary F1 score, per class too
+        doc["bf"] = scores["bf"]
+        doc["per_class_bf"] = dict(zip(names, scores["per_class_bf"]))
     doc["classes"] = names
     if confusion is not None:
         doc["confusion"] = np.asarray(confusion).astype(int).tolist()

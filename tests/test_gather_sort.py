@@ -292,10 +292,21 @@ def test_bad_indices_are_named(xp):
         t.gather(1, xp.zeros((3, 1), dtype=np.int64))
     with pytest.raises(IndexError, match=r"gather: dimension 2 is out of range \[-2, 1\]"):
         t.gather(2, xp.zeros((2, 1), dtype=np.int64))
-    with pytest.raises(TypeError, match="gather: index must be an integer tensor .*, got dtype float64"):
+    with pytest.raises(TypeError, match="gather: index must be a signed integer tensor .*, got dtype float64"):
         t.gather(1, xp.zeros((2, 1)))
-    with pytest.raises(TypeError, match="gather: index must be an integer tensor .*, got list"):
+    with pytest.raises(TypeError, match="gather: index must be a signed integer tensor .*, got list"):
         t.gather(1, [[0], [1]])
+
+
+@pytest.mark.parametrize("op", ["gather", "index_select"])
+def test_an_unsigned_index_is_refused_as_pytorch_refuses_it(xp, op):
+    t = Tensor(xp.zeros((2, 3)))
+    index = xp.zeros((2, 1) if op == "gather" else (1,), dtype=np.uint8)
+    with pytest.raises(TypeError, match=f"{op}: index must be a signed integer tensor .*, got dtype uint8"):
+        getattr(t, op)(1, index)
+    torch = pytest.importorskip("torch")
+    with pytest.raises(RuntimeError, match="Expected dtype int32"):   # PyTorch: int32 or int64 only
+        getattr(torch.zeros(2, 3), op)(1, torch.zeros(tuple(index.shape), dtype=torch.uint8))
 
 
 def test_bad_sources_and_counts_are_named(xp):

@@ -29,6 +29,7 @@ EXPECTED_FIGURES = {
                               "08_save_uncertainty.png"],
     "09_metrics.py": ["09_worked_example.png", "09_small_class_errors.png"],
     "10_train_small_fcn.py": ["10_curves.png", "10_predictions.png"],
+    "11_shift_and_stitch.py": ["11_interlacing.png", "11_dense_vs_upsampled.png"],
 }
 
 

@@ -293,6 +293,7 @@ SPECIAL_CASES = {   # 0-d and empty tensors, NaN and infinities, ties
     "roll_0d": (lambda m, t: m.roll(t, 3), np.float64(2.5)),
     "roll_empty": (lambda m, t: m.roll(t, 1, 0), np.zeros((0, 3))),
     "roll_empty_flat": (lambda m, t: t.roll(2), np.zeros((2, 0))),
+    "roll_no_dims": (lambda m, t: m.roll(t, 2, ()), np.arange(6.0).reshape(2, 3)),   # as dims=None
     "masked_fill_0d": (lambda m, t: t.masked_fill(_mask(m, True), 1.0), np.float64(2.5)),
     "masked_fill_0d_mask": (lambda m, t: t.masked_fill(_mask(m, True), 1.0), np.ones((2, 2))),
     "masked_fill_empty": (lambda m, t: t.masked_fill(_mask(m, [True, False, True]), 1.0), np.zeros((0, 3))),
@@ -310,6 +311,9 @@ SPECIAL_CASES = {   # 0-d and empty tensors, NaN and infinities, ties
     "round_halves": (lambda m, t: m.round(t), np.array([0.5, 1.5, 2.5, -0.5, -1.5, -2.5, math.nan, math.inf])),
     "round_decimals_halves": (lambda m, t: m.round(t, decimals=2), np.array([0.125, 0.135, 2.675, 1e300, -math.inf])),
     "round_decimals_overflow": (lambda m, t: m.round(t.float(), decimals=3), np.array([3.4e38, 1.5])),
+    "round_decimals_past_float64": (lambda m, t: t.round(decimals=309), np.array([1.5, 0.0, -2.0])),   # 10^309 is inf: NaN
+    "round_decimals_past_float32": (lambda m, t: m.round(t.float(), decimals=39), np.array([1.5, 0.0, -2.0])),
+    "round_tens_past_float32": (lambda m, t: m.round(t.float(), decimals=-39), np.array([1.5, 0.0, -2.0])),
     "round_thousands": (lambda m, t: t.round(decimals=-3), np.array([1500.0, 2500.0, -12345.6])),
     "floor_0d": (lambda m, t: m.floor(t), np.float64(-2.5)),
     "ceil_empty": (lambda m, t: m.ceil(t), np.zeros((0, 3))),

@@ -45,30 +45,37 @@ POOL_WORK = 4
 UNPOOL_WORK = 1
 
 
-def max_pool2d(x, kernel, stride, padding, ceil_mode=False, indices=True):
+def max_pool2d(x, kernel, stride, padding, ceil_mode=False, indices=True, dilation=(1, 1)):
     """x (n, c, h, w) -> (y, indices), both (n, c, out_h, out_w); indices int64.
 
-    ``out = floor_or_ceil((h + 2p - k) / s) + 1``. One pass per kernel offset keeps a running
-    maximum and which offset gave it; ties go to the first offset in row-major order. With
-    ``indices=False`` (inference: no gradient, no unpooling) only the maximum is kept, one
-    operation per offset instead of three, and ``indices`` is None.
+    ``out = floor_or_ceil((h + 2p - d(k - 1) - 1) / s) + 1``. One pass per kernel offset keeps a
+    running maximum and which offset gave it; ties go to the first offset in row-major order.
+    Dilation ``d`` spaces the offsets ``d`` apart (tap ``(i, j)`` reads ``(i*dy, j*dx)`` from the
+    window's corner): the same passes, so dilation 1 costs what it did. With ``indices=False``
+    (inference: no gradient, no unpooling) only the maximum is kept, one operation per offset
+    instead of three, and ``indices`` is None.
 
     Two kinds of window escape the running maximum's rule and follow PyTorch's (see
     :func:`_pytorch_winners`): one whose pixels are all -inf (its first pixel inside the image
     wins, not a padding tap, which lies outside it), and one holding NaN (its last NaN wins).
+
+    >>> y, idx = max_pool2d(np.arange(6.0).reshape(1, 1, 1, 6), (1, 2), (1, 2), (0, 0),
+    ...                     dilation=(1, 3))        # windows {0, 3} and {2, 5}
+    >>> y[0, 0], idx[0, 0]
+    (array([[3., 5.]]), array([[3, 5]]))
     """
     xp = get_array_module(x)
     n, c, h, w = x.shape
-    (kh, kw), (sy, sx), (ph, pw) = kernel, stride, padding
-    out_h = conv_out_size(h, kh, sy, ph, ceil_mode=ceil_mode)
-    out_w = conv_out_size(w, kw, sx, pw, ceil_mode=ceil_mode)
+    (kh, kw), (sy, sx), (ph, pw), (dy, dx) = kernel, stride, padding, dilation
+    out_h = conv_out_size(h, kh, sy, ph, dy, ceil_mode=ceil_mode)
+    out_w = conv_out_size(w, kw, sx, pw, dx, ceil_mode=ceil_mode)
     # pad with -inf: bottom/right by as much as the last (ceil-mode) window reaches past the edge
-    pad_b = max(ph, (out_h - 1) * sy + kh - h - ph)
-    pad_r = max(pw, (out_w - 1) * sx + kw - w - pw)
+    pad_b = max(ph, (out_h - 1) * sy + dy * (kh - 1) + 1 - h - ph)
+    pad_r = max(pw, (out_w - 1) * sx + dx * (kw - 1) + 1 - w - pw)
     img = x
     if ph or pw or pad_b or pad_r:
         img = pad2d(x, ph, pad_b, pw, pad_r, -xp.inf)
-    taps = [(i, j) for i in range(kh) for j in range(kw)]
+    taps = [(i * dy, j * dx) for i in range(kh) for j in range(kw)]
     y = cache.empty((n, c, out_h, out_w), x.dtype, like=x)
     flat = cache.empty(y.shape, xp.int64, like=x) if indices else None
     # which tap won, as a small integer: a quarter of the traffic of int64
@@ -103,13 +110,13 @@ def max_pool2d(x, kernel, stride, padding, ceil_mode=False, indices=True):
             # a NaN or -inf maximum: rare; yb is in cache (on a GPU, one wait for the device a
             # call, as unpooling's range check makes)
             if yb.size and not yb.min() > -xp.inf:
-                _pytorch_winners(x[:, b], yb, fb, kernel, stride, padding)
+                _pytorch_winners(x[:, b], yb, fb, kernel, stride, padding, dilation)
 
     map_blocks(pool_block, channel_blocks(x, BLOCK_VALUES, work=POOL_WORK), x)
     return y, flat
 
 
-def _pytorch_winners(x, y, flat, kernel, stride, padding):
+def _pytorch_winners(x, y, flat, kernel, stride, padding, dilation=(1, 1)):
     """Set ``flat`` where ``y`` is NaN or -inf by PyTorch's rule: ``val > max or isnan(val)``
     over the window's pixels inside the image, starting from its first one. So a window of
     -inf keeps its first pixel (the padding's -inf had won as tap 0: an index outside the
@@ -118,18 +125,72 @@ def _pytorch_winners(x, y, flat, kernel, stride, padding):
     Window by window, over those windows only."""
     xp = get_array_module(x)
     n, c, h, w = x.shape
-    (kh, kw), (sy, sx), (ph, pw) = kernel, stride, padding
+    (kh, kw), (sy, sx), (ph, pw), (dy, dx) = kernel, stride, padding, dilation
     b, ch, oy, ox = xp.nonzero(~(y > -xp.inf))
     nan = xp.isnan(y[b, ch, oy, ox])
     pick = xp.full(b.shape, -1, dtype=xp.int64)
     for i in range(kh):
         for j in range(kw):
-            iy, ix = oy * sy - ph + i, ox * sx - pw + j
+            iy, ix = oy * sy - ph + i * dy, ox * sx - pw + j * dx
             inside = (iy >= 0) & (iy < h) & (ix >= 0) & (ix < w)
             v = x[b, ch, xp.clip(iy, 0, h - 1), xp.clip(ix, 0, w - 1)]
             take = inside & xp.where(nan, xp.isnan(v), pick < 0)
             pick = xp.where(take, iy * w + ix, pick)
     flat[b, ch, oy, ox] = pick
+
+
+def adaptive_bins(size, out):
+    """PyTorch's adaptive pooling windows along one axis: ``[floor(i * size / out),
+    ceil((i + 1) * size / out))`` for ``i < out``, as two NumPy int arrays (start, end).
+    Neighbours share a value when ``out`` does not divide ``size``.
+
+    >>> adaptive_bins(5, 3)                   # [0, 2), [1, 4), [3, 5)
+    (array([0, 1, 3]), array([2, 4, 5]))
+    """
+    i = np.arange(out)
+    return i * size // out, -(-(i + 1) * size // out)
+
+
+def _max_over_bins(x, out):
+    """Max and argmax of ``x`` (..., size) over its last axis' adaptive bins -> two (..., out)
+    arrays, the maxima and their positions along that axis. One pass per offset into the
+    widest bin; a narrower bin re-reads its last value, which changes nothing. PyTorch's rule:
+    a value wins if greater than the maximum so far or NaN (so ties keep the first, NaN the
+    last NaN, and a bin of -inf its first value)."""
+    xp = get_array_module(x)
+    start, end = adaptive_bins(x.shape[-1], out)
+    best = x[..., xp.asarray(start)]
+    arg = xp.broadcast_to(xp.asarray(start), best.shape)
+    for t in range(1, int((end - start).max())):
+        pos = xp.asarray(np.minimum(start + t, end - 1))
+        v = x[..., pos]
+        better = (v > best) | xp.isnan(v)
+        best, arg = xp.where(better, v, best), xp.where(better, pos, arg)
+    return best, arg
+
+
+def adaptive_max_pool2d(x, out_hw):
+    """x (n, c, h, w) -> (y, indices), both (n, c, *out_hw); indices int64, flat ``iy * w + ix``.
+
+    Output ``(i, j)`` is the maximum over rows ``[floor(i h / oh), ceil((i + 1) h / oh))`` and
+    the columns likewise, PyTorch's bins. Max is separable and so is its first winner: each
+    row's maximum over every column bin (its first winning column), then the maximum of those
+    over every row bin (the first row that holds it) is the first maximum in row-major order,
+    as PyTorch's loop finds it (and its last NaN, and the first of a window of -inf).
+
+    >>> x = np.array([[[[1., 5., 2.],
+    ...                 [3., 4., 7.]]]])
+    >>> y, idx = adaptive_max_pool2d(x, (1, 2))       # column bins [0, 2) and [1, 3)
+    >>> y[0, 0], idx[0, 0]
+    (array([[5., 7.]]), array([[1, 5]]))
+    """
+    xp = get_array_module(x)
+    (out_h, out_w), w = out_hw, x.shape[3]
+    rows, cols = _max_over_bins(x, out_w)                    # (n, c, h, out_w)
+    y, r = _max_over_bins(rows.swapaxes(2, 3), out_h)        # (n, c, out_w, out_h)
+    y, r = y.swapaxes(2, 3), r.swapaxes(2, 3)
+    flat = r.astype(xp.int64) * w + xp.take_along_axis(cols, r, axis=2)
+    return xp.ascontiguousarray(y), flat
 
 
 def _flat_positions(indices, size):

@@ -59,7 +59,8 @@ def geometry(module):
     if isinstance(module, nn.MaxPool2d):
         k = _pair(module.kernel_size)[0]
         s = k if module.stride is None else _pair(module.stride)[0]
-        return Geometry("pool", k, s, _pair(module.padding)[0], 1, bool(module.ceil_mode))
+        return Geometry("pool", k, s, _pair(module.padding)[0], _pair(module.dilation)[0],
+                        bool(module.ceil_mode))
     if isinstance(module, nn.ConvTranspose2d):
         return Geometry("deconv", module.weight.shape[2], _pair(module.stride)[0],
                         _pair(module.padding)[0], _pair(module.dilation)[0], False)
