@@ -24,8 +24,9 @@ import numpy as np
 
 from .autograd import Function, Tensor, as_tensor
 from .backend import get_array_module
-from .functional import (MaxUnpool2d, _check_float, _check_same_dtype, _flag, adaptive_avg_pool2d,
-                         avg_pool2d, check_count, conv2d, conv_transpose2d, max_pool2d, pad)
+from .functional import (MaxUnpool2d, _check_float, _check_same_dtype, _check_windows_hold_pixels, _flag,
+                         adaptive_avg_pool2d, avg_pool2d, check_count, conv2d, conv_transpose2d, max_pool2d,
+                         pad)
 from .im2col import conv_out_size
 from .indexing import _scatter_add
 
@@ -174,10 +175,10 @@ def conv_transpose1d(x, weight, bias=None, stride=1, padding=0, output_padding=0
 
 
 # --------------------------------------------------------------------- pooling
-def _pool_arguments(op, x4, kernel_size, stride, padding, ceil_mode):
+def _pool_arguments(op, x4, kernel_size, stride, padding, ceil_mode, dilation=1):
     """(k, s, p, ceil_mode) of a 1-D pooling, checked as PyTorch checks them, in 1-D terms
     (the 2-D op would name a (1, k) kernel): stride defaults to the kernel, padding at most
-    half of it, at least one window."""
+    half of it, at least one window, and each dilated window holding an input value."""
     k = _single(op, "kernel_size", kernel_size)
     s = k if stride is None or (isinstance(stride, (tuple, list)) and not stride) \
         else _single(op, "stride", stride)   # PyTorch reads an empty stride as None too
@@ -186,8 +187,12 @@ def _pool_arguments(op, x4, kernel_size, stride, padding, ceil_mode):
     if 2 * p > k:
         raise ValueError(f"{op}: padding {p} must be at most half the kernel {k}")
     length = x4.shape[3]
-    if length < 1 or conv_out_size(length, k, s, p, ceil_mode=ceil_mode) < 1:
-        raise ValueError(f"{op}: kernel {k} is longer than the padded input {length + 2 * p}")
+    out = conv_out_size(length, k, s, p, dilation, ceil_mode=ceil_mode)
+    if length < 1 or out < 1:
+        span = "" if dilation == 1 else f" with dilation {dilation} (a span of {dilation * (k - 1) + 1})"
+        raise ValueError(f"{op}: kernel {k}{span} is longer than the padded input {length + 2 * p}")
+    if dilation != 1:   # taps that step over a short input onto the padding alone: refused
+        _check_windows_hold_pixels(op, "position", length, out, k, s, p, dilation)
     return k, s, p, ceil_mode
 
 
@@ -196,10 +201,10 @@ def max_pool1d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     a (1, k) window. With ``return_indices`` also the position ``l`` in the input of each
     maximum (PyTorch's 1-D index: the 2-D ``h * W + w`` of row 0), for :func:`max_unpool1d`.
 
-    Shapes: x (n, c, L) or (c, L) -> (n, c, out_L) with ``out_L = floor((L + 2*p - k) / s) + 1``
-    (``ceil`` with ``ceil_mode``; a window must start inside the input or its left padding);
-    ``stride`` defaults to ``kernel_size``. ``dilation`` is taken in PyTorch's place and must
-    be 1: max_pool2d takes no dilation (yet).
+    Shapes: x (n, c, L) or (c, L) -> (n, c, out_L) with
+    ``out_L = floor((L + 2*p - d*(k - 1) - 1) / s) + 1`` (``ceil`` with ``ceil_mode``; a window
+    must start inside the input or its left padding); ``stride`` defaults to ``kernel_size``;
+    ``dilation`` spaces the window's k taps d apart.
 
     >>> import numpy as np
     >>> y, idx = max_pool1d(np.array([[[3.0, 1.0, 4.0, 1.0, 5.0]]]), 2, return_indices=True)
@@ -207,14 +212,14 @@ def max_pool1d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     (array([[[3., 4.]]]), array([[[0, 2]]]))
     >>> max_pool1d(np.array([[3.0, 1.0, 4.0, 1.0, 5.0]]), 2, ceil_mode=True).numpy()   # no batch
     array([[3., 4., 5.]])
+    >>> max_pool1d(np.array([[3.0, 1.0, 4.0, 1.0, 5.0]]), 2, 1, dilation=3).numpy()   # {0, 3}, {1, 4}
+    array([[3., 5.]])
     """
     x4, batched = _as_row("max_pool1d", x)
-    k, s, p, ceil_mode = _pool_arguments("max_pool1d", x4, kernel_size, stride, padding, ceil_mode)
-    if _single("max_pool1d", "dilation", dilation) != 1:
-        raise ValueError(f"max_pool1d: dilation {dilation!r} is not supported: expected 1 "
-                         "(max_pool2d, which this pooling runs on, has no dilation)")
+    d = _single("max_pool1d", "dilation", dilation)
+    k, s, p, ceil_mode = _pool_arguments("max_pool1d", x4, kernel_size, stride, padding, ceil_mode, d)
     return_indices = _flag("max_pool1d", "return_indices", return_indices)
-    out = max_pool2d(x4, (1, k), (1, s), (0, p), ceil_mode=ceil_mode, return_indices=return_indices)
+    out = max_pool2d(x4, (1, k), (1, s), (0, p), (1, d), ceil_mode=ceil_mode, return_indices=return_indices)
     if not return_indices:
         return _from_row(out, batched)
     y, indices = out

@@ -519,21 +519,22 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
     return y
 
 
-def max_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False):
-    """Max over each window of (n, c, L) and the position ``l`` of its winner (PyTorch's rule,
-    as :func:`max_pool2d`'s: a value wins when greater than the maximum so far or NaN).
-    Returns (y, indices)."""
+def max_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False, dilation=1):
+    """Max over each window of (n, c, L), its taps ``l = ol*s - p + i*d``, and the position
+    ``l`` of its winner (PyTorch's rule, as :func:`max_pool2d`'s: a value wins when greater
+    than the maximum so far or NaN). Returns (y, indices)."""
     x = to_numpy(x)
     stride = kernel_size if stride is None else stride
     n, c, length = x.shape
-    out_len = conv_out_size(length, kernel_size, stride, padding, ceil_mode=ceil_mode)
+    out_len = conv_out_size(length, kernel_size, stride, padding, dilation, ceil_mode=ceil_mode)
     y = np.empty((n, c, out_len), dtype=x.dtype)
     idx = np.empty((n, c, out_len), dtype=np.int64)
     for b_ in range(n):
         for ci in range(c):
             for ol in range(out_len):
                 best, where = -math.inf, None
-                for il in range(ol * stride - padding, ol * stride - padding + kernel_size):
+                for il in range(ol * stride - padding, ol * stride - padding + dilation * (kernel_size - 1) + 1,
+                                dilation):
                     if 0 <= il < length and (where is None or x[b_, ci, il] > best or math.isnan(x[b_, ci, il])):
                         best, where = x[b_, ci, il], il
                 y[b_, ci, ol], idx[b_, ci, ol] = best, where

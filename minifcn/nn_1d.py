@@ -175,7 +175,6 @@ class ConvTranspose1d(Module):
 class MaxPool1d(Module):
     """1-D max pooling (:func:`F.max_pool1d <minifcn.functional.max_pool1d>`), PyTorch's
     arguments in its order; with ``return_indices`` the forward returns ``(y, indices)``.
-    ``dilation`` must be 1 (max_pool2d takes none yet).
 
     >>> MaxPool1d(3)
     MaxPool1d(kernel_size=3, stride=3, padding=0, dilation=1, ceil_mode=False)
@@ -183,8 +182,6 @@ class MaxPool1d(Module):
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):
         super().__init__()
-        if _single("MaxPool1d", "dilation", dilation) != 1:   # refused now, not at the first call
-            raise ValueError(f"MaxPool1d: dilation {dilation!r} is not supported: expected 1")
         # as PyTorch's: the arguments kept as given, no stride the kernel's size
         self.kernel_size, self.stride = kernel_size, kernel_size if stride is None else stride
         self.padding, self.dilation = padding, dilation

@@ -40,6 +40,13 @@ POOL_CASES = [
     (1, 1, 7, 3, 1, 0, False),             # overlapping windows
 ]
 
+# max pooling's: those, undilated, and (..., dilation) ones
+MAX_POOL_CASES = [case + (1,) for case in POOL_CASES] + [
+    (2, 3, 12, 3, 4, 1, True, 3),          # stride > kernel, taps 3 apart (a span of 7), ceil mode
+    (2, 2, 11, 3, 1, 1, False, 2),         # dilated windows overlapping
+    (1, 2, 8, 2, 2, 1, True, 4),           # a span of 5 over the padding at both ends
+]
+
 
 def _conv_inputs(rng, case):
     n, in_c, length, out_c, k, g = case[:5] + case[8:]
@@ -98,12 +105,12 @@ def test_naive_conv1d_is_naive_conv2d_on_a_row(rng):
     np.testing.assert_allclose(y1, y2[:, :, 0], atol=1e-12, rtol=0)
 
 
-@pytest.mark.parametrize("case", POOL_CASES)
+@pytest.mark.parametrize("case", MAX_POOL_CASES)
 def test_max_pool1d_matches_naive(xp, case):
-    n, c, length, k, s, p, ceil = case
+    n, c, length, k, s, p, ceil, d = case
     x = distinct_values((n, c, length), seed=length)
-    y, idx = F.max_pool1d(xp.asarray(x), k, s, p, ceil_mode=ceil, return_indices=True)
-    y_ref, idx_ref = naive.max_pool1d(x, k, s, p, ceil)
+    y, idx = F.max_pool1d(xp.asarray(x), k, s, p, d, ceil_mode=ceil, return_indices=True)
+    y_ref, idx_ref = naive.max_pool1d(x, k, s, p, ceil, d)
     np.testing.assert_array_equal(to_np(y), y_ref)
     np.testing.assert_array_equal(to_np(idx), idx_ref)
 
@@ -172,11 +179,17 @@ def test_conv_transpose1d_gradcheck(xp, rng, case):
                      [xp.asarray(v) for v in (x[:1], W, b)])
 
 
-@pytest.mark.parametrize("case", POOL_CASES)
-def test_pools1d_gradcheck(xp, case):
-    n, c, length, k, s, p, ceil = case
+@pytest.mark.parametrize("case", MAX_POOL_CASES)
+def test_max_pool1d_gradcheck(xp, case):
+    n, c, length, k, s, p, ceil, d = case
     x = xp.asarray(distinct_values((n, c, length), seed=length))   # no ties: no argmax flips
-    assert gradcheck(lambda x: F.max_pool1d(x, k, s, p, ceil_mode=ceil), [x])
+    assert gradcheck(lambda x: F.max_pool1d(x, k, s, p, d, ceil_mode=ceil), [x])
+
+
+@pytest.mark.parametrize("case", POOL_CASES)
+def test_avg_pools1d_gradcheck(xp, case):
+    n, c, length, k, s, p, ceil = case
+    x = xp.asarray(distinct_values((n, c, length), seed=length))
     assert gradcheck(lambda x: F.avg_pool1d(x, k, s, p, ceil, count_include_pad=False), [x])
     assert gradcheck(lambda x: F.adaptive_avg_pool1d(x, 4), [x])
 
@@ -295,37 +308,46 @@ def test_unbatched_signals_vs_torch(rng, dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("case", POOL_CASES)
-def test_pools1d_vs_torch(rng, dtype, case):
+def test_avg_pool1d_vs_torch(rng, dtype, case):
     torch = pytest.importorskip("torch")
-    tf = torch.nn.functional
     n, c, length, k, s, p, ceil = case
-    x = distinct_values((n, c, length), seed=length)
-    check_vs_torch(torch, lambda x: F.max_pool1d(x, k, s, p, ceil_mode=ceil),
-                   lambda x: tf.max_pool1d(x, k, s, p, ceil_mode=ceil), (x,), dtype, rng)
     for include in (True, False):
         check_vs_torch(torch, lambda x: F.avg_pool1d(x, k, s, p, ceil, include),
-                       lambda x: tf.avg_pool1d(x, k, s, p, ceil, include), (x,), dtype, rng)
+                       lambda x: torch.nn.functional.avg_pool1d(x, k, s, p, ceil, include),
+                       (rng.standard_normal((n, c, length)),), dtype, rng)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", MAX_POOL_CASES)
+def test_max_pool1d_and_unpool1d_vs_torch(rng, dtype, case):
+    torch = pytest.importorskip("torch")
+    tf = torch.nn.functional
+    n, c, length, k, s, p, ceil, d = case
+    x = distinct_values((n, c, length), seed=length)
+    check_vs_torch(torch, lambda x: F.max_pool1d(x, k, s, p, d, ceil_mode=ceil),
+                   lambda x: tf.max_pool1d(x, k, s, p, d, ceil_mode=ceil), (x,), dtype, rng)
     # PyTorch's 1-D indices, and the unpooling of them, value and gradient
-    y, idx = F.max_pool1d(x.astype(dtype), k, s, p, ceil_mode=ceil, return_indices=True)
-    yt, idxt = tf.max_pool1d(torch_tensor(torch, x.astype(dtype)), k, s, p, ceil_mode=ceil, return_indices=True)
+    y, idx = F.max_pool1d(x.astype(dtype), k, s, p, d, ceil_mode=ceil, return_indices=True)
+    yt, idxt = tf.max_pool1d(torch_tensor(torch, x.astype(dtype)), k, s, p, d, ceil_mode=ceil, return_indices=True)
     np.testing.assert_array_equal(to_np(idx), to_np(idxt))
     assert idx.dtype == np.int64
-    unpool = (lambda v: F.max_unpool1d(v, idx, k, s, p, output_size=(length,)),
-              lambda v: tf.max_unpool1d(v, idxt, k, s, p, output_size=(length,)))
-    if k <= s:   # no window overlaps another: each position recorded once
+    span = d * (k - 1) + 1   # a dilated pooling is unpooled with its span as the kernel
+    unpool = (lambda v: F.max_unpool1d(v, idx, span, s, p, output_size=(length,)),
+              lambda v: tf.max_unpool1d(v, idxt, span, s, p, output_size=(length,)))
+    rows = to_np(idx).reshape(-1, idx.shape[-1])
+    last = np.array([[i not in row[j + 1:] for j, i in enumerate(row)] for row in rows]).reshape(idx.shape)
+    if last.all():   # each position recorded once
         check_vs_torch(torch, *unpool, (to_np(y),), dtype, rng)
         return
-    # overlapping windows record a position in a run of neighbours: the same output as torch's,
-    # but only the last of each run gets the gradient (README: max_unpool2d's, on purpose)
+    # overlapping windows that record a position twice: the same output as torch's, but only
+    # the last record gets the gradient (README: max_unpool2d's, on purpose)
+    assert span > s
     v, vt = Tensor(to_np(y), requires_grad=True), torch_tensor(torch, y, requires_grad=True)
     out, outt = unpool[0](v), unpool[1](vt)
     assert_close(out, outt, dtype, "unpool forward")
     g = rng.standard_normal(tuple(outt.shape)).astype(dtype)
     out.backward(g)
     outt.backward(torch.from_numpy(g))
-    last = np.ones(idx.shape, bool)
-    last[..., :-1] = to_np(idx)[..., :-1] != to_np(idx)[..., 1:]
-    assert not last.all(), "a case meant to repeat a position repeats none"
     assert_close(v.grad, to_np(vt.grad) * last, dtype, "unpool grad, the last of each repeat")
 
 
@@ -520,7 +542,8 @@ def test_layers_compose_in_a_sequential(rng):
     ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
     x = rng.standard_normal((2, 3, 11)).astype(np.float32)
     assert_close(ours(x), theirs(torch.from_numpy(x)), np.float32, "forward")
-    for call in ("MaxPool1d(3, 2, 1, ceil_mode=True)", "MaxPool1d(2)", "MaxUnpool1d(2)", "MaxUnpool1d(3, 1)",
+    for call in ("MaxPool1d(3, 2, 1, ceil_mode=True)", "MaxPool1d(2)", "MaxPool1d(2, 1, 0, 3, True)",
+                 "MaxUnpool1d(2)", "MaxUnpool1d(3, 1)",
                  "AvgPool1d(3, 2, 1)", "AvgPool1d(2)", "AdaptiveAvgPool1d(5)", "BatchNorm1d(3, momentum=None)",
                  "Embedding(4, 2, max_norm=1.0, norm_type=1.0)"):
         assert repr(eval(call, vars(nn))) == repr(eval(call, vars(tnn))), call
@@ -554,8 +577,9 @@ SIG, W3 = np.ones((1, 2, 5)), np.ones((3, 2, 3))   # a signal and a weight that 
     (lambda: F.conv_transpose1d(SIG, np.ones((2, 3, 3)), stride=2, output_padding=2), ValueError,
      r"output_padding 2 must be smaller than the stride 2"),
     (lambda: F.conv_transpose1d(np.ones((1, 3, 5)), np.ones((2, 3, 3))), ValueError, r"input has 3 channels"),
-    (lambda: F.max_pool1d(SIG, 2, dilation=2), ValueError, r"dilation 2 is not supported: expected 1"),
-    (lambda: nn.MaxPool1d(2, dilation=2), ValueError, r"dilation 2 is not supported"),
+    (lambda: F.max_pool1d(np.ones((1, 1, 2)), 2, 1, 1, dilation=3), ValueError,
+     r"window at output position 0 holds no input pixel: its taps \[-1, 2\]"),
+    (lambda: F.max_pool1d(SIG, 3, dilation=3), ValueError, r"kernel 3 with dilation 3 \(a span of 7\) is longer"),
     (lambda: F.max_pool1d(SIG, 2, padding=2), ValueError, r"padding 2 must be at most half the kernel 2"),
     (lambda: F.avg_pool1d(np.ones((1, 2, 2)), 4), ValueError, r"kernel 4 is longer than the padded input 2"),
     (lambda: F.max_unpool1d(np.ones((1, 1, 2)), np.array([[[0, 5]]]), 2), ValueError, r"\[0, 4\) .* got values in \[0, 5\]"),
