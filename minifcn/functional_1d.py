@@ -234,7 +234,8 @@ def max_unpool1d(x, indices, kernel_size, stride=None, padding=0, output_size=No
     ``out_L = (L - 1)*s - 2*p + k`` unless ``output_size`` (``(out_L,)``, or the whole shape)
     says otherwise, within a stride of it (an odd input length pools to the length of the
     even one below it). Where overlapping windows recorded one position twice, the last value
-    is kept, as max_unpool2d's.
+    is kept, as max_unpool2d's. No ``dilation`` (nor in PyTorch): a dilated pooling is
+    unpooled with its span ``d*(k - 1) + 1`` as ``kernel_size``.
 
     >>> import numpy as np
     >>> y, idx = max_pool1d(np.array([[[3.0, 1.0, 4.0, 1.0, 5.0]]]), 2, return_indices=True)
