@@ -2145,3 +2145,6 @@ def interpolate(x, size=None, scale_factor=None, mode="nearest", align_corners=N
                            dtype=x.dtype)
                 for n_in, n_out, scale in ((h, out_hw[0], scales[0]), (w, out_hw[1], scales[1])))
     return Interpolate(A_h, A_w)(x)
+
+
+from .functional_1d import *  # noqa: E402,F401,F403  conv1d ... embedding: the 1-D ops, on these 2-D ones

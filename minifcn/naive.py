@@ -87,6 +87,51 @@ def conv_transpose2d(x, W, b=None, stride=1, padding=0, output_padding=0, groups
     return y
 
 
+def conv1d(x, W, b=None, stride=1, padding=0, dilation=1, groups=1):
+    """``y[n, o, ol] = b[o] + sum_{c,i} W[o, c, i] * x_pad[n, g*cg + c, ol*s + i*d]``, ``g`` the
+    group of output channel o: the 1-D definition, on its own (not conv2d on a row).
+
+    x (n, c_in, L), W (out_c, c_in/groups, k) -> y (n, out_c, (L + 2p - d(k - 1) - 1) // s + 1).
+    """
+    x, W = to_numpy(x), to_numpy(W)
+    n, _, length = x.shape
+    out_c, cg, k = W.shape
+    og = out_c // groups
+    xpad = np.pad(x, ((0, 0), (0, 0), (padding, padding)))
+    out_len = conv_out_size(length, k, stride, padding, dilation)
+    y = np.zeros((n, out_c, out_len), dtype=x.dtype)
+    for b_ in range(n):
+        for o in range(out_c):
+            for ol in range(out_len):
+                total = sum(W[o, ci, i] * xpad[b_, (o // og) * cg + ci, ol * stride + i * dilation]
+                            for ci in range(cg) for i in range(k))
+                y[b_, o, ol] = total + (0.0 if b is None else to_numpy(b)[o])
+    return y
+
+
+def conv_transpose1d(x, W, b=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """Each input value scatters the kernel, its taps ``dilation`` apart, scaled by it, onto the
+    output channels of its group; the full signal is then cut by ``padding`` at both ends
+    (``output_padding`` zeros past its end).
+
+    x (n, in_c, L), W (in_c, out_c/groups, k) -> y (n, out_c, (L - 1)s - 2p + d(k - 1) + op + 1).
+    """
+    x, W = to_numpy(x), to_numpy(W)
+    n, in_c, length = x.shape
+    _, og, k = W.shape
+    ig = in_c // groups
+    full = (length - 1) * stride + dilation * (k - 1) + 1 + output_padding
+    y = np.zeros((n, og * groups, full), dtype=x.dtype)
+    for b_ in range(n):
+        for ci in range(in_c):
+            for il in range(length):
+                for o in range(og):
+                    for i in range(k):
+                        y[b_, (ci // ig) * og + o, il * stride + i * dilation] += x[b_, ci, il] * W[ci, o, i]
+    y = y[:, :, padding:full - padding]
+    return y if b is None else y + to_numpy(b).reshape(1, -1, 1)
+
+
 def max_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, dilation=1):
     """Max over each window and the flat index ``h * W + w`` (in the unpadded input) of the winner.
 
@@ -474,6 +519,47 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
     return y
 
 
+def max_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False, dilation=1):
+    """Max over each window of (n, c, L), its taps ``l = ol*s - p + i*d``, and the position
+    ``l`` of its winner (PyTorch's rule, as :func:`max_pool2d`'s: a value wins when greater
+    than the maximum so far or NaN). Returns (y, indices)."""
+    x = to_numpy(x)
+    stride = kernel_size if stride is None else stride
+    n, c, length = x.shape
+    out_len = conv_out_size(length, kernel_size, stride, padding, dilation, ceil_mode=ceil_mode)
+    y = np.empty((n, c, out_len), dtype=x.dtype)
+    idx = np.empty((n, c, out_len), dtype=np.int64)
+    for b_ in range(n):
+        for ci in range(c):
+            for ol in range(out_len):
+                best, where = -math.inf, None
+                for il in range(ol * stride - padding, ol * stride - padding + dilation * (kernel_size - 1) + 1,
+                                dilation):
+                    if 0 <= il < length and (where is None or x[b_, ci, il] > best or math.isnan(x[b_, ci, il])):
+                        best, where = x[b_, ci, il], il
+                y[b_, ci, ol], idx[b_, ci, ol] = best, where
+    return y, idx
+
+
+def avg_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+    """PyTorch's 1-D average pooling window by window: the sum of the window's values inside the
+    input over the window's length clipped to ``[-p, L + p)`` (``count_include_pad``) or to
+    the input."""
+    x = to_numpy(x)
+    stride = kernel_size if stride is None else stride
+    n, c, length = x.shape
+    out_len = conv_out_size(length, kernel_size, stride, padding, ceil_mode=ceil_mode)
+    y = np.empty((n, c, out_len), dtype=x.dtype)
+    for ol in range(out_len):
+        start = ol * stride - padding
+        end = min(start + kernel_size, length + padding)
+        lo, hi = max(start, 0), min(end, length)
+        count = end - start if count_include_pad else hi - lo
+        y[:, :, ol] = [[sum(x[b_, ci, il] for il in range(lo, hi)) / count for ci in range(c)]
+                       for b_ in range(n)]
+    return y
+
+
 def lp_pool2d(x, norm_type, kernel_size, stride=None, ceil_mode=False):
     """PyTorch's power-average pooling window by window: ``(sum x**p * kh*kw / count)**(1/p)``
     over the window's pixels inside the input, ``count`` their number (so it is the plain
@@ -750,3 +836,28 @@ def index_select(x, dim, index):
     for i, j in enumerate(to_numpy(index).tolist()):
         out[(slice(None),) * dim + (i,)] = x[(slice(None),) * dim + (j,)]
     return out
+
+
+def embedding(index, W):
+    """``out[p] = W[index[p]]`` for each position ``p`` of ``index``, one row at a time."""
+    index, W = to_numpy(index), to_numpy(W)
+    out = np.empty(index.shape + (W.shape[1],), dtype=W.dtype)
+    for p in np.ndindex(index.shape):
+        out[p] = W[index[p]]
+    return out
+
+
+def embedding_grad(index, gy, num_embeddings, padding_idx=None, scale_grad_by_freq=False):
+    """The gradient of :func:`embedding`'s table: each row of ``gy`` added into the row it was
+    read from, one at a time; nothing into ``padding_idx``'s; with ``scale_grad_by_freq`` each
+    divided by how often its index came."""
+    index, gy = to_numpy(index), to_numpy(gy)
+    gW = np.zeros((num_embeddings, gy.shape[-1]), dtype=gy.dtype)
+    counts = {}
+    for p in np.ndindex(index.shape):
+        counts[int(index[p])] = counts.get(int(index[p]), 0) + 1
+    for p in np.ndindex(index.shape):
+        row = int(index[p])
+        if row != padding_idx:
+            gW[row] += gy[p] / (counts[row] if scale_grad_by_freq else 1)
+    return gW

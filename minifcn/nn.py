@@ -1125,3 +1125,6 @@ class HuberLoss(Module):
 
     def extra_repr(self):
         return f"reduction={self.reduction!r}, delta={self.delta}"
+
+
+from .nn_1d import *  # noqa: E402,F401,F403  Conv1d ... Embedding: the 1-D layers, on the 2-D ops
