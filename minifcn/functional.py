@@ -2148,3 +2148,5 @@ def interpolate(x, size=None, scale_factor=None, mode="nearest", align_corners=N
 
 
 from .functional_1d import *  # noqa: E402,F401,F403  conv1d ... embedding: the 1-D ops, on these 2-D ones
+from .functional_1d import __all__ as _all_1d  # noqa: E402
+__all__ += _all_1d
