@@ -18,6 +18,7 @@ Layout NCHW; float32 or float64.
 """
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import operator
@@ -41,6 +42,7 @@ __all__ = ["conv2d", "conv_transpose2d", "max_pool2d", "max_unpool2d", "relu", "
            "local_response_norm", "softmax", "log_softmax", "cross_entropy",
            "nll_loss", "crop", "linear", "interpolate", "pad", "avg_pool2d", "adaptive_avg_pool2d",
            "adaptive_max_pool2d", "lp_pool2d",
+           "pixel_shuffle", "pixel_unshuffle",
            "leaky_relu", "mse_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
            "l1_loss", "smooth_l1_loss", "huber_loss", "one_hot", "unfold", "fold"]
 
@@ -2041,6 +2043,100 @@ def adaptive_max_pool2d(x, output_size, return_indices=False):
     return (y, indices) if return_indices else y
 
 
+# --------------------------------------------------------------------- pixel shuffle
+def _pixel_shuffle_array(x, r):
+    """(*, c*r*r, h, w) -> (*, c, h*r, w*r): channel ``k*r*r + i*r + j`` fills the pixels
+    ``(y*r + i, x*r + j)`` of channel ``k``, PyTorch's order."""
+    *lead, crr, h, w = x.shape
+    c = crr // (r * r)
+    y = x.reshape(math.prod(lead), c, r, r, h, w).transpose(0, 1, 4, 2, 5, 3)   # (b, c, h, i, w, j)
+    return y.reshape(*lead, c, h * r, w * r)   # a copy: the transposed axes are not contiguous
+
+
+def _pixel_unshuffle_array(x, r):
+    """(*, c, h*r, w*r) -> (*, c*r*r, h, w), :func:`_pixel_shuffle_array` undone."""
+    *lead, c, hr, wr = x.shape
+    h, w = hr // r, wr // r
+    y = x.reshape(math.prod(lead), c, h, r, w, r).transpose(0, 1, 3, 5, 2, 4)   # (b, c, i, j, h, w)
+    return y.reshape(*lead, c * r * r, h, w)
+
+
+class PixelShuffle(Function):
+    def __init__(self, r):
+        self.r = r
+
+    def forward(self, x):
+        return _pixel_shuffle_array(x, self.r)
+
+    def backward(self, gy):
+        # a permutation of the values: its transpose is its inverse, the unshuffle
+        return _pixel_unshuffle_array(gy, self.r)
+
+
+class PixelUnshuffle(Function):
+    def __init__(self, r):
+        self.r = r
+
+    def forward(self, x):
+        return _pixel_unshuffle_array(x, self.r)
+
+    def backward(self, gy):
+        return _pixel_shuffle_array(gy, self.r)
+
+
+def _check_factor(op, name, r):
+    if isinstance(r, (bool, np.bool_)) or not isinstance(r, numbers.Integral):
+        raise TypeError(f"{op}: {name} must be an int, got {r!r}")
+    if r < 1:
+        raise ValueError(f"{op}: {name} must be >= 1, got {r}")
+    return int(r)
+
+
+def pixel_shuffle(input, upscale_factor):
+    """Sub-pixel convolution's rearrangement (Shi et al. 2016), as PyTorch's ``F.pixel_shuffle``:
+    (*, c*r*r, h, w) -> (*, c, h*r, w*r), ``r = upscale_factor``. Output
+    ``y[..., k, oy, ox] = x[..., k*r*r + (oy % r)*r + ox % r, oy // r, ox // r]``: each group of
+    ``r*r`` channels tiles one channel's r x r blocks, row by row. A permutation of the values,
+    so its backward is its inverse, :func:`pixel_unshuffle`.
+
+    >>> import numpy as np
+    >>> pixel_shuffle(np.arange(4.0).reshape(1, 4, 1, 1), 2).numpy()[0, 0]
+    array([[0., 1.],
+           [2., 3.]])
+    """
+    x = as_tensor(input)
+    r = _check_factor("pixel_shuffle", "upscale_factor", upscale_factor)
+    if x.ndim < 3:
+        raise ValueError(f"pixel_shuffle: input must be (*, c*r*r, h, w), at least 3-D, got shape "
+                         f"{tuple(x.shape)}")
+    if x.shape[-3] % (r * r):
+        raise ValueError(f"pixel_shuffle: the input's {x.shape[-3]} channels are not a multiple of "
+                         f"upscale_factor**2 = {r * r}")
+    return PixelShuffle(r)(x)
+
+
+def pixel_unshuffle(input, downscale_factor):
+    """:func:`pixel_shuffle` undone, as PyTorch's ``F.pixel_unshuffle``: (*, c, h*r, w*r) ->
+    (*, c*r*r, h, w), ``r = downscale_factor``; each r x r block of a channel becomes ``r*r``
+    channels, ``y[..., k*r*r + i*r + j, iy, ix] = x[..., k, iy*r + i, ix*r + j]``. Its backward
+    is :func:`pixel_shuffle`.
+
+    >>> import numpy as np
+    >>> pixel_unshuffle(np.arange(4.0).reshape(1, 1, 2, 2), 2).numpy().ravel()
+    array([0., 1., 2., 3.])
+    """
+    x = as_tensor(input)
+    r = _check_factor("pixel_unshuffle", "downscale_factor", downscale_factor)
+    if x.ndim < 3:
+        raise ValueError(f"pixel_unshuffle: input must be (*, c, h*r, w*r), at least 3-D, got shape "
+                         f"{tuple(x.shape)}")
+    h, w = x.shape[-2:]
+    if h % r or w % r:
+        raise ValueError(f"pixel_unshuffle: the input's height {h} and width {w} must both be "
+                         f"multiples of downscale_factor {r}")
+    return PixelUnshuffle(r)(x)
+
+
 # --------------------------------------------------------------------- interpolate
 def _source_position(out_size, in_size, scale, align_corners):
     """Where output pixel ``o`` reads the input, as PyTorch maps it: ``o * (in - 1) / (out - 1)``
@@ -2053,24 +2149,59 @@ def _source_position(out_size, in_size, scale, align_corners):
     return (o + 0.5) * s - 0.5
 
 
+def _cubic_weights(t, A=-0.75):
+    """Keys' cubic convolution weights of the four taps ``floor(src) - 1 .. floor(src) + 2``,
+    ``t = src - floor(src)`` in [0, 1): the kernel ``(A+2)|d|^3 - (A+3)|d|^2 + 1`` for
+    ``|d| <= 1``, ``A|d|^3 - 5A|d|^2 + 8A|d| - 4A`` for ``1 < |d| < 2``, at the taps' distances
+    ``t + 1, t, 1 - t, 2 - t``. ``A = -0.75`` is PyTorch's (and OpenCV's); the four sum to 1.
+
+    >>> [float(v) for v in _cubic_weights(0.5)]
+    [-0.09375, 0.59375, 0.59375, -0.09375]
+    """
+    def near(d):   # |d| <= 1
+        return ((A + 2) * d - (A + 3)) * d * d + 1
+
+    def far(d):    # 1 < |d| < 2
+        return ((A * d - 5 * A) * d + 8 * A) * d - 4 * A
+
+    return far(t + 1), near(t), near(1 - t), far(2 - t)
+
+
 def interpolation_matrix(in_size, out_size, mode="bilinear", align_corners=False, scale=None):
     """The (out_size, in_size) matrix ``A`` of 1-D resampling, ``y = A @ x``: bilinear
     interpolation is ``A_h @ x @ A_w.T`` on each (h, w) plane, a linear map like every layer
-    here, so its backward is the transposes, ``A_h.T @ gy @ A_w``.
+    here, so its backward is the transposes, ``A_h.T @ gy @ A_w``. Bicubic is the same with
+    four taps a row (:func:`_cubic_weights`; some of them negative), ``"area"`` is
+    :func:`adaptive_pool_matrix`.
 
     >>> interpolation_matrix(2, 4)            # 2x bilinear, PyTorch's align_corners=False
     array([[1.  , 0.  ],
            [0.75, 0.25],
            [0.25, 0.75],
            [0.  , 1.  ]])
+    >>> interpolation_matrix(4, 2, "bicubic")[0]   # src 0.5: taps -1..2, -1 clamped onto 0
+    array([ 0.5    ,  0.59375, -0.09375,  0.     ])
     """
+    if mode == "area":   # PyTorch's area mode is adaptive average pooling (scales unused)
+        return adaptive_pool_matrix(in_size, out_size)
     A = np.zeros((out_size, in_size))
     rows = np.arange(out_size)
-    if mode == "nearest":   # PyTorch's: floor(o * s), s = in / out (or 1 / scale_factor)
+    if mode in ("nearest", "nearest-exact"):
+        # PyTorch's: floor(o * s), or floor((o + 0.5) * s) (pixel centres), s = in / out
+        # (or 1 / scale_factor)
         s = 1.0 / scale if scale else in_size / out_size
-        A[rows, np.minimum(np.floor(rows * s).astype(int), in_size - 1)] = 1.0
+        src = (rows + 0.5 * (mode == "nearest-exact")) * s
+        A[rows, np.minimum(np.floor(src).astype(int), in_size - 1)] = 1.0
         return A
-    src = np.maximum(_source_position(out_size, in_size, scale, align_corners), 0.0)
+    src = _source_position(out_size, in_size, scale, align_corners)
+    if mode == "bicubic":
+        # not clamped at 0 (PyTorch's cubic rule): the taps left of the input are clamped instead
+        left = np.floor(src).astype(int)
+        for k, weight in enumerate(_cubic_weights(src - left), start=-1):
+            # +=: taps past a border land on its pixel, several in one row (one a statement)
+            A[rows, np.clip(left + k, 0, in_size - 1)] += weight
+        return A
+    src = np.maximum(src, 0.0)
     left = np.minimum(np.floor(src).astype(int), in_size - 1)
     right = np.minimum(left + 1, in_size - 1)
     frac = src - left
@@ -2080,20 +2211,25 @@ def interpolation_matrix(in_size, out_size, mode="bilinear", align_corners=False
 
 
 def _separable(A, x, B):
-    """``A @ x @ B`` on each (h, w) plane of ``x`` (non-negative ``A`` and ``B``), an inf or a
-    NaN reaching only the outputs whose weights touch it, as a window's sum would: the matrix
-    product also multiplies it by every zero weight, and 0 * inf is NaN everywhere."""
+    """``A @ x @ B`` on each (h, w) plane of ``x``, an inf or a NaN reaching only the outputs
+    whose weights touch it, with the sign of its weight (bicubic's are negative at the outer
+    taps), as a window's sum would: the matrix product also multiplies it by every zero
+    weight, and 0 * inf is NaN everywhere."""
     xp = get_array_module(x)
     finite = xp.isfinite(x)
     if bool(finite.all()):
         return A @ (x @ B)
     y = A @ (xp.where(finite, x, 0) @ B)
-    touch_a, touch_b = (A != 0).astype(x.dtype), (B != 0).astype(x.dtype)
+    pos_a, neg_a, pos_b, neg_b = (M.astype(x.dtype) for M in (A > 0, A < 0, B > 0, B < 0))
+    same, opposite = ((pos_a, pos_b), (neg_a, neg_b)), ((pos_a, neg_b), (neg_a, pos_b))
 
-    def reached(mask):   # outputs whose window holds a value of the mask
-        return (touch_a @ (mask.astype(x.dtype) @ touch_b)) > 0
+    def reached(mask, pairs):   # outputs whose window holds a value of the mask, weights' signs in pairs
+        m = mask.astype(x.dtype)
+        return functools.reduce(operator.or_, ((a @ (m @ b)) > 0 for a, b in pairs))
 
-    up, down, nan = reached(x == xp.inf), reached(x == -xp.inf), reached(xp.isnan(x))
+    up = reached(x == xp.inf, same) | reached(x == -xp.inf, opposite)
+    down = reached(x == -xp.inf, same) | reached(x == xp.inf, opposite)
+    nan = reached(xp.isnan(x), same + opposite)
     y = xp.where(up, xp.inf, xp.where(down, -xp.inf, y))
     return xp.where(nan | (up & down), xp.nan, y).astype(x.dtype, copy=False)
 
@@ -2109,26 +2245,45 @@ class Interpolate(Function):
         return _separable(self.A_h.T, gy, self.A_w)   # the transposes: the adjoint of a linear map
 
 
-def interpolate(x, size=None, scale_factor=None, mode="nearest", align_corners=None):
+INTERPOLATE_MODES = ("nearest", "nearest-exact", "bilinear", "bicubic", "area")
+
+
+def interpolate(x, size=None, scale_factor=None, mode="nearest", align_corners=None,
+                recompute_scale_factor=None):
     """Resample x (n, c, h, w) to ``size`` (out_h, out_w) or by ``scale_factor``, as PyTorch's
-    ``F.interpolate``: ``"nearest"`` or ``"bilinear"`` (``align_corners`` False by default).
-    Output size ``floor(h * scale_factor)`` when a factor is given. Each axis is one
+    ``F.interpolate``: ``"nearest"``, ``"nearest-exact"``, ``"bilinear"``, ``"bicubic"``
+    (``align_corners`` False by default; cubic convolution, A = -0.75, the taps past the
+    border clamped onto it) or ``"area"`` (:func:`adaptive_avg_pool2d`).
+    Output size ``floor(h * scale_factor)`` when a factor is given; the factor also places the
+    source pixels (``(o + 0.5) / scale_factor - 0.5``) unless ``recompute_scale_factor``, which
+    places them by ``h / out_h``, as ``size`` does. Each axis is one
     :func:`interpolation_matrix`; FCN upsamples with a transposed convolution initialised to the
     same bilinear weights instead (lesson 6), which it can then learn.
 
     >>> import numpy as np
     >>> interpolate(np.ones((1, 1, 2, 3)), scale_factor=2, mode="bilinear").shape
     (1, 1, 4, 6)
+    >>> interpolate(np.arange(4.0).reshape(1, 1, 1, 4), size=(1, 2), mode="bicubic").numpy().ravel()
+    array([0.40625, 2.59375])
     """
     x = as_tensor(x)
     _check_4d("interpolate", "input", x)
-    if mode not in ("nearest", "bilinear"):
-        raise ValueError(f"interpolate: mode must be 'nearest' or 'bilinear', got {mode!r}")
-    if align_corners is not None and mode == "nearest":   # as PyTorch refuses it
-        raise ValueError("interpolate: align_corners applies to 'bilinear' only")
+    if mode not in INTERPOLATE_MODES:
+        raise ValueError(f"interpolate: mode must be one of {', '.join(map(repr, INTERPOLATE_MODES))}, "
+                         f"got {mode!r}")
+    if align_corners is not None and mode not in ("bilinear", "bicubic"):   # as PyTorch refuses it
+        raise ValueError(f"interpolate: align_corners applies to 'bilinear' and 'bicubic' only, "
+                         f"not {mode!r}")
+    if align_corners is not None:
+        align_corners = _flag("interpolate", "align_corners", align_corners)
     if (size is None) == (scale_factor is None):
         raise ValueError(f"interpolate: give size or scale_factor, one of them, got size={size!r} "
                          f"and scale_factor={scale_factor!r}")
+    if recompute_scale_factor is not None:
+        recompute_scale_factor = _flag("interpolate", "recompute_scale_factor", recompute_scale_factor)
+    if recompute_scale_factor and size is not None:   # as PyTorch refuses it
+        raise ValueError(f"interpolate: recompute_scale_factor=True goes with a scale_factor, not "
+                         f"with size={size!r}")
     h, w = x.shape[2:]
     if size is not None:
         out_hw, scales = _positive_pair("size", size, "interpolate"), (None, None)
@@ -2140,6 +2295,8 @@ def interpolate(x, size=None, scale_factor=None, mode="nearest", align_corners=N
         out_hw = (int(math.floor(h * scales[0])), int(math.floor(w * scales[1])))
         if min(out_hw) < 1:
             raise ValueError(f"interpolate: scale_factor {scale_factor!r} leaves no pixel of {h}x{w}")
+        if recompute_scale_factor:   # the size alone places the pixels, as a given size would
+            scales = (None, None)
     xp = get_array_module(x.data)
     A_h, A_w = (xp.asarray(interpolation_matrix(n_in, n_out, mode, bool(align_corners), scale),
                            dtype=x.dtype)

@@ -391,6 +391,43 @@ def interpolate_bilinear(x, out_h, out_w, align_corners=False):
     return y
 
 
+def _keys_cubic(d, A=-0.75):
+    """Keys' cubic convolution kernel at distance ``d``, the textbook piecewise form."""
+    d = abs(d)
+    if d <= 1:
+        return (A + 2) * d ** 3 - (A + 3) * d ** 2 + 1
+    if d < 2:
+        return A * d ** 3 - 5 * A * d ** 2 + 8 * A * d - 4 * A
+    return 0.0
+
+
+def interpolate_bicubic(x, out_h, out_w, align_corners=False, scale_factor=None):
+    """PyTorch's bicubic ``interpolate`` pixel by pixel: output ``(oy, ox)`` reads the input at
+    ``src = (o + 0.5) * s - 0.5`` (not clamped), ``s`` being ``in / out`` or ``1 / scale_factor``
+    (a number or an (y, x) pair), or at ``o * (in - 1) / (out - 1)`` with ``align_corners``,
+    and sums the 4x4 pixels ``floor(src) - 1 .. floor(src) + 2`` around it, each weighted by
+    the cubic kernel of its distance on each axis; a pixel past the border reads the border's."""
+    x = to_numpy(x)
+    n, c, h, w = x.shape
+    sf = scale_factor if isinstance(scale_factor, (tuple, list)) else (scale_factor, scale_factor)
+    y = np.zeros((n, c, out_h, out_w), dtype=x.dtype)
+
+    def taps(o, n_in, n_out, scale):
+        if align_corners:
+            s = o * (n_in - 1) / (n_out - 1) if n_out > 1 else 0.0
+        else:
+            s = (o + 0.5) * (1.0 / scale if scale else n_in / n_out) - 0.5
+        i0 = math.floor(s)
+        return [(min(max(i, 0), n_in - 1), _keys_cubic(s - i)) for i in range(i0 - 1, i0 + 3)]
+
+    for oy in range(out_h):
+        for ox in range(out_w):
+            for iy, wy in taps(oy, h, out_h, sf[0]):
+                for ix, wx in taps(ox, w, out_w, sf[1]):
+                    y[:, :, oy, ox] += wy * wx * x[:, :, iy, ix]
+    return y
+
+
 def interpolate_nearest(x, out_h, out_w, scale_factor=None):
     """PyTorch's nearest ``interpolate`` pixel by pixel: output ``(oy, ox)`` copies input
     ``(floor(oy * sy), floor(ox * sx))`` (at most the last row and column), ``s`` being
@@ -405,6 +442,38 @@ def interpolate_nearest(x, out_h, out_w, scale_factor=None):
         iy = min(int(math.floor(oy * sy)), h - 1)
         for ox in range(out_w):
             y[:, :, oy, ox] = x[:, :, iy, min(int(math.floor(ox * sx)), w - 1)]
+    return y
+
+
+def pixel_shuffle(x, r):
+    """PyTorch's ``pixel_shuffle`` value by value: ``y[..., k, oy, ox]`` is
+    ``x[..., k*r*r + (oy % r)*r + (ox % r), oy // r, ox // r]``: each group of ``r*r`` channels
+    becomes one channel ``r`` times as tall and wide. (*, c*r*r, h, w) -> (*, c, h*r, w*r)."""
+    x = to_numpy(x)
+    *lead, crr, h, w = x.shape
+    c = crr // (r * r)
+    y = np.empty((*lead, c, h * r, w * r), dtype=x.dtype)
+    for k in range(c):
+        for oy in range(h * r):
+            for ox in range(w * r):
+                y[..., k, oy, ox] = x[..., k * r * r + (oy % r) * r + ox % r, oy // r, ox // r]
+    return y
+
+
+def pixel_unshuffle(x, r):
+    """PyTorch's ``pixel_unshuffle`` value by value, :func:`pixel_shuffle` undone:
+    ``y[..., k*r*r + i*r + j, iy, ix]`` is ``x[..., k, iy*r + i, ix*r + j]``.
+    (*, c, h*r, w*r) -> (*, c*r*r, h, w)."""
+    x = to_numpy(x)
+    *lead, c, hr, wr = x.shape
+    h, w = hr // r, wr // r
+    y = np.empty((*lead, c * r * r, h, w), dtype=x.dtype)
+    for k in range(c):
+        for i in range(r):
+            for j in range(r):
+                for iy in range(h):
+                    for ix in range(w):
+                        y[..., k * r * r + i * r + j, iy, ix] = x[..., k, iy * r + i, ix * r + j]
     return y
 
 
