@@ -2193,15 +2193,9 @@ def interpolation_matrix(in_size, out_size, mode="bilinear", align_corners=False
         src = (rows + 0.5 * (mode == "nearest-exact")) * s
         A[rows, np.minimum(np.floor(src).astype(int), in_size - 1)] = 1.0
         return A
-    src = _source_position(out_size, in_size, scale, align_corners)
     if mode == "bicubic":
-        # not clamped at 0 (PyTorch's cubic rule): the taps left of the input are clamped instead
-        left = np.floor(src).astype(int)
-        for k, weight in enumerate(_cubic_weights(src - left), start=-1):
-            # +=: taps past a border land on its pixel, several in one row (one a statement)
-            A[rows, np.clip(left + k, 0, in_size - 1)] += weight
-        return A
-    src = np.maximum(src, 0.0)
+        return _bicubic_matrix(in_size, out_size, align_corners, scale)[0]
+    src = np.maximum(_source_position(out_size, in_size, scale, align_corners), 0.0)
     left = np.minimum(np.floor(src).astype(int), in_size - 1)
     right = np.minimum(left + 1, in_size - 1)
     frac = src - left
@@ -2210,39 +2204,69 @@ def interpolation_matrix(in_size, out_size, mode="bilinear", align_corners=False
     return A
 
 
-def _separable(A, x, B):
+def _bicubic_matrix(in_size, out_size, align_corners=False, scale=None):
+    """Bicubic's (out_size, in_size) matrix, and the window of taps each row reads (a bool
+    matrix: a tap's weight may be exactly 0, and PyTorch's sum still multiplies an inf by it)."""
+    A, window = np.zeros((out_size, in_size)), np.zeros((out_size, in_size), dtype=bool)
+    rows = np.arange(out_size)
+    # not clamped at 0 (PyTorch's cubic rule): the taps left of the input are clamped instead
+    src = _source_position(out_size, in_size, scale, align_corners)
+    left = np.floor(src).astype(int)
+    for k, weight in enumerate(_cubic_weights(src - left), start=-1):
+        cols = np.clip(left + k, 0, in_size - 1)
+        A[rows, cols] += weight   # +=: taps past a border land on its pixel, several in one row
+        window[rows, cols] = True
+    return A, window
+
+
+def _separable(A, x, B, window_a=None, window_b=None):
     """``A @ x @ B`` on each (h, w) plane of ``x``, an inf or a NaN reaching only the outputs
     whose weights touch it, with the sign of its weight (bicubic's are negative at the outer
     taps), as a window's sum would: the matrix product also multiplies it by every zero
-    weight, and 0 * inf is NaN everywhere."""
+    weight, and 0 * inf is NaN everywhere. ``window_a`` and ``window_b`` (bool, the shapes of
+    ``A`` and ``B``) hold the taps each output reads where a weight of exactly 0 is one of them
+    (bicubic's): an inf there gives a NaN, as PyTorch's sum does."""
     xp = get_array_module(x)
     finite = xp.isfinite(x)
     if bool(finite.all()):
         return A @ (x @ B)
     y = A @ (xp.where(finite, x, 0) @ B)
-    pos_a, neg_a, pos_b, neg_b = (M.astype(x.dtype) for M in (A > 0, A < 0, B > 0, B < 0))
+
+    def signs(M, window):   # weights > 0, < 0, and = 0 inside the window
+        zero = (M == 0) & window if window is not None else M != M
+        return [m.astype(x.dtype) for m in (M > 0, M < 0, zero)]
+
+    (pos_a, neg_a, zero_a), (pos_b, neg_b, zero_b) = signs(A, window_a), signs(B, window_b)
+    all_a, all_b = pos_a + neg_a + zero_a, pos_b + neg_b + zero_b
     same, opposite = ((pos_a, pos_b), (neg_a, neg_b)), ((pos_a, neg_b), (neg_a, pos_b))
 
-    def reached(mask, pairs):   # outputs whose window holds a value of the mask, weights' signs in pairs
+    def reached(mask, pairs):   # outputs that read a value of the mask through one of the pairs
         m = mask.astype(x.dtype)
         return functools.reduce(operator.or_, ((a @ (m @ b)) > 0 for a, b in pairs))
 
     up = reached(x == xp.inf, same) | reached(x == -xp.inf, opposite)
     down = reached(x == -xp.inf, same) | reached(x == xp.inf, opposite)
-    nan = reached(xp.isnan(x), same + opposite)
+    nan = (reached(xp.isnan(x), ((all_a, all_b),)) |
+           reached(xp.isinf(x), ((zero_a, all_b), (all_a, zero_b))))   # 0 * inf
     y = xp.where(up, xp.inf, xp.where(down, -xp.inf, y))
     return xp.where(nan | (up & down), xp.nan, y).astype(x.dtype, copy=False)
 
 
 class Interpolate(Function):
-    def __init__(self, A_h, A_w):
-        self.A_h, self.A_w = A_h, A_w
+    def __init__(self, A_h, A_w, window_h=None, window_w=None):
+        self.A_h, self.A_w, self.window_h, self.window_w = A_h, A_w, window_h, window_w
+
+    @staticmethod
+    def _t(window):
+        return None if window is None else window.T
 
     def forward(self, x):
-        return _separable(self.A_h, x, self.A_w.T)    # (n, c, h, w) -> (n, c, out_h, out_w)
+        # (n, c, h, w) -> (n, c, out_h, out_w)
+        return _separable(self.A_h, x, self.A_w.T, self.window_h, self._t(self.window_w))
 
     def backward(self, gy):
-        return _separable(self.A_h.T, gy, self.A_w)   # the transposes: the adjoint of a linear map
+        # the transposes: the adjoint of a linear map
+        return _separable(self.A_h.T, gy, self.A_w, self._t(self.window_h), self.window_w)
 
 
 INTERPOLATE_MODES = ("nearest", "nearest-exact", "bilinear", "bicubic", "area")
@@ -2298,7 +2322,13 @@ def interpolate(x, size=None, scale_factor=None, mode="nearest", align_corners=N
         if recompute_scale_factor:   # the size alone places the pixels, as a given size would
             scales = (None, None)
     xp = get_array_module(x.data)
+    axes = ((h, out_hw[0], scales[0]), (w, out_hw[1], scales[1]))
+    if mode == "bicubic":   # with its windows, for an inf's way through a weight of 0
+        (A_h, window_h), (A_w, window_w) = (_bicubic_matrix(n_in, n_out, bool(align_corners), scale)
+                                            for n_in, n_out, scale in axes)
+        return Interpolate(xp.asarray(A_h, dtype=x.dtype), xp.asarray(A_w, dtype=x.dtype),
+                           xp.asarray(window_h), xp.asarray(window_w))(x)
     A_h, A_w = (xp.asarray(interpolation_matrix(n_in, n_out, mode, bool(align_corners), scale),
                            dtype=x.dtype)
-                for n_in, n_out, scale in ((h, out_hw[0], scales[0]), (w, out_hw[1], scales[1])))
+                for n_in, n_out, scale in axes)
     return Interpolate(A_h, A_w)(x)
