@@ -42,7 +42,7 @@ __all__ = ["conv2d", "conv_transpose2d", "max_pool2d", "max_unpool2d", "relu", "
            "local_response_norm", "softmax", "log_softmax", "cross_entropy",
            "nll_loss", "crop", "linear", "interpolate", "pad", "avg_pool2d", "adaptive_avg_pool2d",
            "adaptive_max_pool2d", "lp_pool2d",
-           "pixel_shuffle", "pixel_unshuffle",
+           "pixel_shuffle", "pixel_unshuffle", "affine_grid", "grid_sample",
            "leaky_relu", "mse_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
            "l1_loss", "smooth_l1_loss", "huber_loss", "one_hot", "unfold", "fold"]
 
@@ -2135,6 +2135,206 @@ def pixel_unshuffle(input, downscale_factor):
         raise ValueError(f"pixel_unshuffle: the input's height {h} and width {w} must both be "
                          f"multiples of downscale_factor {r}")
     return PixelUnshuffle(r)(x)
+
+
+# --------------------------------------------------------------------- grid sampling
+def _grid_axis(size, align_corners):
+    """The ``size`` pixel centres of one axis in grid coordinates, PyTorch's: -1 and 1 the
+    corner pixels' centres with ``align_corners``, else the image's outer edges (the centres
+    at ``(2i + 1) / size - 1``); one pixel at 0."""
+    if size <= 1:
+        return np.zeros(size)
+    v = np.linspace(-1.0, 1.0, size)
+    return v if align_corners else v * (size - 1) / size
+
+
+class AffineGrid(Function):
+    def __init__(self, base, hw):
+        self.base, self.hw = base, hw   # base (h*w, 3): each output pixel's x, y, 1
+
+    def forward(self, theta):
+        # (n, 2, 3) -> (n, h, w, 2): each pixel's (x, y) sent through its image's theta
+        return (self.base @ theta.transpose(0, 2, 1)).reshape(theta.shape[0], *self.hw, 2)
+
+    def backward(self, gy):
+        # linear in theta: (n, 2, h*w) @ (h*w, 3)
+        return gy.reshape(gy.shape[0], -1, 2).transpose(0, 2, 1) @ self.base
+
+
+def affine_grid(theta, size, align_corners=None):
+    """The sampling grid of an affine map, as PyTorch's ``F.affine_grid`` (2-D): theta
+    (n, 2, 3), size (n, c, h, w) -> grid (n, h, w, 2), ``grid[n, i, j] = theta[n] @ (x_j, y_i, 1)``
+    with ``x_j``, ``y_i`` the output pixels' centres in [-1, 1] (:func:`grid_sample`'s
+    coordinates: ``align_corners`` as there, False when None). An identity theta gives the grid
+    that samples every pixel of an (h, w) image at its centre; the grid's gradient flows back
+    into theta (a spatial transformer's localisation net learns through it).
+
+    >>> import numpy as np
+    >>> eye = np.array([[[1.0, 0, 0], [0, 1.0, 0]]])
+    >>> affine_grid(eye, (1, 1, 1, 2)).numpy()[0, 0]          # x = -0.5 and 0.5, y = 0
+    array([[-0.5,  0. ],
+           [ 0.5,  0. ]])
+    """
+    theta = as_tensor(theta)
+    _check_float("affine_grid", theta, "theta")
+    if theta.ndim != 3 or theta.shape[1:] != (2, 3):
+        raise ValueError(f"affine_grid: theta must be (n, 2, 3), one 2x3 affine matrix an image, got "
+                         f"shape {tuple(theta.shape)}")
+    size = tuple(size) if isinstance(size, (tuple, list)) or hasattr(size, "__len__") else size
+    if (not isinstance(size, tuple) or len(size) != 4 or
+            any(isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral) for v in size)):
+        raise ValueError(f"affine_grid: size must be 4 ints (n, c, h, w) (2-D images only), got {size!r}")
+    n, _, h, w = (int(v) for v in size)
+    if n != theta.shape[0] or min(h, w) < 1:
+        raise ValueError(f"affine_grid: size {size!r} must have theta's batch {theta.shape[0]} and "
+                         f"h, w >= 1")
+    corners = False if align_corners is None else _flag("affine_grid", "align_corners", align_corners)
+    ys, xs = np.meshgrid(_grid_axis(h, corners), _grid_axis(w, corners), indexing="ij")
+    base = np.stack([xs.ravel(), ys.ravel(), np.ones(h * w)], axis=1)   # x first, as the grid
+    xp = get_array_module(theta.data)
+    return AffineGrid(xp.asarray(base, dtype=theta.dtype), (h, w))(theta)
+
+
+def _grid_positions(coord, size, padding_mode, align_corners):
+    """Grid coordinates of one axis (-1 .. 1) -> pixel positions (0 .. size - 1), as PyTorch
+    maps them, and the slope d position / d coordinate of each. ``"border"`` clips the
+    position onto the edge pixels, ``"reflection"`` mirrors it at the image's edges (the
+    corner pixels' centres with ``align_corners``) as often as it takes, then clips."""
+    xp = get_array_module(coord)
+    scale = (size - 1) / 2 if align_corners else size / 2
+    pos = (coord + 1) * scale - (0 if align_corners else 0.5)
+    slope = xp.full_like(pos, scale)
+    if padding_mode == "reflection":
+        lo, hi = (0.0, size - 1.0) if align_corners else (-0.5, size - 0.5)
+        span = hi - lo
+        if span == 0:   # one pixel, corners aligned: nowhere to go
+            return xp.zeros_like(pos), xp.zeros_like(pos)
+        d = pos - lo
+        sign = xp.where(d < 0, -1.0, 1.0)   # |d| below: the mirror at lo turns the slope
+        d = xp.abs(d)
+        flips = xp.floor(d / span)
+        odd = flips % 2 == 1                # an odd number of mirrors: reversed
+        pos = xp.where(odd, span - xp.fmod(d, span), xp.fmod(d, span)) + lo
+        slope = slope * sign * xp.where(odd, -1.0, 1.0)
+    if padding_mode in ("border", "reflection"):
+        # PyTorch's slope counts the edge pixels themselves as outside: 0 there
+        slope = slope * ((pos > 0) & (pos < size - 1))
+        pos = xp.clip(pos, 0, size - 1)
+    return pos.astype(coord.dtype, copy=False), slope.astype(coord.dtype, copy=False)
+
+
+def _grid_taps(px, py, h, w, mode):
+    """The input pixels each output reads: a list of (flat index ``y * w + x``, weight, d weight
+    / d px, d weight / d py), arrays (n, L); a tap outside the image has weight 0 (and index 0).
+    Bilinear: the four around (px, py); nearest: the one rounded to, halves to even (as C's
+    ``nearbyint``), its weight's slopes 0."""
+    xp = get_array_module(px)
+    if mode == "nearest":
+        x0, y0 = xp.rint(px), xp.rint(py)
+        corners = [(y0, x0, xp.ones_like(px), xp.zeros_like(px), xp.zeros_like(px))]
+    else:
+        x0, y0 = xp.floor(px), xp.floor(py)
+        fx, fy = px - x0, py - y0
+        corners = [(y0, x0, (1 - fx) * (1 - fy), -(1 - fy), -(1 - fx)),
+                   (y0, x0 + 1, fx * (1 - fy), 1 - fy, -fx),
+                   (y0 + 1, x0, (1 - fx) * fy, -fy, 1 - fx),
+                   (y0 + 1, x0 + 1, fx * fy, fy, fx)]
+    taps = []
+    for ty, tx, weight, dx, dy in corners:
+        inside = (tx >= 0) & (tx <= w - 1) & (ty >= 0) & (ty <= h - 1)
+        flat = xp.where(inside, ty * w + tx, 0).astype(xp.int64)
+        taps.append((flat, weight * inside, dx * inside, dy * inside))
+    return taps
+
+
+class GridSample(Function):
+    def __init__(self, mode, padding_mode, align_corners):
+        self.mode, self.padding_mode, self.align_corners = mode, padding_mode, align_corners
+
+    def _taps(self, x, grid):
+        n, c, h, w = x.shape
+        L = grid.shape[1] * grid.shape[2]
+        px, self.slope_x = _grid_positions(grid[..., 0].reshape(n, L), w, self.padding_mode, self.align_corners)
+        py, self.slope_y = _grid_positions(grid[..., 1].reshape(n, L), h, self.padding_mode, self.align_corners)
+        return _grid_taps(px, py, h, w, self.mode)
+
+    def forward(self, x, grid):
+        xp = get_array_module(x)
+        self.x, self.grid = x, grid
+        n, c, h, w = x.shape
+        x_flat = x.reshape(n, c, h * w)
+        y = xp.zeros((n, c, grid.shape[1] * grid.shape[2]), dtype=x.dtype)
+        for flat, weight, _, _ in self._taps(x, grid):   # (n, L) each: gathered over the channels
+            y += xp.take_along_axis(x_flat, flat[:, None, :], axis=2) * weight[:, None, :]
+        return y.reshape(n, c, *grid.shape[1:3])
+
+    def backward(self, gy):
+        xp = get_array_module(gy)
+        x, grid = self.x, self.grid
+        n, c, h, w = x.shape
+        taps = self._taps(x, grid)
+        gy = gy.reshape(n, c, -1)
+        gx = ggrid = None
+        if _wants_grad(self, 0):
+            # the transpose of the gather: each output's gradient added back onto its taps,
+            # by one bincount (an unbuffered add.at is slow) over (image, channel, pixel)
+            plane = (xp.arange(n * c).reshape(n, c, 1) * (h * w))
+            flat = xp.concatenate([plane + f[:, None, :] for f, _, _, _ in taps], axis=2)
+            vals = xp.concatenate([gy * wt[:, None, :] for _, wt, _, _ in taps], axis=2)
+            gx = xp.bincount(flat.ravel(), weights=vals.ravel(), minlength=n * c * h * w)
+            gx = gx.reshape(x.shape).astype(x.dtype, copy=False)
+        if _wants_grad(self, 1):
+            # each tap's value times its weight's slope, summed over the channels, then the
+            # chain rule through the position (x, y) -> pixel map
+            x_flat = x.reshape(n, c, h * w)
+            g_px, g_py = xp.zeros(gy.shape[::2], x.dtype), xp.zeros(gy.shape[::2], x.dtype)
+            for flat, _, dx, dy in taps:
+                g = (gy * xp.take_along_axis(x_flat, flat[:, None, :], axis=2)).sum(axis=1)   # (n, L)
+                g_px, g_py = g_px + g * dx, g_py + g * dy
+            ggrid = xp.stack([g_px * self.slope_x, g_py * self.slope_y], axis=-1).reshape(grid.shape)
+        return gx, ggrid
+
+
+GRID_SAMPLE_MODES, GRID_SAMPLE_PADDINGS = ("bilinear", "nearest"), ("zeros", "border", "reflection")
+
+
+def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corners=None):
+    """Sample ``input`` at the points of ``grid``, as PyTorch's ``F.grid_sample`` (2-D):
+    input (n, c, h, w), grid (n, out_h, out_w, 2) -> (n, c, out_h, out_w).
+
+    ``grid[n, i, j] = (x, y)`` in [-1, 1]: -1 and 1 the image's outer edges, or the corner
+    pixels' centres with ``align_corners`` (False when None); x across the width. ``mode``
+    ``"bilinear"`` mixes the four pixels around the point, ``"nearest"`` takes the nearest
+    (halves to even). Outside the image ``padding_mode`` ``"zeros"`` reads 0, ``"border"`` the
+    edge pixels, ``"reflection"`` the image mirrored at its edges. Gradients for both: the
+    input's is the gather's transpose (linear in the input), the grid's the bilinear weights'
+    slopes (0 for nearest). With :func:`affine_grid`, a spatial transformer.
+
+    >>> import numpy as np
+    >>> x = np.arange(1.0, 5.0).reshape(1, 1, 2, 2)
+    >>> grid = np.array([[[[0.0, 0.0], [-1.0, -1.0]]]])            # the centre, the top-left corner
+    >>> grid_sample(x, grid, align_corners=True).numpy().ravel()
+    array([2.5, 1. ])
+    >>> grid_sample(x, grid).numpy().ravel()       # -1: the image's corner, a quarter of pixel 0's
+    array([2.5 , 0.25])
+    """
+    x, grid = as_tensor(input), as_tensor(grid)
+    _check_4d("grid_sample", "input", x)
+    _check_float("grid_sample", grid, "grid")
+    if grid.ndim != 4 or grid.shape[3] != 2 or grid.shape[0] != x.shape[0]:
+        raise ValueError(f"grid_sample: grid must be (n, out_h, out_w, 2) with the input's n = "
+                         f"{x.shape[0]}, got shape {tuple(grid.shape)}")
+    if grid.dtype != x.dtype:
+        raise TypeError(f"grid_sample: grid must have the input's dtype {x.dtype}, got {grid.dtype}")
+    if min(x.shape[2:]) < 1:
+        raise ValueError(f"grid_sample: input of shape {tuple(x.shape)} has no pixel to sample")
+    if mode not in GRID_SAMPLE_MODES:
+        raise ValueError(f"grid_sample: mode must be 'bilinear' or 'nearest', got {mode!r}")
+    if padding_mode not in GRID_SAMPLE_PADDINGS:
+        raise ValueError(f"grid_sample: padding_mode must be one of "
+                         f"{', '.join(map(repr, GRID_SAMPLE_PADDINGS))}, got {padding_mode!r}")
+    corners = False if align_corners is None else _flag("grid_sample", "align_corners", align_corners)
+    return GridSample(mode, padding_mode, corners)(x, grid)
 
 
 # --------------------------------------------------------------------- interpolate

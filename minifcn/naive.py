@@ -477,6 +477,66 @@ def pixel_unshuffle(x, r):
     return y
 
 
+def affine_grid(theta, h, w, align_corners=False):
+    """PyTorch's ``affine_grid`` pixel by pixel: ``grid[n, i, j] = theta[n] @ (x_j, y_i, 1)``,
+    ``x_j = -1 + (2j + 1) / w`` (the pixels' centres, -1 and 1 the image's edges), or
+    ``-1 + 2j / (w - 1)`` with ``align_corners`` (the corner pixels' centres); 0 for one pixel."""
+    theta = to_numpy(theta)
+
+    def centre(i, size):
+        if size == 1:
+            return 0.0
+        return -1 + 2 * i / (size - 1) if align_corners else -1 + (2 * i + 1) / size
+
+    grid = np.empty((theta.shape[0], h, w, 2), dtype=theta.dtype)
+    for b_ in range(theta.shape[0]):
+        for i in range(h):
+            for j in range(w):
+                grid[b_, i, j] = theta[b_] @ np.array([centre(j, w), centre(i, h), 1.0])
+    return grid
+
+
+def grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False):
+    """PyTorch's ``grid_sample`` point by point: ``grid[n, i, j] = (gx, gy)`` in [-1, 1] is the
+    pixel position ``((g + 1) * size - 1) / 2`` (``(g + 1) / 2 * (size - 1)`` with
+    ``align_corners``); ``"border"`` clips it to [0, size - 1], ``"reflection"`` mirrors it at
+    the edges (``-0.5`` and ``size - 0.5``, or 0 and ``size - 1``) until it is between them,
+    then clips. Bilinear mixes the four pixels around it, nearest takes the one rounded to
+    (halves to even); a pixel outside the image reads 0."""
+    x, grid = to_numpy(x), to_numpy(grid)
+    n, c, h, w = x.shape
+    out_h, out_w = grid.shape[1:3]
+
+    def position(g, size):
+        p = (g + 1) / 2 * (size - 1) if align_corners else ((g + 1) * size - 1) / 2
+        if padding_mode == "reflection":
+            lo, hi = (0.0, size - 1.0) if align_corners else (-0.5, size - 0.5)
+            if lo == hi:
+                return 0.0
+            while p < lo or p > hi:   # one mirror at a time
+                p = 2 * lo - p if p < lo else 2 * hi - p
+        if padding_mode in ("border", "reflection"):
+            p = min(max(p, 0.0), size - 1.0)
+        return p
+
+    def pixel(b_, iy, ix):
+        return x[b_, :, iy, ix] if 0 <= iy < h and 0 <= ix < w else np.zeros(c, dtype=x.dtype)
+
+    y = np.zeros((n, c, out_h, out_w), dtype=x.dtype)
+    for b_ in range(n):
+        for i in range(out_h):
+            for j in range(out_w):
+                px, py = position(grid[b_, i, j, 0], w), position(grid[b_, i, j, 1], h)
+                if mode == "nearest":
+                    y[b_, :, i, j] = pixel(b_, int(round(py)), int(round(px)))   # round: halves to even
+                    continue
+                x0, y0 = math.floor(px), math.floor(py)
+                fx, fy = px - x0, py - y0
+                y[b_, :, i, j] = ((1 - fy) * ((1 - fx) * pixel(b_, y0, x0) + fx * pixel(b_, y0, x0 + 1))
+                                  + fy * ((1 - fx) * pixel(b_, y0 + 1, x0) + fx * pixel(b_, y0 + 1, x0 + 1)))
+    return y
+
+
 def pad(x, pad, mode="constant", value=0.0):
     """PyTorch's ``F.pad`` value by value: ``pad`` (left, right[, top, bottom]); output pixel
     ``(oy, ox)`` reads input ``(oy - top, ox - left)`` and, where that falls outside the input,

@@ -250,3 +250,117 @@ def test_pixel_shuffle_gradcheck_and_layers(xp, rng):
 def test_pixel_shuffle_errors_name_the_values(fn, shape, r, error, message):
     with pytest.raises(error, match=message):
         fn(np.ones(shape), r)
+
+
+# --------------------------------------------------------------------- grid sampling
+
+GRID_CASES = [(mode, padding, corners) for mode in ("bilinear", "nearest")
+              for padding in ("zeros", "border", "reflection") for corners in (False, True)]
+
+
+def _grid(rng, n, out_h, out_w, reach=2.5):
+    # points well outside [-1, 1] too: the padding modes at work, reflection mirrored twice
+    return rng.uniform(-reach, reach, (n, out_h, out_w, 2))
+
+
+@pytest.mark.parametrize("mode, padding, corners", GRID_CASES)
+def test_grid_sample_matches_the_loops_and_its_adjoint(xp, rng, mode, padding, corners):
+    x, grid = rng.standard_normal((2, 3, 5, 4)), _grid(rng, 2, 3, 7)
+    kw = dict(mode=mode, padding_mode=padding, align_corners=corners)
+    t = Tensor(xp.asarray(x), requires_grad=True)
+    y = F.grid_sample(t, xp.asarray(grid), **kw)
+    np.testing.assert_allclose(to_np(y), naive.grid_sample(x, grid, **kw), rtol=1e-12, atol=1e-12)
+    # linear in the input for a fixed grid: <S x, v> = <x, S^T v>, S^T the backward
+    v = rng.standard_normal(y.shape)
+    y.backward(xp.asarray(v))
+    assert np.isclose(float((to_np(y) * v).sum()), float((x * to_np(t.grad)).sum()), rtol=1e-12)
+
+
+@pytest.mark.parametrize("padding, corners", [(p, c) for _, p, c in GRID_CASES[:6]])
+def test_grid_sample_gradcheck_input_and_grid(xp, rng, padding, corners):
+    x, grid = rng.standard_normal((1, 2, 4, 5)), _grid(rng, 1, 3, 2)
+    kw = dict(padding_mode=padding, align_corners=corners)
+    assert gradcheck(lambda a, g: F.grid_sample(a, g, **kw), [xp.asarray(x), xp.asarray(grid)])
+    # nearest: the grid's gradient is 0, as the differences are (no point sits on a rounding edge)
+    assert gradcheck(lambda a, g: F.grid_sample(a, g, mode="nearest", **kw), [xp.asarray(x), xp.asarray(grid)])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("mode, padding, corners", GRID_CASES)
+def test_grid_sample_matches_pytorch(rng, mode, padding, corners, dtype):
+    torch = pytest.importorskip("torch")
+    x, grid = rng.standard_normal((2, 3, 5, 4)), _grid(rng, 2, 6, 3)
+    kw = dict(mode=mode, padding_mode=padding, align_corners=corners)
+    check_vs_torch(torch, lambda a, g: F.grid_sample(a, g, **kw),
+                   lambda a, g: torch.nn.functional.grid_sample(a, g, **kw), [x, grid], dtype, rng)
+
+
+@pytest.mark.parametrize("corners", [False, True])
+@pytest.mark.parametrize("size", [(2, 3, 4, 5), (1, 1, 1, 3)])   # one row: y = 0
+def test_affine_grid_matches_the_loops_pytorch_and_its_adjoint(xp, rng, size, corners):
+    theta = rng.standard_normal((size[0], 2, 3))
+    t = Tensor(xp.asarray(theta), requires_grad=True)
+    grid = F.affine_grid(t, size, align_corners=corners)
+    assert grid.shape == (size[0], size[2], size[3], 2)
+    np.testing.assert_allclose(to_np(grid), naive.affine_grid(theta, *size[2:], corners), rtol=1e-12, atol=1e-12)
+    v = rng.standard_normal(grid.shape)   # linear in theta
+    grid.backward(xp.asarray(v))
+    assert np.isclose(float((to_np(grid) * v).sum()), float((theta * to_np(t.grad)).sum()), rtol=1e-12)
+    assert gradcheck(lambda a: F.affine_grid(a, size, align_corners=corners), [xp.asarray(theta)])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("corners", [False, True])
+def test_affine_grid_and_a_spatial_transformer_match_pytorch(rng, corners, dtype):
+    torch = pytest.importorskip("torch")
+    size = (2, 3, 5, 6)
+    theta = rng.standard_normal((2, 2, 3)) * 0.7
+    check_vs_torch(torch, lambda a: F.affine_grid(a, size, align_corners=corners),
+                   lambda a: torch.nn.functional.affine_grid(a, size, align_corners=corners), [theta], dtype, rng)
+    x = rng.standard_normal(size)
+
+    def ours(a, th):
+        return F.grid_sample(a, F.affine_grid(th, size, corners), padding_mode="border", align_corners=corners)
+
+    def theirs(a, th):
+        f = torch.nn.functional
+        return f.grid_sample(a, f.affine_grid(th, size, corners), padding_mode="border", align_corners=corners)
+
+    check_vs_torch(torch, ours, theirs, [x, theta], dtype, rng)
+
+
+@pytest.mark.parametrize("corners", [False, True])
+def test_the_identity_transform_gives_the_image_back_and_theta_learns(xp, rng, corners):
+    # the identity grid lands on every pixel's centre: bilinear weights (1, 0, 0, 0)
+    x = rng.standard_normal((2, 3, 5, 4))
+    eye = np.tile(np.array([[1.0, 0, 0], [0, 1.0, 0]]), (2, 1, 1))
+    grid = F.affine_grid(xp.asarray(eye), x.shape, align_corners=corners)
+    np.testing.assert_allclose(to_np(F.grid_sample(xp.asarray(x), grid, align_corners=corners)), x,
+                               rtol=0, atol=1e-12)
+    # a small rotation and shift: the gradient reaches theta through the grid
+    theta = eye + 0.1 * rng.standard_normal(eye.shape)
+    assert gradcheck(lambda th: F.grid_sample(xp.asarray(x), F.affine_grid(th, x.shape, corners),
+                                              align_corners=corners), [xp.asarray(theta)])
+
+
+@pytest.mark.parametrize("fn, args, kw, error, message", [
+    (F.grid_sample, ((1, 1, 3, 3), (1, 2, 2, 3)), {}, ValueError, r"grid must be \(n, out_h, out_w, 2\) with the input's n = 1, got shape \(1, 2, 2, 3\)"),
+    (F.grid_sample, ((2, 1, 3, 3), (1, 2, 2, 2)), {}, ValueError, "with the input's n = 2, got shape"),
+    (F.grid_sample, ((1, 1, 3, 3), (1, 2, 2, 2)), dict(mode="bicubic"), ValueError, "mode must be 'bilinear' or 'nearest', got 'bicubic'"),
+    (F.grid_sample, ((1, 1, 3, 3), (1, 2, 2, 2)), dict(padding_mode="reflect"), ValueError, "padding_mode must be one of 'zeros', 'border', 'reflection', got 'reflect'"),
+    (F.grid_sample, ((1, 1, 3, 3), (1, 2, 2, 2)), dict(align_corners="no"), TypeError, "align_corners must be a bool, got 'no'"),
+    (F.grid_sample, ((3, 3), (1, 2, 2, 2)), {}, ValueError, r"input must be 4-D \(n, c, h, w\), got shape \(3, 3\)"),
+    (F.affine_grid, ((1, 3, 3), (1, 1, 4, 4)), {}, ValueError, r"theta must be \(n, 2, 3\), .* got shape \(1, 3, 3\)"),
+    (F.affine_grid, ((1, 2, 3), (1, 1, 2, 4, 4)), {}, ValueError, r"size must be 4 ints \(n, c, h, w\) \(2-D images only\), got \(1, 1, 2, 4, 4\)"),
+    (F.affine_grid, ((2, 2, 3), (1, 1, 4, 4)), {}, ValueError, r"size \(1, 1, 4, 4\) must have theta's batch 2"),
+    (F.affine_grid, ((1, 2, 3), (1, 1, 0, 4)), {}, ValueError, "h, w >= 1"),
+])
+def test_grid_errors_name_the_values(fn, args, kw, error, message):
+    a, b = args
+    with pytest.raises(error, match=message):
+        fn(np.zeros(a), b if fn is F.affine_grid else np.zeros(b), **kw)
+
+
+def test_grid_sample_refuses_a_grid_of_another_dtype():
+    with pytest.raises(TypeError, match="grid must have the input's dtype float32, got float64"):
+        F.grid_sample(np.zeros((1, 1, 2, 2), np.float32), np.zeros((1, 1, 1, 2)))
