@@ -2225,7 +2225,8 @@ def _grid_positions(coord, size, padding_mode, align_corners):
 
 def _grid_taps(px, py, h, w, mode):
     """The input pixels each output reads: a list of (flat index ``y * w + x``, weight, d weight
-    / d px, d weight / d py), arrays (n, L); a tap outside the image has weight 0 (and index 0).
+    / d px, d weight / d py, inside), arrays (n, L); a tap outside the image (``inside`` False)
+    has index 0, and reads and receives nothing.
     Bilinear: the four around (px, py); nearest: the one rounded to, halves to even (as C's
     ``nearbyint``), its weight's slopes 0."""
     xp = get_array_module(px)
@@ -2243,8 +2244,15 @@ def _grid_taps(px, py, h, w, mode):
     for ty, tx, weight, dx, dy in corners:
         inside = (tx >= 0) & (tx <= w - 1) & (ty >= 0) & (ty <= h - 1)
         flat = xp.where(inside, ty * w + tx, 0).astype(xp.int64)
-        taps.append((flat, weight * inside, dx * inside, dy * inside))
+        taps.append((flat, weight, dx, dy, inside))
     return taps
+
+
+def _gather_taps(x_flat, flat, inside):
+    """x_flat (n, c, h*w) at the taps (n, L) -> (n, c, L), 0 outside the image (where a product
+    with the weight would turn an inf at index 0 into NaN)."""
+    xp = get_array_module(x_flat)
+    return xp.where(inside[:, None, :], xp.take_along_axis(x_flat, flat[:, None, :], axis=2), 0)
 
 
 class GridSample(Function):
@@ -2264,8 +2272,8 @@ class GridSample(Function):
         n, c, h, w = x.shape
         x_flat = x.reshape(n, c, h * w)
         y = xp.zeros((n, c, grid.shape[1] * grid.shape[2]), dtype=x.dtype)
-        for flat, weight, _, _ in self._taps(x, grid):   # (n, L) each: gathered over the channels
-            y += xp.take_along_axis(x_flat, flat[:, None, :], axis=2) * weight[:, None, :]
+        for flat, weight, _, _, inside in self._taps(x, grid):   # (n, L) each, for every channel
+            y += _gather_taps(x_flat, flat, inside) * weight[:, None, :]
         return y.reshape(n, c, *grid.shape[1:3])
 
     def backward(self, gy):
@@ -2279,17 +2287,20 @@ class GridSample(Function):
             # the transpose of the gather: each output's gradient added back onto its taps,
             # by one bincount (an unbuffered add.at is slow) over (image, channel, pixel)
             plane = (xp.arange(n * c).reshape(n, c, 1) * (h * w))
-            flat = xp.concatenate([plane + f[:, None, :] for f, _, _, _ in taps], axis=2)
-            vals = xp.concatenate([gy * wt[:, None, :] for _, wt, _, _ in taps], axis=2)
+            flat = xp.concatenate([plane + f[:, None, :] for f, _, _, _, _ in taps], axis=2)
+            vals = xp.concatenate([xp.where(inside[:, None, :], gy * wt[:, None, :], 0)
+                                   for _, wt, _, _, inside in taps], axis=2)
             gx = xp.bincount(flat.ravel(), weights=vals.ravel(), minlength=n * c * h * w)
             gx = gx.reshape(x.shape).astype(x.dtype, copy=False)
-        if _wants_grad(self, 1):
+        if _wants_grad(self, 1) and self.mode == "nearest":   # a step function of the grid
+            ggrid = xp.zeros_like(grid)
+        elif _wants_grad(self, 1):
             # each tap's value times its weight's slope, summed over the channels, then the
             # chain rule through the position (x, y) -> pixel map
             x_flat = x.reshape(n, c, h * w)
             g_px, g_py = xp.zeros(gy.shape[::2], x.dtype), xp.zeros(gy.shape[::2], x.dtype)
-            for flat, _, dx, dy in taps:
-                g = (gy * xp.take_along_axis(x_flat, flat[:, None, :], axis=2)).sum(axis=1)   # (n, L)
+            for flat, _, dx, dy, inside in taps:
+                g = (gy * _gather_taps(x_flat, flat, inside)).sum(axis=1)   # (n, L)
                 g_px, g_py = g_px + g * dx, g_py + g * dy
             ggrid = xp.stack([g_px * self.slope_x, g_py * self.slope_y], axis=-1).reshape(grid.shape)
         return gx, ggrid

@@ -343,6 +343,34 @@ def test_the_identity_transform_gives_the_image_back_and_theta_learns(xp, rng, c
                                               align_corners=corners), [xp.asarray(theta)])
 
 
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")   # inf * 0: the NaN asked for
+@pytest.mark.parametrize("bad", [np.inf, np.nan])
+@pytest.mark.parametrize("mode", ["bilinear", "nearest"])
+def test_grid_sample_keeps_an_inf_to_the_points_that_read_it(mode, bad):
+    # a point outside the image reads nothing: pixel 0's inf (where an outside tap's index
+    # points) reaches only the points near it, as PyTorch's, and a gradient of inf likewise
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(1)
+    x, grid = rng.standard_normal((1, 2, 4, 5)), _grid(rng, 1, 6, 6)
+    x[0, 1, 0, 0] = bad
+    grid[0, 0, 0] = (-0.85, -0.8)   # a point by pixel (0, 0)'s centre (-0.8, -0.75)
+    gy = np.zeros((1, 2, 6, 6))
+    gy[0, 0, 2, 3] = bad
+    t, g = Tensor(x, requires_grad=True), Tensor(grid, requires_grad=True)
+    y = F.grid_sample(t, g, mode=mode)
+    y.backward(gy)
+    tt, tg = torch.tensor(x, requires_grad=True), torch.tensor(grid, requires_grad=True)
+    yt = torch.nn.functional.grid_sample(tt, tg, mode=mode, align_corners=False)
+    yt.backward(torch.tensor(gy))
+    for a, b in ((y.numpy(), yt.detach().numpy()), (t.grad, tt.grad.numpy()), (g.grad, tg.grad.numpy())):
+        np.testing.assert_array_equal(np.isnan(a), np.isnan(b))
+        np.testing.assert_array_equal(a[np.isinf(b)], b[np.isinf(b)])
+        finite = np.isfinite(b)
+        np.testing.assert_allclose(a[finite], b[finite], rtol=1e-12, atol=1e-12)
+    outside = (np.abs(grid[0]) > 1.2).any(axis=-1)   # every tap outside the image
+    assert not np.isfinite(y.numpy()[0, 1, 0, 0]) and np.isfinite(y.numpy()[0, 1][outside]).all()
+
+
 @pytest.mark.parametrize("fn, args, kw, error, message", [
     (F.grid_sample, ((1, 1, 3, 3), (1, 2, 2, 3)), {}, ValueError, r"grid must be \(n, out_h, out_w, 2\) with the input's n = 1, got shape \(1, 2, 2, 3\)"),
     (F.grid_sample, ((2, 1, 3, 3), (1, 2, 2, 2)), {}, ValueError, "with the input's n = 2, got shape"),
