@@ -2158,7 +2158,7 @@ class AffineGrid(Function):
 
     def backward(self, gy):
         # linear in theta: (n, 2, h*w) @ (h*w, 3)
-        return gy.reshape(gy.shape[0], -1, 2).transpose(0, 2, 1) @ self.base
+        return gy.reshape(gy.shape[0], self.base.shape[0], 2).transpose(0, 2, 1) @ self.base
 
 
 def affine_grid(theta, size, align_corners=None):
@@ -2185,9 +2185,10 @@ def affine_grid(theta, size, align_corners=None):
             any(isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral) for v in size)):
         raise ValueError(f"affine_grid: size must be 4 ints (n, c, h, w) (2-D images only), got {size!r}")
     n, _, h, w = (int(v) for v in size)
-    if n != theta.shape[0] or min(h, w) < 1:
-        raise ValueError(f"affine_grid: size {size!r} must have theta's batch {theta.shape[0]} and "
-                         f"h, w >= 1")
+    if n != theta.shape[0]:
+        raise ValueError(f"affine_grid: size {size!r} must have theta's batch {theta.shape[0]} as n")
+    if min(h, w) < 1:
+        raise ValueError(f"affine_grid: size {size!r} must have h and w >= 1")
     corners = False if align_corners is None else _flag("affine_grid", "align_corners", align_corners)
     ys, xs = np.meshgrid(_grid_axis(h, corners), _grid_axis(w, corners), indexing="ij")
     base = np.stack([xs.ravel(), ys.ravel(), np.ones(h * w)], axis=1)   # x first, as the grid
@@ -2281,7 +2282,7 @@ class GridSample(Function):
         x, grid = self.x, self.grid
         n, c, h, w = x.shape
         taps = self._taps(x, grid)
-        gy = gy.reshape(n, c, -1)
+        gy = gy.reshape(n, c, grid.shape[1] * grid.shape[2])   # not -1: n may be 0
         gx = ggrid = None
         if _wants_grad(self, 0):
             # the transpose of the gather: each output's gradient added back onto its taps,

@@ -381,7 +381,7 @@ def test_grid_sample_keeps_an_inf_to_the_points_that_read_it(mode, bad):
     (F.affine_grid, ((1, 3, 3), (1, 1, 4, 4)), {}, ValueError, r"theta must be \(n, 2, 3\), .* got shape \(1, 3, 3\)"),
     (F.affine_grid, ((1, 2, 3), (1, 1, 2, 4, 4)), {}, ValueError, r"size must be 4 ints \(n, c, h, w\) \(2-D images only\), got \(1, 1, 2, 4, 4\)"),
     (F.affine_grid, ((2, 2, 3), (1, 1, 4, 4)), {}, ValueError, r"size \(1, 1, 4, 4\) must have theta's batch 2"),
-    (F.affine_grid, ((1, 2, 3), (1, 1, 0, 4)), {}, ValueError, "h, w >= 1"),
+    (F.affine_grid, ((1, 2, 3), (1, 1, 0, 4)), {}, ValueError, r"size \(1, 1, 0, 4\) must have h and w >= 1"),
 ])
 def test_grid_errors_name_the_values(fn, args, kw, error, message):
     a, b = args
@@ -392,3 +392,19 @@ def test_grid_errors_name_the_values(fn, args, kw, error, message):
 def test_grid_sample_refuses_a_grid_of_another_dtype():
     with pytest.raises(TypeError, match="grid must have the input's dtype float32, got float64"):
         F.grid_sample(np.zeros((1, 1, 2, 2), np.float32), np.zeros((1, 1, 1, 2)))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n", [0, 2])   # no image: shapes and gradients still right
+def test_shapes_and_dtypes_pass_through_with_any_batch(n, dtype):
+    x = Tensor(np.ones((n, 8, 3, 5), dtype), requires_grad=True)
+    theta = Tensor(np.tile(np.eye(2, 3, dtype=dtype), (n, 1, 1)), requires_grad=True)
+    grid = F.affine_grid(theta, (n, 8, 4, 2))
+    outs = [F.pixel_shuffle(x, 2), F.pixel_unshuffle(F.pixel_shuffle(x, 2), 2),
+            F.interpolate(x, size=(5, 4), mode="bicubic"), F.interpolate(x, size=(2, 2), mode="area"),
+            F.grid_sample(x, grid)]
+    assert [o.shape for o in outs] == [(n, 2, 6, 10), (n, 8, 3, 5), (n, 8, 5, 4), (n, 8, 2, 2), (n, 8, 4, 2)]
+    sum(o.sum() for o in outs).backward()
+    for t in (x, theta):
+        assert t.grad.shape == t.shape and t.grad.dtype == dtype
+    assert all(o.dtype == dtype for o in outs) and grid.dtype == dtype
