@@ -2485,14 +2485,15 @@ INTERPOLATE_MODES = ("nearest", "nearest-exact", "bilinear", "bicubic", "area")
 
 
 def interpolate(x, size=None, scale_factor=None, mode="nearest", align_corners=None,
-                recompute_scale_factor=None):
+                recompute_scale_factor=None, antialias=False):
     """Resample x (n, c, h, w) to ``size`` (out_h, out_w) or by ``scale_factor``, as PyTorch's
     ``F.interpolate``: ``"nearest"``, ``"nearest-exact"``, ``"bilinear"``, ``"bicubic"``
     (``align_corners`` False by default; cubic convolution, A = -0.75, the taps past the
     border clamped onto it) or ``"area"`` (:func:`adaptive_avg_pool2d`).
     Output size ``floor(h * scale_factor)`` when a factor is given; the factor also places the
     source pixels (``(o + 0.5) / scale_factor - 0.5``) unless ``recompute_scale_factor``, which
-    places them by ``h / out_h``, as ``size`` does. Each axis is one
+    places them by ``h / out_h``, as ``size`` does. ``antialias=True`` (PyTorch's widened
+    kernel for downsampling) is not taken. Each axis is one
     :func:`interpolation_matrix`; FCN upsamples with a transposed convolution initialised to the
     same bilinear weights instead (lesson 6), which it can then learn.
 
@@ -2512,6 +2513,9 @@ def interpolate(x, size=None, scale_factor=None, mode="nearest", align_corners=N
                          f"not {mode!r}")
     if align_corners is not None:
         align_corners = _flag("interpolate", "align_corners", align_corners)
+    if _flag("interpolate", "antialias", antialias):
+        raise ValueError("interpolate: antialias=True is not implemented here (downsample with "
+                         "mode='area', or blur first)")
     if (size is None) == (scale_factor is None):
         raise ValueError(f"interpolate: give size or scale_factor, one of them, got size={size!r} "
                          f"and scale_factor={scale_factor!r}")
