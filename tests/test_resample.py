@@ -1,7 +1,7 @@
 """Resampling beyond nearest and bilinear: F.interpolate's bicubic, area and nearest-exact modes
-and recompute_scale_factor, and F.pixel_shuffle / F.pixel_unshuffle, each checked against the
-loop version in naive.py, by finite differences, by the adjoint identity of a linear map, and
-against PyTorch in float64 and float32."""
+and recompute_scale_factor, F.pixel_shuffle / F.pixel_unshuffle, F.affine_grid and
+F.grid_sample, each checked against the loop version in naive.py, by finite differences, by the
+adjoint identity of a linear map, and against PyTorch in float64 and float32."""
 import numpy as np
 import pytest
 
@@ -15,12 +15,12 @@ from oracle import DTYPES, check_vs_torch, to_np
 CASES = [   # (input h, w), interpolate's keywords: odd sizes, up and down, both corner rules
     ((3, 4), dict(size=(7, 9), mode="bicubic")),
     ((3, 4), dict(size=(7, 9), mode="bicubic", align_corners=True)),
-    ((7, 5), dict(size=(3, 2), mode="bicubic")),                        # down: taps spread wider
+    ((7, 5), dict(size=(3, 2), mode="bicubic")),                        # down: taps skip pixels
     ((7, 5), dict(size=(3, 2), mode="bicubic", align_corners=True)),
     ((5, 6), dict(scale_factor=1.7, mode="bicubic")),                    # the factor places the taps
     ((5, 6), dict(scale_factor=1.7, mode="bicubic", recompute_scale_factor=True)),   # in / out does
     ((5, 6), dict(scale_factor=(0.6, 2.5), mode="bicubic", align_corners=True)),
-    ((5, 5), dict(scale_factor=1.5, mode="bicubic")),
+    ((5, 5), dict(scale_factor=1.5, mode="bicubic")),                   # 7.5: floored to 7
     ((5, 5), dict(scale_factor=(1.1, 0.9), mode="bicubic")),           # down a pixel on x
     ((1, 5), dict(size=(1, 3), mode="bicubic", align_corners=True)),    # one row: out 1
     ((2, 2), dict(size=(5, 1), mode="bicubic")),                        # every tap clamped somewhere
