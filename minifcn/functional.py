@@ -18,6 +18,7 @@ Layout NCHW; float32 or float64.
 """
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import operator
@@ -41,6 +42,7 @@ __all__ = ["conv2d", "conv_transpose2d", "max_pool2d", "max_unpool2d", "relu", "
            "local_response_norm", "softmax", "log_softmax", "cross_entropy",
            "nll_loss", "crop", "linear", "interpolate", "pad", "avg_pool2d", "adaptive_avg_pool2d",
            "adaptive_max_pool2d", "lp_pool2d",
+           "pixel_shuffle", "pixel_unshuffle", "affine_grid", "grid_sample",
            "leaky_relu", "mse_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
            "l1_loss", "smooth_l1_loss", "huber_loss", "one_hot", "unfold", "fold"]
 
@@ -2041,6 +2043,312 @@ def adaptive_max_pool2d(x, output_size, return_indices=False):
     return (y, indices) if return_indices else y
 
 
+# --------------------------------------------------------------------- pixel shuffle
+def _pixel_shuffle_array(x, r):
+    """(*, c*r*r, h, w) -> (*, c, h*r, w*r): channel ``k*r*r + i*r + j`` fills the pixels
+    ``(y*r + i, x*r + j)`` of channel ``k``, PyTorch's order."""
+    *lead, crr, h, w = x.shape
+    c = crr // (r * r)
+    y = x.reshape(math.prod(lead), c, r, r, h, w).transpose(0, 1, 4, 2, 5, 3)   # (b, c, h, i, w, j)
+    return y.reshape(*lead, c, h * r, w * r)   # a copy: the transposed axes are not contiguous
+
+
+def _pixel_unshuffle_array(x, r):
+    """(*, c, h*r, w*r) -> (*, c*r*r, h, w), :func:`_pixel_shuffle_array` undone."""
+    *lead, c, hr, wr = x.shape
+    h, w = hr // r, wr // r
+    y = x.reshape(math.prod(lead), c, h, r, w, r).transpose(0, 1, 3, 5, 2, 4)   # (b, c, i, j, h, w)
+    return y.reshape(*lead, c * r * r, h, w)
+
+
+class PixelShuffle(Function):
+    def __init__(self, r):
+        self.r = r
+
+    def forward(self, x):
+        return _pixel_shuffle_array(x, self.r)
+
+    def backward(self, gy):
+        # a permutation of the values: its transpose is its inverse, the unshuffle
+        return _pixel_unshuffle_array(gy, self.r)
+
+
+class PixelUnshuffle(Function):
+    def __init__(self, r):
+        self.r = r
+
+    def forward(self, x):
+        return _pixel_unshuffle_array(x, self.r)
+
+    def backward(self, gy):
+        return _pixel_shuffle_array(gy, self.r)
+
+
+def _check_factor(op, name, r):
+    if isinstance(r, (bool, np.bool_)) or not isinstance(r, numbers.Integral):
+        raise TypeError(f"{op}: {name} must be an int, got {r!r}")
+    if r < 1:
+        raise ValueError(f"{op}: {name} must be >= 1, got {r}")
+    return int(r)
+
+
+def pixel_shuffle(input, upscale_factor):
+    """Sub-pixel convolution's rearrangement (Shi et al. 2016), as PyTorch's ``F.pixel_shuffle``:
+    (*, c*r*r, h, w) -> (*, c, h*r, w*r), ``r = upscale_factor``. Output
+    ``y[..., k, oy, ox] = x[..., k*r*r + (oy % r)*r + ox % r, oy // r, ox // r]``: each group of
+    ``r*r`` channels tiles one channel's r x r blocks, row by row. A permutation of the values,
+    so its backward is its inverse, :func:`pixel_unshuffle`.
+
+    >>> import numpy as np
+    >>> pixel_shuffle(np.arange(4.0).reshape(1, 4, 1, 1), 2).numpy()[0, 0]
+    array([[0., 1.],
+           [2., 3.]])
+    """
+    x = as_tensor(input)
+    r = _check_factor("pixel_shuffle", "upscale_factor", upscale_factor)
+    if x.ndim < 3:
+        raise ValueError(f"pixel_shuffle: input must be (*, c*r*r, h, w), at least 3-D, got shape "
+                         f"{tuple(x.shape)}")
+    if x.shape[-3] % (r * r):
+        raise ValueError(f"pixel_shuffle: the input's {x.shape[-3]} channels are not a multiple of "
+                         f"upscale_factor**2 = {r * r}")
+    return PixelShuffle(r)(x)
+
+
+def pixel_unshuffle(input, downscale_factor):
+    """:func:`pixel_shuffle` undone, as PyTorch's ``F.pixel_unshuffle``: (*, c, h*r, w*r) ->
+    (*, c*r*r, h, w), ``r = downscale_factor``; each r x r block of a channel becomes ``r*r``
+    channels, ``y[..., k*r*r + i*r + j, iy, ix] = x[..., k, iy*r + i, ix*r + j]``. Its backward
+    is :func:`pixel_shuffle`.
+
+    >>> import numpy as np
+    >>> pixel_unshuffle(np.arange(4.0).reshape(1, 1, 2, 2), 2).numpy().ravel()
+    array([0., 1., 2., 3.])
+    """
+    x = as_tensor(input)
+    r = _check_factor("pixel_unshuffle", "downscale_factor", downscale_factor)
+    if x.ndim < 3:
+        raise ValueError(f"pixel_unshuffle: input must be (*, c, h*r, w*r), at least 3-D, got shape "
+                         f"{tuple(x.shape)}")
+    h, w = x.shape[-2:]
+    if h % r or w % r:
+        raise ValueError(f"pixel_unshuffle: the input's height {h} and width {w} must both be "
+                         f"multiples of downscale_factor {r}")
+    return PixelUnshuffle(r)(x)
+
+
+# --------------------------------------------------------------------- grid sampling
+def _grid_axis(size, align_corners):
+    """The ``size`` pixel centres of one axis in grid coordinates, PyTorch's: -1 and 1 the
+    corner pixels' centres with ``align_corners``, else the image's outer edges (the centres
+    at ``(2i + 1) / size - 1``); one pixel at 0."""
+    if size <= 1:
+        return np.zeros(size)
+    v = np.linspace(-1.0, 1.0, size)
+    return v if align_corners else v * (size - 1) / size
+
+
+class AffineGrid(Function):
+    def __init__(self, base, hw):
+        self.base, self.hw = base, hw   # base (h*w, 3): each output pixel's x, y, 1
+
+    def forward(self, theta):
+        # (n, 2, 3) -> (n, h, w, 2): each pixel's (x, y) sent through its image's theta
+        return (self.base @ theta.transpose(0, 2, 1)).reshape(theta.shape[0], *self.hw, 2)
+
+    def backward(self, gy):
+        # linear in theta: (n, 2, h*w) @ (h*w, 3)
+        return gy.reshape(gy.shape[0], self.base.shape[0], 2).transpose(0, 2, 1) @ self.base
+
+
+def affine_grid(theta, size, align_corners=None):
+    """The sampling grid of an affine map, as PyTorch's ``F.affine_grid`` (2-D): theta
+    (n, 2, 3), size (n, c, h, w) -> grid (n, h, w, 2), ``grid[n, i, j] = theta[n] @ (x_j, y_i, 1)``
+    with ``x_j``, ``y_i`` the output pixels' centres in [-1, 1] (:func:`grid_sample`'s
+    coordinates: ``align_corners`` as there, False when None). An identity theta gives the grid
+    that samples every pixel of an (h, w) image at its centre; the grid's gradient flows back
+    into theta (a spatial transformer's localisation net learns through it).
+
+    >>> import numpy as np
+    >>> eye = np.array([[[1.0, 0, 0], [0, 1.0, 0]]])
+    >>> affine_grid(eye, (1, 1, 1, 2)).numpy()[0, 0]          # x = -0.5 and 0.5, y = 0
+    array([[-0.5,  0. ],
+           [ 0.5,  0. ]])
+    """
+    theta = as_tensor(theta)
+    _check_float("affine_grid", theta, "theta")
+    if theta.ndim != 3 or theta.shape[1:] != (2, 3):
+        raise ValueError(f"affine_grid: theta must be (n, 2, 3), one 2x3 affine matrix an image, got "
+                         f"shape {tuple(theta.shape)}")
+    size = tuple(size) if isinstance(size, (tuple, list)) or hasattr(size, "__len__") else size
+    if (not isinstance(size, tuple) or len(size) != 4 or
+            any(isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral) for v in size)):
+        raise ValueError(f"affine_grid: size must be 4 ints (n, c, h, w) (2-D images only), got {size!r}")
+    n, _, h, w = (int(v) for v in size)
+    if n != theta.shape[0]:
+        raise ValueError(f"affine_grid: size {size!r} must have theta's batch {theta.shape[0]} as n")
+    if min(h, w) < 1:
+        raise ValueError(f"affine_grid: size {size!r} must have h and w >= 1")
+    corners = False if align_corners is None else _flag("affine_grid", "align_corners", align_corners)
+    ys, xs = np.meshgrid(_grid_axis(h, corners), _grid_axis(w, corners), indexing="ij")
+    base = np.stack([xs.ravel(), ys.ravel(), np.ones(h * w)], axis=1)   # x first, as the grid
+    xp = get_array_module(theta.data)
+    return AffineGrid(xp.asarray(base, dtype=theta.dtype), (h, w))(theta)
+
+
+def _grid_positions(coord, size, padding_mode, align_corners):
+    """Grid coordinates of one axis (-1 .. 1) -> pixel positions (0 .. size - 1), as PyTorch
+    maps them, and the slope d position / d coordinate of each. ``"border"`` clips the
+    position onto the edge pixels, ``"reflection"`` mirrors it at the image's edges (the
+    corner pixels' centres with ``align_corners``) as often as it takes, then clips."""
+    xp = get_array_module(coord)
+    scale = (size - 1) / 2 if align_corners else size / 2
+    pos = (coord + 1) * scale - (0 if align_corners else 0.5)
+    slope = xp.full_like(pos, scale)
+    if padding_mode == "reflection":
+        lo, hi = (0.0, size - 1.0) if align_corners else (-0.5, size - 0.5)
+        span = hi - lo
+        if span == 0:   # one pixel, corners aligned: nowhere to go
+            return xp.zeros_like(pos), xp.zeros_like(pos)
+        d = pos - lo
+        sign = xp.where(d < 0, -1.0, 1.0)   # |d| below: the mirror at lo turns the slope
+        d = xp.abs(d)
+        flips = xp.floor(d / span)
+        odd = flips % 2 == 1                # an odd number of mirrors: reversed
+        pos = xp.where(odd, span - xp.fmod(d, span), xp.fmod(d, span)) + lo
+        slope = slope * sign * xp.where(odd, -1.0, 1.0)
+    if padding_mode in ("border", "reflection"):
+        # PyTorch's slope counts the edge pixels themselves as outside: 0 there
+        slope = slope * ((pos > 0) & (pos < size - 1))
+        pos = xp.clip(pos, 0, size - 1)
+    return pos.astype(coord.dtype, copy=False), slope.astype(coord.dtype, copy=False)
+
+
+def _grid_taps(px, py, h, w, mode):
+    """The input pixels each output reads: a list of (flat index ``y * w + x``, weight, d weight
+    / d px, d weight / d py, inside), arrays (n, L); a tap outside the image (``inside`` False)
+    has index 0, and reads and receives nothing.
+    Bilinear: the four around (px, py); nearest: the one rounded to, halves to even (as C's
+    ``nearbyint``), its weight's slopes 0."""
+    xp = get_array_module(px)
+    if mode == "nearest":
+        x0, y0 = xp.rint(px), xp.rint(py)
+        corners = [(y0, x0, xp.ones_like(px), xp.zeros_like(px), xp.zeros_like(px))]
+    else:
+        x0, y0 = xp.floor(px), xp.floor(py)
+        fx, fy = px - x0, py - y0
+        corners = [(y0, x0, (1 - fx) * (1 - fy), -(1 - fy), -(1 - fx)),
+                   (y0, x0 + 1, fx * (1 - fy), 1 - fy, -fx),
+                   (y0 + 1, x0, (1 - fx) * fy, -fy, 1 - fx),
+                   (y0 + 1, x0 + 1, fx * fy, fy, fx)]
+    taps = []
+    for ty, tx, weight, dx, dy in corners:
+        inside = (tx >= 0) & (tx <= w - 1) & (ty >= 0) & (ty <= h - 1)
+        flat = xp.where(inside, ty * w + tx, 0).astype(xp.int64)
+        taps.append((flat, weight, dx, dy, inside))
+    return taps
+
+
+def _gather_taps(x_flat, flat, inside):
+    """x_flat (n, c, h*w) at the taps (n, L) -> (n, c, L), 0 outside the image (where a product
+    with the weight would turn an inf at index 0 into NaN)."""
+    xp = get_array_module(x_flat)
+    return xp.where(inside[:, None, :], xp.take_along_axis(x_flat, flat[:, None, :], axis=2), 0)
+
+
+class GridSample(Function):
+    def __init__(self, mode, padding_mode, align_corners):
+        self.mode, self.padding_mode, self.align_corners = mode, padding_mode, align_corners
+
+    def _taps(self, x, grid):
+        n, c, h, w = x.shape
+        L = grid.shape[1] * grid.shape[2]
+        px, self.slope_x = _grid_positions(grid[..., 0].reshape(n, L), w, self.padding_mode, self.align_corners)
+        py, self.slope_y = _grid_positions(grid[..., 1].reshape(n, L), h, self.padding_mode, self.align_corners)
+        return _grid_taps(px, py, h, w, self.mode)
+
+    def forward(self, x, grid):
+        xp = get_array_module(x)
+        self.x, self.grid = x, grid
+        n, c, h, w = x.shape
+        x_flat = x.reshape(n, c, h * w)
+        y = xp.zeros((n, c, grid.shape[1] * grid.shape[2]), dtype=x.dtype)
+        for flat, weight, _, _, inside in self._taps(x, grid):   # (n, L) each, for every channel
+            y += _gather_taps(x_flat, flat, inside) * weight[:, None, :]
+        return y.reshape(n, c, *grid.shape[1:3])
+
+    def backward(self, gy):
+        xp = get_array_module(gy)
+        x, grid = self.x, self.grid
+        n, c, h, w = x.shape
+        taps = self._taps(x, grid)
+        gy = gy.reshape(n, c, grid.shape[1] * grid.shape[2])   # not -1: n may be 0
+        gx = ggrid = None
+        if _wants_grad(self, 0):
+            # the transpose of the gather: each output's gradient added back onto its taps,
+            # by one bincount (an unbuffered add.at is slow) over (image, channel, pixel)
+            plane = (xp.arange(n * c).reshape(n, c, 1) * (h * w))
+            flat = xp.concatenate([plane + f[:, None, :] for f, _, _, _, _ in taps], axis=2)
+            vals = xp.concatenate([xp.where(inside[:, None, :], gy * wt[:, None, :], 0)
+                                   for _, wt, _, _, inside in taps], axis=2)
+            gx = xp.bincount(flat.ravel(), weights=vals.ravel(), minlength=n * c * h * w)
+            gx = gx.reshape(x.shape).astype(x.dtype, copy=False)
+        if _wants_grad(self, 1) and self.mode == "nearest":   # a step function of the grid
+            ggrid = xp.zeros_like(grid)
+        elif _wants_grad(self, 1):
+            # each tap's value times its weight's slope, summed over the channels, then the
+            # chain rule through the position (x, y) -> pixel map
+            x_flat = x.reshape(n, c, h * w)
+            g_px, g_py = xp.zeros(gy.shape[::2], x.dtype), xp.zeros(gy.shape[::2], x.dtype)
+            for flat, _, dx, dy, inside in taps:
+                g = (gy * _gather_taps(x_flat, flat, inside)).sum(axis=1)   # (n, L)
+                g_px, g_py = g_px + g * dx, g_py + g * dy
+            ggrid = xp.stack([g_px * self.slope_x, g_py * self.slope_y], axis=-1).reshape(grid.shape)
+        return gx, ggrid
+
+
+GRID_SAMPLE_MODES, GRID_SAMPLE_PADDINGS = ("bilinear", "nearest"), ("zeros", "border", "reflection")
+
+
+def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corners=None):
+    """Sample ``input`` at the points of ``grid``, as PyTorch's ``F.grid_sample`` (2-D):
+    input (n, c, h, w), grid (n, out_h, out_w, 2) -> (n, c, out_h, out_w).
+
+    ``grid[n, i, j] = (x, y)`` in [-1, 1]: -1 and 1 the image's outer edges, or the corner
+    pixels' centres with ``align_corners`` (False when None); x across the width. ``mode``
+    ``"bilinear"`` mixes the four pixels around the point, ``"nearest"`` takes the nearest
+    (halves to even). Outside the image ``padding_mode`` ``"zeros"`` reads 0, ``"border"`` the
+    edge pixels, ``"reflection"`` the image mirrored at its edges. Gradients for both: the
+    input's is the gather's transpose (linear in the input), the grid's the bilinear weights'
+    slopes (0 for nearest). With :func:`affine_grid`, a spatial transformer.
+
+    >>> import numpy as np
+    >>> x = np.arange(1.0, 5.0).reshape(1, 1, 2, 2)
+    >>> grid = np.array([[[[0.0, 0.0], [-1.0, -1.0]]]])            # the centre, the top-left corner
+    >>> grid_sample(x, grid, align_corners=True).numpy().ravel()
+    array([2.5, 1. ])
+    >>> grid_sample(x, grid).numpy().ravel()       # -1: the image's corner, a quarter of pixel 0's
+    array([2.5 , 0.25])
+    """
+    x, grid = as_tensor(input), as_tensor(grid)
+    _check_4d("grid_sample", "input", x)
+    _check_float("grid_sample", grid, "grid")
+    if grid.ndim != 4 or grid.shape[3] != 2 or grid.shape[0] != x.shape[0]:
+        raise ValueError(f"grid_sample: grid must be (n, out_h, out_w, 2) with the input's n = "
+                         f"{x.shape[0]}, got shape {tuple(grid.shape)}")
+    if grid.dtype != x.dtype:
+        raise TypeError(f"grid_sample: grid must have the input's dtype {x.dtype}, got {grid.dtype}")
+    if min(x.shape[2:]) < 1:
+        raise ValueError(f"grid_sample: input of shape {tuple(x.shape)} has no pixel to sample")
+    if mode not in GRID_SAMPLE_MODES:
+        raise ValueError(f"grid_sample: mode must be 'bilinear' or 'nearest', got {mode!r}")
+    if padding_mode not in GRID_SAMPLE_PADDINGS:
+        raise ValueError(f"grid_sample: padding_mode must be one of "
+                         f"{', '.join(map(repr, GRID_SAMPLE_PADDINGS))}, got {padding_mode!r}")
+    corners = False if align_corners is None else _flag("grid_sample", "align_corners", align_corners)
+    return GridSample(mode, padding_mode, corners)(x, grid)
+
+
 # --------------------------------------------------------------------- interpolate
 def _source_position(out_size, in_size, scale, align_corners):
     """Where output pixel ``o`` reads the input, as PyTorch maps it: ``o * (in - 1) / (out - 1)``
@@ -2053,23 +2361,52 @@ def _source_position(out_size, in_size, scale, align_corners):
     return (o + 0.5) * s - 0.5
 
 
+def _cubic_weights(t, A=-0.75):
+    """Keys' cubic convolution weights of the four taps ``floor(src) - 1 .. floor(src) + 2``,
+    ``t = src - floor(src)`` in [0, 1): the kernel ``(A+2)|d|^3 - (A+3)|d|^2 + 1`` for
+    ``|d| <= 1``, ``A|d|^3 - 5A|d|^2 + 8A|d| - 4A`` for ``1 < |d| < 2``, at the taps' distances
+    ``t + 1, t, 1 - t, 2 - t``. ``A = -0.75`` is PyTorch's (and OpenCV's); the four sum to 1.
+
+    >>> [float(v) for v in _cubic_weights(0.5)]
+    [-0.09375, 0.59375, 0.59375, -0.09375]
+    """
+    def near(d):   # |d| <= 1
+        return ((A + 2) * d - (A + 3)) * d * d + 1
+
+    def far(d):    # 1 < |d| < 2
+        return ((A * d - 5 * A) * d + 8 * A) * d - 4 * A
+
+    return far(t + 1), near(t), near(1 - t), far(2 - t)
+
+
 def interpolation_matrix(in_size, out_size, mode="bilinear", align_corners=False, scale=None):
     """The (out_size, in_size) matrix ``A`` of 1-D resampling, ``y = A @ x``: bilinear
     interpolation is ``A_h @ x @ A_w.T`` on each (h, w) plane, a linear map like every layer
-    here, so its backward is the transposes, ``A_h.T @ gy @ A_w``.
+    here, so its backward is the transposes, ``A_h.T @ gy @ A_w``. Bicubic is the same with
+    four taps a row (:func:`_cubic_weights`; some of them negative), ``"area"`` is
+    :func:`adaptive_pool_matrix`.
 
     >>> interpolation_matrix(2, 4)            # 2x bilinear, PyTorch's align_corners=False
     array([[1.  , 0.  ],
            [0.75, 0.25],
            [0.25, 0.75],
            [0.  , 1.  ]])
+    >>> interpolation_matrix(4, 2, "bicubic")[0]   # src 0.5: taps -1..2, -1 clamped onto 0
+    array([ 0.5    ,  0.59375, -0.09375,  0.     ])
     """
+    if mode == "area":   # PyTorch's area mode is adaptive average pooling (scales unused)
+        return adaptive_pool_matrix(in_size, out_size)
     A = np.zeros((out_size, in_size))
     rows = np.arange(out_size)
-    if mode == "nearest":   # PyTorch's: floor(o * s), s = in / out (or 1 / scale_factor)
+    if mode in ("nearest", "nearest-exact"):
+        # PyTorch's: floor(o * s), or floor((o + 0.5) * s) (pixel centres), s = in / out
+        # (or 1 / scale_factor)
         s = 1.0 / scale if scale else in_size / out_size
-        A[rows, np.minimum(np.floor(rows * s).astype(int), in_size - 1)] = 1.0
+        src = (rows + 0.5 * (mode == "nearest-exact")) * s
+        A[rows, np.minimum(np.floor(src).astype(int), in_size - 1)] = 1.0
         return A
+    if mode == "bicubic":
+        return _bicubic_matrix(in_size, out_size, align_corners, scale)[0]
     src = np.maximum(_source_position(out_size, in_size, scale, align_corners), 0.0)
     left = np.minimum(np.floor(src).astype(int), in_size - 1)
     right = np.minimum(left + 1, in_size - 1)
@@ -2079,56 +2416,114 @@ def interpolation_matrix(in_size, out_size, mode="bilinear", align_corners=False
     return A
 
 
-def _separable(A, x, B):
-    """``A @ x @ B`` on each (h, w) plane of ``x`` (non-negative ``A`` and ``B``), an inf or a
-    NaN reaching only the outputs whose weights touch it, as a window's sum would: the matrix
-    product also multiplies it by every zero weight, and 0 * inf is NaN everywhere."""
+def _bicubic_matrix(in_size, out_size, align_corners=False, scale=None):
+    """Bicubic's (out_size, in_size) matrix, and the window of taps each row reads (a bool
+    matrix: a tap's weight may be exactly 0, and PyTorch's sum still multiplies an inf by it)."""
+    A, window = np.zeros((out_size, in_size)), np.zeros((out_size, in_size), dtype=bool)
+    rows = np.arange(out_size)
+    # not clamped at 0 (PyTorch's cubic rule): the taps left of the input are clamped instead
+    src = _source_position(out_size, in_size, scale, align_corners)
+    left = np.floor(src).astype(int)
+    for k, weight in enumerate(_cubic_weights(src - left), start=-1):
+        cols = np.clip(left + k, 0, in_size - 1)
+        A[rows, cols] += weight   # +=: taps past a border land on its pixel, several in one row
+        window[rows, cols] = True
+    return A, window
+
+
+def _separable(A, x, B, window_a=None, window_b=None):
+    """``A @ x @ B`` on each (h, w) plane of ``x``, an inf or a NaN reaching only the outputs
+    whose weights touch it, with the sign of its weight (bicubic's are negative at the outer
+    taps), as a window's sum would: the matrix product also multiplies it by every zero
+    weight, and 0 * inf is NaN everywhere. ``window_a`` and ``window_b`` (bool, the shapes of
+    ``A`` and ``B``) hold the taps each output reads where a weight of exactly 0 is one of them
+    (bicubic's): an inf there gives a NaN, as PyTorch's sum does."""
     xp = get_array_module(x)
     finite = xp.isfinite(x)
     if bool(finite.all()):
         return A @ (x @ B)
     y = A @ (xp.where(finite, x, 0) @ B)
-    touch_a, touch_b = (A != 0).astype(x.dtype), (B != 0).astype(x.dtype)
 
-    def reached(mask):   # outputs whose window holds a value of the mask
-        return (touch_a @ (mask.astype(x.dtype) @ touch_b)) > 0
+    def signs(M, window):   # weights > 0, < 0, and = 0 inside the window
+        zero = (M == 0) & window if window is not None else M != M
+        return [m.astype(x.dtype) for m in (M > 0, M < 0, zero)]
 
-    up, down, nan = reached(x == xp.inf), reached(x == -xp.inf), reached(xp.isnan(x))
+    (pos_a, neg_a, zero_a), (pos_b, neg_b, zero_b) = signs(A, window_a), signs(B, window_b)
+    all_a, all_b = pos_a + neg_a + zero_a, pos_b + neg_b + zero_b
+    same, opposite = ((pos_a, pos_b), (neg_a, neg_b)), ((pos_a, neg_b), (neg_a, pos_b))
+
+    def reached(mask, pairs):   # outputs that read a value of the mask through one of the pairs
+        m = mask.astype(x.dtype)
+        return functools.reduce(operator.or_, ((a @ (m @ b)) > 0 for a, b in pairs))
+
+    up = reached(x == xp.inf, same) | reached(x == -xp.inf, opposite)
+    down = reached(x == -xp.inf, same) | reached(x == xp.inf, opposite)
+    nan = (reached(xp.isnan(x), ((all_a, all_b),)) |
+           reached(xp.isinf(x), ((zero_a, all_b), (all_a, zero_b))))   # 0 * inf
     y = xp.where(up, xp.inf, xp.where(down, -xp.inf, y))
     return xp.where(nan | (up & down), xp.nan, y).astype(x.dtype, copy=False)
 
 
 class Interpolate(Function):
-    def __init__(self, A_h, A_w):
-        self.A_h, self.A_w = A_h, A_w
+    def __init__(self, A_h, A_w, window_h=None, window_w=None):
+        self.A_h, self.A_w, self.window_h, self.window_w = A_h, A_w, window_h, window_w
+
+    @staticmethod
+    def _t(window):
+        return None if window is None else window.T
 
     def forward(self, x):
-        return _separable(self.A_h, x, self.A_w.T)    # (n, c, h, w) -> (n, c, out_h, out_w)
+        # (n, c, h, w) -> (n, c, out_h, out_w)
+        return _separable(self.A_h, x, self.A_w.T, self.window_h, self._t(self.window_w))
 
     def backward(self, gy):
-        return _separable(self.A_h.T, gy, self.A_w)   # the transposes: the adjoint of a linear map
+        # the transposes: the adjoint of a linear map
+        return _separable(self.A_h.T, gy, self.A_w, self._t(self.window_h), self.window_w)
 
 
-def interpolate(x, size=None, scale_factor=None, mode="nearest", align_corners=None):
+INTERPOLATE_MODES = ("nearest", "nearest-exact", "bilinear", "bicubic", "area")
+
+
+def interpolate(x, size=None, scale_factor=None, mode="nearest", align_corners=None,
+                recompute_scale_factor=None, antialias=False):
     """Resample x (n, c, h, w) to ``size`` (out_h, out_w) or by ``scale_factor``, as PyTorch's
-    ``F.interpolate``: ``"nearest"`` or ``"bilinear"`` (``align_corners`` False by default).
-    Output size ``floor(h * scale_factor)`` when a factor is given. Each axis is one
+    ``F.interpolate``: ``"nearest"``, ``"nearest-exact"``, ``"bilinear"``, ``"bicubic"``
+    (``align_corners`` False by default; cubic convolution, A = -0.75, the taps past the
+    border clamped onto it) or ``"area"`` (:func:`adaptive_avg_pool2d`).
+    Output size ``floor(h * scale_factor)`` when a factor is given; the factor also places the
+    source pixels (``(o + 0.5) / scale_factor - 0.5``) unless ``recompute_scale_factor``, which
+    places them by ``h / out_h``, as ``size`` does. ``antialias=True`` (PyTorch's widened
+    kernel for downsampling) is not taken. Each axis is one
     :func:`interpolation_matrix`; FCN upsamples with a transposed convolution initialised to the
     same bilinear weights instead (lesson 6), which it can then learn.
 
     >>> import numpy as np
     >>> interpolate(np.ones((1, 1, 2, 3)), scale_factor=2, mode="bilinear").shape
     (1, 1, 4, 6)
+    >>> interpolate(np.arange(4.0).reshape(1, 1, 1, 4), size=(1, 2), mode="bicubic").numpy().ravel()
+    array([0.40625, 2.59375])
     """
     x = as_tensor(x)
     _check_4d("interpolate", "input", x)
-    if mode not in ("nearest", "bilinear"):
-        raise ValueError(f"interpolate: mode must be 'nearest' or 'bilinear', got {mode!r}")
-    if align_corners is not None and mode == "nearest":   # as PyTorch refuses it
-        raise ValueError("interpolate: align_corners applies to 'bilinear' only")
+    if mode not in INTERPOLATE_MODES:
+        raise ValueError(f"interpolate: mode must be one of {', '.join(map(repr, INTERPOLATE_MODES))}, "
+                         f"got {mode!r}")
+    if align_corners is not None and mode not in ("bilinear", "bicubic"):   # as PyTorch refuses it
+        raise ValueError(f"interpolate: align_corners applies to 'bilinear' and 'bicubic' only, "
+                         f"not {mode!r}")
+    if align_corners is not None:
+        align_corners = _flag("interpolate", "align_corners", align_corners)
+    if _flag("interpolate", "antialias", antialias):
+        raise ValueError("interpolate: antialias=True is not implemented here (downsample with "
+                         "mode='area', or blur first)")
     if (size is None) == (scale_factor is None):
         raise ValueError(f"interpolate: give size or scale_factor, one of them, got size={size!r} "
                          f"and scale_factor={scale_factor!r}")
+    if recompute_scale_factor is not None:
+        recompute_scale_factor = _flag("interpolate", "recompute_scale_factor", recompute_scale_factor)
+    if recompute_scale_factor and size is not None:   # as PyTorch refuses it
+        raise ValueError(f"interpolate: recompute_scale_factor=True goes with a scale_factor, not "
+                         f"with size={size!r}")
     h, w = x.shape[2:]
     if size is not None:
         out_hw, scales = _positive_pair("size", size, "interpolate"), (None, None)
@@ -2140,10 +2535,18 @@ def interpolate(x, size=None, scale_factor=None, mode="nearest", align_corners=N
         out_hw = (int(math.floor(h * scales[0])), int(math.floor(w * scales[1])))
         if min(out_hw) < 1:
             raise ValueError(f"interpolate: scale_factor {scale_factor!r} leaves no pixel of {h}x{w}")
+        if recompute_scale_factor:   # the size alone places the pixels, as a given size would
+            scales = (None, None)
     xp = get_array_module(x.data)
+    axes = ((h, out_hw[0], scales[0]), (w, out_hw[1], scales[1]))
+    if mode == "bicubic":   # with its windows, for an inf's way through a weight of 0
+        (A_h, window_h), (A_w, window_w) = (_bicubic_matrix(n_in, n_out, bool(align_corners), scale)
+                                            for n_in, n_out, scale in axes)
+        return Interpolate(xp.asarray(A_h, dtype=x.dtype), xp.asarray(A_w, dtype=x.dtype),
+                           xp.asarray(window_h), xp.asarray(window_w))(x)
     A_h, A_w = (xp.asarray(interpolation_matrix(n_in, n_out, mode, bool(align_corners), scale),
                            dtype=x.dtype)
-                for n_in, n_out, scale in ((h, out_hw[0], scales[0]), (w, out_hw[1], scales[1])))
+                for n_in, n_out, scale in axes)
     return Interpolate(A_h, A_w)(x)
 
 

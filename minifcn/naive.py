@@ -436,6 +436,43 @@ def interpolate_bilinear(x, out_h, out_w, align_corners=False):
     return y
 
 
+def _keys_cubic(d, A=-0.75):
+    """Keys' cubic convolution kernel at distance ``d``, the textbook piecewise form."""
+    d = abs(d)
+    if d <= 1:
+        return (A + 2) * d ** 3 - (A + 3) * d ** 2 + 1
+    if d < 2:
+        return A * d ** 3 - 5 * A * d ** 2 + 8 * A * d - 4 * A
+    return 0.0
+
+
+def interpolate_bicubic(x, out_h, out_w, align_corners=False, scale_factor=None):
+    """PyTorch's bicubic ``interpolate`` pixel by pixel: output ``(oy, ox)`` reads the input at
+    ``src = (o + 0.5) * s - 0.5`` (not clamped), ``s`` being ``in / out`` or ``1 / scale_factor``
+    (a number or an (y, x) pair), or at ``o * (in - 1) / (out - 1)`` with ``align_corners``,
+    and sums the 4x4 pixels ``floor(src) - 1 .. floor(src) + 2`` around it, each weighted by
+    the cubic kernel of its distance on each axis; a pixel past the border reads the border's."""
+    x = to_numpy(x)
+    n, c, h, w = x.shape
+    sf = scale_factor if isinstance(scale_factor, (tuple, list)) else (scale_factor, scale_factor)
+    y = np.zeros((n, c, out_h, out_w), dtype=x.dtype)
+
+    def taps(o, n_in, n_out, scale):
+        if align_corners:
+            s = o * (n_in - 1) / (n_out - 1) if n_out > 1 else 0.0
+        else:
+            s = (o + 0.5) * (1.0 / scale if scale else n_in / n_out) - 0.5
+        i0 = math.floor(s)
+        return [(min(max(i, 0), n_in - 1), _keys_cubic(s - i)) for i in range(i0 - 1, i0 + 3)]
+
+    for oy in range(out_h):
+        for ox in range(out_w):
+            for iy, wy in taps(oy, h, out_h, sf[0]):
+                for ix, wx in taps(ox, w, out_w, sf[1]):
+                    y[:, :, oy, ox] += wy * wx * x[:, :, iy, ix]
+    return y
+
+
 def interpolate_nearest(x, out_h, out_w, scale_factor=None):
     """PyTorch's nearest ``interpolate`` pixel by pixel: output ``(oy, ox)`` copies input
     ``(floor(oy * sy), floor(ox * sx))`` (at most the last row and column), ``s`` being
@@ -450,6 +487,98 @@ def interpolate_nearest(x, out_h, out_w, scale_factor=None):
         iy = min(int(math.floor(oy * sy)), h - 1)
         for ox in range(out_w):
             y[:, :, oy, ox] = x[:, :, iy, min(int(math.floor(ox * sx)), w - 1)]
+    return y
+
+
+def pixel_shuffle(x, r):
+    """PyTorch's ``pixel_shuffle`` value by value: ``y[..., k, oy, ox]`` is
+    ``x[..., k*r*r + (oy % r)*r + (ox % r), oy // r, ox // r]``: each group of ``r*r`` channels
+    becomes one channel ``r`` times as tall and wide. (*, c*r*r, h, w) -> (*, c, h*r, w*r)."""
+    x = to_numpy(x)
+    *lead, crr, h, w = x.shape
+    c = crr // (r * r)
+    y = np.empty((*lead, c, h * r, w * r), dtype=x.dtype)
+    for k in range(c):
+        for oy in range(h * r):
+            for ox in range(w * r):
+                y[..., k, oy, ox] = x[..., k * r * r + (oy % r) * r + ox % r, oy // r, ox // r]
+    return y
+
+
+def pixel_unshuffle(x, r):
+    """PyTorch's ``pixel_unshuffle`` value by value, :func:`pixel_shuffle` undone:
+    ``y[..., k*r*r + i*r + j, iy, ix]`` is ``x[..., k, iy*r + i, ix*r + j]``.
+    (*, c, h*r, w*r) -> (*, c*r*r, h, w)."""
+    x = to_numpy(x)
+    *lead, c, hr, wr = x.shape
+    h, w = hr // r, wr // r
+    y = np.empty((*lead, c * r * r, h, w), dtype=x.dtype)
+    for k in range(c):
+        for i in range(r):
+            for j in range(r):
+                for iy in range(h):
+                    for ix in range(w):
+                        y[..., k * r * r + i * r + j, iy, ix] = x[..., k, iy * r + i, ix * r + j]
+    return y
+
+
+def affine_grid(theta, h, w, align_corners=False):
+    """PyTorch's ``affine_grid`` pixel by pixel: ``grid[n, i, j] = theta[n] @ (x_j, y_i, 1)``,
+    ``x_j = -1 + (2j + 1) / w`` (the pixels' centres, -1 and 1 the image's edges), or
+    ``-1 + 2j / (w - 1)`` with ``align_corners`` (the corner pixels' centres); 0 for one pixel."""
+    theta = to_numpy(theta)
+
+    def centre(i, size):
+        if size == 1:
+            return 0.0
+        return -1 + 2 * i / (size - 1) if align_corners else -1 + (2 * i + 1) / size
+
+    grid = np.empty((theta.shape[0], h, w, 2), dtype=theta.dtype)
+    for b_ in range(theta.shape[0]):
+        for i in range(h):
+            for j in range(w):
+                grid[b_, i, j] = theta[b_] @ np.array([centre(j, w), centre(i, h), 1.0])
+    return grid
+
+
+def grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False):
+    """PyTorch's ``grid_sample`` point by point: ``grid[n, i, j] = (gx, gy)`` in [-1, 1] is the
+    pixel position ``((g + 1) * size - 1) / 2`` (``(g + 1) / 2 * (size - 1)`` with
+    ``align_corners``); ``"border"`` clips it to [0, size - 1], ``"reflection"`` mirrors it at
+    the edges (``-0.5`` and ``size - 0.5``, or 0 and ``size - 1``) until it is between them,
+    then clips. Bilinear mixes the four pixels around it, nearest takes the one rounded to
+    (halves to even); a pixel outside the image reads 0."""
+    x, grid = to_numpy(x), to_numpy(grid)
+    n, c, h, w = x.shape
+    out_h, out_w = grid.shape[1:3]
+
+    def position(g, size):
+        p = (g + 1) / 2 * (size - 1) if align_corners else ((g + 1) * size - 1) / 2
+        if padding_mode == "reflection":
+            lo, hi = (0.0, size - 1.0) if align_corners else (-0.5, size - 0.5)
+            if lo == hi:
+                return 0.0
+            while p < lo or p > hi:   # one mirror at a time
+                p = 2 * lo - p if p < lo else 2 * hi - p
+        if padding_mode in ("border", "reflection"):
+            p = min(max(p, 0.0), size - 1.0)
+        return p
+
+    def pixel(b_, iy, ix):
+        return x[b_, :, iy, ix] if 0 <= iy < h and 0 <= ix < w else np.zeros(c, dtype=x.dtype)
+
+    y = np.zeros((n, c, out_h, out_w), dtype=x.dtype)
+    for b_ in range(n):
+        for i in range(out_h):
+            for j in range(out_w):
+                px, py = position(grid[b_, i, j, 0], w), position(grid[b_, i, j, 1], h)
+                if mode == "nearest":
+                    y[b_, :, i, j] = pixel(b_, int(round(py)), int(round(px)))   # round: halves to even
+                    continue
+                x0, y0 = math.floor(px), math.floor(py)
+                fx, fy = px - x0, py - y0
+                y[b_, :, i, j] = ((1 - fy) * ((1 - fx) * pixel(b_, y0, x0) + fx * pixel(b_, y0, x0 + 1))
+                                  + fy * ((1 - fx) * pixel(b_, y0 + 1, x0) + fx * pixel(b_, y0 + 1, x0 + 1)))
     return y
 
 

@@ -410,17 +410,67 @@ class Flatten(Module):
 
 
 class Upsample(Module):
-    """:func:`F.interpolate <minifcn.functional.interpolate>` as a layer, as PyTorch's."""
+    """:func:`F.interpolate <minifcn.functional.interpolate>` as a layer, as PyTorch's: modes
+    ``"nearest"``, ``"nearest-exact"``, ``"bilinear"``, ``"bicubic"``, ``"area"``.
 
-    def __init__(self, size=None, scale_factor=None, mode="nearest", align_corners=None):
+    >>> import numpy as np
+    >>> Upsample(scale_factor=1.5, mode="bicubic", align_corners=True)(np.ones((1, 2, 4, 3))).shape
+    (1, 2, 6, 4)
+    """
+
+    def __init__(self, size=None, scale_factor=None, mode="nearest", align_corners=None,
+                 recompute_scale_factor=None):
         super().__init__()
         self.size, self.scale_factor, self.mode, self.align_corners = size, scale_factor, mode, align_corners
+        self.recompute_scale_factor = recompute_scale_factor
 
     def forward(self, x):
-        return F.interpolate(x, self.size, self.scale_factor, self.mode, self.align_corners)
+        return F.interpolate(x, self.size, self.scale_factor, self.mode, self.align_corners,
+                             self.recompute_scale_factor)
 
     def extra_repr(self):
         return f"size={self.size}, scale_factor={self.scale_factor}, mode={self.mode!r}"
+
+
+class PixelShuffle(Module):
+    """:func:`F.pixel_shuffle <minifcn.functional.pixel_shuffle>` as a layer, as PyTorch's:
+    (*, c*r*r, h, w) -> (*, c, h*r, w*r), ``r = upscale_factor`` (a sub-pixel convolution's
+    last step: a convolution to ``c*r*r`` channels, then this).
+
+    >>> import numpy as np
+    >>> PixelShuffle(3)(np.zeros((2, 18, 4, 5))).shape
+    (2, 2, 12, 15)
+    """
+
+    def __init__(self, upscale_factor: int):
+        super().__init__()
+        self.upscale_factor = upscale_factor
+
+    def forward(self, x):
+        return F.pixel_shuffle(x, self.upscale_factor)
+
+    def extra_repr(self):
+        return f"upscale_factor={self.upscale_factor}"
+
+
+class PixelUnshuffle(Module):
+    """:func:`F.pixel_unshuffle <minifcn.functional.pixel_unshuffle>` as a layer, as PyTorch's:
+    (*, c, h*r, w*r) -> (*, c*r*r, h, w), ``r = downscale_factor``, :class:`PixelShuffle` undone.
+
+    >>> import numpy as np
+    >>> PixelUnshuffle(2)(np.zeros((1, 3, 4, 6))).shape
+    (1, 12, 2, 3)
+    """
+
+    def __init__(self, downscale_factor: int):
+        super().__init__()
+        self.downscale_factor = downscale_factor
+
+    def forward(self, x):
+        return F.pixel_unshuffle(x, self.downscale_factor)
+
+    def extra_repr(self):
+        return f"downscale_factor={self.downscale_factor}"
 
 
 class Identity(Module):

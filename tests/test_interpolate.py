@@ -57,8 +57,9 @@ def test_interpolate_keeps_float32_and_upsample_is_the_layer(rng):
 
 
 @pytest.mark.parametrize("kw, message", [
-    (dict(size=4, mode="bicubic"), "mode must be 'nearest' or 'bilinear', got 'bicubic'"),
-    (dict(size=4, mode="nearest", align_corners=True), "align_corners applies to 'bilinear' only"),
+    (dict(size=4, mode="cubic"), "mode must be one of 'nearest', .*'bicubic', 'area', got 'cubic'"),
+    (dict(size=4, mode="nearest", align_corners=True),
+     "align_corners applies to 'bilinear' and 'bicubic' only, not 'nearest'"),
     (dict(), "give size or scale_factor, one of them"),
     (dict(size=4, scale_factor=2), "give size or scale_factor, one of them"),
     (dict(scale_factor=0.1), r"scale_factor 0.1 leaves no pixel of 3x3"),
