@@ -95,9 +95,9 @@ def _erf_small(x):
 
 def _erfc_tail(y):
     """erfc(y) for y >= 0.46875 (y clipped to [0.46875, 27]: below, the value is not erfc;
-    above, erfc is 0 to float64 and 1 / y^2 stays finite): ``exp(-y^2) R(y)``."""
+    above, erfc is exactly 0 (exp(-784) rounds to 0), and 1 / y^2 stays finite): ``exp(-y^2) R(y)``."""
     xp = get_array_module(y)
-    y = xp.clip(y, _ERF_SMALL, 27.0)
+    y = xp.clip(y, _ERF_SMALL, 28.0)
     mid = xp.minimum(y, 4.0)                 # (0.46875, 4]: R = P(y) / Q(y)
     num, den = _ERFC_C[8] * mid, mid
     for c, d in zip(_ERFC_C[:7], _ERFC_D[:7]):
@@ -156,15 +156,17 @@ class ELU(Function):
 
     def forward(self, x):
         xp = get_array_module(x)
-        self.x = x
-        # expm1 keeps the digits near 0 that exp - 1 cancels; min(x, 0): no exp of a large x
-        lower = xp.expm1(xp.minimum(x, 0) * self.input_scale) * (self.alpha * self.scale)
-        return xp.where(x <= 0, lower, x * self.scale)
+        self.lower = x <= 0
+        # the exponent of the lower piece, from x <= 0 only (no exp of a large x), and not
+        # below -800 (exp is 0 to float64 from -746 on) so that input_scale * x cannot overflow
+        self.z = xp.clip(x, -800 / abs(self.input_scale), 0) * self.input_scale
+        # expm1 keeps the digits near 0 that exp - 1 cancels
+        return xp.where(self.lower, xp.expm1(self.z) * (self.alpha * self.scale), x * self.scale)
 
     def backward(self, gy):
-        xp, x = get_array_module(gy), self.x
-        slope = xp.exp(xp.minimum(x, 0) * self.input_scale) * (self.alpha * self.scale * self.input_scale)
-        return xp.where(x <= 0, gy * slope, gy * self.scale)
+        xp = get_array_module(gy)
+        slope = xp.exp(self.z) * (self.alpha * self.scale * self.input_scale)
+        return xp.where(self.lower, gy * slope, gy * self.scale)
 
 
 def elu(input, alpha=1.0, inplace=False):
@@ -331,7 +333,10 @@ class Softplus(Function):
 
     def forward(self, x):
         xp = get_array_module(x)
-        z = x * self.beta
+        # beyond half the dtype's largest value over |beta|, beta x is past any threshold (or
+        # softplus 0 on the other side) either way: the clip keeps the product finite
+        limit = xp.finfo(x.dtype).max / 2 / max(abs(self.beta), 1)
+        z = xp.clip(x, -limit, limit) * self.beta
         self.z, self.linear = z, z > self.threshold
         return xp.where(self.linear, x, _softplus(z) / self.beta)
 
@@ -378,15 +383,15 @@ def logsigmoid(input):
 
 
 class Softsign(Function):
-    """``x / (1 + |x|)``; the gradient ``1 / (1 + |x|)^2``, written as the square of the
-    reciprocal so that it cannot overflow."""
+    """``x / (1 + |x|)``; the gradient ``1 / (1 + |x|)^2``, divided twice so that the square
+    cannot overflow."""
 
     def forward(self, x):
-        self.r = 1 / (1 + abs(x))
-        return x * self.r
+        self.d = 1 + abs(x)
+        return x / self.d
 
     def backward(self, gy):
-        return gy * (self.r * self.r)
+        return gy / self.d / self.d
 
 
 def softsign(input):
@@ -471,7 +476,10 @@ class Hardswish(Function):
     def forward(self, x):
         xp = get_array_module(x)
         self.x = x
-        return x * xp.clip(x + 3, 0, 6) / 6
+        # PyTorch's x * min(max(x + 3, 0), 6) / 6, on x clipped to [-3, 3] (the same there,
+        # -0 below) and x itself from 3 on: x * 6 overflows past a sixth of the largest float
+        xc = xp.clip(x, -3, 3)
+        return xp.where(x >= 3, x, xc * (xc + 3) / 6)
 
     def backward(self, gy):
         xp, x = get_array_module(gy), self.x

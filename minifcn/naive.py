@@ -205,7 +205,7 @@ def gelu(x, approximate="none"):
     """``v * Phi(v)``, Phi the standard normal CDF ``erfc(-v / sqrt 2) / 2`` (math's erfc), or
     ``v (1 + tanh(sqrt(2/pi) (v + 0.044715 v^3))) / 2``, value by value."""
     if approximate == "tanh":
-        return _each(x, lambda v: 0.5 * v * (1 + math.tanh(math.sqrt(2 / math.pi) * (v + 0.044715 * v ** 3))))
+        return _each(x, lambda v: 0.5 * v * (1 + math.tanh(math.sqrt(2 / math.pi) * (v + 0.044715 * v * v * v))))
     return _each(x, lambda v: v * 0.5 * math.erfc(-v / math.sqrt(2)))
 
 
