@@ -208,6 +208,34 @@ def test_nan_as_pytorch(name):
     assert_close(x.grad, xt.grad, np.float64, name)
 
 
+# where PyTorch's gives NaN at an infinity and ours the limit: (name, what, position)
+LIMITS_AT_INFINITY = {("gelu", "gradient", 0), ("gelu", "gradient", 1), ("gelu_tanh", "gradient", 0),
+                      ("gelu_tanh", "gradient", 1), ("hardswish", "value", 1),
+                      ("softsign", "gradient", 0), ("softsign", "gradient", 1)}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_infinities_as_pytorch_or_the_limit(name):
+    """At +-inf each value and gradient is PyTorch's (NaN where its is), except where
+    PyTorch's comes out NaN from inf * 0 and ours is the limit: GELU's gradient (1 and 0),
+    hardswish(-inf) (0) and softsign's gradient (0)."""
+    torch = pytest.importorskip("torch")
+    ours, theirs, _, _, (below, above) = CASES[name]
+    a = np.array([np.inf, -np.inf])
+    x, xt = Tensor(a, requires_grad=True), torch_tensor(torch, a, requires_grad=True)
+    with np.errstate(invalid="ignore"):   # inf * 0 gives NaN in silu, mish ..., as in PyTorch's
+        y = ours(x)
+        y.backward(np.ones(2))
+    yt = theirs(torch.nn.functional, xt)
+    yt.backward(torch.ones(2, dtype=torch.float64))
+    limits = {"value": np.array([np.inf, 0.0]), "gradient": np.array([above, below])}
+    for what, mine, pytorch in [("value", y.numpy(), yt.detach().numpy()), ("gradient", x.grad, xt.grad.numpy())]:
+        for i in range(2):
+            want = limits[what][i] if (name, what, i) in LIMITS_AT_INFINITY else pytorch[i]
+            assert np.array_equal(mine[i], want, equal_nan=True), (what, i, mine[i], want)
+            assert ((name, what, i) in LIMITS_AT_INFINITY) == (np.isnan(pytorch[i]) and not np.isnan(mine[i]))
+
+
 # --------------------------------------------------------------------- PReLU
 PRELU_SHAPES = [((2, 3, 4, 5), (3,)), ((2, 3, 4, 5), (1,)), ((4, 3), (3,)), ((2, 5, 6), ()),
                 ((5,), (1,)), ((), (1,))]
