@@ -10,8 +10,8 @@ Three rules run through them:
 
 * **No overflow.** ``exp`` is only ever taken of a number <= 0 (``exp(-|x|)``, ``expm1(min(x,
   0))``) and powers of ``x`` only of a clipped copy where the function has saturated to
-  rounding, so ``|x|`` up to the dtype's largest value gives finite results and no NumPy
-  warning.
+  rounding, so ``|x|`` up to the dtype's largest value gives no NumPy warning, and finite
+  results wherever the function's value is finite (SELU's ``1.0507 x`` is not, near the top).
 * **PyTorch's kinks.** At the points where a piece ends (ELU's 0, Hardtanh's bounds,
   Hardswish's -3 and 3, Softplus's threshold ...) the value and the gradient are the ones
   PyTorch's kernels give, comparison for comparison (``x <= 0`` or ``x < 0``); each function's
@@ -30,8 +30,8 @@ import numbers
 
 from .autograd import Function, as_tensor
 from .backend import get_array_module
-# functional.py imports this module after defining these two (the package imports functional
-# first), so the cycle is safe: the checks are the ones every other op of F uses
+# functional.py imports this module after defining these two, and importing minifcn imports
+# functional first, so the cycle is safe: the checks are the ones every other op of F uses
 from .functional import _check_float, _flag
 from .ops import _sigmoid
 
@@ -48,7 +48,8 @@ def _number(op, name, v) -> float:
 
 
 def _input(op, x):
-    """``x`` as a Tensor of float32 or float64 (PyTorch's kernels refuse integers too)."""
+    """``x`` as a Tensor of float32 or float64. PyTorch's kernels refuse integers for most of
+    these; hardtanh, relu6 and softsign take them there, not here."""
     x = as_tensor(x)
     _check_float(op, x)
     return x

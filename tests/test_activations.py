@@ -100,8 +100,8 @@ def _assert_float32_close(ours, theirs, what):
     """float32 against PyTorch, value by value: no sums here, so each value differs by the
     rounding of a few elementary functions (exp, log1p, tanh, erf: a few float32 ulp each,
     6e-8 relative), computed in another order; 1e-5 relative leaves room for that. atol 1e-6
-    covers values near 0 that come out of a difference (ELU's exp(x) - 1 in PyTorch's scalar
-    kernel against expm1 here)."""
+    covers values near 0 that come out of a difference of rounded numbers (exp(x) - 1,
+    1 + tanh(z))."""
     np.testing.assert_allclose(to_np(ours), to_np(theirs), rtol=1e-5, atol=1e-6, err_msg=what)
 
 
