@@ -730,6 +730,13 @@ def leaky_relu(x, negative_slope=0.01, inplace=False):
     return LeakyReLU(float(negative_slope))(as_tensor(x))
 
 
+# ELU, GELU, SiLU, Softplus, Hardtanh, PReLU and the rest, as PyTorch's: in activations.py
+from .activations import (celu, elu, gelu, hardsigmoid, hardswish, hardtanh, logsigmoid,  # noqa: E402
+                          mish, prelu, relu6, selu, silu, softplus, softsign)
+from .activations import __all__ as _activations   # noqa: E402
+__all__ += _activations
+
+
 class Dropout(Function):
     def __init__(self, p):
         self.p = p

@@ -224,6 +224,88 @@ def leaky_relu(x, negative_slope=0.01):
     return np.array([v if v > 0 else slope * v for v in x.ravel()], x.dtype).reshape(x.shape)
 
 
+def _each(x, f):
+    """``f`` (on Python floats, in double precision) of every value of ``x``, in x's dtype."""
+    x = to_numpy(x)
+    return np.array([f(float(v)) for v in x.ravel()]).astype(x.dtype).reshape(x.shape)
+
+
+def _sigmoid(v):
+    """``1 / (1 + exp(-v))``, the exp taken of ``-|v|`` (math.exp raises past 709)."""
+    return 1 / (1 + math.exp(-v)) if v >= 0 else math.exp(v) / (1 + math.exp(v))
+
+
+def _softplus(v):
+    """``log(1 + exp(v))``, as ``v + log(1 + exp(-v))`` above 0."""
+    return v + math.log1p(math.exp(-v)) if v > 0 else math.log1p(math.exp(v))
+
+
+def elu(x, alpha=1.0, scale=1.0, input_scale=1.0):
+    """``scale * v`` if ``v > 0`` else ``scale * alpha * (exp(input_scale * v) - 1)``, value by
+    value: ELU, CELU (``input_scale = 1 / alpha``) and SELU (Klambauer et al.'s alpha and
+    scale)."""
+    return _each(x, lambda v: scale * v if v > 0 else scale * alpha * math.expm1(input_scale * v))
+
+
+def gelu(x, approximate="none"):
+    """``v * Phi(v)``, Phi the standard normal CDF ``erfc(-v / sqrt 2) / 2`` (math's erfc), or
+    ``v (1 + tanh(sqrt(2/pi) (v + 0.044715 v^3))) / 2``, value by value."""
+    if approximate == "tanh":
+        return _each(x, lambda v: 0.5 * v * (1 + math.tanh(math.sqrt(2 / math.pi) * (v + 0.044715 * v * v * v))))
+    return _each(x, lambda v: v * 0.5 * math.erfc(-v / math.sqrt(2)))
+
+
+def silu(x):
+    """``v * sigmoid(v)``, value by value."""
+    return _each(x, lambda v: v * _sigmoid(v))
+
+
+def mish(x):
+    """``v * tanh(log(1 + exp(v)))``, value by value."""
+    return _each(x, lambda v: v * math.tanh(_softplus(v)))
+
+
+def softplus(x, beta=1.0, threshold=20.0):
+    """``v`` if ``beta * v > threshold`` else ``log(1 + exp(beta * v)) / beta``, value by value."""
+    return _each(x, lambda v: v if beta * v > threshold else _softplus(beta * v) / beta)
+
+
+def logsigmoid(x):
+    """``log(sigmoid(v)) = -log(1 + exp(-v))``, value by value."""
+    return _each(x, lambda v: -_softplus(-v))
+
+
+def softsign(x):
+    """``v / (1 + |v|)``, value by value."""
+    return _each(x, lambda v: v / (1 + abs(v)))
+
+
+def hardtanh(x, min_val=-1.0, max_val=1.0):
+    """``min_val`` below it, ``max_val`` above it, else ``v``, value by value (ReLU6: 0 and 6)."""
+    return _each(x, lambda v: min_val if v < min_val else max_val if v > max_val else v)
+
+
+def hardsigmoid(x):
+    """0 up to -3, 1 from 3 on, ``v / 6 + 1/2`` between, value by value."""
+    return _each(x, lambda v: 0.0 if v <= -3 else 1.0 if v >= 3 else v / 6 + 0.5)
+
+
+def hardswish(x):
+    """0 up to -3, ``v`` from 3 on, ``v (v + 3) / 6`` between, value by value."""
+    return _each(x, lambda v: 0.0 if v <= -3 else v if v >= 3 else v * (v + 3) / 6)
+
+
+def prelu(x, weight):
+    """``v`` if ``v > 0`` else ``w v``, with ``w`` the weight of v's channel (dim 1; one weight
+    for all when it has one value), value by value."""
+    x, w = to_numpy(x), to_numpy(weight).ravel()
+    y = np.empty_like(x)
+    for pos in np.ndindex(x.shape):
+        v, c = x[pos], (pos[1] if w.size > 1 else 0)
+        y[pos] = v if v > 0 else w[c] * v
+    return y
+
+
 def softmax(x, axis=1):
     """``exp(x_k) / sum_j exp(x_j)`` along ``axis``, one vector at a time."""
     x = np.moveaxis(to_numpy(x), axis, -1)

@@ -351,6 +351,11 @@ class Tanh(Module):
         return as_tensor(x).tanh()
 
 
+# ELU, GELU, SiLU, Softplus, Hardtanh, PReLU and the other activation layers: in nn_activations.py
+from .nn_activations import (CELU, ELU, GELU, SELU, Hardsigmoid, Hardswish, Hardtanh,  # noqa: E402,F401
+                             LogSigmoid, Mish, PReLU, ReLU6, SiLU, Softplus, Softsign)
+
+
 def _softmax_dim(who, dim, ndim):
     """``dim``, or PyTorch's old implicit choice when it is None (0 for 0-, 1- and 3-d inputs,
     else 1), with PyTorch's warning."""
