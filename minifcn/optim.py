@@ -243,13 +243,7 @@ class Optimizer:
                                 f"the loss and its gradients and returns the loss, got {closure!r}")
             with set_grad_enabled(True):   # the closure's backward needs the graph
                 loss = closure()
-        unfrozen = [p for p in self._left_out if p.requires_grad and p.grad is not None]
-        if unfrozen:   # PyTorch's would step them: say so once, rather than train them silently not
-            warnings.warn(f"{type(self).__name__}: {len(unfrozen)} parameter(s) of shape "
-                          f"{tuple(unfrozen[0].shape)}{', ...' if len(unfrozen) > 1 else ''} were "
-                          "frozen when this optimizer was built and are left out: it does not step "
-                          "them. Build the optimizer after unfreezing", UserWarning, stacklevel=2)
-            self._left_out = [p for p in self._left_out if not any(p is q for q in unfrozen)]
+        self._warn_unfrozen()
         with no_grad():
             for g in self.param_groups:
                 for p in g["params"]:
@@ -260,6 +254,16 @@ class Optimizer:
                                              f"{tuple(p.grad.shape)}; expected the parameter's")
                         self._update(p, g, self.state.setdefault(id(p), {}))
         return loss
+
+    def _warn_unfrozen(self):
+        """Warn, once for each, of the parameters frozen when built that now have a gradient."""
+        unfrozen = [p for p in self._left_out if p.requires_grad and p.grad is not None]
+        if unfrozen:   # PyTorch's would step them: say so once, rather than train them silently not
+            warnings.warn(f"{type(self).__name__}: {len(unfrozen)} parameter(s) of shape "
+                          f"{tuple(unfrozen[0].shape)}{', ...' if len(unfrozen) > 1 else ''} were "
+                          "frozen when this optimizer was built and are left out: it does not step "
+                          "them. Build the optimizer after unfreezing", UserWarning, stacklevel=3)
+            self._left_out = [p for p in self._left_out if not any(p is q for q in unfrozen)]
 
     def _params(self):
         return [p for g in self.param_groups for p in g["params"]]

@@ -206,8 +206,7 @@ def _adamax_update(p, g, m, u, t, lr, beta1, beta2, eps, wd):
     ``u`` is never 0 while ``eps > 0``."""
     xp = backend.get_array_module(p)
     c = p.dtype.type
-    if wd:
-        g = g + c(wd) * p
+    g = _decay(p, g, lr, wd, False)
     m += c(1 - beta1) * (g - m)
     u *= c(beta2)
     a = xp.abs(g)

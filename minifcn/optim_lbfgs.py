@@ -268,6 +268,7 @@ class LBFGS(Optimizer):
         state.setdefault("n_iter", 0)
 
         orig_loss = self._evaluate(closure)
+        self._warn_unfrozen()
         with no_grad():
             loss = float(orig_loss)
             current_evals = 1

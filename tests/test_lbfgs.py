@@ -426,5 +426,28 @@ def test_one_group_one_dtype_and_a_closure():
         LBFGS([nn.Parameter(np.ones(2), requires_grad=False)])
 
 
+def test_a_parameter_unfrozen_after_building_is_said_not_stepped():
+    """As the other optimizers: left out, and a warning (pointing at the caller's line) at the
+    first step where it has a gradient, once."""
+    import warnings
+    p, frozen = nn.Parameter(np.ones(2)), nn.Parameter(np.ones(3), requires_grad=False)
+    opt, adam = LBFGS([p, frozen], max_iter=1), minifcn.optim.Adam([p, frozen])
+    frozen.requires_grad_(True)
+
+    def closure():
+        p.grad, frozen.grad = np.ones(2), np.ones(3)
+        return 1.0
+
+    for o in (opt, adam):
+        with pytest.warns(UserWarning, match=rf"{type(o).__name__}: 1 parameter\(s\) of shape \(3,\) were frozen") as seen:
+            o.step(closure)
+        assert seen[0].filename == __file__
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")   # said once
+            o.step(closure)
+    np.testing.assert_array_equal(frozen.data, np.ones(3))
+    assert opt.state[id(p)]["d"].shape == (2,)
+
+
 def test_found_in_minifcn_optim():
     assert minifcn.optim.LBFGS is LBFGS
