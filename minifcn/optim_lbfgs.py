@@ -16,9 +16,9 @@ One iteration, at ``x`` with gradient ``g`` (PyTorch's)::
     for the pairs, oldest first:  b_i = rho_i y_i.r;  r = r + (a_i - b_i) s_i
     d = r  (d = -g at the first iteration);  x = x + t d
 
-``t`` is ``lr`` (at the very first iteration ``lr * min(1, 1 / sum|g|)``), or where the
-strong Wolfe line search (``line_search_fn="strong_wolfe"``) finds a step that lowers the
-loss enough and flattens its slope along ``d``.
+``t`` is ``lr`` (at the very first iteration ``lr * min(1, 1 / sum|g|)``); with
+``line_search_fn="strong_wolfe"`` that is the first trial of a line search, and ``t`` where
+it finds the loss lowered enough and its slope along ``d`` flattened.
 
 >>> import numpy as np
 >>> from minifcn import Tensor

@@ -324,13 +324,13 @@ def test_state_dict_layout_is_torchs():
     opt, topt = LBFGS(params, max_iter=3), torch.optim.LBFGS(tparams, max_iter=3)
     assert opt.state_dict()["state"] == [None, None]
 
-    def closure(ps):
+    def closure(ps, data):   # the gradient of sum((k + 1) p_k^2 / 2)
         for k, p in enumerate(ps):
-            p.grad = (p.data if k == 0 else p.detach()) * (k + 1.0)
+            p.grad = data(p) * (k + 1.0)
         return 1.0
 
-    opt.step(lambda: closure(params))
-    topt.step(lambda: closure(tparams))
+    opt.step(lambda: closure(params, lambda p: p.data.copy()))
+    topt.step(lambda: closure(tparams, lambda p: p.detach().clone()))
     ours, theirs = opt.state_dict(), topt.state_dict()
     assert sorted(ours["state"][0]) == sorted(theirs["state"][0]) and ours["state"][1] is None
     assert list(theirs["state"]) == [0]
