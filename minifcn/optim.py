@@ -743,8 +743,8 @@ def _check_adagrad_options(g, where):
 
 
 # NAdam, RAdam, Adamax and LBFGS build on Optimizer above: imported once it is defined
-from .optim_adam_family import NAdam, RAdam, Adamax   # noqa: E402
-from .optim_lbfgs import LBFGS   # noqa: E402
+from .optim_adam_family import NAdam, RAdam, Adamax   # noqa: E402, F401
+from .optim_lbfgs import LBFGS   # noqa: E402, F401
 
 # PyTorch's schedulers live in torch.optim.lr_scheduler; these in minifcn/lr_scheduler.py, which
 # needs lr_at above, so they are imported last. Registered as a submodule of this module too, so
