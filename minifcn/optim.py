@@ -1,5 +1,6 @@
 """SGD with momentum, weight decay and parameter groups; Adam, AdamW, RMSprop and Adagrad;
-learning-rate schedules.
+learning-rate schedules. NAdam, RAdam and Adamax (:mod:`minifcn.optim_adam_family`) and LBFGS
+(:mod:`minifcn.optim_lbfgs`) are found here too.
 
 SGD's update, per parameter ``p`` with gradient ``g`` (PyTorch's form)::
 
@@ -242,13 +243,7 @@ class Optimizer:
                                 f"the loss and its gradients and returns the loss, got {closure!r}")
             with set_grad_enabled(True):   # the closure's backward needs the graph
                 loss = closure()
-        unfrozen = [p for p in self._left_out if p.requires_grad and p.grad is not None]
-        if unfrozen:   # PyTorch's would step them: say so once, rather than train them silently not
-            warnings.warn(f"{type(self).__name__}: {len(unfrozen)} parameter(s) of shape "
-                          f"{tuple(unfrozen[0].shape)}{', ...' if len(unfrozen) > 1 else ''} were "
-                          "frozen when this optimizer was built and are left out: it does not step "
-                          "them. Build the optimizer after unfreezing", UserWarning, stacklevel=2)
-            self._left_out = [p for p in self._left_out if not any(p is q for q in unfrozen)]
+        self._warn_unfrozen()
         with no_grad():
             for g in self.param_groups:
                 for p in g["params"]:
@@ -260,6 +255,16 @@ class Optimizer:
                         self._update(p, g, self.state.setdefault(id(p), {}))
         return loss
 
+    def _warn_unfrozen(self):
+        """Warn, once for each, of the parameters frozen when built that now have a gradient."""
+        unfrozen = [p for p in self._left_out if p.requires_grad and p.grad is not None]
+        if unfrozen:   # PyTorch's would step them: say so once, rather than train them silently not
+            warnings.warn(f"{type(self).__name__}: {len(unfrozen)} parameter(s) of shape "
+                          f"{tuple(unfrozen[0].shape)}{', ...' if len(unfrozen) > 1 else ''} were "
+                          "frozen when this optimizer was built and are left out: it does not step "
+                          "them. Build the optimizer after unfreezing", UserWarning, stacklevel=3)
+            self._left_out = [p for p in self._left_out if not any(p is q for q in unfrozen)]
+
     def _params(self):
         return [p for g in self.param_groups for p in g["params"]]
 
@@ -268,13 +273,16 @@ class Optimizer:
         updates them in place), None before its first step."""
         if not state:
             return None
-        return {k: v if isinstance(v, int) else backend.to_numpy(v).copy() for k, v in state.items()}
+        # a count (Adam's step) stays an int, a scalar of the run (NAdam's mu_product) a float
+        return {k: v if isinstance(v, (int, float)) else backend.to_numpy(v).copy() for k, v in state.items()}
 
     def _unpack(self, saved, p):
         """The inverse of :meth:`_pack`: arrays copied to ``p``'s device, in its dtype."""
         xp = backend.get_array_module(p.data)
-        # a count (Adam's step) stays an int, however it was stored (np.int64, a 0-d array)
+        # a count (Adam's step) stays an int, however it was stored (np.int64, a 0-d array); a
+        # float a float (NAdam's mu_product: a 0-d parameter's moments are 0-d arrays, not floats)
         return {k: int(v) if np.ndim(v) == 0 and np.asarray(v).dtype.kind in "iu" else
+                v if isinstance(v, float) else
                 xp.array(v, dtype=p.data.dtype) for k, v in (saved or {}).items()}
 
     def state_dict(self):
@@ -302,7 +310,7 @@ class Optimizer:
         loaded = [self._unpack(saved, p) for p, saved in zip(order, state[key])]
         for i, (p, s) in enumerate(zip(order, loaded)):
             for k, v in s.items():
-                if not isinstance(v, int) and v.shape != p.shape:
+                if not isinstance(v, (int, float)) and v.shape != p.shape:
                     raise ValueError(f"{name}.load_state_dict: parameter {i}'s {k} has shape "
                                      f"{tuple(v.shape)}, the parameter {tuple(p.shape)}")
         self.base_lr = state["base_lr"]
@@ -487,6 +495,14 @@ def _check_adam_options(g, where):
     betas outside [0, 1)) or that would train wrongly (inf, NaN); makes the flags bools and
     ``betas`` a pair of floats (a list after JSON)."""
     _nonnegative_options(g, where, ("lr", "eps", "weight_decay", "lr_mult"))
+    _check_betas(g, where)
+    for name in ("amsgrad", "maximize", "decoupled_weight_decay"):
+        g[name] = _flag(where, name, g[name])
+
+
+def _check_betas(g, where):
+    """Make group ``g``'s ``betas`` a pair of floats in [0, 1) (a list after JSON), or raise
+    naming it (Adam's and NAdam's, RAdam's, Adamax's)."""
     betas = g["betas"]
     if not isinstance(betas, (tuple, list)) or len(betas) != 2:
         raise TypeError(f"{where}: betas must be a pair of numbers (beta1, beta2), got {betas!r}")
@@ -494,8 +510,6 @@ def _check_adam_options(g, where):
     if not all(0 <= b < 1 for b in betas):   # NaN too; beta2 = 1 never forgets, and divides by 0
         raise ValueError(f"{where}: betas must be in [0, 1), got {betas}")
     g["betas"] = betas
-    for name in ("amsgrad", "maximize", "decoupled_weight_decay"):
-        g[name] = _flag(where, name, g[name])
 
 
 def _check_options(g, where):
@@ -727,6 +741,10 @@ def _check_adagrad_options(g, where):
     _nonnegative_options(g, where, ("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps", "lr_mult"))
     g["maximize"] = _flag(where, "maximize", g["maximize"])
 
+
+# NAdam, RAdam, Adamax and LBFGS build on Optimizer above: imported once it is defined
+from .optim_adam_family import NAdam, RAdam, Adamax   # noqa: E402, F401
+from .optim_lbfgs import LBFGS   # noqa: E402, F401
 
 # PyTorch's schedulers live in torch.optim.lr_scheduler; these in minifcn/lr_scheduler.py, which
 # needs lr_at above, so they are imported last. Registered as a submodule of this module too, so
