@@ -1,7 +1,8 @@
-"""Loop-by-loop reference versions of the main ops (convolutions, pooling and unpooling, batch,
-group, instance and layer norm, local response norm, leaky ReLU, softmax and the loss, bilinear
-upsampling and interpolation, unfold and fold, gather, scatter, sort, einsum, cumprod and
-index_select): slow, obvious, and the oracle for the fast ones.
+"""Loop-by-loop reference versions of the main ops (convolutions 2-d and 1-d, pooling (dilated,
+adaptive max, LP) and unpooling, batch, group, instance and layer norm, local response norm, the
+activations, softmax and the loss, bilinear and bicubic upsampling and interpolation, pixel
+shuffle, grid sampling, unfold and fold, embedding, gather, scatter, sort, einsum, cumprod and
+index_select; and the boundary F1 score): slow, obvious, and the oracle for the fast ones.
 
 Each function here follows the textbook definition with explicit Python loops over output
 pixels, on NumPy arrays (they accept CuPy arrays too, by copying them to the host). The tests
