@@ -31,7 +31,7 @@ import numpy as np
 from .autograd import Function, Tensor, as_tensor
 from .backend import get_array_module
 from .functional import (ElementwiseLoss, _check_elementwise_weight, _check_float, _check_pair, _raw,
-                         _wants_grad, check_nonnegative, check_reduction)
+                         check_nonnegative, check_reduction)
 from .activations import logsigmoid
 from .ops import _sigmoid, minimum, where
 
