@@ -352,6 +352,9 @@ def test_ties_and_zero_vectors_as_pytorch(xp, rng, dtype):
     _kink(torch, xp, "normalize", [[[0.0, 0.0], [3.0, 4.0], [0.6, 0.8]]], [True], dtype, rng, eps=1.0)
     _kink(torch, xp, "cosine_similarity", [[[0.0, 0.0, 0.0], [1.0, 2.0, 2.0]], [[1.0, 2.0, 2.0], [0.0, 0.0, 0.0]]],
           [True, True], dtype, rng)
+    # a norm below eps: clamped outside the graph, so the gradient still goes through the norm
+    _kink(torch, xp, "cosine_similarity", [[[1e-9, -2e-9, 0.0]], [[1.0, 2.0, 2.0]]], [True, True], dtype, rng)
+    _kink(torch, xp, "normalize", [[[1e-9, -2e-9, 0.0]]], [True], dtype, rng, eps=1e-8)
     for red in REDUCTIONS:   # d(a, n) = d(p, n) = 2: the swap's minimum ties
         _kink(torch, xp, "triplet_margin_loss", [[[0.0, 0.0]], [[0.0, 4.0]], [[0.0, 2.0]]], [True] * 3, dtype, rng,
               margin=3.0, eps=0.0, swap=True, reduction=red)
@@ -468,6 +471,26 @@ def test_unbatched_inputs_as_pytorch(rng):
             TF.triplet_margin_loss(torch.from_numpy(s), torch.from_numpy(v), torch.from_numpy(-s), reduction=red).item(),
             rel=1e-13)
     assert F.pairwise_distance(s, v).shape == () and F.pairwise_distance(s, v, keepdim=True).shape == (1,)
+
+
+# --------------------------------------------------------------------- names
+def test_names_are_functional_s_nn_s_and_top_level_and_import_on_their_own():
+    import subprocess
+    import sys
+
+    import minifcn
+    import minifcn.losses_more as L
+    import minifcn.nn_losses as M
+    for name in L.__all__:
+        assert getattr(F, name) is getattr(L, name) and name in F.__all__
+    for name in M.__all__:
+        assert getattr(nn, name) is getattr(M, name)
+    for name in ("cosine_similarity", "pairwise_distance", "pdist"):   # torch.pdist and the rest
+        assert getattr(minifcn, name) is getattr(F, name)
+    for first in ("minifcn.losses_more", "minifcn.nn_losses"):
+        run = subprocess.run([sys.executable, "-c", f"import {first}; import minifcn.nn as nn; nn.KLDivLoss"],
+                             capture_output=True, text=True)
+        assert run.returncode == 0, run.stderr
 
 
 # --------------------------------------------------------------------- modules
