@@ -6,7 +6,8 @@ and float32, every reduction, on every backend), against a loop written here fro
 documented definition (float64), and by float64 finite differences on data kept away from
 the kinks. Then the kinks themselves (a margin hit exactly, tied norms, a zero vector,
 targets of 0), PyTorch's values and gradients there; the few places kept different on purpose;
-and bad arguments. None of these ops is linear, so there is no adjoint identity to check."""
+and bad arguments. Where one is affine in an argument (kl_div in the input; the Poisson loss
+without ``full`` and the multi-label soft margin in the target), the adjoint identity too."""
 import math
 import warnings
 
@@ -306,6 +307,29 @@ def test_gradients_by_finite_differences(xp, rng, name, variant):
         it = iter(ts)
         return getattr(F, name)(*[fixed[k] if k in fixed else next(it) for k in range(len(arrays))], **kw)
     assert gradcheck(fn, free)
+
+
+@pytest.mark.parametrize("name,which,kw", [
+    ("kl_div", 0, {}), ("kl_div", 0, {"log_target": True}), ("poisson_nll_loss", 1, {}),
+    ("poisson_nll_loss", 1, {"log_input": False}), ("multilabel_soft_margin_loss", 1, {"weight": np.array([0.5, 2.0, 1.5])})])
+@pytest.mark.parametrize("reduction", ["none", "sum"])
+def test_adjoint_identity_where_affine(xp, rng, name, which, kw, reduction):
+    """For f affine in one argument, f(a) = A a + c: <f(a) - f(0), g> = <a, A^T g>, the right
+    side from the backward, to 1e-10."""
+    arrays, _ = drawn(name, rng)
+    kw = {k: xp.asarray(v) if isinstance(v, np.ndarray) else v for k, v in kw.items()}
+    other = xp.asarray(arrays[1 - which])
+
+    def f(a):
+        args = [a, other] if which == 0 else [other, a]
+        return getattr(F, name)(*args, reduction=reduction, **kw)
+    a = Tensor(xp.asarray(arrays[which]), requires_grad=True)
+    y = f(a)
+    g = xp.asarray(rng.standard_normal(y.shape))
+    y.backward(g)
+    lhs = float(((to_np(y) - to_np(f(xp.zeros_like(a.data)))) * to_np(g)).sum())
+    rhs = float((to_np(a.data) * to_np(a.grad)).sum())
+    assert abs(lhs) > 1e-3 and abs(lhs - rhs) <= 1e-10 * max(1.0, abs(lhs)), (lhs, rhs)
 
 
 # --------------------------------------------------------------------- kinks, as PyTorch's
