@@ -515,6 +515,17 @@ def _class_labels(op, target, x):
     return get_array_module(x.data).asarray(t).astype(np.int64)
 
 
+def _reduce_array(loss, reduction):
+    """The per-sample losses (N,) of the two multi-class margins reduced, in their dtype (a
+    batch of none: NaN for "mean", quietly, as PyTorch's)."""
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return loss.sum()
+    with np.errstate(invalid="ignore"):
+        return get_array_module(loss).true_divide(loss.sum(), loss.size, dtype=loss.dtype)
+
+
 class MultiMargin(Function):
     """Per sample of (N, C) scores with label y: ``sum_{j != y} w_y max(0, m - x_y + x_j)^p / C``.
     A margin counts where it is ``> 0``, PyTorch's kernel's rule: right at the kink its
@@ -534,8 +545,7 @@ class MultiMargin(Function):
         h = xp.where(on, z if self.p == 1 else z * z, 0)
         w = 1 if self.weight is None else self.weight[self.y][:, None]
         loss = ((h * w).sum(axis=1) / c).astype(x.dtype, copy=False)   # (N,)
-        return loss if self.reduction == "none" else (loss.sum() if self.reduction == "sum" else
-                                                     xp.true_divide(loss.sum(), n, dtype=x.dtype))
+        return _reduce_array(loss, self.reduction)
 
     def backward(self, gy):
         xp = get_array_module(gy)
@@ -587,14 +597,12 @@ class MultiLabelMargin(Function):
         self.counts, self.is_target, self.reduction = counts, is_target, reduction
 
     def forward(self, x):
-        xp = get_array_module(x)
         n, c = x.shape
         z = 1 - x[:, :, None] + x[:, None, :]   # (N, C_j, C_i): 1 - x_j + x_i
         self.on = (z > 0) & ~self.is_target[:, None, :]
         self.mult = self.counts[:, :, None] * self.on   # how often each margin counts
         loss = ((self.mult * z).sum(axis=(1, 2)) / c).astype(x.dtype, copy=False)
-        return loss if self.reduction == "none" else (loss.sum() if self.reduction == "sum" else
-                                                     xp.true_divide(loss.sum(), n, dtype=x.dtype))
+        return _reduce_array(loss, self.reduction)
 
     def backward(self, gy):
         xp = get_array_module(gy)

@@ -343,8 +343,8 @@ def test_margins_hit_exactly_as_pytorch(xp, rng, dtype):
     cosine embedding, triplet); the multi-class kernels count only margins > 0 (gradient 0)."""
     torch = pytest.importorskip("torch")
     for red in REDUCTIONS:
-        y = _kink(torch, xp, "margin_ranking_loss", [[1.0, 2.0, 0.5], [1.0, 1.0, 1.0], [1.0, -1.0, 1.0]],
-                  [True] * 3, dtype, rng, reduction=red)
+        _kink(torch, xp, "margin_ranking_loss", [[1.0, 2.0, 0.5], [1.0, 1.0, 1.0], [1.0, -1.0, 1.0]],
+              [True] * 3, dtype, rng, reduction=red)
         _kink(torch, xp, "hinge_embedding_loss", [[1.0, 0.5, 2.0, 3.0], [-1.0, -1.0, 1.0, 0.0]], [True, False],
               dtype, rng, reduction=red)
         _kink(torch, xp, "cosine_embedding_loss", [[[1.0, 0.0], [2.0, 0.0]], [[0.0, 3.0], [0.0, -1.0]], [-1.0, -1.0]],
