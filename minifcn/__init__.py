@@ -28,6 +28,7 @@ from .ops import (argmax, argmin, ceil, cumprod, cumsum, flip, floor, logsumexp,
 from .backend import default_device, gpu_available, manual_seed
 from .checkpoint import load, save
 from .creation import arange, from_numpy, full, ones, ones_like, tensor, zeros, zeros_like
+from .losses_more import cosine_similarity, pairwise_distance, pdist
 from . import models
 
 # ... and when NumPy came first (``import numpy as np`` above ``import minifcn``, as most

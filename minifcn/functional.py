@@ -2560,3 +2560,6 @@ def interpolate(x, size=None, scale_factor=None, mode="nearest", align_corners=N
 from .functional_1d import *  # noqa: E402,F401,F403  conv1d ... embedding: the 1-D ops, on these 2-D ones
 from .functional_1d import __all__ as _all_1d  # noqa: E402
 __all__ += _all_1d
+from .losses_more import *  # noqa: E402,F401,F403  normalize ... triplet_margin_loss: distances and more losses
+from .losses_more import __all__ as _all_losses  # noqa: E402
+__all__ += _all_losses

@@ -1183,3 +1183,4 @@ class HuberLoss(Module):
 
 
 from .nn_1d import *  # noqa: E402,F401,F403  Conv1d ... Embedding: the 1-D layers, on the 2-D ops
+from .nn_losses import *  # noqa: E402,F401,F403  CosineSimilarity ... TripletMarginLoss: distances and more losses
