@@ -245,7 +245,8 @@ def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False)
     xp = backend.xp_for(device)
     i = xp.arange(steps, dtype=np.float64)
     step = (end - start) / max(steps - 1, 1)
-    values = xp.where(i < steps // 2, start + i * step, end - (steps - 1 - i) * step)
+    half = max(steps // 2, 1)   # one step: start alone, as PyTorch's
+    values = xp.where(i < half, start + i * step, end - (steps - 1 - i) * step)
     return _made(values.astype(_dtype(dtype) or np.float32), requires_grad)
 
 

@@ -174,7 +174,8 @@ def _on_device_of(op, values, like):
 
 def normal(mean, std=1.0, size=None, *, dtype=None, device=None, requires_grad=False) -> Tensor:
     """Normal samples, ``mean + std * randn``, as ``torch.normal``: with a Tensor ``mean``
-    and/or ``std``, one sample for each position (the two broadcast; its dtype and device);
+    and/or ``std``, one sample for each position (the two broadcast; the dtype and device of
+    ``mean``, or of ``std`` when only it is a Tensor);
     with two numbers, of shape ``size`` (float32 by default). ``std`` must be >= 0.
 
     PyTorch's result takes a gradient of zero for a ``mean`` or ``std`` that requires one;
@@ -197,7 +198,7 @@ def normal(mean, std=1.0, size=None, *, dtype=None, device=None, requires_grad=F
         like = tensors[0]
         m, s = _on_device_of("normal", mean, like), _on_device_of("normal", std, like)
         xp = backend.get_array_module(like.data)
-        dtype = np.result_type(*[t.dtype for t in tensors])
+        dtype = like.dtype   # mean's when it is a Tensor, as PyTorch's
         shape = np.broadcast_shapes(*[np.shape(v) for v in (m, s)])
     else:
         if size is None:
@@ -245,8 +246,8 @@ def multinomial(input, num_samples, replacement=False) -> Tensor:
     cumulative weights, divided by their total (a zero weight is never drawn). Without: each
     category gets the key ``log(1 - u) / w`` and the ``num_samples`` largest keys are drawn,
     in that order (the exponential race, Efraimidis and Spirakis 2006): the same distribution
-    as drawing one at a time and taking each drawn category out, and it needs that many
-    categories of nonzero weight.
+    as drawing one at a time and taking each drawn category out. Categories of zero weight
+    come only after all the others, in their order (PyTorch's draws them last too).
 
     >>> import minifcn
     >>> multinomial(minifcn.tensor([0.0, 1.0, 0.0]), 3, replacement=True).tolist()
@@ -270,6 +271,8 @@ def multinomial(input, num_samples, replacement=False) -> Tensor:
     xp = backend.get_array_module(input.data)
     w = input.data.reshape(-1, k).astype(np.float64)
     rows = w.shape[0]
+    if rows == 0:   # (0, k) weights: (0, num_samples) draws, as PyTorch's
+        return Tensor(xp.zeros((0, num_samples), dtype=np.int64))
     if not bool(xp.all(xp.isfinite(w) & (w >= 0))):
         raise ValueError("multinomial: the weights must be finite and >= 0; got inf, NaN or a "
                          "negative one")
@@ -285,10 +288,7 @@ def multinomial(input, num_samples, replacement=False) -> Tensor:
         c = xp.cumsum(w, axis=1) / total[:, None]
         drawn = xp.stack([xp.searchsorted(c[r], u[r], side="right") for r in range(rows)])
     else:
-        if not bool(xp.all((w > 0).sum(axis=1) >= num_samples)):
-            raise ValueError(f"multinomial: cannot draw {num_samples} samples without replacement "
-                             "from a row with fewer categories of nonzero weight")
         with np.errstate(divide="ignore", invalid="ignore"):   # a zero weight: key -inf, drawn last
             keys = xp.where(w > 0, xp.log1p(-u) / w, -np.inf)
-        drawn = xp.argsort(-keys, axis=1)[:, :num_samples]
+        drawn = xp.argsort(-keys, axis=1, kind="stable")[:, :num_samples]
     return Tensor(drawn.astype(np.int64, copy=False).reshape(input.shape[:-1] + (num_samples,)))
