@@ -247,3 +247,280 @@ def test_meshgrid_refuses_what_pytorch_refuses():
             call(torch, lambda a: torch.from_numpy(a))
     with pytest.raises(TypeError, match="meshgrid: expected Tensors, got list at position 1"):
         minifcn.meshgrid(minifcn.zeros(2), [1.0, 2.0])
+
+
+# --------------------------------------------------------------------- random: seeds
+@pytest.fixture(autouse=True)
+def _generators_left_as_found(monkeypatch):
+    """manual_seed replaces minifcn's host generator (put back by monkeypatch) and seeds NumPy's
+    global one, which plays CuPy's in tests/fakecupy.py (put back here): other tests draw on."""
+    monkeypatch.setitem(backend._rng, "numpy", backend._rng["numpy"])
+    state = np.random.get_state()
+    yield
+    np.random.set_state(state)
+
+
+DRAWS = {
+    "rand": lambda m, d: m.rand(40, device=d),
+    "rand_float64": lambda m, d: m.rand(4, 10, dtype=m.float64, device=d),
+    "randn": lambda m, d: m.randn(40, device=d),
+    "randint": lambda m, d: m.randint(0, 1000, (40,), device=d),
+    "rand_like": lambda m, d: m.rand_like(m.zeros(40, device=d)),
+    "randn_like": lambda m, d: m.randn_like(m.zeros(40, device=d)),
+    "randint_like": lambda m, d: m.randint_like(m.zeros(40, device=d), 1000),
+    "randperm": lambda m, d: m.randperm(40, device=d),
+    "normal": lambda m, d: m.normal(0.0, 1.0, (40,), device=d),
+    "normal_tensor": lambda m, d: m.normal(m.zeros(40, device=d), 2.0),
+    "bernoulli": lambda m, d: m.bernoulli(m.full((40,), 0.5, device=d)),
+    "multinomial": lambda m, d: m.multinomial(m.ones(40, device=d), 40),
+    "multinomial_replacement": lambda m, d: m.multinomial(m.ones(2, 40, device=d), 20, replacement=True),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DRAWS))
+def test_a_seed_gives_the_same_draws_again_on_each_device(name, xp):
+    where = _device(xp)
+    minifcn.manual_seed(3)
+    a = DRAWS[name](_Names(), where)
+    minifcn.manual_seed(3)
+    b = DRAWS[name](_Names(), where)
+    c = DRAWS[name](_Names(), where)   # the generator went on: other values
+    assert isinstance(a.data, xp.ndarray) and a.device == where
+    np.testing.assert_array_equal(to_np(a), to_np(b))
+    assert not np.array_equal(to_np(a), to_np(c))
+
+
+# --------------------------------------------------------------------- random: as PyTorch's
+SHAPES = {
+    "rand": lambda m: m.rand(2, 3),
+    "rand_tuple": lambda m: m.rand((4,)),
+    "rand_float64": lambda m: m.rand(2, dtype=m.float64),
+    "rand_empty": lambda m: m.rand(0, 3),
+    "randn": lambda m: m.randn(3, 1),
+    "randint": lambda m: m.randint(10, (2, 3)),
+    "randint_low": lambda m: m.randint(-5, 5, (4,)),
+    "randint_size_keyword": lambda m: m.randint(3, size=(2,)),
+    "randint_int8": lambda m: m.randint(0, 5, (3,), dtype=m.int8),
+    "randint_float": lambda m: m.randint(0, 5, (3,), dtype=m.float32),
+    "rand_like": lambda m: m.rand_like(m.zeros(2, 3, dtype=m.float64)),
+    "randn_like": lambda m: m.randn_like(m.zeros(2)),
+    "randn_like_dtype": lambda m: m.randn_like(m.zeros(2, dtype=m.int64), dtype=m.float64),
+    "randint_like_int": lambda m: m.randint_like(m.zeros(2, dtype=m.int32), 5),
+    "randint_like_float": lambda m: m.randint_like(m.zeros(3), 2, 5),
+    "randperm": lambda m: m.randperm(5),
+    "randperm_float": lambda m: m.randperm(4, dtype=m.float64),
+    "randperm_empty": lambda m: m.randperm(0),
+    "normal_numbers": lambda m: m.normal(2.0, 3.0, (2, 2)),
+    "normal_broadcast": lambda m: m.normal(m.zeros(3, 1), m.ones(4)),
+    "normal_std_tensor": lambda m: m.normal(2.0, m.ones(3, dtype=m.float64)),
+    "normal_mean_tensor": lambda m: m.normal(m.zeros(2, dtype=m.float64)),
+    "normal_mean_dtype": lambda m: m.normal(m.zeros(3), m.ones(3, dtype=m.float64)),
+    "bernoulli": lambda m: m.bernoulli(m.full((2, 3), 0.3)),
+    "bernoulli_p": lambda m: m.bernoulli(m.zeros(3, dtype=m.float64), 0.5),
+    "multinomial": lambda m: m.multinomial(m.ones(5), 3),
+    "multinomial_rows": lambda m: m.multinomial(m.ones(2, 5), 7, True),
+    "multinomial_no_rows": lambda m: m.multinomial(m.zeros(0, 3), 2, True),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SHAPES))
+def test_random_shapes_and_dtypes_as_pytorch_s(name):
+    torch = pytest.importorskip("torch")
+    ours, theirs = SHAPES[name](_Names()), SHAPES[name](torch)
+    assert ours.shape == tuple(theirs.shape) and ours.dtype == to_np(theirs).dtype
+    assert not ours.requires_grad
+
+
+FORCED = {   # draws with one possible outcome: PyTorch's values, whatever its generator
+    "bernoulli": lambda m: m.bernoulli(m.tensor([[0.0, 1.0], [1.0, 0.0]])),
+    "bernoulli_p1": lambda m: m.bernoulli(m.zeros(3, dtype=m.float64), 1.0),
+    "multinomial_one_hot": lambda m: m.multinomial(m.tensor([[0.0, 0.0, 3.0], [2.0, 0.0, 0.0]]), 4, True),
+    "multinomial_all": lambda m: m.multinomial(m.tensor([0.0, 5.0, 0.0]), 1),
+    "normal_no_spread": lambda m: m.normal(m.tensor([1.5, -2.0]), 0.0),
+    "randint_one_value": lambda m: m.randint(7, 8, (2, 2)),
+    "randint_like_one_value": lambda m: m.randint_like(m.zeros(3), -2, -1),
+    "randperm_one": lambda m: m.randperm(1),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FORCED))
+def test_random_values_where_only_one_outcome_can_come(name):
+    torch = pytest.importorskip("torch")
+    ours, theirs = FORCED[name](_Names()), FORCED[name](torch)
+    assert ours.dtype == to_np(theirs).dtype
+    np.testing.assert_array_equal(to_np(ours), to_np(theirs))
+
+
+def test_random_values_keep_to_their_ranges(xp):
+    where = _device(xp)
+    u = to_np(minifcn.rand(100_000, device=where))   # float32 draws made in float32: never 1
+    assert u.min() >= 0 and u.max() < 1
+    r = to_np(minifcn.randint(-3, 4, (10_000,), device=where))
+    assert set(r.tolist()) == set(range(-3, 4))
+    big = to_np(minifcn.randint(2**62, 2**62 + 3, (1000,), device=where))   # int64 bounds: exact
+    assert set(big.tolist()) == {2**62, 2**62 + 1, 2**62 + 2}
+    p = to_np(minifcn.randperm(1000, device=where))
+    assert sorted(p.tolist()) == list(range(1000))
+    b = to_np(minifcn.bernoulli(Tensor(xp.full(1000, 0.5))))
+    assert set(b.tolist()) == {0.0, 1.0}
+
+
+def test_random_tensors_take_requires_grad():
+    for t in (minifcn.rand(2, requires_grad=True), minifcn.randn(2, requires_grad=True),
+              minifcn.randperm(3, dtype=np.float32, requires_grad=True),
+              minifcn.randn_like(minifcn.zeros(2), requires_grad=True)):
+        assert t.requires_grad and t.is_leaf
+    with pytest.raises(TypeError, match="only floating-point tensors can require grad"):
+        minifcn.randint(3, (2,), requires_grad=True)
+    mean = minifcn.zeros(3, requires_grad=True)   # PyTorch's zero gradient: here no graph
+    assert not minifcn.normal(mean, 1.0).requires_grad
+    assert not minifcn.bernoulli(minifcn.full((2,), 0.5, requires_grad=True)).requires_grad
+
+
+RANDOM_ERRORS = [
+    (lambda m: m.rand(2, dtype=m.int64), TypeError, "rand: dtype must be float32 or float64, got int64"),
+    (lambda m: m.randn(2, dtype=m.int64), TypeError, "randn: dtype must be float32 or float64, got int64"),
+    (lambda m: m.rand_like(m.zeros(2, dtype=m.int64)), TypeError, "rand_like: dtype must be float32 or float64"),
+    (lambda m: m.randint(3, 3, (2,)), ValueError, "randint: expected low < high, got low=3 and high=3"),
+    (lambda m: m.randint(300, (2,), dtype=m.int8), ValueError, r"randint: \[0, 300\) does not fit in int8"),
+    (lambda m: m.randint(2.5, (2,)), TypeError, "randint: high must be an int, got 2.5"),
+    (lambda m: m.randint(5), TypeError, "randint: size is required"),
+    (lambda m: m.randperm(-1), ValueError, "randperm: n must be >= 0, got -1"),
+    (lambda m: m.normal(0.0, -1.0, (2,)), ValueError, "normal: std must be >= 0 everywhere, got -1.0"),
+    (lambda m: m.normal(m.zeros(3), -1.0), ValueError, "normal: std must be >= 0 everywhere"),
+    (lambda m: m.normal(0.0, 1.0), TypeError, "normal: with a number mean and std, give size"),
+    (lambda m: m.bernoulli(m.tensor([0.5, 1.5])), ValueError, r"bernoulli: every probability must lie in \[0, 1\]"),
+    (lambda m: m.bernoulli(m.tensor([1, 0])), TypeError, "bernoulli: expected a floating-point tensor, got int64"),
+    (lambda m: m.bernoulli(m.zeros(3), 1.3), ValueError, r"bernoulli: p must be a number in \[0, 1\], got 1.3"),
+    (lambda m: m.multinomial(m.zeros(3), 1), ValueError, "multinomial: every row of weights must have a positive sum"),
+    (lambda m: m.multinomial(m.tensor([-1.0, 2.0, 0.0]), 1), ValueError, "multinomial: the weights must be finite and >= 0"),
+    (lambda m: m.multinomial(m.tensor([1.0, math.inf]), 1), ValueError, "multinomial: the weights must be finite and >= 0"),
+    (lambda m: m.multinomial(m.ones(3), 0), ValueError, "multinomial: num_samples must be an int >= 1, got 0"),
+    (lambda m: m.multinomial(m.tensor([1, 2]), 1), TypeError, "multinomial: expected a floating-point tensor, got int64"),
+    (lambda m: m.multinomial(m.ones(2, 2, 2), 1), ValueError, r"multinomial: expected a 1-d or 2-d tensor of weights, got shape \(2, 2, 2\)"),
+    (lambda m: m.multinomial(m.ones(3), 4), ValueError, "multinomial: cannot draw 4 samples from 3 categories without replacement"),
+    (lambda m: m.multinomial(m.ones(0), 1, True), ValueError, r"multinomial: no categories to draw from \(shape \(0,\)\)"),
+]
+
+
+@pytest.mark.parametrize("k", range(len(RANDOM_ERRORS)))
+def test_bad_random_arguments_are_refused_as_pytorch_refuses_them(k):
+    torch = pytest.importorskip("torch")
+    call, error, message = RANDOM_ERRORS[k]
+    with pytest.raises(error, match=message):
+        call(_Names())
+    with pytest.raises((RuntimeError, TypeError, ValueError, NotImplementedError)):
+        call(torch)
+
+
+# --------------------------------------------------------------------- random: distributions
+# Moments within 5 standard errors, chi-square statistics below the 1 - 1e-6 quantile of their
+# distribution: with the fixed seed each test is deterministic, and a correct sampler would
+# fail the bound for about one seed in a million (moments: one in 1.7 million), while a bias
+# of a few standard errors (a wrong bound, a missing category, a skewed shuffle) fails it.
+def _chi2_bound(dof, z=4.7534):
+    """The 1 - 1e-6 quantile of chi-square with ``dof`` degrees of freedom, by Wilson and
+    Hilferty's cube-root normal approximation (``z``: the standard normal's 1 - 1e-6 quantile);
+    within 1 % of the exact quantile for dof >= 3."""
+    return dof * (1 - 2 / (9 * dof) + z * math.sqrt(2 / (9 * dof))) ** 3
+
+
+def _chi2(counts, probs):
+    counts, probs = np.asarray(counts, np.float64), np.asarray(probs, np.float64)
+    expected = counts.sum() * probs / probs.sum()
+    return float(((counts - expected) ** 2 / expected).sum())
+
+
+def _within(value, expected, standard_error, what):
+    assert abs(value - expected) < 5 * standard_error, f"{what}: {value} vs {expected} +- 5 x {standard_error}"
+
+
+N = 200_000
+
+
+def test_rand_is_uniform(xp):
+    minifcn.manual_seed(1)
+    u = to_np(minifcn.rand(N, dtype=np.float64, device=_device(xp)))
+    _within(u.mean(), 0.5, math.sqrt(1 / 12 / N), "mean")
+    _within(u.var(), 1 / 12, math.sqrt((1 / 80 - 1 / 144) / N), "variance")   # E(u-1/2)^4 = 1/80
+    counts = np.bincount((u * 20).astype(int), minlength=20)
+    assert _chi2(counts, np.ones(20)) < _chi2_bound(19)
+
+
+def test_randn_and_normal_are_normal(xp):
+    minifcn.manual_seed(2)
+    z = to_np(minifcn.randn(N, device=_device(xp))).astype(np.float64)
+    _within(z.mean(), 0.0, 1 / math.sqrt(N), "mean")
+    _within(z.var(), 1.0, math.sqrt(2 / N), "variance")
+    inside = math.erf(1 / math.sqrt(2))   # P(|z| < 1) = 0.6827
+    _within((np.abs(z) < 1).mean(), inside, math.sqrt(inside * (1 - inside) / N), "P(|z| < 1)")
+    x = to_np(minifcn.normal(3.0, 2.0, (N,), dtype=np.float64, device=_device(xp)))
+    _within(x.mean(), 3.0, 2 / math.sqrt(N), "normal's mean")
+    _within(x.var(), 4.0, 4 * math.sqrt(2 / N), "normal's variance")
+    mean, std = Tensor(xp.asarray([[-1.0], [5.0]])), Tensor(xp.full(N, 0.5))
+    rows = to_np(minifcn.normal(mean, std))   # (2, N): mean by row, std by column
+    for row, m in zip(rows, (-1.0, 5.0)):
+        _within(row.mean(), m, 0.5 / math.sqrt(N), "row mean")
+        _within(row.std(), 0.5, 0.5 / math.sqrt(2 * N), "row std")
+
+
+def test_randint_is_uniform_over_its_range(xp):
+    minifcn.manual_seed(3)
+    r = to_np(minifcn.randint(-3, 4, (N,), device=_device(xp)))
+    assert _chi2(np.bincount(r + 3, minlength=7), np.ones(7)) < _chi2_bound(6)
+    wide = to_np(minifcn.randint(0, 2**40, (N,), device=_device(xp))).astype(np.float64)
+    _within(wide.mean(), (2**40 - 1) / 2, 2**40 / math.sqrt(12 * N), "mean over [0, 2^40)")
+    f = to_np(minifcn.randint_like(Tensor(xp.zeros(N)), 5, 9))
+    assert _chi2(np.bincount(f.astype(int) - 5, minlength=4), np.ones(4)) < _chi2_bound(3)
+
+
+def test_randperm_makes_every_order_as_likely(xp):
+    minifcn.manual_seed(4)
+    orders = {}
+    for _ in range(6000):
+        p = tuple(to_np(minifcn.randperm(3, device=_device(xp))).tolist())
+        orders[p] = orders.get(p, 0) + 1
+    assert len(orders) == 6 and _chi2(list(orders.values()), np.ones(6)) < _chi2_bound(5)
+
+
+def test_bernoulli_draws_ones_as_often_as_asked(xp):
+    minifcn.manual_seed(5)
+    p = np.array([0.0, 0.1, 0.5, 0.9, 1.0])
+    draws = to_np(minifcn.bernoulli(Tensor(xp.asarray(np.tile(p, (N // 5, 1))))))
+    freq = draws.mean(axis=0)
+    assert freq[0] == 0 and freq[-1] == 1
+    for f, q in zip(freq[1:-1], p[1:-1]):
+        _within(f, q, math.sqrt(q * (1 - q) / (N // 5)), f"frequency of p={q}")
+    half = to_np(minifcn.bernoulli(Tensor(xp.zeros(N)), 0.25)).mean()
+    _within(half, 0.25, math.sqrt(0.25 * 0.75 / N), "frequency of p=0.25")
+
+
+def test_multinomial_with_replacement_follows_the_weights(xp):
+    minifcn.manual_seed(6)
+    w = np.array([[1.0, 0.0, 2.0, 3.0, 4.0], [0.0, 5.0, 5.0, 0.0, 0.0]])
+    drawn = to_np(minifcn.multinomial(Tensor(xp.asarray(w)), N // 2, replacement=True))
+    assert drawn.shape == (2, N // 2)
+    for row, weights in zip(drawn, w):
+        counts = np.bincount(row, minlength=5)
+        assert (counts[weights == 0] == 0).all()   # a zero weight never drawn
+        nonzero = weights > 0
+        assert _chi2(counts[nonzero], weights[nonzero]) < _chi2_bound(nonzero.sum() - 1)
+
+
+def test_multinomial_without_replacement_draws_in_order_taken_out(xp):
+    minifcn.manual_seed(7)
+    w = np.array([1.0, 2.0, 3.0])
+    n = 30_000
+    drawn = to_np(minifcn.multinomial(Tensor(xp.asarray(np.tile(w, (n, 1)))), 3))
+    assert (np.sort(drawn, axis=1) == [0, 1, 2]).all()   # each category once
+    # the order (i, j, k) comes with probability w_i / W * w_j / (W - w_i): drawn one by one
+    orders = [(i, j, 3 - i - j) for i in range(3) for j in range(3) if i != j]
+    probs = [w[i] / w.sum() * w[j] / (w.sum() - w[i]) for i, j, _ in orders]
+    counts = [int((drawn == order).all(axis=1).sum()) for order in orders]
+    assert _chi2(counts, probs) < _chi2_bound(5)
+
+
+def test_multinomial_without_replacement_draws_zero_weights_last(xp):
+    minifcn.manual_seed(8)
+    drawn = to_np(minifcn.multinomial(Tensor(xp.asarray([0.0, 1.0, 0.0, 0.0, 2.0])), 5))
+    assert sorted(drawn[:2].tolist()) == [1, 4] and drawn[2:].tolist() == [0, 2, 3]
