@@ -29,8 +29,8 @@ from .backend import default_device, gpu_available, manual_seed
 from .checkpoint import load, save
 from .creation import arange, from_numpy, full, ones, ones_like, tensor, zeros, zeros_like
 from .creation import as_tensor, empty, empty_like, eye, full_like, linspace, logspace, meshgrid
-from .random import (bernoulli, multinomial, normal, rand, rand_like, randint, randint_like, randn,
-                     randn_like, randperm)
+from .sampling import (bernoulli, multinomial, normal, rand, rand_like, randint, randint_like, randn,
+                       randn_like, randperm)
 from .functions import (abs, amax, amin, broadcast_tensors, broadcast_to, chunk, clamp, concat,
                         concatenate, enable_grad, exp, flatten, hstack, is_tensor, isclose, log, max,
                         mean, min, norm, numel, permute, relu, reshape, sigmoid, split, sqrt, squeeze,

@@ -6,7 +6,7 @@ gradient) and take PyTorch's keywords: ``dtype`` (a NumPy dtype or its name: ``n
 
 Default dtypes are the Tensor's: Python floats give float32, ints int64, bools bool.
 
-The random ones (``rand``, ``randn``, ``randint``, ...) are in :mod:`minifcn.random`.
+The random ones (``rand``, ``randn``, ``randint``, ...) are in :mod:`minifcn.sampling`.
 
 >>> import minifcn
 >>> minifcn.zeros(2, 3).dtype, minifcn.arange(4).tolist(), minifcn.full((2,), 7).dtype

@@ -1,5 +1,5 @@
 """The creation functions beyond tensor/zeros/arange (empty, full_like, as_tensor, linspace,
-logspace, eye, meshgrid) and the random ones (minifcn/random.py).
+logspace, eye, meshgrid) and the random ones (minifcn/sampling.py).
 
 The deterministic ones are checked against PyTorch value for value; meshgrid, which is in the
 graph, also against naive.meshgrid's loop, by finite differences, and by the adjoint identity.
