@@ -46,6 +46,8 @@ def _cast(op, x, dtype):
     return x if dtype is None else x.to(dtype=dtype)
 
 
+# The names below are PyTorch's, so this module's abs, max, min and sum hide Python's builtins:
+# the code here calls none of those four.
 # --------------------------------------------------------------------- elementwise
 def exp(input) -> Tensor:
     """``e ** input``, in the graph (``Tensor.exp``)."""
