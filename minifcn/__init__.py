@@ -29,6 +29,13 @@ from .backend import default_device, gpu_available, manual_seed
 from .checkpoint import load, save
 from .creation import arange, from_numpy, full, ones, ones_like, tensor, zeros, zeros_like
 from .losses_more import cosine_similarity, pairwise_distance, pdist
+from .creation import as_tensor, empty, empty_like, eye, full_like, linspace, logspace, meshgrid
+from .sampling import (bernoulli, multinomial, normal, rand, rand_like, randint, randint_like, randn,
+                       randn_like, randperm)
+from .functions import (abs, amax, amin, broadcast_tensors, broadcast_to, chunk, clamp, concat,
+                        concatenate, enable_grad, exp, flatten, hstack, is_tensor, isclose, log, max,
+                        mean, min, norm, numel, permute, relu, reshape, sigmoid, split, sqrt, squeeze,
+                        std, sum, tanh, tensor_split, transpose, unbind, unsqueeze, var, vstack)
 from . import models
 
 # ... and when NumPy came first (``import numpy as np`` above ``import minifcn``, as most

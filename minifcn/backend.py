@@ -128,6 +128,22 @@ def random_uniform(xp, shape, dtype):
     return xp.random.random_sample(shape, dtype=dtype)
 
 
+def random_normal(xp, shape):
+    """Standard normal float64 samples of ``shape`` on the device of ``xp`` (``minifcn.randn``)."""
+    if xp is np:
+        return _rng["numpy"].standard_normal(shape)
+    return xp.random.standard_normal(shape)
+
+
+def random_integers(xp, low, high, shape):
+    """int64 samples of ``shape``, each of ``low .. high - 1`` equally likely, on the device of
+    ``xp`` (``minifcn.randint``): the generators' own integer draws, unbiased for any range,
+    where ``floor(u * (high - low))`` of a float would not be."""
+    if xp is np:
+        return _rng["numpy"].integers(low, high, shape, dtype=np.int64)
+    return xp.random.randint(low, high, shape, dtype=np.int64)
+
+
 def get_rng_state():
     """The host generator's state (a dict), for checkpoints."""
     return _rng["numpy"].bit_generator.state

@@ -6,6 +6,8 @@ gradient) and take PyTorch's keywords: ``dtype`` (a NumPy dtype or its name: ``n
 
 Default dtypes are the Tensor's: Python floats give float32, ints int64, bools bool.
 
+The random ones (``rand``, ``randn``, ``randint``, ...) are in :mod:`minifcn.sampling`.
+
 >>> import minifcn
 >>> minifcn.zeros(2, 3).dtype, minifcn.arange(4).tolist(), minifcn.full((2,), 7).dtype
 (dtype('float32'), [0, 1, 2, 3], dtype('int64'))
@@ -21,7 +23,8 @@ from . import backend
 from .autograd import Tensor, _as_array
 from .ops import _sizes
 
-__all__ = ["tensor", "from_numpy", "zeros", "ones", "full", "zeros_like", "ones_like", "arange"]
+__all__ = ["tensor", "from_numpy", "zeros", "ones", "full", "zeros_like", "ones_like", "arange",
+           "as_tensor", "empty", "empty_like", "full_like", "linspace", "logspace", "eye", "meshgrid"]
 
 
 def _dtype(dtype):
@@ -62,6 +65,29 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False) -> Tensor:
     return _made(array, requires_grad)
 
 
+def as_tensor(data, dtype=None, device=None) -> Tensor:
+    """``data`` as a Tensor, sharing its memory where it can, as ``torch.as_tensor``: a Tensor
+    already of this dtype and device is returned itself (else :meth:`Tensor.to`: a copy, in
+    the graph); a NumPy or CuPy array of this dtype and device is wrapped without a copy (a
+    change to one is seen in the other); numbers and lists are copied as :func:`tensor` does.
+
+    >>> import numpy as np
+    >>> a = np.zeros(2); t = as_tensor(a); a[0] = 5.0
+    >>> t.numpy(), as_tensor(t) is t, as_tensor(a, dtype="float32").dtype
+    (array([5., 0.]), True, dtype('float32'))
+    """
+    if isinstance(data, Tensor):
+        return data.to(device=device, dtype=dtype)
+    if isinstance(data, np.ndarray) or backend.device_of(data) == "cuda":   # a CuPy array too
+        if data.dtype.kind not in "biuf":
+            raise TypeError(f"as_tensor: can't convert an array of dtype {data.dtype}: bool, "
+                            "integers and floats are taken")
+        here = backend.device_of(data) if device is None else backend.check_device(device)
+        array = backend.to_device(data, here)   # the array itself when it is there already
+        return Tensor(array.astype(_dtype(dtype) or array.dtype, copy=False))
+    return tensor(data, dtype=dtype, device=device)
+
+
 def from_numpy(ndarray) -> Tensor:
     """A CPU Tensor that shares ``ndarray``'s memory, as ``torch.from_numpy``: a change to one
     is seen in the other. Its dtype is the array's.
@@ -96,6 +122,17 @@ def ones(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
     return _made(xp.ones(_sizes(size), dtype=_dtype(dtype) or np.float32), requires_grad)
 
 
+def empty(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """A tensor of shape ``size`` whose values are whatever the memory held (``torch.empty``:
+    fill it before reading it), float32 by default.
+
+    >>> empty(2, 3).shape, empty((4,), dtype="int32").dtype
+    ((2, 3), dtype('int32'))
+    """
+    xp = backend.xp_for(device)
+    return _made(xp.empty(_sizes(size), dtype=_dtype(dtype) or np.float32), requires_grad)
+
+
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False) -> Tensor:
     """``fill_value`` at every position of shape ``size``; the dtype, unless given, is the
     value's as a Tensor takes it (float32, int64 or bool), as ``torch.full``.
@@ -128,6 +165,24 @@ def ones_like(input, *, dtype=None, device=None, requires_grad=False) -> Tensor:
     return _made(xp.ones(shape, dtype=dtype), requires_grad)
 
 
+def empty_like(input, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """An unfilled tensor of ``input``'s shape, dtype and device (each may be changed), as
+    ``torch.empty_like``: its values are whatever the memory held."""
+    xp, dtype, shape = _like(input, dtype, device)
+    return _made(xp.empty(shape, dtype=dtype), requires_grad)
+
+
+def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """``fill_value`` at every position of ``input``'s shape, in ``input``'s dtype (not the
+    value's: ``full_like(int_tensor, 2.7)`` holds 2s) and on its device, as ``torch.full_like``.
+
+    >>> full_like(zeros(2, dtype="int64"), 2.7).numpy(), full_like(zeros(1), 3).dtype
+    (array([2, 2]), dtype('float32'))
+    """
+    xp, dtype, shape = _like(input, dtype, device)
+    return _made(xp.full(shape, fill_value, dtype=dtype), requires_grad)
+
+
 def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False) -> Tensor:
     """``start, start + step, ...`` up to ``end`` (excluded), as ``torch.arange``: ``arange(n)``
     counts from 0. int64 when every argument is an int, else float32; ``ceil((end - start) /
@@ -155,3 +210,114 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
         n = math.ceil((end - start) / step)
         values = start + xp.arange(n, dtype=np.float64) * step
     return _made(values.astype(dtype, copy=False), requires_grad)
+
+
+def _real(op, name, v):
+    """A finite number (or a one-valued Tensor's value) as a Python float, else TypeError."""
+    if isinstance(v, Tensor):
+        v = v.item()
+    if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v):
+        raise TypeError(f"{op}: {name} must be a finite number, got {v!r}")
+    return float(v)
+
+
+def _count(op, name, n):
+    """A count >= 0 as an int, else TypeError (not an integer) or ValueError (negative)."""
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral):
+        raise TypeError(f"{op}: {name} must be an int, got {n!r}")
+    if n < 0:
+        raise ValueError(f"{op}: {name} must be >= 0, got {n}")
+    return int(n)
+
+
+def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """``steps`` values evenly spaced from ``start`` to ``end``, both included, as
+    ``torch.linspace``: float32 by default. Value ``i`` is ``start + i * step`` in the first
+    half and ``end - (steps - 1 - i) * step`` in the second, ``step = (end - start) / (steps
+    - 1)`` (PyTorch's formula: the last value is ``end`` exactly), computed in float64 then
+    cast (an integer dtype rounds toward zero, as PyTorch's).
+
+    >>> linspace(0, 1, 5).numpy(), linspace(-3, 7, 5, dtype="int64").numpy()
+    (array([0.  , 0.25, 0.5 , 0.75, 1.  ], dtype=float32), array([-3,  0,  2,  4,  7]))
+    """
+    start, end = _real("linspace", "start", start), _real("linspace", "end", end)
+    steps = _count("linspace", "steps", steps)
+    xp = backend.xp_for(device)
+    i = xp.arange(steps, dtype=np.float64)
+    step = (end - start) / max(steps - 1, 1)
+    half = max(steps // 2, 1)   # one step: start alone, as PyTorch's
+    values = xp.where(i < half, start + i * step, end - (steps - 1 - i) * step)
+    return _made(values.astype(_dtype(dtype) or np.float32), requires_grad)
+
+
+def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """``base ** linspace(start, end, steps)``, as ``torch.logspace``: ``steps`` values from
+    ``base ** start`` to ``base ** end`` in equal ratios, float32 by default (powers taken in
+    float64, then cast).
+
+    >>> logspace(0, 3, 4).numpy(), logspace(0, 3, 4, base=2, dtype="int64").numpy()
+    (array([   1.,   10.,  100., 1000.], dtype=float32), array([1, 2, 4, 8]))
+    """
+    base = _real("logspace", "base", base)
+    exponents = linspace(start, end, steps, dtype=np.float64, device=device).data
+    with np.errstate(over="ignore"):   # an overflow is inf, as PyTorch's
+        values = base ** exponents
+    return _made(values.astype(_dtype(dtype) or np.float32), requires_grad)
+
+
+def eye(n, m=None, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """The ``n`` x ``m`` identity (``m`` = ``n`` by default): ones on the diagonal, zeros
+    elsewhere, float32 by default, as ``torch.eye``.
+
+    >>> eye(2, 3).numpy()
+    array([[1., 0., 0.],
+           [0., 1., 0.]], dtype=float32)
+    """
+    n = _count("eye", "n", n)
+    m = n if m is None else _count("eye", "m", m)
+    xp = backend.xp_for(device)
+    return _made(xp.eye(n, m, dtype=_dtype(dtype) or np.float32), requires_grad)
+
+
+def meshgrid(*tensors, indexing="ij") -> tuple:
+    """Coordinate grids from 1-d tensors (0-d: one value), in the graph, as ``torch.meshgrid``:
+    output ``k`` holds ``tensors[k]``'s values along its own axis, repeated along the others.
+    ``indexing="ij"``: the grids have shape ``(len(t0), len(t1), ...)`` (matrix indexing);
+    ``"xy"``: the first two axes swapped, ``(len(t1), len(t0), ...)`` (image ``x, y``, as
+    NumPy's default). Each output is a read-only broadcast view; its gradient is summed back
+    over the repeats. Pass the tensors one by one or as one list. PyTorch warns when
+    ``indexing`` is not given (and uses ``"ij"``); here ``"ij"`` is simply the default.
+
+    >>> ys, xs = meshgrid(arange(2), arange(3), indexing="ij")
+    >>> ys.numpy(), xs.numpy()
+    (array([[0, 0, 0],
+           [1, 1, 1]]), array([[0, 1, 2],
+           [0, 1, 2]]))
+    """
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if indexing not in ("ij", "xy"):
+        raise ValueError(f"meshgrid: indexing must be 'ij' or 'xy', got {indexing!r}")
+    if not tensors:
+        raise ValueError("meshgrid: expected at least one tensor, got none")
+    for k, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"meshgrid: expected Tensors, got {type(t).__name__} at position {k}")
+        if t.ndim > 1:
+            raise ValueError(f"meshgrid: expected 0-d or 1-d tensors, got shape {tuple(t.shape)} "
+                             f"at position {k}")
+        if t.dtype != tensors[0].dtype or t.device != tensors[0].device:
+            raise TypeError(f"meshgrid: the tensors must share one dtype and device, got "
+                            f"{tensors[0].dtype} on {tensors[0].device} and {t.dtype} on {t.device}")
+    axes = list(range(len(tensors)))   # axes[k]: the output axis along which tensors[k] runs
+    if indexing == "xy" and len(tensors) > 1:
+        axes[0], axes[1] = 1, 0
+    shape = [0] * len(tensors)
+    for k, t in enumerate(tensors):
+        shape[axes[k]] = t.numel()
+    grids = []
+    for k, t in enumerate(tensors):
+        own = [1] * len(tensors)
+        own[axes[k]] = t.numel()
+        grids.append(t.reshape(tuple(own)).expand(*shape))
+    return tuple(grids)

@@ -1050,6 +1050,50 @@ def index_select(x, dim, index):
     return out
 
 
+def meshgrid(vectors, indexing="ij"):
+    """Grid ``k`` at each position ``p``: ``vectors[k][p[k]]`` (``"ij"``), the first two
+    coordinates of ``p`` read the other way round for ``"xy"``; one position at a time."""
+    vectors = [to_numpy(v).reshape(-1) for v in vectors]
+    lengths = [len(v) for v in vectors]
+    if indexing == "xy" and len(vectors) > 1:
+        lengths[0], lengths[1] = lengths[1], lengths[0]
+    grids = [np.empty(lengths, dtype=v.dtype) for v in vectors]
+    for p in np.ndindex(*lengths):
+        q = list(p)   # the index into each vector
+        if indexing == "xy" and len(vectors) > 1:
+            q[0], q[1] = q[1], q[0]
+        for k, v in enumerate(vectors):
+            grids[k][p] = v[q[k]]
+    return grids
+
+
+def tensor_split(x, indices_or_sections, dim=0):
+    """Pieces of ``x`` along ``dim``: for ``sections`` (an int), piece ``k`` holds the
+    positions ``i`` whose share ``k`` is given out by dealing ``n`` positions in order, the
+    first ``n % sections`` pieces one more; for a list of indices, the slices between them,
+    each index made non-negative and held within ``[0, n]`` (Python's slice rule) by hand."""
+    x = to_numpy(x)
+    n = x.shape[dim]
+    if isinstance(indices_or_sections, int):
+        s = indices_or_sections
+        sizes = [n // s + (1 if k < n % s else 0) for k in range(s)]
+        bounds = [0]
+        for size in sizes:
+            bounds.append(bounds[-1] + size)
+    else:
+        bounds = [0]
+        for i in indices_or_sections:
+            i = i + n if i < 0 else i
+            bounds.append(min(max(i, 0), n))
+        bounds.append(n)
+    pieces = []
+    for a, b in zip(bounds, bounds[1:]):
+        rows = [np.take(x, [i], axis=dim) for i in range(a, b)]   # one position at a time
+        pieces.append(np.concatenate(rows, axis=dim) if rows else
+                      np.empty(x.shape[:dim] + (0,) + x.shape[dim + 1:], dtype=x.dtype))
+    return pieces
+
+
 def embedding(index, W):
     """``out[p] = W[index[p]]`` for each position ``p`` of ``index``, one row at a time."""
     index, W = to_numpy(index), to_numpy(W)
