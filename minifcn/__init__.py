@@ -28,6 +28,9 @@ from .ops import (argmax, argmin, ceil, cumprod, cumsum, flip, floor, logsumexp,
 from .backend import default_device, gpu_available, manual_seed
 from .checkpoint import load, save
 from .creation import arange, from_numpy, full, ones, ones_like, tensor, zeros, zeros_like
+from .ops_shape import (bmm, cdist, cross, diag, diagonal, diff, dot, kron, matmul, mm, movedim, moveaxis,
+                        narrow, outer, repeat_interleave, select, swapaxes, swapdims, t, tensordot,
+                        tile, trace, tril, triu, unflatten)
 from . import models
 
 # ... and when NumPy came first (``import numpy as np`` above ``import minifcn``, as most
