@@ -15,7 +15,8 @@ zeros), :class:`Triangle` (keep one side of a diagonal, a mask), :class:`RepeatI
 :class:`Cross` and :class:`CDist`.
 
 Mixed dtypes: ``matmul``, ``mm``, ``bmm``, ``dot``, ``tensordot``, ``cross`` and ``cdist``
-refuse two dtypes, as PyTorch's do; ``outer``, ``kron`` and ``diff`` promote, as there.
+refuse two dtypes, as PyTorch's do; ``outer``, ``kron`` and ``diff`` promote, as there
+(int64 with float32 gives float32: :func:`_promoted`).
 
 >>> import numpy as np
 >>> from minifcn import Tensor
@@ -49,6 +50,16 @@ def _one_dtype(op, a, b):
 
 def _shape(t):
     return tuple(t.shape)
+
+
+def _promoted(*tensors):
+    """The tensors in PyTorch's common dtype: of two kinds (bool < integer < float) the higher
+    one's dtype (int64 with float32: float32, where NumPy gives float64), within one kind
+    NumPy's (float32 with float64: float64). Cast in the graph."""
+    rank = {"b": 0, "u": 1, "i": 1, "f": 2}
+    top = max(rank[t.dtype.kind] for t in tensors)
+    dtype = np.result_type(*(t.dtype for t in tensors if rank[t.dtype.kind] == top))
+    return [t if t.dtype == dtype else t.astype(dtype) for t in tensors]
 
 
 # --------------------------------------------------------------------- products
@@ -137,6 +148,7 @@ def outer(input, vec2):
     a, b = as_tensor(input), as_tensor(vec2)
     if a.ndim != 1 or b.ndim != 1:
         raise ValueError(f"outer: expected two 1-d tensors, got shapes {_shape(a)} and {_shape(b)}")
+    a, b = _promoted(a, b)
     return a.reshape(-1, 1) * b.reshape(1, -1)   # a column times a row, broadcast
 
 
@@ -200,7 +212,7 @@ def kron(input, other):
     >>> kron(Tensor(np.array([1, 10])), Tensor(np.array([1, 2, 3]))).numpy()
     array([ 1,  2,  3, 10, 20, 30])
     """
-    a, b = as_tensor(input), as_tensor(other)
+    a, b = _promoted(as_tensor(input), as_tensor(other))
     nd = max(a.ndim, b.ndim)
     sa = (1,) * (nd - a.ndim) + a.shape
     sb = (1,) * (nd - b.ndim) + b.shape
@@ -775,8 +787,7 @@ def diff(input, n=1, dim=-1, prepend=None, append=None):
             raise ValueError(f"diff: prepend and append must have the input's shape {_shape(x)} "
                              f"except along dimension {axis}, got shape {_shape(p)}")
     if len(parts) > 1:
-        dtype = np.result_type(*(p.dtype for p in parts))
-        x = cat([p if p.dtype == dtype else p.astype(dtype) for p in parts], dim=axis)
+        x = cat(_promoted(*parts), dim=axis)
     head = (slice(None),) * axis
     for _ in range(n):
         later, earlier = x[head + (slice(1, None),)], x[head + (slice(None, -1),)]
