@@ -626,8 +626,8 @@ def unflatten(input, dim, sizes):
 
 def narrow(input, dim, start, length):
     """``length`` values of axis ``dim`` from ``start`` (negative: from the end), as
-    ``x[:, start:start + length]`` for dim 1 (``torch.narrow``; a copy where PyTorch's is a
-    view); in the graph.
+    ``x[:, start:start + length]`` for dim 1 (``torch.narrow``; a view of the data, as
+    PyTorch's, like ``select``, ``t`` and ``swapaxes``); in the graph.
 
     >>> narrow(Tensor(np.arange(6).reshape(2, 3)), 1, -2, 2).numpy()
     array([[1, 2],
