@@ -818,8 +818,9 @@ def fill_(self, value):
     grad, as every in-place change here: PyTorch refuses it on such a leaf too ("a leaf
     Variable that requires grad is being used in an in-place operation"); under ``no_grad``,
     as ``init.constant_`` runs, it changes a parameter."""
-    if isinstance(value, Tensor) and value.ndim:
-        raise ValueError(f"fill_: expects a number or a 0-d tensor as the value, got shape {_shape(value)}")
+    if getattr(value, "ndim", 0):   # a Tensor or an array of values: PyTorch takes one
+        raise ValueError(f"fill_: expects a number or a 0-d tensor as the value, got shape "
+                         f"{tuple(value.shape)}")
     if _Config.enable_grad and (self.requires_grad or getattr(value, "requires_grad", False)):
         what = "a leaf tensor that requires grad" if self.is_leaf else "a tensor in the graph"
         raise RuntimeError(f"fill_ / zero_ on {what} is not recorded in the graph: run it under "

@@ -510,6 +510,16 @@ def test_in_place_fill_is_refused_in_the_graph_and_taken_under_no_grad():
     assert w.tolist() == [3.0, 3.0, 3.0] and w.requires_grad
     with pytest.raises(ValueError, match=r"0-d tensor as the value, got shape \(1,\)"):
         Tensor(np.ones(3)).fill_(Tensor(np.ones(1)))
+    with pytest.raises(ValueError, match=r"0-d tensor as the value, got shape \(3,\)"):
+        Tensor(np.ones(3)).fill_(np.arange(3.0))
+
+
+def test_fill_on_the_device_and_through_a_view(xp):
+    t = Tensor(xp.ones((2, 3)))
+    t.fill_(Tensor(xp.asarray(4.0)))   # a 0-d tensor on the device
+    assert to_np(t).tolist() == [[4.0] * 3] * 2
+    t.narrow(1, 1, 2).zero_()          # narrow is a view, as PyTorch's: the base changes
+    assert to_np(t).tolist() == [[4.0, 0.0, 0.0]] * 2
 
 
 # --------------------------------------------------------------------- errors
