@@ -703,7 +703,7 @@ class RepeatInterleave(Function):
             return g.sum(axis=ax + 1)
         moved = xp.moveaxis(gy, ax, 0)                        # (total, rest...)
         rest = moved.shape[1:]
-        flat = moved.reshape(moved.shape[0], -1)
+        flat = moved.reshape(moved.shape[0], math.prod(rest))   # -1 fails on empty arrays
         owner = xp.repeat(xp.arange(n), self.repeats)         # the slice each copy came from
         where = (owner[:, None] * flat.shape[1] + xp.arange(flat.shape[1])[None, :]).ravel()
         g = xp.bincount(where, weights=flat.ravel(), minlength=n * flat.shape[1])

@@ -208,6 +208,8 @@ CASES = {
     "narrow_empty": (lambda m, a: m.narrow(a, 0, 4, 0), [(4, 2)]),
     "repeat_interleave_0d": (lambda m, a: a.repeat_interleave(2), [()]),
     "repeat_interleave_zero": (lambda m, a: a.repeat_interleave(0, dim=0), [(3, 2)]),
+    "repeat_interleave_no_columns": (lambda m, a: a.repeat_interleave(m.tensor([1, 3]), dim=0), [(2, 0)]),
+    "repeat_interleave_no_rows": (lambda m, a: m.repeat_interleave(a, m.arange(0), dim=0), [(0, 3)]),
     "diff_past_length": (lambda m, a: m.diff(a, n=4), [(2, 3)]),
     "cross_empty": (lambda m, a, b: m.cross(a, b, dim=1), [(0, 3), (0, 3)]),
 }
@@ -222,7 +224,8 @@ CDIST["cdist_no_columns"] = (lambda m, a, b: m.cdist(a, b, p=INF), [(2, 0), (3, 
 CDIST["cdist_no_rows"] = (lambda m, a, b: m.cdist(a, b), [(0, 3), (3, 3)])
 ALL = {**CASES, **CDIST}
 EMPTY = {"matmul_empty_inner", "dot_empty", "matmul_empty_batch", "diag_empty", "diag_matrix_off",
-         "tril_empty", "narrow_empty", "repeat_interleave_zero", "diff_past_length", "cross_empty",
+         "tril_empty", "narrow_empty", "repeat_interleave_zero", "diff_past_length",
+         "repeat_interleave_no_columns", "repeat_interleave_no_rows", "cross_empty",
          "cdist_no_columns", "cdist_no_rows"}   # an empty input or output: nothing to difference
 
 
