@@ -8,11 +8,11 @@
 
 Most are built from the Functions of :mod:`minifcn.ops` (``MatMul``, ``Transpose``,
 ``Reshape``, ``GetItem``, ``Repeat``, ``Mul``), so their gradients are those Functions'
-transposes. Three linear maps have Functions of their own here, each the other's or its own
-transpose: :class:`Diagonal` (read a diagonal) and :class:`DiagonalPut` (write one into
-zeros), :class:`Triangle` (keep one side of a diagonal, a mask), :class:`RepeatInterleave`
-(copy each slice; back: add each slice's copies); and two that are not linear,
-:class:`Cross` and :class:`CDist`.
+transposes. The linear maps with Functions of their own here have their transposes as
+backward: :class:`Diagonal` (read a diagonal) and :class:`DiagonalPut` (write one into
+zeros), each the other's; :class:`Triangle` (keep one side of a diagonal: a mask, its own);
+:class:`RepeatInterleave` (copy each slice; back: add up each slice's copies). Two are not
+linear: :class:`Cross` (bilinear) and :class:`CDist`.
 
 Mixed dtypes: ``matmul``, ``mm``, ``bmm``, ``dot``, ``tensordot``, ``cross`` and ``cdist``
 refuse two dtypes, as PyTorch's do; ``outer``, ``kron`` and ``diff`` promote, as there
