@@ -36,6 +36,9 @@ from .functions import (abs, amax, amin, broadcast_tensors, broadcast_to, chunk,
                         concatenate, enable_grad, exp, flatten, hstack, is_tensor, isclose, log, max,
                         mean, min, norm, numel, permute, relu, reshape, sigmoid, split, sqrt, squeeze,
                         std, sum, tanh, tensor_split, transpose, unbind, unsqueeze, var, vstack)
+from .ops_shape import (bmm, cdist, cross, diag, diagonal, diff, dot, kron, matmul, mm, movedim, moveaxis,
+                        narrow, outer, repeat_interleave, select, swapaxes, swapdims, t, tensordot,
+                        tile, trace, tril, triu, unflatten)
 from . import models
 
 # ... and when NumPy came first (``import numpy as np`` above ``import minifcn``, as most

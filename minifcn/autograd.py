@@ -423,8 +423,9 @@ class Tensor:
     def __pow__(self, exponent):
         return pow(self, exponent)
 
-    def __matmul__(self, other):
-        return matmul(self, other)
+    def __matmul__(self, other):   # PyTorch's rules, 1-d operands too (ops_shape.py)
+        from . import ops_shape
+        return ops_shape.matmul(self, other)
 
     def __getitem__(self, index):
         return GetItem(_raw_index(index))(self)
@@ -554,6 +555,195 @@ class Tensor:
         """The axes reordered: axis ``i`` of the result is axis ``dims[i]`` of this tensor
         (PyTorch's ``permute``; NumPy spells it ``transpose(dims)``)."""
         return Transpose(dims)(self)
+
+    # ----------------------------------------------------------------- PyTorch's shape and linear algebra
+    # One block: thin methods over minifcn/ops_shape.py (imported when called: it imports
+    # this module), checked against PyTorch in tests/test_ops_shape.py.
+    def matmul(self, other) -> "Tensor":
+        """``self @ other`` with PyTorch's 1-d rules: :func:`~minifcn.ops_shape.matmul`."""
+        from . import ops_shape
+        return ops_shape.matmul(self, other)
+
+    def __rmatmul__(self, other):   # array @ Tensor
+        from . import ops_shape
+        return ops_shape.matmul(other, self)
+
+    def mm(self, mat2) -> "Tensor":
+        """(n, k) @ (k, m), 2-d only: :func:`~minifcn.ops_shape.mm`."""
+        from . import ops_shape
+        return ops_shape.mm(self, mat2)
+
+    def bmm(self, mat2) -> "Tensor":
+        """(b, n, k) @ (b, k, m): :func:`~minifcn.ops_shape.bmm`."""
+        from . import ops_shape
+        return ops_shape.bmm(self, mat2)
+
+    def dot(self, other) -> "Tensor":
+        """The dot product of two 1-d tensors: :func:`~minifcn.ops_shape.dot`."""
+        from . import ops_shape
+        return ops_shape.dot(self, other)
+
+    def outer(self, vec2) -> "Tensor":
+        """(n,) and (m,) -> (n, m), ``a[i] * b[j]``: :func:`~minifcn.ops_shape.outer`."""
+        from . import ops_shape
+        return ops_shape.outer(self, vec2)
+
+    def kron(self, other) -> "Tensor":
+        """The Kronecker product: :func:`~minifcn.ops_shape.kron`."""
+        from . import ops_shape
+        return ops_shape.kron(self, other)
+
+    def cross(self, other, dim=None) -> "Tensor":
+        """The cross product of 3-vectors along ``dim``: :func:`~minifcn.ops_shape.cross`."""
+        from . import ops_shape
+        return ops_shape.cross(self, other, dim)
+
+    def t(self) -> "Tensor":
+        """A 2-d tensor transposed (0-d, 1-d: as they are): :func:`~minifcn.ops_shape.t`."""
+        from . import ops_shape
+        return ops_shape.t(self)
+
+    @property
+    def mT(self) -> "Tensor":
+        """The last two axes swapped (each matrix of a stack transposed), as PyTorch's ``.mT``.
+
+        >>> Tensor(np.zeros((5, 2, 3))).mT.shape
+        (5, 3, 2)
+        """
+        from . import ops_shape
+        return ops_shape._mT(self)
+
+    def swapaxes(self, axis0, axis1) -> "Tensor":
+        """Two axes swapped: :func:`~minifcn.ops_shape.swapaxes`."""
+        from . import ops_shape
+        return ops_shape.swapaxes(self, axis0, axis1)
+
+    def swapdims(self, dim0, dim1) -> "Tensor":
+        """Two axes swapped (PyTorch's other name): :func:`~minifcn.ops_shape.swapaxes`."""
+        return self.swapaxes(dim0, dim1)
+
+    def movedim(self, source, destination) -> "Tensor":
+        """Axes moved to new places, the others in order: :func:`~minifcn.ops_shape.movedim`."""
+        from . import ops_shape
+        return ops_shape.movedim(self, source, destination)
+
+    def moveaxis(self, source, destination) -> "Tensor":
+        """:meth:`movedim` by NumPy's name."""
+        return self.movedim(source, destination)
+
+    def tril(self, diagonal=0) -> "Tensor":
+        """The lower triangle of the last two axes: :func:`~minifcn.ops_shape.tril`."""
+        from . import ops_shape
+        return ops_shape.tril(self, diagonal)
+
+    def triu(self, diagonal=0) -> "Tensor":
+        """The upper triangle of the last two axes: :func:`~minifcn.ops_shape.triu`."""
+        from . import ops_shape
+        return ops_shape.triu(self, diagonal)
+
+    def diag(self, diagonal=0) -> "Tensor":
+        """1-d to a diagonal matrix, 2-d to its diagonal: :func:`~minifcn.ops_shape.diag`."""
+        from . import ops_shape
+        return ops_shape.diag(self, diagonal)
+
+    def diagonal(self, offset=0, dim1=0, dim2=1) -> "Tensor":
+        """A diagonal of the (dim1, dim2) planes, as the last axis:
+        :func:`~minifcn.ops_shape.diagonal`."""
+        from . import ops_shape
+        return ops_shape.diagonal(self, offset, dim1, dim2)
+
+    def trace(self) -> "Tensor":
+        """The sum of a matrix's main diagonal: :func:`~minifcn.ops_shape.trace`."""
+        from . import ops_shape
+        return ops_shape.trace(self)
+
+    def unflatten(self, dim, sizes) -> "Tensor":
+        """Axis ``dim`` split into ``sizes``: :func:`~minifcn.ops_shape.unflatten`."""
+        from . import ops_shape
+        return ops_shape.unflatten(self, dim, sizes)
+
+    def narrow(self, dim, start, length) -> "Tensor":
+        """``length`` values of axis ``dim`` from ``start``: :func:`~minifcn.ops_shape.narrow`."""
+        from . import ops_shape
+        return ops_shape.narrow(self, dim, start, length)
+
+    def select(self, dim, index) -> "Tensor":
+        """The slice at ``index`` of axis ``dim``, the axis removed:
+        :func:`~minifcn.ops_shape.select`."""
+        from . import ops_shape
+        return ops_shape.select(self, dim, index)
+
+    def tile(self, *dims) -> "Tensor":
+        """Tiled ``dims[i]`` times along axis ``i`` (leading 1s added to ``dims``):
+        :func:`~minifcn.ops_shape.tile`."""
+        from . import ops_shape
+        return ops_shape.tile(self, _sizes(dims))
+
+    def repeat_interleave(self, repeats=None, dim=None, *, output_size=None) -> "Tensor":
+        """Each value (slice along ``dim``) repeated in place:
+        :func:`~minifcn.ops_shape.repeat_interleave`."""
+        from . import ops_shape
+        return ops_shape.repeat_interleave(self, repeats, dim, output_size=output_size)
+
+    def diff(self, n=1, dim=-1, prepend=None, append=None) -> "Tensor":
+        """The ``n``-th forward difference along ``dim``: :func:`~minifcn.ops_shape.diff`."""
+        from . import ops_shape
+        return ops_shape.diff(self, n, dim, prepend, append)
+
+    def view_as(self, other) -> "Tensor":
+        """This tensor in ``other``'s shape (PyTorch's ``view_as``; :meth:`view`)."""
+        return self.reshape(other.shape)
+
+    def expand_as(self, other) -> "Tensor":
+        """This tensor broadcast to ``other``'s shape (PyTorch's ``expand_as``; :meth:`expand`)."""
+        return self.expand(other.shape)
+
+    def type_as(self, other) -> "Tensor":
+        """This tensor in ``other``'s dtype and on its device, in the graph (PyTorch's
+        ``type_as``; itself when both match)."""
+        return self.to(other.device, other.dtype)
+
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False) -> "Tensor":
+        """Zeros of ``size``, in this tensor's dtype and on its device unless given (PyTorch's
+        ``new_zeros``).
+
+        >>> t = Tensor(np.ones(2, np.float64)).new_zeros(2, 3)
+        >>> t.shape, t.dtype
+        ((2, 3), dtype('float64'))
+        """
+        from . import ops_shape
+        return ops_shape.new_full(self, _sizes(size), 0, dtype=dtype, device=device, requires_grad=requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False) -> "Tensor":
+        """Ones of ``size``, this tensor's dtype and device unless given (``new_ones``)."""
+        from . import ops_shape
+        return ops_shape.new_full(self, _sizes(size), 1, dtype=dtype, device=device, requires_grad=requires_grad)
+
+    def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False) -> "Tensor":
+        """``fill_value`` in shape ``size``, this tensor's dtype and device unless given
+        (``new_full``): :func:`~minifcn.ops_shape.new_full`."""
+        from . import ops_shape
+        return ops_shape.new_full(self, size, fill_value, dtype=dtype, device=device, requires_grad=requires_grad)
+
+    def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False) -> "Tensor":
+        """A copy of ``data`` in this tensor's dtype and device unless given (``new_tensor``):
+        :func:`~minifcn.ops_shape.new_tensor`."""
+        from . import ops_shape
+        return ops_shape.new_tensor(self, data, dtype=dtype, device=device, requires_grad=requires_grad)
+
+    def fill_(self, value) -> "Tensor":
+        """Every value set to ``value``, in place (refused in the graph for a tensor that
+        requires grad): :func:`~minifcn.ops_shape.fill_`."""
+        from . import ops_shape
+        return ops_shape.fill_(self, value)
+
+    def zero_(self) -> "Tensor":
+        """Every value set to 0, in place (refused as :meth:`fill_` is).
+
+        >>> t = Tensor(np.ones(3)); t.zero_() is t, t.numpy()
+        (True, array([0., 0., 0.]))
+        """
+        return self.fill_(0)
 
     def transpose(self, dim0, dim1):
         """Axes ``dim0`` and ``dim1`` swapped, as PyTorch's ``transpose`` (NumPy's
