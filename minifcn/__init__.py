@@ -28,6 +28,10 @@ from .ops import (argmax, argmin, ceil, cumprod, cumsum, flip, floor, logsumexp,
 from .backend import default_device, gpu_available, manual_seed
 from .checkpoint import load, save
 from .creation import arange, from_numpy, full, ones, ones_like, tensor, zeros, zeros_like
+from .ops_stats import (aminmax, bincount, bucketize, count_nonzero, cummax, cummin, histc,
+                        index_add, index_copy, index_fill, kthvalue, masked_scatter, masked_select,
+                        median, mode, nanmean, nanmedian, nanquantile, nansum, quantile,
+                        searchsorted, std_mean, take, var_mean)
 from .losses_more import cosine_similarity, pairwise_distance, pdist
 from .creation import as_tensor, empty, empty_like, eye, full_like, linspace, logspace, meshgrid
 from .sampling import (bernoulli, multinomial, normal, rand, rand_like, randint, randint_like, randn,

@@ -766,10 +766,14 @@ class Tensor:
         return Abs()(self)
 
     def clamp(self, min=None, max=None):
-        """Values held within [min, max] (either may be None); the gradient passes where a value
-        lies within them, bounds included, as PyTorch's."""
+        """Values held within [min, max] (either may be None; numbers, or tensors:
+        :func:`~minifcn.ops_stats.clamp`); the gradient passes where a value lies within them,
+        bounds included, as PyTorch's."""
         if min is None and max is None:
             raise ValueError("clamp: give min, max or both")
+        if any(isinstance(b, Tensor) or hasattr(b, "shape") for b in (min, max)):
+            from .ops_stats import clamp   # tensor bounds: in the graph too
+            return clamp(self, min, max)
         return Clamp(min, max)(self)
 
     def relu(self):
@@ -1042,6 +1046,115 @@ class Tensor:
         """The running sum along ``dim``, in the graph (PyTorch's ``cumsum``):
         :func:`~minifcn.ops.cumsum`."""
         return cumsum(self, dim, dtype=dtype)
+
+    # statistics and smaller index ops, PyTorch's (their functions and Functions: ops_stats.py,
+    # imported when called)
+    def median(self, dim=None, keepdim=False):
+        """The lower median; with ``dim``, ``(values, indices)`` (PyTorch's ``median``):
+        :func:`~minifcn.ops_stats.median`."""
+        from .ops_stats import median
+        return median(self, dim, keepdim)
+
+    def nanmedian(self, dim=None, keepdim=False):
+        """:meth:`median` of the values that are not NaN: :func:`~minifcn.ops_stats.nanmedian`."""
+        from .ops_stats import nanmedian
+        return nanmedian(self, dim, keepdim)
+
+    def kthvalue(self, k, dim=-1, keepdim=False):
+        """``(values, indices)`` of the k-th smallest along ``dim``:
+        :func:`~minifcn.ops_stats.kthvalue`."""
+        from .ops_stats import kthvalue
+        return kthvalue(self, k, dim, keepdim)
+
+    def mode(self, dim=-1, keepdim=False):
+        """``(values, indices)`` of the most frequent value along ``dim``:
+        :func:`~minifcn.ops_stats.mode`."""
+        from .ops_stats import mode
+        return mode(self, dim, keepdim)
+
+    def quantile(self, q, dim=None, keepdim=False, *, interpolation="linear") -> "Tensor":
+        """The ``q``-quantiles, in the graph: :func:`~minifcn.ops_stats.quantile`."""
+        from .ops_stats import quantile
+        return quantile(self, q, dim, keepdim, interpolation=interpolation)
+
+    def nanquantile(self, q, dim=None, keepdim=False, *, interpolation="linear") -> "Tensor":
+        """:meth:`quantile` of the values that are not NaN: :func:`~minifcn.ops_stats.nanquantile`."""
+        from .ops_stats import nanquantile
+        return nanquantile(self, q, dim, keepdim, interpolation=interpolation)
+
+    def cummax(self, dim):
+        """``(values, indices)`` of the running max along ``dim``: :func:`~minifcn.ops_stats.cummax`."""
+        from .ops_stats import cummax
+        return cummax(self, dim)
+
+    def cummin(self, dim):
+        """``(values, indices)`` of the running min along ``dim``: :func:`~minifcn.ops_stats.cummin`."""
+        from .ops_stats import cummin
+        return cummin(self, dim)
+
+    def nansum(self, dim=None, keepdim=False, *, dtype=None) -> "Tensor":
+        """The sum of the values that are not NaN: :func:`~minifcn.ops_stats.nansum`."""
+        from .ops_stats import nansum
+        return nansum(self, dim, keepdim, dtype=dtype)
+
+    def nanmean(self, dim=None, keepdim=False, *, dtype=None) -> "Tensor":
+        """The mean of the values that are not NaN: :func:`~minifcn.ops_stats.nanmean`."""
+        from .ops_stats import nanmean
+        return nanmean(self, dim, keepdim, dtype=dtype)
+
+    def aminmax(self, *, dim=None, keepdim=False):
+        """``(min, max)`` (along ``dim``): :func:`~minifcn.ops_stats.aminmax`."""
+        from .ops_stats import aminmax
+        return aminmax(self, dim=dim, keepdim=keepdim)
+
+    def count_nonzero(self, dim=None) -> "Tensor":
+        """How many values are not zero, int64: :func:`~minifcn.ops_stats.count_nonzero`."""
+        from .ops_stats import count_nonzero
+        return count_nonzero(self, dim)
+
+    def bincount(self, weights=None, minlength=0) -> "Tensor":
+        """The count (or weight) of each non-negative int: :func:`~minifcn.ops_stats.bincount`."""
+        from .ops_stats import bincount
+        return bincount(self, weights, minlength)
+
+    def histc(self, bins=100, min=0, max=0) -> "Tensor":
+        """A histogram of equal bins: :func:`~minifcn.ops_stats.histc`."""
+        from .ops_stats import histc
+        return histc(self, bins, min, max)
+
+    def take(self, index) -> "Tensor":
+        """The values at flat ``index``, in the graph: :func:`~minifcn.ops_stats.take`."""
+        from .ops_stats import take
+        return take(self, index)
+
+    def masked_select(self, mask) -> "Tensor":
+        """The values where ``mask`` holds, 1-d, in the graph: :func:`~minifcn.ops_stats.masked_select`."""
+        from .ops_stats import masked_select
+        return masked_select(self, mask)
+
+    def masked_scatter(self, mask, source) -> "Tensor":
+        """A copy with ``source``'s values in order where ``mask`` holds (out of place):
+        :func:`~minifcn.ops_stats.masked_scatter`."""
+        from .ops_stats import masked_scatter
+        return masked_scatter(self, mask, source)
+
+    def index_add(self, dim, index, source, *, alpha=1) -> "Tensor":
+        """A copy with ``alpha * source`` added at the slices ``index`` (out of place):
+        :func:`~minifcn.ops_stats.index_add`."""
+        from .ops_stats import index_add
+        return index_add(self, dim, index, source, alpha=alpha)
+
+    def index_copy(self, dim, index, source) -> "Tensor":
+        """A copy with ``source`` written at the slices ``index`` (out of place):
+        :func:`~minifcn.ops_stats.index_copy`."""
+        from .ops_stats import index_copy
+        return index_copy(self, dim, index, source)
+
+    def index_fill(self, dim, index, value) -> "Tensor":
+        """A copy with ``value`` in the slices ``index`` (out of place):
+        :func:`~minifcn.ops_stats.index_fill`."""
+        from .ops_stats import index_fill
+        return index_fill(self, dim, index, value)
 
     def cumprod(self, dim, *, dtype=None) -> "Tensor":
         """The running product along ``dim``, in the graph, its gradient right at zeros
