@@ -937,6 +937,111 @@ def topk(x, k, dim=-1, largest=True):
     return values[tuple(first)], indices[tuple(first)]
 
 
+def _lines(x, dim):
+    """Each line of ``x`` along ``dim``, as (its place among the other axes, a Python list)."""
+    moved = np.moveaxis(x, dim, -1)
+    for p in np.ndindex(*moved.shape[:-1]):
+        yield p, moved[p].tolist()
+
+
+def kthvalue(x, k, dim=-1):
+    """``(values, indices)``: the ``k``-th (from 1) of each line of ``x`` by Python's stable
+    ``sorted``, NaN the largest; equal values in their order along the line."""
+    x = to_numpy(x)
+    values, indices = np.empty(np.delete(x.shape, dim % x.ndim)), np.empty(np.delete(x.shape, dim % x.ndim), np.int64)
+    for p, line in _lines(x, dim):
+        order = sorted(range(len(line)), key=lambda i: (math.isnan(line[i]), 0.0 if math.isnan(line[i]) else line[i]))
+        indices[p] = order[k - 1]
+        values[p] = line[order[k - 1]]
+    return values, indices
+
+
+def median(x, dim=-1, ignore_nan=False):
+    """``(values, indices)`` of the lower median of each line: the ``(m + 1) // 2``-th of its
+    ``m`` numbers by :func:`kthvalue`'s order; a NaN in the line (``ignore_nan``: nothing
+    but NaN) gives its first NaN."""
+    x = to_numpy(x)
+    values, indices = np.empty(np.delete(x.shape, dim % x.ndim)), np.empty(np.delete(x.shape, dim % x.ndim), np.int64)
+    for p, line in _lines(x, dim):
+        numbers = [i for i, v in enumerate(line) if not math.isnan(v)]
+        nans = [i for i, v in enumerate(line) if math.isnan(v)]
+        if (nans and not ignore_nan) or not numbers:
+            indices[p] = nans[0]
+        else:
+            ranked = sorted(numbers, key=lambda i: line[i])
+            indices[p] = ranked[(len(ranked) - 1) // 2]
+        values[p] = line[indices[p]]
+    return values, indices
+
+
+def mode(x, dim=-1):
+    """``(values, indices)``: the value of each line counted most often (NaNs one value),
+    the smallest of those that tie, at the last place it comes."""
+    x = to_numpy(x)
+    values, indices = np.empty(np.delete(x.shape, dim % x.ndim)), np.empty(np.delete(x.shape, dim % x.ndim), np.int64)
+    for p, line in _lines(x, dim):
+        key = ["nan" if math.isnan(v) else v for v in line]
+        counts = {k: key.count(k) for k in key}
+        best = min(counts, key=lambda k: (-counts[k], math.inf if k == "nan" else k))
+        indices[p] = max(i for i, k in enumerate(key) if k == best)
+        values[p] = line[indices[p]]
+    return values, indices
+
+
+def cummax(x, dim, smallest=False):
+    """``(values, indices)``: the largest (``smallest``: least) value so far along ``dim`` and
+    where; a tie moves the index on; the first NaN stays."""
+    x = to_numpy(x)
+    values, indices = np.empty(x.shape), np.empty(x.shape, np.int64)
+    mv, mi = np.moveaxis(values, dim, -1), np.moveaxis(indices, dim, -1)   # views
+    for p, line in _lines(x, dim):
+        best = 0
+        for i, v in enumerate(line):
+            b = line[best]
+            if not math.isnan(b) and (math.isnan(v) or (v <= b if smallest else v >= b)):
+                best = i
+            mv[p + (i,)], mi[p + (i,)] = line[best], best
+    return values, indices
+
+
+def quantile(values, q, interpolation="linear"):
+    """The ``q``-quantile of a list of numbers (NaN: NaN), by its definition: the rank
+    ``q (n - 1)`` in the sorted list, between the values below and above it."""
+    line = sorted(values)
+    if any(math.isnan(v) for v in values):
+        return math.nan
+    rank = q * (len(line) - 1)
+    lo, hi = math.floor(rank), math.ceil(rank)
+    if interpolation == "lower":
+        return line[lo]
+    if interpolation == "higher":
+        return line[hi]
+    if interpolation == "nearest":
+        return line[round(rank)]   # Python's round: halves to even
+    w = 0.5 if interpolation == "midpoint" else rank - lo
+    return line[lo] + w * (line[hi] - line[lo])
+
+
+def searchsorted(sequence, value, right=False):
+    """The first index ``i`` of a sorted list with ``sequence[i] >= value`` (``right``:
+    ``> value``), by walking it; ``len(sequence)`` if none."""
+    for i, s in enumerate(sequence):
+        if (s > value) if right else (s >= value):
+            return i
+    return len(sequence)
+
+
+def histc(values, bins, lo, hi):
+    """Counts of ``values`` in ``bins`` equal bins over ``[lo, hi]``, by comparing each value
+    with the bin edges ``lo + k (hi - lo) / bins``; ``hi`` in the last bin."""
+    counts = [0] * bins
+    for v in values:
+        if lo <= v <= hi:
+            k = next((k for k in range(bins) if v < lo + (k + 1) * (hi - lo) / bins), bins - 1)
+            counts[k] += 1
+    return counts
+
+
 def unfold(x, kernel_size, dilation=1, padding=0, stride=1):
     """PyTorch's ``F.unfold`` block by block: column ``l = oy*out_w + ox`` holds the block under
     the kernel at output ``(oy, ox)``, its row ``(ci*kh + i)*kw + j`` the value
