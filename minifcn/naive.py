@@ -990,7 +990,7 @@ def mode(x, dim=-1):
 
 def cummax(x, dim, smallest=False):
     """``(values, indices)``: the largest (``smallest``: least) value so far along ``dim`` and
-    where; a tie moves the index on; the first NaN stays."""
+    where; a tie moves the index on, and so does every NaN (the value then stays NaN)."""
     x = to_numpy(x)
     values, indices = np.empty(x.shape), np.empty(x.shape, np.int64)
     mv, mi = np.moveaxis(values, dim, -1), np.moveaxis(indices, dim, -1)   # views
@@ -998,7 +998,7 @@ def cummax(x, dim, smallest=False):
         best = 0
         for i, v in enumerate(line):
             b = line[best]
-            if not math.isnan(b) and (math.isnan(v) or (v <= b if smallest else v >= b)):
+            if math.isnan(v) or (not math.isnan(b) and (v <= b if smallest else v >= b)):
                 best = i
             mv[p + (i,)], mi[p + (i,)] = line[best], best
     return values, indices

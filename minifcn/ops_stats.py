@@ -239,10 +239,8 @@ def _cumulative(op, which, input, dim):
     running = _running(which, a, axis)
     at = xp.arange(a.shape[axis]).reshape([-1 if d == axis else 1 for d in range(a.ndim)])
     # the extreme so far was last set where a value equals it (ties: the later index, as
-    # PyTorch's >=), or at the first NaN, which then stays
-    nan = _is_nan(a)
-    first_nan = nan & (xp.cumsum(nan, axis=axis) == 1)
-    indices = _running(xp.maximum, xp.where((a == running) | first_nan, at, 0), axis)
+    # PyTorch's >=), or at a NaN: from the first on the value is NaN, its index the last NaN's
+    indices = _running(xp.maximum, xp.where((a == running) | _is_nan(a), at, 0), axis)
     values = Gather(_flat_positions(indices, axis, t.shape), indices.shape)(t)
     return Selected(values.reshape(input.shape), Tensor(indices.reshape(input.shape)))
 
@@ -250,7 +248,7 @@ def _cumulative(op, which, input, dim):
 def cummax(input, dim):
     """``(values, indices)``: the largest value so far along ``dim``, and where it is
     (PyTorch's ``torch.cummax``). Ties take the later index, as PyTorch's; from the first NaN
-    on, NaN at that NaN's index. The values are in the graph: each one's gradient goes to its
+    on, NaN, at the index of the latest NaN so far (PyTorch's too). The values are in the graph: each one's gradient goes to its
     index (one index can take several).
 
     >>> values, indices = cummax(Tensor(np.array([1.0, 3.0, 2.0, 3.0])), 0)
@@ -392,22 +390,31 @@ def nanquantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):
 
 # --------------------------------------------------------------------- nansum, nanmean, ...
 class NanSum(Function):
-    """The sum over ``axis`` of the values that are not NaN. Backward: ``gy`` spread back,
-    times 0 at the NaNs (a product, as PyTorch's: an infinite ``gy`` gives NaN there)."""
+    """The sum over ``axis`` of the values that are not NaN; with ``mean``, over their count
+    (0 / 0: NaN where there are none). Backward: ``gy`` (over the count) spread back, times 0
+    at the NaNs: a product, as PyTorch's, so where the count is 0 the gradient is NaN."""
 
-    def __init__(self, axis, keepdims):
-        self.axis, self.keepdims = axis, keepdims
+    def __init__(self, axis, keepdims, mean=False):
+        self.axis, self.keepdims, self.mean = axis, keepdims, mean
 
     def forward(self, a):
         xp = get_array_module(a)
         self.keep, self.a_shape = ~_is_nan(a), a.shape
-        return xp.where(self.keep, a, 0).sum(axis=self.axis, keepdims=self.keepdims).astype(a.dtype, copy=False)
+        y = xp.where(self.keep, a, 0).sum(axis=self.axis, keepdims=True).astype(a.dtype, copy=False)
+        self.kept_shape = y.shape
+        if self.mean:
+            self.count = self.keep.sum(axis=self.axis, keepdims=True).astype(a.dtype)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                y = y / self.count
+        return y if self.keepdims else y.reshape(_reduced_shape(a.shape, self.axis))
 
     def backward(self, gy):
         xp = get_array_module(gy)
-        if not self.keepdims and self.axis is not None:
-            gy = xp.expand_dims(gy, self.axis)
-        return (xp.broadcast_to(gy, self.a_shape) * self.keep).astype(gy.dtype, copy=False)
+        gy = gy.reshape(self.kept_shape)
+        with np.errstate(divide="ignore", invalid="ignore"):   # 1 / 0, then inf * 0: NaN
+            if self.mean:
+                gy = gy / self.count
+            return (xp.broadcast_to(gy, self.a_shape) * self.keep).astype(gy.dtype, copy=False)
 
 
 def nansum(input, dim=None, keepdim=False, *, dtype=None):
@@ -433,10 +440,7 @@ def nanmean(input, dim=None, keepdim=False, *, dtype=None):
     if dtype is not None:
         input = input.astype(dtype)
     _check_floating("nanmean", input)
-    axis = _reduce_axes("nanmean", dim, input.ndim)
-    count = (~_is_nan(input.data)).sum(axis=axis, keepdims=keepdim).astype(input.dtype)
-    with np.errstate(divide="ignore", invalid="ignore"):   # no numbers: 0 / 0, NaN
-        return NanSum(axis, keepdim)(input) / Tensor(count)
+    return NanSum(_reduce_axes("nanmean", dim, input.ndim), keepdim, mean=True)(input)
 
 
 def aminmax(input, *, dim=None, keepdim=False):
