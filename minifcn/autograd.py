@@ -771,8 +771,8 @@ class Tensor:
         bounds included, as PyTorch's."""
         if min is None and max is None:
             raise ValueError("clamp: give min, max or both")
-        if any(isinstance(b, Tensor) or hasattr(b, "shape") for b in (min, max)):
-            from .ops_stats import clamp   # tensor bounds: in the graph too
+        from .ops_stats import _is_tensor_bound, clamp
+        if any(_is_tensor_bound(b) for b in (min, max)):   # tensor bounds: in the graph too
             return clamp(self, min, max)
         return Clamp(min, max)(self)
 

@@ -295,11 +295,11 @@ def _quantile(op, input, q, dim, keepdim, interpolation, ignore_nan):
     if input.size == 0:
         raise ValueError(f"{op}: the input of shape {tuple(input.shape)} is empty")
     xp = get_array_module(input.data)
-    scalar_q = not isinstance(q, Tensor) and not hasattr(q, "shape")
-    if scalar_q:
-        if isinstance(q, bool) or not isinstance(q, (int, float, np.number)):
-            raise TypeError(f"{op}: q must be a number or a 1-d float tensor, got {type(q).__name__}")
+    scalar_q = isinstance(q, (int, float, np.number)) and not isinstance(q, (bool, np.bool_))
+    if scalar_q:   # a number takes the input's dtype
         q = Tensor(xp.asarray(q, dtype=input.dtype))
+    elif not isinstance(q, Tensor) and not hasattr(q, "shape"):
+        raise TypeError(f"{op}: q must be a number or a 0-d or 1-d float tensor, got {type(q).__name__}")
     q = as_tensor(q)
     if q.ndim > 1:
         raise ValueError(f"{op}: q must be a number or a 0-d or 1-d tensor, got shape {tuple(q.shape)}")
@@ -870,6 +870,12 @@ def index_fill(input, dim, index, value):
 
 
 # --------------------------------------------------------------------- clamp with tensor bounds
+def _is_tensor_bound(b):
+    """Whether a bound of :func:`clamp` is a tensor (or an array), not a number (NumPy's
+    scalars included, which have a shape too)."""
+    return isinstance(b, Tensor) or (hasattr(b, "shape") and not isinstance(b, np.generic))
+
+
 def _promoted(dtypes):
     """PyTorch's result dtype of tensors of ``dtypes``: the widest of the highest kind (bool <
     integer < float), so float32 with int64 stays float32 (NumPy would give float64)."""
@@ -932,14 +938,14 @@ def clamp(input, min=None, max=None):
     input = as_tensor(input)
     if min is None and max is None:
         raise ValueError("clamp: give min, max or both")
-    if not any(isinstance(b, Tensor) or hasattr(b, "shape") for b in (min, max)):
+    if not any(_is_tensor_bound(b) for b in (min, max)):
         return input.clamp(min, max)
     xp = get_array_module(input.data)
     bounds = []
     for name, b in (("min", min), ("max", max)):
         if b is None:
             continue
-        if isinstance(b, Tensor) or hasattr(b, "shape"):
+        if _is_tensor_bound(b):
             b = as_tensor(b)
             if b.device != input.device:
                 raise ValueError(f"clamp: {name} is on {b.device}, the input on {input.device}; "

@@ -89,7 +89,7 @@ def test_selections_on_ties_give_pytorchs_values_and_a_tied_index(rng):
     for ours, theirs in ((lambda t: t.median(1), lambda t: t.median(1)),
                          (lambda t: t.kthvalue(4, 1), lambda t: t.kthvalue(4, 1)),
                          (lambda t: t.nanmedian(0), lambda t: t.nanmedian(0))):
-        (v, i), (vt, it) = ours(Tensor(x)), theirs(torch.from_numpy(x))
+        (v, i), (vt, _) = ours(Tensor(x)), theirs(torch.from_numpy(x))
         np.testing.assert_array_equal(to_np(v), to_np(vt))
         dim = 0 if i.shape == (9,) else 1
         np.testing.assert_array_equal(np.take_along_axis(x, np.expand_dims(to_np(i), dim), dim).squeeze(dim), to_np(v))
@@ -301,7 +301,11 @@ def test_quantile_refuses_bad_arguments():
         minifcn.quantile(Tensor(np.zeros(0)), 0.5)
     with pytest.raises(ValueError, match="interpolation must be one of"):
         x.quantile(0.5, interpolation="cubic")
+    with pytest.raises(TypeError, match="q must be a number"):
+        x.quantile("half")
     assert minifcn.quantile(Tensor(np.float64(3.0)), 0.3).item() == 3.0   # 0-d
+    # a NumPy number is a number (the input's dtype), not a float64 tensor
+    assert minifcn.quantile(Tensor(np.arange(5.0, dtype=np.float32)), np.float64(0.5)).item() == 2.0
 
 
 # --------------------------------------------------------------------- nansum, nanmean, aminmax, var_mean
@@ -663,6 +667,10 @@ def test_clamp_with_tensor_bounds_matches_pytorch(rng):
                  (np.array([1, 2]), np.array([1.5], np.float32)),
                  (np.array([1.0, 2.0], np.float32), np.array([1.0]))):
         assert minifcn.clamp(Tensor(a), Tensor(b)).dtype == to_np(torch.clamp(torch.from_numpy(a), torch.from_numpy(b))).dtype
+    # a NumPy scalar bound is a number (the input keeps its dtype), as before
+    assert Tensor(np.array([0.5, 3.0], np.float32)).clamp(np.float64(1.0)).dtype == np.float32
+    with pytest.raises(TypeError, match="max must be a number, a tensor or None"):
+        minifcn.clamp(Tensor(np.zeros(2)), Tensor(np.zeros(2)), "1")
 
 
 def test_clamp_tensor_bounds_gradcheck(xp):
