@@ -599,6 +599,11 @@ def test_index_add_is_the_adjoint_of_index_select(xp, rng):
     lhs = float((minifcn.index_add(Tensor(xp.zeros(x_shape)), dim, index, Tensor(s)).data * y).sum())
     rhs = float((s * minifcn.index_select(Tensor(y), dim, index).data).sum())
     np.testing.assert_allclose(lhs, rhs, rtol=1e-12)
+    # index_copy into zeros, with no repeats, is the same pair
+    once = xp.asarray(rng.permutation(6)[:4])
+    lhs = float((minifcn.index_copy(Tensor(xp.zeros(x_shape)), dim, once, Tensor(s[:, :4])).data * y).sum())
+    np.testing.assert_allclose(lhs, float((s[:, :4] * minifcn.index_select(Tensor(y), dim, once).data).sum()),
+                               rtol=1e-12)
     x = xp.asarray(rng.standard_normal(x_shape))
     assert gradcheck(lambda a, b: minifcn.index_add(a, dim, index, b, alpha=0.5), [x, s])
     assert gradcheck(lambda a, b: minifcn.index_copy(a, 0, xp.asarray([2, 0]), b), [x, s[:2, :6]])
@@ -679,6 +684,27 @@ def test_clamp_tensor_bounds_gradcheck(xp):
     hi = lo + 0.0537                                        # off the grid too
     assert gradcheck(lambda a, b, c: minifcn.clamp(a, b, c), [x, lo, hi])
     assert gradcheck(lambda a, b: a.clamp(max=b), [x, hi])
+
+
+def test_empty_tensors_as_pytorch():
+    torch = _torch()
+    z, zt = np.zeros((0, 3)), torch.zeros(0, 3, dtype=torch.float64)
+    pairs = [(minifcn.nansum(Tensor(z), 0), torch.nansum(zt, 0)),
+             (minifcn.nanmean(Tensor(z), 0), torch.nanmean(zt, 0)),         # 0 / 0: NaN
+             (minifcn.nanmean(Tensor(z), 1), torch.nanmean(zt, 1)),
+             (minifcn.take(Tensor(np.zeros(3)), np.zeros((0, 2), np.int64)),
+              torch.take(torch.zeros(3, dtype=torch.float64), torch.zeros(0, 2, dtype=torch.long))),
+             (minifcn.masked_select(Tensor(z), np.ones((0, 3), bool)), torch.masked_select(zt, torch.ones(0, 3, dtype=torch.bool))),
+             (minifcn.index_add(Tensor(np.ones((2, 3))), 1, np.zeros(0, np.int64), Tensor(np.zeros((2, 0)))),
+              torch.ones(2, 3, dtype=torch.float64).index_add(1, torch.zeros(0, dtype=torch.long), torch.zeros(2, 0, dtype=torch.float64))),
+             (minifcn.histc(Tensor(np.zeros(0)), 3), torch.histc(torch.zeros(0, dtype=torch.float64), 3)),
+             (minifcn.count_nonzero(Tensor(z), 0), torch.count_nonzero(zt, 0)),
+             (minifcn.cummax(Tensor(z), 0).values, torch.cummax(zt, 0).values),
+             (minifcn.searchsorted(Tensor(np.array([1.0, 2.0])), Tensor(np.zeros(0))),
+              torch.searchsorted(torch.tensor([1.0, 2.0], dtype=torch.float64), torch.zeros(0, dtype=torch.float64)))]
+    for i, (ours, theirs) in enumerate(pairs):
+        assert ours.shape == tuple(theirs.shape) and ours.dtype == to_np(theirs).dtype, i
+        np.testing.assert_array_equal(to_np(ours), to_np(theirs), err_msg=str(i))
 
 
 # --------------------------------------------------------------------- every backend, one body
