@@ -771,9 +771,10 @@ class Tensor:
         bounds included, as PyTorch's."""
         if min is None and max is None:
             raise ValueError("clamp: give min, max or both")
-        from .ops_stats import _is_tensor_bound, clamp
-        if any(_is_tensor_bound(b) for b in (min, max)):   # tensor bounds: in the graph too
-            return clamp(self, min, max)
+        if not all(b is None or isinstance(b, (int, float)) for b in (min, max)):
+            from .ops_stats import _is_tensor_bound, clamp   # only then: the usual call stays short
+            if any(_is_tensor_bound(b) for b in (min, max)):   # tensor bounds, in the graph too
+                return clamp(self, min, max)
         return Clamp(min, max)(self)
 
     def relu(self):
