@@ -28,10 +28,11 @@ from .ops import (argmax, argmin, ceil, cumprod, cumsum, flip, floor, logsumexp,
 from .backend import default_device, gpu_available, manual_seed
 from .checkpoint import load, save
 from .creation import arange, from_numpy, full, ones, ones_like, tensor, zeros, zeros_like
-from .ops_math import (acos, acosh, add, addcdiv, addcmul, asin, asinh, atan, atan2, atanh, clamp_max,
-                       clamp_min, cos, cosh, div, erf, erfc, erfinv, exp2, expm1, floor_divide, fmod, hypot,
-                       isfinite, isinf, isnan, lerp, log10, log1p, log2, logaddexp, logit, mul, nan_to_num, neg,
-                       negative, pow, reciprocal, remainder, rsqrt, sin, sinh, square, sub, tan, true_divide, xlogy)
+from .ops_math import (acos, acosh, add, addcdiv, addcmul, asin, asinh, atan, atan2, atanh,
+                       clamp_max, clamp_min, cos, cosh, div, erf, erfc, erfinv, exp2, expm1,
+                       floor_divide, fmod, hypot, isfinite, isinf, isnan, lerp, log10, log1p, log2,
+                       logaddexp, logit, mul, nan_to_num, neg, negative, pow, reciprocal, remainder,
+                       rsqrt, sin, sinh, square, sub, tan, true_divide, xlogy)
 from . import models
 
 # ... and when NumPy came first (``import numpy as np`` above ``import minifcn``, as most

@@ -37,8 +37,7 @@ import numpy as np
 from .activations import _ERF_SMALL, _erf, _erf_small, _erfc_tail
 from .autograd import Function, Tensor, as_tensor, sum_to
 from .backend import get_array_module
-from .ops import Clamp, Pow, _check_floating, _floating, _operands
-from .ops import Neg, add as _add, div as _div, mul as _mul, sub as _sub
+from .ops import Add, Clamp, Div, Mul, Neg, Pow, Sub, _check_floating, _floating, _operands
 
 __all__ = ["log1p", "expm1", "log2", "log10", "exp2", "sin", "cos", "tan", "asin", "acos", "atan",
            "sinh", "cosh", "asinh", "acosh", "atanh", "rsqrt", "reciprocal", "erf", "erfc",
@@ -86,10 +85,16 @@ def _erfinv(y):
     array([ 0.        ,  0.47693628, -2.32675377])
     """
     xp = get_array_module(y)
-    a = xp.minimum(abs(y), 1)                       # NaN stays NaN
-    with np.errstate(divide="ignore", invalid="ignore"):   # log(0) at |y| = 1: inf, masked below
-        w = -xp.log((1 - a) * (1 + a))
-        centre, tail = w - 2.5, xp.sqrt(w) - 3
+    # |y| = 1 takes log(0) on the way (its x is set to inf at the end), and NaN stays NaN
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _erfinv_newton(xp, y)
+
+
+def _erfinv_newton(xp, y):
+    """:func:`_erfinv`'s polynomial and steps (its caller silences the warnings at +-1)."""
+    a = xp.minimum(abs(y), 1)
+    w = -xp.log((1 - a) * (1 + a))
+    centre, tail = w - 2.5, xp.sqrt(w) - 3
     p, q = _GILES_CENTRE[0], _GILES_TAIL[0]
     for c, t in zip(_GILES_CENTRE[1:], _GILES_TAIL[1:]):
         p, q = c + p * centre, t + q * tail
@@ -106,7 +111,7 @@ def _erfinv(y):
         x = x + step
     x = xp.where(a < 1, x, xp.inf)
     x = xp.where(abs(y) <= 1, x, xp.nan)
-    return xp.where(y < 0, -x, x).astype(y.dtype, copy=False)
+    return xp.copysign(x, y).astype(y.dtype, copy=False)   # erfinv(-0.0) = -0.0
 
 
 # --------------------------------------------------------------------- one operand
@@ -417,17 +422,25 @@ def neg(input):
 negative = neg   # PyTorch's other name
 
 
-class QuietPow(Pow):
-    """``ops.Pow`` (``a ** exponent`` for a number or an array of exponents) without NumPy's
-    warnings at ``0 ** -1`` (inf) and ``(-1) ** 0.5`` (NaN), which PyTorch gives silently."""
+def _quiet(function):
+    """``function`` (one of ops.py's Functions) with NumPy's warnings about inf and NaN
+    silenced in its forward and backward: ``0 ** -1``, ``inf - inf``, ``0 * inf`` give inf and
+    NaN in PyTorch, silently, and they are the answer here too."""
+    class Quiet(function):
+        def forward(self, *xs):
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                return super().forward(*xs)
 
-    def forward(self, a):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return super().forward(a)
+        def backward(self, *gys):
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                return super().backward(*gys)
+    Quiet.__name__ = Quiet.__qualname__ = function.__name__
+    return Quiet
 
-    def backward(self, gy):
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            return super().backward(gy)
+
+# ops.Pow (``a ** exponent`` for a number or an array of exponents, no gradient to it), and the
+# four operations, as add, sub, mul and div call them
+QuietPow, _Add, _Sub, _Mul, _Div = (_quiet(f) for f in (Pow, Add, Sub, Mul, Div))
 
 
 class PowTensor(Function):
@@ -456,10 +469,14 @@ def _integer(t):
 def _with_number(a, b):
     """``a`` and ``b`` as Tensors, promoted as ``+`` promotes them (``ops._operands``), with
     PyTorch's two rules where NumPy's differ: a Python float beside an integer or bool tensor
-    gives float32 (PyTorch's default dtype; NumPy's float64), and a Python int beside a bool
-    tensor gives int64 (``_operands`` would make the int a bool)."""
+    gives float32 (PyTorch's default dtype; NumPy's float64), a Python int beside a bool
+    tensor gives int64 (``_operands`` would make the int a bool), and an integer tensor beside
+    a float one takes the float one's dtype (NumPy makes int64 and float32 float64)."""
     def lifted(t, n):
-        if isinstance(t, Tensor) and not isinstance(n, Tensor):
+        if isinstance(t, Tensor) and isinstance(n, Tensor):
+            if _integer(t) and n.dtype.kind == "f":   # PyTorch's: the float's dtype (NumPy's
+                return t.astype(n.dtype)             # int64 with float32 is float64)
+        elif isinstance(t, Tensor):
             if _integer(t) and isinstance(n, (float, np.floating)):
                 return t.astype(np.float32)
             if t.dtype == np.bool_ and isinstance(n, (int, np.integer)) and not isinstance(n, (bool, np.bool_)):
@@ -632,13 +649,15 @@ class Binary(Function):
 
 class Atan2(Binary):
     """``atan2(a, b)``, the angle of the point (b, a); gradients ``gy b / (a^2 + b^2)`` and
-    ``-gy a / (a^2 + b^2)`` (NaN at (0, 0), as PyTorch's)."""
+    ``-gy a / (a^2 + b^2)``, with ``1 / (a^2 + b^2)`` read as 0 where the sum is 0 (at (0, 0),
+    and where both squares underflow), as PyTorch's: a zero gradient there, not 0 / 0."""
 
     def _value(self, xp, a, b):
         return xp.arctan2(a, b)
 
     def _grads(self, xp, gy, a, b, y):
-        recip = 1 / (a * a + b * b)
+        squares = a * a + b * b
+        recip = xp.where(squares == 0, 0, 1 / squares)
         return gy * b * recip, gy * -a * recip
 
 
@@ -810,7 +829,7 @@ def div(input, other, *, rounding_mode=None):
         a, b = _with_number(input, other)
         if _integer(a) and _integer(b):   # PyTorch's true division of integers: float32
             a, b = a.astype(np.float32), b.astype(np.float32)
-        return _div(a, b)
+        return _Div()(a, b)
     if rounding_mode not in ("trunc", "floor"):
         raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}")
     return RoundedDiv(rounding_mode)(*_division_pair("div", input, other))
@@ -877,9 +896,11 @@ def _scaled(op, name, other, alpha, kind):
     if kind != "float" and isinstance(alpha, (float, np.floating)):
         raise TypeError(f"{op}: {name}={alpha!r}: for integer tensors {name} must be an integer "
                         "(as PyTorch)")
+    if kind == "bool":   # alpha as a truth value: bools stay bools, as PyTorch's
+        alpha = bool(alpha)
     if alpha == 1:
         return other
-    return _mul(other, alpha) if isinstance(other, Tensor) else other * alpha
+    return _Mul()(*_with_number(other, alpha)) if isinstance(other, Tensor) else other * alpha
 
 
 def add(input, other, *, alpha=1):
@@ -888,7 +909,7 @@ def add(input, other, *, alpha=1):
     >>> add(Tensor(np.array([1.0, 2.0])), Tensor(np.array([1.0, 1.0])), alpha=10).numpy()
     array([11., 12.])
     """
-    return _add(*_with_number(input, _scaled("add", "alpha", other, alpha, _kind(input, other))))
+    return _Add()(*_with_number(input, _scaled("add", "alpha", other, alpha, _kind(input, other))))
 
 
 def sub(input, other, *, alpha=1):
@@ -901,7 +922,7 @@ def sub(input, other, *, alpha=1):
     if _kind(input, other) == "bool":
         raise TypeError("sub: subtraction of bool tensors is not taken (as PyTorch); use ^ "
                         "(logical xor) or cast to a number type")
-    return _sub(*_with_number(input, _scaled("sub", "alpha", other, alpha, _kind(input, other))))
+    return _Sub()(*_with_number(input, _scaled("sub", "alpha", other, alpha, _kind(input, other))))
 
 
 def mul(input, other):
@@ -910,7 +931,7 @@ def mul(input, other):
     >>> mul(Tensor(np.array([1.0, 2.0])), 3.0).numpy(), mul(Tensor(np.array([True, False])), 2).numpy()
     (array([3., 6.]), array([2, 0]))
     """
-    return _mul(*_with_number(input, other))
+    return _Mul()(*_with_number(input, other))
 
 
 # --------------------------------------------------------------------- three operands
@@ -960,8 +981,8 @@ def addcmul(input, tensor1, tensor2, *, value=1):
     >>> addcmul(Tensor(np.zeros(2)), Tensor(np.array([1.0, 2.0])), Tensor(np.array([3.0, 4.0])), value=0.5).numpy()
     array([1.5, 4. ])
     """
-    product = _mul(*_with_number(tensor1, tensor2))
-    return _add(*_with_number(input, _scaled("addcmul", "value", product, value,
+    product = _Mul()(*_with_number(tensor1, tensor2))
+    return _Add()(*_with_number(input, _scaled("addcmul", "value", product, value,
                                              _kind(input, tensor1, tensor2))))
 
 
@@ -976,5 +997,5 @@ def addcdiv(input, tensor1, tensor2, *, value=1):
     if _integer(t1) and _integer(t2):
         raise TypeError(f"addcdiv: integer division is not taken (tensor1 {t1.dtype}, tensor2 "
                         f"{t2.dtype}), as PyTorch's; cast them to floats")
-    quotient = _div(*_with_number(t1, t2))
-    return _add(*_with_number(input, _scaled("addcdiv", "value", quotient, value, "float")))
+    quotient = _Div()(*_with_number(t1, t2))
+    return _Add()(*_with_number(input, _scaled("addcdiv", "value", quotient, value, "float")))
