@@ -438,28 +438,44 @@ def _quiet(function):
     return Quiet
 
 
-# ops.Pow (``a ** exponent`` for a number or an array of exponents, no gradient to it), and the
-# four operations, as add, sub, mul and div call them
-QuietPow, _Add, _Sub, _Mul, _Div = (_quiet(f) for f in (Pow, Add, Sub, Mul, Div))
+# the four operations of ops.py, as add, sub, mul and div call them
+_Add, _Sub, _Mul, _Div = (_quiet(f) for f in (Add, Sub, Mul, Div))
 
 
-class PowTensor(Function):
-    """``a ** b`` with a gradient for both (broadcast), PyTorch's: ``gy b a^(b-1)`` to ``a``
-    (0 where ``b`` is 0, so ``0 ** 0`` has none), ``gy a^b ln a`` to ``b`` (0 where ``a`` is 0
-    and ``b >= 0``: ``0 ** b`` is flat there)."""
+def _power(xp, a, e):
+    """``a ** e`` for a number ``e``, as PyTorch's kernel takes it: ``sqrt`` for 0.5, ``1 /
+    sqrt`` for -0.5, products for 2, 3, -1 and -2 (so ``(-0.0) ** 0.5`` is -0.0 and
+    ``(-0.0) ** -0.5`` is -inf there, where C's pow gives +0.0 and +inf)."""
+    if a.dtype.kind == "f":
+        if e == 0.5:
+            return xp.sqrt(a)
+        if e == -0.5:
+            return 1 / xp.sqrt(a)
+        if e in (-1, -2):
+            return 1 / (a if e == -1 else a * a)
+    if e == 2:
+        return a * a
+    if e == 3:
+        return a * a * a
+    return a ** e
 
-    def forward(self, a, b):
+
+class PowNumber(Pow):
+    """``ops.Pow`` (``a ** e``, the gradient ``gy e a^(e-1)``, none at ``e = 0``) for a number
+    ``e``, computed as PyTorch's (:func:`_power`) and without NumPy's warnings at ``0 ** -1``
+    (inf) and ``(-1) ** 0.5`` (NaN), which PyTorch gives silently."""
+
+    def forward(self, a):
+        self.a = a
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            self.a, self.b, self.y = a, b, a ** b
-        return self.y
+            return _power(get_array_module(a), a, self.exponent)
 
     def backward(self, gy):
-        xp, a, b = get_array_module(gy), self.a, self.b
+        e, xp = self.exponent, get_array_module(gy)
+        if e == 0:   # a ** 0 is 1 everywhere; 0 * 0 ** -1 would be NaN at 0
+            return xp.zeros_like(gy)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            ga = xp.where(b == 0, 0, gy * (b * a ** (b - 1)))
-            gb = gy * xp.where((a == 0) & (b >= 0), 0, self.y * xp.log(a))
-        return (sum_to(ga.astype(gy.dtype, copy=False), a.shape),
-                sum_to(gb.astype(gy.dtype, copy=False), b.shape))
+            return (gy * (e * _power(xp, self.a, e - 1))).astype(gy.dtype, copy=False)
 
 
 def _integer(t):
@@ -510,9 +526,8 @@ def pow(input, exponent):
         if _integer(base) and exponent < 0:
             raise ValueError(f"pow: integers to negative integer powers are not allowed "
                              f"(exponent {exponent!r}); make the base a float")
-        # ** with a number: ops.Pow (the number kept as it is, not rounded to the tensor's
-        # dtype), quiet at the edges
-        return QuietPow(exponent)(base)
+        # ** with a number: ops.Pow's formulas, PyTorch's kernel
+        return PowNumber(exponent)(base)
     base, exponent = _with_number(input, exponent)
     if base.dtype == np.bool_ and exponent.dtype == np.bool_:
         raise TypeError("pow: bool ** bool is not defined (as PyTorch); cast to a number type")
@@ -641,10 +656,30 @@ class Binary(Function):
         return self.y
 
     def backward(self, gy):
+        # the sums back over a broadcast too: inf + -inf is NaN there, as in PyTorch's
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            ga, gb = self._grads(get_array_module(gy), gy, self.a, self.b, self.y)
-        return (sum_to(ga.astype(gy.dtype, copy=False), self.a.shape),
-                sum_to(gb.astype(gy.dtype, copy=False), self.b.shape))
+            grads = self._grads(get_array_module(gy), gy, self.a, self.b, self.y)
+            return _summed_back(self, grads, (self.a.shape, self.b.shape), gy.dtype)
+
+
+def _summed_back(f, grads, shapes, dtype):
+    """Each gradient of ``f``'s inputs summed back to its input's shape, in ``dtype``; None
+    for an input that needs none (a number's: its sum could only warn, or cost time)."""
+    return tuple(sum_to(g.astype(dtype, copy=False), shape) if x.requires_grad else None
+                 for g, shape, x in zip(grads, shapes, f.inputs))
+
+
+class PowTensor(Binary):
+    """``a ** b`` with a gradient for both (broadcast), PyTorch's: ``gy b a^(b-1)`` to ``a``
+    (0 where ``b`` is 0, so ``0 ** 0`` has none), ``gy a^b ln a`` to ``b`` (0 where ``a`` is 0
+    and ``b >= 0``: ``0 ** b`` is flat there)."""
+
+    def _value(self, xp, a, b):
+        return a ** b
+
+    def _grads(self, xp, gy, a, b, y):
+        return (xp.where(b == 0, 0, gy * (b * a ** (b - 1))),
+                gy * xp.where((a == 0) & (b >= 0), 0, y * xp.log(a)))
 
 
 class Atan2(Binary):
@@ -942,14 +977,16 @@ class Lerp(Function):
 
     def forward(self, s, e, w):
         self.s, self.e, self.w = s, e, w
-        d = e - s
-        return get_array_module(s).where(abs(w) < 0.5, s + w * d, e - d * (1 - w)).astype(s.dtype, copy=False)
+        with np.errstate(invalid="ignore", over="ignore"):
+            d = e - s
+            y = get_array_module(s).where(abs(w) < 0.5, s + w * d, e - d * (1 - w))
+        return y.astype(s.dtype, copy=False)
 
     def backward(self, gy):
         s, e, w = self.s, self.e, self.w
-        return (sum_to((gy * (1 - w)).astype(gy.dtype, copy=False), s.shape),
-                sum_to((gy * w).astype(gy.dtype, copy=False), e.shape),
-                sum_to((gy * (e - s)).astype(gy.dtype, copy=False), w.shape))
+        with np.errstate(invalid="ignore", over="ignore"):   # inf - inf, as in PyTorch's: NaN
+            return _summed_back(self, (gy * (1 - w), gy * w, gy * (e - s)), (s.shape, e.shape, w.shape),
+                                gy.dtype)
 
 
 def lerp(input, end, weight):

@@ -447,6 +447,23 @@ def test_pow_at_zero_and_below():
     assert x.grad.tolist() == [0.0, 0.0]
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_pow_with_a_number_as_pytorch_at_the_edges(xp, dtype):
+    """``x ** e`` for numbers ``e`` (ops.Pow, the exponent kept in double) and ``e ** x`` for
+    numbers ``e`` (the base 0 and negative too), on every edge value, forward and backward."""
+    torch = pytest.importorskip("torch")
+    a = np.array(EDGES, dtype)
+    g = np.linspace(-1.5, 2.0, a.size).astype(dtype)
+    for e in [0, 1, 2, 3, -1, -2, 0.5, -0.5, 1 / 3, 2.5, 0.0]:
+        for ours, theirs in [(lambda t: t ** e, lambda t: t ** e), (lambda t: e ** t, lambda t: torch.pow(e, t))]:
+            x, xt = Tensor(xp.asarray(a), requires_grad=True), torch_tensor(torch, a, requires_grad=True)
+            y, yt = ours(x), theirs(xt)
+            y.backward(xp.asarray(g))
+            yt.backward(torch.from_numpy(g))
+            _assert_as_torch(y, yt, dtype, f"pow {e} forward")
+            _assert_as_torch(x.grad, xt.grad, dtype, f"pow {e} gradient")
+
+
 def test_operators_and_methods_are_the_functions(rng):
     """``**`` with a Tensor exponent, ``2 ** t``, ``//`` and ``%``, and each method, the same as
     the function of its name."""
