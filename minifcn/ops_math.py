@@ -15,9 +15,13 @@
   gradient summed back over the axes its operand was broadcast along. Three: ``lerp``,
   ``addcmul``, ``addcdiv``.
 
-Domain edges give PyTorch's inf and NaN with no NumPy warning (each Function computes under
-``np.errstate`` where an edge can be reached). Integer division, ``remainder`` and ``fmod`` by
-an integer zero raise ZeroDivisionError, as PyTorch's (NumPy's give 0 and a warning).
+The Tensor's operators ``**`` (a Tensor exponent too), ``2 ** t``, ``//`` and ``%`` are
+``pow``, ``floor_divide`` and ``remainder``. Dtypes are PyTorch's: a Python float beside an
+integer tensor gives float32, an integer tensor beside a float one takes its dtype, true
+division of integers gives float32. Domain edges give PyTorch's inf and NaN with no NumPy
+warning (each Function computes under ``np.errstate`` where an edge can be reached). Integer
+division, ``remainder`` and ``fmod`` by an integer zero raise ZeroDivisionError, as PyTorch's
+(NumPy's give 0 and a warning).
 
 >>> import numpy as np
 >>> from minifcn import Tensor
@@ -422,6 +426,7 @@ def neg(input):
 negative = neg   # PyTorch's other name
 
 
+# --------------------------------------------------------------------- powers and arithmetic
 def _quiet(function):
     """``function`` (one of ops.py's Functions) with NumPy's warnings about inf and NaN
     silenced in its forward and backward: ``0 ** -1``, ``inf - inf``, ``0 * inf`` give inf and
@@ -484,7 +489,7 @@ def _integer(t):
 
 def _with_number(a, b):
     """``a`` and ``b`` as Tensors, promoted as ``+`` promotes them (``ops._operands``), with
-    PyTorch's two rules where NumPy's differ: a Python float beside an integer or bool tensor
+    PyTorch's rules where NumPy's differ: a Python float beside an integer or bool tensor
     gives float32 (PyTorch's default dtype; NumPy's float64), a Python int beside a bool
     tensor gives int64 (``_operands`` would make the int a bool), and an integer tensor beside
     a float one takes the float one's dtype (NumPy makes int64 and float32 float64)."""
@@ -520,6 +525,7 @@ def pow(input, exponent):
         raise TypeError(f"pow: expected a Tensor for input or exponent, got "
                         f"{type(input).__name__} and {type(exponent).__name__}")
     if isinstance(input, Tensor) and not isinstance(exponent, Tensor) and np.ndim(exponent) == 0:
+        exponent = exponent.item() if hasattr(exponent, "item") else exponent   # 0-d: a number
         base = input.astype(np.int64) if input.dtype == np.bool_ else input   # True ** 2: int64
         if _integer(base) and isinstance(exponent, (float, np.floating)):
             base = base.astype(np.float32)
