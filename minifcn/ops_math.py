@@ -554,18 +554,23 @@ def square(input):
 
 
 def clamp_min(input, min):
-    """``max(x, min)``, PyTorch's ``clamp_min`` (``clamp(x, min=min)``); the gradient passes
-    where ``x >= min``. A float bound makes an integer tensor float32, as PyTorch's.
+    """``max(x, min)``, PyTorch's ``clamp_min`` (``clamp(x, min=min)``): ``min`` a number, or
+    a Tensor broadcast with ``x`` (its gradient: where ``x < min``). The gradient passes to
+    ``x`` where ``x >= min``, ties included; NaN on either side gives NaN and no gradient. A
+    float bound makes an integer tensor float32, as PyTorch's.
 
     >>> clamp_min(Tensor(np.array([-1.0, 2.0])), 0.0).numpy()
     array([0., 2.])
+    >>> clamp_min(Tensor(np.array([-1.0, 2.0])), Tensor(np.array([0.0, 3.0]))).numpy()
+    array([0., 3.])
     """
     return _clamp_one("clamp_min", input, min, None)
 
 
 def clamp_max(input, max):
-    """``min(x, max)``, PyTorch's ``clamp_max`` (``clamp(x, max=max)``); the gradient passes
-    where ``x <= max``.
+    """``min(x, max)``, PyTorch's ``clamp_max`` (``clamp(x, max=max)``), as :func:`clamp_min`
+    turned round: the gradient passes to ``x`` where ``x <= max``, to a Tensor ``max`` where
+    ``x > max``.
 
     >>> clamp_max(Tensor(np.array([-1.0, 2.0])), 0.0).numpy()
     array([-1.,  0.])
@@ -573,11 +578,34 @@ def clamp_max(input, max):
     return _clamp_one("clamp_max", input, None, max)
 
 
+class ClampBy(Function):
+    """``max(a, bound)`` (``"min"``) or ``min(a, bound)`` (``"max"``), broadcast, NaN from
+    either side; the gradient goes to ``a`` where it is kept (``a >= bound``, or ``<=``) and to
+    the bound where it wins (``a < bound``, or ``>``): PyTorch's ``clamp_backward``, so neither
+    gets one at a NaN, and ``a`` alone at a tie (``maximum`` would split it)."""
+
+    def __init__(self, which):
+        self.which = which
+
+    def forward(self, a, bound):
+        xp = get_array_module(a)
+        self.a, self.bound = a, bound
+        return xp.maximum(a, bound) if self.which == "min" else xp.minimum(a, bound)
+
+    def backward(self, gy):
+        xp, a, bound = get_array_module(gy), self.a, self.bound
+        keep, win = (a >= bound, a < bound) if self.which == "min" else (a <= bound, a > bound)
+        return _summed_back(self, (xp.where(keep, gy, 0), xp.where(win, gy, 0)), (a.shape, bound.shape),
+                            gy.dtype)
+
+
 def _clamp_one(op, input, low, high):
     bound = low if high is None else high
+    if isinstance(bound, Tensor):
+        return ClampBy(op[-3:])(*_with_number(input, bound))
     if isinstance(bound, bool) or not isinstance(bound, numbers.Real):
-        raise TypeError(f"{op}: the bound must be a number, got {type(bound).__name__} {bound!r} "
-                        "(a Tensor of bounds: minifcn.maximum / minifcn.minimum)")
+        raise TypeError(f"{op}: the bound must be a number or a Tensor, got "
+                        f"{type(bound).__name__} {bound!r}")
     input = as_tensor(input)
     if _integer(input) and isinstance(bound, (float, np.floating)):
         input = input.astype(np.float32)

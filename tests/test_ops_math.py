@@ -206,6 +206,8 @@ BINARY = {
     "sub_alpha": (lambda a, b: minifcn.sub(a, b, alpha=0.5), lambda torch: lambda a, b: torch.sub(a, b, alpha=0.5),
                   lambda a, b: naive.MATH["sub"](a, b, alpha=0.5)),
     "mul": (minifcn.mul, lambda torch: torch.mul, naive.MATH["mul"]),
+    "clamp_min": (minifcn.clamp_min, lambda torch: torch.clamp_min, naive.MATH["clamp_min"]),
+    "clamp_max": (minifcn.clamp_max, lambda torch: torch.clamp_max, naive.MATH["clamp_max"]),
 }
 BINARY_NAMES = sorted(BINARY)
 
@@ -388,6 +390,9 @@ INTEGER_CASES = [
     ("mul bool", lambda m, T: m.mul(T(B), T(B))),
     ("mul bool number", lambda m, T: m.mul(T(B), 2)),
     ("atan2", lambda m, T: m.atan2(T(I), T(J))),
+    ("atan2 int float32", lambda m, T: m.atan2(T(I), T(F32))),
+    ("remainder float32 int", lambda m, T: m.remainder(T(F32), T(J))),
+    ("clamp_min int float32", lambda m, T: m.clamp_min(T(I), T(F32))),
     ("xlogy", lambda m, T: m.xlogy(T(I), T(np.abs(J)))),
     ("clamp_min int", lambda m, T: m.clamp_min(T(I), 1)),
     ("clamp_min float", lambda m, T: m.clamp_min(T(I), 0.5)),
@@ -539,7 +544,7 @@ def test_isnan_isinf_isfinite(xp):
     (lambda: minifcn.lerp(Tensor(F32), Tensor(F32), "half"), TypeError, "weight must be a number"),
     (lambda: minifcn.addcdiv(Tensor(I), Tensor(I), Tensor(J)), TypeError, "addcdiv: integer division"),
     (lambda: minifcn.addcmul(Tensor(I), Tensor(I), Tensor(J), value=0.5), TypeError, "value=0.5"),
-    (lambda: minifcn.clamp_min(Tensor(F32), Tensor(F32)), TypeError, "clamp_min: the bound must be a number"),
+    (lambda: minifcn.clamp_min(Tensor(F32), "0"), TypeError, "clamp_min: the bound must be a number or a Tensor"),
     (lambda: minifcn.nan_to_num(Tensor(F32), posinf="big"), TypeError, "posinf must be a number"),
 ])
 def test_errors_name_the_value(call, error, match):
