@@ -500,7 +500,8 @@ def _with_number(a, b):
         elif isinstance(t, Tensor):
             if _integer(t) and isinstance(n, (float, np.floating)):
                 return t.astype(np.float32)
-            if t.dtype == np.bool_ and isinstance(n, (int, np.integer)) and not isinstance(n, (bool, np.bool_)):
+            whole = isinstance(n, (int, np.integer)) and not isinstance(n, (bool, np.bool_))
+            if t.dtype == np.bool_ and whole:
                 return t.astype(np.int64)
         return t
     return _operands(lifted(a, b), lifted(b, a))
@@ -891,8 +892,10 @@ def div(input, other, *, rounding_mode=None):
     gradient.
 
     >>> x, y = Tensor(np.array([7, -7])), Tensor(np.array([2, 2]))
-    >>> div(x, y).numpy(), div(x, y, rounding_mode="trunc").numpy(), div(x, y, rounding_mode="floor").numpy()
-    (array([ 3.5, -3.5], dtype=float32), array([ 3, -3]), array([ 3, -4]))
+    >>> div(x, y).numpy()
+    array([ 3.5, -3.5], dtype=float32)
+    >>> div(x, y, rounding_mode="trunc").numpy(), div(x, y, rounding_mode="floor").numpy()
+    (array([ 3, -3]), array([ 3, -4]))
     """
     if rounding_mode is None:
         a, b = _with_number(input, other)
@@ -1037,9 +1040,11 @@ def lerp(input, end, weight):
         raise TypeError(f"lerp: input and end must share one dtype, got {input.dtype} and {end.dtype}")
     if isinstance(weight, Tensor):
         if weight.dtype != input.dtype:
-            raise TypeError(f"lerp: weight must have the input's dtype {input.dtype}, got {weight.dtype}")
+            raise TypeError(f"lerp: weight must have the input's dtype {input.dtype}, got "
+                            f"{weight.dtype}")
     elif isinstance(weight, bool) or not isinstance(weight, numbers.Real):
-        raise TypeError(f"lerp: weight must be a number or a Tensor, got {type(weight).__name__} {weight!r}")
+        raise TypeError(f"lerp: weight must be a number or a Tensor, got "
+                        f"{type(weight).__name__} {weight!r}")
     else:
         weight = Tensor(get_array_module(input.data).asarray(weight, dtype=input.dtype))
     return Lerp()(input, end, weight)
@@ -1049,7 +1054,8 @@ def addcmul(input, tensor1, tensor2, *, value=1):
     """``input + value * tensor1 * tensor2``, broadcast, in the graph (PyTorch's
     ``torch.addcmul``); a float ``value`` is refused with integer tensors.
 
-    >>> addcmul(Tensor(np.zeros(2)), Tensor(np.array([1.0, 2.0])), Tensor(np.array([3.0, 4.0])), value=0.5).numpy()
+    >>> x, a, b = Tensor(np.zeros(2)), Tensor(np.array([1.0, 2.0])), Tensor(np.array([3.0, 4.0]))
+    >>> addcmul(x, a, b, value=0.5).numpy()
     array([1.5, 4. ])
     """
     product = _Mul()(*_with_number(tensor1, tensor2))
@@ -1061,7 +1067,8 @@ def addcdiv(input, tensor1, tensor2, *, value=1):
     """``input + value * tensor1 / tensor2``, broadcast, in the graph (PyTorch's
     ``torch.addcdiv``: Adam's step); integer ``tensor1`` and ``tensor2`` are refused, as there.
 
-    >>> addcdiv(Tensor(np.ones(2)), Tensor(np.array([1.0, 2.0])), Tensor(np.array([4.0, 4.0])), value=2).numpy()
+    >>> x, a, b = Tensor(np.ones(2)), Tensor(np.array([1.0, 2.0])), Tensor(np.array([4.0, 4.0]))
+    >>> addcdiv(x, a, b, value=2).numpy()
     array([1.5, 2. ])
     """
     t1, t2 = as_tensor(tensor1), as_tensor(tensor2)
