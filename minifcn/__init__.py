@@ -28,11 +28,6 @@ from .ops import (argmax, argmin, ceil, cumprod, cumsum, flip, floor, logsumexp,
 from .backend import default_device, gpu_available, manual_seed
 from .checkpoint import load, save
 from .creation import arange, from_numpy, full, ones, ones_like, tensor, zeros, zeros_like
-from .ops_stats import (aminmax, bincount, bucketize, count_nonzero, cummax, cummin, histc,
-                        index_add, index_copy, index_fill, kthvalue, masked_scatter, masked_select,
-                        median, mode, nanmean, nanmedian, nanquantile, nansum, quantile,
-                        searchsorted, std_mean, take, var_mean)
-from .losses_more import cosine_similarity, pairwise_distance, pdist
 from .creation import as_tensor, empty, empty_like, eye, full_like, linspace, logspace, meshgrid
 from .sampling import (bernoulli, multinomial, normal, rand, rand_like, randint, randint_like, randn,
                        randn_like, randperm)
@@ -40,9 +35,19 @@ from .functions import (abs, amax, amin, broadcast_tensors, broadcast_to, chunk,
                         concatenate, enable_grad, exp, flatten, hstack, is_tensor, isclose, log, max,
                         mean, min, norm, numel, permute, relu, reshape, sigmoid, split, sqrt, squeeze,
                         std, sum, tanh, tensor_split, transpose, unbind, unsqueeze, var, vstack)
+from .ops_math import (acos, acosh, add, addcdiv, addcmul, asin, asinh, atan, atan2, atanh,
+                       clamp_max, clamp_min, cos, cosh, div, erf, erfc, erfinv, exp2, expm1,
+                       floor_divide, fmod, hypot, isfinite, isinf, isnan, lerp, log10, log1p, log2,
+                       logaddexp, logit, mul, nan_to_num, neg, negative, pow, reciprocal, remainder,
+                       rsqrt, sin, sinh, square, sub, tan, true_divide, xlogy)
 from .ops_shape import (bmm, cdist, cross, diag, diagonal, diff, dot, kron, matmul, mm, movedim, moveaxis,
                         narrow, outer, repeat_interleave, select, swapaxes, swapdims, t, tensordot,
                         tile, trace, tril, triu, unflatten)
+from .ops_stats import (aminmax, bincount, bucketize, count_nonzero, cummax, cummin, histc,
+                        index_add, index_copy, index_fill, kthvalue, masked_scatter, masked_select,
+                        median, mode, nanmean, nanmedian, nanquantile, nansum, quantile,
+                        searchsorted, std_mean, take, var_mean)
+from .losses_more import cosine_similarity, pairwise_distance, pdist
 from . import models
 
 # ... and when NumPy came first (``import numpy as np`` above ``import minifcn``, as most

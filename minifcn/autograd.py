@@ -420,8 +420,9 @@ class Tensor:
     def __abs__(self):   # abs(t), as t.abs()
         return self.abs()
 
-    def __pow__(self, exponent):
-        return pow(self, exponent)
+    def __pow__(self, exponent):   # a number (ops.Pow) or a Tensor, with its gradient too
+        from .ops_math import pow as pow_
+        return pow_(self, exponent)
 
     def __matmul__(self, other):   # PyTorch's rules, 1-d operands too (ops_shape.py)
         from . import ops_shape
@@ -761,6 +762,228 @@ class Tensor:
 
     def exp(self):
         return Exp()(self)
+
+    # ----------------------------------------------------------------- elementwise math
+    # PyTorch's elementwise math as methods, each calling the function of its name in
+    # ops_math.py (imported when first called: it imports this module), which says how its
+    # values and gradients are made; tests/test_ops_math.py checks them against PyTorch's.
+    def _math(self, name, *args, **kwargs):
+        from . import ops_math
+        return getattr(ops_math, name)(self, *args, **kwargs)
+
+    def log1p(self) -> "Tensor":
+        """``log(1 + x)``: :func:`~minifcn.ops_math.log1p`."""
+        return self._math("log1p")
+
+    def expm1(self) -> "Tensor":
+        """``exp(x) - 1``: :func:`~minifcn.ops_math.expm1`."""
+        return self._math("expm1")
+
+    def log2(self) -> "Tensor":
+        """The base-2 logarithm: :func:`~minifcn.ops_math.log2`."""
+        return self._math("log2")
+
+    def log10(self) -> "Tensor":
+        """The base-10 logarithm: :func:`~minifcn.ops_math.log10`."""
+        return self._math("log10")
+
+    def exp2(self) -> "Tensor":
+        """``2 ** x``: :func:`~minifcn.ops_math.exp2`."""
+        return self._math("exp2")
+
+    def sin(self) -> "Tensor":
+        """The sine: :func:`~minifcn.ops_math.sin`."""
+        return self._math("sin")
+
+    def cos(self) -> "Tensor":
+        """The cosine: :func:`~minifcn.ops_math.cos`."""
+        return self._math("cos")
+
+    def tan(self) -> "Tensor":
+        """The tangent: :func:`~minifcn.ops_math.tan`."""
+        return self._math("tan")
+
+    def asin(self) -> "Tensor":
+        """The arcsine: :func:`~minifcn.ops_math.asin`."""
+        return self._math("asin")
+
+    def acos(self) -> "Tensor":
+        """The arccosine: :func:`~minifcn.ops_math.acos`."""
+        return self._math("acos")
+
+    def atan(self) -> "Tensor":
+        """The arctangent: :func:`~minifcn.ops_math.atan`."""
+        return self._math("atan")
+
+    def sinh(self) -> "Tensor":
+        """The hyperbolic sine: :func:`~minifcn.ops_math.sinh`."""
+        return self._math("sinh")
+
+    def cosh(self) -> "Tensor":
+        """The hyperbolic cosine: :func:`~minifcn.ops_math.cosh`."""
+        return self._math("cosh")
+
+    def asinh(self) -> "Tensor":
+        """The inverse hyperbolic sine: :func:`~minifcn.ops_math.asinh`."""
+        return self._math("asinh")
+
+    def acosh(self) -> "Tensor":
+        """The inverse hyperbolic cosine: :func:`~minifcn.ops_math.acosh`."""
+        return self._math("acosh")
+
+    def atanh(self) -> "Tensor":
+        """The inverse hyperbolic tangent: :func:`~minifcn.ops_math.atanh`."""
+        return self._math("atanh")
+
+    def rsqrt(self) -> "Tensor":
+        """``1 / sqrt(x)``: :func:`~minifcn.ops_math.rsqrt`."""
+        return self._math("rsqrt")
+
+    def reciprocal(self) -> "Tensor":
+        """``1 / x``: :func:`~minifcn.ops_math.reciprocal`."""
+        return self._math("reciprocal")
+
+    def erf(self) -> "Tensor":
+        """The error function: :func:`~minifcn.ops_math.erf`."""
+        return self._math("erf")
+
+    def erfc(self) -> "Tensor":
+        """``1 - erf(x)``: :func:`~minifcn.ops_math.erfc`."""
+        return self._math("erfc")
+
+    def erfinv(self) -> "Tensor":
+        """The inverse of erf: :func:`~minifcn.ops_math.erfinv`."""
+        return self._math("erfinv")
+
+    def neg(self) -> "Tensor":
+        """``-x``: :func:`~minifcn.ops_math.neg`."""
+        return self._math("neg")
+
+    def negative(self) -> "Tensor":
+        """``-x``: :func:`~minifcn.ops_math.negative`."""
+        return self._math("negative")
+
+    def square(self) -> "Tensor":
+        """``x * x``: :func:`~minifcn.ops_math.square`."""
+        return self._math("square")
+
+    def isnan(self) -> "Tensor":
+        """Where the values are NaN: :func:`~minifcn.ops_math.isnan`."""
+        return self._math("isnan")
+
+    def isinf(self) -> "Tensor":
+        """Where the values are infinite: :func:`~minifcn.ops_math.isinf`."""
+        return self._math("isinf")
+
+    def isfinite(self) -> "Tensor":
+        """Where the values are finite: :func:`~minifcn.ops_math.isfinite`."""
+        return self._math("isfinite")
+
+    def pow(self, exponent) -> "Tensor":
+        """``self ** exponent``: :func:`~minifcn.ops_math.pow`."""
+        return self._math("pow", exponent)
+
+    def atan2(self, other) -> "Tensor":
+        """The angle of (other, self): :func:`~minifcn.ops_math.atan2`."""
+        return self._math("atan2", other)
+
+    def hypot(self, other) -> "Tensor":
+        """``sqrt(self^2 + other^2)``: :func:`~minifcn.ops_math.hypot`."""
+        return self._math("hypot", other)
+
+    def logaddexp(self, other) -> "Tensor":
+        """``log(exp(self) + exp(other))``: :func:`~minifcn.ops_math.logaddexp`."""
+        return self._math("logaddexp", other)
+
+    def xlogy(self, other) -> "Tensor":
+        """``self * log(other)``, 0 where self is 0: :func:`~minifcn.ops_math.xlogy`."""
+        return self._math("xlogy", other)
+
+    def mul(self, other) -> "Tensor":
+        """``self * other``: :func:`~minifcn.ops_math.mul`."""
+        return self._math("mul", other)
+
+    def true_divide(self, other) -> "Tensor":
+        """``self / other``: :func:`~minifcn.ops_math.true_divide`."""
+        return self._math("true_divide", other)
+
+    def floor_divide(self, other) -> "Tensor":
+        """``floor(self / other)``: :func:`~minifcn.ops_math.floor_divide`."""
+        return self._math("floor_divide", other)
+
+    def remainder(self, other) -> "Tensor":
+        """The remainder of ``self / other``, the sign of other (``%``): :func:`~minifcn.ops_math.remainder`."""
+        return self._math("remainder", other)
+
+    def fmod(self, other) -> "Tensor":
+        """The remainder of ``self / other``, the sign of self: :func:`~minifcn.ops_math.fmod`."""
+        return self._math("fmod", other)
+
+    def clamp_min(self, min) -> "Tensor":
+        """``max(self, min)``: :func:`~minifcn.ops_math.clamp_min`."""
+        return self._math("clamp_min", min)
+
+    def clamp_max(self, max) -> "Tensor":
+        """``min(self, max)``: :func:`~minifcn.ops_math.clamp_max`."""
+        return self._math("clamp_max", max)
+
+    def add(self, other, *, alpha=1) -> "Tensor":
+        """``self + alpha * other``: :func:`~minifcn.ops_math.add`."""
+        return self._math("add", other, alpha=alpha)
+
+    def sub(self, other, *, alpha=1) -> "Tensor":
+        """``self - alpha * other``: :func:`~minifcn.ops_math.sub`."""
+        return self._math("sub", other, alpha=alpha)
+
+    def div(self, other, *, rounding_mode=None) -> "Tensor":
+        """``self / other``, rounded with ``rounding_mode`` ``"trunc"`` or ``"floor"``:
+        :func:`~minifcn.ops_math.div`."""
+        return self._math("div", other, rounding_mode=rounding_mode)
+
+    def logit(self, eps=None) -> "Tensor":
+        """``log(x / (1 - x))``, ``x`` clamped to ``[eps, 1 - eps]`` with eps:
+        :func:`~minifcn.ops_math.logit`."""
+        return self._math("logit", eps)
+
+    def nan_to_num(self, nan=0.0, posinf=None, neginf=None) -> "Tensor":
+        """NaN and infinities replaced by numbers: :func:`~minifcn.ops_math.nan_to_num`."""
+        return self._math("nan_to_num", nan, posinf, neginf)
+
+    def lerp(self, end, weight) -> "Tensor":
+        """``self + weight * (end - self)``: :func:`~minifcn.ops_math.lerp`."""
+        return self._math("lerp", end, weight)
+
+    def addcmul(self, tensor1, tensor2, *, value=1) -> "Tensor":
+        """``self + value * tensor1 * tensor2``: :func:`~minifcn.ops_math.addcmul`."""
+        return self._math("addcmul", tensor1, tensor2, value=value)
+
+    def addcdiv(self, tensor1, tensor2, *, value=1) -> "Tensor":
+        """``self + value * tensor1 / tensor2``: :func:`~minifcn.ops_math.addcdiv`."""
+        return self._math("addcdiv", tensor1, tensor2, value=value)
+
+    def where(self, condition, other) -> "Tensor":
+        """``self`` where ``condition`` holds, else ``other`` (PyTorch's ``x.where(cond, y)``):
+        :func:`~minifcn.ops.where`."""
+        from .ops import where
+        return where(condition, self, other)
+
+    def __rpow__(self, base):   # 2 ** t
+        from .ops_math import pow
+        return pow(base, self)
+
+    def __floordiv__(self, other):
+        return self._math("floor_divide", other)
+
+    def __rfloordiv__(self, other):
+        from .ops_math import floor_divide
+        return floor_divide(other, self)
+
+    def __mod__(self, other):
+        return self._math("remainder", other)
+
+    def __rmod__(self, other):
+        from .ops_math import remainder
+        return remainder(other, self)
 
     def abs(self):
         return Abs()(self)

@@ -307,6 +307,73 @@ def prelu(x, weight):
     return y
 
 
+# --------------------------------------------------------------------- elementwise math (ops_math.py)
+def elementwise(f, *arrays):
+    """``f`` of the values at each position of ``arrays`` broadcast together, one Python call
+    per position (Python ints stay ints, floats are doubles): the loop version of the ops of
+    ``ops_math``, with ``f`` one of :data:`MATH`'s scalar definitions. A float64 (or int64)
+    array of the broadcast shape.
+
+    >>> elementwise(MATH["atan2"], np.array([[1.0], [0.0]]), np.array([1.0, -1.0]))
+    array([[0.78539816, 2.35619449],
+           [0.        , 3.14159265]])
+    """
+    arrays = [to_numpy(a) for a in arrays]
+    shape = np.broadcast_shapes(*(a.shape for a in arrays))
+    full = [np.broadcast_to(a, shape) for a in arrays]
+    values = [f(*(a[pos].item() for a in full)) for pos in np.ndindex(shape)]
+    return np.array(values).reshape(shape)
+
+
+def _trunc_div(a, b):
+    """``a / b`` rounded towards 0: for ints exactly (``|a| // |b|`` with the quotient's
+    sign), for floats ``trunc`` of the rounded quotient (PyTorch's ``"trunc"``)."""
+    if isinstance(a, float) or isinstance(b, float):
+        return float(math.trunc(a / b))
+    q = abs(a) // abs(b)
+    return q if (a < 0) == (b < 0) else -q
+
+
+def _erfinv(y):
+    """The ``x`` with ``erf(x) = y`` by bisection on [0, 30] until the interval stops
+    shrinking, compared through ``erfc`` above 1/2 (where ``1 - y`` is exact)."""
+    if abs(y) >= 1:
+        return math.copysign(math.inf, y) if abs(y) == 1 else math.nan
+    t, lo, hi = abs(y), 0.0, 30.0
+    while True:
+        mid = (lo + hi) / 2
+        if mid in (lo, hi):
+            return math.copysign(mid, y)
+        below = math.erfc(mid) > 1 - t if t > 0.5 else math.erf(mid) < t
+        lo, hi = (mid, hi) if below else (lo, mid)
+
+
+# Each op's definition on Python numbers, for :func:`elementwise`; inside each domain (math
+# raises at its edges, where the tests compare with PyTorch instead)
+MATH = {
+    "log1p": math.log1p, "expm1": math.expm1, "log2": math.log2, "log10": math.log10,
+    "exp2": lambda v: 2.0 ** v, "sin": math.sin, "cos": math.cos, "tan": math.tan,
+    "asin": math.asin, "acos": math.acos, "atan": math.atan, "sinh": math.sinh,
+    "cosh": math.cosh, "asinh": math.asinh, "acosh": math.acosh, "atanh": math.atanh,
+    "rsqrt": lambda v: 1 / math.sqrt(v), "reciprocal": lambda v: 1 / v, "erf": math.erf,
+    "erfc": math.erfc, "erfinv": _erfinv, "logit": lambda v: math.log(v / (1 - v)),
+    "neg": lambda v: -v, "square": lambda v: v * v,
+    "pow": lambda a, b: a ** b, "atan2": math.atan2, "hypot": math.hypot,
+    "logaddexp": lambda a, b: max(a, b) + math.log1p(math.exp(-abs(a - b))),
+    "xlogy": lambda a, b: 0.0 if a == 0 else a * math.log(b),
+    "remainder": lambda a, b: a % b,                       # Python's %: the sign of b
+    "fmod": lambda a, b: (math.fmod(a, b) if isinstance(a, float) or isinstance(b, float)
+                          else a - b * _trunc_div(a, b)),             # C's: the sign of a
+    "floor_divide": lambda a, b: a // b, "trunc_divide": _trunc_div,
+    "div": lambda a, b: a / b, "mul": lambda a, b: a * b,
+    "add": lambda a, b, alpha=1: a + alpha * b, "sub": lambda a, b, alpha=1: a - alpha * b,
+    "lerp": lambda s, e, w: s + w * (e - s) if abs(w) < 0.5 else e - (e - s) * (1 - w),
+    "addcmul": lambda x, a, b, value=1: x + value * a * b,
+    "addcdiv": lambda x, a, b, value=1: x + value * a / b,
+    "clamp_min": lambda v, low: max(v, low), "clamp_max": lambda v, high: min(v, high),
+}
+
+
 def softmax(x, axis=1):
     """``exp(x_k) / sum_j exp(x_j)`` along ``axis``, one vector at a time."""
     x = np.moveaxis(to_numpy(x), axis, -1)

@@ -423,8 +423,11 @@ def test_pow_takes_a_0d_array_as_a_number_and_an_array_per_value():
     t = Tensor(a, requires_grad=True)
     (t ** e).sum().backward()
     assert t.grad.shape == (1, 4) and np.isfinite(t.grad).all() and t.grad[0, 0] == 0
-    with pytest.raises(TypeError, match="pass its .data"):
-        x ** Tensor(2.0)
+    # a Tensor exponent is in the graph too (ops_math.pow, as PyTorch's): 1 ** e has the
+    # gradient 1 ** e ln 1 = 0 for the exponent, 2 * 1 = 2 per value for the base
+    e = Tensor(np.float32(2.0), requires_grad=True)
+    (x ** e).sum().backward()
+    assert x.grad.tolist() == [2.0] * 3 and e.grad == 0.0
 
 
 def test_argmax_and_requires_grad_as_pytorch_s(xp, rng):
