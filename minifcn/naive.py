@@ -1,6 +1,6 @@
 """Loop-by-loop reference versions of the main ops (convolutions 2-d and 1-d, pooling (dilated,
 adaptive max, LP) and unpooling, batch, group, instance and layer norm, local response norm, the
-activations, softmax and the loss, bilinear and bicubic upsampling and interpolation, pixel
+activations, the elementwise math, softmax and the loss, bilinear and bicubic upsampling and interpolation, pixel
 shuffle, grid sampling, unfold and fold, embedding, gather, scatter, sort, einsum, cumprod and
 index_select; and the boundary F1 score): slow, obvious, and the oracle for the fast ones.
 
