@@ -2572,3 +2572,7 @@ def interpolate(x, size=None, scale_factor=None, mode="nearest", align_corners=N
 from .functional_1d import *  # noqa: E402,F401,F403  conv1d ... embedding: the 1-D ops, on these 2-D ones
 from .functional_1d import __all__ as _all_1d  # noqa: E402
 __all__ += _all_1d
+
+from .functional_misc import *  # noqa: E402,F401,F403  dropout1d ... bilinear: the other small ops
+from .functional_misc import __all__ as _all_misc  # noqa: E402
+__all__ += _all_misc

@@ -1215,3 +1215,4 @@ class HuberLoss(Module):
 
 
 from .nn_1d import *  # noqa: E402,F401,F403  Conv1d ... Embedding: the 1-D layers, on the 2-D ops
+from .nn_misc import *  # noqa: E402,F401,F403  Dropout1d ... ParameterDict: the other small layers
