@@ -447,22 +447,24 @@ def glu(input, dim=-1):
 # --------------------------------------------------------------------- shrinks
 class Shrink(Function):
     """Hardshrink (``soft`` False) and softshrink: 0 on the closed interval [-lambd, lambd];
-    outside, ``x`` itself (hard) or ``x`` moved by ``lambd`` towards 0 (soft). The gradient is
-    0 on that interval, its ends too, and 1 elsewhere and at NaN, as PyTorch's kernels."""
+    outside, ``x`` itself (hard) or ``x`` moved by ``lambd`` towards 0 (soft); NaN stays NaN.
+    The gradient is 1 where ``|x| > lambd``, else 0: on the interval, its ends, and at NaN, as
+    PyTorch's vectorised kernels (their scalar loop, which only a tensor's last few values
+    take, passes the gradient at NaN: we follow the kernel nearly every value meets)."""
 
     def __init__(self, lambd, soft):
         self.lambd, self.soft = lambd, soft
 
     def forward(self, x):
         xp = get_array_module(x)
-        # a bool mask: all the backward needs (False at NaN: the value and gradient pass)
-        self.inside = (x >= -self.lambd) & (x <= self.lambd)
+        self.outside = abs(x) > self.lambd   # a bool mask: all the backward needs
         if self.soft:   # x - lambd above, x + lambd below, x - x = 0 inside, NaN stays NaN
             return x - xp.clip(x, -self.lambd, self.lambd)
-        return xp.where(self.inside, 0, x).astype(x.dtype, copy=False)
+        inside = (x >= -self.lambd) & (x <= self.lambd)   # False at NaN, which passes
+        return xp.where(inside, 0, x).astype(x.dtype, copy=False)
 
     def backward(self, gy):
-        return get_array_module(gy).where(self.inside, 0, gy).astype(gy.dtype, copy=False)
+        return get_array_module(gy).where(self.outside, gy, 0).astype(gy.dtype, copy=False)
 
 
 def hardshrink(input, lambd=0.5):
