@@ -193,7 +193,8 @@ def test_rrelu_training_draws_a_uniform_slope_for_each_value_at_or_below_zero():
     assert abs(slope.var() - width ** 2 / 12) < 4 * width ** 2 / math.sqrt(180 * n)
     assert abs((slope < lower + width / 4).mean() - 0.25) < 0.01
     # PyTorch's training slopes: the same law (read the same way, so our reading is checked)
-    tslope = (torch.nn.functional.rrelu(torch.from_numpy(a[20:]), lower, upper, training=True) / torch.from_numpy(a[20:])).numpy()
+    neg = torch.from_numpy(a[20:])
+    tslope = (torch.nn.functional.rrelu(neg, lower, upper, training=True) / neg).numpy()
     assert (tslope >= lower).all() and (tslope <= upper).all()
     assert abs(tslope.mean() - slope.mean()) < 8 * width / math.sqrt(12 * n)
     # the draws come from minifcn's generator: the same seed, the same slopes
@@ -554,6 +555,7 @@ def test_names_are_in_functional_and_nn():
 
 
 X = np.zeros((2, 4, 3))
+X2, X4, W = np.zeros((2, 3)), np.zeros((2, 4)), np.zeros((5, 3, 4))   # bilinear's
 BAD = [
     ("F.softshrink(X, -0.5)", ValueError, "lambd must be >= 0, got -0.5"),
     ("nn.Softshrink(-1)", ValueError, "lambd must be >= 0"),
@@ -576,19 +578,20 @@ BAD = [
     ("F.alpha_dropout(X, 0.5, 'no')", TypeError, "training must be a bool"),
     ("F.feature_alpha_dropout(np.zeros(3), 0.5, True)", ValueError, "at least 2 dimensions"),
     ("F.channel_shuffle(np.zeros((2, 4)), 2)", ValueError, "at least 3 dimensions"),
-    ("F.channel_shuffle(np.zeros((2, 5, 3)), 2)", ValueError, "5 channels of the input (2, 5, 3) are not divisible by groups=2"),
+    ("F.channel_shuffle(np.zeros((2, 5, 3)), 2)", ValueError,
+     "5 channels of the input (2, 5, 3) are not divisible by groups=2"),
     ("F.channel_shuffle(X, 0)", ValueError, "groups must be a positive int, got 0"),
     ("nn.ChannelShuffle(2.0)", ValueError, "groups must be a positive int"),
     ("nn.Unflatten(1, 6)", TypeError, "tuple or a list of ints"),
     ("nn.Unflatten(1, (2, -1, -1))", ValueError, "at most one -1"),
     ("nn.Unflatten(1, (4, 2))(np.zeros((2, 6)))", ValueError, "do not multiply up to the size 6 of dim 1"),
     ("nn.Unflatten(2, (2, 3))(np.zeros((2, 6)))", ValueError, "dim 2 is out of range"),
-    ("F.bilinear(np.zeros((2, 3)), np.zeros((3, 4)), np.zeros((5, 3, 4)))", ValueError, "same leading dims"),
-    ("F.bilinear(np.zeros((2, 3)), np.zeros((2, 4)), np.zeros((5, 4, 3)))", ValueError, "do not match the weight"),
-    ("F.bilinear(np.zeros((2, 3)), np.zeros((2, 4)), np.zeros((5, 12)))", ValueError, "weight must be 3-D"),
-    ("F.bilinear(np.zeros((2, 3)), np.zeros((2, 4)), np.zeros((5, 3, 4)), np.zeros(4))", ValueError, "bias shape (4,) should be (5,)"),
-    ("F.bilinear(np.zeros((2, 3)), np.zeros((2, 4), np.float32), np.zeros((5, 3, 4)))", TypeError, "input2 must have input1's dtype"),
-    ("F.bilinear(np.zeros((2, 3), np.float32), np.zeros((2, 4), np.float32), np.zeros((5, 3, 4)))", TypeError, "share one dtype"),
+    ("F.bilinear(X2, np.zeros((3, 4)), W)", ValueError, "same leading dims"),
+    ("F.bilinear(X2, X4, np.zeros((5, 4, 3)))", ValueError, "do not match the weight"),
+    ("F.bilinear(X2, X4, np.zeros((5, 12)))", ValueError, "weight must be 3-D"),
+    ("F.bilinear(X2, X4, W, np.zeros(4))", ValueError, "bias shape (4,) should be (5,)"),
+    ("F.bilinear(X2, X4.astype(np.float32), W)", TypeError, "input2 must have input1's dtype"),
+    ("F.bilinear(X2.astype(np.float32), X4.astype(np.float32), W)", TypeError, "share one dtype"),
     ("nn.Bilinear(0, 3, 4)", ValueError, "in1_features must be a positive int, got 0"),
     ("nn.ReflectionPad1d((1, 2, 3))", ValueError, "an int or a pair of ints (left, right)"),
     ("nn.ReflectionPad1d((1.0, 2))", TypeError, "pad must hold ints"),
@@ -610,5 +613,5 @@ BAD = [
 @pytest.mark.parametrize("call, error, message", BAD)
 def test_bad_arguments_are_refused_by_name(call, error, message):
     with pytest.raises(error) as e:
-        eval(call, {"F": F, "nn": nn, "np": np, "X": X})
+        eval(call, {"F": F, "nn": nn, "np": np, "X": X, "X2": X2, "X4": X4, "W": W})
     assert message in str(e.value)
