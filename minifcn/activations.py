@@ -1,10 +1,11 @@
 """Activation functions beyond ReLU, as PyTorch's: ELU, CELU, SELU, GELU, SiLU, Mish, Softplus,
-ReLU6, Hardtanh, Hardsigmoid, Hardswish, LogSigmoid, Softsign and PReLU.
+GLU, ReLU6, Hardtanh, Hardsigmoid, Hardswish, LogSigmoid, Softsign, PReLU, RReLU, Threshold and
+the shrinks (Hardshrink, Softshrink, Tanhshrink).
 
 Each is an autograd :class:`~minifcn.Function` on arrays and a functional wrapper with
 PyTorch's name and arguments, reached as ``minifcn.functional.<name>`` (``F.elu`` ...); the
 layers are in :mod:`minifcn.nn`. All are elementwise on any shape (PReLU's weight is
-broadcast over dim 1), take float32 or float64 and compute in that dtype.
+broadcast over dim 1; GLU halves one dim), take float32 or float64 and compute in that dtype.
 
 Three rules run through them:
 
@@ -28,6 +29,7 @@ from __future__ import annotations
 import math
 import numbers
 
+from . import backend
 from .autograd import Function, as_tensor
 from .backend import get_array_module
 # functional.py imports this module after defining these two, and importing minifcn imports
@@ -36,7 +38,8 @@ from .functional import _check_float, _flag
 from .ops import _sigmoid
 
 __all__ = ["elu", "celu", "selu", "gelu", "silu", "mish", "softplus", "relu6", "hardtanh",
-           "hardsigmoid", "hardswish", "logsigmoid", "softsign", "prelu"]
+           "hardsigmoid", "hardswish", "logsigmoid", "softsign", "prelu", "glu", "hardshrink",
+           "softshrink", "tanhshrink", "threshold", "rrelu"]
 
 
 # --------------------------------------------------------------------- argument checks
@@ -404,6 +407,111 @@ def softsign(input):
     return Softsign()(_input("softsign", input))
 
 
+class GLU(Function):
+    """``a * sigmoid(b)``, ``a`` and ``b`` the two halves of x along ``dim``; the gradients
+    ``gy sigmoid(b)`` for ``a`` and ``gy a s (1 - s)`` for ``b``, put back side by side."""
+
+    def __init__(self, dim):
+        self.dim = dim
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        a, b = xp.split(x, 2, axis=self.dim)
+        self.a, self.s = a, _sigmoid(b)
+        return a * self.s
+
+    def backward(self, gy):
+        xp, s = get_array_module(gy), self.s
+        return xp.concatenate([gy * s, gy * self.a * s * (1 - s)], axis=self.dim)
+
+
+def glu(input, dim=-1):
+    """The gated linear unit (Dauphin et al. 2017): x split in two halves ``a``, ``b`` along
+    ``dim``, then ``a * sigmoid(b)``; that dim's size (even) is halved, as PyTorch's.
+
+    >>> glu([[1.0, 2.0, 0.0, 100.0]]).numpy()    # a = [1, 2], b = [0, 100]
+    array([[0.5, 2. ]], dtype=float32)
+    """
+    x = _input("glu", input)
+    if x.ndim == 0:
+        raise ValueError("glu: input must have at least one dimension to halve, got a 0-d input")
+    if isinstance(dim, bool) or not isinstance(dim, numbers.Integral) or not -x.ndim <= dim < x.ndim:
+        raise ValueError(f"glu: dim must be an int in [{-x.ndim}, {x.ndim}) for an input of shape "
+                         f"{tuple(x.shape)}, got {dim!r}")
+    if x.shape[dim] % 2:
+        raise ValueError(f"glu: the halved dim {dim} of the input {tuple(x.shape)} must have an even "
+                         f"size, got {x.shape[dim]}")
+    return GLU(int(dim) % x.ndim)(x)
+
+
+# --------------------------------------------------------------------- shrinks
+class Shrink(Function):
+    """Hardshrink (``soft`` False) and softshrink: 0 on the closed interval [-lambd, lambd];
+    outside, ``x`` itself (hard) or ``x`` moved by ``lambd`` towards 0 (soft); NaN stays NaN.
+    The gradient is 1 where ``|x| > lambd``, else 0: on the interval, its ends, and at NaN, as
+    PyTorch's vectorised kernels (their scalar loop, which only a tensor's last few values
+    take, passes the gradient at NaN: we follow the kernel nearly every value meets)."""
+
+    def __init__(self, lambd, soft):
+        self.lambd, self.soft = lambd, soft
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        self.outside = abs(x) > self.lambd   # a bool mask: all the backward needs
+        if self.soft:   # x - lambd above, x + lambd below, x - x = 0 inside, NaN stays NaN
+            return x - xp.clip(x, -self.lambd, self.lambd)
+        inside = (x >= -self.lambd) & (x <= self.lambd)   # False at NaN, which passes
+        return xp.where(inside, 0, x).astype(x.dtype, copy=False)
+
+    def backward(self, gy):
+        return get_array_module(gy).where(self.outside, gy, 0).astype(gy.dtype, copy=False)
+
+
+def hardshrink(input, lambd=0.5):
+    """``x`` where ``|x| > lambd``, else 0, elementwise, any shape; at ``+-lambd`` the value
+    and the gradient are 0, as PyTorch's. A negative ``lambd`` leaves x as it is (PyTorch's
+    takes one too).
+
+    >>> hardshrink([-1.0, 0.5, 0.7]).numpy()
+    array([-1. ,  0. ,  0.7], dtype=float32)
+    """
+    return Shrink(_number("hardshrink", "lambd", lambd), soft=False)(_input("hardshrink", input))
+
+
+def softshrink(input, lambd=0.5):
+    """Soft thresholding: ``x - lambd`` above ``lambd``, ``x + lambd`` below ``-lambd``, 0
+    between, elementwise, any shape (the proximal map of ``lambd |x|``); the gradient is 0 at
+    ``+-lambd``, as PyTorch's. ``lambd`` must be >= 0, as there.
+
+    >>> softshrink([-1.0, 0.25, 2.0]).numpy()
+    array([-0.5,  0. ,  1.5], dtype=float32)
+    """
+    lambd = _number("softshrink", "lambd", lambd)
+    if not lambd >= 0:
+        raise ValueError(f"softshrink: lambd must be >= 0, got {lambd!r}")
+    return Shrink(lambd, soft=True)(_input("softshrink", input))
+
+
+class Tanhshrink(Function):
+    """``x - tanh(x)``; the gradient ``1 - (1 - tanh^2) = tanh(x)^2``."""
+
+    def forward(self, x):
+        self.t = get_array_module(x).tanh(x)
+        return x - self.t
+
+    def backward(self, gy):
+        return gy * self.t * self.t
+
+
+def tanhshrink(input):
+    """``x - tanh(x)``, elementwise, any shape: about ``x^3 / 3`` near 0, ``x -+ 1`` far out.
+
+    >>> tanhshrink([0.0, 10.0]).numpy()
+    array([0., 9.], dtype=float32)
+    """
+    return Tanhshrink()(_input("tanhshrink", input))
+
+
 # --------------------------------------------------------------------- piecewise linear
 class Hardtanh(Function):
     """``x`` clipped to [lo, hi]; the gradient passes strictly inside, 0 at the bounds and
@@ -444,6 +552,80 @@ def relu6(input, inplace=False):
     """
     _flag("relu6", "inplace", inplace)
     return Hardtanh(0.0, 6.0)(_input("relu6", input))
+
+
+class Threshold(Function):
+    """``value`` where ``x <= threshold``, else ``x``; the gradient 0 there (at the threshold
+    too) and passed elsewhere and at NaN, as PyTorch's ``threshold_backward``."""
+
+    def __init__(self, threshold, value):
+        self.threshold, self.value = threshold, value
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        self.below = x <= self.threshold   # a bool mask: all the backward needs
+        return xp.where(self.below, self.value, x).astype(x.dtype, copy=False)
+
+    def backward(self, gy):
+        return get_array_module(gy).where(self.below, 0, gy).astype(gy.dtype, copy=False)
+
+
+def threshold(input, threshold, value, inplace=False):
+    """``x`` where ``x > threshold``, else ``value``, elementwise, any shape (ReLU is
+    ``threshold(x, 0, 0)``); the gradient is 0 at the threshold, as PyTorch's. Both are
+    compared and written in the input's dtype. ``inplace`` changes nothing.
+
+    >>> threshold([-1.0, 0.5, 2.0], 0.5, 9.0).numpy()
+    array([9., 9., 2.], dtype=float32)
+    """
+    _flag("threshold", "inplace", inplace)
+    t, v = _number("threshold", "threshold", threshold), _number("threshold", "value", value)
+    x = _input("threshold", input)
+    # the bounds as x's dtype, as PyTorch casts them (0.1 in float32 is not 0.1)
+    dtype = x.dtype.type
+    return Threshold(dtype(t), dtype(v))(x)
+
+
+class RReLU(Function):
+    """``x * slope``: the slope 1 for the positive values, else ``r``, drawn uniform in
+    [lower, upper) for each value (training) or ``(lower + upper) / 2`` (eval); the gradient
+    ``gy * slope``."""
+
+    def __init__(self, lower, upper, training):
+        self.lower, self.upper, self.training = lower, upper, training
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        if self.training:
+            # PyTorch's draws for x <= 0 (NaN keeps slope 1): one draw a value, from the
+            # generator minifcn.manual_seed seeds, as dropout's
+            r = self.lower + (self.upper - self.lower) * backend.random_uniform(xp, x.shape, x.dtype)
+            self.slope = xp.where(x <= 0, r, 1).astype(x.dtype, copy=False)
+        else:   # leaky_relu's comparison, x > 0: NaN gets the slope
+            self.slope = xp.where(x > 0, 1, (self.lower + self.upper) / 2).astype(x.dtype, copy=False)
+        return x * self.slope
+
+    def backward(self, gy):
+        return gy * self.slope
+
+
+def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
+    """The randomized leaky ReLU (Xu et al. 2015): ``x`` for ``x > 0``, else ``r x`` with
+    ``r`` drawn uniform in ``[lower, upper)``, one draw a value, in training; in eval
+    (``training=False``, the default as PyTorch's) ``r = (lower + upper) / 2``, a
+    :func:`~minifcn.functional.leaky_relu`. The gradient is ``r`` below 0 (at 0 too). The draws
+    come from the generator :func:`minifcn.manual_seed` seeds. ``lower > upper`` is refused, as
+    PyTorch's. ``inplace`` changes nothing.
+
+    >>> rrelu([-2.0, 3.0], 0.25, 0.75).numpy()          # eval: the slope 0.5
+    array([-1.,  3.], dtype=float32)
+    """
+    _flag("rrelu", "inplace", inplace)
+    training = _flag("rrelu", "training", training)
+    lower, upper = _number("rrelu", "lower", lower), _number("rrelu", "upper", upper)
+    if lower > upper:
+        raise ValueError(f"rrelu: lower ({lower}) must not be greater than upper ({upper})")
+    return RReLU(lower, upper, training)(_input("rrelu", input))
 
 
 class Hardsigmoid(Function):

@@ -39,7 +39,7 @@ from .ops import _sigmoid
 
 __all__ = ["conv2d", "conv_transpose2d", "max_pool2d", "max_unpool2d", "relu", "dropout",
            "dropout2d", "batch_norm", "group_norm", "layer_norm", "instance_norm",
-           "local_response_norm", "softmax", "log_softmax", "cross_entropy",
+           "local_response_norm", "softmax", "log_softmax", "softmin", "cross_entropy",
            "nll_loss", "crop", "linear", "interpolate", "pad", "avg_pool2d", "adaptive_avg_pool2d",
            "adaptive_max_pool2d", "lp_pool2d",
            "pixel_shuffle", "pixel_unshuffle", "affine_grid", "grid_sample",
@@ -733,6 +733,7 @@ def leaky_relu(x, negative_slope=0.01, inplace=False):
 # ELU, GELU, SiLU, Softplus, Hardtanh, PReLU and the rest, as PyTorch's: in activations.py
 from .activations import (celu, elu, gelu, hardsigmoid, hardswish, hardtanh, logsigmoid,  # noqa: E402
                           mish, prelu, relu6, selu, silu, softplus, softsign)
+from .activations import glu, hardshrink, rrelu, softshrink, tanhshrink, threshold  # noqa: E402
 from .activations import __all__ as _activations   # noqa: E402
 __all__ += _activations
 
@@ -1160,6 +1161,17 @@ def log_softmax(x, axis=1, *, dim=None):
     True
     """
     return LogSoftmax(axis if dim is None else dim)(as_tensor(x))
+
+
+def softmin(x, axis=1, *, dim=None):
+    """exp(-x) / sum(exp(-x)) along ``axis`` (or PyTorch's ``dim``): :func:`softmax` of ``-x``,
+    the smallest score the most probable.
+
+    >>> import numpy as np
+    >>> softmin(np.array([[0.0, np.log(3.0)]])).numpy()
+    array([[0.75, 0.25]])
+    """
+    return softmax(-as_tensor(x), axis, dim=dim)
 
 
 def _check_labels(op, name, x, target, weight, ignore_index, reduction):
@@ -2563,3 +2575,7 @@ __all__ += _all_1d
 from .losses_more import *  # noqa: E402,F401,F403  normalize ... triplet_margin_loss: distances and more losses
 from .losses_more import __all__ as _all_losses  # noqa: E402
 __all__ += _all_losses
+
+from .functional_misc import *  # noqa: E402,F401,F403  dropout1d ... bilinear: the other small ops
+from .functional_misc import __all__ as _all_misc  # noqa: E402
+__all__ += _all_misc

@@ -307,6 +307,38 @@ def prelu(x, weight):
     return y
 
 
+def hardshrink(x, lambd=0.5):
+    """``v`` if ``|v| > lambd`` else 0, value by value."""
+    return _each(x, lambda v: v if abs(v) > lambd else 0.0)
+
+
+def softshrink(x, lambd=0.5):
+    """``v - lambd`` above ``lambd``, ``v + lambd`` below ``-lambd``, else 0, value by value."""
+    return _each(x, lambda v: v - lambd if v > lambd else v + lambd if v < -lambd else 0.0)
+
+
+def tanhshrink(x):
+    """``v - tanh(v)``, value by value."""
+    return _each(x, lambda v: v - math.tanh(v))
+
+
+def threshold(x, threshold, value):
+    """``v`` if ``v > threshold`` else ``value``, value by value."""
+    return _each(x, lambda v: v if v > threshold else value)
+
+
+def glu(x, dim=-1):
+    """``a * sigmoid(b)``, ``a`` the first half of ``x`` along ``dim`` and ``b`` the second,
+    one pair of values at a time."""
+    x = np.moveaxis(to_numpy(x), dim, -1)
+    half = x.shape[-1] // 2
+    y = np.empty(x.shape[:-1] + (half,), x.dtype)
+    for pos in np.ndindex(y.shape):
+        *lead, k = pos
+        y[pos] = x[(*lead, k)] * _sigmoid(float(x[(*lead, half + k)]))
+    return np.moveaxis(y, -1, dim)
+
+
 # --------------------------------------------------------------------- elementwise math (ops_math.py)
 def elementwise(f, *arrays):
     """``f`` of the values at each position of ``arrays`` broadcast together, one Python call
@@ -669,6 +701,35 @@ def pixel_unshuffle(x, r):
                 for iy in range(h):
                     for ix in range(w):
                         y[..., k * r * r + i * r + j, iy, ix] = x[..., k, iy * r + i, ix * r + j]
+    return y
+
+
+def channel_shuffle(x, groups):
+    """PyTorch's ``channel_shuffle`` channel by channel: output channel ``k * groups + g`` is
+    input channel ``g * (c / groups) + k``. (n, c, *) -> (n, c, *)."""
+    x = to_numpy(x)
+    c = x.shape[1]
+    per_group = c // groups
+    y = np.empty_like(x)
+    for g in range(groups):
+        for k in range(per_group):
+            y[:, k * groups + g] = x[:, g * per_group + k]
+    return y
+
+
+def bilinear(x1, x2, W, b=None):
+    """``y[m, k] = sum_i sum_j x1[m, i] W[k, i, j] x2[m, j] + b[k]`` term by term, on x1
+    (m, in1), x2 (m, in2), W (out, in1, in2)."""
+    x1, x2, W = to_numpy(x1), to_numpy(x2), to_numpy(W)
+    out, in1, in2 = W.shape
+    y = np.zeros((len(x1), out), x1.dtype)
+    for m in range(len(x1)):
+        for k in range(out):
+            for i in range(in1):
+                for j in range(in2):
+                    y[m, k] += x1[m, i] * W[k, i, j] * x2[m, j]
+            if b is not None:
+                y[m, k] += to_numpy(b)[k]
     return y
 
 

@@ -354,6 +354,7 @@ class Tanh(Module):
 # ELU, GELU, SiLU, Softplus, Hardtanh, PReLU and the other activation layers: in nn_activations.py
 from .nn_activations import (CELU, ELU, GELU, SELU, Hardsigmoid, Hardswish, Hardtanh,  # noqa: E402,F401
                              LogSigmoid, Mish, PReLU, ReLU6, SiLU, Softplus, Softsign)
+from .nn_activations import GLU, Hardshrink, RReLU, Softshrink, Tanhshrink, Threshold  # noqa: E402,F401
 
 
 def _softmax_dim(who, dim, ndim):
@@ -392,6 +393,37 @@ class LogSoftmax(Softmax):
     def forward(self, x):
         x = as_tensor(x)
         return F.log_softmax(x, dim=_softmax_dim("LogSoftmax", self.dim, x.ndim))
+
+
+class Softmin(Softmax):
+    """:func:`F.softmin <minifcn.functional.softmin>` along ``dim`` as a layer: the softmax
+    of ``-x``.
+
+    >>> import numpy as np
+    >>> Softmin(dim=1)(Tensor(np.array([[0.0, np.log(3.0)]]))).numpy()
+    array([[0.75, 0.25]])
+    """
+
+    def forward(self, x):
+        x = as_tensor(x)
+        return F.softmin(x, dim=_softmax_dim("Softmin", self.dim, x.ndim))
+
+
+class Softmax2d(Module):
+    """The softmax over the channels of each pixel, dim -3 of (n, c, h, w) or (c, h, w), as
+    PyTorch's.
+
+    >>> import numpy as np
+    >>> Softmax2d()(np.zeros((2, 4, 3, 3))).numpy()[0, :, 0, 0]
+    array([0.25, 0.25, 0.25, 0.25])
+    """
+
+    def forward(self, x):
+        x = as_tensor(x)
+        if x.ndim not in (3, 4):
+            raise ValueError(f"Softmax2d: input must be 3-D (c, h, w) or 4-D (n, c, h, w), got shape "
+                             f"{tuple(x.shape)}")
+        return F.softmax(x, dim=-3)
 
 
 class Flatten(Module):
@@ -1184,3 +1216,4 @@ class HuberLoss(Module):
 
 from .nn_1d import *  # noqa: E402,F401,F403  Conv1d ... Embedding: the 1-D layers, on the 2-D ops
 from .nn_losses import *  # noqa: E402,F401,F403  CosineSimilarity ... TripletMarginLoss: distances and more losses
+from .nn_misc import *  # noqa: E402,F401,F403  Dropout1d ... ParameterDict: the other small layers

@@ -143,6 +143,46 @@ class ReLU6(Hardtanh):
         return "inplace=True" if self.inplace else ""
 
 
+class Threshold(_Activation):
+    """:func:`F.threshold <minifcn.functional.threshold>` as a layer: ``x`` above
+    ``threshold``, else ``value`` (both required, as PyTorch's)."""
+
+    def __init__(self, threshold: float, value: float, inplace: bool = False):
+        super().__init__(inplace)
+        A._number("Threshold", "threshold", threshold)
+        A._number("Threshold", "value", value)
+        self.threshold, self.value = threshold, value
+
+    def forward(self, x):
+        return A.threshold(x, self.threshold, self.value)
+
+    def extra_repr(self):
+        return f"threshold={self.threshold}, value={self.value}" + (", inplace=True" if self.inplace else "")
+
+
+class RReLU(_Activation):
+    """:func:`F.rrelu <minifcn.functional.rrelu>` as a layer: ``x`` above 0, else ``r x``,
+    ``r`` drawn uniform in ``[lower, upper)`` for each value in training mode (from the
+    generator :func:`minifcn.manual_seed` seeds), ``(lower + upper) / 2`` in eval mode.
+
+    >>> import numpy as np
+    >>> RReLU(0.1, 0.3).eval()(np.array([-1.0, 2.0])).numpy()
+    array([-0.2,  2. ])
+    """
+
+    def __init__(self, lower: float = 1.0 / 8, upper: float = 1.0 / 3, inplace: bool = False):
+        super().__init__(inplace)
+        if A._number("RReLU", "lower", lower) > A._number("RReLU", "upper", upper):
+            raise ValueError(f"RReLU: lower ({lower}) must not be greater than upper ({upper})")
+        self.lower, self.upper = lower, upper
+
+    def forward(self, x):
+        return A.rrelu(x, self.lower, self.upper, self.training)
+
+    def extra_repr(self):
+        return f"lower={self.lower}, upper={self.upper}" + (", inplace=True" if self.inplace else "")
+
+
 class Hardsigmoid(_Activation):
     """:func:`F.hardsigmoid <minifcn.functional.hardsigmoid>` as a layer:
     ``min(max(x + 3, 0), 6) / 6``. Its repr leaves ``inplace`` out, as PyTorch's."""
@@ -175,6 +215,65 @@ class Softsign(Module):
 
     def forward(self, x):
         return A.softsign(x)
+
+
+class GLU(Module):
+    """:func:`F.glu <minifcn.functional.glu>` as a layer: the input's two halves along
+    ``dim``, ``a * sigmoid(b)``; that dim (of even size) halved.
+
+    >>> import numpy as np
+    >>> GLU(dim=1)(np.zeros((2, 6, 3))).shape
+    (2, 3, 3)
+    """
+
+    def __init__(self, dim: int = -1):
+        super().__init__()
+        if isinstance(dim, bool) or not isinstance(dim, int):
+            raise TypeError(f"GLU: dim must be an int, got {dim!r}")
+        self.dim = dim
+
+    def forward(self, x):
+        return A.glu(x, self.dim)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+
+class Hardshrink(Module):
+    """:func:`F.hardshrink <minifcn.functional.hardshrink>` as a layer: ``x`` where
+    ``|x| > lambd``, else 0."""
+
+    def __init__(self, lambd: float = 0.5):
+        super().__init__()
+        A._number(type(self).__name__, "lambd", lambd)
+        self.lambd = lambd
+
+    def forward(self, x):
+        return A.hardshrink(x, self.lambd)
+
+    def extra_repr(self):
+        return f"{self.lambd}"
+
+
+class Softshrink(Hardshrink):
+    """:func:`F.softshrink <minifcn.functional.softshrink>` as a layer: ``x`` moved
+    ``lambd`` towards 0, 0 on [-lambd, lambd]. A negative ``lambd`` is refused here already
+    (PyTorch's layer refuses it when called)."""
+
+    def __init__(self, lambd: float = 0.5):
+        super().__init__(lambd)
+        if not lambd >= 0:
+            raise ValueError(f"Softshrink: lambd must be >= 0, got {lambd!r}")
+
+    def forward(self, x):
+        return A.softshrink(x, self.lambd)
+
+
+class Tanhshrink(Module):
+    """:func:`F.tanhshrink <minifcn.functional.tanhshrink>` as a layer: ``x - tanh(x)``."""
+
+    def forward(self, x):
+        return A.tanhshrink(x)
 
 
 class PReLU(Module):
