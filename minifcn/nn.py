@@ -711,8 +711,8 @@ class Dropout(Module):
     def forward(self, x):
         return F.dropout(x, self.p, training=self.training or self.always_on)
 
-    def extra_repr(self):
-        return f"p={self.p}"
+    def extra_repr(self):   # PyTorch's, and always_on where it is set
+        return f"p={self.p}, inplace={self.inplace}" + (", always_on=True" if self.always_on else "")
 
 
 class Dropout2d(Dropout):

@@ -40,15 +40,12 @@ __all__ = ["Dropout1d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout", "Cha
 
 # --------------------------------------------------------------------- dropouts
 class _DropoutNd(Dropout):
-    """A :class:`~minifcn.nn.Dropout` (its arguments, ``always_on`` too) running ``_fn``, with
-    PyTorch's repr."""
+    """A :class:`~minifcn.nn.Dropout` (its arguments, ``always_on`` too, and its repr) running
+    ``_fn``."""
     _fn = None
 
     def forward(self, x):
         return type(self)._fn(x, self.p, training=self.training or self.always_on)
-
-    def extra_repr(self):
-        return f"p={self.p}, inplace={self.inplace}"
 
 
 class Dropout1d(_DropoutNd):

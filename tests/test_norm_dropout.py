@@ -351,7 +351,7 @@ def test_dropout2d_reproducible_from_seed_and_draws_a_channel_once(xp):
 def test_dropout2d_module_train_eval_and_always_on(rng):
     x = Tensor(rng.standard_normal((2, 64, 3, 3)).astype(np.float32) + 5)
     drop = minifcn.nn.Dropout2d(0.5)
-    assert isinstance(drop, minifcn.nn.Dropout) and repr(drop) == "Dropout2d(p=0.5)"
+    assert isinstance(drop, minifcn.nn.Dropout) and repr(drop) == "Dropout2d(p=0.5, inplace=False)"
     y = to_np(drop(x))
     assert 0 < (y == 0).all(axis=(2, 3)).sum() < 128 and ((y == 0).all(axis=(2, 3)) | (y != 0).all(axis=(2, 3))).all()
     assert drop.eval()(x) is x
@@ -376,3 +376,13 @@ def test_dropout2d_vs_torch(p):
         assert (per_channel == per_channel[..., :1]).all()                        # whole channels
         assert abs((per_channel[..., 0] == 0).mean() - p) < 5 * np.sqrt(p * (1 - p) / (n * c))
     np.testing.assert_allclose(np.unique(ours[ours != 0]), np.unique(theirs[theirs != 0]), rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout",
+                                  "FeatureAlphaDropout"])
+def test_dropout_reprs_are_pytorchs_and_name_always_on(name):
+    torch = pytest.importorskip("torch")
+    for args in [(), (0.2,), (0.3, True)]:
+        assert repr(getattr(minifcn.nn, name)(*args)) == repr(getattr(torch.nn, name)(*args))
+    assert repr(getattr(minifcn.nn, name)(0.2, always_on=True)).endswith(
+        "(p=0.2, inplace=False, always_on=True)")   # Monte-Carlo dropout, which PyTorch lacks
