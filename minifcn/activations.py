@@ -98,8 +98,9 @@ def _erf_small(x):
 
 
 def _erfc_tail(y):
-    """erfc(y) for y >= 0.46875 (y clipped to [0.46875, 27]: below, the value is not erfc;
-    above, erfc is exactly 0 (exp(-784) rounds to 0), and 1 / y^2 stays finite): ``exp(-y^2) R(y)``."""
+    """erfc(y) for y >= 0.46875 (y clipped to [0.46875, 28]: below, the value is not erfc;
+    above, erfc is 0 in float64 (exp(-784) rounds to 0; erfc(27) is still 5e-319, a subnormal),
+    and 1 / y^2 stays finite): ``exp(-y^2) R(y)``."""
     xp = get_array_module(y)
     y = xp.clip(y, _ERF_SMALL, 28.0)
     mid = xp.minimum(y, 4.0)                 # (0.46875, 4]: R = P(y) / Q(y)
@@ -337,11 +338,13 @@ class Softplus(Function):
 
     def forward(self, x):
         xp = get_array_module(x)
-        # beyond half the dtype's largest value over |beta|, beta x is past any threshold (or
-        # softplus 0 on the other side) either way: the clip keeps the product finite
+        # the clip keeps beta x finite; beyond it softplus(beta x) / beta is x itself where
+        # beta x > 0 (its log1p(exp(-|beta x|)) rounds away) and 0 where beta x < 0, so the
+        # clipped values count as linear on the positive side even past an infinite threshold
         limit = xp.finfo(x.dtype).max / 2 / max(abs(self.beta), 1)
         z = xp.clip(x, -limit, limit) * self.beta
-        self.z, self.linear = z, z > self.threshold
+        self.z = z
+        self.linear = (z > self.threshold) | ((xp.abs(x) > limit) & (z > 0))
         return xp.where(self.linear, x, _softplus(z) / self.beta)
 
     def backward(self, gy):
@@ -515,7 +518,8 @@ def tanhshrink(input):
 # --------------------------------------------------------------------- piecewise linear
 class Hardtanh(Function):
     """``x`` clipped to [lo, hi]; the gradient passes strictly inside, 0 at the bounds and
-    beyond (and passes at NaN), as PyTorch's ``hardtanh_backward``."""
+    beyond, as PyTorch's ``hardtanh_backward``. At NaN it passes (PyTorch's is not consistent
+    there: its vectorised loop gives 0 on tensors of some 64 values, its scalar tail passes)."""
 
     def __init__(self, lo, hi):
         self.lo, self.hi = lo, hi

@@ -29,23 +29,27 @@ class _Activation(Module):
         return "inplace=True" if self.inplace else ""
 
 
-class ELU(_Activation):
-    """:func:`F.elu <minifcn.functional.elu>` as a layer: ``x`` above 0, else
-    ``alpha * (exp(x) - 1)``; any shape."""
+class _Alpha(_Activation):
+    """ELU's and CELU's ``alpha`` and ``inplace`` (siblings, as PyTorch's: a CELU is no ELU)."""
 
     def __init__(self, alpha: float = 1.0, inplace: bool = False):
         super().__init__(inplace)
-        A._number("ELU", "alpha", alpha)
+        A._number(type(self).__name__, "alpha", alpha)
         self.alpha = alpha
-
-    def forward(self, x):
-        return A.elu(x, self.alpha)
 
     def extra_repr(self):
         return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
 
 
-class CELU(ELU):
+class ELU(_Alpha):
+    """:func:`F.elu <minifcn.functional.elu>` as a layer: ``x`` above 0, else
+    ``alpha * (exp(x) - 1)``; any shape."""
+
+    def forward(self, x):
+        return A.elu(x, self.alpha)
+
+
+class CELU(_Alpha):
     """:func:`F.celu <minifcn.functional.celu>` as a layer: ``x`` above 0, else
     ``alpha * (exp(x / alpha) - 1)``; any shape. ``alpha`` 0 is refused here already (PyTorch's
     layer refuses it when called)."""
@@ -183,18 +187,22 @@ class RReLU(_Activation):
         return f"lower={self.lower}, upper={self.upper}" + (", inplace=True" if self.inplace else "")
 
 
-class Hardsigmoid(_Activation):
+class _QuietInplace(_Activation):
+    """An ``inplace`` flag the repr leaves out, as PyTorch's Hardsigmoid and Hardswish do."""
+
+    def extra_repr(self):
+        return ""
+
+
+class Hardsigmoid(_QuietInplace):
     """:func:`F.hardsigmoid <minifcn.functional.hardsigmoid>` as a layer:
     ``min(max(x + 3, 0), 6) / 6``. Its repr leaves ``inplace`` out, as PyTorch's."""
 
     def forward(self, x):
         return A.hardsigmoid(x)
 
-    def extra_repr(self):
-        return ""
 
-
-class Hardswish(Hardsigmoid):
+class Hardswish(_QuietInplace):
     """:func:`F.hardswish <minifcn.functional.hardswish>` as a layer:
     ``x * min(max(x + 3, 0), 6) / 6``. Its repr leaves ``inplace`` out, as PyTorch's."""
 
@@ -239,23 +247,27 @@ class GLU(Module):
         return f"dim={self.dim}"
 
 
-class Hardshrink(Module):
-    """:func:`F.hardshrink <minifcn.functional.hardshrink>` as a layer: ``x`` where
-    ``|x| > lambd``, else 0."""
+class _Lambd(Module):
+    """The shrinks' ``lambd`` (siblings, as PyTorch's: a Softshrink is no Hardshrink)."""
 
     def __init__(self, lambd: float = 0.5):
         super().__init__()
         A._number(type(self).__name__, "lambd", lambd)
         self.lambd = lambd
 
-    def forward(self, x):
-        return A.hardshrink(x, self.lambd)
-
     def extra_repr(self):
         return f"{self.lambd}"
 
 
-class Softshrink(Hardshrink):
+class Hardshrink(_Lambd):
+    """:func:`F.hardshrink <minifcn.functional.hardshrink>` as a layer: ``x`` where
+    ``|x| > lambd``, else 0."""
+
+    def forward(self, x):
+        return A.hardshrink(x, self.lambd)
+
+
+class Softshrink(_Lambd):
     """:func:`F.softshrink <minifcn.functional.softshrink>` as a layer: ``x`` moved
     ``lambd`` towards 0, 0 on [-lambd, lambd]. A negative ``lambd`` is refused here already
     (PyTorch's layer refuses it when called)."""

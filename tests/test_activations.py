@@ -383,3 +383,29 @@ BAD = [
 def test_bad_arguments_are_refused_by_name(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+def test_the_layers_are_related_as_pytorchs():
+    """A CELU is no ELU, a Hardswish no Hardsigmoid, a Softshrink no Hardshrink; a ReLU6 is a
+    Hardtanh: isinstance checks in user code see the classes as PyTorch's do."""
+    torch = pytest.importorskip("torch")
+    names = ["ELU", "CELU", "SELU", "GELU", "SiLU", "Mish", "Softplus", "Hardtanh", "ReLU6",
+             "Hardsigmoid", "Hardswish", "LogSigmoid", "Softsign", "PReLU", "Hardshrink",
+             "Softshrink", "Tanhshrink", "Threshold", "RReLU", "GLU"]
+    for a in names:
+        for b in names:
+            assert issubclass(getattr(nn, a), getattr(nn, b)) == issubclass(
+                getattr(torch.nn, a), getattr(torch.nn, b)), (a, b)
+    with pytest.raises(TypeError, match="^CELU"):
+        nn.CELU(alpha="0.5")
+
+
+@pytest.mark.parametrize("beta", [1.0, 0.5, 3.0, -2.0])
+def test_softplus_past_the_clip_with_an_infinite_threshold(beta):
+    """Beyond half the float64 range, softplus(beta x) / beta is x where beta x > 0 and 0 where
+    it is < 0, whatever the threshold (the clip had given half of x)."""
+    x = np.array([1e308, -1e308, 3.0])
+    y = F.softplus(Tensor(x), beta=beta, threshold=float("inf")).numpy()
+    big = np.where(np.sign(beta) * x[:2] > 0, x[:2], 0.0)
+    np.testing.assert_array_equal(y[:2], big)
+    assert y[2] == pytest.approx(np.log1p(np.exp(beta * 3.0)) / beta, rel=1e-15)
