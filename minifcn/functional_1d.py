@@ -18,6 +18,7 @@ the rows that were read.
 """
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -403,6 +404,8 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
       :class:`~minifcn.nn.Embedding` starts it at zeros). Negative: counted from the end.
     * ``max_norm``: every row read whose ``norm_type``-norm exceeds it is first scaled, in
       place and outside the graph, to that norm (``max_norm / (norm + 1e-7)``, as PyTorch's).
+      ``norm_type`` as ``torch.linalg.vector_norm``'s ``ord``: ``inf`` the largest ``|w|``,
+      ``-inf`` the smallest, 0 the count of nonzero values.
     * ``scale_grad_by_freq``: each row's gradient divided by how often its index came.
     * ``sparse``: False only (the gradient is a dense array).
 
@@ -437,13 +440,31 @@ def _renorm_rows(weight, index, max_norm, norm_type):
     """PyTorch's ``embedding_renorm_``: the rows of ``weight`` read by ``index`` whose
     ``norm_type``-norm is over ``max_norm`` scaled down to it, in place, outside the graph
     (PyTorch's does it under no_grad too)."""
-    for name, v in (("max_norm", max_norm), ("norm_type", norm_type)):
-        if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real) or not v > 0:
-            raise ValueError(f"embedding: {name} must be a positive number, got {v!r}")
+    if isinstance(max_norm, (bool, np.bool_)) or not isinstance(max_norm, numbers.Real) or not max_norm > 0:
+        raise ValueError(f"embedding: max_norm must be a positive number, got {max_norm!r}")
+    if (isinstance(norm_type, (bool, np.bool_)) or not isinstance(norm_type, numbers.Real)
+            or math.isnan(norm_type)):
+        raise ValueError(f"embedding: norm_type must be a number, got {norm_type!r}")
     xp = get_array_module(weight.data)
     rows = xp.unique(index.reshape(-1))
     W = weight.data
-    norms = (xp.abs(W[rows]) ** norm_type).sum(axis=1) ** (1.0 / norm_type)
+    a = xp.abs(W[rows])
+    p = float(norm_type)
+    # torch.linalg.vector_norm's rule, which PyTorch's renorm follows: sum(|w|**p)**(1/p) has
+    # no limit to take at p = +-inf (it would give |w|**inf summed, then ** 0 = 1), so those
+    # are the largest and the smallest |w|; p = 0 counts the nonzero values
+    if a.shape[1] == 0:
+        norms = xp.zeros(a.shape[0], a.dtype)
+    elif p == math.inf:
+        norms = a.max(axis=1)
+    elif p == -math.inf:
+        norms = a.min(axis=1)
+    elif p == 0:
+        norms = (a != 0).sum(axis=1).astype(a.dtype)
+    else:   # p < 0: a zero value gives |0|**p = inf, the sum inf and the norm 0, as PyTorch's
+        with np.errstate(divide="ignore"):
+            norms = (a ** p).sum(axis=1) ** (1.0 / p)
     over = norms > max_norm
     scale = xp.where(over, max_norm / (norms + 1e-7), 1.0).astype(W.dtype)
-    W[rows] *= scale[:, None]
+    with np.errstate(invalid="ignore"):   # an infinite value times the scale 0: NaN, as PyTorch's
+        W[rows] *= scale[:, None]

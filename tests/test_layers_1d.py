@@ -4,6 +4,9 @@ as tests/test_conv.py: the loops of minifcn/naive.py (1-D ones, written on their
 PyTorch's forward and every gradient in float64 and float32; then the modules (state dicts,
 torch's weights, reprs) and the errors.
 """
+import math
+import warnings
+
 import numpy as np
 import pytest
 
@@ -386,6 +389,28 @@ def test_embedding_max_norm_renorms_the_rows_read_as_torch(rng, norm_type):
     np.testing.assert_array_equal(ours[[1, 3, 4]], W[[1, 3, 4]])   # rows not read: untouched
     np.testing.assert_array_equal(ours[2], W[2])
     assert np.linalg.norm(ours[0], ord=norm_type) < 1.5 < np.linalg.norm(W[0], ord=norm_type)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("norm_type", [1.0, 2.0, 3.5, math.inf, -math.inf, 0.0, -2.0, 0.5])
+def test_embedding_max_norm_every_norm_type_and_infinite_rows_as_torch(dtype, norm_type):
+    # p = inf once summed |w|**inf (then ** 0 = 1): no row was ever rescaled; rows of +-inf and
+    # zeros too, where PyTorch's rescale gives NaN (inf * 0) or leaves the row as it is
+    torch = pytest.importorskip("torch")
+    inf = math.inf
+    W = np.array([[3.0, -4.0, 0.0], [0.5, 0.2, 0.1], [inf, 1.0, 2.0], [-inf, 2.0, 0.5],
+                  [0.0, 0.0, 0.0], [inf, -inf, inf], [1.5, -1.0, 2.0], [7.0, 7.0, 7.0]], dtype)
+    idx = np.arange(len(W) - 1)             # the last row is not read: untouched
+    ours, theirs = W.copy(), torch.from_numpy(W.copy())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")      # no numpy warning for the infinite rows
+        y = F.embedding(idx, ours, max_norm=1.0, norm_type=norm_type)
+    yt = torch.nn.functional.embedding(torch.from_numpy(idx), theirs, max_norm=1.0, norm_type=norm_type)
+    # assert_close's float32 atol scales with the largest |value|, inf here: relative only
+    rtol = 1e-10 if np.dtype(dtype) == np.float64 else 1e-4
+    np.testing.assert_allclose(ours, theirs.numpy(), rtol=rtol, atol=0)   # NaN and inf where torch's
+    np.testing.assert_allclose(to_np(y), yt.numpy(), rtol=rtol, atol=0)
+    np.testing.assert_array_equal(ours[-1], W[-1])
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
