@@ -230,6 +230,26 @@ def test_ignored_pixels(xp):
     assert math.isnan(boundary_f1(xp.asarray(pred * 0), xp.asarray(every), 2)["bf"])
 
 
+@pytest.mark.parametrize("ignore_index", [0, 2])
+def test_ignore_index_inside_the_classes_matches_brute_force(xp, ignore_index):
+    # naive.boundary_f1 once counted the ignore_index class as present when it was < C
+    t = np.array([[0, 0, 1, 1], [0, 0, 1, 1], [2, 2, 2, 2]])
+    s = boundary_f1(xp.asarray(t), xp.asarray(t), 3, 1.0, ignore_index=ignore_index)
+    want = naive.boundary_f1(t, t, 3, 1.0, ignore_index=ignore_index)
+    assert s["bf"] == want[0] == 1.0
+    assert math.isnan(s["per_class_f1"][ignore_index]) and math.isnan(want[1][ignore_index])
+    rng = np.random.default_rng(ignore_index)
+    target = _regions(rng, 18, 23, 4)
+    pred = np.roll(_regions(rng, 18, 23, 4, cell=3), 1, axis=0)
+    bf, f1, p, r = naive.boundary_f1(pred, target, 4, 1.5, ignore_index=ignore_index)
+    s = boundary_f1(xp.asarray(pred), xp.asarray(target), 4, 1.5, ignore_index=ignore_index)
+    assert s["bf"] == pytest.approx(bf, abs=1e-12) and 0 < bf < 1
+    _nan_equal(s["per_class_f1"], f1)
+    _nan_equal(s["per_class_precision"], p)
+    _nan_equal(s["per_class_recall"], r)
+    assert math.isnan(f1[ignore_index])
+
+
 # ----------------------------------------------------------------------------- accumulator
 def test_accumulator_means_images(xp):
     rng = np.random.default_rng(7)
