@@ -232,11 +232,11 @@ def max_unpool1d(x, indices, kernel_size, stride=None, padding=0, output_size=No
     :func:`~minifcn.functional.max_unpool2d` on (n, c, 1, L).
 
     Shapes: x and indices (n, c, L) or (c, L) -> (n, c, out_L) with
-    ``out_L = (L - 1)*s - 2*p + k`` unless ``output_size`` (``(out_L,)``, or the whole shape)
-    says otherwise, within a stride of it (an odd input length pools to the length of the
-    even one below it). Where overlapping windows recorded one position twice, the last value
-    is kept, as max_unpool2d's. No ``dilation`` (nor in PyTorch): a dilated pooling is
-    unpooled with its span ``d*(k - 1) + 1`` as ``kernel_size``.
+    ``out_L = (L - 1)*s - 2*p + k`` unless ``output_size`` (``(out_L,)``, or ``(n, c, out_L)``
+    even for a (c, L) input, as PyTorch's) says otherwise, within a stride of it (an odd input
+    length pools to the length of the even one below it). Where overlapping windows recorded
+    one position twice, the last value is kept, as max_unpool2d's. No ``dilation`` (nor in
+    PyTorch): a dilated pooling is unpooled with its span ``d*(k - 1) + 1`` as ``kernel_size``.
 
     >>> import numpy as np
     >>> y, idx = max_pool1d(np.array([[[3.0, 1.0, 4.0, 1.0, 5.0]]]), 2, return_indices=True)
@@ -259,12 +259,14 @@ def max_unpool1d(x, indices, kernel_size, stride=None, padding=0, output_size=No
     if output_size is None:
         out_length = default
     else:
-        # PyTorch's rule: the length alone, or the whole output shape whose last counts
+        # PyTorch's rule (its _unpool_output_size): the length alone, or three numbers whose
+        # last counts, (n, c, L), even for an unbatched (c, L) input
         shape = tuple(output_size.shape if hasattr(output_size, "shape") else output_size) \
             if not isinstance(output_size, numbers.Integral) else (output_size,)
-        if len(shape) not in (1, len(x_shape)):
-            raise ValueError(f"max_unpool1d: output_size must be (L,) or the output's whole shape, "
-                             f"got {output_size!r}")
+        if len(shape) not in (1, 3):
+            raise ValueError(f"max_unpool1d: output_size must be (L,) or (n, c, L), 1 or 3 numbers "
+                             f"whether the input is batched or not (PyTorch's rule), got "
+                             f"{output_size!r}")
         out_length = _single("max_unpool1d", "output_size", shape[-1])
         if not default - s < out_length < default + s:
             raise ValueError(f"max_unpool1d: output_size {out_length} is not one that pools to "

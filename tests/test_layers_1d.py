@@ -309,6 +309,28 @@ def test_unbatched_signals_vs_torch(rng, dtype):
                    lambda v: tf.max_unpool1d(v, idxt, 2, output_size=(9,)), (to_np(y),), dtype, rng)
 
 
+@pytest.mark.parametrize("batched", [True, False])
+@pytest.mark.parametrize("output_size", [(5,), (1, 1, 5), (7, 9, 4), 5, (1, 5), (1, 1, 1, 5), ()])
+def test_max_unpool1d_output_size_lengths_as_torch(batched, output_size):
+    # PyTorch takes 1 or 3 numbers (len(kernel) + 2) whatever the batch; (c, L) once took 1 or 2
+    torch = pytest.importorskip("torch")
+    x = np.array([[[3.0, 1.0, 4.0, 1.0, 5.0]]])[0 if not batched else slice(None)]
+    y, idx = F.max_pool1d(x, 2, return_indices=True)
+    yt, idxt = torch.nn.functional.max_pool1d(torch.from_numpy(x), 2, return_indices=True)
+    try:
+        want = torch.nn.functional.max_unpool1d(yt, idxt, 2, output_size=output_size).numpy()
+    except (ValueError, TypeError) as e:
+        if isinstance(output_size, int):   # ours takes the bare int PyTorch refuses (len(5))
+            assert isinstance(e, TypeError)
+            want = to_np(F.max_unpool1d(y, idx, 2, output_size=(output_size,)))
+        else:
+            with pytest.raises(ValueError, match=r"output_size must be \(L,\) or \(n, c, L\)"):
+                F.max_unpool1d(y, idx, 2, output_size=output_size)
+            return
+    np.testing.assert_array_equal(to_np(F.max_unpool1d(y, idx, 2, output_size=output_size)), want)
+    np.testing.assert_array_equal(to_np(nn.MaxUnpool1d(2)(y, idx, output_size)), want)
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("case", POOL_CASES)
 def test_avg_pool1d_vs_torch(rng, dtype, case):
