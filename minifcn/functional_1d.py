@@ -119,12 +119,13 @@ def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         if padding == "same" and stride != 1:   # PyTorch refuses it too
             raise ValueError(f"conv1d: padding='same' needs stride 1, got stride {stride}")
         pad_2d = padding   # conv2d's "same": the height's total d*(1 - 1) is 0
+        p = 0 if padding == "valid" else None   # "same" pads any kernel to fit
     else:
         p = _single("conv1d", "padding", padding, minimum=0)
-        if dilation * (k - 1) + 1 > length + 2 * p:
-            raise ValueError(f"conv1d: kernel of {dilation * (k - 1) + 1} taps (dilated) is longer "
-                             f"than the padded input, {length + 2 * p}")
         pad_2d = (0, p)
+    if p is not None and dilation * (k - 1) + 1 > length + 2 * p:   # said in 1-D, not as conv2d's 1xk
+        raise ValueError(f"conv1d: kernel of {dilation * (k - 1) + 1} taps (dilated) is longer "
+                         f"than the padded input, {length + 2 * p}")
     W4 = weight.reshape(out_c, in_c, 1, k)
     y = conv2d(x4, W4, bias, (1, stride), pad_2d, (1, dilation), groups)
     return _from_row(y, batched)

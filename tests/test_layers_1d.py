@@ -5,6 +5,7 @@ PyTorch's forward and every gradient in float64 and float32; then the modules (s
 torch's weights, reprs) and the errors.
 """
 import math
+import re
 import warnings
 
 import numpy as np
@@ -466,6 +467,29 @@ def test_batch_norm1d_vs_torch(rng, dtype, shape, momentum):
     assert_close(ours.eval()(x), theirs.eval()(torch_tensor(torch, x)), dtype, "eval")
 
 
+@pytest.mark.parametrize("shape", [(1, 3), (1, 3, 1), (2, 3), (1, 3, 2), (3, 3)])
+@pytest.mark.parametrize("mode", ["train", "eval", "eval, untracked"])
+def test_batch_norm1d_one_value_per_channel_refused_where_torch_refuses(rng, shape, mode):
+    # refused in 1-D terms (it said shape (1, 3, 1, 1) and "an image whose map is 1x1"); a 2-D
+    # (c, L) with L == num_features is no unbatched input but a batch of c, as PyTorch's (3, 3)
+    torch = pytest.importorskip("torch")
+    ours, theirs = nn.BatchNorm1d(3, track_running_stats=mode != "eval, untracked"), \
+        torch.nn.BatchNorm1d(3, track_running_stats=mode != "eval, untracked")
+    if mode != "train":
+        ours.eval(), theirs.eval()
+    x = rng.standard_normal(shape)
+    try:
+        want = theirs.double()(torch.from_numpy(x)).detach().numpy()
+    except ValueError as e:
+        assert "Expected more than 1 value per channel" in str(e)
+        with pytest.raises(ValueError, match=rf"BatchNorm1d: .* got input of shape {re.escape(str(shape))} "
+                                             r"\(one sample"):
+            ours(x)
+        assert ours.num_batches_tracked is None or int(ours.num_batches_tracked) == 0
+        return
+    assert_close(ours.astype(np.float64)(x), want, np.float64, "forward")
+
+
 # --------------------------------------------------------------------- 5. the modules
 def _torch_modules(torch):
     """(ours, torch's) pairs built with the same arguments."""
@@ -644,7 +668,13 @@ SIG, W3 = np.ones((1, 2, 5)), np.ones((3, 2, 3))   # a signal and a weight that 
     (lambda: nn.Embedding.from_pretrained(np.ones(4)), ValueError, r"must be 2-D .* got shape \(4,\)"),
     (lambda: nn.BatchNorm1d(3)(np.ones((2, 3, 4, 4), np.float32)), ValueError, r"BatchNorm1d: input must be 2-D \(n, c\) or 3-D"),
     (lambda: nn.BatchNorm1d(3)(np.ones((2, 4), np.float32)), ValueError, r"input has 4 channels .* num_features=3"),
-    (lambda: nn.BatchNorm1d(3)(np.ones((1, 3), np.float32)), ValueError, r"more than one value per channel"),
+    (lambda: nn.BatchNorm1d(3)(np.ones((1, 3), np.float32)), ValueError,
+     r"BatchNorm1d: training needs more than one value per channel, got input of shape \(1, 3\) \(one sample: give a larger batch, or use eval mode\)$"),
+    (lambda: nn.BatchNorm1d(3)(np.ones((1, 3, 1), np.float32)), ValueError, r"shape \(1, 3, 1\) \(one sample of length 1"),
+    (lambda: nn.BatchNorm1d(3, track_running_stats=False).eval()(np.ones((1, 3), np.float32)), ValueError,
+     r"\(one sample: give a larger batch\)$"),
+    (lambda: F.conv1d(np.ones((1, 1, 3)), np.ones((1, 1, 5)), padding="valid"), ValueError,
+     r"^conv1d: kernel of 5 taps \(dilated\) is longer than the padded input, 3$"),
     (lambda: nn.BatchNorm1d(3, momentum=2), ValueError, r"BatchNorm1d: momentum must be a number in \[0, 1\]"),
     (lambda: nn.Conv1d(4, 6, 3, groups=4), ValueError, r"out_channels \(6\) must be divisible by groups \(4\)"),
     (lambda: nn.Conv1d(2, 2, 3, stride=2, padding="same"), ValueError, r"'same' needs stride 1"),
