@@ -18,6 +18,7 @@ the rows that were read.
 """
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -118,12 +119,13 @@ def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         if padding == "same" and stride != 1:   # PyTorch refuses it too
             raise ValueError(f"conv1d: padding='same' needs stride 1, got stride {stride}")
         pad_2d = padding   # conv2d's "same": the height's total d*(1 - 1) is 0
+        p = 0 if padding == "valid" else None   # "same" pads any kernel to fit
     else:
         p = _single("conv1d", "padding", padding, minimum=0)
-        if dilation * (k - 1) + 1 > length + 2 * p:
-            raise ValueError(f"conv1d: kernel of {dilation * (k - 1) + 1} taps (dilated) is longer "
-                             f"than the padded input, {length + 2 * p}")
         pad_2d = (0, p)
+    if p is not None and dilation * (k - 1) + 1 > length + 2 * p:   # said in 1-D, not as conv2d's 1xk
+        raise ValueError(f"conv1d: kernel of {dilation * (k - 1) + 1} taps (dilated) is longer "
+                         f"than the padded input, {length + 2 * p}")
     W4 = weight.reshape(out_c, in_c, 1, k)
     y = conv2d(x4, W4, bias, (1, stride), pad_2d, (1, dilation), groups)
     return _from_row(y, batched)
@@ -231,11 +233,11 @@ def max_unpool1d(x, indices, kernel_size, stride=None, padding=0, output_size=No
     :func:`~minifcn.functional.max_unpool2d` on (n, c, 1, L).
 
     Shapes: x and indices (n, c, L) or (c, L) -> (n, c, out_L) with
-    ``out_L = (L - 1)*s - 2*p + k`` unless ``output_size`` (``(out_L,)``, or the whole shape)
-    says otherwise, within a stride of it (an odd input length pools to the length of the
-    even one below it). Where overlapping windows recorded one position twice, the last value
-    is kept, as max_unpool2d's. No ``dilation`` (nor in PyTorch): a dilated pooling is
-    unpooled with its span ``d*(k - 1) + 1`` as ``kernel_size``.
+    ``out_L = (L - 1)*s - 2*p + k`` unless ``output_size`` (``(out_L,)``, or ``(n, c, out_L)``
+    even for a (c, L) input, as PyTorch's) says otherwise, within a stride of it (an odd input
+    length pools to the length of the even one below it). Where overlapping windows recorded
+    one position twice, the last value is kept, as max_unpool2d's. No ``dilation`` (nor in
+    PyTorch): a dilated pooling is unpooled with its span ``d*(k - 1) + 1`` as ``kernel_size``.
 
     >>> import numpy as np
     >>> y, idx = max_pool1d(np.array([[[3.0, 1.0, 4.0, 1.0, 5.0]]]), 2, return_indices=True)
@@ -258,12 +260,14 @@ def max_unpool1d(x, indices, kernel_size, stride=None, padding=0, output_size=No
     if output_size is None:
         out_length = default
     else:
-        # PyTorch's rule: the length alone, or the whole output shape whose last counts
+        # PyTorch's rule (its _unpool_output_size): the length alone, or three numbers whose
+        # last counts, (n, c, L), even for an unbatched (c, L) input
         shape = tuple(output_size.shape if hasattr(output_size, "shape") else output_size) \
             if not isinstance(output_size, numbers.Integral) else (output_size,)
-        if len(shape) not in (1, len(x_shape)):
-            raise ValueError(f"max_unpool1d: output_size must be (L,) or the output's whole shape, "
-                             f"got {output_size!r}")
+        if len(shape) not in (1, 3):
+            raise ValueError(f"max_unpool1d: output_size must be (L,) or (n, c, L), 1 or 3 numbers "
+                             f"whether the input is batched or not (PyTorch's rule), got "
+                             f"{output_size!r}")
         out_length = _single("max_unpool1d", "output_size", shape[-1])
         if not default - s < out_length < default + s:
             raise ValueError(f"max_unpool1d: output_size {out_length} is not one that pools to "
@@ -403,6 +407,8 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
       :class:`~minifcn.nn.Embedding` starts it at zeros). Negative: counted from the end.
     * ``max_norm``: every row read whose ``norm_type``-norm exceeds it is first scaled, in
       place and outside the graph, to that norm (``max_norm / (norm + 1e-7)``, as PyTorch's).
+      ``norm_type`` as ``torch.linalg.vector_norm``'s ``ord``: ``inf`` the largest ``|w|``,
+      ``-inf`` the smallest, 0 the count of nonzero values.
     * ``scale_grad_by_freq``: each row's gradient divided by how often its index came.
     * ``sparse``: False only (the gradient is a dense array).
 
@@ -437,13 +443,31 @@ def _renorm_rows(weight, index, max_norm, norm_type):
     """PyTorch's ``embedding_renorm_``: the rows of ``weight`` read by ``index`` whose
     ``norm_type``-norm is over ``max_norm`` scaled down to it, in place, outside the graph
     (PyTorch's does it under no_grad too)."""
-    for name, v in (("max_norm", max_norm), ("norm_type", norm_type)):
-        if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real) or not v > 0:
-            raise ValueError(f"embedding: {name} must be a positive number, got {v!r}")
+    if isinstance(max_norm, (bool, np.bool_)) or not isinstance(max_norm, numbers.Real) or not max_norm > 0:
+        raise ValueError(f"embedding: max_norm must be a positive number, got {max_norm!r}")
+    if (isinstance(norm_type, (bool, np.bool_)) or not isinstance(norm_type, numbers.Real)
+            or math.isnan(norm_type)):
+        raise ValueError(f"embedding: norm_type must be a number, got {norm_type!r}")
     xp = get_array_module(weight.data)
     rows = xp.unique(index.reshape(-1))
     W = weight.data
-    norms = (xp.abs(W[rows]) ** norm_type).sum(axis=1) ** (1.0 / norm_type)
+    a = xp.abs(W[rows])
+    p = float(norm_type)
+    # torch.linalg.vector_norm's rule, which PyTorch's renorm follows: sum(|w|**p)**(1/p) has
+    # no limit to take at p = +-inf (it would give |w|**inf summed, then ** 0 = 1), so those
+    # are the largest and the smallest |w|; p = 0 counts the nonzero values
+    if a.shape[1] == 0:
+        norms = xp.zeros(a.shape[0], a.dtype)
+    elif p == math.inf:
+        norms = a.max(axis=1)
+    elif p == -math.inf:
+        norms = a.min(axis=1)
+    elif p == 0:
+        norms = (a != 0).sum(axis=1).astype(a.dtype)
+    else:   # p < 0: a zero value gives |0|**p = inf, the sum inf and the norm 0, as PyTorch's
+        with np.errstate(divide="ignore"):
+            norms = (a ** p).sum(axis=1) ** (1.0 / p)
     over = norms > max_norm
     scale = xp.where(over, max_norm / (norms + 1e-7), 1.0).astype(W.dtype)
-    W[rows] *= scale[:, None]
+    with np.errstate(invalid="ignore"):   # an infinite value times the scale 0: NaN, as PyTorch's
+        W[rows] *= scale[:, None]

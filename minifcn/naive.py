@@ -541,8 +541,8 @@ def boundary_f1(pred, target, num_classes, theta=None, ignore_index=255):
     """The boundary F1 score of one image by brute force: every predicted boundary pixel against
     every true one by explicit distance, in float64.
 
-    For each class c of the ground truth: masks ``pred == c`` and ``target == c``, ignored
-    pixels outside both; P = matched predicted boundary pixels / predicted boundary pixels
+    For each class c of the ground truth (its labelled pixels: ``ignore_index`` is no class, even
+    inside [0, C)): masks ``pred == c`` and ``target == c``, ignored pixels outside both; P = matched predicted boundary pixels / predicted boundary pixels
     (0 when there are none), a pixel matched when some true boundary pixel is at distance
     ``< theta``; R the converse; F1 = 2PR / (P + R) (0 when P + R = 0). The image's BF is the
     mean F1 over those classes. theta defaults to ``0.0075 * sqrt(h^2 + w^2)``.
@@ -555,11 +555,12 @@ def boundary_f1(pred, target, num_classes, theta=None, ignore_index=255):
     if theta is None:
         theta = 0.0075 * math.sqrt(h * h + w * w)
     f1s, ps, rs = [math.nan] * num_classes, [math.nan] * num_classes, [math.nan] * num_classes
+    labelled = target != ignore_index   # an ignore_index inside [0, C) is no class either
     for c in range(num_classes):
-        if not (target == c).any():
+        true_mask = (target == c) & labelled
+        if not true_mask.any():
             continue
-        true_mask = target == c
-        pred_mask = (pred == c) & (target != ignore_index)
+        pred_mask = (pred == c) & labelled
         tb, pb = boundary_pixels(true_mask), boundary_pixels(pred_mask)
 
         def matched(a, b):   # pixels of a with some pixel of b closer than theta

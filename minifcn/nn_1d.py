@@ -292,7 +292,9 @@ class BatchNorm1d(Module):
 
     def forward(self, x):
         x = as_tensor(x)
-        if x.ndim not in (2, 3):   # (c, L) is refused too, as PyTorch's
+        # no unbatched (c, L), as PyTorch's has none; but a 2-D input is read as (n, c), so a
+        # (c, L) one with L == num_features runs as a batch of c samples (PyTorch's does too)
+        if x.ndim not in (2, 3):
             raise ValueError(f"BatchNorm1d: input must be 2-D (n, c) or 3-D (n, c, L), got shape "
                              f"{tuple(x.shape)}")
         if x.shape[1] != self.num_features:
@@ -300,6 +302,13 @@ class BatchNorm1d(Module):
                              f"num_features={self.num_features}")
         n, c = x.shape[:2]
         length = x.shape[2] if x.ndim == 3 else 1
+        use_batch = self.training or (self.running_mean is None and self.running_var is None)
+        if use_batch and n * length == 1:   # said here: batch_norm would name (1, c, 1, 1) and an image
+            # eval mode without running statistics normalises by the batch's too, as PyTorch's
+            hint = ", or use eval mode" if self.running_mean is not None else ""
+            raise ValueError(f"BatchNorm1d: training needs more than one value per channel, got input "
+                             f"of shape {tuple(x.shape)} (one sample{' of length 1' * (x.ndim == 3)}: "
+                             f"give a larger batch{hint})")
         # BatchNorm2d's forward (momentum, counting, running statistics) on one row
         y = BatchNorm2d.forward(self, x.reshape(n, c, 1, length))
         return y.reshape(x.shape)

@@ -139,8 +139,9 @@ def _update(p, g, v, lr, mom, wd, dampening=0.0, nesterov=False, first=False):
 
 
 class Optimizer:
-    """The base of :class:`SGD`, :class:`Adam`, :class:`AdamW`, :class:`RMSprop` and :class:`Adagrad`, as PyTorch's
-    ``torch.optim.Optimizer``: parameter groups with their own options, ``lr_mult``,
+    """The base of :class:`SGD`, :class:`Adam`, :class:`AdamW`, :class:`RMSprop`, :class:`Adagrad`,
+    :class:`NAdam`, :class:`RAdam`, :class:`Adamax` and :class:`LBFGS` (whose :meth:`step` is its
+    own), as PyTorch's ``torch.optim.Optimizer``: parameter groups with their own options, ``lr_mult``,
     :meth:`add_param_group`, :meth:`zero_grad`, :meth:`step` (a closure first, if given; then
     each parameter with a gradient, under ``no_grad``) and a state dict. A subclass gives its
     options' checks (``_check_options(group, where)``) and one parameter's update (``_update(p, group, state)``,

@@ -39,7 +39,7 @@ def test_within_distance_matches_brute_force(xp, theta):
     masks[2] = False                                  # no feature at all: nothing is near
     got = to_numpy(within_distance(xp.asarray(masks), theta))   # a batch (K, H, W) at once
     for k in range(3):
-        want = naive.distance_sq(masks[k]) < theta * theta
+        want = np.sqrt(naive.distance_sq(masks[k])) < theta   # theta * theta would round
         np.testing.assert_array_equal(got[k], want)
         np.testing.assert_array_equal(to_numpy(within_distance(xp.asarray(masks[k]), theta)), want)
     assert not got[2].any()
@@ -54,6 +54,45 @@ def test_within_distance_is_strict_at_the_threshold(xp):
     assert not near4[4, 8] and near4[4, 7]
     assert not near5[1, 0] and near5[1, 1]
     assert to_numpy(within_distance(xp.asarray(f), 5.0 + 1e-9))[1, 0]
+
+
+SQRT_THETAS = [math.sqrt(m) for m in (2, 5, 8, 10, 20)]   # theta * theta rounds up past m
+
+
+@pytest.mark.parametrize("theta", SQRT_THETAS + list(np.random.default_rng(7).uniform(0.3, 6.0, 6)))
+def test_within_distance_at_square_root_thetas(xp, theta):
+    # k^2 + dx^2 < theta * theta once counted the pixels at exactly sqrt(m) within math.sqrt(m)
+    f = np.zeros((15, 15), bool)
+    f[7, 7] = True
+    got = to_numpy(within_distance(xp.asarray(f), theta))
+    dy, dx = np.mgrid[-7:8, -7:8]
+    np.testing.assert_array_equal(got, np.sqrt(dy * dy + dx * dx) < theta)   # both correctly rounded
+    m = round(theta * theta)
+    if math.sqrt(m) == theta:                         # no pixel at d = theta is in, all below are
+        at = (dy * dy + dx * dx) == m
+        assert at.any() and not got[at].any()
+        assert got[(dy * dy + dx * dx) < m].all()
+    masks = np.random.default_rng(3).random((2, 12, 14)) < 0.05
+    np.testing.assert_array_equal(to_numpy(within_distance(xp.asarray(masks), theta)),
+                                  np.sqrt([naive.distance_sq(k) for k in masks]) < theta)
+
+
+@pytest.mark.parametrize("theta", SQRT_THETAS + list(np.random.default_rng(8).uniform(0.3, 4.0, 4)))
+def test_boundary_f1_at_square_root_thetas_matches_brute_force(xp, theta):
+    t = np.zeros((6, 6), np.int64)
+    t[1:5, 1:5] = 1
+    p = np.zeros_like(t)
+    p[2:6, 2:6] = 1                                   # moved one pixel along the diagonal
+    rng = np.random.default_rng(int(theta * 1000))
+    target = _regions(rng, 14, 17, 3)
+    pred = np.roll(_regions(rng, 14, 17, 3, cell=3), 1, axis=1)
+    for pred_, target_, c in ((p, t, 2), (pred, target, 3)):
+        bf, f1, pr, rc = naive.boundary_f1(pred_, target_, c, theta)
+        s = boundary_f1(xp.asarray(pred_), xp.asarray(target_), c, theta)
+        assert s["bf"] == pytest.approx(bf, abs=1e-12)
+        _nan_equal(s["per_class_f1"], f1)
+        _nan_equal(s["per_class_precision"], pr)
+        _nan_equal(s["per_class_recall"], rc)
 
 
 def test_mask_boundary_matches_loops(xp):
@@ -189,6 +228,26 @@ def test_ignored_pixels(xp):
     assert got["bf"] == 1.0
     every = np.full_like(target, 255)
     assert math.isnan(boundary_f1(xp.asarray(pred * 0), xp.asarray(every), 2)["bf"])
+
+
+@pytest.mark.parametrize("ignore_index", [0, 2])
+def test_ignore_index_inside_the_classes_matches_brute_force(xp, ignore_index):
+    # naive.boundary_f1 once counted the ignore_index class as present when it was < C
+    t = np.array([[0, 0, 1, 1], [0, 0, 1, 1], [2, 2, 2, 2]])
+    s = boundary_f1(xp.asarray(t), xp.asarray(t), 3, 1.0, ignore_index=ignore_index)
+    want = naive.boundary_f1(t, t, 3, 1.0, ignore_index=ignore_index)
+    assert s["bf"] == want[0] == 1.0
+    assert math.isnan(s["per_class_f1"][ignore_index]) and math.isnan(want[1][ignore_index])
+    rng = np.random.default_rng(ignore_index)
+    target = _regions(rng, 18, 23, 4)
+    pred = np.roll(_regions(rng, 18, 23, 4, cell=3), 1, axis=0)
+    bf, f1, p, r = naive.boundary_f1(pred, target, 4, 1.5, ignore_index=ignore_index)
+    s = boundary_f1(xp.asarray(pred), xp.asarray(target), 4, 1.5, ignore_index=ignore_index)
+    assert s["bf"] == pytest.approx(bf, abs=1e-12) and 0 < bf < 1
+    _nan_equal(s["per_class_f1"], f1)
+    _nan_equal(s["per_class_precision"], p)
+    _nan_equal(s["per_class_recall"], r)
+    assert math.isnan(f1[ignore_index])
 
 
 # ----------------------------------------------------------------------------- accumulator

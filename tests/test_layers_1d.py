@@ -4,6 +4,10 @@ as tests/test_conv.py: the loops of minifcn/naive.py (1-D ones, written on their
 PyTorch's forward and every gradient in float64 and float32; then the modules (state dicts,
 torch's weights, reprs) and the errors.
 """
+import math
+import re
+import warnings
+
 import numpy as np
 import pytest
 
@@ -306,6 +310,28 @@ def test_unbatched_signals_vs_torch(rng, dtype):
                    lambda v: tf.max_unpool1d(v, idxt, 2, output_size=(9,)), (to_np(y),), dtype, rng)
 
 
+@pytest.mark.parametrize("batched", [True, False])
+@pytest.mark.parametrize("output_size", [(5,), (1, 1, 5), (7, 9, 4), 5, (1, 5), (1, 1, 1, 5), ()])
+def test_max_unpool1d_output_size_lengths_as_torch(batched, output_size):
+    # PyTorch takes 1 or 3 numbers (len(kernel) + 2) whatever the batch; (c, L) once took 1 or 2
+    torch = pytest.importorskip("torch")
+    x = np.array([[[3.0, 1.0, 4.0, 1.0, 5.0]]])[0 if not batched else slice(None)]
+    y, idx = F.max_pool1d(x, 2, return_indices=True)
+    yt, idxt = torch.nn.functional.max_pool1d(torch.from_numpy(x), 2, return_indices=True)
+    try:
+        want = torch.nn.functional.max_unpool1d(yt, idxt, 2, output_size=output_size).numpy()
+    except (ValueError, TypeError) as e:
+        if isinstance(output_size, int):   # ours takes the bare int PyTorch refuses (len(5))
+            assert isinstance(e, TypeError)
+            want = to_np(F.max_unpool1d(y, idx, 2, output_size=(output_size,)))
+        else:
+            with pytest.raises(ValueError, match=r"output_size must be \(L,\) or \(n, c, L\)"):
+                F.max_unpool1d(y, idx, 2, output_size=output_size)
+            return
+    np.testing.assert_array_equal(to_np(F.max_unpool1d(y, idx, 2, output_size=output_size)), want)
+    np.testing.assert_array_equal(to_np(nn.MaxUnpool1d(2)(y, idx, output_size)), want)
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("case", POOL_CASES)
 def test_avg_pool1d_vs_torch(rng, dtype, case):
@@ -389,6 +415,28 @@ def test_embedding_max_norm_renorms_the_rows_read_as_torch(rng, norm_type):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("norm_type", [1.0, 2.0, 3.5, math.inf, -math.inf, 0.0, -2.0, 0.5])
+def test_embedding_max_norm_every_norm_type_and_infinite_rows_as_torch(dtype, norm_type):
+    # p = inf once summed |w|**inf (then ** 0 = 1): no row was ever rescaled; rows of +-inf and
+    # zeros too, where PyTorch's rescale gives NaN (inf * 0) or leaves the row as it is
+    torch = pytest.importorskip("torch")
+    inf = math.inf
+    W = np.array([[3.0, -4.0, 0.0], [0.5, 0.2, 0.1], [inf, 1.0, 2.0], [-inf, 2.0, 0.5],
+                  [0.0, 0.0, 0.0], [inf, -inf, inf], [1.5, -1.0, 2.0], [7.0, 7.0, 7.0]], dtype)
+    idx = np.arange(len(W) - 1)             # the last row is not read: untouched
+    ours, theirs = W.copy(), torch.from_numpy(W.copy())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")      # no numpy warning for the infinite rows
+        y = F.embedding(idx, ours, max_norm=1.0, norm_type=norm_type)
+    yt = torch.nn.functional.embedding(torch.from_numpy(idx), theirs, max_norm=1.0, norm_type=norm_type)
+    # assert_close's float32 atol scales with the largest |value|, inf here: relative only
+    rtol = 1e-10 if np.dtype(dtype) == np.float64 else 1e-4
+    np.testing.assert_allclose(ours, theirs.numpy(), rtol=rtol, atol=0)   # NaN and inf where torch's
+    np.testing.assert_allclose(to_np(y), yt.numpy(), rtol=rtol, atol=0)
+    np.testing.assert_array_equal(ours[-1], W[-1])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", [(6, 3), (4, 3, 5)])
 @pytest.mark.parametrize("momentum", [0.1, None])
 def test_batch_norm1d_vs_torch(rng, dtype, shape, momentum):
@@ -417,6 +465,29 @@ def test_batch_norm1d_vs_torch(rng, dtype, shape, momentum):
     assert int(ours.num_batches_tracked) == int(theirs.num_batches_tracked) == 2
     x = rng.standard_normal(shape).astype(dtype)
     assert_close(ours.eval()(x), theirs.eval()(torch_tensor(torch, x)), dtype, "eval")
+
+
+@pytest.mark.parametrize("shape", [(1, 3), (1, 3, 1), (2, 3), (1, 3, 2), (3, 3)])
+@pytest.mark.parametrize("mode", ["train", "eval", "eval, untracked"])
+def test_batch_norm1d_one_value_per_channel_refused_where_torch_refuses(rng, shape, mode):
+    # refused in 1-D terms (it said shape (1, 3, 1, 1) and "an image whose map is 1x1"); a 2-D
+    # (c, L) with L == num_features is no unbatched input but a batch of c, as PyTorch's (3, 3)
+    torch = pytest.importorskip("torch")
+    ours, theirs = nn.BatchNorm1d(3, track_running_stats=mode != "eval, untracked"), \
+        torch.nn.BatchNorm1d(3, track_running_stats=mode != "eval, untracked")
+    if mode != "train":
+        ours.eval(), theirs.eval()
+    x = rng.standard_normal(shape)
+    try:
+        want = theirs.double()(torch.from_numpy(x)).detach().numpy()
+    except ValueError as e:
+        assert "Expected more than 1 value per channel" in str(e)
+        with pytest.raises(ValueError, match=rf"BatchNorm1d: .* got input of shape {re.escape(str(shape))} "
+                                             r"\(one sample"):
+            ours(x)
+        assert ours.num_batches_tracked is None or int(ours.num_batches_tracked) == 0
+        return
+    assert_close(ours.astype(np.float64)(x), want, np.float64, "forward")
 
 
 # --------------------------------------------------------------------- 5. the modules
@@ -597,7 +668,13 @@ SIG, W3 = np.ones((1, 2, 5)), np.ones((3, 2, 3))   # a signal and a weight that 
     (lambda: nn.Embedding.from_pretrained(np.ones(4)), ValueError, r"must be 2-D .* got shape \(4,\)"),
     (lambda: nn.BatchNorm1d(3)(np.ones((2, 3, 4, 4), np.float32)), ValueError, r"BatchNorm1d: input must be 2-D \(n, c\) or 3-D"),
     (lambda: nn.BatchNorm1d(3)(np.ones((2, 4), np.float32)), ValueError, r"input has 4 channels .* num_features=3"),
-    (lambda: nn.BatchNorm1d(3)(np.ones((1, 3), np.float32)), ValueError, r"more than one value per channel"),
+    (lambda: nn.BatchNorm1d(3)(np.ones((1, 3), np.float32)), ValueError,
+     r"BatchNorm1d: training needs more than one value per channel, got input of shape \(1, 3\) \(one sample: give a larger batch, or use eval mode\)$"),
+    (lambda: nn.BatchNorm1d(3)(np.ones((1, 3, 1), np.float32)), ValueError, r"shape \(1, 3, 1\) \(one sample of length 1"),
+    (lambda: nn.BatchNorm1d(3, track_running_stats=False).eval()(np.ones((1, 3), np.float32)), ValueError,
+     r"\(one sample: give a larger batch\)$"),
+    (lambda: F.conv1d(np.ones((1, 1, 3)), np.ones((1, 1, 5)), padding="valid"), ValueError,
+     r"^conv1d: kernel of 5 taps \(dilated\) is longer than the padded input, 3$"),
     (lambda: nn.BatchNorm1d(3, momentum=2), ValueError, r"BatchNorm1d: momentum must be a number in \[0, 1\]"),
     (lambda: nn.Conv1d(4, 6, 3, groups=4), ValueError, r"out_channels \(6\) must be divisible by groups \(4\)"),
     (lambda: nn.Conv1d(2, 2, 3, stride=2, padding="same"), ValueError, r"'same' needs stride 1"),

@@ -411,3 +411,12 @@ def test_torch_refuses_the_values_refused():
 def test_found_in_minifcn_optim():
     assert (optim.NAdam, optim.RAdam, optim.Adamax) == (NAdam, RAdam, Adamax)
     assert minifcn.optim.LBFGS.__name__ == "LBFGS"
+
+
+def test_optimizer_docstring_names_every_subclass():
+    # it named SGD, Adam, AdamW, RMSprop and Adagrad only, after NAdam, RAdam, Adamax and LBFGS came
+    found = {name for name in dir(optim) if isinstance(getattr(optim, name), type)
+             and issubclass(getattr(optim, name), optim.Optimizer) and name != "Optimizer"}
+    assert {"NAdam", "RAdam", "Adamax", "LBFGS", "SGD"} <= found
+    doc = optim.Optimizer.__doc__.split("``torch.optim.Optimizer``")[0]   # the opening sentence
+    assert {name for name in found if f":class:`{name}`" in doc} == found
