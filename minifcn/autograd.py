@@ -244,6 +244,45 @@ class Tensor:
     def detach(self) -> "Tensor":
         return Tensor(self.data)
 
+    # PyTorch's names for what the shape and dtype say
+    def ndimension(self) -> int:
+        """The number of dimensions, ``ndim``."""
+        return self.ndim
+
+    def nelement(self) -> int:
+        """The number of values, ``numel()``."""
+        return self.numel()
+
+    def element_size(self) -> int:
+        """Bytes per value (4 for float32)."""
+        return self.data.dtype.itemsize
+
+    def is_floating_point(self) -> bool:
+        return self.data.dtype.kind == "f"
+
+    def is_contiguous(self) -> bool:
+        """Whether the values lie in C order without gaps (a transposed view does not)."""
+        return bool(self.data.flags.c_contiguous)
+
+    def reshape_as(self, other) -> "Tensor":
+        """This tensor in ``other``'s shape, in the graph."""
+        return self.reshape(tuple(other.shape))
+
+    def unbind(self, dim=0) -> tuple:
+        """The slices along ``dim``, that axis removed: :func:`minifcn.functions.unbind`."""
+        from . import functions
+        return functions.unbind(self, dim)
+
+    def tensor_split(self, indices_or_sections, dim=0) -> tuple:
+        """Pieces along ``dim``: :func:`minifcn.functions.tensor_split`."""
+        from . import functions
+        return functions.tensor_split(self, indices_or_sections, dim)
+
+    def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> "Tensor":
+        """Where ``|self - other| <= atol + rtol * |other|``: :func:`minifcn.functions.isclose`."""
+        from . import functions
+        return functions.isclose(self, other, rtol, atol, equal_nan)
+
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
         """Set ``requires_grad`` in place and return this tensor (PyTorch's way to freeze or
         unfreeze a parameter: ``p.requires_grad_(False)``)."""
@@ -464,6 +503,66 @@ class Tensor:
 
     def __ipow__(self, exponent):
         return self._in_place("**=", operator.ipow, exponent)
+
+    # PyTorch's named in-place methods: the operators above, under the same rule
+    def add_(self, other, *, alpha=1) -> "Tensor":
+        """``self += alpha * other``, in place (refused in the graph as ``+=`` is).
+
+        >>> t = Tensor(np.ones(2)); t.add_(np.array([1.0, 2.0]), alpha=2).numpy()
+        array([3., 5.])
+        """
+        return self._in_place("add_", operator.iadd, _raw(other) * alpha if alpha != 1 else other)
+
+    def sub_(self, other, *, alpha=1) -> "Tensor":
+        """``self -= alpha * other``, in place."""
+        return self._in_place("sub_", operator.isub, _raw(other) * alpha if alpha != 1 else other)
+
+    def mul_(self, other) -> "Tensor":
+        """``self *= other``, in place."""
+        return self._in_place("mul_", operator.imul, other)
+
+    def div_(self, other) -> "Tensor":
+        """``self /= other``, in place."""
+        return self._in_place("div_", operator.itruediv, other)
+
+    def clamp_(self, min=None, max=None) -> "Tensor":   # PyTorch's names shadow the builtins here only
+        """Each value clipped to [min, max], in place (either bound may be None)."""
+        if min is None and max is None:
+            raise ValueError("clamp_: give min, max or both")
+        return self._in_place("clamp_", lambda a, _: get_array_module(a).clip(a, min, max, out=a), None)
+
+    def copy_(self, src) -> "Tensor":
+        """``src``'s values written into this tensor (broadcast to its shape, cast to its dtype),
+        in place: ``p.copy_(q)`` under no_grad, as a target network's update.
+
+        >>> t = Tensor(np.zeros((2, 2))); t.copy_(np.array([1.0, 2.0])).numpy()
+        array([[1., 2.],
+               [1., 2.]])
+        """
+        def put(a, b):
+            xp = get_array_module(a)
+            if backend.device_of(b) != backend.device_of(a):
+                raise ValueError(f"copy_: src is on {backend.device_of(b)}, this tensor on "
+                                 f"{backend.device_of(a)}; move one with .to()")
+            a[...] = xp.broadcast_to(xp.asarray(b), a.shape)
+            return a
+        return self._in_place("copy_", put, src)
+
+    def uniform_(self, a=0.0, b=1.0) -> "Tensor":
+        """Values drawn uniformly from [a, b), in place (:func:`minifcn.init.uniform_`)."""
+        from . import init
+        return init.uniform_(self, a, b)
+
+    def normal_(self, mean=0.0, std=1.0) -> "Tensor":
+        """Values drawn from N(mean, std^2), in place (:func:`minifcn.init.normal_`)."""
+        from . import init
+        return init.normal_(self, mean, std)
+
+    def detach_(self) -> "Tensor":
+        """This tensor cut from its graph and from the gradient, in place (PyTorch's
+        ``detach_``): a leaf that does not require grad, its data shared."""
+        self.creator, self.requires_grad = None, False
+        return self
 
     def __setitem__(self, index, value):
         if _Config.enable_grad and (self.requires_grad or getattr(value, "requires_grad", False)):

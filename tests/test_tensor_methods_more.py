@@ -1,0 +1,103 @@
+"""PyTorch's small Tensor methods: the named in-place operations (add_, sub_, mul_, div_,
+clamp_, copy_, uniform_, normal_, detach_), the questions of shape and dtype (ndimension,
+nelement, element_size, is_floating_point, is_contiguous, reshape_as) and the method forms of
+unbind, tensor_split and isclose; each against PyTorch's, and the in-place ones refused in the
+graph as the operators are."""
+import numpy as np
+import pytest
+
+import minifcn
+from minifcn import Tensor
+from oracle import to_np
+
+IN_PLACE = {
+    "add_": lambda t, o: t.add_(o),
+    "add_alpha": lambda t, o: t.add_(o, alpha=-0.5),
+    "sub_": lambda t, o: t.sub_(o),
+    "sub_alpha": lambda t, o: t.sub_(o, alpha=3),
+    "mul_": lambda t, o: t.mul_(o),
+    "div_": lambda t, o: t.div_(o),
+    "clamp_": lambda t, o: t.clamp_(-0.3, 0.4),
+    "clamp_min": lambda t, o: t.clamp_(min=0.1),
+    "clamp_max": lambda t, o: t.clamp_(max=-0.1),
+    "copy_": lambda t, o: t.copy_(o),
+}
+
+
+@pytest.mark.parametrize("name", sorted(IN_PLACE))
+@pytest.mark.parametrize("other_shape", [(2, 3), (3,)])
+def test_named_in_place_ops_change_the_tensor_itself_as_pytorchs(name, other_shape, xp, rng):
+    torch = pytest.importorskip("torch")
+    x, o = rng.standard_normal((2, 3)), rng.standard_normal(other_shape) + 2.0
+    t = Tensor(xp.asarray(x.copy()))   # asarray would share x, which the oracle reads after
+    alias = t.data
+    out = IN_PLACE[name](t, Tensor(xp.asarray(o)))
+    expected = IN_PLACE[name](torch.tensor(x), torch.tensor(o))
+    assert out is t and t.data is alias    # the same tensor and array, changed
+    np.testing.assert_allclose(to_np(t), expected.numpy(), rtol=1e-15)
+
+
+@pytest.mark.parametrize("name", sorted(IN_PLACE))
+def test_named_in_place_ops_are_refused_in_the_graph_and_run_under_no_grad(name):
+    w = Tensor(np.ones(3), requires_grad=True)
+    with pytest.raises(RuntimeError, match=f"{name.split('_')[0]}_ with a tensor that requires grad"):
+        IN_PLACE[name](w, Tensor(np.full(3, 2.0)))
+    with minifcn.no_grad():
+        IN_PLACE[name](w, Tensor(np.full(3, 2.0)))
+    assert w.requires_grad   # changed under no_grad, still a parameter
+    assert not np.array_equal(w.numpy(), np.ones(3)) or name == "clamp_min"   # 1 is above 0.1 already
+
+
+def test_copy_casts_and_refuses_what_does_not_broadcast():
+    t = Tensor(np.zeros(3, dtype=np.float32))
+    t.copy_(np.array([1, 2, 3]))
+    assert t.dtype == np.float32 and t.numpy().tolist() == [1.0, 2.0, 3.0]
+    with pytest.raises(ValueError):
+        t.copy_(np.ones(4))
+    with pytest.raises(ValueError, match="clamp_: give min, max or both"):
+        t.clamp_()
+
+
+def test_uniform_and_normal_fill_in_place_from_the_seed():
+    minifcn.manual_seed(3)
+    a = Tensor(np.zeros(2000)).uniform_(-2.0, 5.0).numpy().copy()
+    minifcn.manual_seed(3)
+    b = Tensor(np.zeros(2000)).uniform_(-2.0, 5.0).numpy()
+    np.testing.assert_array_equal(a, b)
+    assert -2.0 <= a.min() and a.max() < 5.0 and abs(a.mean() - 1.5) < 0.2   # 7 / sqrt(12 * 2000) = 0.045 sd
+    n = Tensor(np.zeros(4000)).normal_(3.0, 0.5).numpy()
+    assert abs(n.mean() - 3.0) < 0.05 and abs(n.std() - 0.5) < 0.05   # sd of the mean 0.008
+
+
+def test_detach_in_place_cuts_the_graph():
+    torch = pytest.importorskip("torch")
+    a = Tensor(np.ones(2), requires_grad=True)
+    y = a * 2
+    assert y.detach_() is y and not y.requires_grad and y.is_leaf
+    yt = (torch.ones(2, requires_grad=True) * 2).detach_()
+    assert yt.requires_grad == y.requires_grad and yt.is_leaf == y.is_leaf
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64", "int32", "bool"])
+def test_shape_and_dtype_questions_as_pytorchs(dtype):
+    torch = pytest.importorskip("torch")
+    x = np.arange(24).reshape(2, 3, 4).astype(dtype)
+    t, tt = Tensor(x), torch.tensor(x)
+    assert t.ndimension() == tt.ndimension() and t.nelement() == tt.nelement()
+    assert t.element_size() == tt.element_size() and t.is_floating_point() == tt.is_floating_point()
+    assert t.is_contiguous() and tt.is_contiguous()
+    assert t.transpose(0, 2).is_contiguous() == tt.transpose(0, 2).is_contiguous() == False
+    assert t.reshape_as(Tensor(np.zeros((4, 6)))).shape == tuple(tt.reshape_as(torch.zeros(4, 6)).shape)
+
+
+def test_unbind_tensor_split_and_isclose_methods_as_pytorchs(rng):
+    torch = pytest.importorskip("torch")
+    x = rng.standard_normal((3, 7))
+    t, tt = Tensor(x), torch.tensor(x)
+    for ours, theirs in zip(t.unbind(1), tt.unbind(1)):
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    for args in [(3, 1), ([1, 5], 1), (2, 0)]:
+        got, want = t.tensor_split(*args), tt.tensor_split(*args)
+        assert [p.shape for p in got] == [tuple(p.shape) for p in want]
+    y = x + np.where(rng.random(x.shape) < 0.5, 1e-9, 1e-3)
+    np.testing.assert_array_equal(t.isclose(Tensor(y)).numpy(), tt.isclose(torch.tensor(y)).numpy())
