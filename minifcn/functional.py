@@ -2058,7 +2058,9 @@ def _pixel_shuffle_array(x, r):
     *lead, crr, h, w = x.shape
     c = crr // (r * r)
     y = x.reshape(math.prod(lead), c, r, r, h, w).transpose(0, 1, 4, 2, 5, 3)   # (b, c, h, i, w, j)
-    return y.reshape(*lead, c, h * r, w * r)   # a copy: the transposed axes are not contiguous
+    # always a copy, as PyTorch's: reshaping the transpose copies too, unless the axes it
+    # swaps have size 1 (r = 1, a 1x1 map), where it would be a view of x
+    return y.copy().reshape(*lead, c, h * r, w * r)
 
 
 def _pixel_unshuffle_array(x, r):
@@ -2066,7 +2068,7 @@ def _pixel_unshuffle_array(x, r):
     *lead, c, hr, wr = x.shape
     h, w = hr // r, wr // r
     y = x.reshape(math.prod(lead), c, h, r, w, r).transpose(0, 1, 3, 5, 2, 4)   # (b, c, i, j, h, w)
-    return y.reshape(*lead, c * r * r, h, w)
+    return y.copy().reshape(*lead, c * r * r, h, w)   # a copy, as above (r = 1, an r x r map)
 
 
 class PixelShuffle(Function):
