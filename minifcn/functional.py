@@ -60,6 +60,14 @@ def _positive_pair(name, v, op, minimum=1):
     return pair
 
 
+def _pool_pair(name, v, op, minimum=1):
+    """:func:`_positive_pair`, also taking a 1-tuple or 1-list for both axes, as PyTorch's 2-D
+    poolings take their kernel_size, stride, padding and dilation."""
+    if isinstance(v, (tuple, list)) and len(v) == 1:
+        v = (v[0], v[0])
+    return _positive_pair(name, v, op, minimum)
+
+
 def _flag(op, name, v) -> bool:
     """A yes/no argument as a bool: a bool, NumPy's, or 0 / 1. ``bool("False")`` is True, so a
     string had read as yes."""
@@ -523,14 +531,16 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
 
 # --------------------------------------------------------------------- pooling
 def _pool_arguments(op, x, kernel_size, stride, padding, ceil_mode, dilation=(1, 1)):
-    """A pooling's (kernel, stride, padding, ceil_mode), checked as PyTorch checks them: stride
-    defaults to the kernel, padding at most half the kernel, at least one window. ``dilation``
-    (a checked pair) spaces the kernel's taps apart: the window spans ``d(k - 1) + 1``."""
+    """A pooling's (kernel, stride, padding, ceil_mode), checked as PyTorch checks them: each an
+    int, a pair or a 1-tuple; stride defaults to the kernel (an empty one too, as PyTorch reads
+    it as None), padding at most half the kernel, at least one window. ``dilation`` (a checked
+    pair) spaces the kernel's taps apart: the window spans ``d(k - 1) + 1``."""
     _check_4d(op, "input", x)
     ceil_mode = _flag(op, "ceil_mode", ceil_mode)
-    kernel = _positive_pair("kernel_size", kernel_size, op)
-    stride = _positive_pair("stride", kernel_size if stride is None else stride, op)
-    padding = _positive_pair("padding", padding, op, minimum=0)
+    kernel = _pool_pair("kernel_size", kernel_size, op)
+    empty = isinstance(stride, (tuple, list)) and not stride
+    stride = kernel if stride is None or empty else _pool_pair("stride", stride, op)
+    padding = _pool_pair("padding", padding, op, minimum=0)
     # half the kernel itself, not its dilated span, as PyTorch's CPU check has it (kernel 2,
     # dilation 3, padding 2 is refused there, though the span is 4)
     if padding[0] * 2 > kernel[0] or padding[1] * 2 > kernel[1]:
@@ -607,7 +617,7 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
            [23., 24.]])
     """
     x = as_tensor(x)
-    dilation = _positive_pair("dilation", dilation, "max_pool2d")
+    dilation = _pool_pair("dilation", dilation, "max_pool2d")
     kernel, stride, padding, ceil_mode = _pool_arguments("max_pool2d", x, kernel_size, stride,
                                                          padding, ceil_mode, dilation)
     return_indices = _flag("max_pool2d", "return_indices", return_indices)
@@ -1959,6 +1969,7 @@ def lp_pool2d(x, norm_type, kernel_size, stride=None, ceil_mode=False):
     if (isinstance(norm_type, (bool, np.bool_)) or not isinstance(norm_type, numbers.Real)
             or not 0 < norm_type < math.inf):
         raise ValueError(f"lp_pool2d: norm_type must be a positive finite number, got {norm_type!r}")
+    _positive_pair("kernel_size", kernel_size, "lp_pool2d")   # no 1-tuple: PyTorch's unpacks a pair
     kernel, stride, _, ceil_mode = _pool_arguments("lp_pool2d", x, kernel_size, stride, 0, ceil_mode)
     return LPPool2d(float(norm_type), kernel, stride, ceil_mode)(x)
 
