@@ -217,3 +217,16 @@ def test_an_input_with_no_rows_or_columns_is_refused(mode, shape):
     with pytest.raises(ValueError, match=re.escape(f"interpolate: input of shape {shape} has no rows or columns")):
         F.interpolate(np.ones(shape), size=(3, 3), mode=mode)
     assert F.interpolate(np.ones((0, 2, 4, 5)), size=(3, 3), mode=mode).shape == (0, 2, 3, 3)
+
+
+@pytest.mark.parametrize("kw", [dict(scale_factor=2), dict(scale_factor=1.5, mode="bilinear", align_corners=True),
+                                dict(scale_factor=(2, 3), mode="bicubic"), dict(size=(3, 4), mode="area"),
+                                dict(size=5), dict(scale_factor=np.float32(0.5), mode="nearest-exact")])
+def test_upsample_repr_and_factor_are_pytorchs(rng, kw):
+    # the factor kept as a float (a tuple of them), shown alone if given, else the size
+    torch = pytest.importorskip("torch")
+    ours, theirs = nn.Upsample(**kw), torch.nn.Upsample(**kw)
+    assert repr(ours) == repr(theirs)
+    assert ours.scale_factor == theirs.scale_factor and type(ours.scale_factor) is type(theirs.scale_factor)
+    x = rng.standard_normal((1, 2, 4, 6))
+    np.testing.assert_allclose(ours(x).numpy(), theirs(torch.tensor(x)).numpy(), rtol=1e-12, atol=1e-12)
