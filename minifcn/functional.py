@@ -18,6 +18,7 @@ Layout NCHW; float32 or float64.
 """
 from __future__ import annotations
 
+import fractions
 import functools
 import math
 import numbers
@@ -57,6 +58,14 @@ def _positive_pair(name, v, op, minimum=1):
     if min(pair) < minimum:
         raise ValueError(f"{op}: {name} must be >= {minimum}, got {v!r}")
     return pair
+
+
+def _pool_pair(name, v, op, minimum=1):
+    """:func:`_positive_pair`, also taking a 1-tuple or 1-list for both axes, as PyTorch's 2-D
+    poolings take their kernel_size, stride, padding and dilation."""
+    if isinstance(v, (tuple, list)) and len(v) == 1:
+        v = (v[0], v[0])
+    return _positive_pair(name, v, op, minimum)
 
 
 def _flag(op, name, v) -> bool:
@@ -522,14 +531,16 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
 
 # --------------------------------------------------------------------- pooling
 def _pool_arguments(op, x, kernel_size, stride, padding, ceil_mode, dilation=(1, 1)):
-    """A pooling's (kernel, stride, padding, ceil_mode), checked as PyTorch checks them: stride
-    defaults to the kernel, padding at most half the kernel, at least one window. ``dilation``
-    (a checked pair) spaces the kernel's taps apart: the window spans ``d(k - 1) + 1``."""
+    """A pooling's (kernel, stride, padding, ceil_mode), checked as PyTorch checks them: each an
+    int, a pair or a 1-tuple; stride defaults to the kernel (an empty one too, as PyTorch reads
+    it as None), padding at most half the kernel, at least one window. ``dilation`` (a checked
+    pair) spaces the kernel's taps apart: the window spans ``d(k - 1) + 1``."""
     _check_4d(op, "input", x)
     ceil_mode = _flag(op, "ceil_mode", ceil_mode)
-    kernel = _positive_pair("kernel_size", kernel_size, op)
-    stride = _positive_pair("stride", kernel_size if stride is None else stride, op)
-    padding = _positive_pair("padding", padding, op, minimum=0)
+    kernel = _pool_pair("kernel_size", kernel_size, op)
+    empty = isinstance(stride, (tuple, list)) and not stride
+    stride = kernel if stride is None or empty else _pool_pair("stride", stride, op)
+    padding = _pool_pair("padding", padding, op, minimum=0)
     # half the kernel itself, not its dilated span, as PyTorch's CPU check has it (kernel 2,
     # dilation 3, padding 2 is refused there, though the span is 4)
     if padding[0] * 2 > kernel[0] or padding[1] * 2 > kernel[1]:
@@ -606,7 +617,7 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
            [23., 24.]])
     """
     x = as_tensor(x)
-    dilation = _positive_pair("dilation", dilation, "max_pool2d")
+    dilation = _pool_pair("dilation", dilation, "max_pool2d")
     kernel, stride, padding, ceil_mode = _pool_arguments("max_pool2d", x, kernel_size, stride,
                                                          padding, ceil_mode, dilation)
     return_indices = _flag("max_pool2d", "return_indices", return_indices)
@@ -1970,6 +1981,7 @@ def lp_pool2d(x, norm_type, kernel_size, stride=None, ceil_mode=False):
     if (isinstance(norm_type, (bool, np.bool_)) or not isinstance(norm_type, numbers.Real)
             or not 0 < norm_type < math.inf):
         raise ValueError(f"lp_pool2d: norm_type must be a positive finite number, got {norm_type!r}")
+    _positive_pair("kernel_size", kernel_size, "lp_pool2d")   # no 1-tuple: PyTorch's unpacks a pair
     kernel, stride, _, ceil_mode = _pool_arguments("lp_pool2d", x, kernel_size, stride, 0, ceil_mode)
     return LPPool2d(float(norm_type), kernel, stride, ceil_mode)(x)
 
@@ -2069,7 +2081,9 @@ def _pixel_shuffle_array(x, r):
     *lead, crr, h, w = x.shape
     c = crr // (r * r)
     y = x.reshape(math.prod(lead), c, r, r, h, w).transpose(0, 1, 4, 2, 5, 3)   # (b, c, h, i, w, j)
-    return y.reshape(*lead, c, h * r, w * r)   # a copy: the transposed axes are not contiguous
+    # always a copy, as PyTorch's: reshaping the transpose copies too, unless the axes it
+    # swaps have size 1 (r = 1, a 1x1 map), where it would be a view of x
+    return y.copy().reshape(*lead, c, h * r, w * r)
 
 
 def _pixel_unshuffle_array(x, r):
@@ -2077,7 +2091,7 @@ def _pixel_unshuffle_array(x, r):
     *lead, c, hr, wr = x.shape
     h, w = hr // r, wr // r
     y = x.reshape(math.prod(lead), c, h, r, w, r).transpose(0, 1, 3, 5, 2, 4)   # (b, c, i, j, h, w)
-    return y.reshape(*lead, c * r * r, h, w)
+    return y.copy().reshape(*lead, c * r * r, h, w)   # a copy, as above (r = 1, an r x r map)
 
 
 class PixelShuffle(Function):
@@ -2372,12 +2386,16 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
 def _source_position(out_size, in_size, scale, align_corners):
     """Where output pixel ``o`` reads the input, as PyTorch maps it: ``o * (in - 1) / (out - 1)``
     with ``align_corners`` (corner pixels' centres on each other), else ``(o + 0.5) * s - 0.5``,
-    ``s`` being ``1 / scale_factor`` when one was given, ``in / out`` otherwise."""
+    ``s`` being ``1 / scale_factor`` when one was given, ``in / out`` otherwise. The latter
+    rounded once, as PyTorch's CPU kernels compute it, a fused multiply-add (where the CPU has
+    one, as every x86-64 with AVX2): with ``s = 0.2``, ``2.5 * s - 0.5`` is 2.8e-17, not 0, and
+    a bilinear tap of weight 2.8e-17 sends an inf on, where one of weight 0 makes it NaN."""
     o = np.arange(out_size, dtype=np.float64)
     if align_corners:
         return o * ((in_size - 1) / (out_size - 1) if out_size > 1 else 0.0)
-    s = 1.0 / scale if scale else in_size / out_size
-    return (o + 0.5) * s - 0.5
+    s = fractions.Fraction(1.0 / scale if scale else in_size / out_size)
+    return np.array([float(s * fractions.Fraction(2 * i + 1, 2) - fractions.Fraction(1, 2))
+                     for i in range(out_size)])   # exact, then one rounding
 
 
 def _cubic_weights(t, A=-0.75):
@@ -2398,12 +2416,79 @@ def _cubic_weights(t, A=-0.75):
     return far(t + 1), near(t), near(1 - t), far(2 - t)
 
 
+def _nearest_source(in_size, out_size, scale, exact):
+    """The input pixel each output pixel copies, PyTorch's ``nearest_idx`` and
+    ``nearest_exact_idx`` (ATen's UpSample.h) to the bit: ``s = 1 / scale_factor`` (or
+    ``in / out``) rounded to a float32, then ``floor(o * s)`` in float32 arithmetic, or
+    ``floor((o + 0.5) * s)`` rounded to a float32 first for ``exact`` (nearest-exact); at most
+    the last pixel. Plain nearest copies ``o`` when the sizes match and reads ``o // 2`` when
+    the output is twice the input, whatever the factor. In float64 ``37 * (1 / 3.7)`` is
+    9.999..., in float32 10: the precision decides which pixel is read.
+
+    >>> int(_nearest_source(15, 55, 3.7, False)[37]), _nearest_source(5, 10, 2.1, False)[:4].tolist()
+    (10, [0, 0, 1, 1])
+    """
+    o = np.arange(out_size)
+    if not exact and out_size == in_size:
+        return o
+    if not exact and out_size == 2 * in_size:
+        return o // 2
+    s = np.float32(1.0 / scale) if scale else np.float32(in_size) / np.float32(out_size)
+    src = ((o + 0.5) * np.float64(s)).astype(np.float32) if exact else o.astype(np.float32) * s
+    return np.minimum(np.floor(src).astype(np.int64), in_size - 1)
+
+
+def _linear_taps(in_size, out_size, align_corners=False, scale=None, cubic=False):
+    """The taps of bilinear (2 a row) or bicubic (4, ``cubic``) resampling, as PyTorch's CPU
+    kernel lists them: ``(cols, weights)``, each (out_size, taps). Its rules, kept here:
+    bilinear copies an axis whose size does not change (taps ``(o, 1)`` and ``(o, 0)``,
+    whatever the factor); the source position is clamped at 0 for bilinear only; its floor
+    is taken of the position rounded to a float32 (``floorf``), the fraction clamped to
+    [0, 1]; taps past a border are clamped onto it, so one row may read a pixel twice (with
+    weights of either sign, or 0)."""
+    if not cubic and out_size == in_size:
+        o = np.arange(out_size)
+        return np.stack([o, o], axis=1), np.stack([np.ones(out_size), np.zeros(out_size)], axis=1)
+    src = _source_position(out_size, in_size, scale, align_corners)
+    if not cubic:
+        src = np.maximum(src, 0.0)
+    left = np.minimum(np.floor(src.astype(np.float32)).astype(np.int64), in_size - 1)
+    t = np.clip(src - left, 0.0, 1.0)
+    if cubic:
+        cols = np.clip(left[:, None] + np.arange(-1, 3), 0, in_size - 1)
+        return cols, np.stack(_cubic_weights(t), axis=1)
+    return np.stack([left, np.minimum(left + 1, in_size - 1)], axis=1), np.stack([1.0 - t, t], axis=1)
+
+
+def _resample_taps(in_size, out_size, mode, align_corners=False, scale=None):
+    """``(cols, weights)`` of one axis, (out_size, taps) each, for any mode but ``"area"``."""
+    if mode in ("nearest", "nearest-exact"):
+        cols = _nearest_source(in_size, out_size, scale, mode == "nearest-exact")[:, None]
+        return cols, np.ones(cols.shape)
+    return _linear_taps(in_size, out_size, align_corners, scale, cubic=mode == "bicubic")
+
+
+def _taps_matrix(cols, weights, in_size):
+    """The (out, in) matrix of the taps, and the taps' signs: three bool matrices, whether a
+    row reads a pixel through a weight > 0, < 0 and = 0 (a row may do all three at a
+    border; PyTorch's sum still multiplies an inf by each of them)."""
+    out_size = cols.shape[0]
+    A = np.zeros((out_size, in_size))
+    signs = [np.zeros((out_size, in_size), dtype=bool) for _ in range(3)]
+    rows = np.arange(out_size)
+    for c, w in zip(cols.T, weights.T):   # one tap a row in each statement: no repeated index
+        A[rows, c] += w
+        for mask, hit in zip(signs, (w > 0, w < 0, w == 0)):
+            mask[rows, c] |= hit
+    return A, tuple(signs)
+
+
 def interpolation_matrix(in_size, out_size, mode="bilinear", align_corners=False, scale=None):
     """The (out_size, in_size) matrix ``A`` of 1-D resampling, ``y = A @ x``: bilinear
     interpolation is ``A_h @ x @ A_w.T`` on each (h, w) plane, a linear map like every layer
     here, so its backward is the transposes, ``A_h.T @ gy @ A_w``. Bicubic is the same with
-    four taps a row (:func:`_cubic_weights`; some of them negative), ``"area"`` is
-    :func:`adaptive_pool_matrix`.
+    four taps a row (:func:`_cubic_weights`; some of them negative), nearest one tap
+    (:func:`_nearest_source`), ``"area"`` is :func:`adaptive_pool_matrix`.
 
     >>> interpolation_matrix(2, 4)            # 2x bilinear, PyTorch's align_corners=False
     array([[1.  , 0.  ],
@@ -2415,59 +2500,31 @@ def interpolation_matrix(in_size, out_size, mode="bilinear", align_corners=False
     """
     if mode == "area":   # PyTorch's area mode is adaptive average pooling (scales unused)
         return adaptive_pool_matrix(in_size, out_size)
-    A = np.zeros((out_size, in_size))
-    rows = np.arange(out_size)
-    if mode in ("nearest", "nearest-exact"):
-        # PyTorch's: floor(o * s), or floor((o + 0.5) * s) (pixel centres), s = in / out
-        # (or 1 / scale_factor)
-        s = 1.0 / scale if scale else in_size / out_size
-        src = (rows + 0.5 * (mode == "nearest-exact")) * s
-        A[rows, np.minimum(np.floor(src).astype(int), in_size - 1)] = 1.0
-        return A
-    if mode == "bicubic":
-        return _bicubic_matrix(in_size, out_size, align_corners, scale)[0]
-    src = np.maximum(_source_position(out_size, in_size, scale, align_corners), 0.0)
-    left = np.minimum(np.floor(src).astype(int), in_size - 1)
-    right = np.minimum(left + 1, in_size - 1)
-    frac = src - left
-    A[rows, left] = 1.0 - frac   # one entry a row in each statement: no repeated index
-    A[rows, right] += frac       # +=: at the last pixel left and right are the same one
-    return A
+    return _taps_matrix(*_resample_taps(in_size, out_size, mode, align_corners, scale), in_size)[0]
 
 
-def _bicubic_matrix(in_size, out_size, align_corners=False, scale=None):
-    """Bicubic's (out_size, in_size) matrix, and the window of taps each row reads (a bool
-    matrix: a tap's weight may be exactly 0, and PyTorch's sum still multiplies an inf by it)."""
-    A, window = np.zeros((out_size, in_size)), np.zeros((out_size, in_size), dtype=bool)
-    rows = np.arange(out_size)
-    # not clamped at 0 (PyTorch's cubic rule): the taps left of the input are clamped instead
-    src = _source_position(out_size, in_size, scale, align_corners)
-    left = np.floor(src).astype(int)
-    for k, weight in enumerate(_cubic_weights(src - left), start=-1):
-        cols = np.clip(left + k, 0, in_size - 1)
-        A[rows, cols] += weight   # +=: taps past a border land on its pixel, several in one row
-        window[rows, cols] = True
-    return A, window
-
-
-def _separable(A, x, B, window_a=None, window_b=None):
-    """``A @ x @ B`` on each (h, w) plane of ``x``, an inf or a NaN reaching only the outputs
-    whose weights touch it, with the sign of its weight (bicubic's are negative at the outer
-    taps), as a window's sum would: the matrix product also multiplies it by every zero
-    weight, and 0 * inf is NaN everywhere. ``window_a`` and ``window_b`` (bool, the shapes of
-    ``A`` and ``B``) hold the taps each output reads where a weight of exactly 0 is one of them
-    (bicubic's): an inf there gives a NaN, as PyTorch's sum does."""
+def _separable(A, x, B, signs_a=None, signs_b=None):
+    """``A @ x @ B`` on each (h, w) plane of ``x``, an inf or a NaN reaching the outputs as
+    PyTorch's sum over the taps takes it, not as the matrix product would (which multiplies
+    it by every zero weight of the matrix: 0 * inf is NaN everywhere). ``signs_a`` and
+    ``signs_b`` (:func:`_taps_matrix`'s, shaped as ``A`` and ``B``) say through which signs of
+    weight each output reads each pixel; by default the signs of the entries, no tap of
+    weight 0. An inf gives +-inf by its weight's sign, NaN where both signs meet (bicubic's
+    taps clamped onto one border pixel) or where a tap of weight 0 reads it (bilinear's
+    second tap on the last pixel, or on an axis it copies); a NaN gives NaN wherever a tap
+    reads it."""
     xp = get_array_module(x)
     finite = xp.isfinite(x)
     if bool(finite.all()):
         return A @ (x @ B)
     y = A @ (xp.where(finite, x, 0) @ B)
 
-    def signs(M, window):   # weights > 0, < 0, and = 0 inside the window
-        zero = (M == 0) & window if window is not None else M != M
-        return [m.astype(x.dtype) for m in (M > 0, M < 0, zero)]
+    def floats(M, signs):   # weights > 0, < 0, and = 0, as 0/1 matrices
+        if signs is None:
+            signs = (M > 0, M < 0, xp.zeros(M.shape, dtype=bool))
+        return [m.astype(x.dtype) for m in signs]
 
-    (pos_a, neg_a, zero_a), (pos_b, neg_b, zero_b) = signs(A, window_a), signs(B, window_b)
+    (pos_a, neg_a, zero_a), (pos_b, neg_b, zero_b) = floats(A, signs_a), floats(B, signs_b)
     all_a, all_b = pos_a + neg_a + zero_a, pos_b + neg_b + zero_b
     same, opposite = ((pos_a, pos_b), (neg_a, neg_b)), ((pos_a, neg_b), (neg_a, pos_b))
 
@@ -2484,20 +2541,20 @@ def _separable(A, x, B, window_a=None, window_b=None):
 
 
 class Interpolate(Function):
-    def __init__(self, A_h, A_w, window_h=None, window_w=None):
-        self.A_h, self.A_w, self.window_h, self.window_w = A_h, A_w, window_h, window_w
+    def __init__(self, A_h, A_w, signs_h=None, signs_w=None):
+        self.A_h, self.A_w, self.signs_h, self.signs_w = A_h, A_w, signs_h, signs_w
 
     @staticmethod
-    def _t(window):
-        return None if window is None else window.T
+    def _t(signs):
+        return None if signs is None else tuple(m.T for m in signs)
 
     def forward(self, x):
         # (n, c, h, w) -> (n, c, out_h, out_w)
-        return _separable(self.A_h, x, self.A_w.T, self.window_h, self._t(self.window_w))
+        return _separable(self.A_h, x, self.A_w.T, self.signs_h, self._t(self.signs_w))
 
     def backward(self, gy):
         # the transposes: the adjoint of a linear map
-        return _separable(self.A_h.T, gy, self.A_w, self._t(self.window_h), self.window_w)
+        return _separable(self.A_h.T, gy, self.A_w, self._t(self.signs_h), self.signs_w)
 
 
 INTERPOLATE_MODES = ("nearest", "nearest-exact", "bilinear", "bicubic", "area")
@@ -2511,7 +2568,10 @@ def interpolate(x, size=None, scale_factor=None, mode="nearest", align_corners=N
     border clamped onto it) or ``"area"`` (:func:`adaptive_avg_pool2d`).
     Output size ``floor(h * scale_factor)`` when a factor is given; the factor also places the
     source pixels (``(o + 0.5) / scale_factor - 0.5``) unless ``recompute_scale_factor``, which
-    places them by ``h / out_h``, as ``size`` does. ``antialias=True`` (PyTorch's widened
+    places them by ``h / out_h``, as ``size`` does. PyTorch's CPU rules are kept: bilinear and
+    nearest copy an axis whose size a factor leaves unchanged (bicubic resamples it), nearest
+    reads ``o // 2`` where the output is twice the input, and nearest picks its pixel in
+    float32 arithmetic (:func:`_nearest_source`). ``antialias=True`` (PyTorch's widened
     kernel for downsampling) is not taken. Each axis is one
     :func:`interpolation_matrix`; FCN upsamples with a transposed convolution initialised to the
     same bilinear weights instead (lesson 6), which it can then learn.
@@ -2544,6 +2604,8 @@ def interpolate(x, size=None, scale_factor=None, mode="nearest", align_corners=N
         raise ValueError(f"interpolate: recompute_scale_factor=True goes with a scale_factor, not "
                          f"with size={size!r}")
     h, w = x.shape[2:]
+    if min(h, w) < 1:   # as PyTorch refuses it: no pixel to read
+        raise ValueError(f"interpolate: input of shape {tuple(x.shape)} has no rows or columns to resample")
     if size is not None:
         out_hw, scales = _positive_pair("size", size, "interpolate"), (None, None)
     else:
@@ -2558,15 +2620,15 @@ def interpolate(x, size=None, scale_factor=None, mode="nearest", align_corners=N
             scales = (None, None)
     xp = get_array_module(x.data)
     axes = ((h, out_hw[0], scales[0]), (w, out_hw[1], scales[1]))
-    if mode == "bicubic":   # with its windows, for an inf's way through a weight of 0
-        (A_h, window_h), (A_w, window_w) = (_bicubic_matrix(n_in, n_out, bool(align_corners), scale)
-                                            for n_in, n_out, scale in axes)
-        return Interpolate(xp.asarray(A_h, dtype=x.dtype), xp.asarray(A_w, dtype=x.dtype),
-                           xp.asarray(window_h), xp.asarray(window_w))(x)
-    A_h, A_w = (xp.asarray(interpolation_matrix(n_in, n_out, mode, bool(align_corners), scale),
-                           dtype=x.dtype)
-                for n_in, n_out, scale in axes)
-    return Interpolate(A_h, A_w)(x)
+    if mode == "area":   # PyTorch's adaptive average pooling: no weight of 0, none negative
+        A_h, A_w = (xp.asarray(adaptive_pool_matrix(n_in, n_out), dtype=x.dtype) for n_in, n_out, _ in axes)
+        return Interpolate(A_h, A_w)(x)
+    # each axis's matrix, with the signs of its taps, for an inf's way through them
+    (A_h, signs_h), (A_w, signs_w) = (
+        _taps_matrix(*_resample_taps(n_in, n_out, mode, bool(align_corners), scale), n_in)
+        for n_in, n_out, scale in axes)
+    return Interpolate(xp.asarray(A_h, dtype=x.dtype), xp.asarray(A_w, dtype=x.dtype),
+                       tuple(xp.asarray(m) for m in signs_h), tuple(xp.asarray(m) for m in signs_w))(x)
 
 
 from .functional_1d import *  # noqa: E402,F401,F403  conv1d ... embedding: the 1-D ops, on these 2-D ones

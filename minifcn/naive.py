@@ -603,6 +603,8 @@ def interpolate_bilinear(x, out_h, out_w, align_corners=False):
     y = np.zeros((n, c, out_h, out_w), dtype=x.dtype)
 
     def source(o, n_in, n_out):
+        if n_in == n_out:   # PyTorch copies an axis whose size does not change
+            return o, o, 0.0
         if align_corners:
             s = o * (n_in - 1) / (n_out - 1) if n_out > 1 else 0.0
         else:
@@ -659,17 +661,26 @@ def interpolate_bicubic(x, out_h, out_w, align_corners=False, scale_factor=None)
 def interpolate_nearest(x, out_h, out_w, scale_factor=None):
     """PyTorch's nearest ``interpolate`` pixel by pixel: output ``(oy, ox)`` copies input
     ``(floor(oy * sy), floor(ox * sx))`` (at most the last row and column), ``s`` being
-    ``in / out``, or ``1 / scale_factor`` (a number or an (y, x) pair) when one is given."""
+    ``in / out``, or ``1 / scale_factor`` (a number or an (y, x) pair) when one is given, both
+    ``s`` and the product in float32, as PyTorch's ``nearest_idx``; an axis of the input's size
+    is copied, one of twice its size reads ``o // 2``."""
     x = to_numpy(x)
     n, c, h, w = x.shape
     sf = scale_factor if isinstance(scale_factor, (tuple, list)) else (scale_factor, scale_factor)
-    sy = 1.0 / sf[0] if sf[0] else h / out_h
-    sx = 1.0 / sf[1] if sf[1] else w / out_w
+
+    def source(o, n_in, n_out, scale):
+        if n_out == n_in:
+            return o
+        if n_out == 2 * n_in:
+            return o // 2
+        s = np.float32(1.0 / scale) if scale else np.float32(n_in) / np.float32(n_out)
+        return min(int(math.floor(np.float32(o) * s)), n_in - 1)
+
     y = np.zeros((n, c, out_h, out_w), dtype=x.dtype)
     for oy in range(out_h):
-        iy = min(int(math.floor(oy * sy)), h - 1)
+        iy = source(oy, h, out_h, sf[0])
         for ox in range(out_w):
-            y[:, :, oy, ox] = x[:, :, iy, min(int(math.floor(ox * sx)), w - 1)]
+            y[:, :, oy, ox] = x[:, :, iy, source(ox, w, out_w, sf[1])]
     return y
 
 

@@ -453,12 +453,19 @@ class Upsample(Module):
     >>> import numpy as np
     >>> Upsample(scale_factor=1.5, mode="bicubic", align_corners=True)(np.ones((1, 2, 4, 3))).shape
     (1, 2, 6, 4)
+    >>> Upsample(scale_factor=2), Upsample(size=(3, 4), mode="bilinear")
+    (Upsample(scale_factor=2.0, mode='nearest'), Upsample(size=(3, 4), mode='bilinear'))
     """
 
     def __init__(self, size=None, scale_factor=None, mode="nearest", align_corners=None,
                  recompute_scale_factor=None):
         super().__init__()
-        self.size, self.scale_factor, self.mode, self.align_corners = size, scale_factor, mode, align_corners
+        self.size, self.mode, self.align_corners = size, mode, align_corners
+        # kept as floats, as PyTorch's (its repr shows 2.0); 0 or None is no factor
+        if isinstance(scale_factor, tuple):
+            self.scale_factor = tuple(float(f) for f in scale_factor)
+        else:
+            self.scale_factor = float(scale_factor) if scale_factor else None
         self.recompute_scale_factor = recompute_scale_factor
 
     def forward(self, x):
@@ -466,7 +473,9 @@ class Upsample(Module):
                              self.recompute_scale_factor)
 
     def extra_repr(self):
-        return f"size={self.size}, scale_factor={self.scale_factor}, mode={self.mode!r}"
+        # PyTorch's: the factor if there is one, else the size; then the mode
+        shown = f"scale_factor={self.scale_factor!r}" if self.scale_factor is not None else f"size={self.size!r}"
+        return f"{shown}, mode={self.mode!r}"
 
 
 class PixelShuffle(Module):

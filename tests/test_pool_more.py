@@ -479,3 +479,52 @@ def test_an_lp_pool_window_of_zeros_passes_back_zero_as_in_pytorch(rng, dtype):
 def test_lp_pool2d_errors_name_the_values(xp, args, error, message):
     with pytest.raises(error, match="lp_pool2d: " + re.escape(message)):
         F.lp_pool2d(xp.zeros((1, 1, 5, 5)), *args)
+
+
+POOL_FORMS = [   # (function, its name in torch, positional args after x, keywords): PyTorch takes each
+    (F.max_pool2d, "max_pool2d", ((2,),), {}),
+    (F.max_pool2d, "max_pool2d", ([3],), dict(stride=(2,), padding=(1,), dilation=[2])),
+    (F.max_pool2d, "max_pool2d", (2,), dict(dilation=(2,))),
+    (F.max_pool2d, "max_pool2d", (2, []), {}),          # an empty stride: the kernel's, as None
+    (F.max_pool2d, "max_pool2d", ((3, 2), ()), dict(padding=[1])),
+    (F.avg_pool2d, "avg_pool2d", ((2,), ()), {}),
+    (F.avg_pool2d, "avg_pool2d", ([3], [1]), dict(padding=(1,))),
+    (F.avg_pool2d, "avg_pool2d", (2, (2, 1)), dict(padding=(1, 0), ceil_mode=True)),
+    (F.lp_pool2d, "lp_pool2d", (2, 2, ()), {}),
+    (F.lp_pool2d, "lp_pool2d", (3, (2, 3), []), {}),
+    (F.lp_pool2d, "lp_pool2d", (2, 2, (1,)), {}),
+]
+
+
+@pytest.mark.parametrize("fn, name, args, kw", POOL_FORMS)
+def test_pooling_takes_pytorchs_argument_forms(rng, fn, name, args, kw):
+    # a 1-tuple (or 1-list) is both axes' value, an empty stride is None: the kernel's size
+    torch = pytest.importorskip("torch")
+    x = rng.random((1, 2, 7, 8)) + 0.5
+    want = getattr(torch.nn.functional, name)(torch.tensor(x), *args, **kw).numpy()
+    np.testing.assert_allclose(fn(x, *args, **kw).numpy(), want, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("module, kw", [(nn.MaxPool2d, dict(kernel_size=(2,), stride=(), dilation=(2,))),
+                                        (nn.AvgPool2d, dict(kernel_size=[3], stride=(), padding=(1,))),
+                                        (nn.LPPool2d, dict(norm_type=2, kernel_size=2, stride=()))])
+def test_pooling_modules_take_pytorchs_argument_forms(rng, module, kw):
+    torch = pytest.importorskip("torch")
+    x = rng.random((1, 2, 7, 8)) + 0.5
+    ours, theirs = module(**kw), getattr(torch.nn, module.__name__)(**kw)
+    np.testing.assert_allclose(ours(x).numpy(), theirs(torch.tensor(x)).numpy(), rtol=1e-12, atol=1e-12)
+    assert repr(ours) == repr(theirs)
+
+
+@pytest.mark.parametrize("call, message", [   # what PyTorch refuses, refused here too
+    (lambda x: F.max_pool2d(x, ()), "kernel_size must be an int or a pair of ints, got ()"),
+    (lambda x: F.max_pool2d(x, 2, (1, 1, 1)), r"stride must be an int or a pair of ints, got \(1, 1, 1\)"),
+    (lambda x: F.avg_pool2d(x, 3, 1, ()), r"padding must be an int or a pair of ints, got \(\)"),
+    (lambda x: F.max_pool2d(x, 2, dilation=()), r"dilation must be an int or a pair of ints, got \(\)"),
+    (lambda x: F.lp_pool2d(x, 2, (2,)), r"kernel_size must be an int or a pair of ints, got \(2,\)"),
+    (lambda x: F.adaptive_avg_pool2d(x, (3,)), r"output_size must be an int or a pair of ints, got \(3,\)"),
+    (lambda x: F.adaptive_max_pool2d(x, [3]), r"output_size must be an int or a pair of ints, got \[3\]"),
+])
+def test_pooling_refuses_the_forms_pytorch_refuses(call, message):
+    with pytest.raises(ValueError, match=message):
+        call(np.ones((1, 1, 6, 6)))

@@ -238,6 +238,18 @@ def test_pixel_shuffle_gradcheck_and_layers(xp, rng):
     np.testing.assert_array_equal(to_np(layer(x)), to_np(F.pixel_shuffle(x, 2)))
 
 
+@pytest.mark.parametrize("fn, shape, r", [(F.pixel_shuffle, (1, 4, 1, 1), 2), (F.pixel_shuffle, (2, 3, 4, 5), 1),
+                                         (F.pixel_shuffle, (3, 9, 1, 1), 3), (F.pixel_unshuffle, (1, 1, 2, 2), 2),
+                                         (F.pixel_unshuffle, (2, 3, 4, 5), 1), (F.pixel_shuffle, (2, 8, 3, 5), 2)])
+def test_pixel_shuffle_and_unshuffle_always_copy(xp, fn, shape, r):
+    # as PyTorch's: where the axes it swaps have size 1 (r = 1, a 1x1 map, an r x r map
+    # unshuffled) a reshape alone would give a view, and a change to the output would change x
+    x = Tensor(xp.zeros(shape))
+    y = fn(x, r)
+    y.data[...] = 1
+    assert float(to_np(x).sum()) == 0
+
+
 @pytest.mark.parametrize("fn, shape, r, error, message", [
     (F.pixel_shuffle, (1, 6, 2, 2), 2, ValueError, "the input's 6 channels are not a multiple of upscale_factor\\*\\*2 = 4"),
     (F.pixel_shuffle, (1, 4, 2, 2), 0, ValueError, "upscale_factor must be >= 1, got 0"),
