@@ -19,8 +19,10 @@
 # [`kernels/conv.py`](../minifcn/kernels/conv.py) (built on
 # [`im2col.col2im`](../minifcn/im2col.py)), the scatter definition
 # [`naive.conv_transpose2d`](../minifcn/naive.py), the matrix
-# [`im2col.conv_matrix`](../minifcn/im2col.py), and the autograd
-# [`Tensor.backward`](../minifcn/autograd.py).
+# [`im2col.conv_matrix`](../minifcn/im2col.py), the autograd
+# [`Tensor.backward`](../minifcn/autograd.py), the phase route
+# [`kernels/phases.py`](../minifcn/kernels/phases.py), and
+# [`functional.pixel_shuffle` / `pixel_unshuffle`](../minifcn/functional.py).
 #
 # Output size: `out = (h - 1) * s - 2p + k + output_padding`.
 
@@ -29,7 +31,7 @@ import numpy as np
 
 import minifcn.functional as F
 from minifcn import Tensor, naive
-from minifcn.im2col import conv_matrix, conv_out_size
+from minifcn.im2col import conv_matrix, conv_out_size, im2col
 from minifcn.kernels import phases as kernel_phases
 
 from _common import FAST, plt, save
@@ -274,6 +276,187 @@ assert np.allclose(by_product, up, rtol=0, atol=1e-12)
 assert all(kernel_phases.by_phases(k_fcn, k_fcn, (k_fcn // 2, k_fcn // 2), (1, 1)) for k_fcn in (4, 16, 64))
 
 # %% [markdown]
+# ## 6. A transposed convolution is a convolution followed by a pixel shuffle
+#
+# Shi et al.'s super-resolution network ("Real-Time Single Image and Video Super-Resolution Using
+# an Efficient Sub-Pixel Convolutional Neural Network", CVPR 2016,
+# [arXiv:1609.05158](https://arxiv.org/abs/1609.05158)) upsamples by `r` without a
+# transposed convolution: its last layer is an ordinary stride-1 convolution on the *small* map
+# with `r*r*c` output channels, and a *periodic shuffle* then deals each group of `r*r` channels
+# out to the `r x r` pixels of one block of a `c`-channel map `r` times larger: `F.pixel_shuffle`
+# ("depth to space"). Their note "Is the deconvolution layer the same as a convolutional layer?"
+# (Shi et al. 2016, [arXiv:1609.07009](https://arxiv.org/abs/1609.07009)) answers yes: the taps
+# of a stride-`r` deconvolution kernel are used in `r*r` independent sets, one per output phase,
+# so a `(1, 1, 4, 4)` kernel at `r = 2` is the same weights as four `2 x 2` kernels, `(4, 1, 2, 2)`,
+# convolved with the small input. That is section 5's decomposition; here the interleaving is
+# `pixel_shuffle` itself, and the padding and the crop are made exact.
+#
+# First, the shuffle only moves values. Its matrix `P` (`pixel_shuffle` applied to every basis
+# vector) has one 1 in each row and column; `pixel_unshuffle`'s matrix is `P.T`, which is both
+# `P`'s inverse and its adjoint: `<shuffle(a), b> == <a, unshuffle(b)>`.
+
+# %%
+c, r, h_s, w_s = 2, 3, 2, 3                        # (c*r*r, h, w) = (18, 2, 3) <-> (2, 6, 9)
+n_vals = c * r * r * h_s * w_s
+basis = np.eye(n_vals)
+P = np.stack([F.pixel_shuffle(e.reshape(1, c * r * r, h_s, w_s), r).numpy().ravel() for e in basis], 1)
+U = np.stack([F.pixel_unshuffle(e.reshape(1, c, h_s * r, w_s * r), r).numpy().ravel() for e in basis], 1)
+assert set(np.unique(P)) == {0.0, 1.0} and (P.sum(0) == 1).all() and (P.sum(1) == 1).all()   # a permutation
+assert np.array_equal(U, P.T) and np.array_equal(P.T @ P, np.eye(n_vals))
+a = rng.standard_normal((2, c * r * r, h_s, w_s))
+b = rng.standard_normal((2, c, h_s * r, w_s * r))
+assert np.array_equal(F.pixel_unshuffle(F.pixel_shuffle(a, r), r).numpy(), a)   # exact: no arithmetic
+assert np.array_equal(F.pixel_shuffle(F.pixel_unshuffle(b, r), r).numpy(), b)
+lhs = float((F.pixel_shuffle(a, r).numpy() * b).sum())
+rhs = float((a * F.pixel_unshuffle(b, r).numpy()).sum())
+assert abs(lhs - rhs) < 1e-12
+at = Tensor(a, requires_grad=True)                 # and so the autograd's backward of one is the other
+F.pixel_shuffle(at, r).backward(b)
+assert np.array_equal(at.grad, F.pixel_unshuffle(b, r).numpy())
+print(f"pixel_shuffle's {n_vals} x {n_vals} matrix is a permutation; pixel_unshuffle's is its transpose")
+
+# %% [markdown]
+# Now the arithmetic, on one axis (the columns are the same). Before the padding is cut, the
+# transposed convolution's output row `Y` collects `y[q] * W[j]` over all `q*r + j = Y`. Write
+# `Y = m*r + rho` with `rho = Y mod r`, its phase. Then `j mod r` is `rho` too: `j = a*r + rho` and
+# `q = m - a` for `a = 0 .. A-1`, `A = ceil(k/r)` (taps past `k` count as zero):
+#
+#     full[m*r + rho] = sum_a  y[m - a] * W[a*r + rho]
+#
+# A convolution layer correlates forward, so pad `y` with `A - 1` zeros on each side
+# (`y_padded[i] = y[i - (A - 1)]`) and count the taps backwards, `b = A - 1 - a`:
+#
+#     full[m*r + rho] = sum_b  y_padded[m + b] * W[(A - 1 - b)*r + rho] = conv2d(y_padded, W_sub[rho])[m]
+#
+# Phase `rho`'s kernel `W_sub[rho]` is the taps `rho, rho + r, ..., rho + (A-1) r` of `W`,
+# reversed. `m` runs over `0 .. h + A - 2`: each phase is `h + A - 1` long, and `pixel_shuffle`
+# puts value `m` of phase `rho` at `m*r + rho`, which is `full`'s own layout. The shuffled map has
+# `(h + A - 1) r` rows against `full`'s `(h - 1) r + k`; the `A r - k` more (none when `r` divides
+# `k`, as in all of FCN's kernels) lie past every kernel's reach and are zero. `padding=p` cuts
+# `p` off each end of `full`. So
+#
+#     conv_transpose2d(y, W, stride=r, padding=p)
+#         == pixel_shuffle(conv2d(pad(y, A - 1), W_sub), r)[p : (h - 1) r + k - p]
+#
+# a crop of `p` at the top (left) and `p + A r - k` at the bottom (right). With channels:
+# `pixel_shuffle` reads channel `o*r*r + rho*r + sigma` as phase `(rho, sigma)` of output channel
+# `o`, so `W_sub` is `(c_out*r*r, c_in, A, A)` in that order, from `W`'s `(c_in, c_out, k, k)`.
+# FCN's 16/8 upsampling: `A = 2`, so a 5x5 map is padded to 7x7, convolved with 2x2 kernels to
+# 6x6, and shuffled to 48x48 = `(5 - 1) 8 + 16`. Checked for `r = 2` and FCN's `r = 8`, with and
+# without padding, and for `r = 3` with kernels it does not divide (`W_sub` then holds zeros),
+# against the library's transposed convolution and the scatter loop of `naive.py`:
+
+# %%
+def sub_pixel_kernel(W, r):
+    """W (c_in, c_out, k, k) of a stride-r transposed conv -> W_sub (c_out*r*r, c_in, A, A), the
+    conv2d weight whose output channel o*r*r + rho*r + sigma is phase (rho, sigma) of channel o."""
+    c_in, c_out, k, _ = W.shape
+    A = -(-k // r)
+    Wp = np.zeros((c_in, c_out, A * r, A * r))
+    Wp[:, :, :k, :k] = W                               # taps past k: zero
+    Wp = Wp.reshape(c_in, c_out, A, r, A, r)[:, :, ::-1, :, ::-1, :]   # tap a*r + rho -> (A-1-a, rho)
+    return np.ascontiguousarray(Wp.transpose(1, 3, 5, 0, 2, 4)).reshape(c_out * r * r, c_in, A, A)
+
+
+def sub_pixel(y, W, r, p):
+    """conv_transpose2d(y, W, stride=r, padding=p) as pad -> conv2d -> pixel_shuffle -> crop."""
+    (h, w), k = y.shape[2:], W.shape[2]
+    A = -(-k // r)
+    y_padded = F.pad(y, (A - 1, A - 1, A - 1, A - 1))
+    shuffled = F.pixel_shuffle(F.conv2d(y_padded, sub_pixel_kernel(W, r)), r).numpy()
+    assert shuffled.shape[2:] == ((h + A - 1) * r, (w + A - 1) * r)
+    full_h, full_w = (h - 1) * r + k, (w - 1) * r + k
+    assert not shuffled[:, :, full_h:].any() and not shuffled[:, :, :, full_w:].any()   # A r - k zero rows
+    return shuffled[:, :, p:(h - 1) * r + k - p, p:(w - 1) * r + k - p]
+
+
+for r, k, p in [(2, 4, 0), (2, 4, 1), (8, 16, 0), (8, 16, 4), (3, 5, 1), (3, 4, 0)]:
+    W_t = rng.standard_normal((3, 2, k, k))           # transposed conv: 3 -> 2 channels
+    y_small = rng.standard_normal((1, 3, 4, 5))
+    ref = F.conv_transpose2d(y_small, W_t, stride=r, padding=p).numpy()
+    got = sub_pixel(y_small, W_t, r, p)
+    err = max(np.abs(got - ref).max(), np.abs(got - naive.conv_transpose2d(y_small, W_t, stride=r, padding=p)).max())
+    print(f"r={r} k={k} p={p}: {y_small.shape[2:]} -> {got.shape[2:]}, max |difference| {err:.1e}")
+    assert got.shape == ref.shape and err < 1e-12
+    W_sub = sub_pixel_kernel(W_t, r)
+    if k % r == 0:                                     # the same weights, rearranged (Shi et al.'s note)
+        assert np.array_equal(np.sort(W_sub, axis=None), np.sort(W_t, axis=None))
+    # section 5's phases.kernel holds the same taps; it orders the channels phase-major
+    A = -(-k // r)
+    stacked = kernel_phases.kernel(W_t, (r, r))       # channel (rho*r + sigma)*2 + o
+    assert np.array_equal(W_sub.reshape(2, r * r, 3, A, A).transpose(1, 0, 2, 3, 4).reshape(stacked.shape), stacked)
+
+# %% [markdown]
+# So `phases.kernel` followed by `phases.depth_to_space`, minifcn's own route, is this same
+# decomposition with the output channels listed phase-first instead of channel-first (the last
+# assert); `pixel_shuffle` and `depth_to_space` differ only in that order.
+#
+# Read backwards, the identity gives the adjoint: a stride-`r` convolution (`T`) is
+# `pixel_unshuffle` of the input (zero-extended to `(h + A - 1) r`), a stride-1 *transposed*
+# convolution with the same `W_sub` (a `conv_transpose2d` weight is `(in, out, ., .)`, and
+# `W_sub`'s `c_out*r*r` come in), and a crop of `A - 1` each side: `phases.space_to_depth`'s
+# route for strided convolutions.
+
+# %%
+r, k = 8, 16
+A = k // r
+W_t = rng.standard_normal((3, 2, k, k))
+x_big = rng.standard_normal((1, 2, (4 - 1) * r + k, (5 - 1) * r + k))   # the conv's input: 40 x 48
+z = F.conv_transpose2d(F.pixel_unshuffle(x_big, r), sub_pixel_kernel(W_t, r)).numpy()
+assert np.allclose(z[:, :, A - 1:z.shape[2] - (A - 1), A - 1:z.shape[3] - (A - 1)],
+                   F.conv2d(x_big, W_t, stride=r).numpy(), rtol=0, atol=1e-12)
+
+# %% [markdown]
+# **Multiplications.** The scatter definition multiplies every input value by every tap:
+# `h w c_in c_out k^2` products. The sub-pixel route multiplies the same ones, once each: each
+# output value takes `A^2 c_in` products, all of input values (`A^2 = k^2 / r^2` when `r`
+# divides `k`), so `(h + A - 1)(w + A - 1) r^2 A^2 c_in c_out` in all, the only zeros among them
+# the `A - 1` ring of padding at the border. The textbook route, "convolution with fractional
+# stride", first inserts `r - 1` zeros between the input values, pads by `k - 1`, and runs a
+# stride-1 convolution with the flipped kernel over that big map: `k^2 c_in` products for each
+# output value, of which only `A^2 c_in` meet an input value. Count them for FCN's 16/8, from
+# the im2col matrices of both routes (the zeros an input column holds are zeros multiplied).
+# The ring is a large share of a 5x6 map; on FCN-8s's 70x70 score map (500x500 image) it is
+# `71^2 / 70^2 - 1`, under 3%, while zero insertion does 64 times the work at every size:
+
+# %%
+c_in, c_out, h, w = 3, 2, 5, 6
+y_small = rng.uniform(1, 2, (1, c_in, h, w))      # no zero among the input values
+W_t = rng.standard_normal((c_in, c_out, k, k))
+full_h, full_w = (h - 1) * r + k, (w - 1) * r + k
+
+# zero insertion: y's values r apart, k - 1 zeros around, a stride-1 conv with the flipped kernel
+dilated = np.zeros((1, c_in, (h - 1) * r + 1, (w - 1) * r + 1))
+dilated[:, :, ::r, ::r] = y_small
+W_flip = np.ascontiguousarray(W_t[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))   # (c_out, c_in, k, k)
+by_zeros = F.conv2d(dilated, W_flip, padding=k - 1).numpy()
+assert np.allclose(by_zeros, F.conv_transpose2d(y_small, W_t, stride=r).numpy(), rtol=0, atol=1e-12)
+
+col_zeros = im2col(dilated, k, k, ph=k - 1, pw=k - 1).reshape(c_in * k * k, full_h * full_w)
+col_sub = im2col(y_small, A, A, ph=A - 1, pw=A - 1).reshape(c_in * A * A, (h + A - 1) * (w + A - 1))
+mults_zeros = col_zeros.size * c_out                # each column entry meets c_out taps
+mults_sub = col_sub.size * c_out * r * r            # ... c_out*r*r taps (no zero among them: r | k)
+real_zeros = np.count_nonzero(col_zeros) * c_out    # products with an input value, not an inserted 0
+real_sub = np.count_nonzero(col_sub) * c_out * r * r
+scatter = h * w * c_in * c_out * k * k              # naive.conv_transpose2d's innermost statement
+print(f"products, FCN's 16/8 on {h}x{w} -> {full_h}x{full_w}:")
+print(f"  scatter (definition) {scatter:>8,}")
+print(f"  sub-pixel            {mults_sub:>8,}  ({real_sub:,} of input values)")
+print(f"  zero insertion       {mults_zeros:>8,}  ({real_zeros:,} of input values)")
+assert real_sub == real_zeros == scatter            # the same products, each once
+assert mults_zeros == r * r * mults_sub             # exactly r^2 = 64 times the work
+assert mults_sub == (h + A - 1) * (w + A - 1) * r * r * A * A * c_in * c_out
+
+# per output value, away from the borders: A^2 c_in products in the sub-pixel route, all real;
+# k^2 c_in in the zero-insertion route, A^2 c_in = 1/r^2 of them real
+inner_sub = np.count_nonzero(col_sub.reshape(-1, h + A - 1, w + A - 1)[:, A - 1:h, A - 1:w], axis=0)
+inner_zeros = np.count_nonzero(col_zeros.reshape(-1, full_h, full_w)[:, k - 1:full_h - k + 1,
+                                                                     k - 1:full_w - k + 1], axis=0)
+assert (inner_sub == c_in * A * A).all() and (inner_zeros == c_in * A * A).all()
+assert col_zeros.shape[0] == r * r * col_sub.shape[0]
+assert (70 + A - 1) ** 2 / 70 ** 2 - 1 < 0.03        # the ring's share at FCN-8s's 70x70
+
+# %% [markdown]
 # ## Summary
 #
 # - `conv_transpose2d(y, W) == conv_matrix(W).T @ y`: the adjoint of convolution, not its inverse.
@@ -285,3 +468,8 @@ assert all(kernel_phases.by_phases(k_fcn, k_fcn, (k_fcn // 2, k_fcn // 2), (1, 1
 #   FCN's `k = 2s` kernels avoid it; lesson 6 shows their bilinear initialisation.
 # - A stride-`s` transposed convolution is `s*s` stride-1 convolutions with `ceil(k/s)`-tap
 #   kernels, interleaved: how minifcn runs it.
+# - The interleaving is `pixel_shuffle` (a permutation: `pixel_unshuffle` is its inverse and its
+#   adjoint), so a transposed convolution is Shi et al.'s sub-pixel convolution: pad the input
+#   by `A - 1`, a stride-1 conv with the `r*r` flipped phases of `W` as output channels, shuffle,
+#   crop `p` (and `A r - k` more at the end). The same products as the definition, each once;
+#   zero insertion multiplies `r^2` times as many.
