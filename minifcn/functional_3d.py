@@ -176,7 +176,7 @@ class ConvTranspose3d(Function):
         x, W, args = self.x, self.W, (self.stride, self.padding, self.dilation, self.groups)
         # the transpose's input gradient is conv3d itself; its weight gradient conv3d's with the
         # roles of image and upstream gradient swapped
-        gx = K3.conv3d(gy, W, None, *args) if _wants_grad(self, 0) else None
+        gx = K3.conv3d(gy, W, None, *args, out_size=x.shape[2:]) if _wants_grad(self, 0) else None
         gW = K3.conv3d_grad_weight(gy, x, W.shape[2:], *args) if _wants_grad(self, 1) else None
         if not self.has_bias:
             return gx, gW

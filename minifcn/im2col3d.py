@@ -117,8 +117,12 @@ def col2im3d(col, size, stride=ONES, padding=ZEROS, dilation=ONES):
 # With groups, the channels split into g equal parts: col (n, c*K, L) is read as
 # (n, g, c/g*K, L) and W (out_c, c/g*K) as (g, out_c/g, c/g*K), and one batched matmul makes
 # every group's product at once (no loop over the groups).
-def conv3d(x, W, b=None, stride=ONES, padding=ZEROS, dilation=ONES, groups=1):
+def conv3d(x, W, b=None, stride=ONES, padding=ZEROS, dilation=ONES, groups=1, out_size=None):
     """y (n, out_c, out_d, out_h, out_w) = W (out_c, c/groups, kd, kh, kw) * x (n, c, d, h, w) + b.
+
+    ``out_size``: the output's (out_d, out_h, out_w) when not the formula's, as the input
+    gradient of a transposed convolution asks (an ``output_padding`` of a stride or more, which
+    dilation allows, adds outputs that no input voxel reached).
 
     >>> import numpy as np
     >>> conv3d(np.ones((1, 1, 3, 3, 3)), np.ones((1, 1, 2, 2, 2)))[0, 0, 0]   # sums of 8 ones
@@ -129,10 +133,11 @@ def conv3d(x, W, b=None, stride=ONES, padding=ZEROS, dilation=ONES, groups=1):
     n = x.shape[0]
     out_c, cg = W.shape[:2]
     kernel = W.shape[2:]
-    col = im2col3d(x, kernel, stride, padding, dilation)
+    col = im2col3d(x, kernel, stride, padding, dilation, out_size)
     out_size = col.shape[5:]
     k = cg * kernel[0] * kernel[1] * kernel[2]
-    cols = col.reshape(n, groups, k, -1)                       # (n, g, c/g*K, L)
+    L = out_size[0] * out_size[1] * out_size[2]   # spelt out: -1 cannot be read off an empty batch
+    cols = col.reshape(n, groups, k, L)                        # (n, g, c/g*K, L)
     y = xp.matmul(W.reshape(groups, out_c // groups, k), cols)  # (n, g, out_c/g, L)
     y = y.reshape((n, out_c) + out_size)
     if b is not None:
@@ -149,7 +154,8 @@ def conv3d_grad_input(gy, W, size, stride=ONES, padding=ZEROS, dilation=ONES, gr
     kernel = W.shape[2:]
     k = cg * kernel[0] * kernel[1] * kernel[2]
     Wt = W.reshape(groups, out_c // groups, k).transpose(0, 2, 1)           # (g, c/g*K, out_c/g)
-    col = xp.matmul(Wt, gy.reshape(n, groups, out_c // groups, -1))      # (n, g, c/g*K, L)
+    L = gy.shape[2] * gy.shape[3] * gy.shape[4]
+    col = xp.matmul(Wt, gy.reshape(n, groups, out_c // groups, L))      # (n, g, c/g*K, L)
     col = col.reshape((n, cg * groups) + tuple(kernel) + gy.shape[2:])
     return col2im3d(col, size, stride, padding, dilation)
 
@@ -160,7 +166,8 @@ def conv3d_grad_weight(x, gy, kernel, stride=ONES, padding=ZEROS, dilation=ONES,
     out_c = gy.shape[1]
     col = im2col3d(x, kernel, stride, padding, dilation, out_size=gy.shape[2:])
     k = c // groups * kernel[0] * kernel[1] * kernel[2]
-    cols = col.reshape(n, groups, k, -1)
-    g = gy.reshape(n, groups, out_c // groups, -1)
+    L = gy.shape[2] * gy.shape[3] * gy.shape[4]
+    cols = col.reshape(n, groups, k, L)
+    g = gy.reshape(n, groups, out_c // groups, L)
     gW = (g @ cols.transpose(0, 1, 3, 2)).sum(axis=0)                   # (g, out_c/g, c/g*K)
     return gW.reshape((out_c, c // groups) + tuple(kernel))
