@@ -439,7 +439,8 @@ class AvgPool3d(Function):
     def backward(self, gy):
         xp = get_array_module(gy)
         g = gy / self._divisor(gy)
-        reach = [K3._reach(*args) for args in zip(self.sizes, self.out, self.kernel, self.stride, self.padding, (1, 1, 1))]
+        reach = [K3._reach(*args) for args in
+                 zip(self.sizes, self.out, self.kernel, self.stride, self.padding, (1, 1, 1))]
         gx = xp.zeros(gy.shape[:2] + tuple(reach), dtype=gy.dtype)
         for _, starts in K3._taps(self.kernel, (1, 1, 1)):   # spread back evenly, overlaps adding
             gx[_windows(starts, self.stride, self.out)] += g

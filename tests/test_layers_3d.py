@@ -525,6 +525,15 @@ def test_empty_batch(rng):
     assert x.grad.shape == x.shape and not W.grad.any()
 
 
+def test_every_3d_name_is_exported():
+    import minifcn.functional_3d as F3
+    import minifcn.nn_3d as N3
+    for name in F3.__all__:
+        assert getattr(F, name) is getattr(F3, name) and name in F.__all__, name
+    for name in N3.__all__:
+        assert getattr(nn, name) is getattr(N3, name), name
+
+
 # --------------------------------------------------------------------- 6. errors
 VOL, W5 = np.ones((1, 2, 4, 4, 4)), np.ones((3, 2, 3, 3, 3))   # a volume and a weight that fit
 
