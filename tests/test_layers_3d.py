@@ -122,6 +122,11 @@ def test_max_pool3d_ties_nan_and_minus_inf_as_pytorch_loop(xp):
     np.testing.assert_array_equal(to_np(y), y_ref)
     np.testing.assert_array_equal(to_np(idx), idx_ref)
     assert np.isnan(y_ref).any() and (idx_ref >= 0).all()
+    if xp is np:   # and PyTorch's own, once
+        torch = pytest.importorskip("torch")
+        yt, idxt = torch.nn.functional.max_pool3d(torch.from_numpy(x), 2, 1, 1, return_indices=True)
+        np.testing.assert_array_equal(to_np(idx), idxt.numpy())
+        np.testing.assert_array_equal(to_np(y), yt.numpy())   # NaN where torch has NaN
 
 
 @pytest.mark.parametrize("case", POOL_CASES)
