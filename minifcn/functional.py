@@ -2641,3 +2641,7 @@ __all__ += _all_losses
 from .functional_misc import *  # noqa: E402,F401,F403  dropout1d ... bilinear: the other small ops
 from .functional_misc import __all__ as _all_misc  # noqa: E402
 __all__ += _all_misc
+
+from .functional_3d import *  # noqa: E402,F401,F403  conv3d ... adaptive_avg_pool3d: the 3-D ops, on im2col3d
+from .functional_3d import __all__ as _all_3d  # noqa: E402
+__all__ += _all_3d

@@ -1,5 +1,5 @@
-"""Loop-by-loop reference versions of the main ops (convolutions 2-d and 1-d, pooling (dilated,
-adaptive max, LP) and unpooling, batch, group, instance and layer norm, local response norm, the
+"""Loop-by-loop reference versions of the main ops (convolutions 2-d, 1-d and 3-d, pooling (dilated,
+3-d, adaptive max, LP) and unpooling, batch, group, instance and layer norm, local response norm, the
 activations, the elementwise math, softmax and the loss, bilinear and bicubic upsampling and interpolation, pixel
 shuffle, grid sampling, unfold and fold, embedding, gather, scatter, sort, einsum, cumprod and
 index_select; and the boundary F1 score): slow, obvious, and the oracle for the fast ones.
@@ -131,6 +131,71 @@ def conv_transpose1d(x, W, b=None, stride=1, padding=0, output_padding=0, groups
                         y[b_, (ci // ig) * og + o, il * stride + i * dilation] += x[b_, ci, il] * W[ci, o, i]
     y = y[:, :, padding:full - padding]
     return y if b is None else y + to_numpy(b).reshape(1, -1, 1)
+
+
+def conv3d(x, W, b=None, stride=1, padding=0, dilation=1, groups=1):
+    """``y[n, o, oz, oy, ox] = b[o] + sum_{c,a,i,j} W[o, c, a, i, j] * x_pad[n, g*cg + c, oz*sz + a*dz,
+    oy*sy + i*dy, ox*sx + j*dx]``, ``g`` the group of output channel o: the 3-D definition.
+
+    x (n, c_in, d, h, w), W (out_c, c_in/groups, kd, kh, kw) -> y (n, out_c, out_d, out_h, out_w).
+    """
+    x, W = to_numpy(x), to_numpy(W)
+    (sz, sy, sx), (pd, ph, pw), (dz, dy, dx) = (_three(v) for v in (stride, padding, dilation))
+    n, _, d, h, w = x.shape
+    out_c, cg, kd, kh, kw = W.shape
+    og = out_c // groups
+    out_d, out_h, out_w = (conv_out_size(*a) for a in zip((d, h, w), (kd, kh, kw), (sz, sy, sx), (pd, ph, pw),
+                                                            (dz, dy, dx)))
+    xpad = np.pad(x, ((0, 0), (0, 0), (pd, pd), (ph, ph), (pw, pw)))
+    y = np.zeros((n, out_c, out_d, out_h, out_w), dtype=x.dtype)
+    for b_ in range(n):
+        for o in range(out_c):
+            for oz in range(out_d):
+                for oy in range(out_h):
+                    for ox in range(out_w):
+                        total = 0.0
+                        for ci in range(cg):
+                            c_in = (o // og) * cg + ci
+                            for a in range(kd):
+                                for i in range(kh):
+                                    for j in range(kw):
+                                        total += W[o, ci, a, i, j] * xpad[b_, c_in, oz * sz + a * dz,
+                                                                          oy * sy + i * dy, ox * sx + j * dx]
+                        y[b_, o, oz, oy, ox] = total + (0.0 if b is None else to_numpy(b)[o])
+    return y
+
+
+def conv_transpose3d(x, W, b=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """Each input voxel scatters the kernel, its taps ``dilation`` apart, scaled by it, onto the
+    output channels of its group; the full volume is then cut by ``padding`` on both sides of
+    each axis (``output_padding`` zeros past its end).
+
+    x (n, in_c, d, h, w), W (in_c, out_c/groups, kd, kh, kw) -> y (n, out_c, out_d, out_h, out_w),
+    ``out = (size - 1)s - 2p + dil(k - 1) + output_padding + 1`` on each axis.
+    """
+    x, W = to_numpy(x), to_numpy(W)
+    stride, padding, output_padding, dilation = (_three(v) for v in (stride, padding, output_padding, dilation))
+    n, in_c = x.shape[:2]
+    sizes = x.shape[2:]
+    og, kernel = W.shape[1], W.shape[2:]
+    ig = in_c // groups
+    full = [(m - 1) * s + dd * (k - 1) + 1 + op for m, s, dd, k, op in zip(sizes, stride, dilation, kernel, output_padding)]
+    y = np.zeros((n, og * groups, *full), dtype=x.dtype)
+    for b_ in range(n):
+        for ci in range(in_c):
+            for iz, iy, ix in np.ndindex(*sizes):
+                for o in range(og):
+                    for a, i, j in np.ndindex(*kernel):
+                        y[b_, (ci // ig) * og + o, iz * stride[0] + a * dilation[0], iy * stride[1] + i * dilation[1],
+                          ix * stride[2] + j * dilation[2]] += x[b_, ci, iz, iy, ix] * W[ci, o, a, i, j]
+    (pd, ph, pw), (fd, fh, fw) = padding, full
+    y = y[:, :, pd:fd - pd, ph:fh - ph, pw:fw - pw]
+    return y if b is None else y + to_numpy(b).reshape(1, -1, 1, 1, 1)
+
+
+def _three(v):
+    """An int or a triple as a triple."""
+    return tuple(v) if isinstance(v, (tuple, list)) else (v, v, v)
 
 
 def max_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, dilation=1):
@@ -909,6 +974,65 @@ def avg_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
         count = end - start if count_include_pad else hi - lo
         y[:, :, ol] = [[sum(x[b_, ci, il] for il in range(lo, hi)) / count for ci in range(c)]
                        for b_ in range(n)]
+    return y
+
+
+def max_pool3d(x, kernel_size, stride=None, padding=0, ceil_mode=False, dilation=1):
+    """Max over each window of (n, c, d, h, w), its voxels ``(oz*sz - pd + a*dz, ...)``, and the
+    flat index ``(z * H + y) * W + x`` of its winner, PyTorch's rule as :func:`max_pool2d`'s:
+    over the window's voxels inside the input in (depth, row, column) order, a voxel wins when
+    greater than the maximum so far or NaN. Returns (y, indices)."""
+    x = to_numpy(x)
+    kernel = _three(kernel_size)
+    stride = kernel if stride is None else _three(stride)
+    padding, dilation = _three(padding), _three(dilation)
+    n, c, d, h, w = x.shape
+    out = [conv_out_size(*a, ceil_mode=ceil_mode) for a in zip((d, h, w), kernel, stride, padding, dilation)]
+    y = np.empty((n, c, *out), dtype=x.dtype)
+    idx = np.empty((n, c, *out), dtype=np.int64)
+    for b_ in range(n):
+        for ci in range(c):
+            for o in np.ndindex(*out):
+                best, where = -math.inf, None
+                for tap in np.ndindex(*kernel):
+                    iz, iy, ix = (oo * s - p + t * dd for oo, s, p, t, dd in zip(o, stride, padding, tap, dilation))
+                    if not (0 <= iz < d and 0 <= iy < h and 0 <= ix < w):
+                        continue
+                    v = x[b_, ci, iz, iy, ix]
+                    if where is None or v > best or math.isnan(v):
+                        best, where = v, (iz * h + iy) * w + ix
+                y[(b_, ci) + o], idx[(b_, ci) + o] = best, where
+    return y, idx
+
+
+def avg_pool3d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    """PyTorch's 3-D average pooling window by window: the sum of the window's voxels inside the
+    input over the window's size clipped to the padded input ``[-p, size + p)`` on each axis
+    (``count_include_pad``) or to the input, or over ``divisor_override``."""
+    x = to_numpy(x)
+    kernel = _three(kernel_size)
+    stride = kernel if stride is None else _three(stride)
+    padding = _three(padding)
+    n, c = x.shape[:2]
+    sizes = x.shape[2:]
+    out = [conv_out_size(*a, ceil_mode=ceil_mode) for a in zip(sizes, kernel, stride, padding)]
+    y = np.empty((n, c, *out), dtype=x.dtype)
+    for o in np.ndindex(*out):
+        lo = [oo * s - p for oo, s, p in zip(o, stride, padding)]
+        hi = [min(a + k, m + p) for a, k, m, p in zip(lo, kernel, sizes, padding)]
+        count = math.prod(b - a for a, b in zip(lo, hi))
+        lo, hi = [max(a, 0) for a in lo], [min(b, m) for b, m in zip(hi, sizes)]
+        if not count_include_pad:
+            count = math.prod(b - a for a, b in zip(lo, hi))
+        if divisor_override is not None:
+            count = divisor_override
+        for b_ in range(n):
+            for ci in range(c):
+                total = 0.0
+                for iz, iy, ix in np.ndindex(*(b - a for a, b in zip(lo, hi))):
+                    total += x[b_, ci, lo[0] + iz, lo[1] + iy, lo[2] + ix]
+                y[(b_, ci) + o] = total / count
     return y
 
 

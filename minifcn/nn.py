@@ -1226,3 +1226,4 @@ class HuberLoss(Module):
 from .nn_1d import *  # noqa: E402,F401,F403  Conv1d ... Embedding: the 1-D layers, on the 2-D ops
 from .nn_losses import *  # noqa: E402,F401,F403  CosineSimilarity ... TripletMarginLoss: distances and more losses
 from .nn_misc import *  # noqa: E402,F401,F403  Dropout1d ... ParameterDict: the other small layers
+from .nn_3d import *  # noqa: E402,F401,F403  Conv3d ... BatchNorm3d: the 3-D layers
