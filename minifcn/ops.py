@@ -350,11 +350,14 @@ class Sum(Function):
 
     def forward(self, a):
         self.a_shape = a.shape
+        if a.ndim == 0 and self.axis is not None:   # over dim 0 or -1 a 0-d tensor is itself, as
+            return a.reshape(1).sum(axis=self.axis)   # PyTorch's (NumPy's error for another dim)
         return a.sum(axis=self.axis, keepdims=self.keepdims)
 
     def backward(self, gy):
         xp = get_array_module(gy)
-        if self.axis is not None and not self.keepdims:  # put the summed axes back as size 1
+        # put the summed axes back as size 1; a 0-d input summed over axis 0 or -1 is itself
+        if self.axis is not None and not self.keepdims and self.a_shape:
             axes = [a % len(self.a_shape) for a in np.atleast_1d(self.axis)]
             gy = xp.expand_dims(gy, tuple(sorted(axes)))
         return xp.broadcast_to(gy, self.a_shape).copy()

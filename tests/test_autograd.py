@@ -803,3 +803,18 @@ def test_gradcheck_checks_the_tensors_that_require_grad():
             return gy * self.b, None
     x = Tensor(np.array([0.5, -1.0]), requires_grad=True)
     assert gradcheck(lambda a, b: MulConst()(a, b), (x, Tensor(np.array([3.0, 3.0]))))
+
+
+@pytest.mark.parametrize("dim", [0, -1, (0,), [-1]])
+@pytest.mark.parametrize("keepdim", [False, True])
+def test_sum_of_a_0d_tensor_over_dim_0_or_minus_1_is_itself_as_pytorch_s(xp, dim, keepdim):
+    # its backward had taken the axis modulo the 0 axes of the input (ZeroDivisionError, then
+    # "cannot broadcast a non-scalar to a scalar array"); cosine_similarity(dim=0) of 0-d inputs met it
+    torch = pytest.importorskip("torch")
+    x = Tensor(xp.asarray(np.float64(2.0)), requires_grad=True)
+    t = torch.tensor(2.0, dtype=torch.float64, requires_grad=True)
+    y, yt = x.sum(dim=dim, keepdim=keepdim), t.sum(dim=dim, keepdim=keepdim)
+    (y * 3.0).backward()
+    (yt * 3.0).backward()
+    assert y.shape == tuple(yt.shape) == () and y.item() == yt.item() == 2.0
+    assert x.grad.shape == () and to_np(x.grad).item() == t.grad.item() == 3.0

@@ -465,6 +465,20 @@ def test_cosine_similarity_broadcasts_along_the_reduced_axis():
     np.testing.assert_allclose(to_np(F.cosine_similarity(a, b)), want, rtol=1e-14)
 
 
+def test_cosine_similarity_of_0d_inputs_and_its_gradient_as_pytorchs(xp):
+    """dim=0 of two 0-d inputs: a 1-vector each, cosine 1 (or -1), gradient 0 (the backward of
+    Tensor.sum over dim 0 of a 0-d tensor had failed)."""
+    torch = pytest.importorskip("torch")
+    for u, v in ((2.0, 3.0), (-1.5, 4.0)):
+        a, b = (Tensor(xp.asarray(np.float64(w)), requires_grad=True) for w in (u, v))
+        ta, tb = (torch.tensor(w, dtype=torch.float64, requires_grad=True) for w in (u, v))
+        y, yt = F.cosine_similarity(a, b, dim=0), torch.nn.functional.cosine_similarity(ta, tb, dim=0)
+        y.backward()
+        yt.backward()
+        assert y.shape == tuple(yt.shape) == () and y.item() == yt.item()
+        assert to_np(a.grad).item() == ta.grad.item() and to_np(b.grad).item() == tb.grad.item()
+
+
 def test_gaussian_var_shapes_as_pytorchs():
     torch = pytest.importorskip("torch")
     x, t = np.zeros((2, 3, 4)), np.ones((2, 3, 4))
