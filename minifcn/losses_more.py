@@ -30,10 +30,10 @@ import numpy as np
 
 from .autograd import Function, Tensor, as_tensor
 from .backend import get_array_module
-from .functional import (ElementwiseLoss, _check_elementwise_weight, _check_float, _check_pair, _raw,
+from .functional import (ElementwiseLoss, _check_elementwise_weight, _check_float, _check_pair, _flag, _raw,
                          check_nonnegative, check_reduction)
 from .activations import logsigmoid
-from .ops import _sigmoid, minimum, where
+from .ops import Norm, _reduce_axes, _sigmoid, minimum, where
 
 __all__ = ["normalize", "cosine_similarity", "pairwise_distance", "pdist", "kl_div",
            "poisson_nll_loss", "gaussian_nll_loss", "soft_margin_loss", "multilabel_soft_margin_loss",
@@ -49,12 +49,27 @@ def _real(op, name, v) -> float:
     return float(v)
 
 
-def _check_p(op, p) -> float:
-    """A norm's order: a positive number or inf (PyTorch's 0, a count of nonzeros with no
-    gradient, is refused, as ``Tensor.norm`` refuses it)."""
-    if isinstance(p, (bool, np.bool_)) or not isinstance(p, numbers.Real) or not p > 0:
-        raise ValueError(f"{op}: p must be a positive number or inf, got {p!r}")
+def _check_p(op, p, negative=False) -> float:
+    """A norm's order: a positive number or inf; with ``negative`` (normalize,
+    pairwise_distance) a negative one or -inf too, as PyTorch's (pdist refuses those, as
+    there). PyTorch's 0, a count of nonzeros with no gradient, is refused, as ``Tensor.norm``
+    refuses it."""
+    if isinstance(p, (bool, np.bool_)) or not isinstance(p, numbers.Real) or not (p > 0 or negative and p < 0):
+        kinds = "a nonzero number or +-inf" if negative else "a positive number or inf"
+        raise ValueError(f"{op}: p must be {kinds}, got {p!r}")
     return float(p)
+
+
+def _norm(x, p, dim, keepdim=False):
+    """``x.norm(p, dim, keepdim)``, and PyTorch's negative orders: ``-inf`` the smallest
+    ``|x|`` (ties share the gradient), a negative ``p`` ``(sum |x|^p)^(1/p)``, 0 where a value
+    is 0 (``|0|^p`` is inf), its gradient then 0, as PyTorch's."""
+    if p == -math.inf:
+        return x.abs().amin(dim=dim, keepdim=keepdim)
+    if p < 0:
+        with np.errstate(divide="ignore"):   # |0|^p = inf, as PyTorch's
+            return Norm(p, _reduce_axes("norm", dim, x.ndim), keepdim)(x)
+    return x.norm(p, dim=dim, keepdim=keepdim)
 
 
 def _check_dim(op, dim, ndim) -> int:
@@ -101,16 +116,19 @@ def _broadcast_shape(op, *tensors):
                          "broadcast together") from None
 
 
+def _mean_of(total, count):
+    """``total / count``; for a count of 0 NaN, quietly (PyTorch's 0 / 0): ``total * NaN``, so
+    neither the forward nor the backward divides by 0 (the gradient reaches no value)."""
+    return total / count if count else total * math.nan
+
+
 def _reduce(loss, reduction):
     """PyTorch's reduction of the loss values: ``"mean"`` divides the sum by their count (NaN
     for none), as PyTorch's."""
     if reduction == "none":
         return loss
     total = loss.sum()
-    if reduction == "sum":
-        return total
-    with np.errstate(invalid="ignore", divide="ignore"):   # the mean of nothing: NaN, quietly
-        return total / loss.size
+    return total if reduction == "sum" else _mean_of(total, loss.size)
 
 
 class _ClampedNoGrad(Function):
@@ -140,10 +158,10 @@ def normalize(input, p=2.0, dim=1, eps=1e-12):
            [0. , 0. ]])
     """
     x = _float_input("normalize", input)
-    p = _check_p("normalize", p)
+    p = _check_p("normalize", p, negative=True)
     dim = _check_dim("normalize", dim, x.ndim) if x.ndim else None
     eps = check_nonnegative("normalize", "eps", eps)
-    return x / x.norm(p, dim=dim, keepdim=True).clamp(min=eps)
+    return x / _norm(x, p, dim, keepdim=True).clamp(min=eps)
 
 
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
@@ -188,9 +206,9 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
     shape = _broadcast_shape(op, x1, x2)
     if not shape:
         raise ValueError(f"{op}: x1 and x2 must have at least one axis (the vectors'), got 0-d")
-    p = _check_p(op, p)
+    p = _check_p(op, p, negative=True)
     eps = _real(op, "eps", eps)
-    return (x1 - x2 + eps).norm(p, dim=len(shape) - 1, keepdim=bool(keepdim))
+    return _norm(x1 - x2 + eps, p, len(shape) - 1, _flag(op, "keepdim", keepdim))
 
 
 class _RowMaxAbs(Function):
@@ -278,8 +296,8 @@ def kl_div(input, target, *, reduction="mean", log_target=False):
     if reduction == "mean":
         warnings.warn(_KL_MEAN, UserWarning, stacklevel=2)
     input, target = _check_pair("kl_div", input, target, base)
-    loss = KLDiv(bool(log_target), base)(input, target)
-    return loss / input.shape[0] if reduction == "batchmean" and input.ndim else loss
+    loss = KLDiv(_flag("kl_div", "log_target", log_target), base)(input, target)
+    return _mean_of(loss, input.shape[0]) if reduction == "batchmean" and input.ndim else loss
 
 
 class PoissonNLL(ElementwiseLoss):
@@ -330,7 +348,8 @@ def poisson_nll_loss(input, target, log_input=True, full=False, *, eps=1e-8, red
     """
     input, target = _check_pair("poisson_nll_loss", input, target, reduction)
     eps = check_nonnegative("poisson_nll_loss", "eps", eps)
-    return PoissonNLL(bool(log_input), bool(full), eps, reduction)(input, target)
+    log_input, full = _flag("poisson_nll_loss", "log_input", log_input), _flag("poisson_nll_loss", "full", full)
+    return PoissonNLL(log_input, full, eps, reduction)(input, target)
 
 
 def _check_var(op, var, x):
@@ -367,6 +386,7 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
     0.25
     """
     op = "gaussian_nll_loss"
+    full = _flag(op, "full", full)
     input, target = _check_pair(op, input, target, reduction)
     eps = check_nonnegative(op, "eps", eps)
     var = _ClampedNoGrad(eps)(_check_var(op, var, input))
@@ -410,16 +430,24 @@ def soft_margin_loss(input, target, *, reduction="mean"):
 def multilabel_soft_margin_loss(input, target, weight=None, *, reduction="mean"):
     """Each class a yes/no, as PyTorch's: ``-(t log sigmoid(x) + (1 - t) log sigmoid(-x))``,
     times ``weight``, averaged over the classes (the last axis), then reduced over the samples.
-    Shapes: input (N, C) (or (C,)), target alike (0/1, or in [0, 1]), weight broadcast to them
-    ((C,)); the result (N,) with ``"none"``. Input and target are differentiable.
+    Shapes: input (N, C) (or (C,)), target alike (0/1, or in [0, 1]) or broadcast to it
+    ((1, C), (N, 1), ...), weight broadcast to them ((C,)); the result (N,) with ``"none"``.
+    Input and target are differentiable.
 
     >>> round(multilabel_soft_margin_loss(np.zeros((1, 2)), np.array([[1.0, 0.0]])).item(), 4)   # ln 2
     0.6931
     """
     op = "multilabel_soft_margin_loss"
-    input, target = _check_pair(op, input, target, reduction)
+    check_reduction(op, reduction)
+    input = _float_input(op, input)
+    target = _like(op, "target", target, input)
     if input.ndim == 0:
         raise ValueError(f"{op}: input must have a class axis, (N, C) or (C,), got 0-d")
+    # PyTorch broadcasts any shapes; one that would grow the input (and so move the class axis
+    # it sums) is refused here
+    if _broadcast_shape(op, input, target) != tuple(input.shape):
+        raise ValueError(f"{op}: target shape {tuple(target.shape)} must broadcast to the input's "
+                         f"{tuple(input.shape)}")
     w = _check_elementwise_weight(op, "weight", weight, input)
     loss = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
     if w is not None:
@@ -500,11 +528,13 @@ def cosine_embedding_loss(input1, input2, target, margin=0.0, *, reduction="mean
 
 
 def _class_labels(op, target, x):
-    """A class index a sample: an integer array of shape x.shape[:-1], each in [0, C)."""
+    """A class index a sample: an integer array of shape x.shape[:-1], each in [0, C); one
+    sample's, of a (C,) or (1, C) input, also () or (1,), as PyTorch's."""
     t = _raw(as_tensor(target))
     if t.dtype.kind not in "iu":
         raise TypeError(f"{op}: target must hold integer class indices, got {t.dtype}")
-    if tuple(t.shape) != tuple(x.shape[:-1]):
+    one = x.ndim == 1 or x.shape[0] == 1
+    if tuple(t.shape) != tuple(x.shape[:-1]) and not (one and tuple(t.shape) in ((), (1,))):
         raise ValueError(f"{op}: target shape {tuple(t.shape)} must be {tuple(x.shape[:-1])} for "
                          f"input {tuple(x.shape)}")
     c = x.shape[-1]
@@ -538,7 +568,8 @@ class MultiMargin(Function):
         xp = get_array_module(x)
         n, c = x.shape
         rows = xp.arange(n)
-        z = self.margin - x[rows, self.y][:, None] + x   # (N, C)
+        with np.errstate(invalid="ignore"):   # inf - inf: NaN, no margin (not > 0), quietly
+            z = self.margin - x[rows, self.y][:, None] + x   # (N, C)
         on = z > 0
         on[rows, self.y] = False   # no margin against its own class
         self.z, self.on = z, on
@@ -550,8 +581,8 @@ class MultiMargin(Function):
     def backward(self, gy):
         xp = get_array_module(gy)
         n, c = self.z.shape
-        if self.reduction != "none":
-            gy = xp.broadcast_to(gy / (n if self.reduction == "mean" else 1), (n,))
+        if self.reduction != "none":   # an empty batch: an empty gradient, no 1 / 0
+            gy = xp.broadcast_to(gy / (max(n, 1) if self.reduction == "mean" else 1), (n,))
         w = 1 if self.weight is None else self.weight[self.y]
         scale = (gy * w / c)[:, None]
         g = xp.where(self.on, 1 if self.p == 1 else 2 * self.z, 0) * scale   # d/dx_j
@@ -563,7 +594,9 @@ class MultiMargin(Function):
 def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, *, reduction="mean"):
     """The multi-class hinge loss, as PyTorch's: for scores ``x`` (C,) and the label ``y``,
     ``sum_{j != y} w_y max(0, margin - x_y + x_j)^p / C``, ``p`` 1 or 2. Shapes: input (N, C)
-    with target (N,) integer, or (C,) with a 0-d target; weight (C,). ``"mean"`` divides by N.
+    with target (N,) integer, or (C,) with a 0-d target (one sample, (C,) or (1, C), takes a
+    target of () or (1,), as PyTorch's; ``"none"`` gives the target's shape); weight (C,).
+    ``"mean"`` divides by N.
 
     >>> round(multi_margin_loss(np.array([[0.1, 0.2, 0.4, 0.8]]), np.array([3])).item(), 4)   # (0.3 + 0.4 + 0.6) / 4
     0.325
@@ -582,10 +615,8 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, *, reduction=
         w = _check_elementwise_weight(op, "weight", weight, x)
         if w.shape != (x.shape[-1],):
             raise ValueError(f"{op}: weight must be 1-D, one a class ({x.shape[-1]},), got shape {tuple(w.shape)}")
-    if x.ndim == 1:
-        out = MultiMargin(y.reshape(1), int(p), margin, w, reduction)(x.reshape(1, -1))
-        return out.reshape(()) if reduction == "none" else out
-    return MultiMargin(y, int(p), margin, w, reduction)(x)
+    out = MultiMargin(y.reshape(-1), int(p), margin, w, reduction)(x.reshape(-1, x.shape[-1]))
+    return out.reshape(y.shape) if reduction == "none" else out   # "none": the target's shape, as PyTorch's
 
 
 class MultiLabelMargin(Function):
@@ -597,18 +628,21 @@ class MultiLabelMargin(Function):
         self.counts, self.is_target, self.reduction = counts, is_target, reduction
 
     def forward(self, x):
+        xp = get_array_module(x)
         n, c = x.shape
-        z = 1 - x[:, :, None] + x[:, None, :]   # (N, C_j, C_i): 1 - x_j + x_i
+        with np.errstate(invalid="ignore"):   # inf - inf: NaN, no margin (not > 0), quietly
+            z = 1 - x[:, :, None] + x[:, None, :]   # (N, C_j, C_i): 1 - x_j + x_i
         self.on = (z > 0) & ~self.is_target[:, None, :]
         self.mult = self.counts[:, :, None] * self.on   # how often each margin counts
-        loss = ((self.mult * z).sum(axis=(1, 2)) / c).astype(x.dtype, copy=False)
+        # summed where a margin counts: 0 * z elsewhere is NaN where z is +-inf or NaN
+        loss = ((xp.where(self.mult > 0, z, 0) * self.mult).sum(axis=(1, 2)) / c).astype(x.dtype, copy=False)
         return _reduce_array(loss, self.reduction)
 
     def backward(self, gy):
         xp = get_array_module(gy)
         n, c = self.counts.shape
-        if self.reduction != "none":
-            gy = xp.broadcast_to(gy / (n if self.reduction == "mean" else 1), (n,))
+        if self.reduction != "none":   # an empty batch: an empty gradient, no 1 / 0
+            gy = xp.broadcast_to(gy / (max(n, 1) if self.reduction == "mean" else 1), (n,))
         m = self.mult * (gy / c)[:, None, None]
         return (m.sum(axis=1) - m.sum(axis=2)).astype(gy.dtype, copy=False)   # +x_i, -x_j
 
@@ -654,7 +688,8 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, s
                         reduction="mean"):
     """``max(0, margin + d(a, p) - d(a, n))`` with ``d`` :func:`pairwise_distance` (``p``,
     ``eps``), as PyTorch's; ``swap`` takes ``min(d(a, n), d(p, n))`` as the negative's
-    distance (a tie shares its gradient). Shapes: the three (N, D), or (D,); all three are
+    distance (a tie shares its gradient). Shapes: the three (N, *, D) (one number of axes,
+    broadcast together), or (D,); the result (N, *) with ``"none"``. All three are
     differentiable. ``margin`` > 0.
 
     >>> triplet_margin_loss(np.array([[0.0, 0.0]]), np.array([[3.0, 4.0]]), np.array([[0.0, 1.0]]), eps=0).item()   # 1 + 5 - 1
@@ -667,9 +702,12 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, s
         raise ValueError(f"{op}: margin must be greater than 0, got {margin}")
     a = _float_input(op, anchor, "anchor")
     pos, neg = _like(op, "positive", positive, a), _like(op, "negative", negative, a)
-    if not a.ndim == pos.ndim == neg.ndim or a.ndim not in (1, 2):
-        raise ValueError(f"{op}: anchor, positive and negative must all be (N, D) or (D,), got shapes "
-                         f"{tuple(a.shape)}, {tuple(pos.shape)} and {tuple(neg.shape)}")
+    if not a.ndim == pos.ndim == neg.ndim or a.ndim == 0:
+        raise ValueError(f"{op}: anchor, positive and negative must have one number of axes, "
+                         f"(N, *, D) or (D,), got shapes {tuple(a.shape)}, {tuple(pos.shape)} and "
+                         f"{tuple(neg.shape)}")
+    _broadcast_shape(op, a, pos, neg)
+    swap = _flag(op, "swap", swap)
     d_pos = pairwise_distance(a, pos, p, eps)
     d_neg = pairwise_distance(a, neg, p, eps)
     if swap:

@@ -57,8 +57,8 @@ class PairwiseDistance(Module):
 
     def __init__(self, p=2.0, eps=1e-6, keepdim=False):
         super().__init__()
-        self.norm = _check_p("PairwiseDistance", p)   # PyTorch's attribute names
-        self.eps, self.keepdim = _real("PairwiseDistance", "eps", eps), bool(keepdim)
+        self.norm = _check_p("PairwiseDistance", p, negative=True)   # PyTorch's attribute names
+        self.eps, self.keepdim = _real("PairwiseDistance", "eps", eps), F._flag("PairwiseDistance", "keepdim", keepdim)
 
     def forward(self, x1, x2):
         return F.pairwise_distance(x1, x2, self.norm, self.eps, self.keepdim)
@@ -95,7 +95,7 @@ class KLDivLoss(_Loss):
     # keyword-only: PyTorch's first two arguments are size_average and reduce
     def __init__(self, *, reduction="mean", log_target=False):
         super().__init__(reduction, ("mean", "batchmean", "sum", "none"))
-        self.log_target = bool(log_target)
+        self.log_target = F._flag("KLDivLoss", "log_target", log_target)
 
     def forward(self, input, target):
         return F.kl_div(input, target, reduction=self.reduction, log_target=self.log_target)
@@ -115,7 +115,8 @@ class PoissonNLLLoss(_Loss):
     # keyword-only after full: PyTorch's third argument is size_average
     def __init__(self, log_input=True, full=False, *, eps=1e-8, reduction="mean"):
         super().__init__(reduction)
-        self.log_input, self.full = bool(log_input), bool(full)
+        self.log_input = F._flag("PoissonNLLLoss", "log_input", log_input)
+        self.full = F._flag("PoissonNLLLoss", "full", full)
         self.eps = F.check_nonnegative("PoissonNLLLoss", "eps", eps)
 
     def forward(self, log_input, target):
@@ -138,7 +139,8 @@ class GaussianNLLLoss(_Loss):
     # keyword-only, as PyTorch's
     def __init__(self, *, full=False, eps=1e-6, reduction="mean"):
         super().__init__(reduction)
-        self.full, self.eps = bool(full), F.check_nonnegative("GaussianNLLLoss", "eps", eps)
+        self.full = F._flag("GaussianNLLLoss", "full", full)
+        self.eps = F.check_nonnegative("GaussianNLLLoss", "eps", eps)
 
     def forward(self, input, target, var):
         return F.gaussian_nll_loss(input, target, var, self.full, self.eps, self.reduction)
@@ -296,8 +298,9 @@ class TripletMarginLoss(_Loss):
         self.margin = _real("TripletMarginLoss", "margin", margin)
         if not self.margin > 0:
             raise ValueError(f"TripletMarginLoss: margin must be greater than 0, got {margin}")
-        self.p, self.eps = _check_p("TripletMarginLoss", p), _real("TripletMarginLoss", "eps", eps)
-        self.swap = bool(swap)
+        self.p = _check_p("TripletMarginLoss", p, negative=True)
+        self.eps = _real("TripletMarginLoss", "eps", eps)
+        self.swap = F._flag("TripletMarginLoss", "swap", swap)
 
     def forward(self, anchor, positive, negative):
         return F.triplet_margin_loss(anchor, positive, negative, self.margin, self.p, self.eps, self.swap,

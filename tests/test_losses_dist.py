@@ -578,8 +578,8 @@ def test_modules_refuse_bad_settings_when_built():
         nn.TripletMarginLoss(margin=0)
     with pytest.raises(ValueError, match="MultiMarginLoss: p must be 1 or 2, got 3"):
         nn.MultiMarginLoss(p=3)
-    with pytest.raises(ValueError, match="PairwiseDistance: p must be a positive number or inf, got -1"):
-        nn.PairwiseDistance(p=-1)
+    with pytest.raises(ValueError, match=r"PairwiseDistance: p must be a nonzero number or \+-inf, got 0"):
+        nn.PairwiseDistance(p=0)   # PyTorch's counts nonzeros; its negative p are taken
     with pytest.raises(ValueError, match="MultiMarginLoss: weight must be 1-D"):
         nn.MultiMarginLoss(weight=np.ones((2, 2)))
     with pytest.raises(TypeError, match="HingeEmbeddingLoss: margin must be a number, got 'one'"):
@@ -591,13 +591,14 @@ X, Y = np.zeros((2, 3)), np.zeros((2, 3))
 
 
 @pytest.mark.parametrize("call,match", [
-    (lambda: F.normalize(X, p=0), r"normalize: p must be a positive number or inf, got 0"),
+    (lambda: F.normalize(X, p=0), r"normalize: p must be a nonzero number or \+-inf, got 0"),
+    (lambda: F.normalize(X, p=math.nan), r"normalize: p must be a nonzero number or \+-inf, got nan"),
     (lambda: F.normalize(X, dim=2), r"normalize: dim must be an int in \[-2, 2\) for a 2-d input, got 2"),
     (lambda: F.normalize(X, eps=-1), r"normalize: eps must be a non-negative number, got -1"),
     (lambda: F.cosine_similarity(X, np.zeros((3, 3))), r"cosine_similarity: shapes \(2, 3\), \(3, 3\) do not broadcast"),
     (lambda: F.cosine_similarity(X, X, dim=-3), r"cosine_similarity: dim must be an int in \[-2, 2\)"),
     (lambda: F.pairwise_distance(X, np.zeros(2)), r"pairwise_distance: shapes \(2, 3\), \(2,\) do not broadcast"),
-    (lambda: F.pairwise_distance(X, Y, p=-2), r"pairwise_distance: p must be a positive number or inf, got -2"),
+    (lambda: F.pairwise_distance(X, Y, p=0), r"pairwise_distance: p must be a nonzero number or \+-inf, got 0"),
     (lambda: F.pdist(np.zeros(3)), r"pdist: input must be 2-D \(N, M\), got shape \(3,\)"),
     (lambda: F.kl_div(X, Y, reduction="batch"), r"kl_div: reduction must be 'mean', 'batchmean', 'sum' or 'none', got 'batch'"),
     (lambda: F.kl_div(X, np.zeros((2, 2)), reduction="sum"), r"kl_div: target shape \(2, 2\) differs from input shape \(2, 3\)"),
@@ -619,7 +620,7 @@ X, Y = np.zeros((2, 3)), np.zeros((2, 3))
     (lambda: F.multilabel_margin_loss(X, np.array([[0, 1, 5], [0, -1, 0]])), r"multilabel_margin_loss: every target must be a class index in \[0, 3\) or -1, got 5"),
     (lambda: F.multilabel_margin_loss(X, np.array([0, 1])), r"multilabel_margin_loss: target shape \(2,\) must be the input's \(2, 3\)"),
     (lambda: F.triplet_margin_loss(X, Y, X, margin=-1), r"triplet_margin_loss: margin must be greater than 0, got -1.0"),
-    (lambda: F.triplet_margin_loss(X, Y, X[0]), r"triplet_margin_loss: anchor, positive and negative must all be \(N, D\) or \(D,\)"),
+    (lambda: F.triplet_margin_loss(X, Y, X[0]), r"triplet_margin_loss: anchor, positive and negative must have one number of axes"),
     (lambda: F.triplet_margin_loss(X, Y, X, reduction="batchmean"), r"triplet_margin_loss: reduction must be 'mean', 'sum' or 'none'"),
 ])
 def test_bad_arguments_are_refused_by_name(call, match):
@@ -632,3 +633,143 @@ def test_integer_inputs_are_refused():
         F.cosine_similarity(np.ones((2, 3), np.int64), X)
     with pytest.raises(TypeError, match="pdist: input must be float32 or float64, got int64"):
         F.pdist(np.ones((2, 3), np.int64))
+
+
+# --------------------------------------------------------------------- review fixes, each against PyTorch
+def _grads_vs_torch(torch, name, arrays, grads, kw, dtype=np.float64, rng=None):
+    """Values and gradients (upstream ones) of F.name vs PyTorch's, NaN where PyTorch's is."""
+    rng = np.random.default_rng(0) if rng is None else rng
+    return against_torch(torch, np, name, [np.asarray(a) for a in arrays], grads, kw, dtype, rng)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_margins_that_do_not_count_ignore_infinite_and_nan_scores_as_pytorch(reduction):
+    """multilabel_margin_loss had summed 0 * z over every margin: a score of -inf (or NaN)
+    whose margins do not count gave NaN (0 * inf); PyTorch's kernel adds only margins > 0."""
+    torch = pytest.importorskip("torch")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")   # quietly: no NumPy RuntimeWarning for inf - inf
+        y = _grads_vs_torch(torch, "multilabel_margin_loss", [[[2.0, -np.inf, 0.5]], np.array([[0, -1, 0]])],
+                            [True, False], {"reduction": reduction})
+        assert to_np(y).ravel().tolist() == [0.0]
+        for scores in ([[2.0, -np.inf, 0.5, np.nan], [np.inf, 1.0, -np.inf, 0.0]],
+                       [[1.0, np.nan, 0.5, 3.0], [np.inf, np.inf, 0.0, 0.3]]):
+            _grads_vs_torch(torch, "multilabel_margin_loss", [scores, np.array([[0, 2, -1, 1], [0, -1, 1, 1]])],
+                            [True, False], {"reduction": reduction})
+            _grads_vs_torch(torch, "multi_margin_loss", [scores, np.array([0, 2])], [True, False],
+                            {"reduction": reduction})
+
+
+@pytest.mark.parametrize("call", [
+    lambda: F.kl_div(X, Y, reduction="sum", log_target="False"),
+    lambda: F.poisson_nll_loss(X, Y, log_input="no"), lambda: F.poisson_nll_loss(X, Y, full="no"),
+    lambda: F.gaussian_nll_loss(X, Y, np.ones((2, 3)), full="yes"),
+    lambda: F.pairwise_distance(X, Y, keepdim="True"), lambda: F.triplet_margin_loss(X, Y, X, swap="no"),
+    lambda: F.triplet_margin_loss(X, Y, X, swap=2),
+    lambda: nn.KLDivLoss(log_target="False"), lambda: nn.PoissonNLLLoss(log_input="no"),
+    lambda: nn.PoissonNLLLoss(full=None), lambda: nn.GaussianNLLLoss(full="no"),
+    lambda: nn.PairwiseDistance(keepdim="no"), lambda: nn.TripletMarginLoss(swap="no")])
+def test_switches_must_be_bools(call):
+    """bool("False") is True: a string had switched log_target (and the rest) on, silently.
+    PyTorch's refuses a str (its Python gaussian_nll_loss alone reads any truth value)."""
+    with pytest.raises(TypeError, match="must be a bool, got"):
+        call()
+
+
+def test_switches_refused_as_pytorch_refuses_them():
+    torch = pytest.importorskip("torch")
+    TF, t = torch.nn.functional, torch.zeros(2, 3, dtype=torch.float64)
+    for call in (lambda: TF.kl_div(t, t, reduction="sum", log_target="False"),
+                 lambda: TF.poisson_nll_loss(t, t, full="no"), lambda: TF.pairwise_distance(t, t, keepdim="True"),
+                 lambda: TF.triplet_margin_loss(t, t, t, swap="no")):
+        with pytest.raises(TypeError):
+            call()
+    assert F.kl_div(X, Y, reduction="sum", log_target=np.bool_(False)).item() == 0.0   # NumPy's bool and 0/1 pass
+    assert F.pairwise_distance(X, Y, keepdim=1).shape == (2, 1)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("shape, target", [((4,), [3]), ((4,), 3), ((1, 4), 3), ((1, 4), [3])])
+def test_multi_margin_loss_takes_one_sample_s_target_as_0d_or_1_as_pytorch(shape, target, reduction):
+    """A (C,) input with a (1,) target had been refused (PyTorch: 0.325); "none" has the
+    target's shape, as PyTorch's."""
+    torch = pytest.importorskip("torch")
+    x = np.array([0.1, 0.2, 0.4, 0.8]).reshape(shape)
+    y = _grads_vs_torch(torch, "multi_margin_loss", [x, np.array(target)], [True, False], {"reduction": reduction})
+    assert to_np(y).ravel().tolist() == pytest.approx([0.325], rel=1e-14)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("p", [-1.0, -2.5, -0.5, -math.inf])
+def test_negative_norm_orders_as_pytorch(rng, p, dtype):
+    """normalize and pairwise_distance take PyTorch's negative p (and -inf, the smallest
+    |x|): values and gradients, a zero value (norm 0, clamped by eps) and ties too; pdist
+    refuses them, as PyTorch's does."""
+    torch = pytest.importorskip("torch")
+    a = rng.standard_normal((3, 4))
+    b = rng.standard_normal((3, 4))
+    kinks = np.array([[1.0, -1.0, 3.0, 2.0], [0.0, 2.0, -2.0, 1.0], [0.5, 0.0, 0.0, -0.5]])
+    for x in (a, kinks):
+        _grads_vs_torch(torch, "normalize", [x], [True], {"p": p}, dtype, rng)
+        _grads_vs_torch(torch, "normalize", [x], [True], {"p": p, "dim": 0, "eps": 0.1}, dtype, rng)
+        _grads_vs_torch(torch, "pairwise_distance", [x, b], [True, True], {"p": p}, dtype, rng)
+        _grads_vs_torch(torch, "pairwise_distance", [x, np.zeros(4)], [True, False], {"p": p, "eps": 0.0}, dtype, rng)
+    _grads_vs_torch(torch, "triplet_margin_loss", [a, b, -a], [True] * 3, {"p": p}, dtype, rng)
+    assert nn.PairwiseDistance(p=p).norm == p
+    with pytest.raises(ValueError, match="pdist: p must be a positive number or inf"):
+        F.pdist(a, p=p)
+    with pytest.raises(RuntimeError):
+        torch.pdist(torch.from_numpy(a), p=p)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("tshape", [(1, 4), (3, 1), (4,), (1, 1), ()])
+def test_multilabel_soft_margin_loss_broadcasts_its_target_as_pytorch(rng, tshape, reduction):
+    torch = pytest.importorskip("torch")
+    x, t = rng.standard_normal((3, 4)), rng.uniform(0, 1, tshape)
+    _grads_vs_torch(torch, "multilabel_soft_margin_loss", [x, t], [True, True], {"reduction": reduction})
+    with pytest.raises(ValueError, match=r"target shape \(2, 3, 4\) must broadcast to the input's \(3, 4\)"):
+        F.multilabel_soft_margin_loss(x, np.ones((2, 3, 4)))   # PyTorch's would sum another axis
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("shapes", [[(3, 2, 4)] * 3, [(3, 2, 4), (3, 2, 4), (1, 2, 4)], [(2, 1, 3, 4)] * 3,
+                                    [(3, 2, 4), (3, 1, 4), (1, 2, 4)]])
+def test_triplet_margin_loss_takes_n_star_d_inputs_as_pytorch(rng, shapes, reduction):
+    torch = pytest.importorskip("torch")
+    arrays = [rng.standard_normal(s) for s in shapes]
+    _grads_vs_torch(torch, "triplet_margin_loss", arrays, [True] * 3, {"reduction": reduction, "swap": True})
+    with pytest.raises(ValueError, match="triplet_margin_loss: anchor, positive and negative must have one number"):
+        F.triplet_margin_loss(arrays[0], arrays[1][0], arrays[2])
+
+
+_EMPTY = [
+    ("kl_div", [np.zeros((0, 5)), np.zeros((0, 5))]), ("poisson_nll_loss", [np.zeros((0, 5)), np.zeros((0, 5))]),
+    ("gaussian_nll_loss", [np.zeros((0, 5)), np.zeros((0, 5)), np.ones((0, 5))]),
+    ("multilabel_soft_margin_loss", [np.zeros((0, 5)), np.zeros((0, 5))]),
+    ("margin_ranking_loss", [np.zeros(0), np.zeros(0), np.ones(0)]),
+    ("hinge_embedding_loss", [np.zeros(0), np.ones(0)]),
+    ("cosine_embedding_loss", [np.zeros((0, 5)), np.zeros((0, 5)), np.ones(0)]),
+    ("multi_margin_loss", [np.zeros((0, 5)), np.zeros(0, np.int64)]),
+    ("multilabel_margin_loss", [np.zeros((0, 5)), np.zeros((0, 5), np.int64)]),
+    ("triplet_margin_loss", [np.zeros((0, 5)), np.zeros((0, 5)), np.ones((0, 5))])]
+
+
+@pytest.mark.parametrize("name, args, reduction", [(n, a, "mean") for n, a in _EMPTY] +
+                         [("kl_div", _EMPTY[0][1], "batchmean")])
+def test_an_empty_batch_gives_nan_quietly_forward_and_backward_as_pytorch(name, args, reduction):
+    """PyTorch's mean of no losses is NaN, silently; ours had NumPy's 0 / 0 RuntimeWarnings
+    (kl_div's batchmean in the forward and the backward, the others' in the backward). The two
+    multi-class margins of PyTorch's CPU return an uninitialised value there: ours is NaN."""
+    torch = pytest.importorskip("torch")
+    ours = [Tensor(a, requires_grad=True) if a.dtype.kind == "f" else a for a in args]
+    theirs = [torch_tensor(torch, a) if a.dtype.kind == "f" else torch.from_numpy(a) for a in args]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        warnings.simplefilter("ignore", UserWarning)   # kl_div's "mean", and PyTorch's own
+        y = getattr(F, name)(*ours, reduction=reduction)
+        y.backward()
+        yt = getattr(torch.nn.functional, name)(*theirs, reduction=reduction)
+    assert math.isnan(y.item()) and (name in ("multi_margin_loss", "multilabel_margin_loss") or math.isnan(yt.item()))
+    assert ours[0].grad.shape == ours[0].shape   # the others' as PyTorch differentiates them
+    assert all(a.grad is None or a.grad.shape == a.shape for a in ours if isinstance(a, Tensor))
