@@ -389,6 +389,9 @@ class ParameterDict(Module):
     def items(self):
         return self._params.items()
 
+    def __reversed__(self):
+        return reversed(list(self._params))
+
     def get(self, key, default=None):
         return self._params.get(key, default)
 
@@ -396,6 +399,39 @@ class ParameterDict(Module):
         value = self[key]
         del self[key]
         return value
+
+    def popitem(self):
+        """The last ``(key, parameter)`` pair put in, removed, as PyTorch's (a KeyError when
+        empty)."""
+        if not self._params:
+            raise KeyError("popitem(): dictionary is empty")
+        key = next(reversed(self._params))
+        return key, self.pop(key)
+
+    def fromkeys(self, keys, default=None):
+        """A new ParameterDict with ``keys``, each holding ``default`` (a Parameter, a Tensor or
+        an array: every key wraps the same array), as PyTorch's (a method of an instance there
+        too). PyTorch's default of None, a dict of Nones, is refused: this one holds Parameters."""
+        return ParameterDict((key, default) for key in keys)
+
+    def __or__(self, other):
+        """A copy updated from ``other`` (a mapping, a ParameterDict or pairs), as PyTorch's."""
+        merged = self.copy()
+        merged.update(other)
+        return merged
+
+    def __ror__(self, other):
+        """``mapping | self``: a copy of the mapping (a plain dict stays one, as PyTorch's)
+        updated from this one."""
+        if not isinstance(other, Mapping):
+            return NotImplemented
+        merged = other.copy()
+        merged.update(self)
+        return merged
+
+    def __ior__(self, other):
+        self.update(other)
+        return self
 
     def setdefault(self, key, default=None):
         """The parameter at ``key``, put there from ``default`` first when there is none."""
