@@ -715,7 +715,8 @@ class Dropout(Module):
         who = type(self).__name__   # Dropout2d's too
         F.check_dropout_p(who, p)   # 1.5 had been taken, to fail at the first training step
         self.inplace = F._flag(who, "inplace", inplace)
-        self.p, self.always_on = p, always_on
+        # a plain attribute: Bayesian SegNet switches it on and off around its sampling
+        self.p, self.always_on = p, F._flag(who, "always_on", always_on)
 
     def forward(self, x):
         return F.dropout(x, self.p, training=self.training or self.always_on)
