@@ -11,6 +11,10 @@ array([0., 6.])
 """
 from __future__ import annotations
 
+import operator
+
+import numpy as np
+
 from . import activations as A
 from . import functional as F
 from . import init
@@ -236,9 +240,10 @@ class GLU(Module):
 
     def __init__(self, dim: int = -1):
         super().__init__()
-        if isinstance(dim, bool) or not isinstance(dim, int):
+        # an int or an integer-like (np.int64, through operator.index), as F.glu takes; no bool
+        if isinstance(dim, (bool, np.bool_)) or not hasattr(type(dim), "__index__"):
             raise TypeError(f"GLU: dim must be an int, got {dim!r}")
-        self.dim = dim
+        self.dim = operator.index(dim)
 
     def forward(self, x):
         return A.glu(x, self.dim)
