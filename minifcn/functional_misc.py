@@ -2,7 +2,7 @@
 ``F.alpha_dropout``, ``F.feature_alpha_dropout``), ``F.channel_shuffle`` and ``F.bilinear``.
 
 * ``dropout1d`` and ``dropout3d`` are :func:`~minifcn.functional.dropout2d` on a 4-D view of
-  their input, (n, c, 1, L) and (n, c, d, h*w): one draw per image and channel either way, so
+  their input, (n, c, 1, L) and (n, c, d*h, w): one draw per image and channel either way, so
   the masks, the generator and the Monte-Carlo use (``training=True`` at test time) are
   dropout2d's.
 * Alpha dropout (Klambauer et al. 2017) keeps a SELU net's activations at mean 0 and variance 1:
@@ -68,7 +68,7 @@ def dropout1d(input, p=0.5, training=True, inplace=False):
 def dropout3d(input, p=0.5, training=True, inplace=False):
     """Channel dropout of volumes, as PyTorch's: each whole channel of x (n, c, d, h, w), or
     (c, d, h, w), zeroed with probability ``p`` (one draw per volume and channel), the rest
-    scaled by 1/(1-p): :func:`~minifcn.functional.dropout2d` on (n, c, d, h*w), as
+    scaled by 1/(1-p): :func:`~minifcn.functional.dropout2d` on (n, c, d*h, w), as
     :func:`dropout1d`. ``inplace`` changes nothing.
 
     >>> import numpy as np
@@ -114,11 +114,11 @@ def _alpha_dropout(op, x, p, training, inplace, feature):
     training = _flag(op, "training", training)
     check_dropout_p(op, p)
     _check_float(op, x)
+    if not training or p == 0.0 or x.size == 0:   # the identity, whatever the shape, as PyTorch's
+        return x
     if feature and x.ndim < 2:
         raise ValueError(f"{op}: input must have at least 2 dimensions (n, c, *), one draw per "
                          f"channel, got shape {tuple(x.shape)}")
-    if not training or p == 0.0 or x.size == 0:
-        return x
     if p == 1.0:   # PyTorch's: zeros (a would divide by 0), not the saturation
         return x * 0.0
     return AlphaDropout(float(p), feature)(x)
