@@ -1178,11 +1178,19 @@ def softmin(x, axis=1, *, dim=None):
     """exp(-x) / sum(exp(-x)) along ``axis`` (or PyTorch's ``dim``): :func:`softmax` of ``-x``,
     the smallest score the most probable.
 
+    Reads axis 1 by default, as :func:`softmax` here (the class axis of NCHW scores), where
+    PyTorch's ``F.softmin`` without ``dim`` guesses one (0 for 0-, 1- and 3-d inputs), with a
+    warning; ``nn.Softmin()`` follows PyTorch's guess. A 0-d or 1-d input needs ``dim=0``.
+
     >>> import numpy as np
     >>> softmin(np.array([[0.0, np.log(3.0)]])).numpy()
     array([[0.75, 0.25]])
     """
-    return softmax(-as_tensor(x), axis, dim=dim)
+    x = as_tensor(x)
+    if dim is None and x.ndim < 2 and axis == 1:
+        raise ValueError(f"softmin: a {x.ndim}-d input has no axis 1, the default (the class axis "
+                         f"of NCHW scores, as softmax's here): pass dim=0")
+    return softmax(-x, axis, dim=dim)
 
 
 def _check_labels(op, name, x, target, weight, ignore_index, reduction):
