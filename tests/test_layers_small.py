@@ -149,6 +149,16 @@ def test_glu_against_pytorch(xp, rng, shape, dim, dtype):
     _check_vs_torch(torch, lambda x: F.glu(x, dim), lambda t: torch.nn.functional.glu(t, dim), [a], dtype, rng, xp)
 
 
+def test_glu_layer_takes_an_integer_like_dim_as_f_glu_and_pytorch_s(rng):
+    """nn.GLU(np.int64(1)) had been refused though F.glu (and PyTorch's layer) take it."""
+    torch = pytest.importorskip("torch")
+    a = rng.standard_normal((2, 6, 3))
+    for dim in (np.int64(1), np.int32(-2), np.uint8(1)):
+        layer = nn.GLU(dim)
+        assert type(layer.dim) is int and repr(layer) == repr(torch.nn.GLU(dim)) == f"GLU(dim={int(dim)})"
+        _check_vs_torch(torch, layer, torch.nn.GLU(dim), [a], np.float64, rng)
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape, dim", [((3, 5), 1), ((2, 4, 3, 3), 1), ((2, 3, 4), -1), ((6,), 0)])
 def test_softmin_against_pytorch_and_the_loop_version(xp, rng, shape, dim, dtype):
@@ -159,6 +169,27 @@ def test_softmin_against_pytorch_and_the_loop_version(xp, rng, shape, dim, dtype
                     [a], dtype, rng, xp)
     _check_vs_torch(torch, nn.Softmin(dim), torch.nn.Softmin(dim), [a], dtype, rng, xp)
     assert gradcheck(lambda x: F.softmin(x, dim=dim), [xp.asarray(a)])
+
+
+def test_softmin_reads_axis_1_by_default_as_softmax_here_and_names_it_on_a_vector():
+    """F.softmin, as F.softmax here, reads axis 1 by default (PyTorch's guesses 0 for 0-, 1-
+    and 3-d inputs); a vector had met NumPy's AxisError; nn.Softmin() guesses as PyTorch's."""
+    torch = pytest.importorskip("torch")
+    x = np.arange(12.0).reshape(3, 2, 2) / 10
+    np.testing.assert_array_equal(to_np(F.softmin(x)), to_np(F.softmax(-x)))
+    np.testing.assert_array_equal(to_np(F.softmin(x)), to_np(F.softmin(x, dim=1)))
+    with pytest.warns(UserWarning, match="Implicit dimension"):
+        want = torch.nn.Softmin()(torch.from_numpy(x)).numpy()
+    with pytest.warns(UserWarning, match="implicit dimension"):
+        mine = nn.Softmin()(x)
+    np.testing.assert_allclose(to_np(mine), want, rtol=1e-14)
+    for v in (np.array([1.0, 2.0]), np.array(1.0)):
+        with pytest.raises(ValueError, match=f"softmin: a {v.ndim}-d input has no axis 1, the default .*: pass dim=0"):
+            F.softmin(v)
+        with pytest.warns(UserWarning, match="Implicit dimension"):
+            want = torch.nn.functional.softmin(torch.from_numpy(v)).numpy()
+        np.testing.assert_allclose(to_np(F.softmin(v, dim=0)), want, rtol=1e-14)
+        np.testing.assert_allclose(to_np(F.softmin(v, 0)), want, rtol=1e-14)
 
 
 @pytest.mark.parametrize("shape", [(2, 4, 3, 3), (4, 3, 2)])
@@ -269,6 +300,53 @@ def test_dropout_layers_drop_in_training_or_always_on_and_not_in_eval(xp, layer)
 
 # --------------------------------------------------------------------- alpha dropout
 ALPHA = 1.6732632423543772848170429916717 * 1.0507009873554804934193349852946   # SELU's saturation
+
+
+
+@pytest.mark.parametrize("layer", [nn.Dropout, nn.Dropout2d, nn.Dropout1d, nn.Dropout3d, nn.AlphaDropout,
+                                   nn.FeatureAlphaDropout])
+def test_dropout_layers_take_always_on_only_as_a_bool(layer):
+    """always_on="no" had switched sampling on (bool("no")); refused as every switch here.
+    The attribute stays plain: Bayesian SegNet sets it True and False around its samples."""
+    for bad in ("no", "False", 2, None):
+        with pytest.raises(TypeError, match=f"{layer.__name__}: always_on must be a bool"):
+            layer(0.5, always_on=bad)
+    drop = layer(0.5, always_on=np.bool_(True))
+    assert drop.always_on is True and "always_on=True" in repr(drop)
+    drop = layer(0.5, always_on=False).eval()
+    drop.always_on = True
+    x = np.ones({nn.Dropout3d: (2, 200, 3, 4, 5), nn.Dropout1d: (2, 200, 3)}.get(layer, (2, 200, 3, 4)))
+    assert not np.array_equal(to_np(drop(x)), x)
+    drop.always_on = False
+    assert np.array_equal(to_np(drop(x)), x) and repr(drop) == repr(layer(0.5))
+
+
+@pytest.mark.parametrize("shape", [(3,), (), (0,)])
+def test_feature_alpha_dropout_of_fewer_than_2_dims_is_the_identity_where_pytorch_s_is(shape):
+    """In eval mode (the function's default) or with p = 0 any input comes back, as PyTorch's;
+    only a draw needs the channel axis (PyTorch's error too), an empty input none."""
+    torch = pytest.importorskip("torch")
+    TF, x = torch.nn.functional, np.ones(shape)
+    for kw in ({}, {"training": False}, {"p": 0.0, "training": True}):
+        want = TF.feature_alpha_dropout(torch.from_numpy(x), **dict({"p": 0.5}, **kw)).numpy()
+        assert np.array_equal(to_np(F.feature_alpha_dropout(x, **dict({"p": 0.5}, **kw))), want)
+    assert np.array_equal(to_np(nn.FeatureAlphaDropout(0.5).eval()(x)), x)
+    if x.size:
+        with pytest.raises(RuntimeError):
+            TF.feature_alpha_dropout(torch.from_numpy(x), 0.5, training=True)
+        with pytest.raises(ValueError, match="at least 2 dimensions"):
+            F.feature_alpha_dropout(x, 0.5, training=True)
+    else:
+        assert F.feature_alpha_dropout(x, 0.5, training=True).shape == x.shape
+
+
+def test_dropout3d_is_described_as_the_view_it_takes():
+    import inspect
+
+    import minifcn.functional_misc as fm
+    for doc in (fm.__doc__, inspect.getdoc(fm.dropout3d)):
+        assert "(n, c, d*h, w)" in doc and "(n, c, d, h*w)" not in doc
+    assert "math.prod(s[:-1]), s[-1]" in inspect.getsource(fm._channel_dropout)
 
 
 @pytest.mark.parametrize("p", [0.1, 0.5])
@@ -510,6 +588,41 @@ def test_parameter_dict_as_pytorch_s():
     assert len(ours) == 0 and list(ours.state_dict()) == []
 
 
+
+def test_parameter_dict_reversed_popitem_fromkeys_and_or_as_pytorch_s():
+    """__reversed__, popitem, fromkeys, | (either side) and |=, which it had lacked
+    (reversed() fell back to d[1], d[0]: a KeyError)."""
+    torch = pytest.importorskip("torch")
+    ours = nn.ParameterDict(OrderedDict(b=np.zeros(1), a=np.ones(1), c=np.ones(2)))
+    theirs = torch.nn.ParameterDict(OrderedDict(b=torch.zeros(1), a=torch.ones(1), c=torch.ones(2)))
+    assert list(reversed(ours)) == list(reversed(theirs)) == ["c", "a", "b"]
+    ours["b"], theirs["b"] = np.ones(3), torch.ones(3)   # replaced: its place kept, not the last put in
+    c = ours["c"]
+    key, value = ours.popitem()
+    assert (key, theirs.popitem()[0]) == ("c", "c") and value is c and list(ours) == list(theirs) == ["b", "a"]
+    made, tmade = ours.fromkeys(["q", "p"], np.zeros(2)), theirs.fromkeys(["q", "p"], torch.zeros(2))
+    assert type(made) is nn.ParameterDict and list(made) == list(tmade) == ["q", "p"]
+    assert list(made.state_dict()) == list(tmade.state_dict()) and made["q"] is not made["p"]
+    merged, tmerged = ours | {"z": np.ones(1), "a": np.zeros(4)}, theirs | {"z": torch.ones(1), "a": torch.zeros(4)}
+    assert type(merged) is nn.ParameterDict and list(merged) == list(tmerged) == ["b", "a", "z"]
+    assert merged["a"].shape == (4,) and ours["a"].shape == (1,) and merged["b"] is ours["b"]
+    left, tleft = {"y": np.ones(1)} | ours, {"y": torch.ones(1)} | theirs   # a dict stays one, as PyTorch's
+    assert type(left) is dict and type(tleft) is dict and list(left) == list(tleft) == ["y", "b", "a"]
+    assert list(nn.ParameterDict({"x": np.ones(1)}) | ours) == ["x", "b", "a"]
+    same = ours
+    ours |= [("k", np.ones(1))]
+    theirs |= [("k", torch.ones(1))]
+    assert ours is same and list(ours) == list(theirs) == ["b", "a", "k"]
+    for d in (nn.ParameterDict(), torch.nn.ParameterDict()):
+        with pytest.raises(KeyError, match="popitem"):
+            d.popitem()
+        assert list(reversed(d)) == []
+    with pytest.raises(TypeError):
+        ours | 3
+    with pytest.raises(TypeError):
+        [("k", np.ones(1))] | ours   # PyTorch's: AttributeError (a list has no update)
+
+
 @pytest.mark.parametrize("container", ["list", "dict"])
 def test_parameter_containers_round_trip_their_state(tmp_path, container):
     rng = np.random.default_rng(0)
@@ -570,6 +683,8 @@ BAD = [
     ("F.glu(np.float64(1.0))", ValueError, "0-d"),
     ("F.glu(X, 3)", ValueError, "dim must be an int in [-3, 3)"),
     ("nn.GLU(1.0)", TypeError, "dim must be an int"),
+    ("nn.GLU(True)", TypeError, "dim must be an int"),
+    ("nn.GLU(np.bool_(True))", TypeError, "dim must be an int"),
     ("nn.Softmax2d()(np.zeros((2, 3)))", ValueError, "3-D (c, h, w) or 4-D"),
     ("F.dropout1d(np.zeros((2, 3, 4, 5)))", ValueError, "3-D (n, c, L) or 2-D"),
     ("F.dropout3d(X)", ValueError, "5-D (n, c, d, h, w) or 4-D"),
