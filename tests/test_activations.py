@@ -409,3 +409,19 @@ def test_softplus_past_the_clip_with_an_infinite_threshold(beta):
     big = np.where(np.sign(beta) * x[:2] > 0, x[:2], 0.0)
     np.testing.assert_array_equal(y[:2], big)
     assert y[2] == pytest.approx(np.log1p(np.exp(beta * 3.0)) / beta, rel=1e-15)
+
+
+def test_tanhshrink_gradient_near_zero_is_tanh_squared_where_pytorch_s_cancels():
+    """Kept different on purpose: PyTorch's tanhshrink is ``x - tanh(x)``, whose gradient
+    ``1 - (1 - tanh^2)`` cancels to 0 in float32 for |x| below ~3e-4; ours is ``tanh(x)^2``,
+    accurate there. Elsewhere the two agree."""
+    torch = pytest.importorskip("torch")
+    x = np.array([1e-5, -1e-5, 1e-3, 3e-2, 1.5], np.float32)
+    a = Tensor(x.copy(), requires_grad=True)
+    F.tanhshrink(a).sum().backward()
+    t = torch.tensor(x, requires_grad=True)
+    torch.nn.functional.tanhshrink(t).sum().backward()
+    g = to_np(a.grad)
+    np.testing.assert_allclose(g, np.tanh(x.astype(np.float64)) ** 2, rtol=1e-5)
+    assert t.grad[0].item() == 0.0 and g[0] > 0
+    assert_close(g[3:], t.grad[3:], np.float32, "tanhshrink's gradient away from 0")
