@@ -388,7 +388,8 @@ class Logit(Function):
     def backward(self, gy):
         xp, a = get_array_module(gy), self.a
         low, high = (0, 1) if self.eps is None else (self.eps, 1 - self.eps)
-        with np.errstate(divide="ignore", invalid="ignore"):
+        # gy / 0 at 0 and 1, and gy / x(1 - x) overflows to inf for a subnormal x: PyTorch's inf
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             g = xp.where((a < low) | (a > high), xp.nan if self.eps is None else 0, gy / (a * (1 - a)))
         return g.astype(gy.dtype, copy=False)
 
@@ -450,7 +451,8 @@ _Add, _Sub, _Mul, _Div = (_quiet(f) for f in (Add, Sub, Mul, Div))
 def _power(xp, a, e):
     """``a ** e`` for a number ``e``, as PyTorch's kernel takes it: ``sqrt`` for 0.5, ``1 /
     sqrt`` for -0.5, products for 2, 3, -1 and -2 (so ``(-0.0) ** 0.5`` is -0.0 and
-    ``(-0.0) ** -0.5`` is -inf there, where C's pow gives +0.0 and +inf)."""
+    ``(-0.0) ** -0.5`` is -inf there, where C's pow gives +0.0 and +inf), and an integral
+    exponent beyond float32's exact range taken as a double."""
     if a.dtype.kind == "f":
         if e == 0.5:
             return xp.sqrt(a)
@@ -458,6 +460,11 @@ def _power(xp, a, e):
             return 1 / xp.sqrt(a)
         if e in (-1, -2):
             return 1 / (a if e == -1 else a * a)
+        if float(e).is_integer() and float(a.dtype.type(e)) != e:
+            # an integral exponent float32 cannot hold (16777217): PyTorch's kernel passes it
+            # to C's pow as a double; NumPy's would round it to float32 first (an even
+            # 16777216, so (-1) ** 16777217 would be 1)
+            return (a.astype(np.float64) ** float(e)).astype(a.dtype)
     if e == 2:
         return a * a
     if e == 3:
@@ -780,7 +787,8 @@ def _floating_pair(op, a, b, integers_to_float32=True):
 def atan2(input, other):
     """The angle of the point (other, input), in [-pi, pi], elementwise and broadcast (PyTorch's
     ``torch.atan2``): ``atan2(0, -1) = pi``; integers give float32. Gradients
-    ``other / (input^2 + other^2)`` and ``-input / (...)``: NaN at (0, 0), as PyTorch's.
+    ``other / (input^2 + other^2)`` and ``-input / (...)``: 0 at (0, 0), as PyTorch's (where
+    the formula's 0 / 0 would be NaN).
 
     >>> atan2(Tensor(np.array([1.0, 0.0, 0.0])), Tensor(np.array([1.0, -1.0, 0.0]))).numpy()
     array([0.78539816, 3.14159265, 0.        ])

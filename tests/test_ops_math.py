@@ -265,6 +265,22 @@ def test_binary_with_a_number_keeps_float32(name):
     assert ours(x, 1.5).dtype == np.float32 and ours(1.5, x).dtype == np.float32
 
 
+def test_logit_gradient_and_huge_integral_powers_as_pytorch():
+    """logit's gradient at a subnormal (gy / x(1 - x) overflows to inf) and beyond 1 (NaN) with
+    no NumPy warning (this module runs with warnings as errors); a float32 base to an odd
+    integral exponent float32 cannot hold keeps its sign, as PyTorch's (the exponent a double)."""
+    torch = pytest.importorskip("torch")
+    for a in (np.array([1e-320, 1e38, 0.5, 1 - 1e-16]), np.array([1e-45, 3e38, 0.5, 1e-38], np.float32)):
+        x, xt = Tensor(a, requires_grad=True), torch_tensor(torch, a, requires_grad=True)
+        minifcn.logit(x).sum().backward()
+        torch.logit(xt).sum().backward()
+        _assert_as_torch(x.grad, xt.grad, a.dtype, "logit gradient")
+    a = np.array([-1.0, 1.0, -1.0 + 2 ** -23, 1.0 - 2 ** -24], np.float32)
+    for e in (16777217, -16777217, 16777219.0, 2 ** 25 + 1):
+        _assert_as_torch(Tensor(a) ** e, torch.from_numpy(a) ** e, np.float32, f"float32 ** {e}")
+        _assert_as_torch(minifcn.pow(Tensor(a), e), torch.pow(torch.from_numpy(a), e), np.float32, f"pow {e}")
+
+
 # --------------------------------------------------------------------- three operands
 def _three(rng, name):
     x, t1, t2 = rng.uniform(-2, 2, (2, 1, 3)), rng.uniform(-2, 2, (4, 1)), rng.uniform(-2, 2, (1, 3))
