@@ -281,6 +281,20 @@ def test_logit_gradient_and_huge_integral_powers_as_pytorch():
         _assert_as_torch(minifcn.pow(Tensor(a), e), torch.pow(torch.from_numpy(a), e), np.float32, f"pow {e}")
 
 
+def test_numpy_integer_scalars_beside_integer_tensors_are_never_wrapped():
+    """A NumPy integer as the Python int it holds: the operators (NumPy's dtypes, the tensor's
+    kept) refuse one out of the tensor's range as they refuse a Python int, where it had wrapped
+    (int8 + np.int64(300) added 44); in range it keeps the tensor's dtype."""
+    x = Tensor(np.array([1, 2], np.int8))
+    for op in (lambda a, n: a + n, lambda a, n: a * n, lambda a, n: n - a):
+        with pytest.raises(OverflowError):
+            op(x, 300)
+        with pytest.raises(OverflowError):
+            op(x, np.int64(300))
+        y = op(x, np.int64(3))
+        assert y.dtype == np.int8 and y.tolist() == op(np.array([1, 2], np.int8), 3).tolist()
+
+
 # --------------------------------------------------------------------- three operands
 def _three(rng, name):
     x, t1, t2 = rng.uniform(-2, 2, (2, 1, 3)), rng.uniform(-2, 2, (4, 1)), rng.uniform(-2, 2, (1, 3))
