@@ -427,8 +427,10 @@ def _operands(a, b):
     its dtype against a number, an integer or bool array, or a 0-d array (NumPy alone would
     make ``float32 + int64`` float64). An integer Tensor keeps its dtype against an integer,
     and against a float follows NumPy (it had taken the Tensor's dtype: ``Tensor([1, 2]) *
-    0.5`` was ``[0, 0]``). Two Tensors, or a Tensor and a float array of one or more
-    dimensions, follow NumPy, as PyTorch does there.
+    0.5`` was ``[0, 0]``). A NumPy scalar cast to the Tensor's dtype goes in as the Python
+    number it holds, so an integer one out of an integer Tensor's range is refused as a Python
+    int is (``asarray`` had wrapped ``np.int64(300)`` to int8's 44). Two Tensors, or a Tensor
+    and a float array of one or more dimensions, follow NumPy, as PyTorch does there.
 
     >>> import numpy as np
     >>> x = Tensor(np.ones(2, np.float32))
@@ -446,6 +448,8 @@ def _operands(a, b):
         xp = get_array_module(like.data)
         if isinstance(x, (bool, int, float)) or (isinstance(x, np.generic) and not x.shape):
             if floating or not isinstance(x, (float, np.floating)):
+                if isinstance(x, np.generic):   # as its Python number: checked, never wrapped
+                    x = x.item()
                 return Tensor(xp.asarray(x, dtype=like.dtype))
             return Tensor(xp.asarray(x))
         arr = _as_array(x)

@@ -16,12 +16,14 @@
   ``addcmul``, ``addcdiv``.
 
 The Tensor's operators ``**`` (a Tensor exponent too), ``2 ** t``, ``//`` and ``%`` are
-``pow``, ``floor_divide`` and ``remainder``. Dtypes are PyTorch's: a Python float beside an
-integer tensor gives float32, an integer tensor beside a float one takes its dtype, true
-division of integers gives float32. Domain edges give PyTorch's inf and NaN with no NumPy
-warning (each Function computes under ``np.errstate`` where an edge can be reached). Integer
-division, ``remainder`` and ``fmod`` by an integer zero raise ZeroDivisionError, as PyTorch's
-(NumPy's give 0 and a warning).
+``pow``, ``floor_divide`` and ``remainder``. Dtypes are PyTorch's (``_result_dtype``): a
+Python float beside an integer tensor gives float32, an integer tensor beside a float one
+takes its dtype, a 0-d tensor or a number widens a dimensioned tensor of its kind no further
+(float32 with a float64 0-d tensor stays float32), true division of integers gives float32; a
+NumPy array counts as a tensor, a NumPy scalar as a number. Domain edges give PyTorch's inf
+and NaN with no NumPy warning (each Function computes under ``np.errstate`` where an edge can
+be reached). Integer division, ``remainder`` and ``fmod`` by an integer zero (where the result
+is an integer) raise ZeroDivisionError, as PyTorch's (NumPy's give 0 and a warning).
 
 >>> import numpy as np
 >>> from minifcn import Tensor
@@ -39,9 +41,9 @@ import numbers
 import numpy as np
 
 from .activations import _ERF_SMALL, _erf, _erf_small, _erfc_tail
-from .autograd import Function, Tensor, as_tensor, sum_to
+from .autograd import Function, Tensor, _as_array, as_tensor, sum_to
 from .backend import get_array_module
-from .ops import Add, Clamp, Div, Mul, Neg, Pow, Sub, _check_floating, _floating, _operands
+from .ops import Add, Clamp, Div, Mul, Neg, Pow, Sub, _check_floating, _floating
 
 __all__ = ["log1p", "expm1", "log2", "log10", "exp2", "sin", "cos", "tan", "asin", "acos", "atan",
            "sinh", "cosh", "asinh", "acosh", "atanh", "rsqrt", "reciprocal", "erf", "erfc",
@@ -388,7 +390,8 @@ class Logit(Function):
     def backward(self, gy):
         xp, a = get_array_module(gy), self.a
         low, high = (0, 1) if self.eps is None else (self.eps, 1 - self.eps)
-        with np.errstate(divide="ignore", invalid="ignore"):
+        # gy / 0 at 0 and 1, and gy / x(1 - x) overflows to inf for a subnormal x: PyTorch's inf
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             g = xp.where((a < low) | (a > high), xp.nan if self.eps is None else 0, gy / (a * (1 - a)))
         return g.astype(gy.dtype, copy=False)
 
@@ -450,7 +453,8 @@ _Add, _Sub, _Mul, _Div = (_quiet(f) for f in (Add, Sub, Mul, Div))
 def _power(xp, a, e):
     """``a ** e`` for a number ``e``, as PyTorch's kernel takes it: ``sqrt`` for 0.5, ``1 /
     sqrt`` for -0.5, products for 2, 3, -1 and -2 (so ``(-0.0) ** 0.5`` is -0.0 and
-    ``(-0.0) ** -0.5`` is -inf there, where C's pow gives +0.0 and +inf)."""
+    ``(-0.0) ** -0.5`` is -inf there, where C's pow gives +0.0 and +inf), and an integral
+    exponent beyond float32's exact range taken as a double."""
     if a.dtype.kind == "f":
         if e == 0.5:
             return xp.sqrt(a)
@@ -458,6 +462,11 @@ def _power(xp, a, e):
             return 1 / xp.sqrt(a)
         if e in (-1, -2):
             return 1 / (a if e == -1 else a * a)
+        if float(e).is_integer() and float(a.dtype.type(e)) != e:
+            # an integral exponent float32 cannot hold (16777217): PyTorch's kernel passes it
+            # to C's pow as a double; NumPy's would round it to float32 first (an even
+            # 16777216, so (-1) ** 16777217 would be 1)
+            return (a.astype(np.float64) ** float(e)).astype(a.dtype)
     if e == 2:
         return a * a
     if e == 3:
@@ -487,32 +496,105 @@ def _integer(t):
     return t.dtype.kind in "biu"
 
 
-def _with_number(a, b):
-    """``a`` and ``b`` as Tensors, promoted as ``+`` promotes them (``ops._operands``), with
-    PyTorch's rules where NumPy's differ: a Python float beside an integer or bool tensor
-    gives float32 (PyTorch's default dtype; NumPy's float64), a Python int beside a bool
-    tensor gives int64 (``_operands`` would make the int a bool), and an integer tensor beside
-    a float one takes the float one's dtype (NumPy makes int64 and float32 float64)."""
-    def lifted(t, n):
-        if isinstance(t, Tensor) and isinstance(n, Tensor):
-            if _integer(t) and n.dtype.kind == "f":   # PyTorch's: the float's dtype (NumPy's
-                return t.astype(n.dtype)             # int64 with float32 is float64)
-        elif isinstance(t, Tensor):
-            if _integer(t) and isinstance(n, (float, np.floating)):
-                return t.astype(np.float32)
-            whole = isinstance(n, (int, np.integer)) and not isinstance(n, (bool, np.bool_))
-            if t.dtype == np.bool_ and whole:
-                return t.astype(np.int64)
-        return t
-    return _operands(lifted(a, b), lifted(b, a))
+# --------------------------------------------------------------------- PyTorch's promotion
+# PyTorch's result dtype of an op (c10's result_type) sorts the operands into three groups,
+# dimensioned tensors, 0-d tensors and numbers, promotes within each group, then lets a later
+# group change the dtype only where it is of a higher kind (bool < integer < float): float32
+# (3,) with a float64 0-d tensor stays float32, int32 with an int64 one int32, where NumPy
+# would widen both. A NumPy array is a tensor of its shape (0-d included), a NumPy scalar a
+# number of its kind; a number has PyTorch's dtype for it: bool, int64, float32.
+def _is_number(x):
+    return isinstance(x, (numbers.Number, np.generic))
+
+
+def _number_dtype(x):
+    if isinstance(x, (bool, np.bool_)):
+        return np.dtype(np.bool_)
+    if isinstance(x, numbers.Integral):
+        return np.dtype(np.int64)
+    if isinstance(x, numbers.Real):
+        return np.dtype(np.float32)   # PyTorch's default dtype
+    raise TypeError(f"expected a real number, got {type(x).__name__} {x!r}")
+
+
+def _promote(d1, d2):
+    """PyTorch's ``promote_types``: a float beside an integer or a bool gives the float,
+    whatever their widths (int64 with float32: float32, NumPy's float64); else NumPy's."""
+    if (d1.kind == "f") != (d2.kind == "f"):
+        return d1 if d1.kind == "f" else d2
+    return np.promote_types(d1, d2)
+
+
+def _over(higher, lower):
+    """The dtype of one group (``higher``) with a later group's (``lower``), c10's
+    ``combine_categories``: ``lower`` counts where it is of a higher kind."""
+    if higher is None or lower is None:
+        return lower if higher is None else higher
+    if higher.kind == "f":
+        return higher
+    if higher.kind == "b" or lower.kind == "f":
+        return _promote(higher, lower)
+    return higher
+
+
+def _result_dtype(*operands):
+    """PyTorch's result dtype of ``operands`` (Tensors, arrays and numbers).
+
+    >>> _result_dtype(Tensor(np.ones(3, np.float32)), Tensor(np.array(2.0)), 2)
+    dtype('float32')
+    >>> _result_dtype(Tensor(np.array([1, 2])), 0.5), _result_dtype(np.array([True]), 2)
+    (dtype('float32'), dtype('int64'))
+    """
+    groups = [None, None, None]   # dimensioned, 0-d, numbers
+    for x in operands:
+        if _is_number(x):
+            at, dtype = 2, _number_dtype(x)
+        else:
+            x = x if isinstance(x, Tensor) or hasattr(x, "dtype") else _as_array(x)
+            at, dtype = (0 if x.ndim else 1), np.dtype(x.dtype)
+        groups[at] = dtype if groups[at] is None else _promote(groups[at], dtype)
+    return _over(groups[0], _over(groups[1], groups[2]))
+
+
+def _as_result(*operands, dtype=None):
+    """``operands`` as Tensors of one dtype, PyTorch's result dtype (or ``dtype``), on the
+    first Tensor's device. A Tensor of another dtype is cast in the graph (its gradient comes
+    back in its own dtype); an integer number out of the dtype's range wraps, as PyTorch's
+    (``add(uint8, -1)`` subtracts 1), and a float one out of float32's is inf."""
+    dtype = _result_dtype(*operands) if dtype is None else np.dtype(dtype)
+    like = next((x for x in operands if isinstance(x, Tensor)), None)
+    xp = np if like is None else get_array_module(like.data)
+    out = []
+    for x in operands:
+        if not isinstance(x, Tensor):
+            with np.errstate(over="ignore"):
+                x = Tensor((xp.asarray(x) if _is_number(x) else _as_array(x)).astype(dtype, copy=False))
+        out.append(x if x.dtype == dtype else x.astype(dtype))
+    return out
+
+
+def _check_number_fits(op, name, value, dtype):
+    """Refuse an integer ``value`` that ``dtype`` cannot hold where PyTorch checks one (a bound,
+    alpha, an exponent): c10's range, ``[min, max]``, and ``[-max, max]`` for unsigned types
+    (-1 is taken there, and wraps)."""
+    if dtype.kind not in "iu" or isinstance(value, (bool, np.bool_)):
+        return
+    info = np.iinfo(dtype)
+    low = -info.max if dtype.kind == "u" else info.min
+    if not low <= value <= info.max:
+        raise ValueError(f"{op}: {name} {value!r} does not fit {dtype} (expected an integer in "
+                         f"[{low}, {info.max}]), as PyTorch's")
 
 
 def pow(input, exponent):
     """``input ** exponent``, PyTorch's ``torch.pow``: either may be a number or a Tensor
-    (broadcast; the gradient goes to each Tensor, summed back). Integers keep their dtype
-    (``int ** int``, bools as int64; a negative integer power is refused, as PyTorch's); a
-    float exponent makes an integer base float32. ``0 ** 0 = 1`` with a zero gradient,
-    ``0 ** -1 = inf``; a negative base to a fractional power is NaN.
+    (broadcast; the gradient goes to each Tensor, summed back), the result dtype PyTorch's
+    (``_result_dtype``). Integers keep their dtype (``int ** int``, bools as int64); a
+    negative *number* exponent of an integer tensor is refused, as PyTorch's, while a negative
+    value in an integer *tensor* exponent gives PyTorch's integer power: 1 for the base 1,
+    +-1 for -1, 0 for any other base (``2 ** -1`` is 0). A float exponent makes an integer
+    base float32. ``0 ** 0 = 1`` with a zero gradient, ``0 ** -1 = inf``; a negative base to
+    a fractional power is NaN.
 
     >>> x = Tensor(np.array([0.0, 2.0]), requires_grad=True)
     >>> y = pow(x, 0.5)
@@ -521,26 +603,27 @@ def pow(input, exponent):
     (array([0.    , 1.4142]), array([   inf, 0.3536]))
     >>> pow(Tensor(np.array([2, 3])), 2).numpy(), pow(2, Tensor(np.array([0.5]))).numpy().round(4)
     (array([4, 9]), array([1.4142]))
+    >>> pow(Tensor(np.array([1, 2, -1])), Tensor(np.array([-1, -2, -3]))).numpy()
+    array([ 1,  0, -1])
     """
     if not isinstance(input, Tensor) and not isinstance(exponent, Tensor):
         raise TypeError(f"pow: expected a Tensor for input or exponent, got "
                         f"{type(input).__name__} and {type(exponent).__name__}")
-    if isinstance(input, Tensor) and not isinstance(exponent, Tensor) and np.ndim(exponent) == 0:
-        exponent = exponent.item() if hasattr(exponent, "item") else exponent   # 0-d: a number
-        base = input.astype(np.int64) if input.dtype == np.bool_ else input   # True ** 2: int64
-        if _integer(base) and isinstance(exponent, (float, np.floating)):
-            base = base.astype(np.float32)
-        if _integer(base) and exponent < 0:
-            raise ValueError(f"pow: integers to negative integer powers are not allowed "
-                             f"(exponent {exponent!r}); make the base a float")
+    if isinstance(input, Tensor) and _is_number(exponent):
+        dtype = _result_dtype(input, exponent)   # True ** 2: int64; 2 ** 0.5: float32
+        if dtype == np.bool_:
+            raise TypeError("pow: bool ** bool is not defined (as PyTorch); cast to a number type")
+        exponent = exponent.item() if isinstance(exponent, np.generic) else exponent
+        if dtype.kind in "iu":
+            if exponent < 0:
+                raise ValueError(f"pow: integers to negative integer powers are not allowed "
+                                 f"(exponent {exponent!r}); make the base a float")
+            _check_number_fits("pow", "exponent", exponent, dtype)
         # ** with a number: ops.Pow's formulas, PyTorch's kernel
-        return PowNumber(exponent)(base)
-    base, exponent = _with_number(input, exponent)
-    if base.dtype == np.bool_ and exponent.dtype == np.bool_:
+        return PowNumber(exponent)(input if input.dtype == dtype else input.astype(dtype))
+    base, exponent = _as_result(input, exponent)
+    if base.dtype == np.bool_:
         raise TypeError("pow: bool ** bool is not defined (as PyTorch); cast to a number type")
-    if _integer(base) and _integer(exponent) and bool((exponent.data < 0).any()):
-        raise ValueError("pow: integers to negative integer powers are not allowed (a negative "
-                         "value in the exponent); make the base a float")
     return PowTensor()(base, exponent)
 
 
@@ -603,13 +686,18 @@ class ClampBy(Function):
 def _clamp_one(op, input, low, high):
     bound = low if high is None else high
     if isinstance(bound, Tensor):
-        return ClampBy(op[-3:])(*_with_number(input, bound))
+        return ClampBy(op[-3:])(*_as_result(input, bound))
     if isinstance(bound, bool) or not isinstance(bound, numbers.Real):
         raise TypeError(f"{op}: the bound must be a number or a Tensor, got "
                         f"{type(bound).__name__} {bound!r}")
     input = as_tensor(input)
     if _integer(input) and isinstance(bound, (float, np.floating)):
         input = input.astype(np.float32)
+    bound = bound.item() if isinstance(bound, np.generic) else bound   # np.int64(300) would wrap
+    _check_number_fits(op, "bound", bound, input.dtype)
+    if input.dtype.kind in "iu":   # in the dtype, as PyTorch's: -1 is 255 for uint8
+        bound = np.asarray(bound).astype(input.dtype).item()
+    low, high = (bound, None) if high is None else (None, bound)
     return Clamp(low, high)(input)
 
 
@@ -704,13 +792,28 @@ def _summed_back(f, grads, shapes, dtype):
                  for g, shape, x in zip(grads, shapes, f.inputs))
 
 
+def _integer_power(xp, a, b):
+    """``a ** b`` for integer arrays of one dtype, as PyTorch's ``powi``: where ``b < 0`` (NumPy
+    refuses it), 1 for ``a = 1``, +-1 for ``a = -1`` (by ``b``'s parity), else 0, the integer
+    part of ``1 / a^|b|``.
+
+    >>> _integer_power(np, np.array([1, -1, -1, 2, 0]), np.array([-1, -2, -3, -1, -1]))
+    array([ 1,  1, -1,  0,  0])
+    """
+    if a.dtype.kind == "u":   # b has a's dtype: no negative exponent
+        return a ** b
+    negative = b < 0
+    p = a ** xp.where(negative, b & 1, b)   # b & 1: b's parity (0 or 1), for b < 0 too
+    return xp.where(negative & (a != 1) & (a != -1), 0, p)
+
+
 class PowTensor(Binary):
     """``a ** b`` with a gradient for both (broadcast), PyTorch's: ``gy b a^(b-1)`` to ``a``
     (0 where ``b`` is 0, so ``0 ** 0`` has none), ``gy a^b ln a`` to ``b`` (0 where ``a`` is 0
     and ``b >= 0``: ``0 ** b`` is flat there)."""
 
     def _value(self, xp, a, b):
-        return a ** b
+        return _integer_power(xp, a, b) if a.dtype.kind in "iu" else a ** b
 
     def _grads(self, xp, gy, a, b, y):
         return (xp.where(b == 0, 0, gy * (b * a ** (b - 1))),
@@ -766,21 +869,27 @@ class Xlogy(Binary):
 
 
 def _floating_pair(op, a, b, integers_to_float32=True):
-    """``a`` and ``b`` as Tensors (``_with_number``); two integer ones as float32 (PyTorch's
-    result), or refused where PyTorch has no integer kernel."""
-    a, b = _with_number(a, b)
-    if _integer(a) and _integer(b):
+    """``a`` and ``b`` as Tensors of PyTorch's result dtype (``_as_result``); an integer or
+    bool one as float32 (PyTorch's result), or refused where PyTorch has no integer kernel."""
+    dtype = _result_dtype(a, b)
+    if dtype.kind != "f":
         if not integers_to_float32:
-            raise TypeError(f"{op}: expected floating-point tensors, got {a.dtype} and {b.dtype} "
-                            "(as PyTorch, which has no integer version either); cast with .float()")
-        a, b = a.astype(np.float32), b.astype(np.float32)
-    return a, b
+            raise TypeError(f"{op}: expected floating-point tensors, got {_dtype_name(a)} and "
+                            f"{_dtype_name(b)} (as PyTorch, which has no integer version "
+                            "either); cast with .float()")
+        dtype = np.dtype(np.float32)
+    return _as_result(a, b, dtype=dtype)
+
+
+def _dtype_name(x):
+    return type(x).__name__ if _is_number(x) else str(as_tensor(x).dtype)
 
 
 def atan2(input, other):
     """The angle of the point (other, input), in [-pi, pi], elementwise and broadcast (PyTorch's
     ``torch.atan2``): ``atan2(0, -1) = pi``; integers give float32. Gradients
-    ``other / (input^2 + other^2)`` and ``-input / (...)``: NaN at (0, 0), as PyTorch's.
+    ``other / (input^2 + other^2)`` and ``-input / (...)``: 0 at (0, 0), as PyTorch's (where
+    the formula's 0 / 0 would be NaN).
 
     >>> atan2(Tensor(np.array([1.0, 0.0, 0.0])), Tensor(np.array([1.0, -1.0, 0.0]))).numpy()
     array([0.78539816, 3.14159265, 0.        ])
@@ -878,7 +987,9 @@ class Remainder(Binary):
 
 
 def _division_pair(op, a, b):
-    a, b = _with_number(a, b)
+    """``a`` and ``b`` as Tensors of PyTorch's result dtype; an integer zero divisor raised on
+    only where that dtype is an integer one (a float array over an integer 0 gives inf)."""
+    a, b = _as_result(a, b)
     if a.dtype == np.bool_ and b.dtype == np.bool_:
         raise TypeError(f"{op}: not defined for two bool tensors (as PyTorch); cast to a number type")
     _nonzero_divisor(op, b)
@@ -897,11 +1008,9 @@ def div(input, other, *, rounding_mode=None):
     >>> div(x, y, rounding_mode="trunc").numpy(), div(x, y, rounding_mode="floor").numpy()
     (array([ 3, -3]), array([ 3, -4]))
     """
-    if rounding_mode is None:
-        a, b = _with_number(input, other)
-        if _integer(a) and _integer(b):   # PyTorch's true division of integers: float32
-            a, b = a.astype(np.float32), b.astype(np.float32)
-        return _Div()(a, b)
+    if rounding_mode is None:   # a true division: integers (and bools) give float32
+        dtype = _result_dtype(input, other)
+        return _Div()(*_as_result(input, other, dtype=dtype if dtype.kind == "f" else np.float32))
     if rounding_mode not in ("trunc", "floor"):
         raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}")
     return RoundedDiv(rounding_mode)(*_division_pair("div", input, other))
@@ -947,54 +1056,55 @@ def fmod(input, other):
     return Remainder(fmod=True)(*_division_pair("fmod", input, other))
 
 
-def _kind(*operands):
-    """``"bool"`` where every Tensor operand is bool, ``"int"`` where every one is an integer
-    or bool and no operand is a float number, else ``"float"``: what ``alpha=`` may be."""
-    ts = [as_tensor(t) for t in operands if isinstance(t, Tensor) or hasattr(t, "dtype")]
-    if ts and all(t.dtype == np.bool_ for t in ts):
-        return "bool"
-    if all(_integer(t) for t in ts) and not any(isinstance(v, (float, np.floating)) for v in operands):
-        return "int"
-    return "float"
-
-
-def _scaled(op, name, other, alpha, kind):
-    """``alpha * other`` for add, sub, addcmul and addcdiv (``other`` itself where alpha is
-    1); as PyTorch's, a bool alpha only for bool tensors, a float one only for floats."""
-    if isinstance(alpha, (bool, np.bool_)) and kind != "bool":
-        raise TypeError(f"{op}: {name}={alpha!r}: a bool {name} is only taken for bool tensors")
+def _scaled(op, name, t, alpha):
+    """``alpha * t`` for add, sub, addcmul and addcdiv, ``t`` a Tensor already in the result's
+    dtype (``t`` itself where alpha is 1). As PyTorch's, the result's dtype decides what alpha
+    may be: a bool only for a bool result (where alpha is a truth value: bools stay bools),
+    a float only for a float one, an integer one that the dtype holds (c10's range)."""
+    kind = t.dtype.kind
+    if isinstance(alpha, (bool, np.bool_)) and kind != "b":
+        raise TypeError(f"{op}: {name}={alpha!r}: a bool {name} is only taken for bool results")
     if not isinstance(alpha, numbers.Number):
         raise TypeError(f"{op}: {name} must be a number, got {type(alpha).__name__} {alpha!r}")
-    if kind != "float" and isinstance(alpha, (float, np.floating)):
+    if kind != "f" and isinstance(alpha, (float, np.floating)):
         raise TypeError(f"{op}: {name}={alpha!r}: for integer tensors {name} must be an integer "
                         "(as PyTorch)")
-    if kind == "bool":   # alpha as a truth value: bools stay bools, as PyTorch's
+    alpha = alpha.item() if isinstance(alpha, np.generic) else alpha
+    if kind == "b":
         alpha = bool(alpha)
+    _check_number_fits(op, name, alpha, t.dtype)
     if alpha == 1:
-        return other
-    return _Mul()(*_with_number(other, alpha)) if isinstance(other, Tensor) else other * alpha
+        return t
+    return _Mul()(*_as_result(t, alpha, dtype=t.dtype))
 
 
 def add(input, other, *, alpha=1):
-    """``input + alpha * other``, broadcast, in the graph (PyTorch's ``torch.add``).
+    """``input + alpha * other``, broadcast, in the graph (PyTorch's ``torch.add``), PyTorch's
+    result dtype (``_result_dtype``; ``alpha`` has no say in it).
 
     >>> add(Tensor(np.array([1.0, 2.0])), Tensor(np.array([1.0, 1.0])), alpha=10).numpy()
     array([11., 12.])
+    >>> add(Tensor(np.array([True, False])), 2, alpha=2).numpy()
+    array([5, 4])
     """
-    return _Add()(*_with_number(input, _scaled("add", "alpha", other, alpha, _kind(input, other))))
+    a, b = _as_result(input, other)
+    return _Add()(a, _scaled("add", "alpha", b, alpha))
 
 
 def sub(input, other, *, alpha=1):
-    """``input - alpha * other``, broadcast, in the graph (PyTorch's ``torch.sub``); two bool
-    tensors are refused (``^`` is their difference).
+    """``input - alpha * other``, broadcast, in the graph (PyTorch's ``torch.sub``); a bool
+    operand (a Tensor, an array or a number) is refused, as there (``^`` is two masks'
+    difference, ``~`` a mask's inverse).
 
     >>> sub(Tensor(np.array([1.0, 2.0])), 1.0, alpha=2).numpy()
     array([-1.,  0.])
     """
-    if _kind(input, other) == "bool":
-        raise TypeError("sub: subtraction of bool tensors is not taken (as PyTorch); use ^ "
-                        "(logical xor) or cast to a number type")
-    return _Sub()(*_with_number(input, _scaled("sub", "alpha", other, alpha, _kind(input, other))))
+    if any((_number_dtype(x) if _is_number(x) else as_tensor(x).dtype) == np.bool_
+           for x in (input, other)):
+        raise TypeError("sub: subtraction with a bool operand is not taken (as PyTorch); use ^ "
+                        "(logical xor), ~ (logical not) or cast to a number type")
+    a, b = _as_result(input, other)
+    return _Sub()(a, _scaled("sub", "alpha", b, alpha))
 
 
 def mul(input, other):
@@ -1003,7 +1113,7 @@ def mul(input, other):
     >>> mul(Tensor(np.array([1.0, 2.0])), 3.0).numpy(), mul(Tensor(np.array([True, False])), 2).numpy()
     (array([3., 6.]), array([2, 0]))
     """
-    return _Mul()(*_with_number(input, other))
+    return _Mul()(*_as_result(input, other))
 
 
 # --------------------------------------------------------------------- three operands
@@ -1058,9 +1168,8 @@ def addcmul(input, tensor1, tensor2, *, value=1):
     >>> addcmul(x, a, b, value=0.5).numpy()
     array([1.5, 4. ])
     """
-    product = _Mul()(*_with_number(tensor1, tensor2))
-    return _Add()(*_with_number(input, _scaled("addcmul", "value", product, value,
-                                             _kind(input, tensor1, tensor2))))
+    x, t1, t2 = _as_result(input, tensor1, tensor2)   # the three's result dtype, PyTorch's
+    return _Add()(x, _scaled("addcmul", "value", _Mul()(t1, t2), value))
 
 
 def addcdiv(input, tensor1, tensor2, *, value=1):
@@ -1075,5 +1184,5 @@ def addcdiv(input, tensor1, tensor2, *, value=1):
     if _integer(t1) and _integer(t2):
         raise TypeError(f"addcdiv: integer division is not taken (tensor1 {t1.dtype}, tensor2 "
                         f"{t2.dtype}), as PyTorch's; cast them to floats")
-    quotient = _Div()(*_with_number(t1, t2))
-    return _Add()(*_with_number(input, _scaled("addcdiv", "value", quotient, value, "float")))
+    x, t1, t2 = _as_result(input, t1, t2)
+    return _Add()(x, _scaled("addcdiv", "value", _Div()(t1, t2), value))

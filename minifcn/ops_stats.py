@@ -7,9 +7,11 @@ look-ups (:func:`searchsorted`, :func:`bucketize`), reads and writes by index or
 (:func:`take`, :func:`masked_select`, :func:`masked_scatter`, :func:`index_add`,
 :func:`index_copy`, :func:`index_fill`) and :func:`clamp` with tensor bounds.
 
-A selection finds its index outside the graph (a stable sort: among equal values, the one
-first in the input's order) and gathers the value there, so its gradient goes to that index
-alone, as PyTorch's. The index ops are linear maps, each one's backward its transpose: ``take``
+A selection finds its index outside the graph, as a place in the stable ascending order of
+the values (equal values in the input's order: the k-th smallest of a tie is its k-th in the
+input, so ``kthvalue(k=2)`` of two equal values picks the later one; ``mode`` takes the last
+place its value comes, as PyTorch's), and gathers the value there, so its gradient goes to
+that index alone, as PyTorch's. The index ops are linear maps, each one's backward its transpose: ``take``
 and ``masked_select`` read, and their gradients scatter back; ``index_add`` writes, and its
 source's gradient is an ``index_select``.
 
@@ -32,6 +34,7 @@ from .autograd import Function, Tensor, _dim_index, _raw, as_tensor, sum_to
 from .backend import get_array_module
 from .indexing import Gather, Scatter, ScatterAdd, _flat_positions, _index_array, _order
 from .ops import _accumulating, _check_floating, _reduce_axes, _reduced_shape, masked_fill
+from .ops_math import Lerp
 
 
 class Selected(NamedTuple):
@@ -248,8 +251,8 @@ def _cumulative(op, which, input, dim):
 def cummax(input, dim):
     """``(values, indices)``: the largest value so far along ``dim``, and where it is
     (PyTorch's ``torch.cummax``). Ties take the later index, as PyTorch's; from the first NaN
-    on, NaN, at the index of the latest NaN so far (PyTorch's too). The values are in the graph: each one's gradient goes to its
-    index (one index can take several).
+    on, NaN, at the index of the latest NaN so far (PyTorch's too). The values are in the
+    graph: each one's gradient goes to its index (one index can take several).
 
     >>> values, indices = cummax(Tensor(np.array([1.0, 3.0, 2.0, 3.0])), 0)
     >>> values.numpy(), indices.numpy()
@@ -270,19 +273,6 @@ def cummin(input, dim):
 
 # --------------------------------------------------------------------- quantile
 _INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")
-
-
-class _Lerp(Function):
-    """``a + w (b - a)``, written as PyTorch's ``lerp`` writes it (``b - (b - a)(1 - w)`` for
-    ``w >= 0.5``, exact at ``w = 1``). Gradients: ``1 - w``, ``w`` and ``b - a``."""
-
-    def forward(self, a, b, w):
-        self.d, self.w = b - a, w
-        xp = get_array_module(a)
-        return xp.where(w < 0.5, a + w * self.d, b - self.d * (1 - w)).astype(a.dtype, copy=False)
-
-    def backward(self, gy):
-        return gy * (1 - self.w), gy * self.w, gy * self.d
 
 
 def _quantile(op, input, q, dim, keepdim, interpolation, ignore_nan):
@@ -345,10 +335,14 @@ def _quantile(op, input, q, dim, keepdim, interpolation, ignore_nan):
         if interpolation == "midpoint":
             w = Tensor(xp.full(out_shape, 0.5, input.dtype))
         elif q.requires_grad:   # the weight in the graph: q's gradient (above - below) * slope
-            w = q.reshape(-1, *([1] * len(lead))) * Tensor(slope) - Tensor(below.astype(input.dtype))
+            # where the slope is 0 (a row holding NaN, or one number) q has no say, and its
+            # gradient there is 0, not gy * (above - below), NaN at a NaN (0 * NaN even where
+            # the loss never reads the row): masked, as PyTorch's masked_fill of the ranks
+            w = masked_fill(q.reshape(-1, *([1] * len(lead))) * Tensor(slope), Tensor(slope == 0), 0)
+            w = w - Tensor(below.astype(input.dtype))
         else:
             w = Tensor(ranks - below.astype(input.dtype))
-        out = _Lerp()(out, at(xp.ceil(ranks).astype(np.int64)), w)
+        out = Lerp()(out, at(xp.ceil(ranks).astype(np.int64)), w)   # ops_math's: PyTorch's lerp
     # (Q, *lead) -> (Q, *kept) with keepdim; then without Q for a number or a 0-d q
     out = out.reshape(out_shape[:1] + (kept if keepdim else lead))
     return out.reshape(out.shape[1:]) if q.ndim == 0 else out
@@ -467,7 +461,12 @@ def _stat_mean(op, input, dim, unbiased, keepdim, correction):
     if isinstance(dim, bool):   # var_mean(x, False): PyTorch's older form, unbiased first
         dim, unbiased = None, dim
     stat = getattr(input, op)(dim, unbiased, keepdim, correction=correction)
-    return stat, input.mean(dim=_reduce_axes(op, dim, input.ndim), keepdim=keepdim)
+    axis = _reduce_axes(op, dim, input.ndim)
+    axes = range(input.ndim) if axis is None else axis if isinstance(axis, tuple) else (axis,)
+    if math.prod(input.shape[a] for a in axes) == 0:
+        # an empty dimension: the mean is NaN, as PyTorch's (0 / 0; Tensor.mean refuses it)
+        return stat, input.sum(axis=axis, keepdims=keepdim) * math.nan
+    return stat, input.mean(dim=axis, keepdim=keepdim)
 
 
 def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
@@ -536,7 +535,9 @@ def histc(input, bins=100, min=0, max=0):
     ``torch.histc``): ``min == max`` takes the data's range (one value ``v``: ``[v - 1,
     v + 1]``); values outside, and NaN, are not counted; ``max`` falls in the last bin. The
     bin of ``x`` is ``floor((x - min) * bins / (max - min))``, in the input's dtype, as
-    PyTorch's. Float input; the counts in its dtype; outside the graph.
+    PyTorch's (where that would overflow, ``[-1e308, 1e308]``, from the halves of ``x``,
+    ``min`` and ``max``: PyTorch's loses every value there). Float input; the counts in its
+    dtype; outside the graph.
 
     >>> histc(Tensor(np.array([1.0, 2.0, 1.0, 4.0])), bins=4, min=0, max=3).tolist()
     [0.0, 2.0, 1.0, 0.0]
@@ -560,7 +561,11 @@ def histc(input, bins=100, min=0, max=0):
         raise ValueError(f"histc: the range [{lo}, {hi}] is not finite (a NaN or inf in the data; "
                          "give min and max)")
     inside = a[(a >= lo) & (a <= hi)]
-    at = ((inside - lo) * real(bins) / (hi - lo)).astype(np.int64)
+    if (float(hi) - float(lo)) * bins <= float(np.finfo(input.dtype).max):
+        at = (inside - lo) * real(bins) / (hi - lo)
+    else:   # the width, or (x - min) * bins, would overflow to inf: halves, divided first
+        at = (inside / real(2) - lo / real(2)) / (hi / real(2) - lo / real(2)) * real(bins)
+    at = at.astype(np.int64)
     at = xp.minimum(at, bins - 1)   # max itself: the last bin
     return Tensor(xp.bincount(at, minlength=bins).astype(input.dtype))
 
@@ -629,8 +634,8 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
             raise ValueError(f"searchsorted: sorted_sequence of shape {tuple(seq.shape)} needs an "
                              f"input of shape ({', '.join(map(str, seq.shape[:-1]))}, m): the same "
                              f"leading dimensions; got {tuple(values.shape)}")
-        rows = s.reshape(-1, n)
-        v = values.data.reshape(rows.shape[0], -1)
+        rows = s.reshape(math.prod(seq.shape[:-1]), n)   # n may be 0: -1 could not be solved
+        v = values.data.reshape(rows.shape[0], values.shape[-1])
     if n == 0:
         found = xp.zeros(v.shape, np.int64)
     else:
@@ -888,7 +893,7 @@ class ClampBetween(Function):
     """``min(max(a, low), high)`` with tensor bounds (either may be absent), broadcast; NaN
     anywhere gives NaN. Gradients as PyTorch's: to ``a`` where ``low <= a <= high``; to ``low``
     where ``a < low < high``; to ``high`` where ``a > high`` or ``high < low`` (so where
-    ``low == high`` and ``a`` is outside, no one gets it)."""
+    ``low == high``, ``high`` gets it where ``a`` is above, and no one where ``a`` is below)."""
 
     def __init__(self, has_low, has_high):
         self.has_low, self.has_high = has_low, has_high

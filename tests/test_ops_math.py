@@ -265,6 +265,101 @@ def test_binary_with_a_number_keeps_float32(name):
     assert ours(x, 1.5).dtype == np.float32 and ours(1.5, x).dtype == np.float32
 
 
+# Operand pairs whose dtypes NumPy and PyTorch promote differently: PyTorch sorts the operands
+# into dimensioned tensors, 0-d tensors and numbers, and a later group changes the dtype only
+# where it is of a higher kind (float32 (3,) with a float64 0-d tensor stays float32, NumPy's
+# float64); a float beside an integer takes the float's dtype (int64 with float32: float32).
+# A NumPy array is a tensor of its shape (0-d too) for minifcn; a NumPy scalar a number.
+PROMOTIONS = [
+    ("float32 (3,), float64 0-d", np.array([0.5, 1.5, 2.5], np.float32), np.array(2.0)),
+    ("float64 0-d, float32 (3,)", np.array(1.5), np.array([0.5, 1.5, 2.5], np.float32)),
+    ("int32 (3,), int64 0-d", np.array([1, -2, 3], np.int32), np.array(2)),
+    ("int32 (3,), float64 0-d", np.array([1, -2, 3], np.int32), np.array(2.5)),
+    ("bool (3,), int8 0-d", np.array([True, False, True]), np.array(3, np.int8)),
+    ("uint8 (3,), int8 (3,)", np.array([1, 2, 250], np.uint8), np.array([3, -2, 1], np.int8)),
+    ("int64 (3,), float32 (3,)", np.array([1, -2, 3]), np.array([1.5, 2.5, -0.5], np.float32)),
+    ("int64 0-d, float32 0-d", np.array(3), np.array(1.5, np.float32)),
+    ("int32 (3,), numpy float64", np.array([1, -2, 3], np.int32), np.float64(2.5)),
+    ("uint8 (3,), numpy int64", np.array([1, 2, 250], np.uint8), np.int64(3)),
+    ("float64 0-d, numpy float32", np.array(1.5), np.float32(2.5)),
+    ("int8 0-d, python float", np.array(3, np.int8), 0.5),
+]
+PROMOTED_OPS = ["add", "sub", "mul", "div", "pow", "xlogy", "atan2", "hypot", "logaddexp", "remainder",
+                "fmod", "floor_divide", "clamp_min", "clamp_max"]
+
+
+@pytest.mark.parametrize("as_array", [False, True], ids=["tensors", "an array"])
+@pytest.mark.parametrize("name", PROMOTED_OPS)
+def test_result_dtypes_as_pytorch(name, as_array):
+    """Each pair through each two-operand function, the second operand a Tensor (or a number)
+    or a NumPy array: PyTorch's dtype and values, or an error where PyTorch gives one."""
+    torch = pytest.importorskip("torch")
+    ours, theirs = getattr(minifcn, name), getattr(torch, name)
+    for what, a, b in PROMOTIONS:
+        if as_array and (not isinstance(b, np.ndarray) or name.startswith("clamp")):
+            continue   # clamp_min / clamp_max take a number or a Tensor bound, as PyTorch's
+        b_ours = b if as_array or not isinstance(b, np.ndarray) else Tensor(b)
+        b_torch = torch.from_numpy(b) if isinstance(b, np.ndarray) else b
+        try:
+            want = theirs(torch.from_numpy(a), b_torch)
+        except TypeError as e:
+            if "must be Tensor" in str(e):   # atan2, hypot, logaddexp: no number in PyTorch's
+                continue
+            raise
+        except RuntimeError:   # PyTorch's refusal (bool - x, hypot of integers)
+            with pytest.raises((TypeError, ValueError, ZeroDivisionError)):
+                ours(Tensor(a), b_ours)
+            continue
+        got = ours(Tensor(a), b_ours)
+        assert str(got.dtype) == str(want.dtype).replace("torch.", ""), (name, what, got.dtype, want.dtype)
+        np.testing.assert_allclose(to_np(got), want.numpy(), rtol=1e-6, equal_nan=True, err_msg=f"{name} {what}")
+
+
+@pytest.mark.parametrize("name", ["floor_divide", "remainder", "fmod", "div_trunc"])
+def test_a_float_array_over_an_integer_zero_is_a_float_division(name):
+    """The result's dtype decides whether a zero divisor is an integer one: a float array over
+    an integer Tensor holding 0 gives inf and NaN, as PyTorch's; integers over it still raise."""
+    torch = pytest.importorskip("torch")
+    ours, theirs, _ = BINARY[name]
+    a, b = np.array([1.5, -1.5, 0.0]), np.array([2, 0, 0])
+    want = theirs(torch)(torch.from_numpy(a), torch.from_numpy(b))
+    got = ours(a, Tensor(b))
+    assert got.dtype == np.float64 and str(want.dtype) == "torch.float64"
+    np.testing.assert_array_equal(to_np(got), want.numpy())
+    with pytest.raises(ZeroDivisionError):
+        ours(np.array([1, 2, 3]), Tensor(b))
+
+
+def test_logit_gradient_and_huge_integral_powers_as_pytorch():
+    """logit's gradient at a subnormal (gy / x(1 - x) overflows to inf) and beyond 1 (NaN) with
+    no NumPy warning (this module runs with warnings as errors); a float32 base to an odd
+    integral exponent float32 cannot hold keeps its sign, as PyTorch's (the exponent a double)."""
+    torch = pytest.importorskip("torch")
+    for a in (np.array([1e-320, 1e38, 0.5, 1 - 1e-16]), np.array([1e-45, 3e38, 0.5, 1e-38], np.float32)):
+        x, xt = Tensor(a, requires_grad=True), torch_tensor(torch, a, requires_grad=True)
+        minifcn.logit(x).sum().backward()
+        torch.logit(xt).sum().backward()
+        _assert_as_torch(x.grad, xt.grad, a.dtype, "logit gradient")
+    a = np.array([-1.0, 1.0, -1.0 + 2 ** -23, 1.0 - 2 ** -24], np.float32)
+    for e in (16777217, -16777217, 16777219.0, 2 ** 25 + 1):
+        _assert_as_torch(Tensor(a) ** e, torch.from_numpy(a) ** e, np.float32, f"float32 ** {e}")
+        _assert_as_torch(minifcn.pow(Tensor(a), e), torch.pow(torch.from_numpy(a), e), np.float32, f"pow {e}")
+
+
+def test_numpy_integer_scalars_beside_integer_tensors_are_never_wrapped():
+    """A NumPy integer as the Python int it holds: the operators (NumPy's dtypes, the tensor's
+    kept) refuse one out of the tensor's range as they refuse a Python int, where it had wrapped
+    (int8 + np.int64(300) added 44); in range it keeps the tensor's dtype."""
+    x = Tensor(np.array([1, 2], np.int8))
+    for op in (lambda a, n: a + n, lambda a, n: a * n, lambda a, n: n - a):
+        with pytest.raises(OverflowError):
+            op(x, 300)
+        with pytest.raises(OverflowError):
+            op(x, np.int64(300))
+        y = op(x, np.int64(3))
+        assert y.dtype == np.int8 and y.tolist() == op(np.array([1, 2], np.int8), 3).tolist()
+
+
 # --------------------------------------------------------------------- three operands
 def _three(rng, name):
     x, t1, t2 = rng.uniform(-2, 2, (2, 1, 3)), rng.uniform(-2, 2, (4, 1)), rng.uniform(-2, 2, (1, 3))
@@ -403,6 +498,29 @@ INTEGER_CASES = [
     ("isinf bool", lambda m, T: m.isinf(T(B))),
     ("isfinite int", lambda m, T: m.isfinite(T(I))),
     ("addcmul int", lambda m, T: m.addcmul(T(I), T(I), T(J), value=2)),
+    # alpha by the result's dtype: a bool tensor beside an int gives int64, alpha taken whole
+    ("add bool number alpha", lambda m, T: m.add(T(B), 2, alpha=2)),
+    ("add bool float alpha", lambda m, T: m.add(T(B), 2.5, alpha=-1)),
+    ("add int32 bool alpha", lambda m, T: m.add(T(I.astype(np.int32)), T(B), alpha=2)),
+    ("addcmul int32 bool alpha", lambda m, T: m.addcmul(T(I.astype(np.int32)), T(B), T(B), value=3)),
+    # numbers as PyTorch takes them: a true division by 300 (not by int8's 44), -1 wrapping in uint8
+    ("div int8 numpy int", lambda m, T: m.div(T(I.astype(np.int8)), np.int64(300))),
+    ("mul int8 numpy int", lambda m, T: m.mul(T(I.astype(np.int8)), np.int64(300))),
+    ("div int8 number", lambda m, T: m.div(T(I.astype(np.int8)), 300)),
+    ("div uint8 -1", lambda m, T: m.div(T(np.abs(I).astype(np.uint8)), -1)),
+    ("add uint8 -1", lambda m, T: m.add(T(np.abs(I).astype(np.uint8)), -1)),
+    ("sub uint8 alpha -1", lambda m, T: m.sub(T(np.abs(I).astype(np.uint8)), 1, alpha=-1)),
+    ("clamp_min uint8 -1", lambda m, T: m.clamp_min(T(np.abs(I).astype(np.uint8)), -1)),
+    ("add int32 numpy float", lambda m, T: m.add(T(I.astype(np.int32)), np.float64(0.5))),
+    # an integer tensor exponent: negative values give 1, +-1 or 0, as PyTorch's powi
+    ("pow int negative int tensor", lambda m, T: m.pow(T(np.array([1, 2, -1, 0, -1, 3])),
+                                                       T(np.array([-1, -2, -3, -1, -2, 2])))),
+    ("pow int8 -128", lambda m, T: m.pow(T(np.array([-1, 2, 1, -1], np.int8)),
+                                         T(np.array([-128, -128, -127, -127], np.int8)))),
+    ("pow uint8 int8", lambda m, T: m.pow(T(np.array([0, 1, 2, 255], np.uint8)),
+                                          T(np.array([-1, -1, -2, -1], np.int8)))),
+    ("pow bool negative int tensor", lambda m, T: m.pow(T(B), T(-np.abs(J)))),
+    ("number ** negative int tensor", lambda m, T: 2 ** T(np.array([3, -1, 0, -2]))),
 ]
 
 
@@ -530,7 +648,6 @@ def test_isnan_isinf_isfinite(xp):
     (lambda: Tensor(I) // 0, ZeroDivisionError, "div: integer division"),
     (lambda: minifcn.div(Tensor(F32), 2.0, rounding_mode="round"), ValueError, "got 'round'"),
     (lambda: minifcn.pow(Tensor(I), -1), ValueError, "negative integer powers.*-1"),
-    (lambda: minifcn.pow(Tensor(I), Tensor(-J)), ValueError, "negative integer powers"),
     (lambda: minifcn.pow(Tensor(B), Tensor(B)), TypeError, "bool \\*\\* bool"),
     (lambda: minifcn.pow(2, 3), TypeError, "expected a Tensor.*int and int"),
     (lambda: minifcn.add(Tensor(I), Tensor(J), alpha=0.5), TypeError, "alpha=0.5.*integer"),
@@ -545,6 +662,16 @@ def test_isnan_isinf_isfinite(xp):
     (lambda: minifcn.addcdiv(Tensor(I), Tensor(I), Tensor(J)), TypeError, "addcdiv: integer division"),
     (lambda: minifcn.addcmul(Tensor(I), Tensor(I), Tensor(J), value=0.5), TypeError, "value=0.5"),
     (lambda: minifcn.clamp_min(Tensor(F32), "0"), TypeError, "clamp_min: the bound must be a number or a Tensor"),
+    (lambda: minifcn.clamp_min(Tensor(I.astype(np.int8)), np.int64(300)), ValueError,
+     "clamp_min: bound 300 does not fit int8"),
+    (lambda: minifcn.clamp_max(Tensor(I.astype(np.uint8)), -300), ValueError,
+     "clamp_max: bound -300 does not fit uint8"),
+    (lambda: minifcn.add(Tensor(I.astype(np.int8)), 1, alpha=300), ValueError, "alpha 300 does not fit int8"),
+    (lambda: minifcn.pow(Tensor(I.astype(np.int8)), 300), ValueError, "exponent 300 does not fit int8"),
+    (lambda: minifcn.pow(Tensor(B), -1), ValueError, "negative integer powers"),
+    (lambda: minifcn.sub(Tensor(I), Tensor(B)), TypeError, "sub: subtraction with a bool operand"),
+    (lambda: minifcn.sub(Tensor(F32), True), TypeError, "sub: subtraction with a bool operand"),
+    (lambda: minifcn.add(Tensor(B), Tensor(B), alpha=0.5), TypeError, "alpha=0.5"),
     (lambda: minifcn.nan_to_num(Tensor(F32), posinf="big"), TypeError, "posinf must be a number"),
 ])
 def test_errors_name_the_value(call, error, match):

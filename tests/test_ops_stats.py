@@ -278,6 +278,22 @@ def test_quantile_gradient_for_q_matches_pytorch_and_finite_differences(xp, rng)
     assert gradcheck(lambda a: minifcn.nanquantile(a, 0.4, interpolation="midpoint"), [xd])
 
 
+def test_quantile_gradient_for_q_is_not_nan_from_a_row_holding_nan():
+    """A row holding NaN (all NaN for nanquantile) has a fixed rank: q's gradient from it is 0,
+    read or not, as PyTorch's (its masked_fill of the ranks), not 0 * NaN."""
+    torch = _torch()
+    for name, x in (("quantile", [[1.0, 2.0, 3.0], [NAN, 0.0, 1.0], [4.0, 0.0, 2.0]]),
+                    ("nanquantile", [[1.0, 2.0, 3.0], [NAN] * 3, [4.0, NAN, 2.0]])):
+        for rows in ([0], [0, 1, 2]):   # the NaN row unread, then read
+            q, qt = _pair(torch, np.array([0.25, 0.6]), np.float64)
+            y = getattr(minifcn, name)(Tensor(np.array(x)), q, dim=1)
+            yt = getattr(torch, name)(torch.tensor(x, dtype=torch.float64), qt, dim=1)
+            y[:, rows].sum().backward()
+            yt[:, rows].sum().backward()
+            assert not np.isnan(to_np(q.grad)).any(), (name, rows)
+            np.testing.assert_allclose(to_np(q.grad), to_np(qt.grad), rtol=1e-12, err_msg=f"{name} {rows}")
+
+
 def test_quantile_matches_the_loop(rng):
     x = rng.integers(0, 6, size=(3, 8)).astype(np.float64)   # ties too
     for interpolation in MODES:
@@ -370,6 +386,20 @@ def test_var_mean_std_mean_match_pytorch(dtype, rng):
             assert_close(t.grad, tt.grad, dtype, f"grad {name}")
 
 
+@pytest.mark.filterwarnings("ignore:.*degrees of freedom:UserWarning")   # PyTorch's, at n = 0
+def test_var_mean_std_mean_over_an_empty_dimension_are_nan_as_pytorch():
+    torch = _torch()
+    for shape, dims in (((3, 0), (1,)), ((3, 0), (None,)), ((0,), (None,)), ((2, 0, 4), ((1, 2),))):
+        x = np.zeros(shape)
+        for name in ("var_mean", "std_mean"):
+            for keepdim in (False, True):
+                ours = getattr(minifcn, name)(Tensor(x), *dims, keepdim=keepdim)
+                theirs = getattr(torch, name)(torch.from_numpy(x), *dims, keepdim=keepdim)
+                for o, t in zip(ours, theirs):
+                    assert o.shape == tuple(t.shape) and o.dtype == np.float64, (name, shape, dims)
+                    np.testing.assert_array_equal(to_np(o), to_np(t))   # NaN where PyTorch's is
+
+
 def test_count_nonzero_matches_pytorch():
     torch = _torch()
     x = np.array([[0.0, NAN, 2.0], [1.0, 0.0, 0.0]])
@@ -417,6 +447,12 @@ def test_histc_matches_pytorch_and_the_loop(dtype, rng):
     assert to_np(y).tolist() == naive.histc(x.astype(np.float64).tolist(), 7, -1.0, 1.5)
     np.testing.assert_array_equal(to_np(minifcn.histc(Tensor(np.array([2.0, 2.0])), 4)), [0, 0, 2, 0])
     np.testing.assert_array_equal(to_np(minifcn.histc(Tensor(np.array([1.0, NAN])), 4, 0, 2)), [0, 0, 1, 0])
+    # a range whose width (or (x - min) * bins) overflows: each value in its bin by the
+    # definition (PyTorch's own overflow loses them all: [0, 0, 0, 0])
+    big = float(np.finfo(dtype).max)
+    for lo, hi, want in ((-big, big, [0, 0, 2, 1]), (0.0, big, [2, 0, 0, 1]), (-big, 0.0, [0, 0, 0, 1])):
+        y = minifcn.histc(Tensor(np.array([1.0, 2.0, big if hi else 0.0], dtype)), 4, lo, hi)
+        np.testing.assert_array_equal(to_np(y), want, err_msg=f"[{lo}, {hi}]")
     with pytest.raises(ValueError, match="not finite"):
         minifcn.histc(Tensor(np.array([1.0, NAN])), 4)
     with pytest.raises(ValueError, match="larger than min"):
@@ -463,6 +499,18 @@ def test_searchsorted_matches_pytorch_and_the_loop(rng):
     assert y.item() == torch.searchsorted(torch.from_numpy(seq), 2.5).item()
     assert minifcn.searchsorted(Tensor(np.array([1, 2, 3])), 1.5).item() == 1   # not cut to int
     assert minifcn.searchsorted(Tensor(np.zeros(0)), Tensor(np.array([1.0, 2.0]))).tolist() == [0, 0]
+
+
+def test_searchsorted_with_empty_rows_as_pytorch():
+    """A (2, 0) sorted_sequence (rows with no values: every index 0), and (0, 3) with (0, 2)."""
+    torch = _torch()
+    for seq, vals in ((np.zeros((2, 0)), np.ones((2, 2))), (np.zeros((0, 3)), np.ones((0, 2))),
+                      (np.zeros((2, 1, 0)), np.ones((2, 1, 3)))):
+        for right in (False, True):
+            y = minifcn.searchsorted(Tensor(seq), Tensor(vals), right=right)
+            yt = torch.searchsorted(torch.from_numpy(seq), torch.from_numpy(vals), right=right)
+            assert y.shape == tuple(yt.shape) and y.dtype == np.int64
+            np.testing.assert_array_equal(to_np(y), to_np(yt))
 
 
 def test_searchsorted_bucketize_refuse_bad_arguments():
