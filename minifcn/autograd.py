@@ -571,9 +571,11 @@ class Tensor:
                                "(minifcn.cat, arithmetic)")
         self.data[_raw_index(index)] = _raw(value)
 
-    def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None, dtype=None):
+        """The sum along ``dim`` (all values by default). Integers and bools sum in int64, as
+        PyTorch's (NumPy would give uint64 for uint8); ``dtype`` casts the input first."""
         axis, keepdims = _dim_alias("sum", axis, dim, keepdims, keepdim)
-        return Sum(_every_axis_if_empty(axis), keepdims)(self)
+        return Sum(_every_axis_if_empty(axis), keepdims)(_accumulating(self, dtype))
 
     def amax(self, dim=None, keepdim=False):
         """The largest values along ``dim`` (all axes by default); the gradient is shared evenly
@@ -598,7 +600,16 @@ class Tensor:
         """PyTorch's ``min``: as :meth:`max`, for the smallest."""
         return self.amin() if dim is None else _extreme_along(self, "min", dim, keepdim)
 
-    def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None, dtype=None):
+        """The mean along ``dim`` (all values by default), ``self`` cast to ``dtype`` first.
+        Floats only, as PyTorch's: an integer or bool tensor is refused (NumPy would give
+        float64), ``dtype=`` or ``.float()`` makes it float."""
+        x = self if dtype is None or np.dtype(dtype) == self.dtype else self.astype(dtype)
+        if x.dtype.kind != "f":
+            raise TypeError(f"mean: expected a floating-point tensor, got {x.dtype}; cast it "
+                            "first (.float(), or dtype=)")
+        if x is not self:
+            return x.mean(axis, keepdims, dim=dim, keepdim=keepdim)
         axis, keepdims = _dim_alias("mean", axis, dim, keepdims, keepdim)
         axis = _every_axis_if_empty(axis)
         count = self.size if axis is None else int(np.prod([self.shape[a] for a in np.atleast_1d(axis)]))
@@ -860,7 +871,8 @@ class Tensor:
         return Transpose(axes)(self)
 
     def exp(self):
-        return Exp()(self)
+        """``e ** x``, in the graph. Integers and bools give float32, as PyTorch's."""
+        return Exp()(_floating(self))
 
     # ----------------------------------------------------------------- elementwise math
     # PyTorch's elementwise math as methods, each calling the function of its name in
@@ -1097,7 +1109,16 @@ class Tensor:
             from .ops_stats import _is_tensor_bound, clamp   # only then: the usual call stays short
             if any(_is_tensor_bound(b) for b in (min, max)):   # tensor bounds, in the graph too
                 return clamp(self, min, max)
-        return Clamp(min, max)(self)
+        x = self
+        if self.dtype.kind != "f":   # PyTorch's promotion: a float bound gives float32, bools int64
+            if any(isinstance(b, (float, np.floating)) for b in (min, max)):
+                x = self.astype(np.float32)
+            elif self.dtype == np.bool_:
+                if all(b is None or isinstance(b, (bool, np.bool_)) for b in (min, max)):
+                    raise TypeError("clamp: bool tensors with bool bounds are not taken (as "
+                                    "PyTorch); cast to a number type")
+                x = self.astype(np.int64)
+        return Clamp(min, max)(x)
 
     def relu(self):
         from . import functional   # it imports this module
@@ -1112,7 +1133,8 @@ class Tensor:
         return functional.log_softmax(self, dim=dim)
 
     def log(self):
-        return Log()(self)
+        """The natural logarithm, in the graph. Integers and bools give float32, as PyTorch's."""
+        return Log()(_floating(self))
 
     @property
     def T(self):
@@ -2051,10 +2073,10 @@ def sum_to(x, shape):
 # The Functions behind the Tensor's methods and operators (ops.py) and PyTorch's ops that pick
 # values by index (indexing.py), imported last: they subclass Function and make Tensors, both
 # defined above, and Tensor's methods look them up here when they run.
-from .ops import (_all_or_any, _check_floating, _extreme_along, _floating, _numpy_keywords,
-    _reduce_axes, _sizes, Abs, add, allclose, Cast, Clamp, Clone, div, equal, Exp, Expand,
-    Extreme, GetItem, Log, matmul, mul, neg, Norm, pow, Repeat, Reshape, Sigmoid, Split, Sqrt,
-    sub, Sum, Tanh, ToDevice, Transpose)  # noqa: E402
+from .ops import (_accumulating, _all_or_any, _check_floating, _extreme_along, _floating,  # noqa: E402
+    _numpy_keywords, _reduce_axes, _sizes, Abs, add, allclose, Cast, Clamp, Clone, div, equal, Exp,
+    Expand, Extreme, GetItem, Log, matmul, mul, neg, Norm, pow, Repeat, Reshape, Sigmoid, Split,
+    Sqrt, sub, Sum, Tanh, ToDevice, Transpose)
 # round as round_: the builtin keeps its name in this module
 from .ops import (argmax, argmin, ceil, cumprod, cumsum, flip, floor, logsumexp, masked_fill,  # noqa: E402
     prod, roll, round as round_, sign)

@@ -218,13 +218,17 @@ def amin(input, dim=(), keepdim=False) -> Tensor:
     return _input("amin", input).amin(dim, keepdim)
 
 
-def sum(input, dim=None, keepdim=False, *, dtype=None) -> Tensor:
-    """The sum along ``dim`` (all values by default), ``input`` cast to ``dtype`` first."""
-    return _cast("sum", input, dtype).sum(dim=dim, keepdim=keepdim)
+def sum(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None) -> Tensor:
+    """The sum along ``dim`` (all values by default), ``input`` cast to ``dtype`` first;
+    integers and bools sum in int64 (``Tensor.sum``). ``axis`` and ``keepdims``, NumPy's
+    names, are taken too, as PyTorch takes them."""
+    keepdim = keepdim if keepdims is None else keepdims
+    return _input("sum", input).sum(axis, dim=dim, keepdim=keepdim, dtype=dtype)
 
 
 def mean(input, dim=None, keepdim=False, *, dtype=None) -> Tensor:
-    """The mean along ``dim`` (all values by default), ``input`` cast to ``dtype`` first."""
+    """The mean along ``dim`` (all values by default), ``input`` cast to ``dtype`` first;
+    floats only, as PyTorch's (``Tensor.mean``)."""
     return _cast("mean", input, dtype).mean(dim=dim, keepdim=keepdim)
 
 

@@ -350,6 +350,8 @@ class Sum(Function):
 
     def forward(self, a):
         self.a_shape = a.shape
+        if a.dtype.kind != "f":   # int64 here, or the dtype= asked for, kept (NumPy widens)
+            return _in_own_dtype(get_array_module(a).sum, a, axis=self.axis, keepdims=self.keepdims)
         return a.sum(axis=self.axis, keepdims=self.keepdims)
 
     def backward(self, gy):

@@ -305,3 +305,88 @@ def test_enable_grad_puts_the_mode_back_after_an_error_and_when_nested():
             assert is_grad_enabled()
         assert not is_grad_enabled()
     assert is_grad_enabled()
+
+
+# --------------------------------------------------------------------- dtypes as PyTorch's
+INT_DTYPES = ["bool", "uint8", "int8", "int16", "int32", "int64"]
+
+
+@pytest.mark.parametrize("dtype", INT_DTYPES + ["float16", "float32", "float64"])
+def test_reductions_of_integers_are_int64_as_pytorch_s(dtype):
+    """sum, prod, cumsum and nansum of bools and integers are int64 (NumPy's sum of uint8 is
+    uint64, and 1 - 5 then wraps); floats keep their dtype; ``dtype=`` keeps the one asked for."""
+    torch = pytest.importorskip("torch")
+    a = np.array([[1, 0, 1], [1, 1, 0]]).astype(dtype)
+    x, t = Tensor(a), torch.from_numpy(a)
+    for name, ours, theirs in [
+            ("sum", minifcn.sum(x), torch.sum(t)), ("sum dim", minifcn.sum(x, 1), torch.sum(t, 1)),
+            ("Tensor.sum", x.sum(), t.sum()), ("Tensor.sum dim", x.sum(dim=0, keepdim=True), t.sum(dim=0, keepdim=True)),
+            ("prod", minifcn.prod(x), torch.prod(t)), ("Tensor.prod", x.prod(1), t.prod(1)),
+            ("cumsum", minifcn.cumsum(x, 1), torch.cumsum(t, 1)), ("Tensor.cumsum", x.cumsum(0), t.cumsum(0)),
+            ("nansum", minifcn.nansum(x), torch.nansum(t)), ("Tensor.nansum", x.nansum(1), t.nansum(1))]:
+        assert ours.dtype == to_np(theirs).dtype, name
+        np.testing.assert_array_equal(to_np(ours), to_np(theirs), err_msg=name)
+    u = Tensor(np.array([1, 2], dtype=np.uint8))
+    assert (minifcn.sum(u) - 5).item() == (torch.sum(torch.tensor([1, 2], dtype=torch.uint8)) - 5).item() == -2
+
+
+def test_sum_keeps_the_dtype_asked_as_pytorch_s():
+    torch = pytest.importorskip("torch")
+    a = np.array([200, 100], dtype=np.uint8)
+    for dtype, tdtype in [(np.uint8, torch.uint8), (np.int16, torch.int16), (np.bool_, torch.bool),
+                          (np.float64, torch.float64)]:
+        for ours, theirs in [(minifcn.sum(Tensor(a), dtype=dtype), torch.sum(torch.from_numpy(a), dtype=tdtype)),
+                             (Tensor(a).sum(dtype=dtype), torch.from_numpy(a).sum(dtype=tdtype))]:
+            assert ours.dtype == to_np(theirs).dtype and ours.tolist() == theirs.tolist(), dtype
+
+
+@pytest.mark.parametrize("dtype", INT_DTYPES)
+def test_exp_log_sqrt_sigmoid_tanh_of_integers_are_float32_as_pytorch_s(dtype):
+    """NumPy's ufuncs give float16 for int8, uint8 and bool and float64 for int32 and int64;
+    PyTorch's (and exp2, log2 here) give float32, its default dtype."""
+    torch = pytest.importorskip("torch")
+    a = np.array([1, 2, 1, 12, 3]).astype(dtype)   # no 0: log(0) warns in both
+    x, t = Tensor(a), torch.from_numpy(a)
+    for name in ("exp", "log", "sqrt", "sigmoid", "tanh"):
+        for ours, theirs in [(getattr(minifcn, name)(x), getattr(torch, name)(t)),
+                             (getattr(x, name)(), getattr(t, name)())]:
+            assert ours.dtype == to_np(theirs).dtype == np.float32, (name, dtype)
+            np.testing.assert_allclose(to_np(ours), to_np(theirs), rtol=1e-6, err_msg=name)
+
+
+def test_exp_and_log_of_floats_take_the_input_itself():
+    """No cast nor copy on the float path: the Function's input is the tensor's own array."""
+    for dtype in (np.float16, np.float32, np.float64):
+        x = Tensor(np.array([1.0, 2.0], dtype=dtype), requires_grad=True)
+        for y in (x.exp(), x.log(), minifcn.exp(x), minifcn.log(x)):
+            assert y.dtype == dtype and y.creator.inputs[0] is x
+
+
+def test_clamp_of_integers_by_a_float_bound_is_float32_as_pytorch_s():
+    torch = pytest.importorskip("torch")
+    cases = [({"min": 1.5}, np.int64), ({"max": 2.5}, np.int64), ({"min": 2, "max": 2.5}, np.int8),
+             ({"min": 2.0}, np.int32), ({"min": np.float64(1.5)}, np.uint8), ({"min": 0.5}, np.bool_),
+             ({"min": 0}, np.bool_), ({"min": 1, "max": 2}, np.int16), ({"max": 1.5}, np.float16)]
+    for kw, dtype in cases:
+        a = np.array([1, 2, 3]).astype(dtype)
+        for ours, theirs in [(minifcn.clamp(Tensor(a), **kw), torch.clamp(torch.from_numpy(a), **kw)),
+                             (Tensor(a).clamp(**kw), torch.from_numpy(a).clamp(**kw))]:
+            assert ours.dtype == to_np(theirs).dtype, (kw, dtype)
+            assert ours.tolist() == theirs.tolist(), (kw, dtype)
+    with pytest.raises(TypeError, match="clamp: bool tensors with bool bounds"):
+        Tensor(np.array([True])).clamp(min=True)
+    with pytest.raises((RuntimeError, NotImplementedError)):
+        torch.tensor([True]).clamp(min=True)
+
+
+@pytest.mark.parametrize("dtype", INT_DTYPES)
+def test_mean_of_integers_is_refused_as_pytorch_s(dtype):
+    torch = pytest.importorskip("torch")
+    a = np.array([1, 0, 1]).astype(dtype)
+    with pytest.raises(RuntimeError, match="mean"):
+        torch.mean(torch.from_numpy(a))
+    for call in (lambda: minifcn.mean(Tensor(a)), lambda: Tensor(a).mean(), lambda: Tensor(a).mean(dim=0)):
+        with pytest.raises(TypeError, match=f"mean: expected a floating-point tensor, got {np.dtype(dtype)}"):
+            call()
+    ours, theirs = Tensor(a).mean(dtype=np.float32), torch.from_numpy(a).mean(dtype=torch.float32)
+    assert ours.dtype == np.float32 and ours.item() == pytest.approx(theirs.item())
