@@ -31,6 +31,15 @@ def _dtype(dtype):
     return None if dtype is None else np.dtype(dtype)
 
 
+def _shape(op, sizes, size):
+    """The shape of ``f(2, 3)``, ``f((2, 3))`` or ``f(size=(2, 3))`` (PyTorch takes all three)."""
+    if size is not None:
+        if sizes:
+            raise TypeError(f"{op}: got the size twice, as arguments and as size=")
+        sizes = (size,)
+    return _sizes(sizes)
+
+
 def _made(array, requires_grad):
     return Tensor(array, requires_grad=requires_grad)   # refuses an integer tensor that requires grad
 
@@ -105,13 +114,14 @@ def from_numpy(ndarray) -> Tensor:
     return Tensor(ndarray)
 
 
-def zeros(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
-    """Zeros of shape ``size`` (``zeros(2, 3)`` or ``zeros((2, 3))``), float32 by default."""
+def zeros(*sizes, size=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """Zeros of shape ``size`` (``zeros(2, 3)``, ``zeros((2, 3))`` or ``zeros(size=(2, 3))``),
+    float32 by default."""
     xp = backend.xp_for(device)
-    return _made(xp.zeros(_sizes(size), dtype=_dtype(dtype) or np.float32), requires_grad)
+    return _made(xp.zeros(_shape("zeros", sizes, size), dtype=_dtype(dtype) or np.float32), requires_grad)
 
 
-def ones(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
+def ones(*sizes, size=None, dtype=None, device=None, requires_grad=False) -> Tensor:
     """Ones of shape ``size``, float32 by default.
 
     >>> ones(2, 1, dtype="float64").numpy()
@@ -119,10 +129,10 @@ def ones(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
            [1.]])
     """
     xp = backend.xp_for(device)
-    return _made(xp.ones(_sizes(size), dtype=_dtype(dtype) or np.float32), requires_grad)
+    return _made(xp.ones(_shape("ones", sizes, size), dtype=_dtype(dtype) or np.float32), requires_grad)
 
 
-def empty(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
+def empty(*sizes, size=None, dtype=None, device=None, requires_grad=False) -> Tensor:
     """A tensor of shape ``size`` whose values are whatever the memory held (``torch.empty``:
     fill it before reading it), float32 by default.
 
@@ -130,7 +140,7 @@ def empty(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
     ((2, 3), dtype('int32'))
     """
     xp = backend.xp_for(device)
-    return _made(xp.empty(_sizes(size), dtype=_dtype(dtype) or np.float32), requires_grad)
+    return _made(xp.empty(_shape("empty", sizes, size), dtype=_dtype(dtype) or np.float32), requires_grad)
 
 
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False) -> Tensor:

@@ -147,12 +147,14 @@ def unbind(input, dim=0) -> tuple:
     return tuple(piece.squeeze(axis) for piece in input.split(1, axis)) if input.shape[axis] else ()
 
 
-def tensor_split(input, indices_or_sections, dim=0) -> tuple:
+def tensor_split(input, indices_or_sections=None, dim=0, *, indices=None, sections=None,
+                 tensor_indices_or_sections=None) -> tuple:
     """Pieces along ``dim``, in the graph, as ``torch.tensor_split``: ``sections`` (an int)
     pieces as equal as can be, the first ``n % sections`` one longer; or cut before each of
     ``indices`` (a list), ``x[:i0], x[i0:i1], ..., x[ik:]``, read as Python slices (negative
     from the end; past the end or backwards: an empty piece). Unlike :func:`split`, always
-    that many pieces. A Tensor (0-d: sections, 1-d: indices) is taken too.
+    that many pieces. A Tensor (0-d: sections, 1-d: indices) is taken too, and PyTorch's
+    keywords ``sections=``, ``indices=`` and ``tensor_indices_or_sections=`` (one of the four).
 
     >>> import minifcn
     >>> [t.tolist() for t in tensor_split(minifcn.arange(7), 3)]
@@ -161,10 +163,19 @@ def tensor_split(input, indices_or_sections, dim=0) -> tuple:
     [[0, 1], [2, 3, 4], [5, 6]]
     """
     input = _input("tensor_split", input)
+    given = [c for c in (indices_or_sections, indices, sections, tensor_indices_or_sections)
+             if c is not None]
+    if len(given) != 1:
+        raise TypeError("tensor_split: give the indices or the number of sections once (as "
+                        "indices_or_sections, indices=, sections= or tensor_indices_or_sections=)")
+    if sections is not None and isinstance(sections, (list, tuple)):
+        raise TypeError(f"tensor_split: sections must be an int, got {sections!r}")
+    if indices is not None and not isinstance(indices, (list, tuple)):
+        raise TypeError(f"tensor_split: indices must be a list of ints, got {indices!r}")
     if input.ndim == 0:
         raise ValueError("tensor_split: a 0-d tensor has no axis to split")
     axis = _dim_index("tensor_split", dim, input.ndim)
-    cuts = indices_or_sections
+    cuts = given[0]
     if isinstance(cuts, Tensor):
         if cuts.dtype.kind not in "iu" or cuts.ndim > 1:
             raise TypeError(f"tensor_split: a tensor of indices or sections must be 0-d or 1-d "
@@ -186,26 +197,40 @@ def tensor_split(input, indices_or_sections, dim=0) -> tuple:
 
 
 # --------------------------------------------------------------------- reductions
-def max(input, dim=None, keepdim=False):
+def max(input, dim=None, keepdim=False, *, other=None):
     """PyTorch's three ``max``: ``max(x)``, the largest value; ``max(x, dim, keepdim)``,
-    ``(values, indices)`` along ``dim``; ``max(x, other)``, the elementwise larger
-    (:func:`~minifcn.ops.maximum`). In the graph.
+    ``(values, indices)`` along ``dim``; ``max(x, other)`` (or ``other=``), the elementwise
+    larger (:func:`~minifcn.ops.maximum`). In the graph.
 
     >>> import minifcn
     >>> x = minifcn.tensor([[1.0, 5.0], [7.0, 2.0]])
     >>> max(x).item(), max(x, 1).indices.tolist(), max(x, minifcn.tensor([3.0, 3.0])).tolist()
     (7.0, [1, 0], [[3.0, 5.0], [7.0, 3.0]])
     """
+    dim = _other_or_dim("max", dim, other)
     if isinstance(dim, Tensor):
         return maximum(_input("max", input), dim)
     return _input("max", input).max(dim, keepdim)
 
 
-def min(input, dim=None, keepdim=False):
+def min(input, dim=None, keepdim=False, *, other=None):
     """PyTorch's three ``min``: as :func:`max`, for the smallest."""
+    dim = _other_or_dim("min", dim, other)
     if isinstance(dim, Tensor):
         return minimum(_input("min", input), dim)
     return _input("min", input).min(dim, keepdim)
+
+
+def _other_or_dim(op, dim, other):
+    """The second argument of ``max`` / ``min``: ``dim`` (an int, or a Tensor given in its
+    place) or ``other=``, a Tensor; not both."""
+    if other is None:
+        return dim
+    if dim is not None:
+        raise TypeError(f"{op}: give dim or other, not both")
+    if not isinstance(other, Tensor):
+        raise TypeError(f"{op}: other must be a Tensor, got {type(other).__name__}")
+    return other
 
 
 def amax(input, dim=(), keepdim=False) -> Tensor:
@@ -255,14 +280,25 @@ def numel(input) -> int:
 
 
 # --------------------------------------------------------------------- joining, broadcasting
-def concat(tensors, dim=0) -> Tensor:
-    """:func:`~minifcn.ops.cat` by PyTorch's other name."""
-    return cat(tensors, dim)
+def concat(tensors, dim=0, *, axis=None) -> Tensor:
+    """:func:`~minifcn.ops.cat` by PyTorch's other name (``axis=`` taken for ``dim``, as
+    PyTorch takes it)."""
+    return cat(tensors, _axis_or_dim("concat", dim, axis, 0))
 
 
-def concatenate(tensors, axis=0) -> Tensor:
-    """:func:`~minifcn.ops.cat` by NumPy's name (and its ``axis``), as ``torch.concatenate``."""
-    return cat(tensors, axis)
+def concatenate(tensors, axis=0, *, dim=None) -> Tensor:
+    """:func:`~minifcn.ops.cat` by NumPy's name (and its ``axis``, or ``dim=``), as
+    ``torch.concatenate``."""
+    return cat(tensors, _axis_or_dim("concatenate", axis, dim, 0))
+
+
+def _axis_or_dim(op, first, second, default):
+    """One axis from two names for it (PyTorch takes ``dim`` and NumPy's ``axis`` alike)."""
+    if second is None:
+        return first
+    if first != default:
+        raise TypeError(f"{op}: give axis or dim, not both")
+    return second
 
 
 def hstack(tensors) -> Tensor:

@@ -25,7 +25,7 @@ import numpy as np
 
 from . import backend
 from .autograd import Tensor
-from .creation import _count, _like, _made
+from .creation import _count, _like, _made, _shape
 from .ops import _sizes
 
 __all__ = ["rand", "randn", "randint", "rand_like", "randn_like", "randint_like", "randperm",
@@ -50,18 +50,18 @@ def _float_input(op, t):
     return t
 
 
-def rand(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
-    """Uniform samples in [0, 1) of shape ``size`` (``rand(2, 3)`` or ``rand((2, 3))``),
-    float32 by default, as ``torch.rand``.
+def rand(*sizes, size=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """Uniform samples in [0, 1) of shape ``size`` (``rand(2, 3)``, ``rand((2, 3))`` or
+    ``rand(size=(2, 3))``), float32 by default, as ``torch.rand``.
 
     >>> t = rand(1000); t.shape, bool((t >= 0).all() and (t < 1).all())
     ((1000,), True)
     """
     xp = backend.xp_for(device)
-    return _made(backend.random_uniform(xp, _sizes(size), _float_dtype("rand", dtype)), requires_grad)
+    return _made(backend.random_uniform(xp, _shape("rand", sizes, size), _float_dtype("rand", dtype)), requires_grad)
 
 
-def randn(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
+def randn(*sizes, size=None, dtype=None, device=None, requires_grad=False) -> Tensor:
     """Standard normal samples (mean 0, variance 1) of shape ``size``, float32 by default, as
     ``torch.randn``: drawn in float64, then cast.
 
@@ -70,7 +70,7 @@ def randn(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
     """
     dtype = _float_dtype("randn", dtype)
     xp = backend.xp_for(device)
-    return _made(backend.random_normal(xp, _sizes(size)).astype(dtype, copy=False), requires_grad)
+    return _made(backend.random_normal(xp, _shape("randn", sizes, size)).astype(dtype, copy=False), requires_grad)
 
 
 def _integer_range(op, low, high, dtype):
@@ -93,10 +93,11 @@ def _integer_range(op, low, high, dtype):
     return low, high
 
 
-def randint(low, high=None, size=None, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+def randint(low=None, high=None, size=None, *, dtype=None, device=None, requires_grad=False) -> Tensor:
     """Integers drawn evenly from ``low .. high - 1`` (``low`` 0 when left out), of shape
     ``size``, int64 by default, as ``torch.randint``: ``randint(10, (2, 3))``,
-    ``randint(5, 10, (4,))``, ``randint(5, size=(4,))``. A float dtype holds whole numbers.
+    ``randint(5, 10, (4,))``, ``randint(5, size=(4,))``, ``randint(high=5, size=(4,))``. A
+    float dtype holds whole numbers.
 
     >>> t = randint(3, 6, (100,)); t.dtype, sorted(set(t.tolist()))
     (dtype('int64'), [3, 4, 5])
@@ -105,6 +106,10 @@ def randint(low, high=None, size=None, *, dtype=None, device=None, requires_grad
         low, high, size = 0, low, high
     elif high is None:   # randint(high, size=...)
         low, high = 0, low
+    elif low is None:   # randint(high=..., size=...)
+        low = 0
+    if high is None:
+        raise TypeError("randint: high is required, e.g. randint(10, (2, 3))")
     if size is None:
         raise TypeError("randint: size is required, e.g. randint(10, (2, 3))")
     dtype = np.dtype(np.int64 if dtype is None else dtype)

@@ -53,6 +53,9 @@ MADE = {
     "logspace_base2_int": lambda m: m.logspace(0, 3, 4, base=2, dtype=m.int64),
     "logspace_float64": lambda m: m.logspace(-1, 1, 5, dtype=m.float64),
     "logspace_base": lambda m: m.logspace(0.5, 1.5, 7, base=2.5, dtype=m.float64),
+    "zeros_size_keyword": lambda m: m.zeros(size=(2, 3)),
+    "ones_size_keyword": lambda m: m.ones(size=[3], dtype=m.int32),
+    "empty_size_keyword": lambda m: m.empty(size=(2, 0)),
     "eye": lambda m: m.eye(3),
     "eye_rect": lambda m: m.eye(2, 4),
     "eye_tall": lambda m: m.eye(4, 2, dtype=m.int64),
@@ -164,6 +167,7 @@ CREATION_ERRORS = [
     (lambda m: m.eye(2.5), TypeError, "eye: n must be an int, got 2.5"),
     (lambda m: m.eye(2, -3), ValueError, "eye: m must be >= 0, got -3"),
     (lambda m: m.empty(-1), ValueError, "negative dimensions"),
+    (lambda m: m.ones(2, size=(2,)), TypeError, "ones: got the size twice"),
 ]
 
 
@@ -300,6 +304,10 @@ SHAPES = {
     "randint": lambda m: m.randint(10, (2, 3)),
     "randint_low": lambda m: m.randint(-5, 5, (4,)),
     "randint_size_keyword": lambda m: m.randint(3, size=(2,)),
+    "randint_high_keyword": lambda m: m.randint(high=5, size=(3,)),
+    "randint_all_keywords": lambda m: m.randint(low=2, high=5, size=(3, 1)),
+    "rand_size_keyword": lambda m: m.rand(size=(2, 3)),
+    "randn_size_keyword": lambda m: m.randn(size=(4,), dtype=m.float64),
     "randint_int8": lambda m: m.randint(0, 5, (3,), dtype=m.int8),
     "randint_float": lambda m: m.randint(0, 5, (3,), dtype=m.float32),
     "rand_like": lambda m: m.rand_like(m.zeros(2, 3, dtype=m.float64)),
@@ -385,6 +393,8 @@ RANDOM_ERRORS = [
     (lambda m: m.randint(300, (2,), dtype=m.int8), ValueError, r"randint: \[0, 300\) does not fit in int8"),
     (lambda m: m.randint(2.5, (2,)), TypeError, "randint: high must be an int, got 2.5"),
     (lambda m: m.randint(5), TypeError, "randint: size is required"),
+    (lambda m: m.randint(size=(2,)), TypeError, "randint: high is required"),
+    (lambda m: m.rand(2, size=(2,)), TypeError, "rand: got the size twice"),
     (lambda m: m.randperm(-1), ValueError, "randperm: n must be >= 0, got -1"),
     (lambda m: m.normal(0.0, -1.0, (2,)), ValueError, "normal: std must be >= 0 everywhere, got -1.0"),
     (lambda m: m.normal(m.zeros(3), -1.0), ValueError, "normal: std must be >= 0 everywhere"),

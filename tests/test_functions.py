@@ -390,3 +390,41 @@ def test_mean_of_integers_is_refused_as_pytorch_s(dtype):
             call()
     ours, theirs = Tensor(a).mean(dtype=np.float32), torch.from_numpy(a).mean(dtype=torch.float32)
     assert ours.dtype == np.float32 and ours.item() == pytest.approx(theirs.item())
+
+
+KEYWORD_FORMS = {   # name -> call(lib, x): PyTorch's documented keyword forms
+    "max other=": lambda m, x: m.max(x, other=x * 0.5),
+    "min other=": lambda m, x: m.min(x, other=x * 0.5),
+    "tensor_split indices=": lambda m, x: m.tensor_split(x, indices=[1, 3], dim=1),
+    "tensor_split sections=": lambda m, x: m.tensor_split(x, sections=3, dim=1),
+    "tensor_split tensor_indices_or_sections=": lambda m, x: m.tensor_split(
+        x, tensor_indices_or_sections=m.tensor([1, 2]), dim=1),
+    "concatenate dim=": lambda m, x: m.concatenate([x, x], dim=1),
+    "concatenate axis=": lambda m, x: m.concatenate([x, x], axis=1),
+    "concat axis=": lambda m, x: m.concat([x, x], axis=1),
+    "sum axis=": lambda m, x: m.sum(x, axis=0),
+    "sum axis= keepdims=": lambda m, x: m.sum(x, axis=1, keepdims=True),
+}
+
+
+@pytest.mark.parametrize("name", sorted(KEYWORD_FORMS))
+def test_keyword_forms_pytorch_documents(name, rng):
+    torch = pytest.importorskip("torch")
+    a = rng.standard_normal((2, 4))
+    ours, theirs = KEYWORD_FORMS[name](minifcn, Tensor(a)), KEYWORD_FORMS[name](torch, torch.from_numpy(a))
+    ours, theirs = (ours, theirs) if isinstance(ours, tuple) else ((ours,), (theirs,))
+    assert len(ours) == len(theirs)
+    for o, t in zip(ours, theirs):
+        np.testing.assert_array_equal(to_np(o), to_np(t), err_msg=name)
+
+
+def test_keyword_forms_given_twice_are_refused():
+    x = minifcn.ones(2, 4)
+    for call, message in [(lambda: minifcn.max(x, 1, other=x), "max: give dim or other, not both"),
+                          (lambda: minifcn.tensor_split(x, 2, sections=2), "tensor_split: give the indices"),
+                          (lambda: minifcn.tensor_split(x), "tensor_split: give the indices"),
+                          (lambda: minifcn.tensor_split(x, sections=[1]), "tensor_split: sections must be an int"),
+                          (lambda: minifcn.concatenate([x], 1, dim=1), "concatenate: give axis or dim, not both"),
+                          (lambda: minifcn.sum(x, 0, axis=0), "sum: give axis or dim, not both")]:
+        with pytest.raises(TypeError, match=message):
+            call()
