@@ -23,6 +23,7 @@ class _Names:
     """minifcn with PyTorch's dtype names (torch.float64, ...) as NumPy's: one lambda runs on
     both libraries."""
     int8, int32, int64, float32, float64 = np.int8, np.int32, np.int64, np.float32, np.float64
+    float16 = np.float16
 
     def __getattr__(self, name):
         return getattr(minifcn, name)
@@ -373,6 +374,21 @@ def test_random_values_keep_to_their_ranges(xp):
     assert set(b.tolist()) == {0.0, 1.0}
 
 
+def test_float_dtypes_hold_the_integers_drawn_as_pytorch_s():
+    """randperm in a float dtype up to PyTorch's bound (2^digits + 1: every value exact) is a
+    permutation; randint up to the dtype's largest value never makes inf, and past 2^digits
+    (where the dtype skips integers) warns, as PyTorch's."""
+    torch = pytest.importorskip("torch")
+    for dtype, n in ((np.float16, 2049), (np.float32, 5000)):
+        assert sorted(minifcn.randperm(n, dtype=dtype).tolist()) == list(range(n))
+    for lib in (_Names(), torch):
+        with pytest.warns(UserWarning, match=r"2\^11"):
+            big = lib.randint(0, 65505, (1000,), dtype=lib.float16)
+        assert np.isfinite(to_np(big)).all() and to_np(big).max() <= 65504
+        with pytest.warns(UserWarning, match=r"2\^24"):
+            lib.randint(-2**24 - 1, 0, (2,), dtype=lib.float32)
+
+
 def test_random_tensors_take_requires_grad():
     for t in (minifcn.rand(2, requires_grad=True), minifcn.randn(2, requires_grad=True),
               minifcn.randperm(3, dtype=np.float32, requires_grad=True),
@@ -396,6 +412,11 @@ RANDOM_ERRORS = [
     (lambda m: m.randint(size=(2,)), TypeError, "randint: high is required"),
     (lambda m: m.rand(2, size=(2,)), TypeError, "rand: got the size twice"),
     (lambda m: m.randperm(-1), ValueError, "randperm: n must be >= 0, got -1"),
+    (lambda m: m.randperm(2050, dtype=m.float16), ValueError, r"randperm: n cannot be greater than 2\^11\+1 for float16"),
+    (lambda m: m.randperm(2**24 + 2, dtype=m.float32), ValueError, r"randperm: n cannot be greater than 2\^24\+1 for float32"),
+    (lambda m: m.randint(0, 65506, (2,), dtype=m.float16), ValueError, r"randint: \[0, 65506\) does not fit in float16"),
+    (lambda m: m.randint(-65505, 0, (2,), dtype=m.float16), ValueError, r"randint: \[-65505, 0\) does not fit in float16"),
+    (lambda m: m.randint_like(m.zeros(3, dtype=m.float16), 70000), ValueError, "randint_like: .* does not fit in float16"),
     (lambda m: m.normal(0.0, -1.0, (2,)), ValueError, "normal: std must be >= 0 everywhere, got -1.0"),
     (lambda m: m.normal(m.zeros(3), -1.0), ValueError, "normal: std must be >= 0 everywhere"),
     (lambda m: m.normal(0.0, 1.0), TypeError, "normal: with a number mean and std, give size"),
