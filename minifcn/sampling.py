@@ -304,10 +304,12 @@ def multinomial(input, num_samples, replacement=False) -> Tensor:
                          "sums to 0")
     u = backend.random_uniform(xp, (rows, num_samples if replacement else k), np.float64)
     if replacement:
-        # c[L] = total / total = 1 exactly at the last nonzero weight L, and u < 1, so the count
-        # of c <= u is at most L; a zero weight repeats the c before it, so it is never drawn.
-        # One searchsorted per row: an exact search, with no (rows, samples, k) comparison.
-        c = xp.cumsum(w, axis=1) / total[:, None]
+        # Divided by the running sum's own last value (w.sum() adds in another order and may
+        # differ in the last bits): c = 1 exactly from the last nonzero weight L on, and u < 1,
+        # so the count of c <= u is at most L; a zero weight repeats the c before it, so it is
+        # never drawn. One searchsorted per row: an exact search, no (rows, samples, k) compare.
+        c = xp.cumsum(w, axis=1)
+        c = c / c[:, -1:]
         drawn = xp.stack([xp.searchsorted(c[r], u[r], side="right") for r in range(rows)])
     else:
         with np.errstate(divide="ignore", invalid="ignore"):   # a zero weight: key -inf, drawn last

@@ -555,3 +555,19 @@ def test_multinomial_without_replacement_draws_zero_weights_last(xp):
     minifcn.manual_seed(8)
     drawn = to_np(minifcn.multinomial(Tensor(xp.asarray([0.0, 1.0, 0.0, 0.0, 2.0])), 5))
     assert sorted(drawn[:2].tolist()) == [1, 4] and drawn[2:].tolist() == [0, 2, 3]
+
+
+def test_multinomial_with_replacement_never_draws_past_the_last_weight(monkeypatch):
+    """A draw u just below 1 takes the last category of nonzero weight: the running sums are
+    divided by their own last value (1 exactly there), not by a sum added in another order
+    (for these weights cumsum[-1] / sum = 1 - 9e-16: u past it drew index k, no category)."""
+    w = np.random.default_rng(0).random(300)
+    assert np.cumsum(w)[-1] / w.sum() < 1   # the weights that showed it
+    u = np.nextafter(1.0, 0.0)
+    monkeypatch.setattr(backend, "random_uniform", lambda xp, shape, dtype: xp.full(shape, u, dtype))
+    for weights in (w, np.append(w, [0.0, 0.0]), np.array([0.0, 2.0, 0.0])):
+        last = int(np.flatnonzero(weights)[-1])
+        assert minifcn.multinomial(Tensor(weights), 3, replacement=True).tolist() == [last] * 3
+        two = np.stack([weights, weights[::-1]])   # rows: one search each
+        lasts = [int(np.flatnonzero(row)[-1]) for row in two]
+        assert minifcn.multinomial(Tensor(two), 2, replacement=True).tolist() == [[k, k] for k in lasts]
