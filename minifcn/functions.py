@@ -15,12 +15,11 @@ hold for both (tests/test_functions.py checks each against PyTorch).
 """
 from __future__ import annotations
 
-import functools
 import operator
 
 import numpy as np
 
-from .autograd import Tensor, _Config
+from .autograd import Tensor, _GradMode
 from .backend import get_array_module
 from .ops import _dim_index, _same_device, _sizes, cat, maximum, minimum
 
@@ -371,10 +370,11 @@ def is_tensor(obj) -> bool:
 
 
 # --------------------------------------------------------------------- grad mode
-class enable_grad:
+class enable_grad(_GradMode):
     """Record the graph again, inside a ``no_grad`` block, as ``torch.enable_grad``: a context
     manager, or a decorator (``@enable_grad()`` or ``@enable_grad``) whose function records it
-    whatever the mode it is called in. The mode before comes back on leaving.
+    whatever the mode it is called in (a generator function: each time it is resumed, as
+    PyTorch's). The mode before comes back on leaving.
 
     >>> import minifcn
     >>> x = minifcn.tensor([1.0], requires_grad=True)
@@ -392,22 +392,4 @@ class enable_grad:
         return super().__new__(cls)
 
     def __init__(self, func=None):
-        self._before = []   # a stack: the same object may be entered again inside itself
-
-    def __enter__(self):
-        self._before.append(_Config.enable_grad)
-        _Config.enable_grad = True
-        return self
-
-    def __exit__(self, *exc):
-        _Config.enable_grad = self._before.pop()
-
-    def __call__(self, func):
-        if not callable(func):
-            raise TypeError(f"enable_grad: a decorator takes a function, got {type(func).__name__}")
-
-        @functools.wraps(func)
-        def with_grad(*args, **kwargs):
-            with enable_grad():
-                return func(*args, **kwargs)
-        return with_grad
+        super().__init__(True)

@@ -428,3 +428,71 @@ def test_keyword_forms_given_twice_are_refused():
                           (lambda: minifcn.sum(x, 0, axis=0), "sum: give axis or dim, not both")]:
         with pytest.raises(TypeError, match=message):
             call()
+
+
+DECORATORS = {   # name -> (decorator of lib, the grad mode it sets)
+    "enable_grad()": (lambda m: m.enable_grad(), True),
+    "enable_grad": (lambda m: m.enable_grad, True),
+    "no_grad()": (lambda m: m.no_grad(), False),
+    "no_grad": (lambda m: m.no_grad, False),
+    "set_grad_enabled(True)": (lambda m: m.set_grad_enabled(True), True),
+    "set_grad_enabled(False)": (lambda m: m.set_grad_enabled(False), False),
+    "inference_mode()": (lambda m: m.inference_mode(), False),
+    "inference_mode": (lambda m: m.inference_mode, False),
+    "inference_mode(False)": (lambda m: m.inference_mode(False), True),   # grad on, as PyTorch's
+}
+
+
+@pytest.mark.parametrize("name", sorted(DECORATORS))
+@pytest.mark.parametrize("outside", [True, False])
+def test_grad_mode_decorators_on_generators_as_pytorch_s(name, outside):
+    """The decorated generator's body runs in the mode at every resumption (next, send, throw)
+    and the caller's mode holds between them, as PyTorch's (a with around the call alone ends
+    before the body runs)."""
+    torch = pytest.importorskip("torch")
+    seen = {}
+    for lib in (minifcn, torch):
+        x = lib.ones(2, requires_grad=True)
+        decorate, mode = DECORATORS[name]
+        with lib.set_grad_enabled(outside):
+            @decorate(lib)
+            def steps(t):
+                sent = yield t * 2
+                try:
+                    yield t * sent
+                except KeyError:
+                    yield t * 3
+                return "done"
+
+            @decorate(lib)
+            def plain(t):
+                return t * 2
+
+            gen, record = steps(x), []
+            record.append(next(gen).requires_grad)
+            record.append(lib.is_grad_enabled())   # the caller's mode between resumptions
+            record.append(gen.send(5.0).requires_grad)
+            record.append(gen.throw(KeyError()).requires_grad)
+            with pytest.raises(StopIteration) as stop:
+                next(gen)
+            record += [stop.value.value, lib.is_grad_enabled(), plain(x).requires_grad]
+        assert lib.is_grad_enabled()
+        seen[lib.__name__] = record
+    assert seen["minifcn"] == seen["torch"] == [mode, outside, mode, mode, "done", outside, mode]
+
+
+def test_grad_mode_decorator_closes_the_generator_in_its_mode():
+    modes = []
+
+    @minifcn.enable_grad()
+    def steps():
+        try:
+            yield 1
+        finally:
+            modes.append(is_grad_enabled())
+
+    with no_grad():
+        gen = steps()
+        next(gen)
+        gen.close()
+        assert modes == [True] and not is_grad_enabled()
