@@ -9,6 +9,7 @@ by distribution: moments within a stated number of standard errors, or a chi-squ
 below its 1 - 1e-6 quantile, with a fixed seed.
 """
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -23,7 +24,7 @@ class _Names:
     """minifcn with PyTorch's dtype names (torch.float64, ...) as NumPy's: one lambda runs on
     both libraries."""
     int8, int32, int64, float32, float64 = np.int8, np.int32, np.int64, np.float32, np.float64
-    float16 = np.float16
+    float16, uint8, bool = np.float16, np.uint8, np.bool_
 
     def __getattr__(self, name):
         return getattr(minifcn, name)
@@ -50,7 +51,22 @@ MADE = {
     "linspace_int64": lambda m: m.linspace(0, 10, 4, dtype=m.int64),
     "linspace_int32": lambda m: m.linspace(-3, 7, 5, dtype=m.int32),
     "linspace_int_down": lambda m: m.linspace(7, -8, 6, dtype=m.int64),
+    "linspace_int_fraction_ends": lambda m: m.linspace(-1.5, 0, 4, dtype=m.int64),   # ends truncated first
+    "linspace_int_fraction_end": lambda m: m.linspace(-3, 2.5, 5, dtype=m.int64),
+    "linspace_int8_fractions": lambda m: m.linspace(-127.9, 126.6, 6, dtype=m.int8),
+    "linspace_uint8_wraps_minus_one": lambda m: m.linspace(-1, 3, 4, dtype=m.uint8),   # -1 is 255
+    "linspace_one_step_end_unchecked": lambda m: m.linspace(208.9, 300, 1, dtype=m.uint8),
+    "linspace_no_step_unchecked": lambda m: m.linspace(-7, 300, 0, dtype=m.uint8),
     "logspace": lambda m: m.logspace(0, 2, 3),
+    "logspace_int_fraction_end": lambda m: m.logspace(0, 2.5, 2, dtype=m.int64),
+    "logspace_int_fraction_ends": lambda m: m.logspace(0.5, 2.5, 3, dtype=m.int64),
+    "logspace_int_below_one": lambda m: m.logspace(-2, 2, 5, base=2, dtype=m.int64),
+    "logspace_int_negative_base": lambda m: m.logspace(0, 2, 3, base=-2, dtype=m.int64),
+    "logspace_one_step_not_truncated": lambda m: m.logspace(2.39, 7, 1, dtype=m.int32),
+    "logspace_overflow_inf": lambda m: m.logspace(0, 40, 3),
+    "logspace_float16_inf": lambda m: m.logspace(0, 40, 3, dtype=m.float16),
+    "logspace_negative_base_nan": lambda m: m.logspace(0, 1, 3, base=-2),
+    "logspace_zero_base": lambda m: m.logspace(-1, 1, 3, base=0),
     "logspace_base2_int": lambda m: m.logspace(0, 3, 4, base=2, dtype=m.int64),
     "logspace_float64": lambda m: m.logspace(-1, 1, 5, dtype=m.float64),
     "logspace_base": lambda m: m.logspace(0.5, 1.5, 7, base=2.5, dtype=m.float64),
@@ -83,7 +99,11 @@ def test_made_as_pytorch_makes_it(name):
         if name.startswith("linspace"):
             np.testing.assert_allclose(a, b, rtol=0, atol=2 * eps * np.abs(b).max())
         else:   # ... and base**x moves by |x ln(base)| = |ln(value)| times x's relative error
-            np.testing.assert_allclose(a, b, rtol=2 * eps * (1 + np.abs(np.log(b)).max()), atol=0)
+            some = np.isfinite(b) & (b != 0)   # inf, NaN and 0: the same, exactly
+            np.testing.assert_array_equal(a[~some], b[~some])
+            if some.any():
+                rtol = 2 * eps * (1 + np.abs(np.log(np.abs(b[some]))).max())
+                np.testing.assert_allclose(a[some], b[some], rtol=rtol, atol=0)
     else:   # integers (rounded toward zero from values far from a whole number), copies: exact
         np.testing.assert_array_equal(a, b)
 
@@ -93,6 +113,22 @@ def test_linspace_refuses_ends_that_pytorch_fills_with_nan():
         minifcn.linspace(0, math.inf, 3)   # PyTorch gives [nan, nan, nan]
     with pytest.raises(TypeError, match="linspace: start must be a finite number, got nan"):
         minifcn.linspace(math.nan, 1, 3)
+
+
+def test_logspace_refuses_integer_powers_past_the_dtype_and_is_quiet():
+    """An integer power past the dtype is refused (PyTorch's cast gives INT64_MIN, or 1024 as
+    0 in uint8); float overflow and a negative base to a fraction give inf and NaN quietly."""
+    with pytest.raises(ValueError, match=r"logspace: the powers of 10 from 0 to 40 go past int64"):
+        minifcn.logspace(0, 40, 3, dtype=np.int64)
+    with pytest.raises(ValueError, match="logspace: the powers of 2 from 0 to 10 go past uint8"):
+        minifcn.logspace(0, 10, 3, base=2, dtype=np.uint8)
+    with pytest.raises(ValueError, match="go past int64 .* or are not numbers"):
+        minifcn.logspace(0, 1, 3, base=-2.5, dtype=np.int64)   # (-2.5) ** 0.5: NaN
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for call in (lambda: minifcn.logspace(0, 40, 3), lambda: minifcn.logspace(0, 1, 3, base=-2),
+                     lambda: minifcn.logspace(0, 400, 3, dtype=np.float64), lambda: minifcn.logspace(-1, 1, 3, base=0)):
+            call()
 
 
 def test_linspace_ends_exactly_and_is_even():
@@ -164,6 +200,13 @@ CREATION_ERRORS = [
     (lambda m: m.linspace(0, 1, -1), ValueError, "linspace: steps must be >= 0, got -1"),
     (lambda m: m.linspace(0, 1, 2.5), TypeError, "linspace: steps must be an int, got 2.5"),
     (lambda m: m.logspace(0, 1, 3, base="2"), TypeError, "logspace: base must be a finite number, got '2'"),
+    (lambda m: m.linspace(0, 300, 4, dtype=m.uint8), ValueError, r"linspace: end = 300 does not fit in uint8 \(\[0, 255\]\)"),
+    (lambda m: m.linspace(-0.5, 3, 4, dtype=m.uint8), ValueError, "linspace: start = -0.5 does not fit in uint8"),
+    (lambda m: m.linspace(-128.9, 0, 4, dtype=m.int8), ValueError, "linspace: start = -128.9 does not fit in int8"),
+    (lambda m: m.linspace(300, 0, 1, dtype=m.uint8), ValueError, "linspace: start = 300 does not fit in uint8"),
+    (lambda m: m.linspace(0, 70000, 3, dtype=m.float16), ValueError, "linspace: end = 70000 does not fit in float16"),
+    (lambda m: m.linspace(0, 1, 3, dtype=m.bool), TypeError, "linspace: dtype bool is not taken"),
+    (lambda m: m.logspace(0, 300, 2, base=1.01, dtype=m.uint8), ValueError, "logspace: end = 300 does not fit in uint8"),
     (lambda m: m.eye(-1), ValueError, "eye: n must be >= 0, got -1"),
     (lambda m: m.eye(2.5), TypeError, "eye: n must be an int, got 2.5"),
     (lambda m: m.eye(2, -3), ValueError, "eye: m must be >= 0, got -3"),
