@@ -1,8 +1,10 @@
 """Tensors made from data or from a shape, as PyTorch's creation functions (``minifcn.tensor``,
 ``minifcn.zeros``, ...). All are leaves outside any graph (``requires_grad`` sets them to take a
-gradient) and take PyTorch's keywords: ``dtype`` (a NumPy dtype or its name: ``np.float64``,
-``"int32"``) and ``device`` (``"cpu"`` or ``"cuda"``; None: the default device,
-``MINIFCN_DEVICE``, or where the data already is).
+gradient) but two, in the graph as PyTorch's: ``meshgrid`` (views of its tensors) and
+``as_tensor`` of a Tensor to another dtype or device (a copy made by ``Tensor.to``). All take
+PyTorch's keywords: ``dtype`` (a NumPy dtype or its name: ``np.float64``, ``"int32"``) and
+``device`` (``"cpu"`` or ``"cuda"``; None: the default device, ``MINIFCN_DEVICE``, or where
+the data already is).
 
 Default dtypes are the Tensor's: Python floats give float32, ints int64, bools bool.
 
@@ -153,6 +155,7 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False) -> T
     """
     dtype = _dtype(dtype) or _as_array(fill_value).dtype
     xp = backend.xp_for(device)
+    fill_value = _fill_value("full", fill_value, dtype)
     return _made(xp.full(_sizes((size,)), fill_value, dtype=dtype), requires_grad)
 
 
@@ -190,6 +193,7 @@ def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False
     (array([2, 2]), dtype('float32'))
     """
     xp, dtype, shape = _like(input, dtype, device)
+    fill_value = _fill_value("full_like", fill_value, dtype)
     return _made(xp.full(shape, fill_value, dtype=dtype), requires_grad)
 
 
@@ -240,26 +244,42 @@ def _count(op, name, n):
     return int(n)
 
 
+def _converted(op, name, v, dtype):
+    """Number ``v`` as PyTorch's checked cast makes it ``dtype``, refusing what that refuses
+    ("cannot be converted without overflow"): into an integer dtype, NaN, inf and values past
+    its range (a negative int wraps into an unsigned dtype: -1 is 255 in uint8), the rest
+    truncated toward zero; into a float dtype, a finite value past its largest (inf and NaN
+    stay); into bool, anything."""
+    if dtype.kind == "b" or not isinstance(v, numbers.Real):
+        return v
+    if dtype.kind == "f":
+        high = float(np.finfo(dtype).max)
+        if math.isfinite(v) and not -high <= v <= high:
+            raise ValueError(f"{op}: {name} = {v!r} does not fit in {dtype} ([{-high}, {high}])")
+        return v
+    low, high = int(np.iinfo(dtype).min), int(np.iinfo(dtype).max)
+    if dtype.kind == "u" and isinstance(v, numbers.Integral) and -high <= v < 0:
+        return int(v) + high + 1
+    if not (math.isfinite(v) and low <= v <= high):
+        raise ValueError(f"{op}: {name} = {v!r} does not fit in {dtype} ([{low}, {high}])")
+    return math.trunc(v)
+
+
+def _fill_value(op, value, dtype):
+    """A fill value for ``dtype`` (full, full_like, new_full, fill_): :func:`_converted`."""
+    return _converted(op, "the value", value, dtype)
+
+
 def _end(op, name, v, dtype):
     """``start`` or ``end`` of linspace / logspace as PyTorch casts it to ``dtype`` before
-    spacing the values: a value past the dtype's range refused (PyTorch's "cannot be converted
-    without overflow"), for an integer dtype truncated toward zero, a negative int wrapped into
-    an unsigned dtype as PyTorch wraps it (-1 is 255 in uint8)."""
+    spacing the values (:func:`_converted`: truncated toward zero for an integer dtype)."""
     if isinstance(v, Tensor):
         v = v.item()
     _real(op, name, v)   # a finite number
     if dtype.kind == "b":
         raise TypeError(f"{op}: dtype bool is not taken (as PyTorch); ask for a number dtype")
-    if dtype.kind == "f":
-        high = float(np.finfo(dtype).max)
-        low = -high
-    else:
-        low, high = int(np.iinfo(dtype).min), int(np.iinfo(dtype).max)
-        if dtype.kind == "u" and isinstance(v, numbers.Integral) and -high <= v < 0:
-            return int(v) + high + 1
-    if not low <= v <= high:
-        raise ValueError(f"{op}: {name} = {v!r} does not fit in {dtype} ([{low}, {high}])")
-    return float(v) if dtype.kind == "f" else math.trunc(v)
+    v = _converted(op, name, v, dtype)
+    return float(v) if dtype.kind == "f" else v
 
 
 def _spaced(xp, start, end, steps):

@@ -357,6 +357,9 @@ def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> Tensor:
     """
     if not isinstance(other, Tensor):
         raise TypeError(f"isclose: other must be a Tensor, got {type(other).__name__}")
+    for name, v in (("rtol", rtol), ("atol", atol)):
+        if not v >= 0:   # NaN fails it too
+            raise ValueError(f"isclose: {name} must be >= 0, got {v} (as PyTorch)")
     a, b = _same_device("isclose", _input("isclose", input), other)
     if a.dtype != b.dtype:
         raise TypeError(f"isclose: the tensors' dtypes differ, {a.dtype} and {b.dtype}; cast one (.to)")

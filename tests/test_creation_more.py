@@ -40,6 +40,7 @@ MADE = {
     "full_like_float": lambda m: m.full_like(m.zeros(2), 3),
     "full_like_dtype": lambda m: m.full_like(m.zeros(2), 1.5, dtype=m.float64),
     "full_like_bool": lambda m: m.full_like(m.zeros(3), True),
+    "full_like_uint8_wraps_minus_one": lambda m: m.full_like(m.zeros(2, dtype=m.uint8), -1),
     "linspace": lambda m: m.linspace(0, 1, 7),
     "linspace_inexact": lambda m: m.linspace(-1.3, 2.71, 11),
     "linspace_down": lambda m: m.linspace(5, -5, 6),
@@ -212,6 +213,12 @@ CREATION_ERRORS = [
     (lambda m: m.eye(2, -3), ValueError, "eye: m must be >= 0, got -3"),
     (lambda m: m.empty(-1), ValueError, "negative dimensions"),
     (lambda m: m.ones(2, size=(2,)), TypeError, "ones: got the size twice"),
+    (lambda m: m.full_like(m.zeros(2, dtype=m.int64), float("nan")), ValueError, "full_like: the value = nan does not fit in int64"),
+    (lambda m: m.full_like(m.zeros(2, dtype=m.uint8), 300), ValueError, r"full_like: the value = 300 does not fit in uint8 \(\[0, 255\]\)"),
+    (lambda m: m.full_like(m.zeros(2, dtype=m.float16), 1e6), ValueError, "full_like: the value = 1000000.0 does not fit in float16"),
+    (lambda m: m.full((2,), float("inf"), dtype=m.int64), ValueError, "full: the value = inf does not fit in int64"),
+    (lambda m: m.full((2,), 1e6, dtype=m.float16), ValueError, "full: the value = 1000000.0 does not fit in float16"),
+    (lambda m: m.zeros(2).new_full((2,), float("inf"), dtype=m.int64), ValueError, "new_full: the value = inf does not fit"),
 ]
 
 

@@ -238,6 +238,9 @@ ERRORS = [
     (lambda m, t: m.isclose(t(np.zeros(2)), t(np.zeros(2, np.float32))), TypeError,
      "isclose: the tensors' dtypes differ, float64 and float32"),
     (lambda m, t: m.isclose(t(np.zeros(2)), 0.0), TypeError, "isclose: other must be a Tensor, got float"),
+    (lambda m, t: m.isclose(t(np.ones(2)), t(np.ones(2)), rtol=-1), ValueError, "isclose: rtol must be >= 0, got -1"),
+    (lambda m, t: m.isclose(t(np.ones(2)), t(np.ones(2)), atol=-1e-3), ValueError, "isclose: atol must be >= 0, got -0.001"),
+    (lambda m, t: m.isclose(t(np.ones(2)), t(np.ones(2)), rtol=math.nan), ValueError, "isclose: rtol must be >= 0, got nan"),
     (lambda m, t: m.hstack([]), ValueError, "cat: expected at least one tensor"),
 ]
 
