@@ -24,8 +24,9 @@ array([2., 4., 6.])
 """
 from __future__ import annotations
 
-import contextlib
+import functools
 import heapq
+import inspect
 import itertools
 import math
 import operator
@@ -41,9 +42,67 @@ class _Config:
     enable_grad = True
 
 
-@contextlib.contextmanager
-def no_grad():
-    """Inside this block no graph is recorded (evaluation, SGD updates).
+class _GradMode:
+    """The grad mode ``mode`` (True: record the graph, False: not) inside a ``with`` block,
+    the mode before back on leaving (after an error too; the same object may be entered again
+    inside itself); called on a function, a decorator whose function runs in that mode
+    whatever the mode it is called in. A generator function runs in it each time it is
+    resumed, as PyTorch's decorators (a ``with`` around the call would end before its body
+    runs: the call only makes the generator)."""
+
+    def __init__(self, mode):
+        self.mode = mode
+        self._before = []   # a stack, for the object entered again inside itself
+
+    def __enter__(self):
+        self._before.append(_Config.enable_grad)
+        _Config.enable_grad = bool(self.mode)
+        return self
+
+    def __exit__(self, *exc):
+        _Config.enable_grad = self._before.pop()
+
+    def __call__(self, func):
+        return _run_in_mode(type(self).__name__, self.mode, func)
+
+
+def _run_in_mode(op, mode, func):
+    """``func`` wrapped to run in grad mode ``mode`` (each resumption, for a generator)."""
+    if not callable(func):
+        raise TypeError(f"{op}: a decorator takes a function, got {type(func).__name__}")
+    if inspect.isgeneratorfunction(func):
+        @functools.wraps(func)
+        def resumed_in_mode(*args, **kwargs):
+            gen = func(*args, **kwargs)
+            step = functools.partial(gen.send, None)
+            while True:
+                try:
+                    with _GradMode(mode):
+                        item = step()
+                except StopIteration as stop:
+                    return stop.value
+                try:
+                    sent = yield item
+                except GeneratorExit:
+                    with _GradMode(mode):
+                        gen.close()
+                    raise
+                except BaseException as error:   # thrown in: passed on, in the mode
+                    step = functools.partial(gen.throw, error)
+                else:
+                    step = functools.partial(gen.send, sent)
+        return resumed_in_mode
+
+    @functools.wraps(func)
+    def called_in_mode(*args, **kwargs):
+        with _GradMode(mode):
+            return func(*args, **kwargs)
+    return called_in_mode
+
+
+class no_grad(_GradMode):
+    """Inside this block no graph is recorded (evaluation, SGD updates); a decorator too,
+    ``@no_grad()`` or ``@no_grad``, as PyTorch's.
 
     >>> import numpy as np
     >>> with no_grad():
@@ -51,12 +110,14 @@ def no_grad():
     >>> y.requires_grad
     False
     """
-    old = _Config.enable_grad
-    _Config.enable_grad = False
-    try:
-        yield
-    finally:
-        _Config.enable_grad = old
+
+    def __new__(cls, func=None):
+        if func is not None:   # @no_grad, without the call
+            return cls()(func)
+        return super().__new__(cls)
+
+    def __init__(self, func=None):
+        super().__init__(False)
 
 
 def is_grad_enabled() -> bool:
@@ -65,11 +126,12 @@ def is_grad_enabled() -> bool:
 
 class set_grad_enabled:
     """Record the graph or not, as ``mode`` says, as PyTorch's: called, from then on;
-    ``with set_grad_enabled(training): ...``, inside the block (the mode before comes back)."""
+    ``with set_grad_enabled(training): ...``, inside the block (the mode before comes back);
+    ``@set_grad_enabled(mode)``, while the function runs (the decorator changes no mode)."""
 
     def __init__(self, mode: bool):
-        self.before = _Config.enable_grad
-        _Config.enable_grad = bool(mode)
+        self.before, self.mode = _Config.enable_grad, bool(mode)
+        _Config.enable_grad = self.mode
 
     def __enter__(self):
         return self
@@ -77,11 +139,19 @@ class set_grad_enabled:
     def __exit__(self, *exc):
         _Config.enable_grad = self.before
 
+    def __call__(self, func):
+        _Config.enable_grad = self.before   # made to decorate: the call's change undone
+        return _run_in_mode("set_grad_enabled", self.mode, func)
 
-def inference_mode(mode: bool = True):
-    """PyTorch's: no graph inside the block (``mode`` False: no change). It is no_grad with
-    less bookkeeping there; here there is none to save."""
-    return no_grad() if mode else contextlib.nullcontext()
+
+def inference_mode(mode=True):
+    """PyTorch's: no graph inside the block, or while a function decorated with it runs
+    (``@inference_mode()`` or ``@inference_mode``); ``mode`` False records it there, as
+    PyTorch's (its guard turns grad mode on, even inside no_grad). It is no_grad with less
+    bookkeeping there; here there is none to save."""
+    if callable(mode):   # @inference_mode, without the call
+        return no_grad()(mode)
+    return no_grad() if mode else _GradMode(True)
 
 
 def _as_array(data, dtype=None):
@@ -571,9 +641,11 @@ class Tensor:
                                "(minifcn.cat, arithmetic)")
         self.data[_raw_index(index)] = _raw(value)
 
-    def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None, dtype=None):
+        """The sum along ``dim`` (all values by default). Integers and bools sum in int64, as
+        PyTorch's (NumPy would give uint64 for uint8); ``dtype`` casts the input first."""
         axis, keepdims = _dim_alias("sum", axis, dim, keepdims, keepdim)
-        return Sum(_every_axis_if_empty(axis), keepdims)(self)
+        return Sum(_every_axis_if_empty(axis), keepdims)(_accumulating(self, dtype))
 
     def amax(self, dim=None, keepdim=False):
         """The largest values along ``dim`` (all axes by default); the gradient is shared evenly
@@ -598,7 +670,16 @@ class Tensor:
         """PyTorch's ``min``: as :meth:`max`, for the smallest."""
         return self.amin() if dim is None else _extreme_along(self, "min", dim, keepdim)
 
-    def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None, dtype=None):
+        """The mean along ``dim`` (all values by default), ``self`` cast to ``dtype`` first.
+        Floats only, as PyTorch's: an integer or bool tensor is refused (NumPy would give
+        float64), ``dtype=`` or ``.float()`` makes it float."""
+        x = self if dtype is None or np.dtype(dtype) == self.dtype else self.astype(dtype)
+        if x.dtype.kind != "f":
+            raise TypeError(f"mean: expected a floating-point tensor, got {x.dtype}; cast it "
+                            "first (.float(), or dtype=)")
+        if x is not self:
+            return x.mean(axis, keepdims, dim=dim, keepdim=keepdim)
         axis, keepdims = _dim_alias("mean", axis, dim, keepdims, keepdim)
         axis = _every_axis_if_empty(axis)
         count = self.size if axis is None else int(np.prod([self.shape[a] for a in np.atleast_1d(axis)]))
@@ -860,7 +941,8 @@ class Tensor:
         return Transpose(axes)(self)
 
     def exp(self):
-        return Exp()(self)
+        """``e ** x``, in the graph. Integers and bools give float32, as PyTorch's."""
+        return Exp()(_floating(self))
 
     # ----------------------------------------------------------------- elementwise math
     # PyTorch's elementwise math as methods, each calling the function of its name in
@@ -1097,7 +1179,16 @@ class Tensor:
             from .ops_stats import _is_tensor_bound, clamp   # only then: the usual call stays short
             if any(_is_tensor_bound(b) for b in (min, max)):   # tensor bounds, in the graph too
                 return clamp(self, min, max)
-        return Clamp(min, max)(self)
+        x = self
+        if self.dtype.kind != "f":   # PyTorch's promotion: a float bound gives float32, bools int64
+            if any(isinstance(b, (float, np.floating)) for b in (min, max)):
+                x = self.astype(np.float32)
+            elif self.dtype == np.bool_:
+                if all(b is None or isinstance(b, (bool, np.bool_)) for b in (min, max)):
+                    raise TypeError("clamp: bool tensors with bool bounds are not taken (as "
+                                    "PyTorch); cast to a number type")
+                x = self.astype(np.int64)
+        return Clamp(min, max)(x)
 
     def relu(self):
         from . import functional   # it imports this module
@@ -1112,7 +1203,8 @@ class Tensor:
         return functional.log_softmax(self, dim=dim)
 
     def log(self):
-        return Log()(self)
+        """The natural logarithm, in the graph. Integers and bools give float32, as PyTorch's."""
+        return Log()(_floating(self))
 
     @property
     def T(self):
@@ -2051,10 +2143,10 @@ def sum_to(x, shape):
 # The Functions behind the Tensor's methods and operators (ops.py) and PyTorch's ops that pick
 # values by index (indexing.py), imported last: they subclass Function and make Tensors, both
 # defined above, and Tensor's methods look them up here when they run.
-from .ops import (_all_or_any, _check_floating, _extreme_along, _floating, _numpy_keywords,
-    _reduce_axes, _sizes, Abs, add, allclose, Cast, Clamp, Clone, div, equal, Exp, Expand,
-    Extreme, GetItem, Log, matmul, mul, neg, Norm, pow, Repeat, Reshape, Sigmoid, Split, Sqrt,
-    sub, Sum, Tanh, ToDevice, Transpose)  # noqa: E402
+from .ops import (_accumulating, _all_or_any, _check_floating, _extreme_along, _floating,  # noqa: E402
+    _numpy_keywords, _reduce_axes, _sizes, Abs, add, allclose, Cast, Clamp, Clone, div, equal, Exp,
+    Expand, Extreme, GetItem, Log, matmul, mul, neg, Norm, pow, Repeat, Reshape, Sigmoid, Split,
+    Sqrt, sub, Sum, Tanh, ToDevice, Transpose)
 # round as round_: the builtin keeps its name in this module
 from .ops import (argmax, argmin, ceil, cumprod, cumsum, flip, floor, logsumexp, masked_fill,  # noqa: E402
     prod, roll, round as round_, sign)

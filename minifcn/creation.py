@@ -1,8 +1,10 @@
 """Tensors made from data or from a shape, as PyTorch's creation functions (``minifcn.tensor``,
 ``minifcn.zeros``, ...). All are leaves outside any graph (``requires_grad`` sets them to take a
-gradient) and take PyTorch's keywords: ``dtype`` (a NumPy dtype or its name: ``np.float64``,
-``"int32"``) and ``device`` (``"cpu"`` or ``"cuda"``; None: the default device,
-``MINIFCN_DEVICE``, or where the data already is).
+gradient) but two, in the graph as PyTorch's: ``meshgrid`` (views of its tensors) and
+``as_tensor`` of a Tensor to another dtype or device (a copy made by ``Tensor.to``). All take
+PyTorch's keywords: ``dtype`` (a NumPy dtype or its name: ``np.float64``, ``"int32"``) and
+``device`` (``"cpu"`` or ``"cuda"``; None: the default device, ``MINIFCN_DEVICE``, or where
+the data already is).
 
 Default dtypes are the Tensor's: Python floats give float32, ints int64, bools bool.
 
@@ -29,6 +31,15 @@ __all__ = ["tensor", "from_numpy", "zeros", "ones", "full", "zeros_like", "ones_
 
 def _dtype(dtype):
     return None if dtype is None else np.dtype(dtype)
+
+
+def _shape(op, sizes, size):
+    """The shape of ``f(2, 3)``, ``f((2, 3))`` or ``f(size=(2, 3))`` (PyTorch takes all three)."""
+    if size is not None:
+        if sizes:
+            raise TypeError(f"{op}: got the size twice, as arguments and as size=")
+        sizes = (size,)
+    return _sizes(sizes)
 
 
 def _made(array, requires_grad):
@@ -105,13 +116,14 @@ def from_numpy(ndarray) -> Tensor:
     return Tensor(ndarray)
 
 
-def zeros(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
-    """Zeros of shape ``size`` (``zeros(2, 3)`` or ``zeros((2, 3))``), float32 by default."""
+def zeros(*sizes, size=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """Zeros of shape ``size`` (``zeros(2, 3)``, ``zeros((2, 3))`` or ``zeros(size=(2, 3))``),
+    float32 by default."""
     xp = backend.xp_for(device)
-    return _made(xp.zeros(_sizes(size), dtype=_dtype(dtype) or np.float32), requires_grad)
+    return _made(xp.zeros(_shape("zeros", sizes, size), dtype=_dtype(dtype) or np.float32), requires_grad)
 
 
-def ones(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
+def ones(*sizes, size=None, dtype=None, device=None, requires_grad=False) -> Tensor:
     """Ones of shape ``size``, float32 by default.
 
     >>> ones(2, 1, dtype="float64").numpy()
@@ -119,10 +131,10 @@ def ones(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
            [1.]])
     """
     xp = backend.xp_for(device)
-    return _made(xp.ones(_sizes(size), dtype=_dtype(dtype) or np.float32), requires_grad)
+    return _made(xp.ones(_shape("ones", sizes, size), dtype=_dtype(dtype) or np.float32), requires_grad)
 
 
-def empty(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
+def empty(*sizes, size=None, dtype=None, device=None, requires_grad=False) -> Tensor:
     """A tensor of shape ``size`` whose values are whatever the memory held (``torch.empty``:
     fill it before reading it), float32 by default.
 
@@ -130,7 +142,7 @@ def empty(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
     ((2, 3), dtype('int32'))
     """
     xp = backend.xp_for(device)
-    return _made(xp.empty(_sizes(size), dtype=_dtype(dtype) or np.float32), requires_grad)
+    return _made(xp.empty(_shape("empty", sizes, size), dtype=_dtype(dtype) or np.float32), requires_grad)
 
 
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False) -> Tensor:
@@ -143,6 +155,7 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False) -> T
     """
     dtype = _dtype(dtype) or _as_array(fill_value).dtype
     xp = backend.xp_for(device)
+    fill_value = _fill_value("full", fill_value, dtype)
     return _made(xp.full(_sizes((size,)), fill_value, dtype=dtype), requires_grad)
 
 
@@ -180,6 +193,7 @@ def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False
     (array([2, 2]), dtype('float32'))
     """
     xp, dtype, shape = _like(input, dtype, device)
+    fill_value = _fill_value("full_like", fill_value, dtype)
     return _made(xp.full(shape, fill_value, dtype=dtype), requires_grad)
 
 
@@ -230,39 +244,105 @@ def _count(op, name, n):
     return int(n)
 
 
+def _converted(op, name, v, dtype):
+    """Number ``v`` as PyTorch's checked cast makes it ``dtype``, refusing what that refuses
+    ("cannot be converted without overflow"): into an integer dtype, NaN, inf and values past
+    its range (a negative int wraps into an unsigned dtype: -1 is 255 in uint8), the rest
+    truncated toward zero; into a float dtype, a finite value past its largest (inf and NaN
+    stay); into bool, anything."""
+    if dtype.kind == "b" or not isinstance(v, numbers.Real):
+        return v
+    if dtype.kind == "f":
+        high = float(np.finfo(dtype).max)
+        if math.isfinite(v) and not -high <= v <= high:
+            raise ValueError(f"{op}: {name} = {v!r} does not fit in {dtype} ([{-high}, {high}])")
+        return v
+    low, high = int(np.iinfo(dtype).min), int(np.iinfo(dtype).max)
+    if dtype.kind == "u" and isinstance(v, numbers.Integral) and -high <= v < 0:
+        return int(v) + high + 1
+    if not (math.isfinite(v) and low <= v <= high):
+        raise ValueError(f"{op}: {name} = {v!r} does not fit in {dtype} ([{low}, {high}])")
+    return math.trunc(v)
+
+
+def _fill_value(op, value, dtype):
+    """A fill value for ``dtype`` (full, full_like, new_full, fill_): :func:`_converted`."""
+    return _converted(op, "the value", value, dtype)
+
+
+def _end(op, name, v, dtype):
+    """``start`` or ``end`` of linspace / logspace as PyTorch casts it to ``dtype`` before
+    spacing the values (:func:`_converted`: truncated toward zero for an integer dtype)."""
+    if isinstance(v, Tensor):
+        v = v.item()
+    _real(op, name, v)   # a finite number
+    if dtype.kind == "b":
+        raise TypeError(f"{op}: dtype bool is not taken (as PyTorch); ask for a number dtype")
+    v = _converted(op, name, v, dtype)
+    return float(v) if dtype.kind == "f" else v
+
+
+def _spaced(xp, start, end, steps):
+    """PyTorch's ``steps`` values from ``start`` to ``end`` in float64: ``start + i * step`` in
+    the first half, ``end - (steps - 1 - i) * step`` in the second (the last is ``end``)."""
+    start, end = float(start), float(end)
+    i = xp.arange(steps, dtype=np.float64)
+    step = (end - start) / max(steps - 1, 1)
+    half = max(steps // 2, 1)   # one step: start alone, as PyTorch's
+    return xp.where(i < half, start + i * step, end - (steps - 1 - i) * step)
+
+
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False) -> Tensor:
     """``steps`` values evenly spaced from ``start`` to ``end``, both included, as
     ``torch.linspace``: float32 by default. Value ``i`` is ``start + i * step`` in the first
     half and ``end - (steps - 1 - i) * step`` in the second, ``step = (end - start) / (steps
     - 1)`` (PyTorch's formula: the last value is ``end`` exactly), computed in float64 then
-    cast (an integer dtype rounds toward zero, as PyTorch's).
+    cast. With an integer dtype, as PyTorch's: ``start`` and ``end`` are truncated toward zero
+    first, then each value (``linspace(-1.5, 0, 4, dtype=int64)`` is ``[-1, 0, 0, 0]``); where
+    a value is a whole number, PyTorch's vectorised float64 sum may land a hair below it and
+    truncate one lower (in about 0.7 % of random integer ranges, one value differs by 1). An
+    end past the dtype's range is refused, as PyTorch refuses it.
 
     >>> linspace(0, 1, 5).numpy(), linspace(-3, 7, 5, dtype="int64").numpy()
     (array([0.  , 0.25, 0.5 , 0.75, 1.  ], dtype=float32), array([-3,  0,  2,  4,  7]))
     """
-    start, end = _real("linspace", "start", start), _real("linspace", "end", end)
+    dtype = _dtype(dtype) or np.dtype(np.float32)
     steps = _count("linspace", "steps", steps)
-    xp = backend.xp_for(device)
-    i = xp.arange(steps, dtype=np.float64)
-    step = (end - start) / max(steps - 1, 1)
-    half = max(steps // 2, 1)   # one step: start alone, as PyTorch's
-    values = xp.where(i < half, start + i * step, end - (steps - 1 - i) * step)
-    return _made(values.astype(_dtype(dtype) or np.float32), requires_grad)
+    # PyTorch converts (and checks) an end only where it is used: none for no steps, one for one
+    start = _end("linspace", "start", start, dtype) if steps else _real("linspace", "start", start)
+    end = _end("linspace", "end", end, dtype) if steps > 1 else _real("linspace", "end", end)
+    values = _spaced(backend.xp_for(device), start, end, steps)
+    return _made(values.astype(dtype), requires_grad)
 
 
 def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False) -> Tensor:
     """``base ** linspace(start, end, steps)``, as ``torch.logspace``: ``steps`` values from
     ``base ** start`` to ``base ** end`` in equal ratios, float32 by default (powers taken in
-    float64, then cast).
+    float64, then cast; an overflow is inf, a negative base to a fraction NaN, quietly, as
+    PyTorch's). With an integer dtype the exponents' ends are truncated first, as PyTorch's
+    (``logspace(0, 2.5, 2, dtype=int64)`` is ``[1, 100]``), then each power; a power past the
+    dtype's range is refused (PyTorch's cast gives a wrapped or arbitrary value there).
 
     >>> logspace(0, 3, 4).numpy(), logspace(0, 3, 4, base=2, dtype="int64").numpy()
     (array([   1.,   10.,  100., 1000.], dtype=float32), array([1, 2, 4, 8]))
     """
     base = _real("logspace", "base", base)
-    exponents = linspace(start, end, steps, dtype=np.float64, device=device).data
-    with np.errstate(over="ignore"):   # an overflow is inf, as PyTorch's
-        values = base ** exponents
-    return _made(values.astype(_dtype(dtype) or np.float32), requires_grad)
+    dtype = _dtype(dtype) or np.dtype(np.float32)
+    steps = _count("logspace", "steps", steps)
+    if steps > 1:
+        start, end = _end("logspace", "start", start, dtype), _end("logspace", "end", end, dtype)
+    else:   # PyTorch's one value: base ** start, start as given (not truncated)
+        start, end = _real("logspace", "start", start), _real("logspace", "end", end)
+    xp = backend.xp_for(device)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):   # inf, NaN: PyTorch's
+        values = base ** _spaced(xp, start, end, steps)
+        if dtype.kind == "f":
+            return _made(values.astype(dtype), requires_grad)
+    info = np.iinfo(dtype)
+    if not bool(xp.all(xp.isfinite(values) & (values >= info.min) & (values < info.max + 1.0))):
+        raise ValueError(f"logspace: the powers of {base:g} from {start} to {end} go past "
+                         f"{dtype} ([{info.min}, {info.max}]) or are not numbers")
+    return _made(values.astype(dtype), requires_grad)
 
 
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False) -> Tensor:

@@ -15,12 +15,11 @@ hold for both (tests/test_functions.py checks each against PyTorch).
 """
 from __future__ import annotations
 
-import functools
 import operator
 
 import numpy as np
 
-from .autograd import Tensor, _Config
+from .autograd import Tensor, _GradMode
 from .backend import get_array_module
 from .ops import _dim_index, _same_device, _sizes, cat, maximum, minimum
 
@@ -147,12 +146,14 @@ def unbind(input, dim=0) -> tuple:
     return tuple(piece.squeeze(axis) for piece in input.split(1, axis)) if input.shape[axis] else ()
 
 
-def tensor_split(input, indices_or_sections, dim=0) -> tuple:
+def tensor_split(input, indices_or_sections=None, dim=0, *, indices=None, sections=None,
+                 tensor_indices_or_sections=None) -> tuple:
     """Pieces along ``dim``, in the graph, as ``torch.tensor_split``: ``sections`` (an int)
     pieces as equal as can be, the first ``n % sections`` one longer; or cut before each of
     ``indices`` (a list), ``x[:i0], x[i0:i1], ..., x[ik:]``, read as Python slices (negative
     from the end; past the end or backwards: an empty piece). Unlike :func:`split`, always
-    that many pieces. A Tensor (0-d: sections, 1-d: indices) is taken too.
+    that many pieces. A Tensor (0-d: sections, 1-d: indices) is taken too, and PyTorch's
+    keywords ``sections=``, ``indices=`` and ``tensor_indices_or_sections=`` (one of the four).
 
     >>> import minifcn
     >>> [t.tolist() for t in tensor_split(minifcn.arange(7), 3)]
@@ -161,10 +162,19 @@ def tensor_split(input, indices_or_sections, dim=0) -> tuple:
     [[0, 1], [2, 3, 4], [5, 6]]
     """
     input = _input("tensor_split", input)
+    given = [c for c in (indices_or_sections, indices, sections, tensor_indices_or_sections)
+             if c is not None]
+    if len(given) != 1:
+        raise TypeError("tensor_split: give the indices or the number of sections once (as "
+                        "indices_or_sections, indices=, sections= or tensor_indices_or_sections=)")
+    if sections is not None and isinstance(sections, (list, tuple)):
+        raise TypeError(f"tensor_split: sections must be an int, got {sections!r}")
+    if indices is not None and not isinstance(indices, (list, tuple)):
+        raise TypeError(f"tensor_split: indices must be a list of ints, got {indices!r}")
     if input.ndim == 0:
         raise ValueError("tensor_split: a 0-d tensor has no axis to split")
     axis = _dim_index("tensor_split", dim, input.ndim)
-    cuts = indices_or_sections
+    cuts = given[0]
     if isinstance(cuts, Tensor):
         if cuts.dtype.kind not in "iu" or cuts.ndim > 1:
             raise TypeError(f"tensor_split: a tensor of indices or sections must be 0-d or 1-d "
@@ -186,26 +196,40 @@ def tensor_split(input, indices_or_sections, dim=0) -> tuple:
 
 
 # --------------------------------------------------------------------- reductions
-def max(input, dim=None, keepdim=False):
+def max(input, dim=None, keepdim=False, *, other=None):
     """PyTorch's three ``max``: ``max(x)``, the largest value; ``max(x, dim, keepdim)``,
-    ``(values, indices)`` along ``dim``; ``max(x, other)``, the elementwise larger
-    (:func:`~minifcn.ops.maximum`). In the graph.
+    ``(values, indices)`` along ``dim``; ``max(x, other)`` (or ``other=``), the elementwise
+    larger (:func:`~minifcn.ops.maximum`). In the graph.
 
     >>> import minifcn
     >>> x = minifcn.tensor([[1.0, 5.0], [7.0, 2.0]])
     >>> max(x).item(), max(x, 1).indices.tolist(), max(x, minifcn.tensor([3.0, 3.0])).tolist()
     (7.0, [1, 0], [[3.0, 5.0], [7.0, 3.0]])
     """
+    dim = _other_or_dim("max", dim, other)
     if isinstance(dim, Tensor):
         return maximum(_input("max", input), dim)
     return _input("max", input).max(dim, keepdim)
 
 
-def min(input, dim=None, keepdim=False):
+def min(input, dim=None, keepdim=False, *, other=None):
     """PyTorch's three ``min``: as :func:`max`, for the smallest."""
+    dim = _other_or_dim("min", dim, other)
     if isinstance(dim, Tensor):
         return minimum(_input("min", input), dim)
     return _input("min", input).min(dim, keepdim)
+
+
+def _other_or_dim(op, dim, other):
+    """The second argument of ``max`` / ``min``: ``dim`` (an int, or a Tensor given in its
+    place) or ``other=``, a Tensor; not both."""
+    if other is None:
+        return dim
+    if dim is not None:
+        raise TypeError(f"{op}: give dim or other, not both")
+    if not isinstance(other, Tensor):
+        raise TypeError(f"{op}: other must be a Tensor, got {type(other).__name__}")
+    return other
 
 
 def amax(input, dim=(), keepdim=False) -> Tensor:
@@ -218,13 +242,17 @@ def amin(input, dim=(), keepdim=False) -> Tensor:
     return _input("amin", input).amin(dim, keepdim)
 
 
-def sum(input, dim=None, keepdim=False, *, dtype=None) -> Tensor:
-    """The sum along ``dim`` (all values by default), ``input`` cast to ``dtype`` first."""
-    return _cast("sum", input, dtype).sum(dim=dim, keepdim=keepdim)
+def sum(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None) -> Tensor:
+    """The sum along ``dim`` (all values by default), ``input`` cast to ``dtype`` first;
+    integers and bools sum in int64 (``Tensor.sum``). ``axis`` and ``keepdims``, NumPy's
+    names, are taken too, as PyTorch takes them."""
+    keepdim = keepdim if keepdims is None else keepdims
+    return _input("sum", input).sum(axis, dim=dim, keepdim=keepdim, dtype=dtype)
 
 
 def mean(input, dim=None, keepdim=False, *, dtype=None) -> Tensor:
-    """The mean along ``dim`` (all values by default), ``input`` cast to ``dtype`` first."""
+    """The mean along ``dim`` (all values by default), ``input`` cast to ``dtype`` first;
+    floats only, as PyTorch's (``Tensor.mean``)."""
     return _cast("mean", input, dtype).mean(dim=dim, keepdim=keepdim)
 
 
@@ -251,14 +279,25 @@ def numel(input) -> int:
 
 
 # --------------------------------------------------------------------- joining, broadcasting
-def concat(tensors, dim=0) -> Tensor:
-    """:func:`~minifcn.ops.cat` by PyTorch's other name."""
-    return cat(tensors, dim)
+def concat(tensors, dim=0, *, axis=None) -> Tensor:
+    """:func:`~minifcn.ops.cat` by PyTorch's other name (``axis=`` taken for ``dim``, as
+    PyTorch takes it)."""
+    return cat(tensors, _axis_or_dim("concat", dim, axis, 0))
 
 
-def concatenate(tensors, axis=0) -> Tensor:
-    """:func:`~minifcn.ops.cat` by NumPy's name (and its ``axis``), as ``torch.concatenate``."""
-    return cat(tensors, axis)
+def concatenate(tensors, axis=0, *, dim=None) -> Tensor:
+    """:func:`~minifcn.ops.cat` by NumPy's name (and its ``axis``, or ``dim=``), as
+    ``torch.concatenate``."""
+    return cat(tensors, _axis_or_dim("concatenate", axis, dim, 0))
+
+
+def _axis_or_dim(op, first, second, default):
+    """One axis from two names for it (PyTorch takes ``dim`` and NumPy's ``axis`` alike)."""
+    if second is None:
+        return first
+    if first != default:
+        raise TypeError(f"{op}: give axis or dim, not both")
+    return second
 
 
 def hstack(tensors) -> Tensor:
@@ -318,6 +357,9 @@ def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> Tensor:
     """
     if not isinstance(other, Tensor):
         raise TypeError(f"isclose: other must be a Tensor, got {type(other).__name__}")
+    for name, v in (("rtol", rtol), ("atol", atol)):
+        if not v >= 0:   # NaN fails it too
+            raise ValueError(f"isclose: {name} must be >= 0, got {v} (as PyTorch)")
     a, b = _same_device("isclose", _input("isclose", input), other)
     if a.dtype != b.dtype:
         raise TypeError(f"isclose: the tensors' dtypes differ, {a.dtype} and {b.dtype}; cast one (.to)")
@@ -331,10 +373,11 @@ def is_tensor(obj) -> bool:
 
 
 # --------------------------------------------------------------------- grad mode
-class enable_grad:
+class enable_grad(_GradMode):
     """Record the graph again, inside a ``no_grad`` block, as ``torch.enable_grad``: a context
     manager, or a decorator (``@enable_grad()`` or ``@enable_grad``) whose function records it
-    whatever the mode it is called in. The mode before comes back on leaving.
+    whatever the mode it is called in (a generator function: each time it is resumed, as
+    PyTorch's). The mode before comes back on leaving.
 
     >>> import minifcn
     >>> x = minifcn.tensor([1.0], requires_grad=True)
@@ -352,22 +395,4 @@ class enable_grad:
         return super().__new__(cls)
 
     def __init__(self, func=None):
-        self._before = []   # a stack: the same object may be entered again inside itself
-
-    def __enter__(self):
-        self._before.append(_Config.enable_grad)
-        _Config.enable_grad = True
-        return self
-
-    def __exit__(self, *exc):
-        _Config.enable_grad = self._before.pop()
-
-    def __call__(self, func):
-        if not callable(func):
-            raise TypeError(f"enable_grad: a decorator takes a function, got {type(func).__name__}")
-
-        @functools.wraps(func)
-        def with_grad(*args, **kwargs):
-            with enable_grad():
-                return func(*args, **kwargs)
-        return with_grad
+        super().__init__(True)

@@ -350,9 +350,12 @@ class Sum(Function):
 
     def forward(self, a):
         self.a_shape = a.shape
+        keepdims = self.keepdims
         if a.ndim == 0 and self.axis is not None:   # over dim 0 or -1 a 0-d tensor is itself, as
-            return a.reshape(1).sum(axis=self.axis)   # PyTorch's (NumPy's error for another dim)
-        return a.sum(axis=self.axis, keepdims=self.keepdims)
+            a, keepdims = a.reshape(1), False         # PyTorch's (NumPy's error for another dim)
+        if a.dtype.kind != "f":   # int64 here, or the dtype= asked for, kept (NumPy widens)
+            return _in_own_dtype(get_array_module(a).sum, a, axis=self.axis, keepdims=keepdims)
+        return a.sum(axis=self.axis, keepdims=keepdims)
 
     def backward(self, gy):
         xp = get_array_module(gy)

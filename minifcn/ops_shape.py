@@ -46,6 +46,9 @@ def _one_dtype(op, a, b):
     if a.dtype != b.dtype:
         raise TypeError(f"{op}: expected both tensors to have one dtype, got {a.dtype} and "
                         f"{b.dtype}; cast one (.to(dtype))")
+    if a.dtype == np.bool_:   # NumPy's bool product is an "or" of "and"s; PyTorch has none
+        raise TypeError(f"{op}: not defined for bool tensors (as PyTorch); cast to a number "
+                        "type first")
 
 
 def _shape(t):
@@ -798,9 +801,11 @@ def diff(input, n=1, dim=-1, prepend=None, append=None):
 # --------------------------------------------------------------------- like another tensor
 def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
     """``fill_value`` in shape ``size``, this tensor's dtype and device unless given (PyTorch's
-    ``new_full``)."""
+    ``new_full``); a value the dtype cannot hold (NaN or inf in integers) refused, as there."""
+    from .creation import _fill_value
     xp = backend.xp_for(self.device if device is None else device)
     dtype = self.dtype if dtype is None else np.dtype(dtype)
+    fill_value = _fill_value("new_full", fill_value, dtype)
     return Tensor(xp.full(_sizes((size,)), fill_value, dtype=dtype), requires_grad=requires_grad)
 
 
@@ -821,10 +826,18 @@ def fill_(self, value):
     if getattr(value, "ndim", 0):   # a Tensor or an array of values: PyTorch takes one
         raise ValueError(f"fill_: expects a number or a 0-d tensor as the value, got shape "
                          f"{tuple(value.shape)}")
-    if _Config.enable_grad and (self.requires_grad or getattr(value, "requires_grad", False)):
+    if _Config.enable_grad and self.requires_grad:
         what = "a leaf tensor that requires grad" if self.is_leaf else "a tensor in the graph"
         raise RuntimeError(f"fill_ / zero_ on {what} is not recorded in the graph: run it under "
                            "minifcn.no_grad() (as init.zeros_ does), or make a new tensor "
                            "(minifcn.zeros_like, minifcn.full)")
+    if _Config.enable_grad and getattr(value, "requires_grad", False):
+        raise RuntimeError("fill_: the value requires grad, and a fill is not recorded in the "
+                           "graph (PyTorch's passes the gradient to the value): fill with "
+                           "value.detach(), or build the tensor from the value "
+                           "(value.expand(shape))")
+    if not isinstance(value, Tensor):
+        from .creation import _fill_value
+        value = _fill_value("fill_", value, self.dtype)
     self.data[...] = value.data if isinstance(value, Tensor) else value
     return self

@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import numbers
 import operator
+import warnings
 
 import numpy as np
 
 from . import backend
 from .autograd import Tensor
-from .creation import _count, _like, _made
+from .creation import _count, _like, _made, _shape
 from .ops import _sizes
 
 __all__ = ["rand", "randn", "randint", "rand_like", "randn_like", "randint_like", "randperm",
@@ -50,18 +51,18 @@ def _float_input(op, t):
     return t
 
 
-def rand(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
-    """Uniform samples in [0, 1) of shape ``size`` (``rand(2, 3)`` or ``rand((2, 3))``),
-    float32 by default, as ``torch.rand``.
+def rand(*sizes, size=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """Uniform samples in [0, 1) of shape ``size`` (``rand(2, 3)``, ``rand((2, 3))`` or
+    ``rand(size=(2, 3))``), float32 by default, as ``torch.rand``.
 
     >>> t = rand(1000); t.shape, bool((t >= 0).all() and (t < 1).all())
     ((1000,), True)
     """
     xp = backend.xp_for(device)
-    return _made(backend.random_uniform(xp, _sizes(size), _float_dtype("rand", dtype)), requires_grad)
+    return _made(backend.random_uniform(xp, _shape("rand", sizes, size), _float_dtype("rand", dtype)), requires_grad)
 
 
-def randn(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
+def randn(*sizes, size=None, dtype=None, device=None, requires_grad=False) -> Tensor:
     """Standard normal samples (mean 0, variance 1) of shape ``size``, float32 by default, as
     ``torch.randn``: drawn in float64, then cast.
 
@@ -70,33 +71,45 @@ def randn(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
     """
     dtype = _float_dtype("randn", dtype)
     xp = backend.xp_for(device)
-    return _made(backend.random_normal(xp, _sizes(size)).astype(dtype, copy=False), requires_grad)
+    return _made(backend.random_normal(xp, _shape("randn", sizes, size)).astype(dtype, copy=False), requires_grad)
 
 
 def _integer_range(op, low, high, dtype):
-    """``(low, high)`` checked: ints, ``low < high``, and ``low .. high - 1`` within ``dtype``."""
+    """``(low, high)`` checked: ints, ``low < high``, and ``low .. high - 1`` within ``dtype``;
+    for a float dtype, within its finite range, with PyTorch's warning past ``2**digits``,
+    where it no longer holds every integer (float16: 2048, float32: 2**24)."""
     for name, v in (("low", low), ("high", high)):
         if isinstance(v, bool) or not isinstance(v, numbers.Integral):
             raise TypeError(f"{op}: {name} must be an int, got {v!r}")
     low, high = int(low), int(high)
     if low >= high:
         raise ValueError(f"{op}: expected low < high, got low={low} and high={high}")
-    if dtype.kind == "b" or dtype.kind not in "iuf":
+    if dtype.kind not in "iuf":
         raise TypeError(f"{op}: dtype must be an integer or float dtype, got {dtype}")
     if dtype.kind in "iu":
         info = np.iinfo(dtype)
         if low < info.min or high - 1 > info.max:
             raise ValueError(f"{op}: [{low}, {high}) does not fit in {dtype} "
                              f"([{info.min}, {info.max}])")
+    else:
+        top, digits = int(np.finfo(dtype).max), np.finfo(dtype).nmant + 1
+        if low < -top or high - 1 > top:   # the cast would make inf
+            raise ValueError(f"{op}: [{low}, {high}) does not fit in {dtype} ([{-top}, {top}])")
+        if low < -2**digits or high - 1 > 2**digits:
+            warnings.warn(f"{op}: [{low}, {high}) goes past [-(2^{digits}), 2^{digits}], where "
+                          f"{dtype} holds every integer: some values cannot be drawn, others "
+                          "come more often (PyTorch warns too)", stacklevel=3)
     if high - low > 2**63 - 1:   # the generators draw int64
         raise ValueError(f"{op}: the range [{low}, {high}) is wider than int64 holds")
     return low, high
 
 
-def randint(low, high=None, size=None, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+def randint(low=None, high=None, size=None, *, dtype=None, device=None, requires_grad=False) -> Tensor:
     """Integers drawn evenly from ``low .. high - 1`` (``low`` 0 when left out), of shape
     ``size``, int64 by default, as ``torch.randint``: ``randint(10, (2, 3))``,
-    ``randint(5, 10, (4,))``, ``randint(5, size=(4,))``. A float dtype holds whole numbers.
+    ``randint(5, 10, (4,))``, ``randint(5, size=(4,))``, ``randint(high=5, size=(4,))``. A
+    float dtype holds whole numbers: bounds past its largest value are refused, past
+    ``2**digits`` (float16: 2048, float32: 2**24) they warn, as PyTorch's.
 
     >>> t = randint(3, 6, (100,)); t.dtype, sorted(set(t.tolist()))
     (dtype('int64'), [3, 4, 5])
@@ -105,6 +118,10 @@ def randint(low, high=None, size=None, *, dtype=None, device=None, requires_grad
         low, high, size = 0, low, high
     elif high is None:   # randint(high, size=...)
         low, high = 0, low
+    elif low is None:   # randint(high=..., size=...)
+        low = 0
+    if high is None:
+        raise TypeError("randint: high is required, e.g. randint(10, (2, 3))")
     if size is None:
         raise TypeError("randint: size is required, e.g. randint(10, (2, 3))")
     dtype = np.dtype(np.int64 if dtype is None else dtype)
@@ -148,7 +165,8 @@ def randint_like(input, low=0, high=None, *, dtype=None, device=None, requires_g
 def randperm(n, *, dtype=None, device=None, requires_grad=False) -> Tensor:
     """A random permutation of ``0 .. n - 1``, int64 by default, as ``torch.randperm``: the
     order that sorts ``n`` uniform float64 draws (every order equally likely, but where two
-    draws tie: a chance of about ``n**2 / 2**54``).
+    draws tie: a chance of about ``n**2 / 2**54``). A float dtype must hold every value
+    exactly: ``n`` at most ``2**digits + 1`` (float16: 2049, float32: 2**24 + 1), as PyTorch's.
 
     >>> sorted(randperm(5).tolist())
     [0, 1, 2, 3, 4]
@@ -157,6 +175,10 @@ def randperm(n, *, dtype=None, device=None, requires_grad=False) -> Tensor:
     dtype = np.dtype(np.int64 if dtype is None else dtype)
     if dtype.kind in "iu" and n - 1 > np.iinfo(dtype).max:
         raise ValueError(f"randperm: n = {n} does not fit in {dtype}")
+    if dtype.kind == "f" and n > 2 ** (np.finfo(dtype).nmant + 1) + 1:   # PyTorch's bound
+        digits = np.finfo(dtype).nmant + 1
+        raise ValueError(f"randperm: n cannot be greater than 2^{digits}+1 for {dtype}: past "
+                         f"2^{digits} it does not hold every integer")
     xp = backend.xp_for(device)
     order = xp.argsort(backend.random_uniform(xp, (n,), np.float64))
     return _made(order.astype(dtype, copy=False), requires_grad)
@@ -282,10 +304,12 @@ def multinomial(input, num_samples, replacement=False) -> Tensor:
                          "sums to 0")
     u = backend.random_uniform(xp, (rows, num_samples if replacement else k), np.float64)
     if replacement:
-        # c[L] = total / total = 1 exactly at the last nonzero weight L, and u < 1, so the count
-        # of c <= u is at most L; a zero weight repeats the c before it, so it is never drawn.
-        # One searchsorted per row: an exact search, with no (rows, samples, k) comparison.
-        c = xp.cumsum(w, axis=1) / total[:, None]
+        # Divided by the running sum's own last value (w.sum() adds in another order and may
+        # differ in the last bits): c = 1 exactly from the last nonzero weight L on, and u < 1,
+        # so the count of c <= u is at most L; a zero weight repeats the c before it, so it is
+        # never drawn. One searchsorted per row: an exact search, no (rows, samples, k) compare.
+        c = xp.cumsum(w, axis=1)
+        c = c / c[:, -1:]
         drawn = xp.stack([xp.searchsorted(c[r], u[r], side="right") for r in range(rows)])
     else:
         with np.errstate(divide="ignore", invalid="ignore"):   # a zero weight: key -inf, drawn last

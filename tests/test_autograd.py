@@ -625,7 +625,9 @@ def test_set_grad_enabled_called_as_pytorch():
         assert not minifcn.is_grad_enabled()
     finally:
         minifcn.set_grad_enabled(True)
-    with minifcn.inference_mode(False):   # mode False: no change
+    with minifcn.inference_mode(False):   # mode False: grad on
+        assert minifcn.is_grad_enabled()
+    with minifcn.no_grad(), minifcn.inference_mode(False):   # inside no_grad too, as PyTorch's
         assert minifcn.is_grad_enabled()
 
 

@@ -9,6 +9,7 @@ by distribution: moments within a stated number of standard errors, or a chi-squ
 below its 1 - 1e-6 quantile, with a fixed seed.
 """
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -23,6 +24,7 @@ class _Names:
     """minifcn with PyTorch's dtype names (torch.float64, ...) as NumPy's: one lambda runs on
     both libraries."""
     int8, int32, int64, float32, float64 = np.int8, np.int32, np.int64, np.float32, np.float64
+    float16, uint8, bool = np.float16, np.uint8, np.bool_
 
     def __getattr__(self, name):
         return getattr(minifcn, name)
@@ -38,6 +40,7 @@ MADE = {
     "full_like_float": lambda m: m.full_like(m.zeros(2), 3),
     "full_like_dtype": lambda m: m.full_like(m.zeros(2), 1.5, dtype=m.float64),
     "full_like_bool": lambda m: m.full_like(m.zeros(3), True),
+    "full_like_uint8_wraps_minus_one": lambda m: m.full_like(m.zeros(2, dtype=m.uint8), -1),
     "linspace": lambda m: m.linspace(0, 1, 7),
     "linspace_inexact": lambda m: m.linspace(-1.3, 2.71, 11),
     "linspace_down": lambda m: m.linspace(5, -5, 6),
@@ -49,10 +52,28 @@ MADE = {
     "linspace_int64": lambda m: m.linspace(0, 10, 4, dtype=m.int64),
     "linspace_int32": lambda m: m.linspace(-3, 7, 5, dtype=m.int32),
     "linspace_int_down": lambda m: m.linspace(7, -8, 6, dtype=m.int64),
+    "linspace_int_fraction_ends": lambda m: m.linspace(-1.5, 0, 4, dtype=m.int64),   # ends truncated first
+    "linspace_int_fraction_end": lambda m: m.linspace(-3, 2.5, 5, dtype=m.int64),
+    "linspace_int8_fractions": lambda m: m.linspace(-127.9, 126.6, 6, dtype=m.int8),
+    "linspace_uint8_wraps_minus_one": lambda m: m.linspace(-1, 3, 4, dtype=m.uint8),   # -1 is 255
+    "linspace_one_step_end_unchecked": lambda m: m.linspace(208.9, 300, 1, dtype=m.uint8),
+    "linspace_no_step_unchecked": lambda m: m.linspace(-7, 300, 0, dtype=m.uint8),
     "logspace": lambda m: m.logspace(0, 2, 3),
+    "logspace_int_fraction_end": lambda m: m.logspace(0, 2.5, 2, dtype=m.int64),
+    "logspace_int_fraction_ends": lambda m: m.logspace(0.5, 2.5, 3, dtype=m.int64),
+    "logspace_int_below_one": lambda m: m.logspace(-2, 2, 5, base=2, dtype=m.int64),
+    "logspace_int_negative_base": lambda m: m.logspace(0, 2, 3, base=-2, dtype=m.int64),
+    "logspace_one_step_not_truncated": lambda m: m.logspace(2.39, 7, 1, dtype=m.int32),
+    "logspace_overflow_inf": lambda m: m.logspace(0, 40, 3),
+    "logspace_float16_inf": lambda m: m.logspace(0, 40, 3, dtype=m.float16),
+    "logspace_negative_base_nan": lambda m: m.logspace(0, 1, 3, base=-2),
+    "logspace_zero_base": lambda m: m.logspace(-1, 1, 3, base=0),
     "logspace_base2_int": lambda m: m.logspace(0, 3, 4, base=2, dtype=m.int64),
     "logspace_float64": lambda m: m.logspace(-1, 1, 5, dtype=m.float64),
     "logspace_base": lambda m: m.logspace(0.5, 1.5, 7, base=2.5, dtype=m.float64),
+    "zeros_size_keyword": lambda m: m.zeros(size=(2, 3)),
+    "ones_size_keyword": lambda m: m.ones(size=[3], dtype=m.int32),
+    "empty_size_keyword": lambda m: m.empty(size=(2, 0)),
     "eye": lambda m: m.eye(3),
     "eye_rect": lambda m: m.eye(2, 4),
     "eye_tall": lambda m: m.eye(4, 2, dtype=m.int64),
@@ -79,7 +100,11 @@ def test_made_as_pytorch_makes_it(name):
         if name.startswith("linspace"):
             np.testing.assert_allclose(a, b, rtol=0, atol=2 * eps * np.abs(b).max())
         else:   # ... and base**x moves by |x ln(base)| = |ln(value)| times x's relative error
-            np.testing.assert_allclose(a, b, rtol=2 * eps * (1 + np.abs(np.log(b)).max()), atol=0)
+            some = np.isfinite(b) & (b != 0)   # inf, NaN and 0: the same, exactly
+            np.testing.assert_array_equal(a[~some], b[~some])
+            if some.any():
+                rtol = 2 * eps * (1 + np.abs(np.log(np.abs(b[some]))).max())
+                np.testing.assert_allclose(a[some], b[some], rtol=rtol, atol=0)
     else:   # integers (rounded toward zero from values far from a whole number), copies: exact
         np.testing.assert_array_equal(a, b)
 
@@ -89,6 +114,22 @@ def test_linspace_refuses_ends_that_pytorch_fills_with_nan():
         minifcn.linspace(0, math.inf, 3)   # PyTorch gives [nan, nan, nan]
     with pytest.raises(TypeError, match="linspace: start must be a finite number, got nan"):
         minifcn.linspace(math.nan, 1, 3)
+
+
+def test_logspace_refuses_integer_powers_past_the_dtype_and_is_quiet():
+    """An integer power past the dtype is refused (PyTorch's cast gives INT64_MIN, or 1024 as
+    0 in uint8); float overflow and a negative base to a fraction give inf and NaN quietly."""
+    with pytest.raises(ValueError, match=r"logspace: the powers of 10 from 0 to 40 go past int64"):
+        minifcn.logspace(0, 40, 3, dtype=np.int64)
+    with pytest.raises(ValueError, match="logspace: the powers of 2 from 0 to 10 go past uint8"):
+        minifcn.logspace(0, 10, 3, base=2, dtype=np.uint8)
+    with pytest.raises(ValueError, match="go past int64 .* or are not numbers"):
+        minifcn.logspace(0, 1, 3, base=-2.5, dtype=np.int64)   # (-2.5) ** 0.5: NaN
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for call in (lambda: minifcn.logspace(0, 40, 3), lambda: minifcn.logspace(0, 1, 3, base=-2),
+                     lambda: minifcn.logspace(0, 400, 3, dtype=np.float64), lambda: minifcn.logspace(-1, 1, 3, base=0)):
+            call()
 
 
 def test_linspace_ends_exactly_and_is_even():
@@ -160,10 +201,24 @@ CREATION_ERRORS = [
     (lambda m: m.linspace(0, 1, -1), ValueError, "linspace: steps must be >= 0, got -1"),
     (lambda m: m.linspace(0, 1, 2.5), TypeError, "linspace: steps must be an int, got 2.5"),
     (lambda m: m.logspace(0, 1, 3, base="2"), TypeError, "logspace: base must be a finite number, got '2'"),
+    (lambda m: m.linspace(0, 300, 4, dtype=m.uint8), ValueError, r"linspace: end = 300 does not fit in uint8 \(\[0, 255\]\)"),
+    (lambda m: m.linspace(-0.5, 3, 4, dtype=m.uint8), ValueError, "linspace: start = -0.5 does not fit in uint8"),
+    (lambda m: m.linspace(-128.9, 0, 4, dtype=m.int8), ValueError, "linspace: start = -128.9 does not fit in int8"),
+    (lambda m: m.linspace(300, 0, 1, dtype=m.uint8), ValueError, "linspace: start = 300 does not fit in uint8"),
+    (lambda m: m.linspace(0, 70000, 3, dtype=m.float16), ValueError, "linspace: end = 70000 does not fit in float16"),
+    (lambda m: m.linspace(0, 1, 3, dtype=m.bool), TypeError, "linspace: dtype bool is not taken"),
+    (lambda m: m.logspace(0, 300, 2, base=1.01, dtype=m.uint8), ValueError, "logspace: end = 300 does not fit in uint8"),
     (lambda m: m.eye(-1), ValueError, "eye: n must be >= 0, got -1"),
     (lambda m: m.eye(2.5), TypeError, "eye: n must be an int, got 2.5"),
     (lambda m: m.eye(2, -3), ValueError, "eye: m must be >= 0, got -3"),
     (lambda m: m.empty(-1), ValueError, "negative dimensions"),
+    (lambda m: m.ones(2, size=(2,)), TypeError, "ones: got the size twice"),
+    (lambda m: m.full_like(m.zeros(2, dtype=m.int64), float("nan")), ValueError, "full_like: the value = nan does not fit in int64"),
+    (lambda m: m.full_like(m.zeros(2, dtype=m.uint8), 300), ValueError, r"full_like: the value = 300 does not fit in uint8 \(\[0, 255\]\)"),
+    (lambda m: m.full_like(m.zeros(2, dtype=m.float16), 1e6), ValueError, "full_like: the value = 1000000.0 does not fit in float16"),
+    (lambda m: m.full((2,), float("inf"), dtype=m.int64), ValueError, "full: the value = inf does not fit in int64"),
+    (lambda m: m.full((2,), 1e6, dtype=m.float16), ValueError, "full: the value = 1000000.0 does not fit in float16"),
+    (lambda m: m.zeros(2).new_full((2,), float("inf"), dtype=m.int64), ValueError, "new_full: the value = inf does not fit"),
 ]
 
 
@@ -300,6 +355,10 @@ SHAPES = {
     "randint": lambda m: m.randint(10, (2, 3)),
     "randint_low": lambda m: m.randint(-5, 5, (4,)),
     "randint_size_keyword": lambda m: m.randint(3, size=(2,)),
+    "randint_high_keyword": lambda m: m.randint(high=5, size=(3,)),
+    "randint_all_keywords": lambda m: m.randint(low=2, high=5, size=(3, 1)),
+    "rand_size_keyword": lambda m: m.rand(size=(2, 3)),
+    "randn_size_keyword": lambda m: m.randn(size=(4,), dtype=m.float64),
     "randint_int8": lambda m: m.randint(0, 5, (3,), dtype=m.int8),
     "randint_float": lambda m: m.randint(0, 5, (3,), dtype=m.float32),
     "rand_like": lambda m: m.rand_like(m.zeros(2, 3, dtype=m.float64)),
@@ -365,6 +424,21 @@ def test_random_values_keep_to_their_ranges(xp):
     assert set(b.tolist()) == {0.0, 1.0}
 
 
+def test_float_dtypes_hold_the_integers_drawn_as_pytorch_s():
+    """randperm in a float dtype up to PyTorch's bound (2^digits + 1: every value exact) is a
+    permutation; randint up to the dtype's largest value never makes inf, and past 2^digits
+    (where the dtype skips integers) warns, as PyTorch's."""
+    torch = pytest.importorskip("torch")
+    for dtype, n in ((np.float16, 2049), (np.float32, 5000)):
+        assert sorted(minifcn.randperm(n, dtype=dtype).tolist()) == list(range(n))
+    for lib in (_Names(), torch):
+        with pytest.warns(UserWarning, match=r"2\^11"):
+            big = lib.randint(0, 65505, (1000,), dtype=lib.float16)
+        assert np.isfinite(to_np(big)).all() and to_np(big).max() <= 65504
+        with pytest.warns(UserWarning, match=r"2\^24"):
+            lib.randint(-2**24 - 1, 0, (2,), dtype=lib.float32)
+
+
 def test_random_tensors_take_requires_grad():
     for t in (minifcn.rand(2, requires_grad=True), minifcn.randn(2, requires_grad=True),
               minifcn.randperm(3, dtype=np.float32, requires_grad=True),
@@ -385,7 +459,14 @@ RANDOM_ERRORS = [
     (lambda m: m.randint(300, (2,), dtype=m.int8), ValueError, r"randint: \[0, 300\) does not fit in int8"),
     (lambda m: m.randint(2.5, (2,)), TypeError, "randint: high must be an int, got 2.5"),
     (lambda m: m.randint(5), TypeError, "randint: size is required"),
+    (lambda m: m.randint(size=(2,)), TypeError, "randint: high is required"),
+    (lambda m: m.rand(2, size=(2,)), TypeError, "rand: got the size twice"),
     (lambda m: m.randperm(-1), ValueError, "randperm: n must be >= 0, got -1"),
+    (lambda m: m.randperm(2050, dtype=m.float16), ValueError, r"randperm: n cannot be greater than 2\^11\+1 for float16"),
+    (lambda m: m.randperm(2**24 + 2, dtype=m.float32), ValueError, r"randperm: n cannot be greater than 2\^24\+1 for float32"),
+    (lambda m: m.randint(0, 65506, (2,), dtype=m.float16), ValueError, r"randint: \[0, 65506\) does not fit in float16"),
+    (lambda m: m.randint(-65505, 0, (2,), dtype=m.float16), ValueError, r"randint: \[-65505, 0\) does not fit in float16"),
+    (lambda m: m.randint_like(m.zeros(3, dtype=m.float16), 70000), ValueError, "randint_like: .* does not fit in float16"),
     (lambda m: m.normal(0.0, -1.0, (2,)), ValueError, "normal: std must be >= 0 everywhere, got -1.0"),
     (lambda m: m.normal(m.zeros(3), -1.0), ValueError, "normal: std must be >= 0 everywhere"),
     (lambda m: m.normal(0.0, 1.0), TypeError, "normal: with a number mean and std, give size"),
@@ -524,3 +605,19 @@ def test_multinomial_without_replacement_draws_zero_weights_last(xp):
     minifcn.manual_seed(8)
     drawn = to_np(minifcn.multinomial(Tensor(xp.asarray([0.0, 1.0, 0.0, 0.0, 2.0])), 5))
     assert sorted(drawn[:2].tolist()) == [1, 4] and drawn[2:].tolist() == [0, 2, 3]
+
+
+def test_multinomial_with_replacement_never_draws_past_the_last_weight(monkeypatch):
+    """A draw u just below 1 takes the last category of nonzero weight: the running sums are
+    divided by their own last value (1 exactly there), not by a sum added in another order
+    (for these weights cumsum[-1] / sum = 1 - 9e-16: u past it drew index k, no category)."""
+    w = np.random.default_rng(0).random(300)
+    assert np.cumsum(w)[-1] / w.sum() < 1   # the weights that showed it
+    u = np.nextafter(1.0, 0.0)
+    monkeypatch.setattr(backend, "random_uniform", lambda xp, shape, dtype: xp.full(shape, u, dtype))
+    for weights in (w, np.append(w, [0.0, 0.0]), np.array([0.0, 2.0, 0.0])):
+        last = int(np.flatnonzero(weights)[-1])
+        assert minifcn.multinomial(Tensor(weights), 3, replacement=True).tolist() == [last] * 3
+        two = np.stack([weights, weights[::-1]])   # rows: one search each
+        lasts = [int(np.flatnonzero(row)[-1]) for row in two]
+        assert minifcn.multinomial(Tensor(two), 2, replacement=True).tolist() == [[k, k] for k in lasts]

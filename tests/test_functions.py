@@ -238,6 +238,9 @@ ERRORS = [
     (lambda m, t: m.isclose(t(np.zeros(2)), t(np.zeros(2, np.float32))), TypeError,
      "isclose: the tensors' dtypes differ, float64 and float32"),
     (lambda m, t: m.isclose(t(np.zeros(2)), 0.0), TypeError, "isclose: other must be a Tensor, got float"),
+    (lambda m, t: m.isclose(t(np.ones(2)), t(np.ones(2)), rtol=-1), ValueError, "isclose: rtol must be >= 0, got -1"),
+    (lambda m, t: m.isclose(t(np.ones(2)), t(np.ones(2)), atol=-1e-3), ValueError, "isclose: atol must be >= 0, got -0.001"),
+    (lambda m, t: m.isclose(t(np.ones(2)), t(np.ones(2)), rtol=math.nan), ValueError, "isclose: rtol must be >= 0, got nan"),
     (lambda m, t: m.hstack([]), ValueError, "cat: expected at least one tensor"),
 ]
 
@@ -305,3 +308,194 @@ def test_enable_grad_puts_the_mode_back_after_an_error_and_when_nested():
             assert is_grad_enabled()
         assert not is_grad_enabled()
     assert is_grad_enabled()
+
+
+# --------------------------------------------------------------------- dtypes as PyTorch's
+INT_DTYPES = ["bool", "uint8", "int8", "int16", "int32", "int64"]
+
+
+@pytest.mark.parametrize("dtype", INT_DTYPES + ["float16", "float32", "float64"])
+def test_reductions_of_integers_are_int64_as_pytorch_s(dtype):
+    """sum, prod, cumsum and nansum of bools and integers are int64 (NumPy's sum of uint8 is
+    uint64, and 1 - 5 then wraps); floats keep their dtype; ``dtype=`` keeps the one asked for."""
+    torch = pytest.importorskip("torch")
+    a = np.array([[1, 0, 1], [1, 1, 0]]).astype(dtype)
+    x, t = Tensor(a), torch.from_numpy(a)
+    for name, ours, theirs in [
+            ("sum", minifcn.sum(x), torch.sum(t)), ("sum dim", minifcn.sum(x, 1), torch.sum(t, 1)),
+            ("Tensor.sum", x.sum(), t.sum()), ("Tensor.sum dim", x.sum(dim=0, keepdim=True), t.sum(dim=0, keepdim=True)),
+            ("prod", minifcn.prod(x), torch.prod(t)), ("Tensor.prod", x.prod(1), t.prod(1)),
+            ("cumsum", minifcn.cumsum(x, 1), torch.cumsum(t, 1)), ("Tensor.cumsum", x.cumsum(0), t.cumsum(0)),
+            ("nansum", minifcn.nansum(x), torch.nansum(t)), ("Tensor.nansum", x.nansum(1), t.nansum(1))]:
+        assert ours.dtype == to_np(theirs).dtype, name
+        np.testing.assert_array_equal(to_np(ours), to_np(theirs), err_msg=name)
+    u = Tensor(np.array([1, 2], dtype=np.uint8))
+    assert (minifcn.sum(u) - 5).item() == (torch.sum(torch.tensor([1, 2], dtype=torch.uint8)) - 5).item() == -2
+
+
+def test_sum_keeps_the_dtype_asked_as_pytorch_s():
+    torch = pytest.importorskip("torch")
+    a = np.array([200, 100], dtype=np.uint8)
+    for dtype, tdtype in [(np.uint8, torch.uint8), (np.int16, torch.int16), (np.bool_, torch.bool),
+                          (np.float64, torch.float64)]:
+        for ours, theirs in [(minifcn.sum(Tensor(a), dtype=dtype), torch.sum(torch.from_numpy(a), dtype=tdtype)),
+                             (Tensor(a).sum(dtype=dtype), torch.from_numpy(a).sum(dtype=tdtype))]:
+            assert ours.dtype == to_np(theirs).dtype and ours.tolist() == theirs.tolist(), dtype
+
+
+@pytest.mark.parametrize("dtype", INT_DTYPES)
+def test_exp_log_sqrt_sigmoid_tanh_of_integers_are_float32_as_pytorch_s(dtype):
+    """NumPy's ufuncs give float16 for int8, uint8 and bool and float64 for int32 and int64;
+    PyTorch's (and exp2, log2 here) give float32, its default dtype."""
+    torch = pytest.importorskip("torch")
+    a = np.array([1, 2, 1, 12, 3]).astype(dtype)   # no 0: log(0) warns in both
+    x, t = Tensor(a), torch.from_numpy(a)
+    for name in ("exp", "log", "sqrt", "sigmoid", "tanh"):
+        for ours, theirs in [(getattr(minifcn, name)(x), getattr(torch, name)(t)),
+                             (getattr(x, name)(), getattr(t, name)())]:
+            assert ours.dtype == to_np(theirs).dtype == np.float32, (name, dtype)
+            np.testing.assert_allclose(to_np(ours), to_np(theirs), rtol=1e-6, err_msg=name)
+
+
+def test_exp_and_log_of_floats_take_the_input_itself():
+    """No cast nor copy on the float path: the Function's input is the tensor's own array."""
+    for dtype in (np.float16, np.float32, np.float64):
+        x = Tensor(np.array([1.0, 2.0], dtype=dtype), requires_grad=True)
+        for y in (x.exp(), x.log(), minifcn.exp(x), minifcn.log(x)):
+            assert y.dtype == dtype and y.creator.inputs[0] is x
+
+
+def test_clamp_of_integers_by_a_float_bound_is_float32_as_pytorch_s():
+    torch = pytest.importorskip("torch")
+    cases = [({"min": 1.5}, np.int64), ({"max": 2.5}, np.int64), ({"min": 2, "max": 2.5}, np.int8),
+             ({"min": 2.0}, np.int32), ({"min": np.float64(1.5)}, np.uint8), ({"min": 0.5}, np.bool_),
+             ({"min": 0}, np.bool_), ({"min": 1, "max": 2}, np.int16), ({"max": 1.5}, np.float16)]
+    for kw, dtype in cases:
+        a = np.array([1, 2, 3]).astype(dtype)
+        for ours, theirs in [(minifcn.clamp(Tensor(a), **kw), torch.clamp(torch.from_numpy(a), **kw)),
+                             (Tensor(a).clamp(**kw), torch.from_numpy(a).clamp(**kw))]:
+            assert ours.dtype == to_np(theirs).dtype, (kw, dtype)
+            assert ours.tolist() == theirs.tolist(), (kw, dtype)
+    with pytest.raises(TypeError, match="clamp: bool tensors with bool bounds"):
+        Tensor(np.array([True])).clamp(min=True)
+    with pytest.raises((RuntimeError, NotImplementedError)):
+        torch.tensor([True]).clamp(min=True)
+
+
+@pytest.mark.parametrize("dtype", INT_DTYPES)
+def test_mean_of_integers_is_refused_as_pytorch_s(dtype):
+    torch = pytest.importorskip("torch")
+    a = np.array([1, 0, 1]).astype(dtype)
+    with pytest.raises(RuntimeError, match="mean"):
+        torch.mean(torch.from_numpy(a))
+    for call in (lambda: minifcn.mean(Tensor(a)), lambda: Tensor(a).mean(), lambda: Tensor(a).mean(dim=0)):
+        with pytest.raises(TypeError, match=f"mean: expected a floating-point tensor, got {np.dtype(dtype)}"):
+            call()
+    ours, theirs = Tensor(a).mean(dtype=np.float32), torch.from_numpy(a).mean(dtype=torch.float32)
+    assert ours.dtype == np.float32 and ours.item() == pytest.approx(theirs.item())
+
+
+KEYWORD_FORMS = {   # name -> call(lib, x): PyTorch's documented keyword forms
+    "max other=": lambda m, x: m.max(x, other=x * 0.5),
+    "min other=": lambda m, x: m.min(x, other=x * 0.5),
+    "tensor_split indices=": lambda m, x: m.tensor_split(x, indices=[1, 3], dim=1),
+    "tensor_split sections=": lambda m, x: m.tensor_split(x, sections=3, dim=1),
+    "tensor_split tensor_indices_or_sections=": lambda m, x: m.tensor_split(
+        x, tensor_indices_or_sections=m.tensor([1, 2]), dim=1),
+    "concatenate dim=": lambda m, x: m.concatenate([x, x], dim=1),
+    "concatenate axis=": lambda m, x: m.concatenate([x, x], axis=1),
+    "concat axis=": lambda m, x: m.concat([x, x], axis=1),
+    "sum axis=": lambda m, x: m.sum(x, axis=0),
+    "sum axis= keepdims=": lambda m, x: m.sum(x, axis=1, keepdims=True),
+}
+
+
+@pytest.mark.parametrize("name", sorted(KEYWORD_FORMS))
+def test_keyword_forms_pytorch_documents(name, rng):
+    torch = pytest.importorskip("torch")
+    a = rng.standard_normal((2, 4))
+    ours, theirs = KEYWORD_FORMS[name](minifcn, Tensor(a)), KEYWORD_FORMS[name](torch, torch.from_numpy(a))
+    ours, theirs = (ours, theirs) if isinstance(ours, tuple) else ((ours,), (theirs,))
+    assert len(ours) == len(theirs)
+    for o, t in zip(ours, theirs):
+        np.testing.assert_array_equal(to_np(o), to_np(t), err_msg=name)
+
+
+def test_keyword_forms_given_twice_are_refused():
+    x = minifcn.ones(2, 4)
+    for call, message in [(lambda: minifcn.max(x, 1, other=x), "max: give dim or other, not both"),
+                          (lambda: minifcn.tensor_split(x, 2, sections=2), "tensor_split: give the indices"),
+                          (lambda: minifcn.tensor_split(x), "tensor_split: give the indices"),
+                          (lambda: minifcn.tensor_split(x, sections=[1]), "tensor_split: sections must be an int"),
+                          (lambda: minifcn.concatenate([x], 1, dim=1), "concatenate: give axis or dim, not both"),
+                          (lambda: minifcn.sum(x, 0, axis=0), "sum: give axis or dim, not both")]:
+        with pytest.raises(TypeError, match=message):
+            call()
+
+
+DECORATORS = {   # name -> (decorator of lib, the grad mode it sets)
+    "enable_grad()": (lambda m: m.enable_grad(), True),
+    "enable_grad": (lambda m: m.enable_grad, True),
+    "no_grad()": (lambda m: m.no_grad(), False),
+    "no_grad": (lambda m: m.no_grad, False),
+    "set_grad_enabled(True)": (lambda m: m.set_grad_enabled(True), True),
+    "set_grad_enabled(False)": (lambda m: m.set_grad_enabled(False), False),
+    "inference_mode()": (lambda m: m.inference_mode(), False),
+    "inference_mode": (lambda m: m.inference_mode, False),
+    "inference_mode(False)": (lambda m: m.inference_mode(False), True),   # grad on, as PyTorch's
+}
+
+
+@pytest.mark.parametrize("name", sorted(DECORATORS))
+@pytest.mark.parametrize("outside", [True, False])
+def test_grad_mode_decorators_on_generators_as_pytorch_s(name, outside):
+    """The decorated generator's body runs in the mode at every resumption (next, send, throw)
+    and the caller's mode holds between them, as PyTorch's (a with around the call alone ends
+    before the body runs)."""
+    torch = pytest.importorskip("torch")
+    seen = {}
+    for lib in (minifcn, torch):
+        x = lib.ones(2, requires_grad=True)
+        decorate, mode = DECORATORS[name]
+        with lib.set_grad_enabled(outside):
+            @decorate(lib)
+            def steps(t):
+                sent = yield t * 2
+                try:
+                    yield t * sent
+                except KeyError:
+                    yield t * 3
+                return "done"
+
+            @decorate(lib)
+            def plain(t):
+                return t * 2
+
+            gen, record = steps(x), []
+            record.append(next(gen).requires_grad)
+            record.append(lib.is_grad_enabled())   # the caller's mode between resumptions
+            record.append(gen.send(5.0).requires_grad)
+            record.append(gen.throw(KeyError()).requires_grad)
+            with pytest.raises(StopIteration) as stop:
+                next(gen)
+            record += [stop.value.value, lib.is_grad_enabled(), plain(x).requires_grad]
+        assert lib.is_grad_enabled()
+        seen[lib.__name__] = record
+    assert seen["minifcn"] == seen["torch"] == [mode, outside, mode, mode, "done", outside, mode]
+
+
+def test_grad_mode_decorator_closes_the_generator_in_its_mode():
+    modes = []
+
+    @minifcn.enable_grad()
+    def steps():
+        try:
+            yield 1
+        finally:
+            modes.append(is_grad_enabled())
+
+    with no_grad():
+        gen = steps()
+        next(gen)
+        gen.close()
+        assert modes == [True] and not is_grad_enabled()

@@ -506,8 +506,8 @@ def test_in_place_fill_is_refused_in_the_graph_and_taken_under_no_grad():
     h = w * 2
     with pytest.raises(RuntimeError, match="a tensor in the graph.*no_grad"):
         h.fill_(1.0)
-    with pytest.raises(RuntimeError, match="not recorded"):
-        Tensor(np.ones(3)).fill_(Tensor(np.array(1.0), requires_grad=True))
+    with pytest.raises(RuntimeError, match="fill_: the value requires grad, and a fill is not recorded"):
+        Tensor(np.ones(3)).fill_(Tensor(np.array(1.0), requires_grad=True))   # self requires none
     with minifcn.no_grad():
         w.fill_(3.0)
     assert w.tolist() == [3.0, 3.0, 3.0] and w.requires_grad
@@ -523,6 +523,41 @@ def test_fill_on_the_device_and_through_a_view(xp):
     assert to_np(t).tolist() == [[4.0] * 3] * 2
     t.narrow(1, 1, 2).zero_()          # narrow is a view, as PyTorch's: the base changes
     assert to_np(t).tolist() == [[4.0, 0.0, 0.0]] * 2
+
+
+def test_values_an_integer_tensor_cannot_hold_are_refused_as_pytorch_s():
+    """NaN, inf and values past the range into integers (NumPy's cast gives INT64_MIN, with a
+    warning), a finite value past float16's largest: PyTorch refuses them (but for a fill of
+    one value, which it makes inf); -1 into uint8 is 255 in both; 2.7 is 2."""
+    torch = pytest.importorskip("torch")
+    refused = [(lambda m, t: t(np.zeros(2, np.int64)).fill_(float("nan")), "fill_: the value = nan does not fit in int64"),
+               (lambda m, t: t(np.zeros(2, np.int64)).new_full((2,), float("inf")), "new_full: the value = inf does not fit"),
+               (lambda m, t: t(np.zeros(2)).new_full((2,), 1e30, dtype=m.int64 if m is torch else np.int64),
+                r"new_full: the value = 1e\+30 does not fit in int64"),
+               (lambda m, t: t(np.zeros(2, np.int8)).fill_(200), r"fill_: the value = 200 does not fit in int8 \(\[-128, 127\]\)"),
+               (lambda m, t: t(np.zeros(2, np.float16)).fill_(1e6), "fill_: the value = 1000000.0 does not fit in float16"),
+               (lambda m, t: t(np.zeros(2, np.float16)).new_full((3,), -1e6), "new_full: the value = -1000000.0 does not fit")]
+    for call, message in refused:
+        with pytest.raises(ValueError, match=message):
+            call(minifcn, Tensor)
+        with pytest.raises(RuntimeError, match="cannot be converted"):
+            call(torch, torch.from_numpy)
+    for call in (lambda m, t: t(np.zeros(2, np.uint8)).fill_(-1), lambda m, t: t(np.zeros(2, np.int64)).fill_(2.7),
+                 lambda m, t: t(np.zeros(2, np.uint8)).new_full((2,), -1), lambda m, t: t(np.zeros(2)).fill_(float("inf"))):
+        ours, theirs = call(minifcn, Tensor), call(torch, torch.from_numpy)
+        assert ours.dtype == to_np(theirs).dtype and ours.tolist() == theirs.tolist()
+
+
+def test_products_of_bools_are_refused_as_pytorch_s():
+    torch = pytest.importorskip("torch")
+    b, m = np.ones(3, np.bool_), np.ones((1, 3, 3), np.bool_)
+    for call in (lambda lib, t: t(b) @ t(b), lambda lib, t: lib.matmul(t(m), t(m)), lambda lib, t: lib.mm(t(m[0]), t(m[0])),
+                 lambda lib, t: lib.bmm(t(m), t(m)), lambda lib, t: lib.dot(t(b), t(b)),
+                 lambda lib, t: lib.tensordot(t(m), t(m), 1), lambda lib, t: lib.cross(t(b), t(b), dim=0)):
+        with pytest.raises(TypeError, match="not defined for bool tensors"):
+            call(minifcn, Tensor)
+        with pytest.raises((NotImplementedError, RuntimeError)):
+            call(torch, torch.from_numpy)
 
 
 # --------------------------------------------------------------------- errors
