@@ -17,7 +17,8 @@ cosine from where it is, :class:`LambdaLR` writes ``base * lr_lambda(epoch)``;
 improving; :class:`ConstantLR` and :class:`MultiplicativeLR` multiply it too,
 :class:`CosineAnnealingWarmRestarts` and :class:`CyclicLR` write theirs (the latter the
 momentum too), and :class:`ChainedScheduler` steps several at once. They work on any of
-:mod:`minifcn.optim`'s optimizers (SGD, Adam, AdamW, RMSprop, Adagrad, NAdam, RAdam, Adamax, LBFGS). A group's ``lr_mult`` still applies on top, so FCN's biases
+:mod:`minifcn.optim`'s optimizers (SGD, Adam, AdamW, RMSprop, Adagrad, NAdam, RAdam, Adamax, Adadelta, ASGD, Rprop,
+LBFGS). A group's ``lr_mult`` still applies on top, so FCN's biases
 (:func:`~minifcn.optim.fcn_param_groups`) keep twice the weights' rate. The closed forms
 (PyTorch's ``_get_closed_form_lr``, :meth:`~LRScheduler.closed_form_lr`) are the rates as a function of the epoch alone (StepLR's
 and PolynomialLR's are the numbers :func:`~minifcn.optim.lr_at` gives); left alone, the stepped

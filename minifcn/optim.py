@@ -1,6 +1,7 @@
 """SGD with momentum, weight decay and parameter groups; Adam, AdamW, RMSprop and Adagrad;
-learning-rate schedules. NAdam, RAdam and Adamax (:mod:`minifcn.optim_adam_family`) and LBFGS
-(:mod:`minifcn.optim_lbfgs`) are found here too.
+learning-rate schedules. NAdam, RAdam and Adamax (:mod:`minifcn.optim_adam_family`), Adadelta,
+ASGD and Rprop (:mod:`minifcn.optim_classic`) and LBFGS (:mod:`minifcn.optim_lbfgs`) are found
+here too.
 
 SGD's update, per parameter ``p`` with gradient ``g`` (PyTorch's form)::
 
@@ -140,8 +141,8 @@ def _update(p, g, v, lr, mom, wd, dampening=0.0, nesterov=False, first=False):
 
 class Optimizer:
     """The base of :class:`SGD`, :class:`Adam`, :class:`AdamW`, :class:`RMSprop`, :class:`Adagrad`,
-    :class:`NAdam`, :class:`RAdam`, :class:`Adamax` and :class:`LBFGS` (whose :meth:`step` is its
-    own), as PyTorch's ``torch.optim.Optimizer``: parameter groups with their own options, ``lr_mult``,
+    :class:`NAdam`, :class:`RAdam`, :class:`Adamax`, :class:`Adadelta`, :class:`ASGD`, :class:`Rprop`
+    and :class:`LBFGS` (whose :meth:`step` is its own), as PyTorch's ``torch.optim.Optimizer``: parameter groups with their own options, ``lr_mult``,
     :meth:`add_param_group`, :meth:`zero_grad`, :meth:`step` (a closure first, if given; then
     each parameter with a gradient, under ``no_grad``) and a state dict. A subclass gives its
     options' checks (``_check_options(group, where)``) and one parameter's update (``_update(p, group, state)``,
@@ -743,8 +744,10 @@ def _check_adagrad_options(g, where):
     g["maximize"] = _flag(where, "maximize", g["maximize"])
 
 
-# NAdam, RAdam, Adamax and LBFGS build on Optimizer above: imported once it is defined
+# NAdam, RAdam, Adamax, Adadelta, ASGD, Rprop and LBFGS build on Optimizer above: imported once
+# it is defined
 from .optim_adam_family import NAdam, RAdam, Adamax   # noqa: E402, F401
+from .optim_classic import Adadelta, ASGD, Rprop   # noqa: E402, F401
 from .optim_lbfgs import LBFGS   # noqa: E402, F401
 
 # PyTorch's schedulers live in torch.optim.lr_scheduler; these in minifcn/lr_scheduler.py, which
