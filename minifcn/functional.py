@@ -2468,35 +2468,90 @@ def _linear_taps(in_size, out_size, align_corners=False, scale=None, cubic=False
     return np.stack([left, np.minimum(left + 1, in_size - 1)], axis=1), np.stack([1.0 - t, t], axis=1)
 
 
-def _resample_taps(in_size, out_size, mode, align_corners=False, scale=None):
-    """``(cols, weights)`` of one axis, (out_size, taps) each, for any mode but ``"area"``."""
+def _antialias_filter(d, cubic):
+    """The kernels of PyTorch's antialiased modes at distance ``d`` (in input pixels, already
+    divided by the stretch): the triangle ``max(1 - |d|, 0)`` (bilinear), or Keys' cubic with
+    ``A = -0.5`` (bicubic; Keys' own choice, where the plain mode takes -0.75), 0 from 2 on."""
+    d = np.abs(d)
+    if not cubic:
+        return np.maximum(1.0 - d, 0.0)
+    A = -0.5
+    return np.where(d < 1, ((A + 2) * d - (A + 3)) * d * d + 1,
+                    np.where(d < 2, (((d - 5) * d + 8) * d - 4) * A, 0.0))
+
+
+def _antialias_taps(in_size, out_size, align_corners=False, scale=None, cubic=False):
+    """The taps of antialiased bilinear or bicubic resampling, as PyTorch's CPU kernel
+    (``_compute_indices_min_size_weights_aa``) lists them: ``(cols, weights, valid)``, each
+    (out_size, taps), ``valid`` False on the padding of a row shorter than the longest.
+
+    ``s`` is ``in / out`` (``1 / scale_factor`` when given; ``(in - 1) / (out - 1)`` with
+    ``align_corners``, the only thing it changes). Output ``o`` is centred at
+    ``c = s * (o + 0.5)``; the kernel (:func:`_antialias_filter`, half-width ``support`` = 1
+    or 2) is stretched by ``s`` when downsampling (``s >= 1``), so each output averages about
+    ``s`` times as many pixels; it reads pixels ``trunc(c - support + 0.5)`` (at least 0) up
+    to ``trunc(c + support + 0.5)`` (at most ``in``, excluded), weighted by the kernel at
+    ``(i + 0.5 - c) / s`` and divided by their sum: no tap past a border, every row sums to
+    1. Upsampling keeps the kernel's width (bilinear's weights are then the plain mode's,
+    without ``align_corners``; bicubic's differ near the borders, and by its ``A``). An axis
+    whose size does not change is copied, whatever the factor."""
+    if out_size == in_size:
+        o = np.arange(out_size)[:, None]
+        return o, np.ones(o.shape), np.ones(o.shape, dtype=bool)
+    if align_corners:
+        s = (in_size - 1) / (out_size - 1) if out_size > 1 else 0.0
+    else:
+        s = 1.0 / scale if scale else in_size / out_size
+    support = (2.0 if cubic else 1.0) * max(s, 1.0)
+    width = 2 * int(math.ceil(support)) + 1   # the most pixels a window can hold
+    centre = s * (np.arange(out_size) + 0.5)
+    lo = np.maximum((centre - support + 0.5).astype(np.int64), 0)   # astype truncates, as C's cast
+    size = np.clip(np.minimum((centre + support + 0.5).astype(np.int64), in_size) - lo, 0, width)
+    taps = np.arange(width)
+    valid = taps < size[:, None]
+    cols = np.where(valid, lo[:, None] + taps, 0)
+    weights = np.where(valid, _antialias_filter((cols + 0.5 - centre[:, None]) / max(s, 1.0), cubic), 0.0)
+    total = weights.sum(axis=1, keepdims=True)
+    return cols, weights / np.where(total == 0, 1.0, total), valid
+
+
+def _resample_taps(in_size, out_size, mode, align_corners=False, scale=None, antialias=False):
+    """``(cols, weights, valid)`` of one axis, (out_size, taps) each, for any mode but
+    ``"area"``: ``valid`` False where a row has fewer taps than the widest."""
+    if antialias:
+        return _antialias_taps(in_size, out_size, align_corners, scale, cubic=mode == "bicubic")
     if mode in ("nearest", "nearest-exact"):
         cols = _nearest_source(in_size, out_size, scale, mode == "nearest-exact")[:, None]
-        return cols, np.ones(cols.shape)
-    return _linear_taps(in_size, out_size, align_corners, scale, cubic=mode == "bicubic")
+    else:
+        cols, weights = _linear_taps(in_size, out_size, align_corners, scale, cubic=mode == "bicubic")
+        return cols, weights, np.ones(cols.shape, dtype=bool)
+    return cols, np.ones(cols.shape), np.ones(cols.shape, dtype=bool)
 
 
-def _taps_matrix(cols, weights, in_size):
+def _taps_matrix(cols, weights, valid, in_size):
     """The (out, in) matrix of the taps, and the taps' signs: three bool matrices, whether a
     row reads a pixel through a weight > 0, < 0 and = 0 (a row may do all three at a
-    border; PyTorch's sum still multiplies an inf by each of them)."""
+    border; PyTorch's sum still multiplies an inf by each of them). A tap not ``valid`` is
+    no tap."""
     out_size = cols.shape[0]
     A = np.zeros((out_size, in_size))
     signs = [np.zeros((out_size, in_size), dtype=bool) for _ in range(3)]
     rows = np.arange(out_size)
-    for c, w in zip(cols.T, weights.T):   # one tap a row in each statement: no repeated index
-        A[rows, c] += w
+    for c, w, v in zip(cols.T, weights.T, valid.T):   # one tap a row in each statement: no repeated index
+        A[rows, c] += np.where(v, w, 0.0)
         for mask, hit in zip(signs, (w > 0, w < 0, w == 0)):
-            mask[rows, c] |= hit
+            mask[rows, c] |= hit & v
     return A, tuple(signs)
 
 
-def interpolation_matrix(in_size, out_size, mode="bilinear", align_corners=False, scale=None):
+def interpolation_matrix(in_size, out_size, mode="bilinear", align_corners=False, scale=None,
+                         antialias=False):
     """The (out_size, in_size) matrix ``A`` of 1-D resampling, ``y = A @ x``: bilinear
     interpolation is ``A_h @ x @ A_w.T`` on each (h, w) plane, a linear map like every layer
     here, so its backward is the transposes, ``A_h.T @ gy @ A_w``. Bicubic is the same with
     four taps a row (:func:`_cubic_weights`; some of them negative), nearest one tap
-    (:func:`_nearest_source`), ``"area"`` is :func:`adaptive_pool_matrix`.
+    (:func:`_nearest_source`), ``"area"`` is :func:`adaptive_pool_matrix`. ``antialias``
+    (bilinear and bicubic) widens the kernel by the reduction (:func:`_antialias_taps`).
 
     >>> interpolation_matrix(2, 4)            # 2x bilinear, PyTorch's align_corners=False
     array([[1.  , 0.  ],
@@ -2505,10 +2560,13 @@ def interpolation_matrix(in_size, out_size, mode="bilinear", align_corners=False
            [0.  , 1.  ]])
     >>> interpolation_matrix(4, 2, "bicubic")[0]   # src 0.5: taps -1..2, -1 clamped onto 0
     array([ 0.5    ,  0.59375, -0.09375,  0.     ])
+    >>> interpolation_matrix(4, 2, antialias=True) * 7   # the triangle twice as wide: 3 taps
+    array([[3., 3., 1., 0.],
+           [0., 1., 3., 3.]])
     """
     if mode == "area":   # PyTorch's area mode is adaptive average pooling (scales unused)
         return adaptive_pool_matrix(in_size, out_size)
-    return _taps_matrix(*_resample_taps(in_size, out_size, mode, align_corners, scale), in_size)[0]
+    return _taps_matrix(*_resample_taps(in_size, out_size, mode, align_corners, scale, antialias), in_size)[0]
 
 
 def _separable(A, x, B, signs_a=None, signs_b=None):
@@ -2579,8 +2637,10 @@ def interpolate(x, size=None, scale_factor=None, mode="nearest", align_corners=N
     places them by ``h / out_h``, as ``size`` does. PyTorch's CPU rules are kept: bilinear and
     nearest copy an axis whose size a factor leaves unchanged (bicubic resamples it), nearest
     reads ``o // 2`` where the output is twice the input, and nearest picks its pixel in
-    float32 arithmetic (:func:`_nearest_source`). ``antialias=True`` (PyTorch's widened
-    kernel for downsampling) is not taken. Each axis is one
+    float32 arithmetic (:func:`_nearest_source`). ``antialias=True`` (bilinear and bicubic)
+    is PyTorch's antialiased resampling: downsampling by ``s`` stretches the kernel ``s``
+    times, so each output averages the pixels it covers instead of skipping some
+    (:func:`_antialias_taps`). Each axis is one
     :func:`interpolation_matrix`; FCN upsamples with a transposed convolution initialised to the
     same bilinear weights instead (lesson 6), which it can then learn.
 
@@ -2600,9 +2660,10 @@ def interpolate(x, size=None, scale_factor=None, mode="nearest", align_corners=N
                          f"not {mode!r}")
     if align_corners is not None:
         align_corners = _flag("interpolate", "align_corners", align_corners)
-    if _flag("interpolate", "antialias", antialias):
-        raise ValueError("interpolate: antialias=True is not implemented here (downsample with "
-                         "mode='area', or blur first)")
+    antialias = _flag("interpolate", "antialias", antialias)
+    if antialias and mode not in ("bilinear", "bicubic"):   # as PyTorch refuses it
+        raise ValueError(f"interpolate: antialias=True applies to 'bilinear' and 'bicubic' only, "
+                         f"not {mode!r}")
     if (size is None) == (scale_factor is None):
         raise ValueError(f"interpolate: give size or scale_factor, one of them, got size={size!r} "
                          f"and scale_factor={scale_factor!r}")
@@ -2633,7 +2694,7 @@ def interpolate(x, size=None, scale_factor=None, mode="nearest", align_corners=N
         return Interpolate(A_h, A_w)(x)
     # each axis's matrix, with the signs of its taps, for an inf's way through them
     (A_h, signs_h), (A_w, signs_w) = (
-        _taps_matrix(*_resample_taps(n_in, n_out, mode, bool(align_corners), scale), n_in)
+        _taps_matrix(*_resample_taps(n_in, n_out, mode, bool(align_corners), scale, antialias), n_in)
         for n_in, n_out, scale in axes)
     return Interpolate(xp.asarray(A_h, dtype=x.dtype), xp.asarray(A_w, dtype=x.dtype),
                        tuple(xp.asarray(m) for m in signs_h), tuple(xp.asarray(m) for m in signs_w))(x)

@@ -723,6 +723,44 @@ def interpolate_bicubic(x, out_h, out_w, align_corners=False, scale_factor=None)
     return y
 
 
+def interpolate_antialias(x, out_h, out_w, mode="bilinear", align_corners=False, scale_factor=None):
+    """PyTorch's ``interpolate(..., antialias=True)`` pixel by pixel: along each axis output
+    ``o`` is centred at ``c = (o + 0.5) * s`` (``s = in / out``, ``1 / scale_factor`` when
+    given, ``(in - 1) / (out - 1)`` with ``align_corners``); it reads the pixels ``i`` from
+    ``int(c - support + 0.5)`` (at least 0) to ``int(c + support + 0.5)`` (at most ``in``,
+    excluded), ``support`` being 1 (bilinear) or 2 (bicubic) times ``max(s, 1)``, each
+    weighted by the triangle or Keys' cubic with A = -0.5 at ``(i + 0.5 - c) / max(s, 1)``,
+    the weights divided by their sum; an axis of unchanged size is copied."""
+    x = to_numpy(x)
+    n, c, h, w = x.shape
+    sf = scale_factor if isinstance(scale_factor, (tuple, list)) else (scale_factor, scale_factor)
+
+    def kernel(d):
+        return max(1 - abs(d), 0.0) if mode == "bilinear" else _keys_cubic(d, -0.5)
+
+    def taps(o, n_in, n_out, scale):
+        if n_in == n_out:
+            return [(o, 1.0)]
+        if align_corners:
+            s = (n_in - 1) / (n_out - 1) if n_out > 1 else 0.0
+        else:
+            s = 1.0 / scale if scale else n_in / n_out
+        support = (1.0 if mode == "bilinear" else 2.0) * max(s, 1.0)
+        centre = (o + 0.5) * s
+        lo, hi = max(int(centre - support + 0.5), 0), min(int(centre + support + 0.5), n_in)
+        weights = [kernel((i + 0.5 - centre) / max(s, 1.0)) for i in range(lo, hi)]
+        total = sum(weights)
+        return [(i, wt / total) for i, wt in zip(range(lo, hi), weights)]
+
+    y = np.zeros((n, c, out_h, out_w), dtype=x.dtype)
+    for oy in range(out_h):
+        for ox in range(out_w):
+            for iy, wy in taps(oy, h, out_h, sf[0]):
+                for ix, wx in taps(ox, w, out_w, sf[1]):
+                    y[:, :, oy, ox] += wy * wx * x[:, :, iy, ix]
+    return y
+
+
 def interpolate_nearest(x, out_h, out_w, scale_factor=None):
     """PyTorch's nearest ``interpolate`` pixel by pixel: output ``(oy, ox)`` copies input
     ``(floor(oy * sy), floor(ox * sx))`` (at most the last row and column), ``s`` being

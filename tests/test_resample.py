@@ -171,7 +171,8 @@ def test_bicubic_sends_an_inf_with_its_weights_sign(bad, out, corners):
     (dict(scale_factor=2, mode="bicubic", recompute_scale_factor="no"), TypeError,
      "recompute_scale_factor must be a bool, got 'no'"),
     (dict(scale_factor=0.2, mode="area"), ValueError, r"scale_factor 0.2 leaves no pixel of 3x3"),
-    (dict(size=2, mode="bilinear", antialias=True), ValueError, "antialias=True is not implemented"),
+    (dict(size=2, mode="area", antialias=True), ValueError,
+     "antialias=True applies to 'bilinear' and 'bicubic' only, not 'area'"),
 ])
 def test_interpolate_errors_name_the_values(kw, error, message):
     with pytest.raises(error, match=message):
