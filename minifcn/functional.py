@@ -2237,15 +2237,20 @@ def affine_grid(theta, size, align_corners=None):
     return AffineGrid(xp.asarray(base, dtype=theta.dtype), (h, w))(theta)
 
 
-def _grid_positions(coord, size, padding_mode, align_corners):
+def _unnormalize(coord, size, align_corners):
     """Grid coordinates of one axis (-1 .. 1) -> pixel positions (0 .. size - 1), as PyTorch
-    maps them, and the slope d position / d coordinate of each. ``"border"`` clips the
-    position onto the edge pixels, ``"reflection"`` mirrors it at the image's edges (the
-    corner pixels' centres with ``align_corners``) as often as it takes, then clips."""
-    xp = get_array_module(coord)
+    maps them, and the slope d position / d coordinate (one number)."""
     scale = (size - 1) / 2 if align_corners else size / 2
-    pos = (coord + 1) * scale - (0 if align_corners else 0.5)
-    slope = xp.full_like(pos, scale)
+    return (coord + 1) * scale - (0 if align_corners else 0.5), scale
+
+
+def _pad_positions(pos, size, padding_mode, align_corners):
+    """Pixel positions of one axis -> where the padding mode reads them, and the slope of that
+    map (1, 0 or -1): ``"border"`` clips the position onto the edge pixels, ``"reflection"``
+    mirrors it at the image's edges (the corner pixels' centres with ``align_corners``) as
+    often as it takes, then clips; ``"zeros"`` leaves it (a position outside reads 0)."""
+    xp = get_array_module(pos)
+    slope = xp.ones_like(pos)
     if padding_mode == "reflection":
         lo, hi = (0.0, size - 1.0) if align_corners else (-0.5, size - 0.5)
         span = hi - lo
@@ -2262,19 +2267,53 @@ def _grid_positions(coord, size, padding_mode, align_corners):
         # PyTorch's slope counts the edge pixels themselves as outside: 0 there
         slope = slope * ((pos > 0) & (pos < size - 1))
         pos = xp.clip(pos, 0, size - 1)
-    return pos.astype(coord.dtype, copy=False), slope.astype(coord.dtype, copy=False)
+    return pos, slope
 
 
-def _grid_taps(px, py, h, w, mode):
+def _grid_positions(coord, size, padding_mode, align_corners):
+    """Grid coordinates of one axis (-1 .. 1) -> pixel positions (0 .. size - 1) through the
+    padding mode (:func:`_pad_positions`), as bilinear and nearest read them, and the slope
+    d position / d coordinate of each."""
+    pos, scale = _unnormalize(coord, size, align_corners)
+    pos, slope = _pad_positions(pos, size, padding_mode, align_corners)
+    return pos.astype(coord.dtype, copy=False), (slope * scale).astype(coord.dtype, copy=False)
+
+
+def _cubic_slopes(t, A=-0.75):
+    """d/dt of :func:`_cubic_weights`: the kernel's slope at the taps' distances ``t + 1, t,
+    1 - t, 2 - t``, the last two turned (their distance falls as t grows)."""
+    def near(d):   # |d| <= 1
+        return (3 * (A + 2) * d - 2 * (A + 3)) * d
+
+    def far(d):    # 1 < |d| < 2
+        return (3 * A * d - 10 * A) * d + 8 * A
+
+    return far(t + 1), near(t), -near(1 - t), -far(2 - t)
+
+
+def _grid_taps(px, py, h, w, mode, padding_mode="zeros", align_corners=False):
     """The input pixels each output reads: a list of (flat index ``y * w + x``, weight, d weight
     / d px, d weight / d py, inside), arrays (n, L); a tap outside the image (``inside`` False)
     has index 0, and reads and receives nothing.
     Bilinear: the four around (px, py); nearest: the one rounded to, halves to even (as C's
-    ``nearbyint``), its weight's slopes 0."""
+    ``nearbyint``), its weight's slopes 0; both take (px, py) already through the padding.
+    Bicubic takes them unpadded: the 4x4 pixels ``floor(p) - 1 .. floor(p) + 2`` around, each
+    weighted by the cubic kernel (A = -0.75) on each axis, and sends each tap's own
+    coordinates through the padding mode (a tap past the border reads the border's pixel,
+    or its mirror image's, or 0)."""
     xp = get_array_module(px)
     if mode == "nearest":
         x0, y0 = xp.rint(px), xp.rint(py)
         corners = [(y0, x0, xp.ones_like(px), xp.zeros_like(px), xp.zeros_like(px))]
+    elif mode == "bicubic":
+        x0, y0 = xp.floor(px), xp.floor(py)
+        wx, wy = _cubic_weights(px - x0), _cubic_weights(py - y0)
+        sx, sy = _cubic_slopes(px - x0), _cubic_slopes(py - y0)
+        # each tap's row and column through the padding (integers stay integers)
+        cols = [_pad_positions(x0 + k, w, padding_mode, align_corners)[0] for k in (-1, 0, 1, 2)]
+        rows = [_pad_positions(y0 + k, h, padding_mode, align_corners)[0] for k in (-1, 0, 1, 2)]
+        corners = [(rows[i], cols[j], wx[j] * wy[i], sx[j] * wy[i], wx[j] * sy[i])
+                   for i in range(4) for j in range(4)]
     else:
         x0, y0 = xp.floor(px), xp.floor(py)
         fx, fy = px - x0, py - y0
@@ -2304,9 +2343,14 @@ class GridSample(Function):
     def _taps(self, x, grid):
         n, c, h, w = x.shape
         L = grid.shape[1] * grid.shape[2]
-        px, self.slope_x = _grid_positions(grid[..., 0].reshape(n, L), w, self.padding_mode, self.align_corners)
-        py, self.slope_y = _grid_positions(grid[..., 1].reshape(n, L), h, self.padding_mode, self.align_corners)
-        return _grid_taps(px, py, h, w, self.mode)
+        gx, gy = grid[..., 0].reshape(n, L), grid[..., 1].reshape(n, L)
+        if self.mode == "bicubic":   # the taps go through the padding, not the point
+            (px, self.slope_x), (py, self.slope_y) = (_unnormalize(gx, w, self.align_corners),
+                                                      _unnormalize(gy, h, self.align_corners))
+        else:
+            px, self.slope_x = _grid_positions(gx, w, self.padding_mode, self.align_corners)
+            py, self.slope_y = _grid_positions(gy, h, self.padding_mode, self.align_corners)
+        return _grid_taps(px, py, h, w, self.mode, self.padding_mode, self.align_corners)
 
     def forward(self, x, grid):
         xp = get_array_module(x)
@@ -2348,7 +2392,7 @@ class GridSample(Function):
         return gx, ggrid
 
 
-GRID_SAMPLE_MODES, GRID_SAMPLE_PADDINGS = ("bilinear", "nearest"), ("zeros", "border", "reflection")
+GRID_SAMPLE_MODES, GRID_SAMPLE_PADDINGS = ("bilinear", "nearest", "bicubic"), ("zeros", "border", "reflection")
 
 
 def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corners=None):
@@ -2358,10 +2402,12 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
     ``grid[n, i, j] = (x, y)`` in [-1, 1]: -1 and 1 the image's outer edges, or the corner
     pixels' centres with ``align_corners`` (False when None); x across the width. ``mode``
     ``"bilinear"`` mixes the four pixels around the point, ``"nearest"`` takes the nearest
-    (halves to even). Outside the image ``padding_mode`` ``"zeros"`` reads 0, ``"border"`` the
-    edge pixels, ``"reflection"`` the image mirrored at its edges. Gradients for both: the
-    input's is the gather's transpose (linear in the input), the grid's the bilinear weights'
-    slopes (0 for nearest). With :func:`affine_grid`, a spatial transformer.
+    (halves to even), ``"bicubic"`` the 4x4 around it by cubic convolution (A = -0.75, as
+    :func:`interpolate`'s bicubic). Outside the image ``padding_mode`` ``"zeros"`` reads 0,
+    ``"border"`` the edge pixels, ``"reflection"`` the image mirrored at its edges; bilinear
+    and nearest move the point there, bicubic each of its 16 taps (as PyTorch's). Gradients
+    for both: the input's is the gather's transpose (linear in the input), the grid's the
+    weights' slopes (0 for nearest). With :func:`affine_grid`, a spatial transformer.
 
     >>> import numpy as np
     >>> x = np.arange(1.0, 5.0).reshape(1, 1, 2, 2)
@@ -2382,7 +2428,8 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
     if min(x.shape[2:]) < 1:
         raise ValueError(f"grid_sample: input of shape {tuple(x.shape)} has no pixel to sample")
     if mode not in GRID_SAMPLE_MODES:
-        raise ValueError(f"grid_sample: mode must be 'bilinear' or 'nearest', got {mode!r}")
+        raise ValueError(f"grid_sample: mode must be one of {', '.join(map(repr, GRID_SAMPLE_MODES))}, "
+                         f"got {mode!r}")
     if padding_mode not in GRID_SAMPLE_PADDINGS:
         raise ValueError(f"grid_sample: padding_mode must be one of "
                          f"{', '.join(map(repr, GRID_SAMPLE_PADDINGS))}, got {padding_mode!r}")

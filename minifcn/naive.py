@@ -873,13 +873,18 @@ def grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=Fa
     ``align_corners``); ``"border"`` clips it to [0, size - 1], ``"reflection"`` mirrors it at
     the edges (``-0.5`` and ``size - 0.5``, or 0 and ``size - 1``) until it is between them,
     then clips. Bilinear mixes the four pixels around it, nearest takes the one rounded to
-    (halves to even); a pixel outside the image reads 0."""
+    (halves to even); a pixel outside the image reads 0. Bicubic takes the position
+    unclipped and sums the 4x4 pixels ``floor(p) - 1 .. floor(p) + 2`` around it, weighted by
+    the cubic kernel (A = -0.75) of their distances; each of these pixels' own coordinates
+    goes through the padding (mirrored, clipped, or read as 0 outside)."""
     x, grid = to_numpy(x), to_numpy(grid)
     n, c, h, w = x.shape
     out_h, out_w = grid.shape[1:3]
 
-    def position(g, size):
-        p = (g + 1) / 2 * (size - 1) if align_corners else ((g + 1) * size - 1) / 2
+    def unnormalize(g, size):
+        return (g + 1) / 2 * (size - 1) if align_corners else ((g + 1) * size - 1) / 2
+
+    def padded(p, size):
         if padding_mode == "reflection":
             lo, hi = (0.0, size - 1.0) if align_corners else (-0.5, size - 0.5)
             if lo == hi:
@@ -890,6 +895,9 @@ def grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=Fa
             p = min(max(p, 0.0), size - 1.0)
         return p
 
+    def position(g, size):
+        return padded(unnormalize(g, size), size)
+
     def pixel(b_, iy, ix):
         return x[b_, :, iy, ix] if 0 <= iy < h and 0 <= ix < w else np.zeros(c, dtype=x.dtype)
 
@@ -897,6 +905,14 @@ def grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=Fa
     for b_ in range(n):
         for i in range(out_h):
             for j in range(out_w):
+                if mode == "bicubic":
+                    px, py = unnormalize(grid[b_, i, j, 0], w), unnormalize(grid[b_, i, j, 1], h)
+                    x0, y0 = math.floor(px), math.floor(py)
+                    for ty in range(y0 - 1, y0 + 3):
+                        for tx in range(x0 - 1, x0 + 3):   # the tap's own coordinates padded
+                            y[b_, :, i, j] += (_keys_cubic(py - ty) * _keys_cubic(px - tx)
+                                               * pixel(b_, int(padded(ty, h)), int(padded(tx, w))))
+                    continue
                 px, py = position(grid[b_, i, j, 0], w), position(grid[b_, i, j, 1], h)
                 if mode == "nearest":
                     y[b_, :, i, j] = pixel(b_, int(round(py)), int(round(px)))   # round: halves to even

@@ -153,3 +153,70 @@ def test_antialias_refuses_the_other_modes():
             F.interpolate(np.ones((1, 1, 4, 4)), size=2, mode=mode, antialias=True)
     with pytest.raises(TypeError, match="antialias must be a bool, got 'yes'"):
         F.interpolate(np.ones((1, 1, 4, 4)), size=2, mode="bilinear", antialias="yes")
+
+
+# --------------------------------------------------------------------- grid_sample, bicubic
+
+PADDINGS = [(padding, corners) for padding in ("zeros", "border", "reflection") for corners in (False, True)]
+
+
+def _grid(rng, n, out_h, out_w, reach=2.5):
+    # points well outside [-1, 1] too: every tap padded somewhere, reflection mirrored twice
+    return rng.uniform(-reach, reach, (n, out_h, out_w, 2))
+
+
+@pytest.mark.parametrize("padding, corners", PADDINGS)
+def test_bicubic_grid_sample_matches_the_loops_and_its_adjoint(xp, rng, padding, corners):
+    x, grid = rng.standard_normal((2, 3, 5, 4)), _grid(rng, 2, 3, 7)
+    kw = dict(mode="bicubic", padding_mode=padding, align_corners=corners)
+    t = Tensor(xp.asarray(x), requires_grad=True)
+    y = F.grid_sample(t, xp.asarray(grid), **kw)
+    np.testing.assert_allclose(to_np(y), naive.grid_sample(x, grid, **kw), rtol=1e-12, atol=1e-12)
+    # linear in the input for a fixed grid: <S x, v> = <x, S^T v>, S^T the backward
+    v = rng.standard_normal(y.shape)
+    y.backward(xp.asarray(v))
+    assert np.isclose(float((to_np(y) * v).sum()), float((x * to_np(t.grad)).sum()), rtol=1e-12)
+
+
+@pytest.mark.parametrize("padding, corners", PADDINGS)
+def test_bicubic_grid_sample_gradcheck_input_and_grid(xp, rng, padding, corners):
+    # the kernel and its slope are continuous: the grid's gradient is the derivative even
+    # where a tap crosses the border (the padding moves which pixel a tap reads, not its weight)
+    x, grid = rng.standard_normal((1, 2, 4, 5)), _grid(rng, 1, 3, 2)
+    kw = dict(mode="bicubic", padding_mode=padding, align_corners=corners)
+    assert gradcheck(lambda a, g: F.grid_sample(a, g, **kw), [xp.asarray(x), xp.asarray(grid)])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("padding, corners", PADDINGS)
+def test_bicubic_grid_sample_matches_pytorch(rng, padding, corners, dtype):
+    torch = pytest.importorskip("torch")
+    x, grid = rng.standard_normal((2, 3, 5, 4)), _grid(rng, 2, 6, 3)
+    kw = dict(mode="bicubic", padding_mode=padding, align_corners=corners)
+    check_vs_torch(torch, lambda a, g: F.grid_sample(a, g, **kw),
+                   lambda a, g: torch.nn.functional.grid_sample(a, g, **kw), [x, grid], dtype, rng)
+
+
+@pytest.mark.parametrize("corners", [False, True])
+def test_bicubic_grid_sample_on_the_pixel_centres_is_the_identity(xp, rng, corners):
+    # t = 0 on both axes: weights (0, 1, 0, 0); and on a 1-pixel image every tap reads it
+    x = rng.standard_normal((2, 3, 5, 4))
+    eye = np.tile(np.array([[1.0, 0, 0], [0, 1.0, 0]]), (2, 1, 1))
+    grid = F.affine_grid(xp.asarray(eye), x.shape, align_corners=corners)
+    for padding in ("zeros", "border", "reflection"):
+        y = F.grid_sample(xp.asarray(x), grid, mode="bicubic", padding_mode=padding, align_corners=corners)
+        np.testing.assert_allclose(to_np(y), x, rtol=0, atol=1e-12)
+    one = rng.standard_normal((1, 2, 1, 1))
+    y = F.grid_sample(one, rng.uniform(-0.4, 0.4, (1, 3, 3, 2)), mode="bicubic", padding_mode="border",
+                      align_corners=corners)
+    np.testing.assert_allclose(y.numpy(), np.broadcast_to(one, (1, 2, 3, 3)), rtol=0, atol=1e-12)
+
+
+def test_bicubic_grid_sample_shapes_and_dtypes(rng):
+    for dtype in DTYPES:
+        x = Tensor(np.ones((0, 2, 3, 5), dtype), requires_grad=True)
+        g = Tensor(np.zeros((0, 4, 2, 2), dtype), requires_grad=True)
+        y = F.grid_sample(x, g, mode="bicubic")
+        assert y.shape == (0, 2, 4, 2) and y.dtype == dtype
+        y.sum().backward()
+        assert x.grad.shape == x.shape and g.grad.shape == g.shape and g.grad.dtype == dtype

@@ -388,7 +388,7 @@ def test_grid_sample_keeps_an_inf_to_the_points_that_read_it(mode, bad):
 @pytest.mark.parametrize("fn, args, kw, error, message", [
     (F.grid_sample, ((1, 1, 3, 3), (1, 2, 2, 3)), {}, ValueError, r"grid must be \(n, out_h, out_w, 2\) with the input's n = 1, got shape \(1, 2, 2, 3\)"),
     (F.grid_sample, ((2, 1, 3, 3), (1, 2, 2, 2)), {}, ValueError, "with the input's n = 2, got shape"),
-    (F.grid_sample, ((1, 1, 3, 3), (1, 2, 2, 2)), dict(mode="bicubic"), ValueError, "mode must be 'bilinear' or 'nearest', got 'bicubic'"),
+    (F.grid_sample, ((1, 1, 3, 3), (1, 2, 2, 2)), dict(mode="cubic"), ValueError, "mode must be one of 'bilinear', 'nearest', 'bicubic', got 'cubic'"),
     (F.grid_sample, ((1, 1, 3, 3), (1, 2, 2, 2)), dict(padding_mode="reflect"), ValueError, "padding_mode must be one of 'zeros', 'border', 'reflection', got 'reflect'"),
     (F.grid_sample, ((1, 1, 3, 3), (1, 2, 2, 2)), dict(align_corners="no"), TypeError, "align_corners must be a bool, got 'no'"),
     (F.grid_sample, ((3, 3), (1, 2, 2, 2)), {}, ValueError, r"input must be 4-D \(n, c, h, w\), got shape \(3, 3\)"),
