@@ -1247,6 +1247,28 @@ def sort(x, dim=-1, descending=False):
     return np.take_along_axis(x, indices, axis=dim), indices
 
 
+def unique_consecutive(x, dim=None):
+    """PyTorch's ``unique_consecutive`` slice by slice: walk along ``dim`` (the flattened
+    values without it) and start a new run wherever a slice is not equal to the one before
+    (a NaN is equal to nothing). Returns (values, inverse, counts)."""
+    x = to_numpy(x)
+    items = list(x.reshape(-1)) if dim is None else [np.take(x, i, axis=dim) for i in range(x.shape[dim])]
+    kept, inverse, counts = [], [], []
+    for i, item in enumerate(items):
+        if i == 0 or not np.array_equal(item, items[i - 1]):   # array_equal: NaN != NaN
+            kept.append(item)
+            counts.append(0)
+        inverse.append(len(kept) - 1)
+        counts[-1] += 1
+    if dim is None:
+        values = np.array(kept, dtype=x.dtype)
+    else:
+        rest = tuple(v for d, v in enumerate(x.shape) if d != dim % x.ndim)
+        values = np.stack(kept, axis=dim) if kept else np.zeros((0,) + rest, x.dtype)
+    inverse = np.array(inverse, dtype=np.int64)
+    return values, inverse.reshape(x.shape) if dim is None else inverse, np.array(counts, dtype=np.int64)
+
+
 def topk(x, k, dim=-1, largest=True):
     """The first ``k`` of :func:`sort` along ``dim``, largest first (or smallest)."""
     values, indices = sort(x, dim, descending=largest)
