@@ -2538,7 +2538,7 @@ def _antialias_taps(in_size, out_size, align_corners=False, scale=None, cubic=Fa
     or 2) is stretched by ``s`` when downsampling (``s >= 1``), so each output averages about
     ``s`` times as many pixels; it reads pixels ``trunc(c - support + 0.5)`` (at least 0) up
     to ``trunc(c + support + 0.5)`` (at most ``in``, excluded), weighted by the kernel at
-    ``(i + 0.5 - c) / s`` and divided by their sum: no tap past a border, every row sums to
+    ``(i + 0.5 - c) / max(s, 1)`` and divided by their sum: no tap past a border, every row sums to
     1. Upsampling keeps the kernel's width (bilinear's weights are then the plain mode's,
     without ``align_corners``; bicubic's differ near the borders, and by its ``A``). An axis
     whose size does not change is copied, whatever the factor."""
