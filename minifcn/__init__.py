@@ -21,7 +21,7 @@ if not _user_spin:
 from . import functional, init, nn, optim
 from .autograd import Function, Tensor, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .indexing import (argsort, gather, index_select, nonzero, scatter, scatter_add, sort, topk,
-                       unique)
+                       unique, unique_consecutive)
 from .ops import allclose, cat, einsum, equal, maximum, minimum, stack, where
 from .ops import (argmax, argmin, ceil, cumprod, cumsum, flip, floor, logsumexp, masked_fill,
                   prod, roll, round, sign)

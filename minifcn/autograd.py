@@ -1591,6 +1591,12 @@ class Tensor:
         counts when asked (PyTorch's ``unique``): :func:`~minifcn.indexing.unique`."""
         return unique(self, sorted, return_inverse, return_counts, dim)
 
+    def unique_consecutive(self, return_inverse=False, return_counts=False, dim=None):
+        """Each run of equal consecutive values (or slices along ``dim``) cut to one, with the
+        inverse and the counts when asked (PyTorch's ``unique_consecutive``):
+        :func:`~minifcn.indexing.unique_consecutive`."""
+        return unique_consecutive(self, return_inverse, return_counts, dim)
+
     def prod(self, dim=None, keepdim=False, *, dtype=None) -> "Tensor":
         """The product of the values (along ``dim``), in the graph, zeros included (PyTorch's
         ``prod``): :func:`~minifcn.ops.prod`."""
@@ -2151,4 +2157,4 @@ from .ops import (_accumulating, _all_or_any, _check_floating, _extreme_along, _
 from .ops import (argmax, argmin, ceil, cumprod, cumsum, flip, floor, logsumexp, masked_fill,  # noqa: E402
     prod, roll, round as round_, sign)
 from .indexing import (Sorted, argsort, gather, index_select, nonzero, scatter, scatter_add,  # noqa: E402
-    sort, topk, unique)
+    sort, topk, unique, unique_consecutive)

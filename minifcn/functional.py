@@ -2237,15 +2237,20 @@ def affine_grid(theta, size, align_corners=None):
     return AffineGrid(xp.asarray(base, dtype=theta.dtype), (h, w))(theta)
 
 
-def _grid_positions(coord, size, padding_mode, align_corners):
+def _unnormalize(coord, size, align_corners):
     """Grid coordinates of one axis (-1 .. 1) -> pixel positions (0 .. size - 1), as PyTorch
-    maps them, and the slope d position / d coordinate of each. ``"border"`` clips the
-    position onto the edge pixels, ``"reflection"`` mirrors it at the image's edges (the
-    corner pixels' centres with ``align_corners``) as often as it takes, then clips."""
-    xp = get_array_module(coord)
+    maps them, and the slope d position / d coordinate (one number)."""
     scale = (size - 1) / 2 if align_corners else size / 2
-    pos = (coord + 1) * scale - (0 if align_corners else 0.5)
-    slope = xp.full_like(pos, scale)
+    return (coord + 1) * scale - (0 if align_corners else 0.5), scale
+
+
+def _pad_positions(pos, size, padding_mode, align_corners):
+    """Pixel positions of one axis -> where the padding mode reads them, and the slope of that
+    map (1, 0 or -1): ``"border"`` clips the position onto the edge pixels, ``"reflection"``
+    mirrors it at the image's edges (the corner pixels' centres with ``align_corners``) as
+    often as it takes, then clips; ``"zeros"`` leaves it (a position outside reads 0)."""
+    xp = get_array_module(pos)
+    slope = xp.ones_like(pos)
     if padding_mode == "reflection":
         lo, hi = (0.0, size - 1.0) if align_corners else (-0.5, size - 0.5)
         span = hi - lo
@@ -2262,19 +2267,53 @@ def _grid_positions(coord, size, padding_mode, align_corners):
         # PyTorch's slope counts the edge pixels themselves as outside: 0 there
         slope = slope * ((pos > 0) & (pos < size - 1))
         pos = xp.clip(pos, 0, size - 1)
-    return pos.astype(coord.dtype, copy=False), slope.astype(coord.dtype, copy=False)
+    return pos, slope
 
 
-def _grid_taps(px, py, h, w, mode):
+def _grid_positions(coord, size, padding_mode, align_corners):
+    """Grid coordinates of one axis (-1 .. 1) -> pixel positions (0 .. size - 1) through the
+    padding mode (:func:`_pad_positions`), as bilinear and nearest read them, and the slope
+    d position / d coordinate of each."""
+    pos, scale = _unnormalize(coord, size, align_corners)
+    pos, slope = _pad_positions(pos, size, padding_mode, align_corners)
+    return pos.astype(coord.dtype, copy=False), (slope * scale).astype(coord.dtype, copy=False)
+
+
+def _cubic_slopes(t, A=-0.75):
+    """d/dt of :func:`_cubic_weights`: the kernel's slope at the taps' distances ``t + 1, t,
+    1 - t, 2 - t``, the last two turned (their distance falls as t grows)."""
+    def near(d):   # |d| <= 1
+        return (3 * (A + 2) * d - 2 * (A + 3)) * d
+
+    def far(d):    # 1 < |d| < 2
+        return (3 * A * d - 10 * A) * d + 8 * A
+
+    return far(t + 1), near(t), -near(1 - t), -far(2 - t)
+
+
+def _grid_taps(px, py, h, w, mode, padding_mode="zeros", align_corners=False):
     """The input pixels each output reads: a list of (flat index ``y * w + x``, weight, d weight
     / d px, d weight / d py, inside), arrays (n, L); a tap outside the image (``inside`` False)
     has index 0, and reads and receives nothing.
     Bilinear: the four around (px, py); nearest: the one rounded to, halves to even (as C's
-    ``nearbyint``), its weight's slopes 0."""
+    ``nearbyint``), its weight's slopes 0; both take (px, py) already through the padding.
+    Bicubic takes them unpadded: the 4x4 pixels ``floor(p) - 1 .. floor(p) + 2`` around, each
+    weighted by the cubic kernel (A = -0.75) on each axis, and sends each tap's own
+    coordinates through the padding mode (a tap past the border reads the border's pixel,
+    or its mirror image's, or 0)."""
     xp = get_array_module(px)
     if mode == "nearest":
         x0, y0 = xp.rint(px), xp.rint(py)
         corners = [(y0, x0, xp.ones_like(px), xp.zeros_like(px), xp.zeros_like(px))]
+    elif mode == "bicubic":
+        x0, y0 = xp.floor(px), xp.floor(py)
+        wx, wy = _cubic_weights(px - x0), _cubic_weights(py - y0)
+        sx, sy = _cubic_slopes(px - x0), _cubic_slopes(py - y0)
+        # each tap's row and column through the padding (integers stay integers)
+        cols = [_pad_positions(x0 + k, w, padding_mode, align_corners)[0] for k in (-1, 0, 1, 2)]
+        rows = [_pad_positions(y0 + k, h, padding_mode, align_corners)[0] for k in (-1, 0, 1, 2)]
+        corners = [(rows[i], cols[j], wx[j] * wy[i], sx[j] * wy[i], wx[j] * sy[i])
+                   for i in range(4) for j in range(4)]
     else:
         x0, y0 = xp.floor(px), xp.floor(py)
         fx, fy = px - x0, py - y0
@@ -2304,9 +2343,14 @@ class GridSample(Function):
     def _taps(self, x, grid):
         n, c, h, w = x.shape
         L = grid.shape[1] * grid.shape[2]
-        px, self.slope_x = _grid_positions(grid[..., 0].reshape(n, L), w, self.padding_mode, self.align_corners)
-        py, self.slope_y = _grid_positions(grid[..., 1].reshape(n, L), h, self.padding_mode, self.align_corners)
-        return _grid_taps(px, py, h, w, self.mode)
+        gx, gy = grid[..., 0].reshape(n, L), grid[..., 1].reshape(n, L)
+        if self.mode == "bicubic":   # the taps go through the padding, not the point
+            (px, self.slope_x), (py, self.slope_y) = (_unnormalize(gx, w, self.align_corners),
+                                                      _unnormalize(gy, h, self.align_corners))
+        else:
+            px, self.slope_x = _grid_positions(gx, w, self.padding_mode, self.align_corners)
+            py, self.slope_y = _grid_positions(gy, h, self.padding_mode, self.align_corners)
+        return _grid_taps(px, py, h, w, self.mode, self.padding_mode, self.align_corners)
 
     def forward(self, x, grid):
         xp = get_array_module(x)
@@ -2348,7 +2392,7 @@ class GridSample(Function):
         return gx, ggrid
 
 
-GRID_SAMPLE_MODES, GRID_SAMPLE_PADDINGS = ("bilinear", "nearest"), ("zeros", "border", "reflection")
+GRID_SAMPLE_MODES, GRID_SAMPLE_PADDINGS = ("bilinear", "nearest", "bicubic"), ("zeros", "border", "reflection")
 
 
 def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corners=None):
@@ -2358,10 +2402,12 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
     ``grid[n, i, j] = (x, y)`` in [-1, 1]: -1 and 1 the image's outer edges, or the corner
     pixels' centres with ``align_corners`` (False when None); x across the width. ``mode``
     ``"bilinear"`` mixes the four pixels around the point, ``"nearest"`` takes the nearest
-    (halves to even). Outside the image ``padding_mode`` ``"zeros"`` reads 0, ``"border"`` the
-    edge pixels, ``"reflection"`` the image mirrored at its edges. Gradients for both: the
-    input's is the gather's transpose (linear in the input), the grid's the bilinear weights'
-    slopes (0 for nearest). With :func:`affine_grid`, a spatial transformer.
+    (halves to even), ``"bicubic"`` the 4x4 around it by cubic convolution (A = -0.75, as
+    :func:`interpolate`'s bicubic). Outside the image ``padding_mode`` ``"zeros"`` reads 0,
+    ``"border"`` the edge pixels, ``"reflection"`` the image mirrored at its edges; bilinear
+    and nearest move the point there, bicubic each of its 16 taps (as PyTorch's). Gradients
+    for both: the input's is the gather's transpose (linear in the input), the grid's the
+    weights' slopes (0 for nearest). With :func:`affine_grid`, a spatial transformer.
 
     >>> import numpy as np
     >>> x = np.arange(1.0, 5.0).reshape(1, 1, 2, 2)
@@ -2382,7 +2428,8 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
     if min(x.shape[2:]) < 1:
         raise ValueError(f"grid_sample: input of shape {tuple(x.shape)} has no pixel to sample")
     if mode not in GRID_SAMPLE_MODES:
-        raise ValueError(f"grid_sample: mode must be 'bilinear' or 'nearest', got {mode!r}")
+        raise ValueError(f"grid_sample: mode must be one of {', '.join(map(repr, GRID_SAMPLE_MODES))}, "
+                         f"got {mode!r}")
     if padding_mode not in GRID_SAMPLE_PADDINGS:
         raise ValueError(f"grid_sample: padding_mode must be one of "
                          f"{', '.join(map(repr, GRID_SAMPLE_PADDINGS))}, got {padding_mode!r}")
@@ -2468,35 +2515,90 @@ def _linear_taps(in_size, out_size, align_corners=False, scale=None, cubic=False
     return np.stack([left, np.minimum(left + 1, in_size - 1)], axis=1), np.stack([1.0 - t, t], axis=1)
 
 
-def _resample_taps(in_size, out_size, mode, align_corners=False, scale=None):
-    """``(cols, weights)`` of one axis, (out_size, taps) each, for any mode but ``"area"``."""
+def _antialias_filter(d, cubic):
+    """The kernels of PyTorch's antialiased modes at distance ``d`` (in input pixels, already
+    divided by the stretch): the triangle ``max(1 - |d|, 0)`` (bilinear), or Keys' cubic with
+    ``A = -0.5`` (bicubic; Keys' own choice, where the plain mode takes -0.75), 0 from 2 on."""
+    d = np.abs(d)
+    if not cubic:
+        return np.maximum(1.0 - d, 0.0)
+    A = -0.5
+    return np.where(d < 1, ((A + 2) * d - (A + 3)) * d * d + 1,
+                    np.where(d < 2, (((d - 5) * d + 8) * d - 4) * A, 0.0))
+
+
+def _antialias_taps(in_size, out_size, align_corners=False, scale=None, cubic=False):
+    """The taps of antialiased bilinear or bicubic resampling, as PyTorch's CPU kernel
+    (``_compute_indices_min_size_weights_aa``) lists them: ``(cols, weights, valid)``, each
+    (out_size, taps), ``valid`` False on the padding of a row shorter than the longest.
+
+    ``s`` is ``in / out`` (``1 / scale_factor`` when given; ``(in - 1) / (out - 1)`` with
+    ``align_corners``, the only thing it changes). Output ``o`` is centred at
+    ``c = s * (o + 0.5)``; the kernel (:func:`_antialias_filter`, half-width ``support`` = 1
+    or 2) is stretched by ``s`` when downsampling (``s >= 1``), so each output averages about
+    ``s`` times as many pixels; it reads pixels ``trunc(c - support + 0.5)`` (at least 0) up
+    to ``trunc(c + support + 0.5)`` (at most ``in``, excluded), weighted by the kernel at
+    ``(i + 0.5 - c) / max(s, 1)`` and divided by their sum: no tap past a border, every row sums to
+    1. Upsampling keeps the kernel's width (bilinear's weights are then the plain mode's,
+    without ``align_corners``; bicubic's differ near the borders, and by its ``A``). An axis
+    whose size does not change is copied, whatever the factor."""
+    if out_size == in_size:
+        o = np.arange(out_size)[:, None]
+        return o, np.ones(o.shape), np.ones(o.shape, dtype=bool)
+    if align_corners:
+        s = (in_size - 1) / (out_size - 1) if out_size > 1 else 0.0
+    else:
+        s = 1.0 / scale if scale else in_size / out_size
+    support = (2.0 if cubic else 1.0) * max(s, 1.0)
+    width = 2 * int(math.ceil(support)) + 1   # the most pixels a window can hold
+    centre = s * (np.arange(out_size) + 0.5)
+    lo = np.maximum((centre - support + 0.5).astype(np.int64), 0)   # astype truncates, as C's cast
+    size = np.clip(np.minimum((centre + support + 0.5).astype(np.int64), in_size) - lo, 0, width)
+    taps = np.arange(width)
+    valid = taps < size[:, None]
+    cols = np.where(valid, lo[:, None] + taps, 0)
+    weights = np.where(valid, _antialias_filter((cols + 0.5 - centre[:, None]) / max(s, 1.0), cubic), 0.0)
+    total = weights.sum(axis=1, keepdims=True)
+    return cols, weights / np.where(total == 0, 1.0, total), valid
+
+
+def _resample_taps(in_size, out_size, mode, align_corners=False, scale=None, antialias=False):
+    """``(cols, weights, valid)`` of one axis, (out_size, taps) each, for any mode but
+    ``"area"``: ``valid`` False where a row has fewer taps than the widest."""
+    if antialias:
+        return _antialias_taps(in_size, out_size, align_corners, scale, cubic=mode == "bicubic")
     if mode in ("nearest", "nearest-exact"):
         cols = _nearest_source(in_size, out_size, scale, mode == "nearest-exact")[:, None]
-        return cols, np.ones(cols.shape)
-    return _linear_taps(in_size, out_size, align_corners, scale, cubic=mode == "bicubic")
+    else:
+        cols, weights = _linear_taps(in_size, out_size, align_corners, scale, cubic=mode == "bicubic")
+        return cols, weights, np.ones(cols.shape, dtype=bool)
+    return cols, np.ones(cols.shape), np.ones(cols.shape, dtype=bool)
 
 
-def _taps_matrix(cols, weights, in_size):
+def _taps_matrix(cols, weights, valid, in_size):
     """The (out, in) matrix of the taps, and the taps' signs: three bool matrices, whether a
     row reads a pixel through a weight > 0, < 0 and = 0 (a row may do all three at a
-    border; PyTorch's sum still multiplies an inf by each of them)."""
+    border; PyTorch's sum still multiplies an inf by each of them). A tap not ``valid`` is
+    no tap."""
     out_size = cols.shape[0]
     A = np.zeros((out_size, in_size))
     signs = [np.zeros((out_size, in_size), dtype=bool) for _ in range(3)]
     rows = np.arange(out_size)
-    for c, w in zip(cols.T, weights.T):   # one tap a row in each statement: no repeated index
-        A[rows, c] += w
+    for c, w, v in zip(cols.T, weights.T, valid.T):   # one tap a row in each statement: no repeated index
+        A[rows, c] += np.where(v, w, 0.0)
         for mask, hit in zip(signs, (w > 0, w < 0, w == 0)):
-            mask[rows, c] |= hit
+            mask[rows, c] |= hit & v
     return A, tuple(signs)
 
 
-def interpolation_matrix(in_size, out_size, mode="bilinear", align_corners=False, scale=None):
+def interpolation_matrix(in_size, out_size, mode="bilinear", align_corners=False, scale=None,
+                         antialias=False):
     """The (out_size, in_size) matrix ``A`` of 1-D resampling, ``y = A @ x``: bilinear
     interpolation is ``A_h @ x @ A_w.T`` on each (h, w) plane, a linear map like every layer
     here, so its backward is the transposes, ``A_h.T @ gy @ A_w``. Bicubic is the same with
     four taps a row (:func:`_cubic_weights`; some of them negative), nearest one tap
-    (:func:`_nearest_source`), ``"area"`` is :func:`adaptive_pool_matrix`.
+    (:func:`_nearest_source`), ``"area"`` is :func:`adaptive_pool_matrix`. ``antialias``
+    (bilinear and bicubic) widens the kernel by the reduction (:func:`_antialias_taps`).
 
     >>> interpolation_matrix(2, 4)            # 2x bilinear, PyTorch's align_corners=False
     array([[1.  , 0.  ],
@@ -2505,10 +2607,13 @@ def interpolation_matrix(in_size, out_size, mode="bilinear", align_corners=False
            [0.  , 1.  ]])
     >>> interpolation_matrix(4, 2, "bicubic")[0]   # src 0.5: taps -1..2, -1 clamped onto 0
     array([ 0.5    ,  0.59375, -0.09375,  0.     ])
+    >>> interpolation_matrix(4, 2, antialias=True) * 7   # the triangle twice as wide: 3 taps
+    array([[3., 3., 1., 0.],
+           [0., 1., 3., 3.]])
     """
     if mode == "area":   # PyTorch's area mode is adaptive average pooling (scales unused)
         return adaptive_pool_matrix(in_size, out_size)
-    return _taps_matrix(*_resample_taps(in_size, out_size, mode, align_corners, scale), in_size)[0]
+    return _taps_matrix(*_resample_taps(in_size, out_size, mode, align_corners, scale, antialias), in_size)[0]
 
 
 def _separable(A, x, B, signs_a=None, signs_b=None):
@@ -2579,8 +2684,10 @@ def interpolate(x, size=None, scale_factor=None, mode="nearest", align_corners=N
     places them by ``h / out_h``, as ``size`` does. PyTorch's CPU rules are kept: bilinear and
     nearest copy an axis whose size a factor leaves unchanged (bicubic resamples it), nearest
     reads ``o // 2`` where the output is twice the input, and nearest picks its pixel in
-    float32 arithmetic (:func:`_nearest_source`). ``antialias=True`` (PyTorch's widened
-    kernel for downsampling) is not taken. Each axis is one
+    float32 arithmetic (:func:`_nearest_source`). ``antialias=True`` (bilinear and bicubic)
+    is PyTorch's antialiased resampling: downsampling by ``s`` stretches the kernel ``s``
+    times, so each output averages the pixels it covers instead of skipping some
+    (:func:`_antialias_taps`). Each axis is one
     :func:`interpolation_matrix`; FCN upsamples with a transposed convolution initialised to the
     same bilinear weights instead (lesson 6), which it can then learn.
 
@@ -2600,9 +2707,10 @@ def interpolate(x, size=None, scale_factor=None, mode="nearest", align_corners=N
                          f"not {mode!r}")
     if align_corners is not None:
         align_corners = _flag("interpolate", "align_corners", align_corners)
-    if _flag("interpolate", "antialias", antialias):
-        raise ValueError("interpolate: antialias=True is not implemented here (downsample with "
-                         "mode='area', or blur first)")
+    antialias = _flag("interpolate", "antialias", antialias)
+    if antialias and mode not in ("bilinear", "bicubic"):   # as PyTorch refuses it
+        raise ValueError(f"interpolate: antialias=True applies to 'bilinear' and 'bicubic' only, "
+                         f"not {mode!r}")
     if (size is None) == (scale_factor is None):
         raise ValueError(f"interpolate: give size or scale_factor, one of them, got size={size!r} "
                          f"and scale_factor={scale_factor!r}")
@@ -2633,7 +2741,7 @@ def interpolate(x, size=None, scale_factor=None, mode="nearest", align_corners=N
         return Interpolate(A_h, A_w)(x)
     # each axis's matrix, with the signs of its taps, for an inf's way through them
     (A_h, signs_h), (A_w, signs_w) = (
-        _taps_matrix(*_resample_taps(n_in, n_out, mode, bool(align_corners), scale), n_in)
+        _taps_matrix(*_resample_taps(n_in, n_out, mode, bool(align_corners), scale, antialias), n_in)
         for n_in, n_out, scale in axes)
     return Interpolate(xp.asarray(A_h, dtype=x.dtype), xp.asarray(A_w, dtype=x.dtype),
                        tuple(xp.asarray(m) for m in signs_h), tuple(xp.asarray(m) for m in signs_w))(x)

@@ -456,6 +456,32 @@ def nonzero(input, *, as_tuple=False):
     return Tensor(xp.stack(where, axis=1))
 
 
+def _unique_rows(name, input, dim):
+    """The values :func:`unique` compares, as a 2-D array of rows: one value a row without
+    ``dim`` (the input flattened), else one slice along ``dim`` a row; and the axis (None
+    without ``dim``)."""
+    if dim is None:
+        return input.data.reshape(-1, 1), None
+    if input.ndim == 0:
+        raise IndexError(f"{name}: dim={dim} given, but the input has no dimensions")
+    axis = _dim_index(name, dim, input.ndim)
+    moved = get_array_module(input.data).moveaxis(input.data, axis, 0)
+    if moved.size == 0 and moved.shape[0] != 0:
+        raise ValueError(f"{name}: the input of shape {tuple(input.shape)} has a dimension of "
+                         f"size 0 other than dim={dim}: no slice has values to compare "
+                         "(PyTorch refuses it too)")
+    return moved.reshape(moved.shape[0], math.prod(moved.shape[1:])), axis   # -1 fails on 0 rows
+
+
+def _rows_back(xp, rows, input, axis):
+    """Rows picked by :func:`_unique_rows` back in the input's layout: flat without ``dim``,
+    else the input with ``dim``'s size the number of rows."""
+    if axis is None:
+        return xp.ascontiguousarray(rows.reshape(-1))
+    shape = tuple(v for d, v in enumerate(input.shape) if d != axis)
+    return xp.ascontiguousarray(xp.moveaxis(rows.reshape((rows.shape[0],) + shape), 0, axis))
+
+
 def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
     """The distinct values of ``input`` in ascending order (PyTorch's ``torch.unique``), or
     with ``dim`` the distinct slices along it, in lexicographic order. Outside the graph.
@@ -476,19 +502,7 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
     """
     input = as_tensor(input)
     xp = get_array_module(input.data)
-    if dim is None:
-        rows = input.data.reshape(-1, 1)
-        axis = None
-    else:
-        if input.ndim == 0:
-            raise IndexError(f"unique: dim={dim} given, but the input has no dimensions")
-        axis = _dim_index("unique", dim, input.ndim)
-        moved = xp.moveaxis(input.data, axis, 0)
-        if moved.size == 0 and moved.shape[0] != 0:
-            raise ValueError(f"unique: the input of shape {tuple(input.shape)} has a dimension of "
-                             f"size 0 other than dim={dim}: no slice has values to compare "
-                             "(PyTorch refuses it too)")
-        rows = moved.reshape(moved.shape[0], math.prod(moved.shape[1:]))   # -1 fails on 0 rows
+    rows, axis = _unique_rows("unique", input, dim)
     n = rows.shape[0]
     # rows in lexicographic order, stable (lexsort's last key is the first column);
     # then a new value wherever a row differs from the one before it (NaN != NaN: its own)
@@ -500,15 +514,45 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
     new = xp.ones(n, dtype=bool)
     new[1:] = (ranked[1:] != ranked[:-1]).any(axis=1)
     starts = xp.flatnonzero(new)
-    values = ranked[starts]
-    if axis is None:
-        values = values.reshape(-1)
-    else:
-        values = xp.moveaxis(values.reshape((starts.size,) + moved.shape[1:]), 0, axis)
-    out = [Tensor(xp.ascontiguousarray(values))]
+    out = [Tensor(_rows_back(xp, ranked[starts], input, axis))]
     if return_inverse:
         inverse = xp.empty(n, np.int64)
         inverse[order] = xp.cumsum(new) - 1   # the rank of each row's value, back in its place
+        out.append(Tensor(inverse.reshape(input.shape) if axis is None else inverse))
+    if return_counts:
+        ends = xp.concatenate([starts[1:], xp.asarray([n], dtype=starts.dtype)]) if n else starts
+        out.append(Tensor((ends - starts).astype(np.int64, copy=False)))
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def unique_consecutive(input, return_inverse=False, return_counts=False, dim=None):
+    """The input with each run of equal consecutive values cut to one (PyTorch's
+    ``torch.unique_consecutive``, Unix's ``uniq``), or with ``dim`` each run of equal
+    consecutive slices along it. Unlike :func:`unique`, nothing is sorted: a value that comes
+    back after another is kept again. Outside the graph.
+
+    Returns the values (flat, or the input with ``dim``'s size the number of runs), and when
+    asked, as a tuple after them: ``inverse`` (int64: the run each value of the input is in,
+    of the input's shape; with ``dim``, one per slice) and ``counts`` (int64, each run's
+    length). NaN is not equal to itself: each NaN (a slice holding one) is a run of its own;
+    0.0 and -0.0 are one.
+
+    >>> values, inverse, counts = unique_consecutive(Tensor(np.array([1, 1, 3, 3, 3, 1])),
+    ...                                              return_inverse=True, return_counts=True)
+    >>> values.tolist(), inverse.tolist(), counts.tolist()
+    ([1, 3, 1], [0, 0, 1, 1, 1, 2], [2, 3, 1])
+    """
+    input = as_tensor(input)
+    xp = get_array_module(input.data)
+    rows, axis = _unique_rows("unique_consecutive", input, dim)
+    n = rows.shape[0]
+    # a run starts at the first row and wherever a row differs from the one before it
+    new = xp.ones(n, dtype=bool)
+    new[1:] = (rows[1:] != rows[:-1]).any(axis=1)
+    starts = xp.flatnonzero(new)
+    out = [Tensor(_rows_back(xp, rows[starts], input, axis))]
+    if return_inverse:
+        inverse = (xp.cumsum(new) - 1).astype(np.int64, copy=False)   # the run of each row
         out.append(Tensor(inverse.reshape(input.shape) if axis is None else inverse))
     if return_counts:
         ends = xp.concatenate([starts[1:], xp.asarray([n], dtype=starts.dtype)]) if n else starts

@@ -723,6 +723,44 @@ def interpolate_bicubic(x, out_h, out_w, align_corners=False, scale_factor=None)
     return y
 
 
+def interpolate_antialias(x, out_h, out_w, mode="bilinear", align_corners=False, scale_factor=None):
+    """PyTorch's ``interpolate(..., antialias=True)`` pixel by pixel: along each axis output
+    ``o`` is centred at ``c = (o + 0.5) * s`` (``s = in / out``, ``1 / scale_factor`` when
+    given, ``(in - 1) / (out - 1)`` with ``align_corners``); it reads the pixels ``i`` from
+    ``int(c - support + 0.5)`` (at least 0) to ``int(c + support + 0.5)`` (at most ``in``,
+    excluded), ``support`` being 1 (bilinear) or 2 (bicubic) times ``max(s, 1)``, each
+    weighted by the triangle or Keys' cubic with A = -0.5 at ``(i + 0.5 - c) / max(s, 1)``,
+    the weights divided by their sum; an axis of unchanged size is copied."""
+    x = to_numpy(x)
+    n, c, h, w = x.shape
+    sf = scale_factor if isinstance(scale_factor, (tuple, list)) else (scale_factor, scale_factor)
+
+    def kernel(d):
+        return max(1 - abs(d), 0.0) if mode == "bilinear" else _keys_cubic(d, -0.5)
+
+    def taps(o, n_in, n_out, scale):
+        if n_in == n_out:
+            return [(o, 1.0)]
+        if align_corners:
+            s = (n_in - 1) / (n_out - 1) if n_out > 1 else 0.0
+        else:
+            s = 1.0 / scale if scale else n_in / n_out
+        support = (1.0 if mode == "bilinear" else 2.0) * max(s, 1.0)
+        centre = (o + 0.5) * s
+        lo, hi = max(int(centre - support + 0.5), 0), min(int(centre + support + 0.5), n_in)
+        weights = [kernel((i + 0.5 - centre) / max(s, 1.0)) for i in range(lo, hi)]
+        total = sum(weights)
+        return [(i, wt / total) for i, wt in zip(range(lo, hi), weights)]
+
+    y = np.zeros((n, c, out_h, out_w), dtype=x.dtype)
+    for oy in range(out_h):
+        for ox in range(out_w):
+            for iy, wy in taps(oy, h, out_h, sf[0]):
+                for ix, wx in taps(ox, w, out_w, sf[1]):
+                    y[:, :, oy, ox] += wy * wx * x[:, :, iy, ix]
+    return y
+
+
 def interpolate_nearest(x, out_h, out_w, scale_factor=None):
     """PyTorch's nearest ``interpolate`` pixel by pixel: output ``(oy, ox)`` copies input
     ``(floor(oy * sy), floor(ox * sx))`` (at most the last row and column), ``s`` being
@@ -835,13 +873,18 @@ def grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=Fa
     ``align_corners``); ``"border"`` clips it to [0, size - 1], ``"reflection"`` mirrors it at
     the edges (``-0.5`` and ``size - 0.5``, or 0 and ``size - 1``) until it is between them,
     then clips. Bilinear mixes the four pixels around it, nearest takes the one rounded to
-    (halves to even); a pixel outside the image reads 0."""
+    (halves to even); a pixel outside the image reads 0. Bicubic takes the position
+    unclipped and sums the 4x4 pixels ``floor(p) - 1 .. floor(p) + 2`` around it, weighted by
+    the cubic kernel (A = -0.75) of their distances; each of these pixels' own coordinates
+    goes through the padding (mirrored, clipped, or read as 0 outside)."""
     x, grid = to_numpy(x), to_numpy(grid)
     n, c, h, w = x.shape
     out_h, out_w = grid.shape[1:3]
 
-    def position(g, size):
-        p = (g + 1) / 2 * (size - 1) if align_corners else ((g + 1) * size - 1) / 2
+    def unnormalize(g, size):
+        return (g + 1) / 2 * (size - 1) if align_corners else ((g + 1) * size - 1) / 2
+
+    def padded(p, size):
         if padding_mode == "reflection":
             lo, hi = (0.0, size - 1.0) if align_corners else (-0.5, size - 0.5)
             if lo == hi:
@@ -852,6 +895,9 @@ def grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=Fa
             p = min(max(p, 0.0), size - 1.0)
         return p
 
+    def position(g, size):
+        return padded(unnormalize(g, size), size)
+
     def pixel(b_, iy, ix):
         return x[b_, :, iy, ix] if 0 <= iy < h and 0 <= ix < w else np.zeros(c, dtype=x.dtype)
 
@@ -859,6 +905,14 @@ def grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=Fa
     for b_ in range(n):
         for i in range(out_h):
             for j in range(out_w):
+                if mode == "bicubic":
+                    px, py = unnormalize(grid[b_, i, j, 0], w), unnormalize(grid[b_, i, j, 1], h)
+                    x0, y0 = math.floor(px), math.floor(py)
+                    for ty in range(y0 - 1, y0 + 3):
+                        for tx in range(x0 - 1, x0 + 3):   # the tap's own coordinates padded
+                            y[b_, :, i, j] += (_keys_cubic(py - ty) * _keys_cubic(px - tx)
+                                               * pixel(b_, int(padded(ty, h)), int(padded(tx, w))))
+                    continue
                 px, py = position(grid[b_, i, j, 0], w), position(grid[b_, i, j, 1], h)
                 if mode == "nearest":
                     y[b_, :, i, j] = pixel(b_, int(round(py)), int(round(px)))   # round: halves to even
@@ -1191,6 +1245,28 @@ def sort(x, dim=-1, descending=False):
         key = [(math.isnan(v), 0.0 if math.isnan(v) else v) for v in line.tolist()]
         moved_idx[p] = sorted(range(len(line)), key=lambda i: key[i], reverse=descending)
     return np.take_along_axis(x, indices, axis=dim), indices
+
+
+def unique_consecutive(x, dim=None):
+    """PyTorch's ``unique_consecutive`` slice by slice: walk along ``dim`` (the flattened
+    values without it) and start a new run wherever a slice is not equal to the one before
+    (a NaN is equal to nothing). Returns (values, inverse, counts)."""
+    x = to_numpy(x)
+    items = list(x.reshape(-1)) if dim is None else [np.take(x, i, axis=dim) for i in range(x.shape[dim])]
+    kept, inverse, counts = [], [], []
+    for i, item in enumerate(items):
+        if i == 0 or not np.array_equal(item, items[i - 1]):   # array_equal: NaN != NaN
+            kept.append(item)
+            counts.append(0)
+        inverse.append(len(kept) - 1)
+        counts[-1] += 1
+    if dim is None:
+        values = np.array(kept, dtype=x.dtype)
+    else:
+        rest = tuple(v for d, v in enumerate(x.shape) if d != dim % x.ndim)
+        values = np.stack(kept, axis=dim) if kept else np.zeros((0,) + rest, x.dtype)
+    inverse = np.array(inverse, dtype=np.int64)
+    return values, inverse.reshape(x.shape) if dim is None else inverse, np.array(counts, dtype=np.int64)
 
 
 def topk(x, k, dim=-1, largest=True):

@@ -171,7 +171,8 @@ def test_bicubic_sends_an_inf_with_its_weights_sign(bad, out, corners):
     (dict(scale_factor=2, mode="bicubic", recompute_scale_factor="no"), TypeError,
      "recompute_scale_factor must be a bool, got 'no'"),
     (dict(scale_factor=0.2, mode="area"), ValueError, r"scale_factor 0.2 leaves no pixel of 3x3"),
-    (dict(size=2, mode="bilinear", antialias=True), ValueError, "antialias=True is not implemented"),
+    (dict(size=2, mode="area", antialias=True), ValueError,
+     "antialias=True applies to 'bilinear' and 'bicubic' only, not 'area'"),
 ])
 def test_interpolate_errors_name_the_values(kw, error, message):
     with pytest.raises(error, match=message):
@@ -387,7 +388,7 @@ def test_grid_sample_keeps_an_inf_to_the_points_that_read_it(mode, bad):
 @pytest.mark.parametrize("fn, args, kw, error, message", [
     (F.grid_sample, ((1, 1, 3, 3), (1, 2, 2, 3)), {}, ValueError, r"grid must be \(n, out_h, out_w, 2\) with the input's n = 1, got shape \(1, 2, 2, 3\)"),
     (F.grid_sample, ((2, 1, 3, 3), (1, 2, 2, 2)), {}, ValueError, "with the input's n = 2, got shape"),
-    (F.grid_sample, ((1, 1, 3, 3), (1, 2, 2, 2)), dict(mode="bicubic"), ValueError, "mode must be 'bilinear' or 'nearest', got 'bicubic'"),
+    (F.grid_sample, ((1, 1, 3, 3), (1, 2, 2, 2)), dict(mode="cubic"), ValueError, "mode must be one of 'bilinear', 'nearest', 'bicubic', got 'cubic'"),
     (F.grid_sample, ((1, 1, 3, 3), (1, 2, 2, 2)), dict(padding_mode="reflect"), ValueError, "padding_mode must be one of 'zeros', 'border', 'reflection', got 'reflect'"),
     (F.grid_sample, ((1, 1, 3, 3), (1, 2, 2, 2)), dict(align_corners="no"), TypeError, "align_corners must be a bool, got 'no'"),
     (F.grid_sample, ((3, 3), (1, 2, 2, 2)), {}, ValueError, r"input must be 4-D \(n, c, h, w\), got shape \(3, 3\)"),
