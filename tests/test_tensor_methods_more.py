@@ -101,3 +101,27 @@ def test_unbind_tensor_split_and_isclose_methods_as_pytorchs(rng):
         assert [p.shape for p in got] == [tuple(p.shape) for p in want]
     y = x + np.where(rng.random(x.shape) < 0.5, 1e-9, 1e-3)
     np.testing.assert_array_equal(t.isclose(Tensor(y)).numpy(), tt.isclose(torch.tensor(y)).numpy())
+
+
+@pytest.mark.parametrize("index", [0, -1, (1, 2), (np.int64(1), -3)])
+def test_an_int_for_every_axis_gives_a_0d_view_that_in_place_ops_reach(index, xp):
+    # NumPy's a[i, j] is a scalar copy; PyTorch's t[i, j] a 0-d view: t[0].add_(10) changes t
+    torch = pytest.importorskip("torch")
+    x = np.arange(12.0).reshape(3, 4) if isinstance(index, tuple) else np.arange(4.0)
+    t, tt = Tensor(xp.asarray(x.copy())), torch.tensor(x)
+    for act in (lambda e: e.add_(10), lambda e: e.mul_(3), lambda e: e.sub_(2, alpha=2),
+                lambda e: e.zero_(), lambda e: e.fill_(7), lambda e: e.clamp_(max=5)):
+        e = t[index]
+        assert e.shape == () and e.data.ndim == 0
+        act(e)
+        act(tt[index] if not isinstance(index, tuple) else tt[tuple(int(i) for i in index)])
+        np.testing.assert_array_equal(to_np(t), tt.numpy())
+        t[index].copy_(Tensor(xp.asarray(-1.0)))
+        tt[index if not isinstance(index, tuple) else tuple(int(i) for i in index)].copy_(torch.tensor(-1.0))
+        np.testing.assert_array_equal(to_np(t), tt.numpy())
+    # the gradient still reaches the picked element only
+    w = Tensor(xp.asarray(x), requires_grad=True)
+    w[index].backward()
+    want = np.zeros_like(x)
+    want[index] = 1
+    np.testing.assert_array_equal(to_np(w.grad), want)
