@@ -1409,8 +1409,15 @@ class Tensor:
         return self.split(max(-(-n // chunks), 1), dim)
 
     def contiguous(self) -> "Tensor":
-        """Itself (PyTorch's ``contiguous``): nothing here needs a layout in memory."""
-        return self
+        """Itself when its values lie in C order already, else a C-ordered copy in the graph
+        (its gradient passes back unchanged), as PyTorch's ``contiguous``: an in-place change
+        of the copy leaves this tensor as it was.
+
+        >>> t = Tensor(np.zeros((2, 3)))
+        >>> t.contiguous() is t, t.t().contiguous().is_contiguous()
+        (True, True)
+        """
+        return self if self.data.flags.c_contiguous else Clone()(self)
 
     def gather(self, dim, index) -> "Tensor":
         """Values picked along ``dim`` at ``index`` (PyTorch's ``gather``): :func:`gather`."""

@@ -125,3 +125,22 @@ def test_an_int_for_every_axis_gives_a_0d_view_that_in_place_ops_reach(index, xp
     want = np.zeros_like(x)
     want[index] = 1
     np.testing.assert_array_equal(to_np(w.grad), want)
+
+
+def test_contiguous_copies_only_what_is_not_c_ordered_as_pytorchs(xp, rng):
+    torch = pytest.importorskip("torch")
+    x = rng.standard_normal((3, 4))
+    t, tt = Tensor(xp.asarray(x.copy())), torch.tensor(x)
+    assert t.contiguous() is t and t.contiguous().data is t.data   # no copy where none is needed
+    c, ct = t.t().contiguous(), tt.t().contiguous()
+    assert c.is_contiguous() == ct.is_contiguous() == True
+    c.add_(10)
+    ct.add_(10)
+    np.testing.assert_array_equal(to_np(t), tt.numpy())   # the copy changed, the original not
+    np.testing.assert_array_equal(to_np(c), ct.numpy())
+    # in the graph: the gradient passes through the copy
+    w, wt = Tensor(xp.asarray(x), requires_grad=True), torch.tensor(x, requires_grad=True)
+    g = rng.standard_normal((4, 3))
+    (w.t().contiguous() * Tensor(xp.asarray(g))).sum().backward()
+    (wt.t().contiguous() * torch.tensor(g)).sum().backward()
+    np.testing.assert_array_equal(to_np(w.grad), wt.grad.numpy())
