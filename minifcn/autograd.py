@@ -581,11 +581,11 @@ class Tensor:
         >>> t = Tensor(np.ones(2)); t.add_(np.array([1.0, 2.0]), alpha=2).numpy()
         array([3., 5.])
         """
-        return self._in_place("add_", operator.iadd, _raw(other) * alpha if alpha != 1 else other)
+        return self._in_place("add_", _scaled(operator.iadd, alpha), other)
 
     def sub_(self, other, *, alpha=1) -> "Tensor":
         """``self -= alpha * other``, in place."""
-        return self._in_place("sub_", operator.isub, _raw(other) * alpha if alpha != 1 else other)
+        return self._in_place("sub_", _scaled(operator.isub, alpha), other)
 
     def mul_(self, other) -> "Tensor":
         """``self *= other``, in place."""
@@ -1683,6 +1683,20 @@ def _memory(a):
 def _raw(v):
     """The array of a Tensor, anything else as it is."""
     return v.data if isinstance(v, Tensor) else v
+
+
+def _scaled(op, alpha):
+    """``op(a, alpha * b)`` for add_ and sub_: the scaling done inside the in-place op, so that
+    the graph check sees ``other`` as given (a Tensor that requires grad), and on an array
+    (a list times an int would repeat the list)."""
+    if alpha == 1:
+        return op
+
+    def scaled(a, b):
+        if not hasattr(b, "dtype") and not isinstance(b, (int, float, complex)):
+            b = get_array_module(a).asarray(b)
+        return op(a, b * alpha)
+    return scaled
 
 
 def _raw_index(index):

@@ -144,3 +144,28 @@ def test_contiguous_copies_only_what_is_not_c_ordered_as_pytorchs(xp, rng):
     (w.t().contiguous() * Tensor(xp.asarray(g))).sum().backward()
     (wt.t().contiguous() * torch.tensor(g)).sum().backward()
     np.testing.assert_array_equal(to_np(w.grad), wt.grad.numpy())
+
+
+@pytest.mark.parametrize("name", ["add_", "sub_"])
+@pytest.mark.parametrize("alpha", [2, 0.5, -1])
+def test_add_and_sub_with_alpha_are_refused_in_the_graph_as_without(name, alpha):
+    # the scaling had unwrapped a Tensor that requires grad before the check: its graph lost
+    torch = pytest.importorskip("torch")
+    w = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    with pytest.raises(RuntimeError, match=f"{name} with a tensor that requires grad"):
+        getattr(Tensor(np.zeros(2)), name)(w, alpha=alpha)
+    # (PyTorch records it in its graph; here it is refused as alpha=1 is, never silently cut)
+    with minifcn.no_grad():
+        got = getattr(Tensor(np.zeros(2)), name)(w, alpha=alpha)
+    want = getattr(torch.zeros(2, dtype=torch.float64), name)(torch.tensor([1.0, 2.0]), alpha=alpha)
+    np.testing.assert_array_equal(got.numpy(), want.numpy())
+
+
+@pytest.mark.parametrize("alpha", [2, 0.5])
+def test_add_with_alpha_takes_a_list_as_an_array(alpha, xp):
+    # [[1.0, 2.0]] * 2 had repeated the list (and * 0.5 raised a TypeError)
+    torch = pytest.importorskip("torch")
+    got = Tensor(xp.zeros((2, 2))).add_([[1.0, 2.0]], alpha=alpha)
+    want = torch.zeros(2, 2, dtype=torch.float64).add_(torch.tensor([[1.0, 2.0]], dtype=torch.float64), alpha=alpha)
+    np.testing.assert_array_equal(to_np(got), want.numpy())
+    np.testing.assert_array_equal(to_np(Tensor(xp.zeros(2)).sub_([1.0, 2.0], alpha=alpha)), -alpha * np.array([1.0, 2.0]))
