@@ -550,14 +550,17 @@ class Tensor:
     # backward (a weight before backward) gives wrong gradients, where PyTorch would raise.
     def _in_place(self, what, op, other):
         """``op`` (``operator.iadd``, ...) on the data, in place, outside any graph."""
+        self._refuse_in_graph(what, other)
+        self.data = op(self.data, _raw(other))   # an array's in-place operator returns itself
+        return self
+
+    def _refuse_in_graph(self, what, other=None):
         if _Config.enable_grad and (self.requires_grad or getattr(other, "requires_grad", False)):
             # Made out of place and rebound, x += y would leave other names for x (ResNet's
             # identity = out) with the old value in training and the new one under no_grad
             raise RuntimeError(f"{what} with a tensor that requires grad is not recorded in the "
                                "graph here: write it out of place (out = out + skip), or run it "
                                "under minifcn.no_grad() (an SGD step by hand)")
-        self.data = op(self.data, _raw(other))   # an array's in-place operator returns itself
-        return self
 
     def __iadd__(self, other):
         return self._in_place("+=", operator.iadd, other)
@@ -619,13 +622,17 @@ class Tensor:
         return self._in_place("copy_", put, src)
 
     def uniform_(self, a=0.0, b=1.0) -> "Tensor":
-        """Values drawn uniformly from [a, b), in place (:func:`minifcn.init.uniform_`)."""
+        """Values drawn uniformly from [a, b), in place (:func:`minifcn.init.uniform_`);
+        refused in the graph as ``+=`` is (``init.uniform_`` runs outside it, as PyTorch's)."""
         from . import init
+        self._refuse_in_graph("uniform_")
         return init.uniform_(self, a, b)
 
     def normal_(self, mean=0.0, std=1.0) -> "Tensor":
-        """Values drawn from N(mean, std^2), in place (:func:`minifcn.init.normal_`)."""
+        """Values drawn from N(mean, std^2), in place (:func:`minifcn.init.normal_`); refused
+        in the graph as ``+=`` is."""
         from . import init
+        self._refuse_in_graph("normal_")
         return init.normal_(self, mean, std)
 
     def detach_(self) -> "Tensor":

@@ -169,3 +169,32 @@ def test_add_with_alpha_takes_a_list_as_an_array(alpha, xp):
     want = torch.zeros(2, 2, dtype=torch.float64).add_(torch.tensor([[1.0, 2.0]], dtype=torch.float64), alpha=alpha)
     np.testing.assert_array_equal(to_np(got), want.numpy())
     np.testing.assert_array_equal(to_np(Tensor(xp.zeros(2)).sub_([1.0, 2.0], alpha=alpha)), -alpha * np.array([1.0, 2.0]))
+
+
+@pytest.mark.parametrize("name", ["uniform_", "normal_"])
+def test_uniform_and_normal_methods_are_refused_in_the_graph_but_init_runs(name):
+    torch = pytest.importorskip("torch")
+    w = Tensor(np.ones(3), requires_grad=True)
+    with pytest.raises(RuntimeError, match=f"{name} with a tensor that requires grad"):
+        getattr(w, name)()
+    with pytest.raises(RuntimeError, match="in-place operation"):   # PyTorch's refuses it too
+        getattr(torch.ones(3, requires_grad=True), name)()
+    with minifcn.no_grad():
+        assert getattr(w, name)() is w and w.requires_grad
+    getattr(minifcn.init, name)(w)   # nn.init's run under no_grad, on parameters, in both
+    getattr(torch.nn.init, name)(torch.ones(3, requires_grad=True))
+    assert not np.array_equal(w.numpy(), np.ones(3))
+
+
+@pytest.mark.parametrize("name", ["uniform_", "normal_"])
+@pytest.mark.parametrize("dtype", ["int64", "int32", "uint8", "bool"])
+def test_uniform_and_normal_refuse_integer_tensors_as_pytorchs(name, dtype):
+    # the random floats had been truncated into the integers, silently
+    torch = pytest.importorskip("torch")
+    x = np.zeros(3, dtype=dtype)
+    with pytest.raises(NotImplementedError, match="not implemented for"):
+        getattr(torch.tensor(x), name)()
+    with pytest.raises(TypeError, match=f"{name}: expected a floating-point tensor, got {dtype}"):
+        getattr(Tensor(x), name)()
+    with pytest.raises(TypeError, match=f"{name}: expected a floating-point tensor, got {dtype}"):
+        getattr(minifcn.init, name)(Tensor(x))
