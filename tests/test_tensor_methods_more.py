@@ -198,3 +198,26 @@ def test_uniform_and_normal_refuse_integer_tensors_as_pytorchs(name, dtype):
         getattr(Tensor(x), name)()
     with pytest.raises(TypeError, match=f"{name}: expected a floating-point tensor, got {dtype}"):
         getattr(minifcn.init, name)(Tensor(x))
+
+
+@pytest.mark.parametrize("dtype", ["int64", "int32", "int16", "int8", "uint8", "bool"])
+def test_isclose_of_integers_as_pytorchs(dtype, xp, rng):
+    # NumPy's isclose goes through float64: 2**62 and 2**62 + 1 were close with no tolerance.
+    # PyTorch's: equal in the integers' dtype, or close in float32 where a tolerance is given
+    torch = pytest.importorskip("torch")
+    cases = [(np.array([2**62, 5]), np.array([2**62 + 1, 5]))] if dtype == "int64" else []
+    cases += [(np.array([2**24 + 1, 1000, 1000]), np.array([2**24, 1003, 1002]))] if dtype in ("int64", "int32") else []
+    for _ in range(40):
+        if dtype == "bool":
+            cases.append((rng.random(30) < 0.5, rng.random(30) < 0.5))
+        else:
+            info = np.iinfo(dtype)
+            a = rng.integers(info.min, info.max, 30, dtype=dtype, endpoint=True)
+            b = (a.astype(np.int64) + rng.integers(-3, 4, 30)).clip(info.min, info.max)
+            cases.append((a, np.where(rng.random(30) < 0.2, rng.integers(info.min, info.max, 30), b)))
+    for a, b in cases:
+        a, b = a.astype(dtype), b.astype(dtype)
+        for rtol, atol in [(0, 0), (1e-5, 1e-8), (0, 0.5), (0, 2.5), (0.1, 0), (1.0, 1)]:
+            got = minifcn.isclose(Tensor(xp.asarray(a)), Tensor(xp.asarray(b)), rtol=rtol, atol=atol)
+            want = torch.isclose(torch.tensor(a), torch.tensor(b), rtol=rtol, atol=atol)
+            np.testing.assert_array_equal(to_np(got), want.numpy(), err_msg=f"{a} {b} {rtol} {atol}")
