@@ -551,7 +551,8 @@ class Tensor:
     def _in_place(self, what, op, other):
         """``op`` (``operator.iadd``, ...) on the data, in place, outside any graph."""
         self._refuse_in_graph(what, other)
-        self.data = op(self.data, _raw(other))   # an array's in-place operator returns itself
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):   # inf, NaN: quiet, as t.div(0)
+            self.data = op(self.data, _raw(other))   # an array's in-place operator returns itself
         return self
 
     def _refuse_in_graph(self, what, other=None):

@@ -3,6 +3,8 @@ clamp_, copy_, uniform_, normal_, detach_), the questions of shape and dtype (nd
 nelement, element_size, is_floating_point, is_contiguous, reshape_as) and the method forms of
 unbind, tensor_split and isclose; each against PyTorch's, and the in-place ones refused in the
 graph as the operators are."""
+import warnings
+
 import numpy as np
 import pytest
 
@@ -221,3 +223,25 @@ def test_isclose_of_integers_as_pytorchs(dtype, xp, rng):
             got = minifcn.isclose(Tensor(xp.asarray(a)), Tensor(xp.asarray(b)), rtol=rtol, atol=atol)
             want = torch.isclose(torch.tensor(a), torch.tensor(b), rtol=rtol, atol=atol)
             np.testing.assert_array_equal(to_np(got), want.numpy(), err_msg=f"{a} {b} {rtol} {atol}")
+
+
+@pytest.mark.parametrize("name", ["div_", "/=", "mul_", "**=", "sub_"])
+def test_in_place_ops_give_inf_and_nan_quietly_as_the_out_of_place_ones(name):
+    # NumPy warned (divide by zero, invalid value) where t.div(0) and PyTorch's are silent
+    torch = pytest.importorskip("torch")
+    x = np.array([1.0, 0.0, -1.0, np.inf])
+    other = {"div_": 0.0, "/=": 0.0, "mul_": np.array([np.inf, np.inf, 0, 0]), "**=": -1.0, "sub_": np.inf}[name]
+
+    def act(t, o):
+        if name == "/=":
+            t /= o
+        elif name == "**=":
+            t **= o
+        else:
+            getattr(t, name)(o)
+        return t
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = act(Tensor(x.copy()), other)
+    want = act(torch.tensor(x), torch.tensor(other) if isinstance(other, np.ndarray) else other)
+    np.testing.assert_array_equal(got.numpy(), want.numpy())
