@@ -398,6 +398,7 @@ for r, k, p in [(2, 4, 0), (2, 4, 1), (8, 16, 0), (8, 16, 4), (3, 5, 1), (3, 4, 
 # route for strided convolutions.
 
 # %%
+rng_adjoint = np.random.default_rng(4)               # its own draws: rng's below stay as they were
 r, k = 8, 16
 A = k // r
 W_t = rng.standard_normal((3, 2, k, k))
@@ -405,6 +406,19 @@ x_big = rng.standard_normal((1, 2, (4 - 1) * r + k, (5 - 1) * r + k))   # the co
 z = F.conv_transpose2d(F.pixel_unshuffle(x_big, r), sub_pixel_kernel(W_t, r)).numpy()
 assert np.allclose(z[:, :, A - 1:z.shape[2] - (A - 1), A - 1:z.shape[3] - (A - 1)],
                    F.conv2d(x_big, W_t, stride=r).numpy(), rtol=0, atol=1e-12)
+
+# Where r divides k, (h + A - 1) r = (h - 1) r + k: the extension above was empty. Where it
+# does not, A r - k zeros are appended to each axis, and the route holds with them
+for r_, k_, h_, w_ in [(3, 5, 4, 5), (3, 4, 3, 4), (2, 3, 5, 3)]:
+    A_ = -(-k_ // r_)
+    W_a = rng_adjoint.standard_normal((3, 2, k_, k_))
+    x_a = rng_adjoint.standard_normal((1, 2, (h_ - 1) * r_ + k_, (w_ - 1) * r_ + k_))
+    x_ext = np.zeros((1, 2, (h_ + A_ - 1) * r_, (w_ + A_ - 1) * r_))
+    x_ext[:, :, :x_a.shape[2], :x_a.shape[3]] = x_a
+    assert x_ext.shape[2] - x_a.shape[2] == A_ * r_ - k_ > 0       # a real extension
+    z_a = F.conv_transpose2d(F.pixel_unshuffle(x_ext, r_), sub_pixel_kernel(W_a, r_)).numpy()
+    assert np.allclose(z_a[:, :, A_ - 1:z_a.shape[2] - (A_ - 1), A_ - 1:z_a.shape[3] - (A_ - 1)],
+                       F.conv2d(x_a, W_a, stride=r_).numpy(), rtol=0, atol=1e-12)
 
 # %% [markdown]
 # **Multiplications.** The scatter definition multiplies every input value by every tap:

@@ -262,7 +262,10 @@ assert sc == sd                                      # the four scores cannot te
 bc, bd = boundary_f1(pred_c, truth, 2), boundary_f1(pred_d, truth, 2)
 print(f"mean IoU  C {sc['mean_iou']:.4f}  D {sd['mean_iou']:.4f}")
 print(f"BF        C {bc['bf']:.4f}  D {bd['bf']:.4f}")
-assert math.isclose(0.0075 * math.hypot(h, w), 4.6875)   # diagonal 625
+theta = 0.0075 * math.hypot(h, w)                    # diagonal 625
+assert theta == 4.6875
+for p in (pred_c, pred_d):                           # boundary_f1's default is that theta
+    assert boundary_f1(p, truth, 2) == boundary_f1(p, truth, 2, theta=theta)
 
 # %% [markdown]
 # C's outline is everywhere 2 pixels from the true one, inside the tolerance: BF 1. D's outline
@@ -281,6 +284,10 @@ assert bd["bf"] < 0.95
 pred_c5 = np.zeros_like(truth)
 pred_c5[85:75 + side, 155:145 + side] = 1
 assert boundary_f1(pred_c5, truth, 2)["per_class_f1"][1] == 0.0
+assert boundary_f1(pred_c5, truth, 2) == boundary_f1(pred_c5, truth, 2, theta=theta)
+# and the default is theta, not merely some tolerance: 2 would have missed C, 5.01 matched C5
+assert boundary_f1(pred_c, truth, 2, theta=2.0)["bf"] < 1
+assert boundary_f1(pred_c5, truth, 2, theta=5.01)["per_class_f1"][1] > 0.9
 
 # %% [markdown]
 # ## Summary

@@ -11,7 +11,7 @@
 #
 # A net with output stride `f` gives one prediction every `f` pixels. Section 3.2 of the FCN
 # paper (Long, Shelhamer and Darrell, CVPR 2015; "filter dilation" in the journal version,
-# TPAMI 2016) discusses a way to get a prediction at *every* pixel from the same net and the
+# TPAMI vol. 39, 2017) discusses a way to get a prediction at *every* pixel from the same net and the
 # same weights, OverFeat's *shift-and-stitch*: shift the input `x` pixels right and `y` down
 # (by padding on the left and top), once for every `(x, y)` in `{0..f-1}^2`, run the net on
 # each of the `f^2` copies, and interlace the outputs so that each prediction sits at the
@@ -19,9 +19,12 @@
 # strides gives the same output in one pass: set the subsampling layer's stride to 1, and
 # *rarefy* every later filter by the stride removed, `f'_ij = f_{i/s, j/s}` if `s` divides `i`
 # and `j`, else 0: a convolution with holes, *a trous*, today's `dilation=s`. The paper weighs
-# it (the output is denser, the receptive field stays, but the filters may not look at finer
-# information, and the cost grows) and does not use it: FCN upsamples with learned
-# transposed convolutions and skips (lessons 4, 6, 7).
+# it as a tradeoff (the output is denser without shrinking the filters' receptive fields, but
+# the filters may not look at information finer than their original design; "take longer to
+# compute" is what it says of the other tradeoff, decreasing the subsampling) and does not use
+# it, finding learned upsampling "more effective and efficient", with the skips: FCN upsamples
+# with transposed convolutions (lessons 4, 6, 7). What the rarefied net costs is measured in
+# section 4 below.
 #
 # This lesson builds both on small nets and proves them equal, to float64 roundoff, with
 # two poolings too (`f = 4`), where the second pooling needs dilating as well.

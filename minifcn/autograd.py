@@ -550,14 +550,18 @@ class Tensor:
     # backward (a weight before backward) gives wrong gradients, where PyTorch would raise.
     def _in_place(self, what, op, other):
         """``op`` (``operator.iadd``, ...) on the data, in place, outside any graph."""
+        self._refuse_in_graph(what, other)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):   # inf, NaN: quiet, as t.div(0)
+            self.data = op(self.data, _raw(other))   # an array's in-place operator returns itself
+        return self
+
+    def _refuse_in_graph(self, what, other=None):
         if _Config.enable_grad and (self.requires_grad or getattr(other, "requires_grad", False)):
             # Made out of place and rebound, x += y would leave other names for x (ResNet's
             # identity = out) with the old value in training and the new one under no_grad
             raise RuntimeError(f"{what} with a tensor that requires grad is not recorded in the "
                                "graph here: write it out of place (out = out + skip), or run it "
                                "under minifcn.no_grad() (an SGD step by hand)")
-        self.data = op(self.data, _raw(other))   # an array's in-place operator returns itself
-        return self
 
     def __iadd__(self, other):
         return self._in_place("+=", operator.iadd, other)
@@ -581,11 +585,11 @@ class Tensor:
         >>> t = Tensor(np.ones(2)); t.add_(np.array([1.0, 2.0]), alpha=2).numpy()
         array([3., 5.])
         """
-        return self._in_place("add_", operator.iadd, _raw(other) * alpha if alpha != 1 else other)
+        return self._in_place("add_", _scaled(operator.iadd, alpha), other)
 
     def sub_(self, other, *, alpha=1) -> "Tensor":
         """``self -= alpha * other``, in place."""
-        return self._in_place("sub_", operator.isub, _raw(other) * alpha if alpha != 1 else other)
+        return self._in_place("sub_", _scaled(operator.isub, alpha), other)
 
     def mul_(self, other) -> "Tensor":
         """``self *= other``, in place."""
@@ -619,13 +623,17 @@ class Tensor:
         return self._in_place("copy_", put, src)
 
     def uniform_(self, a=0.0, b=1.0) -> "Tensor":
-        """Values drawn uniformly from [a, b), in place (:func:`minifcn.init.uniform_`)."""
+        """Values drawn uniformly from [a, b), in place (:func:`minifcn.init.uniform_`);
+        refused in the graph as ``+=`` is (``init.uniform_`` runs outside it, as PyTorch's)."""
         from . import init
+        self._refuse_in_graph("uniform_")
         return init.uniform_(self, a, b)
 
     def normal_(self, mean=0.0, std=1.0) -> "Tensor":
-        """Values drawn from N(mean, std^2), in place (:func:`minifcn.init.normal_`)."""
+        """Values drawn from N(mean, std^2), in place (:func:`minifcn.init.normal_`); refused
+        in the graph as ``+=`` is."""
         from . import init
+        self._refuse_in_graph("normal_")
         return init.normal_(self, mean, std)
 
     def detach_(self) -> "Tensor":
@@ -1409,8 +1417,15 @@ class Tensor:
         return self.split(max(-(-n // chunks), 1), dim)
 
     def contiguous(self) -> "Tensor":
-        """Itself (PyTorch's ``contiguous``): nothing here needs a layout in memory."""
-        return self
+        """Itself when its values lie in C order already, else a C-ordered copy in the graph
+        (its gradient passes back unchanged), as PyTorch's ``contiguous``: an in-place change
+        of the copy leaves this tensor as it was.
+
+        >>> t = Tensor(np.zeros((2, 3)))
+        >>> t.contiguous() is t, t.t().contiguous().is_contiguous()
+        (True, True)
+        """
+        return self if self.data.flags.c_contiguous else Clone()(self)
 
     def gather(self, dim, index) -> "Tensor":
         """Values picked along ``dim`` at ``index`` (PyTorch's ``gather``): :func:`gather`."""
@@ -1676,6 +1691,20 @@ def _memory(a):
 def _raw(v):
     """The array of a Tensor, anything else as it is."""
     return v.data if isinstance(v, Tensor) else v
+
+
+def _scaled(op, alpha):
+    """``op(a, alpha * b)`` for add_ and sub_: the scaling done inside the in-place op, so that
+    the graph check sees ``other`` as given (a Tensor that requires grad), and on an array
+    (a list times an int would repeat the list)."""
+    if alpha == 1:
+        return op
+
+    def scaled(a, b):
+        if not hasattr(b, "dtype") and not isinstance(b, (int, float, complex)):
+            b = get_array_module(a).asarray(b)
+        return op(a, b * alpha)
+    return scaled
 
 
 def _raw_index(index):

@@ -47,6 +47,14 @@ def _triple(op, name, v, minimum=1):
     return tuple(int(t) for t in triple)
 
 
+def _triple_or_one(op, name, v, minimum=1):
+    """:func:`_triple`, also taking a 1-tuple or 1-list for all three axes, as PyTorch's 3-D
+    convolutions and poolings take their sizes (its modules and max_unpool3d do not)."""
+    if isinstance(v, (tuple, list)) and len(v) == 1:
+        v = (v[0],) * 3
+    return _triple(op, name, v, minimum)
+
+
 def _as_volume(op, x):
     """x (n, c, d, h, w), or one volume (c, d, h, w), as (n, c, d, h, w); and whether it had a
     batch."""
@@ -115,8 +123,8 @@ def conv3d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     weight = _check_weight("conv3d", weight, "(out_c, in_c/groups, kd, kh, kw)")
     bias = None if bias is None else as_tensor(bias)
     _check_same_dtype("conv3d", x5, weight, bias)
-    stride = _triple("conv3d", "stride", stride)
-    dilation = _triple("conv3d", "dilation", dilation)
+    stride = _triple_or_one("conv3d", "stride", stride)
+    dilation = _triple_or_one("conv3d", "dilation", dilation)
     groups = check_count("conv3d", "groups", groups)
     c, sizes = x5.shape[1], tuple(x5.shape[2:])
     out_c, in_c = weight.shape[:2]
@@ -147,7 +155,7 @@ def conv3d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
             padding = tuple(after for _, after in pads)
             crop = tuple(after - before for before, after in pads)
     else:
-        padding = _triple("conv3d", "padding", padding, minimum=0)
+        padding = _triple_or_one("conv3d", "padding", padding, minimum=0)
     span = tuple(d * (k - 1) + 1 for d, k in zip(dilation, kernel))
     if any(s > n + 2 * p for s, n, p in zip(span, sizes, padding)):
         raise ValueError(f"conv3d: kernel {'x'.join(map(str, span))} (dilated) is larger than the padded "
@@ -201,10 +209,10 @@ def conv_transpose3d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     weight = _check_weight("conv_transpose3d", weight, "(in_c, out_c/groups, kd, kh, kw)")
     bias = None if bias is None else as_tensor(bias)
     _check_same_dtype("conv_transpose3d", x5, weight, bias)
-    stride = _triple("conv_transpose3d", "stride", stride)
-    padding = _triple("conv_transpose3d", "padding", padding, minimum=0)
-    output_padding = _triple("conv_transpose3d", "output_padding", output_padding, minimum=0)
-    dilation = _triple("conv_transpose3d", "dilation", dilation)
+    stride = _triple_or_one("conv_transpose3d", "stride", stride)
+    padding = _triple_or_one("conv_transpose3d", "padding", padding, minimum=0)
+    output_padding = _triple_or_one("conv_transpose3d", "output_padding", output_padding, minimum=0)
+    dilation = _triple_or_one("conv_transpose3d", "dilation", dilation)
     groups = check_count("conv_transpose3d", "groups", groups)
     if any(op >= max(s, d) for op, s, d in zip(output_padding, stride, dilation)):
         raise ValueError(f"conv_transpose3d: output_padding {output_padding} must be smaller than the "
@@ -235,12 +243,13 @@ def conv_transpose3d(x, weight, bias=None, stride=1, padding=0, output_padding=0
 # --------------------------------------------------------------------- pooling
 def _pool_arguments(op, x5, kernel_size, stride, padding, ceil_mode, dilation=(1, 1, 1)):
     """(kernel, stride, padding, ceil_mode, out_size) of a 3-D pooling, checked as PyTorch checks
-    them: stride defaults to the kernel (an empty one too), padding at most half the kernel, at
-    least one window, and each dilated window holding an input voxel."""
-    kernel = _triple(op, "kernel_size", kernel_size)
+    them: each an int, a triple or a 1-tuple; stride defaults to the kernel (an empty one too),
+    padding at most half the kernel, at least one window, each dilated window holding an input
+    voxel, and for avg_pool3d an input no smaller than the kernel on any axis."""
+    kernel = _triple_or_one(op, "kernel_size", kernel_size)
     no_stride = stride is None or (isinstance(stride, (tuple, list)) and not stride)
-    stride = kernel if no_stride else _triple(op, "stride", stride)
-    padding = _triple(op, "padding", padding, minimum=0)
+    stride = kernel if no_stride else _triple_or_one(op, "stride", stride)
+    padding = _triple_or_one(op, "padding", padding, minimum=0)
     ceil_mode = _flag(op, "ceil_mode", ceil_mode)
     if any(2 * p > k for p, k in zip(padding, kernel)):
         raise ValueError(f"{op}: padding {padding} must be at most half the kernel {kernel}")
@@ -251,6 +260,10 @@ def _pool_arguments(op, x5, kernel_size, stride, padding, ceil_mode, dilation=(1
             f" with dilation {dilation} (a span of {tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))})")
         raise ValueError(f"{op}: kernel {kernel}{span} is larger than the padded input "
                          f"{'x'.join(str(n + 2 * p) for n, p in zip(sizes, padding))}")
+    if op == "avg_pool3d" and any(n < k for n, k in zip(sizes, kernel)):
+        # PyTorch's avg_pool3d checks the input itself, padding or not (its max_pool3d does not)
+        raise ValueError(f"avg_pool3d: input {'x'.join(map(str, sizes))} is smaller than the kernel "
+                         f"{'x'.join(map(str, kernel))} on some axis (as PyTorch, padding aside)")
     if dilation != (1, 1, 1):   # taps that step over a small input onto the padding alone: refused
         for side, args in zip(AXES, zip(sizes, out, kernel, stride, padding, dilation)):
             _check_windows_hold_pixels(op, side, *args)
@@ -342,7 +355,7 @@ def max_pool3d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     ((1, 1, 2, 2, 2), array([26.]))
     """
     x5, batched = _as_volume("max_pool3d", x)
-    dilation = _triple("max_pool3d", "dilation", dilation)
+    dilation = _triple_or_one("max_pool3d", "dilation", dilation)
     kernel, stride, padding, _, out = _pool_arguments("max_pool3d", x5, kernel_size, stride, padding,
                                                       ceil_mode, dilation)
     return_indices = _flag("max_pool3d", "return_indices", return_indices)

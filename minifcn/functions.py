@@ -364,7 +364,20 @@ def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> Tensor:
     if a.dtype != b.dtype:
         raise TypeError(f"isclose: the tensors' dtypes differ, {a.dtype} and {b.dtype}; cast one (.to)")
     xp = get_array_module(a.data)
+    if a.dtype.kind in "biu":
+        return Tensor(_isclose_integers(xp, a.data, b.data, rtol, atol))
     return Tensor(xp.isclose(a.data, b.data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def _isclose_integers(xp, x, y, rtol, atol):
+    """PyTorch's isclose of integers and bools: equal in their own dtype (NumPy's goes through
+    float64, where 2**62 + 1 is 2**62), or, with a tolerance, close as float32 (PyTorch's
+    default dtype, where 2**24 + 1 is 2**24): ``|x - y| <= atol + |rtol * y|``."""
+    close = x == y
+    if rtol == 0 and atol == 0:
+        return close
+    x, y = x.astype(np.float32), y.astype(np.float32)
+    return close | (xp.abs(x - y) <= np.float32(atol) + xp.abs(np.float32(rtol) * y))
 
 
 def is_tensor(obj) -> bool:

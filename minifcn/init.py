@@ -136,11 +136,21 @@ def xavier_uniform_(tensor, gain=1.0):
     return _fill(tensor, backend.numpy_rng().uniform(-bound, bound, tensor.shape))
 
 
+def _floating(what, tensor):
+    """Random floats cast into an integer tensor would be truncated: refused, as PyTorch's
+    ("not implemented for 'Long'")."""
+    if tensor.dtype.kind != "f":
+        raise TypeError(f"{what}: expected a floating-point tensor, got {tensor.dtype} (PyTorch's "
+                        "is not implemented for integers and bools either)")
+
+
 def normal_(tensor, mean=0.0, std=1.0):
+    _floating("normal_", tensor)
     return _fill(tensor, backend.numpy_rng().normal(mean, std, tensor.shape))
 
 
 def uniform_(tensor, a=0.0, b=1.0):
+    _floating("uniform_", tensor)
     return _fill(tensor, backend.numpy_rng().uniform(a, b, tensor.shape))
 
 

@@ -399,6 +399,10 @@ class GetItem(Function):
 
     def forward(self, a):
         self.a_shape, self.a_dtype = a.shape, a.dtype
+        if _one_element(self.index, a.ndim):
+            # an int for every axis: NumPy gives a scalar, a copy; with ... it gives a 0-d view,
+            # as PyTorch's t[0], so that t[0].add_(1) reaches t (no copy either way)
+            return a[(*self.index, ...) if isinstance(self.index, tuple) else (self.index, ...)]
         return a[self.index]
 
     def backward(self, gy):
@@ -414,6 +418,13 @@ class GetItem(Function):
         picked = xp.arange(size).reshape(self.a_shape)[self.index]
         gx = xp.bincount(picked.ravel(), weights=gy.ravel(), minlength=size)
         return gx.astype(gy.dtype, copy=False).reshape(self.a_shape)
+
+
+def _one_element(index, ndim):
+    """Whether ``index`` is an int for every one of ``ndim`` axes (NumPy's scalar result)."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return len(parts) == ndim and all(isinstance(p, (int, np.integer)) and not isinstance(p, bool)
+                                      for p in parts)
 
 
 def _basic_index(index):

@@ -597,3 +597,52 @@ VOL, W5 = np.ones((1, 2, 4, 4, 4)), np.ones((3, 2, 3, 3, 3))   # a volume and a 
 def test_bad_inputs_are_refused_with_what_was_expected(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+ONE_TUPLE_3D = {
+    "conv3d stride": lambda F, x, w: F.conv3d(x, w, stride=(2,)),
+    "conv3d padding": lambda F, x, w: F.conv3d(x, w, padding=(1,)),
+    "conv3d dilation": lambda F, x, w: F.conv3d(x, w, dilation=(2,)),
+    "conv_transpose3d stride": lambda F, x, w: F.conv_transpose3d(x, w, stride=(2,)),
+    "conv_transpose3d padding": lambda F, x, w: F.conv_transpose3d(x, w, stride=2, padding=(1,)),
+    "conv_transpose3d output_padding": lambda F, x, w: F.conv_transpose3d(x, w, stride=2, output_padding=(1,)),
+    "conv_transpose3d dilation": lambda F, x, w: F.conv_transpose3d(x, w, dilation=(2,)),
+    "max_pool3d kernel_size": lambda F, x, w: F.max_pool3d(x, (2,)),
+    "max_pool3d stride": lambda F, x, w: F.max_pool3d(x, 3, stride=(2,)),
+    "max_pool3d padding": lambda F, x, w: F.max_pool3d(x, 3, padding=(1,)),
+    "max_pool3d dilation": lambda F, x, w: F.max_pool3d(x, 2, dilation=(2,)),
+    "avg_pool3d kernel_size": lambda F, x, w: F.avg_pool3d(x, (2,)),
+    "avg_pool3d stride": lambda F, x, w: F.avg_pool3d(x, 3, stride=(2,)),
+    "avg_pool3d padding": lambda F, x, w: F.avg_pool3d(x, 3, padding=(1,)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ONE_TUPLE_3D))
+def test_3d_convolutions_and_poolings_take_a_1_tuple_as_pytorchs(name, rng):
+    # PyTorch's expands a 1-tuple to all three axes; ours had refused it (2-D pooling: 8f4f735)
+    torch = pytest.importorskip("torch")
+    import torch.nn.functional as TF
+    x, w = rng.standard_normal((1, 2, 5, 6, 7)), rng.standard_normal((2, 2, 2, 2, 2))
+    got = ONE_TUPLE_3D[name](F, Tensor(x), Tensor(w))
+    want = ONE_TUPLE_3D[name](TF, torch.tensor(x), torch.tensor(w))
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("shape, kernel, stride, padding, ceil_mode", [
+    ((1, 1, 2, 4, 4), 3, 1, 1, False),
+    ((1, 1, 2, 4, 4), 3, 2, 1, True),
+    ((1, 1, 4, 4, 2), (1, 2, 3), 1, (0, 1, 1), False),
+])
+def test_avg_pool3d_refuses_an_input_smaller_than_the_kernel_as_pytorchs(shape, kernel, stride, padding, ceil_mode):
+    # PyTorch checks the input itself, whatever the padding; ours had averaged the padded windows
+    torch = pytest.importorskip("torch")
+    x = np.ones(shape)
+    with pytest.raises(RuntimeError, match="smaller than kernel size"):
+        torch.nn.functional.avg_pool3d(torch.tensor(x), kernel, stride, padding, ceil_mode)
+    with pytest.raises(ValueError, match=r"avg_pool3d: input \d+x\d+x\d+ is smaller than the kernel"):
+        F.avg_pool3d(x, kernel, stride, padding, ceil_mode)
+    with pytest.raises(ValueError, match="smaller than the kernel"):
+        nn.AvgPool3d(kernel, stride, padding, ceil_mode)(x)
+    # max_pool3d has no such check, in either
+    assert F.max_pool3d(x, kernel, stride, padding, ceil_mode=ceil_mode).shape == tuple(
+        torch.nn.functional.max_pool3d(torch.tensor(x), kernel, stride, padding, ceil_mode=ceil_mode).shape)
