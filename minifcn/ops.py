@@ -464,6 +464,10 @@ def _operands(a, b):
             if floating or not isinstance(x, (float, np.floating)):
                 if isinstance(x, np.generic):   # as its Python number: checked, never wrapped
                     x = x.item()
+                if like.dtype.kind in "iu" and isinstance(x, int) and not isinstance(x, bool):
+                    info = np.iinfo(like.dtype)   # NumPy 2 refuses as here; NumPy 1.x wrapped
+                    if not info.min <= x <= info.max:
+                        raise OverflowError(f"Python integer {x} out of bounds for {like.dtype}")
                 return Tensor(xp.asarray(x, dtype=like.dtype))
             return Tensor(xp.asarray(x))
         arr = _as_array(x)

@@ -120,17 +120,21 @@ def test_unary_on_integers_and_bools_as_pytorch(name):
 
 
 def test_erfinv_to_float64_rounding():
-    """Within 5 ulp of SciPy's erfinv everywhere in (-1, 1), up to 2^-53 from the ends (where
-    Giles's polynomial strays and Newton's steps bring it back), and the loop version's
-    bisection agrees."""
+    """Within 5 ulp of the loop version's bisection on math.erf / math.erfc everywhere in
+    (-1, 1), up to 2^-53 from the ends (where Giles's polynomial strays and Newton's steps bring
+    it back), and of SciPy's erfinv where SciPy is accurate (1.8 strayed by 1e13 ulp near +-1)."""
     special = pytest.importorskip("scipy.special")
     from minifcn.ops_math import _erfinv
-    y = np.concatenate([np.linspace(-1, 1, 20001)[1:-1], 1 - np.geomspace(2.0 ** -53, 0.5, 500),
-                        -1 + np.geomspace(2.0 ** -53, 0.5, 500), np.geomspace(1e-300, 0.5, 300)])
-    want = special.erfinv(y)
-    assert (abs(_erfinv(y) - want) / np.spacing(abs(want))).max() <= 5
-    few = y[::97]
-    np.testing.assert_allclose(naive.elementwise(naive.MATH["erfinv"], few), special.erfinv(few), rtol=1e-14)
+    ends = np.geomspace(2.0 ** -53, 0.5, 500)
+    ends[0] = 2.0 ** -53   # NumPy 1.x's geomspace missed it by an ulp: 1 - it rounded to 1
+    y = np.concatenate([np.linspace(-1, 1, 20001)[1:-1], 1 - ends, -1 + ends, np.geomspace(1e-300, 0.5, 300)])
+    some = np.concatenate([y[::41], y[19999:]])   # the ends whole, the middle sampled
+    ref = naive.elementwise(naive.MATH["erfinv"], some)
+    assert (abs(_erfinv(some) - ref) / np.spacing(abs(ref))).max() <= 5
+    import scipy
+    if tuple(int(v) for v in scipy.__version__.split(".")[:2]) >= (1, 10):
+        want = special.erfinv(y)
+        assert (abs(_erfinv(y) - want) / np.spacing(abs(want))).max() <= 5
     y32 = y.astype(np.float32)
     # float32: a few float32 ulp (6e-8 each); atol: below 1e-38 the results are subnormal,
     # rounded to float32's spacing there, 1.4e-45
