@@ -482,6 +482,14 @@ def _rows_back(xp, rows, input, axis):
     return xp.ascontiguousarray(xp.moveaxis(rows.reshape((rows.shape[0],) + shape), 0, axis))
 
 
+def _switches(op, sorted, return_inverse, return_counts):
+    """unique's yes/no arguments checked as bools (``"no"`` had read as yes, as PyTorch refuses
+    it): ``(return_inverse, return_counts)``."""
+    from .functional import _flag   # functional imports this module's Tensor at its top
+    _flag(op, "sorted", sorted)
+    return _flag(op, "return_inverse", return_inverse), _flag(op, "return_counts", return_counts)
+
+
 def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
     """The distinct values of ``input`` in ascending order (PyTorch's ``torch.unique``), or
     with ``dim`` the distinct slices along it, in lexicographic order. Outside the graph.
@@ -501,6 +509,7 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
     ([1, 2, 3], [2, 0, 2, 1], [1, 1, 2])
     """
     input = as_tensor(input)
+    return_inverse, return_counts = _switches("unique", sorted, return_inverse, return_counts)
     xp = get_array_module(input.data)
     rows, axis = _unique_rows("unique", input, dim)
     n = rows.shape[0]
@@ -543,6 +552,7 @@ def unique_consecutive(input, return_inverse=False, return_counts=False, dim=Non
     ([1, 3, 1], [0, 0, 1, 1, 1, 2], [2, 3, 1])
     """
     input = as_tensor(input)
+    return_inverse, return_counts = _switches("unique_consecutive", True, return_inverse, return_counts)
     xp = get_array_module(input.data)
     rows, axis = _unique_rows("unique_consecutive", input, dim)
     n = rows.shape[0]

@@ -60,7 +60,8 @@ class Adadelta(Optimizer):
             (``lr_mult`` too).
         lr, rho, eps, weight_decay: defaults for every group, as PyTorch's (``rho`` 0.9, the
             running means' memory, in [0, 1]; ``eps`` 1e-6, which starts the steps: with ``u``
-            at 0 the first is ``sqrt(eps)`` times the gradient's sign, about); ``maximize``
+            at 0 the first is ``sqrt(eps / (1 - rho))`` times the gradient's sign, about:
+            3.2 ``sqrt(eps)`` at the default ``rho``); ``maximize``
             keyword-only (PyTorch's 6th place, ``foreach``, is not taken).
 
     Each parameter keeps PyTorch's state: ``step`` (an int), ``square_avg`` (s) and
@@ -179,6 +180,12 @@ class ASGD(Optimizer):
         state["mu"] = 1 / max(1, t - group["t0"])
 
 
+def _sign(a):
+    """-1, 0 or 1 in ``a``'s dtype, and 0 at NaN, as PyTorch's ``sign`` (NumPy's gives NaN: a
+    NaN gradient would write NaN into its weight, where PyTorch's step skips it)."""
+    return (a > 0).astype(a.dtype) - (a < 0).astype(a.dtype)
+
+
 def _rprop_update(p, g, prev, size, etaminus, etaplus, size_min, size_max):
     """One Rprop step of the array ``p`` in place, PyTorch's (the variant without
     backtracking, Rprop-)::
@@ -192,11 +199,11 @@ def _rprop_update(p, g, prev, size, etaminus, etaplus, size_min, size_max):
     ``prev`` and ``size`` are written in place."""
     xp = backend.get_array_module(p)
     c = p.dtype.type
-    sign = xp.sign(g * prev)   # PyTorch's: of the product (0 where it underflows)
+    sign = _sign(g * prev)   # PyTorch's: of the product (0 where it underflows)
     size *= xp.where(sign > 0, c(etaplus), xp.where(sign < 0, c(etaminus), c(1)))
     xp.clip(size, c(size_min), c(size_max), out=size)
     g = xp.where(sign < 0, c(0), g)
-    p -= xp.sign(g) * size
+    p -= _sign(g) * size
     prev[...] = g
 
 

@@ -457,3 +457,19 @@ def test_found_in_minifcn_optim_and_named_in_the_docstrings():
         assert f":class:`{name}`" in doc, name
         assert name in lr_scheduler.__doc__.split("A group's")[0], name
     assert minifcn.optim_classic.__name__ == "minifcn.optim_classic"
+
+
+def test_rprop_skips_a_nan_gradient_as_pytorchs():
+    """A NaN gradient: PyTorch's sign gives 0 there, so that weight does not move and its step
+    size stays; NumPy's sign had written NaN into the weight (a reviewer found it)."""
+    torch = pytest.importorskip("torch")
+    p = nn.Parameter(np.zeros(2))
+    pt = torch.zeros(2, dtype=torch.float64, requires_grad=True)
+    ours, theirs = Rprop([p], lr=0.1), torch.optim.Rprop([pt], lr=0.1)
+    for g in ([1.0, np.nan], [1.0, 1.0], [-1.0, 1.0]):
+        p.grad = np.array(g)
+        pt.grad = torch.tensor(g, dtype=torch.float64)
+        ours.step()
+        theirs.step()
+        np.testing.assert_array_equal(p.numpy(), pt.detach().numpy())
+    assert np.isfinite(p.numpy()).all()

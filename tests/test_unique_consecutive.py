@@ -61,3 +61,14 @@ def test_unique_consecutive_refuses_what_pytorch_refuses():
         minifcn.unique_consecutive(Tensor(np.zeros((3, 0))), dim=0)
     with pytest.raises(IndexError):
         minifcn.unique_consecutive(Tensor(np.zeros((2, 3))), dim=2)
+
+
+@pytest.mark.parametrize("op", ["unique", "unique_consecutive"])
+@pytest.mark.parametrize("bad", ["no", None, 2])
+def test_switches_must_be_bools_as_pytorchs(op, bad):
+    torch = pytest.importorskip("torch")
+    x = np.array([1, 1, 2])
+    with pytest.raises(TypeError, match=f"{op}: return_inverse must be a bool"):
+        getattr(minifcn, op)(Tensor(x), return_inverse=bad)
+    with pytest.raises(TypeError):
+        getattr(torch, op)(torch.tensor(x), return_inverse=bad)
