@@ -78,3 +78,14 @@ def step_through(params, opt, sched, grads, steps):
         sched.step()
         seen.append((sched.get_last_lr(), momenta(opt)))
     return seen
+
+
+def assert_same_run(params, params2, opt=None, opt2=None):
+    """A run resumed from a save (``params2``, ``opt2``) ended bit for bit as the one that went
+    on: every parameter, and with the optimizers given, every entry of each one's state."""
+    for p, q in zip(params, params2):
+        np.testing.assert_array_equal(q.data, p.data)
+    if opt is not None:
+        for p, q in zip(params, params2):
+            for k, v in opt.state[id(p)].items():
+                np.testing.assert_array_equal(opt2.state[id(q)][k], v)

@@ -11,7 +11,7 @@ import minifcn.functional as F
 from minifcn import Tensor, nn
 from minifcn.optim import SGD, Adam, AdamW, fcn_param_groups, lr_scheduler
 from oracle import to_np
-from optim_twins import assert_twins_close, give_grads, recorded_grads, replay, twin_params
+from optim_twins import assert_same_run, assert_twins_close, give_grads, recorded_grads, replay, twin_params
 
 
 pytestmark = pytest.mark.usefixtures("host_default_device")
@@ -187,8 +187,7 @@ def test_adam_state_dict_round_trip_resumes_identically():
     opt2.load_state_dict(state)
     assert opt2.param_groups[0]["betas"] == (0.9, 0.999) and opt2.param_groups[0]["amsgrad"] is True
     replay(params2, opt2, grads, range(3, 6))
-    for p, q in zip(params, params2):
-        np.testing.assert_array_equal(q.data, p.data)
+    assert_same_run(params, params2)
     for k in opt.state[id(params[1])]:
         np.testing.assert_array_equal(opt2.state[id(params2[1])][k], opt.state[id(params[1])][k])
     for k, v in before.items():   # loaded as copies: opt2's steps did not move the dict's arrays

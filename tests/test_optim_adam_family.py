@@ -10,7 +10,8 @@ import minifcn
 from minifcn import nn, optim
 from minifcn.optim import Adamax, NAdam, RAdam, lr_scheduler
 from oracle import to_np
-from optim_twins import assert_twins_close, give_grads, recorded_grads, replay, save_load, step_through, twin_params
+from optim_twins import (assert_same_run, assert_twins_close, give_grads, recorded_grads, replay, save_load,
+                         step_through, twin_params)
 
 
 pytestmark = pytest.mark.usefixtures("host_default_device")
@@ -248,11 +249,7 @@ def test_state_dict_round_trip_resumes_identically(tmp_path, name):
     opt2.load_state_dict(state)
     assert opt2.param_groups[0]["betas"] == (0.9, 0.999) and opt2.param_groups[0]["weight_decay"] == 0.1
     replay(params2, opt2, grads, range(4, 10))
-    for p, q in zip(params, params2):
-        np.testing.assert_array_equal(q.data, p.data)
-    for p, q in zip(params, params2):
-        for k, v in opt.state[id(p)].items():
-            np.testing.assert_array_equal(opt2.state[id(q)][k], v)
+    assert_same_run(params, params2, opt, opt2)
 
 
 def test_nadam_state_loads_in_the_parameters_dtype(xp):

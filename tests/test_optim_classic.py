@@ -12,7 +12,7 @@ import minifcn
 from minifcn import nn, optim
 from minifcn.optim import ASGD, Adadelta, Rprop, lr_scheduler
 from oracle import to_np
-from optim_twins import assert_twins_close, give_grads, recorded_grads, replay, save_load, twin_params
+from optim_twins import assert_same_run, assert_twins_close, give_grads, recorded_grads, replay, save_load, twin_params
 
 
 pytestmark = pytest.mark.usefixtures("host_default_device")
@@ -321,11 +321,7 @@ def test_state_dict_round_trip_resumes_identically(tmp_path, name):
     for k, v in options.items():
         assert opt2.param_groups[0][k] == v, k
     replay(params2, opt2, grads, range(4, 10))
-    for p, q in zip(params, params2):
-        np.testing.assert_array_equal(q.data, p.data)
-    for p, q in zip(params, params2):
-        for k, v in opt.state[id(p)].items():
-            np.testing.assert_array_equal(opt2.state[id(q)][k], v)
+    assert_same_run(params, params2, opt, opt2)
     if name == "ASGD":   # past t0 + 2: an average, not a copy
         assert opt.state[id(params[0])]["mu"] < 1
         assert not np.array_equal(opt.state[id(params[0])]["ax"], params[0].data)
