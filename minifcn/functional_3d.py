@@ -78,6 +78,12 @@ def _check_weight(op, weight, layout):
     return weight
 
 
+def _check_not_empty(op, x5, weight):
+    if min(tuple(x5.shape[2:]) + tuple(weight.shape)) < 1:
+        raise ValueError(f"{op}: input {tuple(x5.shape)} and weight {tuple(weight.shape)} must have at "
+                         "least one value on each axis and one channel")
+
+
 # --------------------------------------------------------------------- convolution
 class Conv3d(Function):
     def __init__(self, stride, padding, dilation, groups):
@@ -129,9 +135,7 @@ def conv3d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     c, sizes = x5.shape[1], tuple(x5.shape[2:])
     out_c, in_c = weight.shape[:2]
     kernel = tuple(weight.shape[2:])
-    if min(sizes + tuple(weight.shape)) < 1:
-        raise ValueError(f"conv3d: input {tuple(x5.shape)} and weight {tuple(weight.shape)} must have "
-                         "at least one value on each axis and one channel")
+    _check_not_empty("conv3d", x5, weight)
     if out_c % groups:
         raise ValueError(f"conv3d: weight {tuple(weight.shape)} has {out_c} output channels, not a "
                          f"multiple of groups={groups}")
@@ -220,9 +224,7 @@ def conv_transpose3d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     c, sizes = x5.shape[1], tuple(x5.shape[2:])
     in_c, out_c = weight.shape[:2]
     kernel = tuple(weight.shape[2:])
-    if min(sizes + tuple(weight.shape)) < 1:
-        raise ValueError(f"conv_transpose3d: input {tuple(x5.shape)} and weight {tuple(weight.shape)} "
-                         "must have at least one value on each axis and one channel")
+    _check_not_empty("conv_transpose3d", x5, weight)
     if c != in_c:
         raise ValueError(f"conv_transpose3d: input has {c} channels but weight {tuple(weight.shape)} "
                          f"expects {in_c} (weight is (in_c, out_c/groups, kd, kh, kw))")

@@ -556,6 +556,14 @@ def _reduce_array(loss, reduction):
         return get_array_module(loss).true_divide(loss.sum(), loss.size, dtype=loss.dtype)
 
 
+def _unreduce_grad(gy, n, reduction):
+    """:func:`_reduce_array`'s backward: the gradient of the loss, one a sample (n,)."""
+    if reduction == "none":
+        return gy
+    # an empty batch: an empty gradient, no 1 / 0
+    return get_array_module(gy).broadcast_to(gy / (max(n, 1) if reduction == "mean" else 1), (n,))
+
+
 class MultiMargin(Function):
     """Per sample of (N, C) scores with label y: ``sum_{j != y} w_y max(0, m - x_y + x_j)^p / C``.
     A margin counts where it is ``> 0``, PyTorch's kernel's rule: right at the kink its
@@ -581,8 +589,7 @@ class MultiMargin(Function):
     def backward(self, gy):
         xp = get_array_module(gy)
         n, c = self.z.shape
-        if self.reduction != "none":   # an empty batch: an empty gradient, no 1 / 0
-            gy = xp.broadcast_to(gy / (max(n, 1) if self.reduction == "mean" else 1), (n,))
+        gy = _unreduce_grad(gy, n, self.reduction)
         w = 1 if self.weight is None else self.weight[self.y]
         scale = (gy * w / c)[:, None]
         g = xp.where(self.on, 1 if self.p == 1 else 2 * self.z, 0) * scale   # d/dx_j
@@ -639,10 +646,8 @@ class MultiLabelMargin(Function):
         return _reduce_array(loss, self.reduction)
 
     def backward(self, gy):
-        xp = get_array_module(gy)
         n, c = self.counts.shape
-        if self.reduction != "none":   # an empty batch: an empty gradient, no 1 / 0
-            gy = xp.broadcast_to(gy / (max(n, 1) if self.reduction == "mean" else 1), (n,))
+        gy = _unreduce_grad(gy, n, self.reduction)
         m = self.mult * (gy / c)[:, None, None]
         return (m.sum(axis=1) - m.sum(axis=2)).astype(gy.dtype, copy=False)   # +x_i, -x_j
 

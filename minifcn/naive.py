@@ -1115,6 +1115,12 @@ def lp_pool2d(x, norm_type, kernel_size, stride=None, ceil_mode=False):
     return y
 
 
+def _adaptive_window(o, size, out):
+    """PyTorch's adaptive window of output ``o`` of ``out`` over ``size`` inputs:
+    ``floor(o*size/out)`` to ``ceil((o+1)*size/out)`` (excluded)."""
+    return math.floor(o * size / out), math.ceil((o + 1) * size / out)
+
+
 def adaptive_avg_pool2d(x, out_h, out_w):
     """PyTorch's adaptive average pooling: output ``(oy, ox)`` is the mean of input rows
     ``floor(oy*h/out_h)`` to ``ceil((oy+1)*h/out_h) - 1`` and the columns likewise."""
@@ -1122,9 +1128,9 @@ def adaptive_avg_pool2d(x, out_h, out_w):
     n, c, h, w = x.shape
     y = np.empty((n, c, out_h, out_w), dtype=x.dtype)
     for oy in range(out_h):
-        y0, y1 = math.floor(oy * h / out_h), math.ceil((oy + 1) * h / out_h)
+        y0, y1 = _adaptive_window(oy, h, out_h)
         for ox in range(out_w):
-            x0, x1 = math.floor(ox * w / out_w), math.ceil((ox + 1) * w / out_w)
+            x0, x1 = _adaptive_window(ox, w, out_w)
             for b_ in range(n):
                 for ci in range(c):
                     y[b_, ci, oy, ox] = sum(x[b_, ci, iy, ix] for iy in range(y0, y1)
@@ -1142,9 +1148,9 @@ def adaptive_max_pool2d(x, out_h, out_w):
     y = np.empty((n, c, out_h, out_w), dtype=x.dtype)
     idx = np.empty((n, c, out_h, out_w), dtype=np.int64)
     for oy in range(out_h):
-        y0, y1 = math.floor(oy * h / out_h), math.ceil((oy + 1) * h / out_h)
+        y0, y1 = _adaptive_window(oy, h, out_h)
         for ox in range(out_w):
-            x0, x1 = math.floor(ox * w / out_w), math.ceil((ox + 1) * w / out_w)
+            x0, x1 = _adaptive_window(ox, w, out_w)
             for b_ in range(n):
                 for ci in range(c):
                     best, where = -math.inf, y0 * w + x0

@@ -613,16 +613,9 @@ class CircularPad2d(_Pad2d):
     mode = "circular"
 
 
-class AvgPool2d(Module):
-    """Average pooling (see :func:`F.avg_pool2d <minifcn.functional.avg_pool2d>`), PyTorch's
-    arguments in PyTorch's order: (n, c, h, w) -> (n, c, out_h, out_w), ``out = floor((h + 2p -
-    k) / s) + 1`` (ceil with ``ceil_mode``), the stride the kernel's size unless given.
-
-    >>> import numpy as np
-    >>> AvgPool2d(2)(np.arange(16.0).reshape(1, 1, 4, 4)).numpy()[0, 0]
-    array([[ 2.5,  4.5],
-           [10.5, 12.5]])
-    """
+class _AvgPoolNd(Module):
+    """What AvgPool2d and AvgPool3d share: PyTorch's arguments, kept as given, and its repr;
+    each subclass names its function as ``_pool``."""
 
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                  divisor_override=None):
@@ -633,11 +626,25 @@ class AvgPool2d(Module):
         self.divisor_override = divisor_override
 
     def forward(self, x):
-        return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
-                            self.count_include_pad, self.divisor_override)
+        return self._pool(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                          self.count_include_pad, self.divisor_override)
 
     def extra_repr(self):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AvgPool2d(_AvgPoolNd):
+    """Average pooling (see :func:`F.avg_pool2d <minifcn.functional.avg_pool2d>`), PyTorch's
+    arguments in PyTorch's order: (n, c, h, w) -> (n, c, out_h, out_w), ``out = floor((h + 2p -
+    k) / s) + 1`` (ceil with ``ceil_mode``), the stride the kernel's size unless given.
+
+    >>> import numpy as np
+    >>> AvgPool2d(2)(np.arange(16.0).reshape(1, 1, 4, 4)).numpy()[0, 0]
+    array([[ 2.5,  4.5],
+           [10.5, 12.5]])
+    """
+
+    _pool = staticmethod(F.avg_pool2d)
 
 
 class LPPool2d(Module):
@@ -663,7 +670,22 @@ class LPPool2d(Module):
                 f"ceil_mode={self.ceil_mode}")
 
 
-class AdaptiveAvgPool2d(Module):
+class _AdaptiveAvgPoolNd(Module):
+    """What the AdaptiveAvgPool modules share: ``output_size`` kept as given, and PyTorch's
+    repr; each subclass names its function as ``_pool``."""
+
+    def __init__(self, output_size):
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, x):
+        return self._pool(x, self.output_size)
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveAvgPool2d(_AdaptiveAvgPoolNd):
     """Average pooling to ``output_size`` (an int or a pair; None keeps that side's size):
     (n, c, h, w) -> (n, c, out_h, out_w), output row ``i`` averaging input rows
     ``floor(i h / out_h)`` to ``ceil((i + 1) h / out_h)`` (excluded), as PyTorch's.
@@ -673,15 +695,7 @@ class AdaptiveAvgPool2d(Module):
     array([1.5, 5.5])
     """
 
-    def __init__(self, output_size):
-        super().__init__()
-        self.output_size = output_size
-
-    def forward(self, x):
-        return F.adaptive_avg_pool2d(x, self.output_size)
-
-    def extra_repr(self):
-        return f"output_size={self.output_size}"
+    _pool = staticmethod(F.adaptive_avg_pool2d)
 
 
 class AdaptiveMaxPool2d(Module):
@@ -741,7 +755,28 @@ class Dropout2d(Dropout):
         return F.dropout2d(x, self.p, training=self.training or self.always_on)
 
 
-class MaxPool2d(Module):
+class _MaxPoolNd(Module):
+    """What MaxPool1d, MaxPool2d and MaxPool3d share: PyTorch's arguments in its order
+    (``return_indices`` before ``ceil_mode``, unlike the functions'), kept as given, and its
+    repr; each subclass names its function as ``_pool``."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):
+        super().__init__()
+        # as PyTorch's: the arguments kept as given, no stride the kernel's size
+        self.kernel_size, self.stride = kernel_size, kernel_size if stride is None else stride
+        self.padding, self.dilation = padding, dilation
+        self.return_indices, self.ceil_mode = return_indices, ceil_mode
+
+    def forward(self, x):
+        return self._pool(x, self.kernel_size, self.stride, self.padding, self.dilation,
+                          ceil_mode=self.ceil_mode, return_indices=self.return_indices)
+
+    def extra_repr(self):
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+
+
+class MaxPool2d(_MaxPoolNd):
     """Max pooling (see :func:`F.max_pool2d <minifcn.functional.max_pool2d>`), PyTorch's
     arguments in PyTorch's order (``return_indices`` before ``ceil_mode``, unlike the
     function's); with ``return_indices`` the forward returns ``(y, indices)``. No state: the
@@ -754,19 +789,7 @@ class MaxPool2d(Module):
     array([[8.]])
     """
 
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
-                 ceil_mode=False):
-        super().__init__()
-        self.kernel_size, self.stride, self.padding = kernel_size, kernel_size if stride is None else stride, padding
-        self.dilation, self.ceil_mode, self.return_indices = dilation, ceil_mode, return_indices
-
-    def forward(self, x):
-        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation,
-                            ceil_mode=self.ceil_mode, return_indices=self.return_indices)
-
-    def extra_repr(self):
-        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
-                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+    _pool = staticmethod(F.max_pool2d)
 
 
 class MaxUnpool2d(Module):

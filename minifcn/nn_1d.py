@@ -21,7 +21,8 @@ from . import functional as F
 from .autograd import Tensor, as_tensor
 from .functional_1d import _single, check_padding_idx, pad1d
 from .module import Module, Parameter
-from .nn import BatchNorm2d, _affine_and_running, _check_groups, _check_padding_mode
+from .nn import (BatchNorm2d, _AdaptiveAvgPoolNd, _MaxPoolNd, _affine_and_running,
+                 _check_groups, _check_padding_mode)
 
 __all__ = ["Conv1d", "ConvTranspose1d", "MaxPool1d", "MaxUnpool1d", "AvgPool1d", "AdaptiveAvgPool1d",
            "BatchNorm1d", "Embedding"]
@@ -172,7 +173,7 @@ class ConvTranspose1d(Module):
         return _conv_repr(self, self.in_channels, self.out_channels)
 
 
-class MaxPool1d(Module):
+class MaxPool1d(_MaxPoolNd):
     """1-D max pooling (:func:`F.max_pool1d <minifcn.functional.max_pool1d>`), PyTorch's
     arguments in its order; with ``return_indices`` the forward returns ``(y, indices)``.
 
@@ -180,20 +181,7 @@ class MaxPool1d(Module):
     MaxPool1d(kernel_size=3, stride=3, padding=0, dilation=1, ceil_mode=False)
     """
 
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):
-        super().__init__()
-        # as PyTorch's: the arguments kept as given, no stride the kernel's size
-        self.kernel_size, self.stride = kernel_size, kernel_size if stride is None else stride
-        self.padding, self.dilation = padding, dilation
-        self.return_indices, self.ceil_mode = return_indices, ceil_mode
-
-    def forward(self, x):
-        return F.max_pool1d(x, self.kernel_size, self.stride, self.padding, self.dilation,
-                            ceil_mode=self.ceil_mode, return_indices=self.return_indices)
-
-    def extra_repr(self):
-        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
-                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+    _pool = staticmethod(F.max_pool1d)
 
 
 class MaxUnpool1d(Module):
@@ -243,7 +231,7 @@ class AvgPool1d(Module):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
-class AdaptiveAvgPool1d(Module):
+class AdaptiveAvgPool1d(_AdaptiveAvgPoolNd):
     """Average pooling to ``output_size`` values (:func:`F.adaptive_avg_pool1d
     <minifcn.functional.adaptive_avg_pool1d>`): (n, c, L) -> (n, c, output_size).
 
@@ -253,15 +241,7 @@ class AdaptiveAvgPool1d(Module):
             [4.]]])
     """
 
-    def __init__(self, output_size):
-        super().__init__()
-        self.output_size = output_size
-
-    def forward(self, x):
-        return F.adaptive_avg_pool1d(x, self.output_size)
-
-    def extra_repr(self):
-        return f"output_size={self.output_size}"
+    _pool = staticmethod(F.adaptive_avg_pool1d)
 
 
 class BatchNorm1d(Module):

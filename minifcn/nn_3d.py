@@ -21,7 +21,8 @@ from . import functional as F
 from .autograd import as_tensor
 from .functional_3d import _as_volume, _triple, _unbatched
 from .module import Module, Parameter
-from .nn import BatchNorm2d, _affine_and_running, _check_groups, _check_padding_mode
+from .nn import (BatchNorm2d, _AdaptiveAvgPoolNd, _AvgPoolNd, _MaxPoolNd, _affine_and_running,
+                 _check_groups, _check_padding_mode)
 
 __all__ = ["Conv3d", "ConvTranspose3d", "MaxPool3d", "MaxUnpool3d", "AvgPool3d", "AdaptiveAvgPool3d",
            "BatchNorm3d"]
@@ -192,7 +193,7 @@ class ConvTranspose3d(Module):
         return _conv_repr(self, self.in_channels, self.out_channels)
 
 
-class MaxPool3d(Module):
+class MaxPool3d(_MaxPoolNd):
     """3-D max pooling (:func:`F.max_pool3d <minifcn.functional.max_pool3d>`), PyTorch's
     arguments in its order (``return_indices`` before ``ceil_mode``); with ``return_indices``
     the forward returns ``(y, indices)``, for :class:`MaxUnpool3d`.
@@ -201,20 +202,7 @@ class MaxPool3d(Module):
     MaxPool3d(kernel_size=(1, 2, 2), stride=(1, 2, 2), padding=0, dilation=1, ceil_mode=False)
     """
 
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):
-        super().__init__()
-        # as PyTorch's: the arguments kept as given, no stride the kernel's size
-        self.kernel_size, self.stride = kernel_size, kernel_size if stride is None else stride
-        self.padding, self.dilation = padding, dilation
-        self.return_indices, self.ceil_mode = return_indices, ceil_mode
-
-    def forward(self, x):
-        return F.max_pool3d(x, self.kernel_size, self.stride, self.padding, self.dilation,
-                            ceil_mode=self.ceil_mode, return_indices=self.return_indices)
-
-    def extra_repr(self):
-        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
-                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+    _pool = staticmethod(F.max_pool3d)
 
 
 class MaxUnpool3d(Module):
@@ -238,7 +226,7 @@ class MaxUnpool3d(Module):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
-class AvgPool3d(Module):
+class AvgPool3d(_AvgPoolNd):
     """3-D average pooling (:func:`F.avg_pool3d <minifcn.functional.avg_pool3d>`), PyTorch's
     arguments in its order: ``out = floor((size + 2p - k) / s) + 1`` on each axis (ceil with
     ``ceil_mode``), the stride the kernel's size unless given.
@@ -250,22 +238,10 @@ class AvgPool3d(Module):
     AvgPool3d(kernel_size=3, stride=2, padding=1)
     """
 
-    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
-                 divisor_override=None):
-        super().__init__()
-        self.kernel_size, self.stride = kernel_size, kernel_size if stride is None else stride
-        self.padding, self.ceil_mode, self.count_include_pad = padding, ceil_mode, count_include_pad
-        self.divisor_override = divisor_override
-
-    def forward(self, x):
-        return F.avg_pool3d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
-                            self.count_include_pad, self.divisor_override)
-
-    def extra_repr(self):
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+    _pool = staticmethod(F.avg_pool3d)
 
 
-class AdaptiveAvgPool3d(Module):
+class AdaptiveAvgPool3d(_AdaptiveAvgPoolNd):
     """Average pooling to ``output_size`` (an int or a triple; None keeps that axis' size), see
     :func:`F.adaptive_avg_pool3d <minifcn.functional.adaptive_avg_pool3d>`.
 
@@ -274,15 +250,7 @@ class AdaptiveAvgPool3d(Module):
     array([ 3.5, 11.5])
     """
 
-    def __init__(self, output_size):
-        super().__init__()
-        self.output_size = output_size
-
-    def forward(self, x):
-        return F.adaptive_avg_pool3d(x, self.output_size)
-
-    def extra_repr(self):
-        return f"output_size={self.output_size}"
+    _pool = staticmethod(F.adaptive_avg_pool3d)
 
 
 class BatchNorm3d(Module):

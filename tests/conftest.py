@@ -71,6 +71,19 @@ def host_default_device(monkeypatch):
 
 
 @pytest.fixture
+def torch64():
+    """PyTorch with float64 as its default dtype, the old one put back after: the optimizers
+    whose state holds a 0-d tensor of that dtype there (NAdam's ``mu_product``, ASGD's ``eta``
+    and ``mu``; float32 by default) and a Python float (float64) here are compared in it; the
+    other optimizers' steps do not read the default dtype."""
+    torch = pytest.importorskip("torch")
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield torch
+    torch.set_default_dtype(before)
+
+
+@pytest.fixture
 def rng():
     return np.random.default_rng(0)
 

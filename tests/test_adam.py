@@ -11,20 +11,12 @@ import minifcn.functional as F
 from minifcn import Tensor, nn
 from minifcn.optim import SGD, Adam, AdamW, fcn_param_groups, lr_scheduler
 from oracle import to_np
-from optim_twins import assert_twins_close, give_grads
+from optim_twins import assert_same_run, assert_twins_close, give_grads, recorded_grads, replay, twin_params
 
 
 pytestmark = pytest.mark.usefixtures("host_default_device")
 
-_SHAPES = [(4, 3), (5,), (2, 2, 2)]
 _OURS = {"Adam": Adam, "AdamW": AdamW}
-
-
-def _pair(torch, dtype, seed=0):
-    """The same start in minifcn's Parameters and PyTorch's."""
-    rng = np.random.default_rng(seed)
-    w0 = [rng.standard_normal(s).astype(dtype) for s in _SHAPES]
-    return [nn.Parameter(w.copy()) for w in w0], [torch.nn.Parameter(torch.tensor(w)) for w in w0]
 
 
 def _assert_state_like_torch(opt, topt, params, tparams, rtol, atol=0.0):
@@ -60,7 +52,7 @@ def test_adam_matches_torch_over_40_steps(name, options, dtype, rtol, atol):
     step count, on which the bias correction depends, then lags the others': PyTorch's too);
     the moments and counts at the end. float32 stays float32 in every state, as there."""
     torch = pytest.importorskip("torch")
-    params, tparams = _pair(torch, dtype)
+    params, tparams = twin_params(torch, dtype)
     opt = _OURS[name](params, lr=0.01, **options)
     topt = getattr(torch.optim, name)(tparams, lr=0.01, **options)
     rng = np.random.default_rng(1)
@@ -79,7 +71,7 @@ def test_adam_groups_with_their_own_options_match_torch(name):
     """Three groups: the defaults; their own lr, betas, amsgrad and weight decay; their own
     eps and maximize. And FCN's lr_mult: 2x the lr is PyTorch's own lr at 2x."""
     torch = pytest.importorskip("torch")
-    params, tparams = _pair(torch, np.float64)
+    params, tparams = twin_params(torch, np.float64)
     own = {"betas": (0.8, 0.99), "amsgrad": True, "weight_decay": 0.3}
     opt = _OURS[name]([{"params": params[:1]},
                        {"params": params[1:2], "lr_mult": 2.0, **own},
@@ -174,27 +166,19 @@ def test_adam_state_dict_round_trip_resumes_identically():
     bit for bit as the run that went on. The saved state is a snapshot: steps after do not
     change it."""
     torch = pytest.importorskip("torch")
-    params, tparams = _pair(torch, np.float64)
+    params, tparams = twin_params(torch, np.float64)
     opt = Adam(params, lr=0.01, amsgrad=True, weight_decay=0.1)
     rng = np.random.default_rng(4)
-    grads = []
-    for step in range(6):   # parameter 2 gets its first gradient at step 3
-        give_grads(torch, params, tparams, rng, skip={2} if step < 3 else {1} if step == 4 else ())
-        grads.append([None if p.grad is None else p.grad.copy() for p in params])
-
-    def train(params, opt, steps):
-        for step in steps:
-            for p, g in zip(params, grads[step]):
-                p.grad = g
-            opt.step()
-
-    train(params, opt, range(3))
+    # parameter 2 gets its first gradient at step 3
+    grads = recorded_grads(torch, params, tparams, rng, 6,
+                           skip=lambda step: {2} if step < 3 else {1} if step == 4 else ())
+    replay(params, opt, grads, range(3))
     saved = [p.data.copy() for p in params]
     state = opt.state_dict()
     state["groups"] = json.loads(json.dumps(state["groups"]))
     before = {k: v.copy() for k, v in state["state"][0].items() if k != "step"}
     assert state["state"][2] is None and state["state"][0]["step"] == 3
-    train(params, opt, range(3, 6))
+    replay(params, opt, grads, range(3, 6))
     for k, v in before.items():
         np.testing.assert_array_equal(state["state"][0][k], v)   # not moved by the steps after
 
@@ -202,9 +186,8 @@ def test_adam_state_dict_round_trip_resumes_identically():
     opt2 = Adam(params2, lr=999.0, betas=(0.5, 0.5))
     opt2.load_state_dict(state)
     assert opt2.param_groups[0]["betas"] == (0.9, 0.999) and opt2.param_groups[0]["amsgrad"] is True
-    train(params2, opt2, range(3, 6))
-    for p, q in zip(params, params2):
-        np.testing.assert_array_equal(q.data, p.data)
+    replay(params2, opt2, grads, range(3, 6))
+    assert_same_run(params, params2)
     for k in opt.state[id(params[1])]:
         np.testing.assert_array_equal(opt2.state[id(params2[1])][k], opt.state[id(params[1])][k])
     for k, v in before.items():   # loaded as copies: opt2's steps did not move the dict's arrays
@@ -309,7 +292,7 @@ def test_adam_shares_sgds_rules_for_params_frozen_and_listed():
 
 def test_adam_add_param_group_and_set_lr_as_torch():
     torch = pytest.importorskip("torch")
-    params, tparams = _pair(torch, np.float64)
+    params, tparams = twin_params(torch, np.float64)
     opt, topt = Adam(params[:2], lr=0.01), torch.optim.Adam(tparams[:2], lr=0.01)
     rng = np.random.default_rng(5)
     for step in range(8):
@@ -346,7 +329,7 @@ def test_schedulers_drive_adam_as_torch(opt_name, name):
     PyTorch's to 1e-12 after 15 steps with a scheduler step after each, two groups with
     their own lr."""
     torch = pytest.importorskip("torch")
-    params, tparams = _pair(torch, np.float64)
+    params, tparams = twin_params(torch, np.float64)
     opt = _OURS[opt_name]([{"params": params[:2]}, {"params": params[2:], "lr": 0.03}], lr=0.01)
     topt = getattr(torch.optim, opt_name)([{"params": tparams[:2]}, {"params": tparams[2:], "lr": 0.03}], lr=0.01)
     sched, tsched = _PAIRS[name][0](lr_scheduler, opt), _PAIRS[name][0](torch.optim.lr_scheduler, topt)
@@ -365,7 +348,7 @@ def test_two_schedulers_chained_on_adam_as_torch():
     """A warm-up and a cosine stepped together (PyTorch's chaining: each multiplies what the
     other left), then a MultiStepLR joins at step 6 from the initial rates."""
     torch = pytest.importorskip("torch")
-    params, tparams = _pair(torch, np.float64)
+    params, tparams = twin_params(torch, np.float64)
     opt, topt = Adam(params, lr=0.01, amsgrad=True), torch.optim.Adam(tparams, lr=0.01, amsgrad=True)
     ours = [lr_scheduler.LinearLR(opt, 0.25, total_iters=4), lr_scheduler.CosineAnnealingLR(opt, 10)]
     theirs = [torch.optim.lr_scheduler.LinearLR(topt, 0.25, total_iters=4),

@@ -14,6 +14,7 @@ import pytest
 import minifcn.functional as F
 from minifcn import Tensor, naive, nn
 from minifcn.testing import distinct_values, gradcheck
+from layer_twins import assert_backward_is_adjoint, assert_twin_takes_state, load_torch_twin
 from oracle import DTYPES, assert_close, check_vs_torch, to_np, torch_tensor
 
 # torch's note that its own "same" with an even kernel copies the input: not about minifcn
@@ -242,28 +243,19 @@ def test_conv_transpose1d_is_the_adjoint_of_conv1d(xp, rng, case):
     np.testing.assert_allclose((Ax * y).sum(), (x * ATy).sum(), rtol=1e-10)
 
 
-def _assert_backward_is_adjoint(xp, rng, f, x):
-    """For a linear f: <f(x), y> = <x, f^T y>, f^T y the gradient of <f(x), y>."""
-    xt = Tensor(xp.asarray(x), requires_grad=True)
-    out = f(xt)
-    y = rng.standard_normal(out.shape)
-    out.backward(xp.asarray(y))
-    np.testing.assert_allclose((to_np(out) * y).sum(), (x * to_np(xt.grad)).sum(), rtol=1e-10)
-
-
 def test_linear_1d_ops_backward_is_their_adjoint(xp, rng):
     x = rng.standard_normal((2, 3, 11))
-    _assert_backward_is_adjoint(xp, rng, lambda t: F.avg_pool1d(t, 3, 2, 1, True, False), x)
-    _assert_backward_is_adjoint(xp, rng, lambda t: F.adaptive_avg_pool1d(t, 4), x)
+    assert_backward_is_adjoint(xp, rng, lambda t: F.avg_pool1d(t, 3, 2, 1, True, False), x)
+    assert_backward_is_adjoint(xp, rng, lambda t: F.adaptive_avg_pool1d(t, 4), x)
     _, idx = F.max_pool1d(distinct_values((2, 3, 11)), 3, 2, return_indices=True)
-    _assert_backward_is_adjoint(xp, rng, lambda t: F.max_unpool1d(t, xp.asarray(idx.data), 3, 2, output_size=(11,)),
+    assert_backward_is_adjoint(xp, rng, lambda t: F.max_unpool1d(t, xp.asarray(idx.data), 3, 2, output_size=(11,)),
                                 rng.standard_normal(idx.shape))
 
 
 def test_embedding_gradient_is_its_adjoint(xp, rng):
     # the lookup is linear in the table: <E(W), Y> = <W, E^T Y>, E^T Y the scatter-added rows
     idx = xp.asarray(rng.integers(0, 8, size=(4, 6)))
-    _assert_backward_is_adjoint(xp, rng, lambda W: F.embedding(idx, W), rng.standard_normal((8, 5)))
+    assert_backward_is_adjoint(xp, rng, lambda W: F.embedding(idx, W), rng.standard_normal((8, 5)))
 
 
 # --------------------------------------------------------------------- 4. PyTorch
@@ -517,12 +509,7 @@ def _torch_modules(torch):
 def test_modules_state_dict_repr_and_outputs_with_torch_weights(rng):
     torch = pytest.importorskip("torch")
     for ours, theirs in _torch_modules(torch):
-        assert repr(ours) == repr(theirs)
-        assert list(ours.state_dict()) == list(theirs.state_dict())
-        for k, v in theirs.state_dict().items():
-            assert tuple(ours.state_dict()[k].shape) == tuple(v.shape), k
-        # torch's (random) weights loaded: the same outputs, in training and in eval
-        ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+        load_torch_twin(ours, theirs)   # then the same outputs, in training and in eval
         for mode in ("train", "eval"):
             getattr(ours, mode)(), getattr(theirs, mode)()
             x = rng.standard_normal((3, _in_channels(ours), 10)).astype(np.float32)
@@ -543,10 +530,7 @@ def test_state_dict_round_trips(rng):
         if isinstance(m, nn.BatchNorm1d):
             m(x)   # the running statistics move off their start
         twin = type(m)(*_args(m))
-        twin.load_state_dict(m.state_dict())
-        for k, v in m.state_dict().items():
-            np.testing.assert_array_equal(to_np(twin.state_dict()[k]), to_np(v))
-        np.testing.assert_array_equal(to_np(m.eval()(x)), to_np(twin.eval()(x)))
+        assert_twin_takes_state(m, twin, x)
 
 
 def _args(m):

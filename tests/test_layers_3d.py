@@ -11,6 +11,7 @@ import minifcn.functional as F
 from minifcn import Tensor, naive, nn
 from minifcn.im2col3d import col2im3d, im2col3d
 from minifcn.testing import distinct_values, gradcheck
+from layer_twins import assert_backward_is_adjoint, assert_twin_takes_state, load_torch_twin
 from oracle import DTYPES, assert_close, check_vs_torch, to_np, torch_tensor
 
 # torch's note that its own "same" with an even kernel copies the input: not about minifcn
@@ -247,21 +248,12 @@ def test_conv_transpose3d_is_the_adjoint_of_conv3d(xp, rng, case):
     np.testing.assert_allclose((Ax * y).sum(), (x * ATy).sum(), rtol=1e-10)
 
 
-def _assert_backward_is_adjoint(xp, rng, f, x):
-    """For a linear f: <f(x), y> = <x, f^T y>, f^T y the gradient of <f(x), y>."""
-    xt = Tensor(xp.asarray(x), requires_grad=True)
-    out = f(xt)
-    y = rng.standard_normal(out.shape)
-    out.backward(xp.asarray(y))
-    np.testing.assert_allclose((to_np(out) * y).sum(), (x * to_np(xt.grad)).sum(), rtol=1e-10)
-
-
 def test_linear_3d_ops_backward_is_their_adjoint(xp, rng):
     x = rng.standard_normal((2, 3, 5, 6, 7))
-    _assert_backward_is_adjoint(xp, rng, lambda t: F.avg_pool3d(t, 3, 2, 1, True, False), x)
-    _assert_backward_is_adjoint(xp, rng, lambda t: F.adaptive_avg_pool3d(t, (2, 4, 3)), x)
+    assert_backward_is_adjoint(xp, rng, lambda t: F.avg_pool3d(t, 3, 2, 1, True, False), x)
+    assert_backward_is_adjoint(xp, rng, lambda t: F.adaptive_avg_pool3d(t, (2, 4, 3)), x)
     _, idx = F.max_pool3d(distinct_values((2, 3, 5, 6, 7)), 3, 2, return_indices=True)
-    _assert_backward_is_adjoint(xp, rng, lambda t: F.max_unpool3d(t, xp.asarray(idx.data), 3, 2, output_size=(5, 6, 7)),
+    assert_backward_is_adjoint(xp, rng, lambda t: F.max_unpool3d(t, xp.asarray(idx.data), 3, 2, output_size=(5, 6, 7)),
                                 rng.standard_normal(idx.shape))
 
 
@@ -432,12 +424,7 @@ def _in_channels(m):
 def test_modules_state_dict_repr_and_outputs_with_torch_weights(rng):
     torch = pytest.importorskip("torch")
     for ours, theirs in _torch_modules(torch):
-        assert repr(ours) == repr(theirs)
-        assert list(ours.state_dict()) == list(theirs.state_dict())
-        for k, v in theirs.state_dict().items():
-            assert tuple(ours.state_dict()[k].shape) == tuple(v.shape), k
-        # torch's (random) weights loaded: the same outputs and input gradients, in training and in eval
-        ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+        load_torch_twin(ours, theirs)   # then the same outputs and input gradients, in training and in eval
         for mode in ("train", "eval"):
             getattr(ours, mode)(), getattr(theirs, mode)()
             x = rng.standard_normal((2, _in_channels(ours), 4, 5, 6)).astype(np.float32)
@@ -465,10 +452,7 @@ def test_state_dict_round_trips(rng):
             twin = nn.BatchNorm3d(3)
         else:
             twin = type(m)(m.in_channels, m.out_channels, m.kernel_size, m.stride)
-        twin.load_state_dict(m.state_dict())
-        for k, v in m.state_dict().items():
-            np.testing.assert_array_equal(to_np(twin.state_dict()[k]), to_np(v))
-        np.testing.assert_array_equal(to_np(m.eval()(x)), to_np(twin.eval()(x)))
+        assert_twin_takes_state(m, twin, x)
 
 
 def test_conv_transpose3d_module_output_size(rng):

@@ -10,32 +10,13 @@ import minifcn
 from minifcn import nn, optim
 from minifcn.optim import Adamax, NAdam, RAdam, lr_scheduler
 from oracle import to_np
-from optim_twins import assert_twins_close, give_grads, recorded_grads, save_load, step_through
+from optim_twins import (assert_same_run, assert_twins_close, give_grads, recorded_grads, replay, save_load,
+                         step_through, twin_params)
 
 
 pytestmark = pytest.mark.usefixtures("host_default_device")
 
-_SHAPES = [(4, 3), (5,), (2, 2, 2)]
 _OURS = {"NAdam": NAdam, "RAdam": RAdam, "Adamax": Adamax}
-
-
-@pytest.fixture
-def torch64():
-    """PyTorch with float64 as its default dtype: NAdam's ``mu_product`` is a tensor of that
-    dtype there (float32 by default), a Python float (float64) here; the other optimizers'
-    steps do not read the default dtype."""
-    torch = pytest.importorskip("torch")
-    before = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield torch
-    torch.set_default_dtype(before)
-
-
-def _pair(torch, dtype, seed=0):
-    """The same start in minifcn's Parameters and PyTorch's."""
-    rng = np.random.default_rng(seed)
-    w0 = [rng.standard_normal(s).astype(dtype) for s in _SHAPES]
-    return [nn.Parameter(w.copy()) for w in w0], [torch.nn.Parameter(torch.tensor(w)) for w in w0]
 
 
 def _assert_state_like_torch(opt, topt, params, tparams, rtol, atol=0.0):
@@ -83,7 +64,7 @@ def test_matches_torch_over_60_steps(name, options, dtype, rtol, atol):
     before = torch.get_default_dtype()
     torch.set_default_dtype(torch.float64 if dtype == np.float64 else torch.float32)
     try:
-        params, tparams = _pair(torch, dtype)
+        params, tparams = twin_params(torch, dtype)
         opt = _OURS[name](params, lr=0.01, **options)
         topt = getattr(torch.optim, name)(tparams, lr=0.01, **options)
         rng = np.random.default_rng(1)
@@ -105,7 +86,7 @@ def test_groups_with_their_own_options_match_torch(torch64, name):
     decoupled) and FCN's lr_mult (2x the lr is PyTorch's own lr at 2x); their own lr, eps,
     maximize (and NAdam's momentum_decay). Group 2 starts at step 1."""
     torch = torch64
-    params, tparams = _pair(torch, np.float64)
+    params, tparams = twin_params(torch, np.float64)
     own = {"betas": (0.8, 0.99), "weight_decay": 0.3}
     last = {"lr": 0.05, "eps": 1e-2, "maximize": True}
     if name != "Adamax":
@@ -247,40 +228,28 @@ def test_state_dict_round_trip_resumes_identically(tmp_path, name):
     on bit for bit as the run that went on (RAdam across its switch to rectified steps,
     NAdam's mu_product a float through the file)."""
     torch = pytest.importorskip("torch")
-    params, tparams = _pair(torch, np.float64)
+    params, tparams = twin_params(torch, np.float64)
     options = {"NAdam": {"momentum_decay": 0.01, "decoupled_weight_decay": True}, "RAdam": {},
                "Adamax": {"maximize": True}}[name]
     opt = _OURS[name](params, lr=0.01, weight_decay=0.1, **options)
     rng = np.random.default_rng(4)
-    grads = []
-    for step in range(10):   # parameter 2 gets its first gradient at step 3
-        give_grads(torch, params, tparams, rng, skip={2} if step < 3 else {1} if step == 5 else ())
-        grads.append([None if p.grad is None else p.grad.copy() for p in params])
-
-    def train(params, opt, steps):
-        for step in steps:
-            for p, g in zip(params, grads[step]):
-                p.grad = g
-            opt.step()
-
-    train(params, opt, range(4))
+    # parameter 2 gets its first gradient at step 3
+    grads = recorded_grads(torch, params, tparams, rng, 10,
+                           skip=lambda step: {2} if step < 3 else {1} if step == 5 else ())
+    replay(params, opt, grads, range(4))
     saved = [p.data.copy() for p in params]
     state = save_load({"optimizer": opt.state_dict()}, tmp_path, f"{name}.npz")["optimizer"]
     assert state["state"][0]["step"] == 4 and state["state"][2]["step"] == 1
     if name == "NAdam":
         assert type(state["state"][0]["mu_product"]) is float
-    train(params, opt, range(4, 10))
+    replay(params, opt, grads, range(4, 10))
 
     params2 = [nn.Parameter(w.copy()) for w in saved]
     opt2 = _OURS[name](params2, lr=999.0, betas=(0.5, 0.5))
     opt2.load_state_dict(state)
     assert opt2.param_groups[0]["betas"] == (0.9, 0.999) and opt2.param_groups[0]["weight_decay"] == 0.1
-    train(params2, opt2, range(4, 10))
-    for p, q in zip(params, params2):
-        np.testing.assert_array_equal(q.data, p.data)
-    for p, q in zip(params, params2):
-        for k, v in opt.state[id(p)].items():
-            np.testing.assert_array_equal(opt2.state[id(q)][k], v)
+    replay(params2, opt2, grads, range(4, 10))
+    assert_same_run(params, params2, opt, opt2)
 
 
 def test_nadam_state_loads_in_the_parameters_dtype(xp):
@@ -322,7 +291,7 @@ def test_one_cycle_cycles_beta1_and_resumes(torch64, tmp_path, name):
     """OneCycleLR cycles beta1 of Adam's relatives as Adam's (the same betas), as PyTorch's;
     saved and loaded mid-run (optimizer and scheduler), the run goes on identically."""
     torch = pytest.importorskip("torch")
-    params, tparams = _pair(torch, np.float64)
+    params, tparams = twin_params(torch, np.float64)
     opt, topt = _OURS[name](params, lr=0.01), getattr(torch.optim, name)(tparams, lr=0.01)
     sched = lr_scheduler.OneCycleLR(opt, max_lr=0.05, total_steps=12)
     tsched = torch.optim.lr_scheduler.OneCycleLR(topt, max_lr=0.05, total_steps=12)

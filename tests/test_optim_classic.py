@@ -12,32 +12,13 @@ import minifcn
 from minifcn import nn, optim
 from minifcn.optim import ASGD, Adadelta, Rprop, lr_scheduler
 from oracle import to_np
-from optim_twins import assert_twins_close, give_grads, save_load
+from optim_twins import assert_same_run, assert_twins_close, give_grads, recorded_grads, replay, save_load, twin_params
 
 
 pytestmark = pytest.mark.usefixtures("host_default_device")
 
-_SHAPES = [(4, 3), (5,), (2, 2, 2)]
 _OURS = {"Adadelta": Adadelta, "ASGD": ASGD, "Rprop": Rprop}
 _LR = {"Adadelta": 1.0, "ASGD": 0.01, "Rprop": 0.01}   # Adadelta's default: its lr only scales
-
-
-@pytest.fixture
-def torch64():
-    """PyTorch with float64 as its default dtype: ASGD's ``eta`` and ``mu`` are tensors of that
-    dtype there (float32 by default), Python floats (float64) here."""
-    torch = pytest.importorskip("torch")
-    before = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield torch
-    torch.set_default_dtype(before)
-
-
-def _pair(torch, dtype, seed=0):
-    """The same start in minifcn's Parameters and PyTorch's."""
-    rng = np.random.default_rng(seed)
-    w0 = [rng.standard_normal(s).astype(dtype) for s in _SHAPES]
-    return [nn.Parameter(w.copy()) for w in w0], [torch.nn.Parameter(torch.tensor(w)) for w in w0]
 
 
 def _assert_state_like_torch(opt, topt, params, tparams, rtol, atol=0.0):
@@ -84,7 +65,7 @@ def test_matches_torch_over_60_steps(name, options, dtype, rtol, atol):
     torch.set_default_dtype(torch.float64 if dtype == np.float64 else torch.float32)
     options = dict({"lr": _LR[name]}, **options)
     try:
-        params, tparams = _pair(torch, dtype)
+        params, tparams = twin_params(torch, dtype)
         opt = _OURS[name](params, **options)
         topt = getattr(torch.optim, name)(tparams, **options)
         rng = np.random.default_rng(1)
@@ -111,7 +92,7 @@ def test_groups_with_their_own_options_match_torch(torch64, name):
     own lr at 2x); their own lr and maximize. Group 2 starts at step 1; a fourth group is added
     at step 10 (add_param_group), on both sides."""
     torch = torch64
-    params, tparams = _pair(torch, np.float64)
+    params, tparams = twin_params(torch, np.float64)
     rng = np.random.default_rng(2)
     late = rng.standard_normal((3, 2))
     params.append(nn.Parameter(late.copy()))
@@ -197,7 +178,7 @@ def test_asgd_averages_after_t0_as_torch(torch64):
     values after steps 7, ..., t (the test keeps them); ``mu`` is 1 / (t - t0) from there on;
     every step, and ``ax``, as PyTorch's."""
     torch = torch64
-    params, tparams = _pair(torch, np.float64)
+    params, tparams = twin_params(torch, np.float64)
     opt = ASGD(params, lr=0.05, lambd=0.2, t0=5.0)
     topt = torch.optim.ASGD(tparams, lr=0.05, lambd=0.2, t0=5.0)
     rng = np.random.default_rng(3)
@@ -315,44 +296,32 @@ def test_state_dict_round_trip_resumes_identically(tmp_path, name):
     on bit for bit as the run that went on (ASGD across its t0, its eta and mu floats
     through the file; Rprop's flips across the save)."""
     torch = pytest.importorskip("torch")
-    params, tparams = _pair(torch, np.float64)
+    params, tparams = twin_params(torch, np.float64)
     options = {"Adadelta": {"rho": 0.7, "weight_decay": 0.1}, "ASGD": {"t0": 3.0, "lambd": 0.5, "maximize": True},
                "Rprop": {"etas": (0.3, 1.4), "step_sizes": (1e-3, 0.02)}}[name]
     opt = _OURS[name](params, lr=0.01, **options)
     other = {"Adadelta": {"rho": 0.1}, "ASGD": {"t0": 1e6, "lambd": 0.0},
              "Rprop": {"etas": (0.5, 1.2), "step_sizes": (0.0, 1.0)}}[name]
     rng = np.random.default_rng(5)
-    grads = []
-    for step in range(10):   # parameter 2 gets its first gradient at step 3
-        give_grads(torch, params, tparams, rng, skip={2} if step < 3 else {1} if step == 5 else ())
-        grads.append([None if p.grad is None else p.grad.copy() for p in params])
-
-    def train(params, opt, steps):
-        for step in steps:
-            for p, g in zip(params, grads[step]):
-                p.grad = g
-            opt.step()
-
-    train(params, opt, range(4))
+    # parameter 2 gets its first gradient at step 3
+    grads = recorded_grads(torch, params, tparams, rng, 10,
+                           skip=lambda step: {2} if step < 3 else {1} if step == 5 else ())
+    replay(params, opt, grads, range(4))
     saved = [p.data.copy() for p in params]
     state = save_load({"optimizer": opt.state_dict()}, tmp_path, f"{name}.npz")["optimizer"]
     assert state["state"][0]["step"] == 4 and state["state"][2]["step"] == 1
     if name == "ASGD":
         assert type(state["state"][0]["eta"]) is type(state["state"][0]["mu"]) is float
         assert state["state"][0]["mu"] == 1.0   # step 4 = t0 + 1: still a copy
-    train(params, opt, range(4, 10))
+    replay(params, opt, grads, range(4, 10))
 
     params2 = [nn.Parameter(w.copy()) for w in saved]
     opt2 = _OURS[name](params2, lr=999.0, **other)
     opt2.load_state_dict(state)
     for k, v in options.items():
         assert opt2.param_groups[0][k] == v, k
-    train(params2, opt2, range(4, 10))
-    for p, q in zip(params, params2):
-        np.testing.assert_array_equal(q.data, p.data)
-    for p, q in zip(params, params2):
-        for k, v in opt.state[id(p)].items():
-            np.testing.assert_array_equal(opt2.state[id(q)][k], v)
+    replay(params2, opt2, grads, range(4, 10))
+    assert_same_run(params, params2, opt, opt2)
     if name == "ASGD":   # past t0 + 2: an average, not a copy
         assert opt.state[id(params[0])]["mu"] < 1
         assert not np.array_equal(opt.state[id(params[0])]["ax"], params[0].data)
@@ -364,7 +333,7 @@ def test_schedulers_change_the_rate_as_torch(torch64, name):
     step late, Rprop's sizes never (lr is read at the first step only); OneCycleLR refuses
     them without cycle_momentum=False (they have no momentum)."""
     torch = torch64
-    params, tparams = _pair(torch, np.float64)
+    params, tparams = twin_params(torch, np.float64)
     opt = _OURS[name](params, lr=_LR[name])
     topt = getattr(torch.optim, name)(tparams, lr=_LR[name])
     sched, tsched = lr_scheduler.ExponentialLR(opt, 0.8), torch.optim.lr_scheduler.ExponentialLR(topt, 0.8)

@@ -14,20 +14,13 @@ import minifcn.functional as F
 from minifcn import Tensor, nn, no_grad
 from minifcn.optim import SGD, Adam, AdamW, RMSprop, lr_scheduler
 from oracle import to_np
-from optim_twins import assert_twins_close, give_grads, momenta, recorded_grads, save_load, step_through
+from optim_twins import (assert_same_run, assert_twins_close, give_grads, momenta, recorded_grads, replay, save_load,
+                         step_through, twin_params)
 
 
 pytestmark = pytest.mark.usefixtures("host_default_device")
 
-_SHAPES = [(4, 3), (5,), (2, 2, 2)]
 _OURS = {"SGD": SGD, "Adam": Adam, "AdamW": AdamW, "RMSprop": RMSprop}
-
-
-def _pair(torch, dtype=np.float64, seed=0):
-    """The same start in minifcn's Parameters and PyTorch's."""
-    rng = np.random.default_rng(seed)
-    w0 = [rng.standard_normal(s).astype(dtype) for s in _SHAPES]
-    return [nn.Parameter(w.copy()) for w in w0], [torch.nn.Parameter(torch.tensor(w)) for w in w0]
 
 
 # ------------------------------------------------------------------------- step(closure)
@@ -124,7 +117,7 @@ def test_rmsprop_matches_torch_over_40_steps(options, dtype, rtol, atol):
     """Step by step, with parameter 1 left without a gradient at steps 3, 4 and 17; the state
     at the end (its keys, PyTorch's, and values). float32 stays float32, as there."""
     torch = pytest.importorskip("torch")
-    params, tparams = _pair(torch, dtype)
+    params, tparams = twin_params(torch, dtype)
     lr = 1e-10 if options.get("alpha") == 1.0 else 0.01   # alpha 1 steps by g / eps (1e8 g): a small lr
     opt = RMSprop(params, lr=lr, **options)
     topt = torch.optim.RMSprop(tparams, lr=lr, **options)
@@ -148,7 +141,7 @@ def test_rmsprop_groups_with_their_own_options_match_torch():
     """Three groups: the defaults; their own alpha, momentum, centered and FCN's lr_mult (2x
     the lr is PyTorch's own lr at 2x); their own eps, weight decay and maximize."""
     torch = pytest.importorskip("torch")
-    params, tparams = _pair(torch)
+    params, tparams = twin_params(torch)
     own = {"alpha": 0.9, "momentum": 0.5, "centered": True}
     last = {"lr": 0.05, "eps": 1e-3, "weight_decay": 0.2, "maximize": True}
     opt = RMSprop([{"params": params[:1]}, {"params": params[1:2], "lr_mult": 2.0, **own},
@@ -191,33 +184,23 @@ def test_rmsprop_state_dict_round_trip_resumes_identically(tmp_path):
     fresh RMSprop with other options takes the saved ones and goes on bit for bit as the run
     that went on."""
     torch = pytest.importorskip("torch")
-    params, tparams = _pair(torch)
+    params, tparams = twin_params(torch)
     opt = RMSprop(params, lr=0.01, momentum=0.9, centered=True, weight_decay=0.1)
     rng = np.random.default_rng(4)
-    grads = []
-    for step in range(6):   # parameter 2 gets its first gradient at step 3
-        give_grads(torch, params, tparams, rng, skip={2} if step < 3 else ())
-        grads.append([None if p.grad is None else p.grad.copy() for p in params])
-
-    def train(params, opt, steps):
-        for step in steps:
-            for p, g in zip(params, grads[step]):
-                p.grad = g
-            opt.step()
-
-    train(params, opt, range(3))
+    # parameter 2 gets its first gradient at step 3
+    grads = recorded_grads(torch, params, tparams, rng, 6, skip=lambda step: {2} if step < 3 else ())
+    replay(params, opt, grads, range(3))
     saved = [p.data.copy() for p in params]
     state = save_load({"optimizer": opt.state_dict()}, tmp_path, "rms.npz")["optimizer"]
     assert state["state"][2] is None and state["state"][0]["step"] == 3
-    train(params, opt, range(3, 6))
+    replay(params, opt, grads, range(3, 6))
 
     params2 = [nn.Parameter(w.copy()) for w in saved]
     opt2 = RMSprop(params2, lr=999.0, alpha=0.5)
     opt2.load_state_dict(state)
     assert opt2.param_groups[0]["alpha"] == 0.99 and opt2.param_groups[0]["centered"] is True
-    train(params2, opt2, range(3, 6))
-    for p, q in zip(params, params2):
-        np.testing.assert_array_equal(q.data, p.data)
+    replay(params2, opt2, grads, range(3, 6))
+    assert_same_run(params, params2)
 
 
 def test_rmsprop_turns_on_momentum_and_centering_later_from_zeros():
@@ -296,7 +279,7 @@ def test_reduce_lr_on_plateau_matches_torch_on_scripted_metrics(mode, options):
     and cooldown steps are PyTorch's; the parameters (SGD with momentum, the same gradients)
     too. At least one reduction happened, else the test had checked nothing."""
     torch = pytest.importorskip("torch")
-    params, tparams = _pair(torch)
+    params, tparams = twin_params(torch)
     opt = SGD([{"params": params[:2]}, {"params": params[2:], "lr": 0.1}], lr=1.0, momentum=0.9)
     topt = torch.optim.SGD([{"params": tparams[:2]}, {"params": tparams[2:], "lr": 0.1}], lr=1.0, momentum=0.9)
     sched = lr_scheduler.ReduceLROnPlateau(opt, mode=mode, **options)
@@ -381,7 +364,7 @@ def test_reduce_lr_on_plateau_state_dict_round_trip_continues_identically(tmp_pa
     steps as the run that went on: the same rates, counters and parameters."""
     torch = pytest.importorskip("torch")
     metrics = _metrics("max")[:25]
-    params, tparams = _pair(torch)
+    params, tparams = twin_params(torch)
     rng = np.random.default_rng(6)
     grads = recorded_grads(torch, params, tparams, rng, len(metrics))
 
@@ -480,7 +463,7 @@ def test_reduce_lr_on_plateau_step_with_an_epoch_warns_and_sets_it_as_torch():
 # ---------------------------------------------------------------------------- OneCycleLR
 def _one_cycle_pair(torch, name, groups_lr=(0.1, 0.3)):
     """Our optimizer ``name`` and PyTorch's on the same 3 parameters in 2 groups."""
-    params, tparams = _pair(torch)
+    params, tparams = twin_params(torch)
     options = {"SGD": {"momentum": 0.9}, "RMSprop": {"momentum": 0.5}}.get(name, {})
     opt = _OURS[name]([{"params": params[:2]}, {"params": params[2:], "lr": groups_lr[1]}], lr=groups_lr[0], **options)
     topt = getattr(torch.optim, name)([{"params": tparams[:2]}, {"params": tparams[2:], "lr": groups_lr[1]}],

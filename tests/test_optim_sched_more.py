@@ -13,20 +13,13 @@ import minifcn
 from minifcn import nn
 from minifcn.optim import SGD, Adagrad, Adam, AdamW, RMSprop, lr_scheduler
 from oracle import to_np
-from optim_twins import assert_twins_close, give_grads, momenta, recorded_grads, save_load, step_through
+from optim_twins import (assert_same_run, assert_twins_close, give_grads, momenta, recorded_grads, replay, save_load,
+                         step_through, twin_params)
 
 
 pytestmark = pytest.mark.usefixtures("host_default_device")
 
-_SHAPES = [(4, 3), (5,), (2, 2, 2)]
 _OURS = {"SGD": SGD, "Adam": Adam, "AdamW": AdamW, "RMSprop": RMSprop, "Adagrad": Adagrad}
-
-
-def _pair(torch, dtype=np.float64, seed=0):
-    """The same start in minifcn's Parameters and PyTorch's."""
-    rng = np.random.default_rng(seed)
-    w0 = [rng.standard_normal(s).astype(dtype) for s in _SHAPES]
-    return [nn.Parameter(w.copy()) for w in w0], [torch.nn.Parameter(torch.tensor(w)) for w in w0]
 
 
 # ------------------------------------------------------------------------------ Adagrad
@@ -49,7 +42,7 @@ def test_adagrad_matches_torch_over_40_steps(options, dtype, rtol, atol):
     its decayed rate, lags); the state at the end (PyTorch's keys and values). float32 stays
     float32, as there."""
     torch = pytest.importorskip("torch")
-    params, tparams = _pair(torch, dtype)
+    params, tparams = twin_params(torch, dtype)
     opt = Adagrad(params, lr=0.1, **options)
     topt = torch.optim.Adagrad(tparams, lr=0.1, **options)
     rng = np.random.default_rng(1)
@@ -71,7 +64,7 @@ def test_adagrad_groups_with_their_own_options_match_torch():
     """Three groups: the defaults; FCN's lr_mult (2x the lr is PyTorch's own lr at 2x) with its
     own lr_decay; its own lr, eps, weight decay and maximize, and no gradient at first."""
     torch = pytest.importorskip("torch")
-    params, tparams = _pair(torch)
+    params, tparams = twin_params(torch)
     last = {"lr": 0.3, "eps": 1e-3, "weight_decay": 0.2, "maximize": True}
     opt = Adagrad([{"params": params[:1]}, {"params": params[1:2], "lr_mult": 2.0, "lr_decay": 0.1},
                    {"params": params[2:], **last}], lr=0.05, initial_accumulator_value=0.5)
@@ -110,33 +103,23 @@ def test_adagrad_state_dict_round_trip_resumes_identically(tmp_path):
     """Saved after 3 steps (one parameter not stepped yet), through minifcn.save / load; a
     fresh Adagrad with other options takes the saved ones and goes on bit for bit."""
     torch = pytest.importorskip("torch")
-    params, tparams = _pair(torch)
+    params, tparams = twin_params(torch)
     opt = Adagrad(params, lr=0.1, lr_decay=0.05, weight_decay=0.1, initial_accumulator_value=0.2)
     rng = np.random.default_rng(4)
-    grads = []
-    for step in range(7):   # parameter 2 gets its first gradient at step 3
-        give_grads(torch, params, tparams, rng, skip={2} if step < 3 else ())
-        grads.append([None if p.grad is None else p.grad.copy() for p in params])
-
-    def train(params, opt, steps):
-        for step in steps:
-            for p, g in zip(params, grads[step]):
-                p.grad = g
-            opt.step()
-
-    train(params, opt, range(3))
+    # parameter 2 gets its first gradient at step 3
+    grads = recorded_grads(torch, params, tparams, rng, 7, skip=lambda step: {2} if step < 3 else ())
+    replay(params, opt, grads, range(3))
     saved = [p.data.copy() for p in params]
     state = save_load({"optimizer": opt.state_dict()}, tmp_path, "adagrad.npz")["optimizer"]
     assert state["state"][2] is None and state["state"][0]["step"] == 3
-    train(params, opt, range(3, 7))
+    replay(params, opt, grads, range(3, 7))
 
     params2 = [nn.Parameter(w.copy()) for w in saved]
     opt2 = Adagrad(params2, lr=999.0, initial_accumulator_value=7.0)
     opt2.load_state_dict(state)
     assert opt2.param_groups[0]["lr_decay"] == 0.05 and opt2.param_groups[0]["initial_accumulator_value"] == 0.2
-    train(params2, opt2, range(3, 7))
-    for p, q in zip(params, params2):
-        np.testing.assert_array_equal(q.data, p.data)
+    replay(params2, opt2, grads, range(3, 7))
+    assert_same_run(params, params2)
 
 
 @pytest.mark.parametrize("kwargs, error, message", [
@@ -169,7 +152,7 @@ def test_adagrad_refuses_what_pytorch_refuses():
 # ------------------------------------------------------- the schedulers against PyTorch
 def _optimizers(torch, name):
     """Our optimizer ``name`` and PyTorch's on the same 3 parameters in 2 groups (lr 0.1, 0.3)."""
-    params, tparams = _pair(torch)
+    params, tparams = twin_params(torch)
     options = {"SGD": {"momentum": 0.9}, "RMSprop": {"momentum": 0.5}}.get(name, {})
     opt = _OURS[name]([{"params": params[:2]}, {"params": params[2:], "lr": 0.3}], lr=0.1, **options)
     topt = getattr(torch.optim, name)([{"params": tparams[:2]}, {"params": tparams[2:], "lr": 0.3}], lr=0.1, **options)
