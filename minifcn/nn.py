@@ -817,7 +817,42 @@ class LocalResponseNorm(Module):
         return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
 
 
-class BatchNorm2d(Module):
+class _BatchNorm(Module):
+    """What BatchNorm1d, BatchNorm2d and BatchNorm3d share (siblings, as PyTorch's): the
+    options, parameters and buffers, the repr, and the normalisation of a (n, c, h, w) view
+    (``_normalize``: momentum, counting, running statistics); each names itself in errors."""
+
+    _optional_buffers = ("num_batches_tracked",)   # state dicts from before the count lack it
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, *,
+                 bias=True):
+        super().__init__()   # bias a keyword only: PyTorch's sixth and seventh are device and dtype
+        who = type(self).__name__
+        F.check_momentum(who, momentum, none_ok=True)   # None: a cumulative average
+        _affine_and_running(self, who, num_features, affine, bias, track_running_stats)
+        self.eps, self.momentum = eps, momentum
+
+    def _normalize(self, x):
+        count = self.training and self.track_running_stats and self.num_batches_tracked is not None
+        momentum = 0.0 if self.momentum is None else self.momentum
+        if count and self.momentum is None:   # the cumulative average: this batch weighs 1 / count
+            momentum = 1.0 / (int(self.num_batches_tracked) + 1)
+        # batch statistics in training, and in eval without running ones (PyTorch's rule); the
+        # running ones are updated only when tracked
+        use_batch = self.training or (self.running_mean is None and self.running_var is None)
+        stats = not self.training or self.track_running_stats
+        y = F.batch_norm(x, self.running_mean if stats else None, self.running_var if stats else None,
+                         self.weight, self.bias, use_batch, momentum, self.eps)
+        if count:   # after the batch went through: one that was refused is not counted
+            self.num_batches_tracked += 1   # in place: a 0-d array, on the module's device
+        return y
+
+    def extra_repr(self):
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+                f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
+
+
+class BatchNorm2d(_BatchNorm):
     """Batch norm over (n, h, w) for each channel of (n, c, h, w) (:func:`F.batch_norm
     <minifcn.functional.batch_norm>`), with PyTorch's options and state-dict names:
 
@@ -843,33 +878,8 @@ class BatchNorm2d(Module):
     ['running_mean', 'running_var', 'num_batches_tracked']
     """
 
-    _optional_buffers = ("num_batches_tracked",)   # state dicts from before this session lack it
-
-    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, *,
-                 bias=True):
-        super().__init__()   # bias a keyword only: PyTorch's sixth and seventh are device and dtype
-        F.check_momentum("BatchNorm2d", momentum, none_ok=True)   # None: a cumulative average
-        _affine_and_running(self, "BatchNorm2d", num_features, affine, bias, track_running_stats)
-        self.eps, self.momentum = eps, momentum
-
     def forward(self, x):
-        count = self.training and self.track_running_stats and self.num_batches_tracked is not None
-        momentum = 0.0 if self.momentum is None else self.momentum
-        if count and self.momentum is None:   # the cumulative average: this batch weighs 1 / count
-            momentum = 1.0 / (int(self.num_batches_tracked) + 1)
-        # batch statistics in training, and in eval without running ones (PyTorch's rule); the
-        # running ones are updated only when tracked
-        use_batch = self.training or (self.running_mean is None and self.running_var is None)
-        stats = not self.training or self.track_running_stats
-        y = F.batch_norm(x, self.running_mean if stats else None, self.running_var if stats else None,
-                         self.weight, self.bias, use_batch, momentum, self.eps)
-        if count:   # after the batch went through: one that was refused is not counted
-            self.num_batches_tracked += 1   # in place: a 0-d array, on the module's device
-        return y
-
-    def extra_repr(self):
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-                f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
+        return self._normalize(x)
 
 
 def _affine_and_running(module, who, num_features, affine, bias, track_running_stats):

@@ -21,7 +21,7 @@ from . import functional as F
 from .autograd import Tensor, as_tensor
 from .functional_1d import _single, check_padding_idx, pad1d
 from .module import Module, Parameter
-from .nn import (BatchNorm2d, _AdaptiveAvgPoolNd, _MaxPoolNd, _affine_and_running,
+from .nn import (_AdaptiveAvgPoolNd, _BatchNorm, _MaxPoolNd,
                  _check_groups, _check_padding_mode)
 
 __all__ = ["Conv1d", "ConvTranspose1d", "MaxPool1d", "MaxUnpool1d", "AvgPool1d", "AdaptiveAvgPool1d",
@@ -244,7 +244,7 @@ class AdaptiveAvgPool1d(_AdaptiveAvgPoolNd):
     _pool = staticmethod(F.adaptive_avg_pool1d)
 
 
-class BatchNorm1d(Module):
+class BatchNorm1d(_BatchNorm):
     """Batch norm of (n, c) over n, or of (n, c, L) over (n, L), for each channel: PyTorch's
     BatchNorm1d, with :class:`~minifcn.nn.BatchNorm2d`'s options (``affine``, ``bias``,
     ``track_running_stats``, ``momentum=None``), buffers and state-dict keys. It is
@@ -260,15 +260,6 @@ class BatchNorm1d(Module):
     >>> list(bn.state_dict())
     ['weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked']
     """
-
-    _optional_buffers = BatchNorm2d._optional_buffers
-
-    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, *,
-                 bias=True):
-        super().__init__()
-        F.check_momentum("BatchNorm1d", momentum, none_ok=True)
-        _affine_and_running(self, "BatchNorm1d", num_features, affine, bias, track_running_stats)
-        self.eps, self.momentum = eps, momentum
 
     def forward(self, x):
         x = as_tensor(x)
@@ -289,11 +280,9 @@ class BatchNorm1d(Module):
             raise ValueError(f"BatchNorm1d: training needs more than one value per channel, got input "
                              f"of shape {tuple(x.shape)} (one sample{' of length 1' * (x.ndim == 3)}: "
                              f"give a larger batch{hint})")
-        # BatchNorm2d's forward (momentum, counting, running statistics) on one row
-        y = BatchNorm2d.forward(self, x.reshape(n, c, 1, length))
+        # the shared normalisation (momentum, counting, running statistics) on one row
+        y = self._normalize(x.reshape(n, c, 1, length))
         return y.reshape(x.shape)
-
-    extra_repr = BatchNorm2d.extra_repr
 
 
 class Embedding(Module):

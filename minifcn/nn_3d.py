@@ -21,7 +21,7 @@ from . import functional as F
 from .autograd import as_tensor
 from .functional_3d import _as_volume, _triple, _unbatched
 from .module import Module, Parameter
-from .nn import (BatchNorm2d, _AdaptiveAvgPoolNd, _AvgPoolNd, _MaxPoolNd, _affine_and_running,
+from .nn import (_AdaptiveAvgPoolNd, _AvgPoolNd, _BatchNorm, _MaxPoolNd,
                  _check_groups, _check_padding_mode)
 
 __all__ = ["Conv3d", "ConvTranspose3d", "MaxPool3d", "MaxUnpool3d", "AvgPool3d", "AdaptiveAvgPool3d",
@@ -253,7 +253,7 @@ class AdaptiveAvgPool3d(_AdaptiveAvgPoolNd):
     _pool = staticmethod(F.adaptive_avg_pool3d)
 
 
-class BatchNorm3d(Module):
+class BatchNorm3d(_BatchNorm):
     """Batch norm of (n, c, d, h, w) over (n, d, h, w) for each channel: PyTorch's BatchNorm3d,
     with :class:`~minifcn.nn.BatchNorm2d`'s options (``affine``, ``bias``,
     ``track_running_stats``, ``momentum=None``), buffers and state-dict keys. It is
@@ -269,15 +269,6 @@ class BatchNorm3d(Module):
     ['weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked']
     """
 
-    _optional_buffers = BatchNorm2d._optional_buffers
-
-    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, *,
-                 bias=True):
-        super().__init__()
-        F.check_momentum("BatchNorm3d", momentum, none_ok=True)
-        _affine_and_running(self, "BatchNorm3d", num_features, affine, bias, track_running_stats)
-        self.eps, self.momentum = eps, momentum
-
     def forward(self, x):
         x = as_tensor(x)
         if x.ndim != 5:   # PyTorch's takes no unbatched volume either
@@ -292,8 +283,6 @@ class BatchNorm3d(Module):
             raise ValueError(f"BatchNorm3d: training needs more than one value per channel, got input "
                              f"of shape {tuple(x.shape)} (one volume of one voxel: give a larger "
                              f"volume or batch{hint})")
-        # BatchNorm2d's forward (momentum, counting, running statistics) on the view
-        y = BatchNorm2d.forward(self, x.reshape(n, c, d * h, w))
+        # the shared normalisation (momentum, counting, running statistics) on the view
+        y = self._normalize(x.reshape(n, c, d * h, w))
         return y.reshape(x.shape)
-
-    extra_repr = BatchNorm2d.extra_repr
