@@ -1,4 +1,4 @@
-"""The ``minifcn`` command: ``train | eval | predict | data | import``.
+"""The ``minifcn`` command: ``train | eval | predict | data | import | bench``.
 
 ``minifcn train`` with no arguments is the main job: a narrow FCN-8s trained from scratch on the
 built-in synthetic dataset, on the CPU, ending with its metrics table and the paths it wrote under
@@ -15,6 +15,7 @@ built-in synthetic dataset, on the CPU, ending with its metrics table and the pa
     minifcn predict --checkpoint CKPT --image photo.jpg [--samples 50]
     minifcn data synthetic | voc | sbd [--root DIR] [--archive PATH]
     minifcn import fcn8s-heavy-pascal.caffemodel --model fcn8s --out fcn8s-heavy.npz
+    minifcn bench [--model fcn8s segnet] [--size 224 360x480] [--device cuda]
 
 >>> build_parser().parse_args(["train", "--iters", "5"]).iters
 5
@@ -74,6 +75,16 @@ def _width(text):
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be positive, got {text!r}")
     return value
+
+
+def _size(text):
+    """An argparse type for ``bench --size``: ``224`` or ``360x480``, else the usage error naming
+    the value."""
+    from .bench import parse_size
+    try:
+        return parse_size(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 # what ``predict --image DIR`` segments: the image files in it
@@ -241,6 +252,30 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--out", required=True, help="the checkpoint to write (.npz)")
     i.add_argument("--data-root", help="the VOC directory eval will read (can be given to eval later)")
     i.add_argument("--split", default="seg11valid", help="eval's default split (default seg11valid)")
+
+    b = sub.add_parser("bench", help="time training steps and inference on this machine, and "
+                                     "estimate a run's time (no arguments: the main job's step)")
+    b.add_argument("--model", nargs="+", metavar="MODEL",
+                   help=f"one or more of the names train's --model takes (default {TrainConfig.model})")
+    b.add_argument("--size", nargs="+", type=_size, metavar="SIZE",
+                   help=f"image sizes, 224 or HEIGHTxWIDTH such as 360x480; every model at every "
+                        f"size (default {TrainConfig.image_size}, the synthetic images')")
+    b.add_argument("--batch", type=_at_least(1), help="images a step (default 8, as train's)")
+    b.add_argument("--width", type=_width,
+                   help="channel multiplier, e.g. 1/16 (default: train's for each model, 1/16, "
+                        "and 1/8 for the segnets)")
+    b.add_argument("--classes", type=_at_least(1), help="classes of the random labels (default 6, "
+                                                        "the synthetic dataset's)")
+    b.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    b.add_argument("--repeats", type=_at_least(1), default=5,
+                   help="timed steps and inference passes a case; the median and best are shown "
+                        "(default 5)")
+    b.add_argument("--warmup", type=_at_least(1), default=2,
+                   help="untimed steps first (default 2: the first builds the momentum buffers, "
+                        "the second fills the array cache)")
+    b.add_argument("--iters", type=_at_least(1),
+                   help="iterations of the estimated run (default: train's for the batch, 600 at 8)")
+    b.add_argument("--json", metavar="FILE", help="also write the figures to FILE as JSON")
     return p
 
 
@@ -471,6 +506,13 @@ def _cmd_import(a) -> int:
     return 0
 
 
+def _cmd_bench(a) -> int:
+    from .bench import run_bench
+    run_bench(a.model, a.size, a.batch, a.width, a.classes, a.device, a.repeats, a.warmup,
+              a.iters, a.json)
+    return 0
+
+
 def _say_lr_jump(trainer):
     """A poly or step schedule stretched to new --iters restarts at a higher rate, with no
     warm-up: say from what to what (a plain VGG trunk can collapse under a sudden large step)."""
@@ -504,7 +546,7 @@ def main(argv=None) -> int:
     from .train import TrainingDiverged, TrainingInterrupted
     args = build_parser().parse_args(argv)
     cmd = {"train": _cmd_train, "eval": _cmd_eval, "predict": _cmd_predict, "data": _cmd_data,
-           "import": _cmd_import}[args.command]
+           "import": _cmd_import, "bench": _cmd_bench}[args.command]
     try:
         return cmd(args)
     except TrainingDiverged as e:

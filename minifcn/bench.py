@@ -1,0 +1,491 @@
+"""How fast this machine trains and runs the models: the ``minifcn bench`` command.
+
+For each case (a model at an image size) it times, on random data, the training step that
+``minifcn train`` runs (:meth:`Trainer.train_step <minifcn.train.Trainer.train_step>` itself:
+forward, loss, backward, gradient clipping, SGD update, on a :class:`~minifcn.train.Trainer`
+built as the command builds it) and the inference pass (``no_grad``, eval mode: the forward
+that ``minifcn eval`` and ``predict`` run). It reports the median and best of the timed
+repeats, images per second, the GFLOP of a step counted from the model itself
+(:class:`FlopCounter`), the rate reached against this machine's float32 matmul peak
+(:func:`sgemm_peak`), the memory the step takes, and how long ``minifcn train``'s steps would
+take for its iterations. ``benchmarks/`` compares the same things with PyTorch; this needs
+nothing but minifcn.
+
+::
+
+    minifcn bench                                   # the main job's step (minifcn train's)
+    minifcn bench --model fcn8s segnet --size 224 360x480 --batch 1 --width 1
+    minifcn bench --device cuda --json bench.json
+
+>>> r = bench_case("fcn8s", (32, 32), batch=1, width=1 / 16, classes=3, repeats=1)
+>>> r["train_median_s"] > 0 and r["step_gflop"] > r["forward_gflop"] > 0
+True
+"""
+from __future__ import annotations
+
+import datetime
+import gc
+import math
+import os
+import platform
+import resource
+import sys
+import tempfile
+import time
+from fractions import Fraction
+
+import numpy as np
+
+from . import backend, nn
+from .autograd import Tensor, no_grad, set_grad_enabled
+
+__all__ = ["FlopCounter", "count_flops", "parse_size", "sgemm_peak", "bench_case", "run_bench",
+           "environment", "default_iters", "make_trainer", "format_table", "format_estimates"]
+
+
+# ----------------------------------------------------------------------------- FLOPs
+def layer_macs(module, x, y) -> int:
+    """Multiply-adds of one call of a Conv2d, ConvTranspose2d or Linear ``module`` that mapped
+    ``x`` to ``y``: the direct product's, whatever algorithm runs it (Winograd's layers do
+    fewer, so a step's GFLOP/s can pass the matmul peak). Bias additions are not counted.
+
+    A convolution's weight is (out_c, in_c/groups, kh, kw): each output value takes
+    ``in_c/groups * kh * kw``; a transposed one's is (in_c, out_c/groups, kh, kw): each
+    input value is spread over ``out_c/groups * kh * kw`` outputs.
+
+    >>> conv = nn.Conv2d(3, 4, 3, padding=1)
+    >>> layer_macs(conv, np.zeros((1, 3, 8, 8)), np.zeros((1, 4, 8, 8)))   # 4*3*9 per pixel
+    6912
+    """
+    w = module.weight.shape
+    if isinstance(module, nn.Linear):
+        return w[0] * w[1] * (int(np.prod(y.shape)) // w[0])
+    k = w[0] * w[1] * w[2] * w[3]
+    n, _, h, wd = (x if isinstance(module, nn.ConvTranspose2d) else y).shape
+    return k * n * h * wd
+
+
+class FlopCounter:
+    """Count the FLOPs (2 per multiply-add) of the Conv2d, ConvTranspose2d and Linear layers of
+    ``model`` while it runs inside the block, by forward hooks (removed on leaving).
+
+    ``forward``: the forward pass's. ``step``: a training step's, the forward and the two
+    gradient products of each layer, as ``benchmarks/train_step.py``'s ``step_flops`` counts
+    them on a PyTorch model: a layer whose weight needs no gradient (FCN's fixed bilinear
+    upsamplings) has no weight gradient, and one whose input needs none (the first layer, fed
+    the image) no input gradient. Run the forward with the graph recorded (as a training
+    step does), or no input needs a gradient.
+
+    >>> conv = nn.Conv2d(3, 4, 3, padding=1)
+    >>> with FlopCounter(conv) as count:
+    ...     _ = conv(Tensor(np.zeros((1, 3, 8, 8), np.float32)))
+    >>> count.forward, count.step      # the image needs no gradient: 2 products of 3
+    (13824, 27648)
+    """
+
+    LAYERS = (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)
+
+    def __init__(self, model):
+        self.model = model
+        self.forward = self.step = 0
+        self._handles = []
+
+    def _hook(self, module, args, y):
+        x = args[0]
+        macs = layer_macs(module, x, y)
+        products = 1 + bool(module.weight.requires_grad) + bool(getattr(x, "requires_grad", False))
+        self.forward += 2 * macs
+        self.step += 2 * macs * products
+
+    def __enter__(self):
+        self._handles = [m.register_forward_hook(self._hook) for m in self.model.modules()
+                         if isinstance(m, self.LAYERS)]
+        return self
+
+    def __exit__(self, *exc):
+        for h in self._handles:
+            h.remove()
+        self._handles = []
+
+
+def count_flops(model, x) -> tuple:
+    """``(forward, step)`` FLOPs of ``model`` on the batch ``x`` (N, 3, H, W), counted by one
+    forward pass in eval mode (so batch norm's running averages stay as they were; the count is
+    the same in either mode) with the graph recorded; the model's mode is put back.
+
+    >>> from minifcn.models import build_model
+    >>> fwd, step = count_flops(build_model("fcn32s", 2, 1 / 16), np.zeros((1, 3, 32, 32), np.float32))
+    >>> fwd < step < 3 * fwd
+    True
+    """
+    was_training = model.training
+    model.eval()
+    try:
+        with FlopCounter(model) as count, set_grad_enabled(True):
+            model(Tensor(x))
+    finally:
+        model.train(was_training)
+    return count.forward, count.step
+
+
+# ----------------------------------------------------------------------------- the machine
+def parse_size(text) -> tuple:
+    """``"224"`` -> (224, 224), ``"360x480"`` -> (360, 480) (height x width); ValueError naming
+    the text otherwise.
+
+    >>> parse_size("224"), parse_size("360x480")
+    ((224, 224), (360, 480))
+    """
+    parts = str(text).lower().split("x")
+    try:
+        values = [int(p) for p in parts]
+    except ValueError:
+        values = []
+    if len(values) not in (1, 2) or min(values) < 1:
+        raise ValueError(f"size {text!r}: expected a positive pixel count such as 224, or "
+                         "HEIGHTxWIDTH such as 360x480")
+    return (values[0], values[-1])
+
+
+def synchronize(device: str):
+    """Wait for the GPU's queued work (before reading the clock); nothing on the CPU."""
+    if device == "cuda":
+        backend.xp_for("cuda").cuda.Device().synchronize()
+
+
+def sgemm_peak(sizes=(2048, 3072, 4096), repeats=5, device="cpu"):
+    """Best float32 matmul rate on ``device`` on large squares, in GFLOP/s (2 n^3 per product):
+    what the machine's BLAS (NumPy's, or cuBLAS through CuPy) reaches, the yardstick of a
+    step's GFLOP/s."""
+    xp = backend.xp_for(device)
+    best = 0.0
+    rng = np.random.default_rng(0)
+    for n in sizes:
+        a = xp.asarray(rng.standard_normal((n, n), dtype=np.float32))
+        b = xp.asarray(rng.standard_normal((n, n), dtype=np.float32))
+        a @ b
+        synchronize(device)
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            a @ b
+            synchronize(device)
+            best = max(best, 2 * n ** 3 / (time.perf_counter() - t0) / 1e9)
+    return best
+
+
+def cpu_model() -> str:
+    """The CPU's name (``/proc/cpuinfo``'s model name, else what ``platform`` says)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def blas_info() -> str:
+    """NumPy's BLAS: name, version, kernels and threads (through threadpoolctl when installed)."""
+    try:
+        import threadpoolctl
+        info = [f"{d['internal_api']} {d['version']} ({d.get('architecture')}, {d['num_threads']} threads)"
+                for d in threadpoolctl.threadpool_info() if d["user_api"] == "blas"]
+        return "; ".join(info) or "unknown"
+    except ImportError:
+        cfg = np.show_config(mode="dicts") if np.lib.NumpyVersion(np.__version__) >= "1.25.0" else {}
+        blas = cfg.get("Build Dependencies", {}).get("blas", {})
+        return f"{blas.get('name', '?')} {blas.get('version', '?')} (threadpoolctl not installed)"
+
+
+def environment(device: str = "cpu") -> list:
+    """Lines naming the machine, the versions and the thread settings a bench ran under."""
+    from .kernels.threads import blas_kernels, num_threads
+    lines = [f"date: {datetime.datetime.now().isoformat(timespec='seconds')}, device: {device}"]
+    if device == "cuda":
+        cp = backend.xp_for("cuda")
+        name = cp.cuda.runtime.getDeviceProperties(cp.cuda.Device().id)["name"]
+        name = name.decode() if isinstance(name, bytes) else name
+        lines.append(f"GPU: {name}; cupy {cp.__version__}")
+    lines += [
+        f"CPU: {cpu_model()}, {os.cpu_count()} logical CPUs, {platform.system()} {platform.release()}",
+        f"python {platform.python_version()}, numpy {np.__version__}, BLAS: {blas_info()}"
+        + (f", kernels {blas_kernels()}" if blas_kernels() else ""),
+        "threads: " + ", ".join(f"{v}={os.environ.get(v, '(unset)')}" for v in
+                                ("MINIFCN_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"))
+        + f" -> minifcn's elementwise threads: {num_threads()}",
+    ]
+    return lines
+
+
+def current_rss_mib():
+    """Resident memory of this process now, MiB (Linux's VmRSS), or None where unknown."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def reset_peak_rss():
+    """Reset VmHWM to the present resident size (Linux's ``clear_refs`` 5), so that the peak read
+    after it is the work's since; elsewhere a no-op (the peak then includes what came before)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass
+
+
+def max_rss_mib() -> float:
+    """The process's peak resident size so far (``ru_maxrss``: KiB on Linux, bytes on macOS), MiB;
+    since the last :func:`reset_peak_rss` on Linux."""
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss / 2 ** 20 if sys.platform == "darwin" else rss / 1024
+
+
+# ----------------------------------------------------------------------------- a case
+class RandomImages:
+    """A training set of the given images (N, 3, H, W) float32, already normalised, and labels
+    (N, H, W) int64, in the shape :class:`~minifcn.train.Trainer` reads (``classes``,
+    ``load`` for the class weights, ``get`` for its batches)."""
+
+    def __init__(self, images, labels, num_classes: int):
+        self.images, self.labels = images, labels
+        self.classes = tuple(f"class{k}" for k in range(num_classes))
+        self.num_classes = num_classes
+
+    def __len__(self):
+        return len(self.images)
+
+    def load(self, i):
+        return self.images[i], self.labels[i]
+
+    def get(self, i, rng=None):
+        return self.load(i)
+
+
+def random_batch(batch: int, size: tuple, classes: int, seed: int = 0):
+    """``(x, y)``: a batch of standard normal images (what the training transform's
+    normalisation gives, roughly) and uniformly random labels."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((batch, 3, *size), dtype=np.float32)
+    y = rng.integers(0, classes, (batch, *size))
+    return x, y
+
+
+def default_iters(batch: int) -> int:
+    """The iterations ``minifcn train`` runs with a batch of ``batch`` and no ``--iters``: its
+    epochs over its synthetic training images.
+
+    >>> default_iters(8)     # 12 epochs of 400 images
+    600
+    """
+    from .train import TrainConfig
+    return int(TrainConfig.epochs) * math.ceil(TrainConfig.num_train / batch)
+
+
+def make_trainer(model: str, size: tuple, batch: int, width=None, classes: int = 6,
+                 device: str = "cpu", iters=None, seed: int = 0):
+    """``(trainer, x, y)``: a :class:`~minifcn.train.Trainer` set up as ``minifcn train
+    --model MODEL --width WIDTH --batch-size BATCH --iters ITERS`` sets one up (weights from
+    the seed, optimizer, learning-rate schedule, class weights counted on its images), over one
+    random batch ``(x, y)`` of ``size`` images (``random_batch``) as its training set. It
+    writes nothing (nothing here validates or saves)."""
+    from .train import TrainConfig, Trainer
+    cfg = TrainConfig(model=model, width=width, batch_size=batch, device=device,
+                      iters=iters or default_iters(batch), seed=seed)
+    x, y = random_batch(batch, size, classes, seed)
+    data = RandomImages(x, y, classes)
+    out = os.path.join(tempfile.gettempdir(), "minifcn-bench")   # checked, never written
+    return Trainer(cfg, datasets=(data, data), out=out, progress=False), x, y
+
+
+def training_step(trainer, x, y):
+    """The step function ``minifcn train`` runs for each batch: the trainer's ``train_step``,
+    then the iteration count its learning-rate schedule reads, as :meth:`Trainer.run` moves it."""
+    def step():
+        value = trainer.train_step(x, y)
+        trainer.iteration += 1
+        return value
+    return step
+
+
+def time_calls(fn, repeats: int, device: str) -> list:
+    """Seconds of each of ``repeats`` calls of ``fn``, the device synchronised before each clock
+    reading (a GPU runs the work queued by a call after the call returns)."""
+    gc.collect()   # not inside a timed call
+    times = []
+    for _ in range(repeats):
+        synchronize(device)
+        t0 = time.perf_counter()
+        fn()
+        synchronize(device)
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def _memory_start(device):
+    """What :func:`_memory_growth` measures from: the CuPy pool emptied of cached blocks and
+    its total, or the process's peak resident size reset and its resident size now."""
+    if device == "cuda":
+        pool = backend.xp_for("cuda").get_default_memory_pool()
+        pool.free_all_blocks()
+        return pool.total_bytes() / 2 ** 20
+    reset_peak_rss()
+    return current_rss_mib() or max_rss_mib()
+
+
+def _memory_growth(device, start):
+    """``(growth, peak)`` MiB since :func:`_memory_start`: on the GPU the CuPy memory pool's
+    total (it keeps the blocks a step freed, so it holds the step's peak), on the CPU the
+    process's peak resident size (``ru_maxrss``)."""
+    if device == "cuda":
+        peak = backend.xp_for("cuda").get_default_memory_pool().total_bytes() / 2 ** 20
+    else:
+        peak = max_rss_mib()
+    return peak - start, peak
+
+
+def bench_case(model: str, size: tuple, batch: int = 8, width=None, classes: int = 6,
+               device: str = "cpu", repeats: int = 5, warmup: int = 2, iters=None,
+               peak_gflops=None) -> dict:
+    """Time one case: ``warmup`` untimed training steps (the first builds the momentum buffers,
+    and counts the FLOPs), ``repeats`` timed ones, then one untimed and ``repeats`` timed
+    inference passes. Returns the figures as a dict (the keys of ``minifcn bench --json``'s
+    cases; times in seconds, memory in MiB, ``estimate_s`` = ``iters`` x the median step).
+
+    ``warmup`` must be at least 1; ``peak_gflops`` (from :func:`sgemm_peak`) adds the fraction
+    of it reached.
+    """
+    if warmup < 1:
+        raise ValueError(f"warmup must be >= 1 (the first step builds the optimizer's buffers "
+                         f"and counts the FLOPs: never timed), got {warmup}")
+    if repeats < 1:
+        raise ValueError(f"repeats must be >= 1, got {repeats}")
+    device = backend.check_device(device)
+    trainer, x, y = make_trainer(model, size, batch, width, classes, device, iters)
+    step = training_step(trainer, x, y)
+    start = _memory_start(device)
+    with FlopCounter(trainer.model) as count:
+        step()
+    for _ in range(warmup - 1):
+        step()
+    train = time_calls(step, repeats, device)
+    growth, peak = _memory_growth(device, start)
+
+    net = trainer.model
+
+    def infer():
+        with no_grad():
+            return net(Tensor(backend.to_device(x, device)))
+
+    net.eval()
+    infer()
+    inference = time_calls(infer, repeats, device)
+    net.train()
+    t, i = float(np.median(train)), float(np.median(inference))
+    r = {"model": model, "size": list(size), "batch": batch, "width": trainer.cfg.width,
+         "classes": classes, "device": device, "repeats": repeats, "warmup": warmup,
+         "train_median_s": t, "train_best_s": min(train), "train_images_per_s": batch / t,
+         "step_gflop": count.step / 1e9, "train_gflops": count.step / 1e9 / t,
+         "infer_median_s": i, "infer_best_s": min(inference), "infer_images_per_s": batch / i,
+         "forward_gflop": count.forward / 1e9, "infer_gflops": count.forward / 1e9 / i,
+         "memory_step_mib": growth, "memory_peak_mib": peak,
+         "iters": trainer.max_iter, "estimate_s": trainer.max_iter * t}
+    if peak_gflops:
+        r["train_peak_fraction"] = r["train_gflops"] / peak_gflops
+        r["infer_peak_fraction"] = r["infer_gflops"] / peak_gflops
+    return r
+
+
+# ----------------------------------------------------------------------------- report
+def _width_text(w: float) -> str:
+    """``0.0625`` -> ``1/16`` (the fraction when it is exact and short), else ``%g``."""
+    f = Fraction(w).limit_denominator(1024)
+    return str(f) if float(f) == w else f"{w:g}"
+
+
+def format_table(results) -> str:
+    """One aligned row per case."""
+    header = ["model", "size", "batch", "width", "step s", "best s", "img/s", "GFLOP", "GFLOP/s",
+              "% peak", "infer s", "best s", "img/s", "step MiB"]
+
+    def pct(r, key):
+        return f"{100 * r[key]:.0f}" if key in r else "-"
+
+    rows = [[r["model"], "x".join(map(str, r["size"])), str(r["batch"]), _width_text(r["width"]),
+             f"{r['train_median_s']:.3f}", f"{r['train_best_s']:.3f}", f"{r['train_images_per_s']:.1f}",
+             f"{r['step_gflop']:.2f}", f"{r['train_gflops']:.1f}", pct(r, "train_peak_fraction"),
+             f"{r['infer_median_s']:.4f}", f"{r['infer_best_s']:.4f}", f"{r['infer_images_per_s']:.1f}",
+             f"{r['memory_step_mib']:.0f}"] for r in results]
+    widths = [max(len(h), *(len(row[k]) for row in rows)) for k, h in enumerate(header)]
+    line = lambda cells: "  ".join(c.ljust(w) if k < 2 else c.rjust(w)   # noqa: E731
+                                   for k, (c, w) in enumerate(zip(cells, widths))).rstrip()
+    return "\n".join([line(header)] + [line(row) for row in rows])
+
+
+def format_estimates(results) -> str:
+    """One line a case: how long ``minifcn train``'s steps would take."""
+    from .cli import _duration
+    return "\n".join(
+        f"{r['model']} {'x'.join(map(str, r['size']))}, batch {r['batch']}, width "
+        f"{_width_text(r['width'])}: {r['iters']} iterations x {r['train_median_s']:.3f} s = "
+        f"{_duration(r['estimate_s'])} of training steps (validation and data loading not "
+        "included)" for r in results)
+
+
+def run_bench(models=None, sizes=None, batch=None, width=None, classes=None, device="cpu",
+              repeats=5, warmup=2, iters=None, json_path=None, out=sys.stdout) -> list:
+    """``minifcn bench``: every model at every size (the product), the report printed to
+    ``out``, the figures written to ``json_path`` when given. The defaults are what ``minifcn
+    train`` trains with no arguments (its model, width, image size, batch and classes), so
+    that the bare command times the main job's step. Returns the cases' dicts."""
+    from .data.synthetic import SYNTHETIC_CLASSES
+    from .models import MODEL_NAMES
+    from .train import TrainConfig, default_batch_size
+    device = backend.check_device(device)   # before any work: no CuPy, the trainer's message
+    models = list(models or [TrainConfig.model])
+    for m in models:
+        if m not in MODEL_NAMES:
+            raise ValueError(f"unknown model {m!r}: expected one of {', '.join(MODEL_NAMES)}")
+    sizes = [parse_size(s) if not isinstance(s, tuple) else s
+             for s in (sizes or [TrainConfig.image_size])]
+    batch = batch or default_batch_size("synthetic", None)
+    classes = classes or len(SYNTHETIC_CLASSES)
+    for name, v, low in (("batch", batch, 1), ("classes", classes, 1), ("repeats", repeats, 1),
+                         ("warmup", warmup, 1), ("iters", 1 if iters is None else iters, 1)):
+        if v < low:
+            raise ValueError(f"{name} must be >= {low}, got {v}")
+    if json_path is not None and os.path.isdir(json_path):   # found before the work, not after
+        raise IsADirectoryError(f"--json {json_path} is a directory: expected a file's path")
+    for line in environment(device):
+        print(line, file=out)
+    sq = (4096, 8192) if device == "cuda" else (1024, 2048)
+    peak = sgemm_peak(sizes=sq, repeats=3, device=device)
+    print(f"float32 matmul peak ({' and '.join(map(str, sq))} squares, best of 3): {peak:.1f} GFLOP/s",
+          file=out)
+    print(f"each case: {warmup} untimed step(s), then the median and best of {repeats}; "
+          f"random data, {classes} classes", file=out, flush=True)
+    results = []
+    for m in models:
+        for s in sizes:
+            results.append(bench_case(m, s, batch, width, classes, device, repeats, warmup,
+                                      iters, peak))
+    print("\n" + format_table(results), file=out)
+    mem = ("the CuPy memory pool's growth over the training steps" if device == "cuda" else
+           "the process's peak resident size (ru_maxrss) during the training steps, less its "
+           "resident size before them")
+    print(f"GFLOP: a step's convolutions (forward and gradients); % peak: of the matmul peak; "
+          f"infer: one no_grad forward in eval mode;\nstep MiB: {mem}\n", file=out)
+    print(format_estimates(results), file=out, flush=True)
+    if json_path is not None:
+        import json
+        from ._files import write_text
+        doc = {"environment": environment(device), "sgemm_peak_gflops": peak, "cases": results}
+        write_text(json_path, json.dumps(doc, indent=2) + "\n")
+        print(f"wrote: {json_path}", file=out)
+    return results
