@@ -55,6 +55,12 @@ import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+# the same helpers as ``minifcn bench``'s (minifcn/bench.py), kept there: the SGEMM peak, the
+# machine's description, the resident memory now and its peak reset
+from minifcn.bench import blas_info as _blas  # noqa: E402,F401
+from minifcn.bench import cpu_model as _cpu_model  # noqa: E402,F401
+from minifcn.bench import current_rss_mib, reset_peak_rss, sgemm_peak  # noqa: E402,F401
+
 
 def load_torch():
     """PyTorch with the same thread count, or None when it is not installed."""
@@ -125,44 +131,6 @@ def time_pair(fns, min_repeats=5, min_time=1.0, max_repeats=30, warmup=1, block=
     return [(float(np.median(t)), min(t)) if t else (None, None) for t in times]
 
 
-def sgemm_peak(sizes=(2048, 3072, 4096), repeats=5):
-    """Best float32 matmul rate of NumPy's BLAS on large squares, in GFLOP/s (2 n^3 per product)."""
-    best = 0.0
-    rng = np.random.default_rng(0)
-    for n in sizes:
-        a = rng.standard_normal((n, n), dtype=np.float32)
-        b = rng.standard_normal((n, n), dtype=np.float32)
-        a @ b
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            a @ b
-            best = max(best, 2 * n ** 3 / (time.perf_counter() - t0) / 1e9)
-    return best
-
-
-def _cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def _blas():
-    try:
-        import threadpoolctl
-        info = [f"{d['internal_api']} {d['version']} ({d.get('architecture')}, {d['num_threads']} threads)"
-                for d in threadpoolctl.threadpool_info() if d["user_api"] == "blas"]
-        return "; ".join(info) or "unknown"
-    except ImportError:
-        cfg = np.show_config(mode="dicts") if np.lib.NumpyVersion(np.__version__) >= "1.25.0" else {}
-        blas = cfg.get("Build Dependencies", {}).get("blas", {})
-        return f"{blas.get('name', '?')} {blas.get('version', '?')} (threadpoolctl not installed)"
-
-
 def load_average():
     return " ".join(f"{v:.2f}" for v in os.getloadavg())
 
@@ -221,27 +189,6 @@ def peak_rss_mib():
     except OSError:
         pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def reset_peak_rss():
-    """Reset VmHWM to the present resident size (Linux's ``clear_refs`` 5), so that the peak read
-    after it is the work's since; elsewhere a no-op (the peak then includes what came before)."""
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-    except OSError:
-        pass
-
-
-def current_rss_mib():
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return None
 
 
 def run_child(args, timeout=900):

@@ -173,6 +173,11 @@ def sgemm_peak(sizes=(2048, 3072, 4096), repeats=5, device="cpu"):
     return best
 
 
+# the squares ``minifcn bench`` measures the matmul peak on: a second or so on two CPU cores,
+# milliseconds on a GPU, whose peak only large products reach
+PEAK_SIZES = {"cpu": (1024, 2048), "cuda": (4096, 8192)}
+
+
 def cpu_model() -> str:
     """The CPU's name (``/proc/cpuinfo``'s model name, else what ``platform`` says)."""
     try:
@@ -439,7 +444,7 @@ def format_estimates(results) -> str:
 
 
 def run_bench(models=None, sizes=None, batch=None, width=None, classes=None, device="cpu",
-              repeats=5, warmup=2, iters=None, json_path=None, out=sys.stdout) -> list:
+              repeats=5, warmup=2, iters=None, json_path=None, out=None) -> list:
     """``minifcn bench``: every model at every size (the product), the report printed to
     ``out``, the figures written to ``json_path`` when given. The defaults are what ``minifcn
     train`` trains with no arguments (its model, width, image size, batch and classes), so
@@ -447,6 +452,7 @@ def run_bench(models=None, sizes=None, batch=None, width=None, classes=None, dev
     from .data.synthetic import SYNTHETIC_CLASSES
     from .models import MODEL_NAMES
     from .train import TrainConfig, default_batch_size
+    out = out or sys.stdout
     device = backend.check_device(device)   # before any work: no CuPy, the trainer's message
     models = list(models or [TrainConfig.model])
     for m in models:
@@ -464,7 +470,7 @@ def run_bench(models=None, sizes=None, batch=None, width=None, classes=None, dev
         raise IsADirectoryError(f"--json {json_path} is a directory: expected a file's path")
     for line in environment(device):
         print(line, file=out)
-    sq = (4096, 8192) if device == "cuda" else (1024, 2048)
+    sq = PEAK_SIZES[device]
     peak = sgemm_peak(sizes=sq, repeats=3, device=device)
     print(f"float32 matmul peak ({' and '.join(map(str, sq))} squares, best of 3): {peak:.1f} GFLOP/s",
           file=out)
