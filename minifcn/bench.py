@@ -363,8 +363,11 @@ def bench_case(model: str, size: tuple, batch: int = 8, width=None, classes: int
     inference passes. Returns the figures as a dict (the keys of ``minifcn bench --json``'s
     cases; times in seconds, memory in MiB, ``estimate_s`` = ``iters`` x the median step).
 
-    ``warmup`` must be at least 1; ``peak_gflops`` (from :func:`sgemm_peak`) adds the fraction
-    of it reached.
+    A training step is :meth:`Trainer.train_step <minifcn.train.Trainer.train_step>` on the
+    batch (moved to the device each time, as the trainer moves each batch); an inference pass
+    is the forward of the batch moved to the device, in eval mode under ``no_grad``, as
+    ``evaluate`` runs it. ``warmup`` must be at least 1; ``peak_gflops`` (from
+    :func:`sgemm_peak`) adds the fraction of it reached.
     """
     if warmup < 1:
         raise ValueError(f"warmup must be >= 1 (the first step builds the optimizer's buffers "
@@ -483,10 +486,11 @@ def run_bench(models=None, sizes=None, batch=None, width=None, classes=None, dev
                                       iters, peak))
     print("\n" + format_table(results), file=out)
     mem = ("the CuPy memory pool's growth over the training steps" if device == "cuda" else
-           "the process's peak resident size (ru_maxrss) during the training steps, less its "
-           "resident size before them")
-    print(f"GFLOP: a step's convolutions (forward and gradients); % peak: of the matmul peak; "
-          f"infer: one no_grad forward in eval mode;\nstep MiB: {mem}\n", file=out)
+           "the process's peak resident size (ru_maxrss) during the training\n  steps, less "
+           "its resident size before them")
+    print("step s: a training step (median, then best); GFLOP: its convolutions' multiply-adds "
+          "x 2,\n  forward and gradients; % peak: of the matmul peak; infer s: a no_grad forward "
+          f"in eval mode;\n  step MiB: {mem} (the momentum buffers included)\n", file=out)
     print(format_estimates(results), file=out, flush=True)
     if json_path is not None:
         import json
