@@ -848,7 +848,9 @@ class BatchNorm(Function):
 
 
 def batch_norm(x, running_mean, running_var, weight, bias, training=False, momentum=0.1, eps=1e-5):
-    """Batch normalisation over (n, h, w) for each channel of x (n, c, h, w).
+    """Batch normalisation over (n, h, w) for each channel of x (n, c, h, w), or over n and
+    the trailing axes of (n, c), (n, c, L), (n, c, d, h, w), ...: every rank from 2, as
+    PyTorch's (channels on axis 1).
 
     Training: normalise with the batch mean and (biased) variance and update the running
     averages in place: ``running = (1 - momentum) * running + momentum * batch`` (the unbiased
@@ -864,9 +866,16 @@ def batch_norm(x, running_mean, running_var, weight, bias, training=False, momen
     >>> y = batch_norm(x, rm, rv, np.ones(c), np.zeros(c), training=True)
     >>> bool(abs(y.numpy().mean()) < 1e-8), bool(np.all(rm > 0.4))
     (True, True)
+    >>> x2 = np.array([[1.0, 10.0], [3.0, 30.0]])                  # (n, c): over the batch
+    >>> batch_norm(x2, None, None, None, None, training=True).numpy().round(3)
+    array([[-1., -1.],
+           [ 1.,  1.]])
     """
     x = as_tensor(x)
-    _check_4d("batch_norm", "input", x)
+    if x.ndim < 2:   # PyTorch's failed on a 0-d input with an IndexError
+        raise ValueError(f"batch_norm: input must have at least 2 dimensions (n, c, ...), got shape "
+                         f"{tuple(x.shape)}")
+    _check_float("batch_norm", x)
     training = _flag("batch_norm", "training", training)
     check_momentum("batch_norm", momentum)   # 5.0 had been taken, None failed in the kernel
     c = x.shape[1]
@@ -877,20 +886,28 @@ def batch_norm(x, running_mean, running_var, weight, bias, training=False, momen
     for name, v in (("weight", weight), ("bias", bias), ("running_mean", running_mean),
                     ("running_var", running_var)):
         if v is not None and tuple(v.shape) != (c,):
-            raise ValueError(f"batch_norm: {name} shape {tuple(v.shape)} should be ({c},) for {c} channels")
+            raise ValueError(f"batch_norm: {name} shape {tuple(v.shape)} should be ({c},) for {c} channels "
+                             f"(input of shape {tuple(x.shape)})")
     _check_same_dtype("batch_norm", x, weight, bias)   # float64 parameters had made eval float64
     if not eps > 0:   # a negative eps made the output NaN
         raise ValueError(f"batch_norm: eps must be positive, got {eps!r}")
     rm, rv = _raw(running_mean), _raw(running_var)
+    per_channel = (1, c) + (1,) * (x.ndim - 2)
     if x.size == 0:   # no values: nothing to normalise, no statistics to average (as PyTorch; the
-        return x * weight.reshape(1, c, 1, 1) + bias.reshape(1, c, 1, 1)   # mean of none was NaN)
+        return x * weight.reshape(per_channel) + bias.reshape(per_channel)   # mean of none was NaN)
     if training and x.size == c:   # PyTorch refuses this too: the variance of one value is 0
+        what = "one image whose map is 1x1" if x.ndim == 4 else "one sample of one value per channel"
         raise ValueError(f"batch_norm: training needs more than one value per channel, got input "
-                         f"of shape {tuple(x.shape)} (one image whose map is 1x1: give a larger "
-                         f"image or batch, or use eval mode)")
+                         f"of shape {tuple(x.shape)} ({what}: give a larger input or batch, or use "
+                         f"eval mode)")
     if not training and (rm is None or rv is None):
         raise ValueError("batch_norm: eval mode needs running_mean and running_var")
-    return BatchNorm(training, momentum, eps, rm, rv)(x, weight, bias)
+    if x.ndim == 4:   # the models' input goes as it is: no reshape on the hot path
+        return BatchNorm(training, momentum, eps, rm, rv)(x, weight, bias)
+    # any other rank as the 4-D view (n, c, 1, L): the same values per channel, so the same
+    # statistics and gradients (BatchNorm1d and 3d do the same)
+    y = BatchNorm(training, momentum, eps, rm, rv)(x.reshape(x.shape[0], c, 1, -1), weight, bias)
+    return y.reshape(x.shape)
 
 
 # --------------------------------------------------------------------- group, instance, layer norm
