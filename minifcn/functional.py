@@ -1170,15 +1170,41 @@ class Softmax(Function):
         return y * (gy - (gy * y).sum(axis=self.axis, keepdims=True))
 
 
+def _softmax_axis(op, x, axis, dim):
+    """The axis that ``dim`` (or ``axis``, 1 by default) names in x, counted from the end when
+    negative; a 0-d x takes 0 or -1, as PyTorch's (one value, of probability 1). Else the error
+    naming it and x's shape, not NumPy's AxisError.
+
+    The default stays axis 1, the class axis of NCHW scores, for every rank: PyTorch's
+    ``F.softmax(x)`` without ``dim`` guesses (0 for 0-, 1- and 3-d inputs, else 1, with a
+    deprecation warning), and a guess that gave 0 for a vector here would still read axis 1
+    of a 3-d input where PyTorch's reads 0. So a 0-d or 1-d input, which has no axis 1, is
+    asked for ``dim=0``; ``nn.Softmax()`` without ``dim`` follows PyTorch's guess."""
+    if dim is None and axis == 1 and x.ndim < 2:
+        raise ValueError(f"{op}: a {x.ndim}-d input has no axis 1, the default (the class axis of "
+                         f"NCHW scores, as softmax's here): pass dim=0 (input of shape {tuple(x.shape)})")
+    d = axis if dim is None else dim
+    if isinstance(d, (bool, np.bool_)) or not isinstance(d, numbers.Integral):
+        raise TypeError(f"{op}: dim must be an int, got {type(d).__name__} {d!r}")
+    n = max(x.ndim, 1)
+    if not -n <= d < n:   # an IndexError, as PyTorch's "Dimension out of range"
+        raise IndexError(f"{op}: dim {d} is out of range [{-n}, {n - 1}] for an input of shape "
+                         f"{tuple(x.shape)}")
+    return int(d) % n
+
+
 def softmax(x, axis=1, *, dim=None):
     """exp(x) / sum(exp(x)) along ``axis`` (the class axis of NCHW scores by default; PyTorch's
-    ``dim`` is taken too).
+    ``dim`` is taken too). A 0-d or 1-d input needs ``dim=0`` (:func:`_softmax_axis` says why).
 
     >>> import numpy as np
     >>> softmax(np.zeros((1, 4, 1, 1))).numpy().ravel()
     array([0.25, 0.25, 0.25, 0.25])
+    >>> softmax(np.zeros(2), dim=-1).numpy()
+    array([0.5, 0.5])
     """
-    return Softmax(axis if dim is None else dim)(as_tensor(x))
+    x = as_tensor(x)
+    return Softmax(_softmax_axis("softmax", x, axis, dim))(x)
 
 
 def log_softmax(x, axis=1, *, dim=None):
@@ -1188,7 +1214,8 @@ def log_softmax(x, axis=1, *, dim=None):
     >>> float(log_softmax(np.array([[0.0, 0.0]])).numpy()[0, 0]) == float(-np.log(2))
     True
     """
-    return LogSoftmax(axis if dim is None else dim)(as_tensor(x))
+    x = as_tensor(x)
+    return LogSoftmax(_softmax_axis("log_softmax", x, axis, dim))(x)
 
 
 def softmin(x, axis=1, *, dim=None):
@@ -1204,10 +1231,7 @@ def softmin(x, axis=1, *, dim=None):
     array([[0.75, 0.25]])
     """
     x = as_tensor(x)
-    if dim is None and x.ndim < 2 and axis == 1:
-        raise ValueError(f"softmin: a {x.ndim}-d input has no axis 1, the default (the class axis "
-                         f"of NCHW scores, as softmax's here): pass dim=0")
-    return softmax(-x, axis, dim=dim)
+    return softmax(-x, _softmax_axis("softmin", x, axis, dim))
 
 
 def _check_labels(op, name, x, target, weight, ignore_index, reduction):
