@@ -94,7 +94,9 @@ class Conv2d(Module):
         out_channels = F.check_count("Conv2d", "out_channels", out_channels)
         kh, kw = F._positive_pair("kernel_size", kernel_size, "Conv2d")
         self.groups = _check_groups("Conv2d", in_channels, out_channels, groups)
-        self.stride, self.padding, self.dilation = stride, padding, dilation
+        # kept as given (the repr shows them so), but a 1-tuple spread over both axes, as
+        # PyTorch's takes it (conv2d's own check wants an int or a pair)
+        self.stride, self.padding, self.dilation = (_spread(v, 2) for v in (stride, padding, dilation))
         self.padding_mode = _check_padding_mode("Conv2d", padding_mode)
         self.weight = Parameter(init.he_normal((out_channels, in_channels // self.groups, kh, kw)))
         if bias:
@@ -174,7 +176,7 @@ class _ConvTransposeNd(Module):
         self.kernel_size = self._kernel(who, kernel_size)
         for name, v, minimum in (("stride", stride, 1), ("padding", padding, 0),
                                  ("output_padding", output_padding, 0), ("dilation", dilation, 1)):
-            keep = v if self._as_given else self._sizes(who, name, v, minimum)
+            keep = _spread(v, len(self._axes)) if self._as_given else self._sizes(who, name, v, minimum)
             setattr(self, name, keep)
         self.groups = g = _check_groups(who, self.in_channels, self.out_channels, groups)
         if _check_padding_mode(who, padding_mode) != "zeros":
@@ -266,7 +268,7 @@ class ConvTranspose2d(_ConvTransposeNd):
 
     @staticmethod
     def _sizes(who, name, v, minimum):
-        return F._positive_pair(name, v, who, minimum)
+        return F._pool_pair(name, v, who, minimum)   # a 1-tuple for both axes, as PyTorch's
 
     def extra_repr(self):
         in_c, out_c, kh, kw = self.weight.shape

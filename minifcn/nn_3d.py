@@ -19,7 +19,7 @@ from __future__ import annotations
 from . import init
 from . import functional as F
 from .autograd import as_tensor
-from .functional_3d import _as_volume, _triple, _unbatched
+from .functional_3d import _as_volume, _triple, _triple_or_one, _unbatched
 from .module import Module, Parameter
 from .nn import (_AdaptiveAvgPoolNd, _AvgPoolNd, _BatchNorm, _ConvTransposeNd, _MaxPoolNd,
                  _check_groups, _check_padding_mode)
@@ -80,9 +80,11 @@ class Conv3d(Module):
         super().__init__()
         self.in_channels = F.check_count("Conv3d", "in_channels", in_channels)
         self.out_channels = F.check_count("Conv3d", "out_channels", out_channels)
+        # no 1-tuple kernel (PyTorch's makes a 1-D kernel of it, to fail later); a 1-tuple
+        # stride, dilation or padding is spread over the three axes, as PyTorch's
         self.kernel_size = _triple("Conv3d", "kernel_size", kernel_size)
-        self.stride = _triple("Conv3d", "stride", stride)
-        self.dilation = _triple("Conv3d", "dilation", dilation)
+        self.stride = _triple_or_one("Conv3d", "stride", stride)
+        self.dilation = _triple_or_one("Conv3d", "dilation", dilation)
         if isinstance(padding, str):
             if padding not in ("same", "valid"):
                 raise ValueError(f"Conv3d: padding must be an int, a triple, 'valid' or 'same', got {padding!r}")
@@ -90,7 +92,7 @@ class Conv3d(Module):
                 raise ValueError(f"Conv3d: padding='same' needs stride 1, got stride {stride!r}")
             self.padding = padding
         else:
-            self.padding = _triple("Conv3d", "padding", padding, minimum=0)
+            self.padding = _triple_or_one("Conv3d", "padding", padding, minimum=0)
         self.groups = _check_groups("Conv3d", self.in_channels, self.out_channels, groups)
         self.padding_mode = _check_padding_mode("Conv3d", padding_mode)
         self.weight = Parameter(init.he_normal((self.out_channels, self.in_channels // self.groups)
@@ -147,7 +149,7 @@ class ConvTranspose3d(_ConvTransposeNd):
 
     @staticmethod
     def _sizes(who, name, v, minimum):
-        return _triple(who, name, v, minimum)
+        return _triple_or_one(who, name, v, minimum)   # (2,) for all three axes, as PyTorch's
 
     def extra_repr(self):
         return _conv_repr(self, self.in_channels, self.out_channels)
