@@ -492,11 +492,13 @@ class Tensor:
     def __rmul__(self, other):
         return mul(other, self)
 
-    def __truediv__(self, other):
-        return div(self, other)
+    def __truediv__(self, other):   # quiet at 0, as t.div(0) and PyTorch's: inf and NaN, no warning
+        from .ops_math import operator_div
+        return operator_div(self, other)
 
     def __rtruediv__(self, other):
-        return div(other, self)
+        from .ops_math import operator_div
+        return operator_div(other, self)
 
     # Comparisons are elementwise, as PyTorch's: a bool Tensor outside the graph (they have no
     # gradient). A Tensor still hashes by identity, so it can key a dict or sit in a set.
@@ -1212,7 +1214,8 @@ class Tensor:
 
     def log(self):
         """The natural logarithm, in the graph. Integers and bools give float32, as PyTorch's."""
-        return Log()(_floating(self))
+        from .ops_math import _Log   # log(0) = -inf, log(-1) = NaN, with no NumPy warning (PyTorch's)
+        return _Log()(_floating(self))
 
     @property
     def T(self):
@@ -1256,7 +1259,8 @@ class Tensor:
     def sqrt(self) -> "Tensor":
         """The square root, in the graph: the gradient is ``gy / (2 sqrt(x))`` (inf at 0).
         Integers and bools give float32, as PyTorch's."""
-        return Sqrt()(_floating(self))
+        from .ops_math import _Sqrt   # sqrt(-1) = NaN, with no NumPy warning (PyTorch's)
+        return _Sqrt()(_floating(self))
 
     def sigmoid(self) -> "Tensor":
         """``1 / (1 + exp(-x))``, in the graph, without overflow for large ``|x|``; the

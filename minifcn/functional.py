@@ -848,7 +848,9 @@ class BatchNorm(Function):
 
 
 def batch_norm(x, running_mean, running_var, weight, bias, training=False, momentum=0.1, eps=1e-5):
-    """Batch normalisation over (n, h, w) for each channel of x (n, c, h, w).
+    """Batch normalisation over (n, h, w) for each channel of x (n, c, h, w), or over n and
+    the trailing axes of (n, c), (n, c, L), (n, c, d, h, w), ...: every rank from 2, as
+    PyTorch's (channels on axis 1).
 
     Training: normalise with the batch mean and (biased) variance and update the running
     averages in place: ``running = (1 - momentum) * running + momentum * batch`` (the unbiased
@@ -864,9 +866,16 @@ def batch_norm(x, running_mean, running_var, weight, bias, training=False, momen
     >>> y = batch_norm(x, rm, rv, np.ones(c), np.zeros(c), training=True)
     >>> bool(abs(y.numpy().mean()) < 1e-8), bool(np.all(rm > 0.4))
     (True, True)
+    >>> x2 = np.array([[1.0, 10.0], [3.0, 30.0]])                  # (n, c): over the batch
+    >>> batch_norm(x2, None, None, None, None, training=True).numpy().round(3)
+    array([[-1., -1.],
+           [ 1.,  1.]])
     """
     x = as_tensor(x)
-    _check_4d("batch_norm", "input", x)
+    if x.ndim < 2:   # PyTorch's failed on a 0-d input with an IndexError
+        raise ValueError(f"batch_norm: input must have at least 2 dimensions (n, c, ...), got shape "
+                         f"{tuple(x.shape)}")
+    _check_float("batch_norm", x)
     training = _flag("batch_norm", "training", training)
     check_momentum("batch_norm", momentum)   # 5.0 had been taken, None failed in the kernel
     c = x.shape[1]
@@ -877,20 +886,28 @@ def batch_norm(x, running_mean, running_var, weight, bias, training=False, momen
     for name, v in (("weight", weight), ("bias", bias), ("running_mean", running_mean),
                     ("running_var", running_var)):
         if v is not None and tuple(v.shape) != (c,):
-            raise ValueError(f"batch_norm: {name} shape {tuple(v.shape)} should be ({c},) for {c} channels")
+            raise ValueError(f"batch_norm: {name} shape {tuple(v.shape)} should be ({c},) for {c} channels "
+                             f"(input of shape {tuple(x.shape)})")
     _check_same_dtype("batch_norm", x, weight, bias)   # float64 parameters had made eval float64
     if not eps > 0:   # a negative eps made the output NaN
         raise ValueError(f"batch_norm: eps must be positive, got {eps!r}")
     rm, rv = _raw(running_mean), _raw(running_var)
+    per_channel = (1, c) + (1,) * (x.ndim - 2)
     if x.size == 0:   # no values: nothing to normalise, no statistics to average (as PyTorch; the
-        return x * weight.reshape(1, c, 1, 1) + bias.reshape(1, c, 1, 1)   # mean of none was NaN)
+        return x * weight.reshape(per_channel) + bias.reshape(per_channel)   # mean of none was NaN)
     if training and x.size == c:   # PyTorch refuses this too: the variance of one value is 0
+        what = "one image whose map is 1x1" if x.ndim == 4 else "one sample of one value per channel"
         raise ValueError(f"batch_norm: training needs more than one value per channel, got input "
-                         f"of shape {tuple(x.shape)} (one image whose map is 1x1: give a larger "
-                         f"image or batch, or use eval mode)")
+                         f"of shape {tuple(x.shape)} ({what}: give a larger input or batch, or use "
+                         f"eval mode)")
     if not training and (rm is None or rv is None):
         raise ValueError("batch_norm: eval mode needs running_mean and running_var")
-    return BatchNorm(training, momentum, eps, rm, rv)(x, weight, bias)
+    if x.ndim == 4:   # the models' input goes as it is: no reshape on the hot path
+        return BatchNorm(training, momentum, eps, rm, rv)(x, weight, bias)
+    # any other rank as the 4-D view (n, c, 1, L): the same values per channel, so the same
+    # statistics and gradients (BatchNorm1d and 3d do the same)
+    y = BatchNorm(training, momentum, eps, rm, rv)(x.reshape(x.shape[0], c, 1, -1), weight, bias)
+    return y.reshape(x.shape)
 
 
 # --------------------------------------------------------------------- group, instance, layer norm
@@ -1153,15 +1170,41 @@ class Softmax(Function):
         return y * (gy - (gy * y).sum(axis=self.axis, keepdims=True))
 
 
+def _softmax_axis(op, x, axis, dim):
+    """The axis that ``dim`` (or ``axis``, 1 by default) names in x, counted from the end when
+    negative; a 0-d x takes 0 or -1, as PyTorch's (one value, of probability 1). Else the error
+    naming it and x's shape, not NumPy's AxisError.
+
+    The default stays axis 1, the class axis of NCHW scores, for every rank: PyTorch's
+    ``F.softmax(x)`` without ``dim`` guesses (0 for 0-, 1- and 3-d inputs, else 1, with a
+    deprecation warning), and a guess that gave 0 for a vector here would still read axis 1
+    of a 3-d input where PyTorch's reads 0. So a 0-d or 1-d input, which has no axis 1, is
+    asked for ``dim=0``; ``nn.Softmax()`` without ``dim`` follows PyTorch's guess."""
+    if dim is None and axis == 1 and x.ndim < 2:
+        raise ValueError(f"{op}: a {x.ndim}-d input has no axis 1, the default (the class axis of "
+                         f"NCHW scores, as softmax's here): pass dim=0 (input of shape {tuple(x.shape)})")
+    d = axis if dim is None else dim
+    if isinstance(d, (bool, np.bool_)) or not isinstance(d, numbers.Integral):
+        raise TypeError(f"{op}: dim must be an int, got {type(d).__name__} {d!r}")
+    n = max(x.ndim, 1)
+    if not -n <= d < n:   # an IndexError, as PyTorch's "Dimension out of range"
+        raise IndexError(f"{op}: dim {d} is out of range [{-n}, {n - 1}] for an input of shape "
+                         f"{tuple(x.shape)}")
+    return int(d) % n
+
+
 def softmax(x, axis=1, *, dim=None):
     """exp(x) / sum(exp(x)) along ``axis`` (the class axis of NCHW scores by default; PyTorch's
-    ``dim`` is taken too).
+    ``dim`` is taken too). A 0-d or 1-d input needs ``dim=0`` (:func:`_softmax_axis` says why).
 
     >>> import numpy as np
     >>> softmax(np.zeros((1, 4, 1, 1))).numpy().ravel()
     array([0.25, 0.25, 0.25, 0.25])
+    >>> softmax(np.zeros(2), dim=-1).numpy()
+    array([0.5, 0.5])
     """
-    return Softmax(axis if dim is None else dim)(as_tensor(x))
+    x = as_tensor(x)
+    return Softmax(_softmax_axis("softmax", x, axis, dim))(x)
 
 
 def log_softmax(x, axis=1, *, dim=None):
@@ -1171,7 +1214,8 @@ def log_softmax(x, axis=1, *, dim=None):
     >>> float(log_softmax(np.array([[0.0, 0.0]])).numpy()[0, 0]) == float(-np.log(2))
     True
     """
-    return LogSoftmax(axis if dim is None else dim)(as_tensor(x))
+    x = as_tensor(x)
+    return LogSoftmax(_softmax_axis("log_softmax", x, axis, dim))(x)
 
 
 def softmin(x, axis=1, *, dim=None):
@@ -1187,10 +1231,7 @@ def softmin(x, axis=1, *, dim=None):
     array([[0.75, 0.25]])
     """
     x = as_tensor(x)
-    if dim is None and x.ndim < 2 and axis == 1:
-        raise ValueError(f"softmin: a {x.ndim}-d input has no axis 1, the default (the class axis "
-                         f"of NCHW scores, as softmax's here): pass dim=0")
-    return softmax(-x, axis, dim=dim)
+    return softmax(-x, _softmax_axis("softmin", x, axis, dim))
 
 
 def _check_labels(op, name, x, target, weight, ignore_index, reduction):

@@ -94,7 +94,9 @@ class Conv2d(Module):
         out_channels = F.check_count("Conv2d", "out_channels", out_channels)
         kh, kw = F._positive_pair("kernel_size", kernel_size, "Conv2d")
         self.groups = _check_groups("Conv2d", in_channels, out_channels, groups)
-        self.stride, self.padding, self.dilation = stride, padding, dilation
+        # kept as given (the repr shows them so), but a 1-tuple spread over both axes, as
+        # PyTorch's takes it (conv2d's own check wants an int or a pair)
+        self.stride, self.padding, self.dilation = (_spread(v, 2) for v in (stride, padding, dilation))
         self.padding_mode = _check_padding_mode("Conv2d", padding_mode)
         self.weight = Parameter(init.he_normal((out_channels, in_channels // self.groups, kh, kw)))
         if bias:
@@ -140,7 +142,98 @@ class Conv2d(Module):
                 + (f", padding_mode={self.padding_mode!r}" if self.padding_mode != "zeros" else ""))
 
 
-class ConvTranspose2d(Module):
+def _spread(v, n):
+    """A 1-tuple or 1-list as ``n`` copies of its one value, as PyTorch's convolutions read a
+    stride, padding, dilation or output padding; anything else as given.
+
+    >>> _spread((2,), 2), _spread(3, 2), _spread((1, 2), 2)
+    ((2, 2), 3, (1, 2))
+    """
+    return tuple(v) * n if isinstance(v, (tuple, list)) and len(v) == 1 else v
+
+
+class _ConvTransposeNd(Module):
+    """What ConvTranspose1d, 2d and 3d share (siblings, as PyTorch's): the arguments in its
+    order, the weight (in_c, out_c/groups, *kernel) He-initialised and the bias (out_c,), the
+    forward, and the output padding that gives an asked-for ``output_size`` (PyTorch's rule).
+
+    Each subclass gives its function (``_conv``), the names of its spatial axes (``_axes``),
+    whether it takes one unbatched input (``_unbatched``), and how it reads its sizes:
+    ``_kernel(who, v)`` and ``_sizes(who, name, v, minimum)`` give tuples of ints (a 1-tuple is
+    spread over every axis, as PyTorch's); with ``_as_given`` the stride, padding, output
+    padding and dilation are kept as given (ConvTranspose2d's repr shows them so), else as
+    those tuples."""
+
+    _as_given = False
+    _unbatched = True
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
+                 bias=True, dilation=1, padding_mode="zeros"):
+        super().__init__()
+        who = type(self).__name__
+        self.in_channels = F.check_count(who, "in_channels", in_channels)
+        self.out_channels = F.check_count(who, "out_channels", out_channels)
+        self.kernel_size = self._kernel(who, kernel_size)
+        for name, v, minimum in (("stride", stride, 1), ("padding", padding, 0),
+                                 ("output_padding", output_padding, 0), ("dilation", dilation, 1)):
+            keep = _spread(v, len(self._axes)) if self._as_given else self._sizes(who, name, v, minimum)
+            setattr(self, name, keep)
+        self.groups = g = _check_groups(who, self.in_channels, self.out_channels, groups)
+        if _check_padding_mode(who, padding_mode) != "zeros":
+            raise ValueError(f'{who}: only "zeros" padding mode is supported (as '
+                             f"PyTorch's), got padding_mode={padding_mode!r}")
+        self.padding_mode = padding_mode
+        fan_in = self.in_channels // g * int(np.prod(self.kernel_size))
+        self.weight = Parameter(init.he_normal((self.in_channels, self.out_channels // g) + self.kernel_size,
+                                               fan_in=fan_in))
+        if bias:
+            self.bias = Parameter(init.zeros((self.out_channels,)))
+        else:
+            self.register_parameter("bias", None)   # as PyTorch's: the name, empty
+
+    def forward(self, x, output_size=None):
+        output_padding = self.output_padding if output_size is None else self._output_padding(x, output_size)
+        return self._conv(x, self.weight, self.bias, self.stride, self.padding, output_padding,
+                          self.groups, self.dilation)
+
+    def _output_padding(self, x, output_size):
+        """The output padding that makes ``x``'s output ``output_size``: PyTorch's rule, each
+        axis within ``[least, least + stride - 1]``, ``least = (size - 1)*stride - 2*padding +
+        dilation*(k - 1) + 1``."""
+        who, axes = type(self).__name__, ", ".join(self._axes)
+        d = len(self._axes)
+        x = as_tensor(x)
+        if x.ndim not in ((d + 2, d + 1) if self._unbatched else (d + 2,)):
+            unbatched = f" or {d + 1}-D (c, {axes})" if self._unbatched else ""
+            raise ValueError(f"{who}: input must be {d + 2}-D (n, c, {axes}){unbatched}, got shape "
+                             f"{tuple(x.shape)}")
+        # the sizes themselves: an array or a Tensor holding them gives its values (its .shape
+        # would be the shape of the sizes)
+        shape = output_size.tolist() if hasattr(output_size, "tolist") else output_size
+        if not isinstance(shape, (tuple, list)) or len(shape) not in (d, x.ndim):
+            whole = f"({'n, ' if x.ndim == d + 2 else ''}c, {axes})"
+            raise ValueError(f"{who}: output_size must be ({axes}{',' * (d == 1)}) or {whole}, got "
+                             f"{output_size!r}")
+        want = tuple(shape[-d:])   # any ints (a negative one too: the range check names what can be)
+        if any(isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) for n in want):
+            raise TypeError(f"{who}: output_size must hold ints, got {output_size!r}")
+        want = tuple(int(n) for n in want)
+        stride, padding, dilation = (self._sizes(who, name, getattr(self, name), minimum) for name, minimum
+                                     in (("stride", 1), ("padding", 0), ("dilation", 1)))
+        least = tuple((n - 1) * s - 2 * p + dl * (k - 1) + 1 for n, s, p, dl, k in
+                      zip(x.shape[-d:], stride, padding, dilation, self.kernel_size))
+        most = tuple(lo + s - 1 for lo, s in zip(least, stride))
+        if not all(lo <= n <= hi for n, lo, hi in zip(want, least, most)):
+            if d == 1:   # a signal's: lengths, as numbers
+                raise ValueError(f"{who}: requested an output length of {want[0]}, but valid lengths "
+                                 f"range from {least[0]} to {most[0]} (for an input of length "
+                                 f"{x.shape[-1]})")
+            raise ValueError(f"{who}: requested an output size of {want}, but valid sizes range from "
+                             f"{least} to {most} (for an input of {'x'.join(map(str, x.shape[-d:]))})")
+        return tuple(n - lo for n, lo in zip(want, least))
+
+
+class ConvTranspose2d(_ConvTransposeNd):
     """Transposed convolution layer. weight (in_c, out_c/groups, kh, kw); ``groups`` as
     :class:`Conv2d`'s.
 
@@ -164,58 +257,18 @@ class ConvTranspose2d(Module):
     (1, 1, 8, 8)
     """
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
-                 bias=True, dilation=1, padding_mode="zeros"):
-        super().__init__()
-        in_channels = F.check_count("ConvTranspose2d", "in_channels", in_channels)
-        out_channels = F.check_count("ConvTranspose2d", "out_channels", out_channels)
-        kh, kw = F._positive_pair("kernel_size", kernel_size, "ConvTranspose2d")
-        self.groups = g = _check_groups("ConvTranspose2d", in_channels, out_channels, groups)
-        if _check_padding_mode("ConvTranspose2d", padding_mode) != "zeros":
-            raise ValueError(f'ConvTranspose2d: only "zeros" padding mode is supported (as '
-                             f"PyTorch's), got padding_mode={padding_mode!r}")
-        self.padding_mode = padding_mode
-        self.stride, self.padding, self.output_padding = stride, padding, output_padding
-        self.dilation = dilation
-        self.weight = Parameter(init.he_normal((in_channels, out_channels // g, kh, kw),
-                                               fan_in=in_channels // g * kh * kw))
-        if bias:
-            self.bias = Parameter(init.zeros((out_channels,)))
-        else:
-            self.register_parameter("bias", None)   # as PyTorch's: the name, empty
+    _conv = staticmethod(F.conv_transpose2d)
+    _axes = ("h", "w")
+    _unbatched = False   # conv_transpose2d takes (n, c, h, w) alone
+    _as_given = True     # the repr shows stride=2, as this library's always has
 
-    def forward(self, x, output_size=None):
-        output_padding = self.output_padding if output_size is None else self._output_padding(x, output_size)
-        return F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding, output_padding,
-                                  self.groups, self.dilation)
+    @staticmethod
+    def _kernel(who, v):
+        return F._positive_pair("kernel_size", v, who)
 
-    def _output_padding(self, x, output_size):
-        """The ``(oph, opw)`` that make ``x``'s output ``output_size``: PyTorch's rule, each side
-        within ``[min, min + stride - 1]``, ``min = (h - 1)*stride - 2*padding + dilation*(k - 1)
-        + 1``."""
-        x = as_tensor(x)
-        F._check_4d("ConvTranspose2d", "input", x)
-        # the sizes themselves: an array or a Tensor holding them gives its values (its .shape
-        # would be the shape of the sizes)
-        shape = output_size.tolist() if hasattr(output_size, "tolist") else output_size
-        if not isinstance(shape, (tuple, list)) or len(shape) not in (2, 4):
-            raise ValueError(f"ConvTranspose2d: output_size must be (h, w) or (n, c, h, w), got "
-                             f"{output_size!r}")
-        try:   # any two ints (a negative one too: the range check below names what is possible)
-            want = _pair(tuple(shape[-2:]))
-        except TypeError:
-            raise TypeError(f"ConvTranspose2d: output_size must hold ints, got {output_size!r}") from None
-        sy, sx = F._positive_pair("stride", self.stride, "ConvTranspose2d")
-        ph, pw = F._positive_pair("padding", self.padding, "ConvTranspose2d", minimum=0)
-        dy, dx = F._positive_pair("dilation", self.dilation, "ConvTranspose2d")
-        _, _, kh, kw = self.weight.shape
-        h, w = x.shape[2:]
-        low = ((h - 1) * sy - 2 * ph + dy * (kh - 1) + 1, (w - 1) * sx - 2 * pw + dx * (kw - 1) + 1)
-        high = (low[0] + sy - 1, low[1] + sx - 1)
-        if not all(lo <= n <= hi for n, lo, hi in zip(want, low, high)):
-            raise ValueError(f"ConvTranspose2d: requested an output size of {want}, but valid sizes "
-                             f"range from {low} to {high} (for an input of {h}x{w})")
-        return want[0] - low[0], want[1] - low[1]
+    @staticmethod
+    def _sizes(who, name, v, minimum):
+        return F._pool_pair(name, v, who, minimum)   # a 1-tuple for both axes, as PyTorch's
 
     def extra_repr(self):
         in_c, out_c, kh, kw = self.weight.shape

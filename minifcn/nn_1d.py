@@ -21,7 +21,7 @@ from . import functional as F
 from .autograd import Tensor, as_tensor
 from .functional_1d import _single, check_padding_idx, pad1d
 from .module import Module, Parameter
-from .nn import (_AdaptiveAvgPoolNd, _BatchNorm, _MaxPoolNd,
+from .nn import (_AdaptiveAvgPoolNd, _BatchNorm, _ConvTransposeNd, _MaxPoolNd,
                  _check_groups, _check_padding_mode)
 
 __all__ = ["Conv1d", "ConvTranspose1d", "MaxPool1d", "MaxUnpool1d", "AvgPool1d", "AdaptiveAvgPool1d",
@@ -102,7 +102,7 @@ class Conv1d(Module):
         return _conv_repr(self, self.in_channels, self.out_channels)
 
 
-class ConvTranspose1d(Module):
+class ConvTranspose1d(_ConvTransposeNd):
     """1-D transposed convolution layer (:func:`F.conv_transpose1d
     <minifcn.functional.conv_transpose1d>`). weight (in_c, out_c/groups, k), bias (out_c,).
 
@@ -120,54 +120,16 @@ class ConvTranspose1d(Module):
     ConvTranspose1d(1, 1, kernel_size=(3,), stride=(2,), padding=(1,))
     """
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
-                 bias=True, dilation=1, padding_mode="zeros"):
-        super().__init__()
-        self.in_channels = F.check_count("ConvTranspose1d", "in_channels", in_channels)
-        self.out_channels = F.check_count("ConvTranspose1d", "out_channels", out_channels)
-        self.kernel_size = (_single("ConvTranspose1d", "kernel_size", kernel_size),)
-        self.stride = (_single("ConvTranspose1d", "stride", stride),)
-        self.padding = (_single("ConvTranspose1d", "padding", padding, minimum=0),)
-        self.output_padding = (_single("ConvTranspose1d", "output_padding", output_padding, minimum=0),)
-        self.dilation = (_single("ConvTranspose1d", "dilation", dilation),)
-        self.groups = g = _check_groups("ConvTranspose1d", self.in_channels, self.out_channels, groups)
-        if _check_padding_mode("ConvTranspose1d", padding_mode) != "zeros":
-            raise ValueError(f'ConvTranspose1d: only "zeros" padding mode is supported (as '
-                             f"PyTorch's), got padding_mode={padding_mode!r}")
-        self.padding_mode = padding_mode
-        k = self.kernel_size[0]
-        self.weight = Parameter(init.he_normal((self.in_channels, self.out_channels // g, k),
-                                               fan_in=self.in_channels // g * k))
-        if bias:
-            self.bias = Parameter(init.zeros((self.out_channels,)))
-        else:
-            self.register_parameter("bias", None)
+    _conv = staticmethod(F.conv_transpose1d)
+    _axes = ("L",)
 
-    def forward(self, x, output_size=None):
-        output_padding = self.output_padding if output_size is None else self._output_padding(x, output_size)
-        return F.conv_transpose1d(x, self.weight, self.bias, self.stride, self.padding, output_padding,
-                                  self.groups, self.dilation)
+    @staticmethod
+    def _kernel(who, v):
+        return (_single(who, "kernel_size", v),)
 
-    def _output_padding(self, x, output_size):
-        """The output padding that makes ``x``'s output ``output_size`` long: PyTorch's rule,
-        within ``[least, least + stride - 1]``, ``least = (L - 1)*stride - 2*padding +
-        dilation*(k - 1) + 1``."""
-        x = as_tensor(x)
-        if x.ndim not in (2, 3):
-            raise ValueError(f"ConvTranspose1d: input must be 3-D (n, c, L) or 2-D (c, L), got "
-                             f"shape {tuple(x.shape)}")
-        shape = output_size.tolist() if hasattr(output_size, "tolist") else output_size
-        if not isinstance(shape, (tuple, list)) or len(shape) not in (1, x.ndim):
-            raise ValueError(f"ConvTranspose1d: output_size must be (L,) or the output's whole "
-                             f"shape, got {output_size!r}")
-        want = _single("ConvTranspose1d", "output_size", shape[-1], minimum=0)
-        (s,), (p,), (d,), (k,) = self.stride, self.padding, self.dilation, self.kernel_size
-        least = (x.shape[-1] - 1) * s - 2 * p + d * (k - 1) + 1
-        if not least <= want <= least + s - 1:
-            raise ValueError(f"ConvTranspose1d: requested an output length of {want}, but valid "
-                             f"lengths range from {least} to {least + s - 1} (for an input of "
-                             f"length {x.shape[-1]})")
-        return want - least
+    @staticmethod
+    def _sizes(who, name, v, minimum):
+        return (_single(who, name, v, minimum),)
 
     def extra_repr(self):
         return _conv_repr(self, self.in_channels, self.out_channels)

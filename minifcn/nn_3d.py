@@ -19,9 +19,9 @@ from __future__ import annotations
 from . import init
 from . import functional as F
 from .autograd import as_tensor
-from .functional_3d import _as_volume, _triple, _unbatched
+from .functional_3d import _as_volume, _triple, _triple_or_one, _unbatched
 from .module import Module, Parameter
-from .nn import (_AdaptiveAvgPoolNd, _AvgPoolNd, _BatchNorm, _MaxPoolNd,
+from .nn import (_AdaptiveAvgPoolNd, _AvgPoolNd, _BatchNorm, _ConvTransposeNd, _MaxPoolNd,
                  _check_groups, _check_padding_mode)
 
 __all__ = ["Conv3d", "ConvTranspose3d", "MaxPool3d", "MaxUnpool3d", "AvgPool3d", "AdaptiveAvgPool3d",
@@ -80,9 +80,11 @@ class Conv3d(Module):
         super().__init__()
         self.in_channels = F.check_count("Conv3d", "in_channels", in_channels)
         self.out_channels = F.check_count("Conv3d", "out_channels", out_channels)
+        # no 1-tuple kernel (PyTorch's makes a 1-D kernel of it, to fail later); a 1-tuple
+        # stride, dilation or padding is spread over the three axes, as PyTorch's
         self.kernel_size = _triple("Conv3d", "kernel_size", kernel_size)
-        self.stride = _triple("Conv3d", "stride", stride)
-        self.dilation = _triple("Conv3d", "dilation", dilation)
+        self.stride = _triple_or_one("Conv3d", "stride", stride)
+        self.dilation = _triple_or_one("Conv3d", "dilation", dilation)
         if isinstance(padding, str):
             if padding not in ("same", "valid"):
                 raise ValueError(f"Conv3d: padding must be an int, a triple, 'valid' or 'same', got {padding!r}")
@@ -90,7 +92,7 @@ class Conv3d(Module):
                 raise ValueError(f"Conv3d: padding='same' needs stride 1, got stride {stride!r}")
             self.padding = padding
         else:
-            self.padding = _triple("Conv3d", "padding", padding, minimum=0)
+            self.padding = _triple_or_one("Conv3d", "padding", padding, minimum=0)
         self.groups = _check_groups("Conv3d", self.in_channels, self.out_channels, groups)
         self.padding_mode = _check_padding_mode("Conv3d", padding_mode)
         self.weight = Parameter(init.he_normal((self.out_channels, self.in_channels // self.groups)
@@ -119,7 +121,7 @@ class Conv3d(Module):
         return _conv_repr(self, self.in_channels, self.out_channels)
 
 
-class ConvTranspose3d(Module):
+class ConvTranspose3d(_ConvTransposeNd):
     """3-D transposed convolution layer (:func:`F.conv_transpose3d
     <minifcn.functional.conv_transpose3d>`). weight (in_c, out_c/groups, kd, kh, kw), bias (out_c,).
 
@@ -138,56 +140,16 @@ class ConvTranspose3d(Module):
     ConvTranspose3d(1, 1, kernel_size=(3, 3, 3), stride=(2, 2, 2), padding=(1, 1, 1))
     """
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
-                 bias=True, dilation=1, padding_mode="zeros"):
-        super().__init__()
-        who = "ConvTranspose3d"
-        self.in_channels = F.check_count(who, "in_channels", in_channels)
-        self.out_channels = F.check_count(who, "out_channels", out_channels)
-        self.kernel_size = _triple(who, "kernel_size", kernel_size)
-        self.stride = _triple(who, "stride", stride)
-        self.padding = _triple(who, "padding", padding, minimum=0)
-        self.output_padding = _triple(who, "output_padding", output_padding, minimum=0)
-        self.dilation = _triple(who, "dilation", dilation)
-        self.groups = g = _check_groups(who, self.in_channels, self.out_channels, groups)
-        if _check_padding_mode(who, padding_mode) != "zeros":
-            raise ValueError(f'ConvTranspose3d: only "zeros" padding mode is supported (as '
-                             f"PyTorch's), got padding_mode={padding_mode!r}")
-        self.padding_mode = padding_mode
-        kd, kh, kw = self.kernel_size
-        self.weight = Parameter(init.he_normal((self.in_channels, self.out_channels // g) + self.kernel_size,
-                                               fan_in=self.in_channels // g * kd * kh * kw))
-        if bias:
-            self.bias = Parameter(init.zeros((self.out_channels,)))
-        else:
-            self.register_parameter("bias", None)
+    _conv = staticmethod(F.conv_transpose3d)
+    _axes = ("d", "h", "w")
 
-    def forward(self, x, output_size=None):
-        output_padding = self.output_padding if output_size is None else self._output_padding(x, output_size)
-        return F.conv_transpose3d(x, self.weight, self.bias, self.stride, self.padding, output_padding,
-                                  self.groups, self.dilation)
+    @staticmethod
+    def _kernel(who, v):   # no 1-tuple: PyTorch's would make a 1-D kernel of it
+        return _triple(who, "kernel_size", v)
 
-    def _output_padding(self, x, output_size):
-        """The output padding that makes ``x``'s output ``output_size``: PyTorch's rule, each
-        axis within ``[least, least + stride - 1]``, ``least = (size - 1)*stride - 2*padding +
-        dilation*(k - 1) + 1``."""
-        x = as_tensor(x)
-        if x.ndim not in (4, 5):
-            raise ValueError(f"ConvTranspose3d: input must be 5-D (n, c, d, h, w) or 4-D (c, d, h, w), "
-                             f"got shape {tuple(x.shape)}")
-        shape = output_size.tolist() if hasattr(output_size, "tolist") else output_size
-        if not isinstance(shape, (tuple, list)) or len(shape) not in (3, x.ndim):
-            raise ValueError(f"ConvTranspose3d: output_size must be (d, h, w) or the output's whole "
-                             f"shape, got {output_size!r}")
-        want = _triple("ConvTranspose3d", "output_size", tuple(shape[-3:]), minimum=0)
-        least = tuple((n - 1) * s - 2 * p + d * (k - 1) + 1 for n, s, p, d, k in
-                      zip(x.shape[-3:], self.stride, self.padding, self.dilation, self.kernel_size))
-        most = tuple(lo + s - 1 for lo, s in zip(least, self.stride))
-        if not all(lo <= n <= hi for n, lo, hi in zip(want, least, most)):
-            raise ValueError(f"ConvTranspose3d: requested an output size of {want}, but valid sizes "
-                             f"range from {least} to {most} (for an input of "
-                             f"{'x'.join(map(str, x.shape[-3:]))})")
-        return tuple(n - lo for n, lo in zip(want, least))
+    @staticmethod
+    def _sizes(who, name, v, minimum):
+        return _triple_or_one(who, name, v, minimum)   # (2,) for all three axes, as PyTorch's
 
     def extra_repr(self):
         return _conv_repr(self, self.in_channels, self.out_channels)

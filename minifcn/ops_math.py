@@ -43,7 +43,7 @@ import numpy as np
 from .activations import _ERF_SMALL, _erf, _erf_small, _erfc_tail
 from .autograd import Function, Tensor, _as_array, as_tensor, sum_to
 from .backend import get_array_module
-from .ops import Add, Clamp, Div, Mul, Neg, Pow, Sub, _check_floating, _floating
+from .ops import Add, Clamp, Div, Log, Mul, Neg, Pow, Sqrt, Sub, _check_floating, _floating, _operands
 
 __all__ = ["log1p", "expm1", "log2", "log10", "exp2", "sin", "cos", "tan", "asin", "acos", "atan",
            "sinh", "cosh", "asinh", "acosh", "atanh", "rsqrt", "reciprocal", "erf", "erfc",
@@ -448,6 +448,22 @@ def _quiet(function):
 
 # the four operations of ops.py, as add, sub, mul and div call them
 _Add, _Sub, _Mul, _Div = (_quiet(f) for f in (Add, Sub, Mul, Div))
+# and the Tensor's log and sqrt: log(0) is -inf, sqrt(-1) NaN, and their gradients inf and NaN
+_Log, _Sqrt = _quiet(Log), _quiet(Sqrt)
+
+
+def operator_div(a, b):
+    """``a / b`` for the Tensor's ``/`` operator: ops.py's promotion (NumPy's, as ``+`` and
+    ``*`` have it), with :func:`div`'s quiet Function, so ``x / 0`` gives inf and NaN with no
+    NumPy warning in the forward and the backward, as ``x.div(0)`` and PyTorch's.
+
+    >>> x = Tensor(np.array([1.0, 0.0]), requires_grad=True)
+    >>> y = operator_div(x, 0)
+    >>> y.backward(np.ones(2))
+    >>> y.numpy(), x.grad
+    (array([inf, nan]), array([inf, inf]))
+    """
+    return _Div()(*_operands(a, b))
 
 
 def _power(xp, a, e):
