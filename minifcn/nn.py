@@ -932,6 +932,9 @@ class BatchNorm2d(_BatchNorm):
     """
 
     def forward(self, x):
+        if x.ndim != 4:   # F.batch_norm takes every rank; the layer, as PyTorch's, only images
+            raise ValueError(f"BatchNorm2d: input must be 4-D (n, c, h, w), got shape {tuple(x.shape)} "
+                             f"(BatchNorm1d takes (n, c) and (n, c, L), BatchNorm3d (n, c, d, h, w))")
         return self._normalize(x)
 
 

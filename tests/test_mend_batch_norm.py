@@ -132,3 +132,16 @@ def test_one_value_per_channel_is_refused_in_training_at_every_rank(xp, shape):
 def test_an_empty_input_keeps_its_shape(xp, shape):
     y = F.batch_norm(xp.ones(shape), xp.zeros(3), xp.ones(3), xp.ones(3), xp.zeros(3), training=True)
     assert y.shape == shape
+
+
+@pytest.mark.parametrize("shape", [(5, 3), (2, 3, 5), (2, 3, 2, 3, 2)])
+def test_the_layer_batchnorm2d_takes_images_only(shape):
+    """F.batch_norm takes every rank; nn.BatchNorm2d, as PyTorch's, refuses all but 4-D
+    (it had taken them for a while, through the functional form)."""
+    import minifcn.nn as nn
+    x = np.ones(shape, np.float32)
+    with pytest.raises(ValueError, match=re.escape(f"BatchNorm2d: input must be 4-D (n, c, h, w), got shape {shape}")):
+        nn.BatchNorm2d(3)(Tensor(x))
+    torch = pytest.importorskip("torch")
+    with pytest.raises(ValueError, match="expected 4D input"):
+        torch.nn.BatchNorm2d(3)(torch.from_numpy(x))
