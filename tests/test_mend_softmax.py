@@ -116,3 +116,17 @@ def test_layers_without_dim_guess_as_pytorch_with_a_warning(rng, layer, shape):
     with pytest.warns(UserWarning, match="Implicit dimension choice"):
         theirs = getattr(torch.nn, layer)()(torch.from_numpy(x))
     np.testing.assert_allclose(to_np(ours), to_np(theirs), rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("shape, dim", [((3, 0, 2), 1), ((3, 0, 2), 0), ((0, 4), 1)])
+@pytest.mark.parametrize("name", ["softmax", "log_softmax", "softmin"])
+def test_empty_input_gives_empty_output_and_gradient(xp, name, shape, dim):
+    """An empty input has nothing to normalise: an empty result and gradient, as PyTorch's
+    (NumPy's max over an empty axis had raised)."""
+    x = Tensor(xp.zeros(shape), requires_grad=True)
+    y = getattr(F, name)(x, dim=dim)
+    assert y.shape == shape
+    y.sum().backward()
+    assert x.grad.shape == shape
+    torch = pytest.importorskip("torch")
+    assert tuple(getattr(torch.nn.functional, name)(torch.zeros(shape), dim=dim).shape) == shape

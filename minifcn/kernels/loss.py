@@ -38,6 +38,8 @@ from . import cache
 def log_softmax(x, axis=1):
     """x - logsumexp(x) along ``axis``, computed after subtracting the max (no overflow)."""
     xp = get_array_module(x)
+    if x.size == 0:   # nothing to normalise (the max of an empty axis is undefined)
+        return xp.empty_like(x)
     shifted = x - x.max(axis=axis, keepdims=True)
     shifted -= xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
     return shifted
@@ -45,6 +47,8 @@ def log_softmax(x, axis=1):
 
 def softmax(x, axis=1):
     xp = get_array_module(x)
+    if x.size == 0:
+        return xp.empty_like(x)
     e = xp.exp(x - x.max(axis=axis, keepdims=True))
     e /= e.sum(axis=axis, keepdims=True)
     return e
