@@ -580,6 +580,12 @@ class Tensor:
     def __ipow__(self, exponent):
         return self._in_place("**=", operator.ipow, exponent)
 
+    def __ifloordiv__(self, other):   # t //= 2: floor_divide's values, written back in place
+        return self._in_place("//=", _into("floor_divide", "//="), other)
+
+    def __imod__(self, other):
+        return self._in_place("%=", _into("remainder", "%="), other)
+
     # PyTorch's named in-place methods: the operators above, under the same rule
     def add_(self, other, *, alpha=1) -> "Tensor":
         """``self += alpha * other``, in place (refused in the graph as ``+=`` is).
@@ -1709,6 +1715,31 @@ def _scaled(op, alpha):
             b = get_array_module(a).asarray(b)
         return op(a, b * alpha)
     return scaled
+
+
+def _into(name, what):
+    """``op(a, b)`` for ``//=`` and ``%=``: ``ops_math.<name>(a, b)``'s values (PyTorch's,
+    an integer zero divisor refused) written into ``a`` itself, so that views of it see them,
+    as PyTorch's in-place ops. As there, the result must keep ``a``'s shape, and its dtype
+    must cast to ``a``'s without losing its kind (no float into an integer tensor: ``t //=
+    2.5`` on int64 is refused; float64 into float32 is taken).
+
+    >>> t = Tensor(np.array([7.0, -7.0])); t //= 2; t.numpy()
+    array([ 3., -4.])
+    """
+    def into(a, b):
+        from . import ops_math   # it imports this module
+        y = getattr(ops_math, name)(Tensor(a), b).data
+        if (y.dtype.kind == "f" and a.dtype.kind in "biu") or (y.dtype.kind != "b" and a.dtype.kind == "b"):
+            raise TypeError(f"{what}: the result's dtype {y.dtype} cannot be written into this "
+                            f"{a.dtype} tensor (as PyTorch: expected a result of its kind); "
+                            f"write it out of place")
+        if y.shape != a.shape:
+            raise ValueError(f"{what}: the result's shape {tuple(y.shape)} (broadcast) is not "
+                             f"this tensor's {tuple(a.shape)}, as in place it must be")
+        a[...] = y
+        return a
+    return into
 
 
 def _raw_index(index):
