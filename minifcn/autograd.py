@@ -1891,6 +1891,13 @@ def _run_hooks(hooks, g):
     return g
 
 
+def _sum_of(a, b):
+    """``a + b``, two gradients of one tensor summed: inf + -inf is NaN and an overflow inf
+    there, silently, as in PyTorch's engine (no NumPy warning)."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        return a + b
+
+
 def _outputs_hooked(f, gys, keep):
     """The whole gradient of each output of ``f`` through its hooks, then kept where the
     output tensor asked for ``retain_grad``."""
@@ -1924,7 +1931,7 @@ def _backprop(seeds, retain_graph, inputs=None):
 
     def keep(t, g):   # t.grad += g, a new array either way
         if t.grad is not None:
-            t.grad = t.grad + g
+            t.grad = _sum_of(t.grad, g)
             return
         if id(_memory(g)) in stored:   # a view of a stored array shares its memory too
             g = g.copy()
@@ -1937,7 +1944,7 @@ def _backprop(seeds, retain_graph, inputs=None):
 
     def add_up(x, g):
         slot = summed.setdefault(id(x), [x, None])
-        slot[1] = g if slot[1] is None else slot[1] + g
+        slot[1] = g if slot[1] is None else _sum_of(slot[1], g)
 
     if inputs is None:
         reach = needed = captures = None
@@ -1982,7 +1989,7 @@ def _backprop(seeds, retain_graph, inputs=None):
             heapq.heappush(heap, (-f.generation, next(order), f))
         slot = pending[id(f)]
         # a = a + b, never +=: the array may be shared with another tensor's gradient
-        slot[index] = g if slot[index] is None else slot[index] + g
+        slot[index] = g if slot[index] is None else _sum_of(slot[index], g)
 
     for t, g, _ in seeds:
         if t.creator is None:   # backward() of a leaf, grad(x, x): its own gradient, through its hooks

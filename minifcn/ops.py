@@ -32,31 +32,43 @@ from .backend import get_array_module
 
 
 # --------------------------------------------------------------------- elementwise arithmetic
+# inf - inf, inf * 0 and an overflow to inf give NaN and inf silently in PyTorch, and here: the
+# IEEE result is the answer, so NumPy's warnings about it are silenced (np.errstate, about 1 us
+# a call: the models make a few of these a step, next to convolutions of milliseconds)
+_QUIET = {"divide": "ignore", "invalid": "ignore", "over": "ignore"}
+
+
 class Add(Function):
     def forward(self, a, b):
         self.a_shape, self.b_shape = a.shape, b.shape
-        return a + b
+        with np.errstate(**_QUIET):
+            return a + b
 
     def backward(self, gy):
-        return sum_to(gy, self.a_shape), sum_to(gy, self.b_shape)
+        with np.errstate(**_QUIET):   # a sum back over a broadcast may overflow
+            return sum_to(gy, self.a_shape), sum_to(gy, self.b_shape)
 
 
 class Sub(Function):
     def forward(self, a, b):
         self.a_shape, self.b_shape = a.shape, b.shape
-        return a - b
+        with np.errstate(**_QUIET):
+            return a - b
 
     def backward(self, gy):
-        return sum_to(gy, self.a_shape), sum_to(-gy, self.b_shape)
+        with np.errstate(**_QUIET):
+            return sum_to(gy, self.a_shape), sum_to(-gy, self.b_shape)
 
 
 class Mul(Function):
     def forward(self, a, b):
         self.a, self.b = a, b
-        return a * b
+        with np.errstate(**_QUIET):
+            return a * b
 
     def backward(self, gy):
-        return sum_to(gy * self.b, self.a.shape), sum_to(gy * self.a, self.b.shape)
+        with np.errstate(**_QUIET):   # 0 * inf: NaN, as PyTorch's gradient there
+            return sum_to(gy * self.b, self.a.shape), sum_to(gy * self.a, self.b.shape)
 
 
 class Div(Function):
@@ -285,11 +297,13 @@ class Cast(Function):
 
 class Exp(Function):
     def forward(self, a):
-        self.y = get_array_module(a).exp(a)
+        with np.errstate(**_QUIET):   # exp(1000) = inf, as PyTorch's
+            self.y = get_array_module(a).exp(a)
         return self.y
 
     def backward(self, gy):
-        return gy * self.y
+        with np.errstate(**_QUIET):
+            return gy * self.y
 
 
 class Abs(Function):
@@ -298,7 +312,10 @@ class Abs(Function):
         return abs(a)
 
     def backward(self, gy):
-        return gy * get_array_module(gy).sign(self.a)   # 0 at 0, as PyTorch's
+        xp = get_array_module(gy)
+        with np.errstate(**_QUIET):   # inf * 0 at 0: NaN, as PyTorch's
+            # sign: 0 at 0, and at NaN (nan_to_num), as PyTorch's sgn
+            return gy * xp.sign(xp.nan_to_num(self.a))
 
 
 class Clamp(Function):
@@ -355,7 +372,8 @@ class Sum(Function):
             a, keepdims = a.reshape(1), False         # PyTorch's (NumPy's error for another dim)
         if a.dtype.kind != "f":   # int64 here, or the dtype= asked for, kept (NumPy widens)
             return _in_own_dtype(get_array_module(a).sum, a, axis=self.axis, keepdims=keepdims)
-        return a.sum(axis=self.axis, keepdims=keepdims)
+        with np.errstate(**_QUIET):   # inf + -inf, an overflow: NaN, inf, as PyTorch's
+            return a.sum(axis=self.axis, keepdims=keepdims)
 
     def backward(self, gy):
         xp = get_array_module(gy)
@@ -682,7 +700,8 @@ class Sigmoid(Function):
         return self.y
 
     def backward(self, gy):
-        return gy * self.y * (1 - self.y)
+        with np.errstate(**_QUIET):   # inf * 0 where y is 0 or 1: NaN, as PyTorch's
+            return gy * self.y * (1 - self.y)
 
 
 class Tanh(Function):
@@ -691,7 +710,8 @@ class Tanh(Function):
         return self.y
 
     def backward(self, gy):
-        return gy * (1 - self.y * self.y)
+        with np.errstate(**_QUIET):   # inf * 0 where |y| is 1: NaN, as PyTorch's
+            return gy * (1 - self.y * self.y)
 
 
 class Norm(Function):

@@ -446,8 +446,9 @@ def _quiet(function):
     return Quiet
 
 
-# the four operations of ops.py, as add, sub, mul and div call them
-_Add, _Sub, _Mul, _Div = (_quiet(f) for f in (Add, Sub, Mul, Div))
+# the four operations of ops.py, as add, sub, mul and div call them (Add, Sub and Mul are quiet
+# in themselves: the Tensor's + - * are they)
+_Add, _Sub, _Mul, _Div = Add, Sub, Mul, _quiet(Div)
 # and the Tensor's log and sqrt: log(0) is -inf, sqrt(-1) NaN, and their gradients inf and NaN
 _Log, _Sqrt = _quiet(Log), _quiet(Sqrt)
 
