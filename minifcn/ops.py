@@ -725,7 +725,8 @@ class Norm(Function):
     def forward(self, a):
         p = self.p
         self.a = a
-        self.y = (abs(a) ** p).sum(axis=self.axis, keepdims=True) ** (1 / p)
+        with np.errstate(**_QUIET):   # |x|^p past the largest float: inf, as PyTorch's
+            self.y = (abs(a) ** p).sum(axis=self.axis, keepdims=True) ** (1 / p)
         return self.y if self.keepdims else self.y.reshape(_reduced_shape(a.shape, self.axis))
 
     def backward(self, gy):
@@ -733,7 +734,7 @@ class Norm(Function):
         gy = gy.reshape(y.shape)
         # y == 0 is masked; |a|^(p-1) is inf at 0 for p < 1: a zero value's gradient is 0, as
         # PyTorch's
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(**_QUIET):
             scale = xp.where(y == 0, 0, gy / y ** (p - 1))
             g = xp.where(a == 0, 0, xp.sign(a) * abs(a) ** (p - 1) * scale)
         return g.astype(gy.dtype, copy=False)
@@ -1062,13 +1063,15 @@ class Cumsum(Function):
     def forward(self, a):
         if self.axis is None:
             return a.copy()
-        return _in_own_dtype(get_array_module(a).cumsum, a, axis=self.axis)
+        with np.errstate(**_QUIET):   # inf + -inf, an overflow: NaN, inf, as PyTorch's
+            return _in_own_dtype(get_array_module(a).cumsum, a, axis=self.axis)
 
     def backward(self, gy):
         if self.axis is None:
             return gy
         xp, k = get_array_module(gy), self.axis
-        return xp.flip(xp.cumsum(xp.flip(gy, axis=k), axis=k), axis=k)
+        with np.errstate(**_QUIET):
+            return xp.flip(xp.cumsum(xp.flip(gy, axis=k), axis=k), axis=k)
 
 
 def cumsum(input, dim, *, dtype=None):
@@ -1099,7 +1102,8 @@ class Prod(Function):
 
     def forward(self, a):
         self.a = a
-        y = _in_own_dtype(get_array_module(a).prod, a, axis=self.axis, keepdims=True)
+        with np.errstate(**_QUIET):   # inf * 0, an overflow: NaN, inf, as PyTorch's
+            y = _in_own_dtype(get_array_module(a).prod, a, axis=self.axis, keepdims=True)
         self.kept_shape = y.shape
         return y if self.keepdims else y.reshape(_reduced_shape(a.shape, self.axis))
 
@@ -1110,11 +1114,12 @@ class Prod(Function):
         # the axis last (every value in one row when all are multiplied)
         b = a.reshape(1, -1) if self.axis is None else xp.moveaxis(a, self.axis, -1)
         ones = xp.ones(b.shape[:-1] + (1,), a.dtype)
-        before = xp.concatenate([ones, xp.cumprod(b, axis=-1)[..., :-1]], axis=-1)
-        after = xp.concatenate([xp.cumprod(b[..., ::-1], axis=-1)[..., -2::-1], ones], axis=-1)
-        others = before * after
-        others = others.reshape(a.shape) if self.axis is None else xp.moveaxis(others, -1, self.axis)
-        return gy.reshape(self.kept_shape) * others
+        with np.errstate(**_QUIET):   # inf * 0 and overflows among the others: NaN, inf
+            before = xp.concatenate([ones, xp.cumprod(b, axis=-1)[..., :-1]], axis=-1)
+            after = xp.concatenate([xp.cumprod(b[..., ::-1], axis=-1)[..., -2::-1], ones], axis=-1)
+            others = before * after
+            others = others.reshape(a.shape) if self.axis is None else xp.moveaxis(others, -1, self.axis)
+            return gy.reshape(self.kept_shape) * others
 
 
 def prod(input, dim=None, keepdim=False, *, dtype=None):
@@ -1558,7 +1563,8 @@ class Cumprod(Function):
         if self.axis is None:
             return a.copy()
         self.a = a
-        self.y = _in_own_dtype(get_array_module(a).cumprod, a, axis=self.axis)
+        with np.errstate(**_QUIET):   # inf * 0, an overflow: NaN, inf, as PyTorch's
+            self.y = _in_own_dtype(get_array_module(a).cumprod, a, axis=self.axis)
         return self.y
 
     def backward(self, gy):
@@ -1568,14 +1574,14 @@ class Cumprod(Function):
         # the axis last: each line a row
         x, y, g = (xp.moveaxis(v, k, -1) for v in (self.a, self.y, gy))
         zeros_so_far = xp.cumsum(x == 0, axis=-1)
-        with np.errstate(divide="ignore", invalid="ignore"):   # x = 0: replaced below
+        with np.errstate(**_QUIET):   # x = 0: replaced below; inf * 0, overflows: NaN, inf
             gx = xp.flip(xp.cumsum(xp.flip(g * y, -1), axis=-1), -1) / x
-        gx = xp.where(zeros_so_far == 0, gx, 0)
-        first = (x == 0) & (zeros_so_far == 1)   # each line's first zero
-        if bool(first.any()):
-            w = xp.cumprod(xp.where(first, 1, x).astype(x.dtype, copy=False), axis=-1)
-            at = xp.where(zeros_so_far > 0, g * w, 0).sum(axis=-1, keepdims=True)
-            gx = xp.where(first, at, gx)
+            gx = xp.where(zeros_so_far == 0, gx, 0)
+            first = (x == 0) & (zeros_so_far == 1)   # each line's first zero
+            if bool(first.any()):
+                w = xp.cumprod(xp.where(first, 1, x).astype(x.dtype, copy=False), axis=-1)
+                at = xp.where(zeros_so_far > 0, g * w, 0).sum(axis=-1, keepdims=True)
+                gx = xp.where(first, at, gx)
         return xp.ascontiguousarray(xp.moveaxis(gx, -1, k)).astype(gy.dtype, copy=False)
 
 

@@ -166,3 +166,38 @@ def test_exp_overflows_to_inf_and_its_gradient_meets_0_times_inf(xp, dtype):
     np.testing.assert_allclose(to_np(y), to_np(yt), rtol=1e-6, atol=0)
     np.testing.assert_allclose(to_np(x.grad), to_np(xt.grad), rtol=1e-6, atol=0)
     assert np.isnan(to_np(x.grad)[0]) and np.isinf(to_np(y)[0])
+
+
+RUNS = [   # reductions and running ones, whose sums and products meet the edges
+    ("cumsum", lambda t: t.cumsum(0)),
+    ("cumprod", lambda t: t.cumprod(0)),
+    ("prod", lambda t: t.prod()),
+    ("norm", lambda t: t.norm()),
+    ("norm(p=3)", lambda t: t.norm(p=3)),
+]
+LINES = ["inf, -inf, 1", "big, big, 2", "inf, 0, 2", "1e30, 1e30, 1", "-inf, -inf, 1", "0, 0, 1"]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("values", LINES)
+@pytest.mark.parametrize("name,f", RUNS, ids=[name for name, _ in RUNS])
+def test_running_sums_products_and_norms_at_the_edges_without_a_warning(xp, dtype, values, name, f):
+    """Their values are PyTorch's; so are their gradients, but prod's where a value is
+    infinite or the product overflows: there ours is the product of the others (finite where
+    they are: 1e30 * 1 for 1e30 in float64), PyTorch's ``result / x`` (inf / inf: NaN)."""
+    torch = pytest.importorskip("torch")
+    big = np.finfo(dtype).max
+    with np.errstate(over="ignore"):   # 1e30 * 1e30 past float32: the edge asked for
+        v = np.array([eval(s, {"big": big, "inf": np.inf}) for s in values.split(", ")], dtype=dtype)
+    x, xt = Tensor(xp.asarray(v), requires_grad=True), torch_tensor(torch, v, requires_grad=True)
+    y, yt = _quietly(lambda: f(x)), f(xt)
+    np.testing.assert_allclose(to_np(y), to_np(yt), rtol=1e-6, atol=0)
+    g = np.ones(y.shape, dtype)
+    _quietly(lambda: y.backward(xp.asarray(g)))
+    yt.backward(torch.from_numpy(g))
+    if name == "prod" and not np.isfinite(to_np(y)).all():
+        with np.errstate(over="ignore", invalid="ignore"):
+            others = [np.prod(np.delete(v, i)) for i in range(v.size)]   # a loop, as naive.py's
+        np.testing.assert_allclose(to_np(x.grad), np.array(others, dtype), rtol=1e-6, atol=0)
+        return
+    np.testing.assert_allclose(to_np(x.grad), to_np(xt.grad), rtol=1e-6, atol=0)
