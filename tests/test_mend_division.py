@@ -176,7 +176,8 @@ IN_PLACE = [   # (what, dtype of the tensor, its values, the other operand: a nu
     ("floats by a number", np.float32, [7.0, -7.0, 0.5, -0.0], 2),
     ("floats by a negative float", np.float64, [7.0, -7.0, 0.5, 3.0], -2.5),
     ("floats by 0", np.float32, [7.0, -7.0, 0.0, -0.0], 0),
-    ("floats at inf", np.float32, [-4.0, 1.0, np.inf, -1.0, 5.0], np.array([2.0, np.inf, 2.0, np.inf, -0.0], np.float32)),
+    ("floats at inf", np.float32, [-4.0, 1.0, np.inf, -1.0, 5.0],
+     np.array([2.0, np.inf, 2.0, np.inf, -0.0], np.float32)),
     ("float32 by float64 values", np.float32, [7.0, -7.0], np.array([2.0, 3.0])),
     ("ints by a number", np.int64, [7, -7, 0, 6], 2),
     ("ints by negative ints", np.int64, [7, -7, 0, 6], np.array([-2, -2, -3, 4])),
@@ -194,10 +195,11 @@ def test_floor_divide_and_remainder_in_place_as_pytorchs(xp, op, what, dtype, va
     values (PyTorch's), in ``t``'s dtype, with no NumPy warning."""
     torch = pytest.importorskip("torch")
     a = np.array(values, dtype=dtype)
-    theirs = _in_place(torch.from_numpy(a.copy()), op, torch.from_numpy(other) if isinstance(other, np.ndarray) else other)
+    array = isinstance(other, np.ndarray)
+    theirs = _in_place(torch.from_numpy(a.copy()), op, torch.from_numpy(other) if array else other)
     t = Tensor(xp.asarray(a))
     before = t.data
-    mine = _quietly(lambda: _in_place(t, op, xp.asarray(other) if isinstance(other, np.ndarray) else other))
+    mine = _quietly(lambda: _in_place(t, op, xp.asarray(other) if array else other))
     assert mine is t and t.data is before   # the same array, changed in place
     assert t.dtype == dtype
     np.testing.assert_array_equal(to_np(t), theirs.numpy())
@@ -224,7 +226,8 @@ def test_in_place_refusals_as_pytorchs(xp, op, name):
     cases = [   # (ours, theirs, error, message)
         (lambda: _in_place(Tensor(xp.asarray(ints)), op, 0), lambda: _in_place(torch.from_numpy(ints.copy()), op, 0),
          ZeroDivisionError, f"{name}: integer division by zero (a 0 in the divisor, dtype int64)"),
-        (lambda: _in_place(Tensor(xp.asarray(ints)), op, 2.5), lambda: _in_place(torch.from_numpy(ints.copy()), op, 2.5),
+        (lambda: _in_place(Tensor(xp.asarray(ints)), op, 2.5),
+         lambda: _in_place(torch.from_numpy(ints.copy()), op, 2.5),
          TypeError, f"{op}=: the result's dtype float32 cannot be written into this int64 tensor"),
         (lambda: _in_place(Tensor(xp.asarray(np.ones(2))), op, xp.ones((3, 2))),
          lambda: _in_place(torch.ones(2, dtype=torch.float64), op, torch.ones(3, 2, dtype=torch.float64)),
