@@ -580,6 +580,12 @@ class Tensor:
     def __ipow__(self, exponent):
         return self._in_place("**=", operator.ipow, exponent)
 
+    def __ifloordiv__(self, other):   # t //= 2: floor_divide's values, written back in place
+        return self._in_place("//=", _into("floor_divide", "//="), other)
+
+    def __imod__(self, other):
+        return self._in_place("%=", _into("remainder", "%="), other)
+
     # PyTorch's named in-place methods: the operators above, under the same rule
     def add_(self, other, *, alpha=1) -> "Tensor":
         """``self += alpha * other``, in place (refused in the graph as ``+=`` is).
@@ -1711,6 +1717,31 @@ def _scaled(op, alpha):
     return scaled
 
 
+def _into(name, what):
+    """``op(a, b)`` for ``//=`` and ``%=``: ``ops_math.<name>(a, b)``'s values (PyTorch's,
+    an integer zero divisor refused) written into ``a`` itself, so that views of it see them,
+    as PyTorch's in-place ops. As there, the result must keep ``a``'s shape, and its dtype
+    must cast to ``a``'s without losing its kind (no float into an integer tensor: ``t //=
+    2.5`` on int64 is refused; float64 into float32 is taken).
+
+    >>> t = Tensor(np.array([7.0, -7.0])); t //= 2; t.numpy()
+    array([ 3., -4.])
+    """
+    def into(a, b):
+        from . import ops_math   # it imports this module
+        y = getattr(ops_math, name)(Tensor(a), b).data
+        if (y.dtype.kind == "f" and a.dtype.kind in "biu") or (y.dtype.kind != "b" and a.dtype.kind == "b"):
+            raise TypeError(f"{what}: the result's dtype {y.dtype} cannot be written into this "
+                            f"{a.dtype} tensor (as PyTorch: expected a result of its kind); "
+                            f"write it out of place")
+        if y.shape != a.shape:
+            raise ValueError(f"{what}: the result's shape {tuple(y.shape)} (broadcast) is not "
+                             f"this tensor's {tuple(a.shape)}, as in place it must be")
+        a[...] = y
+        return a
+    return into
+
+
 def _raw_index(index):
     """An index with its Tensors as their arrays (in a tuple too): NumPy then reads them as
     index arrays, never through ``__index__``."""
@@ -1860,6 +1891,13 @@ def _run_hooks(hooks, g):
     return g
 
 
+def _sum_of(a, b):
+    """``a + b``, two gradients of one tensor summed: inf + -inf is NaN and an overflow inf
+    there, silently, as in PyTorch's engine (no NumPy warning)."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        return a + b
+
+
 def _outputs_hooked(f, gys, keep):
     """The whole gradient of each output of ``f`` through its hooks, then kept where the
     output tensor asked for ``retain_grad``."""
@@ -1893,7 +1931,7 @@ def _backprop(seeds, retain_graph, inputs=None):
 
     def keep(t, g):   # t.grad += g, a new array either way
         if t.grad is not None:
-            t.grad = t.grad + g
+            t.grad = _sum_of(t.grad, g)
             return
         if id(_memory(g)) in stored:   # a view of a stored array shares its memory too
             g = g.copy()
@@ -1906,7 +1944,7 @@ def _backprop(seeds, retain_graph, inputs=None):
 
     def add_up(x, g):
         slot = summed.setdefault(id(x), [x, None])
-        slot[1] = g if slot[1] is None else slot[1] + g
+        slot[1] = g if slot[1] is None else _sum_of(slot[1], g)
 
     if inputs is None:
         reach = needed = captures = None
@@ -1951,7 +1989,7 @@ def _backprop(seeds, retain_graph, inputs=None):
             heapq.heappush(heap, (-f.generation, next(order), f))
         slot = pending[id(f)]
         # a = a + b, never +=: the array may be shared with another tensor's gradient
-        slot[index] = g if slot[index] is None else slot[index] + g
+        slot[index] = g if slot[index] is None else _sum_of(slot[index], g)
 
     for t, g, _ in seeds:
         if t.creator is None:   # backward() of a leaf, grad(x, x): its own gradient, through its hooks

@@ -62,7 +62,8 @@ def _positive_pair(name, v, op, minimum=1):
 
 def _pool_pair(name, v, op, minimum=1):
     """:func:`_positive_pair`, also taking a 1-tuple or 1-list for both axes, as PyTorch's 2-D
-    poolings take their kernel_size, stride, padding and dilation."""
+    poolings take their kernel_size, stride, padding and dilation, and its conv2d and
+    conv_transpose2d their stride, padding, dilation and output_padding."""
     if isinstance(v, (tuple, list)) and len(v) == 1:
         v = (v[0], v[0])
     return _positive_pair(name, v, op, minimum)
@@ -203,10 +204,11 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     (n, out_c, out_h, out_w) with ``out_h = (h + 2*ph - dy*(kh - 1) - 1) // sy + 1``.
 
     Args:
-        stride, padding, dilation: an int or an (y, x) pair. ``padding`` may also be PyTorch's
-            ``"valid"`` (0) or ``"same"`` (stride 1: the output is the input's size; an even
-            kernel pads one more at the bottom and right, as PyTorch's, done here by padding
-            both sides that much and cutting the first row or column off the output).
+        stride, padding, dilation: an int, an (y, x) pair or a 1-tuple for both (as
+            PyTorch's). ``padding`` may also be PyTorch's ``"valid"`` (0) or ``"same"``
+            (stride 1: the output is the input's size; an even kernel pads one more at the
+            bottom and right, as PyTorch's, done here by padding both sides that much and
+            cutting the first row or column off the output).
         groups: the channels split into this many equal parts, output part i computed from
             input part i alone (``groups = in_c``: a depthwise convolution); out_c must be a
             multiple of it.
@@ -227,12 +229,12 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     _check_4d("conv2d", "weight", weight)
     _check_not_empty("conv2d", x, weight)
     _check_same_dtype("conv2d", x, weight, bias)
-    stride = _positive_pair("stride", stride, "conv2d")
-    dilation = _positive_pair("dilation", dilation, "conv2d")
+    stride = _pool_pair("stride", stride, "conv2d")
+    dilation = _pool_pair("dilation", dilation, "conv2d")
     groups = check_count("conv2d", "groups", groups)
     if isinstance(padding, str):
         return _conv2d_named_padding(x, weight, bias, stride, padding, dilation, groups)
-    padding = _positive_pair("padding", padding, "conv2d", minimum=0)
+    padding = _pool_pair("padding", padding, "conv2d", minimum=0)
     n, c, h, w = x.shape
     out_c, in_c, kh, kw = weight.shape
     if out_c % groups:
@@ -331,11 +333,11 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     _check_4d("conv_transpose2d", "weight", weight)
     _check_not_empty("conv_transpose2d", x, weight)
     _check_same_dtype("conv_transpose2d", x, weight, bias)
-    stride = _positive_pair("stride", stride, "conv_transpose2d")
-    padding = _positive_pair("padding", padding, "conv_transpose2d", minimum=0)
-    oph, opw = _positive_pair("output_padding", output_padding, "conv_transpose2d", minimum=0)
+    stride = _pool_pair("stride", stride, "conv_transpose2d")
+    padding = _pool_pair("padding", padding, "conv_transpose2d", minimum=0)
+    oph, opw = _pool_pair("output_padding", output_padding, "conv_transpose2d", minimum=0)
     groups = check_count("conv_transpose2d", "groups", groups)
-    dilation = _positive_pair("dilation", dilation, "conv_transpose2d")
+    dilation = _pool_pair("dilation", dilation, "conv_transpose2d")
     if not (oph < max(stride[0], dilation[0]) and opw < max(stride[1], dilation[1])):
         raise ValueError(f"conv_transpose2d: output_padding {output_padding!r} must be smaller than "
                          f"the stride {stride!r} or the dilation {dilation!r}, on each axis")

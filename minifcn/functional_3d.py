@@ -49,7 +49,10 @@ def _triple(op, name, v, minimum=1):
 
 def _triple_or_one(op, name, v, minimum=1):
     """:func:`_triple`, also taking a 1-tuple or 1-list for all three axes, as PyTorch's 3-D
-    convolutions and poolings take their sizes (its modules and max_unpool3d do not)."""
+    convolutions and poolings take their sizes, functions and layers alike (conv3d's,
+    Conv3d's, ConvTranspose3d's stride, padding, dilation and output_padding; a pooling's
+    kernel_size too). A convolution layer's kernel_size and MaxUnpool3d's and max_unpool3d's
+    sizes take no 1-tuple there: :func:`_triple` refuses it, naming the value."""
     if isinstance(v, (tuple, list)) and len(v) == 1:
         v = (v[0],) * 3
     return _triple(op, name, v, minimum)

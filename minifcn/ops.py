@@ -32,31 +32,43 @@ from .backend import get_array_module
 
 
 # --------------------------------------------------------------------- elementwise arithmetic
+# inf - inf, inf * 0 and an overflow to inf give NaN and inf silently in PyTorch, and here: the
+# IEEE result is the answer, so NumPy's warnings about it are silenced (np.errstate, about 1 us
+# a call: the models make a few of these a step, next to convolutions of milliseconds)
+_QUIET = {"divide": "ignore", "invalid": "ignore", "over": "ignore"}
+
+
 class Add(Function):
     def forward(self, a, b):
         self.a_shape, self.b_shape = a.shape, b.shape
-        return a + b
+        with np.errstate(**_QUIET):
+            return a + b
 
     def backward(self, gy):
-        return sum_to(gy, self.a_shape), sum_to(gy, self.b_shape)
+        with np.errstate(**_QUIET):   # a sum back over a broadcast may overflow
+            return sum_to(gy, self.a_shape), sum_to(gy, self.b_shape)
 
 
 class Sub(Function):
     def forward(self, a, b):
         self.a_shape, self.b_shape = a.shape, b.shape
-        return a - b
+        with np.errstate(**_QUIET):
+            return a - b
 
     def backward(self, gy):
-        return sum_to(gy, self.a_shape), sum_to(-gy, self.b_shape)
+        with np.errstate(**_QUIET):
+            return sum_to(gy, self.a_shape), sum_to(-gy, self.b_shape)
 
 
 class Mul(Function):
     def forward(self, a, b):
         self.a, self.b = a, b
-        return a * b
+        with np.errstate(**_QUIET):
+            return a * b
 
     def backward(self, gy):
-        return sum_to(gy * self.b, self.a.shape), sum_to(gy * self.a, self.b.shape)
+        with np.errstate(**_QUIET):   # 0 * inf: NaN, as PyTorch's gradient there
+            return sum_to(gy * self.b, self.a.shape), sum_to(gy * self.a, self.b.shape)
 
 
 class Div(Function):
@@ -285,11 +297,13 @@ class Cast(Function):
 
 class Exp(Function):
     def forward(self, a):
-        self.y = get_array_module(a).exp(a)
+        with np.errstate(**_QUIET):   # exp(1000) = inf, as PyTorch's
+            self.y = get_array_module(a).exp(a)
         return self.y
 
     def backward(self, gy):
-        return gy * self.y
+        with np.errstate(**_QUIET):
+            return gy * self.y
 
 
 class Abs(Function):
@@ -298,7 +312,10 @@ class Abs(Function):
         return abs(a)
 
     def backward(self, gy):
-        return gy * get_array_module(gy).sign(self.a)   # 0 at 0, as PyTorch's
+        xp = get_array_module(gy)
+        with np.errstate(**_QUIET):   # inf * 0 at 0: NaN, as PyTorch's
+            # sign: 0 at 0, and at NaN (nan_to_num), as PyTorch's sgn
+            return gy * xp.sign(xp.nan_to_num(self.a))
 
 
 class Clamp(Function):
@@ -355,7 +372,8 @@ class Sum(Function):
             a, keepdims = a.reshape(1), False         # PyTorch's (NumPy's error for another dim)
         if a.dtype.kind != "f":   # int64 here, or the dtype= asked for, kept (NumPy widens)
             return _in_own_dtype(get_array_module(a).sum, a, axis=self.axis, keepdims=keepdims)
-        return a.sum(axis=self.axis, keepdims=keepdims)
+        with np.errstate(**_QUIET):   # inf + -inf, an overflow: NaN, inf, as PyTorch's
+            return a.sum(axis=self.axis, keepdims=keepdims)
 
     def backward(self, gy):
         xp = get_array_module(gy)
@@ -682,7 +700,8 @@ class Sigmoid(Function):
         return self.y
 
     def backward(self, gy):
-        return gy * self.y * (1 - self.y)
+        with np.errstate(**_QUIET):   # inf * 0 where y is 0 or 1: NaN, as PyTorch's
+            return gy * self.y * (1 - self.y)
 
 
 class Tanh(Function):
@@ -691,7 +710,8 @@ class Tanh(Function):
         return self.y
 
     def backward(self, gy):
-        return gy * (1 - self.y * self.y)
+        with np.errstate(**_QUIET):   # inf * 0 where |y| is 1: NaN, as PyTorch's
+            return gy * (1 - self.y * self.y)
 
 
 class Norm(Function):
@@ -705,7 +725,8 @@ class Norm(Function):
     def forward(self, a):
         p = self.p
         self.a = a
-        self.y = (abs(a) ** p).sum(axis=self.axis, keepdims=True) ** (1 / p)
+        with np.errstate(**_QUIET):   # |x|^p past the largest float: inf, as PyTorch's
+            self.y = (abs(a) ** p).sum(axis=self.axis, keepdims=True) ** (1 / p)
         return self.y if self.keepdims else self.y.reshape(_reduced_shape(a.shape, self.axis))
 
     def backward(self, gy):
@@ -713,7 +734,7 @@ class Norm(Function):
         gy = gy.reshape(y.shape)
         # y == 0 is masked; |a|^(p-1) is inf at 0 for p < 1: a zero value's gradient is 0, as
         # PyTorch's
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(**_QUIET):
             scale = xp.where(y == 0, 0, gy / y ** (p - 1))
             g = xp.where(a == 0, 0, xp.sign(a) * abs(a) ** (p - 1) * scale)
         return g.astype(gy.dtype, copy=False)
@@ -1042,13 +1063,15 @@ class Cumsum(Function):
     def forward(self, a):
         if self.axis is None:
             return a.copy()
-        return _in_own_dtype(get_array_module(a).cumsum, a, axis=self.axis)
+        with np.errstate(**_QUIET):   # inf + -inf, an overflow: NaN, inf, as PyTorch's
+            return _in_own_dtype(get_array_module(a).cumsum, a, axis=self.axis)
 
     def backward(self, gy):
         if self.axis is None:
             return gy
         xp, k = get_array_module(gy), self.axis
-        return xp.flip(xp.cumsum(xp.flip(gy, axis=k), axis=k), axis=k)
+        with np.errstate(**_QUIET):
+            return xp.flip(xp.cumsum(xp.flip(gy, axis=k), axis=k), axis=k)
 
 
 def cumsum(input, dim, *, dtype=None):
@@ -1079,7 +1102,8 @@ class Prod(Function):
 
     def forward(self, a):
         self.a = a
-        y = _in_own_dtype(get_array_module(a).prod, a, axis=self.axis, keepdims=True)
+        with np.errstate(**_QUIET):   # inf * 0, an overflow: NaN, inf, as PyTorch's
+            y = _in_own_dtype(get_array_module(a).prod, a, axis=self.axis, keepdims=True)
         self.kept_shape = y.shape
         return y if self.keepdims else y.reshape(_reduced_shape(a.shape, self.axis))
 
@@ -1090,11 +1114,12 @@ class Prod(Function):
         # the axis last (every value in one row when all are multiplied)
         b = a.reshape(1, -1) if self.axis is None else xp.moveaxis(a, self.axis, -1)
         ones = xp.ones(b.shape[:-1] + (1,), a.dtype)
-        before = xp.concatenate([ones, xp.cumprod(b, axis=-1)[..., :-1]], axis=-1)
-        after = xp.concatenate([xp.cumprod(b[..., ::-1], axis=-1)[..., -2::-1], ones], axis=-1)
-        others = before * after
-        others = others.reshape(a.shape) if self.axis is None else xp.moveaxis(others, -1, self.axis)
-        return gy.reshape(self.kept_shape) * others
+        with np.errstate(**_QUIET):   # inf * 0 and overflows among the others: NaN, inf
+            before = xp.concatenate([ones, xp.cumprod(b, axis=-1)[..., :-1]], axis=-1)
+            after = xp.concatenate([xp.cumprod(b[..., ::-1], axis=-1)[..., -2::-1], ones], axis=-1)
+            others = before * after
+            others = others.reshape(a.shape) if self.axis is None else xp.moveaxis(others, -1, self.axis)
+            return gy.reshape(self.kept_shape) * others
 
 
 def prod(input, dim=None, keepdim=False, *, dtype=None):
@@ -1538,7 +1563,8 @@ class Cumprod(Function):
         if self.axis is None:
             return a.copy()
         self.a = a
-        self.y = _in_own_dtype(get_array_module(a).cumprod, a, axis=self.axis)
+        with np.errstate(**_QUIET):   # inf * 0, an overflow: NaN, inf, as PyTorch's
+            self.y = _in_own_dtype(get_array_module(a).cumprod, a, axis=self.axis)
         return self.y
 
     def backward(self, gy):
@@ -1548,14 +1574,14 @@ class Cumprod(Function):
         # the axis last: each line a row
         x, y, g = (xp.moveaxis(v, k, -1) for v in (self.a, self.y, gy))
         zeros_so_far = xp.cumsum(x == 0, axis=-1)
-        with np.errstate(divide="ignore", invalid="ignore"):   # x = 0: replaced below
+        with np.errstate(**_QUIET):   # x = 0: replaced below; inf * 0, overflows: NaN, inf
             gx = xp.flip(xp.cumsum(xp.flip(g * y, -1), axis=-1), -1) / x
-        gx = xp.where(zeros_so_far == 0, gx, 0)
-        first = (x == 0) & (zeros_so_far == 1)   # each line's first zero
-        if bool(first.any()):
-            w = xp.cumprod(xp.where(first, 1, x).astype(x.dtype, copy=False), axis=-1)
-            at = xp.where(zeros_so_far > 0, g * w, 0).sum(axis=-1, keepdims=True)
-            gx = xp.where(first, at, gx)
+            gx = xp.where(zeros_so_far == 0, gx, 0)
+            first = (x == 0) & (zeros_so_far == 1)   # each line's first zero
+            if bool(first.any()):
+                w = xp.cumprod(xp.where(first, 1, x).astype(x.dtype, copy=False), axis=-1)
+                at = xp.where(zeros_so_far > 0, g * w, 0).sum(axis=-1, keepdims=True)
+                gx = xp.where(first, at, gx)
         return xp.ascontiguousarray(xp.moveaxis(gx, -1, k)).astype(gy.dtype, copy=False)
 
 

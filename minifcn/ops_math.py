@@ -446,8 +446,9 @@ def _quiet(function):
     return Quiet
 
 
-# the four operations of ops.py, as add, sub, mul and div call them
-_Add, _Sub, _Mul, _Div = (_quiet(f) for f in (Add, Sub, Mul, Div))
+# the four operations of ops.py, as add, sub, mul and div call them (Add, Sub and Mul are quiet
+# in themselves: the Tensor's + - * are they)
+_Add, _Sub, _Mul, _Div = Add, Sub, Mul, _quiet(Div)
 # and the Tensor's log and sqrt: log(0) is -inf, sqrt(-1) NaN, and their gradients inf and NaN
 _Log, _Sqrt = _quiet(Log), _quiet(Sqrt)
 
@@ -455,15 +456,22 @@ _Log, _Sqrt = _quiet(Log), _quiet(Sqrt)
 def operator_div(a, b):
     """``a / b`` for the Tensor's ``/`` operator: ops.py's promotion (NumPy's, as ``+`` and
     ``*`` have it), with :func:`div`'s quiet Function, so ``x / 0`` gives inf and NaN with no
-    NumPy warning in the forward and the backward, as ``x.div(0)`` and PyTorch's.
+    NumPy warning in the forward and the backward, as ``x.div(0)`` and PyTorch's. Where
+    neither side holds a float (integer and bool Tensors, arrays, Python ints), the division
+    is in float32, PyTorch's default dtype, as :func:`div`'s: NumPy's would be float64.
 
     >>> x = Tensor(np.array([1.0, 0.0]), requires_grad=True)
     >>> y = operator_div(x, 0)
     >>> y.backward(np.ones(2))
     >>> y.numpy(), x.grad
     (array([inf, nan]), array([inf, inf]))
+    >>> operator_div(Tensor(np.array([1, 2])), 4).numpy()
+    array([0.25, 0.5 ], dtype=float32)
     """
-    return _Div()(*_operands(a, b))
+    a, b = _operands(a, b)
+    if a.dtype.kind in "biu" and b.dtype.kind in "biu":   # int / int: float32, not NumPy's float64
+        a, b = a.astype(np.float32), b.astype(np.float32)
+    return _Div()(a, b)
 
 
 def _power(xp, a, e):

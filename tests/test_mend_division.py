@@ -108,3 +108,143 @@ def test_integer_division_by_zero_is_refused_as_pytorchs(xp, op, f):
     with pytest.raises(ZeroDivisionError, match=re.escape(f"{op}: integer division by zero (a 0 in the divisor, "
                                                           f"dtype int64)")):
         f(Tensor(xp.asarray(i * 0)))
+
+
+# --------------------------------------------------------------------- int / int: float32
+INTS = np.array([7, -7, 0, 16777217])   # 16777217: float32 holds it as 16777216, in both
+
+# each: (name, f(a, b) for a an int64 tensor, b another; torch or minifcn alike, a Tensor or an array)
+TRUE_DIVISIONS = [
+    ("int / int", lambda t, a: t(a) / t(a * 0 + 3)),
+    ("int / bool", lambda t, a: t(a) / t(a != 0)),
+    ("bool / int", lambda t, a: t(a > 0) / t(a * 0 + 3)),
+    ("bool / bool", lambda t, a: t(a > 0) / t(a != 0)),
+    ("int / python int", lambda t, a: t(a) / 3),
+    ("python int / int", lambda t, a: 3 / t(a * 0 + 2)),
+    ("int / python bool", lambda t, a: t(a) / True),
+    ("int / 0-d int", lambda t, a: t(a) / t(np.array(3))),
+    ("int8 / int8", lambda t, a: t(a.astype(np.int8)) / t(np.full(a.shape, 3, np.int8))),
+    ("uint8 / int", lambda t, a: t(np.abs(a).astype(np.uint8)) / 3),
+    ("int.div(int)", lambda t, a: t(a).div(t(a * 0 + 3))),
+    ("int.true_divide(int)", lambda t, a: t(a).true_divide(3)),
+    # a float on either side keeps its dtype: float64 stays float64
+    ("float64 / int", lambda t, a: t(a.astype(np.float64)) / t(a * 0 + 3)),
+    ("int / float64", lambda t, a: t(a) / t(np.full(a.shape, 3.0))),
+    ("float64 / python int", lambda t, a: t(a.astype(np.float64)) / 3),
+]
+
+
+@pytest.mark.parametrize("name,f", TRUE_DIVISIONS, ids=[name for name, _ in TRUE_DIVISIONS])
+def test_true_division_of_integers_is_float32_as_pytorchs(xp, name, f):
+    """``/`` of two integers had given NumPy's float64; PyTorch's (and div's here) is its
+    default dtype, float32, with the values rounded to it (16777217 / 1 is 16777216)."""
+    torch = pytest.importorskip("torch")
+    want = f(torch.from_numpy, INTS)
+    got = _quietly(lambda: f(lambda v: Tensor(xp.asarray(v)), INTS))
+    assert got.dtype == np.dtype(str(want.dtype).replace("torch.", ""))
+    np.testing.assert_array_equal(to_np(got), want.numpy())
+
+
+def test_the_default_dtype_is_float32():
+    torch = pytest.importorskip("torch")
+    assert torch.get_default_dtype() == torch.float32   # what the rule above leans on
+    assert (Tensor(np.array([1])) / 2).dtype == minifcn.tensor([1.0]).dtype == np.float32
+
+
+def test_true_division_of_integers_keeps_its_gradient_path(xp):
+    """A float tensor divided by an integer one: the float's gradient (the integer has none)."""
+    torch = pytest.importorskip("torch")
+    x = Tensor(xp.asarray(np.array([1.0, -2.0, 3.0], np.float32)), requires_grad=True)
+    xt = torch.tensor([1.0, -2.0, 3.0], requires_grad=True)
+    i = np.array([2, 4, -8])
+    (x / Tensor(xp.asarray(i))).sum().backward()
+    (xt / torch.from_numpy(i)).sum().backward()
+    assert x.grad.dtype == np.float32
+    np.testing.assert_array_equal(to_np(x.grad), xt.grad.numpy())
+
+
+# --------------------------------------------------------------------- //= and %= in place
+def _in_place(t, op, other):
+    if op == "//":
+        t //= other
+    else:
+        t %= other
+    return t
+
+
+IN_PLACE = [   # (what, dtype of the tensor, its values, the other operand: a number or an array)
+    ("floats by a number", np.float32, [7.0, -7.0, 0.5, -0.0], 2),
+    ("floats by a negative float", np.float64, [7.0, -7.0, 0.5, 3.0], -2.5),
+    ("floats by 0", np.float32, [7.0, -7.0, 0.0, -0.0], 0),
+    ("floats at inf", np.float32, [-4.0, 1.0, np.inf, -1.0, 5.0],
+     np.array([2.0, np.inf, 2.0, np.inf, -0.0], np.float32)),
+    ("float32 by float64 values", np.float32, [7.0, -7.0], np.array([2.0, 3.0])),
+    ("ints by a number", np.int64, [7, -7, 0, 6], 2),
+    ("ints by negative ints", np.int64, [7, -7, 0, 6], np.array([-2, -2, -3, 4])),
+    ("int32 by int64 values", np.int32, [7, -7], np.array([2, 3])),
+    ("ints by bools", np.int64, [3, 4], np.array([True, True])),
+    ("uint8 by a number", np.uint8, [7, 200], 3),
+]
+
+
+@pytest.mark.parametrize("op", ["//", "%"])
+@pytest.mark.parametrize("what,dtype,values,other", IN_PLACE, ids=[c[0] for c in IN_PLACE])
+def test_floor_divide_and_remainder_in_place_as_pytorchs(xp, op, what, dtype, values, other):
+    """``t //= b`` and ``t %= b`` had made a new Tensor (NumPy's values, a warning at 0) and
+    rebound the name; now they change ``t`` itself, with floor_divide's and remainder's
+    values (PyTorch's), in ``t``'s dtype, with no NumPy warning."""
+    torch = pytest.importorskip("torch")
+    a = np.array(values, dtype=dtype)
+    array = isinstance(other, np.ndarray)
+    theirs = _in_place(torch.from_numpy(a.copy()), op, torch.from_numpy(other) if array else other)
+    t = Tensor(xp.asarray(a))
+    before = t.data
+    mine = _quietly(lambda: _in_place(t, op, xp.asarray(other) if array else other))
+    assert mine is t and t.data is before   # the same array, changed in place
+    assert t.dtype == dtype
+    np.testing.assert_array_equal(to_np(t), theirs.numpy())
+
+
+@pytest.mark.parametrize("op", ["//", "%"])
+def test_in_place_on_a_view_changes_its_base(xp, op):
+    torch = pytest.importorskip("torch")
+    a = np.array([[7.0, 8.0], [-9.0, 10.0]])
+    t, tt = Tensor(xp.asarray(a.copy())), torch.from_numpy(a.copy())
+    _in_place(t[1, 0], op, 4)
+    _in_place(tt[1, 0], op, 4)
+    np.testing.assert_array_equal(to_np(t), tt.numpy())
+    assert to_np(t)[1, 0] != a[1, 0]
+
+
+@pytest.mark.parametrize("op,name", [("//", "div"), ("%", "remainder")])
+def test_in_place_refusals_as_pytorchs(xp, op, name):
+    """What PyTorch refuses in place, refused here with the value and what was expected: an
+    integer zero divisor, a float result for an integer tensor, a result broadcast past the
+    tensor's shape, a leaf that requires grad (allowed under no_grad, as there)."""
+    torch = pytest.importorskip("torch")
+    ints = np.array([7, -7])
+    cases = [   # (ours, theirs, error, message)
+        (lambda: _in_place(Tensor(xp.asarray(ints)), op, 0), lambda: _in_place(torch.from_numpy(ints.copy()), op, 0),
+         ZeroDivisionError, f"{name}: integer division by zero (a 0 in the divisor, dtype int64)"),
+        (lambda: _in_place(Tensor(xp.asarray(ints)), op, 2.5),
+         lambda: _in_place(torch.from_numpy(ints.copy()), op, 2.5),
+         TypeError, f"{op}=: the result's dtype float32 cannot be written into this int64 tensor"),
+        (lambda: _in_place(Tensor(xp.asarray(np.ones(2))), op, xp.ones((3, 2))),
+         lambda: _in_place(torch.ones(2, dtype=torch.float64), op, torch.ones(3, 2, dtype=torch.float64)),
+         ValueError, f"{op}=: the result's shape (3, 2) (broadcast) is not this tensor's (2,)"),
+        (lambda: _in_place(Tensor(xp.asarray(np.ones(2)), requires_grad=True), op, 2),
+         lambda: _in_place(torch.ones(2, requires_grad=True), op, 2),
+         RuntimeError, f"{op}= with a tensor that requires grad is not recorded in the graph here"),
+    ]
+    for ours, theirs, error, message in cases:
+        with pytest.raises(RuntimeError):
+            theirs()
+        with pytest.raises(error, match=re.escape(message)):
+            ours()
+    x, xt = Tensor(xp.asarray(np.array([7.0, -7.0])), requires_grad=True), torch.tensor([7.0, -7.0], requires_grad=True)
+    with minifcn.no_grad():
+        _in_place(x, op, 2)
+    with torch.no_grad():
+        _in_place(xt, op, 2)
+    np.testing.assert_array_equal(to_np(x), xt.detach().numpy())
+    assert x.requires_grad and x.grad is None
