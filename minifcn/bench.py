@@ -3,13 +3,14 @@
 For each case (a model at an image size) it times, on random data, the training step that
 ``minifcn train`` runs (:meth:`Trainer.train_step <minifcn.train.Trainer.train_step>` itself:
 forward, loss, backward, gradient clipping, SGD update, on a :class:`~minifcn.train.Trainer`
-built as the command builds it) and the inference pass (``no_grad``, eval mode: the forward
-that ``minifcn eval`` and ``predict`` run). It reports the median and best of the timed
-repeats, images per second, the GFLOP of a step counted from the model itself
-(:class:`FlopCounter`), the rate reached against this machine's float32 matmul peak
-(:func:`sgemm_peak`), the memory the step takes, and how long ``minifcn train``'s steps would
-take for its iterations. ``benchmarks/`` compares the same things with PyTorch; this needs
-nothing but minifcn.
+built as the command builds it) and the inference that ``minifcn eval`` and ``predict`` run
+(``no_grad``, eval mode: the forward; for Bayesian SegNet their default Monte-Carlo
+prediction, 50 dropout samples). It reports the median and best of the timed repeats, images
+per second, the GFLOP of a step counted from the model itself (:class:`FlopCounter`), the rate
+reached against this machine's float32 matmul peak (:func:`sgemm_peak`, BLAS on minifcn's
+thread count), the memory a run holds between steps and the most a step adds to it
+(:func:`step_memory`), and how long ``minifcn train``'s steps would take for its iterations.
+``benchmarks/`` compares the same things with PyTorch; this needs nothing but minifcn.
 
 ::
 
@@ -41,7 +42,8 @@ from . import backend, nn
 from .autograd import Tensor, no_grad, set_grad_enabled
 
 __all__ = ["FlopCounter", "count_flops", "parse_size", "sgemm_peak", "bench_case", "run_bench",
-           "environment", "default_iters", "make_trainer", "format_table", "format_estimates"]
+           "environment", "default_iters", "make_trainer", "format_table", "format_estimates",
+           "held_bytes", "step_memory", "min_size", "check_json_path"]
 
 
 # ----------------------------------------------------------------------------- FLOPs
@@ -361,8 +363,10 @@ def step_memory(step, trainer, x, y, device: str) -> tuple:
     (so that the gradients the first leaves, which the second frees, are traced too). Python's
     own objects count as well. It counts what was asked for, whatever the process held before,
     so a case gets the same figures alone or after others, unlike the resident size, which
-    keeps the memory an earlier case freed. ``tracemalloc`` slows Python down: nothing timed runs
-    under it.
+    keeps the memory an earlier case freed (each case starts with the array cache emptied). From
+    one run to the next the cache's share can differ by a block (about 1 MiB of FCN-8s's 131 at
+    96x96, batch 8): which free block serves a request depends on when the CPU threads let go of
+    their arrays. ``tracemalloc`` slows Python down: nothing timed runs under it.
 
     On the GPU ``live`` is what CuPy's memory pool has handed out (``used_bytes``), and ``step``
     the growth of the pool's total during the second step (``total_bytes``), its free blocks
@@ -639,10 +643,9 @@ def run_bench(models=None, sizes=None, batch=None, width=None, classes=None, dev
                                 "classes": classes, "device": device,
                                 "error": f"{type(e).__name__}: {e}"})
     print("\n" + format_table(results), file=out)
-    samples = sorted({r["infer_samples"] for r in results if r.get("infer_samples")})
-    mc = (f"; a Bayesian model's ({', '.join(sorted({r['model'] for r in results if r.get('infer_samples')}))}): "
-          f"its mc_predict\n  with {' or '.join(map(str, samples))} dropout samples (forwards), "
-          "eval's and predict's default") if samples else ""
+    bayesian = {r["model"]: r["infer_samples"] for r in results if r.get("infer_samples")}
+    mc = "".join(f";\n  for {m}, its mc_predict: {n} dropout samples, {n} forwards (their default)"
+                 for m, n in bayesian.items())
     if device == "cuda":
         mem = ("live MiB: what CuPy's memory pool has handed out before a step (parameters, "
                "gradients,\n  momentum buffers); step MiB: how much the pool grew during "
@@ -655,7 +658,7 @@ def run_bench(models=None, sizes=None, batch=None, width=None, classes=None, dev
                "once (tracemalloc, one untimed step)")
     print("step s: a training step (median, then best); GFLOP: its convolutions' multiply-adds "
           "x 2,\n  forward and gradients; % peak: of the matmul peak; infer s: what eval and "
-          f"predict run on\n  the batch: a no_grad forward in eval mode{mc};\n  {mem}\n",
+          f"predict run on\n  the batch by default: a no_grad forward in eval mode{mc};\n  {mem}\n",
           file=out)
     print(format_estimates(results), file=out, flush=True)
     failed = [r for r in results if "error" in r]

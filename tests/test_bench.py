@@ -147,7 +147,8 @@ def test_the_memory_figures_do_not_depend_on_what_ran_before():
     assert alone["memory_cache_mib"] > 1 and alone["memory_step_mib"] > 1
     for k in ("memory_live_mib", "memory_step_mib", "memory_cache_mib"):
         # tracemalloc counts Python's own small objects too (lazily made caches, dicts grown),
-        # which differ by some KiB from one run to the next
+        # which differ by some KiB from one run to the next (and on bigger cases the array
+        # cache's blocks by one, about 1%, as the threads' timing decides which serves which)
         assert after[k] == pytest.approx(alone[k], rel=0.01, abs=0.02), k
 
 
