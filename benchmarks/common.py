@@ -55,11 +55,33 @@ import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-# the same helpers as ``minifcn bench``'s (minifcn/bench.py), kept there: the SGEMM peak, the
-# machine's description, the resident memory now and its peak reset
+# the same helpers as ``minifcn bench``'s (minifcn/bench.py), kept there: the SGEMM peak and the
+# machine's description
 from minifcn.bench import blas_info as _blas  # noqa: E402,F401
 from minifcn.bench import cpu_model as _cpu_model  # noqa: E402,F401
-from minifcn.bench import current_rss_mib, reset_peak_rss, sgemm_peak  # noqa: E402,F401
+from minifcn.bench import sgemm_peak  # noqa: E402,F401
+
+
+def current_rss_mib():
+    """Resident memory of this process now, MiB (Linux's VmRSS), or None where unknown."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def reset_peak_rss():
+    """Reset VmHWM to the present resident size (Linux's ``clear_refs`` 5), so that the peak read
+    after it is the work's since; elsewhere a no-op (the peak then includes what came before)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass
 
 
 def load_torch():

@@ -3,13 +3,14 @@
 For each case (a model at an image size) it times, on random data, the training step that
 ``minifcn train`` runs (:meth:`Trainer.train_step <minifcn.train.Trainer.train_step>` itself:
 forward, loss, backward, gradient clipping, SGD update, on a :class:`~minifcn.train.Trainer`
-built as the command builds it) and the inference pass (``no_grad``, eval mode: the forward
-that ``minifcn eval`` and ``predict`` run). It reports the median and best of the timed
-repeats, images per second, the GFLOP of a step counted from the model itself
-(:class:`FlopCounter`), the rate reached against this machine's float32 matmul peak
-(:func:`sgemm_peak`), the memory the step takes, and how long ``minifcn train``'s steps would
-take for its iterations. ``benchmarks/`` compares the same things with PyTorch; this needs
-nothing but minifcn.
+built as the command builds it) and the inference that ``minifcn eval`` and ``predict`` run
+(``no_grad``, eval mode: the forward; for Bayesian SegNet their default Monte-Carlo
+prediction, 50 dropout samples). It reports the median and best of the timed repeats, images
+per second, the GFLOP of a step counted from the model itself (:class:`FlopCounter`), the rate
+reached against this machine's float32 matmul peak (:func:`sgemm_peak`, BLAS on minifcn's
+thread count), the memory a run holds between steps and the most a step adds to it
+(:func:`step_memory`), and how long ``minifcn train``'s steps would take for its iterations.
+``benchmarks/`` compares the same things with PyTorch; this needs nothing but minifcn.
 
 ::
 
@@ -28,10 +29,11 @@ import gc
 import math
 import os
 import platform
-import resource
+import shutil
 import sys
 import tempfile
 import time
+import tracemalloc
 from fractions import Fraction
 
 import numpy as np
@@ -40,7 +42,8 @@ from . import backend, nn
 from .autograd import Tensor, no_grad, set_grad_enabled
 
 __all__ = ["FlopCounter", "count_flops", "parse_size", "sgemm_peak", "bench_case", "run_bench",
-           "environment", "default_iters", "make_trainer", "format_table", "format_estimates"]
+           "environment", "default_iters", "make_trainer", "format_table", "format_estimates",
+           "held_bytes", "step_memory", "min_size", "check_json_path"]
 
 
 # ----------------------------------------------------------------------------- FLOPs
@@ -204,8 +207,13 @@ def blas_info() -> str:
 
 
 def environment(device: str = "cpu") -> list:
-    """Lines naming the machine, the versions and the thread settings a bench ran under."""
-    from .kernels.threads import blas_kernels, num_threads
+    """Lines naming the machine, the versions and the thread settings a bench ran under: the
+    threads minifcn runs its own work on (elementwise loops, and the products it splits, each
+    on one BLAS core: :func:`~minifcn.kernels.threads.products_on_cores`) and the threads BLAS
+    runs an unsplit product on, which ``OPENBLAS_NUM_THREADS`` can make differ."""
+    from .kernels.threads import blas_controls, blas_kernels, num_threads
+    controls = blas_controls()
+    blas_count = controls[1]() if controls else "unknown (not an OpenBLAS minifcn can ask)"
     lines = [f"date: {datetime.datetime.now().isoformat(timespec='seconds')}, device: {device}"]
     if device == "cuda":
         cp = backend.xp_for("cuda")
@@ -218,38 +226,10 @@ def environment(device: str = "cpu") -> list:
         + (f", kernels {blas_kernels()}" if blas_kernels() else ""),
         "threads: " + ", ".join(f"{v}={os.environ.get(v, '(unset)')}" for v in
                                 ("MINIFCN_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"))
-        + f" -> minifcn's elementwise threads: {num_threads()}",
+        + f" -> minifcn's threads: {num_threads()} (elementwise work, and its split products, one "
+        f"BLAS core each); BLAS's threads: {blas_count}",
     ]
     return lines
-
-
-def current_rss_mib():
-    """Resident memory of this process now, MiB (Linux's VmRSS), or None where unknown."""
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return None
-
-
-def reset_peak_rss():
-    """Reset VmHWM to the present resident size (Linux's ``clear_refs`` 5), so that the peak read
-    after it is the work's since; elsewhere a no-op (the peak then includes what came before)."""
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-    except OSError:
-        pass
-
-
-def max_rss_mib() -> float:
-    """The process's peak resident size so far (``ru_maxrss``: KiB on Linux, bytes on macOS), MiB;
-    since the last :func:`reset_peak_rss` on Linux."""
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return rss / 2 ** 20 if sys.platform == "darwin" else rss / 1024
 
 
 # ----------------------------------------------------------------------------- a case
@@ -298,15 +278,22 @@ def make_trainer(model: str, size: tuple, batch: int, width=None, classes: int =
     """``(trainer, x, y)``: a :class:`~minifcn.train.Trainer` set up as ``minifcn train
     --model MODEL --width WIDTH --batch-size BATCH --iters ITERS`` sets one up (weights from
     the seed, optimizer, learning-rate schedule, class weights counted on its images), over one
-    random batch ``(x, y)`` of ``size`` images (``random_batch``) as its training set. It
-    writes nothing (nothing here validates or saves)."""
+    random batch ``(x, y)`` of ``size`` images (``random_batch``) as its training set.
+
+    A Trainer checks its output directory when built and writes there only when it validates
+    or saves, which nothing here asks: it gets a fresh empty directory (``tempfile.mkdtemp``,
+    not a fixed name, which a file or another user's directory could hold), removed again
+    once it is built."""
     from .train import TrainConfig, Trainer
     cfg = TrainConfig(model=model, width=width, batch_size=batch, device=device,
                       iters=iters or default_iters(batch), seed=seed)
     x, y = random_batch(batch, size, classes, seed)
     data = RandomImages(x, y, classes)
-    out = os.path.join(tempfile.gettempdir(), "minifcn-bench")   # checked, never written
-    return Trainer(cfg, datasets=(data, data), out=out, progress=False), x, y
+    out = tempfile.mkdtemp(prefix="minifcn-bench-")
+    try:
+        return Trainer(cfg, datasets=(data, data), out=out, progress=False), x, y
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
 
 
 def training_step(trainer, x, y):
@@ -333,76 +320,152 @@ def time_calls(fn, repeats: int, device: str) -> list:
     return times
 
 
-def _memory_start(device):
-    """What :func:`_memory_growth` measures from: the CuPy pool emptied of cached blocks and
-    its total, or the process's peak resident size reset and its resident size now."""
+def _owner(a):
+    """The array that owns the memory of ``a`` (a view's ``base``, followed to its end)."""
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return a
+
+
+def held_bytes(trainer, x, y) -> int:
+    """Bytes of CPU memory that a training run holds between its steps, each block of memory
+    once (a view counts as the array owning its memory): the parameters and their gradients
+    (kept from one step to the next), the batch-norm statistics, the optimizer's momentum
+    buffers, the class weights, the batch ``(x, y)``, and minifcn's array cache
+    (:mod:`minifcn.kernels.cache`), which keeps the big arrays of a step (its layers' outputs
+    and gradients) between steps to hand them out again in the next, in use or not.
+
+    >>> from minifcn.kernels import cache
+    >>> cache.clear()                  # before a first step: no gradient, momentum or cache yet
+    >>> trainer, x, y = make_trainer("fcn32s", (32, 32), batch=1, width=1 / 16, classes=3)
+    >>> held_bytes(trainer, x, y) == (sum(p.data.nbytes for p in trainer.model.parameters())
+    ...                               + trainer.class_weight.nbytes + x.nbytes + y.nbytes)
+    True
+    """
+    from .kernels import cache
+    arrays = [x, y, trainer.class_weight, *trainer.model.buffers(), *cache._blocks]
+    for p in trainer.model.parameters():
+        arrays += [p.data, p.grad if isinstance(p.grad, np.ndarray) else getattr(p.grad, "data", None)]
+    for state in trainer.optimizer.state.values():
+        arrays += list(state.values())
+    owners = {id(o): o.nbytes for o in (_owner(a) for a in arrays if isinstance(a, np.ndarray))}
+    return sum(owners.values())
+
+
+def step_memory(step, trainer, x, y, device: str) -> tuple:
+    """``(live, step)`` bytes of one training step, run twice here (never timed): ``live``, what
+    is held when the second starts; ``step``, the most the second holds at once beyond that.
+
+    On the CPU ``live`` is :func:`held_bytes` (minifcn's array cache in it: the blocks it keeps
+    between steps, which the step then reuses, are counted once, there), and ``step`` comes
+    from ``tracemalloc``, to which NumPy reports its arrays' memory: the traced peak of the
+    second step less what was traced when it started, from tracing started before the first
+    (so that the gradients the first leaves, which the second frees, are traced too). Python's
+    own objects count as well. It counts what was asked for, whatever the process held before,
+    so a case gets the same figures alone or after others, unlike the resident size, which
+    keeps the memory an earlier case freed (each case starts with the array cache emptied). From
+    one run to the next the cache's share can differ by a block (about 1 MiB of FCN-8s's 131 at
+    96x96, batch 8): which free block serves a request depends on when the CPU threads let go of
+    their arrays. ``tracemalloc`` slows Python down: nothing timed runs under it.
+
+    On the GPU ``live`` is what CuPy's memory pool has handed out (``used_bytes``), and ``step``
+    the growth of the pool's total during the second step (``total_bytes``), its free blocks
+    handed back to the GPU before it: the pool takes more memory only when no free block fits,
+    so this is the step's peak beyond ``live``, give or take the pool's rounding (512 bytes) and
+    its splitting of blocks (CuPy keeps no peak of ``used_bytes``). Host memory is not counted.
+    """
     if device == "cuda":
         pool = backend.xp_for("cuda").get_default_memory_pool()
+        step()
+        synchronize(device)
+        gc.collect()
         pool.free_all_blocks()
-        return pool.total_bytes() / 2 ** 20
-    reset_peak_rss()
-    return current_rss_mib() or max_rss_mib()
-
-
-def _memory_growth(device, start):
-    """``(growth, peak)`` MiB since :func:`_memory_start`: on the GPU the CuPy memory pool's
-    total (it keeps the blocks a step freed, so it holds the step's peak), on the CPU the
-    process's peak resident size (``ru_maxrss``)."""
-    if device == "cuda":
-        peak = backend.xp_for("cuda").get_default_memory_pool().total_bytes() / 2 ** 20
-    else:
-        peak = max_rss_mib()
-    return peak - start, peak
+        live, before = pool.used_bytes(), pool.total_bytes()
+        step()
+        synchronize(device)
+        return live, pool.total_bytes() - before
+    tracing = tracemalloc.is_tracing()   # started by the user (python -X tracemalloc): left on
+    if not tracing:
+        tracemalloc.start()
+    try:
+        step()
+        gc.collect()   # the first step's garbage is not the second's
+        live = held_bytes(trainer, x, y)
+        before = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        step()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        if not tracing:
+            tracemalloc.stop()
+    return live, peak - before
 
 
 def bench_case(model: str, size: tuple, batch: int = 8, width=None, classes: int = 6,
                device: str = "cpu", repeats: int = 5, warmup: int = 2, iters=None,
                peak_gflops=None) -> dict:
     """Time one case: ``warmup`` untimed training steps (the first builds the momentum buffers,
-    and counts the FLOPs), ``repeats`` timed ones, then one untimed and ``repeats`` timed
-    inference passes. Returns the figures as a dict (the keys of ``minifcn bench --json``'s
-    cases; times in seconds, memory in MiB, ``estimate_s`` = ``iters`` x the median step).
+    and counts the FLOPs), ``repeats`` timed ones, two untimed ones that measure the memory
+    (:func:`step_memory`), then one untimed and ``repeats`` timed inference passes. Returns the
+    figures as a dict (the keys of ``minifcn bench --json``'s cases; times in seconds, memory
+    in MiB, ``estimate_s`` = ``iters`` x the median step).
 
     A training step is :meth:`Trainer.train_step <minifcn.train.Trainer.train_step>` on the
-    batch (moved to the device each time, as the trainer moves each batch); an inference pass
-    is the forward of the batch moved to the device, in eval mode under ``no_grad``, as
-    ``evaluate`` runs it. ``warmup`` must be at least 1; ``peak_gflops`` (from
-    :func:`sgemm_peak`) adds the fraction of it reached.
+    batch (moved to the device each time, as the trainer moves each batch). An inference pass
+    is what ``minifcn eval`` and ``predict`` run on the batch moved to the device by default:
+    the forward in eval mode under ``no_grad``, and for a Bayesian model (one with
+    ``mc_predict``) its Monte-Carlo prediction with their default sample count (50 dropout
+    samples, each a forward: ``infer_samples``; the inference GFLOP are the forward's times
+    that). ``warmup`` must be at least 1; ``peak_gflops`` (from :func:`sgemm_peak`) adds the
+    fraction of it reached.
+
+    The case starts with minifcn's array cache emptied: blocks that an earlier case left there
+    would otherwise serve this one's first steps and count in its memory.
     """
+    from .cli import _mc_samples
+    from .kernels import cache
     if warmup < 1:
         raise ValueError(f"warmup must be >= 1 (the first step builds the optimizer's buffers "
                          f"and counts the FLOPs: never timed), got {warmup}")
     if repeats < 1:
         raise ValueError(f"repeats must be >= 1, got {repeats}")
     device = backend.check_device(device)
+    gc.collect()
+    cache.clear()
     trainer, x, y = make_trainer(model, size, batch, width, classes, device, iters)
     step = training_step(trainer, x, y)
-    start = _memory_start(device)
     with FlopCounter(trainer.model) as count:
         step()
     for _ in range(warmup - 1):
         step()
     train = time_calls(step, repeats, device)
-    growth, peak = _memory_growth(device, start)
+    live, held = step_memory(step, trainer, x, y, device)
 
     net = trainer.model
+    samples = _mc_samples(net, None) or 0   # eval's and predict's default: 50 for a Bayesian model
 
     def infer():
+        xd = backend.to_device(x, device)
+        if samples:
+            return net.mc_predict(xd, samples)   # eval mode, dropout sampling, no_grad
         with no_grad():
-            return net(Tensor(backend.to_device(x, device)))
+            return net(Tensor(xd))
 
     net.eval()
     infer()
     inference = time_calls(infer, repeats, device)
     net.train()
     t, i = float(np.median(train)), float(np.median(inference))
+    forwards = max(samples, 1)
     r = {"model": model, "size": list(size), "batch": batch, "width": trainer.cfg.width,
          "classes": classes, "device": device, "repeats": repeats, "warmup": warmup,
          "train_median_s": t, "train_best_s": min(train), "train_images_per_s": batch / t,
          "step_gflop": count.step / 1e9, "train_gflops": count.step / 1e9 / t,
-         "infer_median_s": i, "infer_best_s": min(inference), "infer_images_per_s": batch / i,
-         "forward_gflop": count.forward / 1e9, "infer_gflops": count.forward / 1e9 / i,
-         "memory_step_mib": growth, "memory_peak_mib": peak,
+         "infer_samples": samples, "infer_median_s": i, "infer_best_s": min(inference),
+         "infer_images_per_s": batch / i, "forward_gflop": count.forward / 1e9,
+         "infer_gflops": forwards * count.forward / 1e9 / i,
+         "memory_live_mib": live / 2 ** 20, "memory_step_mib": held / 2 ** 20,
+         "memory_cache_mib": (cache.held_bytes() if device == "cpu" else 0) / 2 ** 20,
          "iters": trainer.max_iter, "estimate_s": trainer.max_iter * t}
     if peak_gflops:
         r["train_peak_fraction"] = r["train_gflops"] / peak_gflops
@@ -417,81 +480,192 @@ def _width_text(w: float) -> str:
     return str(f) if float(f) == w else f"{w:g}"
 
 
+def _mib(v: float) -> str:
+    """MiB as the table shows them: whole above 10, else to a tenth."""
+    return f"{v:.0f}" if v >= 10 else f"{v:.1f}"
+
+
 def format_table(results) -> str:
-    """One aligned row per case."""
+    """One aligned row per case; a case that failed (an ``"error"`` in its dict) gets its
+    error after its model, size, batch and width."""
     header = ["model", "size", "batch", "width", "step s", "best s", "img/s", "GFLOP", "GFLOP/s",
-              "% peak", "infer s", "best s", "img/s", "step MiB"]
+              "% peak", "infer s", "best s", "img/s", "live MiB", "step MiB"]
 
     def pct(r, key):
         return f"{100 * r[key]:.0f}" if key in r else "-"
 
-    rows = [[r["model"], "x".join(map(str, r["size"])), str(r["batch"]), _width_text(r["width"]),
+    def case(r):
+        return [r["model"], "x".join(map(str, r["size"])), str(r["batch"]), _width_text(r["width"])]
+
+    rows = [case(r) + ([f"failed: {r['error']}"] if "error" in r else [
              f"{r['train_median_s']:.3f}", f"{r['train_best_s']:.3f}", f"{r['train_images_per_s']:.1f}",
              f"{r['step_gflop']:.2f}", f"{r['train_gflops']:.1f}", pct(r, "train_peak_fraction"),
              f"{r['infer_median_s']:.4f}", f"{r['infer_best_s']:.4f}", f"{r['infer_images_per_s']:.1f}",
-             f"{r['memory_step_mib']:.0f}"] for r in results]
-    widths = [max(len(h), *(len(row[k]) for row in rows)) for k, h in enumerate(header)]
+             _mib(r["memory_live_mib"]), _mib(r["memory_step_mib"])]) for r in results]
+    widths = [max(len(h), *(len(row[k]) for row in rows if len(row) == len(header) or k < 4))
+              for k, h in enumerate(header)]
     line = lambda cells: "  ".join(c.ljust(w) if k < 2 else c.rjust(w)   # noqa: E731
                                    for k, (c, w) in enumerate(zip(cells, widths))).rstrip()
-    return "\n".join([line(header)] + [line(row) for row in rows])
+    return "\n".join([line(header)] + [line(row) if len(row) == len(header)
+                                       else line(row[:4]) + "  " + row[4] for row in rows])
 
 
 def format_estimates(results) -> str:
-    """One line a case: how long ``minifcn train``'s steps would take."""
+    """One line a case that ran: how long ``minifcn train``'s steps would take."""
     from .cli import _duration
     return "\n".join(
         f"{r['model']} {'x'.join(map(str, r['size']))}, batch {r['batch']}, width "
         f"{_width_text(r['width'])}: {r['iters']} iterations x {r['train_median_s']:.3f} s = "
         f"{_duration(r['estimate_s'])} of training steps (validation and data loading not "
-        "included)" for r in results)
+        "included)" for r in results if "error" not in r)
+
+
+def min_size(model: str) -> int:
+    """The smallest image side ``model`` takes: the rule its forward checks, which refuses a
+    ``minifcn train`` run's first step (the SegNets': ``2**(pools - 1) + 1``, so that the
+    deepest of their 2x2 pools has two pixels to choose from); 1 for the FCNs, whose first
+    convolution pads by 100.
+
+    >>> min_size("segnet"), min_size("segnet-basic"), min_size("fcn8s")
+    (17, 9, 1)
+    """
+    from .models import build_model
+    from .models.segnet import _min_size
+    pools = getattr(type(build_model(model, 2, 1 / 64)), "_POOLS", None)   # its class's
+    return 1 if pools is None else _min_size(pools)
+
+
+def check_json_path(path) -> None:
+    """Raise an OSError naming ``path`` unless ``minifcn bench --json`` can write its file
+    there, found before the timing, not after it: not a directory, its directory made when
+    missing (as the final write makes it) unless a file stands in the way, and a file created
+    and removed in it (the final write's temporary file, ``minifcn._files.replacing``).
+
+    >>> import os, tempfile
+    >>> d = tempfile.mkdtemp()
+    >>> check_json_path(os.path.join(d, "bench.json")); os.listdir(d)   # nothing left
+    []
+    """
+    from pathlib import Path
+
+    from ._files import replacing
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"--json {path}: a directory, expected the path of a file to write")
+    for p in path.parents:   # the nearest that exists must be a directory
+        if p.exists():
+            if not p.is_dir():
+                raise NotADirectoryError(f"--json {path}: {p} is a file, expected a directory "
+                                         "to hold the JSON file")
+            break
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with replacing(path) as tmp:   # made and removed: the block raises before the rename
+            raise _Probed(tmp)
+    except _Probed:
+        pass
+    except OSError as e:
+        raise type(e)(f"--json {path}: cannot write a file in {path.parent} ({e.strerror or e}); "
+                      "expected a writable directory") from None
+
+
+class _Probed(Exception):
+    """:func:`check_json_path`'s way out of ``replacing`` with its temporary file removed."""
 
 
 def run_bench(models=None, sizes=None, batch=None, width=None, classes=None, device="cpu",
               repeats=5, warmup=2, iters=None, json_path=None, out=None) -> list:
     """``minifcn bench``: every model at every size (the product), the report printed to
-    ``out``, the figures written to ``json_path`` when given. The defaults are what ``minifcn
-    train`` trains with no arguments (its model, width, image size, batch and classes), so
-    that the bare command times the main job's step. Returns the cases' dicts."""
+    ``out``, the figures written to ``json_path`` when given. The defaults (None) are what
+    ``minifcn train`` trains with no arguments (its model, width, image size, batch and
+    classes), so that the bare command times the main job's step. Returns the cases' dicts.
+
+    The arguments, each size against each model's :func:`min_size` and the JSON path
+    (:func:`check_json_path`) are checked before any timing. A case that fails all the same
+    (out of memory, say) gets a dict holding its ``"error"`` and its error in place of its row,
+    and the others go on; ``minifcn bench`` then exits with 1.
+
+    The matmul peak is measured with BLAS on as many threads as minifcn splits its products
+    over (:func:`~minifcn.kernels.threads.num_threads`, each part on one BLAS core), whatever
+    BLAS's own count (``OPENBLAS_NUM_THREADS``): the cores a step's products run on.
+    """
+    from contextlib import nullcontext
+
     from .data.synthetic import SYNTHETIC_CLASSES
+    from .kernels.threads import blas_controls, blas_threads, num_threads
     from .models import MODEL_NAMES
-    from .train import TrainConfig, default_batch_size
+    from .train import TrainConfig, default_batch_size, default_width
     out = out or sys.stdout
     device = backend.check_device(device)   # before any work: no CuPy, the trainer's message
-    models = list(models or [TrainConfig.model])
+    models = [TrainConfig.model] if models is None else list(models)
+    sizes = [TrainConfig.image_size] if sizes is None else list(sizes)
+    if not models or not sizes:
+        raise ValueError(f"expected at least one model and one size, got models {models} and "
+                         f"sizes {sizes}")
     for m in models:
         if m not in MODEL_NAMES:
             raise ValueError(f"unknown model {m!r}: expected one of {', '.join(MODEL_NAMES)}")
-    sizes = [parse_size(s) if not isinstance(s, tuple) else s
-             for s in (sizes or [TrainConfig.image_size])]
-    batch = batch or default_batch_size("synthetic", None)
-    classes = classes or len(SYNTHETIC_CLASSES)
+    sizes = [parse_size(s) if not isinstance(s, tuple) else s for s in sizes]
+    batch = default_batch_size("synthetic", None) if batch is None else batch
+    classes = len(SYNTHETIC_CLASSES) if classes is None else classes
     for name, v, low in (("batch", batch, 1), ("classes", classes, 1), ("repeats", repeats, 1),
                          ("warmup", warmup, 1), ("iters", 1 if iters is None else iters, 1)):
         if v < low:
             raise ValueError(f"{name} must be >= {low}, got {v}")
-    if json_path is not None and os.path.isdir(json_path):   # found before the work, not after
-        raise IsADirectoryError(f"--json {json_path} is a directory: expected a file's path")
+    for m in models:   # the rule that would stop the case's first step, before any timing
+        least = min_size(m)
+        for h, w in sizes:
+            if min(h, w) < least:
+                raise ValueError(f"size {h}x{w} is too small for {m}: each side must be at "
+                                 f"least {least}")
+    if json_path is not None:   # found before the work, not after
+        check_json_path(json_path)
     for line in environment(device):
         print(line, file=out)
     sq = PEAK_SIZES[device]
-    peak = sgemm_peak(sizes=sq, repeats=3, device=device)
-    print(f"float32 matmul peak ({' and '.join(map(str, sq))} squares, best of 3): {peak:.1f} GFLOP/s",
-          file=out)
+    split = device == "cpu" and blas_controls() is not None
+    with blas_threads(num_threads()) if split else nullcontext():
+        peak = sgemm_peak(sizes=sq, repeats=3, device=device)
+    on = f", BLAS on {num_threads()} threads as minifcn's products" if split else ""
+    print(f"float32 matmul peak ({' and '.join(map(str, sq))} squares{on}, best of 3): "
+          f"{peak:.1f} GFLOP/s", file=out)
     print(f"each case: {warmup} untimed step(s), then the median and best of {repeats}; "
           f"random data, {classes} classes", file=out, flush=True)
     results = []
     for m in models:
         for s in sizes:
-            results.append(bench_case(m, s, batch, width, classes, device, repeats, warmup,
-                                      iters, peak))
+            try:
+                results.append(bench_case(m, s, batch, width, classes, device, repeats, warmup,
+                                          iters, peak))
+            except Exception as e:   # out of memory, a divergence: the other cases still count
+                results.append({"model": m, "size": list(s), "batch": batch,
+                                "width": default_width(m) if width is None else width,
+                                "classes": classes, "device": device,
+                                "error": f"{type(e).__name__}: {e}"})
     print("\n" + format_table(results), file=out)
-    mem = ("the CuPy memory pool's growth over the training steps" if device == "cuda" else
-           "the process's peak resident size (ru_maxrss) during the training\n  steps, less "
-           "its resident size before them")
+    bayesian = {r["model"]: r["infer_samples"] for r in results if r.get("infer_samples")}
+    mc = "".join(f";\n  for {m}, its mc_predict: {n} dropout samples, {n} forwards (their default)"
+                 for m, n in bayesian.items())
+    if device == "cuda":
+        mem = ("live MiB: what CuPy's memory pool has handed out before a step (parameters, "
+               "gradients,\n  momentum buffers); step MiB: how much the pool grew during "
+               "one, its free blocks given\n  back before it (the step's peak beyond live MiB, "
+               "give or take the pool's splitting of\n  blocks)")
+    else:
+        mem = ("live MiB: what a run holds between steps (parameters, gradients, momentum "
+               "buffers, the batch,\n  and minifcn's array cache, the big arrays of a step "
+               "kept for the next); step MiB: the most\n  a step allocates beyond that at "
+               "once (tracemalloc, one untimed step)")
     print("step s: a training step (median, then best); GFLOP: its convolutions' multiply-adds "
-          "x 2,\n  forward and gradients; % peak: of the matmul peak; infer s: a no_grad forward "
-          f"in eval mode;\n  step MiB: {mem} (the momentum buffers included)\n", file=out)
+          "x 2,\n  forward and gradients; % peak: of the matmul peak; infer s: what eval and "
+          f"predict run on\n  the batch by default: a no_grad forward in eval mode{mc};\n  {mem}\n",
+          file=out)
     print(format_estimates(results), file=out, flush=True)
+    failed = [r for r in results if "error" in r]
+    if failed:
+        print(f"{len(failed)} of {len(results)} cases failed: "
+              + "; ".join(f"{r['model']} {'x'.join(map(str, r['size']))}" for r in failed),
+              file=out, flush=True)
     if json_path is not None:
         import json
         from ._files import write_text

@@ -508,9 +508,9 @@ def _cmd_import(a) -> int:
 
 def _cmd_bench(a) -> int:
     from .bench import run_bench
-    run_bench(a.model, a.size, a.batch, a.width, a.classes, a.device, a.repeats, a.warmup,
-              a.iters, a.json)
-    return 0
+    results = run_bench(a.model, a.size, a.batch, a.width, a.classes, a.device, a.repeats,
+                        a.warmup, a.iters, a.json)
+    return 1 if any("error" in r for r in results) else 0   # the others' figures are printed
 
 
 def _say_lr_jump(trainer):

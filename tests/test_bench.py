@@ -4,8 +4,15 @@ Speed itself is never asserted (it is what the command measures); what is checke
 the figures are of the right work: the FLOPs against hand counts and against the PyTorch-based
 count of ``benchmarks/train_step.py``, the timed step against ``minifcn train``'s steps.
 """
+import inspect
+import io
 import json
 import math
+import os
+import subprocess
+import sys
+import tempfile
+import tracemalloc
 import types
 
 import numpy as np
@@ -13,8 +20,11 @@ import pytest
 
 from minifcn import Tensor, backend, bench, cli, nn
 from minifcn.bench import FlopCounter, count_flops
-from minifcn.models import build_model
+from minifcn.kernels import threads
+from minifcn.models import MODEL_NAMES, BayesianSegNet, build_model
 from minifcn.train import TrainConfig, Trainer
+
+TINY = dict(batch=1, width=1 / 32, classes=3, repeats=1, warmup=1)   # a case that runs quickly
 
 
 # ----------------------------------------------------------------------------- FLOPs
@@ -125,6 +135,100 @@ def test_bench_case_reports_positive_figures_and_the_estimate():
     assert r["train_peak_fraction"] == pytest.approx(r["train_gflops"] / 10.0)
 
 
+# ----------------------------------------------------------------------------- memory
+def test_the_memory_figures_do_not_depend_on_what_ran_before():
+    # FCN-32s at 64x64 has maps over 1 MiB (its first layer pads by 100): the array cache holds
+    # them. Before, a bigger case frees more than this one needs: the process keeps that memory
+    # resident, so a resident size's growth read 0 (or -0) after it
+    case = dict(model="fcn32s", size=(64, 64), batch=1, width=1 / 16, classes=3, repeats=1, warmup=1)
+    alone = bench.bench_case(**case)
+    bench.bench_case("fcn32s", (128, 128), batch=2, width=1 / 16, classes=3, repeats=1, warmup=1)
+    after = bench.bench_case(**case)
+    assert alone["memory_cache_mib"] > 1 and alone["memory_step_mib"] > 1
+    for k in ("memory_live_mib", "memory_step_mib", "memory_cache_mib"):
+        # tracemalloc counts Python's own small objects too (lazily made caches, dicts grown),
+        # which differ by some KiB from one run to the next (and on bigger cases the array
+        # cache's blocks by one, about 1%, as the threads' timing decides which serves which)
+        assert after[k] == pytest.approx(alone[k], rel=0.01, abs=0.02), k
+
+
+def test_live_memory_without_the_cache_is_parameters_gradients_momentum_and_batch(monkeypatch):
+    monkeypatch.setenv("MINIFCN_ARRAY_CACHE_MB", "0")   # the array cache off: nothing held there
+    r = bench.bench_case("fcn8s", (32, 32), batch=2, width=1 / 16, classes=3, repeats=1, warmup=1)
+    model = build_model("fcn8s", 3, 1 / 16)
+    weights = sum(p.data.nbytes for p in model.parameters())
+    trained = sum(p.data.nbytes for p in model.parameters() if p.requires_grad)   # not FCN's upsamplings
+    x, y = bench.random_batch(2, (32, 32), 3)
+    class_weights = 3 * 4   # float32, one a class
+    assert trained < weights and r["memory_cache_mib"] == 0
+    assert r["memory_live_mib"] * 2 ** 20 == weights + 2 * trained + x.nbytes + y.nbytes + class_weights
+
+
+def test_the_step_s_memory_is_its_peak_beyond_what_it_started_with():
+    trainer, x, y = bench.make_trainer("segnet-basic", (16, 16), **{k: TINY[k] for k in ("batch", "width", "classes")})
+    kept = {}
+
+    def step():   # frees the 4 MiB the last call kept, holds 8 + 2 MiB at once, keeps 4 MiB
+        kept.pop("a", None)
+        a = np.ones(8 << 20, np.uint8)
+        b = np.ones(2 << 20, np.uint8)
+        del a, b
+        kept["a"] = np.ones(4 << 20, np.uint8)
+
+    live, peak = bench.step_memory(step, trainer, x, y, "cpu")
+    assert peak == pytest.approx(6 << 20, abs=64 << 10)   # 10 MiB at once, 4 of them freed first
+    assert live == bench.held_bytes(trainer, x, y) and not tracemalloc.is_tracing()
+
+
+def test_nothing_timed_runs_under_tracemalloc(monkeypatch):
+    seen, time_calls = [], bench.time_calls
+
+    def spy(fn, repeats, device):
+        def traced():
+            seen.append(tracemalloc.is_tracing())
+            return fn()
+        return time_calls(traced, repeats, device)
+
+    monkeypatch.setattr(bench, "time_calls", spy)
+    bench.bench_case("segnet-basic", (16, 16), **TINY)
+    assert seen == [False, False]   # a training step, an inference pass
+
+
+def test_bench_imports_and_runs_without_unix_only_modules():
+    # Windows has no resource, fcntl, termios, pwd, grp: importing them at the top of a module
+    # would stop `minifcn bench` there
+    code = ("import sys\nfor m in ('resource', 'fcntl', 'termios', 'pwd', 'grp'): sys.modules[m] = None\n"
+            "from minifcn import bench, cli\n"
+            "r = bench.bench_case('segnet-basic', (16, 16), batch=1, width=1 / 32, classes=3, repeats=1, warmup=1)\n"
+            "print(r['memory_step_mib'] > 0)")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    run = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": root})
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["True"]
+
+
+# ----------------------------------------------------------------------------- inference
+def test_bayesian_segnet_s_inference_is_eval_s_monte_carlo_prediction(monkeypatch):
+    samples, mc_predict = [], BayesianSegNet.mc_predict
+
+    def spy(self, *args, **kwargs):
+        call = inspect.signature(mc_predict).bind(self, *args, **kwargs)
+        call.apply_defaults()
+        samples.append(call.arguments["samples"])
+        return mc_predict(self, *args, **kwargs)
+
+    monkeypatch.setattr(BayesianSegNet, "mc_predict", spy)
+    r = bench.bench_case("bayesian-segnet", (32, 32), **{**TINY, "repeats": 2})
+    default = cli._mc_samples(build_model("bayesian-segnet", 3, 1 / 32), None)   # eval's, predict's
+    assert default > 1
+    assert samples == [default] * 3            # one untimed, two timed
+    assert r["infer_samples"] == default
+    assert r["infer_gflops"] == pytest.approx(default * r["forward_gflop"] / r["infer_median_s"])
+    plain = bench.bench_case("segnet", (32, 32), **TINY)
+    assert plain["infer_samples"] == 0 and len(samples) == 3
+
+
 def test_default_iters_are_what_the_trainer_runs_on_the_synthetic_training_set(tmp_path):
     x, y = bench.random_batch(TrainConfig.num_train, (16, 16), 6)   # as many images as it has
     for batch in (8, 3):
@@ -139,6 +243,8 @@ def test_bench_on_the_gpu_path_synchronises_and_reads_the_memory_pool(gpu, monke
         class Pool:
             def total_bytes(self):
                 return (3 << 20) * calls["sync"]   # grows as the work goes on
+            def used_bytes(self):
+                return 5 << 20
             def free_all_blocks(self):
                 pass
 
@@ -154,9 +260,13 @@ def test_bench_on_the_gpu_path_synchronises_and_reads_the_memory_pool(gpu, monke
     assert cli.main(["bench", "--device", "cuda", "--size", "32", "--width", "1/16",
                      "--batch", "1", "--repeats", "2", "--warmup", "1"]) == 0
     out = capsys.readouterr().out
-    assert "device: cuda" in out and "GPU: " in out and "CuPy memory pool" in out
+    assert "device: cuda" in out and "GPU: " in out and "CuPy's memory pool" in out
     if gpu.__name__ == "fakecupy":
         assert "Stand-in GPU" in out
+        row = next(l for l in out.splitlines() if l.startswith("fcn8s"))
+        # live: what the pool handed out (5 MiB); step: its growth over one step, 3 MiB a
+        # synchronisation, of which a step has one
+        assert row.split()[-2:] == ["5.0", "3.0"]
         # each timed call has the device waited for before and after it: 2 training steps and
         # 2 inference passes, besides the matmul peak's
         assert calls["sync"] >= 2 * (2 + 2)
@@ -204,6 +314,100 @@ def test_bad_arguments_are_usage_errors_naming_the_value(args, named, capsys):
         cli.main(["bench", *args])
     assert e.value.code == 2
     assert named in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["batch", "classes"])
+def test_run_bench_refuses_a_zero_batch_or_class_count(name):
+    with pytest.raises(ValueError, match=f"{name} must be >= 1, got 0"):
+        bench.run_bench(["segnet-basic"], [(16, 16)], width=1 / 32, repeats=1, warmup=1,
+                        out=io.StringIO(), **{name: 0})
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_min_size_is_the_rule_the_model_s_forward_checks(name):
+    least = bench.min_size(name)
+    model = build_model(name, 2, 1 / 64).eval()
+    model(Tensor(np.zeros((1, 3, least, least + 3), np.float32)))
+    if least > 1:
+        with pytest.raises(ValueError, match="too small"):
+            model(Tensor(np.zeros((1, 3, least + 3, least - 1), np.float32)))
+
+
+def test_a_size_too_small_for_a_model_is_refused_before_any_timing(capsys):
+    assert cli.main(["bench", "--model", "fcn8s", "segnet", "--size", "64", "8", "--width", "1/32",
+                     "--batch", "1", "--repeats", "1", "--warmup", "1"]) == 2
+    cap = capsys.readouterr()
+    assert f"size 8x8 is too small for segnet: each side must be at least {bench.min_size('segnet')}" in cap.err
+    assert "matmul peak" not in cap.out        # nothing timed, no figure thrown away
+
+
+def test_a_case_that_fails_leaves_the_others_figures_and_exits_1(monkeypatch, capsys, tmp_path):
+    bench_case = bench.bench_case
+
+    def failing(model, *args):
+        if model == "segnet-basic":
+            raise MemoryError("an array did not fit")
+        return bench_case(model, *args)
+
+    monkeypatch.setattr(bench, "bench_case", failing)
+    path = tmp_path / "bench.json"
+    assert cli.main(["bench", "--model", "segnet-basic", "fcn32s", "--size", "32", "--width", "1/32",
+                     "--batch", "1", "--repeats", "1", "--warmup", "1", "--json", str(path)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    failed = [l for l in lines if l.startswith("segnet-basic")]
+    assert len(failed) == 1 and failed[0].split()[:4] == ["segnet-basic", "32x32", "1", "1/32"]
+    assert failed[0].endswith("failed: MemoryError: an array did not fit")
+    (row,) = [l.split() for l in lines if l.split()[:2] == ["fcn32s", "32x32"]]
+    assert len(row) == 15 and float(row[4]) > 0                            # its row
+    assert any(l.startswith("fcn32s 32x32, batch 1") for l in lines)      # its estimate
+    assert "1 of 2 cases failed: segnet-basic 32x32" in lines
+    cases = json.loads(path.read_text())["cases"]
+    assert [c["model"] for c in cases] == ["segnet-basic", "fcn32s"]
+    assert cases[0]["error"] == "MemoryError: an array did not fit" and cases[1]["train_median_s"] > 0
+
+
+@pytest.mark.parametrize("where", ["under a file", "in /proc"])
+def test_a_json_path_that_cannot_be_written_is_refused_before_any_timing(where, tmp_path, capsys):
+    if where == "under a file":
+        (tmp_path / "f").write_text("")
+        path, said = tmp_path / "f" / "x.json", f"{tmp_path / 'f'} is a file, expected a directory"
+    else:
+        if not os.path.isdir("/proc/self"):
+            pytest.skip("no /proc here (not Linux)")
+        path, said = "/proc/x.json", "cannot write a file in /proc"
+    assert cli.main(["bench", "--json", str(path), "--size", "32", "--width", "1/32", "--batch", "1",
+                     "--repeats", "1", "--warmup", "1"]) == 2
+    cap = capsys.readouterr()
+    assert f"--json {path}: " in cap.err and said in cap.err
+    assert "matmul peak" not in cap.out        # refused before the timing, not after it
+
+
+def test_a_file_where_a_fixed_temporary_name_would_be_is_no_matter(monkeypatch, tmp_path):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    (tmp_path / "minifcn-bench").write_text("not a directory")
+    r = bench.bench_case("segnet-basic", (16, 16), **TINY)
+    assert r["train_median_s"] > 0
+    assert [p.name for p in tmp_path.iterdir()] == ["minifcn-bench"]   # the Trainer's, removed
+
+
+def test_the_matmul_peak_runs_on_as_many_blas_threads_as_minifcn_s_products(monkeypatch):
+    controls = threads.blas_controls()
+    if controls is None:
+        pytest.skip("NumPy's BLAS is not an OpenBLAS whose thread count minifcn sets")
+    set_, get_ = controls
+    seen = []
+    monkeypatch.setattr(bench, "sgemm_peak", lambda **kw: seen.append(get_()) or 1.0)
+    monkeypatch.setenv("MINIFCN_NUM_THREADS", "2")   # as OPENBLAS_NUM_THREADS=1 MINIFCN_NUM_THREADS=2
+    out, before = io.StringIO(), get_()
+    set_(1)
+    try:
+        bench.run_bench(["segnet-basic"], [(16, 16)], **TINY, out=out)
+        assert get_() == 1                     # BLAS's own count given back
+    finally:
+        set_(before)
+    assert seen == [2]
+    assert "minifcn's threads: 2 " in out.getvalue() and "BLAS's threads: 1" in out.getvalue()
+    assert "BLAS on 2 threads" in out.getvalue()
 
 
 def test_an_unknown_model_and_a_json_directory_are_errors_naming_them(tmp_path, capsys):
