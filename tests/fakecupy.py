@@ -15,8 +15,16 @@ same tests as the CPU's; and the rules where CuPy is stricter than NumPy, so tha
 runs on NumPy alone fails here as on a GPU: no host array beside a device one in an
 operation or written into a slice of one, no implicit copy to the host (``np.asarray`` of a device array raises; with
 :func:`refuse_host_conversions` installed, as the fixtures do), 0-d arrays where NumPy gives
-scalars. What it cannot: that CuPy has every function NumPy has, its other differences, or
-its speed; only a real GPU tells (``MINIFCN_DEVICE=cuda python -m pytest``, see the README).
+scalars. And CuPy's API, as read from CuPy 13.6 and 14.2 themselves (tests/cupy_api.py):
+a NumPy name that CuPy lacks is no attribute here (``cp.errstate``), an argument that CuPy's
+function or method has no parameter for is refused (``cp.take(..., mode=)``,
+``a.max(initial=)``, ``a.item(0)``), a NumPy attribute that ``cupy.ndarray`` lacks raises
+(``a.resize``), ``np.f(a)`` of a device array needs CuPy's ``f`` (its ``__array_function__``),
+and of the ufuncs' methods only those CuPy implements run (``reduce`` of ``add`` and
+``multiply`` only, ``at`` of ``add``, ``subtract``, ``maximum``, ``minimum`` for CuPy's
+dtypes). What it cannot: CuPy's other differences (values an argument may take: ``pad``'s
+modes, ``quantile``'s methods; results where CuPy's algorithm differs), or its speed; only a
+real GPU tells (``MINIFCN_DEVICE=cuda python -m pytest``, see the README).
 
 >>> cp = _module                       # as a test gets it: ``import cupy as cp``
 >>> a = cp.asarray([1.0, 2.0])
@@ -27,6 +35,12 @@ its speed; only a real GPU tells (``MINIFCN_DEVICE=cuda python -m pytest``, see 
 >>> a + np.ones(2)
 Traceback (most recent call last):
 TypeError: Unsupported type <class 'numpy.ndarray'>
+>>> cp.errstate
+Traceback (most recent call last):
+AttributeError: module 'cupy' has no attribute 'errstate' (CuPy 13.6 and 14.2 have none: tests/cupy_api.py)
+>>> cp.max(a, initial=0.0)
+Traceback (most recent call last):
+TypeError: cupy.max() got an unexpected keyword argument 'initial' (CuPy's parameters: a axis out keepdims)
 """
 from __future__ import annotations
 
@@ -35,6 +49,8 @@ import sys
 import types
 
 import numpy as np
+
+import cupy_api   # tests/ is on the path, as for this module
 
 
 class ndarray(np.ndarray):
@@ -54,6 +70,8 @@ class ndarray(np.ndarray):
         for a in inputs + (out or ()):
             if isinstance(a, np.ndarray) and not isinstance(a, ndarray):
                 raise TypeError(f"Unsupported type {type(a)}")
+        if not _numpy_inside(_caller()):   # NumPy's own reductions (``a.sum()``) are CuPy's code
+            _check_ufunc(ufunc, method, inputs, kwargs)
         plain = [a.view(np.ndarray) if isinstance(a, ndarray) else a for a in inputs]
         if out is not None:   # written in place, through plain views of the same memory
             kwargs["out"] = tuple(o.view(np.ndarray) for o in out)
@@ -68,6 +86,17 @@ class ndarray(np.ndarray):
     def argmin(self, *args, **kwargs):
         return _device(super().argmin(*args, **kwargs))
 
+    def __array_function__(self, func, types, args, kwargs):
+        # ``np.f(a)`` runs CuPy's ``f`` of the same module path, and fails where CuPy has none
+        # (CuPy's ``ndarray.__array_function__``: ``NotImplemented``, then NumPy's TypeError)
+        if not _numpy_inside(_caller()):
+            space = ".".join(func.__module__.split(".")[1:])
+            if func.__name__ not in cupy_api.NAMES.get(space, ()):
+                raise TypeError(f"no implementation found for '{func.__module__}.{func.__name__}'"
+                                " on types that implement __array_function__: [cupy.ndarray]")
+            _check_call(f"{space}.{func.__name__}".lstrip("."), args, kwargs)
+        return super().__array_function__(func, types, args, kwargs)
+
     def __getitem__(self, key):
         return _device(super().__getitem__(key))
 
@@ -80,10 +109,146 @@ class ndarray(np.ndarray):
         super().__setitem__(key, value)
 
 
+def _caller(depth=2):
+    """The module that called the function this is called in."""
+    return sys._getframe(depth).f_globals.get("__name__", "")
+
+
+def _parameters(spec):
+    """CuPy's parameters as tests/cupy_api.py writes them (``"a axis *shape"``): the keyword
+    names, and how many positional arguments they take (None: any number)."""
+    names = spec.split()
+    many = any(n.startswith("*") and not n.startswith("**") for n in names)
+    plain = [n for n in names if not n.startswith("*")]
+    return frozenset(plain), None if many else len(plain), any(n.startswith("**") for n in names)
+
+
+def _check_arguments(what, spec, args, kwargs):
+    """Raise CuPy's TypeError where ``args``/``kwargs`` do not fit CuPy's ``spec``."""
+    keywords, most, any_keyword = _parameters(spec)
+    if most is not None and len(args) > most:
+        raise TypeError(f"{what} takes at most {most} positional arguments ({len(args)} given; "
+                        f"CuPy's parameters: {spec})")
+    extra = [k for k in kwargs if k not in keywords]
+    if extra and not any_keyword:
+        raise TypeError(f"{what} got an unexpected keyword argument {extra[0]!r} "
+                        f"(CuPy's parameters: {spec})")
+
+
+def _check_call(path, args, kwargs):
+    """``path`` (``"take"``, ``"random.randint"``) called as CuPy's function would be."""
+    if path in cupy_api.SIGNATURES:
+        _check_arguments(f"cupy.{path}()", cupy_api.SIGNATURES[path], args, kwargs)
+    if path in _VALUES:
+        _VALUES[path](*args, **kwargs)
+
+
+def _stable_only(a, axis=-1, kind=None, *rest, **more):
+    # cupy/_sorting/sort.py (13.6, 14.2): "kind can only be None or 'stable'"
+    if kind not in (None, "stable"):
+        raise ValueError(f"kind can only be None or 'stable', not {kind!r}")
+
+
+def _keys_array(keys, *rest, **more):
+    # cupy/_sorting/sort.py, ``lexsort``: the keys are one array of rank 1 or 2 (it asks for
+    # ``keys.ndim``; NumPy also takes a tuple of 1-d keys), and no ``axis``
+    if not isinstance(keys, ndarray):
+        raise AttributeError(f"'{type(keys).__name__}' object has no attribute 'ndim'")
+    if keys.ndim > 2:
+        raise NotImplementedError("Keys with the rank of three or more is not supported in lexsort")
+
+
+def _pad_mode(array, pad_width, mode="constant", **kwargs):
+    # cupy/_padding/pad.py: no 'median' mode and no callable one
+    if mode not in ("constant", "edge", "linear_ramp", "maximum", "mean", "minimum",
+                    "reflect", "symmetric", "wrap", "empty"):
+        raise ValueError(f"mode '{mode}' is not supported")
+
+
+# the values of an argument where CuPy takes fewer than NumPy, for the functions minifcn calls
+_VALUES = {"sort": _stable_only, "argsort": _stable_only, "lexsort": _keys_array, "pad": _pad_mode}
+
+
+# CuPy's ufuncs (cupy/_core/_kernel.pyx, ``ufunc``): ``__call__`` takes ``out``, ``dtype`` and
+# ``casting`` (no ``where``); ``reduce`` and ``accumulate`` exist for ``add`` and ``multiply``
+# only (``sum``/``prod``, ``cumsum``/``cumprod``; no ``initial``/``where``), ``reduceat`` for
+# ``add``; ``at`` for the ufuncs with a scatter kernel, and with an index array only for
+# the dtypes that kernel has (_routines_indexing.pyx, ``_scatter_op_single``; CuPy 13 has no
+# int64 ``add.at``); ``outer`` for any (a broadcast call).
+_UFUNC_KEYWORDS = {"__call__": {"out", "dtype", "casting"},
+                   "reduce": {"axis", "dtype", "out", "keepdims"},
+                   "accumulate": {"axis", "dtype", "out"},
+                   "reduceat": {"axis", "dtype", "out"}, "at": set(), "outer": {"out", "dtype", "casting"}}
+_UFUNC_METHODS = {"reduce": {"add", "multiply"}, "accumulate": {"add", "multiply"},
+                  "reduceat": {"add"}}
+_SCATTER_DTYPES = {
+    "add": ("int32", "uint32", "uint64", "float16", "float32", "float64"),
+    "subtract": ("int32", "uint32"),
+    "maximum": ("int32", "int64", "uint32", "uint64", "float32", "float64"),
+    "minimum": ("int32", "int64", "uint32", "uint64", "float32", "float64"),
+    "bitwise_and": ("int32", "int64", "uint32", "uint64"),
+    "bitwise_or": ("int32", "int64", "uint32", "uint64"),
+    "bitwise_xor": ("int32", "int64", "uint32", "uint64")}
+
+
+def _check_ufunc(ufunc, method, inputs, kwargs):
+    name = ufunc.__name__
+    if name not in cupy_api.NAMES[""]:
+        raise TypeError(f"operand type(s) all returned NotImplemented from __array_ufunc__"
+                        f"({name!r}, {method!r}): CuPy has no ufunc {name!r}")
+    if method in _UFUNC_METHODS and name not in _UFUNC_METHODS[method]:
+        raise NotImplementedError(f"`cupy_{name}.{method}` is not supported yet")
+    if method == "at":
+        if name not in _SCATTER_DTYPES:
+            raise NotImplementedError(f"`cupy_{name}.at` is not supported yet")
+        a, index = inputs[0], inputs[1]
+        if _advanced(index) and a.dtype.name not in _SCATTER_DTYPES[name]:
+            raise TypeError(f"cupy.{name}.at only supports "
+                            f"{', '.join(_SCATTER_DTYPES[name])} as data type, not {a.dtype}")
+    extra = set(kwargs) - _UFUNC_KEYWORDS[method]
+    if extra:
+        raise TypeError(f"Wrong arguments {sorted(extra)} for cupy.{name}.{method}")
+
+
 def _advanced(key):
     """Whether an index takes NumPy's (and CuPy's) advanced indexing: an array, list or bool."""
     return any(isinstance(k, (np.ndarray, list, bool, np.bool_))
                for k in (key if isinstance(key, tuple) else (key,)))
+
+
+def _checked_method(name, method):
+    """``method`` refusing what ``cupy.ndarray``'s method of that name has no parameter for,
+    when minifcn or a test calls it (NumPy's own functions call methods as they like)."""
+    what, spec = f"cupy.ndarray.{name}()", cupy_api.NDARRAY_SIGNATURES[name]
+
+    def call(self, *args, **kwargs):
+        if (args or kwargs) and not _numpy_inside(_caller()):
+            _check_arguments(what, spec, args, kwargs)
+        return method(self, *args, **kwargs)
+    # NumPy's name, not its docstring (whose examples pytest's doctests would collect here)
+    call.__name__ = call.__qualname__ = name
+    call.__doc__ = f"NumPy's ``ndarray.{name}`` with CuPy's parameters: {spec or 'none'}."
+    return call
+
+
+def _lacking(name):
+    """An attribute NumPy's arrays have and CuPy's have not: an AttributeError, as on a GPU,
+    when minifcn or a test asks for it."""
+    def get(self):
+        if _numpy_inside(_caller()):
+            return getattr(super(ndarray, self), name)
+        raise AttributeError(f"'cupy.ndarray' object has no attribute {name!r} "
+                             "(tests/cupy_api.py)")
+    return property(get)
+
+
+for _name in dir(np.ndarray):
+    if _name.startswith("_") or _name == "get":
+        continue
+    if _name not in cupy_api.NDARRAY:
+        setattr(ndarray, _name, _lacking(_name))
+    elif _name in cupy_api.NDARRAY_SIGNATURES:
+        setattr(ndarray, _name, _checked_method(_name, getattr(ndarray, _name)))
 
 
 def _device(result):
@@ -105,24 +270,42 @@ def _on_device(fn):
     return call
 
 
+def _checked_call(path, fn):
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        _check_call(path, args, kwargs)
+        return fn(*args, **kwargs)
+    return call
+
+
 class _Namespace(types.ModuleType):
     """NumPy's module ``real``, its functions returning ``ndarray``; submodules likewise. Types
     (dtypes, ``finfo``), constants and ufuncs (which keep the class of their inputs, and have
-    methods of their own) pass through as they are."""
+    methods of their own) pass through as they are. Only the names CuPy has too are there
+    (``space``: the namespace's path in tests/cupy_api.py), and a function whose CuPy
+    signature is narrower than NumPy's refuses the arguments CuPy's would."""
 
-    def __init__(self, name, real, **own):
+    def __init__(self, name, real, space="", **own):
         super().__init__(name)
         self._real = real
+        self._space = space
         self.__dict__.update(own)
 
     def __getattr__(self, name):
         if name.startswith("__"):   # a module's own attributes (``__path__``, ...) are not NumPy's
             raise AttributeError(name)
+        if name not in cupy_api.NAMES.get(self._space, ()):
+            module = ".".join(["cupy", self._space]).rstrip(".")
+            raise AttributeError(f"module {module!r} has no attribute {name!r} "
+                                 "(CuPy 13.6 and 14.2 have none: tests/cupy_api.py)")
         value = getattr(self._real, name)
+        path = f"{self._space}.{name}".lstrip(".")
         if isinstance(value, types.ModuleType):
-            value = _Namespace(f"{self.__name__}.{name}", value)
+            value = _Namespace(f"{self.__name__}.{name}", value, path)
         elif callable(value) and not isinstance(value, (type, np.ufunc)):
             value = _on_device(value)
+            if path in cupy_api.SIGNATURES or path in _VALUES:
+                value = _checked_call(path, value)
         setattr(self, name, value)   # looked up once
         return value
 
@@ -154,7 +337,7 @@ def einsum(*operands, **kwargs):
                                for a in operands], **kwargs))
 
 
-random = _Namespace(f"{__name__}.random", np.random, random_sample=_random_sample)
+random = _Namespace(f"{__name__}.random", np.random, "random", random_sample=_random_sample)
 cuda = types.SimpleNamespace(is_available=lambda: True)
 
 # everything else is NumPy's, through _Namespace: ``fakecupy.zeros``, ``fakecupy.lib``, ...
