@@ -97,10 +97,19 @@ class ndarray(np.ndarray):
             _check_call(f"{space}.{func.__name__}".lstrip("."), args, kwargs)
         return super().__array_function__(func, types, args, kwargs)
 
+    def __index__(self):
+        # ``cupy.ndarray`` has no ``__index__`` (CuPy 13.6, 14.2): a 0-d device array is no
+        # length, index or slice bound (``range(n)``, ``a[:n]``, ``reshape(n)``); ``int(n)`` is
+        if not _numpy_inside(_caller()):
+            raise TypeError("'cupy.ndarray' object cannot be interpreted as an integer")
+        return super().__index__()
+
     def __getitem__(self, key):
+        _check_slices(key)
         return _device(super().__getitem__(key))
 
     def __setitem__(self, key, value):
+        _check_slices(key)
         # CuPy's basic indexing writes a value that is not a device array with ``fill``, which
         # takes a host array of 0 dimensions only; index arrays (advanced indexing) copy it over
         if (isinstance(value, np.ndarray) and not isinstance(value, ndarray) and value.ndim
@@ -208,6 +217,14 @@ def _check_ufunc(ufunc, method, inputs, kwargs):
     extra = set(kwargs) - _UFUNC_KEYWORDS[method]
     if extra:
         raise TypeError(f"Wrong arguments {sorted(extra)} for cupy.{name}.{method}")
+
+
+def _check_slices(key):
+    """A 0-d device array as a slice bound is refused, as by CuPy's slicing (Python's slice
+    bounds need ``__index__``, which ``cupy.ndarray`` has not); NumPy reads its own 0-d arrays."""
+    for k in key if isinstance(key, tuple) else (key,):
+        if isinstance(k, slice) and any(isinstance(b, ndarray) for b in (k.start, k.stop, k.step)):
+            raise TypeError("slice indices must be integers or None or have an __index__ method")
 
 
 def _advanced(key):
