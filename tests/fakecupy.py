@@ -20,11 +20,13 @@ a NumPy name that CuPy lacks is no attribute here (``cp.errstate``), an argument
 function or method has no parameter for is refused (``cp.take(..., mode=)``,
 ``a.max(initial=)``, ``a.item(0)``), a NumPy attribute that ``cupy.ndarray`` lacks raises
 (``a.resize``), ``np.f(a)`` of a device array needs CuPy's ``f`` (its ``__array_function__``),
-and of the ufuncs' methods only those CuPy implements run (``reduce`` of ``add`` and
+of the ufuncs' methods only those CuPy implements run (``reduce`` of ``add`` and
 ``multiply`` only, ``at`` of ``add``, ``subtract``, ``maximum``, ``minimum`` for CuPy's
-dtypes). What it cannot: CuPy's other differences (values an argument may take: ``pad``'s
-modes, ``quantile``'s methods; results where CuPy's algorithm differs), or its speed; only a
-real GPU tells (``MINIFCN_DEVICE=cuda python -m pytest``, see the README).
+dtypes), a 0-d device array is no index or slice bound (no ``__index__``), and the sort
+kinds, ``lexsort`` keys and ``pad`` modes are CuPy's (``_VALUES``). What it cannot: the other
+values an argument may take where CuPy takes fewer (those of functions minifcn does not call),
+results where CuPy's algorithm differs (NaN order, float16 sums, random draws), or its speed;
+only a real GPU tells (``MINIFCN_DEVICE=cuda python -m pytest``, see the README).
 
 >>> cp = _module                       # as a test gets it: ``import cupy as cp``
 >>> a = cp.asarray([1.0, 2.0])
