@@ -54,6 +54,9 @@ import numpy as np
 
 import cupy_api   # tests/ is on the path, as for this module
 
+# CuPy's names as sets (looked up on every ufunc call and function call of a device array)
+_NAMES = {space: frozenset(names) for space, names in cupy_api.NAMES.items()}
+
 
 class ndarray(np.ndarray):
     """A NumPy array standing for a CuPy one. Views, slices, arithmetic and ufuncs keep the
@@ -72,8 +75,10 @@ class ndarray(np.ndarray):
         for a in inputs + (out or ()):
             if isinstance(a, np.ndarray) and not isinstance(a, ndarray):
                 raise TypeError(f"Unsupported type {type(a)}")
-        if not _numpy_inside(_caller()):   # NumPy's own reductions (``a.sum()``) are CuPy's code
-            _check_ufunc(ufunc, method, inputs, kwargs)
+        if method != "__call__" or kwargs or ufunc.__name__ not in _NAMES[""]:
+            refusal = _ufunc_refusal(ufunc, method, inputs, kwargs)
+            if refusal and not _numpy_inside(_caller()):   # NumPy's own (``a.sum()``): CuPy's code
+                raise refusal
         plain = [a.view(np.ndarray) if isinstance(a, ndarray) else a for a in inputs]
         if out is not None:   # written in place, through plain views of the same memory
             kwargs["out"] = tuple(o.view(np.ndarray) for o in out)
@@ -91,27 +96,29 @@ class ndarray(np.ndarray):
     def __array_function__(self, func, types, args, kwargs):
         # ``np.f(a)`` runs CuPy's ``f`` of the same module path, and fails where CuPy has none
         # (CuPy's ``ndarray.__array_function__``: ``NotImplemented``, then NumPy's TypeError)
-        if not _numpy_inside(_caller()):
-            space = ".".join(func.__module__.split(".")[1:])
-            if func.__name__ not in cupy_api.NAMES.get(space, ()):
-                raise TypeError(f"no implementation found for '{func.__module__}.{func.__name__}'"
+        space = ".".join(func.__module__.split(".")[1:])
+        if func.__name__ not in _NAMES.get(space, ()):
+            refusal = TypeError(f"no implementation found for '{func.__module__}.{func.__name__}'"
                                 " on types that implement __array_function__: [cupy.ndarray]")
-            _check_call(f"{space}.{func.__name__}".lstrip("."), args, kwargs)
+        else:
+            refusal = _call_refusal(f"{space}.{func.__name__}".lstrip("."), args, kwargs)
+        if refusal and not _numpy_inside(_caller()):
+            raise refusal
         return super().__array_function__(func, types, args, kwargs)
 
     def __index__(self):
         # ``cupy.ndarray`` has no ``__index__`` (CuPy 13.6, 14.2): a 0-d device array is no
         # length, index or slice bound (``range(n)``, ``a[:n]``, ``reshape(n)``); ``int(n)`` is
-        if not _numpy_inside(_caller()):
+        # (NumPy asks it of a slice bound from within this class's ``__getitem__``)
+        if not _numpy_inside(_caller(2, past=__name__)):
             raise TypeError("'cupy.ndarray' object cannot be interpreted as an integer")
         return super().__index__()
 
     def __getitem__(self, key):
-        _check_slices(key)
-        return _device(super().__getitem__(key))
+        return _device(super().__getitem__(_index_arrays(key)))
 
     def __setitem__(self, key, value):
-        _check_slices(key)
+        key = _index_arrays(key)
         # CuPy's basic indexing writes a value that is not a device array with ``fill``, which
         # takes a host array of 0 dimensions only; index arrays (advanced indexing) copy it over
         if (isinstance(value, np.ndarray) and not isinstance(value, ndarray) and value.ndim
@@ -120,11 +127,16 @@ class ndarray(np.ndarray):
         super().__setitem__(key, value)
 
 
-def _caller(depth=2):
-    """The module that called the function this is called in."""
-    return sys._getframe(depth).f_globals.get("__name__", "")
+def _caller(depth=2, past=None):
+    """The module that called the function this is called in; with ``past``, the first one
+    up the stack that is not that module."""
+    frame = sys._getframe(depth)
+    while past is not None and frame.f_back is not None and frame.f_globals.get("__name__") == past:
+        frame = frame.f_back
+    return frame.f_globals.get("__name__", "")
 
 
+@functools.lru_cache(maxsize=None)
 def _parameters(spec):
     """CuPy's parameters as tests/cupy_api.py writes them (``"a axis *shape"``): the keyword
     names, and how many positional arguments they take (None: any number)."""
@@ -134,24 +146,31 @@ def _parameters(spec):
     return frozenset(plain), None if many else len(plain), any(n.startswith("**") for n in names)
 
 
-def _check_arguments(what, spec, args, kwargs):
-    """Raise CuPy's TypeError where ``args``/``kwargs`` do not fit CuPy's ``spec``."""
+def _argument_refusal(what, spec, args, kwargs):
+    """CuPy's TypeError where ``args``/``kwargs`` do not fit CuPy's ``spec``, else None."""
     keywords, most, any_keyword = _parameters(spec)
     if most is not None and len(args) > most:
-        raise TypeError(f"{what} takes at most {most} positional arguments ({len(args)} given; "
-                        f"CuPy's parameters: {spec})")
+        return TypeError(f"{what} takes at most {most} positional arguments ({len(args)} given; "
+                         f"CuPy's parameters: {spec})")
     extra = [k for k in kwargs if k not in keywords]
     if extra and not any_keyword:
-        raise TypeError(f"{what} got an unexpected keyword argument {extra[0]!r} "
-                        f"(CuPy's parameters: {spec})")
+        return TypeError(f"{what} got an unexpected keyword argument {extra[0]!r} "
+                         f"(CuPy's parameters: {spec})")
+    return None
 
 
-def _check_call(path, args, kwargs):
-    """``path`` (``"take"``, ``"random.randint"``) called as CuPy's function would be."""
+def _call_refusal(path, args, kwargs):
+    """What CuPy's function ``path`` (``"take"``, ``"random.randint"``) would raise for these
+    arguments, else None."""
+    refusal = None
     if path in cupy_api.SIGNATURES:
-        _check_arguments(f"cupy.{path}()", cupy_api.SIGNATURES[path], args, kwargs)
-    if path in _VALUES:
-        _VALUES[path](*args, **kwargs)
+        refusal = _argument_refusal(f"cupy.{path}()", cupy_api.SIGNATURES[path], args, kwargs)
+    if refusal is None and path in _VALUES:
+        try:
+            _VALUES[path](*args, **kwargs)
+        except Exception as e:   # noqa: BLE001 (the rule's own error, as CuPy's)
+            refusal = e
+    return refusal
 
 
 def _stable_only(a, axis=-1, kind=None, *rest, **more):
@@ -202,31 +221,36 @@ _SCATTER_DTYPES = {
     "bitwise_xor": ("int32", "int64", "uint32", "uint64")}
 
 
-def _check_ufunc(ufunc, method, inputs, kwargs):
+def _ufunc_refusal(ufunc, method, inputs, kwargs):
+    """What CuPy raises for ``ufunc.method(*inputs, **kwargs)``, else None."""
     name = ufunc.__name__
-    if name not in cupy_api.NAMES[""]:
-        raise TypeError(f"operand type(s) all returned NotImplemented from __array_ufunc__"
-                        f"({name!r}, {method!r}): CuPy has no ufunc {name!r}")
+    if name not in _NAMES[""]:
+        return TypeError(f"operand type(s) all returned NotImplemented from __array_ufunc__"
+                         f"({name!r}, {method!r}): CuPy has no ufunc {name!r}")
     if method in _UFUNC_METHODS and name not in _UFUNC_METHODS[method]:
-        raise NotImplementedError(f"`cupy_{name}.{method}` is not supported yet")
+        return NotImplementedError(f"`cupy_{name}.{method}` is not supported yet")
     if method == "at":
         if name not in _SCATTER_DTYPES:
-            raise NotImplementedError(f"`cupy_{name}.at` is not supported yet")
+            return NotImplementedError(f"`cupy_{name}.at` is not supported yet")
         a, index = inputs[0], inputs[1]
         if _advanced(index) and a.dtype.name not in _SCATTER_DTYPES[name]:
-            raise TypeError(f"cupy.{name}.at only supports "
-                            f"{', '.join(_SCATTER_DTYPES[name])} as data type, not {a.dtype}")
-    extra = set(kwargs) - _UFUNC_KEYWORDS[method]
+            return TypeError(f"cupy.{name}.at only supports "
+                             f"{', '.join(_SCATTER_DTYPES[name])} as data type, not {a.dtype}")
+    extra = kwargs.keys() - _UFUNC_KEYWORDS[method] if kwargs else ()
     if extra:
-        raise TypeError(f"Wrong arguments {sorted(extra)} for cupy.{name}.{method}")
+        return TypeError(f"Wrong arguments {sorted(extra)} for cupy.{name}.{method}")
+    return None
 
 
-def _check_slices(key):
-    """A 0-d device array as a slice bound is refused, as by CuPy's slicing (Python's slice
-    bounds need ``__index__``, which ``cupy.ndarray`` has not); NumPy reads its own 0-d arrays."""
-    for k in key if isinstance(key, tuple) else (key,):
-        if isinstance(k, slice) and any(isinstance(b, ndarray) for b in (k.start, k.stop, k.step)):
-            raise TypeError("slice indices must be integers or None or have an __index__ method")
+def _index_arrays(key):
+    """``key`` with its 0-d device arrays as plain ones: an index array (``a[n]``, CuPy's
+    advanced indexing) is fine, where the same array as a slice bound (``a[:n]``) asks for the
+    ``__index__`` that CuPy's arrays lack."""
+    if type(key) is ndarray:
+        return key.view(np.ndarray) if not key.ndim else key
+    if type(key) is tuple and ndarray in map(type, key):
+        return tuple(k.view(np.ndarray) if type(k) is ndarray and not k.ndim else k for k in key)
+    return key
 
 
 def _advanced(key):
@@ -239,10 +263,13 @@ def _checked_method(name, method):
     """``method`` refusing what ``cupy.ndarray``'s method of that name has no parameter for,
     when minifcn or a test calls it (NumPy's own functions call methods as they like)."""
     what, spec = f"cupy.ndarray.{name}()", cupy_api.NDARRAY_SIGNATURES[name]
+    keywords, most, _ = _parameters(spec)
 
     def call(self, *args, **kwargs):
-        if (args or kwargs) and not _numpy_inside(_caller()):
-            _check_arguments(what, spec, args, kwargs)
+        # the cheap test first: these methods run on every step of every test
+        if (most is not None and len(args) > most) or (kwargs and not kwargs.keys() <= keywords):
+            if not _numpy_inside(_caller()):
+                raise _argument_refusal(what, spec, args, kwargs)
         return method(self, *args, **kwargs)
     # NumPy's name, not its docstring (whose examples pytest's doctests would collect here)
     call.__name__ = call.__qualname__ = name
@@ -292,7 +319,9 @@ def _on_device(fn):
 def _checked_call(path, fn):
     @functools.wraps(fn)
     def call(*args, **kwargs):
-        _check_call(path, args, kwargs)
+        refusal = _call_refusal(path, args, kwargs)
+        if refusal:
+            raise refusal
         return fn(*args, **kwargs)
     return call
 
@@ -313,7 +342,7 @@ class _Namespace(types.ModuleType):
     def __getattr__(self, name):
         if name.startswith("__"):   # a module's own attributes (``__path__``, ...) are not NumPy's
             raise AttributeError(name)
-        if name not in cupy_api.NAMES.get(self._space, ()):
+        if name not in _NAMES.get(self._space, ()):
             module = ".".join(["cupy", self._space]).rstrip(".")
             raise AttributeError(f"module {module!r} has no attribute {name!r} "
                                  "(CuPy 13.6 and 14.2 have none: tests/cupy_api.py)")
