@@ -170,3 +170,32 @@ def test_no_ufunc_method_in_minifcn_that_cupy_lacks():
                 if node.value.value.id == "xp" and ok is not None and node.value.attr not in ok:
                     bad.append(f"{path.relative_to(LIBRARY.parent)}:{node.lineno}")
     assert not bad, "\n".join(bad)
+
+
+# ------------------------------------------------------------------ fixes
+def test_adam_loads_a_state_whose_scalar_moments_are_device_arrays(xp):
+    """A 0-d parameter's moments are 0-d arrays; a state dict holding them on the device (as
+    one moved there by hand, or PyTorch's on a GPU) loads: the count's test of its dtype read
+    it with ``np.asarray``, which CuPy refuses (an implicit copy to the host)."""
+    from minifcn import Tensor, optim
+    from minifcn.nn import Parameter
+
+    def run(state=None):
+        p = Parameter(Tensor(xp.asarray(1.5)))
+        opt = optim.Adam([p], lr=0.1)
+        if state is not None:
+            opt.load_state_dict(state)
+        p.grad = xp.asarray(0.25)
+        opt.step()
+        return p, opt
+
+    p, opt = run()
+    state = opt.state_dict()
+    on_device = {**state, "state": [{k: xp.asarray(v) if isinstance(v, np.ndarray) else v
+                                     for k, v in s.items()} for s in state["state"]]}
+    assert any(backend.device_of(v) == backend.device_of(p.data)
+               for v in on_device["state"][0].values() if not isinstance(v, (int, float)))
+    p1, opt1 = run(state)
+    p2, opt2 = run(on_device)
+    assert float(backend.to_numpy(p2.data)) == float(backend.to_numpy(p1.data))
+    assert opt2.state_dict()["state"][0]["step"] == opt1.state_dict()["state"][0]["step"] == 2
