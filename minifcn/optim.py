@@ -282,8 +282,9 @@ class Optimizer:
         """The inverse of :meth:`_pack`: arrays copied to ``p``'s device, in its dtype."""
         xp = backend.get_array_module(p.data)
         # a count (Adam's step) stays an int, however it was stored (np.int64, a 0-d array); a
-        # float a float (NAdam's mu_product: a 0-d parameter's moments are 0-d arrays, not floats)
-        return {k: int(v) if np.ndim(v) == 0 and np.asarray(v).dtype.kind in "iu" else
+        # float a float (NAdam's mu_product: a 0-d parameter's moments are 0-d arrays, not floats,
+        # and may be device ones: to_numpy, as CuPy refuses np.asarray)
+        return {k: int(v) if np.ndim(v) == 0 and backend.to_numpy(v).dtype.kind in "iu" else
                 v if isinstance(v, float) else
                 xp.array(v, dtype=p.data.dtype) for k, v in (saved or {}).items()}
 
