@@ -470,7 +470,8 @@ class Tensor:
             if grad.shape != self.shape:
                 raise ValueError(f"gradient shape {grad.shape} does not match tensor shape {self.shape}")
             if grad.dtype != self.dtype:   # as PyTorch: a float64 seed left float64 .grad on float32
-                grad = grad.astype(self.dtype)
+                with np.errstate(over="ignore"):   # a seed of 1e300 on float32: inf, as PyTorch's
+                    grad = grad.astype(self.dtype)
         _backprop([(self, grad, given)], retain_graph)
 
     # ----------------------------------------------------------------- operators
@@ -575,7 +576,7 @@ class Tensor:
         return self._in_place("*=", operator.imul, other)
 
     def __itruediv__(self, other):
-        return self._in_place("/=", operator.itruediv, other)
+        return self._in_place("/=", _true_into("/="), other)
 
     def __ipow__(self, exponent):
         return self._in_place("**=", operator.ipow, exponent)
@@ -605,7 +606,7 @@ class Tensor:
 
     def div_(self, other) -> "Tensor":
         """``self /= other``, in place."""
-        return self._in_place("div_", operator.itruediv, other)
+        return self._in_place("div_", _true_into("div_"), other)
 
     def clamp_(self, min=None, max=None) -> "Tensor":   # PyTorch's names shadow the builtins here only
         """Each value clipped to [min, max], in place (either bound may be None)."""
@@ -680,16 +681,24 @@ class Tensor:
         >>> values.numpy(), indices.numpy()
         (array([5., 7.]), array([1, 0]))
         """
-        return self.amax() if dim is None else _extreme_along(self, "max", dim, keepdim)
+        if dim is None:   # the gradient at the ties only (amax's is gy times a share)
+            return Extreme("max", None, False, only_ties=True)(self)
+        return _extreme_along(self, "max", dim, keepdim)
 
     def min(self, dim=None, keepdim=False):
         """PyTorch's ``min``: as :meth:`max`, for the smallest."""
-        return self.amin() if dim is None else _extreme_along(self, "min", dim, keepdim)
+        if dim is None:
+            return Extreme("min", None, False, only_ties=True)(self)
+        return _extreme_along(self, "min", dim, keepdim)
 
     def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None, dtype=None):
         """The mean along ``dim`` (all values by default), ``self`` cast to ``dtype`` first.
         Floats only, as PyTorch's: an integer or bool tensor is refused (NumPy would give
-        float64), ``dtype=`` or ``.float()`` makes it float."""
+        float64), ``dtype=`` or ``.float()`` makes it float. Over no values it is NaN.
+
+        >>> Tensor(np.array([1.0, 2.0])).mean().item(), Tensor(np.zeros(0)).mean().item()
+        (1.5, nan)
+        """
         x = self if dtype is None or np.dtype(dtype) == self.dtype else self.astype(dtype)
         if x.dtype.kind != "f":
             raise TypeError(f"mean: expected a floating-point tensor, got {x.dtype}; cast it "
@@ -699,7 +708,8 @@ class Tensor:
         axis, keepdims = _dim_alias("mean", axis, dim, keepdims, keepdim)
         axis = _every_axis_if_empty(axis)
         count = self.size if axis is None else int(np.prod([self.shape[a] for a in np.atleast_1d(axis)]))
-        return Sum(axis, keepdims)(self) * (1.0 / count)
+        # no values: NaN (0 / 0), as PyTorch's; the gradient, of no values, is empty
+        return Sum(axis, keepdims)(self) * (1.0 / count if count else math.nan)
 
     def unsqueeze(self, dim):
         """A new axis of size 1 at ``dim`` (negative: counted from the end of the result)."""
@@ -1742,6 +1752,25 @@ def _into(name, what):
     return into
 
 
+def _true_into(what):
+    """``a /= b`` for ``/=`` and ``div_``: a true division's result is a float, which an
+    integer or bool tensor cannot hold in place; refused with our message, as PyTorch's ("result
+    type Float can't be cast to the desired output type Long"), where NumPy's ufunc raised its
+    own casting error.
+
+    >>> t = Tensor(np.array([4, 6])); t /= 2
+    Traceback (most recent call last):
+    TypeError: /=: the result of a true division (a float) cannot be written into this int64 tensor (as PyTorch); write it out of place (t = t / 2) or make the tensor a float first (.float())
+    """
+    def into(a, b):
+        if a.dtype.kind in "biu":
+            raise TypeError(f"{what}: the result of a true division (a float) cannot be written "
+                            f"into this {a.dtype} tensor (as PyTorch); write it out of place "
+                            "(t = t / 2) or make the tensor a float first (.float())")
+        return operator.itruediv(a, b)
+    return into
+
+
 def _raw_index(index):
     """An index with its Tensors as their arrays (in a tuple too): NumPy then reads them as
     index arrays, never through ``__index__``."""
@@ -2029,7 +2058,8 @@ def _backprop(seeds, retain_graph, inputs=None):
                 raise RuntimeError(f"{type(f).__name__}.backward returned a gradient of shape "
                                    f"{tuple(gx.shape)} for an input of shape {tuple(x.shape)}")
             if gx.dtype != x.dtype:   # float32 * float64 array: x's gradient is float32, as x
-                gx = gx.astype(x.dtype)
+                with np.errstate(over="ignore"):   # 1e300 is inf in float32, quietly, as PyTorch's
+                    gx = gx.astype(x.dtype)
             if x.creator is not None:
                 send(x.creator, x.output_index, gx)
             else:

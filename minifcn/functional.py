@@ -49,14 +49,17 @@ __all__ = ["conv2d", "conv_transpose2d", "max_pool2d", "max_unpool2d", "relu", "
 
 
 # --------------------------------------------------------------------- argument checks
-def _positive_pair(name, v, op, minimum=1):
+def _positive_pair(name, v, op, minimum=1, given=None):
+    """``v`` as a pair of ints >= ``minimum``; an error names ``given`` (what the caller was
+    passed, where ``v`` was made from it), else ``v``."""
+    given = v if given is None else given
     try:
         pair = _pair(v)
     except (TypeError, ValueError) as e:   # a float, a Tensor, three values: named here
-        got = f"a {type(v).__name__} of shape {tuple(v.shape)}" if hasattr(v, "shape") else repr(v)
+        got = f"a {type(given).__name__} of shape {tuple(given.shape)}" if hasattr(given, "shape") else repr(given)
         raise type(e)(f"{op}: {name} must be an int or a pair of ints, got {got}") from None
     if min(pair) < minimum:
-        raise ValueError(f"{op}: {name} must be >= {minimum}, got {v!r}")
+        raise ValueError(f"{op}: {name} must be >= {minimum}, got {given!r}")
     return pair
 
 
@@ -64,8 +67,8 @@ def _pool_pair(name, v, op, minimum=1):
     """:func:`_positive_pair`, also taking a 1-tuple or 1-list for both axes, as PyTorch's 2-D
     poolings take their kernel_size, stride, padding and dilation, and its conv2d and
     conv_transpose2d their stride, padding, dilation and output_padding."""
-    if isinstance(v, (tuple, list)) and len(v) == 1:
-        v = (v[0], v[0])
+    if isinstance(v, (tuple, list)) and len(v) == 1:   # the error names (2.0,), as passed
+        return _positive_pair(name, (v[0], v[0]), op, minimum, given=v)
     return _positive_pair(name, v, op, minimum)
 
 

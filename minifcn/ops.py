@@ -192,10 +192,12 @@ class ToDevice(Function):
 
 
 class Extreme(Function):
-    """The max or min over ``axis``; the gradient shared evenly among the ties (amax's rule)."""
+    """The max or min over ``axis``; the gradient shared evenly among the ties. As PyTorch's,
+    ``amax`` multiplies ``gy`` by the share (an inf ``gy`` gives NaN off the ties, 0 * inf),
+    ``max()`` (``only_ties=True``) puts it at the ties only: exactly 0 elsewhere."""
 
-    def __init__(self, which, axis, keepdims):
-        self.which, self.axis, self.keepdims = which, axis, keepdims
+    def __init__(self, which, axis, keepdims, only_ties=False):
+        self.which, self.axis, self.keepdims, self.only_ties = which, axis, keepdims, only_ties
 
     def forward(self, a):
         y = a.max(axis=self.axis, keepdims=True) if self.which == "max" else a.min(axis=self.axis, keepdims=True)
@@ -208,7 +210,11 @@ class Extreme(Function):
 
     def backward(self, gy):
         share = self.hit / self.hit.sum(axis=self.axis, keepdims=True)
-        return (gy.reshape(self.shape) * share).astype(gy.dtype, copy=False)
+        gy = gy.reshape(self.shape)
+        if self.only_ties:   # gy at the ties, 0 elsewhere, before the product: no 0 * inf there
+            return (get_array_module(gy).where(self.hit, gy, 0) * share).astype(gy.dtype, copy=False)
+        with np.errstate(invalid="ignore"):   # 0 * inf off the ties: NaN, as PyTorch's amax
+            return (gy * share).astype(gy.dtype, copy=False)
 
 
 def _reduce_axes(op, dim, ndim):
@@ -250,7 +256,8 @@ class ExtremeAt(Function):
         positions = xp.arange(self.a_shape[self.axis]).reshape(
             [-1 if k == self.axis else 1 for k in range(len(self.a_shape))])
         hit = positions == xp.expand_dims(self.indices, self.axis)
-        return hit * (gy if self.keepdims else xp.expand_dims(gy, self.axis))
+        # where, not hit * gy: exactly 0 off the index, an inf gy too (PyTorch's scatter)
+        return xp.where(hit, gy if self.keepdims else xp.expand_dims(gy, self.axis), 0).astype(gy.dtype, copy=False)
 
 
 class MaxMin(NamedTuple):
@@ -289,10 +296,20 @@ class Cast(Function):
 
     def forward(self, a):
         self.source = a.dtype
-        return a.astype(self.dtype)
+        return _cast(a, self.dtype)
 
     def backward(self, gy):
-        return gy.astype(self.source)
+        return _cast(gy, self.source)
+
+
+def _cast(a, dtype):
+    """``a.astype(dtype)``; a float past the new dtype's range is inf (1e300 in float32), a NaN
+    or inf into an integer whatever the cast gives, quietly, as PyTorch's (NumPy warns). The
+    errstate (1 us) only where a cast can overflow: to a float of fewer bytes, or to integers."""
+    if a.dtype.kind == "f" and (np.dtype(dtype).kind != "f" or np.dtype(dtype).itemsize < a.dtype.itemsize):
+        with np.errstate(over="ignore", invalid="ignore"):
+            return a.astype(dtype)
+    return a.astype(dtype)
 
 
 class Exp(Function):
@@ -459,15 +476,20 @@ def _operands(a, b):
     its dtype against a number, an integer or bool array, or a 0-d array (NumPy alone would
     make ``float32 + int64`` float64). An integer Tensor keeps its dtype against an integer,
     and against a float follows NumPy (it had taken the Tensor's dtype: ``Tensor([1, 2]) *
-    0.5`` was ``[0, 0]``). A NumPy scalar cast to the Tensor's dtype goes in as the Python
-    number it holds, so an integer one out of an integer Tensor's range is refused as a Python
-    int is (``asarray`` had wrapped ``np.int64(300)`` to int8's 44). Two Tensors, or a Tensor
-    and a float array of one or more dimensions, follow NumPy, as PyTorch does there.
+    0.5`` was ``[0, 0]``). A bool Tensor takes a number's PyTorch dtype, int64 or float32 (it
+    had cast the number to bool: ``mask * 3`` was ``mask``). A NumPy scalar cast to the
+    Tensor's dtype goes in as the Python number it holds, so an integer one out of an integer
+    Tensor's range is refused as a Python int is (``asarray`` had wrapped ``np.int64(300)`` to
+    int8's 44); a float one past a float32 Tensor's range is inf, quietly, as PyTorch's. Two
+    Tensors, or a Tensor and a float array of one or more dimensions, follow NumPy, as PyTorch
+    does there.
 
     >>> import numpy as np
     >>> x = Tensor(np.ones(2, np.float32))
     >>> (x + np.arange(2)).dtype, (x * np.float64(2)).dtype, (Tensor(np.arange(2)) * 0.5).data
     (dtype('float32'), dtype('float32'), array([0. , 0.5]))
+    >>> (Tensor(np.array([True, False])) * 3).data
+    array([3, 0])
     """
     like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else None
     if like is None:
@@ -479,6 +501,12 @@ def _operands(a, b):
             return x
         xp = get_array_module(like.data)
         if isinstance(x, (bool, int, float)) or (isinstance(x, np.generic) and not x.shape):
+            if like.dtype == np.bool_ and not isinstance(x, (bool, np.bool_)):
+                # PyTorch's dtype of the number (the Tensor has no say): int64, or its
+                # default float, float32 (1e300 quietly inf there, as in PyTorch)
+                number = np.float32 if isinstance(x, (float, np.floating)) else np.int64
+                with np.errstate(over="ignore"):
+                    return Tensor(xp.asarray(x, dtype=number))
             if floating or not isinstance(x, (float, np.floating)):
                 if isinstance(x, np.generic):   # as its Python number: checked, never wrapped
                     x = x.item()
@@ -486,11 +514,17 @@ def _operands(a, b):
                     info = np.iinfo(like.dtype)   # NumPy 2 refuses as here; NumPy 1.x wrapped
                     if not info.min <= x <= info.max:
                         raise OverflowError(f"Python integer {x} out of bounds for {like.dtype}")
+                if floating and isinstance(x, float) and not abs(x) < 65504.0:
+                    # past float16's largest (so maybe past the dtype's): 1e300 into float32
+                    # is inf, quietly, as PyTorch's (errstate only here: it costs 1 us a call)
+                    with np.errstate(over="ignore"):
+                        return Tensor(xp.asarray(x, dtype=like.dtype))
                 return Tensor(xp.asarray(x, dtype=like.dtype))
             return Tensor(xp.asarray(x))
         arr = _as_array(x)
         if floating and (arr.dtype.kind in "biu" or (arr.ndim == 0 and arr.dtype.kind == "f")):
-            arr = arr.astype(like.dtype)
+            with np.errstate(over="ignore"):   # a 0-d float64 1e300 into float32: inf, as above
+                arr = arr.astype(like.dtype)
         return Tensor(arr)
     return promote(a), promote(b)
 
@@ -508,7 +542,17 @@ def add(a, b):
 
 
 def sub(a, b):
+    if any(isinstance(x, (bool, np.bool_)) or getattr(x, "dtype", None) == np.bool_ for x in (a, b)):
+        # as PyTorch's - and ops_math.sub: NumPy refused bool - bool, but took mask - 3
+        raise TypeError(f"-: subtraction with a bool operand is not taken (as PyTorch), got "
+                        f"{_kind_name(a)} - {_kind_name(b)}; use ^ (logical xor), ~ (logical "
+                        "not) or cast to a number type")
     return Sub()(*_operands(a, b))
+
+
+def _kind_name(x):
+    """``x``'s dtype (a Tensor, an array) or type (a number), for an error message."""
+    return str(x.dtype) if hasattr(x, "dtype") and not isinstance(x, np.generic) else type(x).__name__
 
 
 def mul(a, b):
@@ -717,7 +761,7 @@ class Tanh(Function):
 class Norm(Function):
     """The ``p``-norm over ``axis`` (``p`` > 0, not 1, 2 or inf: those are composed of ``abs``,
     squares and ``sqrt``); the gradient is ``gy * sign(x) |x|^(p-1) / norm^(p-1)``, 0 where the
-    norm is 0."""
+    norm is 0 (NaN at a zero value where the norm is NaN, as PyTorch's)."""
 
     def __init__(self, p, axis, keepdims):
         self.p, self.axis, self.keepdims = p, axis, keepdims
@@ -732,11 +776,12 @@ class Norm(Function):
     def backward(self, gy):
         xp, p, a, y = get_array_module(gy), self.p, self.a, self.y
         gy = gy.reshape(y.shape)
-        # y == 0 is masked; |a|^(p-1) is inf at 0 for p < 1: a zero value's gradient is 0, as
-        # PyTorch's
+        # y == 0 is masked; |a|^(p-1) is inf at 0 for p < 1, so it is set to 0 there; a zero
+        # value's gradient is then 0 * scale: 0, or NaN where the scale is NaN or inf (a NaN
+        # in the line, an inf gy), as PyTorch's
         with np.errstate(**_QUIET):
             scale = xp.where(y == 0, 0, gy / y ** (p - 1))
-            g = xp.where(a == 0, 0, xp.sign(a) * abs(a) ** (p - 1) * scale)
+            g = xp.where(a == 0, 0, xp.sign(a) * abs(a) ** (p - 1)) * scale
         return g.astype(gy.dtype, copy=False)
 
 
@@ -1553,7 +1598,9 @@ class Cumprod(Function):
     ``dL/dx[k] = sum over i >= k of gy[i] * y[i] / x[k]``, a backward running sum divided by
     ``x[k]``, and that holds before a line's first zero. After it every term holds that zero:
     0. At it the division fails, and the sum is taken on the products with that one zero read
-    as 1 instead: ``sum over i >= z of gy[i] * prod(x[:i+1] with x[z] = 1)``.
+    as 1 instead: ``sum over i >= z of gy[i] * prod(x[:i+1] with x[z] = 1)``, up to the
+    line's next zero (beyond it each product is 0: its terms are 0, or NaN after an inf, as
+    PyTorch's).
     """
 
     def __init__(self, axis):
@@ -1574,13 +1621,21 @@ class Cumprod(Function):
         # the axis last: each line a row
         x, y, g = (xp.moveaxis(v, k, -1) for v in (self.a, self.y, gy))
         zeros_so_far = xp.cumsum(x == 0, axis=-1)
+        any_zero = bool((zeros_so_far[..., -1:] > 0).any())
         with np.errstate(**_QUIET):   # x = 0: replaced below; inf * 0, overflows: NaN, inf
-            gx = xp.flip(xp.cumsum(xp.flip(g * y, -1), axis=-1), -1) / x
+            gy_y = g * y
+            if any_zero:   # the terms before a line's first zero only: past it y is 0, and an
+                # inf g would make its term NaN where it is 0 (PyTorch's masks them out too)
+                gy_y = xp.where(zeros_so_far == 0, gy_y, 0)
+            gx = xp.flip(xp.cumsum(xp.flip(gy_y, -1), axis=-1), -1) / x
             gx = xp.where(zeros_so_far == 0, gx, 0)
-            first = (x == 0) & (zeros_so_far == 1)   # each line's first zero
-            if bool(first.any()):
-                w = xp.cumprod(xp.where(first, 1, x).astype(x.dtype, copy=False), axis=-1)
-                at = xp.where(zeros_so_far > 0, g * w, 0).sum(axis=-1, keepdims=True)
+            if any_zero:
+                first = (x == 0) & (zeros_so_far == 1)   # each line's first zero
+                # up to the line's next zero: past it each term holds that zero, so its g is
+                # taken as 0 and its x's as 1 (an inf g times a 0 product would be NaN), as
+                # PyTorch's masks (where the product so far is inf, 0 * inf is NaN there too)
+                w = xp.cumprod(xp.where(first | (zeros_so_far > 1), 1, x).astype(x.dtype, copy=False), axis=-1)
+                at = (xp.where(zeros_so_far == 1, g, 0) * w).sum(axis=-1, keepdims=True)
                 gx = xp.where(first, at, gx)
         return xp.ascontiguousarray(xp.moveaxis(gx, -1, k)).astype(gy.dtype, copy=False)
 

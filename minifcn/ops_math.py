@@ -458,20 +458,22 @@ def operator_div(a, b):
     ``*`` have it), with :func:`div`'s quiet Function, so ``x / 0`` gives inf and NaN with no
     NumPy warning in the forward and the backward, as ``x.div(0)`` and PyTorch's. Where
     neither side holds a float (integer and bool Tensors, arrays, Python ints), the division
-    is in float32, PyTorch's default dtype, as :func:`div`'s: NumPy's would be float64.
+    is in float32, PyTorch's default dtype, as :func:`div`'s: NumPy's would be float64; and
+    as there, an integer number need not fit the tensor's dtype (``int8 / 300``: no integer
+    is made of it). A bool tensor takes a number's PyTorch dtype, as ``+`` and ``*`` do.
 
     >>> x = Tensor(np.array([1.0, 0.0]), requires_grad=True)
     >>> y = operator_div(x, 0)
     >>> y.backward(np.ones(2))
     >>> y.numpy(), x.grad
     (array([inf, nan]), array([inf, inf]))
-    >>> operator_div(Tensor(np.array([1, 2])), 4).numpy()
-    array([0.25, 0.5 ], dtype=float32)
+    >>> operator_div(Tensor(np.array([1, 2])), 4).numpy(), operator_div(Tensor(np.array([7], np.int8)), 300).dtype
+    (array([0.25, 0.5 ], dtype=float32), dtype('float32'))
     """
-    a, b = _operands(a, b)
-    if a.dtype.kind in "biu" and b.dtype.kind in "biu":   # int / int: float32, not NumPy's float64
-        a, b = a.astype(np.float32), b.astype(np.float32)
-    return _Div()(a, b)
+    if not any(isinstance(x, Tensor) and x.dtype.kind == "f" for x in (a, b)):   # (a float Tensor: quick)
+        if _result_dtype(a, b).kind != "f":   # int / int: float32, not NumPy's float64
+            return _Div()(*_as_result(a, b, dtype=np.float32))
+    return _Div()(*_operands(a, b))
 
 
 def _power(xp, a, e):
