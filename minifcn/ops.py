@@ -1599,8 +1599,8 @@ class Cumprod(Function):
     ``x[k]``, and that holds before a line's first zero. After it every term holds that zero:
     0. At it the division fails, and the sum is taken on the products with that one zero read
     as 1 instead: ``sum over i >= z of gy[i] * prod(x[:i+1] with x[z] = 1)``, up to the
-    line's next zero (beyond it each product is 0: its terms are 0, or NaN after an inf, as
-    PyTorch's).
+    line's next zero (beyond it each product is 0; PyTorch's is NaN there where the values
+    between the two zeros multiply to inf or NaN, and so is this).
     """
 
     def __init__(self, axis):
@@ -1631,11 +1631,14 @@ class Cumprod(Function):
             gx = xp.where(zeros_so_far == 0, gx, 0)
             if any_zero:
                 first = (x == 0) & (zeros_so_far == 1)   # each line's first zero
-                # up to the line's next zero: past it each term holds that zero, so its g is
-                # taken as 0 and its x's as 1 (an inf g times a 0 product would be NaN), as
-                # PyTorch's masks (where the product so far is inf, 0 * inf is NaN there too)
-                w = xp.cumprod(xp.where(first | (zeros_so_far > 1), 1, x).astype(x.dtype, copy=False), axis=-1)
-                at = (xp.where(zeros_so_far == 1, g, 0) * w).sum(axis=-1, keepdims=True)
+                w = xp.cumprod(xp.where(first, 1, x).astype(x.dtype, copy=False), axis=-1)
+                # up to the line's next zero: past it each term holds that zero, 0 (an inf g
+                # times it would be NaN). PyTorch's takes them as 0 times the product of the
+                # values between the two zeros: NaN where that is inf or NaN, so here too
+                at = xp.where(zeros_so_far == 1, g * w, 0).sum(axis=-1, keepdims=True)
+                between = xp.where((zeros_so_far == 1) & ~first, x, 1).prod(axis=-1, keepdims=True)
+                second = zeros_so_far[..., -1:] > 1
+                at = xp.where(second & ~xp.isfinite(between), xp.nan, at)
                 gx = xp.where(first, at, gx)
         return xp.ascontiguousarray(xp.moveaxis(gx, -1, k)).astype(gy.dtype, copy=False)
 
