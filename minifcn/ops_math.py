@@ -637,8 +637,9 @@ def pow(input, exponent):
                         f"{type(input).__name__} and {type(exponent).__name__}")
     if isinstance(input, Tensor) and _is_number(exponent):
         dtype = _result_dtype(input, exponent)   # True ** 2: int64; 2 ** 0.5: float32
-        if dtype == np.bool_:
-            raise TypeError("pow: bool ** bool is not defined (as PyTorch); cast to a number type")
+        if dtype == np.bool_:   # mask ** True is the mask, mask ** False all True, as PyTorch's
+            xp = get_array_module(input.data)
+            return Tensor(input.data.copy() if exponent else xp.ones_like(input.data))
         exponent = exponent.item() if isinstance(exponent, np.generic) else exponent
         if dtype.kind in "iu":
             if exponent < 0:

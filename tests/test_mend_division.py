@@ -1,6 +1,7 @@
 """Division, remainders, powers, reciprocal, log and sqrt at their edges (0, negatives): the IEEE
 inf and NaN, with no NumPy warning, in the forward and the backward, as PyTorch's; an integer
 zero divisor refused, as PyTorch's."""
+import operator
 import re
 import warnings
 
@@ -248,3 +249,80 @@ def test_in_place_refusals_as_pytorchs(xp, op, name):
         _in_place(xt, op, 2)
     np.testing.assert_array_equal(to_np(x), xt.detach().numpy())
     assert x.requires_grad and x.grad is None
+
+
+# --------------------------------------------------------------------- operators with numbers
+# A bool tensor with a number had cast the number to bool (mask / 3 was mask, 3 / mask 1,
+# mask * 3 stayed bool); an int8 tensor over 300 raised. Each operator, on either side, against
+# PyTorch: its values and dtype, or a refusal where PyTorch refuses. (NumPy's bool scalar is
+# left out: PyTorch reads np.True_ as a float, this library as a bool.)
+OPERATORS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
+             "//": operator.floordiv, "%": operator.mod, "**": operator.pow}
+OPERAND_TENSORS = {"bool": np.array([True, False, True]), "int8": np.array([7, -7, 0], np.int8),
+                   "uint8": np.array([7, 200, 0], np.uint8)}
+NUMBERS = [3, -2, 300, 2.5, -0.5, True, np.int8(3), np.int64(300), np.float64(2.5), np.float32(-0.5)]
+
+
+def _differs_on_purpose(tensor_dtype, number, op):
+    """README's differences from PyTorch in the operators, else None: an integer tensor with
+    a float number keeps NumPy's dtype in + - * / (float64 for a Python float); an integer
+    number out of an integer tensor's range is refused in + - * (PyTorch's wraps it)."""
+    if tensor_dtype.kind not in "iu" or isinstance(number, (bool, np.bool_)):
+        return None
+    if isinstance(number, (float, np.floating)) and op in "+-*/":
+        return "numpy"
+    info = np.iinfo(tensor_dtype)
+    if op in ("+", "-", "*") and not info.min <= int(number) <= info.max:
+        return "refused"
+    return None
+
+
+@pytest.mark.parametrize("side", ["tensor op number", "number op tensor"])
+@pytest.mark.parametrize("op", list(OPERATORS))
+@pytest.mark.parametrize("kind", list(OPERAND_TENSORS))
+def test_operators_with_numbers_give_pytorchs_values_and_dtypes(xp, kind, op, side):
+    torch = pytest.importorskip("torch")
+    a, f = OPERAND_TENSORS[kind], OPERATORS[op]
+    for number in NUMBERS:
+        def apply(t):
+            return f(t, number) if side == "tensor op number" else f(number, t)
+        try:
+            want = apply(torch.from_numpy(a.copy()))
+        except RuntimeError:
+            want = None
+        differs = _differs_on_purpose(a.dtype, number, op)
+        what = f"{kind} {side.replace('op', op).replace('number', repr(number))}"
+        if want is None or differs == "refused":
+            with pytest.raises((TypeError, ValueError, OverflowError, ZeroDivisionError)):
+                _quietly(lambda: apply(Tensor(xp.asarray(a))))
+            continue
+        got = _quietly(lambda: apply(Tensor(xp.asarray(a))))
+        if differs == "numpy":   # NumPy's: the same operation on the array
+            with np.errstate(divide="ignore"):
+                expected = apply(a)
+            assert got.dtype == expected.dtype, what
+            np.testing.assert_array_equal(to_np(got), expected, err_msg=what)
+            continue
+        assert str(got.dtype) == str(want.dtype).replace("torch.", ""), what
+        if got.dtype.kind == "f":
+            # one float32 ulp: PyTorch's number / t is t.reciprocal() * number, and its
+            # uint8 ** 2.5 rounds its pow differently (3 / 7: 0.42857146 there, 0.42857143 here)
+            np.testing.assert_allclose(to_np(got), want.numpy(), rtol=1.2e-7, atol=0, err_msg=what)
+        else:
+            np.testing.assert_array_equal(to_np(got), want.numpy(), err_msg=what)
+
+
+PAIRS = [("b / 3", lambda t: t / 3, lambda t: t.div(3)), ("3 / b", lambda t: 3 / t, lambda t: minifcn.div(3, t)),
+         ("b * 3", lambda t: t * 3, lambda t: t.mul(3)), ("b + 3", lambda t: t + 3, lambda t: t.add(3)),
+         ("b * 2.5", lambda t: t * 2.5, lambda t: t.mul(2.5)), ("b / 2.5", lambda t: t / 2.5, lambda t: t.div(2.5)),
+         ("int8 / 300", lambda t: t.astype(np.int8) / 300, lambda t: t.astype(np.int8).div(300))]
+
+
+@pytest.mark.parametrize("name,operator_form,method_form", PAIRS, ids=[p[0] for p in PAIRS])
+def test_the_operators_give_what_the_methods_give(xp, name, operator_form, method_form):
+    """For a bool tensor (and an int8 one over 300) the operators follow the rule of add, mul
+    and div (PyTorch's promotion), which they had not: b / 3 was [1, 0]."""
+    b = Tensor(xp.asarray(np.array([True, False])))
+    got, want = operator_form(b), method_form(b)
+    assert got.dtype == want.dtype
+    np.testing.assert_array_equal(to_np(got), to_np(want))
