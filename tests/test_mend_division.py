@@ -326,3 +326,117 @@ def test_the_operators_give_what_the_methods_give(xp, name, operator_form, metho
     got, want = operator_form(b), method_form(b)
     assert got.dtype == want.dtype
     np.testing.assert_array_equal(to_np(got), to_np(want))
+
+
+# --------------------------------------------------------------------- past float32's range
+BEYOND = [   # (what, f(t) for t a float32 tensor, torch or minifcn alike)
+    ("t + 1e300", lambda t: t + 1e300),
+    ("1e300 + t", lambda t: 1e300 + t),
+    ("t * 1e39", lambda t: t * 1e39),
+    ("t / 1e300", lambda t: t / 1e300),
+    ("1e300 / t", lambda t: 1e300 / t),
+    ("t - -1e300", lambda t: t - -1e300),
+    ("np.float64(1e300) + t", lambda t: np.float64(1e300) + t),
+    ("t * 0-d float64 array", lambda t: t * (torch_0d(1e300) if type(t).__module__.startswith("torch")
+                                              else backend_0d(t, 1e300))),
+    ("t.add(1e300)", lambda t: t.add(1e300)),
+]
+
+
+def torch_0d(v):
+    import torch
+    return torch.tensor(v, dtype=torch.float64)   # a NumPy array would take over torch's *
+
+
+def backend_0d(t, v):
+    """A 0-d float64 array on ``t``'s device."""
+    from minifcn.backend import get_array_module
+    return get_array_module(t.data).asarray(v)
+
+
+@pytest.mark.parametrize("what,f", BEYOND, ids=[b[0] for b in BEYOND])
+def test_a_float_past_float32s_range_is_inf_without_a_warning(xp, what, f):
+    """``asarray(1e300, dtype=float32)`` had warned "overflow encountered in cast"; PyTorch's
+    (and add's here) is inf, silently. The gradient too."""
+    torch = pytest.importorskip("torch")
+    a = np.array([1.0, -2.0, 0.5], np.float32)
+    x, xt = Tensor(xp.asarray(a), requires_grad=True), torch.tensor(a, requires_grad=True)
+    y, yt = _quietly(lambda: f(x)), f(xt)
+    assert y.dtype == np.float32
+    np.testing.assert_array_equal(to_np(y), yt.detach().numpy())
+    _quietly(lambda: y.sum().backward())
+    yt.sum().backward()
+    np.testing.assert_array_equal(to_np(x.grad), xt.grad.numpy())
+
+
+CASTS = [   # (what, f(x) for x float32 (requires grad) whose result is backed by a float64 seed)
+    ("float32 * float64 tensor of 1.79e308", lambda x, t: x * t(np.full(3, 1.79e308))),
+    ("float64 1e300: sum(dtype=float32)", lambda x, t: (x.double() * 1e300).sum(dtype=t.float32)),
+    ("float64 1e300: .float()", lambda x, t: (x.double() * 1e300).float()),
+]
+
+
+@pytest.mark.parametrize("what,f", CASTS, ids=[c[0] for c in CASTS])
+def test_casts_past_float32s_range_are_inf_without_a_warning(xp, what, f):
+    """A gradient cast back to its input's dtype (float64 into float32), ``sum(dtype=)`` and
+    ``.float()`` had warned at 1e300; PyTorch's is inf, silently."""
+    torch = pytest.importorskip("torch")
+    a = np.array([1.0, -2.0, 0.5], np.float32)
+    x, xt = Tensor(xp.asarray(a), requires_grad=True), torch.tensor(a, requires_grad=True)
+
+    class Ours:   # the names f uses, for minifcn
+        float32 = np.float32
+
+        def __call__(self, v):
+            return Tensor(xp.asarray(v))
+
+    class Theirs:
+        float32 = torch.float32
+
+        def __call__(self, v):
+            return torch.from_numpy(v)
+
+    y, yt = _quietly(lambda: f(x, Ours())), f(xt, Theirs())
+    assert str(y.dtype) == str(yt.dtype).replace("torch.", "")
+    np.testing.assert_array_equal(to_np(y), yt.detach().numpy())
+    assert not np.isfinite(to_np(y)).all()   # the edge was met
+    g = np.ones(y.shape)
+    _quietly(lambda: y.backward(xp.asarray(g.astype(y.dtype))))
+    yt.backward(torch.from_numpy(g.astype(np.dtype(str(yt.dtype).replace("torch.", "")))))
+    assert x.grad.dtype == np.float32
+    np.testing.assert_array_equal(to_np(x.grad), xt.grad.numpy())
+
+
+def test_a_float64_seed_past_float32s_range_is_inf_without_a_warning(xp):
+    torch = pytest.importorskip("torch")
+    x, xt = Tensor(xp.ones(2, np.float32), requires_grad=True), torch.ones(2, requires_grad=True)
+    seed = np.array([1e300, -1.0])
+    _quietly(lambda: (x * 1.0).backward(xp.asarray(seed)))
+    (xt * 1.0).backward(torch.from_numpy(seed).float())
+    assert x.grad.dtype == np.float32
+    np.testing.assert_array_equal(to_np(x.grad), xt.grad.numpy())
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int8, np.bool_])
+@pytest.mark.parametrize("how", ["/=", "div_"])
+def test_true_division_in_place_of_integers_refused_with_our_message(xp, dtype, how):
+    """``t /= 2`` on an integer tensor had raised NumPy's raw casting error; PyTorch refuses
+    it too ("result type Float can't be cast to the desired output type Long")."""
+    torch = pytest.importorskip("torch")
+    a = np.array([4, 6]).astype(dtype)
+
+    def divide(t):
+        if how == "/=":
+            t /= 2
+        else:
+            t.div_(2)
+    with pytest.raises(RuntimeError, match="can't be cast"):
+        divide(torch.from_numpy(a.copy()))
+    t = Tensor(xp.asarray(a))
+    with pytest.raises(TypeError, match=re.escape(f"{how}: the result of a true division (a float) "
+                                                  f"cannot be written into this {np.dtype(dtype)} tensor")):
+        divide(t)
+    np.testing.assert_array_equal(to_np(t), a)   # left as it was
+    f = Tensor(xp.asarray(a.astype(np.float32)))
+    divide(f)
+    np.testing.assert_array_equal(to_np(f), a.astype(np.float32) / 2)
