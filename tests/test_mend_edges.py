@@ -3,6 +3,7 @@ overflow to inf (``exp(1000)``, ``big + big``, a sum past the largest float), po
 inf, 0 * inf in a backward. PyTorch gives the IEEE inf and NaN silently; so do these, with no
 NumPy RuntimeWarning (each is run with warnings as errors), forward and backward, and their
 values and gradients are PyTorch's."""
+import re
 import warnings
 
 import numpy as np
@@ -201,3 +202,102 @@ def test_running_sums_products_and_norms_at_the_edges_without_a_warning(xp, dtyp
         np.testing.assert_allclose(to_np(x.grad), np.array(others, dtype), rtol=1e-6, atol=0)
         return
     np.testing.assert_allclose(to_np(x.grad), to_np(xt.grad), rtol=1e-6, atol=0)
+
+
+# --------------------------------------------------------------------- extremes with an inf gradient
+EXTREMES = [   # PyTorch's rules: max() and max(dim) put the gradient at the maxima only (exactly
+    # 0 elsewhere); amax, and norm(inf) through it, multiply it by a 0/1 share (0 * inf: NaN)
+    ("max()", lambda t: t.max()),
+    ("min()", lambda t: t.min()),
+    ("amax()", lambda t: t.amax()),
+    ("amin(0)", lambda t: t.amin(0)),
+    ("max(0)", lambda t: t.max(0)[0]),
+    ("min(0)", lambda t: t.min(0)[0]),
+    ("norm(inf)", lambda t: t.norm(p=float("inf"))),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("seed", [np.inf, -np.inf, 1.0, 0.0])
+@pytest.mark.parametrize("name,f", EXTREMES, ids=[e[0] for e in EXTREMES])
+def test_extremes_share_an_inf_gradient_as_pytorchs_without_a_warning(xp, dtype, seed, name, f):
+    """``gy * share`` had warned at an inf ``gy`` and given max() NaN where PyTorch's is 0:
+    [3, -3, 3, 1] (a tie, and non-maximal values) with gy = inf."""
+    torch = pytest.importorskip("torch")
+    v = np.array([3.0, -3.0, 3.0, 1.0], dtype)
+    x, xt = Tensor(xp.asarray(v), requires_grad=True), torch_tensor(torch, v, requires_grad=True)
+    y, yt = _quietly(lambda: f(x)), f(xt)
+    g = np.full(y.shape, seed, dtype)
+    _quietly(lambda: y.backward(xp.asarray(g)))
+    yt.backward(torch.from_numpy(g))
+    np.testing.assert_array_equal(to_np(y), to_np(yt))
+    np.testing.assert_array_equal(to_np(x.grad), to_np(xt.grad))   # NaN where PyTorch's is
+
+
+# each: (x, upstream gradient) for a cumprod along the line, where PyTorch's backward masks
+CUMPROD_LINES = [
+    ([0.0, 0.0, 0.0], [1.0, np.inf, 0.5]),              # an inf past the second zero
+    ([2.0, 0.0, 3.0, 0.0, 5.0], [1.0, 2.0, np.inf, 4.0, 5.0]),   # an inf past the first zero
+    ([0.0, np.inf, 0.0], [1.0, 1.0, 1.0]),               # inf between two zeros: NaN there
+    ([1.0, 0.0, np.inf, 2.0], [1.0, 1.0, 1.0, np.inf]),
+    ([np.inf, 0.0, 2.0], [1.0, 1.0, 1.0]),
+    ([3.0, 0.0, 2.0, 0.0], [1.0, -1.0, 2.0, -np.inf]),
+    ([0.0, np.nan, 0.0, 1.0], [1.0, 1.0, 1.0, 1.0]),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("line", range(len(CUMPROD_LINES)))
+def test_cumprod_gradient_at_zeros_with_infinities_as_pytorchs(xp, dtype, line):
+    """[0, 0, 0] with gy = [1, inf, .5] had given [nan, 0, 0] (inf times the product 0 past
+    the second zero), PyTorch's [1, 0, 0]. In rows of a 2-d tensor too (each line its own)."""
+    torch = pytest.importorskip("torch")
+    v, g = (np.array(a, dtype) for a in CUMPROD_LINES[line])
+    v, g = np.stack([v, v[::-1]]), np.stack([g, g[::-1]])   # two lines, the zeros at either end
+    x, xt = Tensor(xp.asarray(v), requires_grad=True), torch_tensor(torch, v, requires_grad=True)
+    y, yt = _quietly(lambda: x.cumprod(1)), xt.cumprod(1)
+    _quietly(lambda: y.backward(xp.asarray(g)))
+    yt.backward(torch.from_numpy(g))
+    np.testing.assert_array_equal(to_np(y), to_np(yt))
+    np.testing.assert_array_equal(to_np(x.grad), to_np(xt.grad))
+
+
+@pytest.mark.parametrize("p", [3.0, 1.5, 0.5])
+@pytest.mark.parametrize("values,seed", [([0.0, np.nan, 1.0], 1.0), ([0.0, 2.0, -1.0], np.inf),
+                                         ([0.0, 0.0], 1.0), ([0.0, np.inf, 1.0], 1.0)])
+def test_norm_gradient_at_a_zero_beside_nan_or_inf_as_pytorchs(xp, p, values, seed):
+    """A zero value's gradient is 0 * the row's scale: NaN where that is NaN (a NaN in the row,
+    an inf gy), as PyTorch's; it had been 0 always."""
+    torch = pytest.importorskip("torch")
+    v = np.array(values)
+    x, xt = Tensor(xp.asarray(v), requires_grad=True), torch_tensor(torch, v, requires_grad=True)
+    y, yt = _quietly(lambda: x.norm(p=p)), xt.norm(p=p)
+    _quietly(lambda: y.backward(xp.asarray(np.array(seed))))
+    yt.backward(torch.tensor(seed, dtype=torch.float64))
+    np.testing.assert_array_equal(to_np(y), to_np(yt))
+    # 1e-15: PyTorch writes the p > 2 formula x |x|^(p-2), ours sign(x) |x|^(p-1)
+    np.testing.assert_allclose(to_np(x.grad), to_np(xt.grad), rtol=1e-15, atol=0)
+
+
+@pytest.mark.parametrize("shape,dim", [((0,), None), ((2, 0), 1), ((0, 3), 0), ((0, 3), 1), ((2, 0, 3), (1, 2))])
+def test_mean_of_no_values_is_nan_as_pytorchs(xp, shape, dim):
+    """It had raised ZeroDivisionError; PyTorch's is NaN, and the gradient (of no values, or
+    through a NaN) its own."""
+    torch = pytest.importorskip("torch")
+    v = np.zeros(shape, np.float32)
+    x, xt = Tensor(xp.asarray(v), requires_grad=True), torch_tensor(torch, v, requires_grad=True)
+    y, yt = _quietly(lambda: x.mean(dim=dim)), (xt.mean() if dim is None else xt.mean(dim=dim))
+    assert y.dtype == np.float32 and y.shape == tuple(yt.shape)
+    np.testing.assert_array_equal(to_np(y), to_np(yt))
+    _quietly(lambda: y.sum().backward())
+    yt.sum().backward()
+    np.testing.assert_array_equal(to_np(x.grad), to_np(xt.grad))
+
+
+@pytest.mark.parametrize("stride,message", [((2.0,), "got (2.0,)"), ((0,), "got (0,)"), ([2.5], "got [2.5]")])
+def test_conv2d_names_a_one_tuple_stride_as_passed(stride, message):
+    """``stride=(2.0,)`` had been named "(2.0, 2.0)", the pair made from it."""
+    from minifcn.nn import functional as F
+    x, w = Tensor(np.ones((1, 1, 4, 4), np.float32)), Tensor(np.ones((1, 1, 2, 2), np.float32))
+    with pytest.raises((TypeError, ValueError), match=re.escape(f"conv2d: stride must be ") + ".*" + re.escape(message)):
+        F.conv2d(x, w, stride=stride)
