@@ -56,7 +56,8 @@ def _positive_pair(name, v, op, minimum=1, given=None):
     try:
         pair = _pair(v)
     except (TypeError, ValueError) as e:   # a float, a Tensor, three values: named here
-        got = f"a {type(given).__name__} of shape {tuple(given.shape)}" if hasattr(given, "shape") else repr(given)
+        got = (f"a {type(given).__name__} of shape {tuple(given.shape)}" if hasattr(given, "shape")
+               else repr(given))
         raise type(e)(f"{op}: {name} must be an int or a pair of ints, got {got}") from None
     if min(pair) < minimum:
         raise ValueError(f"{op}: {name} must be >= {minimum}, got {given!r}")

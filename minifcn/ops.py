@@ -257,7 +257,8 @@ class ExtremeAt(Function):
             [-1 if k == self.axis else 1 for k in range(len(self.a_shape))])
         hit = positions == xp.expand_dims(self.indices, self.axis)
         # where, not hit * gy: exactly 0 off the index, an inf gy too (PyTorch's scatter)
-        return xp.where(hit, gy if self.keepdims else xp.expand_dims(gy, self.axis), 0).astype(gy.dtype, copy=False)
+        gy = gy if self.keepdims else xp.expand_dims(gy, self.axis)
+        return xp.where(hit, gy, 0).astype(gy.dtype, copy=False)
 
 
 class MaxMin(NamedTuple):

@@ -312,9 +312,12 @@ def test_operators_with_numbers_give_pytorchs_values_and_dtypes(xp, kind, op, si
             np.testing.assert_array_equal(to_np(got), want.numpy(), err_msg=what)
 
 
-PAIRS = [("b / 3", lambda t: t / 3, lambda t: t.div(3)), ("3 / b", lambda t: 3 / t, lambda t: minifcn.div(3, t)),
-         ("b * 3", lambda t: t * 3, lambda t: t.mul(3)), ("b + 3", lambda t: t + 3, lambda t: t.add(3)),
-         ("b * 2.5", lambda t: t * 2.5, lambda t: t.mul(2.5)), ("b / 2.5", lambda t: t / 2.5, lambda t: t.div(2.5)),
+PAIRS = [("b / 3", lambda t: t / 3, lambda t: t.div(3)),
+         ("3 / b", lambda t: 3 / t, lambda t: minifcn.div(3, t)),
+         ("b * 3", lambda t: t * 3, lambda t: t.mul(3)),
+         ("b + 3", lambda t: t + 3, lambda t: t.add(3)),
+         ("b * 2.5", lambda t: t * 2.5, lambda t: t.mul(2.5)),
+         ("b / 2.5", lambda t: t / 2.5, lambda t: t.div(2.5)),
          ("int8 / 300", lambda t: t.astype(np.int8) / 300, lambda t: t.astype(np.int8).div(300))]
 
 
