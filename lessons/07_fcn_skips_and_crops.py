@@ -221,15 +221,16 @@ print("staged recipe, step 1: every trunk layer gets a gradient")
 # The authors' own answer (the FAQ of the reference implementation, fcn.berkeleyvision.org):
 # the 100 pixels make sure that the output can be aligned with the input whatever the input
 # size; the exact offsets could be worked out instead and the padding dropped, only with more
-# bookkeeping. Here is why alignment needs it.
+# bookkeeping. Here is what goes wrong without it.
 #
 # fc6 is a 7x7 convolution without padding on pool5: it needs pool5 to be at least 7x7. With
 # VGG16's ordinary padding 1, pool5 is `ceil(h / 32)` (Caffe's pools round up, and so do
 # minifcn's FCNs: `ceil_mode=True`), so images smaller than 193 pixels give no output at all.
 # (torchvision's VGG16 pools round down, `floor(h / 32)`, but its classifier still takes any
 # image from 32 pixels on: an `AdaptiveAvgPool2d((7, 7))` resamples pool5, whatever its size, to
-# the 7x7 that the first `Linear` expects. That suits a classifier, one answer per image; it
-# would break the fixed coordinate maps that a dense FCN needs.) Padding 100 adds
+# the 7x7 that the first `Linear` expects. That suits a classifier, one answer per image; an
+# FCN's crops need every layer's fixed scale and offset (section 1), and a pool that stretches
+# any map to 7x7 has none.) Padding 100 adds
 # 198 pixels to every side length before the first pool:
 # `ceil((h + 198) / 32) >= 7` for every `h >= 1`, so FCN accepts *any* image size, and the
 # upsampled score map always covers it (the crop windows above always fit).
