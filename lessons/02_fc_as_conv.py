@@ -146,7 +146,7 @@ def crop_scores():
 sliding = crop_scores()
 err = np.abs(sliding - score_map).max() / np.abs(sliding).max()
 print(f"36 crops vs one pass: max relative difference {err:.2f} (zero padding at crop borders)")
-assert err > 0.1                     # not rounding: a real difference, tens of percent
+assert err > 0.3                     # not rounding: a real difference, a third of the largest score or more
 corr = [np.corrcoef(sliding[0, k].ravel(), score_map[0, k].ravel())[0, 1] for k in range(5)]
 print("per-class correlation of the 6x6 maps, crops vs one pass:", np.round(corr, 3))
 assert 0.5 < np.mean(corr) < 0.95       # related, loosely
