@@ -126,7 +126,7 @@ save(fig, "01_rf_growth.png")
 # Two things can hide pixels: a ReLU that is off blocks the gradient, and max pooling passes it
 # to each window's winner only. With all weights positive (and positive inputs) every ReLU is
 # on; a batch of random images gives window positions a chance to win (the more images, the
-# fewer pixels that never win and stay unmarked: with two, 3-4 % of the box, asserted
+# fewer pixels that never win and stay unmarked: with two, about 4 % of the box, asserted
 # below). Then the
 # measured field's bounding box is the analytic box, to the pixel. (Float64: the measurement is
 # exact.)
@@ -147,7 +147,7 @@ assert (measured.top, measured.bottom, measured.left, measured.right) == box
 assert measured.height == measured.width == 404
 unmarked = 1 - measured.mask[measured.top:measured.bottom + 1, measured.left:measured.right + 1].mean()
 print(f"pixels inside the box that no image's maxima reached: {unmarked:.1%}")
-assert 0 < unmarked < 0.05
+assert 0.035 < unmarked < 0.045                       # about 4 %, as the text says
 
 # %% [markdown]
 # ## 3. The *effective* receptive field: the gradient concentrates at the centre

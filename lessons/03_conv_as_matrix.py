@@ -95,8 +95,9 @@ assert np.array_equal(F.unfold(x, (kh, kw)).numpy(), col.reshape(n, c * kh * kw,
 # of channel `ci`, so stepping `i` or `oy` moves one image row in memory, and `j` or `ox` one
 # pixel: `col` is the image itself read with the strides `(row, pixel, row, pixel)` for its last
 # four axes. NumPy's `as_strided` makes that view without copying a number (the windows overlap
-# in memory); minifcn copies it once into `col` (`im2col._windows`), one operation where a copy
-# per kernel tap made `kh * kw` (on a GPU, one kernel launch instead of 9 for a 3x3 kernel).
+# in memory); minifcn's `im2col` copies it once into `col` (its private helper `_windows` in
+# [`im2col.py`](../minifcn/im2col.py) does the copy), one operation where a copy per kernel tap
+# made `kh * kw` (on a GPU, one kernel launch instead of 9 for a 3x3 kernel).
 
 # %%
 s_n, s_c, s_row, s_px = x.strides
@@ -115,8 +116,12 @@ print(f"col as a view: {view.size} entries over {x.size} numbers of memory")
 blowup = col.size / x.size
 print(f"col holds {col.size} numbers for {x.size} inputs: {blowup:.2f}x")
 assert blowup == kh * kw * out_h * out_w / (h * w)
-assert 1 < blowup < kh * kw
-assert (kh, kw, h, w, out_h, out_w) == (3, 3, 6, 6, 4, 4) and blowup == 4.0
+# count the copies of each pixel: im2col of an image whose pixel values are their own indices
+copies = np.bincount(im2col(np.arange(h * w, dtype=float).reshape(1, 1, h, w), kh, kw).ravel().astype(int),
+                     minlength=h * w).reshape(h, w)
+print("copies of each input pixel in col:\n", copies)
+assert copies[0, 0] == 1 and copies[h // 2, w // 2] == kh * kw   # a corner once, a middle pixel 9x
+assert copies.mean() == blowup                                    # the blow-up is the mean count
 
 # %% [markdown]
 # In exchange the work becomes one dense matrix product, which BLAS (or cuBLAS) runs far faster
@@ -235,6 +240,7 @@ assert density <= 4 * 9 / (4 * side * side)
 assert Td.shape == (4 * side * side, 4 * side * side)   # (out_c * h * w, in_c * h * w): so for VGG
 vgg_entries = (64 * 224 * 224) ** 2
 print(f"dense T of one VGG16 conv1_2 layer: {vgg_entries:.2e} float32 = {vgg_entries * 4 / 1e12:.0f} TB")
+assert 40e12 < vgg_entries * 4 < 42e12                 # the 41 TB printed: not a thing to store
 
 # %% [markdown]
 # ## 5. No `col` at all: shifted slices of the flattened image
@@ -275,6 +281,7 @@ stacked_values = ch * 3 * (big + 2) * (big + 2)  # kernel rows stacked: 3 shifte
 print(f"conv1_2 at 698x698: col {col_values * 4 / 2**30:.2f} GiB, "
       f"kw shifted copies {stacked_values * 4 / 2**30:.2f} GiB (and minifcn cuts them in chunks)")
 assert col_values * 4 > 2**30
+assert 0.34 < stacked_values * 4 / 2**30 < 0.36         # the 0.35 GiB printed: about a third of col
 
 # %% [markdown]
 # The same shifts also build `col` itself, straight from the *unpadded* image, when the output
@@ -373,8 +380,15 @@ print(f"float32 error, largest output = 1: F(2x2) {err2:.1e}, F(4x4) {err4:.1e}"
 assert 3 * err2 < err4 < 1e-5      # bigger tiles, about 10x the rounding, still below 1e-5
 
 
-def tile_for(c, out_c, side):   # the tile conv._winograd_tile picks for a 3x3 padding-1 layer
-    return K._winograd_tile(c, out_c, 3, 3, (side, side), (1, 1), (1, 1), (1, 1), np.empty(1, np.float32))
+def tile_for(c, out_c, side):
+    """The tile minifcn picks for a 3x3 padding-1 layer ``c -> out_c`` with a side x side output.
+
+    No public name does this: it asks the private rule ``_winograd_tile`` in
+    [`kernels/conv.py`](../minifcn/kernels/conv.py), which returns 4, 2 or 0 (no Winograd) from
+    the channels, the kernel size, the output size, stride, padding and dilation, and an array
+    ``like`` that only says the device (on a GPU Winograd is off by default)."""
+    return K._winograd_tile(c=c, out_c=out_c, kh=3, kw=3, out_hw=(side, side), stride=(1, 1),
+                            padding=(1, 1), dilation=(1, 1), like=np.empty(1, np.float32))
 
 
 assert tile_for(64, 64, 224) == tile_for(256, 256, 56) == 4     # VGG16's conv1_2, conv3_x

@@ -218,7 +218,7 @@ assert set(inner4.ravel().tolist()) == {4.0}
 # of a box, turns the same ramp into a ramp.
 
 # %%
-steps = np.diff(r4[2 * n_small // 2, 4:-4], 2)        # one interior row of the 4x4 box's ramp
+steps = np.diff(r4[n_small, 4:-4], 2)                 # one interior row (the middle) of the 4x4 box's ramp
 assert np.abs(steps).max() > 0.05 and np.allclose(steps[::2], -steps[1::2])   # a staircase
 
 fig, axes = plt.subplots(2, 2, figsize=(9, 9))
@@ -398,7 +398,6 @@ for r, k, p in [(2, 4, 0), (2, 4, 1), (8, 16, 0), (8, 16, 4), (3, 5, 1), (3, 4, 
 # route for strided convolutions.
 
 # %%
-rng_adjoint = np.random.default_rng(4)               # its own draws: rng's below stay as they were
 r, k = 8, 16
 A = k // r
 W_t = rng.standard_normal((3, 2, k, k))
@@ -408,7 +407,9 @@ assert np.allclose(z[:, :, A - 1:z.shape[2] - (A - 1), A - 1:z.shape[3] - (A - 1
                    F.conv2d(x_big, W_t, stride=r).numpy(), rtol=0, atol=1e-12)
 
 # Where r divides k, (h + A - 1) r = (h - 1) r + k: the extension above was empty. Where it
-# does not, A r - k zeros are appended to each axis, and the route holds with them
+# does not, A r - k zeros are appended to each axis, and the route holds with them. These cases
+# draw from a generator of their own, so that rng's draws further down stay as they were
+rng_adjoint = np.random.default_rng(4)
 for r_, k_, h_, w_ in [(3, 5, 4, 5), (3, 4, 3, 4), (2, 3, 5, 3)]:
     A_ = -(-k_ // r_)
     W_a = rng_adjoint.standard_normal((3, 2, k_, k_))
@@ -459,7 +460,11 @@ print(f"  sub-pixel            {mults_sub:>8,}  ({real_sub:,} of input values)")
 print(f"  zero insertion       {mults_zeros:>8,}  ({real_zeros:,} of input values)")
 assert real_sub == real_zeros == scatter            # the same products, each once
 assert mults_zeros == r * r * mults_sub             # exactly r^2 = 64 times the work
-assert mults_sub == (h + A - 1) * (w + A - 1) * r * r * A * A * c_in * c_out
+# counted again without col: the sub-pixel route's conv2d has (c_out r^2, h + A - 1, w + A - 1)
+# outputs, each a sum over the A x A x c_in taps of its filter
+W_sub = sub_pixel_kernel(W_t, r)
+sub_out = F.conv2d(F.pad(y_small, (A - 1,) * 4), W_sub).numpy()
+assert mults_sub == sub_out.size * W_sub[0].size == (h + A - 1) * (w + A - 1) * r * r * A * A * c_in * c_out
 
 # per output value, away from the borders: A^2 c_in products in the sub-pixel route, all real;
 # k^2 c_in in the zero-insertion route, A^2 c_in = 1/r^2 of them real

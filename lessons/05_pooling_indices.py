@@ -12,7 +12,9 @@
 # SegNet's decoder upsamples by *unpooling*: each encoder max-pooling layer records where every
 # maximum came from, and the matching decoder layer puts values back exactly there, zeros
 # elsewhere. The result is sparse; the convolutions that follow fill it in. FCN upsamples with a
-# transposed convolution instead: dense, learnable, but blind to where the details were.
+# transposed convolution instead: dense and learnable, but the layer itself does not know where
+# in each window the maximum was. FCN gets position back another way: it adds score maps from
+# finer layers (its pool4 and pool3 skips, lesson 7).
 #
 # Files explained: [`functional.max_pool2d`](../minifcn/functional.py) (`return_indices=True`),
 # [`functional.max_unpool2d`](../minifcn/functional.py), their array kernels in
@@ -100,7 +102,10 @@ print("grad of max_pool2d = unpooling; grad of max_unpool2d = gather at the indi
 # Pool it by 2, then bring it back to full size two ways:
 #
 # - **unpooling with the indices** (SegNet): every kept maximum lands on its original pixel, so
-#   the line stays exactly one pixel wide, at its own column;
+#   the line stays exactly one pixel wide, at its own column. But each 2x2 window held two of the
+#   line's pixels, one above the other, and kept only the larger: half of them come back as
+#   zeros, and the line is dotted (one dot every second row) until the decoder's convolutions
+#   fill the gaps;
 # - **a transposed convolution** (FCN) with the bilinear 4x4 / stride 2 kernel
 #   ([`init.bilinear_kernel`](../minifcn/init.py), lesson 6), padding 1 to keep the size: every
 #   output pixel gets a value, and the line spreads over four columns.
@@ -123,6 +128,8 @@ line_cols_dense = set(np.nonzero(np.abs(dense[:, :8]) > 1e-12)[1].tolist())
 print("columns the line occupies after unpooling:", sorted(line_cols_unpool))
 print("columns it occupies after the transposed conv:", sorted(line_cols_dense))
 assert line_cols_unpool == {col}
+line_rows = np.nonzero(unpooled[:, col])[0]
+assert np.array_equal(line_rows, np.arange(1, size, 2))   # dotted: the lower pixel of each window
 assert line_cols_dense == {3, 4, 5, 6}
 fill_unpool = (unpooled != 0).mean()
 fill_dense = (np.abs(dense) > 1e-12).mean()
@@ -140,7 +147,8 @@ assert fill_unpool <= 0.25 and fill_dense > 2 * fill_unpool
 # %%
 assert pidx.size == img.size // 4
 assert pidx.numpy().dtype == np.int64
-where = (pidx.numpy()[0, 0] % size) % 2 * 1 + (pidx.numpy()[0, 0] // size) % 2 * 2   # 0..3: which corner
+iy, ix = np.divmod(pidx.numpy()[0, 0], size)     # the row and column of each maximum
+where = 2 * (iy % 2) + ix % 2                     # 0..3: which corner of its window (row, then column)
 # two bits say it all: the window's place and the corner rebuild every index
 oy, ox = np.mgrid[0:size // 2, 0:size // 2]
 assert np.array_equal(pidx.numpy()[0, 0], (2 * oy + where // 2) * size + 2 * ox + where % 2)
@@ -150,7 +158,7 @@ corner_cmap = plt.matplotlib.colors.ListedColormap(["#4c72b0", "#dd8452", "#55a8
 panels = [(img[0, 0], "input (line at column 5)", "viridis", None),
           (pooled.numpy()[0, 0], "max pooled 2x2", "viridis", None),
           (where, "where each max came from\n(all-zero windows: first = TL)", corner_cmap, (-0.5, 3.5)),
-          (unpooled, "max_unpool2d: sparse, in place", "viridis", None),
+          (unpooled, "max_unpool2d: sparse, in place\n(the line dotted: 1 of 2 pixels kept)", "viridis", None),
           (dense, "transposed conv (bilinear 4/2): dense", "viridis", None)]
 for ax, (im, title, cmap, lims) in zip(axes, panels):
     shown = ax.imshow(im, cmap=cmap, interpolation="nearest",

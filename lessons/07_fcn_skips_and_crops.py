@@ -26,6 +26,7 @@
 from fractions import Fraction
 
 import numpy as np
+from matplotlib.patches import Patch
 
 import minifcn.functional as F
 from minifcn import Tensor, init, manual_seed, nn, no_grad, optim
@@ -61,10 +62,10 @@ assert layer_map(nn.MaxPool2d(2, 2)) == CoordMap(2, Fraction(1, 2))
 assert layer_map(nn.ConvTranspose2d(1, 1, 4, stride=2)) == CoordMap(Fraction(1, 2), Fraction(-3, 4))
 
 net = FCN8s(num_classes=3, width=1 / 64).eval()
-trunk = [getattr(net, n) for n in VGG_LAYERS]
-to_pool3 = trunk[:VGG_LAYERS.index("pool3") + 1]
-to_pool4 = trunk[:VGG_LAYERS.index("pool4") + 1]
-to_score_fr = trunk + [net.fc6, net.fc7, net.score_fr]
+trunk_layers = [getattr(net, n) for n in VGG_LAYERS]                  # conv1_1 .. pool5, as modules
+to_pool3 = trunk_layers[:VGG_LAYERS.index("pool3") + 1]
+to_pool4 = trunk_layers[:VGG_LAYERS.index("pool4") + 1]
+to_score_fr = trunk_layers + [net.fc6, net.fc7, net.score_fr]
 
 maps = {
     "pool3 / score_pool3": path_map(to_pool3 + [net.score_pool3]),
@@ -77,6 +78,12 @@ maps = {
 for name, m in maps.items():
     print(f"{name:<22} image coordinate = {str(m.scale):>4} * x + ({m.offset})")
 assert maps["score_fr"] == CoordMap(32, Fraction(25, 2))   # unit 0 of score_fr: centred on image pixel 12.5
+# the five maps the derivation below uses, as it writes them
+assert maps["pool4 / score_pool4"] == CoordMap(16, Fraction(-183, 2))    # 16x - 91.5
+assert maps["upscore2"] == CoordMap(16, Fraction(-23, 2))                # 16x - 11.5
+assert maps["pool3 / score_pool3"] == CoordMap(8, Fraction(-191, 2))     # 8x - 95.5
+assert maps["upscore_pool4"] == CoordMap(8, Fraction(-47, 2))            # 8x - 23.5
+assert maps["upscore8"] == CoordMap(1, -31)                              # x - 31
 
 # %% [markdown]
 # ## 2. Deriving 5, 9 and 31
@@ -95,7 +102,10 @@ c3 = crop_offset(maps["pool3 / score_pool3"], maps["upscore_pool4"])
 c_final = crop_offset(maps["upscore8"], CoordMap())
 print("FCN-8s crop offsets:", c4, c3, c_final)
 assert (c4, c3, c_final) == (5, 9, 31)
-assert (maps["upscore2"].offset - maps["pool4 / score_pool4"].offset) / 16 == 5   # by hand, above
+# checked without crop_offset's formula: the kept pixel's centre is where its partner's is
+assert maps["pool4 / score_pool4"](5) == maps["upscore2"](0)
+assert maps["pool3 / score_pool3"](9) == maps["upscore_pool4"](0)
+assert maps["upscore8"](31) == 0                    # on image pixel 0
 assert net.crop_offsets == {"score_pool4c": 5, "score_pool3c": 9, "score": 31}   # what the model uses
 
 # %% [markdown]
@@ -114,7 +124,6 @@ assert f16.crop_offsets == {"score_pool4c": 5, "score": 27}
 
 # %%
 m4, m2 = maps["pool4 / score_pool4"], maps["upscore2"]
-assert m4(5) == m2(0)                              # crop 5: the same image position
 assert (m4(4) - m2(0), m4(6) - m2(0)) == (-16, 16)   # crop 4 or 6: 16 image pixels apart
 try:
     crop_offset(maps["pool3 / score_pool3"], maps["upscore2"])
@@ -148,19 +157,25 @@ for big, small, offset in (("upscore8", "score", net.crop_offsets["score"]),   #
 
 # %% [markdown]
 # Skip layers start at zero (`score_pool4`, `score_pool3` are zero-initialised), so at
-# initialisation the fused blobs equal the upsampled coarse scores: training starts from the
-# coarser net's answer and learns the corrections.
+# initialisation the fused blobs equal the upsampled coarse scores. In the reference's *staged*
+# recipe (FCN-32s fine-tuned from an ImageNet VGG-16, then FCN-16s from the trained 32s, then
+# FCN-8s from the trained 16s) this is the point: each finer net starts from the coarser net's
+# answer and learns only the corrections.
 
 # %%
 assert np.array_equal(blobs["fuse_pool4"].numpy(), blobs["upscore2"].numpy())
 assert np.array_equal(blobs["fuse_pool3"].numpy(), blobs["upscore_pool4"].numpy())
 
 # %% [markdown]
-# The zeros matter in the backward pass too. The gradient at a layer's output goes back through
-# its weights, and `score_fr`, `score_pool4` and `score_pool3` have none yet: at the first step
-# only these three score layers learn, and the whole VGG trunk (conv1_1 to fc7) gets exactly
-# zero. Their step makes them non-zero, so from the second step on the trunk learns too, at
-# first with far smaller gradients. A backward hook on each layer shows it
+# The zeros matter in the backward pass too, but what they do depends on the recipe. Here the
+# net is trained *from scratch, all at once*: `score_fr` starts at zero as well (minifcn's
+# default; so does the reference's "at-once" FCN-8s, fine-tuned from VGG-16 in one go). The
+# gradient at a layer's output goes back through its weights, and `score_fr`, `score_pool4` and
+# `score_pool3` have none yet: at the first step only these three score layers learn, and the
+# whole VGG trunk (conv1_1 to fc7) gets exactly zero. Their step makes them non-zero, so from
+# the second step on the trunk learns too, at first with far smaller gradients. (In the staged
+# recipe `score_fr` is already trained when the skips are added, and the trunk learns from step
+# 1; the last check below shows that.) A backward hook on each layer shows it
 # (`register_full_backward_hook`, PyTorch's; [`hooks.py`](../minifcn/hooks.py) says how it
 # sees a layer's gradients): it is called with the gradients at the layer's input and output.
 
@@ -176,29 +191,46 @@ rng = np.random.default_rng(3)
 x_small = Tensor(rng.standard_normal((2, 3, 64, 64)).astype(np.float32))
 y_small = rng.integers(0, 3, (2, 64, 64))
 score_layers = ("score_fr", "score_pool4", "score_pool3")
-trunk = [name for name, layer in learner.named_children() if name.startswith(("conv", "fc"))]   # conv1_1 .. fc7
+trunk_names = [name for name, _ in learner.named_children() if name.startswith(("conv", "fc"))]   # conv1_1 .. fc7
 for step in (1, 2):
     reaching.clear()
     opt.zero_grad()
     F.cross_entropy(learner(x_small), y_small).backward()
     top_score = min(reaching[n] for n in score_layers)
-    top_trunk = max(reaching[n] for n in trunk)
+    top_trunk = max(reaching[n] for n in trunk_names)
     print(f"step {step}: gradient at the score layers' outputs >= {top_score:.1e}, at the trunk's <= {top_trunk:.1e}")
     if step == 1:
         assert top_score > 0 and top_trunk == 0.0                # the trunk gets nothing
         assert all(np.abs(p.grad).max() == 0 for n, p in learner.named_parameters() if n.startswith(("conv", "fc")))
     else:
-        assert min(reaching[n] for n in trunk) > 0                # now every layer learns
+        assert min(reaching[n] for n in trunk_names) > 0          # now every layer learns
         assert top_trunk < top_score / 10                        # but the trunk far less at first
     opt.step()
+
+# the staged recipe: a score_fr that has learned (here just non-zero), skips still at zero
+staged = FCN8s(num_classes=3, width=1 / 64)
+staged.score_fr.weight.data = 0.1 * rng.standard_normal(staged.score_fr.weight.shape).astype(np.float32)
+F.cross_entropy(staged(x_small), y_small).backward()
+assert np.abs(staged.score_pool4.weight.data).max() == 0                  # the skip still at zero
+assert all(np.abs(getattr(staged, n).weight.grad).max() > 0 for n in trunk_names)   # the trunk learns at step 1
+print("staged recipe, step 1: every trunk layer gets a gradient")
 
 # %% [markdown]
 # ## 4. Why conv1_1 pads by 100
 #
+# The authors' own answer (the FAQ of the reference implementation, fcn.berkeleyvision.org):
+# the 100 pixels make sure that the output can be aligned with the input whatever the input
+# size; the exact offsets could be worked out instead and the padding dropped, only with more
+# bookkeeping. Here is what goes wrong without it.
+#
 # fc6 is a 7x7 convolution without padding on pool5: it needs pool5 to be at least 7x7. With
 # VGG16's ordinary padding 1, pool5 is `ceil(h / 32)` (Caffe's pools round up, and so do
-# minifcn's FCNs: `ceil_mode=True`; torchvision's VGG16 rounds down, `floor(h / 32)`, and would
-# need 224 pixels), so images smaller than 193 pixels give no output at all. Padding 100 adds
+# minifcn's FCNs: `ceil_mode=True`), so images smaller than 193 pixels give no output at all.
+# (torchvision's VGG16 pools round down, `floor(h / 32)`, but its classifier still takes any
+# image from 32 pixels on: an `AdaptiveAvgPool2d((7, 7))` resamples pool5, whatever its size, to
+# the 7x7 that the first `Linear` expects. That suits a classifier, one answer per image; an
+# FCN's crops need every layer's fixed scale and offset (section 1), and a pool that stretches
+# any map to 7x7 has none.) Padding 100 adds
 # 198 pixels to every side length before the first pool:
 # `ceil((h + 198) / 32) >= 7` for every `h >= 1`, so FCN accepts *any* image size, and the
 # upsampled score map always covers it (the crop windows above always fit).
@@ -207,6 +239,14 @@ for step in (1, 2):
 pool5_side = lambda model, h: {r.name: r.size for r in receptive_field(model, input_size=h)}["pool5"]
 vgg = VGG16(num_classes=3, width=1 / 64)                       # conv1_1 padding 1
 assert pool5_side(vgg, 192) == 6 and pool5_side(vgg, 193) == 7  # fc6 fits from 193 pixels on
+# torchvision's way, in minifcn's layers: pools rounding down leave pool5 1x1 at 32 pixels, and an
+# adaptive average pool stretches that to 7x7; at 31 pixels pool5 is empty
+tv_like = VGG16(num_classes=3, width=1 / 64)
+for block in range(1, 6):
+    getattr(tv_like, f"pool{block}").ceil_mode = False
+assert pool5_side(tv_like, 32) == 1 and pool5_side(tv_like, 63) == 1 and pool5_side(tv_like, 64) == 2
+pool5_32 = Tensor(np.ones((1, 8, 1, 1), np.float32))
+assert nn.AdaptiveAvgPool2d((7, 7))(pool5_32).shape == (1, 8, 7, 7)  # 1x1 copied to 7x7
 for h in (1, 2, 17, 31, 45, 100, 192, 193, 250):
     assert pool5_side(net, h) >= 7, h
 floor_net = FCN8s(3, width=1 / 64)                              # the same net, pools rounding down
@@ -257,7 +297,11 @@ ring = np.ones(y.shape[2:], bool)
 ring[98:98 + 162, 98:98 + 162] = False
 assert (y[0][:, ring] == b[:, None]).all()                       # the ring: exactly the bias
 np.testing.assert_allclose(y[0][:, 98:260, 98:260], inner[0], rtol=1e-5, atol=1e-5)  # inside: padding 2
-assert K._inner((160, 160), 3, 3, (1, 1), (100, 100), (1, 1)) == ((2, 2), (98, 98))  # what runs
+# what runs: no public name says it, so ask the private rule `_inner` in kernels/conv.py. For an
+# (h, w) image and a stride-1 kernel it returns the padding of the inner convolution and the
+# width of the ring of bias-only outputs, or None where the ring is too thin to pay
+assert K._inner(hw=(160, 160), kh=3, kw=3, stride=(1, 1), padding=(100, 100),
+                dilation=(1, 1)) == ((2, 2), (98, 98))
 seen = (~ring).mean()
 print(f"conv1_1 outputs that see the image at 160x160: {seen:.0%}")
 assert seen < 0.21 and (~ring).sum() == inner.shape[2] * inner.shape[3]
@@ -314,6 +358,12 @@ for stride in (32, 16, 8):
 # most thin bars and small dots; stride 8 keeps them. Mean IoU rises from 32s to 16s to 8s, and
 # the thin and small classes (bar, dot) gain more than the background and the big discs and
 # squares.
+#
+# The paper's numbers (Long, Shelhamer and Darrell, CVPR 2015), for trained nets on real images:
+# mean IU 59.4 (FCN-32s), 62.4 (16s), 62.7 (8s) on a subset of PASCAL VOC 2011 val (Table 2),
+# and 62.2 for FCN-8s on the VOC 2012 test set (Table 3). The same order, with smaller gains
+# than the upper bound here: our synthetic shapes are thin and small by design, and a trained
+# net's scores are far from perfect. They are quoted, not reproduced: our runs are tiny.
 
 # %%
 miou = {s: r[1]["mean_iou"] for s, r in results.items()}
@@ -322,6 +372,10 @@ assert miou[8] - miou[32] > 0.15
 gain = np.subtract(results[8][1]["per_class_iou"], results[32][1]["per_class_iou"])   # per class
 print("IoU gain from stride 32 to 8:", {c: round(float(g), 3) for c, g in zip(SYNTHETIC_CLASSES, gain)})
 assert min(gain[4], gain[5]) > max(gain[0], gain[1], gain[2])   # bar, dot > background, disc, square
+PAPER_MEAN_IU_VOC2011 = {32: 59.4, 16: 62.4, 8: 62.7}   # CVPR 2015, Table 2 (quoted, not measured)
+print("the paper, mean IU on VOC 2011 val (subset):",
+      ", ".join(f"FCN-{s}s {v}" for s, v in PAPER_MEAN_IU_VOC2011.items()), "; FCN-8s on VOC 2012 test: 62.2")
+assert sorted(miou, key=miou.get) == sorted(PAPER_MEAN_IU_VOC2011, key=PAPER_MEAN_IU_VOC2011.get)  # same order
 
 # %%
 show = 3
@@ -334,6 +388,11 @@ for i in range(show):
         ax.axis("off")
 fig.suptitle("Perfect coarse scores, bilinearly upsampled and cropped: what 32s, 16s and 8s can express\n"
              + ", ".join(f"stride {s}: mIoU {miou[s]:.2f}" for s in (32, 16, 8)))
+class_colours = colorize(np.arange(C)[None, :])[0] / 255.0                 # each class's colour, as drawn
+fig.legend(handles=[Patch(facecolor=class_colours[k], edgecolor="k", label=name)
+                    for k, name in enumerate(SYNTHETIC_CLASSES)]
+           + [Patch(facecolor="white", edgecolor="k", label="ignored (255)")],
+           loc="lower center", ncol=C + 1, frameon=False, bbox_to_anchor=(0.5, -0.02))
 save(fig, "07_fcn32_vs_fcn8.png")
 
 # %% [markdown]

@@ -186,7 +186,7 @@ fig, axes = plt.subplots(show, 4, figsize=(13, 3.2 * show))
 for i in range(show):
     img = np.clip(xv[i].transpose(1, 2, 0) + 0.3, 0, 1)
     panels = [(img, "image", None), (colorize(yv[i]), "truth", None),
-              (colorize(pred[i]), f"MC prediction (T={T})", None), (unc[i], "uncertainty", "inferno")]
+              (colorize(pred[i]), f"MC prediction (T={T})", None), (unc[i], "uncertainty (softmax variance)", "inferno")]
     for ax, (im, title, cmap) in zip(axes[i], panels):
         shown = ax.imshow(im, cmap=cmap, interpolation="nearest")
         if cmap:
@@ -200,7 +200,7 @@ save(fig, "08_mc_dropout_uncertainty.png")
 fig, ax = plt.subplots(figsize=(6, 3.8))
 ax.bar([f"{d}" if d < 6 else "6+" for d in range(7)], profile, color="C3")
 ax.set_xlabel("distance to the nearest label boundary (px)")
-ax.set_ylabel("mean uncertainty")
+ax.set_ylabel(f"mean uncertainty\n(softmax variance over the {T} passes,\naveraged over classes)")
 ax.set_title("uncertainty vs distance to a boundary")
 save(fig, "08_uncertainty_vs_distance.png")
 save_uncertainty(FIGURES / "08_save_uncertainty.png", np.clip(xv[0].transpose(1, 2, 0) + 0.3, 0, 1),

@@ -253,7 +253,12 @@ print(f"stopped at {short.iters // 2}, resumed to {short.iters}: all {len(a)} ar
 # %%
 FIGURES.mkdir(parents=True, exist_ok=True)
 print("figure:", plot_curves(out / "run" / "log.csv", FIGURES / "10_curves.png"))
-print("figure:", save_prediction_grid(FIGURES / "10_predictions.png", images, labels, preds,
+# the grid draws one pixel per pixel: blow small images up (nearest neighbour, every pixel a
+# z x z block) so that each column is at least 160 px wide and the legend below stays readable
+z = max(1, -(-160 // cfg.image_size))
+blow = lambda a: np.repeat(np.repeat(np.asarray(a), z, axis=0), z, axis=1)
+print("figure:", save_prediction_grid(FIGURES / "10_predictions.png", [blow(im) for im in images],
+                                     [blow(lab) for lab in labels], [blow(pr) for pr in preds],
                                      classes=train_set.classes))
 assert (FIGURES / "10_curves.png").is_file() and (FIGURES / "10_predictions.png").is_file()
 

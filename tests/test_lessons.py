@@ -28,7 +28,7 @@ EXPECTED_FIGURES = {
     "08_bayesian_segnet.py": ["08_mc_dropout_uncertainty.png", "08_uncertainty_vs_distance.png",
                               "08_save_uncertainty.png"],
     "09_metrics.py": ["09_worked_example.png", "09_small_class_errors.png"],
-    "10_train_small_fcn.py": ["10_curves.png", "10_predictions.png"],
+    "10_train_small_fcn.py": ["10_curves.png", "10_predictions.png", "10_loss_map.png"],
     "11_shift_and_stitch.py": ["11_interlacing.png", "11_dense_vs_upsampled.png"],
 }
 
