@@ -768,11 +768,12 @@ class Dropout(Function):
         return gy * self.mask
 
 
-def dropout(x, p=0.5, training=True):
+def dropout(x, p=0.5, training=True, inplace=False):
     """Inverted dropout: zero each value with probability ``p`` and scale the rest by 1/(1-p).
 
     With ``training=False`` it is the identity. Monte-Carlo dropout (Bayesian SegNet) simply
-    keeps ``training=True`` at test time. Any shape.
+    keeps ``training=True`` at test time. Any shape. ``inplace``, PyTorch's fourth argument, is
+    taken and changes nothing (the result is a new array, as the other dropouts').
 
     >>> import numpy as np
     >>> y = dropout(np.ones(10000, dtype=np.float32), p=0.5).numpy()
@@ -780,6 +781,7 @@ def dropout(x, p=0.5, training=True):
     ([0.0, 2.0], True)
     """
     x = as_tensor(x)
+    _flag("dropout", "inplace", inplace)
     training = _flag("dropout", "training", training)
     check_dropout_p("dropout", p)
     if not training or p == 0.0:
@@ -799,7 +801,7 @@ class Dropout2d(Dropout):
         return x * self.mask
 
 
-def dropout2d(x, p=0.5, training=True):
+def dropout2d(x, p=0.5, training=True, inplace=False):
     """Spatial dropout, as PyTorch's: zero each whole channel of x (n, c, h, w) with
     probability ``p`` (one draw per image and channel) and scale the channels kept by
     1/(1-p). Neighbouring pixels of a feature map are strongly correlated, so dropping
@@ -807,6 +809,7 @@ def dropout2d(x, p=0.5, training=True):
 
     With ``training=False``, or ``p=0``, it is the identity; ``p=1`` gives zeros. The draws
     come from the generator :func:`minifcn.manual_seed` seeds, as :func:`dropout`'s.
+    ``inplace`` is taken and changes nothing, as :func:`dropout`'s.
 
     >>> import numpy as np, minifcn
     >>> minifcn.manual_seed(0)
@@ -818,6 +821,7 @@ def dropout2d(x, p=0.5, training=True):
     """
     x = as_tensor(x)
     _check_4d("dropout2d", "input", x)   # PyTorch's 3-D inputs read as (n, c, l) or (c, h, w): not here
+    _flag("dropout2d", "inplace", inplace)
     training = _flag("dropout2d", "training", training)
     check_dropout_p("dropout2d", p)
     if not training or p == 0.0:

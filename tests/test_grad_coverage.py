@@ -14,7 +14,8 @@ differences, by the adjoint identity where it is linear, and against PyTorch), c
   linear part and dropout / dropout2d at a fixed mask;
 * dropout and dropout2d against PyTorch's rule: the mask read from our output, PyTorch's
   gradient for it, ``g * mask / (1 - p)``, built by hand; the kept fraction, the scale, the
-  ``training`` flag.
+  ``training`` flag, and ``inplace`` (PyTorch's fourth argument, which ``F.dropout`` and
+  ``F.dropout2d`` refused until this file's test found it).
 
 The losses' other reductions are gradchecked in tests/test_losses_dist.py.
 """
@@ -257,7 +258,8 @@ def test_conv3d_backward_is_the_adjoint_of_the_forward(xp, rng, case, wants):
 @pytest.mark.parametrize("lead", [(5,), (2, 3)])
 def test_bilinear_backward_is_the_adjoint_in_each_argument(xp, rng, which, lead):
     """y_k = x1^T W_k x2 is linear in x1, in x2 and in W, each with the other two fixed."""
-    arrays = [rng.standard_normal(lead + (3,)), rng.standard_normal(lead + (4,)), rng.standard_normal((2, 3, 4))]
+    arrays = [rng.standard_normal(lead + (3,)), rng.standard_normal(lead + (4,)),
+              rng.standard_normal((2, 3, 4))]
     wants = [i == which for i in range(3)]
     _bilinear_adjoint(xp, rng, F.bilinear, arrays, wants, ["input1", "input2", "weight"])
 
@@ -383,3 +385,23 @@ def test_dropout_training_flag_and_the_ends_of_p_as_pytorch(xp, rng, op):
         y.backward(xp.asarray(g))
         yt.backward(torch.from_numpy(g))
         np.testing.assert_array_equal(to_np(t.grad), to_np(tt.grad))
+
+
+@pytest.mark.parametrize("op", ["dropout", "dropout2d"])
+def test_dropout_takes_pytorchs_inplace_argument(xp, rng, op):
+    """PyTorch's ``dropout(input, p, training, inplace)``: ``inplace`` taken, positionally too,
+    changing nothing here (a new array, as the other dropouts'); not a bool: an error."""
+    torch = pytest.importorskip("torch")
+    x = rng.standard_normal((2, 3, 4, 5)).astype(np.float32)
+    for inplace in (False, True):
+        y = getattr(F, op)(xp.asarray(x), 0.5, False, inplace)   # not training: the identity
+        yt = getattr(torch.nn.functional, op)(torch.from_numpy(x.copy()), 0.5, False, inplace)
+        np.testing.assert_array_equal(to_np(y), to_np(yt))
+        t = Tensor(xp.asarray(x), requires_grad=True)
+        minifcn.manual_seed(3)
+        y = getattr(F, op)(t, 0.5, True, inplace=inplace)
+        np.testing.assert_array_equal(to_np(t.data), x)   # the input untouched
+        mask = to_np(y) != 0
+        np.testing.assert_allclose(to_np(y)[mask], 2 * x[mask], rtol=1e-6)
+    with pytest.raises(TypeError, match="inplace must be a bool, got 'yes'"):
+        getattr(F, op)(xp.asarray(x), 0.5, True, "yes")
