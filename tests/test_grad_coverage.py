@@ -128,12 +128,14 @@ def test_ops_pow_refuses_a_tensor_exponent():
 # --------------------------------------------------------------------- conv2d's backward kernels
 # the functions that say which path a backward took: (module, attribute) a path's name
 PATHS = {
-    "winograd": [(winograd, "grads"), (winograd, "grad_input"), (winograd, "grad_weight")],
+    "winograd": [(winograd, "grads"), (winograd, "grad_input"), (winograd, "grad_weight"),
+                 (winograd, "conv2d")],
     "shifted": [(shifted, "correlate"), (shifted, "grad_weight")],
     "phases": [(K, "_grad_input_by_phases"), (K, "_grad_weight_by_phases"), (K, "_conv2d_by_phases")],
     "pixels_first": [(K, "_grad_input_pixels_first")],
     "fold": [(K, "_fold")],
     "im2col_weight": [(K, "_grad_weight_product")],
+    "im2col": [(K, "_multiply")],   # the forward's product: a transposed convolution's gx
     "inner": [(K, "_ring_cut")],
     "depthwise": [(depthwise, "depthwise_conv2d_grads")],
 }
@@ -212,27 +214,34 @@ def test_conv2d_backward_is_the_adjoint_of_the_forward(xp, rng, paths_taken, cas
         assert want <= paths_taken, f"{name}: expected the paths {want}, the backward took {paths_taken}"
 
 
-# (n, in_c, h, w), out_c, (kh, kw), stride, padding, output_padding, dilation, groups
+# (n, in_c, h, w), out_c, (kh, kw), stride, padding, output_padding, dilation, groups, the path
+# its backward takes on NumPy (gx is conv2d(gy, W), gW conv2d's weight gradient of gy by x)
 CONVT_CASES = [
-    ((2, 3, 4, 4), 2, (3, 3), 1, 1, 0, 1, 1),
-    ((2, 2, 3, 3), 2, (4, 4), 2, 1, 0, 1, 1),          # FCN's 2x upsampling, by phases
-    ((1, 2, 3, 5), 3, (3, 3), 2, 1, 1, 1, 1),          # output_padding
-    ((1, 2, 3, 4), 2, (2, 3), (3, 2), 0, (2, 1), 1, 1),  # stride past the kernel
-    ((1, 2, 4, 3), 2, (3, 3), 1, 0, 1, 2, 1),          # output_padding past the stride (the full map)
-    ((2, 4, 3, 4), 6, (3, 3), 2, 1, 1, 1, 2),          # groups
-    ((1, 16, 62, 62), 16, (3, 3), 1, 1, 0, 1, 1),      # large: gx = conv2d(gy) shifted
-    ((1, 128, 26, 26), 128, (3, 3), 1, 1, 0, 1, 1),    # wide 3x3: gx = conv2d(gy) by Winograd
+    ((2, 3, 4, 4), 2, (3, 3), 1, 1, 0, 1, 1, "shifted"),         # shallow: the shifts move fewer bytes
+    ((2, 8, 5, 5), 24, (3, 3), 1, 1, 0, 1, 1, "im2col"),
+    ((2, 2, 3, 3), 2, (4, 4), 2, 1, 0, 1, 1, "phases"),          # FCN's 2x upsampling
+    ((1, 2, 3, 5), 3, (3, 3), 2, 1, 1, 1, 1, "phases"),          # output_padding
+    ((1, 2, 3, 4), 2, (2, 3), (3, 2), 0, (2, 1), 1, 1, "phases"),  # stride past the kernel across
+    ((1, 2, 4, 3), 2, (3, 3), 1, 0, 1, 2, 1, "shifted"),         # output_padding past the stride (full map)
+    ((2, 4, 3, 4), 6, (3, 3), 2, 1, 1, 1, 2, "phases"),          # groups
+    ((1, 16, 62, 62), 16, (3, 3), 1, 1, 0, 1, 1, "shifted"),     # large map
+    ((1, 128, 26, 26), 128, (3, 3), 1, 1, 0, 1, 1, "winograd2"),  # wide 3x3
 ]
 
 
 @pytest.mark.parametrize("wants", list(WANTS))
-@pytest.mark.parametrize("case", CONVT_CASES)
-def test_conv_transpose2d_backward_is_the_adjoint_of_the_forward(xp, rng, case, wants):
-    shape, out_c, k, s, p, op, d, groups = case
+@pytest.mark.parametrize("case", CONVT_CASES, ids=[f"{c[-1]}{i}" for i, c in enumerate(CONVT_CASES)])
+def test_conv_transpose2d_backward_is_the_adjoint_of_the_forward(xp, rng, paths_taken, case, wants):
+    shape, out_c, k, s, p, op, d, groups, path = case
     x = rng.standard_normal(shape)
     W = rng.standard_normal((shape[1], out_c // groups) + k)
     _bilinear_adjoint(xp, rng, lambda x, W: F.conv_transpose2d(x, W, None, s, p, op, groups, d), [x, W],
-                      WANTS[wants], "xW")
+                      WANTS[wants], "xW", paths_taken)
+    if xp is np:   # im2col: gx a forward product, gW the weight gradient's
+        want = {path}
+        if path == "im2col":
+            want = {name for name, w in zip(["im2col", "im2col_weight"], WANTS[wants]) if w}
+        assert want <= paths_taken, f"{case}: expected the paths {want}, the backward took {paths_taken}"
 
 
 # (n, c, d, h, w), out_c, (kd, kh, kw), stride, padding, dilation, groups
