@@ -123,10 +123,11 @@ def _check_finite(state, path) -> None:
             continue
         bad = ~np.isfinite(value)
         if bad.any():
-            where = np.unravel_index(int(np.argmax(bad)), value.shape) if value.ndim else ()
+            where = tuple(int(i) for i in np.unravel_index(int(np.argmax(bad)), value.shape))
+            at = f"[{', '.join(map(str, where))}]" if where else ""
             raise ValueError(
-                f"checkpoint {path} holds a non-finite value: {name}{list(where) if where else ''} "
-                f"is {value[where]} ({int(bad.sum())} of its {value.size} values are NaN or Inf): "
+                f"checkpoint {path} holds a non-finite value: {name}{at} is {value[where]} "
+                f"({int(bad.sum())} of its {value.size} values not finite): "
                 "the run had diverged when it was saved; go on from an earlier checkpoint, or "
                 "start afresh (a lower --lr)")
 
