@@ -61,6 +61,7 @@ from .checkpoint import checkpoint_file, load_checkpoint, save_checkpoint
 from .metrics import BoundaryF1, ConfusionMatrix
 from .nn_utils import global_norm   # the norm that grad_clip tests (also train.global_norm)
 from .optim import SGD, fcn_param_groups, lr_at
+from .weights import _META_KEY
 from .progress import STEP_FORMAT, progress_bar, quiet_ctrl_c_echo, step_postfix
 
 __all__ = ["TrainConfig", "Trainer", "TrainingDiverged", "TrainingInterrupted", "build_datasets",
@@ -1091,8 +1092,8 @@ def _saved_meta(path) -> dict:
     members lazily); ``{}`` where it cannot be read."""
     try:
         with np.load(path, allow_pickle=False) as z:
-            meta = json.loads(str(z["__meta__"]))
-    except Exception:   # any unreadable file is "not known to be this run's"
+            meta = json.loads(str(z[_META_KEY]))
+    except Exception:   # unreadable in any way (not a zip, no meta, bad JSON): not known to be this run's
         return {}
     return meta if isinstance(meta, dict) else {}
 
@@ -1107,7 +1108,7 @@ def _check_resume_target(source: Path, out: Path, meta: dict) -> None:
             return
         there = _saved_meta(target)
         same_run = meta.get("run_id") is not None and there.get("run_id") == meta.get("run_id")
-        if same_run and int(there.get("iteration", math.inf)) <= int(meta["iteration"]):
+        if same_run and there.get("iteration", math.inf) <= meta["iteration"]:
             return
         if same_run:
             raise ValueError(f"resuming {source} (iteration {meta['iteration']}) would replace "
