@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import os
 import secrets
+import signal
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -57,6 +59,43 @@ def replacing(path, suffix: str = ".tmp"):
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+@contextmanager
+def deferring_sigint():
+    """``with deferring_sigint():`` hold Ctrl-C back until the block ends: a SIGINT that comes
+    inside it is recorded and handed to the previous handler (Python's own raises
+    KeyboardInterrupt) once the block is done, so a file being written (and renamed into
+    place) is finished first. A KeyboardInterrupt raised inside zipfile's writing had left
+    "Can't close the ZIP file while there is an open writing handle" and a traceback. Nothing
+    is installed off the main thread (Python runs handlers there alone) or where SIGINT is
+    ignored or handled outside Python.
+
+    >>> import signal
+    >>> try:
+    ...     with deferring_sigint():
+    ...         signal.raise_signal(signal.SIGINT)
+    ...         print("the block finished")
+    ... except KeyboardInterrupt:
+    ...     print("then Ctrl-C")
+    the block finished
+    then Ctrl-C
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    if previous in (signal.SIG_IGN, signal.SIG_DFL, None):   # nothing of Python's to defer to
+        yield
+        return
+    pending = []
+    signal.signal(signal.SIGINT, lambda signum, frame: pending.append((signum, frame)))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if pending:   # only after a block that ended normally: an error in it goes on as it is
+        previous(*pending[0])
 
 
 def write_text(path, text: str) -> None:

@@ -32,6 +32,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from . import backend
+from ._files import deferring_sigint
 from .autograd import Tensor
 from .optim import SGD
 from .weights import _META_KEY, _file_name, load_npz, save_npz
@@ -76,7 +77,8 @@ def save_checkpoint(path, model, optimizer=None, meta=None, arrays=None) -> None
             raise ValueError(f"extra array name {k!r} clashes with the model/optimizer entries")
         state[k] = v
     full_meta.update(meta or {})
-    save_npz(path, state, full_meta)
+    with deferring_sigint():   # Ctrl-C mid-write: the file is finished and renamed, then it stops
+        save_npz(path, state, full_meta)
 
 
 def checkpoint_file(path) -> str:
@@ -93,7 +95,10 @@ def load_checkpoint(path) -> dict:
 
     ``optim`` has the layout of :meth:`minifcn.optim.SGD.state_dict` (feed it to
     ``load_state_dict``). Raises FileNotFoundError for a missing file and ValueError naming the
-    file when it is truncated, corrupt, or not a minifcn checkpoint.
+    file when it is truncated, corrupt, or not a minifcn checkpoint, or when a parameter, buffer
+    or momentum buffer holds NaN or Inf (naming the first such entry): a diverged net can only
+    diverge again (``train --resume``) or score nothing (``eval``, ``predict``).
+    (:func:`load` reads such a file without the check, for a look at what went wrong.)
     """
     path = checkpoint_file(path)   # a run's directory (--out): its checkpoint
     if os.path.isdir(path):
@@ -106,7 +111,25 @@ def load_checkpoint(path) -> dict:
     except ValueError as e:
         raise ValueError(f"checkpoint {path} cannot be read ({e}): it is truncated or corrupt, or "
                          "not a checkpoint; give another one") from None
-    return _checkpoint(state, meta, path)
+    ck = _checkpoint(state, meta, path)
+    _check_finite(state, path)
+    return ck
+
+
+def _check_finite(state, path) -> None:
+    """ValueError naming ``path`` and its first model or optimizer entry holding NaN or Inf."""
+    for name, value in state.items():
+        if not name.startswith(("model/", "optim/")) or value.dtype.kind not in "fc":
+            continue
+        bad = ~np.isfinite(value)
+        if bad.any():
+            where = tuple(int(i) for i in np.unravel_index(int(np.argmax(bad)), value.shape))
+            at = f"[{', '.join(map(str, where))}]" if where else ""
+            raise ValueError(
+                f"checkpoint {path} holds a non-finite value: {name}{at} is {value[where]} "
+                f"({int(bad.sum())} of its {value.size} values not finite): "
+                "the run had diverged when it was saved; go on from an earlier checkpoint, or "
+                "start afresh (a lower --lr)")
 
 
 def _checkpoint(state, meta, path) -> dict:

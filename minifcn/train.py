@@ -36,28 +36,32 @@ The SegNets, with batch norm after every convolution, train at 0.2 and twice the
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import io
 import json
 import math
 import os
+import secrets
 import signal
 import sys
 import threading
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 from . import backend
 from . import functional as F
-from ._files import check_directory, write_text
+from ._files import check_directory, deferring_sigint, write_text
 from .autograd import Tensor, no_grad
 from .checkpoint import checkpoint_file, load_checkpoint, save_checkpoint
 from .metrics import BoundaryF1, ConfusionMatrix
 from .nn_utils import global_norm   # the norm that grad_clip tests (also train.global_norm)
 from .optim import SGD, fcn_param_groups, lr_at
+from .weights import _META_KEY
 from .progress import STEP_FORMAT, progress_bar, quiet_ctrl_c_echo, step_postfix
 
 __all__ = ["TrainConfig", "Trainer", "TrainingDiverged", "TrainingInterrupted", "build_datasets",
@@ -265,6 +269,19 @@ class TrainConfig:
             # written: those hold the net without it, and must rebuild (and resume) that net
             d["model_kwargs"] = {"lrn": False, **(d.get("model_kwargs") or {})}
         return cls(**d)
+
+
+@contextlib.contextmanager
+def _quiet_floats():
+    """NumPy's floating-point warnings (overflow, invalid value) silenced while a step or a
+    validation computes: a diverging run printed a dozen from the kernels before its loss
+    turned non-finite, which the trainer then reports itself (TrainingDiverged). One context
+    a step, not one an op. ``np.errstate`` holds for this thread alone; the kernels' helper
+    threads (kernels/threads.py) warn through the warnings filter, which is set here too."""
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", r"(overflow|invalid value|divide by zero) encountered",
+                                RuntimeWarning)
+        yield
 
 
 class TrainingDiverged(RuntimeError):
@@ -639,6 +656,9 @@ class Trainer:
         self.validation_owed = False   # a validation that Ctrl-C cut short: run() does it first
         self.last_good = None       # (path, iteration) of the last checkpoint written
         self.resumed_changes = {}   # from_checkpoint: {setting: (saved, now)} that differ
+        # which run a checkpoint belongs to, kept by every resume: a resumed run may replace
+        # its own run's checkpoint, never another's (:func:`_check_resume_target`)
+        self.run_id = secrets.token_hex(8)
         # where this run's outputs begin: the earlier log rows and grids after it go at the
         # run's first write (:meth:`_claim_outputs`), not at its start, so a run that fails
         # before writing anything (an input too small for the net, a divergence in the first
@@ -761,7 +781,8 @@ class Trainer:
             while self.iteration < stop and not interrupted:
                 x, y = next(batches)
                 t = time.perf_counter()
-                value = self.train_step(x, y)
+                with _quiet_floats():   # a diverging step overflows: its own message says so
+                    value = self.train_step(x, y)
                 busy += time.perf_counter() - t  # training time only, for the speed shown
                 if self.cfg.loss_reduction == "sum":   # per image, as the validation's loss
                     value /= len(x)
@@ -773,13 +794,18 @@ class Trainer:
                                                  images / max(busy, 1e-9)), refresh=False)
                 bar.update(1)   # draws the count and the postfix together
                 if self.iteration % self.val_every == 0 or self.iteration == self.max_iter:
-                    self._validate_unless_stopped(interrupted, bar)
+                    with _quiet_floats():
+                        self._validate_unless_stopped(interrupted, bar)
         finally:
             restore()
             if bar is not None:
                 bar.close()
         if self.iteration < self.max_iter or self.validation_owed:
-            self.save()  # stopped early (``until``, Ctrl-C): save where we are
+            try:
+                self.save()  # stopped early (``until``, Ctrl-C): save where we are
+            except KeyboardInterrupt:   # a second Ctrl-C, held back until the checkpoint was
+                if not interrupted or self.last_good != (str(self.checkpoint_path), self.iteration):
+                    raise               # whole: it is written, and the run stops as for the first
         if interrupted and (self.iteration < stop or self.validation_owed):
             raise TrainingInterrupted(self.checkpoint_path, self.iteration)
         return self.last_scores
@@ -940,6 +966,10 @@ class Trainer:
     def save(self, path=None) -> Path:
         """Write the full training state atomically (default ``out/checkpoint.npz``)."""
         path = Path(path or self.checkpoint_path)
+        with deferring_sigint():   # a second Ctrl-C waits for the checkpoint (and its directory)
+            return self._save(path)
+
+    def _save(self, path: Path) -> Path:
         if path == self.checkpoint_path:   # replaces the run's checkpoint: its log goes with it
             self._claim_outputs()
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -952,6 +982,7 @@ class Trainer:
             "class_weight": None if self.class_weight is None else self.class_weight.tolist(),
             "scores": _clean(self.last_scores),
             "validation_owed": self.validation_owed,
+            "run_id": self.run_id,
         }
         arrays = {} if self.order is None else {"trainer/order": np.asarray(self.order, np.int64)}
         save_checkpoint(path, self.model, self.optimizer, meta, arrays)
@@ -971,7 +1002,19 @@ class Trainer:
         counted again. The net itself cannot change: a ``model`` name or a ``width`` other than the
         saved ones, settings that give other classes, or weights to start from (``init``) raise
         ValueError (``model`` given as a string is the config's field, as ``minifcn train
-        --resume ... --model ...`` passes it; a module is a ready model).
+        --resume ... --model ...`` passes it; a module is a ready model). A new ``epochs``
+        without ``iters`` sets the length anew from the epochs, as a fresh run's (the saved
+        ``iters``, which overrides epochs, had kept the run at its old length).
+
+        The run goes on in ``out``, by default the checkpoint's directory, and writes its
+        ``checkpoint.npz``, ``log.csv`` and pictures there. It refuses (ValueError naming the
+        file) to write over another run's: a ``checkpoint.npz`` there must be the run being
+        resumed, that is ``path`` itself, or a checkpoint of the same run (each fresh run draws
+        a ``run_id``, kept in every checkpoint it and its resumptions write) at ``path``'s
+        iteration or before, so that a copy taken earlier does not silently throw away the
+        iterations since (go back to it with another ``out``); and a ``log.csv`` with no
+        ``checkpoint.npz`` beside it is another run's. ``out`` another directory continues the
+        run there (``--resume FILE --out DIR``).
         """
         if isinstance(model, str):
             overrides["model"], model = model, None
@@ -980,6 +1023,9 @@ class Trainer:
         for key in ("config", "iteration", "data_rng", "backend_rng"):
             if key not in meta:
                 raise ValueError(f"checkpoint {path} lacks {key!r}: it was not written by Trainer.save")
+        # the run goes on where its checkpoint is (path may name the run's directory), or in out
+        out = Path(out) if out is not None else Path(checkpoint_file(path)).parent
+        _check_resume_target(Path(checkpoint_file(path)), out, meta)
         d = dict(meta["config"])
         for key in ("model", "width"):
             if overrides.get(key) is not None and overrides[key] != d.get(key):
@@ -990,11 +1036,12 @@ class Trainer:
             raise ValueError(f"--init {overrides['init']} starts a fresh run from those weights; a "
                              f"resumed run goes on from the weights saved in {path}")
         saved = TrainConfig.from_dict(d)
+        if overrides.get("epochs") is not None and overrides.get("iters") is None:
+            d["iters"] = None   # the length follows the new epochs, as in a fresh run
         d.update(overrides)
+        d["out"] = str(out)
         cfg = TrainConfig.from_dict(d)
-        # the run goes on where its checkpoint is (path may name the run's directory)
-        self = cls(cfg, model=model, datasets=datasets, out=out or Path(checkpoint_file(path)).parent,
-                   progress=progress, initialise=False)
+        self = cls(cfg, model=model, datasets=datasets, out=out, progress=progress, initialise=False)
         if "classes" in meta and tuple(meta["classes"]) != self.classes:
             raise ValueError(f"{path} holds a run over the classes {', '.join(meta['classes'])}; these "
                              f"settings give {', '.join(self.classes)}: a resumed run keeps its classes "
@@ -1028,6 +1075,7 @@ class Trainer:
         self.last_scores = None if scores is None else _unclean(scores)   # null back to NaN
         self.validation_owed = bool(meta.get("validation_owed", False))
         self.last_good = (str(path), self.iteration)
+        self.run_id = meta.get("run_id") or self.run_id   # a checkpoint from before run ids: a new one
         return self
 
     def written_files(self) -> dict:
@@ -1037,6 +1085,41 @@ class Trainer:
                  "curves": self.out / "curves.png", "metrics": self.out / "metrics.json",
                  "last grid": grids[-1] if grids else None}
         return {k: v for k, v in files.items() if v is not None and Path(v).exists()}
+
+
+def _saved_meta(path) -> dict:
+    """The JSON meta of the checkpoint at ``path``, read alone (``np.load`` opens an .npz's
+    members lazily); ``{}`` where it cannot be read."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            meta = json.loads(str(z[_META_KEY]))
+    except Exception:   # unreadable in any way (not a zip, no meta, bad JSON): not known to be this run's
+        return {}
+    return meta if isinstance(meta, dict) else {}
+
+
+def _check_resume_target(source: Path, out: Path, meta: dict) -> None:
+    """ValueError when a run resumed from ``source`` (whose meta is ``meta``) would write over
+    another run's files in ``out`` (the rule: :meth:`Trainer.from_checkpoint`)."""
+    target, log = out / "checkpoint.npz", out / "log.csv"
+    hint = f"give --out DIR (a new directory) to continue {source} there"
+    if target.is_file():
+        if source.is_file() and os.path.samefile(source, target):
+            return
+        there = _saved_meta(target)
+        same_run = meta.get("run_id") is not None and there.get("run_id") == meta.get("run_id")
+        if same_run and there.get("iteration", math.inf) <= meta["iteration"]:
+            return
+        if same_run:
+            raise ValueError(f"resuming {source} (iteration {meta['iteration']}) would replace "
+                             f"{target}, a later checkpoint of the same run (iteration "
+                             f"{there.get('iteration')}), and drop its log rows since; {hint}, or "
+                             f"--resume {target} to go on from the later one")
+        raise ValueError(f"resuming {source} would replace {target}, another run's checkpoint, and "
+                         f"mix the two runs in {log}; {hint}, or --resume {target} to continue that run")
+    if log.is_file():
+        raise ValueError(f"resuming {source} would write into {log}, another run's log (no "
+                         f"checkpoint.npz of this run beside it); {hint}")
 
 
 def load_model(path, device: str = "cpu"):
