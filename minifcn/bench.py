@@ -537,40 +537,16 @@ def min_size(model: str) -> int:
 
 def check_json_path(path) -> None:
     """Raise an OSError naming ``path`` unless ``minifcn bench --json`` can write its file
-    there, found before the timing, not after it: not a directory, its directory made when
-    missing (as the final write makes it) unless a file stands in the way, and a file created
-    and removed in it (the final write's temporary file, ``minifcn._files.replacing``).
+    there, found before the timing, not after it (:func:`minifcn._files.check_writable`, which
+    every command's outputs go through).
 
     >>> import os, tempfile
     >>> d = tempfile.mkdtemp()
     >>> check_json_path(os.path.join(d, "bench.json")); os.listdir(d)   # nothing left
     []
     """
-    from pathlib import Path
-
-    from ._files import replacing
-    path = Path(path)
-    if path.is_dir():
-        raise IsADirectoryError(f"--json {path}: a directory, expected the path of a file to write")
-    for p in path.parents:   # the nearest that exists must be a directory
-        if p.exists():
-            if not p.is_dir():
-                raise NotADirectoryError(f"--json {path}: {p} is a file, expected a directory "
-                                         "to hold the JSON file")
-            break
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with replacing(path) as tmp:   # made and removed: the block raises before the rename
-            raise _Probed(tmp)
-    except _Probed:
-        pass
-    except OSError as e:
-        raise type(e)(f"--json {path}: cannot write a file in {path.parent} ({e.strerror or e}); "
-                      "expected a writable directory") from None
-
-
-class _Probed(Exception):
-    """:func:`check_json_path`'s way out of ``replacing`` with its temporary file removed."""
+    from ._files import check_writable
+    check_writable(path, "file", "--json")
 
 
 def run_bench(models=None, sizes=None, batch=None, width=None, classes=None, device="cpu",
