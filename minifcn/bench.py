@@ -43,7 +43,8 @@ from .autograd import Tensor, no_grad, set_grad_enabled
 
 __all__ = ["FlopCounter", "count_flops", "parse_size", "sgemm_peak", "bench_case", "run_bench",
            "environment", "default_iters", "make_trainer", "format_table", "format_estimates",
-           "held_bytes", "step_memory", "min_size", "check_json_path"]
+           "held_bytes", "step_memory", "min_size", "check_json_path", "estimate_bytes",
+           "machine_memory"]
 
 
 # ----------------------------------------------------------------------------- FLOPs
@@ -535,6 +536,50 @@ def min_size(model: str) -> int:
     return 1 if pools is None else _min_size(pools)
 
 
+def machine_memory():
+    """This machine's physical memory in bytes (``SC_PHYS_PAGES`` x ``SC_PAGE_SIZE``), or None
+    where the system does not say (Windows)."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def estimate_bytes(model: str, size: tuple, batch: int, width=None, classes: int = 6) -> int:
+    """A rough figure for the memory a case's training step needs, found without building the
+    model at ``width`` (at ``--width 100`` that alone would not fit): 4 float32 copies of the
+    parameters (weights, gradients, momentum, and the array cache's share) plus 3 of every
+    convolution's output (kept for the backward, with its batch norm's and ReLU's).
+
+    Both come from the model built at the narrower of ``width`` and train's default width,
+    with its FlopCounter's layers run once at ``size`` on one image, and are scaled up: a
+    layer's weights grow as the width squared (channels in x out), its outputs as the width
+    and the batch. For ``bench --width 100`` it refuses a case before the OS kills it.
+
+    >>> small = estimate_bytes("segnet-basic", (32, 32), 1)
+    >>> estimate_bytes("segnet-basic", (32, 32), 1, width=1) > 50 * small   # 8x wider
+    True
+    """
+    from .models import build_model
+    from .train import default_width
+    width = default_width(model) if width is None else width
+    ref = min(width, default_width(model))
+    net = build_model(model, classes, ref)
+    params = sum(int(np.prod(p.shape)) for p in net.parameters())
+    outputs = []
+    hooks = [m.register_forward_hook(lambda m, a, y: outputs.append(int(np.prod(y.shape))))
+             for m in net.modules() if isinstance(m, FlopCounter.LAYERS)]
+    net.eval()
+    try:
+        with no_grad():
+            net(Tensor(np.zeros((1, 3, *size), np.float32)))
+    finally:
+        for h in hooks:
+            h.remove()
+    r = width / ref
+    return int(4 * (4 * params * r * r + 3 * sum(outputs) * r * batch))
+
+
 def check_json_path(path) -> None:
     """Raise an OSError naming ``path`` unless ``minifcn bench --json`` can write its file
     there, found before the timing, not after it (:func:`minifcn._files.check_writable`, which
@@ -578,10 +623,11 @@ def run_bench(models=None, sizes=None, batch=None, width=None, classes=None, dev
     if not models or not sizes:
         raise ValueError(f"expected at least one model and one size, got models {models} and "
                          f"sizes {sizes}")
+    models = list(dict.fromkeys(models))   # a name given twice is one case, not two runs of it
+    sizes = list(dict.fromkeys(parse_size(s) if not isinstance(s, tuple) else s for s in sizes))
     for m in models:
         if m not in MODEL_NAMES:
             raise ValueError(f"unknown model {m!r}: expected one of {', '.join(MODEL_NAMES)}")
-    sizes = [parse_size(s) if not isinstance(s, tuple) else s for s in sizes]
     batch = default_batch_size("synthetic", None) if batch is None else batch
     classes = len(SYNTHETIC_CLASSES) if classes is None else classes
     for name, v, low in (("batch", batch, 1), ("classes", classes, 1), ("repeats", repeats, 1),
@@ -596,6 +642,16 @@ def run_bench(models=None, sizes=None, batch=None, width=None, classes=None, dev
                                  f"least {least}")
     if json_path is not None:   # found before the work, not after
         check_json_path(json_path)
+    total = machine_memory() if device == "cpu" else None   # a GPU's is CuPy's to report
+    for m in models:   # before any timing: a case past the machine's memory is killed by the OS
+        for h, w in sizes:
+            need = estimate_bytes(m, (h, w), batch, width, classes) if total else 0
+            if need > total:
+                raise ValueError(f"{m} at {h}x{w}, batch {batch}, width "
+                                  f"{_width_text(default_width(m) if width is None else width)} "
+                                  f"needs about {need / 2**30:.1f} GiB, more than this machine's "
+                                  f"{total / 2**30:.1f} GiB: expected a narrower --width, a "
+                                  "smaller --batch or --size")
     for line in environment(device):
         print(line, file=out)
     sq = PEAK_SIZES[device]
