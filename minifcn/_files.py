@@ -63,10 +63,8 @@ def check_writable(path, kind: str = "file", what: str = "--out") -> None:
     path = Path(path)
     if kind == "file" and path.is_dir():
         raise IsADirectoryError(f"{what} {path}: a directory, expected the path of a file to write")
-    if kind == "dir" and path.exists() and not path.is_dir():
-        raise NotADirectoryError(f"{what} {path}: a file, expected a directory to write into")
     start = path.parent if kind == "file" else path
-    for nearest in (start, *start.parents):   # "" and "." are Path("."), which exists
+    for nearest in (start, *start.parents):   # Path("x").parent is Path("."), which exists
         if nearest.exists():
             break
     if not nearest.is_dir():

@@ -643,9 +643,9 @@ def run_bench(models=None, sizes=None, batch=None, width=None, classes=None, dev
     if json_path is not None:   # found before the work, not after
         check_json_path(json_path)
     total = machine_memory() if device == "cpu" else None   # a GPU's is CuPy's to report
-    for m in models:   # before any timing: a case past the machine's memory is killed by the OS
+    for m in models if total else ():   # before any timing: past it, the OS kills the process
         for h, w in sizes:
-            need = estimate_bytes(m, (h, w), batch, width, classes) if total else 0
+            need = estimate_bytes(m, (h, w), batch, width, classes)
             if need > total:
                 raise ValueError(f"{m} at {h}x{w}, batch {batch}, width "
                                   f"{_width_text(default_width(m) if width is None else width)} "

@@ -405,7 +405,9 @@ def _cmd_eval(a) -> int:
     from .train import (build_datasets, evaluate, load_model, save_metrics_json,
                         validation_batch_size)
     from ._files import check_writable
-    if a.out:   # found before the evaluation, not after it
+    if a.out and Path(a.out).is_dir():   # found before the evaluation, not after it
+        raise IsADirectoryError(f"--out {a.out} is a directory: expected the metrics JSON file's path")
+    if a.out:
         check_writable(a.out, "file", "--out")
     model, cfg, classes, meta = load_model(a.checkpoint, a.device)
     over = {"device": a.device, "val_count": a.count}
