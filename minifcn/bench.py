@@ -196,9 +196,10 @@ def cpu_model() -> str:
 
 def blas_info() -> str:
     """NumPy's BLAS: name, version, kernels and threads (through threadpoolctl when installed)."""
+    from .cli import _plural
     try:
         import threadpoolctl
-        info = [f"{d['internal_api']} {d['version']} ({d.get('architecture')}, {d['num_threads']} threads)"
+        info = [f"{d['internal_api']} {d['version']} ({d.get('architecture')}, {_plural(d['num_threads'], 'thread')})"
                 for d in threadpoolctl.threadpool_info() if d["user_api"] == "blas"]
         return "; ".join(info) or "unknown"
     except ImportError:
@@ -503,7 +504,7 @@ def format_table(results) -> str:
              f"{r['step_gflop']:.2f}", f"{r['train_gflops']:.1f}", pct(r, "train_peak_fraction"),
              f"{r['infer_median_s']:.4f}", f"{r['infer_best_s']:.4f}", f"{r['infer_images_per_s']:.1f}",
              _mib(r["memory_live_mib"]), _mib(r["memory_step_mib"])]) for r in results]
-    widths = [max(len(h), *(len(row[k]) for row in rows if len(row) == len(header) or k < 4))
+    widths = [max([len(h), *(len(row[k]) for row in rows if len(row) == len(header) or k < 4)])
               for k, h in enumerate(header)]
     line = lambda cells: "  ".join(c.ljust(w) if k < 2 else c.rjust(w)   # noqa: E731
                                    for k, (c, w) in enumerate(zip(cells, widths))).rstrip()
@@ -513,10 +514,10 @@ def format_table(results) -> str:
 
 def format_estimates(results) -> str:
     """One line a case that ran: how long ``minifcn train``'s steps would take."""
-    from .cli import _duration
+    from .cli import _duration, _plural
     return "\n".join(
         f"{r['model']} {'x'.join(map(str, r['size']))}, batch {r['batch']}, width "
-        f"{_width_text(r['width'])}: {r['iters']} iterations x {r['train_median_s']:.3f} s = "
+        f"{_width_text(r['width'])}: {_plural(r['iters'], 'iteration')} x {r['train_median_s']:.3f} s = "
         f"{_duration(r['estimate_s'])} of training steps (validation and data loading not "
         "included)" for r in results if "error" not in r)
 
@@ -615,6 +616,7 @@ def run_bench(models=None, sizes=None, batch=None, width=None, classes=None, dev
     from .data.synthetic import SYNTHETIC_CLASSES
     from .kernels.threads import blas_controls, blas_threads, num_threads
     from .models import MODEL_NAMES
+    from .cli import _plural
     from .train import TrainConfig, default_batch_size, default_width
     out = out or sys.stdout
     device = backend.check_device(device)   # before any work: no CuPy, the trainer's message
@@ -658,11 +660,11 @@ def run_bench(models=None, sizes=None, batch=None, width=None, classes=None, dev
     split = device == "cpu" and blas_controls() is not None
     with blas_threads(num_threads()) if split else nullcontext():
         peak = sgemm_peak(sizes=sq, repeats=3, device=device)
-    on = f", BLAS on {num_threads()} threads as minifcn's products" if split else ""
+    on = f", BLAS on {_plural(num_threads(), 'thread')} as minifcn's products" if split else ""
     print(f"float32 matmul peak ({' and '.join(map(str, sq))} squares{on}, best of 3): "
           f"{peak:.1f} GFLOP/s", file=out)
-    print(f"each case: {warmup} untimed step(s), then the median and best of {repeats}; "
-          f"random data, {classes} classes", file=out, flush=True)
+    print(f"each case: {_plural(warmup, 'untimed step')}, then the median and best of {repeats}; "
+          f"random data, {_plural(classes, 'class', 'classes')}", file=out, flush=True)
     results = []
     for m in models:
         for s in sizes:
@@ -695,7 +697,7 @@ def run_bench(models=None, sizes=None, batch=None, width=None, classes=None, dev
     print(format_estimates(results), file=out, flush=True)
     failed = [r for r in results if "error" in r]
     if failed:
-        print(f"{len(failed)} of {len(results)} cases failed: "
+        print(f"{len(failed)} of {_plural(len(results), 'case')} failed: "
               + "; ".join(f"{r['model']} {'x'.join(map(str, r['size']))}" for r in failed),
               file=out, flush=True)
     if json_path is not None:

@@ -287,6 +287,16 @@ def _print_files(files: dict):
         print(f"  {k:<{width}} {v}")
 
 
+def _plural(n, noun: str, plural: str | None = None) -> str:
+    """``n`` and ``noun``, in the plural (``noun + "s"`` unless given) unless ``n`` is 1:
+    "1 image", not "1 images".
+
+    >>> _plural(1, "image"), _plural(3, "thread"), _plural(0, "class", "classes")
+    ('1 image', '3 threads', '0 classes')
+    """
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
 def _duration(seconds: float) -> str:
     """A wall time as a person reads it.
 
@@ -360,22 +370,23 @@ def _cmd_train(a) -> int:
             for flag, asked, split in (("--subset-count", cfg.subset_count, trainer.train_set),
                                        ("--val-count", cfg.val_count, trainer.val_set)):
                 if asked and asked > len(split):   # the subset had been cut silently
-                    print(f"note: {flag} {asked} is more than the {len(split)} images there are: "
-                          f"all {len(split)} are used")
-            largest = int(_training_scale(cfg) * (max(cfg.scale) if cfg.scale else 1))   # --scale'd
+                    print(f"note: {flag} {asked} is more than the images there are "
+                          f"({len(split)}): all are used")
+            largest = _largest_side(cfg, trainer.train_set) if cfg.crop else 0
             if cfg.crop and cfg.crop > largest:
-                print(f"note: --crop {cfg.crop} is larger than the images (at most {largest} "
-                      "pixels a side): they are padded with void (255) to that size, which costs "
+                print(f"note: --crop {cfg.crop} is larger than the images (at most "
+                      f"{_plural(largest, 'pixel')} a side{', --scale included' * bool(cfg.scale)}): "
+                      "they are padded with void (255) to that size, which costs "
                       "time and teaches nothing")
             if cfg.batch_size > len(trainer.train_set):   # an epoch is one batch of them all
-                print(f"note: --batch-size {cfg.batch_size} is more than the {len(trainer.train_set)} "
-                      f"training images: each batch holds all {len(trainer.train_set)}")
+                print(f"note: --batch-size {cfg.batch_size} is more than the training images "
+                      f"({len(trainer.train_set)}): each batch holds them all")
             if trainer.checkpoint_path.is_file():   # an earlier run's: say so before replacing it
                 print(f"note: {trainer.checkpoint_path} holds an earlier run, which this fresh run "
                       f"replaces (continue that one with --resume {trainer.checkpoint_path}, or "
                       "give --out)")
             if trainer.cfg.warmup >= trainer.max_iter:
-                print(f"note: the warm-up ({trainer.cfg.warmup} iterations) outlasts the run "
+                print(f"note: the warm-up ({_plural(trainer.cfg.warmup, 'iteration')}) outlasts the run "
                       f"({trainer.max_iter}): the learning rate never reaches --lr "
                       f"{trainer.cfg.lr:g} (its highest: "
                       f"{max(trainer.lr(i) for i in range(trainer.max_iter)):.3g}); "
@@ -429,10 +440,10 @@ def _cmd_eval(a) -> int:
     weight = None if weight is None else backend.to_device(np.asarray(weight, np.float32), a.device)
     scores, loss, confusion, _ = evaluate(model, val, bs, a.device, weight, cfg.loss_reduction,
                                           samples=samples, progress=not a.no_progress, bf=a.bf)
-    mc = f", {samples} Monte-Carlo samples per image" if samples else ""
+    mc = f", {_plural(samples, 'Monte-Carlo sample')} per image" if samples else ""
     origin = (f"weights imported from {meta['imported']['source']}" if "imported" in meta
               else f"checkpoint iteration {meta.get('iteration')}")
-    print(f"{cfg.model} on {cfg.dataset} {cfg.val_split} ({len(val)} images{mc}), {origin}:")
+    print(f"{cfg.model} on {cfg.dataset} {cfg.val_split} ({_plural(len(val), 'image')}{mc}), {origin}:")
     print(format_scores(scores, classes))
     save_metrics_json(out, scores, classes, confusion,
                       {"checkpoint": str(a.checkpoint), "split": cfg.val_split, "dataset": cfg.dataset,
@@ -456,6 +467,23 @@ def _split_name(split: str) -> str:
         raise ValueError(f"--split {split!r}: no file name can be made of it for the metrics "
                          "file: expected a split name or a file of image ids (give --out)")
     return name
+
+
+def _largest_side(cfg, dataset) -> int:
+    """The longest side of ``dataset``'s images (read from their files' headers: for VOC's 1464
+    training images well under a second), times ``--scale``'s largest factor; the training
+    scale (:func:`_training_scale`) for a dataset that cannot list its image files."""
+    from PIL import Image
+    try:
+        paths = dataset.image_paths()
+    except (AttributeError, NotImplementedError):
+        side = _training_scale(cfg)
+    else:
+        side = 0
+        for p in paths:
+            with Image.open(p) as im:   # the header only
+                side = max(side, *im.size)
+    return int(side * (max(cfg.scale) if cfg.scale else 1))
 
 
 def _training_scale(cfg) -> int:
@@ -504,7 +532,7 @@ def _cmd_predict(a) -> int:
             continue
         with Image.open(image) as im:        # the header only; turned or not, the same longer side
             longer = max(im.size)
-        shrunk = (f" (segmented with its longer side at {max_size} pixels, not {longer}: "
+        shrunk = (f" (segmented with its longer side at {_plural(max_size, 'pixel')}, not {longer}: "
                   "--max-size 0 keeps it)") if max_size and longer > max_size else ""
         print(f"{image}:{shrunk}")
         _print_files(files)
@@ -553,7 +581,7 @@ def _cmd_import(a) -> int:
                       convention=meta["input_convention"] or "torchvision")
     save_checkpoint(a.out, model, None, {"config": dataclasses.asdict(cfg), "classes": classes,
                                          "imported": meta})
-    print(f"{a.model} (width {width:g}, {num_classes} classes, input convention {cfg.convention}) "
+    print(f"{a.model} (width {width:g}, {_plural(num_classes, 'class', 'classes')}, input convention {cfg.convention}) "
           f"from {a.weights}")
     _print_files({"checkpoint": a.out})
     return 0
@@ -577,7 +605,7 @@ def _say_lr_jump(trainer):
     last = lr_at(c.lr_policy, c.lr, it - 1, old_iters, step_size=c.lr_step, gamma=c.lr_gamma, warmup=c.warmup)
     now = trainer.lr(it)
     if now > 1.5 * last:
-        print(f"note: the {c.lr_policy} schedule now runs to {trainer.max_iter} iterations: the last "
+        print(f"note: the {c.lr_policy} schedule now runs to {_plural(trainer.max_iter, 'iteration')}: the last "
               f"step ran at lr {last:.3g}, the next runs at {now:.3g}, with no warm-up")
 
 

@@ -214,3 +214,30 @@ def test_a_shrunk_image_too_small_for_segnet_names_both_sizes(runs, tmp_path, ca
                      "--out", str(tmp_path / "p")]) == 2
     err = capsys.readouterr().err
     assert f"image {wide}: 12x3000 pixels, shrunk to " in err and "is too small" in err
+
+
+def test_counts_of_one_are_singular(runs, tmp_path, capsys, monkeypatch):
+    plain, _, _ = runs
+    assert cli.main(["eval", "--checkpoint", str(plain), "--count", "1", "--no-progress",
+                     "--out", str(tmp_path / "e.json")]) == 0
+    assert "(1 image)" in capsys.readouterr().out
+    monkeypatch.setenv("MINIFCN_NUM_THREADS", "1")
+    monkeypatch.setattr(bench, "bench_case", lambda *a, **k: 1 / 0)   # the one case fails
+    monkeypatch.setattr(bench, "sgemm_peak", lambda **kw: 1.0)
+    assert cli.main(["bench", "--model", "fcn32s", *TINY]) == 1
+    out = capsys.readouterr().out
+    assert "1 of 1 case failed: fcn32s 32x32" in out and "1 untimed step," in out
+    from minifcn.kernels.threads import blas_controls
+    if blas_controls() is not None:                # the matmul peak's line names BLAS's threads
+        assert "BLAS on 1 thread as" in out
+
+
+def test_the_crop_note_reads_the_images_own_sizes(runs, capsys):
+    # the synthetic images, 32 pixels, read as VOC: the note had assumed VOC's 500 pixels
+    plain, _, _ = runs
+    root = plain.parent.parent / "synthetic"
+    out = plain.parent.parent / "crop"
+    assert cli.main(["train", "--dataset", "voc", "--data-root", str(root), "--model",
+                     "segnet-basic", "--width", "1/16", "--crop", "48", "--batch-size", "2",
+                     "--iters", "1", "--out", str(out), "--no-progress"]) == 0
+    assert "note: --crop 48 is larger than the images (at most 32 pixels a side)" in capsys.readouterr().out
