@@ -145,7 +145,7 @@ def test_uncertainty_max_without_samples_is_refused(which, runs, tmp_path, capsy
                      "--out", str(tmp_path / "p")]) == 2
     err = capsys.readouterr().err
     assert "--uncertainty-max 0.1 colours the uncertainty map" in err
-    assert not list((tmp_path / "p").glob("*.png")) if (tmp_path / "p").exists() else True
+    assert not list((tmp_path / "p").glob("*.png"))           # refused before any image
 
 
 def test_two_samples_still_draw_the_map(runs, tmp_path):
