@@ -557,8 +557,7 @@ def estimate_bytes(model: str, size: tuple, batch: int, width=None, classes: int
     layer's weights grow as the width squared (channels in x out), its outputs as the width
     and the batch. For ``bench --width 100`` it refuses a case before the OS kills it.
 
-    >>> small = estimate_bytes("segnet-basic", (32, 32), 1)
-    >>> estimate_bytes("segnet-basic", (32, 32), 1, width=1) > 50 * small   # 8x wider
+    >>> estimate_bytes("segnet-basic", (360, 480), 8, width=100) > 100 * 2**30   # > 100 GiB
     True
     """
     from .models import build_model

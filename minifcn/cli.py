@@ -370,8 +370,9 @@ def _cmd_train(a) -> int:
             for flag, asked, split in (("--subset-count", cfg.subset_count, trainer.train_set),
                                        ("--val-count", cfg.val_count, trainer.val_set)):
                 if asked and asked > len(split):   # the subset had been cut silently
-                    print(f"note: {flag} {asked} is more than the images there are "
-                          f"({len(split)}): all are used")
+                    there = (f"the {len(split)} images there are: all {len(split)} are used"
+                             if len(split) != 1 else "the 1 image there is: it alone is used")
+                    print(f"note: {flag} {asked} is more than {there}")
             largest = _largest_side(cfg, trainer.train_set) if cfg.crop else 0
             if cfg.crop and cfg.crop > largest:
                 print(f"note: --crop {cfg.crop} is larger than the images (at most "
@@ -379,8 +380,10 @@ def _cmd_train(a) -> int:
                       "they are padded with void (255) to that size, which costs "
                       "time and teaches nothing")
             if cfg.batch_size > len(trainer.train_set):   # an epoch is one batch of them all
-                print(f"note: --batch-size {cfg.batch_size} is more than the training images "
-                      f"({len(trainer.train_set)}): each batch holds them all")
+                n = len(trainer.train_set)
+                there = (f"the {n} training images: each batch holds all {n}" if n != 1 else
+                         "the 1 training image: each batch holds it alone")
+                print(f"note: --batch-size {cfg.batch_size} is more than {there}")
             if trainer.checkpoint_path.is_file():   # an earlier run's: say so before replacing it
                 print(f"note: {trainer.checkpoint_path} holds an earlier run, which this fresh run "
                       f"replaces (continue that one with --resume {trainer.checkpoint_path}, or "

@@ -241,3 +241,14 @@ def test_the_crop_note_reads_the_images_own_sizes(runs, capsys):
                      "segnet-basic", "--width", "1/16", "--crop", "48", "--batch-size", "2",
                      "--iters", "1", "--out", str(out), "--no-progress"]) == 0
     assert "note: --crop 48 is larger than the images (at most 32 pixels a side)" in capsys.readouterr().out
+
+
+def test_train_s_notes_on_one_image_are_singular(tmp_path, capsys):
+    args = tiny_args(tmp_path, "one")
+    args[args.index("--num-train") + 1] = "1"
+    args[args.index("--iters") + 1] = "1"
+    assert cli.main(args + ["--subset-count", "3", "--warmup", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "note: --subset-count 3 is more than the 1 image there is: it alone is used" in out
+    assert "note: --batch-size 2 is more than the 1 training image: each batch holds it alone" in out
+    assert "(1 iteration) outlasts the run" in out
