@@ -43,6 +43,45 @@ def check_directory(path, what: str) -> None:
             return
 
 
+def check_writable(path, kind: str = "file", what: str = "--out") -> None:
+    """Raise an OSError naming ``what`` and ``path`` unless a command can write its output there,
+    found before its work, not after it. ``kind="file"``: ``path`` is not a directory; ``"dir"``:
+    ``path`` is not a file. Either way the nearest existing directory on the way (the file's
+    parent, or the directory itself, or an ancestor the write would create) must be a
+    directory, and a file can be created and removed in it: nothing is left behind, not even
+    the directories a later write would make.
+
+    >>> import os, tempfile
+    >>> d = tempfile.mkdtemp()
+    >>> check_writable(os.path.join(d, "new", "x.json")); os.listdir(d)   # nothing left
+    []
+    >>> open(os.path.join(d, "afile"), "w").close()
+    >>> check_writable(os.path.join(d, "afile", "x.json"), what="--json")
+    Traceback (most recent call last):
+    NotADirectoryError: --json .../afile/x.json: .../afile is a file, expected a directory
+    """
+    if kind not in ("file", "dir"):
+        raise ValueError(f"kind must be 'file' or 'dir', got {kind!r}")
+    path = Path(path)
+    if kind == "file" and path.is_dir():
+        raise IsADirectoryError(f"{what} {path}: a directory, expected the path of a file to write")
+    start = path.parent if kind == "file" else path
+    for nearest in (start, *start.parents):   # Path("x").parent is Path("."), which exists
+        if nearest.exists():
+            break
+    if not nearest.is_dir():
+        raise NotADirectoryError(f"{what} {path}: {nearest} is a file, expected a directory")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    try:   # a probe in the nearest existing directory: where the first write (or mkdir) happens
+        probe, fd = _fresh(nearest, ".minifcn-probe.", ".tmp",
+                           lambda name: os.open(name, flags, 0o666))
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise type(e)(f"{what} {path}: cannot write a file in {nearest} ({e.strerror or e}); expected "
+                      "a writable directory") from None
+
+
 @contextmanager
 def replacing(path, suffix: str = ".tmp"):
     """``with replacing(path) as tmp:`` write the file ``tmp`` (a :class:`~pathlib.Path` beside

@@ -43,7 +43,8 @@ from .autograd import Tensor, no_grad, set_grad_enabled
 
 __all__ = ["FlopCounter", "count_flops", "parse_size", "sgemm_peak", "bench_case", "run_bench",
            "environment", "default_iters", "make_trainer", "format_table", "format_estimates",
-           "held_bytes", "step_memory", "min_size", "check_json_path"]
+           "held_bytes", "step_memory", "min_size", "check_json_path", "estimate_bytes",
+           "machine_memory"]
 
 
 # ----------------------------------------------------------------------------- FLOPs
@@ -195,9 +196,10 @@ def cpu_model() -> str:
 
 def blas_info() -> str:
     """NumPy's BLAS: name, version, kernels and threads (through threadpoolctl when installed)."""
+    from .cli import _plural
     try:
         import threadpoolctl
-        info = [f"{d['internal_api']} {d['version']} ({d.get('architecture')}, {d['num_threads']} threads)"
+        info = [f"{d['internal_api']} {d['version']} ({d.get('architecture')}, {_plural(d['num_threads'], 'thread')})"
                 for d in threadpoolctl.threadpool_info() if d["user_api"] == "blas"]
         return "; ".join(info) or "unknown"
     except ImportError:
@@ -502,7 +504,7 @@ def format_table(results) -> str:
              f"{r['step_gflop']:.2f}", f"{r['train_gflops']:.1f}", pct(r, "train_peak_fraction"),
              f"{r['infer_median_s']:.4f}", f"{r['infer_best_s']:.4f}", f"{r['infer_images_per_s']:.1f}",
              _mib(r["memory_live_mib"]), _mib(r["memory_step_mib"])]) for r in results]
-    widths = [max(len(h), *(len(row[k]) for row in rows if len(row) == len(header) or k < 4))
+    widths = [max([len(h), *(len(row[k]) for row in rows if len(row) == len(header) or k < 4)])
               for k, h in enumerate(header)]
     line = lambda cells: "  ".join(c.ljust(w) if k < 2 else c.rjust(w)   # noqa: E731
                                    for k, (c, w) in enumerate(zip(cells, widths))).rstrip()
@@ -512,10 +514,10 @@ def format_table(results) -> str:
 
 def format_estimates(results) -> str:
     """One line a case that ran: how long ``minifcn train``'s steps would take."""
-    from .cli import _duration
+    from .cli import _duration, _plural
     return "\n".join(
         f"{r['model']} {'x'.join(map(str, r['size']))}, batch {r['batch']}, width "
-        f"{_width_text(r['width'])}: {r['iters']} iterations x {r['train_median_s']:.3f} s = "
+        f"{_width_text(r['width'])}: {_plural(r['iters'], 'iteration')} x {r['train_median_s']:.3f} s = "
         f"{_duration(r['estimate_s'])} of training steps (validation and data loading not "
         "included)" for r in results if "error" not in r)
 
@@ -535,42 +537,61 @@ def min_size(model: str) -> int:
     return 1 if pools is None else _min_size(pools)
 
 
+def machine_memory():
+    """This machine's physical memory in bytes (``SC_PHYS_PAGES`` x ``SC_PAGE_SIZE``), or None
+    where the system does not say (Windows)."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def estimate_bytes(model: str, size: tuple, batch: int, width=None, classes: int = 6) -> int:
+    """A rough figure for the memory a case's training step needs, found without building the
+    model at ``width`` (at ``--width 100`` that alone would not fit): 4 float32 copies of the
+    parameters (weights, gradients, momentum, and the array cache's share) plus 3 of every
+    convolution's output (kept for the backward, with its batch norm's and ReLU's).
+
+    Both come from the model built at the narrower of ``width`` and train's default width,
+    with its FlopCounter's layers run once at ``size`` on one image, and are scaled up: a
+    layer's weights grow as the width squared (channels in x out), its outputs as the width
+    and the batch. For ``bench --width 100`` it refuses a case before the OS kills it.
+
+    >>> estimate_bytes("segnet-basic", (360, 480), 8, width=100) > 100 * 2**30   # > 100 GiB
+    True
+    """
+    from .models import build_model
+    from .train import default_width
+    width = default_width(model) if width is None else width
+    ref = min(width, default_width(model))
+    net = build_model(model, classes, ref)
+    params = sum(int(np.prod(p.shape)) for p in net.parameters())
+    outputs = []
+    hooks = [m.register_forward_hook(lambda m, a, y: outputs.append(int(np.prod(y.shape))))
+             for m in net.modules() if isinstance(m, FlopCounter.LAYERS)]
+    net.eval()
+    try:
+        with no_grad():
+            net(Tensor(np.zeros((1, 3, *size), np.float32)))
+    finally:
+        for h in hooks:
+            h.remove()
+    r = width / ref
+    return int(4 * (4 * params * r * r + 3 * sum(outputs) * r * batch))
+
+
 def check_json_path(path) -> None:
     """Raise an OSError naming ``path`` unless ``minifcn bench --json`` can write its file
-    there, found before the timing, not after it: not a directory, its directory made when
-    missing (as the final write makes it) unless a file stands in the way, and a file created
-    and removed in it (the final write's temporary file, ``minifcn._files.replacing``).
+    there, found before the timing, not after it (:func:`minifcn._files.check_writable`, which
+    every command's outputs go through).
 
     >>> import os, tempfile
     >>> d = tempfile.mkdtemp()
     >>> check_json_path(os.path.join(d, "bench.json")); os.listdir(d)   # nothing left
     []
     """
-    from pathlib import Path
-
-    from ._files import replacing
-    path = Path(path)
-    if path.is_dir():
-        raise IsADirectoryError(f"--json {path}: a directory, expected the path of a file to write")
-    for p in path.parents:   # the nearest that exists must be a directory
-        if p.exists():
-            if not p.is_dir():
-                raise NotADirectoryError(f"--json {path}: {p} is a file, expected a directory "
-                                         "to hold the JSON file")
-            break
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with replacing(path) as tmp:   # made and removed: the block raises before the rename
-            raise _Probed(tmp)
-    except _Probed:
-        pass
-    except OSError as e:
-        raise type(e)(f"--json {path}: cannot write a file in {path.parent} ({e.strerror or e}); "
-                      "expected a writable directory") from None
-
-
-class _Probed(Exception):
-    """:func:`check_json_path`'s way out of ``replacing`` with its temporary file removed."""
+    from ._files import check_writable
+    check_writable(path, "file", "--json")
 
 
 def run_bench(models=None, sizes=None, batch=None, width=None, classes=None, device="cpu",
@@ -594,6 +615,7 @@ def run_bench(models=None, sizes=None, batch=None, width=None, classes=None, dev
     from .data.synthetic import SYNTHETIC_CLASSES
     from .kernels.threads import blas_controls, blas_threads, num_threads
     from .models import MODEL_NAMES
+    from .cli import _plural
     from .train import TrainConfig, default_batch_size, default_width
     out = out or sys.stdout
     device = backend.check_device(device)   # before any work: no CuPy, the trainer's message
@@ -602,10 +624,11 @@ def run_bench(models=None, sizes=None, batch=None, width=None, classes=None, dev
     if not models or not sizes:
         raise ValueError(f"expected at least one model and one size, got models {models} and "
                          f"sizes {sizes}")
+    models = list(dict.fromkeys(models))   # a name given twice is one case, not two runs of it
+    sizes = list(dict.fromkeys(parse_size(s) if not isinstance(s, tuple) else s for s in sizes))
     for m in models:
         if m not in MODEL_NAMES:
             raise ValueError(f"unknown model {m!r}: expected one of {', '.join(MODEL_NAMES)}")
-    sizes = [parse_size(s) if not isinstance(s, tuple) else s for s in sizes]
     batch = default_batch_size("synthetic", None) if batch is None else batch
     classes = len(SYNTHETIC_CLASSES) if classes is None else classes
     for name, v, low in (("batch", batch, 1), ("classes", classes, 1), ("repeats", repeats, 1),
@@ -620,17 +643,27 @@ def run_bench(models=None, sizes=None, batch=None, width=None, classes=None, dev
                                  f"least {least}")
     if json_path is not None:   # found before the work, not after
         check_json_path(json_path)
+    total = machine_memory() if device == "cpu" else None   # a GPU's is CuPy's to report
+    for m in models if total else ():   # before any timing: past it, the OS kills the process
+        for h, w in sizes:
+            need = estimate_bytes(m, (h, w), batch, width, classes)
+            if need > total:
+                raise ValueError(f"{m} at {h}x{w}, batch {batch}, width "
+                                  f"{_width_text(default_width(m) if width is None else width)} "
+                                  f"needs about {need / 2**30:.1f} GiB, more than this machine's "
+                                  f"{total / 2**30:.1f} GiB: expected a narrower --width, a "
+                                  "smaller --batch or --size")
     for line in environment(device):
         print(line, file=out)
     sq = PEAK_SIZES[device]
     split = device == "cpu" and blas_controls() is not None
     with blas_threads(num_threads()) if split else nullcontext():
         peak = sgemm_peak(sizes=sq, repeats=3, device=device)
-    on = f", BLAS on {num_threads()} threads as minifcn's products" if split else ""
+    on = f", BLAS on {_plural(num_threads(), 'thread')} as minifcn's products" if split else ""
     print(f"float32 matmul peak ({' and '.join(map(str, sq))} squares{on}, best of 3): "
           f"{peak:.1f} GFLOP/s", file=out)
-    print(f"each case: {warmup} untimed step(s), then the median and best of {repeats}; "
-          f"random data, {classes} classes", file=out, flush=True)
+    print(f"each case: {_plural(warmup, 'untimed step')}, then the median and best of {repeats}; "
+          f"random data, {_plural(classes, 'class', 'classes')}", file=out, flush=True)
     results = []
     for m in models:
         for s in sizes:
@@ -663,7 +696,7 @@ def run_bench(models=None, sizes=None, batch=None, width=None, classes=None, dev
     print(format_estimates(results), file=out, flush=True)
     failed = [r for r in results if "error" in r]
     if failed:
-        print(f"{len(failed)} of {len(results)} cases failed: "
+        print(f"{len(failed)} of {_plural(len(results), 'case')} failed: "
               + "; ".join(f"{r['model']} {'x'.join(map(str, r['size']))}" for r in failed),
               file=out, flush=True)
     if json_path is not None:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import shlex
 import sys
 import time
@@ -286,6 +287,16 @@ def _print_files(files: dict):
         print(f"  {k:<{width}} {v}")
 
 
+def _plural(n, noun: str, plural: str | None = None) -> str:
+    """``n`` and ``noun``, in the plural (``noun + "s"`` unless given) unless ``n`` is 1:
+    "1 image", not "1 images".
+
+    >>> _plural(1, "image"), _plural(3, "thread"), _plural(0, "class", "classes")
+    ('1 image', '3 threads', '0 classes')
+    """
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
 def _duration(seconds: float) -> str:
     """A wall time as a person reads it.
 
@@ -301,9 +312,12 @@ def _duration(seconds: float) -> str:
 
 
 def _cmd_train(a) -> int:
+    from ._files import check_writable
     from .metrics import format_scores
     from .train import TrainConfig, Trainer, train_staged
     started = time.monotonic()
+    if a.out:   # before the Trainer is built and trains, not at its first save
+        check_writable(a.out, "dir", "--out")
     given = {f: getattr(a, f) for f in _TRAIN_FIELDS if getattr(a, f) is not None}
     if a.subset_classes:
         given["subset_classes"] = [c.strip() for c in a.subset_classes.split(",") if c.strip()]
@@ -317,10 +331,13 @@ def _cmd_train(a) -> int:
     progress = not a.no_progress
     if a.resume and a.staged:   # --resume names the staged run's directory; the options, its stages
         given["out"] = a.resume
+        check_writable(a.resume, "dir", "--resume")
         cfg = TrainConfig(**given)
         print(f"resuming the staged run under {a.resume}")
         trainer = train_staged(cfg, progress=progress, resume=True)
     elif a.resume:
+        if not a.out:   # the run writes on beside its checkpoint
+            check_writable(Path(a.resume).parent, "dir", f"--resume {a.resume}: its directory")
         trainer = Trainer.from_checkpoint(a.resume, progress=progress, out=given.pop("out", None),
                                           **given)
         print(f"resuming {a.resume} at iteration {trainer.iteration} of {trainer.max_iter}, "
@@ -338,6 +355,9 @@ def _cmd_train(a) -> int:
             from .weights import input_convention
             given["convention"] = input_convention(a.init) or "torchvision"
         cfg = TrainConfig(**given)
+        if not a.out:   # the default directory, under the current one
+            check_writable(Path("runs") / f"{cfg.model}-{cfg.dataset}{'-staged' * a.staged}",
+                           "dir", "the output directory (no --out given)")
         if a.staged:
             trainer = train_staged(cfg, progress=progress)
         else:
@@ -350,22 +370,26 @@ def _cmd_train(a) -> int:
             for flag, asked, split in (("--subset-count", cfg.subset_count, trainer.train_set),
                                        ("--val-count", cfg.val_count, trainer.val_set)):
                 if asked and asked > len(split):   # the subset had been cut silently
-                    print(f"note: {flag} {asked} is more than the {len(split)} images there are: "
-                          f"all {len(split)} are used")
-            largest = int(_training_scale(cfg) * (max(cfg.scale) if cfg.scale else 1))   # --scale'd
+                    there = (f"the {len(split)} images there are: all {len(split)} are used"
+                             if len(split) != 1 else "the 1 image there is: it alone is used")
+                    print(f"note: {flag} {asked} is more than {there}")
+            largest = _largest_side(cfg, trainer.train_set) if cfg.crop else 0
             if cfg.crop and cfg.crop > largest:
-                print(f"note: --crop {cfg.crop} is larger than the images (at most {largest} "
-                      "pixels a side): they are padded with void (255) to that size, which costs "
+                print(f"note: --crop {cfg.crop} is larger than the images (at most "
+                      f"{_plural(largest, 'pixel')} a side{', --scale included' * bool(cfg.scale)}): "
+                      "they are padded with void (255) to that size, which costs "
                       "time and teaches nothing")
             if cfg.batch_size > len(trainer.train_set):   # an epoch is one batch of them all
-                print(f"note: --batch-size {cfg.batch_size} is more than the {len(trainer.train_set)} "
-                      f"training images: each batch holds all {len(trainer.train_set)}")
+                n = len(trainer.train_set)
+                there = (f"the {n} training images: each batch holds all {n}" if n != 1 else
+                         "the 1 training image: each batch holds it alone")
+                print(f"note: --batch-size {cfg.batch_size} is more than {there}")
             if trainer.checkpoint_path.is_file():   # an earlier run's: say so before replacing it
                 print(f"note: {trainer.checkpoint_path} holds an earlier run, which this fresh run "
                       f"replaces (continue that one with --resume {trainer.checkpoint_path}, or "
                       "give --out)")
             if trainer.cfg.warmup >= trainer.max_iter:
-                print(f"note: the warm-up ({trainer.cfg.warmup} iterations) outlasts the run "
+                print(f"note: the warm-up ({_plural(trainer.cfg.warmup, 'iteration')}) outlasts the run "
                       f"({trainer.max_iter}): the learning rate never reaches --lr "
                       f"{trainer.cfg.lr:g} (its highest: "
                       f"{max(trainer.lr(i) for i in range(trainer.max_iter)):.3g}); "
@@ -394,8 +418,11 @@ def _cmd_eval(a) -> int:
     from .checkpoint import checkpoint_file
     from .train import (build_datasets, evaluate, load_model, save_metrics_json,
                         validation_batch_size)
+    from ._files import check_writable
     if a.out and Path(a.out).is_dir():   # found before the evaluation, not after it
         raise IsADirectoryError(f"--out {a.out} is a directory: expected the metrics JSON file's path")
+    if a.out:
+        check_writable(a.out, "file", "--out")
     model, cfg, classes, meta = load_model(a.checkpoint, a.device)
     over = {"device": a.device, "val_count": a.count}
     if a.split:
@@ -403,6 +430,10 @@ def _cmd_eval(a) -> int:
     if a.data_root:
         over["data_root"] = a.data_root
     cfg = dataclasses.replace(cfg, **over)
+    out = (Path(a.out) if a.out else
+           Path(checkpoint_file(a.checkpoint)).parent / f"eval_{_split_name(cfg.val_split)}.json")
+    if not a.out:
+        check_writable(out, "file", "the metrics file (no --out given)")
     _, val = build_datasets(cfg)
     bs = a.batch_size or validation_batch_size(cfg.dataset, cfg.batch_size)
     samples = _mc_samples(model, a.samples)
@@ -412,18 +443,50 @@ def _cmd_eval(a) -> int:
     weight = None if weight is None else backend.to_device(np.asarray(weight, np.float32), a.device)
     scores, loss, confusion, _ = evaluate(model, val, bs, a.device, weight, cfg.loss_reduction,
                                           samples=samples, progress=not a.no_progress, bf=a.bf)
-    mc = f", {samples} Monte-Carlo samples per image" if samples else ""
+    mc = f", {_plural(samples, 'Monte-Carlo sample')} per image" if samples else ""
     origin = (f"weights imported from {meta['imported']['source']}" if "imported" in meta
               else f"checkpoint iteration {meta.get('iteration')}")
-    print(f"{cfg.model} on {cfg.dataset} {cfg.val_split} ({len(val)} images{mc}), {origin}:")
+    print(f"{cfg.model} on {cfg.dataset} {cfg.val_split} ({_plural(len(val), 'image')}{mc}), {origin}:")
     print(format_scores(scores, classes))
-    out = Path(a.out) if a.out else Path(checkpoint_file(a.checkpoint)).parent / f"eval_{cfg.val_split}.json"
     save_metrics_json(out, scores, classes, confusion,
                       {"checkpoint": str(a.checkpoint), "split": cfg.val_split, "dataset": cfg.dataset,
                        "num_images": len(val), "loss": loss, "iteration": meta.get("iteration"),
                        "mc_samples": samples or 0})
     _print_files({"metrics": out})
     return 0
+
+
+def _split_name(split: str) -> str:
+    """The name of ``eval``'s default metrics file for a split: the split itself, or for a split
+    given as a file of ids its stem (a path would make ``eval_/abs/path/ids.txt.json`` a tree of
+    directories). ValueError for a name that is no file name.
+
+    >>> _split_name("seg11valid"), _split_name("/data/lists/mysplit.txt")
+    ('seg11valid', 'mysplit')
+    """
+    name = Path(split).name
+    name = name[:-4] if name.endswith(".txt") else name
+    if name in ("", ".", "..") or any(c and c in name for c in ("/", "\\", os.sep, os.altsep)):
+        raise ValueError(f"--split {split!r}: no file name can be made of it for the metrics "
+                         "file: expected a split name or a file of image ids (give --out)")
+    return name
+
+
+def _largest_side(cfg, dataset) -> int:
+    """The longest side of ``dataset``'s images (read from their files' headers: for VOC's 1464
+    training images well under a second), times ``--scale``'s largest factor; the training
+    scale (:func:`_training_scale`) for a dataset that cannot list its image files."""
+    from PIL import Image
+    try:
+        paths = dataset.image_paths()
+    except (AttributeError, NotImplementedError):
+        side = _training_scale(cfg)
+    else:
+        side = 0
+        for p in paths:
+            with Image.open(p) as im:   # the header only
+                side = max(side, *im.size)
+    return int(side * (max(cfg.scale) if cfg.scale else 1))
 
 
 def _training_scale(cfg) -> int:
@@ -435,17 +498,31 @@ def _training_scale(cfg) -> int:
 def _cmd_predict(a) -> int:
     from PIL import Image
 
-    from ._files import check_directory
+    import math
+
+    from ._files import check_writable
     from .predict import predict_file
     from .train import load_model
-    check_directory(a.out, "--out")   # before the model loads, not at the first image's files
-    if a.uncertainty_max is not None and not a.uncertainty_max > 0:
-        raise ValueError(f"--uncertainty-max must be > 0, got {a.uncertainty_max:g}")
+    check_writable(a.out, "dir", "--out")   # before the model loads, not at the first image's files
+    u = a.uncertainty_max
+    if u is not None and not (math.isfinite(u) and u > 0):   # inf drew a bar from -0.1 to 0.1
+        raise ValueError(f"--uncertainty-max {u:g}: expected a finite number > 0")
+    # the variance of one sample is 0 everywhere: its map would be blank, and its prediction
+    # that of one random dropout mask, worse than --samples 0's single pass with dropout off
+    if a.samples == 1:
+        raise ValueError("--samples 1: one sample has no variance (its uncertainty map would be "
+                         "all zeros): expected 0 (a single pass, dropout off) or at least 2")
+    if u is not None and a.samples == 0:
+        raise ValueError(f"--uncertainty-max {u:g} colours the uncertainty map, which --samples 0 "
+                         "does not draw: expected --samples of at least 2")
     model, cfg, classes, _ = load_model(a.checkpoint, a.device)
     samples = _mc_samples(model, a.samples)
     if samples and not hasattr(model, "mc_predict"):   # once, not once per image
         raise ValueError(f"--samples {samples} needs a Bayesian model (dropout to sample); "
                          f"{a.checkpoint} holds {cfg.model}")
+    if u is not None and not samples:   # had been ignored silently
+        raise ValueError(f"--uncertainty-max {u:g} colours the uncertainty map of a Bayesian "
+                         f"model's samples; {a.checkpoint} holds {cfg.model}, which draws none")
     max_size = _training_scale(cfg) if a.max_size is None else a.max_size
     images, failed = _image_files(a.image), []
     for image, name in zip(images, _output_names(images)):
@@ -458,7 +535,7 @@ def _cmd_predict(a) -> int:
             continue
         with Image.open(image) as im:        # the header only; turned or not, the same longer side
             longer = max(im.size)
-        shrunk = (f" (segmented with its longer side at {max_size} pixels, not {longer}: "
+        shrunk = (f" (segmented with its longer side at {_plural(max_size, 'pixel')}, not {longer}: "
                   "--max-size 0 keeps it)") if max_size and longer > max_size else ""
         print(f"{image}:{shrunk}")
         _print_files(files)
@@ -469,10 +546,15 @@ def _cmd_predict(a) -> int:
 
 
 def _cmd_data(a) -> int:
+    from ._files import check_writable
+    if a.root:   # before any download or unpacking, not at the first file written
+        check_writable(a.root, "dir", "--root")
     if a.name == "synthetic":
         from .data.synthetic import default_root, make_synthetic_voc
         kw = dict(num_train=a.num_train, num_val=a.num_val, size=a.image_size, seed=a.seed)
         root = Path(a.root) if a.root else default_root(**kw)
+        if not a.root:
+            check_writable(root, "dir", "the synthetic dataset's default directory")
         make_synthetic_voc(root, **kw)
     else:
         from .data.download import prepare
@@ -488,7 +570,9 @@ def _cmd_import(a) -> int:
     from .data.voc import VOC_CLASSES
     from .models import build_model
     from .train import TrainConfig
+    from ._files import check_writable
     from .weights import import_fcn, load_fcn_state
+    check_writable(a.out, "file", "--out")   # before the weights are read, not after
     loaded = load_fcn_state(a.weights)  # the class count and width come from the file's layers
     meta = loaded[1]
     num_classes, width = meta["num_classes"], meta["width"]
@@ -500,7 +584,7 @@ def _cmd_import(a) -> int:
                       convention=meta["input_convention"] or "torchvision")
     save_checkpoint(a.out, model, None, {"config": dataclasses.asdict(cfg), "classes": classes,
                                          "imported": meta})
-    print(f"{a.model} (width {width:g}, {num_classes} classes, input convention {cfg.convention}) "
+    print(f"{a.model} (width {width:g}, {_plural(num_classes, 'class', 'classes')}, input convention {cfg.convention}) "
           f"from {a.weights}")
     _print_files({"checkpoint": a.out})
     return 0
@@ -524,7 +608,7 @@ def _say_lr_jump(trainer):
     last = lr_at(c.lr_policy, c.lr, it - 1, old_iters, step_size=c.lr_step, gamma=c.lr_gamma, warmup=c.warmup)
     now = trainer.lr(it)
     if now > 1.5 * last:
-        print(f"note: the {c.lr_policy} schedule now runs to {trainer.max_iter} iterations: the last "
+        print(f"note: the {c.lr_policy} schedule now runs to {_plural(trainer.max_iter, 'iteration')}: the last "
               f"step ran at lr {last:.3g}, the next runs at {now:.3g}, with no warm-up")
 
 

@@ -108,7 +108,11 @@ def predict_array(model, image, convention: str = "unit", device: str = "cpu",
     if small != full:
         from PIL import Image
         image = np.asarray(Image.fromarray(image).resize(small[::-1], Image.BILINEAR))
-        pred, unc = predict_array(model, image, convention, device, samples)
+        try:
+            pred, unc = predict_array(model, image, convention, device, samples)
+        except ValueError as e:   # "input 2x500 is too small": the size the file never had
+            raise ValueError(f"{full[0]}x{full[1]} pixels, shrunk to {small[0]}x{small[1]} "
+                             f"(max_size {max_size}; 0 keeps its size): {e}") from None
         return _nearest(pred, full), None if unc is None else _nearest(unc, full)
     x, _ = Normalize(convention)(image, None)
     x = np.ascontiguousarray(x.transpose(2, 0, 1)[None])  # (1, 3, H, W)
@@ -140,7 +144,10 @@ def predict_file(model, image_path, out_dir, convention: str = "unit", device: s
     """
     from . import viz
     image = read_image(image_path)
-    pred, unc = predict_array(model, image, convention, device, samples, max_size)
+    try:
+        pred, unc = predict_array(model, image, convention, device, samples, max_size)
+    except ValueError as e:   # too small for the net: say which of the images
+        raise ValueError(f"image {image_path}: {e}") from None
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     stem = name or Path(image_path).stem

@@ -479,7 +479,7 @@ def test_predict_samples_without_dropout_is_refused_once(trained, tmp_path, caps
     assert not (tmp_path / "pred").exists() or not any((tmp_path / "pred").iterdir())
     assert cli.main(["predict", "--checkpoint", str(ckpt), "--image", str(images[0]),
                      "--uncertainty-max", "0"]) == 2
-    assert "--uncertainty-max must be > 0, got 0" in capsys.readouterr().err
+    assert "--uncertainty-max 0: expected a finite number > 0" in capsys.readouterr().err
 
 
 def test_train_notes_what_it_changed_or_wastes(tmp_path, capsys):

@@ -236,11 +236,16 @@ def test_prepare_end_to_end_from_local_archive_and_mirror(server, tmp_path, monk
     root = dl.prepare("sbd", tmp_path / "r2", archive=tgz, keep_archive=False)  # local archive
     assert (root / "benchmark_RELEASE/dataset/train.txt").is_file()
     assert not (root / "benchmark.tgz").exists()
-    # the real record's md5 refuses a wrong archive, and leaves no file behind
+    # the real record's md5 refuses a wrong archive, and leaves no file behind, nor the
+    # directory it made for the dataset
     monkeypatch.setitem(dl.DATASETS, "sbd", dl.SBD)
     with pytest.raises(dl.DownloadError, match="82b4d87ceb2ed10f6038a1cba92111cb"):
         dl.prepare("sbd", tmp_path / "r3", archive=tgz)
-    assert _no_partials(tmp_path / "r3") and not (tmp_path / "r3" / "benchmark.tgz").exists()
+    assert not (tmp_path / "r3").exists()
+    (tmp_path / "r4").mkdir()   # a directory the user made stays
+    with pytest.raises(dl.DownloadError, match="82b4d87ceb2ed10f6038a1cba92111cb"):
+        dl.prepare("sbd", tmp_path / "r4", archive=tgz)
+    assert _no_partials(tmp_path / "r4") and not (tmp_path / "r4" / "benchmark.tgz").exists()
 
 
 def test_records():

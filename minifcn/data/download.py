@@ -313,7 +313,16 @@ def prepare(name: str, root, archive=None, keep_archive: bool = True, progress: 
     if (root / rec.extracted).is_file():
         return root
     sources = [str(archive)] if archive is not None else list(mirrors or rec.mirrors)
-    tar_path = download(sources, root / rec.filename, md5=rec.md5, progress=progress)
+    made = [p for p in (root, *root.parents) if not p.exists()]   # deepest first
+    try:
+        tar_path = download(sources, root / rec.filename, md5=rec.md5, progress=progress)
+    except BaseException:   # a wrong checksum, no network, Ctrl-C: no empty directories left
+        for p in made:
+            try:
+                p.rmdir()
+            except OSError:   # something else put files there meanwhile: theirs to keep
+                break
+        raise
     extract_tar(tar_path, root)
     if not (root / rec.extracted).is_file():
         raise FileNotFoundError(f"{tar_path} extracted, but {root / rec.extracted} is missing: "

@@ -156,7 +156,8 @@ class DataLoader:
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def __repr__(self):
-        return (f"DataLoader({len(self.dataset)} samples, batch_size={self.batch_size}, "
+        n = len(self.dataset)
+        return (f"DataLoader({n} sample{'s' if n != 1 else ''}, batch_size={self.batch_size}, "
                 f"shuffle={self.shuffle}, drop_last={self.drop_last}"
                 + (f", num_workers={self.num_workers}" if self.num_workers else "") + ")")
 

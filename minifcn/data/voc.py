@@ -183,6 +183,10 @@ class SegmentationDataset:
     def _paths(self, sid):
         raise NotImplementedError
 
+    def image_paths(self) -> list:
+        """The image files, in the dataset's order (their headers give the sizes cheaply)."""
+        return [self._paths(sid)[0] for sid in self.ids]
+
     def _read_label(self, path):
         raise NotImplementedError
 
@@ -208,7 +212,8 @@ class SegmentationDataset:
 
     def __getitem__(self, i: int):
         if not -len(self) <= i < len(self):
-            raise IndexError(f"index {i} out of range for a dataset of {len(self)} samples")
+            raise IndexError(f"index {i} out of range for a dataset of {len(self)} "
+                             f"sample{'s' if len(self) != 1 else ''}")
         return self.get(i % len(self))
 
     def validate(self):
@@ -222,7 +227,8 @@ class SegmentationDataset:
         return bad
 
     def __repr__(self):
-        return f"{type(self).__name__}({len(self)} samples, {self.num_classes} classes)"
+        return (f"{type(self).__name__}({len(self)} sample{'s' if len(self) != 1 else ''}, "
+                f"{self.num_classes} class{'es' if self.num_classes != 1 else ''})")
 
 
 def _voc_dir(root, year: str) -> Path:
@@ -368,6 +374,9 @@ class Subset(SegmentationDataset):
 
     def _load_id(self, sid):
         raise NotImplementedError  # Subset loads by index
+
+    def _paths(self, sid):
+        return self.base._paths(sid)
 
     def load(self, i: int):
         image, label = self.base.load(self.indices[i])
