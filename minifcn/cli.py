@@ -344,7 +344,8 @@ def _cmd_train(a) -> int:
               f"device {trainer.device}")
         if trainer.resumed_changes:   # said, since the run no longer repeats an uninterrupted one
             print("note: settings changed from the saved run: " + ", ".join(
-                f"{k} {old!r} -> {new!r}" for k, (old, new) in trainer.resumed_changes.items()))
+                f"{k} {old!r} -> {trainer.max_iter} (from --epochs)" if k == "iters" and new is None
+                else f"{k} {old!r} -> {new!r}" for k, (old, new) in trainer.resumed_changes.items()))
         _say_lr_jump(trainer)
         trainer.run()
     else:

@@ -459,7 +459,7 @@ def evaluate(model, dataset, batch_size: int = 1, device: str = "cpu", weight=No
                 kept.append(backend.to_numpy(p))
             bar.update(1)
             if stop is not None and stop():
-                raise EvaluationStopped(f"evaluation stopped after {done} of {batches} batches")
+                raise EvaluationStopped(f"evaluation stopped after {done} of {batches} batch{'' if batches == 1 else 'es'}")
     loss = total / norm if norm > 0 else float("nan")   # nan: no labelled pixel to score
     scores = cm.scores()
     if boundary is not None:

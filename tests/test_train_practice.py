@@ -104,6 +104,13 @@ def test_a_new_epochs_on_resume_sets_the_length_unless_iters_is_given(tmp_path):
     assert both.max_iter == 10   # --iters overrides --epochs, as in a fresh run
 
 
+def test_the_command_names_the_length_a_new_epochs_gives(tmp_path, capsys):
+    Trainer(tiny(tmp_path, iters=2), progress=False).run()   # 4 iterations an epoch
+    assert cli.main(["train", "--resume", str(tmp_path / "run"), "--epochs", "1", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "iters 2 -> 4 (from --epochs)" in out and "None" not in out   # it had said "iters 2 -> None"
+
+
 # ----------------------------------------------------------------- 3. a diverging run
 def test_a_diverging_run_stops_with_its_own_message_and_no_numpy_warnings(tmp_path):
     cfg = tiny(tmp_path, model="fcn32s", lr=1e4, warmup=0, grad_clip=None, iters=30, val_every=30)
