@@ -102,7 +102,9 @@ class ndarray(np.ndarray):
                                 " on types that implement __array_function__: [cupy.ndarray]")
         else:
             refusal = _call_refusal(f"{space}.{func.__name__}".lstrip("."), args, kwargs)
-        if refusal and not _numpy_inside(_caller()):
+        # NumPy 1.x dispatches from Python (``<__array_function__ internals>``, in
+        # numpy.core.overrides' namespace): the caller is the frame past it
+        if refusal and not _numpy_inside(_caller(past="numpy.core.overrides")):
             raise refusal
         return super().__array_function__(func, types, args, kwargs)
 
@@ -224,6 +226,8 @@ _SCATTER_DTYPES = {
 def _ufunc_refusal(ufunc, method, inputs, kwargs):
     """What CuPy raises for ``ufunc.method(*inputs, **kwargs)``, else None."""
     name = ufunc.__name__
+    if name.startswith("_"):   # NumPy's private ufuncs its operators call (1.x's ``a ** 0``:
+        return None            # ``_ones_like``); CuPy's operators have kernels of their own
     if name not in _NAMES[""]:
         return TypeError(f"operand type(s) all returned NotImplemented from __array_ufunc__"
                          f"({name!r}, {method!r}): CuPy has no ufunc {name!r}")
