@@ -37,6 +37,17 @@ sys.modules[__name__ + ".utils"] = utils
 sys.modules[__name__ + ".functional"] = functional
 
 
+def _weight_and_bias(module, weight_shape, bias, out_channels, **he):
+    """A convolution's ``weight`` (He-initialised, ``he``: :func:`init.he_normal`'s options)
+    and ``bias`` (zeros, one an output channel; without it the name registered empty, as
+    PyTorch's), in that order, so the random draws stay those of the layers before."""
+    module.weight = Parameter(init.he_normal(weight_shape, **he))
+    if bias:
+        module.bias = Parameter(init.zeros((out_channels,)))
+    else:
+        module.register_parameter("bias", None)
+
+
 def _check_groups(op, in_channels, out_channels, groups):
     """groups: a positive int dividing both channel counts (PyTorch's three checks), named."""
     groups = F.check_count(op, "groups", groups)
@@ -98,11 +109,7 @@ class Conv2d(Module):
         # PyTorch's takes it (conv2d's own check wants an int or a pair)
         self.stride, self.padding, self.dilation = (_spread(v, 2) for v in (stride, padding, dilation))
         self.padding_mode = _check_padding_mode("Conv2d", padding_mode)
-        self.weight = Parameter(init.he_normal((out_channels, in_channels // self.groups, kh, kw)))
-        if bias:
-            self.bias = Parameter(init.zeros((out_channels,)))
-        else:
-            self.register_parameter("bias", None)   # as PyTorch's: the name, empty
+        _weight_and_bias(self, (out_channels, in_channels // self.groups, kh, kw), bias, out_channels)
         if padding_mode != "zeros":
             self._pad_amounts()   # a padding that cannot be, refused now (as PyTorch)
 
@@ -184,12 +191,8 @@ class _ConvTransposeNd(Module):
                              f"PyTorch's), got padding_mode={padding_mode!r}")
         self.padding_mode = padding_mode
         fan_in = self.in_channels // g * int(np.prod(self.kernel_size))
-        self.weight = Parameter(init.he_normal((self.in_channels, self.out_channels // g) + self.kernel_size,
-                                               fan_in=fan_in))
-        if bias:
-            self.bias = Parameter(init.zeros((self.out_channels,)))
-        else:
-            self.register_parameter("bias", None)   # as PyTorch's: the name, empty
+        _weight_and_bias(self, (self.in_channels, self.out_channels // g) + self.kernel_size, bias,
+                         self.out_channels, fan_in=fan_in)
 
     def forward(self, x, output_size=None):
         output_padding = self.output_padding if output_size is None else self._output_padding(x, output_size)

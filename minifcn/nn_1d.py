@@ -22,7 +22,7 @@ from .autograd import Tensor, as_tensor
 from .functional_1d import _single, check_padding_idx, pad1d
 from .module import Module, Parameter
 from .nn import (_AdaptiveAvgPoolNd, _BatchNorm, _ConvTransposeNd, _MaxPoolNd,
-                 _check_groups, _check_padding_mode)
+                 _check_groups, _check_padding_mode, _weight_and_bias)
 
 __all__ = ["Conv1d", "ConvTranspose1d", "MaxPool1d", "MaxUnpool1d", "AvgPool1d", "AdaptiveAvgPool1d",
            "BatchNorm1d", "Embedding"]
@@ -75,12 +75,8 @@ class Conv1d(Module):
             self.padding = (_single("Conv1d", "padding", padding, minimum=0),)
         self.groups = _check_groups("Conv1d", self.in_channels, self.out_channels, groups)
         self.padding_mode = _check_padding_mode("Conv1d", padding_mode)
-        self.weight = Parameter(init.he_normal((self.out_channels, self.in_channels // self.groups,
-                                                self.kernel_size[0])))
-        if bias:
-            self.bias = Parameter(init.zeros((self.out_channels,)))
-        else:
-            self.register_parameter("bias", None)   # as PyTorch's: the name, empty
+        _weight_and_bias(self, (self.out_channels, self.in_channels // self.groups, self.kernel_size[0]),
+                         bias, self.out_channels)
 
     def forward(self, x):
         if self.padding_mode == "zeros":

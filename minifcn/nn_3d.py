@@ -16,13 +16,12 @@ library's 2-D layers do: He-normal, zero biases.
 """
 from __future__ import annotations
 
-from . import init
 from . import functional as F
 from .autograd import as_tensor
 from .functional_3d import _as_volume, _triple, _triple_or_one, _unbatched
-from .module import Module, Parameter
+from .module import Module
 from .nn import (_AdaptiveAvgPoolNd, _AvgPoolNd, _BatchNorm, _ConvTransposeNd, _MaxPoolNd,
-                 _check_groups, _check_padding_mode)
+                 _check_groups, _check_padding_mode, _weight_and_bias)
 
 __all__ = ["Conv3d", "ConvTranspose3d", "MaxPool3d", "MaxUnpool3d", "AvgPool3d", "AdaptiveAvgPool3d",
            "BatchNorm3d"]
@@ -95,12 +94,8 @@ class Conv3d(Module):
             self.padding = _triple_or_one("Conv3d", "padding", padding, minimum=0)
         self.groups = _check_groups("Conv3d", self.in_channels, self.out_channels, groups)
         self.padding_mode = _check_padding_mode("Conv3d", padding_mode)
-        self.weight = Parameter(init.he_normal((self.out_channels, self.in_channels // self.groups)
-                                               + self.kernel_size))
-        if bias:
-            self.bias = Parameter(init.zeros((self.out_channels,)))
-        else:
-            self.register_parameter("bias", None)   # as PyTorch's: the name, empty
+        _weight_and_bias(self, (self.out_channels, self.in_channels // self.groups) + self.kernel_size,
+                         bias, self.out_channels)
 
     def forward(self, x):
         if self.padding_mode == "zeros":
